@@ -1,0 +1,40 @@
+"""regimen: cited oncology protocols -> exact, per-patient administration schedules.
+
+Research software: verify every dose against the protocol before use.
+
+>>> import regimen
+>>> plan = regimen.expand(regimen.load("cenersen-arm3"), regimen.make_patient(weight="70", bsa="1.8", age="45"))
+>>> [(r.day, r.drug, str(r.dose)) for r in plan.administrations if r.day == 2]
+[(2, 'cenersen', '168'), (2, 'idarubicin', '108/5'), (2, 'cytarabine', '1800')]
+
+Nothing heavy is imported here: pint loads on first use, pandas only for DataFrames.
+"""
+
+from __future__ import annotations
+
+from .catalog import find, list_regimens, load
+from .errors import PatientError, RegimenError, RegimenFileError, UnitError, UnknownRegimenError
+from .expand import Plan, expand
+from .model import Administration, Component, Patient, Phase, Regimen
+from .patient import make_patient
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Administration",
+    "Component",
+    "Patient",
+    "PatientError",
+    "Phase",
+    "Plan",
+    "Regimen",
+    "RegimenError",
+    "RegimenFileError",
+    "UnitError",
+    "UnknownRegimenError",
+    "expand",
+    "find",
+    "list_regimens",
+    "load",
+    "make_patient",
+]

@@ -1,0 +1,438 @@
+"""Body-size and renal-function formulas used for dose calculation.
+
+Pure functions on plain numbers (float in, float out).  Units are fixed and
+part of each function's contract: weight in kg, height in cm, serum
+creatinine (SCr) in mg/dL, age in years, GFR / creatinine clearance in
+mL/min (Cockcroft-Gault, Calvert) or mL/min/1.73 m² (CKD-EPI).  Every
+function validates its inputs and raises ``ValueError`` with a one-line
+message naming the problem and the fix.
+
+Sources
+-------
+Body surface area (m²; W = weight in kg, H = height in cm):
+
+* Mosteller RD. Simplified calculation of body-surface area.
+  N Engl J Med 1987;317(17):1098.
+* Du Bois D, Du Bois EF. A formula to estimate the approximate surface area
+  if height and weight be known. Arch Intern Med 1916;17(6):863-71.
+* Haycock GB, Schwartz GJ, Wisotsky DH. Geometric method for measuring body
+  surface area: a height-weight formula validated in infants, children, and
+  adults. J Pediatr 1978;93(1):62-6.
+* Gehan EA, George SL. Estimation of human body surface area from height and
+  weight. Cancer Chemother Rep 1970;54(4):225-35.
+* Boyd E. The Growth of the Surface Area of the Human Body. Minneapolis:
+  University of Minnesota Press; 1935.  Original form with weight in grams.
+* Fujimoto S, Watanabe T, Sakamoto A, Yukawa K, Morimoto K. Studies on the
+  physical surface area of Japanese. 18. Nippon Eiseigaku Zasshi
+  1968;23(5):443-50 (Fujimoto formula; also reports the earlier Takahira
+  1925 formula).
+* Shuter B, Aslani A. Body surface area: Du Bois and Du Bois revisited.
+  Eur J Appl Physiol 2000;82(3):250-4.
+* Schlich E, Schumm M, Schlich M. 3-D-Body-Scan als anthropometrisches
+  Verfahren zur Bestimmung der spezifischen Körperoberfläche.
+  Ernährungs Umschau 2010;57:178-83.
+
+Coefficients cross-checked against the R package ``physiology``
+(R/bsa.R, R/bmi.R).
+
+Dosing weights:
+
+* Devine BJ. Gentamicin therapy. Drug Intell Clin Pharm 1974;8:650-5.
+* Robinson JD, Lupkiewicz SM, Palenik L, et al. Determination of ideal body
+  weight for drug dosage calculations. Am J Hosp Pharm 1983;40(6):1016-9.
+* Miller DR, Carlson JD, Loyd BJ, Day BJ. Determining ideal body weight
+  (and mass). Am J Hosp Pharm 1983;40(10):1622-5.
+* Janmahasatian S, Duffull SB, Ash S, et al. Quantification of lean bodyweight.
+  Clin Pharmacokinet 2005;44(10):1051-65.
+
+Renal function and carboplatin:
+
+* Cockcroft DW, Gault MH. Prediction of creatinine clearance from serum
+  creatinine. Nephron 1976;16(1):31-41.
+* Inker LA, Eneanya ND, Coresh J, et al. New creatinine- and cystatin C-based
+  equations to estimate GFR without race. N Engl J Med 2021;385:1737-49
+  (CKD-EPI 2021 creatinine equation).
+* Calvert AH, Newell DR, Gumbrell LA, et al. Carboplatin dosage: prospective
+  evaluation of a simple formula based on renal function. J Clin Oncol
+  1989;7(11):1748-56.  The default GFR cap of 125 mL/min follows the US FDA
+  carboplatin dosing communication (2010).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+__all__ = [
+    "BSA_FORMULAS",
+    "BsaFormula",
+    "adjusted_body_weight",
+    "bmi",
+    "boyd",
+    "bsa",
+    "calvert",
+    "ckd_epi_2021",
+    "cockcroft_gault",
+    "dubois",
+    "fujimoto",
+    "gehan_george",
+    "haycock",
+    "ideal_body_weight",
+    "lean_body_weight",
+    "mosteller",
+    "schlich",
+    "scr_umol_to_mg_dl",
+    "shuter_aslani",
+    "takahira",
+]
+
+CM_PER_INCH = 2.54
+SCR_UMOL_PER_MG_DL = 88.42
+VALID_SEXES = ("male", "female")
+IBW_METHODS = ("devine", "robinson", "miller")
+
+
+# --------------------------------------------------------------------------
+# Input validation
+# --------------------------------------------------------------------------
+
+
+def _positive(name: str, value: float, unit: str) -> float:
+    """Return ``value`` as float if it is a finite number > 0, else raise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        # ValueError (not TypeError) is this module's single bad-input contract.
+        raise ValueError(  # noqa: TRY004
+            f"{name} must be a number in {unit}, got {value!r}; pass a positive number"
+        )
+    x = float(value)
+    if not math.isfinite(x) or x <= 0:
+        raise ValueError(
+            f"{name} must be a finite number > 0 {unit}, got {value!r}; "
+            f"check the {name} value and its unit"
+        )
+    return x
+
+
+def _weight(value: float, name: str = "weight") -> float:
+    return _positive(name, value, "kg")
+
+
+def _height(value: float) -> float:
+    return _positive("height", value, "cm")
+
+
+def _scr(value: float) -> float:
+    return _positive("serum creatinine", value, "mg/dL")
+
+
+def _age(value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(  # noqa: TRY004
+            f"age must be a number of years, got {value!r}; pass a number"
+        )
+    x = float(value)
+    if not math.isfinite(x) or x < 0 or x >= 140:
+        raise ValueError(
+            f"age must be a finite number of years in [0, 140), got {value!r}; "
+            f"check the age value and its unit (years)"
+        )
+    return x
+
+
+def _sex(value: object) -> str:
+    if not isinstance(value, str) or value not in VALID_SEXES:
+        raise ValueError(f"unknown sex {value!r}; use 'male' or 'female'")
+    return value
+
+
+# --------------------------------------------------------------------------
+# Body surface area (m²), weight in kg, height in cm
+# --------------------------------------------------------------------------
+
+
+def mosteller(weight_kg: float, height_cm: float) -> float:
+    """Mosteller: √(W·H/3600)."""
+    w, h = _weight(weight_kg), _height(height_cm)
+    return math.sqrt(w * h / 3600.0)
+
+
+def dubois(weight_kg: float, height_cm: float) -> float:
+    """Du Bois & Du Bois: 0.007184·W^0.425·H^0.725 (H in cm, not m)."""
+    w, h = _weight(weight_kg), _height(height_cm)
+    return 0.007184 * math.pow(w, 0.425) * math.pow(h, 0.725)
+
+
+def haycock(weight_kg: float, height_cm: float) -> float:
+    """Haycock: 0.024265·W^0.5378·H^0.3964."""
+    w, h = _weight(weight_kg), _height(height_cm)
+    return 0.024265 * math.pow(w, 0.5378) * math.pow(h, 0.3964)
+
+
+def gehan_george(weight_kg: float, height_cm: float) -> float:
+    """Gehan & George: 0.0235·W^0.51456·H^0.42246."""
+    w, h = _weight(weight_kg), _height(height_cm)
+    return 0.0235 * math.pow(w, 0.51456) * math.pow(h, 0.42246)
+
+
+def boyd(weight_kg: float, height_cm: float) -> float:
+    """Boyd (original gram form): 0.0003207·H^0.3·Wg^(0.7285−0.0188·log10 Wg), Wg = 1000·W."""
+    w, h = _weight(weight_kg), _height(height_cm)
+    wg = 1000.0 * w
+    return 0.0003207 * math.pow(h, 0.3) * math.pow(wg, 0.7285 - 0.0188 * math.log10(wg))
+
+
+def fujimoto(weight_kg: float, height_cm: float) -> float:
+    """Fujimoto: 0.008883·W^0.444·H^0.663."""
+    w, h = _weight(weight_kg), _height(height_cm)
+    return 0.008883 * math.pow(w, 0.444) * math.pow(h, 0.663)
+
+
+def takahira(weight_kg: float, height_cm: float) -> float:
+    """Takahira: 0.007241·W^0.425·H^0.725."""
+    w, h = _weight(weight_kg), _height(height_cm)
+    return 0.007241 * math.pow(w, 0.425) * math.pow(h, 0.725)
+
+
+def shuter_aslani(weight_kg: float, height_cm: float) -> float:
+    """Shuter & Aslani: 0.00949·W^0.441·H^0.655."""
+    w, h = _weight(weight_kg), _height(height_cm)
+    return 0.00949 * math.pow(w, 0.441) * math.pow(h, 0.655)
+
+
+def schlich(weight_kg: float, height_cm: float, sex: str) -> float:
+    """Schlich: male 0.000579479·W^0.38·H^1.24; female 0.000975482·W^0.46·H^1.08."""
+    w, h, s = _weight(weight_kg), _height(height_cm), _sex(sex)
+    if s == "male":
+        return 0.000579479 * math.pow(w, 0.38) * math.pow(h, 1.24)
+    return 0.000975482 * math.pow(w, 0.46) * math.pow(h, 1.08)
+
+
+def _no_sex(
+    fn: Callable[[float, float], float],
+) -> Callable[[float, float, str | None], float]:
+    def compute(weight_kg: float, height_cm: float, sex: str | None) -> float:
+        # Sex does not enter these formulas and is deliberately ignored.
+        return fn(weight_kg, height_cm)
+
+    return compute
+
+
+def _with_sex(weight_kg: float, height_cm: float, sex: str | None) -> float:
+    if sex is None:
+        raise ValueError(
+            "the Schlich formula needs the patient's sex; pass sex='male' or sex='female'"
+        )
+    return schlich(weight_kg, height_cm, sex)
+
+
+@dataclass(frozen=True, slots=True)
+class BsaFormula:
+    """A named BSA formula with its human-readable equation and citation."""
+
+    name: str
+    equation: str
+    citation: str
+    needs_sex: bool
+    _fn: Callable[[float, float, str | None], float] = field(repr=False, compare=False)
+
+    def compute(
+        self, weight_kg: float, height_cm: float, sex: str | None = None
+    ) -> float:
+        """BSA in m² for weight in kg and height in cm."""
+        return self._fn(weight_kg, height_cm, sex)
+
+
+BSA_FORMULAS: dict[str, BsaFormula] = {
+    "mosteller": BsaFormula(
+        "Mosteller",
+        "√(W·H/3600)",
+        "Mosteller RD. N Engl J Med 1987;317:1098",
+        False,
+        _no_sex(mosteller),
+    ),
+    "dubois": BsaFormula(
+        "Du Bois",
+        "0.007184·W^0.425·H^0.725",
+        "Du Bois D, Du Bois EF. Arch Intern Med 1916;17:863-71",
+        False,
+        _no_sex(dubois),
+    ),
+    "haycock": BsaFormula(
+        "Haycock",
+        "0.024265·W^0.5378·H^0.3964",
+        "Haycock GB et al. J Pediatr 1978;93:62-6",
+        False,
+        _no_sex(haycock),
+    ),
+    "gehan-george": BsaFormula(
+        "Gehan-George",
+        "0.0235·W^0.51456·H^0.42246",
+        "Gehan EA, George SL. Cancer Chemother Rep 1970;54:225-35",
+        False,
+        _no_sex(gehan_george),
+    ),
+    "boyd": BsaFormula(
+        "Boyd",
+        "0.0003207·H^0.3·Wg^(0.7285−0.0188·log10 Wg), Wg = weight in g",
+        "Boyd E. The Growth of the Surface Area of the Human Body. 1935",
+        False,
+        _no_sex(boyd),
+    ),
+    "fujimoto": BsaFormula(
+        "Fujimoto",
+        "0.008883·W^0.444·H^0.663",
+        "Fujimoto S et al. Nippon Eiseigaku Zasshi 1968;23:443-50",
+        False,
+        _no_sex(fujimoto),
+    ),
+    "takahira": BsaFormula(
+        "Takahira",
+        "0.007241·W^0.425·H^0.725",
+        "Takahira H. 1925; as reported in Fujimoto S et al. Nippon Eiseigaku Zasshi 1968;23:443-50",
+        False,
+        _no_sex(takahira),
+    ),
+    "shuter-aslani": BsaFormula(
+        "Shuter-Aslani",
+        "0.00949·W^0.441·H^0.655",
+        "Shuter B, Aslani A. Eur J Appl Physiol 2000;82:250-4",
+        False,
+        _no_sex(shuter_aslani),
+    ),
+    "schlich": BsaFormula(
+        "Schlich",
+        "male 0.000579479·W^0.38·H^1.24; female 0.000975482·W^0.46·H^1.08",
+        "Schlich E et al. Ernährungs Umschau 2010;57:178-83",
+        True,
+        _with_sex,
+    ),
+}
+
+
+def bsa(
+    formula_key: str, weight_kg: float, height_cm: float, sex: str | None = None
+) -> float:
+    """BSA in m² using the formula registered under ``formula_key``."""
+    formula = BSA_FORMULAS.get(formula_key)
+    if formula is None:
+        raise ValueError(
+            f"unknown BSA formula {formula_key!r}; use one of: {', '.join(BSA_FORMULAS)}"
+        )
+    return formula.compute(weight_kg, height_cm, sex)
+
+
+# --------------------------------------------------------------------------
+# Dosing weights
+# --------------------------------------------------------------------------
+
+_IBW_COEFFS: dict[str, dict[str, tuple[float, float]]] = {
+    # method -> sex -> (kg at 60 in, kg per inch over 60 in)
+    "devine": {"male": (50.0, 2.3), "female": (45.5, 2.3)},
+    "robinson": {"male": (52.0, 1.9), "female": (49.0, 1.7)},
+    "miller": {"male": (56.2, 1.41), "female": (53.1, 1.36)},
+}
+
+
+def bmi(weight_kg: float, height_cm: float) -> float:
+    """Body-mass index in kg/m²: W / (H/100)²."""
+    w, h = _weight(weight_kg), _height(height_cm)
+    return w / (h / 100.0) ** 2
+
+
+def ideal_body_weight(height_cm: float, sex: str, method: str = "devine") -> float:
+    """Ideal body weight in kg: base + slope·(height in inches − 60).
+
+    Note: the formulas were derived for heights ≥ 60 in (152.4 cm); below that
+    they extrapolate linearly and are returned unchanged.
+    """
+    h, s = _height(height_cm), _sex(sex)
+    coeffs = _IBW_COEFFS.get(method)
+    if coeffs is None:
+        raise ValueError(
+            f"unknown ideal-body-weight method {method!r}; use one of: {', '.join(IBW_METHODS)}"
+        )
+    base, slope = coeffs[s]
+    return base + slope * (h / CM_PER_INCH - 60.0)
+
+
+def adjusted_body_weight(actual_kg: float, ibw_kg: float, factor: float = 0.4) -> float:
+    """Adjusted body weight in kg: IBW + factor·(actual − IBW)."""
+    a = _weight(actual_kg, "actual weight")
+    i = _weight(ibw_kg, "ideal body weight")
+    if (
+        isinstance(factor, bool)
+        or not isinstance(factor, (int, float))
+        or not (math.isfinite(factor) and 0.0 <= factor <= 1.0)
+    ):
+        raise ValueError(
+            f"adjustment factor must be a number between 0 and 1, got {factor!r}; "
+            f"use e.g. 0.4"
+        )
+    return i + float(factor) * (a - i)
+
+
+def lean_body_weight(weight_kg: float, height_cm: float, sex: str) -> float:
+    """Lean body weight in kg (Janmahasatian 2005).
+
+    male 9270·W/(6680 + 216·BMI); female 9270·W/(8780 + 244·BMI).
+    """
+    w, h, s = _weight(weight_kg), _height(height_cm), _sex(sex)
+    b = w / (h / 100.0) ** 2
+    if s == "male":
+        return 9270.0 * w / (6680.0 + 216.0 * b)
+    return 9270.0 * w / (8780.0 + 244.0 * b)
+
+
+# --------------------------------------------------------------------------
+# Renal function and carboplatin
+# --------------------------------------------------------------------------
+
+
+def scr_umol_to_mg_dl(scr_umol_l: float) -> float:
+    """Convert serum creatinine from µmol/L to mg/dL (÷ 88.42)."""
+    x = _positive("serum creatinine", scr_umol_l, "µmol/L")
+    return x / SCR_UMOL_PER_MG_DL
+
+
+def cockcroft_gault(age: float, weight_kg: float, scr_mg_dl: float, sex: str) -> float:
+    """Creatinine clearance in mL/min: (140 − age)·W / (72·SCr), ×0.85 if female."""
+    a, w, c, s = _age(age), _weight(weight_kg), _scr(scr_mg_dl), _sex(sex)
+    crcl = (140.0 - a) * w / (72.0 * c)
+    return crcl * 0.85 if s == "female" else crcl
+
+
+def ckd_epi_2021(scr_mg_dl: float, age: float, sex: str) -> float:
+    """eGFR in mL/min/1.73 m², CKD-EPI 2021 creatinine equation (race-free).
+
+    142 · min(SCr/κ, 1)^α · max(SCr/κ, 1)^−1.200 · 0.9938^age · (1.012 if female),
+    κ = 0.7 (F) / 0.9 (M), α = −0.241 (F) / −0.302 (M).
+    """
+    c, a, s = _scr(scr_mg_dl), _age(age), _sex(sex)
+    female = s == "female"
+    kappa = 0.7 if female else 0.9
+    alpha = -0.241 if female else -0.302
+    ratio = c / kappa
+    egfr = (
+        142.0
+        * math.pow(min(ratio, 1.0), alpha)
+        * math.pow(max(ratio, 1.0), -1.200)
+        * math.pow(0.9938, a)
+    )
+    return egfr * 1.012 if female else egfr
+
+
+def calvert(
+    target_auc: float, gfr_ml_min: float, gfr_cap: float | None = 125.0
+) -> tuple[float, float]:
+    """Carboplatin dose (mg) by Calvert: AUC × (GFR + 25).
+
+    GFR is capped at ``gfr_cap`` mL/min (default 125; ``None`` disables the
+    cap).  Returns ``(dose_mg, gfr_used)``.
+    """
+    auc = _positive("target AUC", target_auc, "mg/mL·min")
+    gfr = _positive("GFR", gfr_ml_min, "mL/min")
+    if gfr_cap is not None:
+        cap = _positive("GFR cap", gfr_cap, "mL/min")
+        gfr = min(gfr, cap)
+    return auc * (gfr + 25.0), gfr

@@ -1,0 +1,98 @@
+"""Finding regimens: by id in the bundled folder and the user's folders, or by file path.
+
+Search order: folders given with ``--regimen-path`` (or ``extra_dirs``), then the folders in the
+``REGIMEN_PATH`` environment variable (separated like PATH), then the regimens bundled with
+regimen. A user folder can therefore hold a local version of a bundled regimen; the plan header
+shows which file was used.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+
+from .errors import RegimenError, UnknownRegimenError
+from .model import Regimen
+
+ENV_VAR = "REGIMEN_PATH"
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def bundled_dir() -> Path:
+    """The regimens shipped with regimen: inside the installed package, or regimens/ of a checkout."""
+    packaged = resources.files("regimen") / "regimens"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "regimens"
+
+
+def search_dirs(extra_dirs: Iterable[str | Path] = ()) -> list[Path]:
+    env = [p for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p.strip()]
+    return [Path(d) for d in (*extra_dirs, *env)] + [bundled_dir()]
+
+
+def looks_like_path(ref: str) -> bool:
+    return ref.endswith(".toml") or "/" in ref or os.sep in ref
+
+
+def _files(dirs: Sequence[Path]) -> dict[str, Path]:
+    """id -> first file with that id (file name without .toml) across ``dirs``."""
+    found: dict[str, Path] = {}
+    for d in dirs:
+        if not d.is_dir():
+            continue
+        for f in sorted(d.glob("*.toml")):
+            found.setdefault(f.stem, f)
+    return found
+
+
+def find(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Path:
+    """The file for a regimen id or path, or an error naming the fix."""
+    if looks_like_path(ref):
+        path = Path(ref)
+        if not path.is_file():
+            raise UnknownRegimenError(f"no regimen file at {ref!r}: check the path, or give a regimen id "
+                                      "(see 'regimen list')")
+        return path
+    if not _ID.match(ref) or ".." in ref:
+        raise UnknownRegimenError(f"{ref!r} is not a regimen id (ids are lower-case letters, digits and '-'): "
+                                  "see 'regimen list', or give a path to a .toml file")
+    dirs = search_dirs(extra_dirs)
+    for d in dirs:
+        candidate = d / f"{ref}.toml"
+        if candidate.is_file():
+            return candidate
+    known = sorted(_files(dirs))
+    close = difflib.get_close_matches(ref, known, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise UnknownRegimenError(f"unknown regimen {ref!r}: {hint}use one of {', '.join(known)} "
+                              f"(or add a folder with --regimen-path / {ENV_VAR})")
+
+
+def load(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Regimen:
+    """Load a regimen by id (bundled or user folders) or by path."""
+    from .loader import load_file
+
+    path = find(ref, extra_dirs)
+    regimen = load_file(path)
+    if not looks_like_path(ref) and regimen.id != ref:
+        raise RegimenError(f"{path}: the file is named {ref!r} but its id is {regimen.id!r}; make them the same")
+    return regimen
+
+
+def list_regimens(extra_dirs: Iterable[str | Path] = ()) -> tuple[list[Regimen], list[RegimenError]]:
+    """Every regimen that loads, and the errors of those that do not."""
+    from .loader import load_file
+
+    regimens: list[Regimen] = []
+    errors: list[RegimenError] = []
+    for _id, path in sorted(_files(search_dirs(extra_dirs)).items()):
+        try:
+            regimens.append(load_file(path))
+        except RegimenError as exc:
+            errors.append(exc)
+    return regimens, errors

@@ -1,0 +1,61 @@
+"""Days of a cycle as protocols write them: "2-4", "1,8,15", "1-7, 15-21"."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_PART = re.compile(r"^\s*(-?\d+)\s*(?:[-–]\s*(-?\d+)\s*)?$")
+
+
+def parse_days(spec: str | int | list[object]) -> tuple[int, ...]:
+    """Parse a day list; raises ValueError with a one-line reason. Days must be ≥ 1."""
+    if isinstance(spec, bool):
+        raise ValueError("days must be a day list such as \"2-4\" or \"1,8,15\"")
+    if isinstance(spec, int):
+        parts: list[object] = [spec]
+    elif isinstance(spec, str):
+        if not spec.strip():
+            raise ValueError("days is empty: write e.g. \"1-4\" or \"1,8,15\"")
+        parts = list(spec.split(","))
+    elif isinstance(spec, list):
+        parts = list(spec)
+    else:
+        raise ValueError("days must be a day list such as \"2-4\" or \"1,8,15\"")
+    days: set[int] = set()
+    for part in parts:
+        if isinstance(part, bool) or not isinstance(part, (int, str)):
+            raise ValueError(f"day {part!r} is not a day number")
+        match = _PART.match(str(part))
+        if not match:
+            raise ValueError(f"day {str(part).strip()!r} is not a day or a range like \"2-4\"")
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) is not None else first
+        if first <= 0 or last <= 0:
+            raise ValueError(f"day {str(part).strip()!r}: days are numbered from 1")
+        if last < first:
+            raise ValueError(f"day range {str(part).strip()!r} runs backwards")
+        days.update(range(first, last + 1))
+    if not days:
+        raise ValueError("days is empty: write e.g. \"1-4\" or \"1,8,15\"")
+    return tuple(sorted(days))
+
+
+def runs(days: Iterable[int]) -> list[tuple[int, int]]:
+    """Consecutive runs: (1, 2, 3, 15, 16) -> [(1, 3), (15, 16)]."""
+    out: list[tuple[int, int]] = []
+    for d in sorted(days):
+        if out and d == out[-1][1] + 1:
+            out[-1] = (out[-1][0], d)
+        else:
+            out.append((d, d))
+    return out
+
+
+def describe_days(days: Iterable[int]) -> str:
+    """Readable day list: 'day 2', 'days 2–4', 'days 1–7 and 15–21', 'days 1, 8 and 15'."""
+    parts = [f"{a}" if a == b else f"{a}–{b}" for a, b in runs(days)]
+    word = "day" if parts and "–" not in parts[0] and len(parts) == 1 else "days"
+    if len(parts) == 1:
+        return f"{word} {parts[0]}"
+    return f"days {', '.join(parts[:-1])} and {parts[-1]}"

@@ -1,0 +1,381 @@
+"""Regimen + patient -> administrations: the heart of regimen. No I/O here.
+
+For each phase and cycle, each component's variant is chosen by its rule (patient values and
+the cycle number), its days are resolved (relative days follow their anchor), and each
+treatment day becomes one :class:`~regimen.model.Administration` whose ``calculation`` shows
+the working. All arithmetic is exact; rounding is applied only to numbers printed in the
+working, and is stated in the plan's notes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from .days import describe_days, runs
+from .errors import PatientError, RegimenError
+from .model import (
+    Administration,
+    Component,
+    DayList,
+    Days,
+    Infusion,
+    Patient,
+    Phase,
+    Regimen,
+    RelativeDays,
+    Total,
+    Variant,
+)
+from .numbers import DEFAULT_ROUNDING, Rounding, exact_decimal, format_decimal, format_fraction
+from .units import ParsedDose
+
+HOURS_PER_DAY = Fraction(24)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A regimen expanded for one patient: rows, totals, and the notes that qualify them."""
+
+    regimen: Regimen
+    patient: Patient
+    administrations: tuple[Administration, ...]
+    totals: tuple[Total, ...]
+    notes: tuple[str, ...]
+    cycles: Mapping[str, int]
+    start: dt.date | None = None
+    rounding: Rounding = DEFAULT_ROUNDING
+    warnings: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, object]:
+        """The stable JSON contract: regimen, patient, administrations, totals, notes, warnings."""
+        from .export.records import plan_to_dict
+
+        return plan_to_dict(self)
+
+    def to_dataframe(self):  # type: ignore[no-untyped-def]
+        """The administrations as a pandas DataFrame (one row per drug per treatment day)."""
+        from .export.records import plan_to_dataframe
+
+        return plan_to_dataframe(self)
+
+
+# ---- choosing variants and resolving days --------------------------------------------------------
+
+def choose_variant(component: Component, patient: Patient, cycle: int) -> Variant | None:
+    """The variant whose rule holds for this patient and cycle (rules are exclusive), or None."""
+    values = patient.rule_values(cycle)
+    for variant in component.variants:
+        if variant.when.evaluate(values):
+            return variant
+    return None
+
+
+Chooser = Callable[[Component], "Variant | None"]
+
+
+def resolve_days(phase: Phase, component_id: str, chooser: Chooser, _stack: tuple[str, ...] = ()) -> tuple[int, ...]:
+    """Cycle days of a component, following relative days to their anchors."""
+    if component_id in _stack:
+        loop = " -> ".join((*_stack, component_id))
+        raise RegimenError(f"relative days form a loop ({loop}); anchor one of them to fixed days")
+    component = phase.component(component_id)
+    variant = chooser(component)
+    days: Days = variant.days if variant is not None and variant.days is not None else component.days
+    if isinstance(days, DayList):
+        return days.days
+    anchor = resolve_days(phase, days.relative_to, chooser, (*_stack, component_id))
+    if days.on_day is not None:
+        first = anchor[0] + days.on_day - 1
+    else:
+        assert days.days_before is not None
+        first = anchor[0] - days.days_before
+        if first < 1:
+            raise RegimenError(
+                f"{component_id} starts {days.days_before} days before {days.relative_to} (day {anchor[0]}), which "
+                f"is day {first}: give {days.relative_to} later days so that day 1 is the first treatment day"
+            )
+    return tuple(range(first, first + days.count))
+
+
+# ---- doses ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _DoseWork:
+    """One day's amount, its rate (if any), hours of delivery that day, and the working."""
+
+    amount: Fraction
+    rate: Fraction | None
+    hours: Fraction | None
+    calculation: str
+
+
+def _show(x: Fraction, unit: str, rounding: Rounding) -> str:
+    """'21.6 mg' when exact; '21.82 mg (from 21.817428)' when the display rounds."""
+    rounded = rounding(x)
+    if Fraction(rounded) == x:
+        return f"{format_decimal(rounded)} {unit}"
+    exact = exact_decimal(x, 10)
+    mark = "" if Fraction(exact) == x else "…"
+    return f"{format_decimal(rounded)} {unit} (from {format_decimal(exact)}{mark})"
+
+
+def _basis(dose: ParsedDose, patient: Patient) -> tuple[Fraction, str]:
+    """The patient factor for a dose and its text: (1.8, '× 1.8 m²')."""
+    if dose.unit.basis == "weight":
+        assert patient.weight_kg is not None
+        return patient.weight_kg, f" × {format_fraction(patient.weight_kg)} kg"
+    if dose.unit.basis == "bsa":
+        assert patient.bsa_m2 is not None
+        return patient.bsa_m2, f" × {format_fraction(patient.bsa_m2)} m²"
+    return Fraction(1), ""
+
+
+def _hours_text(hours: Fraction) -> str:
+    if hours < 1:
+        return f"{format_fraction(hours * 60)} min"
+    return f"{format_fraction(hours)} h"
+
+
+def dose_for_day(dose: ParsedDose, continuous: bool, duration_hours: Fraction | None, patient: Patient,
+                 rounding: Rounding, hours_today: Fraction = HOURS_PER_DAY) -> _DoseWork:
+    """The amount given on one treatment day, with the working a pharmacist can check by hand."""
+    unit = dose.unit.output_unit
+    factor, factor_text = _basis(dose, patient)
+    per = dose.canonical * factor  # in unit (per day / per hour / per administration)
+    head = f"{dose.display}{factor_text}" if factor_text else f"{dose.display} (flat dose)"
+    written_mass = dose.unit.symbol.split("/")[0]
+    conversion = ""
+    if written_mass != unit:  # e.g. 1 g/m²/day × 1.8 m² = 1.8 g = 1,800 mg
+        time = {"day": "/day", "hour": "/h", "none": ""}[dose.unit.time]
+        conversion = f" = {format_fraction(Fraction(dose.value) * factor)} {written_mass}{time}"
+    if continuous:
+        if dose.unit.time == "hour":
+            rate = per
+            calc = (f"{head}{conversion} = {_show(rate, unit + '/h', rounding)}; "
+                    f"× {_hours_text(hours_today)} = {_show(rate * hours_today, unit, rounding)}")
+        else:
+            rate = per / HOURS_PER_DAY
+            calc = (f"{head}{conversion} = {_show(per, unit + '/day', rounding)}, given as "
+                    f"{_show(rate, unit + '/h', rounding)} continuously; × {_hours_text(hours_today)} = "
+                    f"{_show(rate * hours_today, unit, rounding)}")
+        return _DoseWork(rate * hours_today, rate, hours_today, calc)
+    if dose.unit.time == "hour":
+        assert duration_hours is not None
+        amount = per * duration_hours
+        calc = (f"{head}{conversion} = {_show(per, unit + '/h', rounding)}; × {_hours_text(duration_hours)} = "
+                f"{_show(amount, unit, rounding)}")
+        return _DoseWork(amount, per, duration_hours, calc)
+    calc = f"{head}{conversion} = {_show(per, unit, rounding)}" if factor_text or conversion else head
+    rate = None
+    if duration_hours is not None:
+        rate = per / duration_hours
+        calc += f" over {_hours_text(duration_hours)} ({_show(rate, unit + '/h', rounding)})"
+    return _DoseWork(per, rate, duration_hours, calc)
+
+
+# ---- patient requirements ------------------------------------------------------------------------
+
+PATIENT_FIELDS = {"weight": ("weight", "--weight"), "bsa": ("body-surface area", "--bsa"),
+                  "age": ("age", "--age"), "height": ("height", "--height"), "sex": ("sex", "--sex")}
+
+
+def requirements(regimen: Regimen) -> list[str]:
+    """Patient values this regimen needs: 'weight', 'bsa', 'age', 'height', 'sex' (in that order)."""
+    needed: set[str] = set()
+    for comp in regimen.components():
+        for dose in [comp.dose, *(v.dose for v in comp.variants if v.dose is not None)]:
+            if dose.unit.basis != "flat":
+                needed.add(dose.unit.basis)
+        for v in comp.variants:
+            needed.update(v.when.names - {"cycle"})
+    return [k for k in PATIENT_FIELDS if k in needed]
+
+
+def check_patient(regimen: Regimen, patient: Patient) -> None:
+    """Stop with one message naming every missing value the regimen needs."""
+    values = {"weight": patient.weight_kg, "bsa": patient.bsa_m2, "age": patient.age_years,
+              "height": patient.height_cm, "sex": patient.sex}
+    missing = [k for k in requirements(regimen) if values[k] is None]
+    if missing:
+        names = " and ".join(PATIENT_FIELDS[k][0] for k in missing)
+        options = " ".join(f"{PATIENT_FIELDS[k][1]} ..." for k in missing)
+        raise PatientError(f"{regimen.id} needs the patient's {names}: pass {options}")
+
+
+# ---- the expansion -------------------------------------------------------------------------------
+
+def _cycles_for(regimen: Regimen, cycles: int | Mapping[str, int] | None) -> tuple[dict[str, int], list[str]]:
+    counts: dict[str, int] = {}
+    notes: list[str] = []
+    if isinstance(cycles, Mapping):
+        unknown = set(cycles) - {p.id for p in regimen.phases}
+        if unknown:
+            raise RegimenError(f"unknown phase {sorted(unknown)[0]!r} in --cycles; phases of {regimen.id} are "
+                               f"{', '.join(p.id for p in regimen.phases)}")
+    for phase in regimen.phases:
+        label = "" if phase.id == "main" else f"{phase.id}: "
+        requested: int | None
+        if isinstance(cycles, Mapping):
+            requested = cycles.get(phase.id)
+        elif cycles is not None and (len(regimen.phases) == 1 or phase.cycles is None):
+            requested = cycles
+        else:
+            requested = None
+        if requested is not None and requested < 1:
+            raise RegimenError(f"--cycles must be at least 1, got {requested}")
+        if requested is None:
+            if phase.cycles is None:
+                counts[phase.id] = 1
+                notes.append(f"{label}number of cycles not stated in the source; expanded 1 cycle (use --cycles N)")
+            else:
+                counts[phase.id] = phase.cycles
+        else:
+            counts[phase.id] = requested
+    return counts, notes
+
+
+def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
+           cycles: int | Mapping[str, int] | None = None, cycle_length: int | None = None,
+           rounding: Rounding = DEFAULT_ROUNDING) -> Plan:
+    """Expand ``regimen`` for ``patient``: one row per drug per treatment day.
+
+    ``cycles`` overrides the regimen's cycle count (an int for a single-phase regimen or for the
+    phases whose count the source leaves open; a mapping of phase id to count otherwise).
+    ``cycle_length`` (days) is used only for phases whose source states none.
+    """
+    check_patient(regimen, patient)
+    if cycle_length is not None and cycle_length < 1:
+        raise RegimenError(f"--cycle-length must be at least 1 day, got {cycle_length}")
+    counts, notes = _cycles_for(regimen, cycles)
+    warnings: list[str] = []
+    rows: list[Administration] = []
+    offset = 0  # course days before the current phase
+    for p_index, phase in enumerate(regimen.phases):
+        label = "" if phase.id == "main" else f"{phase.id}: "
+        length = phase.cycle_length
+        if length is None:
+            if cycle_length is not None:
+                length = cycle_length
+                notes.append(f"{label}cycle length not stated in the source; {cycle_length} days used as given "
+                             "with --cycle-length")
+            else:
+                notes.append(f"{label}cycle length not stated in the source")
+        if phase.limit:
+            notes.append(f"{label}the source limits this phase: {phase.limit}")
+        n = counts[phase.id]
+        if phase.cycles is not None and n > phase.cycles:
+            warnings.append(f"{label}{n} cycles expanded; the source gives at most {phase.cycles}")
+        needs_length = n > 1 or p_index < len(regimen.phases) - 1
+        if length is None and needs_length:
+            raise RegimenError(
+                f"{regimen.id}: cycle length not stated in the source, so cycle 2 cannot be placed; pass "
+                "--cycle-length DAYS (from your local protocol) or expand one cycle"
+            )
+        for cycle in range(1, n + 1):
+            cycle_offset = offset + (cycle - 1) * (length or 0)
+            rows.extend(_expand_cycle(phase, cycle, cycle_offset, patient, start, rounding, length))
+        offset += n * (length or 0)
+    notes.extend(_component_notes(regimen, patient, counts))
+    notes.append(rounding.rule)
+    return Plan(regimen=regimen, patient=patient, administrations=tuple(rows), totals=tuple(compute_totals(rows)),
+                notes=tuple(dict.fromkeys(notes)), cycles=counts, start=start, rounding=rounding,
+                warnings=tuple(warnings))
+
+
+def _expand_cycle(phase: Phase, cycle: int, offset: int, patient: Patient, start: dt.date | None,
+                  rounding: Rounding, length: int | None) -> list[Administration]:
+    chosen = {c.id: choose_variant(c, patient, cycle) for c in phase.components}
+    rows: list[Administration] = []
+    for comp in phase.components:
+        variant = chosen[comp.id]
+        dose = variant.dose if variant is not None and variant.dose is not None else comp.dose
+        duration = variant.duration_hours if variant is not None and variant.duration_hours is not None \
+            else comp.duration_hours
+        days = resolve_days(phase, comp.id, lambda c: chosen[c.id])
+        if length is not None and days[-1] > length:
+            raise RegimenError(f"{comp.id} falls on day {days[-1]}, after the end of the {length}-day cycle")
+        continuous = comp.method == "continuous infusion"
+        infusions: list[tuple[int, int]] = []  # (first day, number of days)
+        if continuous:
+            chunk = int(duration / HOURS_PER_DAY) if duration is not None else None
+            for a, b in runs(days):
+                size = chunk or (b - a + 1)
+                infusions.extend((d, size) for d in range(a, b + 1, size))
+        for day in days:
+            infusion = None
+            if continuous:
+                first, size = next((f, s) for f, s in infusions if f <= day < f + s)
+                infusion = Infusion(start_course_day=offset + first, hours=size * HOURS_PER_DAY,
+                                    day_index=day - first + 1, days=size)
+            work = dose_for_day(dose, continuous, duration, patient, rounding)
+            unit = dose.unit.output_unit
+            course_day = offset + day
+            rows.append(Administration(
+                phase=phase.id, cycle=cycle, day=day, course_day=course_day,
+                date=start + dt.timedelta(days=course_day - 1) if start is not None else None,
+                drug=comp.drug, component=comp.id, dose=work.amount, dose_unit=unit, route=comp.route,
+                method=comp.method, rate=work.rate, rate_unit=f"{unit}/h" if work.rate is not None else None,
+                duration_hours=work.hours, calculation=work.calculation, infusion=infusion,
+            ))
+    order = {c.id: i for i, c in enumerate(phase.components)}
+    rows.sort(key=lambda r: (r.day, order[r.component]))
+    return rows
+
+
+def _component_notes(regimen: Regimen, patient: Patient, counts: Mapping[str, int]) -> list[str]:
+    """What the source leaves unstated, and which variants applied, in words."""
+    notes: list[str] = []
+    for phase in regimen.phases:
+        for comp in phase.components:
+            if comp.route is None:
+                notes.append(f"{comp.drug}: route not stated in the source")
+            if comp.method is None:
+                notes.append(f"{comp.drug}: administration method (bolus or infusion, and its duration) not stated in "
+                             "the source")
+            elif comp.method == "infusion" and comp.duration_hours is None:
+                notes.append(f"{comp.drug}: infusion duration not stated in the source")
+            if comp.note:
+                notes.append(f"{comp.drug}: {comp.note}")
+            for v in comp.variants:
+                applied = [c for c in range(1, counts[phase.id] + 1) if v.when.evaluate(patient.rule_values(c))]
+                what = v.note or _variant_change(comp, v)
+                if not applied:
+                    if v.when.names - {"cycle"}:
+                        notes.append(f"{comp.drug}: rule '{v.when.text}' does not apply to this patient ({what})")
+                    continue
+                where = "" if len(applied) == counts[phase.id] else f" in cycle{'s' if len(applied) > 1 else ''} " \
+                    f"{describe_days(applied).split(' ', 1)[1]}"
+                notes.append(f"{comp.drug}: rule '{v.when.text}' applied{where}: {what}")
+    return notes
+
+
+def _variant_change(comp: Component, v: Variant) -> str:
+    parts = []
+    if v.dose is not None:
+        parts.append(f"dose {v.dose.display} instead of {comp.dose.display}")
+    if v.days is not None:
+        new = v.days.describe() if isinstance(v.days, (DayList, RelativeDays)) else str(v.days)
+        parts.append(f"{new} instead of {comp.days.describe()}")
+    if v.duration_text is not None:
+        parts.append(f"duration {v.duration_text} instead of {comp.duration_text or 'unstated'}")
+    return "; ".join(parts)
+
+
+def compute_totals(rows: list[Administration]) -> list[Total]:
+    """Total amount per drug per cycle (phase, cycle), then per drug for the whole course."""
+    by_cycle: dict[tuple[str, int, str, str], Fraction] = {}
+    course: dict[tuple[str, str], Fraction] = {}
+    for r in rows:
+        by_cycle[(r.phase, r.cycle, r.drug, r.dose_unit)] = by_cycle.get((r.phase, r.cycle, r.drug, r.dose_unit),
+                                                                            Fraction(0)) + r.dose
+        course[(r.drug, r.dose_unit)] = course.get((r.drug, r.dose_unit), Fraction(0)) + r.dose
+    out = [Total(drug=d, amount=a, unit=u, phase=p, cycle=c) for (p, c, d, u), a in by_cycle.items()]
+    out += [Total(drug=d, amount=a, unit=u) for (d, u), a in course.items()]
+    return out
+
+
+__all__ = ["Plan", "check_patient", "choose_variant", "compute_totals", "dose_for_day", "expand", "requirements",
+           "resolve_days"]

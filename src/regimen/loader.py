@@ -1,0 +1,397 @@
+"""Regimen files (TOML) -> :class:`~regimen.model.Regimen`, reporting every problem with its place.
+
+The loader never stops at the first problem: it collects them all (file, component, field and
+what to do) and raises one :class:`~regimen.errors.RegimenFileError` carrying the list, so
+``regimen validate`` can print them all.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from .days import parse_days, runs
+from .errors import Problem, RegimenError, RegimenFileError
+from .model import METHODS, Component, DayList, Days, Method, Phase, Regimen, RelativeDays, Source, Variant
+from .rules import Rule, overlap, parse_rule, satisfiable
+from .units import ParsedDose, parse_dose, parse_duration_hours
+
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+METHOD_ALIASES: dict[str, Method] = {
+    "bolus": "bolus",
+    "infusion": "infusion",
+    "continuous infusion": "continuous infusion",
+    "continuous": "continuous infusion",
+}
+
+TOP_KEYS = {"id", "name", "indication", "status", "version", "notes", "source", "cycle_length", "cycles",
+            "limit", "component", "phase"}
+PHASE_KEYS = {"id", "name", "cycle_length", "cycles", "limit", "component"}
+COMPONENT_KEYS = {"id", "drug", "dose", "route", "method", "duration", "days", "note", "variant"}
+VARIANT_KEYS = {"when", "dose", "days", "duration", "note"}
+RELATIVE_KEYS = {"relative_to", "on_day", "days_before", "count"}
+SOURCE_KEYS = {"citation", "registry", "url", "note"}
+
+T = TypeVar("T")
+
+
+class _Collector:
+    """Gathers problems for one file."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.problems.append(Problem(self.file, where, message))
+
+    def attempt(self, where: str, fn: Callable[[], T]) -> T | None:
+        """Run ``fn``; a ValueError becomes a problem at ``where`` and the result is None."""
+        try:
+            return fn()
+        except ValueError as exc:
+            self.add(where, str(exc))
+            return None
+
+    def unknown_keys(self, where: str, table: dict[str, Any], allowed: set[str]) -> None:
+        for key in sorted(set(table) - allowed):
+            self.add(where, f"unknown field {key!r}; allowed fields are {', '.join(sorted(allowed))}")
+
+
+def _where(component: str | None = None, field: str | None = None, phase: str | None = None,
+           variant: int | None = None) -> str:
+    parts = []
+    if phase:
+        parts.append(f"phase {phase!r}")
+    if component:
+        parts.append(f"component {component!r}")
+    if variant is not None:
+        parts.append(f"variant {variant}")
+    if field:
+        parts.append(f"field {field!r}")
+    return ", ".join(parts)
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be non-empty text")
+    return value.strip()
+
+
+def _positive_int(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{what} must be a whole number of at least 1, got {value!r}")
+    return value
+
+
+def _cycle_length(value: object) -> int:
+    if isinstance(value, str):
+        hours = parse_duration_hours(value)
+        if hours % 24 != 0:
+            raise ValueError(f"cycle_length {value!r} must be a whole number of days")
+        value = int(hours / 24)
+    return _positive_int(value, "cycle_length")
+
+
+def _days(value: object) -> Days:
+    if isinstance(value, dict):
+        extra = set(value) - RELATIVE_KEYS
+        if extra:
+            raise ValueError(f"unknown key(s) {', '.join(sorted(extra))} in relative days; use relative_to, on_day "
+                             "or days_before, and count")
+        if "relative_to" not in value:
+            raise ValueError("relative days need 'relative_to' (the id of the component they follow)")
+        anchor = _text(value["relative_to"], "relative_to")
+        has_on, has_before = "on_day" in value, "days_before" in value
+        if has_on == has_before:
+            raise ValueError("relative days need exactly one of 'on_day' (day N of the other component) or "
+                             "'days_before' (N days before it starts)")
+        count = _positive_int(value.get("count", 1), "count")
+        if has_on:
+            return RelativeDays(anchor, count, on_day=_positive_int(value["on_day"], "on_day"))
+        return RelativeDays(anchor, count, days_before=_positive_int(value["days_before"], "days_before"))
+    if isinstance(value, (str, int, list)):
+        return DayList(parse_days(cast("str | int | list[object]", value)))
+    raise ValueError("days must be a day list (\"2-4\", \"1,8,15\") or a table relative to another component")
+
+
+def _duration(value: object) -> tuple[Fraction, str]:
+    text = _text(value, "duration")
+    return parse_duration_hours(text), text
+
+
+def _method(value: object) -> Method:
+    text = _text(value, "method").lower()
+    if text not in METHOD_ALIASES:
+        raise ValueError(f"unknown method {value!r}; use one of {', '.join(METHODS)} (or leave it out when the "
+                         "source does not say)")
+    return METHOD_ALIASES[text]
+
+
+def _slug(drug: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", drug.lower()).strip("-")
+
+
+def _check_schedule(c: _Collector, where: Callable[[str], str], method: Method | None, dose: ParsedDose | None,
+                    days: Days | None, duration: Fraction | None) -> None:
+    """Checks that tie dose, method, duration and days together (for a component or a variant)."""
+    if dose is None:
+        return
+    if method == "continuous infusion":
+        if dose.unit.time == "none":
+            c.add(where("dose"), f"a continuous infusion needs a dose per time (e.g. '{dose.text}/day' or per h), "
+                  f"got {dose.text!r}")
+        if duration is not None:
+            if duration % 24 != 0:
+                c.add(where("duration"), "a continuous infusion's duration must be whole days (e.g. '4 days', '96 h')")
+            elif isinstance(days, DayList):
+                length = int(duration / 24)
+                bad = [f"{a}-{b}" for a, b in runs(days.days) if (b - a + 1) % length]
+                if bad:
+                    c.add(where("days"), f"days {', '.join(bad)} do not fit a {length}-day infusion: list the days the "
+                          "infusion runs, e.g. \"1-4\"")
+            elif isinstance(days, RelativeDays) and days.count * 24 % duration != 0:
+                c.add(where("days"), f"count {days.count} does not fit the infusion duration")
+    else:
+        if dose.unit.time == "hour" and (method != "infusion" or duration is None):
+            c.add(where("dose"), f"a dose per hour ({dose.text!r}) needs method 'infusion' with a duration, or "
+                  "method 'continuous infusion'")
+        if method == "bolus" and duration is not None:
+            c.add(where("duration"), "a bolus has no duration: use method 'infusion' for a timed infusion")
+
+
+def _variant(c: _Collector, raw: object, comp_where: Callable[..., str], index: int) -> Variant | None:
+    def where(field: str | None = None) -> str:
+        return comp_where(field=field, variant=index)
+
+    if not isinstance(raw, dict):
+        c.add(where(), "a variant must be a table with 'when' and the fields it changes")
+        return None
+    c.unknown_keys(where(), raw, VARIANT_KEYS)
+    if "when" not in raw:
+        c.add(where("when"), "missing: a variant needs a rule, e.g. when = \"age > 60\"")
+        return None
+    rule = c.attempt(where("when"), lambda: parse_rule(_text(raw["when"], "when")))
+    if rule is None:
+        return None
+    if not satisfiable(rule):
+        c.add(where("when"), f"rule {rule.text!r} can never hold: fix the numbers")
+    changes = {k for k in raw if k in {"dose", "days", "duration"}}
+    if not changes:
+        c.add(where(), "a variant must change at least one of dose, days or duration")
+    dose = c.attempt(where("dose"), lambda: parse_dose(_text(raw["dose"], "dose"))) if "dose" in raw else None
+    days = c.attempt(where("days"), lambda: _days(raw["days"])) if "days" in raw else None
+    duration = c.attempt(where("duration"), lambda: _duration(raw["duration"])) if "duration" in raw else None
+    note = c.attempt(where("note"), lambda: _text(raw["note"], "note")) if "note" in raw else None
+    return Variant(when=rule, dose=dose, days=days, duration_hours=duration[0] if duration else None,
+                   duration_text=duration[1] if duration else None, note=note)
+
+
+def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Component | None:
+    if not isinstance(raw, dict):
+        c.add(_where(phase=phase), f"component {index} must be a table ([[component]])")
+        return None
+    drug = raw.get("drug")
+    label = raw.get("id") if isinstance(raw.get("id"), str) else (drug if isinstance(drug, str) else f"#{index}")
+
+    def where(field: str | None = None, variant: int | None = None) -> str:
+        return _where(component=str(label), field=field, phase=phase, variant=variant)
+
+    c.unknown_keys(where(), raw, COMPONENT_KEYS)
+    for required in ("drug", "dose", "days"):
+        if required not in raw:
+            c.add(where(required), f"missing: every component needs {required}")
+    drug_name = c.attempt(where("drug"), lambda: _text(raw["drug"], "drug")) if "drug" in raw else None
+    comp_id = c.attempt(where("id"), lambda: _text(raw["id"], "id")) if "id" in raw else (
+        _slug(drug_name) if drug_name else None)
+    if comp_id is not None and not ID_PATTERN.match(comp_id):
+        c.add(where("id"), f"component id {comp_id!r} must be lower-case letters, digits and '-'")
+    dose = c.attempt(where("dose"), lambda: parse_dose(_text(raw["dose"], "dose"))) if "dose" in raw else None
+    days = c.attempt(where("days"), lambda: _days(raw["days"])) if "days" in raw else None
+    method = c.attempt(where("method"), lambda: _method(raw["method"])) if "method" in raw else None
+    route = c.attempt(where("route"), lambda: _text(raw["route"], "route")) if "route" in raw else None
+    duration = c.attempt(where("duration"), lambda: _duration(raw["duration"])) if "duration" in raw else None
+    note = c.attempt(where("note"), lambda: _text(raw["note"], "note")) if "note" in raw else None
+    raw_variants = raw.get("variant", [])
+    if not isinstance(raw_variants, list):
+        c.add(where("variant"), "variants must be written as [[component.variant]] tables")
+        raw_variants = []
+    variants = [v for i, raw_v in enumerate(raw_variants, 1) if (v := _variant(c, raw_v, where, i)) is not None]
+    hours = duration[0] if duration else None
+    _check_schedule(c, where, method, dose, days, hours)
+    for i, v in enumerate(variants, 1):
+        _check_schedule(c, lambda f, i=i: where(f, i), method, v.dose or dose, v.days or days,
+                        v.duration_hours if v.duration_hours is not None else hours)
+        if v.dose is not None and dose is not None and v.dose.unit.basis != dose.unit.basis:
+            c.add(where("dose", i), f"variant dose {v.dose.text!r} is on a different basis from {dose.text!r}")
+    for i in range(len(variants)):
+        for j in range(i + 1, len(variants)):
+            if overlap(variants[i].when, variants[j].when):
+                c.add(where("variant"), f"contradictory variants: rules {variants[i].when.text!r} and "
+                      f"{variants[j].when.text!r} can both hold; make them exclusive")
+    if comp_id is None or drug_name is None or dose is None or days is None:
+        return None
+    return Component(id=comp_id, drug=drug_name, dose=dose, days=days, route=route, method=method,
+                     duration_hours=hours, duration_text=duration[1] if duration else None,
+                     variants=tuple(variants), note=note)
+
+
+def _phase(c: _Collector, raw: dict[str, Any], phase_id: str, phase_label: str | None) -> Phase | None:
+    where = _where(phase=phase_label)
+    name = c.attempt(_where("", "name", phase_label), lambda: _text(raw["name"], "name")) \
+        if "name" in raw and phase_label else None
+    cycle_length = c.attempt(_where(None, "cycle_length", phase_label), lambda: _cycle_length(raw["cycle_length"])) \
+        if "cycle_length" in raw else None
+    cycles = c.attempt(_where(None, "cycles", phase_label), lambda: _positive_int(raw["cycles"], "cycles")) \
+        if "cycles" in raw else None
+    limit = c.attempt(_where(None, "limit", phase_label), lambda: _text(raw["limit"], "limit")) \
+        if "limit" in raw else None
+    raw_components = raw.get("component", [])
+    if not isinstance(raw_components, list) or not raw_components:
+        c.add(where or "", "no components: add at least one [[component]] table")
+        return None
+    components = [x for i, r in enumerate(raw_components, 1) if (x := _component(c, r, phase_label, i)) is not None]
+    if len(components) != len(raw_components):
+        return None
+    seen: set[str] = set()
+    for comp in components:
+        if comp.id in seen:
+            c.add(_where(comp.id, "id", phase_label), f"duplicate component id {comp.id!r}: give each an 'id'")
+        seen.add(comp.id)
+    phase = Phase(id=phase_id, name=name, components=tuple(components), cycle_length=cycle_length, cycles=cycles,
+                  limit=limit)
+    _check_references(c, phase, phase_label)
+    return phase
+
+
+def _check_references(c: _Collector, phase: Phase, label: str | None) -> None:
+    """Relative days must name a component of the same phase, without loops, and land on days ≥ 1."""
+    from .expand import resolve_days  # the one place day arithmetic lives
+
+    ids = {comp.id for comp in phase.components}
+    ok = True
+    for comp in phase.components:
+        for i, days in [(None, comp.days)] + [(n, v.days) for n, v in enumerate(comp.variants, 1)]:
+            if isinstance(days, RelativeDays) and days.relative_to not in ids:
+                c.add(_where(comp.id, "days", label, i), f"relative_to {days.relative_to!r} is not a component here; "
+                      f"use one of {', '.join(sorted(ids))}")
+                ok = False
+    if not ok:
+        return
+    for comp in phase.components:
+        try:
+            days_all = resolve_days(phase, comp.id, lambda _c: None)
+        except RegimenError as exc:
+            c.add(_where(comp.id, "days", label), str(exc))
+            continue
+        if phase.cycle_length is not None and days_all[-1] > phase.cycle_length:
+            c.add(_where(comp.id, "days", label), f"day {days_all[-1]} is after the end of the "
+                  f"{phase.cycle_length}-day cycle")
+
+
+def load_text(text: str, file: str = "<string>") -> Regimen:
+    """Parse regimen TOML text; raise :class:`RegimenFileError` listing every problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RegimenFileError([Problem(file, "", f"not valid TOML ({exc}); check quotes and brackets")]) from None
+    return load_data(data, file)
+
+
+def load_data(data: dict[str, Any], file: str = "<data>") -> Regimen:
+    c = _Collector(file)
+    c.unknown_keys("", data, TOP_KEYS)
+    for required in ("id", "name", "source"):
+        if required not in data:
+            c.add(_where(field=required), f"missing: every regimen needs {required}")
+    regimen_id = c.attempt(_where(field="id"), lambda: _text(data["id"], "id")) if "id" in data else None
+    if regimen_id is not None and not ID_PATTERN.match(regimen_id):
+        c.add(_where(field="id"), f"regimen id {regimen_id!r} must be lower-case letters, digits, '.', '-' or '_'")
+    name = c.attempt(_where(field="name"), lambda: _text(data["name"], "name")) if "name" in data else None
+    optional = {k: c.attempt(_where(field=k), lambda k=k: _text(data[k], k)) for k in ("indication", "status")
+                if k in data}
+    version = str(data["version"]) if "version" in data else None
+    notes_raw = data.get("notes", [])
+    notes = tuple(n for n in notes_raw if isinstance(n, str)) if isinstance(notes_raw, list) else ()
+    if not isinstance(notes_raw, list) or len(notes) != len(notes_raw):
+        c.add(_where(field="notes"), "notes must be a list of text")
+    sources = _sources(c, data.get("source", []))
+    phases: list[Phase] = []
+    if "phase" in data:
+        for key in ("component", "cycle_length", "cycles", "limit"):
+            if key in data:
+                c.add(_where(field=key), f"{key} belongs inside each [[phase]] when a regimen has phases")
+        raw_phases = data["phase"]
+        if not isinstance(raw_phases, list) or not raw_phases:
+            c.add(_where(field="phase"), "phases must be [[phase]] tables")
+            raw_phases = []
+        for i, raw in enumerate(raw_phases, 1):
+            if not isinstance(raw, dict):
+                c.add(_where(field="phase"), f"phase {i} must be a table")
+                continue
+            label = raw.get("id") if isinstance(raw.get("id"), str) else f"#{i}"
+            c.unknown_keys(_where(phase=label), raw, PHASE_KEYS)
+            if "id" not in raw:
+                c.add(_where(phase=label, field="id"), "missing: every phase needs an id")
+            elif not ID_PATTERN.match(str(label)):
+                c.add(_where(phase=label, field="id"), "phase id must be lower-case letters, digits and '-'")
+            phase = _phase(c, raw, str(label), str(label))
+            if phase is not None:
+                phases.append(phase)
+        if len({p.id for p in phases}) != len(phases):
+            c.add(_where(field="phase"), "duplicate phase ids")
+    elif "component" not in data:
+        c.add(_where(field="component"), "missing: add at least one [[component]] table")
+    else:
+        phase = _phase(c, data, "main", None)
+        if phase is not None:
+            phases.append(phase)
+    if c.problems or regimen_id is None or name is None:
+        raise RegimenFileError(c.problems or [Problem(file, "", "invalid regimen")])
+    return Regimen(id=regimen_id, name=name, phases=tuple(phases), sources=tuple(sources),
+                   indication=optional.get("indication"), status=optional.get("status"), version=version,
+                   notes=notes, path=None if file.startswith("<") else file)
+
+
+def _sources(c: _Collector, raw: object) -> list[Source]:
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list) or not raw:
+        c.add(_where(field="source"), "add at least one [[source]] with a citation: every regimen is cited")
+        return []
+    out = []
+    for i, s in enumerate(raw, 1):
+        where = f"source {i}"
+        if not isinstance(s, dict):
+            c.add(where, "a source must be a table with a citation")
+            continue
+        c.unknown_keys(where, s, SOURCE_KEYS)
+        citation = c.attempt(where + ", field 'citation'", lambda s=s: _text(s.get("citation"), "citation"))
+        extra = {k: c.attempt(f"{where}, field {k!r}", lambda k=k, s=s: _text(s[k], k))
+                 for k in ("registry", "url", "note") if k in s}
+        if citation:
+            out.append(Source(citation=citation, **extra))
+    return out
+
+
+def load_file(path: str | Path) -> Regimen:
+    """Load one regimen file. Problems name the file, the component and the field."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RegimenError(f"{p}: no such file; check the path") from None
+    except IsADirectoryError:
+        raise RegimenError(f"{p}: is a folder, not a regimen file; name a .toml file") from None
+    except UnicodeDecodeError:
+        raise RegimenFileError([Problem(str(p), "", "not UTF-8 text; save the file as UTF-8")]) from None
+    except OSError as exc:
+        raise RegimenError(f"{p}: cannot read ({exc.strerror})") from None
+    return load_text(text, str(p))
+
+
+__all__ = ["load_data", "load_file", "load_text", "Rule"]

@@ -1,0 +1,248 @@
+"""Units: the one pint registry, parsing of what people type, and exact conversion factors.
+
+pint parses and checks units; the arithmetic itself is done on :class:`fractions.Fraction` so
+that no float artefact can reach a person. Conversion factors come from a registry built on
+``Decimal`` (every factor we use, such as 1 lb = 0.45359237 kg, is an exact decimal) and are
+turned into fractions.
+
+Protocols write doses in many spellings ("12 mg/m²/day", "1 g/m2", "375 mg/m**2", "0.1 mg/kg/h").
+:func:`parse_dose` reduces each to a :class:`DoseUnit`: a drug mass unit, an optional body basis
+(per kg of body weight, per m² of body-surface area) and an optional time basis (per day, per hour).
+pint treats mg/kg as dimensionless, so we classify the unit's own factors, not its dimensionality.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from functools import lru_cache
+from typing import TYPE_CHECKING, Literal
+
+from .errors import UnitError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pint
+
+Basis = Literal["flat", "weight", "bsa"]
+TimeBasis = Literal["none", "day", "hour"]
+
+#: Display symbols for drug mass units (ISMP: "mcg", never "µg").
+MASS_SYMBOLS = {"microgram": "mcg", "milligram": "mg", "gram": "g", "kilogram": "kg"}
+DRUG_MASSES = ("microgram", "milligram", "gram")
+BASIS_SUFFIX = {"flat": "", "weight": "/kg", "bsa": "/m²"}
+TIME_SUFFIX = {"none": "", "day": "/day", "hour": "/h"}
+
+
+@lru_cache(maxsize=1)
+def registry() -> pint.UnitRegistry:
+    """The single unit registry (built on first use: pint takes a while to load)."""
+    import pint
+
+    return pint.UnitRegistry(non_int_type=Decimal)
+
+
+_SUPERSCRIPTS = {"²": "**2", "³": "**3", "µ": "u", "μ": "u"}
+# "m2" written for square metres: a unit letter followed directly by a digit.
+_BARE_POWER = re.compile(r"(?<=[A-Za-z])([23])(?![\d.])")
+
+
+def normalise_unit_text(text: str) -> str:
+    """Rewrite common spellings into pint syntax: m² / m2 / m^2 -> m**2, µg -> ug."""
+    out = text.strip()
+    for old, new in _SUPERSCRIPTS.items():
+        out = out.replace(old, new)
+    out = out.replace("^", "**")
+    out = _BARE_POWER.sub(r"**\1", out)
+    return out
+
+
+def parse_unit(text: str) -> pint.Unit:
+    """Parse a unit expression or raise :class:`UnitError` naming it."""
+    import pint
+
+    try:
+        return registry().Unit(normalise_unit_text(text))
+    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, AttributeError, TypeError,
+            ValueError, SyntaxError) as exc:
+        raise UnitError(f"unknown unit {text!r}: write units such as mg, mg/kg, mg/m², mg/kg/day, mg/kg/h") from exc
+
+
+def exact(value: Decimal | int | str | Fraction) -> Fraction:
+    """An exact fraction from a decimal number (never from a float)."""
+    if isinstance(value, Fraction):
+        return value
+    return Fraction(Decimal(value)) if isinstance(value, str) else Fraction(value)
+
+
+def factor(from_unit: str | pint.Unit, to_unit: str) -> Fraction:
+    """The exact factor that converts ``from_unit`` to ``to_unit``."""
+    reg = registry()
+    q = reg.Quantity(Decimal(1), from_unit).to(to_unit)
+    return Fraction(Decimal(q.magnitude))
+
+
+@dataclass(frozen=True, slots=True)
+class DoseUnit:
+    """A dose unit split into its parts: ``mass`` per ``basis`` per ``time``.
+
+    ``to_mg`` converts the mass part to milligrams exactly; ``per_m2``/``per_kg`` factors convert
+    body units that were written differently (mg/lb, mg/cm²) to the canonical ones.
+    """
+
+    mass: str  # pint name: "milligram", "microgram", "gram"
+    basis: Basis
+    time: TimeBasis
+    to_canonical: Fraction  # factor from the written unit to mg[/kg|/m²][/day|/h]
+
+    @property
+    def output_unit(self) -> str:
+        """Unit of the computed amount: mcg for microgram doses, mg otherwise."""
+        return "mcg" if self.mass == "microgram" else "mg"
+
+    @property
+    def symbol(self) -> str:
+        """Readable symbol, e.g. 'mg/m²/day'."""
+        return MASS_SYMBOLS[self.mass] + BASIS_SUFFIX[self.basis] + TIME_SUFFIX[self.time]
+
+
+def classify_dose_unit(unit_text: str) -> DoseUnit:
+    """Split a dose unit into mass / body basis / time; reject anything else.
+
+    Accepted: a mass (mg), mass per body weight (mg/kg), mass per body area (mg/m²), and any of
+    those per time (per day or per hour).
+    """
+    unit = parse_unit(unit_text)
+    reg = registry()
+    mass: str | None = None
+    basis: Basis = "flat"
+    time: TimeBasis = "none"
+    canonical_parts: list[str] = []
+    ok = True
+    for name, power in unit._units.items():
+        dim = reg.get_dimensionality(name)
+        if dim == reg.get_dimensionality("gram") and power == 1 and mass is None:
+            mass = name
+        elif dim == reg.get_dimensionality("gram") and power == -1 and basis == "flat":
+            basis = "weight"
+        elif dim == reg.get_dimensionality("meter") and power == -2 and basis == "flat":
+            basis = "bsa"
+        elif dim == reg.get_dimensionality("second") and power == -1 and time == "none":
+            time = "hour" if factor(name, "hour") <= 1 else "day"
+        else:
+            ok = False
+    if not ok or mass is None:
+        raise UnitError(
+            f"dose unit {unit_text!r} is not a mass, mass per body weight, mass per body area, or one of those "
+            "per time: write e.g. mg, mg/kg, mg/m², mg/m²/day or mg/kg/h"
+        )
+    out_mass = "microgram" if mass == "microgram" else "milligram"
+    canonical_parts.append(out_mass)
+    if basis == "weight":
+        canonical_parts.append("/ kilogram")
+    elif basis == "bsa":
+        canonical_parts.append("/ meter ** 2")
+    if time != "none":
+        canonical_parts.append("/ " + time)
+    if mass not in DRUG_MASSES:
+        raise UnitError(f"dose unit {unit_text!r}: write the drug amount in mcg, mg or g")
+    to_canonical = factor(unit, " ".join(canonical_parts))
+    return DoseUnit(mass=mass, basis=basis, time=time, to_canonical=to_canonical)
+
+
+_NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:[.,]\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*)$")
+
+
+def split_number(text: str) -> tuple[Decimal, str] | None:
+    """Split '12 mg/m2' into (Decimal('12'), 'mg/m2'); None when it does not start with a number."""
+    match = _NUMBER.match(text)
+    if not match:
+        return None
+    number, rest = match.groups()
+    if "," in number:
+        return None  # decimal commas are ambiguous with thousands separators: refuse
+    try:
+        return Decimal(number), rest.strip()
+    except InvalidOperation:  # pragma: no cover - regex guarantees a number
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDose:
+    """A dose as written ("1 g/m²/day"), with its exact canonical amount."""
+
+    text: str
+    value: Decimal
+    unit: DoseUnit
+
+    @property
+    def canonical(self) -> Fraction:
+        """The amount in mg (or mcg) per kg / m² / day / h as applicable."""
+        return Fraction(self.value) * self.unit.to_canonical
+
+    @property
+    def display(self) -> str:
+        from .numbers import format_decimal
+
+        return f"{format_decimal(self.value)} {self.unit.symbol}"
+
+
+def parse_dose(text: str) -> ParsedDose:
+    """Parse a dose such as '0.1 mg/kg/h', '12 mg/m²/day', '375 mg/m**2' or '40 mg'."""
+    split = split_number(text)
+    if split is None or not split[1]:
+        raise UnitError(f"dose {text!r} must be a number followed by a unit, e.g. '12 mg/m²/day'")
+    value, unit_text = split
+    if not value.is_finite() or value <= 0:
+        raise UnitError(f"dose {text!r} must be a positive number")
+    return ParsedDose(text=text, value=value, unit=classify_dose_unit(unit_text))
+
+
+_FEET_INCHES = re.compile(
+    r"^\s*(\d+(?:\.\d+)?)\s*(?:ft|foot|feet|')\s*(?:(\d+(?:\.\d+)?)\s*(?:in|inch|inches|\"|'')?)?\s*$"
+)
+
+
+def parse_measure(text: str, *, target: str, default_unit: str, what: str, examples: str) -> Fraction:
+    """Parse a patient measurement ('154lb', '70 kg', '5ft9in', '70') into ``target`` units exactly.
+
+    A bare number is in ``default_unit``. A unit of the wrong kind (a weight in metres) is an error.
+    """
+    import pint
+
+    raw = text.strip()
+    feet = _FEET_INCHES.match(raw)
+    if feet and target == "centimeter":
+        inches = Decimal(feet.group(1)) * 12 + Decimal(feet.group(2) or 0)
+        return Fraction(inches) * factor("inch", "centimeter")
+    split = split_number(raw)
+    if split is None:
+        raise UnitError(f"{what} {text!r} is not a number: give it as e.g. {examples}")
+    value, unit_text = split
+    if not value.is_finite():
+        raise UnitError(f"{what} {text!r} is not a finite number: give it as e.g. {examples}")
+    if not unit_text:
+        return Fraction(value) * factor(default_unit, target)
+    unit = parse_unit(unit_text.replace(" ", ""))
+    reg = registry()
+    if unit.dimensionality != reg.Unit(target).dimensionality:
+        raise UnitError(f"{what} {text!r} has a unit of the wrong kind ({unit}): give it as e.g. {examples}")
+    try:
+        return Fraction(value) * factor(unit, target)
+    except pint.errors.DimensionalityError as exc:  # pragma: no cover - checked above
+        raise UnitError(f"{what} {text!r}: {exc}") from exc
+
+
+def parse_duration_hours(text: str) -> Fraction:
+    """Parse a duration such as '4 days', '96 h', '60 minutes' into exact hours."""
+    split = split_number(text)
+    if split is None or not split[1]:
+        raise UnitError(f"duration {text!r} must be a number and a unit of time, e.g. '4 days' or '60 min'")
+    value, unit_text = split
+    unit = parse_unit(unit_text)
+    if unit.dimensionality != registry().Unit("hour").dimensionality:
+        raise UnitError(f"duration {text!r} is not a time: write e.g. '4 days', '96 h' or '60 min'")
+    if value <= 0:
+        raise UnitError(f"duration {text!r} must be positive")
+    return Fraction(value) * factor(unit, "hour")
