@@ -1,0 +1,242 @@
+"""The ``regimen`` command: a thin layer over the library.
+
+Every :class:`~regimen.errors.RegimenError` becomes one line on stderr and exit code 1; click's
+usage errors exit 2. Outputs go to a temporary file and are renamed into place, so a failed run
+never leaves a partial file or clobbers an existing one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+from .errors import RegimenError, RegimenFileError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class RegimenGroup(click.Group):
+    """Turns library errors into clean one-line messages (no traceback)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Like click's main, but every error is one line: 'Error: ...' and a hint, never a usage dump."""
+        if not kwargs.pop("standalone_mode", True):
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx is not None else "regimen"
+            click.echo(f"Error: {exc.format_message()} (see '{command} --help')", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"Error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RegimenError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def regimen_path_option(fn: F) -> F:
+    return click.option(
+        "--regimen-path", "regimen_path", multiple=True, metavar="DIR",
+        type=click.Path(file_okay=False),
+        help="Extra folder of regimen files, searched before the bundled ones (repeatable; also $REGIMEN_PATH).",
+    )(fn)
+
+
+def patient_options(fn: F) -> F:
+    options = [
+        click.option("--weight", metavar="W", help="Body weight: kg, or with a unit ('154 lb', '70 kg')."),
+        click.option("--bsa", metavar="A", help="Body-surface area in m² ('1.8', '1.8 m2')."),
+        click.option("--age", metavar="Y", help="Age in years."),
+        click.option("--height", metavar="H", help="Height: cm, or with a unit ('5ft9in', '1.75 m')."),
+        click.option("--sex", metavar="S", help="female or male."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def output_options(formats: Sequence[str]) -> Callable[[F], F]:
+    def decorate(fn: F) -> F:
+        fn = click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
+                          help="Write to FILE (atomically) instead of standard output.")(fn)
+        fn = click.option("--format", "fmt", type=click.Choice(list(formats)), default=formats[0], show_default=True,
+                          help="Output format.")(fn)
+        return fn
+
+    return decorate
+
+
+def parse_cycles(values: Sequence[str]) -> int | dict[str, int] | None:
+    """--cycles 4, or --cycles maintenance=4 (repeatable) for regimens with phases."""
+    if not values:
+        return None
+    by_phase: dict[str, int] = {}
+    plain: int | None = None
+    for value in values:
+        name, _, count = value.rpartition("=")
+        try:
+            number = int(count)
+        except ValueError:
+            raise RegimenError(f"--cycles {value!r}: give a whole number, e.g. --cycles 4 or --cycles maintenance=4") \
+                from None
+        if number < 1:
+            raise RegimenError(f"--cycles {value!r}: at least 1 cycle")
+        if name:
+            by_phase[name] = number
+        else:
+            plain = number
+    if by_phase and plain is not None:
+        raise RegimenError("--cycles: give either one number or PHASE=N values, not both")
+    return by_phase or plain
+
+
+@click.group(cls=RegimenGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="regimen")
+def cli() -> None:
+    """Turn cited oncology protocols into exact, per-patient administration schedules.
+
+    Research software: verify every dose against the protocol before use.
+    """
+
+
+@cli.command()
+@click.argument("regimen_ref", metavar="REGIMEN")
+@patient_options
+@click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Date of day 1 of cycle 1; adds dates to every row.")
+@click.option("--cycles", "cycles", multiple=True, metavar="N|PHASE=N",
+              help="Cycles to expand (default: the regimen's count, or 1 when the source gives none).")
+@click.option("--cycle-length", type=click.IntRange(min=1), metavar="DAYS",
+              help="Cycle length for regimens whose source does not state one.")
+@output_options(["table", "csv", "json"])
+@regimen_path_option
+def expand(regimen_ref: str, weight: str | None, bsa: str | None, age: str | None, height: str | None,
+           sex: str | None, start: dt.datetime | None, cycles: tuple[str, ...], cycle_length: int | None, fmt: str,
+           output: str | None, regimen_path: tuple[str, ...]) -> None:
+    """Expand REGIMEN (an id from 'regimen list', or a .toml path) for one patient.
+
+    \b
+    Example:
+      regimen expand cenersen-arm3 --weight 70 --bsa 1.8 --age 45
+    """
+    from .catalog import load
+    from .expand import expand as do_expand
+    from .patient import make_patient
+
+    reg = load(regimen_ref, regimen_path)
+    patient = make_patient(weight=weight, bsa=bsa, age=age, height=height, sex=sex)
+    plan = do_expand(reg, patient, start=start.date() if start else None, cycles=parse_cycles(cycles),
+                     cycle_length=cycle_length)
+    write_plan(plan, fmt, output)
+
+
+def write_plan(plan: Any, fmt: str, output: str | None) -> None:
+    from .export.io import write_output
+
+    if fmt == "json":
+        from .export.records import plan_to_json
+
+        text = plan_to_json(plan)
+    elif fmt == "csv":
+        from .export.records import plan_to_csv
+
+        text = plan_to_csv(plan)
+    else:
+        from .export.table import render_table
+
+        text = render_table(plan)
+    write_output(text, output)
+
+
+@cli.command("list")
+@output_options(["table", "json"])
+@regimen_path_option
+def list_command(fmt: str, output: str | None, regimen_path: tuple[str, ...]) -> None:
+    """List the regimens available: ids, names, indications and sources."""
+    import json
+
+    from .catalog import list_regimens
+    from .export.io import write_output
+    from .export.table import columns
+
+    regimens, errors = list_regimens(regimen_path)
+    for error in errors:
+        click.echo(f"skipped: {error}", err=True)
+    if fmt == "json":
+        data = [{"id": r.id, "name": r.name, "indication": r.indication, "version": r.version, "status": r.status,
+                 "sources": [str(s) for s in r.sources], "file": r.path} for r in regimens]
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    else:
+        rows = [[r.id, r.name, r.indication or "", r.citation] for r in regimens]
+        text = "\n".join(columns(["Id", "Name", "Indication", "Source"], rows)) + "\n"
+    write_output(text, output)
+
+
+@cli.command()
+@click.argument("regimen_ref", metavar="REGIMEN")
+@regimen_path_option
+def show(regimen_ref: str, regimen_path: tuple[str, ...]) -> None:
+    """Print REGIMEN in words, as a protocol would."""
+    from .catalog import load
+    from .describe import describe
+
+    click.echo(describe(load(regimen_ref, regimen_path)), nl=False)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def validate(files: tuple[str, ...]) -> None:
+    """Check regimen FILES; print every problem with file, component and field."""
+    from .loader import load_file
+
+    bad = 0
+    for file in files:
+        try:
+            reg = load_file(file)
+        except RegimenFileError as exc:
+            bad += 1
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+        except RegimenError as exc:
+            bad += 1
+            click.echo(str(exc), err=True)
+        else:
+            click.echo(f"{file}: ok ({reg.id})")
+    if bad:
+        raise click.ClickException(f"{bad} of {len(files)} file{'s' if len(files) > 1 else ''} invalid")
+
+
+@cli.command()
+@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write to FILE instead of standard output.")
+def schema(output: str | None) -> None:
+    """Print the JSON Schema of the regimen file format (for editors)."""
+    from .export.io import write_output
+    from .schema import schema_json
+
+    write_output(schema_json(), output)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="regimen")
+    except BrokenPipeError:  # e.g. 'regimen expand ... | head'
+        sys.stderr.close()
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,80 @@
+"""A regimen in words, the way a protocol prints it (``regimen show``)."""
+
+from __future__ import annotations
+
+from .days import describe_days
+from .expand import resolve_days
+from .model import Component, DayList, Phase, Regimen, Variant
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _how(comp: Component, duration_text: str | None) -> str:
+    route = comp.route or "route not stated"
+    if comp.method is None:
+        return f"{route} (method not stated)"
+    if comp.method == "continuous infusion":
+        over = f" over {duration_text}" if duration_text else ""
+        return f"{route} as a continuous infusion{over}"
+    if comp.method == "infusion":
+        return f"{route} infusion over {duration_text}" if duration_text else f"{route} infusion (duration not stated)"
+    return f"{route} bolus"
+
+
+def _days_text(phase: Phase, comp: Component, variant: Variant | None) -> str:
+    days = variant.days if variant is not None and variant.days is not None else comp.days
+    resolved = resolve_days(phase, comp.id, lambda c: variant if c.id == comp.id else None)
+    if isinstance(days, DayList):
+        return describe_days(resolved)
+    return f"{days.describe()} ({describe_days(resolved)})"
+
+
+def describe_component(phase: Phase, comp: Component) -> list[str]:
+    lines = [f"- {_cap(comp.drug)} {comp.dose.display} {_how(comp, comp.duration_text)}, "
+             f"{_days_text(phase, comp, None)}."]
+    for v in comp.variants:
+        dose = v.dose or comp.dose
+        duration = v.duration_text or comp.duration_text
+        detail = f"{dose.display} {_how(comp, duration)}, {_days_text(phase, comp, v)}"
+        note = f" ({v.note})" if v.note else ""
+        lines.append(f"    if {v.when.text}: {detail}{note}.")
+    if comp.note:
+        lines.append(f"    Note: {comp.note}")
+    return lines
+
+
+def describe_schedule(phase: Phase) -> str:
+    length = f"every {phase.cycle_length} days" if phase.cycle_length else "cycle length not stated in the source"
+    if phase.cycles == 1:
+        count = "1 cycle"
+    elif phase.cycles:
+        count = f"up to {phase.cycles} cycles"
+    else:
+        count = "number of cycles not stated in the source"
+    limit = f"; {phase.limit}" if phase.limit else ""
+    return f"{_cap(length)}; {count}{limit}."
+
+
+def describe(regimen: Regimen) -> str:
+    out = [f"{regimen.id}: {regimen.name}"]
+    if regimen.indication:
+        out.append(f"Indication: {regimen.indication}.")
+    meta = [x for x in (f"version {regimen.version}" if regimen.version else None,
+                        f"status {regimen.status}" if regimen.status else None) if x]
+    if meta:
+        out.append(_cap(", ".join(meta)) + ".")
+    for s in regimen.sources:
+        out.append(f"Source: {s}" + (f". {s.note}." if s.note else ""))
+    for phase in regimen.phases:
+        out.append("")
+        if phase.id != "main":
+            out.append(f"{_cap(phase.name or phase.id)} [{phase.id}]:")
+        out.append(describe_schedule(phase))
+        for comp in phase.components:
+            out.extend(describe_component(phase, comp))
+    if regimen.notes:
+        out.append("")
+        out.extend(f"Note: {n}" for n in regimen.notes)
+    return "\n".join(out) + "\n"

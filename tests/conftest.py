@@ -1,0 +1,24 @@
+"""Shared fixtures: a patient, the CLI runner, and a folder for user regimen files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+REGIMENS = ROOT / "regimens"
+SEED_IDS = ["cenersen-arm1", "cenersen-arm2", "cenersen-arm3", "cenersen-fcr", "oblimersen-fc", "oblimersen-dtic",
+            "oblimersen-dex", "oblimersen-mono"]
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _no_user_regimen_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see only the bundled regimens unless they set REGIMEN_PATH themselves."""
+    monkeypatch.delenv("REGIMEN_PATH", raising=False)
