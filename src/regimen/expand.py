@@ -134,7 +134,7 @@ def _basis(dose: ParsedDose, patient: Patient) -> tuple[Fraction, str]:
 
 
 def _hours_text(hours: Fraction) -> str:
-    if hours < 1:
+    if hours <= 1:
         return f"{format_fraction(hours * 60)} min"
     return f"{format_fraction(hours)} h"
 

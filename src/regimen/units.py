@@ -76,11 +76,32 @@ def exact(value: Decimal | int | str | Fraction) -> Fraction:
     return Fraction(Decimal(value)) if isinstance(value, str) else Fraction(value)
 
 
-def factor(from_unit: str | pint.Unit, to_unit: str) -> Fraction:
-    """The exact factor that converts ``from_unit`` to ``to_unit``."""
-    reg = registry()
-    q = reg.Quantity(Decimal(1), from_unit).to(to_unit)
+@lru_cache(maxsize=256)
+def _base_factor(name: str) -> Fraction:
+    """How many base units one ``name`` is; exact for units defined as decimal multiples (all we use)."""
+    q = registry().Quantity(Decimal(1), name).to_base_units()
     return Fraction(Decimal(q.magnitude))
+
+
+def _unit_factor(unit: pint.Unit) -> Fraction:
+    out = Fraction(1)
+    for name, power in unit._units.items():
+        out *= _base_factor(name) ** int(power)
+    return out
+
+
+def factor(from_unit: str | pint.Unit, to_unit: str | pint.Unit) -> Fraction:
+    """The exact factor that converts ``from_unit`` to ``to_unit``.
+
+    Computed unit by unit from each one's size in base units, so that divisions (min -> h,
+    mg/kg/day -> mg/kg/h) stay exact fractions instead of 28-digit decimals.
+    """
+    reg = registry()
+    a = reg.Unit(from_unit) if isinstance(from_unit, str) else from_unit
+    b = reg.Unit(to_unit) if isinstance(to_unit, str) else to_unit
+    if a.dimensionality != b.dimensionality:
+        raise UnitError(f"cannot convert {a} to {b}")
+    return _unit_factor(a) / _unit_factor(b)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,99 @@
+"""Dose units as protocols write them, and patient measurements as people type them."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from regimen.errors import UnitError
+from regimen.units import parse_dose, parse_duration_hours, parse_measure
+
+
+@pytest.mark.parametrize(
+    ("text", "basis", "time", "canonical", "symbol"),
+    [
+        ("0.1 mg/kg/h", "weight", "hour", Fraction(1, 10), "mg/kg/h"),
+        ("0.1 mg/kg/hr", "weight", "hour", Fraction(1, 10), "mg/kg/h"),
+        ("2.4 mg/kg/day", "weight", "day", Fraction(12, 5), "mg/kg/day"),
+        ("2.4 mg/kg/d", "weight", "day", Fraction(12, 5), "mg/kg/day"),
+        ("12 mg/m²/day", "bsa", "day", Fraction(12), "mg/m²/day"),
+        ("12 mg/m2/day", "bsa", "day", Fraction(12), "mg/m²/day"),
+        ("1 g/m2", "bsa", "none", Fraction(1000), "g/m²"),
+        ("1 g/m^2", "bsa", "none", Fraction(1000), "g/m²"),
+        ("375 mg/m**2", "bsa", "none", Fraction(375), "mg/m²"),
+        ("40 mg", "flat", "none", Fraction(40), "mg"),
+        ("1000 mg/m²", "bsa", "none", Fraction(1000), "mg/m²"),
+        ("500 mcg", "flat", "none", Fraction(500), "mcg"),
+        ("500 µg/m2", "bsa", "none", Fraction(500), "mcg/m²"),
+    ],
+)
+def test_common_dose_spellings(text: str, basis: str, time: str, canonical: Fraction, symbol: str) -> None:
+    dose = parse_dose(text)
+    assert dose.unit.basis == basis
+    assert dose.unit.time == time
+    assert dose.canonical == canonical
+    assert dose.unit.symbol == symbol
+
+
+def test_per_pound_and_per_square_centimetre_convert_exactly() -> None:
+    assert parse_dose("1 mg/lb").canonical == Fraction(1) / Fraction("0.45359237")
+    assert parse_dose("1 mg/cm2").canonical == Fraction(10000)
+
+
+def test_microgram_doses_stay_in_mcg_never_ug() -> None:
+    dose = parse_dose("5 ug/kg")
+    assert dose.unit.output_unit == "mcg"
+    assert "µ" not in dose.display and "ug" not in dose.display
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["5 mL/m2", "5 mg*m", "5 kg", "5 m2", "5 mg/kg/m2", "5 widgets", "mg/kg", "", "-1 mg", "0 mg", "5", "5 IU"],
+)
+def test_doses_that_are_not_a_mass_per_body_per_time_are_refused(text: str) -> None:
+    with pytest.raises(UnitError):
+        parse_dose(text)
+
+
+def test_mass_per_body_weight_is_not_treated_as_dimensionless() -> None:
+    # pint reduces mg/kg to a dimensionless number; we must not accept it as a flat dose
+    assert parse_dose("2 mg/kg").unit.basis == "weight"
+    with pytest.raises(UnitError):
+        parse_dose("2 percent")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("70", Fraction(70)), ("70 kg", Fraction(70)), ("70kg", Fraction(70)), ("154lb", Fraction("69.85322498")),
+     ("154 lb", Fraction("69.85322498")), ("70000 g", Fraction(70))],
+)
+def test_weights(text: str, expected: Fraction) -> None:
+    got = parse_measure(text, target="kilogram", default_unit="kilogram", what="weight", examples="70")
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("170", Fraction(170)), ("5ft9in", Fraction("175.26")), ("5 ft 9 in", Fraction("175.26")),
+     ("5'9\"", Fraction("175.26")), ("1.75 m", Fraction(175)), ("69 in", Fraction("175.26"))],
+)
+def test_heights(text: str, expected: Fraction) -> None:
+    assert parse_measure(text, target="centimeter", default_unit="centimeter", what="height", examples="170") == expected
+
+
+@pytest.mark.parametrize("text", ["1.7 m", "70 s", "seventy", "70,5"])
+def test_weight_of_the_wrong_kind_or_not_a_number(text: str) -> None:
+    with pytest.raises(UnitError):
+        parse_measure(text, target="kilogram", default_unit="kilogram", what="weight", examples="70")
+
+
+@pytest.mark.parametrize(("text", "hours"), [("4 days", 96), ("96 h", 96), ("60 min", 1), ("90 minutes", Fraction(3, 2))])
+def test_durations(text: str, hours: Fraction) -> None:
+    assert parse_duration_hours(text) == hours
+
+
+@pytest.mark.parametrize("text", ["4 mg", "four days", "0 h", "days"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(UnitError):
+        parse_duration_hours(text)
