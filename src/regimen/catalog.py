@@ -54,6 +54,9 @@ def find(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Path:
     """The file for a regimen id or path, or an error naming the fix."""
     if looks_like_path(ref):
         path = Path(ref)
+        if path.suffix != ".toml":
+            raise UnknownRegimenError(f"{ref!r} is neither a regimen id nor a .toml regimen file: see 'regimen list', "
+                                      "or give a path ending in .toml")
         if not path.is_file():
             raise UnknownRegimenError(f"no regimen file at {ref!r}: check the path, or give a regimen id "
                                       "(see 'regimen list')")
