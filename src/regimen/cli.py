@@ -24,10 +24,11 @@ class RegimenGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """Like click's main, but every error is one line: 'Error: ...' and a hint, never a usage dump."""
+        main = super().main
         if not kwargs.pop("standalone_mode", True):
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
         except click.UsageError as exc:
             command = exc.ctx.command_path if exc.ctx is not None else "regimen"
             click.echo(f"Error: {exc.format_message()} (see '{command} --help')", err=True)
@@ -103,6 +104,31 @@ def parse_cycles(values: Sequence[str]) -> int | dict[str, int] | None:
     return by_phase or plain
 
 
+def calendar_options(fn: F) -> F:
+    options = [
+        click.option("--ics", metavar="FILE", type=click.Path(dir_okay=False),
+                     help="Also write the plan as an iCalendar file (needs --start)."),
+        click.option("--time", "time_", metavar="HH:MM", help="Time of each administration (default: all-day events)."),
+        click.option("--tz", metavar="ZONE", help="IANA time zone of --time, e.g. Europe/Berlin (default: this "
+                     "machine's)."),
+        click.option("--remind", metavar="30m|1h|1d", help="Add a reminder this long before each event."),
+        click.option("--label", metavar="TEXT", help="Name shown in each event (no patient name is written without it)."),
+        click.option("--caldav", metavar="URL", help="Upload the events to this CalDAV calendar, replacing an earlier "
+                     "upload of the plan; login from $REGIMEN_CALDAV_USER/$REGIMEN_CALDAV_PASSWORD or ~/.netrc."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def calendar_export(calendar: dict[str, str | None], start: dt.datetime | None) -> Any:
+    from .export.ics import CalendarExport
+
+    return CalendarExport.from_options(ics=calendar["ics"], time=calendar["time_"], tz=calendar["tz"],
+                                       remind=calendar["remind"], label=calendar["label"], caldav=calendar["caldav"],
+                                       start=start, echo=lambda line: click.echo(line, err=True))
+
+
 @click.group(cls=RegimenGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="regimen")
 def cli() -> None:
@@ -122,25 +148,32 @@ def cli() -> None:
 @click.option("--cycle-length", type=click.IntRange(min=1), metavar="DAYS",
               help="Cycle length for regimens whose source does not state one.")
 @output_options(["table", "csv", "json"])
+@calendar_options
 @regimen_path_option
 def expand(regimen_ref: str, weight: str | None, bsa: str | None, age: str | None, height: str | None,
            sex: str | None, start: dt.datetime | None, cycles: tuple[str, ...], cycle_length: int | None, fmt: str,
-           output: str | None, regimen_path: tuple[str, ...]) -> None:
+           output: str | None, regimen_path: tuple[str, ...], **calendar: str | None) -> None:
     """Expand REGIMEN (an id from 'regimen list', or a .toml path) for one patient.
 
     \b
     Example:
       regimen expand cenersen-arm3 --weight 70 --bsa 1.8 --age 45
+      regimen expand cenersen-arm3 --weight 70 --bsa 1.8 --age 45 --start 2026-12-01 \\
+        --time 08:00 --tz Europe/Berlin --ics plan.ics
     """
     from .catalog import load
     from .expand import expand as do_expand
     from .patient import make_patient
 
+    export = calendar_export(calendar, start) if any(v is not None for v in calendar.values()) else None
     reg = load(regimen_ref, regimen_path)
     patient = make_patient(weight=weight, bsa=bsa, age=age, height=height, sex=sex)
     plan = do_expand(reg, patient, start=start.date() if start else None, cycles=parse_cycles(cycles),
                      cycle_length=cycle_length)
+    calendar_bytes = export.render(plan) if export is not None else None
     write_plan(plan, fmt, output)
+    if export is not None:
+        export.publish(plan, calendar_bytes)
 
 
 def write_plan(plan: Any, fmt: str, output: str | None) -> None:

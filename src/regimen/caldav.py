@@ -1,0 +1,214 @@
+"""Publishing a plan to a CalDAV calendar collection (RFC 4791) with plain HTTP, standard library only.
+
+One resource per event. An upload first asks the collection for the events it holds (REPORT
+calendar-query), keeps those whose UID carries this plan's key (``regimen-<plan key>-``), then
+PUTs every event of the plan (to the resource that already holds its UID, with If-Match, or to a
+new ``<uid>.ics`` with If-None-Match) and DELETEs the events of the plan that are no longer in
+it. SEQUENCE rises for events whose content changed, as in a re-exported file.
+
+Credentials never come from the command line: $REGIMEN_CALDAV_USER and $REGIMEN_CALDAV_PASSWORD,
+else the URL's host in ~/.netrc (or $NETRC), else none. Credentials are sent only over https,
+or over http to this machine (loopback).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import ipaddress
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import RegimenError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .expand import Plan
+
+TIMEOUT_SECONDS = 30
+NS = {"d": "DAV:", "c": "urn:ietf:params:xml:ns:caldav"}
+QUERY = b"""<?xml version="1.0" encoding="utf-8"?>
+<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop><d:getetag/><c:calendar-data/></d:prop>
+  <c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"/></c:comp-filter></c:filter>
+</c:calendar-query>
+"""
+
+
+class CalDAVError(RegimenError):
+    """The calendar server could not be reached, refused us, or is not a CalDAV calendar."""
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """What an upload did: UIDs created, updated (content changed), unchanged, and deleted."""
+
+    created: tuple[str, ...]
+    updated: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    deleted: tuple[str, ...]
+
+    def summary(self, url: str) -> str:
+        return (f"{url}: {len(self.created)} event(s) created, {len(self.updated)} updated, "
+                f"{len(self.unchanged)} unchanged, {len(self.deleted)} removed")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def credentials(url: str, environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """(user, password) from the environment or netrc; None for a server without login."""
+    import netrc
+
+    env = os.environ if environ is None else environ
+    user, password = env.get("REGIMEN_CALDAV_USER"), env.get("REGIMEN_CALDAV_PASSWORD")
+    if user and password is not None:
+        return user, password
+    if user or password:
+        raise CalDAVError("set both REGIMEN_CALDAV_USER and REGIMEN_CALDAV_PASSWORD, or neither (then ~/.netrc)")
+    host = urllib.parse.urlsplit(url).hostname or ""
+    path = env.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
+    if not os.path.isfile(path):
+        return None
+    try:
+        entry = netrc.netrc(path).authenticators(host)
+    except (netrc.NetrcParseError, OSError) as exc:
+        raise CalDAVError(f"cannot read {path} ({exc}); fix it or set REGIMEN_CALDAV_USER/PASSWORD") from None
+    if entry is None:
+        return None
+    login, _account, secret = entry
+    return login, secret or ""
+
+
+class Client:
+    """Just enough WebDAV/CalDAV for one collection."""
+
+    def __init__(self, url: str, auth: tuple[str, str] | None) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise CalDAVError(f"--caldav {url!r}: give the http(s) URL of a calendar collection")
+        if parts.username or parts.password:
+            raise CalDAVError("--caldav: do not put credentials in the URL; set REGIMEN_CALDAV_USER and "
+                              "REGIMEN_CALDAV_PASSWORD or use ~/.netrc")
+        if parts.scheme == "http" and auth is not None and not _is_loopback(parts.hostname):
+            raise CalDAVError(f"--caldav {url!r}: credentials are sent only over https (or to this machine); "
+                              "use the server's https URL")
+        self.url = url if url.endswith("/") else url + "/"
+        self.headers: dict[str, str] = {"User-Agent": "regimen"}
+        if auth is not None:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
+            self.headers["Authorization"] = f"Basic {token}"
+
+    def request(self, method: str, url: str, body: bytes | None = None,
+                headers: Mapping[str, str] | None = None) -> tuple[int, bytes, Mapping[str, str]]:
+        req = urllib.request.Request(url, data=body, method=method, headers={**self.headers, **(headers or {})})
+        try:
+            with urllib.request.urlopen(req, timeout=TIMEOUT_SECONDS) as resp:  # noqa: S310 - http(s) only, checked
+                return resp.status, resp.read(), dict(resp.headers)
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+            if status == 401:
+                raise CalDAVError(f"{self.url}: the server refused the login (401); set REGIMEN_CALDAV_USER and "
+                                  "REGIMEN_CALDAV_PASSWORD or add the host to ~/.netrc") from None
+            if status == 403:
+                raise CalDAVError(f"{url}: {method} forbidden (403); check that this user may write the calendar") \
+                    from None
+            if status == 404 and url == self.url:
+                raise CalDAVError(f"{self.url}: no calendar there (404); create the calendar first or fix the URL") \
+                    from None
+            raise CalDAVError(f"{url}: {method} failed ({status} {exc.reason}); check the calendar URL") from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise CalDAVError(f"{self.url}: cannot reach the server ({reason}); check the URL and network") from None
+
+    def events(self) -> dict[str, tuple[str, str | None, bytes]]:
+        """The collection's events: UID -> (href, etag, calendar data)."""
+        import icalendar
+
+        status, body, _ = self.request("REPORT", self.url, QUERY,
+                                       {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"})
+        if status != 207:
+            raise CalDAVError(f"{self.url}: not a CalDAV calendar (REPORT answered {status}); give a calendar's URL")
+        try:
+            root = ET.fromstring(body)
+        except ET.ParseError:
+            raise CalDAVError(f"{self.url}: the server's answer is not WebDAV XML; give a CalDAV calendar's URL") \
+                from None
+        found: dict[str, tuple[str, str | None, bytes]] = {}
+        for response in root.findall("d:response", NS):
+            href = response.findtext("d:href", default="", namespaces=NS)
+            etag = response.findtext(".//d:getetag", default=None, namespaces=NS)
+            data = response.findtext(".//c:calendar-data", default="", namespaces=NS)
+            if not href or not data:
+                continue
+            try:
+                cal = icalendar.Calendar.from_ical(data)
+            except ValueError:
+                continue  # someone else's unreadable event: not ours to touch
+            for event in cal.walk("VEVENT"):
+                if "UID" in event:
+                    found[str(event["UID"])] = (urllib.parse.urljoin(self.url, href), etag, data.encode("utf-8"))
+        return found
+
+
+def publish(plan: Plan, url: str, *, environ: Mapping[str, str] | None = None, **options: Any) -> Upload:
+    """Upload ``plan``'s events to the calendar collection at ``url``, replacing an earlier upload of it.
+
+    ``options`` are those of :func:`regimen.export.ics.plan_events` (time, tz, remind, label, dtstamp).
+    """
+    from .export.ics import CONTENT_PROPERTY, UID_PREFIX, add_timezones, calendar_name, check_label, new_calendar, plan_events, \
+        plan_key, read_previous
+
+    label = options.get("label")
+    label = check_label(label) if label is not None else None
+    options["label"] = label
+    client = Client(url, credentials(url, environ))
+    prefix = f"{UID_PREFIX}{plan_key(plan, label)}-"
+    stored = {uid: v for uid, v in client.events().items() if uid.startswith(prefix)}
+    previous = {}
+    for uid, (_href, _etag, data) in stored.items():
+        previous.update({k: v for k, v in read_previous(data).items() if k == uid})
+    stamp = options.pop("dtstamp", None) or dt.datetime.now(dt.timezone.utc)
+    events = plan_events(plan, dtstamp=stamp, previous=previous, **options)
+    created, updated, unchanged = [], [], []
+    for event in events:
+        uid = str(event["UID"])
+        cal = new_calendar(calendar_name(plan, label))
+        cal.add_component(event)
+        add_timezones(cal)
+        headers = {"Content-Type": "text/calendar; charset=utf-8"}
+        old = stored.get(uid)
+        if old is None:
+            target = client.url + urllib.parse.quote(uid) + ".ics"
+            headers["If-None-Match"] = "*"
+            created.append(uid)
+        else:
+            target = old[0]
+            if old[1]:
+                headers["If-Match"] = old[1]
+            if previous[uid].content == str(event[CONTENT_PROPERTY]):
+                unchanged.append(uid)
+                continue
+            updated.append(uid)
+        client.request("PUT", target, cal.to_ical(), headers)
+    current = {str(e["UID"]) for e in events}
+    deleted = []
+    for uid, (href, etag, _data) in stored.items():
+        if uid not in current:
+            client.request("DELETE", href, None, {"If-Match": etag} if etag else None)
+            deleted.append(uid)
+    return Upload(tuple(created), tuple(updated), tuple(unchanged), tuple(deleted))
+
+
+__all__ = ["CalDAVError", "Client", "Upload", "credentials", "publish"]

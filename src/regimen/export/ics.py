@@ -1,0 +1,561 @@
+"""A plan as an iCalendar (RFC 5545) file that calendar clients read to the same instants.
+
+One event per administration; a continuous infusion is one event from its start to start + its
+exact elapsed hours. Elapsed time is computed in UTC: across a daylight-saving change a 96-hour
+infusion still lasts 96 hours, and the wall clock shows 95 or 97. Every other event stays at
+its local wall-clock time (``--time`` in the plan's zone) on its administration date.
+
+How times are written:
+
+- with a time: ``DTSTART;TZID=...`` (and a generated ``VTIMEZONE`` for every TZID), ``DTEND``
+  computed as an instant in UTC and written in the same zone, or in UTC (``...Z``) when that
+  local time is ambiguous (the repeated hour when clocks go back); a time that does not exist
+  on a date (clocks go forward) moves forward by the gap, and the description says so. Never
+  ``DURATION:P4D`` (four calendar days, not 96 hours) and never wall-clock arithmetic.
+- an administration whose duration the source does not state is a point event (DTSTART, no
+  DTEND), marked "duration not stated": no clinical duration is invented.
+- without a time: all-day events (``DTSTART;VALUE=DATE``, ``DTEND`` exclusive, the next day);
+  a continuous infusion spans its infusion days (days 1-4 of a 96-hour infusion).
+
+UIDs are deterministic: ``regimen-<plan key>-<event key>``, where the plan key hashes the
+regimen id, the patient values, the start date and the label, and the event key hashes phase,
+cycle, component and day. Re-importing an updated plan updates events instead of duplicating
+them. Given the previous file (``previous=``), an event whose content changed gets SEQUENCE + 1,
+and an event of the same plan that is no longer in it is kept with STATUS:CANCELLED.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import RegimenError
+from ..model import Administration
+from ..numbers import format_decimal, format_fraction
+
+if TYPE_CHECKING:  # pragma: no cover
+    import zoneinfo
+
+    import icalendar
+
+    from ..expand import Plan
+
+PRODID = "-//regimen//regimen calendar export//EN"
+UID_PREFIX = "regimen-"
+CONTENT_PROPERTY = "X-REGIMEN-CONTENT"  # hash of an event's content, to tell whether SEQUENCE must rise
+UTC = dt.timezone.utc
+UTC_KEYS = {"UTC", "Etc/UTC", "Etc/Zulu", "Zulu", "Universal", "Etc/Universal", "Etc/UCT", "UCT"}
+
+
+class CalendarError(RegimenError):
+    """An option of the calendar export that cannot be used (time, zone, reminder, label, file)."""
+
+
+# ---- options -------------------------------------------------------------------------------------
+
+def parse_time(text: str) -> dt.time:
+    """'08:00' or '8:00' (24-hour clock) -> time."""
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text)
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise CalendarError(f"--time {text!r}: give a 24-hour time HH:MM, e.g. --time 08:00")
+    return dt.time(int(match[1]), int(match[2]))
+
+
+_REMIND_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_remind(text: str) -> dt.timedelta:
+    """'30m', '1h', '1d', '1h30m', '2w' -> how long before each event its reminder shows."""
+    compact = text.strip().lower().replace(" ", "")
+    parts = re.findall(r"(\d+)(min|m|h|d|w)", compact)
+    if not compact or "".join(n + u for n, u in parts) != compact:
+        raise CalendarError(f"--remind {text!r}: give a time before the event such as 30m, 1h, 1d or 1h30m")
+    seconds = sum(int(n) * _REMIND_UNITS[u] for n, u in parts)
+    if seconds > 4 * _REMIND_UNITS["w"]:
+        raise CalendarError(f"--remind {text!r}: at most 4 weeks before the event, e.g. --remind 1d")
+    return dt.timedelta(seconds=seconds)
+
+
+def check_label(label: str) -> str:
+    """A label (e.g. a patient's name or bed) shown in every event: one line of text."""
+    cleaned = " ".join(label.split())
+    if not cleaned or any(ord(ch) < 32 or ord(ch) == 127 for ch in label.replace("\t", " ")):
+        raise CalendarError("--label must be one non-empty line of text, e.g. --label 'J. Doe, bed 4'")
+    return cleaned
+
+
+def zone(key: str) -> zoneinfo.ZoneInfo:
+    """The IANA zone ``key`` ('Europe/Berlin'), or a one-line error naming the fix."""
+    import zoneinfo
+
+    try:
+        if not key or key.startswith(("/", ".")) or ".." in key:
+            raise ValueError(key)
+        return zoneinfo.ZoneInfo(key)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, IsADirectoryError):
+        raise CalendarError(f"--tz {key!r}: unknown time zone; give an IANA name such as Europe/Berlin, "
+                            "America/New_York or UTC") from None
+
+
+def local_zone_key(environ: Mapping[str, str] | None = None, etc: Path = Path("/etc")) -> tuple[str, str | None]:
+    """The machine's IANA zone name and, when it cannot be found, 'UTC' with a note saying so.
+
+    Looks at $TZ, then the /etc/localtime link (…/zoneinfo/Europe/Berlin), then /etc/timezone.
+    An offset from ``datetime.now().astimezone()`` is not enough: a VTIMEZONE needs the zone's rules.
+    """
+    env = os.environ if environ is None else environ
+    candidates: list[str] = []
+    tz_env = env.get("TZ", "").strip().lstrip(":")
+    if tz_env:
+        candidates.append(tz_env.split("zoneinfo/", 1)[1] if "zoneinfo/" in tz_env else tz_env)
+    localtime = etc / "localtime"
+    if localtime.is_symlink():
+        target = str(localtime.resolve())
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    try:
+        candidates.append((etc / "timezone").read_text(encoding="utf-8").strip())
+    except OSError:
+        pass
+    for key in candidates:
+        try:
+            zone(key)
+        except CalendarError:
+            continue
+        return key, None
+    return "UTC", "the machine's time zone could not be found; times are in UTC (pass --tz ZONE, e.g. Europe/Berlin)"
+
+
+# ---- keys ----------------------------------------------------------------------------------------
+
+def _digest(*parts: object, size: int) -> str:
+    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:size]
+
+
+def plan_key(plan: Plan, label: str | None = None) -> str:
+    """Same regimen, patient values, start and label -> same key (and so the same UIDs)."""
+    p = plan.patient
+    return _digest(plan.regimen.id, p.weight_kg, p.bsa_m2, p.age_years, p.height_cm, p.sex,
+                   plan.start.isoformat() if plan.start else None, label, size=16)
+
+
+def event_uid(key: str, phase: str, cycle: int, component: str, day: int) -> str:
+    return f"{UID_PREFIX}{key}-{_digest(phase, cycle, component, day, size=12)}"
+
+
+# ---- events --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One calendar event: one administration, or the rows of one continuous infusion."""
+
+    rows: tuple[Administration, ...]
+
+    @property
+    def first(self) -> Administration:
+        return self.rows[0]
+
+    @property
+    def continuous(self) -> bool:
+        return self.first.infusion is not None
+
+    @property
+    def hours(self) -> Fraction | None:
+        """Elapsed hours of the event; None when the source does not state a duration."""
+        if self.first.infusion is not None:
+            return self.first.infusion.hours
+        return self.first.duration_hours
+
+    @property
+    def days(self) -> int:
+        return self.first.infusion.days if self.first.infusion is not None else 1
+
+
+def slots(plan: Plan) -> list[Slot]:
+    """Administrations grouped into events: a continuous infusion's rows make one event."""
+    groups: dict[tuple[object, ...], list[Administration]] = {}
+    for r in plan.administrations:
+        if r.infusion is not None:
+            key: tuple[object, ...] = ("infusion", r.phase, r.cycle, r.component, r.infusion.start_course_day)
+        else:
+            key = ("row", r.phase, r.cycle, r.component, r.day)
+        groups.setdefault(key, []).append(r)
+    return [Slot(tuple(rows)) for rows in groups.values()]
+
+
+def _elapsed(hours: Fraction) -> dt.timedelta:
+    return dt.timedelta(seconds=round(hours * 3600))  # iCalendar times have whole seconds
+
+
+def _is_ambiguous(local: dt.datetime) -> bool:
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
+def start_instant(day: dt.date, time: dt.time, tz: dt.tzinfo) -> tuple[dt.datetime, str | None]:
+    """The UTC instant of wall-clock ``time`` on ``day`` in ``tz``, and a note when DST moves it.
+
+    A time that does not exist (clocks go forward) moves forward by the gap; a time that happens
+    twice (clocks go back) is its first occurrence, as RFC 5545 reads it.
+    """
+    naive = dt.datetime.combine(day, time)
+    local = naive.replace(tzinfo=tz)
+    instant = local.astimezone(UTC)
+    shown = instant.astimezone(tz)
+    hhmm = time.strftime("%H:%M")
+    if shown.replace(tzinfo=None) != naive:
+        return instant, (f"{hhmm} does not exist on {day.isoformat()} in {tz} (clocks go forward); "
+                         f"the event starts at {shown.strftime('%H:%M')}")
+    if _is_ambiguous(local):
+        return instant, f"{hhmm} happens twice on {day.isoformat()} in {tz} (clocks go back); the first is used"
+    return instant, None
+
+
+def _written(instant: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """``instant`` in ``tz`` when that wall time names it unambiguously, else in UTC."""
+    if tz is UTC:
+        return instant
+    local = instant.astimezone(tz)
+    return instant if _is_ambiguous(local) else local
+
+
+def _title(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _amount(plan: Plan, amount: Fraction, unit: str) -> str:
+    return f"{format_decimal(plan.rounding(amount))} {unit}"
+
+
+def _day_label(plan: Plan, slot: Slot) -> str:
+    first, last = slot.first, slot.rows[-1]
+    phase = f"{first.phase} " if plan.regimen.phased else ""
+    days = f"D{first.day}" if slot.days == 1 else f"D{first.day}–{first.day + slot.days - 1}"
+    if last.day != first.day + slot.days - 1:  # a rule cut the infusion's rows short
+        days = f"D{first.day}–{last.day}"
+    return f"{phase}C{first.cycle} {days}"
+
+
+def summary(plan: Plan, slot: Slot, label: str | None = None) -> str:
+    """'Idarubicin 21.6 mg IV — C1 D2'; a continuous infusion names its total, rate and hours."""
+    r = slot.first
+    route = f" {r.route}" if r.route else ""
+    if slot.continuous:
+        total = sum((row.dose for row in slot.rows), Fraction(0))
+        rate = f", {_amount(plan, r.rate, r.rate_unit or '')}" if r.rate is not None else ""
+        hours = slot.hours
+        what = f"{_amount(plan, total, r.dose_unit)}{route} continuous over {format_fraction(hours or Fraction(0))} h{rate}"
+    else:
+        what = f"{_amount(plan, r.dose, r.dose_unit)}{route}"
+    text = f"{_title(r.drug)} {what} — {_day_label(plan, slot)}"
+    return f"{text} — {label}" if label else text
+
+
+def _notes_for(plan: Plan, drug: str) -> list[str]:
+    """Plan notes about this drug or about the whole plan (not those about other drugs)."""
+    others = {r.drug for r in plan.administrations} - {drug}
+    return [n for n in plan.notes if not any(n.startswith(f"{o}:") for o in others)]
+
+
+def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, label: str | None) -> str:
+    from .table import DISCLAIMER, patient_line
+
+    r = slot.first
+    reg = plan.regimen
+    lines: list[str] = []
+    if label:
+        lines.append(f"Patient: {label}")
+    hours = slot.hours
+    if slot.continuous:
+        assert hours is not None
+        lines.append(f"Continuous infusion over {format_fraction(hours)} h of elapsed time (cycle {r.cycle}, "
+                     f"days {r.day}–{r.day + slot.days - 1}); across a daylight-saving change the clock shows "
+                     "one hour more or less.")
+        if not timed:
+            lines.append(f"No time given: shown as all-day over the infusion days; it ends {format_fraction(hours)} h "
+                         "after it starts.")
+        for row in slot.rows:
+            lines.append(f"Day {row.day} ({_amount(plan, row.dose, row.dose_unit)}): {row.calculation}")
+    else:
+        method = r.method or "method not stated in the source"
+        if hours is not None:
+            lines.append(f"{_title(method)} over {format_fraction(hours)} h.")
+        else:
+            lines.append(f"{_title(method)}; duration not stated in the source"
+                         + (": the event marks the start time only." if timed else "."))
+        lines.append(f"Working: {r.calculation}")
+    if not r.route:
+        lines.append("Route not stated in the source.")
+    if time_note:
+        lines.append(f"Time: {time_note}.")
+    lines.extend(f"Warning: {w}" for row in slot.rows for w in row.warnings)
+    lines.extend(f"Warning: {w}" for w in plan.warnings)
+    version = f", version {reg.version}" if reg.version else ""
+    lines.append(f"Regimen: {reg.name} ({reg.id}{version})")
+    lines.append(f"Source: {reg.citation}")
+    lines.append(f"Patient values used: {patient_line(plan)}")
+    lines.extend(f"Note: {n}" for n in _notes_for(plan, r.drug))
+    lines.append(DISCLAIMER)
+    return "\n".join(lines)
+
+
+def _content_hash(event: icalendar.Event) -> str:
+    lines = [line for line in event.to_ical().splitlines()
+             if not line.startswith((b"DTSTAMP", b"SEQUENCE", CONTENT_PROPERTY.encode()))]
+    return hashlib.sha256(b"\n".join(lines)).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Previous:
+    """What an earlier export of the same plan said about one UID."""
+
+    sequence: int
+    content: str | None
+    event: icalendar.Event
+
+
+def read_previous(data: bytes | str | None, key: str | None = None) -> dict[str, Previous]:
+    """Events of an earlier export (a file, or a server's copies), by UID; only plan ``key``'s when given."""
+    if not data:
+        return {}
+    import icalendar
+
+    try:
+        calendars = icalendar.Calendar.from_ical(data, multiple=True)
+    except ValueError as exc:
+        raise CalendarError(f"the existing calendar is not valid iCalendar ({exc}); choose another --ics file") \
+            from None
+    found: dict[str, Previous] = {}
+    for cal in calendars:
+        for event in cal.walk("VEVENT"):
+            uid = str(event.get("UID", ""))
+            if not uid or (key is not None and not uid.startswith(f"{UID_PREFIX}{key}-")):
+                continue
+            seq = event.get("SEQUENCE")
+            found[uid] = Previous(sequence=int(seq) if seq is not None else 0,
+                                  content=str(event[CONTENT_PROPERTY]) if CONTENT_PROPERTY in event else None,
+                                  event=event)
+    return found
+
+
+def _sequence(content: str, previous: Previous | None) -> int:
+    if previous is None:
+        return 0
+    return previous.sequence if previous.content == content else previous.sequence + 1
+
+
+def _cancelled(old: Previous, dtstamp: dt.datetime) -> icalendar.Event:
+    event = old.event.copy()
+    event.subcomponents = []  # no reminder for an event that will not happen
+    if str(event.get("STATUS", "")).upper() != "CANCELLED":
+        for name in ("STATUS", "SEQUENCE", "DTSTAMP", "SUMMARY"):
+            event.pop(name, None)
+        event.add("summary", f"CANCELLED: {old.event.get('SUMMARY', '')}")
+        event.add("status", "CANCELLED")
+        event.add("sequence", old.sequence + 1)
+        event.add("dtstamp", dtstamp)
+    return event
+
+
+def plan_events(plan: Plan, *, time: dt.time | None = None, tz: str | None = None,
+                remind: dt.timedelta | None = None, label: str | None = None, dtstamp: dt.datetime | None = None,
+                previous: Mapping[str, Previous] | None = None) -> list[icalendar.Event]:
+    """The plan's events, in plan order, with SEQUENCE set against ``previous`` (by UID)."""
+    import icalendar
+
+    if plan.start is None:
+        raise CalendarError("a calendar needs dates: pass --start YYYY-MM-DD (the date of day 1 of cycle 1)")
+    label = check_label(label) if label is not None else None
+    tzinfo: dt.tzinfo = UTC if tz is None or tz in UTC_KEYS else zone(tz)
+    stamp = (dtstamp or dt.datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    key = plan_key(plan, label)
+    events = []
+    for slot in slots(plan):
+        r = slot.first
+        assert r.date is not None
+        event = icalendar.Event()
+        event.add("uid", event_uid(key, r.phase, r.cycle, r.component, r.day))
+        time_note = None
+        if time is None:
+            event.add("dtstart", r.date)
+            event.add("dtend", r.date + dt.timedelta(days=slot.days))
+        else:
+            begin, time_note = start_instant(r.date, time, tzinfo)
+            event.add("dtstart", _written(begin, tzinfo))
+            if slot.hours is not None:
+                event.add("dtend", _written(begin + _elapsed(slot.hours), tzinfo))
+        event.add("summary", summary(plan, slot, label))
+        event.add("description", description(plan, slot, timed=time is not None, time_note=time_note, label=label))
+        event.add("transp", "OPAQUE")
+        if remind is not None:
+            alarm = icalendar.Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", summary(plan, slot, label))
+            alarm.add("trigger", -remind)
+            event.add_component(alarm)
+        content = _content_hash(event)
+        event.add("sequence", _sequence(content, (previous or {}).get(str(event["UID"]))))
+        event.add("dtstamp", stamp)
+        event.add(CONTENT_PROPERTY, content)
+        events.append(event)
+    return events
+
+
+def _span(events: Iterable[icalendar.Event]) -> tuple[dt.date, dt.date]:
+    """Years the events' zoned times fall in, widened to whole years (for VTIMEZONE rules)."""
+    years = []
+    for event in events:
+        for name in ("DTSTART", "DTEND"):
+            if name in event:
+                years.append(event.decoded(name).year)
+    return dt.date(min(years) - 1, 1, 1), dt.date(max(years) + 2, 1, 1)
+
+
+def new_calendar(name: str) -> icalendar.Calendar:
+    import icalendar
+
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", name)
+    return cal
+
+
+def add_timezones(cal: icalendar.Calendar) -> None:
+    """A VTIMEZONE for every TZID the calendar's events use, covering the years they span."""
+    events = cal.walk("VEVENT")
+    if not events or not cal.get_missing_tzids():
+        return
+    first, last = _span(events)
+    cal.add_missing_timezones(first_date=first, last_date=last)
+    missing = cal.get_missing_tzids()
+    if missing:  # pragma: no cover - every zone accepted by zone() is known to icalendar
+        raise CalendarError(f"no time-zone definition for {', '.join(sorted(missing))}; use another --tz")
+
+
+def calendar_name(plan: Plan, label: str | None) -> str:
+    return f"{plan.regimen.name} — {label}" if label else plan.regimen.name
+
+
+def plan_to_ics(plan: Plan, *, time: dt.time | None = None, tz: str | None = None, remind: dt.timedelta | None = None,
+                label: str | None = None, dtstamp: dt.datetime | None = None,
+                previous: bytes | str | None = None) -> bytes:
+    """The plan as an .ics file (bytes, CRLF, folded at 75 octets).
+
+    ``tz`` is an IANA zone name (default UTC) used with ``time``; without ``time`` events are all-day.
+    ``previous`` is an earlier export (e.g. the file about to be replaced): changed events of the
+    same plan get SEQUENCE + 1 and events no longer in the plan come back as cancelled.
+    """
+    label = check_label(label) if label is not None else None
+    key = plan_key(plan, label)
+    earlier = read_previous(previous, key)
+    stamp = (dtstamp or dt.datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    events = plan_events(plan, time=time, tz=tz, remind=remind, label=label, dtstamp=stamp, previous=earlier)
+    cal = new_calendar(calendar_name(plan, label))
+    uids = {str(e["UID"]) for e in events}
+    for event in events:
+        cal.add_component(event)
+    for uid, old in earlier.items():
+        if uid not in uids:
+            cal.add_component(_cancelled(old, stamp))
+    add_timezones(cal)
+    return cal.to_ical()
+
+
+def dtstamp_from_env(environ: Mapping[str, str] | None = None) -> dt.datetime | None:
+    """SOURCE_DATE_EPOCH (seconds since 1970), for reproducible files; None when unset."""
+    env = os.environ if environ is None else environ
+    value = env.get("SOURCE_DATE_EPOCH")
+    if value is None:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(value), UTC)
+    except (ValueError, OverflowError, OSError):
+        raise CalendarError(f"SOURCE_DATE_EPOCH={value!r}: give whole seconds since 1970, or unset it") from None
+
+
+def existing_calendar(path: str | Path) -> bytes | None:
+    """The calendar file about to be replaced (for SEQUENCE); refuses to replace anything else."""
+    target = Path(path)
+    if not target.is_file():
+        return None
+    data = target.read_bytes()
+    if not data.lstrip().upper().startswith(b"BEGIN:VCALENDAR"):
+        raise CalendarError(f"{target} exists and is not an iCalendar file; choose another --ics path")
+    return data
+
+
+def write_ics(path: str | Path, plan: Plan, **options: Any) -> None:
+    """Write the plan's calendar to ``path`` atomically, reading the file it replaces for SEQUENCE."""
+    from .io import write_atomic
+
+    write_atomic(path, plan_to_ics(plan, previous=existing_calendar(path), **options))
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarExport:
+    """The calendar options of ``regimen expand``, checked before anything is computed or written."""
+
+    ics: str | None
+    caldav: str | None
+    time: dt.time | None
+    tz: str | None
+    remind: dt.timedelta | None
+    label: str | None
+    dtstamp: dt.datetime | None
+    echo: Callable[[str], None]
+
+    @classmethod
+    def from_options(cls, *, ics: str | None, caldav: str | None, time: str | None, tz: str | None,
+                     remind: str | None, label: str | None, start: object,
+                     echo: Callable[[str], None]) -> CalendarExport:
+        if ics is None and caldav is None:
+            given = [f"--{n}" for n, v in (("time", time), ("tz", tz), ("remind", remind), ("label", label))
+                     if v is not None]
+            raise CalendarError(f"{', '.join(given)}: used only with a calendar; add --ics FILE or --caldav URL")
+        if start is None:
+            flag = "--ics" if ics is not None else "--caldav"
+            raise CalendarError(f"{flag} needs dates: add --start YYYY-MM-DD (the date of day 1 of cycle 1)")
+        if tz is not None:
+            zone(tz)
+        elif time is not None:
+            tz, note = local_zone_key()
+            if note:
+                echo(f"note: {note}")
+        return cls(ics=ics, caldav=caldav, time=parse_time(time) if time is not None else None, tz=tz,
+                   remind=parse_remind(remind) if remind is not None else None,
+                   label=check_label(label) if label is not None else None, dtstamp=dtstamp_from_env(), echo=echo)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {"time": self.time, "tz": self.tz, "remind": self.remind, "label": self.label, "dtstamp": self.dtstamp}
+
+    def render(self, plan: Plan) -> bytes | None:
+        """The .ics file's new content (reading the file it will replace, for SEQUENCE), or None."""
+        if self.ics is None:
+            return None
+        return plan_to_ics(plan, previous=existing_calendar(self.ics), **self.options)
+
+    def publish(self, plan: Plan, data: bytes | None) -> None:
+        """Write the file (atomically) and upload to the CalDAV server, as asked."""
+        from .io import write_atomic
+
+        if self.ics is not None and data is not None:
+            write_atomic(self.ics, data)
+            self.echo(f"calendar: {len(slots(plan))} event(s) written to {self.ics}")
+        if self.caldav is not None:
+            from ..caldav import publish
+
+            self.echo(f"calendar: {publish(plan, self.caldav, **self.options).summary(self.caldav)}")
+
+
+__all__ = ["CalendarError", "CalendarExport", "local_zone_key", "parse_remind", "parse_time", "plan_events", "plan_key",
+           "plan_to_ics", "read_previous", "write_ics", "zone"]
