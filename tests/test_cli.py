@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tests.conftest import REGIMENS, SEED_IDS
 
 from regimen.cli import cli
-from tests.conftest import REGIMENS, SEED_IDS
 
 PATIENT = ["--weight", "70", "--bsa", "1.8", "--age", "45"]
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tests.conftest import SEED_IDS
 
 from regimen.cli import cli
-from tests.conftest import SEED_IDS
 
 GOLDEN = Path(__file__).parent / "golden" / "expand"
 PATIENT = ["--weight", "70", "--bsa", "1.8", "--age", "45", "--start", "2026-12-01"]

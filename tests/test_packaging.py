@@ -9,9 +9,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from tests.conftest import ROOT, SEED_IDS
 
 import regimen
-from tests.conftest import ROOT, SEED_IDS
 
 
 @pytest.mark.slow

@@ -7,11 +7,11 @@ from fractions import Fraction as F
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import SEED_IDS
 
 import regimen
 from regimen.expand import Plan
 from regimen.loader import load_text
-from tests.conftest import SEED_IDS
 
 weights = st.decimals(min_value=Decimal("30"), max_value=Decimal("200"), places=2)
 bsas = st.decimals(min_value=Decimal("1.00"), max_value=Decimal("3.00"), places=2)

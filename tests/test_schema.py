@@ -8,9 +8,9 @@ from typing import Any
 
 import jsonschema
 import pytest
+from tests.conftest import REGIMENS
 
 from regimen.schema import SCHEMA
-from tests.conftest import REGIMENS
 
 FILES = sorted(REGIMENS.glob("*.toml"))
 

@@ -10,9 +10,9 @@ import datetime as dt
 from fractions import Fraction as F
 
 import pytest
+from tests.helpers import days, doses, plan_for, rows
 
 from regimen.errors import PatientError, RegimenError
-from tests.helpers import days, doses, plan_for, rows
 
 STD = {"weight": "70", "bsa": "1.8"}
 

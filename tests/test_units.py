@@ -79,7 +79,8 @@ def test_weights(text: str, expected: Fraction) -> None:
      ("5'9\"", Fraction("175.26")), ("1.75 m", Fraction(175)), ("69 in", Fraction("175.26"))],
 )
 def test_heights(text: str, expected: Fraction) -> None:
-    assert parse_measure(text, target="centimeter", default_unit="centimeter", what="height", examples="170") == expected
+    got = parse_measure(text, target="centimeter", default_unit="centimeter", what="height", examples="170")
+    assert got == expected
 
 
 @pytest.mark.parametrize("text", ["1.7 m", "70 s", "seventy", "70,5"])
@@ -88,7 +89,9 @@ def test_weight_of_the_wrong_kind_or_not_a_number(text: str) -> None:
         parse_measure(text, target="kilogram", default_unit="kilogram", what="weight", examples="70")
 
 
-@pytest.mark.parametrize(("text", "hours"), [("4 days", 96), ("96 h", 96), ("60 min", 1), ("90 minutes", Fraction(3, 2))])
+@pytest.mark.parametrize(
+    ("text", "hours"), [("4 days", 96), ("96 h", 96), ("60 min", 1), ("90 minutes", Fraction(3, 2))]
+)
 def test_durations(text: str, hours: Fraction) -> None:
     assert parse_duration_hours(text) == hours
 

@@ -46,5 +46,6 @@ class RegimenFileError(RegimenError):
         self.problems = list(problems)
         first = str(self.problems[0]) if self.problems else "invalid regimen file"
         more = len(self.problems) - 1
-        suffix = f" (and {more} more problem{'s' if more > 1 else ''}; run 'regimen validate' to list them)" if more else ""
+        plural = "s" if more > 1 else ""
+        suffix = f" (and {more} more problem{plural}; run 'regimen validate' to list them)" if more else ""
         super().__init__(first + suffix)

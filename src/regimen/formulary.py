@@ -86,7 +86,8 @@ def load_formulary(path: str | Path | None = None) -> Formulary:
         where = f"drug {name!r}"
         vials = raw.get("vials")
         if not isinstance(vials, list) or not vials:
-            problems.append(Problem(file, where + ", field 'vials'", "list the vial sizes, e.g. [\"100 mg\", \"500 mg\"]"))
+            problems.append(Problem(file, where + ", field 'vials'",
+                                    "list the vial sizes, e.g. [\"100 mg\", \"500 mg\"]"))
             continue
         sizes = [s for v in vials if (s := _size(v, where + ", field 'vials'", problems, file)) is not None]
         units = {u for _, u in sizes}
@@ -101,6 +102,6 @@ def load_formulary(path: str | Path | None = None) -> Formulary:
             drugs[name] = DrugStock(drug=name, vials=tuple(sorted({s for s, _ in sizes})), unit=sizes[0][1], note=note)
     if problems:
         raise RegimenFileError(problems)
-    name = data.get("name") if isinstance(data.get("name"), str) else p.stem
+    name = str(data["name"]) if isinstance(data.get("name"), str) else p.stem
     status = data.get("status") if isinstance(data.get("status"), str) else None
     return Formulary(name=name, drugs=drugs, status=status, path=file)

@@ -9,7 +9,7 @@ separated for reading (1,800).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 
@@ -41,8 +41,8 @@ def round_significant(x: Fraction, digits: int) -> Decimal:
 
 
 def _round_to_tens(x: Fraction, zeros: int) -> Decimal:
-    unit = 10**zeros
-    return to_decimal(x / unit, 0) * unit
+    unit: int = 10**zeros
+    return to_decimal(x / unit, 0) * Decimal(unit)
 
 
 def is_terminating(x: Fraction) -> bool:

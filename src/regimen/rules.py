@@ -60,7 +60,7 @@ class Any:
         return " or ".join(str(p) for p in self.parts)
 
 
-Expr = Union[Compare, All, Any]
+Expr = Union[Compare, All, Any]  # noqa: UP007 - a runtime alias used before the classes are complete
 
 
 def _wrap(e: Expr, kind: type) -> str:
@@ -153,10 +153,10 @@ def parse_rule(text: str) -> Rule:
             allowed = CATEGORICAL[name]
             if raw not in allowed or op not in ("==", "!="):
                 raise RuleError(f"rule {text!r}: {name} can only be compared with == or != to {' or '.join(allowed)}")
-            return Compare(name, op, raw)  # type: ignore[arg-type]
+            return Compare(name, op, raw)
         if not re.fullmatch(r"\d+(?:\.\d+)?", raw):
             raise RuleError(f"rule {text!r}: {name} must be compared with a number, got {raw!r}")
-        return Compare(name, op, Fraction(Decimal(raw)))  # type: ignore[arg-type]
+        return Compare(name, op, Fraction(Decimal(raw)))
 
     expr = parse_or()
     if pos != len(toks):
@@ -225,7 +225,7 @@ class Interval:
         return lo > hi or (lo == hi and not (self.lo_closed and self.hi_closed))
 
 
-Box = dict[str, Union[Interval, frozenset[str]]]
+Box = dict[str, Interval | frozenset[str]]
 _DOMAIN: dict[str, Interval] = {
     "age": Interval(Fraction(0), True),
     "weight": Interval(Fraction(0), False),

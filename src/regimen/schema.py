@@ -17,8 +17,10 @@ _DAY_LIST: dict[str, Any] = {
     "oneOf": [
         {"type": "string", "pattern": r"^\s*\d+\s*([-–]\s*\d+\s*)?(,\s*\d+\s*([-–]\s*\d+\s*)?)*$"},
         {"type": "integer", "minimum": 1},
-        {"type": "array", "minItems": 1, "items": {"oneOf": [{"type": "integer", "minimum": 1},
-                                                             {"type": "string", "pattern": r"^\s*\d+\s*([-–]\s*\d+)?\s*$"}]}},
+        {"type": "array", "minItems": 1, "items": {"oneOf": [
+            {"type": "integer", "minimum": 1},
+            {"type": "string", "pattern": r"^\s*\d+\s*([-–]\s*\d+)?\s*$"},
+        ]}},
     ],
 }
 _RELATIVE: dict[str, Any] = {

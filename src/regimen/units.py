@@ -36,7 +36,7 @@ TIME_SUFFIX = {"none": "", "day": "/day", "hour": "/h"}
 
 
 @lru_cache(maxsize=1)
-def registry() -> pint.UnitRegistry:
+def registry() -> pint.UnitRegistry[Decimal]:
     """The single unit registry (built on first use: pint takes a while to load)."""
     import pint
 
@@ -86,7 +86,7 @@ def _base_factor(name: str) -> Fraction:
 def _unit_factor(unit: pint.Unit) -> Fraction:
     out = Fraction(1)
     for name, power in unit._units.items():
-        out *= _base_factor(name) ** int(power)
+        out *= _base_factor(name) ** int(str(power))
     return out
 
 
