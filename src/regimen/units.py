@@ -37,10 +37,18 @@ TIME_SUFFIX = {"none": "", "day": "/day", "hour": "/h"}
 
 @lru_cache(maxsize=1)
 def registry() -> pint.UnitRegistry[Decimal]:
-    """The single unit registry (built on first use: pint takes a while to load)."""
+    """The single unit registry (built on first use: pint takes a while to load).
+
+    pint's definition cache (in the user's cache folder) cuts building the registry from about
+    120 ms to 20 ms, which is most of ``regimen expand``'s start-up. It only caches the parsed
+    definition file; a registry that cannot use it is built without it.
+    """
     import pint
 
-    return pint.UnitRegistry(non_int_type=Decimal)
+    try:
+        return pint.UnitRegistry(non_int_type=Decimal, cache_folder=":auto:")
+    except Exception:  # noqa: BLE001 - the cache is an optimisation; any failure falls back to parsing
+        return pint.UnitRegistry(non_int_type=Decimal)
 
 
 _SUPERSCRIPTS = {"²": "**2", "³": "**3", "µ": "u", "μ": "u"}
