@@ -14,10 +14,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from .adjust import Adjustments, PendingRow, row_warnings
+from .anthracycline import exposure
+from .clinical import ClinicalOptions, Gfr, StrictError, prepare
 from .days import describe_days, runs
 from .errors import PatientError, RegimenError
 from .model import (
     Administration,
+    AucDose,
     Component,
     DayList,
     Days,
@@ -140,10 +144,14 @@ def _hours_text(hours: Fraction) -> str:
 
 
 def dose_for_day(dose: ParsedDose, continuous: bool, duration_hours: Fraction | None, patient: Patient,
-                 rounding: Rounding, hours_today: Fraction = HOURS_PER_DAY) -> _DoseWork:
-    """The amount given on one treatment day, with the working a pharmacist can check by hand."""
+                 rounding: Rounding, hours_today: Fraction = HOURS_PER_DAY,
+                 body: tuple[Fraction, str] | None = None) -> _DoseWork:
+    """The amount given on one treatment day, with the working a pharmacist can check by hand.
+
+    ``body`` overrides the patient factor (a dosing weight or a capped BSA) with its working text.
+    """
     unit = dose.unit.output_unit
-    factor, factor_text = _basis(dose, patient)
+    factor, factor_text = body if body is not None else _basis(dose, patient)
     per = dose.canonical * factor  # in unit (per day / per hour / per administration)
     head = f"{dose.display}{factor_text}" if factor_text else f"{dose.display} (flat dose)"
     written_mass = dose.unit.symbol.split("/")[0]
@@ -176,6 +184,17 @@ def dose_for_day(dose: ParsedDose, continuous: bool, duration_hours: Fraction | 
     return _DoseWork(per, rate, duration_hours, calc)
 
 
+def auc_dose(dose: AucDose, gfr: Gfr, duration_hours: Fraction | None, rounding: Rounding) -> _DoseWork:
+    """Calvert: dose (mg) = target AUC × (GFR + 25), with the GFR's source and cap in the working."""
+    amount = Fraction(dose.value) * (gfr.used + 25)
+    calc = f"{dose.display} × ({gfr.text} + 25) = {_show(amount, 'mg', rounding)} (Calvert)"
+    rate = None
+    if duration_hours is not None:
+        rate = amount / duration_hours
+        calc += f" over {_hours_text(duration_hours)} ({_show(rate, 'mg/h', rounding)})"
+    return _DoseWork(amount, rate, duration_hours, calc)
+
+
 # ---- patient requirements ------------------------------------------------------------------------
 
 PATIENT_FIELDS = {"weight": ("weight", "--weight"), "bsa": ("body-surface area", "--bsa"),
@@ -188,7 +207,7 @@ def requirements(regimen: Regimen) -> list[str]:
     for comp in regimen.components():
         for dose in [comp.dose, *(v.dose for v in comp.variants if v.dose is not None)]:
             if dose.unit.basis != "flat":
-                needed.add(dose.unit.basis)
+                needed.add(dose.unit.basis)  # "auc" is checked with the GFR, in clinical.prepare
         for v in comp.variants:
             needed.update(v.when.names - {"cycle"})
     return [k for k in PATIENT_FIELDS if k in needed]
@@ -239,18 +258,24 @@ def _cycles_for(regimen: Regimen, cycles: int | Mapping[str, int] | None) -> tup
 
 def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
            cycles: int | Mapping[str, int] | None = None, cycle_length: int | None = None,
-           rounding: Rounding = DEFAULT_ROUNDING) -> Plan:
+           rounding: Rounding = DEFAULT_ROUNDING, options: ClinicalOptions | None = None) -> Plan:
     """Expand ``regimen`` for ``patient``: one row per drug per treatment day.
 
     ``cycles`` overrides the regimen's cycle count (an int for a single-phase regimen or for the
     phases whose count the source leaves open; a mapping of phase id to count otherwise).
     ``cycle_length`` (days) is used only for phases whose source states none.
+    ``options`` are the clinical choices of the run (BSA formula and cap, dosing weight, GFR, dose
+    level, reductions, rounding, anthracycline table); the defaults change nothing.
     """
-    check_patient(regimen, patient)
+    options = options or ClinicalOptions()
+    prepared = prepare(regimen, patient, options, check_patient)
+    patient = prepared.patient
     if cycle_length is not None and cycle_length < 1:
         raise RegimenError(f"--cycle-length must be at least 1 day, got {cycle_length}")
+    adjust = Adjustments.for_run(regimen, options, prepared)
     counts, notes = _cycles_for(regimen, cycles)
-    warnings: list[str] = []
+    notes.extend(prepared.notes)
+    warnings: list[str] = list(prepared.warnings)
     rows: list[Administration] = []
     offset = 0  # course days before the current phase
     for p_index, phase in enumerate(regimen.phases):
@@ -276,17 +301,28 @@ def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
             )
         for cycle in range(1, n + 1):
             cycle_offset = offset + (cycle - 1) * (length or 0)
-            rows.extend(_expand_cycle(phase, cycle, cycle_offset, patient, start, rounding, length))
+            rows.extend(_expand_cycle(phase, cycle, cycle_offset, patient, start, rounding, length, adjust))
         offset += n * (length or 0)
     notes.extend(_component_notes(regimen, patient, counts))
+    notes.extend(adjust.notes)
+    warnings.extend(row_warnings(rows))
+    if options.anthracycline_table is not None or options.prior or options.anthracycline_limit is not None:
+        found = exposure(tuple(rows), patient.bsa_m2, options.anthracycline_table, options.prior,
+                         options.anthracycline_limit)
+        notes.extend(found.lines)
+        warnings.extend(found.warnings)
     notes.append(rounding.rule)
+    warnings = list(dict.fromkeys(warnings))
+    if options.strict and warnings:
+        more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
+        raise StrictError(f"--strict: {warnings[0]}{more}; resolve the warning or run without --strict")
     return Plan(regimen=regimen, patient=patient, administrations=tuple(rows), totals=tuple(compute_totals(rows)),
                 notes=tuple(dict.fromkeys(notes)), cycles=counts, start=start, rounding=rounding,
                 warnings=tuple(warnings))
 
 
 def _expand_cycle(phase: Phase, cycle: int, offset: int, patient: Patient, start: dt.date | None,
-                  rounding: Rounding, length: int | None) -> list[Administration]:
+                  rounding: Rounding, length: int | None, adjust: Adjustments) -> list[Administration]:
     chosen = {c.id: choose_variant(c, patient, cycle) for c in phase.components}
     rows: list[Administration] = []
     for comp in phase.components:
@@ -304,21 +340,34 @@ def _expand_cycle(phase: Phase, cycle: int, offset: int, patient: Patient, start
             for a, b in runs(days):
                 size = chunk or (b - a + 1)
                 infusions.extend((d, size) for d in range(a, b + 1, size))
+        level_dose, level_step = adjust.level(comp, dose)
+        pending: list[PendingRow] = []
         for day in days:
             infusion = None
             if continuous:
                 first, size = next((f, s) for f, s in infusions if f <= day < f + s)
                 infusion = Infusion(start_course_day=offset + first, hours=size * HOURS_PER_DAY,
                                     day_index=day - first + 1, days=size)
-            work = dose_for_day(dose, continuous, duration, patient, rounding)
-            unit = dose.unit.output_unit
-            course_day = offset + day
+            if isinstance(level_dose, AucDose):
+                assert adjust.gfr is not None
+                work = auc_dose(level_dose, adjust.gfr, duration, rounding)
+            else:
+                work = dose_for_day(level_dose, continuous, duration, patient, rounding,
+                                    body=adjust.body_factor(comp, level_dose))
+            steps = [f"{level_step}{work.calculation}"] if level_step else [work.calculation]
+            pending.append(PendingRow(day=day, infusion=infusion, amount=work.amount, rate=work.rate,
+                                      hours=work.hours, steps=steps))
+        unit = dose.unit.output_unit
+        adjust.apply(comp, pending, unit, continuous)
+        for row in pending:
+            course_day = offset + row.day
             rows.append(Administration(
-                phase=phase.id, cycle=cycle, day=day, course_day=course_day,
+                phase=phase.id, cycle=cycle, day=row.day, course_day=course_day,
                 date=start + dt.timedelta(days=course_day - 1) if start is not None else None,
-                drug=comp.drug, component=comp.id, dose=work.amount, dose_unit=unit, route=comp.route,
-                method=comp.method, rate=work.rate, rate_unit=f"{unit}/h" if work.rate is not None else None,
-                duration_hours=work.hours, calculation=work.calculation, infusion=infusion,
+                drug=comp.drug, component=comp.id, dose=row.amount, dose_unit=unit, route=comp.route,
+                method=comp.method, rate=row.rate, rate_unit=f"{unit}/h" if row.rate is not None else None,
+                duration_hours=row.hours, calculation="; ".join(row.steps), infusion=row.infusion,
+                warnings=tuple(row.warnings), dose_calculated=row.calculated,
             ))
     order = {c.id: i for i, c in enumerate(phase.components)}
     rows.sort(key=lambda r: (r.day, order[r.component]))

@@ -10,15 +10,33 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from .days import parse_days, runs
 from .errors import Problem, RegimenError, RegimenFileError
-from .model import METHODS, Component, DayList, Days, Method, Phase, Regimen, RelativeDays, Source, Variant
+from .model import (
+    DOSING_WEIGHTS,
+    METHODS,
+    Amount,
+    AucDose,
+    Component,
+    DayList,
+    Days,
+    Dose,
+    DoseLevel,
+    Eligibility,
+    Method,
+    Phase,
+    Regimen,
+    RelativeDays,
+    Source,
+    Variant,
+)
 from .rules import Rule, overlap, parse_rule, satisfiable
-from .units import ParsedDose, parse_dose, parse_duration_hours
+from .units import classify_dose_unit, parse_dose, parse_duration_hours, split_number
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 METHOD_ALIASES: dict[str, Method] = {
@@ -29,9 +47,13 @@ METHOD_ALIASES: dict[str, Method] = {
 }
 
 TOP_KEYS = {"id", "name", "indication", "status", "version", "notes", "source", "cycle_length", "cycles",
-            "limit", "component", "phase"}
+            "limit", "component", "phase", "dosing_weight", "eligibility"}
 PHASE_KEYS = {"id", "name", "cycle_length", "cycles", "limit", "component"}
-COMPONENT_KEYS = {"id", "drug", "dose", "route", "method", "duration", "days", "note", "variant"}
+COMPONENT_KEYS = {"id", "drug", "dose", "route", "method", "duration", "days", "note", "variant", "max_dose",
+                  "max_daily", "max_per_cycle", "levels", "dosing_weight", "round"}
+ELIGIBILITY_KEYS = {"min_age", "max_age"}
+_AUC = re.compile(r"^\s*AUC\s*=?\s*(\d+(?:\.\d+)?)\s*(?:mg\s*/\s*mL\s*[·.*]?\s*min)?\s*$", re.IGNORECASE)
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 VARIANT_KEYS = {"when", "dose", "days", "duration", "note"}
 RELATIVE_KEYS = {"relative_to", "on_day", "days_before", "count"}
 SOURCE_KEYS = {"citation", "registry", "url", "note"}
@@ -132,11 +154,102 @@ def _method(value: object) -> Method:
     return METHOD_ALIASES[text]
 
 
+def _dose(value: object) -> Dose:
+    """A dose as written: '12 mg/m²/day', '0.1 mg/kg/h', '40 mg', or a target AUC 'AUC 5' (Calvert)."""
+    text = _text(value, "dose")
+    auc = _AUC.match(text)
+    if auc:
+        number = Decimal(auc.group(1))
+        if number <= 0:
+            raise ValueError(f"dose {text!r}: the target AUC must be positive")
+        return AucDose(text=text, value=number)
+    if text.lower().startswith("auc"):
+        raise ValueError(f"dose {text!r}: write a target AUC as 'AUC 5' (mg/mL·min)")
+    return parse_dose(text)
+
+
+def amount(value: object, what: str) -> Amount:
+    """A plain amount of drug, '2 mg' or '500 mcg' (no per kg, per m² or per day)."""
+    text = _text(value, what)
+    split = split_number(text)
+    if split is None or not split[1]:
+        raise ValueError(f"{what} {text!r} must be an amount with a unit, e.g. '2 mg'")
+    unit = classify_dose_unit(split[1])
+    if unit.basis != "flat" or unit.time != "none":
+        raise ValueError(f"{what} {text!r} must be a plain amount (mg, g or mcg), not per kg, m² or time")
+    if not split[0].is_finite() or split[0] <= 0:
+        raise ValueError(f"{what} {text!r} must be positive")
+    return Amount(text=text, value=Fraction(split[0]) * unit.to_canonical, unit=unit.output_unit)
+
+
+def percent(value: object, what: str) -> Fraction:
+    """'75%' -> Fraction(75); must be more than 0."""
+    match = _PERCENT.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"{what} {value!r} must be a percentage such as '75%'")
+    number = Fraction(Decimal(match.group(1)))
+    if number <= 0:
+        raise ValueError(f"{what} {value!r} must be more than 0%")
+    return number
+
+
+def _levels(value: object, dose: Dose | None) -> tuple[DoseLevel, ...]:
+    if not isinstance(value, dict) or not value:
+        raise ValueError("levels must be a table such as { \"-1\" = \"75%\", \"-2\" = \"9 mg/m²/day\" }")
+    out = []
+    for key, raw in value.items():
+        try:
+            level = int(str(key).strip())
+        except ValueError:
+            raise ValueError(f"dose level {key!r} must be a whole number such as -1 or -2") from None
+        if level == 0:
+            raise ValueError("dose level 0 is the full dose: list only the other levels (-1, -2, ...)")
+        if isinstance(raw, str) and _PERCENT.match(raw):
+            out.append(DoseLevel(level=level, percent=percent(raw, f"dose level {level}")))
+            continue
+        level_dose = _dose(raw)
+        if isinstance(level_dose, AucDose) or (dose is not None and (
+                isinstance(dose, AucDose) or level_dose.unit.basis != dose.unit.basis
+                or level_dose.unit.time != dose.unit.time)):
+            shown = dose.text if dose is not None else "the dose"
+            raise ValueError(f"dose level {level} {level_dose.text!r} must be a percentage or a dose written like "
+                             f"{shown!r}")
+        out.append(DoseLevel(level=level, dose=level_dose))
+    return tuple(sorted(out, key=lambda x: -x.level))
+
+
+def _dosing_weight(value: object) -> str:
+    text = _text(value, "dosing_weight").lower()
+    if text not in DOSING_WEIGHTS:
+        raise ValueError(f"dosing_weight {value!r} is not known; use one of {', '.join(DOSING_WEIGHTS)}")
+    return text
+
+
+def _eligibility(value: object) -> Eligibility:
+    if not isinstance(value, dict):
+        raise ValueError("eligibility must be a table such as { min_age = 18 }")
+    extra = set(value) - ELIGIBILITY_KEYS
+    if extra:
+        raise ValueError(f"unknown eligibility field(s) {', '.join(sorted(extra))}; use min_age and/or max_age")
+    ages: dict[str, Fraction] = {}
+    for key in ("min_age", "max_age"):
+        if key in value:
+            raw = value[key]
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0:
+                raise ValueError(f"eligibility {key} must be a number of years, got {raw!r}")
+            ages[key] = Fraction(Decimal(str(raw)))
+    if not ages:
+        raise ValueError("eligibility needs min_age and/or max_age (years)")
+    if "min_age" in ages and "max_age" in ages and ages["min_age"] > ages["max_age"]:
+        raise ValueError("eligibility min_age is above max_age")
+    return Eligibility(min_age=ages.get("min_age"), max_age=ages.get("max_age"))
+
+
 def _slug(drug: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", drug.lower()).strip("-")
 
 
-def _check_schedule(c: _Collector, where: Callable[[str], str], method: Method | None, dose: ParsedDose | None,
+def _check_schedule(c: _Collector, where: Callable[[str], str], method: Method | None, dose: Dose | None,
                     days: Days | None, duration: Fraction | None) -> None:
     """Checks that tie dose, method, duration and days together (for a component or a variant)."""
     if dose is None:
@@ -183,7 +296,7 @@ def _variant(c: _Collector, raw: object, comp_where: Callable[..., str], index: 
     changes = {k for k in raw if k in {"dose", "days", "duration"}}
     if not changes:
         c.add(where(), "a variant must change at least one of dose, days or duration")
-    dose = c.attempt(where("dose"), lambda: parse_dose(_text(raw["dose"], "dose"))) if "dose" in raw else None
+    dose = c.attempt(where("dose"), lambda: _dose(raw["dose"])) if "dose" in raw else None
     days = c.attempt(where("days"), lambda: _days(raw["days"])) if "days" in raw else None
     duration = c.attempt(where("duration"), lambda: _duration(raw["duration"])) if "duration" in raw else None
     note = c.attempt(where("note"), lambda: _text(raw["note"], "note")) if "note" in raw else None
@@ -210,12 +323,20 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
         _slug(drug_name) if drug_name else None)
     if comp_id is not None and not ID_PATTERN.match(comp_id):
         c.add(where("id"), f"component id {comp_id!r} must be lower-case letters, digits and '-'")
-    dose = c.attempt(where("dose"), lambda: parse_dose(_text(raw["dose"], "dose"))) if "dose" in raw else None
+    dose = c.attempt(where("dose"), lambda: _dose(raw["dose"])) if "dose" in raw else None
     days = c.attempt(where("days"), lambda: _days(raw["days"])) if "days" in raw else None
     method = c.attempt(where("method"), lambda: _method(raw["method"])) if "method" in raw else None
     route = c.attempt(where("route"), lambda: _text(raw["route"], "route")) if "route" in raw else None
     duration = c.attempt(where("duration"), lambda: _duration(raw["duration"])) if "duration" in raw else None
     note = c.attempt(where("note"), lambda: _text(raw["note"], "note")) if "note" in raw else None
+    caps = {k: c.attempt(where(k), lambda k=k: amount(raw[k], k)) if k in raw else None
+            for k in ("max_dose", "max_daily", "max_per_cycle")}
+    round_to = c.attempt(where("round"), lambda: amount(raw["round"], "round")) if "round" in raw else None
+    levels = c.attempt(where("levels"), lambda: _levels(raw["levels"], dose)) if "levels" in raw else None
+    dosing_weight = c.attempt(where("dosing_weight"), lambda: _dosing_weight(raw["dosing_weight"])) \
+        if "dosing_weight" in raw else None
+    if dosing_weight is not None and dose is not None and dose.unit.basis != "weight":
+        c.add(where("dosing_weight"), f"dosing_weight applies to doses per kg; {dose.text!r} is not per kg")
     raw_variants = raw.get("variant", [])
     if not isinstance(raw_variants, list):
         c.add(where("variant"), "variants must be written as [[component.variant]] tables")
@@ -237,7 +358,9 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
         return None
     return Component(id=comp_id, drug=drug_name, dose=dose, days=days, route=route, method=method,
                      duration_hours=hours, duration_text=duration[1] if duration else None,
-                     variants=tuple(variants), note=note)
+                     variants=tuple(variants), note=note, max_dose=caps["max_dose"], max_daily=caps["max_daily"],
+                     max_per_cycle=caps["max_per_cycle"], levels=levels or (), dosing_weight=dosing_weight,
+                     round_to=round_to)
 
 
 def _phase(c: _Collector, raw: dict[str, Any], phase_id: str, phase_label: str | None) -> Phase | None:
@@ -256,6 +379,8 @@ def _phase(c: _Collector, raw: dict[str, Any], phase_id: str, phase_label: str |
         return None
     components = [x for i, r in enumerate(raw_components, 1) if (x := _component(c, r, phase_label, i)) is not None]
     if len(components) != len(raw_components):
+        declared = {_declared_id(r) for r in raw_components} - {None}
+        _check_anchors(c, components, {d for d in declared if d is not None}, phase_label)
         return None
     seen: set[str] = set()
     for comp in components:
@@ -268,19 +393,32 @@ def _phase(c: _Collector, raw: dict[str, Any], phase_id: str, phase_label: str |
     return phase
 
 
-def _check_references(c: _Collector, phase: Phase, label: str | None) -> None:
-    """Relative days must name a component of the same phase, without loops, and land on days ≥ 1."""
-    from .expand import resolve_days  # the one place day arithmetic lives
+def _declared_id(raw: object) -> str | None:
+    """The id a raw component table declares (explicitly or from its drug), even if it fails to load."""
+    if not isinstance(raw, dict):
+        return None
+    if isinstance(raw.get("id"), str):
+        return str(raw["id"]).strip()
+    return _slug(raw["drug"]) if isinstance(raw.get("drug"), str) else None
 
-    ids = {comp.id for comp in phase.components}
+
+def _check_anchors(c: _Collector, components: list[Component], ids: set[str], label: str | None) -> bool:
+    """Relative days must name a component of the same phase; True when they all do."""
     ok = True
-    for comp in phase.components:
+    for comp in components:
         for i, days in [(None, comp.days)] + [(n, v.days) for n, v in enumerate(comp.variants, 1)]:
             if isinstance(days, RelativeDays) and days.relative_to not in ids:
                 c.add(_where(comp.id, "days", label, i), f"relative_to {days.relative_to!r} is not a component here; "
                       f"use one of {', '.join(sorted(ids))}")
                 ok = False
-    if not ok:
+    return ok
+
+
+def _check_references(c: _Collector, phase: Phase, label: str | None) -> None:
+    """Relative days must name a component of the same phase, without loops, and land on days ≥ 1."""
+    from .expand import resolve_days  # the one place day arithmetic lives
+
+    if not _check_anchors(c, list(phase.components), {comp.id for comp in phase.components}, label):
         return
     for comp in phase.components:
         try:
@@ -320,6 +458,10 @@ def load_data(data: dict[str, Any], file: str = "<data>") -> Regimen:
     if not isinstance(notes_raw, list) or len(notes) != len(notes_raw):
         c.add(_where(field="notes"), "notes must be a list of text")
     sources = _sources(c, data.get("source", []))
+    dosing_weight = c.attempt(_where(field="dosing_weight"), lambda: _dosing_weight(data["dosing_weight"])) \
+        if "dosing_weight" in data else None
+    eligibility = c.attempt(_where(field="eligibility"), lambda: _eligibility(data["eligibility"])) \
+        if "eligibility" in data else None
     phases: list[Phase] = []
     if "phase" in data:
         for key in ("component", "cycle_length", "cycles", "limit"):
@@ -354,7 +496,8 @@ def load_data(data: dict[str, Any], file: str = "<data>") -> Regimen:
         raise RegimenFileError(c.problems or [Problem(file, "", "invalid regimen")])
     return Regimen(id=regimen_id, name=name, phases=tuple(phases), sources=tuple(sources),
                    indication=optional.get("indication"), status=optional.get("status"), version=version,
-                   notes=notes, path=None if file.startswith("<") else file)
+                   notes=notes, path=None if file.startswith("<") else file, dosing_weight=dosing_weight,
+                   eligibility=eligibility)
 
 
 def _sources(c: _Collector, raw: object) -> list[Source]:

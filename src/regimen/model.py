@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from typing import Literal, Union
 
@@ -56,11 +57,83 @@ Days = Union[DayList, RelativeDays]
 
 
 @dataclass(frozen=True, slots=True)
+class AucUnit:
+    """The 'unit' of a target-AUC dose: it is turned into mg by the Calvert formula, not by a body factor."""
+
+    basis: Literal["auc"] = "auc"
+    time: Literal["none"] = "none"
+    output_unit: str = "mg"
+    symbol: str = "mg/mL·min"
+
+
+@dataclass(frozen=True, slots=True)
+class AucDose:
+    """A carboplatin-style dose written as a target AUC ("AUC 5"), in mg/mL·min.
+
+    The amount is ``AUC × (GFR + 25)`` mg (Calvert); the GFR comes from the patient at expansion time.
+    """
+
+    text: str
+    value: Decimal
+    unit: AucUnit = AucUnit()
+
+    @property
+    def display(self) -> str:
+        from .numbers import format_decimal
+
+        return f"AUC {format_decimal(self.value)} mg/mL·min"
+
+
+Dose = Union[ParsedDose, AucDose]
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """An exact plain amount with its unit: a cap ("2 mg") or a rounding increment ("0.5 mg")."""
+
+    text: str
+    value: Fraction  # in ``unit``
+    unit: str  # "mg" or "mcg"
+
+    def in_unit(self, unit: str) -> Fraction:
+        """This amount in ``unit`` (mg or mcg), exactly."""
+        if unit == self.unit:
+            return self.value
+        return self.value * 1000 if (self.unit, unit) == ("mg", "mcg") else self.value / 1000
+
+
+@dataclass(frozen=True, slots=True)
+class DoseLevel:
+    """One dose level of a component: a percentage of the full dose, or a dose of its own."""
+
+    level: int
+    percent: Fraction | None = None
+    dose: ParsedDose | None = None
+
+    def describe(self) -> str:
+        from .numbers import format_fraction
+
+        return f"{format_fraction(self.percent)}%" if self.percent is not None else (self.dose.display if self.dose
+                                                                                    else "")
+
+
+DOSING_WEIGHTS = ("actual", "ideal", "ideal-devine", "ideal-robinson", "ideal-miller", "adjusted", "lean")
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    """Who the source treated, e.g. adults aged 18 or over; a plan outside it carries a warning."""
+
+    min_age: Fraction | None = None
+    max_age: Fraction | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Variant:
     """A change to a component when a rule holds: for some patients, or in some cycles."""
 
     when: Rule
-    dose: ParsedDose | None = None
+    dose: Dose | None = None
     days: Days | None = None
     duration_hours: Fraction | None = None
     duration_text: str | None = None
@@ -73,7 +146,7 @@ class Component:
 
     id: str
     drug: str
-    dose: ParsedDose
+    dose: Dose
     days: Days
     route: str | None = None
     method: Method | None = None
@@ -81,6 +154,12 @@ class Component:
     duration_text: str | None = None
     variants: tuple[Variant, ...] = ()
     note: str | None = None
+    max_dose: Amount | None = None  # per administration (a whole continuous infusion counts as one)
+    max_daily: Amount | None = None  # per treatment day
+    max_per_cycle: Amount | None = None  # all of this component's doses in one cycle
+    levels: tuple[DoseLevel, ...] = ()  # dose levels (-1, -2, ...) the protocol defines
+    dosing_weight: str | None = None  # the body weight weight-based doses use (None: the regimen's, else actual)
+    round_to: Amount | None = None  # rounding increment the regimen states, e.g. "1 mg"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +202,8 @@ class Regimen:
     version: str | None = None
     notes: tuple[str, ...] = ()
     path: str | None = None
+    dosing_weight: str | None = None  # the body weight the source uses for every weight-based dose
+    eligibility: Eligibility | None = None
 
     @property
     def phased(self) -> bool:
@@ -146,6 +227,8 @@ class Patient:
     height_cm: Fraction | None = None
     sex: Sex | None = None
     working: tuple[str, ...] = ()  # how given values were converted, e.g. "154 lb = 69.85322498 kg"
+    scr_mg_dl: Fraction | None = None  # serum creatinine in mg/dL
+    gfr_ml_min: Fraction | None = None  # a measured (or known) GFR in mL/min, used before any estimate
 
     def rule_values(self, cycle: int) -> dict[str, Fraction | str | None]:
         return {
@@ -189,6 +272,7 @@ class Administration:
     calculation: str
     infusion: Infusion | None = None
     warnings: tuple[str, ...] = field(default=())
+    dose_calculated: Fraction | None = None  # before rounding to vials/increments; None when not rounded
 
 
 @dataclass(frozen=True, slots=True)

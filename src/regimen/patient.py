@@ -38,6 +38,37 @@ BSA = Measure("body-surface area", "--bsa", "meter ** 2", "m²", "meter ** 2", F
 AGE = Measure("age", "--age", "year", "years", "year", Fraction(-1), Fraction(125), "--age 45 (years)")
 HEIGHT = Measure("height", "--height", "centimeter", "cm", "centimeter", Fraction(0), Fraction(275),
                  "--height 170 (cm), --height 5ft9in")
+GFR = Measure("GFR", "--gfr", "milliliter / minute", "mL/min", "milliliter / minute", Fraction(0), Fraction(300),
+              "--gfr 100 (mL/min)")
+
+#: Serum creatinine: µmol/L ÷ 88.42 = mg/dL. Above 40 mg/dL (3,537 µmol/L) is taken as impossible, a project
+#: choice well above reported survivable values; a bare number is mg/dL.
+SCR_UMOL_PER_MG_DL = Fraction(8842, 100)
+SCR_MAX_MG_DL = Fraction(40)
+_SCR_UNITS = {"mg/dl": Fraction(1), "umol/l": 1 / SCR_UMOL_PER_MG_DL, "µmol/l": 1 / SCR_UMOL_PER_MG_DL,
+              "μmol/l": 1 / SCR_UMOL_PER_MG_DL, "micromol/l": 1 / SCR_UMOL_PER_MG_DL}
+
+
+def read_scr(text: str | float | Fraction) -> tuple[Fraction, str | None]:
+    """Serum creatinine in mg/dL from '1.1', '1.1 mg/dL' or '97 umol/L' (µmol/L ÷ 88.42)."""
+    from .units import split_number
+
+    raw = str(text).strip()
+    split = split_number(raw)
+    unit_text = split[1].replace(" ", "").lower() if split else ""
+    if split is None or not split[0].is_finite() or (unit_text and unit_text not in _SCR_UNITS):
+        raise PatientError(f"serum creatinine {raw!r} is not understood: give e.g. --scr 1.1 (mg/dL) or "
+                           "--scr '97 umol/L'")
+    value = Fraction(split[0]) * _SCR_UNITS.get(unit_text or "mg/dl", Fraction(1))
+    if not 0 < value <= SCR_MAX_MG_DL:
+        hint = " (if it is in µmol/L, write e.g. '88 umol/L')" if value > SCR_MAX_MG_DL else ""
+        raise PatientError(f"serum creatinine {format_fraction(value)} mg/dL is impossible{hint}: give a value above 0 "
+                           f"and at most {format_fraction(SCR_MAX_MG_DL)} mg/dL (--scr)")
+    working = None
+    if unit_text and unit_text != "mg/dl":
+        working = (f"serum creatinine {format_fraction(Fraction(split[0]))} µmol/L ÷ 88.42 = {format_fraction(value)} "
+                   "mg/dL")
+    return value, working
 
 
 def read_measure(text: str | int | float | Fraction, m: Measure) -> tuple[Fraction, str | None]:
@@ -78,11 +109,13 @@ def read_sex(text: str) -> Sex:
 
 def make_patient(*, weight: str | float | Fraction | None = None, bsa: str | float | Fraction | None = None,
                  age: str | float | Fraction | None = None, height: str | float | Fraction | None = None,
-                 sex: str | None = None) -> Patient:
+                 sex: str | None = None, scr: str | float | Fraction | None = None,
+                 gfr: str | float | Fraction | None = None) -> Patient:
     """A :class:`Patient` from user values (strings with optional units, or numbers)."""
     working: list[str] = []
     values: dict[str, Fraction | None] = {}
-    for key, raw, m in (("weight", weight, WEIGHT), ("bsa", bsa, BSA), ("age", age, AGE), ("height", height, HEIGHT)):
+    for key, raw, m in (("weight", weight, WEIGHT), ("bsa", bsa, BSA), ("age", age, AGE), ("height", height, HEIGHT),
+                        ("gfr", gfr, GFR)):
         if raw is None:
             values[key] = None
             continue
@@ -92,6 +125,11 @@ def make_patient(*, weight: str | float | Fraction | None = None, bsa: str | flo
         values[key] = value
         if note:
             working.append(note)
+    scr_mg_dl = None
+    if scr is not None:
+        scr_mg_dl, note = read_scr(scr)
+        if note:
+            working.append(note)
     return Patient(weight_kg=values["weight"], bsa_m2=values["bsa"], age_years=values["age"],
                    height_cm=values["height"], sex=read_sex(sex) if sex is not None else None,
-                   working=tuple(working))
+                   working=tuple(working), scr_mg_dl=scr_mg_dl, gfr_ml_min=values["gfr"])

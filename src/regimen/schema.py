@@ -40,8 +40,23 @@ _DAYS: dict[str, Any] = {"anyOf": [_DAY_LIST, _RELATIVE]}
 _DOSE: dict[str, Any] = {
     "type": "string",
     "description": "Number and unit as the protocol writes it: '0.1 mg/kg/h', '2.4 mg/kg/day', '12 mg/m²/day', "
-                   "'1 g/m2', '375 mg/m**2', '40 mg'. A mass, per kg or per m², optionally per day or per hour.",
-    "pattern": r"^\s*\d+(\.\d+)?\s*\S+",
+                   "'1 g/m2', '375 mg/m**2', '40 mg'. A mass, per kg or per m², optionally per day or per hour. "
+                   "Or a target AUC for Calvert dosing: 'AUC 5' (mg/mL·min; dose = AUC × (GFR + 25)).",
+    "pattern": r"^\s*(\d+(\.\d+)?\s*\S+|[Aa][Uu][Cc]\s*=?\s*\d+(\.\d+)?(\s*mg\s*/\s*mL\s*[·.*]?\s*min)?\s*$)",
+}
+_AMOUNT: dict[str, Any] = {"type": "string", "description": "A plain amount: '2 mg', '500 mcg', '1 g'.",
+                           "pattern": r"^\s*\d+(\.\d+)?\s*(mcg|ug|µg|mg|g)\s*$"}
+_DOSING_WEIGHT: dict[str, Any] = {
+    "enum": ["actual", "ideal", "ideal-devine", "ideal-robinson", "ideal-miller", "adjusted", "lean"],
+    "description": "The body weight the source uses for doses per kg ('ideal' = Devine). A run cannot override it.",
+}
+_LEVELS: dict[str, Any] = {
+    "type": "object",
+    "description": "Dose levels the protocol defines, e.g. { \"-1\" = \"75%\", \"-2\" = \"9 mg/m²/day\" }; chosen with "
+                   "--dose-level.",
+    "propertyNames": {"pattern": r"^[+-]?[1-9]\d*$"},
+    "additionalProperties": {"anyOf": [{"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$"}, _DOSE]},
+    "minProperties": 1,
 }
 _DURATION: dict[str, Any] = {"type": "string", "description": "Time with a unit: '4 days', '96 h', '60 min'.",
                              "pattern": r"^\s*\d+(\.\d+)?\s*[A-Za-z]+\s*$"}
@@ -70,6 +85,14 @@ _COMPONENT: dict[str, Any] = {
         "days": _DAYS,
         "note": _TEXT,
         "variant": {"type": "array", "items": _VARIANT},
+        "max_dose": {**_AMOUNT, "description": "Maximum per administration, e.g. '2 mg' (a continuous infusion is "
+                                               "one administration)."},
+        "max_daily": {**_AMOUNT, "description": "Maximum per treatment day."},
+        "max_per_cycle": {**_AMOUNT, "description": "Maximum of all this component's doses in one cycle."},
+        "levels": _LEVELS,
+        "dosing_weight": _DOSING_WEIGHT,
+        "round": {**_AMOUNT, "description": "Rounding increment the regimen states, e.g. '1 mg' (within the "
+                                            "rounding threshold)."},
     },
     "required": ["drug", "dose", "days"],
     "additionalProperties": False,
@@ -113,6 +136,12 @@ SCHEMA: dict[str, Any] = {
         "limit": _TEXT,
         "component": {"type": "array", "minItems": 1, "items": _COMPONENT},
         "phase": {"type": "array", "minItems": 1, "items": _PHASE},
+        "dosing_weight": _DOSING_WEIGHT,
+        "eligibility": {
+            "type": "object", "description": "Ages the source treated; the tool warns outside them.",
+            "properties": {"min_age": {"type": "number", "minimum": 0}, "max_age": {"type": "number", "minimum": 0}},
+            "minProperties": 1, "additionalProperties": False,
+        },
     },
     "required": ["id", "name", "source"],
     "oneOf": [{"required": ["component"], "not": {"required": ["phase"]}},

@@ -1,0 +1,241 @@
+"""From the protocol's dose to the dose given: dose levels, reductions, maximum doses and rounding.
+
+Applied to each component's rows of one cycle, in this order, each step written into the working as
+"before → after":
+
+1. dose level (``--dose-level -1``, from the regimen's ``levels``), then a reduction (``--reduce DRUG=75%``);
+2. the regimen's maximum doses: ``max_daily`` (each day), ``max_dose`` (each administration; a continuous
+   infusion is one administration over its days), ``max_per_cycle`` (all doses of the cycle, scaled
+   together). A capped row carries a warning;
+3. rounding to an increment or to whole vials (:mod:`regimen.dose_rounding`), never beyond the threshold
+   and never above a maximum. Continuous infusions are not rounded per day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from .clinical import ClinicalError, ClinicalOptions, Gfr, Prepared, component_weight_key
+from .dose_rounding import Rounder, round_dose
+from .formulary import example_path
+from .model import Administration, Amount, Component, Dose, DoseLevel, Infusion, Regimen
+from .numbers import format_fraction
+from .units import ParsedDose
+
+
+@dataclass(slots=True)
+class PendingRow:
+    """One day's amount of one component while it is being adjusted."""
+
+    day: int
+    infusion: Infusion | None
+    amount: Fraction
+    rate: Fraction | None
+    hours: Fraction | None
+    steps: list[str]
+    warnings: list[str] = field(default_factory=list)
+    calculated: Fraction | None = None  # the amount before rounding, when rounded
+
+    def scale(self, k: Fraction) -> None:
+        self.amount *= k
+        if self.rate is not None:
+            self.rate *= k
+
+
+def _amt(x: Fraction, unit: str) -> str:
+    return f"{format_fraction(x)} {unit}"
+
+
+def _pct(p: Fraction) -> str:
+    return f"{format_fraction(p)}%"
+
+
+def _matches(comp: Component, key: str) -> bool:
+    return key.lower() in (comp.id, comp.drug.lower())
+
+
+@dataclass(slots=True)
+class Adjustments:
+    regimen: Regimen
+    options: ClinicalOptions
+    prepared: Prepared
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def gfr(self) -> Gfr | None:
+        return self.prepared.gfr
+
+    @classmethod
+    def for_run(cls, regimen: Regimen, options: ClinicalOptions, prepared: Prepared) -> Adjustments:
+        """Check the run's choices against the regimen (unknown drugs, undefined dose levels) before expanding."""
+        comps = regimen.components()
+        names = ", ".join(dict.fromkeys(c.drug for c in comps))
+        for option, keys in (("--reduce", options.reductions), ("--round", options.round_to)):
+            for key in keys:
+                if not any(_matches(c, key) for c in comps):
+                    raise ClinicalError(f"{option} {key}: {regimen.id} has no drug or component {key!r}; its drugs are "
+                                        f"{names}")
+        out = cls(regimen, options, prepared)
+        level = options.dose_level
+        if level is not None and level != 0:
+            with_levels = [c for c in comps if c.levels]
+            if not with_levels:
+                raise ClinicalError(f"--dose-level {level}: {regimen.id} defines no dose levels; use --reduce "
+                                    "DRUG=PERCENT for a reduction the protocol does not tabulate")
+            for c in with_levels:
+                if _find_level(c, level) is None:
+                    defined = ", ".join(str(x.level) for x in c.levels)
+                    raise ClinicalError(f"--dose-level {level}: {c.drug} has no dose level {level} in {regimen.id} "
+                                        f"(it has {defined})")
+            out.notes.append(f"dose level {level}: applied to {', '.join(c.drug for c in with_levels)}")
+            out.notes.extend(f"dose level {level}: {c.drug} has no dose levels in {regimen.id}: full dose"
+                             for c in comps if not c.levels)
+        if options.vial_round and options.formulary is None:
+            raise ClinicalError("--vial-round needs a formulary of vial sizes: pass --formulary FILE")
+        if options.formulary is not None and options.vial_round:
+            f = options.formulary
+            if f.status or (f.path and f.path == str(example_path())):
+                prepared.warnings.append(f"vial sizes from formulary {f.name!r} ({f.status or 'example'}): check them "
+                                         "against your pharmacy's stock")
+        for key, pct in options.reductions.items():
+            out.notes.append(f"--reduce {key}={_pct(pct)}: every {key} dose is {_pct(pct)} of the protocol dose")
+        return out
+
+    # ---- dose levels -----------------------------------------------------------------------------
+
+    def level(self, comp: Component, dose: Dose) -> tuple[Dose, str]:
+        """The dose to calculate with, and a prefix for the working when a level replaces the dose."""
+        lvl = _find_level(comp, self.options.dose_level) if self.options.dose_level else None
+        if lvl is None or lvl.dose is None:
+            return dose, ""
+        return lvl.dose, f"dose level {lvl.level}: {lvl.dose.display} instead of {dose.display}: "
+
+    def body_factor(self, comp: Component, dose: ParsedDose) -> tuple[Fraction, str] | None:
+        """The dosing weight or (capped) BSA for a dose per kg or per m², with its working text."""
+        if dose.unit.basis == "weight":
+            weight = self.prepared.weights.get(component_weight_key(self.regimen, comp, self.options))
+            if weight is None:
+                return None
+            label = f" ({weight.label})" if weight.label else ""
+            return weight.kg, f" × {format_fraction(weight.kg)} kg{label}"
+        if dose.unit.basis == "bsa" and self.prepared.dosing_bsa is not None:
+            label = f" ({self.prepared.bsa_label})" if self.prepared.bsa_label else ""
+            return self.prepared.dosing_bsa, f" × {format_fraction(self.prepared.dosing_bsa)} m²{label}"
+        return None
+
+    # ---- the pipeline ----------------------------------------------------------------------------
+
+    def apply(self, comp: Component, rows: list[PendingRow], unit: str, continuous: bool) -> None:
+        self._scale_steps(comp, rows, unit)
+        if comp.max_daily is not None:
+            for row in rows:
+                _cap([row], comp.max_daily, unit, "per day")
+        if comp.max_dose is not None:
+            if continuous:
+                for group in _by_infusion(rows):
+                    _cap(group, comp.max_dose, unit, "per administration (the whole infusion)")
+            else:
+                for row in rows:
+                    _cap([row], comp.max_dose, unit, "per administration")
+        if comp.max_per_cycle is not None:
+            _cap(rows, comp.max_per_cycle, unit, "per cycle")
+        self._round(comp, rows, unit, continuous)
+
+    def _scale_steps(self, comp: Component, rows: list[PendingRow], unit: str) -> None:
+        lvl = _find_level(comp, self.options.dose_level) if self.options.dose_level else None
+        scalings: list[tuple[Fraction, str]] = []
+        if lvl is not None and lvl.percent is not None:
+            scalings.append((lvl.percent, f"dose level {lvl.level} ({_pct(lvl.percent)})"))
+        for key, pct in self.options.reductions.items():
+            if _matches(comp, key):
+                scalings.append((pct, f"reduced to {_pct(pct)} (--reduce {key}={_pct(pct)})"))
+        for pct, what in scalings:
+            for row in rows:
+                before = row.amount
+                row.scale(pct / 100)
+                row.steps.append(f"{what}: ordered {_amt(before, unit)} → adjusted {_amt(row.amount, unit)}")
+
+    def _rounder(self, comp: Component, unit: str) -> Rounder | None:
+        o = self.options
+        increment = next((a for k, a in o.round_to.items() if _matches(comp, k)), None)
+        if increment is not None:
+            return Rounder(f"{increment.text} increments (--round)", increment=increment.in_unit(unit))
+        if o.vial_round and o.formulary is not None:
+            stock = o.formulary.stock(comp.drug)
+            if stock is not None:
+                sizes = ", ".join(_amt(v, stock.unit) for v in stock.vials)
+                vials = tuple(Amount("", v, stock.unit).in_unit(unit) for v in stock.vials)
+                return Rounder(f"whole vials of {sizes} (formulary {o.formulary.name})", vials=vials)
+            self.notes.append(f"{comp.drug}: not in formulary {o.formulary.name!r}: not rounded to vials")
+        if comp.round_to is not None:
+            return Rounder(f"{comp.round_to.text} increments (regimen)", increment=comp.round_to.in_unit(unit))
+        return None
+
+    def _round(self, comp: Component, rows: list[PendingRow], unit: str, continuous: bool) -> None:
+        rounder = self._rounder(comp, unit)
+        if rounder is None:
+            return
+        if continuous:
+            self.notes.append(f"{comp.drug}: not rounded: a continuous infusion is prepared for the whole infusion, "
+                              "not per day")
+            return
+        o = self.options
+        for i, row in enumerate(rows):
+            ceilings = [c.in_unit(unit) for c in (comp.max_dose, comp.max_daily) if c is not None]
+            if comp.max_per_cycle is not None:
+                others = sum((r.amount for j, r in enumerate(rows) if j != i), Fraction(0))
+                ceilings.append(comp.max_per_cycle.in_unit(unit) - others)
+            result = round_dose(row.amount, unit, rounder, o.threshold, o.threshold_label,
+                                min(ceilings) if ceilings else None)
+            row.steps.append(result.text)
+            if result.warning:
+                row.warnings.append(result.warning)
+            if result.rounded:
+                row.calculated = row.amount
+                row.amount = result.amount
+                if row.rate is not None and row.hours:
+                    row.rate = row.amount / row.hours
+
+
+def _find_level(comp: Component, level: int | None) -> DoseLevel | None:
+    return next((x for x in comp.levels if x.level == level), None)
+
+
+def _by_infusion(rows: list[PendingRow]) -> list[list[PendingRow]]:
+    groups: dict[int, list[PendingRow]] = {}
+    for row in rows:
+        key = row.infusion.start_course_day if row.infusion is not None else row.day
+        groups.setdefault(key, []).append(row)
+    return list(groups.values())
+
+
+def _cap(rows: list[PendingRow], cap: Amount, unit: str, what: str) -> None:
+    """Scale ``rows`` together so their total is at most ``cap``; say so in the working and warnings."""
+    limit = cap.in_unit(unit)
+    total = sum((r.amount for r in rows), Fraction(0))
+    if total <= limit:
+        return
+    k = limit / total
+    whole = f"total {_amt(total, unit)}" if len(rows) > 1 else _amt(total, unit)
+    for row in rows:
+        before = row.amount
+        row.scale(k)
+        share = f" (× {_amt(limit, unit)} / {_amt(total, unit)})" if len(rows) > 1 else ""
+        row.steps.append(f"capped at the regimen maximum {cap.text} {what}: {_amt(before, unit)} → "
+                         f"{_amt(row.amount, unit)}{share}")
+        row.warnings.append(f"dose capped at the regimen maximum {cap.text} {what} (calculated {whole})")
+
+
+def row_warnings(rows: Iterable[Administration]) -> list[str]:
+    """Row warnings gathered for the plan: one line per drug and message, naming the days."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        for w in r.warnings:
+            where = f"{'' if r.phase == 'main' else r.phase + ' '}cycle {r.cycle} day {r.day}"
+            found.setdefault((r.drug, w), []).append(where)
+    return [f"{drug} ({', '.join(places)}): {w}" for (drug, w), places in found.items()]
+
+
+__all__ = ["Adjustments", "PendingRow", "row_warnings"]

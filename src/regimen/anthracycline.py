@@ -1,0 +1,204 @@
+"""Cumulative anthracycline exposure as doxorubicin-equivalent mg/m².
+
+The factors are data, never code: each table is a TOML file with a name, version and source
+(``src/regimen/data/anthracycline-*.toml``, or any file given by path). Tables disagree, and some make no
+recommendation for some drugs; a drug without a factor in the chosen table is reported ("no factor for
+idarubicin in table ighg-2025") and not counted, never given a guessed factor.
+
+Every drug named in any bundled table (with or without a factor) is treated as an anthracycline (or the
+anthraquinone mitoxantrone) when a plan is checked.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from importlib import resources
+from pathlib import Path
+
+from .errors import RegimenError
+from .model import Administration
+from .numbers import format_decimal, format_fraction, round_significant
+from .units import parse_dose
+
+PREFIX = "anthracycline-"
+
+
+class AnthracyclineError(RegimenError):
+    """A factor table or a prior dose that cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class FactorTable:
+    name: str
+    title: str
+    version: str
+    source: str
+    factors: dict[str, Fraction]
+    notes: dict[str, str] = field(default_factory=dict)  # drug -> caveat of the source
+    no_factor: dict[str, str] = field(default_factory=dict)  # drug -> why the source gives none
+    path: str | None = None
+
+    @property
+    def drugs(self) -> set[str]:
+        return set(self.factors) | set(self.no_factor)
+
+    def label(self) -> str:
+        return f"table {self.name} ({self.title}; {self.source})"
+
+
+def _data_dir() -> Path:
+    return Path(str(resources.files("regimen") / "data"))
+
+
+def bundled_tables() -> list[str]:
+    return sorted(p.stem[len(PREFIX):] for p in _data_dir().glob(f"{PREFIX}*.toml"))
+
+
+def load_table(ref: str) -> FactorTable:
+    """A bundled table by name ('esc-2022') or a table file by path."""
+    path = Path(ref) if ref.endswith(".toml") or "/" in ref else _data_dir() / f"{PREFIX}{ref}.toml"
+    if not path.is_file():
+        raise AnthracyclineError(f"unknown anthracycline table {ref!r}: use one of {', '.join(bundled_tables())} "
+                                 "or a path to a .toml table")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise AnthracyclineError(f"{path}: not a valid TOML factor table ({exc})") from None
+    for key in ("name", "title", "version", "source", "factor"):
+        if key not in data:
+            raise AnthracyclineError(f"{path}: missing {key!r}; a factor table needs name, title, version, source "
+                                     "and [factor]")
+    factors: dict[str, Fraction] = {}
+    for drug, raw in dict(data["factor"]).items():
+        try:
+            value = Fraction(Decimal(str(raw)))
+        except (InvalidOperation, ValueError):
+            raise AnthracyclineError(f"{path}: factor for {drug} must be a number as text, e.g. \"0.8\"") from None
+        if value <= 0:
+            raise AnthracyclineError(f"{path}: factor for {drug} must be positive")
+        factors[drug.lower()] = value
+    no_factor = {k.lower(): str(v) for k, v in dict(data.get("no_factor", {})).items()}
+    both = set(factors) & set(no_factor)
+    if both:
+        raise AnthracyclineError(f"{path}: {sorted(both)[0]} is listed with a factor and without one; keep one")
+    return FactorTable(name=str(data["name"]), title=str(data["title"]), version=str(data["version"]),
+                       source=str(data["source"]), factors=factors,
+                       notes={k.lower(): str(v) for k, v in dict(data.get("note", {})).items()},
+                       no_factor=no_factor, path=str(path))
+
+
+def known_anthracyclines() -> set[str]:
+    """Drugs named in any bundled table: the drugs a plan reports as anthracyclines."""
+    return set().union(*(load_table(name).drugs for name in bundled_tables()))
+
+
+@dataclass(frozen=True, slots=True)
+class Prior:
+    """An earlier cumulative dose, e.g. ``doxorubicin 240 mg/m2``."""
+
+    drug: str
+    mg_m2: Fraction
+    text: str
+
+
+def parse_prior(text: str) -> Prior:
+    drug, _, dose_text = text.strip().partition(" ")
+    if not drug or not dose_text.strip():
+        raise AnthracyclineError(f"--prior {text!r}: write the drug and its cumulative dose, e.g. "
+                                 "--prior 'doxorubicin 240 mg/m2'")
+    try:
+        dose = parse_dose(dose_text.strip())
+    except RegimenError as exc:
+        raise AnthracyclineError(f"--prior {text!r}: {exc}") from None
+    if dose.unit.basis != "bsa" or dose.unit.time != "none":
+        raise AnthracyclineError(f"--prior {text!r}: give the cumulative dose in mg/m², e.g. 'doxorubicin 240 mg/m2'")
+    return Prior(drug=drug.lower(), mg_m2=dose.canonical if dose.unit.output_unit == "mg" else dose.canonical / 1000,
+                 text=text.strip())
+
+
+def _n(x: Fraction) -> str:
+    """mg/m² for display: 4 significant figures, half up (the plan's display rounding); sums and the limit
+    comparison use the exact values."""
+    return format_decimal(round_significant(x, 4))
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    lines: tuple[str, ...]  # working, for the plan's notes
+    warnings: tuple[str, ...]
+    total: Fraction | None  # doxorubicin-equivalent mg/m², planned + prior (None when nothing counted)
+
+
+def _mg(row: Administration) -> Fraction:
+    return row.dose / 1000 if row.dose_unit == "mcg" else row.dose
+
+
+def exposure(rows: tuple[Administration, ...], bsa_m2: Fraction | None, table: FactorTable | None,
+             prior: tuple[Prior, ...], limit: Fraction | None) -> Exposure:
+    """The planned course's doxorubicin-equivalent plus prior exposure, against an optional limit."""
+    known = known_anthracyclines() | (table.drugs if table else set())
+    planned: dict[str, Fraction] = {}
+    for r in rows:
+        if r.drug.lower() in known:
+            planned[r.drug.lower()] = planned.get(r.drug.lower(), Fraction(0)) + _mg(r)
+    if table is None:
+        if prior or limit is not None:
+            raise AnthracyclineError("--prior and --anthracycline-limit need a factor table: add "
+                                     f"--anthracycline-table ({', '.join(bundled_tables())})")
+        lines = [f"{drug} is an anthracycline: pass --anthracycline-table ({', '.join(bundled_tables())}) to count "
+                 "its doxorubicin-equivalent dose" for drug in planned]
+        return Exposure(tuple(lines), (), None)
+    lines: list[str] = []
+    warnings: list[str] = []
+    total = Fraction(0)
+    counted = False
+    head = f"Anthracycline doxorubicin-equivalent by {table.label()}:"
+
+    def convert(drug: str, mg_m2: Fraction, what: str) -> Fraction | None:
+        factor = table.factors.get(drug)
+        if factor is None:
+            why = f" ({table.no_factor[drug]})" if drug in table.no_factor else ""
+            warnings.append(f"no factor for {drug} in table {table.name}{why}: {what} {_n(mg_m2)} mg/m² "
+                            "is not counted in the doxorubicin-equivalent total; choose another table or count it "
+                            "by hand")
+            return None
+        caveat = f" [{table.notes[drug]}]" if drug in table.notes else ""
+        lines.append(f"  {what} {drug} {_n(mg_m2)} mg/m² × {format_fraction(factor)} = "
+                     f"{_n(mg_m2 * factor)} mg/m² doxorubicin-equivalent{caveat}")
+        return mg_m2 * factor
+
+    for drug, mg in planned.items():
+        if bsa_m2 is None:
+            warnings.append(f"{drug}: the planned {format_fraction(mg)} mg cannot be expressed in mg/m² without the "
+                            "body-surface area: pass --bsa, or --height with --weight")
+            continue
+        lines.append(f"  planned {drug}: {format_fraction(mg)} mg ÷ {format_fraction(bsa_m2)} m² (BSA, uncapped) = "
+                     f"{_n(mg / bsa_m2)} mg/m²")
+        value = convert(drug, mg / bsa_m2, "planned")
+        if value is not None:
+            total += value
+            counted = True
+    for p in prior:
+        value = convert(p.drug, p.mg_m2, "prior")
+        if value is not None:
+            total += value
+            counted = True
+    if not planned and not prior:
+        return Exposure((), (), None)
+    lines.insert(0, head)
+    lines.append(f"  cumulative (planned + prior): {_n(total)} mg/m² doxorubicin-equivalent")
+    if limit is not None:
+        if total > limit:
+            warnings.append(f"cumulative anthracycline {_n(total)} mg/m² doxorubicin-equivalent "
+                            f"(planned + prior, table {table.name}) exceeds the limit {format_fraction(limit)} mg/m² "
+                            "(--anthracycline-limit)")
+        else:
+            lines.append(f"  within the limit {format_fraction(limit)} mg/m² (--anthracycline-limit)")
+    return Exposure(tuple(lines), tuple(warnings), total if counted else None)
+
+
+__all__ = ["AnthracyclineError", "Exposure", "FactorTable", "Prior", "bundled_tables", "exposure",
+           "known_anthracyclines", "load_table", "parse_prior"]

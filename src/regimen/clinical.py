@@ -1,0 +1,363 @@
+"""Clinical inputs a pharmacist checks before a dose: body size, dosing weight, renal function, plausibility.
+
+The formulas themselves live in :mod:`regimen.body` (float in, float out, tested against published
+vectors). Here their results are turned into exact decimals by one stated rounding before they enter
+dose arithmetic, and every step is written out as working:
+
+* BSA from height and weight: rounded half up to 3 decimal places (m²).
+* Dosing weights (ideal, adjusted, lean) and GFR / creatinine clearance: rounded half up to 2 decimal
+  places (kg, mL/min).
+
+Plausibility: values outside what is physically possible are errors (:mod:`regimen.patient`); values that
+are possible but unusual are warnings, with the ranges below (a project choice, not from a source: they
+catch typing slips such as a weight in lb given as kg, and can be tuned here).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from . import body
+from .anthracycline import FactorTable, Prior
+from .errors import PatientError, RegimenError
+from .formulary import Formulary
+from .model import DOSING_WEIGHTS, Amount, AucDose, Component, Patient, Regimen
+from .numbers import format_fraction, to_decimal
+
+BSA_PLACES = 3
+DERIVED_PLACES = 2
+DEFAULT_GFR_CAP = Fraction(125)  # mL/min, US FDA carboplatin dosing communication (2010), IDMS creatinine
+DEFAULT_THRESHOLD = Fraction(10)  # %, HOPA: Fahrenbruch R et al., J Oncol Pract 2018;14(3):e130-e136
+DEFAULT_ADJUSTED_FACTOR = Fraction(2, 5)
+BSA_DISAGREEMENT = Fraction(10)  # %, project choice: a given BSA this far from the computed one is queried
+GFR_METHODS = ("cockcroft-gault", "ckd-epi-2021")
+IDEAL_DEFAULT = "devine"
+
+# (low, high) of the usual range; outside it (but possible) -> warning. Project choice, stated in the README.
+ADULT_RANGES: dict[str, tuple[Fraction, Fraction, str]] = {
+    "weight": (Fraction(35), Fraction(200), "kg"),
+    "height": (Fraction(140), Fraction(210), "cm"),
+    "bsa": (Fraction(1, 1), Fraction(3), "m²"),
+    "scr": (Fraction(3, 10), Fraction(5), "mg/dL"),
+}
+CHILD_RANGES: dict[str, tuple[Fraction, Fraction, str]] = {
+    "weight": (Fraction(2), Fraction(150), "kg"),
+    "height": (Fraction(45), Fraction(200), "cm"),
+    "bsa": (Fraction(15, 100), Fraction(5, 2), "m²"),
+    "scr": (Fraction(1, 10), Fraction(2), "mg/dL"),
+}
+AGE_USUAL_MAX = Fraction(100)
+ADULT_AGE = Fraction(18)
+
+
+class ClinicalError(RegimenError):
+    """A clinical option that cannot be used as given."""
+
+
+class StrictError(RegimenError):
+    """A warning raised as an error by --strict."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicalOptions:
+    """Everything a run may choose beyond the patient's values. The defaults change nothing."""
+
+    bsa_formula: str = "mosteller"
+    bsa_cap: Fraction | None = None
+    dosing_weight: str | None = None
+    adjusted_factor: Fraction = DEFAULT_ADJUSTED_FACTOR
+    gfr_method: str = "cockcroft-gault"
+    gfr_cap: Fraction | None = DEFAULT_GFR_CAP
+    dose_level: int | None = None
+    reductions: Mapping[str, Fraction] = field(default_factory=dict)  # drug or component id -> percent
+    round_to: Mapping[str, Amount] = field(default_factory=dict)  # drug or component id -> increment
+    formulary: Formulary | None = None
+    vial_round: bool = False
+    threshold: Fraction = DEFAULT_THRESHOLD
+    threshold_label: str = "HOPA"
+    prior: tuple[Prior, ...] = ()
+    anthracycline_table: FactorTable | None = None
+    anthracycline_limit: Fraction | None = None
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        if self.bsa_formula not in body.BSA_FORMULAS:
+            raise ClinicalError(f"unknown BSA formula {self.bsa_formula!r}: use one of {', '.join(body.BSA_FORMULAS)}")
+        if self.dosing_weight is not None and self.dosing_weight not in DOSING_WEIGHTS:
+            raise ClinicalError(f"unknown dosing weight {self.dosing_weight!r}: use one of {', '.join(DOSING_WEIGHTS)}")
+        if not 0 <= self.adjusted_factor <= 1:
+            raise ClinicalError(f"--adjusted-factor {format_fraction(self.adjusted_factor)} must be between 0 and 1")
+        if self.gfr_method not in GFR_METHODS:
+            raise ClinicalError(f"unknown GFR method {self.gfr_method!r}: use one of {', '.join(GFR_METHODS)}")
+        if self.bsa_cap is not None and not 0 < self.bsa_cap <= 5:
+            raise ClinicalError(f"--bsa-cap {format_fraction(self.bsa_cap)} m² is not a possible BSA: give e.g. 2")
+        if self.gfr_cap is not None and self.gfr_cap <= 0:
+            raise ClinicalError("--gfr-cap must be positive (or 'none' to lift the cap)")
+        if not 0 < self.threshold <= 50:
+            raise ClinicalError(f"rounding threshold {format_fraction(self.threshold)} % must be above 0 and at most 50 %")
+        for key, pct in self.reductions.items():
+            if not 0 < pct <= 100:
+                raise ClinicalError(f"--reduce {key}={format_fraction(pct)}%: a reduction is above 0 % and at most "
+                                    "100 % of the dose")
+        if self.anthracycline_limit is not None and self.anthracycline_limit <= 0:
+            raise ClinicalError("--anthracycline-limit must be a positive number of mg/m²")
+
+
+def exact_places(x: float, places: int) -> Fraction:
+    """A float formula result as an exact decimal, rounded half up to ``places`` places."""
+    return Fraction(to_decimal(Fraction(Decimal(repr(x))), places))
+
+
+def _f(x: Fraction) -> float:
+    return float(x)
+
+
+@dataclass(frozen=True, slots=True)
+class BodyWeight:
+    kg: Fraction
+    label: str  # "" for actual weight when nothing was chosen (keeps the default working unchanged)
+
+
+@dataclass(frozen=True, slots=True)
+class Gfr:
+    ml_min: Fraction  # as estimated or measured, before the cap
+    used: Fraction  # after the cap
+    text: str  # "GFR 77.78 mL/min (Cockcroft–Gault)"
+
+
+@dataclass(slots=True)
+class Prepared:
+    """The patient with derived values filled in, and what the plan must say about them."""
+
+    patient: Patient
+    dosing_bsa: Fraction | None = None
+    bsa_label: str = ""
+    weights: dict[str, BodyWeight] = field(default_factory=dict)  # dosing-weight key -> weight
+    gfr: Gfr | None = None
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    working: list[str] = field(default_factory=list)
+
+
+def _needs(regimen: Regimen) -> tuple[bool, bool, bool]:
+    """(a dose per m² or a bsa rule, a dose per kg, an AUC dose)."""
+    bsa = weight = auc = False
+    for comp in regimen.components():
+        for dose in [comp.dose, *(v.dose for v in comp.variants if v.dose is not None)]:
+            bsa |= dose.unit.basis == "bsa"
+            weight |= dose.unit.basis == "weight"
+            auc |= isinstance(dose, AucDose)
+        bsa |= any("bsa" in v.when.names for v in comp.variants)
+    return bsa, weight, auc
+
+
+def component_weight_key(regimen: Regimen, comp: Component, options: ClinicalOptions) -> str:
+    """Which body weight a component's per-kg dose uses; the regimen's requirement wins and may not be overridden."""
+    required = comp.dosing_weight or regimen.dosing_weight
+    if required is not None:
+        if options.dosing_weight is not None and _canonical_weight(options.dosing_weight) != _canonical_weight(required):
+            raise ClinicalError(f"{regimen.id} requires {required} body weight for {comp.drug}; drop --dosing-weight "
+                                f"{options.dosing_weight} or edit the regimen file")
+        return _canonical_weight(required)
+    return _canonical_weight(options.dosing_weight or "actual")
+
+
+def _canonical_weight(key: str) -> str:
+    return f"ideal-{IDEAL_DEFAULT}" if key == "ideal" else key
+
+
+def prepare(regimen: Regimen, patient: Patient, options: ClinicalOptions,
+            check: Callable[[Regimen, Patient], None] | None = None) -> Prepared:
+    """Fill in BSA, dosing weights and GFR the regimen needs; collect working, notes and warnings.
+
+    ``check`` (the engine's missing-value check) runs once a BSA has been computed from height and weight.
+    """
+    needs_bsa, needs_weight, needs_auc = _needs(regimen)
+    out = Prepared(patient=patient)
+    _bsa(out, needs_bsa, options)
+    if check is not None:
+        check(regimen, out.patient)
+    if needs_weight:
+        keys = {component_weight_key(regimen, c, options) for c in regimen.components()
+                if any(d.unit.basis == "weight" for d in [c.dose, *(v.dose for v in c.variants if v.dose)])}
+        explicit = options.dosing_weight is not None or regimen.dosing_weight is not None or any(
+            c.dosing_weight for c in regimen.components())
+        for key in sorted(keys):
+            out.weights[key] = _dosing_weight(out, key, options, explicit)
+    elif options.dosing_weight is not None:
+        out.notes.append(f"--dosing-weight {options.dosing_weight} has no effect: no dose of {regimen.id} is per kg")
+    _renal(out, needs_auc, options)
+    _plausibility(out)
+    _eligibility(out, regimen)
+    out.patient = dataclasses.replace(out.patient, working=(*out.patient.working, *out.working))
+    return out
+
+
+def _bsa(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
+    p = out.patient
+    formula = body.BSA_FORMULAS[options.bsa_formula]
+    computed: Fraction | None = None
+    raw = 0.0
+    if p.weight_kg is not None and p.height_cm is not None and (needed or p.bsa_m2 is not None):
+        if formula.needs_sex and p.sex is None:
+            raise PatientError(f"the {formula.name} BSA formula needs the patient's sex: pass --sex female or male, or "
+                               "choose another --bsa-formula")
+        raw = body.bsa(options.bsa_formula, _f(p.weight_kg), _f(p.height_cm), p.sex)
+        computed = exact_places(raw, BSA_PLACES)
+    if p.bsa_m2 is None and computed is not None:
+        out.working.append(
+            f"BSA by {formula.name} {formula.equation} with W = {format_fraction(p.weight_kg or Fraction(0))} kg, "
+            f"H = {format_fraction(p.height_cm or Fraction(0))} cm: {raw:.6f} m², rounded half up to {BSA_PLACES} "
+            f"decimals = {format_fraction(computed)} m² ({formula.citation})")
+        out.patient = dataclasses.replace(p, bsa_m2=computed)
+        out.bsa_label = f"BSA, {formula.name}"
+    elif p.bsa_m2 is not None and computed is not None:
+        diff = abs(p.bsa_m2 - computed) / computed * 100
+        if diff > BSA_DISAGREEMENT:
+            out.warnings.append(
+                f"the given BSA {format_fraction(p.bsa_m2)} m² differs by {format_fraction(Fraction(to_decimal(diff, 1)))}"
+                f" % from {format_fraction(computed)} m² by {formula.name} for "
+                f"{format_fraction(p.weight_kg or Fraction(0))} kg and {format_fraction(p.height_cm or Fraction(0))} "
+                f"cm (more than {format_fraction(BSA_DISAGREEMENT)} %): check weight, height and BSA; the given BSA "
+                "is used")
+    bsa = out.patient.bsa_m2
+    out.dosing_bsa = bsa
+    if options.bsa_cap is not None and bsa is not None:
+        if bsa > options.bsa_cap:
+            out.dosing_bsa = options.bsa_cap
+            out.bsa_label = (f"BSA {format_fraction(bsa)} m² capped at {format_fraction(options.bsa_cap)} m² by "
+                             "--bsa-cap")
+            out.warnings.append(
+                f"BSA capped at {format_fraction(options.bsa_cap)} m² (uncapped {format_fraction(bsa)} m²) for doses "
+                "per m²: a chosen cap; ASCO (Griggs JJ et al., J Clin Oncol 2012; update 2021) recommends full "
+                "weight-based doses for obese adults")
+        else:
+            out.notes.append(f"BSA {format_fraction(bsa)} m² is at or under the --bsa-cap of "
+                             f"{format_fraction(options.bsa_cap)} m²: not capped")
+
+
+def _need(value: object, what: str, option: str, purpose: str) -> None:
+    if value is None:
+        raise PatientError(f"{purpose} needs the patient's {what}: pass {option}")
+
+
+def _dosing_weight(out: Prepared, key: str, options: ClinicalOptions, explicit: bool) -> BodyWeight:
+    p = out.patient
+    _need(p.weight_kg, "weight", "--weight", "dosing by weight")
+    assert p.weight_kg is not None
+    if key == "actual":
+        return BodyWeight(p.weight_kg, "actual body weight" if explicit else "")
+    purpose = f"the {key} body weight"
+    _need(p.height_cm, "height", "--height", purpose)
+    _need(p.sex, "sex", "--sex", purpose)
+    assert p.height_cm is not None and p.sex is not None
+    if p.height_cm < Fraction(1524, 10):
+        out.warnings.append(f"height {format_fraction(p.height_cm)} cm is under 152.4 cm (60 in): ideal body weight "
+                            "formulas were derived for taller adults and extrapolate below it")
+    ibw_method = key.split("-", 1)[1] if key.startswith("ideal-") else IDEAL_DEFAULT
+    ibw = exact_places(body.ideal_body_weight(_f(p.height_cm), p.sex, ibw_method), DERIVED_PLACES)
+    ibw_name = ibw_method.capitalize()
+    if key.startswith("ideal"):
+        out.working.append(f"ideal body weight ({ibw_name}, {p.sex}, {format_fraction(p.height_cm)} cm) = "
+                           f"{format_fraction(ibw)} kg (rounded half up to {DERIVED_PLACES} decimals)")
+        if ibw > p.weight_kg:
+            out.warnings.append(f"ideal body weight {format_fraction(ibw)} kg is above the actual weight "
+                                f"{format_fraction(p.weight_kg)} kg: check the protocol's rule for underweight "
+                                "patients")
+        return BodyWeight(ibw, f"ideal body weight, {ibw_name}")
+    if key == "adjusted":
+        f = options.adjusted_factor
+        adjusted = Fraction(to_decimal(ibw + f * (p.weight_kg - ibw), DERIVED_PLACES))
+        out.working.append(f"adjusted body weight = IBW + {format_fraction(f)} × (actual − IBW) = "
+                           f"{format_fraction(ibw)} + {format_fraction(f)} × ({format_fraction(p.weight_kg)} − "
+                           f"{format_fraction(ibw)}) = {format_fraction(adjusted)} kg (IBW by {ibw_name})")
+        return BodyWeight(adjusted, f"adjusted body weight, factor {format_fraction(f)}")
+    lean = exact_places(body.lean_body_weight(_f(p.weight_kg), _f(p.height_cm), p.sex), DERIVED_PLACES)
+    out.working.append(f"lean body weight (Janmahasatian 2005, {p.sex}) = {format_fraction(lean)} kg (rounded half up "
+                       f"to {DERIVED_PLACES} decimals)")
+    return BodyWeight(lean, "lean body weight, Janmahasatian")
+
+
+def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
+    p = out.patient
+    estimates: dict[str, tuple[Fraction, str]] = {}
+    if p.scr_mg_dl is not None and p.age_years is not None and p.sex is not None:
+        scr, age = _f(p.scr_mg_dl), _f(p.age_years)
+        if p.weight_kg is not None:
+            cg = exact_places(body.cockcroft_gault(age, _f(p.weight_kg), scr, p.sex), DERIVED_PLACES)
+            female = " × 0.85 (female)" if p.sex == "female" else ""
+            text = (f"Cockcroft–Gault CrCl = (140 − {format_fraction(p.age_years)}) × {format_fraction(p.weight_kg)} kg"
+                    f" (actual weight) / (72 × {format_fraction(p.scr_mg_dl)} mg/dL){female} = {format_fraction(cg)}"
+                    " mL/min")
+            estimates["cockcroft-gault"] = (cg, "Cockcroft–Gault")
+            out.working.append(text)
+        egfr = exact_places(body.ckd_epi_2021(scr, age, p.sex), DERIVED_PLACES)
+        out.working.append(f"CKD-EPI 2021 eGFR = {format_fraction(egfr)} mL/min/1.73 m² ({p.sex}, age "
+                           f"{format_fraction(p.age_years)}, SCr {format_fraction(p.scr_mg_dl)} mg/dL)")
+        if p.bsa_m2 is not None:
+            absolute = Fraction(to_decimal(egfr * p.bsa_m2 / Fraction(173, 100), DERIVED_PLACES))
+            out.working.append(f"CKD-EPI 2021 de-indexed for Calvert: {format_fraction(egfr)} × "
+                               f"{format_fraction(p.bsa_m2)} m² / 1.73 m² = {format_fraction(absolute)} mL/min")
+            estimates["ckd-epi-2021"] = (absolute, "CKD-EPI 2021, de-indexed")
+    if not needed:
+        return
+    if p.gfr_ml_min is not None:
+        gfr, text = p.gfr_ml_min, f"GFR {format_fraction(p.gfr_ml_min)} mL/min (given with --gfr)"
+    else:
+        _need(p.scr_mg_dl, "serum creatinine (or a measured GFR)", "--scr (or --gfr)", "AUC (Calvert) dosing")
+        _need(p.age_years, "age", "--age", "estimating the GFR for AUC dosing")
+        _need(p.sex, "sex", "--sex", "estimating the GFR for AUC dosing")
+        if options.gfr_method == "cockcroft-gault":
+            _need(p.weight_kg, "weight", "--weight", "Cockcroft–Gault")
+        elif "ckd-epi-2021" not in estimates:
+            _need(None, "body-surface area (to de-index CKD-EPI)", "--bsa, or --height with --weight", "CKD-EPI 2021")
+        gfr, name = estimates[options.gfr_method]
+        text = f"GFR {format_fraction(gfr)} mL/min ({name})"
+    used = gfr
+    if options.gfr_cap is None:
+        out.warnings.append("GFR cap lifted (--gfr-cap none): with IDMS-standardised creatinine the FDA (2010) "
+                            "advises capping the GFR at 125 mL/min for carboplatin dosing")
+    elif gfr > options.gfr_cap:
+        used = options.gfr_cap
+        default = " (FDA 2010 default)" if options.gfr_cap == DEFAULT_GFR_CAP else " (--gfr-cap)"
+        text += f" capped at {format_fraction(options.gfr_cap)} mL/min{default}"
+    out.gfr = Gfr(ml_min=gfr, used=used, text=text)
+
+
+def _plausibility(out: Prepared) -> None:
+    p = out.patient
+    child = p.age_years is not None and p.age_years < ADULT_AGE
+    ranges, who = (CHILD_RANGES, "children") if child else (ADULT_RANGES, "adults")
+    values = {"weight": p.weight_kg, "height": p.height_cm, "bsa": p.bsa_m2, "scr": p.scr_mg_dl}
+    names = {"weight": "weight", "height": "height", "bsa": "BSA", "scr": "serum creatinine"}
+    for key, value in values.items():
+        low, high, unit = ranges[key]
+        if value is not None and not low <= value <= high:
+            out.warnings.append(f"{names[key]} {format_fraction(value)} {unit} is unusual for {who} (usual range "
+                                f"{format_fraction(low)}–{format_fraction(high)} {unit}): check the value and its unit")
+    if p.age_years is not None and p.age_years > AGE_USUAL_MAX:
+        out.warnings.append(f"age {format_fraction(p.age_years)} years is over {format_fraction(AGE_USUAL_MAX)}: check "
+                            "the value")
+
+
+def _eligibility(out: Prepared, regimen: Regimen) -> None:
+    e = regimen.eligibility
+    if e is None:
+        return
+    bounds = " and ".join(x for x in (f"at least {format_fraction(e.min_age)} years" if e.min_age is not None else "",
+                                      f"at most {format_fraction(e.max_age)} years" if e.max_age is not None else "")
+                          if x)
+    age = out.patient.age_years
+    if age is None:
+        out.notes.append(f"the source treated patients aged {bounds}; age not given (--age)")
+    elif (e.min_age is not None and age < e.min_age) or (e.max_age is not None and age > e.max_age):
+        out.warnings.append(f"age {format_fraction(age)} years is outside the eligibility of {regimen.id} (aged "
+                            f"{bounds}, from the source)")
+
+
+__all__ = ["ClinicalError", "ClinicalOptions", "Gfr", "Prepared", "StrictError", "component_weight_key",
+           "exact_places", "prepare"]
