@@ -148,14 +148,14 @@ def exposure(rows: tuple[Administration, ...], bsa_m2: Fraction | None, table: F
         if prior or limit is not None:
             raise AnthracyclineError("--prior and --anthracycline-limit need a factor table: add "
                                      f"--anthracycline-table ({', '.join(bundled_tables())})")
-        lines = [f"{drug} is an anthracycline: pass --anthracycline-table ({', '.join(bundled_tables())}) to count "
+        hints = [f"{drug} is an anthracycline: pass --anthracycline-table ({', '.join(bundled_tables())}) to count "
                  "its doxorubicin-equivalent dose" for drug in planned]
-        return Exposure(tuple(lines), (), None)
+        return Exposure(tuple(hints), (), None)
     lines: list[str] = []
     warnings: list[str] = []
     total = Fraction(0)
     counted = False
-    head = f"Anthracycline doxorubicin-equivalent by {table.label()}:"
+    head = f"anthracycline doxorubicin-equivalent by {table.label()}:"
 
     def convert(drug: str, mg_m2: Fraction, what: str) -> Fraction | None:
         factor = table.factors.get(drug)
@@ -166,7 +166,7 @@ def exposure(rows: tuple[Administration, ...], bsa_m2: Fraction | None, table: F
                             "by hand")
             return None
         caveat = f" [{table.notes[drug]}]" if drug in table.notes else ""
-        lines.append(f"  {what} {drug} {_n(mg_m2)} mg/m² × {format_fraction(factor)} = "
+        lines.append(f"{what} {drug} {_n(mg_m2)} mg/m² × {format_fraction(factor)} = "
                      f"{_n(mg_m2 * factor)} mg/m² doxorubicin-equivalent{caveat}")
         return mg_m2 * factor
 
@@ -175,7 +175,7 @@ def exposure(rows: tuple[Administration, ...], bsa_m2: Fraction | None, table: F
             warnings.append(f"{drug}: the planned {format_fraction(mg)} mg cannot be expressed in mg/m² without the "
                             "body-surface area: pass --bsa, or --height with --weight")
             continue
-        lines.append(f"  planned {drug}: {format_fraction(mg)} mg ÷ {format_fraction(bsa_m2)} m² (BSA, uncapped) = "
+        lines.append(f"planned {drug}: {format_fraction(mg)} mg ÷ {format_fraction(bsa_m2)} m² (BSA, uncapped) = "
                      f"{_n(mg / bsa_m2)} mg/m²")
         value = convert(drug, mg / bsa_m2, "planned")
         if value is not None:
@@ -188,15 +188,17 @@ def exposure(rows: tuple[Administration, ...], bsa_m2: Fraction | None, table: F
             counted = True
     if not planned and not prior:
         return Exposure((), (), None)
+    missing = [w.split(" in table")[0].removeprefix("no factor for ") for w in warnings if w.startswith("no factor")]
+    incomplete = f" (incomplete: {', '.join(missing)} not counted)" if missing else ""
     lines.insert(0, head)
-    lines.append(f"  cumulative (planned + prior): {_n(total)} mg/m² doxorubicin-equivalent")
+    lines.append(f"cumulative (planned + prior): {_n(total)} mg/m² doxorubicin-equivalent{incomplete}")
     if limit is not None:
         if total > limit:
             warnings.append(f"cumulative anthracycline {_n(total)} mg/m² doxorubicin-equivalent "
-                            f"(planned + prior, table {table.name}) exceeds the limit {format_fraction(limit)} mg/m² "
-                            "(--anthracycline-limit)")
+                            f"(planned + prior, table {table.name}){incomplete} exceeds the limit "
+                            f"{format_fraction(limit)} mg/m² (--anthracycline-limit)")
         else:
-            lines.append(f"  within the limit {format_fraction(limit)} mg/m² (--anthracycline-limit)")
+            lines.append(f"within the limit {format_fraction(limit)} mg/m² (--anthracycline-limit)")
     return Exposure(tuple(lines), tuple(warnings), total if counted else None)
 
 

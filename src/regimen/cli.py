@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
+from .clinical_cli import clinical_options, options_from_context
 from .errors import RegimenError, RegimenFileError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -147,6 +148,7 @@ def cli() -> None:
               help="Cycles to expand (default: the regimen's count, or 1 when the source gives none).")
 @click.option("--cycle-length", type=click.IntRange(min=1), metavar="DAYS",
               help="Cycle length for regimens whose source does not state one.")
+@clinical_options
 @output_options(["table", "csv", "json"])
 @calendar_options
 @regimen_path_option
@@ -167,9 +169,10 @@ def expand(regimen_ref: str, weight: str | None, bsa: str | None, age: str | Non
 
     export = calendar_export(calendar, start) if any(v is not None for v in calendar.values()) else None
     reg = load(regimen_ref, regimen_path)
-    patient = make_patient(weight=weight, bsa=bsa, age=age, height=height, sex=sex)
+    clinical, renal = options_from_context()
+    patient = make_patient(weight=weight, bsa=bsa, age=age, height=height, sex=sex, **renal)
     plan = do_expand(reg, patient, start=start.date() if start else None, cycles=parse_cycles(cycles),
-                     cycle_length=cycle_length)
+                     cycle_length=cycle_length, options=clinical)
     calendar_bytes = export.render(plan) if export is not None else None
     write_plan(plan, fmt, output)
     if export is not None:

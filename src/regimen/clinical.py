@@ -98,7 +98,8 @@ class ClinicalOptions:
         if self.gfr_cap is not None and self.gfr_cap <= 0:
             raise ClinicalError("--gfr-cap must be positive (or 'none' to lift the cap)")
         if not 0 < self.threshold <= 50:
-            raise ClinicalError(f"rounding threshold {format_fraction(self.threshold)} % must be above 0 and at most 50 %")
+            raise ClinicalError(f"rounding threshold {format_fraction(self.threshold)} % must be above 0 and at most "
+                                "50 %")
         for key, pct in self.reductions.items():
             if not 0 < pct <= 100:
                 raise ClinicalError(f"--reduce {key}={format_fraction(pct)}%: a reduction is above 0 % and at most "
@@ -159,7 +160,8 @@ def component_weight_key(regimen: Regimen, comp: Component, options: ClinicalOpt
     """Which body weight a component's per-kg dose uses; the regimen's requirement wins and may not be overridden."""
     required = comp.dosing_weight or regimen.dosing_weight
     if required is not None:
-        if options.dosing_weight is not None and _canonical_weight(options.dosing_weight) != _canonical_weight(required):
+        chosen = options.dosing_weight
+        if chosen is not None and _canonical_weight(chosen) != _canonical_weight(required):
             raise ClinicalError(f"{regimen.id} requires {required} body weight for {comp.drug}; drop --dosing-weight "
                                 f"{options.dosing_weight} or edit the regimen file")
         return _canonical_weight(required)
@@ -219,8 +221,9 @@ def _bsa(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
         diff = abs(p.bsa_m2 - computed) / computed * 100
         if diff > BSA_DISAGREEMENT:
             out.warnings.append(
-                f"the given BSA {format_fraction(p.bsa_m2)} m² differs by {format_fraction(Fraction(to_decimal(diff, 1)))}"
-                f" % from {format_fraction(computed)} m² by {formula.name} for "
+                f"the given BSA {format_fraction(p.bsa_m2)} m² differs by "
+                f"{format_fraction(Fraction(to_decimal(diff, 1)))} % from {format_fraction(computed)} m² by "
+                f"{formula.name} for "
                 f"{format_fraction(p.weight_kg or Fraction(0))} kg and {format_fraction(p.height_cm or Fraction(0))} "
                 f"cm (more than {format_fraction(BSA_DISAGREEMENT)} %): check weight, height and BSA; the given BSA "
                 "is used")

@@ -177,18 +177,18 @@ def dose_for_day(dose: ParsedDose, continuous: bool, duration_hours: Fraction | 
                 f"{_show(amount, unit, rounding)}")
         return _DoseWork(amount, per, duration_hours, calc)
     calc = f"{head}{conversion} = {_show(per, unit, rounding)}" if factor_text or conversion else head
-    rate = None
+    timed_rate: Fraction | None = None
     if duration_hours is not None:
-        rate = per / duration_hours
-        calc += f" over {_hours_text(duration_hours)} ({_show(rate, unit + '/h', rounding)})"
-    return _DoseWork(per, rate, duration_hours, calc)
+        timed_rate = per / duration_hours
+        calc += f" over {_hours_text(duration_hours)} ({_show(timed_rate, unit + '/h', rounding)})"
+    return _DoseWork(per, timed_rate, duration_hours, calc)
 
 
 def auc_dose(dose: AucDose, gfr: Gfr, duration_hours: Fraction | None, rounding: Rounding) -> _DoseWork:
     """Calvert: dose (mg) = target AUC × (GFR + 25), with the GFR's source and cap in the working."""
     amount = Fraction(dose.value) * (gfr.used + 25)
     calc = f"{dose.display} × ({gfr.text} + 25) = {_show(amount, 'mg', rounding)} (Calvert)"
-    rate = None
+    rate: Fraction | None = None
     if duration_hours is not None:
         rate = amount / duration_hours
         calc += f" over {_hours_text(duration_hours)} ({_show(rate, 'mg/h', rounding)})"

@@ -218,6 +218,12 @@ def _levels(value: object, dose: Dose | None) -> tuple[DoseLevel, ...]:
     return tuple(sorted(out, key=lambda x: -x.level))
 
 
+def _amount_field(c: _Collector, where: str, raw: dict[str, Any], key: str) -> Amount | None:
+    if key not in raw:
+        return None
+    return c.attempt(where, lambda: amount(raw[key], key))
+
+
 def _dosing_weight(value: object) -> str:
     text = _text(value, "dosing_weight").lower()
     if text not in DOSING_WEIGHTS:
@@ -329,9 +335,8 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
     route = c.attempt(where("route"), lambda: _text(raw["route"], "route")) if "route" in raw else None
     duration = c.attempt(where("duration"), lambda: _duration(raw["duration"])) if "duration" in raw else None
     note = c.attempt(where("note"), lambda: _text(raw["note"], "note")) if "note" in raw else None
-    caps = {k: c.attempt(where(k), lambda k=k: amount(raw[k], k)) if k in raw else None
-            for k in ("max_dose", "max_daily", "max_per_cycle")}
-    round_to = c.attempt(where("round"), lambda: amount(raw["round"], "round")) if "round" in raw else None
+    caps = {k: _amount_field(c, where(k), raw, k) for k in ("max_dose", "max_daily", "max_per_cycle")}
+    round_to = _amount_field(c, where("round"), raw, "round")
     levels = c.attempt(where("levels"), lambda: _levels(raw["levels"], dose)) if "levels" in raw else None
     dosing_weight = c.attempt(where("dosing_weight"), lambda: _dosing_weight(raw["dosing_weight"])) \
         if "dosing_weight" in raw else None

@@ -1,0 +1,160 @@
+"""The clinical options of ``regimen expand``: parsed here, so the command itself stays small.
+
+The options store their values in the click context (``expose_value=False``); :func:`options_from_context`
+turns them into :class:`~regimen.clinical.ClinicalOptions` and the patient's renal values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any, TypeVar
+
+import click
+
+from .body import BSA_FORMULAS
+from .clinical import DEFAULT_THRESHOLD, GFR_METHODS, ClinicalError, ClinicalOptions
+from .model import DOSING_WEIGHTS, Amount
+
+F = TypeVar("F", bound=Callable[..., Any])
+META = "regimen.clinical"
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*$")
+
+
+def _store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    ctx.meta.setdefault(META, {})[param.name] = value
+
+
+def _option(*names: str, **kwargs: Any) -> Callable[[F], F]:
+    return click.option(*names, expose_value=False, callback=_store, **kwargs)
+
+
+OPTIONS: list[Callable[[F], F]] = [
+    _option("--scr", metavar="SCR", help="Serum creatinine: mg/dL, or with a unit ('97 umol/L'). Shows "
+            "Cockcroft–Gault and CKD-EPI 2021."),
+    _option("--gfr", metavar="ML_MIN", help="A measured GFR in mL/min, used for AUC dosing instead of an estimate."),
+    _option("--bsa-formula", type=click.Choice(list(BSA_FORMULAS)), default="mosteller", show_default=True,
+            help="Formula for BSA from --height and --weight when --bsa is not given (schlich needs --sex)."),
+    _option("--bsa-cap", metavar="M2", help="Cap the BSA used for doses per m² (never a default; ASCO advises "
+            "full doses). The working shows uncapped and capped BSA."),
+    _option("--dosing-weight", type=click.Choice(list(DOSING_WEIGHTS)), help="Body weight for doses per kg "
+            "(default actual; 'ideal' is Devine). A regimen that states one cannot be overridden."),
+    _option("--adjusted-factor", metavar="F", default="0.4", show_default=True,
+            help="Factor of the adjusted body weight: IBW + F × (actual − IBW)."),
+    _option("--gfr-method", type=click.Choice(list(GFR_METHODS)), default="cockcroft-gault", show_default=True,
+            help="GFR estimate for AUC (Calvert) dosing."),
+    _option("--gfr-cap", metavar="ML_MIN|none", default="125", show_default=True,
+            help="Cap of the GFR in Calvert dosing (FDA 2010); 'none' lifts it, with a warning."),
+    _option("--dose-level", type=int, metavar="N", help="Dose level the regimen defines, e.g. -1."),
+    _option("--reduce", multiple=True, metavar="DRUG=PCT", help="Give DRUG at PCT of its dose, e.g. "
+            "idarubicin=75% (repeatable)."),
+    _option("--round", "round_to", multiple=True, metavar="DRUG=AMOUNT", help="Round DRUG's doses to multiples "
+            "of AMOUNT, e.g. idarubicin=0.5mg (repeatable), within the rounding threshold."),
+    _option("--formulary", metavar="FILE", type=click.Path(dir_okay=False), help="Vial sizes per drug (TOML) for "
+            "--vial-round and --band."),
+    _option("--vial-round", is_flag=True, help="Round doses to whole vials of the formulary within the threshold."),
+    _option("--round-threshold", metavar="PCT", help="Largest deviation rounding may make (default 10%, HOPA)."),
+    _option("--band", metavar="PCT", help="Round to whole vials within ±PCT (NHS England dose banding: 6% for "
+            "standard chemotherapy, 10% for biologics); implies --vial-round."),
+    _option("--prior", multiple=True, metavar="'DRUG DOSE'", help="Earlier cumulative anthracycline dose, e.g. "
+            "'doxorubicin 240 mg/m2' (repeatable)."),
+    _option("--anthracycline-table", metavar="NAME|FILE", help="Doxorubicin-equivalent factor table: esc-2022, "
+            "ighg-2025, or a .toml file."),
+    _option("--anthracycline-limit", metavar="MG_M2", help="Warn when planned + prior doxorubicin-equivalent "
+            "exceeds this many mg/m² (no default)."),
+    _option("--strict", is_flag=True, help="Treat every warning as an error: one line, exit 1, no output file."),
+]
+
+
+def clinical_options(fn: F) -> F:
+    for option in reversed(OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+def _number(text: str, option: str, example: str) -> Fraction:
+    try:
+        value = Fraction(Decimal(text.strip()))
+    except (InvalidOperation, ValueError):
+        raise ClinicalError(f"{option} {text!r} is not a number: give e.g. {option} {example}") from None
+    return value
+
+
+def _percent(text: str, option: str) -> Fraction:
+    match = _PERCENT.match(text)
+    if match is None:
+        raise ClinicalError(f"{option} {text!r}: give a percentage such as 75%")
+    return Fraction(Decimal(match.group(1)))
+
+
+def _pairs(values: Sequence[str], option: str, example: str) -> list[tuple[str, str]]:
+    out = []
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip() or not rest.strip():
+            raise ClinicalError(f"{option} {value!r}: write DRUG=VALUE, e.g. {option} {example}")
+        out.append((key.strip().lower(), rest.strip()))
+    return out
+
+
+def _amount(text: str, option: str) -> Amount:
+    from .loader import amount
+
+    try:
+        return amount(text, option)
+    except ValueError as exc:
+        raise ClinicalError(str(exc)) from None
+
+
+def build_options(values: dict[str, Any]) -> ClinicalOptions:
+    """ClinicalOptions from the values of the command line (strings as typed)."""
+    from .anthracycline import load_table, parse_prior
+    from .formulary import load_formulary
+
+    v = values
+    cap = v.get("gfr_cap") or "125"
+    threshold, label = DEFAULT_THRESHOLD, "HOPA"
+    if v.get("band") and v.get("round_threshold"):
+        raise ClinicalError("--band and --round-threshold both set the rounding threshold: give one")
+    if v.get("band"):
+        threshold, label = _percent(v["band"], "--band"), "NHS England dose banding"
+    elif v.get("round_threshold"):
+        threshold, label = _percent(v["round_threshold"], "--round-threshold"), "--round-threshold"
+    formulary = load_formulary(v["formulary"]) if v.get("formulary") else None
+    vial_round = bool(v.get("vial_round") or v.get("band"))
+    if vial_round and formulary is None:
+        raise ClinicalError("--vial-round and --band need the vial sizes: pass --formulary FILE (an example ships "
+                            "as formulary/example.toml)")
+    return ClinicalOptions(
+        bsa_formula=v.get("bsa_formula") or "mosteller",
+        bsa_cap=_number(v["bsa_cap"], "--bsa-cap", "2") if v.get("bsa_cap") else None,
+        dosing_weight=v.get("dosing_weight"),
+        adjusted_factor=_number(v.get("adjusted_factor") or "0.4", "--adjusted-factor", "0.4"),
+        gfr_method=v.get("gfr_method") or "cockcroft-gault",
+        gfr_cap=None if cap.strip().lower() == "none" else _number(cap, "--gfr-cap", "125"),
+        dose_level=v.get("dose_level"),
+        reductions={k: _percent(p, "--reduce") for k, p in _pairs(v.get("reduce") or (), "--reduce",
+                                                                      "idarubicin=75%")},
+        round_to={k: _amount(a, "--round") for k, a in _pairs(v.get("round_to") or (), "--round",
+                                                                 "idarubicin=0.5mg")},
+        formulary=formulary,
+        vial_round=vial_round,
+        threshold=threshold,
+        threshold_label=label,
+        prior=tuple(parse_prior(p) for p in v.get("prior") or ()),
+        anthracycline_table=load_table(v["anthracycline_table"]) if v.get("anthracycline_table") else None,
+        anthracycline_limit=_number(v["anthracycline_limit"], "--anthracycline-limit", "450")
+        if v.get("anthracycline_limit") else None,
+        strict=bool(v.get("strict")),
+    )
+
+
+def options_from_context() -> tuple[ClinicalOptions, dict[str, str | None]]:
+    """The run's ClinicalOptions, and the renal patient values (scr, gfr) for make_patient."""
+    values: dict[str, Any] = click.get_current_context().meta.get(META, {})
+    return build_options(values), {"scr": values.get("scr"), "gfr": values.get("gfr")}
+
+
+__all__ = ["build_options", "clinical_options", "options_from_context"]
