@@ -266,6 +266,104 @@ def schema(output: str | None) -> None:
     write_output(schema_json(), output)
 
 
+# ---- cohorts and supply (issue 5) -----------------------------------------------------------------
+
+def cohort_options(fn: F) -> F:
+    from .body import BSA_FORMULAS
+
+    options = [
+        click.option("--bsa-formula", type=click.Choice(list(BSA_FORMULAS)), default=None,
+                     help="BSA formula for roster rows with height_cm but no bsa_m2 (default: the engine's, "
+                          "Mosteller)."),
+        click.option("--cycles", "cycles", multiple=True, metavar="N|PHASE=N",
+                     help="Cycles to expand (default: the regimen's count, or 1 when the source gives none)."),
+        click.option("--cycle-length", type=click.IntRange(min=1), metavar="DAYS",
+                     help="Cycle length for regimens whose source does not state one."),
+        click.option("--errors", "errors_path", metavar="FILE", type=click.Path(dir_okay=False),
+                     help="Where to write rejected roster rows (default: beside the output, STEM.errors.csv)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+@cli.command()
+@click.argument("regimen_ref", metavar="REGIMEN")
+@click.argument("roster", metavar="ROSTER", type=click.Path(exists=True))
+@click.option("-o", "--output", metavar="OUT", required=True, type=click.Path(),
+              help="Output file, .csv or .parquet (a folder with --engine dask).")
+@cohort_options
+@click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas", show_default=True,
+              help="dask: ROSTER and OUT are folders of Parquet files; one task per row group.")
+@click.option("--scheduler", metavar="ADDRESS", help="With --engine dask: a Dask scheduler address (default: local "
+                                                      "threads).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal, for long runs).")
+@regimen_path_option
+def cohort(regimen_ref: str, roster: str, output: str, bsa_formula: str | None, cycles: tuple[str, ...],
+           cycle_length: int | None, errors_path: str | None, engine: str, scheduler: str | None,
+           progress: bool | None, regimen_path: tuple[str, ...]) -> None:
+    """Expand REGIMEN for every patient of ROSTER (CSV or Parquet) into OUT.
+
+    Roster columns: patient_id, and those the regimen needs of weight_kg, bsa_m2 (or height_cm), age, sex;
+    start_date (YYYY-MM-DD) adds dates. Rows that cannot be used go to the errors file, never dropped silently.
+
+    \b
+    Example:
+      regimen cohort cenersen-arm3 roster.csv -o plan.csv
+    """
+    from .catalog import load
+
+    reg = load(regimen_ref, regimen_path)
+    if engine == "dask":
+        from .dask_engine import run_dask
+
+        summary = run_dask(reg, roster, output, errors_path=errors_path, bsa_formula=bsa_formula,
+                           cycles=parse_cycles(cycles), cycle_length=cycle_length, client=scheduler)
+    else:
+        from .cohort import run_cohort_file
+
+        summary = run_cohort_file(reg, roster, output, errors_path=errors_path, bsa_formula=bsa_formula,
+                                  cycles=parse_cycles(cycles), cycle_length=cycle_length, progress=progress)
+    for line in summary.lines(reg.id, output):
+        click.echo(line, err=True)
+
+
+@cli.command()
+@click.argument("regimen_ref", metavar="REGIMEN")
+@click.argument("roster", metavar="ROSTER", type=click.Path(exists=True, dir_okay=False))
+@click.option("--formulary", "formulary_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Vial sizes per drug (TOML). Default: the shipped EXAMPLE formulary.")
+@cohort_options
+@output_options(["table", "csv", "json"])
+@regimen_path_option
+def supply(regimen_ref: str, roster: str, formulary_path: str | None, bsa_formula: str | None,
+           cycles: tuple[str, ...], cycle_length: int | None, errors_path: str | None, fmt: str,
+           output: str | None, regimen_path: tuple[str, ...]) -> None:
+    """Drug supply for REGIMEN over ROSTER: amounts and single-use vials per drug, by cycle and ISO week.
+
+    \b
+    Example:
+      regimen supply cenersen-arm3 roster.csv --formulary pharmacy.toml
+    """
+    from .catalog import load
+    from .cohort import supply_rows
+    from .export.io import write_output
+    from .formulary import load_formulary
+    from .supply import SupplyForecast
+
+    reg = load(regimen_ref, regimen_path)
+    forecast = SupplyForecast(load_formulary(formulary_path), regimen_id=reg.id)
+    summary = supply_rows(reg, roster, forecast.add, errors_path=errors_path, bsa_formula=bsa_formula,
+                          cycles=parse_cycles(cycles), cycle_length=cycle_length)
+    forecast.patients_in, forecast.expanded = summary.patients_in, summary.expanded
+    forecast.notes.extend(summary.notes)
+    text = {"json": forecast.to_json, "csv": forecast.to_csv}.get(fmt, forecast.to_table)()
+    write_output(text, output)
+    click.echo(f"{reg.id}: patients in = expanded + rejected: {summary.patients_in:,} = {summary.expanded:,} + "
+               f"{summary.rejected:,}" + (f"; rejected rows: {summary.errors_path}" if summary.rejected else ""),
+               err=True)
+
+
 def main() -> None:
     try:
         cli.main(prog_name="regimen")

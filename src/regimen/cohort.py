@@ -861,46 +861,71 @@ class RunSummary:
         return out
 
 
-def run_cohort_file(regimen: Regimen, roster_path: str | Path, output: str | Path, *,
-                    errors_path: str | Path | None = None, bsa_formula: str | None = None,
-                    cycles: int | Mapping[str, int] | None = None, cycle_length: int | None = None,
-                    chunk_size: int = 50_000, progress: bool | None = None) -> RunSummary:
-    """ROSTER file -> OUT file (+ errors file), in chunks: memory stays bounded by a chunk's rows."""
+def _run(regimen: Regimen, roster_path: str | Path, sink: Callable[[pd.DataFrame], None], errors_path: Path, *,
+         bsa_formula: str | None, cycles: int | Mapping[str, int] | None, cycle_length: int | None,
+         chunk_size: int, progress: bool | None) -> RunSummary:
+    """Expand ROSTER chunk by chunk into ``sink``; write the errors file; count patients in, expanded, rejected."""
     import click
+    import pandas as pd
 
     roster = read_roster(roster_path)
     expander = CohortExpander(regimen, bsa_formula=bsa_formula, cycles=cycles, cycle_length=cycle_length)
     expander.required_columns([str(c) for c in roster.columns])
-    err_path = Path(errors_path) if errors_path is not None else errors_path_for(output)
     if progress is None:
         progress = sys.stderr.isatty() and len(roster) > chunk_size
-    writer = FrameWriter(output)
     problems: list[pd.DataFrame] = []
+    rows = 0
+    chunks = iter_cohort(expander, roster, chunk_size=chunk_size)
+    bar = click.progressbar(length=len(roster), label=f"Expanding {regimen.id}", file=sys.stderr) if progress \
+        else None
     try:
-        chunks = iter_cohort(expander, roster, chunk_size=chunk_size)
-        if progress:
-            with click.progressbar(length=len(roster), label=f"Expanding {regimen.id}", file=sys.stderr) as bar:
-                for rows, errs, n in chunks:
-                    writer.write(rows)
-                    problems.append(errs)
-                    bar.update(n)
-        else:
-            for rows, errs, _ in chunks:
-                writer.write(rows)
+        for frame, errs, n in chunks:
+            sink(frame)
+            rows += len(frame)
+            if len(errs):
                 problems.append(errs)
+            if bar is not None:
+                bar.update(n)
+    finally:
+        if bar is not None:
+            bar.render_finish()
+    errors = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=list(ERROR_COLUMNS))
+    if len(errors) or errors_path.exists():  # never leave a stale errors file from an earlier run
+        with atomic_target(errors_path) as tmp:
+            errors.to_csv(tmp, index=False, lineterminator="\n")
+    rejected = int(errors["row"].nunique())
+    return RunSummary(patients_in=len(roster), expanded=len(roster) - rejected, rows=rows, errors_path=errors_path,
+                      notes=tuple(expander.notes))
+
+
+def run_cohort_file(regimen: Regimen, roster_path: str | Path, output: str | Path, *,
+                    errors_path: str | Path | None = None, bsa_formula: str | None = None,
+                    cycles: int | Mapping[str, int] | None = None, cycle_length: int | None = None,
+                    chunk_size: int = 50_000, progress: bool | None = None) -> RunSummary:
+    """ROSTER file -> OUT file (+ errors file), in chunks: memory stays bounded by a chunk's rows.
+
+    OUT is written atomically (a temporary file beside it, renamed when complete)."""
+    writer = FrameWriter(output)
+    try:
+        summary = _run(regimen, roster_path, writer.write,
+                       Path(errors_path) if errors_path is not None else errors_path_for(output),
+                       bsa_formula=bsa_formula, cycles=cycles, cycle_length=cycle_length, chunk_size=chunk_size,
+                       progress=progress)
     except BaseException:
         writer.close(ok=False)
         raise
-    import pandas as pd
-
-    errors = pd.concat([p for p in problems if len(p)], ignore_index=True) if any(len(p) for p in problems) \
-        else pd.DataFrame(columns=list(ERROR_COLUMNS))
-    with atomic_target(err_path) as tmp:
-        errors.to_csv(tmp, index=False, lineterminator="\n")
     writer.close()
-    rejected = int(errors["row"].nunique())
-    return RunSummary(patients_in=len(roster), expanded=len(roster) - rejected, rows=writer.rows,
-                      errors_path=err_path, notes=tuple(expander.notes))
+    return summary
+
+
+def supply_rows(regimen: Regimen, roster_path: str | Path, sink: Callable[[pd.DataFrame], None], *,
+                errors_path: str | Path | None = None, bsa_formula: str | None = None,
+                cycles: int | Mapping[str, int] | None = None, cycle_length: int | None = None,
+                chunk_size: int = 50_000) -> RunSummary:
+    """Cohort rows for a supply forecast, chunk by chunk into ``sink`` (errors file beside the roster by default)."""
+    where = Path(errors_path) if errors_path is not None else errors_path_for(roster_path)
+    return _run(regimen, roster_path, sink, where, bsa_formula=bsa_formula, cycles=cycles, cycle_length=cycle_length,
+                chunk_size=chunk_size, progress=False)
 
 
 __all__ = [
@@ -915,5 +940,6 @@ __all__ = [
     "expand_cohort",
     "read_roster",
     "run_cohort_file",
+    "supply_rows",
     "write_frame",
 ]

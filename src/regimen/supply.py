@@ -307,7 +307,7 @@ def _json(x: Fraction) -> int | float:
 
 
 def _vials_text(vials: dict[str, int] | None) -> str:
-    return " + ".join(f"{n} × {size}" for size, n in vials.items()) if vials else ""
+    return " + ".join(f"{n:,} × {size}" for size, n in vials.items()) if vials else ""
 
 
 def _iso_week(date_text: str) -> str:
