@@ -8,10 +8,12 @@ epirubicin 125 mg/m² × 0.8 = 100 mg/m², IGHG 2025 daunorubicin 0.6 / mitoxant
 
 from __future__ import annotations
 
+import tomllib
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
+import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,6 +26,7 @@ from regimen.expand import Plan
 from regimen.formulary import load_formulary
 from regimen.loader import amount, load_text
 from regimen.numbers import to_decimal
+from regimen.schema import SCHEMA
 
 D = Fraction  # exact expected values are written as Fraction("21.816")
 
@@ -538,3 +541,53 @@ def test_strict_turns_warnings_into_one_error() -> None:
     with pytest.raises(StrictError, match=r"^--strict: age 16 years is outside"):
         plan("cenersen-arm1", ClinicalOptions(strict=True), weight="60", bsa="1.6", age="16")
     assert plan("cenersen-arm1", ClinicalOptions(strict=True), weight="60", bsa="1.6", age="30").warnings == ()
+
+
+# ---- monotonicity ---------------------------------------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(w=st.decimals(min_value="40", max_value="180", places=1), dw=st.decimals(min_value="0.1", max_value="30",
+                                                                                    places=1),
+       h=st.decimals(min_value="150", max_value="200", places=0))
+def test_doses_do_not_decrease_with_weight(w: Decimal, dw: Decimal, h: Decimal) -> None:
+    """Per-kg doses strictly increase with weight; per-m² doses (BSA from height/weight) never decrease."""
+    light = plan("cenersen-arm1", weight=str(w), height=str(h))
+    heavy = plan("cenersen-arm1", weight=str(w + dw), height=str(h))
+    assert one(heavy, "cenersen").dose > one(light, "cenersen").dose
+    assert one(heavy, "idarubicin").dose >= one(light, "idarubicin").dose  # BSA rounded to 3 decimals
+
+
+@settings(max_examples=60, deadline=None)
+@given(h=st.decimals(min_value="140", max_value="200", places=0), dh=st.decimals(min_value="1", max_value="20",
+                                                                                 places=0),
+       formula=st.sampled_from(["mosteller", "dubois", "haycock", "gehan-george", "boyd", "fujimoto", "takahira",
+                                "shuter-aslani"]))
+def test_doses_per_m2_do_not_decrease_with_height(h: Decimal, dh: Decimal, formula: str) -> None:
+    options = ClinicalOptions(bsa_formula=formula)
+    short = plan("cenersen-arm1", options, weight="70", height=str(h))
+    tall = plan("cenersen-arm1", options, weight="70", height=str(h + dh))
+    assert one(tall, "idarubicin").dose >= one(short, "idarubicin").dose
+
+
+# ---- the file format ------------------------------------------------------------------------------------
+
+def test_example_and_new_fields_match_the_schema() -> None:
+    example = Path(__file__).resolve().parents[1] / "examples" / "carboplatin-paclitaxel-gog158.toml"
+    jsonschema.validate(tomllib.loads(example.read_text()), SCHEMA)
+    data = tomllib.loads('id = "x"\nname = "x"\ndosing_weight = "lean"\neligibility = { min_age = 18 }\n'
+                         '[[component]]\ndrug = "v"\ndose = "1.4 mg/m²"\ndays = "1"\nmax_dose = "2 mg"\n'
+                         'max_daily = "2 mg"\nmax_per_cycle = "4 mg"\nround = "0.1 mg"\n'
+                         'levels = { "-1" = "75%", "-2" = "1 mg/m²" }\n[[source]]\ncitation = "c"\n')
+    jsonschema.validate(data, SCHEMA)
+    for broken in ({"eligibility": {"min_age": 18, "colour": 1}}, {"dosing_weight": "heavy"}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**data, **broken}, SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**data, "component": [{**data["component"][0], "max_dose": "2 mg/m2"}]}, SCHEMA)
+
+
+def test_eligibility_is_checked_in_the_file() -> None:
+    with pytest.raises(RegimenFileError, match="min_age is above max_age"):
+        reg('eligibility = { min_age = 70, max_age = 18 }\n[[component]]\ndrug = "a"\ndose = "1 mg"\ndays = "1"\n')
+    with pytest.raises(RegimenFileError, match="unknown eligibility field"):
+        reg('eligibility = { min_age = 18, sex = "f" }\n[[component]]\ndrug = "a"\ndose = "1 mg"\ndays = "1"\n')
