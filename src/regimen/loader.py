@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -350,7 +351,7 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
     hours = duration[0] if duration else None
     _check_schedule(c, where, method, dose, days, hours)
     for i, v in enumerate(variants, 1):
-        _check_schedule(c, lambda f, i=i: where(f, i), method, v.dose or dose, v.days or days,
+        _check_schedule(c, partial(where, variant=i), method, v.dose or dose, v.days or days,
                         v.duration_hours if v.duration_hours is not None else hours)
         if v.dose is not None and dose is not None and v.dose.unit.basis != dose.unit.basis:
             c.add(where("dose", i), f"variant dose {v.dose.text!r} is on a different basis from {dose.text!r}")
@@ -455,7 +456,7 @@ def load_data(data: dict[str, Any], file: str = "<data>") -> Regimen:
     if regimen_id is not None and not ID_PATTERN.match(regimen_id):
         c.add(_where(field="id"), f"regimen id {regimen_id!r} must be lower-case letters, digits, '.', '-' or '_'")
     name = c.attempt(_where(field="name"), lambda: _text(data["name"], "name")) if "name" in data else None
-    optional = {k: c.attempt(_where(field=k), lambda k=k: _text(data[k], k)) for k in ("indication", "status")
+    optional = {k: c.attempt(_where(field=k), partial(_text, data[k], k)) for k in ("indication", "status")
                 if k in data}
     version = str(data["version"]) if "version" in data else None
     notes_raw = data.get("notes", [])
@@ -518,8 +519,8 @@ def _sources(c: _Collector, raw: object) -> list[Source]:
             c.add(where, "a source must be a table with a citation")
             continue
         c.unknown_keys(where, s, SOURCE_KEYS)
-        citation = c.attempt(where + ", field 'citation'", lambda s=s: _text(s.get("citation"), "citation"))
-        extra = {k: c.attempt(f"{where}, field {k!r}", lambda k=k, s=s: _text(s[k], k))
+        citation = c.attempt(where + ", field 'citation'", partial(_text, s.get("citation"), "citation"))
+        extra = {k: c.attempt(f"{where}, field {k!r}", partial(_text, s[k], k))
                  for k in ("registry", "url", "note") if k in s}
         if citation:
             out.append(Source(citation=citation, **extra))
@@ -542,4 +543,4 @@ def load_file(path: str | Path) -> Regimen:
     return load_text(text, str(p))
 
 
-__all__ = ["load_data", "load_file", "load_text", "Rule"]
+__all__ = ["Rule", "amount", "load_data", "load_file", "load_text", "percent"]
