@@ -240,3 +240,16 @@ def test_the_installed_command_runs_without_a_traceback(tmp_path: Path) -> None:
     bad = subprocess.run([*command, "expand", "cenersen-arm3", "--weight", "abc"], capture_output=True, text=True,
                          env=env, check=False)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_show_states_eligibility_caps_levels_and_rounding(runner: CliRunner, tmp_path: Path) -> None:
+    assert "Eligible: patients aged 18 or over." in run(runner, "show", "cenersen-arm1").stdout
+    path = tmp_path / "vcr.toml"
+    path.write_text('id = "vcr"\nname = "Vincristine"\ndosing_weight = "ideal"\n[[source]]\ncitation = "Local"\n'
+                    '[[component]]\ndrug = "vincristine"\ndose = "1.4 mg/m2"\nroute = "IV"\nmethod = "bolus"\n'
+                    'days = "1"\nmax_dose = "2 mg"\nlevels = { "-1" = "75%" }\nround = "0.1 mg"\n')
+    out = run(runner, "show", str(path)).stdout
+    assert "Maximum per administration 2 mg." in out
+    assert "Dose levels: level -1: 75%." in out
+    assert "Doses rounded to the nearest 0.1 mg." in out
+    assert "Weight-based doses use the ideal body weight." in out

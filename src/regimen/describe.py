@@ -5,6 +5,7 @@ from __future__ import annotations
 from .days import describe_days
 from .expand import resolve_days
 from .model import Component, DayList, Phase, Regimen, Variant
+from .numbers import format_fraction
 
 
 def _cap(text: str) -> str:
@@ -40,6 +41,18 @@ def describe_component(phase: Phase, comp: Component) -> list[str]:
         detail = f"{dose.display} {_how(comp, duration)}, {_days_text(phase, comp, v)}"
         note = f" ({v.note})" if v.note else ""
         lines.append(f"    if {v.when.text}: {detail}{note}.")
+    limits = [f"{label} {amount.text}" for label, amount in (("maximum per administration", comp.max_dose),
+                                                              ("maximum per day", comp.max_daily),
+                                                              ("maximum per cycle", comp.max_per_cycle)) if amount]
+    if limits:
+        lines.append(f"    {_cap('; '.join(limits))}.")
+    if comp.levels:
+        levels = ", ".join(f"level {lv.level}: {lv.describe()}" for lv in comp.levels)
+        lines.append(f"    Dose levels: {levels}.")
+    if comp.dosing_weight:
+        lines.append(f"    Weight-based doses use the {comp.dosing_weight} body weight.")
+    if comp.round_to:
+        lines.append(f"    Doses rounded to the nearest {comp.round_to.text}.")
     if comp.note:
         lines.append(f"    Note: {comp.note}")
     return lines
@@ -65,6 +78,13 @@ def describe(regimen: Regimen) -> str:
                         f"status {regimen.status}" if regimen.status else None) if x]
     if meta:
         out.append(_cap(", ".join(meta)) + ".")
+    eligibility = regimen.eligibility
+    if eligibility is not None and (eligibility.min_age is not None or eligibility.max_age is not None):
+        ages = [f"aged {format_fraction(eligibility.min_age)} or over" if eligibility.min_age is not None else "",
+                f"aged {format_fraction(eligibility.max_age)} or under" if eligibility.max_age is not None else ""]
+        out.append(f"Eligible: patients {' and '.join(a for a in ages if a)}.")
+    if regimen.dosing_weight:
+        out.append(f"Weight-based doses use the {regimen.dosing_weight} body weight.")
     for s in regimen.sources:
         out.append(f"Source: {s}" + (f". {s.note}." if s.note else ""))
     for phase in regimen.phases:
