@@ -639,14 +639,23 @@ def duplicate_rows(ids: pd.Series) -> pd.Series:
     return text.notna() & text.duplicated(keep=False)
 
 
-def duplicate_problems(ids: pd.Series, first_row: int = 1) -> list[tuple[int, str, str, str]]:
+def duplicate_message(patient_id: str, times: int) -> str:
+    return f"patient_id {patient_id!r} appears {times} times: give each patient one row"
+
+
+def duplicate_problems(ids: pd.Series, first_row: int = 1,
+                       counts: Mapping[str, int] | None = None) -> list[tuple[int, str, str, str]]:
+    """Problems for rows whose id repeats: within ``ids``, or (``counts``) in a whole roster read elsewhere."""
     import numpy as np
 
-    mask = duplicate_rows(ids).to_numpy()
     text = ids.map(_as_text)
-    counts = text[mask].value_counts()
-    return [(first_row + int(pos), str(text.iloc[pos]), ID_COLUMN,
-             f"patient_id {text.iloc[pos]!r} appears {counts[text.iloc[pos]]} times: give each patient one row")
+    if counts is None:
+        mask = duplicate_rows(ids).to_numpy()
+        counts = text[mask].value_counts().to_dict()
+    else:
+        mask = text.isin(list(counts)).to_numpy()
+    return [(first_row + int(pos), str(text.iloc[pos]), ID_COLUMN, duplicate_message(str(text.iloc[pos]),
+                                                                                     counts[text.iloc[pos]]))
             for pos in np.flatnonzero(mask)]
 
 

@@ -74,7 +74,7 @@ def roster_parts(folder: str | Path) -> list[_Part]:
     return parts
 
 
-def expand_part(expander: CohortExpander, part: _Part, out_dir: str, duplicated: frozenset[str]
+def expand_part(expander: CohortExpander, part: _Part, out_dir: str, duplicated: Mapping[str, int]
                 ) -> tuple[pd.DataFrame, int, int, tuple[str, ...]]:
     """The per-partition function: read one row group, expand it, write it; return (problems, in, rows, notes)."""
     import numpy as np
@@ -84,25 +84,26 @@ def expand_part(expander: CohortExpander, part: _Part, out_dir: str, duplicated:
     roster = pq.ParquetFile(part.file).read_row_group(part.row_group).to_pandas()
     if ID_COLUMN not in roster.columns:
         raise CohortError(f"{part.file}: roster has no column {ID_COLUMN}: add one, with one row per patient")
-    ids = roster[ID_COLUMN].map(lambda v: None if v is None or v != v else str(v).strip())
-    dup = ids.isin(duplicated).to_numpy() if duplicated else np.zeros(len(roster), dtype=bool)
+    mine = pd.DataFrame(duplicate_problems(roster[ID_COLUMN], part.first_row, duplicated),
+                        columns=list(ERROR_COLUMNS))
+    dup = np.zeros(len(roster), dtype=bool)
+    dup[mine["row"].to_numpy(dtype=np.int64) - part.first_row] = True
     rows, problems = expander.expand(roster, part.first_row, dup)
-    if dup.any():
-        mine = pd.DataFrame(duplicate_problems(roster[ID_COLUMN].where(dup), part.first_row),
-                            columns=list(ERROR_COLUMNS))
+    if len(mine):
         problems = pd.concat([problems, mine], ignore_index=True) if len(problems) else mine
     write_frame(rows, Path(out_dir) / f"part-{part.index:05d}.parquet")
     problems.insert(0, "file", part.file.name)
     return problems, len(roster), len(rows), tuple(expander.notes)
 
 
-def _duplicates(parts: list[_Part]) -> frozenset[str]:
+def _duplicates(parts: list[_Part]) -> dict[str, int]:
+    """Patient ids that occur more than once anywhere in the roster, with their counts (one column read)."""
     import dask.dataframe as dd
 
     files = sorted({str(p.file) for p in parts})
     ids = dd.read_parquet(files, columns=[ID_COLUMN])[ID_COLUMN].dropna().astype(str).str.strip()
     counts = ids.value_counts().compute()
-    return frozenset(str(i) for i in counts[counts > 1].index)
+    return {str(i): int(n) for i, n in counts[counts > 1].items()}
 
 
 def run_dask(regimen: Regimen, roster_dir: str | Path, out_dir: str | Path, *, errors_path: str | Path | None = None,

@@ -1,0 +1,241 @@
+"""Cohort expansion: same rows as 'regimen expand' for every patient, rejected rows reported, files written."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.conftest import SEED_IDS
+
+from regimen import expand, load, make_patient
+from regimen.cli import cli
+from regimen.cohort import (
+    OUTPUT_COLUMNS,
+    CohortError,
+    RejectedRowsWarning,
+    cohort,
+    csv_text,
+    expand_cohort,
+    frame_records,
+    read_roster,
+)
+from regimen.export.records import ROW_FIELDS, plan_to_csv, row_record
+
+
+def _expected(regimen_id: str, row: dict[str, str]) -> list[dict[str, str]]:
+    """The CSV rows 'regimen expand' gives one patient, parsed."""
+    reg = load(regimen_id)
+    patient = make_patient(weight=row.get("weight_kg") or None, bsa=row.get("bsa_m2") or None,
+                           age=row.get("age") or None, height=row.get("height_cm") or None,
+                           sex=row.get("sex") or None)
+    start = dt.date.fromisoformat(row["start_date"]) if row.get("start_date") else None
+    return list(csv.DictReader(io.StringIO(plan_to_csv(expand(reg, patient, start=start)))))
+
+
+def _cohort_csv(frame: pd.DataFrame) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(csv_text(frame).to_csv(index=False, lineterminator="\n"))))
+
+
+patients = st.fixed_dictionaries({
+    "weight_kg": st.decimals(Decimal("0.5"), Decimal("300"), places=3).map(str),
+    "bsa_m2": st.decimals(Decimal("0.2"), Decimal("3.5"), places=2).map(str),
+    "age": st.one_of(st.integers(0, 110).map(str), st.decimals(Decimal(0), Decimal(110), places=1).map(str)),
+    "sex": st.sampled_from(["female", "male", "F", "m"]),
+    "start_date": st.one_of(st.just(""), st.dates(dt.date(2024, 1, 1), dt.date(2030, 12, 31)).map(str)),
+})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(regimen_id=st.sampled_from(SEED_IDS), rows=st.lists(patients, min_size=1, max_size=12),
+       weight_places=st.integers(0, 3), seed=st.integers(0, 10**6))
+def test_every_patient_gets_exactly_the_rows_of_regimen_expand(regimen_id: str, rows: list[dict[str, str]],
+                                                               weight_places: int, seed: int) -> None:
+    """The property: cohort rows == expand() + row_record() for each patient, field by field (CSV and frame)."""
+    # vary the precision of weights, and repeat some values so that distinct-value sharing is exercised
+    for i, row in enumerate(rows):
+        row["patient_id"] = f"P{i}"
+        row["weight_kg"] = str(max(Decimal(row["weight_kg"]).quantize(Decimal(1).scaleb(-weight_places)), Decimal(1)))
+        if i and (seed + i) % 3 == 0:
+            row["bsa_m2"] = rows[0]["bsa_m2"]
+    roster = pd.DataFrame(rows, columns=["patient_id", "weight_kg", "bsa_m2", "age", "sex", "start_date"])
+    result = cohort(load(regimen_id), roster)
+    assert result.rejected == 0, result.errors.to_dict("records")
+    assert not any("one patient at a time" in n for n in result.notes)  # the vectorised path made these rows
+    got = _cohort_csv(result.frame)
+    records = frame_records(result.frame)
+    for row in rows:
+        mine = [{k: v for k, v in r.items() if k != "patient_id"} for r in got if r["patient_id"] == row["patient_id"]]
+        assert mine == _expected(regimen_id, row)
+        reg = load(regimen_id)
+        plan = expand(reg, make_patient(weight=row["weight_kg"], bsa=row["bsa_m2"], age=row["age"], sex=row["sex"]),
+                      start=dt.date.fromisoformat(row["start_date"]) if row["start_date"] else None)
+        frame_rows = [r for r in records if r["patient_id"] == row["patient_id"]]
+        for admin, frame_row in zip(plan.administrations, frame_rows, strict=True):
+            want = row_record(plan, admin)
+            want["warnings"] = "; ".join(want["warnings"])
+            for field in ROW_FIELDS:
+                assert frame_row[field] == want[field], (field, frame_row[field], want[field])
+
+
+def test_rows_from_height_match_regimen_expand_with_height() -> None:
+    roster = pd.DataFrame({"patient_id": ["a", "b", "c"], "weight_kg": ["70", "82.5", "70"],
+                           "height_cm": ["170", "181", "170"], "age": ["45", "70", "45"]})
+    result = cohort(load("cenersen-arm3"), roster)
+    assert result.rejected == 0
+    assert not any("one patient at a time" in n for n in result.notes)
+    got = _cohort_csv(result.frame)
+    for row in roster.to_dict("records"):
+        mine = [{k: v for k, v in r.items() if k != "patient_id"} for r in got if r["patient_id"] == row["patient_id"]]
+        assert mine == _expected("cenersen-arm3", row)
+    assert "Mosteller" in got[2]["calculation"] or "Mosteller" in " ".join(r["calculation"] for r in got)
+    assert any("Mosteller" in n for n in result.notes)
+
+
+def test_bad_rows_are_reported_with_row_column_and_problem_and_never_dropped() -> None:
+    roster = pd.DataFrame({
+        "patient_id": ["ok", "w", "", "b", "dup", "dup", "d", "a"],
+        "weight_kg": ["70", "seventy", "70", "70", "70", "70", "70", "70"],
+        "bsa_m2": ["1.8", "1.8", "1.8", "9", "1.8", "1.8", "1.8", "1.8"],
+        "age": ["45", "45", "45", "45", "45", "45", "45", ""],
+        "start_date": ["2026-01-05", "", "", "", "", "", "05/01/2026", ""],
+    })
+    result = cohort(load("cenersen-arm3"), roster)
+    assert (result.patients_in, result.expanded, result.rejected) == (8, 1, 7)
+    assert result.summary() == "patients in = expanded + rejected: 8 = 1 + 7"
+    problems = {(r["row"], r["column"]): r["problem"] for r in result.errors.to_dict("records")}
+    assert "not a number" in problems[(2, "weight_kg")]
+    assert problems[(3, "patient_id")].startswith("missing")
+    assert "impossible" in problems[(4, "bsa_m2")]
+    assert "appears 2 times" in problems[(5, "patient_id")] and "appears 2 times" in problems[(6, "patient_id")]
+    assert "YYYY-MM-DD" in problems[(7, "start_date")]
+    assert problems[(8, "age")] == "missing: this regimen needs age"
+    assert set(result.frame["patient_id"]) == {"ok"}
+
+
+def test_a_missing_column_stops_the_run_with_the_fix() -> None:
+    roster = pd.DataFrame({"patient_id": ["a"], "weight_kg": ["70"], "age": ["45"]})
+    with pytest.raises(CohortError, match=r"no column bsa_m2 .*height_cm"):
+        cohort(load("cenersen-arm3"), roster)
+
+
+def test_only_the_columns_the_regimen_needs_are_required() -> None:
+    # oblimersen-mono is dosed per kg with a cycle rule only: weight is all it needs
+    frame = expand_cohort(load("oblimersen-mono"), pd.DataFrame({"patient_id": ["x"], "weight_kg": [70.5]}),
+                          cycles=2)
+    assert list(frame.columns) == list(OUTPUT_COLUMNS)
+    assert frame["cycle"].tolist().count(2) == 7 and frame["cycle"].tolist().count(1) == 5
+    assert frame.attrs["rejected"] == 0
+
+
+def test_expand_cohort_warns_about_rejected_rows_and_lists_them() -> None:
+    roster = pd.DataFrame({"patient_id": ["a", "b"], "weight_kg": [70.0, -3.0]})
+    with pytest.warns(RejectedRowsWarning, match="1 of 2 roster rows rejected"):
+        frame = expand_cohort(load("oblimersen-mono"), roster)
+    assert frame.attrs["errors"][0]["row"] == 2 and frame.attrs["errors"][0]["column"] == "weight_kg"
+
+
+def test_float_cells_read_as_written_like_make_patient() -> None:
+    roster = pd.DataFrame({"patient_id": ["a"], "weight_kg": [70.1], "bsa_m2": [1.83], "age": [61]})
+    rows = _cohort_csv(cohort(load("cenersen-arm3"), roster).frame)
+    assert rows == [{"patient_id": "a", **r} for r in _expected("cenersen-arm3", {"weight_kg": "70.1",
+                                                                                   "bsa_m2": "1.83", "age": "61"})]
+
+
+def test_fallback_patient_by_patient_when_the_self_check_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the per-value decomposition disagrees with expand(), rows come from expand() itself, with a note."""
+    import regimen.cohort as module
+
+    def wrong(*args, **kwargs):  # type: ignore[no-untyped-def]
+        work = original(*args, **kwargs)
+        return type(work)(work.amount + 1, work.rate, work.hours, work.calculation)
+
+    original = module.dose_for_day
+    monkeypatch.setattr(module, "dose_for_day", wrong)
+    roster = pd.DataFrame({"patient_id": ["a", "b"], "weight_kg": ["70", "80"], "bsa_m2": ["1.8", "2"],
+                           "age": ["45", "70"]})
+    result = cohort(load("cenersen-arm3"), roster)
+    assert any("one patient at a time" in n for n in result.notes)
+    got = _cohort_csv(result.frame)
+    for row in roster.to_dict("records"):
+        mine = [{k: v for k, v in r.items() if k != "patient_id"} for r in got if r["patient_id"] == row["patient_id"]]
+        assert mine == _expected("cenersen-arm3", row)
+
+
+# ---- CLI --------------------------------------------------------------------------------------------
+
+def _write_roster(path: Path, lines: list[str]) -> Path:
+    path.write_text("patient_id,weight_kg,bsa_m2,age,start_date\n" + "".join(line + "\n" for line in lines))
+    return path
+
+
+def test_cli_cohort_writes_csv_errors_file_and_summary(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    roster = _write_roster(tmp_path / "roster.csv", ["a,70,1.8,45,2026-01-05", "b,80,2.0,70,", "c,x,1.8,45,"])
+    out = tmp_path / "plan.csv"
+    result = runner.invoke(cli, ["cohort", "cenersen-arm3", str(roster), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "patients in = expanded + rejected: 3 = 2 + 1" in result.output
+    errors = list(csv.DictReader((tmp_path / "plan.errors.csv").open()))
+    assert errors == [{"row": "3", "patient_id": "c", "column": "weight_kg",
+                       "problem": "weight 'x' is not a number: give it as e.g. --weight 70 (kg), --weight '154 lb'"}]
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0]) == list(OUTPUT_COLUMNS)
+    expected_a = runner.invoke(cli, ["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--age", "45",
+                                     "--start", "2026-01-05", "--format", "csv"]).output
+    mine = "".join(line.split(",", 1)[1] for line in out.read_text().splitlines(keepends=True)[1:]
+                   if line.startswith("a,"))
+    assert mine == expected_a.split("\n", 1)[1]
+
+
+def test_cli_cohort_parquet_round_trip(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("pyarrow")
+    roster = pd.DataFrame({"patient_id": ["a", "b"], "weight_kg": [70.0, 82.3], "bsa_m2": [1.8, 2.01],
+                           "age": [45, 66], "start_date": ["2026-01-05", "2026-02-01"]})
+    roster.to_parquet(tmp_path / "roster.parquet")
+    assert read_roster(tmp_path / "roster.parquet")["weight_kg"].tolist() == [70.0, 82.3]
+    result = runner.invoke(cli, ["cohort", "cenersen-arm3", str(tmp_path / "roster.parquet"), "-o",
+                                 str(tmp_path / "plan.parquet")])
+    assert result.exit_code == 0, result.output
+    back = pd.read_parquet(tmp_path / "plan.parquet")
+    assert list(back.columns) == list(OUTPUT_COLUMNS)
+    direct = cohort(load("cenersen-arm3"), roster).frame
+    assert frame_records(back) == frame_records(direct)
+    assert not (tmp_path / "plan.errors.csv").exists()  # nothing rejected, nothing stale to overwrite
+
+
+def test_cli_cohort_bad_extension_and_missing_column_are_one_line_errors(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    roster = _write_roster(tmp_path / "roster.csv", ["a,70,1.8,45,"])
+    result = runner.invoke(cli, ["cohort", "cenersen-arm3", str(roster), "-o", str(tmp_path / "plan.xlsx")])
+    assert result.exit_code == 1 and "use a .csv or .parquet file name" in result.output
+    assert not (tmp_path / "plan.xlsx").exists()
+    (tmp_path / "thin.csv").write_text("patient_id,weight_kg\na,70\n")
+    result = runner.invoke(cli, ["cohort", "cenersen-arm3", str(tmp_path / "thin.csv"), "-o", str(tmp_path / "p.csv")])
+    assert result.exit_code == 1 and "no column bsa_m2, age" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "p.csv").exists()
+
+
+def test_cli_cohort_progress_bar_only_when_asked_or_on_a_terminal(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    roster = _write_roster(tmp_path / "roster.csv", [f"p{i},70,1.8,45," for i in range(5)])
+    quiet = runner.invoke(cli, ["cohort", "cenersen-arm3", str(roster), "-o", str(tmp_path / "a.csv")])
+    assert "Expanding" not in quiet.output  # CliRunner is not a terminal
+    shown = runner.invoke(cli, ["cohort", "cenersen-arm3", str(roster), "-o", str(tmp_path / "b.csv"), "--progress"])
+    assert "Expanding cenersen-arm3" in shown.output
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+
+
+def test_chunks_give_the_same_file_as_one_pass(tmp_path: Path) -> None:
+    from regimen.cohort import run_cohort_file
+
+    lines = [f"p{i},{60 + i % 7}.{i % 10},{1.5 + (i % 9) / 10},{40 + i % 40},2026-01-{1 + i % 28:02d}"
+             for i in range(60)]
+    roster = _write_roster(tmp_path / "roster.csv", lines)
+    a = run_cohort_file(load("cenersen-arm3"), roster, tmp_path / "one.csv", chunk_size=1000)
+    b = run_cohort_file(load("cenersen-arm3"), roster, tmp_path / "many.csv", chunk_size=7)
+    assert (a.patients_in, a.expanded, a.rows) == (b.patients_in, b.expanded, b.rows) == (60, 60, a.rows)
+    assert (tmp_path / "one.csv").read_text() == (tmp_path / "many.csv").read_text()
