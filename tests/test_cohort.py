@@ -239,3 +239,24 @@ def test_chunks_give_the_same_file_as_one_pass(tmp_path: Path) -> None:
     b = run_cohort_file(load("cenersen-arm3"), roster, tmp_path / "many.csv", chunk_size=7)
     assert (a.patients_in, a.expanded, a.rows) == (b.patients_in, b.expanded, b.rows) == (60, 60, a.rows)
     assert (tmp_path / "one.csv").read_text() == (tmp_path / "many.csv").read_text()
+
+
+def test_parquet_without_pyarrow_is_a_one_line_error(runner, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow now raises ImportError
+    roster = _write_roster(tmp_path / "roster.csv", ["a,70,1.8,45,"])
+    result = runner.invoke(cli, ["cohort", "cenersen-arm3", str(roster), "-o", str(tmp_path / "plan.parquet")])
+    assert result.exit_code == 1
+    assert "Parquet needs pyarrow: pip install 'regimen[parquet]'" in result.output
+    assert not (tmp_path / "plan.parquet").exists()
+
+
+def test_cli_cohort_cycles_option_reaches_every_patient(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "roster.csv").write_text("patient_id,weight_kg\na,70\nb,81.5\n")
+    result = runner.invoke(cli, ["cohort", "oblimersen-mono", str(tmp_path / "roster.csv"), "-o",
+                                 str(tmp_path / "plan.csv"), "--cycles", "3"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((tmp_path / "plan.csv").open()))
+    assert {(r["patient_id"], r["cycle"]) for r in rows} == {(p, str(c)) for p in "ab" for c in (1, 2, 3)}
+    assert len(rows) == 2 * (5 + 7 + 7)

@@ -83,7 +83,7 @@ def test_dask_engine_with_worker_processes(tmp_path: Path) -> None:
 
     folder, roster = _roster_folder(tmp_path)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as c:
+                      dashboard_address=None, worker_dashboard_address=None) as cluster, Client(cluster) as c:
         summary = run_dask(load("cenersen-arm3"), folder, tmp_path / "out", client=c)
     assert summary.expanded == 27
     got = pd.concat([pd.read_parquet(p) for p in sorted((tmp_path / "out").glob("part-*.parquet"))],

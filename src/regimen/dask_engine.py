@@ -114,13 +114,14 @@ def run_dask(regimen: Regimen, roster_dir: str | Path, out_dir: str | Path, *, e
     The output folder appears whole or not at all (written beside it, then renamed into place).
     """
     _need_dask()
-    import dask
     import pandas as pd
+    from dask.base import compute
+    from dask.delayed import delayed
 
     if isinstance(client, str):
         from distributed import Client
 
-        client = Client(client)
+        client = Client(client)  # type: ignore[no-untyped-call]
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise CohortError(f"{out} already exists: remove it or choose a new output folder")
@@ -135,11 +136,11 @@ def run_dask(regimen: Regimen, roster_dir: str | Path, out_dir: str | Path, *, e
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
     try:
         duplicated = _duplicates(parts)
-        tasks = [dask.delayed(expand_part)(expander, part, str(tmp), duplicated) for part in parts]
+        tasks = [delayed(expand_part)(expander, part, str(tmp), duplicated) for part in parts]
         if client is not None:
             results = client.gather(client.compute(tasks))
         else:
-            results = dask.compute(*tasks, scheduler="threads")
+            results = compute(*tasks, scheduler="threads")  # type: ignore[no-untyped-call]
         problems = [r[0] for r in results if len(r[0])]
         errors = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=list(DASK_ERROR_COLUMNS))
         with atomic_target(err_path) as target:
