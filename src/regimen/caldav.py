@@ -114,7 +114,7 @@ class Client:
                 headers: Mapping[str, str] | None = None) -> tuple[int, bytes, Mapping[str, str]]:
         req = urllib.request.Request(url, data=body, method=method, headers={**self.headers, **(headers or {})})
         try:
-            with urllib.request.urlopen(req, timeout=TIMEOUT_SECONDS) as resp:  # noqa: S310 - http(s) only, checked
+            with urllib.request.urlopen(req, timeout=TIMEOUT_SECONDS) as resp:
                 return resp.status, resp.read(), dict(resp.headers)
         except urllib.error.HTTPError as exc:
             status = exc.code
@@ -167,8 +167,17 @@ def publish(plan: Plan, url: str, *, environ: Mapping[str, str] | None = None, *
 
     ``options`` are those of :func:`regimen.export.ics.plan_events` (time, tz, remind, label, dtstamp).
     """
-    from .export.ics import CONTENT_PROPERTY, UID_PREFIX, add_timezones, calendar_name, check_label, new_calendar, plan_events, \
-        plan_key, read_previous
+    from .export.ics import (
+        CONTENT_PROPERTY,
+        UID_PREFIX,
+        add_timezones,
+        calendar_name,
+        check_label,
+        new_calendar,
+        plan_events,
+        plan_key,
+        read_previous,
+    )
 
     label = options.get("label")
     label = check_label(label) if label is not None else None
@@ -179,7 +188,7 @@ def publish(plan: Plan, url: str, *, environ: Mapping[str, str] | None = None, *
     previous = {}
     for uid, (_href, _etag, data) in stored.items():
         previous.update({k: v for k, v in read_previous(data).items() if k == uid})
-    stamp = options.pop("dtstamp", None) or dt.datetime.now(dt.timezone.utc)
+    stamp = options.pop("dtstamp", None) or dt.datetime.now(dt.UTC)
     events = plan_events(plan, dtstamp=stamp, previous=previous, **options)
     created, updated, unchanged = [], [], []
     for event in events:

@@ -113,7 +113,8 @@ def calendar_options(fn: F) -> F:
         click.option("--tz", metavar="ZONE", help="IANA time zone of --time, e.g. Europe/Berlin (default: this "
                      "machine's)."),
         click.option("--remind", metavar="30m|1h|1d", help="Add a reminder this long before each event."),
-        click.option("--label", metavar="TEXT", help="Name shown in each event (no patient name is written without it)."),
+        click.option("--label", metavar="TEXT",
+                     help="Name shown in each event (no patient name is written without it)."),
         click.option("--caldav", metavar="URL", help="Upload the events to this CalDAV calendar, replacing an earlier "
                      "upload of the plan; login from $REGIMEN_CALDAV_USER/$REGIMEN_CALDAV_PASSWORD or ~/.netrc."),
     ]

@@ -27,6 +27,7 @@ and an event of the same plan that is no longer in it is kept with STATUS:CANCEL
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import re
@@ -50,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
 PRODID = "-//regimen//regimen calendar export//EN"
 UID_PREFIX = "regimen-"
 CONTENT_PROPERTY = "X-REGIMEN-CONTENT"  # hash of an event's content, to tell whether SEQUENCE must rise
-UTC = dt.timezone.utc
+UTC = dt.UTC
 UTC_KEYS = {"UTC", "Etc/UTC", "Etc/Zulu", "Zulu", "Universal", "Etc/Universal", "Etc/UCT", "UCT"}
 
 
@@ -250,8 +251,8 @@ def summary(plan: Plan, slot: Slot, label: str | None = None) -> str:
     if slot.continuous:
         total = sum((row.dose for row in slot.rows), Fraction(0))
         rate = f", {_amount(plan, r.rate, r.rate_unit or '')}" if r.rate is not None else ""
-        hours = slot.hours
-        what = f"{_amount(plan, total, r.dose_unit)}{route} continuous over {format_fraction(hours or Fraction(0))} h{rate}"
+        hours = format_fraction(slot.hours or Fraction(0))
+        what = f"{_amount(plan, total, r.dose_unit)}{route} continuous over {hours} h{rate}"
     else:
         what = f"{_amount(plan, r.dose, r.dose_unit)}{route}"
     text = f"{_title(r.drug)} {what} — {_day_label(plan, slot)}"
@@ -318,7 +319,7 @@ class Previous:
 
     sequence: int
     content: str | None
-    event: icalendar.Event
+    event: icalendar.Component
 
 
 def read_previous(data: bytes | str | None, key: str | None = None) -> dict[str, Previous]:
@@ -351,7 +352,7 @@ def _sequence(content: str, previous: Previous | None) -> int:
     return previous.sequence if previous.content == content else previous.sequence + 1
 
 
-def _cancelled(old: Previous, dtstamp: dt.datetime) -> icalendar.Event:
+def _cancelled(old: Previous, dtstamp: dt.datetime) -> icalendar.Component:
     event = old.event.copy()
     event.subcomponents = []  # no reminder for an event that will not happen
     if str(event.get("STATUS", "")).upper() != "CANCELLED":
@@ -408,14 +409,17 @@ def plan_events(plan: Plan, *, time: dt.time | None = None, tz: str | None = Non
     return events
 
 
-def _span(events: Iterable[icalendar.Event]) -> tuple[dt.date, dt.date]:
-    """Years the events' zoned times fall in, widened to whole years (for VTIMEZONE rules)."""
-    years = []
-    for event in events:
-        for name in ("DTSTART", "DTEND"):
-            if name in event:
-                years.append(event.decoded(name).year)
-    return dt.date(min(years) - 1, 1, 1), dt.date(max(years) + 2, 1, 1)
+# Every VTIMEZONE this module writes spans the same years, so that a zone's definition is the same in
+# every file: some readers keep the first definition they see of a TZID (vobject does, for the
+# life of the process) and would misread a later file whose definition covers other years.
+TIMEZONE_YEARS = (1970, 2100)
+
+
+def _span(events: Iterable[icalendar.Component]) -> tuple[dt.date, dt.date]:
+    """The years a VTIMEZONE must cover: TIMEZONE_YEARS, widened for events outside them."""
+    years = [event.decoded(name).year for event in events for name in ("DTSTART", "DTEND") if name in event]
+    return dt.date(min([TIMEZONE_YEARS[0], *(y - 1 for y in years)]), 1, 1), \
+        dt.date(max([TIMEZONE_YEARS[1], *(y + 2 for y in years)]), 1, 1)
 
 
 def new_calendar(name: str) -> icalendar.Calendar:
@@ -431,14 +435,71 @@ def new_calendar(name: str) -> icalendar.Calendar:
 
 def add_timezones(cal: icalendar.Calendar) -> None:
     """A VTIMEZONE for every TZID the calendar's events use, covering the years they span."""
+    import icalendar
+
     events = cal.walk("VEVENT")
-    if not events or not cal.get_missing_tzids():
+    missing = sorted(cal.get_missing_tzids()) if events else []
+    if not missing:
         return
     first, last = _span(events)
-    cal.add_missing_timezones(first_date=first, last_date=last)
-    missing = cal.get_missing_tzids()
-    if missing:  # pragma: no cover - every zone accepted by zone() is known to icalendar
-        raise CalendarError(f"no time-zone definition for {', '.join(sorted(missing))}; use another --tz")
+    for index, tzid in enumerate(missing):
+        cal.subcomponents.insert(index, icalendar.Timezone.from_ical(vtimezone(tzid, first, last)))
+
+
+@functools.lru_cache(maxsize=32)
+def vtimezone(tzid: str, first: dt.date, last: dt.date) -> bytes:
+    """The VTIMEZONE of IANA zone ``tzid`` from ``first`` to ``last``: every transition, one RDATE per line.
+
+    Written here rather than by icalendar's ``Timezone.from_tzinfo``, which searches for transitions
+    in steps of 64 days and so drops short periods (Cairo's daylight time resumed for 20 days after
+    Ramadan 2010 is missing from its output). Transitions are found by sampling the zone every
+    12 hours and bisecting each change to the second. RDATEs go one per line: vobject misreads
+    the comma-separated list form.
+    """
+    import icalendar
+
+    tz = zone(tzid)
+
+    def state(instant: dt.datetime) -> tuple[dt.timedelta, bool, str]:
+        local = instant.astimezone(tz)
+        offset = local.utcoffset()
+        assert offset is not None
+        return offset, bool(local.dst()), local.tzname() or str(offset)
+
+    step = dt.timedelta(hours=12)
+    moment = dt.datetime(first.year, first.month, first.day, tzinfo=UTC)
+    end = dt.datetime(last.year, last.month, last.day, tzinfo=UTC)
+    initial = before = state(moment)
+    starts: dict[tuple[dt.timedelta, dt.timedelta, str, bool], list[dt.datetime]] = {}
+    while moment < end:
+        after = state(moment + step)
+        if after != before:
+            low, high = moment, moment + step  # state(low) == before, state(high) == after
+            while high - low > dt.timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                low, high = (middle, high) if state(middle) == before else (low, middle)
+            high = high.replace(microsecond=0)
+            local_start = (high + before[0]).replace(tzinfo=None)  # wall time before the change, as RFC 5545 says
+            starts.setdefault((before[0], after[0], after[2], after[1]), []).append(local_start)
+        before = after
+        moment += step
+    rules = {(initial[0], initial[0], initial[2], initial[1]): [moment.replace(year=first.year, month=first.month,
+                                                                              day=first.day, tzinfo=None)]}
+    rules.update(starts)
+    out = icalendar.Timezone()
+    out.add("tzid", tzid)
+    out.add("comment", f"Rules of the IANA time zone {tzid} from {first} to {last}.")
+    for (offset_from, offset_to, name, daylight), dates in rules.items():
+        rule = icalendar.TimezoneDaylight() if daylight else icalendar.TimezoneStandard()
+        rule.add("dtstart", dates[0])
+        for date in dates[1:]:
+            rule.add("rdate", date)
+        rule.add("tzname", name)
+        rule.add("tzoffsetfrom", offset_from)
+        rule.add("tzoffsetto", offset_to)
+        out.add_component(rule)
+    data: bytes = out.to_ical()
+    return data
 
 
 def calendar_name(plan: Plan, label: str | None) -> str:
@@ -467,7 +528,8 @@ def plan_to_ics(plan: Plan, *, time: dt.time | None = None, tz: str | None = Non
         if uid not in uids:
             cal.add_component(_cancelled(old, stamp))
     add_timezones(cal)
-    return cal.to_ical()
+    data: bytes = cal.to_ical()
+    return data
 
 
 def dtstamp_from_env(environ: Mapping[str, str] | None = None) -> dt.datetime | None:
