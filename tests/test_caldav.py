@@ -1,0 +1,208 @@
+"""--caldav: upload to a real Radicale server on 127.0.0.1 (a free port, a temporary storage folder).
+
+What the server stores is read back from its storage folder, not only through its HTTP answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import icalendar
+import pytest
+from tests.test_ics import STAMP, agreed, make_plan, plan_to_ics
+
+from regimen.caldav import CalDAVError, Client, credentials, publish
+from regimen.cli import cli
+from regimen.export.ics import plan_key
+
+USER, PASSWORD = "nurse", "s3cret"
+ENV = {"REGIMEN_CALDAV_USER": USER, "REGIMEN_CALDAV_PASSWORD": PASSWORD}
+
+
+@dataclass(frozen=True)
+class Server:
+    base: str  # http://127.0.0.1:PORT
+    storage: Path
+
+    def calendar(self, name: str) -> str:
+        """Create calendar ``name`` of the user (MKCALENDAR) and return its URL."""
+        url = f"{self.base}/{USER}/{name}/"
+        token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        req = urllib.request.Request(url, method="MKCALENDAR", headers={"Authorization": f"Basic {token}"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.status == 201
+        return url
+
+    def stored(self, name: str) -> dict[str, icalendar.Event]:
+        """The events Radicale keeps on disk for calendar ``name``, by UID."""
+        folder = self.storage / "collection-root" / USER / name
+        out = {}
+        for item in folder.glob("*.ics"):
+            cal = icalendar.Calendar.from_ical(item.read_bytes())
+            for event in cal.walk("VEVENT"):
+                out[str(event["UID"])] = event
+        return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("radicale")
+    (root / "users").write_text(f"{USER}:{PASSWORD}\n")
+    port = _free_port()
+    config = root / "config"
+    config.write_text(f"""[server]
+hosts = 127.0.0.1:{port}
+[auth]
+type = htpasswd
+htpasswd_filename = {root / 'users'}
+htpasswd_encryption = plain
+[rights]
+type = owner_only
+[storage]
+filesystem_folder = {root / 'storage'}
+[logging]
+level = warning
+""")
+    log = (root / "log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "radicale", "--config", str(config)], stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # bounded poll until the port accepts connections
+            if proc.poll() is not None:
+                raise RuntimeError(f"radicale exited: {(root / 'log').read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("radicale did not start within 30 s") from None
+                time.sleep(0.05)
+        yield Server(f"http://127.0.0.1:{port}", root / "storage")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            proc.kill()
+        log.close()
+
+
+OPTIONS: dict[str, Any] = {"time": dt.time(9), "tz": "Europe/Berlin", "dtstamp": STAMP}
+
+
+def test_upload_stores_one_resource_per_event_as_in_the_file(radicale: Server) -> None:
+    url = radicale.calendar("first")
+    plan = make_plan("oblimersen-dtic", dt.date(2026, 10, 20), cycles=2)
+    result = publish(plan, url, environ=ENV, **OPTIONS)
+    stored = radicale.stored("first")
+    assert len(stored) == 4 and len(result.created) == 4 and not result.updated and not result.deleted
+    file_events = {str(e["UID"]): e for e in icalendar.Calendar.from_ical(plan_to_ics(plan, **OPTIONS))
+                   .walk("VEVENT")}
+    assert set(stored) == set(file_events)
+    for uid, event in stored.items():
+        assert event.to_ical() == file_events[uid].to_ical()  # same content, times, SEQUENCE 0
+    # each stored resource is a whole calendar with its VTIMEZONE, read alike by every reader
+    for item in (radicale.storage / "collection-root" / USER / "first").glob("*.ics"):
+        agreed(item.read_bytes())
+
+
+def test_second_upload_replaces_the_first(radicale: Server) -> None:
+    url = radicale.calendar("replace")
+    two = make_plan("oblimersen-dtic", dt.date(2026, 10, 20), cycles=2)
+    publish(two, url, environ=ENV, **OPTIONS)
+    first = radicale.stored("replace")
+    # another patient's plan in the same calendar must survive
+    other = make_plan("oblimersen-dtic", dt.date(2026, 10, 20), cycles=1, weight="80")
+    publish(other, url, environ=ENV, **OPTIONS)
+    other_uids = set(radicale.stored("replace")) - set(first)
+    assert len(other_uids) == 2
+
+    one = make_plan("oblimersen-dtic", dt.date(2026, 10, 20), cycles=1)
+    result = publish(one, url, environ=ENV, **{**OPTIONS, "time": dt.time(10)})
+    stored = radicale.stored("replace")
+    kept = {u for u in first if u in stored}
+    assert len(kept) == 2 and len(result.deleted) == 2 and set(result.updated) == kept
+    assert set(stored) == kept | other_uids  # cycle 2 of this plan removed, the other plan untouched
+    for uid in kept:
+        assert int(stored[uid]["SEQUENCE"]) == 1
+        assert stored[uid].decoded("DTSTART").hour == 10
+    again = publish(one, url, environ=ENV, **{**OPTIONS, "time": dt.time(10)})
+    assert set(again.unchanged) == kept and not again.updated and not again.created and not again.deleted
+    assert {int(e["SEQUENCE"]) for u, e in radicale.stored("replace").items() if u in kept} == {1}
+    assert all(u.startswith(f"regimen-{plan_key(one)}-") for u in kept)
+
+
+def test_cli_caldav_with_credentials_from_environment(radicale: Server, runner: Any, tmp_path: Path) -> None:
+    url = radicale.calendar("cli")
+    args = ["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--age", "45", "--start", "2026-12-01",
+            "--time", "08:00", "--tz", "Europe/Berlin", "--caldav", url, "--ics", str(tmp_path / "p.ics")]
+    result = runner.invoke(cli, args, env=ENV)
+    assert result.exit_code == 0, result.output
+    assert f"{url}: 8 event(s) created, 0 updated, 0 unchanged, 0 removed" in result.stderr
+    assert set(radicale.stored("cli")) == {str(e["UID"]) for e in
+                                           icalendar.Calendar.from_ical((tmp_path / "p.ics").read_bytes())
+                                           .walk("VEVENT")}
+
+
+def test_credentials_from_netrc(radicale: Server, tmp_path: Path) -> None:
+    url = radicale.calendar("netrc")
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine 127.0.0.1 login {USER} password {PASSWORD}\n")
+    netrc.chmod(0o600)
+    assert credentials(url, {"NETRC": str(netrc)}) == (USER, PASSWORD)
+    publish(make_plan("cenersen-arm1", dt.date(2026, 6, 1)), url, environ={"NETRC": str(netrc)}, **OPTIONS)
+    assert len(radicale.stored("netrc")) == 4
+
+
+def test_wrong_password_is_a_one_line_error(radicale: Server, runner: Any) -> None:
+    url = radicale.calendar("refused")
+    result = runner.invoke(cli, ["expand", "cenersen-arm1", "--weight", "70", "--bsa", "1.8", "--start",
+                                 "2026-06-01", "--caldav", url],
+                           env={"REGIMEN_CALDAV_USER": USER, "REGIMEN_CALDAV_PASSWORD": "wrong"})
+    assert result.exit_code == 1
+    assert "refused the login (401)" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert radicale.stored("refused") == {}
+
+
+def test_missing_calendar_is_a_clear_error(radicale: Server) -> None:
+    with pytest.raises(CalDAVError, match=r"no calendar there \(404\); create the calendar first"):
+        publish(make_plan("cenersen-arm1", dt.date(2026, 6, 1)), f"{radicale.base}/{USER}/missing/", environ=ENV)
+
+
+def test_unreachable_server() -> None:
+    with pytest.raises(CalDAVError, match="cannot reach the server"):
+        Client(f"http://127.0.0.1:{_free_port()}/cal/", None).events()
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("http://nurse:pw@127.0.0.1:1/cal/", "do not put credentials in the URL"),
+    ("http://calendar.example/cal/", "credentials are sent only over https"),
+    ("ftp://127.0.0.1/cal/", "give the http(s) URL"),
+])
+def test_unsafe_urls_are_refused_before_any_request(url: str, message: str) -> None:
+    with pytest.raises(CalDAVError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Client(url, ("nurse", "pw"))
+
+
+def test_partial_credentials() -> None:
+    with pytest.raises(CalDAVError, match="both REGIMEN_CALDAV_USER and REGIMEN_CALDAV_PASSWORD"):
+        credentials("https://x.example/", {"REGIMEN_CALDAV_USER": "nurse"})
+    assert credentials("https://x.example/", {"NETRC": "/nonexistent/netrc"}) is None
