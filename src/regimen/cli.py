@@ -155,7 +155,8 @@ def cli() -> None:
 @regimen_path_option
 def expand(regimen_ref: str, weight: str | None, bsa: str | None, age: str | None, height: str | None,
            sex: str | None, start: dt.datetime | None, cycles: tuple[str, ...], cycle_length: int | None, fmt: str,
-           output: str | None, regimen_path: tuple[str, ...], **calendar: str | None) -> None:
+           output: str | None, regimen_path: tuple[str, ...], ics: str | None, time_: str | None, tz: str | None,
+           remind: str | None, label: str | None, caldav: str | None) -> None:
     """Expand REGIMEN (an id from 'regimen list', or a .toml path) for one patient.
 
     \b
@@ -168,6 +169,7 @@ def expand(regimen_ref: str, weight: str | None, bsa: str | None, age: str | Non
     from .expand import expand as do_expand
     from .patient import make_patient
 
+    calendar = {"ics": ics, "time_": time_, "tz": tz, "remind": remind, "label": label, "caldav": caldav}
     export = calendar_export(calendar, start) if any(v is not None for v in calendar.values()) else None
     reg = load(regimen_ref, regimen_path)
     clinical, renal = options_from_context()
