@@ -102,7 +102,7 @@ def _positive(name: str, value: float, unit: str) -> float:
     """Return ``value`` as float if it is a finite number > 0, else raise."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         # ValueError (not TypeError) is this module's single bad-input contract.
-        raise ValueError(  # noqa: TRY004
+        raise ValueError(
             f"{name} must be a number in {unit}, got {value!r}; pass a positive number"
         )
     x = float(value)
@@ -128,7 +128,7 @@ def _scr(value: float) -> float:
 
 def _age(value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(  # noqa: TRY004
+        raise ValueError(
             f"age must be a number of years, got {value!r}; pass a number"
         )
     x = float(value)

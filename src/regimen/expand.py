@@ -10,6 +10,7 @@ working, and is stated in the plan's notes.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -334,25 +335,28 @@ def _expand_cycle(phase: Phase, cycle: int, offset: int, patient: Patient, start
         if length is not None and days[-1] > length:
             raise RegimenError(f"{comp.id} falls on day {days[-1]}, after the end of the {length}-day cycle")
         continuous = comp.method == "continuous infusion"
-        infusions: list[tuple[int, int]] = []  # (first day, number of days)
+        infusions: list[tuple[int, int, Fraction]] = []  # (first day, treatment days, elapsed hours)
         if continuous:
-            chunk = int(duration / HOURS_PER_DAY) if duration is not None else None
             for a, b in runs(days):
-                size = chunk or (b - a + 1)
-                infusions.extend((d, size) for d in range(a, b + 1, size))
+                if duration is None:  # one infusion over the whole run of days
+                    infusions.append((a, b - a + 1, (b - a + 1) * HOURS_PER_DAY))
+                    continue
+                size = math.ceil(duration / HOURS_PER_DAY)  # 46 h runs on 2 treatment days: 24 h, then 22 h
+                infusions.extend((d, size, duration) for d in range(a, b + 1, size))
         level_dose, level_step = adjust.level(comp, dose)
         pending: list[PendingRow] = []
         for day in days:
             infusion = None
+            hours_today = HOURS_PER_DAY
             if continuous:
-                first, size = next((f, s) for f, s in infusions if f <= day < f + s)
-                infusion = Infusion(start_course_day=offset + first, hours=size * HOURS_PER_DAY,
-                                    day_index=day - first + 1, days=size)
+                first, size, hours = next((f, s, h) for f, s, h in infusions if f <= day < f + s)
+                infusion = Infusion(start_course_day=offset + first, hours=hours, day_index=day - first + 1, days=size)
+                hours_today = min(HOURS_PER_DAY, hours - HOURS_PER_DAY * (day - first))
             if isinstance(level_dose, AucDose):
                 assert adjust.gfr is not None
                 work = auc_dose(level_dose, adjust.gfr, duration, rounding)
             else:
-                work = dose_for_day(level_dose, continuous, duration, patient, rounding,
+                work = dose_for_day(level_dose, continuous, duration, patient, rounding, hours_today=hours_today,
                                     body=adjust.body_factor(comp, level_dose))
             steps = [f"{level_step}{work.calculation}"] if level_step else [work.calculation]
             pending.append(PendingRow(day=day, infusion=infusion, amount=work.amount, rate=work.rate,

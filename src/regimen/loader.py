@@ -7,6 +7,7 @@ what to do) and raises one :class:`~regimen.errors.RegimenFileError` carrying th
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Callable
@@ -266,16 +267,15 @@ def _check_schedule(c: _Collector, where: Callable[[str], str], method: Method |
             c.add(where("dose"), f"a continuous infusion needs a dose per time (e.g. '{dose.text}/day' or per h), "
                   f"got {dose.text!r}")
         if duration is not None:
-            if duration % 24 != 0:
-                c.add(where("duration"), "a continuous infusion's duration must be whole days (e.g. '4 days', '96 h')")
-            elif isinstance(days, DayList):
-                length = int(duration / 24)
+            # an infusion of 46 h runs on 2 treatment days (24 h, then 22 h)
+            length = math.ceil(duration / 24)
+            if isinstance(days, DayList):
                 bad = [f"{a}-{b}" for a, b in runs(days.days) if (b - a + 1) % length]
                 if bad:
                     c.add(where("days"), f"days {', '.join(bad)} do not fit a {length}-day infusion: list the days the "
                           "infusion runs, e.g. \"1-4\"")
-            elif isinstance(days, RelativeDays) and days.count * 24 % duration != 0:
-                c.add(where("days"), f"count {days.count} does not fit the infusion duration")
+            elif isinstance(days, RelativeDays) and days.count % length != 0:
+                c.add(where("days"), f"count {days.count} does not fit a {length}-day infusion")
     else:
         if dose.unit.time == "hour" and (method != "infusion" or duration is None):
             c.add(where("dose"), f"a dose per hour ({dose.text!r}) needs method 'infusion' with a duration, or "

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Literal, Union
+from typing import Literal
 
 from .rules import Rule
 from .units import ParsedDose
@@ -50,10 +50,11 @@ class RelativeDays:
         length = f"{self.count} day{'s' if self.count != 1 else ''}"
         if self.on_day is not None:
             return f"{length} starting on day {self.on_day} of {self.relative_to}"
-        return f"{length} starting {self.days_before} day{'s' if self.days_before != 1 else ''} before {self.relative_to}"
+        plural = "s" if self.days_before != 1 else ""
+        return f"{length} starting {self.days_before} day{plural} before {self.relative_to}"
 
 
-Days = Union[DayList, RelativeDays]
+Days = DayList | RelativeDays
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,7 @@ class AucDose:
         return f"AUC {format_decimal(self.value)} mg/mL·min"
 
 
-Dose = Union[ParsedDose, AucDose]
+Dose = ParsedDose | AucDose
 
 
 @dataclass(frozen=True, slots=True)

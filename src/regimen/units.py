@@ -47,7 +47,7 @@ def registry() -> pint.UnitRegistry[Decimal]:
 
     try:
         return pint.UnitRegistry(non_int_type=Decimal, cache_folder=":auto:")
-    except Exception:  # noqa: BLE001 - the cache is an optimisation; any failure falls back to parsing
+    except Exception:  # the cache is an optimisation: any failure of it falls back to parsing
         return pint.UnitRegistry(non_int_type=Decimal)
 
 
