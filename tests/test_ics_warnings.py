@@ -22,7 +22,7 @@ def test_capped_bsa_and_eligibility_warnings_appear_in_event_descriptions() -> N
     patient = regimen.make_patient(weight="120", bsa="2.4", age="17")
     plan = regimen.expand(reg, patient, start=dt.date(2026, 12, 1), options=ClinicalOptions(bsa_cap=Fraction(2)))
     assert plan.warnings, "the cap and the age outside eligibility must warn"
-    events = descriptions(plan_to_ics(plan, dtstamp=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)))
+    events = descriptions(plan_to_ics(plan, dtstamp=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
     idarubicin = next(text for summary, text in events.items() if summary.startswith("Idarubicin"))
     for warning in plan.warnings:
         assert f"Warning: {warning}" in idarubicin.replace("\r\n", "\n").replace("\n ", "")
