@@ -10,6 +10,7 @@ import datetime as dt
 from fractions import Fraction
 
 import regimen
+from regimen.numbers import format_decimal
 
 # 1. Load a bundled regimen by id (or a file by path) and print it in words.
 reg = regimen.load("cenersen-arm3")
@@ -22,7 +23,8 @@ print("Patient working:", "; ".join(patient.working))
 # 3. Expand. Doses are exact fractions; the working text shows how each was computed.
 plan = regimen.expand(reg, patient, start=dt.date(2026, 12, 1))
 for row in plan.administrations:
-    print(f"C{row.cycle} D{row.day} {row.date} {row.drug:<11} {float(row.dose):>9.2f} {row.dose_unit}  {row.calculation}")
+    shown = format_decimal(plan.rounding(row.dose))  # round once, by the plan's stated rule; never via float
+    print(f"C{row.cycle} D{row.day} {row.date} {row.drug:<11} {shown:>7} {row.dose_unit}  {row.calculation}")
 
 # 4. Check one number by hand: idarubicin 12 mg/m²/day × 1.8 m² = 21.6 mg.
 idarubicin = [r for r in plan.administrations if r.drug == "idarubicin"]
