@@ -37,7 +37,7 @@ from .model import (
     Source,
     Variant,
 )
-from .rules import Rule, overlap, parse_rule, satisfiable
+from .rules import overlap, parse_rule, satisfiable
 from .units import classify_dose_unit, parse_dose, parse_duration_hours, split_number
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -543,4 +543,4 @@ def load_file(path: str | Path) -> Regimen:
     return load_text(text, str(p))
 
 
-__all__ = ["Rule", "amount", "load_data", "load_file", "load_text", "percent"]
+__all__ = ["amount", "load_data", "load_file", "load_text", "percent"]
