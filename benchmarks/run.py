@@ -20,6 +20,7 @@ date in 2026, as clinical records hold them. Timing is never asserted in the tes
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import subprocess
@@ -114,7 +115,7 @@ def main() -> None:
         sizes = [10_000, 100_000] + ([] if args.quick else [1_000_000])
         runs = {n: cohort_run(n, folder) for n in sizes}
         main_run = runs[100_000]
-        out_rows = sum(1 for _ in open(main_run["out"], encoding="utf-8")) - 1  # noqa: SIM115
+        out_rows = sum(1 for _ in open(main_run["out"], encoding="utf-8")) - 1
         base_out = folder / "baseline.csv"
         base = subprocess.run([PY, "-c", BASELINE, str(main_run["roster"]), str(main_run["out"]), str(out_rows),
                                str(base_out)], check=True, capture_output=True, text=True).stdout.split()
@@ -130,7 +131,7 @@ def main() -> None:
             rows.append((f"4 scaling {n:>9,} patients: wall time (incl. ~1 s start-up)", f"{runs[n]['seconds']:.2f} s",
                          "", ""))
         # linear means a fixed start-up plus a constant cost per patient: compare the marginal costs
-        marginal = [(a, b, (runs[b]["seconds"] - runs[a]["seconds"]) / (b - a)) for a, b in zip(sizes, sizes[1:])]
+        marginal = [(a, b, (runs[b]["seconds"] - runs[a]["seconds"]) / (b - a)) for a, b in itertools.pairwise(sizes)]
         for a, b, cost in marginal:
             rows.append((f"4 scaling {a:,} -> {b:,}: marginal µs per patient, vs 10k -> 100k",
                          f"{cost * 1e6:.1f} µs", f"{cost / marginal[0][2]:.2f}x", "~1x (linear)"))
