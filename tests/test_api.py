@@ -31,3 +31,13 @@ def test_list_regimens() -> None:
     found, errors = regimen.list_regimens()
     assert not errors
     assert {r.id for r in found} >= {"cenersen-arm3", "oblimersen-dex"}
+
+
+def test_expand_cohort_is_part_of_the_public_api() -> None:
+    import pandas as pd
+
+    roster = pd.DataFrame({"patient_id": ["a", "b"], "weight_kg": [70, 80], "bsa_m2": [1.8, 2.0], "age": [45, 65]})
+    frame = regimen.expand_cohort(regimen.load("cenersen-arm3"), roster)
+    assert set(frame["patient_id"]) == {"a", "b"}
+    b_cytarabine = frame[(frame["patient_id"] == "b") & (frame["drug"] == "cytarabine")]
+    assert b_cytarabine["dose"].tolist() == [2000, 2000, 2000]  # 1 g/m² × 2.0 m², 3 days (older than 60)

@@ -20,6 +20,16 @@ from .patient import make_patient
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    """``regimen.expand_cohort`` without importing pandas and numpy for single-patient use."""
+    if name == "expand_cohort":
+        from .cohort import expand_cohort
+
+        return expand_cohort
+    raise AttributeError(f"module 'regimen' has no attribute {name!r}")
+
+
 __all__ = [
     "Administration",
     "Component",
@@ -33,6 +43,7 @@ __all__ = [
     "UnitError",
     "UnknownRegimenError",
     "expand",
+    "expand_cohort",
     "find",
     "list_regimens",
     "load",
