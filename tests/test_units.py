@@ -66,7 +66,8 @@ def test_mass_per_body_weight_is_not_treated_as_dimensionless() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("70", Fraction(70)), ("70 kg", Fraction(70)), ("70kg", Fraction(70)), ("154lb", Fraction("69.85322498")),
-     ("154 lb", Fraction("69.85322498")), ("70000 g", Fraction(70))],
+     ("154 lb", Fraction("69.85322498")), ("70000 g", Fraction(70)), ("70 KG", Fraction(70)),
+     ("154 LBS", Fraction("69.85322498"))],
 )
 def test_weights(text: str, expected: Fraction) -> None:
     got = parse_measure(text, target="kilogram", default_unit="kilogram", what="weight", examples="70")
@@ -100,3 +101,9 @@ def test_durations(text: str, hours: Fraction) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(UnitError):
         parse_duration_hours(text)
+
+
+def test_an_unknown_patient_unit_is_named_with_the_option_to_use() -> None:
+    with pytest.raises(UnitError, match=r"weight '70 stone-ish': unknown unit 'stone-ish'; give it as e.g. --weight"):
+        parse_measure("70 stone-ish", target="kilogram", default_unit="kilogram", what="weight",
+                      examples="--weight 70")

@@ -253,7 +253,11 @@ def parse_measure(text: str, *, target: str, default_unit: str, what: str, examp
         raise UnitError(f"{what} {text!r} is not a finite number: give it as e.g. {examples}")
     if not unit_text:
         return Fraction(value) * factor(default_unit, target)
-    unit = parse_unit(unit_text.replace(" ", ""))
+    try:
+        # people type KG, Lb, CM: patient units are read case-insensitively (no clash among mass/length units)
+        unit = parse_unit(unit_text.replace(" ", "").lower())
+    except UnitError:
+        raise UnitError(f"{what} {text!r}: unknown unit {unit_text!r}; give it as e.g. {examples}") from None
     reg = registry()
     if unit.dimensionality != reg.Unit(target).dimensionality:
         raise UnitError(f"{what} {text!r} has a unit of the wrong kind ({unit}): give it as e.g. {examples}")
