@@ -15,7 +15,6 @@ import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from importlib import resources
 from pathlib import Path
 
 from .errors import RegimenError
@@ -50,7 +49,7 @@ class FactorTable:
 
 
 def _data_dir() -> Path:
-    return Path(str(resources.files("regimen") / "data"))
+    return Path(__file__).parent / "data"
 
 
 def bundled_tables() -> list[str]:

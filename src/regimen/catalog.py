@@ -8,11 +8,9 @@ shows which file was used.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Iterable, Sequence
-from importlib import resources
 from pathlib import Path
 
 from .errors import RegimenError, UnknownRegimenError
@@ -24,9 +22,9 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 def bundled_dir() -> Path:
     """The regimens shipped with regimen: inside the installed package, or regimens/ of a checkout."""
-    packaged = resources.files("regimen") / "regimens"
+    packaged = Path(__file__).parent / "regimens"  # the wheel puts them inside the package
     if packaged.is_dir():
-        return Path(str(packaged))
+        return packaged
     return Path(__file__).resolve().parents[2] / "regimens"
 
 
@@ -70,6 +68,8 @@ def find(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Path:
         if candidate.is_file():
             return candidate
     known = sorted(_files(dirs))
+    import difflib  # only on this error path: it costs start-up time
+
     close = difflib.get_close_matches(ref, known, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     raise UnknownRegimenError(f"unknown regimen {ref!r}: {hint}use one of {', '.join(known)} "

@@ -10,7 +10,6 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from fractions import Fraction
-from importlib import resources
 from pathlib import Path
 
 from .errors import Problem, RegimenError, RegimenFileError
@@ -38,9 +37,9 @@ class Formulary:
 
 def example_path() -> Path:
     """The example formulary: inside the installed package, or formulary/ of a checkout."""
-    packaged = resources.files("regimen") / "formulary" / "example.toml"
+    packaged = Path(__file__).parent / "formulary" / "example.toml"  # inside the package in a wheel
     if packaged.is_file():
-        return Path(str(packaged))
+        return packaged
     return Path(__file__).resolve().parents[2] / "formulary" / "example.toml"
 
 
