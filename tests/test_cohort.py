@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +17,9 @@ from tests.conftest import SEED_IDS
 
 from regimen import expand, load, make_patient
 from regimen.cli import cli
+from regimen.clinical import ClinicalOptions, StrictError
 from regimen.cohort import (
+    ID_COLUMN,
     OUTPUT_COLUMNS,
     CohortError,
     RejectedRowsWarning,
@@ -27,6 +30,9 @@ from regimen.cohort import (
     read_roster,
 )
 from regimen.export.records import ROW_FIELDS, plan_to_csv, row_record
+from regimen.formulary import load_formulary
+from regimen.loader import amount, load_text
+from regimen.model import Regimen
 
 
 def _expected(regimen_id: str, row: dict[str, str]) -> list[dict[str, str]]:
@@ -260,3 +266,291 @@ def test_cli_cohort_cycles_option_reaches_every_patient(runner, tmp_path: Path) 
     rows = list(csv.DictReader((tmp_path / "plan.csv").open()))
     assert {(r["patient_id"], r["cycle"]) for r in rows} == {(p, str(c)) for p in "ab" for c in (1, 2, 3)}
     assert len(rows) == 2 * (5 + 7 + 7)
+
+
+# ---- clinical options (the run-wide options of 'regimen expand') -------------------------------------------
+
+ADJUSTED_TOML = '''id = "cohort-adjusted"
+name = "Test regimen with dose levels, maximum doses and rounding"
+cycle_length = 21
+cycles = 2
+
+[[source]]
+citation = "test"
+
+[[component]]
+drug = "cenersen"
+dose = "0.1 mg/kg/h"
+route = "IV"
+method = "continuous infusion"
+duration = "2 days"
+days = "1-2"
+max_daily = "200 mg"
+
+[[component]]
+drug = "idarubicin"
+dose = "12 mg/m²/day"
+route = "IV"
+days = "2-4"
+max_dose = "25 mg"
+levels = { "-1" = "75%", "-2" = "9 mg/m²/day" }
+
+[[component]]
+drug = "cytarabine"
+dose = "1 g/m²/day"
+route = "IV"
+days = "2-5"
+round = "100 mg"
+
+[[component.variant]]
+when = "age > 60"
+days = "2-4"
+
+[[component]]
+drug = "dexamethasone"
+dose = "40 mg"
+route = "oral"
+days = "1"
+'''
+ADJUSTED = load_text(ADJUSTED_TOML, "<test>")
+EXAMPLE_FORMULARY = load_formulary()
+
+
+@st.composite
+def clinical_options(draw: st.DrawFn, reg: Regimen) -> ClinicalOptions:
+    """Random run-wide options that are valid for ``reg`` (dose levels only where the regimen defines them)."""
+    drugs = sorted({c.drug for c in reg.components()})
+    levels = any(c.levels for c in reg.components())
+    vial_round = draw(st.booleans())
+    return ClinicalOptions(
+        bsa_formula=draw(st.sampled_from(["mosteller", "dubois", "schlich"])),
+        bsa_cap=draw(st.one_of(st.none(), st.decimals(Decimal("1.5"), Decimal("2.5"), places=2).map(
+            lambda d: Fraction(d)))),
+        dosing_weight=draw(st.sampled_from([None, "actual", "ideal", "ideal-robinson", "adjusted", "lean"])),
+        adjusted_factor=draw(st.sampled_from([Fraction(2, 5), Fraction(1, 4)])),
+        dose_level=draw(st.sampled_from([None, 0, -1, -2])) if levels else None,
+        reductions=draw(st.dictionaries(st.sampled_from(drugs), st.sampled_from([Fraction(50), Fraction(75),
+                                                                                  Fraction(100)]), max_size=2)),
+        round_to=draw(st.dictionaries(st.sampled_from(drugs), st.sampled_from([amount("0.5mg", "--round"),
+                                                                                amount("10 mg", "--round")]),
+                                      max_size=1)),
+        formulary=EXAMPLE_FORMULARY if vial_round else None,
+        vial_round=vial_round,
+        threshold=draw(st.sampled_from([Fraction(10), Fraction(6)])),
+        strict=draw(st.booleans()),
+    )
+
+
+clinical_patients = st.fixed_dictionaries({
+    "weight_kg": st.decimals(Decimal("30"), Decimal("160"), places=1).map(str),
+    "bsa_m2": st.one_of(st.just(""), st.decimals(Decimal("1.2"), Decimal("2.8"), places=2).map(str)),
+    "height_cm": st.decimals(Decimal("140"), Decimal("200"), places=1).map(str),
+    "age": st.integers(10, 90).map(str),
+    "sex": st.sampled_from(["female", "male"]),
+    "start_date": st.one_of(st.just(""), st.dates(dt.date(2026, 1, 1), dt.date(2026, 12, 31)).map(str)),
+})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), regimen_id=st.sampled_from([*SEED_IDS, "cohort-adjusted"]),
+       rows=st.lists(clinical_patients, min_size=1, max_size=8))
+def test_with_clinical_options_every_patient_gets_exactly_the_rows_of_regimen_expand(
+        data: st.DataObject, regimen_id: str, rows: list[dict[str, str]]) -> None:
+    """The same property under random ClinicalOptions: rows == expand(options=...) + row_record(), and under
+    --strict exactly the patients whose plans carry a warning are rejected."""
+    reg = ADJUSTED if regimen_id == "cohort-adjusted" else load(regimen_id)
+    options = data.draw(clinical_options(reg))
+    for i, row in enumerate(rows):
+        row["patient_id"] = f"P{i}"
+        if i and i % 2:  # shared values: distinct-value blocks are reused
+            row["weight_kg"], row["height_cm"], row["sex"] = rows[0]["weight_kg"], rows[0]["height_cm"], rows[0]["sex"]
+    roster = pd.DataFrame(rows, columns=["patient_id", "weight_kg", "bsa_m2", "height_cm", "age", "sex",
+                                         "start_date"])
+    result = cohort(reg, roster, options=options)
+    if not options.strict:
+        assert not any("one patient at a time" in n for n in result.notes)  # the vectorised path made these rows
+    records = frame_records(result.frame)
+    rejected = set(result.errors["patient_id"])
+    for row in rows:
+        patient = make_patient(weight=row["weight_kg"], bsa=row["bsa_m2"] or None, height=row["height_cm"],
+                               age=row["age"], sex=row["sex"])
+        start = dt.date.fromisoformat(row["start_date"]) if row["start_date"] else None
+        try:
+            plan = expand(reg, patient, start=start, options=options)
+        except StrictError:
+            assert row["patient_id"] in rejected
+            assert not [r for r in records if r["patient_id"] == row["patient_id"]]
+            continue
+        assert row["patient_id"] not in rejected, result.errors.to_dict("records")
+        mine = [r for r in records if r["patient_id"] == row["patient_id"]]
+        want = []
+        for admin in plan.administrations:
+            rec = row_record(plan, admin)
+            rec["warnings"] = "; ".join(rec["warnings"])
+            want.append({ID_COLUMN: row["patient_id"], **rec})
+        assert mine == want
+    assert result.patients_in == len(rows) and result.expanded == len(rows) - len(rejected)
+
+
+def test_options_and_bsa_formula_must_agree() -> None:
+    roster = pd.DataFrame({"patient_id": ["a"], "weight_kg": ["70"], "bsa_m2": ["1.8"], "age": ["45"]})
+    with pytest.raises(CohortError, match="differ"):
+        cohort(load("cenersen-arm3"), roster, bsa_formula="dubois", options=ClinicalOptions(bsa_formula="mosteller"))
+
+
+def test_auc_regimens_are_refused_in_cohorts() -> None:
+    reg = load(str(Path(__file__).parent.parent / "examples" / "carboplatin-paclitaxel-gog158.toml"))
+    roster = pd.DataFrame({"patient_id": ["a"], "weight_kg": ["70"], "bsa_m2": ["1.8"], "age": ["45"]})
+    with pytest.raises(CohortError, match=r"doses carboplatin by AUC .*cohorts do not support AUC dosing"):
+        cohort(reg, roster)
+
+
+# ---- clinical options on the command line ------------------------------------------------------------------
+
+CLINICAL_ROSTER = ("patient_id,weight_kg,bsa_m2,height_cm,age,sex,start_date\n"
+                   "a,70,1.8,170,45,female,2026-01-05\nb,120,2.4,180,70,male,\nc,50,1.5,150,16,female,\n")
+
+
+def _clinical_run(runner, tmp_path: Path, command: str, regimen_ref: str, *args: str,  # type: ignore[no-untyped-def]
+                  roster_text: str = CLINICAL_ROSTER) -> tuple[int, str, list[dict[str, str]]]:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(roster_text)
+    out = tmp_path / "plan.csv"
+    target = ["-o", str(out)] if command == "cohort" else ["--format", "csv", "-o", str(out)]
+    result = runner.invoke(cli, [command, regimen_ref, str(roster), *target, *args])
+    rows = list(csv.DictReader(out.open())) if out.exists() and result.exit_code == 0 else []
+    return result.exit_code, result.output, rows
+
+
+def _expand_csv(runner, regimen_ref: str, row: dict[str, str], *args: str) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    cmd = ["expand", regimen_ref, "--weight", row["weight_kg"], "--bsa", row["bsa_m2"], "--height", row["height_cm"],
+           "--age", row["age"], "--sex", row["sex"], "--format", "csv", *args]
+    if row["start_date"]:
+        cmd += ["--start", row["start_date"]]
+    result = runner.invoke(cli, cmd)
+    assert result.exit_code == 0, result.output
+    return list(csv.DictReader(io.StringIO(result.stdout)))
+
+
+def _assert_like_expand(runner, regimen_ref: str, rows: list[dict[str, str]], *args: str,  # type: ignore[no-untyped-def]
+                        skip: tuple[str, ...] = ()) -> None:
+    for row in csv.DictReader(io.StringIO(CLINICAL_ROSTER)):
+        if row["patient_id"] in skip:
+            continue
+        mine = [{k: v for k, v in r.items() if k != ID_COLUMN} for r in rows if r[ID_COLUMN] == row["patient_id"]]
+        assert mine == _expand_csv(runner, regimen_ref, row, *args), row["patient_id"]
+
+
+@pytest.mark.parametrize("args", [
+    ("--bsa-cap", "2"),
+    ("--dosing-weight", "ideal"),
+    ("--dosing-weight", "adjusted", "--adjusted-factor", "0.3"),
+    ("--dosing-weight", "lean", "--bsa-formula", "dubois"),
+    ("--reduce", "idarubicin=75%", "--reduce", "cytarabine=50%"),
+    ("--round", "idarubicin=1mg"),
+    ("--round", "idarubicin=5mg", "--round-threshold", "5%"),
+])
+def test_cli_cohort_clinical_options_give_the_rows_of_regimen_expand(runner, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                     args: tuple[str, ...]) -> None:
+    code, output, rows = _clinical_run(runner, tmp_path, "cohort", "cenersen-arm3", *args)
+    assert code == 0, output
+    assert "patients in = expanded + rejected: 3 = 3 + 0" in output
+    _assert_like_expand(runner, "cenersen-arm3", rows, *args)
+
+
+def test_cli_cohort_dose_level_and_caps_of_the_regimen(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "adjusted.toml").write_text(ADJUSTED_TOML)
+    ref = str(tmp_path / "adjusted.toml")
+    for args in [("--dose-level", "-1"), ("--dose-level", "-2", "--bsa-cap", "2"), ()]:
+        code, output, rows = _clinical_run(runner, tmp_path, "cohort", ref, *args)
+        assert code == 0, output
+        _assert_like_expand(runner, ref, rows, *args)
+    level = [r for r in rows if r["drug"] == "idarubicin"]
+    assert level and all("capped at the regimen maximum" in r["warnings"] for r in level if r[ID_COLUMN] == "b")
+    code, output, rows = _clinical_run(runner, tmp_path, "cohort", ref, "--dose-level", "-1")
+    assert any("dose level -1 (75%)" in r["calculation"] for r in rows)
+
+
+def test_cli_cohort_row_warnings_reach_the_warnings_column(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # 5 mg steps cannot round idarubicin 21.6 mg within 5 %: left unrounded, with a warning on the row
+    code, output, rows = _clinical_run(runner, tmp_path, "cohort", "cenersen-arm3", "--round", "idarubicin=5mg",
+                                       "--round-threshold", "5%")
+    assert code == 0, output
+    a = [r for r in rows if r[ID_COLUMN] == "a" and r["drug"] == "idarubicin"]
+    assert a and all("not rounded" in r["warnings"] for r in a)
+
+
+def test_cli_cohort_vial_rounding_with_a_formulary_and_band(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    formulary = str(Path(__file__).parent.parent / "formulary" / "example.toml")
+    for args in [("--vial-round", "--formulary", formulary), ("--band", "6%", "--formulary", formulary)]:
+        code, output, rows = _clinical_run(runner, tmp_path, "cohort", "cenersen-arm3", *args)
+        assert code == 0, output
+        _assert_like_expand(runner, "cenersen-arm3", rows, *args)
+        assert any("whole vials" in r["calculation"] for r in rows)
+        assert "vial sizes from formulary 'example'" in output  # the plan's warning, as a run note
+
+
+def test_cli_cohort_strict_rejects_patients_with_warnings_and_writes_the_others(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, output, rows = _clinical_run(runner, tmp_path, "cohort", "cenersen-arm3", "--strict")
+    assert code == 0, output
+    assert "patients in = expanded + rejected: 3 = 2 + 1" in output
+    errors = list(csv.DictReader((tmp_path / "plan.errors.csv").open()))
+    assert [(e["row"], e["patient_id"], e["column"]) for e in errors] == [("3", "c", "")]
+    assert errors[0]["problem"].startswith("--strict: age 16 years is outside the eligibility of cenersen-arm3")
+    assert {r[ID_COLUMN] for r in rows} == {"a", "b"}
+    _assert_like_expand(runner, "cenersen-arm3", rows, "--strict", skip=("c",))
+    # a run-wide warning (the cap applies to b) rejects b too
+    code, output, rows = _clinical_run(runner, tmp_path, "cohort", "cenersen-arm3", "--strict", "--bsa-cap", "2")
+    assert "3 = 1 + 2" in output and {r[ID_COLUMN] for r in rows} == {"a"}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--dose-level", "-1"), "--dose-level -1: cenersen-arm3 defines no dose levels"),
+    (("--reduce", "foo=50%"), "--reduce foo: cenersen-arm3 has no drug or component 'foo'"),
+    (("--reduce", "idarubicin=150%"), "a reduction is above 0 % and at most 100 %"),
+    (("--reduce", "idarubicin"), "write DRUG=VALUE"),
+    (("--round", "idarubicin=lots"), "--round"),
+    (("--bsa-cap", "9"), "--bsa-cap 9 m² is not a possible BSA"),
+    (("--bsa-cap", "two"), "--bsa-cap 'two' is not a number"),
+    (("--adjusted-factor", "2", "--dosing-weight", "adjusted"), "--adjusted-factor 2 must be between 0 and 1"),
+    (("--vial-round",), "--vial-round and --band need the vial sizes: pass --formulary FILE"),
+    (("--band", "6%", "--round-threshold", "5%"), "--band and --round-threshold both set the rounding threshold"),
+])
+def test_cli_cohort_clinical_option_errors_are_one_line(runner, tmp_path: Path, args: tuple[str, ...],  # type: ignore[no-untyped-def]
+                                                        message: str) -> None:
+    code, output, _ = _clinical_run(runner, tmp_path, "cohort", "cenersen-arm3", *args)
+    assert code == 1 and message in output, output
+    assert output.count("\n") == 1 and output.startswith("Error: ")
+    assert not (tmp_path / "plan.csv").exists()
+
+
+def test_cli_cohort_dosing_weight_needs_height_and_sex_columns(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, output, _ = _clinical_run(runner, tmp_path, "cohort", "cenersen-arm3", "--dosing-weight", "ideal",
+                                    roster_text="patient_id,weight_kg,bsa_m2,age\na,70,1.8,45\n")
+    assert code == 1
+    assert "roster has no column height_cm, sex (needed by cenersen-arm3): add them (the ideal, adjusted and lean " \
+           "body weights need each patient's height_cm and sex)" in output
+    code, output, rows = _clinical_run(runner, tmp_path, "cohort", "cenersen-arm3", "--dosing-weight", "ideal",
+                                       roster_text="patient_id,weight_kg,bsa_m2,height_cm,age,sex\n"
+                                                   "a,70,1.8,170,45,female\nb,70,1.8,,45,male\n")
+    assert code == 0 and "2 = 1 + 1" in output and {r[ID_COLUMN] for r in rows} == {"a"}
+    errors = list(csv.DictReader((tmp_path / "plan.errors.csv").open()))
+    assert errors == [{"row": "2", "patient_id": "b", "column": "height_cm",
+                       "problem": "missing: this regimen needs height_cm"}]
+
+
+def test_cli_cohort_refuses_auc_regimens_and_dask_with_clinical_options(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    gog = str(Path(__file__).parent.parent / "examples" / "carboplatin-paclitaxel-gog158.toml")
+    code, output, _ = _clinical_run(runner, tmp_path, "cohort", gog)
+    assert code == 1 and "doses carboplatin by AUC (Calvert)" in output and output.count("\n") == 1
+    code, output, _ = _clinical_run(runner, tmp_path, "cohort", "cenersen-arm3", "--bsa-cap", "2", "--engine", "dask")
+    assert code == 1 and "--engine dask takes --bsa-formula only of the clinical options" in output
+
+
+@pytest.mark.parametrize("option", ["--bsa-formula", "--bsa-cap", "--dosing-weight", "--adjusted-factor",
+                                    "--dose-level", "--reduce", "--round", "--formulary", "--vial-round",
+                                    "--round-threshold", "--band", "--strict"])
+def test_cohort_and_supply_document_the_clinical_options(runner, option: str) -> None:  # type: ignore[no-untyped-def]
+    assert option in runner.invoke(cli, ["cohort", "--help"]).stdout
+    assert option in runner.invoke(cli, ["supply", "--help"]).stdout
+    assert "--prior" not in runner.invoke(cli, ["cohort", "--help"]).stdout

@@ -126,3 +126,66 @@ def test_cli_supply_formats_and_own_formulary(runner, tmp_path: Path) -> None:  
     rows = list(csv.DictReader(io.StringIO((tmp_path / "s.csv").read_text())))
     idarubicin = next(r for r in rows if r["scope"] == "total" and r["drug"] == "idarubicin")
     assert idarubicin["vials"] == "3 × 20 mg + 3 × 5 mg" and idarubicin["waste"] == "10.2"
+
+
+# ---- clinical options (the run-wide options of 'regimen expand') -------------------------------------------
+
+CLINICAL_ROSTER = ("patient_id,weight_kg,bsa_m2,height_cm,age,sex,start_date\n"
+                   "a,70,1.8,170,45,female,2026-01-05\nb,80,2,180,70,male,\nc,50,1.5,150,16,female,\n")
+
+
+def _supply_json(runner, tmp_path: Path, *args: str) -> tuple[int, str, dict]:  # type: ignore[no-untyped-def, type-arg]
+    roster = tmp_path / "roster.csv"
+    roster.write_text(CLINICAL_ROSTER)
+    out = tmp_path / "s.json"
+    out.unlink(missing_ok=True)
+    result = runner.invoke(cli, ["supply", "cenersen-arm3", str(roster), "--format", "json", "-o", str(out), *args])
+    return result.exit_code, result.output, json.loads(out.read_text()) if out.exists() else {}
+
+
+def _total(data: dict, drug: str) -> dict:  # type: ignore[type-arg]
+    return next(r for r in data["lines"] if r["scope"] == "total" and r["drug"] == drug)
+
+
+def test_cli_supply_reductions_and_bsa_cap_change_the_amounts_exactly(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, output, full = _supply_json(runner, tmp_path)
+    assert code == 0, output
+    code, output, reduced = _supply_json(runner, tmp_path, "--reduce", "idarubicin=75%", "--bsa-cap", "1.6")
+    assert code == 0, output
+    # idarubicin 12 mg/m² × 3 days: (1.8 + 2 + 1.5) m² in full; at 75 % of the BSA capped at 1.6 m²
+    assert Fraction(_total(full, "idarubicin")["amount_exact"]) == 12 * 3 * F("5.3")
+    assert Fraction(_total(reduced, "idarubicin")["amount_exact"]) == 12 * 3 * (2 * F("1.6") + F("1.5")) * F(3, 4)
+
+
+def test_cli_supply_dosing_weight_and_dose_rounding(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, output, ideal = _supply_json(runner, tmp_path, "--dosing-weight", "ideal")
+    assert code == 0, output
+    # cenersen 2.4 mg/kg/day × 4 days on each ideal body weight (Devine, 2 decimals): 61.44, 74.99, 43.33 kg
+    assert Fraction(_total(ideal, "cenersen")["amount_exact"]) == F("2.4") * 4 * (F("61.44") + F("74.99") + F("43.33"))
+    code, output, rounded = _supply_json(runner, tmp_path, "--round", "idarubicin=1mg")
+    assert code == 0, output
+    assert Fraction(_total(rounded, "idarubicin")["amount_exact"]) == 3 * (22 + 24 + 18)
+
+
+def test_cli_supply_vial_rounding_uses_its_one_formulary(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    own = tmp_path / "pharmacy.toml"
+    own.write_text('name = "ward 4"\n[[drug]]\ndrug = "idarubicin"\nvials = ["10 mg"]\n')
+    code, output, data = _supply_json(runner, tmp_path, "--formulary", str(own), "--vial-round")
+    assert code == 0, output
+    # 21.6 -> 20 (-7.4 %), 24 -> 20 (-16.7 %: beyond ±10 %, not rounded), 18 -> 20 (+11.1 %: not rounded)
+    assert Fraction(_total(data, "idarubicin")["amount_exact"]) == 3 * (20 + 24 + 18)
+    code, output, _ = _supply_json(runner, tmp_path, "--vial-round")
+    assert code == 1 and "--vial-round and --band need the vial sizes: pass --formulary FILE" in output
+
+
+def test_cli_supply_strict_and_option_errors(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, output, data = _supply_json(runner, tmp_path, "--strict")
+    assert code == 0, output
+    assert "patients in = expanded + rejected: 3 = 2 + 1" in output  # c (16 years) is outside the eligibility
+    assert data["patients"] == {"in": 3, "expanded": 2, "rejected": 1}
+    assert _total(data, "idarubicin")["administrations"] == 6  # a and b only
+    assert (tmp_path / "roster.errors.csv").read_text().splitlines()[1].startswith('3,c,,"--strict: age 16 years')
+    code, output, _ = _supply_json(runner, tmp_path, "--dose-level", "-1")
+    assert code == 1 and "--dose-level -1: cenersen-arm3 defines no dose levels" in output
+    code, output, _ = _supply_json(runner, tmp_path, "--reduce", "aspirin=50%")
+    assert code == 1 and "--reduce aspirin: cenersen-arm3 has no drug or component 'aspirin'" in output

@@ -14,7 +14,12 @@ from typing import Any, TypeVar
 
 import click
 
-from .clinical_cli import clinical_options, options_from_context
+from .clinical_cli import (
+    clinical_options,
+    cohort_clinical_options,
+    cohort_options_from_context,
+    options_from_context,
+)
 from .errors import RegimenError, RegimenFileError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -272,12 +277,7 @@ def schema(output: str | None) -> None:
 # ---- cohorts and supply (issue 5) -----------------------------------------------------------------
 
 def cohort_options(fn: F) -> F:
-    from .body import BSA_FORMULAS
-
     options = [
-        click.option("--bsa-formula", type=click.Choice(list(BSA_FORMULAS)), default=None,
-                     help="BSA formula for roster rows with height_cm but no bsa_m2 (default: the engine's, "
-                          "Mosteller)."),
         click.option("--cycles", "cycles", multiple=True, metavar="N|PHASE=N",
                      help="Cycles to expand (default: the regimen's count, or 1 when the source gives none)."),
         click.option("--cycle-length", type=click.IntRange(min=1), metavar="DAYS",
@@ -296,15 +296,16 @@ def cohort_options(fn: F) -> F:
 @click.option("-o", "--output", metavar="OUT", required=True, type=click.Path(),
               help="Output file, .csv or .parquet (a folder with --engine dask).")
 @cohort_options
+@cohort_clinical_options()
 @click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas", show_default=True,
               help="dask: ROSTER and OUT are folders of Parquet files; one task per row group.")
 @click.option("--scheduler", metavar="ADDRESS", help="With --engine dask: a Dask scheduler address (default: local "
                                                       "threads).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal, for long runs).")
 @regimen_path_option
-def cohort(regimen_ref: str, roster: str, output: str, bsa_formula: str | None, cycles: tuple[str, ...],
-           cycle_length: int | None, errors_path: str | None, engine: str, scheduler: str | None,
-           progress: bool | None, regimen_path: tuple[str, ...]) -> None:
+def cohort(regimen_ref: str, roster: str, output: str, cycles: tuple[str, ...], cycle_length: int | None,
+           errors_path: str | None, engine: str, scheduler: str | None, progress: bool | None,
+           regimen_path: tuple[str, ...]) -> None:
     """Expand REGIMEN for every patient of ROSTER (CSV or Parquet) into OUT.
 
     Roster columns: patient_id, and those the regimen needs of weight_kg, bsa_m2 (or height_cm), age, sex;
@@ -317,16 +318,22 @@ def cohort(regimen_ref: str, roster: str, output: str, bsa_formula: str | None, 
     from .catalog import load
 
     reg = load(regimen_ref, regimen_path)
+    clinical = cohort_options_from_context()
     if engine == "dask":
+        from .clinical import ClinicalOptions
         from .dask_engine import run_dask
 
+        bsa_formula = clinical.bsa_formula if clinical is not None else None
+        if clinical is not None and clinical != ClinicalOptions(bsa_formula=clinical.bsa_formula):
+            raise RegimenError("--engine dask takes --bsa-formula only of the clinical options: run the other "
+                               "options with --engine pandas")
         summary = run_dask(reg, roster, output, errors_path=errors_path, bsa_formula=bsa_formula,
                            cycles=parse_cycles(cycles), cycle_length=cycle_length, client=scheduler)
     else:
         from .cohort import run_cohort_file
 
-        summary = run_cohort_file(reg, roster, output, errors_path=errors_path, bsa_formula=bsa_formula,
-                                  cycles=parse_cycles(cycles), cycle_length=cycle_length, progress=progress)
+        summary = run_cohort_file(reg, roster, output, errors_path=errors_path, cycles=parse_cycles(cycles),
+                                  cycle_length=cycle_length, progress=progress, options=clinical)
     for line in summary.lines(reg.id, output):
         click.echo(line, err=True)
 
@@ -335,12 +342,14 @@ def cohort(regimen_ref: str, roster: str, output: str, bsa_formula: str | None, 
 @click.argument("regimen_ref", metavar="REGIMEN")
 @click.argument("roster", metavar="ROSTER", type=click.Path(exists=True, dir_okay=False))
 @click.option("--formulary", "formulary_path", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Vial sizes per drug (TOML). Default: the shipped EXAMPLE formulary.")
+              help="Vial sizes per drug (TOML), also for --vial-round and --band. Default: the shipped EXAMPLE "
+                   "formulary (not for rounding).")
 @cohort_options
+@cohort_clinical_options(formulary=False)
 @output_options(["table", "csv", "json"])
 @regimen_path_option
-def supply(regimen_ref: str, roster: str, formulary_path: str | None, bsa_formula: str | None,
-           cycles: tuple[str, ...], cycle_length: int | None, errors_path: str | None, fmt: str,
+def supply(regimen_ref: str, roster: str, formulary_path: str | None, cycles: tuple[str, ...],
+           cycle_length: int | None, errors_path: str | None, fmt: str,
            output: str | None, regimen_path: tuple[str, ...]) -> None:
     """Drug supply for REGIMEN over ROSTER: amounts and single-use vials per drug, by cycle and ISO week.
 
@@ -356,8 +365,8 @@ def supply(regimen_ref: str, roster: str, formulary_path: str | None, bsa_formul
 
     reg = load(regimen_ref, regimen_path)
     forecast = SupplyForecast(load_formulary(formulary_path), regimen_id=reg.id)
-    summary = supply_rows(reg, roster, forecast.add, errors_path=errors_path, bsa_formula=bsa_formula,
-                          cycles=parse_cycles(cycles), cycle_length=cycle_length)
+    summary = supply_rows(reg, roster, forecast.add, errors_path=errors_path, cycles=parse_cycles(cycles),
+                          cycle_length=cycle_length, options=cohort_options_from_context(formulary_path))
     forecast.patients_in, forecast.expanded = summary.patients_in, summary.expanded
     forecast.notes.extend(summary.notes)
     text = {"json": forecast.to_json, "csv": forecast.to_csv}.get(fmt, forecast.to_table)()

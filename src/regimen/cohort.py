@@ -41,10 +41,11 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .clinical import ClinicalOptions, Prepared, StrictError, component_weight_key
 from .errors import PatientError, RegimenError
 from .expand import Plan, choose_variant, dose_for_day, expand, requirements
 from .export.records import ROW_FIELDS, row_record
-from .model import Administration, Component, Patient, Regimen
+from .model import Administration, AucDose, Component, Patient, Regimen
 from .numbers import DEFAULT_ROUNDING, Rounding
 from .patient import AGE, BSA, HEIGHT, WEIGHT, Measure, read_measure, read_sex
 
@@ -213,6 +214,16 @@ def _plain(regimen: Regimen) -> bool:
     return not any(getattr(c, name, None) for c in regimen.components() for name in (*_ADJUSTMENTS, "levels"))
 
 
+def _refuse_auc(regimen: Regimen) -> None:
+    """AUC (Calvert) doses need each patient's creatinine or GFR, which rosters do not carry: refuse them."""
+    for comp in regimen.components():
+        doses = [comp.dose, *(v.dose for v in comp.variants), *(lv.dose for lv in comp.levels)]
+        if any(isinstance(d, AucDose) for d in doses):
+            raise CohortError(f"{regimen.id} doses {comp.drug} by AUC (Calvert), which needs each patient's serum "
+                              "creatinine or GFR: cohorts do not support AUC dosing; use 'regimen expand' with --scr "
+                              "or --gfr per patient")
+
+
 class _NotVectorisable(Exception):
     """A regimen feature the per-value decomposition does not cover: expand patient by patient."""
 
@@ -228,12 +239,15 @@ class CohortExpander:
     cycles: int | Mapping[str, int] | None = None
     cycle_length: int | None = None
     rounding: Rounding = DEFAULT_ROUNDING
+    options: ClinicalOptions | None = None  # the run's clinical options (None: the defaults)
     needs: list[str] = field(init=False)
     notes: list[str] = field(init=False, default_factory=list)
     _blocks: dict[tuple[Any, ...], list[dict[str, Any]]] = field(init=False, default_factory=dict, repr=False)
     _templates: dict[tuple[Any, ...], _Template] = field(init=False, default_factory=dict, repr=False)
     _rule_names: list[str] = field(init=False, default_factory=list, repr=False)
     _options: Any = field(init=False, default=None, repr=False)
+    _strict: Any = field(init=False, default=None, repr=False)  # the options with strict=True, under --strict
+    _weight_body: bool = field(init=False, default=False, repr=False)  # a dosing weight from height and sex
     _plain: bool = field(init=False, default=True, repr=False)
 
     def __post_init__(self) -> None:
@@ -246,12 +260,44 @@ class CohortExpander:
                 names |= v.when.names - {"cycle"}
         self._rule_names = [k for k in COLUMNS if k in names]
         self._plain = _plain(self.regimen)
-        if self.bsa_formula is not None:
+        _refuse_auc(self.regimen)
+        if self.options is not None:
+            if self.bsa_formula is not None and self.bsa_formula != self.options.bsa_formula:
+                raise CohortError(f"bsa_formula {self.bsa_formula!r} and options.bsa_formula "
+                                  f"{self.options.bsa_formula!r} differ: give one")
+            self.bsa_formula = self.options.bsa_formula
+            self._set_options(self.options)
+        elif self.bsa_formula is not None:
             if self.bsa_formula not in BSA_FORMULAS:
                 raise CohortError(f"unknown BSA formula {self.bsa_formula!r}: use one of {', '.join(BSA_FORMULAS)}")
-            from .clinical import ClinicalOptions
-
             self._options = ClinicalOptions(bsa_formula=self.bsa_formula)
+        self._dosing_weight_needs()
+
+    def _set_options(self, options: ClinicalOptions) -> None:
+        """Check the run's choices against the regimen once (as expand() would for every patient)."""
+        from .adjust import Adjustments
+
+        run = Prepared(patient=Patient())
+        Adjustments.for_run(self.regimen, options, run)  # unknown drugs, undefined dose levels: stop the run
+        for warning in run.warnings:  # the run's own warnings (an example formulary), said once
+            self._note(warning)
+        if options.bsa_cap is not None:
+            self._note("--bsa-cap: a capped patient's rows show the uncapped and capped BSA in their working; the "
+                       "plan's cap warning is not a row warning (--strict rejects capped patients)")
+        self._options = dataclasses.replace(options, strict=False)
+        if options.strict:
+            self._strict = options
+            self._note("--strict: patients whose plans carry a warning are rejected (errors file); the others are "
+                       "written")
+
+    def _dosing_weight_needs(self) -> None:
+        """Ideal, adjusted and lean body weights need each patient's height and sex: roster columns."""
+        options = self._options or ClinicalOptions()
+        keys = {component_weight_key(self.regimen, c, options) for c in self.regimen.components()
+                if any(d.unit.basis == "weight" for d in [c.dose, *(v.dose for v in c.variants if v.dose)])}
+        if keys - {"actual"}:
+            self._weight_body = True
+            self.needs = [k for k in COLUMNS if k in {*self.needs, "weight", "height", "sex"}]
 
     def _bsa_note(self) -> None:
         from .body import BSA_FORMULAS
@@ -262,8 +308,9 @@ class CohortExpander:
                        f"by the {formula.name} formula, {formula.equation} ({formula.citation}), as "
                        "'regimen expand' computes it")
 
-    def _expand(self, patient: Patient, start: dt.date | None = None) -> Plan:
-        kwargs: dict[str, Any] = {"options": self._options} if self._options is not None else {}
+    def _expand(self, patient: Patient, start: dt.date | None = None, strict: bool = False) -> Plan:
+        options = self._strict if strict and self._strict is not None else self._options
+        kwargs: dict[str, Any] = {"options": options} if options is not None else {}
         return expand(self.regimen, patient, start=start, cycles=self.cycles, cycle_length=self.cycle_length,
                       rounding=self.rounding, **kwargs)
 
@@ -282,6 +329,9 @@ class CohortExpander:
             if COLUMNS["bsa"] in missing:
                 hint = (f" (or give {COLUMNS['height']} and {COLUMNS['weight']}: BSA by --bsa-formula, Mosteller by "
                         "default)")
+            elif self._weight_body and {COLUMNS["height"], COLUMNS["sex"]} & set(missing):
+                hint = (f" (the ideal, adjusted and lean body weights need each patient's {COLUMNS['height']} and "
+                        f"{COLUMNS['sex']})")
             raise CohortError(f"roster has no column {', '.join(missing)} (needed by {self.regimen.id}): add "
                               f"{'it' if len(missing) == 1 else 'them'}{hint}")
         return cols
@@ -307,7 +357,9 @@ class CohortExpander:
         if height_bsa:
             self._bsa_note()
         wanted = list(dict.fromkeys([*self.needs, *self._rule_names, *(["weight", "height"] if height_bsa else []),
-                                     *(["sex"] if height_bsa and self.bsa_formula == "schlich" else [])]))
+                                     *(["sex"] if height_bsa and self.bsa_formula == "schlich" else []),
+                                     # --strict: every value given, as 'regimen expand' would check its warnings
+                                     *([k for k in COLUMNS if COLUMNS[k] in available] if self._strict else [])]))
         cols: dict[str, _Column] = {}
         for key in wanted:
             name = COLUMNS[key]
@@ -338,6 +390,8 @@ class CohortExpander:
             bad[errors["row"].to_numpy() - first_row] = True
         good = np.flatnonzero(~bad)
         try:
+            if self._strict is not None:
+                raise _NotVectorisable("--strict")
             frame = self._rows(good, cols, start, ids)
         except _NotVectorisable as why:
             self._note(f"rows computed one patient at a time ({why})")
@@ -420,6 +474,12 @@ class CohortExpander:
 
         if basis == "flat":
             return np.zeros(len(members), dtype=np.int64), [("flat",)]
+        if basis == "weight" and self._weight_body:  # a dosing weight from weight, height and sex
+            wc, hc, sc = (cols[k].codes[members] for k in ("weight", "height", "sex"))
+            codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([wc, hc, sc]))
+            return np.asarray(codes, dtype=np.int64), [
+                ("given", cols["weight"].values[w], cols["height"].values[h], cols["sex"].values[x])
+                for w, h, x in uniques]
         if basis == "weight":
             codes = cols["weight"].codes[members]
             used = np.unique(codes)
@@ -446,6 +506,8 @@ class CohortExpander:
     def _body_patient(rep: Patient, basis: str, key: tuple[Any, ...]) -> Patient:
         if key[0] == "flat":
             return rep
+        if basis == "weight" and len(key) == 4:
+            return dataclasses.replace(rep, weight_kg=key[1], height_cm=key[2], sex=key[3])
         if basis == "weight":
             return dataclasses.replace(rep, weight_kg=key[1])
         if key[0] == "given":
@@ -529,8 +591,8 @@ class CohortExpander:
         for pos in good:
             when = start.values[start.codes[pos]] if start is not None and start.codes[pos] >= 0 else None
             try:
-                plan = self._expand(self._patient(cols, int(pos)), start=when)
-            except PatientError as exc:
+                plan = self._expand(self._patient(cols, int(pos)), start=when, strict=True)
+            except (PatientError, StrictError) as exc:
                 problems.append((first_row + int(pos), ids[pos], "", str(exc)))
                 continue
             records.extend({ID_COLUMN: ids[pos], **_csv_record(plan, r)} for r in plan.administrations)
@@ -681,12 +743,16 @@ def iter_cohort(expander: CohortExpander, roster: pd.DataFrame, chunk_size: int 
 
 def cohort(regimen: Regimen, roster: pd.DataFrame, *, bsa_formula: str | None = None,
            cycles: int | Mapping[str, int] | None = None, cycle_length: int | None = None,
-           rounding: Rounding = DEFAULT_ROUNDING) -> CohortResult:
-    """Expand ``regimen`` for every row of ``roster``: rows, rejected rows, and the counts."""
+           rounding: Rounding = DEFAULT_ROUNDING, options: ClinicalOptions | None = None) -> CohortResult:
+    """Expand ``regimen`` for every row of ``roster``: rows, rejected rows, and the counts.
+
+    ``options``: the run's clinical options, as for :func:`regimen.expand.expand` (every patient's rows are
+    those of ``expand(regimen, patient, options=options)``); with ``strict``, patients whose plans carry a
+    warning are rejected."""
     import pandas as pd
 
     expander = CohortExpander(regimen, bsa_formula=bsa_formula, cycles=cycles, cycle_length=cycle_length,
-                              rounding=rounding)
+                              rounding=rounding, options=options)
     frames, errors = [], []
     for rows, problems, _ in iter_cohort(expander, roster, chunk_size=max(len(roster), 1)):
         frames.append(rows)
@@ -872,13 +938,14 @@ class RunSummary:
 
 def _run(regimen: Regimen, roster_path: str | Path, sink: Callable[[pd.DataFrame], None], errors_path: Path, *,
          bsa_formula: str | None, cycles: int | Mapping[str, int] | None, cycle_length: int | None,
-         chunk_size: int, progress: bool | None) -> RunSummary:
+         chunk_size: int, progress: bool | None, options: ClinicalOptions | None = None) -> RunSummary:
     """Expand ROSTER chunk by chunk into ``sink``; write the errors file; count patients in, expanded, rejected."""
     import click
     import pandas as pd
 
     roster = read_roster(roster_path)
-    expander = CohortExpander(regimen, bsa_formula=bsa_formula, cycles=cycles, cycle_length=cycle_length)
+    expander = CohortExpander(regimen, bsa_formula=bsa_formula, cycles=cycles, cycle_length=cycle_length,
+                              options=options)
     expander.required_columns([str(c) for c in roster.columns])
     if progress is None:
         progress = sys.stderr.isatty() and len(roster) > chunk_size
@@ -910,7 +977,8 @@ def _run(regimen: Regimen, roster_path: str | Path, sink: Callable[[pd.DataFrame
 def run_cohort_file(regimen: Regimen, roster_path: str | Path, output: str | Path, *,
                     errors_path: str | Path | None = None, bsa_formula: str | None = None,
                     cycles: int | Mapping[str, int] | None = None, cycle_length: int | None = None,
-                    chunk_size: int = 50_000, progress: bool | None = None) -> RunSummary:
+                    chunk_size: int = 50_000, progress: bool | None = None,
+                    options: ClinicalOptions | None = None) -> RunSummary:
     """ROSTER file -> OUT file (+ errors file), in chunks: memory stays bounded by a chunk's rows.
 
     OUT is written atomically (a temporary file beside it, renamed when complete)."""
@@ -919,7 +987,7 @@ def run_cohort_file(regimen: Regimen, roster_path: str | Path, output: str | Pat
         summary = _run(regimen, roster_path, writer.write,
                        Path(errors_path) if errors_path is not None else errors_path_for(output),
                        bsa_formula=bsa_formula, cycles=cycles, cycle_length=cycle_length, chunk_size=chunk_size,
-                       progress=progress)
+                       progress=progress, options=options)
     except BaseException:
         writer.close(ok=False)
         raise
@@ -930,11 +998,11 @@ def run_cohort_file(regimen: Regimen, roster_path: str | Path, output: str | Pat
 def supply_rows(regimen: Regimen, roster_path: str | Path, sink: Callable[[pd.DataFrame], None], *,
                 errors_path: str | Path | None = None, bsa_formula: str | None = None,
                 cycles: int | Mapping[str, int] | None = None, cycle_length: int | None = None,
-                chunk_size: int = 50_000) -> RunSummary:
+                chunk_size: int = 50_000, options: ClinicalOptions | None = None) -> RunSummary:
     """Cohort rows for a supply forecast, chunk by chunk into ``sink`` (errors file beside the roster by default)."""
     where = Path(errors_path) if errors_path is not None else errors_path_for(roster_path)
     return _run(regimen, roster_path, sink, where, bsa_formula=bsa_formula, cycles=cycles, cycle_length=cycle_length,
-                chunk_size=chunk_size, progress=False)
+                chunk_size=chunk_size, progress=False, options=options)
 
 
 __all__ = [
