@@ -27,13 +27,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import re
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -44,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from .clinical import ClinicalOptions, Prepared, StrictError, component_weight_key
 from .errors import PatientError, RegimenError
 from .expand import Plan, choose_variant, dose_for_day, expand, requirements
+from .export.io import atomic_target
 from .export.records import ROW_FIELDS, row_record
 from .model import Administration, AucDose, Component, Patient, Regimen
 from .numbers import DEFAULT_ROUNDING, Rounding
@@ -830,23 +828,6 @@ def csv_text(frame: pd.DataFrame) -> pd.DataFrame:
                           dtype=object)
         out[c] = text[codes]
     return out
-
-
-@contextmanager
-def atomic_target(path: str | Path) -> Iterator[Path]:
-    """A temporary path beside ``path``, renamed onto it when the block succeeds; removed otherwise."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise CohortError(f"cannot write {target}: folder {folder} does not exist; create it or choose another path")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class FrameWriter:

@@ -26,10 +26,10 @@ from .cohort import (
     CohortError,
     CohortExpander,
     RunSummary,
-    atomic_target,
     duplicate_problems,
     write_frame,
 )
+from .export.io import atomic_target
 from .model import Regimen
 
 if TYPE_CHECKING:  # pragma: no cover

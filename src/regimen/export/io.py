@@ -8,30 +8,42 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import RegimenError
 
 
-def write_atomic(path: str | Path, data: str | bytes) -> None:
-    """Write ``data`` to ``path`` all at once, or not at all."""
+@contextmanager
+def atomic_target(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path``, renamed onto it when the block succeeds; removed otherwise.
+
+    For outputs written in pieces (cohort chunks, Parquet row groups) as well as all at once.
+    """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise RegimenError(f"cannot write {target}: folder {folder} does not exist; create it or choose another path")
-    if target.is_dir():
-        raise RegimenError(f"cannot write {target}: it is a folder; give a file name")
-    raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
-            handle.flush()
-            os.fsync(handle.fileno())
+        yield Path(tmp)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` all at once, or not at all."""
+    if Path(path).is_dir():
+        raise RegimenError(f"cannot write {path}: it is a folder; give a file name")
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    with atomic_target(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(raw)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def write_output(text: str, path: str | Path | None) -> None:
