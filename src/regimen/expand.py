@@ -30,7 +30,6 @@ from .model import (
     Patient,
     Phase,
     Regimen,
-    RelativeDays,
     Total,
     Variant,
 )
@@ -178,22 +177,23 @@ def dose_for_day(dose: ParsedDose, continuous: bool, duration_hours: Fraction | 
                 f"{_show(amount, unit, rounding)}")
         return _DoseWork(amount, per, duration_hours, calc)
     calc = f"{head}{conversion} = {_show(per, unit, rounding)}" if factor_text or conversion else head
-    timed_rate: Fraction | None = None
-    if duration_hours is not None:
-        timed_rate = per / duration_hours
-        calc += f" over {_hours_text(duration_hours)} ({_show(timed_rate, unit + '/h', rounding)})"
-    return _DoseWork(per, timed_rate, duration_hours, calc)
+    return _timed(per, unit, duration_hours, calc, rounding)
+
+
+def _timed(amount: Fraction, unit: str, duration_hours: Fraction | None, calc: str, rounding: Rounding) -> _DoseWork:
+    """An amount given over a stated duration gets its rate ("over 60 min (1,800 mg/h)"); else none."""
+    if duration_hours is None:
+        return _DoseWork(amount, None, None, calc)
+    rate = amount / duration_hours
+    return _DoseWork(amount, rate, duration_hours,
+                     f"{calc} over {_hours_text(duration_hours)} ({_show(rate, unit + '/h', rounding)})")
 
 
 def auc_dose(dose: AucDose, gfr: Gfr, duration_hours: Fraction | None, rounding: Rounding) -> _DoseWork:
     """Calvert: dose (mg) = target AUC × (GFR + 25), with the GFR's source and cap in the working."""
     amount = Fraction(dose.value) * (gfr.used + 25)
     calc = f"{dose.display} × ({gfr.text} + 25) = {_show(amount, 'mg', rounding)} (Calvert)"
-    rate: Fraction | None = None
-    if duration_hours is not None:
-        rate = amount / duration_hours
-        calc += f" over {_hours_text(duration_hours)} ({_show(rate, 'mg/h', rounding)})"
-    return _DoseWork(amount, rate, duration_hours, calc)
+    return _timed(amount, "mg", duration_hours, calc, rounding)
 
 
 # ---- patient requirements ------------------------------------------------------------------------
@@ -410,8 +410,7 @@ def _variant_change(comp: Component, v: Variant) -> str:
     if v.dose is not None:
         parts.append(f"dose {v.dose.display} instead of {comp.dose.display}")
     if v.days is not None:
-        new = v.days.describe() if isinstance(v.days, (DayList, RelativeDays)) else str(v.days)
-        parts.append(f"{new} instead of {comp.days.describe()}")
+        parts.append(f"{v.days.describe()} instead of {comp.days.describe()}")
     if v.duration_text is not None:
         parts.append(f"duration {v.duration_text} instead of {comp.duration_text or 'unstated'}")
     return "; ".join(parts)
