@@ -31,7 +31,7 @@ from pathlib import Path
 
 PY = sys.executable
 BIN = Path(PY).parent / "regimen"
-REGIMEN = [str(BIN)] if BIN.exists() else [PY, "-m", "regimen.cli"]
+REGIMEN = [str(BIN)] if BIN.exists() else [PY, "-m", "regimen"]
 
 
 def make_roster(n: int, path: Path) -> None:

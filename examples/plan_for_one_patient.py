@@ -10,7 +10,7 @@ import datetime as dt
 from fractions import Fraction
 
 import regimen
-from regimen.numbers import format_decimal
+from regimen.quantities.exact import format_decimal
 
 # 1. Load a bundled regimen by id (or a file by path) and print it in words.
 reg = regimen.load("cenersen-arm3")

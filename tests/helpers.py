@@ -7,7 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 import regimen
-from regimen.expand import Plan
+from regimen.engine.plan import Plan
 from regimen.model import Administration
 
 

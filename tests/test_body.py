@@ -1,4 +1,4 @@
-"""Tests for regimen.body: BSA, dosing weights, renal function, Calvert."""
+"""Tests for regimen.clinical.body_size: BSA, dosing weights, renal function, Calvert."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regimen import body
+from regimen.clinical import body_size as body
 
 # dosing reference vectors, R package physiology R/bsa.R, R/bmi.R
 # (coefficients as in physiology; values independently recomputed from the

@@ -21,8 +21,8 @@ import icalendar
 import pytest
 from tests.test_ics import STAMP, agreed, make_plan, plan_to_ics
 
-from regimen.caldav import CalDAVError, Client, credentials, publish
 from regimen.cli import cli
+from regimen.export.caldav import CalDAVError, Client, credentials, publish
 from regimen.export.ics import plan_key
 
 USER, PASSWORD = "nurse", "s3cret"

@@ -232,7 +232,7 @@ def test_every_command_has_help_and_is_in_the_readme(runner: CliRunner, command:
 def test_the_installed_command_runs_without_a_traceback(tmp_path: Path) -> None:
     """The console script as a user runs it, in a new process."""
     exe = Path(sys.executable).parent / "regimen"
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "regimen.cli"]
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "regimen"]
     env = {**os.environ, "REGIMEN_PATH": ""}
     ok = subprocess.run([*command, "expand", "cenersen-arm3", *PATIENT], capture_output=True, text=True, env=env,
                         check=False)

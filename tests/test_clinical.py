@@ -19,14 +19,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import regimen
-from regimen.anthracycline import AnthracyclineError, load_table, parse_prior
-from regimen.clinical import ClinicalError, ClinicalOptions, StrictError
+from regimen.clinical.anthracycline import AnthracyclineError, load_table, parse_prior
+from regimen.clinical.formulary import load_formulary
+from regimen.clinical.prepare import ClinicalError, ClinicalOptions, StrictError
+from regimen.engine.plan import Plan
 from regimen.errors import PatientError, RegimenFileError
-from regimen.expand import Plan
-from regimen.formulary import load_formulary
-from regimen.loader import amount, load_text
-from regimen.numbers import to_decimal
-from regimen.schema import SCHEMA
+from regimen.protocol.loader import amount, load_text
+from regimen.protocol.schema import SCHEMA
+from regimen.quantities.exact import to_decimal
 
 D = Fraction  # exact expected values are written as Fraction("21.816")
 

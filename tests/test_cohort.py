@@ -17,8 +17,9 @@ from tests.conftest import SEED_IDS
 
 from regimen import expand, load, make_patient
 from regimen.cli import cli
-from regimen.clinical import ClinicalOptions, StrictError
-from regimen.cohort import (
+from regimen.clinical.formulary import load_formulary
+from regimen.clinical.prepare import ClinicalOptions, StrictError
+from regimen.engine.cohort import (
     ID_COLUMN,
     OUTPUT_COLUMNS,
     CohortError,
@@ -29,10 +30,10 @@ from regimen.cohort import (
     frame_records,
     read_roster,
 )
-from regimen.export.records import ROW_FIELDS, plan_to_csv, row_record
-from regimen.formulary import load_formulary
-from regimen.loader import amount, load_text
+from regimen.engine.rows import ROW_FIELDS, row_record
+from regimen.export.records import plan_to_csv
 from regimen.model import Regimen
+from regimen.protocol.loader import amount, load_text
 
 
 def _expected(regimen_id: str, row: dict[str, str]) -> list[dict[str, str]]:
@@ -156,7 +157,7 @@ def test_float_cells_read_as_written_like_make_patient() -> None:
 
 def test_fallback_patient_by_patient_when_the_self_check_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     """If the per-value decomposition disagrees with expand(), rows come from expand() itself, with a note."""
-    import regimen.cohort as module
+    import regimen.engine.cohort as module
 
     def wrong(*args, **kwargs):  # type: ignore[no-untyped-def]
         work = original(*args, **kwargs)
@@ -236,7 +237,7 @@ def test_cli_cohort_progress_bar_only_when_asked_or_on_a_terminal(runner, tmp_pa
 
 
 def test_chunks_give_the_same_file_as_one_pass(tmp_path: Path) -> None:
-    from regimen.cohort import run_cohort_file
+    from regimen.engine.cohort import run_cohort_file
 
     lines = [f"p{i},{60 + i % 7}.{i % 10},{1.5 + (i % 9) / 10},{40 + i % 40},2026-01-{1 + i % 28:02d}"
              for i in range(60)]

@@ -8,7 +8,7 @@ import pytest
 
 import regimen
 from regimen.errors import RegimenFileError
-from regimen.loader import load_text
+from regimen.protocol.loader import load_text
 
 FILE = '''
 id = "fu46"

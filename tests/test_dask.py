@@ -14,8 +14,8 @@ pytest.importorskip("pyarrow")
 
 from regimen import load
 from regimen.cli import cli
-from regimen.cohort import CohortError, cohort, frame_records
-from regimen.dask_engine import run_dask
+from regimen.engine.cohort import CohortError, cohort, frame_records
+from regimen.engine.dask_backend import run_dask
 
 
 def _roster_folder(tmp_path: Path) -> tuple[Path, pd.DataFrame]:

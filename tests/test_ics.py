@@ -31,7 +31,8 @@ from tests.conftest import SEED_IDS
 
 import regimen
 from regimen.cli import cli
-from regimen.expand import Plan, requirements
+from regimen.engine.expand import requirements
+from regimen.engine.plan import Plan
 from regimen.export import ics as ics_mod
 from regimen.export.ics import CalendarError, parse_remind, parse_time, plan_to_ics
 
@@ -726,7 +727,7 @@ def test_expand_without_calendar_does_not_import_icalendar() -> None:
     code = ("import sys; from click.testing import CliRunner; from regimen.cli import cli; "
             "r = CliRunner().invoke(cli, ['expand', 'cenersen-arm1', '--weight', '70', '--bsa', '1.8']); "
             "assert r.exit_code == 0, r.output; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('icalendar', 'zoneinfo', 'regimen.caldav')"
-            " or m in ('regimen.export.ics', 'regimen.caldav')))")
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('icalendar', 'zoneinfo')"
+            " or m in ('regimen.export.ics', 'regimen.export.caldav')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -8,7 +8,7 @@ from fractions import Fraction
 import icalendar
 
 import regimen
-from regimen.clinical import ClinicalOptions
+from regimen.clinical.prepare import ClinicalOptions
 from regimen.export.ics import plan_to_ics
 
 

@@ -7,8 +7,8 @@ import textwrap
 import pytest
 
 from regimen.errors import RegimenFileError
-from regimen.loader import load_text
 from regimen.model import DayList, RelativeDays
+from regimen.protocol.loader import load_text
 
 TOP = '''
 id = "test-regimen"

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regimen.numbers import Rounding, exact_decimal, format_decimal, format_fraction, round_significant, to_decimal
+from regimen.quantities.exact import (
+    Rounding,
+    exact_decimal,
+    format_decimal,
+    format_fraction,
+    round_significant,
+    to_decimal,
+)
 
 
 @pytest.mark.parametrize(

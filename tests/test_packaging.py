@@ -25,8 +25,8 @@ def test_wheel_contains_regimens_and_formulary(tmp_path: Path) -> None:
         assert f"regimen/regimens/{regimen_id}.toml" in names
     assert "regimen/formulary/example.toml" in names
     assert "regimen/py.typed" in names
-    assert "regimen/data/anthracycline-esc-2022.toml" in names
-    assert "regimen/data/anthracycline-ighg-2025.toml" in names
+    assert "regimen/clinical/data/anthracycline-esc-2022.toml" in names
+    assert "regimen/clinical/data/anthracycline-ighg-2025.toml" in names
 
 
 def test_docstring_examples_run() -> None:

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from tests.conftest import SEED_IDS
 
 import regimen
-from regimen.expand import Plan
-from regimen.loader import load_text
+from regimen.engine.plan import Plan
+from regimen.protocol.loader import load_text
 
 weights = st.decimals(min_value=Decimal("30"), max_value=Decimal("200"), places=2)
 bsas = st.decimals(min_value=Decimal("1.00"), max_value=Decimal("3.00"), places=2)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from regimen.errors import PatientError
-from regimen.rules import RuleError, overlap, parse_rule, satisfiable
+from regimen.quantities.rules import RuleError, overlap, parse_rule, satisfiable
 
 
 def values(**kw: object) -> dict[str, Fraction | str | None]:

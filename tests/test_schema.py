@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from tests.conftest import REGIMENS
 
-from regimen.schema import SCHEMA
+from regimen.protocol.schema import SCHEMA
 
 FILES = sorted(REGIMENS.glob("*.toml"))
 

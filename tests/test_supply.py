@@ -13,9 +13,9 @@ import pytest
 
 from regimen import load
 from regimen.cli import cli
-from regimen.cohort import cohort
-from regimen.formulary import load_formulary
-from regimen.supply import SupplyError, SupplyForecast, VialPacker
+from regimen.clinical.formulary import load_formulary
+from regimen.engine.cohort import cohort
+from regimen.engine.supply import SupplyError, SupplyForecast, VialPacker
 
 F = Fraction
 

@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 
 from regimen.errors import UnitError
-from regimen.units import parse_dose, parse_duration_hours, parse_measure
+from regimen.quantities.units import parse_dose, parse_duration_hours, parse_measure
 
 
 @pytest.mark.parametrize(

@@ -20,11 +20,12 @@ import gc as _gc
 _collecting = _gc.isenabled()
 _gc.disable()
 try:
-    from .catalog import find, list_regimens, load
-    from .errors import PatientError, RegimenError, RegimenFileError, UnitError, UnknownRegimenError
-    from .expand import Plan, expand
-    from .model import Administration, Component, Patient, Phase, Regimen
-    from .patient import make_patient
+    from regimen.clinical.patient import make_patient
+    from regimen.engine.expand import expand
+    from regimen.engine.plan import Plan
+    from regimen.errors import PatientError, RegimenError, RegimenFileError, UnitError, UnknownRegimenError
+    from regimen.model import Administration, Component, Patient, Phase, Regimen
+    from regimen.protocol.catalog import find, list_regimens, load
 finally:
     if _collecting:
         _gc.enable()
@@ -35,7 +36,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> object:
     """``regimen.expand_cohort`` without importing pandas and numpy for single-patient use."""
     if name == "expand_cohort":
-        from .cohort import expand_cohort
+        from regimen.engine.cohort import expand_cohort
 
         return expand_cohort
     raise AttributeError(f"module 'regimen' has no attribute {name!r}")

@@ -7,13 +7,15 @@ Quantities are exact (:class:`~fractions.Fraction`) and carry their unit in thei
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
-from .rules import Rule
-from .units import ParsedDose
+from regimen.errors import RegimenError
+from regimen.quantities.rules import Rule
+from regimen.quantities.units import ParsedDose
 
 Method = Literal["bolus", "infusion", "continuous infusion"]
 METHODS: tuple[Method, ...] = ("bolus", "infusion", "continuous infusion")
@@ -27,7 +29,7 @@ class DayList:
     days: tuple[int, ...]
 
     def describe(self) -> str:
-        from .days import describe_days
+        from regimen.quantities.days import describe_days
 
         return describe_days(self.days)
 
@@ -80,7 +82,7 @@ class AucDose:
 
     @property
     def display(self) -> str:
-        from .numbers import format_decimal
+        from regimen.quantities.exact import format_decimal
 
         return f"AUC {format_decimal(self.value)} mg/mL·min"
 
@@ -112,7 +114,7 @@ class DoseLevel:
     dose: ParsedDose | None = None
 
     def describe(self) -> str:
-        from .numbers import format_fraction
+        from regimen.quantities.exact import format_fraction
 
         return f"{format_fraction(self.percent)}%" if self.percent is not None else (self.dose.display if self.dose
                                                                                     else "")
@@ -283,3 +285,32 @@ class Total:
     unit: str
     phase: str | None = None  # None for the whole course
     cycle: int | None = None
+
+
+# ---- days of a phase ------------------------------------------------------------------------------
+
+Chooser = Callable[[Component], "Variant | None"]
+
+
+def resolve_days(phase: Phase, component_id: str, chooser: Chooser, _stack: tuple[str, ...] = ()) -> tuple[int, ...]:
+    """Cycle days of a component, following relative days to their anchors."""
+    if component_id in _stack:
+        loop = " -> ".join((*_stack, component_id))
+        raise RegimenError(f"relative days form a loop ({loop}); anchor one of them to fixed days")
+    component = phase.component(component_id)
+    variant = chooser(component)
+    days: Days = variant.days if variant is not None and variant.days is not None else component.days
+    if isinstance(days, DayList):
+        return days.days
+    anchor = resolve_days(phase, days.relative_to, chooser, (*_stack, component_id))
+    if days.on_day is not None:
+        first = anchor[0] + days.on_day - 1
+    else:
+        assert days.days_before is not None
+        first = anchor[0] - days.days_before
+        if first < 1:
+            raise RegimenError(
+                f"{component_id} starts {days.days_before} days before {days.relative_to} (day {anchor[0]}), which "
+                f"is day {first}: give {days.relative_to} later days so that day 1 is the first treatment day"
+            )
+    return tuple(range(first, first + days.count))

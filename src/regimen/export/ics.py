@@ -37,16 +37,16 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import RegimenError
-from ..model import Administration
-from ..numbers import format_decimal, format_fraction
+from regimen.errors import RegimenError
+from regimen.model import Administration
+from regimen.quantities.exact import format_decimal, format_fraction
 
 if TYPE_CHECKING:  # pragma: no cover
     import zoneinfo
 
     import icalendar
 
-    from ..expand import Plan
+    from regimen.engine.plan import Plan
 
 PRODID = "-//regimen//regimen calendar export//EN"
 UID_PREFIX = "regimen-"
@@ -266,7 +266,7 @@ def _notes_for(plan: Plan, drug: str) -> list[str]:
 
 
 def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, label: str | None) -> str:
-    from .table import DISCLAIMER, patient_line
+    from regimen.export.table import DISCLAIMER, patient_line
 
     r = slot.first
     reg = plan.regimen
@@ -557,7 +557,7 @@ def existing_calendar(path: str | Path) -> bytes | None:
 
 def write_ics(path: str | Path, plan: Plan, **options: Any) -> None:
     """Write the plan's calendar to ``path`` atomically, reading the file it replaces for SEQUENCE."""
-    from .io import write_atomic
+    from regimen.export.io import write_atomic
 
     write_atomic(path, plan_to_ics(plan, previous=existing_calendar(path), **options))
 
@@ -608,13 +608,13 @@ class CalendarExport:
 
     def publish(self, plan: Plan, data: bytes | None) -> None:
         """Write the file (atomically) and upload to the CalDAV server, as asked."""
-        from .io import write_atomic
+        from regimen.export.io import write_atomic
 
         if self.ics is not None and data is not None:
             write_atomic(self.ics, data)
             self.echo(f"calendar: {len(slots(plan))} event(s) written to {self.ics}")
         if self.caldav is not None:
-            from ..caldav import publish
+            from regimen.export.caldav import publish
 
             self.echo(f"calendar: {publish(plan, self.caldav, **self.options).summary(self.caldav)}")
 

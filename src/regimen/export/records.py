@@ -1,7 +1,5 @@
-"""A plan as plain records: the JSON contract, CSV rows and a pandas DataFrame.
+"""A plan as text: the JSON document and the CSV file, both made from the row records of :mod:`regimen.engine.rows`.
 
-Numbers are rounded once, by the plan's rounding rule, and written without float artefacts;
-``dose_exact`` keeps the exact amount as text (a decimal, or a fraction when it does not terminate).
 The JSON keys are a contract scripts rely on: add keys, never rename or remove them.
 """
 
@@ -10,88 +8,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from decimal import Decimal
-from fractions import Fraction
-from typing import TYPE_CHECKING, Any
 
-from ..model import Administration, Total
-from ..numbers import decimal_to_json, exact_decimal, format_decimal, is_terminating
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..expand import Plan
-
-ROW_FIELDS = (
-    "phase", "cycle", "day", "course_day", "date", "drug", "component", "dose", "dose_exact", "dose_unit", "route",
-    "method", "rate", "rate_unit", "duration_h", "infusion_day", "infusion_days", "infusion_hours", "calculation",
-    "warnings",
-)
-
-
-def exact_text(x: Fraction) -> str:
-    """Exact value as text: '21.817428', or '490/24'-style fraction when it does not terminate."""
-    if is_terminating(x):
-        return format_decimal(exact_decimal(x, 30), grouping=False)
-    return f"{x.numerator}/{x.denominator}"
-
-
-def _num(d: Decimal | None) -> int | float | None:
-    return None if d is None else decimal_to_json(d)
-
-
-def row_record(plan: Plan, r: Administration) -> dict[str, Any]:
-    rnd = plan.rounding
-    return {
-        "phase": r.phase,
-        "cycle": r.cycle,
-        "day": r.day,
-        "course_day": r.course_day,
-        "date": r.date.isoformat() if r.date else None,
-        "drug": r.drug,
-        "component": r.component,
-        "dose": _num(rnd(r.dose)),
-        "dose_exact": exact_text(r.dose),
-        "dose_unit": r.dose_unit,
-        "route": r.route,
-        "method": r.method,
-        "rate": _num(rnd(r.rate)) if r.rate is not None else None,
-        "rate_unit": r.rate_unit,
-        "duration_h": _num(exact_decimal(r.duration_hours, 6)) if r.duration_hours is not None else None,
-        "infusion_day": r.infusion.day_index if r.infusion else None,
-        "infusion_days": r.infusion.days if r.infusion else None,
-        "infusion_hours": _num(exact_decimal(r.infusion.hours, 6)) if r.infusion else None,
-        "calculation": r.calculation,
-        "warnings": list(r.warnings),
-    }
-
-
-def total_record(plan: Plan, t: Total) -> dict[str, Any]:
-    return {"drug": t.drug, "phase": t.phase, "cycle": t.cycle, "amount": _num(plan.rounding(t.amount)),
-            "amount_exact": exact_text(t.amount), "unit": t.unit}
-
-
-def plan_to_dict(plan: Plan) -> dict[str, Any]:
-    reg = plan.regimen
-    p = plan.patient
-    values = {"weight_kg": p.weight_kg, "bsa_m2": p.bsa_m2, "age_years": p.age_years, "height_cm": p.height_cm}
-    return {
-        "regimen": {
-            "id": reg.id, "name": reg.name, "version": reg.version, "status": reg.status,
-            "indication": reg.indication, "file": reg.path,
-            "sources": [{"citation": s.citation, "registry": s.registry, "url": s.url} for s in reg.sources],
-            "cycles": dict(plan.cycles),
-        },
-        "patient": {**{k: _num(exact_decimal(v, 8)) if v is not None else None for k, v in values.items()},
-                    "sex": p.sex, "working": list(p.working)},
-        "start": plan.start.isoformat() if plan.start else None,
-        "administrations": [row_record(plan, r) for r in plan.administrations],
-        "totals": {
-            "by_cycle": [total_record(plan, t) for t in plan.totals if t.cycle is not None],
-            "course": [total_record(plan, t) for t in plan.totals if t.cycle is None],
-        },
-        "notes": list(plan.notes),
-        "warnings": list(plan.warnings),
-        "rounding": plan.rounding.rule,
-    }
+from regimen.engine.plan import Plan
+from regimen.engine.rows import ROW_FIELDS, csv_record, plan_to_dict
 
 
 def plan_to_json(plan: Plan) -> str:
@@ -103,17 +22,8 @@ def plan_to_csv(plan: Plan) -> str:
     writer = csv.DictWriter(out, fieldnames=ROW_FIELDS, lineterminator="\n")
     writer.writeheader()
     for r in plan.administrations:
-        rec = row_record(plan, r)
-        rec["warnings"] = "; ".join(rec["warnings"])
-        writer.writerow({k: "" if v is None else v for k, v in rec.items()})
+        writer.writerow({k: "" if v is None else v for k, v in csv_record(plan, r).items()})
     return out.getvalue()
 
 
-def plan_to_dataframe(plan: Plan):  # type: ignore[no-untyped-def]
-    import pandas as pd
-
-    records = [row_record(plan, r) for r in plan.administrations]
-    frame = pd.DataFrame.from_records(records, columns=list(ROW_FIELDS))
-    if not frame.empty:
-        frame["date"] = pd.to_datetime(frame["date"])
-    return frame
+__all__ = ["plan_to_csv", "plan_to_json"]

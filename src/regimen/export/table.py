@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..numbers import format_decimal, format_fraction
+from regimen.quantities.exact import format_decimal, format_fraction
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..expand import Plan
+    from regimen.engine.plan import Plan
 
 DISCLAIMER = "Research software: verify every dose against the protocol and local policy before use."
 

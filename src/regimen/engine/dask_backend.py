@@ -1,7 +1,7 @@
 """Cohorts beyond one machine's memory: the same per-partition function, run by Dask.
 
 The roster is a folder of Parquet files. Each row group of each file is one task: it is read, expanded
-by :class:`regimen.cohort.CohortExpander` (exactly the pandas engine's code), and written as one Parquet
+by :class:`regimen.engine.cohort.CohortExpander` (exactly the pandas engine's code), and written as one Parquet
 part of the output folder; only the problems and counts come back. Duplicate patient ids are found
 first, over the whole roster (one column read). Row numbers in the errors file are per file (``file``,
 ``row``, 1 = the file's first row).
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cohort import (
+from regimen.engine.cohort import (
     ERROR_COLUMNS,
     ID_COLUMN,
     CohortError,
@@ -29,8 +29,8 @@ from .cohort import (
     duplicate_problems,
     write_frame,
 )
-from .export.io import atomic_target
-from .model import Regimen
+from regimen.export.io import atomic_target
+from regimen.model import Regimen
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

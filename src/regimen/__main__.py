@@ -14,8 +14,12 @@ import gc
 def main() -> None:
     gc.disable()
     try:
-        from .cli import main as cli_main
+        from regimen.cli.app import main as cli_main
     finally:
         gc.freeze()
         gc.enable()
     cli_main()
+
+
+if __name__ == "__main__":  # python -m regimen
+    main()

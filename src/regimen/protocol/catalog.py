@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .errors import RegimenError, UnknownRegimenError
-from .model import Regimen
+from regimen.errors import RegimenError, UnknownRegimenError
+from regimen.model import Regimen
 
 ENV_VAR = "REGIMEN_PATH"
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -22,10 +22,10 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 def bundled_dir() -> Path:
     """The regimens shipped with regimen: inside the installed package, or regimens/ of a checkout."""
-    packaged = Path(__file__).parent / "regimens"  # the wheel puts them inside the package
+    packaged = Path(__file__).parents[1] / "regimens"  # the wheel puts them inside the package
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parents[2] / "regimens"
+    return Path(__file__).resolve().parents[3] / "regimens"
 
 
 def search_dirs(extra_dirs: Iterable[str | Path] = ()) -> list[Path]:
@@ -78,7 +78,7 @@ def find(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Path:
 
 def load(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Regimen:
     """Load a regimen by id (bundled or user folders) or by path."""
-    from .loader import load_file
+    from regimen.protocol.loader import load_file
 
     path = find(ref, extra_dirs)
     regimen = load_file(path)
@@ -89,7 +89,7 @@ def load(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Regimen:
 
 def list_regimens(extra_dirs: Iterable[str | Path] = ()) -> tuple[list[Regimen], list[RegimenError]]:
     """Every regimen that loads, and the errors of those that do not."""
-    from .loader import load_file
+    from regimen.protocol.loader import load_file
 
     regimens: list[Regimen] = []
     errors: list[RegimenError] = []

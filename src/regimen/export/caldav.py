@@ -25,10 +25,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import RegimenError
+from regimen.errors import RegimenError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .expand import Plan
+    from regimen.engine.plan import Plan
 
 TIMEOUT_SECONDS = 30
 NS = {"d": "DAV:", "c": "urn:ietf:params:xml:ns:caldav"}
@@ -167,7 +167,7 @@ def publish(plan: Plan, url: str, *, environ: Mapping[str, str] | None = None, *
 
     ``options`` are those of :func:`regimen.export.ics.plan_events` (time, tz, remind, label, dtstamp).
     """
-    from .export.ics import (
+    from regimen.export.ics import (
         CONTENT_PROPERTY,
         UID_PREFIX,
         add_timezones,

@@ -11,59 +11,31 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 
-from .adjust import Adjustments, PendingRow, row_warnings
-from .anthracycline import exposure
-from .clinical import ClinicalOptions, Gfr, StrictError, prepare
-from .days import describe_days, runs
-from .errors import PatientError, RegimenError
-from .model import (
+from regimen.clinical.adjust import Adjustments, PendingRow, row_warnings
+from regimen.clinical.anthracycline import exposure
+from regimen.clinical.prepare import ClinicalOptions, Gfr, StrictError, prepare
+from regimen.engine.plan import Plan, compute_totals
+from regimen.errors import PatientError, RegimenError
+from regimen.model import (
     Administration,
     AucDose,
     Component,
-    DayList,
-    Days,
     Infusion,
     Patient,
     Phase,
     Regimen,
-    Total,
     Variant,
+    resolve_days,
 )
-from .numbers import DEFAULT_ROUNDING, Rounding, exact_decimal, format_decimal, format_fraction
-from .units import ParsedDose
+from regimen.quantities.days import describe_days, runs
+from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding, exact_decimal, format_decimal, format_fraction
+from regimen.quantities.units import ParsedDose
 
 HOURS_PER_DAY = Fraction(24)
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """A regimen expanded for one patient: rows, totals, and the notes that qualify them."""
-
-    regimen: Regimen
-    patient: Patient
-    administrations: tuple[Administration, ...]
-    totals: tuple[Total, ...]
-    notes: tuple[str, ...]
-    cycles: Mapping[str, int]
-    start: dt.date | None = None
-    rounding: Rounding = DEFAULT_ROUNDING
-    warnings: tuple[str, ...] = field(default=())
-
-    def to_dict(self) -> dict[str, object]:
-        """The stable JSON contract: regimen, patient, administrations, totals, notes, warnings."""
-        from .export.records import plan_to_dict
-
-        return plan_to_dict(self)
-
-    def to_dataframe(self):  # type: ignore[no-untyped-def]
-        """The administrations as a pandas DataFrame (one row per drug per treatment day)."""
-        from .export.records import plan_to_dataframe
-
-        return plan_to_dataframe(self)
 
 
 # ---- choosing variants and resolving days --------------------------------------------------------
@@ -75,33 +47,6 @@ def choose_variant(component: Component, patient: Patient, cycle: int) -> Varian
         if variant.when.evaluate(values):
             return variant
     return None
-
-
-Chooser = Callable[[Component], "Variant | None"]
-
-
-def resolve_days(phase: Phase, component_id: str, chooser: Chooser, _stack: tuple[str, ...] = ()) -> tuple[int, ...]:
-    """Cycle days of a component, following relative days to their anchors."""
-    if component_id in _stack:
-        loop = " -> ".join((*_stack, component_id))
-        raise RegimenError(f"relative days form a loop ({loop}); anchor one of them to fixed days")
-    component = phase.component(component_id)
-    variant = chooser(component)
-    days: Days = variant.days if variant is not None and variant.days is not None else component.days
-    if isinstance(days, DayList):
-        return days.days
-    anchor = resolve_days(phase, days.relative_to, chooser, (*_stack, component_id))
-    if days.on_day is not None:
-        first = anchor[0] + days.on_day - 1
-    else:
-        assert days.days_before is not None
-        first = anchor[0] - days.days_before
-        if first < 1:
-            raise RegimenError(
-                f"{component_id} starts {days.days_before} days before {days.relative_to} (day {anchor[0]}), which "
-                f"is day {first}: give {days.relative_to} later days so that day 1 is the first treatment day"
-            )
-    return tuple(range(first, first + days.count))
 
 
 # ---- doses ---------------------------------------------------------------------------------------
@@ -416,18 +361,4 @@ def _variant_change(comp: Component, v: Variant) -> str:
     return "; ".join(parts)
 
 
-def compute_totals(rows: list[Administration]) -> list[Total]:
-    """Total amount per drug per cycle (phase, cycle), then per drug for the whole course."""
-    by_cycle: dict[tuple[str, int, str, str], Fraction] = {}
-    course: dict[tuple[str, str], Fraction] = {}
-    for r in rows:
-        by_cycle[(r.phase, r.cycle, r.drug, r.dose_unit)] = by_cycle.get((r.phase, r.cycle, r.drug, r.dose_unit),
-                                                                            Fraction(0)) + r.dose
-        course[(r.drug, r.dose_unit)] = course.get((r.drug, r.dose_unit), Fraction(0)) + r.dose
-    out = [Total(drug=d, amount=a, unit=u, phase=p, cycle=c) for (p, c, d, u), a in by_cycle.items()]
-    out += [Total(drug=d, amount=a, unit=u) for (d, u), a in course.items()]
-    return out
-
-
-__all__ = ["Plan", "check_patient", "choose_variant", "compute_totals", "dose_for_day", "expand", "requirements",
-           "resolve_days"]
+__all__ = ["check_patient", "choose_variant", "dose_for_day", "expand", "requirements"]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from .days import describe_days
-from .expand import resolve_days
-from .model import Component, DayList, Phase, Regimen, Variant
-from .numbers import format_fraction
+from regimen.model import Component, DayList, Phase, Regimen, Variant, resolve_days
+from regimen.quantities.days import describe_days
+from regimen.quantities.exact import format_fraction
 
 
 def _cap(text: str) -> str:

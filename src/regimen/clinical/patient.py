@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .errors import PatientError, UnitError
-from .model import Patient, Sex
-from .numbers import format_fraction
-from .units import parse_measure
+from regimen.errors import PatientError, UnitError
+from regimen.model import Patient, Sex
+from regimen.quantities.exact import format_fraction
+from regimen.quantities.units import parse_measure
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ _SCR_UNITS = {"mg/dl": Fraction(1), "umol/l": 1 / SCR_UMOL_PER_MG_DL, "µmol/l":
 
 def read_scr(text: str | float | Fraction) -> tuple[Fraction, str | None]:
     """Serum creatinine in mg/dL from '1.1', '1.1 mg/dL' or '97 umol/L' (µmol/L ÷ 88.42)."""
-    from .units import split_number
+    from regimen.quantities.units import split_number
 
     raw = str(text).strip()
     split = split_number(raw)

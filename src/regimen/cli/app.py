@@ -14,13 +14,13 @@ from typing import Any, TypeVar
 
 import click
 
-from .clinical_cli import (
+from regimen.cli.clinical_options import (
     clinical_options,
     cohort_clinical_options,
     cohort_options_from_context,
     options_from_context,
 )
-from .errors import RegimenError, RegimenFileError
+from regimen.errors import RegimenError, RegimenFileError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -129,7 +129,7 @@ def calendar_options(fn: F) -> F:
 
 
 def calendar_export(calendar: dict[str, str | None], start: dt.datetime | None) -> Any:
-    from .export.ics import CalendarExport
+    from regimen.export.ics import CalendarExport
 
     return CalendarExport.from_options(ics=calendar["ics"], time=calendar["time_"], tz=calendar["tz"],
                                        remind=calendar["remind"], label=calendar["label"], caldav=calendar["caldav"],
@@ -170,9 +170,9 @@ def expand(regimen_ref: str, weight: str | None, bsa: str | None, age: str | Non
       regimen expand cenersen-arm3 --weight 70 --bsa 1.8 --age 45 --start 2026-12-01 \\
         --time 08:00 --tz Europe/Berlin --ics plan.ics
     """
-    from .catalog import load
-    from .expand import expand as do_expand
-    from .patient import make_patient
+    from regimen.clinical.patient import make_patient
+    from regimen.engine.expand import expand as do_expand
+    from regimen.protocol.catalog import load
 
     calendar = {"ics": ics, "time_": time_, "tz": tz, "remind": remind, "label": label, "caldav": caldav}
     export = calendar_export(calendar, start) if any(v is not None for v in calendar.values()) else None
@@ -188,18 +188,18 @@ def expand(regimen_ref: str, weight: str | None, bsa: str | None, age: str | Non
 
 
 def write_plan(plan: Any, fmt: str, output: str | None) -> None:
-    from .export.io import write_output
+    from regimen.export.io import write_output
 
     if fmt == "json":
-        from .export.records import plan_to_json
+        from regimen.export.records import plan_to_json
 
         text = plan_to_json(plan)
     elif fmt == "csv":
-        from .export.records import plan_to_csv
+        from regimen.export.records import plan_to_csv
 
         text = plan_to_csv(plan)
     else:
-        from .export.table import render_table
+        from regimen.export.table import render_table
 
         text = render_table(plan)
     write_output(text, output)
@@ -212,9 +212,9 @@ def list_command(fmt: str, output: str | None, regimen_path: tuple[str, ...]) ->
     """List the regimens available: ids, names, indications and sources."""
     import json
 
-    from .catalog import list_regimens
-    from .export.io import write_output
-    from .export.table import columns
+    from regimen.export.io import write_output
+    from regimen.export.table import columns
+    from regimen.protocol.catalog import list_regimens
 
     regimens, errors = list_regimens(regimen_path)
     for error in errors:
@@ -234,8 +234,8 @@ def list_command(fmt: str, output: str | None, regimen_path: tuple[str, ...]) ->
 @regimen_path_option
 def show(regimen_ref: str, regimen_path: tuple[str, ...]) -> None:
     """Print REGIMEN in words, as a protocol would."""
-    from .catalog import load
-    from .describe import describe
+    from regimen.protocol.catalog import load
+    from regimen.protocol.describe import describe
 
     click.echo(describe(load(regimen_ref, regimen_path)), nl=False)
 
@@ -244,7 +244,7 @@ def show(regimen_ref: str, regimen_path: tuple[str, ...]) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def validate(files: tuple[str, ...]) -> None:
     """Check regimen FILES; print every problem with file, component and field."""
-    from .loader import load_file
+    from regimen.protocol.loader import load_file
 
     bad = 0
     for file in files:
@@ -268,8 +268,8 @@ def validate(files: tuple[str, ...]) -> None:
               help="Write to FILE instead of standard output.")
 def schema(output: str | None) -> None:
     """Print the JSON Schema of the regimen file format (for editors)."""
-    from .export.io import write_output
-    from .schema import schema_json
+    from regimen.export.io import write_output
+    from regimen.protocol.schema import schema_json
 
     write_output(schema_json(), output)
 
@@ -315,13 +315,13 @@ def cohort(regimen_ref: str, roster: str, output: str, cycles: tuple[str, ...], 
     Example:
       regimen cohort cenersen-arm3 roster.csv -o plan.csv
     """
-    from .catalog import load
+    from regimen.protocol.catalog import load
 
     reg = load(regimen_ref, regimen_path)
     clinical = cohort_options_from_context()
     if engine == "dask":
-        from .clinical import ClinicalOptions
-        from .dask_engine import run_dask
+        from regimen.clinical.prepare import ClinicalOptions
+        from regimen.engine.dask_backend import run_dask
 
         bsa_formula = clinical.bsa_formula if clinical is not None else None
         if clinical is not None and clinical != ClinicalOptions(bsa_formula=clinical.bsa_formula):
@@ -330,7 +330,7 @@ def cohort(regimen_ref: str, roster: str, output: str, cycles: tuple[str, ...], 
         summary = run_dask(reg, roster, output, errors_path=errors_path, bsa_formula=bsa_formula,
                            cycles=parse_cycles(cycles), cycle_length=cycle_length, client=scheduler)
     else:
-        from .cohort import run_cohort_file
+        from regimen.engine.cohort import run_cohort_file
 
         summary = run_cohort_file(reg, roster, output, errors_path=errors_path, cycles=parse_cycles(cycles),
                                   cycle_length=cycle_length, progress=progress, options=clinical)
@@ -357,11 +357,11 @@ def supply(regimen_ref: str, roster: str, formulary_path: str | None, cycles: tu
     Example:
       regimen supply cenersen-arm3 roster.csv --formulary pharmacy.toml
     """
-    from .catalog import load
-    from .cohort import supply_rows
-    from .export.io import write_output
-    from .formulary import load_formulary
-    from .supply import SupplyForecast
+    from regimen.clinical.formulary import load_formulary
+    from regimen.engine.cohort import supply_rows
+    from regimen.engine.supply import SupplyForecast
+    from regimen.export.io import write_output
+    from regimen.protocol.catalog import load
 
     reg = load(regimen_ref, regimen_path)
     forecast = SupplyForecast(load_formulary(formulary_path), regimen_id=reg.id)

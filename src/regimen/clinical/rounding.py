@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil, floor, gcd, lcm
 
-from .errors import RegimenError
-from .numbers import format_fraction, to_decimal
+from regimen.errors import RegimenError
+from regimen.quantities.exact import format_fraction, to_decimal
 
 MAX_STEPS = 200_000
 

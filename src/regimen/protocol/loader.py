@@ -17,9 +17,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from .days import parse_days, runs
-from .errors import Problem, RegimenError, RegimenFileError
-from .model import (
+from regimen.errors import Problem, RegimenError, RegimenFileError
+from regimen.model import (
     DOSING_WEIGHTS,
     METHODS,
     Amount,
@@ -36,9 +35,11 @@ from .model import (
     RelativeDays,
     Source,
     Variant,
+    resolve_days,
 )
-from .rules import overlap, parse_rule, satisfiable
-from .units import classify_dose_unit, parse_dose, parse_duration_hours, split_number
+from regimen.quantities.days import parse_days, runs
+from regimen.quantities.rules import overlap, parse_rule, satisfiable
+from regimen.quantities.units import classify_dose_unit, parse_dose, parse_duration_hours, split_number
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 METHOD_ALIASES: dict[str, Method] = {
@@ -422,8 +423,6 @@ def _check_anchors(c: _Collector, components: list[Component], ids: set[str], la
 
 def _check_references(c: _Collector, phase: Phase, label: str | None) -> None:
     """Relative days must name a component of the same phase, without loops, and land on days ≥ 1."""
-    from .expand import resolve_days  # the one place day arithmetic lives
-
     if not _check_anchors(c, list(phase.components), {comp.id for comp in phase.components}, label):
         return
     for comp in phase.components:

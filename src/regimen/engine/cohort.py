@@ -6,18 +6,18 @@ A plan's row structure (which drug on which day of which cycle) depends only on 
 and a row's dose depends only on the dose rule and one body value (weight or BSA). So:
 
 1. each roster column is factorised (``pandas.factorize``) and every *distinct* value is read and checked
-   once, by the same code as ``regimen expand`` (:func:`regimen.patient.read_measure`, same limits);
+   once, by the same code as ``regimen expand`` (:func:`regimen.clinical.patient.read_measure`, same limits);
 2. patients are grouped by the variants their rule values select; each group is expanded once by
-   :func:`regimen.expand.expand` for a representative patient, giving the row template;
+   :func:`regimen.engine.expand.expand` for a representative patient, giving the row template;
 3. each row's dose, rate and working are computed once per (dose rule, distinct body value) by
-   :func:`regimen.expand.dose_for_day` — exact :class:`~fractions.Fraction` arithmetic, rounded half up
+   :func:`regimen.engine.expand.dose_for_day` — exact :class:`~fractions.Fraction` arithmetic, rounded half up
    for display exactly as a single plan is — and broadcast to every patient with numpy indexing.
 
 Python work therefore grows with the number of *distinct* values (a roster recorded to 0.1 kg and
 0.01 m² has at most a few thousand), and per-patient work is numpy/pandas only. A roster whose values
 are all distinct still gives identical numbers; it is just slower. If a group's template row does not
 match ``dose_for_day`` for its own representative (a feature this decomposition does not cover), the
-chunk falls back to expanding each patient with :func:`~regimen.expand.expand`, and says so in the notes.
+chunk falls back to expanding each patient with :func:`~regimen.engine.expand.expand`, and says so in the notes.
 
 Output rows are those of ``regimen expand --format csv``, with ``patient_id`` first, in roster order.
 Rows the engine cannot use are rejected, never dropped silently: see :class:`CohortResult.errors`.
@@ -38,14 +38,15 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .clinical import ClinicalOptions, Prepared, StrictError, component_weight_key
-from .errors import PatientError, RegimenError
-from .expand import Plan, choose_variant, dose_for_day, expand, requirements
-from .export.io import atomic_target
-from .export.records import ROW_FIELDS, row_record
-from .model import Administration, AucDose, Component, Patient, Regimen
-from .numbers import DEFAULT_ROUNDING, Rounding
-from .patient import AGE, BSA, HEIGHT, WEIGHT, Measure, read_measure, read_sex
+from regimen.clinical.patient import AGE, BSA, HEIGHT, WEIGHT, Measure, read_measure, read_sex
+from regimen.clinical.prepare import ClinicalOptions, Prepared, StrictError, component_weight_key
+from regimen.engine.expand import choose_variant, dose_for_day, expand, requirements
+from regimen.engine.plan import Plan
+from regimen.engine.rows import ROW_FIELDS, row_record
+from regimen.errors import PatientError, RegimenError
+from regimen.export.io import atomic_target
+from regimen.model import Administration, AucDose, Component, Patient, Regimen
+from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -249,7 +250,7 @@ class CohortExpander:
     _plain: bool = field(init=False, default=True, repr=False)
 
     def __post_init__(self) -> None:
-        from .body import BSA_FORMULAS
+        from regimen.clinical.body_size import BSA_FORMULAS
 
         self.needs = requirements(self.regimen)
         names: set[str] = set()
@@ -273,7 +274,7 @@ class CohortExpander:
 
     def _set_options(self, options: ClinicalOptions) -> None:
         """Check the run's choices against the regimen once (as expand() would for every patient)."""
-        from .adjust import Adjustments
+        from regimen.clinical.adjust import Adjustments
 
         run = Prepared(patient=Patient())
         Adjustments.for_run(self.regimen, options, run)  # unknown drugs, undefined dose levels: stop the run
@@ -298,7 +299,7 @@ class CohortExpander:
             self.needs = [k for k in COLUMNS if k in {*self.needs, "weight", "height", "sex"}]
 
     def _bsa_note(self) -> None:
-        from .body import BSA_FORMULAS
+        from regimen.clinical.body_size import BSA_FORMULAS
 
         if "bsa" in self.needs:
             formula = BSA_FORMULAS[self.bsa_formula or "mosteller"]
@@ -744,7 +745,7 @@ def cohort(regimen: Regimen, roster: pd.DataFrame, *, bsa_formula: str | None = 
            rounding: Rounding = DEFAULT_ROUNDING, options: ClinicalOptions | None = None) -> CohortResult:
     """Expand ``regimen`` for every row of ``roster``: rows, rejected rows, and the counts.
 
-    ``options``: the run's clinical options, as for :func:`regimen.expand.expand` (every patient's rows are
+    ``options``: the run's clinical options, as for :func:`regimen.engine.expand.expand` (every patient's rows are
     those of ``expand(regimen, patient, options=options)``); with ``strict``, patients whose plans carry a
     warning are rejected."""
     import pandas as pd

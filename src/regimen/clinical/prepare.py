@@ -1,6 +1,6 @@
 """Clinical inputs a pharmacist checks before a dose: body size, dosing weight, renal function, plausibility.
 
-The formulas themselves live in :mod:`regimen.body` (float in, float out, tested against published
+The formulas themselves live in :mod:`regimen.clinical.body_size` (float in, float out, tested against published
 vectors). Here their results are turned into exact decimals by one stated rounding before they enter
 dose arithmetic, and every step is written out as working:
 
@@ -8,7 +8,7 @@ dose arithmetic, and every step is written out as working:
 * Dosing weights (ideal, adjusted, lean) and GFR / creatinine clearance: rounded half up to 2 decimal
   places (kg, mL/min).
 
-Plausibility: values outside what is physically possible are errors (:mod:`regimen.patient`); values that
+Plausibility: values outside what is physically possible are errors (:mod:`regimen.clinical.patient`); values that
 are possible but unusual are warnings, with the ranges below (a project choice, not from a source: they
 catch typing slips such as a weight in lb given as kg, and can be tuned here).
 """
@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
-from . import body
-from .anthracycline import FactorTable, Prior
-from .errors import PatientError, RegimenError
-from .formulary import Formulary
-from .model import DOSING_WEIGHTS, Amount, AucDose, Component, Patient, Regimen
-from .numbers import format_fraction, to_decimal
+from regimen.clinical import body_size as body
+from regimen.clinical.anthracycline import FactorTable, Prior
+from regimen.clinical.formulary import Formulary
+from regimen.errors import PatientError, RegimenError
+from regimen.model import DOSING_WEIGHTS, Amount, AucDose, Component, Patient, Regimen
+from regimen.quantities.exact import format_fraction, to_decimal
 
 BSA_PLACES = 3
 DERIVED_PLACES = 2

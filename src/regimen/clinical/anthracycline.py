@@ -17,10 +17,10 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 
-from .errors import RegimenError
-from .model import Administration
-from .numbers import format_decimal, format_fraction, round_significant
-from .units import parse_dose
+from regimen.errors import RegimenError
+from regimen.model import Administration
+from regimen.quantities.exact import format_decimal, format_fraction, round_significant
+from regimen.quantities.units import parse_dose
 
 PREFIX = "anthracycline-"
 

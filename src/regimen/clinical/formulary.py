@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from .errors import Problem, RegimenError, RegimenFileError
-from .units import classify_dose_unit, split_number
+from regimen.errors import Problem, RegimenError, RegimenFileError
+from regimen.quantities.units import classify_dose_unit, split_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +37,10 @@ class Formulary:
 
 def example_path() -> Path:
     """The example formulary: inside the installed package, or formulary/ of a checkout."""
-    packaged = Path(__file__).parent / "formulary" / "example.toml"  # inside the package in a wheel
+    packaged = Path(__file__).parents[1] / "formulary" / "example.toml"  # inside the package in a wheel
     if packaged.is_file():
         return packaged
-    return Path(__file__).resolve().parents[2] / "formulary" / "example.toml"
+    return Path(__file__).resolve().parents[3] / "formulary" / "example.toml"
 
 
 def _size(text: object, where: str, problems: list[Problem], file: str) -> tuple[Fraction, str] | None:

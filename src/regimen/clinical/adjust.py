@@ -7,7 +7,7 @@ Applied to each component's rows of one cycle, in this order, each step written 
 2. the regimen's maximum doses: ``max_daily`` (each day), ``max_dose`` (each administration; a continuous
    infusion is one administration over its days), ``max_per_cycle`` (all doses of the cycle, scaled
    together). A capped row carries a warning;
-3. rounding to an increment or to whole vials (:mod:`regimen.dose_rounding`), never beyond the threshold
+3. rounding to an increment or to whole vials (:mod:`regimen.clinical.rounding`), never beyond the threshold
    and never above a maximum. Continuous infusions are not rounded per day.
 """
 
@@ -17,12 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from .clinical import ClinicalError, ClinicalOptions, Gfr, Prepared, component_weight_key
-from .dose_rounding import Rounder, round_dose
-from .formulary import example_path
-from .model import Administration, Amount, Component, Dose, DoseLevel, Infusion, Regimen
-from .numbers import format_fraction
-from .units import ParsedDose
+from regimen.clinical.formulary import example_path
+from regimen.clinical.prepare import ClinicalError, ClinicalOptions, Gfr, Prepared, component_weight_key
+from regimen.clinical.rounding import Rounder, round_dose
+from regimen.model import Administration, Amount, Component, Dose, DoseLevel, Infusion, Regimen
+from regimen.quantities.exact import format_fraction
+from regimen.quantities.units import ParsedDose
 
 
 @dataclass(slots=True)

@@ -1,7 +1,7 @@
 """The clinical options of ``regimen expand``: parsed here, so the command itself stays small.
 
 The options store their values in the click context (``expose_value=False``); :func:`options_from_context`
-turns them into :class:`~regimen.clinical.ClinicalOptions` and the patient's renal values.
+turns them into :class:`~regimen.clinical.prepare.ClinicalOptions` and the patient's renal values.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from typing import Any, TypeVar
 
 import click
 
-from .body import BSA_FORMULAS
-from .clinical import DEFAULT_THRESHOLD, GFR_METHODS, ClinicalError, ClinicalOptions
-from .model import DOSING_WEIGHTS, Amount
+from regimen.clinical.body_size import BSA_FORMULAS
+from regimen.clinical.prepare import DEFAULT_THRESHOLD, GFR_METHODS, ClinicalError, ClinicalOptions
+from regimen.model import DOSING_WEIGHTS, Amount
 
 F = TypeVar("F", bound=Callable[..., Any])
-META = "regimen.clinical"
+META = "regimen.clinical.prepare"
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*$")
 
 
@@ -132,7 +132,7 @@ def _pairs(values: Sequence[str], option: str, example: str) -> list[tuple[str, 
 
 
 def _amount(text: str, option: str) -> Amount:
-    from .loader import amount
+    from regimen.protocol.loader import amount
 
     try:
         return amount(text, option)
@@ -142,8 +142,8 @@ def _amount(text: str, option: str) -> Amount:
 
 def build_options(values: dict[str, Any]) -> ClinicalOptions:
     """ClinicalOptions from the values of the command line (strings as typed)."""
-    from .anthracycline import load_table, parse_prior
-    from .formulary import load_formulary
+    from regimen.clinical.anthracycline import load_table, parse_prior
+    from regimen.clinical.formulary import load_formulary
 
     v = values
     cap = v.get("gfr_cap") or "125"

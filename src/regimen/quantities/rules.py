@@ -18,7 +18,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal, Union
 
-from .errors import PatientError, RegimenError
+from regimen.errors import PatientError, RegimenError
 
 NUMERIC = {"age": "years", "weight": "kg", "bsa": "m²", "height": "cm", "cycle": ""}
 CATEGORICAL = {"sex": ("male", "female")}
@@ -38,7 +38,7 @@ class Compare:
     value: Fraction | str
 
     def __str__(self) -> str:
-        from .numbers import format_fraction
+        from regimen.quantities.exact import format_fraction
 
         value = self.value if isinstance(self.value, str) else format_fraction(self.value)
         return f"{self.name} {self.op} {value}"

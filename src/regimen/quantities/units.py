@@ -20,7 +20,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
-from .errors import UnitError
+from regimen.errors import UnitError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pint
@@ -212,7 +212,7 @@ class ParsedDose:
 
     @property
     def display(self) -> str:
-        from .numbers import format_decimal
+        from regimen.quantities.exact import format_decimal
 
         return f"{format_decimal(self.value)} {self.unit.symbol}"
 

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from .errors import RegimenError
-from .export.records import exact_text
-from .formulary import DrugStock, Formulary, example_path
-from .numbers import decimal_to_json, exact_decimal, format_fraction
+from regimen.clinical.formulary import DrugStock, Formulary, example_path
+from regimen.engine.rows import exact_text
+from regimen.errors import RegimenError
+from regimen.quantities.exact import decimal_to_json, exact_decimal, format_fraction
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -119,7 +119,7 @@ class SupplyForecast:
     _has_dates: bool = False
 
     def add(self, rows: pd.DataFrame) -> None:
-        """Add cohort rows (columns of :data:`regimen.cohort.OUTPUT_COLUMNS`)."""
+        """Add cohort rows (columns of :data:`regimen.engine.cohort.OUTPUT_COLUMNS`)."""
         if rows.empty:
             return
         import pandas as pd
@@ -281,7 +281,7 @@ class SupplyForecast:
         return out.getvalue()
 
     def to_table(self) -> str:
-        from .export.table import columns
+        from regimen.export.table import columns
 
         head = [f"Supply forecast: {self.regimen_id}, patients in = expanded + rejected: {self.patients_in:,} = "
                 f"{self.expanded:,} + {self.patients_in - self.expanded:,}",

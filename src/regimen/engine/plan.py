@@ -1,0 +1,55 @@
+"""A plan: a regimen expanded for one patient (rows, totals, notes, warnings), and its totals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from regimen.engine.rows import plan_to_dataframe, plan_to_dict
+from regimen.model import Administration, Patient, Regimen, Total
+from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A regimen expanded for one patient: rows, totals, and the notes that qualify them."""
+
+    regimen: Regimen
+    patient: Patient
+    administrations: tuple[Administration, ...]
+    totals: tuple[Total, ...]
+    notes: tuple[str, ...]
+    cycles: Mapping[str, int]
+    start: dt.date | None = None
+    rounding: Rounding = DEFAULT_ROUNDING
+    warnings: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON contract: regimen, patient, administrations, totals, notes, warnings."""
+        return plan_to_dict(self)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The administrations as a pandas DataFrame (one row per drug per treatment day)."""
+        return plan_to_dataframe(self)
+
+
+def compute_totals(rows: list[Administration]) -> list[Total]:
+    """Total amount per drug per cycle (phase, cycle), then per drug for the whole course."""
+    by_cycle: dict[tuple[str, int, str, str], Fraction] = {}
+    course: dict[tuple[str, str], Fraction] = {}
+    for r in rows:
+        by_cycle[(r.phase, r.cycle, r.drug, r.dose_unit)] = by_cycle.get((r.phase, r.cycle, r.drug, r.dose_unit),
+                                                                            Fraction(0)) + r.dose
+        course[(r.drug, r.dose_unit)] = course.get((r.drug, r.dose_unit), Fraction(0)) + r.dose
+    out = [Total(drug=d, amount=a, unit=u, phase=p, cycle=c) for (p, c, d, u), a in by_cycle.items()]
+    out += [Total(drug=d, amount=a, unit=u) for (d, u), a in course.items()]
+    return out
+
+
+__all__ = ["Plan", "compute_totals"]
