@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from tests.conftest import REGIMENS, SEED_IDS
@@ -221,7 +222,7 @@ def test_schema_is_json(runner: CliRunner) -> None:
     assert data["$schema"].startswith("https://json-schema.org/")
 
 
-@pytest.mark.parametrize("command", sorted(cli.commands))
+@pytest.mark.parametrize("command", sorted(cli.list_commands(click.Context(cli))))
 def test_every_command_has_help_and_is_in_the_readme(runner: CliRunner, command: str) -> None:
     result = run(runner, command, "--help")
     assert result.exit_code == 0 and len(result.stdout) > 100

@@ -3,15 +3,47 @@
 Every error is a ``ValueError`` so library callers can catch broadly; the CLI turns any
 ``RegimenError`` into a one-line message and a non-zero exit code. A traceback reaching a
 user is a bug.
+
+A message that tells the caller which of their inputs to change names it with :func:`option`
+(``option("bsa_cap")``): the library shows the parameter's name (``bsa_cap``), and each door shows
+its own name for it (the command line ``--bsa-cap``, a roster its column) through
+:meth:`RegimenError.render`. So no library message is worded as a command-line flag.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+
+_MARK = "\x1f"  # ASCII unit separator: never part of a message's own text
+_OPTION = re.compile(_MARK + r"([a-z_]+)" + _MARK)
+
+
+def option(name: str) -> str:
+    """A caller's input named inside an error message (a parameter name such as ``bsa_cap``)."""
+    return f"{_MARK}{name}{_MARK}"
+
+
+def render(message: str, name: Callable[[str], str] | None = None) -> str:
+    """``message`` with every :func:`option` shown by ``name`` (default: the parameter name itself)."""
+    return _OPTION.sub(lambda m: name(m.group(1)) if name is not None else m.group(1), message)
 
 
 class RegimenError(ValueError):
     """Base class: a problem with what the user gave us, with a message that says how to fix it."""
+
+    @property
+    def message(self) -> str:
+        """The message with its option markers, for wrapping in another error without losing them."""
+        return str(self.args[0]) if self.args else ""
+
+    def render(self, name: Callable[[str], str] | None = None) -> str:
+        """The message with each option shown by ``name`` (e.g. as a command-line flag)."""
+        return render(self.message, name)
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 class UnitError(RegimenError):
@@ -49,3 +81,7 @@ class RegimenFileError(RegimenError):
         plural = "s" if more > 1 else ""
         suffix = f" (and {more} more problem{plural}; run 'regimen validate' to list them)" if more else ""
         super().__init__(first + suffix)
+
+
+__all__ = ["PatientError", "Problem", "RegimenError", "RegimenFileError", "UnitError", "UnknownRegimenError",
+           "option", "render"]

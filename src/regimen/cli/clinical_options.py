@@ -14,9 +14,12 @@ from typing import Any, TypeVar
 
 import click
 
+from regimen.clinical.anthracycline import load_table, parse_prior
 from regimen.clinical.body_size import BSA_FORMULAS
+from regimen.clinical.formulary import load_formulary
 from regimen.clinical.prepare import DEFAULT_THRESHOLD, GFR_METHODS, ClinicalError, ClinicalOptions
 from regimen.model import DOSING_WEIGHTS, Amount
+from regimen.protocol.loader import amount
 
 F = TypeVar("F", bound=Callable[..., Any])
 META = "regimen.clinical.prepare"
@@ -132,8 +135,6 @@ def _pairs(values: Sequence[str], option: str, example: str) -> list[tuple[str, 
 
 
 def _amount(text: str, option: str) -> Amount:
-    from regimen.protocol.loader import amount
-
     try:
         return amount(text, option)
     except ValueError as exc:
@@ -142,9 +143,6 @@ def _amount(text: str, option: str) -> Amount:
 
 def build_options(values: dict[str, Any]) -> ClinicalOptions:
     """ClinicalOptions from the values of the command line (strings as typed)."""
-    from regimen.clinical.anthracycline import load_table, parse_prior
-    from regimen.clinical.formulary import load_formulary
-
     v = values
     cap = v.get("gfr_cap") or "125"
     threshold, label = DEFAULT_THRESHOLD, "HOPA"

@@ -1,0 +1,95 @@
+"""Option definitions shared by several commands, and the names the command line gives library inputs.
+
+Library errors name the input to change with :func:`regimen.errors.option` (``bsa_cap``); :func:`flag`
+turns that name into this command line's spelling (``--bsa-cap``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+from regimen.errors import RegimenError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Library input names whose flag is not simply ``--`` + the name with '-' for '_'.
+_FLAGS = {"round_to": "--round", "reductions": "--reduce", "fmt": "--format", "time_": "--time"}
+
+
+def flag(name: str) -> str:
+    """The command-line flag for a library input name: 'bsa_cap' -> '--bsa-cap'."""
+    return _FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
+def regimen_path_option(fn: F) -> F:
+    return click.option(
+        "--regimen-path", "regimen_path", multiple=True, metavar="DIR",
+        type=click.Path(file_okay=False),
+        help="Extra folder of regimen files, searched before the bundled ones (repeatable; also $REGIMEN_PATH).",
+    )(fn)
+
+
+def patient_options(fn: F) -> F:
+    options = [
+        click.option("--weight", metavar="W", help="Body weight: kg, or with a unit ('154 lb', '70 kg')."),
+        click.option("--bsa", metavar="A", help="Body-surface area in m² ('1.8', '1.8 m2')."),
+        click.option("--age", metavar="Y", help="Age in years."),
+        click.option("--height", metavar="H", help="Height: cm, or with a unit ('5ft9in', '1.75 m')."),
+        click.option("--sex", metavar="S", help="female or male."),
+    ]
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
+
+
+def output_options(formats: Sequence[str]) -> Callable[[F], F]:
+    def decorate(fn: F) -> F:
+        fn = click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
+                          help="Write to FILE (atomically) instead of standard output.")(fn)
+        fn = click.option("--format", "fmt", type=click.Choice(list(formats)), default=formats[0], show_default=True,
+                          help="Output format.")(fn)
+        return fn
+
+    return decorate
+
+
+def cycle_options(fn: F) -> F:
+    options = [
+        click.option("--cycles", "cycles", multiple=True, metavar="N|PHASE=N",
+                     help="Cycles to expand (default: the regimen's count, or 1 when the source gives none)."),
+        click.option("--cycle-length", type=click.IntRange(min=1), metavar="DAYS",
+                     help="Cycle length for regimens whose source does not state one."),
+    ]
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
+
+
+def parse_cycles(values: Sequence[str]) -> int | dict[str, int] | None:
+    """--cycles 4, or --cycles maintenance=4 (repeatable) for regimens with phases."""
+    if not values:
+        return None
+    by_phase: dict[str, int] = {}
+    plain: int | None = None
+    for value in values:
+        name, _, count = value.rpartition("=")
+        try:
+            number = int(count)
+        except ValueError:
+            raise RegimenError(f"--cycles {value!r}: give a whole number, e.g. --cycles 4 or --cycles maintenance=4") \
+                from None
+        if number < 1:
+            raise RegimenError(f"--cycles {value!r}: at least 1 cycle")
+        if name:
+            by_phase[name] = number
+        else:
+            plain = number
+    if by_phase and plain is not None:
+        raise RegimenError("--cycles: give either one number or PHASE=N values, not both")
+    return by_phase or plain
+
+
+__all__ = ["cycle_options", "flag", "output_options", "parse_cycles", "patient_options", "regimen_path_option"]
