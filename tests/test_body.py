@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from regimen.clinical import body_size as body
+from regimen.clinical import renal
 
 # dosing reference vectors, R package physiology R/bsa.R, R/bmi.R
 # (coefficients as in physiology; values independently recomputed from the
@@ -227,55 +228,55 @@ def test_bmi() -> None:
 
 
 def test_cockcroft_gault() -> None:
-    assert body.cockcroft_gault(60, 70, 1.0, "male") == pytest.approx(77.7778, abs=1e-4)
-    assert body.cockcroft_gault(60, 70, 1.0, "female") == pytest.approx(
+    assert renal.cockcroft_gault(60, 70, 1.0, "male") == pytest.approx(77.7778, abs=1e-4)
+    assert renal.cockcroft_gault(60, 70, 1.0, "female") == pytest.approx(
         66.1111, abs=1e-4
     )
 
 
 def test_ckd_epi_2021() -> None:
-    assert body.ckd_epi_2021(1.0, 60, "male") == pytest.approx(86.163, abs=1e-3)
-    assert body.ckd_epi_2021(1.0, 60, "female") == pytest.approx(64.495, abs=1e-3)
+    assert renal.ckd_epi_2021(1.0, 60, "male") == pytest.approx(86.163, abs=1e-3)
+    assert renal.ckd_epi_2021(1.0, 60, "female") == pytest.approx(64.495, abs=1e-3)
 
 
 def test_ckd_epi_2021_branches() -> None:
     # at SCr == kappa both min/max terms are 1: eGFR = 142 * 0.9938**age (* 1.012 F)
-    assert body.ckd_epi_2021(0.9, 50, "male") == pytest.approx(
+    assert renal.ckd_epi_2021(0.9, 50, "male") == pytest.approx(
         142 * 0.9938**50, rel=1e-12
     )
-    assert body.ckd_epi_2021(0.7, 50, "female") == pytest.approx(
+    assert renal.ckd_epi_2021(0.7, 50, "female") == pytest.approx(
         142 * 0.9938**50 * 1.012, rel=1e-12
     )
     # below kappa uses alpha, above kappa uses -1.200
-    assert body.ckd_epi_2021(0.45, 50, "male") == pytest.approx(
+    assert renal.ckd_epi_2021(0.45, 50, "male") == pytest.approx(
         142 * 0.5**-0.302 * 0.9938**50, rel=1e-12
     )
-    assert body.ckd_epi_2021(1.4, 50, "female") == pytest.approx(
+    assert renal.ckd_epi_2021(1.4, 50, "female") == pytest.approx(
         142 * 2.0**-1.2 * 0.9938**50 * 1.012, rel=1e-12
     )
 
 
 def test_scr_conversion() -> None:
-    assert body.scr_umol_to_mg_dl(88.42) == pytest.approx(1.0, abs=1e-12)
-    assert body.scr_umol_to_mg_dl(176.84) == pytest.approx(2.0, abs=1e-12)
+    assert renal.scr_umol_to_mg_dl(88.42) == pytest.approx(1.0, abs=1e-12)
+    assert renal.scr_umol_to_mg_dl(176.84) == pytest.approx(2.0, abs=1e-12)
 
 
 def test_calvert() -> None:
-    assert body.calvert(5, 100) == pytest.approx((625.0, 100.0))
-    assert body.calvert(6, 200) == pytest.approx((900.0, 125.0))
-    assert body.calvert(5, 200) == pytest.approx((750.0, 125.0))
-    assert body.calvert(4, 200) == pytest.approx((600.0, 125.0))
-    assert body.calvert(5, 200, gfr_cap=None) == pytest.approx((1125.0, 200.0))
+    assert renal.calvert(5, 100) == pytest.approx((625.0, 100.0))
+    assert renal.calvert(6, 200) == pytest.approx((900.0, 125.0))
+    assert renal.calvert(5, 200) == pytest.approx((750.0, 125.0))
+    assert renal.calvert(4, 200) == pytest.approx((600.0, 125.0))
+    assert renal.calvert(5, 200, gfr_cap=None) == pytest.approx((1125.0, 200.0))
 
 
 def test_calvert_bad_inputs() -> None:
     for bad in BAD_POSITIVE:
         with pytest.raises(ValueError):
-            body.calvert(bad, 100)
+            renal.calvert(bad, 100)
         with pytest.raises(ValueError):
-            body.calvert(5, bad)
+            renal.calvert(5, bad)
         with pytest.raises(ValueError):
-            body.calvert(5, 100, gfr_cap=bad)
+            renal.calvert(5, 100, gfr_cap=bad)
 
 
 # --------------------------------------------------------------------------
@@ -307,16 +308,16 @@ def test_other_functions_reject_bad_positive_inputs(bad: float) -> None:
     _assert_one_line_value_error(body.adjusted_body_weight, 70, bad)
     _assert_one_line_value_error(body.lean_body_weight, bad, 170, "male")
     _assert_one_line_value_error(body.lean_body_weight, 70, bad, "male")
-    _assert_one_line_value_error(body.cockcroft_gault, 60, bad, 1.0, "male")
-    _assert_one_line_value_error(body.cockcroft_gault, 60, 70, bad, "male")
-    _assert_one_line_value_error(body.ckd_epi_2021, bad, 60, "male")
-    _assert_one_line_value_error(body.scr_umol_to_mg_dl, bad)
+    _assert_one_line_value_error(renal.cockcroft_gault, 60, bad, 1.0, "male")
+    _assert_one_line_value_error(renal.cockcroft_gault, 60, 70, bad, "male")
+    _assert_one_line_value_error(renal.ckd_epi_2021, bad, 60, "male")
+    _assert_one_line_value_error(renal.scr_umol_to_mg_dl, bad)
 
 
 @pytest.mark.parametrize("bad", [-1.0, 140.0, 200.0, math.nan, math.inf])
 def test_bad_age(bad: float) -> None:
-    _assert_one_line_value_error(body.cockcroft_gault, bad, 70, 1.0, "male")
-    _assert_one_line_value_error(body.ckd_epi_2021, 1.0, bad, "male")
+    _assert_one_line_value_error(renal.cockcroft_gault, bad, 70, 1.0, "male")
+    _assert_one_line_value_error(renal.ckd_epi_2021, 1.0, bad, "male")
 
 
 @pytest.mark.parametrize("bad", ["M", "Female", "unknown", "", None])
@@ -324,8 +325,8 @@ def test_unknown_sex(bad: object) -> None:
     for fn, args in (
         (body.ideal_body_weight, (170, bad)),
         (body.lean_body_weight, (70, 170, bad)),
-        (body.cockcroft_gault, (60, 70, 1.0, bad)),
-        (body.ckd_epi_2021, (1.0, 60, bad)),
+        (renal.cockcroft_gault, (60, 70, 1.0, bad)),
+        (renal.ckd_epi_2021, (1.0, 60, bad)),
         (body.schlich, (70, 170, bad)),
     ):
         with pytest.raises(ValueError, match="'male' or 'female'"):
@@ -382,7 +383,7 @@ def test_bsa_strictly_increasing_in_height(
 def test_cockcroft_gault_decreasing_in_age(
     age: float, d_age: float, w: float, scr: float, sex: str
 ) -> None:
-    assert body.cockcroft_gault(age + d_age, w, scr, sex) < body.cockcroft_gault(
+    assert renal.cockcroft_gault(age + d_age, w, scr, sex) < renal.cockcroft_gault(
         age, w, scr, sex
     )
 
@@ -397,7 +398,7 @@ def test_cockcroft_gault_decreasing_in_age(
 def test_cockcroft_gault_decreasing_in_scr(
     age: float, w: float, scr: float, d_scr: float, sex: str
 ) -> None:
-    assert body.cockcroft_gault(age, w, scr + d_scr, sex) < body.cockcroft_gault(
+    assert renal.cockcroft_gault(age, w, scr + d_scr, sex) < renal.cockcroft_gault(
         age, w, scr, sex
     )
 
@@ -407,7 +408,7 @@ def test_cockcroft_gault_decreasing_in_scr(
     gfr=st.floats(min_value=1, max_value=1000),
 )
 def test_calvert_never_exceeds_auc_times_150(auc: float, gfr: float) -> None:
-    dose, gfr_used = body.calvert(auc, gfr)
+    dose, gfr_used = renal.calvert(auc, gfr)
     assert gfr_used <= 125.0
     assert dose <= auc * 150.0 * (1 + 1e-12)
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import regimen
 from regimen.clinical.anthracycline import AnthracyclineError, load_table, parse_prior
 from regimen.clinical.formulary import load_formulary
-from regimen.clinical.prepare import ClinicalError, ClinicalOptions, StrictError
+from regimen.clinical.options import ClinicalError, ClinicalOptions, StrictError
 from regimen.engine.plan import Plan
 from regimen.errors import PatientError, RegimenFileError
 from regimen.protocol.loader import amount, load_text

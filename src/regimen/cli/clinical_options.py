@@ -17,7 +17,7 @@ import click
 from regimen.clinical.anthracycline import load_table, parse_prior
 from regimen.clinical.body_size import BSA_FORMULAS
 from regimen.clinical.formulary import load_formulary
-from regimen.clinical.prepare import DEFAULT_THRESHOLD, GFR_METHODS, ClinicalError, ClinicalOptions
+from regimen.clinical.options import DEFAULT_THRESHOLD, GFR_METHODS, ClinicalError, ClinicalOptions
 from regimen.model import DOSING_WEIGHTS, Amount
 from regimen.protocol.loader import amount
 

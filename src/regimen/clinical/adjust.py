@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from regimen.clinical.formulary import example_path
-from regimen.clinical.prepare import ClinicalError, ClinicalOptions, Gfr, Prepared, component_weight_key
+from regimen.clinical.options import ClinicalError, ClinicalOptions
+from regimen.clinical.prepare import Gfr, Prepared, component_weight_key
 from regimen.clinical.rounding import Rounder, round_dose
 from regimen.model import Administration, Amount, Component, Dose, DoseLevel, Infusion, Regimen
 from regimen.quantities.exact import format_fraction

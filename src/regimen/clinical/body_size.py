@@ -1,4 +1,4 @@
-"""Body-size and renal-function formulas used for dose calculation.
+"""Body-size formulas used for dose calculation: BSA, BMI and dosing weights.
 
 Pure functions on plain numbers (float in, float out).  Units are fixed and
 part of each function's contract: weight in kg, height in cm, serum
@@ -45,17 +45,7 @@ Dosing weights:
 * Janmahasatian S, Duffull SB, Ash S, et al. Quantification of lean bodyweight.
   Clin Pharmacokinet 2005;44(10):1051-65.
 
-Renal function and carboplatin:
-
-* Cockcroft DW, Gault MH. Prediction of creatinine clearance from serum
-  creatinine. Nephron 1976;16(1):31-41.
-* Inker LA, Eneanya ND, Coresh J, et al. New creatinine- and cystatin C-based
-  equations to estimate GFR without race. N Engl J Med 2021;385:1737-49
-  (CKD-EPI 2021 creatinine equation).
-* Calvert AH, Newell DR, Gumbrell LA, et al. Carboplatin dosage: prospective
-  evaluation of a simple formula based on renal function. J Clin Oncol
-  1989;7(11):1748-56.  The default GFR cap of 125 mL/min follows the US FDA
-  carboplatin dosing communication (2010).
+Renal formulas (Cockcroft–Gault, CKD-EPI 2021, Calvert) live in :mod:`regimen.clinical.renal`.
 """
 
 from __future__ import annotations
@@ -71,9 +61,6 @@ __all__ = [
     "bmi",
     "boyd",
     "bsa",
-    "calvert",
-    "ckd_epi_2021",
-    "cockcroft_gault",
     "dubois",
     "fujimoto",
     "gehan_george",
@@ -82,13 +69,11 @@ __all__ = [
     "lean_body_weight",
     "mosteller",
     "schlich",
-    "scr_umol_to_mg_dl",
     "shuter_aslani",
     "takahira",
 ]
 
 CM_PER_INCH = 2.54
-SCR_UMOL_PER_MG_DL = 88.42
 VALID_SEXES = ("male", "female")
 IBW_METHODS = ("devine", "robinson", "miller")
 
@@ -98,7 +83,7 @@ IBW_METHODS = ("devine", "robinson", "miller")
 # --------------------------------------------------------------------------
 
 
-def _positive(name: str, value: float, unit: str) -> float:
+def positive(name: str, value: float, unit: str) -> float:
     """Return ``value`` as float if it is a finite number > 0, else raise."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         # ValueError (not TypeError) is this module's single bad-input contract.
@@ -114,19 +99,19 @@ def _positive(name: str, value: float, unit: str) -> float:
     return x
 
 
-def _weight(value: float, name: str = "weight") -> float:
-    return _positive(name, value, "kg")
+def weight_value(value: float, name: str = "weight") -> float:
+    return positive(name, value, "kg")
 
 
-def _height(value: float) -> float:
-    return _positive("height", value, "cm")
+def height_value(value: float) -> float:
+    return positive("height", value, "cm")
 
 
-def _scr(value: float) -> float:
-    return _positive("serum creatinine", value, "mg/dL")
+def scr_value(value: float) -> float:
+    return positive("serum creatinine", value, "mg/dL")
 
 
-def _age(value: float) -> float:
+def age_value(value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(
             f"age must be a number of years, got {value!r}; pass a number"
@@ -140,7 +125,7 @@ def _age(value: float) -> float:
     return x
 
 
-def _sex(value: object) -> str:
+def sex_value(value: object) -> str:
     if not isinstance(value, str) or value not in VALID_SEXES:
         raise ValueError(f"unknown sex {value!r}; use 'male' or 'female'")
     return value
@@ -153,56 +138,56 @@ def _sex(value: object) -> str:
 
 def mosteller(weight_kg: float, height_cm: float) -> float:
     """Mosteller: √(W·H/3600)."""
-    w, h = _weight(weight_kg), _height(height_cm)
+    w, h = weight_value(weight_kg), height_value(height_cm)
     return math.sqrt(w * h / 3600.0)
 
 
 def dubois(weight_kg: float, height_cm: float) -> float:
     """Du Bois & Du Bois: 0.007184·W^0.425·H^0.725 (H in cm, not m)."""
-    w, h = _weight(weight_kg), _height(height_cm)
+    w, h = weight_value(weight_kg), height_value(height_cm)
     return 0.007184 * math.pow(w, 0.425) * math.pow(h, 0.725)
 
 
 def haycock(weight_kg: float, height_cm: float) -> float:
     """Haycock: 0.024265·W^0.5378·H^0.3964."""
-    w, h = _weight(weight_kg), _height(height_cm)
+    w, h = weight_value(weight_kg), height_value(height_cm)
     return 0.024265 * math.pow(w, 0.5378) * math.pow(h, 0.3964)
 
 
 def gehan_george(weight_kg: float, height_cm: float) -> float:
     """Gehan & George: 0.0235·W^0.51456·H^0.42246."""
-    w, h = _weight(weight_kg), _height(height_cm)
+    w, h = weight_value(weight_kg), height_value(height_cm)
     return 0.0235 * math.pow(w, 0.51456) * math.pow(h, 0.42246)
 
 
 def boyd(weight_kg: float, height_cm: float) -> float:
     """Boyd (original gram form): 0.0003207·H^0.3·Wg^(0.7285−0.0188·log10 Wg), Wg = 1000·W."""
-    w, h = _weight(weight_kg), _height(height_cm)
+    w, h = weight_value(weight_kg), height_value(height_cm)
     wg = 1000.0 * w
     return 0.0003207 * math.pow(h, 0.3) * math.pow(wg, 0.7285 - 0.0188 * math.log10(wg))
 
 
 def fujimoto(weight_kg: float, height_cm: float) -> float:
     """Fujimoto: 0.008883·W^0.444·H^0.663."""
-    w, h = _weight(weight_kg), _height(height_cm)
+    w, h = weight_value(weight_kg), height_value(height_cm)
     return 0.008883 * math.pow(w, 0.444) * math.pow(h, 0.663)
 
 
 def takahira(weight_kg: float, height_cm: float) -> float:
     """Takahira: 0.007241·W^0.425·H^0.725."""
-    w, h = _weight(weight_kg), _height(height_cm)
+    w, h = weight_value(weight_kg), height_value(height_cm)
     return 0.007241 * math.pow(w, 0.425) * math.pow(h, 0.725)
 
 
 def shuter_aslani(weight_kg: float, height_cm: float) -> float:
     """Shuter & Aslani: 0.00949·W^0.441·H^0.655."""
-    w, h = _weight(weight_kg), _height(height_cm)
+    w, h = weight_value(weight_kg), height_value(height_cm)
     return 0.00949 * math.pow(w, 0.441) * math.pow(h, 0.655)
 
 
 def schlich(weight_kg: float, height_cm: float, sex: str) -> float:
     """Schlich: male 0.000579479·W^0.38·H^1.24; female 0.000975482·W^0.46·H^1.08."""
-    w, h, s = _weight(weight_kg), _height(height_cm), _sex(sex)
+    w, h, s = weight_value(weight_kg), height_value(height_cm), sex_value(sex)
     if s == "male":
         return 0.000579479 * math.pow(w, 0.38) * math.pow(h, 1.24)
     return 0.000975482 * math.pow(w, 0.46) * math.pow(h, 1.08)
@@ -336,7 +321,7 @@ _IBW_COEFFS: dict[str, dict[str, tuple[float, float]]] = {
 
 def bmi(weight_kg: float, height_cm: float) -> float:
     """Body-mass index in kg/m²: W / (H/100)²."""
-    w, h = _weight(weight_kg), _height(height_cm)
+    w, h = weight_value(weight_kg), height_value(height_cm)
     return w / (h / 100.0) ** 2
 
 
@@ -346,7 +331,7 @@ def ideal_body_weight(height_cm: float, sex: str, method: str = "devine") -> flo
     Note: the formulas were derived for heights ≥ 60 in (152.4 cm); below that
     they extrapolate linearly and are returned unchanged.
     """
-    h, s = _height(height_cm), _sex(sex)
+    h, s = height_value(height_cm), sex_value(sex)
     coeffs = _IBW_COEFFS.get(method)
     if coeffs is None:
         raise ValueError(
@@ -358,8 +343,8 @@ def ideal_body_weight(height_cm: float, sex: str, method: str = "devine") -> flo
 
 def adjusted_body_weight(actual_kg: float, ibw_kg: float, factor: float = 0.4) -> float:
     """Adjusted body weight in kg: IBW + factor·(actual − IBW)."""
-    a = _weight(actual_kg, "actual weight")
-    i = _weight(ibw_kg, "ideal body weight")
+    a = weight_value(actual_kg, "actual weight")
+    i = weight_value(ibw_kg, "ideal body weight")
     if (
         isinstance(factor, bool)
         or not isinstance(factor, (int, float))
@@ -377,62 +362,8 @@ def lean_body_weight(weight_kg: float, height_cm: float, sex: str) -> float:
 
     male 9270·W/(6680 + 216·BMI); female 9270·W/(8780 + 244·BMI).
     """
-    w, h, s = _weight(weight_kg), _height(height_cm), _sex(sex)
+    w, h, s = weight_value(weight_kg), height_value(height_cm), sex_value(sex)
     b = w / (h / 100.0) ** 2
     if s == "male":
         return 9270.0 * w / (6680.0 + 216.0 * b)
     return 9270.0 * w / (8780.0 + 244.0 * b)
-
-
-# --------------------------------------------------------------------------
-# Renal function and carboplatin
-# --------------------------------------------------------------------------
-
-
-def scr_umol_to_mg_dl(scr_umol_l: float) -> float:
-    """Convert serum creatinine from µmol/L to mg/dL (÷ 88.42)."""
-    x = _positive("serum creatinine", scr_umol_l, "µmol/L")
-    return x / SCR_UMOL_PER_MG_DL
-
-
-def cockcroft_gault(age: float, weight_kg: float, scr_mg_dl: float, sex: str) -> float:
-    """Creatinine clearance in mL/min: (140 − age)·W / (72·SCr), ×0.85 if female."""
-    a, w, c, s = _age(age), _weight(weight_kg), _scr(scr_mg_dl), _sex(sex)
-    crcl = (140.0 - a) * w / (72.0 * c)
-    return crcl * 0.85 if s == "female" else crcl
-
-
-def ckd_epi_2021(scr_mg_dl: float, age: float, sex: str) -> float:
-    """eGFR in mL/min/1.73 m², CKD-EPI 2021 creatinine equation (race-free).
-
-    142 · min(SCr/κ, 1)^α · max(SCr/κ, 1)^−1.200 · 0.9938^age · (1.012 if female),
-    κ = 0.7 (F) / 0.9 (M), α = −0.241 (F) / −0.302 (M).
-    """
-    c, a, s = _scr(scr_mg_dl), _age(age), _sex(sex)
-    female = s == "female"
-    kappa = 0.7 if female else 0.9
-    alpha = -0.241 if female else -0.302
-    ratio = c / kappa
-    egfr = (
-        142.0
-        * math.pow(min(ratio, 1.0), alpha)
-        * math.pow(max(ratio, 1.0), -1.200)
-        * math.pow(0.9938, a)
-    )
-    return egfr * 1.012 if female else egfr
-
-
-def calvert(
-    target_auc: float, gfr_ml_min: float, gfr_cap: float | None = 125.0
-) -> tuple[float, float]:
-    """Carboplatin dose (mg) by Calvert: AUC × (GFR + 25).
-
-    GFR is capped at ``gfr_cap`` mL/min (default 125; ``None`` disables the
-    cap).  Returns ``(dose_mg, gfr_used)``.
-    """
-    auc = _positive("target AUC", target_auc, "mg/mL·min")
-    gfr = _positive("GFR", gfr_ml_min, "mL/min")
-    if gfr_cap is not None:
-        cap = _positive("GFR cap", gfr_cap, "mL/min")
-        gfr = min(gfr, cap)
-    return auc * (gfr + 25.0), gfr

@@ -17,7 +17,8 @@ from fractions import Fraction
 
 from regimen.clinical.adjust import Adjustments, PendingRow, row_warnings
 from regimen.clinical.anthracycline import exposure
-from regimen.clinical.prepare import ClinicalOptions, Gfr, StrictError, prepare
+from regimen.clinical.options import ClinicalOptions, StrictError
+from regimen.clinical.prepare import Gfr, prepare
 from regimen.engine.plan import Plan, compute_totals
 from regimen.errors import PatientError, RegimenError
 from regimen.model import (

@@ -1,0 +1,101 @@
+"""The clinical choices of a run beyond the patient's values: BSA formula and cap, dosing weight, renal
+method and cap, dose level, reductions, rounding, anthracycline table and limit, strictness.
+
+The defaults change nothing. Limits and sources of the constants are stated beside them (and in the
+README's "Clinical inputs and safety").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from regimen.clinical.anthracycline import FactorTable, Prior
+from regimen.clinical.body_size import BSA_FORMULAS
+from regimen.clinical.formulary import Formulary
+from regimen.errors import RegimenError
+from regimen.model import DOSING_WEIGHTS, Amount
+from regimen.quantities.exact import format_fraction
+
+BSA_PLACES = 3
+DERIVED_PLACES = 2
+DEFAULT_GFR_CAP = Fraction(125)  # mL/min, US FDA carboplatin dosing communication (2010), IDMS creatinine
+DEFAULT_THRESHOLD = Fraction(10)  # %, HOPA: Fahrenbruch R et al., J Oncol Pract 2018;14(3):e130-e136
+DEFAULT_ADJUSTED_FACTOR = Fraction(2, 5)
+BSA_DISAGREEMENT = Fraction(10)  # %, project choice: a given BSA this far from the computed one is queried
+GFR_METHODS = ("cockcroft-gault", "ckd-epi-2021")
+IDEAL_DEFAULT = "devine"
+
+# (low, high) of the usual range; outside it (but possible) -> warning. Project choice, stated in the README.
+ADULT_RANGES: dict[str, tuple[Fraction, Fraction, str]] = {
+    "weight": (Fraction(35), Fraction(200), "kg"),
+    "height": (Fraction(140), Fraction(210), "cm"),
+    "bsa": (Fraction(1, 1), Fraction(3), "m²"),
+    "scr": (Fraction(3, 10), Fraction(5), "mg/dL"),
+}
+CHILD_RANGES: dict[str, tuple[Fraction, Fraction, str]] = {
+    "weight": (Fraction(2), Fraction(150), "kg"),
+    "height": (Fraction(45), Fraction(200), "cm"),
+    "bsa": (Fraction(15, 100), Fraction(5, 2), "m²"),
+    "scr": (Fraction(1, 10), Fraction(2), "mg/dL"),
+}
+AGE_USUAL_MAX = Fraction(100)
+ADULT_AGE = Fraction(18)
+
+
+class ClinicalError(RegimenError):
+    """A clinical option that cannot be used as given."""
+
+
+class StrictError(RegimenError):
+    """A warning raised as an error by --strict."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicalOptions:
+    """Everything a run may choose beyond the patient's values. The defaults change nothing."""
+
+    bsa_formula: str = "mosteller"
+    bsa_cap: Fraction | None = None
+    dosing_weight: str | None = None
+    adjusted_factor: Fraction = DEFAULT_ADJUSTED_FACTOR
+    gfr_method: str = "cockcroft-gault"
+    gfr_cap: Fraction | None = DEFAULT_GFR_CAP
+    dose_level: int | None = None
+    reductions: Mapping[str, Fraction] = field(default_factory=dict)  # drug or component id -> percent
+    round_to: Mapping[str, Amount] = field(default_factory=dict)  # drug or component id -> increment
+    formulary: Formulary | None = None
+    vial_round: bool = False
+    threshold: Fraction = DEFAULT_THRESHOLD
+    threshold_label: str = "HOPA"
+    prior: tuple[Prior, ...] = ()
+    anthracycline_table: FactorTable | None = None
+    anthracycline_limit: Fraction | None = None
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        if self.bsa_formula not in BSA_FORMULAS:
+            raise ClinicalError(f"unknown BSA formula {self.bsa_formula!r}: use one of {', '.join(BSA_FORMULAS)}")
+        if self.dosing_weight is not None and self.dosing_weight not in DOSING_WEIGHTS:
+            raise ClinicalError(f"unknown dosing weight {self.dosing_weight!r}: use one of {', '.join(DOSING_WEIGHTS)}")
+        if not 0 <= self.adjusted_factor <= 1:
+            raise ClinicalError(f"--adjusted-factor {format_fraction(self.adjusted_factor)} must be between 0 and 1")
+        if self.gfr_method not in GFR_METHODS:
+            raise ClinicalError(f"unknown GFR method {self.gfr_method!r}: use one of {', '.join(GFR_METHODS)}")
+        if self.bsa_cap is not None and not 0 < self.bsa_cap <= 5:
+            raise ClinicalError(f"--bsa-cap {format_fraction(self.bsa_cap)} m² is not a possible BSA: give e.g. 2")
+        if self.gfr_cap is not None and self.gfr_cap <= 0:
+            raise ClinicalError("--gfr-cap must be positive (or 'none' to lift the cap)")
+        if not 0 < self.threshold <= 50:
+            raise ClinicalError(f"rounding threshold {format_fraction(self.threshold)} % must be above 0 and at most "
+                                "50 %")
+        for key, pct in self.reductions.items():
+            if not 0 < pct <= 100:
+                raise ClinicalError(f"--reduce {key}={format_fraction(pct)}%: a reduction is above 0 % and at most "
+                                    "100 % of the dose")
+        if self.anthracycline_limit is not None and self.anthracycline_limit <= 0:
+            raise ClinicalError("--anthracycline-limit must be a positive number of mg/m²")
+
+
+__all__ = ["DEFAULT_GFR_CAP", "DEFAULT_THRESHOLD", "GFR_METHODS", "ClinicalError", "ClinicalOptions", "StrictError"]
