@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import regimen
+from regimen.cli.app import cli_message
 from regimen.clinical.anthracycline import AnthracyclineError, load_table, parse_prior
 from regimen.clinical.formulary import load_formulary
 from regimen.clinical.options import ClinicalError, ClinicalOptions, StrictError
@@ -171,8 +172,9 @@ days = "1"
     assert one(p, "drug-a").dose == D("52.38")
     assert "(ideal body weight, Devine)" in one(p, "drug-a").calculation
     assert plan(r, ClinicalOptions(dosing_weight="ideal-devine"), weight="90", height="160", sex="female")
-    with pytest.raises(ClinicalError, match="requires ideal body weight for drug-a; drop --dosing-weight actual"):
+    with pytest.raises(ClinicalError, match="requires ideal body weight for drug-a; drop dosing_weight actual") as e:
         plan(r, ClinicalOptions(dosing_weight="actual"), weight="90", height="160", sex="female")
+    assert "drop --dosing-weight actual" in cli_message(e.value)  # the command line names its flag
 
 
 def test_component_dosing_weight_must_be_per_kg() -> None:
@@ -538,8 +540,9 @@ def test_a_local_table_file(tmp_path: Path) -> None:
 
 
 def test_strict_turns_warnings_into_one_error() -> None:
-    with pytest.raises(StrictError, match=r"^--strict: age 16 years is outside"):
+    with pytest.raises(StrictError, match=r"^strict: age 16 years is outside") as e:
         plan("cenersen-arm1", ClinicalOptions(strict=True), weight="60", bsa="1.6", age="16")
+    assert cli_message(e.value).startswith("--strict: age 16 years is outside")
     assert plan("cenersen-arm1", ClinicalOptions(strict=True), weight="60", bsa="1.6", age="30").warnings == ()
 
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from regimen.cli.app import cli_message
 from regimen.errors import PatientError
 from regimen.quantities.rules import RuleError, overlap, parse_rule, satisfiable
 
@@ -50,8 +51,9 @@ def test_bad_rules_are_refused_with_a_reason(text: str) -> None:
 
 
 def test_a_missing_patient_value_names_the_option() -> None:
-    with pytest.raises(PatientError, match="--age"):
+    with pytest.raises(PatientError, match="needs the patient's age: pass age") as e:
         parse_rule("age > 60").evaluate(values())
+    assert cli_message(e.value).endswith("pass --age")
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import gc
 def main() -> None:
     gc.disable()
     try:
-        from regimen.cli.app import main as cli_main
+        from regimen.cli.app import main as cli_main  # lazy: imported while the collector is paused
     finally:
         gc.freeze()
         gc.enable()

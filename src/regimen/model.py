@@ -14,6 +14,8 @@ from fractions import Fraction
 from typing import Literal
 
 from regimen.errors import RegimenError
+from regimen.quantities.days import describe_days
+from regimen.quantities.exact import format_decimal, format_fraction
 from regimen.quantities.rules import Rule
 from regimen.quantities.units import ParsedDose
 
@@ -29,8 +31,6 @@ class DayList:
     days: tuple[int, ...]
 
     def describe(self) -> str:
-        from regimen.quantities.days import describe_days
-
         return describe_days(self.days)
 
 
@@ -82,8 +82,6 @@ class AucDose:
 
     @property
     def display(self) -> str:
-        from regimen.quantities.exact import format_decimal
-
         return f"AUC {format_decimal(self.value)} mg/mL·min"
 
 
@@ -114,8 +112,6 @@ class DoseLevel:
     dose: ParsedDose | None = None
 
     def describe(self) -> str:
-        from regimen.quantities.exact import format_fraction
-
         return f"{format_fraction(self.percent)}%" if self.percent is not None else (self.dose.display if self.dose
                                                                                     else "")
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import click
 
-from regimen import __version__
 from regimen.cli.options import flag
 from regimen.errors import RegimenError
 
@@ -79,7 +78,7 @@ class RegimenGroup(click.Group):
 
 
 @click.group(cls=RegimenGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="regimen")
+@click.version_option(package_name="regimen", prog_name="regimen")
 def cli() -> None:
     """Turn cited oncology protocols into exact, per-patient administration schedules.
 

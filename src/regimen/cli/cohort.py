@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from regimen.cli.clinical_options import cohort_clinical_options, cohort_options_from_context
-from regimen.cli.options import cycle_options, output_options, parse_cycles, regimen_path_option
+from regimen.cli.options import cycle_options, flag, output_options, parse_cycles, regimen_path_option
 from regimen.clinical.formulary import load_formulary
 from regimen.clinical.prepare import ClinicalOptions
 from regimen.engine.cohort import run_cohort_file, supply_rows
@@ -66,7 +66,8 @@ def cohort(regimen_ref: str, roster: str, output: str, cycles: tuple[str, ...], 
     else:
 
         summary = run_cohort_file(reg, roster, output, errors_path=errors_path, cycles=parse_cycles(cycles),
-                                  cycle_length=cycle_length, progress=progress, options=clinical)
+                                  cycle_length=cycle_length, progress=progress, options=clinical,
+                                  option_name=flag)
     for line in summary.lines(reg.id, output):
         click.echo(line, err=True)
 
@@ -94,7 +95,8 @@ def supply(regimen_ref: str, roster: str, formulary_path: str | None, cycles: tu
     reg = load(regimen_ref, regimen_path)
     forecast = SupplyForecast(load_formulary(formulary_path), regimen_id=reg.id)
     summary = supply_rows(reg, roster, forecast.add, errors_path=errors_path, cycles=parse_cycles(cycles),
-                          cycle_length=cycle_length, options=cohort_options_from_context(formulary_path))
+                          cycle_length=cycle_length, options=cohort_options_from_context(formulary_path),
+                          option_name=flag)
     forecast.patients_in, forecast.expanded = summary.patients_in, summary.expanded
     forecast.notes.extend(summary.notes)
     text = {"json": forecast.to_json, "csv": forecast.to_csv}.get(fmt, forecast.to_table)()

@@ -37,7 +37,7 @@ def calendar_options(fn: Any) -> Any:
 
 
 def calendar_export(calendar: dict[str, str | None], start: dt.datetime | None) -> Any:
-    from regimen.export.ics import CalendarExport  # icalendar loads only when a calendar is asked for
+    from regimen.export.ics import CalendarExport  # lazy: icalendar only when a calendar is asked for
 
     return CalendarExport.from_options(ics=calendar["ics"], time=calendar["time_"], tz=calendar["tz"],
                                        remind=calendar["remind"], label=calendar["label"], caldav=calendar["caldav"],

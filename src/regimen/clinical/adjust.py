@@ -21,6 +21,7 @@ from regimen.clinical.formulary import example_path
 from regimen.clinical.options import ClinicalError, ClinicalOptions
 from regimen.clinical.prepare import Gfr, Prepared, component_weight_key
 from regimen.clinical.rounding import Rounder, round_dose
+from regimen.errors import option
 from regimen.model import Administration, Amount, Component, Dose, DoseLevel, Infusion, Regimen
 from regimen.quantities.exact import format_fraction
 from regimen.quantities.units import ParsedDose
@@ -73,28 +74,30 @@ class Adjustments:
         """Check the run's choices against the regimen (unknown drugs, undefined dose levels) before expanding."""
         comps = regimen.components()
         names = ", ".join(dict.fromkeys(c.drug for c in comps))
-        for option, keys in (("--reduce", options.reductions), ("--round", options.round_to)):
+        for name, keys in (("reductions", options.reductions), ("round_to", options.round_to)):
             for key in keys:
                 if not any(_matches(c, key) for c in comps):
-                    raise ClinicalError(f"{option} {key}: {regimen.id} has no drug or component {key!r}; its drugs are "
-                                        f"{names}")
+                    raise ClinicalError(f"{option(name)} {key}: {regimen.id} has no drug or component {key!r}; its "
+                                        f"drugs are {names}")
         out = cls(regimen, options, prepared)
         level = options.dose_level
         if level is not None and level != 0:
             with_levels = [c for c in comps if c.levels]
             if not with_levels:
-                raise ClinicalError(f"--dose-level {level}: {regimen.id} defines no dose levels; use --reduce "
-                                    "DRUG=PERCENT for a reduction the protocol does not tabulate")
+                raise ClinicalError(f"{option('dose_level')} {level}: {regimen.id} defines no dose levels; use "
+                                    f"{option('reductions')} DRUG=PERCENT for a reduction the protocol does not "
+                                    "tabulate")
             for c in with_levels:
                 if _find_level(c, level) is None:
                     defined = ", ".join(str(x.level) for x in c.levels)
-                    raise ClinicalError(f"--dose-level {level}: {c.drug} has no dose level {level} in {regimen.id} "
-                                        f"(it has {defined})")
+                    raise ClinicalError(f"{option('dose_level')} {level}: {c.drug} has no dose level {level} in "
+                                        f"{regimen.id} (it has {defined})")
             out.notes.append(f"dose level {level}: applied to {', '.join(c.drug for c in with_levels)}")
             out.notes.extend(f"dose level {level}: {c.drug} has no dose levels in {regimen.id}: full dose"
                              for c in comps if not c.levels)
         if options.vial_round and options.formulary is None:
-            raise ClinicalError("--vial-round needs a formulary of vial sizes: pass --formulary FILE")
+            raise ClinicalError(f"{option('vial_round')} needs a formulary of vial sizes: pass "
+                                f"{option('formulary')} FILE")
         if options.formulary is not None and options.vial_round:
             f = options.formulary
             if f.status or (f.path and f.path == str(example_path())):

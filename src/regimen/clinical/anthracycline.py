@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 
-from regimen.errors import RegimenError
+from regimen.errors import RegimenError, option
 from regimen.model import Administration
 from regimen.quantities.exact import format_decimal, format_fraction, round_significant
 from regimen.quantities.units import parse_dose
@@ -106,14 +106,15 @@ class Prior:
 def parse_prior(text: str) -> Prior:
     drug, _, dose_text = text.strip().partition(" ")
     if not drug or not dose_text.strip():
-        raise AnthracyclineError(f"--prior {text!r}: write the drug and its cumulative dose, e.g. "
-                                 "--prior 'doxorubicin 240 mg/m2'")
+        raise AnthracyclineError(f"{option('prior')} {text!r}: write the drug and its cumulative dose, e.g. "
+                                 f"{option('prior')} 'doxorubicin 240 mg/m2'")
     try:
         dose = parse_dose(dose_text.strip())
     except RegimenError as exc:
-        raise AnthracyclineError(f"--prior {text!r}: {exc}") from None
+        raise AnthracyclineError(f"{option('prior')} {text!r}: {exc.message}") from None
     if dose.unit.basis != "bsa" or dose.unit.time != "none":
-        raise AnthracyclineError(f"--prior {text!r}: give the cumulative dose in mg/m², e.g. 'doxorubicin 240 mg/m2'")
+        raise AnthracyclineError(f"{option('prior')} {text!r}: give the cumulative dose in mg/m², e.g. "
+                                 "'doxorubicin 240 mg/m2'")
     return Prior(drug=drug.lower(), mg_m2=dose.canonical if dose.unit.output_unit == "mg" else dose.canonical / 1000,
                  text=text.strip())
 
@@ -145,8 +146,8 @@ def exposure(rows: tuple[Administration, ...], bsa_m2: Fraction | None, table: F
             planned[r.drug.lower()] = planned.get(r.drug.lower(), Fraction(0)) + _mg(r)
     if table is None:
         if prior or limit is not None:
-            raise AnthracyclineError("--prior and --anthracycline-limit need a factor table: add "
-                                     f"--anthracycline-table ({', '.join(bundled_tables())})")
+            raise AnthracyclineError(f"{option('prior')} and {option('anthracycline_limit')} need a factor table: add "
+                                     f"{option('anthracycline_table')} ({', '.join(bundled_tables())})")
         hints = [f"{drug} is an anthracycline: pass --anthracycline-table ({', '.join(bundled_tables())}) to count "
                  "its doxorubicin-equivalent dose" for drug in planned]
         return Exposure(tuple(hints), (), None)

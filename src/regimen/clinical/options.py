@@ -14,7 +14,7 @@ from fractions import Fraction
 from regimen.clinical.anthracycline import FactorTable, Prior
 from regimen.clinical.body_size import BSA_FORMULAS
 from regimen.clinical.formulary import Formulary
-from regimen.errors import RegimenError
+from regimen.errors import RegimenError, option
 from regimen.model import DOSING_WEIGHTS, Amount
 from regimen.quantities.exact import format_fraction
 
@@ -80,22 +80,24 @@ class ClinicalOptions:
         if self.dosing_weight is not None and self.dosing_weight not in DOSING_WEIGHTS:
             raise ClinicalError(f"unknown dosing weight {self.dosing_weight!r}: use one of {', '.join(DOSING_WEIGHTS)}")
         if not 0 <= self.adjusted_factor <= 1:
-            raise ClinicalError(f"--adjusted-factor {format_fraction(self.adjusted_factor)} must be between 0 and 1")
+            factor = format_fraction(self.adjusted_factor)
+            raise ClinicalError(f"{option('adjusted_factor')} {factor} must be between 0 and 1")
         if self.gfr_method not in GFR_METHODS:
             raise ClinicalError(f"unknown GFR method {self.gfr_method!r}: use one of {', '.join(GFR_METHODS)}")
         if self.bsa_cap is not None and not 0 < self.bsa_cap <= 5:
-            raise ClinicalError(f"--bsa-cap {format_fraction(self.bsa_cap)} m² is not a possible BSA: give e.g. 2")
+            raise ClinicalError(f"{option('bsa_cap')} {format_fraction(self.bsa_cap)} m² is not a possible BSA: give "
+                                "e.g. 2")
         if self.gfr_cap is not None and self.gfr_cap <= 0:
-            raise ClinicalError("--gfr-cap must be positive (or 'none' to lift the cap)")
+            raise ClinicalError(f"{option('gfr_cap')} must be positive (or 'none' to lift the cap)")
         if not 0 < self.threshold <= 50:
             raise ClinicalError(f"rounding threshold {format_fraction(self.threshold)} % must be above 0 and at most "
                                 "50 %")
         for key, pct in self.reductions.items():
             if not 0 < pct <= 100:
-                raise ClinicalError(f"--reduce {key}={format_fraction(pct)}%: a reduction is above 0 % and at most "
-                                    "100 % of the dose")
+                raise ClinicalError(f"{option('reductions')} {key}={format_fraction(pct)}%: a reduction is above 0 % "
+                                    "and at most 100 % of the dose")
         if self.anthracycline_limit is not None and self.anthracycline_limit <= 0:
-            raise ClinicalError("--anthracycline-limit must be a positive number of mg/m²")
+            raise ClinicalError(f"{option('anthracycline_limit')} must be a positive number of mg/m²")
 
 
 __all__ = ["DEFAULT_GFR_CAP", "DEFAULT_THRESHOLD", "GFR_METHODS", "ClinicalError", "ClinicalOptions", "StrictError"]

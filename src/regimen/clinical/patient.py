@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from regimen.errors import PatientError, UnitError
+from regimen.errors import PatientError, UnitError, option
 from regimen.model import Patient, Sex
 from regimen.quantities.exact import format_fraction
-from regimen.quantities.units import parse_measure
+from regimen.quantities.units import parse_measure, split_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,15 +31,15 @@ class Measure:
     examples: str
 
 
-WEIGHT = Measure("weight", "--weight", "kilogram", "kg", "kilogram", Fraction(0), Fraction(650),
-                 "--weight 70 (kg), --weight '154 lb'")
-BSA = Measure("body-surface area", "--bsa", "meter ** 2", "m²", "meter ** 2", Fraction(0), Fraction(5),
-              "--bsa 1.8 (m²)")
-AGE = Measure("age", "--age", "year", "years", "year", Fraction(-1), Fraction(125), "--age 45 (years)")
-HEIGHT = Measure("height", "--height", "centimeter", "cm", "centimeter", Fraction(0), Fraction(275),
-                 "--height 170 (cm), --height 5ft9in")
-GFR = Measure("GFR", "--gfr", "milliliter / minute", "mL/min", "milliliter / minute", Fraction(0), Fraction(300),
-              "--gfr 100 (mL/min)")
+WEIGHT = Measure("weight", "weight", "kilogram", "kg", "kilogram", Fraction(0), Fraction(650),
+                 f"{option('weight')} 70 (kg), {option('weight')} '154 lb'")
+BSA = Measure("body-surface area", "bsa", "meter ** 2", "m²", "meter ** 2", Fraction(0), Fraction(5),
+              f"{option('bsa')} 1.8 (m²)")
+AGE = Measure("age", "age", "year", "years", "year", Fraction(-1), Fraction(125), f"{option('age')} 45 (years)")
+HEIGHT = Measure("height", "height", "centimeter", "cm", "centimeter", Fraction(0), Fraction(275),
+                 f"{option('height')} 170 (cm), {option('height')} 5ft9in")
+GFR = Measure("GFR", "gfr", "milliliter / minute", "mL/min", "milliliter / minute", Fraction(0), Fraction(300),
+              f"{option('gfr')} 100 (mL/min)")
 
 #: Serum creatinine: µmol/L ÷ 88.42 = mg/dL. Above 40 mg/dL (3,537 µmol/L) is taken as impossible, a project
 #: choice well above reported survivable values; a bare number is mg/dL.
@@ -51,19 +51,17 @@ _SCR_UNITS = {"mg/dl": Fraction(1), "umol/l": 1 / SCR_UMOL_PER_MG_DL, "µmol/l":
 
 def read_scr(text: str | float | Fraction) -> tuple[Fraction, str | None]:
     """Serum creatinine in mg/dL from '1.1', '1.1 mg/dL' or '97 umol/L' (µmol/L ÷ 88.42)."""
-    from regimen.quantities.units import split_number
-
     raw = str(text).strip()
     split = split_number(raw)
     unit_text = split[1].replace(" ", "").lower() if split else ""
     if split is None or not split[0].is_finite() or (unit_text and unit_text not in _SCR_UNITS):
-        raise PatientError(f"serum creatinine {raw!r} is not understood: give e.g. --scr 1.1 (mg/dL) or "
-                           "--scr '97 umol/L'")
+        raise PatientError(f"serum creatinine {raw!r} is not understood: give e.g. {option('scr')} 1.1 (mg/dL) or "
+                           f"{option('scr')} '97 umol/L'")
     value = Fraction(split[0]) * _SCR_UNITS.get(unit_text or "mg/dl", Fraction(1))
     if not 0 < value <= SCR_MAX_MG_DL:
         hint = " (if it is in µmol/L, write e.g. '88 umol/L')" if value > SCR_MAX_MG_DL else ""
         raise PatientError(f"serum creatinine {format_fraction(value)} mg/dL is impossible{hint}: give a value above 0 "
-                           f"and at most {format_fraction(SCR_MAX_MG_DL)} mg/dL (--scr)")
+                           f"and at most {format_fraction(SCR_MAX_MG_DL)} mg/dL ({option('scr')})")
     working = None
     if unit_text and unit_text != "mg/dl":
         working = (f"serum creatinine {format_fraction(Fraction(split[0]))} µmol/L ÷ 88.42 = {format_fraction(value)} "
@@ -82,11 +80,11 @@ def read_measure(text: str | int | float | Fraction, m: Measure) -> tuple[Fracti
         try:
             value = parse_measure(raw, target=m.target, default_unit=m.default_unit, what=m.what, examples=m.examples)
         except UnitError as exc:
-            raise PatientError(str(exc)) from None
+            raise PatientError(exc.message) from None
     shown = format_fraction(value)
     if not (m.low < value <= m.high) or (m is AGE and value < 0):
         bound = f"between {format_fraction(max(m.low, Fraction(0)))} and {format_fraction(m.high)} {m.symbol}"
-        raise PatientError(f"{m.what} {shown} {m.symbol} is impossible: give a value {bound} ({m.option})")
+        raise PatientError(f"{m.what} {shown} {m.symbol} is impossible: give a value {bound} ({option(m.option)})")
     working = None
     if raw is not None and _has_unit(raw):
         working = f"{m.what} {raw} = {shown} {m.symbol}"
@@ -103,7 +101,7 @@ SEXES: dict[str, Sex] = {"male": "male", "m": "male", "female": "female", "f": "
 def read_sex(text: str) -> Sex:
     key = text.strip().lower()
     if key not in SEXES:
-        raise PatientError(f"sex {text!r} is not recognised: give --sex female or --sex male")
+        raise PatientError(f"sex {text!r} is not recognised: give {option('sex')} female or {option('sex')} male")
     return SEXES[key]
 
 

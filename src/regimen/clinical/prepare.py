@@ -36,7 +36,7 @@ from regimen.clinical.options import (
     ClinicalOptions,
     StrictError,
 )
-from regimen.errors import PatientError
+from regimen.errors import PatientError, option
 from regimen.model import AucDose, Component, Patient, Regimen
 from regimen.quantities.exact import format_fraction, to_decimal
 
@@ -95,8 +95,8 @@ def component_weight_key(regimen: Regimen, comp: Component, options: ClinicalOpt
     if required is not None:
         chosen = options.dosing_weight
         if chosen is not None and _canonical_weight(chosen) != _canonical_weight(required):
-            raise ClinicalError(f"{regimen.id} requires {required} body weight for {comp.drug}; drop --dosing-weight "
-                                f"{options.dosing_weight} or edit the regimen file")
+            raise ClinicalError(f"{regimen.id} requires {required} body weight for {comp.drug}; drop "
+                                f"{option('dosing_weight')} {options.dosing_weight} or edit the regimen file")
         return _canonical_weight(required)
     return _canonical_weight(options.dosing_weight or "actual")
 
@@ -139,8 +139,8 @@ def _bsa(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
     raw = 0.0
     if p.weight_kg is not None and p.height_cm is not None and (needed or p.bsa_m2 is not None):
         if formula.needs_sex and p.sex is None:
-            raise PatientError(f"the {formula.name} BSA formula needs the patient's sex: pass --sex female or male, or "
-                               "choose another --bsa-formula")
+            raise PatientError(f"the {formula.name} BSA formula needs the patient's sex: pass {option('sex')} female "
+                               f"or male, or choose another {option('bsa_formula')}")
         raw = body_size.bsa(options.bsa_formula, _f(p.weight_kg), _f(p.height_cm), p.sex)
         computed = exact_places(raw, BSA_PLACES)
     if p.bsa_m2 is None and computed is not None:
@@ -183,13 +183,13 @@ def _need(value: object, what: str, option: str, purpose: str) -> None:
 
 def _dosing_weight(out: Prepared, key: str, options: ClinicalOptions, explicit: bool) -> BodyWeight:
     p = out.patient
-    _need(p.weight_kg, "weight", "--weight", "dosing by weight")
+    _need(p.weight_kg, "weight", option("weight"), "dosing by weight")
     assert p.weight_kg is not None
     if key == "actual":
         return BodyWeight(p.weight_kg, "actual body weight" if explicit else "")
     purpose = f"the {key} body weight"
-    _need(p.height_cm, "height", "--height", purpose)
-    _need(p.sex, "sex", "--sex", purpose)
+    _need(p.height_cm, "height", option("height"), purpose)
+    _need(p.sex, "sex", option("sex"), purpose)
     assert p.height_cm is not None and p.sex is not None
     if p.height_cm < Fraction(1524, 10):
         out.warnings.append(f"height {format_fraction(p.height_cm)} cm is under 152.4 cm (60 in): ideal body weight "
@@ -244,13 +244,15 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
     if p.gfr_ml_min is not None:
         gfr, text = p.gfr_ml_min, f"GFR {format_fraction(p.gfr_ml_min)} mL/min (given with --gfr)"
     else:
-        _need(p.scr_mg_dl, "serum creatinine (or a measured GFR)", "--scr (or --gfr)", "AUC (Calvert) dosing")
-        _need(p.age_years, "age", "--age", "estimating the GFR for AUC dosing")
-        _need(p.sex, "sex", "--sex", "estimating the GFR for AUC dosing")
+        _need(p.scr_mg_dl, "serum creatinine (or a measured GFR)", f"{option('scr')} (or {option('gfr')})",
+              "AUC (Calvert) dosing")
+        _need(p.age_years, "age", option("age"), "estimating the GFR for AUC dosing")
+        _need(p.sex, "sex", option("sex"), "estimating the GFR for AUC dosing")
         if options.gfr_method == "cockcroft-gault":
-            _need(p.weight_kg, "weight", "--weight", "Cockcroft–Gault")
+            _need(p.weight_kg, "weight", option("weight"), "Cockcroft–Gault")
         elif "ckd-epi-2021" not in estimates:
-            _need(None, "body-surface area (to de-index CKD-EPI)", "--bsa, or --height with --weight", "CKD-EPI 2021")
+            _need(None, "body-surface area (to de-index CKD-EPI)",
+              f"{option('bsa')}, or {option('height')} with {option('weight')}", "CKD-EPI 2021")
         gfr, name = estimates[options.gfr_method]
         text = f"GFR {format_fraction(gfr)} mL/min ({name})"
     used = gfr

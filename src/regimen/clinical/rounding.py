@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil, floor, gcd, lcm
 
-from regimen.errors import RegimenError
+from regimen.errors import RegimenError, option
 from regimen.quantities.exact import format_fraction, to_decimal
 
 MAX_STEPS = 200_000
@@ -53,7 +53,7 @@ def _vial_candidates(x: Fraction, vials: tuple[Fraction, ...]) -> tuple[Fraction
     top = ceil(target) + max(units)
     if top > MAX_STEPS:
         raise RegimenError(f"vial rounding of {format_fraction(x)} would try {top} vial combinations; use an "
-                           "increment (--round DRUG=AMOUNT) for this drug instead")
+                           f"increment ({option('round_to')} DRUG=AMOUNT) for this drug instead")
     reachable = [False] * (top + 1)
     reachable[0] = True
     for n in range(1, top + 1):

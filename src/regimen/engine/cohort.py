@@ -43,7 +43,7 @@ from regimen.clinical.prepare import ClinicalOptions, Prepared, StrictError, com
 from regimen.engine.expand import choose_variant, dose_for_day, expand, requirements
 from regimen.engine.plan import Plan
 from regimen.engine.rows import ROW_FIELDS, row_record
-from regimen.errors import PatientError, RegimenError
+from regimen.errors import PatientError, RegimenError, render
 from regimen.export.io import atomic_target
 from regimen.model import Administration, AucDose, Component, Patient, Regimen
 from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding
@@ -154,7 +154,7 @@ def _read_column(series: pd.Series, reader: Callable[[str], Any], name: str, fir
         try:
             values.append(reader(text))
         except RegimenError as exc:
-            bad[i] = str(exc)
+            bad[i] = exc.message  # rendered for the reader when the problems are written
             values.append(None)
     missing = codes < 0
     if bad:
@@ -592,7 +592,7 @@ class CohortExpander:
             try:
                 plan = self._expand(self._patient(cols, int(pos)), start=when, strict=True)
             except (PatientError, StrictError) as exc:
-                problems.append((first_row + int(pos), ids[pos], "", str(exc)))
+                problems.append((first_row + int(pos), ids[pos], "", exc.message))
                 continue
             records.extend({ID_COLUMN: ids[pos], **_csv_record(plan, r)} for r in plan.administrations)
         frame = typed_frame(pd.DataFrame.from_records(records, columns=list(OUTPUT_COLUMNS))) if records \
@@ -757,7 +757,7 @@ def cohort(regimen: Regimen, roster: pd.DataFrame, *, bsa_formula: str | None = 
         frames.append(rows)
         errors.append(problems)
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    error_frame = errors[0] if errors else pd.DataFrame(columns=list(ERROR_COLUMNS))
+    error_frame = rendered(errors[0]) if errors else pd.DataFrame(columns=list(ERROR_COLUMNS))
     rejected = error_frame["row"].nunique()
     return CohortResult(frame=frame, errors=error_frame, patients_in=len(roster),
                         expanded=len(roster) - rejected, notes=tuple(expander.notes))
@@ -918,9 +918,17 @@ class RunSummary:
         return out
 
 
+def rendered(errors: pd.DataFrame, name: Callable[[str], str] | None = None) -> pd.DataFrame:
+    """The problems with the inputs they name shown by ``name`` (default: the library's parameter names)."""
+    out = errors.copy()
+    out["problem"] = [render(str(m), name) for m in out["problem"]]
+    return out
+
+
 def _run(regimen: Regimen, roster_path: str | Path, sink: Callable[[pd.DataFrame], None], errors_path: Path, *,
          bsa_formula: str | None, cycles: int | Mapping[str, int] | None, cycle_length: int | None,
-         chunk_size: int, progress: bool | None, options: ClinicalOptions | None = None) -> RunSummary:
+         chunk_size: int, progress: bool | None, options: ClinicalOptions | None = None,
+         option_name: Callable[[str], str] | None = None) -> RunSummary:
     """Expand ROSTER chunk by chunk into ``sink``; write the errors file; count patients in, expanded, rejected."""
     import click
     import pandas as pd
@@ -950,7 +958,7 @@ def _run(regimen: Regimen, roster_path: str | Path, sink: Callable[[pd.DataFrame
     errors = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=list(ERROR_COLUMNS))
     if len(errors) or errors_path.exists():  # never leave a stale errors file from an earlier run
         with atomic_target(errors_path) as tmp:
-            errors.to_csv(tmp, index=False, lineterminator="\n")
+            rendered(errors, option_name).to_csv(tmp, index=False, lineterminator="\n")
     rejected = int(errors["row"].nunique())
     return RunSummary(patients_in=len(roster), expanded=len(roster) - rejected, rows=rows, errors_path=errors_path,
                       notes=tuple(expander.notes))
@@ -960,7 +968,8 @@ def run_cohort_file(regimen: Regimen, roster_path: str | Path, output: str | Pat
                     errors_path: str | Path | None = None, bsa_formula: str | None = None,
                     cycles: int | Mapping[str, int] | None = None, cycle_length: int | None = None,
                     chunk_size: int = 50_000, progress: bool | None = None,
-                    options: ClinicalOptions | None = None) -> RunSummary:
+                    options: ClinicalOptions | None = None,
+                    option_name: Callable[[str], str] | None = None) -> RunSummary:
     """ROSTER file -> OUT file (+ errors file), in chunks: memory stays bounded by a chunk's rows.
 
     OUT is written atomically (a temporary file beside it, renamed when complete)."""
@@ -969,7 +978,7 @@ def run_cohort_file(regimen: Regimen, roster_path: str | Path, output: str | Pat
         summary = _run(regimen, roster_path, writer.write,
                        Path(errors_path) if errors_path is not None else errors_path_for(output),
                        bsa_formula=bsa_formula, cycles=cycles, cycle_length=cycle_length, chunk_size=chunk_size,
-                       progress=progress, options=options)
+                       progress=progress, options=options, option_name=option_name)
     except BaseException:
         writer.close(ok=False)
         raise
@@ -980,11 +989,12 @@ def run_cohort_file(regimen: Regimen, roster_path: str | Path, output: str | Pat
 def supply_rows(regimen: Regimen, roster_path: str | Path, sink: Callable[[pd.DataFrame], None], *,
                 errors_path: str | Path | None = None, bsa_formula: str | None = None,
                 cycles: int | Mapping[str, int] | None = None, cycle_length: int | None = None,
-                chunk_size: int = 50_000, options: ClinicalOptions | None = None) -> RunSummary:
+                chunk_size: int = 50_000, options: ClinicalOptions | None = None,
+                option_name: Callable[[str], str] | None = None) -> RunSummary:
     """Cohort rows for a supply forecast, chunk by chunk into ``sink`` (errors file beside the roster by default)."""
     where = Path(errors_path) if errors_path is not None else errors_path_for(roster_path)
     return _run(regimen, roster_path, sink, where, bsa_formula=bsa_formula, cycles=cycles, cycle_length=cycle_length,
-                chunk_size=chunk_size, progress=False, options=options)
+                chunk_size=chunk_size, progress=False, options=options, option_name=option_name)
 
 
 __all__ = [

@@ -27,6 +27,7 @@ from regimen.engine.cohort import (
     CohortExpander,
     RunSummary,
     duplicate_problems,
+    rendered,
     write_frame,
 )
 from regimen.export.io import atomic_target
@@ -144,7 +145,7 @@ def run_dask(regimen: Regimen, roster_dir: str | Path, out_dir: str | Path, *, e
         problems = [r[0] for r in results if len(r[0])]
         errors = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=list(DASK_ERROR_COLUMNS))
         with atomic_target(err_path) as target:
-            errors.to_csv(target, index=False, lineterminator="\n")
+            rendered(errors).to_csv(target, index=False, lineterminator="\n")
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)

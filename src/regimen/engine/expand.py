@@ -20,7 +20,7 @@ from regimen.clinical.anthracycline import exposure
 from regimen.clinical.options import ClinicalOptions, StrictError
 from regimen.clinical.prepare import Gfr, prepare
 from regimen.engine.plan import Plan, compute_totals
-from regimen.errors import PatientError, RegimenError
+from regimen.errors import PatientError, RegimenError, option
 from regimen.model import (
     Administration,
     AucDose,
@@ -144,8 +144,7 @@ def auc_dose(dose: AucDose, gfr: Gfr, duration_hours: Fraction | None, rounding:
 
 # ---- patient requirements ------------------------------------------------------------------------
 
-PATIENT_FIELDS = {"weight": ("weight", "--weight"), "bsa": ("body-surface area", "--bsa"),
-                  "age": ("age", "--age"), "height": ("height", "--height"), "sex": ("sex", "--sex")}
+PATIENT_FIELDS = {"weight": "weight", "bsa": "body-surface area", "age": "age", "height": "height", "sex": "sex"}
 
 
 def requirements(regimen: Regimen) -> list[str]:
@@ -166,8 +165,8 @@ def check_patient(regimen: Regimen, patient: Patient) -> None:
               "height": patient.height_cm, "sex": patient.sex}
     missing = [k for k in requirements(regimen) if values[k] is None]
     if missing:
-        names = " and ".join(PATIENT_FIELDS[k][0] for k in missing)
-        options = " ".join(f"{PATIENT_FIELDS[k][1]} ..." for k in missing)
+        names = " and ".join(PATIENT_FIELDS[k] for k in missing)
+        options = " ".join(f"{option(k)} ..." for k in missing)
         raise PatientError(f"{regimen.id} needs the patient's {names}: pass {options}")
 
 
@@ -179,8 +178,8 @@ def _cycles_for(regimen: Regimen, cycles: int | Mapping[str, int] | None) -> tup
     if isinstance(cycles, Mapping):
         unknown = set(cycles) - {p.id for p in regimen.phases}
         if unknown:
-            raise RegimenError(f"unknown phase {sorted(unknown)[0]!r} in --cycles; phases of {regimen.id} are "
-                               f"{', '.join(p.id for p in regimen.phases)}")
+            raise RegimenError(f"unknown phase {sorted(unknown)[0]!r} in {option('cycles')}; phases of {regimen.id} "
+                               f"are {', '.join(p.id for p in regimen.phases)}")
     for phase in regimen.phases:
         label = "" if phase.id == "main" else f"{phase.id}: "
         requested: int | None
@@ -191,7 +190,7 @@ def _cycles_for(regimen: Regimen, cycles: int | Mapping[str, int] | None) -> tup
         else:
             requested = None
         if requested is not None and requested < 1:
-            raise RegimenError(f"--cycles must be at least 1, got {requested}")
+            raise RegimenError(f"{option('cycles')} must be at least 1, got {requested}")
         if requested is None:
             if phase.cycles is None:
                 counts[phase.id] = 1
@@ -218,7 +217,7 @@ def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
     prepared = prepare(regimen, patient, options, check_patient)
     patient = prepared.patient
     if cycle_length is not None and cycle_length < 1:
-        raise RegimenError(f"--cycle-length must be at least 1 day, got {cycle_length}")
+        raise RegimenError(f"{option('cycle_length')} must be at least 1 day, got {cycle_length}")
     adjust = Adjustments.for_run(regimen, options, prepared)
     counts, notes = _cycles_for(regimen, cycles)
     notes.extend(prepared.notes)
@@ -244,7 +243,7 @@ def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
         if length is None and needs_length:
             raise RegimenError(
                 f"{regimen.id}: cycle length not stated in the source, so cycle 2 cannot be placed; pass "
-                "--cycle-length DAYS (from your local protocol) or expand one cycle"
+                f"{option('cycle_length')} DAYS (from your local protocol) or expand one cycle"
             )
         for cycle in range(1, n + 1):
             cycle_offset = offset + (cycle - 1) * (length or 0)
@@ -262,7 +261,8 @@ def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
     warnings = list(dict.fromkeys(warnings))
     if options.strict and warnings:
         more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
-        raise StrictError(f"--strict: {warnings[0]}{more}; resolve the warning or run without --strict")
+        raise StrictError(f"{option('strict')}: {warnings[0]}{more}; resolve the warning or run without "
+                          f"{option('strict')}")
     return Plan(regimen=regimen, patient=patient, administrations=tuple(rows), totals=tuple(compute_totals(rows)),
                 notes=tuple(dict.fromkeys(notes)), cycles=counts, start=start, rounding=rounding,
                 warnings=tuple(warnings))

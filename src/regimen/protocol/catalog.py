@@ -13,8 +13,9 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from regimen.errors import RegimenError, UnknownRegimenError
+from regimen.errors import RegimenError, UnknownRegimenError, option
 from regimen.model import Regimen
+from regimen.protocol.loader import load_file
 
 ENV_VAR = "REGIMEN_PATH"
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -73,13 +74,11 @@ def find(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Path:
     close = difflib.get_close_matches(ref, known, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     raise UnknownRegimenError(f"unknown regimen {ref!r}: {hint}use one of {', '.join(known)} "
-                              f"(or add a folder with --regimen-path / {ENV_VAR})")
+                              f"(or add a folder with {option('regimen_path')} / {ENV_VAR})")
 
 
 def load(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Regimen:
     """Load a regimen by id (bundled or user folders) or by path."""
-    from regimen.protocol.loader import load_file
-
     path = find(ref, extra_dirs)
     regimen = load_file(path)
     if not looks_like_path(ref) and regimen.id != ref:
@@ -89,8 +88,6 @@ def load(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Regimen:
 
 def list_regimens(extra_dirs: Iterable[str | Path] = ()) -> tuple[list[Regimen], list[RegimenError]]:
     """Every regimen that loads, and the errors of those that do not."""
-    from regimen.protocol.loader import load_file
-
     regimens: list[Regimen] = []
     errors: list[RegimenError] = []
     for _id, path in sorted(_files(search_dirs(extra_dirs)).items()):

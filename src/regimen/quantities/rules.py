@@ -18,11 +18,11 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal, Union
 
-from regimen.errors import PatientError, RegimenError
+from regimen.errors import PatientError, RegimenError, option
+from regimen.quantities.exact import format_fraction
 
 NUMERIC = {"age": "years", "weight": "kg", "bsa": "m²", "height": "cm", "cycle": ""}
 CATEGORICAL = {"sex": ("male", "female")}
-PATIENT_OPTION = {"age": "--age", "weight": "--weight", "bsa": "--bsa", "height": "--height", "sex": "--sex"}
 Op = Literal["<", "<=", ">", ">=", "==", "!="]
 OPS: tuple[Op, ...] = ("<=", ">=", "==", "!=", "<", ">")
 
@@ -38,8 +38,6 @@ class Compare:
     value: Fraction | str
 
     def __str__(self) -> str:
-        from regimen.quantities.exact import format_fraction
-
         value = self.value if isinstance(self.value, str) else format_fraction(self.value)
         return f"{self.name} {self.op} {value}"
 
@@ -183,8 +181,8 @@ def _eval(e: Expr, values: dict[str, Fraction | str | None], text: str) -> bool:
     if isinstance(e, Compare):
         value = values.get(e.name)
         if value is None:
-            option = PATIENT_OPTION.get(e.name, e.name)
-            raise PatientError(f"this regimen has a rule '{text}' that needs the patient's {e.name}: pass {option}")
+            raise PatientError(f"this regimen has a rule '{text}' that needs the patient's {e.name}: pass "
+                               f"{option(e.name)}")
         return _compare(value, e.op, e.value)
     if isinstance(e, All):
         return all(_eval(p, values, text) for p in e.parts)

@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 from regimen.errors import UnitError
+from regimen.quantities.exact import format_decimal
 
 if TYPE_CHECKING:  # pragma: no cover
     import pint
@@ -212,8 +213,6 @@ class ParsedDose:
 
     @property
     def display(self) -> str:
-        from regimen.quantities.exact import format_decimal
-
         return f"{format_decimal(self.value)} {self.unit.symbol}"
 
 

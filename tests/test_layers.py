@@ -1,0 +1,195 @@
+"""The package's layers, enforced: the folder tree is the flow, and nothing reaches up.
+
+Bottom to top: errors, quantities, model, protocol, clinical, engine, export, cli. A module imports only
+from its own layer or the layers below it; no two modules import each other, directly or round about;
+only the command line imports click; and no library error is worded as a command-line flag (library
+messages name inputs with ``regimen.errors.option``, which the command line renders as its flags).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "regimen"
+
+#: Layer of each top-level module or subpackage of regimen, bottom (0) to top.
+LAYERS = {
+    "errors": 0,
+    "quantities": 1,
+    "model": 2,
+    "protocol": 3,
+    "clinical": 4,
+    "engine": 5,
+    "export": 6,
+    "cli": 8,
+    "__main__": 9,
+    "__init__": 9,  # the public API: it may import any layer (lazily for heavy ones)
+}
+
+
+#: Modules still being moved into their layer on their own branches (cohort runner, calendar): their known
+#: violations are expected failures until those branches land, when this set is emptied. xfail is strict, so a
+#: test that starts passing before then fails and the marker must come off.
+PENDING = {"regimen.engine.cohort", "regimen.engine.dask_backend", "regimen.export.ics", "regimen.export.caldav"}
+pending = pytest.mark.xfail(strict=True, reason="cohort and calendar modules not yet moved into their layers")
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__" and len(parts) > 1 and parts[-2] != "regimen":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def in_cli(module: str) -> bool:
+    return module == "regimen.cli" or module.startswith("regimen.cli.")
+
+
+def layer(module: str) -> int:
+    parts = module.split(".")
+    key = parts[1] if len(parts) > 1 else "__init__"
+    return LAYERS[key]
+
+
+def _type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def imports(path: Path, *, runtime_only: bool) -> Iterator[tuple[int, str]]:
+    """(line, module) of every import in the file: top-level, in functions, and (unless runtime_only) for typing."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip: set[int] = set()
+    if runtime_only:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and _type_checking(node):
+                skip.update(id(n) for n in ast.walk(node))
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module is not None:
+            if node.level:
+                raise AssertionError(f"{path}:{node.lineno}: relative import; write 'from regimen.... import ...'")
+            yield node.lineno, node.module
+            for alias in node.names:  # 'from regimen.clinical import renal' imports a module
+                yield node.lineno, f"{node.module}.{alias.name}"
+
+
+def _resolve(name: str, known: dict[str, Path]) -> str | None:
+    """The regimen module an import name refers to, or None for third-party modules and attributes."""
+    if not name.startswith("regimen"):
+        return None
+    while name and name not in known:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def graph(*, runtime_only: bool) -> dict[str, set[str]]:
+    known = modules()
+    out: dict[str, set[str]] = {m: set() for m in known}
+    for module, path in known.items():
+        for _line, name in imports(path, runtime_only=runtime_only):
+            target = "regimen.__init__" if name == "regimen" else _resolve(name, known)
+            if target is not None and target != module:
+                out[module].add(target)
+    return out
+
+
+def test_every_module_belongs_to_a_layer() -> None:
+    for module in modules():
+        layer(module)  # KeyError names a module outside every layer
+
+
+@pending
+def test_no_module_imports_a_higher_layer() -> None:
+    bad = [f"{m} (layer {layer(m)}) imports {t} (layer {layer(t)})"
+           for m, targets in graph(runtime_only=False).items() for t in sorted(targets) if layer(t) > layer(m)]
+    assert not bad, "\n".join(bad)
+
+
+@pending
+def test_there_is_no_import_cycle() -> None:
+    g = graph(runtime_only=True)
+    cycles: list[str] = []
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(g[node]):
+            if nxt not in g:
+                continue
+            if state.get(nxt) == 1:
+                cycles.append(" -> ".join([*stack[stack.index(nxt):], nxt]))
+            elif nxt not in state:
+                visit(nxt, [*stack, nxt])
+        state[node] = 2
+
+    for node in sorted(g):
+        if node not in state:
+            visit(node, [node])
+    assert not cycles, "\n".join(cycles)
+
+
+@pending
+def test_only_the_command_line_imports_click() -> None:
+    bad = [f"{m}:{line}" for m, path in modules().items() if not in_cli(m)
+           for line, name in imports(path, runtime_only=False) if name.split(".")[0] == "click"]
+    assert not bad, bad
+
+
+@pending
+def test_in_package_imports_sit_at_the_top_of_modules() -> None:
+    """One lazy-import place per door (the CLI's command table, the package's __getattr__), not imports scattered
+    through function bodies; the allowed exceptions say why on their line (# lazy: ...)."""
+    bad = []
+    for m, path in modules().items():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        tree = ast.parse("\n".join(lines))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("regimen") \
+                        and "# lazy:" not in lines[node.lineno - 1]:
+                    bad.append(f"{m}:{node.lineno}: from {node.module} import ...")
+    assert not bad, "\n".join(bad)
+
+
+_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
+
+
+def _strings(node: ast.AST) -> Iterator[tuple[int, str]]:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+            yield sub.lineno, sub.value
+
+
+def _raised_messages(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """Strings inside ``raise`` statements, and inside calls of helpers whose name says they raise (_need...)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            yield from _strings(node.exc)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_need",):
+            yield from _strings(node)
+
+
+@pytest.mark.parametrize("module", [pytest.param(m, marks=pending) if m in PENDING else m for m in modules()
+                                    if not in_cli(m) and m != "regimen.__main__"])
+def test_library_errors_are_not_worded_as_command_line_flags(module: str) -> None:
+    tree = ast.parse(modules()[module].read_text(encoding="utf-8"))
+    bad = [f"{module}:{line}: {text!r}" for line, text in _raised_messages(tree) if _FLAG.search(text)]
+    assert not bad, "name the input with regimen.errors.option(...):\n" + "\n".join(bad)
