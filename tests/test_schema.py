@@ -46,3 +46,32 @@ def test_broken_files_fail_the_schema(breakage: Any) -> None:
     breakage(data)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, SCHEMA)
+
+
+def test_the_schema_accepts_exactly_the_keys_the_loader_accepts() -> None:
+    """The schema is built from the loader's own key tables: at every level the two name the same fields."""
+    from regimen.protocol import loader
+
+    defs = SCHEMA["$defs"]
+    assert set(SCHEMA["properties"]) == loader.TOP_KEYS
+    assert set(defs["component"]["properties"]) == loader.COMPONENT_KEYS
+    assert set(defs["variant"]["properties"]) == loader.VARIANT_KEYS
+    assert set(defs["phase"]["properties"]) == loader.PHASE_KEYS
+    assert set(defs["source"]["properties"]) == loader.SOURCE_KEYS
+    assert set(SCHEMA["properties"]["eligibility"]["properties"]) == loader.ELIGIBILITY_KEYS
+    relative = next(s for s in defs["component"]["properties"]["days"]["anyOf"] if s.get("type") == "object")
+    assert set(relative["properties"]) == loader.RELATIVE_KEYS
+
+
+@pytest.mark.parametrize("level", ["top", "component", "variant"])
+def test_a_key_the_loader_refuses_fails_the_schema_too(level: str) -> None:
+    from regimen.errors import RegimenFileError
+    from regimen.protocol.loader import load_data
+
+    data = copy.deepcopy(_cenersen())
+    target = {"top": data, "component": data["component"][0], "variant": data["component"][2]["variant"][0]}[level]
+    target["colour"] = "red"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, SCHEMA)
+    with pytest.raises(RegimenFileError, match="unknown field 'colour'"):
+        load_data(data)

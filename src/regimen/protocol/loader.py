@@ -37,6 +37,15 @@ from regimen.model import (
     Variant,
     resolve_days,
 )
+from regimen.protocol.fields import (
+    COMPONENT_FIELDS,
+    ELIGIBILITY_FIELDS,
+    PHASE_FIELDS,
+    RELATIVE_FIELDS,
+    SOURCE_FIELDS,
+    TOP_FIELDS,
+    VARIANT_FIELDS,
+)
 from regimen.quantities.days import parse_days, runs
 from regimen.quantities.rules import overlap, parse_rule, satisfiable
 from regimen.quantities.units import classify_dose_unit, parse_dose, parse_duration_hours, split_number
@@ -49,17 +58,15 @@ METHOD_ALIASES: dict[str, Method] = {
     "continuous": "continuous infusion",
 }
 
-TOP_KEYS = {"id", "name", "indication", "status", "version", "notes", "source", "cycle_length", "cycles",
-            "limit", "component", "phase", "dosing_weight", "eligibility"}
-PHASE_KEYS = {"id", "name", "cycle_length", "cycles", "limit", "component"}
-COMPONENT_KEYS = {"id", "drug", "dose", "route", "method", "duration", "days", "note", "variant", "max_dose",
-                  "max_daily", "max_per_cycle", "levels", "dosing_weight", "round"}
-ELIGIBILITY_KEYS = {"min_age", "max_age"}
+TOP_KEYS = set(TOP_FIELDS)
+PHASE_KEYS = set(PHASE_FIELDS)
+COMPONENT_KEYS = set(COMPONENT_FIELDS)
+ELIGIBILITY_KEYS = set(ELIGIBILITY_FIELDS)
 _AUC = re.compile(r"^\s*AUC\s*=?\s*(\d+(?:\.\d+)?)\s*(?:mg\s*/\s*mL\s*[·.*]?\s*min)?\s*$", re.IGNORECASE)
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
-VARIANT_KEYS = {"when", "dose", "days", "duration", "note"}
-RELATIVE_KEYS = {"relative_to", "on_day", "days_before", "count"}
-SOURCE_KEYS = {"citation", "registry", "url", "note"}
+VARIANT_KEYS = set(VARIANT_FIELDS)
+RELATIVE_KEYS = set(RELATIVE_FIELDS)
+SOURCE_KEYS = set(SOURCE_FIELDS)
 
 T = TypeVar("T")
 

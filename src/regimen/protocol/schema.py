@@ -1,8 +1,9 @@
 """JSON Schema (draft 2020-12) of the regimen file format, for editors (``regimen schema``).
 
-Regimen files are TOML; editors with TOML schema support (Taplo, Even Better TOML) validate them
-against this. The loader's own checks go further (units, rules, references), so a file can pass
-the schema and still be rejected with a precise message by ``regimen validate``.
+Built from the loader's own field tables (:mod:`regimen.protocol.fields`), so the schema accepts exactly
+the keys the loader accepts. Regimen files are TOML; editors with TOML schema support (Taplo, Even Better
+TOML) validate them against this. The loader's own checks go further (units, rules, references), so a file
+can pass the schema and still be rejected with a precise message by ``regimen validate``.
 """
 
 from __future__ import annotations
@@ -10,145 +11,44 @@ from __future__ import annotations
 import json
 from typing import Any
 
-_TEXT: dict[str, Any] = {"type": "string", "minLength": 1}
-_DAY_LIST: dict[str, Any] = {
-    "description": "Cycle days: \"2-4\", \"1,8,15\", \"1-7, 15-21\", 6, or [1, 8, 15]. Day 1 is the first day of "
-                   "the first drug. For a continuous infusion, the days it runs.",
-    "oneOf": [
-        {"type": "string", "pattern": r"^\s*\d+\s*([-–]\s*\d+\s*)?(,\s*\d+\s*([-–]\s*\d+\s*)?)*$"},
-        {"type": "integer", "minimum": 1},
-        {"type": "array", "minItems": 1, "items": {"oneOf": [
-            {"type": "integer", "minimum": 1},
-            {"type": "string", "pattern": r"^\s*\d+\s*([-–]\s*\d+)?\s*$"},
-        ]}},
-    ],
-}
-_RELATIVE: dict[str, Any] = {
-    "type": "object",
-    "description": "Days anchored to another component of the same phase.",
-    "properties": {
-        "relative_to": {**_TEXT, "description": "id of the component these days follow"},
-        "on_day": {"type": "integer", "minimum": 1, "description": "start on day N of the other component"},
-        "days_before": {"type": "integer", "minimum": 1, "description": "start N days before the other component"},
-        "count": {"type": "integer", "minimum": 1, "default": 1, "description": "number of consecutive days"},
-    },
-    "required": ["relative_to"],
-    "oneOf": [{"required": ["on_day"]}, {"required": ["days_before"]}],
-    "additionalProperties": False,
-}
-_DAYS: dict[str, Any] = {"anyOf": [_DAY_LIST, _RELATIVE]}
-_DOSE: dict[str, Any] = {
-    "type": "string",
-    "description": "Number and unit as the protocol writes it: '0.1 mg/kg/h', '2.4 mg/kg/day', '12 mg/m²/day', "
-                   "'1 g/m2', '375 mg/m**2', '40 mg'. A mass, per kg or per m², optionally per day or per hour. "
-                   "Or a target AUC for Calvert dosing: 'AUC 5' (mg/mL·min; dose = AUC × (GFR + 25)).",
-    "pattern": r"^\s*(\d+(\.\d+)?\s*\S+|[Aa][Uu][Cc]\s*=?\s*\d+(\.\d+)?(\s*mg\s*/\s*mL\s*[·.*]?\s*min)?\s*$)",
-}
-_AMOUNT: dict[str, Any] = {"type": "string", "description": "A plain amount: '2 mg', '500 mcg', '1 g'.",
-                           "pattern": r"^\s*\d+(\.\d+)?\s*(mcg|ug|µg|mg|g)\s*$"}
-_DOSING_WEIGHT: dict[str, Any] = {
-    "enum": ["actual", "ideal", "ideal-devine", "ideal-robinson", "ideal-miller", "adjusted", "lean"],
-    "description": "The body weight the source uses for doses per kg ('ideal' = Devine). A run cannot override it.",
-}
-_LEVELS: dict[str, Any] = {
-    "type": "object",
-    "description": "Dose levels the protocol defines, e.g. { \"-1\" = \"75%\", \"-2\" = \"9 mg/m²/day\" }; chosen with "
-                   "--dose-level.",
-    "propertyNames": {"pattern": r"^[+-]?[1-9]\d*$"},
-    "additionalProperties": {"anyOf": [{"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$"}, _DOSE]},
-    "minProperties": 1,
-}
-_DURATION: dict[str, Any] = {"type": "string", "description": "Time with a unit: '4 days', '96 h', '60 min'.",
-                             "pattern": r"^\s*\d+(\.\d+)?\s*[A-Za-z]+\s*$"}
-_VARIANT: dict[str, Any] = {
-    "type": "object",
-    "description": "A change that applies when a rule holds, e.g. when = \"age > 60\" or \"cycle >= 2\".",
-    "properties": {
-        "when": {**_TEXT, "description": "Rule over age, weight, bsa, height, cycle, sex; and/or; no code."},
-        "dose": _DOSE, "days": _DAYS, "duration": _DURATION, "note": _TEXT,
-    },
-    "required": ["when"],
-    "anyOf": [{"required": ["dose"]}, {"required": ["days"]}, {"required": ["duration"]}],
-    "additionalProperties": False,
-}
-_COMPONENT: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$",
-               "description": "Defaults to the drug name in lower case."},
-        "drug": _TEXT,
-        "dose": _DOSE,
-        "route": {**_TEXT, "description": "IV, oral, SC... leave out if the source does not say."},
-        "method": {"enum": ["bolus", "infusion", "continuous infusion", "continuous"],
-                   "description": "Leave out if the source does not say."},
-        "duration": _DURATION,
-        "days": _DAYS,
-        "note": _TEXT,
-        "variant": {"type": "array", "items": _VARIANT},
-        "max_dose": {**_AMOUNT, "description": "Maximum per administration, e.g. '2 mg' (a continuous infusion is "
-                                               "one administration)."},
-        "max_daily": {**_AMOUNT, "description": "Maximum per treatment day."},
-        "max_per_cycle": {**_AMOUNT, "description": "Maximum of all this component's doses in one cycle."},
-        "levels": _LEVELS,
-        "dosing_weight": _DOSING_WEIGHT,
-        "round": {**_AMOUNT, "description": "Rounding increment the regimen states, e.g. '1 mg' (within the "
-                                            "rounding threshold)."},
-    },
-    "required": ["drug", "dose", "days"],
-    "additionalProperties": False,
-}
-_CYCLE_LENGTH: dict[str, Any] = {"description": "Days per cycle: 21 or '21 days'. Leave out if the source is silent.",
-                                 "oneOf": [{"type": "integer", "minimum": 1}, _DURATION]}
-_CYCLES: dict[str, Any] = {"type": "integer", "minimum": 1, "description": "The protocol's (maximum) number of cycles."}
-_PHASE: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"},
-        "name": _TEXT, "cycle_length": _CYCLE_LENGTH, "cycles": _CYCLES, "limit": _TEXT,
-        "component": {"type": "array", "minItems": 1, "items": _COMPONENT},
-    },
-    "required": ["id", "component"],
-    "additionalProperties": False,
-}
-_SOURCE: dict[str, Any] = {
-    "type": "object",
-    "properties": {"citation": _TEXT, "registry": _TEXT, "url": _TEXT, "note": _TEXT},
-    "required": ["citation"],
-    "additionalProperties": False,
-}
+from regimen.protocol.fields import (
+    COMPONENT_FIELDS,
+    COMPONENT_REQUIRED,
+    PHASE_FIELDS,
+    SOURCE_FIELDS,
+    TOP_FIELDS,
+    TOP_REQUIRED,
+    VARIANT_FIELDS,
+)
+
+
+def _object(fields: dict[str, dict[str, Any]], required: tuple[str, ...] = (), **more: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": fields, "required": list(required), **more,
+            "additionalProperties": False}
+
 
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://regimen.invalid/schema/regimen-1.json",
     "title": "regimen file",
     "description": "One oncology regimen, cited, as a protocol states it. Encode only what the source says.",
-    "type": "object",
-    "properties": {
-        "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"},
-        "name": _TEXT,
-        "indication": _TEXT,
-        "status": _TEXT,
-        "version": {"type": ["string", "integer"]},
-        "notes": {"type": "array", "items": {"type": "string"}},
-        "source": {"type": "array", "minItems": 1, "items": _SOURCE},
-        "cycle_length": _CYCLE_LENGTH,
-        "cycles": _CYCLES,
-        "limit": _TEXT,
-        "component": {"type": "array", "minItems": 1, "items": _COMPONENT},
-        "phase": {"type": "array", "minItems": 1, "items": _PHASE},
-        "dosing_weight": _DOSING_WEIGHT,
-        "eligibility": {
-            "type": "object", "description": "Ages the source treated; the tool warns outside them.",
-            "properties": {"min_age": {"type": "number", "minimum": 0}, "max_age": {"type": "number", "minimum": 0}},
-            "minProperties": 1, "additionalProperties": False,
-        },
+    **_object(TOP_FIELDS, TOP_REQUIRED,
+              oneOf=[{"required": ["component"], "not": {"required": ["phase"]}},
+                     {"required": ["phase"], "not": {"required": ["component"]}}]),
+    "$defs": {
+        "source": _object(SOURCE_FIELDS, ("citation",)),
+        "variant": _object(VARIANT_FIELDS, ("when",),
+                           description="A change that applies when a rule holds, e.g. when = \"age > 60\" or "
+                                       "\"cycle >= 2\".",
+                           anyOf=[{"required": ["dose"]}, {"required": ["days"]}, {"required": ["duration"]}]),
+        "component": _object(COMPONENT_FIELDS, COMPONENT_REQUIRED),
+        "phase": _object(PHASE_FIELDS, ("id", "component")),
     },
-    "required": ["id", "name", "source"],
-    "oneOf": [{"required": ["component"], "not": {"required": ["phase"]}},
-              {"required": ["phase"], "not": {"required": ["component"]}}],
-    "additionalProperties": False,
 }
 
 
 def schema_json() -> str:
     return json.dumps(SCHEMA, indent=2, ensure_ascii=False) + "\n"
+
+
+__all__ = ["SCHEMA", "schema_json"]

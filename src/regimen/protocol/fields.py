@@ -1,0 +1,140 @@
+"""Every field of a regimen file, in one place: the loader's tables of allowed keys and the JSON Schema.
+
+Each table maps a key to its JSON Schema fragment (with a description for editors). The loader accepts
+exactly these keys (anything else is "unknown field"), and :mod:`regimen.protocol.schema` builds the schema
+from the same tables, so the two cannot drift: a new field is added here once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_TEXT: dict[str, Any] = {"type": "string", "minLength": 1}
+_DAY_LIST: dict[str, Any] = {
+    "description": "Cycle days: \"2-4\", \"1,8,15\", \"1-7, 15-21\", 6, or [1, 8, 15]. Day 1 is the first day of "
+                   "the first drug. For a continuous infusion, the days it runs.",
+    "oneOf": [
+        {"type": "string", "pattern": r"^\s*\d+\s*([-–]\s*\d+\s*)?(,\s*\d+\s*([-–]\s*\d+\s*)?)*$"},
+        {"type": "integer", "minimum": 1},
+        {"type": "array", "minItems": 1, "items": {"oneOf": [
+            {"type": "integer", "minimum": 1},
+            {"type": "string", "pattern": r"^\s*\d+\s*([-–]\s*\d+)?\s*$"},
+        ]}},
+    ],
+}
+_DOSE: dict[str, Any] = {
+    "type": "string",
+    "description": "Number and unit as the protocol writes it: '0.1 mg/kg/h', '2.4 mg/kg/day', '12 mg/m²/day', "
+                   "'1 g/m2', '375 mg/m**2', '40 mg'. A mass, per kg or per m², optionally per day or per hour. "
+                   "Or a target AUC for Calvert dosing: 'AUC 5' (mg/mL·min; dose = AUC × (GFR + 25)).",
+    "pattern": r"^\s*(\d+(\.\d+)?\s*\S+|[Aa][Uu][Cc]\s*=?\s*\d+(\.\d+)?(\s*mg\s*/\s*mL\s*[·.*]?\s*min)?\s*$)",
+}
+_AMOUNT: dict[str, Any] = {"type": "string", "description": "A plain amount: '2 mg', '500 mcg', '1 g'.",
+                           "pattern": r"^\s*\d+(\.\d+)?\s*(mcg|ug|µg|mg|g)\s*$"}
+_DOSING_WEIGHT: dict[str, Any] = {
+    "enum": ["actual", "ideal", "ideal-devine", "ideal-robinson", "ideal-miller", "adjusted", "lean"],
+    "description": "The body weight the source uses for doses per kg ('ideal' = Devine). A run cannot override it.",
+}
+_LEVELS: dict[str, Any] = {
+    "type": "object",
+    "description": "Dose levels the protocol defines, e.g. { \"-1\" = \"75%\", \"-2\" = \"9 mg/m²/day\" }; chosen with "
+                   "dose level (--dose-level).",
+    "propertyNames": {"pattern": r"^[+-]?[1-9]\d*$"},
+    "additionalProperties": {"anyOf": [{"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$"}, _DOSE]},
+    "minProperties": 1,
+}
+_DURATION: dict[str, Any] = {"type": "string", "description": "Time with a unit: '4 days', '96 h', '60 min'.",
+                             "pattern": r"^\s*\d+(\.\d+)?\s*[A-Za-z]+\s*$"}
+_CYCLE_LENGTH: dict[str, Any] = {"description": "Days per cycle: 21 or '21 days'. Leave out if the source is silent.",
+                                 "oneOf": [{"type": "integer", "minimum": 1}, _DURATION]}
+_CYCLES: dict[str, Any] = {"type": "integer", "minimum": 1, "description": "The protocol's (maximum) number of cycles."}
+
+#: Keys of relative days: ``{ relative_to = "cenersen", on_day = 2, count = 3 }``.
+RELATIVE_FIELDS: dict[str, dict[str, Any]] = {
+    "relative_to": {**_TEXT, "description": "id of the component these days follow"},
+    "on_day": {"type": "integer", "minimum": 1, "description": "start on day N of the other component"},
+    "days_before": {"type": "integer", "minimum": 1, "description": "start N days before the other component"},
+    "count": {"type": "integer", "minimum": 1, "default": 1, "description": "number of consecutive days"},
+}
+_RELATIVE: dict[str, Any] = {
+    "type": "object",
+    "description": "Days anchored to another component of the same phase.",
+    "properties": RELATIVE_FIELDS,
+    "required": ["relative_to"],
+    "oneOf": [{"required": ["on_day"]}, {"required": ["days_before"]}],
+    "additionalProperties": False,
+}
+_DAYS: dict[str, Any] = {"anyOf": [_DAY_LIST, _RELATIVE]}
+_ID: dict[str, Any] = {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}
+
+#: ``[[component.variant]]``: a change that applies when a rule holds.
+VARIANT_FIELDS: dict[str, dict[str, Any]] = {
+    "when": {**_TEXT, "description": "Rule over age, weight, bsa, height, cycle, sex; and/or; no code."},
+    "dose": _DOSE,
+    "days": _DAYS,
+    "duration": _DURATION,
+    "note": _TEXT,
+}
+
+#: ``[[component]]``: one drug as the protocol states it.
+COMPONENT_FIELDS: dict[str, dict[str, Any]] = {
+    "id": {**_ID, "description": "Defaults to the drug name in lower case."},
+    "drug": _TEXT,
+    "dose": _DOSE,
+    "route": {**_TEXT, "description": "IV, oral, SC... leave out if the source does not say."},
+    "method": {"enum": ["bolus", "infusion", "continuous infusion", "continuous"],
+               "description": "Leave out if the source does not say."},
+    "duration": _DURATION,
+    "days": _DAYS,
+    "note": _TEXT,
+    "variant": {"type": "array", "items": {"$ref": "#/$defs/variant"}},
+    "max_dose": {**_AMOUNT, "description": "Maximum per administration, e.g. '2 mg' (a continuous infusion is one "
+                                           "administration)."},
+    "max_daily": {**_AMOUNT, "description": "Maximum per treatment day."},
+    "max_per_cycle": {**_AMOUNT, "description": "Maximum of all this component's doses in one cycle."},
+    "levels": _LEVELS,
+    "dosing_weight": _DOSING_WEIGHT,
+    "round": {**_AMOUNT, "description": "Rounding increment the regimen states, e.g. '1 mg' (within the rounding "
+                                        "threshold)."},
+}
+COMPONENT_REQUIRED = ("drug", "dose", "days")
+
+#: ``[[phase]]``: a run of identical cycles (induction, maintenance).
+PHASE_FIELDS: dict[str, dict[str, Any]] = {
+    "id": _ID,
+    "name": _TEXT,
+    "cycle_length": _CYCLE_LENGTH,
+    "cycles": _CYCLES,
+    "limit": _TEXT,
+    "component": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/component"}},
+}
+
+#: ``[[source]]``: every regimen is cited.
+SOURCE_FIELDS: dict[str, dict[str, Any]] = {"citation": _TEXT, "registry": _TEXT, "url": _TEXT, "note": _TEXT}
+
+#: ``eligibility``: ages the source treated.
+ELIGIBILITY_FIELDS: dict[str, dict[str, Any]] = {"min_age": {"type": "number", "minimum": 0},
+                                                  "max_age": {"type": "number", "minimum": 0}}
+
+#: The top level of a regimen file.
+TOP_FIELDS: dict[str, dict[str, Any]] = {
+    "id": _ID,
+    "name": _TEXT,
+    "indication": _TEXT,
+    "status": _TEXT,
+    "version": {"type": ["string", "integer"]},
+    "notes": {"type": "array", "items": {"type": "string"}},
+    "source": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/source"}},
+    "cycle_length": _CYCLE_LENGTH,
+    "cycles": _CYCLES,
+    "limit": _TEXT,
+    "component": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/component"}},
+    "phase": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/phase"}},
+    "dosing_weight": _DOSING_WEIGHT,
+    "eligibility": {"type": "object", "description": "Ages the source treated; the tool warns outside them.",
+                    "properties": ELIGIBILITY_FIELDS, "minProperties": 1, "additionalProperties": False},
+}
+TOP_REQUIRED = ("id", "name", "source")
+
+__all__ = ["COMPONENT_FIELDS", "COMPONENT_REQUIRED", "ELIGIBILITY_FIELDS", "PHASE_FIELDS", "RELATIVE_FIELDS",
+           "SOURCE_FIELDS", "TOP_FIELDS", "TOP_REQUIRED", "VARIANT_FIELDS"]
