@@ -79,7 +79,7 @@ def test_csv_output_to_file(runner: CliRunner, tmp_path: Path) -> None:
 def test_a_failed_run_does_not_clobber_an_existing_file(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "plan.json"
     out.write_text("previous plan")
-    result = run(runner, "expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--format", "json",
+    result = run(runner, "expand", "cenersen-arm3", "--weight", "0", "--bsa", "1.8", "--format", "json",
                  "-o", str(out))
     one_line_error(result)
     assert out.read_text() == "previous plan"
@@ -97,7 +97,8 @@ def test_a_failed_run_leaves_no_file(runner: CliRunner, tmp_path: Path) -> None:
     ("args", "says"),
     [
         (["--bsa", "1.8", "--age", "45"], "needs the patient's weight: pass --weight"),
-        (["--weight", "70", "--bsa", "1.8"], "needs the patient's age: pass --age"),
+        (["--bsa", "1.8"], "needs the patient's weight: pass --weight ... (age decides a rule: give --age ... too, "
+                           "or both outcomes are shown)"),
         (["--weight", "0", "--bsa", "1.8", "--age", "45"], "weight 0 kg is impossible"),
         (["--weight", "-70", "--bsa", "1.8", "--age", "45"], "impossible"),
         (["--weight", "7000", "--bsa", "1.8", "--age", "45"], "impossible"),

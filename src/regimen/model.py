@@ -228,9 +228,12 @@ class Patient:
     working: tuple[str, ...] = ()  # how given values were converted, e.g. "154 lb = 69.85322498 kg"
     scr_mg_dl: Fraction | None = None  # serum creatinine in mg/dL
     gfr_ml_min: Fraction | None = None  # a measured (or known) GFR in mL/min, used before any estimate
+    #: Values assumed for rules only, while the engine shows each outcome of a rule whose value is missing
+    #: (never used for a dose, a formula or a warning).
+    assumed: tuple[tuple[str, Fraction | str], ...] = ()
 
     def rule_values(self, cycle: int) -> dict[str, Fraction | str | None]:
-        return {
+        values: dict[str, Fraction | str | None] = {
             "age": self.age_years,
             "weight": self.weight_kg,
             "bsa": self.bsa_m2,
@@ -238,6 +241,8 @@ class Patient:
             "sex": self.sex,
             "cycle": Fraction(cycle),
         }
+        values.update(self.assumed)
+        return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +277,7 @@ class Administration:
     infusion: Infusion | None = None
     warnings: tuple[str, ...] = field(default=())
     dose_calculated: Fraction | None = None  # before rounding to vials/increments; None when not rounded
+    condition: str | None = None  # given only if this holds ("age ≤ 60"), when the patient value is missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +287,7 @@ class Total:
     unit: str
     phase: str | None = None  # None for the whole course
     cycle: int | None = None
+    condition: str | None = None  # the total when this holds, when a rule's patient value is missing
 
 
 # ---- days of a phase ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from regimen.clinical.adjust import Adjustments, PendingRow, row_warnings
 from regimen.clinical.anthracycline import exposure
 from regimen.clinical.options import ClinicalOptions, StrictError
 from regimen.clinical.prepare import Gfr, prepare
+from regimen.engine.outcomes import expand_outcomes, missing_names, missing_warning, outcomes
 from regimen.engine.plan import Plan, compute_totals
 from regimen.errors import PatientError, RegimenError, option
 from regimen.model import (
@@ -159,15 +160,25 @@ def requirements(regimen: Regimen) -> list[str]:
     return [k for k in PATIENT_FIELDS if k in needed]
 
 
+def dose_requirements(regimen: Regimen) -> list[str]:
+    """Patient values the doses need ('weight', 'bsa'): without them no dose can be shown."""
+    needed = {d.unit.basis for c in regimen.components() for d in [c.dose, *(v.dose for v in c.variants if v.dose)]}
+    return [k for k in PATIENT_FIELDS if k in needed]
+
+
 def check_patient(regimen: Regimen, patient: Patient) -> None:
-    """Stop with one message naming every missing value the regimen needs."""
-    values = {"weight": patient.weight_kg, "bsa": patient.bsa_m2, "age": patient.age_years,
-              "height": patient.height_cm, "sex": patient.sex}
-    missing = [k for k in requirements(regimen) if values[k] is None]
+    """Stop with one message naming every missing value the doses need (a rule's value may be missing: the plan
+    then shows each outcome of the rule)."""
+    values = {**patient.rule_values(1), "weight": patient.weight_kg, "bsa": patient.bsa_m2}
+    missing = [k for k in dose_requirements(regimen) if values[k] is None]
     if missing:
         names = " and ".join(PATIENT_FIELDS[k] for k in missing)
         options = " ".join(f"{option(k)} ..." for k in missing)
-        raise PatientError(f"{regimen.id} needs the patient's {names}: pass {options}")
+        optional = [k for k in requirements(regimen) if k not in missing and values[k] is None]
+        more = (f" ({' and '.join(PATIENT_FIELDS[k] for k in optional)} decide{'s' if len(optional) == 1 else ''} a "
+                f"rule: give {' '.join(f'{option(k)} ...' for k in optional)} too, or both outcomes are shown)"
+                if optional else "")
+        raise PatientError(f"{regimen.id} needs the patient's {names}: pass {options}{more}")
 
 
 # ---- the expansion -------------------------------------------------------------------------------
@@ -214,6 +225,10 @@ def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
     level, reductions, rounding, anthracycline table); the defaults change nothing.
     """
     options = options or ClinicalOptions()
+    missing = missing_names(regimen, patient)
+    if missing:
+        return _every_outcome(regimen, patient, missing, start=start, cycles=cycles, cycle_length=cycle_length,
+                              rounding=rounding, options=options)
     prepared = prepare(regimen, patient, options, check_patient)
     patient = prepared.patient
     if cycle_length is not None and cycle_length < 1:
@@ -266,6 +281,24 @@ def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
     return Plan(regimen=regimen, patient=patient, administrations=tuple(rows), totals=tuple(compute_totals(rows)),
                 notes=tuple(dict.fromkeys(notes)), cycles=counts, start=start, rounding=rounding,
                 warnings=tuple(warnings))
+
+
+def _every_outcome(regimen: Regimen, patient: Patient, missing: list[str], *, start: dt.date | None,
+                   cycles: int | Mapping[str, int] | None, cycle_length: int | None, rounding: Rounding,
+                   options: ClinicalOptions) -> Plan:
+    """A rule's value is missing: the plan of each outcome, merged (:mod:`regimen.engine.outcomes`)."""
+    check_patient(regimen, patient)
+    counts, _ = _cycles_for(regimen, cycles)
+    if options.strict:
+        found = outcomes(regimen, patient, missing, max(counts.values()))
+        raise StrictError(f"{option('strict')}: {missing_warning(regimen, missing, found)}; resolve the warning or run "
+                          f"without {option('strict')}")
+
+    def one(assumed: Patient) -> Plan:
+        return expand(regimen, assumed, start=start, cycles=cycles, cycle_length=cycle_length, rounding=rounding,
+                      options=options)
+
+    return expand_outcomes(regimen, patient, missing, max(counts.values()), one)
 
 
 def _expand_cycle(phase: Phase, cycle: int, offset: int, patient: Patient, start: dt.date | None,
@@ -362,4 +395,4 @@ def _variant_change(comp: Component, v: Variant) -> str:
     return "; ".join(parts)
 
 
-__all__ = ["check_patient", "choose_variant", "dose_for_day", "expand", "requirements"]
+__all__ = ["check_patient", "choose_variant", "dose_for_day", "dose_requirements", "expand", "requirements"]

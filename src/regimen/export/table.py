@@ -66,22 +66,28 @@ def _method(row_method: str | None, infusion_day: int | None, infusion_days: int
 def render_table(plan: Plan) -> str:
     rnd = plan.rounding
     phased = plan.regimen.phased
-    headers = [*(["Phase"] if phased else []), "Cycle", "Day", "Date", "Drug", "Dose", "Rate", "Route", "Method",
-               "Working"]
+    # a plan made without a value a rule needs marks the rows and totals of each outcome ("only if age ≤ 60")
+    conditional = any(r.condition for r in plan.administrations) or any(t.condition for t in plan.totals)
+    only = ["Only if"] if conditional else []
+    headers = [*(["Phase"] if phased else []), "Cycle", "Day", "Date", "Drug", "Dose", *only, "Rate", "Route",
+               "Method", "Working"]
     rows = []
     for r in plan.administrations:
         rate = f"{format_decimal(rnd(r.rate))} {r.rate_unit}" if r.rate is not None else ""
         cells = [*([r.phase] if phased else []), str(r.cycle), str(r.day), r.date.isoformat() if r.date else "",
-                 r.drug, f"{format_decimal(rnd(r.dose))} {r.dose_unit}", rate, r.route or "not stated",
-                 _method(r.method, r.infusion.day_index if r.infusion else None,
-                         r.infusion.days if r.infusion else None), r.calculation]
+                 r.drug, f"{format_decimal(rnd(r.dose))} {r.dose_unit}", *([r.condition or ""] if conditional else []),
+                 rate, r.route or "not stated", _method(r.method, r.infusion.day_index if r.infusion else None,
+                                                         r.infusion.days if r.infusion else None), r.calculation]
         rows.append(cells)
     out = [*header_lines(plan), "", *columns(headers, rows), ""]
     total_rows = [[*([t.phase or ""] if phased else []), str(t.cycle), t.drug,
-                   f"{format_decimal(rnd(t.amount))} {t.unit}"] for t in plan.totals if t.cycle is not None]
-    out += ["Totals per cycle:", *columns([*(["Phase"] if phased else []), "Cycle", "Drug", "Total"], total_rows), ""]
-    course = [[t.drug, f"{format_decimal(rnd(t.amount))} {t.unit}"] for t in plan.totals if t.cycle is None]
-    out += ["Totals for the course:", *columns(["Drug", "Total"], course), ""]
+                   f"{format_decimal(rnd(t.amount))} {t.unit}", *([t.condition or ""] if conditional else [])]
+                  for t in plan.totals if t.cycle is not None]
+    out += ["Totals per cycle:", *columns([*(["Phase"] if phased else []), "Cycle", "Drug", "Total", *only],
+                                          total_rows), ""]
+    course = [[t.drug, f"{format_decimal(rnd(t.amount))} {t.unit}", *([t.condition or ""] if conditional else [])]
+              for t in plan.totals if t.cycle is None]
+    out += ["Totals for the course:", *columns(["Drug", "Total", *only], course), ""]
     if plan.warnings:
         out += ["Warnings:", *(f"- {w}" for w in plan.warnings), ""]
     out += ["Notes:", *(f"- {n}" for n in plan.notes), "", DISCLAIMER]

@@ -1,0 +1,104 @@
+"""The headline command without --age: every outcome of the age rule is shown, marked, never guessed (issue 9.1).
+
+cenersen-arm3: cytarabine 1 g/m²/day on days 2-5 (4 days), 3 days (days 2-4) for patients older than 60.
+At 70 kg and 1.8 m²: 1 g/m² × 1.8 m² = 1,800 mg a day; 4 days = 7,200 mg, 3 days = 5,400 mg.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from fractions import Fraction as F
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import regimen
+from regimen.cli import cli
+from regimen.cli.app import cli_message
+from regimen.clinical.options import ClinicalOptions, StrictError
+from regimen.engine.outcomes import outcomes
+from regimen.protocol.loader import load_text
+
+ARM3 = regimen.load("cenersen-arm3")
+
+
+def undecided() -> regimen.Plan:
+    return regimen.expand(ARM3, regimen.make_patient(weight="70", bsa="1.8"))
+
+
+def test_the_headline_command_prints_a_plan_without_the_age() -> None:
+    result = CliRunner().invoke(cli, ["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8"])
+    assert result.exit_code == 0, result.output
+    day5 = [line for line in result.output.splitlines() if line.startswith("1      5 ")]
+    assert len(day5) == 1 and "cytarabine" in day5[0] and "1,800 mg" in day5[0] and "age ≤ 60 years" in day5[0]
+    assert "cytarabine  7,200 mg  age ≤ 60 years" in result.output
+    assert "cytarabine  5,400 mg  age > 60 years" in result.output
+    assert "age not given" in result.output and "Give --age to settle it" in result.output
+
+
+def test_rows_given_in_every_outcome_are_shown_once_and_unmarked() -> None:
+    plan = undecided()
+    cytarabine = [r for r in plan.administrations if r.drug == "cytarabine"]
+    assert [(r.day, r.dose, r.condition) for r in cytarabine] == [
+        (2, F(1800), None), (3, F(1800), None), (4, F(1800), None), (5, F(1800), "age ≤ 60 years")]
+    assert all(r.condition is None for r in plan.administrations if r.drug != "cytarabine")
+    course = {(t.drug, t.condition): t.amount for t in plan.totals if t.cycle is None}
+    assert course == {("cenersen", None): F(672), ("idarubicin", None): F("64.8"),
+                      ("cytarabine", "age ≤ 60 years"): F(7200), ("cytarabine", "age > 60 years"): F(5400)}
+    assert plan.patient.age_years is None and plan.patient.assumed == ()
+    assert any("age not given" in w for w in plan.warnings)
+
+
+@settings(max_examples=40, deadline=None)
+@given(age=st.integers(min_value=18, max_value=100))
+def test_the_decided_plan_is_the_undecided_plan_for_its_outcome(age: int) -> None:
+    """For any age, giving it selects exactly the rows marked for its outcome (and the unmarked ones)."""
+    decided = regimen.expand(ARM3, regimen.make_patient(weight="70", bsa="1.8", age=str(age)))
+    mine = "age ≤ 60 years" if age <= 60 else "age > 60 years"
+    expected = [dataclasses.replace(r, condition=None) for r in undecided().administrations
+                if r.condition in (None, mine)]
+    assert list(decided.administrations) == expected
+    totals = {t.drug: t.amount for t in decided.totals if t.cycle is None}
+    assert totals == {t.drug: t.amount for t in undecided().totals if t.cycle is None and t.condition in (None, mine)}
+
+
+def test_strict_refuses_a_plan_that_depends_on_a_missing_value() -> None:
+    with pytest.raises(StrictError, match="age not given") as e:
+        regimen.expand(ARM3, regimen.make_patient(weight="70", bsa="1.8"), options=ClinicalOptions(strict=True))
+    assert cli_message(e.value).startswith("--strict: age not given")
+    result = CliRunner().invoke(cli, ["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--strict"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1 and "--strict" in result.output
+
+
+def test_a_missing_dose_value_is_still_refused_and_the_rule_value_is_mentioned() -> None:
+    result = CliRunner().invoke(cli, ["expand", "cenersen-arm3", "--bsa", "1.8"])
+    assert result.exit_code == 1
+    assert "needs the patient's weight: pass --weight ..." in result.output and "--age" in result.output
+
+
+def test_outcomes_of_rules_on_several_thresholds_and_categories() -> None:
+    r = load_text('''id = "t"
+name = "t"
+[[source]]
+citation = "test"
+[[component]]
+drug = "a"
+dose = "10 mg"
+days = "1"
+[[component.variant]]
+when = "age >= 65 and age < 75 and sex == male"
+dose = "8 mg"
+[[component.variant]]
+when = "age >= 75 or sex == female"
+dose = "5 mg"
+''')
+    p = regimen.make_patient()
+    found = {o.condition for o in outcomes(r, p, ["age", "sex"], 1)}
+    # sex female: 5 mg at any age; male: 10 mg below 65, 8 mg for 65-75, 5 mg from 75
+    assert len(found) == 3
+    plan = regimen.expand(r, p)
+    doses = {(row.dose, row.condition) for row in plan.administrations}
+    assert doses == {(F(10), "age < 65 years and sex male"), (F(8), "65 ≤ age < 75 years and sex male"),
+                     (F(5), "sex female or (age ≥ 75 years and sex male)")}
