@@ -30,6 +30,8 @@ finally:
     if _collecting:
         _gc.enable()
 
+# The one place the version is written: the build reads it (pyproject.toml, [tool.hatch.version]) into the
+# package metadata, which `regimen --version` prints. Change it here, in a commit that updates CHANGELOG.md.
 __version__ = "0.1.0"
 
 
