@@ -7,7 +7,9 @@ At 70 kg and 1.8 m²: 1 g/m² × 1.8 m² = 1,800 mg a day; 4 days = 7,200 mg, 3 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from fractions import Fraction as F
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +21,7 @@ from regimen.cli import cli
 from regimen.cli.app import cli_message
 from regimen.clinical.options import ClinicalOptions, StrictError
 from regimen.engine.outcomes import outcomes
+from regimen.model import completed_years
 from regimen.protocol.loader import load_text
 
 ARM3 = regimen.load("cenersen-arm3")
@@ -102,3 +105,48 @@ dose = "5 mg"
     doses = {(row.dose, row.condition) for row in plan.administrations}
     assert doses == {(F(10), "age < 65 years and sex male"), (F(8), "65 ≤ age < 75 years and sex male"),
                      (F(5), "sex female or (age ≥ 75 years and sex male)")}
+
+
+AGE_RULE = '''id = "age-rule"
+name = "age rule"
+cycles = 3
+cycle_length = 28
+[[source]]
+citation = "test"
+[[component]]
+drug = "a"
+dose = "10 mg"
+days = "1"
+[[component.variant]]
+when = "age >= 65"
+dose = "5 mg"
+'''
+
+
+def test_a_date_of_birth_applies_the_rule_per_cycle_when_a_birthday_falls_in_the_course() -> None:
+    """Born 1961-02-15, start 2026-01-05: cycle 1 (5 Jan) and 2 (2 Feb) at 64, cycle 3 (2 Mar) at 65."""
+    plan = regimen.expand(load_text(AGE_RULE), regimen.make_patient(dob="1961-02-15"), start=dt.date(2026, 1, 5))
+    assert [(r.cycle, r.date, r.dose) for r in plan.administrations] == [
+        (1, dt.date(2026, 1, 5), F(10)), (2, dt.date(2026, 2, 2), F(10)), (3, dt.date(2026, 3, 2), F(5))]
+    assert plan.patient.age_years == 64  # at the start: eligibility and formulas use it
+    assert "age 64 years at the start 2026-01-05 (born 1961-02-15, completed years)" in plan.patient.working
+    assert any("rule 'age >= 65' applied in cycle 3" in n for n in plan.notes)
+
+
+def test_date_of_birth_errors_are_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "age-rule.toml"
+    path.write_text(AGE_RULE)
+    for args, says in [([], "the date of birth needs the start date: pass --start"),
+                       (["--start", "2026-01-05", "--age", "64"], "give the age (--age) or the date of birth (--dob)"),
+                       (["--start", "1960-01-01"], "is after the start"),
+                       (["--start", "2026-01-05", "--dob", "15/02/1961"], "give it as YYYY-MM-DD")]:
+        dob = [] if "--dob" in args else ["--dob", "1961-02-15"]
+        result = CliRunner().invoke(cli, ["expand", str(path), *dob, *args])
+        assert result.exit_code == 1 and says in result.output and result.output.count("\n") == 1, result.output
+
+
+@pytest.mark.parametrize(("born", "on", "years"), [
+    ("1961-02-15", "2026-02-14", 64), ("1961-02-15", "2026-02-15", 65), ("2000-02-29", "2025-02-28", 24),
+    ("2000-02-29", "2025-03-01", 25), ("2000-02-29", "2024-02-29", 24), ("2026-01-01", "2026-12-31", 0)])
+def test_completed_years(born: str, on: str, years: int) -> None:
+    assert completed_years(dt.date.fromisoformat(born), dt.date.fromisoformat(on)) == years

@@ -231,10 +231,15 @@ class Patient:
     #: Values assumed for rules only, while the engine shows each outcome of a rule whose value is missing
     #: (never used for a dose, a formula or a warning).
     assumed: tuple[tuple[str, Fraction | str], ...] = ()
+    birth_date: dt.date | None = None  # with a start date, rules see the age at each cycle's start
 
-    def rule_values(self, cycle: int) -> dict[str, Fraction | str | None]:
+    def rule_values(self, cycle: int, on: dt.date | None = None) -> dict[str, Fraction | str | None]:
+        """Values rules compare, in cycle ``cycle`` (which starts on ``on``, when the plan has dates)."""
+        age = self.age_years
+        if self.birth_date is not None and on is not None:
+            age = Fraction(completed_years(self.birth_date, on))
         values: dict[str, Fraction | str | None] = {
-            "age": self.age_years,
+            "age": age,
             "weight": self.weight_kg,
             "bsa": self.bsa_m2,
             "height": self.height_cm,
@@ -288,6 +293,12 @@ class Total:
     phase: str | None = None  # None for the whole course
     cycle: int | None = None
     condition: str | None = None  # the total when this holds, when a rule's patient value is missing
+
+
+def completed_years(born: dt.date, on: dt.date) -> int:
+    """Age in completed years on a date (a birthday counts from its day; 29 February from 1 March)."""
+    years = on.year - born.year
+    return years - 1 if (on.month, on.day) < (born.month, born.day) else years
 
 
 # ---- days of a phase ------------------------------------------------------------------------------

@@ -54,9 +54,10 @@ def calendar_export(calendar: dict[str, str | None], start: dt.datetime | None) 
 @output_options(["table", "csv", "json"])
 @calendar_options
 @regimen_path_option
-def expand(regimen_ref: str, weight: str | None, bsa: str | None, age: str | None, height: str | None,
-           sex: str | None, start: dt.datetime | None, cycles: tuple[str, ...], cycle_length: int | None, fmt: str,
-           output: str | None, regimen_path: tuple[str, ...], ics: str | None, time_: str | None, tz: str | None,
+def expand(regimen_ref: str, weight: str | None, bsa: str | None, age: str | None, dob: str | None,
+           height: str | None, sex: str | None, start: dt.datetime | None, cycles: tuple[str, ...],
+           cycle_length: int | None, fmt: str, output: str | None, regimen_path: tuple[str, ...], ics: str | None,
+           time_: str | None, tz: str | None,
            remind: str | None, label: str | None, caldav: str | None) -> None:
     """Expand REGIMEN (an id from 'regimen list', or a .toml path) for one patient.
 
@@ -70,7 +71,7 @@ def expand(regimen_ref: str, weight: str | None, bsa: str | None, age: str | Non
     export = calendar_export(calendar, start) if any(v is not None for v in calendar.values()) else None
     reg = load(regimen_ref, regimen_path)
     clinical, renal = options_from_context()
-    patient = make_patient(weight=weight, bsa=bsa, age=age, height=height, sex=sex, **renal)
+    patient = make_patient(weight=weight, bsa=bsa, age=age, height=height, sex=sex, dob=dob, **renal)
     plan = expand_plan(reg, patient, start=start.date() if start else None, cycles=parse_cycles(cycles),
                        cycle_length=cycle_length, options=clinical)
     calendar_bytes = export.render(plan) if export is not None else None

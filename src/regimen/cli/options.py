@@ -36,7 +36,9 @@ def patient_options(fn: F) -> F:
     options = [
         click.option("--weight", metavar="W", help="Body weight: kg, or with a unit ('154 lb', '70 kg')."),
         click.option("--bsa", metavar="A", help="Body-surface area in m² ('1.8', '1.8 m2')."),
-        click.option("--age", metavar="Y", help="Age in years."),
+        click.option("--age", metavar="Y", help="Age in completed years."),
+        click.option("--dob", metavar="YYYY-MM-DD", help="Date of birth instead of --age (needs --start): rules see "
+                     "the age at each cycle's start."),
         click.option("--height", metavar="H", help="Height: cm, or with a unit ('5ft9in', '1.75 m')."),
         click.option("--sex", metavar="S", help="female or male."),
     ]

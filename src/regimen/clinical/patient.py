@@ -8,6 +8,7 @@ that names the value and the fix. Conversions are exact and kept as working
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -95,6 +96,23 @@ def _has_unit(raw: str) -> bool:
     return any(ch.isalpha() or ch in "'\"²" for ch in raw)
 
 
+def read_date_of_birth(value: str | dt.date) -> dt.date:
+    """A date of birth, YYYY-MM-DD."""
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        born = dt.date.fromisoformat(text)
+    except ValueError:
+        raise PatientError(f"date of birth {text!r} is not a date: give it as YYYY-MM-DD, e.g. {option('dob')} "
+                           "1961-04-30") from None
+    if born.year < 1880:
+        raise PatientError(f"date of birth {text} is impossible: check {option('dob')}")
+    return born
+
+
 SEXES: dict[str, Sex] = {"male": "male", "m": "male", "female": "female", "f": "female"}
 
 
@@ -108,8 +126,14 @@ def read_sex(text: str) -> Sex:
 def make_patient(*, weight: str | float | Fraction | None = None, bsa: str | float | Fraction | None = None,
                  age: str | float | Fraction | None = None, height: str | float | Fraction | None = None,
                  sex: str | None = None, scr: str | float | Fraction | None = None,
-                 gfr: str | float | Fraction | None = None) -> Patient:
-    """A :class:`Patient` from user values (strings with optional units, or numbers)."""
+                 gfr: str | float | Fraction | None = None, dob: str | dt.date | None = None) -> Patient:
+    """A :class:`Patient` from user values (strings with optional units, or numbers).
+
+    ``dob``, the date of birth (YYYY-MM-DD), stands for the age: with a start date, the plan counts the age in
+    completed years at the start and each rule sees the age at its cycle's start."""
+    if dob is not None and age is not None:
+        raise PatientError(f"give the age ({option('age')}) or the date of birth ({option('dob')}), not both")
+    birth_date = read_date_of_birth(dob) if dob is not None else None
     working: list[str] = []
     values: dict[str, Fraction | None] = {}
     for key, raw, m in (("weight", weight, WEIGHT), ("bsa", bsa, BSA), ("age", age, AGE), ("height", height, HEIGHT),
@@ -130,4 +154,4 @@ def make_patient(*, weight: str | float | Fraction | None = None, bsa: str | flo
             working.append(note)
     return Patient(weight_kg=values["weight"], bsa_m2=values["bsa"], age_years=values["age"],
                    height_cm=values["height"], sex=read_sex(sex) if sex is not None else None,
-                   working=tuple(working), scr_mg_dl=scr_mg_dl, gfr_ml_min=values["gfr"])
+                   working=tuple(working), scr_mg_dl=scr_mg_dl, gfr_ml_min=values["gfr"], birth_date=birth_date)

@@ -9,6 +9,7 @@ working, and is stated in the plan's notes.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ from regimen.model import (
     Phase,
     Regimen,
     Variant,
+    completed_years,
     resolve_days,
 )
 from regimen.quantities.days import describe_days, runs
@@ -42,9 +44,9 @@ HOURS_PER_DAY = Fraction(24)
 
 # ---- choosing variants and resolving days --------------------------------------------------------
 
-def choose_variant(component: Component, patient: Patient, cycle: int) -> Variant | None:
-    """The variant whose rule holds for this patient and cycle (rules are exclusive), or None."""
-    values = patient.rule_values(cycle)
+def choose_variant(component: Component, patient: Patient, cycle: int, on: dt.date | None = None) -> Variant | None:
+    """The variant whose rule holds for this patient and cycle (starting ``on``; rules are exclusive), or None."""
+    values = patient.rule_values(cycle, on)
     for variant in component.variants:
         if variant.when.evaluate(values):
             return variant
@@ -225,6 +227,7 @@ def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
     level, reductions, rounding, anthracycline table); the defaults change nothing.
     """
     options = options or ClinicalOptions()
+    patient = _age_from_birth_date(patient, start)
     missing = missing_names(regimen, patient)
     if missing:
         return _every_outcome(regimen, patient, missing, start=start, cycles=cycles, cycle_length=cycle_length,
@@ -238,6 +241,7 @@ def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
     notes.extend(prepared.notes)
     warnings: list[str] = list(prepared.warnings)
     rows: list[Administration] = []
+    starts: dict[tuple[str, int], dt.date | None] = {}
     offset = 0  # course days before the current phase
     for p_index, phase in enumerate(regimen.phases):
         label = "" if phase.id == "main" else f"{phase.id}: "
@@ -262,9 +266,10 @@ def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
             )
         for cycle in range(1, n + 1):
             cycle_offset = offset + (cycle - 1) * (length or 0)
+            starts[(phase.id, cycle)] = start + dt.timedelta(days=cycle_offset) if start is not None else None
             rows.extend(_expand_cycle(phase, cycle, cycle_offset, patient, start, rounding, length, adjust))
         offset += n * (length or 0)
-    notes.extend(_component_notes(regimen, patient, counts))
+    notes.extend(_component_notes(regimen, patient, counts, starts))
     notes.extend(adjust.notes)
     warnings.extend(row_warnings(rows))
     if options.anthracycline_table is not None or options.prior or options.anthracycline_limit is not None:
@@ -281,6 +286,28 @@ def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
     return Plan(regimen=regimen, patient=patient, administrations=tuple(rows), totals=tuple(compute_totals(rows)),
                 notes=tuple(dict.fromkeys(notes)), cycles=counts, start=start, rounding=rounding,
                 warnings=tuple(warnings))
+
+
+def _age_from_birth_date(patient: Patient, start: dt.date | None) -> Patient:
+    """With a date of birth, the age at the start (completed years) for everything but rules, which see the age
+    at each cycle's start."""
+    born = patient.birth_date
+    if born is None:
+        return patient
+    if start is None:
+        raise PatientError(f"the date of birth needs the start date: pass {option('start')} (the age is counted in "
+                           "completed years at each cycle's start)")
+    if born > start:
+        raise PatientError(f"date of birth {born.isoformat()} is after the start {start.isoformat()}: check "
+                           f"{option('dob')}")
+    age = completed_years(born, start)
+    if age > 125:
+        raise PatientError(f"date of birth {born.isoformat()} gives an age of {age} years, which is impossible: check "
+                           f"{option('dob')}")
+    working = f"age {age} years at the start {start.isoformat()} (born {born.isoformat()}, completed years)"
+    if working in patient.working:  # already worked out (each outcome of a rule expands again)
+        return patient
+    return dataclasses.replace(patient, age_years=Fraction(age), working=(*patient.working, working))
 
 
 def _every_outcome(regimen: Regimen, patient: Patient, missing: list[str], *, start: dt.date | None,
@@ -303,7 +330,8 @@ def _every_outcome(regimen: Regimen, patient: Patient, missing: list[str], *, st
 
 def _expand_cycle(phase: Phase, cycle: int, offset: int, patient: Patient, start: dt.date | None,
                   rounding: Rounding, length: int | None, adjust: Adjustments) -> list[Administration]:
-    chosen = {c.id: choose_variant(c, patient, cycle) for c in phase.components}
+    on = start + dt.timedelta(days=offset) if start is not None else None
+    chosen = {c.id: choose_variant(c, patient, cycle, on) for c in phase.components}
     rows: list[Administration] = []
     for comp in phase.components:
         variant = chosen[comp.id]
@@ -357,7 +385,8 @@ def _expand_cycle(phase: Phase, cycle: int, offset: int, patient: Patient, start
     return rows
 
 
-def _component_notes(regimen: Regimen, patient: Patient, counts: Mapping[str, int]) -> list[str]:
+def _component_notes(regimen: Regimen, patient: Patient, counts: Mapping[str, int],
+                     starts: Mapping[tuple[str, int], dt.date | None]) -> list[str]:
     """What the source leaves unstated, and which variants applied, in words."""
     notes: list[str] = []
     for phase in regimen.phases:
@@ -372,7 +401,8 @@ def _component_notes(regimen: Regimen, patient: Patient, counts: Mapping[str, in
             if comp.note:
                 notes.append(f"{comp.drug}: {comp.note}")
             for v in comp.variants:
-                applied = [c for c in range(1, counts[phase.id] + 1) if v.when.evaluate(patient.rule_values(c))]
+                applied = [c for c in range(1, counts[phase.id] + 1)
+                           if v.when.evaluate(patient.rule_values(c, starts.get((phase.id, c))))]
                 what = v.note or _variant_change(comp, v)
                 if not applied:
                     if v.when.names - {"cycle"}:
