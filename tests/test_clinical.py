@@ -286,13 +286,19 @@ def test_bsa_cap_shows_uncapped_and_capped_and_warns() -> None:
     assert one(under, "idarubicin").dose == D("21.6") and any("not capped" in n for n in under.notes)
 
 
-def test_max_dose_per_administration_is_applied_and_flagged() -> None:
+def test_max_dose_per_administration_is_applied_and_stated_as_protocol_not_warning() -> None:
+    """Vincristine 1.4 mg/m² (max 2 mg) is the protocol: the capped dose has its working and a note, no warning
+    (issue 9.5), so --strict plans it."""
     p = plan(VINCRISTINE, bsa="1.8")
     for row in rows(p, "vincristine"):
         assert row.dose == 2
         assert "capped at the regimen maximum 2 mg per administration: 2.52 mg → 2 mg" in row.calculation
-        assert row.warnings == ("dose capped at the regimen maximum 2 mg per administration (calculated 2.52 mg)",)
-    assert any(w.startswith("vincristine (cycle 1 day 1, cycle 1 day 8): dose capped") for w in p.warnings)
+        assert row.warnings == ()
+        assert row.caps == ("dose capped at the regimen maximum 2 mg per administration (calculated 2.52 mg)",)
+    assert p.warnings == ()
+    assert ("vincristine (cycle 1 day 1, cycle 1 day 8): dose capped at the regimen maximum 2 mg per administration "
+            "(calculated 2.52 mg), as the protocol states") in p.notes
+    assert plan(VINCRISTINE, ClinicalOptions(strict=True), bsa="1.8").administrations == p.administrations
     small = plan(VINCRISTINE, bsa="1.2")
     assert {r.dose for r in rows(small, "vincristine")} == {D("1.68")} and small.warnings == ()
 

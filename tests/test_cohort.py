@@ -467,7 +467,7 @@ def test_cli_cohort_dose_level_and_caps_of_the_regimen(runner, tmp_path: Path) -
         assert code == 0, output
         _assert_like_expand(runner, ref, rows, *args)
     level = [r for r in rows if r["drug"] == "idarubicin"]
-    assert level and all("capped at the regimen maximum" in r["warnings"] for r in level if r[ID_COLUMN] == "b")
+    assert level and all("capped at the regimen maximum" in r["calculation"] for r in level if r[ID_COLUMN] == "b")
     code, output, rows = _clinical_run(runner, tmp_path, "cohort", ref, "--dose-level", "-1")
     assert any("dose level -1 (75%)" in r["calculation"] for r in rows)
 

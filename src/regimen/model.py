@@ -171,6 +171,7 @@ class Phase:
     cycle_length: int | None = None  # days; None when the source does not state it
     cycles: int | None = None  # the protocol's (maximum) number of cycles; None when not stated
     limit: str | None = None  # a limit stated in words, e.g. "up to 1 year"
+    max_duration: tuple[Fraction, str] | None = None  # the longest the source gives it: (days, as written)
 
     def component(self, component_id: str) -> Component:
         for c in self.components:
@@ -283,6 +284,7 @@ class Administration:
     warnings: tuple[str, ...] = field(default=())
     dose_calculated: Fraction | None = None  # before rounding to vials/increments; None when not rounded
     condition: str | None = None  # given only if this holds ("age ≤ 60"), when the patient value is missing
+    caps: tuple[str, ...] = ()  # the protocol's maximum doses that applied to this row (in the working and notes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,8 @@ _SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
           help="GFR estimate for AUC (Calvert) dosing."),
     _spec("--gfr-cap", metavar="ML_MIN|none", default="125", show_default=True,
           help="Cap of the GFR in Calvert dosing (FDA 2010); 'none' lifts it, with a warning."),
-    _spec("--dose-level", type=int, metavar="N", help="Dose level the regimen defines, e.g. -1."),
+    _spec("--dose-level", multiple=True, metavar="N|DRUG=N", help="Dose level the regimen defines, e.g. -1 for "
+          "every drug that has levels, or oxaliplatin=-1 for one drug (repeatable)."),
     _spec("--reduce", multiple=True, metavar="DRUG=PCT", help="Give DRUG at PCT of its dose, e.g. "
           "idarubicin=75% (repeatable)."),
     _spec("--round", "round_to", multiple=True, metavar="DRUG=AMOUNT", help="Round DRUG's doses to multiples "
@@ -141,6 +142,23 @@ def _amount(text: str, option: str) -> Amount:
         raise ClinicalError(str(exc)) from None
 
 
+def _level(text: str, given: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ClinicalError(f"--dose-level {given!r}: give a whole number such as -1, or DRUG=-1") from None
+
+
+def _dose_levels(values: Sequence[str]) -> dict[str, Any]:
+    """--dose-level -1 (every drug with levels) and --dose-level oxaliplatin=-1 (one drug), repeatable."""
+    plain = [v for v in values if "=" not in v]
+    if len(plain) > 1:
+        raise ClinicalError("--dose-level: give one level for the whole regimen, and DRUG=N for single drugs")
+    per_drug = {key: _level(level, f"{key}={level}") for key, level in _pairs([v for v in values if "=" in v],
+                                                                             "--dose-level", "oxaliplatin=-1")}
+    return {"dose_level": _level(plain[0], plain[0]) if plain else None, "dose_levels": per_drug}
+
+
 def build_options(values: dict[str, Any]) -> ClinicalOptions:
     """ClinicalOptions from the values of the command line (strings as typed)."""
     v = values
@@ -164,7 +182,7 @@ def build_options(values: dict[str, Any]) -> ClinicalOptions:
         adjusted_factor=_number(v.get("adjusted_factor") or "0.4", "--adjusted-factor", "0.4"),
         gfr_method=v.get("gfr_method") or "cockcroft-gault",
         gfr_cap=None if cap.strip().lower() == "none" else _number(cap, "--gfr-cap", "125"),
-        dose_level=v.get("dose_level"),
+        **_dose_levels(v.get("dose_level") or ()),
         reductions={k: _percent(p, "--reduce") for k, p in _pairs(v.get("reduce") or (), "--reduce",
                                                                       "idarubicin=75%")},
         round_to={k: _amount(a, "--round") for k, a in _pairs(v.get("round_to") or (), "--round",

@@ -39,6 +39,7 @@ class PendingRow:
     steps: list[str]
     warnings: list[str] = field(default_factory=list)
     calculated: Fraction | None = None  # the amount before rounding, when rounded
+    caps: list[str] = field(default_factory=list)  # the protocol's maximum doses that applied (notes, not warnings)
 
     def scale(self, k: Fraction) -> None:
         self.amount *= k
@@ -74,7 +75,8 @@ class Adjustments:
         """Check the run's choices against the regimen (unknown drugs, undefined dose levels) before expanding."""
         comps = regimen.components()
         names = ", ".join(dict.fromkeys(c.drug for c in comps))
-        for name, keys in (("reductions", options.reductions), ("round_to", options.round_to)):
+        for name, keys in (("reductions", options.reductions), ("round_to", options.round_to),
+                           ("dose_level", options.dose_levels)):
             for key in keys:
                 if not any(_matches(c, key) for c in comps):
                     raise ClinicalError(f"{option(name)} {key}: {regimen.id} has no drug or component {key!r}; its "
@@ -95,6 +97,13 @@ class Adjustments:
             out.notes.append(f"dose level {level}: applied to {', '.join(c.drug for c in with_levels)}")
             out.notes.extend(f"dose level {level}: {c.drug} has no dose levels in {regimen.id}: full dose"
                              for c in comps if not c.levels)
+        for key, drug_level in options.dose_levels.items():
+            for c in (c for c in comps if _matches(c, key)):
+                if drug_level != 0 and _find_level(c, drug_level) is None:
+                    defined = ", ".join(str(x.level) for x in c.levels) or "none"
+                    raise ClinicalError(f"{option('dose_level')} {key}={drug_level}: {c.drug} has no dose level "
+                                        f"{drug_level} in {regimen.id} (its levels: {defined})")
+            out.notes.append(f"dose level {drug_level}: applied to {key}")
         if options.vial_round and options.formulary is None:
             raise ClinicalError(f"{option('vial_round')} needs a formulary of vial sizes: pass "
                                 f"{option('formulary')} FILE")
@@ -109,9 +118,14 @@ class Adjustments:
 
     # ---- dose levels -----------------------------------------------------------------------------
 
+    def level_of(self, comp: Component) -> int | None:
+        """The dose level this component is given at: its own (by drug or component id), else the run's."""
+        own = next((lvl for key, lvl in self.options.dose_levels.items() if _matches(comp, key)), None)
+        return own if own is not None else self.options.dose_level
+
     def level(self, comp: Component, dose: Dose) -> tuple[Dose, str]:
         """The dose to calculate with, and a prefix for the working when a level replaces the dose."""
-        lvl = _find_level(comp, self.options.dose_level) if self.options.dose_level else None
+        lvl = _find_level(comp, self.level_of(comp)) if self.level_of(comp) else None
         if lvl is None or lvl.dose is None:
             return dose, ""
         return lvl.dose, f"dose level {lvl.level}: {lvl.dose.display} instead of {dose.display}: "
@@ -133,22 +147,22 @@ class Adjustments:
 
     def apply(self, comp: Component, rows: list[PendingRow], unit: str, continuous: bool) -> None:
         self._scale_steps(comp, rows, unit)
-        if comp.max_daily is not None:
-            for row in rows:
-                _cap([row], comp.max_daily, unit, "per day")
-        if comp.max_dose is not None:
-            if continuous:
-                for group in _by_infusion(rows):
-                    _cap(group, comp.max_dose, unit, "per administration (the whole infusion)")
-            else:
-                for row in rows:
-                    _cap([row], comp.max_dose, unit, "per administration")
-        if comp.max_per_cycle is not None:
-            _cap(rows, comp.max_per_cycle, unit, "per cycle")
+        groups: list[tuple[Amount | None, list[list[PendingRow]], str]] = [
+            (comp.max_daily, [[row] for row in rows], "per day"),
+            (comp.max_dose, _by_infusion(rows) if continuous else [[row] for row in rows],
+             "per administration (the whole infusion)" if continuous else "per administration"),
+            (comp.max_per_cycle, [rows], "per cycle")]
+        for cap, sets, what in groups:
+            for group in sets if cap is not None else []:
+                assert cap is not None
+                said = _cap(group, cap, unit, what)
+                if said is not None:
+                    for row in group:
+                        row.caps.append(said)
         self._round(comp, rows, unit, continuous)
 
     def _scale_steps(self, comp: Component, rows: list[PendingRow], unit: str) -> None:
-        lvl = _find_level(comp, self.options.dose_level) if self.options.dose_level else None
+        lvl = _find_level(comp, self.level_of(comp)) if self.level_of(comp) else None
         scalings: list[tuple[Fraction, str]] = []
         if lvl is not None and lvl.percent is not None:
             scalings.append((lvl.percent, f"dose level {lvl.level} ({_pct(lvl.percent)})"))
@@ -215,12 +229,13 @@ def _by_infusion(rows: list[PendingRow]) -> list[list[PendingRow]]:
     return list(groups.values())
 
 
-def _cap(rows: list[PendingRow], cap: Amount, unit: str, what: str) -> None:
-    """Scale ``rows`` together so their total is at most ``cap``; say so in the working and warnings."""
+def _cap(rows: list[PendingRow], cap: Amount, unit: str, what: str) -> str | None:
+    """Scale ``rows`` together so their total is at most ``cap``; say so in the working. The cap is the protocol's,
+    so it is no warning: what it did is returned for the plan's notes."""
     limit = cap.in_unit(unit)
     total = sum((r.amount for r in rows), Fraction(0))
     if total <= limit:
-        return
+        return None
     k = limit / total
     whole = f"total {_amt(total, unit)}" if len(rows) > 1 else _amt(total, unit)
     for row in rows:
@@ -229,14 +244,14 @@ def _cap(rows: list[PendingRow], cap: Amount, unit: str, what: str) -> None:
         share = f" (× {_amt(limit, unit)} / {_amt(total, unit)})" if len(rows) > 1 else ""
         row.steps.append(f"capped at the regimen maximum {cap.text} {what}: {_amt(before, unit)} → "
                          f"{_amt(row.amount, unit)}{share}")
-        row.warnings.append(f"dose capped at the regimen maximum {cap.text} {what} (calculated {whole})")
+    return f"dose capped at the regimen maximum {cap.text} {what} (calculated {whole})"
 
 
-def row_warnings(rows: Iterable[Administration]) -> list[str]:
-    """Row warnings gathered for the plan: one line per drug and message, naming the days."""
+def row_warnings(rows: Iterable[Administration], attribute: str = "warnings") -> list[str]:
+    """Row warnings (or ``caps``) gathered for the plan: one line per drug and message, naming the days."""
     found: dict[tuple[str, str], list[str]] = {}
     for r in rows:
-        for w in r.warnings:
+        for w in getattr(r, attribute):
             where = f"{'' if r.phase == 'main' else r.phase + ' '}cycle {r.cycle} day {r.day}"
             found.setdefault((r.drug, w), []).append(where)
     return [f"{drug} ({', '.join(places)}): {w}" for (drug, w), places in found.items()]

@@ -63,6 +63,7 @@ class ClinicalOptions:
     gfr_method: str = "cockcroft-gault"
     gfr_cap: Fraction | None = DEFAULT_GFR_CAP
     dose_level: int | None = None
+    dose_levels: Mapping[str, int] = field(default_factory=dict)  # drug or component id -> level, e.g. oxaliplatin -1
     reductions: Mapping[str, Fraction] = field(default_factory=dict)  # drug or component id -> percent
     round_to: Mapping[str, Amount] = field(default_factory=dict)  # drug or component id -> increment
     formulary: Formulary | None = None

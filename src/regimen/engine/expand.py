@@ -258,6 +258,10 @@ def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
         n = counts[phase.id]
         if phase.cycles is not None and n > phase.cycles:
             warnings.append(f"{label}{n} cycles expanded; the source gives at most {phase.cycles}")
+        if phase.max_duration is not None and length is not None and n * length > phase.max_duration[0]:
+            limit_days, written = phase.max_duration
+            warnings.append(f"{label}{n} cycles of {length} days ({n * length} days) run past the source's limit of "
+                            f"{written} ({format_fraction(limit_days)} days)")
         needs_length = n > 1 or p_index < len(regimen.phases) - 1
         if length is None and needs_length:
             raise RegimenError(
@@ -272,6 +276,7 @@ def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
     notes.extend(_component_notes(regimen, patient, counts, starts))
     notes.extend(adjust.notes)
     warnings.extend(row_warnings(rows))
+    notes.extend(f"{line}, as the protocol states" for line in row_warnings(rows, "caps"))
     if options.anthracycline_table is not None or options.prior or options.anthracycline_limit is not None:
         found = exposure(tuple(rows), patient.bsa_m2, options.anthracycline_table, options.prior,
                          options.anthracycline_limit)
@@ -378,7 +383,7 @@ def _expand_cycle(phase: Phase, cycle: int, offset: int, patient: Patient, start
                 drug=comp.drug, component=comp.id, dose=row.amount, dose_unit=unit, route=comp.route,
                 method=comp.method, rate=row.rate, rate_unit=f"{unit}/h" if row.rate is not None else None,
                 duration_hours=row.hours, calculation="; ".join(row.steps), infusion=row.infusion,
-                warnings=tuple(row.warnings), dose_calculated=row.calculated,
+                warnings=tuple(row.warnings), dose_calculated=row.calculated, caps=tuple(row.caps),
             ))
     order = {c.id: i for i, c in enumerate(phase.components)}
     rows.sort(key=lambda r: (r.day, order[r.component]))

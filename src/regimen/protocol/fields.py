@@ -49,6 +49,9 @@ _CYCLE_LENGTH: dict[str, Any] = {"description": "Days per cycle: 21 or '21 days'
                                  "oneOf": [{"type": "integer", "minimum": 1}, _DURATION]}
 _CYCLES: dict[str, Any] = {"type": "integer", "minimum": 1, "description": "The protocol's (maximum) number of cycles."}
 
+_MAX_DURATION: dict[str, Any] = {**_DURATION, "description": "The longest the source gives this course or phase "
+                                "('1 year', '52 weeks'); a plan that runs longer carries a warning."}
+
 #: Keys of relative days: ``{ relative_to = "cenersen", on_day = 2, count = 3 }``.
 RELATIVE_FIELDS: dict[str, dict[str, Any]] = {
     "relative_to": {**_TEXT, "description": "id of the component these days follow"},
@@ -106,6 +109,7 @@ PHASE_FIELDS: dict[str, dict[str, Any]] = {
     "cycle_length": _CYCLE_LENGTH,
     "cycles": _CYCLES,
     "limit": _TEXT,
+    "max_duration": _MAX_DURATION,
     "component": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/component"}},
 }
 
@@ -128,6 +132,7 @@ TOP_FIELDS: dict[str, dict[str, Any]] = {
     "cycle_length": _CYCLE_LENGTH,
     "cycles": _CYCLES,
     "limit": _TEXT,
+    "max_duration": _MAX_DURATION,
     "component": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/component"}},
     "phase": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/phase"}},
     "dosing_weight": _DOSING_WEIGHT,

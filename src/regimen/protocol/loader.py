@@ -129,6 +129,12 @@ def _cycle_length(value: object) -> int:
     return _positive_int(value, "cycle_length")
 
 
+def _days_of(value: object) -> tuple[Fraction, str]:
+    """A duration in days, with the text as written: '1 year' -> (365.25, '1 year')."""
+    hours, text = _duration(value)
+    return hours / 24, text
+
+
 def _days(value: object) -> Days:
     if isinstance(value, dict):
         extra = set(value) - RELATIVE_KEYS
@@ -387,6 +393,8 @@ def _phase(c: _Collector, raw: dict[str, Any], phase_id: str, phase_label: str |
         if "cycles" in raw else None
     limit = c.attempt(_where(None, "limit", phase_label), lambda: _text(raw["limit"], "limit")) \
         if "limit" in raw else None
+    max_duration = c.attempt(_where(None, "max_duration", phase_label), lambda: _days_of(raw["max_duration"])) \
+        if "max_duration" in raw else None
     raw_components = raw.get("component", [])
     if not isinstance(raw_components, list) or not raw_components:
         c.add(where or "", "no components: add at least one [[component]] table")
@@ -402,7 +410,7 @@ def _phase(c: _Collector, raw: dict[str, Any], phase_id: str, phase_label: str |
             c.add(_where(comp.id, "id", phase_label), f"duplicate component id {comp.id!r}: give each an 'id'")
         seen.add(comp.id)
     phase = Phase(id=phase_id, name=name, components=tuple(components), cycle_length=cycle_length, cycles=cycles,
-                  limit=limit)
+                  limit=limit, max_duration=max_duration)
     _check_references(c, phase, phase_label)
     return phase
 
@@ -476,7 +484,7 @@ def load_data(data: dict[str, Any], file: str = "<data>") -> Regimen:
         if "eligibility" in data else None
     phases: list[Phase] = []
     if "phase" in data:
-        for key in ("component", "cycle_length", "cycles", "limit"):
+        for key in ("component", "cycle_length", "cycles", "limit", "max_duration"):
             if key in data:
                 c.add(_where(field=key), f"{key} belongs inside each [[phase]] when a regimen has phases")
         raw_phases = data["phase"]
