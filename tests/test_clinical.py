@@ -269,7 +269,7 @@ def test_gog158_example_regimen() -> None:
 def test_auc_text_is_parsed_strictly() -> None:
     with pytest.raises(RegimenFileError, match="write a target AUC as 'AUC 5'"):
         reg('[[component]]\ndrug = "carboplatin"\ndose = "AUC five"\ndays = "1"\n')
-    with pytest.raises(RegimenFileError, match="continuous infusion needs a dose per time"):
+    with pytest.raises(RegimenFileError, match="is one dose, not a continuous infusion"):
         reg('[[component]]\ndrug = "c"\ndose = "AUC 5"\nmethod = "continuous infusion"\nduration = "1 day"\n'
             'days = "1"\n')
 

@@ -77,8 +77,9 @@ def test_relative_days_and_variant() -> None:
         ('dose = "5 mg"\ndays = "1"', "field 'drug'", "missing"),
         ('drug = "x"\ndose = "5 mg"\ndays = "1"\nmethod = "drip"', "field 'method'", "unknown method"),
         ('drug = "x"\ndose = "5 mg"\ndays = "1"\ndoses = "5 mg"', "component 'x'", "unknown field 'doses'"),
-        ('drug = "x"\ndose = "5 mg"\nmethod = "continuous infusion"\ndays = "1-4"', "field 'dose'",
-         "dose per time"),
+        # a total with no duration: the fix is the duration, never another unit (issue 9.2)
+        ('drug = "x"\ndose = "5 mg"\nmethod = "continuous infusion"\ndays = "1-4"', "field 'duration'",
+         "needs the time it runs"),
         ('drug = "x"\ndose = "1 mg/kg/h"\ndays = "1"', "field 'dose'", "per hour"),
         ('drug = "x"\ndose = "5 mg"\nmethod = "bolus"\nduration = "1 h"\ndays = "1"', "field 'duration'", "bolus"),
         ('drug = "x"\ndose = "1 mg/kg/day"\nmethod = "continuous infusion"\nduration = "4 days"\ndays = "1-5"',

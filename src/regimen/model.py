@@ -295,6 +295,7 @@ class Total:
     phase: str | None = None  # None for the whole course
     cycle: int | None = None
     condition: str | None = None  # the total when this holds, when a rule's patient value is missing
+    component: str | None = None  # set when the drug is given by several components (a bolus and a pump)
 
 
 def completed_years(born: dt.date, on: dt.date) -> int:

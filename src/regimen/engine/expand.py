@@ -109,6 +109,13 @@ def dose_for_day(dose: ParsedDose, continuous: bool, duration_hours: Fraction | 
         time = {"day": "/day", "hour": "/h", "none": ""}[dose.unit.time]
         conversion = f" = {format_fraction(Fraction(dose.value) * factor)} {written_mass}{time}"
     if continuous:
+        if dose.unit.time == "none":  # a total over the infusion's duration (an ambulatory pump)
+            assert duration_hours is not None
+            rate = per / duration_hours
+            calc = (f"{head}{conversion} = {_show(per, unit, rounding)} over {_hours_text(duration_hours)} = "
+                    f"{_show(rate, unit + '/h', rounding)}; × {_hours_text(hours_today)} = "
+                    f"{_show(rate * hours_today, unit, rounding)}")
+            return _DoseWork(rate * hours_today, rate, hours_today, calc)
         if dose.unit.time == "hour":
             rate = per
             calc = (f"{head}{conversion} = {_show(rate, unit + '/h', rounding)}; "

@@ -206,8 +206,8 @@ def merge(plans: list[Plan], conditions: list[str], patient: Patient, warning: s
 
 
 def _merge_totals(plans: list[Plan], conditions: list[str]) -> list[Total]:
-    def key(t: Total) -> tuple[str | None, int | None, str, str]:
-        return (t.phase, t.cycle, t.drug, t.unit)
+    def key(t: Total) -> tuple[str | None, int | None, str, str | None, str]:
+        return (t.phase, t.cycle, t.drug, t.component, t.unit)
 
     keys = list(dict.fromkeys(key(t) for p in plans for t in p.totals))
     out: list[Total] = []
@@ -218,9 +218,9 @@ def _merge_totals(plans: list[Plan], conditions: list[str]) -> list[Total]:
             out.append(found[0])  # type: ignore[arg-type]
             continue
         for t, condition in zip(found, conditions, strict=True):
-            phase, cycle, drug, unit = k
+            phase, cycle, drug, component, unit = k
             out.append(Total(drug=drug, amount=t.amount if t is not None else Fraction(0), unit=unit, phase=phase,
-                             cycle=cycle, condition=condition))
+                             cycle=cycle, condition=condition, component=component))
     return out
 
 

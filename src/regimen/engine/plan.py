@@ -40,15 +40,22 @@ class Plan:
 
 
 def compute_totals(rows: list[Administration]) -> list[Total]:
-    """Total amount per drug per cycle (phase, cycle), then per drug for the whole course."""
-    by_cycle: dict[tuple[str, int, str, str], Fraction] = {}
-    course: dict[tuple[str, str], Fraction] = {}
+    """Total amount per drug per cycle (phase, cycle), then per drug for the whole course.
+
+    A drug given by several components (a bolus and a pump of fluorouracil) gets a total per component, named by
+    it: two administrations of one drug by different methods are never merged into one figure."""
+    components: dict[str, set[str]] = {}
     for r in rows:
-        by_cycle[(r.phase, r.cycle, r.drug, r.dose_unit)] = by_cycle.get((r.phase, r.cycle, r.drug, r.dose_unit),
-                                                                            Fraction(0)) + r.dose
-        course[(r.drug, r.dose_unit)] = course.get((r.drug, r.dose_unit), Fraction(0)) + r.dose
-    out = [Total(drug=d, amount=a, unit=u, phase=p, cycle=c) for (p, c, d, u), a in by_cycle.items()]
-    out += [Total(drug=d, amount=a, unit=u) for (d, u), a in course.items()]
+        components.setdefault(r.drug, set()).add(r.component)
+    by_cycle: dict[tuple[str, int, str, str | None, str], Fraction] = {}
+    course: dict[tuple[str, str | None, str], Fraction] = {}
+    for r in rows:
+        comp = r.component if len(components[r.drug]) > 1 else None
+        key = (r.phase, r.cycle, r.drug, comp, r.dose_unit)
+        by_cycle[key] = by_cycle.get(key, Fraction(0)) + r.dose
+        course[(r.drug, comp, r.dose_unit)] = course.get((r.drug, comp, r.dose_unit), Fraction(0)) + r.dose
+    out = [Total(drug=d, amount=a, unit=u, phase=p, cycle=c, component=k) for (p, c, d, k, u), a in by_cycle.items()]
+    out += [Total(drug=d, amount=a, unit=u, component=k) for (d, k, u), a in course.items()]
     return out
 
 

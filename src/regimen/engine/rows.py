@@ -73,7 +73,10 @@ def csv_record(plan: Plan, r: Administration) -> dict[str, Any]:
 
 def total_record(plan: Plan, t: Total) -> dict[str, Any]:
     return {"drug": t.drug, "phase": t.phase, "cycle": t.cycle, "amount": _num(plan.rounding(t.amount)),
-            "amount_exact": exact_text(t.amount), "unit": t.unit}
+            "amount_exact": exact_text(t.amount), "unit": t.unit,
+            # a drug given by several components has a total per component; a plan made without a value a rule
+            # needs has a total per outcome
+            "component": t.component, "condition": t.condition}
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:

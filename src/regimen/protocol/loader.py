@@ -277,9 +277,15 @@ def _check_schedule(c: _Collector, where: Callable[[str], str], method: Method |
     if dose is None:
         return
     if method == "continuous infusion":
-        if dose.unit.time == "none":
-            c.add(where("dose"), f"a continuous infusion needs a dose per time (e.g. '{dose.text}/day' or per h), "
-                  f"got {dose.text!r}")
+        if isinstance(dose, AucDose):
+            c.add(where("method"), f"a target AUC ({dose.text!r}) is one dose, not a continuous infusion over days: "
+                  "use method 'infusion' with its duration")
+        elif dose.unit.time == "none" and duration is None:
+            # a total over a duration (an ambulatory pump): the duration is what makes it a rate. Never suggest
+            # another unit here: '2400 mg/m²' and '2400 mg/m²/day' are different amounts over 46 h.
+            c.add(where("duration"), f"a continuous infusion of a total dose ({dose.text!r}) needs the time it runs, "
+                  "e.g. duration = \"46 h\"; if the source gives a dose per day or per hour, write the dose as it "
+                  "does")
         if duration is not None:
             # an infusion of 46 h runs on 2 treatment days (24 h, then 22 h)
             length = math.ceil(duration / 24)
