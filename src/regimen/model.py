@@ -19,8 +19,12 @@ from regimen.quantities.exact import format_decimal, format_fraction
 from regimen.quantities.rules import Rule
 from regimen.quantities.units import ParsedDose
 
-Method = Literal["bolus", "infusion", "continuous infusion"]
-METHODS: tuple[Method, ...] = ("bolus", "infusion", "continuous infusion")
+Method = Literal["bolus", "IV push", "infusion", "continuous infusion"]
+METHODS: tuple[Method, ...] = ("bolus", "IV push", "infusion", "continuous infusion")
+#: Routes that say how a drug is given without a method (no "method not stated" note for them).
+ROUTE_METHODS = {"oral": "by mouth", "po": "by mouth", "sc": "subcutaneous injection",
+                 "subcutaneous": "subcutaneous injection", "im": "intramuscular injection",
+                 "intramuscular": "intramuscular injection"}
 Sex = Literal["male", "female"]
 
 
@@ -159,6 +163,14 @@ class Component:
     levels: tuple[DoseLevel, ...] = ()  # dose levels (-1, -2, ...) the protocol defines
     dosing_weight: str | None = None  # the body weight weight-based doses use (None: the regimen's, else actual)
     round_to: Amount | None = None  # rounding increment the regimen states, e.g. "1 mg"
+    times_per_day: int = 1  # doses a day: a dose per day is split among them, any other dose is each one's
+
+    @property
+    def how(self) -> str | None:
+        """The method, or what the route says of it (oral: by mouth); None when the source states neither."""
+        if self.method is not None:
+            return self.method
+        return ROUTE_METHODS.get((self.route or "").strip().lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +297,8 @@ class Administration:
     dose_calculated: Fraction | None = None  # before rounding to vials/increments; None when not rounded
     condition: str | None = None  # given only if this holds ("age ≤ 60"), when the patient value is missing
     caps: tuple[str, ...] = ()  # the protocol's maximum doses that applied to this row (in the working and notes)
+    dose_number: int | None = None  # with several doses a day: which one (1, 2, ...)
+    doses_per_day: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,8 @@ class PendingRow:
     warnings: list[str] = field(default_factory=list)
     calculated: Fraction | None = None  # the amount before rounding, when rounded
     caps: list[str] = field(default_factory=list)  # the protocol's maximum doses that applied (notes, not warnings)
+    dose_number: int | None = None  # with several doses a day, which one
+    doses_per_day: int | None = None
 
     def scale(self, k: Fraction) -> None:
         self.amount *= k
@@ -148,7 +150,7 @@ class Adjustments:
     def apply(self, comp: Component, rows: list[PendingRow], unit: str, continuous: bool) -> None:
         self._scale_steps(comp, rows, unit)
         groups: list[tuple[Amount | None, list[list[PendingRow]], str]] = [
-            (comp.max_daily, [[row] for row in rows], "per day"),
+            (comp.max_daily, _by_day(rows), "per day"),
             (comp.max_dose, _by_infusion(rows) if continuous else [[row] for row in rows],
              "per administration (the whole infusion)" if continuous else "per administration"),
             (comp.max_per_cycle, [rows], "per cycle")]
@@ -219,6 +221,14 @@ class Adjustments:
 
 def _find_level(comp: Component, level: int | None) -> DoseLevel | None:
     return next((x for x in comp.levels if x.level == level), None)
+
+
+def _by_day(rows: list[PendingRow]) -> list[list[PendingRow]]:
+    """Rows of one treatment day together (several doses a day share the day's maximum)."""
+    days: dict[int, list[PendingRow]] = {}
+    for row in rows:
+        days.setdefault(row.day, []).append(row)
+    return list(days.values())
 
 
 def _by_infusion(rows: list[PendingRow]) -> list[list[PendingRow]]:

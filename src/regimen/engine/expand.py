@@ -377,9 +377,22 @@ def _expand_cycle(phase: Phase, cycle: int, offset: int, patient: Patient, start
             else:
                 work = dose_for_day(level_dose, continuous, duration, patient, rounding, hours_today=hours_today,
                                     body=adjust.body_factor(comp, level_dose))
-            steps = [f"{level_step}{work.calculation}"] if level_step else [work.calculation]
-            pending.append(PendingRow(day=day, infusion=infusion, amount=work.amount, rate=work.rate,
-                                      hours=work.hours, steps=steps))
+            n = comp.times_per_day
+            if n == 1:
+                steps = [f"{level_step}{work.calculation}"] if level_step else [work.calculation]
+                pending.append(PendingRow(day=day, infusion=infusion, amount=work.amount, rate=work.rate,
+                                          hours=work.hours, steps=steps))
+                continue
+            # several doses a day: a dose per day is shared among them, any other dose is each one's
+            per_day = not isinstance(level_dose, AucDose) and level_dose.unit.time == "day"
+            each = work.amount / n if per_day else work.amount
+            unit = level_dose.unit.output_unit
+            for k in range(1, n + 1):
+                split = (f" ÷ {n} doses = {_show(each, unit, rounding)} (dose {k} of {n})" if per_day else
+                         f" (dose {k} of {n}; {_show(each * n, unit, rounding)} a day)")
+                calc = f"{level_step}{work.calculation}{split}"
+                pending.append(PendingRow(day=day, infusion=None, amount=each, rate=None, hours=None, steps=[calc],
+                                          dose_number=k, doses_per_day=n))
         unit = dose.unit.output_unit
         adjust.apply(comp, pending, unit, continuous)
         for row in pending:
@@ -391,9 +404,10 @@ def _expand_cycle(phase: Phase, cycle: int, offset: int, patient: Patient, start
                 method=comp.method, rate=row.rate, rate_unit=f"{unit}/h" if row.rate is not None else None,
                 duration_hours=row.hours, calculation="; ".join(row.steps), infusion=row.infusion,
                 warnings=tuple(row.warnings), dose_calculated=row.calculated, caps=tuple(row.caps),
+                dose_number=row.dose_number, doses_per_day=row.doses_per_day,
             ))
     order = {c.id: i for i, c in enumerate(phase.components)}
-    rows.sort(key=lambda r: (r.day, order[r.component]))
+    rows.sort(key=lambda r: (r.day, order[r.component], r.dose_number or 0))
     return rows
 
 
@@ -405,7 +419,7 @@ def _component_notes(regimen: Regimen, patient: Patient, counts: Mapping[str, in
         for comp in phase.components:
             if comp.route is None:
                 notes.append(f"{comp.drug}: route not stated in the source")
-            if comp.method is None:
+            if comp.how is None:
                 notes.append(f"{comp.drug}: administration method (bolus or infusion, and its duration) not stated in "
                              "the source")
             elif comp.method == "infusion" and comp.duration_hours is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from regimen.model import ROUTE_METHODS, Administration
 from regimen.quantities.exact import format_decimal, format_fraction
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,12 +56,15 @@ def header_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def _method(row_method: str | None, infusion_day: int | None, infusion_days: int | None) -> str:
-    if row_method is None:
+def _method(r: Administration) -> str:
+    how = r.method or ROUTE_METHODS.get((r.route or "").strip().lower())
+    if how is None:
         return "not stated"
-    if infusion_day is not None:
-        return f"{row_method} (day {infusion_day} of {infusion_days})"
-    return row_method
+    if r.infusion is not None:
+        return f"{how} (day {r.infusion.day_index} of {r.infusion.days})"
+    if r.dose_number is not None:
+        return f"{how} (dose {r.dose_number} of {r.doses_per_day})"
+    return how
 
 
 def render_table(plan: Plan) -> str:
@@ -81,8 +85,7 @@ def render_table(plan: Plan) -> str:
         cells = [*([r.phase] if phased else []), str(r.cycle), str(r.day), r.date.isoformat() if r.date else "",
                  r.component if len(drugs[r.drug]) > 1 else r.drug, f"{format_decimal(rnd(r.dose))} {r.dose_unit}",
                  *([r.condition or ""] if conditional else []),
-                 rate, r.route or "not stated", _method(r.method, r.infusion.day_index if r.infusion else None,
-                                                         r.infusion.days if r.infusion else None), r.calculation]
+                 rate, r.route or "not stated", _method(r), r.calculation]
         rows.append(cells)
     out = [*header_lines(plan), "", *columns(headers, rows), ""]
     total_rows = [[*([t.phase or ""] if phased else []), str(t.cycle), t.component or t.drug,

@@ -11,16 +11,23 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+_TIMES = {2: "twice daily", 3: "three times daily", 4: "four times daily"}
+
+
 def _how(comp: Component, duration_text: str | None) -> str:
     route = comp.route or "route not stated"
+    times = "" if comp.times_per_day == 1 else " " + _TIMES.get(comp.times_per_day, f"{comp.times_per_day} times daily")
     if comp.method is None:
-        return f"{route} (method not stated)"
+        implied = comp.how
+        return f"{implied}{times}" if implied is not None else f"{route} (method not stated){times}"
+    if comp.method == "IV push":
+        return f"IV push{times}"
     if comp.method == "continuous infusion":
         over = f" over {duration_text}" if duration_text else ""
         return f"{route} as a continuous infusion{over}"
     if comp.method == "infusion":
         return f"{route} infusion over {duration_text}" if duration_text else f"{route} infusion (duration not stated)"
-    return f"{route} bolus"
+    return f"{route} bolus{times}"
 
 
 def _days_text(phase: Phase, comp: Component, variant: Variant | None) -> str:

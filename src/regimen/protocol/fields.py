@@ -85,8 +85,12 @@ COMPONENT_FIELDS: dict[str, dict[str, Any]] = {
     "drug": _TEXT,
     "dose": _DOSE,
     "route": {**_TEXT, "description": "IV, oral, SC... leave out if the source does not say."},
-    "method": {"enum": ["bolus", "infusion", "continuous infusion", "continuous"],
-               "description": "Leave out if the source does not say."},
+    "method": {"enum": ["bolus", "IV push", "infusion", "continuous infusion", "continuous"],
+               "description": "Leave out if the source does not say (oral, SC and IM drugs need none: the route "
+                              "says it)."},
+    "times_per_day": {"type": "integer", "minimum": 1, "maximum": 24,
+                      "description": "Doses a day ('twice daily' = 2): a dose per day is split among them; any "
+                                     "other dose is the amount of each."},
     "duration": _DURATION,
     "days": _DAYS,
     "note": _TEXT,

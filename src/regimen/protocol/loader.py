@@ -56,6 +56,9 @@ METHOD_ALIASES: dict[str, Method] = {
     "infusion": "infusion",
     "continuous infusion": "continuous infusion",
     "continuous": "continuous infusion",
+    "iv push": "IV push",
+    "push": "IV push",
+    "slow iv push": "IV push",
 }
 
 TOP_KEYS = set(TOP_FIELDS)
@@ -157,13 +160,19 @@ def _days(value: object) -> Days:
     raise ValueError("days must be a day list (\"2-4\", \"1,8,15\") or a table relative to another component")
 
 
+def _times_per_day(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 24:
+        raise ValueError(f"times_per_day must be a whole number of doses a day from 1 to 24, got {value!r}")
+    return value
+
+
 def _duration(value: object) -> tuple[Fraction, str]:
     text = _text(value, "duration")
     return parse_duration_hours(text), text
 
 
 def _method(value: object) -> Method:
-    text = _text(value, "method").lower()
+    text = " ".join(_text(value, "method").lower().split())
     if text not in METHOD_ALIASES:
         raise ValueError(f"unknown method {value!r}; use one of {', '.join(METHODS)} (or leave it out when the "
                          "source does not say)")
@@ -353,6 +362,11 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
     dose = c.attempt(where("dose"), lambda: _dose(raw["dose"])) if "dose" in raw else None
     days = c.attempt(where("days"), lambda: _days(raw["days"])) if "days" in raw else None
     method = c.attempt(where("method"), lambda: _method(raw["method"])) if "method" in raw else None
+    times = c.attempt(where("times_per_day"), lambda: _times_per_day(raw["times_per_day"])) \
+        if "times_per_day" in raw else 1
+    if times is not None and times > 1 and method in ("continuous infusion", "infusion"):
+        c.add(where("times_per_day"), f"{times} doses a day cannot be one {method}: give each dose's method, e.g. "
+              "'bolus', or leave the method out for an oral, SC or IM drug")
     route = c.attempt(where("route"), lambda: _text(raw["route"], "route")) if "route" in raw else None
     duration = c.attempt(where("duration"), lambda: _duration(raw["duration"])) if "duration" in raw else None
     note = c.attempt(where("note"), lambda: _text(raw["note"], "note")) if "note" in raw else None
@@ -386,7 +400,7 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
                      duration_hours=hours, duration_text=duration[1] if duration else None,
                      variants=tuple(variants), note=note, max_dose=caps["max_dose"], max_daily=caps["max_daily"],
                      max_per_cycle=caps["max_per_cycle"], levels=levels or (), dosing_weight=dosing_weight,
-                     round_to=round_to)
+                     round_to=round_to, times_per_day=times or 1)
 
 
 def _phase(c: _Collector, raw: dict[str, Any], phase_id: str, phase_label: str | None) -> Phase | None:
