@@ -103,3 +103,17 @@ def test_bad_times_per_day_is_a_problem_naming_the_field(field: str, says: str) 
     with pytest.raises(RegimenFileError, match=says) as e:
         load_text(text + field + "\n")
     assert "field 'times_per_day'" in str(e.value)
+
+
+def test_doses_in_units_of_activity_stay_units() -> None:
+    """Bleomycin 10 units/m² (ABVD) at 1.8 m² = 18 units: never turned into a mass."""
+    text = ('id = "b"\nname = "b"\n[[source]]\ncitation = "t"\n[[component]]\ndrug = "bleomycin"\n'
+            'dose = "10 units/m²"\nroute = "IV"\nmethod = "bolus"\ndays = "1,15"\nmax_dose = "15 units"\n')
+    p = regimen.expand(load_text(text), regimen.make_patient(bsa="1.8"))
+    assert [(r.dose, r.dose_unit) for r in p.administrations] == [(15, "units"), (15, "units")]
+    assert p.administrations[0].calculation.startswith("10 units/m² × 1.8 m² = 18 units; capped at the regimen "
+                                                       "maximum 15 units")
+    small = regimen.expand(load_text(text), regimen.make_patient(bsa="1.2"))
+    assert [r.dose for r in small.administrations] == [12, 12]
+    with pytest.raises(RegimenFileError, match="units of activity"):
+        load_text(text.replace("10 units/m²", "10 units m2"))

@@ -30,7 +30,11 @@ Basis = Literal["flat", "weight", "bsa"]
 TimeBasis = Literal["none", "day", "hour"]
 
 #: Display symbols for drug mass units (ISMP: "mcg", never "µg").
-MASS_SYMBOLS = {"microgram": "mcg", "milligram": "mg", "gram": "g", "kilogram": "kg"}
+MASS_SYMBOLS = {"microgram": "mcg", "milligram": "mg", "gram": "g", "kilogram": "kg", "unit": "units"}
+#: Doses in units of activity (bleomycin 10 units/m²), kept as written: "units". International units (IU) are
+#: refused, not read as units: for bleomycin 1 USP unit is 1,000 IU, so taking one for the other is a 1,000-fold
+#: error.
+_ACTIVITY = re.compile(r"^\s*units?\b\s*(.*)$", re.IGNORECASE)
 DRUG_MASSES = ("microgram", "milligram", "gram")
 BASIS_SUFFIX = {"flat": "", "weight": "/kg", "bsa": "/m²"}
 TIME_SUFFIX = {"none": "", "day": "/day", "hour": "/h"}
@@ -128,8 +132,8 @@ class DoseUnit:
 
     @property
     def output_unit(self) -> str:
-        """Unit of the computed amount: mcg for microgram doses, mg otherwise."""
-        return "mcg" if self.mass == "microgram" else "mg"
+        """Unit of the computed amount: mcg for microgram doses, units for units of activity, mg otherwise."""
+        return {"microgram": "mcg", "unit": "units"}.get(self.mass, "mg")
 
     @property
     def symbol(self) -> str:
@@ -141,8 +145,15 @@ def classify_dose_unit(unit_text: str) -> DoseUnit:
     """Split a dose unit into mass / body basis / time; reject anything else.
 
     Accepted: a mass (mg), mass per body weight (mg/kg), mass per body area (mg/m²), and any of
-    those per time (per day or per hour).
+    those per time (per day or per hour); and the same in units of activity (10 units/m²), which stay units.
     """
+    activity = _ACTIVITY.match(unit_text)
+    if activity is not None:  # the same bases and times, on an amount that is not a mass
+        rest = activity.group(1).strip()
+        if rest and not rest.startswith("/"):
+            raise UnitError(f"dose unit {unit_text!r}: write units of activity as e.g. units, units/m² or units/kg")
+        shape = classify_dose_unit("mg" + rest)
+        return DoseUnit(mass="unit", basis=shape.basis, time=shape.time, to_canonical=shape.to_canonical)
     unit = parse_unit(unit_text)
     reg = registry()
     mass: str | None = None
