@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from tests.conftest import REGIMENS, SEED_IDS
+from tests.conftest import BUNDLED_IDS, REGIMENS, SEED_IDS
 
 from regimen.cli import cli
 
@@ -186,7 +186,7 @@ def test_list(runner: CliRunner) -> None:
     for regimen_id in SEED_IDS:
         assert regimen_id in result.stdout
     data = json.loads(run(runner, "list", "--format", "json").stdout)
-    assert {d["id"] for d in data} == set(SEED_IDS)
+    assert {d["id"] for d in data} == set(BUNDLED_IDS)
     assert all(d["sources"] for d in data)
 
 
@@ -204,7 +204,7 @@ def test_show_prints_the_protocol_in_words(runner: CliRunner) -> None:
 
 def test_validate(runner: CliRunner, tmp_path: Path) -> None:
     ok = run(runner, "validate", *(str(p) for p in sorted(REGIMENS.glob("*.toml"))))
-    assert ok.exit_code == 0 and ok.stdout.count(": ok") == len(SEED_IDS)
+    assert ok.exit_code == 0 and ok.stdout.count(": ok") == len(BUNDLED_IDS)
     bad = tmp_path / "bad.toml"
     bad.write_text('id = "bad"\nname = "x"\n[[source]]\ncitation = "c"\n[[component]]\ndrug = "a"\n'
                    'dose = "5 widgets"\ndays = "0"\n[[component]]\ndrug = "b"\ndose = "5 mg"\n'
