@@ -23,14 +23,14 @@ from regimen.engine.cohort import (
     ID_COLUMN,
     OUTPUT_COLUMNS,
     CohortError,
+    PandasEngine,
     RejectedRowsWarning,
     cohort,
-    csv_text,
     expand_cohort,
-    frame_records,
     read_roster,
 )
-from regimen.engine.rows import ROW_FIELDS, row_record
+from regimen.engine.rows import ROW_FIELDS, csv_text, frame_records, row_record
+from regimen.export.frames import write_cohort
 from regimen.export.records import plan_to_csv
 from regimen.model import Regimen
 from regimen.protocol.loader import amount, load_text
@@ -157,7 +157,7 @@ def test_float_cells_read_as_written_like_make_patient() -> None:
 
 def test_fallback_patient_by_patient_when_the_self_check_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     """If the per-value decomposition disagrees with expand(), rows come from expand() itself, with a note."""
-    import regimen.engine.cohort as module
+    import regimen.engine.cohort.expander as module
 
     def wrong(*args, **kwargs):  # type: ignore[no-untyped-def]
         work = original(*args, **kwargs)
@@ -237,13 +237,11 @@ def test_cli_cohort_progress_bar_only_when_asked_or_on_a_terminal(runner, tmp_pa
 
 
 def test_chunks_give_the_same_file_as_one_pass(tmp_path: Path) -> None:
-    from regimen.engine.cohort import run_cohort_file
-
     lines = [f"p{i},{60 + i % 7}.{i % 10},{1.5 + (i % 9) / 10},{40 + i % 40},2026-01-{1 + i % 28:02d}"
              for i in range(60)]
     roster = _write_roster(tmp_path / "roster.csv", lines)
-    a = run_cohort_file(load("cenersen-arm3"), roster, tmp_path / "one.csv", chunk_size=1000)
-    b = run_cohort_file(load("cenersen-arm3"), roster, tmp_path / "many.csv", chunk_size=7)
+    a = write_cohort(load("cenersen-arm3"), roster, tmp_path / "one.csv", engine=PandasEngine(chunk_size=1000))
+    b = write_cohort(load("cenersen-arm3"), roster, tmp_path / "many.csv", engine=PandasEngine(chunk_size=7))
     assert (a.patients_in, a.expanded, a.rows) == (b.patients_in, b.expanded, b.rows) == (60, 60, a.rows)
     assert (tmp_path / "one.csv").read_text() == (tmp_path / "many.csv").read_text()
 
@@ -540,12 +538,11 @@ def test_cli_cohort_dosing_weight_needs_height_and_sex_columns(runner, tmp_path:
                        "problem": "missing: this regimen needs height_cm"}]
 
 
-def test_cli_cohort_refuses_auc_regimens_and_dask_with_clinical_options(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_cohort_refuses_auc_regimens(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     gog = str(Path(__file__).parent.parent / "examples" / "carboplatin-paclitaxel-gog158.toml")
     code, output, _ = _clinical_run(runner, tmp_path, "cohort", gog)
     assert code == 1 and "doses carboplatin by AUC (Calvert)" in output and output.count("\n") == 1
-    code, output, _ = _clinical_run(runner, tmp_path, "cohort", "cenersen-arm3", "--bsa-cap", "2", "--engine", "dask")
-    assert code == 1 and "--engine dask takes --bsa-formula only of the clinical options" in output
+    # the Dask engine takes the clinical options too: tests/test_dask.py
 
 
 @pytest.mark.parametrize("option", ["--bsa-formula", "--bsa-cap", "--dosing-weight", "--adjusted-factor",

@@ -14,8 +14,9 @@ pytest.importorskip("pyarrow")
 
 from regimen import load
 from regimen.cli import cli
-from regimen.engine.cohort import CohortError, cohort, frame_records
-from regimen.engine.dask_backend import run_dask
+from regimen.engine.cohort import CohortError, DaskEngine, cohort
+from regimen.engine.rows import frame_records
+from regimen.export.frames import write_cohort
 
 
 def _roster_folder(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
@@ -47,7 +48,7 @@ def client():  # type: ignore[no-untyped-def]
 
 def test_dask_engine_matches_pandas_engine_on_a_local_cluster(tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
     folder, roster = _roster_folder(tmp_path)
-    summary = run_dask(load("cenersen-arm3"), folder, tmp_path / "out", client=client)
+    summary = write_cohort(load("cenersen-arm3"), folder, tmp_path / "out", engine=DaskEngine(client=client))
     assert (summary.patients_in, summary.expanded, summary.rejected) == (30, 27, 3)
     parts = sorted((tmp_path / "out").glob("part-*.parquet"))
     assert len(parts) == 7  # row groups of 5 rows: 4 in a.parquet (18 rows), 3 in b.parquet (12 rows)
@@ -73,7 +74,7 @@ def test_dask_cli_with_the_local_threaded_scheduler(runner, tmp_path: Path) -> N
 def test_dask_engine_needs_a_folder_of_parquet(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(CohortError, match=r"no \.parquet files"):
-        run_dask(load("cenersen-arm3"), tmp_path / "empty", tmp_path / "out")
+        write_cohort(load("cenersen-arm3"), tmp_path / "empty", tmp_path / "out", engine=DaskEngine())
     assert not (tmp_path / "out").exists()
 
 
@@ -84,7 +85,7 @@ def test_dask_engine_with_worker_processes(tmp_path: Path) -> None:
     folder, roster = _roster_folder(tmp_path)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None, worker_dashboard_address=None) as cluster, Client(cluster) as c:
-        summary = run_dask(load("cenersen-arm3"), folder, tmp_path / "out", client=c)
+        summary = write_cohort(load("cenersen-arm3"), folder, tmp_path / "out", engine=DaskEngine(client=c))
     assert summary.expanded == 27
     got = pd.concat([pd.read_parquet(p) for p in sorted((tmp_path / "out").glob("part-*.parquet"))],
                     ignore_index=True)

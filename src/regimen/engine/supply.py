@@ -118,6 +118,10 @@ class SupplyForecast:
     _stock_unit: dict[str, str] = field(default_factory=dict)
     _has_dates: bool = False
 
+    def write(self, rows: pd.DataFrame, part: int = 0) -> None:
+        """A sink of a cohort run (:func:`regimen.engine.cohort.run`): each part's rows are added."""
+        self.add(rows)
+
     def add(self, rows: pd.DataFrame) -> None:
         """Add cohort rows (columns of :data:`regimen.engine.cohort.OUTPUT_COLUMNS`)."""
         if rows.empty:
@@ -135,7 +139,7 @@ class SupplyForecast:
         if dates.notna().any():
             self._has_dates = True
             codes, uniques = pd.factorize(dates, use_na_sentinel=True)
-            weeks = [_iso_week(str(u)) for u in uniques] + ["undated"]
+            weeks = [_iso_week(pd.Timestamp(u).date()) for u in uniques] + ["undated"]
             frame["week"] = pd.Series(weeks, dtype=object).to_numpy()[codes]
         else:
             frame["week"] = "undated"
@@ -310,8 +314,8 @@ def _vials_text(vials: dict[str, int] | None) -> str:
     return " + ".join(f"{n:,} × {size}" for size, n in vials.items()) if vials else ""
 
 
-def _iso_week(date_text: str) -> str:
-    year, week, _ = dt.date.fromisoformat(date_text[:10]).isocalendar()
+def _iso_week(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
 
 
