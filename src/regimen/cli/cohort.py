@@ -15,6 +15,7 @@ from regimen.engine.cohort import DaskEngine, PandasEngine, run
 from regimen.engine.supply import SupplyForecast
 from regimen.export.frames import CohortFiles, errors_path_for, write_cohort, write_errors
 from regimen.export.io import write_output
+from regimen.export.supply import forecast_csv, forecast_json, forecast_table
 from regimen.protocol.catalog import load
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -129,7 +130,7 @@ def supply(regimen_ref: str, roster: str, formulary_path: str | None, cycles: tu
     write_errors(summary.errors, where)
     forecast.patients_in, forecast.expanded = summary.patients_in, summary.expanded
     forecast.notes.extend(summary.notes)
-    text = {"json": forecast.to_json, "csv": forecast.to_csv}.get(fmt, forecast.to_table)()
+    text = {"json": forecast_json, "csv": forecast_csv}.get(fmt, forecast_table)(forecast)
     write_output(text, output)
     click.echo(f"{reg.id}: patients in = expanded + rejected: {summary.patients_in:,} = {summary.expanded:,} + "
                f"{summary.rejected:,}" + (f"; rejected rows: {where}" if summary.rejected else ""), err=True)
