@@ -552,3 +552,77 @@ def test_cohort_and_supply_document_the_clinical_options(runner, option: str) ->
     assert option in runner.invoke(cli, ["cohort", "--help"]).stdout
     assert option in runner.invoke(cli, ["supply", "--help"]).stdout
     assert "--prior" not in runner.invoke(cli, ["cohort", "--help"]).stdout
+
+
+# ---- the runner: sinks, progress, names -------------------------------------------------------------------
+
+def test_run_hands_each_chunk_to_the_sink_and_reports_progress() -> None:
+    from regimen.engine.cohort import run
+
+    class Sink:
+        def __init__(self) -> None:
+            self.parts: list[tuple[int, int]] = []
+
+        def write(self, rows: pd.DataFrame, part: int) -> None:
+            self.parts.append((part, rows[ID_COLUMN].nunique()))
+
+    roster = pd.DataFrame({"patient_id": [f"p{i}" for i in range(5)], "weight_kg": ["70", "80", "x", "60", "75"]})
+    sink, calls = Sink(), []
+    summary = run(load("oblimersen-mono"), roster, sink, engine=PandasEngine(chunk_size=2),
+                  progress=lambda done, total: calls.append((done, total)))
+    assert sink.parts == [(0, 2), (1, 1), (2, 1)]  # p2 ('x') rejected, never written
+    assert calls == [(0, 5), (2, 5), (4, 5), (5, 5)]
+    assert (summary.patients_in, summary.expanded, summary.rejected) == (5, 4, 1)
+    assert summary.errors.to_dict("records") == [{"row": 3, "patient_id": "p2", "column": "weight_kg",
+                                                  "problem": summary.errors["problem"].iloc[0]}]
+
+
+def test_problems_and_notes_name_inputs_by_roster_column_else_by_the_callers_names(
+        runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A library message names an input with option(): a roster shows its column, the rest by the caller's names
+    (parameter names in Python, flags on the command line)."""
+    import regimen.engine.cohort.roster as roster_module
+    from regimen.errors import PatientError, option
+
+    original = roster_module.read_measure
+
+    def read_measure(value, m):  # type: ignore[no-untyped-def]
+        if str(value) == "999":
+            raise PatientError(f"weight 999 is not plausible: check {option('weight')} or run without "
+                               f"{option('strict')}")
+        return original(value, m)
+
+    monkeypatch.setattr(roster_module, "read_measure", read_measure)
+    roster = pd.DataFrame({"patient_id": ["a", "b"], "weight_kg": ["70", "999"], "bsa_m2": ["1.8", "1.8"],
+                           "age": ["45", "45"]})
+    result = cohort(load("cenersen-arm3"), roster, options=ClinicalOptions(strict=True))
+    assert result.errors["problem"].tolist() == ["weight 999 is not plausible: check weight_kg or run without strict"]
+    assert any(n.startswith("strict: patients whose plans carry a warning") for n in result.notes)
+    roster.to_csv(tmp_path / "roster.csv", index=False)
+    cli_run = runner.invoke(cli, ["cohort", "cenersen-arm3", str(tmp_path / "roster.csv"), "-o",
+                                  str(tmp_path / "out.csv"), "--strict"])
+    assert cli_run.exit_code == 0, cli_run.output
+    assert "--strict: patients whose plans carry a warning" in cli_run.output
+    errors = list(csv.DictReader((tmp_path / "out.errors.csv").open()))
+    assert errors[0]["problem"] == "weight 999 is not plausible: check weight_kg or run without --strict"
+
+
+def test_library_errors_are_not_worded_as_flags() -> None:
+    reg = load(str(Path(__file__).parent.parent / "examples" / "carboplatin-paclitaxel-gog158.toml"))
+    roster = pd.DataFrame({"patient_id": ["a"], "weight_kg": ["70"], "bsa_m2": ["1.8"], "age": ["45"]})
+    with pytest.raises(CohortError) as refused:
+        cohort(reg, roster)
+    assert "--" not in str(refused.value) and "scr or gfr" in str(refused.value)
+    with pytest.raises(CohortError) as missing:
+        cohort(load("cenersen-arm3"), roster.drop(columns=["bsa_m2"]))
+    assert "BSA by bsa_formula" in str(missing.value) and "--" not in str(missing.value)
+
+
+def test_the_engine_imports_neither_click_nor_the_export_layer() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, regimen.engine.cohort, regimen.engine.supply; "
+            "print(sorted(m for m in sys.modules if m == 'click' or m.startswith('regimen.export')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
