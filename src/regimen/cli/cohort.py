@@ -49,9 +49,7 @@ class ProgressBar:
 
 def summary_lines(regimen_id: str, files: CohortFiles, output: str) -> list[str]:
     """The run's notes, its counts, and where its rejected rows are."""
-    out = [*files.run.notes,
-           f"{regimen_id}: patients in = expanded + rejected: {files.patients_in:,} = {files.expanded:,} + "
-           f"{files.rejected:,}; {files.rows:,} rows written to {output}"]
+    out = [*files.run.notes, f"{regimen_id}: {files.run.summary()}; {files.rows:,} rows written to {output}"]
     if files.rejected:
         out.append(f"rejected rows and their problems: {files.errors_path}")
     return out
@@ -90,11 +88,11 @@ def cohort(regimen_ref: str, roster: str, output: str, cycles: tuple[str, ...], 
     """
 
     reg = load(regimen_ref, regimen_path)
-    runner = DaskEngine(client=scheduler) if engine == "dask" else PandasEngine(chunk_size=CHUNK_SIZE)
+    chosen = DaskEngine(client=scheduler) if engine == "dask" else PandasEngine(chunk_size=CHUNK_SIZE)
     bar = ProgressBar(f"Expanding {reg.id}", progress)
     try:
         files = write_cohort(reg, roster, output, cohort_options_from_context(), errors_path=errors_path,
-                             cycles=parse_cycles(cycles), cycle_length=cycle_length, engine=runner, progress=bar,
+                             cycles=parse_cycles(cycles), cycle_length=cycle_length, engine=chosen, progress=bar,
                              name=flag)
     finally:
         bar.finish()
@@ -132,8 +130,7 @@ def supply(regimen_ref: str, roster: str, formulary_path: str | None, cycles: tu
     forecast.notes.extend(summary.notes)
     text = {"json": forecast_json, "csv": forecast_csv}.get(fmt, forecast_table)(forecast)
     write_output(text, output)
-    click.echo(f"{reg.id}: patients in = expanded + rejected: {summary.patients_in:,} = {summary.expanded:,} + "
-               f"{summary.rejected:,}" + (f"; rejected rows: {where}" if summary.rejected else ""), err=True)
+    click.echo(f"{reg.id}: {summary.summary()}" + (f"; rejected rows: {where}" if summary.rejected else ""), err=True)
 
 
 __all__ = ["cohort", "supply"]

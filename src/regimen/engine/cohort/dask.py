@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from regimen.engine.cohort.expander import CohortExpander
-from regimen.engine.cohort.roster import ERROR_COLUMNS, ID_COLUMN, CohortError, as_text
+from regimen.engine.cohort.roster import ERROR_COLUMNS, ID_COLUMN, CohortError, as_text, more_than_once
 from regimen.engine.cohort.runner import PartResult, Progress, RowSink, expand_part
 from regimen.errors import option
 
@@ -86,8 +86,7 @@ def repeated_ids(parts: list[RosterPart]) -> dict[str, int]:
 
     files = sorted({str(p.file) for p in parts})
     ids = dd.read_parquet(files, columns=[ID_COLUMN])[ID_COLUMN].map(as_text, meta=(ID_COLUMN, object)).dropna()
-    counts = ids.value_counts().compute()
-    return {str(i): int(n) for i, n in counts[counts > 1].items()}
+    return more_than_once(ids.value_counts().compute())
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ from regimen.engine.cohort.roster import (
     START_COLUMN,
     CohortError,
     Column,
-    Problem,
+    RowProblem,
     as_text,
     read_column,
     read_date,
@@ -228,7 +228,7 @@ class CohortExpander:
         available = [str(c) for c in roster.columns]
         self.required_columns(available)
         ids = [(as_text(v) or "") for v in roster[ID_COLUMN].tolist()]
-        problems: list[Problem] = [
+        problems: list[RowProblem] = [
             (first_row + pos, "", ID_COLUMN, "missing: give every row a patient_id") for pos, pid in enumerate(ids)
             if not pid]
         bad = np.array([not pid for pid in ids], dtype=bool)
@@ -469,7 +469,7 @@ class CohortExpander:
         import pandas as pd
 
         records: list[dict[str, Any]] = []
-        problems: list[Problem] = []
+        problems: list[RowProblem] = []
         for pos in good:
             when = start.values[start.codes[pos]] if start is not None and start.codes[pos] >= 0 else None
             try:

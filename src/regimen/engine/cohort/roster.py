@@ -35,7 +35,7 @@ ERROR_COLUMNS: tuple[str, ...] = ("row", ID_COLUMN, "column", "problem")
 
 #: One problem with one roster row: (row, 1 = the first data row; patient_id; column, or '' for the whole row;
 #: the problem, with the inputs it names marked by :func:`regimen.errors.option`).
-Problem = tuple[int, str, str, str]
+RowProblem = tuple[int, str, str, str]
 
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -136,7 +136,7 @@ class Column:
 
 
 def read_column(series: pd.Series, reader: Callable[[str], Any], name: str, first_row: int,
-                ids: list[str], problems: list[Problem], required: bool) -> Column:
+                ids: list[str], problems: list[RowProblem], required: bool) -> Column:
     """Read each distinct value of ``series`` once with ``reader``; a value it refuses is a problem of each row
     holding it, and so is an empty cell when the column is ``required``."""
     import numpy as np
@@ -181,26 +181,29 @@ def require_ids(columns: Iterable[str], where: str = "") -> None:
                           "per patient")
 
 
-def id_counts(ids: pd.Series) -> dict[str, int]:
-    """Patient ids that occur more than once in ``ids``, with their counts."""
-    text = ids.map(as_text).dropna()
-    counts = text.value_counts()
+def more_than_once(counts: pd.Series) -> dict[str, int]:
+    """The ids of an id -> count series (``value_counts`` of ids read by :func:`as_text`) counted more than once."""
     return {str(i): int(n) for i, n in counts[counts > 1].items()}
 
 
-def duplicate_problems(ids: pd.Series, first_row: int, repeated: Mapping[str, int]) -> list[Problem]:
-    """A problem for each row of ``ids`` whose id is one of ``repeated`` (ids repeated anywhere in the roster,
-    with their counts: :func:`id_counts`). Every copy is rejected: none is preferred."""
+def id_counts(ids: pd.Series) -> dict[str, int]:
+    """Patient ids that occur more than once in ``ids``, with their counts."""
+    return more_than_once(ids.map(as_text).dropna().value_counts())
+
+
+def duplicate_problems(ids: pd.Series, first_row: int, counts: Mapping[str, int]) -> list[RowProblem]:
+    """A problem for each row of ``ids`` whose id is one of ``counts`` (ids repeated anywhere in the roster, with
+    their counts: :func:`id_counts`). Every copy is rejected: none is preferred."""
     import numpy as np
 
-    if not repeated:
+    if not counts:
         return []
     text = ids.map(as_text)
-    mask = text.isin(list(repeated)).to_numpy()
+    mask = text.isin(list(counts)).to_numpy()
     return [(first_row + int(pos), str(text.iloc[pos]), ID_COLUMN,
-             f"patient_id {text.iloc[pos]!r} appears {repeated[text.iloc[pos]]} times: give each patient one row")
+             f"patient_id {text.iloc[pos]!r} appears {counts[text.iloc[pos]]} times: give each patient one row")
             for pos in np.flatnonzero(mask)]
 
 
-__all__ = ["COLUMNS", "ERROR_COLUMNS", "ID_COLUMN", "START_COLUMN", "CohortError", "Problem", "column_names",
-           "duplicate_problems", "file_kind", "id_counts", "read_roster", "require_ids"]
+__all__ = ["COLUMNS", "ERROR_COLUMNS", "ID_COLUMN", "START_COLUMN", "CohortError", "RowProblem", "column_names",
+           "duplicate_problems", "file_kind", "id_counts", "more_than_once", "read_roster", "require_ids"]

@@ -138,8 +138,12 @@ class RunSummary:
 
     def summary(self) -> str:
         """'patients in = expanded + rejected', with the numbers."""
-        return (f"patients in = expanded + rejected: {self.patients_in:,} = {self.expanded:,} + "
-                f"{self.rejected:,}")
+        return counts_line(self.patients_in, self.expanded)
+
+
+def counts_line(patients_in: int, expanded: int) -> str:
+    """'patients in = expanded + rejected: 300 = 297 + 3'."""
+    return f"patients in = expanded + rejected: {patients_in:,} = {expanded:,} + {patients_in - expanded:,}"
 
 
 def run(regimen: Regimen, roster: Any, sink: RowSink, options: ClinicalOptions | None = None, *,
@@ -190,8 +194,7 @@ class CohortResult:
 
     def summary(self) -> str:
         """'patients in = expanded + rejected', with the numbers."""
-        return (f"patients in = expanded + rejected: {self.patients_in:,} = {self.expanded:,} + "
-                f"{self.rejected:,}")
+        return counts_line(self.patients_in, self.expanded)
 
 
 class _Frames:
@@ -251,4 +254,4 @@ def expand_cohort(regimen: Regimen, roster: pd.DataFrame, **options: Any) -> pd.
 
 
 __all__ = ["CohortResult", "Engine", "PandasEngine", "PartResult", "Progress", "RejectedRowsWarning", "RowSink",
-           "RunSummary", "cohort", "expand_cohort", "expand_part", "run"]
+           "RunSummary", "cohort", "counts_line", "expand_cohort", "expand_part", "run"]
