@@ -219,3 +219,18 @@ def test_dask_engine_needs_a_sink_that_takes_parts_in_any_order(tmp_path: Path) 
         run(load("cenersen-arm3"), folder, writer, engine=DaskEngine())
     writer.close(ok=False)
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_an_unreachable_scheduler_is_a_one_line_error(runner, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import distributed
+
+    def refuse(address: str) -> None:
+        raise OSError(f"Timed out trying to connect to {address}")
+
+    monkeypatch.setattr(distributed, "Client", refuse)
+    folder, _ = _roster_folder(tmp_path)
+    result = runner.invoke(cli, ["cohort", "cenersen-arm3", str(folder), "-o", str(tmp_path / "out"), "--engine",
+                                 "dask", "--scheduler", "tcp://127.0.0.1:1"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:1" in result.output
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))

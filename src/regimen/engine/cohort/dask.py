@@ -110,7 +110,11 @@ class DaskEngine:
         if isinstance(client, str):
             from distributed import Client
 
-            client = Client(client)  # type: ignore[no-untyped-call]
+            try:
+                client = Client(client)  # type: ignore[no-untyped-call]
+            except OSError as exc:
+                raise CohortError(f"cannot reach the Dask scheduler at {self.client} ({exc}): check the address, or "
+                                  "leave it out to run on this machine's threads") from None
         parts = roster_parts(roster)
         expander.required_columns([str(c) for c in pq.read_schema(parts[0].file).names])
         repeated = repeated_ids(parts)
