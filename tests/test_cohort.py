@@ -23,14 +23,14 @@ from regimen.engine.cohort import (
     ID_COLUMN,
     OUTPUT_COLUMNS,
     CohortError,
+    PandasEngine,
     RejectedRowsWarning,
     cohort,
-    csv_text,
     expand_cohort,
-    frame_records,
     read_roster,
 )
-from regimen.engine.rows import ROW_FIELDS, row_record
+from regimen.engine.rows import ROW_FIELDS, csv_text, frame_records, row_record
+from regimen.export.frames import write_cohort
 from regimen.export.records import plan_to_csv
 from regimen.model import Regimen
 from regimen.protocol.loader import amount, load_text
@@ -157,7 +157,7 @@ def test_float_cells_read_as_written_like_make_patient() -> None:
 
 def test_fallback_patient_by_patient_when_the_self_check_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     """If the per-value decomposition disagrees with expand(), rows come from expand() itself, with a note."""
-    import regimen.engine.cohort as module
+    import regimen.engine.cohort.expander as module
 
     def wrong(*args, **kwargs):  # type: ignore[no-untyped-def]
         work = original(*args, **kwargs)
@@ -190,7 +190,7 @@ def test_cli_cohort_writes_csv_errors_file_and_summary(runner, tmp_path: Path) -
     assert "patients in = expanded + rejected: 3 = 2 + 1" in result.output
     errors = list(csv.DictReader((tmp_path / "plan.errors.csv").open()))
     assert errors == [{"row": "3", "patient_id": "c", "column": "weight_kg",
-                       "problem": "weight 'x' is not a number: give it as e.g. --weight 70 (kg), --weight '154 lb'"}]
+                       "problem": "weight 'x' is not a number: give it as e.g. weight_kg 70 (kg), weight_kg '154 lb'"}]
     rows = list(csv.DictReader(out.open()))
     assert list(rows[0]) == list(OUTPUT_COLUMNS)
     expected_a = runner.invoke(cli, ["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--age", "45",
@@ -237,13 +237,11 @@ def test_cli_cohort_progress_bar_only_when_asked_or_on_a_terminal(runner, tmp_pa
 
 
 def test_chunks_give_the_same_file_as_one_pass(tmp_path: Path) -> None:
-    from regimen.engine.cohort import run_cohort_file
-
     lines = [f"p{i},{60 + i % 7}.{i % 10},{1.5 + (i % 9) / 10},{40 + i % 40},2026-01-{1 + i % 28:02d}"
              for i in range(60)]
     roster = _write_roster(tmp_path / "roster.csv", lines)
-    a = run_cohort_file(load("cenersen-arm3"), roster, tmp_path / "one.csv", chunk_size=1000)
-    b = run_cohort_file(load("cenersen-arm3"), roster, tmp_path / "many.csv", chunk_size=7)
+    a = write_cohort(load("cenersen-arm3"), roster, tmp_path / "one.csv", engine=PandasEngine(chunk_size=1000))
+    b = write_cohort(load("cenersen-arm3"), roster, tmp_path / "many.csv", engine=PandasEngine(chunk_size=7))
     assert (a.patients_in, a.expanded, a.rows) == (b.patients_in, b.expanded, b.rows) == (60, 60, a.rows)
     assert (tmp_path / "one.csv").read_text() == (tmp_path / "many.csv").read_text()
 
@@ -540,12 +538,11 @@ def test_cli_cohort_dosing_weight_needs_height_and_sex_columns(runner, tmp_path:
                        "problem": "missing: this regimen needs height_cm"}]
 
 
-def test_cli_cohort_refuses_auc_regimens_and_dask_with_clinical_options(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_cohort_refuses_auc_regimens(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     gog = str(Path(__file__).parent.parent / "examples" / "carboplatin-paclitaxel-gog158.toml")
     code, output, _ = _clinical_run(runner, tmp_path, "cohort", gog)
     assert code == 1 and "doses carboplatin by AUC (Calvert)" in output and output.count("\n") == 1
-    code, output, _ = _clinical_run(runner, tmp_path, "cohort", "cenersen-arm3", "--bsa-cap", "2", "--engine", "dask")
-    assert code == 1 and "--engine dask takes --bsa-formula only of the clinical options" in output
+    # the Dask engine takes the clinical options too: tests/test_dask.py
 
 
 @pytest.mark.parametrize("option", ["--bsa-formula", "--bsa-cap", "--dosing-weight", "--adjusted-factor",
@@ -555,3 +552,77 @@ def test_cohort_and_supply_document_the_clinical_options(runner, option: str) ->
     assert option in runner.invoke(cli, ["cohort", "--help"]).stdout
     assert option in runner.invoke(cli, ["supply", "--help"]).stdout
     assert "--prior" not in runner.invoke(cli, ["cohort", "--help"]).stdout
+
+
+# ---- the runner: sinks, progress, names -------------------------------------------------------------------
+
+def test_run_hands_each_chunk_to_the_sink_and_reports_progress() -> None:
+    from regimen.engine.cohort import run
+
+    class Sink:
+        def __init__(self) -> None:
+            self.parts: list[tuple[int, int]] = []
+
+        def write(self, rows: pd.DataFrame, part: int) -> None:
+            self.parts.append((part, rows[ID_COLUMN].nunique()))
+
+    roster = pd.DataFrame({"patient_id": [f"p{i}" for i in range(5)], "weight_kg": ["70", "80", "x", "60", "75"]})
+    sink, calls = Sink(), []
+    summary = run(load("oblimersen-mono"), roster, sink, engine=PandasEngine(chunk_size=2),
+                  progress=lambda done, total: calls.append((done, total)))
+    assert sink.parts == [(0, 2), (1, 1), (2, 1)]  # p2 ('x') rejected, never written
+    assert calls == [(0, 5), (2, 5), (4, 5), (5, 5)]
+    assert (summary.patients_in, summary.expanded, summary.rejected) == (5, 4, 1)
+    assert summary.errors.to_dict("records") == [{"row": 3, "patient_id": "p2", "column": "weight_kg",
+                                                  "problem": summary.errors["problem"].iloc[0]}]
+
+
+def test_problems_and_notes_name_inputs_by_roster_column_else_by_the_callers_names(
+        runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A library message names an input with option(): a roster shows its column, the rest by the caller's names
+    (parameter names in Python, flags on the command line)."""
+    import regimen.engine.cohort.roster as roster_module
+    from regimen.errors import PatientError, option
+
+    original = roster_module.read_measure
+
+    def read_measure(value, m):  # type: ignore[no-untyped-def]
+        if str(value) == "999":
+            raise PatientError(f"weight 999 is not plausible: check {option('weight')} or run without "
+                               f"{option('strict')}")
+        return original(value, m)
+
+    monkeypatch.setattr(roster_module, "read_measure", read_measure)
+    roster = pd.DataFrame({"patient_id": ["a", "b"], "weight_kg": ["70", "999"], "bsa_m2": ["1.8", "1.8"],
+                           "age": ["45", "45"]})
+    result = cohort(load("cenersen-arm3"), roster, options=ClinicalOptions(strict=True))
+    assert result.errors["problem"].tolist() == ["weight 999 is not plausible: check weight_kg or run without strict"]
+    assert any(n.startswith("strict: patients whose plans carry a warning") for n in result.notes)
+    roster.to_csv(tmp_path / "roster.csv", index=False)
+    cli_run = runner.invoke(cli, ["cohort", "cenersen-arm3", str(tmp_path / "roster.csv"), "-o",
+                                  str(tmp_path / "out.csv"), "--strict"])
+    assert cli_run.exit_code == 0, cli_run.output
+    assert "--strict: patients whose plans carry a warning" in cli_run.output
+    errors = list(csv.DictReader((tmp_path / "out.errors.csv").open()))
+    assert errors[0]["problem"] == "weight 999 is not plausible: check weight_kg or run without --strict"
+
+
+def test_library_errors_are_not_worded_as_flags() -> None:
+    reg = load(str(Path(__file__).parent.parent / "examples" / "carboplatin-paclitaxel-gog158.toml"))
+    roster = pd.DataFrame({"patient_id": ["a"], "weight_kg": ["70"], "bsa_m2": ["1.8"], "age": ["45"]})
+    with pytest.raises(CohortError) as refused:
+        cohort(reg, roster)
+    assert "--" not in str(refused.value) and "scr or gfr" in str(refused.value)
+    with pytest.raises(CohortError) as missing:
+        cohort(load("cenersen-arm3"), roster.drop(columns=["bsa_m2"]))
+    assert "BSA by bsa_formula" in str(missing.value) and "--" not in str(missing.value)
+
+
+def test_the_engine_imports_neither_click_nor_the_export_layer() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, regimen.engine.cohort, regimen.engine.supply; "
+            "print(sorted(m for m in sys.modules if m == 'click' or m.startswith('regimen.export')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

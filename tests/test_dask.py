@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import tempfile
+from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.conftest import SEED_IDS
+from tests.test_cohort import ADJUSTED, EXAMPLE_FORMULARY, clinical_options, clinical_patients
 
 pytest.importorskip("dask")
 pytest.importorskip("distributed")
 pytest.importorskip("pyarrow")
 
-from regimen import load
+from regimen import expand, load, make_patient
 from regimen.cli import cli
-from regimen.engine.cohort import CohortError, cohort, frame_records
-from regimen.engine.dask_backend import run_dask
+from regimen.clinical.prepare import ClinicalOptions, StrictError
+from regimen.engine.cohort import ID_COLUMN, CohortError, DaskEngine, cohort, run
+from regimen.engine.rows import csv_record, frame_records
+from regimen.export.frames import FrameWriter, write_cohort
+from regimen.protocol.loader import amount
 
 
 def _roster_folder(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
@@ -47,7 +57,7 @@ def client():  # type: ignore[no-untyped-def]
 
 def test_dask_engine_matches_pandas_engine_on_a_local_cluster(tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
     folder, roster = _roster_folder(tmp_path)
-    summary = run_dask(load("cenersen-arm3"), folder, tmp_path / "out", client=client)
+    summary = write_cohort(load("cenersen-arm3"), folder, tmp_path / "out", engine=DaskEngine(client=client))
     assert (summary.patients_in, summary.expanded, summary.rejected) == (30, 27, 3)
     parts = sorted((tmp_path / "out").glob("part-*.parquet"))
     assert len(parts) == 7  # row groups of 5 rows: 4 in a.parquet (18 rows), 3 in b.parquet (12 rows)
@@ -73,19 +83,154 @@ def test_dask_cli_with_the_local_threaded_scheduler(runner, tmp_path: Path) -> N
 def test_dask_engine_needs_a_folder_of_parquet(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(CohortError, match=r"no \.parquet files"):
-        run_dask(load("cenersen-arm3"), tmp_path / "empty", tmp_path / "out")
+        write_cohort(load("cenersen-arm3"), tmp_path / "empty", tmp_path / "out", engine=DaskEngine())
     assert not (tmp_path / "out").exists()
 
 
+def _parts(folder: Path) -> pd.DataFrame:
+    return pd.concat([pd.read_parquet(p) for p in sorted(folder.glob("part-*.parquet"))], ignore_index=True)
+
+
+#: Run-wide clinical options, the formulary included (it is pickled to the workers too).
+OPTIONS = ClinicalOptions(bsa_cap=Fraction(2), reductions={"idarubicin": Fraction(75)},
+                          round_to={"cytarabine": amount("100mg", "round_to")}, formulary=EXAMPLE_FORMULARY,
+                          vial_round=True)
+#: And under strict (without the example formulary, whose warning every plan would carry).
+STRICT = ClinicalOptions(bsa_cap=Fraction(2), reductions={"idarubicin": Fraction(75)},
+                         round_to={"cytarabine": amount("100mg", "round_to")}, strict=True)
+
+
 def test_dask_engine_with_worker_processes(tmp_path: Path) -> None:
-    """The expander and its tasks pickle: worker processes (TCP on loopback only) give the same rows."""
+    """The expander, its clinical options and the sink pickle: worker processes (TCP on loopback only) give the
+    same rows as the pandas engine, with and without options."""
     from distributed import Client, LocalCluster
 
     folder, roster = _roster_folder(tmp_path)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None, worker_dashboard_address=None) as cluster, Client(cluster) as c:
-        summary = run_dask(load("cenersen-arm3"), folder, tmp_path / "out", client=c)
+        summary = write_cohort(load("cenersen-arm3"), folder, tmp_path / "out", engine=DaskEngine(client=c))
+        with_options = write_cohort(load("cenersen-arm3"), folder, tmp_path / "opt", OPTIONS,
+                                    engine=DaskEngine(client=c))
     assert summary.expanded == 27
-    got = pd.concat([pd.read_parquet(p) for p in sorted((tmp_path / "out").glob("part-*.parquet"))],
-                    ignore_index=True)
+    got = _parts(tmp_path / "out")
     assert frame_records(got) == frame_records(cohort(load("cenersen-arm3"), roster).frame)
+    expected = cohort(load("cenersen-arm3"), roster, options=OPTIONS)
+    assert with_options.expanded == expected.expanded == 27
+    got = _parts(tmp_path / "opt")
+    assert frame_records(got) == frame_records(expected.frame)
+    assert got["calculation"].str.contains("whole vials").any()
+
+
+def test_dask_cli_takes_the_clinical_options_of_the_pandas_engine(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder, roster = _roster_folder(tmp_path)
+    args = ["--bsa-cap", "2", "--reduce", "idarubicin=75%", "--round", "cytarabine=100mg", "--strict"]
+    result = runner.invoke(cli, ["cohort", "cenersen-arm3", str(folder), "-o", str(tmp_path / "out"),
+                                 "--engine", "dask", *args])
+    assert result.exit_code == 0, result.output
+    expected = cohort(load("cenersen-arm3"), roster, options=STRICT)
+    assert 0 < expected.expanded < 27  # strict rejects the patients whose BSA is capped
+    assert f"patients in = expanded + rejected: 30 = {expected.expanded} + {expected.rejected}" in result.output
+    assert "--strict: patients whose plans carry a warning are rejected" in result.output  # a note, in flags
+    got = _parts(tmp_path / "out")
+    assert frame_records(got) == frame_records(expected.frame)
+    assert got["calculation"].str.contains("reduced to 75%").any()
+    errors = list(csv.DictReader((tmp_path / "out.errors.csv").open()))
+    strict = [e for e in errors if e["column"] == ""]
+    assert strict and all(e["problem"].startswith("--strict: ") for e in strict)
+    assert len({(e["file"], e["row"]) for e in errors}) == expected.rejected
+    pandas = runner.invoke(cli, ["cohort", "cenersen-arm3", str(folder / "a.parquet"), "-o", str(tmp_path / "a.csv"),
+                                 *args])
+    assert pandas.exit_code == 0, pandas.output
+    assert pandas.output.splitlines()[:-2] == result.output.splitlines()[:-2]  # the same notes
+
+
+class _Parts:
+    """An in-memory sink for the threaded scheduler: parts in any order."""
+
+    parts_in_any_order = True
+
+    def __init__(self) -> None:
+        self.parts: dict[int, pd.DataFrame] = {}
+
+    def write(self, rows: pd.DataFrame, part: int) -> None:
+        self.parts[part] = rows
+
+    def frame(self) -> pd.DataFrame:
+        return pd.concat([self.parts[i] for i in sorted(self.parts)], ignore_index=True)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), regimen_id=st.sampled_from([*SEED_IDS, "cohort-adjusted"]),
+       rows=st.lists(clinical_patients, min_size=1, max_size=7))
+def test_dask_with_clinical_options_every_patient_gets_exactly_the_rows_of_regimen_expand(
+        data: st.DataObject, regimen_id: str, rows: list[dict[str, str]]) -> None:
+    """The pandas engine's property, on Dask's threaded scheduler: under random ClinicalOptions each patient's rows
+    == expand(options=...) + csv_record(), and under strict exactly the patients whose plans warn are rejected."""
+    reg = ADJUSTED if regimen_id == "cohort-adjusted" else load(regimen_id)
+    options = data.draw(clinical_options(reg))
+    for i, row in enumerate(rows):
+        row["patient_id"] = f"P{i}"
+        if i and i % 2:  # shared values: distinct-value blocks are reused
+            row["weight_kg"], row["height_cm"], row["sex"] = rows[0]["weight_kg"], rows[0]["height_cm"], rows[0]["sex"]
+    roster = pd.DataFrame(rows, columns=["patient_id", "weight_kg", "bsa_m2", "height_cm", "age", "sex",
+                                         "start_date"])
+    sink = _Parts()
+    with tempfile.TemporaryDirectory() as tmp:
+        half = max(1, len(roster) // 2)  # two files of row groups of 2: several tasks
+        roster.iloc[:half].to_parquet(Path(tmp) / "a.parquet", row_group_size=2)
+        if len(roster) > half:
+            roster.iloc[half:].to_parquet(Path(tmp) / "b.parquet", row_group_size=2)
+        summary = run(reg, tmp, sink, options, engine=DaskEngine())
+    records = frame_records(sink.frame())
+    rejected = set(summary.errors[ID_COLUMN])
+    for row in rows:
+        patient = make_patient(weight=row["weight_kg"], bsa=row["bsa_m2"] or None, height=row["height_cm"],
+                               age=row["age"], sex=row["sex"])
+        start = dt.date.fromisoformat(row["start_date"]) if row["start_date"] else None
+        try:
+            plan = expand(reg, patient, start=start, options=options)
+        except StrictError:
+            assert row["patient_id"] in rejected
+            assert not [r for r in records if r[ID_COLUMN] == row["patient_id"]]
+            continue
+        assert row["patient_id"] not in rejected, summary.errors.to_dict("records")
+        mine = [r for r in records if r[ID_COLUMN] == row["patient_id"]]
+        assert mine == [{ID_COLUMN: row["patient_id"], **csv_record(plan, a)} for a in plan.administrations]
+    assert summary.patients_in == len(rows) and summary.expanded == len(rows) - len(rejected)
+
+
+def test_dask_frames_have_the_row_schema_and_progress_is_reported(tmp_path: Path) -> None:
+    folder, roster = _roster_folder(tmp_path)
+    sink = _Parts()
+    calls: list[tuple[int, int]] = []
+    summary = run(load("cenersen-arm3"), folder, sink, engine=DaskEngine(), progress=lambda d, t: calls.append((d, t)))
+    assert summary.rejected == 3 and len(sink.parts) == 7
+    expected = cohort(load("cenersen-arm3"), roster).frame
+    for part in sink.parts.values():
+        assert part.dtypes.to_dict() == expected.dtypes.to_dict()
+    assert frame_records(sink.frame()) == frame_records(expected)
+    assert calls[0] == (0, 30) and calls[-1] == (30, 30) and [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_dask_engine_needs_a_sink_that_takes_parts_in_any_order(tmp_path: Path) -> None:
+    folder, _ = _roster_folder(tmp_path)
+    writer = FrameWriter(tmp_path / "out.csv")
+    with pytest.raises(CohortError, match="engine dask writes the parts of a run in any order"):
+        run(load("cenersen-arm3"), folder, writer, engine=DaskEngine())
+    writer.close(ok=False)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_an_unreachable_scheduler_is_a_one_line_error(runner, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import distributed
+
+    def refuse(address: str) -> None:
+        raise OSError(f"Timed out trying to connect to {address}")
+
+    monkeypatch.setattr(distributed, "Client", refuse)
+    folder, _ = _roster_folder(tmp_path)
+    result = runner.invoke(cli, ["cohort", "cenersen-arm3", str(folder), "-o", str(tmp_path / "out"), "--engine",
+                                 "dask", "--scheduler", "tcp://127.0.0.1:1"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:1" in result.output
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))

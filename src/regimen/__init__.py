@@ -38,7 +38,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> object:
     """``regimen.expand_cohort`` without importing pandas and numpy for single-patient use."""
     if name == "expand_cohort":
-        from regimen.engine.cohort import expand_cohort  # lazy: pandas and numpy only when used
+        from regimen.engine.cohort.runner import expand_cohort  # lazy: pandas and numpy only when used
 
         return expand_cohort
     raise AttributeError(f"module 'regimen' has no attribute {name!r}")

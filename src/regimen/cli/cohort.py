@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -10,15 +11,48 @@ import click
 from regimen.cli.clinical_options import cohort_clinical_options, cohort_options_from_context
 from regimen.cli.options import cycle_options, flag, output_options, parse_cycles, regimen_path_option
 from regimen.clinical.formulary import load_formulary
-from regimen.clinical.prepare import ClinicalOptions
-from regimen.engine.cohort import run_cohort_file, supply_rows
-from regimen.engine.dask_backend import run_dask
+from regimen.engine.cohort import DaskEngine, PandasEngine, run
 from regimen.engine.supply import SupplyForecast
-from regimen.errors import RegimenError
+from regimen.export.frames import CohortFiles, errors_path_for, write_cohort, write_errors
 from regimen.export.io import write_output
+from regimen.export.supply import forecast_csv, forecast_json, forecast_table
 from regimen.protocol.catalog import load
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: Patients per chunk of the pandas engine; a run longer than one chunk shows a progress bar on a terminal.
+CHUNK_SIZE = 50_000
+
+
+class ProgressBar:
+    """A run's ``progress(done, total)`` drawn as click's progress bar on stderr: when ``show``, or by default on
+    a terminal for a run longer than one chunk."""
+
+    def __init__(self, label: str, show: bool | None) -> None:
+        self.label = label
+        self.show = show
+        self._bar: Any = None
+        self._decided = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self._decided:
+            self._decided = True
+            show = self.show if self.show is not None else sys.stderr.isatty() and total > CHUNK_SIZE
+            if show:
+                self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+        if self._bar is not None:
+            self._bar.update(done - self._bar.pos)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.render_finish()
+
+
+def summary_lines(regimen_id: str, files: CohortFiles, output: str) -> list[str]:
+    """The run's notes, its counts, and where its rejected rows are."""
+    out = [*files.run.notes, f"{regimen_id}: {files.run.summary()}; {files.rows:,} rows written to {output}"]
+    if files.rejected:
+        out.append(f"rejected rows and their problems: {files.errors_path}")
+    return out
 
 
 def cohort_options(fn: F) -> F:
@@ -54,21 +88,15 @@ def cohort(regimen_ref: str, roster: str, output: str, cycles: tuple[str, ...], 
     """
 
     reg = load(regimen_ref, regimen_path)
-    clinical = cohort_options_from_context()
-    if engine == "dask":
-
-        bsa_formula = clinical.bsa_formula if clinical is not None else None
-        if clinical is not None and clinical != ClinicalOptions(bsa_formula=clinical.bsa_formula):
-            raise RegimenError("--engine dask takes --bsa-formula only of the clinical options: run the other "
-                               "options with --engine pandas")
-        summary = run_dask(reg, roster, output, errors_path=errors_path, bsa_formula=bsa_formula,
-                           cycles=parse_cycles(cycles), cycle_length=cycle_length, client=scheduler)
-    else:
-
-        summary = run_cohort_file(reg, roster, output, errors_path=errors_path, cycles=parse_cycles(cycles),
-                                  cycle_length=cycle_length, progress=progress, options=clinical,
-                                  option_name=flag)
-    for line in summary.lines(reg.id, output):
+    chosen = DaskEngine(client=scheduler) if engine == "dask" else PandasEngine(chunk_size=CHUNK_SIZE)
+    bar = ProgressBar(f"Expanding {reg.id}", progress)
+    try:
+        files = write_cohort(reg, roster, output, cohort_options_from_context(), errors_path=errors_path,
+                             cycles=parse_cycles(cycles), cycle_length=cycle_length, engine=chosen, progress=bar,
+                             name=flag)
+    finally:
+        bar.finish()
+    for line in summary_lines(reg.id, files, output):
         click.echo(line, err=True)
 
 
@@ -94,16 +122,15 @@ def supply(regimen_ref: str, roster: str, formulary_path: str | None, cycles: tu
 
     reg = load(regimen_ref, regimen_path)
     forecast = SupplyForecast(load_formulary(formulary_path), regimen_id=reg.id)
-    summary = supply_rows(reg, roster, forecast.add, errors_path=errors_path, cycles=parse_cycles(cycles),
-                          cycle_length=cycle_length, options=cohort_options_from_context(formulary_path),
-                          option_name=flag)
+    summary = run(reg, roster, forecast, cohort_options_from_context(formulary_path), cycles=parse_cycles(cycles),
+                  cycle_length=cycle_length, engine=PandasEngine(chunk_size=CHUNK_SIZE), name=flag)
+    where = errors_path if errors_path is not None else errors_path_for(roster)  # beside the roster
+    write_errors(summary.errors, where)
     forecast.patients_in, forecast.expanded = summary.patients_in, summary.expanded
     forecast.notes.extend(summary.notes)
-    text = {"json": forecast.to_json, "csv": forecast.to_csv}.get(fmt, forecast.to_table)()
+    text = {"json": forecast_json, "csv": forecast_csv}.get(fmt, forecast_table)(forecast)
     write_output(text, output)
-    click.echo(f"{reg.id}: patients in = expanded + rejected: {summary.patients_in:,} = {summary.expanded:,} + "
-               f"{summary.rejected:,}" + (f"; rejected rows: {summary.errors_path}" if summary.rejected else ""),
-               err=True)
+    click.echo(f"{reg.id}: {summary.summary()}" + (f"; rejected rows: {where}" if summary.rejected else ""), err=True)
 
 
 __all__ = ["cohort", "supply"]

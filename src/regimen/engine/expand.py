@@ -53,6 +53,14 @@ def choose_variant(component: Component, patient: Patient, cycle: int, on: dt.da
     return None
 
 
+def component_schedule(component: Component, variant: Variant | None) -> tuple[ParsedDose | AucDose, Fraction | None]:
+    """The dose and duration (hours) ``component`` gives under ``variant``: the variant's where it states them."""
+    dose = variant.dose if variant is not None and variant.dose is not None else component.dose
+    duration = variant.duration_hours if variant is not None and variant.duration_hours is not None \
+        else component.duration_hours
+    return dose, duration
+
+
 # ---- doses ---------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -346,10 +354,7 @@ def _expand_cycle(phase: Phase, cycle: int, offset: int, patient: Patient, start
     chosen = {c.id: choose_variant(c, patient, cycle, on) for c in phase.components}
     rows: list[Administration] = []
     for comp in phase.components:
-        variant = chosen[comp.id]
-        dose = variant.dose if variant is not None and variant.dose is not None else comp.dose
-        duration = variant.duration_hours if variant is not None and variant.duration_hours is not None \
-            else comp.duration_hours
+        dose, duration = component_schedule(comp, chosen[comp.id])
         days = resolve_days(phase, comp.id, lambda c: chosen[c.id])
         if length is not None and days[-1] > length:
             raise RegimenError(f"{comp.id} falls on day {days[-1]}, after the end of the {length}-day cycle")
@@ -451,4 +456,5 @@ def _variant_change(comp: Component, v: Variant) -> str:
     return "; ".join(parts)
 
 
-__all__ = ["check_patient", "choose_variant", "dose_for_day", "dose_requirements", "expand", "requirements"]
+__all__ = ["check_patient", "choose_variant", "component_schedule", "dose_for_day", "dose_requirements", "expand",
+           "requirements"]

@@ -4,10 +4,31 @@ Every output (JSON, CSV, the terminal table's numbers, pandas, cohort frames, Pa
 records built here. Numbers are rounded once, by the plan's rounding rule, and written without float
 artefacts; ``dose_exact`` keeps the exact amount as text (a decimal, or a fraction when it does not
 terminate). The JSON keys are a contract scripts rely on: add keys, never rename or remove them.
+
+:data:`ROW_SCHEMA` gives each column one typing, used by every frame (``Plan.to_dataframe()``, cohort frames
+from pandas and Dask, Parquet) and one CSV spelling, used by every CSV (``regimen expand --format csv`` and cohort
+files). Each column is of one kind:
+
+========  ==========================  ================  ===============================================
+kind      in a record (JSON, CSV row)  pandas dtype      CSV text
+========  ==========================  ================  ===============================================
+text      str, or None                object            as is; empty for None
+int       int                         int64             digits
+count     int, or None                Int64 (nullable)  digits; empty for missing
+number    int or float (rounded once)  float64           as ``regimen expand`` writes it: 168, 21.6 (never
+                                                        168.0); empty for missing
+date      'YYYY-MM-DD', or None        datetime64[s]     YYYY-MM-DD; empty for missing
+========  ==========================  ================  ===============================================
+
+``warnings`` is text in frames and CSV (the row's warnings joined by '; ') and a list in JSON. A column that is
+not in the schema (a cohort's ``patient_id``) is text.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -20,11 +41,43 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from regimen.engine.plan import Plan
 
-ROW_FIELDS = (
-    "phase", "cycle", "day", "course_day", "date", "drug", "component", "dose", "dose_exact", "dose_unit", "route",
-    "method", "rate", "rate_unit", "duration_h", "infusion_day", "infusion_days", "infusion_hours", "calculation",
-    "warnings",
+#: The pandas dtype of each kind of column.
+DTYPES: dict[str, str] = {"text": "object", "int": "int64", "count": "Int64", "number": "float64",
+                          "date": "datetime64[s]"}
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One column of the row schema: its name and its kind (see the module's table)."""
+
+    name: str
+    kind: str
+
+    @property
+    def dtype(self) -> str:
+        return DTYPES[self.kind]
+
+
+ROW_SCHEMA: tuple[Field, ...] = (
+    Field("phase", "text"), Field("cycle", "int"), Field("day", "int"), Field("course_day", "int"),
+    Field("date", "date"), Field("drug", "text"), Field("component", "text"), Field("dose", "number"),
+    Field("dose_exact", "text"), Field("dose_unit", "text"), Field("route", "text"), Field("method", "text"),
+    Field("rate", "number"), Field("rate_unit", "text"), Field("duration_h", "number"), Field("infusion_day", "count"),
+    Field("infusion_days", "count"), Field("infusion_hours", "number"), Field("calculation", "text"),
+    Field("warnings", "text"),
 )
+ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in ROW_SCHEMA)
+_KIND: dict[str, str] = {f.name: f.kind for f in ROW_SCHEMA}
+
+
+def kind_of(name: str) -> str:
+    """The kind of a column: its schema kind, or text for a column the schema does not hold (``patient_id``)."""
+    return _KIND.get(name, "text")
+
+
+def dtype_of(name: str) -> str:
+    """The pandas dtype of a column (see :func:`kind_of`)."""
+    return DTYPES[kind_of(name)]
 
 
 def exact_text(x: Fraction) -> str:
@@ -105,14 +158,107 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
 
 
 def plan_to_dataframe(plan: Plan) -> pd.DataFrame:
+    """The administrations as a frame of :data:`ROW_SCHEMA`, one row per drug per treatment day."""
+    return records_frame([csv_record(plan, r) for r in plan.administrations])
+
+
+# ---- frames of the schema ----------------------------------------------------------------------------
+
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+
+
+def date_column(ordinals: Any) -> Any:
+    """A ``datetime64[s]`` array from proleptic ordinals (``date.toordinal()``; -1 = no date): no text parsed."""
+    import numpy as np
+
+    days = np.asarray(ordinals, dtype=np.int64)
+    out = np.where(days >= 0, days - _EPOCH, np.iinfo(np.int64).min).astype("datetime64[D]")
+    return out.astype("datetime64[s]")
+
+
+def _column(kind: str, values: Any) -> Any:
+    import numpy as np
     import pandas as pd
 
-    records = [row_record(plan, r) for r in plan.administrations]
-    frame = pd.DataFrame.from_records(records, columns=list(ROW_FIELDS))
-    if not frame.empty:
-        frame["date"] = pd.to_datetime(frame["date"])
-    return frame
+    if kind == "text":
+        return pd.Series(values, dtype=object)
+    if kind == "int":
+        return pd.Series(np.asarray(values, dtype=np.int64))
+    if kind == "count":
+        return pd.Series(pd.array(values, dtype="Int64"))
+    if kind == "number":
+        return pd.Series(np.asarray(values, dtype=np.float64))
+    if isinstance(values, np.ndarray) and values.dtype.kind == "M":  # already dates
+        return pd.Series(values.astype("datetime64[s]"))
+    ordinals = [dt.date.fromisoformat(v).toordinal() if v is not None else -1 for v in values]
+    return pd.Series(date_column(ordinals))
 
 
-__all__ = ["ROW_FIELDS", "csv_record", "exact_text", "plan_to_dataframe", "plan_to_dict", "row_record",
-           "total_record"]
+def rows_frame(columns: Mapping[str, Any], names: Sequence[str] = ROW_FIELDS) -> pd.DataFrame:
+    """A frame of the schema from column values: lists of record values, or numpy arrays of the kind's values
+    (floats with NaN for missing numbers and counts, ``datetime64`` for dates)."""
+    import pandas as pd
+
+    return pd.DataFrame({name: _column(kind_of(name), columns[name]) for name in names}, columns=list(names))
+
+
+def records_frame(records: Sequence[Mapping[str, Any]], names: Sequence[str] = ROW_FIELDS) -> pd.DataFrame:
+    """A frame of the schema from records (:func:`csv_record`, with any extra text columns such as ``patient_id``)."""
+    return rows_frame({name: [r[name] for r in records] for name in names}, names)
+
+
+def empty_frame(names: Sequence[str] = ROW_FIELDS) -> pd.DataFrame:
+    """A frame of the schema with no rows."""
+    return rows_frame({name: [] for name in names}, names)
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of a frame of the schema as :func:`csv_record` gives them: numbers as in row_record (168, 21.82), dates
+    as 'YYYY-MM-DD', None for missing."""
+    import numpy as np
+    import pandas as pd
+
+    columns: list[list[Any]] = []
+    for name in frame.columns:
+        series = frame[name]
+        if kind_of(str(name)) == "date" or series.dtype.kind == "M":
+            codes, uniques = pd.factorize(series, use_na_sentinel=True)
+            text = np.asarray([u.date().isoformat() for u in uniques] + [None], dtype=object)
+            columns.append(text[codes].tolist())
+            continue
+        values: list[Any] = []
+        for v in series.astype(object).tolist():
+            if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+                values.append(None)
+            elif isinstance(v, float) and v.is_integer():
+                values.append(int(v))
+            else:
+                values.append(v)
+        columns.append(values)
+    names = [str(c) for c in frame.columns]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] if columns else []
+
+
+def csv_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with numbers and dates as CSV writes them (168, 21.82, never 168.0; YYYY-MM-DD; empty for
+    missing): ``csv_text(frame).to_csv(...)`` gives the text of ``regimen expand --format csv``."""
+    import numpy as np
+    import pandas as pd
+
+    out = frame.copy(deep=False)
+    for name in out.columns:
+        kind = kind_of(str(name))
+        if kind not in ("number", "date"):
+            continue
+        codes, uniques = pd.factorize(out[name], use_na_sentinel=True)
+        if kind == "date":
+            text = [u.date().isoformat() for u in uniques]
+        else:
+            text = [str(int(u)) if float(u).is_integer() else repr(float(u)) for u in uniques]
+        out[name] = np.asarray([*text, ""], dtype=object)[codes]
+    return out
+
+
+__all__ = ["DTYPES", "ROW_FIELDS", "ROW_SCHEMA", "Field", "csv_record", "csv_text", "date_column", "dtype_of",
+           "empty_frame", "exact_text", "frame_records", "kind_of", "plan_to_dataframe", "plan_to_dict",
+           "records_frame", "row_record", "rows_frame", "total_record"]

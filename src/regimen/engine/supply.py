@@ -19,7 +19,6 @@ roster has start dates. Aggregation is over distinct doses, so it is cheap howev
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -118,6 +117,10 @@ class SupplyForecast:
     _stock_unit: dict[str, str] = field(default_factory=dict)
     _has_dates: bool = False
 
+    def write(self, rows: pd.DataFrame, part: int = 0) -> None:
+        """A sink of a cohort run (:func:`regimen.engine.cohort.run`): each part's rows are added."""
+        self.add(rows)
+
     def add(self, rows: pd.DataFrame) -> None:
         """Add cohort rows (columns of :data:`regimen.engine.cohort.OUTPUT_COLUMNS`)."""
         if rows.empty:
@@ -135,7 +138,7 @@ class SupplyForecast:
         if dates.notna().any():
             self._has_dates = True
             codes, uniques = pd.factorize(dates, use_na_sentinel=True)
-            weeks = [_iso_week(str(u)) for u in uniques] + ["undated"]
+            weeks = [_iso_week(pd.Timestamp(u).date()) for u in uniques] + ["undated"]
             frame["week"] = pd.Series(weeks, dtype=object).to_numpy()[codes]
         else:
             frame["week"] = "undated"
@@ -190,7 +193,7 @@ class SupplyForecast:
         for (scope, period, drug, unit), line in sorted(table.items(), key=lambda kv: sort_key(kv[0])):
             packer = self._packers.get(drug)
             rec: dict[str, Any] = {"scope": scope, "period": period, "drug": drug, "unit": unit,
-                                   "administrations": line.administrations, "amount": _json(line.amount),
+                                   "administrations": line.administrations, "amount": json_number(line.amount),
                                    "amount_exact": exact_text(line.amount), "vial_unit": None, "vials": None,
                                    "vial_count": None, "vial_amount": None, "waste": None}
             if packer is not None and line.vials is not None:
@@ -200,8 +203,8 @@ class SupplyForecast:
                 rec.update(vial_unit=vunit,
                            vials={f"{format_fraction(s)} {vunit}": c for s, c in
                                   zip(reversed(packer.sizes), reversed(line.vials), strict=True) if c},
-                           vial_count=sum(line.vials), vial_amount=_json(vial_amount),
-                           waste=_json(vial_amount - line.amount * factor))
+                           vial_count=sum(line.vials), vial_amount=json_number(vial_amount),
+                           waste=json_number(vial_amount - line.amount * factor))
             out.append(rec)
         return out
 
@@ -214,7 +217,7 @@ class SupplyForecast:
         out: list[dict[str, Any]] = []
         for (drug, unit, dose_text), n in sorted(seen.items(), key=lambda kv: (kv[0][0], Fraction(kv[0][2]))):
             packer, factor = self._packer(drug, unit)
-            rec: dict[str, Any] = {"drug": drug, "dose": _json(Fraction(dose_text)), "dose_exact": dose_text,
+            rec: dict[str, Any] = {"drug": drug, "dose": json_number(Fraction(dose_text)), "dose_exact": dose_text,
                                    "unit": unit, "administrations": n, "vials": None, "vial_amount": None,
                                    "waste": None}
             if packer is not None:
@@ -223,11 +226,11 @@ class SupplyForecast:
                 amount = packer.amount(counts)
                 rec.update(vials={f"{format_fraction(s)} {vunit}": c for s, c in
                                   zip(reversed(packer.sizes), reversed(counts), strict=True) if c},
-                           vial_amount=_json(amount), waste=_json(amount - Fraction(dose_text) * factor))
+                           vial_amount=json_number(amount), waste=json_number(amount - Fraction(dose_text) * factor))
             out.append(rec)
         return out
 
-    # ---- outputs ---------------------------------------------------------------------------------
+    # ---- what the outputs show (their text: regimen.export.supply) -----------------------------------
     def formulary_label(self) -> str:
         f = self.formulary
         example = f.path is not None and str(f.path) == str(example_path())
@@ -247,71 +250,22 @@ class SupplyForecast:
             "missing_from_formulary": self.missing(),
             "lines": self.lines(),
             "per_dose": self.per_dose(),
-            "notes": [*self.notes, *self._missing_notes()],
+            "notes": [*self.notes, *self.missing_notes()],
         }
 
-    def _missing_notes(self) -> list[str]:
+    def missing_notes(self) -> list[str]:
+        """A note for each drug not in the formulary."""
         return [f"{d}: not in the formulary; amount totalled, vials not counted (add it with its vial sizes)"
                 for d in self.missing()]
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
-    def to_csv(self) -> str:
-        import csv
-        import io
-
-        out = io.StringIO()
-        fields = ["scope", "period", "drug", "unit", "administrations", "amount", "amount_exact", "vial_unit", "vials",
-                  "vial_count", "vial_amount", "waste"]
-        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        for rec in self.lines():
-            rec = dict(rec)
-            rec["vials"] = _vials_text(rec["vials"])
-            writer.writerow({k: "" if v is None else v for k, v in rec.items()})
-        for rec in self.per_dose():
-            writer.writerow({"scope": "dose", "period": rec["dose_exact"], "drug": rec["drug"], "unit": rec["unit"],
-                             "administrations": rec["administrations"], "amount": _json(
-                                 Fraction(rec["dose_exact"]) * rec["administrations"]),
-                             "amount_exact": exact_text(Fraction(rec["dose_exact"]) * rec["administrations"]),
-                             "vial_unit": "", "vials": _vials_text(rec["vials"]), "vial_count": "",
-                             "vial_amount": "" if rec["vial_amount"] is None else rec["vial_amount"],
-                             "waste": "" if rec["waste"] is None else rec["waste"]})
-        return out.getvalue()
-
-    def to_table(self) -> str:
-        from regimen.export.table import columns
-
-        head = [f"Supply forecast: {self.regimen_id}, patients in = expanded + rejected: {self.patients_in:,} = "
-                f"{self.expanded:,} + {self.patients_in - self.expanded:,}",
-                self.formulary_label(), VIAL_RULE, ""]
-        rows = []
-        for rec in self.lines():
-            unit = rec["unit"]
-            vunit = rec["vial_unit"] or unit
-            rows.append([rec["period"] if rec["scope"] != "total" else "total", rec["drug"],
-                         f"{rec['administrations']:,}", f"{format_fraction(Fraction(rec['amount_exact']))} {unit}",
-                         _vials_text(rec["vials"]) or "not in formulary",
-                         "" if rec["vial_amount"] is None else f"{format_fraction(Fraction(str(rec['vial_amount'])))}"
-                                                               f" {vunit}",
-                         "" if rec["waste"] is None else f"{format_fraction(Fraction(str(rec['waste'])))} {vunit}"])
-        body = columns(["Period", "Drug", "Administrations", "Amount", "Vials", "Vial amount", "Waste"], rows)
-        tail = ["", *(f"note: {n}" for n in [*self.notes, *self._missing_notes()]),
-                "Vials per distinct dose: --format csv (scope 'dose') or --format json (per_dose)."]
-        return "\n".join([*head, *body, *tail]) + "\n"
-
-
-def _json(x: Fraction) -> int | float:
+def json_number(x: Fraction) -> int | float:
+    """An amount as a JSON number: exact to 6 decimals, 168 (never 168.0)."""
     return decimal_to_json(exact_decimal(x, 6))
 
 
-def _vials_text(vials: dict[str, int] | None) -> str:
-    return " + ".join(f"{n:,} × {size}" for size, n in vials.items()) if vials else ""
-
-
-def _iso_week(date_text: str) -> str:
-    year, week, _ = dt.date.fromisoformat(date_text[:10]).isocalendar()
+def _iso_week(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
 
 
@@ -323,4 +277,4 @@ def forecast(rows_chunks: Iterable[pd.DataFrame], formulary: Formulary, *, regim
     return out
 
 
-__all__ = ["VIAL_RULE", "SupplyError", "SupplyForecast", "VialPacker", "forecast"]
+__all__ = ["VIAL_RULE", "SupplyError", "SupplyForecast", "VialPacker", "forecast", "json_number"]

@@ -1,0 +1,535 @@
+"""The vectorised expander: one regimen expanded for every patient of a roster chunk.
+
+How it stays exact and fast
+---------------------------
+A plan's row structure (which drug on which day of which cycle) depends only on which variants apply,
+and a row's dose depends only on the dose rule and one body value (weight or BSA). So:
+
+1. each roster column is factorised (``pandas.factorize``) and every *distinct* value is read and checked
+   once, by the same code as ``regimen expand`` (:func:`regimen.engine.cohort.roster.read_column`);
+2. patients are grouped by the variants their rule values select; each group is expanded once by
+   :func:`regimen.engine.expand.expand` for a representative patient, giving the row template;
+3. each row's dose, rate and working are computed once per (dose rule, distinct body value) by
+   :func:`regimen.engine.expand.dose_for_day` — exact :class:`~fractions.Fraction` arithmetic, rounded half up
+   for display exactly as a single plan is — and broadcast to every patient with numpy indexing.
+
+Python work therefore grows with the number of *distinct* values (a roster recorded to 0.1 kg and
+0.01 m² has at most a few thousand), and per-patient work is numpy/pandas only. A roster whose values
+are all distinct still gives identical numbers; it is just slower. If a group's template row does not
+match ``dose_for_day`` for its own representative (a feature this decomposition does not cover), the
+chunk falls back to expanding each patient with :func:`~regimen.engine.expand.expand`, and says so in the notes.
+
+Output rows are those of ``regimen expand --format csv``, with ``patient_id`` first, in roster order, typed by the
+row schema (:data:`regimen.engine.rows.ROW_SCHEMA`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from regimen.clinical.adjust import Adjustments
+from regimen.clinical.body_size import BSA_FORMULAS
+from regimen.clinical.patient import read_sex
+from regimen.clinical.prepare import ClinicalOptions, Prepared, StrictError, component_weight_key
+from regimen.engine.cohort.roster import (
+    COLUMNS,
+    ERROR_COLUMNS,
+    ID_COLUMN,
+    MEASURES,
+    START_COLUMN,
+    CohortError,
+    Column,
+    RowProblem,
+    as_text,
+    read_column,
+    read_date,
+    read_number,
+)
+from regimen.engine.expand import choose_variant, component_schedule, dose_for_day, expand, requirements
+from regimen.engine.plan import Plan
+from regimen.engine.rows import (
+    ROW_FIELDS,
+    csv_record,
+    date_column,
+    empty_frame,
+    frame_records,
+    kind_of,
+    records_frame,
+    rows_frame,
+)
+from regimen.errors import PatientError, option
+from regimen.model import Administration, AucDose, Patient, Regimen
+from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pandas as pd
+
+#: Columns of a cohort's rows: ``patient_id``, then the row schema.
+OUTPUT_COLUMNS: tuple[str, ...] = (ID_COLUMN, *ROW_FIELDS)
+
+# ---- the template of one variant group -------------------------------------------------------------
+
+@dataclass
+class _Template:
+    """The rows of one variant group's plan, and what each row's numbers depend on."""
+
+    plan: Plan
+    records: list[dict[str, Any]]  # row_record of each row, warnings joined as in CSV
+    keys: list[tuple[Any, ...]]  # per row: (dose, continuous, duration) for dose_for_day
+    bases: list[str]  # per row: "weight", "bsa" or "flat" (anything else: not vectorised)
+
+
+#: Kinds of row columns held as floats while they are filled (see :data:`regimen.engine.rows.ROW_SCHEMA`).
+_NUMERIC = ("number", "count")
+_ADJUSTMENTS = ("max_dose", "max_daily", "max_per_cycle", "round_to", "dosing_weight")
+
+
+def _row_rule(regimen: Regimen, row: Administration, patient: Patient) -> tuple[tuple[Any, ...], str]:
+    """What a template row's numbers depend on: (dose, continuous, duration) for dose_for_day, and the dose's basis."""
+    phase = next(p for p in regimen.phases if p.id == row.phase)
+    comp = phase.component(row.component)
+    dose, duration = component_schedule(comp, choose_variant(comp, patient, row.cycle))
+    return (dose, comp.method == "continuous infusion", duration), str(dose.unit.basis)
+
+
+def _plain(regimen: Regimen) -> bool:
+    """No per-row adjustment in the regimen file (caps, rounding, dose levels, dosing weights)."""
+    if getattr(regimen, "dosing_weight", None) is not None:
+        return False
+    return not any(getattr(c, name, None) for c in regimen.components() for name in (*_ADJUSTMENTS, "levels"))
+
+
+def _refuse_auc(regimen: Regimen) -> None:
+    """AUC (Calvert) doses need each patient's creatinine or GFR, which rosters do not carry: refuse them."""
+    for comp in regimen.components():
+        doses = [comp.dose, *(v.dose for v in comp.variants), *(lv.dose for lv in comp.levels)]
+        if any(isinstance(d, AucDose) for d in doses):
+            raise CohortError(f"{regimen.id} doses {comp.drug} by AUC (Calvert), which needs each patient's serum "
+                              "creatinine or GFR: cohorts do not support AUC dosing; expand each such patient on "
+                              f"their own, with their {option('scr')} or {option('gfr')}")
+
+
+class _NotVectorisable(Exception):
+    """A regimen feature the per-value decomposition does not cover: expand patient by patient."""
+
+
+# ---- the expander ----------------------------------------------------------------------------------
+
+@dataclass
+class CohortExpander:
+    """Expands roster chunks for one regimen; distinct values and templates are remembered across chunks."""
+
+    regimen: Regimen
+    cycles: int | Mapping[str, int] | None = None
+    cycle_length: int | None = None
+    rounding: Rounding = DEFAULT_ROUNDING
+    options: ClinicalOptions | None = None  # the run's clinical options (None: the defaults)
+    needs: list[str] = field(init=False)
+    notes: list[str] = field(init=False, default_factory=list)
+    _blocks: dict[tuple[Any, ...], list[dict[str, Any]]] = field(init=False, default_factory=dict, repr=False)
+    _templates: dict[tuple[Any, ...], _Template] = field(init=False, default_factory=dict, repr=False)
+    _rule_names: list[str] = field(init=False, default_factory=list, repr=False)
+    _options: ClinicalOptions | None = field(init=False, default=None, repr=False)
+    _strict: ClinicalOptions | None = field(init=False, default=None, repr=False)  # the options, when strict
+    _weight_body: bool = field(init=False, default=False, repr=False)  # a dosing weight from height and sex
+    _plain: bool = field(init=False, default=True, repr=False)
+
+    def __post_init__(self) -> None:
+        self.needs = requirements(self.regimen)
+        names: set[str] = set()
+        for comp in self.regimen.components():
+            for v in comp.variants:
+                names |= v.when.names - {"cycle"}
+        self._rule_names = [k for k in COLUMNS if k in names]
+        self._plain = _plain(self.regimen)
+        _refuse_auc(self.regimen)
+        if self.options is not None:
+            self._set_options(self.options)
+        self._dosing_weight_needs()
+
+    @property
+    def bsa_formula(self) -> str:
+        """The formula of a BSA computed from height and weight (the run's option; Mosteller by default)."""
+        return self.options.bsa_formula if self.options is not None else ClinicalOptions().bsa_formula
+
+    def _set_options(self, options: ClinicalOptions) -> None:
+        """Check the run's choices against the regimen once (as expand() would for every patient)."""
+        run = Prepared(patient=Patient())
+        Adjustments.for_run(self.regimen, options, run)  # unknown drugs, undefined dose levels: stop the run
+        for warning in run.warnings:  # the run's own warnings (an example formulary), said once
+            self._note(warning)
+        if options.bsa_cap is not None:
+            self._note(f"{option('bsa_cap')}: a capped patient's rows show the uncapped and capped BSA in their "
+                       f"working; the plan's cap warning is not a row warning ({option('strict')} rejects capped "
+                       "patients)")
+        self._options = dataclasses.replace(options, strict=False)
+        if options.strict:
+            self._strict = options
+            self._note(f"{option('strict')}: patients whose plans carry a warning are rejected (errors file); the "
+                       "others are written")
+
+    def _dosing_weight_needs(self) -> None:
+        """Ideal, adjusted and lean body weights need each patient's height and sex: roster columns."""
+        options = self._options or ClinicalOptions()
+        keys = {component_weight_key(self.regimen, c, options) for c in self.regimen.components()
+                if any(d.unit.basis == "weight" for d in [c.dose, *(v.dose for v in c.variants if v.dose)])}
+        if keys - {"actual"}:
+            self._weight_body = True
+            self.needs = [k for k in COLUMNS if k in {*self.needs, "weight", "height", "sex"}]
+
+    def _bsa_note(self) -> None:
+        if "bsa" in self.needs:
+            formula = BSA_FORMULAS[self.bsa_formula]
+            self._note(f"rows without {COLUMNS['bsa']}: BSA from {COLUMNS['weight']} and {COLUMNS['height']} "
+                       f"by the {formula.name} formula, {formula.equation} ({formula.citation}), as "
+                       "'regimen expand' computes it")
+
+    def _expand(self, patient: Patient, start: dt.date | None = None, strict: bool = False) -> Plan:
+        options = self._strict if strict and self._strict is not None else self._options
+        kwargs: dict[str, Any] = {"options": options} if options is not None else {}
+        return expand(self.regimen, patient, start=start, cycles=self.cycles, cycle_length=self.cycle_length,
+                      rounding=self.rounding, **kwargs)
+
+    # -- columns --
+    def required_columns(self, available: list[str]) -> list[str]:
+        """Roster columns this regimen needs; raises :class:`CohortError` naming any that are absent."""
+        cols = [ID_COLUMN]
+        for need in self.needs:
+            if need == "bsa" and COLUMNS["bsa"] not in available and COLUMNS["height"] in available:
+                cols.append(COLUMNS["weight"])  # BSA from height and weight
+            else:
+                cols.append(COLUMNS[need])
+        missing = [c for c in dict.fromkeys(cols) if c not in available]
+        if missing:
+            hint = ""
+            if COLUMNS["bsa"] in missing:
+                hint = (f" (or give {COLUMNS['height']} and {COLUMNS['weight']}: BSA by {option('bsa_formula')}, "
+                        "Mosteller by default)")
+            elif self._weight_body and {COLUMNS["height"], COLUMNS["sex"]} & set(missing):
+                hint = (f" (the ideal, adjusted and lean body weights need each patient's {COLUMNS['height']} and "
+                        f"{COLUMNS['sex']})")
+            raise CohortError(f"roster has no column {', '.join(missing)} (needed by {self.regimen.id}): add "
+                              f"{'it' if len(missing) == 1 else 'them'}{hint}")
+        return cols
+
+    def expand(self, roster: pd.DataFrame, first_row: int = 1,
+               reject: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Rows for a roster chunk and its problems. ``first_row`` numbers the chunk's first roster row;
+        ``reject`` is a mask of rows already rejected by the caller (their problems reported by it)."""
+        import numpy as np
+        import pandas as pd
+
+        available = [str(c) for c in roster.columns]
+        self.required_columns(available)
+        ids = [(as_text(v) or "") for v in roster[ID_COLUMN].tolist()]
+        problems: list[RowProblem] = [
+            (first_row + pos, "", ID_COLUMN, "missing: give every row a patient_id") for pos, pid in enumerate(ids)
+            if not pid]
+        bad = np.array([not pid for pid in ids], dtype=bool)
+        if reject is not None:
+            bad |= np.asarray(reject, dtype=bool)
+
+        height_bsa = "bsa" in self.needs and COLUMNS["height"] in available
+        if height_bsa:
+            self._bsa_note()
+        wanted = list(dict.fromkeys([*self.needs, *self._rule_names, *(["weight", "height"] if height_bsa else []),
+                                     *(["sex"] if height_bsa and self.bsa_formula == "schlich" else []),
+                                     # --strict: every value given, as 'regimen expand' would check its warnings
+                                     *([k for k in COLUMNS if COLUMNS[k] in available] if self._strict else [])]))
+        cols: dict[str, Column] = {}
+        for key in wanted:
+            name = COLUMNS[key]
+            if name not in roster.columns:
+                continue  # only bsa_m2 may be absent here (BSA from height and weight)
+            reader: Callable[[str], Any] = read_sex if key == "sex" else partial(read_number, m=MEASURES[key])
+            required = key in self.needs and not (key == "bsa" and height_bsa)
+            cols[key] = read_column(roster[name], reader, name, first_row, ids, problems, required)
+        for key in self.needs:
+            if key == "bsa" and height_bsa:
+                given = cols["bsa"].codes >= 0 if "bsa" in cols else np.zeros(len(roster), dtype=bool)
+                computable = (cols["weight"].codes >= 0) & (cols["height"].codes >= 0)
+                # a value that did not read is reported under its own column; here: nothing to work with
+                blank = self._blank(roster, COLUMNS["bsa"]) & (self._blank(roster, COLUMNS["height"])
+                                                               | self._blank(roster, COLUMNS["weight"]))
+                for pos in np.flatnonzero(~given & ~computable & blank):
+                    problems.append((first_row + int(pos), ids[pos], COLUMNS["bsa"],
+                                     f"missing: give {COLUMNS['bsa']}, or {COLUMNS['height']} and {COLUMNS['weight']}"))
+                bad |= ~given & ~computable
+            else:
+                bad |= cols[key].codes < 0
+        start: Column | None = None
+        if START_COLUMN in roster.columns:
+            # an empty start date means "no dates for this patient"; an unreadable one is a problem
+            start = read_column(roster[START_COLUMN], read_date, START_COLUMN, first_row, ids, problems, False)
+        errors = pd.DataFrame(sorted(problems), columns=list(ERROR_COLUMNS)).astype({"row": "int64"})
+        if len(errors):  # a row is rejected when any of its problems is reported
+            bad[errors["row"].to_numpy() - first_row] = True
+        good = np.flatnonzero(~bad)
+        try:
+            if self._strict is not None:
+                raise _NotVectorisable(option("strict"))
+            frame = self._rows(good, cols, start, ids)
+        except _NotVectorisable as why:
+            self._note(f"rows computed one patient at a time ({why})")
+            frame, more = self._rows_each(good, cols, start, ids, first_row)
+            if len(more):
+                errors = pd.concat([errors, more], ignore_index=True) if len(errors) else more
+        return frame, errors
+
+    @staticmethod
+    def _blank(roster: pd.DataFrame, column: str) -> np.ndarray:
+        import numpy as np
+
+        if column not in roster.columns:
+            return np.ones(len(roster), dtype=bool)
+        return np.array([as_text(v) is None for v in roster[column].tolist()], dtype=bool)
+
+    # -- templates --
+    def _patient(self, cols: dict[str, Column], pos: int) -> Patient:
+        def value(key: str) -> Any:
+            col = cols.get(key)
+            return None if col is None or col.codes[pos] < 0 else col.values[col.codes[pos]]
+
+        return Patient(weight_kg=value("weight"), bsa_m2=value("bsa"), age_years=value("age"),
+                       height_cm=value("height"), sex=value("sex"))
+
+    def _template(self, patient: Patient) -> tuple[tuple[Any, ...], _Template]:
+        plan = self._expand(patient)
+        try:
+            signature = tuple(
+                (c.id, cycle, next((i for i, v in enumerate(c.variants) if v is choose_variant(c, patient, cycle)),
+                                   -1))
+                for p in self.regimen.phases for c in p.components for cycle in range(1, plan.cycles[p.id] + 1))
+        except PatientError as exc:  # a rule on a value the engine derives (a BSA from height)
+            raise _NotVectorisable(f"a variant rule needs a value computed per patient: {exc.message}") from None
+        if signature in self._templates:
+            return signature, self._templates[signature]
+        keys, bases = [], []
+        for row in plan.administrations:
+            key, basis = _row_rule(self.regimen, row, patient)
+            if basis not in ("weight", "bsa", "flat"):
+                raise _NotVectorisable(f"{row.drug}: a dose per {basis}")
+            keys.append(key)
+            bases.append(basis)
+        template = _Template(plan, [csv_record(plan, r) for r in plan.administrations], keys, bases)
+        self._templates[signature] = template
+        return signature, template
+
+    def _block(self, signature: tuple[Any, ...], template: _Template, basis: str, body: tuple[Any, ...],
+               patient: Patient) -> list[dict[str, Any]]:
+        """Records of the template's rows of one basis, for one body value (``body``: how it is given)."""
+        memo = (signature, basis, body)
+        hit = self._blocks.get(memo)
+        if hit is not None:
+            return hit
+        rows = [j for j, b in enumerate(template.bases) if b == basis]
+        out: list[dict[str, Any]] = []
+        if self._plain and self._options is None and body[0] != "height":
+            # plain dosing: each row is dose_for_day of its rule and the body value, as in expand()
+            for j in rows:
+                dose, continuous, duration = template.keys[j]
+                work = dose_for_day(dose, continuous, duration, patient, self.rounding)
+                row = dataclasses.replace(template.plan.administrations[j], dose=work.amount, rate=work.rate,
+                                          duration_hours=work.hours, calculation=work.calculation)
+                out.append(csv_record(template.plan, row))
+        else:
+            # anything else (caps, rounding, a BSA from height): the engine itself, for a patient with this value
+            plan = self._expand(patient)
+            if len(plan.administrations) != len(template.records) or any(
+                    (r.phase, r.cycle, r.day, r.component) != (t.phase, t.cycle, t.day, t.component)
+                    for r, t in zip(plan.administrations, template.plan.administrations, strict=True)):
+                raise _NotVectorisable("the rows of a plan depend on a body value")
+            out = [csv_record(plan, plan.administrations[j]) for j in rows]
+        self._blocks[memo] = out
+        return out
+
+    def _body_keys(self, cols: dict[str, Column], members: np.ndarray, basis: str) -> tuple[np.ndarray, list[Any]]:
+        """Per member, a code of its body value for ``basis`` (weight; BSA given or from height), and the keys."""
+        import numpy as np
+        import pandas as pd
+
+        if basis == "flat":
+            return np.zeros(len(members), dtype=np.int64), [("flat",)]
+        if basis == "weight" and self._weight_body:  # a dosing weight from weight, height and sex
+            wc, hc, sc = (cols[k].codes[members] for k in ("weight", "height", "sex"))
+            codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([wc, hc, sc]))
+            return np.asarray(codes, dtype=np.int64), [
+                ("given", cols["weight"].values[w], cols["height"].values[h], cols["sex"].values[x])
+                for w, h, x in uniques]
+        if basis == "weight":
+            codes = cols["weight"].codes[members]
+            used = np.unique(codes)
+            lookup = np.zeros(len(cols["weight"].values), dtype=np.int64)
+            lookup[used] = np.arange(len(used))
+            return lookup[codes], [("given", cols["weight"].values[u]) for u in used]
+        bsa = cols["bsa"].codes[members] if "bsa" in cols else np.full(len(members), -1, dtype=np.int64)
+        w = cols["weight"].codes[members] if "weight" in cols else np.full(len(members), -1, dtype=np.int64)
+        h = cols["height"].codes[members] if "height" in cols else np.full(len(members), -1, dtype=np.int64)
+        s = cols["sex"].codes[members] if "sex" in cols else np.full(len(members), -1, dtype=np.int64)
+        given = bsa >= 0
+        triples = pd.MultiIndex.from_arrays([np.where(given, bsa, -1), np.where(given, -1, w),
+                                             np.where(given, -1, h), np.where(given, -1, s)])
+        codes, uniques = pd.factorize(triples)
+        def value(key: str, code: int) -> Any:
+            return cols[key].values[code] if code >= 0 else None
+
+        # keys are exact values, never chunk-local codes: blocks are remembered across chunks
+        keys = [("given", value("bsa", b)) if b >= 0 else ("height", value("weight", wc), value("height", hc),
+                                                           value("sex", sc)) for b, wc, hc, sc in uniques]
+        return np.asarray(codes, dtype=np.int64), keys
+
+    @staticmethod
+    def _body_patient(rep: Patient, basis: str, key: tuple[Any, ...]) -> Patient:
+        if key[0] == "flat":
+            return rep
+        if basis == "weight" and len(key) == 4:
+            return dataclasses.replace(rep, weight_kg=key[1], height_cm=key[2], sex=key[3])
+        if basis == "weight":
+            return dataclasses.replace(rep, weight_kg=key[1])
+        if key[0] == "given":
+            return dataclasses.replace(rep, bsa_m2=key[1])
+        _, weight, height, sex = key
+        return dataclasses.replace(rep, bsa_m2=None, weight_kg=weight, height_cm=height,
+                                   sex=sex if sex is not None else rep.sex)
+
+    def _rows(self, good: np.ndarray, cols: dict[str, Column], start: Column | None,
+              ids: list[str]) -> pd.DataFrame:
+        import numpy as np
+
+        if len(good) == 0:
+            return empty_frame(OUTPUT_COLUMNS)
+        # 1. variant groups: patients with the same rule values share a template
+        rule_codes = [cols[k].codes[good] for k in self._rule_names]
+        if rule_codes:
+            _, first, inverse = np.unique(np.stack(rule_codes, axis=1), axis=0, return_index=True,
+                                          return_inverse=True)
+            inverse = inverse.reshape(-1)
+        else:
+            first, inverse = np.array([0]), np.zeros(len(good), dtype=np.int64)
+        signatures: dict[tuple[Any, ...], int] = {}
+        combo_group: list[int] = []
+        groups: dict[int, tuple[tuple[Any, ...], _Template, Patient]] = {}
+        for f in first:
+            rep = self._patient(cols, int(good[f]))
+            signature, template = self._template(rep)
+            g = signatures.setdefault(signature, len(signatures))
+            groups.setdefault(g, (signature, template, rep))
+            combo_group.append(g)
+        group_of = np.asarray(combo_group, dtype=np.int64)[inverse]
+        counts = np.array([len(groups[g][1].records) for g in range(len(groups))], dtype=np.int64)[group_of]
+        offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        out = _Columns(int(counts.sum()))
+        start_ord = np.full(len(good), -1, dtype=np.int64)
+        if start is not None:
+            ords = np.array([d.toordinal() if d is not None else -1 for d in start.values] + [-1], dtype=np.int64)
+            start_ord = ords[start.codes[good]]
+        id_arr = np.asarray(ids, dtype=object)[good]
+        checks: list[int] = []
+        # 2. per group: structure broadcast, numbers looked up per distinct body value
+        for g, (signature, template, rep) in groups.items():
+            members = np.flatnonzero(group_of == g)
+            pos = offsets[members][:, None] + np.arange(len(template.records))[None, :]
+            out.fill_ids_dates(pos, id_arr[members], start_ord[members], template)
+            for basis in dict.fromkeys(template.bases):
+                codes, keys = self._body_keys(cols, good[members], basis)
+                blocks = [self._block(signature, template, basis, key, self._body_patient(rep, basis, key))
+                          for key in keys]
+                rows = [j for j, b in enumerate(template.bases) if b == basis]
+                for i, j in enumerate(rows):
+                    out.fill_row(pos[:, j], codes, [block[i] for block in blocks])
+                if basis == "bsa":  # check one patient of each way the BSA is given
+                    checks += [int(members[np.flatnonzero(codes == c)[0]]) for c in
+                               {k[0]: i for i, k in enumerate(keys)}.values()]
+            checks.append(int(members[0]))
+        frame = out.frame()
+        self._check(frame, good, offsets, counts, cols, start, ids, sorted(set(checks)))
+        return frame
+
+    def _check(self, frame: pd.DataFrame, good: np.ndarray, offsets: np.ndarray, counts: np.ndarray,
+               cols: dict[str, Column], start: Column | None, ids: list[str], which: list[int]) -> None:
+        """Self-check: sample patients' rows must equal expand() for them, field by field."""
+        for k in which:
+            pos = int(good[k])
+            when = start.values[start.codes[pos]] if start is not None and start.codes[pos] >= 0 else None
+            plan = self._expand(self._patient(cols, pos), start=when)
+            expected = [csv_record(plan, r) for r in plan.administrations]
+            got = frame_records(frame.iloc[int(offsets[k]):int(offsets[k] + counts[k])])
+            if [{**e, ID_COLUMN: ids[pos]} for e in expected] != got:
+                raise _NotVectorisable("the vectorised rows differed from 'regimen expand' for a sample patient")
+
+    def _rows_each(self, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: list[str],
+                   first_row: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The exact fallback: one :func:`expand` per patient (a patient it rejects becomes a problem row)."""
+        import pandas as pd
+
+        records: list[dict[str, Any]] = []
+        problems: list[RowProblem] = []
+        for pos in good:
+            when = start.values[start.codes[pos]] if start is not None and start.codes[pos] >= 0 else None
+            try:
+                plan = self._expand(self._patient(cols, int(pos)), start=when, strict=True)
+            except (PatientError, StrictError) as exc:
+                problems.append((first_row + int(pos), ids[pos], "", exc.message))
+                continue
+            records.extend({ID_COLUMN: ids[pos], **csv_record(plan, r)} for r in plan.administrations)
+        return records_frame(records, OUTPUT_COLUMNS), pd.DataFrame(problems, columns=list(ERROR_COLUMNS))
+
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+class _Columns:
+    """Preallocated output columns, filled by numpy indexing."""
+
+    def __init__(self, n: int) -> None:
+        import numpy as np
+
+        self.n = n
+        self.cols: dict[str, np.ndarray] = {}
+        for c in OUTPUT_COLUMNS:
+            kind = kind_of(c)
+            if kind == "int":
+                self.cols[c] = np.zeros(n, dtype=np.int64)
+            elif kind in _NUMERIC:  # floats, NaN for missing (counts become nullable ints in the frame)
+                self.cols[c] = np.full(n, np.nan)
+            elif kind == "text":
+                self.cols[c] = np.full(n, None, dtype=object)
+        self.date_ord = np.full(n, -1, dtype=np.int64)  # date.toordinal(); -1: no date
+
+    def fill_ids_dates(self, pos: np.ndarray, ids: np.ndarray, start_ord: np.ndarray, t: _Template) -> None:
+        import numpy as np
+
+        self.cols[ID_COLUMN][pos] = np.broadcast_to(ids[:, None], pos.shape)
+        course = np.asarray([r.course_day for r in t.plan.administrations], dtype=np.int64)
+        dated = start_ord >= 0
+        self.date_ord[pos[dated]] = start_ord[dated][:, None] + course[None, :] - 1
+
+    def fill_row(self, pos: np.ndarray, codes: np.ndarray, records: list[dict[str, Any]]) -> None:
+        """One template row for every member: ``records[codes[i]]`` is member i's record."""
+        import numpy as np
+
+        for c, target in self.cols.items():
+            if c == ID_COLUMN:
+                continue
+            values = [r.get(c) for r in records]
+            numeric = kind_of(c) in _NUMERIC or kind_of(c) == "int"
+            if numeric:
+                values = [float("nan") if v is None else v for v in values]
+            if all(v == values[0] or (v != v and values[0] != values[0]) for v in values[1:]):
+                target[pos] = values[0]
+            else:
+                arr = np.asarray(values, dtype=float if numeric else object)
+                target[pos] = arr[codes]
+
+    def frame(self) -> pd.DataFrame:
+        return rows_frame({**self.cols, "date": date_column(self.date_ord)}, OUTPUT_COLUMNS)
+
+
+__all__ = ["OUTPUT_COLUMNS", "CohortExpander"]

@@ -1,0 +1,209 @@
+"""Rosters: reading one, its columns (each distinct value read and checked once), and repeated patient ids.
+
+A roster is a table with one row per patient: ``patient_id``, the body values a regimen needs in columns whose
+names carry their units (:data:`COLUMNS`), and an optional ``start_date``. Cells are read exactly as
+``regimen expand`` reads its patient values (:func:`regimen.clinical.patient.read_measure`, same limits).
+A problem with a row is a *problem record* ``(row, patient_id, column, problem)``: the row is rejected and
+reported, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from regimen.clinical.patient import AGE, BSA, HEIGHT, WEIGHT, Measure, read_measure
+from regimen.errors import PatientError, RegimenError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pandas as pd
+
+ID_COLUMN = "patient_id"
+START_COLUMN = "start_date"
+#: Roster column for each patient value the engine knows (units in the names).
+COLUMNS: dict[str, str] = {"weight": "weight_kg", "bsa": "bsa_m2", "age": "age", "height": "height_cm", "sex": "sex"}
+MEASURES: dict[str, Measure] = {"weight": WEIGHT, "bsa": BSA, "age": AGE, "height": HEIGHT}
+#: Columns of the problems of a run (the errors file); the Dask engine puts ``file`` first.
+ERROR_COLUMNS: tuple[str, ...] = ("row", ID_COLUMN, "column", "problem")
+
+#: One problem with one roster row: (row, 1 = the first data row; patient_id; column, or '' for the whole row;
+#: the problem, with the inputs it names marked by :func:`regimen.errors.option`).
+RowProblem = tuple[int, str, str, str]
+
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class CohortError(RegimenError):
+    """A roster that cannot be used at all (a missing column, an unreadable file)."""
+
+
+def column_names(other: Callable[[str], str] | None = None) -> Callable[[str], str]:
+    """How a cohort names a caller's input in problems and notes: by its roster column where it has one
+    (weight -> weight_kg, bsa -> bsa_m2, height -> height_cm, age, sex), else by ``other`` (default: the
+    parameter name; the command line gives its flags)."""
+
+    def name(key: str) -> str:
+        column = COLUMNS.get(key)
+        if column is not None:
+            return column
+        return other(key) if other is not None else key
+
+    return name
+
+
+# ---- files ---------------------------------------------------------------------------------------
+
+def file_kind(path: str | Path, what: str) -> str:
+    """'csv' or 'parquet', by the file name's extension; ``what`` names the file in the error."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".csv", ".parquet", ".pq"):
+        return "parquet" if suffix != ".csv" else "csv"
+    raise CohortError(f"{what} {path}: use a .csv or .parquet file name")
+
+
+def need_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise CohortError("Parquet needs pyarrow: pip install 'regimen[parquet]'") from None
+
+
+def read_roster(path: str | Path) -> pd.DataFrame:
+    """A roster from CSV (every cell read as text, nothing guessed) or Parquet."""
+    import pandas as pd
+
+    p = Path(path)
+    if not p.is_file():
+        raise CohortError(f"{p}: no such roster file; check the path")
+    if file_kind(p, "roster") == "csv":
+        try:
+            return pd.read_csv(p, dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True)
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+            raise CohortError(f"{p}: not a readable CSV roster ({str(exc).strip().splitlines()[0]}); save it as "
+                              "UTF-8 CSV with a header row") from None
+    need_pyarrow()
+    return pd.read_parquet(p)
+
+
+# ---- cells ---------------------------------------------------------------------------------------
+
+def as_text(raw: object) -> str | None:
+    """A roster cell as the text a person would have typed; None when empty."""
+    if raw is None:
+        return None
+    if isinstance(raw, float):  # numpy float64 too; same reading as make_patient: repr, never binary noise
+        if raw != raw:
+            return None
+        return repr(float(raw)) if raw not in (float("inf"), float("-inf")) else str(raw)
+    if isinstance(raw, (dt.date, dt.datetime)):
+        return raw.isoformat()
+    text = str(raw).strip()
+    return text or None
+
+
+def read_number(text: str, m: Measure) -> Fraction:
+    """A body value read and checked exactly as ``regimen expand`` reads --weight/--bsa/--age/--height."""
+    if _PLAIN_NUMBER.fullmatch(text):  # the common case, without the unit machinery: same exact value
+        value = Fraction(Decimal(text))
+        return read_measure(value, m)[0]
+    return read_measure(text, m)[0]
+
+
+def read_date(text: str) -> dt.date:
+    stem = text[:10] if len(text) > 10 and text[10:] in ("T00:00:00", " 00:00:00") else text
+    if not _ISO_DATE.fullmatch(stem):
+        raise PatientError(f"start date {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-01-05")
+    try:
+        return dt.date.fromisoformat(stem)
+    except ValueError:
+        raise PatientError(f"start date {text!r} does not exist: give a real calendar date (YYYY-MM-DD)") from None
+
+
+@dataclass
+class Column:
+    """One roster column of a chunk: a code per patient (-1 = missing or invalid) and its distinct values."""
+
+    codes: np.ndarray
+    values: list[Any]
+
+
+def read_column(series: pd.Series, reader: Callable[[str], Any], name: str, first_row: int,
+                ids: list[str], problems: list[RowProblem], required: bool) -> Column:
+    """Read each distinct value of ``series`` once with ``reader``; a value it refuses is a problem of each row
+    holding it, and so is an empty cell when the column is ``required``."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    codes = np.asarray(codes, dtype=np.int64)
+    values: list[Any] = []
+    bad: dict[int, str] = {}
+    for i, raw in enumerate(uniques):
+        text = as_text(raw)
+        if text is None:
+            bad[i] = ""
+            values.append(None)
+            continue
+        try:
+            values.append(reader(text))
+        except RegimenError as exc:
+            bad[i] = exc.message
+            values.append(None)
+    missing = codes < 0
+    if bad:
+        empty = [i for i, msg in bad.items() if msg == ""]
+        missing |= np.isin(codes, empty)
+        for i, msg in bad.items():
+            if msg:
+                for pos in np.flatnonzero(codes == i):
+                    problems.append((first_row + int(pos), ids[pos], name, msg))
+        codes = np.where(np.isin(codes, list(bad)), -1, codes)
+    if required:
+        for pos in np.flatnonzero(missing):
+            problems.append((first_row + int(pos), ids[pos], name, f"missing: this regimen needs {name}"))
+    return Column(codes, values)
+
+
+# ---- patient ids -----------------------------------------------------------------------------------
+
+def require_ids(columns: Iterable[str], where: str = "") -> None:
+    """Stop when a roster has no ``patient_id`` column (``where``: the file, for a roster of several)."""
+    if ID_COLUMN not in columns:
+        raise CohortError(f"{where + ': ' if where else ''}roster has no column {ID_COLUMN}: add one, with one row "
+                          "per patient")
+
+
+def more_than_once(counts: pd.Series) -> dict[str, int]:
+    """The ids of an id -> count series (``value_counts`` of ids read by :func:`as_text`) counted more than once."""
+    return {str(i): int(n) for i, n in counts[counts > 1].items()}
+
+
+def id_counts(ids: pd.Series) -> dict[str, int]:
+    """Patient ids that occur more than once in ``ids``, with their counts."""
+    return more_than_once(ids.map(as_text).dropna().value_counts())
+
+
+def duplicate_problems(ids: pd.Series, first_row: int, counts: Mapping[str, int]) -> list[RowProblem]:
+    """A problem for each row of ``ids`` whose id is one of ``counts`` (ids repeated anywhere in the roster, with
+    their counts: :func:`id_counts`). Every copy is rejected: none is preferred."""
+    import numpy as np
+
+    if not counts:
+        return []
+    text = ids.map(as_text)
+    mask = text.isin(list(counts)).to_numpy()
+    return [(first_row + int(pos), str(text.iloc[pos]), ID_COLUMN,
+             f"patient_id {text.iloc[pos]!r} appears {counts[text.iloc[pos]]} times: give each patient one row")
+            for pos in np.flatnonzero(mask)]
+
+
+__all__ = ["COLUMNS", "ERROR_COLUMNS", "ID_COLUMN", "START_COLUMN", "CohortError", "RowProblem", "column_names",
+           "duplicate_problems", "file_kind", "id_counts", "more_than_once", "read_roster", "require_ids"]

@@ -1,0 +1,257 @@
+"""Running a cohort: every patient of a roster expanded by an engine, the rows handed to a sink, problems counted.
+
+:func:`run` is the one runner. An *engine* splits the roster into parts and expands each part with
+:func:`expand_part` (the same per-part function for every engine): :class:`PandasEngine` in chunks, in memory,
+in order; :class:`regimen.engine.cohort.dask.DaskEngine` one Dask task per Parquet row group. Both take the
+same options. A *sink* (:class:`RowSink`) receives each part's rows: a file writer, a folder of Parquet parts
+(:mod:`regimen.export.frames`), a supply forecast, or a list in memory (:func:`cohort`). The runner writes no file
+itself; the rejected rows come back in :attr:`RunSummary.errors` for the caller to write.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from regimen.clinical.prepare import ClinicalOptions
+from regimen.engine.cohort.expander import OUTPUT_COLUMNS, CohortExpander
+from regimen.engine.cohort.roster import (
+    ERROR_COLUMNS,
+    ID_COLUMN,
+    CohortError,
+    column_names,
+    duplicate_problems,
+    id_counts,
+    read_roster,
+    require_ids,
+)
+from regimen.engine.rows import empty_frame
+from regimen.errors import render
+from regimen.model import Regimen
+from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+#: ``progress(done, total)``: patients expanded or rejected so far, of the roster's patients.
+Progress = Callable[[int, int], None]
+
+
+class RowSink(Protocol):
+    """Where a run's rows go: ``write(rows, part)`` once per roster part (a chunk or a row group), parts numbered
+    from 0. :class:`PandasEngine` writes the parts in order, one at a time. The Dask engine writes them from its
+    tasks, in any order and at the same time, on workers that may be other processes: its sink must be picklable,
+    write each part on its own, and say so with a true ``parts_in_any_order`` attribute."""
+
+    def write(self, rows: pd.DataFrame, part: int) -> None: ...
+
+
+class RejectedRowsWarning(UserWarning):
+    """Some roster rows were rejected by :func:`expand_cohort`; they are listed in ``frame.attrs['errors']``."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartResult:
+    """What expanding one roster part gives back to the runner (the rows went to the sink)."""
+
+    problems: pd.DataFrame  # ERROR_COLUMNS (the Dask engine adds 'file' first); messages with their option marks
+    patients: int
+    rows: int
+    rejected: int
+    notes: tuple[str, ...]
+
+
+def expand_part(expander: CohortExpander, roster: pd.DataFrame, first_row: int, repeated: Mapping[str, int],
+                sink: RowSink, part: int, where: str = "") -> PartResult:
+    """The per-part function of every engine: expand the part, reject its rows whose patient_id is repeated anywhere
+    in the roster (``repeated``: id -> count), write its rows to ``sink``, and return its problems and counts.
+
+    ``first_row`` numbers the part's first roster row (1 = the first data row); ``where`` names its file in errors."""
+    import numpy as np
+    import pandas as pd
+
+    require_ids([str(c) for c in roster.columns], where)
+    dup = pd.DataFrame(duplicate_problems(roster[ID_COLUMN], first_row, repeated), columns=list(ERROR_COLUMNS))
+    reject = np.zeros(len(roster), dtype=bool)
+    reject[dup["row"].to_numpy(dtype=np.int64) - first_row] = True
+    rows, problems = expander.expand(roster, first_row, reject)
+    if len(dup):
+        problems = pd.concat([problems, dup], ignore_index=True) if len(problems) else dup
+        problems = problems.sort_values(["row", "column"], kind="stable", ignore_index=True)
+    sink.write(rows, part)
+    return PartResult(problems=problems, patients=len(roster), rows=len(rows), rejected=int(problems["row"].nunique()),
+                      notes=tuple(expander.notes))
+
+
+@dataclass(frozen=True, slots=True)
+class PandasEngine:
+    """The roster in memory (a DataFrame, or a CSV or Parquet file), expanded in chunks of ``chunk_size`` patients,
+    in order: memory stays bounded by one chunk's rows."""
+
+    chunk_size: int = 50_000
+    error_columns: ClassVar[tuple[str, ...]] = ERROR_COLUMNS
+
+    def run(self, expander: CohortExpander, roster: pd.DataFrame | str | Path, sink: RowSink,
+            progress: Progress | None) -> list[PartResult]:
+        import pandas as pd
+
+        frame = roster if isinstance(roster, pd.DataFrame) else read_roster(roster)
+        expander.required_columns([str(c) for c in frame.columns])
+        repeated = id_counts(frame[ID_COLUMN])
+        total = len(frame)
+        if progress is not None:
+            progress(0, total)
+        results: list[PartResult] = []
+        for part, lo in enumerate(range(0, max(total, 1), self.chunk_size)):
+            results.append(expand_part(expander, frame.iloc[lo:lo + self.chunk_size], 1 + lo, repeated, sink, part))
+            if progress is not None:
+                progress(min(lo + self.chunk_size, total), total)
+        return results
+
+
+class Engine(Protocol):
+    """How a roster is split into parts and its parts expanded (:class:`PandasEngine`, ``DaskEngine``)."""
+
+    @property
+    def error_columns(self) -> tuple[str, ...]: ...
+
+    def run(self, expander: CohortExpander, roster: Any, sink: RowSink,
+            progress: Progress | None) -> Sequence[PartResult]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """The counts of a run, its rejected rows with their problems, and its notes."""
+
+    patients_in: int
+    expanded: int
+    rows: int
+    errors: pd.DataFrame = field(compare=False)  # the engine's error columns, one row per problem
+    notes: tuple[str, ...] = ()
+
+    @property
+    def rejected(self) -> int:
+        return self.patients_in - self.expanded
+
+    def summary(self) -> str:
+        """'patients in = expanded + rejected', with the numbers."""
+        return counts_line(self.patients_in, self.expanded)
+
+
+def counts_line(patients_in: int, expanded: int) -> str:
+    """'patients in = expanded + rejected: 300 = 297 + 3'."""
+    return f"patients in = expanded + rejected: {patients_in:,} = {expanded:,} + {patients_in - expanded:,}"
+
+
+def run(regimen: Regimen, roster: Any, sink: RowSink, options: ClinicalOptions | None = None, *,
+        cycles: int | Mapping[str, int] | None = None, cycle_length: int | None = None,
+        rounding: Rounding = DEFAULT_ROUNDING, engine: Engine | None = None, progress: Progress | None = None,
+        name: Callable[[str], str] | None = None) -> RunSummary:
+    """Expand ``regimen`` for every patient of ``roster`` into ``sink``; return the counts, problems and notes.
+
+    ``options`` are the run's clinical options, as for :func:`regimen.engine.expand.expand`: every patient's rows are
+    those of ``expand(regimen, patient, options=options)``, and with ``strict`` the patients whose plans carry a
+    warning are rejected. ``engine``: :class:`PandasEngine` (the default; ``roster`` a DataFrame or a CSV or Parquet
+    file) or ``DaskEngine`` (``roster`` a folder of Parquet files). ``progress(done, total)`` is called as patients
+    are done. Problems and notes name an input by its roster column where it has one, else by ``name`` (default: its
+    parameter name; the command line gives its flags).
+    """
+    import pandas as pd
+
+    expander = CohortExpander(regimen, cycles=cycles, cycle_length=cycle_length, rounding=rounding,
+                              options=None if options == ClinicalOptions() else options)
+    engine = engine if engine is not None else PandasEngine()
+    results = engine.run(expander, roster, sink, progress)
+    named = column_names(name)
+    problems = [r.problems for r in results if len(r.problems)]
+    errors = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=list(engine.error_columns))
+    errors["problem"] = errors["problem"].map(lambda text: render(text, named))
+    patients = sum(r.patients for r in results)
+    notes = dict.fromkeys([*expander.notes, *(n for r in results for n in r.notes)])
+    return RunSummary(patients_in=patients, expanded=patients - sum(r.rejected for r in results),
+                      rows=sum(r.rows for r in results), errors=errors,
+                      notes=tuple(render(n, named) for n in notes))
+
+
+# ---- in memory ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class CohortResult:
+    """Rows for the expanded patients, and the rejected roster rows with their problems."""
+
+    frame: pd.DataFrame  # columns OUTPUT_COLUMNS, one row per drug per treatment day per patient
+    errors: pd.DataFrame  # columns ERROR_COLUMNS, one row per problem (a patient may have several)
+    patients_in: int
+    expanded: int
+    notes: tuple[str, ...] = ()
+
+    @property
+    def rejected(self) -> int:
+        return self.patients_in - self.expanded
+
+    def summary(self) -> str:
+        """'patients in = expanded + rejected', with the numbers."""
+        return counts_line(self.patients_in, self.expanded)
+
+
+class _Frames:
+    """A sink that keeps the parts in memory, in order."""
+
+    def __init__(self) -> None:
+        self.parts: list[pd.DataFrame] = []
+
+    def write(self, rows: pd.DataFrame, part: int) -> None:
+        self.parts.append(rows)
+
+    def frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        if not self.parts:
+            return empty_frame(OUTPUT_COLUMNS)
+        return self.parts[0] if len(self.parts) == 1 else pd.concat(self.parts, ignore_index=True)
+
+
+def cohort(regimen: Regimen, roster: pd.DataFrame, *, bsa_formula: str | None = None,
+           cycles: int | Mapping[str, int] | None = None, cycle_length: int | None = None,
+           rounding: Rounding = DEFAULT_ROUNDING, options: ClinicalOptions | None = None) -> CohortResult:
+    """Expand ``regimen`` for every row of ``roster``: rows, rejected rows, and the counts.
+
+    ``options``: the run's clinical options, as for :func:`regimen.engine.expand.expand` (every patient's rows are
+    those of ``expand(regimen, patient, options=options)``); with ``strict``, patients whose plans carry a
+    warning are rejected. ``bsa_formula`` is a shorthand for ``options=ClinicalOptions(bsa_formula=...)``."""
+    if bsa_formula is not None:
+        if options is not None and bsa_formula != options.bsa_formula:
+            raise CohortError(f"bsa_formula {bsa_formula!r} and options.bsa_formula {options.bsa_formula!r} differ: "
+                              "give one")
+        options = options if options is not None else ClinicalOptions(bsa_formula=bsa_formula)
+    frames = _Frames()
+    summary = run(regimen, roster, frames, options, cycles=cycles, cycle_length=cycle_length, rounding=rounding,
+                  engine=PandasEngine(chunk_size=max(len(roster), 1)))
+    return CohortResult(frame=frames.frame(), errors=summary.errors, patients_in=summary.patients_in,
+                        expanded=summary.expanded, notes=summary.notes)
+
+
+def expand_cohort(regimen: Regimen, roster: pd.DataFrame, **options: Any) -> pd.DataFrame:
+    """Expand ``regimen`` for every row of ``roster`` and return the rows (columns :data:`OUTPUT_COLUMNS`).
+
+    Rejected roster rows are not dropped silently: a :class:`RejectedRowsWarning` is issued and
+    ``frame.attrs`` holds ``patients_in``, ``expanded``, ``rejected`` and ``errors`` (a list of
+    ``{row, patient_id, column, problem}`` records). Use :func:`cohort` for a :class:`CohortResult`.
+    """
+    result = cohort(regimen, roster, **options)
+    frame = result.frame
+    frame.attrs.update(patients_in=result.patients_in, expanded=result.expanded, rejected=result.rejected,
+                       errors=result.errors.to_dict("records"), notes=list(result.notes))
+    if result.rejected:
+        first = result.errors.iloc[0]
+        warnings.warn(f"{result.rejected} of {result.patients_in} roster rows rejected (first: row {first['row']}, "
+                      f"{first['column']}: {first['problem']}); see frame.attrs['errors']",
+                      RejectedRowsWarning, stacklevel=2)
+    return frame
+
+
+__all__ = ["CohortResult", "Engine", "PandasEngine", "PartResult", "Progress", "RejectedRowsWarning", "RowSink",
+           "RunSummary", "cohort", "counts_line", "expand_cohort", "expand_part", "run"]

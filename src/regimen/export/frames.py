@@ -1,0 +1,216 @@
+"""Cohort rows to files: one CSV or Parquet file, a folder of Parquet parts, and the errors file; all atomic.
+
+The sinks here take the parts of a run (:func:`regimen.engine.cohort.run`): :class:`FrameWriter` appends them,
+in order, to one file; :class:`ParquetParts` writes each to its own file of a folder, in any order and from any
+process (the Dask engine's sink). Either output appears whole when the run succeeds, and not at all otherwise.
+CSV text is that of ``regimen expand --format csv`` (:func:`regimen.engine.rows.csv_text`); Parquet columns have
+the types of the row schema (:data:`regimen.engine.rows.ROW_SCHEMA`), whatever a part holds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from regimen.clinical.prepare import ClinicalOptions
+from regimen.engine.cohort.dask import DaskEngine
+from regimen.engine.cohort.expander import OUTPUT_COLUMNS
+from regimen.engine.cohort.roster import CohortError, file_kind, need_pyarrow
+from regimen.engine.cohort.runner import Engine, Progress, RunSummary, run
+from regimen.engine.rows import csv_text, empty_frame, kind_of
+from regimen.export.io import atomic_target
+from regimen.model import Regimen
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    import pyarrow as pa
+
+
+def arrow_schema(names: Sequence[str]) -> pa.Schema:
+    """The Parquet types of the row schema's columns (any other column is text)."""
+    import pyarrow as pa
+
+    types = {"text": pa.string(), "int": pa.int64(), "count": pa.int64(), "number": pa.float64(),
+             "date": pa.timestamp("s")}
+    return pa.schema([(name, types[kind_of(name)]) for name in names])
+
+
+def _table(frame: pd.DataFrame) -> pa.Table:
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame, schema=arrow_schema([str(c) for c in frame.columns]), preserve_index=False)
+
+
+class FrameWriter:
+    """Appends frames to one CSV or Parquet file (by extension; Parquet row groups), written atomically when closed.
+
+    A sink for :class:`~regimen.engine.cohort.runner.PandasEngine`: parts come in order, one at a time."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.kind = file_kind(path, "output")
+        if self.kind == "parquet":
+            need_pyarrow()
+        self._ctx = atomic_target(path)
+        self._tmp = self._ctx.__enter__()
+        self._handle: Any = None
+        self._parquet: Any = None
+        self.rows = 0
+
+    def write(self, frame: pd.DataFrame, part: int = 0) -> None:
+        if self.kind == "csv":
+            if self._handle is None:
+                self._handle = open(self._tmp, "w", encoding="utf-8", newline="")
+                csv_text(frame.iloc[:0]).to_csv(self._handle, index=False, lineterminator="\n")
+            if len(frame):
+                csv_text(frame).to_csv(self._handle, index=False, header=False, lineterminator="\n")
+        else:
+            import pyarrow.parquet as pq
+
+            table = _table(frame)
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self._tmp, table.schema)
+            self._parquet.write_table(table)
+        self.rows += len(frame)
+
+    def close(self, ok: bool = True) -> None:
+        """Put the file in place (``ok``), or remove what was written."""
+        if ok and self._handle is None and self._parquet is None:
+            self.write(empty_frame(OUTPUT_COLUMNS))
+        if self._handle is not None:
+            self._handle.close()
+        if self._parquet is not None:
+            self._parquet.close()
+        if ok:
+            self._ctx.__exit__(None, None, None)
+        else:
+            exc = CohortError("cancelled")
+            try:
+                self._ctx.__exit__(type(exc), exc, None)
+            except CohortError:
+                pass
+
+
+class ParquetParts:
+    """A folder of Parquet files, ``part-NNNNN.parquet`` per part, written beside it and renamed into place when
+    closed: the folder appears whole or not at all.
+
+    A sink for the Dask engine: picklable (it holds paths only), each part written on its own by the task that made
+    it, in any order."""
+
+    parts_in_any_order: ClassVar[bool] = True
+
+    def __init__(self, folder: str | Path) -> None:
+        out = Path(folder)
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise CohortError(f"{out} already exists: remove it or choose a new output folder")
+        parent = out.parent if str(out.parent) else Path(".")
+        if not parent.is_dir():
+            raise CohortError(f"cannot write {out}: folder {parent} does not exist; create it or choose another path")
+        need_pyarrow()
+        self.folder = out
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+
+    def write(self, frame: pd.DataFrame, part: int) -> None:
+        write_frame(frame, self.tmp / f"part-{part:05d}.parquet")
+
+    def close(self, ok: bool = True) -> None:
+        """Rename the folder into place (``ok``), or remove what was written."""
+        if not ok:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        try:
+            if self.folder.exists():
+                self.folder.rmdir()
+            os.replace(self.tmp, self.folder)
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+
+
+def write_frame(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write a whole frame to CSV or Parquet (by extension), atomically."""
+    writer = FrameWriter(path)
+    try:
+        writer.write(frame)
+    except BaseException:
+        writer.close(ok=False)
+        raise
+    writer.close()
+
+
+# ---- the errors file ----------------------------------------------------------------------------------
+
+def errors_path_for(output: str | Path, folder: bool = False) -> Path:
+    """Where the errors file goes by default: beside the output, ``OUT-stem.errors.csv`` (``OUT.errors.csv`` for an
+    output ``folder``)."""
+    p = Path(output)
+    return p.with_name((p.name if folder else p.stem) + ".errors.csv")
+
+
+def write_errors(errors: pd.DataFrame, path: str | Path) -> None:
+    """The rejected rows and their problems (one line per problem), atomically. Written when there are any, or to
+    replace the errors file of an earlier run: a stale one is never left beside a new output."""
+    target = Path(path)
+    if len(errors) or target.exists():
+        with atomic_target(target) as tmp:
+            errors.to_csv(tmp, index=False, lineterminator="\n")
+
+
+# ---- a run into files ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class CohortFiles:
+    """A run written to files: its summary, the output, and where the errors file is."""
+
+    run: RunSummary
+    output: Path
+    errors_path: Path
+
+    @property
+    def patients_in(self) -> int:
+        return self.run.patients_in
+
+    @property
+    def expanded(self) -> int:
+        return self.run.expanded
+
+    @property
+    def rejected(self) -> int:
+        return self.run.rejected
+
+    @property
+    def rows(self) -> int:
+        return self.run.rows
+
+
+def write_cohort(regimen: Regimen, roster: Any, output: str | Path, options: ClinicalOptions | None = None, *,
+                 errors_path: str | Path | None = None, cycles: int | Mapping[str, int] | None = None,
+                 cycle_length: int | None = None, engine: Engine | None = None, progress: Progress | None = None,
+                 name: Callable[[str], str] | None = None) -> CohortFiles:
+    """ROSTER -> OUT (+ the errors file), by :func:`regimen.engine.cohort.run`.
+
+    With the pandas engine (the default), ROSTER is a DataFrame or a CSV or Parquet file and OUT a .csv or .parquet
+    file; with :class:`~regimen.engine.cohort.dask.DaskEngine`, both are folders (of Parquet files). OUT appears
+    whole or not at all. The errors file goes to ``errors_path``, by default beside OUT (:func:`errors_path_for`).
+    """
+    dask = isinstance(engine, DaskEngine)
+    sink: FrameWriter | ParquetParts = ParquetParts(output) if dask else FrameWriter(output)
+    where = Path(errors_path) if errors_path is not None else errors_path_for(output, folder=dask)
+    try:
+        summary = run(regimen, roster, sink, options, cycles=cycles, cycle_length=cycle_length, engine=engine,
+                      progress=progress, name=name)
+        write_errors(summary.errors, where)
+    except BaseException:
+        sink.close(ok=False)
+        raise
+    sink.close()
+    return CohortFiles(run=summary, output=Path(output), errors_path=where)
+
+
+__all__ = ["CohortFiles", "FrameWriter", "ParquetParts", "arrow_schema", "errors_path_for", "write_cohort",
+           "write_errors", "write_frame"]
