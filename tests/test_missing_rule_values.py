@@ -150,3 +150,13 @@ def test_date_of_birth_errors_are_one_line(tmp_path: Path) -> None:
     ("2000-02-29", "2025-03-01", 25), ("2000-02-29", "2024-02-29", 24), ("2026-01-01", "2026-12-31", 0)])
 def test_completed_years(born: str, on: str, years: int) -> None:
     assert completed_years(dt.date.fromisoformat(born), dt.date.fromisoformat(on)) == years
+
+
+def test_csv_and_json_carry_the_condition() -> None:
+    out = CliRunner().invoke(cli, ["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--format", "csv"])
+    day5 = [line for line in out.output.splitlines() if line.startswith("main,1,5,")]
+    assert len(day5) == 1 and day5[0].split(",")[-3] == "age ≤ 60 years"
+    data = regimen.expand(ARM3, regimen.make_patient(weight="70", bsa="1.8")).to_dict()
+    assert [r["condition"] for r in data["administrations"] if r["day"] == 5] == ["age ≤ 60 years"]
+    assert {(t["drug"], t["condition"]) for t in data["totals"]["course"] if t["drug"] == "cytarabine"} == {
+        ("cytarabine", "age ≤ 60 years"), ("cytarabine", "age > 60 years")}

@@ -117,3 +117,11 @@ def test_doses_in_units_of_activity_stay_units() -> None:
     assert [r.dose for r in small.administrations] == [12, 12]
     with pytest.raises(RegimenFileError, match="units of activity"):
         load_text(text.replace("10 units/m²", "10 units m2"))
+
+
+def test_each_dose_of_the_day_is_numbered_in_json_and_the_frame() -> None:
+    p = plan()
+    records = [r for r in p.to_dict()["administrations"] if r["drug"] == "capecitabine" and r["day"] == 1]
+    assert [(r["dose_number"], r["doses_per_day"], r["dose"]) for r in records] == [(1, 2, 1800), (2, 2, 1800)]
+    frame = p.to_dataframe()
+    assert str(frame["dose_number"].dtype) == "Int64" and frame["dose_number"].isna().sum() > 0

@@ -71,7 +71,7 @@ def test_the_schema_types_date_as_datetime_counts_as_nullable_ints_and_warnings_
     assert {f.name: f.dtype for f in ROW_SCHEMA if f.kind != "text"} == {
         "cycle": "int64", "day": "int64", "course_day": "int64", "date": "datetime64[s]", "dose": "float64",
         "rate": "float64", "duration_h": "float64", "infusion_day": "Int64", "infusion_days": "Int64",
-        "infusion_hours": "float64"}
+        "infusion_hours": "float64", "dose_number": "Int64", "doses_per_day": "Int64"}
     assert DTYPES["text"] == "object"
     frame = _plan_frame(*PATIENTS[0])
     assert frame["date"].dt.date.iloc[0] == dt.date(2026, 1, 5)

@@ -65,6 +65,9 @@ ROW_SCHEMA: tuple[Field, ...] = (
     Field("rate", "number"), Field("rate_unit", "text"), Field("duration_h", "number"), Field("infusion_day", "count"),
     Field("infusion_days", "count"), Field("infusion_hours", "number"), Field("calculation", "text"),
     Field("warnings", "text"),
+    # added after the first release (keys are added, never renamed or removed):
+    Field("condition", "text"),  # "age ≤ 60 years": given only then, in a plan made without a value a rule needs
+    Field("dose_number", "count"), Field("doses_per_day", "count"),  # dose 1 of 2 of a twice-daily drug
 )
 ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in ROW_SCHEMA)
 _KIND: dict[str, str] = {f.name: f.kind for f in ROW_SCHEMA}
@@ -114,6 +117,9 @@ def row_record(plan: Plan, r: Administration) -> dict[str, Any]:
         "infusion_hours": _num(exact_decimal(r.infusion.hours, 6)) if r.infusion else None,
         "calculation": r.calculation,
         "warnings": list(r.warnings),
+        "condition": r.condition,
+        "dose_number": r.dose_number,
+        "doses_per_day": r.doses_per_day,
     }
 
 
