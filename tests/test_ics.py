@@ -33,6 +33,7 @@ import regimen
 from regimen.cli import cli
 from regimen.engine.expand import requirements
 from regimen.engine.plan import Plan
+from regimen.export import calendar as calendar_mod
 from regimen.export import ics as ics_mod
 from regimen.export.ics import CalendarError, parse_remind, parse_time, plan_to_ics
 
@@ -497,6 +498,24 @@ def test_previous_that_is_not_icalendar_is_an_error() -> None:
         plan_to_ics(make_plan("cenersen-arm1", dt.date(2026, 6, 1)), previous=b"BEGIN:VCALENDAR\r\nnonsense")
 
 
+def test_plan_resources_are_the_files_events_one_calendar_each_with_sequence_against_the_stored_copies() -> None:
+    plan = make_plan("oblimersen-dtic", dt.date(2026, 12, 30), cycles=2)
+    options: dict[str, Any] = {"time": dt.time(9), "tz": "Europe/Berlin", "dtstamp": STAMP}
+    first = ics_mod.plan_resources(plan, {}, **options)
+    in_file = {str(e["UID"]): e for e in events(plan_to_ics(plan, **options))}
+    assert list(first) == list(in_file) and all(changed for _data, changed in first.values())
+    for uid, (data, _changed) in first.items():
+        (event,) = events(data)
+        assert event.to_ical() == in_file[uid].to_ical()
+        agreed(data)
+    stored = {uid: data for uid, (data, _changed) in first.items()}
+    later = {**options, "dtstamp": dt.datetime(2026, 11, 2, tzinfo=UTC)}
+    assert not any(changed for _data, changed in ics_mod.plan_resources(plan, stored, **later).values())
+    moved = ics_mod.plan_resources(plan, stored, **{**later, "time": dt.time(10)})
+    assert all(changed for _data, changed in moved.values())
+    assert {int(event["SEQUENCE"]) for data, _changed in moved.values() for event in events(data)} == {1}
+
+
 # ---- option parsing --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("text", "expected"), [("08:00", dt.time(8)), ("8:05", dt.time(8, 5)),
@@ -629,7 +648,7 @@ def test_cli_default_zone_is_the_machines(runner: Any, tmp_path: Path, monkeypat
 
 def test_cli_unknown_machine_zone_falls_back_to_utc_with_a_note(runner: Any, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ics_mod, "local_zone_key", lambda: ("UTC", "the machine's time zone could not be found"))
+    monkeypatch.setattr(calendar_mod, "local_zone_key", lambda: ("UTC", "the machine's time zone could not be found"))
     target = tmp_path / "plan.ics"
     result = run(runner, "--start", "2026-12-01", "--time", "08:00", "--ics", str(target))
     assert result.exit_code == 0
@@ -691,7 +710,7 @@ def test_failed_run_never_clobbers_an_existing_calendar(runner: Any, tmp_path: P
     def broken(*_args: Any, **_kwargs: Any) -> bytes:
         raise CalendarError("simulated failure while building the calendar")
 
-    monkeypatch.setattr(ics_mod, "plan_to_ics", broken)
+    monkeypatch.setattr(calendar_mod, "plan_to_ics", broken)
     result = run(runner, "--start", "2026-12-02", "--ics", str(target))
     assert result.exit_code == 1 and "simulated failure" in result.stderr
     assert result.stdout == ""  # nothing half-done: not even the table

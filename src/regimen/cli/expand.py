@@ -37,7 +37,9 @@ def calendar_options(fn: Any) -> Any:
 
 
 def calendar_export(calendar: dict[str, str | None], start: dt.datetime | None) -> Any:
-    from regimen.export.ics import CalendarExport  # icalendar loads only when a calendar is asked for
+    # Imported here, when a calendar option is given: the calendar modules load icalendar and zoneinfo,
+    # which 'regimen expand' without a calendar never needs.
+    from regimen.export.calendar import CalendarExport
 
     return CalendarExport.from_options(ics=calendar["ics"], time=calendar["time_"], tz=calendar["tz"],
                                        remind=calendar["remind"], label=calendar["label"], caldav=calendar["caldav"],

@@ -21,7 +21,11 @@ UIDs are deterministic: ``regimen-<plan key>-<event key>``, where the plan key h
 regimen id, the patient values, the start date and the label, and the event key hashes phase,
 cycle, component and day. Re-importing an updated plan updates events instead of duplicating
 them. Given the previous file (``previous=``), an event whose content changed gets SEQUENCE + 1,
-and an event of the same plan that is no longer in it is kept with STATUS:CANCELLED.
+and an event of the same plan that is no longer in it is kept with STATUS:CANCELLED. For a CalDAV
+collection, :func:`plan_resources` gives one calendar per event, SEQUENCE set against the server's copies.
+
+This module writes calendar bytes and nothing else: writing the file and publishing to a server are
+:mod:`regimen.export.calendar`'s (the CalDAV client, :mod:`regimen.export.caldav`, knows nothing of plans).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import functools
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -146,6 +150,11 @@ def plan_key(plan: Plan, label: str | None = None) -> str:
     p = plan.patient
     return _digest(plan.regimen.id, p.weight_kg, p.bsa_m2, p.age_years, p.height_cm, p.sex,
                    plan.start.isoformat() if plan.start else None, label, size=16)
+
+
+def uid_prefix(plan: Plan, label: str | None = None) -> str:
+    """What the UID of every event of this plan (and of no other) starts with: 'regimen-<plan key>-'."""
+    return f"{UID_PREFIX}{plan_key(plan, label)}-"
 
 
 def event_uid(key: str, phase: str, cycle: int, component: str, day: int) -> str:
@@ -532,6 +541,32 @@ def plan_to_ics(plan: Plan, *, time: dt.time | None = None, tz: str | None = Non
     return data
 
 
+def plan_resources(plan: Plan, stored: Mapping[str, bytes | str], *, time: dt.time | None = None,
+                   tz: str | None = None, remind: dt.timedelta | None = None, label: str | None = None,
+                   dtstamp: dt.datetime | None = None) -> dict[str, tuple[bytes, bool]]:
+    """The plan as one calendar per event (for a CalDAV collection): UID -> (calendar, changed), in plan order.
+
+    ``stored`` holds the copies of this plan's events already stored (UID -> calendar data): an event
+    whose content differs from its copy gets SEQUENCE + 1 and ``changed``; one whose content is the
+    same is not ``changed`` (its copy can stay). An event without a copy is ``changed``. Each calendar
+    has the VTIMEZONE of its own event's years. Options are those of :func:`plan_to_ics`.
+    """
+    label = check_label(label) if label is not None else None
+    previous: dict[str, Previous] = {}
+    for uid, data in stored.items():
+        previous.update({k: v for k, v in read_previous(data).items() if k == uid})
+    events = plan_events(plan, time=time, tz=tz, remind=remind, label=label, dtstamp=dtstamp, previous=previous)
+    resources: dict[str, tuple[bytes, bool]] = {}
+    for event in events:
+        uid = str(event["UID"])
+        old = previous.get(uid)
+        cal = new_calendar(calendar_name(plan, label))
+        cal.add_component(event)
+        add_timezones(cal)
+        resources[uid] = (cal.to_ical(), old is None or old.content != str(event[CONTENT_PROPERTY]))
+    return resources
+
+
 def dtstamp_from_env(environ: Mapping[str, str] | None = None) -> dt.datetime | None:
     """SOURCE_DATE_EPOCH (seconds since 1970), for reproducible files; None when unset."""
     env = os.environ if environ is None else environ
@@ -562,62 +597,5 @@ def write_ics(path: str | Path, plan: Plan, **options: Any) -> None:
     write_atomic(path, plan_to_ics(plan, previous=existing_calendar(path), **options))
 
 
-@dataclass(frozen=True, slots=True)
-class CalendarExport:
-    """The calendar options of ``regimen expand``, checked before anything is computed or written."""
-
-    ics: str | None
-    caldav: str | None
-    time: dt.time | None
-    tz: str | None
-    remind: dt.timedelta | None
-    label: str | None
-    dtstamp: dt.datetime | None
-    echo: Callable[[str], None]
-
-    @classmethod
-    def from_options(cls, *, ics: str | None, caldav: str | None, time: str | None, tz: str | None,
-                     remind: str | None, label: str | None, start: object,
-                     echo: Callable[[str], None]) -> CalendarExport:
-        if ics is None and caldav is None:
-            given = [f"--{n}" for n, v in (("time", time), ("tz", tz), ("remind", remind), ("label", label))
-                     if v is not None]
-            raise CalendarError(f"{', '.join(given)}: used only with a calendar; add --ics FILE or --caldav URL")
-        if start is None:
-            flag = "--ics" if ics is not None else "--caldav"
-            raise CalendarError(f"{flag} needs dates: add --start YYYY-MM-DD (the date of day 1 of cycle 1)")
-        if tz is not None:
-            zone(tz)
-        elif time is not None:
-            tz, note = local_zone_key()
-            if note:
-                echo(f"note: {note}")
-        return cls(ics=ics, caldav=caldav, time=parse_time(time) if time is not None else None, tz=tz,
-                   remind=parse_remind(remind) if remind is not None else None,
-                   label=check_label(label) if label is not None else None, dtstamp=dtstamp_from_env(), echo=echo)
-
-    @property
-    def options(self) -> dict[str, Any]:
-        return {"time": self.time, "tz": self.tz, "remind": self.remind, "label": self.label, "dtstamp": self.dtstamp}
-
-    def render(self, plan: Plan) -> bytes | None:
-        """The .ics file's new content (reading the file it will replace, for SEQUENCE), or None."""
-        if self.ics is None:
-            return None
-        return plan_to_ics(plan, previous=existing_calendar(self.ics), **self.options)
-
-    def publish(self, plan: Plan, data: bytes | None) -> None:
-        """Write the file (atomically) and upload to the CalDAV server, as asked."""
-        from regimen.export.io import write_atomic
-
-        if self.ics is not None and data is not None:
-            write_atomic(self.ics, data)
-            self.echo(f"calendar: {len(slots(plan))} event(s) written to {self.ics}")
-        if self.caldav is not None:
-            from regimen.export.caldav import publish
-
-            self.echo(f"calendar: {publish(plan, self.caldav, **self.options).summary(self.caldav)}")
-
-
-__all__ = ["CalendarError", "CalendarExport", "local_zone_key", "parse_remind", "parse_time", "plan_events", "plan_key",
-           "plan_to_ics", "read_previous", "write_ics", "zone"]
+__all__ = ["CalendarError", "local_zone_key", "parse_remind", "parse_time", "plan_events", "plan_key",
+           "plan_resources", "plan_to_ics", "read_previous", "uid_prefix", "write_ics", "zone"]
