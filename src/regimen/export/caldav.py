@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import netrc
 import os
 import urllib.error
 import urllib.parse
@@ -25,6 +26,8 @@ import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+import icalendar  # only to read the UIDs of what the server holds
 
 from regimen.errors import RegimenError
 
@@ -81,8 +84,6 @@ def _is_loopback(host: str) -> bool:
 
 def credentials(url: str, environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
     """(user, password) from the environment or netrc; None for a server without login."""
-    import netrc
-
     env = os.environ if environ is None else environ
     user, password = env.get("REGIMEN_CALDAV_USER"), env.get("REGIMEN_CALDAV_PASSWORD")
     if user and password is not None:
@@ -146,8 +147,6 @@ class Client:
 
     def events(self) -> dict[str, tuple[str, str | None, bytes]]:
         """The collection's events: UID -> (href, etag, calendar data)."""
-        import icalendar
-
         status, body, _ = self.request("REPORT", self.url, QUERY,
                                        {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"})
         if status != 207:

@@ -35,22 +35,21 @@ import functools
 import hashlib
 import os
 import re
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import icalendar  # loaded only with a calendar: the command line imports this module only then
+
+from regimen.engine.plan import Plan
 from regimen.errors import RegimenError
+from regimen.export.io import write_atomic
+from regimen.export.table import DISCLAIMER, patient_line
 from regimen.model import Administration
 from regimen.quantities.exact import format_decimal, format_fraction
-
-if TYPE_CHECKING:  # pragma: no cover
-    import zoneinfo
-
-    import icalendar
-
-    from regimen.engine.plan import Plan
 
 PRODID = "-//regimen//regimen calendar export//EN"
 UID_PREFIX = "regimen-"
@@ -98,8 +97,6 @@ def check_label(label: str) -> str:
 
 def zone(key: str) -> zoneinfo.ZoneInfo:
     """The IANA zone ``key`` ('Europe/Berlin'), or a one-line error naming the fix."""
-    import zoneinfo
-
     try:
         if not key or key.startswith(("/", ".")) or ".." in key:
             raise ValueError(key)
@@ -275,8 +272,6 @@ def _notes_for(plan: Plan, drug: str) -> list[str]:
 
 
 def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, label: str | None) -> str:
-    from regimen.export.table import DISCLAIMER, patient_line
-
     r = slot.first
     reg = plan.regimen
     lines: list[str] = []
@@ -335,8 +330,6 @@ def read_previous(data: bytes | str | None, key: str | None = None) -> dict[str,
     """Events of an earlier export (a file, or a server's copies), by UID; only plan ``key``'s when given."""
     if not data:
         return {}
-    import icalendar
-
     try:
         calendars = icalendar.Calendar.from_ical(data, multiple=True)
     except ValueError as exc:
@@ -378,8 +371,6 @@ def plan_events(plan: Plan, *, time: dt.time | None = None, tz: str | None = Non
                 remind: dt.timedelta | None = None, label: str | None = None, dtstamp: dt.datetime | None = None,
                 previous: Mapping[str, Previous] | None = None) -> list[icalendar.Event]:
     """The plan's events, in plan order, with SEQUENCE set against ``previous`` (by UID)."""
-    import icalendar
-
     if plan.start is None:
         raise CalendarError("a calendar needs dates: pass --start YYYY-MM-DD (the date of day 1 of cycle 1)")
     label = check_label(label) if label is not None else None
@@ -432,8 +423,6 @@ def _span(events: Iterable[icalendar.Component]) -> tuple[dt.date, dt.date]:
 
 
 def new_calendar(name: str) -> icalendar.Calendar:
-    import icalendar
-
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -444,8 +433,6 @@ def new_calendar(name: str) -> icalendar.Calendar:
 
 def add_timezones(cal: icalendar.Calendar) -> None:
     """A VTIMEZONE for every TZID the calendar's events use, covering the years they span."""
-    import icalendar
-
     events = cal.walk("VEVENT")
     missing = sorted(cal.get_missing_tzids()) if events else []
     if not missing:
@@ -465,8 +452,6 @@ def vtimezone(tzid: str, first: dt.date, last: dt.date) -> bytes:
     12 hours and bisecting each change to the second. RDATEs go one per line: vobject misreads
     the comma-separated list form.
     """
-    import icalendar
-
     tz = zone(tzid)
 
     def state(instant: dt.datetime) -> tuple[dt.timedelta, bool, str]:
@@ -592,8 +577,6 @@ def existing_calendar(path: str | Path) -> bytes | None:
 
 def write_ics(path: str | Path, plan: Plan, **options: Any) -> None:
     """Write the plan's calendar to ``path`` atomically, reading the file it replaces for SEQUENCE."""
-    from regimen.export.io import write_atomic
-
     write_atomic(path, plan_to_ics(plan, previous=existing_calendar(path), **options))
 
 
