@@ -80,7 +80,21 @@ def read_icalendar(raw: bytes) -> Times:
     return out
 
 
+def fresh_vobject() -> None:
+    """Make vobject forget every VTIMEZONE it has read.
+
+    vobject keeps the first definition it sees of a TZID for the life of the process (the module-level
+    ``vobject.icalendar.__tzidMap``, filled by ``registerTzinfo`` only when the TZID is not there yet) and
+    reads every later file of that TZID with it. Each file's VTIMEZONE covers only its own years, so each
+    file is read as a client opening it alone would: with an empty registry (and UTC, as vobject starts).
+    """
+    registry = vars(vobject.icalendar)["__tzidMap"]
+    registry.clear()
+    vobject.icalendar.registerTzid("UTC", vobject.icalendar.utc)
+
+
 def read_vobject(raw: bytes) -> Times:
+    fresh_vobject()
     cal = vobject.readOne(raw.decode("utf-8"))
     out = {}
     for ev in cal.vevent_list:
@@ -372,15 +386,58 @@ def test_vtimezone_form_every_reader_understands(sample: bytes) -> None:
     lines = unfolded(sample)
     rdates = [line for line in lines if line.startswith("RDATE")]
     assert rdates and all("," not in line for line in rdates)  # vobject misreads RDATE lists
-    # the same definition in every file (1970-2100): readers that keep the first VTIMEZONE of a TZID they see
-    # (vobject does) read a plan of 2005 right after one of 2026
+    # each file's VTIMEZONE covers its own years, so a plan of 2005 read right after one of 2026 is read with
+    # its own definition (read_vobject starts vobject afresh for every file) ...
     later = plan_to_ics(make_plan("cenersen-arm1", dt.date(2026, 7, 1)), time=dt.time(9), tz="Europe/Berlin")
     early = plan_to_ics(make_plan("cenersen-arm1", dt.date(2005, 7, 1)), time=dt.time(9), tz="Europe/Berlin")
-    assert [ln for ln in unfolded(later) if "VTIMEZONE" in ln or ln.startswith(("RDATE", "DTSTART:"))] == \
-        [ln for ln in unfolded(early) if "VTIMEZONE" in ln or ln.startswith(("RDATE", "DTSTART:"))]
+    summer_2005 = {utc(2005, 7, 1, 7), utc(2005, 7, 2, 7), utc(2005, 7, 3, 7), utc(2005, 7, 4, 7)}
     read_vobject(later)
-    assert {v[0] for v in agreed(early).values()} == {utc(2005, 7, 1, 7), utc(2005, 7, 2, 7), utc(2005, 7, 3, 7),
-                                                      utc(2005, 7, 4, 7)}
+    assert {v[0] for v in agreed(early).values()} == summer_2005
+    # ... which matters: vobject left to itself reads the 2005 file with the 2026 file's definition (2025-2028)
+    fresh_vobject()
+    vobject.readOne(later.decode("utf-8"))
+    stale = vobject.readOne(early.decode("utf-8"))
+    assert {_norm(ev.dtstart.value) for ev in stale.vevent_list} != summer_2005
+    fresh_vobject()
+
+
+def vtimezone_dates(raw: bytes) -> dict[str, list[dt.datetime]]:
+    """Every onset (DTSTART and RDATEs of each observance) of each VTIMEZONE, by TZID, in order."""
+    out = {}
+    for vtz in icalendar.Calendar.from_ical(raw).walk("VTIMEZONE"):
+        onsets = []
+        for rule in vtz.subcomponents:
+            onsets.append(rule.decoded("DTSTART"))
+            rdates = rule.get("RDATE", [])
+            for rdate in rdates if isinstance(rdates, list) else [rdates]:
+                onsets.extend(p.dt for p in rdate.dts)
+        out[str(vtz["TZID"])] = sorted(onsets)
+    return out
+
+
+def test_vtimezone_covers_the_events_years_with_a_year_either_side() -> None:
+    # events from 30 Dec 2026 to 25 Jan 2027: whole years 2025 to 2028
+    raw = plan_to_ics(make_plan("oblimersen-dtic", dt.date(2026, 12, 30), cycles=2), time=dt.time(9),
+                      tz="Europe/Berlin", dtstamp=STAMP)
+    onsets = vtimezone_dates(raw)["Europe/Berlin"]
+    assert onsets[0] == dt.datetime(2025, 1, 1)
+    assert [d.year for d in onsets[1:]] == [2025, 2025, 2026, 2026, 2027, 2027, 2028, 2028]  # spring and autumn
+    assert "COMMENT:Rules of the IANA time zone Europe/Berlin from 2025-01-01 to 2029-01-01." in unfolded(raw)
+    # a zone without daylight saving: the offset in force, and nothing more
+    tokyo = plan_to_ics(make_plan("oblimersen-dtic", dt.date(2026, 6, 1)), time=dt.time(9), tz="Asia/Tokyo")
+    assert vtimezone_dates(tokyo) == {"Asia/Tokyo": [dt.datetime(2025, 1, 1)]}
+
+
+def test_vtimezone_covers_cancelled_events_of_the_previous_file() -> None:
+    # cycle 2 (January 2028) was planned, then dropped: it stays as a cancelled event, and the zone covers it
+    two = plan_to_ics(make_plan("oblimersen-dtic", dt.date(2027, 12, 20), cycles=2), time=dt.time(9),
+                      tz="Europe/Berlin", dtstamp=STAMP)
+    one = plan_to_ics(make_plan("oblimersen-dtic", dt.date(2027, 12, 20), cycles=1), time=dt.time(9),
+                      tz="Europe/Berlin", dtstamp=STAMP, previous=two)
+    assert any(str(e.get("STATUS")) == "CANCELLED" and e.decoded("DTSTART").year == 2028 for e in events(one))
+    onsets = vtimezone_dates(one)["Europe/Berlin"]
+    assert onsets[0] == dt.datetime(2026, 1, 1) and onsets[-1].year == 2029
+    agreed(one)
 
 
 def test_short_daylight_periods_are_in_the_vtimezone() -> None:
@@ -507,6 +564,9 @@ def test_plan_resources_are_the_files_events_one_calendar_each_with_sequence_aga
     for uid, (data, _changed) in first.items():
         (event,) = events(data)
         assert event.to_ical() == in_file[uid].to_ical()
+        # each calendar's VTIMEZONE covers its own event's years: cycle 2 (January 2027) starts in 2026
+        years = {event.decoded("DTSTART").year, event.decoded("DTEND").year}
+        assert vtimezone_dates(data)["Europe/Berlin"][0] == dt.datetime(min(years) - 1, 1, 1)
         agreed(data)
     stored = {uid: data for uid, (data, _changed) in first.items()}
     later = {**options, "dtstamp": dt.datetime(2026, 11, 2, tzinfo=UTC)}

@@ -7,7 +7,8 @@ its local wall-clock time (``--time`` in the plan's zone) on its administration 
 
 How times are written:
 
-- with a time: ``DTSTART;TZID=...`` (and a generated ``VTIMEZONE`` for every TZID), ``DTEND``
+- with a time: ``DTSTART;TZID=...`` (and a ``VTIMEZONE`` for every TZID, from
+  :mod:`regimen.export.vtimezone`, covering the years of the events), ``DTEND``
   computed as an instant in UTC and written in the same zone, or in UTC (``...Z``) when that
   local time is ambiguous (the repeated hour when clocks go back); a time that does not exist
   on a date (clocks go forward) moves forward by the gap, and the description says so. Never
@@ -31,12 +32,11 @@ This module writes calendar bytes and nothing else: writing the file and publish
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import os
 import re
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -48,6 +48,7 @@ from regimen.engine.plan import Plan
 from regimen.errors import RegimenError
 from regimen.export.io import write_atomic
 from regimen.export.table import DISCLAIMER, patient_line
+from regimen.export.vtimezone import add_timezones
 from regimen.model import Administration
 from regimen.quantities.exact import format_decimal, format_fraction
 
@@ -409,19 +410,6 @@ def plan_events(plan: Plan, *, time: dt.time | None = None, tz: str | None = Non
     return events
 
 
-# Every VTIMEZONE this module writes spans the same years, so that a zone's definition is the same in
-# every file: some readers keep the first definition they see of a TZID (vobject does, for the
-# life of the process) and would misread a later file whose definition covers other years.
-TIMEZONE_YEARS = (1970, 2100)
-
-
-def _span(events: Iterable[icalendar.Component]) -> tuple[dt.date, dt.date]:
-    """The years a VTIMEZONE must cover: TIMEZONE_YEARS, widened for events outside them."""
-    years = [event.decoded(name).year for event in events for name in ("DTSTART", "DTEND") if name in event]
-    return dt.date(min([TIMEZONE_YEARS[0], *(y - 1 for y in years)]), 1, 1), \
-        dt.date(max([TIMEZONE_YEARS[1], *(y + 2 for y in years)]), 1, 1)
-
-
 def new_calendar(name: str) -> icalendar.Calendar:
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
@@ -429,71 +417,6 @@ def new_calendar(name: str) -> icalendar.Calendar:
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", name)
     return cal
-
-
-def add_timezones(cal: icalendar.Calendar) -> None:
-    """A VTIMEZONE for every TZID the calendar's events use, covering the years they span."""
-    events = cal.walk("VEVENT")
-    missing = sorted(cal.get_missing_tzids()) if events else []
-    if not missing:
-        return
-    first, last = _span(events)
-    for index, tzid in enumerate(missing):
-        cal.subcomponents.insert(index, icalendar.Timezone.from_ical(vtimezone(tzid, first, last)))
-
-
-@functools.lru_cache(maxsize=32)
-def vtimezone(tzid: str, first: dt.date, last: dt.date) -> bytes:
-    """The VTIMEZONE of IANA zone ``tzid`` from ``first`` to ``last``: every transition, one RDATE per line.
-
-    Written here rather than by icalendar's ``Timezone.from_tzinfo``, which searches for transitions
-    in steps of 64 days and so drops short periods (Cairo's daylight time resumed for 20 days after
-    Ramadan 2010 is missing from its output). Transitions are found by sampling the zone every
-    12 hours and bisecting each change to the second. RDATEs go one per line: vobject misreads
-    the comma-separated list form.
-    """
-    tz = zone(tzid)
-
-    def state(instant: dt.datetime) -> tuple[dt.timedelta, bool, str]:
-        local = instant.astimezone(tz)
-        offset = local.utcoffset()
-        assert offset is not None
-        return offset, bool(local.dst()), local.tzname() or str(offset)
-
-    step = dt.timedelta(hours=12)
-    moment = dt.datetime(first.year, first.month, first.day, tzinfo=UTC)
-    end = dt.datetime(last.year, last.month, last.day, tzinfo=UTC)
-    initial = before = state(moment)
-    starts: dict[tuple[dt.timedelta, dt.timedelta, str, bool], list[dt.datetime]] = {}
-    while moment < end:
-        after = state(moment + step)
-        if after != before:
-            low, high = moment, moment + step  # state(low) == before, state(high) == after
-            while high - low > dt.timedelta(seconds=1):
-                middle = low + (high - low) / 2
-                low, high = (middle, high) if state(middle) == before else (low, middle)
-            high = high.replace(microsecond=0)
-            local_start = (high + before[0]).replace(tzinfo=None)  # wall time before the change, as RFC 5545 says
-            starts.setdefault((before[0], after[0], after[2], after[1]), []).append(local_start)
-        before = after
-        moment += step
-    rules = {(initial[0], initial[0], initial[2], initial[1]): [moment.replace(year=first.year, month=first.month,
-                                                                              day=first.day, tzinfo=None)]}
-    rules.update(starts)
-    out = icalendar.Timezone()
-    out.add("tzid", tzid)
-    out.add("comment", f"Rules of the IANA time zone {tzid} from {first} to {last}.")
-    for (offset_from, offset_to, name, daylight), dates in rules.items():
-        rule = icalendar.TimezoneDaylight() if daylight else icalendar.TimezoneStandard()
-        rule.add("dtstart", dates[0])
-        for date in dates[1:]:
-            rule.add("rdate", date)
-        rule.add("tzname", name)
-        rule.add("tzoffsetfrom", offset_from)
-        rule.add("tzoffsetto", offset_to)
-        out.add_component(rule)
-    data: bytes = out.to_ical()
-    return data
 
 
 def calendar_name(plan: Plan, label: str | None) -> str:
