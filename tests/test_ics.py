@@ -33,6 +33,7 @@ import regimen
 from regimen.cli import cli
 from regimen.engine.expand import requirements
 from regimen.engine.plan import Plan
+from regimen.errors import render
 from regimen.export import calendar as calendar_mod
 from regimen.export import ics as ics_mod
 from regimen.export.ics import CalendarError, parse_remind, parse_time, plan_to_ics
@@ -598,7 +599,7 @@ def test_parse_remind(text: str, minutes: int) -> None:
 
 @pytest.mark.parametrize("text", ["1y", "h", "-1h", "1.5h", "", "1h 30", "5w"])
 def test_parse_remind_rejects(text: str) -> None:
-    with pytest.raises(CalendarError, match="--remind"):
+    with pytest.raises(CalendarError, match="remind"):
         parse_remind(text)
 
 
@@ -611,7 +612,7 @@ def test_zone_and_label_errors() -> None:
         ics_mod.check_label("J. Doe\nbed 4")
     with pytest.raises(CalendarError, match="one non-empty line"):
         ics_mod.check_label("   ")
-    with pytest.raises(CalendarError, match="--start"):
+    with pytest.raises(CalendarError, match="pass start YYYY-MM-DD"):  # the library names its parameter
         plan_to_ics(make_plan("cenersen-arm1", None))  # type: ignore[arg-type]
 
 
@@ -627,7 +628,7 @@ def test_local_zone_key_sources(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     key, note = ics_mod.local_zone_key({"TZ": "Nowhere/Special"}, empty)
-    assert key == "UTC" and note is not None and "--tz" in note
+    assert key == "UTC" and note is not None and "(pass tz ZONE, e.g. Europe/Berlin)" in render(note)
 
 
 def test_source_date_epoch() -> None:
@@ -708,11 +709,15 @@ def test_cli_default_zone_is_the_machines(runner: Any, tmp_path: Path, monkeypat
 
 def test_cli_unknown_machine_zone_falls_back_to_utc_with_a_note(runner: Any, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(calendar_mod, "local_zone_key", lambda: ("UTC", "the machine's time zone could not be found"))
+    nowhere = tmp_path / "etc"
+    nowhere.mkdir()
+    monkeypatch.setattr(calendar_mod, "local_zone_key",
+                        lambda: ics_mod.local_zone_key({"TZ": "Nowhere/Special"}, nowhere))
     target = tmp_path / "plan.ics"
     result = run(runner, "--start", "2026-12-01", "--time", "08:00", "--ics", str(target))
     assert result.exit_code == 0
-    assert "note: the machine's time zone could not be found" in result.stderr
+    assert ("note: the machine's time zone could not be found; times are in UTC (pass --tz ZONE, e.g. Europe/Berlin)"
+            in result.stderr)
     assert "DTSTART:20261201T080000Z" in unfolded(target.read_bytes())
 
 
@@ -737,6 +742,7 @@ def test_cli_rewrite_raises_sequence(runner: Any, tmp_path: Path) -> None:
     (["--start", "2026-12-01", "--ics", "x.ics", "--remind", "soon"], "--remind 'soon': give a time"),
     (["--start", "2026-12-01", "--ics", "x.ics", "--label", "a\nb"], "--label must be one non-empty line"),
     (["--start", "2026-12-01", "--ics", "no/such/folder/x.ics"], "folder no/such/folder does not exist"),
+    (["--start", "2026-12-01", "--caldav", "ftp://127.0.0.1/cal/"], "--caldav 'ftp://127.0.0.1/cal/': give the http"),
 ])
 def test_cli_errors_are_one_line_and_write_nothing(runner: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    args: list[str], message: str) -> None:
@@ -795,7 +801,7 @@ def test_refuses_to_replace_a_file_that_is_not_a_calendar(runner: Any, tmp_path:
     target.write_text("important notes\n")
     result = run(runner, "--start", "2026-12-01", "--ics", str(target))
     assert result.exit_code == 1
-    assert "exists and is not an iCalendar file" in result.stderr
+    assert "exists and is not an iCalendar file; choose another --ics path" in result.stderr
     assert target.read_text() == "important notes\n"
 
 

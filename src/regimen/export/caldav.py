@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import icalendar  # only to read the UIDs of what the server holds
 
-from regimen.errors import RegimenError
+from regimen.errors import RegimenError, option
 
 TIMEOUT_SECONDS = 30
 NS = {"d": "DAV:", "c": "urn:ietf:params:xml:ns:caldav"}
@@ -110,13 +110,13 @@ class Client:
     def __init__(self, url: str, auth: tuple[str, str] | None) -> None:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise CalDAVError(f"--caldav {url!r}: give the http(s) URL of a calendar collection")
+            raise CalDAVError(f"{option('caldav')} {url!r}: give the http(s) URL of a calendar collection")
         if parts.username or parts.password:
-            raise CalDAVError("--caldav: do not put credentials in the URL; set REGIMEN_CALDAV_USER and "
+            raise CalDAVError(f"{option('caldav')}: do not put credentials in the URL; set REGIMEN_CALDAV_USER and "
                               "REGIMEN_CALDAV_PASSWORD or use ~/.netrc")
         if parts.scheme == "http" and auth is not None and not _is_loopback(parts.hostname):
-            raise CalDAVError(f"--caldav {url!r}: credentials are sent only over https (or to this machine); "
-                              "use the server's https URL")
+            raise CalDAVError(f"{option('caldav')} {url!r}: credentials are sent only over https (or to this "
+                              "machine); use the server's https URL")
         self.url = url if url.endswith("/") else url + "/"
         self.headers: dict[str, str] = {"User-Agent": "regimen"}
         if auth is not None:

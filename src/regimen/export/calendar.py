@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from regimen.engine.plan import Plan
+from regimen.errors import option
 from regimen.export.caldav import Resource, Upload, sync
 from regimen.export.ics import (
     CalendarError,
@@ -67,13 +68,16 @@ class CalendarExport:
     def from_options(cls, *, ics: str | None, caldav: str | None, time: str | None, tz: str | None,
                      remind: str | None, label: str | None, start: object,
                      echo: Callable[[str], None]) -> CalendarExport:
+        """Checked options. ``echo`` shows a line to the user; it may name an input with :func:`option`."""
         if ics is None and caldav is None:
-            given = [f"--{n}" for n, v in (("time", time), ("tz", tz), ("remind", remind), ("label", label))
+            given = [option(n) for n, v in (("time", time), ("tz", tz), ("remind", remind), ("label", label))
                      if v is not None]
-            raise CalendarError(f"{', '.join(given)}: used only with a calendar; add --ics FILE or --caldav URL")
+            raise CalendarError(f"{', '.join(given)}: used only with a calendar; add {option('ics')} FILE or "
+                                f"{option('caldav')} URL")
         if start is None:
-            flag = "--ics" if ics is not None else "--caldav"
-            raise CalendarError(f"{flag} needs dates: add --start YYYY-MM-DD (the date of day 1 of cycle 1)")
+            where = option("ics") if ics is not None else option("caldav")
+            raise CalendarError(f"{where} needs dates: add {option('start')} YYYY-MM-DD (the date of day 1 of "
+                                "cycle 1)")
         if tz is not None:
             zone(tz)
         elif time is not None:

@@ -3,7 +3,7 @@
 One event per administration; a continuous infusion is one event from its start to start + its
 exact elapsed hours. Elapsed time is computed in UTC: across a daylight-saving change a 96-hour
 infusion still lasts 96 hours, and the wall clock shows 95 or 97. Every other event stays at
-its local wall-clock time (``--time`` in the plan's zone) on its administration date.
+its local wall-clock time (``time`` in the plan's zone) on its administration date.
 
 How times are written:
 
@@ -45,7 +45,7 @@ from typing import Any
 import icalendar  # loaded only with a calendar: the command line imports this module only then
 
 from regimen.engine.plan import Plan
-from regimen.errors import RegimenError
+from regimen.errors import RegimenError, option
 from regimen.export.io import write_atomic
 from regimen.export.table import DISCLAIMER, patient_line
 from regimen.export.vtimezone import add_timezones
@@ -69,7 +69,7 @@ def parse_time(text: str) -> dt.time:
     """'08:00' or '8:00' (24-hour clock) -> time."""
     match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text)
     if match is None or int(match[1]) > 23 or int(match[2]) > 59:
-        raise CalendarError(f"--time {text!r}: give a 24-hour time HH:MM, e.g. --time 08:00")
+        raise CalendarError(f"{option('time')} {text!r}: give a 24-hour time HH:MM, e.g. {option('time')} 08:00")
     return dt.time(int(match[1]), int(match[2]))
 
 
@@ -81,10 +81,12 @@ def parse_remind(text: str) -> dt.timedelta:
     compact = text.strip().lower().replace(" ", "")
     parts = re.findall(r"(\d+)(min|m|h|d|w)", compact)
     if not compact or "".join(n + u for n, u in parts) != compact:
-        raise CalendarError(f"--remind {text!r}: give a time before the event such as 30m, 1h, 1d or 1h30m")
+        raise CalendarError(f"{option('remind')} {text!r}: give a time before the event such as 30m, 1h, 1d or "
+                            "1h30m")
     seconds = sum(int(n) * _REMIND_UNITS[u] for n, u in parts)
     if seconds > 4 * _REMIND_UNITS["w"]:
-        raise CalendarError(f"--remind {text!r}: at most 4 weeks before the event, e.g. --remind 1d")
+        raise CalendarError(f"{option('remind')} {text!r}: at most 4 weeks before the event, e.g. "
+                            f"{option('remind')} 1d")
     return dt.timedelta(seconds=seconds)
 
 
@@ -92,7 +94,8 @@ def check_label(label: str) -> str:
     """A label (e.g. a patient's name or bed) shown in every event: one line of text."""
     cleaned = " ".join(label.split())
     if not cleaned or any(ord(ch) < 32 or ord(ch) == 127 for ch in label.replace("\t", " ")):
-        raise CalendarError("--label must be one non-empty line of text, e.g. --label 'J. Doe, bed 4'")
+        raise CalendarError(f"{option('label')} must be one non-empty line of text, e.g. "
+                            f"{option('label')} 'J. Doe, bed 4'")
     return cleaned
 
 
@@ -103,7 +106,7 @@ def zone(key: str) -> zoneinfo.ZoneInfo:
             raise ValueError(key)
         return zoneinfo.ZoneInfo(key)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, IsADirectoryError):
-        raise CalendarError(f"--tz {key!r}: unknown time zone; give an IANA name such as Europe/Berlin, "
+        raise CalendarError(f"{option('tz')} {key!r}: unknown time zone; give an IANA name such as Europe/Berlin, "
                             "America/New_York or UTC") from None
 
 
@@ -112,6 +115,8 @@ def local_zone_key(environ: Mapping[str, str] | None = None, etc: Path = Path("/
 
     Looks at $TZ, then the /etc/localtime link (…/zoneinfo/Europe/Berlin), then /etc/timezone.
     An offset from ``datetime.now().astimezone()`` is not enough: a VTIMEZONE needs the zone's rules.
+    The note names the caller's input with :func:`regimen.errors.option`; show it with
+    :func:`regimen.errors.render` (the command line shows it as ``--tz``).
     """
     env = os.environ if environ is None else environ
     candidates: list[str] = []
@@ -133,7 +138,8 @@ def local_zone_key(environ: Mapping[str, str] | None = None, etc: Path = Path("/
         except CalendarError:
             continue
         return key, None
-    return "UTC", "the machine's time zone could not be found; times are in UTC (pass --tz ZONE, e.g. Europe/Berlin)"
+    return "UTC", (f"the machine's time zone could not be found; times are in UTC (pass {option('tz')} ZONE, "
+                   "e.g. Europe/Berlin)")
 
 
 # ---- keys ----------------------------------------------------------------------------------------
@@ -334,8 +340,8 @@ def read_previous(data: bytes | str | None, key: str | None = None) -> dict[str,
     try:
         calendars = icalendar.Calendar.from_ical(data, multiple=True)
     except ValueError as exc:
-        raise CalendarError(f"the existing calendar is not valid iCalendar ({exc}); choose another --ics file") \
-            from None
+        raise CalendarError(f"the existing calendar is not valid iCalendar ({exc}); choose another {option('ics')} "
+                            "file") from None
     found: dict[str, Previous] = {}
     for cal in calendars:
         for event in cal.walk("VEVENT"):
@@ -373,7 +379,8 @@ def plan_events(plan: Plan, *, time: dt.time | None = None, tz: str | None = Non
                 previous: Mapping[str, Previous] | None = None) -> list[icalendar.Event]:
     """The plan's events, in plan order, with SEQUENCE set against ``previous`` (by UID)."""
     if plan.start is None:
-        raise CalendarError("a calendar needs dates: pass --start YYYY-MM-DD (the date of day 1 of cycle 1)")
+        raise CalendarError(f"a calendar needs dates: pass {option('start')} YYYY-MM-DD (the date of day 1 of "
+                            "cycle 1)")
     label = check_label(label) if label is not None else None
     tzinfo: dt.tzinfo = UTC if tz is None or tz in UTC_KEYS else zone(tz)
     stamp = (dtstamp or dt.datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
@@ -494,7 +501,7 @@ def existing_calendar(path: str | Path) -> bytes | None:
         return None
     data = target.read_bytes()
     if not data.lstrip().upper().startswith(b"BEGIN:VCALENDAR"):
-        raise CalendarError(f"{target} exists and is not an iCalendar file; choose another --ics path")
+        raise CalendarError(f"{target} exists and is not an iCalendar file; choose another {option('ics')} path")
     return data
 
 
