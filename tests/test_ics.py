@@ -236,13 +236,87 @@ CYCLES: dict[str, int | dict[str, int]] = {"oblimersen-fc": 2, "oblimersen-dtic"
                                            "oblimersen-dex": {"maintenance": 2}}  # those with a cycle length
 
 
-@pytest.mark.parametrize("zone_key", ["Europe/Berlin", "Australia/Sydney", "America/Sao_Paulo", "Asia/Kolkata",
-                                      "America/St_Johns", "Pacific/Chatham", "UTC"])
+# The reader matrix: every seed in one zone with both of its changes and a year boundary (what each regimen's
+# shape does: phases, cycles, continuous and short infusions, point events), and every zone with two seeds on the
+# dates of its own changes (what each zone's rules do). Each zone test checks that it met every case its zone has.
+
+def change_days(zone_key: str, latest: int = 2026, earliest: int = 2005) -> list[tuple[dt.date, dt.time, str]]:
+    """The zone's last two offset changes up to ``latest``: the local day each happens, the wall time in the
+    middle of the hour it skips or repeats (so an event at that time meets it), and which ("skipped"/"repeated")."""
+    tz = zoneinfo.ZoneInfo(zone_key)
+
+    def offset(instant: dt.datetime) -> dt.timedelta:
+        value = instant.astimezone(tz).utcoffset()
+        assert value is not None
+        return value
+
+    found: list[tuple[dt.date, dt.time, str]] = []
+    step = dt.timedelta(hours=6)
+    moment = dt.datetime(latest + 1, 1, 1, tzinfo=UTC)
+    while len(found) < 2 and moment.year >= earliest:
+        earlier = moment - step
+        before, after = offset(earlier), offset(moment)
+        if before != after:
+            low, high = 0, int(step.total_seconds())  # seconds after ``earlier``: the change is in (low, high]
+            while high - low > 1:
+                middle = (low + high) // 2
+                same = offset(earlier + dt.timedelta(seconds=middle)) == before
+                low, high = (middle, high) if same else (low, middle)
+            change = earlier + dt.timedelta(seconds=high)
+            window = (change + min(before, after)).replace(tzinfo=None)  # the first wall time skipped or repeated
+            wall = window + abs(after - before) / 2
+            found.append((wall.date(), wall.time(), "skipped" if after > before else "repeated"))
+        moment = earlier
+    return found
+
+
+def cases_met(raw: bytes, zone_key: str) -> set[str]:
+    """The DST cases a file meets: a start time skipped or repeated, an event across a change, a new year."""
+    tz = zoneinfo.ZoneInfo(zone_key)
+    met, years = set(), set()
+    for e in events(raw):
+        if "does not exist" in str(e["DESCRIPTION"]):
+            met.add("skipped")
+        if "happens twice" in str(e["DESCRIPTION"]):
+            met.add("repeated")
+        start = e.decoded("DTSTART")
+        end = e.decoded("DTEND") if "DTEND" in e else start
+        years |= {start.year, end.year}
+        if isinstance(start, dt.datetime) and start.astimezone(tz).utcoffset() != end.astimezone(tz).utcoffset():
+            met.add("across")
+    return met | ({"new year"} if len(years) > 1 else set())
+
+
 @pytest.mark.parametrize("regimen_id", SEED_IDS)
-def test_every_seed_reads_the_same_in_every_reader(regimen_id: str, zone_key: str) -> None:
+def test_every_seed_reads_the_same_in_every_reader(regimen_id: str) -> None:
+    # Berlin 2026: clocks go forward on 29 March and back on 25 October; 02:30 is skipped, then repeated
     for start in (dt.date(2026, 3, 25), dt.date(2026, 10, 21), dt.date(2026, 12, 28)):
         agreed(plan_to_ics(make_plan(regimen_id, start, cycles=CYCLES.get(regimen_id)),
-                           time=dt.time(2, 30), tz=zone_key, dtstamp=STAMP))
+                           time=dt.time(2, 30), tz="Europe/Berlin", dtstamp=STAMP))
+
+
+ZONE_SEEDS = ["cenersen-arm3", "oblimersen-dtic"]  # point events and a 96 h infusion; a 1 h infusion, 120 h, 2 cycles
+
+
+@pytest.mark.parametrize("zone_key", ["Europe/Berlin", "Australia/Sydney", "America/Sao_Paulo", "Asia/Kolkata",
+                                      "America/St_Johns", "Pacific/Chatham", "UTC"])
+def test_every_zone_reads_the_same_in_every_reader(zone_key: str) -> None:
+    # northern and southern hemispheres, half-hour (Kolkata, St John's) and 45-minute (Chatham) offsets, a zone
+    # whose daylight saving ended (Sao Paulo, 2019), none (UTC); each change met on day 3 (day 1 of an infusion
+    # two days before), and a year boundary
+    changes = change_days(zone_key)
+    cases = [(day - dt.timedelta(days=2), time) for day, time, _kind in changes]
+    cases.append((dt.date(2026, 12, 28), dt.time(2, 30)))
+    met = set()
+    for regimen_id in ZONE_SEEDS:
+        for start, time in cases:
+            raw = plan_to_ics(make_plan(regimen_id, start, cycles=CYCLES.get(regimen_id)), time=time, tz=zone_key,
+                              dtstamp=STAMP)
+            agreed(raw)
+            met |= cases_met(raw, zone_key)
+    expected = {"new year"} | ({"skipped", "repeated", "across"} if changes else set())
+    assert {kind for _day, _time, kind in changes} <= {"skipped", "repeated"}
+    assert met >= expected, f"{zone_key}: the cases read do not meet {sorted(expected - met)}"
 
 
 # ---- times that DST skips or repeats ---------------------------------------------------------------
