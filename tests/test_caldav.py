@@ -5,6 +5,7 @@ What the server stores is read back from its storage folder, not only through it
 
 from __future__ import annotations
 
+import ast
 import base64
 import datetime as dt
 import socket
@@ -22,7 +23,10 @@ import pytest
 from tests.test_ics import STAMP, agreed, make_plan, plan_to_ics
 
 from regimen.cli import cli
-from regimen.export.caldav import CalDAVError, Client, credentials, publish
+from regimen.export import caldav as caldav_mod
+from regimen.export import ics as ics_mod
+from regimen.export.caldav import CalDAVError, Client, Resource, credentials, sync
+from regimen.export.calendar import publish
 from regimen.export.ics import plan_key
 
 USER, PASSWORD = "nurse", "s3cret"
@@ -200,6 +204,46 @@ def test_unreachable_server() -> None:
 def test_unsafe_urls_are_refused_before_any_request(url: str, message: str) -> None:
     with pytest.raises(CalDAVError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Client(url, ("nurse", "pw"))
+
+
+def vevent(uid: str, summary: str) -> bytes:
+    return (f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n"
+            f"DTSTAMP:20260101T000000Z\r\nDTSTART;VALUE=DATE:20260601\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\n"
+            "END:VCALENDAR\r\n").encode()
+
+
+def test_sync_stores_the_bytes_it_is_given_and_touches_only_its_prefix(radicale: Server) -> None:
+    url = radicale.calendar("sync")
+    seen: list[dict[str, bytes]] = []
+
+    def render(resources: dict[str, Resource]) -> Any:
+        def call(stored: Any) -> dict[str, Resource]:
+            seen.append(dict(stored))
+            return resources
+        return call
+
+    created = sync(url, "a-", render({"a-1": Resource(vevent("a-1", "one")), "a-2": Resource(vevent("a-2", "two"))}),
+                   environ=ENV)
+    sync(url, "b-", render({"b-1": Resource(vevent("b-1", "other"))}), environ=ENV)
+    assert created.created == ("a-1", "a-2") and seen[-1] == {}
+    result = sync(url, "a-", render({"a-1": Resource(vevent("a-1", "one"), changed=False),
+                                     "a-3": Resource(vevent("a-3", "three"))}), environ=ENV)
+    assert set(seen[-1]) == {"a-1", "a-2"} and b"SUMMARY:two" in seen[-1]["a-2"]  # the server's copies
+    assert (result.created, result.updated, result.unchanged, result.deleted) == (("a-3",), (), ("a-1",), ("a-2",))
+    assert {uid: str(e["SUMMARY"]) for uid, e in radicale.stored("sync").items()} == \
+        {"a-1": "one", "a-3": "three", "b-1": "other"}
+    with pytest.raises(ValueError, match="outside the prefix"):
+        sync(url, "a-", render({"b-2": Resource(vevent("b-2", "stray"))}), environ=ENV)
+
+
+def test_the_caldav_client_and_the_ics_writer_do_not_know_each_other() -> None:
+    def imports(module: Any) -> set[str]:
+        tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+        found = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        return found | {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+
+    assert {m for m in imports(caldav_mod) if m.startswith("regimen")} == {"regimen.errors"}  # no plans, no ics
+    assert not {m for m in imports(ics_mod) if m.startswith(("regimen.export.caldav", "regimen.export.calendar"))}
 
 
 def test_partial_credentials() -> None:

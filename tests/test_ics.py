@@ -33,6 +33,8 @@ import regimen
 from regimen.cli import cli
 from regimen.engine.expand import requirements
 from regimen.engine.plan import Plan
+from regimen.errors import render
+from regimen.export import calendar as calendar_mod
 from regimen.export import ics as ics_mod
 from regimen.export.ics import CalendarError, parse_remind, parse_time, plan_to_ics
 
@@ -79,7 +81,21 @@ def read_icalendar(raw: bytes) -> Times:
     return out
 
 
+def fresh_vobject() -> None:
+    """Make vobject forget every VTIMEZONE it has read.
+
+    vobject keeps the first definition it sees of a TZID for the life of the process (the module-level
+    ``vobject.icalendar.__tzidMap``, filled by ``registerTzinfo`` only when the TZID is not there yet) and
+    reads every later file of that TZID with it. Each file's VTIMEZONE covers only its own years, so each
+    file is read as a client opening it alone would: with an empty registry (and UTC, as vobject starts).
+    """
+    registry = vars(vobject.icalendar)["__tzidMap"]
+    registry.clear()
+    vobject.icalendar.registerTzid("UTC", vobject.icalendar.utc)
+
+
 def read_vobject(raw: bytes) -> Times:
+    fresh_vobject()
     cal = vobject.readOne(raw.decode("utf-8"))
     out = {}
     for ev in cal.vevent_list:
@@ -220,13 +236,87 @@ CYCLES: dict[str, int | dict[str, int]] = {"oblimersen-fc": 2, "oblimersen-dtic"
                                            "oblimersen-dex": {"maintenance": 2}}  # those with a cycle length
 
 
-@pytest.mark.parametrize("zone_key", ["Europe/Berlin", "Australia/Sydney", "America/Sao_Paulo", "Asia/Kolkata",
-                                      "America/St_Johns", "Pacific/Chatham", "UTC"])
+# The reader matrix: every seed in one zone with both of its changes and a year boundary (what each regimen's
+# shape does: phases, cycles, continuous and short infusions, point events), and every zone with two seeds on the
+# dates of its own changes (what each zone's rules do). Each zone test checks that it met every case its zone has.
+
+def change_days(zone_key: str, latest: int = 2026, earliest: int = 2005) -> list[tuple[dt.date, dt.time, str]]:
+    """The zone's last two offset changes up to ``latest``: the local day each happens, the wall time in the
+    middle of the hour it skips or repeats (so an event at that time meets it), and which ("skipped"/"repeated")."""
+    tz = zoneinfo.ZoneInfo(zone_key)
+
+    def offset(instant: dt.datetime) -> dt.timedelta:
+        value = instant.astimezone(tz).utcoffset()
+        assert value is not None
+        return value
+
+    found: list[tuple[dt.date, dt.time, str]] = []
+    step = dt.timedelta(hours=6)
+    moment = dt.datetime(latest + 1, 1, 1, tzinfo=UTC)
+    while len(found) < 2 and moment.year >= earliest:
+        earlier = moment - step
+        before, after = offset(earlier), offset(moment)
+        if before != after:
+            low, high = 0, int(step.total_seconds())  # seconds after ``earlier``: the change is in (low, high]
+            while high - low > 1:
+                middle = (low + high) // 2
+                same = offset(earlier + dt.timedelta(seconds=middle)) == before
+                low, high = (middle, high) if same else (low, middle)
+            change = earlier + dt.timedelta(seconds=high)
+            window = (change + min(before, after)).replace(tzinfo=None)  # the first wall time skipped or repeated
+            wall = window + abs(after - before) / 2
+            found.append((wall.date(), wall.time(), "skipped" if after > before else "repeated"))
+        moment = earlier
+    return found
+
+
+def cases_met(raw: bytes, zone_key: str) -> set[str]:
+    """The DST cases a file meets: a start time skipped or repeated, an event across a change, a new year."""
+    tz = zoneinfo.ZoneInfo(zone_key)
+    met, years = set(), set()
+    for e in events(raw):
+        if "does not exist" in str(e["DESCRIPTION"]):
+            met.add("skipped")
+        if "happens twice" in str(e["DESCRIPTION"]):
+            met.add("repeated")
+        start = e.decoded("DTSTART")
+        end = e.decoded("DTEND") if "DTEND" in e else start
+        years |= {start.year, end.year}
+        if isinstance(start, dt.datetime) and start.astimezone(tz).utcoffset() != end.astimezone(tz).utcoffset():
+            met.add("across")
+    return met | ({"new year"} if len(years) > 1 else set())
+
+
 @pytest.mark.parametrize("regimen_id", SEED_IDS)
-def test_every_seed_reads_the_same_in_every_reader(regimen_id: str, zone_key: str) -> None:
+def test_every_seed_reads_the_same_in_every_reader(regimen_id: str) -> None:
+    # Berlin 2026: clocks go forward on 29 March and back on 25 October; 02:30 is skipped, then repeated
     for start in (dt.date(2026, 3, 25), dt.date(2026, 10, 21), dt.date(2026, 12, 28)):
         agreed(plan_to_ics(make_plan(regimen_id, start, cycles=CYCLES.get(regimen_id)),
-                           time=dt.time(2, 30), tz=zone_key, dtstamp=STAMP))
+                           time=dt.time(2, 30), tz="Europe/Berlin", dtstamp=STAMP))
+
+
+ZONE_SEEDS = ["cenersen-arm3", "oblimersen-dtic"]  # point events and a 96 h infusion; a 1 h infusion, 120 h, 2 cycles
+
+
+@pytest.mark.parametrize("zone_key", ["Europe/Berlin", "Australia/Sydney", "America/Sao_Paulo", "Asia/Kolkata",
+                                      "America/St_Johns", "Pacific/Chatham", "UTC"])
+def test_every_zone_reads_the_same_in_every_reader(zone_key: str) -> None:
+    # northern and southern hemispheres, half-hour (Kolkata, St John's) and 45-minute (Chatham) offsets, a zone
+    # whose daylight saving ended (Sao Paulo, 2019), none (UTC); each change met on day 3 (day 1 of an infusion
+    # two days before), and a year boundary
+    changes = change_days(zone_key)
+    cases = [(day - dt.timedelta(days=2), time) for day, time, _kind in changes]
+    cases.append((dt.date(2026, 12, 28), dt.time(2, 30)))
+    met = set()
+    for regimen_id in ZONE_SEEDS:
+        for start, time in cases:
+            raw = plan_to_ics(make_plan(regimen_id, start, cycles=CYCLES.get(regimen_id)), time=time, tz=zone_key,
+                              dtstamp=STAMP)
+            agreed(raw)
+            met |= cases_met(raw, zone_key)
+    expected = {"new year"} | ({"skipped", "repeated", "across"} if changes else set())
+    assert {kind for _day, _time, kind in changes} <= {"skipped", "repeated"}
+    assert met >= expected, f"{zone_key}: the cases read do not meet {sorted(expected - met)}"
 
 
 # ---- times that DST skips or repeats ---------------------------------------------------------------
@@ -371,15 +461,58 @@ def test_vtimezone_form_every_reader_understands(sample: bytes) -> None:
     lines = unfolded(sample)
     rdates = [line for line in lines if line.startswith("RDATE")]
     assert rdates and all("," not in line for line in rdates)  # vobject misreads RDATE lists
-    # the same definition in every file (1970-2100): readers that keep the first VTIMEZONE of a TZID they see
-    # (vobject does) read a plan of 2005 right after one of 2026
+    # each file's VTIMEZONE covers its own years, so a plan of 2005 read right after one of 2026 is read with
+    # its own definition (read_vobject starts vobject afresh for every file) ...
     later = plan_to_ics(make_plan("cenersen-arm1", dt.date(2026, 7, 1)), time=dt.time(9), tz="Europe/Berlin")
     early = plan_to_ics(make_plan("cenersen-arm1", dt.date(2005, 7, 1)), time=dt.time(9), tz="Europe/Berlin")
-    assert [ln for ln in unfolded(later) if "VTIMEZONE" in ln or ln.startswith(("RDATE", "DTSTART:"))] == \
-        [ln for ln in unfolded(early) if "VTIMEZONE" in ln or ln.startswith(("RDATE", "DTSTART:"))]
+    summer_2005 = {utc(2005, 7, 1, 7), utc(2005, 7, 2, 7), utc(2005, 7, 3, 7), utc(2005, 7, 4, 7)}
     read_vobject(later)
-    assert {v[0] for v in agreed(early).values()} == {utc(2005, 7, 1, 7), utc(2005, 7, 2, 7), utc(2005, 7, 3, 7),
-                                                      utc(2005, 7, 4, 7)}
+    assert {v[0] for v in agreed(early).values()} == summer_2005
+    # ... which matters: vobject left to itself reads the 2005 file with the 2026 file's definition (2025-2028)
+    fresh_vobject()
+    vobject.readOne(later.decode("utf-8"))
+    stale = vobject.readOne(early.decode("utf-8"))
+    assert {_norm(ev.dtstart.value) for ev in stale.vevent_list} != summer_2005
+    fresh_vobject()
+
+
+def vtimezone_dates(raw: bytes) -> dict[str, list[dt.datetime]]:
+    """Every onset (DTSTART and RDATEs of each observance) of each VTIMEZONE, by TZID, in order."""
+    out = {}
+    for vtz in icalendar.Calendar.from_ical(raw).walk("VTIMEZONE"):
+        onsets = []
+        for rule in vtz.subcomponents:
+            onsets.append(rule.decoded("DTSTART"))
+            rdates = rule.get("RDATE", [])
+            for rdate in rdates if isinstance(rdates, list) else [rdates]:
+                onsets.extend(p.dt for p in rdate.dts)
+        out[str(vtz["TZID"])] = sorted(onsets)
+    return out
+
+
+def test_vtimezone_covers_the_events_years_with_a_year_either_side() -> None:
+    # events from 30 Dec 2026 to 25 Jan 2027: whole years 2025 to 2028
+    raw = plan_to_ics(make_plan("oblimersen-dtic", dt.date(2026, 12, 30), cycles=2), time=dt.time(9),
+                      tz="Europe/Berlin", dtstamp=STAMP)
+    onsets = vtimezone_dates(raw)["Europe/Berlin"]
+    assert onsets[0] == dt.datetime(2025, 1, 1)
+    assert [d.year for d in onsets[1:]] == [2025, 2025, 2026, 2026, 2027, 2027, 2028, 2028]  # spring and autumn
+    assert "COMMENT:Rules of the IANA time zone Europe/Berlin from 2025-01-01 to 2029-01-01." in unfolded(raw)
+    # a zone without daylight saving: the offset in force, and nothing more
+    tokyo = plan_to_ics(make_plan("oblimersen-dtic", dt.date(2026, 6, 1)), time=dt.time(9), tz="Asia/Tokyo")
+    assert vtimezone_dates(tokyo) == {"Asia/Tokyo": [dt.datetime(2025, 1, 1)]}
+
+
+def test_vtimezone_covers_cancelled_events_of_the_previous_file() -> None:
+    # cycle 2 (January 2028) was planned, then dropped: it stays as a cancelled event, and the zone covers it
+    two = plan_to_ics(make_plan("oblimersen-dtic", dt.date(2027, 12, 20), cycles=2), time=dt.time(9),
+                      tz="Europe/Berlin", dtstamp=STAMP)
+    one = plan_to_ics(make_plan("oblimersen-dtic", dt.date(2027, 12, 20), cycles=1), time=dt.time(9),
+                      tz="Europe/Berlin", dtstamp=STAMP, previous=two)
+    assert any(str(e.get("STATUS")) == "CANCELLED" and e.decoded("DTSTART").year == 2028 for e in events(one))
+    onsets = vtimezone_dates(one)["Europe/Berlin"]
+    assert onsets[0] == dt.datetime(2026, 1, 1) and onsets[-1].year == 2029
+    agreed(one)
 
 
 def test_short_daylight_periods_are_in_the_vtimezone() -> None:
@@ -497,6 +630,27 @@ def test_previous_that_is_not_icalendar_is_an_error() -> None:
         plan_to_ics(make_plan("cenersen-arm1", dt.date(2026, 6, 1)), previous=b"BEGIN:VCALENDAR\r\nnonsense")
 
 
+def test_plan_resources_are_the_files_events_one_calendar_each_with_sequence_against_the_stored_copies() -> None:
+    plan = make_plan("oblimersen-dtic", dt.date(2026, 12, 30), cycles=2)
+    options: dict[str, Any] = {"time": dt.time(9), "tz": "Europe/Berlin", "dtstamp": STAMP}
+    first = ics_mod.plan_resources(plan, {}, **options)
+    in_file = {str(e["UID"]): e for e in events(plan_to_ics(plan, **options))}
+    assert list(first) == list(in_file) and all(changed for _data, changed in first.values())
+    for uid, (data, _changed) in first.items():
+        (event,) = events(data)
+        assert event.to_ical() == in_file[uid].to_ical()
+        # each calendar's VTIMEZONE covers its own event's years: cycle 2 (January 2027) starts in 2026
+        years = {event.decoded("DTSTART").year, event.decoded("DTEND").year}
+        assert vtimezone_dates(data)["Europe/Berlin"][0] == dt.datetime(min(years) - 1, 1, 1)
+        agreed(data)
+    stored = {uid: data for uid, (data, _changed) in first.items()}
+    later = {**options, "dtstamp": dt.datetime(2026, 11, 2, tzinfo=UTC)}
+    assert not any(changed for _data, changed in ics_mod.plan_resources(plan, stored, **later).values())
+    moved = ics_mod.plan_resources(plan, stored, **{**later, "time": dt.time(10)})
+    assert all(changed for _data, changed in moved.values())
+    assert {int(event["SEQUENCE"]) for data, _changed in moved.values() for event in events(data)} == {1}
+
+
 # ---- option parsing --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("text", "expected"), [("08:00", dt.time(8)), ("8:05", dt.time(8, 5)),
@@ -519,7 +673,7 @@ def test_parse_remind(text: str, minutes: int) -> None:
 
 @pytest.mark.parametrize("text", ["1y", "h", "-1h", "1.5h", "", "1h 30", "5w"])
 def test_parse_remind_rejects(text: str) -> None:
-    with pytest.raises(CalendarError, match="--remind"):
+    with pytest.raises(CalendarError, match="remind"):
         parse_remind(text)
 
 
@@ -532,7 +686,7 @@ def test_zone_and_label_errors() -> None:
         ics_mod.check_label("J. Doe\nbed 4")
     with pytest.raises(CalendarError, match="one non-empty line"):
         ics_mod.check_label("   ")
-    with pytest.raises(CalendarError, match="--start"):
+    with pytest.raises(CalendarError, match="pass start YYYY-MM-DD"):  # the library names its parameter
         plan_to_ics(make_plan("cenersen-arm1", None))  # type: ignore[arg-type]
 
 
@@ -548,7 +702,7 @@ def test_local_zone_key_sources(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     key, note = ics_mod.local_zone_key({"TZ": "Nowhere/Special"}, empty)
-    assert key == "UTC" and note is not None and "--tz" in note
+    assert key == "UTC" and note is not None and "(pass tz ZONE, e.g. Europe/Berlin)" in render(note)
 
 
 def test_source_date_epoch() -> None:
@@ -629,11 +783,15 @@ def test_cli_default_zone_is_the_machines(runner: Any, tmp_path: Path, monkeypat
 
 def test_cli_unknown_machine_zone_falls_back_to_utc_with_a_note(runner: Any, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ics_mod, "local_zone_key", lambda: ("UTC", "the machine's time zone could not be found"))
+    nowhere = tmp_path / "etc"
+    nowhere.mkdir()
+    monkeypatch.setattr(calendar_mod, "local_zone_key",
+                        lambda: ics_mod.local_zone_key({"TZ": "Nowhere/Special"}, nowhere))
     target = tmp_path / "plan.ics"
     result = run(runner, "--start", "2026-12-01", "--time", "08:00", "--ics", str(target))
     assert result.exit_code == 0
-    assert "note: the machine's time zone could not be found" in result.stderr
+    assert ("note: the machine's time zone could not be found; times are in UTC (pass --tz ZONE, e.g. Europe/Berlin)"
+            in result.stderr)
     assert "DTSTART:20261201T080000Z" in unfolded(target.read_bytes())
 
 
@@ -658,6 +816,7 @@ def test_cli_rewrite_raises_sequence(runner: Any, tmp_path: Path) -> None:
     (["--start", "2026-12-01", "--ics", "x.ics", "--remind", "soon"], "--remind 'soon': give a time"),
     (["--start", "2026-12-01", "--ics", "x.ics", "--label", "a\nb"], "--label must be one non-empty line"),
     (["--start", "2026-12-01", "--ics", "no/such/folder/x.ics"], "folder no/such/folder does not exist"),
+    (["--start", "2026-12-01", "--caldav", "ftp://127.0.0.1/cal/"], "--caldav 'ftp://127.0.0.1/cal/': give the http"),
 ])
 def test_cli_errors_are_one_line_and_write_nothing(runner: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    args: list[str], message: str) -> None:
@@ -691,7 +850,7 @@ def test_failed_run_never_clobbers_an_existing_calendar(runner: Any, tmp_path: P
     def broken(*_args: Any, **_kwargs: Any) -> bytes:
         raise CalendarError("simulated failure while building the calendar")
 
-    monkeypatch.setattr(ics_mod, "plan_to_ics", broken)
+    monkeypatch.setattr(calendar_mod, "plan_to_ics", broken)
     result = run(runner, "--start", "2026-12-02", "--ics", str(target))
     assert result.exit_code == 1 and "simulated failure" in result.stderr
     assert result.stdout == ""  # nothing half-done: not even the table
@@ -716,7 +875,7 @@ def test_refuses_to_replace_a_file_that_is_not_a_calendar(runner: Any, tmp_path:
     target.write_text("important notes\n")
     result = run(runner, "--start", "2026-12-01", "--ics", str(target))
     assert result.exit_code == 1
-    assert "exists and is not an iCalendar file" in result.stderr
+    assert "exists and is not an iCalendar file; choose another --ics path" in result.stderr
     assert target.read_text() == "important notes\n"
 
 

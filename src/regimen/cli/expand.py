@@ -8,10 +8,11 @@ from typing import Any
 import click
 
 from regimen.cli.clinical_options import clinical_options, options_from_context
-from regimen.cli.options import cycle_options, output_options, parse_cycles, patient_options, regimen_path_option
+from regimen.cli.options import cycle_options, flag, output_options, parse_cycles, patient_options, regimen_path_option
 from regimen.clinical.patient import make_patient
 from regimen.engine.expand import expand as expand_plan
 from regimen.engine.plan import Plan
+from regimen.errors import render
 from regimen.export.io import write_output
 from regimen.export.records import plan_to_csv, plan_to_json
 from regimen.export.table import render_table
@@ -37,11 +38,11 @@ def calendar_options(fn: Any) -> Any:
 
 
 def calendar_export(calendar: dict[str, str | None], start: dt.datetime | None) -> Any:
-    from regimen.export.ics import CalendarExport  # lazy: icalendar only when a calendar is asked for
+    from regimen.export.calendar import CalendarExport  # lazy: icalendar only when a calendar is asked for
 
     return CalendarExport.from_options(ics=calendar["ics"], time=calendar["time_"], tz=calendar["tz"],
                                        remind=calendar["remind"], label=calendar["label"], caldav=calendar["caldav"],
-                                       start=start, echo=lambda line: click.echo(line, err=True))
+                                       start=start, echo=lambda line: click.echo(render(line, flag), err=True))
 
 
 @click.command()

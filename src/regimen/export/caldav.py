@@ -1,10 +1,13 @@
-"""Publishing a plan to a CalDAV calendar collection (RFC 4791) with plain HTTP, standard library only.
+"""Keeping a set of resources of a CalDAV calendar collection (RFC 4791) in step, over plain HTTP.
 
-One resource per event. An upload first asks the collection for the events it holds (REPORT
-calendar-query), keeps those whose UID carries this plan's key (``regimen-<plan key>-``), then
-PUTs every event of the plan (to the resource that already holds its UID, with If-Match, or to a
-new ``<uid>.ics`` with If-None-Match) and DELETEs the events of the plan that are no longer in
-it. SEQUENCE rises for events whose content changed, as in a re-exported file.
+The client stores calendar bytes it is given; it knows nothing of plans or of what goes into an
+event (that is :mod:`regimen.export.ics`'s, and :mod:`regimen.export.calendar` joins the two). It
+reads only the UIDs of what the server holds. :func:`sync` asks the collection for the events it
+holds (REPORT calendar-query), keeps those whose UID starts with a prefix (a plan's
+``regimen-<plan key>-``), hands their data to a callback that returns every resource that should be
+there (UID -> calendar bytes, and whether each changed), then PUTs the new ones (to ``<uid>.ics``,
+with If-None-Match) and the changed ones (to the resource that holds the UID, with If-Match),
+leaves unchanged ones alone, and DELETEs those the callback no longer returns (with If-Match).
 
 Credentials never come from the command line: $REGIMEN_CALDAV_USER and $REGIMEN_CALDAV_PASSWORD,
 else the URL's host in ~/.netrc (or $NETRC), else none. Credentials are sent only over https,
@@ -14,21 +17,19 @@ or over http to this machine (loopback).
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import ipaddress
+import netrc
 import os
 import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
-from regimen.errors import RegimenError
+import icalendar  # only to read the UIDs of what the server holds
 
-if TYPE_CHECKING:  # pragma: no cover
-    from regimen.engine.plan import Plan
+from regimen.errors import RegimenError, option
 
 TIMEOUT_SECONDS = 30
 NS = {"d": "DAV:", "c": "urn:ietf:params:xml:ns:caldav"}
@@ -42,6 +43,20 @@ QUERY = b"""<?xml version="1.0" encoding="utf-8"?>
 
 class CalDAVError(RegimenError):
     """The calendar server could not be reached, refused us, or is not a CalDAV calendar."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One resource that should be in the collection: its calendar data and whether it differs from the
+    server's copy (an unchanged resource is not uploaded again; a new one is always uploaded)."""
+
+    data: bytes
+    changed: bool = True
+
+
+#: Given the server's copies (UID -> calendar data) of the resources :func:`sync` keeps in step, every
+#: resource that should be there (UID -> :class:`Resource`), in the order to upload them.
+Render = Callable[[Mapping[str, bytes]], Mapping[str, Resource]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +84,6 @@ def _is_loopback(host: str) -> bool:
 
 def credentials(url: str, environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
     """(user, password) from the environment or netrc; None for a server without login."""
-    import netrc
-
     env = os.environ if environ is None else environ
     user, password = env.get("REGIMEN_CALDAV_USER"), env.get("REGIMEN_CALDAV_PASSWORD")
     if user and password is not None:
@@ -97,13 +110,13 @@ class Client:
     def __init__(self, url: str, auth: tuple[str, str] | None) -> None:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise CalDAVError(f"--caldav {url!r}: give the http(s) URL of a calendar collection")
+            raise CalDAVError(f"{option('caldav')} {url!r}: give the http(s) URL of a calendar collection")
         if parts.username or parts.password:
-            raise CalDAVError("--caldav: do not put credentials in the URL; set REGIMEN_CALDAV_USER and "
+            raise CalDAVError(f"{option('caldav')}: do not put credentials in the URL; set REGIMEN_CALDAV_USER and "
                               "REGIMEN_CALDAV_PASSWORD or use ~/.netrc")
         if parts.scheme == "http" and auth is not None and not _is_loopback(parts.hostname):
-            raise CalDAVError(f"--caldav {url!r}: credentials are sent only over https (or to this machine); "
-                              "use the server's https URL")
+            raise CalDAVError(f"{option('caldav')} {url!r}: credentials are sent only over https (or to this "
+                              "machine); use the server's https URL")
         self.url = url if url.endswith("/") else url + "/"
         self.headers: dict[str, str] = {"User-Agent": "regimen"}
         if auth is not None:
@@ -134,8 +147,6 @@ class Client:
 
     def events(self) -> dict[str, tuple[str, str | None, bytes]]:
         """The collection's events: UID -> (href, etag, calendar data)."""
-        import icalendar
-
         status, body, _ = self.request("REPORT", self.url, QUERY,
                                        {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"})
         if status != 207:
@@ -162,62 +173,42 @@ class Client:
         return found
 
 
-def publish(plan: Plan, url: str, *, environ: Mapping[str, str] | None = None, **options: Any) -> Upload:
-    """Upload ``plan``'s events to the calendar collection at ``url``, replacing an earlier upload of it.
+def sync(url: str, prefix: str, render: Render, *, environ: Mapping[str, str] | None = None) -> Upload:
+    """Make the resources of the collection at ``url`` whose UID starts with ``prefix`` those ``render`` returns.
 
-    ``options`` are those of :func:`regimen.export.ics.plan_events` (time, tz, remind, label, dtstamp).
+    ``render`` gets the server's copies of those resources and returns every one that should be there;
+    each UID it returns must start with ``prefix`` (else a later sync could not find it again).
+    Resources whose UID does not start with ``prefix`` are never touched.
     """
-    from regimen.export.ics import (
-        CONTENT_PROPERTY,
-        UID_PREFIX,
-        add_timezones,
-        calendar_name,
-        check_label,
-        new_calendar,
-        plan_events,
-        plan_key,
-        read_previous,
-    )
-
-    label = options.get("label")
-    label = check_label(label) if label is not None else None
-    options["label"] = label
     client = Client(url, credentials(url, environ))
-    prefix = f"{UID_PREFIX}{plan_key(plan, label)}-"
     stored = {uid: v for uid, v in client.events().items() if uid.startswith(prefix)}
-    previous = {}
-    for uid, (_href, _etag, data) in stored.items():
-        previous.update({k: v for k, v in read_previous(data).items() if k == uid})
-    stamp = options.pop("dtstamp", None) or dt.datetime.now(dt.UTC)
-    events = plan_events(plan, dtstamp=stamp, previous=previous, **options)
+    wanted = render({uid: data for uid, (_href, _etag, data) in stored.items()})
+    strays = sorted(uid for uid in wanted if not uid.startswith(prefix))
+    if strays:
+        raise ValueError(f"sync: UIDs outside the prefix {prefix!r}: {', '.join(strays)}")
     created, updated, unchanged = [], [], []
-    for event in events:
-        uid = str(event["UID"])
-        cal = new_calendar(calendar_name(plan, label))
-        cal.add_component(event)
-        add_timezones(cal)
+    for uid, resource in wanted.items():
         headers = {"Content-Type": "text/calendar; charset=utf-8"}
         old = stored.get(uid)
         if old is None:
             target = client.url + urllib.parse.quote(uid) + ".ics"
             headers["If-None-Match"] = "*"
             created.append(uid)
+        elif not resource.changed:
+            unchanged.append(uid)
+            continue
         else:
             target = old[0]
             if old[1]:
                 headers["If-Match"] = old[1]
-            if previous[uid].content == str(event[CONTENT_PROPERTY]):
-                unchanged.append(uid)
-                continue
             updated.append(uid)
-        client.request("PUT", target, cal.to_ical(), headers)
-    current = {str(e["UID"]) for e in events}
+        client.request("PUT", target, resource.data, headers)
     deleted = []
     for uid, (href, etag, _data) in stored.items():
-        if uid not in current:
+        if uid not in wanted:
             client.request("DELETE", href, None, {"If-Match": etag} if etag else None)
             deleted.append(uid)
     return Upload(tuple(created), tuple(updated), tuple(unchanged), tuple(deleted))
 
 
-__all__ = ["CalDAVError", "Client", "Upload", "credentials", "publish"]
+__all__ = ["CalDAVError", "Client", "Render", "Resource", "Upload", "credentials", "sync"]

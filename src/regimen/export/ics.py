@@ -3,11 +3,12 @@
 One event per administration; a continuous infusion is one event from its start to start + its
 exact elapsed hours. Elapsed time is computed in UTC: across a daylight-saving change a 96-hour
 infusion still lasts 96 hours, and the wall clock shows 95 or 97. Every other event stays at
-its local wall-clock time (``--time`` in the plan's zone) on its administration date.
+its local wall-clock time (``time`` in the plan's zone) on its administration date.
 
 How times are written:
 
-- with a time: ``DTSTART;TZID=...`` (and a generated ``VTIMEZONE`` for every TZID), ``DTEND``
+- with a time: ``DTSTART;TZID=...`` (and a ``VTIMEZONE`` for every TZID, from
+  :mod:`regimen.export.vtimezone`, covering the years of the events), ``DTEND``
   computed as an instant in UTC and written in the same zone, or in UTC (``...Z``) when that
   local time is ambiguous (the repeated hour when clocks go back); a time that does not exist
   on a date (clocks go forward) moves forward by the gap, and the description says so. Never
@@ -21,32 +22,35 @@ UIDs are deterministic: ``regimen-<plan key>-<event key>``, where the plan key h
 regimen id, the patient values, the start date and the label, and the event key hashes phase,
 cycle, component and day. Re-importing an updated plan updates events instead of duplicating
 them. Given the previous file (``previous=``), an event whose content changed gets SEQUENCE + 1,
-and an event of the same plan that is no longer in it is kept with STATUS:CANCELLED.
+and an event of the same plan that is no longer in it is kept with STATUS:CANCELLED. For a CalDAV
+collection, :func:`plan_resources` gives one calendar per event, SEQUENCE set against the server's copies.
+
+This module writes calendar bytes and nothing else: writing the file and publishing to a server are
+:mod:`regimen.export.calendar`'s (the CalDAV client, :mod:`regimen.export.caldav`, knows nothing of plans).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from regimen.errors import RegimenError
+import icalendar  # loaded only with a calendar: the command line imports this module only then
+
+from regimen.engine.plan import Plan
+from regimen.errors import RegimenError, option
+from regimen.export.io import write_atomic
+from regimen.export.table import DISCLAIMER, patient_line
+from regimen.export.vtimezone import add_timezones
 from regimen.model import Administration
 from regimen.quantities.exact import format_decimal, format_fraction
-
-if TYPE_CHECKING:  # pragma: no cover
-    import zoneinfo
-
-    import icalendar
-
-    from regimen.engine.plan import Plan
 
 PRODID = "-//regimen//regimen calendar export//EN"
 UID_PREFIX = "regimen-"
@@ -65,7 +69,7 @@ def parse_time(text: str) -> dt.time:
     """'08:00' or '8:00' (24-hour clock) -> time."""
     match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text)
     if match is None or int(match[1]) > 23 or int(match[2]) > 59:
-        raise CalendarError(f"--time {text!r}: give a 24-hour time HH:MM, e.g. --time 08:00")
+        raise CalendarError(f"{option('time')} {text!r}: give a 24-hour time HH:MM, e.g. {option('time')} 08:00")
     return dt.time(int(match[1]), int(match[2]))
 
 
@@ -77,10 +81,12 @@ def parse_remind(text: str) -> dt.timedelta:
     compact = text.strip().lower().replace(" ", "")
     parts = re.findall(r"(\d+)(min|m|h|d|w)", compact)
     if not compact or "".join(n + u for n, u in parts) != compact:
-        raise CalendarError(f"--remind {text!r}: give a time before the event such as 30m, 1h, 1d or 1h30m")
+        raise CalendarError(f"{option('remind')} {text!r}: give a time before the event such as 30m, 1h, 1d or "
+                            "1h30m")
     seconds = sum(int(n) * _REMIND_UNITS[u] for n, u in parts)
     if seconds > 4 * _REMIND_UNITS["w"]:
-        raise CalendarError(f"--remind {text!r}: at most 4 weeks before the event, e.g. --remind 1d")
+        raise CalendarError(f"{option('remind')} {text!r}: at most 4 weeks before the event, e.g. "
+                            f"{option('remind')} 1d")
     return dt.timedelta(seconds=seconds)
 
 
@@ -88,20 +94,19 @@ def check_label(label: str) -> str:
     """A label (e.g. a patient's name or bed) shown in every event: one line of text."""
     cleaned = " ".join(label.split())
     if not cleaned or any(ord(ch) < 32 or ord(ch) == 127 for ch in label.replace("\t", " ")):
-        raise CalendarError("--label must be one non-empty line of text, e.g. --label 'J. Doe, bed 4'")
+        raise CalendarError(f"{option('label')} must be one non-empty line of text, e.g. "
+                            f"{option('label')} 'J. Doe, bed 4'")
     return cleaned
 
 
 def zone(key: str) -> zoneinfo.ZoneInfo:
     """The IANA zone ``key`` ('Europe/Berlin'), or a one-line error naming the fix."""
-    import zoneinfo
-
     try:
         if not key or key.startswith(("/", ".")) or ".." in key:
             raise ValueError(key)
         return zoneinfo.ZoneInfo(key)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, IsADirectoryError):
-        raise CalendarError(f"--tz {key!r}: unknown time zone; give an IANA name such as Europe/Berlin, "
+        raise CalendarError(f"{option('tz')} {key!r}: unknown time zone; give an IANA name such as Europe/Berlin, "
                             "America/New_York or UTC") from None
 
 
@@ -110,6 +115,8 @@ def local_zone_key(environ: Mapping[str, str] | None = None, etc: Path = Path("/
 
     Looks at $TZ, then the /etc/localtime link (…/zoneinfo/Europe/Berlin), then /etc/timezone.
     An offset from ``datetime.now().astimezone()`` is not enough: a VTIMEZONE needs the zone's rules.
+    The note names the caller's input with :func:`regimen.errors.option`; show it with
+    :func:`regimen.errors.render` (the command line shows it as ``--tz``).
     """
     env = os.environ if environ is None else environ
     candidates: list[str] = []
@@ -131,7 +138,8 @@ def local_zone_key(environ: Mapping[str, str] | None = None, etc: Path = Path("/
         except CalendarError:
             continue
         return key, None
-    return "UTC", "the machine's time zone could not be found; times are in UTC (pass --tz ZONE, e.g. Europe/Berlin)"
+    return "UTC", (f"the machine's time zone could not be found; times are in UTC (pass {option('tz')} ZONE, "
+                   "e.g. Europe/Berlin)")
 
 
 # ---- keys ----------------------------------------------------------------------------------------
@@ -146,6 +154,11 @@ def plan_key(plan: Plan, label: str | None = None) -> str:
     p = plan.patient
     return _digest(plan.regimen.id, p.weight_kg, p.bsa_m2, p.age_years, p.height_cm, p.sex,
                    plan.start.isoformat() if plan.start else None, label, size=16)
+
+
+def uid_prefix(plan: Plan, label: str | None = None) -> str:
+    """What the UID of every event of this plan (and of no other) starts with: 'regimen-<plan key>-'."""
+    return f"{UID_PREFIX}{plan_key(plan, label)}-"
 
 
 def event_uid(key: str, phase: str, cycle: int, component: str, day: int) -> str:
@@ -266,8 +279,6 @@ def _notes_for(plan: Plan, drug: str) -> list[str]:
 
 
 def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, label: str | None) -> str:
-    from regimen.export.table import DISCLAIMER, patient_line
-
     r = slot.first
     reg = plan.regimen
     lines: list[str] = []
@@ -326,13 +337,11 @@ def read_previous(data: bytes | str | None, key: str | None = None) -> dict[str,
     """Events of an earlier export (a file, or a server's copies), by UID; only plan ``key``'s when given."""
     if not data:
         return {}
-    import icalendar
-
     try:
         calendars = icalendar.Calendar.from_ical(data, multiple=True)
     except ValueError as exc:
-        raise CalendarError(f"the existing calendar is not valid iCalendar ({exc}); choose another --ics file") \
-            from None
+        raise CalendarError(f"the existing calendar is not valid iCalendar ({exc}); choose another {option('ics')} "
+                            "file") from None
     found: dict[str, Previous] = {}
     for cal in calendars:
         for event in cal.walk("VEVENT"):
@@ -369,10 +378,9 @@ def plan_events(plan: Plan, *, time: dt.time | None = None, tz: str | None = Non
                 remind: dt.timedelta | None = None, label: str | None = None, dtstamp: dt.datetime | None = None,
                 previous: Mapping[str, Previous] | None = None) -> list[icalendar.Event]:
     """The plan's events, in plan order, with SEQUENCE set against ``previous`` (by UID)."""
-    import icalendar
-
     if plan.start is None:
-        raise CalendarError("a calendar needs dates: pass --start YYYY-MM-DD (the date of day 1 of cycle 1)")
+        raise CalendarError(f"a calendar needs dates: pass {option('start')} YYYY-MM-DD (the date of day 1 of "
+                            "cycle 1)")
     label = check_label(label) if label is not None else None
     tzinfo: dt.tzinfo = UTC if tz is None or tz in UTC_KEYS else zone(tz)
     stamp = (dtstamp or dt.datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
@@ -409,97 +417,13 @@ def plan_events(plan: Plan, *, time: dt.time | None = None, tz: str | None = Non
     return events
 
 
-# Every VTIMEZONE this module writes spans the same years, so that a zone's definition is the same in
-# every file: some readers keep the first definition they see of a TZID (vobject does, for the
-# life of the process) and would misread a later file whose definition covers other years.
-TIMEZONE_YEARS = (1970, 2100)
-
-
-def _span(events: Iterable[icalendar.Component]) -> tuple[dt.date, dt.date]:
-    """The years a VTIMEZONE must cover: TIMEZONE_YEARS, widened for events outside them."""
-    years = [event.decoded(name).year for event in events for name in ("DTSTART", "DTEND") if name in event]
-    return dt.date(min([TIMEZONE_YEARS[0], *(y - 1 for y in years)]), 1, 1), \
-        dt.date(max([TIMEZONE_YEARS[1], *(y + 2 for y in years)]), 1, 1)
-
-
 def new_calendar(name: str) -> icalendar.Calendar:
-    import icalendar
-
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", name)
     return cal
-
-
-def add_timezones(cal: icalendar.Calendar) -> None:
-    """A VTIMEZONE for every TZID the calendar's events use, covering the years they span."""
-    import icalendar
-
-    events = cal.walk("VEVENT")
-    missing = sorted(cal.get_missing_tzids()) if events else []
-    if not missing:
-        return
-    first, last = _span(events)
-    for index, tzid in enumerate(missing):
-        cal.subcomponents.insert(index, icalendar.Timezone.from_ical(vtimezone(tzid, first, last)))
-
-
-@functools.lru_cache(maxsize=32)
-def vtimezone(tzid: str, first: dt.date, last: dt.date) -> bytes:
-    """The VTIMEZONE of IANA zone ``tzid`` from ``first`` to ``last``: every transition, one RDATE per line.
-
-    Written here rather than by icalendar's ``Timezone.from_tzinfo``, which searches for transitions
-    in steps of 64 days and so drops short periods (Cairo's daylight time resumed for 20 days after
-    Ramadan 2010 is missing from its output). Transitions are found by sampling the zone every
-    12 hours and bisecting each change to the second. RDATEs go one per line: vobject misreads
-    the comma-separated list form.
-    """
-    import icalendar
-
-    tz = zone(tzid)
-
-    def state(instant: dt.datetime) -> tuple[dt.timedelta, bool, str]:
-        local = instant.astimezone(tz)
-        offset = local.utcoffset()
-        assert offset is not None
-        return offset, bool(local.dst()), local.tzname() or str(offset)
-
-    step = dt.timedelta(hours=12)
-    moment = dt.datetime(first.year, first.month, first.day, tzinfo=UTC)
-    end = dt.datetime(last.year, last.month, last.day, tzinfo=UTC)
-    initial = before = state(moment)
-    starts: dict[tuple[dt.timedelta, dt.timedelta, str, bool], list[dt.datetime]] = {}
-    while moment < end:
-        after = state(moment + step)
-        if after != before:
-            low, high = moment, moment + step  # state(low) == before, state(high) == after
-            while high - low > dt.timedelta(seconds=1):
-                middle = low + (high - low) / 2
-                low, high = (middle, high) if state(middle) == before else (low, middle)
-            high = high.replace(microsecond=0)
-            local_start = (high + before[0]).replace(tzinfo=None)  # wall time before the change, as RFC 5545 says
-            starts.setdefault((before[0], after[0], after[2], after[1]), []).append(local_start)
-        before = after
-        moment += step
-    rules = {(initial[0], initial[0], initial[2], initial[1]): [moment.replace(year=first.year, month=first.month,
-                                                                              day=first.day, tzinfo=None)]}
-    rules.update(starts)
-    out = icalendar.Timezone()
-    out.add("tzid", tzid)
-    out.add("comment", f"Rules of the IANA time zone {tzid} from {first} to {last}.")
-    for (offset_from, offset_to, name, daylight), dates in rules.items():
-        rule = icalendar.TimezoneDaylight() if daylight else icalendar.TimezoneStandard()
-        rule.add("dtstart", dates[0])
-        for date in dates[1:]:
-            rule.add("rdate", date)
-        rule.add("tzname", name)
-        rule.add("tzoffsetfrom", offset_from)
-        rule.add("tzoffsetto", offset_to)
-        out.add_component(rule)
-    data: bytes = out.to_ical()
-    return data
 
 
 def calendar_name(plan: Plan, label: str | None) -> str:
@@ -532,6 +456,32 @@ def plan_to_ics(plan: Plan, *, time: dt.time | None = None, tz: str | None = Non
     return data
 
 
+def plan_resources(plan: Plan, stored: Mapping[str, bytes | str], *, time: dt.time | None = None,
+                   tz: str | None = None, remind: dt.timedelta | None = None, label: str | None = None,
+                   dtstamp: dt.datetime | None = None) -> dict[str, tuple[bytes, bool]]:
+    """The plan as one calendar per event (for a CalDAV collection): UID -> (calendar, changed), in plan order.
+
+    ``stored`` holds the copies of this plan's events already stored (UID -> calendar data): an event
+    whose content differs from its copy gets SEQUENCE + 1 and ``changed``; one whose content is the
+    same is not ``changed`` (its copy can stay). An event without a copy is ``changed``. Each calendar
+    has the VTIMEZONE of its own event's years. Options are those of :func:`plan_to_ics`.
+    """
+    label = check_label(label) if label is not None else None
+    previous: dict[str, Previous] = {}
+    for uid, data in stored.items():
+        previous.update({k: v for k, v in read_previous(data).items() if k == uid})
+    events = plan_events(plan, time=time, tz=tz, remind=remind, label=label, dtstamp=dtstamp, previous=previous)
+    resources: dict[str, tuple[bytes, bool]] = {}
+    for event in events:
+        uid = str(event["UID"])
+        old = previous.get(uid)
+        cal = new_calendar(calendar_name(plan, label))
+        cal.add_component(event)
+        add_timezones(cal)
+        resources[uid] = (cal.to_ical(), old is None or old.content != str(event[CONTENT_PROPERTY]))
+    return resources
+
+
 def dtstamp_from_env(environ: Mapping[str, str] | None = None) -> dt.datetime | None:
     """SOURCE_DATE_EPOCH (seconds since 1970), for reproducible files; None when unset."""
     env = os.environ if environ is None else environ
@@ -551,73 +501,14 @@ def existing_calendar(path: str | Path) -> bytes | None:
         return None
     data = target.read_bytes()
     if not data.lstrip().upper().startswith(b"BEGIN:VCALENDAR"):
-        raise CalendarError(f"{target} exists and is not an iCalendar file; choose another --ics path")
+        raise CalendarError(f"{target} exists and is not an iCalendar file; choose another {option('ics')} path")
     return data
 
 
 def write_ics(path: str | Path, plan: Plan, **options: Any) -> None:
     """Write the plan's calendar to ``path`` atomically, reading the file it replaces for SEQUENCE."""
-    from regimen.export.io import write_atomic
-
     write_atomic(path, plan_to_ics(plan, previous=existing_calendar(path), **options))
 
 
-@dataclass(frozen=True, slots=True)
-class CalendarExport:
-    """The calendar options of ``regimen expand``, checked before anything is computed or written."""
-
-    ics: str | None
-    caldav: str | None
-    time: dt.time | None
-    tz: str | None
-    remind: dt.timedelta | None
-    label: str | None
-    dtstamp: dt.datetime | None
-    echo: Callable[[str], None]
-
-    @classmethod
-    def from_options(cls, *, ics: str | None, caldav: str | None, time: str | None, tz: str | None,
-                     remind: str | None, label: str | None, start: object,
-                     echo: Callable[[str], None]) -> CalendarExport:
-        if ics is None and caldav is None:
-            given = [f"--{n}" for n, v in (("time", time), ("tz", tz), ("remind", remind), ("label", label))
-                     if v is not None]
-            raise CalendarError(f"{', '.join(given)}: used only with a calendar; add --ics FILE or --caldav URL")
-        if start is None:
-            flag = "--ics" if ics is not None else "--caldav"
-            raise CalendarError(f"{flag} needs dates: add --start YYYY-MM-DD (the date of day 1 of cycle 1)")
-        if tz is not None:
-            zone(tz)
-        elif time is not None:
-            tz, note = local_zone_key()
-            if note:
-                echo(f"note: {note}")
-        return cls(ics=ics, caldav=caldav, time=parse_time(time) if time is not None else None, tz=tz,
-                   remind=parse_remind(remind) if remind is not None else None,
-                   label=check_label(label) if label is not None else None, dtstamp=dtstamp_from_env(), echo=echo)
-
-    @property
-    def options(self) -> dict[str, Any]:
-        return {"time": self.time, "tz": self.tz, "remind": self.remind, "label": self.label, "dtstamp": self.dtstamp}
-
-    def render(self, plan: Plan) -> bytes | None:
-        """The .ics file's new content (reading the file it will replace, for SEQUENCE), or None."""
-        if self.ics is None:
-            return None
-        return plan_to_ics(plan, previous=existing_calendar(self.ics), **self.options)
-
-    def publish(self, plan: Plan, data: bytes | None) -> None:
-        """Write the file (atomically) and upload to the CalDAV server, as asked."""
-        from regimen.export.io import write_atomic
-
-        if self.ics is not None and data is not None:
-            write_atomic(self.ics, data)
-            self.echo(f"calendar: {len(slots(plan))} event(s) written to {self.ics}")
-        if self.caldav is not None:
-            from regimen.export.caldav import publish
-
-            self.echo(f"calendar: {publish(plan, self.caldav, **self.options).summary(self.caldav)}")
-
-
-__all__ = ["CalendarError", "CalendarExport", "local_zone_key", "parse_remind", "parse_time", "plan_events", "plan_key",
-           "plan_to_ics", "read_previous", "write_ics", "zone"]
+__all__ = ["CalendarError", "local_zone_key", "parse_remind", "parse_time", "plan_events", "plan_key",
+           "plan_resources", "plan_to_ics", "read_previous", "uid_prefix", "write_ics", "zone"]
