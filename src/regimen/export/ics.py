@@ -49,7 +49,7 @@ from regimen.errors import RegimenError, option
 from regimen.export.io import write_atomic
 from regimen.export.table import DISCLAIMER, patient_line
 from regimen.export.vtimezone import add_timezones
-from regimen.model import Administration
+from regimen.model import ROUTE_METHODS, Administration
 from regimen.quantities.exact import format_decimal, format_fraction
 
 PRODID = "-//regimen//regimen calendar export//EN"
@@ -161,8 +161,12 @@ def uid_prefix(plan: Plan, label: str | None = None) -> str:
     return f"{UID_PREFIX}{plan_key(plan, label)}-"
 
 
-def event_uid(key: str, phase: str, cycle: int, component: str, day: int) -> str:
-    return f"{UID_PREFIX}{key}-{_digest(phase, cycle, component, day, size=12)}"
+def event_uid(key: str, phase: str, cycle: int, component: str, day: int, dose_number: int | None = None,
+              condition: str | None = None) -> str:
+    """The event's UID; the dose of the day and the condition count only when there is one (UIDs of other events
+    stay as they were)."""
+    extra = (dose_number, condition) if dose_number is not None or condition is not None else ()
+    return f"{UID_PREFIX}{key}-{_digest(phase, cycle, component, day, *extra, size=12)}"
 
 
 # ---- events --------------------------------------------------------------------------------------
@@ -200,7 +204,7 @@ def slots(plan: Plan) -> list[Slot]:
         if r.infusion is not None:
             key: tuple[object, ...] = ("infusion", r.phase, r.cycle, r.component, r.infusion.start_course_day)
         else:
-            key = ("row", r.phase, r.cycle, r.component, r.day)
+            key = ("row", r.phase, r.cycle, r.component, r.day, r.dose_number, r.condition)
         groups.setdefault(key, []).append(r)
     return [Slot(tuple(rows)) for rows in groups.values()]
 
@@ -268,7 +272,11 @@ def summary(plan: Plan, slot: Slot, label: str | None = None) -> str:
         what = f"{_amount(plan, total, r.dose_unit)}{route} continuous over {hours} h{rate}"
     else:
         what = f"{_amount(plan, r.dose, r.dose_unit)}{route}"
+        if r.dose_number is not None:
+            what += f" (dose {r.dose_number} of {r.doses_per_day})"
     text = f"{_title(r.drug)} {what} — {_day_label(plan, slot)}"
+    if r.condition is not None:  # a plan made without a value a rule needs: the event may not happen
+        text = f"Only if {r.condition}: {text}"
     return f"{text} — {label}" if label else text
 
 
@@ -284,6 +292,9 @@ def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, l
     lines: list[str] = []
     if label:
         lines.append(f"Patient: {label}")
+    if r.condition is not None:
+        lines.append(f"Given only if {r.condition}: the patient value this depends on was not given, so the plan "
+                     "shows every outcome (this event is tentative).")
     hours = slot.hours
     if slot.continuous:
         assert hours is not None
@@ -296,7 +307,7 @@ def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, l
         for row in slot.rows:
             lines.append(f"Day {row.day} ({_amount(plan, row.dose, row.dose_unit)}): {row.calculation}")
     else:
-        method = r.method or "method not stated in the source"
+        method = r.method or ROUTE_METHODS.get((r.route or "").strip().lower()) or "method not stated in the source"
         if hours is not None:
             lines.append(f"{_title(method)} over {format_fraction(hours)} h.")
         else:
@@ -390,7 +401,7 @@ def plan_events(plan: Plan, *, time: dt.time | None = None, tz: str | None = Non
         r = slot.first
         assert r.date is not None
         event = icalendar.Event()
-        event.add("uid", event_uid(key, r.phase, r.cycle, r.component, r.day))
+        event.add("uid", event_uid(key, r.phase, r.cycle, r.component, r.day, r.dose_number, r.condition))
         time_note = None
         if time is None:
             event.add("dtstart", r.date)
@@ -403,6 +414,8 @@ def plan_events(plan: Plan, *, time: dt.time | None = None, tz: str | None = Non
         event.add("summary", summary(plan, slot, label))
         event.add("description", description(plan, slot, timed=time is not None, time_note=time_note, label=label))
         event.add("transp", "OPAQUE")
+        if r.condition is not None:
+            event.add("status", "TENTATIVE")
         if remind is not None:
             alarm = icalendar.Alarm()
             alarm.add("action", "DISPLAY")
