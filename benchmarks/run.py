@@ -39,14 +39,17 @@ def make_roster(n: int, path: Path) -> None:
     import pandas as pd
 
     rng = np.random.default_rng(1)
-    pd.DataFrame({
-        "patient_id": [f"P{i:07d}" for i in range(n)],
-        "weight_kg": np.round(rng.normal(75, 15, n).clip(35, 200), 1),
-        "bsa_m2": np.round(rng.normal(1.85, 0.2, n).clip(1.2, 2.8), 2),
-        "age": rng.integers(18, 90, n),
-        "start_date": (pd.Timestamp("2026-01-05") + pd.to_timedelta(rng.integers(0, 365, n), unit="D"))
-        .strftime("%Y-%m-%d"),
-    }).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "patient_id": [f"P{i:07d}" for i in range(n)],
+            "weight_kg": np.round(rng.normal(75, 15, n).clip(35, 200), 1),
+            "bsa_m2": np.round(rng.normal(1.85, 0.2, n).clip(1.2, 2.8), 2),
+            "age": rng.integers(18, 90, n),
+            "start_date": (pd.Timestamp("2026-01-05") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")).strftime(
+                "%Y-%m-%d"
+            ),
+        }
+    ).to_csv(path, index=False)
 
 
 def wall(cmd: list[str]) -> float:
@@ -57,10 +60,12 @@ def wall(cmd: list[str]) -> float:
 
 def peak_rss(cmd: list[str]) -> tuple[float, int]:
     """(wall seconds, peak RSS in bytes) of ``cmd`` run in a fresh child of a fresh process."""
-    probe = ("import resource, subprocess, sys, time, json; t = time.perf_counter(); "
-             "subprocess.run(json.loads(sys.argv[1]), check=True, stdout=subprocess.DEVNULL, "
-             "stderr=subprocess.DEVNULL); w = time.perf_counter() - t; "
-             "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)")
+    probe = (
+        "import resource, subprocess, sys, time, json; t = time.perf_counter(); "
+        "subprocess.run(json.loads(sys.argv[1]), check=True, stdout=subprocess.DEVNULL, "
+        "stderr=subprocess.DEVNULL); w = time.perf_counter() - t; "
+        "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)"
+    )
     out = subprocess.run([PY, "-c", probe, json.dumps(cmd)], check=True, capture_output=True, text=True).stdout
     seconds, rss = out.split()
     return float(seconds), int(rss)
@@ -107,8 +112,14 @@ def main() -> None:
 
     rows: list[tuple[str, str, str, str]] = []
     ours, pint = start_up(args.repeats)
-    rows.append(("1 start-up: regimen expand / import pint", f"{ours * 1000:.0f} ms / {pint * 1000:.0f} ms",
-                 f"{ours / pint:.2f}x", "<= 1.5x"))
+    rows.append(
+        (
+            "1 start-up: regimen expand / import pint",
+            f"{ours * 1000:.0f} ms / {pint * 1000:.0f} ms",
+            f"{ours / pint:.2f}x",
+            "<= 1.5x",
+        )
+    )
 
     with tempfile.TemporaryDirectory(prefix="regimen-bench-") as tmp:
         folder = Path(tmp)
@@ -117,24 +128,45 @@ def main() -> None:
         main_run = runs[100_000]
         out_rows = sum(1 for _ in open(main_run["out"], encoding="utf-8")) - 1
         base_out = folder / "baseline.csv"
-        base = subprocess.run([PY, "-c", BASELINE, str(main_run["roster"]), str(main_run["out"]), str(out_rows),
-                               str(base_out)], check=True, capture_output=True, text=True).stdout.split()
+        base = subprocess.run(
+            [PY, "-c", BASELINE, str(main_run["roster"]), str(main_run["out"]), str(out_rows), str(base_out)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
         base_io = float(base[0])
-        rows.append(("2 cohort 100k: regimen cohort / pandas read+write",
-                     f"{main_run['seconds']:.2f} s / {base_io:.2f} s", f"{main_run['seconds'] / base_io:.2f}x",
-                     "<= 2x"))
+        rows.append(
+            (
+                "2 cohort 100k: regimen cohort / pandas read+write",
+                f"{main_run['seconds']:.2f} s / {base_io:.2f} s",
+                f"{main_run['seconds'] / base_io:.2f}x",
+                "<= 2x",
+            )
+        )
         frame_bytes = int(pd.read_csv(main_run["out"]).memory_usage(deep=True).sum())
-        rows.append(("3 memory 100k: peak RSS / output frame in memory",
-                     f"{main_run['rss'] / 2**20:.0f} MiB / {frame_bytes / 2**20:.0f} MiB",
-                     f"{main_run['rss'] / frame_bytes:.2f}x", "<= 3x"))
+        rows.append(
+            (
+                "3 memory 100k: peak RSS / output frame in memory",
+                f"{main_run['rss'] / 2**20:.0f} MiB / {frame_bytes / 2**20:.0f} MiB",
+                f"{main_run['rss'] / frame_bytes:.2f}x",
+                "<= 3x",
+            )
+        )
         for n in sizes:
-            rows.append((f"4 scaling {n:>9,} patients: wall time (incl. ~1 s start-up)", f"{runs[n]['seconds']:.2f} s",
-                         "", ""))
+            rows.append(
+                (f"4 scaling {n:>9,} patients: wall time (incl. ~1 s start-up)", f"{runs[n]['seconds']:.2f} s", "", "")
+            )
         # linear means a fixed start-up plus a constant cost per patient: compare the marginal costs
         marginal = [(a, b, (runs[b]["seconds"] - runs[a]["seconds"]) / (b - a)) for a, b in itertools.pairwise(sizes)]
         for a, b, cost in marginal:
-            rows.append((f"4 scaling {a:,} -> {b:,}: marginal µs per patient, vs 10k -> 100k",
-                         f"{cost * 1e6:.1f} µs", f"{cost / marginal[0][2]:.2f}x", "~1x (linear)"))
+            rows.append(
+                (
+                    f"4 scaling {a:,} -> {b:,}: marginal µs per patient, vs 10k -> 100k",
+                    f"{cost * 1e6:.1f} µs",
+                    f"{cost / marginal[0][2]:.2f}x",
+                    "~1x (linear)",
+                )
+            )
         rows.append(("  output rows at 100k", f"{out_rows:,}", "", ""))
 
     width = [max(len(r[i]) for r in rows) for i in range(4)]

@@ -9,11 +9,27 @@ from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 REGIMENS = ROOT / "regimens"
-SEED_IDS = ["cenersen-arm1", "cenersen-arm2", "cenersen-arm3", "cenersen-fcr", "oblimersen-fc", "oblimersen-dtic",
-            "oblimersen-dex", "oblimersen-mono"]
+SEED_IDS = [
+    "cenersen-arm1",
+    "cenersen-arm2",
+    "cenersen-arm3",
+    "cenersen-fcr",
+    "oblimersen-fc",
+    "oblimersen-dtic",
+    "oblimersen-dex",
+    "oblimersen-mono",
+]
 #: Widely used regimens shipped as reference examples (status "reference example"; docs/reference-sources.md).
-REFERENCE_IDS = ["capox", "r-chop-21", "dd-ac-t", "abvd", "7-plus-3", "gemcitabine-d1-8-15", "cisplatin-etoposide",
-                 "paclitaxel-weekly"]
+REFERENCE_IDS = [
+    "capox",
+    "r-chop-21",
+    "dd-ac-t",
+    "abvd",
+    "7-plus-3",
+    "gemcitabine-d1-8-15",
+    "cisplatin-etoposide",
+    "paclitaxel-weekly",
+]
 BUNDLED_IDS = SEED_IDS + REFERENCE_IDS
 
 

@@ -11,15 +11,20 @@ from regimen.engine.plan import Plan
 from regimen.model import Administration
 
 
-def plan_for(regimen_id: str, start: dt.date | None = None, cycles: Any = None, cycle_length: int | None = None,
-             **patient: Any) -> Plan:
-    return regimen.expand(regimen.load(regimen_id), regimen.make_patient(**patient), start=start, cycles=cycles,
-                          cycle_length=cycle_length)
+def plan_for(
+    regimen_id: str, start: dt.date | None = None, cycles: Any = None, cycle_length: int | None = None, **patient: Any
+) -> Plan:
+    return regimen.expand(
+        regimen.load(regimen_id), regimen.make_patient(**patient), start=start, cycles=cycles, cycle_length=cycle_length
+    )
 
 
 def rows(plan: Plan, drug: str, cycle: int | None = None, phase: str | None = None) -> list[Administration]:
-    return [r for r in plan.administrations if r.drug == drug and (cycle is None or r.cycle == cycle)
-            and (phase is None or r.phase == phase)]
+    return [
+        r
+        for r in plan.administrations
+        if r.drug == drug and (cycle is None or r.cycle == cycle) and (phase is None or r.phase == phase)
+    ]
 
 
 def days(plan: Plan, drug: str, cycle: int = 1, phase: str | None = None) -> list[int]:

@@ -75,18 +75,19 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 hosts = 127.0.0.1:{port}
 [auth]
 type = htpasswd
-htpasswd_filename = {root / 'users'}
+htpasswd_filename = {root / "users"}
 htpasswd_encryption = plain
 [rights]
 type = owner_only
 [storage]
-filesystem_folder = {root / 'storage'}
+filesystem_folder = {root / "storage"}
 [logging]
 level = warning
 """)
     log = (root / "log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "radicale", "--config", str(config)], stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "radicale", "--config", str(config)], stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 30
         while True:  # bounded poll until the port accepts connections
@@ -118,8 +119,7 @@ def test_upload_stores_one_resource_per_event_as_in_the_file(radicale: Server) -
     result = publish(plan, url, environ=ENV, **OPTIONS)
     stored = radicale.stored("first")
     assert len(stored) == 4 and len(result.created) == 4 and not result.updated and not result.deleted
-    file_events = {str(e["UID"]): e for e in icalendar.Calendar.from_ical(plan_to_ics(plan, **OPTIONS))
-                   .walk("VEVENT")}
+    file_events = {str(e["UID"]): e for e in icalendar.Calendar.from_ical(plan_to_ics(plan, **OPTIONS)).walk("VEVENT")}
     assert set(stored) == set(file_events)
     for uid, event in stored.items():
         assert event.to_ical() == file_events[uid].to_ical()  # same content, times, SEQUENCE 0
@@ -156,14 +156,32 @@ def test_second_upload_replaces_the_first(radicale: Server) -> None:
 
 def test_cli_caldav_with_credentials_from_environment(radicale: Server, runner: Any, tmp_path: Path) -> None:
     url = radicale.calendar("cli")
-    args = ["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--age", "45", "--start", "2026-12-01",
-            "--time", "08:00", "--tz", "Europe/Berlin", "--caldav", url, "--ics", str(tmp_path / "p.ics")]
+    args = [
+        "expand",
+        "cenersen-arm3",
+        "--weight",
+        "70",
+        "--bsa",
+        "1.8",
+        "--age",
+        "45",
+        "--start",
+        "2026-12-01",
+        "--time",
+        "08:00",
+        "--tz",
+        "Europe/Berlin",
+        "--caldav",
+        url,
+        "--ics",
+        str(tmp_path / "p.ics"),
+    ]
     result = runner.invoke(cli, args, env=ENV)
     assert result.exit_code == 0, result.output
     assert f"{url}: 8 event(s) created, 0 updated, 0 unchanged, 0 removed" in result.stderr
-    assert set(radicale.stored("cli")) == {str(e["UID"]) for e in
-                                           icalendar.Calendar.from_ical((tmp_path / "p.ics").read_bytes())
-                                           .walk("VEVENT")}
+    assert set(radicale.stored("cli")) == {
+        str(e["UID"]) for e in icalendar.Calendar.from_ical((tmp_path / "p.ics").read_bytes()).walk("VEVENT")
+    }
 
 
 def test_credentials_from_netrc(radicale: Server, tmp_path: Path) -> None:
@@ -178,9 +196,11 @@ def test_credentials_from_netrc(radicale: Server, tmp_path: Path) -> None:
 
 def test_wrong_password_is_a_one_line_error(radicale: Server, runner: Any) -> None:
     url = radicale.calendar("refused")
-    result = runner.invoke(cli, ["expand", "cenersen-arm1", "--weight", "70", "--bsa", "1.8", "--start",
-                                 "2026-06-01", "--caldav", url],
-                           env={"REGIMEN_CALDAV_USER": USER, "REGIMEN_CALDAV_PASSWORD": "wrong"})
+    result = runner.invoke(
+        cli,
+        ["expand", "cenersen-arm1", "--weight", "70", "--bsa", "1.8", "--start", "2026-06-01", "--caldav", url],
+        env={"REGIMEN_CALDAV_USER": USER, "REGIMEN_CALDAV_PASSWORD": "wrong"},
+    )
     assert result.exit_code == 1
     assert "refused the login (401)" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert radicale.stored("refused") == {}
@@ -196,20 +216,25 @@ def test_unreachable_server() -> None:
         Client(f"http://127.0.0.1:{_free_port()}/cal/", None).events()
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("http://nurse:pw@127.0.0.1:1/cal/", "do not put credentials in the URL"),
-    ("http://calendar.example/cal/", "credentials are sent only over https"),
-    ("ftp://127.0.0.1/cal/", "give the http(s) URL"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://nurse:pw@127.0.0.1:1/cal/", "do not put credentials in the URL"),
+        ("http://calendar.example/cal/", "credentials are sent only over https"),
+        ("ftp://127.0.0.1/cal/", "give the http(s) URL"),
+    ],
+)
 def test_unsafe_urls_are_refused_before_any_request(url: str, message: str) -> None:
     with pytest.raises(CalDAVError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Client(url, ("nurse", "pw"))
 
 
 def vevent(uid: str, summary: str) -> bytes:
-    return (f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n"
-            f"DTSTAMP:20260101T000000Z\r\nDTSTART;VALUE=DATE:20260601\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\n"
-            "END:VCALENDAR\r\n").encode()
+    return (
+        f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n"
+        f"DTSTAMP:20260101T000000Z\r\nDTSTART;VALUE=DATE:20260601\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n"
+    ).encode()
 
 
 def test_sync_stores_the_bytes_it_is_given_and_touches_only_its_prefix(radicale: Server) -> None:
@@ -220,18 +245,27 @@ def test_sync_stores_the_bytes_it_is_given_and_touches_only_its_prefix(radicale:
         def call(stored: Any) -> dict[str, Resource]:
             seen.append(dict(stored))
             return resources
+
         return call
 
-    created = sync(url, "a-", render({"a-1": Resource(vevent("a-1", "one")), "a-2": Resource(vevent("a-2", "two"))}),
-                   environ=ENV)
+    created = sync(
+        url, "a-", render({"a-1": Resource(vevent("a-1", "one")), "a-2": Resource(vevent("a-2", "two"))}), environ=ENV
+    )
     sync(url, "b-", render({"b-1": Resource(vevent("b-1", "other"))}), environ=ENV)
     assert created.created == ("a-1", "a-2") and seen[-1] == {}
-    result = sync(url, "a-", render({"a-1": Resource(vevent("a-1", "one"), changed=False),
-                                     "a-3": Resource(vevent("a-3", "three"))}), environ=ENV)
+    result = sync(
+        url,
+        "a-",
+        render({"a-1": Resource(vevent("a-1", "one"), changed=False), "a-3": Resource(vevent("a-3", "three"))}),
+        environ=ENV,
+    )
     assert set(seen[-1]) == {"a-1", "a-2"} and b"SUMMARY:two" in seen[-1]["a-2"]  # the server's copies
     assert (result.created, result.updated, result.unchanged, result.deleted) == (("a-3",), (), ("a-1",), ("a-2",))
-    assert {uid: str(e["SUMMARY"]) for uid, e in radicale.stored("sync").items()} == \
-        {"a-1": "one", "a-3": "three", "b-1": "other"}
+    assert {uid: str(e["SUMMARY"]) for uid, e in radicale.stored("sync").items()} == {
+        "a-1": "one",
+        "a-3": "three",
+        "b-1": "other",
+    }
     with pytest.raises(ValueError, match="outside the prefix"):
         sync(url, "a-", render({"b-2": Resource(vevent("b-2", "stray"))}), environ=ENV)
 

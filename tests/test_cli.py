@@ -55,8 +55,19 @@ def test_json_contract(runner: CliRunner) -> None:
     data = json.loads(result.stdout)
     assert {"regimen", "patient", "administrations", "totals", "notes"} <= set(data)
     row = data["administrations"][0]
-    for key in ("cycle", "day", "date", "drug", "dose", "dose_unit", "route", "method", "rate", "rate_unit",
-                "calculation"):
+    for key in (
+        "cycle",
+        "day",
+        "date",
+        "drug",
+        "dose",
+        "dose_unit",
+        "route",
+        "method",
+        "rate",
+        "rate_unit",
+        "calculation",
+    ):
         assert key in row
     assert row["date"] == "2026-12-01"
     idarubicin = [r for r in data["administrations"] if r["drug"] == "idarubicin"]
@@ -68,8 +79,9 @@ def test_json_contract(runner: CliRunner) -> None:
 
 def test_csv_output_to_file(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "plan.csv"
-    result = run(runner, "expand", "oblimersen-dtic", "--weight", "70", "--bsa", "1.8", "--format", "csv",
-                 "-o", str(out))
+    result = run(
+        runner, "expand", "oblimersen-dtic", "--weight", "70", "--bsa", "1.8", "--format", "csv", "-o", str(out)
+    )
     assert result.exit_code == 0, result.output
     lines = out.read_text().splitlines()
     assert lines[0].startswith("phase,cycle,day,course_day,date,drug")
@@ -79,8 +91,7 @@ def test_csv_output_to_file(runner: CliRunner, tmp_path: Path) -> None:
 def test_a_failed_run_does_not_clobber_an_existing_file(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "plan.json"
     out.write_text("previous plan")
-    result = run(runner, "expand", "cenersen-arm3", "--weight", "0", "--bsa", "1.8", "--format", "json",
-                 "-o", str(out))
+    result = run(runner, "expand", "cenersen-arm3", "--weight", "0", "--bsa", "1.8", "--format", "json", "-o", str(out))
     one_line_error(result)
     assert out.read_text() == "previous plan"
     assert list(tmp_path.iterdir()) == [out]  # no temporary file left behind
@@ -88,8 +99,23 @@ def test_a_failed_run_does_not_clobber_an_existing_file(runner: CliRunner, tmp_p
 
 def test_a_failed_run_leaves_no_file(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "plan.csv"
-    one_line_error(run(runner, "expand", "cenersen-arm3", "--weight", "0", "--bsa", "1.8", "--age", "45",
-                       "--format", "csv", "-o", str(out)))
+    one_line_error(
+        run(
+            runner,
+            "expand",
+            "cenersen-arm3",
+            "--weight",
+            "0",
+            "--bsa",
+            "1.8",
+            "--age",
+            "45",
+            "--format",
+            "csv",
+            "-o",
+            str(out),
+        )
+    )
     assert not out.exists()
 
 
@@ -97,8 +123,11 @@ def test_a_failed_run_leaves_no_file(runner: CliRunner, tmp_path: Path) -> None:
     ("args", "says"),
     [
         (["--bsa", "1.8", "--age", "45"], "needs the patient's weight: pass --weight"),
-        (["--bsa", "1.8"], "needs the patient's weight: pass --weight ... (age decides a rule: give --age ... too, "
-                           "or both outcomes are shown)"),
+        (
+            ["--bsa", "1.8"],
+            "needs the patient's weight: pass --weight ... (age decides a rule: give --age ... too, "
+            "or both outcomes are shown)",
+        ),
         (["--weight", "0", "--bsa", "1.8", "--age", "45"], "weight 0 kg is impossible"),
         (["--weight", "-70", "--bsa", "1.8", "--age", "45"], "impossible"),
         (["--weight", "7000", "--bsa", "1.8", "--age", "45"], "impossible"),
@@ -144,8 +173,10 @@ def test_malformed_and_invalid_files(runner: CliRunner, tmp_path: Path) -> None:
     broken.write_text('id = "broken"\nname = \n')
     assert "not valid TOML" in one_line_error(run(runner, "expand", str(broken), *PATIENT))
     invalid = tmp_path / "invalid.toml"
-    invalid.write_text('id = "invalid"\nname = "x"\n[[source]]\ncitation = "c"\n[[component]]\ndrug = "a"\n'
-                       'dose = "5 widgets"\ndays = "0"\n')
+    invalid.write_text(
+        'id = "invalid"\nname = "x"\n[[source]]\ncitation = "c"\n[[component]]\ndrug = "a"\n'
+        'dose = "5 widgets"\ndays = "0"\n'
+    )
     line = one_line_error(run(runner, "expand", str(invalid), *PATIENT))
     assert "invalid.toml: component 'a', field 'dose'" in line and "more problem" in line
 
@@ -158,8 +189,10 @@ def test_a_file_path_instead_of_an_id(runner: CliRunner) -> None:
 def user_regimen(folder: Path, regimen_id: str = "my-dex") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{regimen_id}.toml"
-    path.write_text(f'id = "{regimen_id}"\nname = "Dexamethasone pulse"\n[[source]]\ncitation = "Local protocol"\n'
-                    '[[component]]\ndrug = "dexamethasone"\ndose = "40 mg"\nroute = "oral"\ndays = "1-4"\n')
+    path.write_text(
+        f'id = "{regimen_id}"\nname = "Dexamethasone pulse"\n[[source]]\ncitation = "Local protocol"\n'
+        '[[component]]\ndrug = "dexamethasone"\ndose = "40 mg"\nroute = "oral"\ndays = "1-4"\n'
+    )
     return path
 
 
@@ -206,9 +239,11 @@ def test_validate(runner: CliRunner, tmp_path: Path) -> None:
     ok = run(runner, "validate", *(str(p) for p in sorted(REGIMENS.glob("*.toml"))))
     assert ok.exit_code == 0 and ok.stdout.count(": ok") == len(BUNDLED_IDS)
     bad = tmp_path / "bad.toml"
-    bad.write_text('id = "bad"\nname = "x"\n[[source]]\ncitation = "c"\n[[component]]\ndrug = "a"\n'
-                   'dose = "5 widgets"\ndays = "0"\n[[component]]\ndrug = "b"\ndose = "5 mg"\n'
-                   'days = { relative_to = "zz", on_day = 1 }\n')
+    bad.write_text(
+        'id = "bad"\nname = "x"\n[[source]]\ncitation = "c"\n[[component]]\ndrug = "a"\n'
+        'dose = "5 widgets"\ndays = "0"\n[[component]]\ndrug = "b"\ndose = "5 mg"\n'
+        'days = { relative_to = "zz", on_day = 1 }\n'
+    )
     result = run(runner, "validate", str(bad))
     assert result.exit_code == 1
     errors = result.stderr.splitlines()
@@ -236,20 +271,24 @@ def test_the_installed_command_runs_without_a_traceback(tmp_path: Path) -> None:
     exe = Path(sys.executable).parent / "regimen"
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "regimen"]
     env = {**os.environ, "REGIMEN_PATH": ""}
-    ok = subprocess.run([*command, "expand", "cenersen-arm3", *PATIENT], capture_output=True, text=True, env=env,
-                        check=False)
+    ok = subprocess.run(
+        [*command, "expand", "cenersen-arm3", *PATIENT], capture_output=True, text=True, env=env, check=False
+    )
     assert ok.returncode == 0 and "21.6 mg" in ok.stdout
-    bad = subprocess.run([*command, "expand", "cenersen-arm3", "--weight", "abc"], capture_output=True, text=True,
-                         env=env, check=False)
+    bad = subprocess.run(
+        [*command, "expand", "cenersen-arm3", "--weight", "abc"], capture_output=True, text=True, env=env, check=False
+    )
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
 
 
 def test_show_states_eligibility_caps_levels_and_rounding(runner: CliRunner, tmp_path: Path) -> None:
     assert "Eligible: patients aged 18 or over." in run(runner, "show", "cenersen-arm1").stdout
     path = tmp_path / "vcr.toml"
-    path.write_text('id = "vcr"\nname = "Vincristine"\ndosing_weight = "ideal"\n[[source]]\ncitation = "Local"\n'
-                    '[[component]]\ndrug = "vincristine"\ndose = "1.4 mg/m2"\nroute = "IV"\nmethod = "bolus"\n'
-                    'days = "1"\nmax_dose = "2 mg"\nlevels = { "-1" = "75%" }\nround = "0.1 mg"\n')
+    path.write_text(
+        'id = "vcr"\nname = "Vincristine"\ndosing_weight = "ideal"\n[[source]]\ncitation = "Local"\n'
+        '[[component]]\ndrug = "vincristine"\ndose = "1.4 mg/m2"\nroute = "IV"\nmethod = "bolus"\n'
+        'days = "1"\nmax_dose = "2 mg"\nlevels = { "-1" = "75%" }\nround = "0.1 mg"\n'
+    )
     out = run(runner, "show", str(path)).stdout
     assert "Maximum per administration 2 mg." in out
     assert "Dose levels: level -1: 75%." in out

@@ -39,9 +39,13 @@ from regimen.protocol.loader import amount, load_text
 def _expected(regimen_id: str, row: dict[str, str]) -> list[dict[str, str]]:
     """The CSV rows 'regimen expand' gives one patient, parsed."""
     reg = load(regimen_id)
-    patient = make_patient(weight=row.get("weight_kg") or None, bsa=row.get("bsa_m2") or None,
-                           age=row.get("age") or None, height=row.get("height_cm") or None,
-                           sex=row.get("sex") or None)
+    patient = make_patient(
+        weight=row.get("weight_kg") or None,
+        bsa=row.get("bsa_m2") or None,
+        age=row.get("age") or None,
+        height=row.get("height_cm") or None,
+        sex=row.get("sex") or None,
+    )
     start = dt.date.fromisoformat(row["start_date"]) if row.get("start_date") else None
     return list(csv.DictReader(io.StringIO(plan_to_csv(expand(reg, patient, start=start)))))
 
@@ -50,20 +54,27 @@ def _cohort_csv(frame: pd.DataFrame) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(csv_text(frame).to_csv(index=False, lineterminator="\n"))))
 
 
-patients = st.fixed_dictionaries({
-    "weight_kg": st.decimals(Decimal("0.5"), Decimal("300"), places=3).map(str),
-    "bsa_m2": st.decimals(Decimal("0.2"), Decimal("3.5"), places=2).map(str),
-    "age": st.one_of(st.integers(0, 110).map(str), st.decimals(Decimal(0), Decimal(110), places=1).map(str)),
-    "sex": st.sampled_from(["female", "male", "F", "m"]),
-    "start_date": st.one_of(st.just(""), st.dates(dt.date(2024, 1, 1), dt.date(2030, 12, 31)).map(str)),
-})
+patients = st.fixed_dictionaries(
+    {
+        "weight_kg": st.decimals(Decimal("0.5"), Decimal("300"), places=3).map(str),
+        "bsa_m2": st.decimals(Decimal("0.2"), Decimal("3.5"), places=2).map(str),
+        "age": st.one_of(st.integers(0, 110).map(str), st.decimals(Decimal(0), Decimal(110), places=1).map(str)),
+        "sex": st.sampled_from(["female", "male", "F", "m"]),
+        "start_date": st.one_of(st.just(""), st.dates(dt.date(2024, 1, 1), dt.date(2030, 12, 31)).map(str)),
+    }
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(regimen_id=st.sampled_from(SEED_IDS), rows=st.lists(patients, min_size=1, max_size=12),
-       weight_places=st.integers(0, 3), seed=st.integers(0, 10**6))
-def test_every_patient_gets_exactly_the_rows_of_regimen_expand(regimen_id: str, rows: list[dict[str, str]],
-                                                               weight_places: int, seed: int) -> None:
+@given(
+    regimen_id=st.sampled_from(SEED_IDS),
+    rows=st.lists(patients, min_size=1, max_size=12),
+    weight_places=st.integers(0, 3),
+    seed=st.integers(0, 10**6),
+)
+def test_every_patient_gets_exactly_the_rows_of_regimen_expand(
+    regimen_id: str, rows: list[dict[str, str]], weight_places: int, seed: int
+) -> None:
     """The property: cohort rows == expand() + row_record() for each patient, field by field (CSV and frame)."""
     # vary the precision of weights, and repeat some values so that distinct-value sharing is exercised
     for i, row in enumerate(rows):
@@ -81,8 +92,11 @@ def test_every_patient_gets_exactly_the_rows_of_regimen_expand(regimen_id: str, 
         mine = [{k: v for k, v in r.items() if k != "patient_id"} for r in got if r["patient_id"] == row["patient_id"]]
         assert mine == _expected(regimen_id, row)
         reg = load(regimen_id)
-        plan = expand(reg, make_patient(weight=row["weight_kg"], bsa=row["bsa_m2"], age=row["age"], sex=row["sex"]),
-                      start=dt.date.fromisoformat(row["start_date"]) if row["start_date"] else None)
+        plan = expand(
+            reg,
+            make_patient(weight=row["weight_kg"], bsa=row["bsa_m2"], age=row["age"], sex=row["sex"]),
+            start=dt.date.fromisoformat(row["start_date"]) if row["start_date"] else None,
+        )
         frame_rows = [r for r in records if r["patient_id"] == row["patient_id"]]
         for admin, frame_row in zip(plan.administrations, frame_rows, strict=True):
             want = row_record(plan, admin)
@@ -92,8 +106,14 @@ def test_every_patient_gets_exactly_the_rows_of_regimen_expand(regimen_id: str, 
 
 
 def test_rows_from_height_match_regimen_expand_with_height() -> None:
-    roster = pd.DataFrame({"patient_id": ["a", "b", "c"], "weight_kg": ["70", "82.5", "70"],
-                           "height_cm": ["170", "181", "170"], "age": ["45", "70", "45"]})
+    roster = pd.DataFrame(
+        {
+            "patient_id": ["a", "b", "c"],
+            "weight_kg": ["70", "82.5", "70"],
+            "height_cm": ["170", "181", "170"],
+            "age": ["45", "70", "45"],
+        }
+    )
     result = cohort(load("cenersen-arm3"), roster)
     assert result.rejected == 0
     assert not any("one patient at a time" in n for n in result.notes)
@@ -106,13 +126,15 @@ def test_rows_from_height_match_regimen_expand_with_height() -> None:
 
 
 def test_bad_rows_are_reported_with_row_column_and_problem_and_never_dropped() -> None:
-    roster = pd.DataFrame({
-        "patient_id": ["ok", "w", "", "b", "dup", "dup", "d", "a"],
-        "weight_kg": ["70", "seventy", "70", "70", "70", "70", "70", "70"],
-        "bsa_m2": ["1.8", "1.8", "1.8", "9", "1.8", "1.8", "1.8", "1.8"],
-        "age": ["45", "45", "45", "45", "45", "45", "45", ""],
-        "start_date": ["2026-01-05", "", "", "", "", "", "05/01/2026", ""],
-    })
+    roster = pd.DataFrame(
+        {
+            "patient_id": ["ok", "w", "", "b", "dup", "dup", "d", "a"],
+            "weight_kg": ["70", "seventy", "70", "70", "70", "70", "70", "70"],
+            "bsa_m2": ["1.8", "1.8", "1.8", "9", "1.8", "1.8", "1.8", "1.8"],
+            "age": ["45", "45", "45", "45", "45", "45", "45", ""],
+            "start_date": ["2026-01-05", "", "", "", "", "", "05/01/2026", ""],
+        }
+    )
     result = cohort(load("cenersen-arm3"), roster)
     assert (result.patients_in, result.expanded, result.rejected) == (8, 1, 7)
     assert result.summary() == "patients in = expanded + rejected: 8 = 1 + 7"
@@ -134,8 +156,7 @@ def test_a_missing_column_stops_the_run_with_the_fix() -> None:
 
 def test_only_the_columns_the_regimen_needs_are_required() -> None:
     # oblimersen-mono is dosed per kg with a cycle rule only: weight is all it needs
-    frame = expand_cohort(load("oblimersen-mono"), pd.DataFrame({"patient_id": ["x"], "weight_kg": [70.5]}),
-                          cycles=2)
+    frame = expand_cohort(load("oblimersen-mono"), pd.DataFrame({"patient_id": ["x"], "weight_kg": [70.5]}), cycles=2)
     assert list(frame.columns) == list(OUTPUT_COLUMNS)
     assert frame["cycle"].tolist().count(2) == 7 and frame["cycle"].tolist().count(1) == 5
     assert frame.attrs["rejected"] == 0
@@ -151,8 +172,10 @@ def test_expand_cohort_warns_about_rejected_rows_and_lists_them() -> None:
 def test_float_cells_read_as_written_like_make_patient() -> None:
     roster = pd.DataFrame({"patient_id": ["a"], "weight_kg": [70.1], "bsa_m2": [1.83], "age": [61]})
     rows = _cohort_csv(cohort(load("cenersen-arm3"), roster).frame)
-    assert rows == [{"patient_id": "a", **r} for r in _expected("cenersen-arm3", {"weight_kg": "70.1",
-                                                                                   "bsa_m2": "1.83", "age": "61"})]
+    assert rows == [
+        {"patient_id": "a", **r}
+        for r in _expected("cenersen-arm3", {"weight_kg": "70.1", "bsa_m2": "1.83", "age": "61"})
+    ]
 
 
 def test_fallback_patient_by_patient_when_the_self_check_fails(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -165,8 +188,9 @@ def test_fallback_patient_by_patient_when_the_self_check_fails(monkeypatch: pyte
 
     original = module.dose_for_day
     monkeypatch.setattr(module, "dose_for_day", wrong)
-    roster = pd.DataFrame({"patient_id": ["a", "b"], "weight_kg": ["70", "80"], "bsa_m2": ["1.8", "2"],
-                           "age": ["45", "70"]})
+    roster = pd.DataFrame(
+        {"patient_id": ["a", "b"], "weight_kg": ["70", "80"], "bsa_m2": ["1.8", "2"], "age": ["45", "70"]}
+    )
     result = cohort(load("cenersen-arm3"), roster)
     assert any("one patient at a time" in n for n in result.notes)
     got = _cohort_csv(result.frame)
@@ -176,6 +200,7 @@ def test_fallback_patient_by_patient_when_the_self_check_fails(monkeypatch: pyte
 
 
 # ---- CLI --------------------------------------------------------------------------------------------
+
 
 def _write_roster(path: Path, lines: list[str]) -> Path:
     path.write_text("patient_id,weight_kg,bsa_m2,age,start_date\n" + "".join(line + "\n" for line in lines))
@@ -189,25 +214,55 @@ def test_cli_cohort_writes_csv_errors_file_and_summary(runner, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert "patients in = expanded + rejected: 3 = 2 + 1" in result.output
     errors = list(csv.DictReader((tmp_path / "plan.errors.csv").open()))
-    assert errors == [{"row": "3", "patient_id": "c", "column": "weight_kg",
-                       "problem": "weight 'x' is not a number: give it as e.g. weight_kg 70 (kg), weight_kg '154 lb'"}]
+    assert errors == [
+        {
+            "row": "3",
+            "patient_id": "c",
+            "column": "weight_kg",
+            "problem": "weight 'x' is not a number: give it as e.g. weight_kg 70 (kg), weight_kg '154 lb'",
+        }
+    ]
     rows = list(csv.DictReader(out.open()))
     assert list(rows[0]) == list(OUTPUT_COLUMNS)
-    expected_a = runner.invoke(cli, ["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--age", "45",
-                                     "--start", "2026-01-05", "--format", "csv"]).output
-    mine = "".join(line.split(",", 1)[1] for line in out.read_text().splitlines(keepends=True)[1:]
-                   if line.startswith("a,"))
+    expected_a = runner.invoke(
+        cli,
+        [
+            "expand",
+            "cenersen-arm3",
+            "--weight",
+            "70",
+            "--bsa",
+            "1.8",
+            "--age",
+            "45",
+            "--start",
+            "2026-01-05",
+            "--format",
+            "csv",
+        ],
+    ).output
+    mine = "".join(
+        line.split(",", 1)[1] for line in out.read_text().splitlines(keepends=True)[1:] if line.startswith("a,")
+    )
     assert mine == expected_a.split("\n", 1)[1]
 
 
 def test_cli_cohort_parquet_round_trip(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("pyarrow")
-    roster = pd.DataFrame({"patient_id": ["a", "b"], "weight_kg": [70.0, 82.3], "bsa_m2": [1.8, 2.01],
-                           "age": [45, 66], "start_date": ["2026-01-05", "2026-02-01"]})
+    roster = pd.DataFrame(
+        {
+            "patient_id": ["a", "b"],
+            "weight_kg": [70.0, 82.3],
+            "bsa_m2": [1.8, 2.01],
+            "age": [45, 66],
+            "start_date": ["2026-01-05", "2026-02-01"],
+        }
+    )
     roster.to_parquet(tmp_path / "roster.parquet")
     assert read_roster(tmp_path / "roster.parquet")["weight_kg"].tolist() == [70.0, 82.3]
-    result = runner.invoke(cli, ["cohort", "cenersen-arm3", str(tmp_path / "roster.parquet"), "-o",
-                                 str(tmp_path / "plan.parquet")])
+    result = runner.invoke(
+        cli, ["cohort", "cenersen-arm3", str(tmp_path / "roster.parquet"), "-o", str(tmp_path / "plan.parquet")]
+    )
     assert result.exit_code == 0, result.output
     back = pd.read_parquet(tmp_path / "plan.parquet")
     assert list(back.columns) == list(OUTPUT_COLUMNS)
@@ -237,8 +292,9 @@ def test_cli_cohort_progress_bar_only_when_asked_or_on_a_terminal(runner, tmp_pa
 
 
 def test_chunks_give_the_same_file_as_one_pass(tmp_path: Path) -> None:
-    lines = [f"p{i},{60 + i % 7}.{i % 10},{1.5 + (i % 9) / 10},{40 + i % 40},2026-01-{1 + i % 28:02d}"
-             for i in range(60)]
+    lines = [
+        f"p{i},{60 + i % 7}.{i % 10},{1.5 + (i % 9) / 10},{40 + i % 40},2026-01-{1 + i % 28:02d}" for i in range(60)
+    ]
     roster = _write_roster(tmp_path / "roster.csv", lines)
     a = write_cohort(load("cenersen-arm3"), roster, tmp_path / "one.csv", engine=PandasEngine(chunk_size=1000))
     b = write_cohort(load("cenersen-arm3"), roster, tmp_path / "many.csv", engine=PandasEngine(chunk_size=7))
@@ -259,8 +315,10 @@ def test_parquet_without_pyarrow_is_a_one_line_error(runner, tmp_path: Path, mon
 
 def test_cli_cohort_cycles_option_reaches_every_patient(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "roster.csv").write_text("patient_id,weight_kg\na,70\nb,81.5\n")
-    result = runner.invoke(cli, ["cohort", "oblimersen-mono", str(tmp_path / "roster.csv"), "-o",
-                                 str(tmp_path / "plan.csv"), "--cycles", "3"])
+    result = runner.invoke(
+        cli,
+        ["cohort", "oblimersen-mono", str(tmp_path / "roster.csv"), "-o", str(tmp_path / "plan.csv"), "--cycles", "3"],
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((tmp_path / "plan.csv").open()))
     assert {(r["patient_id"], r["cycle"]) for r in rows} == {(p, str(c)) for p in "ab" for c in (1, 2, 3)}
@@ -269,7 +327,7 @@ def test_cli_cohort_cycles_option_reaches_every_patient(runner, tmp_path: Path) 
 
 # ---- clinical options (the run-wide options of 'regimen expand') -------------------------------------------
 
-ADJUSTED_TOML = '''id = "cohort-adjusted"
+ADJUSTED_TOML = """id = "cohort-adjusted"
 name = "Test regimen with dose levels, maximum doses and rounding"
 cycle_length = 21
 cycles = 2
@@ -310,7 +368,7 @@ drug = "dexamethasone"
 dose = "40 mg"
 route = "oral"
 days = "1"
-'''
+"""
 ADJUSTED = load_text(ADJUSTED_TOML, "<test>")
 EXAMPLE_FORMULARY = load_formulary()
 
@@ -323,16 +381,24 @@ def clinical_options(draw: st.DrawFn, reg: Regimen) -> ClinicalOptions:
     vial_round = draw(st.booleans())
     return ClinicalOptions(
         bsa_formula=draw(st.sampled_from(["mosteller", "dubois", "schlich"])),
-        bsa_cap=draw(st.one_of(st.none(), st.decimals(Decimal("1.5"), Decimal("2.5"), places=2).map(
-            lambda d: Fraction(d)))),
+        bsa_cap=draw(
+            st.one_of(st.none(), st.decimals(Decimal("1.5"), Decimal("2.5"), places=2).map(lambda d: Fraction(d)))
+        ),
         dosing_weight=draw(st.sampled_from([None, "actual", "ideal", "ideal-robinson", "adjusted", "lean"])),
         adjusted_factor=draw(st.sampled_from([Fraction(2, 5), Fraction(1, 4)])),
         dose_level=draw(st.sampled_from([None, 0, -1, -2])) if levels else None,
-        reductions=draw(st.dictionaries(st.sampled_from(drugs), st.sampled_from([Fraction(50), Fraction(75),
-                                                                                  Fraction(100)]), max_size=2)),
-        round_to=draw(st.dictionaries(st.sampled_from(drugs), st.sampled_from([amount("0.5mg", "--round"),
-                                                                                amount("10 mg", "--round")]),
-                                      max_size=1)),
+        reductions=draw(
+            st.dictionaries(
+                st.sampled_from(drugs), st.sampled_from([Fraction(50), Fraction(75), Fraction(100)]), max_size=2
+            )
+        ),
+        round_to=draw(
+            st.dictionaries(
+                st.sampled_from(drugs),
+                st.sampled_from([amount("0.5mg", "--round"), amount("10 mg", "--round")]),
+                max_size=1,
+            )
+        ),
         formulary=EXAMPLE_FORMULARY if vial_round else None,
         vial_round=vial_round,
         threshold=draw(st.sampled_from([Fraction(10), Fraction(6)])),
@@ -340,21 +406,27 @@ def clinical_options(draw: st.DrawFn, reg: Regimen) -> ClinicalOptions:
     )
 
 
-clinical_patients = st.fixed_dictionaries({
-    "weight_kg": st.decimals(Decimal("30"), Decimal("160"), places=1).map(str),
-    "bsa_m2": st.one_of(st.just(""), st.decimals(Decimal("1.2"), Decimal("2.8"), places=2).map(str)),
-    "height_cm": st.decimals(Decimal("140"), Decimal("200"), places=1).map(str),
-    "age": st.integers(10, 90).map(str),
-    "sex": st.sampled_from(["female", "male"]),
-    "start_date": st.one_of(st.just(""), st.dates(dt.date(2026, 1, 1), dt.date(2026, 12, 31)).map(str)),
-})
+clinical_patients = st.fixed_dictionaries(
+    {
+        "weight_kg": st.decimals(Decimal("30"), Decimal("160"), places=1).map(str),
+        "bsa_m2": st.one_of(st.just(""), st.decimals(Decimal("1.2"), Decimal("2.8"), places=2).map(str)),
+        "height_cm": st.decimals(Decimal("140"), Decimal("200"), places=1).map(str),
+        "age": st.integers(10, 90).map(str),
+        "sex": st.sampled_from(["female", "male"]),
+        "start_date": st.one_of(st.just(""), st.dates(dt.date(2026, 1, 1), dt.date(2026, 12, 31)).map(str)),
+    }
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data(), regimen_id=st.sampled_from([*SEED_IDS, "cohort-adjusted"]),
-       rows=st.lists(clinical_patients, min_size=1, max_size=8))
+@given(
+    data=st.data(),
+    regimen_id=st.sampled_from([*SEED_IDS, "cohort-adjusted"]),
+    rows=st.lists(clinical_patients, min_size=1, max_size=8),
+)
 def test_with_clinical_options_every_patient_gets_exactly_the_rows_of_regimen_expand(
-        data: st.DataObject, regimen_id: str, rows: list[dict[str, str]]) -> None:
+    data: st.DataObject, regimen_id: str, rows: list[dict[str, str]]
+) -> None:
     """The same property under random ClinicalOptions: rows == expand(options=...) + row_record(), and under
     --strict exactly the patients whose plans carry a warning are rejected."""
     reg = ADJUSTED if regimen_id == "cohort-adjusted" else load(regimen_id)
@@ -363,16 +435,16 @@ def test_with_clinical_options_every_patient_gets_exactly_the_rows_of_regimen_ex
         row["patient_id"] = f"P{i}"
         if i and i % 2:  # shared values: distinct-value blocks are reused
             row["weight_kg"], row["height_cm"], row["sex"] = rows[0]["weight_kg"], rows[0]["height_cm"], rows[0]["sex"]
-    roster = pd.DataFrame(rows, columns=["patient_id", "weight_kg", "bsa_m2", "height_cm", "age", "sex",
-                                         "start_date"])
+    roster = pd.DataFrame(rows, columns=["patient_id", "weight_kg", "bsa_m2", "height_cm", "age", "sex", "start_date"])
     result = cohort(reg, roster, options=options)
     if not options.strict:
         assert not any("one patient at a time" in n for n in result.notes)  # the vectorised path made these rows
     records = frame_records(result.frame)
     rejected = set(result.errors["patient_id"])
     for row in rows:
-        patient = make_patient(weight=row["weight_kg"], bsa=row["bsa_m2"] or None, height=row["height_cm"],
-                               age=row["age"], sex=row["sex"])
+        patient = make_patient(
+            weight=row["weight_kg"], bsa=row["bsa_m2"] or None, height=row["height_cm"], age=row["age"], sex=row["sex"]
+        )
         start = dt.date.fromisoformat(row["start_date"]) if row["start_date"] else None
         try:
             plan = expand(reg, patient, start=start, options=options)
@@ -406,12 +478,20 @@ def test_auc_regimens_are_refused_in_cohorts() -> None:
 
 # ---- clinical options on the command line ------------------------------------------------------------------
 
-CLINICAL_ROSTER = ("patient_id,weight_kg,bsa_m2,height_cm,age,sex,start_date\n"
-                   "a,70,1.8,170,45,female,2026-01-05\nb,120,2.4,180,70,male,\nc,50,1.5,150,16,female,\n")
+CLINICAL_ROSTER = (
+    "patient_id,weight_kg,bsa_m2,height_cm,age,sex,start_date\n"
+    "a,70,1.8,170,45,female,2026-01-05\nb,120,2.4,180,70,male,\nc,50,1.5,150,16,female,\n"
+)
 
 
-def _clinical_run(runner, tmp_path: Path, command: str, regimen_ref: str, *args: str,  # type: ignore[no-untyped-def]
-                  roster_text: str = CLINICAL_ROSTER) -> tuple[int, str, list[dict[str, str]]]:
+def _clinical_run(
+    runner,
+    tmp_path: Path,
+    command: str,
+    regimen_ref: str,
+    *args: str,  # type: ignore[no-untyped-def]
+    roster_text: str = CLINICAL_ROSTER,
+) -> tuple[int, str, list[dict[str, str]]]:
     roster = tmp_path / "roster.csv"
     roster.write_text(roster_text)
     out = tmp_path / "plan.csv"
@@ -422,8 +502,23 @@ def _clinical_run(runner, tmp_path: Path, command: str, regimen_ref: str, *args:
 
 
 def _expand_csv(runner, regimen_ref: str, row: dict[str, str], *args: str) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
-    cmd = ["expand", regimen_ref, "--weight", row["weight_kg"], "--bsa", row["bsa_m2"], "--height", row["height_cm"],
-           "--age", row["age"], "--sex", row["sex"], "--format", "csv", *args]
+    cmd = [
+        "expand",
+        regimen_ref,
+        "--weight",
+        row["weight_kg"],
+        "--bsa",
+        row["bsa_m2"],
+        "--height",
+        row["height_cm"],
+        "--age",
+        row["age"],
+        "--sex",
+        row["sex"],
+        "--format",
+        "csv",
+        *args,
+    ]
     if row["start_date"]:
         cmd += ["--start", row["start_date"]]
     result = runner.invoke(cli, cmd)
@@ -431,8 +526,13 @@ def _expand_csv(runner, regimen_ref: str, row: dict[str, str], *args: str) -> li
     return list(csv.DictReader(io.StringIO(result.stdout)))
 
 
-def _assert_like_expand(runner, regimen_ref: str, rows: list[dict[str, str]], *args: str,  # type: ignore[no-untyped-def]
-                        skip: tuple[str, ...] = ()) -> None:
+def _assert_like_expand(
+    runner,
+    regimen_ref: str,
+    rows: list[dict[str, str]],
+    *args: str,  # type: ignore[no-untyped-def]
+    skip: tuple[str, ...] = (),
+) -> None:
     for row in csv.DictReader(io.StringIO(CLINICAL_ROSTER)):
         if row["patient_id"] in skip:
             continue
@@ -440,17 +540,23 @@ def _assert_like_expand(runner, regimen_ref: str, rows: list[dict[str, str]], *a
         assert mine == _expand_csv(runner, regimen_ref, row, *args), row["patient_id"]
 
 
-@pytest.mark.parametrize("args", [
-    ("--bsa-cap", "2"),
-    ("--dosing-weight", "ideal"),
-    ("--dosing-weight", "adjusted", "--adjusted-factor", "0.3"),
-    ("--dosing-weight", "lean", "--bsa-formula", "dubois"),
-    ("--reduce", "idarubicin=75%", "--reduce", "cytarabine=50%"),
-    ("--round", "idarubicin=1mg"),
-    ("--round", "idarubicin=5mg", "--round-threshold", "5%"),
-])
-def test_cli_cohort_clinical_options_give_the_rows_of_regimen_expand(runner, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                                     args: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--bsa-cap", "2"),
+        ("--dosing-weight", "ideal"),
+        ("--dosing-weight", "adjusted", "--adjusted-factor", "0.3"),
+        ("--dosing-weight", "lean", "--bsa-formula", "dubois"),
+        ("--reduce", "idarubicin=75%", "--reduce", "cytarabine=50%"),
+        ("--round", "idarubicin=1mg"),
+        ("--round", "idarubicin=5mg", "--round-threshold", "5%"),
+    ],
+)
+def test_cli_cohort_clinical_options_give_the_rows_of_regimen_expand(
+    runner,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    args: tuple[str, ...],
+) -> None:
     code, output, rows = _clinical_run(runner, tmp_path, "cohort", "cenersen-arm3", *args)
     assert code == 0, output
     assert "patients in = expanded + rejected: 3 = 3 + 0" in output
@@ -472,8 +578,9 @@ def test_cli_cohort_dose_level_and_caps_of_the_regimen(runner, tmp_path: Path) -
 
 def test_cli_cohort_row_warnings_reach_the_warnings_column(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # 5 mg steps cannot round idarubicin 21.6 mg within 5 %: left unrounded, with a warning on the row
-    code, output, rows = _clinical_run(runner, tmp_path, "cohort", "cenersen-arm3", "--round", "idarubicin=5mg",
-                                       "--round-threshold", "5%")
+    code, output, rows = _clinical_run(
+        runner, tmp_path, "cohort", "cenersen-arm3", "--round", "idarubicin=5mg", "--round-threshold", "5%"
+    )
     assert code == 0, output
     a = [r for r in rows if r[ID_COLUMN] == "a" and r["drug"] == "idarubicin"]
     assert a and all("not rounded" in r["warnings"] for r in a)
@@ -503,20 +610,27 @@ def test_cli_cohort_strict_rejects_patients_with_warnings_and_writes_the_others(
     assert "3 = 1 + 2" in output and {r[ID_COLUMN] for r in rows} == {"a"}
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--dose-level", "-1"), "--dose-level -1: cenersen-arm3 defines no dose levels"),
-    (("--reduce", "foo=50%"), "--reduce foo: cenersen-arm3 has no drug or component 'foo'"),
-    (("--reduce", "idarubicin=150%"), "a reduction is above 0 % and at most 100 %"),
-    (("--reduce", "idarubicin"), "write DRUG=VALUE"),
-    (("--round", "idarubicin=lots"), "--round"),
-    (("--bsa-cap", "9"), "--bsa-cap 9 m² is not a possible BSA"),
-    (("--bsa-cap", "two"), "--bsa-cap 'two' is not a number"),
-    (("--adjusted-factor", "2", "--dosing-weight", "adjusted"), "--adjusted-factor 2 must be between 0 and 1"),
-    (("--vial-round",), "--vial-round and --band need the vial sizes: pass --formulary FILE"),
-    (("--band", "6%", "--round-threshold", "5%"), "--band and --round-threshold both set the rounding threshold"),
-])
-def test_cli_cohort_clinical_option_errors_are_one_line(runner, tmp_path: Path, args: tuple[str, ...],  # type: ignore[no-untyped-def]
-                                                        message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--dose-level", "-1"), "--dose-level -1: cenersen-arm3 defines no dose levels"),
+        (("--reduce", "foo=50%"), "--reduce foo: cenersen-arm3 has no drug or component 'foo'"),
+        (("--reduce", "idarubicin=150%"), "a reduction is above 0 % and at most 100 %"),
+        (("--reduce", "idarubicin"), "write DRUG=VALUE"),
+        (("--round", "idarubicin=lots"), "--round"),
+        (("--bsa-cap", "9"), "--bsa-cap 9 m² is not a possible BSA"),
+        (("--bsa-cap", "two"), "--bsa-cap 'two' is not a number"),
+        (("--adjusted-factor", "2", "--dosing-weight", "adjusted"), "--adjusted-factor 2 must be between 0 and 1"),
+        (("--vial-round",), "--vial-round and --band need the vial sizes: pass --formulary FILE"),
+        (("--band", "6%", "--round-threshold", "5%"), "--band and --round-threshold both set the rounding threshold"),
+    ],
+)
+def test_cli_cohort_clinical_option_errors_are_one_line(
+    runner,
+    tmp_path: Path,
+    args: tuple[str, ...],  # type: ignore[no-untyped-def]
+    message: str,
+) -> None:
     code, output, _ = _clinical_run(runner, tmp_path, "cohort", "cenersen-arm3", *args)
     assert code == 1 and message in output, output
     assert output.count("\n") == 1 and output.startswith("Error: ")
@@ -524,18 +638,34 @@ def test_cli_cohort_clinical_option_errors_are_one_line(runner, tmp_path: Path, 
 
 
 def test_cli_cohort_dosing_weight_needs_height_and_sex_columns(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    code, output, _ = _clinical_run(runner, tmp_path, "cohort", "cenersen-arm3", "--dosing-weight", "ideal",
-                                    roster_text="patient_id,weight_kg,bsa_m2,age\na,70,1.8,45\n")
+    code, output, _ = _clinical_run(
+        runner,
+        tmp_path,
+        "cohort",
+        "cenersen-arm3",
+        "--dosing-weight",
+        "ideal",
+        roster_text="patient_id,weight_kg,bsa_m2,age\na,70,1.8,45\n",
+    )
     assert code == 1
-    assert "roster has no column height_cm, sex (needed by cenersen-arm3): add them (the ideal, adjusted and lean " \
-           "body weights need each patient's height_cm and sex)" in output
-    code, output, rows = _clinical_run(runner, tmp_path, "cohort", "cenersen-arm3", "--dosing-weight", "ideal",
-                                       roster_text="patient_id,weight_kg,bsa_m2,height_cm,age,sex\n"
-                                                   "a,70,1.8,170,45,female\nb,70,1.8,,45,male\n")
+    assert (
+        "roster has no column height_cm, sex (needed by cenersen-arm3): add them (the ideal, adjusted and lean "
+        "body weights need each patient's height_cm and sex)" in output
+    )
+    code, output, rows = _clinical_run(
+        runner,
+        tmp_path,
+        "cohort",
+        "cenersen-arm3",
+        "--dosing-weight",
+        "ideal",
+        roster_text="patient_id,weight_kg,bsa_m2,height_cm,age,sex\na,70,1.8,170,45,female\nb,70,1.8,,45,male\n",
+    )
     assert code == 0 and "2 = 1 + 1" in output and {r[ID_COLUMN] for r in rows} == {"a"}
     errors = list(csv.DictReader((tmp_path / "plan.errors.csv").open()))
-    assert errors == [{"row": "2", "patient_id": "b", "column": "height_cm",
-                       "problem": "missing: this regimen needs height_cm"}]
+    assert errors == [
+        {"row": "2", "patient_id": "b", "column": "height_cm", "problem": "missing: this regimen needs height_cm"}
+    ]
 
 
 def test_cli_cohort_refuses_auc_regimens(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -545,9 +675,23 @@ def test_cli_cohort_refuses_auc_regimens(runner, tmp_path: Path) -> None:  # typ
     # the Dask engine takes the clinical options too: tests/test_dask.py
 
 
-@pytest.mark.parametrize("option", ["--bsa-formula", "--bsa-cap", "--dosing-weight", "--adjusted-factor",
-                                    "--dose-level", "--reduce", "--round", "--formulary", "--vial-round",
-                                    "--round-threshold", "--band", "--strict"])
+@pytest.mark.parametrize(
+    "option",
+    [
+        "--bsa-formula",
+        "--bsa-cap",
+        "--dosing-weight",
+        "--adjusted-factor",
+        "--dose-level",
+        "--reduce",
+        "--round",
+        "--formulary",
+        "--vial-round",
+        "--round-threshold",
+        "--band",
+        "--strict",
+    ],
+)
 def test_cohort_and_supply_document_the_clinical_options(runner, option: str) -> None:  # type: ignore[no-untyped-def]
     assert option in runner.invoke(cli, ["cohort", "--help"]).stdout
     assert option in runner.invoke(cli, ["supply", "--help"]).stdout
@@ -555,6 +699,7 @@ def test_cohort_and_supply_document_the_clinical_options(runner, option: str) ->
 
 
 # ---- the runner: sinks, progress, names -------------------------------------------------------------------
+
 
 def test_run_hands_each_chunk_to_the_sink_and_reports_progress() -> None:
     from regimen.engine.cohort import run
@@ -568,17 +713,24 @@ def test_run_hands_each_chunk_to_the_sink_and_reports_progress() -> None:
 
     roster = pd.DataFrame({"patient_id": [f"p{i}" for i in range(5)], "weight_kg": ["70", "80", "x", "60", "75"]})
     sink, calls = Sink(), []
-    summary = run(load("oblimersen-mono"), roster, sink, engine=PandasEngine(chunk_size=2),
-                  progress=lambda done, total: calls.append((done, total)))
+    summary = run(
+        load("oblimersen-mono"),
+        roster,
+        sink,
+        engine=PandasEngine(chunk_size=2),
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert sink.parts == [(0, 2), (1, 1), (2, 1)]  # p2 ('x') rejected, never written
     assert calls == [(0, 5), (2, 5), (4, 5), (5, 5)]
     assert (summary.patients_in, summary.expanded, summary.rejected) == (5, 4, 1)
-    assert summary.errors.to_dict("records") == [{"row": 3, "patient_id": "p2", "column": "weight_kg",
-                                                  "problem": summary.errors["problem"].iloc[0]}]
+    assert summary.errors.to_dict("records") == [
+        {"row": 3, "patient_id": "p2", "column": "weight_kg", "problem": summary.errors["problem"].iloc[0]}
+    ]
 
 
 def test_problems_and_notes_name_inputs_by_roster_column_else_by_the_callers_names(
-        runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     """A library message names an input with option(): a roster shows its column, the rest by the caller's names
     (parameter names in Python, flags on the command line)."""
     import regimen.engine.cohort.roster as roster_module
@@ -588,19 +740,22 @@ def test_problems_and_notes_name_inputs_by_roster_column_else_by_the_callers_nam
 
     def read_measure(value, m):  # type: ignore[no-untyped-def]
         if str(value) == "999":
-            raise PatientError(f"weight 999 is not plausible: check {option('weight')} or run without "
-                               f"{option('strict')}")
+            raise PatientError(
+                f"weight 999 is not plausible: check {option('weight')} or run without {option('strict')}"
+            )
         return original(value, m)
 
     monkeypatch.setattr(roster_module, "read_measure", read_measure)
-    roster = pd.DataFrame({"patient_id": ["a", "b"], "weight_kg": ["70", "999"], "bsa_m2": ["1.8", "1.8"],
-                           "age": ["45", "45"]})
+    roster = pd.DataFrame(
+        {"patient_id": ["a", "b"], "weight_kg": ["70", "999"], "bsa_m2": ["1.8", "1.8"], "age": ["45", "45"]}
+    )
     result = cohort(load("cenersen-arm3"), roster, options=ClinicalOptions(strict=True))
     assert result.errors["problem"].tolist() == ["weight 999 is not plausible: check weight_kg or run without strict"]
     assert any(n.startswith("strict: patients whose plans carry a warning") for n in result.notes)
     roster.to_csv(tmp_path / "roster.csv", index=False)
-    cli_run = runner.invoke(cli, ["cohort", "cenersen-arm3", str(tmp_path / "roster.csv"), "-o",
-                                  str(tmp_path / "out.csv"), "--strict"])
+    cli_run = runner.invoke(
+        cli, ["cohort", "cenersen-arm3", str(tmp_path / "roster.csv"), "-o", str(tmp_path / "out.csv"), "--strict"]
+    )
     assert cli_run.exit_code == 0, cli_run.output
     assert "--strict: patients whose plans carry a warning" in cli_run.output
     errors = list(csv.DictReader((tmp_path / "out.errors.csv").open()))
@@ -622,7 +777,9 @@ def test_the_engine_imports_neither_click_nor_the_export_layer() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, regimen.engine.cohort, regimen.engine.supply; "
-            "print(sorted(m for m in sys.modules if m == 'click' or m.startswith('regimen.export')))")
+    code = (
+        "import sys, regimen.engine.cohort, regimen.engine.supply; "
+        "print(sorted(m for m in sys.modules if m == 'click' or m.startswith('regimen.export')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

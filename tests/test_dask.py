@@ -31,13 +31,15 @@ from regimen.protocol.loader import amount
 def _roster_folder(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
     folder = tmp_path / "roster"
     folder.mkdir()
-    roster = pd.DataFrame({
-        "patient_id": [f"p{i}" for i in range(30)],
-        "weight_kg": [50.0 + i * 1.7 for i in range(30)],
-        "bsa_m2": [1.4 + (i % 12) / 10 for i in range(30)],
-        "age": [30 + i * 2 for i in range(30)],
-        "start_date": [f"2026-01-{1 + i % 28:02d}" for i in range(30)],
-    })
+    roster = pd.DataFrame(
+        {
+            "patient_id": [f"p{i}" for i in range(30)],
+            "weight_kg": [50.0 + i * 1.7 for i in range(30)],
+            "bsa_m2": [1.4 + (i % 12) / 10 for i in range(30)],
+            "age": [30 + i * 2 for i in range(30)],
+            "start_date": [f"2026-01-{1 + i % 28:02d}" for i in range(30)],
+        }
+    )
     roster.loc[7, "weight_kg"] = -1.0  # impossible: rejected
     roster.loc[21, "patient_id"] = "p3"  # duplicate across files: both rows rejected
     roster.iloc[:18].to_parquet(folder / "a.parquet", row_group_size=5)
@@ -50,8 +52,10 @@ def client():  # type: ignore[no-untyped-def]
     from distributed import Client, LocalCluster
 
     # processes=False: scheduler and workers in this process, talking in-process (no network at all)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as c:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as c,
+    ):
         yield c
 
 
@@ -66,17 +70,22 @@ def test_dask_engine_matches_pandas_engine_on_a_local_cluster(tmp_path: Path, cl
     assert frame_records(got) == frame_records(expected)
     errors = list(csv.DictReader((tmp_path / "out.errors.csv").open()))
     assert {(e["file"], e["row"], e["column"]) for e in errors} == {
-        ("a.parquet", "8", "weight_kg"), ("a.parquet", "4", "patient_id"), ("b.parquet", "4", "patient_id")}
+        ("a.parquet", "8", "weight_kg"),
+        ("a.parquet", "4", "patient_id"),
+        ("b.parquet", "4", "patient_id"),
+    }
 
 
 def test_dask_cli_with_the_local_threaded_scheduler(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     folder, _ = _roster_folder(tmp_path)
-    result = runner.invoke(cli, ["cohort", "cenersen-arm3", str(folder), "-o", str(tmp_path / "out"),
-                                 "--engine", "dask"])
+    result = runner.invoke(
+        cli, ["cohort", "cenersen-arm3", str(folder), "-o", str(tmp_path / "out"), "--engine", "dask"]
+    )
     assert result.exit_code == 0, result.output
     assert "patients in = expanded + rejected: 30 = 27 + 3" in result.output
-    again = runner.invoke(cli, ["cohort", "cenersen-arm3", str(folder), "-o", str(tmp_path / "out"),
-                                "--engine", "dask"])
+    again = runner.invoke(
+        cli, ["cohort", "cenersen-arm3", str(folder), "-o", str(tmp_path / "out"), "--engine", "dask"]
+    )
     assert again.exit_code == 1 and "already exists" in again.output
 
 
@@ -92,12 +101,20 @@ def _parts(folder: Path) -> pd.DataFrame:
 
 
 #: Run-wide clinical options, the formulary included (it is pickled to the workers too).
-OPTIONS = ClinicalOptions(bsa_cap=Fraction(2), reductions={"idarubicin": Fraction(75)},
-                          round_to={"cytarabine": amount("100mg", "round_to")}, formulary=EXAMPLE_FORMULARY,
-                          vial_round=True)
+OPTIONS = ClinicalOptions(
+    bsa_cap=Fraction(2),
+    reductions={"idarubicin": Fraction(75)},
+    round_to={"cytarabine": amount("100mg", "round_to")},
+    formulary=EXAMPLE_FORMULARY,
+    vial_round=True,
+)
 #: And under strict (without the example formulary, whose warning every plan would carry).
-STRICT = ClinicalOptions(bsa_cap=Fraction(2), reductions={"idarubicin": Fraction(75)},
-                         round_to={"cytarabine": amount("100mg", "round_to")}, strict=True)
+STRICT = ClinicalOptions(
+    bsa_cap=Fraction(2),
+    reductions={"idarubicin": Fraction(75)},
+    round_to={"cytarabine": amount("100mg", "round_to")},
+    strict=True,
+)
 
 
 def test_dask_engine_with_worker_processes(tmp_path: Path) -> None:
@@ -106,11 +123,21 @@ def test_dask_engine_with_worker_processes(tmp_path: Path) -> None:
     from distributed import Client, LocalCluster
 
     folder, roster = _roster_folder(tmp_path)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, worker_dashboard_address=None) as cluster, Client(cluster) as c:
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            worker_dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as c,
+    ):
         summary = write_cohort(load("cenersen-arm3"), folder, tmp_path / "out", engine=DaskEngine(client=c))
-        with_options = write_cohort(load("cenersen-arm3"), folder, tmp_path / "opt", OPTIONS,
-                                    engine=DaskEngine(client=c))
+        with_options = write_cohort(
+            load("cenersen-arm3"), folder, tmp_path / "opt", OPTIONS, engine=DaskEngine(client=c)
+        )
     assert summary.expanded == 27
     got = _parts(tmp_path / "out")
     assert frame_records(got) == frame_records(cohort(load("cenersen-arm3"), roster).frame)
@@ -124,8 +151,9 @@ def test_dask_engine_with_worker_processes(tmp_path: Path) -> None:
 def test_dask_cli_takes_the_clinical_options_of_the_pandas_engine(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     folder, roster = _roster_folder(tmp_path)
     args = ["--bsa-cap", "2", "--reduce", "idarubicin=75%", "--round", "cytarabine=100mg", "--strict"]
-    result = runner.invoke(cli, ["cohort", "cenersen-arm3", str(folder), "-o", str(tmp_path / "out"),
-                                 "--engine", "dask", *args])
+    result = runner.invoke(
+        cli, ["cohort", "cenersen-arm3", str(folder), "-o", str(tmp_path / "out"), "--engine", "dask", *args]
+    )
     assert result.exit_code == 0, result.output
     expected = cohort(load("cenersen-arm3"), roster, options=STRICT)
     assert 0 < expected.expanded < 27  # strict rejects the patients whose BSA is capped
@@ -138,8 +166,9 @@ def test_dask_cli_takes_the_clinical_options_of_the_pandas_engine(runner, tmp_pa
     strict = [e for e in errors if e["column"] == ""]
     assert strict and all(e["problem"].startswith("--strict: ") for e in strict)
     assert len({(e["file"], e["row"]) for e in errors}) == expected.rejected
-    pandas = runner.invoke(cli, ["cohort", "cenersen-arm3", str(folder / "a.parquet"), "-o", str(tmp_path / "a.csv"),
-                                 *args])
+    pandas = runner.invoke(
+        cli, ["cohort", "cenersen-arm3", str(folder / "a.parquet"), "-o", str(tmp_path / "a.csv"), *args]
+    )
     assert pandas.exit_code == 0, pandas.output
     assert pandas.output.splitlines()[:-2] == result.output.splitlines()[:-2]  # the same notes
 
@@ -160,10 +189,14 @@ class _Parts:
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data(), regimen_id=st.sampled_from([*SEED_IDS, "cohort-adjusted"]),
-       rows=st.lists(clinical_patients, min_size=1, max_size=7))
+@given(
+    data=st.data(),
+    regimen_id=st.sampled_from([*SEED_IDS, "cohort-adjusted"]),
+    rows=st.lists(clinical_patients, min_size=1, max_size=7),
+)
 def test_dask_with_clinical_options_every_patient_gets_exactly_the_rows_of_regimen_expand(
-        data: st.DataObject, regimen_id: str, rows: list[dict[str, str]]) -> None:
+    data: st.DataObject, regimen_id: str, rows: list[dict[str, str]]
+) -> None:
     """The pandas engine's property, on Dask's threaded scheduler: under random ClinicalOptions each patient's rows
     == expand(options=...) + csv_record(), and under strict exactly the patients whose plans warn are rejected."""
     reg = ADJUSTED if regimen_id == "cohort-adjusted" else load(regimen_id)
@@ -172,8 +205,7 @@ def test_dask_with_clinical_options_every_patient_gets_exactly_the_rows_of_regim
         row["patient_id"] = f"P{i}"
         if i and i % 2:  # shared values: distinct-value blocks are reused
             row["weight_kg"], row["height_cm"], row["sex"] = rows[0]["weight_kg"], rows[0]["height_cm"], rows[0]["sex"]
-    roster = pd.DataFrame(rows, columns=["patient_id", "weight_kg", "bsa_m2", "height_cm", "age", "sex",
-                                         "start_date"])
+    roster = pd.DataFrame(rows, columns=["patient_id", "weight_kg", "bsa_m2", "height_cm", "age", "sex", "start_date"])
     sink = _Parts()
     with tempfile.TemporaryDirectory() as tmp:
         half = max(1, len(roster) // 2)  # two files of row groups of 2: several tasks
@@ -184,8 +216,9 @@ def test_dask_with_clinical_options_every_patient_gets_exactly_the_rows_of_regim
     records = frame_records(sink.frame())
     rejected = set(summary.errors[ID_COLUMN])
     for row in rows:
-        patient = make_patient(weight=row["weight_kg"], bsa=row["bsa_m2"] or None, height=row["height_cm"],
-                               age=row["age"], sex=row["sex"])
+        patient = make_patient(
+            weight=row["weight_kg"], bsa=row["bsa_m2"] or None, height=row["height_cm"], age=row["age"], sex=row["sex"]
+        )
         start = dt.date.fromisoformat(row["start_date"]) if row["start_date"] else None
         try:
             plan = expand(reg, patient, start=start, options=options)
@@ -229,8 +262,20 @@ def test_an_unreachable_scheduler_is_a_one_line_error(runner, tmp_path: Path, mo
 
     monkeypatch.setattr(distributed, "Client", refuse)
     folder, _ = _roster_folder(tmp_path)
-    result = runner.invoke(cli, ["cohort", "cenersen-arm3", str(folder), "-o", str(tmp_path / "out"), "--engine",
-                                 "dask", "--scheduler", "tcp://127.0.0.1:1"])
+    result = runner.invoke(
+        cli,
+        [
+            "cohort",
+            "cenersen-arm3",
+            str(folder),
+            "-o",
+            str(tmp_path / "out"),
+            "--engine",
+            "dask",
+            "--scheduler",
+            "tcp://127.0.0.1:1",
+        ],
+    )
     assert result.exit_code == 1 and result.output.count("\n") == 1
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:1" in result.output
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))

@@ -172,17 +172,31 @@ def unfolded(raw: bytes) -> list[str]:
 
 # ---- exact instants across DST, hemispheres and a year boundary -----------------------------------
 
-@pytest.mark.parametrize(("start", "infusion", "wall_end", "day2", "day3"), [
-    # spring: 08:00 CET -> 96 h later 09:00 CEST, the clock shows 97 h; day 3 is the day clocks change
-    (dt.date(2026, 3, 27), (utc(2026, 3, 27, 7), utc(2026, 3, 31, 7)), "20260331T090000", utc(2026, 3, 28, 7),
-     utc(2026, 3, 29, 6)),
-    # autumn: 08:00 CEST -> 96 h later 07:00 CET, the clock shows 95 h
-    (dt.date(2026, 10, 23), (utc(2026, 10, 23, 6), utc(2026, 10, 27, 6)), "20261027T070000", utc(2026, 10, 24, 6),
-     utc(2026, 10, 25, 7)),
-])
+
+@pytest.mark.parametrize(
+    ("start", "infusion", "wall_end", "day2", "day3"),
+    [
+        # spring: 08:00 CET -> 96 h later 09:00 CEST, the clock shows 97 h; day 3 is the day clocks change
+        (
+            dt.date(2026, 3, 27),
+            (utc(2026, 3, 27, 7), utc(2026, 3, 31, 7)),
+            "20260331T090000",
+            utc(2026, 3, 28, 7),
+            utc(2026, 3, 29, 6),
+        ),
+        # autumn: 08:00 CEST -> 96 h later 07:00 CET, the clock shows 95 h
+        (
+            dt.date(2026, 10, 23),
+            (utc(2026, 10, 23, 6), utc(2026, 10, 27, 6)),
+            "20261027T070000",
+            utc(2026, 10, 24, 6),
+            utc(2026, 10, 25, 7),
+        ),
+    ],
+)
 def test_berlin_dst_infusion_is_96_elapsed_hours_other_events_keep_wall_clock(
-        start: dt.date, infusion: tuple[dt.datetime, dt.datetime], wall_end: str, day2: dt.datetime,
-        day3: dt.datetime) -> None:
+    start: dt.date, infusion: tuple[dt.datetime, dt.datetime], wall_end: str, day2: dt.datetime, day3: dt.datetime
+) -> None:
     raw = plan_to_ics(make_plan("cenersen-arm3", start), time=dt.time(8), tz="Europe/Berlin", dtstamp=STAMP)
     t = by_summary(raw)
     assert t["Cenersen 672 mg IV continuous over 96 h, 7 mg/h — C1 D1–4"] == infusion
@@ -193,15 +207,25 @@ def test_berlin_dst_infusion_is_96_elapsed_hours_other_events_keep_wall_clock(
 
 
 def test_sydney_southern_hemisphere_both_changes() -> None:
-    autumn = by_summary(plan_to_ics(make_plan("cenersen-arm3", dt.date(2026, 4, 3)), time=dt.time(8),
-                                    tz="Australia/Sydney", dtstamp=STAMP))
-    assert autumn["Cenersen 672 mg IV continuous over 96 h, 7 mg/h — C1 D1–4"] == (utc(2026, 4, 2, 21),
-                                                                                   utc(2026, 4, 6, 21))
+    autumn = by_summary(
+        plan_to_ics(
+            make_plan("cenersen-arm3", dt.date(2026, 4, 3)), time=dt.time(8), tz="Australia/Sydney", dtstamp=STAMP
+        )
+    )
+    assert autumn["Cenersen 672 mg IV continuous over 96 h, 7 mg/h — C1 D1–4"] == (
+        utc(2026, 4, 2, 21),
+        utc(2026, 4, 6, 21),
+    )
     assert autumn["Idarubicin 21.6 mg IV — C1 D4"][0] == utc(2026, 4, 5, 22)  # 08:00 AEST (+10)
-    spring = by_summary(plan_to_ics(make_plan("cenersen-arm3", dt.date(2026, 10, 2)), time=dt.time(8),
-                                    tz="Australia/Sydney", dtstamp=STAMP))
-    assert spring["Cenersen 672 mg IV continuous over 96 h, 7 mg/h — C1 D1–4"] == (utc(2026, 10, 1, 22),
-                                                                                   utc(2026, 10, 5, 22))
+    spring = by_summary(
+        plan_to_ics(
+            make_plan("cenersen-arm3", dt.date(2026, 10, 2)), time=dt.time(8), tz="Australia/Sydney", dtstamp=STAMP
+        )
+    )
+    assert spring["Cenersen 672 mg IV continuous over 96 h, 7 mg/h — C1 D1–4"] == (
+        utc(2026, 10, 1, 22),
+        utc(2026, 10, 5, 22),
+    )
     assert spring["Idarubicin 21.6 mg IV — C1 D2"][0] == utc(2026, 10, 2, 22)  # 3 Oct 08:00 AEST (+10)
     assert spring["Idarubicin 21.6 mg IV — C1 D3"][0] == utc(2026, 10, 3, 21)  # 4 Oct 08:00 AEDT (+11)
 
@@ -209,8 +233,10 @@ def test_sydney_southern_hemisphere_both_changes() -> None:
 def test_year_boundary_and_later_cycles_at_the_cycle_length() -> None:
     plan = make_plan("oblimersen-dtic", dt.date(2026, 12, 30), cycles=2)
     t = by_summary(plan_to_ics(plan, time=dt.time(9), tz="America/New_York", dtstamp=STAMP))
-    assert t["Oblimersen 2,450 mg IV continuous over 120 h, 20.42 mg/h — C1 D1–5"] == (utc(2026, 12, 30, 14),
-                                                                                       utc(2027, 1, 4, 14))
+    assert t["Oblimersen 2,450 mg IV continuous over 120 h, 20.42 mg/h — C1 D1–5"] == (
+        utc(2026, 12, 30, 14),
+        utc(2027, 1, 4, 14),
+    )
     assert t["Dacarbazine 1,800 mg IV — C1 D6"] == (utc(2027, 1, 4, 14), utc(2027, 1, 4, 15))  # 60 min
     assert t["Oblimersen 2,450 mg IV continuous over 120 h, 20.42 mg/h — C2 D1–5"][0] == utc(2027, 1, 20, 14)
     assert t["Dacarbazine 1,800 mg IV — C2 D6"][0] == utc(2027, 1, 25, 14)
@@ -232,13 +258,18 @@ def test_days_a_rule_drops_are_absent() -> None:
     assert not any("Cytarabine" in s and s.endswith("D5") for s in by_summary(plan_to_ics(old, dtstamp=STAMP)))
 
 
-CYCLES: dict[str, int | dict[str, int]] = {"oblimersen-fc": 2, "oblimersen-dtic": 2, "oblimersen-mono": 2,
-                                           "oblimersen-dex": {"maintenance": 2}}  # those with a cycle length
+CYCLES: dict[str, int | dict[str, int]] = {
+    "oblimersen-fc": 2,
+    "oblimersen-dtic": 2,
+    "oblimersen-mono": 2,
+    "oblimersen-dex": {"maintenance": 2},
+}  # those with a cycle length
 
 
 # The reader matrix: every seed in one zone with both of its changes and a year boundary (what each regimen's
 # shape does: phases, cycles, continuous and short infusions, point events), and every zone with two seeds on the
 # dates of its own changes (what each zone's rules do). Each zone test checks that it met every case its zone has.
+
 
 def change_days(zone_key: str, latest: int = 2026, earliest: int = 2005) -> list[tuple[dt.date, dt.time, str]]:
     """The zone's last two offset changes up to ``latest``: the local day each happens, the wall time in the
@@ -291,15 +322,31 @@ def cases_met(raw: bytes, zone_key: str) -> set[str]:
 def test_every_seed_reads_the_same_in_every_reader(regimen_id: str) -> None:
     # Berlin 2026: clocks go forward on 29 March and back on 25 October; 02:30 is skipped, then repeated
     for start in (dt.date(2026, 3, 25), dt.date(2026, 10, 21), dt.date(2026, 12, 28)):
-        agreed(plan_to_ics(make_plan(regimen_id, start, cycles=CYCLES.get(regimen_id)),
-                           time=dt.time(2, 30), tz="Europe/Berlin", dtstamp=STAMP))
+        agreed(
+            plan_to_ics(
+                make_plan(regimen_id, start, cycles=CYCLES.get(regimen_id)),
+                time=dt.time(2, 30),
+                tz="Europe/Berlin",
+                dtstamp=STAMP,
+            )
+        )
 
 
 ZONE_SEEDS = ["cenersen-arm3", "oblimersen-dtic"]  # point events and a 96 h infusion; a 1 h infusion, 120 h, 2 cycles
 
 
-@pytest.mark.parametrize("zone_key", ["Europe/Berlin", "Australia/Sydney", "America/Sao_Paulo", "Asia/Kolkata",
-                                      "America/St_Johns", "Pacific/Chatham", "UTC"])
+@pytest.mark.parametrize(
+    "zone_key",
+    [
+        "Europe/Berlin",
+        "Australia/Sydney",
+        "America/Sao_Paulo",
+        "Asia/Kolkata",
+        "America/St_Johns",
+        "Pacific/Chatham",
+        "UTC",
+    ],
+)
 def test_every_zone_reads_the_same_in_every_reader(zone_key: str) -> None:
     # northern and southern hemispheres, half-hour (Kolkata, St John's) and 45-minute (Chatham) offsets, a zone
     # whose daylight saving ended (Sao Paulo, 2019), none (UTC); each change met on day 3 (day 1 of an infusion
@@ -310,8 +357,9 @@ def test_every_zone_reads_the_same_in_every_reader(zone_key: str) -> None:
     met = set()
     for regimen_id in ZONE_SEEDS:
         for start, time in cases:
-            raw = plan_to_ics(make_plan(regimen_id, start, cycles=CYCLES.get(regimen_id)), time=time, tz=zone_key,
-                              dtstamp=STAMP)
+            raw = plan_to_ics(
+                make_plan(regimen_id, start, cycles=CYCLES.get(regimen_id)), time=time, tz=zone_key, dtstamp=STAMP
+            )
             agreed(raw)
             met |= cases_met(raw, zone_key)
     expected = {"new year"} | ({"skipped", "repeated", "across"} if changes else set())
@@ -320,6 +368,7 @@ def test_every_zone_reads_the_same_in_every_reader(zone_key: str) -> None:
 
 
 # ---- times that DST skips or repeats ---------------------------------------------------------------
+
 
 def test_time_that_does_not_exist_moves_forward_and_says_so() -> None:
     plan = make_plan("cenersen-arm3", dt.date(2026, 3, 27))
@@ -346,24 +395,45 @@ def test_infusion_ending_in_the_repeated_hour_is_written_in_utc() -> None:
     raw = plan_to_ics(plan, time=dt.time(3, 30), tz="Europe/Berlin", dtstamp=STAMP)
     assert "DTEND:20261025T013000Z" in unfolded(raw)
     t = by_summary(raw)
-    assert t["Cenersen 672 mg IV continuous over 96 h, 7 mg/h — C1 D1–4"] == (utc(2026, 10, 21, 1, 30),
-                                                                              utc(2026, 10, 25, 1, 30))
+    assert t["Cenersen 672 mg IV continuous over 96 h, 7 mg/h — C1 D1–4"] == (
+        utc(2026, 10, 21, 1, 30),
+        utc(2026, 10, 25, 1, 30),
+    )
 
 
 # ---- property tests ----------------------------------------------------------------------------------
 
-ZONES = ["Europe/Berlin", "Europe/London", "America/New_York", "America/Sao_Paulo", "America/Santiago",
-         "Australia/Sydney", "Australia/Lord_Howe", "Pacific/Auckland", "Pacific/Chatham", "Asia/Kolkata",
-         "Asia/Tokyo", "America/St_Johns", "Africa/Cairo", "UTC"]
+ZONES = [
+    "Europe/Berlin",
+    "Europe/London",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "America/Santiago",
+    "Australia/Sydney",
+    "Australia/Lord_Howe",
+    "Pacific/Auckland",
+    "Pacific/Chatham",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "America/St_Johns",
+    "Africa/Cairo",
+    "UTC",
+]
 
 
 # Up to 2036: ics.py reads a TZID from the system's zone files through dateutil, which ignores their rules
 # for years after the last listed transition (2037), so it misreads summer times from 2038 on.
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(regimen_id=st.sampled_from(SEED_IDS), start=st.dates(dt.date(2005, 1, 1), dt.date(2036, 12, 31)),
-       hour=st.integers(0, 23), minute=st.integers(0, 59), zone_key=st.sampled_from(ZONES))
-def test_property_durations_are_elapsed_and_days_map_to_local_dates(regimen_id: str, start: dt.date, hour: int,
-                                                                     minute: int, zone_key: str) -> None:
+@given(
+    regimen_id=st.sampled_from(SEED_IDS),
+    start=st.dates(dt.date(2005, 1, 1), dt.date(2036, 12, 31)),
+    hour=st.integers(0, 23),
+    minute=st.integers(0, 59),
+    zone_key=st.sampled_from(ZONES),
+)
+def test_property_durations_are_elapsed_and_days_map_to_local_dates(
+    regimen_id: str, start: dt.date, hour: int, minute: int, zone_key: str
+) -> None:
     plan = make_plan(regimen_id, start)
     time = dt.time(hour, minute)
     raw = plan_to_ics(plan, time=time, tz=zone_key, dtstamp=STAMP)
@@ -407,11 +477,18 @@ def test_property_all_day_events_cover_the_administration_days(regimen_id: str, 
 
 # ---- RFC 5545 form -------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def sample() -> bytes:
     plan = make_plan("oblimersen-dtic", dt.date(2026, 12, 30), cycles=2)
-    return plan_to_ics(plan, time=dt.time(9), tz="Europe/Berlin", remind=dt.timedelta(hours=1),
-                       label="Doe, Jane; bed 4 \\ ward β — a long label that makes folding certain", dtstamp=STAMP)
+    return plan_to_ics(
+        plan,
+        time=dt.time(9),
+        tz="Europe/Berlin",
+        remind=dt.timedelta(hours=1),
+        label="Doe, Jane; bed 4 \\ ward β — a long label that makes folding certain",
+        dtstamp=STAMP,
+    )
 
 
 def test_crlf_line_endings_only(sample: bytes) -> None:
@@ -492,8 +569,12 @@ def vtimezone_dates(raw: bytes) -> dict[str, list[dt.datetime]]:
 
 def test_vtimezone_covers_the_events_years_with_a_year_either_side() -> None:
     # events from 30 Dec 2026 to 25 Jan 2027: whole years 2025 to 2028
-    raw = plan_to_ics(make_plan("oblimersen-dtic", dt.date(2026, 12, 30), cycles=2), time=dt.time(9),
-                      tz="Europe/Berlin", dtstamp=STAMP)
+    raw = plan_to_ics(
+        make_plan("oblimersen-dtic", dt.date(2026, 12, 30), cycles=2),
+        time=dt.time(9),
+        tz="Europe/Berlin",
+        dtstamp=STAMP,
+    )
     onsets = vtimezone_dates(raw)["Europe/Berlin"]
     assert onsets[0] == dt.datetime(2025, 1, 1)
     assert [d.year for d in onsets[1:]] == [2025, 2025, 2026, 2026, 2027, 2027, 2028, 2028]  # spring and autumn
@@ -505,10 +586,19 @@ def test_vtimezone_covers_the_events_years_with_a_year_either_side() -> None:
 
 def test_vtimezone_covers_cancelled_events_of_the_previous_file() -> None:
     # cycle 2 (January 2028) was planned, then dropped: it stays as a cancelled event, and the zone covers it
-    two = plan_to_ics(make_plan("oblimersen-dtic", dt.date(2027, 12, 20), cycles=2), time=dt.time(9),
-                      tz="Europe/Berlin", dtstamp=STAMP)
-    one = plan_to_ics(make_plan("oblimersen-dtic", dt.date(2027, 12, 20), cycles=1), time=dt.time(9),
-                      tz="Europe/Berlin", dtstamp=STAMP, previous=two)
+    two = plan_to_ics(
+        make_plan("oblimersen-dtic", dt.date(2027, 12, 20), cycles=2),
+        time=dt.time(9),
+        tz="Europe/Berlin",
+        dtstamp=STAMP,
+    )
+    one = plan_to_ics(
+        make_plan("oblimersen-dtic", dt.date(2027, 12, 20), cycles=1),
+        time=dt.time(9),
+        tz="Europe/Berlin",
+        dtstamp=STAMP,
+        previous=two,
+    )
     assert any(str(e.get("STATUS")) == "CANCELLED" and e.decoded("DTSTART").year == 2028 for e in events(one))
     onsets = vtimezone_dates(one)["Europe/Berlin"]
     assert onsets[0] == dt.datetime(2026, 1, 1) and onsets[-1].year == 2029
@@ -551,10 +641,10 @@ def test_all_day_events_without_time() -> None:
 
 # ---- content -------------------------------------------------------------------------------------------
 
+
 def test_summary_and_description_content() -> None:
     plan = make_plan("cenersen-arm3", dt.date(2026, 12, 1))
-    evs = {str(e["SUMMARY"]): e for e in events(plan_to_ics(plan, time=dt.time(8), tz="Europe/Berlin",
-                                                            dtstamp=STAMP))}
+    evs = {str(e["SUMMARY"]): e for e in events(plan_to_ics(plan, time=dt.time(8), tz="Europe/Berlin", dtstamp=STAMP))}
     ida = str(evs["Idarubicin 21.6 mg IV — C1 D2"]["DESCRIPTION"])
     assert "Working: 12 mg/m²/day × 1.8 m² = 21.6 mg" in ida
     assert "Regimen: Cenersen + idarubicin + cytarabine 1 g/m² (arm 3) (cenersen-arm3, version 1)" in ida
@@ -571,13 +661,17 @@ def test_summary_and_description_content() -> None:
 
 def test_stated_short_infusion_has_its_duration() -> None:
     plan = make_plan("oblimersen-dtic", dt.date(2026, 6, 1))
-    dac = next(e for e in events(plan_to_ics(plan, time=dt.time(9), tz="Europe/Berlin", dtstamp=STAMP))
-           if str(e["SUMMARY"]).startswith("Dacarbazine"))
+    dac = next(
+        e
+        for e in events(plan_to_ics(plan, time=dt.time(9), tz="Europe/Berlin", dtstamp=STAMP))
+        if str(e["SUMMARY"]).startswith("Dacarbazine")
+    )
     assert dac.decoded("DTEND") - dac.decoded("DTSTART") == dt.timedelta(hours=1)
     assert "Infusion over 1 h." in str(dac["DESCRIPTION"])
 
 
 # ---- UIDs and SEQUENCE -----------------------------------------------------------------------------------
+
 
 def uids(raw: bytes) -> list[str]:
     return [str(e["UID"]) for e in events(raw)]
@@ -653,8 +747,11 @@ def test_plan_resources_are_the_files_events_one_calendar_each_with_sequence_aga
 
 # ---- option parsing --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [("08:00", dt.time(8)), ("8:05", dt.time(8, 5)),
-                                                ("23:59", dt.time(23, 59)), (" 00:00 ", dt.time(0))])
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("08:00", dt.time(8)), ("8:05", dt.time(8, 5)), ("23:59", dt.time(23, 59)), (" 00:00 ", dt.time(0))],
+)
 def test_parse_time(text: str, expected: dt.time) -> None:
     assert parse_time(text) == expected
 
@@ -665,8 +762,10 @@ def test_parse_time_rejects(text: str) -> None:
         parse_time(text)
 
 
-@pytest.mark.parametrize(("text", "minutes"), [("30m", 30), ("1h", 60), ("1d", 1440), ("1h30m", 90), ("2w", 20160),
-                                               ("45min", 45), ("0m", 0), ("1H", 60)])
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [("30m", 30), ("1h", 60), ("1d", 1440), ("1h30m", 90), ("2w", 20160), ("45min", 45), ("0m", 0), ("1H", 60)],
+)
 def test_parse_remind(text: str, minutes: int) -> None:
     assert parse_remind(text) == dt.timedelta(minutes=minutes)
 
@@ -717,14 +816,27 @@ def test_source_date_epoch() -> None:
 GOLDEN_CASES: dict[str, dict[str, Any]] = {
     "cenersen-arm1": {"start": dt.date(2026, 3, 27), "time": dt.time(8), "tz": "Europe/Berlin"},
     "cenersen-arm2": {"start": dt.date(2026, 12, 1)},
-    "cenersen-arm3": {"start": dt.date(2026, 10, 23), "time": dt.time(8), "tz": "Europe/Berlin",
-                      "remind": dt.timedelta(hours=1)},
+    "cenersen-arm3": {
+        "start": dt.date(2026, 10, 23),
+        "time": dt.time(8),
+        "tz": "Europe/Berlin",
+        "remind": dt.timedelta(hours=1),
+    },
     "cenersen-fcr": {"start": dt.date(2026, 4, 3), "time": dt.time(7, 30), "tz": "Australia/Sydney"},
-    "oblimersen-fc": {"start": dt.date(2026, 12, 28), "time": dt.time(9), "tz": "America/Sao_Paulo", "cycles": 2,
-                      "label": "Bed 4"},
+    "oblimersen-fc": {
+        "start": dt.date(2026, 12, 28),
+        "time": dt.time(9),
+        "tz": "America/Sao_Paulo",
+        "cycles": 2,
+        "label": "Bed 4",
+    },
     "oblimersen-dtic": {"start": dt.date(2026, 12, 30), "time": dt.time(9), "tz": "America/New_York", "cycles": 2},
-    "oblimersen-dex": {"start": dt.date(2026, 9, 28), "time": dt.time(14), "tz": "Australia/Sydney",
-                       "cycles": {"maintenance": 1}},
+    "oblimersen-dex": {
+        "start": dt.date(2026, 9, 28),
+        "time": dt.time(14),
+        "tz": "Australia/Sydney",
+        "cycles": {"maintenance": 1},
+    },
     "oblimersen-mono": {"start": dt.date(2026, 12, 1), "cycles": 2, "remind": dt.timedelta(days=1)},
 }
 
@@ -748,6 +860,7 @@ def test_golden_covers_every_seed() -> None:
 
 # ---- CLI ---------------------------------------------------------------------------------------------------
 
+
 def run(runner: Any, *args: str, env: dict[str, str] | None = None) -> Any:
     return runner.invoke(cli, ["expand", "cenersen-arm3", *CLI_PATIENT, *args], env=env)
 
@@ -755,8 +868,22 @@ def run(runner: Any, *args: str, env: dict[str, str] | None = None) -> Any:
 def test_cli_writes_calendar_and_prints_the_same_table(runner: Any, tmp_path: Path) -> None:
     target = tmp_path / "plan.ics"
     plain = run(runner, "--start", "2026-12-01")
-    result = run(runner, "--start", "2026-12-01", "--time", "08:00", "--tz", "Europe/Berlin", "--ics", str(target),
-                 "--remind", "1h", "--label", "J. Doe", env={"SOURCE_DATE_EPOCH": "1780000000"})
+    result = run(
+        runner,
+        "--start",
+        "2026-12-01",
+        "--time",
+        "08:00",
+        "--tz",
+        "Europe/Berlin",
+        "--ics",
+        str(target),
+        "--remind",
+        "1h",
+        "--label",
+        "J. Doe",
+        env={"SOURCE_DATE_EPOCH": "1780000000"},
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout == plain.stdout
     assert "8 event(s) written" in result.stderr
@@ -781,17 +908,21 @@ def test_cli_default_zone_is_the_machines(runner: Any, tmp_path: Path, monkeypat
     assert "DTSTART;TZID=Australia/Sydney:20261201T080000" in unfolded(target.read_bytes())
 
 
-def test_cli_unknown_machine_zone_falls_back_to_utc_with_a_note(runner: Any, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_unknown_machine_zone_falls_back_to_utc_with_a_note(
+    runner: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     nowhere = tmp_path / "etc"
     nowhere.mkdir()
-    monkeypatch.setattr(calendar_mod, "local_zone_key",
-                        lambda: ics_mod.local_zone_key({"TZ": "Nowhere/Special"}, nowhere))
+    monkeypatch.setattr(
+        calendar_mod, "local_zone_key", lambda: ics_mod.local_zone_key({"TZ": "Nowhere/Special"}, nowhere)
+    )
     target = tmp_path / "plan.ics"
     result = run(runner, "--start", "2026-12-01", "--time", "08:00", "--ics", str(target))
     assert result.exit_code == 0
-    assert ("note: the machine's time zone could not be found; times are in UTC (pass --tz ZONE, e.g. Europe/Berlin)"
-            in result.stderr)
+    assert (
+        "note: the machine's time zone could not be found; times are in UTC (pass --tz ZONE, e.g. Europe/Berlin)"
+        in result.stderr
+    )
     assert "DTSTART:20261201T080000Z" in unfolded(target.read_bytes())
 
 
@@ -806,20 +937,30 @@ def test_cli_rewrite_raises_sequence(runner: Any, tmp_path: Path) -> None:
     assert all(second[u][0] == first[u][0] + 1 for u in first)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--ics", "x.ics"], "--ics needs dates: add --start"),
-    (["--caldav", "http://127.0.0.1:9/cal/"], "--caldav needs dates: add --start"),
-    (["--start", "2026-12-01", "--time", "08:00"], "--time: used only with a calendar; add --ics FILE"),
-    (["--start", "2026-12-01", "--tz", "Europe/Berlin", "--label", "x"], "--tz, --label: used only with a calendar"),
-    (["--start", "2026-12-01", "--ics", "x.ics", "--time", "8h"], "--time '8h': give a 24-hour time HH:MM"),
-    (["--start", "2026-12-01", "--ics", "x.ics", "--tz", "Europe/Berln"], "--tz 'Europe/Berln': unknown time zone"),
-    (["--start", "2026-12-01", "--ics", "x.ics", "--remind", "soon"], "--remind 'soon': give a time"),
-    (["--start", "2026-12-01", "--ics", "x.ics", "--label", "a\nb"], "--label must be one non-empty line"),
-    (["--start", "2026-12-01", "--ics", "no/such/folder/x.ics"], "folder no/such/folder does not exist"),
-    (["--start", "2026-12-01", "--caldav", "ftp://127.0.0.1/cal/"], "--caldav 'ftp://127.0.0.1/cal/': give the http"),
-])
-def test_cli_errors_are_one_line_and_write_nothing(runner: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   args: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--ics", "x.ics"], "--ics needs dates: add --start"),
+        (["--caldav", "http://127.0.0.1:9/cal/"], "--caldav needs dates: add --start"),
+        (["--start", "2026-12-01", "--time", "08:00"], "--time: used only with a calendar; add --ics FILE"),
+        (
+            ["--start", "2026-12-01", "--tz", "Europe/Berlin", "--label", "x"],
+            "--tz, --label: used only with a calendar",
+        ),
+        (["--start", "2026-12-01", "--ics", "x.ics", "--time", "8h"], "--time '8h': give a 24-hour time HH:MM"),
+        (["--start", "2026-12-01", "--ics", "x.ics", "--tz", "Europe/Berln"], "--tz 'Europe/Berln': unknown time zone"),
+        (["--start", "2026-12-01", "--ics", "x.ics", "--remind", "soon"], "--remind 'soon': give a time"),
+        (["--start", "2026-12-01", "--ics", "x.ics", "--label", "a\nb"], "--label must be one non-empty line"),
+        (["--start", "2026-12-01", "--ics", "no/such/folder/x.ics"], "folder no/such/folder does not exist"),
+        (
+            ["--start", "2026-12-01", "--caldav", "ftp://127.0.0.1/cal/"],
+            "--caldav 'ftp://127.0.0.1/cal/': give the http",
+        ),
+    ],
+)
+def test_cli_errors_are_one_line_and_write_nothing(
+    runner: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = run(runner, *args)
     assert result.exit_code == 1
@@ -836,14 +977,17 @@ def test_cli_bad_source_date_epoch(runner: Any, tmp_path: Path) -> None:
 
 # ---- atomic writing ----------------------------------------------------------------------------------------
 
-def test_failed_run_never_clobbers_an_existing_calendar(runner: Any, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_failed_run_never_clobbers_an_existing_calendar(
+    runner: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "plan.ics"
     assert run(runner, "--start", "2026-12-01", "--ics", str(target)).exit_code == 0
     before = target.read_bytes()
     # a patient value missing: the run fails after the options were checked
-    result = runner.invoke(cli, ["expand", "cenersen-arm3", "--bsa", "1.8", "--start", "2026-12-01",
-                                 "--ics", str(target)])
+    result = runner.invoke(
+        cli, ["expand", "cenersen-arm3", "--bsa", "1.8", "--start", "2026-12-01", "--ics", str(target)]
+    )
     assert result.exit_code == 1
     assert target.read_bytes() == before
 
@@ -883,10 +1027,12 @@ def test_expand_without_calendar_does_not_import_icalendar() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; from click.testing import CliRunner; from regimen.cli import cli; "
-            "r = CliRunner().invoke(cli, ['expand', 'cenersen-arm1', '--weight', '70', '--bsa', '1.8']); "
-            "assert r.exit_code == 0, r.output; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('icalendar', 'zoneinfo')"
-            " or m in ('regimen.export.ics', 'regimen.export.caldav')))")
+    code = (
+        "import sys; from click.testing import CliRunner; from regimen.cli import cli; "
+        "r = CliRunner().invoke(cli, ['expand', 'cenersen-arm1', '--weight', '70', '--bsa', '1.8']); "
+        "assert r.exit_code == 0, r.output; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('icalendar', 'zoneinfo')"
+        " or m in ('regimen.export.ics', 'regimen.export.caldav')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -22,8 +22,9 @@ def events(data: bytes) -> list[icalendar.Event]:
 
 
 def test_events_of_a_conditional_row_are_tentative_and_say_the_condition() -> None:
-    plan = regimen.expand(regimen.load("cenersen-arm3"), regimen.make_patient(weight="70", bsa="1.8"),
-                          start=dt.date(2026, 12, 1))
+    plan = regimen.expand(
+        regimen.load("cenersen-arm3"), regimen.make_patient(weight="70", bsa="1.8"), start=dt.date(2026, 12, 1)
+    )
     found = events(plan_to_ics(plan, time=dt.time(8), tz="Europe/Berlin", dtstamp=STAMP))
     tentative = [e for e in found if e.get("STATUS") == "TENTATIVE"]
     assert len(tentative) == 1
@@ -36,20 +37,25 @@ def test_events_of_a_conditional_row_are_tentative_and_say_the_condition() -> No
 
 def test_the_headline_command_writes_a_calendar_without_the_age(tmp_path: Path) -> None:
     out = tmp_path / "plan.ics"
-    result = CliRunner().invoke(cli, ["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--start",
-                                      "2026-12-01", "--ics", str(out)])
+    result = CliRunner().invoke(
+        cli, ["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--start", "2026-12-01", "--ics", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert out.read_bytes().count(b"STATUS:TENTATIVE") == 1
 
 
 def test_twice_daily_doses_are_separate_events_with_their_own_uids() -> None:
-    text = ('id = "c"\nname = "c"\ncycle_length = 21\n[[source]]\ncitation = "t"\n[[component]]\n'
-            'drug = "capecitabine"\ndose = "1000 mg/m²"\nroute = "oral"\ntimes_per_day = 2\ndays = "1-2"\n')
+    text = (
+        'id = "c"\nname = "c"\ncycle_length = 21\n[[source]]\ncitation = "t"\n[[component]]\n'
+        'drug = "capecitabine"\ndose = "1000 mg/m²"\nroute = "oral"\ntimes_per_day = 2\ndays = "1-2"\n'
+    )
     plan = regimen.expand(load_text(text), regimen.make_patient(bsa="1.8"), start=dt.date(2026, 3, 2))
     data = plan_to_ics(plan, dtstamp=STAMP)
     found = events(data)
     assert len(found) == 4 and len({str(e["UID"]) for e in found}) == 4
-    assert [str(e["SUMMARY"]) for e in found[:2]] == ["Capecitabine 1,800 mg oral (dose 1 of 2) — C1 D1",
-                                                      "Capecitabine 1,800 mg oral (dose 2 of 2) — C1 D1"]
+    assert [str(e["SUMMARY"]) for e in found[:2]] == [
+        "Capecitabine 1,800 mg oral (dose 1 of 2) — C1 D1",
+        "Capecitabine 1,800 mg oral (dose 2 of 2) — C1 D1",
+    ]
     assert "By mouth" in str(found[0]["DESCRIPTION"])
     assert len(next(vobject.readComponents(data.decode())).vevent_list) == 4

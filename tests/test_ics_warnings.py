@@ -29,7 +29,8 @@ def test_capped_bsa_and_eligibility_warnings_appear_in_event_descriptions() -> N
 
 
 def test_no_warning_lines_without_warnings() -> None:
-    plan = regimen.expand(regimen.load("cenersen-arm1"), regimen.make_patient(weight="70", bsa="1.8"),
-                          start=dt.date(2026, 12, 1))
+    plan = regimen.expand(
+        regimen.load("cenersen-arm1"), regimen.make_patient(weight="70", bsa="1.8"), start=dt.date(2026, 12, 1)
+    )
     assert not plan.warnings
     assert all("Warning:" not in text for text in descriptions(plan_to_ics(plan)).values())

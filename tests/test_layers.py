@@ -64,7 +64,8 @@ def layer(module: str) -> int:
 def _type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def imports(path: Path, *, runtime_only: bool) -> Iterator[tuple[int, str]]:
@@ -115,8 +116,12 @@ def test_every_module_belongs_to_a_layer() -> None:
 
 
 def test_no_module_imports_a_higher_layer() -> None:
-    bad = [f"{m} (layer {layer(m)}) imports {t} (layer {layer(t)})"
-           for m, targets in graph(runtime_only=False).items() for t in sorted(targets) if layer(t) > layer(m)]
+    bad = [
+        f"{m} (layer {layer(m)}) imports {t} (layer {layer(t)})"
+        for m, targets in graph(runtime_only=False).items()
+        for t in sorted(targets)
+        if layer(t) > layer(m)
+    ]
     assert not bad, "\n".join(bad)
 
 
@@ -131,7 +136,7 @@ def test_there_is_no_import_cycle() -> None:
             if nxt not in g:
                 continue
             if state.get(nxt) == 1:
-                cycles.append(" -> ".join([*stack[stack.index(nxt):], nxt]))
+                cycles.append(" -> ".join([*stack[stack.index(nxt) :], nxt]))
             elif nxt not in state:
                 visit(nxt, [*stack, nxt])
         state[node] = 2
@@ -143,8 +148,13 @@ def test_there_is_no_import_cycle() -> None:
 
 
 def test_only_the_command_line_imports_click() -> None:
-    bad = [f"{m}:{line}" for m, path in modules().items() if not in_cli(m)
-           for line, name in imports(path, runtime_only=False) if name.split(".")[0] == "click"]
+    bad = [
+        f"{m}:{line}"
+        for m, path in modules().items()
+        if not in_cli(m)
+        for line, name in imports(path, runtime_only=False)
+        if name.split(".")[0] == "click"
+    ]
     assert not bad, bad
 
 
@@ -159,8 +169,11 @@ def test_in_package_imports_sit_at_the_top_of_modules() -> None:
             if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
             for node in ast.walk(fn):
-                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("regimen") \
-                        and "# lazy:" not in lines[node.lineno - 1]:
+                if (
+                    isinstance(node, ast.ImportFrom)
+                    and (node.module or "").startswith("regimen")
+                    and "# lazy:" not in lines[node.lineno - 1]
+                ):
                     bad.append(f"{m}:{node.lineno}: from {node.module} import ...")
     assert not bad, "\n".join(bad)
 
@@ -183,8 +196,14 @@ def _raised_messages(tree: ast.AST) -> Iterator[tuple[int, str]]:
             yield from _strings(node)
 
 
-@pytest.mark.parametrize("module", [pytest.param(m, marks=pending) if m in PENDING else m for m in modules()
-                                    if not in_cli(m) and m != "regimen.__main__"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        pytest.param(m, marks=pending) if m in PENDING else m
+        for m in modules()
+        if not in_cli(m) and m != "regimen.__main__"
+    ],
+)
 def test_library_errors_are_not_worded_as_command_line_flags(module: str) -> None:
     tree = ast.parse(modules()[module].read_text(encoding="utf-8"))
     bad = [f"{module}:{line}: {text!r}" for line, text in _raised_messages(tree) if _FLAG.search(text)]

@@ -45,11 +45,19 @@ def test_rows_given_in_every_outcome_are_shown_once_and_unmarked() -> None:
     plan = undecided()
     cytarabine = [r for r in plan.administrations if r.drug == "cytarabine"]
     assert [(r.day, r.dose, r.condition) for r in cytarabine] == [
-        (2, F(1800), None), (3, F(1800), None), (4, F(1800), None), (5, F(1800), "age ≤ 60 years")]
+        (2, F(1800), None),
+        (3, F(1800), None),
+        (4, F(1800), None),
+        (5, F(1800), "age ≤ 60 years"),
+    ]
     assert all(r.condition is None for r in plan.administrations if r.drug != "cytarabine")
     course = {(t.drug, t.condition): t.amount for t in plan.totals if t.cycle is None}
-    assert course == {("cenersen", None): F(672), ("idarubicin", None): F("64.8"),
-                      ("cytarabine", "age ≤ 60 years"): F(7200), ("cytarabine", "age > 60 years"): F(5400)}
+    assert course == {
+        ("cenersen", None): F(672),
+        ("idarubicin", None): F("64.8"),
+        ("cytarabine", "age ≤ 60 years"): F(7200),
+        ("cytarabine", "age > 60 years"): F(5400),
+    }
     assert plan.patient.age_years is None and plan.patient.assumed == ()
     assert any("age not given" in w for w in plan.warnings)
 
@@ -60,8 +68,9 @@ def test_the_decided_plan_is_the_undecided_plan_for_its_outcome(age: int) -> Non
     """For any age, giving it selects exactly the rows marked for its outcome (and the unmarked ones)."""
     decided = regimen.expand(ARM3, regimen.make_patient(weight="70", bsa="1.8", age=str(age)))
     mine = "age ≤ 60 years" if age <= 60 else "age > 60 years"
-    expected = [dataclasses.replace(r, condition=None) for r in undecided().administrations
-                if r.condition in (None, mine)]
+    expected = [
+        dataclasses.replace(r, condition=None) for r in undecided().administrations if r.condition in (None, mine)
+    ]
     assert list(decided.administrations) == expected
     totals = {t.drug: t.amount for t in decided.totals if t.cycle is None}
     assert totals == {t.drug: t.amount for t in undecided().totals if t.cycle is None and t.condition in (None, mine)}
@@ -82,7 +91,7 @@ def test_a_missing_dose_value_is_still_refused_and_the_rule_value_is_mentioned()
 
 
 def test_outcomes_of_rules_on_several_thresholds_and_categories() -> None:
-    r = load_text('''id = "t"
+    r = load_text("""id = "t"
 name = "t"
 [[source]]
 citation = "test"
@@ -96,18 +105,21 @@ dose = "8 mg"
 [[component.variant]]
 when = "age >= 75 or sex == female"
 dose = "5 mg"
-''')
+""")
     p = regimen.make_patient()
     found = {o.condition for o in outcomes(r, p, ["age", "sex"], 1)}
     # sex female: 5 mg at any age; male: 10 mg below 65, 8 mg for 65-75, 5 mg from 75
     assert len(found) == 3
     plan = regimen.expand(r, p)
     doses = {(row.dose, row.condition) for row in plan.administrations}
-    assert doses == {(F(10), "age < 65 years and sex male"), (F(8), "65 ≤ age < 75 years and sex male"),
-                     (F(5), "sex female or (age ≥ 75 years and sex male)")}
+    assert doses == {
+        (F(10), "age < 65 years and sex male"),
+        (F(8), "65 ≤ age < 75 years and sex male"),
+        (F(5), "sex female or (age ≥ 75 years and sex male)"),
+    }
 
 
-AGE_RULE = '''id = "age-rule"
+AGE_RULE = """id = "age-rule"
 name = "age rule"
 cycles = 3
 cycle_length = 28
@@ -120,14 +132,17 @@ days = "1"
 [[component.variant]]
 when = "age >= 65"
 dose = "5 mg"
-'''
+"""
 
 
 def test_a_date_of_birth_applies_the_rule_per_cycle_when_a_birthday_falls_in_the_course() -> None:
     """Born 1961-02-15, start 2026-01-05: cycle 1 (5 Jan) and 2 (2 Feb) at 64, cycle 3 (2 Mar) at 65."""
     plan = regimen.expand(load_text(AGE_RULE), regimen.make_patient(dob="1961-02-15"), start=dt.date(2026, 1, 5))
     assert [(r.cycle, r.date, r.dose) for r in plan.administrations] == [
-        (1, dt.date(2026, 1, 5), F(10)), (2, dt.date(2026, 2, 2), F(10)), (3, dt.date(2026, 3, 2), F(5))]
+        (1, dt.date(2026, 1, 5), F(10)),
+        (2, dt.date(2026, 2, 2), F(10)),
+        (3, dt.date(2026, 3, 2), F(5)),
+    ]
     assert plan.patient.age_years == 64  # at the start: eligibility and formulas use it
     assert "age 64 years at the start 2026-01-05 (born 1961-02-15, completed years)" in plan.patient.working
     assert any("rule 'age >= 65' applied in cycle 3" in n for n in plan.notes)
@@ -136,18 +151,28 @@ def test_a_date_of_birth_applies_the_rule_per_cycle_when_a_birthday_falls_in_the
 def test_date_of_birth_errors_are_one_line(tmp_path: Path) -> None:
     path = tmp_path / "age-rule.toml"
     path.write_text(AGE_RULE)
-    for args, says in [([], "the date of birth needs the start date: pass --start"),
-                       (["--start", "2026-01-05", "--age", "64"], "give the age (--age) or the date of birth (--dob)"),
-                       (["--start", "1960-01-01"], "is after the start"),
-                       (["--start", "2026-01-05", "--dob", "15/02/1961"], "give it as YYYY-MM-DD")]:
+    for args, says in [
+        ([], "the date of birth needs the start date: pass --start"),
+        (["--start", "2026-01-05", "--age", "64"], "give the age (--age) or the date of birth (--dob)"),
+        (["--start", "1960-01-01"], "is after the start"),
+        (["--start", "2026-01-05", "--dob", "15/02/1961"], "give it as YYYY-MM-DD"),
+    ]:
         dob = [] if "--dob" in args else ["--dob", "1961-02-15"]
         result = CliRunner().invoke(cli, ["expand", str(path), *dob, *args])
         assert result.exit_code == 1 and says in result.output and result.output.count("\n") == 1, result.output
 
 
-@pytest.mark.parametrize(("born", "on", "years"), [
-    ("1961-02-15", "2026-02-14", 64), ("1961-02-15", "2026-02-15", 65), ("2000-02-29", "2025-02-28", 24),
-    ("2000-02-29", "2025-03-01", 25), ("2000-02-29", "2024-02-29", 24), ("2026-01-01", "2026-12-31", 0)])
+@pytest.mark.parametrize(
+    ("born", "on", "years"),
+    [
+        ("1961-02-15", "2026-02-14", 64),
+        ("1961-02-15", "2026-02-15", 65),
+        ("2000-02-29", "2025-02-28", 24),
+        ("2000-02-29", "2025-03-01", 25),
+        ("2000-02-29", "2024-02-29", 24),
+        ("2026-01-01", "2026-12-31", 0),
+    ],
+)
 def test_completed_years(born: str, on: str, years: int) -> None:
     assert completed_years(dt.date.fromisoformat(born), dt.date.fromisoformat(on)) == years
 
@@ -159,4 +184,6 @@ def test_csv_and_json_carry_the_condition() -> None:
     data = regimen.expand(ARM3, regimen.make_patient(weight="70", bsa="1.8")).to_dict()
     assert [r["condition"] for r in data["administrations"] if r["day"] == 5] == ["age ≤ 60 years"]
     assert {(t["drug"], t["condition"]) for t in data["totals"]["course"] if t["drug"] == "cytarabine"} == {
-        ("cytarabine", "age ≤ 60 years"), ("cytarabine", "age > 60 years")}
+        ("cytarabine", "age ≤ 60 years"),
+        ("cytarabine", "age > 60 years"),
+    }

@@ -45,8 +45,16 @@ def test_to_decimal_is_exact_for_halves() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("21.6", "21.6"), ("1800", "1,800"), ("0.5", "0.5"), ("5.0", "5"), ("5.000", "5"), ("1E+3", "1,000"),
-     ("0.00", "0"), ("12345.5", "12,345.5")],
+    [
+        ("21.6", "21.6"),
+        ("1800", "1,800"),
+        ("0.5", "0.5"),
+        ("5.0", "5"),
+        ("5.000", "5"),
+        ("1E+3", "1,000"),
+        ("0.00", "0"),
+        ("12345.5", "12,345.5"),
+    ],
 )
 def test_format_decimal_follows_ismp(text: str, expected: str) -> None:
     assert format_decimal(Decimal(text)) == expected

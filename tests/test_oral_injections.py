@@ -16,7 +16,7 @@ from regimen.errors import RegimenFileError
 from regimen.export.table import render_table
 from regimen.protocol.loader import load_text
 
-FILE = '''id = "oral"
+FILE = """id = "oral"
 name = "oral and injections"
 cycle_length = 21
 [[source]]
@@ -50,7 +50,7 @@ dose = "1.4 mg/m²"
 route = "IV"
 method = "IV push"
 days = "1"
-'''
+"""
 
 
 def plan(cap: str = "") -> regimen.Plan:
@@ -93,11 +93,14 @@ def test_a_daily_maximum_covers_every_dose_of_the_day() -> None:
     assert "capped at the regimen maximum 3000 mg per day: 1,800 mg → 1,500 mg" in cap[0].calculation
 
 
-@pytest.mark.parametrize(("field", "says"), [
-    ("times_per_day = 0", "from 1 to 24"),
-    ('times_per_day = "twice"', "from 1 to 24"),
-    ('times_per_day = 2\nmethod = "infusion"\nduration = "1 h"', "cannot be one infusion"),
-])
+@pytest.mark.parametrize(
+    ("field", "says"),
+    [
+        ("times_per_day = 0", "from 1 to 24"),
+        ('times_per_day = "twice"', "from 1 to 24"),
+        ('times_per_day = 2\nmethod = "infusion"\nduration = "1 h"', "cannot be one infusion"),
+    ],
+)
 def test_bad_times_per_day_is_a_problem_naming_the_field(field: str, says: str) -> None:
     text = 'id = "x"\nname = "x"\n[[source]]\ncitation = "t"\n[[component]]\ndrug = "a"\ndose = "5 mg"\ndays = "1"\n'
     with pytest.raises(RegimenFileError, match=says) as e:
@@ -107,12 +110,15 @@ def test_bad_times_per_day_is_a_problem_naming_the_field(field: str, says: str) 
 
 def test_doses_in_units_of_activity_stay_units() -> None:
     """Bleomycin 10 units/m² (ABVD) at 1.8 m² = 18 units: never turned into a mass."""
-    text = ('id = "b"\nname = "b"\n[[source]]\ncitation = "t"\n[[component]]\ndrug = "bleomycin"\n'
-            'dose = "10 units/m²"\nroute = "IV"\nmethod = "bolus"\ndays = "1,15"\nmax_dose = "15 units"\n')
+    text = (
+        'id = "b"\nname = "b"\n[[source]]\ncitation = "t"\n[[component]]\ndrug = "bleomycin"\n'
+        'dose = "10 units/m²"\nroute = "IV"\nmethod = "bolus"\ndays = "1,15"\nmax_dose = "15 units"\n'
+    )
     p = regimen.expand(load_text(text), regimen.make_patient(bsa="1.8"))
     assert [(r.dose, r.dose_unit) for r in p.administrations] == [(15, "units"), (15, "units")]
-    assert p.administrations[0].calculation.startswith("10 units/m² × 1.8 m² = 18 units; capped at the regimen "
-                                                       "maximum 15 units")
+    assert p.administrations[0].calculation.startswith(
+        "10 units/m² × 1.8 m² = 18 units; capped at the regimen maximum 15 units"
+    )
     small = regimen.expand(load_text(text), regimen.make_patient(bsa="1.2"))
     assert [r.dose for r in small.administrations] == [12, 12]
     with pytest.raises(RegimenFileError, match="units of activity"):

@@ -16,8 +16,12 @@ import regimen
 
 @pytest.mark.slow
 def test_wheel_contains_regimens_and_formulary(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path),
-                             str(ROOT)], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     wheel = next(tmp_path.glob("regimen-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -46,8 +46,9 @@ def test_doses_do_not_depend_on_the_weight_unit(pounds: Decimal, a: Decimal) -> 
     in_pounds = regimen.make_patient(weight=f"{pounds} lb", bsa=str(a))
     in_kg = regimen.make_patient(weight=str(pounds * Decimal("0.45359237")), bsa=str(a))
     reg = REGIMENS["cenersen-fcr"]
-    assert [r.dose for r in regimen.expand(reg, in_pounds).administrations] == \
-        [r.dose for r in regimen.expand(reg, in_kg).administrations]
+    assert [r.dose for r in regimen.expand(reg, in_pounds).administrations] == [
+        r.dose for r in regimen.expand(reg, in_kg).administrations
+    ]
 
 
 @given(st.sampled_from(SEED_IDS), weights, bsas, ages)
@@ -64,8 +65,11 @@ def test_totals_are_the_sum_of_the_rows(rid: str, w: Decimal, a: Decimal, age: i
     placeable = all(p.cycle_length is not None for p in REGIMENS[rid].phases)  # else cycle 2 cannot be placed
     plan = expand(rid, w, a, age, cycles if placeable else None)
     for t in plan.totals:
-        matching = [r.dose for r in plan.administrations if r.drug == t.drug
-                    and (t.cycle is None or (r.cycle == t.cycle and r.phase == t.phase))]
+        matching = [
+            r.dose
+            for r in plan.administrations
+            if r.drug == t.drug and (t.cycle is None or (r.cycle == t.cycle and r.phase == t.phase))
+        ]
         assert t.amount == sum(matching, F(0))
 
 

@@ -18,7 +18,7 @@ from regimen.cli.app import cli_message
 from regimen.clinical.options import ClinicalError, ClinicalOptions
 from regimen.protocol.loader import load_text
 
-TWO_DRUGS = '''id = "two"
+TWO_DRUGS = """id = "two"
 name = "two drugs with levels"
 cycle_length = 14
 [[source]]
@@ -38,7 +38,7 @@ drug = "vincristine"
 dose = "1.4 mg/m²"
 days = "1"
 max_dose = "2 mg"
-'''
+"""
 
 
 def plan(options: ClinicalOptions | None = None) -> regimen.Plan:
@@ -52,8 +52,9 @@ def dose(p: regimen.Plan, drug: str) -> F:
 def test_a_dose_level_for_one_drug_leaves_the_others_at_full_dose() -> None:
     p = plan(ClinicalOptions(dose_levels={"oxaliplatin": -1}))
     assert dose(p, "oxaliplatin") == F(117) and dose(p, "fluorouracil") == F(720)
-    assert "dose level -1: 65 mg/m² instead of 85 mg/m²" in next(r.calculation for r in p.administrations
-                                                                   if r.drug == "oxaliplatin")
+    assert "dose level -1: 65 mg/m² instead of 85 mg/m²" in next(
+        r.calculation for r in p.administrations if r.drug == "oxaliplatin"
+    )
     both = plan(ClinicalOptions(dose_level=-1, dose_levels={"oxaliplatin": -2}))  # the drug's own level wins
     assert dose(both, "oxaliplatin") == F("76.5") and dose(both, "fluorouracil") == F(576)
 
@@ -69,8 +70,9 @@ def test_an_undefined_level_for_a_drug_is_an_error_naming_it() -> None:
 def test_per_drug_dose_levels_on_the_command_line(tmp_path: Path) -> None:
     path = tmp_path / "two.toml"
     path.write_text(TWO_DRUGS)
-    result = CliRunner().invoke(cli, ["expand", str(path), "--bsa", "1.8", "--dose-level", "oxaliplatin=-1",
-                                      "--format", "csv"])
+    result = CliRunner().invoke(
+        cli, ["expand", str(path), "--bsa", "1.8", "--dose-level", "oxaliplatin=-1", "--format", "csv"]
+    )
     assert result.exit_code == 0, result.output
     doses = {line.split(",")[5]: line.split(",")[7] for line in result.output.splitlines()[1:]}
     assert doses == {"oxaliplatin": "117", "fluorouracil": "720", "vincristine": "2"}
@@ -81,8 +83,10 @@ def test_per_drug_dose_levels_on_the_command_line(tmp_path: Path) -> None:
 def test_the_protocols_cap_is_no_warning_so_strict_plans_it(tmp_path: Path) -> None:
     p = plan(ClinicalOptions(strict=True))
     assert dose(p, "vincristine") == 2 and p.warnings == ()
-    assert any("capped at the regimen maximum 2 mg per administration (calculated 2.52 mg), as the protocol states"
-               in n for n in p.notes)
+    assert any(
+        "capped at the regimen maximum 2 mg per administration (calculated 2.52 mg), as the protocol states" in n
+        for n in p.notes
+    )
     path = tmp_path / "two.toml"
     path.write_text(TWO_DRUGS)
     result = CliRunner().invoke(cli, ["expand", str(path), "--bsa", "1.8", "--strict"])
@@ -92,10 +96,12 @@ def test_the_protocols_cap_is_no_warning_so_strict_plans_it(tmp_path: Path) -> N
 @pytest.mark.parametrize(("cycles", "warned"), [(17, False), (18, True)])
 def test_a_course_past_the_sources_length_limit_warns(cycles: int, warned: bool) -> None:
     """oblimersen-dex maintenance: every 21 days, up to 1 year (365.25 days): 17 cycles = 357 days, 18 = 378."""
-    p = regimen.expand(regimen.load("oblimersen-dex"), regimen.make_patient(weight="70"),
-                       cycles={"maintenance": cycles})
+    p = regimen.expand(
+        regimen.load("oblimersen-dex"), regimen.make_patient(weight="70"), cycles={"maintenance": cycles}
+    )
     said = [w for w in p.warnings if "limit of 1 year" in w]
     assert bool(said) is warned
     if warned:
-        assert said == ["maintenance: 18 cycles of 21 days (378 days) run past the source's limit of 1 year "
-                        "(365.25 days)"]
+        assert said == [
+            "maintenance: 18 cycles of 21 days (378 days) run past the source's limit of 1 year (365.25 days)"
+        ]

@@ -21,7 +21,7 @@ from regimen.cli import cli
 from regimen.errors import RegimenFileError
 from regimen.protocol.loader import load_text
 
-PUMP = '''id = "pump"
+PUMP = """id = "pump"
 name = "bolus and pump"
 cycle_length = 14
 [[source]]
@@ -41,22 +41,27 @@ route = "IV"
 method = "continuous infusion"
 duration = "{duration}"
 days = "{days}"
-'''
+"""
 
 
 def plan(dose: str = "2400 mg/m²", duration: str = "46 h", days: str = "1-2", bsa: str = "1.8") -> regimen.Plan:
-    return regimen.expand(load_text(PUMP.format(dose=dose, duration=duration, days=days)),
-                          regimen.make_patient(bsa=bsa))
+    return regimen.expand(
+        load_text(PUMP.format(dose=dose, duration=duration, days=days)), regimen.make_patient(bsa=bsa)
+    )
 
 
 def test_the_pump_total_is_shared_by_calendar_day_and_shown_with_its_rate() -> None:
     p = plan()
     pump = [r for r in p.administrations if r.component == "fluorouracil-pump"]
     assert [(r.day, r.duration_hours, r.rate, r.dose) for r in pump] == [
-        (1, 24, F(4320, 46), F(4320 * 24, 46)), (2, 22, F(4320, 46), F(4320 * 22, 46))]
+        (1, 24, F(4320, 46), F(4320 * 24, 46)),
+        (2, 22, F(4320, 46), F(4320 * 22, 46)),
+    ]
     assert sum(r.dose for r in pump) == 4320
-    assert pump[0].calculation == ("2,400 mg/m² × 1.8 m² = 4,320 mg over 46 h = 93.91 mg/h (from 93.9130434783…); "
-                                   "× 24 h = 2,254 mg (from 2,253.9130434783…)")
+    assert pump[0].calculation == (
+        "2,400 mg/m² × 1.8 m² = 4,320 mg over 46 h = 93.91 mg/h (from 93.9130434783…); "
+        "× 24 h = 2,254 mg (from 2,253.9130434783…)"
+    )
 
 
 def test_a_bolus_and_a_pump_of_one_drug_stay_two_rows_and_two_totals() -> None:
@@ -73,8 +78,10 @@ def test_the_table_and_json_name_the_components(tmp_path: Path) -> None:
     table = CliRunner().invoke(cli, ["expand", str(path), "--bsa", "1.8"]).output
     assert "fluorouracil-bolus  720 mg" in table and "fluorouracil-pump   4,320 mg" in table
     data = json.loads(CliRunner().invoke(cli, ["expand", str(path), "--bsa", "1.8", "--format", "json"]).output)
-    assert {(t["component"], t["amount"]) for t in data["totals"]["course"]} == {("fluorouracil-bolus", 720),
-                                                                                ("fluorouracil-pump", 4320)}
+    assert {(t["component"], t["amount"]) for t in data["totals"]["course"]} == {
+        ("fluorouracil-bolus", 720),
+        ("fluorouracil-pump", 4320),
+    }
 
 
 @settings(max_examples=60, deadline=None)
@@ -95,5 +102,5 @@ def test_a_total_without_a_duration_is_refused_and_no_unit_is_suggested() -> Non
     with pytest.raises(RegimenFileError) as e:
         load_text(PUMP.format(dose="2400 mg/m²", duration="46 h", days="1-2").replace('duration = "46 h"\n', ""))
     message = str(e.value)
-    assert "needs the time it runs, e.g. duration = \"46 h\"" in message
+    assert 'needs the time it runs, e.g. duration = "46 h"' in message
     assert "/day" not in message and "/h" not in message and "mg/m²/" not in message

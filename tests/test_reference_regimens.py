@@ -24,23 +24,36 @@ B = ["--weight", "85", "--bsa", "2.1", "--age", "67"]
 EXPECTED: dict[str, list[tuple[str, list[int], str, str]]] = {
     "capox": [  # oxaliplatin 130 mg/m²; capecitabine 1,000 mg/m² twice daily days 1-14
         ("oxaliplatin", [1], "234", "273"),
-        ("capecitabine", [d for d in range(1, 15) for _ in (1, 2)], "1800", "2100")],
+        ("capecitabine", [d for d in range(1, 15) for _ in (1, 2)], "1800", "2100"),
+    ],
     "r-chop-21": [  # 375, 750, 50, 1.4 (max 2 mg) mg/m²; prednisone 100 mg flat days 1-5
-        ("rituximab", [1], "675", "787.5"), ("cyclophosphamide", [1], "1350", "1575"),
-        ("doxorubicin", [1], "90", "105"), ("vincristine", [1], "2", "2"),  # 2.52 and 2.94 capped at 2
-        ("prednisone", [1, 2, 3, 4, 5], "100", "100")],
+        ("rituximab", [1], "675", "787.5"),
+        ("cyclophosphamide", [1], "1350", "1575"),
+        ("doxorubicin", [1], "90", "105"),
+        ("vincristine", [1], "2", "2"),  # 2.52 and 2.94 capped at 2
+        ("prednisone", [1, 2, 3, 4, 5], "100", "100"),
+    ],
     "abvd": [  # 25 mg/m², 10 units/m², 6 mg/m², 375 mg/m², days 1 and 15
-        ("doxorubicin", [1, 15], "45", "52.5"), ("bleomycin", [1, 15], "18", "21"),
-        ("vinblastine", [1, 15], "10.8", "12.6"), ("dacarbazine", [1, 15], "675", "787.5")],
+        ("doxorubicin", [1, 15], "45", "52.5"),
+        ("bleomycin", [1, 15], "18", "21"),
+        ("vinblastine", [1, 15], "10.8", "12.6"),
+        ("dacarbazine", [1, 15], "675", "787.5"),
+    ],
     "7-plus-3": [  # cytarabine 100 mg/m²/day continuous days 1-7; daunorubicin 45 mg/m² days 1-3
-        ("cytarabine", [1, 2, 3, 4, 5, 6, 7], "180", "210"), ("daunorubicin", [1, 2, 3], "81", "94.5")],
+        ("cytarabine", [1, 2, 3, 4, 5, 6, 7], "180", "210"),
+        ("daunorubicin", [1, 2, 3], "81", "94.5"),
+    ],
     "gemcitabine-d1-8-15": [("gemcitabine", [1, 8, 15], "1800", "2100")],  # 1,000 mg/m²
     "cisplatin-etoposide": [  # cisplatin 80 mg/m² day 1; etoposide 100 mg/m² days 1-3
-        ("cisplatin", [1], "144", "168"), ("etoposide", [1, 2, 3], "180", "210")],
+        ("cisplatin", [1], "144", "168"),
+        ("etoposide", [1, 2, 3], "180", "210"),
+    ],
     "paclitaxel-weekly": [("paclitaxel", [1], "144", "168")],  # 80 mg/m² weekly
     "dd-ac-t": [  # AC 60/600 mg/m² every 14 days × 4, then paclitaxel 175 mg/m² every 14 days × 4
-        ("doxorubicin", [1], "108", "126"), ("cyclophosphamide", [1], "1080", "1260"),
-        ("paclitaxel", [1], "315", "367.5")],
+        ("doxorubicin", [1], "108", "126"),
+        ("cyclophosphamide", [1], "1080", "1260"),
+        ("paclitaxel", [1], "315", "367.5"),
+    ],
 }
 
 
@@ -55,8 +68,14 @@ def rows(regimen_id: str, patient: list[str]) -> list[dict[str, str]]:
 def test_cycle_one_doses_and_days(regimen_id: str, who: str) -> None:
     got = rows(regimen_id, A if who == "A" else B)
     for drug, days, at_a, at_b in EXPECTED[regimen_id]:
-        mine = [r for r in got if r["drug"] == drug and r["cycle"] == "1" and r["phase"] in ("main", "ac", "paclitaxel")
-                and (r["phase"] != "ac" or drug != "paclitaxel")]
+        mine = [
+            r
+            for r in got
+            if r["drug"] == drug
+            and r["cycle"] == "1"
+            and r["phase"] in ("main", "ac", "paclitaxel")
+            and (r["phase"] != "ac" or drug != "paclitaxel")
+        ]
         assert [int(r["day"]) for r in mine] == days, drug
         assert {Decimal(r["dose_exact"]) for r in mine} == {Decimal(at_a if who == "A" else at_b)}, drug
 
@@ -74,6 +93,8 @@ def test_every_reference_regimen_is_marked_as_such_and_cited() -> None:
 def test_r_chop_caps_vincristine_as_the_protocol_and_plans_under_strict() -> None:
     got = rows("r-chop-21", B)
     vincristine = next(r for r in got if r["drug"] == "vincristine")
-    assert "1.4 mg/m² × 2.1 m² = 2.94 mg; capped at the regimen maximum 2 mg per administration" in \
-        vincristine["calculation"]
+    assert (
+        "1.4 mg/m² × 2.1 m² = 2.94 mg; capped at the regimen maximum 2 mg per administration"
+        in vincristine["calculation"]
+    )
     assert vincristine["warnings"] == ""

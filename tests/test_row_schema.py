@@ -49,8 +49,9 @@ def _cohort_frame(regimen_id: str, row: dict[str, str], **kwargs: Any) -> pd.Dat
 
 
 @pytest.mark.parametrize(("regimen_id", "row"), PATIENTS)
-def test_plan_frame_and_cohort_frame_have_the_same_columns_dtypes_and_values(regimen_id: str,
-                                                                            row: dict[str, str]) -> None:
+def test_plan_frame_and_cohort_frame_have_the_same_columns_dtypes_and_values(
+    regimen_id: str, row: dict[str, str]
+) -> None:
     single = _plan_frame(regimen_id, row)
     many = _cohort_frame(regimen_id, row)
     assert list(single.columns) == list(many.columns) == list(ROW_FIELDS)
@@ -69,9 +70,19 @@ def test_the_same_with_clinical_options_and_row_warnings() -> None:
 
 def test_the_schema_types_date_as_datetime_counts_as_nullable_ints_and_warnings_as_text() -> None:
     assert {f.name: f.dtype for f in ROW_SCHEMA if f.kind != "text"} == {
-        "cycle": "int64", "day": "int64", "course_day": "int64", "date": "datetime64[s]", "dose": "float64",
-        "rate": "float64", "duration_h": "float64", "infusion_day": "Int64", "infusion_days": "Int64",
-        "infusion_hours": "float64", "dose_number": "Int64", "doses_per_day": "Int64"}
+        "cycle": "int64",
+        "day": "int64",
+        "course_day": "int64",
+        "date": "datetime64[s]",
+        "dose": "float64",
+        "rate": "float64",
+        "duration_h": "float64",
+        "infusion_day": "Int64",
+        "infusion_days": "Int64",
+        "infusion_hours": "float64",
+        "dose_number": "Int64",
+        "doses_per_day": "Int64",
+    }
     assert DTYPES["text"] == "object"
     frame = _plan_frame(*PATIENTS[0])
     assert frame["date"].dt.date.iloc[0] == dt.date(2026, 1, 5)
@@ -83,8 +94,12 @@ def test_the_schema_types_date_as_datetime_counts_as_nullable_ints_and_warnings_
 
 
 @pytest.mark.parametrize(("regimen_id", "row"), PATIENTS)
-def test_regimen_expand_csv_and_cohort_csv_are_the_same_text(runner, tmp_path: Path, regimen_id: str,  # type: ignore[no-untyped-def]
-                                                            row: dict[str, str]) -> None:
+def test_regimen_expand_csv_and_cohort_csv_are_the_same_text(
+    runner,
+    tmp_path: Path,
+    regimen_id: str,  # type: ignore[no-untyped-def]
+    row: dict[str, str],
+) -> None:
     args = ["--weight", row["weight_kg"]]
     for flag, column in (("--bsa", "bsa_m2"), ("--age", "age"), ("--start", "start_date")):
         if row.get(column):
@@ -103,8 +118,9 @@ def test_csv_text_spells_numbers_and_dates_as_regimen_expand_does() -> None:
     plan = expand(load("cenersen-arm3"), make_patient(weight="70", bsa="1.83", age="45"), start=dt.date(2026, 1, 5))
     frame = csv_text(plan.to_dataframe())
     text = frame.to_csv(index=False, lineterminator="\n")
-    assert list(csv.DictReader(io.StringIO(text))) == [{k: "" if v is None else str(v) for k, v in
-                                                       csv_record(plan, r).items()} for r in plan.administrations]
+    assert list(csv.DictReader(io.StringIO(text))) == [
+        {k: "" if v is None else str(v) for k, v in csv_record(plan, r).items()} for r in plan.administrations
+    ]
     idarubicin = frame[frame["drug"] == "idarubicin"].iloc[0]
     assert (idarubicin["dose"], idarubicin["rate"], idarubicin["date"]) == ("21.96", "", "2026-01-06")
     assert frame.iloc[0]["dose"] == "168"  # never 168.0
@@ -130,8 +146,15 @@ def test_parquet_columns_have_the_schema_types_whatever_a_part_holds(tmp_path: P
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
 
-    roster = pd.DataFrame({ID_COLUMN: ["a", "b"], "weight_kg": ["70", "80"], "bsa_m2": ["1.8", "2"],
-                           "age": ["45", "70"], "start_date": ["2026-01-05", ""]})
+    roster = pd.DataFrame(
+        {
+            ID_COLUMN: ["a", "b"],
+            "weight_kg": ["70", "80"],
+            "bsa_m2": ["1.8", "2"],
+            "age": ["45", "70"],
+            "start_date": ["2026-01-05", ""],
+        }
+    )
     frame = cohort(load("cenersen-arm3"), roster).frame
     first = frame.iloc[:4].assign(rate_unit=None, warnings=None)  # a part whose text columns are all empty
     writer = FrameWriter(tmp_path / "out.parquet")

@@ -34,8 +34,10 @@ def test_cenersen_arm3_under_60() -> None:
     assert rows(plan, "cytarabine")[0].calculation == "1 g/m²/day × 1.8 m² = 1.8 g/day = 1,800 mg"
 
 
-@pytest.mark.parametrize(("age", "cytarabine_days"), [("60", [2, 3, 4, 5]), ("61", [2, 3, 4]), ("60.5", [2, 3, 4]),
-                                                      ("18", [2, 3, 4, 5]), ("85", [2, 3, 4])])
+@pytest.mark.parametrize(
+    ("age", "cytarabine_days"),
+    [("60", [2, 3, 4, 5]), ("61", [2, 3, 4]), ("60.5", [2, 3, 4]), ("18", [2, 3, 4, 5]), ("85", [2, 3, 4])],
+)
 def test_cenersen_arm3_older_than_60_gets_three_days(age: str, cytarabine_days: list[int]) -> None:
     plan = plan_for("cenersen-arm3", age=age, **STD)
     assert days(plan, "cytarabine") == cytarabine_days
@@ -115,8 +117,11 @@ def test_oblimersen_dex_phases() -> None:
     assert plan.cycles == {"induction": 1, "maintenance": 3}
     assert days(plan, "oblimersen", phase="induction") == [*range(1, 8), *range(15, 22)]
     assert days(plan, "dexamethasone", phase="induction") == [4, 5, 6, 7, 11, 12, 13, 14, 18, 19, 20, 21]
-    infusions = {(r.infusion.start_course_day, r.infusion.days) for r in rows(plan, "oblimersen", phase="induction")
-                 if r.infusion}
+    infusions = {
+        (r.infusion.start_course_day, r.infusion.days)
+        for r in rows(plan, "oblimersen", phase="induction")
+        if r.infusion
+    }
     assert infusions == {(1, 7), (15, 7)}  # two separate 7-day infusions, not one
     assert days(plan, "oblimersen", phase="maintenance") == [1, 2, 3, 4, 5, 6, 7]
     assert days(plan, "dexamethasone", phase="maintenance") == [4, 5, 6, 7]
@@ -164,8 +169,9 @@ def test_more_cycles_than_the_source_allows_is_a_warning() -> None:
     assert any("at most 6" in w for w in plan.warnings)
 
 
-@pytest.mark.parametrize(("regimen_id", "missing"), [("cenersen-arm3", "--age"), ("cenersen-arm1", "--bsa"),
-                                                     ("oblimersen-mono", "--weight")])
+@pytest.mark.parametrize(
+    ("regimen_id", "missing"), [("cenersen-arm3", "--age"), ("cenersen-arm1", "--bsa"), ("oblimersen-mono", "--weight")]
+)
 def test_missing_patient_values_are_named(regimen_id: str, missing: str) -> None:
     with pytest.raises(PatientError, match=missing.removeprefix("--")) as e:
         plan_for(regimen_id)

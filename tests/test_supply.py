@@ -20,26 +20,29 @@ from regimen.engine.supply import SupplyError, SupplyForecast, VialPacker
 F = Fraction
 
 
-@pytest.mark.parametrize(("sizes", "dose", "counts", "waste"), [
-    # idarubicin 21.6 mg, vials 5 and 20 mg: 20 + 5 = 25 mg, 3.4 mg wasted (4 × 5 + ... would waste the same 3.4
-    # only with 5 vials; 20 + 5 is fewer)
-    ((5, 20), "21.6", (1, 1), "3.4"),
-    ((5, 20), "20", (0, 1), "0"),
-    ((5, 20), "20.0001", (1, 1), "4.9999"),  # exact doses: never short by a rounding
-    ((5, 20), "3", (1, 0), "2"),
-    ((5, 20), "40", (0, 2), "0"),
-    # cytarabine 1,830 mg, vials 100/500/1,000/2,000 mg: least waste is 1,900 mg (70 mg), by 1,000 + 500 + 4 × 100;
-    # one 2,000 mg vial would waste 170 mg
-    ((100, 500, 1000, 2000), "1830", (4, 1, 1, 0), "70"),
-    ((100, 500, 1000, 2000), "2000", (0, 0, 0, 1), "0"),
-    # 6 mg with 4 and 6 mg vials: one 6 mg vial, not 4 + 4 (more waste); 8 mg: 4 + 4 (no waste) beats 6 + 4 (2 mg)
-    ((4, 6), "6", (0, 1), "0"),
-    ((4, 6), "8", (2, 0), "0"),
-    # ties in waste and count go to the larger vial: 30 mg from 10/15/20: 10 + 20 or 15 + 15 -> 10 + 20
-    ((10, 15, 20), "30", (1, 0, 1), "0"),
-    # fractional vial sizes: 0.5 and 2 mg, dose 2.7 mg -> 2 + 0.5 + 0.5 = 3 mg
-    (("0.5", "2"), "2.7", (2, 1), "0.3"),
-])
+@pytest.mark.parametrize(
+    ("sizes", "dose", "counts", "waste"),
+    [
+        # idarubicin 21.6 mg, vials 5 and 20 mg: 20 + 5 = 25 mg, 3.4 mg wasted (4 × 5 + ... would waste the same 3.4
+        # only with 5 vials; 20 + 5 is fewer)
+        ((5, 20), "21.6", (1, 1), "3.4"),
+        ((5, 20), "20", (0, 1), "0"),
+        ((5, 20), "20.0001", (1, 1), "4.9999"),  # exact doses: never short by a rounding
+        ((5, 20), "3", (1, 0), "2"),
+        ((5, 20), "40", (0, 2), "0"),
+        # cytarabine 1,830 mg, vials 100/500/1,000/2,000 mg: least waste is 1,900 mg (70 mg), by 1,000 + 500 + 4 × 100;
+        # one 2,000 mg vial would waste 170 mg
+        ((100, 500, 1000, 2000), "1830", (4, 1, 1, 0), "70"),
+        ((100, 500, 1000, 2000), "2000", (0, 0, 0, 1), "0"),
+        # 6 mg with 4 and 6 mg vials: one 6 mg vial, not 4 + 4 (more waste); 8 mg: 4 + 4 (no waste) beats 6 + 4 (2 mg)
+        ((4, 6), "6", (0, 1), "0"),
+        ((4, 6), "8", (2, 0), "0"),
+        # ties in waste and count go to the larger vial: 30 mg from 10/15/20: 10 + 20 or 15 + 15 -> 10 + 20
+        ((10, 15, 20), "30", (1, 0, 1), "0"),
+        # fractional vial sizes: 0.5 and 2 mg, dose 2.7 mg -> 2 + 0.5 + 0.5 = 3 mg
+        (("0.5", "2"), "2.7", (2, 1), "0.3"),
+    ],
+)
 def test_vial_choice_least_waste_then_fewest_vials(sizes, dose, counts, waste) -> None:  # type: ignore[no-untyped-def]
     packer = VialPacker([F(s) for s in sizes])
     got = packer.pack(F(dose))
@@ -62,8 +65,15 @@ def _forecast(roster: pd.DataFrame, regimen_id: str = "cenersen-arm3") -> Supply
 def test_totals_by_cycle_and_week_from_hand_computed_doses() -> None:
     # a: 70 kg, 1.8 m², 45 y, starts Monday 2026-01-05 (ISO week 2): cenersen days 1-4, idarubicin 2-4 (21.6 mg),
     # cytarabine 2-5 (1,800 mg). b: 80 kg, 2 m², 70 y (> 60: cytarabine 3 days), no start date.
-    roster = pd.DataFrame({"patient_id": ["a", "b"], "weight_kg": ["70", "80"], "bsa_m2": ["1.8", "2"],
-                           "age": ["45", "70"], "start_date": ["2026-01-05", ""]})
+    roster = pd.DataFrame(
+        {
+            "patient_id": ["a", "b"],
+            "weight_kg": ["70", "80"],
+            "bsa_m2": ["1.8", "2"],
+            "age": ["45", "70"],
+            "start_date": ["2026-01-05", ""],
+        }
+    )
     lines = {(r["scope"], r["period"], r["drug"]): r for r in _forecast(roster).lines()}
     ida = lines[("total", "all", "idarubicin")]
     assert ida["administrations"] == 6
@@ -83,8 +93,9 @@ def test_totals_by_cycle_and_week_from_hand_computed_doses() -> None:
 
 
 def test_weeks_split_at_monday() -> None:
-    roster = pd.DataFrame({"patient_id": ["a"], "weight_kg": ["70"], "bsa_m2": ["1.8"], "age": ["45"],
-                           "start_date": ["2026-01-10"]})  # Saturday: days 1-2 in week 2, days 3-5 in week 3
+    roster = pd.DataFrame(
+        {"patient_id": ["a"], "weight_kg": ["70"], "bsa_m2": ["1.8"], "age": ["45"], "start_date": ["2026-01-10"]}
+    )  # Saturday: days 1-2 in week 2, days 3-5 in week 3
     lines = {(r["scope"], r["period"], r["drug"]): r for r in _forecast(roster).lines()}
     assert lines[("week", "2026-W02", "cenersen")]["administrations"] == 2
     assert lines[("week", "2026-W03", "cenersen")]["administrations"] == 2
@@ -111,18 +122,36 @@ def test_cli_supply_formats_and_own_formulary(runner, tmp_path: Path) -> None:  
     assert "patients in = expanded + rejected: 2 = 1 + 1" in table.output
     assert (tmp_path / "roster.errors.csv").exists()
     own = tmp_path / "pharmacy.toml"
-    own.write_text('name = "ward 4"\n[[drug]]\ndrug = "cenersen"\nvials = ["100 mg"]\n'
-                   '[[drug]]\ndrug = "idarubicin"\nvials = ["10 mg"]\n')
-    js = runner.invoke(cli, ["supply", "cenersen-arm3", str(roster), "--formulary", str(own), "--format", "json",
-                             "-o", str(tmp_path / "s.json")])
+    own.write_text(
+        'name = "ward 4"\n[[drug]]\ndrug = "cenersen"\nvials = ["100 mg"]\n'
+        '[[drug]]\ndrug = "idarubicin"\nvials = ["10 mg"]\n'
+    )
+    js = runner.invoke(
+        cli,
+        [
+            "supply",
+            "cenersen-arm3",
+            str(roster),
+            "--formulary",
+            str(own),
+            "--format",
+            "json",
+            "-o",
+            str(tmp_path / "s.json"),
+        ],
+    )
     assert js.exit_code == 0, js.output
     data = json.loads((tmp_path / "s.json").read_text())
     assert data["missing_from_formulary"] == ["cytarabine"] and "EXAMPLE" not in data["formulary"]["label"]
     per_dose = {(d["drug"], d["dose_exact"]): d for d in data["per_dose"]}
     assert per_dose[("cenersen", "168")]["vials"] == {"100 mg": 2} and per_dose[("cenersen", "168")]["waste"] == 32
     assert per_dose[("idarubicin", "21.6")]["vials"] == {"10 mg": 3}
-    assert runner.invoke(cli, ["supply", "cenersen-arm3", str(roster), "--format", "csv", "-o",
-                               str(tmp_path / "s.csv")]).exit_code == 0
+    assert (
+        runner.invoke(
+            cli, ["supply", "cenersen-arm3", str(roster), "--format", "csv", "-o", str(tmp_path / "s.csv")]
+        ).exit_code
+        == 0
+    )
     rows = list(csv.DictReader(io.StringIO((tmp_path / "s.csv").read_text())))
     idarubicin = next(r for r in rows if r["scope"] == "total" and r["drug"] == "idarubicin")
     assert idarubicin["vials"] == "3 × 20 mg + 3 × 5 mg" and idarubicin["waste"] == "10.2"
@@ -130,8 +159,10 @@ def test_cli_supply_formats_and_own_formulary(runner, tmp_path: Path) -> None:  
 
 # ---- clinical options (the run-wide options of 'regimen expand') -------------------------------------------
 
-CLINICAL_ROSTER = ("patient_id,weight_kg,bsa_m2,height_cm,age,sex,start_date\n"
-                   "a,70,1.8,170,45,female,2026-01-05\nb,80,2,180,70,male,\nc,50,1.5,150,16,female,\n")
+CLINICAL_ROSTER = (
+    "patient_id,weight_kg,bsa_m2,height_cm,age,sex,start_date\n"
+    "a,70,1.8,170,45,female,2026-01-05\nb,80,2,180,70,male,\nc,50,1.5,150,16,female,\n"
+)
 
 
 def _supply_json(runner, tmp_path: Path, *args: str) -> tuple[int, str, dict]:  # type: ignore[no-untyped-def, type-arg]

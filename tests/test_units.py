@@ -65,9 +65,16 @@ def test_mass_per_body_weight_is_not_treated_as_dimensionless() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("70", Fraction(70)), ("70 kg", Fraction(70)), ("70kg", Fraction(70)), ("154lb", Fraction("69.85322498")),
-     ("154 lb", Fraction("69.85322498")), ("70000 g", Fraction(70)), ("70 KG", Fraction(70)),
-     ("154 LBS", Fraction("69.85322498"))],
+    [
+        ("70", Fraction(70)),
+        ("70 kg", Fraction(70)),
+        ("70kg", Fraction(70)),
+        ("154lb", Fraction("69.85322498")),
+        ("154 lb", Fraction("69.85322498")),
+        ("70000 g", Fraction(70)),
+        ("70 KG", Fraction(70)),
+        ("154 LBS", Fraction("69.85322498")),
+    ],
 )
 def test_weights(text: str, expected: Fraction) -> None:
     got = parse_measure(text, target="kilogram", default_unit="kilogram", what="weight", examples="70")
@@ -76,8 +83,14 @@ def test_weights(text: str, expected: Fraction) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("170", Fraction(170)), ("5ft9in", Fraction("175.26")), ("5 ft 9 in", Fraction("175.26")),
-     ("5'9\"", Fraction("175.26")), ("1.75 m", Fraction(175)), ("69 in", Fraction("175.26"))],
+    [
+        ("170", Fraction(170)),
+        ("5ft9in", Fraction("175.26")),
+        ("5 ft 9 in", Fraction("175.26")),
+        ("5'9\"", Fraction("175.26")),
+        ("1.75 m", Fraction(175)),
+        ("69 in", Fraction("175.26")),
+    ],
 )
 def test_heights(text: str, expected: Fraction) -> None:
     got = parse_measure(text, target="centimeter", default_unit="centimeter", what="height", examples="170")
@@ -105,5 +118,4 @@ def test_bad_durations(text: str) -> None:
 
 def test_an_unknown_patient_unit_is_named_with_the_option_to_use() -> None:
     with pytest.raises(UnitError, match=r"weight '70 stone-ish': unknown unit 'stone-ish'; give it as e.g. --weight"):
-        parse_measure("70 stone-ish", target="kilogram", default_unit="kilogram", what="weight",
-                      examples="--weight 70")
+        parse_measure("70 stone-ish", target="kilogram", default_unit="kilogram", what="weight", examples="--weight 70")

@@ -83,5 +83,13 @@ class RegimenFileError(RegimenError):
         super().__init__(first + suffix)
 
 
-__all__ = ["PatientError", "Problem", "RegimenError", "RegimenFileError", "UnitError", "UnknownRegimenError",
-           "option", "render"]
+__all__ = [
+    "PatientError",
+    "Problem",
+    "RegimenError",
+    "RegimenFileError",
+    "UnitError",
+    "UnknownRegimenError",
+    "option",
+    "render",
+]

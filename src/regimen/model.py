@@ -22,9 +22,14 @@ from regimen.quantities.units import ParsedDose
 Method = Literal["bolus", "IV push", "infusion", "continuous infusion"]
 METHODS: tuple[Method, ...] = ("bolus", "IV push", "infusion", "continuous infusion")
 #: Routes that say how a drug is given without a method (no "method not stated" note for them).
-ROUTE_METHODS = {"oral": "by mouth", "po": "by mouth", "sc": "subcutaneous injection",
-                 "subcutaneous": "subcutaneous injection", "im": "intramuscular injection",
-                 "intramuscular": "intramuscular injection"}
+ROUTE_METHODS = {
+    "oral": "by mouth",
+    "po": "by mouth",
+    "sc": "subcutaneous injection",
+    "subcutaneous": "subcutaneous injection",
+    "im": "intramuscular injection",
+    "intramuscular": "intramuscular injection",
+}
 Sex = Literal["male", "female"]
 
 
@@ -116,8 +121,11 @@ class DoseLevel:
     dose: ParsedDose | None = None
 
     def describe(self) -> str:
-        return f"{format_fraction(self.percent)}%" if self.percent is not None else (self.dose.display if self.dose
-                                                                                    else "")
+        return (
+            f"{format_fraction(self.percent)}%"
+            if self.percent is not None
+            else (self.dose.display if self.dose else "")
+        )
 
 
 DOSING_WEIGHTS = ("actual", "ideal", "ideal-devine", "ideal-robinson", "ideal-miller", "adjusted", "lean")

@@ -56,27 +56,53 @@ def summary_lines(regimen_id: str, files: CohortFiles, output: str) -> list[str]
 
 
 def cohort_options(fn: F) -> F:
-    fn = click.option("--errors", "errors_path", metavar="FILE", type=click.Path(dir_okay=False),
-                      help="Where to write rejected roster rows (default: beside the output, STEM.errors.csv).")(fn)
+    fn = click.option(
+        "--errors",
+        "errors_path",
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
+        help="Where to write rejected roster rows (default: beside the output, STEM.errors.csv).",
+    )(fn)
     return cycle_options(fn)
 
 
 @click.command()
 @click.argument("regimen_ref", metavar="REGIMEN")
 @click.argument("roster", metavar="ROSTER", type=click.Path(exists=True))
-@click.option("-o", "--output", metavar="OUT", required=True, type=click.Path(),
-              help="Output file, .csv or .parquet (a folder with --engine dask).")
+@click.option(
+    "-o",
+    "--output",
+    metavar="OUT",
+    required=True,
+    type=click.Path(),
+    help="Output file, .csv or .parquet (a folder with --engine dask).",
+)
 @cohort_options
 @cohort_clinical_options()
-@click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas", show_default=True,
-              help="dask: ROSTER and OUT are folders of Parquet files; one task per row group.")
-@click.option("--scheduler", metavar="ADDRESS", help="With --engine dask: a Dask scheduler address (default: local "
-                                                      "threads).")
+@click.option(
+    "--engine",
+    type=click.Choice(["pandas", "dask"]),
+    default="pandas",
+    show_default=True,
+    help="dask: ROSTER and OUT are folders of Parquet files; one task per row group.",
+)
+@click.option(
+    "--scheduler", metavar="ADDRESS", help="With --engine dask: a Dask scheduler address (default: local threads)."
+)
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal, for long runs).")
 @regimen_path_option
-def cohort(regimen_ref: str, roster: str, output: str, cycles: tuple[str, ...], cycle_length: int | None,
-           errors_path: str | None, engine: str, scheduler: str | None, progress: bool | None,
-           regimen_path: tuple[str, ...]) -> None:
+def cohort(
+    regimen_ref: str,
+    roster: str,
+    output: str,
+    cycles: tuple[str, ...],
+    cycle_length: int | None,
+    errors_path: str | None,
+    engine: str,
+    scheduler: str | None,
+    progress: bool | None,
+    regimen_path: tuple[str, ...],
+) -> None:
     """Expand REGIMEN for every patient of ROSTER (CSV or Parquet) into OUT.
 
     Roster columns: patient_id, and those the regimen needs of weight_kg, bsa_m2 (or height_cm), age, sex;
@@ -91,9 +117,18 @@ def cohort(regimen_ref: str, roster: str, output: str, cycles: tuple[str, ...], 
     chosen = DaskEngine(client=scheduler) if engine == "dask" else PandasEngine(chunk_size=CHUNK_SIZE)
     bar = ProgressBar(f"Expanding {reg.id}", progress)
     try:
-        files = write_cohort(reg, roster, output, cohort_options_from_context(), errors_path=errors_path,
-                             cycles=parse_cycles(cycles), cycle_length=cycle_length, engine=chosen, progress=bar,
-                             name=flag)
+        files = write_cohort(
+            reg,
+            roster,
+            output,
+            cohort_options_from_context(),
+            errors_path=errors_path,
+            cycles=parse_cycles(cycles),
+            cycle_length=cycle_length,
+            engine=chosen,
+            progress=bar,
+            name=flag,
+        )
     finally:
         bar.finish()
     for line in summary_lines(reg.id, files, output):
@@ -103,16 +138,29 @@ def cohort(regimen_ref: str, roster: str, output: str, cycles: tuple[str, ...], 
 @click.command()
 @click.argument("regimen_ref", metavar="REGIMEN")
 @click.argument("roster", metavar="ROSTER", type=click.Path(exists=True, dir_okay=False))
-@click.option("--formulary", "formulary_path", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Vial sizes per drug (TOML), also for --vial-round and --band. Default: the shipped EXAMPLE "
-                   "formulary (not for rounding).")
+@click.option(
+    "--formulary",
+    "formulary_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Vial sizes per drug (TOML), also for --vial-round and --band. Default: the shipped EXAMPLE "
+    "formulary (not for rounding).",
+)
 @cohort_options
 @cohort_clinical_options(formulary=False)
 @output_options(["table", "csv", "json"])
 @regimen_path_option
-def supply(regimen_ref: str, roster: str, formulary_path: str | None, cycles: tuple[str, ...],
-           cycle_length: int | None, errors_path: str | None, fmt: str,
-           output: str | None, regimen_path: tuple[str, ...]) -> None:
+def supply(
+    regimen_ref: str,
+    roster: str,
+    formulary_path: str | None,
+    cycles: tuple[str, ...],
+    cycle_length: int | None,
+    errors_path: str | None,
+    fmt: str,
+    output: str | None,
+    regimen_path: tuple[str, ...],
+) -> None:
     """Drug supply for REGIMEN over ROSTER: amounts and single-use vials per drug, by cycle and ISO week.
 
     \b
@@ -122,8 +170,16 @@ def supply(regimen_ref: str, roster: str, formulary_path: str | None, cycles: tu
 
     reg = load(regimen_ref, regimen_path)
     forecast = SupplyForecast(load_formulary(formulary_path), regimen_id=reg.id)
-    summary = run(reg, roster, forecast, cohort_options_from_context(formulary_path), cycles=parse_cycles(cycles),
-                  cycle_length=cycle_length, engine=PandasEngine(chunk_size=CHUNK_SIZE), name=flag)
+    summary = run(
+        reg,
+        roster,
+        forecast,
+        cohort_options_from_context(formulary_path),
+        cycles=parse_cycles(cycles),
+        cycle_length=cycle_length,
+        engine=PandasEngine(chunk_size=CHUNK_SIZE),
+        name=flag,
+    )
     where = errors_path if errors_path is not None else errors_path_for(roster)  # beside the roster
     write_errors(summary.errors, where)
     forecast.patients_in, forecast.expanded = summary.patients_in, summary.expanded

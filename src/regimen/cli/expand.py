@@ -21,16 +21,26 @@ from regimen.protocol.catalog import load
 
 def calendar_options(fn: Any) -> Any:
     options = [
-        click.option("--ics", metavar="FILE", type=click.Path(dir_okay=False),
-                     help="Also write the plan as an iCalendar file (needs --start)."),
+        click.option(
+            "--ics",
+            metavar="FILE",
+            type=click.Path(dir_okay=False),
+            help="Also write the plan as an iCalendar file (needs --start).",
+        ),
         click.option("--time", "time_", metavar="HH:MM", help="Time of each administration (default: all-day events)."),
-        click.option("--tz", metavar="ZONE", help="IANA time zone of --time, e.g. Europe/Berlin (default: this "
-                     "machine's)."),
+        click.option(
+            "--tz", metavar="ZONE", help="IANA time zone of --time, e.g. Europe/Berlin (default: this machine's)."
+        ),
         click.option("--remind", metavar="30m|1h|1d", help="Add a reminder this long before each event."),
-        click.option("--label", metavar="TEXT",
-                     help="Name shown in each event (no patient name is written without it)."),
-        click.option("--caldav", metavar="URL", help="Upload the events to this CalDAV calendar, replacing an earlier "
-                     "upload of the plan; login from $REGIMEN_CALDAV_USER/$REGIMEN_CALDAV_PASSWORD or ~/.netrc."),
+        click.option(
+            "--label", metavar="TEXT", help="Name shown in each event (no patient name is written without it)."
+        ),
+        click.option(
+            "--caldav",
+            metavar="URL",
+            help="Upload the events to this CalDAV calendar, replacing an earlier "
+            "upload of the plan; login from $REGIMEN_CALDAV_USER/$REGIMEN_CALDAV_PASSWORD or ~/.netrc.",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -40,26 +50,53 @@ def calendar_options(fn: Any) -> Any:
 def calendar_export(calendar: dict[str, str | None], start: dt.datetime | None) -> Any:
     from regimen.export.calendar import CalendarExport  # lazy: icalendar only when a calendar is asked for
 
-    return CalendarExport.from_options(ics=calendar["ics"], time=calendar["time_"], tz=calendar["tz"],
-                                       remind=calendar["remind"], label=calendar["label"], caldav=calendar["caldav"],
-                                       start=start, echo=lambda line: click.echo(render(line, flag), err=True))
+    return CalendarExport.from_options(
+        ics=calendar["ics"],
+        time=calendar["time_"],
+        tz=calendar["tz"],
+        remind=calendar["remind"],
+        label=calendar["label"],
+        caldav=calendar["caldav"],
+        start=start,
+        echo=lambda line: click.echo(render(line, flag), err=True),
+    )
 
 
 @click.command()
 @click.argument("regimen_ref", metavar="REGIMEN")
 @patient_options
-@click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="Date of day 1 of cycle 1; adds dates to every row.")
+@click.option(
+    "--start",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Date of day 1 of cycle 1; adds dates to every row.",
+)
 @cycle_options
 @clinical_options
 @output_options(["table", "csv", "json"])
 @calendar_options
 @regimen_path_option
-def expand(regimen_ref: str, weight: str | None, bsa: str | None, age: str | None, dob: str | None,
-           height: str | None, sex: str | None, start: dt.datetime | None, cycles: tuple[str, ...],
-           cycle_length: int | None, fmt: str, output: str | None, regimen_path: tuple[str, ...], ics: str | None,
-           time_: str | None, tz: str | None,
-           remind: str | None, label: str | None, caldav: str | None) -> None:
+def expand(
+    regimen_ref: str,
+    weight: str | None,
+    bsa: str | None,
+    age: str | None,
+    dob: str | None,
+    height: str | None,
+    sex: str | None,
+    start: dt.datetime | None,
+    cycles: tuple[str, ...],
+    cycle_length: int | None,
+    fmt: str,
+    output: str | None,
+    regimen_path: tuple[str, ...],
+    ics: str | None,
+    time_: str | None,
+    tz: str | None,
+    remind: str | None,
+    label: str | None,
+    caldav: str | None,
+) -> None:
     """Expand REGIMEN (an id from 'regimen list', or a .toml path) for one patient.
 
     \b
@@ -73,8 +110,14 @@ def expand(regimen_ref: str, weight: str | None, bsa: str | None, age: str | Non
     reg = load(regimen_ref, regimen_path)
     clinical, renal = options_from_context()
     patient = make_patient(weight=weight, bsa=bsa, age=age, height=height, sex=sex, dob=dob, **renal)
-    plan = expand_plan(reg, patient, start=start.date() if start else None, cycles=parse_cycles(cycles),
-                       cycle_length=cycle_length, options=clinical)
+    plan = expand_plan(
+        reg,
+        patient,
+        start=start.date() if start else None,
+        cycles=parse_cycles(cycles),
+        cycle_length=cycle_length,
+        options=clinical,
+    )
     calendar_bytes = export.render(plan) if export is not None else None
     write_plan(plan, fmt, output)
     if export is not None:

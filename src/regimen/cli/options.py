@@ -26,7 +26,10 @@ def flag(name: str) -> str:
 
 def regimen_path_option(fn: F) -> F:
     return click.option(
-        "--regimen-path", "regimen_path", multiple=True, metavar="DIR",
+        "--regimen-path",
+        "regimen_path",
+        multiple=True,
+        metavar="DIR",
         type=click.Path(file_okay=False),
         help="Extra folder of regimen files, searched before the bundled ones (repeatable; also $REGIMEN_PATH).",
     )(fn)
@@ -37,8 +40,11 @@ def patient_options(fn: F) -> F:
         click.option("--weight", metavar="W", help="Body weight: kg, or with a unit ('154 lb', '70 kg')."),
         click.option("--bsa", metavar="A", help="Body-surface area in m² ('1.8', '1.8 m2')."),
         click.option("--age", metavar="Y", help="Age in completed years."),
-        click.option("--dob", metavar="YYYY-MM-DD", help="Date of birth instead of --age (needs --start): rules see "
-                     "the age at each cycle's start."),
+        click.option(
+            "--dob",
+            metavar="YYYY-MM-DD",
+            help="Date of birth instead of --age (needs --start): rules see the age at each cycle's start.",
+        ),
         click.option("--height", metavar="H", help="Height: cm, or with a unit ('5ft9in', '1.75 m')."),
         click.option("--sex", metavar="S", help="female or male."),
     ]
@@ -49,10 +55,21 @@ def patient_options(fn: F) -> F:
 
 def output_options(formats: Sequence[str]) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
-        fn = click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
-                          help="Write to FILE (atomically) instead of standard output.")(fn)
-        fn = click.option("--format", "fmt", type=click.Choice(list(formats)), default=formats[0], show_default=True,
-                          help="Output format.")(fn)
+        fn = click.option(
+            "-o",
+            "--output",
+            metavar="FILE",
+            type=click.Path(dir_okay=False, allow_dash=True),
+            help="Write to FILE (atomically) instead of standard output.",
+        )(fn)
+        fn = click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(list(formats)),
+            default=formats[0],
+            show_default=True,
+            help="Output format.",
+        )(fn)
         return fn
 
     return decorate
@@ -60,10 +77,19 @@ def output_options(formats: Sequence[str]) -> Callable[[F], F]:
 
 def cycle_options(fn: F) -> F:
     options = [
-        click.option("--cycles", "cycles", multiple=True, metavar="N|PHASE=N",
-                     help="Cycles to expand (default: the regimen's count, or 1 when the source gives none)."),
-        click.option("--cycle-length", type=click.IntRange(min=1), metavar="DAYS",
-                     help="Cycle length for regimens whose source does not state one."),
+        click.option(
+            "--cycles",
+            "cycles",
+            multiple=True,
+            metavar="N|PHASE=N",
+            help="Cycles to expand (default: the regimen's count, or 1 when the source gives none).",
+        ),
+        click.option(
+            "--cycle-length",
+            type=click.IntRange(min=1),
+            metavar="DAYS",
+            help="Cycle length for regimens whose source does not state one.",
+        ),
     ]
     for opt in reversed(options):
         fn = opt(fn)
@@ -81,8 +107,9 @@ def parse_cycles(values: Sequence[str]) -> int | dict[str, int] | None:
         try:
             number = int(count)
         except ValueError:
-            raise RegimenError(f"--cycles {value!r}: give a whole number, e.g. --cycles 4 or --cycles maintenance=4") \
-                from None
+            raise RegimenError(
+                f"--cycles {value!r}: give a whole number, e.g. --cycles 4 or --cycles maintenance=4"
+            ) from None
         if number < 1:
             raise RegimenError(f"--cycles {value!r}: at least 1 cycle")
         if name:

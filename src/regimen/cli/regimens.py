@@ -26,8 +26,18 @@ def list_command(fmt: str, output: str | None, regimen_path: tuple[str, ...]) ->
     for error in errors:
         click.echo(f"skipped: {cli_message(error)}", err=True)
     if fmt == "json":
-        data = [{"id": r.id, "name": r.name, "indication": r.indication, "version": r.version, "status": r.status,
-                 "sources": [str(s) for s in r.sources], "file": r.path} for r in regimens]
+        data = [
+            {
+                "id": r.id,
+                "name": r.name,
+                "indication": r.indication,
+                "version": r.version,
+                "status": r.status,
+                "sources": [str(s) for s in r.sources],
+                "file": r.path,
+            }
+            for r in regimens
+        ]
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     else:
         rows = [[r.id, r.name, r.indication or "", r.citation] for r in regimens]
@@ -65,8 +75,13 @@ def validate(files: tuple[str, ...]) -> None:
 
 
 @click.command()
-@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
-              help="Write to FILE instead of standard output.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Write to FILE instead of standard output.",
+)
 def schema(output: str | None) -> None:
     """Print the JSON Schema of the regimen file format (for editors)."""
     write_output(schema_json(), output)

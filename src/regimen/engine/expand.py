@@ -44,6 +44,7 @@ HOURS_PER_DAY = Fraction(24)
 
 # ---- choosing variants and resolving days --------------------------------------------------------
 
+
 def choose_variant(component: Component, patient: Patient, cycle: int, on: dt.date | None = None) -> Variant | None:
     """The variant whose rule holds for this patient and cycle (starting ``on``; rules are exclusive), or None."""
     values = patient.rule_values(cycle, on)
@@ -56,12 +57,16 @@ def choose_variant(component: Component, patient: Patient, cycle: int, on: dt.da
 def component_schedule(component: Component, variant: Variant | None) -> tuple[ParsedDose | AucDose, Fraction | None]:
     """The dose and duration (hours) ``component`` gives under ``variant``: the variant's where it states them."""
     dose = variant.dose if variant is not None and variant.dose is not None else component.dose
-    duration = variant.duration_hours if variant is not None and variant.duration_hours is not None \
+    duration = (
+        variant.duration_hours
+        if variant is not None and variant.duration_hours is not None
         else component.duration_hours
+    )
     return dose, duration
 
 
 # ---- doses ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class _DoseWork:
@@ -100,9 +105,15 @@ def _hours_text(hours: Fraction) -> str:
     return f"{format_fraction(hours)} h"
 
 
-def dose_for_day(dose: ParsedDose, continuous: bool, duration_hours: Fraction | None, patient: Patient,
-                 rounding: Rounding, hours_today: Fraction = HOURS_PER_DAY,
-                 body: tuple[Fraction, str] | None = None) -> _DoseWork:
+def dose_for_day(
+    dose: ParsedDose,
+    continuous: bool,
+    duration_hours: Fraction | None,
+    patient: Patient,
+    rounding: Rounding,
+    hours_today: Fraction = HOURS_PER_DAY,
+    body: tuple[Fraction, str] | None = None,
+) -> _DoseWork:
     """The amount given on one treatment day, with the working a pharmacist can check by hand.
 
     ``body`` overrides the patient factor (a dosing weight or a capped BSA) with its working text.
@@ -120,25 +131,33 @@ def dose_for_day(dose: ParsedDose, continuous: bool, duration_hours: Fraction | 
         if dose.unit.time == "none":  # a total over the infusion's duration (an ambulatory pump)
             assert duration_hours is not None
             rate = per / duration_hours
-            calc = (f"{head}{conversion} = {_show(per, unit, rounding)} over {_hours_text(duration_hours)} = "
-                    f"{_show(rate, unit + '/h', rounding)}; × {_hours_text(hours_today)} = "
-                    f"{_show(rate * hours_today, unit, rounding)}")
+            calc = (
+                f"{head}{conversion} = {_show(per, unit, rounding)} over {_hours_text(duration_hours)} = "
+                f"{_show(rate, unit + '/h', rounding)}; × {_hours_text(hours_today)} = "
+                f"{_show(rate * hours_today, unit, rounding)}"
+            )
             return _DoseWork(rate * hours_today, rate, hours_today, calc)
         if dose.unit.time == "hour":
             rate = per
-            calc = (f"{head}{conversion} = {_show(rate, unit + '/h', rounding)}; "
-                    f"× {_hours_text(hours_today)} = {_show(rate * hours_today, unit, rounding)}")
+            calc = (
+                f"{head}{conversion} = {_show(rate, unit + '/h', rounding)}; "
+                f"× {_hours_text(hours_today)} = {_show(rate * hours_today, unit, rounding)}"
+            )
         else:
             rate = per / HOURS_PER_DAY
-            calc = (f"{head}{conversion} = {_show(per, unit + '/day', rounding)}, given as "
-                    f"{_show(rate, unit + '/h', rounding)} continuously; × {_hours_text(hours_today)} = "
-                    f"{_show(rate * hours_today, unit, rounding)}")
+            calc = (
+                f"{head}{conversion} = {_show(per, unit + '/day', rounding)}, given as "
+                f"{_show(rate, unit + '/h', rounding)} continuously; × {_hours_text(hours_today)} = "
+                f"{_show(rate * hours_today, unit, rounding)}"
+            )
         return _DoseWork(rate * hours_today, rate, hours_today, calc)
     if dose.unit.time == "hour":
         assert duration_hours is not None
         amount = per * duration_hours
-        calc = (f"{head}{conversion} = {_show(per, unit + '/h', rounding)}; × {_hours_text(duration_hours)} = "
-                f"{_show(amount, unit, rounding)}")
+        calc = (
+            f"{head}{conversion} = {_show(per, unit + '/h', rounding)}; × {_hours_text(duration_hours)} = "
+            f"{_show(amount, unit, rounding)}"
+        )
         return _DoseWork(amount, per, duration_hours, calc)
     calc = f"{head}{conversion} = {_show(per, unit, rounding)}" if factor_text or conversion else head
     return _timed(per, unit, duration_hours, calc, rounding)
@@ -149,8 +168,12 @@ def _timed(amount: Fraction, unit: str, duration_hours: Fraction | None, calc: s
     if duration_hours is None:
         return _DoseWork(amount, None, None, calc)
     rate = amount / duration_hours
-    return _DoseWork(amount, rate, duration_hours,
-                     f"{calc} over {_hours_text(duration_hours)} ({_show(rate, unit + '/h', rounding)})")
+    return _DoseWork(
+        amount,
+        rate,
+        duration_hours,
+        f"{calc} over {_hours_text(duration_hours)} ({_show(rate, unit + '/h', rounding)})",
+    )
 
 
 def auc_dose(dose: AucDose, gfr: Gfr, duration_hours: Fraction | None, rounding: Rounding) -> _DoseWork:
@@ -192,13 +215,17 @@ def check_patient(regimen: Regimen, patient: Patient) -> None:
         names = " and ".join(PATIENT_FIELDS[k] for k in missing)
         options = " ".join(f"{option(k)} ..." for k in missing)
         optional = [k for k in requirements(regimen) if k not in missing and values[k] is None]
-        more = (f" ({' and '.join(PATIENT_FIELDS[k] for k in optional)} decide{'s' if len(optional) == 1 else ''} a "
-                f"rule: give {' '.join(f'{option(k)} ...' for k in optional)} too, or both outcomes are shown)"
-                if optional else "")
+        more = (
+            f" ({' and '.join(PATIENT_FIELDS[k] for k in optional)} decide{'s' if len(optional) == 1 else ''} a "
+            f"rule: give {' '.join(f'{option(k)} ...' for k in optional)} too, or both outcomes are shown)"
+            if optional
+            else ""
+        )
         raise PatientError(f"{regimen.id} needs the patient's {names}: pass {options}{more}")
 
 
 # ---- the expansion -------------------------------------------------------------------------------
+
 
 def _cycles_for(regimen: Regimen, cycles: int | Mapping[str, int] | None) -> tuple[dict[str, int], list[str]]:
     counts: dict[str, int] = {}
@@ -206,8 +233,10 @@ def _cycles_for(regimen: Regimen, cycles: int | Mapping[str, int] | None) -> tup
     if isinstance(cycles, Mapping):
         unknown = set(cycles) - {p.id for p in regimen.phases}
         if unknown:
-            raise RegimenError(f"unknown phase {sorted(unknown)[0]!r} in {option('cycles')}; phases of {regimen.id} "
-                               f"are {', '.join(p.id for p in regimen.phases)}")
+            raise RegimenError(
+                f"unknown phase {sorted(unknown)[0]!r} in {option('cycles')}; phases of {regimen.id} "
+                f"are {', '.join(p.id for p in regimen.phases)}"
+            )
     for phase in regimen.phases:
         label = "" if phase.id == "main" else f"{phase.id}: "
         requested: int | None
@@ -230,9 +259,16 @@ def _cycles_for(regimen: Regimen, cycles: int | Mapping[str, int] | None) -> tup
     return counts, notes
 
 
-def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
-           cycles: int | Mapping[str, int] | None = None, cycle_length: int | None = None,
-           rounding: Rounding = DEFAULT_ROUNDING, options: ClinicalOptions | None = None) -> Plan:
+def expand(
+    regimen: Regimen,
+    patient: Patient,
+    *,
+    start: dt.date | None = None,
+    cycles: int | Mapping[str, int] | None = None,
+    cycle_length: int | None = None,
+    rounding: Rounding = DEFAULT_ROUNDING,
+    options: ClinicalOptions | None = None,
+) -> Plan:
     """Expand ``regimen`` for ``patient``: one row per drug per treatment day.
 
     ``cycles`` overrides the regimen's cycle count (an int for a single-phase regimen or for the
@@ -245,8 +281,16 @@ def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
     patient = _age_from_birth_date(patient, start)
     missing = missing_names(regimen, patient)
     if missing:
-        return _every_outcome(regimen, patient, missing, start=start, cycles=cycles, cycle_length=cycle_length,
-                              rounding=rounding, options=options)
+        return _every_outcome(
+            regimen,
+            patient,
+            missing,
+            start=start,
+            cycles=cycles,
+            cycle_length=cycle_length,
+            rounding=rounding,
+            options=options,
+        )
     prepared = prepare(regimen, patient, options, check_patient)
     patient = prepared.patient
     if cycle_length is not None and cycle_length < 1:
@@ -264,8 +308,10 @@ def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
         if length is None:
             if cycle_length is not None:
                 length = cycle_length
-                notes.append(f"{label}cycle length not stated in the source; {cycle_length} days used as given "
-                             "with --cycle-length")
+                notes.append(
+                    f"{label}cycle length not stated in the source; {cycle_length} days used as given "
+                    "with --cycle-length"
+                )
             else:
                 notes.append(f"{label}cycle length not stated in the source")
         if phase.limit:
@@ -275,8 +321,10 @@ def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
             warnings.append(f"{label}{n} cycles expanded; the source gives at most {phase.cycles}")
         if phase.max_duration is not None and length is not None and n * length > phase.max_duration[0]:
             limit_days, written = phase.max_duration
-            warnings.append(f"{label}{n} cycles of {length} days ({n * length} days) run past the source's limit of "
-                            f"{written} ({format_fraction(limit_days)} days)")
+            warnings.append(
+                f"{label}{n} cycles of {length} days ({n * length} days) run past the source's limit of "
+                f"{written} ({format_fraction(limit_days)} days)"
+            )
         needs_length = n > 1 or p_index < len(regimen.phases) - 1
         if length is None and needs_length:
             raise RegimenError(
@@ -293,19 +341,29 @@ def expand(regimen: Regimen, patient: Patient, *, start: dt.date | None = None,
     warnings.extend(row_warnings(rows))
     notes.extend(f"{line}, as the protocol states" for line in row_warnings(rows, "caps"))
     if options.anthracycline_table is not None or options.prior or options.anthracycline_limit is not None:
-        found = exposure(tuple(rows), patient.bsa_m2, options.anthracycline_table, options.prior,
-                         options.anthracycline_limit)
+        found = exposure(
+            tuple(rows), patient.bsa_m2, options.anthracycline_table, options.prior, options.anthracycline_limit
+        )
         notes.extend(found.lines)
         warnings.extend(found.warnings)
     notes.append(rounding.rule)
     warnings = list(dict.fromkeys(warnings))
     if options.strict and warnings:
         more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
-        raise StrictError(f"{option('strict')}: {warnings[0]}{more}; resolve the warning or run without "
-                          f"{option('strict')}")
-    return Plan(regimen=regimen, patient=patient, administrations=tuple(rows), totals=tuple(compute_totals(rows)),
-                notes=tuple(dict.fromkeys(notes)), cycles=counts, start=start, rounding=rounding,
-                warnings=tuple(warnings))
+        raise StrictError(
+            f"{option('strict')}: {warnings[0]}{more}; resolve the warning or run without {option('strict')}"
+        )
+    return Plan(
+        regimen=regimen,
+        patient=patient,
+        administrations=tuple(rows),
+        totals=tuple(compute_totals(rows)),
+        notes=tuple(dict.fromkeys(notes)),
+        cycles=counts,
+        start=start,
+        rounding=rounding,
+        warnings=tuple(warnings),
+    )
 
 
 def _age_from_birth_date(patient: Patient, start: dt.date | None) -> Patient:
@@ -315,41 +373,64 @@ def _age_from_birth_date(patient: Patient, start: dt.date | None) -> Patient:
     if born is None:
         return patient
     if start is None:
-        raise PatientError(f"the date of birth needs the start date: pass {option('start')} (the age is counted in "
-                           "completed years at each cycle's start)")
+        raise PatientError(
+            f"the date of birth needs the start date: pass {option('start')} (the age is counted in "
+            "completed years at each cycle's start)"
+        )
     if born > start:
-        raise PatientError(f"date of birth {born.isoformat()} is after the start {start.isoformat()}: check "
-                           f"{option('dob')}")
+        raise PatientError(
+            f"date of birth {born.isoformat()} is after the start {start.isoformat()}: check {option('dob')}"
+        )
     age = completed_years(born, start)
     if age > 125:
-        raise PatientError(f"date of birth {born.isoformat()} gives an age of {age} years, which is impossible: check "
-                           f"{option('dob')}")
+        raise PatientError(
+            f"date of birth {born.isoformat()} gives an age of {age} years, which is impossible: check {option('dob')}"
+        )
     working = f"age {age} years at the start {start.isoformat()} (born {born.isoformat()}, completed years)"
     if working in patient.working:  # already worked out (each outcome of a rule expands again)
         return patient
     return dataclasses.replace(patient, age_years=Fraction(age), working=(*patient.working, working))
 
 
-def _every_outcome(regimen: Regimen, patient: Patient, missing: list[str], *, start: dt.date | None,
-                   cycles: int | Mapping[str, int] | None, cycle_length: int | None, rounding: Rounding,
-                   options: ClinicalOptions) -> Plan:
+def _every_outcome(
+    regimen: Regimen,
+    patient: Patient,
+    missing: list[str],
+    *,
+    start: dt.date | None,
+    cycles: int | Mapping[str, int] | None,
+    cycle_length: int | None,
+    rounding: Rounding,
+    options: ClinicalOptions,
+) -> Plan:
     """A rule's value is missing: the plan of each outcome, merged (:mod:`regimen.engine.outcomes`)."""
     check_patient(regimen, patient)
     counts, _ = _cycles_for(regimen, cycles)
     if options.strict:
         found = outcomes(regimen, patient, missing, max(counts.values()))
-        raise StrictError(f"{option('strict')}: {missing_warning(regimen, missing, found)}; resolve the warning or run "
-                          f"without {option('strict')}")
+        raise StrictError(
+            f"{option('strict')}: {missing_warning(regimen, missing, found)}; resolve the warning or run "
+            f"without {option('strict')}"
+        )
 
     def one(assumed: Patient) -> Plan:
-        return expand(regimen, assumed, start=start, cycles=cycles, cycle_length=cycle_length, rounding=rounding,
-                      options=options)
+        return expand(
+            regimen, assumed, start=start, cycles=cycles, cycle_length=cycle_length, rounding=rounding, options=options
+        )
 
     return expand_outcomes(regimen, patient, missing, max(counts.values()), one)
 
 
-def _expand_cycle(phase: Phase, cycle: int, offset: int, patient: Patient, start: dt.date | None,
-                  rounding: Rounding, length: int | None, adjust: Adjustments) -> list[Administration]:
+def _expand_cycle(
+    phase: Phase,
+    cycle: int,
+    offset: int,
+    patient: Patient,
+    start: dt.date | None,
+    rounding: Rounding,
+    length: int | None,
+    adjust: Adjustments,
+) -> list[Administration]:
     on = start + dt.timedelta(days=offset) if start is not None else None
     chosen = {c.id: choose_variant(c, patient, cycle, on) for c in phase.components}
     rows: list[Administration] = []
@@ -380,44 +461,84 @@ def _expand_cycle(phase: Phase, cycle: int, offset: int, patient: Patient, start
                 assert adjust.gfr is not None
                 work = auc_dose(level_dose, adjust.gfr, duration, rounding)
             else:
-                work = dose_for_day(level_dose, continuous, duration, patient, rounding, hours_today=hours_today,
-                                    body=adjust.body_factor(comp, level_dose))
+                work = dose_for_day(
+                    level_dose,
+                    continuous,
+                    duration,
+                    patient,
+                    rounding,
+                    hours_today=hours_today,
+                    body=adjust.body_factor(comp, level_dose),
+                )
             n = comp.times_per_day
             if n == 1:
                 steps = [f"{level_step}{work.calculation}"] if level_step else [work.calculation]
-                pending.append(PendingRow(day=day, infusion=infusion, amount=work.amount, rate=work.rate,
-                                          hours=work.hours, steps=steps))
+                pending.append(
+                    PendingRow(
+                        day=day, infusion=infusion, amount=work.amount, rate=work.rate, hours=work.hours, steps=steps
+                    )
+                )
                 continue
             # several doses a day: a dose per day is shared among them, any other dose is each one's
             per_day = not isinstance(level_dose, AucDose) and level_dose.unit.time == "day"
             each = work.amount / n if per_day else work.amount
             unit = level_dose.unit.output_unit
             for k in range(1, n + 1):
-                split = (f" ÷ {n} doses = {_show(each, unit, rounding)} (dose {k} of {n})" if per_day else
-                         f" (dose {k} of {n}; {_show(each * n, unit, rounding)} a day)")
+                split = (
+                    f" ÷ {n} doses = {_show(each, unit, rounding)} (dose {k} of {n})"
+                    if per_day
+                    else f" (dose {k} of {n}; {_show(each * n, unit, rounding)} a day)"
+                )
                 calc = f"{level_step}{work.calculation}{split}"
-                pending.append(PendingRow(day=day, infusion=None, amount=each, rate=None, hours=None, steps=[calc],
-                                          dose_number=k, doses_per_day=n))
+                pending.append(
+                    PendingRow(
+                        day=day,
+                        infusion=None,
+                        amount=each,
+                        rate=None,
+                        hours=None,
+                        steps=[calc],
+                        dose_number=k,
+                        doses_per_day=n,
+                    )
+                )
         unit = dose.unit.output_unit
         adjust.apply(comp, pending, unit, continuous)
         for row in pending:
             course_day = offset + row.day
-            rows.append(Administration(
-                phase=phase.id, cycle=cycle, day=row.day, course_day=course_day,
-                date=start + dt.timedelta(days=course_day - 1) if start is not None else None,
-                drug=comp.drug, component=comp.id, dose=row.amount, dose_unit=unit, route=comp.route,
-                method=comp.method, rate=row.rate, rate_unit=f"{unit}/h" if row.rate is not None else None,
-                duration_hours=row.hours, calculation="; ".join(row.steps), infusion=row.infusion,
-                warnings=tuple(row.warnings), dose_calculated=row.calculated, caps=tuple(row.caps),
-                dose_number=row.dose_number, doses_per_day=row.doses_per_day,
-            ))
+            rows.append(
+                Administration(
+                    phase=phase.id,
+                    cycle=cycle,
+                    day=row.day,
+                    course_day=course_day,
+                    date=start + dt.timedelta(days=course_day - 1) if start is not None else None,
+                    drug=comp.drug,
+                    component=comp.id,
+                    dose=row.amount,
+                    dose_unit=unit,
+                    route=comp.route,
+                    method=comp.method,
+                    rate=row.rate,
+                    rate_unit=f"{unit}/h" if row.rate is not None else None,
+                    duration_hours=row.hours,
+                    calculation="; ".join(row.steps),
+                    infusion=row.infusion,
+                    warnings=tuple(row.warnings),
+                    dose_calculated=row.calculated,
+                    caps=tuple(row.caps),
+                    dose_number=row.dose_number,
+                    doses_per_day=row.doses_per_day,
+                )
+            )
     order = {c.id: i for i, c in enumerate(phase.components)}
     rows.sort(key=lambda r: (r.day, order[r.component], r.dose_number or 0))
     return rows
 
 
-def _component_notes(regimen: Regimen, patient: Patient, counts: Mapping[str, int],
-                     starts: Mapping[tuple[str, int], dt.date | None]) -> list[str]:
+def _component_notes(
+    regimen: Regimen, patient: Patient, counts: Mapping[str, int], starts: Mapping[tuple[str, int], dt.date | None]
+) -> list[str]:
     """What the source leaves unstated, and which variants applied, in words."""
     notes: list[str] = []
     for phase in regimen.phases:
@@ -425,22 +546,29 @@ def _component_notes(regimen: Regimen, patient: Patient, counts: Mapping[str, in
             if comp.route is None:
                 notes.append(f"{comp.drug}: route not stated in the source")
             if comp.how is None:
-                notes.append(f"{comp.drug}: administration method (bolus or infusion, and its duration) not stated in "
-                             "the source")
+                notes.append(
+                    f"{comp.drug}: administration method (bolus or infusion, and its duration) not stated in the source"
+                )
             elif comp.method == "infusion" and comp.duration_hours is None:
                 notes.append(f"{comp.drug}: infusion duration not stated in the source")
             if comp.note:
                 notes.append(f"{comp.drug}: {comp.note}")
             for v in comp.variants:
-                applied = [c for c in range(1, counts[phase.id] + 1)
-                           if v.when.evaluate(patient.rule_values(c, starts.get((phase.id, c))))]
+                applied = [
+                    c
+                    for c in range(1, counts[phase.id] + 1)
+                    if v.when.evaluate(patient.rule_values(c, starts.get((phase.id, c))))
+                ]
                 what = v.note or _variant_change(comp, v)
                 if not applied:
                     if v.when.names - {"cycle"}:
                         notes.append(f"{comp.drug}: rule '{v.when.text}' does not apply to this patient ({what})")
                     continue
-                where = "" if len(applied) == counts[phase.id] else f" in cycle{'s' if len(applied) > 1 else ''} " \
-                    f"{describe_days(applied).split(' ', 1)[1]}"
+                where = (
+                    ""
+                    if len(applied) == counts[phase.id]
+                    else f" in cycle{'s' if len(applied) > 1 else ''} {describe_days(applied).split(' ', 1)[1]}"
+                )
                 notes.append(f"{comp.drug}: rule '{v.when.text}' applied{where}: {what}")
     return notes
 
@@ -456,5 +584,12 @@ def _variant_change(comp: Component, v: Variant) -> str:
     return "; ".join(parts)
 
 
-__all__ = ["check_patient", "choose_variant", "component_schedule", "dose_for_day", "dose_requirements", "expand",
-           "requirements"]
+__all__ = [
+    "check_patient",
+    "choose_variant",
+    "component_schedule",
+    "dose_for_day",
+    "dose_requirements",
+    "expand",
+    "requirements",
+]

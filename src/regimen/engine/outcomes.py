@@ -68,8 +68,9 @@ def _candidates(regimen: Regimen, name: str) -> list[tuple[Fraction | str, _Regi
     """Values of ``name`` that reach every outcome of the rules, each with the region it stands for."""
     if name in CATEGORICAL:
         return [(v, None) for v in CATEGORICAL[name]]
-    points = sorted({c.value for r in rules(regimen) for c in _compares(r.expr)
-                     if c.name == name and isinstance(c.value, Fraction)})
+    points = sorted(
+        {c.value for r in rules(regimen) for c in _compares(r.expr) if c.name == name and isinstance(c.value, Fraction)}
+    )
     out: list[tuple[Fraction | str, _Region | None]] = [(points[0] - 1, _Region(None, False, points[0], False))]
     for i, t in enumerate(points):
         out.append((t, _Region(t, True, t, True)))
@@ -101,8 +102,10 @@ def _describe(name: str, regions: list[_Region]) -> str:
         elif high.high is None:
             texts.append(f"{name} {'≥' if low.low_closed else '>'} {format_fraction(low.low)}{unit}")
         else:
-            texts.append(f"{format_fraction(low.low)} {'≤' if low.low_closed else '<'} {name} "
-                         f"{'≤' if high.high_closed else '<'} {format_fraction(high.high)}{unit}")
+            texts.append(
+                f"{format_fraction(low.low)} {'≤' if low.low_closed else '<'} {name} "
+                f"{'≤' if high.high_closed else '<'} {format_fraction(high.high)}{unit}"
+            )
     return " or ".join(texts)
 
 
@@ -125,16 +128,21 @@ def outcomes(regimen: Regimen, patient: Patient, names: list[str], cycles: int) 
         groups.setdefault(signature, []).append(combo)
     out = []
     for combos in groups.values():
-        out.append(Outcome(tuple(zip(names, (v for v, _ in combos[0]), strict=True)),
-                           _condition(names, per_name, combos) or "always"))
+        out.append(
+            Outcome(
+                tuple(zip(names, (v for v, _ in combos[0]), strict=True)),
+                _condition(names, per_name, combos) or "always",
+            )
+        )
     return out
 
 
 Combo = tuple[tuple[Fraction | str, "_Region | None"], ...]
 
 
-def _condition(names: list[str], per_name: list[list[tuple[Fraction | str, _Region | None]]],
-               combos: list[Combo]) -> str:
+def _condition(
+    names: list[str], per_name: list[list[tuple[Fraction | str, _Region | None]]], combos: list[Combo]
+) -> str:
     """The values ``combos`` cover, in words: a conjunction when they form a product of per-value sets,
     else split on the first value that varies and joined with 'or'."""
     distinct = [list(dict.fromkeys(c[i] for c in combos)) for i in range(len(names))]
@@ -157,7 +165,7 @@ def _condition(names: list[str], per_name: list[list[tuple[Fraction | str, _Regi
     for split in (i for i, d in enumerate(distinct) if len(d) > 1):  # the split that reads shortest
         groups: dict[object, list[Combo]] = {}
         for c in combos:  # values of the split name that cover the same values of the others go together
-            rest = tuple(sorted(map(repr, (x[:split] + x[split + 1:] for x in combos if x[split] == c[split]))))
+            rest = tuple(sorted(map(repr, (x[:split] + x[split + 1 :] for x in combos if x[split] == c[split]))))
             groups.setdefault(rest, []).append(c)
         parts = [_condition(names, per_name, sub) for sub in groups.values()]
         texts.append(" or ".join(f"({p})" if " and " in p and len(parts) > 1 else p for p in parts))
@@ -167,9 +175,11 @@ def _condition(names: list[str], per_name: list[list[tuple[Fraction | str, _Regi
 def missing_warning(regimen: Regimen, names: list[str], outcome_list: list[Outcome]) -> str:
     asked = " and ".join(_ASK[n] for n in names)
     decided = "; ".join(f"'{r.text}'" for r in dict.fromkeys(rules(regimen)) if set(r.names) & set(names))
-    return (f"{asked} not given: rule {decided} decides part of this plan; rows that depend on it are marked "
-            f"'only if ...' and totals are shown for each outcome ({', '.join(o.condition for o in outcome_list)}). "
-            f"Give {' and '.join('--' + n for n in names)} to settle it")
+    return (
+        f"{asked} not given: rule {decided} decides part of this plan; rows that depend on it are marked "
+        f"'only if ...' and totals are shown for each outcome ({', '.join(o.condition for o in outcome_list)}). "
+        f"Give {' and '.join('--' + n for n in names)} to settle it"
+    )
 
 
 def undecided_notes(regimen: Regimen, conditions: list[str]) -> list[str]:
@@ -178,13 +188,16 @@ def undecided_notes(regimen: Regimen, conditions: list[str]) -> list[str]:
     for comp in regimen.components():
         for v in comp.variants:
             what = v.note or "see 'regimen show'"
-            out.append(f"{comp.drug}: rule '{v.when.text}' not decided ({what}); rows for each outcome are marked: "
-                       f"{' / '.join(conditions)}")
+            out.append(
+                f"{comp.drug}: rule '{v.when.text}' not decided ({what}); rows for each outcome are marked: "
+                f"{' / '.join(conditions)}"
+            )
     return out
 
 
-def merge(plans: list[Plan], conditions: list[str], patient: Patient, warning: str, order: dict[tuple[str, str], int]
-          ) -> Plan:
+def merge(
+    plans: list[Plan], conditions: list[str], patient: Patient, warning: str, order: dict[tuple[str, str], int]
+) -> Plan:
     """One plan showing every outcome: shared rows once, the others marked with their condition."""
     seen: dict[Administration, list[int]] = {}
     for i, plan in enumerate(plans):
@@ -201,8 +214,14 @@ def merge(plans: list[Plan], conditions: list[str], patient: Patient, warning: s
     notes = [n for n in plans[0].notes if all(n in p.notes for p in plans[1:])]
     notes[-1:-1] = undecided_notes(plans[0].regimen, conditions)
     warnings = [warning, *dict.fromkeys(w for p in plans for w in p.warnings)]
-    return dataclasses.replace(plans[0], patient=patient, administrations=tuple(rows), totals=tuple(totals),
-                               notes=tuple(notes), warnings=tuple(warnings))
+    return dataclasses.replace(
+        plans[0],
+        patient=patient,
+        administrations=tuple(rows),
+        totals=tuple(totals),
+        notes=tuple(notes),
+        warnings=tuple(warnings),
+    )
 
 
 def _merge_totals(plans: list[Plan], conditions: list[str]) -> list[Total]:
@@ -219,18 +238,30 @@ def _merge_totals(plans: list[Plan], conditions: list[str]) -> list[Total]:
             continue
         for t, condition in zip(found, conditions, strict=True):
             phase, cycle, drug, component, unit = k
-            out.append(Total(drug=drug, amount=t.amount if t is not None else Fraction(0), unit=unit, phase=phase,
-                             cycle=cycle, condition=condition, component=component))
+            out.append(
+                Total(
+                    drug=drug,
+                    amount=t.amount if t is not None else Fraction(0),
+                    unit=unit,
+                    phase=phase,
+                    cycle=cycle,
+                    condition=condition,
+                    component=component,
+                )
+            )
     return out
 
 
-def expand_outcomes(regimen: Regimen, patient: Patient, names: list[str], cycles: int,
-                    expand_one: Callable[[Patient], Plan]) -> Plan:
+def expand_outcomes(
+    regimen: Regimen, patient: Patient, names: list[str], cycles: int, expand_one: Callable[[Patient], Plan]
+) -> Plan:
     """Expand once per outcome of the undecided rules and merge the plans."""
     found = outcomes(regimen, patient, names, cycles)
     if len(found) > MAX_OUTCOMES:
-        raise PatientError(f"{regimen.id}: the rules depend on the patient's {' and '.join(names)} in "
-                           f"{len(found)} ways; pass {' and '.join(option(n) for n in names)}")
+        raise PatientError(
+            f"{regimen.id}: the rules depend on the patient's {' and '.join(names)} in "
+            f"{len(found)} ways; pass {' and '.join(option(n) for n in names)}"
+        )
     plans = [expand_one(dataclasses.replace(patient, assumed=o.assumed)) for o in found]
     order = {(ph.id, c.id): i for ph in regimen.phases for i, c in enumerate(ph.components)}
     return merge(plans, [o.condition for o in found], patient, missing_warning(regimen, names, found), order)

@@ -42,8 +42,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from regimen.engine.plan import Plan
 
 #: The pandas dtype of each kind of column.
-DTYPES: dict[str, str] = {"text": "object", "int": "int64", "count": "Int64", "number": "float64",
-                          "date": "datetime64[s]"}
+DTYPES: dict[str, str] = {
+    "text": "object",
+    "int": "int64",
+    "count": "Int64",
+    "number": "float64",
+    "date": "datetime64[s]",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +64,30 @@ class Field:
 
 
 ROW_SCHEMA: tuple[Field, ...] = (
-    Field("phase", "text"), Field("cycle", "int"), Field("day", "int"), Field("course_day", "int"),
-    Field("date", "date"), Field("drug", "text"), Field("component", "text"), Field("dose", "number"),
-    Field("dose_exact", "text"), Field("dose_unit", "text"), Field("route", "text"), Field("method", "text"),
-    Field("rate", "number"), Field("rate_unit", "text"), Field("duration_h", "number"), Field("infusion_day", "count"),
-    Field("infusion_days", "count"), Field("infusion_hours", "number"), Field("calculation", "text"),
+    Field("phase", "text"),
+    Field("cycle", "int"),
+    Field("day", "int"),
+    Field("course_day", "int"),
+    Field("date", "date"),
+    Field("drug", "text"),
+    Field("component", "text"),
+    Field("dose", "number"),
+    Field("dose_exact", "text"),
+    Field("dose_unit", "text"),
+    Field("route", "text"),
+    Field("method", "text"),
+    Field("rate", "number"),
+    Field("rate_unit", "text"),
+    Field("duration_h", "number"),
+    Field("infusion_day", "count"),
+    Field("infusion_days", "count"),
+    Field("infusion_hours", "number"),
+    Field("calculation", "text"),
     Field("warnings", "text"),
     # added after the first release (keys are added, never renamed or removed):
     Field("condition", "text"),  # "age ≤ 60 years": given only then, in a plan made without a value a rule needs
-    Field("dose_number", "count"), Field("doses_per_day", "count"),  # dose 1 of 2 of a twice-daily drug
+    Field("dose_number", "count"),
+    Field("doses_per_day", "count"),  # dose 1 of 2 of a twice-daily drug
 )
 ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in ROW_SCHEMA)
 _KIND: dict[str, str] = {f.name: f.kind for f in ROW_SCHEMA}
@@ -131,11 +151,18 @@ def csv_record(plan: Plan, r: Administration) -> dict[str, Any]:
 
 
 def total_record(plan: Plan, t: Total) -> dict[str, Any]:
-    return {"drug": t.drug, "phase": t.phase, "cycle": t.cycle, "amount": _num(plan.rounding(t.amount)),
-            "amount_exact": exact_text(t.amount), "unit": t.unit,
-            # a drug given by several components has a total per component; a plan made without a value a rule
-            # needs has a total per outcome
-            "component": t.component, "condition": t.condition}
+    return {
+        "drug": t.drug,
+        "phase": t.phase,
+        "cycle": t.cycle,
+        "amount": _num(plan.rounding(t.amount)),
+        "amount_exact": exact_text(t.amount),
+        "unit": t.unit,
+        # a drug given by several components has a total per component; a plan made without a value a rule
+        # needs has a total per outcome
+        "component": t.component,
+        "condition": t.condition,
+    }
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -144,13 +171,20 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     values = {"weight_kg": p.weight_kg, "bsa_m2": p.bsa_m2, "age_years": p.age_years, "height_cm": p.height_cm}
     return {
         "regimen": {
-            "id": reg.id, "name": reg.name, "version": reg.version, "status": reg.status,
-            "indication": reg.indication, "file": reg.path,
+            "id": reg.id,
+            "name": reg.name,
+            "version": reg.version,
+            "status": reg.status,
+            "indication": reg.indication,
+            "file": reg.path,
             "sources": [{"citation": s.citation, "registry": s.registry, "url": s.url} for s in reg.sources],
             "cycles": dict(plan.cycles),
         },
-        "patient": {**{k: _num(exact_decimal(v, 8)) if v is not None else None for k, v in values.items()},
-                    "sex": p.sex, "working": list(p.working)},
+        "patient": {
+            **{k: _num(exact_decimal(v, 8)) if v is not None else None for k, v in values.items()},
+            "sex": p.sex,
+            "working": list(p.working),
+        },
         "start": plan.start.isoformat() if plan.start else None,
         "administrations": [row_record(plan, r) for r in plan.administrations],
         "totals": {
@@ -265,6 +299,23 @@ def csv_text(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-__all__ = ["DTYPES", "ROW_FIELDS", "ROW_SCHEMA", "Field", "csv_record", "csv_text", "date_column", "dtype_of",
-           "empty_frame", "exact_text", "frame_records", "kind_of", "plan_to_dataframe", "plan_to_dict",
-           "records_frame", "row_record", "rows_frame", "total_record"]
+__all__ = [
+    "DTYPES",
+    "ROW_FIELDS",
+    "ROW_SCHEMA",
+    "Field",
+    "csv_record",
+    "csv_text",
+    "date_column",
+    "dtype_of",
+    "empty_frame",
+    "exact_text",
+    "frame_records",
+    "kind_of",
+    "plan_to_dataframe",
+    "plan_to_dict",
+    "records_frame",
+    "row_record",
+    "rows_frame",
+    "total_record",
+]

@@ -34,8 +34,10 @@ from regimen.quantities.exact import decimal_to_json, exact_decimal, format_frac
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-VIAL_RULE = ("Single-use vials; per administration the combination with the least waste is used, then the fewest "
-             "vials, then the larger vials; doses are the exact amounts.")
+VIAL_RULE = (
+    "Single-use vials; per administration the combination with the least waste is used, then the fewest "
+    "vials, then the larger vials; doses are the exact amounts."
+)
 #: Exact factor from a dose unit to a formulary unit.
 _MASS = {"mcg": Fraction(1, 1000), "mg": Fraction(1), "g": Fraction(1000)}
 
@@ -130,10 +132,14 @@ class SupplyForecast:
         # cycle labels per distinct (phase, cycle): 'cycle 2', or 'maintenance cycle 2' for phased regimens
         pair_codes, pairs = pd.factorize(pd.MultiIndex.from_arrays([rows["phase"], rows["cycle"]]))
         labels = [f"cycle {c}" if ph == "main" else f"{ph} cycle {c}" for ph, c in pairs]
-        frame = pd.DataFrame({"drug": rows["drug"].astype(object).to_numpy(),
-                              "unit": rows["dose_unit"].astype(object).to_numpy(),
-                              "dose": rows["dose_exact"].astype(object).to_numpy(),
-                              "cycle": pd.Series(labels, dtype=object).to_numpy()[pair_codes]})
+        frame = pd.DataFrame(
+            {
+                "drug": rows["drug"].astype(object).to_numpy(),
+                "unit": rows["dose_unit"].astype(object).to_numpy(),
+                "dose": rows["dose_exact"].astype(object).to_numpy(),
+                "cycle": pd.Series(labels, dtype=object).to_numpy()[pair_codes],
+            }
+        )
         dates = rows["date"]
         if dates.notna().any():
             self._has_dates = True
@@ -192,19 +198,35 @@ class SupplyForecast:
         out: list[dict[str, Any]] = []
         for (scope, period, drug, unit), line in sorted(table.items(), key=lambda kv: sort_key(kv[0])):
             packer = self._packers.get(drug)
-            rec: dict[str, Any] = {"scope": scope, "period": period, "drug": drug, "unit": unit,
-                                   "administrations": line.administrations, "amount": json_number(line.amount),
-                                   "amount_exact": exact_text(line.amount), "vial_unit": None, "vials": None,
-                                   "vial_count": None, "vial_amount": None, "waste": None}
+            rec: dict[str, Any] = {
+                "scope": scope,
+                "period": period,
+                "drug": drug,
+                "unit": unit,
+                "administrations": line.administrations,
+                "amount": json_number(line.amount),
+                "amount_exact": exact_text(line.amount),
+                "vial_unit": None,
+                "vials": None,
+                "vial_count": None,
+                "vial_amount": None,
+                "waste": None,
+            }
             if packer is not None and line.vials is not None:
                 vunit = self._stock_unit[drug]
                 factor = _MASS[unit] / _MASS[vunit]
                 vial_amount = packer.amount(line.vials)
-                rec.update(vial_unit=vunit,
-                           vials={f"{format_fraction(s)} {vunit}": c for s, c in
-                                  zip(reversed(packer.sizes), reversed(line.vials), strict=True) if c},
-                           vial_count=sum(line.vials), vial_amount=json_number(vial_amount),
-                           waste=json_number(vial_amount - line.amount * factor))
+                rec.update(
+                    vial_unit=vunit,
+                    vials={
+                        f"{format_fraction(s)} {vunit}": c
+                        for s, c in zip(reversed(packer.sizes), reversed(line.vials), strict=True)
+                        if c
+                    },
+                    vial_count=sum(line.vials),
+                    vial_amount=json_number(vial_amount),
+                    waste=json_number(vial_amount - line.amount * factor),
+                )
             out.append(rec)
         return out
 
@@ -217,16 +239,29 @@ class SupplyForecast:
         out: list[dict[str, Any]] = []
         for (drug, unit, dose_text), n in sorted(seen.items(), key=lambda kv: (kv[0][0], Fraction(kv[0][2]))):
             packer, factor = self._packer(drug, unit)
-            rec: dict[str, Any] = {"drug": drug, "dose": json_number(Fraction(dose_text)), "dose_exact": dose_text,
-                                   "unit": unit, "administrations": n, "vials": None, "vial_amount": None,
-                                   "waste": None}
+            rec: dict[str, Any] = {
+                "drug": drug,
+                "dose": json_number(Fraction(dose_text)),
+                "dose_exact": dose_text,
+                "unit": unit,
+                "administrations": n,
+                "vials": None,
+                "vial_amount": None,
+                "waste": None,
+            }
             if packer is not None:
                 counts = packer.pack(Fraction(dose_text) * factor)
                 vunit = self._stock_unit[drug]
                 amount = packer.amount(counts)
-                rec.update(vials={f"{format_fraction(s)} {vunit}": c for s, c in
-                                  zip(reversed(packer.sizes), reversed(counts), strict=True) if c},
-                           vial_amount=json_number(amount), waste=json_number(amount - Fraction(dose_text) * factor))
+                rec.update(
+                    vials={
+                        f"{format_fraction(s)} {vunit}": c
+                        for s, c in zip(reversed(packer.sizes), reversed(counts), strict=True)
+                        if c
+                    },
+                    vial_amount=json_number(amount),
+                    waste=json_number(amount - Fraction(dose_text) * factor),
+                )
             out.append(rec)
         return out
 
@@ -242,10 +277,17 @@ class SupplyForecast:
     def to_dict(self) -> dict[str, Any]:
         return {
             "regimen": self.regimen_id,
-            "patients": {"in": self.patients_in, "expanded": self.expanded,
-                         "rejected": self.patients_in - self.expanded},
-            "formulary": {"name": self.formulary.name, "status": self.formulary.status, "file": self.formulary.path,
-                          "label": self.formulary_label()},
+            "patients": {
+                "in": self.patients_in,
+                "expanded": self.expanded,
+                "rejected": self.patients_in - self.expanded,
+            },
+            "formulary": {
+                "name": self.formulary.name,
+                "status": self.formulary.status,
+                "file": self.formulary.path,
+                "label": self.formulary_label(),
+            },
             "vial_rule": VIAL_RULE,
             "missing_from_formulary": self.missing(),
             "lines": self.lines(),
@@ -255,8 +297,10 @@ class SupplyForecast:
 
     def missing_notes(self) -> list[str]:
         """A note for each drug not in the formulary."""
-        return [f"{d}: not in the formulary; amount totalled, vials not counted (add it with its vial sizes)"
-                for d in self.missing()]
+        return [
+            f"{d}: not in the formulary; amount totalled, vials not counted (add it with its vial sizes)"
+            for d in self.missing()
+        ]
 
 
 def json_number(x: Fraction) -> int | float:

@@ -69,8 +69,10 @@ class Upload:
     deleted: tuple[str, ...]
 
     def summary(self, url: str) -> str:
-        return (f"{url}: {len(self.created)} event(s) created, {len(self.updated)} updated, "
-                f"{len(self.unchanged)} unchanged, {len(self.deleted)} removed")
+        return (
+            f"{url}: {len(self.created)} event(s) created, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.deleted)} removed"
+        )
 
 
 def _is_loopback(host: str) -> bool:
@@ -112,19 +114,24 @@ class Client:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise CalDAVError(f"{option('caldav')} {url!r}: give the http(s) URL of a calendar collection")
         if parts.username or parts.password:
-            raise CalDAVError(f"{option('caldav')}: do not put credentials in the URL; set REGIMEN_CALDAV_USER and "
-                              "REGIMEN_CALDAV_PASSWORD or use ~/.netrc")
+            raise CalDAVError(
+                f"{option('caldav')}: do not put credentials in the URL; set REGIMEN_CALDAV_USER and "
+                "REGIMEN_CALDAV_PASSWORD or use ~/.netrc"
+            )
         if parts.scheme == "http" and auth is not None and not _is_loopback(parts.hostname):
-            raise CalDAVError(f"{option('caldav')} {url!r}: credentials are sent only over https (or to this "
-                              "machine); use the server's https URL")
+            raise CalDAVError(
+                f"{option('caldav')} {url!r}: credentials are sent only over https (or to this "
+                "machine); use the server's https URL"
+            )
         self.url = url if url.endswith("/") else url + "/"
         self.headers: dict[str, str] = {"User-Agent": "regimen"}
         if auth is not None:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
             self.headers["Authorization"] = f"Basic {token}"
 
-    def request(self, method: str, url: str, body: bytes | None = None,
-                headers: Mapping[str, str] | None = None) -> tuple[int, bytes, Mapping[str, str]]:
+    def request(
+        self, method: str, url: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, bytes, Mapping[str, str]]:
         req = urllib.request.Request(url, data=body, method=method, headers={**self.headers, **(headers or {})})
         try:
             with urllib.request.urlopen(req, timeout=TIMEOUT_SECONDS) as resp:
@@ -132,14 +139,18 @@ class Client:
         except urllib.error.HTTPError as exc:
             status = exc.code
             if status == 401:
-                raise CalDAVError(f"{self.url}: the server refused the login (401); set REGIMEN_CALDAV_USER and "
-                                  "REGIMEN_CALDAV_PASSWORD or add the host to ~/.netrc") from None
+                raise CalDAVError(
+                    f"{self.url}: the server refused the login (401); set REGIMEN_CALDAV_USER and "
+                    "REGIMEN_CALDAV_PASSWORD or add the host to ~/.netrc"
+                ) from None
             if status == 403:
-                raise CalDAVError(f"{url}: {method} forbidden (403); check that this user may write the calendar") \
-                    from None
+                raise CalDAVError(
+                    f"{url}: {method} forbidden (403); check that this user may write the calendar"
+                ) from None
             if status == 404 and url == self.url:
-                raise CalDAVError(f"{self.url}: no calendar there (404); create the calendar first or fix the URL") \
-                    from None
+                raise CalDAVError(
+                    f"{self.url}: no calendar there (404); create the calendar first or fix the URL"
+                ) from None
             raise CalDAVError(f"{url}: {method} failed ({status} {exc.reason}); check the calendar URL") from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -147,15 +158,17 @@ class Client:
 
     def events(self) -> dict[str, tuple[str, str | None, bytes]]:
         """The collection's events: UID -> (href, etag, calendar data)."""
-        status, body, _ = self.request("REPORT", self.url, QUERY,
-                                       {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"})
+        status, body, _ = self.request(
+            "REPORT", self.url, QUERY, {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"}
+        )
         if status != 207:
             raise CalDAVError(f"{self.url}: not a CalDAV calendar (REPORT answered {status}); give a calendar's URL")
         try:
             root = ET.fromstring(body)
         except ET.ParseError:
-            raise CalDAVError(f"{self.url}: the server's answer is not WebDAV XML; give a CalDAV calendar's URL") \
-                from None
+            raise CalDAVError(
+                f"{self.url}: the server's answer is not WebDAV XML; give a CalDAV calendar's URL"
+            ) from None
         found: dict[str, tuple[str, str | None, bytes]] = {}
         for response in root.findall("d:response", NS):
             href = response.findtext("d:href", default="", namespaces=NS)

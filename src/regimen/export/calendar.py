@@ -34,9 +34,17 @@ from regimen.export.ics import (
 from regimen.export.io import write_atomic
 
 
-def publish(plan: Plan, url: str, *, environ: Mapping[str, str] | None = None, time: dt.time | None = None,
-            tz: str | None = None, remind: dt.timedelta | None = None, label: str | None = None,
-            dtstamp: dt.datetime | None = None) -> Upload:
+def publish(
+    plan: Plan,
+    url: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    time: dt.time | None = None,
+    tz: str | None = None,
+    remind: dt.timedelta | None = None,
+    label: str | None = None,
+    dtstamp: dt.datetime | None = None,
+) -> Upload:
     """Upload ``plan``'s events to the calendar collection at ``url``, replacing an earlier upload of it.
 
     One resource per event; events whose content changed get SEQUENCE + 1, as in a re-exported file,
@@ -65,29 +73,47 @@ class CalendarExport:
     echo: Callable[[str], None]
 
     @classmethod
-    def from_options(cls, *, ics: str | None, caldav: str | None, time: str | None, tz: str | None,
-                     remind: str | None, label: str | None, start: object,
-                     echo: Callable[[str], None]) -> CalendarExport:
+    def from_options(
+        cls,
+        *,
+        ics: str | None,
+        caldav: str | None,
+        time: str | None,
+        tz: str | None,
+        remind: str | None,
+        label: str | None,
+        start: object,
+        echo: Callable[[str], None],
+    ) -> CalendarExport:
         """Checked options. ``echo`` shows a line to the user; it may name an input with :func:`option`."""
         if ics is None and caldav is None:
-            given = [option(n) for n, v in (("time", time), ("tz", tz), ("remind", remind), ("label", label))
-                     if v is not None]
-            raise CalendarError(f"{', '.join(given)}: used only with a calendar; add {option('ics')} FILE or "
-                                f"{option('caldav')} URL")
+            given = [
+                option(n)
+                for n, v in (("time", time), ("tz", tz), ("remind", remind), ("label", label))
+                if v is not None
+            ]
+            raise CalendarError(
+                f"{', '.join(given)}: used only with a calendar; add {option('ics')} FILE or {option('caldav')} URL"
+            )
         if start is None:
             where = option("ics") if ics is not None else option("caldav")
-            raise CalendarError(f"{where} needs dates: add {option('start')} YYYY-MM-DD (the date of day 1 of "
-                                "cycle 1)")
+            raise CalendarError(f"{where} needs dates: add {option('start')} YYYY-MM-DD (the date of day 1 of cycle 1)")
         if tz is not None:
             zone(tz)
         elif time is not None:
             tz, note = local_zone_key()
             if note:
                 echo(f"note: {note}")
-        return cls(ics=ics, caldav=caldav, time=parse_time(time) if time is not None else None, tz=tz,
-                   remind=parse_remind(remind) if remind is not None else None,
-                   label=check_label(label) if label is not None else None, dtstamp=dtstamp_from_env(),
-                   echo=echo)
+        return cls(
+            ics=ics,
+            caldav=caldav,
+            time=parse_time(time) if time is not None else None,
+            tz=tz,
+            remind=parse_remind(remind) if remind is not None else None,
+            label=check_label(label) if label is not None else None,
+            dtstamp=dtstamp_from_env(),
+            echo=echo,
+        )
 
     @property
     def options(self) -> dict[str, Any]:

@@ -35,8 +35,13 @@ def arrow_schema(names: Sequence[str]) -> pa.Schema:
     """The Parquet types of the row schema's columns (any other column is text)."""
     import pyarrow as pa
 
-    types = {"text": pa.string(), "int": pa.int64(), "count": pa.int64(), "number": pa.float64(),
-             "date": pa.timestamp("s")}
+    types = {
+        "text": pa.string(),
+        "int": pa.int64(),
+        "count": pa.int64(),
+        "number": pa.float64(),
+        "date": pa.timestamp("s"),
+    }
     return pa.schema([(name, types[kind_of(name)]) for name in names])
 
 
@@ -145,6 +150,7 @@ def write_frame(frame: pd.DataFrame, path: str | Path) -> None:
 
 # ---- the errors file ----------------------------------------------------------------------------------
 
+
 def errors_path_for(output: str | Path, folder: bool = False) -> Path:
     """Where the errors file goes by default: beside the output, ``OUT-stem.errors.csv`` (``OUT.errors.csv`` for an
     output ``folder``)."""
@@ -162,6 +168,7 @@ def write_errors(errors: pd.DataFrame, path: str | Path) -> None:
 
 
 # ---- a run into files ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class CohortFiles:
@@ -188,10 +195,19 @@ class CohortFiles:
         return self.run.rows
 
 
-def write_cohort(regimen: Regimen, roster: Any, output: str | Path, options: ClinicalOptions | None = None, *,
-                 errors_path: str | Path | None = None, cycles: int | Mapping[str, int] | None = None,
-                 cycle_length: int | None = None, engine: Engine | None = None, progress: Progress | None = None,
-                 name: Callable[[str], str] | None = None) -> CohortFiles:
+def write_cohort(
+    regimen: Regimen,
+    roster: Any,
+    output: str | Path,
+    options: ClinicalOptions | None = None,
+    *,
+    errors_path: str | Path | None = None,
+    cycles: int | Mapping[str, int] | None = None,
+    cycle_length: int | None = None,
+    engine: Engine | None = None,
+    progress: Progress | None = None,
+    name: Callable[[str], str] | None = None,
+) -> CohortFiles:
     """ROSTER -> OUT (+ the errors file), by :func:`regimen.engine.cohort.run`.
 
     With the pandas engine (the default), ROSTER is a DataFrame or a CSV or Parquet file and OUT a .csv or .parquet
@@ -202,8 +218,17 @@ def write_cohort(regimen: Regimen, roster: Any, output: str | Path, options: Cli
     sink: FrameWriter | ParquetParts = ParquetParts(output) if dask else FrameWriter(output)
     where = Path(errors_path) if errors_path is not None else errors_path_for(output, folder=dask)
     try:
-        summary = run(regimen, roster, sink, options, cycles=cycles, cycle_length=cycle_length, engine=engine,
-                      progress=progress, name=name)
+        summary = run(
+            regimen,
+            roster,
+            sink,
+            options,
+            cycles=cycles,
+            cycle_length=cycle_length,
+            engine=engine,
+            progress=progress,
+            name=name,
+        )
         write_errors(summary.errors, where)
     except BaseException:
         sink.close(ok=False)
@@ -212,5 +237,13 @@ def write_cohort(regimen: Regimen, roster: Any, output: str | Path, options: Cli
     return CohortFiles(run=summary, output=Path(output), errors_path=where)
 
 
-__all__ = ["CohortFiles", "FrameWriter", "ParquetParts", "arrow_schema", "errors_path_for", "write_cohort",
-           "write_errors", "write_frame"]
+__all__ = [
+    "CohortFiles",
+    "FrameWriter",
+    "ParquetParts",
+    "arrow_schema",
+    "errors_path_for",
+    "write_cohort",
+    "write_errors",
+    "write_frame",
+]

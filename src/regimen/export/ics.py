@@ -65,6 +65,7 @@ class CalendarError(RegimenError):
 
 # ---- options -------------------------------------------------------------------------------------
 
+
 def parse_time(text: str) -> dt.time:
     """'08:00' or '8:00' (24-hour clock) -> time."""
     match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text)
@@ -81,12 +82,12 @@ def parse_remind(text: str) -> dt.timedelta:
     compact = text.strip().lower().replace(" ", "")
     parts = re.findall(r"(\d+)(min|m|h|d|w)", compact)
     if not compact or "".join(n + u for n, u in parts) != compact:
-        raise CalendarError(f"{option('remind')} {text!r}: give a time before the event such as 30m, 1h, 1d or "
-                            "1h30m")
+        raise CalendarError(f"{option('remind')} {text!r}: give a time before the event such as 30m, 1h, 1d or 1h30m")
     seconds = sum(int(n) * _REMIND_UNITS[u] for n, u in parts)
     if seconds > 4 * _REMIND_UNITS["w"]:
-        raise CalendarError(f"{option('remind')} {text!r}: at most 4 weeks before the event, e.g. "
-                            f"{option('remind')} 1d")
+        raise CalendarError(
+            f"{option('remind')} {text!r}: at most 4 weeks before the event, e.g. {option('remind')} 1d"
+        )
     return dt.timedelta(seconds=seconds)
 
 
@@ -94,8 +95,9 @@ def check_label(label: str) -> str:
     """A label (e.g. a patient's name or bed) shown in every event: one line of text."""
     cleaned = " ".join(label.split())
     if not cleaned or any(ord(ch) < 32 or ord(ch) == 127 for ch in label.replace("\t", " ")):
-        raise CalendarError(f"{option('label')} must be one non-empty line of text, e.g. "
-                            f"{option('label')} 'J. Doe, bed 4'")
+        raise CalendarError(
+            f"{option('label')} must be one non-empty line of text, e.g. {option('label')} 'J. Doe, bed 4'"
+        )
     return cleaned
 
 
@@ -106,8 +108,10 @@ def zone(key: str) -> zoneinfo.ZoneInfo:
             raise ValueError(key)
         return zoneinfo.ZoneInfo(key)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, IsADirectoryError):
-        raise CalendarError(f"{option('tz')} {key!r}: unknown time zone; give an IANA name such as Europe/Berlin, "
-                            "America/New_York or UTC") from None
+        raise CalendarError(
+            f"{option('tz')} {key!r}: unknown time zone; give an IANA name such as Europe/Berlin, "
+            "America/New_York or UTC"
+        ) from None
 
 
 def local_zone_key(environ: Mapping[str, str] | None = None, etc: Path = Path("/etc")) -> tuple[str, str | None]:
@@ -138,11 +142,13 @@ def local_zone_key(environ: Mapping[str, str] | None = None, etc: Path = Path("/
         except CalendarError:
             continue
         return key, None
-    return "UTC", (f"the machine's time zone could not be found; times are in UTC (pass {option('tz')} ZONE, "
-                   "e.g. Europe/Berlin)")
+    return "UTC", (
+        f"the machine's time zone could not be found; times are in UTC (pass {option('tz')} ZONE, e.g. Europe/Berlin)"
+    )
 
 
 # ---- keys ----------------------------------------------------------------------------------------
+
 
 def _digest(*parts: object, size: int) -> str:
     text = "\x1f".join("" if p is None else str(p) for p in parts)
@@ -152,8 +158,17 @@ def _digest(*parts: object, size: int) -> str:
 def plan_key(plan: Plan, label: str | None = None) -> str:
     """Same regimen, patient values, start and label -> same key (and so the same UIDs)."""
     p = plan.patient
-    return _digest(plan.regimen.id, p.weight_kg, p.bsa_m2, p.age_years, p.height_cm, p.sex,
-                   plan.start.isoformat() if plan.start else None, label, size=16)
+    return _digest(
+        plan.regimen.id,
+        p.weight_kg,
+        p.bsa_m2,
+        p.age_years,
+        p.height_cm,
+        p.sex,
+        plan.start.isoformat() if plan.start else None,
+        label,
+        size=16,
+    )
 
 
 def uid_prefix(plan: Plan, label: str | None = None) -> str:
@@ -161,8 +176,15 @@ def uid_prefix(plan: Plan, label: str | None = None) -> str:
     return f"{UID_PREFIX}{plan_key(plan, label)}-"
 
 
-def event_uid(key: str, phase: str, cycle: int, component: str, day: int, dose_number: int | None = None,
-              condition: str | None = None) -> str:
+def event_uid(
+    key: str,
+    phase: str,
+    cycle: int,
+    component: str,
+    day: int,
+    dose_number: int | None = None,
+    condition: str | None = None,
+) -> str:
     """The event's UID; the dose of the day and the condition count only when there is one (UIDs of other events
     stay as they were)."""
     extra = (dose_number, condition) if dose_number is not None or condition is not None else ()
@@ -170,6 +192,7 @@ def event_uid(key: str, phase: str, cycle: int, component: str, day: int, dose_n
 
 
 # ---- events --------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class Slot:
@@ -229,8 +252,10 @@ def start_instant(day: dt.date, time: dt.time, tz: dt.tzinfo) -> tuple[dt.dateti
     shown = instant.astimezone(tz)
     hhmm = time.strftime("%H:%M")
     if shown.replace(tzinfo=None) != naive:
-        return instant, (f"{hhmm} does not exist on {day.isoformat()} in {tz} (clocks go forward); "
-                         f"the event starts at {shown.strftime('%H:%M')}")
+        return instant, (
+            f"{hhmm} does not exist on {day.isoformat()} in {tz} (clocks go forward); "
+            f"the event starts at {shown.strftime('%H:%M')}"
+        )
     if _is_ambiguous(local):
         return instant, f"{hhmm} happens twice on {day.isoformat()} in {tz} (clocks go back); the first is used"
     return instant, None
@@ -293,17 +318,23 @@ def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, l
     if label:
         lines.append(f"Patient: {label}")
     if r.condition is not None:
-        lines.append(f"Given only if {r.condition}: the patient value this depends on was not given, so the plan "
-                     "shows every outcome (this event is tentative).")
+        lines.append(
+            f"Given only if {r.condition}: the patient value this depends on was not given, so the plan "
+            "shows every outcome (this event is tentative)."
+        )
     hours = slot.hours
     if slot.continuous:
         assert hours is not None
-        lines.append(f"Continuous infusion over {format_fraction(hours)} h of elapsed time (cycle {r.cycle}, "
-                     f"days {r.day}–{r.day + slot.days - 1}); across a daylight-saving change the clock shows "
-                     "one hour more or less.")
+        lines.append(
+            f"Continuous infusion over {format_fraction(hours)} h of elapsed time (cycle {r.cycle}, "
+            f"days {r.day}–{r.day + slot.days - 1}); across a daylight-saving change the clock shows "
+            "one hour more or less."
+        )
         if not timed:
-            lines.append(f"No time given: shown as all-day over the infusion days; it ends {format_fraction(hours)} h "
-                         "after it starts.")
+            lines.append(
+                f"No time given: shown as all-day over the infusion days; it ends {format_fraction(hours)} h "
+                "after it starts."
+            )
         for row in slot.rows:
             lines.append(f"Day {row.day} ({_amount(plan, row.dose, row.dose_unit)}): {row.calculation}")
     else:
@@ -311,8 +342,10 @@ def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, l
         if hours is not None:
             lines.append(f"{_title(method)} over {format_fraction(hours)} h.")
         else:
-            lines.append(f"{_title(method)}; duration not stated in the source"
-                         + (": the event marks the start time only." if timed else "."))
+            lines.append(
+                f"{_title(method)}; duration not stated in the source"
+                + (": the event marks the start time only." if timed else ".")
+            )
         lines.append(f"Working: {r.calculation}")
     if not r.route:
         lines.append("Route not stated in the source.")
@@ -330,8 +363,11 @@ def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, l
 
 
 def _content_hash(event: icalendar.Event) -> str:
-    lines = [line for line in event.to_ical().splitlines()
-             if not line.startswith((b"DTSTAMP", b"SEQUENCE", CONTENT_PROPERTY.encode()))]
+    lines = [
+        line
+        for line in event.to_ical().splitlines()
+        if not line.startswith((b"DTSTAMP", b"SEQUENCE", CONTENT_PROPERTY.encode()))
+    ]
     return hashlib.sha256(b"\n".join(lines)).hexdigest()[:16]
 
 
@@ -351,8 +387,9 @@ def read_previous(data: bytes | str | None, key: str | None = None) -> dict[str,
     try:
         calendars = icalendar.Calendar.from_ical(data, multiple=True)
     except ValueError as exc:
-        raise CalendarError(f"the existing calendar is not valid iCalendar ({exc}); choose another {option('ics')} "
-                            "file") from None
+        raise CalendarError(
+            f"the existing calendar is not valid iCalendar ({exc}); choose another {option('ics')} file"
+        ) from None
     found: dict[str, Previous] = {}
     for cal in calendars:
         for event in cal.walk("VEVENT"):
@@ -360,9 +397,11 @@ def read_previous(data: bytes | str | None, key: str | None = None) -> dict[str,
             if not uid or (key is not None and not uid.startswith(f"{UID_PREFIX}{key}-")):
                 continue
             seq = event.get("SEQUENCE")
-            found[uid] = Previous(sequence=int(seq) if seq is not None else 0,
-                                  content=str(event[CONTENT_PROPERTY]) if CONTENT_PROPERTY in event else None,
-                                  event=event)
+            found[uid] = Previous(
+                sequence=int(seq) if seq is not None else 0,
+                content=str(event[CONTENT_PROPERTY]) if CONTENT_PROPERTY in event else None,
+                event=event,
+            )
     return found
 
 
@@ -385,13 +424,19 @@ def _cancelled(old: Previous, dtstamp: dt.datetime) -> icalendar.Component:
     return event
 
 
-def plan_events(plan: Plan, *, time: dt.time | None = None, tz: str | None = None,
-                remind: dt.timedelta | None = None, label: str | None = None, dtstamp: dt.datetime | None = None,
-                previous: Mapping[str, Previous] | None = None) -> list[icalendar.Event]:
+def plan_events(
+    plan: Plan,
+    *,
+    time: dt.time | None = None,
+    tz: str | None = None,
+    remind: dt.timedelta | None = None,
+    label: str | None = None,
+    dtstamp: dt.datetime | None = None,
+    previous: Mapping[str, Previous] | None = None,
+) -> list[icalendar.Event]:
     """The plan's events, in plan order, with SEQUENCE set against ``previous`` (by UID)."""
     if plan.start is None:
-        raise CalendarError(f"a calendar needs dates: pass {option('start')} YYYY-MM-DD (the date of day 1 of "
-                            "cycle 1)")
+        raise CalendarError(f"a calendar needs dates: pass {option('start')} YYYY-MM-DD (the date of day 1 of cycle 1)")
     label = check_label(label) if label is not None else None
     tzinfo: dt.tzinfo = UTC if tz is None or tz in UTC_KEYS else zone(tz)
     stamp = (dtstamp or dt.datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
@@ -443,9 +488,16 @@ def calendar_name(plan: Plan, label: str | None) -> str:
     return f"{plan.regimen.name} — {label}" if label else plan.regimen.name
 
 
-def plan_to_ics(plan: Plan, *, time: dt.time | None = None, tz: str | None = None, remind: dt.timedelta | None = None,
-                label: str | None = None, dtstamp: dt.datetime | None = None,
-                previous: bytes | str | None = None) -> bytes:
+def plan_to_ics(
+    plan: Plan,
+    *,
+    time: dt.time | None = None,
+    tz: str | None = None,
+    remind: dt.timedelta | None = None,
+    label: str | None = None,
+    dtstamp: dt.datetime | None = None,
+    previous: bytes | str | None = None,
+) -> bytes:
     """The plan as an .ics file (bytes, CRLF, folded at 75 octets).
 
     ``tz`` is an IANA zone name (default UTC) used with ``time``; without ``time`` events are all-day.
@@ -469,9 +521,16 @@ def plan_to_ics(plan: Plan, *, time: dt.time | None = None, tz: str | None = Non
     return data
 
 
-def plan_resources(plan: Plan, stored: Mapping[str, bytes | str], *, time: dt.time | None = None,
-                   tz: str | None = None, remind: dt.timedelta | None = None, label: str | None = None,
-                   dtstamp: dt.datetime | None = None) -> dict[str, tuple[bytes, bool]]:
+def plan_resources(
+    plan: Plan,
+    stored: Mapping[str, bytes | str],
+    *,
+    time: dt.time | None = None,
+    tz: str | None = None,
+    remind: dt.timedelta | None = None,
+    label: str | None = None,
+    dtstamp: dt.datetime | None = None,
+) -> dict[str, tuple[bytes, bool]]:
     """The plan as one calendar per event (for a CalDAV collection): UID -> (calendar, changed), in plan order.
 
     ``stored`` holds the copies of this plan's events already stored (UID -> calendar data): an event
@@ -523,5 +582,17 @@ def write_ics(path: str | Path, plan: Plan, **options: Any) -> None:
     write_atomic(path, plan_to_ics(plan, previous=existing_calendar(path), **options))
 
 
-__all__ = ["CalendarError", "local_zone_key", "parse_remind", "parse_time", "plan_events", "plan_key",
-           "plan_resources", "plan_to_ics", "read_previous", "uid_prefix", "write_ics", "zone"]
+__all__ = [
+    "CalendarError",
+    "local_zone_key",
+    "parse_remind",
+    "parse_time",
+    "plan_events",
+    "plan_key",
+    "plan_resources",
+    "plan_to_ics",
+    "read_previous",
+    "uid_prefix",
+    "write_ics",
+    "zone",
+]

@@ -25,8 +25,20 @@ def forecast_json(forecast: SupplyForecast) -> str:
 def forecast_csv(forecast: SupplyForecast) -> str:
     """One line per (scope, period, drug), then one per distinct dose (scope 'dose') with its vials."""
     out = io.StringIO()
-    fields = ["scope", "period", "drug", "unit", "administrations", "amount", "amount_exact", "vial_unit", "vials",
-              "vial_count", "vial_amount", "waste"]
+    fields = [
+        "scope",
+        "period",
+        "drug",
+        "unit",
+        "administrations",
+        "amount",
+        "amount_exact",
+        "vial_unit",
+        "vials",
+        "vial_count",
+        "vial_amount",
+        "waste",
+    ]
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for rec in forecast.lines():
@@ -34,35 +46,56 @@ def forecast_csv(forecast: SupplyForecast) -> str:
         rec["vials"] = vials_text(rec["vials"])
         writer.writerow({k: "" if v is None else v for k, v in rec.items()})
     for rec in forecast.per_dose():
-        writer.writerow({"scope": "dose", "period": rec["dose_exact"], "drug": rec["drug"], "unit": rec["unit"],
-                         "administrations": rec["administrations"], "amount": json_number(
-                             Fraction(rec["dose_exact"]) * rec["administrations"]),
-                         "amount_exact": exact_text(Fraction(rec["dose_exact"]) * rec["administrations"]),
-                         "vial_unit": "", "vials": vials_text(rec["vials"]), "vial_count": "",
-                         "vial_amount": "" if rec["vial_amount"] is None else rec["vial_amount"],
-                         "waste": "" if rec["waste"] is None else rec["waste"]})
+        writer.writerow(
+            {
+                "scope": "dose",
+                "period": rec["dose_exact"],
+                "drug": rec["drug"],
+                "unit": rec["unit"],
+                "administrations": rec["administrations"],
+                "amount": json_number(Fraction(rec["dose_exact"]) * rec["administrations"]),
+                "amount_exact": exact_text(Fraction(rec["dose_exact"]) * rec["administrations"]),
+                "vial_unit": "",
+                "vials": vials_text(rec["vials"]),
+                "vial_count": "",
+                "vial_amount": "" if rec["vial_amount"] is None else rec["vial_amount"],
+                "waste": "" if rec["waste"] is None else rec["waste"],
+            }
+        )
     return out.getvalue()
 
 
 def forecast_table(forecast: SupplyForecast) -> str:
     """The forecast for a terminal: a header with the counts and the formulary, one line per period and drug."""
     f = forecast
-    head = [f"Supply forecast: {f.regimen_id}, patients in = expanded + rejected: {f.patients_in:,} = "
-            f"{f.expanded:,} + {f.patients_in - f.expanded:,}",
-            f.formulary_label(), VIAL_RULE, ""]
+    head = [
+        f"Supply forecast: {f.regimen_id}, patients in = expanded + rejected: {f.patients_in:,} = "
+        f"{f.expanded:,} + {f.patients_in - f.expanded:,}",
+        f.formulary_label(),
+        VIAL_RULE,
+        "",
+    ]
     rows = []
     for rec in f.lines():
         unit = rec["unit"]
         vunit = rec["vial_unit"] or unit
-        rows.append([rec["period"] if rec["scope"] != "total" else "total", rec["drug"],
-                     f"{rec['administrations']:,}", f"{format_fraction(Fraction(rec['amount_exact']))} {unit}",
-                     vials_text(rec["vials"]) or "not in formulary",
-                     "" if rec["vial_amount"] is None else f"{format_fraction(Fraction(str(rec['vial_amount'])))}"
-                                                           f" {vunit}",
-                     "" if rec["waste"] is None else f"{format_fraction(Fraction(str(rec['waste'])))} {vunit}"])
+        rows.append(
+            [
+                rec["period"] if rec["scope"] != "total" else "total",
+                rec["drug"],
+                f"{rec['administrations']:,}",
+                f"{format_fraction(Fraction(rec['amount_exact']))} {unit}",
+                vials_text(rec["vials"]) or "not in formulary",
+                "" if rec["vial_amount"] is None else f"{format_fraction(Fraction(str(rec['vial_amount'])))} {vunit}",
+                "" if rec["waste"] is None else f"{format_fraction(Fraction(str(rec['waste'])))} {vunit}",
+            ]
+        )
     body = columns(["Period", "Drug", "Administrations", "Amount", "Vials", "Vial amount", "Waste"], rows)
-    tail = ["", *(f"note: {n}" for n in [*f.notes, *f.missing_notes()]),
-            "Vials per distinct dose: --format csv (scope 'dose') or --format json (per_dose)."]
+    tail = [
+        "",
+        *(f"note: {n}" for n in [*f.notes, *f.missing_notes()]),
+        "Vials per distinct dose: --format csv (scope 'dose') or --format json (per_dose).",
+    ]
     return "\n".join([*head, *body, *tail]) + "\n"
 
 

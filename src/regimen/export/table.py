@@ -73,8 +73,19 @@ def render_table(plan: Plan) -> str:
     # a plan made without a value a rule needs marks the rows and totals of each outcome ("only if age ≤ 60")
     conditional = any(r.condition for r in plan.administrations) or any(t.condition for t in plan.totals)
     only = ["Only if"] if conditional else []
-    headers = [*(["Phase"] if phased else []), "Cycle", "Day", "Date", "Drug", "Dose", *only, "Rate", "Route",
-               "Method", "Working"]
+    headers = [
+        *(["Phase"] if phased else []),
+        "Cycle",
+        "Day",
+        "Date",
+        "Drug",
+        "Dose",
+        *only,
+        "Rate",
+        "Route",
+        "Method",
+        "Working",
+    ]
     # a drug given by several components (a bolus and a pump) is named by component
     drugs: dict[str, set[str]] = {}
     for r in plan.administrations:
@@ -82,19 +93,46 @@ def render_table(plan: Plan) -> str:
     rows = []
     for r in plan.administrations:
         rate = f"{format_decimal(rnd(r.rate))} {r.rate_unit}" if r.rate is not None else ""
-        cells = [*([r.phase] if phased else []), str(r.cycle), str(r.day), r.date.isoformat() if r.date else "",
-                 r.component if len(drugs[r.drug]) > 1 else r.drug, f"{format_decimal(rnd(r.dose))} {r.dose_unit}",
-                 *([r.condition or ""] if conditional else []),
-                 rate, r.route or "not stated", _method(r), r.calculation]
+        cells = [
+            *([r.phase] if phased else []),
+            str(r.cycle),
+            str(r.day),
+            r.date.isoformat() if r.date else "",
+            r.component if len(drugs[r.drug]) > 1 else r.drug,
+            f"{format_decimal(rnd(r.dose))} {r.dose_unit}",
+            *([r.condition or ""] if conditional else []),
+            rate,
+            r.route or "not stated",
+            _method(r),
+            r.calculation,
+        ]
         rows.append(cells)
     out = [*header_lines(plan), "", *columns(headers, rows), ""]
-    total_rows = [[*([t.phase or ""] if phased else []), str(t.cycle), t.component or t.drug,
-                   f"{format_decimal(rnd(t.amount))} {t.unit}", *([t.condition or ""] if conditional else [])]
-                  for t in plan.totals if t.cycle is not None]
-    out += ["Totals per cycle:", *columns([*(["Phase"] if phased else []), "Cycle", "Drug", "Total", *only],
-                                          total_rows), ""]
-    course = [[t.component or t.drug, f"{format_decimal(rnd(t.amount))} {t.unit}",
-               *([t.condition or ""] if conditional else [])] for t in plan.totals if t.cycle is None]
+    total_rows = [
+        [
+            *([t.phase or ""] if phased else []),
+            str(t.cycle),
+            t.component or t.drug,
+            f"{format_decimal(rnd(t.amount))} {t.unit}",
+            *([t.condition or ""] if conditional else []),
+        ]
+        for t in plan.totals
+        if t.cycle is not None
+    ]
+    out += [
+        "Totals per cycle:",
+        *columns([*(["Phase"] if phased else []), "Cycle", "Drug", "Total", *only], total_rows),
+        "",
+    ]
+    course = [
+        [
+            t.component or t.drug,
+            f"{format_decimal(rnd(t.amount))} {t.unit}",
+            *([t.condition or ""] if conditional else []),
+        ]
+        for t in plan.totals
+        if t.cycle is None
+    ]
     out += ["Totals for the course:", *columns(["Drug", "Total", *only], course), ""]
     if plan.warnings:
         out += ["Warnings:", *(f"- {w}" for w in plan.warnings), ""]

@@ -70,8 +70,10 @@ def _zone(tzid: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(tzid)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, IsADirectoryError):
-        raise RegimenError(f"time zone {tzid!r} of the calendar is not in this machine's time zone database; "
-                           "install the tzdata package or choose another zone") from None
+        raise RegimenError(
+            f"time zone {tzid!r} of the calendar is not in this machine's time zone database; "
+            "install the tzdata package or choose another zone"
+        ) from None
 
 
 @functools.lru_cache(maxsize=64)

@@ -54,15 +54,20 @@ def find(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Path:
     if looks_like_path(ref):
         path = Path(ref)
         if path.suffix != ".toml":
-            raise UnknownRegimenError(f"{ref!r} is neither a regimen id nor a .toml regimen file: see 'regimen list', "
-                                      "or give a path ending in .toml")
+            raise UnknownRegimenError(
+                f"{ref!r} is neither a regimen id nor a .toml regimen file: see 'regimen list', "
+                "or give a path ending in .toml"
+            )
         if not path.is_file():
-            raise UnknownRegimenError(f"no regimen file at {ref!r}: check the path, or give a regimen id "
-                                      "(see 'regimen list')")
+            raise UnknownRegimenError(
+                f"no regimen file at {ref!r}: check the path, or give a regimen id (see 'regimen list')"
+            )
         return path
     if not _ID.match(ref) or ".." in ref:
-        raise UnknownRegimenError(f"{ref!r} is not a regimen id (ids are lower-case letters, digits and '-'): "
-                                  "see 'regimen list', or give a path to a .toml file")
+        raise UnknownRegimenError(
+            f"{ref!r} is not a regimen id (ids are lower-case letters, digits and '-'): "
+            "see 'regimen list', or give a path to a .toml file"
+        )
     dirs = search_dirs(extra_dirs)
     for d in dirs:
         candidate = d / f"{ref}.toml"
@@ -73,8 +78,10 @@ def find(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Path:
 
     close = difflib.get_close_matches(ref, known, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    raise UnknownRegimenError(f"unknown regimen {ref!r}: {hint}use one of {', '.join(known)} "
-                              f"(or add a folder with {option('regimen_path')} / {ENV_VAR})")
+    raise UnknownRegimenError(
+        f"unknown regimen {ref!r}: {hint}use one of {', '.join(known)} "
+        f"(or add a folder with {option('regimen_path')} / {ENV_VAR})"
+    )
 
 
 def load(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Regimen:

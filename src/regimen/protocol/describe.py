@@ -39,17 +39,24 @@ def _days_text(phase: Phase, comp: Component, variant: Variant | None) -> str:
 
 
 def describe_component(phase: Phase, comp: Component) -> list[str]:
-    lines = [f"- {_cap(comp.drug)} {comp.dose.display} {_how(comp, comp.duration_text)}, "
-             f"{_days_text(phase, comp, None)}."]
+    lines = [
+        f"- {_cap(comp.drug)} {comp.dose.display} {_how(comp, comp.duration_text)}, {_days_text(phase, comp, None)}."
+    ]
     for v in comp.variants:
         dose = v.dose or comp.dose
         duration = v.duration_text or comp.duration_text
         detail = f"{dose.display} {_how(comp, duration)}, {_days_text(phase, comp, v)}"
         note = f" ({v.note})" if v.note else ""
         lines.append(f"    if {v.when.text}: {detail}{note}.")
-    limits = [f"{label} {amount.text}" for label, amount in (("maximum per administration", comp.max_dose),
-                                                              ("maximum per day", comp.max_daily),
-                                                              ("maximum per cycle", comp.max_per_cycle)) if amount]
+    limits = [
+        f"{label} {amount.text}"
+        for label, amount in (
+            ("maximum per administration", comp.max_dose),
+            ("maximum per day", comp.max_daily),
+            ("maximum per cycle", comp.max_per_cycle),
+        )
+        if amount
+    ]
     if limits:
         lines.append(f"    {_cap('; '.join(limits))}.")
     if comp.levels:
@@ -80,14 +87,22 @@ def describe(regimen: Regimen) -> str:
     out = [f"{regimen.id}: {regimen.name}"]
     if regimen.indication:
         out.append(f"Indication: {regimen.indication}.")
-    meta = [x for x in (f"version {regimen.version}" if regimen.version else None,
-                        f"status {regimen.status}" if regimen.status else None) if x]
+    meta = [
+        x
+        for x in (
+            f"version {regimen.version}" if regimen.version else None,
+            f"status {regimen.status}" if regimen.status else None,
+        )
+        if x
+    ]
     if meta:
         out.append(_cap(", ".join(meta)) + ".")
     eligibility = regimen.eligibility
     if eligibility is not None and (eligibility.min_age is not None or eligibility.max_age is not None):
-        ages = [f"aged {format_fraction(eligibility.min_age)} or over" if eligibility.min_age is not None else "",
-                f"aged {format_fraction(eligibility.max_age)} or under" if eligibility.max_age is not None else ""]
+        ages = [
+            f"aged {format_fraction(eligibility.min_age)} or over" if eligibility.min_age is not None else "",
+            f"aged {format_fraction(eligibility.max_age)} or under" if eligibility.max_age is not None else "",
+        ]
         out.append(f"Eligible: patients {' and '.join(a for a in ages if a)}.")
     if regimen.dosing_weight:
         out.append(f"Weight-based doses use the {regimen.dosing_weight} body weight.")

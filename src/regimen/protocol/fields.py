@@ -11,46 +11,63 @@ from typing import Any
 
 _TEXT: dict[str, Any] = {"type": "string", "minLength": 1}
 _DAY_LIST: dict[str, Any] = {
-    "description": "Cycle days: \"2-4\", \"1,8,15\", \"1-7, 15-21\", 6, or [1, 8, 15]. Day 1 is the first day of "
-                   "the first drug. For a continuous infusion, the days it runs.",
+    "description": 'Cycle days: "2-4", "1,8,15", "1-7, 15-21", 6, or [1, 8, 15]. Day 1 is the first day of '
+    "the first drug. For a continuous infusion, the days it runs.",
     "oneOf": [
         {"type": "string", "pattern": r"^\s*\d+\s*([-–]\s*\d+\s*)?(,\s*\d+\s*([-–]\s*\d+\s*)?)*$"},
         {"type": "integer", "minimum": 1},
-        {"type": "array", "minItems": 1, "items": {"oneOf": [
-            {"type": "integer", "minimum": 1},
-            {"type": "string", "pattern": r"^\s*\d+\s*([-–]\s*\d+)?\s*$"},
-        ]}},
+        {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "oneOf": [
+                    {"type": "integer", "minimum": 1},
+                    {"type": "string", "pattern": r"^\s*\d+\s*([-–]\s*\d+)?\s*$"},
+                ]
+            },
+        },
     ],
 }
 _DOSE: dict[str, Any] = {
     "type": "string",
     "description": "Number and unit as the protocol writes it: '0.1 mg/kg/h', '2.4 mg/kg/day', '12 mg/m²/day', "
-                   "'1 g/m2', '375 mg/m**2', '40 mg'. A mass, per kg or per m², optionally per day or per hour. "
-                   "Or a target AUC for Calvert dosing: 'AUC 5' (mg/mL·min; dose = AUC × (GFR + 25)).",
+    "'1 g/m2', '375 mg/m**2', '40 mg'. A mass, per kg or per m², optionally per day or per hour. "
+    "Or a target AUC for Calvert dosing: 'AUC 5' (mg/mL·min; dose = AUC × (GFR + 25)).",
     "pattern": r"^\s*(\d+(\.\d+)?\s*\S+|[Aa][Uu][Cc]\s*=?\s*\d+(\.\d+)?(\s*mg\s*/\s*mL\s*[·.*]?\s*min)?\s*$)",
 }
-_AMOUNT: dict[str, Any] = {"type": "string", "description": "A plain amount: '2 mg', '500 mcg', '1 g'.",
-                           "pattern": r"^\s*\d+(\.\d+)?\s*(mcg|ug|µg|mg|g)\s*$"}
+_AMOUNT: dict[str, Any] = {
+    "type": "string",
+    "description": "A plain amount: '2 mg', '500 mcg', '1 g'.",
+    "pattern": r"^\s*\d+(\.\d+)?\s*(mcg|ug|µg|mg|g)\s*$",
+}
 _DOSING_WEIGHT: dict[str, Any] = {
     "enum": ["actual", "ideal", "ideal-devine", "ideal-robinson", "ideal-miller", "adjusted", "lean"],
     "description": "The body weight the source uses for doses per kg ('ideal' = Devine). A run cannot override it.",
 }
 _LEVELS: dict[str, Any] = {
     "type": "object",
-    "description": "Dose levels the protocol defines, e.g. { \"-1\" = \"75%\", \"-2\" = \"9 mg/m²/day\" }; chosen with "
-                   "dose level (--dose-level).",
+    "description": 'Dose levels the protocol defines, e.g. { "-1" = "75%", "-2" = "9 mg/m²/day" }; chosen with '
+    "dose level (--dose-level).",
     "propertyNames": {"pattern": r"^[+-]?[1-9]\d*$"},
     "additionalProperties": {"anyOf": [{"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$"}, _DOSE]},
     "minProperties": 1,
 }
-_DURATION: dict[str, Any] = {"type": "string", "description": "Time with a unit: '4 days', '96 h', '60 min'.",
-                             "pattern": r"^\s*\d+(\.\d+)?\s*[A-Za-z]+\s*$"}
-_CYCLE_LENGTH: dict[str, Any] = {"description": "Days per cycle: 21 or '21 days'. Leave out if the source is silent.",
-                                 "oneOf": [{"type": "integer", "minimum": 1}, _DURATION]}
+_DURATION: dict[str, Any] = {
+    "type": "string",
+    "description": "Time with a unit: '4 days', '96 h', '60 min'.",
+    "pattern": r"^\s*\d+(\.\d+)?\s*[A-Za-z]+\s*$",
+}
+_CYCLE_LENGTH: dict[str, Any] = {
+    "description": "Days per cycle: 21 or '21 days'. Leave out if the source is silent.",
+    "oneOf": [{"type": "integer", "minimum": 1}, _DURATION],
+}
 _CYCLES: dict[str, Any] = {"type": "integer", "minimum": 1, "description": "The protocol's (maximum) number of cycles."}
 
-_MAX_DURATION: dict[str, Any] = {**_DURATION, "description": "The longest the source gives this course or phase "
-                                "('1 year', '52 weeks'); a plan that runs longer carries a warning."}
+_MAX_DURATION: dict[str, Any] = {
+    **_DURATION,
+    "description": "The longest the source gives this course or phase "
+    "('1 year', '52 weeks'); a plan that runs longer carries a warning.",
+}
 
 #: Keys of relative days: ``{ relative_to = "cenersen", on_day = 2, count = 3 }``.
 RELATIVE_FIELDS: dict[str, dict[str, Any]] = {
@@ -85,24 +102,33 @@ COMPONENT_FIELDS: dict[str, dict[str, Any]] = {
     "drug": _TEXT,
     "dose": _DOSE,
     "route": {**_TEXT, "description": "IV, oral, SC... leave out if the source does not say."},
-    "method": {"enum": ["bolus", "IV push", "infusion", "continuous infusion", "continuous"],
-               "description": "Leave out if the source does not say (oral, SC and IM drugs need none: the route "
-                              "says it)."},
-    "times_per_day": {"type": "integer", "minimum": 1, "maximum": 24,
-                      "description": "Doses a day ('twice daily' = 2): a dose per day is split among them; any "
-                                     "other dose is the amount of each."},
+    "method": {
+        "enum": ["bolus", "IV push", "infusion", "continuous infusion", "continuous"],
+        "description": "Leave out if the source does not say (oral, SC and IM drugs need none: the route says it).",
+    },
+    "times_per_day": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 24,
+        "description": "Doses a day ('twice daily' = 2): a dose per day is split among them; any "
+        "other dose is the amount of each.",
+    },
     "duration": _DURATION,
     "days": _DAYS,
     "note": _TEXT,
     "variant": {"type": "array", "items": {"$ref": "#/$defs/variant"}},
-    "max_dose": {**_AMOUNT, "description": "Maximum per administration, e.g. '2 mg' (a continuous infusion is one "
-                                           "administration)."},
+    "max_dose": {
+        **_AMOUNT,
+        "description": "Maximum per administration, e.g. '2 mg' (a continuous infusion is one administration).",
+    },
     "max_daily": {**_AMOUNT, "description": "Maximum per treatment day."},
     "max_per_cycle": {**_AMOUNT, "description": "Maximum of all this component's doses in one cycle."},
     "levels": _LEVELS,
     "dosing_weight": _DOSING_WEIGHT,
-    "round": {**_AMOUNT, "description": "Rounding increment the regimen states, e.g. '1 mg' (within the rounding "
-                                        "threshold)."},
+    "round": {
+        **_AMOUNT,
+        "description": "Rounding increment the regimen states, e.g. '1 mg' (within the rounding threshold).",
+    },
 }
 COMPONENT_REQUIRED = ("drug", "dose", "days")
 
@@ -121,8 +147,10 @@ PHASE_FIELDS: dict[str, dict[str, Any]] = {
 SOURCE_FIELDS: dict[str, dict[str, Any]] = {"citation": _TEXT, "registry": _TEXT, "url": _TEXT, "note": _TEXT}
 
 #: ``eligibility``: ages the source treated.
-ELIGIBILITY_FIELDS: dict[str, dict[str, Any]] = {"min_age": {"type": "number", "minimum": 0},
-                                                  "max_age": {"type": "number", "minimum": 0}}
+ELIGIBILITY_FIELDS: dict[str, dict[str, Any]] = {
+    "min_age": {"type": "number", "minimum": 0},
+    "max_age": {"type": "number", "minimum": 0},
+}
 
 #: The top level of a regimen file.
 TOP_FIELDS: dict[str, dict[str, Any]] = {
@@ -140,10 +168,24 @@ TOP_FIELDS: dict[str, dict[str, Any]] = {
     "component": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/component"}},
     "phase": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/phase"}},
     "dosing_weight": _DOSING_WEIGHT,
-    "eligibility": {"type": "object", "description": "Ages the source treated; the tool warns outside them.",
-                    "properties": ELIGIBILITY_FIELDS, "minProperties": 1, "additionalProperties": False},
+    "eligibility": {
+        "type": "object",
+        "description": "Ages the source treated; the tool warns outside them.",
+        "properties": ELIGIBILITY_FIELDS,
+        "minProperties": 1,
+        "additionalProperties": False,
+    },
 }
 TOP_REQUIRED = ("id", "name", "source")
 
-__all__ = ["COMPONENT_FIELDS", "COMPONENT_REQUIRED", "ELIGIBILITY_FIELDS", "PHASE_FIELDS", "RELATIVE_FIELDS",
-           "SOURCE_FIELDS", "TOP_FIELDS", "TOP_REQUIRED", "VARIANT_FIELDS"]
+__all__ = [
+    "COMPONENT_FIELDS",
+    "COMPONENT_REQUIRED",
+    "ELIGIBILITY_FIELDS",
+    "PHASE_FIELDS",
+    "RELATIVE_FIELDS",
+    "SOURCE_FIELDS",
+    "TOP_FIELDS",
+    "TOP_REQUIRED",
+    "VARIANT_FIELDS",
+]

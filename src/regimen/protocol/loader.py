@@ -97,8 +97,9 @@ class _Collector:
             self.add(where, f"unknown field {key!r}; allowed fields are {', '.join(sorted(allowed))}")
 
 
-def _where(component: str | None = None, field: str | None = None, phase: str | None = None,
-           variant: int | None = None) -> str:
+def _where(
+    component: str | None = None, field: str | None = None, phase: str | None = None, variant: int | None = None
+) -> str:
     parts = []
     if phase:
         parts.append(f"phase {phase!r}")
@@ -142,22 +143,26 @@ def _days(value: object) -> Days:
     if isinstance(value, dict):
         extra = set(value) - RELATIVE_KEYS
         if extra:
-            raise ValueError(f"unknown key(s) {', '.join(sorted(extra))} in relative days; use relative_to, on_day "
-                             "or days_before, and count")
+            raise ValueError(
+                f"unknown key(s) {', '.join(sorted(extra))} in relative days; use relative_to, on_day "
+                "or days_before, and count"
+            )
         if "relative_to" not in value:
             raise ValueError("relative days need 'relative_to' (the id of the component they follow)")
         anchor = _text(value["relative_to"], "relative_to")
         has_on, has_before = "on_day" in value, "days_before" in value
         if has_on == has_before:
-            raise ValueError("relative days need exactly one of 'on_day' (day N of the other component) or "
-                             "'days_before' (N days before it starts)")
+            raise ValueError(
+                "relative days need exactly one of 'on_day' (day N of the other component) or "
+                "'days_before' (N days before it starts)"
+            )
         count = _positive_int(value.get("count", 1), "count")
         if has_on:
             return RelativeDays(anchor, count, on_day=_positive_int(value["on_day"], "on_day"))
         return RelativeDays(anchor, count, days_before=_positive_int(value["days_before"], "days_before"))
     if isinstance(value, (str, int, list)):
         return DayList(parse_days(cast("str | int | list[object]", value)))
-    raise ValueError("days must be a day list (\"2-4\", \"1,8,15\") or a table relative to another component")
+    raise ValueError('days must be a day list ("2-4", "1,8,15") or a table relative to another component')
 
 
 def _times_per_day(value: object) -> int:
@@ -174,8 +179,9 @@ def _duration(value: object) -> tuple[Fraction, str]:
 def _method(value: object) -> Method:
     text = " ".join(_text(value, "method").lower().split())
     if text not in METHOD_ALIASES:
-        raise ValueError(f"unknown method {value!r}; use one of {', '.join(METHODS)} (or leave it out when the "
-                         "source does not say)")
+        raise ValueError(
+            f"unknown method {value!r}; use one of {', '.join(METHODS)} (or leave it out when the source does not say)"
+        )
     return METHOD_ALIASES[text]
 
 
@@ -220,7 +226,7 @@ def percent(value: object, what: str) -> Fraction:
 
 def _levels(value: object, dose: Dose | None) -> tuple[DoseLevel, ...]:
     if not isinstance(value, dict) or not value:
-        raise ValueError("levels must be a table such as { \"-1\" = \"75%\", \"-2\" = \"9 mg/m²/day\" }")
+        raise ValueError('levels must be a table such as { "-1" = "75%", "-2" = "9 mg/m²/day" }')
     out = []
     for key, raw in value.items():
         try:
@@ -233,12 +239,18 @@ def _levels(value: object, dose: Dose | None) -> tuple[DoseLevel, ...]:
             out.append(DoseLevel(level=level, percent=percent(raw, f"dose level {level}")))
             continue
         level_dose = _dose(raw)
-        if isinstance(level_dose, AucDose) or (dose is not None and (
-                isinstance(dose, AucDose) or level_dose.unit.basis != dose.unit.basis
-                or level_dose.unit.time != dose.unit.time)):
+        if isinstance(level_dose, AucDose) or (
+            dose is not None
+            and (
+                isinstance(dose, AucDose)
+                or level_dose.unit.basis != dose.unit.basis
+                or level_dose.unit.time != dose.unit.time
+            )
+        ):
             shown = dose.text if dose is not None else "the dose"
-            raise ValueError(f"dose level {level} {level_dose.text!r} must be a percentage or a dose written like "
-                             f"{shown!r}")
+            raise ValueError(
+                f"dose level {level} {level_dose.text!r} must be a percentage or a dose written like {shown!r}"
+            )
         out.append(DoseLevel(level=level, dose=level_dose))
     return tuple(sorted(out, key=lambda x: -x.level))
 
@@ -280,35 +292,53 @@ def _slug(drug: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", drug.lower()).strip("-")
 
 
-def _check_schedule(c: _Collector, where: Callable[[str], str], method: Method | None, dose: Dose | None,
-                    days: Days | None, duration: Fraction | None) -> None:
+def _check_schedule(
+    c: _Collector,
+    where: Callable[[str], str],
+    method: Method | None,
+    dose: Dose | None,
+    days: Days | None,
+    duration: Fraction | None,
+) -> None:
     """Checks that tie dose, method, duration and days together (for a component or a variant)."""
     if dose is None:
         return
     if method == "continuous infusion":
         if isinstance(dose, AucDose):
-            c.add(where("method"), f"a target AUC ({dose.text!r}) is one dose, not a continuous infusion over days: "
-                  "use method 'infusion' with its duration")
+            c.add(
+                where("method"),
+                f"a target AUC ({dose.text!r}) is one dose, not a continuous infusion over days: "
+                "use method 'infusion' with its duration",
+            )
         elif dose.unit.time == "none" and duration is None:
             # a total over a duration (an ambulatory pump): the duration is what makes it a rate. Never suggest
             # another unit here: '2400 mg/m²' and '2400 mg/m²/day' are different amounts over 46 h.
-            c.add(where("duration"), f"a continuous infusion of a total dose ({dose.text!r}) needs the time it runs, "
-                  "e.g. duration = \"46 h\"; if the source gives a dose per day or per hour, write the dose as it "
-                  "does")
+            c.add(
+                where("duration"),
+                f"a continuous infusion of a total dose ({dose.text!r}) needs the time it runs, "
+                'e.g. duration = "46 h"; if the source gives a dose per day or per hour, write the dose as it '
+                "does",
+            )
         if duration is not None:
             # an infusion of 46 h runs on 2 treatment days (24 h, then 22 h)
             length = math.ceil(duration / 24)
             if isinstance(days, DayList):
                 bad = [f"{a}-{b}" for a, b in runs(days.days) if (b - a + 1) % length]
                 if bad:
-                    c.add(where("days"), f"days {', '.join(bad)} do not fit a {length}-day infusion: list the days the "
-                          "infusion runs, e.g. \"1-4\"")
+                    c.add(
+                        where("days"),
+                        f"days {', '.join(bad)} do not fit a {length}-day infusion: list the days the "
+                        'infusion runs, e.g. "1-4"',
+                    )
             elif isinstance(days, RelativeDays) and days.count % length != 0:
                 c.add(where("days"), f"count {days.count} does not fit a {length}-day infusion")
     else:
         if dose.unit.time == "hour" and (method != "infusion" or duration is None):
-            c.add(where("dose"), f"a dose per hour ({dose.text!r}) needs method 'infusion' with a duration, or "
-                  "method 'continuous infusion'")
+            c.add(
+                where("dose"),
+                f"a dose per hour ({dose.text!r}) needs method 'infusion' with a duration, or "
+                "method 'continuous infusion'",
+            )
         if method == "bolus" and duration is not None:
             c.add(where("duration"), "a bolus has no duration: use method 'infusion' for a timed infusion")
 
@@ -322,7 +352,7 @@ def _variant(c: _Collector, raw: object, comp_where: Callable[..., str], index: 
         return None
     c.unknown_keys(where(), raw, VARIANT_KEYS)
     if "when" not in raw:
-        c.add(where("when"), "missing: a variant needs a rule, e.g. when = \"age > 60\"")
+        c.add(where("when"), 'missing: a variant needs a rule, e.g. when = "age > 60"')
         return None
     rule = c.attempt(where("when"), lambda: parse_rule(_text(raw["when"], "when")))
     if rule is None:
@@ -336,8 +366,14 @@ def _variant(c: _Collector, raw: object, comp_where: Callable[..., str], index: 
     days = c.attempt(where("days"), lambda: _days(raw["days"])) if "days" in raw else None
     duration = c.attempt(where("duration"), lambda: _duration(raw["duration"])) if "duration" in raw else None
     note = c.attempt(where("note"), lambda: _text(raw["note"], "note")) if "note" in raw else None
-    return Variant(when=rule, dose=dose, days=days, duration_hours=duration[0] if duration else None,
-                   duration_text=duration[1] if duration else None, note=note)
+    return Variant(
+        when=rule,
+        dose=dose,
+        days=days,
+        duration_hours=duration[0] if duration else None,
+        duration_text=duration[1] if duration else None,
+        note=note,
+    )
 
 
 def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Component | None:
@@ -355,26 +391,36 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
         if required not in raw:
             c.add(where(required), f"missing: every component needs {required}")
     drug_name = c.attempt(where("drug"), lambda: _text(raw["drug"], "drug")) if "drug" in raw else None
-    comp_id = c.attempt(where("id"), lambda: _text(raw["id"], "id")) if "id" in raw else (
-        _slug(drug_name) if drug_name else None)
+    comp_id = (
+        c.attempt(where("id"), lambda: _text(raw["id"], "id"))
+        if "id" in raw
+        else (_slug(drug_name) if drug_name else None)
+    )
     if comp_id is not None and not ID_PATTERN.match(comp_id):
         c.add(where("id"), f"component id {comp_id!r} must be lower-case letters, digits and '-'")
     dose = c.attempt(where("dose"), lambda: _dose(raw["dose"])) if "dose" in raw else None
     days = c.attempt(where("days"), lambda: _days(raw["days"])) if "days" in raw else None
     method = c.attempt(where("method"), lambda: _method(raw["method"])) if "method" in raw else None
-    times = c.attempt(where("times_per_day"), lambda: _times_per_day(raw["times_per_day"])) \
-        if "times_per_day" in raw else 1
+    times = (
+        c.attempt(where("times_per_day"), lambda: _times_per_day(raw["times_per_day"])) if "times_per_day" in raw else 1
+    )
     if times is not None and times > 1 and method in ("continuous infusion", "infusion"):
-        c.add(where("times_per_day"), f"{times} doses a day cannot be one {method}: give each dose's method, e.g. "
-              "'bolus', or leave the method out for an oral, SC or IM drug")
+        c.add(
+            where("times_per_day"),
+            f"{times} doses a day cannot be one {method}: give each dose's method, e.g. "
+            "'bolus', or leave the method out for an oral, SC or IM drug",
+        )
     route = c.attempt(where("route"), lambda: _text(raw["route"], "route")) if "route" in raw else None
     duration = c.attempt(where("duration"), lambda: _duration(raw["duration"])) if "duration" in raw else None
     note = c.attempt(where("note"), lambda: _text(raw["note"], "note")) if "note" in raw else None
     caps = {k: _amount_field(c, where(k), raw, k) for k in ("max_dose", "max_daily", "max_per_cycle")}
     round_to = _amount_field(c, where("round"), raw, "round")
     levels = c.attempt(where("levels"), lambda: _levels(raw["levels"], dose)) if "levels" in raw else None
-    dosing_weight = c.attempt(where("dosing_weight"), lambda: _dosing_weight(raw["dosing_weight"])) \
-        if "dosing_weight" in raw else None
+    dosing_weight = (
+        c.attempt(where("dosing_weight"), lambda: _dosing_weight(raw["dosing_weight"]))
+        if "dosing_weight" in raw
+        else None
+    )
     if dosing_weight is not None and dose is not None and dose.unit.basis != "weight":
         c.add(where("dosing_weight"), f"dosing_weight applies to doses per kg; {dose.text!r} is not per kg")
     raw_variants = raw.get("variant", [])
@@ -385,36 +431,72 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
     hours = duration[0] if duration else None
     _check_schedule(c, where, method, dose, days, hours)
     for i, v in enumerate(variants, 1):
-        _check_schedule(c, partial(where, variant=i), method, v.dose or dose, v.days or days,
-                        v.duration_hours if v.duration_hours is not None else hours)
+        _check_schedule(
+            c,
+            partial(where, variant=i),
+            method,
+            v.dose or dose,
+            v.days or days,
+            v.duration_hours if v.duration_hours is not None else hours,
+        )
         if v.dose is not None and dose is not None and v.dose.unit.basis != dose.unit.basis:
             c.add(where("dose", i), f"variant dose {v.dose.text!r} is on a different basis from {dose.text!r}")
     for i in range(len(variants)):
         for j in range(i + 1, len(variants)):
             if overlap(variants[i].when, variants[j].when):
-                c.add(where("variant"), f"contradictory variants: rules {variants[i].when.text!r} and "
-                      f"{variants[j].when.text!r} can both hold; make them exclusive")
+                c.add(
+                    where("variant"),
+                    f"contradictory variants: rules {variants[i].when.text!r} and "
+                    f"{variants[j].when.text!r} can both hold; make them exclusive",
+                )
     if comp_id is None or drug_name is None or dose is None or days is None:
         return None
-    return Component(id=comp_id, drug=drug_name, dose=dose, days=days, route=route, method=method,
-                     duration_hours=hours, duration_text=duration[1] if duration else None,
-                     variants=tuple(variants), note=note, max_dose=caps["max_dose"], max_daily=caps["max_daily"],
-                     max_per_cycle=caps["max_per_cycle"], levels=levels or (), dosing_weight=dosing_weight,
-                     round_to=round_to, times_per_day=times or 1)
+    return Component(
+        id=comp_id,
+        drug=drug_name,
+        dose=dose,
+        days=days,
+        route=route,
+        method=method,
+        duration_hours=hours,
+        duration_text=duration[1] if duration else None,
+        variants=tuple(variants),
+        note=note,
+        max_dose=caps["max_dose"],
+        max_daily=caps["max_daily"],
+        max_per_cycle=caps["max_per_cycle"],
+        levels=levels or (),
+        dosing_weight=dosing_weight,
+        round_to=round_to,
+        times_per_day=times or 1,
+    )
 
 
 def _phase(c: _Collector, raw: dict[str, Any], phase_id: str, phase_label: str | None) -> Phase | None:
     where = _where(phase=phase_label)
-    name = c.attempt(_where("", "name", phase_label), lambda: _text(raw["name"], "name")) \
-        if "name" in raw and phase_label else None
-    cycle_length = c.attempt(_where(None, "cycle_length", phase_label), lambda: _cycle_length(raw["cycle_length"])) \
-        if "cycle_length" in raw else None
-    cycles = c.attempt(_where(None, "cycles", phase_label), lambda: _positive_int(raw["cycles"], "cycles")) \
-        if "cycles" in raw else None
-    limit = c.attempt(_where(None, "limit", phase_label), lambda: _text(raw["limit"], "limit")) \
-        if "limit" in raw else None
-    max_duration = c.attempt(_where(None, "max_duration", phase_label), lambda: _days_of(raw["max_duration"])) \
-        if "max_duration" in raw else None
+    name = (
+        c.attempt(_where("", "name", phase_label), lambda: _text(raw["name"], "name"))
+        if "name" in raw and phase_label
+        else None
+    )
+    cycle_length = (
+        c.attempt(_where(None, "cycle_length", phase_label), lambda: _cycle_length(raw["cycle_length"]))
+        if "cycle_length" in raw
+        else None
+    )
+    cycles = (
+        c.attempt(_where(None, "cycles", phase_label), lambda: _positive_int(raw["cycles"], "cycles"))
+        if "cycles" in raw
+        else None
+    )
+    limit = (
+        c.attempt(_where(None, "limit", phase_label), lambda: _text(raw["limit"], "limit")) if "limit" in raw else None
+    )
+    max_duration = (
+        c.attempt(_where(None, "max_duration", phase_label), lambda: _days_of(raw["max_duration"]))
+        if "max_duration" in raw
+        else None
+    )
     raw_components = raw.get("component", [])
     if not isinstance(raw_components, list) or not raw_components:
         c.add(where or "", "no components: add at least one [[component]] table")
@@ -429,8 +511,15 @@ def _phase(c: _Collector, raw: dict[str, Any], phase_id: str, phase_label: str |
         if comp.id in seen:
             c.add(_where(comp.id, "id", phase_label), f"duplicate component id {comp.id!r}: give each an 'id'")
         seen.add(comp.id)
-    phase = Phase(id=phase_id, name=name, components=tuple(components), cycle_length=cycle_length, cycles=cycles,
-                  limit=limit, max_duration=max_duration)
+    phase = Phase(
+        id=phase_id,
+        name=name,
+        components=tuple(components),
+        cycle_length=cycle_length,
+        cycles=cycles,
+        limit=limit,
+        max_duration=max_duration,
+    )
     _check_references(c, phase, phase_label)
     return phase
 
@@ -450,8 +539,10 @@ def _check_anchors(c: _Collector, components: list[Component], ids: set[str], la
     for comp in components:
         for i, days in [(None, comp.days)] + [(n, v.days) for n, v in enumerate(comp.variants, 1)]:
             if isinstance(days, RelativeDays) and days.relative_to not in ids:
-                c.add(_where(comp.id, "days", label, i), f"relative_to {days.relative_to!r} is not a component here; "
-                      f"use one of {', '.join(sorted(ids))}")
+                c.add(
+                    _where(comp.id, "days", label, i),
+                    f"relative_to {days.relative_to!r} is not a component here; use one of {', '.join(sorted(ids))}",
+                )
                 ok = False
     return ok
 
@@ -467,8 +558,10 @@ def _check_references(c: _Collector, phase: Phase, label: str | None) -> None:
             c.add(_where(comp.id, "days", label), str(exc))
             continue
         if phase.cycle_length is not None and days_all[-1] > phase.cycle_length:
-            c.add(_where(comp.id, "days", label), f"day {days_all[-1]} is after the end of the "
-                  f"{phase.cycle_length}-day cycle")
+            c.add(
+                _where(comp.id, "days", label),
+                f"day {days_all[-1]} is after the end of the {phase.cycle_length}-day cycle",
+            )
 
 
 def load_text(text: str, file: str = "<string>") -> Regimen:
@@ -490,18 +583,25 @@ def load_data(data: dict[str, Any], file: str = "<data>") -> Regimen:
     if regimen_id is not None and not ID_PATTERN.match(regimen_id):
         c.add(_where(field="id"), f"regimen id {regimen_id!r} must be lower-case letters, digits, '.', '-' or '_'")
     name = c.attempt(_where(field="name"), lambda: _text(data["name"], "name")) if "name" in data else None
-    optional = {k: c.attempt(_where(field=k), partial(_text, data[k], k)) for k in ("indication", "status")
-                if k in data}
+    optional = {
+        k: c.attempt(_where(field=k), partial(_text, data[k], k)) for k in ("indication", "status") if k in data
+    }
     version = str(data["version"]) if "version" in data else None
     notes_raw = data.get("notes", [])
     notes = tuple(n for n in notes_raw if isinstance(n, str)) if isinstance(notes_raw, list) else ()
     if not isinstance(notes_raw, list) or len(notes) != len(notes_raw):
         c.add(_where(field="notes"), "notes must be a list of text")
     sources = _sources(c, data.get("source", []))
-    dosing_weight = c.attempt(_where(field="dosing_weight"), lambda: _dosing_weight(data["dosing_weight"])) \
-        if "dosing_weight" in data else None
-    eligibility = c.attempt(_where(field="eligibility"), lambda: _eligibility(data["eligibility"])) \
-        if "eligibility" in data else None
+    dosing_weight = (
+        c.attempt(_where(field="dosing_weight"), lambda: _dosing_weight(data["dosing_weight"]))
+        if "dosing_weight" in data
+        else None
+    )
+    eligibility = (
+        c.attempt(_where(field="eligibility"), lambda: _eligibility(data["eligibility"]))
+        if "eligibility" in data
+        else None
+    )
     phases: list[Phase] = []
     if "phase" in data:
         for key in ("component", "cycle_length", "cycles", "limit", "max_duration"):
@@ -534,10 +634,19 @@ def load_data(data: dict[str, Any], file: str = "<data>") -> Regimen:
             phases.append(phase)
     if c.problems or regimen_id is None or name is None:
         raise RegimenFileError(c.problems or [Problem(file, "", "invalid regimen")])
-    return Regimen(id=regimen_id, name=name, phases=tuple(phases), sources=tuple(sources),
-                   indication=optional.get("indication"), status=optional.get("status"), version=version,
-                   notes=notes, path=None if file.startswith("<") else file, dosing_weight=dosing_weight,
-                   eligibility=eligibility)
+    return Regimen(
+        id=regimen_id,
+        name=name,
+        phases=tuple(phases),
+        sources=tuple(sources),
+        indication=optional.get("indication"),
+        status=optional.get("status"),
+        version=version,
+        notes=notes,
+        path=None if file.startswith("<") else file,
+        dosing_weight=dosing_weight,
+        eligibility=eligibility,
+    )
 
 
 def _sources(c: _Collector, raw: object) -> list[Source]:
@@ -554,8 +663,11 @@ def _sources(c: _Collector, raw: object) -> list[Source]:
             continue
         c.unknown_keys(where, s, SOURCE_KEYS)
         citation = c.attempt(where + ", field 'citation'", partial(_text, s.get("citation"), "citation"))
-        extra = {k: c.attempt(f"{where}, field {k!r}", partial(_text, s[k], k))
-                 for k in ("registry", "url", "note") if k in s}
+        extra = {
+            k: c.attempt(f"{where}, field {k!r}", partial(_text, s[k], k))
+            for k in ("registry", "url", "note")
+            if k in s
+        }
         if citation:
             out.append(Source(citation=citation, **extra))
     return out

@@ -23,8 +23,7 @@ from regimen.protocol.fields import (
 
 
 def _object(fields: dict[str, dict[str, Any]], required: tuple[str, ...] = (), **more: Any) -> dict[str, Any]:
-    return {"type": "object", "properties": fields, "required": list(required), **more,
-            "additionalProperties": False}
+    return {"type": "object", "properties": fields, "required": list(required), **more, "additionalProperties": False}
 
 
 SCHEMA: dict[str, Any] = {
@@ -32,15 +31,22 @@ SCHEMA: dict[str, Any] = {
     "$id": "https://regimen.invalid/schema/regimen-1.json",
     "title": "regimen file",
     "description": "One oncology regimen, cited, as a protocol states it. Encode only what the source says.",
-    **_object(TOP_FIELDS, TOP_REQUIRED,
-              oneOf=[{"required": ["component"], "not": {"required": ["phase"]}},
-                     {"required": ["phase"], "not": {"required": ["component"]}}]),
+    **_object(
+        TOP_FIELDS,
+        TOP_REQUIRED,
+        oneOf=[
+            {"required": ["component"], "not": {"required": ["phase"]}},
+            {"required": ["phase"], "not": {"required": ["component"]}},
+        ],
+    ),
     "$defs": {
         "source": _object(SOURCE_FIELDS, ("citation",)),
-        "variant": _object(VARIANT_FIELDS, ("when",),
-                           description="A change that applies when a rule holds, e.g. when = \"age > 60\" or "
-                                       "\"cycle >= 2\".",
-                           anyOf=[{"required": ["dose"]}, {"required": ["days"]}, {"required": ["duration"]}]),
+        "variant": _object(
+            VARIANT_FIELDS,
+            ("when",),
+            description='A change that applies when a rule holds, e.g. when = "age > 60" or "cycle >= 2".',
+            anyOf=[{"required": ["dose"]}, {"required": ["days"]}, {"required": ["duration"]}],
+        ),
         "component": _object(COMPONENT_FIELDS, COMPONENT_REQUIRED),
         "phase": _object(PHASE_FIELDS, ("id", "component")),
     },

@@ -11,24 +11,24 @@ _PART = re.compile(r"^\s*(-?\d+)\s*(?:[-–]\s*(-?\d+)\s*)?$")
 def parse_days(spec: str | int | list[object]) -> tuple[int, ...]:
     """Parse a day list; raises ValueError with a one-line reason. Days must be ≥ 1."""
     if isinstance(spec, bool):
-        raise ValueError("days must be a day list such as \"2-4\" or \"1,8,15\"")
+        raise ValueError('days must be a day list such as "2-4" or "1,8,15"')
     if isinstance(spec, int):
         parts: list[object] = [spec]
     elif isinstance(spec, str):
         if not spec.strip():
-            raise ValueError("days is empty: write e.g. \"1-4\" or \"1,8,15\"")
+            raise ValueError('days is empty: write e.g. "1-4" or "1,8,15"')
         parts = list(spec.split(","))
     elif isinstance(spec, list):
         parts = list(spec)
     else:
-        raise ValueError("days must be a day list such as \"2-4\" or \"1,8,15\"")
+        raise ValueError('days must be a day list such as "2-4" or "1,8,15"')
     days: set[int] = set()
     for part in parts:
         if isinstance(part, bool) or not isinstance(part, (int, str)):
             raise ValueError(f"day {part!r} is not a day number")
         match = _PART.match(str(part))
         if not match:
-            raise ValueError(f"day {str(part).strip()!r} is not a day or a range like \"2-4\"")
+            raise ValueError(f'day {str(part).strip()!r} is not a day or a range like "2-4"')
         first = int(match.group(1))
         last = int(match.group(2)) if match.group(2) is not None else first
         if first <= 0 or last <= 0:
@@ -37,7 +37,7 @@ def parse_days(spec: str | int | list[object]) -> tuple[int, ...]:
             raise ValueError(f"day range {str(part).strip()!r} runs backwards")
         days.update(range(first, last + 1))
     if not days:
-        raise ValueError("days is empty: write e.g. \"1-4\" or \"1,8,15\"")
+        raise ValueError('days is empty: write e.g. "1-4" or "1,8,15"')
     return tuple(sorted(days))
 
 

@@ -181,8 +181,9 @@ def _eval(e: Expr, values: dict[str, Fraction | str | None], text: str) -> bool:
     if isinstance(e, Compare):
         value = values.get(e.name)
         if value is None:
-            raise PatientError(f"this regimen has a rule '{text}' that needs the patient's {e.name}: pass "
-                               f"{option(e.name)}")
+            raise PatientError(
+                f"this regimen has a rule '{text}' that needs the patient's {e.name}: pass {option(e.name)}"
+            )
         return _compare(value, e.op, e.value)
     if isinstance(e, All):
         return all(_eval(p, values, text) for p in e.parts)
@@ -190,6 +191,7 @@ def _eval(e: Expr, values: dict[str, Fraction | str | None], text: str) -> bool:
 
 
 # ---- analysis: rules as unions of boxes (one interval or value set per name) ----------------------
+
 
 @dataclass(frozen=True, slots=True)
 class Interval:

@@ -77,8 +77,14 @@ def parse_unit(text: str) -> pint.Unit:
 
     try:
         return registry().Unit(normalise_unit_text(text))
-    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, AttributeError, TypeError,
-            ValueError, SyntaxError) as exc:
+    except (
+        pint.errors.UndefinedUnitError,
+        pint.errors.DefinitionSyntaxError,
+        AttributeError,
+        TypeError,
+        ValueError,
+        SyntaxError,
+    ) as exc:
         raise UnitError(f"unknown unit {text!r}: write units such as mg, mg/kg, mg/m², mg/kg/day, mg/kg/h") from exc
 
 

@@ -69,8 +69,9 @@ def roster_parts(folder: str | Path) -> list[RosterPart]:
     return parts
 
 
-def expand_row_group(expander: CohortExpander, part: RosterPart, repeated: Mapping[str, int],
-                     sink: RowSink) -> PartResult:
+def expand_row_group(
+    expander: CohortExpander, part: RosterPart, repeated: Mapping[str, int], sink: RowSink
+) -> PartResult:
     """One task: read one row group, expand it into ``sink``; its problems carry the file's name."""
     import pyarrow.parquet as pq
 
@@ -97,15 +98,18 @@ class DaskEngine:
     client: Any = None
     error_columns: ClassVar[tuple[str, ...]] = DASK_ERROR_COLUMNS
 
-    def run(self, expander: CohortExpander, roster: str | Path, sink: RowSink,
-            progress: Progress | None) -> list[PartResult]:
+    def run(
+        self, expander: CohortExpander, roster: str | Path, sink: RowSink, progress: Progress | None
+    ) -> list[PartResult]:
         need_dask()
         import pyarrow.parquet as pq
         from dask.delayed import delayed
 
         if not getattr(sink, "parts_in_any_order", False):
-            raise CohortError(f"{option('engine')} dask writes the parts of a run in any order, from its workers: give "
-                              "it a sink that takes them so (a folder of Parquet parts)")
+            raise CohortError(
+                f"{option('engine')} dask writes the parts of a run in any order, from its workers: give "
+                "it a sink that takes them so (a folder of Parquet parts)"
+            )
         client = self.client
         if isinstance(client, str):
             from distributed import Client
@@ -113,14 +117,18 @@ class DaskEngine:
             try:
                 client = Client(client)  # type: ignore[no-untyped-call]
             except OSError as exc:
-                raise CohortError(f"cannot reach the Dask scheduler at {self.client} ({exc}): check the address, or "
-                                  "leave it out to run on this machine's threads") from None
+                raise CohortError(
+                    f"cannot reach the Dask scheduler at {self.client} ({exc}): check the address, or "
+                    "leave it out to run on this machine's threads"
+                ) from None
         parts = roster_parts(roster)
         expander.required_columns([str(c) for c in pq.read_schema(parts[0].file).names])
         repeated = repeated_ids(parts)
         total = sum(p.rows for p in parts)
-        tasks = [delayed(expand_row_group)(expander, part, repeated, sink, dask_key_name=f"{_KEY}{part.index}")
-                 for part in parts]
+        tasks = [
+            delayed(expand_row_group)(expander, part, repeated, sink, dask_key_name=f"{_KEY}{part.index}")
+            for part in parts
+        ]
         if progress is not None:
             progress(0, total)
         if client is not None:
@@ -128,8 +136,9 @@ class DaskEngine:
         return _on_threads(tasks, total, progress)
 
 
-def _on_cluster(client: Any, tasks: list[Any], parts: list[RosterPart], total: int,
-                progress: Progress | None) -> list[PartResult]:
+def _on_cluster(
+    client: Any, tasks: list[Any], parts: list[RosterPart], total: int, progress: Progress | None
+) -> list[PartResult]:
     futures = client.compute(tasks)
     if progress is not None:
         from distributed import as_completed
@@ -159,5 +168,12 @@ def _on_threads(tasks: list[Any], total: int, progress: Progress | None) -> list
     return list(results)
 
 
-__all__ = ["DASK_ERROR_COLUMNS", "DaskEngine", "RosterPart", "expand_row_group", "need_dask", "repeated_ids",
-           "roster_parts"]
+__all__ = [
+    "DASK_ERROR_COLUMNS",
+    "DaskEngine",
+    "RosterPart",
+    "expand_row_group",
+    "need_dask",
+    "repeated_ids",
+    "roster_parts",
+]

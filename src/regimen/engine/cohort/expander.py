@@ -75,6 +75,7 @@ OUTPUT_COLUMNS: tuple[str, ...] = (ID_COLUMN, *ROW_FIELDS)
 
 # ---- the template of one variant group -------------------------------------------------------------
 
+
 @dataclass
 class _Template:
     """The rows of one variant group's plan, and what each row's numbers depend on."""
@@ -110,9 +111,11 @@ def _refuse_auc(regimen: Regimen) -> None:
     for comp in regimen.components():
         doses = [comp.dose, *(v.dose for v in comp.variants), *(lv.dose for lv in comp.levels)]
         if any(isinstance(d, AucDose) for d in doses):
-            raise CohortError(f"{regimen.id} doses {comp.drug} by AUC (Calvert), which needs each patient's serum "
-                              "creatinine or GFR: cohorts do not support AUC dosing; expand each such patient on "
-                              f"their own, with their {option('scr')} or {option('gfr')}")
+            raise CohortError(
+                f"{regimen.id} doses {comp.drug} by AUC (Calvert), which needs each patient's serum "
+                "creatinine or GFR: cohorts do not support AUC dosing; expand each such patient on "
+                f"their own, with their {option('scr')} or {option('gfr')}"
+            )
 
 
 class _NotVectorisable(Exception):
@@ -120,6 +123,7 @@ class _NotVectorisable(Exception):
 
 
 # ---- the expander ----------------------------------------------------------------------------------
+
 
 @dataclass
 class CohortExpander:
@@ -165,20 +169,27 @@ class CohortExpander:
         for warning in run.warnings:  # the run's own warnings (an example formulary), said once
             self._note(warning)
         if options.bsa_cap is not None:
-            self._note(f"{option('bsa_cap')}: a capped patient's rows show the uncapped and capped BSA in their "
-                       f"working; the plan's cap warning is not a row warning ({option('strict')} rejects capped "
-                       "patients)")
+            self._note(
+                f"{option('bsa_cap')}: a capped patient's rows show the uncapped and capped BSA in their "
+                f"working; the plan's cap warning is not a row warning ({option('strict')} rejects capped "
+                "patients)"
+            )
         self._options = dataclasses.replace(options, strict=False)
         if options.strict:
             self._strict = options
-            self._note(f"{option('strict')}: patients whose plans carry a warning are rejected (errors file); the "
-                       "others are written")
+            self._note(
+                f"{option('strict')}: patients whose plans carry a warning are rejected (errors file); the "
+                "others are written"
+            )
 
     def _dosing_weight_needs(self) -> None:
         """Ideal, adjusted and lean body weights need each patient's height and sex: roster columns."""
         options = self._options or ClinicalOptions()
-        keys = {component_weight_key(self.regimen, c, options) for c in self.regimen.components()
-                if any(d.unit.basis == "weight" for d in [c.dose, *(v.dose for v in c.variants if v.dose)])}
+        keys = {
+            component_weight_key(self.regimen, c, options)
+            for c in self.regimen.components()
+            if any(d.unit.basis == "weight" for d in [c.dose, *(v.dose for v in c.variants if v.dose)])
+        }
         if keys - {"actual"}:
             self._weight_body = True
             self.needs = [k for k in COLUMNS if k in {*self.needs, "weight", "height", "sex"}]
@@ -186,15 +197,24 @@ class CohortExpander:
     def _bsa_note(self) -> None:
         if "bsa" in self.needs:
             formula = BSA_FORMULAS[self.bsa_formula]
-            self._note(f"rows without {COLUMNS['bsa']}: BSA from {COLUMNS['weight']} and {COLUMNS['height']} "
-                       f"by the {formula.name} formula, {formula.equation} ({formula.citation}), as "
-                       "'regimen expand' computes it")
+            self._note(
+                f"rows without {COLUMNS['bsa']}: BSA from {COLUMNS['weight']} and {COLUMNS['height']} "
+                f"by the {formula.name} formula, {formula.equation} ({formula.citation}), as "
+                "'regimen expand' computes it"
+            )
 
     def _expand(self, patient: Patient, start: dt.date | None = None, strict: bool = False) -> Plan:
         options = self._strict if strict and self._strict is not None else self._options
         kwargs: dict[str, Any] = {"options": options} if options is not None else {}
-        return expand(self.regimen, patient, start=start, cycles=self.cycles, cycle_length=self.cycle_length,
-                      rounding=self.rounding, **kwargs)
+        return expand(
+            self.regimen,
+            patient,
+            start=start,
+            cycles=self.cycles,
+            cycle_length=self.cycle_length,
+            rounding=self.rounding,
+            **kwargs,
+        )
 
     # -- columns --
     def required_columns(self, available: list[str]) -> list[str]:
@@ -209,17 +229,24 @@ class CohortExpander:
         if missing:
             hint = ""
             if COLUMNS["bsa"] in missing:
-                hint = (f" (or give {COLUMNS['height']} and {COLUMNS['weight']}: BSA by {option('bsa_formula')}, "
-                        "Mosteller by default)")
+                hint = (
+                    f" (or give {COLUMNS['height']} and {COLUMNS['weight']}: BSA by {option('bsa_formula')}, "
+                    "Mosteller by default)"
+                )
             elif self._weight_body and {COLUMNS["height"], COLUMNS["sex"]} & set(missing):
-                hint = (f" (the ideal, adjusted and lean body weights need each patient's {COLUMNS['height']} and "
-                        f"{COLUMNS['sex']})")
-            raise CohortError(f"roster has no column {', '.join(missing)} (needed by {self.regimen.id}): add "
-                              f"{'it' if len(missing) == 1 else 'them'}{hint}")
+                hint = (
+                    f" (the ideal, adjusted and lean body weights need each patient's {COLUMNS['height']} and "
+                    f"{COLUMNS['sex']})"
+                )
+            raise CohortError(
+                f"roster has no column {', '.join(missing)} (needed by {self.regimen.id}): add "
+                f"{'it' if len(missing) == 1 else 'them'}{hint}"
+            )
         return cols
 
-    def expand(self, roster: pd.DataFrame, first_row: int = 1,
-               reject: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def expand(
+        self, roster: pd.DataFrame, first_row: int = 1, reject: np.ndarray | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Rows for a roster chunk and its problems. ``first_row`` numbers the chunk's first roster row;
         ``reject`` is a mask of rows already rejected by the caller (their problems reported by it)."""
         import numpy as np
@@ -229,8 +256,10 @@ class CohortExpander:
         self.required_columns(available)
         ids = [(as_text(v) or "") for v in roster[ID_COLUMN].tolist()]
         problems: list[RowProblem] = [
-            (first_row + pos, "", ID_COLUMN, "missing: give every row a patient_id") for pos, pid in enumerate(ids)
-            if not pid]
+            (first_row + pos, "", ID_COLUMN, "missing: give every row a patient_id")
+            for pos, pid in enumerate(ids)
+            if not pid
+        ]
         bad = np.array([not pid for pid in ids], dtype=bool)
         if reject is not None:
             bad |= np.asarray(reject, dtype=bool)
@@ -238,10 +267,18 @@ class CohortExpander:
         height_bsa = "bsa" in self.needs and COLUMNS["height"] in available
         if height_bsa:
             self._bsa_note()
-        wanted = list(dict.fromkeys([*self.needs, *self._rule_names, *(["weight", "height"] if height_bsa else []),
-                                     *(["sex"] if height_bsa and self.bsa_formula == "schlich" else []),
-                                     # --strict: every value given, as 'regimen expand' would check its warnings
-                                     *([k for k in COLUMNS if COLUMNS[k] in available] if self._strict else [])]))
+        wanted = list(
+            dict.fromkeys(
+                [
+                    *self.needs,
+                    *self._rule_names,
+                    *(["weight", "height"] if height_bsa else []),
+                    *(["sex"] if height_bsa and self.bsa_formula == "schlich" else []),
+                    # --strict: every value given, as 'regimen expand' would check its warnings
+                    *([k for k in COLUMNS if COLUMNS[k] in available] if self._strict else []),
+                ]
+            )
+        )
         cols: dict[str, Column] = {}
         for key in wanted:
             name = COLUMNS[key]
@@ -255,11 +292,18 @@ class CohortExpander:
                 given = cols["bsa"].codes >= 0 if "bsa" in cols else np.zeros(len(roster), dtype=bool)
                 computable = (cols["weight"].codes >= 0) & (cols["height"].codes >= 0)
                 # a value that did not read is reported under its own column; here: nothing to work with
-                blank = self._blank(roster, COLUMNS["bsa"]) & (self._blank(roster, COLUMNS["height"])
-                                                               | self._blank(roster, COLUMNS["weight"]))
+                blank = self._blank(roster, COLUMNS["bsa"]) & (
+                    self._blank(roster, COLUMNS["height"]) | self._blank(roster, COLUMNS["weight"])
+                )
                 for pos in np.flatnonzero(~given & ~computable & blank):
-                    problems.append((first_row + int(pos), ids[pos], COLUMNS["bsa"],
-                                     f"missing: give {COLUMNS['bsa']}, or {COLUMNS['height']} and {COLUMNS['weight']}"))
+                    problems.append(
+                        (
+                            first_row + int(pos),
+                            ids[pos],
+                            COLUMNS["bsa"],
+                            f"missing: give {COLUMNS['bsa']}, or {COLUMNS['height']} and {COLUMNS['weight']}",
+                        )
+                    )
                 bad |= ~given & ~computable
             else:
                 bad |= cols[key].codes < 0
@@ -296,16 +340,23 @@ class CohortExpander:
             col = cols.get(key)
             return None if col is None or col.codes[pos] < 0 else col.values[col.codes[pos]]
 
-        return Patient(weight_kg=value("weight"), bsa_m2=value("bsa"), age_years=value("age"),
-                       height_cm=value("height"), sex=value("sex"))
+        return Patient(
+            weight_kg=value("weight"),
+            bsa_m2=value("bsa"),
+            age_years=value("age"),
+            height_cm=value("height"),
+            sex=value("sex"),
+        )
 
     def _template(self, patient: Patient) -> tuple[tuple[Any, ...], _Template]:
         plan = self._expand(patient)
         try:
             signature = tuple(
-                (c.id, cycle, next((i for i, v in enumerate(c.variants) if v is choose_variant(c, patient, cycle)),
-                                   -1))
-                for p in self.regimen.phases for c in p.components for cycle in range(1, plan.cycles[p.id] + 1))
+                (c.id, cycle, next((i for i, v in enumerate(c.variants) if v is choose_variant(c, patient, cycle)), -1))
+                for p in self.regimen.phases
+                for c in p.components
+                for cycle in range(1, plan.cycles[p.id] + 1)
+            )
         except PatientError as exc:  # a rule on a value the engine derives (a BSA from height)
             raise _NotVectorisable(f"a variant rule needs a value computed per patient: {exc.message}") from None
         if signature in self._templates:
@@ -321,8 +372,9 @@ class CohortExpander:
         self._templates[signature] = template
         return signature, template
 
-    def _block(self, signature: tuple[Any, ...], template: _Template, basis: str, body: tuple[Any, ...],
-               patient: Patient) -> list[dict[str, Any]]:
+    def _block(
+        self, signature: tuple[Any, ...], template: _Template, basis: str, body: tuple[Any, ...], patient: Patient
+    ) -> list[dict[str, Any]]:
         """Records of the template's rows of one basis, for one body value (``body``: how it is given)."""
         memo = (signature, basis, body)
         hit = self._blocks.get(memo)
@@ -335,15 +387,21 @@ class CohortExpander:
             for j in rows:
                 dose, continuous, duration = template.keys[j]
                 work = dose_for_day(dose, continuous, duration, patient, self.rounding)
-                row = dataclasses.replace(template.plan.administrations[j], dose=work.amount, rate=work.rate,
-                                          duration_hours=work.hours, calculation=work.calculation)
+                row = dataclasses.replace(
+                    template.plan.administrations[j],
+                    dose=work.amount,
+                    rate=work.rate,
+                    duration_hours=work.hours,
+                    calculation=work.calculation,
+                )
                 out.append(csv_record(template.plan, row))
         else:
             # anything else (caps, rounding, a BSA from height): the engine itself, for a patient with this value
             plan = self._expand(patient)
             if len(plan.administrations) != len(template.records) or any(
-                    (r.phase, r.cycle, r.day, r.component) != (t.phase, t.cycle, t.day, t.component)
-                    for r, t in zip(plan.administrations, template.plan.administrations, strict=True)):
+                (r.phase, r.cycle, r.day, r.component) != (t.phase, t.cycle, t.day, t.component)
+                for r, t in zip(plan.administrations, template.plan.administrations, strict=True)
+            ):
                 raise _NotVectorisable("the rows of a plan depend on a body value")
             out = [csv_record(plan, plan.administrations[j]) for j in rows]
         self._blocks[memo] = out
@@ -361,7 +419,8 @@ class CohortExpander:
             codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([wc, hc, sc]))
             return np.asarray(codes, dtype=np.int64), [
                 ("given", cols["weight"].values[w], cols["height"].values[h], cols["sex"].values[x])
-                for w, h, x in uniques]
+                for w, h, x in uniques
+            ]
         if basis == "weight":
             codes = cols["weight"].codes[members]
             used = np.unique(codes)
@@ -373,15 +432,21 @@ class CohortExpander:
         h = cols["height"].codes[members] if "height" in cols else np.full(len(members), -1, dtype=np.int64)
         s = cols["sex"].codes[members] if "sex" in cols else np.full(len(members), -1, dtype=np.int64)
         given = bsa >= 0
-        triples = pd.MultiIndex.from_arrays([np.where(given, bsa, -1), np.where(given, -1, w),
-                                             np.where(given, -1, h), np.where(given, -1, s)])
+        triples = pd.MultiIndex.from_arrays(
+            [np.where(given, bsa, -1), np.where(given, -1, w), np.where(given, -1, h), np.where(given, -1, s)]
+        )
         codes, uniques = pd.factorize(triples)
+
         def value(key: str, code: int) -> Any:
             return cols[key].values[code] if code >= 0 else None
 
         # keys are exact values, never chunk-local codes: blocks are remembered across chunks
-        keys = [("given", value("bsa", b)) if b >= 0 else ("height", value("weight", wc), value("height", hc),
-                                                           value("sex", sc)) for b, wc, hc, sc in uniques]
+        keys = [
+            ("given", value("bsa", b))
+            if b >= 0
+            else ("height", value("weight", wc), value("height", hc), value("sex", sc))
+            for b, wc, hc, sc in uniques
+        ]
         return np.asarray(codes, dtype=np.int64), keys
 
     @staticmethod
@@ -395,11 +460,11 @@ class CohortExpander:
         if key[0] == "given":
             return dataclasses.replace(rep, bsa_m2=key[1])
         _, weight, height, sex = key
-        return dataclasses.replace(rep, bsa_m2=None, weight_kg=weight, height_cm=height,
-                                   sex=sex if sex is not None else rep.sex)
+        return dataclasses.replace(
+            rep, bsa_m2=None, weight_kg=weight, height_cm=height, sex=sex if sex is not None else rep.sex
+        )
 
-    def _rows(self, good: np.ndarray, cols: dict[str, Column], start: Column | None,
-              ids: list[str]) -> pd.DataFrame:
+    def _rows(self, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: list[str]) -> pd.DataFrame:
         import numpy as np
 
         if len(good) == 0:
@@ -407,8 +472,7 @@ class CohortExpander:
         # 1. variant groups: patients with the same rule values share a template
         rule_codes = [cols[k].codes[good] for k in self._rule_names]
         if rule_codes:
-            _, first, inverse = np.unique(np.stack(rule_codes, axis=1), axis=0, return_index=True,
-                                          return_inverse=True)
+            _, first, inverse = np.unique(np.stack(rule_codes, axis=1), axis=0, return_index=True, return_inverse=True)
             inverse = inverse.reshape(-1)
         else:
             first, inverse = np.array([0]), np.zeros(len(good), dtype=np.int64)
@@ -438,33 +502,46 @@ class CohortExpander:
             out.fill_ids_dates(pos, id_arr[members], start_ord[members], template)
             for basis in dict.fromkeys(template.bases):
                 codes, keys = self._body_keys(cols, good[members], basis)
-                blocks = [self._block(signature, template, basis, key, self._body_patient(rep, basis, key))
-                          for key in keys]
+                blocks = [
+                    self._block(signature, template, basis, key, self._body_patient(rep, basis, key)) for key in keys
+                ]
                 rows = [j for j, b in enumerate(template.bases) if b == basis]
                 for i, j in enumerate(rows):
                     out.fill_row(pos[:, j], codes, [block[i] for block in blocks])
                 if basis == "bsa":  # check one patient of each way the BSA is given
-                    checks += [int(members[np.flatnonzero(codes == c)[0]]) for c in
-                               {k[0]: i for i, k in enumerate(keys)}.values()]
+                    checks += [
+                        int(members[np.flatnonzero(codes == c)[0]])
+                        for c in {k[0]: i for i, k in enumerate(keys)}.values()
+                    ]
             checks.append(int(members[0]))
         frame = out.frame()
         self._check(frame, good, offsets, counts, cols, start, ids, sorted(set(checks)))
         return frame
 
-    def _check(self, frame: pd.DataFrame, good: np.ndarray, offsets: np.ndarray, counts: np.ndarray,
-               cols: dict[str, Column], start: Column | None, ids: list[str], which: list[int]) -> None:
+    def _check(
+        self,
+        frame: pd.DataFrame,
+        good: np.ndarray,
+        offsets: np.ndarray,
+        counts: np.ndarray,
+        cols: dict[str, Column],
+        start: Column | None,
+        ids: list[str],
+        which: list[int],
+    ) -> None:
         """Self-check: sample patients' rows must equal expand() for them, field by field."""
         for k in which:
             pos = int(good[k])
             when = start.values[start.codes[pos]] if start is not None and start.codes[pos] >= 0 else None
             plan = self._expand(self._patient(cols, pos), start=when)
             expected = [csv_record(plan, r) for r in plan.administrations]
-            got = frame_records(frame.iloc[int(offsets[k]):int(offsets[k] + counts[k])])
+            got = frame_records(frame.iloc[int(offsets[k]) : int(offsets[k] + counts[k])])
             if [{**e, ID_COLUMN: ids[pos]} for e in expected] != got:
                 raise _NotVectorisable("the vectorised rows differed from 'regimen expand' for a sample patient")
 
-    def _rows_each(self, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: list[str],
-                   first_row: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _rows_each(
+        self, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: list[str], first_row: int
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The exact fallback: one :func:`expand` per patient (a patient it rejects becomes a problem row)."""
         import pandas as pd
 

@@ -61,6 +61,7 @@ def column_names(other: Callable[[str], str] | None = None) -> Callable[[str], s
 
 # ---- files ---------------------------------------------------------------------------------------
 
+
 def file_kind(path: str | Path, what: str) -> str:
     """'csv' or 'parquet', by the file name's extension; ``what`` names the file in the error."""
     suffix = Path(path).suffix.lower()
@@ -87,13 +88,16 @@ def read_roster(path: str | Path) -> pd.DataFrame:
         try:
             return pd.read_csv(p, dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True)
         except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-            raise CohortError(f"{p}: not a readable CSV roster ({str(exc).strip().splitlines()[0]}); save it as "
-                              "UTF-8 CSV with a header row") from None
+            raise CohortError(
+                f"{p}: not a readable CSV roster ({str(exc).strip().splitlines()[0]}); save it as "
+                "UTF-8 CSV with a header row"
+            ) from None
     need_pyarrow()
     return pd.read_parquet(p)
 
 
 # ---- cells ---------------------------------------------------------------------------------------
+
 
 def as_text(raw: object) -> str | None:
     """A roster cell as the text a person would have typed; None when empty."""
@@ -135,8 +139,15 @@ class Column:
     values: list[Any]
 
 
-def read_column(series: pd.Series, reader: Callable[[str], Any], name: str, first_row: int,
-                ids: list[str], problems: list[RowProblem], required: bool) -> Column:
+def read_column(
+    series: pd.Series,
+    reader: Callable[[str], Any],
+    name: str,
+    first_row: int,
+    ids: list[str],
+    problems: list[RowProblem],
+    required: bool,
+) -> Column:
     """Read each distinct value of ``series`` once with ``reader``; a value it refuses is a problem of each row
     holding it, and so is an empty cell when the column is ``required``."""
     import numpy as np
@@ -174,11 +185,13 @@ def read_column(series: pd.Series, reader: Callable[[str], Any], name: str, firs
 
 # ---- patient ids -----------------------------------------------------------------------------------
 
+
 def require_ids(columns: Iterable[str], where: str = "") -> None:
     """Stop when a roster has no ``patient_id`` column (``where``: the file, for a roster of several)."""
     if ID_COLUMN not in columns:
-        raise CohortError(f"{where + ': ' if where else ''}roster has no column {ID_COLUMN}: add one, with one row "
-                          "per patient")
+        raise CohortError(
+            f"{where + ': ' if where else ''}roster has no column {ID_COLUMN}: add one, with one row per patient"
+        )
 
 
 def more_than_once(counts: pd.Series) -> dict[str, int]:
@@ -200,10 +213,29 @@ def duplicate_problems(ids: pd.Series, first_row: int, counts: Mapping[str, int]
         return []
     text = ids.map(as_text)
     mask = text.isin(list(counts)).to_numpy()
-    return [(first_row + int(pos), str(text.iloc[pos]), ID_COLUMN,
-             f"patient_id {text.iloc[pos]!r} appears {counts[text.iloc[pos]]} times: give each patient one row")
-            for pos in np.flatnonzero(mask)]
+    return [
+        (
+            first_row + int(pos),
+            str(text.iloc[pos]),
+            ID_COLUMN,
+            f"patient_id {text.iloc[pos]!r} appears {counts[text.iloc[pos]]} times: give each patient one row",
+        )
+        for pos in np.flatnonzero(mask)
+    ]
 
 
-__all__ = ["COLUMNS", "ERROR_COLUMNS", "ID_COLUMN", "START_COLUMN", "CohortError", "RowProblem", "column_names",
-           "duplicate_problems", "file_kind", "id_counts", "more_than_once", "read_roster", "require_ids"]
+__all__ = [
+    "COLUMNS",
+    "ERROR_COLUMNS",
+    "ID_COLUMN",
+    "START_COLUMN",
+    "CohortError",
+    "RowProblem",
+    "column_names",
+    "duplicate_problems",
+    "file_kind",
+    "id_counts",
+    "more_than_once",
+    "read_roster",
+    "require_ids",
+]

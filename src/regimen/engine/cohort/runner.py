@@ -64,8 +64,15 @@ class PartResult:
     notes: tuple[str, ...]
 
 
-def expand_part(expander: CohortExpander, roster: pd.DataFrame, first_row: int, repeated: Mapping[str, int],
-                sink: RowSink, part: int, where: str = "") -> PartResult:
+def expand_part(
+    expander: CohortExpander,
+    roster: pd.DataFrame,
+    first_row: int,
+    repeated: Mapping[str, int],
+    sink: RowSink,
+    part: int,
+    where: str = "",
+) -> PartResult:
     """The per-part function of every engine: expand the part, reject its rows whose patient_id is repeated anywhere
     in the roster (``repeated``: id -> count), write its rows to ``sink``, and return its problems and counts.
 
@@ -82,8 +89,13 @@ def expand_part(expander: CohortExpander, roster: pd.DataFrame, first_row: int, 
         problems = pd.concat([problems, dup], ignore_index=True) if len(problems) else dup
         problems = problems.sort_values(["row", "column"], kind="stable", ignore_index=True)
     sink.write(rows, part)
-    return PartResult(problems=problems, patients=len(roster), rows=len(rows), rejected=int(problems["row"].nunique()),
-                      notes=tuple(expander.notes))
+    return PartResult(
+        problems=problems,
+        patients=len(roster),
+        rows=len(rows),
+        rejected=int(problems["row"].nunique()),
+        notes=tuple(expander.notes),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +106,9 @@ class PandasEngine:
     chunk_size: int = 50_000
     error_columns: ClassVar[tuple[str, ...]] = ERROR_COLUMNS
 
-    def run(self, expander: CohortExpander, roster: pd.DataFrame | str | Path, sink: RowSink,
-            progress: Progress | None) -> list[PartResult]:
+    def run(
+        self, expander: CohortExpander, roster: pd.DataFrame | str | Path, sink: RowSink, progress: Progress | None
+    ) -> list[PartResult]:
         import pandas as pd
 
         frame = roster if isinstance(roster, pd.DataFrame) else read_roster(roster)
@@ -106,7 +119,7 @@ class PandasEngine:
             progress(0, total)
         results: list[PartResult] = []
         for part, lo in enumerate(range(0, max(total, 1), self.chunk_size)):
-            results.append(expand_part(expander, frame.iloc[lo:lo + self.chunk_size], 1 + lo, repeated, sink, part))
+            results.append(expand_part(expander, frame.iloc[lo : lo + self.chunk_size], 1 + lo, repeated, sink, part))
             if progress is not None:
                 progress(min(lo + self.chunk_size, total), total)
         return results
@@ -118,8 +131,9 @@ class Engine(Protocol):
     @property
     def error_columns(self) -> tuple[str, ...]: ...
 
-    def run(self, expander: CohortExpander, roster: Any, sink: RowSink,
-            progress: Progress | None) -> Sequence[PartResult]: ...
+    def run(
+        self, expander: CohortExpander, roster: Any, sink: RowSink, progress: Progress | None
+    ) -> Sequence[PartResult]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +160,19 @@ def counts_line(patients_in: int, expanded: int) -> str:
     return f"patients in = expanded + rejected: {patients_in:,} = {expanded:,} + {patients_in - expanded:,}"
 
 
-def run(regimen: Regimen, roster: Any, sink: RowSink, options: ClinicalOptions | None = None, *,
-        cycles: int | Mapping[str, int] | None = None, cycle_length: int | None = None,
-        rounding: Rounding = DEFAULT_ROUNDING, engine: Engine | None = None, progress: Progress | None = None,
-        name: Callable[[str], str] | None = None) -> RunSummary:
+def run(
+    regimen: Regimen,
+    roster: Any,
+    sink: RowSink,
+    options: ClinicalOptions | None = None,
+    *,
+    cycles: int | Mapping[str, int] | None = None,
+    cycle_length: int | None = None,
+    rounding: Rounding = DEFAULT_ROUNDING,
+    engine: Engine | None = None,
+    progress: Progress | None = None,
+    name: Callable[[str], str] | None = None,
+) -> RunSummary:
     """Expand ``regimen`` for every patient of ``roster`` into ``sink``; return the counts, problems and notes.
 
     ``options`` are the run's clinical options, as for :func:`regimen.engine.expand.expand`: every patient's rows are
@@ -161,8 +184,13 @@ def run(regimen: Regimen, roster: Any, sink: RowSink, options: ClinicalOptions |
     """
     import pandas as pd
 
-    expander = CohortExpander(regimen, cycles=cycles, cycle_length=cycle_length, rounding=rounding,
-                              options=None if options == ClinicalOptions() else options)
+    expander = CohortExpander(
+        regimen,
+        cycles=cycles,
+        cycle_length=cycle_length,
+        rounding=rounding,
+        options=None if options == ClinicalOptions() else options,
+    )
     engine = engine if engine is not None else PandasEngine()
     results = engine.run(expander, roster, sink, progress)
     named = column_names(name)
@@ -171,12 +199,17 @@ def run(regimen: Regimen, roster: Any, sink: RowSink, options: ClinicalOptions |
     errors["problem"] = errors["problem"].map(lambda text: render(text, named))
     patients = sum(r.patients for r in results)
     notes = dict.fromkeys([*expander.notes, *(n for r in results for n in r.notes)])
-    return RunSummary(patients_in=patients, expanded=patients - sum(r.rejected for r in results),
-                      rows=sum(r.rows for r in results), errors=errors,
-                      notes=tuple(render(n, named) for n in notes))
+    return RunSummary(
+        patients_in=patients,
+        expanded=patients - sum(r.rejected for r in results),
+        rows=sum(r.rows for r in results),
+        errors=errors,
+        notes=tuple(render(n, named) for n in notes),
+    )
 
 
 # ---- in memory ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class CohortResult:
@@ -214,9 +247,16 @@ class _Frames:
         return self.parts[0] if len(self.parts) == 1 else pd.concat(self.parts, ignore_index=True)
 
 
-def cohort(regimen: Regimen, roster: pd.DataFrame, *, bsa_formula: str | None = None,
-           cycles: int | Mapping[str, int] | None = None, cycle_length: int | None = None,
-           rounding: Rounding = DEFAULT_ROUNDING, options: ClinicalOptions | None = None) -> CohortResult:
+def cohort(
+    regimen: Regimen,
+    roster: pd.DataFrame,
+    *,
+    bsa_formula: str | None = None,
+    cycles: int | Mapping[str, int] | None = None,
+    cycle_length: int | None = None,
+    rounding: Rounding = DEFAULT_ROUNDING,
+    options: ClinicalOptions | None = None,
+) -> CohortResult:
     """Expand ``regimen`` for every row of ``roster``: rows, rejected rows, and the counts.
 
     ``options``: the run's clinical options, as for :func:`regimen.engine.expand.expand` (every patient's rows are
@@ -224,14 +264,28 @@ def cohort(regimen: Regimen, roster: pd.DataFrame, *, bsa_formula: str | None = 
     warning are rejected. ``bsa_formula`` is a shorthand for ``options=ClinicalOptions(bsa_formula=...)``."""
     if bsa_formula is not None:
         if options is not None and bsa_formula != options.bsa_formula:
-            raise CohortError(f"bsa_formula {bsa_formula!r} and options.bsa_formula {options.bsa_formula!r} differ: "
-                              "give one")
+            raise CohortError(
+                f"bsa_formula {bsa_formula!r} and options.bsa_formula {options.bsa_formula!r} differ: give one"
+            )
         options = options if options is not None else ClinicalOptions(bsa_formula=bsa_formula)
     frames = _Frames()
-    summary = run(regimen, roster, frames, options, cycles=cycles, cycle_length=cycle_length, rounding=rounding,
-                  engine=PandasEngine(chunk_size=max(len(roster), 1)))
-    return CohortResult(frame=frames.frame(), errors=summary.errors, patients_in=summary.patients_in,
-                        expanded=summary.expanded, notes=summary.notes)
+    summary = run(
+        regimen,
+        roster,
+        frames,
+        options,
+        cycles=cycles,
+        cycle_length=cycle_length,
+        rounding=rounding,
+        engine=PandasEngine(chunk_size=max(len(roster), 1)),
+    )
+    return CohortResult(
+        frame=frames.frame(),
+        errors=summary.errors,
+        patients_in=summary.patients_in,
+        expanded=summary.expanded,
+        notes=summary.notes,
+    )
 
 
 def expand_cohort(regimen: Regimen, roster: pd.DataFrame, **options: Any) -> pd.DataFrame:
@@ -243,15 +297,36 @@ def expand_cohort(regimen: Regimen, roster: pd.DataFrame, **options: Any) -> pd.
     """
     result = cohort(regimen, roster, **options)
     frame = result.frame
-    frame.attrs.update(patients_in=result.patients_in, expanded=result.expanded, rejected=result.rejected,
-                       errors=result.errors.to_dict("records"), notes=list(result.notes))
+    frame.attrs.update(
+        patients_in=result.patients_in,
+        expanded=result.expanded,
+        rejected=result.rejected,
+        errors=result.errors.to_dict("records"),
+        notes=list(result.notes),
+    )
     if result.rejected:
         first = result.errors.iloc[0]
-        warnings.warn(f"{result.rejected} of {result.patients_in} roster rows rejected (first: row {first['row']}, "
-                      f"{first['column']}: {first['problem']}); see frame.attrs['errors']",
-                      RejectedRowsWarning, stacklevel=2)
+        warnings.warn(
+            f"{result.rejected} of {result.patients_in} roster rows rejected (first: row {first['row']}, "
+            f"{first['column']}: {first['problem']}); see frame.attrs['errors']",
+            RejectedRowsWarning,
+            stacklevel=2,
+        )
     return frame
 
 
-__all__ = ["CohortResult", "Engine", "PandasEngine", "PartResult", "Progress", "RejectedRowsWarning", "RowSink",
-           "RunSummary", "cohort", "counts_line", "expand_cohort", "expand_part", "run"]
+__all__ = [
+    "CohortResult",
+    "Engine",
+    "PandasEngine",
+    "PartResult",
+    "Progress",
+    "RejectedRowsWarning",
+    "RowSink",
+    "RunSummary",
+    "cohort",
+    "counts_line",
+    "expand_cohort",
+    "expand_part",
+    "run",
+]
