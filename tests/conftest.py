@@ -21,6 +21,8 @@ SEED_IDS = [
 ]
 #: Widely used regimens shipped as reference examples (status "reference example"; docs/reference-sources.md).
 REFERENCE_IDS = [
+    "mfolfox6",
+    "folfiri",
     "capox",
     "r-chop-21",
     "dd-ac-t",

@@ -31,6 +31,7 @@ from tests.conftest import SEED_IDS
 
 import regimen
 from regimen.cli import cli
+from regimen.cli import expand as expand_cli
 from regimen.engine.expand import requirements
 from regimen.engine.plan import Plan
 from regimen.errors import render
@@ -867,7 +868,8 @@ def run(runner: Any, *args: str, env: dict[str, str] | None = None) -> Any:
 
 def test_cli_writes_calendar_and_prints_the_same_table(runner: Any, tmp_path: Path) -> None:
     target = tmp_path / "plan.ics"
-    plain = run(runner, "--start", "2026-12-01")
+    # the time of day is the plan's (a Time column); the calendar options add nothing to the table
+    plain = run(runner, "--start", "2026-12-01", "--time", "08:00", "--tz", "Europe/Berlin")
     result = run(
         runner,
         "--start",
@@ -913,8 +915,8 @@ def test_cli_unknown_machine_zone_falls_back_to_utc_with_a_note(
 ) -> None:
     nowhere = tmp_path / "etc"
     nowhere.mkdir()
-    monkeypatch.setattr(
-        calendar_mod, "local_zone_key", lambda: ics_mod.local_zone_key({"TZ": "Nowhere/Special"}, nowhere)
+    monkeypatch.setattr(  # the command line finds the machine's zone for the plan's time of day
+        expand_cli, "local_zone_key", lambda: ics_mod.local_zone_key({"TZ": "Nowhere/Special"}, nowhere)
     )
     target = tmp_path / "plan.ics"
     result = run(runner, "--start", "2026-12-01", "--time", "08:00", "--ics", str(target))
@@ -942,11 +944,10 @@ def test_cli_rewrite_raises_sequence(runner: Any, tmp_path: Path) -> None:
     [
         (["--ics", "x.ics"], "--ics needs dates: add --start"),
         (["--caldav", "http://127.0.0.1:9/cal/"], "--caldav needs dates: add --start"),
-        (["--start", "2026-12-01", "--time", "08:00"], "--time: used only with a calendar; add --ics FILE"),
-        (
-            ["--start", "2026-12-01", "--tz", "Europe/Berlin", "--label", "x"],
-            "--tz, --label: used only with a calendar",
-        ),
+        # a time of day is the plan's now (a Time column); it needs the date of day 1
+        (["--time", "08:00"], "a time of day needs the date of day 1: pass --start YYYY-MM-DD too"),
+        (["--start", "2026-12-01", "--tz", "Europe/Berlin"], "a time zone needs a time of day: pass --time HH:MM too"),
+        (["--start", "2026-12-01", "--tz", "Europe/Berlin", "--label", "x"], "--label: used only with a calendar"),
         (["--start", "2026-12-01", "--ics", "x.ics", "--time", "8h"], "--time '8h': give a 24-hour time HH:MM"),
         (["--start", "2026-12-01", "--ics", "x.ics", "--tz", "Europe/Berln"], "--tz 'Europe/Berln': unknown time zone"),
         (["--start", "2026-12-01", "--ics", "x.ics", "--remind", "soon"], "--remind 'soon': give a time"),

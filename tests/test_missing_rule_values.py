@@ -6,8 +6,10 @@ At 70 kg and 1.8 m²: 1 g/m² × 1.8 m² = 1,800 mg a day; 4 days = 7,200 mg, 3 
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
+import io
 from fractions import Fraction as F
 from pathlib import Path
 
@@ -179,8 +181,8 @@ def test_completed_years(born: str, on: str, years: int) -> None:
 
 def test_csv_and_json_carry_the_condition() -> None:
     out = CliRunner().invoke(cli, ["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--format", "csv"])
-    day5 = [line for line in out.output.splitlines() if line.startswith("main,1,5,")]
-    assert len(day5) == 1 and day5[0].split(",")[-3] == "age ≤ 60 years"
+    day5 = [r for r in csv.DictReader(io.StringIO(out.output)) if r["day"] == "5"]
+    assert len(day5) == 1 and day5[0]["condition"] == "age ≤ 60 years"
     data = regimen.expand(ARM3, regimen.make_patient(weight="70", bsa="1.8")).to_dict()
     assert [r["condition"] for r in data["administrations"] if r["day"] == 5] == ["age ≤ 60 years"]
     assert {(t["drug"], t["condition"]) for t in data["totals"]["course"] if t["drug"] == "cytarabine"} == {

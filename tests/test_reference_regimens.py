@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from click.testing import CliRunner
@@ -22,6 +23,10 @@ B = ["--weight", "85", "--bsa", "2.1", "--age", "67"]
 
 #: regimen -> (drug, cycle-1 days, dose per administration at A, at B) in mg (bleomycin in units)
 EXPECTED: dict[str, list[tuple[str, list[int], str, str]]] = {
+    "mfolfox6": [  # oxaliplatin 85, leucovorin 400, 5-FU bolus 400 mg/m²; pump 2,400 mg/m² over 46 h (24 h + 22 h)
+        ("oxaliplatin", [1], "153", "178.5"), ("leucovorin", [1], "720", "840")],
+    "folfiri": [  # irinotecan 180, leucovorin 400, 5-FU bolus 400 mg/m²; pump 2,400 mg/m² over 46 h
+        ("irinotecan", [1], "324", "378"), ("leucovorin", [1], "720", "840")],
     "capox": [  # oxaliplatin 130 mg/m²; capecitabine 1,000 mg/m² twice daily days 1-14
         ("oxaliplatin", [1], "234", "273"),
         ("capecitabine", [d for d in range(1, 15) for _ in (1, 2)], "1800", "2100"),
@@ -88,6 +93,20 @@ def test_every_reference_regimen_is_marked_as_such_and_cited() -> None:
         assert found[regimen_id]["status"] == "reference example" and found[regimen_id]["sources"]
     shown = CliRunner().invoke(cli, ["show", "r-chop-21"]).output
     assert "Vincristine 1.4 mg/m²" in shown and "Maximum per administration 2 mg" in shown
+
+
+@pytest.mark.parametrize("regimen_id", ["mfolfox6", "folfiri"])
+@pytest.mark.parametrize(("who", "bsa"), [("A", "1.8"), ("B", "2.1")])
+def test_the_fluorouracil_bolus_and_pump_stay_apart(regimen_id: str, who: str, bsa: str) -> None:
+    """Bolus 400 mg/m² × BSA; pump 2,400 mg/m² × BSA over 46 h: 24/46 of it on day 1, 22/46 on day 2."""
+    got = rows(regimen_id, A if who == "A" else B)
+    bolus = [r for r in got if r["component"] == "fluorouracil-bolus"]
+    pump = [r for r in got if r["component"] == "fluorouracil-pump" and r["cycle"] == "1"]
+    total = Decimal(2400) * Decimal(bsa)
+    assert [Decimal(r["dose_exact"]) for r in bolus[:1]] == [Decimal(400) * Decimal(bsa)]
+    assert [(r["day"], r["duration_h"]) for r in pump] == [("1", "24"), ("2", "22")]
+    assert sum(Fraction(r["dose_exact"]) for r in pump) == Fraction(total)
+    assert Fraction(pump[0]["dose_exact"]) == Fraction(total) * 24 / 46
 
 
 def test_r_chop_caps_vincristine_as_the_protocol_and_plans_under_strict() -> None:

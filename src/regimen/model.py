@@ -172,6 +172,9 @@ class Component:
     dosing_weight: str | None = None  # the body weight weight-based doses use (None: the regimen's, else actual)
     round_to: Amount | None = None  # rounding increment the regimen states, e.g. "1 mg"
     times_per_day: int = 1  # doses a day: a dose per day is split among them, any other dose is each one's
+    after: str | None = None  # the component this one follows (starts when its latest administration ends)
+    gap_hours: Fraction | None = None  # time between the end of ``after`` and this one's start
+    gap_text: str | None = None
 
     @property
     def how(self) -> str | None:
@@ -307,6 +310,9 @@ class Administration:
     caps: tuple[str, ...] = ()  # the protocol's maximum doses that applied to this row (in the working and notes)
     dose_number: int | None = None  # with several doses a day: which one (1, 2, ...)
     doses_per_day: int | None = None
+    start: dt.datetime | None = None  # the instant it starts (UTC), when the plan has a time of day
+    end: dt.datetime | None = None  # the instant it ends; None when the source gives no duration
+    time_note: str | None = None  # how the start was found ("after oxaliplatin ends"), or why it is not known
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from regimen.export.io import write_output
 from regimen.export.records import plan_to_csv, plan_to_json
 from regimen.export.table import render_table
 from regimen.protocol.catalog import load
+from regimen.quantities.clock import local_zone_key, parse_time, zone
 
 
 def calendar_options(fn: Any) -> Any:
@@ -105,8 +106,16 @@ def expand(
       regimen expand cenersen-arm3 --weight 70 --bsa 1.8 --age 45 --start 2026-12-01 \\
         --time 08:00 --tz Europe/Berlin --ics plan.ics
     """
+    when = parse_time(time_) if time_ is not None else None
+    if tz is not None:
+        zone(tz)
+    elif when is not None:  # a time of day with no zone: this machine's, said so when it cannot be found
+        tz, note = local_zone_key()
+        if note:
+            click.echo(f"note: {render(note, flag)}", err=True)
     calendar = {"ics": ics, "time_": time_, "tz": tz, "remind": remind, "label": label, "caldav": caldav}
-    export = calendar_export(calendar, start) if any(v is not None for v in calendar.values()) else None
+    wanted = any(calendar[k] is not None for k in ("ics", "caldav", "remind", "label"))
+    export = calendar_export(calendar, start) if wanted else None
     reg = load(regimen_ref, regimen_path)
     clinical, renal = options_from_context()
     patient = make_patient(weight=weight, bsa=bsa, age=age, height=height, sex=sex, dob=dob, **renal)
@@ -117,6 +126,8 @@ def expand(
         cycles=parse_cycles(cycles),
         cycle_length=cycle_length,
         options=clinical,
+        time=when,
+        tz=tz,
     )
     calendar_bytes = export.render(plan) if export is not None else None
     write_plan(plan, fmt, output)

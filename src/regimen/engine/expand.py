@@ -22,6 +22,7 @@ from regimen.clinical.options import ClinicalOptions, StrictError
 from regimen.clinical.prepare import Gfr, prepare
 from regimen.engine.outcomes import expand_outcomes, missing_names, missing_warning, outcomes
 from regimen.engine.plan import Plan, compute_totals
+from regimen.engine.timing import assign_times
 from regimen.errors import PatientError, RegimenError, option
 from regimen.model import (
     Administration,
@@ -35,6 +36,7 @@ from regimen.model import (
     completed_years,
     resolve_days,
 )
+from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.days import describe_days, runs
 from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding, exact_decimal, format_decimal, format_fraction
 from regimen.quantities.units import ParsedDose
@@ -268,6 +270,8 @@ def expand(
     cycle_length: int | None = None,
     rounding: Rounding = DEFAULT_ROUNDING,
     options: ClinicalOptions | None = None,
+    time: dt.time | None = None,
+    tz: str | None = None,
 ) -> Plan:
     """Expand ``regimen`` for ``patient``: one row per drug per treatment day.
 
@@ -276,7 +280,40 @@ def expand(
     ``cycle_length`` (days) is used only for phases whose source states none.
     ``options`` are the clinical choices of the run (BSA formula and cap, dosing weight, GFR, dose
     level, reductions, rounding, anthracycline table); the defaults change nothing.
+    ``time`` (with ``start``) is the time of day the first drug of each treatment day starts, in the IANA zone
+    ``tz`` (default UTC): every administration then has its start and end (:mod:`regimen.engine.timing`).
     """
+    if tz is not None and time is None:
+        raise RegimenError(f"a time zone needs a time of day: pass {option('time')} HH:MM too")
+    if time is not None and start is None:
+        raise RegimenError(f"a time of day needs the date of day 1: pass {option('start')} YYYY-MM-DD too")
+    tzinfo = tzinfo_for(tz) if time is not None else None
+    plan = _expand(
+        regimen, patient, start=start, cycles=cycles, cycle_length=cycle_length, rounding=rounding, options=options
+    )
+    if time is None or tzinfo is None:
+        return plan
+    rows = assign_times(regimen, list(plan.administrations), time, tzinfo)
+    where = tz or "UTC"
+    note = (
+        f"times: the first drug of each treatment day starts at {time.strftime('%H:%M')} ({where}); a drug that "
+        "follows another starts when it ends; a bolus, an IV push or an oral, SC or IM dose is given at its start"
+    )
+    return dataclasses.replace(
+        plan, administrations=tuple(rows), time=time, tz=where, notes=(*plan.notes[:-1], note, plan.notes[-1])
+    )
+
+
+def _expand(
+    regimen: Regimen,
+    patient: Patient,
+    *,
+    start: dt.date | None,
+    cycles: int | Mapping[str, int] | None,
+    cycle_length: int | None,
+    rounding: Rounding,
+    options: ClinicalOptions | None,
+) -> Plan:
     options = options or ClinicalOptions()
     patient = _age_from_birth_date(patient, start)
     missing = missing_names(regimen, patient)
@@ -414,7 +451,7 @@ def _every_outcome(
         )
 
     def one(assumed: Patient) -> Plan:
-        return expand(
+        return _expand(
             regimen, assumed, start=start, cycles=cycles, cycle_length=cycle_length, rounding=rounding, options=options
         )
 

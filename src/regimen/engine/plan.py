@@ -29,6 +29,8 @@ class Plan:
     start: dt.date | None = None
     rounding: Rounding = DEFAULT_ROUNDING
     warnings: tuple[str, ...] = field(default=())
+    time: dt.time | None = None  # the time of day of the first drug of each treatment day, when given
+    tz: str | None = None  # the IANA zone of that time
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON contract: regimen, patient, administrations, totals, notes, warnings."""

@@ -33,7 +33,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from regimen.engine.timing import wall
 from regimen.model import Administration, Total
+from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.exact import decimal_to_json, exact_decimal, format_decimal, is_terminating
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -88,6 +90,10 @@ ROW_SCHEMA: tuple[Field, ...] = (
     Field("condition", "text"),  # "age ≤ 60 years": given only then, in a plan made without a value a rule needs
     Field("dose_number", "count"),
     Field("doses_per_day", "count"),  # dose 1 of 2 of a twice-daily drug
+    # with a time of day: when it starts and ends, ISO 8601 in the plan's zone with its offset
+    Field("start", "text"),
+    Field("end", "text"),
+    Field("time_note", "text"),
 )
 ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in ROW_SCHEMA)
 _KIND: dict[str, str] = {f.name: f.kind for f in ROW_SCHEMA}
@@ -140,7 +146,15 @@ def row_record(plan: Plan, r: Administration) -> dict[str, Any]:
         "condition": r.condition,
         "dose_number": r.dose_number,
         "doses_per_day": r.doses_per_day,
+        "start": _instant(plan, r.start),
+        "end": _instant(plan, r.end),
+        "time_note": r.time_note,
     }
+
+
+def _instant(plan: Plan, instant: dt.datetime | None) -> str | None:
+    """An instant in the plan's zone, ISO 8601 with its offset (2027-03-28T09:00:00+02:00)."""
+    return None if instant is None else wall(instant, tzinfo_for(plan.tz))
 
 
 def csv_record(plan: Plan, r: Administration) -> dict[str, Any]:

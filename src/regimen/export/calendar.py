@@ -87,11 +87,7 @@ class CalendarExport:
     ) -> CalendarExport:
         """Checked options. ``echo`` shows a line to the user; it may name an input with :func:`option`."""
         if ics is None and caldav is None:
-            given = [
-                option(n)
-                for n, v in (("time", time), ("tz", tz), ("remind", remind), ("label", label))
-                if v is not None
-            ]
+            given = [option(n) for n, v in (("remind", remind), ("label", label)) if v is not None]
             raise CalendarError(
                 f"{', '.join(given)}: used only with a calendar; add {option('ics')} FILE or {option('caldav')} URL"
             )

@@ -31,11 +31,11 @@ This module writes calendar bytes and nothing else: writing the file and publish
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
 import re
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -45,33 +45,33 @@ from typing import Any
 import icalendar  # loaded only with a calendar: the command line imports this module only then
 
 from regimen.engine.plan import Plan
-from regimen.errors import RegimenError, option
+from regimen.engine.timing import assign_times
+from regimen.errors import option
 from regimen.export.io import write_atomic
 from regimen.export.table import DISCLAIMER, patient_line
 from regimen.export.vtimezone import add_timezones
 from regimen.model import ROUTE_METHODS, Administration
+from regimen.quantities.clock import (
+    UTC,
+    UTC_KEYS,
+    ClockError,
+    is_ambiguous,
+    local_zone_key,
+    parse_time,
+    start_instant,
+    zone,
+)
 from regimen.quantities.exact import format_decimal, format_fraction
 
 PRODID = "-//regimen//regimen calendar export//EN"
 UID_PREFIX = "regimen-"
 CONTENT_PROPERTY = "X-REGIMEN-CONTENT"  # hash of an event's content, to tell whether SEQUENCE must rise
-UTC = dt.UTC
-UTC_KEYS = {"UTC", "Etc/UTC", "Etc/Zulu", "Zulu", "Universal", "Etc/Universal", "Etc/UCT", "UCT"}
 
 
-class CalendarError(RegimenError):
-    """An option of the calendar export that cannot be used (time, zone, reminder, label, file)."""
-
+#: The calendar's errors are the clock's (one class: a time, zone, reminder, label or file that cannot be used).
+CalendarError = ClockError
 
 # ---- options -------------------------------------------------------------------------------------
-
-
-def parse_time(text: str) -> dt.time:
-    """'08:00' or '8:00' (24-hour clock) -> time."""
-    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text)
-    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
-        raise CalendarError(f"{option('time')} {text!r}: give a 24-hour time HH:MM, e.g. {option('time')} 08:00")
-    return dt.time(int(match[1]), int(match[2]))
 
 
 _REMIND_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -99,52 +99,6 @@ def check_label(label: str) -> str:
             f"{option('label')} must be one non-empty line of text, e.g. {option('label')} 'J. Doe, bed 4'"
         )
     return cleaned
-
-
-def zone(key: str) -> zoneinfo.ZoneInfo:
-    """The IANA zone ``key`` ('Europe/Berlin'), or a one-line error naming the fix."""
-    try:
-        if not key or key.startswith(("/", ".")) or ".." in key:
-            raise ValueError(key)
-        return zoneinfo.ZoneInfo(key)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, IsADirectoryError):
-        raise CalendarError(
-            f"{option('tz')} {key!r}: unknown time zone; give an IANA name such as Europe/Berlin, "
-            "America/New_York or UTC"
-        ) from None
-
-
-def local_zone_key(environ: Mapping[str, str] | None = None, etc: Path = Path("/etc")) -> tuple[str, str | None]:
-    """The machine's IANA zone name and, when it cannot be found, 'UTC' with a note saying so.
-
-    Looks at $TZ, then the /etc/localtime link (…/zoneinfo/Europe/Berlin), then /etc/timezone.
-    An offset from ``datetime.now().astimezone()`` is not enough: a VTIMEZONE needs the zone's rules.
-    The note names the caller's input with :func:`regimen.errors.option`; show it with
-    :func:`regimen.errors.render` (the command line shows it as ``--tz``).
-    """
-    env = os.environ if environ is None else environ
-    candidates: list[str] = []
-    tz_env = env.get("TZ", "").strip().lstrip(":")
-    if tz_env:
-        candidates.append(tz_env.split("zoneinfo/", 1)[1] if "zoneinfo/" in tz_env else tz_env)
-    localtime = etc / "localtime"
-    if localtime.is_symlink():
-        target = str(localtime.resolve())
-        if "zoneinfo/" in target:
-            candidates.append(target.split("zoneinfo/", 1)[1])
-    try:
-        candidates.append((etc / "timezone").read_text(encoding="utf-8").strip())
-    except OSError:
-        pass
-    for key in candidates:
-        try:
-            zone(key)
-        except CalendarError:
-            continue
-        return key, None
-    return "UTC", (
-        f"the machine's time zone could not be found; times are in UTC (pass {option('tz')} ZONE, e.g. Europe/Berlin)"
-    )
 
 
 # ---- keys ----------------------------------------------------------------------------------------
@@ -236,37 +190,12 @@ def _elapsed(hours: Fraction) -> dt.timedelta:
     return dt.timedelta(seconds=round(hours * 3600))  # iCalendar times have whole seconds
 
 
-def _is_ambiguous(local: dt.datetime) -> bool:
-    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
-
-
-def start_instant(day: dt.date, time: dt.time, tz: dt.tzinfo) -> tuple[dt.datetime, str | None]:
-    """The UTC instant of wall-clock ``time`` on ``day`` in ``tz``, and a note when DST moves it.
-
-    A time that does not exist (clocks go forward) moves forward by the gap; a time that happens
-    twice (clocks go back) is its first occurrence, as RFC 5545 reads it.
-    """
-    naive = dt.datetime.combine(day, time)
-    local = naive.replace(tzinfo=tz)
-    instant = local.astimezone(UTC)
-    shown = instant.astimezone(tz)
-    hhmm = time.strftime("%H:%M")
-    if shown.replace(tzinfo=None) != naive:
-        return instant, (
-            f"{hhmm} does not exist on {day.isoformat()} in {tz} (clocks go forward); "
-            f"the event starts at {shown.strftime('%H:%M')}"
-        )
-    if _is_ambiguous(local):
-        return instant, f"{hhmm} happens twice on {day.isoformat()} in {tz} (clocks go back); the first is used"
-    return instant, None
-
-
 def _written(instant: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     """``instant`` in ``tz`` when that wall time names it unambiguously, else in UTC."""
     if tz is UTC:
         return instant
     local = instant.astimezone(tz)
-    return instant if _is_ambiguous(local) else local
+    return instant if is_ambiguous(local) else local
 
 
 def _title(text: str) -> str:
@@ -438,7 +367,11 @@ def plan_events(
     if plan.start is None:
         raise CalendarError(f"a calendar needs dates: pass {option('start')} YYYY-MM-DD (the date of day 1 of cycle 1)")
     label = check_label(label) if label is not None else None
+    tz = tz if tz is not None else plan.tz  # a plan made with a time of day has its zone
     tzinfo: dt.tzinfo = UTC if tz is None or tz in UTC_KEYS else zone(tz)
+    if time is not None and plan.time is None:  # the times of the protocol's order within the day, as expand gives
+        rows = assign_times(plan.regimen, list(plan.administrations), time, tzinfo)
+        plan = dataclasses.replace(plan, administrations=tuple(rows), time=time, tz=tz or "UTC")
     stamp = (dtstamp or dt.datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     key = plan_key(plan, label)
     events = []
@@ -448,16 +381,25 @@ def plan_events(
         event = icalendar.Event()
         event.add("uid", event_uid(key, r.phase, r.cycle, r.component, r.day, r.dose_number, r.condition))
         time_note = None
-        if time is None:
+        timed = time is not None or plan.time is not None
+        if r.start is not None:  # the plan has its times: the order within the day is the protocol's
+            event.add("dtstart", _written(r.start, tzinfo))
+            end = slot.rows[-1].end if slot.continuous else r.end
+            if end is not None and end != r.start:
+                event.add("dtend", _written(end, tzinfo))
+            time_note = r.time_note
+        elif time is None or plan.time is not None:  # no time, or a time this event cannot have: all day
             event.add("dtstart", r.date)
             event.add("dtend", r.date + dt.timedelta(days=slot.days))
+            time_note = r.time_note
+            timed = False
         else:
             begin, time_note = start_instant(r.date, time, tzinfo)
             event.add("dtstart", _written(begin, tzinfo))
             if slot.hours is not None:
                 event.add("dtend", _written(begin + _elapsed(slot.hours), tzinfo))
         event.add("summary", summary(plan, slot, label))
-        event.add("description", description(plan, slot, timed=time is not None, time_note=time_note, label=label))
+        event.add("description", description(plan, slot, timed=timed, time_note=time_note, label=label))
         event.add("transp", "OPAQUE")
         if r.condition is not None:
             event.add("status", "TENTATIVE")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from regimen.engine.timing import span_text
 from regimen.model import ROUTE_METHODS, Administration
+from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.exact import format_decimal, format_fraction
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,11 +75,14 @@ def render_table(plan: Plan) -> str:
     # a plan made without a value a rule needs marks the rows and totals of each outcome ("only if age ≤ 60")
     conditional = any(r.condition for r in plan.administrations) or any(t.condition for t in plan.totals)
     only = ["Only if"] if conditional else []
+    timed = plan.time is not None  # with a time of day: when each administration starts and ends
+    zone = tzinfo_for(plan.tz) if timed else None
     headers = [
         *(["Phase"] if phased else []),
         "Cycle",
         "Day",
         "Date",
+        *(["Time"] if timed else []),
         "Drug",
         "Dose",
         *only,
@@ -98,6 +103,7 @@ def render_table(plan: Plan) -> str:
             str(r.cycle),
             str(r.day),
             r.date.isoformat() if r.date else "",
+            *([span_text(r, zone) or "not known"] if zone is not None else []),
             r.component if len(drugs[r.drug]) > 1 else r.drug,
             f"{format_decimal(rnd(r.dose))} {r.dose_unit}",
             *([r.condition or ""] if conditional else []),

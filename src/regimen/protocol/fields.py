@@ -106,6 +106,12 @@ COMPONENT_FIELDS: dict[str, dict[str, Any]] = {
         "enum": ["bolus", "IV push", "infusion", "continuous infusion", "continuous"],
         "description": "Leave out if the source does not say (oral, SC and IM drugs need none: the route says it).",
     },
+    "after": {
+        **_ID,
+        "description": "Id of the component this one follows: it starts when that one's latest administration ends "
+        "(e.g. the 5-FU bolus after oxaliplatin).",
+    },
+    "gap": {**_DURATION, "description": "Time between the end of 'after' and the start of this one, e.g. '30 min'."},
     "times_per_day": {
         "type": "integer",
         "minimum": 1,

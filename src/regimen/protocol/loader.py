@@ -410,6 +410,10 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
             f"{times} doses a day cannot be one {method}: give each dose's method, e.g. "
             "'bolus', or leave the method out for an oral, SC or IM drug",
         )
+    after = c.attempt(where("after"), lambda: _text(raw["after"], "after")) if "after" in raw else None
+    gap = c.attempt(where("gap"), lambda: _duration(raw["gap"])) if "gap" in raw else None
+    if gap is not None and after is None:
+        c.add(where("gap"), "a gap is the time after another component: give 'after' too")
     route = c.attempt(where("route"), lambda: _text(raw["route"], "route")) if "route" in raw else None
     duration = c.attempt(where("duration"), lambda: _duration(raw["duration"])) if "duration" in raw else None
     note = c.attempt(where("note"), lambda: _text(raw["note"], "note")) if "note" in raw else None
@@ -469,6 +473,9 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
         dosing_weight=dosing_weight,
         round_to=round_to,
         times_per_day=times or 1,
+        after=after,
+        gap_hours=gap[0] if gap else None,
+        gap_text=gap[1] if gap else None,
     )
 
 
@@ -534,8 +541,24 @@ def _declared_id(raw: object) -> str | None:
 
 
 def _check_anchors(c: _Collector, components: list[Component], ids: set[str], label: str | None) -> bool:
-    """Relative days must name a component of the same phase; True when they all do."""
+    """Relative days and 'after' must name a component of the same phase (and 'after' must not loop); True when
+    they all do."""
     ok = True
+    follows = {comp.id: comp.after for comp in components if comp.after is not None}
+    for comp in components:
+        if comp.after is not None and comp.after not in ids:
+            c.add(_where(comp.id, "after", label), f"after {comp.after!r} is not a component here; use one of "
+                  f"{', '.join(sorted(ids))}")
+            ok = False
+            continue
+        seen, node = [comp.id], comp.after
+        while node is not None and node in follows and node not in seen:
+            seen.append(node)
+            node = follows[node]
+        if node is not None and node in seen:
+            c.add(_where(comp.id, "after", label), f"'after' forms a loop ({' -> '.join([*seen, node])}); one of "
+                  "them must start first")
+            ok = False
     for comp in components:
         for i, days in [(None, comp.days)] + [(n, v.days) for n, v in enumerate(comp.variants, 1)]:
             if isinstance(days, RelativeDays) and days.relative_to not in ids:

@@ -1,0 +1,140 @@
+"""Times of day: when each administration starts and ends, and the order the protocol gives within a day.
+
+Given a time of day and a zone, the first drug of each treatment day starts at that wall-clock time on its date;
+a component with ``after`` starts when the latest administration of the component it follows (in the same
+cycle, on or before its day) ends, plus its ``gap``. "Dacarbazine after the 5-day oblimersen infusion" therefore
+starts 120 hours of elapsed time after the infusion started, which across a daylight-saving change is an hour
+earlier or later on the wall clock.
+
+An administration ends after its stated duration (a continuous infusion's elapsed hours, an infusion's
+duration). A bolus, an IV push or an oral, SC or IM dose is given at its start (it ends when it starts). An
+infusion whose duration the source does not state has no end, so whatever follows it has no start: the plan says
+so rather than guess. Only the first dose of a drug given several times a day gets a time (the source gives the
+others none).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from fractions import Fraction
+
+from regimen.model import ROUTE_METHODS, Administration, Component, Regimen
+from regimen.quantities.clock import start_instant
+
+DAY = dt.timedelta(hours=24)
+
+
+def elapsed(hours: Fraction) -> dt.timedelta:
+    """Exact hours as a timedelta of whole seconds (calendars hold whole seconds)."""
+    return dt.timedelta(seconds=round(hours * 3600))
+
+
+def _instant_dose(comp: Component) -> bool:
+    """Given at once: a bolus, an IV push, or a drug whose route says how (oral, SC, IM) with no method."""
+    if comp.method in ("bolus", "IV push"):
+        return True
+    return comp.method is None and (comp.route or "").strip().lower() in ROUTE_METHODS
+
+
+@dataclass(slots=True)
+class _Event:
+    """One administration as an event: a row, or the first row of a continuous infusion."""
+
+    row: Administration
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    note: str | None = None
+    done: bool = False
+
+
+def assign_times(
+    regimen: Regimen, rows: list[Administration], time: dt.time, tz: dt.tzinfo
+) -> list[Administration]:
+    """The rows with their start and end instants (UTC) and how each start was found."""
+    components = {(p.id, c.id): c for p in regimen.phases for c in p.components}
+    events: dict[tuple[object, ...], _Event] = {}
+    key_of: list[tuple[object, ...]] = []
+    for r in rows:
+        if r.infusion is not None:
+            key: tuple[object, ...] = ("infusion", r.phase, r.cycle, r.component, r.infusion.start_course_day)
+        else:
+            key = ("row", r.phase, r.cycle, r.component, r.day, r.dose_number, r.condition)
+        events.setdefault(key, _Event(r))
+        key_of.append(key)
+    by_component: dict[tuple[str, int, str], list[_Event]] = {}
+    for ev in events.values():
+        by_component.setdefault((ev.row.phase, ev.row.cycle, ev.row.component), []).append(ev)
+
+    def resolve(ev: _Event, stack: tuple[int, ...] = ()) -> None:
+        if ev.done:
+            return
+        r = ev.row
+        comp = components[(r.phase, r.component)]
+        assert r.date is not None
+        if r.dose_number is not None and r.dose_number > 1:
+            ev.note = f"dose {r.dose_number} of {r.doses_per_day} a day: the source gives no time for it"
+        elif comp.after is None or id(ev) in stack:
+            ev.start, note = start_instant(r.date, time, tz)
+            ev.note = note
+        else:
+            before = [
+                e
+                for e in by_component.get((r.phase, r.cycle, comp.after), [])
+                if e.row.course_day <= r.course_day and (r.condition is None or e.row.condition in (None, r.condition))
+            ]
+            if not before:  # what it follows is not given in this cycle: it starts the day
+                ev.start, ev.note = start_instant(r.date, time, tz)
+            else:
+                pred = max(before, key=lambda e: (e.row.course_day, e.row.dose_number or 0))
+                resolve(pred, (*stack, id(ev)))
+                gap = elapsed(comp.gap_hours) if comp.gap_hours is not None else dt.timedelta(0)
+                wait = f" + {comp.gap_text}" if comp.gap_text else ""
+                if pred.end is None:
+                    ev.note = f"after {comp.after}, whose duration the source does not state: start not known"
+                else:
+                    ev.start = pred.end + gap
+                    ev.note = f"starts when {comp.after} ends{wait}"
+        if ev.start is not None:
+            if r.infusion is not None:
+                ev.end = ev.start + elapsed(r.infusion.hours)
+            elif r.duration_hours is not None:
+                ev.end = ev.start + elapsed(r.duration_hours)
+            elif _instant_dose(comp):
+                ev.end = ev.start
+        ev.done = True
+
+    for ev in events.values():
+        resolve(ev)
+    out = []
+    for r, key in zip(rows, key_of, strict=True):
+        ev = events[key]
+        start, end = ev.start, ev.end
+        if r.infusion is not None and start is not None:  # this day's part of the infusion
+            start = start + DAY * (r.infusion.day_index - 1)
+            end = min(start + DAY, ev.end) if ev.end is not None else None
+        out.append(dataclasses.replace(r, start=start, end=end, time_note=ev.note))
+    return out
+
+
+def wall(instant: dt.datetime, tz: dt.tzinfo) -> str:
+    """An instant as the wall clock shows it in ``tz``, ISO 8601 with its offset: 2026-12-01T08:00:00+01:00."""
+    return instant.astimezone(tz).isoformat()
+
+
+def span_text(r: Administration, tz: dt.tzinfo) -> str:
+    """'08:00–10:00', '08:00' (given at once), '08:00–08:00 (+1 d)' for the table; '' without a time."""
+    if r.start is None:
+        return ""
+    begin = r.start.astimezone(tz)
+    text = begin.strftime("%H:%M")
+    if r.end is None or r.end == r.start:
+        return text
+    finish = r.end.astimezone(tz)
+    days = (finish.date() - begin.date()).days
+    later = f" (+{days} d)" if days else ""
+    return f"{text}–{finish.strftime('%H:%M')}{later}"
+
+
+__all__ = ["assign_times", "elapsed", "span_text", "wall"]
