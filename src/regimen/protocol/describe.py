@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from regimen.model import Component, DayList, Phase, Regimen, Variant, resolve_days
+from regimen.model import AucDose, Component, DayList, Phase, Regimen, Variant, resolve_days
 from regimen.quantities.days import describe_days
 from regimen.quantities.exact import format_fraction
 
@@ -39,8 +39,17 @@ def _days_text(phase: Phase, comp: Component, variant: Variant | None) -> str:
 
 
 def describe_component(phase: Phase, comp: Component) -> list[str]:
+    order = ""
+    if comp.after is not None:  # the order the protocol gives within the day
+        follows = phase.component(comp.after).drug if comp.after in {c.id for c in phase.components} else comp.after
+        order = f", after {follows}" + (f" ({comp.after})" if follows != comp.after else "")
+        order += f" + {comp.gap_text}" if comp.gap_text else ""
+    total = ""
+    if comp.method == "continuous infusion" and not isinstance(comp.dose, AucDose) and comp.dose.unit.time == "none":
+        total = " (the total over the infusion)"
     lines = [
-        f"- {_cap(comp.drug)} {comp.dose.display} {_how(comp, comp.duration_text)}, {_days_text(phase, comp, None)}."
+        f"- {_cap(comp.drug)} {comp.dose.display}{total} {_how(comp, comp.duration_text)}, "
+        f"{_days_text(phase, comp, None)}{order}."
     ]
     for v in comp.variants:
         dose = v.dose or comp.dose
