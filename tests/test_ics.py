@@ -452,7 +452,10 @@ def test_property_durations_are_elapsed_and_days_map_to_local_dates(
             assert r.date is not None
             assert local.date() == r.date  # the administration day is the local date of the event
             naive = dt.datetime.combine(r.date, time)
-            if naive.replace(tzinfo=tz).astimezone(UTC).astimezone(tz).replace(tzinfo=None) == naive:
+            follows = plan.regimen.phases[0].component(r.component).after if not plan.regimen.phased else None
+            if follows is not None:  # ordered: not before its day's time, nor before what it follows ends
+                assert local.time() >= time or naive.replace(tzinfo=tz).astimezone(tz).replace(tzinfo=None) != naive
+            elif naive.replace(tzinfo=tz).astimezone(UTC).astimezone(tz).replace(tzinfo=None) == naive:
                 assert local.time() == time  # wall clock kept, unless DST skips that time
         hours = r.infusion.hours if r.infusion else r.duration_hours
         if hours is None:

@@ -36,12 +36,19 @@ def test_cenersen_arm3_under_60() -> None:
 
 @pytest.mark.parametrize(
     ("age", "cytarabine_days"),
-    [("60", [2, 3, 4, 5]), ("61", [2, 3, 4]), ("60.5", [2, 3, 4]), ("18", [2, 3, 4, 5]), ("85", [2, 3, 4])],
+    [("60", [2, 3, 4, 5]), ("61", [2, 3, 4]), ("18", [2, 3, 4, 5]), ("85", [2, 3, 4])],
 )
 def test_cenersen_arm3_older_than_60_gets_three_days(age: str, cytarabine_days: list[int]) -> None:
     plan = plan_for("cenersen-arm3", age=age, **STD)
     assert days(plan, "cytarabine") == cytarabine_days
     assert days(plan, "idarubicin") == [2, 3, 4]  # idarubicin does not change with age
+
+
+def test_a_fractional_age_is_refused_with_a_message_that_says_so() -> None:
+    """Rules compare completed years: 60.5 is no age a protocol's 'older than 60' was written for."""
+    with pytest.raises(PatientError, match=r"age 60.5 years: give the age in completed years \(a whole number") as e:
+        plan_for("cenersen-arm3", age="60.5", **STD)
+    assert "or the date of birth (--dob with --start)" in cli_message(e.value)
 
 
 def test_cenersen_arm3_states_which_rule_applied() -> None:

@@ -86,6 +86,9 @@ def read_measure(text: str | int | float | Fraction, m: Measure) -> tuple[Fracti
     if not (m.low < value <= m.high) or (m is AGE and value < 0):
         bound = f"between {format_fraction(max(m.low, Fraction(0)))} and {format_fraction(m.high)} {m.symbol}"
         raise PatientError(f"{m.what} {shown} {m.symbol} is impossible: give a value {bound} ({option(m.option)})")
+    if m is AGE and value.denominator != 1:  # rules compare completed years ("older than 60"): 60.5 is not one
+        raise PatientError(f"age {shown} years: give the age in completed years (a whole number, e.g. "
+                           f"{option('age')} 45), or the date of birth ({option('dob')} with {option('start')})")
     working = None
     if raw is not None and _has_unit(raw):
         working = f"{m.what} {raw} = {shown} {m.symbol}"

@@ -2,9 +2,10 @@
 
 Given a time of day and a zone, the first drug of each treatment day starts at that wall-clock time on its date;
 a component with ``after`` starts when the latest administration of the component it follows (in the same
-cycle, on or before its day) ends, plus its ``gap``. "Dacarbazine after the 5-day oblimersen infusion" therefore
-starts 120 hours of elapsed time after the infusion started, which across a daylight-saving change is an hour
-earlier or later on the wall clock.
+cycle, on or before its day) ends, plus its ``gap``, and never before its own day's time. "Dacarbazine on day 6
+after the 5-day oblimersen infusion" therefore starts 120 hours of elapsed time after the infusion started when
+that is later than 08:00 on day 6 (09:00 on the day clocks go forward), and at 08:00 when the infusion ended
+before it (07:00 on the day clocks go back): never during the infusion, always on its own day.
 
 An administration ends after its stated duration (a continuous infusion's elapsed hours, an infusion's
 duration). A bolus, an IV push or an oral, SC or IM dose is given at its start (it ends when it starts). An
@@ -94,8 +95,11 @@ def assign_times(
                 if pred.end is None:
                     ev.note = f"after {comp.after}, whose duration the source does not state: start not known"
                 else:
-                    ev.start = pred.end + gap
-                    ev.note = f"starts when {comp.after} ends{wait}"
+                    own, own_note = start_instant(r.date, time, tz)  # never before its own day's time
+                    if pred.end + gap >= own:
+                        ev.start, ev.note = pred.end + gap, f"starts when {comp.after} ends{wait}"
+                    else:
+                        ev.start, ev.note = own, own_note
         if ev.start is not None:
             if r.infusion is not None:
                 ev.end = ev.start + elapsed(r.infusion.hours)
