@@ -89,6 +89,8 @@ def describe_schedule(phase: Phase) -> str:
     else:
         count = "number of cycles not stated in the source"
     limit = f"; {phase.limit}" if phase.limit else ""
+    if phase.max_duration is not None and (phase.limit is None or phase.max_duration[1] not in phase.limit):
+        limit += f"; at most {phase.max_duration[1]}"
     return f"{_cap(length)}; {count}{limit}."
 
 
