@@ -153,12 +153,15 @@ def test_ideal_weight_needs_height_and_sex() -> None:
         plan("cenersen-arm1", ClinicalOptions(dosing_weight="ideal"), weight="70", bsa="1.8", height="170")
 
 
-def test_underweight_and_short_patients_are_flagged() -> None:
-    p = plan("cenersen-arm1", ClinicalOptions(dosing_weight="ideal"), weight="45", bsa="1.4", height="150",
+def test_underweight_patients_are_flagged_and_short_ones_stopped() -> None:
+    p = plan("cenersen-arm1", ClinicalOptions(dosing_weight="ideal"), weight="45", bsa="1.4", height="155",
              sex="male")
-    # Devine male 150 cm = 59.0551 in: 50 + 2.3 × (−0.9449) = 47.827 -> 47.83 kg
-    assert any("ideal body weight 47.83 kg is above the actual weight 45 kg" in w for w in p.warnings)
-    assert any("under 152.4 cm" in w for w in p.warnings)
+    # Devine male 155 cm = 61.0236 in: 50 + 2.3 × 1.0236 = 52.354 -> 52.35 kg
+    assert any("ideal body weight 52.35 kg is above the actual weight 45 kg" in w for w in p.warnings)
+    # 150 cm is under the formula's 60 in (152.4 cm): an error, where it used to be a warning and a number
+    with pytest.raises(PatientError, match=r"height 150 cm is below it"):
+        plan("cenersen-arm1", ClinicalOptions(dosing_weight="ideal"), weight="45", bsa="1.4", height="150",
+             sex="male")
 
 
 def test_regimen_can_require_a_dosing_weight_and_a_run_cannot_override_it() -> None:

@@ -42,6 +42,10 @@ CHILD_RANGES: dict[str, tuple[Fraction, Fraction, str]] = {
 }
 AGE_USUAL_MAX = Fraction(100)
 ADULT_AGE = Fraction(18)
+#: Ideal body weight (and the adjusted weight built on it) is defined for adults at least 60 in tall: each formula
+#: is a weight at 5 feet plus a weight per inch over 5 feet (Devine 1974, Robinson 1983, Miller 1983; see
+#: regimen.clinical.body_size). Below it, or for a child, the weight is an error, never an extrapolation.
+IBW_MIN_HEIGHT_CM = Fraction(1524, 10)
 
 
 class ClinicalError(RegimenError):

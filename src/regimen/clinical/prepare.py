@@ -31,6 +31,7 @@ from regimen.clinical.options import (
     CHILD_RANGES,
     DEFAULT_GFR_CAP,
     DERIVED_PLACES,
+    IBW_MIN_HEIGHT_CM,
     IDEAL_DEFAULT,
     ClinicalError,
     ClinicalOptions,
@@ -191,12 +192,15 @@ def _dosing_weight(out: Prepared, key: str, options: ClinicalOptions, explicit: 
     _need(p.height_cm, "height", option("height"), purpose)
     _need(p.sex, "sex", option("sex"), purpose)
     assert p.height_cm is not None and p.sex is not None
-    if p.height_cm < Fraction(1524, 10):
-        out.warnings.append(f"height {format_fraction(p.height_cm)} cm is under 152.4 cm (60 in): ideal body weight "
-                            "formulas were derived for taller adults and extrapolate below it")
+    if key == "lean":
+        lean = exact_places(body_size.lean_body_weight(_f(p.weight_kg), _f(p.height_cm), p.sex), DERIVED_PLACES)
+        out.working.append(f"lean body weight (Janmahasatian 2005, {p.sex}) = {format_fraction(lean)} kg (rounded half "
+                           f"up to {DERIVED_PLACES} decimals)")
+        return _positive(BodyWeight(lean, "lean body weight, Janmahasatian"))
     ibw_method = key.split("-", 1)[1] if key.startswith("ideal-") else IDEAL_DEFAULT
-    ibw = exact_places(body_size.ideal_body_weight(_f(p.height_cm), p.sex, ibw_method), DERIVED_PLACES)
     ibw_name = ibw_method.capitalize()
+    _ibw_in_range(p, ibw_method, "the adjusted body weight uses the ideal body weight" if key == "adjusted" else "")
+    ibw = exact_places(body_size.ideal_body_weight(_f(p.height_cm), p.sex, ibw_method), DERIVED_PLACES)
     if key.startswith("ideal"):
         out.working.append(f"ideal body weight ({ibw_name}, {p.sex}, {format_fraction(p.height_cm)} cm) = "
                            f"{format_fraction(ibw)} kg (rounded half up to {DERIVED_PLACES} decimals)")
@@ -204,18 +208,37 @@ def _dosing_weight(out: Prepared, key: str, options: ClinicalOptions, explicit: 
             out.warnings.append(f"ideal body weight {format_fraction(ibw)} kg is above the actual weight "
                                 f"{format_fraction(p.weight_kg)} kg: check the protocol's rule for underweight "
                                 "patients")
-        return BodyWeight(ibw, f"ideal body weight, {ibw_name}")
-    if key == "adjusted":
-        f = options.adjusted_factor
-        adjusted = Fraction(to_decimal(ibw + f * (p.weight_kg - ibw), DERIVED_PLACES))
-        out.working.append(f"adjusted body weight = IBW + {format_fraction(f)} × (actual − IBW) = "
-                           f"{format_fraction(ibw)} + {format_fraction(f)} × ({format_fraction(p.weight_kg)} − "
-                           f"{format_fraction(ibw)}) = {format_fraction(adjusted)} kg (IBW by {ibw_name})")
-        return BodyWeight(adjusted, f"adjusted body weight, factor {format_fraction(f)}")
-    lean = exact_places(body_size.lean_body_weight(_f(p.weight_kg), _f(p.height_cm), p.sex), DERIVED_PLACES)
-    out.working.append(f"lean body weight (Janmahasatian 2005, {p.sex}) = {format_fraction(lean)} kg (rounded half up "
-                       f"to {DERIVED_PLACES} decimals)")
-    return BodyWeight(lean, "lean body weight, Janmahasatian")
+        return _positive(BodyWeight(ibw, f"ideal body weight, {ibw_name}"))
+    f = options.adjusted_factor
+    adjusted = Fraction(to_decimal(ibw + f * (p.weight_kg - ibw), DERIVED_PLACES))
+    out.working.append(f"adjusted body weight = IBW + {format_fraction(f)} × (actual − IBW) = "
+                       f"{format_fraction(ibw)} + {format_fraction(f)} × ({format_fraction(p.weight_kg)} − "
+                       f"{format_fraction(ibw)}) = {format_fraction(adjusted)} kg (IBW by {ibw_name})")
+    return _positive(BodyWeight(adjusted, f"adjusted body weight, factor {format_fraction(f)}"))
+
+
+def _ibw_in_range(p: Patient, method: str, via: str) -> None:
+    """The ideal-body-weight formulas are stated for adults of at least 60 in (152.4 cm): outside, an error."""
+    assert p.height_cm is not None and p.sex is not None
+    why = ""
+    if p.height_cm < IBW_MIN_HEIGHT_CM:
+        why = f"height {format_fraction(p.height_cm)} cm is below it"
+    elif p.age_years is not None and p.age_years < ADULT_AGE:
+        why = f"age {format_fraction(p.age_years)} years is under {format_fraction(ADULT_AGE)}"
+    if why:
+        lead = f"{via} ({method.capitalize()}), which" if via else f"ideal body weight ({method.capitalize()})"
+        raise PatientError(f"{lead} is defined for adults at least 152.4 cm (60 in) tall "
+                           f"({body_size.ibw_equation(method, p.sex)}; {body_size.IBW_CITATIONS[method]}); {why}: "
+                           f"dose by actual weight ({option('dosing_weight')} actual) or by hand, per the protocol")
+
+
+def _positive(weight: BodyWeight) -> BodyWeight:
+    """A dosing weight at or below 0 kg is never used: no formula in its range gives one, so it means a bug."""
+    if weight.kg <= 0:
+        name = weight.label.split(",")[0]
+        raise PatientError(f"{name} {format_fraction(weight.kg)} kg is not a possible dosing weight: check "
+                           f"{option('weight')}, {option('height')} and {option('sex')}")
+    return weight
 
 
 def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
