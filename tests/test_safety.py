@@ -99,3 +99,70 @@ def test_a_dosing_weight_at_or_below_zero_is_an_error(monkeypatch: pytest.Monkey
     monkeypatch.setattr(body_size, "lean_body_weight", lambda *args: -1.0)
     with pytest.raises(PatientError, match="lean body weight -1 kg is not a possible dosing weight"):
         plan(reg(PER_KG), ClinicalOptions(dosing_weight="lean"), weight="70", height="170", sex="male")
+
+
+# ---- 2. a weight/height pair that no human has: a unit slip -------------------------------------------------
+
+def test_height_in_inches_read_as_cm_is_an_error_naming_the_slip(runner: CliRunner) -> None:
+    # 70 kg / 0.69² m² = 147.03 -> BMI 147 (BSA 1.158 m² before, 36 % low)
+    line = error_line(runner, "cenersen-arm1", "--weight", "70", "--height", "69")
+    assert line.startswith("Error: height 69 cm with weight 70 kg gives a BMI of 147")
+    assert "was the height in inches? give e.g. --height '69 in'" in line
+    assert "CDC" in line  # the limit's source is in the message
+
+
+def test_height_in_feet_read_as_cm_is_an_error_naming_the_slip(runner: CliRunner) -> None:
+    # 70 kg / 0.059² m² = 20,109 -> rituximab 375 mg/m² × 0.339 m² = 127.1 mg before (about 675 mg meant)
+    line = error_line(runner, "cenersen-fcr", "--weight", "70", "--height", "5.9")
+    assert "height 5.9 cm with weight 70 kg gives a BMI of 20,100" in line
+    assert "was the height in feet? give e.g. --height 5ft9in or --height '5.9 ft'" in line
+
+
+def test_height_in_metres_read_as_cm_is_an_error_naming_the_slip() -> None:
+    with pytest.raises(PatientError, match=r"was the height in metres\? give e\.g\. height '1\.75 m'"):
+        plan("cenersen-arm1", weight="70", height="1.75")
+
+
+def test_weight_in_pounds_read_as_kg_is_an_error_naming_the_slip() -> None:
+    # 330 kg / 1.6² = 128.9; as 330 lb = 149.69 kg: BMI 58.5
+    with pytest.raises(PatientError, match=r"BMI of 129.*was the weight in pounds\? give e\.g\. weight '330 lb'"):
+        plan("cenersen-arm1", weight="330", height="160")
+
+
+def test_an_adult_below_the_lowest_reported_bmi_is_an_error() -> None:
+    # 11 kg at 175 cm: BMI 3.59 (11 stone = 69.85 kg: BMI 22.8)
+    with pytest.raises(PatientError, match=r"BMI of 3\.59, below 6 .*was the weight in stone\?"):
+        plan("cenersen-arm1", weight="11", height="175", age="40")
+
+
+def test_an_adult_shorter_than_any_adult_on_record_is_an_error() -> None:
+    # 50 cm and 10 kg: BMI 40, possible; but no adult has been shorter than 54.6 cm
+    with pytest.raises(PatientError, match=r"height 50 cm is below 54\.6 cm, the shortest adult on record"):
+        plan("cenersen-arm1", weight="10", height="50", age="40", bsa="0.4")
+
+
+@pytest.mark.parametrize(("weight", "height", "age"), [
+    ("174", "170", "50"),   # BMI 60.2: severe obesity exists and is dosed
+    ("290", "175", "50"),   # BMI 94.7
+    ("24", "175", "30"),    # BMI 7.8: the lowest BMI reported in a surviving adult (Frølich 2016)
+    ("15", "55", "30"),     # 55 cm: above the shortest adult on record; BMI 49.6
+    ("3.2", "50", "0"),     # a newborn: BMI 12.8
+    ("0.6", "30", "0"),     # a very preterm infant: BMI 6.7 (no lower BMI limit for children)
+])
+def test_real_patients_are_not_rejected(weight: str, height: str, age: str) -> None:
+    p = plan("cenersen-fcr", weight=weight, height=height, age=age)
+    assert p.patient.bsa_m2 is not None
+
+
+def test_the_population_is_the_regimens_when_age_is_not_given() -> None:
+    # cenersen-arm1 treats adults (eligibility min_age 18): adult limits; cenersen-fcr states none: any age
+    with pytest.raises(PatientError, match="shortest adult on record"):
+        plan("cenersen-arm1", weight="10", height="50", bsa="0.4")
+    assert plan("cenersen-fcr", weight="10", height="50").patient.bsa_m2 is not None
+    # a child's age, when given, wins over the regimen's population
+    assert plan("cenersen-arm1", weight="10", height="50", age="1").patient.bsa_m2 is not None
+
+
+def test_the_pair_is_checked_even_when_the_bsa_is_given() -> None:
+    with pytest.raises(PatientError, match="BMI of 147"):
+        plan("cenersen-arm1", weight="70", height="69", bsa="1.8")

@@ -37,6 +37,7 @@ from regimen.clinical.options import (
     ClinicalOptions,
     StrictError,
 )
+from regimen.clinical.plausibility import check_body_pair
 from regimen.errors import PatientError, option
 from regimen.model import AucDose, Component, Patient, Regimen
 from regimen.quantities.exact import format_fraction, to_decimal
@@ -113,6 +114,7 @@ def prepare(regimen: Regimen, patient: Patient, options: ClinicalOptions,
     ``check`` (the engine's missing-value check) runs once a BSA has been computed from height and weight.
     """
     needs_bsa, needs_weight, needs_auc = _needs(regimen)
+    check_body_pair(patient, regimen)
     out = Prepared(patient=patient)
     _bsa(out, needs_bsa, options)
     if check is not None:
