@@ -6,6 +6,7 @@ Expected values are worked out by hand in the comments.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ import regimen
 from regimen.cli import cli
 from regimen.cli.app import cli_message
 from regimen.clinical import body_size
-from regimen.clinical.options import ClinicalOptions
+from regimen.clinical.options import ClinicalError, ClinicalOptions
 from regimen.engine.plan import Plan
 from regimen.errors import PatientError
 from regimen.protocol.loader import load_text
@@ -166,3 +167,44 @@ def test_the_population_is_the_regimens_when_age_is_not_given() -> None:
 def test_the_pair_is_checked_even_when_the_bsa_is_given() -> None:
     with pytest.raises(PatientError, match="BMI of 147"):
         plan("cenersen-arm1", weight="70", height="69", bsa="1.8")
+
+
+# ---- 3. a computed GFR has the limits of a measured one; the cap has an upper bound --------------------------
+
+def test_an_impossible_cockcroft_gault_estimate_is_an_error(runner: CliRunner, tmp_path: Path) -> None:
+    # (140 − 40) × 120 / (72 × 0.2) = 833.33 mL/min; before: 5 × (833.33 + 25) = 4,292 mg with --gfr-cap 1000
+    with pytest.raises(PatientError, match=r"^Cockcroft–Gault creatinine clearance 833\.33 mL/min is impossible: "
+                                           r"a GFR is at most 300 mL/min"):
+        plan(reg(AUC5), weight="120", age="40", sex="male", scr="0.2")
+    f = tmp_path / "auc5.toml"
+    f.write_text(AUC5, encoding="utf-8")
+    line = error_line(runner, str(f), "--weight", "120", "--age", "40", "--sex", "male", "--scr", "0.2")
+    assert "833.33 mL/min is impossible" in line and "--scr" in line
+
+
+def test_the_same_limit_and_wording_as_a_measured_gfr() -> None:
+    with pytest.raises(PatientError, match=r"^GFR 400 mL/min is impossible: give a value between 0 and 300 mL/min"):
+        regimen.make_patient(gfr="400")
+    ok = plan(reg(AUC5), weight="70", age="60", sex="male", scr="1")  # 77.78 mL/min: well inside
+    assert ok.administrations[0].dose == 5 * (Fraction("77.78") + 25)
+
+
+def test_an_impossible_ckd_epi_estimate_is_an_error() -> None:
+    # SCr 0.05 mg/dL, male, 20 y: 142 × (0.05/0.9)^−0.302 × 0.9938^20 = 142 × 2.3938 × 0.8830 = 300.17 (indexed)
+    with pytest.raises(PatientError, match=r"^CKD-EPI 2021 eGFR 300\.\d+ mL/min/1\.73 m² is impossible"):
+        plan(reg(AUC5), ClinicalOptions(gfr_method="ckd-epi-2021"), age="20", sex="male", scr="0.05", bsa="1.73")
+    # de-indexed: 265.57 × 2.5 / 1.73 = 383.77 mL/min is impossible although 265.57 mL/min/1.73 m² is not
+    scr = "0.075"  # male, 20 y: 142 × (0.075/0.9)^−0.302 × 0.8830 = 265.57 mL/min/1.73 m²
+    with pytest.raises(PatientError, match=r"^CKD-EPI 2021 eGFR de-indexed \d+\.\d+ mL/min is impossible"):
+        plan(reg(AUC5), ClinicalOptions(gfr_method="ckd-epi-2021"), age="20", sex="male", scr=scr, bsa="2.5")
+
+
+def test_the_gfr_cap_has_an_upper_bound(runner: CliRunner, tmp_path: Path) -> None:
+    with pytest.raises(ClinicalError, match=r"^gfr_cap 1000 mL/min is above 300 mL/min, the highest possible GFR"):
+        ClinicalOptions(gfr_cap=Fraction(1000))
+    assert ClinicalOptions(gfr_cap=Fraction(300)).gfr_cap == 300
+    f = tmp_path / "auc5.toml"
+    f.write_text(AUC5, encoding="utf-8")
+    line = error_line(runner, str(f), "--gfr", "100", "--gfr-cap", "1000")
+    assert line == ("Error: --gfr-cap 1000 mL/min is above 300 mL/min, the highest possible GFR (the limit of a "
+                    "measured --gfr): give e.g. --gfr-cap 125, or --gfr-cap none to lift the cap")

@@ -37,6 +37,7 @@ from regimen.clinical.options import (
     ClinicalOptions,
     StrictError,
 )
+from regimen.clinical.patient import GFR
 from regimen.clinical.plausibility import check_body_pair
 from regimen.errors import PatientError, option
 from regimen.model import AucDose, Component, Patient, Regimen
@@ -250,6 +251,7 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
         scr, age = _f(p.scr_mg_dl), _f(p.age_years)
         if p.weight_kg is not None:
             cg = exact_places(renal.cockcroft_gault(age, _f(p.weight_kg), scr, p.sex), DERIVED_PLACES)
+            _possible_gfr(cg, "Cockcroft–Gault creatinine clearance", "mL/min", with_weight=True)
             female = " × 0.85 (female)" if p.sex == "female" else ""
             text = (f"Cockcroft–Gault CrCl = (140 − {format_fraction(p.age_years)}) × {format_fraction(p.weight_kg)} kg"
                     f" (actual weight) / (72 × {format_fraction(p.scr_mg_dl)} mg/dL){female} = {format_fraction(cg)}"
@@ -257,10 +259,12 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
             estimates["cockcroft-gault"] = (cg, "Cockcroft–Gault")
             out.working.append(text)
         egfr = exact_places(renal.ckd_epi_2021(scr, age, p.sex), DERIVED_PLACES)
+        _possible_gfr(egfr, "CKD-EPI 2021 eGFR", "mL/min/1.73 m²")
         out.working.append(f"CKD-EPI 2021 eGFR = {format_fraction(egfr)} mL/min/1.73 m² ({p.sex}, age "
                            f"{format_fraction(p.age_years)}, SCr {format_fraction(p.scr_mg_dl)} mg/dL)")
         if p.bsa_m2 is not None:
             absolute = Fraction(to_decimal(egfr * p.bsa_m2 / Fraction(173, 100), DERIVED_PLACES))
+            _possible_gfr(absolute, "CKD-EPI 2021 eGFR de-indexed", "mL/min", with_bsa=True)
             out.working.append(f"CKD-EPI 2021 de-indexed for Calvert: {format_fraction(egfr)} × "
                                f"{format_fraction(p.bsa_m2)} m² / 1.73 m² = {format_fraction(absolute)} mL/min")
             estimates["ckd-epi-2021"] = (absolute, "CKD-EPI 2021, de-indexed")
@@ -289,6 +293,17 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
         default = " (FDA 2010 default)" if options.gfr_cap == DEFAULT_GFR_CAP else " (--gfr-cap)"
         text += f" capped at {format_fraction(options.gfr_cap)} mL/min{default}"
     out.gfr = Gfr(ml_min=gfr, used=used, text=text)
+
+
+def _possible_gfr(value: Fraction, what: str, unit: str, *, with_weight: bool = False, with_bsa: bool = False) -> None:
+    """A computed GFR has the limit of a measured one (:data:`regimen.clinical.patient.GFR`): above it, an error."""
+    if value <= GFR.high:
+        return
+    inputs = [f"the serum creatinine ({option('scr')})", *([f"weight ({option('weight')})"] if with_weight else []),
+              *([f"BSA ({option('bsa')})"] if with_bsa else []), f"age ({option('age')})"]
+    raise PatientError(f"{what} {format_fraction(value)} {unit} is impossible: a GFR is at most "
+                       f"{format_fraction(GFR.high)} mL/min, as for a measured {option('gfr')}; check "
+                       f"{', '.join(inputs[:-1])} and {inputs[-1]}")
 
 
 def _plausibility(out: Prepared) -> None:
