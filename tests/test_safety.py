@@ -16,7 +16,8 @@ import regimen
 from regimen.cli import cli
 from regimen.cli.app import cli_message
 from regimen.clinical import body_size
-from regimen.clinical.options import ClinicalError, ClinicalOptions
+from regimen.clinical.anthracycline import load_table, parse_prior
+from regimen.clinical.options import ClinicalError, ClinicalOptions, StrictError
 from regimen.engine.plan import Plan
 from regimen.errors import PatientError
 from regimen.protocol.loader import load_text
@@ -208,3 +209,50 @@ def test_the_gfr_cap_has_an_upper_bound(runner: CliRunner, tmp_path: Path) -> No
     line = error_line(runner, str(f), "--gfr", "100", "--gfr-cap", "1000")
     assert line == ("Error: --gfr-cap 1000 mL/min is above 300 mL/min, the highest possible GFR (the limit of a "
                     "measured --gfr): give e.g. --gfr-cap 125, or --gfr-cap none to lift the cap")
+
+
+# ---- 4. an incomplete anthracycline total is never "within the limit" ---------------------------------------
+
+IGHG = load_table("ighg-2025")
+ESC = load_table("esc-2022")
+
+
+def test_an_incomplete_total_cannot_be_judged_against_the_limit(runner: CliRunner) -> None:
+    options = ClinicalOptions(anthracycline_table=IGHG, prior=(parse_prior("epirubicin 200 mg/m2"),),
+                              anthracycline_limit=Fraction(450))
+    p = plan("oblimersen-dex", options, weight="70", bsa="1.8")
+    assert not any("within the limit" in n for n in p.notes)
+    assert any(w.startswith("the cumulative anthracycline dose cannot be judged against the limit 450 mg/m²: "
+                            "epirubicin is not counted") for w in p.warnings)
+    with pytest.raises(StrictError):
+        plan("oblimersen-dex", ClinicalOptions(anthracycline_table=IGHG, prior=options.prior,
+                                               anthracycline_limit=Fraction(450), strict=True), weight="70", bsa="1.8")
+    out = runner.invoke(cli, ["expand", "oblimersen-dex", "--weight", "70", "--bsa", "1.8", "--anthracycline-table",
+                              "ighg-2025", "--prior", "epirubicin 200 mg/m2", "--anthracycline-limit", "450"]).stdout
+    assert "within the limit" not in out and "cannot be judged against the limit 450" in out
+
+
+def test_a_planned_drug_without_a_bsa_also_makes_the_total_incomplete() -> None:
+    p = plan("cenersen-arm1", ClinicalOptions(anthracycline_table=ESC, anthracycline_limit=Fraction(450)),
+             weight="70", bsa="1.8")
+    assert any("within the limit 450" in n for n in p.notes)  # complete: idarubicin has an ESC factor
+    no_bsa = reg('id = "x"\nname = "x"\n[[source]]\ncitation = "t"\n[[component]]\ndrug = "idarubicin"\n'
+                 'dose = "10 mg"\ndays = "1"\n')
+    p = plan(no_bsa, ClinicalOptions(anthracycline_table=ESC, anthracycline_limit=Fraction(450)), weight="70")
+    assert not any("within the limit" in n for n in p.notes)
+    assert any("cannot be judged against the limit 450 mg/m²: idarubicin is not counted" in w for w in p.warnings)
+
+
+def test_an_incomplete_total_above_the_limit_still_exceeds_it() -> None:
+    options = ClinicalOptions(anthracycline_table=IGHG, anthracycline_limit=Fraction(400),
+                              prior=(parse_prior("doxorubicin 420 mg/m2"), parse_prior("epirubicin 100 mg/m2")))
+    p = plan("oblimersen-dex", options, weight="70", bsa="1.8")
+    assert any("at least 420 mg/m²" in w and "exceeds the limit 400 mg/m²" in w for w in p.warnings)
+
+
+@pytest.mark.parametrize(("table", "caveat"), [(ESC, "paediatric cancer survivors"),
+                                                 (IGHG, "after childhood cancer")])
+def test_the_tables_own_caveats_are_shown(table: object, caveat: str) -> None:
+    p = plan("oblimersen-dex", ClinicalOptions(anthracycline_table=table,  # type: ignore[arg-type]
+                                               prior=(parse_prior("doxorubicin 100 mg/m2"),)), weight="70", bsa="1.8")
+    assert any(n.startswith(f"caveat of table {table.name}: ") and caveat in n for n in p.notes)  # type: ignore[attr-defined]
