@@ -256,3 +256,41 @@ def test_the_tables_own_caveats_are_shown(table: object, caveat: str) -> None:
     p = plan("oblimersen-dex", ClinicalOptions(anthracycline_table=table,  # type: ignore[arg-type]
                                                prior=(parse_prior("doxorubicin 100 mg/m2"),)), weight="70", bsa="1.8")
     assert any(n.startswith(f"caveat of table {table.name}: ") and caveat in n for n in p.notes)  # type: ignore[attr-defined]
+
+
+# ---- 5. every derived value states its rounding -----------------------------------------------------------
+
+@pytest.mark.parametrize(("options", "patient", "start", "places"), [
+    (ClinicalOptions(), {"weight": "70", "height": "170"}, "BSA by Mosteller", 3),
+    (ClinicalOptions(dosing_weight="ideal"), {"weight": "70", "height": "170", "sex": "male"},
+     "ideal body weight", 2),
+    (ClinicalOptions(dosing_weight="adjusted"), {"weight": "100", "height": "160", "sex": "male"},
+     "adjusted body weight", 2),
+    (ClinicalOptions(dosing_weight="lean"), {"weight": "80", "height": "150", "sex": "male"}, "lean body weight", 2),
+    (ClinicalOptions(), {"weight": "70", "age": "60", "sex": "female", "scr": "1"}, "Cockcroft–Gault", 2),
+    (ClinicalOptions(), {"weight": "70", "age": "60", "sex": "female", "scr": "1"}, "CKD-EPI 2021 eGFR =", 2),
+    (ClinicalOptions(), {"weight": "70", "bsa": "1.8", "age": "60", "sex": "female", "scr": "1"},
+     "CKD-EPI 2021 de-indexed", 2),
+])
+def test_every_derived_value_states_its_rounding(options: ClinicalOptions, patient: dict[str, str], start: str,
+                                                 places: int) -> None:
+    working = plan(reg(AUC5 if "scr" in patient else MIXED), options, **patient).patient.working
+    line = next(w for w in working if w.startswith(start))
+    assert f"rounded half up to {places} decimals = " in line, line
+
+
+def test_adjusted_weight_shows_the_exact_value_and_its_rounding() -> None:
+    # IBW 56.88; 56.88 + 0.4 × (100 − 56.88) = 74.128 -> 74.13
+    p = plan(reg(PER_KG), ClinicalOptions(dosing_weight="adjusted"), weight="100", height="160", sex="male")
+    assert ("adjusted body weight = IBW + 0.4 × (actual − IBW) = 56.88 + 0.4 × (100 − 56.88) = 74.128 kg, rounded "
+            "half up to 2 decimals = 74.13 kg (IBW by Devine)") in p.patient.working
+    # the ideal weight it is built on was rounded too, and says so: 50 + 2.3 × (62.992126 − 60) = 56.881890
+    assert ("ideal body weight (Devine, male, 160 cm) = 50 kg + 2.3 kg per inch over 60 in = 56.881890 kg, rounded "
+            "half up to 2 decimals = 56.88 kg") in p.patient.working
+
+
+def test_cockcroft_gault_shows_the_unrounded_value_and_its_rounding() -> None:
+    # (140 − 60) × 70 / (72 × 1) × 0.85 = 66.111111 -> 66.11
+    p = plan(reg(AUC5), weight="70", age="60", sex="female", scr="1")
+    line = next(w for w in p.patient.working if w.startswith("Cockcroft–Gault"))
+    assert line.endswith("× 0.85 (female) = 66.111111 mL/min, rounded half up to 2 decimals = 66.11 mL/min")
