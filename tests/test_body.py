@@ -195,6 +195,14 @@ def test_ibw_slope_per_inch(method: str, sex: str, slope: float) -> None:
     assert (at70 - at60) / 10 == pytest.approx(slope, abs=1e-9)
 
 
+@pytest.mark.parametrize("method", ["devine", "robinson", "miller"])
+def test_ibw_below_60_inches_is_an_error_not_an_extrapolation(method: str) -> None:
+    # Devine female at 100 cm: 45.5 + 2.3 × (39.37 − 60) = −1.95 kg, the number this used to return
+    with pytest.raises(ValueError, match=r"at least 60 in \(152\.4 cm\), got 100 cm"):
+        body.ideal_body_weight(100, "female", method)
+    assert body.ideal_body_weight(152.4, "female", method) > 0
+
+
 def test_ibw_unknown_method() -> None:
     with pytest.raises(ValueError, match="devine"):
         body.ideal_body_weight(170, "male", "broca")

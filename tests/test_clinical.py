@@ -134,7 +134,8 @@ def test_adjusted_body_weight_shows_formula_and_factor() -> None:
              sex="male")
     # IBW 56.88; 56.88 + 0.4 × (100 − 56.88) = 74.128 -> 74.13
     assert one(p, "cenersen").rate == D("0.1") * D("74.13")
-    expected = "adjusted body weight = IBW + 0.4 × (actual − IBW) = 56.88 + 0.4 × (100 − 56.88) = 74.13 kg"
+    expected = ("adjusted body weight = IBW + 0.4 × (actual − IBW) = 56.88 + 0.4 × (100 − 56.88) = 74.128 kg, rounded "
+                "half up to 2 decimals = 74.13 kg")
     assert f"{expected} (IBW by Devine)" in p.patient.working
     quarter_options = ClinicalOptions(dosing_weight="adjusted", adjusted_factor=D(1, 4))
     quarter = plan("cenersen-arm1", quarter_options, weight="100", bsa="2", height="160", sex="male")
@@ -153,12 +154,15 @@ def test_ideal_weight_needs_height_and_sex() -> None:
         plan("cenersen-arm1", ClinicalOptions(dosing_weight="ideal"), weight="70", bsa="1.8", height="170")
 
 
-def test_underweight_and_short_patients_are_flagged() -> None:
-    p = plan("cenersen-arm1", ClinicalOptions(dosing_weight="ideal"), weight="45", bsa="1.4", height="150",
+def test_underweight_patients_are_flagged_and_short_ones_stopped() -> None:
+    p = plan("cenersen-arm1", ClinicalOptions(dosing_weight="ideal"), weight="45", bsa="1.4", height="155",
              sex="male")
-    # Devine male 150 cm = 59.0551 in: 50 + 2.3 × (−0.9449) = 47.827 -> 47.83 kg
-    assert any("ideal body weight 47.83 kg is above the actual weight 45 kg" in w for w in p.warnings)
-    assert any("under 152.4 cm" in w for w in p.warnings)
+    # Devine male 155 cm = 61.0236 in: 50 + 2.3 × 1.0236 = 52.354 -> 52.35 kg
+    assert any("ideal body weight 52.35 kg is above the actual weight 45 kg" in w for w in p.warnings)
+    # 150 cm is under the formula's 60 in (152.4 cm): an error, where it used to be a warning and a number
+    with pytest.raises(PatientError, match=r"height 150 cm is below it"):
+        plan("cenersen-arm1", ClinicalOptions(dosing_weight="ideal"), weight="45", bsa="1.4", height="150",
+             sex="male")
 
 
 def test_regimen_can_require_a_dosing_weight_and_a_run_cannot_override_it() -> None:
@@ -227,7 +231,7 @@ def test_cockcroft_gault_and_ckd_epi_vectors(sex: str, crcl: str, egfr: float) -
     assert one(p, "carboplatin").dose == 5 * (D(crcl) + 25)
     assert "(Cockcroft–Gault)" in one(p, "carboplatin").calculation
     line = next(w for w in p.patient.working if w.startswith("CKD-EPI 2021 eGFR"))
-    shown = float(line.split("= ")[1].split(" ")[0])
+    shown = float(line.split("= ")[-1].split(" ")[0])  # "... = 86.163xxx mL/min/1.73 m², rounded ... = 86.16 ..."
     assert shown == pytest.approx(egfr, abs=0.006)  # published to 3 decimals, shown to 2
     epi = plan(AUC5, ClinicalOptions(gfr_method="ckd-epi-2021"), weight="70", age="60", sex=sex, scr="1.0", bsa="1.73")
     assert one(epi, "carboplatin").dose == 5 * (D(str(shown)) + 25)  # de-indexed with BSA 1.73: unchanged

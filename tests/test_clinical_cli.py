@@ -70,7 +70,7 @@ def test_scr_gfr_and_auc(runner: CliRunner) -> None:
     out = ok(runner, GOG158, "--weight", "70", "--height", "170", "--age", "60", "--sex", "female", "--scr", "1.0",
              "--cycles", "1")
     assert "Cockcroft–Gault CrCl = (140 − 60) × 70 kg (actual weight) / (72 × 1 mg/dL) × 0.85 (female) = 66.11" in out
-    assert "CKD-EPI 2021 eGFR = 64.5 mL/min/1.73 m²" in out
+    assert "CKD-EPI 2021 eGFR = 64.495000 mL/min/1.73 m², rounded half up to 2 decimals = 64.5 mL/min/1.73 m²" in out
     assert "AUC 7.5 mg/mL·min × (GFR 66.11 mL/min (Cockcroft–Gault) + 25) = 683.3 mg (from 683.325) (Calvert)" in out
     measured = ok(runner, GOG158, "--bsa", "1.8", "--gfr", "100", "--cycles", "1")
     assert "(GFR 100 mL/min (given with --gfr) + 25) = 937.5 mg" in measured

@@ -54,7 +54,7 @@ _SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     _spec("--gfr-method", type=click.Choice(list(GFR_METHODS)), default="cockcroft-gault", show_default=True,
           help="GFR estimate for AUC (Calvert) dosing."),
     _spec("--gfr-cap", metavar="ML_MIN|none", default="125", show_default=True,
-          help="Cap of the GFR in Calvert dosing (FDA 2010); 'none' lifts it, with a warning."),
+          help="Cap of the GFR in Calvert dosing (FDA 2010), at most 300; 'none' lifts it, with a warning."),
     _spec("--dose-level", multiple=True, metavar="N|DRUG=N", help="Dose level the regimen defines, e.g. -1 for "
           "every drug that has levels, or oxaliplatin=-1 for one drug (repeatable)."),
     _spec("--reduce", multiple=True, metavar="DRUG=PCT", help="Give DRUG at PCT of its dose, e.g. "

@@ -39,6 +39,7 @@ class FactorTable:
     notes: dict[str, str] = field(default_factory=dict)  # drug -> caveat of the source
     no_factor: dict[str, str] = field(default_factory=dict)  # drug -> why the source gives none
     path: str | None = None
+    caveat: str = ""  # the source's own caveat about the whole table (whom the ratios come from)
 
     @property
     def drugs(self) -> set[str]:
@@ -86,7 +87,7 @@ def load_table(ref: str) -> FactorTable:
     return FactorTable(name=str(data["name"]), title=str(data["title"]), version=str(data["version"]),
                        source=str(data["source"]), factors=factors,
                        notes={k.lower(): str(v) for k, v in dict(data.get("note", {})).items()},
-                       no_factor=no_factor, path=str(path))
+                       no_factor=no_factor, path=str(path), caveat=str(data.get("caveat", "")))
 
 
 def known_anthracyclines() -> set[str]:
@@ -153,6 +154,7 @@ def exposure(rows: tuple[Administration, ...], bsa_m2: Fraction | None, table: F
         return Exposure(tuple(hints), (), None)
     lines: list[str] = []
     warnings: list[str] = []
+    missing: list[str] = []  # drugs in the plan or the history that the total leaves out
     total = Fraction(0)
     counted = False
     head = f"anthracycline doxorubicin-equivalent by {table.label()}:"
@@ -164,6 +166,7 @@ def exposure(rows: tuple[Administration, ...], bsa_m2: Fraction | None, table: F
             warnings.append(f"no factor for {drug} in table {table.name}{why}: {what} {_n(mg_m2)} mg/m² "
                             "is not counted in the doxorubicin-equivalent total; choose another table or count it "
                             "by hand")
+            missing.append(drug)
             return None
         caveat = f" [{table.notes[drug]}]" if drug in table.notes else ""
         lines.append(f"{what} {drug} {_n(mg_m2)} mg/m² × {format_fraction(factor)} = "
@@ -174,6 +177,7 @@ def exposure(rows: tuple[Administration, ...], bsa_m2: Fraction | None, table: F
         if bsa_m2 is None:
             warnings.append(f"{drug}: the planned {format_fraction(mg)} mg cannot be expressed in mg/m² without the "
                             "body-surface area: pass --bsa, or --height with --weight")
+            missing.append(drug)
             continue
         lines.append(f"planned {drug}: {format_fraction(mg)} mg ÷ {format_fraction(bsa_m2)} m² (BSA, uncapped) = "
                      f"{_n(mg / bsa_m2)} mg/m²")
@@ -188,15 +192,25 @@ def exposure(rows: tuple[Administration, ...], bsa_m2: Fraction | None, table: F
             counted = True
     if not planned and not prior:
         return Exposure((), (), None)
-    missing = [w.split(" in table")[0].removeprefix("no factor for ") for w in warnings if w.startswith("no factor")]
-    incomplete = f" (incomplete: {', '.join(missing)} not counted)" if missing else ""
+    left_out = ", ".join(dict.fromkeys(missing))
+    incomplete = f" (incomplete: {left_out} not counted)" if missing else ""
+    at_least = "at least " if missing else ""  # what is left out can only add to the total
     lines.insert(0, head)
-    lines.append(f"cumulative (planned + prior): {_n(total)} mg/m² doxorubicin-equivalent{incomplete}")
+    if table.caveat:
+        lines.insert(1, f"caveat of table {table.name}: {table.caveat}")
+    lines.append(f"cumulative (planned + prior): {at_least}{_n(total)} mg/m² doxorubicin-equivalent{incomplete}")
     if limit is not None:
         if total > limit:
-            warnings.append(f"cumulative anthracycline {_n(total)} mg/m² doxorubicin-equivalent "
+            warnings.append(f"cumulative anthracycline {at_least}{_n(total)} mg/m² doxorubicin-equivalent "
                             f"(planned + prior, table {table.name}){incomplete} exceeds the limit "
                             f"{format_fraction(limit)} mg/m² (--anthracycline-limit)")
+        elif missing:
+            # a total that leaves a drug out is never "within" a limit: the drug left out could cross it
+            verb = "are" if len(set(missing)) > 1 else "is"
+            warnings.append(f"the cumulative anthracycline dose cannot be judged against the limit "
+                            f"{format_fraction(limit)} mg/m²: {left_out} {verb} not counted (counted so far "
+                            f"{_n(total)} mg/m² doxorubicin-equivalent, planned + prior, table {table.name}); count "
+                            "it by hand (--anthracycline-limit)")
         else:
             lines.append(f"within the limit {format_fraction(limit)} mg/m² (--anthracycline-limit)")
     return Exposure(tuple(lines), tuple(warnings), total if counted else None)

@@ -65,6 +65,7 @@ __all__ = [
     "fujimoto",
     "gehan_george",
     "haycock",
+    "ibw_equation",
     "ideal_body_weight",
     "lean_body_weight",
     "mosteller",
@@ -318,6 +319,23 @@ _IBW_COEFFS: dict[str, dict[str, tuple[float, float]]] = {
     "miller": {"male": (56.2, 1.41), "female": (53.1, 1.36)},
 }
 
+#: The shortest height the ideal-body-weight formulas are stated for: each is a weight at 5 feet plus a weight per
+#: inch *over* 5 feet, fitted to adults (Devine 1974; Robinson 1983 and Miller 1983 from the Metropolitan Life
+#: tables). Below it they extrapolate, down to 0 kg and less near 1 m (Devine female: 0 kg at 40.2 in, 102 cm).
+IBW_MIN_INCHES = 60.0
+IBW_MIN_HEIGHT_CM = IBW_MIN_INCHES * CM_PER_INCH  # 152.4
+IBW_CITATIONS = {
+    "devine": "Devine BJ. Drug Intell Clin Pharm 1974;8:650-5",
+    "robinson": "Robinson JD et al. Am J Hosp Pharm 1983;40:1016-9",
+    "miller": "Miller DR et al. Am J Hosp Pharm 1983;40:1622-5",
+}
+
+
+def ibw_equation(method: str, sex: str) -> str:
+    """The formula in words: '50 kg + 2.3 kg per inch over 60 in'."""
+    base, slope = _IBW_COEFFS[method][sex]
+    return f"{base:g} kg + {slope:g} kg per inch over 60 in"
+
 
 def bmi(weight_kg: float, height_cm: float) -> float:
     """Body-mass index in kg/m²: W / (H/100)²."""
@@ -328,8 +346,9 @@ def bmi(weight_kg: float, height_cm: float) -> float:
 def ideal_body_weight(height_cm: float, sex: str, method: str = "devine") -> float:
     """Ideal body weight in kg: base + slope·(height in inches − 60).
 
-    Note: the formulas were derived for heights ≥ 60 in (152.4 cm); below that
-    they extrapolate linearly and are returned unchanged.
+    The formulas are stated for heights of at least 60 in (152.4 cm); below
+    that they extrapolate (to 0 kg and less near 1 m), so a shorter height is
+    an error, not a number.
     """
     h, s = height_value(height_cm), sex_value(sex)
     coeffs = _IBW_COEFFS.get(method)
@@ -337,8 +356,14 @@ def ideal_body_weight(height_cm: float, sex: str, method: str = "devine") -> flo
         raise ValueError(
             f"unknown ideal-body-weight method {method!r}; use one of: {', '.join(IBW_METHODS)}"
         )
+    inches = h / CM_PER_INCH
+    if inches < IBW_MIN_INCHES - 1e-9:  # 60 * 2.54 is 152.39999999999998 in binary floating point
+        raise ValueError(
+            f"ideal body weight formulas are stated for heights of at least 60 in "
+            f"(152.4 cm), got {height_cm!r} cm; use another dosing weight"
+        )
     base, slope = coeffs[s]
-    return base + slope * (h / CM_PER_INCH - 60.0)
+    return base + slope * (inches - 60.0)
 
 
 def adjusted_body_weight(actual_kg: float, ibw_kg: float, factor: float = 0.4) -> float:

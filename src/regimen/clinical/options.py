@@ -14,6 +14,7 @@ from fractions import Fraction
 from regimen.clinical.anthracycline import FactorTable, Prior
 from regimen.clinical.body_size import BSA_FORMULAS
 from regimen.clinical.formulary import Formulary
+from regimen.clinical.patient import GFR
 from regimen.errors import RegimenError, option
 from regimen.model import DOSING_WEIGHTS, Amount
 from regimen.quantities.exact import format_fraction
@@ -42,6 +43,10 @@ CHILD_RANGES: dict[str, tuple[Fraction, Fraction, str]] = {
 }
 AGE_USUAL_MAX = Fraction(100)
 ADULT_AGE = Fraction(18)
+#: Ideal body weight (and the adjusted weight built on it) is defined for adults at least 60 in tall: each formula
+#: is a weight at 5 feet plus a weight per inch over 5 feet (Devine 1974, Robinson 1983, Miller 1983; see
+#: regimen.clinical.body_size). Below it, or for a child, the weight is an error, never an extrapolation.
+IBW_MIN_HEIGHT_CM = Fraction(1524, 10)
 
 
 class ClinicalError(RegimenError):
@@ -90,6 +95,12 @@ class ClinicalOptions:
                                 "e.g. 2")
         if self.gfr_cap is not None and self.gfr_cap <= 0:
             raise ClinicalError(f"{option('gfr_cap')} must be positive (or 'none' to lift the cap)")
+        if self.gfr_cap is not None and self.gfr_cap > GFR.high:
+            # a cap above any possible GFR caps nothing and hides an impossible estimate: the same limit as --gfr
+            raise ClinicalError(f"{option('gfr_cap')} {format_fraction(self.gfr_cap, grouping=False)} mL/min is "
+                                f"above {format_fraction(GFR.high)} mL/min, the highest possible GFR (the limit of a "
+                                f"measured {option('gfr')}): give e.g. {option('gfr_cap')} 125, or {option('gfr_cap')} "
+                                "none to lift the cap")
         if not 0 < self.threshold <= 50:
             raise ClinicalError(f"rounding threshold {format_fraction(self.threshold)} % must be above 0 and at most "
                                 "50 %")

@@ -32,6 +32,11 @@ class Measure:
     examples: str
 
 
+# What is physically possible (above it: an error). Weight, height and age lie above the records (Guinness World
+# Records: the heaviest person, Jon Brower Minnoch, about 635 kg; the tallest, Robert Wadlow, 272 cm; the oldest
+# verified, Jeanne Calment, 122 years). BSA 5 m² and GFR 300 mL/min are project choices; GFR's limit holds for a
+# measured GFR and for every estimate (regimen.clinical.prepare) and bounds the GFR cap (regimen.clinical.options).
+# Pairs of values (weight with height) are checked in regimen.clinical.plausibility.
 WEIGHT = Measure("weight", "weight", "kilogram", "kg", "kilogram", Fraction(0), Fraction(650),
                  f"{option('weight')} 70 (kg), {option('weight')} '154 lb'")
 BSA = Measure("body-surface area", "bsa", "meter ** 2", "m²", "meter ** 2", Fraction(0), Fraction(5),

@@ -5,8 +5,13 @@ vectors). Here their results are turned into exact decimals by one stated roundi
 dose arithmetic, and every step is written out as working:
 
 * BSA from height and weight: rounded half up to 3 decimal places (m²).
-* Dosing weights (ideal, adjusted, lean) and GFR / creatinine clearance: rounded half up to 2 decimal
-  places (kg, mL/min).
+* Dosing weights (ideal, adjusted, lean) and GFR / creatinine clearance (Cockcroft–Gault, CKD-EPI 2021 and its
+  de-indexed value): rounded half up to 2 decimal places (kg, mL/min).
+
+Each of these roundings happens once, to the value the doses then use, and its working line says so
+("..., rounded half up to 2 decimals = 66.11 mL/min", through :func:`rounded_text`). A value derived from a
+rounded one (the adjusted weight from the rounded ideal weight, the de-indexed eGFR from the rounded eGFR) is
+rounded again, once, and says so too.
 
 Plausibility: values outside what is physically possible are errors (:mod:`regimen.clinical.patient`); values that
 are possible but unusual are warnings, with the ranges below (a project choice, not from a source: they
@@ -31,11 +36,14 @@ from regimen.clinical.options import (
     CHILD_RANGES,
     DEFAULT_GFR_CAP,
     DERIVED_PLACES,
+    IBW_MIN_HEIGHT_CM,
     IDEAL_DEFAULT,
     ClinicalError,
     ClinicalOptions,
     StrictError,
 )
+from regimen.clinical.patient import GFR
+from regimen.clinical.plausibility import check_body_pair
 from regimen.errors import PatientError, option
 from regimen.model import AucDose, Component, Patient, Regimen
 from regimen.quantities.exact import format_fraction, to_decimal
@@ -44,6 +52,13 @@ from regimen.quantities.exact import format_fraction, to_decimal
 def exact_places(x: float, places: int) -> Fraction:
     """A float formula result as an exact decimal, rounded half up to ``places`` places."""
     return Fraction(to_decimal(Fraction(Decimal(repr(x))), places))
+
+
+def rounded_text(raw: float | Fraction, used: Fraction, places: int, unit: str) -> str:
+    """The one rounding of a derived value, as working: '66.111111 mL/min, rounded half up to 2 decimals = 66.11
+    mL/min'. A float formula result is shown to 6 decimals (as the BSA always was); an exact one as it is, up to 6."""
+    shown = f"{raw:.6f}" if isinstance(raw, float) else format_fraction(raw, 6)
+    return f"{shown} {unit}, rounded half up to {places} decimals = {format_fraction(used)} {unit}"
 
 
 def _f(x: Fraction) -> float:
@@ -112,6 +127,7 @@ def prepare(regimen: Regimen, patient: Patient, options: ClinicalOptions,
     ``check`` (the engine's missing-value check) runs once a BSA has been computed from height and weight.
     """
     needs_bsa, needs_weight, needs_auc = _needs(regimen)
+    check_body_pair(patient, regimen)
     out = Prepared(patient=patient)
     _bsa(out, needs_bsa, options)
     if check is not None:
@@ -146,8 +162,8 @@ def _bsa(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
     if p.bsa_m2 is None and computed is not None:
         out.working.append(
             f"BSA by {formula.name} {formula.equation} with W = {format_fraction(p.weight_kg or Fraction(0))} kg, "
-            f"H = {format_fraction(p.height_cm or Fraction(0))} cm: {raw:.6f} m², rounded half up to {BSA_PLACES} "
-            f"decimals = {format_fraction(computed)} m² ({formula.citation})")
+            f"H = {format_fraction(p.height_cm or Fraction(0))} cm: {rounded_text(raw, computed, BSA_PLACES, 'm²')} "
+            f"({formula.citation})")
         out.patient = dataclasses.replace(p, bsa_m2=computed)
         out.bsa_label = f"BSA, {formula.name}"
     elif p.bsa_m2 is not None and computed is not None:
@@ -191,31 +207,62 @@ def _dosing_weight(out: Prepared, key: str, options: ClinicalOptions, explicit: 
     _need(p.height_cm, "height", option("height"), purpose)
     _need(p.sex, "sex", option("sex"), purpose)
     assert p.height_cm is not None and p.sex is not None
-    if p.height_cm < Fraction(1524, 10):
-        out.warnings.append(f"height {format_fraction(p.height_cm)} cm is under 152.4 cm (60 in): ideal body weight "
-                            "formulas were derived for taller adults and extrapolate below it")
+    if key == "lean":
+        raw = body_size.lean_body_weight(_f(p.weight_kg), _f(p.height_cm), p.sex)
+        lean = exact_places(raw, DERIVED_PLACES)
+        equation = "9270 × W / (6680 + 216 × BMI)" if p.sex == "male" else "9270 × W / (8780 + 244 × BMI)"
+        index = body_size.bmi(_f(p.weight_kg), _f(p.height_cm))
+        out.working.append(f"lean body weight (Janmahasatian 2005, {p.sex}) = {equation} with W = "
+                           f"{format_fraction(p.weight_kg)} kg, BMI = {index:.6f} kg/m²: "
+                           f"{rounded_text(raw, lean, DERIVED_PLACES, 'kg')}")
+        return _positive(BodyWeight(lean, "lean body weight, Janmahasatian"))
     ibw_method = key.split("-", 1)[1] if key.startswith("ideal-") else IDEAL_DEFAULT
-    ibw = exact_places(body_size.ideal_body_weight(_f(p.height_cm), p.sex, ibw_method), DERIVED_PLACES)
     ibw_name = ibw_method.capitalize()
+    _ibw_in_range(p, ibw_method, "the adjusted body weight uses the ideal body weight" if key == "adjusted" else "")
+    raw_ibw = body_size.ideal_body_weight(_f(p.height_cm), p.sex, ibw_method)
+    ibw = exact_places(raw_ibw, DERIVED_PLACES)
+    # the adjusted weight is built on the rounded ideal weight: its rounding is stated as well
+    out.working.append(f"ideal body weight ({ibw_name}, {p.sex}, {format_fraction(p.height_cm)} cm) = "
+                       f"{body_size.ibw_equation(ibw_method, p.sex)} = "
+                       f"{rounded_text(raw_ibw, ibw, DERIVED_PLACES, 'kg')}")
     if key.startswith("ideal"):
-        out.working.append(f"ideal body weight ({ibw_name}, {p.sex}, {format_fraction(p.height_cm)} cm) = "
-                           f"{format_fraction(ibw)} kg (rounded half up to {DERIVED_PLACES} decimals)")
         if ibw > p.weight_kg:
             out.warnings.append(f"ideal body weight {format_fraction(ibw)} kg is above the actual weight "
                                 f"{format_fraction(p.weight_kg)} kg: check the protocol's rule for underweight "
                                 "patients")
-        return BodyWeight(ibw, f"ideal body weight, {ibw_name}")
-    if key == "adjusted":
-        f = options.adjusted_factor
-        adjusted = Fraction(to_decimal(ibw + f * (p.weight_kg - ibw), DERIVED_PLACES))
-        out.working.append(f"adjusted body weight = IBW + {format_fraction(f)} × (actual − IBW) = "
-                           f"{format_fraction(ibw)} + {format_fraction(f)} × ({format_fraction(p.weight_kg)} − "
-                           f"{format_fraction(ibw)}) = {format_fraction(adjusted)} kg (IBW by {ibw_name})")
-        return BodyWeight(adjusted, f"adjusted body weight, factor {format_fraction(f)}")
-    lean = exact_places(body_size.lean_body_weight(_f(p.weight_kg), _f(p.height_cm), p.sex), DERIVED_PLACES)
-    out.working.append(f"lean body weight (Janmahasatian 2005, {p.sex}) = {format_fraction(lean)} kg (rounded half up "
-                       f"to {DERIVED_PLACES} decimals)")
-    return BodyWeight(lean, "lean body weight, Janmahasatian")
+        return _positive(BodyWeight(ibw, f"ideal body weight, {ibw_name}"))
+    f = options.adjusted_factor
+    exact = ibw + f * (p.weight_kg - ibw)
+    adjusted = Fraction(to_decimal(exact, DERIVED_PLACES))
+    out.working.append(f"adjusted body weight = IBW + {format_fraction(f)} × (actual − IBW) = "
+                       f"{format_fraction(ibw)} + {format_fraction(f)} × ({format_fraction(p.weight_kg)} − "
+                       f"{format_fraction(ibw)}) = {rounded_text(exact, adjusted, DERIVED_PLACES, 'kg')} "
+                       f"(IBW by {ibw_name})")
+    return _positive(BodyWeight(adjusted, f"adjusted body weight, factor {format_fraction(f)}"))
+
+
+def _ibw_in_range(p: Patient, method: str, via: str) -> None:
+    """The ideal-body-weight formulas are stated for adults of at least 60 in (152.4 cm): outside, an error."""
+    assert p.height_cm is not None and p.sex is not None
+    why = ""
+    if p.height_cm < IBW_MIN_HEIGHT_CM:
+        why = f"height {format_fraction(p.height_cm)} cm is below it"
+    elif p.age_years is not None and p.age_years < ADULT_AGE:
+        why = f"age {format_fraction(p.age_years)} years is under {format_fraction(ADULT_AGE)}"
+    if why:
+        lead = f"{via} ({method.capitalize()}), which" if via else f"ideal body weight ({method.capitalize()})"
+        raise PatientError(f"{lead} is defined for adults at least 152.4 cm (60 in) tall "
+                           f"({body_size.ibw_equation(method, p.sex)}; {body_size.IBW_CITATIONS[method]}); {why}: "
+                           f"dose by actual weight ({option('dosing_weight')} actual) or by hand, per the protocol")
+
+
+def _positive(weight: BodyWeight) -> BodyWeight:
+    """A dosing weight at or below 0 kg is never used: no formula in its range gives one, so it means a bug."""
+    if weight.kg <= 0:
+        name = weight.label.split(",")[0]
+        raise PatientError(f"{name} {format_fraction(weight.kg)} kg is not a possible dosing weight: check "
+                           f"{option('weight')}, {option('height')} and {option('sex')}")
+    return weight
 
 
 def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
@@ -224,20 +271,27 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
     if p.scr_mg_dl is not None and p.age_years is not None and p.sex is not None:
         scr, age = _f(p.scr_mg_dl), _f(p.age_years)
         if p.weight_kg is not None:
-            cg = exact_places(renal.cockcroft_gault(age, _f(p.weight_kg), scr, p.sex), DERIVED_PLACES)
+            raw_cg = renal.cockcroft_gault(age, _f(p.weight_kg), scr, p.sex)
+            cg = exact_places(raw_cg, DERIVED_PLACES)
+            _possible_gfr(cg, "Cockcroft–Gault creatinine clearance", "mL/min", with_weight=True)
             female = " × 0.85 (female)" if p.sex == "female" else ""
             text = (f"Cockcroft–Gault CrCl = (140 − {format_fraction(p.age_years)}) × {format_fraction(p.weight_kg)} kg"
-                    f" (actual weight) / (72 × {format_fraction(p.scr_mg_dl)} mg/dL){female} = {format_fraction(cg)}"
-                    " mL/min")
+                    f" (actual weight) / (72 × {format_fraction(p.scr_mg_dl)} mg/dL){female} = "
+                    f"{rounded_text(raw_cg, cg, DERIVED_PLACES, 'mL/min')}")
             estimates["cockcroft-gault"] = (cg, "Cockcroft–Gault")
             out.working.append(text)
-        egfr = exact_places(renal.ckd_epi_2021(scr, age, p.sex), DERIVED_PLACES)
-        out.working.append(f"CKD-EPI 2021 eGFR = {format_fraction(egfr)} mL/min/1.73 m² ({p.sex}, age "
-                           f"{format_fraction(p.age_years)}, SCr {format_fraction(p.scr_mg_dl)} mg/dL)")
+        raw_egfr = renal.ckd_epi_2021(scr, age, p.sex)
+        egfr = exact_places(raw_egfr, DERIVED_PLACES)
+        _possible_gfr(egfr, "CKD-EPI 2021 eGFR", "mL/min/1.73 m²")
+        out.working.append(f"CKD-EPI 2021 eGFR = {rounded_text(raw_egfr, egfr, DERIVED_PLACES, 'mL/min/1.73 m²')} "
+                           f"({p.sex}, age {format_fraction(p.age_years)}, SCr {format_fraction(p.scr_mg_dl)} mg/dL)")
         if p.bsa_m2 is not None:
-            absolute = Fraction(to_decimal(egfr * p.bsa_m2 / Fraction(173, 100), DERIVED_PLACES))
+            exact = egfr * p.bsa_m2 / Fraction(173, 100)
+            absolute = Fraction(to_decimal(exact, DERIVED_PLACES))
+            _possible_gfr(absolute, "CKD-EPI 2021 eGFR de-indexed", "mL/min", with_bsa=True)
             out.working.append(f"CKD-EPI 2021 de-indexed for Calvert: {format_fraction(egfr)} × "
-                               f"{format_fraction(p.bsa_m2)} m² / 1.73 m² = {format_fraction(absolute)} mL/min")
+                               f"{format_fraction(p.bsa_m2)} m² / 1.73 m² = "
+                               f"{rounded_text(exact, absolute, DERIVED_PLACES, 'mL/min')}")
             estimates["ckd-epi-2021"] = (absolute, "CKD-EPI 2021, de-indexed")
     if not needed:
         return
@@ -264,6 +318,17 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
         default = " (FDA 2010 default)" if options.gfr_cap == DEFAULT_GFR_CAP else " (--gfr-cap)"
         text += f" capped at {format_fraction(options.gfr_cap)} mL/min{default}"
     out.gfr = Gfr(ml_min=gfr, used=used, text=text)
+
+
+def _possible_gfr(value: Fraction, what: str, unit: str, *, with_weight: bool = False, with_bsa: bool = False) -> None:
+    """A computed GFR has the limit of a measured one (:data:`regimen.clinical.patient.GFR`): above it, an error."""
+    if value <= GFR.high:
+        return
+    inputs = [f"the serum creatinine ({option('scr')})", *([f"weight ({option('weight')})"] if with_weight else []),
+              *([f"BSA ({option('bsa')})"] if with_bsa else []), f"age ({option('age')})"]
+    raise PatientError(f"{what} {format_fraction(value)} {unit} is impossible: a GFR is at most "
+                       f"{format_fraction(GFR.high)} mL/min, as for a measured {option('gfr')}; check "
+                       f"{', '.join(inputs[:-1])} and {inputs[-1]}")
 
 
 def _plausibility(out: Prepared) -> None:
