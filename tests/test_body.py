@@ -61,9 +61,7 @@ def test_schlich_reference() -> None:
     assert body.schlich(70, 170, "male") == pytest.approx(1.697976, abs=BSA_TOL)
     assert body.schlich(70, 170, "female") == pytest.approx(1.765425, abs=BSA_TOL)
     assert body.bsa("schlich", 70, 170, "male") == pytest.approx(1.697976, abs=BSA_TOL)
-    assert body.bsa("schlich", 70, 170, "female") == pytest.approx(
-        1.765425, abs=BSA_TOL
-    )
+    assert body.bsa("schlich", 70, 170, "female") == pytest.approx(1.765425, abs=BSA_TOL)
 
 
 def test_module_functions_match_registry() -> None:
@@ -156,9 +154,7 @@ def test_regression_haycock_exponents_admiral_424() -> None:
 def test_ibw_devine() -> None:
     assert body.ideal_body_weight(160, "female") == pytest.approx(52.38189, abs=1e-5)
     assert body.ideal_body_weight(160, "male") == pytest.approx(56.88189, abs=1e-5)
-    assert body.ideal_body_weight(160, "male", "devine") == body.ideal_body_weight(
-        160, "male"
-    )
+    assert body.ideal_body_weight(160, "male", "devine") == body.ideal_body_weight(160, "male")
 
 
 @pytest.mark.parametrize(
@@ -173,9 +169,7 @@ def test_ibw_devine() -> None:
     ],
 )
 def test_ibw_at_60_inches(method: str, sex: str, base: float) -> None:
-    assert body.ideal_body_weight(60 * 2.54, sex, method) == pytest.approx(
-        base, abs=1e-9
-    )
+    assert body.ideal_body_weight(60 * 2.54, sex, method) == pytest.approx(base, abs=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -221,9 +215,7 @@ def test_lean_body_weight_janmahasatian() -> None:
     assert body.lean_body_weight(80, 150, "male") == pytest.approx(51.643454, abs=1e-6)
     bmi = 80 / 1.5**2
     expected_f = 9270 * 80 / (8780 + 244 * bmi)
-    assert body.lean_body_weight(80, 150, "female") == pytest.approx(
-        expected_f, rel=1e-12
-    )
+    assert body.lean_body_weight(80, 150, "female") == pytest.approx(expected_f, rel=1e-12)
 
 
 def test_bmi() -> None:
@@ -237,9 +229,7 @@ def test_bmi() -> None:
 
 def test_cockcroft_gault() -> None:
     assert renal.cockcroft_gault(60, 70, 1.0, "male") == pytest.approx(77.7778, abs=1e-4)
-    assert renal.cockcroft_gault(60, 70, 1.0, "female") == pytest.approx(
-        66.1111, abs=1e-4
-    )
+    assert renal.cockcroft_gault(60, 70, 1.0, "female") == pytest.approx(66.1111, abs=1e-4)
 
 
 def test_ckd_epi_2021() -> None:
@@ -249,19 +239,11 @@ def test_ckd_epi_2021() -> None:
 
 def test_ckd_epi_2021_branches() -> None:
     # at SCr == kappa both min/max terms are 1: eGFR = 142 * 0.9938**age (* 1.012 F)
-    assert renal.ckd_epi_2021(0.9, 50, "male") == pytest.approx(
-        142 * 0.9938**50, rel=1e-12
-    )
-    assert renal.ckd_epi_2021(0.7, 50, "female") == pytest.approx(
-        142 * 0.9938**50 * 1.012, rel=1e-12
-    )
+    assert renal.ckd_epi_2021(0.9, 50, "male") == pytest.approx(142 * 0.9938**50, rel=1e-12)
+    assert renal.ckd_epi_2021(0.7, 50, "female") == pytest.approx(142 * 0.9938**50 * 1.012, rel=1e-12)
     # below kappa uses alpha, above kappa uses -1.200
-    assert renal.ckd_epi_2021(0.45, 50, "male") == pytest.approx(
-        142 * 0.5**-0.302 * 0.9938**50, rel=1e-12
-    )
-    assert renal.ckd_epi_2021(1.4, 50, "female") == pytest.approx(
-        142 * 2.0**-1.2 * 0.9938**50 * 1.012, rel=1e-12
-    )
+    assert renal.ckd_epi_2021(0.45, 50, "male") == pytest.approx(142 * 0.5**-0.302 * 0.9938**50, rel=1e-12)
+    assert renal.ckd_epi_2021(1.4, 50, "female") == pytest.approx(142 * 2.0**-1.2 * 0.9938**50 * 1.012, rel=1e-12)
 
 
 def test_scr_conversion() -> None:
@@ -350,19 +332,13 @@ def test_non_numeric_rejected() -> None:
 # Properties
 # --------------------------------------------------------------------------
 
-adult_weight = st.floats(
-    min_value=30, max_value=250, allow_nan=False, allow_infinity=False
-)
-adult_height = st.floats(
-    min_value=120, max_value=220, allow_nan=False, allow_infinity=False
-)
+adult_weight = st.floats(min_value=30, max_value=250, allow_nan=False, allow_infinity=False)
+adult_height = st.floats(min_value=120, max_value=220, allow_nan=False, allow_infinity=False)
 pair_delta = st.floats(min_value=0.5, max_value=50)
 
 
 @given(w=adult_weight, h=adult_height, dw=pair_delta, sex=st.sampled_from(SEXES))
-def test_bsa_strictly_increasing_in_weight(
-    w: float, h: float, dw: float, sex: str
-) -> None:
+def test_bsa_strictly_increasing_in_weight(w: float, h: float, dw: float, sex: str) -> None:
     w2 = min(w + dw, 250.0)
     if w2 - w < 1e-6:  # below float resolution the formulas cannot separate the two
         return
@@ -371,9 +347,7 @@ def test_bsa_strictly_increasing_in_weight(
 
 
 @given(w=adult_weight, h=adult_height, dh=pair_delta, sex=st.sampled_from(SEXES))
-def test_bsa_strictly_increasing_in_height(
-    w: float, h: float, dh: float, sex: str
-) -> None:
+def test_bsa_strictly_increasing_in_height(w: float, h: float, dh: float, sex: str) -> None:
     h2 = min(h + dh, 220.0)
     if h2 - h < 1e-6:  # below float resolution the formulas cannot separate the two
         return
@@ -388,12 +362,8 @@ def test_bsa_strictly_increasing_in_height(
     scr=st.floats(min_value=0.2, max_value=15),
     sex=st.sampled_from(SEXES),
 )
-def test_cockcroft_gault_decreasing_in_age(
-    age: float, d_age: float, w: float, scr: float, sex: str
-) -> None:
-    assert renal.cockcroft_gault(age + d_age, w, scr, sex) < renal.cockcroft_gault(
-        age, w, scr, sex
-    )
+def test_cockcroft_gault_decreasing_in_age(age: float, d_age: float, w: float, scr: float, sex: str) -> None:
+    assert renal.cockcroft_gault(age + d_age, w, scr, sex) < renal.cockcroft_gault(age, w, scr, sex)
 
 
 @given(
@@ -403,12 +373,8 @@ def test_cockcroft_gault_decreasing_in_age(
     d_scr=st.floats(min_value=0.05, max_value=5),
     sex=st.sampled_from(SEXES),
 )
-def test_cockcroft_gault_decreasing_in_scr(
-    age: float, w: float, scr: float, d_scr: float, sex: str
-) -> None:
-    assert renal.cockcroft_gault(age, w, scr + d_scr, sex) < renal.cockcroft_gault(
-        age, w, scr, sex
-    )
+def test_cockcroft_gault_decreasing_in_scr(age: float, w: float, scr: float, d_scr: float, sex: str) -> None:
+    assert renal.cockcroft_gault(age, w, scr + d_scr, sex) < renal.cockcroft_gault(age, w, scr, sex)
 
 
 @given(

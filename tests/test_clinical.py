@@ -32,8 +32,9 @@ from regimen.quantities.exact import to_decimal
 D = Fraction  # exact expected values are written as Fraction("21.816")
 
 
-def plan(reg: str | regimen.Regimen, options: ClinicalOptions | None = None, cycles: int | None = None,
-         **patient: object) -> Plan:
+def plan(
+    reg: str | regimen.Regimen, options: ClinicalOptions | None = None, cycles: int | None = None, **patient: object
+) -> Plan:
     r = regimen.load(reg) if isinstance(reg, str) else reg
     return regimen.expand(r, regimen.make_patient(**patient), options=options, cycles=cycles)  # type: ignore[arg-type]
 
@@ -51,7 +52,7 @@ def reg(body: str) -> regimen.Regimen:
     return load_text(f'id = "test-regimen"\nname = "Test regimen"\n{body}\n[[source]]\ncitation = "test"\n', "<test>")
 
 
-VINCRISTINE = reg('''cycle_length = 21
+VINCRISTINE = reg("""cycle_length = 21
 [[component]]
 drug = "vincristine"
 dose = "1.4 mg/m²"
@@ -59,13 +60,21 @@ route = "IV"
 method = "bolus"
 days = "1,8"
 max_dose = "2 mg"
-''')
+""")
 
 # ---- body size -----------------------------------------------------------------------------------------
 
 # physiology R/bsa.R values at 70 kg / 170 cm (reference facts); the tool rounds them half up to 3 decimals.
-ADULT_70_170 = {"mosteller": "1.818119", "dubois": "1.809708", "haycock": "1.825677", "gehan-george": "1.831289",
-                "boyd": "1.834670", "fujimoto": "1.764293", "takahira": "1.824067", "shuter-aslani": "1.786070"}
+ADULT_70_170 = {
+    "mosteller": "1.818119",
+    "dubois": "1.809708",
+    "haycock": "1.825677",
+    "gehan-george": "1.831289",
+    "boyd": "1.834670",
+    "fujimoto": "1.764293",
+    "takahira": "1.824067",
+    "shuter-aslani": "1.786070",
+}
 
 
 @pytest.mark.parametrize(("formula", "published"), sorted(ADULT_70_170.items()))
@@ -114,6 +123,7 @@ def test_default_path_without_height_is_unchanged() -> None:
 
 # ---- dosing weight ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("sex", "kg"), [("female", "52.38"), ("male", "56.88")])  # Devine 160 cm: 52.38189 / 56.88189
 def test_ideal_body_weight_devine_in_the_working(sex: str, kg: str) -> None:
     p = plan("cenersen-arm1", ClinicalOptions(dosing_weight="ideal"), weight="70", bsa="1.8", height="160", sex=sex)
@@ -130,12 +140,15 @@ def test_robinson_and_miller_hand_computed() -> None:
 
 
 def test_adjusted_body_weight_shows_formula_and_factor() -> None:
-    p = plan("cenersen-arm1", ClinicalOptions(dosing_weight="adjusted"), weight="100", bsa="2", height="160",
-             sex="male")
+    p = plan(
+        "cenersen-arm1", ClinicalOptions(dosing_weight="adjusted"), weight="100", bsa="2", height="160", sex="male"
+    )
     # IBW 56.88; 56.88 + 0.4 × (100 − 56.88) = 74.128 -> 74.13
     assert one(p, "cenersen").rate == D("0.1") * D("74.13")
-    expected = ("adjusted body weight = IBW + 0.4 × (actual − IBW) = 56.88 + 0.4 × (100 − 56.88) = 74.128 kg, rounded "
-                "half up to 2 decimals = 74.13 kg")
+    expected = (
+        "adjusted body weight = IBW + 0.4 × (actual − IBW) = 56.88 + 0.4 × (100 − 56.88) = 74.128 kg, rounded "
+        "half up to 2 decimals = 74.13 kg"
+    )
     assert f"{expected} (IBW by Devine)" in p.patient.working
     quarter_options = ClinicalOptions(dosing_weight="adjusted", adjusted_factor=D(1, 4))
     quarter = plan("cenersen-arm1", quarter_options, weight="100", bsa="2", height="160", sex="male")
@@ -155,23 +168,21 @@ def test_ideal_weight_needs_height_and_sex() -> None:
 
 
 def test_underweight_patients_are_flagged_and_short_ones_stopped() -> None:
-    p = plan("cenersen-arm1", ClinicalOptions(dosing_weight="ideal"), weight="45", bsa="1.4", height="155",
-             sex="male")
+    p = plan("cenersen-arm1", ClinicalOptions(dosing_weight="ideal"), weight="45", bsa="1.4", height="155", sex="male")
     # Devine male 155 cm = 61.0236 in: 50 + 2.3 × 1.0236 = 52.354 -> 52.35 kg
     assert any("ideal body weight 52.35 kg is above the actual weight 45 kg" in w for w in p.warnings)
     # 150 cm is under the formula's 60 in (152.4 cm): an error, where it used to be a warning and a number
     with pytest.raises(PatientError, match=r"height 150 cm is below it"):
-        plan("cenersen-arm1", ClinicalOptions(dosing_weight="ideal"), weight="45", bsa="1.4", height="150",
-             sex="male")
+        plan("cenersen-arm1", ClinicalOptions(dosing_weight="ideal"), weight="45", bsa="1.4", height="150", sex="male")
 
 
 def test_regimen_can_require_a_dosing_weight_and_a_run_cannot_override_it() -> None:
-    r = reg('''dosing_weight = "ideal"
+    r = reg("""dosing_weight = "ideal"
 [[component]]
 drug = "drug-a"
 dose = "1 mg/kg"
 days = "1"
-''')
+""")
     p = plan(r, weight="90", height="160", sex="female")
     assert one(p, "drug-a").dose == D("52.38")
     assert "(ideal body weight, Devine)" in one(p, "drug-a").calculation
@@ -183,24 +194,24 @@ days = "1"
 
 def test_component_dosing_weight_must_be_per_kg() -> None:
     with pytest.raises(RegimenFileError, match="dosing_weight applies to doses per kg"):
-        reg('''[[component]]
+        reg("""[[component]]
 drug = "a"
 dose = "1 mg/m²"
 days = "1"
 dosing_weight = "lean"
-''')
+""")
 
 
 # ---- renal function and AUC dosing -----------------------------------------------------------------------
 
-AUC5 = reg('''[[component]]
+AUC5 = reg("""[[component]]
 drug = "carboplatin"
 dose = "AUC 5"
 route = "IV"
 method = "infusion"
 duration = "30 min"
 days = "1"
-''')
+""")
 
 
 def test_calvert_with_a_measured_gfr_is_625_mg() -> None:
@@ -274,11 +285,14 @@ def test_auc_text_is_parsed_strictly() -> None:
     with pytest.raises(RegimenFileError, match="write a target AUC as 'AUC 5'"):
         reg('[[component]]\ndrug = "carboplatin"\ndose = "AUC five"\ndays = "1"\n')
     with pytest.raises(RegimenFileError, match="is one dose, not a continuous infusion"):
-        reg('[[component]]\ndrug = "c"\ndose = "AUC 5"\nmethod = "continuous infusion"\nduration = "1 day"\n'
-            'days = "1"\n')
+        reg(
+            '[[component]]\ndrug = "c"\ndose = "AUC 5"\nmethod = "continuous infusion"\nduration = "1 day"\n'
+            'days = "1"\n'
+        )
 
 
 # ---- caps -------------------------------------------------------------------------------------------------
+
 
 def test_bsa_cap_shows_uncapped_and_capped_and_warns() -> None:
     p = plan("cenersen-arm1", ClinicalOptions(bsa_cap=D(2)), weight="100", bsa="2.2")
@@ -300,27 +314,29 @@ def test_max_dose_per_administration_is_applied_and_stated_as_protocol_not_warni
         assert row.warnings == ()
         assert row.caps == ("dose capped at the regimen maximum 2 mg per administration (calculated 2.52 mg)",)
     assert p.warnings == ()
-    assert ("vincristine (cycle 1 day 1, cycle 1 day 8): dose capped at the regimen maximum 2 mg per administration "
-            "(calculated 2.52 mg), as the protocol states") in p.notes
+    assert (
+        "vincristine (cycle 1 day 1, cycle 1 day 8): dose capped at the regimen maximum 2 mg per administration "
+        "(calculated 2.52 mg), as the protocol states"
+    ) in p.notes
     assert plan(VINCRISTINE, ClinicalOptions(strict=True), bsa="1.8").administrations == p.administrations
     small = plan(VINCRISTINE, bsa="1.2")
     assert {r.dose for r in rows(small, "vincristine")} == {D("1.68")} and small.warnings == ()
 
 
 def test_max_per_cycle_scales_the_cycle_together() -> None:
-    r = reg('''[[component]]
+    r = reg("""[[component]]
 drug = "vincristine"
 dose = "1.4 mg/m²"
 days = "1,8"
 max_per_cycle = "4 mg"
-''')
+""")
     p = plan(r, bsa="2")  # 2.8 + 2.8 = 5.6 mg > 4 mg: each × 4/5.6
     assert [x.dose for x in rows(p, "vincristine")] == [2, 2]
     assert "(× 4 mg / 5.6 mg)" in one(p, "vincristine").calculation
 
 
 def test_max_daily_and_max_dose_of_a_continuous_infusion() -> None:
-    r = reg('''[[component]]
+    r = reg("""[[component]]
 drug = "d"
 dose = "10 mg/kg/day"
 method = "continuous infusion"
@@ -328,7 +344,7 @@ duration = "2 days"
 days = "1-2"
 max_daily = "800 mg"
 max_dose = "1500 mg"
-''')
+""")
     p = plan(r, weight="100")  # 1,000 mg/day -> 800 per day; infusion 1,600 -> 1,500 (750 per day)
     assert [x.dose for x in rows(p, "d")] == [750, 750]
     assert [x.rate for x in rows(p, "d")] == [D(750, 24), D(750, 24)]
@@ -352,7 +368,7 @@ def test_cap_fields_are_checked_in_the_file() -> None:
 
 # ---- dose levels and reductions --------------------------------------------------------------------------
 
-LEVELS = reg('''[[component]]
+LEVELS = reg("""[[component]]
 drug = "idarubicin"
 dose = "12 mg/m²"
 days = "1-3"
@@ -361,7 +377,7 @@ levels = { "-1" = "75%", "-2" = "6 mg/m²" }
 drug = "cytarabine"
 dose = "100 mg/m²"
 days = "1-7"
-''')
+""")
 
 
 def test_dose_level_percent_shows_ordered_and_adjusted() -> None:
@@ -391,12 +407,15 @@ def test_undefined_dose_levels_are_errors() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(pct=st.fractions(min_value=1, max_value=100).map(lambda f: f.limit_denominator(100)),
-       bsa=st.decimals(min_value="0.8", max_value="2.8", places=2))
+@given(
+    pct=st.fractions(min_value=1, max_value=100).map(lambda f: f.limit_denominator(100)),
+    bsa=st.decimals(min_value="0.8", max_value="2.8", places=2),
+)
 def test_reductions_scale_doses_exactly(pct: Fraction, bsa: Decimal) -> None:
     full = plan("cenersen-arm3", weight="70", bsa=str(bsa), age="45")
-    reduced = plan("cenersen-arm3", ClinicalOptions(reductions={"idarubicin": pct}), weight="70", bsa=str(bsa),
-                   age="45")
+    reduced = plan(
+        "cenersen-arm3", ClinicalOptions(reductions={"idarubicin": pct}), weight="70", bsa=str(bsa), age="45"
+    )
     for a, b in zip(full.administrations, reduced.administrations, strict=True):
         assert b.dose == (a.dose * pct / 100 if a.drug == "idarubicin" else a.dose)
 
@@ -409,6 +428,7 @@ def test_reduction_errors() -> None:
 
 
 # ---- rounding ---------------------------------------------------------------------------------------------
+
 
 def _flat(mg: str) -> regimen.Regimen:
     return reg(f'[[component]]\ndrug = "rituximab"\ndose = "{mg} mg"\ndays = "1"\n')
@@ -424,8 +444,10 @@ def vial500(tmp_path: Path) -> Path:
 def test_hopa_460_rounds_to_a_500_mg_vial(vial500: Path) -> None:
     row = one(plan(_flat("460"), ClinicalOptions(formulary=load_formulary(vial500), vial_round=True)), "rituximab")
     assert row.dose == 500 and row.dose_calculated == 460
-    assert "rounded to whole vials of 500 mg (formulary test): 460 mg → 500 mg (+8.7 %; threshold ±10 %, HOPA)" in \
-        row.calculation
+    assert (
+        "rounded to whole vials of 500 mg (formulary test): 460 mg → 500 mg (+8.7 %; threshold ±10 %, HOPA)"
+        in row.calculation
+    )
 
 
 def test_hopa_440_is_not_rounded_and_warns(vial500: Path) -> None:
@@ -437,8 +459,9 @@ def test_hopa_440_is_not_rounded_and_warns(vial500: Path) -> None:
 
 
 def test_band_6_percent(vial500: Path) -> None:
-    options = ClinicalOptions(formulary=load_formulary(vial500), vial_round=True, threshold=D(6),
-                              threshold_label="NHS England dose banding")
+    options = ClinicalOptions(
+        formulary=load_formulary(vial500), vial_round=True, threshold=D(6), threshold_label="NHS England dose banding"
+    )
     assert one(plan(_flat("480"), options), "rituximab").dose == 500  # +4.17 %
     assert one(plan(_flat("460"), options), "rituximab").dose == 460  # +8.7 % > 6 %
 
@@ -453,8 +476,7 @@ def test_vial_combinations_from_the_example_formulary() -> None:
 
 
 def test_increment_rounding_and_never_above_a_cap() -> None:
-    p = plan("cenersen-arm1", ClinicalOptions(round_to={"idarubicin": amount("0.5 mg", "r")}), weight="70",
-             bsa="1.818")
+    p = plan("cenersen-arm1", ClinicalOptions(round_to={"idarubicin": amount("0.5 mg", "r")}), weight="70", bsa="1.818")
     assert one(p, "idarubicin").dose == D("22")  # 21.816 -> 22 (+0.84 %)
     capped = reg('[[component]]\ndrug = "v"\ndose = "1.4 mg/m²"\ndays = "1"\nmax_dose = "2.1 mg"\nround = "0.5 mg"\n')
     row = one(plan(capped, bsa="1.45"), "v")  # 2.03 mg: nearest 2 mg (ok); at bsa 1.49 2.086 -> 2 not 2.5
@@ -469,8 +491,7 @@ def test_continuous_infusions_are_not_rounded_per_day() -> None:
 
 
 @settings(max_examples=80, deadline=None)
-@given(mg=st.decimals(min_value="1", max_value="3000", places=2),
-       threshold=st.sampled_from([D(6), D(10)]))
+@given(mg=st.decimals(min_value="1", max_value="3000", places=2), threshold=st.sampled_from([D(6), D(10)]))
 def test_rounding_never_goes_beyond_the_threshold(mg: Decimal, threshold: Fraction) -> None:
     options = ClinicalOptions(formulary=load_formulary(), vial_round=True, threshold=threshold)
     row = one(plan(_flat(str(mg)), options), "rituximab")  # example formulary: 100 mg and 500 mg vials
@@ -480,6 +501,7 @@ def test_rounding_never_goes_beyond_the_threshold(mg: Decimal, threshold: Fracti
 
 
 # ---- plausibility, eligibility, anthracyclines, strict --------------------------------------------------
+
 
 def test_unusual_values_warn_with_adult_or_child_ranges() -> None:
     adult = plan("cenersen-arm1", weight="30", bsa="1.1", age="40")
@@ -493,8 +515,9 @@ def test_unusual_values_warn_with_adult_or_child_ranges() -> None:
 def test_eligibility_of_the_cenersen_arms() -> None:
     for arm in ("cenersen-arm1", "cenersen-arm2", "cenersen-arm3"):
         young = plan(arm, weight="60", bsa="1.6", age="16")
-        assert any(f"age 16 years is outside the eligibility of {arm} (aged at least 18 years" in w
-                   for w in young.warnings)
+        assert any(
+            f"age 16 years is outside the eligibility of {arm} (aged at least 18 years" in w for w in young.warnings
+        )
         assert not any("eligibility" in w for w in plan(arm, weight="60", bsa="1.6", age="18").warnings)
     assert any("age not given" in n for n in plan("cenersen-arm1", weight="60", bsa="1.6").notes)
 
@@ -504,15 +527,27 @@ IGHG = load_table("ighg-2025")
 
 
 def test_idarubicin_counts_with_esc_2022() -> None:
-    p = plan("cenersen-arm1", ClinicalOptions(anthracycline_table=ESC, prior=(parse_prior("doxorubicin 240 mg/m2"),),
-                                              anthracycline_limit=D(400)), weight="70", bsa="1.8")
+    p = plan(
+        "cenersen-arm1",
+        ClinicalOptions(
+            anthracycline_table=ESC, prior=(parse_prior("doxorubicin 240 mg/m2"),), anthracycline_limit=D(400)
+        ),
+        weight="70",
+        bsa="1.8",
+    )
     text = "\n".join(p.notes)
     assert "planned idarubicin: 64.8 mg ÷ 1.8 m² (BSA, uncapped) = 36 mg/m²" in text
     assert "planned idarubicin 36 mg/m² × 5 = 180 mg/m² doxorubicin-equivalent" in text
     assert "cumulative (planned + prior): 420 mg/m²" in text
     assert any("420 mg/m² doxorubicin-equivalent" in w and "exceeds the limit 400 mg/m²" in w for w in p.warnings)
-    ok = plan("cenersen-arm1", ClinicalOptions(anthracycline_table=ESC, anthracycline_limit=D(450),
-                                               prior=(parse_prior("doxorubicin 240 mg/m2"),)), weight="70", bsa="1.8")
+    ok = plan(
+        "cenersen-arm1",
+        ClinicalOptions(
+            anthracycline_table=ESC, anthracycline_limit=D(450), prior=(parse_prior("doxorubicin 240 mg/m2"),)
+        ),
+        weight="70",
+        bsa="1.8",
+    )
     assert not any("exceeds" in w for w in ok.warnings)
 
 
@@ -522,14 +557,21 @@ def test_a_table_without_a_factor_says_so() -> None:
     assert any("incomplete: idarubicin not counted" in n for n in p.notes)
 
 
-@pytest.mark.parametrize(("table", "prior", "equivalent"), [
-    (ESC, "epirubicin 125 mg/m2", "100"),  # ESC 2022 worked example
-    (IGHG, "daunorubicin 100 mg/m2", "60"),
-    (IGHG, "mitoxantrone 10 mg/m2", "105"),
-])
+@pytest.mark.parametrize(
+    ("table", "prior", "equivalent"),
+    [
+        (ESC, "epirubicin 125 mg/m2", "100"),  # ESC 2022 worked example
+        (IGHG, "daunorubicin 100 mg/m2", "60"),
+        (IGHG, "mitoxantrone 10 mg/m2", "105"),
+    ],
+)
 def test_published_factors(table: object, prior: str, equivalent: str) -> None:
-    p = plan("oblimersen-dex", ClinicalOptions(anthracycline_table=table, prior=(parse_prior(prior),)),  # type: ignore[arg-type]
-             weight="70", bsa="1.8")
+    p = plan(
+        "oblimersen-dex",
+        ClinicalOptions(anthracycline_table=table, prior=(parse_prior(prior),)),  # type: ignore[arg-type]
+        weight="70",
+        bsa="1.8",
+    )
     assert any(f"cumulative (planned + prior): {equivalent} mg/m²" in n for n in p.notes)
 
 
@@ -558,10 +600,13 @@ def test_strict_turns_warnings_into_one_error() -> None:
 
 # ---- monotonicity ---------------------------------------------------------------------------------------
 
+
 @settings(max_examples=60, deadline=None)
-@given(w=st.decimals(min_value="40", max_value="180", places=1), dw=st.decimals(min_value="0.1", max_value="30",
-                                                                                    places=1),
-       h=st.decimals(min_value="150", max_value="200", places=0))
+@given(
+    w=st.decimals(min_value="40", max_value="180", places=1),
+    dw=st.decimals(min_value="0.1", max_value="30", places=1),
+    h=st.decimals(min_value="150", max_value="200", places=0),
+)
 def test_doses_do_not_decrease_with_weight(w: Decimal, dw: Decimal, h: Decimal) -> None:
     """Per-kg doses strictly increase with weight; per-m² doses (BSA from height/weight) never decrease."""
     light = plan("cenersen-arm1", weight=str(w), height=str(h))
@@ -571,10 +616,13 @@ def test_doses_do_not_decrease_with_weight(w: Decimal, dw: Decimal, h: Decimal) 
 
 
 @settings(max_examples=60, deadline=None)
-@given(h=st.decimals(min_value="140", max_value="200", places=0), dh=st.decimals(min_value="1", max_value="20",
-                                                                                 places=0),
-       formula=st.sampled_from(["mosteller", "dubois", "haycock", "gehan-george", "boyd", "fujimoto", "takahira",
-                                "shuter-aslani"]))
+@given(
+    h=st.decimals(min_value="140", max_value="200", places=0),
+    dh=st.decimals(min_value="1", max_value="20", places=0),
+    formula=st.sampled_from(
+        ["mosteller", "dubois", "haycock", "gehan-george", "boyd", "fujimoto", "takahira", "shuter-aslani"]
+    ),
+)
 def test_doses_per_m2_do_not_decrease_with_height(h: Decimal, dh: Decimal, formula: str) -> None:
     options = ClinicalOptions(bsa_formula=formula)
     short = plan("cenersen-arm1", options, weight="70", height=str(h))
@@ -584,13 +632,16 @@ def test_doses_per_m2_do_not_decrease_with_height(h: Decimal, dh: Decimal, formu
 
 # ---- the file format ------------------------------------------------------------------------------------
 
+
 def test_example_and_new_fields_match_the_schema() -> None:
     example = Path(__file__).resolve().parents[1] / "examples" / "carboplatin-paclitaxel-gog158.toml"
     jsonschema.validate(tomllib.loads(example.read_text()), SCHEMA)
-    data = tomllib.loads('id = "x"\nname = "x"\ndosing_weight = "lean"\neligibility = { min_age = 18 }\n'
-                         '[[component]]\ndrug = "v"\ndose = "1.4 mg/m²"\ndays = "1"\nmax_dose = "2 mg"\n'
-                         'max_daily = "2 mg"\nmax_per_cycle = "4 mg"\nround = "0.1 mg"\n'
-                         'levels = { "-1" = "75%", "-2" = "1 mg/m²" }\n[[source]]\ncitation = "c"\n')
+    data = tomllib.loads(
+        'id = "x"\nname = "x"\ndosing_weight = "lean"\neligibility = { min_age = 18 }\n'
+        '[[component]]\ndrug = "v"\ndose = "1.4 mg/m²"\ndays = "1"\nmax_dose = "2 mg"\n'
+        'max_daily = "2 mg"\nmax_per_cycle = "4 mg"\nround = "0.1 mg"\n'
+        'levels = { "-1" = "75%", "-2" = "1 mg/m²" }\n[[source]]\ncitation = "c"\n'
+    )
     jsonschema.validate(data, SCHEMA)
     for broken in ({"eligibility": {"min_age": 18, "colour": 1}}, {"dosing_weight": "heavy"}):
         with pytest.raises(jsonschema.ValidationError):

@@ -30,6 +30,7 @@ from regimen.engine.cohort import (
     read_roster,
 )
 from regimen.engine.rows import ROW_FIELDS, csv_text, frame_records, row_record
+from regimen.errors import PatientError
 from regimen.export.frames import write_cohort
 from regimen.export.records import plan_to_csv
 from regimen.model import Regimen
@@ -437,7 +438,7 @@ def test_with_clinical_options_every_patient_gets_exactly_the_rows_of_regimen_ex
             row["weight_kg"], row["height_cm"], row["sex"] = rows[0]["weight_kg"], rows[0]["height_cm"], rows[0]["sex"]
     roster = pd.DataFrame(rows, columns=["patient_id", "weight_kg", "bsa_m2", "height_cm", "age", "sex", "start_date"])
     result = cohort(reg, roster, options=options)
-    if not options.strict:
+    if not options.strict and not len(result.errors):
         assert not any("one patient at a time" in n for n in result.notes)  # the vectorised path made these rows
     records = frame_records(result.frame)
     rejected = set(result.errors["patient_id"])
@@ -448,7 +449,7 @@ def test_with_clinical_options_every_patient_gets_exactly_the_rows_of_regimen_ex
         start = dt.date.fromisoformat(row["start_date"]) if row["start_date"] else None
         try:
             plan = expand(reg, patient, start=start, options=options)
-        except StrictError:
+        except (StrictError, PatientError):
             assert row["patient_id"] in rejected
             assert not [r for r in records if r["patient_id"] == row["patient_id"]]
             continue
@@ -544,8 +545,6 @@ def _assert_like_expand(
     "args",
     [
         ("--bsa-cap", "2"),
-        ("--dosing-weight", "ideal"),
-        ("--dosing-weight", "adjusted", "--adjusted-factor", "0.3"),
         ("--dosing-weight", "lean", "--bsa-formula", "dubois"),
         ("--reduce", "idarubicin=75%", "--reduce", "cytarabine=50%"),
         ("--round", "idarubicin=1mg"),
@@ -561,6 +560,21 @@ def test_cli_cohort_clinical_options_give_the_rows_of_regimen_expand(
     assert code == 0, output
     assert "patients in = expanded + rejected: 3 = 3 + 0" in output
     _assert_like_expand(runner, "cenersen-arm3", rows, *args)
+
+
+@pytest.mark.parametrize(
+    "args", [("--dosing-weight", "ideal"), ("--dosing-weight", "adjusted", "--adjusted-factor", "0.3")]
+)
+def test_cli_cohort_ideal_weights_reject_the_patient_outside_the_formulas_range(  # type: ignore[no-untyped-def]
+    runner, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    # patient c is 150 cm and 16 years: under the 60 in (152.4 cm) and the adult age of the IBW formulas
+    code, output, rows = _clinical_run(runner, tmp_path, "cohort", "cenersen-arm3", *args)
+    assert code == 0, output
+    assert "patients in = expanded + rejected: 3 = 2 + 1" in output
+    _assert_like_expand(runner, "cenersen-arm3", rows, *args, skip=("c",))
+    errors = list(csv.DictReader((tmp_path / "plan.errors.csv").open()))
+    assert [e["patient_id"] for e in errors] == ["c"] and "152.4 cm (60 in)" in errors[0]["problem"]
 
 
 def test_cli_cohort_dose_level_and_caps_of_the_regimen(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -24,6 +24,7 @@ from regimen.cli import cli
 from regimen.clinical.prepare import ClinicalOptions, StrictError
 from regimen.engine.cohort import ID_COLUMN, CohortError, DaskEngine, cohort, run
 from regimen.engine.rows import csv_record, frame_records
+from regimen.errors import PatientError
 from regimen.export.frames import FrameWriter, write_cohort
 from regimen.protocol.loader import amount
 
@@ -222,7 +223,7 @@ def test_dask_with_clinical_options_every_patient_gets_exactly_the_rows_of_regim
         start = dt.date.fromisoformat(row["start_date"]) if row["start_date"] else None
         try:
             plan = expand(reg, patient, start=start, options=options)
-        except StrictError:
+        except (StrictError, PatientError):
             assert row["patient_id"] in rejected
             assert not [r for r in records if r[ID_COLUMN] == row["patient_id"]]
             continue

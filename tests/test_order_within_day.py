@@ -28,8 +28,9 @@ UTC = dt.UTC
 
 
 def plan(regimen_id: str, start: dt.date, time: dt.time, tz: str, **patient: str) -> regimen.Plan:
-    return regimen.expand(regimen.load(regimen_id), regimen.make_patient(**patient), start=start, time=time, tz=tz,
-                          cycles=1)
+    return regimen.expand(
+        regimen.load(regimen_id), regimen.make_patient(**patient), start=start, time=time, tz=tz, cycles=1
+    )
 
 
 def test_dacarbazine_starts_when_the_infusion_ends_across_the_spring_change() -> None:
@@ -45,15 +46,28 @@ def test_dacarbazine_starts_when_the_infusion_ends_across_the_spring_change() ->
 
 
 def test_mfolfox6_order_through_the_command_line() -> None:
-    args = ["expand", "mfolfox6", "--bsa", "1.8", "--start", "2026-10-23", "--time", "08:00", "--tz", "Europe/Berlin",
-            "--cycles", "1"]
+    args = [
+        "expand",
+        "mfolfox6",
+        "--bsa",
+        "1.8",
+        "--start",
+        "2026-10-23",
+        "--time",
+        "08:00",
+        "--tz",
+        "Europe/Berlin",
+        "--cycles",
+        "1",
+    ]
     rows = list(csv.DictReader(io.StringIO(CliRunner().invoke(cli, [*args, "--format", "csv"]).output)))
     day1 = {(r["component"], r["start"], r["end"]) for r in rows if r["day"] == "1"}
     assert day1 == {
         ("oxaliplatin", "2026-10-23T08:00:00+02:00", "2026-10-23T10:00:00+02:00"),
         ("leucovorin", "2026-10-23T08:00:00+02:00", "2026-10-23T10:00:00+02:00"),
         ("fluorouracil-bolus", "2026-10-23T10:00:00+02:00", "2026-10-23T10:00:00+02:00"),
-        ("fluorouracil-pump", "2026-10-23T10:00:00+02:00", "2026-10-24T10:00:00+02:00")}
+        ("fluorouracil-pump", "2026-10-23T10:00:00+02:00", "2026-10-24T10:00:00+02:00"),
+    }
     pump_day2 = next(r for r in rows if r["component"] == "fluorouracil-pump" and r["day"] == "2")
     assert pump_day2["end"] == "2026-10-25T07:00:00+01:00"  # 46 h of elapsed time, across the change
     table = CliRunner().invoke(cli, args).output
@@ -63,25 +77,42 @@ def test_mfolfox6_order_through_the_command_line() -> None:
     assert bolus["time_note"] == "starts when leucovorin ends"
 
 
-ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "America/St_Johns", "Pacific/Chatham",
-         "Asia/Kolkata", "UTC", "America/Sao_Paulo"]
+ZONES = [
+    "Europe/Berlin",
+    "America/New_York",
+    "Australia/Sydney",
+    "America/St_Johns",
+    "Pacific/Chatham",
+    "Asia/Kolkata",
+    "UTC",
+    "America/Sao_Paulo",
+]
 
 
 @settings(max_examples=40, deadline=None)
-@given(regimen_id=st.sampled_from(["mfolfox6", "folfiri", "oblimersen-dtic"]), zone=st.sampled_from(ZONES),
-       start=st.dates(dt.date(2024, 1, 1), dt.date(2030, 12, 31)), hour=st.integers(0, 23),
-       minute=st.sampled_from([0, 15, 30, 45]))
-def test_property_no_two_ordered_events_overlap_in_any_zone(regimen_id: str, zone: str, start: dt.date, hour: int,
-                                                           minute: int) -> None:
+@given(
+    regimen_id=st.sampled_from(["mfolfox6", "folfiri", "oblimersen-dtic"]),
+    zone=st.sampled_from(ZONES),
+    start=st.dates(dt.date(2024, 1, 1), dt.date(2030, 12, 31)),
+    hour=st.integers(0, 23),
+    minute=st.sampled_from([0, 15, 30, 45]),
+)
+def test_property_no_two_ordered_events_overlap_in_any_zone(
+    regimen_id: str, zone: str, start: dt.date, hour: int, minute: int
+) -> None:
     reg = regimen.load(regimen_id)
-    p = regimen.expand(reg, regimen.make_patient(weight="70", bsa="1.8"), start=start, time=dt.time(hour, minute),
-                       tz=zone, cycles=1)
+    p = regimen.expand(
+        reg, regimen.make_patient(weight="70", bsa="1.8"), start=start, time=dt.time(hour, minute), tz=zone, cycles=1
+    )
     after = {c.id: c.after for c in reg.components() if c.after}
     for r in p.administrations:
         if r.component not in after or r.start is None:
             continue
-        before = [x for x in p.administrations if x.component == after[r.component] and x.end is not None
-                  and x.course_day <= r.course_day]
+        before = [
+            x
+            for x in p.administrations
+            if x.component == after[r.component] and x.end is not None and x.course_day <= r.course_day
+        ]
         assert before and r.start >= max(x.end for x in before if x.end is not None), (r.component, r.start)
     for r in p.administrations:  # an infusion's stated duration is elapsed time, whatever the clocks do
         if r.start is not None and r.end is not None and r.duration_hours is not None:
@@ -89,36 +120,47 @@ def test_property_no_two_ordered_events_overlap_in_any_zone(regimen_id: str, zon
 
 
 def test_what_follows_an_infusion_of_unstated_duration_has_no_time() -> None:
-    text = ('id = "x"\nname = "x"\n[[source]]\ncitation = "t"\n[[component]]\ndrug = "a"\ndose = "5 mg"\n'
-            'route = "IV"\nmethod = "infusion"\ndays = "1"\n[[component]]\ndrug = "b"\ndose = "5 mg"\n'
-            'route = "IV"\nmethod = "bolus"\ndays = "1"\nafter = "a"\n')
+    text = (
+        'id = "x"\nname = "x"\n[[source]]\ncitation = "t"\n[[component]]\ndrug = "a"\ndose = "5 mg"\n'
+        'route = "IV"\nmethod = "infusion"\ndays = "1"\n[[component]]\ndrug = "b"\ndose = "5 mg"\n'
+        'route = "IV"\nmethod = "bolus"\ndays = "1"\nafter = "a"\n'
+    )
     p = regimen.expand(load_text(text), regimen.make_patient(), start=dt.date(2026, 1, 5), time=dt.time(9))
     b = next(r for r in p.administrations if r.drug == "b")
     assert b.start is None and b.time_note == "after a, whose duration the source does not state: start not known"
 
 
-@pytest.mark.parametrize(("extra", "says"), [
-    ('after = "zz"', "after 'zz' is not a component here"),
-    ('gap = "30 min"', "a gap is the time after another component"),
-])
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        ('after = "zz"', "after 'zz' is not a component here"),
+        ('gap = "30 min"', "a gap is the time after another component"),
+    ],
+)
 def test_after_errors_name_the_field(extra: str, says: str) -> None:
-    text = ('id = "x"\nname = "x"\n[[source]]\ncitation = "t"\n[[component]]\ndrug = "a"\ndose = "5 mg"\n'
-            f'days = "1"\n{extra}\n')
+    text = (
+        'id = "x"\nname = "x"\n[[source]]\ncitation = "t"\n[[component]]\ndrug = "a"\ndose = "5 mg"\n'
+        f'days = "1"\n{extra}\n'
+    )
     with pytest.raises(RegimenFileError, match=says):
         load_text(text)
 
 
 def test_an_after_loop_is_refused() -> None:
-    text = ('id = "x"\nname = "x"\n[[source]]\ncitation = "t"\n[[component]]\ndrug = "a"\ndose = "5 mg"\n'
-            'days = "1"\nafter = "b"\n[[component]]\ndrug = "b"\ndose = "5 mg"\ndays = "1"\nafter = "a"\n')
+    text = (
+        'id = "x"\nname = "x"\n[[source]]\ncitation = "t"\n[[component]]\ndrug = "a"\ndose = "5 mg"\n'
+        'days = "1"\nafter = "b"\n[[component]]\ndrug = "b"\ndose = "5 mg"\ndays = "1"\nafter = "a"\n'
+    )
     with pytest.raises(RegimenFileError, match="'after' forms a loop"):
         load_text(text)
 
 
 def test_a_gap_is_added_after_the_end() -> None:
-    text = ('id = "x"\nname = "x"\n[[source]]\ncitation = "t"\n[[component]]\ndrug = "a"\ndose = "5 mg"\n'
-            'route = "IV"\nmethod = "infusion"\nduration = "90 min"\ndays = "1"\n[[component]]\ndrug = "b"\n'
-            'dose = "5 mg"\nroute = "IV"\nmethod = "bolus"\ndays = "1"\nafter = "a"\ngap = "30 min"\n')
+    text = (
+        'id = "x"\nname = "x"\n[[source]]\ncitation = "t"\n[[component]]\ndrug = "a"\ndose = "5 mg"\n'
+        'route = "IV"\nmethod = "infusion"\nduration = "90 min"\ndays = "1"\n[[component]]\ndrug = "b"\n'
+        'dose = "5 mg"\nroute = "IV"\nmethod = "bolus"\ndays = "1"\nafter = "a"\ngap = "30 min"\n'
+    )
     p = regimen.expand(load_text(text), regimen.make_patient(), start=dt.date(2026, 1, 5), time=dt.time(9))
     b = next(r for r in p.administrations if r.drug == "b")
     assert b.start == dt.datetime(2026, 1, 5, 11, 0, tzinfo=UTC) and b.time_note == "starts when a ends + 30 min"

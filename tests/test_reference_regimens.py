@@ -24,9 +24,13 @@ B = ["--weight", "85", "--bsa", "2.1", "--age", "67"]
 #: regimen -> (drug, cycle-1 days, dose per administration at A, at B) in mg (bleomycin in units)
 EXPECTED: dict[str, list[tuple[str, list[int], str, str]]] = {
     "mfolfox6": [  # oxaliplatin 85, leucovorin 400, 5-FU bolus 400 mg/m²; pump 2,400 mg/m² over 46 h (24 h + 22 h)
-        ("oxaliplatin", [1], "153", "178.5"), ("leucovorin", [1], "720", "840")],
+        ("oxaliplatin", [1], "153", "178.5"),
+        ("leucovorin", [1], "720", "840"),
+    ],
     "folfiri": [  # irinotecan 180, leucovorin 400, 5-FU bolus 400 mg/m²; pump 2,400 mg/m² over 46 h
-        ("irinotecan", [1], "324", "378"), ("leucovorin", [1], "720", "840")],
+        ("irinotecan", [1], "324", "378"),
+        ("leucovorin", [1], "720", "840"),
+    ],
     "capox": [  # oxaliplatin 130 mg/m²; capecitabine 1,000 mg/m² twice daily days 1-14
         ("oxaliplatin", [1], "234", "273"),
         ("capecitabine", [d for d in range(1, 15) for _ in (1, 2)], "1800", "2100"),

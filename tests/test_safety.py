@@ -22,7 +22,7 @@ from regimen.engine.plan import Plan
 from regimen.errors import PatientError
 from regimen.protocol.loader import load_text
 
-PER_KG = '''id = "per-kg"
+PER_KG = """id = "per-kg"
 name = "A dose per kg"
 [[source]]
 citation = "test"
@@ -30,9 +30,9 @@ citation = "test"
 drug = "drug-a"
 dose = "1 mg/kg"
 days = "1"
-'''
+"""
 
-AUC5 = '''id = "auc5"
+AUC5 = """id = "auc5"
 name = "Carboplatin AUC 5"
 [[source]]
 citation = "test"
@@ -40,7 +40,7 @@ citation = "test"
 drug = "carboplatin"
 dose = "AUC 5"
 days = "1"
-'''
+"""
 
 
 MIXED = PER_KG + '[[component]]\ndrug = "drug-b"\ndose = "1 mg/m2"\ndays = "1"\n'
@@ -73,10 +73,12 @@ def per_kg(tmp_path: Path) -> str:
 
 # ---- 1. a dosing weight outside its formula's range -------------------------------------------------------
 
+
 def test_ideal_weight_of_a_short_patient_is_an_error_not_a_negative_dose(runner: CliRunner, per_kg: str) -> None:
     # Devine, female, 100 cm = 39.37 in: 45.5 + 2.3 × (39.37 − 60) = −1.95 kg, so "−1.95 mg" before
-    line = error_line(runner, per_kg, "--weight", "20", "--height", "100", "--sex", "female", "--dosing-weight",
-                      "ideal")
+    line = error_line(
+        runner, per_kg, "--weight", "20", "--height", "100", "--sex", "female", "--dosing-weight", "ideal"
+    )
     assert "ideal body weight (Devine)" in line and "152.4 cm (60 in)" in line and "height 100 cm" in line
     assert "Devine BJ" in line and "--dosing-weight actual" in line
 
@@ -104,6 +106,7 @@ def test_a_dosing_weight_at_or_below_zero_is_an_error(monkeypatch: pytest.Monkey
 
 
 # ---- 2. a weight/height pair that no human has: a unit slip -------------------------------------------------
+
 
 def test_height_in_inches_read_as_cm_is_an_error_naming_the_slip(runner: CliRunner) -> None:
     # 70 kg / 0.69² m² = 147.03 -> BMI 147 (BSA 1.158 m² before, 36 % low)
@@ -143,14 +146,17 @@ def test_an_adult_shorter_than_any_adult_on_record_is_an_error() -> None:
         plan("cenersen-arm1", weight="10", height="50", age="40", bsa="0.4")
 
 
-@pytest.mark.parametrize(("weight", "height", "age"), [
-    ("174", "170", "50"),   # BMI 60.2: severe obesity exists and is dosed
-    ("290", "175", "50"),   # BMI 94.7
-    ("24", "175", "30"),    # BMI 7.8: the lowest BMI reported in a surviving adult (Frølich 2016)
-    ("15", "55", "30"),     # 55 cm: above the shortest adult on record; BMI 49.6
-    ("3.2", "50", "0"),     # a newborn: BMI 12.8
-    ("0.6", "30", "0"),     # a very preterm infant: BMI 6.7 (no lower BMI limit for children)
-])
+@pytest.mark.parametrize(
+    ("weight", "height", "age"),
+    [
+        ("174", "170", "50"),  # BMI 60.2: severe obesity exists and is dosed
+        ("290", "175", "50"),  # BMI 94.7
+        ("24", "175", "30"),  # BMI 7.8: the lowest BMI reported in a surviving adult (Frølich 2016)
+        ("15", "55", "30"),  # 55 cm: above the shortest adult on record; BMI 49.6
+        ("3.2", "50", "0"),  # a newborn: BMI 12.8
+        ("0.6", "30", "0"),  # a very preterm infant: BMI 6.7 (no lower BMI limit for children)
+    ],
+)
 def test_real_patients_are_not_rejected(weight: str, height: str, age: str) -> None:
     p = plan("cenersen-fcr", weight=weight, height=height, age=age)
     assert p.patient.bsa_m2 is not None
@@ -172,10 +178,14 @@ def test_the_pair_is_checked_even_when_the_bsa_is_given() -> None:
 
 # ---- 3. a computed GFR has the limits of a measured one; the cap has an upper bound --------------------------
 
+
 def test_an_impossible_cockcroft_gault_estimate_is_an_error(runner: CliRunner, tmp_path: Path) -> None:
     # (140 − 40) × 120 / (72 × 0.2) = 833.33 mL/min; before: 5 × (833.33 + 25) = 4,292 mg with --gfr-cap 1000
-    with pytest.raises(PatientError, match=r"^Cockcroft–Gault creatinine clearance 833\.33 mL/min is impossible: "
-                                           r"a GFR is at most 300 mL/min"):
+    with pytest.raises(
+        PatientError,
+        match=r"^Cockcroft–Gault creatinine clearance 833\.33 mL/min is impossible: "
+        r"a GFR is at most 300 mL/min",
+    ):
         plan(reg(AUC5), weight="120", age="40", sex="male", scr="0.2")
     f = tmp_path / "auc5.toml"
     f.write_text(AUC5, encoding="utf-8")
@@ -207,8 +217,10 @@ def test_the_gfr_cap_has_an_upper_bound(runner: CliRunner, tmp_path: Path) -> No
     f = tmp_path / "auc5.toml"
     f.write_text(AUC5, encoding="utf-8")
     line = error_line(runner, str(f), "--gfr", "100", "--gfr-cap", "1000")
-    assert line == ("Error: --gfr-cap 1000 mL/min is above 300 mL/min, the highest possible GFR (the limit of a "
-                    "measured --gfr): give e.g. --gfr-cap 125, or --gfr-cap none to lift the cap")
+    assert line == (
+        "Error: --gfr-cap 1000 mL/min is above 300 mL/min, the highest possible GFR (the limit of a "
+        "measured --gfr): give e.g. --gfr-cap 125, or --gfr-cap none to lift the cap"
+    )
 
 
 # ---- 4. an incomplete anthracycline total is never "within the limit" ---------------------------------------
@@ -218,62 +230,125 @@ ESC = load_table("esc-2022")
 
 
 def test_an_incomplete_total_cannot_be_judged_against_the_limit(runner: CliRunner) -> None:
-    options = ClinicalOptions(anthracycline_table=IGHG, prior=(parse_prior("epirubicin 200 mg/m2"),),
-                              anthracycline_limit=Fraction(450))
+    options = ClinicalOptions(
+        anthracycline_table=IGHG, prior=(parse_prior("epirubicin 200 mg/m2"),), anthracycline_limit=Fraction(450)
+    )
     p = plan("oblimersen-dex", options, weight="70", bsa="1.8")
     assert not any("within the limit" in n for n in p.notes)
-    assert any(w.startswith("the cumulative anthracycline dose cannot be judged against the limit 450 mg/m²: "
-                            "epirubicin is not counted") for w in p.warnings)
+    assert any(
+        w.startswith(
+            "the cumulative anthracycline dose cannot be judged against the limit 450 mg/m²: epirubicin is not counted"
+        )
+        for w in p.warnings
+    )
     with pytest.raises(StrictError):
-        plan("oblimersen-dex", ClinicalOptions(anthracycline_table=IGHG, prior=options.prior,
-                                               anthracycline_limit=Fraction(450), strict=True), weight="70", bsa="1.8")
-    out = runner.invoke(cli, ["expand", "oblimersen-dex", "--weight", "70", "--bsa", "1.8", "--anthracycline-table",
-                              "ighg-2025", "--prior", "epirubicin 200 mg/m2", "--anthracycline-limit", "450"]).stdout
+        plan(
+            "oblimersen-dex",
+            ClinicalOptions(
+                anthracycline_table=IGHG, prior=options.prior, anthracycline_limit=Fraction(450), strict=True
+            ),
+            weight="70",
+            bsa="1.8",
+        )
+    out = runner.invoke(
+        cli,
+        [
+            "expand",
+            "oblimersen-dex",
+            "--weight",
+            "70",
+            "--bsa",
+            "1.8",
+            "--anthracycline-table",
+            "ighg-2025",
+            "--prior",
+            "epirubicin 200 mg/m2",
+            "--anthracycline-limit",
+            "450",
+        ],
+    ).stdout
     assert "within the limit" not in out and "cannot be judged against the limit 450" in out
 
 
 def test_a_planned_drug_without_a_bsa_also_makes_the_total_incomplete() -> None:
-    p = plan("cenersen-arm1", ClinicalOptions(anthracycline_table=ESC, anthracycline_limit=Fraction(450)),
-             weight="70", bsa="1.8")
+    p = plan(
+        "cenersen-arm1",
+        ClinicalOptions(anthracycline_table=ESC, anthracycline_limit=Fraction(450)),
+        weight="70",
+        bsa="1.8",
+    )
     assert any("within the limit 450" in n for n in p.notes)  # complete: idarubicin has an ESC factor
-    no_bsa = reg('id = "x"\nname = "x"\n[[source]]\ncitation = "t"\n[[component]]\ndrug = "idarubicin"\n'
-                 'dose = "10 mg"\ndays = "1"\n')
+    no_bsa = reg(
+        'id = "x"\nname = "x"\n[[source]]\ncitation = "t"\n[[component]]\ndrug = "idarubicin"\n'
+        'dose = "10 mg"\ndays = "1"\n'
+    )
     p = plan(no_bsa, ClinicalOptions(anthracycline_table=ESC, anthracycline_limit=Fraction(450)), weight="70")
     assert not any("within the limit" in n for n in p.notes)
     assert any("cannot be judged against the limit 450 mg/m²: idarubicin is not counted" in w for w in p.warnings)
 
 
 def test_an_incomplete_total_above_the_limit_still_exceeds_it() -> None:
-    options = ClinicalOptions(anthracycline_table=IGHG, anthracycline_limit=Fraction(400),
-                              prior=(parse_prior("doxorubicin 420 mg/m2"), parse_prior("epirubicin 100 mg/m2")))
+    options = ClinicalOptions(
+        anthracycline_table=IGHG,
+        anthracycline_limit=Fraction(400),
+        prior=(parse_prior("doxorubicin 420 mg/m2"), parse_prior("epirubicin 100 mg/m2")),
+    )
     p = plan("oblimersen-dex", options, weight="70", bsa="1.8")
     assert any("at least 420 mg/m²" in w and "exceeds the limit 400 mg/m²" in w for w in p.warnings)
 
 
-@pytest.mark.parametrize(("table", "caveat"), [(ESC, "paediatric cancer survivors"),
-                                                 (IGHG, "after childhood cancer")])
+@pytest.mark.parametrize(("table", "caveat"), [(ESC, "paediatric cancer survivors"), (IGHG, "after childhood cancer")])
 def test_the_tables_own_caveats_are_shown(table: object, caveat: str) -> None:
-    p = plan("oblimersen-dex", ClinicalOptions(anthracycline_table=table,  # type: ignore[arg-type]
-                                               prior=(parse_prior("doxorubicin 100 mg/m2"),)), weight="70", bsa="1.8")
+    p = plan(
+        "oblimersen-dex",
+        ClinicalOptions(
+            anthracycline_table=table,  # type: ignore[arg-type]
+            prior=(parse_prior("doxorubicin 100 mg/m2"),),
+        ),
+        weight="70",
+        bsa="1.8",
+    )
     assert any(n.startswith(f"caveat of table {table.name}: ") and caveat in n for n in p.notes)  # type: ignore[attr-defined]
 
 
 # ---- 5. every derived value states its rounding -----------------------------------------------------------
 
-@pytest.mark.parametrize(("options", "patient", "start", "places"), [
-    (ClinicalOptions(), {"weight": "70", "height": "170"}, "BSA by Mosteller", 3),
-    (ClinicalOptions(dosing_weight="ideal"), {"weight": "70", "height": "170", "sex": "male"},
-     "ideal body weight", 2),
-    (ClinicalOptions(dosing_weight="adjusted"), {"weight": "100", "height": "160", "sex": "male"},
-     "adjusted body weight", 2),
-    (ClinicalOptions(dosing_weight="lean"), {"weight": "80", "height": "150", "sex": "male"}, "lean body weight", 2),
-    (ClinicalOptions(), {"weight": "70", "age": "60", "sex": "female", "scr": "1"}, "Cockcroft–Gault", 2),
-    (ClinicalOptions(), {"weight": "70", "age": "60", "sex": "female", "scr": "1"}, "CKD-EPI 2021 eGFR =", 2),
-    (ClinicalOptions(), {"weight": "70", "bsa": "1.8", "age": "60", "sex": "female", "scr": "1"},
-     "CKD-EPI 2021 de-indexed", 2),
-])
-def test_every_derived_value_states_its_rounding(options: ClinicalOptions, patient: dict[str, str], start: str,
-                                                 places: int) -> None:
+
+@pytest.mark.parametrize(
+    ("options", "patient", "start", "places"),
+    [
+        (ClinicalOptions(), {"weight": "70", "height": "170"}, "BSA by Mosteller", 3),
+        (
+            ClinicalOptions(dosing_weight="ideal"),
+            {"weight": "70", "height": "170", "sex": "male"},
+            "ideal body weight",
+            2,
+        ),
+        (
+            ClinicalOptions(dosing_weight="adjusted"),
+            {"weight": "100", "height": "160", "sex": "male"},
+            "adjusted body weight",
+            2,
+        ),
+        (
+            ClinicalOptions(dosing_weight="lean"),
+            {"weight": "80", "height": "150", "sex": "male"},
+            "lean body weight",
+            2,
+        ),
+        (ClinicalOptions(), {"weight": "70", "age": "60", "sex": "female", "scr": "1"}, "Cockcroft–Gault", 2),
+        (ClinicalOptions(), {"weight": "70", "age": "60", "sex": "female", "scr": "1"}, "CKD-EPI 2021 eGFR =", 2),
+        (
+            ClinicalOptions(),
+            {"weight": "70", "bsa": "1.8", "age": "60", "sex": "female", "scr": "1"},
+            "CKD-EPI 2021 de-indexed",
+            2,
+        ),
+    ],
+)
+def test_every_derived_value_states_its_rounding(
+    options: ClinicalOptions, patient: dict[str, str], start: str, places: int
+) -> None:
     working = plan(reg(AUC5 if "scr" in patient else MIXED), options, **patient).patient.working
     line = next(w for w in working if w.startswith(start))
     assert f"rounded half up to {places} decimals = " in line, line
@@ -282,11 +357,15 @@ def test_every_derived_value_states_its_rounding(options: ClinicalOptions, patie
 def test_adjusted_weight_shows_the_exact_value_and_its_rounding() -> None:
     # IBW 56.88; 56.88 + 0.4 × (100 − 56.88) = 74.128 -> 74.13
     p = plan(reg(PER_KG), ClinicalOptions(dosing_weight="adjusted"), weight="100", height="160", sex="male")
-    assert ("adjusted body weight = IBW + 0.4 × (actual − IBW) = 56.88 + 0.4 × (100 − 56.88) = 74.128 kg, rounded "
-            "half up to 2 decimals = 74.13 kg (IBW by Devine)") in p.patient.working
+    assert (
+        "adjusted body weight = IBW + 0.4 × (actual − IBW) = 56.88 + 0.4 × (100 − 56.88) = 74.128 kg, rounded "
+        "half up to 2 decimals = 74.13 kg (IBW by Devine)"
+    ) in p.patient.working
     # the ideal weight it is built on was rounded too, and says so: 50 + 2.3 × (62.992126 − 60) = 56.881890
-    assert ("ideal body weight (Devine, male, 160 cm) = 50 kg + 2.3 kg per inch over 60 in = 56.881890 kg, rounded "
-            "half up to 2 decimals = 56.88 kg") in p.patient.working
+    assert (
+        "ideal body weight (Devine, male, 160 cm) = 50 kg + 2.3 kg per inch over 60 in = 56.881890 kg, rounded "
+        "half up to 2 decimals = 56.88 kg"
+    ) in p.patient.working
 
 
 def test_cockcroft_gault_shows_the_unrounded_value_and_its_rounding() -> None:

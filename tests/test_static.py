@@ -26,3 +26,27 @@ def test_ruff() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_is_applied() -> None:
+    """The tree is formatted by ruff format (settings in pyproject.toml); pre-commit and 'nox -s lint' apply it."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "format",
+            "--check",
+            "src",
+            "tests",
+            "examples",
+            "benchmarks",
+            "docs",
+            "noxfile.py",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

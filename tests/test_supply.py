@@ -191,8 +191,9 @@ def test_cli_supply_reductions_and_bsa_cap_change_the_amounts_exactly(runner, tm
 def test_cli_supply_dosing_weight_and_dose_rounding(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     code, output, ideal = _supply_json(runner, tmp_path, "--dosing-weight", "ideal")
     assert code == 0, output
-    # cenersen 2.4 mg/kg/day × 4 days on each ideal body weight (Devine, 2 decimals): 61.44, 74.99, 43.33 kg
-    assert Fraction(_total(ideal, "cenersen")["amount_exact"]) == F("2.4") * 4 * (F("61.44") + F("74.99") + F("43.33"))
+    # cenersen 2.4 mg/kg/day × 4 days on each ideal body weight (Devine, 2 decimals): 61.44, 74.99 kg; patient c
+    # (150 cm, 16 years) is outside the formula's range (adults of at least 60 in) and rejected
+    assert Fraction(_total(ideal, "cenersen")["amount_exact"]) == F("2.4") * 4 * (F("61.44") + F("74.99"))
     code, output, rounded = _supply_json(runner, tmp_path, "--round", "idarubicin=1mg")
     assert code == 0, output
     assert Fraction(_total(rounded, "idarubicin")["amount_exact"]) == 3 * (22 + 24 + 18)

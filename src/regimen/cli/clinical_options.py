@@ -40,39 +40,103 @@ def _spec(*names: str, **kwargs: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
 
 #: Every clinical option of ``regimen expand``, as (names, click.option keywords).
 _SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
-    _spec("--scr", metavar="SCR", help="Serum creatinine: mg/dL, or with a unit ('97 umol/L'). Shows "
-          "Cockcroft–Gault and CKD-EPI 2021."),
+    _spec(
+        "--scr",
+        metavar="SCR",
+        help="Serum creatinine: mg/dL, or with a unit ('97 umol/L'). Shows Cockcroft–Gault and CKD-EPI 2021.",
+    ),
     _spec("--gfr", metavar="ML_MIN", help="A measured GFR in mL/min, used for AUC dosing instead of an estimate."),
-    _spec("--bsa-formula", type=click.Choice(list(BSA_FORMULAS)), default="mosteller", show_default=True,
-          help="Formula for BSA from --height and --weight when --bsa is not given (schlich needs --sex)."),
-    _spec("--bsa-cap", metavar="M2", help="Cap the BSA used for doses per m² (never a default; ASCO advises "
-          "full doses). The working shows uncapped and capped BSA."),
-    _spec("--dosing-weight", type=click.Choice(list(DOSING_WEIGHTS)), help="Body weight for doses per kg "
-          "(default actual; 'ideal' is Devine). A regimen that states one cannot be overridden."),
-    _spec("--adjusted-factor", metavar="F", default="0.4", show_default=True,
-          help="Factor of the adjusted body weight: IBW + F × (actual − IBW)."),
-    _spec("--gfr-method", type=click.Choice(list(GFR_METHODS)), default="cockcroft-gault", show_default=True,
-          help="GFR estimate for AUC (Calvert) dosing."),
-    _spec("--gfr-cap", metavar="ML_MIN|none", default="125", show_default=True,
-          help="Cap of the GFR in Calvert dosing (FDA 2010), at most 300; 'none' lifts it, with a warning."),
-    _spec("--dose-level", multiple=True, metavar="N|DRUG=N", help="Dose level the regimen defines, e.g. -1 for "
-          "every drug that has levels, or oxaliplatin=-1 for one drug (repeatable)."),
-    _spec("--reduce", multiple=True, metavar="DRUG=PCT", help="Give DRUG at PCT of its dose, e.g. "
-          "idarubicin=75% (repeatable)."),
-    _spec("--round", "round_to", multiple=True, metavar="DRUG=AMOUNT", help="Round DRUG's doses to multiples "
-          "of AMOUNT, e.g. idarubicin=0.5mg (repeatable), within the rounding threshold."),
-    _spec("--formulary", metavar="FILE", type=click.Path(dir_okay=False), help="Vial sizes per drug (TOML) for "
-          "--vial-round and --band."),
+    _spec(
+        "--bsa-formula",
+        type=click.Choice(list(BSA_FORMULAS)),
+        default="mosteller",
+        show_default=True,
+        help="Formula for BSA from --height and --weight when --bsa is not given (schlich needs --sex).",
+    ),
+    _spec(
+        "--bsa-cap",
+        metavar="M2",
+        help="Cap the BSA used for doses per m² (never a default; ASCO advises "
+        "full doses). The working shows uncapped and capped BSA.",
+    ),
+    _spec(
+        "--dosing-weight",
+        type=click.Choice(list(DOSING_WEIGHTS)),
+        help="Body weight for doses per kg "
+        "(default actual; 'ideal' is Devine). A regimen that states one cannot be overridden.",
+    ),
+    _spec(
+        "--adjusted-factor",
+        metavar="F",
+        default="0.4",
+        show_default=True,
+        help="Factor of the adjusted body weight: IBW + F × (actual − IBW).",
+    ),
+    _spec(
+        "--gfr-method",
+        type=click.Choice(list(GFR_METHODS)),
+        default="cockcroft-gault",
+        show_default=True,
+        help="GFR estimate for AUC (Calvert) dosing.",
+    ),
+    _spec(
+        "--gfr-cap",
+        metavar="ML_MIN|none",
+        default="125",
+        show_default=True,
+        help="Cap of the GFR in Calvert dosing (FDA 2010), at most 300; 'none' lifts it, with a warning.",
+    ),
+    _spec(
+        "--dose-level",
+        multiple=True,
+        metavar="N|DRUG=N",
+        help="Dose level the regimen defines, e.g. -1 for "
+        "every drug that has levels, or oxaliplatin=-1 for one drug (repeatable).",
+    ),
+    _spec(
+        "--reduce",
+        multiple=True,
+        metavar="DRUG=PCT",
+        help="Give DRUG at PCT of its dose, e.g. idarubicin=75% (repeatable).",
+    ),
+    _spec(
+        "--round",
+        "round_to",
+        multiple=True,
+        metavar="DRUG=AMOUNT",
+        help="Round DRUG's doses to multiples "
+        "of AMOUNT, e.g. idarubicin=0.5mg (repeatable), within the rounding threshold.",
+    ),
+    _spec(
+        "--formulary",
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
+        help="Vial sizes per drug (TOML) for --vial-round and --band.",
+    ),
     _spec("--vial-round", is_flag=True, help="Round doses to whole vials of the formulary within the threshold."),
     _spec("--round-threshold", metavar="PCT", help="Largest deviation rounding may make (default 10%, HOPA)."),
-    _spec("--band", metavar="PCT", help="Round to whole vials within ±PCT (NHS England dose banding: 6% for "
-          "standard chemotherapy, 10% for biologics); implies --vial-round."),
-    _spec("--prior", multiple=True, metavar="'DRUG DOSE'", help="Earlier cumulative anthracycline dose, e.g. "
-          "'doxorubicin 240 mg/m2' (repeatable)."),
-    _spec("--anthracycline-table", metavar="NAME|FILE", help="Doxorubicin-equivalent factor table: esc-2022, "
-          "ighg-2025, or a .toml file."),
-    _spec("--anthracycline-limit", metavar="MG_M2", help="Warn when planned + prior doxorubicin-equivalent "
-          "exceeds this many mg/m² (no default)."),
+    _spec(
+        "--band",
+        metavar="PCT",
+        help="Round to whole vials within ±PCT (NHS England dose banding: 6% for "
+        "standard chemotherapy, 10% for biologics); implies --vial-round.",
+    ),
+    _spec(
+        "--prior",
+        multiple=True,
+        metavar="'DRUG DOSE'",
+        help="Earlier cumulative anthracycline dose, e.g. 'doxorubicin 240 mg/m2' (repeatable).",
+    ),
+    _spec(
+        "--anthracycline-table",
+        metavar="NAME|FILE",
+        help="Doxorubicin-equivalent factor table: esc-2022, ighg-2025, or a .toml file.",
+    ),
+    _spec(
+        "--anthracycline-limit",
+        metavar="MG_M2",
+        help="Warn when planned + prior doxorubicin-equivalent exceeds this many mg/m² (no default).",
+    ),
     _spec("--strict", is_flag=True, help="Treat every warning as an error: one line, exit 1, no output file."),
 ]
 
@@ -81,12 +145,24 @@ OPTIONS: list[Callable[[F], F]] = [_option(*names, **kwargs) for names, kwargs i
 
 #: The run-wide options a cohort takes (same definitions, same parsing). Left out: --scr, --gfr, --gfr-method,
 #: --gfr-cap (AUC regimens are refused in cohorts), --prior and the anthracycline options (per-patient history).
-COHORT_OPTIONS = ("--bsa-formula", "--bsa-cap", "--dosing-weight", "--adjusted-factor", "--dose-level", "--reduce",
-                  "--round", "--formulary", "--vial-round", "--round-threshold", "--band", "--strict")
+COHORT_OPTIONS = (
+    "--bsa-formula",
+    "--bsa-cap",
+    "--dosing-weight",
+    "--adjusted-factor",
+    "--dose-level",
+    "--reduce",
+    "--round",
+    "--formulary",
+    "--vial-round",
+    "--round-threshold",
+    "--band",
+    "--strict",
+)
 _COHORT_HELP = {
     "--bsa-formula": "BSA formula for roster rows with height_cm but no bsa_m2 (schlich needs a sex column).",
     "--dosing-weight": "Body weight for doses per kg (default actual; 'ideal' is Devine; ideal, adjusted and lean "
-                       "need height_cm and sex columns). A regimen that states one cannot be overridden.",
+    "need height_cm and sex columns). A regimen that states one cannot be overridden.",
     "--strict": "Reject (errors file) every patient whose plan carries a warning; the others are written.",
 }
 
@@ -99,8 +175,11 @@ def clinical_options(fn: F) -> F:
 
 def cohort_clinical_options(formulary: bool = True) -> Callable[[F], F]:
     """The options of :data:`COHORT_OPTIONS` (``formulary=False``: the command has its own --formulary)."""
-    specs = [(names, {**kwargs, "help": _COHORT_HELP.get(names[0], kwargs.get("help"))}) for names, kwargs in _SPECS
-             if names[0] in COHORT_OPTIONS and (formulary or names[0] != "--formulary")]
+    specs = [
+        (names, {**kwargs, "help": _COHORT_HELP.get(names[0], kwargs.get("help"))})
+        for names, kwargs in _SPECS
+        if names[0] in COHORT_OPTIONS and (formulary or names[0] != "--formulary")
+    ]
 
     def decorate(fn: F) -> F:
         for names, kwargs in reversed(specs):
@@ -154,8 +233,10 @@ def _dose_levels(values: Sequence[str]) -> dict[str, Any]:
     plain = [v for v in values if "=" not in v]
     if len(plain) > 1:
         raise ClinicalError("--dose-level: give one level for the whole regimen, and DRUG=N for single drugs")
-    per_drug = {key: _level(level, f"{key}={level}") for key, level in _pairs([v for v in values if "=" in v],
-                                                                             "--dose-level", "oxaliplatin=-1")}
+    per_drug = {
+        key: _level(level, f"{key}={level}")
+        for key, level in _pairs([v for v in values if "=" in v], "--dose-level", "oxaliplatin=-1")
+    }
     return {"dose_level": _level(plain[0], plain[0]) if plain else None, "dose_levels": per_drug}
 
 
@@ -173,8 +254,10 @@ def build_options(values: dict[str, Any]) -> ClinicalOptions:
     formulary = load_formulary(v["formulary"]) if v.get("formulary") else None
     vial_round = bool(v.get("vial_round") or v.get("band"))
     if vial_round and formulary is None:
-        raise ClinicalError("--vial-round and --band need the vial sizes: pass --formulary FILE (an example ships "
-                            "as formulary/example.toml)")
+        raise ClinicalError(
+            "--vial-round and --band need the vial sizes: pass --formulary FILE (an example ships "
+            "as formulary/example.toml)"
+        )
     return ClinicalOptions(
         bsa_formula=v.get("bsa_formula") or "mosteller",
         bsa_cap=_number(v["bsa_cap"], "--bsa-cap", "2") if v.get("bsa_cap") else None,
@@ -183,10 +266,8 @@ def build_options(values: dict[str, Any]) -> ClinicalOptions:
         gfr_method=v.get("gfr_method") or "cockcroft-gault",
         gfr_cap=None if cap.strip().lower() == "none" else _number(cap, "--gfr-cap", "125"),
         **_dose_levels(v.get("dose_level") or ()),
-        reductions={k: _percent(p, "--reduce") for k, p in _pairs(v.get("reduce") or (), "--reduce",
-                                                                      "idarubicin=75%")},
-        round_to={k: _amount(a, "--round") for k, a in _pairs(v.get("round_to") or (), "--round",
-                                                                 "idarubicin=0.5mg")},
+        reductions={k: _percent(p, "--reduce") for k, p in _pairs(v.get("reduce") or (), "--reduce", "idarubicin=75%")},
+        round_to={k: _amount(a, "--round") for k, a in _pairs(v.get("round_to") or (), "--round", "idarubicin=0.5mg")},
         formulary=formulary,
         vial_round=vial_round,
         threshold=threshold,
@@ -194,7 +275,8 @@ def build_options(values: dict[str, Any]) -> ClinicalOptions:
         prior=tuple(parse_prior(p) for p in v.get("prior") or ()),
         anthracycline_table=load_table(v["anthracycline_table"]) if v.get("anthracycline_table") else None,
         anthracycline_limit=_number(v["anthracycline_limit"], "--anthracycline-limit", "450")
-        if v.get("anthracycline_limit") else None,
+        if v.get("anthracycline_limit")
+        else None,
         strict=bool(v.get("strict")),
     )
 
@@ -218,5 +300,11 @@ def cohort_options_from_context(formulary: str | None = None) -> ClinicalOptions
     return None if options == ClinicalOptions() else options
 
 
-__all__ = ["COHORT_OPTIONS", "build_options", "clinical_options", "cohort_clinical_options",
-           "cohort_options_from_context", "options_from_context"]
+__all__ = [
+    "COHORT_OPTIONS",
+    "build_options",
+    "clinical_options",
+    "cohort_clinical_options",
+    "cohort_options_from_context",
+    "options_from_context",
+]

@@ -77,43 +77,59 @@ class Adjustments:
         """Check the run's choices against the regimen (unknown drugs, undefined dose levels) before expanding."""
         comps = regimen.components()
         names = ", ".join(dict.fromkeys(c.drug for c in comps))
-        for name, keys in (("reductions", options.reductions), ("round_to", options.round_to),
-                           ("dose_level", options.dose_levels)):
+        for name, keys in (
+            ("reductions", options.reductions),
+            ("round_to", options.round_to),
+            ("dose_level", options.dose_levels),
+        ):
             for key in keys:
                 if not any(_matches(c, key) for c in comps):
-                    raise ClinicalError(f"{option(name)} {key}: {regimen.id} has no drug or component {key!r}; its "
-                                        f"drugs are {names}")
+                    raise ClinicalError(
+                        f"{option(name)} {key}: {regimen.id} has no drug or component {key!r}; its drugs are {names}"
+                    )
         out = cls(regimen, options, prepared)
         level = options.dose_level
         if level is not None and level != 0:
             with_levels = [c for c in comps if c.levels]
             if not with_levels:
-                raise ClinicalError(f"{option('dose_level')} {level}: {regimen.id} defines no dose levels; use "
-                                    f"{option('reductions')} DRUG=PERCENT for a reduction the protocol does not "
-                                    "tabulate")
+                raise ClinicalError(
+                    f"{option('dose_level')} {level}: {regimen.id} defines no dose levels; use "
+                    f"{option('reductions')} DRUG=PERCENT for a reduction the protocol does not "
+                    "tabulate"
+                )
             for c in with_levels:
                 if _find_level(c, level) is None:
                     defined = ", ".join(str(x.level) for x in c.levels)
-                    raise ClinicalError(f"{option('dose_level')} {level}: {c.drug} has no dose level {level} in "
-                                        f"{regimen.id} (it has {defined})")
+                    raise ClinicalError(
+                        f"{option('dose_level')} {level}: {c.drug} has no dose level {level} in "
+                        f"{regimen.id} (it has {defined})"
+                    )
             out.notes.append(f"dose level {level}: applied to {', '.join(c.drug for c in with_levels)}")
-            out.notes.extend(f"dose level {level}: {c.drug} has no dose levels in {regimen.id}: full dose"
-                             for c in comps if not c.levels)
+            out.notes.extend(
+                f"dose level {level}: {c.drug} has no dose levels in {regimen.id}: full dose"
+                for c in comps
+                if not c.levels
+            )
         for key, drug_level in options.dose_levels.items():
             for c in (c for c in comps if _matches(c, key)):
                 if drug_level != 0 and _find_level(c, drug_level) is None:
                     defined = ", ".join(str(x.level) for x in c.levels) or "none"
-                    raise ClinicalError(f"{option('dose_level')} {key}={drug_level}: {c.drug} has no dose level "
-                                        f"{drug_level} in {regimen.id} (its levels: {defined})")
+                    raise ClinicalError(
+                        f"{option('dose_level')} {key}={drug_level}: {c.drug} has no dose level "
+                        f"{drug_level} in {regimen.id} (its levels: {defined})"
+                    )
             out.notes.append(f"dose level {drug_level}: applied to {key}")
         if options.vial_round and options.formulary is None:
-            raise ClinicalError(f"{option('vial_round')} needs a formulary of vial sizes: pass "
-                                f"{option('formulary')} FILE")
+            raise ClinicalError(
+                f"{option('vial_round')} needs a formulary of vial sizes: pass {option('formulary')} FILE"
+            )
         if options.formulary is not None and options.vial_round:
             f = options.formulary
             if f.status or (f.path and f.path == str(example_path())):
-                prepared.warnings.append(f"vial sizes from formulary {f.name!r} ({f.status or 'example'}): check them "
-                                         "against your pharmacy's stock")
+                prepared.warnings.append(
+                    f"vial sizes from formulary {f.name!r} ({f.status or 'example'}): check them "
+                    "against your pharmacy's stock"
+                )
         for key, pct in options.reductions.items():
             out.notes.append(f"--reduce {key}={_pct(pct)}: every {key} dose is {_pct(pct)} of the protocol dose")
         return out
@@ -151,9 +167,13 @@ class Adjustments:
         self._scale_steps(comp, rows, unit)
         groups: list[tuple[Amount | None, list[list[PendingRow]], str]] = [
             (comp.max_daily, _by_day(rows), "per day"),
-            (comp.max_dose, _by_infusion(rows) if continuous else [[row] for row in rows],
-             "per administration (the whole infusion)" if continuous else "per administration"),
-            (comp.max_per_cycle, [rows], "per cycle")]
+            (
+                comp.max_dose,
+                _by_infusion(rows) if continuous else [[row] for row in rows],
+                "per administration (the whole infusion)" if continuous else "per administration",
+            ),
+            (comp.max_per_cycle, [rows], "per cycle"),
+        ]
         for cap, sets, what in groups:
             for group in sets if cap is not None else []:
                 assert cap is not None
@@ -198,8 +218,9 @@ class Adjustments:
         if rounder is None:
             return
         if continuous:
-            self.notes.append(f"{comp.drug}: not rounded: a continuous infusion is prepared for the whole infusion, "
-                              "not per day")
+            self.notes.append(
+                f"{comp.drug}: not rounded: a continuous infusion is prepared for the whole infusion, not per day"
+            )
             return
         o = self.options
         for i, row in enumerate(rows):
@@ -207,8 +228,9 @@ class Adjustments:
             if comp.max_per_cycle is not None:
                 others = sum((r.amount for j, r in enumerate(rows) if j != i), Fraction(0))
                 ceilings.append(comp.max_per_cycle.in_unit(unit) - others)
-            result = round_dose(row.amount, unit, rounder, o.threshold, o.threshold_label,
-                                min(ceilings) if ceilings else None)
+            result = round_dose(
+                row.amount, unit, rounder, o.threshold, o.threshold_label, min(ceilings) if ceilings else None
+            )
             row.steps.append(result.text)
             if result.warning:
                 row.warnings.append(result.warning)
@@ -252,8 +274,9 @@ def _cap(rows: list[PendingRow], cap: Amount, unit: str, what: str) -> str | Non
         before = row.amount
         row.scale(k)
         share = f" (× {_amt(limit, unit)} / {_amt(total, unit)})" if len(rows) > 1 else ""
-        row.steps.append(f"capped at the regimen maximum {cap.text} {what}: {_amt(before, unit)} → "
-                         f"{_amt(row.amount, unit)}{share}")
+        row.steps.append(
+            f"capped at the regimen maximum {cap.text} {what}: {_amt(before, unit)} → {_amt(row.amount, unit)}{share}"
+        )
     return f"dose capped at the regimen maximum {cap.text} {what} (calculated {whole})"
 
 

@@ -54,29 +54,31 @@ def _data_dir() -> Path:
 
 
 def bundled_tables() -> list[str]:
-    return sorted(p.stem[len(PREFIX):] for p in _data_dir().glob(f"{PREFIX}*.toml"))
+    return sorted(p.stem[len(PREFIX) :] for p in _data_dir().glob(f"{PREFIX}*.toml"))
 
 
 def load_table(ref: str) -> FactorTable:
     """A bundled table by name ('esc-2022') or a table file by path."""
     path = Path(ref) if ref.endswith(".toml") or "/" in ref else _data_dir() / f"{PREFIX}{ref}.toml"
     if not path.is_file():
-        raise AnthracyclineError(f"unknown anthracycline table {ref!r}: use one of {', '.join(bundled_tables())} "
-                                 "or a path to a .toml table")
+        raise AnthracyclineError(
+            f"unknown anthracycline table {ref!r}: use one of {', '.join(bundled_tables())} or a path to a .toml table"
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise AnthracyclineError(f"{path}: not a valid TOML factor table ({exc})") from None
     for key in ("name", "title", "version", "source", "factor"):
         if key not in data:
-            raise AnthracyclineError(f"{path}: missing {key!r}; a factor table needs name, title, version, source "
-                                     "and [factor]")
+            raise AnthracyclineError(
+                f"{path}: missing {key!r}; a factor table needs name, title, version, source and [factor]"
+            )
     factors: dict[str, Fraction] = {}
     for drug, raw in dict(data["factor"]).items():
         try:
             value = Fraction(Decimal(str(raw)))
         except (InvalidOperation, ValueError):
-            raise AnthracyclineError(f"{path}: factor for {drug} must be a number as text, e.g. \"0.8\"") from None
+            raise AnthracyclineError(f'{path}: factor for {drug} must be a number as text, e.g. "0.8"') from None
         if value <= 0:
             raise AnthracyclineError(f"{path}: factor for {drug} must be positive")
         factors[drug.lower()] = value
@@ -84,10 +86,17 @@ def load_table(ref: str) -> FactorTable:
     both = set(factors) & set(no_factor)
     if both:
         raise AnthracyclineError(f"{path}: {sorted(both)[0]} is listed with a factor and without one; keep one")
-    return FactorTable(name=str(data["name"]), title=str(data["title"]), version=str(data["version"]),
-                       source=str(data["source"]), factors=factors,
-                       notes={k.lower(): str(v) for k, v in dict(data.get("note", {})).items()},
-                       no_factor=no_factor, path=str(path), caveat=str(data.get("caveat", "")))
+    return FactorTable(
+        name=str(data["name"]),
+        title=str(data["title"]),
+        version=str(data["version"]),
+        source=str(data["source"]),
+        factors=factors,
+        notes={k.lower(): str(v) for k, v in dict(data.get("note", {})).items()},
+        no_factor=no_factor,
+        path=str(path),
+        caveat=str(data.get("caveat", "")),
+    )
 
 
 def known_anthracyclines() -> set[str]:
@@ -107,17 +116,23 @@ class Prior:
 def parse_prior(text: str) -> Prior:
     drug, _, dose_text = text.strip().partition(" ")
     if not drug or not dose_text.strip():
-        raise AnthracyclineError(f"{option('prior')} {text!r}: write the drug and its cumulative dose, e.g. "
-                                 f"{option('prior')} 'doxorubicin 240 mg/m2'")
+        raise AnthracyclineError(
+            f"{option('prior')} {text!r}: write the drug and its cumulative dose, e.g. "
+            f"{option('prior')} 'doxorubicin 240 mg/m2'"
+        )
     try:
         dose = parse_dose(dose_text.strip())
     except RegimenError as exc:
         raise AnthracyclineError(f"{option('prior')} {text!r}: {exc.message}") from None
     if dose.unit.basis != "bsa" or dose.unit.time != "none":
-        raise AnthracyclineError(f"{option('prior')} {text!r}: give the cumulative dose in mg/m², e.g. "
-                                 "'doxorubicin 240 mg/m2'")
-    return Prior(drug=drug.lower(), mg_m2=dose.canonical if dose.unit.output_unit == "mg" else dose.canonical / 1000,
-                 text=text.strip())
+        raise AnthracyclineError(
+            f"{option('prior')} {text!r}: give the cumulative dose in mg/m², e.g. 'doxorubicin 240 mg/m2'"
+        )
+    return Prior(
+        drug=drug.lower(),
+        mg_m2=dose.canonical if dose.unit.output_unit == "mg" else dose.canonical / 1000,
+        text=text.strip(),
+    )
 
 
 def _n(x: Fraction) -> str:
@@ -137,8 +152,13 @@ def _mg(row: Administration) -> Fraction:
     return row.dose / 1000 if row.dose_unit == "mcg" else row.dose
 
 
-def exposure(rows: tuple[Administration, ...], bsa_m2: Fraction | None, table: FactorTable | None,
-             prior: tuple[Prior, ...], limit: Fraction | None) -> Exposure:
+def exposure(
+    rows: tuple[Administration, ...],
+    bsa_m2: Fraction | None,
+    table: FactorTable | None,
+    prior: tuple[Prior, ...],
+    limit: Fraction | None,
+) -> Exposure:
     """The planned course's doxorubicin-equivalent plus prior exposure, against an optional limit."""
     known = known_anthracyclines() | (table.drugs if table else set())
     planned: dict[str, Fraction] = {}
@@ -147,10 +167,15 @@ def exposure(rows: tuple[Administration, ...], bsa_m2: Fraction | None, table: F
             planned[r.drug.lower()] = planned.get(r.drug.lower(), Fraction(0)) + _mg(r)
     if table is None:
         if prior or limit is not None:
-            raise AnthracyclineError(f"{option('prior')} and {option('anthracycline_limit')} need a factor table: add "
-                                     f"{option('anthracycline_table')} ({', '.join(bundled_tables())})")
-        hints = [f"{drug} is an anthracycline: pass --anthracycline-table ({', '.join(bundled_tables())}) to count "
-                 "its doxorubicin-equivalent dose" for drug in planned]
+            raise AnthracyclineError(
+                f"{option('prior')} and {option('anthracycline_limit')} need a factor table: add "
+                f"{option('anthracycline_table')} ({', '.join(bundled_tables())})"
+            )
+        hints = [
+            f"{drug} is an anthracycline: pass --anthracycline-table ({', '.join(bundled_tables())}) to count "
+            "its doxorubicin-equivalent dose"
+            for drug in planned
+        ]
         return Exposure(tuple(hints), (), None)
     lines: list[str] = []
     warnings: list[str] = []
@@ -163,24 +188,32 @@ def exposure(rows: tuple[Administration, ...], bsa_m2: Fraction | None, table: F
         factor = table.factors.get(drug)
         if factor is None:
             why = f" ({table.no_factor[drug]})" if drug in table.no_factor else ""
-            warnings.append(f"no factor for {drug} in table {table.name}{why}: {what} {_n(mg_m2)} mg/m² "
-                            "is not counted in the doxorubicin-equivalent total; choose another table or count it "
-                            "by hand")
+            warnings.append(
+                f"no factor for {drug} in table {table.name}{why}: {what} {_n(mg_m2)} mg/m² "
+                "is not counted in the doxorubicin-equivalent total; choose another table or count it "
+                "by hand"
+            )
             missing.append(drug)
             return None
         caveat = f" [{table.notes[drug]}]" if drug in table.notes else ""
-        lines.append(f"{what} {drug} {_n(mg_m2)} mg/m² × {format_fraction(factor)} = "
-                     f"{_n(mg_m2 * factor)} mg/m² doxorubicin-equivalent{caveat}")
+        lines.append(
+            f"{what} {drug} {_n(mg_m2)} mg/m² × {format_fraction(factor)} = "
+            f"{_n(mg_m2 * factor)} mg/m² doxorubicin-equivalent{caveat}"
+        )
         return mg_m2 * factor
 
     for drug, mg in planned.items():
         if bsa_m2 is None:
-            warnings.append(f"{drug}: the planned {format_fraction(mg)} mg cannot be expressed in mg/m² without the "
-                            "body-surface area: pass --bsa, or --height with --weight")
+            warnings.append(
+                f"{drug}: the planned {format_fraction(mg)} mg cannot be expressed in mg/m² without the "
+                "body-surface area: pass --bsa, or --height with --weight"
+            )
             missing.append(drug)
             continue
-        lines.append(f"planned {drug}: {format_fraction(mg)} mg ÷ {format_fraction(bsa_m2)} m² (BSA, uncapped) = "
-                     f"{_n(mg / bsa_m2)} mg/m²")
+        lines.append(
+            f"planned {drug}: {format_fraction(mg)} mg ÷ {format_fraction(bsa_m2)} m² (BSA, uncapped) = "
+            f"{_n(mg / bsa_m2)} mg/m²"
+        )
         value = convert(drug, mg / bsa_m2, "planned")
         if value is not None:
             total += value
@@ -201,20 +234,33 @@ def exposure(rows: tuple[Administration, ...], bsa_m2: Fraction | None, table: F
     lines.append(f"cumulative (planned + prior): {at_least}{_n(total)} mg/m² doxorubicin-equivalent{incomplete}")
     if limit is not None:
         if total > limit:
-            warnings.append(f"cumulative anthracycline {at_least}{_n(total)} mg/m² doxorubicin-equivalent "
-                            f"(planned + prior, table {table.name}){incomplete} exceeds the limit "
-                            f"{format_fraction(limit)} mg/m² (--anthracycline-limit)")
+            warnings.append(
+                f"cumulative anthracycline {at_least}{_n(total)} mg/m² doxorubicin-equivalent "
+                f"(planned + prior, table {table.name}){incomplete} exceeds the limit "
+                f"{format_fraction(limit)} mg/m² (--anthracycline-limit)"
+            )
         elif missing:
             # a total that leaves a drug out is never "within" a limit: the drug left out could cross it
             verb = "are" if len(set(missing)) > 1 else "is"
-            warnings.append(f"the cumulative anthracycline dose cannot be judged against the limit "
-                            f"{format_fraction(limit)} mg/m²: {left_out} {verb} not counted (counted so far "
-                            f"{_n(total)} mg/m² doxorubicin-equivalent, planned + prior, table {table.name}); count "
-                            "it by hand (--anthracycline-limit)")
+            warnings.append(
+                f"the cumulative anthracycline dose cannot be judged against the limit "
+                f"{format_fraction(limit)} mg/m²: {left_out} {verb} not counted (counted so far "
+                f"{_n(total)} mg/m² doxorubicin-equivalent, planned + prior, table {table.name}); count "
+                "it by hand (--anthracycline-limit)"
+            )
         else:
             lines.append(f"within the limit {format_fraction(limit)} mg/m² (--anthracycline-limit)")
     return Exposure(tuple(lines), tuple(warnings), total if counted else None)
 
 
-__all__ = ["AnthracyclineError", "Exposure", "FactorTable", "Prior", "bundled_tables", "exposure",
-           "known_anthracyclines", "load_table", "parse_prior"]
+__all__ = [
+    "AnthracyclineError",
+    "Exposure",
+    "FactorTable",
+    "Prior",
+    "bundled_tables",
+    "exposure",
+    "known_anthracyclines",
+    "load_table",
+    "parse_prior",
+]

@@ -88,14 +88,11 @@ def positive(name: str, value: float, unit: str) -> float:
     """Return ``value`` as float if it is a finite number > 0, else raise."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         # ValueError (not TypeError) is this module's single bad-input contract.
-        raise ValueError(
-            f"{name} must be a number in {unit}, got {value!r}; pass a positive number"
-        )
+        raise ValueError(f"{name} must be a number in {unit}, got {value!r}; pass a positive number")
     x = float(value)
     if not math.isfinite(x) or x <= 0:
         raise ValueError(
-            f"{name} must be a finite number > 0 {unit}, got {value!r}; "
-            f"check the {name} value and its unit"
+            f"{name} must be a finite number > 0 {unit}, got {value!r}; check the {name} value and its unit"
         )
     return x
 
@@ -114,14 +111,11 @@ def scr_value(value: float) -> float:
 
 def age_value(value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(
-            f"age must be a number of years, got {value!r}; pass a number"
-        )
+        raise ValueError(f"age must be a number of years, got {value!r}; pass a number")
     x = float(value)
     if not math.isfinite(x) or x < 0 or x >= 140:
         raise ValueError(
-            f"age must be a finite number of years in [0, 140), got {value!r}; "
-            f"check the age value and its unit (years)"
+            f"age must be a finite number of years in [0, 140), got {value!r}; check the age value and its unit (years)"
         )
     return x
 
@@ -206,9 +200,7 @@ def _no_sex(
 
 def _with_sex(weight_kg: float, height_cm: float, sex: str | None) -> float:
     if sex is None:
-        raise ValueError(
-            "the Schlich formula needs the patient's sex; pass sex='male' or sex='female'"
-        )
+        raise ValueError("the Schlich formula needs the patient's sex; pass sex='male' or sex='female'")
     return schlich(weight_kg, height_cm, sex)
 
 
@@ -222,9 +214,7 @@ class BsaFormula:
     needs_sex: bool
     _fn: Callable[[float, float, str | None], float] = field(repr=False, compare=False)
 
-    def compute(
-        self, weight_kg: float, height_cm: float, sex: str | None = None
-    ) -> float:
+    def compute(self, weight_kg: float, height_cm: float, sex: str | None = None) -> float:
         """BSA in m² for weight in kg and height in cm."""
         return self._fn(weight_kg, height_cm, sex)
 
@@ -296,15 +286,11 @@ BSA_FORMULAS: dict[str, BsaFormula] = {
 }
 
 
-def bsa(
-    formula_key: str, weight_kg: float, height_cm: float, sex: str | None = None
-) -> float:
+def bsa(formula_key: str, weight_kg: float, height_cm: float, sex: str | None = None) -> float:
     """BSA in m² using the formula registered under ``formula_key``."""
     formula = BSA_FORMULAS.get(formula_key)
     if formula is None:
-        raise ValueError(
-            f"unknown BSA formula {formula_key!r}; use one of: {', '.join(BSA_FORMULAS)}"
-        )
+        raise ValueError(f"unknown BSA formula {formula_key!r}; use one of: {', '.join(BSA_FORMULAS)}")
     return formula.compute(weight_kg, height_cm, sex)
 
 
@@ -353,9 +339,7 @@ def ideal_body_weight(height_cm: float, sex: str, method: str = "devine") -> flo
     h, s = height_value(height_cm), sex_value(sex)
     coeffs = _IBW_COEFFS.get(method)
     if coeffs is None:
-        raise ValueError(
-            f"unknown ideal-body-weight method {method!r}; use one of: {', '.join(IBW_METHODS)}"
-        )
+        raise ValueError(f"unknown ideal-body-weight method {method!r}; use one of: {', '.join(IBW_METHODS)}")
     inches = h / CM_PER_INCH
     if inches < IBW_MIN_INCHES - 1e-9:  # 60 * 2.54 is 152.39999999999998 in binary floating point
         raise ValueError(
@@ -375,10 +359,7 @@ def adjusted_body_weight(actual_kg: float, ibw_kg: float, factor: float = 0.4) -
         or not isinstance(factor, (int, float))
         or not (math.isfinite(factor) and 0.0 <= factor <= 1.0)
     ):
-        raise ValueError(
-            f"adjustment factor must be a number between 0 and 1, got {factor!r}; "
-            f"use e.g. 0.4"
-        )
+        raise ValueError(f"adjustment factor must be a number between 0 and 1, got {factor!r}; use e.g. 0.4")
     return i + float(factor) * (a - i)
 
 

@@ -79,14 +79,13 @@ def load_formulary(path: str | Path | None = None) -> Formulary:
     for i, raw in enumerate(raw_drugs, 1):
         where = f"drug {i}"
         if not isinstance(raw, dict) or not isinstance(raw.get("drug"), str) or not raw["drug"].strip():
-            problems.append(Problem(file, where, "each [[drug]] needs drug = \"name\" and vials = [\"100 mg\", ...]"))
+            problems.append(Problem(file, where, 'each [[drug]] needs drug = "name" and vials = ["100 mg", ...]'))
             continue
         name = raw["drug"].strip().lower()
         where = f"drug {name!r}"
         vials = raw.get("vials")
         if not isinstance(vials, list) or not vials:
-            problems.append(Problem(file, where + ", field 'vials'",
-                                    "list the vial sizes, e.g. [\"100 mg\", \"500 mg\"]"))
+            problems.append(Problem(file, where + ", field 'vials'", 'list the vial sizes, e.g. ["100 mg", "500 mg"]'))
             continue
         sizes = [s for v in vials if (s := _size(v, where + ", field 'vials'", problems, file)) is not None]
         units = {u for _, u in sizes}

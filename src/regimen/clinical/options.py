@@ -91,23 +91,29 @@ class ClinicalOptions:
         if self.gfr_method not in GFR_METHODS:
             raise ClinicalError(f"unknown GFR method {self.gfr_method!r}: use one of {', '.join(GFR_METHODS)}")
         if self.bsa_cap is not None and not 0 < self.bsa_cap <= 5:
-            raise ClinicalError(f"{option('bsa_cap')} {format_fraction(self.bsa_cap)} m² is not a possible BSA: give "
-                                "e.g. 2")
+            raise ClinicalError(
+                f"{option('bsa_cap')} {format_fraction(self.bsa_cap)} m² is not a possible BSA: give e.g. 2"
+            )
         if self.gfr_cap is not None and self.gfr_cap <= 0:
             raise ClinicalError(f"{option('gfr_cap')} must be positive (or 'none' to lift the cap)")
         if self.gfr_cap is not None and self.gfr_cap > GFR.high:
             # a cap above any possible GFR caps nothing and hides an impossible estimate: the same limit as --gfr
-            raise ClinicalError(f"{option('gfr_cap')} {format_fraction(self.gfr_cap, grouping=False)} mL/min is "
-                                f"above {format_fraction(GFR.high)} mL/min, the highest possible GFR (the limit of a "
-                                f"measured {option('gfr')}): give e.g. {option('gfr_cap')} 125, or {option('gfr_cap')} "
-                                "none to lift the cap")
+            raise ClinicalError(
+                f"{option('gfr_cap')} {format_fraction(self.gfr_cap, grouping=False)} mL/min is "
+                f"above {format_fraction(GFR.high)} mL/min, the highest possible GFR (the limit of a "
+                f"measured {option('gfr')}): give e.g. {option('gfr_cap')} 125, or {option('gfr_cap')} "
+                "none to lift the cap"
+            )
         if not 0 < self.threshold <= 50:
-            raise ClinicalError(f"rounding threshold {format_fraction(self.threshold)} % must be above 0 and at most "
-                                "50 %")
+            raise ClinicalError(
+                f"rounding threshold {format_fraction(self.threshold)} % must be above 0 and at most 50 %"
+            )
         for key, pct in self.reductions.items():
             if not 0 < pct <= 100:
-                raise ClinicalError(f"{option('reductions')} {key}={format_fraction(pct)}%: a reduction is above 0 % "
-                                    "and at most 100 % of the dose")
+                raise ClinicalError(
+                    f"{option('reductions')} {key}={format_fraction(pct)}%: a reduction is above 0 % "
+                    "and at most 100 % of the dose"
+                )
         if self.anthracycline_limit is not None and self.anthracycline_limit <= 0:
             raise ClinicalError(f"{option('anthracycline_limit')} must be a positive number of mg/m²")
 

@@ -37,22 +37,52 @@ class Measure:
 # verified, Jeanne Calment, 122 years). BSA 5 m² and GFR 300 mL/min are project choices; GFR's limit holds for a
 # measured GFR and for every estimate (regimen.clinical.prepare) and bounds the GFR cap (regimen.clinical.options).
 # Pairs of values (weight with height) are checked in regimen.clinical.plausibility.
-WEIGHT = Measure("weight", "weight", "kilogram", "kg", "kilogram", Fraction(0), Fraction(650),
-                 f"{option('weight')} 70 (kg), {option('weight')} '154 lb'")
-BSA = Measure("body-surface area", "bsa", "meter ** 2", "m²", "meter ** 2", Fraction(0), Fraction(5),
-              f"{option('bsa')} 1.8 (m²)")
+WEIGHT = Measure(
+    "weight",
+    "weight",
+    "kilogram",
+    "kg",
+    "kilogram",
+    Fraction(0),
+    Fraction(650),
+    f"{option('weight')} 70 (kg), {option('weight')} '154 lb'",
+)
+BSA = Measure(
+    "body-surface area", "bsa", "meter ** 2", "m²", "meter ** 2", Fraction(0), Fraction(5), f"{option('bsa')} 1.8 (m²)"
+)
 AGE = Measure("age", "age", "year", "years", "year", Fraction(-1), Fraction(125), f"{option('age')} 45 (years)")
-HEIGHT = Measure("height", "height", "centimeter", "cm", "centimeter", Fraction(0), Fraction(275),
-                 f"{option('height')} 170 (cm), {option('height')} 5ft9in")
-GFR = Measure("GFR", "gfr", "milliliter / minute", "mL/min", "milliliter / minute", Fraction(0), Fraction(300),
-              f"{option('gfr')} 100 (mL/min)")
+HEIGHT = Measure(
+    "height",
+    "height",
+    "centimeter",
+    "cm",
+    "centimeter",
+    Fraction(0),
+    Fraction(275),
+    f"{option('height')} 170 (cm), {option('height')} 5ft9in",
+)
+GFR = Measure(
+    "GFR",
+    "gfr",
+    "milliliter / minute",
+    "mL/min",
+    "milliliter / minute",
+    Fraction(0),
+    Fraction(300),
+    f"{option('gfr')} 100 (mL/min)",
+)
 
 #: Serum creatinine: µmol/L ÷ 88.42 = mg/dL. Above 40 mg/dL (3,537 µmol/L) is taken as impossible, a project
 #: choice well above reported survivable values; a bare number is mg/dL.
 SCR_UMOL_PER_MG_DL = Fraction(8842, 100)
 SCR_MAX_MG_DL = Fraction(40)
-_SCR_UNITS = {"mg/dl": Fraction(1), "umol/l": 1 / SCR_UMOL_PER_MG_DL, "µmol/l": 1 / SCR_UMOL_PER_MG_DL,
-              "μmol/l": 1 / SCR_UMOL_PER_MG_DL, "micromol/l": 1 / SCR_UMOL_PER_MG_DL}
+_SCR_UNITS = {
+    "mg/dl": Fraction(1),
+    "umol/l": 1 / SCR_UMOL_PER_MG_DL,
+    "µmol/l": 1 / SCR_UMOL_PER_MG_DL,
+    "μmol/l": 1 / SCR_UMOL_PER_MG_DL,
+    "micromol/l": 1 / SCR_UMOL_PER_MG_DL,
+}
 
 
 def read_scr(text: str | float | Fraction) -> tuple[Fraction, str | None]:
@@ -61,17 +91,22 @@ def read_scr(text: str | float | Fraction) -> tuple[Fraction, str | None]:
     split = split_number(raw)
     unit_text = split[1].replace(" ", "").lower() if split else ""
     if split is None or not split[0].is_finite() or (unit_text and unit_text not in _SCR_UNITS):
-        raise PatientError(f"serum creatinine {raw!r} is not understood: give e.g. {option('scr')} 1.1 (mg/dL) or "
-                           f"{option('scr')} '97 umol/L'")
+        raise PatientError(
+            f"serum creatinine {raw!r} is not understood: give e.g. {option('scr')} 1.1 (mg/dL) or "
+            f"{option('scr')} '97 umol/L'"
+        )
     value = Fraction(split[0]) * _SCR_UNITS.get(unit_text or "mg/dl", Fraction(1))
     if not 0 < value <= SCR_MAX_MG_DL:
         hint = " (if it is in µmol/L, write e.g. '88 umol/L')" if value > SCR_MAX_MG_DL else ""
-        raise PatientError(f"serum creatinine {format_fraction(value)} mg/dL is impossible{hint}: give a value above 0 "
-                           f"and at most {format_fraction(SCR_MAX_MG_DL)} mg/dL ({option('scr')})")
+        raise PatientError(
+            f"serum creatinine {format_fraction(value)} mg/dL is impossible{hint}: give a value above 0 "
+            f"and at most {format_fraction(SCR_MAX_MG_DL)} mg/dL ({option('scr')})"
+        )
     working = None
     if unit_text and unit_text != "mg/dl":
-        working = (f"serum creatinine {format_fraction(Fraction(split[0]))} µmol/L ÷ 88.42 = {format_fraction(value)} "
-                   "mg/dL")
+        working = (
+            f"serum creatinine {format_fraction(Fraction(split[0]))} µmol/L ÷ 88.42 = {format_fraction(value)} mg/dL"
+        )
     return value, working
 
 
@@ -92,8 +127,10 @@ def read_measure(text: str | int | float | Fraction, m: Measure) -> tuple[Fracti
         bound = f"between {format_fraction(max(m.low, Fraction(0)))} and {format_fraction(m.high)} {m.symbol}"
         raise PatientError(f"{m.what} {shown} {m.symbol} is impossible: give a value {bound} ({option(m.option)})")
     if m is AGE and value.denominator != 1:  # rules compare completed years ("older than 60"): 60.5 is not one
-        raise PatientError(f"age {shown} years: give the age in completed years (a whole number, e.g. "
-                           f"{option('age')} 45), or the date of birth ({option('dob')} with {option('start')})")
+        raise PatientError(
+            f"age {shown} years: give the age in completed years (a whole number, e.g. "
+            f"{option('age')} 45), or the date of birth ({option('dob')} with {option('start')})"
+        )
     working = None
     if raw is not None and _has_unit(raw):
         working = f"{m.what} {raw} = {shown} {m.symbol}"
@@ -114,8 +151,9 @@ def read_date_of_birth(value: str | dt.date) -> dt.date:
             raise ValueError(text)
         born = dt.date.fromisoformat(text)
     except ValueError:
-        raise PatientError(f"date of birth {text!r} is not a date: give it as YYYY-MM-DD, e.g. {option('dob')} "
-                           "1961-04-30") from None
+        raise PatientError(
+            f"date of birth {text!r} is not a date: give it as YYYY-MM-DD, e.g. {option('dob')} 1961-04-30"
+        ) from None
     if born.year < 1880:
         raise PatientError(f"date of birth {text} is impossible: check {option('dob')}")
     return born
@@ -131,10 +169,17 @@ def read_sex(text: str) -> Sex:
     return SEXES[key]
 
 
-def make_patient(*, weight: str | float | Fraction | None = None, bsa: str | float | Fraction | None = None,
-                 age: str | float | Fraction | None = None, height: str | float | Fraction | None = None,
-                 sex: str | None = None, scr: str | float | Fraction | None = None,
-                 gfr: str | float | Fraction | None = None, dob: str | dt.date | None = None) -> Patient:
+def make_patient(
+    *,
+    weight: str | float | Fraction | None = None,
+    bsa: str | float | Fraction | None = None,
+    age: str | float | Fraction | None = None,
+    height: str | float | Fraction | None = None,
+    sex: str | None = None,
+    scr: str | float | Fraction | None = None,
+    gfr: str | float | Fraction | None = None,
+    dob: str | dt.date | None = None,
+) -> Patient:
     """A :class:`Patient` from user values (strings with optional units, or numbers).
 
     ``dob``, the date of birth (YYYY-MM-DD), stands for the age: with a start date, the plan counts the age in
@@ -144,8 +189,13 @@ def make_patient(*, weight: str | float | Fraction | None = None, bsa: str | flo
     birth_date = read_date_of_birth(dob) if dob is not None else None
     working: list[str] = []
     values: dict[str, Fraction | None] = {}
-    for key, raw, m in (("weight", weight, WEIGHT), ("bsa", bsa, BSA), ("age", age, AGE), ("height", height, HEIGHT),
-                        ("gfr", gfr, GFR)):
+    for key, raw, m in (
+        ("weight", weight, WEIGHT),
+        ("bsa", bsa, BSA),
+        ("age", age, AGE),
+        ("height", height, HEIGHT),
+        ("gfr", gfr, GFR),
+    ):
         if raw is None:
             values[key] = None
             continue
@@ -160,6 +210,14 @@ def make_patient(*, weight: str | float | Fraction | None = None, bsa: str | flo
         scr_mg_dl, note = read_scr(scr)
         if note:
             working.append(note)
-    return Patient(weight_kg=values["weight"], bsa_m2=values["bsa"], age_years=values["age"],
-                   height_cm=values["height"], sex=read_sex(sex) if sex is not None else None,
-                   working=tuple(working), scr_mg_dl=scr_mg_dl, gfr_ml_min=values["gfr"], birth_date=birth_date)
+    return Patient(
+        weight_kg=values["weight"],
+        bsa_m2=values["bsa"],
+        age_years=values["age"],
+        height_cm=values["height"],
+        sex=read_sex(sex) if sex is not None else None,
+        working=tuple(working),
+        scr_mg_dl=scr_mg_dl,
+        gfr_ml_min=values["gfr"],
+        birth_date=birth_date,
+    )

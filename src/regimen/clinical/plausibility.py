@@ -38,8 +38,9 @@ from regimen.quantities.exact import format_decimal, format_fraction, round_sign
 BMI_MAX = Fraction(100)  # kg/m², exclusive: CDC BRFSS excludes BMI >= 100 as implausible
 BMI_MAX_SOURCE = "which CDC counts as implausible in adult survey data (BRFSS)"
 ADULT_BMI_MIN = Fraction(6)  # kg/m²: below the lowest reported in surviving adults (7.5, 7.8)
-ADULT_BMI_MIN_SOURCE = ("under the lowest BMI reported in a surviving adult (7.5: Gibson D et al., J Eat Disord "
-                        "2020;8:25)")
+ADULT_BMI_MIN_SOURCE = (
+    "under the lowest BMI reported in a surviving adult (7.5: Gibson D et al., J Eat Disord 2020;8:25)"
+)
 ADULT_HEIGHT_MIN_CM = Fraction(546, 10)  # the shortest adult on record
 ADULT_HEIGHT_MIN_SOURCE = "the shortest adult on record (Chandra Bahadur Dangi, Guinness World Records 2012)"
 
@@ -67,15 +68,16 @@ def _adult(patient: Patient, regimen: Regimen) -> tuple[bool, str]:
 def _problem(weight: Fraction, height: Fraction, adult: bool, why: str = "") -> str | None:
     """What is wrong with the pair for the population, or None (``why``: why adult limits apply, if not by age)."""
     b = bmi(weight, height)
-    pair = (f"height {format_fraction(height)} cm with weight {format_fraction(weight)} kg gives a BMI of "
-            f"{_bmi_text(b)}")
+    pair = f"height {format_fraction(height)} cm with weight {format_fraction(weight)} kg gives a BMI of {_bmi_text(b)}"
     if b >= BMI_MAX:
         return f"{pair}, at or above {format_fraction(BMI_MAX)} kg/m², {BMI_MAX_SOURCE}"
     if adult and b < ADULT_BMI_MIN:
         return f"{pair}, below {format_fraction(ADULT_BMI_MIN)} kg/m², {ADULT_BMI_MIN_SOURCE}{why}"
     if adult and height < ADULT_HEIGHT_MIN_CM:
-        return (f"height {format_fraction(height)} cm is below {format_fraction(ADULT_HEIGHT_MIN_CM)} cm, "
-                f"{ADULT_HEIGHT_MIN_SOURCE}{why}")
+        return (
+            f"height {format_fraction(height)} cm is below {format_fraction(ADULT_HEIGHT_MIN_CM)} cm, "
+            f"{ADULT_HEIGHT_MIN_SOURCE}{why}"
+        )
     return None
 
 
@@ -111,8 +113,11 @@ def _slip(weight: Fraction, height: Fraction, adult: bool) -> str:
     h, w = format_fraction(height, grouping=False), format_fraction(weight, grouping=False)
     readings: list[tuple[str, Callable[[], bool], str]] = [
         ("height in inches", lambda: _fits(weight, height * CM_PER_INCH, adult), f"{option('height')} '{h} in'"),
-        ("height in feet", lambda: _fits(weight, height * CM_PER_FOOT, adult)
-         or _fits(weight, _feet_and_inches(height), adult), _feet_example(height)),
+        (
+            "height in feet",
+            lambda: _fits(weight, height * CM_PER_FOOT, adult) or _fits(weight, _feet_and_inches(height), adult),
+            _feet_example(height),
+        ),
         ("height in metres", lambda: _fits(weight, height * 100, adult), f"{option('height')} '{h} m'"),
         ("weight in pounds", lambda: _fits(weight * KG_PER_LB, height, adult), f"{option('weight')} '{w} lb'"),
         ("weight in stone", lambda: _fits(weight * KG_PER_STONE, height, adult), f"{option('weight')} '{w} stone'"),
@@ -120,8 +125,10 @@ def _slip(weight: Fraction, height: Fraction, adult: bool) -> str:
     for what, fits, example in readings:
         if fits():
             return f"was the {what}? give e.g. {example}"
-    return (f"check {option('weight')} and {option('height')}, and give each with its unit (e.g. "
-            f"{option('height')} '175 cm', {option('weight')} '70 kg')")
+    return (
+        f"check {option('weight')} and {option('height')}, and give each with its unit (e.g. "
+        f"{option('height')} '175 cm', {option('weight')} '70 kg')"
+    )
 
 
 def check_body_pair(patient: Patient, regimen: Regimen) -> None:

@@ -110,8 +110,10 @@ def component_weight_key(regimen: Regimen, comp: Component, options: ClinicalOpt
     if required is not None:
         chosen = options.dosing_weight
         if chosen is not None and _canonical_weight(chosen) != _canonical_weight(required):
-            raise ClinicalError(f"{regimen.id} requires {required} body weight for {comp.drug}; drop "
-                                f"{option('dosing_weight')} {options.dosing_weight} or edit the regimen file")
+            raise ClinicalError(
+                f"{regimen.id} requires {required} body weight for {comp.drug}; drop "
+                f"{option('dosing_weight')} {options.dosing_weight} or edit the regimen file"
+            )
         return _canonical_weight(required)
     return _canonical_weight(options.dosing_weight or "actual")
 
@@ -120,8 +122,12 @@ def _canonical_weight(key: str) -> str:
     return f"ideal-{IDEAL_DEFAULT}" if key == "ideal" else key
 
 
-def prepare(regimen: Regimen, patient: Patient, options: ClinicalOptions,
-            check: Callable[[Regimen, Patient], None] | None = None) -> Prepared:
+def prepare(
+    regimen: Regimen,
+    patient: Patient,
+    options: ClinicalOptions,
+    check: Callable[[Regimen, Patient], None] | None = None,
+) -> Prepared:
     """Fill in BSA, dosing weights and GFR the regimen needs; collect working, notes and warnings.
 
     ``check`` (the engine's missing-value check) runs once a BSA has been computed from height and weight.
@@ -133,10 +139,16 @@ def prepare(regimen: Regimen, patient: Patient, options: ClinicalOptions,
     if check is not None:
         check(regimen, out.patient)
     if needs_weight:
-        keys = {component_weight_key(regimen, c, options) for c in regimen.components()
-                if any(d.unit.basis == "weight" for d in [c.dose, *(v.dose for v in c.variants if v.dose)])}
-        explicit = options.dosing_weight is not None or regimen.dosing_weight is not None or any(
-            c.dosing_weight for c in regimen.components())
+        keys = {
+            component_weight_key(regimen, c, options)
+            for c in regimen.components()
+            if any(d.unit.basis == "weight" for d in [c.dose, *(v.dose for v in c.variants if v.dose)])
+        }
+        explicit = (
+            options.dosing_weight is not None
+            or regimen.dosing_weight is not None
+            or any(c.dosing_weight for c in regimen.components())
+        )
         for key in sorted(keys):
             out.weights[key] = _dosing_weight(out, key, options, explicit)
     elif options.dosing_weight is not None:
@@ -155,15 +167,18 @@ def _bsa(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
     raw = 0.0
     if p.weight_kg is not None and p.height_cm is not None and (needed or p.bsa_m2 is not None):
         if formula.needs_sex and p.sex is None:
-            raise PatientError(f"the {formula.name} BSA formula needs the patient's sex: pass {option('sex')} female "
-                               f"or male, or choose another {option('bsa_formula')}")
+            raise PatientError(
+                f"the {formula.name} BSA formula needs the patient's sex: pass {option('sex')} female "
+                f"or male, or choose another {option('bsa_formula')}"
+            )
         raw = body_size.bsa(options.bsa_formula, _f(p.weight_kg), _f(p.height_cm), p.sex)
         computed = exact_places(raw, BSA_PLACES)
     if p.bsa_m2 is None and computed is not None:
         out.working.append(
             f"BSA by {formula.name} {formula.equation} with W = {format_fraction(p.weight_kg or Fraction(0))} kg, "
             f"H = {format_fraction(p.height_cm or Fraction(0))} cm: {rounded_text(raw, computed, BSA_PLACES, 'm²')} "
-            f"({formula.citation})")
+            f"({formula.citation})"
+        )
         out.patient = dataclasses.replace(p, bsa_m2=computed)
         out.bsa_label = f"BSA, {formula.name}"
     elif p.bsa_m2 is not None and computed is not None:
@@ -175,21 +190,26 @@ def _bsa(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
                 f"{formula.name} for "
                 f"{format_fraction(p.weight_kg or Fraction(0))} kg and {format_fraction(p.height_cm or Fraction(0))} "
                 f"cm (more than {format_fraction(BSA_DISAGREEMENT)} %): check weight, height and BSA; the given BSA "
-                "is used")
+                "is used"
+            )
     bsa = out.patient.bsa_m2
     out.dosing_bsa = bsa
     if options.bsa_cap is not None and bsa is not None:
         if bsa > options.bsa_cap:
             out.dosing_bsa = options.bsa_cap
-            out.bsa_label = (f"BSA {format_fraction(bsa)} m² capped at {format_fraction(options.bsa_cap)} m² by "
-                             "--bsa-cap")
+            out.bsa_label = (
+                f"BSA {format_fraction(bsa)} m² capped at {format_fraction(options.bsa_cap)} m² by --bsa-cap"
+            )
             out.warnings.append(
                 f"BSA capped at {format_fraction(options.bsa_cap)} m² (uncapped {format_fraction(bsa)} m²) for doses "
                 "per m²: a chosen cap; ASCO (Griggs JJ et al., J Clin Oncol 2012; update 2021) recommends full "
-                "weight-based doses for obese adults")
+                "weight-based doses for obese adults"
+            )
         else:
-            out.notes.append(f"BSA {format_fraction(bsa)} m² is at or under the --bsa-cap of "
-                             f"{format_fraction(options.bsa_cap)} m²: not capped")
+            out.notes.append(
+                f"BSA {format_fraction(bsa)} m² is at or under the --bsa-cap of "
+                f"{format_fraction(options.bsa_cap)} m²: not capped"
+            )
 
 
 def _need(value: object, what: str, option: str, purpose: str) -> None:
@@ -212,9 +232,11 @@ def _dosing_weight(out: Prepared, key: str, options: ClinicalOptions, explicit: 
         lean = exact_places(raw, DERIVED_PLACES)
         equation = "9270 × W / (6680 + 216 × BMI)" if p.sex == "male" else "9270 × W / (8780 + 244 × BMI)"
         index = body_size.bmi(_f(p.weight_kg), _f(p.height_cm))
-        out.working.append(f"lean body weight (Janmahasatian 2005, {p.sex}) = {equation} with W = "
-                           f"{format_fraction(p.weight_kg)} kg, BMI = {index:.6f} kg/m²: "
-                           f"{rounded_text(raw, lean, DERIVED_PLACES, 'kg')}")
+        out.working.append(
+            f"lean body weight (Janmahasatian 2005, {p.sex}) = {equation} with W = "
+            f"{format_fraction(p.weight_kg)} kg, BMI = {index:.6f} kg/m²: "
+            f"{rounded_text(raw, lean, DERIVED_PLACES, 'kg')}"
+        )
         return _positive(BodyWeight(lean, "lean body weight, Janmahasatian"))
     ibw_method = key.split("-", 1)[1] if key.startswith("ideal-") else IDEAL_DEFAULT
     ibw_name = ibw_method.capitalize()
@@ -222,22 +244,28 @@ def _dosing_weight(out: Prepared, key: str, options: ClinicalOptions, explicit: 
     raw_ibw = body_size.ideal_body_weight(_f(p.height_cm), p.sex, ibw_method)
     ibw = exact_places(raw_ibw, DERIVED_PLACES)
     # the adjusted weight is built on the rounded ideal weight: its rounding is stated as well
-    out.working.append(f"ideal body weight ({ibw_name}, {p.sex}, {format_fraction(p.height_cm)} cm) = "
-                       f"{body_size.ibw_equation(ibw_method, p.sex)} = "
-                       f"{rounded_text(raw_ibw, ibw, DERIVED_PLACES, 'kg')}")
+    out.working.append(
+        f"ideal body weight ({ibw_name}, {p.sex}, {format_fraction(p.height_cm)} cm) = "
+        f"{body_size.ibw_equation(ibw_method, p.sex)} = "
+        f"{rounded_text(raw_ibw, ibw, DERIVED_PLACES, 'kg')}"
+    )
     if key.startswith("ideal"):
         if ibw > p.weight_kg:
-            out.warnings.append(f"ideal body weight {format_fraction(ibw)} kg is above the actual weight "
-                                f"{format_fraction(p.weight_kg)} kg: check the protocol's rule for underweight "
-                                "patients")
+            out.warnings.append(
+                f"ideal body weight {format_fraction(ibw)} kg is above the actual weight "
+                f"{format_fraction(p.weight_kg)} kg: check the protocol's rule for underweight "
+                "patients"
+            )
         return _positive(BodyWeight(ibw, f"ideal body weight, {ibw_name}"))
     f = options.adjusted_factor
     exact = ibw + f * (p.weight_kg - ibw)
     adjusted = Fraction(to_decimal(exact, DERIVED_PLACES))
-    out.working.append(f"adjusted body weight = IBW + {format_fraction(f)} × (actual − IBW) = "
-                       f"{format_fraction(ibw)} + {format_fraction(f)} × ({format_fraction(p.weight_kg)} − "
-                       f"{format_fraction(ibw)}) = {rounded_text(exact, adjusted, DERIVED_PLACES, 'kg')} "
-                       f"(IBW by {ibw_name})")
+    out.working.append(
+        f"adjusted body weight = IBW + {format_fraction(f)} × (actual − IBW) = "
+        f"{format_fraction(ibw)} + {format_fraction(f)} × ({format_fraction(p.weight_kg)} − "
+        f"{format_fraction(ibw)}) = {rounded_text(exact, adjusted, DERIVED_PLACES, 'kg')} "
+        f"(IBW by {ibw_name})"
+    )
     return _positive(BodyWeight(adjusted, f"adjusted body weight, factor {format_fraction(f)}"))
 
 
@@ -251,17 +279,21 @@ def _ibw_in_range(p: Patient, method: str, via: str) -> None:
         why = f"age {format_fraction(p.age_years)} years is under {format_fraction(ADULT_AGE)}"
     if why:
         lead = f"{via} ({method.capitalize()}), which" if via else f"ideal body weight ({method.capitalize()})"
-        raise PatientError(f"{lead} is defined for adults at least 152.4 cm (60 in) tall "
-                           f"({body_size.ibw_equation(method, p.sex)}; {body_size.IBW_CITATIONS[method]}); {why}: "
-                           f"dose by actual weight ({option('dosing_weight')} actual) or by hand, per the protocol")
+        raise PatientError(
+            f"{lead} is defined for adults at least 152.4 cm (60 in) tall "
+            f"({body_size.ibw_equation(method, p.sex)}; {body_size.IBW_CITATIONS[method]}); {why}: "
+            f"dose by actual weight ({option('dosing_weight')} actual) or by hand, per the protocol"
+        )
 
 
 def _positive(weight: BodyWeight) -> BodyWeight:
     """A dosing weight at or below 0 kg is never used: no formula in its range gives one, so it means a bug."""
     if weight.kg <= 0:
         name = weight.label.split(",")[0]
-        raise PatientError(f"{name} {format_fraction(weight.kg)} kg is not a possible dosing weight: check "
-                           f"{option('weight')}, {option('height')} and {option('sex')}")
+        raise PatientError(
+            f"{name} {format_fraction(weight.kg)} kg is not a possible dosing weight: check "
+            f"{option('weight')}, {option('height')} and {option('sex')}"
+        )
     return weight
 
 
@@ -275,44 +307,60 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
             cg = exact_places(raw_cg, DERIVED_PLACES)
             _possible_gfr(cg, "Cockcroft–Gault creatinine clearance", "mL/min", with_weight=True)
             female = " × 0.85 (female)" if p.sex == "female" else ""
-            text = (f"Cockcroft–Gault CrCl = (140 − {format_fraction(p.age_years)}) × {format_fraction(p.weight_kg)} kg"
-                    f" (actual weight) / (72 × {format_fraction(p.scr_mg_dl)} mg/dL){female} = "
-                    f"{rounded_text(raw_cg, cg, DERIVED_PLACES, 'mL/min')}")
+            text = (
+                f"Cockcroft–Gault CrCl = (140 − {format_fraction(p.age_years)}) × {format_fraction(p.weight_kg)} kg"
+                f" (actual weight) / (72 × {format_fraction(p.scr_mg_dl)} mg/dL){female} = "
+                f"{rounded_text(raw_cg, cg, DERIVED_PLACES, 'mL/min')}"
+            )
             estimates["cockcroft-gault"] = (cg, "Cockcroft–Gault")
             out.working.append(text)
         raw_egfr = renal.ckd_epi_2021(scr, age, p.sex)
         egfr = exact_places(raw_egfr, DERIVED_PLACES)
         _possible_gfr(egfr, "CKD-EPI 2021 eGFR", "mL/min/1.73 m²")
-        out.working.append(f"CKD-EPI 2021 eGFR = {rounded_text(raw_egfr, egfr, DERIVED_PLACES, 'mL/min/1.73 m²')} "
-                           f"({p.sex}, age {format_fraction(p.age_years)}, SCr {format_fraction(p.scr_mg_dl)} mg/dL)")
+        out.working.append(
+            f"CKD-EPI 2021 eGFR = {rounded_text(raw_egfr, egfr, DERIVED_PLACES, 'mL/min/1.73 m²')} "
+            f"({p.sex}, age {format_fraction(p.age_years)}, SCr {format_fraction(p.scr_mg_dl)} mg/dL)"
+        )
         if p.bsa_m2 is not None:
             exact = egfr * p.bsa_m2 / Fraction(173, 100)
             absolute = Fraction(to_decimal(exact, DERIVED_PLACES))
             _possible_gfr(absolute, "CKD-EPI 2021 eGFR de-indexed", "mL/min", with_bsa=True)
-            out.working.append(f"CKD-EPI 2021 de-indexed for Calvert: {format_fraction(egfr)} × "
-                               f"{format_fraction(p.bsa_m2)} m² / 1.73 m² = "
-                               f"{rounded_text(exact, absolute, DERIVED_PLACES, 'mL/min')}")
+            out.working.append(
+                f"CKD-EPI 2021 de-indexed for Calvert: {format_fraction(egfr)} × "
+                f"{format_fraction(p.bsa_m2)} m² / 1.73 m² = "
+                f"{rounded_text(exact, absolute, DERIVED_PLACES, 'mL/min')}"
+            )
             estimates["ckd-epi-2021"] = (absolute, "CKD-EPI 2021, de-indexed")
     if not needed:
         return
     if p.gfr_ml_min is not None:
         gfr, text = p.gfr_ml_min, f"GFR {format_fraction(p.gfr_ml_min)} mL/min (given with --gfr)"
     else:
-        _need(p.scr_mg_dl, "serum creatinine (or a measured GFR)", f"{option('scr')} (or {option('gfr')})",
-              "AUC (Calvert) dosing")
+        _need(
+            p.scr_mg_dl,
+            "serum creatinine (or a measured GFR)",
+            f"{option('scr')} (or {option('gfr')})",
+            "AUC (Calvert) dosing",
+        )
         _need(p.age_years, "age", option("age"), "estimating the GFR for AUC dosing")
         _need(p.sex, "sex", option("sex"), "estimating the GFR for AUC dosing")
         if options.gfr_method == "cockcroft-gault":
             _need(p.weight_kg, "weight", option("weight"), "Cockcroft–Gault")
         elif "ckd-epi-2021" not in estimates:
-            _need(None, "body-surface area (to de-index CKD-EPI)",
-              f"{option('bsa')}, or {option('height')} with {option('weight')}", "CKD-EPI 2021")
+            _need(
+                None,
+                "body-surface area (to de-index CKD-EPI)",
+                f"{option('bsa')}, or {option('height')} with {option('weight')}",
+                "CKD-EPI 2021",
+            )
         gfr, name = estimates[options.gfr_method]
         text = f"GFR {format_fraction(gfr)} mL/min ({name})"
     used = gfr
     if options.gfr_cap is None:
-        out.warnings.append("GFR cap lifted (--gfr-cap none): with IDMS-standardised creatinine the FDA (2010) "
-                            "advises capping the GFR at 125 mL/min for carboplatin dosing")
+        out.warnings.append(
+            "GFR cap lifted (--gfr-cap none): with IDMS-standardised creatinine the FDA (2010) "
+            "advises capping the GFR at 125 mL/min for carboplatin dosing"
+        )
     elif gfr > options.gfr_cap:
         used = options.gfr_cap
         default = " (FDA 2010 default)" if options.gfr_cap == DEFAULT_GFR_CAP else " (--gfr-cap)"
@@ -324,11 +372,17 @@ def _possible_gfr(value: Fraction, what: str, unit: str, *, with_weight: bool = 
     """A computed GFR has the limit of a measured one (:data:`regimen.clinical.patient.GFR`): above it, an error."""
     if value <= GFR.high:
         return
-    inputs = [f"the serum creatinine ({option('scr')})", *([f"weight ({option('weight')})"] if with_weight else []),
-              *([f"BSA ({option('bsa')})"] if with_bsa else []), f"age ({option('age')})"]
-    raise PatientError(f"{what} {format_fraction(value)} {unit} is impossible: a GFR is at most "
-                       f"{format_fraction(GFR.high)} mL/min, as for a measured {option('gfr')}; check "
-                       f"{', '.join(inputs[:-1])} and {inputs[-1]}")
+    inputs = [
+        f"the serum creatinine ({option('scr')})",
+        *([f"weight ({option('weight')})"] if with_weight else []),
+        *([f"BSA ({option('bsa')})"] if with_bsa else []),
+        f"age ({option('age')})",
+    ]
+    raise PatientError(
+        f"{what} {format_fraction(value)} {unit} is impossible: a GFR is at most "
+        f"{format_fraction(GFR.high)} mL/min, as for a measured {option('gfr')}; check "
+        f"{', '.join(inputs[:-1])} and {inputs[-1]}"
+    )
 
 
 def _plausibility(out: Prepared) -> None:
@@ -340,29 +394,47 @@ def _plausibility(out: Prepared) -> None:
     for key, value in values.items():
         low, high, unit = ranges[key]
         if value is not None and not low <= value <= high:
-            out.warnings.append(f"{names[key]} {format_fraction(value)} {unit} is unusual for {who} (usual range "
-                                f"{format_fraction(low)}–{format_fraction(high)} {unit}): check the value and its unit")
+            out.warnings.append(
+                f"{names[key]} {format_fraction(value)} {unit} is unusual for {who} (usual range "
+                f"{format_fraction(low)}–{format_fraction(high)} {unit}): check the value and its unit"
+            )
     if p.age_years is not None and p.age_years > AGE_USUAL_MAX:
-        out.warnings.append(f"age {format_fraction(p.age_years)} years is over {format_fraction(AGE_USUAL_MAX)}: check "
-                            "the value")
+        out.warnings.append(
+            f"age {format_fraction(p.age_years)} years is over {format_fraction(AGE_USUAL_MAX)}: check the value"
+        )
 
 
 def _eligibility(out: Prepared, regimen: Regimen) -> None:
     e = regimen.eligibility
     if e is None:
         return
-    bounds = " and ".join(x for x in (f"at least {format_fraction(e.min_age)} years" if e.min_age is not None else "",
-                                      f"at most {format_fraction(e.max_age)} years" if e.max_age is not None else "")
-                          if x)
+    bounds = " and ".join(
+        x
+        for x in (
+            f"at least {format_fraction(e.min_age)} years" if e.min_age is not None else "",
+            f"at most {format_fraction(e.max_age)} years" if e.max_age is not None else "",
+        )
+        if x
+    )
     age = out.patient.age_years
     if age is None:
         out.notes.append(f"the source treated patients aged {bounds}; age not given (--age)")
     elif (e.min_age is not None and age < e.min_age) or (e.max_age is not None and age > e.max_age):
-        out.warnings.append(f"age {format_fraction(age)} years is outside the eligibility of {regimen.id} (aged "
-                            f"{bounds}, from the source)")
+        out.warnings.append(
+            f"age {format_fraction(age)} years is outside the eligibility of {regimen.id} (aged "
+            f"{bounds}, from the source)"
+        )
 
 
 # ClinicalError, ClinicalOptions and StrictError live in regimen.clinical.options; named here until every
 # importer uses that module (removed once the cohort and calendar modules are moved over).
-__all__ = ["ClinicalError", "ClinicalOptions", "Gfr", "Prepared", "StrictError", "component_weight_key", "exact_places",
-           "prepare"]
+__all__ = [
+    "ClinicalError",
+    "ClinicalOptions",
+    "Gfr",
+    "Prepared",
+    "StrictError",
+    "component_weight_key",
+    "exact_places",
+    "prepare",
+]

@@ -17,6 +17,7 @@ Sources
   1989;7(11):1748-56.  The default GFR cap of 125 mL/min follows the US FDA
   carboplatin dosing communication (2010).
 """
+
 from __future__ import annotations
 
 import math
@@ -57,18 +58,11 @@ def ckd_epi_2021(scr_mg_dl: float, age: float, sex: str) -> float:
     kappa = 0.7 if female else 0.9
     alpha = -0.241 if female else -0.302
     ratio = c / kappa
-    egfr = (
-        142.0
-        * math.pow(min(ratio, 1.0), alpha)
-        * math.pow(max(ratio, 1.0), -1.200)
-        * math.pow(0.9938, a)
-    )
+    egfr = 142.0 * math.pow(min(ratio, 1.0), alpha) * math.pow(max(ratio, 1.0), -1.200) * math.pow(0.9938, a)
     return egfr * 1.012 if female else egfr
 
 
-def calvert(
-    target_auc: float, gfr_ml_min: float, gfr_cap: float | None = 125.0
-) -> tuple[float, float]:
+def calvert(target_auc: float, gfr_ml_min: float, gfr_cap: float | None = 125.0) -> tuple[float, float]:
     """Carboplatin dose (mg) by Calvert: AUC × (GFR + 25).
 
     GFR is capped at ``gfr_cap`` mL/min (default 125; ``None`` disables the

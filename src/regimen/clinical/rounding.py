@@ -52,8 +52,10 @@ def _vial_candidates(x: Fraction, vials: tuple[Fraction, ...]) -> tuple[Fraction
     target = x * scale / step
     top = ceil(target) + max(units)
     if top > MAX_STEPS:
-        raise RegimenError(f"vial rounding of {format_fraction(x)} would try {top} vial combinations; use an "
-                           f"increment ({option('round_to')} DRUG=AMOUNT) for this drug instead")
+        raise RegimenError(
+            f"vial rounding of {format_fraction(x)} would try {top} vial combinations; use an "
+            f"increment ({option('round_to')} DRUG=AMOUNT) for this drug instead"
+        )
     reachable = [False] * (top + 1)
     reachable[0] = True
     for n in range(1, top + 1):
@@ -82,8 +84,14 @@ def signed_percent(p: Fraction) -> str:
     return f"{sign}{shown} %"
 
 
-def round_dose(calculated: Fraction, unit: str, rounder: Rounder, threshold: Fraction, threshold_label: str,
-               ceiling: Fraction | None = None) -> Rounded:
+def round_dose(
+    calculated: Fraction,
+    unit: str,
+    rounder: Rounder,
+    threshold: Fraction,
+    threshold_label: str,
+    ceiling: Fraction | None = None,
+) -> Rounded:
     """Round ``calculated`` (in ``unit``) with ``rounder`` within ±``threshold`` % and never above ``ceiling``."""
     lower, upper = rounder.candidates(calculated)
     options = [c for c in (lower, upper) if c is not None and (ceiling is None or c <= ceiling)]
@@ -96,9 +104,11 @@ def round_dose(calculated: Fraction, unit: str, rounder: Rounder, threshold: Fra
     dev = deviation_percent(calculated, best)
     move = f"{shown} → {format_fraction(best)} {unit} ({signed_percent(dev)}"
     if abs(dev) > threshold:
-        warning = (f"not rounded: the nearest amount by {rounder.label} is {format_fraction(best)} {unit}, "
-                   f"{signed_percent(dev)} from the calculated {shown}, beyond the {limit} threshold "
-                   f"({threshold_label})")
+        warning = (
+            f"not rounded: the nearest amount by {rounder.label} is {format_fraction(best)} {unit}, "
+            f"{signed_percent(dev)} from the calculated {shown}, beyond the {limit} threshold "
+            f"({threshold_label})"
+        )
         return Rounded(calculated, False, warning + f"; {shown} kept", warning)
     if best == calculated:
         return Rounded(calculated, False, f"{rounder.label}: {shown} needs no rounding")

@@ -50,9 +50,7 @@ class _Event:
     done: bool = False
 
 
-def assign_times(
-    regimen: Regimen, rows: list[Administration], time: dt.time, tz: dt.tzinfo
-) -> list[Administration]:
+def assign_times(regimen: Regimen, rows: list[Administration], time: dt.time, tz: dt.tzinfo) -> list[Administration]:
     """The rows with their start and end instants (UTC) and how each start was found."""
     components = {(p.id, c.id): c for p in regimen.phases for c in p.components}
     events: dict[tuple[object, ...], _Event] = {}

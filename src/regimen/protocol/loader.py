@@ -547,8 +547,10 @@ def _check_anchors(c: _Collector, components: list[Component], ids: set[str], la
     follows = {comp.id: comp.after for comp in components if comp.after is not None}
     for comp in components:
         if comp.after is not None and comp.after not in ids:
-            c.add(_where(comp.id, "after", label), f"after {comp.after!r} is not a component here; use one of "
-                  f"{', '.join(sorted(ids))}")
+            c.add(
+                _where(comp.id, "after", label),
+                f"after {comp.after!r} is not a component here; use one of {', '.join(sorted(ids))}",
+            )
             ok = False
             continue
         seen, node = [comp.id], comp.after
@@ -556,8 +558,10 @@ def _check_anchors(c: _Collector, components: list[Component], ids: set[str], la
             seen.append(node)
             node = follows[node]
         if node is not None and node in seen:
-            c.add(_where(comp.id, "after", label), f"'after' forms a loop ({' -> '.join([*seen, node])}); one of "
-                  "them must start first")
+            c.add(
+                _where(comp.id, "after", label),
+                f"'after' forms a loop ({' -> '.join([*seen, node])}); one of them must start first",
+            )
             ok = False
     for comp in components:
         for i, days in [(None, comp.days)] + [(n, v.days) for n, v in enumerate(comp.variants, 1)]:

@@ -114,5 +114,14 @@ def start_instant(day: dt.date, time: dt.time, tz: dt.tzinfo) -> tuple[dt.dateti
     return instant, None
 
 
-__all__ = ["UTC", "UTC_KEYS", "ClockError", "is_ambiguous", "local_zone_key", "parse_time", "start_instant",
-           "tzinfo_for", "zone"]
+__all__ = [
+    "UTC",
+    "UTC_KEYS",
+    "ClockError",
+    "is_ambiguous",
+    "local_zone_key",
+    "parse_time",
+    "start_instant",
+    "tzinfo_for",
+    "zone",
+]

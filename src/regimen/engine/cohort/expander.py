@@ -274,6 +274,8 @@ class CohortExpander:
                     *self._rule_names,
                     *(["weight", "height"] if height_bsa else []),
                     *(["sex"] if height_bsa and self.bsa_formula == "schlich" else []),
+                    # adult or child: the limits of weight with height, and of ideal body weight
+                    *(["age"] if (height_bsa or self._weight_body) and COLUMNS["age"] in available else []),
                     # --strict: every value given, as 'regimen expand' would check its warnings
                     *([k for k in COLUMNS if COLUMNS[k] in available] if self._strict else []),
                 ]
@@ -349,7 +351,10 @@ class CohortExpander:
         )
 
     def _template(self, patient: Patient) -> tuple[tuple[Any, ...], _Template]:
-        plan = self._expand(patient)
+        try:
+            plan = self._expand(patient)
+        except PatientError as exc:  # a patient expand() refuses: rejected one by one, in the errors file
+            raise _NotVectorisable(f"a patient's values are refused: {exc.message}") from None
         try:
             signature = tuple(
                 (c.id, cycle, next((i for i, v in enumerate(c.variants) if v is choose_variant(c, patient, cycle)), -1))
@@ -397,7 +402,10 @@ class CohortExpander:
                 out.append(csv_record(template.plan, row))
         else:
             # anything else (caps, rounding, a BSA from height): the engine itself, for a patient with this value
-            plan = self._expand(patient)
+            try:
+                plan = self._expand(patient)
+            except PatientError as exc:  # e.g. an ideal body weight under 152.4 cm: rejected one by one
+                raise _NotVectorisable(f"a patient's values are refused: {exc.message}") from None
             if len(plan.administrations) != len(template.records) or any(
                 (r.phase, r.cycle, r.day, r.component) != (t.phase, t.cycle, t.day, t.component)
                 for r, t in zip(plan.administrations, template.plan.administrations, strict=True)
@@ -414,12 +422,17 @@ class CohortExpander:
 
         if basis == "flat":
             return np.zeros(len(members), dtype=np.int64), [("flat",)]
-        if basis == "weight" and self._weight_body:  # a dosing weight from weight, height and sex
+        age = cols["age"].codes[members] if "age" in cols else np.full(len(members), -1, dtype=np.int64)
+
+        def age_value(code: int) -> Any:
+            return cols["age"].values[code] if code >= 0 else None
+
+        if basis == "weight" and self._weight_body:  # a dosing weight from weight, height, sex (and age: limits)
             wc, hc, sc = (cols[k].codes[members] for k in ("weight", "height", "sex"))
-            codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([wc, hc, sc]))
+            codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([wc, hc, sc, age]))
             return np.asarray(codes, dtype=np.int64), [
-                ("given", cols["weight"].values[w], cols["height"].values[h], cols["sex"].values[x])
-                for w, h, x in uniques
+                ("given", cols["weight"].values[w], cols["height"].values[h], cols["sex"].values[x], age_value(a))
+                for w, h, x, a in uniques
             ]
         if basis == "weight":
             codes = cols["weight"].codes[members]
@@ -433,7 +446,13 @@ class CohortExpander:
         s = cols["sex"].codes[members] if "sex" in cols else np.full(len(members), -1, dtype=np.int64)
         given = bsa >= 0
         triples = pd.MultiIndex.from_arrays(
-            [np.where(given, bsa, -1), np.where(given, -1, w), np.where(given, -1, h), np.where(given, -1, s)]
+            [
+                np.where(given, bsa, -1),
+                np.where(given, -1, w),
+                np.where(given, -1, h),
+                np.where(given, -1, s),
+                np.where(given, -1, age),
+            ]
         )
         codes, uniques = pd.factorize(triples)
 
@@ -444,8 +463,8 @@ class CohortExpander:
         keys = [
             ("given", value("bsa", b))
             if b >= 0
-            else ("height", value("weight", wc), value("height", hc), value("sex", sc))
-            for b, wc, hc, sc in uniques
+            else ("height", value("weight", wc), value("height", hc), value("sex", sc), age_value(a))
+            for b, wc, hc, sc, a in uniques
         ]
         return np.asarray(codes, dtype=np.int64), keys
 
@@ -453,15 +472,15 @@ class CohortExpander:
     def _body_patient(rep: Patient, basis: str, key: tuple[Any, ...]) -> Patient:
         if key[0] == "flat":
             return rep
-        if basis == "weight" and len(key) == 4:
-            return dataclasses.replace(rep, weight_kg=key[1], height_cm=key[2], sex=key[3])
+        if basis == "weight" and len(key) == 5:
+            return dataclasses.replace(rep, weight_kg=key[1], height_cm=key[2], sex=key[3], age_years=key[4])
         if basis == "weight":
             return dataclasses.replace(rep, weight_kg=key[1])
         if key[0] == "given":
             return dataclasses.replace(rep, bsa_m2=key[1])
-        _, weight, height, sex = key
+        _, weight, height, sex, age = key
         return dataclasses.replace(
-            rep, bsa_m2=None, weight_kg=weight, height_cm=height, sex=sex if sex is not None else rep.sex
+            rep, bsa_m2=None, weight_kg=weight, height_cm=height, sex=sex if sex is not None else rep.sex, age_years=age
         )
 
     def _rows(self, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: list[str]) -> pd.DataFrame:
