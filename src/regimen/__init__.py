@@ -20,6 +20,7 @@ import gc as _gc
 _collecting = _gc.isenabled()
 _gc.disable()
 try:
+    from regimen.clinical.options import ClinicalOptions
     from regimen.clinical.patient import make_patient
     from regimen.engine.expand import expand
     from regimen.engine.plan import Plan
@@ -46,6 +47,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "Administration",
+    "ClinicalOptions",
     "Component",
     "Patient",
     "PatientError",

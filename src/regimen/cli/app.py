@@ -77,13 +77,20 @@ class RegimenGroup(click.Group):
             raise click.ClickException(cli_message(exc)) from None
 
 
-@click.group(cls=RegimenGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=RegimenGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="regimen", prog_name="regimen")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Turn cited oncology protocols into exact, per-patient administration schedules.
 
     Research software: verify every dose against the protocol before use.
+
+    \b
+    Exit codes: 0 done; 1 a problem with what was given (one line on stderr says what and how to fix it);
+    2 a command-line usage error.
     """
+    if ctx.invoked_subcommand is None:  # bare 'regimen': the help, not an error
+        click.echo(ctx.get_help())
 
 
 def main() -> None:

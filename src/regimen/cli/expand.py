@@ -133,6 +133,9 @@ def expand(
     write_plan(plan, fmt, output)
     if export is not None:
         export.publish(plan, calendar_bytes)
+    if plan.warnings:  # whatever the format, and when the plan went to a file, the run says it has warnings
+        more = f" (and {len(plan.warnings) - 1} more)" if len(plan.warnings) > 1 else ""
+        click.echo(f"warning: {plan.warnings[0]}{more}", err=True)
 
 
 def write_plan(plan: Plan, fmt: str, output: str | None) -> None:

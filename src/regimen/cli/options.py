@@ -6,7 +6,9 @@ turns that name into this command line's spelling (``--bsa-cap``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -53,24 +55,39 @@ def patient_options(fn: F) -> F:
     return fn
 
 
+def format_for(output: str | None, formats: Sequence[str]) -> str:
+    """The format a file name asks for ('plan.json' -> json, 'plan.csv' -> csv); the first format otherwise."""
+    suffix = Path(output).suffix.lower().lstrip(".") if output not in (None, "-") else ""
+    return suffix if suffix in formats else formats[0]
+
+
 def output_options(formats: Sequence[str]) -> Callable[[F], F]:
+    """--format and -o; without --format the file's extension chooses it, and every file written is confirmed."""
+
     def decorate(fn: F) -> F:
-        fn = click.option(
+        @functools.wraps(fn)
+        def run(*args: Any, fmt: str | None = None, output: str | None = None, **kwargs: Any) -> Any:
+            chosen = fmt or format_for(output, formats)
+            result = fn(*args, fmt=chosen, output=output, **kwargs)
+            if output is not None and output != "-":
+                click.echo(f"{output}: written ({chosen})", err=True)
+            return result
+
+        wrapped = click.option(
             "-o",
             "--output",
             metavar="FILE",
             type=click.Path(dir_okay=False, allow_dash=True),
             help="Write to FILE (atomically) instead of standard output.",
-        )(fn)
-        fn = click.option(
+        )(run)
+        wrapped = click.option(
             "--format",
             "fmt",
             type=click.Choice(list(formats)),
-            default=formats[0],
-            show_default=True,
-            help="Output format.",
-        )(fn)
-        return fn
+            default=None,
+            help=f"Output format (default: from the -o file's extension, else {formats[0]}).",
+        )(wrapped)
+        return wrapped  # type: ignore[return-value]
 
     return decorate
 

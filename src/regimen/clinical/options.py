@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from regimen.clinical.anthracycline import FactorTable, Prior
@@ -57,6 +58,21 @@ class StrictError(RegimenError):
     """A warning raised as an error by --strict."""
 
 
+def _exact(value: object, name: str) -> Fraction:
+    """An option given as a number (int, float, Decimal or text) as the exact decimal it reads as."""
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
+        raise ClinicalError(f"{option(name)} {value!r} is not a number")
+    try:
+        number = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+    except InvalidOperation:
+        raise ClinicalError(f"{option(name)} {value!r} is not a number") from None
+    if not number.is_finite():
+        raise ClinicalError(f"{option(name)} {value!r} is not a finite number")
+    return Fraction(number)
+
+
 @dataclass(frozen=True, slots=True)
 class ClinicalOptions:
     """Everything a run may choose beyond the patient's values. The defaults change nothing."""
@@ -81,6 +97,13 @@ class ClinicalOptions:
     strict: bool = False
 
     def __post_init__(self) -> None:
+        # Python callers may give plain numbers (bsa_cap=2.0): each becomes the exact decimal it was written as
+        for name in ("bsa_cap", "adjusted_factor", "gfr_cap", "threshold", "anthracycline_limit"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Fraction):
+                object.__setattr__(self, name, _exact(value, name))
+        if any(not isinstance(v, Fraction) for v in self.reductions.values()):
+            object.__setattr__(self, "reductions", {k: _exact(v, "reductions") for k, v in self.reductions.items()})
         if self.bsa_formula not in BSA_FORMULAS:
             raise ClinicalError(f"unknown BSA formula {self.bsa_formula!r}: use one of {', '.join(BSA_FORMULAS)}")
         if self.dosing_weight is not None and self.dosing_weight not in DOSING_WEIGHTS:

@@ -212,8 +212,13 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
 
 
 def plan_to_dataframe(plan: Plan) -> pd.DataFrame:
-    """The administrations as a frame of :data:`ROW_SCHEMA`, one row per drug per treatment day."""
-    return records_frame([csv_record(plan, r) for r in plan.administrations])
+    """The administrations as a frame of :data:`ROW_SCHEMA`, one row per drug per treatment day; the plan's warnings,
+    notes and rounding rule travel with it in ``frame.attrs``."""
+    frame = records_frame([csv_record(plan, r) for r in plan.administrations])
+    frame.attrs.update(
+        regimen=plan.regimen.id, warnings=list(plan.warnings), notes=list(plan.notes), rounding=plan.rounding.rule
+    )
+    return frame
 
 
 # ---- frames of the schema ----------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Writing outputs safely: to a temporary file beside the target, then an atomic rename.
 
-A run that fails leaves no file and never clobbers an existing one.
+A run that fails leaves no file and never clobbers an existing one. A new file gets the permissions any program
+of the user's would give it (0666 less the umask: readable by colleagues on a shared drive when the umask says so);
+a replaced file keeps its own.
 """
 
 from __future__ import annotations
@@ -13,6 +15,26 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from regimen.errors import RegimenError
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it for other threads (Linux), or set back at once elsewhere."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _mode_for(target: Path) -> int:
+    try:
+        return target.stat().st_mode & 0o7777 if target.is_file() else 0o666 & ~_umask()
+    except OSError:
+        return 0o666 & ~_umask()
 
 
 @contextmanager
@@ -29,6 +51,7 @@ def atomic_target(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, _mode_for(target))  # mkstemp makes 0600: give the file the mode the user expects
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

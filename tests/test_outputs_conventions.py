@@ -1,0 +1,81 @@
+"""Files and conventions a user expects (issue 10, in part): each test failed before its change."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import regimen
+from regimen.cli import cli
+
+PATIENT = ["--weight", "70", "--bsa", "1.8", "--age", "45"]
+
+
+def test_output_files_get_the_users_umask(tmp_path: Path) -> None:
+    """mkstemp made every output 0600, unreadable by colleagues on a shared drive."""
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "plan.csv"
+        assert CliRunner().invoke(cli, ["expand", "cenersen-arm3", *PATIENT, "-o", str(out)]).exit_code == 0
+        assert stat.S_IMODE(out.stat().st_mode) == 0o644
+        os.umask(0o077)
+        private = tmp_path / "private.csv"
+        assert CliRunner().invoke(cli, ["expand", "cenersen-arm3", *PATIENT, "-o", str(private)]).exit_code == 0
+        assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.parametrize(
+    ("name", "starts"), [("plan.json", "{"), ("plan.csv", "phase,cycle,day"), ("plan.txt", "cenersen-arm3: ")]
+)
+def test_the_file_extension_chooses_the_format_and_every_write_is_confirmed(
+    tmp_path: Path, name: str, starts: str
+) -> None:
+    out = tmp_path / name
+    result = CliRunner().invoke(cli, ["expand", "cenersen-arm3", *PATIENT, "-o", str(out)])
+    assert result.exit_code == 0 and out.read_text().startswith(starts)
+    assert f"{out}: written (" in result.stderr
+    explicit = CliRunner().invoke(cli, ["expand", "cenersen-arm3", *PATIENT, "-o", str(out), "--format", "json"])
+    assert explicit.exit_code == 0 and json.loads(out.read_text())["regimen"]["id"] == "cenersen-arm3"
+
+
+def test_a_run_with_warnings_says_so_on_stderr_whatever_the_format(tmp_path: Path) -> None:
+    """--age 17 with --format csv -o printed nothing and exited 0: the eligibility warning was in no output."""
+    out = tmp_path / "w.csv"
+    result = CliRunner().invoke(
+        cli,
+        ["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--age", "17", "--format", "csv", "-o", str(out)],
+    )
+    assert result.exit_code == 0
+    assert "warning: age 17 years is outside the eligibility of cenersen-arm3" in result.stderr
+
+
+def test_bare_regimen_prints_help_and_exits_0() -> None:
+    result = CliRunner().invoke(cli, [], prog_name="regimen")
+    assert result.exit_code == 0 and "Usage: regimen" in result.output and "expand" in result.output
+    assert "Exit codes: 0 done; 1 a problem" in result.output
+
+
+def test_the_python_api_takes_plain_numbers_and_exports_clinical_options() -> None:
+    """ClinicalOptions(bsa_cap=2.0) raised a traceback."""
+    options = regimen.ClinicalOptions(bsa_cap=2.0, reductions={"idarubicin": 75})
+    assert options.bsa_cap == Fraction(2) and options.reductions == {"idarubicin": Fraction(75)}
+    plan = regimen.expand(regimen.load("cenersen-arm1"), regimen.make_patient(weight=100, bsa=2.2), options=options)
+    idarubicin = next(r for r in plan.administrations if r.drug == "idarubicin")
+    assert idarubicin.dose == Fraction(18)  # 12 mg/m² × 2 m² (capped) = 24 mg, at 75 % = 18 mg
+    with pytest.raises(regimen.RegimenError, match="bsa_cap inf is not a finite number"):
+        regimen.ClinicalOptions(bsa_cap=float("inf"))
+
+
+def test_to_dataframe_keeps_the_plans_warnings_and_notes() -> None:
+    plan = regimen.expand(regimen.load("cenersen-arm3"), regimen.make_patient(weight=70, bsa=1.8, age=17))
+    frame = plan.to_dataframe()
+    assert frame.attrs["warnings"] == list(plan.warnings) and plan.warnings
+    assert frame.attrs["notes"] == list(plan.notes) and frame.attrs["regimen"] == "cenersen-arm3"
