@@ -310,7 +310,7 @@ def test_parquet_without_pyarrow_is_a_one_line_error(runner, tmp_path: Path, mon
     roster = _write_roster(tmp_path / "roster.csv", ["a,70,1.8,45,"])
     result = runner.invoke(cli, ["cohort", "cenersen-arm3", str(roster), "-o", str(tmp_path / "plan.parquet")])
     assert result.exit_code == 1
-    assert "Parquet needs pyarrow: pip install 'regimen[parquet]'" in result.output
+    assert "Parquet needs pyarrow: pip install 'regimen-schedules[parquet]'" in result.output
     assert not (tmp_path / "plan.parquet").exists()
 
 

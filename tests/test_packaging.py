@@ -23,7 +23,7 @@ def test_wheel_contains_regimens_and_formulary(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    wheel = next(tmp_path.glob("regimen-*.whl"))
+    wheel = next(tmp_path.glob("regimen_schedules-*.whl"))  # the distribution name; the import name is regimen
     names = set(zipfile.ZipFile(wheel).namelist())
     for regimen_id in SEED_IDS:
         assert f"regimen/regimens/{regimen_id}.toml" in names

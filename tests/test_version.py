@@ -25,7 +25,7 @@ def test_pyproject_reads_the_version_from_the_package() -> None:
 
 def test_metadata_version_is_the_package_version() -> None:
     # An editable install records the version when it is installed: after changing __version__, reinstall.
-    assert version("regimen") == regimen.__version__
+    assert version("regimen-schedules") == regimen.__version__  # the distribution name; the import name is regimen
 
 
 def test_version_option_prints_the_package_version() -> None:

@@ -78,7 +78,7 @@ class RegimenGroup(click.Group):
 
 
 @click.group(cls=RegimenGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="regimen", prog_name="regimen")
+@click.version_option(package_name="regimen-schedules", prog_name="regimen")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Turn cited oncology protocols into exact, per-patient administration schedules.

@@ -7,7 +7,7 @@ its rows are written by the sink from the task (a folder of Parquet parts:
 found first, over the whole roster (one column read). Row numbers in the errors are per file (``file``, ``row``,
 1 = the file's first row).
 
-Needs the optional extra: ``pip install 'regimen[dask]'``. With no scheduler given, Dask's local threaded
+Needs the optional extra: ``pip install 'regimen-schedules[dask]'``. With no scheduler given, Dask's local threaded
 scheduler runs the tasks; pass a ``distributed.Client`` (or its address) for a cluster. The expander (with the
 run's clinical options) and the sink are pickled to worker processes.
 """
@@ -34,7 +34,9 @@ def need_dask() -> None:
         import dask  # noqa: F401
         import pyarrow  # noqa: F401
     except ImportError:
-        raise CohortError(f"{option('engine')} dask needs Dask and pyarrow: pip install 'regimen[dask]'") from None
+        raise CohortError(
+            f"{option('engine')} dask needs Dask and pyarrow: pip install 'regimen-schedules[dask]'"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)

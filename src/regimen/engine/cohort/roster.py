@@ -74,7 +74,7 @@ def need_pyarrow() -> None:
     try:
         import pyarrow  # noqa: F401
     except ImportError:
-        raise CohortError("Parquet needs pyarrow: pip install 'regimen[parquet]'") from None
+        raise CohortError("Parquet needs pyarrow: pip install 'regimen-schedules[parquet]'") from None
 
 
 def read_roster(path: str | Path) -> pd.DataFrame:
