@@ -207,10 +207,13 @@ def test_user_folders_by_option_and_environment(runner: CliRunner, tmp_path: Pat
     assert "my-dex" in listed.stdout and "cenersen-arm3" in listed.stdout
 
 
-def test_a_file_whose_name_and_id_differ_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+def test_a_file_whose_name_and_id_differ_is_found_by_its_id(runner: CliRunner, tmp_path: Path) -> None:
+    """list, validate and expand agree: a regimen is found by the id it declares (issue 10)."""
     path = user_regimen(tmp_path, "other-id")
     path.rename(tmp_path / "my-id.toml")
-    assert "make them the same" in one_line_error(run(runner, "expand", "my-id", "--regimen-path", str(tmp_path)))
+    said = one_line_error(run(runner, "expand", "my-id", "--regimen-path", str(tmp_path)))
+    assert "my-id.toml declares the id 'other-id', not 'my-id': use that id" in said
+    assert run(runner, "expand", "other-id", "--regimen-path", str(tmp_path), "--weight", "70").exit_code == 0
 
 
 def test_list(runner: CliRunner) -> None:

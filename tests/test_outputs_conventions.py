@@ -79,3 +79,26 @@ def test_to_dataframe_keeps_the_plans_warnings_and_notes() -> None:
     frame = plan.to_dataframe()
     assert frame.attrs["warnings"] == list(plan.warnings) and plan.warnings
     assert frame.attrs["notes"] == list(plan.notes) and frame.attrs["regimen"] == "cenersen-arm3"
+
+
+def test_list_validate_and_expand_agree_on_ids(tmp_path: Path) -> None:
+    """A file rchop.toml with id r-chop-9 was listed and validated but could not be expanded by either name."""
+    text = (
+        (Path(__file__).parents[1] / "regimens" / "r-chop-21.toml")
+        .read_text()
+        .replace('id = "r-chop-21"', 'id = "r-chop-9"')
+    )
+    (tmp_path / "rchop.toml").write_text(text)
+    listed = CliRunner().invoke(cli, ["list", "--regimen-path", str(tmp_path), "--format", "json"])
+    assert "r-chop-9" in {r["id"] for r in json.loads(listed.stdout)}
+    result = CliRunner().invoke(cli, ["expand", "r-chop-9", "--regimen-path", str(tmp_path), "--bsa", "1.8"])
+    assert result.exit_code == 0 and result.output.startswith("r-chop-9: R-CHOP-21")
+
+
+def test_two_files_declaring_one_id_are_an_error_naming_both(tmp_path: Path) -> None:
+    text = (Path(__file__).parents[1] / "regimens" / "capox.toml").read_text()
+    (tmp_path / "capox.toml").write_text(text)
+    (tmp_path / "capox-copy.toml").write_text(text)
+    listed = CliRunner().invoke(cli, ["list", "--regimen-path", str(tmp_path)])
+    assert "regimen id 'capox' is declared by two files" in listed.stderr
+    assert "capox-copy.toml" in listed.stderr and f"{tmp_path / 'capox.toml'}" in listed.stderr

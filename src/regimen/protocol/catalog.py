@@ -38,14 +38,40 @@ def looks_like_path(ref: str) -> bool:
     return ref.endswith(".toml") or "/" in ref or os.sep in ref
 
 
+_ID_LINE = re.compile(r"""^[ \t]*id[ \t]*=[ \t]*(["'])([^"'\n]*)\1""", re.MULTILINE)
+
+
+def declared_id(path: Path) -> str:
+    """The id a regimen file declares (its top-level ``id``), else its file name; read without parsing the file."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return path.stem
+    match = _ID_LINE.search(text.split("\n[", 1)[0])  # the top level ends at the first table
+    return match.group(2).strip() if match else path.stem
+
+
+def _folder(d: Path) -> dict[str, Path]:
+    """id -> file in one folder; two files declaring one id are an error naming both."""
+    found: dict[str, Path] = {}
+    for f in sorted(d.glob("*.toml")):
+        key = declared_id(f)
+        if key in found:
+            raise RegimenError(
+                f"regimen id {key!r} is declared by two files, {found[key]} and {f}: give each "
+                "regimen its own id (and name the file after it)"
+            )
+        found[key] = f
+    return found
+
+
 def _files(dirs: Sequence[Path]) -> dict[str, Path]:
-    """id -> first file with that id (file name without .toml) across ``dirs``."""
+    """id -> the file that declares it, the first folder winning (a user's folder before the bundled one)."""
     found: dict[str, Path] = {}
     for d in dirs:
-        if not d.is_dir():
-            continue
-        for f in sorted(d.glob("*.toml")):
-            found.setdefault(f.stem, f)
+        if d.is_dir():
+            for key, f in _folder(d).items():
+                found.setdefault(key, f)
     return found
 
 
@@ -71,8 +97,18 @@ def find(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Path:
     dirs = search_dirs(extra_dirs)
     for d in dirs:
         candidate = d / f"{ref}.toml"
-        if candidate.is_file():
+        if candidate.is_file() and declared_id(candidate) == ref:  # the usual case: the file is named after its id
             return candidate
+        if d.is_dir():  # a file whose name is not its id ('rchop.toml' with id 'r-chop-21') is found by its id
+            hit = _folder(d).get(ref)
+            if hit is not None:
+                return hit
+    named = next((d / f"{ref}.toml" for d in dirs if (d / f"{ref}.toml").is_file()), None)
+    if named is not None:  # a file named after the id that declares another one: regimens are found by their id
+        raise UnknownRegimenError(
+            f"{named} declares the id {declared_id(named)!r}, not {ref!r}: use that id, or make the file's id and "
+            "name the same"
+        )
     known = sorted(_files(dirs))
     import difflib  # only on this error path: it costs start-up time
 
@@ -89,7 +125,10 @@ def load(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Regimen:
     path = find(ref, extra_dirs)
     regimen = load_file(path)
     if not looks_like_path(ref) and regimen.id != ref:
-        raise RegimenError(f"{path}: the file is named {ref!r} but its id is {regimen.id!r}; make them the same")
+        raise RegimenError(
+            f"{path}: found for id {ref!r} but its id is {regimen.id!r}; write the id as one line "
+            f"'id = \"{regimen.id}\"' at the top of the file"
+        )
     return regimen
 
 
@@ -97,7 +136,18 @@ def list_regimens(extra_dirs: Iterable[str | Path] = ()) -> tuple[list[Regimen],
     """Every regimen that loads, and the errors of those that do not."""
     regimens: list[Regimen] = []
     errors: list[RegimenError] = []
-    for _id, path in sorted(_files(search_dirs(extra_dirs)).items()):
+    files: dict[str, Path] = {}
+    for d in search_dirs(extra_dirs):
+        if not d.is_dir():
+            continue
+        try:
+            folder = _folder(d)
+        except RegimenError as exc:  # two files of one id: said, and the folder's other regimens still listed
+            errors.append(exc)
+            folder = {declared_id(f): f for f in sorted(d.glob("*.toml"))}
+        for key, f in folder.items():
+            files.setdefault(key, f)
+    for _id, path in sorted(files.items()):
         try:
             regimens.append(load_file(path))
         except RegimenError as exc:
