@@ -82,7 +82,7 @@ def test_dask_cli_with_the_local_threaded_scheduler(runner, tmp_path: Path) -> N
     result = runner.invoke(
         cli, ["cohort", "cenersen-arm3", str(folder), "-o", str(tmp_path / "out"), "--engine", "dask"]
     )
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output
     assert "patients in = expanded + rejected: 30 = 27 + 3" in result.output
     again = runner.invoke(
         cli, ["cohort", "cenersen-arm3", str(folder), "-o", str(tmp_path / "out"), "--engine", "dask"]
@@ -155,7 +155,7 @@ def test_dask_cli_takes_the_clinical_options_of_the_pandas_engine(runner, tmp_pa
     result = runner.invoke(
         cli, ["cohort", "cenersen-arm3", str(folder), "-o", str(tmp_path / "out"), "--engine", "dask", *args]
     )
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output
     expected = cohort(load("cenersen-arm3"), roster, options=STRICT)
     assert 0 < expected.expanded < 27  # strict rejects the patients whose BSA is capped
     assert f"patients in = expanded + rejected: 30 = {expected.expanded} + {expected.rejected}" in result.output
@@ -170,7 +170,7 @@ def test_dask_cli_takes_the_clinical_options_of_the_pandas_engine(runner, tmp_pa
     pandas = runner.invoke(
         cli, ["cohort", "cenersen-arm3", str(folder / "a.parquet"), "-o", str(tmp_path / "a.csv"), *args]
     )
-    assert pandas.exit_code == 0, pandas.output
+    assert pandas.exit_code == 3, pandas.output
     assert pandas.output.splitlines()[:-2] == result.output.splitlines()[:-2]  # the same notes
 
 

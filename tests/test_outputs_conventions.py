@@ -102,3 +102,16 @@ def test_two_files_declaring_one_id_are_an_error_naming_both(tmp_path: Path) -> 
     listed = CliRunner().invoke(cli, ["list", "--regimen-path", str(tmp_path)])
     assert "regimen id 'capox' is declared by two files" in listed.stderr
     assert "capox-copy.toml" in listed.stderr and f"{tmp_path / 'capox.toml'}" in listed.stderr
+
+
+def test_cohort_exits_3_when_it_rejected_rows_unless_allowed(tmp_path: Path) -> None:
+    """A run that rejected rows exited 0; the output is still written for the others."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("patient_id,weight_kg,bsa_m2,age\na,70,1.8,45\nb,x,1.8,45\n")
+    out = tmp_path / "plan.csv"
+    result = CliRunner().invoke(cli, ["cohort", "cenersen-arm3", str(roster), "-o", str(out)])
+    assert result.exit_code == 3 and out.exists() and "2 = 1 + 1" in result.stderr
+    allowed = CliRunner().invoke(cli, ["cohort", "cenersen-arm3", str(roster), "-o", str(out), "--allow-rejected"])
+    assert allowed.exit_code == 0
+    roster.write_text("patient_id,weight_kg,bsa_m2,age\na,70,1.8,45\n")
+    assert CliRunner().invoke(cli, ["cohort", "cenersen-arm3", str(roster), "-o", str(out)]).exit_code == 0

@@ -87,7 +87,7 @@ def cli(ctx: click.Context) -> None:
 
     \b
     Exit codes: 0 done; 1 a problem with what was given (one line on stderr says what and how to fix it);
-    2 a command-line usage error.
+    2 a command-line usage error; 3 a cohort written with some roster rows rejected (see its errors file).
     """
     if ctx.invoked_subcommand is None:  # bare 'regimen': the help, not an error
         click.echo(ctx.get_help())

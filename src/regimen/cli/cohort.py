@@ -87,6 +87,11 @@ def cohort_options(fn: F) -> F:
     help="dask: ROSTER and OUT are folders of Parquet files; one task per row group.",
 )
 @click.option(
+    "--allow-rejected",
+    is_flag=True,
+    help="Exit 0 even when rows were rejected (by default such a run exits 3: output written, rows rejected).",
+)
+@click.option(
     "--scheduler", metavar="ADDRESS", help="With --engine dask: a Dask scheduler address (default: local threads)."
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal, for long runs).")
@@ -102,6 +107,7 @@ def cohort(
     scheduler: str | None,
     progress: bool | None,
     regimen_path: tuple[str, ...],
+    allow_rejected: bool,
 ) -> None:
     """Expand REGIMEN for every patient of ROSTER (CSV or Parquet) into OUT.
 
@@ -133,6 +139,8 @@ def cohort(
         bar.finish()
     for line in summary_lines(reg.id, files, output):
         click.echo(line, err=True)
+    if files.rejected and not allow_rejected:  # the output is complete for the others; the run says it is partial
+        click.get_current_context().exit(3)
 
 
 @click.command()
