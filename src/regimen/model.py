@@ -33,6 +33,11 @@ ROUTE_METHODS = {
 Sex = Literal["male", "female"]
 
 
+def how_given(method: str | None, route: str | None) -> str | None:
+    """How a drug is given: its method, or what its route says (oral: 'by mouth'); None when neither says."""
+    return method if method is not None else ROUTE_METHODS.get((route or "").strip().lower())
+
+
 @dataclass(frozen=True, slots=True)
 class DayList:
     """Days of the cycle given directly: "2-4", "1,8,15", [1, 8, 15]."""
@@ -179,9 +184,7 @@ class Component:
     @property
     def how(self) -> str | None:
         """The method, or what the route says of it (oral: by mouth); None when the source states neither."""
-        if self.method is not None:
-            return self.method
-        return ROUTE_METHODS.get((self.route or "").strip().lower())
+        return how_given(self.method, self.route)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -41,18 +41,24 @@ class Plan:
         return plan_to_dataframe(self)
 
 
+def drugs_of_several_components(rows: Iterable[Administration]) -> set[str]:
+    """Drugs given by more than one component (a bolus and a pump): these are named by component, never merged."""
+    components: dict[str, set[str]] = {}
+    for r in rows:
+        components.setdefault(r.drug, set()).add(r.component)
+    return {drug for drug, ids in components.items() if len(ids) > 1}
+
+
 def compute_totals(rows: list[Administration]) -> list[Total]:
     """Total amount per drug per cycle (phase, cycle), then per drug for the whole course.
 
     A drug given by several components (a bolus and a pump of fluorouracil) gets a total per component, named by
     it: two administrations of one drug by different methods are never merged into one figure."""
-    components: dict[str, set[str]] = {}
-    for r in rows:
-        components.setdefault(r.drug, set()).add(r.component)
+    shared = drugs_of_several_components(rows)
     by_cycle: dict[tuple[str, int, str, str | None, str], Fraction] = {}
     course: dict[tuple[str, str | None, str], Fraction] = {}
     for r in rows:
-        comp = r.component if len(components[r.drug]) > 1 else None
+        comp = r.component if r.drug in shared else None
         key = (r.phase, r.cycle, r.drug, comp, r.dose_unit)
         by_cycle[key] = by_cycle.get(key, Fraction(0)) + r.dose
         course[(r.drug, comp, r.dose_unit)] = course.get((r.drug, comp, r.dose_unit), Fraction(0)) + r.dose
@@ -61,4 +67,4 @@ def compute_totals(rows: list[Administration]) -> list[Total]:
     return out
 
 
-__all__ = ["Plan", "compute_totals"]
+__all__ = ["Plan", "compute_totals", "drugs_of_several_components"]

@@ -21,7 +21,7 @@ import datetime as dt
 from dataclasses import dataclass
 from fractions import Fraction
 
-from regimen.model import ROUTE_METHODS, Administration, Component, Regimen
+from regimen.model import Administration, Component, Regimen
 from regimen.quantities.clock import start_instant
 
 DAY = dt.timedelta(hours=24)
@@ -34,9 +34,7 @@ def elapsed(hours: Fraction) -> dt.timedelta:
 
 def _instant_dose(comp: Component) -> bool:
     """Given at once: a bolus, an IV push, or a drug whose route says how (oral, SC, IM) with no method."""
-    if comp.method in ("bolus", "IV push"):
-        return True
-    return comp.method is None and (comp.route or "").strip().lower() in ROUTE_METHODS
+    return comp.method in ("bolus", "IV push") or (comp.method is None and comp.how is not None)
 
 
 @dataclass(slots=True)

@@ -45,12 +45,12 @@ from typing import Any
 import icalendar  # loaded only with a calendar: the command line imports this module only then
 
 from regimen.engine.plan import Plan
-from regimen.engine.timing import assign_times
+from regimen.engine.timing import assign_times, elapsed
 from regimen.errors import option
 from regimen.export.io import write_atomic
 from regimen.export.table import DISCLAIMER, patient_line
 from regimen.export.vtimezone import add_timezones
-from regimen.model import ROUTE_METHODS, Administration
+from regimen.model import Administration, how_given
 from regimen.quantities.clock import (
     UTC,
     UTC_KEYS,
@@ -186,10 +186,6 @@ def slots(plan: Plan) -> list[Slot]:
     return [Slot(tuple(rows)) for rows in groups.values()]
 
 
-def _elapsed(hours: Fraction) -> dt.timedelta:
-    return dt.timedelta(seconds=round(hours * 3600))  # iCalendar times have whole seconds
-
-
 def _written(instant: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     """``instant`` in ``tz`` when that wall time names it unambiguously, else in UTC."""
     if tz is UTC:
@@ -267,7 +263,7 @@ def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, l
         for row in slot.rows:
             lines.append(f"Day {row.day} ({_amount(plan, row.dose, row.dose_unit)}): {row.calculation}")
     else:
-        method = r.method or ROUTE_METHODS.get((r.route or "").strip().lower()) or "method not stated in the source"
+        method = how_given(r.method, r.route) or "method not stated in the source"
         if hours is not None:
             lines.append(f"{_title(method)} over {format_fraction(hours)} h.")
         else:
@@ -397,7 +393,7 @@ def plan_events(
             begin, time_note = start_instant(r.date, time, tzinfo)
             event.add("dtstart", _written(begin, tzinfo))
             if slot.hours is not None:
-                event.add("dtend", _written(begin + _elapsed(slot.hours), tzinfo))
+                event.add("dtend", _written(begin + elapsed(slot.hours), tzinfo))
         event.add("summary", summary(plan, slot, label))
         event.add("description", description(plan, slot, timed=timed, time_note=time_note, label=label))
         event.add("transp", "OPAQUE")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from regimen.engine.plan import drugs_of_several_components
 from regimen.engine.timing import span_text
-from regimen.model import ROUTE_METHODS, Administration
+from regimen.model import Administration, how_given
 from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.exact import format_decimal, format_fraction
 
@@ -59,7 +60,7 @@ def header_lines(plan: Plan) -> list[str]:
 
 
 def _method(r: Administration) -> str:
-    how = r.method or ROUTE_METHODS.get((r.route or "").strip().lower())
+    how = how_given(r.method, r.route)
     if how is None:
         return "not stated"
     if r.infusion is not None:
@@ -92,9 +93,7 @@ def render_table(plan: Plan) -> str:
         "Working",
     ]
     # a drug given by several components (a bolus and a pump) is named by component
-    drugs: dict[str, set[str]] = {}
-    for r in plan.administrations:
-        drugs.setdefault(r.drug, set()).add(r.component)
+    shared = drugs_of_several_components(plan.administrations)
     rows = []
     for r in plan.administrations:
         rate = f"{format_decimal(rnd(r.rate))} {r.rate_unit}" if r.rate is not None else ""
@@ -104,7 +103,7 @@ def render_table(plan: Plan) -> str:
             str(r.day),
             r.date.isoformat() if r.date else "",
             *([span_text(r, zone) or "not known"] if zone is not None else []),
-            r.component if len(drugs[r.drug]) > 1 else r.drug,
+            r.component if r.drug in shared else r.drug,
             f"{format_decimal(rnd(r.dose))} {r.dose_unit}",
             *([r.condition or ""] if conditional else []),
             rate,
