@@ -1,6 +1,7 @@
 """The package's layers, enforced: the folder tree is the flow, and nothing reaches up.
 
-Bottom to top: errors, quantities, model, protocol, clinical, engine, export, cli. A module imports only
+Bottom to top: errors, quantities, model, protocol, clinical, engine, export, store (course storage behind the
+engine's repository interface), web (the web app and HTTP API), cli. A module imports only
 from its own layer or the layers below it; no two modules import each other, directly or round about;
 only the command line imports click; and no library error is worded as a command-line flag (library
 messages name inputs with ``regimen.errors.option``, which the command line renders as its flags).
@@ -26,9 +27,11 @@ LAYERS = {
     "clinical": 4,
     "engine": 5,
     "export": 6,
-    "cli": 8,
-    "__main__": 9,
-    "__init__": 9,  # the public API: it may import any layer (lazily for heavy ones)
+    "store": 7,  # course storage (SQLite, PostgreSQL) implementing the engine's repository interface
+    "web": 8,  # the web app and HTTP API: a second door, beside the command line, onto the same library
+    "cli": 9,
+    "__main__": 10,
+    "__init__": 10,  # the public API: it may import any layer (lazily for heavy ones)
 }
 
 
