@@ -29,7 +29,7 @@ from regimen.engine.cohort import (
     expand_cohort,
     read_roster,
 )
-from regimen.engine.rows import ROW_FIELDS, csv_text, frame_records, row_record
+from regimen.engine.rows import ROW_FIELDS, csv_record, csv_text, frame_records
 from regimen.errors import PatientError
 from regimen.export.frames import write_cohort
 from regimen.export.records import plan_to_csv
@@ -76,7 +76,7 @@ patients = st.fixed_dictionaries(
 def test_every_patient_gets_exactly_the_rows_of_regimen_expand(
     regimen_id: str, rows: list[dict[str, str]], weight_places: int, seed: int
 ) -> None:
-    """The property: cohort rows == expand() + row_record() for each patient, field by field (CSV and frame)."""
+    """The property: cohort rows == expand() + csv_record() for each patient, field by field (CSV and frame)."""
     # vary the precision of weights, and repeat some values so that distinct-value sharing is exercised
     for i, row in enumerate(rows):
         row["patient_id"] = f"P{i}"
@@ -100,8 +100,7 @@ def test_every_patient_gets_exactly_the_rows_of_regimen_expand(
         )
         frame_rows = [r for r in records if r["patient_id"] == row["patient_id"]]
         for admin, frame_row in zip(plan.administrations, frame_rows, strict=True):
-            want = row_record(plan, admin)
-            want["warnings"] = "; ".join(want["warnings"])
+            want = csv_record(plan, admin)  # warnings and plan warnings '; '-joined, as CSV and frames hold them
             for field in ROW_FIELDS:
                 assert frame_row[field] == want[field], (field, frame_row[field], want[field])
 
@@ -428,7 +427,7 @@ clinical_patients = st.fixed_dictionaries(
 def test_with_clinical_options_every_patient_gets_exactly_the_rows_of_regimen_expand(
     data: st.DataObject, regimen_id: str, rows: list[dict[str, str]]
 ) -> None:
-    """The same property under random ClinicalOptions: rows == expand(options=...) + row_record(), and under
+    """The same property under random ClinicalOptions: rows == expand(options=...) + csv_record(), and under
     --strict exactly the patients whose plans carry a warning are rejected."""
     reg = ADJUSTED if regimen_id == "cohort-adjusted" else load(regimen_id)
     options = data.draw(clinical_options(reg))
@@ -457,8 +456,7 @@ def test_with_clinical_options_every_patient_gets_exactly_the_rows_of_regimen_ex
         mine = [r for r in records if r["patient_id"] == row["patient_id"]]
         want = []
         for admin in plan.administrations:
-            rec = row_record(plan, admin)
-            rec["warnings"] = "; ".join(rec["warnings"])
+            rec = csv_record(plan, admin)
             want.append({ID_COLUMN: row["patient_id"], **rec})
         assert mine == want
     assert result.patients_in == len(rows) and result.expanded == len(rows) - len(rejected)

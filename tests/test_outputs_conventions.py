@@ -55,6 +55,42 @@ def test_a_run_with_warnings_says_so_on_stderr_whatever_the_format(tmp_path: Pat
     )
     assert result.exit_code == 0
     assert "warning: age 17 years is outside the eligibility of cenersen-arm3" in result.stderr
+    # ... and the file itself carries it, on every row (a CSV read without the terminal still shows it)
+    import csv
+
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert rows and all(
+        r["plan_warnings"]
+        == "age 17 years is outside the eligibility of cenersen-arm3 (aged at least 18 years, from the source)"
+        for r in rows
+    )
+    data = json.loads(
+        CliRunner().invoke(cli, ["expand", "cenersen-arm3", *PATIENT[:4], "--age", "17", "--format", "json"]).stdout
+    )
+    assert all(len(a["plan_warnings"]) == 1 for a in data["administrations"]) and data["warnings"]
+
+
+def test_cohort_output_carries_each_patients_plan_warnings(tmp_path: Path) -> None:
+    """A cohort wrote an age-17 patient's rows with no trace of the eligibility warning, and said nothing."""
+    import pandas as pd
+
+    roster = tmp_path / "r.csv"
+    roster.write_text("patient_id,weight_kg,bsa_m2,age\nP1,70,1.8,45\nP2,70,1.8,17\nP3,30,1.8,40\n")
+    out = tmp_path / "o.csv"
+    result = CliRunner().invoke(cli, ["cohort", "cenersen-arm3", str(roster), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out, keep_default_na=False)
+    by_patient = frame.groupby("patient_id")["plan_warnings"].agg(set).to_dict()
+    assert by_patient["P1"] == {""}
+    assert by_patient["P2"] == {
+        "age 17 years is outside the eligibility of cenersen-arm3 (aged at least 18 years, from the source)"
+    }
+    assert by_patient["P3"] == {
+        "weight 30 kg is unusual for adults (usual range 35–200 kg): check the value and its unit"
+    }
+    assert "warning: 2 patients' plans carry warnings (column plan_warnings of their rows), first P2: age 17" in (
+        result.stderr
+    )
 
 
 def test_bare_regimen_prints_help_and_exits_0() -> None:

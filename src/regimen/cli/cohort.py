@@ -52,6 +52,11 @@ def summary_lines(regimen_id: str, files: CohortFiles, output: str) -> list[str]
     out = [*files.run.notes, f"{regimen_id}: {files.run.summary()}; {files.rows:,} rows written to {output}"]
     if files.rejected:
         out.append(f"rejected rows and their problems: {files.errors_path}")
+    if files.run.warned:  # as 'regimen expand' says so whatever the format: the warnings are in the output's rows
+        out.append(
+            f"warning: {files.run.warned:,} patients' plans carry warnings (column plan_warnings of their rows), "
+            f"first {files.run.first_warning}"
+        )
     return out
 
 

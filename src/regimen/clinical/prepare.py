@@ -45,7 +45,7 @@ from regimen.clinical.options import (
 from regimen.clinical.patient import GFR
 from regimen.clinical.plausibility import check_body_pair
 from regimen.errors import PatientError, option
-from regimen.model import AucDose, Component, Patient, Regimen
+from regimen.model import AucDose, Component, Eligibility, Patient, Regimen
 from regimen.quantities.exact import format_fraction, to_decimal
 
 
@@ -385,30 +385,59 @@ def _possible_gfr(value: Fraction, what: str, unit: str, *, with_weight: bool = 
     )
 
 
+_RANGE_NAMES = {"weight": "weight", "height": "height", "bsa": "BSA", "scr": "serum creatinine"}
+
+
+def range_warning(key: str, value: Fraction | None, child: bool) -> str | None:
+    """The warning for a body value outside the usual range of adults (or children), or None.
+
+    ``key`` is weight, height, bsa or scr. One function for ``expand`` and for cohorts, which call it once per
+    distinct value of a roster column."""
+    if value is None:
+        return None
+    low, high, unit = (CHILD_RANGES if child else ADULT_RANGES)[key]
+    if low <= value <= high:
+        return None
+    return (
+        f"{_RANGE_NAMES[key]} {format_fraction(value)} {unit} is unusual for {'children' if child else 'adults'} "
+        f"(usual range {format_fraction(low)}–{format_fraction(high)} {unit}): check the value and its unit"
+    )
+
+
+def is_child(age_years: Fraction | None) -> bool:
+    """Children's usual ranges apply under 18 years; an unknown age takes the adult ranges."""
+    return age_years is not None and age_years < ADULT_AGE
+
+
 def _plausibility(out: Prepared) -> None:
     p = out.patient
-    child = p.age_years is not None and p.age_years < ADULT_AGE
-    ranges, who = (CHILD_RANGES, "children") if child else (ADULT_RANGES, "adults")
     values = {"weight": p.weight_kg, "height": p.height_cm, "bsa": p.bsa_m2, "scr": p.scr_mg_dl}
-    names = {"weight": "weight", "height": "height", "bsa": "BSA", "scr": "serum creatinine"}
     for key, value in values.items():
-        low, high, unit = ranges[key]
-        if value is not None and not low <= value <= high:
-            out.warnings.append(
-                f"{names[key]} {format_fraction(value)} {unit} is unusual for {who} (usual range "
-                f"{format_fraction(low)}–{format_fraction(high)} {unit}): check the value and its unit"
-            )
-    if p.age_years is not None and p.age_years > AGE_USUAL_MAX:
-        out.warnings.append(
-            f"age {format_fraction(p.age_years)} years is over {format_fraction(AGE_USUAL_MAX)}: check the value"
-        )
+        warning = range_warning(key, value, is_child(p.age_years))
+        if warning is not None:
+            out.warnings.append(warning)
 
 
-def _eligibility(out: Prepared, regimen: Regimen) -> None:
+def age_warnings(regimen: Regimen, age_years: Fraction | None) -> list[str]:
+    """Warnings on an age: over the usual maximum, outside the regimen's eligibility (expand and cohorts)."""
+    out: list[str] = []
+    if age_years is None:
+        return out
+    if age_years > AGE_USUAL_MAX:
+        out.append(f"age {format_fraction(age_years)} years is over {format_fraction(AGE_USUAL_MAX)}: check the value")
     e = regimen.eligibility
-    if e is None:
-        return
-    bounds = " and ".join(
+    if e is not None and (
+        (e.min_age is not None and age_years < e.min_age) or (e.max_age is not None and age_years > e.max_age)
+    ):
+        out.append(
+            f"age {format_fraction(age_years)} years is outside the eligibility of {regimen.id} (aged "
+            f"{_eligibility_bounds(e)}, from the source)"
+        )
+    return out
+
+
+def _eligibility_bounds(e: Eligibility) -> str:
+    return " and ".join(
         x
         for x in (
             f"at least {format_fraction(e.min_age)} years" if e.min_age is not None else "",
@@ -416,14 +445,13 @@ def _eligibility(out: Prepared, regimen: Regimen) -> None:
         )
         if x
     )
-    age = out.patient.age_years
-    if age is None:
-        out.notes.append(f"the source treated patients aged {bounds}; age not given (--age)")
-    elif (e.min_age is not None and age < e.min_age) or (e.max_age is not None and age > e.max_age):
-        out.warnings.append(
-            f"age {format_fraction(age)} years is outside the eligibility of {regimen.id} (aged "
-            f"{bounds}, from the source)"
-        )
+
+
+def _eligibility(out: Prepared, regimen: Regimen) -> None:
+    e = regimen.eligibility
+    if e is not None and out.patient.age_years is None:
+        out.notes.append(f"the source treated patients aged {_eligibility_bounds(e)}; age not given (--age)")
+    out.warnings.extend(age_warnings(regimen, out.patient.age_years))
 
 
 # ClinicalError, ClinicalOptions and StrictError live in regimen.clinical.options; named here until every

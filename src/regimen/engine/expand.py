@@ -375,6 +375,7 @@ def _expand(
         offset += n * (length or 0)
     notes.extend(_component_notes(regimen, patient, counts, starts))
     notes.extend(adjust.notes)
+    plan_level = list(warnings)
     warnings.extend(row_warnings(rows))
     notes.extend(f"{line}, as the protocol states" for line in row_warnings(rows, "caps"))
     if options.anthracycline_table is not None or options.prior or options.anthracycline_limit is not None:
@@ -383,6 +384,7 @@ def _expand(
         )
         notes.extend(found.lines)
         warnings.extend(found.warnings)
+        plan_level.extend(found.warnings)
     notes.append(rounding.rule)
     warnings = list(dict.fromkeys(warnings))
     if options.strict and warnings:
@@ -400,6 +402,7 @@ def _expand(
         start=start,
         rounding=rounding,
         warnings=tuple(warnings),
+        plan_warnings=tuple(dict.fromkeys(plan_level)),
     )
 
 

@@ -31,6 +31,9 @@ class Plan:
     warnings: tuple[str, ...] = field(default=())
     time: dt.time | None = None  # the time of day of the first drug of each treatment day, when given
     tz: str | None = None  # the IANA zone of that time
+    #: the warnings on the plan as a whole (the patient's values, eligibility, cycles, cumulative doses), not
+    #: those of one row (a row's own are in its ``warnings``): every CSV row and cohort row carries them
+    plan_warnings: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON contract: regimen, patient, administrations, totals, notes, warnings."""

@@ -20,7 +20,7 @@ number    int or float (rounded once)  float64           as ``regimen expand`` w
 date      'YYYY-MM-DD', or None        datetime64[s]     YYYY-MM-DD; empty for missing
 ========  ==========================  ================  ===============================================
 
-``warnings`` is text in frames and CSV (the row's warnings joined by '; ') and a list in JSON. A column that is
+``warnings`` and ``plan_warnings`` are text in frames and CSV (joined by '; ') and lists in JSON. A column that is
 not in the schema (a cohort's ``patient_id``) is text.
 """
 
@@ -94,6 +94,9 @@ ROW_SCHEMA: tuple[Field, ...] = (
     Field("start", "text"),
     Field("end", "text"),
     Field("time_note", "text"),
+    # the plan's own warnings (not a row's: the patient's values, eligibility, cycles), on every row so that a
+    # CSV file or a cohort's output carries them; '; '-joined like ``warnings``
+    Field("plan_warnings", "text"),
 )
 ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in ROW_SCHEMA)
 _KIND: dict[str, str] = {f.name: f.kind for f in ROW_SCHEMA}
@@ -149,6 +152,7 @@ def row_record(plan: Plan, r: Administration) -> dict[str, Any]:
         "start": _instant(plan, r.start),
         "end": _instant(plan, r.end),
         "time_note": r.time_note,
+        "plan_warnings": list(plan.plan_warnings),
     }
 
 
@@ -161,6 +165,7 @@ def csv_record(plan: Plan, r: Administration) -> dict[str, Any]:
     """The row as CSV and cohort frames hold it: the record, with its warnings joined by '; '."""
     rec = row_record(plan, r)
     rec["warnings"] = "; ".join(rec["warnings"])
+    rec["plan_warnings"] = "; ".join(rec["plan_warnings"])
     return rec
 
 

@@ -35,7 +35,16 @@ from typing import TYPE_CHECKING, Any
 from regimen.clinical.adjust import Adjustments
 from regimen.clinical.body_size import BSA_FORMULAS
 from regimen.clinical.patient import read_sex
-from regimen.clinical.prepare import ClinicalOptions, Prepared, StrictError, component_weight_key
+from regimen.clinical.prepare import (
+    ClinicalOptions,
+    Prepared,
+    StrictError,
+    age_warnings,
+    component_weight_key,
+    is_child,
+    prepare,
+    range_warning,
+)
 from regimen.engine.cohort.roster import (
     COLUMNS,
     ERROR_COLUMNS,
@@ -84,6 +93,8 @@ class _Template:
     records: list[dict[str, Any]]  # row_record of each row, warnings joined as in CSV
     keys: list[tuple[Any, ...]]  # per row: (dose, continuous, duration) for dose_for_day
     bases: list[str]  # per row: "weight", "bsa" or "flat" (anything else: not vectorised)
+    # the plan's warnings that do not come from the patient's values (cycles past the source's): every member's
+    extra_warnings: tuple[str, ...] = ()
 
 
 #: Kinds of row columns held as floats while they are filled (see :data:`regimen.engine.rows.ROW_SCHEMA`).
@@ -273,9 +284,14 @@ class CohortExpander:
                     *self.needs,
                     *self._rule_names,
                     *(["weight", "height"] if height_bsa else []),
-                    *(["sex"] if height_bsa and self.bsa_formula == "schlich" else []),
-                    # adult or child: the limits of weight with height, and of ideal body weight
-                    *(["age"] if (height_bsa or self._weight_body) and COLUMNS["age"] in available else []),
+                    *(["sex"] if COLUMNS["sex"] in available else []),  # a BSA formula may need it
+                    # the age, whenever given: eligibility and the usual ranges of adults or children (the plan's
+                    # warnings, as 'regimen expand --age' gives them), the limits of weight with height
+                    *(["age"] if COLUMNS["age"] in available else []),
+                    # body values given though this regimen does not dose by them: checked (usual ranges, weight
+                    # with height) as 'regimen expand' checks every value it is given
+                    *(k for k in ("weight", "bsa") if COLUMNS[k] in available),
+                    *(["height"] if COLUMNS["height"] in available and COLUMNS["weight"] in available else []),
                     # --strict: every value given, as 'regimen expand' would check its warnings
                     *([k for k in COLUMNS if COLUMNS[k] in available] if self._strict else []),
                 ]
@@ -373,7 +389,9 @@ class CohortExpander:
                 raise _NotVectorisable(f"{row.drug}: a dose per {basis}")
             keys.append(key)
             bases.append(basis)
-        template = _Template(plan, [csv_record(plan, r) for r in plan.administrations], keys, bases)
+        own = set(self._prepared_warnings(patient))
+        extra = tuple(w for w in plan.plan_warnings if w not in own)
+        template = _Template(plan, [csv_record(plan, r) for r in plan.administrations], keys, bases, extra)
         self._templates[signature] = template
         return signature, template
 
@@ -533,9 +551,90 @@ class CohortExpander:
                         for c in {k[0]: i for i, k in enumerate(keys)}.values()
                     ]
             checks.append(int(members[0]))
+        # 3. the plan's own warnings, per patient, on each of the patient's rows
+        out.cols["plan_warnings"] = np.repeat(self._plan_warnings(cols, good, group_of, groups), counts)
         frame = out.frame()
         self._check(frame, good, offsets, counts, cols, start, ids, sorted(set(checks)))
         return frame
+
+    def _prepared_warnings(self, patient: Patient) -> list[str]:
+        """The warnings on one patient's values, exactly as expand() collects them (:func:`prepare`)."""
+        try:
+            return prepare(self.regimen, patient, self._options or ClinicalOptions()).warnings
+        except PatientError as exc:
+            raise _NotVectorisable(f"a patient's values are refused: {exc.message}") from None
+
+    def _plan_warnings(
+        self,
+        cols: dict[str, Column],
+        good: np.ndarray,
+        group_of: np.ndarray,
+        groups: Mapping[int, tuple[tuple[Any, ...], _Template, Patient]],
+    ) -> np.ndarray:
+        """Per patient of ``good``: the plan's warnings joined by '; ' ('' for none), as expand() gives them.
+
+        The value checks (:func:`range_warning`, :func:`age_warnings`) are made once per distinct value of a
+        column; a patient whose BSA is computed, or checked against a computed one, or whose run caps the BSA
+        or derives dosing weights, gets :func:`prepare` once per distinct set of values. The sample check
+        compares the result with expand() for sampled patients."""
+        import numpy as np
+        import pandas as pd
+
+        n = len(good)
+        none = np.full(n, -1, dtype=np.int64)
+
+        def codes(key: str) -> np.ndarray:
+            return cols[key].codes[good] if key in cols else none
+
+        def table(key: str, make: Callable[[Any], object]) -> np.ndarray:
+            # one entry per distinct value, and a last one (None) that code -1 (no value) picks
+            return np.asarray([*(make(v) for v in cols[key].values), None], dtype=object)
+
+        age = codes("age")
+        child = table("age", is_child)[age].astype(bool) if "age" in cols else np.zeros(n, dtype=bool)
+        parts: list[np.ndarray] = []
+        for key in ("weight", "height", "bsa"):
+            if key in cols:
+                adult = table(key, partial(range_warning, key, child=False))
+                young = table(key, partial(range_warning, key, child=True))
+                c = codes(key)
+                parts.append(np.where(child, young[c], adult[c]))
+        if "age" in cols:
+            parts.append(table("age", lambda v: "; ".join(age_warnings(self.regimen, v)) or None)[age])
+        joined = ["; ".join(w for w in ws if w) for ws in zip(*parts, strict=True)] if parts else [""] * n
+        result = np.asarray(joined, dtype=object)
+
+        options = self._options or ClinicalOptions()
+        w, h, b = codes("weight"), codes("height"), codes("bsa")
+        full = (w >= 0) & (h >= 0) & (("bsa" in self.needs) | (b >= 0))
+        if options.bsa_cap is not None or self._weight_body:
+            full[:] = True
+        if full.any():
+            which = np.flatnonzero(full)
+            keys = pd.MultiIndex.from_arrays([w[which], h[which], b[which], codes("sex")[which], age[which]])
+            key_codes, uniques = pd.factorize(keys)
+            found: list[str | None] = []
+            for wc, hc, bc, sc, ac in uniques:
+                values = {
+                    k: (cols[k].values[c] if c >= 0 else None)
+                    for k, c in zip(("weight", "height", "bsa", "sex", "age"), (wc, hc, bc, sc, ac), strict=True)
+                }
+                patient = Patient(
+                    weight_kg=values["weight"],
+                    height_cm=values["height"],
+                    bsa_m2=values["bsa"],
+                    sex=values["sex"],
+                    age_years=values["age"],
+                )
+                found.append("; ".join(self._prepared_warnings(patient)))
+            result[which] = np.asarray(found, dtype=object)[np.asarray(key_codes, dtype=np.int64)]
+
+        # the template's own (cycles past the source's), after the patient's, as expand() orders them
+        extras = {g: "; ".join(t.extra_warnings) for g, (_, t, _) in groups.items() if t.extra_warnings}
+        for g, extra in extras.items():
+            for i in np.flatnonzero(group_of == g):
+                result[i] = f"{result[i]}; {extra}" if result[i] else extra
+        return result
 
     def _check(
         self,

@@ -62,6 +62,19 @@ class PartResult:
     rows: int
     rejected: int
     notes: tuple[str, ...]
+    warned: int = 0  # patients whose plans carry a warning (their rows' plan_warnings)
+    first_warning: str | None = None  # 'P3: age 17 years is outside ...'
+
+
+def _warned(rows: pd.DataFrame) -> tuple[int, str | None]:
+    """Patients of a part's rows whose plans carry warnings, and the first of them with its warnings."""
+    if not len(rows) or "plan_warnings" not in rows.columns:
+        return 0, None
+    flagged = rows.loc[rows["plan_warnings"].fillna("") != "", [ID_COLUMN, "plan_warnings"]]
+    if not len(flagged):
+        return 0, None
+    first = flagged.iloc[0]
+    return int(flagged[ID_COLUMN].nunique()), f"{first[ID_COLUMN]}: {first['plan_warnings']}"
 
 
 def expand_part(
@@ -89,12 +102,15 @@ def expand_part(
         problems = pd.concat([problems, dup], ignore_index=True) if len(problems) else dup
         problems = problems.sort_values(["row", "column"], kind="stable", ignore_index=True)
     sink.write(rows, part)
+    warned, first_warning = _warned(rows)
     return PartResult(
         problems=problems,
         patients=len(roster),
         rows=len(rows),
         rejected=int(problems["row"].nunique()),
         notes=tuple(expander.notes),
+        warned=warned,
+        first_warning=first_warning,
     )
 
 
@@ -145,6 +161,8 @@ class RunSummary:
     rows: int
     errors: pd.DataFrame = field(compare=False)  # the engine's error columns, one row per problem
     notes: tuple[str, ...] = ()
+    warned: int = 0  # expanded patients whose plans carry warnings (in their rows' plan_warnings)
+    first_warning: str | None = None  # the first such patient and their warnings
 
     @property
     def rejected(self) -> int:
@@ -205,6 +223,8 @@ def run(
         rows=sum(r.rows for r in results),
         errors=errors,
         notes=tuple(render(n, named) for n in notes),
+        warned=sum(r.warned for r in results),
+        first_warning=next((r.first_warning for r in results if r.first_warning), None),
     )
 
 
