@@ -15,7 +15,7 @@ from typing import Literal
 
 from regimen.errors import RegimenError
 from regimen.quantities.days import describe_days
-from regimen.quantities.exact import format_decimal, format_fraction
+from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding, amount_text, format_decimal, format_fraction
 from regimen.quantities.rules import Rule
 from regimen.quantities.units import ParsedDose
 
@@ -316,6 +316,19 @@ class Administration:
     start: dt.datetime | None = None  # the instant it starts (UTC), when the plan has a time of day
     end: dt.datetime | None = None  # the instant it ends; None when the source gives no duration
     time_note: str | None = None  # how the start was found ("after oxaliplatin ends"), or why it is not known
+    rounding: Rounding = DEFAULT_ROUNDING  # the plan's display rounding (for dose_text and rate_text)
+
+    @property
+    def dose_text(self) -> str:
+        """The dose as the table prints it: '21.6 mg', '168.7 mg (from 168.72)', '400 mcg' (under 1 mg)."""
+        return amount_text(self.dose, self.dose_unit, self.rounding)
+
+    @property
+    def rate_text(self) -> str | None:
+        """The infusion rate as the table prints it ('7 mg/h'), or None for a dose with no rate."""
+        if self.rate is None or self.rate_unit is None:
+            return None
+        return amount_text(self.rate, self.rate_unit, self.rounding)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,12 @@ from regimen.model import (
 )
 from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.days import describe_days, runs
-from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding, exact_decimal, format_decimal, format_fraction
+from regimen.quantities.exact import (
+    DEFAULT_ROUNDING,
+    Rounding,
+    amount_text,
+    format_fraction,
+)
 from regimen.quantities.units import ParsedDose
 
 HOURS_PER_DAY = Fraction(24)
@@ -78,16 +83,6 @@ class _DoseWork:
     rate: Fraction | None
     hours: Fraction | None
     calculation: str
-
-
-def _show(x: Fraction, unit: str, rounding: Rounding) -> str:
-    """'21.6 mg' when exact; '21.82 mg (from 21.817428)' when the display rounds."""
-    rounded = rounding(x)
-    if Fraction(rounded) == x:
-        return f"{format_decimal(rounded)} {unit}"
-    exact = exact_decimal(x, 10)
-    mark = "" if Fraction(exact) == x else "…"
-    return f"{format_decimal(rounded)} {unit} (from {format_decimal(exact)}{mark})"
 
 
 def _basis(dose: ParsedDose, patient: Patient) -> tuple[Fraction, str]:
@@ -134,34 +129,34 @@ def dose_for_day(
             assert duration_hours is not None
             rate = per / duration_hours
             calc = (
-                f"{head}{conversion} = {_show(per, unit, rounding)} over {_hours_text(duration_hours)} = "
-                f"{_show(rate, unit + '/h', rounding)}; × {_hours_text(hours_today)} = "
-                f"{_show(rate * hours_today, unit, rounding)}"
+                f"{head}{conversion} = {amount_text(per, unit, rounding)} over {_hours_text(duration_hours)} = "
+                f"{amount_text(rate, unit + '/h', rounding)}; × {_hours_text(hours_today)} = "
+                f"{amount_text(rate * hours_today, unit, rounding)}"
             )
             return _DoseWork(rate * hours_today, rate, hours_today, calc)
         if dose.unit.time == "hour":
             rate = per
             calc = (
-                f"{head}{conversion} = {_show(rate, unit + '/h', rounding)}; "
-                f"× {_hours_text(hours_today)} = {_show(rate * hours_today, unit, rounding)}"
+                f"{head}{conversion} = {amount_text(rate, unit + '/h', rounding)}; "
+                f"× {_hours_text(hours_today)} = {amount_text(rate * hours_today, unit, rounding)}"
             )
         else:
             rate = per / HOURS_PER_DAY
             calc = (
-                f"{head}{conversion} = {_show(per, unit + '/day', rounding)}, given as "
-                f"{_show(rate, unit + '/h', rounding)} continuously; × {_hours_text(hours_today)} = "
-                f"{_show(rate * hours_today, unit, rounding)}"
+                f"{head}{conversion} = {amount_text(per, unit + '/day', rounding)}, given as "
+                f"{amount_text(rate, unit + '/h', rounding)} continuously; × {_hours_text(hours_today)} = "
+                f"{amount_text(rate * hours_today, unit, rounding)}"
             )
         return _DoseWork(rate * hours_today, rate, hours_today, calc)
     if dose.unit.time == "hour":
         assert duration_hours is not None
         amount = per * duration_hours
         calc = (
-            f"{head}{conversion} = {_show(per, unit + '/h', rounding)}; × {_hours_text(duration_hours)} = "
-            f"{_show(amount, unit, rounding)}"
+            f"{head}{conversion} = {amount_text(per, unit + '/h', rounding)}; × {_hours_text(duration_hours)} = "
+            f"{amount_text(amount, unit, rounding)}"
         )
         return _DoseWork(amount, per, duration_hours, calc)
-    calc = f"{head}{conversion} = {_show(per, unit, rounding)}" if factor_text or conversion else head
+    calc = f"{head}{conversion} = {amount_text(per, unit, rounding)}" if factor_text or conversion else head
     return _timed(per, unit, duration_hours, calc, rounding)
 
 
@@ -174,14 +169,14 @@ def _timed(amount: Fraction, unit: str, duration_hours: Fraction | None, calc: s
         amount,
         rate,
         duration_hours,
-        f"{calc} over {_hours_text(duration_hours)} ({_show(rate, unit + '/h', rounding)})",
+        f"{calc} over {_hours_text(duration_hours)} ({amount_text(rate, unit + '/h', rounding)})",
     )
 
 
 def auc_dose(dose: AucDose, gfr: Gfr, duration_hours: Fraction | None, rounding: Rounding) -> _DoseWork:
     """Calvert: dose (mg) = target AUC × (GFR + 25), with the GFR's source and cap in the working."""
     amount = Fraction(dose.value) * (gfr.used + 25)
-    calc = f"{dose.display} × ({gfr.text} + 25) = {_show(amount, 'mg', rounding)} (Calvert)"
+    calc = f"{dose.display} × ({gfr.text} + 25) = {amount_text(amount, 'mg', rounding)} (Calvert)"
     return _timed(amount, "mg", duration_hours, calc, rounding)
 
 
@@ -525,9 +520,9 @@ def _expand_cycle(
             unit = level_dose.unit.output_unit
             for k in range(1, n + 1):
                 split = (
-                    f" ÷ {n} doses = {_show(each, unit, rounding)} (dose {k} of {n})"
+                    f" ÷ {n} doses = {amount_text(each, unit, rounding)} (dose {k} of {n})"
                     if per_day
-                    else f" (dose {k} of {n}; {_show(each * n, unit, rounding)} a day)"
+                    else f" (dose {k} of {n}; {amount_text(each * n, unit, rounding)} a day)"
                 )
                 calc = f"{level_step}{work.calculation}{split}"
                 pending.append(
@@ -569,6 +564,7 @@ def _expand_cycle(
                     caps=tuple(row.caps),
                     dose_number=row.dose_number,
                     doses_per_day=row.doses_per_day,
+                    rounding=rounding,
                 )
             )
     order = {c.id: i for i, c in enumerate(phase.components)}

@@ -9,7 +9,7 @@ from regimen.engine.plan import drugs_of_several_components
 from regimen.engine.timing import span_text
 from regimen.model import Administration, how_given
 from regimen.quantities.clock import tzinfo_for
-from regimen.quantities.exact import format_decimal, format_fraction
+from regimen.quantities.exact import amount_text, format_decimal, format_fraction
 
 if TYPE_CHECKING:  # pragma: no cover
     from regimen.engine.plan import Plan
@@ -104,7 +104,7 @@ def render_table(plan: Plan) -> str:
             r.date.isoformat() if r.date else "",
             *([span_text(r, zone) or "not known"] if zone is not None else []),
             r.component if r.drug in shared else r.drug,
-            f"{format_decimal(rnd(r.dose))} {r.dose_unit}",
+            amount_text(r.dose, r.dose_unit, rnd),
             *([r.condition or ""] if conditional else []),
             rate,
             r.route or "not stated",
@@ -118,7 +118,7 @@ def render_table(plan: Plan) -> str:
             *([t.phase or ""] if phased else []),
             str(t.cycle),
             t.component or t.drug,
-            f"{format_decimal(rnd(t.amount))} {t.unit}",
+            amount_text(t.amount, t.unit, rnd),
             *([t.condition or ""] if conditional else []),
         ]
         for t in plan.totals
@@ -132,7 +132,7 @@ def render_table(plan: Plan) -> str:
     course = [
         [
             t.component or t.drug,
-            f"{format_decimal(rnd(t.amount))} {t.unit}",
+            amount_text(t.amount, t.unit, rnd),
             *([t.condition or ""] if conditional else []),
         ]
         for t in plan.totals

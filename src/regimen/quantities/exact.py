@@ -93,6 +93,22 @@ class Rounding:
 DEFAULT_ROUNDING = Rounding()
 
 
+def amount_text(x: Fraction, unit: str, rounding: Rounding = DEFAULT_ROUNDING) -> str:
+    """An amount as a person reads it: '21.6 mg' when exact, '12,350 mg (from 12,345)' when the display rounds,
+    and a milligram amount under 1 mg in micrograms ('400 mcg', ISMP), converted exactly before rounding.
+
+    Every printed dose, total and step of the working goes through here, so a rounded number always shows what it
+    was rounded from."""
+    if unit == "mg" and 0 < abs(x) < 1:
+        x, unit = x * 1000, "mcg"
+    rounded = rounding(x)
+    if Fraction(rounded) == x:
+        return f"{format_decimal(rounded)} {unit}"
+    exact = exact_decimal(x, 10)
+    mark = "" if Fraction(exact) == x else "…"
+    return f"{format_decimal(rounded)} {unit} (from {format_decimal(exact)}{mark})"
+
+
 def decimal_to_json(d: Decimal) -> int | float:
     """A rounded decimal as a JSON number without artefacts (float repr is shortest round-trip)."""
     if d == d.to_integral_value():
@@ -103,6 +119,7 @@ def decimal_to_json(d: Decimal) -> int | float:
 __all__ = [
     "DEFAULT_ROUNDING",
     "Rounding",
+    "amount_text",
     "decimal_to_json",
     "exact_decimal",
     "format_decimal",
