@@ -151,3 +151,34 @@ def test_cohort_exits_3_when_it_rejected_rows_unless_allowed(tmp_path: Path) -> 
     assert allowed.exit_code == 0
     roster.write_text("patient_id,weight_kg,bsa_m2,age\na,70,1.8,45\n")
     assert CliRunner().invoke(cli, ["cohort", "cenersen-arm3", str(roster), "-o", str(out)]).exit_code == 0
+
+
+def test_shell_completion_offers_the_regimen_ids() -> None:
+    """Documented in the README: eval "$(_REGIMEN_COMPLETE=bash_source regimen)"; REGIMEN completes to ids."""
+    env = {"_REGIMEN_COMPLETE": "bash_complete", "COMP_WORDS": "regimen expand cenersen-a", "COMP_CWORD": "2"}
+    result = CliRunner().invoke(cli, [], prog_name="regimen", env=env)
+    assert result.output.split() == ["plain,cenersen-arm1", "plain,cenersen-arm2", "plain,cenersen-arm3"]
+    env["COMP_WORDS"] = "regimen cohort ox"
+    assert "plain,oxaliplatin" not in CliRunner().invoke(cli, [], prog_name="regimen", env=env).output
+    source = CliRunner().invoke(cli, [], prog_name="regimen", env={"_REGIMEN_COMPLETE": "bash_source"})
+    assert "complete -o nosort -F _regimen_completion regimen" in source.output
+
+
+def test_a_roster_from_standard_input(tmp_path: Path) -> None:
+    out = tmp_path / "o.csv"
+    roster = "patient_id,weight_kg,bsa_m2,age\nP1,70,1.8,45\nP2,abc,1.8,45\n"
+    result = CliRunner().invoke(cli, ["cohort", "cenersen-arm3", "-", "-o", str(out), "--allow-rejected"], input=roster)
+    assert result.exit_code == 0, result.output
+    assert out.read_text().count("\nP1,") == 11 and "P2" not in out.read_text()
+    assert "patients in = expanded + rejected: 2 = 1 + 1" in result.stderr
+    assert "P2" in (tmp_path / "o.errors.csv").read_text()
+
+
+def test_the_readmes_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's "In Python" block, calendar export included, run as written (in a scratch folder)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### In Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "README.md", "exec"), {})  # the project's own README
+    ics = (tmp_path / "plan.ics").read_bytes()
+    assert ics.startswith(b"BEGIN:VCALENDAR") and b"DTSTART;TZID=Europe/Berlin:20261201T080000" in ics

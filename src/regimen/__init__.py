@@ -37,11 +37,17 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    """``regimen.expand_cohort`` without importing pandas and numpy for single-patient use."""
+    """``regimen.expand_cohort`` without importing pandas and numpy for single-patient use, and the calendar
+    export (``plan_to_ics``: the .ics bytes; ``write_ics``: to a file, atomically, updating an earlier export)
+    without importing icalendar."""
     if name == "expand_cohort":
         from regimen.engine.cohort.runner import expand_cohort  # lazy: pandas and numpy only when used
 
         return expand_cohort
+    if name in ("plan_to_ics", "write_ics"):
+        from regimen.export import ics  # lazy: icalendar only for calendars
+
+        return getattr(ics, name)
     raise AttributeError(f"module 'regimen' has no attribute {name!r}")
 
 
@@ -64,4 +70,6 @@ __all__ = [
     "list_regimens",
     "load",
     "make_patient",
+    "plan_to_ics",
+    "write_ics",
 ]

@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 import click
 
 from regimen.cli.clinical_options import cohort_clinical_options, cohort_options_from_context
-from regimen.cli.options import cycle_options, flag, output_options, parse_cycles, regimen_path_option
+from regimen.cli.options import cycle_options, flag, output_options, parse_cycles, regimen_argument, regimen_path_option
+from regimen.cli.terminal import warn
 from regimen.clinical.formulary import load_formulary
 from regimen.engine.cohort import DaskEngine, PandasEngine, run
 from regimen.engine.supply import SupplyForecast
@@ -72,8 +73,8 @@ def cohort_options(fn: F) -> F:
 
 
 @click.command()
-@click.argument("regimen_ref", metavar="REGIMEN")
-@click.argument("roster", metavar="ROSTER", type=click.Path(exists=True))
+@regimen_argument
+@click.argument("roster", metavar="ROSTER", type=click.Path(exists=True, allow_dash=True))
 @click.option(
     "-o",
     "--output",
@@ -114,7 +115,7 @@ def cohort(
     regimen_path: tuple[str, ...],
     allow_rejected: bool,
 ) -> None:
-    """Expand REGIMEN for every patient of ROSTER (CSV or Parquet) into OUT.
+    """Expand REGIMEN for every patient of ROSTER (CSV or Parquet; - reads CSV from standard input) into OUT.
 
     Roster columns: patient_id, and those the regimen needs of weight_kg, bsa_m2 (or height_cm), age, sex;
     start_date (YYYY-MM-DD) adds dates. Rows that cannot be used go to the errors file, never dropped silently.
@@ -143,14 +144,17 @@ def cohort(
     finally:
         bar.finish()
     for line in summary_lines(reg.id, files, output):
-        click.echo(line, err=True)
+        if line.startswith("warning: "):
+            warn(line)
+        else:
+            click.echo(line, err=True)
     if files.rejected and not allow_rejected:  # the output is complete for the others; the run says it is partial
         click.get_current_context().exit(3)
 
 
 @click.command()
-@click.argument("regimen_ref", metavar="REGIMEN")
-@click.argument("roster", metavar="ROSTER", type=click.Path(exists=True, dir_okay=False))
+@regimen_argument
+@click.argument("roster", metavar="ROSTER", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option(
     "--formulary",
     "formulary_path",
@@ -193,7 +197,8 @@ def supply(
         engine=PandasEngine(chunk_size=CHUNK_SIZE),
         name=flag,
     )
-    where = errors_path if errors_path is not None else errors_path_for(roster)  # beside the roster
+    # beside the roster; for a roster from standard input ('-'), stdin.errors.csv in the current folder
+    where = errors_path if errors_path is not None else errors_path_for("stdin.csv" if roster == "-" else roster)
     write_errors(summary.errors, where)
     forecast.patients_in, forecast.expanded = summary.patients_in, summary.expanded
     forecast.notes.extend(summary.notes)

@@ -8,7 +8,16 @@ from typing import Any
 import click
 
 from regimen.cli.clinical_options import clinical_options, options_from_context
-from regimen.cli.options import cycle_options, flag, output_options, parse_cycles, patient_options, regimen_path_option
+from regimen.cli.options import (
+    cycle_options,
+    flag,
+    output_options,
+    parse_cycles,
+    patient_options,
+    regimen_argument,
+    regimen_path_option,
+)
+from regimen.cli.terminal import show, warn
 from regimen.clinical.patient import make_patient
 from regimen.engine.expand import expand as expand_plan
 from regimen.engine.plan import Plan
@@ -64,7 +73,7 @@ def calendar_export(calendar: dict[str, str | None], start: dt.datetime | None) 
 
 
 @click.command()
-@click.argument("regimen_ref", metavar="REGIMEN")
+@regimen_argument
 @patient_options
 @click.option(
     "--start",
@@ -135,10 +144,12 @@ def expand(
         export.publish(plan, calendar_bytes)
     if plan.warnings:  # whatever the format, and when the plan went to a file, the run says it has warnings
         more = f" (and {len(plan.warnings) - 1} more)" if len(plan.warnings) > 1 else ""
-        click.echo(f"warning: {plan.warnings[0]}{more}", err=True)
+        warn(f"warning: {plan.warnings[0]}{more}")
 
 
 def write_plan(plan: Plan, fmt: str, output: str | None) -> None:
+    if fmt == "table" and output in (None, "-") and show(lambda width, mark: render_table(plan, width, mark)):
+        return  # a terminal: fitted to its width, warnings coloured, paged when long
     render = {"json": plan_to_json, "csv": plan_to_csv}.get(fmt, render_table)
     write_output(render(plan), output)
 

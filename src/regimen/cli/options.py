@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
 from regimen.errors import RegimenError
+from regimen.protocol.catalog import looks_like_path, regimen_ids
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,6 +26,19 @@ _FLAGS = {"round_to": "--round", "reductions": "--reduce", "fmt": "--format", "t
 def flag(name: str) -> str:
     """The command-line flag for a library input name: 'bsa_cap' -> '--bsa-cap'."""
     return _FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
+def complete_regimen(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion of REGIMEN: the ids 'regimen list' shows (with --regimen-path and $REGIMEN_PATH), or files
+    when what is typed looks like a path."""
+    if looks_like_path(incomplete) or incomplete.startswith("."):
+        return [CompletionItem(incomplete, type="file")]
+    extra = ctx.params.get("regimen_path") or ()
+    return [CompletionItem(i) for i in regimen_ids(extra) if i.startswith(incomplete)]
+
+
+#: The REGIMEN argument of every command that takes one: an id (completed by the shell) or a .toml path.
+regimen_argument = click.argument("regimen_ref", metavar="REGIMEN", shell_complete=complete_regimen)
 
 
 def regimen_path_option(fn: F) -> F:

@@ -7,7 +7,7 @@ import json
 import click
 
 from regimen.cli.app import cli_message
-from regimen.cli.options import output_options, regimen_path_option
+from regimen.cli.options import output_options, regimen_argument, regimen_path_option
 from regimen.errors import RegimenError, RegimenFileError
 from regimen.export.io import write_output
 from regimen.export.table import columns
@@ -46,7 +46,7 @@ def list_command(fmt: str, output: str | None, regimen_path: tuple[str, ...]) ->
 
 
 @click.command()
-@click.argument("regimen_ref", metavar="REGIMEN")
+@regimen_argument
 @regimen_path_option
 def show(regimen_ref: str, regimen_path: tuple[str, ...]) -> None:
     """Print REGIMEN in words, as a protocol would."""

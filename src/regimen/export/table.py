@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+import textwrap
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from regimen.engine.plan import drugs_of_several_components
@@ -17,15 +19,36 @@ if TYPE_CHECKING:  # pragma: no cover
 DISCLAIMER = "Research software: verify every dose against the protocol and local policy before use."
 
 
-def columns(headers: Sequence[str], rows: Sequence[Sequence[str]], gap: str = "  ") -> list[str]:
-    """Left-aligned text columns; the last column is not padded."""
+#: The narrowest the last (working) column is wrapped to: below this, lines run on rather than wrap word by word.
+MIN_WRAP = 30
+_NBSP = "\u00a0"
+_NUMBER_UNIT = re.compile(r"(?<=\d) (?=[A-Za-zµ%°²])")  # '21.6 mg', '24 h': a number is never parted from its unit
+
+
+def wrap(text: str, room: int, indent: str = "") -> list[str]:
+    """``text`` wrapped at spaces to ``room`` columns, never between a number and its unit, never cutting a word."""
+    kept = _NUMBER_UNIT.sub(_NBSP, text)
+    lines = textwrap.wrap(kept, room, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+    return [line.replace(_NBSP, " ") for line in lines] or [text]
+
+
+def columns(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], gap: str = "  ", width: int | None = None
+) -> list[str]:
+    """Left-aligned text columns; the last column is not padded. With ``width`` (a terminal's), the last column is
+    wrapped at spaces to fit, its continuation lines starting under it; nothing is cut."""
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    indent = sum(widths[:-1]) + len(gap) * (len(widths) - 1)
+    room = None if width is None else max(width - indent, MIN_WRAP)
 
-    def line(cells: Sequence[str]) -> str:
-        padded = [c.ljust(w) for c, w in zip(cells[:-1], widths[:-1], strict=True)] + [cells[-1]]
-        return gap.join(padded).rstrip()
+    def line(cells: Sequence[str]) -> list[str]:
+        padded = [c.ljust(w) for c, w in zip(cells[:-1], widths[:-1], strict=True)]
+        last = wrap(cells[-1], room) if room else [cells[-1]]
+        first, rest = last[0], last[1:]
+        return [gap.join([*padded, first]).rstrip(), *(" " * indent + more for more in rest)]
 
-    return [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+    rule = ["-" * w for w in widths[:-1]] + ["-" * min(widths[-1], room or widths[-1])]
+    return [*line(headers), *line(rule), *(text for r in rows for text in line(r))]
 
 
 def patient_line(plan: Plan) -> str:
@@ -70,7 +93,9 @@ def _method(r: Administration) -> str:
     return how
 
 
-def render_table(plan: Plan) -> str:
+def render_table(plan: Plan, width: int | None = None, emphasis: Callable[[str], str] | None = None) -> str:
+    """The plan as a text table. ``width``: a terminal's columns, to which the working is wrapped; ``emphasis``:
+    how a terminal marks the warnings (colour); the plain text by default, as files and pipes get it."""
     rnd = plan.rounding
     phased = plan.regimen.phased
     # a plan made without a value a rule needs marks the rows and totals of each outcome ("only if age ≤ 60")
@@ -112,7 +137,7 @@ def render_table(plan: Plan) -> str:
             r.calculation,
         ]
         rows.append(cells)
-    out = [*header_lines(plan), "", *columns(headers, rows), ""]
+    out = [*header_lines(plan), "", *columns(headers, rows, width=width), ""]
     total_rows = [
         [
             *([t.phase or ""] if phased else []),
@@ -139,7 +164,15 @@ def render_table(plan: Plan) -> str:
         if t.cycle is None
     ]
     out += ["Totals for the course:", *columns(["Drug", "Total", *only], course), ""]
+
+    def items(lines: Sequence[str]) -> list[str]:
+        if width is None:
+            return [f"- {text}" for text in lines]
+        room = max(width, MIN_WRAP)
+        return ["\n".join(wrap(f"- {text}", room, "  ")) for text in lines]
+
     if plan.warnings:
-        out += ["Warnings:", *(f"- {w}" for w in plan.warnings), ""]
-    out += ["Notes:", *(f"- {n}" for n in plan.notes), "", DISCLAIMER]
+        mark = emphasis or (lambda text: text)
+        out += [mark("Warnings:"), *(mark(item) for item in items(plan.warnings)), ""]
+    out += ["Notes:", *items(plan.notes), "", DISCLAIMER]
     return "\n".join(out) + "\n"

@@ -75,6 +75,19 @@ def _files(dirs: Sequence[Path]) -> dict[str, Path]:
     return found
 
 
+def regimen_ids(extra_dirs: Iterable[str | Path] = ()) -> list[str]:
+    """Every regimen id that ``find`` knows (for shell completion): read from the files' ``id`` lines, none parsed.
+    A folder with two files of one id is skipped here (``list`` and ``find`` name both files)."""
+    ids: set[str] = set()
+    for d in search_dirs(extra_dirs):
+        if d.is_dir():
+            try:
+                ids.update(_folder(d))
+            except RegimenError:
+                continue
+    return sorted(ids)
+
+
 def find(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Path:
     """The file for a regimen id or path, or an error naming the fix."""
     if looks_like_path(ref):

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from regimen.clinical.patient import AGE, BSA, HEIGHT, WEIGHT, Measure, read_measure
 from regimen.errors import PatientError, RegimenError
@@ -77,23 +78,35 @@ def need_pyarrow() -> None:
         raise CohortError("Parquet needs pyarrow: pip install 'regimen-schedules[parquet]'") from None
 
 
+#: The roster name that means standard input (``regimen cohort REGIMEN - -o out.csv``): CSV.
+STDIN = "-"
+
+
 def read_roster(path: str | Path) -> pd.DataFrame:
-    """A roster from CSV (every cell read as text, nothing guessed) or Parquet."""
+    """A roster from CSV (every cell read as text, nothing guessed) or Parquet; ``-``: CSV from standard input."""
     import pandas as pd
 
+    if str(path) == STDIN:
+        return _read_csv(sys.stdin.buffer, "standard input")
     p = Path(path)
     if not p.is_file():
         raise CohortError(f"{p}: no such roster file; check the path")
     if file_kind(p, "roster") == "csv":
-        try:
-            return pd.read_csv(p, dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True)
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-            raise CohortError(
-                f"{p}: not a readable CSV roster ({str(exc).strip().splitlines()[0]}); save it as "
-                "UTF-8 CSV with a header row"
-            ) from None
+        return _read_csv(p, str(p))
     need_pyarrow()
     return pd.read_parquet(p)
+
+
+def _read_csv(source: Path | BinaryIO, name: str) -> pd.DataFrame:
+    import pandas as pd
+
+    try:
+        return pd.read_csv(source, dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise CohortError(
+            f"{name}: not a readable CSV roster ({str(exc).strip().splitlines()[0]}); save it as "
+            "UTF-8 CSV with a header row"
+        ) from None
 
 
 # ---- cells ---------------------------------------------------------------------------------------
