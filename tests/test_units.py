@@ -36,9 +36,12 @@ def test_common_dose_spellings(text: str, basis: str, time: str, canonical: Frac
     assert dose.unit.symbol == symbol
 
 
-def test_per_pound_and_per_square_centimetre_convert_exactly() -> None:
-    assert parse_dose("1 mg/lb").canonical == Fraction(1) / Fraction("0.45359237")
-    assert parse_dose("1 mg/cm2").canonical == Fraction(10000)
+@pytest.mark.parametrize("text", ["1 mg/lb", "1 mg/cm2", "5 mg/ft**2", "12 mg/m²/week", "1 mcg/kg/min", "3 mg/kg/s"])
+def test_bases_the_working_cannot_state_are_refused(text: str) -> None:
+    """Issue 11.1: 'mg/lb' and 'mg/m²/week' were converted but the working read 'mg/kg' and 'mg/m²/day'.
+    The working states the dose as written times kg or m² and hours or days, so only those bases are read."""
+    with pytest.raises(UnitError, match="write the dose per kg or per m², and per day or per h"):
+        parse_dose(text)
 
 
 def test_microgram_doses_stay_in_mcg_never_ug() -> None:

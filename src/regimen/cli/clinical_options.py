@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, TypeVar
 
@@ -20,6 +19,7 @@ from regimen.clinical.formulary import load_formulary
 from regimen.clinical.options import DEFAULT_THRESHOLD, GFR_METHODS, ClinicalError, ClinicalOptions
 from regimen.model import DOSING_WEIGHTS, Amount
 from regimen.protocol.loader import amount
+from regimen.quantities.limits import LimitError, fraction_from
 
 F = TypeVar("F", bound=Callable[..., Any])
 META = "regimen.clinical.prepare"
@@ -191,17 +191,16 @@ def cohort_clinical_options(formulary: bool = True) -> Callable[[F], F]:
 
 def _number(text: str, option: str, example: str) -> Fraction:
     try:
-        value = Fraction(Decimal(text.strip()))
-    except (InvalidOperation, ValueError):
-        raise ClinicalError(f"{option} {text!r} is not a number: give e.g. {option} {example}") from None
-    return value
+        return fraction_from(text, f"{option} {text!r}")
+    except LimitError as exc:
+        raise ClinicalError(f"{exc.message}: give e.g. {option} {example}") from None
 
 
 def _percent(text: str, option: str) -> Fraction:
     match = _PERCENT.match(text)
     if match is None:
         raise ClinicalError(f"{option} {text!r}: give a percentage such as 75%")
-    return Fraction(Decimal(match.group(1)))
+    return fraction_from(match.group(1), f"{option} {text!r}")
 
 
 def _pairs(values: Sequence[str], option: str, example: str) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 
 from regimen.clinical.anthracycline import FactorTable, Prior
@@ -19,6 +19,7 @@ from regimen.clinical.patient import GFR
 from regimen.errors import RegimenError, option
 from regimen.model import DOSING_WEIGHTS, Amount
 from regimen.quantities.exact import format_fraction
+from regimen.quantities.limits import LimitError, fraction_from
 
 BSA_PLACES = 3
 DERIVED_PLACES = 2
@@ -59,18 +60,14 @@ class StrictError(RegimenError):
 
 
 def _exact(value: object, name: str) -> Fraction:
-    """An option given as a number (int, float, Decimal or text) as the exact decimal it reads as."""
-    if isinstance(value, Fraction):
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
+    """An option given as a number (int, float, Decimal, Fraction or text) as the exact decimal it reads as,
+    within the limits of :mod:`regimen.quantities.limits` (finite, of a sane size)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str, Fraction)):
         raise ClinicalError(f"{option(name)} {value!r} is not a number")
     try:
-        number = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
-    except InvalidOperation:
-        raise ClinicalError(f"{option(name)} {value!r} is not a number") from None
-    if not number.is_finite():
-        raise ClinicalError(f"{option(name)} {value!r} is not a finite number")
-    return Fraction(number)
+        return fraction_from(value, f"{option(name)} {value!r}")
+    except LimitError as exc:
+        raise ClinicalError(exc.message) from None
 
 
 @dataclass(frozen=True, slots=True)

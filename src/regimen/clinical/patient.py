@@ -154,7 +154,7 @@ def read_date_of_birth(value: str | dt.date) -> dt.date:
         raise PatientError(
             f"date of birth {text!r} is not a date: give it as YYYY-MM-DD, e.g. {option('dob')} 1961-04-30"
         ) from None
-    if born.year < 1880:
+    if born.year < 1880 or born > dt.date.today():
         raise PatientError(f"date of birth {text} is impossible: check {option('dob')}")
     return born
 

@@ -44,6 +44,7 @@ from regimen.quantities.exact import (
     amount_text,
     format_fraction,
 )
+from regimen.quantities.limits import MAX_COURSE_DAYS, MAX_CYCLES, MAX_ROWS, check_count, check_date
 from regimen.quantities.units import ParsedDose
 
 HOURS_PER_DAY = Fraction(24)
@@ -245,6 +246,8 @@ def _cycles_for(regimen: Regimen, cycles: int | Mapping[str, int] | None) -> tup
             requested = None
         if requested is not None and requested < 1:
             raise RegimenError(f"{option('cycles')} must be at least 1, got {requested}")
+        if requested is not None:
+            check_count(requested, option("cycles"), MAX_CYCLES)
         if requested is None:
             if phase.cycles is None:
                 counts[phase.id] = 1
@@ -282,6 +285,8 @@ def expand(
         raise RegimenError(f"a time zone needs a time of day: pass {option('time')} HH:MM too")
     if time is not None and start is None:
         raise RegimenError(f"a time of day needs the date of day 1: pass {option('start')} YYYY-MM-DD too")
+    if start is not None:
+        check_date(start, f"the start date ({option('start')})")
     tzinfo = tzinfo_for(tz) if time is not None else None
     plan = _expand(
         regimen, patient, start=start, cycles=cycles, cycle_length=cycle_length, rounding=rounding, options=options
@@ -363,10 +368,12 @@ def _expand(
                 f"{regimen.id}: cycle length not stated in the source, so cycle 2 cannot be placed; pass "
                 f"{option('cycle_length')} DAYS (from your local protocol) or expand one cycle"
             )
+        check_count(offset + n * (length or 0), "days of the course", MAX_COURSE_DAYS)
         for cycle in range(1, n + 1):
             cycle_offset = offset + (cycle - 1) * (length or 0)
             starts[(phase.id, cycle)] = start + dt.timedelta(days=cycle_offset) if start is not None else None
             rows.extend(_expand_cycle(phase, cycle, cycle_offset, patient, start, rounding, length, adjust))
+            check_count(len(rows), "administrations in the plan", MAX_ROWS)
         offset += n * (length or 0)
     notes.extend(_component_notes(regimen, patient, counts, starts))
     notes.extend(adjust.notes)

@@ -47,6 +47,18 @@ from regimen.protocol.fields import (
     VARIANT_FIELDS,
 )
 from regimen.quantities.days import parse_days, runs
+from regimen.quantities.limits import (
+    MAX_CYCLES,
+    MAX_DAY,
+    MAX_FILE_BYTES,
+    MAX_INTEGER,
+    MAX_ITEMS,
+    MAX_NESTING,
+    MAX_TEXT,
+    check_count,
+    control_characters,
+    fraction_from,
+)
 from regimen.quantities.rules import overlap, parse_rule, satisfiable
 from regimen.quantities.units import classify_dose_unit, parse_dose, parse_duration_hours, split_number
 
@@ -121,6 +133,10 @@ def _text(value: object, what: str) -> str:
 def _positive_int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{what} must be a whole number of at least 1, got {value!r}")
+    if what == "cycles":
+        check_count(value, "cycles", MAX_CYCLES)
+    elif what in ("cycle_length", "on_day", "days_before"):
+        check_count(value, what, MAX_DAY)
     return value
 
 
@@ -280,7 +296,7 @@ def _eligibility(value: object) -> Eligibility:
             raw = value[key]
             if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0:
                 raise ValueError(f"eligibility {key} must be a number of years, got {raw!r}")
-            ages[key] = Fraction(Decimal(str(raw)))
+            ages[key] = fraction_from(raw, f"eligibility {key}")
     if not ages:
         raise ValueError("eligibility needs min_age and/or max_age (years)")
     if "min_age" in ages and "max_age" in ages and ages["min_age"] > ages["max_age"]:
@@ -592,12 +608,97 @@ def _check_references(c: _Collector, phase: Phase, label: str | None) -> None:
 
 
 def load_text(text: str, file: str = "<string>") -> Regimen:
-    """Parse regimen TOML text; raise :class:`RegimenFileError` listing every problem."""
+    """Parse regimen TOML text; raise :class:`RegimenFileError` listing every problem.
+
+    The limits of :mod:`regimen.quantities.limits` are checked before and right after parsing: the size of the
+    text, the nesting of tables and arrays, the length of texts and arrays, finite numbers of a sane size, no
+    control characters."""
+    if text.startswith("\ufeff"):  # a byte-order mark, as Windows editors write UTF-8: not part of the TOML
+        text = text[1:]
+    if len(text.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
+        raise RegimenFileError(
+            [Problem(file, "", f"the file is larger than {MAX_FILE_BYTES:,} bytes; a regimen file is a few KB")]
+        )
+    depth = _bracket_depth(text)
+    if depth > MAX_NESTING:
+        raise RegimenFileError(
+            [Problem(file, "", f"tables and arrays are nested {depth} deep; at most {MAX_NESTING} are read")]
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RegimenFileError([Problem(file, "", f"not valid TOML ({exc}); check quotes and brackets")]) from None
+    except RecursionError:  # the bracket count above comes first; this is the backstop
+        raise RegimenFileError([Problem(file, "", f"nested too deeply; at most {MAX_NESTING} levels")]) from None
+    problems = [Problem(file, where, message) for where, message in _document_limits(data)]
+    if problems:
+        raise RegimenFileError(problems[:20])
     return load_data(data, file)
+
+
+def _bracket_depth(text: str) -> int:
+    """The deepest nesting of [ and { outside strings and comments: a cheap bound checked before the TOML parser
+    (which recurses, and would fail deep inside with a RecursionError)."""
+    depth = deepest = 0
+    quote: str | None = None
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if quote is not None:
+            if ch == "\\" and quote == '"':
+                i += 2
+                continue
+            if text.startswith(quote, i):
+                i += len(quote)
+                quote = None
+                continue
+        elif ch == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif text.startswith('"""', i) or text.startswith("'''", i):
+            quote = text[i : i + 3]
+            i += 3
+            continue
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return deepest
+
+
+def _document_limits(data: object, where: str = "", level: int = 0) -> list[tuple[str, str]]:
+    """Every value of the parsed file within the limits: texts, arrays, numbers and nesting."""
+    out: list[tuple[str, str]] = []
+    if level > MAX_NESTING:
+        return [(where, f"nested more than {MAX_NESTING} deep")]
+    if isinstance(data, dict):
+        if len(data) > MAX_ITEMS:
+            out.append((where, f"{len(data):,} fields; at most {MAX_ITEMS:,} are read"))
+        for key, value in data.items():
+            out += _document_limits(value, f"{where}.{key}" if where else str(key), level + 1)
+    elif isinstance(data, list):
+        if len(data) > MAX_ITEMS:
+            out.append((where, f"{len(data):,} items; at most {MAX_ITEMS:,} are read"))
+        for i, value in enumerate(data[:MAX_ITEMS]):
+            out += _document_limits(value, f"{where}[{i}]", level + 1)
+    elif isinstance(data, str):
+        if len(data) > MAX_TEXT:
+            out.append((where, f"text of {len(data):,} characters; at most {MAX_TEXT:,} are read"))
+        bad = control_characters(data)
+        if bad:
+            out.append(
+                (where, f"contains the control character U+{ord(bad[0]):04X}; remove it (only line breaks and tabs)")
+            )
+    elif isinstance(data, float) and (data != data or data in (float("inf"), float("-inf"))):
+        out.append((where, f"{data} is not a finite number"))
+    elif isinstance(data, (int, float)) and not isinstance(data, bool) and abs(data) > MAX_INTEGER:
+        out.append((where, f"{data:.6g} is out of range (at most {MAX_INTEGER:,})"))
+    return out
 
 
 def load_data(data: dict[str, Any], file: str = "<data>") -> Regimen:
@@ -704,6 +805,10 @@ def load_file(path: str | Path) -> Regimen:
     """Load one regimen file. Problems name the file, the component and the field."""
     p = Path(path)
     try:
+        if p.is_file() and p.stat().st_size > MAX_FILE_BYTES:
+            raise RegimenFileError(
+                [Problem(str(p), "", f"the file is larger than {MAX_FILE_BYTES:,} bytes; a regimen file is a few KB")]
+            )
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RegimenError(f"{p}: no such file; check the path") from None

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_PART = re.compile(r"^\s*(-?\d+)\s*(?:[-–]\s*(-?\d+)\s*)?$")
+from regimen.quantities.limits import MAX_DAY, LimitError
+
+_PART = re.compile(r"^\s*(-?\d{1,9})\s*(?:[-–]\s*(-?\d{1,9})\s*)?$")
 
 
 def parse_days(spec: str | int | list[object]) -> tuple[int, ...]:
@@ -22,6 +24,8 @@ def parse_days(spec: str | int | list[object]) -> tuple[int, ...]:
         parts = list(spec)
     else:
         raise ValueError('days must be a day list such as "2-4" or "1,8,15"')
+    if len(parts) > MAX_DAY:
+        raise LimitError(f"{len(parts):,} day entries; a cycle has at most {MAX_DAY:,} days")
     days: set[int] = set()
     for part in parts:
         if isinstance(part, bool) or not isinstance(part, (int, str)):
@@ -35,6 +39,10 @@ def parse_days(spec: str | int | list[object]) -> tuple[int, ...]:
             raise ValueError(f"day {str(part).strip()!r}: days are numbered from 1")
         if last < first:
             raise ValueError(f"day range {str(part).strip()!r} runs backwards")
+        if last > MAX_DAY:  # checked before the range is made: "1-2000000000" would fill memory
+            raise LimitError(
+                f"day {last:,} in {str(part).strip()!r} is past day {MAX_DAY:,} of a cycle, the most regimen plans"
+            )
         days.update(range(first, last + 1))
     if not days:
         raise ValueError('days is empty: write e.g. "1-4" or "1,8,15"')

@@ -20,6 +20,7 @@ from typing import Literal, Union
 
 from regimen.errors import PatientError, RegimenError, option
 from regimen.quantities.exact import format_fraction
+from regimen.quantities.limits import MAX_NESTING, MAX_VALUE_TEXT
 
 NUMERIC = {"age": "years", "weight": "kg", "bsa": "m²", "height": "cm", "cycle": ""}
 CATEGORICAL = {"sex": ("male", "female")}
@@ -102,7 +103,18 @@ class Rule:
 
 
 def parse_rule(text: str) -> Rule:
-    """Parse ``text`` or raise :class:`RuleError` with a one-line explanation."""
+    """Parse ``text`` or raise :class:`RuleError` with a one-line explanation.
+
+    A rule is at most :data:`~regimen.quantities.limits.MAX_VALUE_TEXT` characters with brackets at most
+    :data:`~regimen.quantities.limits.MAX_NESTING` deep, checked before parsing (the parser recurses)."""
+    if len(text) > MAX_VALUE_TEXT:
+        raise RuleError(f"rule {text[:40]!r}… is {len(text):,} characters long; at most {MAX_VALUE_TEXT} are read")
+    depth = deepest = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        deepest = max(deepest, depth)
+    if deepest > MAX_NESTING:
+        raise RuleError(f"rule {text[:40]!r}… nests brackets {deepest} deep; at most {MAX_NESTING}")
     toks = _tokens(text)
     if not toks:
         raise RuleError("empty rule: write e.g. 'age > 60' or 'cycle >= 2'")

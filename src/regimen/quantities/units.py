@@ -22,6 +22,14 @@ from typing import TYPE_CHECKING, Literal
 
 from regimen.errors import UnitError
 from regimen.quantities.exact import format_decimal
+from regimen.quantities.limits import (
+    MAX_EXPONENT,
+    MAX_UNIT_TEXT,
+    MAX_VALUE_TEXT,
+    LimitError,
+    check_decimal,
+    check_length,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pint
@@ -75,12 +83,15 @@ def parse_unit(text: str) -> pint.Unit:
     """Parse a unit expression or raise :class:`UnitError` naming it."""
     import pint
 
+    check_length(text, f"unit {text[:40]!r}…" if len(text) > 40 else f"unit {text!r}", MAX_UNIT_TEXT)
     try:
         return registry().Unit(normalise_unit_text(text))
     except (
-        pint.errors.UndefinedUnitError,
-        pint.errors.DefinitionSyntaxError,
+        pint.errors.PintError,
+        ArithmeticError,  # '12 mg/0': decimal division by zero inside pint
+        RecursionError,
         AttributeError,
+        KeyError,
         TypeError,
         ValueError,
         SyntaxError,
@@ -167,22 +178,34 @@ def classify_dose_unit(unit_text: str) -> DoseUnit:
     time: TimeBasis = "none"
     canonical_parts: list[str] = []
     ok = True
+    stated = True  # per kg, per m², per day or per hour: the bases the working states as written
     for name, power in unit._units.items():
         dim = reg.get_dimensionality(name)
         if dim == reg.get_dimensionality("gram") and power == 1 and mass is None:
             mass = name
         elif dim == reg.get_dimensionality("gram") and power == -1 and basis == "flat":
             basis = "weight"
+            stated &= name == "kilogram"
         elif dim == reg.get_dimensionality("meter") and power == -2 and basis == "flat":
             basis = "bsa"
+            stated &= name == "meter"
         elif dim == reg.get_dimensionality("second") and power == -1 and time == "none":
             time = "hour" if factor(name, "hour") <= 1 else "day"
+            stated &= name in ("hour", "day")
         else:
             ok = False
     if not ok or mass is None:
         raise UnitError(
             f"dose unit {unit_text!r} is not a mass, mass per body weight, mass per body area, or one of those "
             "per time: write e.g. mg, mg/kg, mg/m², mg/m²/day or mg/kg/h"
+        )
+    if not stated:
+        # the working shows the dose as written times the patient's kg or m² and the hours or days: a dose per lb,
+        # per ft² or per week would be converted but shown as if per kg, per m² or per day (issue 11)
+        raise UnitError(
+            f"dose unit {unit_text!r}: write the dose per kg or per m², and per day or per h, as protocols print "
+            "it (e.g. mg/kg, mg/m²/day, mg/kg/h); a weekly dose is a dose per day given on the days of the week "
+            "it falls on"
         )
     out_mass = "microgram" if mass == "microgram" else "milligram"
     canonical_parts.append(out_mass)
@@ -203,6 +226,7 @@ _NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:[.,]\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(
 
 def split_number(text: str) -> tuple[Decimal, str] | None:
     """Split '12 mg/m2' into (Decimal('12'), 'mg/m2'); None when it does not start with a number."""
+    check_length(text.strip(), repr(text.strip()[:40] + "…"), MAX_VALUE_TEXT)
     match = _NUMBER.match(text)
     if not match:
         return None
@@ -210,9 +234,10 @@ def split_number(text: str) -> tuple[Decimal, str] | None:
     if "," in number:
         return None  # decimal commas are ambiguous with thousands separators: refuse
     try:
-        return Decimal(number), rest.strip()
+        value = Decimal(number)
     except InvalidOperation:  # pragma: no cover - regex guarantees a number
         return None
+    return check_decimal(value, repr(text.strip())), rest.strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +286,13 @@ def parse_measure(text: str, *, target: str, default_unit: str, what: str, examp
     if feet and target == "centimeter":
         inches = Decimal(feet.group(1)) * 12 + Decimal(feet.group(2) or 0)
         return Fraction(inches) * factor("inch", "centimeter")
-    split = split_number(raw)
+    try:
+        split = split_number(raw)
+    except LimitError:
+        raise UnitError(
+            f"{what} {text!r} is out of range (regimen reads numbers from 1e-{MAX_EXPONENT} to 1e{MAX_EXPONENT}, "
+            f"at most {MAX_VALUE_TEXT} characters): give it as e.g. {examples}"
+        ) from None
     if split is None:
         raise UnitError(f"{what} {text!r} is not a number: give it as e.g. {examples}")
     value, unit_text = split
