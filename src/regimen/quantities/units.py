@@ -79,13 +79,25 @@ def normalise_unit_text(text: str) -> str:
     return out
 
 
+#: What a unit may be written with: letters, digits, spaces, . / * ^ ( ) ' " and ² ³ µ μ ·. Anything else (a
+#: compatibility character such as '㎏', a control character) is refused before pint reads it.
+_UNIT_CHARACTERS = re.compile(r"[A-Za-z0-9 ./*^()'\"²³µμ·_-]*")
+_FRACTIONAL_POWER = re.compile(r"(\*\*|\^)\s*[-+]?\d*\.")
+
+
 def parse_unit(text: str) -> pint.Unit:
     """Parse a unit expression or raise :class:`UnitError` naming it."""
     import pint
 
     check_length(text, f"unit {text[:40]!r}…" if len(text) > 40 else f"unit {text!r}", MAX_UNIT_TEXT)
+    if not _UNIT_CHARACTERS.fullmatch(text) or _FRACTIONAL_POWER.search(text):
+        # '㎏', a NUL, a stray symbol, 'kg**1.5/kg**0.5': never handed to pint's parser
+        raise UnitError(f"unknown unit {text!r}: write units such as mg, mg/kg, mg/m², mg/kg/day, mg/kg/h")
     try:
-        return registry().Unit(normalise_unit_text(text))
+        unit = registry().Unit(normalise_unit_text(text))
+        if any(float(str(power)) != int(float(str(power))) for power in unit._units.values()):
+            raise ValueError("a unit to a fractional power")  # 'kg**1.5/kg**0.5': no dose or body unit is one
+        return unit
     except (
         pint.errors.PintError,
         ArithmeticError,  # '12 mg/0': decimal division by zero inside pint
@@ -116,7 +128,7 @@ def _base_factor(name: str) -> Fraction:
 def _unit_factor(unit: pint.Unit) -> Fraction:
     out = Fraction(1)
     for name, power in unit._units.items():
-        out *= _base_factor(name) ** int(str(power))
+        out *= _base_factor(name) ** int(float(str(power)))  # integral: parse_unit refuses fractional powers
     return out
 
 

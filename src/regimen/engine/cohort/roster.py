@@ -14,13 +14,13 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from regimen.clinical.patient import AGE, BSA, HEIGHT, WEIGHT, Measure, read_measure
 from regimen.errors import PatientError, RegimenError
+from regimen.quantities.limits import LimitError, fraction_from
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -82,31 +82,88 @@ def need_pyarrow() -> None:
 STDIN = "-"
 
 
+#: A column read_roster adds when some CSV lines could not be read as rows (a field too many or too few): the
+#: line's problem, or ''. The runner rejects those rows with it and drops the column; it never reaches an output.
+ROW_PROBLEM = "__line_problem__"
+
+
 def read_roster(path: str | Path) -> pd.DataFrame:
-    """A roster from CSV (every cell read as text, nothing guessed) or Parquet; ``-``: CSV from standard input."""
+    """A roster from CSV (every cell read as text, nothing guessed) or Parquet; ``-``: CSV from standard input.
+
+    A CSV line with more or fewer fields than the header does not stop the run: it becomes a row rejected with its
+    problem (column :data:`ROW_PROBLEM`). A file that is not CSV or Parquet at all is one error."""
     import pandas as pd
 
     if str(path) == STDIN:
-        return _read_csv(sys.stdin.buffer, "standard input")
+        return _read_csv(sys.stdin.buffer.read(), "standard input")
     p = Path(path)
     if not p.is_file():
         raise CohortError(f"{p}: no such roster file; check the path")
     if file_kind(p, "roster") == "csv":
-        return _read_csv(p, str(p))
+        return _read_csv(p.read_bytes(), str(p))
     need_pyarrow()
-    return pd.read_parquet(p)
+    try:
+        return pd.read_parquet(p)
+    except Exception as exc:  # pyarrow's ArrowInvalid, OSError, ...: a truncated or foreign file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CohortError(f"{p}: not a readable Parquet roster ({first[:200]}); check the file") from None
 
 
-def _read_csv(source: Path | BinaryIO, name: str) -> pd.DataFrame:
+def _read_csv(data: bytes, name: str) -> pd.DataFrame:
+    import io
+
     import pandas as pd
 
+    if data.startswith(b"\xef\xbb\xbf"):  # a byte-order mark, as spreadsheets write UTF-8 CSV
+        data = data[3:]
+    options: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_filter": False, "skipinitialspace": True}
     try:
-        return pd.read_csv(source, dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        return pd.read_csv(io.BytesIO(data), **options)
+    except pd.errors.ParserError:
+        return _read_csv_lines(data, name)  # some lines have a field too many: each becomes a rejected row
+    except (UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise CohortError(
             f"{name}: not a readable CSV roster ({str(exc).strip().splitlines()[0]}); save it as "
             "UTF-8 CSV with a header row"
         ) from None
+
+
+def _read_csv_lines(data: bytes, name: str) -> pd.DataFrame:
+    """The slow, forgiving reading: line by line with the csv module; a line whose field count differs from the
+    header's is kept as a row with its problem in :data:`ROW_PROBLEM`."""
+    import csv
+    import io
+
+    import pandas as pd
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CohortError(
+            f"{name}: not a readable CSV roster ({exc}); save it as UTF-8 CSV with a header row"
+        ) from None
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline=""), skipinitialspace=True))
+    except csv.Error as exc:
+        raise CohortError(
+            f"{name}: not a readable CSV roster ({exc}); save it as UTF-8 CSV with a header row"
+        ) from None
+    if not lines:
+        raise CohortError(f"{name}: the roster is empty; give a header row and one row per patient")
+    header, body = lines[0], [line for line in lines[1:] if line]
+    width = len(header)
+    rows: list[list[str]] = []
+    problems: list[str] = []
+    for line in body:  # a short line's missing fields are empty cells, as pandas reads them
+        rows.append((line + [""] * width)[:width])
+        problems.append(
+            f"the line has {len(line)} fields where the header has {width}: check for an unquoted comma"
+            if len(line) > width
+            else ""
+        )
+    frame = pd.DataFrame(rows, columns=header, dtype=str)
+    frame[ROW_PROBLEM] = problems
+    return frame
 
 
 # ---- cells ---------------------------------------------------------------------------------------
@@ -126,10 +183,20 @@ def as_text(raw: object) -> str | None:
     return text or None
 
 
+def _cell_text(raw: object) -> object:
+    """A cell pandas cannot hash (a list or a struct from Parquet) as text that no reader accepts."""
+    if isinstance(raw, (str, int, float, bool, dt.date)) or raw is None:
+        return raw
+    return f"<{type(raw).__name__} {str(raw)[:40]}>"
+
+
 def read_number(text: str, m: Measure) -> Fraction:
     """A body value read and checked exactly as ``regimen expand`` reads --weight/--bsa/--age/--height."""
     if _PLAIN_NUMBER.fullmatch(text):  # the common case, without the unit machinery: same exact value
-        value = Fraction(Decimal(text))
+        try:
+            value = fraction_from(text, f"{m.what} {text!r}")
+        except LimitError as exc:
+            raise PatientError(exc.message) from None
         return read_measure(value, m)[0]
     return read_measure(text, m)[0]
 
@@ -166,7 +233,10 @@ def read_column(
     import numpy as np
     import pandas as pd
 
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    except TypeError:  # list- or struct-typed Parquet cells are not hashable: read as their text, and refused
+        codes, uniques = pd.factorize(series.map(_cell_text), use_na_sentinel=True)
     codes = np.asarray(codes, dtype=np.int64)
     values: list[Any] = []
     bad: dict[int, str] = {}

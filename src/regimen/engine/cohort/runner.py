@@ -21,6 +21,7 @@ from regimen.engine.cohort.expander import OUTPUT_COLUMNS, CohortExpander
 from regimen.engine.cohort.roster import (
     ERROR_COLUMNS,
     ID_COLUMN,
+    ROW_PROBLEM,
     CohortError,
     column_names,
     duplicate_problems,
@@ -95,6 +96,17 @@ def expand_part(
 
     require_ids([str(c) for c in roster.columns], where)
     dup = pd.DataFrame(duplicate_problems(roster[ID_COLUMN], first_row, repeated), columns=list(ERROR_COLUMNS))
+    if ROW_PROBLEM in roster.columns:  # lines the reader could not split into the header's fields
+        said = roster[ROW_PROBLEM].to_numpy()
+        lines = pd.DataFrame(
+            [
+                (first_row + int(pos), str(roster[ID_COLUMN].iat[pos]), "", str(said[pos]))
+                for pos in np.flatnonzero(said != "")
+            ],
+            columns=list(ERROR_COLUMNS),
+        )
+        dup = pd.concat([dup, lines], ignore_index=True) if len(dup) else lines
+        roster = roster.drop(columns=[ROW_PROBLEM])
     reject = np.zeros(len(roster), dtype=bool)
     reject[dup["row"].to_numpy(dtype=np.int64) - first_row] = True
     rows, problems = expander.expand(roster, first_row, reject)
