@@ -22,10 +22,10 @@ from regimen.clinical.patient import make_patient
 from regimen.engine.expand import expand as expand_plan
 from regimen.engine.plan import Plan
 from regimen.errors import render
-from regimen.export.io import write_output
+from regimen.export.io import distinct_files, write_output
 from regimen.export.records import plan_to_csv, plan_to_json
 from regimen.export.table import render_table
-from regimen.protocol.catalog import load
+from regimen.protocol.catalog import load, looks_like_path
 from regimen.quantities.clock import local_zone_key, parse_time, zone
 
 
@@ -122,6 +122,7 @@ def expand(
         tz, note = local_zone_key()
         if note:
             click.echo(f"note: {render(note, flag)}", err=True)
+    distinct_files({"-o": output, "--ics": ics}, {"REGIMEN": regimen_ref if looks_like_path(regimen_ref) else None})
     calendar = {"ics": ics, "time_": time_, "tz": tz, "remind": remind, "label": label, "caldav": caldav}
     wanted = any(calendar[k] is not None for k in ("ics", "caldav", "remind", "label"))
     export = calendar_export(calendar, start) if wanted else None

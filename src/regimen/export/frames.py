@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,9 @@ from regimen.engine.cohort.expander import OUTPUT_COLUMNS
 from regimen.engine.cohort.roster import CohortError, file_kind, need_pyarrow
 from regimen.engine.cohort.runner import Engine, Progress, RunSummary, run
 from regimen.engine.rows import csv_text, empty_frame, kind_of
-from regimen.export.io import atomic_target
+from regimen.errors import RegimenError
+from regimen.export.io import atomic_target, cannot_write, done_with, temporary_folder
+from regimen.export.spreadsheet import safe_frame
 from regimen.model import Regimen
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -62,17 +63,24 @@ class FrameWriter:
             need_pyarrow()
         self._ctx = atomic_target(path)
         self._tmp = self._ctx.__enter__()
+        self._target = Path(path)
         self._handle: Any = None
         self._parquet: Any = None
         self.rows = 0
 
     def write(self, frame: pd.DataFrame, part: int = 0) -> None:
+        try:
+            self._write(frame)
+        except OSError as exc:  # a full disk, a quota: one line naming the output (the caller removes the rest)
+            raise cannot_write(self._target, exc) from None
+
+    def _write(self, frame: pd.DataFrame) -> None:
         if self.kind == "csv":
             if self._handle is None:
                 self._handle = open(self._tmp, "w", encoding="utf-8", newline="")
                 csv_text(frame.iloc[:0]).to_csv(self._handle, index=False, lineterminator="\n")
             if len(frame):
-                csv_text(frame).to_csv(self._handle, index=False, header=False, lineterminator="\n")
+                safe_frame(csv_text(frame)).to_csv(self._handle, index=False, header=False, lineterminator="\n")
         else:
             import pyarrow.parquet as pq
 
@@ -84,18 +92,25 @@ class FrameWriter:
 
     def close(self, ok: bool = True) -> None:
         """Put the file in place (``ok``), or remove what was written."""
-        if ok and self._handle is None and self._parquet is None:
-            self.write(empty_frame(OUTPUT_COLUMNS))
-        if self._handle is not None:
-            self._handle.close()
-        if self._parquet is not None:
-            self._parquet.close()
+        try:
+            if ok and self._handle is None and self._parquet is None:
+                self.write(empty_frame(OUTPUT_COLUMNS))
+            if self._handle is not None:
+                self._handle.close()
+            if self._parquet is not None:
+                self._parquet.close()
+        except (OSError, RegimenError) as failed:  # the last bytes did not fit: nothing is put in place
+            self._handle = self._parquet = None
+            self.close(ok=False)
+            if isinstance(failed, RegimenError):
+                raise
+            raise cannot_write(self._target, failed) from None
         if ok:
             self._ctx.__exit__(None, None, None)
         else:
-            exc = CohortError("cancelled")
+            cancelled = CohortError("cancelled")
             try:
-                self._ctx.__exit__(type(exc), exc, None)
+                self._ctx.__exit__(type(cancelled), cancelled, None)
             except CohortError:
                 pass
 
@@ -118,7 +133,7 @@ class ParquetParts:
             raise CohortError(f"cannot write {out}: folder {parent} does not exist; create it or choose another path")
         need_pyarrow()
         self.folder = out
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+        self.tmp = temporary_folder(out)
 
     def write(self, frame: pd.DataFrame, part: int) -> None:
         write_frame(frame, self.tmp / f"part-{part:05d}.parquet")
@@ -127,6 +142,7 @@ class ParquetParts:
         """Rename the folder into place (``ok``), or remove what was written."""
         if not ok:
             shutil.rmtree(self.tmp, ignore_errors=True)
+            done_with(self.tmp)
             return
         try:
             if self.folder.exists():
@@ -135,6 +151,8 @@ class ParquetParts:
         except BaseException:
             shutil.rmtree(self.tmp, ignore_errors=True)
             raise
+        finally:
+            done_with(self.tmp)
 
 
 def write_frame(frame: pd.DataFrame, path: str | Path) -> None:
@@ -164,7 +182,7 @@ def write_errors(errors: pd.DataFrame, path: str | Path) -> None:
     target = Path(path)
     if len(errors) or target.exists():
         with atomic_target(target) as tmp:
-            errors.to_csv(tmp, index=False, lineterminator="\n")
+            safe_frame(errors).to_csv(tmp, index=False, lineterminator="\n")
 
 
 # ---- a run into files ---------------------------------------------------------------------------------
