@@ -62,6 +62,7 @@ from regimen.quantities.clock import (
     zone,
 )
 from regimen.quantities.exact import format_decimal, format_fraction
+from regimen.quantities.limits import control_characters
 
 PRODID = "-//regimen//regimen calendar export//EN"
 UID_PREFIX = "regimen-"
@@ -75,6 +76,17 @@ CalendarError = ClockError
 
 
 _REMIND_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def clean_text(text: str, *, line: bool = False) -> str:
+    """Text as it may stand in a calendar property: control characters (a CR that a naive reader takes for a new
+    content line, a NUL, DEL, C1 controls, the Unicode line separators) removed; line breaks kept in a description
+    (icalendar escapes them as ``\\n``) and turned into spaces in a one-line property (``line``). Every text that
+    reaches a property passes through here, whatever its source (a regimen file, a label, a previous calendar)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if line:
+        text = " ".join(text.split("\n"))
+    return "".join(ch for ch in text if ch == "\n" or not control_characters(ch))
 
 
 def parse_remind(text: str) -> dt.timedelta:
@@ -342,7 +354,7 @@ def _cancelled(old: Previous, dtstamp: dt.datetime) -> icalendar.Component:
     if str(event.get("STATUS", "")).upper() != "CANCELLED":
         for name in ("STATUS", "SEQUENCE", "DTSTAMP", "SUMMARY"):
             event.pop(name, None)
-        event.add("summary", f"CANCELLED: {old.event.get('SUMMARY', '')}")
+        event.add("summary", clean_text(f"CANCELLED: {old.event.get('SUMMARY', '')}", line=True))
         event.add("status", "CANCELLED")
         event.add("sequence", old.sequence + 1)
         event.add("dtstamp", dtstamp)
@@ -394,15 +406,15 @@ def plan_events(
             event.add("dtstart", _written(begin, tzinfo))
             if slot.hours is not None:
                 event.add("dtend", _written(begin + elapsed(slot.hours), tzinfo))
-        event.add("summary", summary(plan, slot, label))
-        event.add("description", description(plan, slot, timed=timed, time_note=time_note, label=label))
+        event.add("summary", clean_text(summary(plan, slot, label), line=True))
+        event.add("description", clean_text(description(plan, slot, timed=timed, time_note=time_note, label=label)))
         event.add("transp", "OPAQUE")
         if r.condition is not None:
             event.add("status", "TENTATIVE")
         if remind is not None:
             alarm = icalendar.Alarm()
             alarm.add("action", "DISPLAY")
-            alarm.add("description", summary(plan, slot, label))
+            alarm.add("description", clean_text(summary(plan, slot, label), line=True))
             alarm.add("trigger", -remind)
             event.add_component(alarm)
         content = _content_hash(event)
@@ -418,7 +430,7 @@ def new_calendar(name: str) -> icalendar.Calendar:
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", clean_text(name, line=True))
     return cal
 
 
