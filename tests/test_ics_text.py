@@ -13,11 +13,11 @@ import datetime as dt
 import icalendar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.test_ics import agreed
 
 import regimen
 from regimen.export.ics import clean_text, plan_to_ics
 from regimen.quantities.limits import control_characters
-from test_ics import agreed
 
 STAMP = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 # any unicode, control characters (CR, LF, NUL, DEL, C1, U+2028) weighted in

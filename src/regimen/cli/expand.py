@@ -21,7 +21,7 @@ from regimen.cli.terminal import show, warn
 from regimen.clinical.patient import make_patient
 from regimen.engine.expand import expand as expand_plan
 from regimen.engine.plan import Plan
-from regimen.errors import render
+from regimen.errors import RegimenError, render
 from regimen.export.io import distinct_files, write_output
 from regimen.export.records import plan_to_csv, plan_to_json
 from regimen.export.table import render_table
@@ -142,7 +142,14 @@ def expand(
     calendar_bytes = export.render(plan) if export is not None else None
     write_plan(plan, fmt, output)
     if export is not None:
-        export.publish(plan, calendar_bytes)
+        try:
+            export.publish(plan, calendar_bytes)
+        except RegimenError as exc:  # the calendar failed: say exactly what is already written where
+            written = [f"{output} (the plan)"] if output not in (None, "-") else []
+            if export.ics is not None and export.caldav is not None and "CalDAV" in type(exc).__name__:
+                written.append(f"{export.ics} (the calendar file)")
+            already = f"; already written: {', '.join(written)}" if written else "; no file was written"
+            raise RegimenError(f"{exc.message}{already}") from None
     if plan.warnings:  # whatever the format, and when the plan went to a file, the run says it has warnings
         more = f" (and {len(plan.warnings) - 1} more)" if len(plan.warnings) > 1 else ""
         warn(f"warning: {plan.warnings[0]}{more}")
