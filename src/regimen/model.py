@@ -230,6 +230,7 @@ class Regimen:
     path: str | None = None
     dosing_weight: str | None = None  # the body weight the source uses for every weight-based dose
     eligibility: Eligibility | None = None
+    shadows: str | None = None  # the bundled file of the same id that this user-folder file hides, if any
 
     @property
     def phased(self) -> bool:

@@ -336,6 +336,12 @@ def _expand(
     counts, notes = _cycles_for(regimen, cycles)
     notes.extend(prepared.notes)
     warnings: list[str] = list(prepared.warnings)
+    if regimen.shadows is not None:
+        warnings.insert(
+            0,
+            f"{regimen.id} is read from {regimen.path}, which shadows the bundled {regimen.id} "
+            f"({regimen.shadows}): check that this is the regimen you mean",
+        )
     rows: list[Administration] = []
     starts: dict[tuple[str, int], dt.date | None] = {}
     offset = 0  # course days before the current phase

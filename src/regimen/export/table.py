@@ -75,6 +75,8 @@ def header_lines(plan: Plan) -> list[str]:
     if reg.indication:
         lines.append(f"Indication: {reg.indication}")
     lines.append(f"Source: {reg.citation}")
+    if reg.shadows is not None:  # a user folder's file of a bundled id: say which file this is
+        lines.append(f"File: {reg.path} (shadows the bundled {reg.id})")
     lines.append(f"Patient: {patient_line(plan)}")
     for w in plan.patient.working:
         lines.append(f"  {w}")

@@ -8,6 +8,7 @@ shows which file was used.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -142,7 +143,23 @@ def load(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Regimen:
             f"{path}: found for id {ref!r} but its id is {regimen.id!r}; write the id as one line "
             f"'id = \"{regimen.id}\"' at the top of the file"
         )
+    if not looks_like_path(ref):
+        bundled = _bundled_file(regimen.id)
+        if bundled is not None and bundled.resolve() != path.resolve():
+            # a user folder's file of a bundled id: every output names it, with a warning (issue 11.7)
+            regimen = dataclasses.replace(regimen, shadows=str(bundled))
     return regimen
+
+
+def _bundled_file(regimen_id: str) -> Path | None:
+    folder = bundled_dir()
+    candidate = folder / f"{regimen_id}.toml"
+    if candidate.is_file() and declared_id(candidate) == regimen_id:
+        return candidate
+    try:
+        return _folder(folder).get(regimen_id) if folder.is_dir() else None
+    except RegimenError:
+        return None
 
 
 def list_regimens(extra_dirs: Iterable[str | Path] = ()) -> tuple[list[Regimen], list[RegimenError]]:
