@@ -29,10 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from regimen.clinical.options import ClinicalOptions
 from regimen.clinical.patient import AGE, BSA, WEIGHT
-from regimen.engine.cohort.expander import OUTPUT_COLUMNS
 from regimen.engine.cohort.roster import ID_COLUMN, as_text, read_number, read_roster
-from regimen.engine.cohort.runner import RunSummary, run
-from regimen.engine.rows import empty_frame, frame_records, row_record
+from regimen.engine.cohort.runner import MemorySink, RunSummary, run
+from regimen.engine.rows import frame_records, row_record
 from regimen.errors import RegimenError, option
 from regimen.export.frames import write_errors
 from regimen.export.io import write_atomic
@@ -268,7 +267,7 @@ def write_cohort_events(
     """``regimen cohort --format nonmem``: the cohort's event table to ``output`` and its description beside it
     (``output.txt``), rejected rows to ``errors_path``. The rows are held in memory (the table is sorted by ID)."""
     frame_in = read_roster(roster)
-    sink = _Collect()
+    sink = MemorySink()
     summary = run(regimen, frame_in, sink, options, cycles=cycles, cycle_length=cycle_length, name=name)
     frame = sink.frame()
     covariates: dict[str, dict[str, Fraction | None]] = {}
@@ -294,28 +293,6 @@ def _covariate_of(row: Any, column: str, measure: Any) -> Fraction | None:
     try:
         return read_number(text, measure)
     except RegimenError:
-        return None
-
-
-class _Collect:
-    def __init__(self) -> None:
-        self.parts: list[pd.DataFrame] = []
-
-    def write(self, rows: pd.DataFrame, part: int) -> None:
-        self.parts.append(rows)
-
-    def frame(self) -> pd.DataFrame:
-        import pandas as pd
-
-        return pd.concat(self.parts, ignore_index=True) if self.parts else empty_frame(OUTPUT_COLUMNS)
-
-
-def _maybe(value: Any) -> Fraction | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Fraction(str(value))
-    except ValueError:
         return None
 
 

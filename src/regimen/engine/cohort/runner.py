@@ -262,8 +262,8 @@ class CohortResult:
         return counts_line(self.patients_in, self.expanded)
 
 
-class _Frames:
-    """A sink that keeps the parts in memory, in order."""
+class MemorySink:
+    """A sink that keeps the parts in memory, in order (in-memory cohorts, event tables)."""
 
     def __init__(self) -> None:
         self.parts: list[pd.DataFrame] = []
@@ -300,7 +300,7 @@ def cohort(
                 f"bsa_formula {bsa_formula!r} and options.bsa_formula {options.bsa_formula!r} differ: give one"
             )
         options = options if options is not None else ClinicalOptions(bsa_formula=bsa_formula)
-    frames = _Frames()
+    frames = MemorySink()
     summary = run(
         regimen,
         roster,
@@ -350,6 +350,7 @@ def expand_cohort(regimen: Regimen, roster: pd.DataFrame, **options: Any) -> pd.
 __all__ = [
     "CohortResult",
     "Engine",
+    "MemorySink",
     "PandasEngine",
     "PartResult",
     "Progress",
