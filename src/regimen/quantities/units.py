@@ -138,6 +138,19 @@ def factor(from_unit: str | pint.Unit, to_unit: str | pint.Unit) -> Fraction:
     Computed unit by unit from each one's size in base units, so that divisions (min -> h,
     mg/kg/day -> mg/kg/h) stay exact fractions instead of 28-digit decimals.
     """
+    if isinstance(from_unit, str) and isinstance(to_unit, str):
+        return _named_factor(from_unit, to_unit)
+    return _factor(from_unit, to_unit)
+
+
+@lru_cache(maxsize=256)
+def _named_factor(from_unit: str, to_unit: str) -> Fraction:
+    """:func:`factor` between units named by text, remembered: every bare patient value ('70', a kg) converts by
+    one, and asking pint each time was most of the time it took to read a patient's values (issue 15)."""
+    return _factor(from_unit, to_unit)
+
+
+def _factor(from_unit: str | pint.Unit, to_unit: str | pint.Unit) -> Fraction:
     reg = registry()
     a = reg.Unit(from_unit) if isinstance(from_unit, str) else from_unit
     b = reg.Unit(to_unit) if isinstance(to_unit, str) else to_unit
