@@ -58,16 +58,42 @@ def compute_totals(rows: list[Administration]) -> list[Total]:
     A drug given by several components (a bolus and a pump of fluorouracil) gets a total per component, named by
     it: two administrations of one drug by different methods are never merged into one figure."""
     shared = drugs_of_several_components(rows)
-    by_cycle: dict[tuple[str, int, str, str | None, str], Fraction] = {}
-    course: dict[tuple[str, str | None, str], Fraction] = {}
+    by_cycle: dict[tuple[str, int, str, str | None, str], _Sum] = {}
+    course: dict[tuple[str, str | None, str], _Sum] = {}
     for r in rows:
         comp = r.component if r.drug in shared else None
         key = (r.phase, r.cycle, r.drug, comp, r.dose_unit)
-        by_cycle[key] = by_cycle.get(key, Fraction(0)) + r.dose
-        course[(r.drug, comp, r.dose_unit)] = course.get((r.drug, comp, r.dose_unit), Fraction(0)) + r.dose
-    out = [Total(drug=d, amount=a, unit=u, phase=p, cycle=c, component=k) for (p, c, d, k, u), a in by_cycle.items()]
-    out += [Total(drug=d, amount=a, unit=u, component=k) for (d, k, u), a in course.items()]
+        total = by_cycle.get(key)
+        if total is None:
+            total = by_cycle[key] = _Sum()
+        total.add(r.dose)
+        whole = course.get((r.drug, comp, r.dose_unit))
+        if whole is None:
+            whole = course[(r.drug, comp, r.dose_unit)] = _Sum()
+        whole.add(r.dose)
+    out = [
+        Total(drug=d, amount=a.value(), unit=u, phase=p, cycle=c, component=k)
+        for (p, c, d, k, u), a in by_cycle.items()
+    ]
+    out += [Total(drug=d, amount=a.value(), unit=u, component=k) for (d, k, u), a in course.items()]
     return out
+
+
+class _Sum:
+    """An exact sum of fractions, kept as a numerator per denominator: a plan's doses share a few denominators, so
+    each addition is one integer addition, not a Fraction built and reduced (the sum is the same number)."""
+
+    __slots__ = ("_by_denominator",)
+
+    def __init__(self) -> None:
+        self._by_denominator: dict[int, int] = {}
+
+    def add(self, x: Fraction) -> None:
+        d = x.denominator
+        self._by_denominator[d] = self._by_denominator.get(d, 0) + x.numerator
+
+    def value(self) -> Fraction:
+        return sum((Fraction(n, d) for d, n in self._by_denominator.items()), Fraction(0))
 
 
 __all__ = ["Plan", "compute_totals", "drugs_of_several_components"]
