@@ -22,7 +22,7 @@ from tests.conftest import BUNDLED_IDS
 import regimen
 from regimen.clinical.options import ClinicalOptions
 from regimen.engine import expand as expand_module
-from regimen.engine.plan import Plan, _Sum
+from regimen.engine.plan import Plan, drugs_of_several_components, exact_sum
 from regimen.protocol.loader import load_text
 
 
@@ -172,11 +172,15 @@ def test_moved_rows_are_the_rows_replace_gives() -> None:
 @settings(max_examples=200)
 @given(st.lists(st.fractions(min_value=-(10**6), max_value=10**6, max_denominator=10**6), max_size=40))
 def test_a_sum_by_denominator_is_the_exact_sum(values: list[Fraction]) -> None:
-    total = _Sum()
-    for v in values:
-        total.add(v)
-    assert total.value() == sum(values, Fraction(0))
-    assert isinstance(total.value(), Fraction)
+    total = exact_sum(values)
+    assert total == sum(values, Fraction(0))
+    assert isinstance(total, Fraction)
+
+
+def test_drugs_of_several_components_are_those_given_by_two_or_more() -> None:
+    plan = regimen.expand(regimen.load("mfolfox6"), regimen.make_patient(bsa="1.8"))
+    assert drugs_of_several_components(plan.administrations) == {"fluorouracil"}  # a bolus and a 46-h pump
+    assert drugs_of_several_components([]) == set()
 
 
 @pytest.mark.parametrize("regimen_id", BUNDLED_IDS)

@@ -328,10 +328,9 @@ class Administration:
         new = object.__new__(type(self))
         fields = new.__dict__
         fields.update(self.__dict__)
-        unknown = changes.keys() - fields.keys()
-        if unknown:
-            raise TypeError(f"Administration has no field {sorted(unknown)[0]!r}")
         fields.update(changes)
+        if len(fields) != len(self.__dict__):  # a name that is not a field was added
+            raise TypeError(f"Administration has no field {sorted(fields.keys() - self.__dict__.keys())[0]!r}")
         return new
 
     @property

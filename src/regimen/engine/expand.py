@@ -500,7 +500,7 @@ class _Cycles:
         self, phase: Phase, cycle: int, offset: int, start: dt.date | None, length: int | None
     ) -> list[Administration]:
         on = start + dt.timedelta(days=offset) if start is not None else None
-        chosen = {c.id: choose_variant(c, self.patient, cycle, on) for c in phase.components}
+        chosen = {c.id: choose_variant(c, self.patient, cycle, on) if c.variants else None for c in phase.components}
         key = (id(phase), *map(id, chosen.values()))
         first = self._first.get(key) if REUSE else None
         if first is None:
@@ -528,7 +528,9 @@ class _Cycles:
     ) -> list[tuple[Fraction, Fraction | None, Fraction | None, str, int | None]]:
         """One treatment day's doses (amount, rate, hours, working, dose number), worked out once per distinct day."""
         body = None if isinstance(dose, AucDose) else self._body(comp, dose)
-        key = (id(comp), id(dose), level_step, continuous, duration, hours_today, body)
+        # the regimen's objects and the remembered body factor by identity; the hours by value, as two ints (a
+        # Fraction's own hash is a modular inverse: most of the cost of a key)
+        key = (id(comp), id(dose), level_step, id(duration), hours_today.numerator, hours_today.denominator, id(body))
         found = self._days.get(key) if REUSE else None
         if found is None:
             found = self._days[key] = self._work_day(comp, dose, level_step, continuous, duration, hours_today, body)
