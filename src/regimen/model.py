@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 from regimen.errors import RegimenError
 from regimen.quantities.days import describe_days
@@ -288,9 +288,12 @@ class Infusion:
     days: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Administration:
-    """One drug on one treatment day for one patient: the unit of every output."""
+    """One drug on one treatment day for one patient: the unit of every output.
+
+    Not slotted, unlike the other classes: :meth:`moved` copies a row's fields as one dictionary, which a plan of
+    hundreds of rows does for every cycle after the first (issue 15)."""
 
     phase: str
     cycle: int
@@ -318,6 +321,17 @@ class Administration:
     end: dt.datetime | None = None  # the instant it ends; None when the source gives no duration
     time_note: str | None = None  # how the start was found ("after oxaliplatin ends"), or why it is not known
     rounding: Rounding = DEFAULT_ROUNDING  # the plan's display rounding (for dose_text and rate_text)
+
+    def moved(self, **changes: Any) -> Administration:
+        """This row with ``changes`` (field: value), as :func:`dataclasses.replace` gives it, without running the
+        constructor again: the fields are copied at once (the class has no ``__post_init__`` to skip)."""
+        new = object.__new__(type(self))
+        fields = new.__dict__
+        fields.update(self.__dict__)
+        fields.update(changes)
+        if len(fields) != len(self.__dict__):  # a name that is not a field was added
+            raise TypeError(f"Administration has no field {sorted(fields.keys() - self.__dict__.keys())[0]!r}")
+        return new
 
     @property
     def dose_text(self) -> str:

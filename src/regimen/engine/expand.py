@@ -344,6 +344,7 @@ def _expand(
         )
     rows: list[Administration] = []
     starts: dict[tuple[str, int], dt.date | None] = {}
+    cycles_of = _Cycles(patient, rounding, adjust)
     offset = 0  # course days before the current phase
     for p_index, phase in enumerate(regimen.phases):
         label = "" if phase.id == "main" else f"{phase.id}: "
@@ -378,7 +379,7 @@ def _expand(
         for cycle in range(1, n + 1):
             cycle_offset = offset + (cycle - 1) * (length or 0)
             starts[(phase.id, cycle)] = start + dt.timedelta(days=cycle_offset) if start is not None else None
-            rows.extend(_expand_cycle(phase, cycle, cycle_offset, patient, start, rounding, length, adjust))
+            rows.extend(cycles_of.rows(phase, cycle, cycle_offset, start, length))
             check_count(len(rows), "administrations in the plan", MAX_ROWS)
         offset += n * (length or 0)
     notes.extend(_component_notes(regimen, patient, counts, starts))
@@ -469,120 +470,211 @@ def _every_outcome(
     return expand_outcomes(regimen, patient, missing, max(counts.values()), one)
 
 
-def _expand_cycle(
-    phase: Phase,
-    cycle: int,
-    offset: int,
-    patient: Patient,
-    start: dt.date | None,
-    rounding: Rounding,
-    length: int | None,
-    adjust: Adjustments,
-) -> list[Administration]:
-    on = start + dt.timedelta(days=offset) if start is not None else None
-    chosen = {c.id: choose_variant(c, patient, cycle, on) for c in phase.components}
-    rows: list[Administration] = []
-    for comp in phase.components:
-        dose, duration = component_schedule(comp, chosen[comp.id])
-        days = resolve_days(phase, comp.id, lambda c: chosen[c.id])
-        if length is not None and days[-1] > length:
-            raise RegimenError(f"{comp.id} falls on day {days[-1]}, after the end of the {length}-day cycle")
-        continuous = comp.method == "continuous infusion"
-        infusions: list[tuple[int, int, Fraction]] = []  # (first day, treatment days, elapsed hours)
-        if continuous:
-            for a, b in runs(days):
-                if duration is None:  # one infusion over the whole run of days
-                    infusions.append((a, b - a + 1, (b - a + 1) * HOURS_PER_DAY))
-                    continue
-                size = math.ceil(duration / HOURS_PER_DAY)  # 46 h runs on 2 treatment days: 24 h, then 22 h
-                infusions.extend((d, size, duration) for d in range(a, b + 1, size))
-        level_dose, level_step = adjust.level(comp, dose)
-        pending: list[PendingRow] = []
-        for day in days:
-            infusion = None
-            hours_today = HOURS_PER_DAY
-            if continuous:
-                first, size, hours = next((f, s, h) for f, s, h in infusions if f <= day < f + s)
-                infusion = Infusion(start_course_day=offset + first, hours=hours, day_index=day - first + 1, days=size)
-                hours_today = min(HOURS_PER_DAY, hours - HOURS_PER_DAY * (day - first))
-            if isinstance(level_dose, AucDose):
-                assert adjust.gfr is not None
-                work = auc_dose(level_dose, adjust.gfr, duration, rounding)
-            else:
-                work = dose_for_day(
-                    level_dose,
-                    continuous,
-                    duration,
-                    patient,
-                    rounding,
-                    hours_today=hours_today,
-                    body=adjust.body_factor(comp, level_dose),
-                )
-            n = comp.times_per_day
-            if n == 1:
-                steps = [f"{level_step}{work.calculation}"] if level_step else [work.calculation]
-                pending.append(
-                    PendingRow(
-                        day=day, infusion=infusion, amount=work.amount, rate=work.rate, hours=work.hours, steps=steps
-                    )
-                )
-                continue
-            # several doses a day: a dose per day is shared among them, any other dose is each one's
-            per_day = not isinstance(level_dose, AucDose) and level_dose.unit.time == "day"
-            each = work.amount / n if per_day else work.amount
-            unit = level_dose.unit.output_unit
-            for k in range(1, n + 1):
-                split = (
-                    f" ÷ {n} doses = {amount_text(each, unit, rounding)} (dose {k} of {n})"
-                    if per_day
-                    else f" (dose {k} of {n}; {amount_text(each * n, unit, rounding)} a day)"
-                )
-                calc = f"{level_step}{work.calculation}{split}"
-                pending.append(
-                    PendingRow(
-                        day=day,
-                        infusion=None,
-                        amount=each,
-                        rate=None,
-                        hours=None,
-                        steps=[calc],
-                        dose_number=k,
-                        doses_per_day=n,
-                    )
-                )
-        unit = dose.unit.output_unit
-        adjust.apply(comp, pending, unit, continuous)
-        for row in pending:
-            course_day = offset + row.day
-            rows.append(
-                Administration(
-                    phase=phase.id,
-                    cycle=cycle,
-                    day=row.day,
-                    course_day=course_day,
-                    date=start + dt.timedelta(days=course_day - 1) if start is not None else None,
-                    drug=comp.drug,
-                    component=comp.id,
-                    dose=row.amount,
-                    dose_unit=unit,
-                    route=comp.route,
-                    method=comp.method,
-                    rate=row.rate,
-                    rate_unit=f"{unit}/h" if row.rate is not None else None,
-                    duration_hours=row.hours,
-                    calculation="; ".join(row.steps),
-                    infusion=row.infusion,
-                    warnings=tuple(row.warnings),
-                    dose_calculated=row.calculated,
-                    caps=tuple(row.caps),
-                    dose_number=row.dose_number,
-                    doses_per_day=row.doses_per_day,
-                    rounding=rounding,
-                )
+#: Cycles with the same variants reuse the first such cycle's rows, moved to their own days, and each distinct
+#: treatment day's dose is worked out once (:class:`_Cycles`). Only the tests turn this off, to compare every plan
+#: with one worked out row by row.
+REUSE = True
+
+
+class _Cycles:
+    """The rows of each cycle of one expansion (one patient, one run's options and rounding).
+
+    A cycle's rows depend on the cycle only through the variants its rules choose: the doses, the working, the
+    adjustments (levels, reductions, caps, rounding) are the same in every cycle that chooses the same variants,
+    and only the cycle number, the course days, the dates and the infusions' first course days move. So the
+    first cycle of each choice of variants is expanded (each distinct day's dose worked out once), and later
+    ones are that cycle's rows moved to their days: the same numbers and text, without recomputing them for
+    every cycle (capecitabine twice daily for 14 days of 8 cycles is 232 rows, four distinct workings).
+    The memos live as long as one expansion, so keys by identity (of the regimen's own objects) are safe."""
+
+    def __init__(self, patient: Patient, rounding: Rounding, adjust: Adjustments) -> None:
+        self.patient = patient
+        self.rounding = rounding
+        self.adjust = adjust
+        self._first: dict[tuple[int, ...], tuple[int, list[Administration]]] = {}
+        self._days: dict[tuple[object, ...], list[tuple[Fraction, Fraction | None, Fraction | None, str, int | None]]]
+        self._days = {}
+        self._bodies: dict[tuple[int, int], tuple[Fraction, str] | None] = {}
+
+    def rows(
+        self, phase: Phase, cycle: int, offset: int, start: dt.date | None, length: int | None
+    ) -> list[Administration]:
+        on = start + dt.timedelta(days=offset) if start is not None else None
+        chosen = {c.id: choose_variant(c, self.patient, cycle, on) if c.variants else None for c in phase.components}
+        key = (id(phase), *map(id, chosen.values()))
+        first = self._first.get(key) if REUSE else None
+        if first is None:
+            rows = self._expand_cycle(phase, cycle, offset, start, length, chosen)
+            self._first[key] = (offset, rows)
+            return rows
+        moved_by, template = first
+        shift = offset - moved_by
+        return [_moved(r, cycle, shift, start) for r in template]
+
+    def _body(self, comp: Component, dose: ParsedDose) -> tuple[Fraction, str] | None:
+        key = (id(comp), id(dose))
+        if key not in self._bodies:
+            self._bodies[key] = self.adjust.body_factor(comp, dose)
+        return self._bodies[key]
+
+    def _day(
+        self,
+        comp: Component,
+        dose: ParsedDose | AucDose,
+        level_step: str,
+        continuous: bool,
+        duration: Fraction | None,
+        hours_today: Fraction,
+    ) -> list[tuple[Fraction, Fraction | None, Fraction | None, str, int | None]]:
+        """One treatment day's doses (amount, rate, hours, working, dose number), worked out once per distinct day."""
+        body = None if isinstance(dose, AucDose) else self._body(comp, dose)
+        # the regimen's objects and the remembered body factor by identity; the hours by value, as two ints (a
+        # Fraction's own hash is a modular inverse: most of the cost of a key)
+        key = (id(comp), id(dose), level_step, id(duration), hours_today.numerator, hours_today.denominator, id(body))
+        found = self._days.get(key) if REUSE else None
+        if found is None:
+            found = self._days[key] = self._work_day(comp, dose, level_step, continuous, duration, hours_today, body)
+        return found
+
+    def _work_day(
+        self,
+        comp: Component,
+        level_dose: ParsedDose | AucDose,
+        level_step: str,
+        continuous: bool,
+        duration: Fraction | None,
+        hours_today: Fraction,
+        body: tuple[Fraction, str] | None,
+    ) -> list[tuple[Fraction, Fraction | None, Fraction | None, str, int | None]]:
+        rounding = self.rounding
+        if isinstance(level_dose, AucDose):
+            assert self.adjust.gfr is not None
+            work = auc_dose(level_dose, self.adjust.gfr, duration, rounding)
+        else:
+            work = dose_for_day(
+                level_dose, continuous, duration, self.patient, rounding, hours_today=hours_today, body=body
             )
-    order = {c.id: i for i, c in enumerate(phase.components)}
-    rows.sort(key=lambda r: (r.day, order[r.component], r.dose_number or 0))
-    return rows
+        n = comp.times_per_day
+        if n == 1:
+            return [(work.amount, work.rate, work.hours, f"{level_step}{work.calculation}", None)]
+        # several doses a day: a dose per day is shared among them, any other dose is each one's
+        per_day = not isinstance(level_dose, AucDose) and level_dose.unit.time == "day"
+        each = work.amount / n if per_day else work.amount
+        unit = level_dose.unit.output_unit
+        out: list[tuple[Fraction, Fraction | None, Fraction | None, str, int | None]] = []
+        for k in range(1, n + 1):
+            split = (
+                f" ÷ {n} doses = {amount_text(each, unit, rounding)} (dose {k} of {n})"
+                if per_day
+                else f" (dose {k} of {n}; {amount_text(each * n, unit, rounding)} a day)"
+            )
+            out.append((each, None, None, f"{level_step}{work.calculation}{split}", k))
+        return out
+
+    def _expand_cycle(
+        self,
+        phase: Phase,
+        cycle: int,
+        offset: int,
+        start: dt.date | None,
+        length: int | None,
+        chosen: Mapping[str, Variant | None],
+    ) -> list[Administration]:
+        adjust, rounding = self.adjust, self.rounding
+        rows: list[Administration] = []
+        for comp in phase.components:
+            dose, duration = component_schedule(comp, chosen[comp.id])
+            days = resolve_days(phase, comp.id, lambda c: chosen[c.id])
+            if length is not None and days[-1] > length:
+                raise RegimenError(f"{comp.id} falls on day {days[-1]}, after the end of the {length}-day cycle")
+            continuous = comp.method == "continuous infusion"
+            infusions: list[tuple[int, int, Fraction]] = []  # (first day, treatment days, elapsed hours)
+            if continuous:
+                for a, b in runs(days):
+                    if duration is None:  # one infusion over the whole run of days
+                        infusions.append((a, b - a + 1, (b - a + 1) * HOURS_PER_DAY))
+                        continue
+                    size = math.ceil(duration / HOURS_PER_DAY)  # 46 h runs on 2 treatment days: 24 h, then 22 h
+                    infusions.extend((d, size, duration) for d in range(a, b + 1, size))
+            level_dose, level_step = adjust.level(comp, dose)
+            pending: list[PendingRow] = []
+            for day in days:
+                infusion = None
+                hours_today = HOURS_PER_DAY
+                if continuous:
+                    first, size, hours = next((f, s, h) for f, s, h in infusions if f <= day < f + s)
+                    infusion = Infusion(
+                        start_course_day=offset + first, hours=hours, day_index=day - first + 1, days=size
+                    )
+                    hours_today = min(HOURS_PER_DAY, hours - HOURS_PER_DAY * (day - first))
+                n = comp.times_per_day
+                for amount, rate, hours_given, calc, k in self._day(
+                    comp, level_dose, level_step, continuous, duration, hours_today
+                ):
+                    pending.append(
+                        PendingRow(
+                            day=day,
+                            infusion=infusion if k is None else None,
+                            amount=amount,
+                            rate=rate,
+                            hours=hours_given,
+                            steps=[calc],
+                            dose_number=k,
+                            doses_per_day=n if k is not None else None,
+                        )
+                    )
+            unit = dose.unit.output_unit
+            adjust.apply(comp, pending, unit, continuous)
+            for row in pending:
+                course_day = offset + row.day
+                rows.append(
+                    Administration(
+                        phase=phase.id,
+                        cycle=cycle,
+                        day=row.day,
+                        course_day=course_day,
+                        date=start + dt.timedelta(days=course_day - 1) if start is not None else None,
+                        drug=comp.drug,
+                        component=comp.id,
+                        dose=row.amount,
+                        dose_unit=unit,
+                        route=comp.route,
+                        method=comp.method,
+                        rate=row.rate,
+                        rate_unit=f"{unit}/h" if row.rate is not None else None,
+                        duration_hours=row.hours,
+                        calculation="; ".join(row.steps),
+                        infusion=row.infusion,
+                        warnings=tuple(row.warnings),
+                        dose_calculated=row.calculated,
+                        caps=tuple(row.caps),
+                        dose_number=row.dose_number,
+                        doses_per_day=row.doses_per_day,
+                        rounding=rounding,
+                    )
+                )
+        order = {c.id: i for i, c in enumerate(phase.components)}
+        rows.sort(key=lambda r: (r.day, order[r.component], r.dose_number or 0))
+        return rows
+
+
+def _moved(row: Administration, cycle: int, shift: int, start: dt.date | None) -> Administration:
+    """A row of an earlier cycle with the same variants, as it falls in ``cycle``, ``shift`` course days later."""
+    course_day = row.course_day + shift
+    infusion = row.infusion
+    if infusion is not None:
+        infusion = Infusion(
+            start_course_day=infusion.start_course_day + shift,
+            hours=infusion.hours,
+            day_index=infusion.day_index,
+            days=infusion.days,
+        )
+    return row.moved(
+        cycle=cycle,
+        course_day=course_day,
+        date=start + dt.timedelta(days=course_day - 1) if start is not None else None,
+        infusion=infusion,
+    )
 
 
 def _component_notes(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from regimen.engine.rows import plan_to_dataframe, plan_to_dict
@@ -46,28 +47,56 @@ class Plan:
 
 def drugs_of_several_components(rows: Iterable[Administration]) -> set[str]:
     """Drugs given by more than one component (a bolus and a pump): these are named by component, never merged."""
-    components: dict[str, set[str]] = {}
-    for r in rows:
-        components.setdefault(r.drug, set()).add(r.component)
-    return {drug for drug, ids in components.items() if len(ids) > 1}
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for drug, _ in {(r.drug, r.component) for r in rows}:
+        (shared if drug in seen else seen).add(drug)
+    return shared
 
 
 def compute_totals(rows: list[Administration]) -> list[Total]:
     """Total amount per drug per cycle (phase, cycle), then per drug for the whole course.
 
     A drug given by several components (a bolus and a pump of fluorouracil) gets a total per component, named by
-    it: two administrations of one drug by different methods are never merged into one figure."""
+    it: two administrations of one drug by different methods are never merged into one figure. The course total
+    is the sum of the cycle totals (the same exact number as the sum of the rows)."""
     shared = drugs_of_several_components(rows)
-    by_cycle: dict[tuple[str, int, str, str | None, str], Fraction] = {}
-    course: dict[tuple[str, str | None, str], Fraction] = {}
-    for r in rows:
-        comp = r.component if r.drug in shared else None
-        key = (r.phase, r.cycle, r.drug, comp, r.dose_unit)
-        by_cycle[key] = by_cycle.get(key, Fraction(0)) + r.dose
-        course[(r.drug, comp, r.dose_unit)] = course.get((r.drug, comp, r.dose_unit), Fraction(0)) + r.dose
-    out = [Total(drug=d, amount=a, unit=u, phase=p, cycle=c, component=k) for (p, c, d, k, u), a in by_cycle.items()]
-    out += [Total(drug=d, amount=a, unit=u, component=k) for (d, k, u), a in course.items()]
+    by_cycle: dict[tuple[str, int, str, str, str], list[Fraction]] = {}
+    for key, dose in zip(map(_KEY, rows), map(_DOSE, rows), strict=True):  # the attributes read in C, not Python
+        doses = by_cycle.get(key)
+        if doses is None:
+            by_cycle[key] = [dose]
+        else:
+            doses.append(dose)
+    out: list[Total] = []
+    course: dict[tuple[str, str | None, str], list[Fraction]] = {}
+    for (phase, cycle, drug, component, unit), doses in by_cycle.items():
+        comp = component if drug in shared else None
+        amount = exact_sum(doses)
+        out.append(Total(drug=drug, amount=amount, unit=unit, phase=phase, cycle=cycle, component=comp))
+        course.setdefault((drug, comp, unit), []).append(amount)
+    out += [Total(drug=d, amount=exact_sum(a), unit=u, component=k) for (d, k, u), a in course.items()]
     return out
 
 
-__all__ = ["Plan", "compute_totals", "drugs_of_several_components"]
+_KEY = attrgetter("phase", "cycle", "drug", "component", "dose_unit")
+_DOSE = attrgetter("dose")
+
+
+def exact_sum(values: Sequence[Fraction]) -> Fraction:
+    """The exact sum, kept as a numerator per denominator while adding: a plan's doses share a few denominators, so
+    each addition is one integer addition, not a Fraction built and reduced (the sum is the same number). Doses
+    that are one object (a day's dose, worked out once and given on every day) are one multiplication."""
+    if values and all(v is values[0] for v in values):
+        return values[0] * len(values)
+    numerators: dict[int, int] = {}
+    for v in values:
+        d = v.denominator
+        numerators[d] = numerators.get(d, 0) + v.numerator
+    if len(numerators) == 1:  # the usual case: one Fraction, reduced once
+        ((d, n),) = numerators.items()
+        return Fraction(n, d)
+    return sum((Fraction(n, d) for d, n in numerators.items()), Fraction(0))
+
+
+__all__ = ["Plan", "compute_totals", "drugs_of_several_components", "exact_sum"]

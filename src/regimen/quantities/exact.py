@@ -9,17 +9,24 @@ separated for reading (1,800).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal
 from fractions import Fraction
 
 
 def to_decimal(x: Fraction, places: int) -> Decimal:
     """``x`` rounded half up to ``places`` decimal places, computed exactly."""
-    scale = Fraction(10) ** places
-    scaled = x * scale
-    whole = scaled.numerator // scaled.denominator
-    remainder = scaled - whole
-    if remainder >= Fraction(1, 2):
+    return _rounded(x.numerator, x.denominator, places)
+
+
+def _rounded(n: int, d: int, places: int) -> Decimal:
+    """``n / d`` (``d`` > 0) rounded half up to ``places`` decimal places. Integer arithmetic only: the same
+    exact result as with fractions, without building one per step (every printed number comes through here)."""
+    if places >= 0:
+        n *= 10**places
+    else:
+        d *= 10**-places
+    whole, rest = divmod(n, d)  # floor, and 0 <= rest < d
+    if 2 * rest >= d:  # the part dropped is at least one half: up (towards +infinity, as half up is defined here)
         whole += 1
     return Decimal(whole).scaleb(-places)
 
@@ -28,21 +35,29 @@ def round_significant(x: Fraction, digits: int) -> Decimal:
     """``x`` rounded half up to ``digits`` significant figures, computed exactly."""
     if x == 0:
         return Decimal(0)
-    sign = -1 if x < 0 else 1
-    mag = abs(x)
-    exponent = 0  # number of digits before the point, minus one
-    while mag >= Fraction(10) ** (exponent + 1):
-        exponent += 1
-    while mag < Fraction(10) ** exponent:
+    n, d = abs(x.numerator), x.denominator
+    exponent = len(str(n)) - len(str(d))  # floor(log10(n / d)) is this or one less
+    if _below_power(n, d, exponent):
         exponent -= 1
     places = digits - 1 - exponent
-    out = to_decimal(mag, places) if places >= 0 else _round_to_tens(mag, -places)
-    return out.copy_negate() if sign < 0 else out
+    if places >= 0:
+        out = _rounded(n, d, places)
+    else:
+        unit: int = 10**-places
+        out = _rounded(n, d * unit, 0) * Decimal(unit)
+    return out.copy_negate() if x < 0 else out
 
 
-def _round_to_tens(x: Fraction, zeros: int) -> Decimal:
-    unit: int = 10**zeros
-    return to_decimal(x / unit, 0) * Decimal(unit)
+def _below_power(n: int, d: int, exponent: int) -> bool:
+    """``n / d < 10 ** exponent``, exactly."""
+    power: int = 10 ** abs(exponent)
+    return n < d * power if exponent >= 0 else n * power < d
+
+
+def _equal(d: Decimal, x: Fraction) -> bool:
+    """A (finite) decimal equals a fraction, exactly."""
+    p, q = d.as_integer_ratio()
+    return p * x.denominator == q * x.numerator
 
 
 def is_terminating(x: Fraction) -> bool:
@@ -59,13 +74,14 @@ def exact_decimal(x: Fraction, max_places: int = 8) -> Decimal:
     return to_decimal(x, max_places).normalize() if x != 0 else Decimal(0)
 
 
+#: Wide enough that normalising a printed number never rounds it (the default context keeps 28 digits).
+_WIDE = Context(prec=50)
+
+
 def format_decimal(d: Decimal, *, grouping: bool = True) -> str:
     """ISMP-safe text: '0.5', '5', '21.6', '1,800' (no exponent, no trailing zero)."""
-    with localcontext() as ctx:
-        ctx.prec = 50
-        d = d.normalize() if d != 0 else Decimal(0)
-        text = f"{d:,f}" if grouping else f"{d:f}"
-    return text
+    d = d.normalize(_WIDE) if d != 0 else Decimal(0)
+    return f"{d:,f}" if grouping else f"{d:f}"
 
 
 def format_fraction(x: Fraction, max_places: int = 8, *, grouping: bool = True) -> str:
@@ -102,10 +118,10 @@ def amount_text(x: Fraction, unit: str, rounding: Rounding = DEFAULT_ROUNDING) -
     if unit == "mg" and 0 < abs(x) < 1:
         x, unit = x * 1000, "mcg"
     rounded = rounding(x)
-    if Fraction(rounded) == x:
+    if _equal(rounded, x):
         return f"{format_decimal(rounded)} {unit}"
     exact = exact_decimal(x, 10)
-    mark = "" if Fraction(exact) == x else "…"
+    mark = "" if _equal(exact, x) else "…"
     return f"{format_decimal(rounded)} {unit} (from {format_decimal(exact)}{mark})"
 
 

@@ -14,6 +14,7 @@ pint treats mg/kg as dimensionless, so we classify the unit's own factors, not i
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -48,6 +49,30 @@ BASIS_SUFFIX = {"flat": "", "weight": "/kg", "bsa": "/m²"}
 TIME_SUFFIX = {"none": "", "day": "/day", "hour": "/h"}
 
 
+#: Optional libraries pint looks for when it is first imported, for integrations regimen never uses (arrays,
+#: dataframes, locales, uncertainties). Importing them is most of what ``import pint`` costs where they are installed
+#: (numpy and dask, which brings yaml, toolz, psutil and jinja2: about 160 ms), and a command that expands one plan
+#: uses none of them: they are hidden while pint loads, so pint makes no use of them. They import as usual
+#: afterwards (a cohort imports numpy and pandas, the Dask engine dask), and one already imported is not hidden.
+PINT_EXTRAS = ("numpy", "scipy", "dask", "babel", "uncertainties")
+
+
+def import_pint() -> None:
+    """Import pint, the first time without its optional integrations (:data:`PINT_EXTRAS`); then ``import pint``
+    is a lookup."""
+    if "pint" in sys.modules:
+        return
+    hidden = [name for name in PINT_EXTRAS if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # 'import name' fails, find_spec(name) is None
+    try:
+        import pint  # noqa: F401
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
 @lru_cache(maxsize=1)
 def registry() -> pint.UnitRegistry[Decimal]:
     """The single unit registry (built on first use: pint takes a while to load).
@@ -56,6 +81,7 @@ def registry() -> pint.UnitRegistry[Decimal]:
     120 ms to 20 ms, which is most of ``regimen expand``'s start-up. It only caches the parsed
     definition file; a registry that cannot use it is built without it.
     """
+    import_pint()
     import pint
 
     try:
@@ -87,6 +113,8 @@ _FRACTIONAL_POWER = re.compile(r"(\*\*|\^)\s*[-+]?\d*\.")
 
 def parse_unit(text: str) -> pint.Unit:
     """Parse a unit expression or raise :class:`UnitError` naming it."""
+    import_pint()
+
     check_length(text, f"unit {text[:40]!r}…" if len(text) > 40 else f"unit {text!r}", MAX_UNIT_TEXT)
     if not _UNIT_CHARACTERS.fullmatch(text) or _FRACTIONAL_POWER.search(text):
         # '㎏', a NUL, a stray symbol, 'kg**1.5/kg**0.5': never handed to pint's parser
@@ -128,6 +156,19 @@ def factor(from_unit: str | pint.Unit, to_unit: str | pint.Unit) -> Fraction:
     Computed unit by unit from each one's size in base units, so that divisions (min -> h,
     mg/kg/day -> mg/kg/h) stay exact fractions instead of 28-digit decimals.
     """
+    if isinstance(from_unit, str) and isinstance(to_unit, str):
+        return _named_factor(from_unit, to_unit)
+    return _factor(from_unit, to_unit)
+
+
+@lru_cache(maxsize=256)
+def _named_factor(from_unit: str, to_unit: str) -> Fraction:
+    """:func:`factor` between units named by text, remembered: every bare patient value ('70', a kg) converts by
+    one, and asking pint each time was most of the time it took to read a patient's values (issue 15)."""
+    return _factor(from_unit, to_unit)
+
+
+def _factor(from_unit: str | pint.Unit, to_unit: str | pint.Unit) -> Fraction:
     reg = registry()
     a = reg.Unit(from_unit) if isinstance(from_unit, str) else from_unit
     b = reg.Unit(to_unit) if isinstance(to_unit, str) else to_unit
@@ -281,6 +322,7 @@ def parse_measure(text: str, *, target: str, default_unit: str, what: str, examp
 
     A bare number is in ``default_unit``. A unit of the wrong kind (a weight in metres) is an error.
     """
+    import_pint()
     import pint
 
     raw = text.strip()

@@ -1,0 +1,279 @@
+"""The fast paths of issue 15 give exactly what the plain ones give.
+
+A plan reuses the rows of an earlier cycle with the same variants, works out each distinct treatment day once
+(``regimen.engine.expand.REUSE``), copies rows with :meth:`Administration.moved` and sums totals by denominator.
+Every plan here is compared, whole (rows, totals, notes, warnings), with the plan made with reuse turned off, for
+every bundled regimen and for regimens that use each feature a cycle's rows depend on: variants by cycle and by
+age (at each cycle's start), dose levels, reductions, caps per day, per administration and per cycle, rounding,
+doses several times a day, continuous infusions across days, AUC dosing and dates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.conftest import BUNDLED_IDS
+
+import regimen
+from regimen.clinical.options import ClinicalOptions
+from regimen.engine import expand as expand_module
+from regimen.engine.plan import Plan, drugs_of_several_components, exact_sum
+from regimen.protocol.loader import load_text
+
+
+def reg(body: str) -> regimen.Regimen:
+    return load_text(f'id = "speed-test"\nname = "Speed test"\n{body}\n[[source]]\ncitation = "test"\n', "<test>")
+
+
+# Each feature that could make a later cycle differ from the first: a rule on the cycle and on the age (the age
+# at each cycle's start, with a date of birth), levels, caps of each kind, rounding, split daily doses, pumps.
+FEATURES = reg("""cycle_length = 14
+cycles = 6
+[[component]]
+drug = "idarubicin"
+dose = "12 mg/m²/day"
+days = "1-3"
+route = "IV"
+max_daily = "23 mg"
+levels = { "-1" = "75%", "-2" = "6 mg/m²/day" }
+[[component.variant]]
+when = "cycle >= 3"
+dose = "10 mg/m²/day"
+[[component]]
+drug = "vincristine"
+dose = "1.4 mg/m²"
+days = "1,8"
+route = "IV"
+max_per_cycle = "4 mg"
+[[component]]
+drug = "cytarabine"
+dose = "100 mg/m²/day"
+route = "IV"
+method = "continuous infusion"
+duration = "46 h"
+days = "1-2"
+max_dose = "300 mg"
+[[component]]
+drug = "capecitabine"
+dose = "1000 mg/m²"
+route = "oral"
+times_per_day = 2
+days = "1-7"
+round = "150 mg"
+[[component]]
+drug = "ondansetron"
+dose = "16 mg/day"
+route = "oral"
+times_per_day = 2
+days = "1-3"
+[[component]]
+drug = "filgrastim"
+dose = "5 mcg/kg/day"
+route = "SC"
+days = "4-10"
+[[component.variant]]
+when = "age > 60"
+days = "4-12"
+""")
+
+AUC = reg("""cycle_length = 21
+cycles = 4
+[[component]]
+drug = "carboplatin"
+dose = "AUC 5"
+route = "IV"
+method = "infusion"
+duration = "30 min"
+days = "1"
+[[component]]
+drug = "paclitaxel"
+dose = "80 mg/m²"
+route = "IV"
+days = "1,8,15"
+""")
+
+
+def _both(monkeypatch: pytest.MonkeyPatch, r: regimen.Regimen, patient: regimen.Patient, **kwargs: object) -> Plan:
+    """The plan with reuse, after checking that it equals the plan worked out row by row."""
+    fast = regimen.expand(r, patient, **kwargs)  # type: ignore[arg-type]
+    with monkeypatch.context() as m:
+        m.setattr(expand_module, "REUSE", False)
+        plain = regimen.expand(r, patient, **kwargs)  # type: ignore[arg-type]
+    assert fast == plain
+    assert fast.to_dict() == plain.to_dict()
+    return fast
+
+
+@pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
+@pytest.mark.parametrize("start", [None, dt.date(2027, 3, 22)])  # across a daylight-saving change in Europe
+def test_every_bundled_plan_equals_the_row_by_row_plan(
+    monkeypatch: pytest.MonkeyPatch, regimen_id: str, start: dt.date | None
+) -> None:
+    r = regimen.load(regimen_id)
+    for values in ({"weight": "70", "bsa": "1.8", "age": "45"}, {"weight": "93.7", "bsa": "2.13", "age": "71"}):
+        patient = regimen.make_patient(**values)
+        _both(monkeypatch, r, patient, start=start, cycle_length=21)
+        if start is not None:
+            _both(monkeypatch, r, patient, start=start, cycle_length=21, time=dt.time(9), tz="Europe/Berlin")
+
+
+def test_a_plan_without_a_rule_value_equals_the_row_by_row_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = _both(monkeypatch, regimen.load("cenersen-arm3"), regimen.make_patient(weight="70", bsa="1.8"))
+    assert any(r.condition for r in plan.administrations)  # each outcome of the age rule is shown
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ClinicalOptions(),
+        ClinicalOptions(dose_level=-1),
+        ClinicalOptions(dose_level=-2, reductions={"vincristine": Fraction(80)}),
+        ClinicalOptions(bsa_cap=Fraction(2)),
+        ClinicalOptions(round_to={}, threshold=Fraction(5)),
+    ],
+)
+def test_every_feature_a_cycle_depends_on_equals_the_row_by_row_plan(
+    monkeypatch: pytest.MonkeyPatch, options: ClinicalOptions
+) -> None:
+    # born 1966-05-01: 60 at the first cycles, 61 from the cycle starting after 2027-05-01
+    patient = regimen.make_patient(weight="70", bsa="2.2", dob="1966-05-01")
+    plan = _both(monkeypatch, FEATURES, patient, start=dt.date(2027, 4, 1), options=options)
+    days = {r.cycle: r.day for r in plan.administrations if r.drug == "filgrastim"}
+    assert days[1] == 10 and days[6] == 12  # the age rule changed the rows between cycles
+    working = {r.cycle: r.calculation for r in plan.administrations if r.drug == "idarubicin"}
+    assert working[1] != working[3] and working[3] == working[6]  # and so did the cycle rule
+
+
+def test_auc_doses_equal_the_row_by_row_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    patient = regimen.make_patient(weight="70", bsa="1.8", age="60", sex="female", scr="1.0")
+    plan = _both(monkeypatch, AUC, patient, start=dt.date(2026, 1, 5))
+    assert len({r.dose for r in plan.administrations if r.drug == "carboplatin"}) == 1
+    assert [r.course_day for r in plan.administrations if r.drug == "carboplatin"] == [1, 22, 43, 64]
+
+
+def test_moved_rows_are_the_rows_replace_gives() -> None:
+    plan = regimen.expand(regimen.load("cenersen-arm3"), regimen.make_patient(weight="70", bsa="1.8", age="45"))
+    row = plan.administrations[0]
+    changes = {"cycle": 4, "course_day": 99, "date": dt.date(2027, 1, 1), "infusion": None}
+    moved = row.moved(**changes)
+    assert moved == dataclasses.replace(row, **changes)  # type: ignore[arg-type]
+    assert moved.dose_text == row.dose_text and row.cycle == 1  # the original is untouched
+    with pytest.raises(TypeError, match="no field 'colour'"):
+        row.moved(colour="red")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        moved.cycle = 5  # type: ignore[misc]
+
+
+@settings(max_examples=200)
+@given(st.lists(st.fractions(min_value=-(10**6), max_value=10**6, max_denominator=10**6), max_size=40))
+def test_a_sum_by_denominator_is_the_exact_sum(values: list[Fraction]) -> None:
+    total = exact_sum(values)
+    assert total == sum(values, Fraction(0))
+    assert isinstance(total, Fraction)
+
+
+def test_drugs_of_several_components_are_those_given_by_two_or_more() -> None:
+    plan = regimen.expand(regimen.load("mfolfox6"), regimen.make_patient(bsa="1.8"))
+    assert drugs_of_several_components(plan.administrations) == {"fluorouracil"}  # a bolus and a 46-h pump
+    assert drugs_of_several_components([]) == set()
+
+
+@pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
+def test_totals_are_the_sums_of_the_rows(regimen_id: str) -> None:
+    plan = regimen.expand(regimen.load(regimen_id), regimen.make_patient(weight="70", bsa="1.8", age="45"))
+    for t in plan.totals:
+        rows = [
+            r
+            for r in plan.administrations
+            if r.drug == t.drug
+            and (t.component is None or r.component == t.component)
+            and (t.cycle is None or (r.cycle, r.phase) == (t.cycle, t.phase))
+        ]
+        assert t.amount == sum((r.dose for r in rows), Fraction(0))
+
+
+# ---- start-up: 'regimen expand' imports only what it uses ------------------------------------------------------
+
+#: Top-level packages 'regimen expand' must never import: the web, database, FHIR, plotting, PDF and browser
+#: libraries of the other commands (serve, course, FHIR export), the cohort's dataframes and arrays, and the
+#: calendar libraries (only with --ics or --caldav). pint looks for numpy and dask when it loads; they are hidden
+#: from it (regimen.quantities.units.import_pint), and dask would bring jinja2, yaml and psutil with it.
+NOT_FOR_ONE_PLAN = (
+    "starlette",
+    "uvicorn",
+    "fastapi",
+    "jinja2",
+    "httpx",
+    "sqlalchemy",
+    "psycopg",
+    "psycopg2",
+    "alembic",
+    "fhir",
+    "fhirclient",
+    "matplotlib",
+    "weasyprint",
+    "selenium",
+    "pharmpy",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "dask",
+    "distributed",
+    "icalendar",
+    "yaml",
+    "psutil",
+)
+
+
+def _modules_after(argv: list[str], before: str = "") -> list[str]:
+    """The modules loaded by running the console script with ``argv`` in a new process (``before`` runs first)."""
+    import subprocess
+    import sys
+
+    code = (
+        f"import sys; {before}\n"
+        "from regimen.__main__ import main\n"
+        f"sys.argv = ['regimen', *{argv!r}]\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
+        "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Cenersen" in out.stdout or "cenersen" in out.stdout
+    return out.stderr.split()
+
+
+@pytest.mark.slow
+def test_expand_imports_no_web_database_fhir_or_dataframe_module() -> None:
+    loaded = _modules_after(["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--age", "45"])
+    assert "pint" in loaded and "regimen.engine.expand" in loaded  # it did run
+    roots = {name.split(".")[0] for name in loaded}
+    assert sorted(roots & set(NOT_FOR_ONE_PLAN)) == []
+    assert not [m for m in loaded if m.startswith(("regimen.web", "regimen.store", "regimen.engine.cohort"))]
+    for name in ("fhir", "sql", "psycopg"):
+        assert not [m for m in roots if name in m.lower()], name
+
+
+@pytest.mark.slow
+def test_libraries_hidden_from_pint_import_normally_afterwards() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from regimen.quantities.units import registry, parse_measure\n"
+        "registry(); assert 'numpy' not in sys.modules and 'dask' not in sys.modules\n"
+        "import numpy, pandas, dask\n"  # the cohort and the Dask engine import them after pint
+        "print(parse_measure('154 lb', target='kilogram', default_unit='kilogram', what='w', examples='e'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "3492661249/50000000"  # 154 × 0.45359237 kg, exactly
+
+
+@pytest.mark.slow
+def test_a_library_already_imported_is_not_hidden_from_pint() -> None:
+    loaded = _modules_after(["expand", "cenersen-arm1", "--weight", "70", "--bsa", "1.8"], before="import numpy")
+    assert "numpy" in loaded and "pint" in loaded
