@@ -32,10 +32,14 @@ class Measure:
     examples: str
 
 
-# What is physically possible (above it: an error). Weight, height and age lie above the records (Guinness World
+# What is physically possible (outside it: an error). Weight, height and age lie above the records (Guinness World
 # Records: the heaviest person, Jon Brower Minnoch, about 635 kg; the tallest, Robert Wadlow, 272 cm; the oldest
 # verified, Jeanne Calment, 122 years). BSA 5 m² and GFR 300 mL/min are project choices; GFR's limit holds for a
 # measured GFR and for every estimate (regimen.clinical.prepare) and bounds the GFR cap (regimen.clinical.options).
+# The lower limits of weight (0.2 kg) and BSA (0.02 m²) are project choices below the smallest surviving newborns on
+# record (about 212 g and 23 cm; University of Iowa Tiniest Babies Registry): a weight of '70 mg' or 1e-9 kg is a
+# slip, never a patient, in 'regimen expand' and in a roster alike (issue 11). A height too small for its weight is
+# the BMI limit's (regimen.clinical.plausibility), which names the slip.
 # Pairs of values (weight with height) are checked in regimen.clinical.plausibility.
 WEIGHT = Measure(
     "weight",
@@ -43,12 +47,19 @@ WEIGHT = Measure(
     "kilogram",
     "kg",
     "kilogram",
-    Fraction(0),
+    Fraction(2, 10),
     Fraction(650),
     f"{option('weight')} 70 (kg), {option('weight')} '154 lb'",
 )
 BSA = Measure(
-    "body-surface area", "bsa", "meter ** 2", "m²", "meter ** 2", Fraction(0), Fraction(5), f"{option('bsa')} 1.8 (m²)"
+    "body-surface area",
+    "bsa",
+    "meter ** 2",
+    "m²",
+    "meter ** 2",
+    Fraction(2, 100),
+    Fraction(5),
+    f"{option('bsa')} 1.8 (m²)",
 )
 AGE = Measure("age", "age", "year", "years", "year", Fraction(-1), Fraction(125), f"{option('age')} 45 (years)")
 HEIGHT = Measure(

@@ -24,6 +24,8 @@ from regimen.errors import UnitError
 from regimen.quantities.exact import format_decimal
 from regimen.quantities.limits import (
     MAX_EXPONENT,
+    MAX_UNIT_FACTORS,
+    MAX_UNIT_POWER,
     MAX_UNIT_TEXT,
     MAX_VALUE_TEXT,
     LimitError,
@@ -79,24 +81,30 @@ def normalise_unit_text(text: str) -> str:
     return out
 
 
-def parse_unit(text: str) -> pint.Unit:
-    """Parse a unit expression or raise :class:`UnitError` naming it."""
-    import pint
+#: What a unit may be written with: letters, digits, spaces, powers, products, quotients and brackets. Anything else
+#: ('㎏', a NUL, a formula) is an unknown unit before pint sees it.
+_UNIT_CHARS = re.compile(r"[\w \t*/^.()²³µμ'\"-]*")
 
+
+def parse_unit(text: str) -> pint.Unit:
+    """Parse a unit expression or raise :class:`UnitError` naming it.
+
+    Within the limits (:mod:`regimen.quantities.limits`): its length, the characters above, and whole powers of at
+    most a few base units ('kg**1.5/kg**0.5' and 'kg**99999999' are refused, not computed)."""
     check_length(text, f"unit {text[:40]!r}…" if len(text) > 40 else f"unit {text!r}", MAX_UNIT_TEXT)
+    unknown = f"unknown unit {text!r}: write units such as mg, mg/kg, mg/m², mg/kg/day, mg/kg/h"
+    if not _UNIT_CHARS.fullmatch(text) or any(ch.isdigit() and not ch.isascii() and ch not in "²³" for ch in text):
+        raise UnitError(unknown)
     try:
-        return registry().Unit(normalise_unit_text(text))
-    except (
-        pint.errors.PintError,
-        ArithmeticError,  # '12 mg/0': decimal division by zero inside pint
-        RecursionError,
-        AttributeError,
-        KeyError,
-        TypeError,
-        ValueError,
-        SyntaxError,
-    ) as exc:
-        raise UnitError(f"unknown unit {text!r}: write units such as mg, mg/kg, mg/m², mg/kg/day, mg/kg/h") from exc
+        unit = registry().Unit(normalise_unit_text(text))
+    except Exception as exc:  # pint's parser fails in many ways on odd text (assertions, recursion, decimal errors)
+        raise UnitError(unknown) from exc
+    powers = list(unit._units.values())
+    if len(powers) > MAX_UNIT_FACTORS or any(
+        Fraction(str(p)).denominator != 1 or abs(Fraction(str(p))) > MAX_UNIT_POWER for p in powers
+    ):
+        raise UnitError(f"{unknown} (whole powers up to {MAX_UNIT_POWER} of at most {MAX_UNIT_FACTORS} units)")
+    return unit
 
 
 def exact(value: Decimal | int | str | Fraction) -> Fraction:
@@ -116,7 +124,7 @@ def _base_factor(name: str) -> Fraction:
 def _unit_factor(unit: pint.Unit) -> Fraction:
     out = Fraction(1)
     for name, power in unit._units.items():
-        out *= _base_factor(name) ** int(str(power))
+        out *= _base_factor(name) ** int(Fraction(str(power)))
     return out
 
 
@@ -298,8 +306,8 @@ def parse_measure(text: str, *, target: str, default_unit: str, what: str, examp
     value, unit_text = split
     if not value.is_finite():
         raise UnitError(f"{what} {text!r} is not a finite number: give it as e.g. {examples}")
-    if not unit_text:
-        return Fraction(value) * factor(default_unit, target)
+    if not unit_text:  # a bare number (most roster cells): in the default unit, converted only when it differs
+        return Fraction(value) if default_unit == target else Fraction(value) * factor(default_unit, target)
     try:
         # people type KG, Lb, CM: patient units are read case-insensitively (no clash among mass/length units)
         unit = parse_unit(unit_text.replace(" ", "").lower())

@@ -27,6 +27,7 @@ from regimen.engine.cohort.roster import (
     id_counts,
     read_roster,
     require_ids,
+    row_problems,
 )
 from regimen.engine.rows import empty_frame
 from regimen.errors import render
@@ -94,7 +95,10 @@ def expand_part(
     import pandas as pd
 
     require_ids([str(c) for c in roster.columns], where)
-    dup = pd.DataFrame(duplicate_problems(roster[ID_COLUMN], first_row, repeated), columns=list(ERROR_COLUMNS))
+    dup = pd.DataFrame(
+        duplicate_problems(roster[ID_COLUMN], first_row, repeated) + row_problems(roster, first_row),
+        columns=list(ERROR_COLUMNS),
+    )
     reject = np.zeros(len(roster), dtype=bool)
     reject[dup["row"].to_numpy(dtype=np.int64) - first_row] = True
     rows, problems = expander.expand(roster, first_row, reject)
