@@ -75,6 +75,9 @@ class RegimenGroup(click.Group):
             return super().invoke(ctx)
         except RegimenError as exc:
             raise click.ClickException(cli_message(exc)) from None
+        except OSError as exc:  # a file the system would not read or write (a full disk, a permission): one line
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
 
 
 @click.group(cls=RegimenGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})

@@ -15,9 +15,9 @@ from regimen.clinical.formulary import load_formulary
 from regimen.engine.cohort import DaskEngine, PandasEngine, run
 from regimen.engine.supply import SupplyForecast
 from regimen.export.frames import CohortFiles, errors_path_for, write_cohort, write_errors
-from regimen.export.io import write_output
+from regimen.export.io import check_paths, write_output
 from regimen.export.supply import forecast_csv, forecast_json, forecast_table
-from regimen.protocol.catalog import load
+from regimen.protocol.catalog import find, load
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: Patients per chunk of the pandas engine; a run longer than one chunk shows a progress bar on a terminal.
@@ -125,6 +125,7 @@ def cohort(
       regimen cohort cenersen-arm3 roster.csv -o plan.csv
     """
 
+    check_paths({"output": output}, {"regimen": find(regimen_ref, regimen_path)})
     reg = load(regimen_ref, regimen_path)
     chosen = DaskEngine(client=scheduler) if engine == "dask" else PandasEngine(chunk_size=CHUNK_SIZE)
     bar = ProgressBar(f"Expanding {reg.id}", progress)
@@ -185,6 +186,12 @@ def supply(
       regimen supply cenersen-arm3 roster.csv --formulary pharmacy.toml
     """
 
+    # beside the roster; for a roster from standard input ('-'), stdin.errors.csv in the current folder
+    where = errors_path if errors_path is not None else errors_path_for("stdin.csv" if roster == "-" else roster)
+    check_paths(
+        {"output": output, "errors": where},
+        {"roster": roster, "formulary": formulary_path, "regimen": find(regimen_ref, regimen_path)},
+    )
     reg = load(regimen_ref, regimen_path)
     forecast = SupplyForecast(load_formulary(formulary_path), regimen_id=reg.id)
     summary = run(
@@ -197,9 +204,7 @@ def supply(
         engine=PandasEngine(chunk_size=CHUNK_SIZE),
         name=flag,
     )
-    # beside the roster; for a roster from standard input ('-'), stdin.errors.csv in the current folder
-    where = errors_path if errors_path is not None else errors_path_for("stdin.csv" if roster == "-" else roster)
-    write_errors(summary.errors, where)
+    write_errors(summary.errors, where, replace_stale=False)  # no output of its own beside it to be stale against
     forecast.patients_in, forecast.expanded = summary.patients_in, summary.expanded
     forecast.notes.extend(summary.notes)
     text = {"json": forecast_json, "csv": forecast_csv}.get(fmt, forecast_table)(forecast)

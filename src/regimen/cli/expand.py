@@ -22,10 +22,10 @@ from regimen.clinical.patient import make_patient
 from regimen.engine.expand import expand as expand_plan
 from regimen.engine.plan import Plan
 from regimen.errors import render
-from regimen.export.io import write_output
+from regimen.export.io import check_paths, write_output
 from regimen.export.records import plan_to_csv, plan_to_json
 from regimen.export.table import render_table
-from regimen.protocol.catalog import load
+from regimen.protocol.catalog import find, load
 from regimen.quantities.clock import local_zone_key, parse_time, zone
 
 
@@ -125,6 +125,7 @@ def expand(
     calendar = {"ics": ics, "time_": time_, "tz": tz, "remind": remind, "label": label, "caldav": caldav}
     wanted = any(calendar[k] is not None for k in ("ics", "caldav", "remind", "label"))
     export = calendar_export(calendar, start) if wanted else None
+    check_paths({"output": output, "ics": ics}, {"regimen": find(regimen_ref, regimen_path)})
     reg = load(regimen_ref, regimen_path)
     clinical, renal = options_from_context()
     patient = make_patient(weight=weight, bsa=bsa, age=age, height=height, sex=sex, dob=dob, **renal)

@@ -20,7 +20,15 @@ from regimen.protocol.catalog import looks_like_path, regimen_ids
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Library input names whose flag is not simply ``--`` + the name with '-' for '_'.
-_FLAGS = {"round_to": "--round", "reductions": "--reduce", "fmt": "--format", "time_": "--time"}
+_FLAGS = {
+    "round_to": "--round",
+    "reductions": "--reduce",
+    "fmt": "--format",
+    "time_": "--time",
+    "output": "-o",
+    "regimen": "REGIMEN",
+    "roster": "ROSTER",
+}
 
 
 def flag(name: str) -> str:

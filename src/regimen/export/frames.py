@@ -10,7 +10,6 @@ the types of the row schema (:data:`regimen.engine.rows.ROW_SCHEMA`), whatever a
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,8 @@ from regimen.engine.cohort.expander import OUTPUT_COLUMNS
 from regimen.engine.cohort.roster import CohortError, file_kind, need_pyarrow
 from regimen.engine.cohort.runner import Engine, Progress, RunSummary, run
 from regimen.engine.rows import csv_text, empty_frame, kind_of
-from regimen.export.io import atomic_target
+from regimen.export.cells import safe_frame
+from regimen.export.io import atomic_target, check_paths, os_error, track, untrack
 from regimen.model import Regimen
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,7 +72,7 @@ class FrameWriter:
                 self._handle = open(self._tmp, "w", encoding="utf-8", newline="")
                 csv_text(frame.iloc[:0]).to_csv(self._handle, index=False, lineterminator="\n")
             if len(frame):
-                csv_text(frame).to_csv(self._handle, index=False, header=False, lineterminator="\n")
+                safe_frame(csv_text(frame)).to_csv(self._handle, index=False, header=False, lineterminator="\n")
         else:
             import pyarrow.parquet as pq
 
@@ -118,7 +118,10 @@ class ParquetParts:
             raise CohortError(f"cannot write {out}: folder {parent} does not exist; create it or choose another path")
         need_pyarrow()
         self.folder = out
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+        try:
+            self.tmp = track(Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent)))
+        except OSError as exc:
+            raise os_error(out, exc) from None
 
     def write(self, frame: pd.DataFrame, part: int) -> None:
         write_frame(frame, self.tmp / f"part-{part:05d}.parquet")
@@ -126,15 +129,18 @@ class ParquetParts:
     def close(self, ok: bool = True) -> None:
         """Rename the folder into place (``ok``), or remove what was written."""
         if not ok:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+            untrack(self.tmp, remove=True)
             return
         try:
             if self.folder.exists():
                 self.folder.rmdir()
             os.replace(self.tmp, self.folder)
-        except BaseException:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        except BaseException as exc:
+            untrack(self.tmp, remove=True)
+            if isinstance(exc, OSError):
+                raise os_error(self.folder, exc) from None
             raise
+        untrack(self.tmp)
 
 
 def write_frame(frame: pd.DataFrame, path: str | Path) -> None:
@@ -158,13 +164,14 @@ def errors_path_for(output: str | Path, folder: bool = False) -> Path:
     return p.with_name((p.name if folder else p.stem) + ".errors.csv")
 
 
-def write_errors(errors: pd.DataFrame, path: str | Path) -> None:
+def write_errors(errors: pd.DataFrame, path: str | Path, replace_stale: bool = True) -> None:
     """The rejected rows and their problems (one line per problem), atomically. Written when there are any, or to
-    replace the errors file of an earlier run: a stale one is never left beside a new output."""
+    replace the errors file of an earlier run (``replace_stale``): a stale one is never left beside a new output.
+    A run that writes no output beside it (a supply forecast) leaves an existing file alone unless it has rows."""
     target = Path(path)
-    if len(errors) or target.exists():
+    if len(errors) or (replace_stale and target.exists()):
         with atomic_target(target) as tmp:
-            errors.to_csv(tmp, index=False, lineterminator="\n")
+            safe_frame(errors).to_csv(tmp, index=False, lineterminator="\n")
 
 
 # ---- a run into files ---------------------------------------------------------------------------------
@@ -215,8 +222,9 @@ def write_cohort(
     whole or not at all. The errors file goes to ``errors_path``, by default beside OUT (:func:`errors_path_for`).
     """
     dask = isinstance(engine, DaskEngine)
-    sink: FrameWriter | ParquetParts = ParquetParts(output) if dask else FrameWriter(output)
     where = Path(errors_path) if errors_path is not None else errors_path_for(output, folder=dask)
+    check_paths({"output": output, "errors": where}, {"roster": roster if isinstance(roster, (str, Path)) else None})
+    sink: FrameWriter | ParquetParts = ParquetParts(output) if dask else FrameWriter(output)
     try:
         summary = run(
             regimen,

@@ -9,6 +9,7 @@ from fractions import Fraction
 
 from regimen.engine.rows import exact_text
 from regimen.engine.supply import VIAL_RULE, SupplyForecast, json_number
+from regimen.export.cells import safe_record
 from regimen.export.table import columns
 from regimen.quantities.exact import format_fraction
 
@@ -44,23 +45,25 @@ def forecast_csv(forecast: SupplyForecast) -> str:
     for rec in forecast.lines():
         rec = dict(rec)
         rec["vials"] = vials_text(rec["vials"])
-        writer.writerow({k: "" if v is None else v for k, v in rec.items()})
+        writer.writerow(safe_record({k: "" if v is None else v for k, v in rec.items()}))
     for rec in forecast.per_dose():
         writer.writerow(
-            {
-                "scope": "dose",
-                "period": rec["dose_exact"],
-                "drug": rec["drug"],
-                "unit": rec["unit"],
-                "administrations": rec["administrations"],
-                "amount": json_number(Fraction(rec["dose_exact"]) * rec["administrations"]),
-                "amount_exact": exact_text(Fraction(rec["dose_exact"]) * rec["administrations"]),
-                "vial_unit": "",
-                "vials": vials_text(rec["vials"]),
-                "vial_count": "",
-                "vial_amount": "" if rec["vial_amount"] is None else rec["vial_amount"],
-                "waste": "" if rec["waste"] is None else rec["waste"],
-            }
+            safe_record(
+                {
+                    "scope": "dose",
+                    "period": rec["dose_exact"],
+                    "drug": rec["drug"],
+                    "unit": rec["unit"],
+                    "administrations": rec["administrations"],
+                    "amount": json_number(Fraction(rec["dose_exact"]) * rec["administrations"]),
+                    "amount_exact": exact_text(Fraction(rec["dose_exact"]) * rec["administrations"]),
+                    "vial_unit": "",
+                    "vials": vials_text(rec["vials"]),
+                    "vial_count": "",
+                    "vial_amount": "" if rec["vial_amount"] is None else rec["vial_amount"],
+                    "waste": "" if rec["waste"] is None else rec["waste"],
+                }
+            )
         )
     return out.getvalue()
 
