@@ -101,6 +101,29 @@ def check_label(label: str) -> str:
     return cleaned
 
 
+# ---- text ----------------------------------------------------------------------------------------
+
+#: Control characters (C0 but \n, DEL, C1), the line and paragraph separators and the byte-order mark: none of them
+#: may reach a property's value (a \r in a name would end the line, and a naive reader would see what follows as a
+#: property of its own: an injected event).
+_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+def clean_text(text: str, one_line: bool = True) -> str:
+    """Text from a regimen, a plan or a user, fit for any TEXT property: control characters become spaces, a line
+    break is kept only where the property has lines (``one_line=False``: DESCRIPTION) and is a space otherwise
+    (SUMMARY, X-WR-CALNAME). The one sanitiser of every text this module writes (issue 11.5)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if one_line:
+        text = text.replace("\n", " ")
+    return _CONTROLS.sub(" ", text)
+
+
+def _text(component: icalendar.Component, name: str, value: str) -> None:
+    """Add the TEXT property ``name``, cleaned (:func:`clean_text`): lines only in a DESCRIPTION."""
+    component.add(name, clean_text(value, one_line=name.lower() != "description"))
+
+
 # ---- keys ----------------------------------------------------------------------------------------
 
 
@@ -342,7 +365,7 @@ def _cancelled(old: Previous, dtstamp: dt.datetime) -> icalendar.Component:
     if str(event.get("STATUS", "")).upper() != "CANCELLED":
         for name in ("STATUS", "SEQUENCE", "DTSTAMP", "SUMMARY"):
             event.pop(name, None)
-        event.add("summary", f"CANCELLED: {old.event.get('SUMMARY', '')}")
+        _text(event, "summary", f"CANCELLED: {old.event.get('SUMMARY', '')}")
         event.add("status", "CANCELLED")
         event.add("sequence", old.sequence + 1)
         event.add("dtstamp", dtstamp)
@@ -394,15 +417,15 @@ def plan_events(
             event.add("dtstart", _written(begin, tzinfo))
             if slot.hours is not None:
                 event.add("dtend", _written(begin + elapsed(slot.hours), tzinfo))
-        event.add("summary", summary(plan, slot, label))
-        event.add("description", description(plan, slot, timed=timed, time_note=time_note, label=label))
+        _text(event, "summary", summary(plan, slot, label))
+        _text(event, "description", description(plan, slot, timed=timed, time_note=time_note, label=label))
         event.add("transp", "OPAQUE")
         if r.condition is not None:
             event.add("status", "TENTATIVE")
         if remind is not None:
             alarm = icalendar.Alarm()
             alarm.add("action", "DISPLAY")
-            alarm.add("description", summary(plan, slot, label))
+            _text(alarm, "description", summary(plan, slot, label))
             alarm.add("trigger", -remind)
             event.add_component(alarm)
         content = _content_hash(event)
@@ -418,7 +441,7 @@ def new_calendar(name: str) -> icalendar.Calendar:
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", name)
+    _text(cal, "x-wr-calname", name)
     return cal
 
 
@@ -522,6 +545,7 @@ def write_ics(path: str | Path, plan: Plan, **options: Any) -> None:
 
 __all__ = [
     "CalendarError",
+    "clean_text",
     "local_zone_key",
     "parse_remind",
     "parse_time",
