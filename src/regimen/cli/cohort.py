@@ -207,6 +207,9 @@ def supply(
     write_errors(summary.errors, where, replace_stale=False)  # no output of its own beside it to be stale against
     forecast.patients_in, forecast.expanded = summary.patients_in, summary.expanded
     forecast.notes.extend(summary.notes)
+    if reg.shadow_warning is not None:  # a local version of a bundled regimen is named in every output
+        forecast.notes.append(f"warning: {reg.shadow_warning}")
+        warn(f"warning: {reg.shadow_warning}")
     text = {"json": forecast_json, "csv": forecast_csv}.get(fmt, forecast_table)(forecast)
     write_output(text, output)
     click.echo(f"{reg.id}: {summary.summary()}" + (f"; rejected rows: {where}" if summary.rejected else ""), err=True)

@@ -394,6 +394,11 @@ def _expand(
         raise StrictError(
             f"{option('strict')}: {warnings[0]}{more}; resolve the warning or run without {option('strict')}"
         )
+    if (
+        regimen.shadow_warning is not None
+    ):  # not a warning --strict refuses: a local version is a choice, said everywhere
+        warnings.append(regimen.shadow_warning)
+        plan_level.append(regimen.shadow_warning)
     return Plan(
         regimen=regimen,
         patient=patient,

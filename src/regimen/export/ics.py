@@ -303,6 +303,8 @@ def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, l
     lines.extend(f"Warning: {w}" for w in plan.warnings)
     version = f", version {reg.version}" if reg.version else ""
     lines.append(f"Regimen: {reg.name} ({reg.id}{version})")
+    if reg.shadows is not None:
+        lines.append(f"Regimen file: {reg.path} (a local version: it shadows the bundled file {reg.shadows})")
     lines.append(f"Source: {reg.citation}")
     lines.append(f"Patient values used: {patient_line(plan)}")
     lines.extend(f"Note: {n}" for n in _notes_for(plan, r.drug))

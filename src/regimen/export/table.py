@@ -72,6 +72,8 @@ def header_lines(plan: Plan) -> list[str]:
     version = f", version {reg.version}" if reg.version else ""
     status = f" ({reg.status})" if reg.status else ""
     lines = [f"{reg.id}: {reg.name}{version}{status}"]
+    if reg.shadows is not None:
+        lines.append(f"File: {reg.path} (a local version: it shadows the bundled file {reg.shadows})")
     if reg.indication:
         lines.append(f"Indication: {reg.indication}")
     lines.append(f"Source: {reg.citation}")

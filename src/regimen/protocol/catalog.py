@@ -8,6 +8,7 @@ shows which file was used.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -134,7 +135,10 @@ def find(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Path:
 
 
 def load(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Regimen:
-    """Load a regimen by id (bundled or user folders) or by path."""
+    """Load a regimen by id (bundled or user folders) or by path.
+
+    A file outside the bundled folder that declares a bundled id comes back with ``shadows`` set to the bundled
+    file, so that every output says which file it is and that it stands in front of the bundled one."""
     path = find(ref, extra_dirs)
     regimen = load_file(path)
     if not looks_like_path(ref) and regimen.id != ref:
@@ -142,7 +146,20 @@ def load(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Regimen:
             f"{path}: found for id {ref!r} but its id is {regimen.id!r}; write the id as one line "
             f"'id = \"{regimen.id}\"' at the top of the file"
         )
-    return regimen
+    shadowed = shadowed_file(path, regimen.id)
+    return dataclasses.replace(regimen, shadows=str(shadowed)) if shadowed is not None else regimen
+
+
+def shadowed_file(path: Path, regimen_id: str) -> Path | None:
+    """The bundled file of ``regimen_id`` when ``path`` is another file (a user's version of a bundled regimen)."""
+    bundled = bundled_dir()
+    if not bundled.is_dir() or path.resolve().parent == bundled.resolve():
+        return None
+    try:
+        hit = _folder(bundled).get(regimen_id)
+    except RegimenError:
+        return None
+    return hit if hit is not None and hit.resolve() != path.resolve() else None
 
 
 def list_regimens(extra_dirs: Iterable[str | Path] = ()) -> tuple[list[Regimen], list[RegimenError]]:
