@@ -142,7 +142,7 @@ def expand(
     calendar_bytes = export.render(plan) if export is not None else None
     write_plan(plan, fmt, output)
     if export is not None:
-        export.publish(plan, calendar_bytes)
+        export.publish(plan, calendar_bytes, written=[output] if output is not None else [])
     if plan.warnings:  # whatever the format, and when the plan went to a file, the run says it has warnings
         more = f" (and {len(plan.warnings) - 1} more)" if len(plan.warnings) > 1 else ""
         warn(f"warning: {plan.warnings[0]}{more}")
