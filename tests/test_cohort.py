@@ -616,7 +616,7 @@ def test_cli_cohort_strict_rejects_patients_with_warnings_and_writes_the_others(
     assert "patients in = expanded + rejected: 3 = 2 + 1" in output
     errors = list(csv.DictReader((tmp_path / "plan.errors.csv").open()))
     assert [(e["row"], e["patient_id"], e["column"]) for e in errors] == [("3", "c", "")]
-    # a cell that begins with '-' is written with a quote in front, so that no spreadsheet runs it (issue 11.4)
+    # a cell starting with '-' is a formula to a spreadsheet: the errors file quotes it (OWASP), Excel hides the quote
     assert errors[0]["problem"].startswith("'--strict: age 16 years is outside the eligibility of cenersen-arm3")
     assert {r[ID_COLUMN] for r in rows} == {"a", "b"}
     _assert_like_expand(runner, "cenersen-arm3", rows, "--strict", skip=("c",))

@@ -165,8 +165,7 @@ def test_dask_cli_takes_the_clinical_options_of_the_pandas_engine(runner, tmp_pa
     assert got["calculation"].str.contains("reduced to 75%").any()
     errors = list(csv.DictReader((tmp_path / "out.errors.csv").open()))
     strict = [e for e in errors if e["column"] == ""]
-    # a quote in front: no spreadsheet runs a cell that begins with '-' (issue 11.4)
-    assert strict and all(e["problem"].startswith("'--strict: ") for e in strict)
+    assert strict and all(e["problem"].startswith("'--strict: ") for e in strict)  # quoted for spreadsheets (OWASP)
     assert len({(e["file"], e["row"]) for e in errors}) == expected.rejected
     pandas = runner.invoke(
         cli, ["cohort", "cenersen-arm3", str(folder / "a.parquet"), "-o", str(tmp_path / "a.csv"), *args]

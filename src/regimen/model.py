@@ -230,19 +230,7 @@ class Regimen:
     path: str | None = None
     dosing_weight: str | None = None  # the body weight the source uses for every weight-based dose
     eligibility: Eligibility | None = None
-    #: The bundled regimen file this one stands in front of: a file of a user's folder (or given by path) that
-    #: declares a bundled id. Every output names it, with :attr:`shadow_warning` (issue 11.7).
-    shadows: str | None = None
-
-    @property
-    def shadow_warning(self) -> str | None:
-        """'regimen file X is not the bundled cenersen-arm3: it shadows Y', or None for a regimen shadowing none."""
-        if self.shadows is None:
-            return None
-        return (
-            f"regimen file {self.path} is not the bundled {self.id}: it shadows the bundled file {self.shadows} "
-            "(check that this local version is the one meant)"
-        )
+    shadows: str | None = None  # the bundled file of the same id that this user-folder file hides, if any
 
     @property
     def phased(self) -> bool:

@@ -10,6 +10,7 @@ and are renamed into place, so a failed run never leaves a partial file or clobb
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 from typing import Any
 
@@ -17,6 +18,7 @@ import click
 
 from regimen.cli.options import flag
 from regimen.errors import RegimenError
+from regimen.export.io import remove_pending
 
 #: Every command: name -> "module:function" (the function is a click command). The one lazy-import place
 #: of the command line.
@@ -75,9 +77,6 @@ class RegimenGroup(click.Group):
             return super().invoke(ctx)
         except RegimenError as exc:
             raise click.ClickException(cli_message(exc)) from None
-        except OSError as exc:  # a file the system would not read or write (a full disk, a permission): one line
-            where = f"{exc.filename}: " if exc.filename else ""
-            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
 
 
 @click.group(cls=RegimenGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,9 +95,23 @@ def cli(ctx: click.Context) -> None:
         click.echo(ctx.get_help())
 
 
+class Stopped(BaseException):
+    """SIGTERM (a scheduler stopping the job, 'kill'): raised in the main thread so that every output being
+    written unwinds through its atomic target and its temporary file is removed, as for Ctrl-C."""
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise Stopped(signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop)
     try:
         cli.main(prog_name="regimen")
+    except Stopped:
+        remove_pending()  # whatever was being written, wherever the signal came
+        click.echo("Stopped (SIGTERM): no output was written; temporary files were removed.", err=True)
+        sys.exit(128 + signal.SIGTERM)
     except BrokenPipeError:  # e.g. 'regimen expand ... | head'
         sys.stderr.close()
         sys.exit(1)

@@ -14,10 +14,11 @@ from regimen.cli.terminal import warn
 from regimen.clinical.formulary import load_formulary
 from regimen.engine.cohort import DaskEngine, PandasEngine, run
 from regimen.engine.supply import SupplyForecast
+from regimen.errors import RegimenError
 from regimen.export.frames import CohortFiles, errors_path_for, write_cohort, write_errors
-from regimen.export.io import check_paths, write_output
+from regimen.export.io import distinct_files, write_output
 from regimen.export.supply import forecast_csv, forecast_json, forecast_table
-from regimen.protocol.catalog import find, load
+from regimen.protocol.catalog import load, looks_like_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: Patients per chunk of the pandas engine; a run longer than one chunk shows a progress bar on a terminal.
@@ -101,6 +102,14 @@ def cohort_options(fn: F) -> F:
     "--scheduler", metavar="ADDRESS", help="With --engine dask: a Dask scheduler address (default: local threads)."
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal, for long runs).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["rows", "nonmem"]),
+    default=None,
+    help="rows: one row per drug per treatment day (default); nonmem: a NONMEM-style event table, its units and "
+    "assumptions in OUT.txt (default for OUT ending .nonmem.csv).",
+)
 @regimen_path_option
 def cohort(
     regimen_ref: str,
@@ -114,6 +123,7 @@ def cohort(
     progress: bool | None,
     regimen_path: tuple[str, ...],
     allow_rejected: bool,
+    fmt: str | None,
 ) -> None:
     """Expand REGIMEN for every patient of ROSTER (CSV or Parquet; - reads CSV from standard input) into OUT.
 
@@ -125,8 +135,34 @@ def cohort(
       regimen cohort cenersen-arm3 roster.csv -o plan.csv
     """
 
-    check_paths({"output": output}, {"regimen": find(regimen_ref, regimen_path)})
+    distinct_files(
+        {"-o": output, "--errors": errors_path or errors_path_for(output, folder=engine == "dask")},
+        {"ROSTER": roster, "REGIMEN": regimen_ref if looks_like_path(regimen_ref) else None},
+    )
     reg = load(regimen_ref, regimen_path)
+    if (fmt or ("nonmem" if output.lower().endswith(".nonmem.csv") else "rows")) == "nonmem":
+        if engine == "dask":
+            raise RegimenError(f"--format nonmem: not with --engine dask; write {output} with the pandas engine")
+        from regimen.export.events import write_cohort_events  # lazy: only for this format
+
+        where = errors_path or errors_path_for(output)
+        summary, records = write_cohort_events(
+            reg,
+            roster,
+            output,
+            cohort_options_from_context(),
+            errors_path=where,
+            cycles=parse_cycles(cycles),
+            cycle_length=cycle_length,
+            name=flag,
+        )
+        click.echo(f"{reg.id}: {summary.summary()}; {records:,} dosing records written to {output}", err=True)
+        click.echo(f"{output}.txt: written (the event table's units and assumptions)", err=True)
+        if summary.rejected:
+            click.echo(f"rejected rows and their problems: {where}", err=True)
+            if not allow_rejected:
+                click.get_current_context().exit(3)
+        return
     chosen = DaskEngine(client=scheduler) if engine == "dask" else PandasEngine(chunk_size=CHUNK_SIZE)
     bar = ProgressBar(f"Expanding {reg.id}", progress)
     try:
@@ -188,9 +224,13 @@ def supply(
 
     # beside the roster; for a roster from standard input ('-'), stdin.errors.csv in the current folder
     where = errors_path if errors_path is not None else errors_path_for("stdin.csv" if roster == "-" else roster)
-    check_paths(
-        {"output": output, "errors": where},
-        {"roster": roster, "formulary": formulary_path, "regimen": find(regimen_ref, regimen_path)},
+    distinct_files(
+        {"-o": output, "--errors": where},
+        {
+            "ROSTER": roster,
+            "REGIMEN": regimen_ref if looks_like_path(regimen_ref) else None,
+            "--formulary": formulary_path,
+        },
     )
     reg = load(regimen_ref, regimen_path)
     forecast = SupplyForecast(load_formulary(formulary_path), regimen_id=reg.id)
@@ -204,12 +244,10 @@ def supply(
         engine=PandasEngine(chunk_size=CHUNK_SIZE),
         name=flag,
     )
-    write_errors(summary.errors, where, replace_stale=False)  # no output of its own beside it to be stale against
+    if summary.rejected:  # supply writes no file beside its errors: an earlier errors file is never touched needlessly
+        write_errors(summary.errors, where)
     forecast.patients_in, forecast.expanded = summary.patients_in, summary.expanded
     forecast.notes.extend(summary.notes)
-    if reg.shadow_warning is not None:  # a local version of a bundled regimen is named in every output
-        forecast.notes.append(f"warning: {reg.shadow_warning}")
-        warn(f"warning: {reg.shadow_warning}")
     text = {"json": forecast_json, "csv": forecast_csv}.get(fmt, forecast_table)(forecast)
     write_output(text, output)
     click.echo(f"{reg.id}: {summary.summary()}" + (f"; rejected rows: {where}" if summary.rejected else ""), err=True)

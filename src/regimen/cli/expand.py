@@ -21,11 +21,11 @@ from regimen.cli.terminal import show, warn
 from regimen.clinical.patient import make_patient
 from regimen.engine.expand import expand as expand_plan
 from regimen.engine.plan import Plan
-from regimen.errors import render
-from regimen.export.io import check_paths, write_output
+from regimen.errors import RegimenError, render
+from regimen.export.io import distinct_files, write_atomic, write_output
 from regimen.export.records import plan_to_csv, plan_to_json
 from regimen.export.table import render_table
-from regimen.protocol.catalog import find, load
+from regimen.protocol.catalog import load, looks_like_path
 from regimen.quantities.clock import local_zone_key, parse_time, zone
 
 
@@ -83,7 +83,7 @@ def calendar_export(calendar: dict[str, str | None], start: dt.datetime | None) 
 )
 @cycle_options
 @clinical_options
-@output_options(["table", "csv", "json"])
+@output_options(["table", "csv", "json", "nonmem"])
 @calendar_options
 @regimen_path_option
 def expand(
@@ -122,10 +122,10 @@ def expand(
         tz, note = local_zone_key()
         if note:
             click.echo(f"note: {render(note, flag)}", err=True)
+    distinct_files({"-o": output, "--ics": ics}, {"REGIMEN": regimen_ref if looks_like_path(regimen_ref) else None})
     calendar = {"ics": ics, "time_": time_, "tz": tz, "remind": remind, "label": label, "caldav": caldav}
     wanted = any(calendar[k] is not None for k in ("ics", "caldav", "remind", "label"))
     export = calendar_export(calendar, start) if wanted else None
-    check_paths({"output": output, "ics": ics}, {"regimen": find(regimen_ref, regimen_path)})
     reg = load(regimen_ref, regimen_path)
     clinical, renal = options_from_context()
     patient = make_patient(weight=weight, bsa=bsa, age=age, height=height, sex=sex, dob=dob, **renal)
@@ -142,13 +142,32 @@ def expand(
     calendar_bytes = export.render(plan) if export is not None else None
     write_plan(plan, fmt, output)
     if export is not None:
-        export.publish(plan, calendar_bytes, written=[output] if output is not None else [])
+        try:
+            export.publish(plan, calendar_bytes)
+        except RegimenError as exc:  # the calendar failed: say exactly what is already written where
+            written = [f"{output} (the plan)"] if output not in (None, "-") else []
+            if export.ics is not None and export.caldav is not None and "CalDAV" in type(exc).__name__:
+                written.append(f"{export.ics} (the calendar file)")
+            already = f"; already written: {', '.join(written)}" if written else "; no file was written"
+            raise RegimenError(f"{exc.message}{already}") from None
     if plan.warnings:  # whatever the format, and when the plan went to a file, the run says it has warnings
         more = f" (and {len(plan.warnings) - 1} more)" if len(plan.warnings) > 1 else ""
         warn(f"warning: {plan.warnings[0]}{more}")
 
 
 def write_plan(plan: Plan, fmt: str, output: str | None) -> None:
+    if fmt == "nonmem":  # the numbers to the file; units, compartments and assumptions beside it (or to stderr)
+        from regimen.export import events  # lazy: only for this format
+
+        data, about = events.plan_events_csv(plan), events.plan_description(plan)
+        if output in (None, "-"):
+            write_output(data, output)
+            click.echo(about, err=True, nl=False)
+        else:
+            write_atomic(f"{output}.txt", about)
+            write_output(data, output)
+            click.echo(f"{output}.txt: written (the event table's units and assumptions)", err=True)
+        return
     if fmt == "table" and output in (None, "-") and show(lambda width, mark: render_table(plan, width, mark)):
         return  # a terminal: fitted to its width, warnings coloured, paged when long
     render = {"json": plan_to_json, "csv": plan_to_csv}.get(fmt, render_table)

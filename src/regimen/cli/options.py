@@ -20,15 +20,7 @@ from regimen.protocol.catalog import looks_like_path, regimen_ids
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Library input names whose flag is not simply ``--`` + the name with '-' for '_'.
-_FLAGS = {
-    "round_to": "--round",
-    "reductions": "--reduce",
-    "fmt": "--format",
-    "time_": "--time",
-    "output": "-o",
-    "regimen": "REGIMEN",
-    "roster": "ROSTER",
-}
+_FLAGS = {"round_to": "--round", "reductions": "--reduce", "fmt": "--format", "time_": "--time"}
 
 
 def flag(name: str) -> str:
@@ -81,6 +73,8 @@ def patient_options(fn: F) -> F:
 def format_for(output: str | None, formats: Sequence[str]) -> str:
     """The format a file name asks for ('plan.json' -> json, 'plan.csv' -> csv); the first format otherwise."""
     suffix = Path(output).suffix.lower().lstrip(".") if output not in (None, "-") else ""
+    if suffix == "csv" and "nonmem" in formats and str(output).lower().endswith(".nonmem.csv"):
+        return "nonmem"  # plan.nonmem.csv: the event table
     return suffix if suffix in formats else formats[0]
 
 

@@ -32,14 +32,12 @@ class Measure:
     examples: str
 
 
-# What is physically possible (outside it: an error). Weight, height and age lie above the records (Guinness World
+# What is physically possible (above it: an error). Weight, height and age lie above the records (Guinness World
 # Records: the heaviest person, Jon Brower Minnoch, about 635 kg; the tallest, Robert Wadlow, 272 cm; the oldest
-# verified, Jeanne Calment, 122 years). BSA 5 m² and GFR 300 mL/min are project choices; GFR's limit holds for a
+# verified, Jeanne Calment, 122 years); the lower bounds of weight and BSA lie below the smallest surviving newborns
+# (about 0.25 kg; a BSA of about 0.04 m² by Mosteller), so '70 mg' typed for a weight is an error, not 0.00007 kg.
+# BSA 5 m² and GFR 300 mL/min are project choices; GFR's limit holds for a
 # measured GFR and for every estimate (regimen.clinical.prepare) and bounds the GFR cap (regimen.clinical.options).
-# The lower limits of weight (0.2 kg) and BSA (0.02 m²) are project choices below the smallest surviving newborns on
-# record (about 212 g and 23 cm; University of Iowa Tiniest Babies Registry): a weight of '70 mg' or 1e-9 kg is a
-# slip, never a patient, in 'regimen expand' and in a roster alike (issue 11). A height too small for its weight is
-# the BMI limit's (regimen.clinical.plausibility), which names the slip.
 # Pairs of values (weight with height) are checked in regimen.clinical.plausibility.
 WEIGHT = Measure(
     "weight",
@@ -47,7 +45,7 @@ WEIGHT = Measure(
     "kilogram",
     "kg",
     "kilogram",
-    Fraction(2, 10),
+    Fraction(1, 5),
     Fraction(650),
     f"{option('weight')} 70 (kg), {option('weight')} '154 lb'",
 )
@@ -57,7 +55,7 @@ BSA = Measure(
     "meter ** 2",
     "m²",
     "meter ** 2",
-    Fraction(2, 100),
+    Fraction(1, 50),
     Fraction(5),
     f"{option('bsa')} 1.8 (m²)",
 )
@@ -68,7 +66,7 @@ HEIGHT = Measure(
     "centimeter",
     "cm",
     "centimeter",
-    Fraction(0),
+    Fraction(0),  # a height in feet or metres typed as cm is caught with the weight (BMI), naming the slip
     Fraction(275),
     f"{option('height')} 170 (cm), {option('height')} 5ft9in",
 )

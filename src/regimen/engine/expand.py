@@ -336,6 +336,12 @@ def _expand(
     counts, notes = _cycles_for(regimen, cycles)
     notes.extend(prepared.notes)
     warnings: list[str] = list(prepared.warnings)
+    if regimen.shadows is not None:
+        warnings.insert(
+            0,
+            f"{regimen.id} is read from {regimen.path}, which shadows the bundled {regimen.id} "
+            f"({regimen.shadows}): check that this is the regimen you mean",
+        )
     rows: list[Administration] = []
     starts: dict[tuple[str, int], dt.date | None] = {}
     offset = 0  # course days before the current phase
@@ -394,11 +400,6 @@ def _expand(
         raise StrictError(
             f"{option('strict')}: {warnings[0]}{more}; resolve the warning or run without {option('strict')}"
         )
-    if (
-        regimen.shadow_warning is not None
-    ):  # not a warning --strict refuses: a local version is a choice, said everywhere
-        warnings.append(regimen.shadow_warning)
-        plan_level.append(regimen.shadow_warning)
     return Plan(
         regimen=regimen,
         patient=patient,

@@ -196,6 +196,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "status": reg.status,
             "indication": reg.indication,
             "file": reg.path,
+            "shadows": reg.shadows,  # the bundled file of the same id that this one hides, if any
             "sources": [{"citation": s.citation, "registry": s.registry, "url": s.url} for s in reg.sources],
             "cycles": dict(plan.cycles),
         },

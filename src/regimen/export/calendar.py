@@ -10,13 +10,13 @@ computed, then writes the file (atomically) and publishes to the server.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from regimen.engine.plan import Plan
 from regimen.errors import option
-from regimen.export.caldav import CalDAVError, Resource, Upload, sync
+from regimen.export.caldav import Resource, Upload, sync
 from regimen.export.ics import (
     CalendarError,
     check_label,
@@ -121,24 +121,13 @@ class CalendarExport:
             return None
         return plan_to_ics(plan, previous=existing_calendar(self.ics), **self.options)
 
-    def publish(self, plan: Plan, data: bytes | None, written: Sequence[str] = ()) -> None:
-        """Write the file (atomically) and upload to the CalDAV server, as asked.
-
-        A failed upload says what the run did write, complete, before it (``written``: the caller's own files,
-        and the .ics file), as well as which events reached the server: nothing is left half-promised."""
-        files = [w for w in written if w and w != "-"]
+    def publish(self, plan: Plan, data: bytes | None) -> None:
+        """Write the file (atomically) and upload to the CalDAV server, as asked."""
         if self.ics is not None and data is not None:
             write_atomic(self.ics, data)
             self.echo(f"calendar: {len(slots(plan))} event(s) written to {self.ics}")
-            files.append(self.ics)
         if self.caldav is not None:
-            try:
-                upload = publish(plan, self.caldav, **self.options)
-            except CalDAVError as exc:
-                if not files:
-                    raise
-                raise CalDAVError(f"{exc.message}; written complete before the upload: {', '.join(files)}") from None
-            self.echo(f"calendar: {upload.summary(self.caldav)}")
+            self.echo(f"calendar: {publish(plan, self.caldav, **self.options).summary(self.caldav)}")
 
 
 __all__ = ["CalendarExport", "publish"]

@@ -10,7 +10,7 @@ the types of the row schema (:data:`regimen.engine.rows.ROW_SCHEMA`), whatever a
 from __future__ import annotations
 
 import os
-import tempfile
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +22,9 @@ from regimen.engine.cohort.expander import OUTPUT_COLUMNS
 from regimen.engine.cohort.roster import CohortError, file_kind, need_pyarrow
 from regimen.engine.cohort.runner import Engine, Progress, RunSummary, run
 from regimen.engine.rows import csv_text, empty_frame, kind_of
-from regimen.export.cells import safe_frame
-from regimen.export.io import atomic_target, check_paths, os_error, track, untrack
+from regimen.errors import RegimenError
+from regimen.export.io import atomic_target, cannot_write, done_with, temporary_folder
+from regimen.export.spreadsheet import safe_frame
 from regimen.model import Regimen
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -62,11 +63,18 @@ class FrameWriter:
             need_pyarrow()
         self._ctx = atomic_target(path)
         self._tmp = self._ctx.__enter__()
+        self._target = Path(path)
         self._handle: Any = None
         self._parquet: Any = None
         self.rows = 0
 
     def write(self, frame: pd.DataFrame, part: int = 0) -> None:
+        try:
+            self._write(frame)
+        except OSError as exc:  # a full disk, a quota: one line naming the output (the caller removes the rest)
+            raise cannot_write(self._target, exc) from None
+
+    def _write(self, frame: pd.DataFrame) -> None:
         if self.kind == "csv":
             if self._handle is None:
                 self._handle = open(self._tmp, "w", encoding="utf-8", newline="")
@@ -84,18 +92,25 @@ class FrameWriter:
 
     def close(self, ok: bool = True) -> None:
         """Put the file in place (``ok``), or remove what was written."""
-        if ok and self._handle is None and self._parquet is None:
-            self.write(empty_frame(OUTPUT_COLUMNS))
-        if self._handle is not None:
-            self._handle.close()
-        if self._parquet is not None:
-            self._parquet.close()
+        try:
+            if ok and self._handle is None and self._parquet is None:
+                self.write(empty_frame(OUTPUT_COLUMNS))
+            if self._handle is not None:
+                self._handle.close()
+            if self._parquet is not None:
+                self._parquet.close()
+        except (OSError, RegimenError) as failed:  # the last bytes did not fit: nothing is put in place
+            self._handle = self._parquet = None
+            self.close(ok=False)
+            if isinstance(failed, RegimenError):
+                raise
+            raise cannot_write(self._target, failed) from None
         if ok:
             self._ctx.__exit__(None, None, None)
         else:
-            exc = CohortError("cancelled")
+            cancelled = CohortError("cancelled")
             try:
-                self._ctx.__exit__(type(exc), exc, None)
+                self._ctx.__exit__(type(cancelled), cancelled, None)
             except CohortError:
                 pass
 
@@ -118,10 +133,7 @@ class ParquetParts:
             raise CohortError(f"cannot write {out}: folder {parent} does not exist; create it or choose another path")
         need_pyarrow()
         self.folder = out
-        try:
-            self.tmp = track(Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent)))
-        except OSError as exc:
-            raise os_error(out, exc) from None
+        self.tmp = temporary_folder(out)
 
     def write(self, frame: pd.DataFrame, part: int) -> None:
         write_frame(frame, self.tmp / f"part-{part:05d}.parquet")
@@ -129,18 +141,18 @@ class ParquetParts:
     def close(self, ok: bool = True) -> None:
         """Rename the folder into place (``ok``), or remove what was written."""
         if not ok:
-            untrack(self.tmp, remove=True)
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            done_with(self.tmp)
             return
         try:
             if self.folder.exists():
                 self.folder.rmdir()
             os.replace(self.tmp, self.folder)
-        except BaseException as exc:
-            untrack(self.tmp, remove=True)
-            if isinstance(exc, OSError):
-                raise os_error(self.folder, exc) from None
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
             raise
-        untrack(self.tmp)
+        finally:
+            done_with(self.tmp)
 
 
 def write_frame(frame: pd.DataFrame, path: str | Path) -> None:
@@ -164,12 +176,11 @@ def errors_path_for(output: str | Path, folder: bool = False) -> Path:
     return p.with_name((p.name if folder else p.stem) + ".errors.csv")
 
 
-def write_errors(errors: pd.DataFrame, path: str | Path, replace_stale: bool = True) -> None:
+def write_errors(errors: pd.DataFrame, path: str | Path) -> None:
     """The rejected rows and their problems (one line per problem), atomically. Written when there are any, or to
-    replace the errors file of an earlier run (``replace_stale``): a stale one is never left beside a new output.
-    A run that writes no output beside it (a supply forecast) leaves an existing file alone unless it has rows."""
+    replace the errors file of an earlier run: a stale one is never left beside a new output."""
     target = Path(path)
-    if len(errors) or (replace_stale and target.exists()):
+    if len(errors) or target.exists():
         with atomic_target(target) as tmp:
             safe_frame(errors).to_csv(tmp, index=False, lineterminator="\n")
 
@@ -222,9 +233,8 @@ def write_cohort(
     whole or not at all. The errors file goes to ``errors_path``, by default beside OUT (:func:`errors_path_for`).
     """
     dask = isinstance(engine, DaskEngine)
-    where = Path(errors_path) if errors_path is not None else errors_path_for(output, folder=dask)
-    check_paths({"output": output, "errors": where}, {"roster": roster if isinstance(roster, (str, Path)) else None})
     sink: FrameWriter | ParquetParts = ParquetParts(output) if dask else FrameWriter(output)
+    where = Path(errors_path) if errors_path is not None else errors_path_for(output, folder=dask)
     try:
         summary = run(
             regimen,

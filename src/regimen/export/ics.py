@@ -62,6 +62,7 @@ from regimen.quantities.clock import (
     zone,
 )
 from regimen.quantities.exact import format_decimal, format_fraction
+from regimen.quantities.limits import control_characters
 
 PRODID = "-//regimen//regimen calendar export//EN"
 UID_PREFIX = "regimen-"
@@ -75,6 +76,17 @@ CalendarError = ClockError
 
 
 _REMIND_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def clean_text(text: str, *, line: bool = False) -> str:
+    """Text as it may stand in a calendar property: control characters (a CR that a naive reader takes for a new
+    content line, a NUL, DEL, C1 controls, the Unicode line separators) removed; line breaks kept in a description
+    (icalendar escapes them as ``\\n``) and turned into spaces in a one-line property (``line``). Every text that
+    reaches a property passes through here, whatever its source (a regimen file, a label, a previous calendar)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if line:
+        text = " ".join(text.split("\n"))
+    return "".join(ch for ch in text if ch == "\n" or not control_characters(ch))
 
 
 def parse_remind(text: str) -> dt.timedelta:
@@ -99,29 +111,6 @@ def check_label(label: str) -> str:
             f"{option('label')} must be one non-empty line of text, e.g. {option('label')} 'J. Doe, bed 4'"
         )
     return cleaned
-
-
-# ---- text ----------------------------------------------------------------------------------------
-
-#: Control characters (C0 but \n, DEL, C1), the line and paragraph separators and the byte-order mark: none of them
-#: may reach a property's value (a \r in a name would end the line, and a naive reader would see what follows as a
-#: property of its own: an injected event).
-_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
-
-
-def clean_text(text: str, one_line: bool = True) -> str:
-    """Text from a regimen, a plan or a user, fit for any TEXT property: control characters become spaces, a line
-    break is kept only where the property has lines (``one_line=False``: DESCRIPTION) and is a space otherwise
-    (SUMMARY, X-WR-CALNAME). The one sanitiser of every text this module writes (issue 11.5)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if one_line:
-        text = text.replace("\n", " ")
-    return _CONTROLS.sub(" ", text)
-
-
-def _text(component: icalendar.Component, name: str, value: str) -> None:
-    """Add the TEXT property ``name``, cleaned (:func:`clean_text`): lines only in a DESCRIPTION."""
-    component.add(name, clean_text(value, one_line=name.lower() != "description"))
 
 
 # ---- keys ----------------------------------------------------------------------------------------
@@ -303,8 +292,6 @@ def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, l
     lines.extend(f"Warning: {w}" for w in plan.warnings)
     version = f", version {reg.version}" if reg.version else ""
     lines.append(f"Regimen: {reg.name} ({reg.id}{version})")
-    if reg.shadows is not None:
-        lines.append(f"Regimen file: {reg.path} (a local version: it shadows the bundled file {reg.shadows})")
     lines.append(f"Source: {reg.citation}")
     lines.append(f"Patient values used: {patient_line(plan)}")
     lines.extend(f"Note: {n}" for n in _notes_for(plan, r.drug))
@@ -367,7 +354,7 @@ def _cancelled(old: Previous, dtstamp: dt.datetime) -> icalendar.Component:
     if str(event.get("STATUS", "")).upper() != "CANCELLED":
         for name in ("STATUS", "SEQUENCE", "DTSTAMP", "SUMMARY"):
             event.pop(name, None)
-        _text(event, "summary", f"CANCELLED: {old.event.get('SUMMARY', '')}")
+        event.add("summary", clean_text(f"CANCELLED: {old.event.get('SUMMARY', '')}", line=True))
         event.add("status", "CANCELLED")
         event.add("sequence", old.sequence + 1)
         event.add("dtstamp", dtstamp)
@@ -419,15 +406,15 @@ def plan_events(
             event.add("dtstart", _written(begin, tzinfo))
             if slot.hours is not None:
                 event.add("dtend", _written(begin + elapsed(slot.hours), tzinfo))
-        _text(event, "summary", summary(plan, slot, label))
-        _text(event, "description", description(plan, slot, timed=timed, time_note=time_note, label=label))
+        event.add("summary", clean_text(summary(plan, slot, label), line=True))
+        event.add("description", clean_text(description(plan, slot, timed=timed, time_note=time_note, label=label)))
         event.add("transp", "OPAQUE")
         if r.condition is not None:
             event.add("status", "TENTATIVE")
         if remind is not None:
             alarm = icalendar.Alarm()
             alarm.add("action", "DISPLAY")
-            _text(alarm, "description", summary(plan, slot, label))
+            alarm.add("description", clean_text(summary(plan, slot, label), line=True))
             alarm.add("trigger", -remind)
             event.add_component(alarm)
         content = _content_hash(event)
@@ -443,7 +430,7 @@ def new_calendar(name: str) -> icalendar.Calendar:
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    _text(cal, "x-wr-calname", name)
+    cal.add("x-wr-calname", clean_text(name, line=True))
     return cal
 
 
@@ -547,7 +534,6 @@ def write_ics(path: str | Path, plan: Plan, **options: Any) -> None:
 
 __all__ = [
     "CalendarError",
-    "clean_text",
     "local_zone_key",
     "parse_remind",
     "parse_time",

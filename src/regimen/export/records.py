@@ -1,7 +1,5 @@
 """A plan as text: the JSON document and the CSV file, both made from the row records of :mod:`regimen.engine.rows`.
 
-CSV cells that begin like a spreadsheet formula are written as text (:mod:`regimen.export.cells`).
-
 The JSON keys are a contract scripts rely on: add keys, never rename or remove them.
 """
 
@@ -13,7 +11,7 @@ import json
 
 from regimen.engine.plan import Plan
 from regimen.engine.rows import ROW_FIELDS, csv_record, plan_to_dict
-from regimen.export.cells import safe_record
+from regimen.export.spreadsheet import safe_text
 
 
 def plan_to_json(plan: Plan) -> str:
@@ -25,7 +23,7 @@ def plan_to_csv(plan: Plan) -> str:
     writer = csv.DictWriter(out, fieldnames=ROW_FIELDS, lineterminator="\n")
     writer.writeheader()
     for r in plan.administrations:
-        writer.writerow(safe_record({k: "" if v is None else v for k, v in csv_record(plan, r).items()}))
+        writer.writerow({k: "" if v is None else safe_text(v) for k, v in csv_record(plan, r).items()})
     return out.getvalue()
 
 

@@ -9,7 +9,7 @@ from fractions import Fraction
 
 from regimen.engine.rows import exact_text
 from regimen.engine.supply import VIAL_RULE, SupplyForecast, json_number
-from regimen.export.cells import safe_record
+from regimen.export.spreadsheet import safe_record, safe_text
 from regimen.export.table import columns
 from regimen.quantities.exact import format_fraction
 
@@ -45,7 +45,7 @@ def forecast_csv(forecast: SupplyForecast) -> str:
     for rec in forecast.lines():
         rec = dict(rec)
         rec["vials"] = vials_text(rec["vials"])
-        writer.writerow(safe_record({k: "" if v is None else v for k, v in rec.items()}))
+        writer.writerow({k: "" if v is None else safe_text(v) for k, v in rec.items()})
     for rec in forecast.per_dose():
         writer.writerow(
             safe_record(

@@ -72,11 +72,11 @@ def header_lines(plan: Plan) -> list[str]:
     version = f", version {reg.version}" if reg.version else ""
     status = f" ({reg.status})" if reg.status else ""
     lines = [f"{reg.id}: {reg.name}{version}{status}"]
-    if reg.shadows is not None:
-        lines.append(f"File: {reg.path} (a local version: it shadows the bundled file {reg.shadows})")
     if reg.indication:
         lines.append(f"Indication: {reg.indication}")
     lines.append(f"Source: {reg.citation}")
+    if reg.shadows is not None:  # a user folder's file of a bundled id: say which file this is
+        lines.append(f"File: {reg.path} (shadows the bundled {reg.id})")
     lines.append(f"Patient: {patient_line(plan)}")
     for w in plan.patient.working:
         lines.append(f"  {w}")

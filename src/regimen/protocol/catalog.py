@@ -135,10 +135,7 @@ def find(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Path:
 
 
 def load(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Regimen:
-    """Load a regimen by id (bundled or user folders) or by path.
-
-    A file outside the bundled folder that declares a bundled id comes back with ``shadows`` set to the bundled
-    file, so that every output says which file it is and that it stands in front of the bundled one."""
+    """Load a regimen by id (bundled or user folders) or by path."""
     path = find(ref, extra_dirs)
     regimen = load_file(path)
     if not looks_like_path(ref) and regimen.id != ref:
@@ -146,20 +143,23 @@ def load(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Regimen:
             f"{path}: found for id {ref!r} but its id is {regimen.id!r}; write the id as one line "
             f"'id = \"{regimen.id}\"' at the top of the file"
         )
-    shadowed = shadowed_file(path, regimen.id)
-    return dataclasses.replace(regimen, shadows=str(shadowed)) if shadowed is not None else regimen
+    if not looks_like_path(ref):
+        bundled = _bundled_file(regimen.id)
+        if bundled is not None and bundled.resolve() != path.resolve():
+            # a user folder's file of a bundled id: every output names it, with a warning (issue 11.7)
+            regimen = dataclasses.replace(regimen, shadows=str(bundled))
+    return regimen
 
 
-def shadowed_file(path: Path, regimen_id: str) -> Path | None:
-    """The bundled file of ``regimen_id`` when ``path`` is another file (a user's version of a bundled regimen)."""
-    bundled = bundled_dir()
-    if not bundled.is_dir() or path.resolve().parent == bundled.resolve():
-        return None
+def _bundled_file(regimen_id: str) -> Path | None:
+    folder = bundled_dir()
+    candidate = folder / f"{regimen_id}.toml"
+    if candidate.is_file() and declared_id(candidate) == regimen_id:
+        return candidate
     try:
-        hit = _folder(bundled).get(regimen_id)
+        return _folder(folder).get(regimen_id) if folder.is_dir() else None
     except RegimenError:
         return None
-    return hit if hit is not None and hit.resolve() != path.resolve() else None
 
 
 def list_regimens(extra_dirs: Iterable[str | Path] = ()) -> tuple[list[Regimen], list[RegimenError]]:

@@ -630,9 +630,6 @@ def load_text(text: str, file: str = "<string>") -> Regimen:
         raise RegimenFileError([Problem(file, "", f"not valid TOML ({exc}); check quotes and brackets")]) from None
     except RecursionError:  # the bracket count above comes first; this is the backstop
         raise RegimenFileError([Problem(file, "", f"nested too deeply; at most {MAX_NESTING} levels")]) from None
-    problems = [Problem(file, where, message) for where, message in _document_limits(data)]
-    if problems:
-        raise RegimenFileError(problems[:20])
     return load_data(data, file)
 
 
@@ -697,11 +694,17 @@ def _document_limits(data: object, where: str = "", level: int = 0) -> list[tupl
     elif isinstance(data, float) and (data != data or data in (float("inf"), float("-inf"))):
         out.append((where, f"{data} is not a finite number"))
     elif isinstance(data, (int, float)) and not isinstance(data, bool) and abs(data) > MAX_INTEGER:
-        out.append((where, f"{data:.6g} is out of range (at most {MAX_INTEGER:,})"))
+        shown = f"{data:.6g}" if isinstance(data, float) else f"a number of {len(str(abs(data)))} digits"
+        out.append((where, f"{shown} is out of range (at most {MAX_INTEGER:,})"))
     return out
 
 
 def load_data(data: dict[str, Any], file: str = "<data>") -> Regimen:
+    """A regimen from parsed TOML (or any mapping a program builds), within the limits of
+    :mod:`regimen.quantities.limits` and validated field by field."""
+    problems = [Problem(file, where, message) for where, message in _document_limits(data)]
+    if problems:
+        raise RegimenFileError(problems[:20])
     c = _Collector(file)
     c.unknown_keys("", data, TOP_KEYS)
     for required in ("id", "name", "source"):

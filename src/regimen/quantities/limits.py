@@ -23,9 +23,6 @@ MAX_EXPONENT = 12
 MAX_VALUE_TEXT = 200
 #: Characters of a unit ('mg/m²/day'), before it is parsed.
 MAX_UNIT_TEXT = 60
-#: A unit is a product of at most this many units ('mg/m²/day' has 3), each to a whole power of at most this size.
-MAX_UNIT_FACTORS = 6
-MAX_UNIT_POWER = 3
 #: Characters of any other text of a regimen file (a name, a note, a citation).
 MAX_TEXT = 5_000
 #: Bytes of a regimen file.
@@ -120,11 +117,6 @@ def check_date(value: dt.date, what: str) -> dt.date:
 ALLOWED_CONTROLS = frozenset("\n\t")
 
 
-#: A regular expression matching any control character (C0 with \n and \t, DEL, C1, the line and paragraph
-#: separators, the byte-order mark): for one-line texts such as a patient id.
-CONTROL_CHARACTERS = "[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]"
-
-
 def control_characters(text: str) -> list[str]:
     """The control characters (C0, DEL, C1, and the line/paragraph separators) in ``text``, other than \\n and \\t."""
     return [
@@ -135,7 +127,6 @@ def control_characters(text: str) -> list[str]:
 
 
 __all__ = [
-    "CONTROL_CHARACTERS",
     "FIRST_YEAR",
     "LAST_YEAR",
     "MAX_COURSE_DAYS",
@@ -149,8 +140,6 @@ __all__ = [
     "MAX_NESTING",
     "MAX_ROWS",
     "MAX_TEXT",
-    "MAX_UNIT_FACTORS",
-    "MAX_UNIT_POWER",
     "MAX_UNIT_TEXT",
     "MAX_VALUE_TEXT",
     "LimitError",

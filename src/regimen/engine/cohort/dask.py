@@ -20,14 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from regimen.engine.cohort.expander import CohortExpander
-from regimen.engine.cohort.roster import (
-    ERROR_COLUMNS,
-    ID_COLUMN,
-    CohortError,
-    as_text,
-    more_than_once,
-    unreadable_parquet,
-)
+from regimen.engine.cohort.roster import ERROR_COLUMNS, ID_COLUMN, CohortError, as_text, more_than_once
 from regimen.engine.cohort.runner import PartResult, Progress, RowSink, expand_part
 from regimen.errors import option
 
@@ -59,7 +52,6 @@ class RosterPart:
 
 def roster_parts(folder: str | Path) -> list[RosterPart]:
     """One task per row group of each Parquet file in ``folder`` (sorted by name)."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     root = Path(folder)
@@ -70,10 +62,7 @@ def roster_parts(folder: str | Path) -> list[RosterPart]:
         raise CohortError(f"{root}: no .parquet files; write the roster as Parquet files in this folder")
     parts: list[RosterPart] = []
     for file in files:
-        try:
-            meta = pq.ParquetFile(file).metadata
-        except (pa.ArrowException, OSError, ValueError) as exc:
-            raise unreadable_parquet(file, exc) from None
+        meta = pq.ParquetFile(file).metadata
         first = 1
         for rg in range(meta.num_row_groups):
             rows = meta.row_group(rg).num_rows

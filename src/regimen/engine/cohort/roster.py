@@ -10,7 +10,6 @@ reported, never dropped silently.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from regimen.clinical.patient import AGE, BSA, HEIGHT, WEIGHT, Measure, read_measure
 from regimen.errors import PatientError, RegimenError
-from regimen.quantities.limits import CONTROL_CHARACTERS, MAX_VALUE_TEXT, check_date
+from regimen.quantities.limits import LimitError, fraction_from
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -39,6 +38,7 @@ ERROR_COLUMNS: tuple[str, ...] = ("row", ID_COLUMN, "column", "problem")
 #: the problem, with the inputs it names marked by :func:`regimen.errors.option`).
 RowProblem = tuple[int, str, str, str]
 
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -82,16 +82,16 @@ def need_pyarrow() -> None:
 STDIN = "-"
 
 
-#: ``frame.attrs`` key of the problems of whole rows found while reading a roster: {row position: problem}. A CSV line
-#: with more or fewer fields than the header is such a row: rejected and reported, never the end of the run.
-ROW_PROBLEMS = "regimen_row_problems"
+#: A column read_roster adds when some CSV lines could not be read as rows (a field too many or too few): the
+#: line's problem, or ''. The runner rejects those rows with it and drops the column; it never reaches an output.
+ROW_PROBLEM = "__line_problem__"
 
 
 def read_roster(path: str | Path) -> pd.DataFrame:
     """A roster from CSV (every cell read as text, nothing guessed) or Parquet; ``-``: CSV from standard input.
 
-    A file that is not a roster of its kind (not CSV text, not Parquet, cut short) is one :class:`CohortError`; a
-    line of a CSV file with the wrong number of fields is a rejected row (:data:`ROW_PROBLEMS`)."""
+    A CSV line with more or fewer fields than the header does not stop the run: it becomes a row rejected with its
+    problem (column :data:`ROW_PROBLEM`). A file that is not CSV or Parquet at all is one error."""
     import pandas as pd
 
     if str(path) == STDIN:
@@ -102,95 +102,76 @@ def read_roster(path: str | Path) -> pd.DataFrame:
     if file_kind(p, "roster") == "csv":
         return _read_csv(p.read_bytes(), str(p))
     need_pyarrow()
-    import pyarrow as pa
-
     try:
         return pd.read_parquet(p)
-    except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
-        raise unreadable_parquet(p, exc) from None
-
-
-def unreadable_parquet(path: str | Path, exc: BaseException) -> CohortError:
-    """The one line for a file that is not a readable Parquet roster (truncated, another format, unsupported types)."""
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-    return CohortError(f"{path}: not a readable Parquet roster ({first}); write it again as Parquet, or use CSV")
+    except Exception as exc:  # pyarrow's ArrowInvalid, OSError, ...: a truncated or foreign file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CohortError(f"{p}: not a readable Parquet roster ({first[:200]}); check the file") from None
 
 
 def _read_csv(data: bytes, name: str) -> pd.DataFrame:
+    import io
+
     import pandas as pd
 
+    if data.startswith(b"\xef\xbb\xbf"):  # a byte-order mark, as spreadsheets write UTF-8 CSV
+        data = data[3:]
+    options: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_filter": False, "skipinitialspace": True}
     try:
-        return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True)
-    except pd.errors.ParserError as exc:
-        if "fields" not in str(exc):
-            raise _unreadable_csv(name, exc) from None
-        return _read_csv_by_line(data, name)  # a line with too many or too few fields: that row is rejected
+        return pd.read_csv(io.BytesIO(data), **options)
+    except pd.errors.ParserError:
+        return _read_csv_lines(data, name)  # some lines have a field too many: each becomes a rejected row
     except (UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise _unreadable_csv(name, exc) from None
+        raise CohortError(
+            f"{name}: not a readable CSV roster ({str(exc).strip().splitlines()[0]}); save it as "
+            "UTF-8 CSV with a header row"
+        ) from None
 
 
-def _unreadable_csv(name: str, exc: BaseException) -> CohortError:
-    return CohortError(
-        f"{name}: not a readable CSV roster ({str(exc).strip().splitlines()[0][:200]}); save it as "
-        "UTF-8 CSV with a header row"
-    )
-
-
-def _read_csv_by_line(data: bytes, name: str) -> pd.DataFrame:
-    """A CSV roster whose lines do not all have the header's fields: each such line is a row whose problem is kept
-    in ``attrs[ROW_PROBLEMS]`` (its cells as far as the header goes), as pandas would read the others."""
+def _read_csv_lines(data: bytes, name: str) -> pd.DataFrame:
+    """The slow, forgiving reading: line by line with the csv module; a line whose field count differs from the
+    header's is kept as a row with its problem in :data:`ROW_PROBLEM`."""
     import csv
+    import io
 
     import pandas as pd
 
     try:
-        lines = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), skipinitialspace=True))
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise _unreadable_csv(name, exc) from None
-    header = lines[0]
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CohortError(
+            f"{name}: not a readable CSV roster ({exc}); save it as UTF-8 CSV with a header row"
+        ) from None
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline=""), skipinitialspace=True))
+    except csv.Error as exc:
+        raise CohortError(
+            f"{name}: not a readable CSV roster ({exc}); save it as UTF-8 CSV with a header row"
+        ) from None
+    if not lines:
+        raise CohortError(f"{name}: the roster is empty; give a header row and one row per patient")
+    header, body = lines[0], [line for line in lines[1:] if line]
     width = len(header)
-    body: list[list[str]] = []
-    problems: dict[int, str] = {}
-    for line in lines[1:]:
-        if not line:
-            continue  # a blank line, as pandas skips it
-        if len(line) != width:
-            problems[len(body)] = f"this line has {len(line)} fields and the header {width}: fix the line"
-            line = (line + [""] * width)[:width]
-        body.append(line)
-    frame = pd.DataFrame(body, columns=header, dtype=str)
-    frame.attrs[ROW_PROBLEMS] = problems
+    rows: list[list[str]] = []
+    problems: list[str] = []
+    for line in body:  # a short line's missing fields are empty cells, as pandas reads them
+        rows.append((line + [""] * width)[:width])
+        problems.append(
+            f"the line has {len(line)} fields where the header has {width}: check for an unquoted comma"
+            if len(line) > width
+            else ""
+        )
+    frame = pd.DataFrame(rows, columns=header, dtype=str)
+    frame[ROW_PROBLEM] = problems
     return frame
 
 
 # ---- cells ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class NotAValue:
-    """A cell that holds no single value (a list or a struct of a Parquet column): a problem of its row."""
-
-    kind: str
-
-
-def is_value(raw: object) -> bool:
-    """Whether a cell holds one value (text, a number, a date, or nothing) rather than a list, array or struct."""
-    return raw is None or isinstance(raw, (str, int, float, dt.date, NotAValue)) or getattr(raw, "ndim", None) == 0
-
-
-def _values(series: pd.Series) -> pd.Series:
-    """``series`` with each cell that is not one value replaced by a :class:`NotAValue` (hashable, and refused)."""
-    return series.map(lambda v: v if is_value(v) else NotAValue(kind_of_cell(v)))
-
-
-def kind_of_cell(raw: object) -> str:
-    """'struct' for a mapping, else 'list' (a list, an array): what a cell holds instead of one value."""
-    return "struct" if isinstance(raw, Mapping) else "list"
-
-
 def as_text(raw: object) -> str | None:
-    """A roster cell as the text a person would have typed; None when empty (or not one value)."""
-    if raw is None or not is_value(raw) or isinstance(raw, NotAValue):
+    """A roster cell as the text a person would have typed; None when empty."""
+    if raw is None:
         return None
     if isinstance(raw, float):  # numpy float64 too; same reading as make_patient: repr, never binary noise
         if raw != raw:
@@ -202,9 +183,21 @@ def as_text(raw: object) -> str | None:
     return text or None
 
 
+def _cell_text(raw: object) -> object:
+    """A cell pandas cannot hash (a list or a struct from Parquet) as text that no reader accepts."""
+    if isinstance(raw, (str, int, float, bool, dt.date)) or raw is None:
+        return raw
+    return f"<{type(raw).__name__} {str(raw)[:40]}>"
+
+
 def read_number(text: str, m: Measure) -> Fraction:
-    """A body value read and checked by the code that reads ``regimen expand``'s --weight/--bsa/--age/--height: the
-    same limits and the same messages (a roster has no shortcut around them)."""
+    """A body value read and checked exactly as ``regimen expand`` reads --weight/--bsa/--age/--height."""
+    if _PLAIN_NUMBER.fullmatch(text):  # the common case, without the unit machinery: same exact value
+        try:
+            value = fraction_from(text, f"{m.what} {text!r}")
+        except LimitError as exc:
+            raise PatientError(exc.message) from None
+        return read_measure(value, m)[0]
     return read_measure(text, m)[0]
 
 
@@ -213,10 +206,9 @@ def read_date(text: str) -> dt.date:
     if not _ISO_DATE.fullmatch(stem):
         raise PatientError(f"start date {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-01-05")
     try:
-        date = dt.date.fromisoformat(stem)
+        return dt.date.fromisoformat(stem)
     except ValueError:
         raise PatientError(f"start date {text!r} does not exist: give a real calendar date (YYYY-MM-DD)") from None
-    return check_date(date, "start date")  # the years 'regimen expand --start' takes
 
 
 @dataclass
@@ -243,16 +235,12 @@ def read_column(
 
     try:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    except TypeError:  # unhashable cells: lists or structs of a Parquet column
-        codes, uniques = pd.factorize(_values(series), use_na_sentinel=True)
+    except TypeError:  # list- or struct-typed Parquet cells are not hashable: read as their text, and refused
+        codes, uniques = pd.factorize(series.map(_cell_text), use_na_sentinel=True)
     codes = np.asarray(codes, dtype=np.int64)
     values: list[Any] = []
     bad: dict[int, str] = {}
     for i, raw in enumerate(uniques):
-        if isinstance(raw, NotAValue):
-            bad[i] = f"{name} holds a {raw.kind}, not one value: give one value per cell"
-            values.append(None)
-            continue
         text = as_text(raw)
         if text is None:
             bad[i] = ""
@@ -319,45 +307,12 @@ def duplicate_problems(ids: pd.Series, first_row: int, counts: Mapping[str, int]
     ]
 
 
-def row_problems(roster: pd.DataFrame, first_row: int) -> list[RowProblem]:
-    """Problems of whole rows of a roster part: a CSV line with the wrong number of fields (found when it was read,
-    :data:`ROW_PROBLEMS`), and a patient_id that is not one line of text of at most MAX_VALUE_TEXT characters (a
-    control character in an id would break the lines of every output that names it)."""
-    import numpy as np
-
-    out: list[RowProblem] = []
-    found: Mapping[int, str] = roster.attrs.get(ROW_PROBLEMS) or {}
-    ids = roster[ID_COLUMN] if ID_COLUMN in roster.columns else None
-    text = ids.map(as_text) if ids is not None else None
-    for pos, problem in found.items():
-        at = pos - (first_row - 1)
-        if 0 <= at < len(roster):
-            out.append((first_row + at, "" if text is None else (text.iloc[at] or ""), "", problem))
-    if ids is None or text is None or not len(roster):
-        return out
-    strings = text.fillna("").astype(str)
-    bad_text = strings.str.contains(CONTROL_CHARACTERS, regex=True) | (strings.str.len() > MAX_VALUE_TEXT)
-    not_value = ~ids.map(is_value).astype(bool)
-    for i in np.flatnonzero((bad_text | not_value).to_numpy()):
-        raw, shown = ids.iloc[i], strings.iloc[i]
-        if not is_value(raw):
-            problem = f"{ID_COLUMN} holds a {kind_of_cell(raw)}, not one value: give one id per row"
-        elif len(shown) > MAX_VALUE_TEXT:
-            problem = f"{ID_COLUMN} is {len(shown):,} characters long; at most {MAX_VALUE_TEXT} are read"
-        else:
-            problem = f"{ID_COLUMN} {shown!r} holds a control character: give ids of printable characters"
-        out.append((first_row + int(i), "", ID_COLUMN, problem))
-    return out
-
-
 __all__ = [
     "COLUMNS",
     "ERROR_COLUMNS",
     "ID_COLUMN",
-    "ROW_PROBLEMS",
     "START_COLUMN",
     "CohortError",
-    "NotAValue",
     "RowProblem",
     "column_names",
     "duplicate_problems",
@@ -366,6 +321,4 @@ __all__ = [
     "more_than_once",
     "read_roster",
     "require_ids",
-    "row_problems",
-    "unreadable_parquet",
 ]

@@ -21,13 +21,13 @@ from regimen.engine.cohort.expander import OUTPUT_COLUMNS, CohortExpander
 from regimen.engine.cohort.roster import (
     ERROR_COLUMNS,
     ID_COLUMN,
+    ROW_PROBLEM,
     CohortError,
     column_names,
     duplicate_problems,
     id_counts,
     read_roster,
     require_ids,
-    row_problems,
 )
 from regimen.engine.rows import empty_frame
 from regimen.errors import render
@@ -95,10 +95,18 @@ def expand_part(
     import pandas as pd
 
     require_ids([str(c) for c in roster.columns], where)
-    dup = pd.DataFrame(
-        duplicate_problems(roster[ID_COLUMN], first_row, repeated) + row_problems(roster, first_row),
-        columns=list(ERROR_COLUMNS),
-    )
+    dup = pd.DataFrame(duplicate_problems(roster[ID_COLUMN], first_row, repeated), columns=list(ERROR_COLUMNS))
+    if ROW_PROBLEM in roster.columns:  # lines the reader could not split into the header's fields
+        said = roster[ROW_PROBLEM].to_numpy()
+        lines = pd.DataFrame(
+            [
+                (first_row + int(pos), str(roster[ID_COLUMN].iat[pos]), "", str(said[pos]))
+                for pos in np.flatnonzero(said != "")
+            ],
+            columns=list(ERROR_COLUMNS),
+        )
+        dup = pd.concat([dup, lines], ignore_index=True) if len(dup) else lines
+        roster = roster.drop(columns=[ROW_PROBLEM])
     reject = np.zeros(len(roster), dtype=bool)
     reject[dup["row"].to_numpy(dtype=np.int64) - first_row] = True
     rows, problems = expander.expand(roster, first_row, reject)
@@ -254,8 +262,8 @@ class CohortResult:
         return counts_line(self.patients_in, self.expanded)
 
 
-class _Frames:
-    """A sink that keeps the parts in memory, in order."""
+class MemorySink:
+    """A sink that keeps the parts in memory, in order (in-memory cohorts, event tables)."""
 
     def __init__(self) -> None:
         self.parts: list[pd.DataFrame] = []
@@ -292,7 +300,7 @@ def cohort(
                 f"bsa_formula {bsa_formula!r} and options.bsa_formula {options.bsa_formula!r} differ: give one"
             )
         options = options if options is not None else ClinicalOptions(bsa_formula=bsa_formula)
-    frames = _Frames()
+    frames = MemorySink()
     summary = run(
         regimen,
         roster,
@@ -342,6 +350,7 @@ def expand_cohort(regimen: Regimen, roster: pd.DataFrame, **options: Any) -> pd.
 __all__ = [
     "CohortResult",
     "Engine",
+    "MemorySink",
     "PandasEngine",
     "PartResult",
     "Progress",
