@@ -26,6 +26,7 @@ from regimen.engine.cohort.roster import (
     column_names,
     duplicate_problems,
     id_counts,
+    id_problems,
     read_roster,
     require_ids,
 )
@@ -95,7 +96,10 @@ def expand_part(
     import pandas as pd
 
     require_ids([str(c) for c in roster.columns], where)
-    dup = pd.DataFrame(duplicate_problems(roster[ID_COLUMN], first_row, repeated), columns=list(ERROR_COLUMNS))
+    dup = pd.DataFrame(
+        duplicate_problems(roster[ID_COLUMN], first_row, repeated) + id_problems(roster[ID_COLUMN], first_row),
+        columns=list(ERROR_COLUMNS),
+    )
     if ROW_PROBLEM in roster.columns:  # lines the reader could not split into the header's fields
         said = roster[ROW_PROBLEM].to_numpy()
         lines = pd.DataFrame(
