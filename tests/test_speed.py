@@ -277,3 +277,70 @@ def test_libraries_hidden_from_pint_import_normally_afterwards() -> None:
 def test_a_library_already_imported_is_not_hidden_from_pint() -> None:
     loaded = _modules_after(["expand", "cenersen-arm1", "--weight", "70", "--bsa", "1.8"], before="import numpy")
     assert "numpy" in loaded and "pint" in loaded
+
+
+# ---- the cohort's CSV writer writes what pandas writes ---------------------------------------------------------
+
+_cells = st.one_of(
+    st.none(),
+    st.text(alphabet=st.sampled_from(list("ab ,\"\n\r=+-@\t'xé²;")), max_size=6),
+    st.sampled_from(["cenersen", "0.1 mg/kg/h × 70 kg = 7 mg/h", "=HYPERLINK(1)", "", "a,b", 'say "x"']),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 40).flatmap(
+        lambda n: st.fixed_dictionaries(
+            {
+                "patient_id": st.lists(_cells, min_size=n, max_size=n),
+                "cycle": st.lists(st.integers(0, 10**12), min_size=n, max_size=n),
+                "dose": st.lists(
+                    st.one_of(st.none(), st.floats(0, 1e9, allow_nan=False), st.integers(0, 10**6).map(float)),
+                    min_size=n,
+                    max_size=n,
+                ),
+                "infusion_day": st.lists(st.one_of(st.none(), st.integers(0, 99)), min_size=n, max_size=n),
+                "date": st.lists(st.one_of(st.none(), st.dates()), min_size=n, max_size=n),
+                "calculation": st.lists(_cells, min_size=n, max_size=n),
+            }
+        )
+    ),
+    st.integers(1, 64),
+)
+def test_the_cohort_csv_writer_writes_the_text_pandas_writes(columns: dict[str, list[object]], per_write: int) -> None:
+    import io
+
+    import pandas as pd
+
+    from regimen.engine.rows import csv_text, rows_frame
+    from regimen.export import csvrows
+    from regimen.export.spreadsheet import safe_frame
+
+    dates = [None if d is None else d.isoformat() for d in columns["date"]]  # type: ignore[attr-defined]
+    frame = rows_frame({**columns, "date": dates}, list(columns))
+    expected = io.StringIO()
+    safe_frame(csv_text(frame)).to_csv(expected, index=False, header=False, lineterminator="\n")
+    got = io.StringIO()
+    old = csvrows.LINES_PER_WRITE
+    csvrows.LINES_PER_WRITE = per_write  # several writes, as for a large chunk
+    try:
+        csvrows.write_rows(frame, got)
+    finally:
+        csvrows.LINES_PER_WRITE = old
+    assert got.getvalue() == expected.getvalue()
+    assert isinstance(frame["infusion_day"].dtype, pd.Int64Dtype)  # the nullable counts were written too
+
+
+def test_the_cohort_csv_writer_leaves_frames_it_does_not_know_to_pandas() -> None:
+    import io
+
+    import pandas as pd
+
+    from regimen.export.csvrows import write_rows
+
+    for frame in (pd.DataFrame({"x": ["", "a"]}), pd.DataFrame({"flag": [True, False], "drug": ["a", "b"]})):
+        got, expected = io.StringIO(), io.StringIO()
+        write_rows(frame, got)
+        frame.to_csv(expected, index=False, header=False, lineterminator="\n")
+        assert got.getvalue() == expected.getvalue()
