@@ -344,3 +344,39 @@ def test_the_cohort_csv_writer_leaves_frames_it_does_not_know_to_pandas() -> Non
         write_rows(frame, got)
         frame.to_csv(expected, index=False, header=False, lineterminator="\n")
         assert got.getvalue() == expected.getvalue()
+
+
+@pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
+def test_dose_fields_are_those_of_the_row_record(regimen_id: str) -> None:
+    from regimen.engine.rows import DOSE_FIELDS, dose_fields, row_record
+
+    plan = regimen.expand(regimen.load(regimen_id), regimen.make_patient(weight="81.3", bsa="1.97", age="64"))
+    for r in plan.administrations:
+        record = row_record(plan, r)
+        fields = dose_fields(plan.rounding, r.dose, r.rate, r.duration_hours, r.calculation)
+        assert fields == {name: record[name] for name in DOSE_FIELDS}
+
+
+def test_a_cohort_gives_each_patient_the_rows_of_their_own_plan() -> None:
+    import pandas as pd
+
+    from regimen.engine.cohort import cohort
+    from regimen.engine.rows import csv_record, frame_records
+
+    roster = pd.DataFrame(
+        {
+            "patient_id": ["a", "b", "c", "d"],
+            "weight_kg": ["70", "70", "93.4", "51"],
+            "bsa_m2": ["1.8", "2.05", "2.05", "1.52"],
+            "age": ["45", "61", "45", "70"],
+            "start_date": ["2026-03-01", "", "2027-03-26", "2026-10-24"],
+        }
+    )
+    reg = regimen.load("cenersen-arm3")
+    got = frame_records(cohort(reg, roster).frame)
+    expected = []
+    for row in roster.itertuples():
+        start = dt.date.fromisoformat(row.start_date) if row.start_date else None
+        plan = regimen.expand(reg, regimen.make_patient(weight=row.weight_kg, bsa=row.bsa_m2, age=row.age), start=start)
+        expected += [{"patient_id": row.patient_id, **csv_record(plan, r)} for r in plan.administrations]
+    assert got == expected
