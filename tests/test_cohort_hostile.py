@@ -75,3 +75,42 @@ def test_a_truncated_or_foreign_parquet_file_is_one_line(tmp_path: Path, content
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "not a readable Parquet roster" in lines[0], lines
     assert not (tmp_path / "o.csv").exists()
+
+
+def _cohort(tmp_path: Path, text: str) -> tuple[int, str, pd.DataFrame]:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["cohort", "cenersen-arm3", str(roster), "-o", str(tmp_path / "out.csv")])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    errors = tmp_path / "out.errors.csv"
+    return (
+        result.exit_code,
+        result.stderr,
+        pd.read_csv(errors, dtype=str, keep_default_na=False) if errors.exists() else pd.DataFrame(),
+    )
+
+
+def test_start_dates_outside_the_years_expand_takes_are_rejected_rows(tmp_path: Path) -> None:
+    """expand refuses --start 1800-01-01 (the years 1900-2999); a roster's start_date was taken (one validation)."""
+    code, stderr, errors = _cohort(
+        tmp_path,
+        f"{HEADER},start_date\nP0,70,1.8,45,2026-01-05\nP1,70,1.8,45,1800-01-01\nP2,70,1.8,45,3000-01-01\n",
+    )
+    assert code == 3 and "patients in = expanded + rejected: 3 = 1 + 2" in stderr
+    assert list(errors["patient_id"]) == ["P1", "P2"]
+    assert all("is outside the years 1900–2999 that regimen plans" in p for p in errors["problem"])
+    expand = CliRunner().invoke(
+        cli, ["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--age", "45", "--start", "1800-01-01"]
+    )
+    assert expand.exit_code == 1 and "outside the years 1900–2999" in expand.stderr
+
+
+def test_an_id_with_a_control_character_is_a_rejected_row(tmp_path: Path) -> None:
+    """An id is one line of every output that names it: a NUL, a line break or an escape in it is refused."""
+    code, stderr, errors = _cohort(
+        tmp_path, f'{HEADER}\nP0,70,1.8,45\n"P\x011",70,1.8,45\n"P\n2",70,1.8,45\n"P\x1b[31m3",70,1.8,45\n'
+    )
+    assert code == 3 and "patients in = expanded + rejected: 4 = 1 + 3" in stderr
+    assert list(errors["row"]) == ["2", "3", "4"] and set(errors["column"]) == {"patient_id"}
+    assert all("holds a control character: give ids of printable characters" in p for p in errors["problem"])
+    assert set(pd.read_csv(tmp_path / "out.csv", dtype=str)["patient_id"]) == {"P0"}

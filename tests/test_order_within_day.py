@@ -164,3 +164,26 @@ def test_a_gap_is_added_after_the_end() -> None:
     p = regimen.expand(load_text(text), regimen.make_patient(), start=dt.date(2026, 1, 5), time=dt.time(9))
     b = next(r for r in p.administrations if r.drug == "b")
     assert b.start == dt.datetime(2026, 1, 5, 11, 0, tzinfo=UTC) and b.time_note == "starts when a ends + 30 min"
+
+
+def test_a_follower_pushed_past_midnight_by_a_dst_change_says_so_in_the_table() -> None:
+    """Found by the calendar property test: oblimersen-dtic started at 23:00 in New York on 2005-11-01; in cycle 8
+    the 120 h infusion spans the 2 April 2006 spring change and ends at 00:00 on 3 April. Dacarbazine, which follows
+    it on day 6 (2 April), starts then: its row keeps day 6 and the table gives the real date beside the time."""
+    import datetime as dt
+
+    from regimen.engine.timing import span_text
+    from regimen.quantities.clock import tzinfo_for
+
+    plan = regimen.expand(
+        regimen.load("oblimersen-dtic"),
+        regimen.make_patient(weight="70", bsa="1.8", age="45"),
+        start=dt.date(2005, 11, 1),
+        cycles=8,
+        time=dt.time(23, 0),
+        tz="America/New_York",
+    )
+    row = next(a for a in plan.administrations if a.cycle == 8 and a.drug == "dacarbazine")
+    assert row.date == dt.date(2006, 4, 2) and row.time_note == "starts when oblimersen ends"
+    assert row.start == dt.datetime(2006, 4, 3, 4, 0, tzinfo=dt.UTC)  # 00:00 EDT
+    assert span_text(row, tzinfo_for("America/New_York")).startswith("00:00 (next day, 2006-04-03)")

@@ -14,6 +14,7 @@ from regimen.cli.terminal import warn
 from regimen.clinical.formulary import load_formulary
 from regimen.engine.cohort import DaskEngine, PandasEngine, run
 from regimen.engine.supply import SupplyForecast
+from regimen.errors import RegimenError
 from regimen.export.frames import CohortFiles, errors_path_for, write_cohort, write_errors
 from regimen.export.io import distinct_files, write_output
 from regimen.export.supply import forecast_csv, forecast_json, forecast_table
@@ -101,6 +102,14 @@ def cohort_options(fn: F) -> F:
     "--scheduler", metavar="ADDRESS", help="With --engine dask: a Dask scheduler address (default: local threads)."
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal, for long runs).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["rows", "nonmem"]),
+    default=None,
+    help="rows: one row per drug per treatment day (default); nonmem: a NONMEM-style event table, its units and "
+    "assumptions in OUT.txt (default for OUT ending .nonmem.csv).",
+)
 @regimen_path_option
 def cohort(
     regimen_ref: str,
@@ -114,6 +123,7 @@ def cohort(
     progress: bool | None,
     regimen_path: tuple[str, ...],
     allow_rejected: bool,
+    fmt: str | None,
 ) -> None:
     """Expand REGIMEN for every patient of ROSTER (CSV or Parquet; - reads CSV from standard input) into OUT.
 
@@ -130,6 +140,29 @@ def cohort(
         {"ROSTER": roster, "REGIMEN": regimen_ref if looks_like_path(regimen_ref) else None},
     )
     reg = load(regimen_ref, regimen_path)
+    if (fmt or ("nonmem" if output.lower().endswith(".nonmem.csv") else "rows")) == "nonmem":
+        if engine == "dask":
+            raise RegimenError(f"--format nonmem: not with --engine dask; write {output} with the pandas engine")
+        from regimen.export.events import write_cohort_events  # lazy: only for this format
+
+        where = errors_path or errors_path_for(output)
+        summary, records = write_cohort_events(
+            reg,
+            roster,
+            output,
+            cohort_options_from_context(),
+            errors_path=where,
+            cycles=parse_cycles(cycles),
+            cycle_length=cycle_length,
+            name=flag,
+        )
+        click.echo(f"{reg.id}: {summary.summary()}; {records:,} dosing records written to {output}", err=True)
+        click.echo(f"{output}.txt: written (the event table's units and assumptions)", err=True)
+        if summary.rejected:
+            click.echo(f"rejected rows and their problems: {where}", err=True)
+            if not allow_rejected:
+                click.get_current_context().exit(3)
+        return
     chosen = DaskEngine(client=scheduler) if engine == "dask" else PandasEngine(chunk_size=CHUNK_SIZE)
     bar = ProgressBar(f"Expanding {reg.id}", progress)
     try:

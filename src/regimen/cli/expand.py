@@ -22,7 +22,7 @@ from regimen.clinical.patient import make_patient
 from regimen.engine.expand import expand as expand_plan
 from regimen.engine.plan import Plan
 from regimen.errors import RegimenError, render
-from regimen.export.io import distinct_files, write_output
+from regimen.export.io import distinct_files, write_atomic, write_output
 from regimen.export.records import plan_to_csv, plan_to_json
 from regimen.export.table import render_table
 from regimen.protocol.catalog import load, looks_like_path
@@ -83,7 +83,7 @@ def calendar_export(calendar: dict[str, str | None], start: dt.datetime | None) 
 )
 @cycle_options
 @clinical_options
-@output_options(["table", "csv", "json"])
+@output_options(["table", "csv", "json", "nonmem"])
 @calendar_options
 @regimen_path_option
 def expand(
@@ -156,6 +156,18 @@ def expand(
 
 
 def write_plan(plan: Plan, fmt: str, output: str | None) -> None:
+    if fmt == "nonmem":  # the numbers to the file; units, compartments and assumptions beside it (or to stderr)
+        from regimen.export import events  # lazy: only for this format
+
+        data, about = events.plan_events_csv(plan), events.plan_description(plan)
+        if output in (None, "-"):
+            write_output(data, output)
+            click.echo(about, err=True, nl=False)
+        else:
+            write_atomic(f"{output}.txt", about)
+            write_output(data, output)
+            click.echo(f"{output}.txt: written (the event table's units and assumptions)", err=True)
+        return
     if fmt == "table" and output in (None, "-") and show(lambda width, mark: render_table(plan, width, mark)):
         return  # a terminal: fitted to its width, warnings coloured, paged when long
     render = {"json": plan_to_json, "csv": plan_to_csv}.get(fmt, render_table)

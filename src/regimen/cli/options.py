@@ -73,6 +73,8 @@ def patient_options(fn: F) -> F:
 def format_for(output: str | None, formats: Sequence[str]) -> str:
     """The format a file name asks for ('plan.json' -> json, 'plan.csv' -> csv); the first format otherwise."""
     suffix = Path(output).suffix.lower().lstrip(".") if output not in (None, "-") else ""
+    if suffix == "csv" and "nonmem" in formats and str(output).lower().endswith(".nonmem.csv"):
+        return "nonmem"  # plan.nonmem.csv: the event table
     return suffix if suffix in formats else formats[0]
 
 

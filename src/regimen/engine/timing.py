@@ -129,6 +129,11 @@ def span_text(r: Administration, tz: dt.tzinfo) -> str:
         return ""
     begin = r.start.astimezone(tz)
     text = begin.strftime("%H:%M")
+    if r.date is not None and begin.date() != r.date:
+        # a drug that starts when what it follows ends may start past midnight (a DST change within a 120 h
+        # infusion begun at 23:00): the table says so beside the row's day
+        shift = (begin.date() - r.date).days
+        text += f" (next day, {begin.date().isoformat()})" if shift == 1 else f" ({begin.date().isoformat()})"
     if r.end is None or r.end == r.start:
         return text
     finish = r.end.astimezone(tz)

@@ -694,7 +694,8 @@ def _document_limits(data: object, where: str = "", level: int = 0) -> list[tupl
     elif isinstance(data, float) and (data != data or data in (float("inf"), float("-inf"))):
         out.append((where, f"{data} is not a finite number"))
     elif isinstance(data, (int, float)) and not isinstance(data, bool) and abs(data) > MAX_INTEGER:
-        out.append((where, f"{data:.6g} is out of range (at most {MAX_INTEGER:,})"))
+        shown = f"{data:.6g}" if isinstance(data, float) else f"a number of {len(str(abs(data)))} digits"
+        out.append((where, f"{shown} is out of range (at most {MAX_INTEGER:,})"))
     return out
 
 

@@ -41,12 +41,14 @@ def zone(key: str) -> zoneinfo.ZoneInfo:
     import zoneinfo  # loaded only when a zone is used: 'regimen expand' without a time never needs it
 
     try:
-        if not key or key.startswith(("/", ".")) or ".." in key:
+        # IANA names are short ASCII paths ('America/Argentina/ComodRivadavia' is among the longest)
+        if not key or len(key) > 64 or not key.isascii() or key.startswith(("/", ".")) or ".." in key:
             raise ValueError(key)
         return zoneinfo.ZoneInfo(key)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, IsADirectoryError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        shown = repr(key) if len(key) <= 64 else repr(key[:40]) + "…"
         raise ClockError(
-            f"{option('tz')} {key!r}: unknown time zone; give an IANA name such as Europe/Berlin, "
+            f"{option('tz')} {shown}: unknown time zone; give an IANA name such as Europe/Berlin, "
             "America/New_York or UTC"
         ) from None
 

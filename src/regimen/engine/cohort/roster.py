@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from regimen.clinical.patient import AGE, BSA, HEIGHT, WEIGHT, Measure, read_measure
 from regimen.errors import PatientError, RegimenError
-from regimen.quantities.limits import LimitError, fraction_from
+from regimen.quantities.limits import LimitError, check_date, fraction_from
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -206,9 +206,10 @@ def read_date(text: str) -> dt.date:
     if not _ISO_DATE.fullmatch(stem):
         raise PatientError(f"start date {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-01-05")
     try:
-        return dt.date.fromisoformat(stem)
+        date = dt.date.fromisoformat(stem)
     except ValueError:
         raise PatientError(f"start date {text!r} does not exist: give a real calendar date (YYYY-MM-DD)") from None
+    return check_date(date, "start date")  # the years expand's --start takes (1900-2999): one validation
 
 
 @dataclass
@@ -307,6 +308,31 @@ def duplicate_problems(ids: pd.Series, first_row: int, counts: Mapping[str, int]
     ]
 
 
+#: Characters no patient id may hold: control characters (line breaks and tabs too), the line and paragraph
+#: separators and the byte-order mark. An id is one line of every output that names it (CSV, tables, calendars).
+_ID_CONTROLS = "[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]"
+
+
+def id_problems(ids: pd.Series, first_row: int) -> list[RowProblem]:
+    """A problem for each row whose patient_id holds a control character: the row is rejected, as an id that is not
+    one line of text would break the lines of every output that names it."""
+    import numpy as np
+
+    text = ids.map(as_text).fillna("").astype(str)
+    if not len(text):
+        return []
+    bad = text.str.contains(_ID_CONTROLS, regex=True).to_numpy(dtype=bool)
+    return [
+        (
+            first_row + int(pos),
+            "",
+            ID_COLUMN,
+            f"patient_id {text.iloc[pos]!r} holds a control character: give ids of printable characters",
+        )
+        for pos in np.flatnonzero(bad)
+    ]
+
+
 __all__ = [
     "COLUMNS",
     "ERROR_COLUMNS",
@@ -318,6 +344,7 @@ __all__ = [
     "duplicate_problems",
     "file_kind",
     "id_counts",
+    "id_problems",
     "more_than_once",
     "read_roster",
     "require_ids",

@@ -26,6 +26,7 @@ from regimen.engine.cohort.roster import (
     column_names,
     duplicate_problems,
     id_counts,
+    id_problems,
     read_roster,
     require_ids,
 )
@@ -95,7 +96,10 @@ def expand_part(
     import pandas as pd
 
     require_ids([str(c) for c in roster.columns], where)
-    dup = pd.DataFrame(duplicate_problems(roster[ID_COLUMN], first_row, repeated), columns=list(ERROR_COLUMNS))
+    dup = pd.DataFrame(
+        duplicate_problems(roster[ID_COLUMN], first_row, repeated) + id_problems(roster[ID_COLUMN], first_row),
+        columns=list(ERROR_COLUMNS),
+    )
     if ROW_PROBLEM in roster.columns:  # lines the reader could not split into the header's fields
         said = roster[ROW_PROBLEM].to_numpy()
         lines = pd.DataFrame(
@@ -262,8 +266,8 @@ class CohortResult:
         return counts_line(self.patients_in, self.expanded)
 
 
-class _Frames:
-    """A sink that keeps the parts in memory, in order."""
+class MemorySink:
+    """A sink that keeps the parts in memory, in order (in-memory cohorts, event tables)."""
 
     def __init__(self) -> None:
         self.parts: list[pd.DataFrame] = []
@@ -300,7 +304,7 @@ def cohort(
                 f"bsa_formula {bsa_formula!r} and options.bsa_formula {options.bsa_formula!r} differ: give one"
             )
         options = options if options is not None else ClinicalOptions(bsa_formula=bsa_formula)
-    frames = _Frames()
+    frames = MemorySink()
     summary = run(
         regimen,
         roster,
@@ -350,6 +354,7 @@ def expand_cohort(regimen: Regimen, roster: pd.DataFrame, **options: Any) -> pd.
 __all__ = [
     "CohortResult",
     "Engine",
+    "MemorySink",
     "PandasEngine",
     "PartResult",
     "Progress",

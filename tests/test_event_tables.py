@@ -1,0 +1,143 @@
+"""Pharmacometric event tables (issue 14, NONMEM part): every bundled regimen's plan as dosing records, checked
+against the plan's exact numbers, read back by Pharmpy, and simulated through a one-compartment model whose
+closed form is known."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from scipy.integrate import solve_ivp
+from tests.conftest import BUNDLED_IDS
+
+import regimen
+from regimen.cli import cli
+from regimen.export.events import plan_events, plan_events_csv
+
+VALUES = {"weight": "70", "bsa": "1.8", "age": "45", "height": "175", "sex": "female", "scr": "1"}
+
+
+def plan_of(regimen_id: str, **extra: object) -> regimen.Plan:
+    reg = regimen.load(regimen_id)
+    return regimen.expand(
+        reg, regimen.make_patient(**VALUES), cycle_length=21 if regimen_id.startswith("cen") else None, **extra
+    )
+
+
+@pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
+def test_every_record_matches_the_plan_exactly(regimen_id: str) -> None:
+    plan = plan_of(regimen_id)
+    events = plan_events(plan)
+    assert events
+    # continuous infusions: one record each, AMT = RATE × DUR exactly, RATE the plan's own exact rate
+    rates = {(r.component): r.rate for r in plan.administrations if r.infusion is not None}
+    for e in events:
+        assert e.amt == e.rate * e.dur if e.rate else e.dur == 0
+        if e.rate and e.drug in {r.drug for r in plan.administrations if r.infusion is not None}:
+            assert e.rate in set(rates.values())
+    # TIME never goes back, starts at 0
+    times = [e.time for e in events]
+    assert times == sorted(times) and times[0] == 0
+    # every mg the plan gives is in the table, per drug
+    given: dict[str, Fraction] = defaultdict(Fraction)
+    for r in plan.administrations:
+        given[r.drug] += r.dose / 1000 if r.dose_unit == "mcg" else r.dose
+    table: dict[str, Fraction] = defaultdict(Fraction)
+    for e in events:
+        table[e.drug] += e.amt
+    assert table == given
+
+
+def test_cenersen_arm3_by_hand() -> None:
+    """0.1 mg/kg/h × 70 kg = 7 mg/h over 96 h = 672 mg at TIME 0; idarubicin 21.6 mg at 24, 48, 72 h."""
+    text = plan_events_csv(plan_of("cenersen-arm3"))
+    lines = text.splitlines()
+    assert lines[0] == "ID,TIME,AMT,RATE,DUR,EVID,CMT,WT,BSA,AGE"
+    assert lines[1] == "1,0,672,7,96,1,1,70,1.8,45"
+    assert "1,24,21.6,0,0,1,2,70,1.8,45" in lines and "1,72,21.6,0,0,1,2,70,1.8,45" in lines
+
+
+def test_times_are_elapsed_hours_with_a_time_of_day_across_a_dst_change() -> None:
+    """With --time the records use the plan's instants: a 96 h infusion over the Berlin spring change still starts
+    the next drug 24 elapsed hours later on day 2 minus the lost hour (08:00 wall clock)."""
+    import datetime as dt
+
+    plan = plan_of("cenersen-arm3", start=dt.date(2026, 3, 28), time=dt.time(8, 0), tz="Europe/Berlin")
+    times = sorted({e.time for e in plan_events(plan)})
+    assert times[:3] == [0, 23, 47]  # 29 March has 23 hours in Berlin
+
+
+def test_pharmpy_reads_the_table_back(tmp_path: Path) -> None:
+    from pharmpy.model import DataInfo
+    from pharmpy.modeling import read_dataset_from_datainfo
+
+    path = tmp_path / "plan.nonmem.csv"
+    result = CliRunner().invoke(cli, ["expand", "cenersen-arm3", *_args(), "-o", str(path)])
+    assert result.exit_code == 0, result.output
+    info = DataInfo.create(["ID", "TIME", "AMT", "RATE", "DUR", "EVID", "CMT", "WT", "BSA", "AGE"], path=str(path))
+    frame = read_dataset_from_datainfo(info, datatype="nonmem")
+    ours = [e for e in plan_events(plan_of("cenersen-arm3"))]
+    assert len(frame) == len(ours)
+    assert np.allclose(frame["AMT"].to_numpy(), [float(e.amt) for e in ours])
+    assert np.allclose(frame["RATE"].to_numpy(), [float(e.rate) for e in ours])
+    assert np.allclose(frame["TIME"].to_numpy(), [float(e.time) for e in ours])
+    described = Path(f"{path}.txt").read_text(encoding="utf-8")
+    assert "CMT 1 = cenersen (AMT in mg, RATE in mg/h)" in described and "written as given at once" in described
+
+
+def _args() -> list[str]:
+    return [a for k, v in VALUES.items() for a in (f"--{k}", v)]
+
+
+def test_a_one_compartment_simulation_of_the_table_matches_the_closed_form() -> None:
+    """cenersen 7 mg/h for 96 h into V = 70 L, CL = 14 L/h (k = 0.2/h): C(t) = R/CL (1 - e^(-kt)) during the
+    infusion, steady state R/CL = 0.5 mg/L, then e^(-k(t-96)) decay. The ODE integrates the table's records."""
+    infusions = [e for e in plan_events(plan_of("cenersen-arm3")) if e.cmt == 1]
+    volume, clearance = 70.0, 14.0
+    k = clearance / volume
+
+    def inflow(t: float) -> float:
+        return sum(float(e.rate) for e in infusions if float(e.time) <= t < float(e.time + e.dur))
+
+    solution = solve_ivp(
+        lambda t, a: [inflow(t) - k * a[0]], (0, 120), [0.0], t_eval=[24, 48, 95.9, 120], max_step=0.05, rtol=1e-8
+    )
+    concentration = solution.y[0] / volume
+    rate = 7.0
+    closed = [rate / clearance * (1 - math.exp(-k * t)) for t in (24, 48, 95.9)]
+    closed.append(rate / clearance * (1 - math.exp(-k * 96)) * math.exp(-k * 24))
+    assert np.allclose(concentration, closed, rtol=1e-4)
+    assert abs(concentration[2] - rate / clearance) < 1e-6  # steady state = rate / CL
+
+
+def test_a_plan_that_depends_on_a_missing_value_is_refused_in_one_line() -> None:
+    result = CliRunner().invoke(
+        cli, ["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--format", "nonmem"]
+    )
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "an event table needs one plan" in lines[0] and "--age" in lines[0]
+
+
+def test_a_cohort_event_table(tmp_path: Path) -> None:
+    roster = tmp_path / "r.csv"
+    roster.write_text("patient_id,weight_kg,bsa_m2,age\nP1,70,1.8,45\nP2,154 lb,2,70\nP3,x,1,1\n")
+    out = tmp_path / "c.nonmem.csv"
+    result = CliRunner().invoke(cli, ["cohort", "cenersen-arm3", str(roster), "-o", str(out), "--allow-rejected"])
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    ids = [int(line.split(",")[0]) for line in lines[1:]]
+    assert ids == sorted(ids) and set(ids) == {1, 2}
+    for i in (1, 2):  # TIME monotone per ID
+        times = [float(line.split(",")[1]) for line in lines[1:] if line.startswith(f"{i},")]
+        assert times == sorted(times)
+    # P2: 154 lb = 69.85322498 kg; the infusion 0.1 mg/kg/h × 96 h, and cytarabine 3 days (older than 60)
+    assert "2,0,670.590959808,6.985322498,96,1,1,69.85322498,2,70" in lines
+    assert sum(1 for line in lines if line.startswith("2,") and line.split(",")[6] == "3") == 3
+    assert "ID = patient_id: 1 = P1, 2 = P2" in Path(f"{out}.txt").read_text()
+    assert "P3" in (tmp_path / "c.nonmem.errors.csv").read_text()
