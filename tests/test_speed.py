@@ -277,3 +277,106 @@ def test_libraries_hidden_from_pint_import_normally_afterwards() -> None:
 def test_a_library_already_imported_is_not_hidden_from_pint() -> None:
     loaded = _modules_after(["expand", "cenersen-arm1", "--weight", "70", "--bsa", "1.8"], before="import numpy")
     assert "numpy" in loaded and "pint" in loaded
+
+
+# ---- the cohort's CSV writer writes what pandas writes ---------------------------------------------------------
+
+_cells = st.one_of(
+    st.none(),
+    st.text(alphabet=st.sampled_from(list("ab ,\"\n\r=+-@\t'xé²;")), max_size=6),
+    st.sampled_from(["cenersen", "0.1 mg/kg/h × 70 kg = 7 mg/h", "=HYPERLINK(1)", "", "a,b", 'say "x"']),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 40).flatmap(
+        lambda n: st.fixed_dictionaries(
+            {
+                "patient_id": st.lists(_cells, min_size=n, max_size=n),
+                "cycle": st.lists(st.integers(0, 10**12), min_size=n, max_size=n),
+                "dose": st.lists(
+                    st.one_of(st.none(), st.floats(0, 1e9, allow_nan=False), st.integers(0, 10**6).map(float)),
+                    min_size=n,
+                    max_size=n,
+                ),
+                "infusion_day": st.lists(st.one_of(st.none(), st.integers(0, 99)), min_size=n, max_size=n),
+                "date": st.lists(st.one_of(st.none(), st.dates()), min_size=n, max_size=n),
+                "calculation": st.lists(_cells, min_size=n, max_size=n),
+            }
+        )
+    ),
+    st.integers(1, 64),
+)
+def test_the_cohort_csv_writer_writes_the_text_pandas_writes(columns: dict[str, list[object]], per_write: int) -> None:
+    import io
+
+    import pandas as pd
+
+    from regimen.engine.rows import csv_text, rows_frame
+    from regimen.export import csvrows
+    from regimen.export.spreadsheet import safe_frame
+
+    dates = [None if d is None else d.isoformat() for d in columns["date"]]  # type: ignore[attr-defined]
+    frame = rows_frame({**columns, "date": dates}, list(columns))
+    expected = io.StringIO()
+    safe_frame(csv_text(frame)).to_csv(expected, index=False, header=False, lineterminator="\n")
+    got = io.StringIO()
+    old = csvrows.LINES_PER_WRITE
+    csvrows.LINES_PER_WRITE = per_write  # several writes, as for a large chunk
+    try:
+        csvrows.write_rows(frame, got)
+    finally:
+        csvrows.LINES_PER_WRITE = old
+    assert got.getvalue() == expected.getvalue()
+    assert isinstance(frame["infusion_day"].dtype, pd.Int64Dtype)  # the nullable counts were written too
+
+
+def test_the_cohort_csv_writer_leaves_frames_it_does_not_know_to_pandas() -> None:
+    import io
+
+    import pandas as pd
+
+    from regimen.export.csvrows import write_rows
+
+    for frame in (pd.DataFrame({"x": ["", "a"]}), pd.DataFrame({"flag": [True, False], "drug": ["a", "b"]})):
+        got, expected = io.StringIO(), io.StringIO()
+        write_rows(frame, got)
+        frame.to_csv(expected, index=False, header=False, lineterminator="\n")
+        assert got.getvalue() == expected.getvalue()
+
+
+@pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
+def test_dose_fields_are_those_of_the_row_record(regimen_id: str) -> None:
+    from regimen.engine.rows import DOSE_FIELDS, dose_fields, row_record
+
+    plan = regimen.expand(regimen.load(regimen_id), regimen.make_patient(weight="81.3", bsa="1.97", age="64"))
+    for r in plan.administrations:
+        record = row_record(plan, r)
+        fields = dose_fields(plan.rounding, r.dose, r.rate, r.duration_hours, r.calculation)
+        assert fields == {name: record[name] for name in DOSE_FIELDS}
+
+
+def test_a_cohort_gives_each_patient_the_rows_of_their_own_plan() -> None:
+    import pandas as pd
+
+    from regimen.engine.cohort import cohort
+    from regimen.engine.rows import csv_record, frame_records
+
+    roster = pd.DataFrame(
+        {
+            "patient_id": ["a", "b", "c", "d"],
+            "weight_kg": ["70", "70", "93.4", "51"],
+            "bsa_m2": ["1.8", "2.05", "2.05", "1.52"],
+            "age": ["45", "61", "45", "70"],
+            "start_date": ["2026-03-01", "", "2027-03-26", "2026-10-24"],
+        }
+    )
+    reg = regimen.load("cenersen-arm3")
+    got = frame_records(cohort(reg, roster).frame)
+    expected = []
+    for row in roster.itertuples():
+        start = dt.date.fromisoformat(row.start_date) if row.start_date else None
+        plan = regimen.expand(reg, regimen.make_patient(weight=row.weight_kg, bsa=row.bsa_m2, age=row.age), start=start)
+        expected += [{"patient_id": row.patient_id, **csv_record(plan, r)} for r in plan.administrations]
+    assert got == expected

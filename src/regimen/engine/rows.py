@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from regimen.engine.timing import wall
 from regimen.model import Administration, Total
 from regimen.quantities.clock import tzinfo_for
-from regimen.quantities.exact import decimal_to_json, exact_decimal, format_decimal, is_terminating
+from regimen.quantities.exact import Rounding, decimal_to_json, exact_decimal, format_decimal, is_terminating
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -121,6 +121,23 @@ def exact_text(x: Fraction) -> str:
 
 def _num(d: Decimal | None) -> int | float | None:
     return None if d is None else decimal_to_json(d)
+
+
+#: The fields of a record that come from a row's amount, rate, hours and working (:func:`dose_fields`).
+DOSE_FIELDS: tuple[str, ...] = ("dose", "dose_exact", "rate", "duration_h", "calculation")
+
+
+def dose_fields(
+    rounding: Rounding, dose: Fraction, rate: Fraction | None, hours: Fraction | None, calculation: str
+) -> dict[str, Any]:
+    """The :data:`DOSE_FIELDS` of a record, as :func:`row_record` writes them."""
+    return {
+        "dose": _num(rounding(dose)),
+        "dose_exact": exact_text(dose),
+        "rate": _num(rounding(rate)) if rate is not None else None,
+        "duration_h": _num(exact_decimal(hours, 6)) if hours is not None else None,
+        "calculation": calculation,
+    }
 
 
 def row_record(plan: Plan, r: Administration) -> dict[str, Any]:
@@ -325,6 +342,7 @@ def csv_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = [
+    "DOSE_FIELDS",
     "DTYPES",
     "ROW_FIELDS",
     "ROW_SCHEMA",
@@ -332,6 +350,7 @@ __all__ = [
     "csv_record",
     "csv_text",
     "date_column",
+    "dose_fields",
     "dtype_of",
     "empty_frame",
     "exact_text",

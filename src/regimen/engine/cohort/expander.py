@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -62,9 +62,11 @@ from regimen.engine.cohort.roster import (
 from regimen.engine.expand import choose_variant, component_schedule, dose_for_day, expand, requirements
 from regimen.engine.plan import Plan
 from regimen.engine.rows import (
+    DOSE_FIELDS,
     ROW_FIELDS,
     csv_record,
     date_column,
+    dose_fields,
     empty_frame,
     frame_records,
     kind_of,
@@ -395,6 +397,10 @@ class CohortExpander:
         self._templates[signature] = template
         return signature, template
 
+    def _plain_block(self, body: tuple[Any, ...]) -> bool:
+        """A block of plain dosing: its records differ from the template's only in :data:`DOSE_FIELDS`."""
+        return self._plain and self._options is None and body[0] != "height"
+
     def _block(
         self, signature: tuple[Any, ...], template: _Template, basis: str, body: tuple[Any, ...], patient: Patient
     ) -> list[dict[str, Any]]:
@@ -405,19 +411,17 @@ class CohortExpander:
             return hit
         rows = [j for j, b in enumerate(template.bases) if b == basis]
         out: list[dict[str, Any]] = []
-        if self._plain and self._options is None and body[0] != "height":
-            # plain dosing: each row is dose_for_day of its rule and the body value, as in expand()
+        if self._plain_block(body):
+            # plain dosing: each row is dose_for_day of its rule and the body value, as in expand(): the template
+            # row's record with the fields that come from the dose (the days of one rule share one working)
+            worked: dict[tuple[int, bool, int], dict[str, Any]] = {}
             for j in rows:
                 dose, continuous, duration = template.keys[j]
-                work = dose_for_day(dose, continuous, duration, patient, self.rounding)
-                row = dataclasses.replace(
-                    template.plan.administrations[j],
-                    dose=work.amount,
-                    rate=work.rate,
-                    duration_hours=work.hours,
-                    calculation=work.calculation,
-                )
-                out.append(csv_record(template.plan, row))
+                key = (id(dose), continuous, id(duration))  # the regimen's own objects
+                if key not in worked:
+                    work = dose_for_day(dose, continuous, duration, patient, self.rounding)
+                    worked[key] = dose_fields(self.rounding, work.amount, work.rate, work.hours, work.calculation)
+                out.append({**template.records[j], **worked[key]})
         else:
             # anything else (caps, rounding, a BSA from height): the engine itself, for a patient with this value
             try:
@@ -543,8 +547,9 @@ class CohortExpander:
                     self._block(signature, template, basis, key, self._body_patient(rep, basis, key)) for key in keys
                 ]
                 rows = [j for j, b in enumerate(template.bases) if b == basis]
+                varying = DOSE_FIELDS if all(self._plain_block(key) for key in keys) else None
                 for i, j in enumerate(rows):
-                    out.fill_row(pos[:, j], codes, [block[i] for block in blocks])
+                    out.fill_row(pos[:, j], codes, [block[i] for block in blocks], varying)
                 if basis == "bsa":  # check one patient of each way the BSA is given
                     checks += [
                         int(members[np.flatnonzero(codes == c)[0]])
@@ -706,12 +711,20 @@ class _Columns:
         dated = start_ord >= 0
         self.date_ord[pos[dated]] = start_ord[dated][:, None] + course[None, :] - 1
 
-    def fill_row(self, pos: np.ndarray, codes: np.ndarray, records: list[dict[str, Any]]) -> None:
-        """One template row for every member: ``records[codes[i]]`` is member i's record."""
+    def fill_row(
+        self, pos: np.ndarray, codes: np.ndarray, records: list[dict[str, Any]], varying: Iterable[str] | None = None
+    ) -> None:
+        """One template row for every member: ``records[codes[i]]`` is member i's record. Only the ``varying``
+        columns may differ between the records (None: any column); the others are the first record's."""
         import numpy as np
 
+        differ = set(varying) if varying is not None else None
         for c, target in self.cols.items():
             if c == ID_COLUMN:
+                continue
+            if differ is not None and c not in differ:
+                value = records[0].get(c)
+                target[pos] = float("nan") if value is None and kind_of(c) in (*_NUMERIC, "int") else value
                 continue
             values = [r.get(c) for r in records]
             numeric = kind_of(c) in _NUMERIC or kind_of(c) == "int"
