@@ -30,6 +30,8 @@ COMMANDS = {
     "schema": "regimen.cli.regimens:schema",
     "cohort": "regimen.cli.cohort:cohort",
     "supply": "regimen.cli.cohort:supply",
+    "course": "regimen.cli.course:course",
+    "due": "regimen.cli.course:due",
 }
 
 

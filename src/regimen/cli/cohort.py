@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -9,10 +10,19 @@ from typing import Any, TypeVar
 import click
 
 from regimen.cli.clinical_options import cohort_clinical_options, cohort_options_from_context
-from regimen.cli.options import cycle_options, flag, output_options, parse_cycles, regimen_argument, regimen_path_option
+from regimen.cli.options import (
+    complete_regimen,
+    cycle_options,
+    flag,
+    output_options,
+    parse_cycles,
+    regimen_argument,
+    regimen_path_option,
+)
 from regimen.cli.terminal import warn
 from regimen.clinical.formulary import load_formulary
 from regimen.engine.cohort import DaskEngine, PandasEngine, run
+from regimen.engine.rows import exact_text
 from regimen.engine.supply import SupplyForecast
 from regimen.errors import RegimenError
 from regimen.export.frames import CohortFiles, errors_path_for, write_cohort, write_errors
@@ -190,8 +200,20 @@ def cohort(
 
 
 @click.command()
-@regimen_argument
-@click.argument("roster", metavar="ROSTER", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.argument("regimen_ref", metavar="[REGIMEN ROSTER]", required=False, shell_complete=complete_regimen)
+@click.argument("roster", metavar="", required=False, type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option(
+    "--due",
+    "from_worklist",
+    is_flag=True,
+    help="Instead of REGIMEN and ROSTER: the administrations due across the active treatment courses "
+    "('regimen due'), from --from for --days.",
+)
+@click.option(
+    "--from", "first", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="With --due: first day."
+)
+@click.option("--days", type=click.IntRange(min=1, max=366), default=1, show_default=True, help="With --due: days.")
+@click.option("--db", metavar="FILE|URL", help="With --due: the course database (as for 'regimen course').")
 @click.option(
     "--formulary",
     "formulary_path",
@@ -205,8 +227,12 @@ def cohort(
 @output_options(["table", "csv", "json"])
 @regimen_path_option
 def supply(
-    regimen_ref: str,
-    roster: str,
+    regimen_ref: str | None,
+    roster: str | None,
+    from_worklist: bool,
+    first: dt.datetime | None,
+    days: int,
+    db: str | None,
     formulary_path: str | None,
     cycles: tuple[str, ...],
     cycle_length: int | None,
@@ -218,9 +244,25 @@ def supply(
     """Drug supply for REGIMEN over ROSTER: amounts and single-use vials per drug, by cycle and ISO week.
 
     \b
+    Or, with --due, for what the active treatment courses have due (the pharmacy's compounding for tomorrow).
+
+    \b
     Example:
       regimen supply cenersen-arm3 roster.csv --formulary pharmacy.toml
+      regimen supply --due --from 2026-12-02 --formulary pharmacy.toml
     """
+    if from_worklist:
+        if regimen_ref is not None or roster is not None:
+            raise click.UsageError("--due reads the course database: give no REGIMEN or ROSTER with it")
+        forecast = worklist_forecast(first, days, db, formulary_path)
+        text = {"json": forecast_json, "csv": forecast_csv}.get(fmt, forecast_table)(forecast)
+        write_output(text, output)
+        click.echo(f"worklist: {forecast.expanded} course(s), {forecast.patients_in} administration(s) due", err=True)
+        return
+    if regimen_ref is None or roster is None:
+        raise click.UsageError("give REGIMEN and ROSTER (or --due, for the treatment courses' worklist)")
+    if first is not None or db is not None:
+        raise click.UsageError("--from and --db go with --due")
 
     # beside the roster; for a roster from standard input ('-'), stdin.errors.csv in the current folder
     where = errors_path if errors_path is not None else errors_path_for("stdin.csv" if roster == "-" else roster)
@@ -253,4 +295,31 @@ def supply(
     click.echo(f"{reg.id}: {summary.summary()}" + (f"; rejected rows: {where}" if summary.rejected else ""), err=True)
 
 
-__all__ = ["cohort", "supply"]
+def worklist_forecast(first: dt.datetime | None, days: int, db: str | None, formulary: str | None) -> SupplyForecast:
+    """The supply for the administrations due across the active courses (as 'regimen due' lists them)."""
+    import pandas as pd
+
+    from regimen.store.courses import CourseStore  # lazy: the database layer only for --due
+
+    day1 = first.date() if first else dt.date.today()
+    last = day1 + dt.timedelta(days=days - 1)
+    rows = CourseStore.open(db).due(day1, last)
+    forecast = SupplyForecast(load_formulary(formulary), regimen_id="worklist")
+    frame = pd.DataFrame(
+        {
+            "phase": [r.phase for r in rows],
+            "cycle": [r.cycle for r in rows],
+            "drug": [r.drug for r in rows],
+            "dose_unit": [r.unit for r in rows],
+            "dose_exact": [exact_text(r.dose) for r in rows],
+            "date": pd.to_datetime(pd.Series([r.date for r in rows], dtype=object)),
+        }
+    )
+    forecast.add(frame)
+    forecast.patients_in, forecast.expanded = len(rows), len({r.course_id for r in rows})
+    span = day1.isoformat() if days == 1 else f"{day1.isoformat()} to {last.isoformat()}"
+    forecast.notes.append(f"the administrations due {span} across the active treatment courses ('regimen due')")
+    return forecast
+
+
+__all__ = ["cohort", "supply", "worklist_forecast"]

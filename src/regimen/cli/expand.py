@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -44,6 +45,13 @@ def calendar_options(fn: Any) -> Any:
         click.option("--remind", metavar="30m|1h|1d", help="Add a reminder this long before each event."),
         click.option(
             "--label", metavar="TEXT", help="Name shown in each event (no patient name is written without it)."
+        ),
+        click.option(
+            "--course",
+            "course_key",
+            metavar="ID",
+            help="A stable key for the calendar's events (e.g. the course or patient id): a later export after any "
+            "change (weight, dose, dates) then updates the same events instead of adding new ones.",
         ),
         click.option(
             "--caldav",
@@ -105,6 +113,7 @@ def expand(
     tz: str | None,
     remind: str | None,
     label: str | None,
+    course_key: str | None,
     caldav: str | None,
 ) -> None:
     """Expand REGIMEN (an id from 'regimen list', or a .toml path) for one patient.
@@ -125,6 +134,12 @@ def expand(
     distinct_files({"-o": output, "--ics": ics}, {"REGIMEN": regimen_ref if looks_like_path(regimen_ref) else None})
     calendar = {"ics": ics, "time_": time_, "tz": tz, "remind": remind, "label": label, "caldav": caldav}
     wanted = any(calendar[k] is not None for k in ("ics", "caldav", "remind", "label"))
+    if course_key is not None:
+        from regimen.engine.course import check_course_id  # lazy: only with a calendar key
+
+        check_course_id(course_key)
+        if not wanted:
+            raise RegimenError("--course keys the calendar's events: add --ics FILE or --caldav URL")
     export = calendar_export(calendar, start) if wanted else None
     reg = load(regimen_ref, regimen_path)
     clinical, renal = options_from_context()
@@ -139,6 +154,8 @@ def expand(
         time=when,
         tz=tz,
     )
+    if course_key is not None:
+        plan = dataclasses.replace(plan, key=course_key)
     calendar_bytes = export.render(plan) if export is not None else None
     write_plan(plan, fmt, output)
     if export is not None:

@@ -35,6 +35,9 @@ class Plan:
     #: the warnings on the plan as a whole (the patient's values, eligibility, cycles, cumulative doses), not
     #: those of one row (a row's own are in its ``warnings``): every CSV row and cohort row carries them
     plan_warnings: tuple[str, ...] = field(default=())
+    #: the identity of the plan's calendar events: a treatment course's id (or ``--course``), when given; without
+    #: it, events are keyed by the regimen, the patient values, the start and the label
+    key: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON contract: regimen, patient, administrations, totals, notes, warnings."""

@@ -10,7 +10,7 @@ computed, then writes the file (atomically) and publishes to the server.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,7 @@ from regimen.export.io import write_atomic
 
 
 def publish(
-    plan: Plan,
+    plan: Plan | Sequence[Plan],
     url: str,
     *,
     environ: Mapping[str, str] | None = None,
@@ -48,7 +48,8 @@ def publish(
     """Upload ``plan``'s events to the calendar collection at ``url``, replacing an earlier upload of it.
 
     One resource per event; events whose content changed get SEQUENCE + 1, as in a re-exported file,
-    and events of the plan no longer in it are deleted. Options are those of :func:`regimen.export.ics.plan_to_ics`.
+    and events of the plan no longer in it are kept as cancelled (SEQUENCE + 1), as in a re-exported file.
+    Options are those of :func:`regimen.export.ics.plan_to_ics`.
     """
     label = check_label(label) if label is not None else None
 
@@ -115,17 +116,18 @@ class CalendarExport:
     def options(self) -> dict[str, Any]:
         return {"time": self.time, "tz": self.tz, "remind": self.remind, "label": self.label, "dtstamp": self.dtstamp}
 
-    def render(self, plan: Plan) -> bytes | None:
+    def render(self, plan: Plan | Sequence[Plan]) -> bytes | None:
         """The .ics file's new content (reading the file it will replace, for SEQUENCE), or None."""
         if self.ics is None:
             return None
         return plan_to_ics(plan, previous=existing_calendar(self.ics), **self.options)
 
-    def publish(self, plan: Plan, data: bytes | None) -> None:
+    def publish(self, plan: Plan | Sequence[Plan], data: bytes | None) -> None:
         """Write the file (atomically) and upload to the CalDAV server, as asked."""
         if self.ics is not None and data is not None:
             write_atomic(self.ics, data)
-            self.echo(f"calendar: {len(slots(plan))} event(s) written to {self.ics}")
+            count = sum(len(slots(part)) for part in ([plan] if isinstance(plan, Plan) else plan))
+            self.echo(f"calendar: {count} event(s) written to {self.ics}")
         if self.caldav is not None:
             self.echo(f"calendar: {publish(plan, self.caldav, **self.options).summary(self.caldav)}")
 

@@ -36,7 +36,7 @@ import datetime as dt
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -122,7 +122,13 @@ def _digest(*parts: object, size: int) -> str:
 
 
 def plan_key(plan: Plan, label: str | None = None) -> str:
-    """Same regimen, patient values, start and label -> same key (and so the same UIDs)."""
+    """The key of every UID of the plan's events.
+
+    A plan with a course key (a treatment course, or ``--course ID``): the regimen and that key only, never a dose
+    or a patient value, so that a re-export after any change updates the same events. Otherwise: same regimen,
+    patient values, start and label -> same key."""
+    if plan.key is not None:
+        return _digest(plan.regimen.id, "course", plan.key, size=16)
     p = plan.patient
     return _digest(
         plan.regimen.id,
@@ -137,9 +143,9 @@ def plan_key(plan: Plan, label: str | None = None) -> str:
     )
 
 
-def uid_prefix(plan: Plan, label: str | None = None) -> str:
+def uid_prefix(plan: Plan | Sequence[Plan], label: str | None = None) -> str:
     """What the UID of every event of this plan (and of no other) starts with: 'regimen-<plan key>-'."""
-    return f"{UID_PREFIX}{plan_key(plan, label)}-"
+    return f"{UID_PREFIX}{plan_key(_parts(plan)[0], label)}-"
 
 
 def event_uid(
@@ -418,8 +424,11 @@ def plan_events(
             alarm.add("trigger", -remind)
             event.add_component(alarm)
         content = _content_hash(event)
-        event.add("sequence", _sequence(content, (previous or {}).get(str(event["UID"]))))
-        event.add("dtstamp", stamp)
+        old = (previous or {}).get(str(event["UID"]))
+        event.add("sequence", _sequence(content, old))
+        # an unchanged event keeps its stamp, so that a re-export leaves it byte for byte as it was
+        kept = old.event.get("DTSTAMP") if old is not None and old.content == content else None
+        event.add("dtstamp", kept.dt if kept is not None else stamp)
         event.add(CONTENT_PROPERTY, content)
         events.append(event)
     return events
@@ -438,8 +447,21 @@ def calendar_name(plan: Plan, label: str | None) -> str:
     return f"{plan.regimen.name} — {label}" if label else plan.regimen.name
 
 
+def _parts(plan: Plan | Sequence[Plan]) -> list[Plan]:
+    """A plan, or the part plans of a treatment course (one per set of patient values in force), which share their
+    course key: each event is written from its own part (its patient values, its working)."""
+    parts = [plan] if isinstance(plan, Plan) else list(plan)
+    if not parts:
+        raise CalendarError("the calendar has no events: nothing is planned")
+    return parts
+
+
+def events_of(plan: Plan | Sequence[Plan], **options: Any) -> list[icalendar.Event]:
+    return [e for part in _parts(plan) for e in plan_events(part, **options)]
+
+
 def plan_to_ics(
-    plan: Plan,
+    plan: Plan | Sequence[Plan],
     *,
     time: dt.time | None = None,
     tz: str | None = None,
@@ -455,11 +477,12 @@ def plan_to_ics(
     same plan get SEQUENCE + 1 and events no longer in the plan come back as cancelled.
     """
     label = check_label(label) if label is not None else None
-    key = plan_key(plan, label)
+    parts = _parts(plan)
+    key = plan_key(parts[0], label)
     earlier = read_previous(previous, key)
     stamp = (dtstamp or dt.datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    events = plan_events(plan, time=time, tz=tz, remind=remind, label=label, dtstamp=stamp, previous=earlier)
-    cal = new_calendar(calendar_name(plan, label))
+    events = events_of(parts, time=time, tz=tz, remind=remind, label=label, dtstamp=stamp, previous=earlier)
+    cal = new_calendar(calendar_name(parts[0], label))
     uids = {str(e["UID"]) for e in events}
     for event in events:
         cal.add_component(event)
@@ -472,7 +495,7 @@ def plan_to_ics(
 
 
 def plan_resources(
-    plan: Plan,
+    plan: Plan | Sequence[Plan],
     stored: Mapping[str, bytes | str],
     *,
     time: dt.time | None = None,
@@ -485,22 +508,32 @@ def plan_resources(
 
     ``stored`` holds the copies of this plan's events already stored (UID -> calendar data): an event
     whose content differs from its copy gets SEQUENCE + 1 and ``changed``; one whose content is the
-    same is not ``changed`` (its copy can stay). An event without a copy is ``changed``. Each calendar
+    same is not ``changed`` (its copy can stay). An event without a copy is ``changed``. A stored event no longer in
+    the plan comes back cancelled (STATUS:CANCELLED, SEQUENCE + 1), ``changed`` unless it already was. Each calendar
     has the VTIMEZONE of its own event's years. Options are those of :func:`plan_to_ics`.
     """
     label = check_label(label) if label is not None else None
     previous: dict[str, Previous] = {}
     for uid, data in stored.items():
         previous.update({k: v for k, v in read_previous(data).items() if k == uid})
-    events = plan_events(plan, time=time, tz=tz, remind=remind, label=label, dtstamp=dtstamp, previous=previous)
+    parts = _parts(plan)
+    events = events_of(parts, time=time, tz=tz, remind=remind, label=label, dtstamp=dtstamp, previous=previous)
     resources: dict[str, tuple[bytes, bool]] = {}
     for event in events:
         uid = str(event["UID"])
         old = previous.get(uid)
-        cal = new_calendar(calendar_name(plan, label))
+        cal = new_calendar(calendar_name(parts[0], label))
         cal.add_component(event)
         add_timezones(cal)
         resources[uid] = (cal.to_ical(), old is None or old.content != str(event[CONTENT_PROPERTY]))
+    # an event that left the plan stays on the server as cancelled (SEQUENCE + 1), as in a re-exported file
+    stamp = (dtstamp or dt.datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    for uid, old in previous.items():
+        if uid not in resources:
+            cal = new_calendar(calendar_name(parts[0], label))
+            cal.add_component(_cancelled(old, stamp))
+            add_timezones(cal)
+            resources[uid] = (cal.to_ical(), str(old.event.get("STATUS", "")).upper() != "CANCELLED")
     return resources
 
 
@@ -527,7 +560,7 @@ def existing_calendar(path: str | Path) -> bytes | None:
     return data
 
 
-def write_ics(path: str | Path, plan: Plan, **options: Any) -> None:
+def write_ics(path: str | Path, plan: Plan | Sequence[Plan], **options: Any) -> None:
     """Write the plan's calendar to ``path`` atomically, reading the file it replaces for SEQUENCE."""
     write_atomic(path, plan_to_ics(plan, previous=existing_calendar(path), **options))
 

@@ -1,0 +1,484 @@
+"""``regimen course ...`` (a plan that follows the patient) and ``regimen due`` (the day unit's worklist)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from regimen.cli.clinical_options import META, clinical_options
+from regimen.cli.options import (
+    flag,
+    output_options,
+    parse_cycles,
+    patient_options,
+    regimen_argument,
+    regimen_path_option,
+)
+from regimen.cli.terminal import warn
+from regimen.engine.course import PATIENT_KEYS, CourseStart, check_course_id, start_options
+from regimen.errors import RegimenError, render
+from regimen.export.io import write_output
+from regimen.protocol.catalog import find, load
+from regimen.quantities.clock import parse_time, zone
+
+F = TypeVar("F", bound=Callable[..., Any])
+MAX_DUE_DAYS = 366
+
+
+def db_option(fn: F) -> F:
+    return click.option(
+        "--db",
+        metavar="FILE|URL",
+        help="The course database: a file (SQLite) or postgresql://USER@HOST/DB. Default: $REGIMEN_DB, else "
+        "courses.sqlite3 in the user's data folder (~/.local/share/regimen).",
+    )(fn)
+
+
+def who_option(fn: F) -> F:
+    return click.option("--who", metavar="NAME", help="Who records this (default: the login name).")(fn)
+
+
+def reason_option(default: str | None = None) -> Callable[[F], F]:
+    """--reason: required for a change; ``default`` for a record that has an obvious one (start, given)."""
+    help_text = "Why (recorded with the change; every change says why)."
+    if default is None:
+        return click.option("--reason", metavar="TEXT", required=True, help=help_text)
+    return click.option("--reason", metavar="TEXT", default=default, show_default=True, help=help_text)
+
+
+def cycle_option(fn: F) -> F:
+    return click.option(
+        "--cycle", required=True, metavar="N|PHASE:N", help="The cycle (from this cycle on, for lasting changes)."
+    )(fn)
+
+
+def _who(who: str | None) -> str:
+    if who is not None:
+        text = " ".join(who.split())
+        if not text or len(text) > 200:
+            raise RegimenError("--who: one line of at most 200 characters")
+        return text
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER") or "unknown"
+
+
+def _store(db: str | None) -> Any:
+    from regimen.store.courses import CourseStore  # lazy: SQLAlchemy only for the course commands
+
+    return CourseStore.open(db)
+
+
+def _say(line: str) -> None:
+    click.echo(render(line, flag), err=True)
+
+
+def _after(view: Any, line: str) -> None:
+    _say(line)
+    for w in view.warnings:
+        warn(f"warning: {w}")
+
+
+@click.group()
+def course() -> None:
+    """Treatment courses: a plan that follows the patient (delays, new weights, dose changes, omissions, what was
+    given), kept append-only in a database.
+
+    \b
+    Example:
+      regimen course start capox --course bed4 --weight 70 --height 175 --age 60 --start 2026-12-01
+      regimen course delay bed4 --cycle 3 --by 7d --reason "neutrophils 0.9"
+      regimen course show bed4
+    """
+
+
+@course.command("start")
+@regimen_argument
+@click.option("--course", "course_id", required=True, metavar="ID", help="The course's id (yours: e.g. bed4-2026-12).")
+@patient_options
+@click.option(
+    "--start",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Date of day 1 of cycle 1.",
+)
+@click.option("--time", "time_", metavar="HH:MM", help="Time the first drug of each treatment day starts.")
+@click.option("--tz", metavar="ZONE", help="IANA time zone of --time (default UTC).")
+@click.option("--cycles", "cycles", multiple=True, metavar="N|PHASE=N", help="Cycles, when the source leaves it open.")
+@click.option("--cycle-length", type=click.IntRange(min=1), metavar="DAYS", help="When the source states none.")
+@clinical_options
+@db_option
+@who_option
+@reason_option(default="course started")
+@regimen_path_option
+def start_command(
+    regimen_ref: str,
+    course_id: str,
+    weight: str | None,
+    bsa: str | None,
+    age: str | None,
+    dob: str | None,
+    height: str | None,
+    sex: str | None,
+    start: dt.datetime,
+    time_: str | None,
+    tz: str | None,
+    cycles: tuple[str, ...],
+    cycle_length: int | None,
+    db: str | None,
+    who: str | None,
+    reason: str,
+    regimen_path: tuple[str, ...],
+) -> None:
+    """Start a course of REGIMEN for one patient: records the regimen file's text (so a later edit of the file never
+    changes a running course), the patient values as typed, and day 1."""
+    check_course_id(course_id)
+    if time_ is not None:
+        parse_time(time_)
+    if tz is not None:
+        if time_ is None:
+            raise RegimenError("--tz needs --time HH:MM")
+        zone(tz)
+    counts = parse_cycles(cycles)
+    if isinstance(counts, dict):
+        raise RegimenError("a course records one --cycles N (for the phase whose count is open)")
+    path = find(regimen_ref, regimen_path)
+    load(regimen_ref, regimen_path)  # the same checks as 'regimen expand' (id, shadowing)
+    values: dict[str, Any] = click.get_current_context().meta.get(META, {})
+    patient = {
+        k: v
+        for k, v in {
+            "weight": weight,
+            "bsa": bsa,
+            "age": age,
+            "dob": dob,
+            "height": height,
+            "sex": sex,
+            "scr": values.get("scr"),
+            "gfr": values.get("gfr"),
+        }.items()
+        if v is not None
+    }
+    assert set(patient) <= set(PATIENT_KEYS)
+    record = CourseStart(
+        course_id=course_id,
+        regimen_text=Path(path).read_text(encoding="utf-8"),
+        regimen_file=str(path),
+        start=start.date(),
+        patient=patient,
+        options=start_options(values),
+        time=time_,
+        tz=tz if time_ else None,
+        cycles=counts,
+        cycle_length=cycle_length,
+    )
+    store = _store(db)
+    view = store.start(record, who=_who(who), why=reason)
+    planned = sum(1 for cr in view.rows if cr.status == "planned")
+    _after(view, f"course {course_id}: started ({view.regimen.id}, {planned} administrations planned) in {store.where}")
+
+
+def _change(kind: str, course_id: str, db: str | None, who: str | None, reason: str, **given: Any) -> None:
+    store = _store(db)
+    view, change = store.change(course_id, kind, who=_who(who), why=reason, **given)
+    from regimen.engine.course import describe  # lazy: only this command needs it
+
+    _after(view, f"course {course_id}: change {change.seq} recorded: {describe(change, view.regimen)}")
+
+
+@course.command("delay")
+@click.argument("course_id", metavar="COURSE")
+@cycle_option
+@click.option("--by", "by", required=True, metavar="7d|1w", help="How much later the cycle starts (days or weeks).")
+@reason_option()
+@who_option
+@db_option
+def delay(course_id: str, cycle: str, by: str, reason: str, who: str | None, db: str | None) -> None:
+    """Delay a cycle (and every cycle after it)."""
+    _change("delay", course_id, db, who, reason, cycle=cycle, by=by)
+
+
+@course.command("measure")
+@click.argument("course_id", metavar="COURSE")
+@cycle_option
+@click.option("--weight", metavar="W", help="New weight (kg, or with a unit).")
+@click.option("--height", metavar="H", help="New height.")
+@click.option("--bsa", metavar="A", help="New BSA in m² (else computed from height and weight when it was).")
+@click.option("--scr", metavar="SCR", help="New serum creatinine.")
+@click.option("--gfr", metavar="ML_MIN", help="New measured GFR.")
+@reason_option()
+@who_option
+@db_option
+def measure(
+    course_id: str,
+    cycle: str,
+    weight: str | None,
+    height: str | None,
+    bsa: str | None,
+    scr: str | None,
+    gfr: str | None,
+    reason: str,
+    who: str | None,
+    db: str | None,
+) -> None:
+    """New patient values from a cycle on: doses are recomputed; a change of more than 10 % in weight or BSA is
+    flagged."""
+    _change("measure", course_id, db, who, reason, cycle=cycle, weight=weight, height=height, bsa=bsa, scr=scr, gfr=gfr)
+
+
+@course.command("dose")
+@click.argument("course_id", metavar="COURSE")
+@cycle_option
+@click.option("--drug", metavar="DRUG", help="The drug (default for --level: every drug with levels).")
+@click.option("--level", metavar="N", help="Dose level from the regimen's levels, e.g. -1.")
+@click.option("--reduce", metavar="PCT", help="Give PCT of the dose, e.g. 75%.")
+@reason_option()
+@who_option
+@db_option
+def dose(
+    course_id: str,
+    cycle: str,
+    drug: str | None,
+    level: str | None,
+    reduce: str | None,
+    reason: str,
+    who: str | None,
+    db: str | None,
+) -> None:
+    """A dose level or a reduction from a cycle on."""
+    _change("dose", course_id, db, who, reason, cycle=cycle, drug=drug, level=level, reduce=reduce)
+
+
+@course.command("omit")
+@click.argument("course_id", metavar="COURSE")
+@cycle_option
+@click.option("--day", type=click.IntRange(min=1), metavar="D", help="The day of the cycle (default: every day).")
+@click.option("--drug", metavar="DRUG", help="The drug (default: every drug of the day).")
+@reason_option()
+@who_option
+@db_option
+def omit(
+    course_id: str, cycle: str, day: int | None, drug: str | None, reason: str, who: str | None, db: str | None
+) -> None:
+    """Omit a drug, a day, or a drug on a day."""
+    _change("omit", course_id, db, who, reason, cycle=cycle, day=day, drug=drug)
+
+
+@course.command("given")
+@click.argument("course_id", metavar="COURSE")
+@cycle_option
+@click.option("--day", type=click.IntRange(min=1), metavar="D", help="The day of the cycle.")
+@click.option("--drug", metavar="DRUG", help="The drug.")
+@click.option("--dose", "dose_", required=True, metavar="AMOUNT", help="The dose actually given, with its unit.")
+@click.option("--at", metavar="YYYY-MM-DDTHH:MM", help="When it was given (the course's zone, or with an offset).")
+@click.option("--lot", metavar="LOT", help="The lot (batch) number, when known.")
+@click.option("--dose-number", type=click.IntRange(min=1), metavar="N", help="With several doses a day: which.")
+@reason_option(default="given as recorded")
+@who_option
+@db_option
+def given(
+    course_id: str,
+    cycle: str,
+    day: int | None,
+    drug: str | None,
+    dose_: str,
+    at: str | None,
+    lot: str | None,
+    dose_number: int | None,
+    reason: str,
+    who: str | None,
+    db: str | None,
+) -> None:
+    """Record what was actually given for one planned administration."""
+    _change(
+        "given",
+        course_id,
+        db,
+        who,
+        reason,
+        cycle=cycle,
+        day=day,
+        drug=drug,
+        dose=dose_,
+        at=at,
+        lot=lot,
+        dose_number=dose_number,
+    )
+
+
+@course.command("stop")
+@click.argument("course_id", metavar="COURSE")
+@click.option(
+    "--on",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="First day not given (default: today).",
+)
+@reason_option()
+@who_option
+@db_option
+def stop(course_id: str, on: dt.datetime | None, reason: str, who: str | None, db: str | None) -> None:
+    """Stop the course: nothing is planned from --on (default today)."""
+    _change("stop", course_id, db, who, reason, on=(on.date() if on else dt.date.today()))
+
+
+@course.command("show")
+@click.argument("course_id", metavar="COURSE")
+@output_options(["table", "json"])
+@db_option
+def show(course_id: str, fmt: str, output: str | None, db: str | None) -> None:
+    """The course as it now stands: given / planned / omitted per row with the working, cumulative doses given,
+    and the history of changes."""
+    from regimen.export.course import course_json, course_text  # lazy: only this command needs it
+
+    store = _store(db)
+    view = store.view(course_id)
+    records = store.record(course_id)
+    if fmt == "json":
+        write_output(course_json(view, records), output)
+    else:
+        started = (dt.datetime.fromisoformat(records["started_at"]), records["started_by"], records["reason"])
+        write_output(course_text(view, started), output)
+    for w in view.warnings:
+        warn(f"warning: {w}")
+
+
+@course.command("export")
+@click.argument("course_id", metavar="COURSE")
+@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True), help="JSON file.")
+@db_option
+def export(course_id: str, output: str | None, db: str | None) -> None:
+    """The course as JSON: its records (start, every change) and the plan as it stands."""
+    from regimen.export.course import course_json  # lazy: only this command needs it
+
+    store = _store(db)
+    write_output(course_json(store.view(course_id), store.record(course_id)), output)
+    if output not in (None, "-"):
+        _say(f"{output}: written (json)")
+
+
+@course.command("list")
+@output_options(["table", "csv", "json"])
+@db_option
+def list_courses(fmt: str, output: str | None, db: str | None) -> None:
+    """Every course in the database: id, regimen, day 1, status, number of changes."""
+    import csv
+    import io
+    import json
+
+    courses = _store(db).courses()
+    records = [
+        {
+            "course": c.course_id,
+            "regimen": c.regimen_id,
+            "start": c.start.isoformat(),
+            "status": c.status,
+            "changes": c.changes,
+            "last_change": c.last_change.isoformat() if c.last_change else None,
+        }
+        for c in courses
+    ]
+    if fmt == "json":
+        text = json.dumps(records, indent=2) + "\n"
+    elif fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(
+            out, fieldnames=["course", "regimen", "start", "status", "changes", "last_change"], lineterminator="\n"
+        )
+        writer.writeheader()
+        writer.writerows(records)
+        text = out.getvalue()
+    else:
+        lines = [f"{len(records)} course(s)"]
+        lines += [
+            f"{r['course']}  {r['regimen']}  from {r['start']}  {r['status']}  {r['changes']} change(s)"
+            for r in records
+        ]
+        text = "\n".join(lines) + "\n"
+    write_output(text, output)
+
+
+@course.command("calendar")
+@click.argument("course_id", metavar="COURSE")
+@click.option("--ics", metavar="FILE", type=click.Path(dir_okay=False), help="Write (or update) this .ics file.")
+@click.option("--caldav", metavar="URL", help="Upload to (or update) this CalDAV calendar.")
+@click.option("--remind", metavar="30m|1h|1d", help="A reminder this long before each event.")
+@click.option("--label", metavar="TEXT", help="Name shown in each event.")
+@db_option
+def calendar(
+    course_id: str, ics: str | None, caldav: str | None, remind: str | None, label: str | None, db: str | None
+) -> None:
+    """The course's calendar: events keyed by the course, so a re-export after any change updates the changed
+    events (SEQUENCE + 1), cancels those that left the plan, and leaves the rest as they were."""
+    from regimen.export.calendar import CalendarExport  # lazy: only this command needs it
+
+    view = _store(db).view(course_id)
+    export = CalendarExport.from_options(
+        ics=ics,
+        caldav=caldav,
+        time=None,
+        tz=None,
+        remind=remind,
+        label=label,
+        start=view.start.start,
+        echo=_say,
+    )
+    plans = view.active_plans()
+    if not plans:
+        raise RegimenError(f"course {course_id}: nothing is planned or given any more; no calendar to write")
+    export.publish(plans, export.render(plans))
+
+
+@click.command()
+@click.option(
+    "--from",
+    "first",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="First day (default: today).",
+)
+@click.option("--days", type=click.IntRange(min=1, max=MAX_DUE_DAYS), default=1, show_default=True, help="Days.")
+@output_options(["table", "csv", "json", "ics"])
+@db_option
+def due(first: dt.datetime | None, days: int, fmt: str, output: str | None, db: str | None) -> None:
+    """Every administration due across all active courses: course, drug, dose, time, route, preparation.
+
+    \b
+    Example:
+      regimen due --from 2026-12-01 --days 2
+      regimen due --from 2026-12-01 -o tomorrow.csv
+    """
+    from regimen.export import course as out  # lazy: only this command needs it
+
+    day1 = first.date() if first else dt.date.today()
+    last = day1 + dt.timedelta(days=days - 1)
+    rows = _store(db).due(day1, last)
+    if fmt == "ics":
+        from regimen.export.ics import dtstamp_from_env  # lazy: only this command needs it
+        from regimen.export.io import write_atomic  # lazy: only this command needs it
+
+        data = out.due_ics(rows, dtstamp_from_env())
+        if output in (None, "-"):
+            click.echo(data.decode("utf-8"), nl=False)
+        else:
+            write_atomic(output, data)
+        return
+    if fmt == "csv":
+        text = out.due_csv(rows)
+    elif fmt == "json":
+        text = out.due_json(rows, day1, last)
+    else:
+        text = out.due_text(rows, day1, last)
+    write_output(text, output)
+
+
+__all__ = ["course", "due"]

@@ -1,0 +1,298 @@
+"""A treatment course and the day unit's worklist, as text, CSV, JSON and iCalendar (issue 12)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from regimen.engine.course import Change, CourseRow, CourseView, DueRow, describe
+from regimen.engine.plan import Plan
+from regimen.engine.rows import exact_text, row_record
+from regimen.export.table import DISCLAIMER, patient_line
+from regimen.quantities.clock import tzinfo_for
+from regimen.quantities.exact import amount_text
+
+STATUS_WORDS = {"planned": "planned", "given": "GIVEN", "omitted": "OMITTED", "stopped": "stopped"}
+
+
+def _plan_of(view: CourseView) -> dict[int, Plan]:
+    return {id(a): p for p in view.plans for a in p.administrations}
+
+
+def _local(instant: dt.datetime | None, tz: str | None) -> str:
+    if instant is None:
+        return ""
+    return instant.astimezone(tzinfo_for(tz)).strftime("%H:%M")
+
+
+def _dose(cr: CourseRow) -> str:
+    r = cr.row
+    if cr.given is not None:
+        return amount_text(cr.given.dose, cr.given.unit, r.rounding)
+    return r.dose_text
+
+
+def _working(cr: CourseRow, tz: str | None) -> str:
+    parts = []
+    if cr.given is not None:
+        g = cr.given
+        at = f" at {g.at.astimezone(tzinfo_for(tz)).strftime('%Y-%m-%d %H:%M')} ({tz or 'UTC'})" if g.at else ""
+        lot = f", lot {g.lot}" if g.lot else ""
+        parts.append(f"given{at}{lot} (change {g.change}); planned {cr.row.dose_text}: {cr.row.calculation}")
+    elif cr.status == "omitted":
+        parts.append(f"omitted (change {cr.change}); was {cr.row.dose_text}: {cr.row.calculation}")
+    elif cr.status == "stopped":
+        parts.append(f"course stopped; was {cr.row.dose_text}: {cr.row.calculation}")
+    else:
+        parts.append(cr.row.calculation)
+    parts.extend(cr.marks)
+    parts.extend(f"warning: {w}" for w in cr.row.warnings)
+    return "; ".join(parts)
+
+
+def history_line(view: CourseView, change: Change) -> str:
+    at = change.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"#{change.seq} {at} {change.who}: {describe(change, view.regimen)} (why: {change.why})"
+
+
+def course_text(view: CourseView, started: tuple[dt.datetime, str, str] | None = None) -> str:
+    """The course as it stands: header, warnings, every row with its status and working, given totals, history."""
+    s, reg = view.start, view.regimen
+    version = f", version {reg.version}" if reg.version else ""
+    lines = [
+        f"Course {s.course_id}: {reg.id}{version} ({reg.name}); {view.status}",
+        f"Regimen file recorded at the start: {s.regimen_file} (sha256 {s.regimen_sha256[:16]})",
+        f"Source: {reg.citation}",
+        f"Day 1: {s.start.isoformat()}" + (f", first drug at {s.time} ({s.tz or 'UTC'})" if s.time else ""),
+        f"Patient values at the start: {patient_line(view.plans[0])}" if view.plans else "",
+    ]
+    if view.stopped is not None:
+        lines.append(f"Stopped from {view.stopped.isoformat()}")
+    lines = [x for x in lines if x]
+    lines.extend(f"WARNING: {w}" for w in view.warnings)
+    lines.append("")
+    header = ("Status", "Cycle", "Day", "Date", "Time", "Drug", "Dose", "Working")
+    table = [header]
+    for cr in view.rows:
+        r = cr.row
+        cycle = str(r.cycle) if r.phase == "main" else f"{r.phase} {r.cycle}"
+        table.append(
+            (
+                STATUS_WORDS[cr.status],
+                cycle,
+                str(r.day),
+                r.date.isoformat() if r.date else "",
+                _local(r.start, s.tz if s.time else None),
+                r.drug,
+                _dose(cr),
+                _working(cr, s.tz),
+            )
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
+    for row in table:
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
+    lines.append("")
+    counts: dict[str, int] = {}
+    for cr in view.rows:
+        counts[cr.status] = counts.get(cr.status, 0) + 1
+    lines.append("Administrations: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    if view.given_totals:
+        rounding = view.plans[0].rounding
+        given = ", ".join(f"{drug} {amount_text(amount, unit, rounding)}" for drug, amount, unit in view.given_totals)
+        lines.append(f"Given so far (cumulative, as recorded): {given}")
+    else:
+        lines.append("Given so far: nothing recorded as given")
+    lines.extend(f"Note: {n}" for n in view.notes)
+    lines.append("")
+    lines.append("History (append-only):")
+    if started is not None:
+        at, who, why = started
+        lines.append(
+            f"#0 {at.astimezone(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} {who}: started {reg.id} from "
+            f"{s.start.isoformat()} (why: {why})"
+        )
+    lines.extend(history_line(view, c) for c in view.changes)
+    lines.append("")
+    lines.append(DISCLAIMER)
+    return "\n".join(lines) + "\n"
+
+
+def course_record(view: CourseView, records: dict[str, Any]) -> dict[str, Any]:
+    """The course as JSON: its records (start and changes, as stored) and the plan as it stands."""
+    plan_of = _plan_of(view)
+    rows = []
+    for cr in view.rows:
+        rec = row_record(plan_of[id(cr.row)], cr.row)
+        rec["status"] = cr.status
+        rec["status_change"] = cr.change
+        rec["marks"] = list(cr.marks)
+        rec["given"] = (
+            {
+                "dose": exact_text(cr.given.dose),
+                "unit": cr.given.unit,
+                "as_recorded": cr.given.text,
+                "at": cr.given.at.isoformat() if cr.given.at else None,
+                "lot": cr.given.lot,
+                "change": cr.given.change,
+            }
+            if cr.given is not None
+            else None
+        )
+        rows.append(rec)
+    return {
+        "course_id": view.course_id,
+        "status": view.status,
+        "stopped_from": view.stopped.isoformat() if view.stopped else None,
+        "regimen": {"id": view.regimen.id, "version": view.regimen.version, "sha256": view.start.regimen_sha256},
+        "records": records,
+        "rows": rows,
+        "given_totals": [{"drug": d, "amount_exact": exact_text(a), "unit": u} for d, a, u in view.given_totals],
+        "warnings": list(view.warnings),
+        "notes": list(view.notes),
+        "disclaimer": DISCLAIMER,
+    }
+
+
+def course_json(view: CourseView, records: dict[str, Any]) -> str:
+    return json.dumps(course_record(view, records), indent=2, ensure_ascii=False) + "\n"
+
+
+# ---- the worklist ----------------------------------------------------------------------------------
+
+DUE_COLUMNS = (
+    "date",
+    "time_utc",
+    "time_local",
+    "tz",
+    "course",
+    "regimen",
+    "phase",
+    "cycle",
+    "day",
+    "drug",
+    "component",
+    "dose",
+    "dose_exact",
+    "dose_unit",
+    "rate",
+    "route",
+    "method",
+    "duration_h",
+    "preparation",
+    "calculation",
+    "warnings",
+)
+
+
+def due_record(r: DueRow) -> dict[str, Any]:
+    return {
+        "date": r.date.isoformat(),
+        "time_utc": r.start.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if r.start else None,
+        "time_local": _local(r.start, r.tz) or None,
+        "tz": r.tz,
+        "course": r.course_id,
+        "regimen": r.regimen_id,
+        "phase": r.phase,
+        "cycle": r.cycle,
+        "day": r.day,
+        "drug": r.drug,
+        "component": r.component,
+        "dose": r.dose_text,
+        "dose_exact": exact_text(r.dose),
+        "dose_unit": r.unit,
+        "rate": r.rate_text,
+        "route": r.route,
+        "method": r.method,
+        "duration_h": exact_text(r.hours) if r.hours is not None else None,
+        "preparation": r.preparation,
+        "calculation": r.calculation,
+        "warnings": r.warnings,
+    }
+
+
+def due_csv(rows: Sequence[DueRow]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=DUE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(due_record(r))
+    return out.getvalue()
+
+
+def due_json(rows: Sequence[DueRow], first: dt.date, last: dt.date) -> str:
+    data = {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "administrations": [due_record(r) for r in rows],
+        "disclaimer": DISCLAIMER,
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def due_text(rows: Sequence[DueRow], first: dt.date, last: dt.date) -> str:
+    span = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
+    lines = [f"Due {span}: {len(rows)} administration(s) across {len({r.course_id for r in rows})} course(s)", ""]
+    if rows:
+        header = ("Date", "Time", "Course", "Drug", "Dose", "Route", "Preparation", "Working")
+        table = [header]
+        for r in rows:
+            table.append(
+                (
+                    r.date.isoformat(),
+                    _local(r.start, r.tz) + (f" {r.tz}" if r.start and r.tz else ""),
+                    r.course_id,
+                    r.drug,
+                    r.dose_text,
+                    r.route or "",
+                    r.preparation or "",
+                    r.calculation + (f"; {r.warnings}" if r.warnings else ""),
+                )
+            )
+        widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
+        for row in table:
+            lines.append("  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
+        lines.append("")
+    lines.append(DISCLAIMER)
+    return "\n".join(lines) + "\n"
+
+
+def due_ics(rows: Sequence[DueRow], dtstamp: dt.datetime | None = None) -> bytes:
+    """The worklist as a calendar: one event per administration, its UID from the course, cycle, day and drug (so
+    a later export of the same days updates them)."""
+    import icalendar
+
+    from regimen.export.ics import clean_text, new_calendar  # lazy: icalendar only for this format
+
+    stamp = (dtstamp or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    cal = new_calendar("regimen worklist")
+    for r in rows:
+        event = icalendar.Event()
+        key = "\x1f".join((r.course_id, r.phase, str(r.cycle), str(r.day), r.component, r.date.isoformat()))
+        event.add("uid", f"regimen-due-{hashlib.sha256(key.encode()).hexdigest()[:24]}")
+        if r.start is not None:
+            event.add("dtstart", r.start.astimezone(dt.UTC))
+            if r.hours:
+                event.add("dtend", r.start.astimezone(dt.UTC) + dt.timedelta(seconds=float(r.hours * 3600)))
+        else:
+            event.add("dtstart", r.date)
+            event.add("dtend", r.date + dt.timedelta(days=1))
+        event.add("summary", clean_text(f"{r.course_id}: {r.drug} {r.dose_text}", line=True))
+        text = [f"Course {r.course_id} ({r.regimen_id}), cycle {r.cycle} day {r.day}", f"Working: {r.calculation}"]
+        if r.preparation:
+            text.append(f"Preparation: {r.preparation}")
+        if r.warnings:
+            text.append(f"Warnings: {r.warnings}")
+        text.append(DISCLAIMER)
+        event.add("description", clean_text("\n".join(text)))
+        event.add("dtstamp", stamp)
+        cal.add_component(event)
+    data: bytes = cal.to_ical()
+    return data
+
+
+__all__ = ["course_json", "course_record", "course_text", "due_csv", "due_ics", "due_json", "due_text"]

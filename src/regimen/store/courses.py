@@ -1,0 +1,299 @@
+"""The course records: start a course, append a change, read a course as it stands, the worklist.
+
+Every write is one transaction: read the course's records, replay them with the new change (a change that cannot
+apply raises before anything is written), append it, and rebuild the course's rows of the worklist cache. A
+process killed in the middle leaves the course as it was before the change or after it, never between.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from regimen.engine.course import (
+    Change,
+    CourseError,
+    CourseRow,
+    CourseStart,
+    CourseView,
+    DueRow,
+    change_data,
+    check_course_id,
+    replay,
+)
+from regimen.engine.rows import exact_text
+from regimen.errors import option
+from regimen.model import how_given
+from regimen.protocol.loader import load_text
+from regimen.store.db import StoreError, connect, resolve, shown
+from regimen.store.schema import changes, courses, scheduled
+
+#: A test's hook: seconds to sleep inside a change's transaction, after its records are written and before the
+#: commit (the SIGKILL test kills the process there). Never set in use.
+PAUSE_ENV = "REGIMEN_STORE_PAUSE"
+
+
+@dataclass(frozen=True, slots=True)
+class CourseSummary:
+    course_id: str
+    regimen_id: str
+    start: dt.date
+    status: str
+    changes: int
+    last_change: dt.datetime | None
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _pause() -> None:
+    value = os.environ.get(PAUSE_ENV)
+    if value:
+        import time
+
+        time.sleep(float(value))
+
+
+class CourseStore:
+    """Courses in one database (see :mod:`regimen.store.db` for where)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, db: str | None = None, environ: Mapping[str, str] | None = None) -> CourseStore:
+        return cls(connect(resolve(db, environ)))
+
+    @property
+    def where(self) -> str:
+        return shown(self.engine.url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---- reading -----------------------------------------------------------------------------
+
+    def _records(self, conn: Connection, course_id: str, lock: bool = False) -> tuple[CourseStart, list[Change]]:
+        query = sa.select(courses.c.started).where(courses.c.id == course_id)
+        if lock and conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        started = conn.execute(query).scalar()
+        if started is None:
+            raise CourseError(f"no course {course_id!r} in {self.where}; 'regimen course list' shows the courses")
+        rows = conn.execute(sa.select(changes).where(changes.c.course_id == course_id).order_by(changes.c.seq))
+        found = [
+            Change(seq=r.seq, kind=r.kind, at=_utc(r.at) or r.at, who=r.who, why=r.why, data=json.loads(r.data))
+            for r in rows
+        ]
+        return CourseStart.from_dict(json.loads(started)), found
+
+    def view(self, course_id: str) -> CourseView:
+        with self.engine.connect() as conn:
+            start, found = self._records(conn, course_id)
+        return replay(start, found)
+
+    def record(self, course_id: str) -> dict[str, Any]:
+        """The course's records, as JSON: the start, the history, and the plan as it stands."""
+        with self.engine.connect() as conn:
+            start, found = self._records(conn, course_id)
+            head = conn.execute(sa.select(courses).where(courses.c.id == course_id)).one()
+        return {
+            "start": start.to_dict(),
+            "started_at": (_utc(head.created_at) or head.created_at).isoformat(),
+            "started_by": head.created_by,
+            "reason": head.reason,
+            "changes": [c.to_dict() for c in found],
+        }
+
+    def courses(self) -> list[CourseSummary]:
+        with self.engine.connect() as conn:
+            counts = {
+                r.course_id: (r.n, r.last)
+                for r in conn.execute(
+                    sa.select(
+                        changes.c.course_id, sa.func.count().label("n"), sa.func.max(changes.c.at).label("last")
+                    ).group_by(changes.c.course_id)
+                )
+            }
+            stopped = set(conn.execute(sa.select(changes.c.course_id).where(changes.c.kind == "stop")).scalars())
+            out = []
+            for r in conn.execute(sa.select(courses).order_by(courses.c.start_date, courses.c.id)):
+                n, last = counts.get(r.id, (0, None))
+                out.append(
+                    CourseSummary(
+                        course_id=r.id,
+                        regimen_id=r.regimen_id,
+                        start=r.start_date,
+                        status="stopped" if r.id in stopped else "active",
+                        changes=n,
+                        last_change=_utc(last),
+                    )
+                )
+        return out
+
+    def due(self, first: dt.date, last: dt.date) -> list[DueRow]:
+        """Every planned administration dated ``first`` to ``last`` across the active courses."""
+        query = (
+            sa.select(scheduled, courses.c.regimen_id)
+            .join(courses, courses.c.id == scheduled.c.course_id)
+            .where(scheduled.c.date >= first, scheduled.c.date <= last)
+            .order_by(scheduled.c.date, scheduled.c.start_utc.asc().nulls_last(), scheduled.c.course_id, scheduled.c.n)
+        )
+        with self.engine.connect() as conn:
+            return [
+                DueRow(
+                    course_id=r.course_id,
+                    regimen_id=r.regimen_id,
+                    date=r.date,
+                    start=_utc(r.start_utc),
+                    tz=r.tz,
+                    phase=r.phase,
+                    cycle=r.cycle,
+                    day=r.day,
+                    drug=r.drug,
+                    component=r.component,
+                    dose=Fraction(r.dose),
+                    dose_text=r.dose_text,
+                    unit=r.unit,
+                    rate_text=r.rate_text,
+                    route=r.route,
+                    method=r.method,
+                    hours=Fraction(r.hours) if r.hours else None,
+                    preparation=r.preparation,
+                    calculation=r.calculation,
+                    warnings=r.warnings,
+                )
+                for r in conn.execute(query)
+            ]
+
+    # ---- writing -----------------------------------------------------------------------------
+
+    def start(self, start: CourseStart, *, who: str, why: str, recorded_at: dt.datetime | None = None) -> CourseView:
+        """Record a new course (its regimen text, patient values, start); refuses an id already used."""
+        check_course_id(start.course_id)
+        view = replay(start, [])  # a start that cannot be planned is refused before anything is written
+        now = _utc(recorded_at) or dt.datetime.now(dt.UTC)
+        regimen = view.regimen
+        with self.engine.begin() as conn:
+            exists = conn.execute(sa.select(courses.c.id).where(courses.c.id == start.course_id)).first()
+            if exists is not None:
+                raise CourseError(
+                    f"course {start.course_id!r} already exists in {self.where}; choose another {option('course')} id "
+                    "(a course is never started twice)"
+                )
+            conn.execute(
+                courses.insert().values(
+                    id=start.course_id,
+                    regimen_id=regimen.id,
+                    regimen_sha256=start.regimen_sha256,
+                    regimen_version=regimen.version,
+                    start_date=start.start,
+                    started=json.dumps(start.to_dict(), sort_keys=True),
+                    created_at=now,
+                    created_by=who,
+                    reason=why,
+                )
+            )
+            self._schedule(conn, view)
+            _pause()
+        return view
+
+    def change(
+        self, course_id: str, kind: str, *, who: str, why: str, recorded_at: dt.datetime | None = None, **given: Any
+    ) -> tuple[CourseView, Change]:
+        """Append one change (``given`` are the command's values); the course as it then stands."""
+        if not why or not why.strip():
+            raise CourseError(f"every change says why: add {option('reason')} TEXT")
+        now = _utc(recorded_at) or dt.datetime.now(dt.UTC)
+        for attempt in range(5):
+            try:
+                with self.engine.begin() as conn:
+                    start, found = self._records(conn, course_id, lock=True)
+                    regimen = load_text(start.regimen_text, start.regimen_file)
+                    data = change_data(kind, regimen, tz=start.tz, **given)
+                    new = Change(seq=len(found) + 1, kind=kind, at=now, who=who, why=" ".join(why.split()), data=data)
+                    view = replay(start, [*found, new])
+                    conn.execute(
+                        changes.insert().values(
+                            course_id=course_id,
+                            seq=new.seq,
+                            kind=kind,
+                            at=now,
+                            who=who,
+                            why=new.why,
+                            data=json.dumps(data, sort_keys=True),
+                        )
+                    )
+                    self._schedule(conn, view)
+                    _pause()
+                return view, new
+            except sa.exc.IntegrityError:  # another process appended change seq first: read again and retry
+                if attempt == 4:
+                    raise StoreError(f"course {course_id!r} is being changed by others; try again") from None
+        raise AssertionError("unreachable")
+
+    def _schedule(self, conn: Connection, view: CourseView) -> None:
+        """Rebuild the course's rows of the worklist cache (the planned administrations as the course stands)."""
+        conn.execute(scheduled.delete().where(scheduled.c.course_id == view.course_id))
+        notes = {c.id: c.note for c in view.regimen.components()}
+        values = [
+            v
+            for n, cr in enumerate(view.rows)
+            if cr.status == "planned" and (v := _scheduled(view, n, cr, notes)) is not None
+        ]
+        if values:
+            conn.execute(scheduled.insert(), values)
+
+
+def _scheduled(view: CourseView, n: int, cr: CourseRow, notes: Mapping[str, str | None]) -> dict[str, Any] | None:
+    r = cr.row
+    if r.date is None:
+        return None
+    how = [h] if (h := how_given(r.method, r.route)) else []
+    if r.duration_hours is not None and r.infusion is None:
+        how.append(f"over {exact_text(r.duration_hours)} h")
+    note = notes.get(r.component)
+    return {
+        "course_id": view.course_id,
+        "n": n,
+        "revision": len(view.changes),
+        "date": r.date,
+        "start_utc": r.start,
+        "tz": view.start.tz if view.start.time else None,
+        "phase": r.phase,
+        "cycle": r.cycle,
+        "day": r.day,
+        "drug": r.drug,
+        "component": r.component,
+        "dose": str(r.dose),
+        "dose_text": r.dose_text,
+        "unit": r.dose_unit,
+        "rate_text": r.rate_text if r.rate is not None else None,
+        "route": r.route,
+        "method": str(r.method) if r.method is not None else None,
+        "hours": str(r.duration_hours) if r.duration_hours is not None else None,
+        "preparation": "; ".join(x for x in (*how, note) if x) or None,
+        "calculation": r.calculation,
+        "warnings": "; ".join((*r.warnings, *cr.marks)),
+    }
+
+
+def summary_counts(rows: Sequence[CourseRow]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for cr in rows:
+        out[cr.status] = out.get(cr.status, 0) + 1
+    return out
+
+
+__all__ = ["CourseStore", "CourseSummary", "StoreError", "summary_counts"]

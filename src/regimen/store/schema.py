@@ -1,0 +1,67 @@
+"""The tables, as SQLAlchemy Core sees them (the migrations in ``migrations/versions`` create the same; a test
+compares them)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+#: One row per course: its start, as recorded (JSON of :class:`regimen.engine.course.CourseStart`). Append-only.
+courses = Table(
+    "courses",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("regimen_id", String(200), nullable=False),
+    Column("regimen_sha256", String(64), nullable=False),
+    Column("regimen_version", String(200)),
+    Column("start_date", Date, nullable=False),
+    Column("started", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+#: Every change, in order within its course (seq 1, 2, ...). Append-only.
+changes = Table(
+    "course_changes",
+    metadata,
+    Column("course_id", String(64), ForeignKey("courses.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("who", String(200), nullable=False),
+    Column("why", Text, nullable=False),
+    Column("data", Text, nullable=False),
+)
+
+#: The planned administrations of every course as it now stands: a cache of the replay, rebuilt with each change,
+#: read by the worklist. ``revision`` is the number of changes it reflects.
+scheduled = Table(
+    "scheduled",
+    metadata,
+    Column("course_id", String(64), ForeignKey("courses.id"), primary_key=True),
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("revision", Integer, nullable=False),
+    Column("date", Date, nullable=False),
+    Column("start_utc", DateTime(timezone=True)),
+    Column("tz", String(64)),  # the course's zone, for the local time of start_utc
+    Column("phase", String(64), nullable=False),
+    Column("cycle", Integer, nullable=False),
+    Column("day", Integer, nullable=False),
+    Column("drug", String(200), nullable=False),
+    Column("component", String(200), nullable=False),
+    Column("dose", String(100), nullable=False),  # exact, as a fraction "1343/2"
+    Column("dose_text", String(100), nullable=False),
+    Column("unit", String(20), nullable=False),
+    Column("rate_text", String(100)),
+    Column("route", String(100)),
+    Column("method", String(100)),
+    Column("hours", String(100)),
+    Column("preparation", Text),
+    Column("calculation", Text, nullable=False),
+    Column("warnings", Text, nullable=False),
+)
+Index("scheduled_by_date", scheduled.c.date, scheduled.c.start_utc)
+
+__all__ = ["changes", "courses", "metadata", "scheduled"]
