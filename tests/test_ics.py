@@ -727,11 +727,21 @@ def test_sequence_rises_only_for_changed_events_and_dropped_events_are_cancelled
     assert all(not e.walk("VALARM") for e in events(v3) if str(e.get("STATUS")) == "CANCELLED")
 
 
-def test_previous_calendar_of_another_plan_is_simply_replaced() -> None:
+def test_previous_calendar_of_another_plan_is_withdrawn_without_its_content() -> None:
+    """A file replaced by another plan's (another patient, or the same one before a new weight without --course):
+    the old events come back cancelled so that a client removes them, carrying nothing of what they said."""
     other = plan_to_ics(make_plan("cenersen-arm1", dt.date(2026, 6, 1)), dtstamp=STAMP)
     raw = plan_to_ics(make_plan("oblimersen-dtic", dt.date(2026, 6, 1)), dtstamp=STAMP, previous=other)
-    assert all(s == (0, "") for s in sequences(raw).values())
-    assert not set(uids(other)) & set(uids(raw))
+    seq = sequences(raw)
+    old = set(uids(other))
+    assert {seq[u] for u in old} == {(1, "CANCELLED")}
+    assert all(s == (0, "") for u, s in seq.items() if u not in old)
+    for event in events(raw):
+        if str(event["UID"]) in old:  # only its identity, its start and that it is cancelled: no dose, no weight
+            assert set(event) == {"UID", "DTSTART", "SUMMARY", "STATUS", "SEQUENCE", "DTSTAMP"}
+            assert str(event["SUMMARY"]) == "Cancelled: replaced by a new regimen plan"
+    again = plan_to_ics(make_plan("oblimersen-dtic", dt.date(2026, 6, 1)), dtstamp=STAMP, previous=raw)
+    assert again == raw  # withdrawn once: stable afterwards
 
 
 def test_previous_that_is_not_icalendar_is_an_error() -> None:

@@ -324,7 +324,8 @@ class Previous:
 
 
 def read_previous(data: bytes | str | None, key: str | None = None) -> dict[str, Previous]:
-    """Events of an earlier export (a file, or a server's copies), by UID; only plan ``key``'s when given."""
+    """Events of an earlier export (a file, or a server's copies), by UID; only plan ``key``'s when given (``""``:
+    every event regimen wrote)."""
     if not data:
         return {}
     try:
@@ -337,7 +338,8 @@ def read_previous(data: bytes | str | None, key: str | None = None) -> dict[str,
     for cal in calendars:
         for event in cal.walk("VEVENT"):
             uid = str(event.get("UID", ""))
-            if not uid or (key is not None and not uid.startswith(f"{UID_PREFIX}{key}-")):
+            mine = f"{UID_PREFIX}{key}-" if key else UID_PREFIX
+            if not uid or (key is not None and not uid.startswith(mine)):
                 continue
             seq = event.get("SEQUENCE")
             found[uid] = Previous(
@@ -362,6 +364,25 @@ def _cancelled(old: Previous, dtstamp: dt.datetime) -> icalendar.Component:
             event.pop(name, None)
         event.add("summary", clean_text(f"CANCELLED: {old.event.get('SUMMARY', '')}", line=True))
         event.add("status", "CANCELLED")
+        event.add("sequence", old.sequence + 1)
+        event.add("dtstamp", dtstamp)
+    return event
+
+
+def _withdrawn(old: Previous, dtstamp: dt.datetime) -> icalendar.Component:
+    """An event of another plan in the file being replaced (the same patient before a new weight, or someone else):
+    cancelled, so that a client that imported it removes it, and stripped of everything it said (no dose, no
+    patient value of that plan is carried into this file)."""
+    event = icalendar.Event()
+    event.add("uid", str(old.event["UID"]))
+    if "DTSTART" in old.event:
+        event.add("dtstart", old.event.decoded("DTSTART"))
+    event.add("summary", "Cancelled: replaced by a new regimen plan")
+    event.add("status", "CANCELLED")
+    if str(old.event.get("STATUS", "")).upper() == "CANCELLED" and "DTSTAMP" in old.event:  # withdrawn already
+        event.add("sequence", old.sequence)
+        event.add("dtstamp", old.event.decoded("DTSTAMP"))
+    else:
         event.add("sequence", old.sequence + 1)
         event.add("dtstamp", dtstamp)
     return event
@@ -428,7 +449,7 @@ def plan_events(
         event.add("sequence", _sequence(content, old))
         # an unchanged event keeps its stamp, so that a re-export leaves it byte for byte as it was
         kept = old.event.get("DTSTAMP") if old is not None and old.content == content else None
-        event.add("dtstamp", kept.dt if kept is not None else stamp)
+        event.add("dtstamp", old.event.decoded("DTSTAMP") if kept is not None and old is not None else stamp)
         event.add(CONTENT_PROPERTY, content)
         events.append(event)
     return events
@@ -478,17 +499,19 @@ def plan_to_ics(
     """
     label = check_label(label) if label is not None else None
     parts = _parts(plan)
-    key = plan_key(parts[0], label)
-    earlier = read_previous(previous, key)
+    # every regimen event of the file being replaced: those of this plan update by UID, and the rest (the same
+    # patient's plan under an earlier identity, e.g. before a new weight without --course) come back cancelled
+    earlier = read_previous(previous, "")
     stamp = (dtstamp or dt.datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     events = events_of(parts, time=time, tz=tz, remind=remind, label=label, dtstamp=stamp, previous=earlier)
     cal = new_calendar(calendar_name(parts[0], label))
     uids = {str(e["UID"]) for e in events}
     for event in events:
         cal.add_component(event)
+    mine = uid_prefix(parts[0], label)
     for uid, old in earlier.items():
         if uid not in uids:
-            cal.add_component(_cancelled(old, stamp))
+            cal.add_component(_cancelled(old, stamp) if uid.startswith(mine) else _withdrawn(old, stamp))
     add_timezones(cal)
     data: bytes = cal.to_ical()
     return data

@@ -37,7 +37,8 @@ from regimen.store.db import StoreError, connect, resolve, shown
 from regimen.store.schema import changes, courses, scheduled
 
 #: A test's hook: seconds to sleep inside a change's transaction, after its records are written and before the
-#: commit (the SIGKILL test kills the process there). Never set in use.
+#: commit (the SIGKILL test kills the process there; ``<name>_MARK`` names a file made when it gets there). Never
+#: set in use.
 PAUSE_ENV = "REGIMEN_STORE_PAUSE"
 
 
@@ -62,6 +63,9 @@ def _pause() -> None:
     if value:
         import time
 
+        mark = os.environ.get(f"{PAUSE_ENV}_MARK")
+        if mark:  # tell the test the change is written and not yet committed
+            open(mark, "w").close()
         time.sleep(float(value))
 
 

@@ -1,0 +1,153 @@
+"""Calendar identity (issue 12.2): events keyed by the course, so a re-export after a change updates exactly the
+changed events, cancels those that left the plan, and leaves the rest byte for byte as they were.
+
+Each file is read by icalendar, vobject and ics.py and checked against its VTIMEZONE (``agreed``); the CalDAV
+part runs against the real Radicale server of test_caldav.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import icalendar
+from click.testing import CliRunner
+from tests.test_caldav import ENV, Server, radicale
+from tests.test_courses import db, ok, postgres
+from tests.test_ics import agreed
+
+from regimen.cli import cli
+
+__all__ = ["db", "postgres", "radicale"]
+
+PATIENT = ["--weight", "70", "--height", "175", "--age", "60"]
+
+
+def blocks(raw: bytes) -> dict[str, bytes]:
+    """UID -> the event's bytes, as written."""
+    out = {}
+    for block in re.findall(rb"BEGIN:VEVENT\r\n.*?END:VEVENT\r\n", raw, flags=re.S):
+        uid = re.search(rb"\r\nUID:(.*?)\r\n", block.replace(b"\r\n ", b""))
+        assert uid is not None
+        out[uid.group(1).decode()] = block
+    return out
+
+
+def events(raw: bytes) -> dict[str, icalendar.Event]:
+    return {str(e["UID"]): e for e in icalendar.Calendar.from_ical(raw).walk("VEVENT")}
+
+
+def export(db: str, path: Path, epoch: int) -> bytes:
+    result = CliRunner().invoke(
+        cli, ["course", "calendar", "c1", "--ics", str(path), "--db", db], env={"SOURCE_DATE_EPOCH": str(epoch)}
+    )
+    assert result.exit_code == 0, result.output
+    raw = path.read_bytes()
+    agreed(raw)  # the four readers agree on every event's instants
+    return raw
+
+
+def test_a_course_calendar_follows_its_changes(db: str, tmp_path: Path) -> None:
+    ok(db, "course", "start", "capox", "--course", "c1", *PATIENT, "--start", "2027-02-02", "--time", "09:00",
+       "--tz", "Europe/Berlin")  # fmt: skip
+    ics = tmp_path / "c1.ics"
+    first = export(db, ics, 1_800_000_000)
+    again = export(db, ics, 1_800_000_100)
+    assert again == first  # nothing changed: the file is byte for byte the same, DTSTAMP included
+
+    # a new weight from cycle 4: BSA (Mosteller, from height) and so every dose of cycles 4-8 change
+    ok(db, "course", "measure", "c1", "--cycle", "4", "--weight", "62", "--reason", "re-weighed")
+    second = export(db, ics, 1_800_000_200)
+    old, new = blocks(first), blocks(second)
+    assert set(new) == set(old)  # the same events: no duplicates, nothing cancelled
+    changed = {u for u in new if new[u] != old[u]}
+    by_uid = events(second)
+    cycles = {u: int(re.search(r"C(\d+) ", str(e["SUMMARY"])).group(1)) for u, e in by_uid.items()}  # type: ignore[union-attr]
+    assert {cycles[u] for u in changed} == {4, 5, 6, 7, 8}
+    assert all(int(by_uid[u]["SEQUENCE"]) == 1 for u in changed)
+    assert all(new[u] == old[u] for u in new if cycles[u] < 4)  # cycles 1-3 byte-identical
+
+    # cycle 3 a week late: cycles 3-8 move (same UIDs), cycles 1-2 stay as they were
+    ok(db, "course", "delay", "c1", "--cycle", "3", "--by", "7d", "--reason", "neutrophils")
+    third = export(db, ics, 1_800_000_300)
+    moved = blocks(third)
+    assert set(moved) == set(old)
+    assert {cycles[u] for u in moved if moved[u] != new[u]} == {3, 4, 5, 6, 7, 8}
+    after = events(third)
+    assert all(int(after[u]["SEQUENCE"]) == (2 if cycles[u] >= 4 else 1) for u in moved if cycles[u] >= 3)
+
+    def oxaliplatin(cycle: int) -> str:
+        return next(u for u, e in after.items() if cycles[u] == cycle and "oxaliplatin" in str(e["SUMMARY"]).lower())
+
+    assert after[oxaliplatin(3)].decoded("DTSTART").isoformat() == "2027-03-23T09:00:00+01:00"  # 03-16 + 7 days
+    # cycle 4 moves from winter into summer time (clocks change on 2027-03-28): still 09:00 on the wall clock
+    assert after[oxaliplatin(4)].decoded("DTSTART").isoformat() == "2027-04-13T09:00:00+02:00"  # 04-06 + 7 days
+
+    # an omitted oxaliplatin: its event stays in the file, cancelled, SEQUENCE + 1; the rest untouched
+    ok(db, "course", "omit", "c1", "--cycle", "2", "--day", "1", "--drug", "oxaliplatin", "--reason", "reaction")
+    fourth = export(db, ics, 1_800_000_400)
+    last = events(fourth)
+    gone = next(u for u, e in last.items() if cycles[u] == 2 and "oxaliplatin" in str(e["SUMMARY"]).lower())
+    assert str(last[gone]["STATUS"]) == "CANCELLED" and int(last[gone]["SEQUENCE"]) == 1
+    assert {u for u in blocks(fourth) if blocks(fourth)[u] != moved[u]} == {gone}
+
+
+def test_expand_with_a_course_key_updates_instead_of_duplicating(tmp_path: Path) -> None:
+    """The case of the issue: 70 -> 72 kg re-exported gave new UIDs and cancelled nothing (two cenersen doses)."""
+    ics = tmp_path / "plan.ics"
+    common = ["--bsa", "1.8", "--age", "45", "--start", "2026-12-01", "--time", "08:00", "--tz", "Europe/Berlin"]
+
+    def run(weight: str, *extra: str) -> bytes:
+        result = CliRunner().invoke(
+            cli, ["expand", "cenersen-arm3", "--weight", weight, *common, "--ics", str(ics), *extra]
+        )
+        assert result.exit_code == 0, result.output
+        return ics.read_bytes()
+
+    first = blocks(run("70", "--course", "p1"))
+    second_raw = run("72", "--course", "p1")
+    second = blocks(second_raw)
+    agreed(second_raw)
+    assert set(second) == set(first)
+    summaries = {u: str(e["SUMMARY"]) for u, e in events(second_raw).items()}
+    first_summaries = {
+        u: str(e["SUMMARY"])
+        for u, e in events(
+            b"".join(first.values()).join([b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n", b"END:VCALENDAR\r\n"])
+        ).items()
+    }
+    # every event says the patient values it used, so each is updated (SEQUENCE 1); only cenersen's dose moved
+    assert all(int(e["SEQUENCE"]) == 1 for e in events(second_raw).values())
+    retitled = {summaries[u].split()[0] for u in second if summaries[u] != first_summaries[u]}
+    assert retitled == {"Cenersen"}  # idarubicin and cytarabine are per m²: same titles
+    cenersen = next(u for u in second if summaries[u].startswith("Cenersen"))
+    assert "691.2 mg" in summaries[cenersen]  # 0.1 mg/kg/h × 72 kg × 96 h
+    assert not any("672 mg" in s for s in summaries.values())  # no stale dose beside the new one
+    # without the key, the plan's identity is its patient values: a new weight makes new events and cancels the old
+    ics.unlink()
+    run("70")
+    third = events(run("72"))
+    assert sum(str(e.get("STATUS")) == "CANCELLED" for e in third.values()) == len(first)
+
+
+def test_a_course_on_caldav_follows_its_changes(db: str, radicale: Server) -> None:
+    name = f"course-{uuid.uuid4().hex[:8]}"
+    url = radicale.calendar(name)
+    ok(db, "course", "start", "capox", "--course", "c1", *PATIENT, "--start", "2027-02-02", "--cycles", "2")
+
+    def upload() -> str:
+        result = CliRunner().invoke(cli, ["course", "calendar", "c1", "--caldav", url, "--db", db], env=ENV)
+        assert result.exit_code == 0, result.output
+        return result.stderr
+
+    upload()
+    before = radicale.stored(name)
+    ok(db, "course", "omit", "c1", "--cycle", "2", "--day", "3", "--reason", "holiday")
+    said = upload()
+    after = radicale.stored(name)
+    assert set(after) == set(before)
+    cancelled = {u for u, e in after.items() if str(e.get("STATUS")) == "CANCELLED"}
+    # day 3 of cycle 2 has two capecitabine doses: both events cancelled (SEQUENCE 1), every other one untouched
+    assert len(cancelled) == 2 and all(int(after[u]["SEQUENCE"]) == 1 for u in cancelled)
+    assert f"{len(before) - 2} unchanged" in said

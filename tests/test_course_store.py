@@ -1,0 +1,133 @@
+"""The course database under stress: two processes at once, a process killed mid-change, the schema's migrations.
+
+Run against SQLite and the real PostgreSQL server of tests/postgres.py (the ``db`` fixture of test_courses).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from tests.test_courses import START, changes_in, db, ok, postgres, rows_of, started
+
+from regimen.store.courses import PAUSE_ENV
+from regimen.store.db import HEAD, resolve
+from regimen.store.schema import metadata, scheduled
+
+__all__ = ["db", "postgres"]  # the fixtures, shared with test_courses
+
+WRITER = """
+import sys
+from regimen.store.courses import CourseStore
+db, days, tag = sys.argv[1], [int(d) for d in sys.argv[2].split(",")], sys.argv[3]
+store = CourseStore.open(db)
+for day in days:
+    store.change("bed4", "omit", who=tag, why=f"{tag} omits day {day}", cycle="2", day=day, drug="capecitabine")
+"""
+
+
+def _writer(db: str, days: list[int], tag: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, db, ",".join(map(str, days)), tag],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _consistent(db: str) -> tuple[int, list[dict[str, object]]]:
+    """The records replayed and the worklist cache agree; returns the number of changes and the rows."""
+    rows = rows_of(db)
+    planned = sorted(
+        (r["phase"], r["cycle"], r["day"], r["component"], r["dose_number"]) for r in rows if r["status"] == "planned"
+    )
+    engine = sa.create_engine(resolve(db))
+    with engine.connect() as conn:
+        cached = sorted(
+            (r.phase, r.cycle, r.day, r.component, None)
+            for r in conn.execute(sa.select(scheduled).where(scheduled.c.course_id == "bed4"))
+        )
+        revisions = set(conn.execute(sa.select(scheduled.c.revision).where(scheduled.c.course_id == "bed4")).scalars())
+    engine.dispose()
+    assert [p[:4] for p in planned] == [c[:4] for c in cached], "the worklist cache differs from the records"
+    n = changes_in(db)
+    assert revisions <= {n}, f"the cache reflects {revisions}, the records {n} changes"
+    return n, rows
+
+
+def test_two_processes_recording_at_once_lose_nothing(db: str) -> None:
+    started(db)
+    a = _writer(db, [1, 3, 5, 7, 9, 11, 13], "nurse-a")
+    b = _writer(db, [2, 4, 6, 8, 10, 12, 14], "nurse-b")
+    for proc in (a, b):
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()
+    n, rows = _consistent(db)
+    assert n == 14
+    record = json.loads(ok(db, "course", "export", "bed4").stdout)
+    assert [c["seq"] for c in record["records"]["changes"]] == list(range(1, 15))
+    assert {c["who"] for c in record["records"]["changes"]} == {"nurse-a", "nurse-b"}
+    omitted = sorted({r["day"] for r in rows if r["status"] == "omitted"})
+    assert omitted == list(range(1, 15))  # every day of cycle 2's capecitabine, none lost
+
+
+def test_a_process_killed_mid_change_leaves_the_course_as_it_was(db: str, tmp_path: Path) -> None:
+    started(db)
+    ok(db, "course", "omit", "bed4", "--cycle", "2", "--day", "1", "--drug", "capecitabine", "--reason", "x")
+    before = ok(db, "course", "export", "bed4").stdout
+    mark = tmp_path / "inside"
+    proc = _writer(db, [2], "doomed", {PAUSE_ENV: "30", f"{PAUSE_ENV}_MARK": str(mark)})
+    deadline = time.monotonic() + 60
+    while not mark.exists():  # bounded wait until the change is written but not committed
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        assert time.monotonic() < deadline, "the writer never reached its pause"
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert ok(db, "course", "export", "bed4").stdout == before  # nothing of the killed change
+    assert _consistent(db)[0] == 1
+    # the database is not left locked: the next change goes through
+    ok(db, "course", "omit", "bed4", "--cycle", "2", "--day", "2", "--drug", "capecitabine", "--reason", "y")
+    assert _consistent(db)[0] == 2
+
+
+def test_writers_killed_at_random_moments_leave_whole_changes(db: str) -> None:
+    started(db)
+    rng = __import__("random").Random(12)
+    for round_ in range(4):
+        days = list(range(1 + round_ * 3, 4 + round_ * 3))
+        proc = _writer(db, days, f"w{round_}")
+        time.sleep(rng.uniform(0.3, 1.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        n, rows = _consistent(db)
+        omitted = {r["day"] for r in rows if r["status"] == "omitted"}
+        assert len(omitted) == n  # each recorded change is whole: one omitted day per change, no more, no less
+
+
+def test_the_migrations_build_the_schema_the_code_uses(db: str) -> None:
+    started(db)
+    engine = sa.create_engine(resolve(db))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_two_processes_opening_a_new_database_at_once(db: str) -> None:
+    script = "import sys; from regimen.store.courses import CourseStore; CourseStore.open(sys.argv[1]).courses()"
+    procs = [subprocess.Popen([sys.executable, "-c", script, db], stderr=subprocess.PIPE) for _ in range(3)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    ok(db, "course", "start", "capox", "--course", "x", *START)
