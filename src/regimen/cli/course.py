@@ -338,17 +338,9 @@ def stop(course_id: str, on: dt.datetime | None, reason: str, who: str | None, d
 def show(course_id: str, fmt: str, output: str | None, db: str | None) -> None:
     """The course as it now stands: given / planned / omitted per row with the working, cumulative doses given,
     and the history of changes."""
-    from regimen.export.course import course_json, course_text  # lazy: only this command needs it
-
-    store = _store(db)
-    view = store.view(course_id)
-    records = store.record(course_id)
-    if fmt == "json":
-        write_output(course_json(view, records), output)
-    else:
-        started = (dt.datetime.fromisoformat(records["started_at"]), records["started_by"], records["reason"])
-        write_output(course_text(view, started), output)
-    for w in view.warnings:
+    text, data, warnings = _store(db).shown(course_id)
+    write_output(data if fmt == "json" else text, output)
+    for w in warnings:
         warn(f"warning: {w}")
 
 
@@ -358,10 +350,7 @@ def show(course_id: str, fmt: str, output: str | None, db: str | None) -> None:
 @db_option
 def export(course_id: str, output: str | None, db: str | None) -> None:
     """The course as JSON: its records (start, every change) and the plan as it stands."""
-    from regimen.export.course import course_json  # lazy: only this command needs it
-
-    store = _store(db)
-    write_output(course_json(store.view(course_id), store.record(course_id)), output)
+    write_output(_store(db).shown(course_id)[1], output)
     if output not in (None, "-"):
         _say(f"{output}: written (json)")
 

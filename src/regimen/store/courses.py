@@ -31,10 +31,11 @@ from regimen.engine.course import (
 )
 from regimen.engine.rows import exact_text
 from regimen.errors import option
+from regimen.export.course import course_json, course_text
 from regimen.model import how_given
 from regimen.protocol.loader import load_text
 from regimen.store.db import StoreError, connect, resolve, shown
-from regimen.store.schema import changes, courses, scheduled
+from regimen.store.schema import changes, courses, scheduled, views
 
 #: A test's hook: seconds to sleep inside a change's transaction, after its records are written and before the
 #: commit (the SIGKILL test kills the process there; ``<name>_MARK`` names a file made when it gets there). Never
@@ -89,18 +90,24 @@ class CourseStore:
     # ---- reading -----------------------------------------------------------------------------
 
     def _records(self, conn: Connection, course_id: str, lock: bool = False) -> tuple[CourseStart, list[Change]]:
-        query = sa.select(courses.c.started).where(courses.c.id == course_id)
+        started = self._head(conn, course_id, lock).started
+        return CourseStart.from_dict(json.loads(started)), self._changes(conn, course_id)
+
+    def _head(self, conn: Connection, course_id: str, lock: bool = False) -> Any:
+        query = sa.select(courses).where(courses.c.id == course_id)
         if lock and conn.dialect.name == "postgresql":
             query = query.with_for_update()
-        started = conn.execute(query).scalar()
-        if started is None:
+        head = conn.execute(query).first()
+        if head is None:
             raise CourseError(f"no course {course_id!r} in {self.where}; 'regimen course list' shows the courses")
+        return head
+
+    def _changes(self, conn: Connection, course_id: str) -> list[Change]:
         rows = conn.execute(sa.select(changes).where(changes.c.course_id == course_id).order_by(changes.c.seq))
-        found = [
+        return [
             Change(seq=r.seq, kind=r.kind, at=_utc(r.at) or r.at, who=r.who, why=r.why, data=json.loads(r.data))
             for r in rows
         ]
-        return CourseStart.from_dict(json.loads(started)), found
 
     def view(self, course_id: str) -> CourseView:
         with self.engine.connect() as conn:
@@ -108,17 +115,27 @@ class CourseStore:
         return replay(start, found)
 
     def record(self, course_id: str) -> dict[str, Any]:
-        """The course's records, as JSON: the start, the history, and the plan as it stands."""
+        """The course's records, as JSON: the start and the history."""
         with self.engine.connect() as conn:
-            start, found = self._records(conn, course_id)
-            head = conn.execute(sa.select(courses).where(courses.c.id == course_id)).one()
-        return {
-            "start": start.to_dict(),
-            "started_at": (_utc(head.created_at) or head.created_at).isoformat(),
-            "started_by": head.created_by,
-            "reason": head.reason,
-            "changes": [c.to_dict() for c in found],
-        }
+            head = self._head(conn, course_id)
+            found = self._changes(conn, course_id)
+        return _record(head, found)
+
+    def shown(self, course_id: str) -> tuple[str, str, list[str]]:
+        """The course as it stands, rendered: (text, JSON, warnings). Read from the view written with the last
+        change when it is current (same number of changes, same version of regimen), else replayed."""
+        with self.engine.connect() as conn:
+            head = self._head(conn, course_id)
+            count = conn.execute(
+                sa.select(sa.func.count()).select_from(changes).where(changes.c.course_id == course_id)
+            ).scalar_one()
+            kept = conn.execute(sa.select(views).where(views.c.course_id == course_id)).first()
+            if kept is not None and kept.revision == count and kept.code_version == _code_version() != "unknown":
+                return kept.text, kept.json, json.loads(kept.warnings)
+            found = self._changes(conn, course_id)
+        start = CourseStart.from_dict(json.loads(head.started))
+        text, data, warnings = _rendered(replay(start, found), head, found)
+        return text, data, warnings
 
     def courses(self) -> list[CourseSummary]:
         with self.engine.connect() as conn:
@@ -209,9 +226,45 @@ class CourseStore:
                     reason=why,
                 )
             )
-            self._schedule(conn, view)
+            self._project(conn, view)
             _pause()
         return view
+
+    def start_many(
+        self, starts: Sequence[CourseStart], *, who: str, why: str, recorded_at: dt.datetime | None = None
+    ) -> int:
+        """Record many new courses in one transaction (a unit's courses brought over at once): all or none."""
+        now = _utc(recorded_at) or dt.datetime.now(dt.UTC)
+        views = []
+        for start in starts:
+            check_course_id(start.course_id)
+            views.append(replay(start, []))
+        with self.engine.begin() as conn:
+            ids = [s.course_id for s in starts]
+            taken = set(conn.execute(sa.select(courses.c.id).where(courses.c.id.in_(ids))).scalars()) if ids else set()
+            if taken or len(set(ids)) != len(ids):
+                clash = sorted(taken) or sorted({i for i in ids if ids.count(i) > 1})
+                raise CourseError(f"course {clash[0]!r} is given twice or already exists; nothing was recorded")
+            conn.execute(
+                courses.insert(),
+                [
+                    {
+                        "id": s.course_id,
+                        "regimen_id": v.regimen.id,
+                        "regimen_sha256": s.regimen_sha256,
+                        "regimen_version": v.regimen.version,
+                        "start_date": s.start,
+                        "started": json.dumps(s.to_dict(), sort_keys=True),
+                        "created_at": now,
+                        "created_by": who,
+                        "reason": why,
+                    }
+                    for s, v in zip(starts, views, strict=True)
+                ],
+            )
+            for view in views:
+                self._project(conn, view)
+        return len(views)
 
     def change(
         self, course_id: str, kind: str, *, who: str, why: str, recorded_at: dt.datetime | None = None, **given: Any
@@ -225,7 +278,8 @@ class CourseStore:
                 with self.engine.begin() as conn:
                     start, found = self._records(conn, course_id, lock=True)
                     regimen = load_text(start.regimen_text, start.regimen_file)
-                    data = change_data(kind, regimen, tz=start.tz, **given)
+                    # as the record will read back (keys sorted), so that the view written now is the replay's
+                    data = json.loads(json.dumps(change_data(kind, regimen, tz=start.tz, **given), sort_keys=True))
                     new = Change(seq=len(found) + 1, kind=kind, at=now, who=who, why=" ".join(why.split()), data=data)
                     view = replay(start, [*found, new])
                     conn.execute(
@@ -239,7 +293,7 @@ class CourseStore:
                             data=json.dumps(data, sort_keys=True),
                         )
                     )
-                    self._schedule(conn, view)
+                    self._project(conn, view)
                     _pause()
                 return view, new
             except sa.exc.IntegrityError:  # another process appended change seq first: read again and retry
@@ -247,8 +301,8 @@ class CourseStore:
                     raise StoreError(f"course {course_id!r} is being changed by others; try again") from None
         raise AssertionError("unreachable")
 
-    def _schedule(self, conn: Connection, view: CourseView) -> None:
-        """Rebuild the course's rows of the worklist cache (the planned administrations as the course stands)."""
+    def _project(self, conn: Connection, view: CourseView) -> None:
+        """Rebuild the course's caches from the course as it now stands: its rows of the worklist, and its view."""
         conn.execute(scheduled.delete().where(scheduled.c.course_id == view.course_id))
         notes = {c.id: c.note for c in view.regimen.components()}
         values = [
@@ -258,6 +312,44 @@ class CourseStore:
         ]
         if values:
             conn.execute(scheduled.insert(), values)
+        head = self._head(conn, view.course_id)
+        text, data, warnings = _rendered(view, head, list(view.changes))
+        conn.execute(views.delete().where(views.c.course_id == view.course_id))
+        conn.execute(
+            views.insert().values(
+                course_id=view.course_id,
+                revision=len(view.changes),
+                code_version=_code_version(),
+                text=text,
+                json=data,
+                warnings=json.dumps(warnings),
+            )
+        )
+
+
+def _code_version() -> str:
+    """The installed regimen's version: a view rendered by another version is not used (it is replayed instead)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("regimen-schedules")
+    except PackageNotFoundError:  # run from a source tree: never trust a stored view
+        return "unknown"
+
+
+def _record(head: Any, found: Sequence[Change]) -> dict[str, Any]:
+    return {
+        "start": json.loads(head.started),
+        "started_at": (_utc(head.created_at) or head.created_at).isoformat(),
+        "started_by": head.created_by,
+        "reason": head.reason,
+        "changes": [c.to_dict() for c in found],
+    }
+
+
+def _rendered(view: CourseView, head: Any, found: Sequence[Change]) -> tuple[str, str, list[str]]:
+    started = (_utc(head.created_at) or head.created_at, head.created_by, head.reason)
+    return course_text(view, started), course_json(view, _record(head, found)), list(view.warnings)
 
 
 def _scheduled(view: CourseView, n: int, cr: CourseRow, notes: Mapping[str, str | None]) -> dict[str, Any] | None:

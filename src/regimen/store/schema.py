@@ -64,4 +64,17 @@ scheduled = Table(
 )
 Index("scheduled_by_date", scheduled.c.date, scheduled.c.start_utc)
 
-__all__ = ["changes", "courses", "metadata", "scheduled"]
+#: The course as it stands, rendered (text and JSON) in the transaction of each change, for ``course show``: a cache
+#: of the replay, used only while ``revision`` is the number of changes and ``code_version`` this regimen's version.
+views = Table(
+    "course_views",
+    metadata,
+    Column("course_id", String(64), ForeignKey("courses.id"), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("code_version", String(40), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("json", Text, nullable=False),
+    Column("warnings", Text, nullable=False),
+)
+
+__all__ = ["changes", "courses", "metadata", "scheduled", "views"]

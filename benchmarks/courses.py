@@ -1,0 +1,150 @@
+"""Speed of treatment courses (issue 12.5), each figure beside its target.
+
+    python benchmarks/courses.py                    # 10,000 active courses in a new SQLite file
+    python benchmarks/courses.py --courses 2000     # a smaller unit
+    python benchmarks/courses.py --db postgresql://postgres@127.0.0.1:5432/bench   # on a PostgreSQL server
+
+1. ``regimen due --from DAY`` (a new process, wall time, start-up included) over N active courses of the bundled
+   regimens, patients and day 1 drawn at random (seed 1) over 2026, the worklist of a busy day written as CSV;
+   median of ``--repeats`` runs.                                                          target < 1 s
+2. ``regimen course show ID`` (a new process) against ``regimen expand cenersen-arm3 --weight 70 --bsa 1.8``
+   (a new process), medians of ``--repeats`` interleaved runs each, for a course with a delay, a new weight, a dose
+   reduction, an omission and a dose given recorded: the difference.                      target < 150 ms
+
+The machine is shared and noisy: medians of interleaved runs, never a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PY = sys.executable
+BIN = Path(PY).parent / "regimen"
+REGIMEN = [str(BIN)] if BIN.exists() else [PY, "-m", "regimen"]
+BUSY_DAY = dt.date(2026, 7, 1)
+
+
+def wall(cmd: list[str]) -> float:
+    began = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - began
+
+
+def seed(db: str, n: int) -> tuple[int, float]:
+    """N courses of the bundled regimens (those that expand for a weight, BSA and age) in one transaction."""
+    from regimen.engine.course import CourseStart
+    from regimen.protocol.catalog import bundled_dir
+    from regimen.store.courses import CourseStore
+
+    rng = random.Random(1)
+    texts = {}
+    for path in sorted(bundled_dir().glob("*.toml")):
+        texts[path.stem] = (path, path.read_text(encoding="utf-8"))
+    usable = []
+    from regimen.engine.course import replay
+
+    for rid, (path, text) in texts.items():
+        trial = CourseStart(
+            course_id="probe",
+            regimen_text=text,
+            regimen_file=str(path),
+            start=BUSY_DAY,
+            patient={"weight": "70", "bsa": "1.8", "age": "60", "height": "175", "sex": "female", "scr": "1"},
+        )
+        try:
+            replay(trial, [])
+            usable.append(rid)
+        except Exception:  # a regimen that needs another value (e.g. a cycle length): left out of the unit
+            continue
+    starts = []
+    for i in range(n):
+        rid = usable[i % len(usable)]
+        path, text = texts[rid]
+        starts.append(
+            CourseStart(
+                course_id=f"c{i:06d}",
+                regimen_text=text,
+                regimen_file=str(path),
+                start=dt.date(2026, 1, 1) + dt.timedelta(days=rng.randrange(0, 300)),
+                patient={
+                    "weight": f"{rng.uniform(45, 110):.1f}",
+                    "bsa": f"{rng.uniform(1.4, 2.3):.2f}",
+                    "age": str(rng.randrange(25, 80)),
+                    "height": "175",
+                    "sex": "female",
+                    "scr": "1",
+                },
+            )
+        )
+    store = CourseStore.open(db)
+    began = time.perf_counter()
+    for k in range(0, n, 1000):
+        store.start_many(starts[k : k + 1000], who="benchmark", why="seeded")
+    took = time.perf_counter() - began
+    store.close()
+    return len(usable), took
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--courses", type=int, default=10_000)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--db", help="a database URL (default: a new SQLite file)")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = args.db or str(Path(tmp) / "bench.sqlite3")
+        kinds, seeded = seed(db, args.courses)
+        print(f"seeded {args.courses:,} active courses of {kinds} regimens in {seeded:.1f} s")
+        out = Path(tmp) / "due.csv"
+        due = [REGIMEN[0:], "due", "--from", BUSY_DAY.isoformat(), "--db", db, "-o", str(out)]
+        due_cmd = [*REGIMEN, *due[1:]]
+        wall(due_cmd)  # warm the file cache
+        times = [wall(due_cmd) for _ in range(args.repeats)]
+        rows = sum(1 for _ in out.open()) - 1
+        median = statistics.median(times)
+        print(
+            f"1. regimen due over {args.courses:,} courses ({rows:,} administrations due {BUSY_DAY}): "
+            f"median {median * 1000:.0f} ms (p90 {sorted(times)[int(0.9 * (len(times) - 1))] * 1000:.0f} ms)   "
+            f"target < 1000 ms  {'ok' if median < 1 else 'MISSED'}"
+        )
+        r = REGIMEN
+        course = "bench-capox"
+        subprocess.run(
+            [*r, "course", "start", "capox", "--course", course, "--weight", "70", "--bsa", "1.8", "--start",
+             BUSY_DAY.isoformat(), "--time", "08:00", "--tz", "Europe/Berlin", "--db", db],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        for change in (
+            ["delay", course, "--cycle", "2", "--by", "7d", "--reason", "counts"],
+            ["measure", course, "--cycle", "3", "--weight", "60", "--reason", "re-weighed"],
+            ["dose", course, "--cycle", "4", "--drug", "oxaliplatin", "--reduce", "75%", "--reason", "neuropathy"],
+            ["omit", course, "--cycle", "2", "--day", "1", "--reason", "holiday"],
+            ["given", course, "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "234 mg"],
+        ):
+            subprocess.run([*r, "course", *change, "--db", db], check=True, capture_output=True)
+        show = [*r, "course", "show", course, "--db", db]
+        expand = [*r, "expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8"]
+        wall(show), wall(expand)
+        shows, expands = [], []
+        for _ in range(args.repeats):
+            shows.append(wall(show))
+            expands.append(wall(expand))
+        above = statistics.median(shows) - statistics.median(expands)
+        print(
+            f"2. regimen course show: median {statistics.median(shows) * 1000:.0f} ms; regimen expand "
+            f"{statistics.median(expands) * 1000:.0f} ms; above expand {above * 1000:.0f} ms   target < 150 ms  "
+            f"{'ok' if above < 0.150 else 'MISSED'}"
+        )
+
+
+if __name__ == "__main__":
+    main()
