@@ -32,6 +32,8 @@ COMMANDS = {
     "supply": "regimen.cli.cohort:supply",
     "course": "regimen.cli.course:course",
     "due": "regimen.cli.course:due",
+    "export-definition": "regimen.cli.fhir:export_definition",
+    "import-definition": "regimen.cli.fhir:import_definition",
 }
 
 

@@ -346,13 +346,18 @@ def show(course_id: str, fmt: str, output: str | None, db: str | None) -> None:
 
 @course.command("export")
 @click.argument("course_id", metavar="COURSE")
-@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True), help="JSON file.")
+@output_options(["json", "fhir"])
 @db_option
-def export(course_id: str, output: str | None, db: str | None) -> None:
-    """The course as JSON: its records (start, every change) and the plan as it stands."""
-    write_output(_store(db).shown(course_id)[1], output)
-    if output not in (None, "-"):
-        _say(f"{output}: written (json)")
+def export(course_id: str, fmt: str, output: str | None, db: str | None) -> None:
+    """The course as JSON (its records: start and every change, and the plan as it stands), or as a FHIR R4 Bundle
+    (--format fhir: the plan's MedicationRequests and a MedicationAdministration for every dose given)."""
+    store = _store(db)
+    if fmt == "fhir":
+        from regimen.export.fhir import course_fhir_json  # lazy: only for this format
+
+        write_output(course_fhir_json(store.view(course_id)), output)
+    else:
+        write_output(store.shown(course_id)[1], output)
 
 
 @course.command("list")

@@ -91,7 +91,7 @@ def calendar_export(calendar: dict[str, str | None], start: dt.datetime | None) 
 )
 @cycle_options
 @clinical_options
-@output_options(["table", "csv", "json", "nonmem"])
+@output_options(["table", "csv", "json", "nonmem", "fhir"])
 @calendar_options
 @regimen_path_option
 def expand(
@@ -184,6 +184,11 @@ def write_plan(plan: Plan, fmt: str, output: str | None) -> None:
             write_atomic(f"{output}.txt", about)
             write_output(data, output)
             click.echo(f"{output}.txt: written (the event table's units and assumptions)", err=True)
+        return
+    if fmt == "fhir":
+        from regimen.export.fhir import plan_fhir_json  # lazy: only for this format
+
+        write_output(plan_fhir_json(plan), output)
         return
     if fmt == "table" and output in (None, "-") and show(lambda width, mark: render_table(plan, width, mark)):
         return  # a terminal: fitted to its width, warnings coloured, paged when long

@@ -75,6 +75,8 @@ def format_for(output: str | None, formats: Sequence[str]) -> str:
     suffix = Path(output).suffix.lower().lstrip(".") if output not in (None, "-") else ""
     if suffix == "csv" and "nonmem" in formats and str(output).lower().endswith(".nonmem.csv"):
         return "nonmem"  # plan.nonmem.csv: the event table
+    if suffix == "json" and "fhir" in formats and str(output).lower().endswith(".fhir.json"):
+        return "fhir"  # plan.fhir.json: a FHIR R4 Bundle
     return suffix if suffix in formats else formats[0]
 
 

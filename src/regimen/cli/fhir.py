@@ -1,0 +1,73 @@
+"""``regimen export-definition`` and ``regimen import-definition``: a regimen as a FHIR R4 PlanDefinition, and back."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import click
+
+from regimen.cli.options import regimen_argument, regimen_path_option
+from regimen.errors import RegimenError
+from regimen.export.fhir import plan_definition_json, regimen_data
+from regimen.export.io import write_atomic, write_output
+from regimen.protocol.catalog import find, load
+from regimen.protocol.loader import load_data
+from regimen.quantities.limits import MAX_FILE_BYTES
+
+
+@click.command("export-definition")
+@regimen_argument
+@click.option("--format", "fmt", type=click.Choice(["fhir"]), default="fhir", show_default=True, help="The format.")
+@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True), help="Write to FILE.")
+@regimen_path_option
+def export_definition(regimen_ref: str, fmt: str, output: str | None, regimen_path: tuple[str, ...]) -> None:
+    """REGIMEN as a FHIR R4 PlanDefinition with contained ActivityDefinitions (JSON).
+
+    \b
+    Example:
+      regimen export-definition capox -o capox.plandefinition.json
+    """
+    regimen = load(regimen_ref, regimen_path)
+    data = tomllib.loads(Path(find(regimen_ref, regimen_path)).read_text(encoding="utf-8"))
+    write_output(plan_definition_json(regimen, data), output)
+    if output not in (None, "-"):
+        click.echo(f"{output}: written ({fmt} PlanDefinition)", err=True)
+
+
+@click.command("import-definition")
+@click.argument("source", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True), help="The regimen file."
+)
+def import_definition(source: str, output: str | None) -> None:
+    """A regimen file from a FHIR R4 PlanDefinition written by 'regimen export-definition' (checked as the file
+    would be before it is written).
+
+    \b
+    Example:
+      regimen import-definition capox.plandefinition.json -o regimens/capox-copy.toml
+    """
+    import tomli_w  # lazy: the TOML writer only for this command
+
+    path = Path(source)
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise RegimenError(f"{source}: larger than {MAX_FILE_BYTES:,} bytes; a PlanDefinition of a regimen is a few KB")
+    try:
+        resource = json.loads(path.read_text(encoding="utf-8"))
+        data = regimen_data(resource)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise RegimenError(f"{source}: not a PlanDefinition regimen can read ({exc})") from None
+    load_data(data, source)  # every check of a regimen file, before anything is written
+    text = f"# Imported from {path.name} (a FHIR R4 PlanDefinition) by regimen import-definition.\n" + tomli_w.dumps(
+        data
+    )
+    if output in (None, "-"):
+        write_output(text, output)
+    else:
+        write_atomic(output, text)
+        click.echo(f"{output}: written (regimen file {data['id']})", err=True)
+
+
+__all__ = ["export_definition", "import_definition"]
