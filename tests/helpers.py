@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from fractions import Fraction
 from typing import Any
 
@@ -33,3 +34,11 @@ def days(plan: Plan, drug: str, cycle: int = 1, phase: str | None = None) -> lis
 
 def doses(plan: Plan, drug: str) -> set[Fraction]:
     return {r.dose for r in rows(plan, drug)}
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port

@@ -10,13 +10,14 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.helpers import free_port
 
 
 def _bindir() -> Path:
@@ -29,13 +30,6 @@ def _bindir() -> Path:
         if folder and (Path(folder) / "initdb").exists():
             return Path(folder)
     raise RuntimeError("PostgreSQL's server is not installed: apt-get install postgresql (.ci/run does)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -56,7 +50,7 @@ def postgres_server() -> Iterator[str]:
         check=True,
         capture_output=True,
     )
-    port = _free_port()
+    port = free_port()
     log = root / "log"
     proc = subprocess.Popen(
         [

@@ -20,6 +20,7 @@ from typing import Any
 
 import icalendar
 import pytest
+from tests.helpers import free_port
 from tests.test_ics import STAMP, agreed, make_plan, plan_to_ics
 
 from regimen.cli import cli
@@ -58,18 +59,11 @@ class Server:
         return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("radicale")
     (root / "users").write_text(f"{USER}:{PASSWORD}\n")
-    port = _free_port()
+    port = free_port()
     config = root / "config"
     config.write_text(f"""[server]
 hosts = 127.0.0.1:{port}
@@ -218,7 +212,7 @@ def test_missing_calendar_is_a_clear_error(radicale: Server) -> None:
 
 def test_unreachable_server() -> None:
     with pytest.raises(CalDAVError, match="cannot reach the server"):
-        Client(f"http://127.0.0.1:{_free_port()}/cal/", None).events()
+        Client(f"http://127.0.0.1:{free_port()}/cal/", None).events()
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,21 @@ def render(message: str, name: Callable[[str], str] | None = None) -> str:
     return _OPTION.sub(lambda m: name(m.group(1)) if name is not None else m.group(1), message)
 
 
+#: Input names whose command-line flag is not simply ``--`` + the name with '-' for '_'.
+_FLAGS = {"round_to": "--round", "reductions": "--reduce", "fmt": "--format", "time_": "--time"}
+
+
+def as_flag(name: str) -> str:
+    """An input name as the command line's flag ('bsa_cap' -> '--bsa-cap'): how the command line and the HTTP API
+    (which answers with the command line's messages) name inputs."""
+    return _FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
+def named(message: str) -> list[str]:
+    """The input names an error message mentions, in order (for a form: the field to show the message beside)."""
+    return _OPTION.findall(message)
+
+
 class RegimenError(ValueError):
     """Base class: a problem with what the user gave us, with a message that says how to fix it."""
 
@@ -90,6 +105,8 @@ __all__ = [
     "RegimenFileError",
     "UnitError",
     "UnknownRegimenError",
+    "as_flag",
+    "named",
     "option",
     "render",
 ]

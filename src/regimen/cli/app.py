@@ -34,6 +34,8 @@ COMMANDS = {
     "due": "regimen.cli.course:due",
     "export-definition": "regimen.cli.fhir:export_definition",
     "import-definition": "regimen.cli.fhir:import_definition",
+    "serve": "regimen.cli.web:serve",
+    "plot": "regimen.cli.web:plot",
 }
 
 

@@ -14,18 +14,15 @@ from typing import Any, TypeVar
 import click
 from click.shell_completion import CompletionItem
 
-from regimen.errors import RegimenError
+from regimen.errors import RegimenError, as_flag
 from regimen.protocol.catalog import looks_like_path, regimen_ids
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Library input names whose flag is not simply ``--`` + the name with '-' for '_'.
-_FLAGS = {"round_to": "--round", "reductions": "--reduce", "fmt": "--format", "time_": "--time"}
-
 
 def flag(name: str) -> str:
     """The command-line flag for a library input name: 'bsa_cap' -> '--bsa-cap'."""
-    return _FLAGS.get(name, "--" + name.replace("_", "-"))
+    return as_flag(name)
 
 
 def complete_regimen(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:

@@ -1,0 +1,121 @@
+"""``regimen serve`` (the web app and HTTP API) and ``regimen plot`` (the timeline chart)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from regimen.cli.clinical_options import clinical_options, options_from_context
+from regimen.cli.options import cycle_options, parse_cycles, patient_options, regimen_argument, regimen_path_option
+from regimen.clinical.patient import make_patient
+from regimen.engine.expand import expand as expand_plan
+from regimen.errors import RegimenError
+from regimen.export.io import write_atomic
+from regimen.protocol.catalog import load
+from regimen.quantities.clock import parse_time
+
+WEB_EXTRA = "pip install 'regimen-schedules[web]'"
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (this machine only).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+@click.option("--db", metavar="FILE|URL", help="A course database, for the course pages and the worklist.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.option(
+    "--rate-limit",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Requests a second per client (0: no limit).",
+)
+def serve(host: str, port: int, db: str | None, workers: int, rate_limit: float) -> None:
+    """Start the web app and HTTP API (pages, timeline, handout, OpenAPI at /openapi.json).
+
+    \b
+    Example:
+      regimen serve            # then open http://127.0.0.1:8000
+    """
+    try:
+        import uvicorn  # lazy: the web extra only for this command
+    except ImportError:
+        raise RegimenError(f"regimen serve needs the web extra: {WEB_EXTRA}") from None
+    import os
+
+    if db is not None:
+        os.environ["REGIMEN_SERVE_DB"] = db
+    os.environ["REGIMEN_SERVE_RATE"] = str(rate_limit)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: listening on {host}: other machines can reach the app; no login protects it", err=True)
+    click.echo(f"regimen: serving on http://{host}:{port} (Ctrl-C stops)", err=True)
+    uvicorn.run(
+        "regimen.web.serve:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,  # no request line in any log: paths and queries never reach a log
+        log_level="warning",
+        limit_concurrency=200,
+        timeout_keep_alive=5,
+    )
+
+
+@click.command()
+@regimen_argument
+@patient_options
+@click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Date of day 1.")
+@click.option("--time", "time_", metavar="HH:MM", help="Time of the first drug of each treatment day.")
+@click.option("--tz", metavar="ZONE", help="IANA zone of --time.")
+@cycle_options
+@clinical_options
+@click.option(
+    "-o", "--output", required=True, metavar="FILE", type=click.Path(dir_okay=False), help="timeline.svg, .png or .pdf"
+)
+@regimen_path_option
+def plot(
+    regimen_ref: str,
+    weight: str | None,
+    bsa: str | None,
+    age: str | None,
+    dob: str | None,
+    height: str | None,
+    sex: str | None,
+    start: dt.datetime | None,
+    time_: str | None,
+    tz: str | None,
+    cycles: tuple[str, ...],
+    cycle_length: int | None,
+    output: str,
+    regimen_path: tuple[str, ...],
+) -> None:
+    """The plan's timeline chart: one lane per drug, infusions as bars, doses as marks, cycles and dates.
+
+    \b
+    Example:
+      regimen plot cenersen-arm3 --weight 70 --bsa 1.8 --age 45 --start 2026-12-01 -o timeline.svg
+    """
+    fmt = output.rsplit(".", 1)[-1].lower() if "." in output else ""
+    if fmt not in ("svg", "png", "pdf"):
+        raise RegimenError(f"-o {output!r}: name a .svg, .png or .pdf file")
+    try:
+        from regimen.export.chart import chart_bytes  # lazy: matplotlib only for charts
+    except ImportError:
+        raise RegimenError(f"regimen plot needs the web extra (matplotlib): {WEB_EXTRA}") from None
+    clinical, renal = options_from_context()
+    plan = expand_plan(
+        load(regimen_ref, regimen_path),
+        make_patient(weight=weight, bsa=bsa, age=age, height=height, sex=sex, dob=dob, **renal),
+        start=start.date() if start else None,
+        cycles=parse_cycles(cycles),
+        cycle_length=cycle_length,
+        options=clinical,
+        time=parse_time(time_) if time_ else None,
+        tz=tz,
+    )
+    write_atomic(output, chart_bytes(plan, fmt))
+    click.echo(f"{output}: written (timeline, {fmt})", err=True)
+
+
+__all__ = ["plot", "serve"]
