@@ -328,3 +328,18 @@ def test_store_api_matches_the_command_line(db: str) -> None:
     due = store.due(dt.date(2026, 12, 1), dt.date(2026, 12, 1))
     assert {(d.drug, d.dose_text) for d in due} == {("oxaliplatin", "234 mg"), ("capecitabine", "1,800 mg")}
     store.close()
+
+
+def test_doses_given_feed_the_anthracycline_limit(tmp_path: Path) -> None:
+    """dd-ac-t: doxorubicin 60 mg/m² × 1.8 m² = 108 mg per cycle. Two doses given (108 mg and 100 mg, 208 mg) with
+    a prior 250 mg/m² against a limit of 400 mg/m²: the course counts what was given, not what was planned."""
+    db = str(tmp_path / "a.sqlite3")
+    anthracycline = ["--anthracycline-table", "esc-2022", "--prior", "doxorubicin 250 mg/m2"]
+    ok(db, "course", "start", "dd-ac-t", "--course", "ac1", "--weight", "70", "--bsa", "1.8", "--start", "2026-12-01",
+       *anthracycline, "--anthracycline-limit", "400")  # fmt: skip
+    ok(db, "course", "given", "ac1", "--cycle", "ac:1", "--day", "1", "--drug", "doxorubicin", "--dose", "108 mg")
+    ok(db, "course", "given", "ac1", "--cycle", "ac:2", "--day", "1", "--drug", "doxorubicin", "--dose", "100 mg")
+    shown = ok(db, "course", "show", "ac1").stdout
+    assert "Given so far (cumulative, as recorded): doxorubicin 208 mg" in shown
+    notes = [line for line in shown.splitlines() if line.startswith("Note: given so far:")]
+    assert notes and any("208" in line or "115.6" in line for line in notes), notes  # 208 mg / 1.8 m² = 115.6 mg/m²

@@ -85,6 +85,8 @@ def on_page_markdown(markdown: str, /, *, page: Any, config: Any, files: Files) 
     lines = _readme(config)
     markdown = MARKER.sub(lambda m: "\n".join(section(lines, m["title"])), markdown)
     here = page.file.src_uri
+    # the README links files under docs/ (images) from the top of the repository; the page sits inside docs/
+    markdown = markdown.replace("](docs/", f"]({posixpath.relpath('.', posixpath.dirname(here) or '.')}/")
 
     def relink(match: re.Match[str]) -> str:
         target = _anchor_page.get(match["anchor"])

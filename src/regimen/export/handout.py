@@ -29,7 +29,7 @@ h2 { font-size: 13pt; margin: 2mm 0; }
 p.meta { margin: 0 0 1mm 0; font-size: 8.5pt; }
 table.grid { width: 100%%; border-collapse: collapse; table-layout: fixed; }
 table.grid th { border: 1px solid #000; background: #e6e6e6; padding: 1mm; font-size: 9pt; }
-table.grid td { border: 1px solid #000; vertical-align: top; height: 27mm; padding: 1mm; overflow: hidden; }
+table.grid td { border: 1px solid #000; vertical-align: top; height: 21mm; padding: 1mm; overflow: hidden; }
 table.grid td.out { background: #f4f4f4; }
 td .n { font-weight: bold; display: block; }
 td ul { margin: 0; padding-left: 3mm; font-size: 7.5pt; }

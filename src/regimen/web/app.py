@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
@@ -112,8 +114,8 @@ class Guard:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], *SECURITY_HEADERS]
+                own = {name for name, _ in message.get("headers", [])}  # a response's own policy stands
+                message["headers"] = [*message.get("headers", []), *(h for h in SECURITY_HEADERS if h[0] not in own)]
             await send(message)
 
         client = (scope.get("client") or ("?", 0))[0]
@@ -224,7 +226,10 @@ class Pages:
         media, name = DOWNLOADS[kind]
         inline = kind.startswith("handout") and request.query_params.get("view") == "1"
         disposition = f'{"inline" if inline else "attachment"}; filename="{plan.regimen.id}-{name}"'
-        return Response(data, media_type=media, headers={"content-disposition": disposition})
+        headers = {"content-disposition": disposition}
+        if kind == "handout.html":  # its print stylesheet is inline: allowed by its hash, and nothing else
+            headers["content-security-policy"] = _style_policy(data.decode())
+        return Response(data, media_type=media, headers=headers)
 
     def _store(self) -> Any:
         if self.db is None:
@@ -259,6 +264,13 @@ class Pages:
             raise HTTPException(400, "from: a date as YYYY-MM-DD; days: a whole number") from None
         rows = store.due(first, first + dt.timedelta(days=days - 1))
         return self.render(request, "due.html", rows=rows, first=first, days=days)
+
+
+def _style_policy(html: str) -> str:
+    """A CSP for a page whose only style is its inline <style> element: that style, by its SHA-256, and nothing else."""
+    styles = re.findall(r"<style>(.*?)</style>", html, flags=re.S)
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in styles)
+    return f"default-src 'none'; style-src {hashes}; img-src data:; form-action 'none'; frame-ancestors 'none'"
 
 
 def _catalog() -> list[Any]:

@@ -38,6 +38,7 @@ LABELS = {
     "dose_level": "Dose level",
     "reduce": "Reduce",
     "label": "Label",
+    "paper": "Handout paper",
 }
 PATIENT = ("weight", "bsa", "age", "dob", "height", "sex", "scr", "gfr")
 OPTIONS = ("bsa_formula", "bsa_cap", "dosing_weight", "dose_level", "reduce")
