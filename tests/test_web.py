@@ -292,3 +292,65 @@ def test_plot_from_the_command_line(tmp_path: Path) -> None:
         assert out.read_bytes().startswith(magic)
     bad = CliRunner().invoke(cli, ["plot", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "-o", "x.gif"])
     assert bad.exit_code == 1 and "name a .svg, .png or .pdf file" in bad.stderr
+
+
+# ---- hostile input: never a 500 -------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_FIELDS = st.sampled_from(["regimen", "weight", "bsa", "age", "dob", "height", "sex", "start", "time", "tz", "cycles",
+                           "cycle_length", "bsa_cap", "dose_level", "reduce", "x", "__proto__"])  # fmt: skip
+_VALUES = st.one_of(
+    st.text(max_size=40),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.sampled_from(["cenersen-arm3", "capox", "70", "1.8", "1e308", "-1", "NaN", "2026-02-30", "25:61", "UTC"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(_FIELDS, _VALUES, max_size=8))
+def test_no_body_makes_the_api_fail_with_a_500(body: dict[str, Any]) -> None:
+    answer = _FUZZ_CLIENT.post("/api/plan", json=body)
+    assert answer.status_code in (200, 400), (body, answer.status_code, answer.text[:300])
+    if answer.status_code == 400:
+        message = answer.json()["error"]
+        assert message and "\n" not in message and "Traceback" not in message
+
+
+_FUZZ_CLIENT = TestClient(create_app(rate=0), raise_server_exceptions=False)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"regimen": "cenersen-arm3", "weight": NaN, "bsa": "1.8"}',
+        '{"regimen": "cenersen-arm3", "weight": Infinity, "bsa": "1.8"}',
+        '{"regimen": "cenersen-arm3", "weight": 1e999, "bsa": "1.8"}',
+        '{"regimen": "cenersen-arm3", "weight": {"a": 1}}',
+        '{"regimen": "' + "x" * 5000 + '"}',
+        "[" * 100_000,
+        '{"regimen": "cenersen-arm3", "cycles": "99999999999999999999"}',
+        '{"regimen": "../../etc/passwd"}',
+    ],
+)
+def test_raw_hostile_bodies_get_a_4xx(raw: str) -> None:
+    answer = _FUZZ_CLIENT.post("/api/plan", content=raw, headers={"content-type": "application/json"})
+    assert 400 <= answer.status_code < 500, (raw[:60], answer.status_code, answer.text[:200])
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_the_pdf_handout_has_a_page_a_month(paper: str, tmp_path: Path) -> None:
+    from regimen.export.handout import handout_pdf, months_of
+
+    plan = regimen.expand(
+        regimen.load("capox"), regimen.make_patient(weight="70", bsa="1.8", age="60"), start=dt.date(2026, 12, 1)
+    )
+    pdf = tmp_path / "handout.pdf"
+    pdf.write_bytes(handout_pdf(plan, paper))
+    subprocess.run(["pdftoppm", "-r", "20", "-png", str(pdf), str(tmp_path / "p")], check=True)
+    assert len(list(tmp_path.glob("p-*.png"))) == months_of(plan) == 6

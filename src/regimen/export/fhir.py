@@ -27,7 +27,7 @@ from regimen.engine.timing import wall
 from regimen.export.table import DISCLAIMER
 from regimen.model import Administration, AucDose, Component, Phase, Regimen, resolve_days
 from regimen.quantities.clock import tzinfo_for
-from regimen.quantities.exact import exact_decimal
+from regimen.quantities.exact import amount_text, exact_decimal
 
 UCUM = "http://unitsofmeasure.org"
 LOINC = "http://loinc.org"
@@ -168,6 +168,8 @@ def _dosage(plan: Plan, rows: Sequence[Administration], sequence: int, basis: An
     if first.rate is not None and first.rate_unit is not None:
         dose_rate["rateQuantity"] = quantity(first.rate, first.rate_unit)
     lines = [f"Day {r.day}: {r.calculation}" for r in (rows[:1] if not continuous else rows)]
+    if continuous and hours is not None:
+        lines.insert(0, f"Continuous infusion over {float(hours):g} h, {_amount(amount, first)} in all")
     if not continuous and len(rows) > 1:
         lines[0] = f"Days {', '.join(str(d) for d in days)}: {first.calculation}"
     if first.condition:
@@ -175,7 +177,7 @@ def _dosage(plan: Plan, rows: Sequence[Administration], sequence: int, basis: An
     lines.extend(f"Warning: {w}" for r in rows for w in r.warnings)
     dosage: dict[str, Any] = {
         "sequence": sequence,
-        "text": " ".join(dict.fromkeys(lines)),
+        "text": "; ".join(dict.fromkeys(lines)),
         "timing": timing,
         "doseAndRate": [dose_rate],
     }
@@ -191,6 +193,10 @@ def _dosage(plan: Plan, rows: Sequence[Administration], sequence: int, basis: An
     if first.method:
         dosage["method"] = {"text": str(first.method)}
     return dosage
+
+
+def _amount(value: Fraction, row: Administration) -> str:
+    return amount_text(value, row.dose_unit, row.rounding)
 
 
 def _basis(regimen: Regimen, component: str) -> dict[str, Any] | None:

@@ -346,8 +346,8 @@ async def _json_body(request: Request) -> dict[str, Any]:
         raise HTTPException(415, "send the request as JSON (Content-Type: application/json)")
     try:
         body = json.loads(await request.body())
-    except ValueError:
-        raise HTTPException(400, "the body is not valid JSON") from None
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        raise HTTPException(400, "the body is not valid JSON (or is nested too deep)") from None
     if not isinstance(body, dict):
         raise HTTPException(400, 'the body must be a JSON object of fields, e.g. {"regimen": "cenersen-arm3"}')
     return body
