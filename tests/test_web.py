@@ -294,6 +294,19 @@ def test_plot_from_the_command_line(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "name a .svg, .png or .pdf file" in bad.stderr
 
 
+def test_without_the_web_extra_plot_and_serve_say_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for module in ("matplotlib", "uvicorn"):
+        monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    plot = CliRunner().invoke(
+        cli, ["plot", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "-o", str(tmp_path / "t.svg")]
+    )
+    assert (
+        plot.exit_code == 1 and "pip install 'regimen-schedules[web]'" in plot.stderr and "Traceback" not in plot.output
+    )
+    serve = CliRunner().invoke(cli, ["serve"])
+    assert serve.exit_code == 1 and "pip install 'regimen-schedules[web]'" in serve.stderr
+
+
 # ---- hostile input: never a 500 -------------------------------------------------------------------------------
 
 from hypothesis import given, settings  # noqa: E402

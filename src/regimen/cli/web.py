@@ -100,9 +100,11 @@ def plot(
     if fmt not in ("svg", "png", "pdf"):
         raise RegimenError(f"-o {output!r}: name a .svg, .png or .pdf file")
     try:
-        from regimen.export.chart import chart_bytes  # lazy: matplotlib only for charts
+        import matplotlib  # noqa: F401  # lazy: checked before anything is computed
     except ImportError:
         raise RegimenError(f"regimen plot needs the web extra (matplotlib): {WEB_EXTRA}") from None
+    from regimen.export.chart import chart_bytes  # lazy: matplotlib only for charts
+
     clinical, renal = options_from_context()
     plan = expand_plan(
         load(regimen_ref, regimen_path),
