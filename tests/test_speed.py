@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given, settings
@@ -24,6 +26,9 @@ from regimen.clinical.options import ClinicalOptions
 from regimen.engine import expand as expand_module
 from regimen.engine.plan import Plan, drugs_of_several_components, exact_sum
 from regimen.protocol.loader import load_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def reg(body: str) -> regimen.Regimen:
@@ -330,6 +335,102 @@ def test_the_cohort_csv_writer_writes_the_text_pandas_writes(columns: dict[str, 
         csvrows.LINES_PER_WRITE = old
     assert got.getvalue() == expected.getvalue()
     assert isinstance(frame["infusion_day"].dtype, pd.Int64Dtype)  # the nullable counts were written too
+    # a cohort's coded text (categoricals) is written as the same text
+    coded = io.StringIO()
+    csvrows.write_rows(_coded(frame), coded)
+    assert coded.getvalue() == expected.getvalue()
+
+
+def _coded(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its text columns as categoricals, as a cohort's rows come to a file writer."""
+    import pandas as pd
+
+    from regimen.engine.rows import kind_of
+
+    out = frame.copy()
+    for name in out.columns:
+        if kind_of(str(name)) == "text":
+            values = [v for v in dict.fromkeys(out[name].tolist()) if isinstance(v, str)]
+            out[name] = pd.Categorical(out[name].tolist(), categories=pd.Index(values, dtype=object))
+    return out
+
+
+def test_a_parquet_file_of_coded_parts_is_the_file_pandas_writes(tmp_path: Path) -> None:
+    """Text handed to Parquet as its dictionary reads back as the plain file did: same Arrow schema (with the pandas
+    metadata), same frame; a part of coded text and a part of objects in one file alike."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from regimen.engine.cohort import cohort
+    from regimen.export.frames import FrameWriter, _table
+
+    roster = pd.DataFrame(
+        {
+            "patient_id": ["a", "b, c", "=d", "e"],
+            "weight_kg": ["70", "70", "93.4", "51"],
+            "bsa_m2": ["1.8", "2.05", "2.05", "1.52"],
+            "age": ["45", "61", "17", "70"],
+            "start_date": ["2026-03-01", "", "2027-03-26", "2026-10-24"],
+        }
+    )
+    frame = cohort(regimen.load("cenersen-arm3"), roster).frame
+    # missing text (idarubicin's method is not stated) and a patient's warnings (age 17) are both here
+    assert frame["method"].isna().any() and frame["plan_warnings"].ne("").any()
+    plain = tmp_path / "plain.parquet"
+    pq.write_table(_table(frame), plain)
+    ours = tmp_path / "ours.parquet"
+    writer = FrameWriter(ours)
+    writer.write(_coded(frame.iloc[:20]))
+    writer.write(frame.iloc[20:])  # objects: a part computed patient by patient
+    writer.close()
+    assert pq.read_schema(ours).equals(pq.read_schema(plain), check_metadata=True)
+    assert pq.read_table(ours).equals(pq.read_table(plain))
+    pd.testing.assert_frame_equal(pd.read_parquet(ours), pd.read_parquet(plain))
+    assert pq.ParquetFile(ours).metadata.num_row_groups == 2
+
+
+def test_a_failed_parquet_part_is_raised_and_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A part is written by the writer's thread; its failure (a full disk) reaches the caller, nothing is left."""
+    import errno
+
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from regimen.engine.cohort import cohort
+    from regimen.export.frames import FrameWriter
+
+    roster = pd.DataFrame({"patient_id": ["a"], "weight_kg": ["70"], "bsa_m2": ["1.8"], "age": ["45"]})
+    frame = cohort(regimen.load("cenersen-arm3"), roster).frame
+    calls = []
+
+    def full(self: object, table: object) -> None:
+        calls.append(table)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    out = tmp_path / "o.parquet"
+    writer = FrameWriter(out)
+    writer.write(frame)  # handed to the thread
+    with pytest.raises(regimen.RegimenError, match="no space left on device"):
+        writer.write(frame)  # the first part's failure, raised here
+    writer.close(ok=False)
+    assert calls and list(tmp_path.iterdir()) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(-1, 6), min_size=1, max_size=30), min_size=1, max_size=4))
+def test_factorising_packed_rows_is_factorising_the_rows(columns: list[list[int]]) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from regimen.engine.cohort.expander import _factorize_rows
+
+    n = min(len(c) for c in columns)
+    arrays = [np.asarray(c[:n], dtype=np.int64) for c in columns]
+    codes, rows = _factorize_rows(arrays)
+    expected_codes, expected = pd.factorize(pd.MultiIndex.from_arrays(arrays))
+    assert codes.tolist() == expected_codes.tolist()
+    assert rows == [tuple(int(x) for x in u) for u in expected]
 
 
 def test_the_cohort_csv_writer_leaves_frames_it_does_not_know_to_pandas() -> None:

@@ -263,6 +263,8 @@ def _column(kind: str, values: Any) -> Any:
     import pandas as pd
 
     if kind == "text":
+        if isinstance(values, pd.Categorical):  # a cohort's coded text, kept coded (a file writes its dictionary)
+            return pd.Series(values)
         return pd.Series(values, dtype=object)
     if kind == "int":
         return pd.Series(np.asarray(values, dtype=np.int64))

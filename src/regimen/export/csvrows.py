@@ -64,6 +64,11 @@ def _columns(frame: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]] | None:
             fmt = _number
         elif kind in ("int", "count") and is_integer_dtype(dtype):
             fmt = _integer
+        elif kind == "text" and isinstance(dtype, pd.CategoricalDtype) and is_string_dtype(dtype.categories.dtype):
+            # a cohort's coded text (:class:`pandas.Categorical`): its codes and distinct values are at hand
+            texts = [_quoted(_text(u)) for u in dtype.categories]
+            out.append((np.asarray(series.cat.codes, dtype=np.int64), np.asarray([*texts, ""], dtype=object)))
+            continue
         elif kind == "text" and is_string_dtype(dtype):
             fmt = _text
         else:

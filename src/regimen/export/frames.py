@@ -53,10 +53,60 @@ def _table(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(frame, schema=arrow_schema([str(c) for c in frame.columns]), preserve_index=False)
 
 
+def _coded_table(frame: pd.DataFrame) -> pa.Table:
+    """The frame as Arrow columns with every text column dictionary-encoded (:func:`_file_schema` says how they read).
+
+    A cohort's text columns come coded (:class:`pandas.Categorical`: a few thousand distinct texts for a million
+    rows); Parquet stores text as a dictionary and its codes anyway, so handing it the dictionary spares turning
+    every cell into a string and hashing it back (issue 15). Text held as objects is encoded here."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    dense = arrow_schema([str(c) for c in frame.columns])
+    arrays: list[pa.Array] = []
+    for name, kind in zip(frame.columns, dense, strict=True):
+        series = frame[name]
+        if kind.type != pa.string():
+            arrays.append(pa.Array.from_pandas(series, type=kind.type))
+        elif isinstance(series.dtype, pd.CategoricalDtype):
+            codes = np.asarray(series.cat.codes, dtype=np.int32)
+            values = pa.array(list(series.cat.categories), type=pa.string())
+            arrays.append(pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), values))
+        else:
+            text = pa.array(series.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+            arrays.append(text.dictionary_encode().cast(pa.dictionary(pa.int32(), pa.string())))
+    return pa.Table.from_arrays(arrays, schema=_coded_schema(dense))
+
+
+def _coded_schema(dense: pa.Schema) -> pa.Schema:
+    import pyarrow as pa
+
+    code = pa.dictionary(pa.int32(), pa.string())
+    return pa.schema([pa.field(f.name, code if f.type == pa.string() else f.type) for f in dense])
+
+
+def _file_schema(names: Sequence[str]) -> dict[bytes, bytes]:
+    """The key-value metadata a Parquet file of these columns declares: exactly what pandas' ``to_parquet`` of the
+    row schema's frame writes (the pandas metadata, and the Arrow schema with plain ``string`` text), so that the
+    file reads back as it always has, whatever encoding its columns were handed over in."""
+    import base64
+
+    schema = _table(empty_frame(names)).schema
+    return {
+        b"pandas": schema.metadata[b"pandas"],
+        b"ARROW:schema": base64.b64encode(schema.serialize().to_pybytes()),
+    }
+
+
 class FrameWriter:
     """Appends frames to one CSV or Parquet file (by extension; Parquet row groups), written atomically when closed.
 
-    A sink for :class:`~regimen.engine.cohort.runner.PandasEngine`: parts come in order, one at a time."""
+    A sink for :class:`~regimen.engine.cohort.runner.PandasEngine`: parts come in order, one at a time. A Parquet
+    part is written by a thread of its own while the next part is expanded (Arrow's writer does not hold the GIL):
+    at most one part is being written at a time, and its failure is raised by the next ``write`` or ``close``."""
+
+    takes_coded: ClassVar[bool] = True
 
     def __init__(self, path: str | Path) -> None:
         self.kind = file_kind(path, "output")
@@ -67,6 +117,9 @@ class FrameWriter:
         self._target = Path(path)
         self._handle: Any = None
         self._parquet: Any = None
+        self._names: list[str] = []
+        self._pool: Any = None  # the Parquet writer's thread
+        self._pending: Any = None  # the part it is writing (a Future)
         self.rows = 0
 
     def write(self, frame: pd.DataFrame, part: int = 0) -> None:
@@ -84,11 +137,22 @@ class FrameWriter:
         else:
             import pyarrow.parquet as pq
 
-            table = _table(frame)
+            table = _coded_table(frame)
+            self._finish_pending()
             if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self._tmp, table.schema)
-            self._parquet.write_table(table)
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._names = [str(c) for c in frame.columns]
+                self._parquet = pq.ParquetWriter(self._tmp, table.schema, store_schema=False)
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="regimen-parquet")
+            self._pending = self._pool.submit(self._parquet.write_table, table)
         self.rows += len(frame)
+
+    def _finish_pending(self) -> None:
+        """Wait for the part being written; its error (a full disk) is raised here."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def close(self, ok: bool = True) -> None:
         """Put the file in place (``ok``), or remove what was written."""
@@ -98,7 +162,11 @@ class FrameWriter:
             if self._handle is not None:
                 self._handle.close()
             if self._parquet is not None:
+                self._finish_pending()
+                if ok:
+                    self._parquet.add_key_value_metadata(_file_schema(self._names))
                 self._parquet.close()
+                self._pool.shutdown()
         except (OSError, RegimenError) as failed:  # the last bytes did not fit: nothing is put in place
             self._handle = self._parquet = None
             self.close(ok=False)

@@ -54,7 +54,7 @@ from regimen.engine.cohort.roster import (
     CohortError,
     Column,
     RowProblem,
-    as_text,
+    cell_texts,
     read_column,
     read_date,
     read_number,
@@ -129,6 +129,31 @@ def _refuse_auc(regimen: Regimen) -> None:
                 "creatinine or GFR: cohorts do not support AUC dosing; expand each such patient on "
                 f"their own, with their {option('scr')} or {option('gfr')}"
             )
+
+
+def _factorize_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    """Like ``pandas.factorize`` of the rows of several code columns (codes >= -1): a code per row, and the distinct
+    rows as tuples in order of first appearance. The columns are packed into one integer per row, which pandas
+    factorises in C; a MultiIndex would build a tuple for every row first (issue 15)."""
+    import numpy as np
+    import pandas as pd
+
+    packed = np.zeros(len(columns[0]), dtype=np.int64)
+    radices = [int(c.max(initial=-1)) + 2 for c in columns]  # -1 .. max, shifted to 0 .. max + 1
+    if np.prod([float(r) for r in radices]) >= 2.0**62:  # too many combinations to pack: the slow way
+        codes, uniques = pd.factorize(pd.MultiIndex.from_arrays(columns))
+        return np.asarray(codes, dtype=np.int64), [tuple(int(x) for x in u) for u in uniques]
+    for column, radix in zip(columns, radices, strict=True):
+        packed = packed * radix + (np.asarray(column, dtype=np.int64) + 1)
+    codes, uniques = pd.factorize(packed)
+    rows = []
+    for value in np.asarray(uniques, dtype=np.int64).tolist():
+        digits = []
+        for radix in reversed(radices):
+            value, digit = divmod(value, radix)
+            digits.append(digit - 1)
+        rows.append(tuple(reversed(digits)))
+    return np.asarray(codes, dtype=np.int64), rows
 
 
 class _NotVectorisable(Exception):
@@ -258,16 +283,18 @@ class CohortExpander:
         return cols
 
     def expand(
-        self, roster: pd.DataFrame, first_row: int = 1, reject: np.ndarray | None = None
+        self, roster: pd.DataFrame, first_row: int = 1, reject: np.ndarray | None = None, coded: bool = False
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Rows for a roster chunk and its problems. ``first_row`` numbers the chunk's first roster row;
-        ``reject`` is a mask of rows already rejected by the caller (their problems reported by it)."""
+        ``reject`` is a mask of rows already rejected by the caller (their problems reported by it). ``coded``: the
+        text columns may come as :class:`pandas.Categorical` (for a sink that writes them as they are: a file);
+        otherwise they hold str objects, None for missing."""
         import numpy as np
         import pandas as pd
 
         available = [str(c) for c in roster.columns]
         self.required_columns(available)
-        ids = [(as_text(v) or "") for v in roster[ID_COLUMN].tolist()]
+        ids = [t or "" for t in cell_texts(roster[ID_COLUMN])]
         problems: list[RowProblem] = [
             (first_row + pos, "", ID_COLUMN, "missing: give every row a patient_id")
             for pos, pid in enumerate(ids)
@@ -338,7 +365,7 @@ class CohortExpander:
         try:
             if self._strict is not None:
                 raise _NotVectorisable(option("strict"))
-            frame = self._rows(good, cols, start, ids)
+            frame = self._rows(good, cols, start, ids, coded)
         except _NotVectorisable as why:
             self._note(f"rows computed one patient at a time ({why})")
             frame, more = self._rows_each(good, cols, start, ids, first_row)
@@ -352,7 +379,7 @@ class CohortExpander:
 
         if column not in roster.columns:
             return np.ones(len(roster), dtype=bool)
-        return np.array([as_text(v) is None for v in roster[column].tolist()], dtype=bool)
+        return np.array([t is None for t in cell_texts(roster[column])], dtype=bool)
 
     # -- templates --
     def _patient(self, cols: dict[str, Column], pos: int) -> Patient:
@@ -440,7 +467,6 @@ class CohortExpander:
     def _body_keys(self, cols: dict[str, Column], members: np.ndarray, basis: str) -> tuple[np.ndarray, list[Any]]:
         """Per member, a code of its body value for ``basis`` (weight; BSA given or from height), and the keys."""
         import numpy as np
-        import pandas as pd
 
         if basis == "flat":
             return np.zeros(len(members), dtype=np.int64), [("flat",)]
@@ -451,7 +477,7 @@ class CohortExpander:
 
         if basis == "weight" and self._weight_body:  # a dosing weight from weight, height, sex (and age: limits)
             wc, hc, sc = (cols[k].codes[members] for k in ("weight", "height", "sex"))
-            codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([wc, hc, sc, age]))
+            codes, uniques = _factorize_rows([wc, hc, sc, age])
             return np.asarray(codes, dtype=np.int64), [
                 ("given", cols["weight"].values[w], cols["height"].values[h], cols["sex"].values[x], age_value(a))
                 for w, h, x, a in uniques
@@ -467,7 +493,7 @@ class CohortExpander:
         h = cols["height"].codes[members] if "height" in cols else np.full(len(members), -1, dtype=np.int64)
         s = cols["sex"].codes[members] if "sex" in cols else np.full(len(members), -1, dtype=np.int64)
         given = bsa >= 0
-        triples = pd.MultiIndex.from_arrays(
+        codes, uniques = _factorize_rows(
             [
                 np.where(given, bsa, -1),
                 np.where(given, -1, w),
@@ -476,7 +502,6 @@ class CohortExpander:
                 np.where(given, -1, age),
             ]
         )
-        codes, uniques = pd.factorize(triples)
 
         def value(key: str, code: int) -> Any:
             return cols[key].values[code] if code >= 0 else None
@@ -505,7 +530,9 @@ class CohortExpander:
             rep, bsa_m2=None, weight_kg=weight, height_cm=height, sex=sex if sex is not None else rep.sex, age_years=age
         )
 
-    def _rows(self, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: list[str]) -> pd.DataFrame:
+    def _rows(
+        self, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: list[str], coded: bool = False
+    ) -> pd.DataFrame:
         import numpy as np
 
         if len(good) == 0:
@@ -540,7 +567,7 @@ class CohortExpander:
         for g, (signature, template, rep) in groups.items():
             members = np.flatnonzero(group_of == g)
             pos = offsets[members][:, None] + np.arange(len(template.records))[None, :]
-            out.fill_ids_dates(pos, id_arr[members], start_ord[members], template)
+            out.fill_dates(pos, start_ord[members], template)
             for basis in dict.fromkeys(template.bases):
                 codes, keys = self._body_keys(cols, good[members], basis)
                 blocks = [
@@ -557,8 +584,9 @@ class CohortExpander:
                     ]
             checks.append(int(members[0]))
         # 3. the plan's own warnings, per patient, on each of the patient's rows
-        out.cols["plan_warnings"] = np.repeat(self._plan_warnings(cols, good, group_of, groups), counts)
-        frame = out.frame()
+        out.text[ID_COLUMN].set_per_patient(id_arr, counts)
+        out.text["plan_warnings"].set_per_patient(self._plan_warnings(cols, good, group_of, groups), counts)
+        frame = out.frame(coded)
         self._check(frame, good, offsets, counts, cols, start, ids, sorted(set(checks)))
         return frame
 
@@ -583,7 +611,6 @@ class CohortExpander:
         or derives dosing weights, gets :func:`prepare` once per distinct set of values. The sample check
         compares the result with expand() for sampled patients."""
         import numpy as np
-        import pandas as pd
 
         n = len(good)
         none = np.full(n, -1, dtype=np.int64)
@@ -597,17 +624,28 @@ class CohortExpander:
 
         age = codes("age")
         child = table("age", is_child)[age].astype(bool) if "age" in cols else np.zeros(n, dtype=bool)
-        parts: list[np.ndarray] = []
+        # each part: per patient, a code into its table of texts (None: no warning); joined once per distinct
+        # combination of codes, not once per patient
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
         for key in ("weight", "height", "bsa"):
             if key in cols:
                 adult = table(key, partial(range_warning, key, child=False))
                 young = table(key, partial(range_warning, key, child=True))
-                c = codes(key)
-                parts.append(np.where(child, young[c], adult[c]))
+                c = np.where(codes(key) < 0, len(adult) - 1, codes(key))
+                parts.append((np.where(child, len(adult) + c, c), np.concatenate([adult, young])))
         if "age" in cols:
-            parts.append(table("age", lambda v: "; ".join(age_warnings(self.regimen, v)) or None)[age])
-        joined = ["; ".join(w for w in ws if w) for ws in zip(*parts, strict=True)] if parts else [""] * n
-        result = np.asarray(joined, dtype=object)
+            texts = table("age", lambda v: "; ".join(age_warnings(self.regimen, v)) or None)
+            parts.append((np.where(age < 0, len(texts) - 1, age), texts))
+        if parts:
+            # a code of a value with no warning is -1, so that the many patients without any share one combination
+            said = [np.where(np.asarray([bool(t) for t in texts], dtype=bool)[c], c, -1) for c, texts in parts]
+            combos, distinct = _factorize_rows(said)
+            joined = [
+                "; ".join(texts[k] for k, (_, texts) in zip(row, parts, strict=True) if k >= 0) for row in distinct
+            ]
+            result: np.ndarray = np.asarray(joined, dtype=object)[combos]
+        else:
+            result = np.full(n, "", dtype=object)
 
         options = self._options or ClinicalOptions()
         w, h, b = codes("weight"), codes("height"), codes("bsa")
@@ -616,8 +654,7 @@ class CohortExpander:
             full[:] = True
         if full.any():
             which = np.flatnonzero(full)
-            keys = pd.MultiIndex.from_arrays([w[which], h[which], b[which], codes("sex")[which], age[which]])
-            key_codes, uniques = pd.factorize(keys)
+            key_codes, uniques = _factorize_rows([w[which], h[which], b[which], codes("sex")[which], age[which]])
             found: list[str | None] = []
             for wc, hc, bc, sc, ac in uniques:
                 values = {
@@ -685,14 +722,64 @@ class CohortExpander:
             self.notes.append(text)
 
 
+class _Text:
+    """A text column being filled: each row's code into the column's distinct values (-1: missing).
+
+    A cohort repeats a few thousand distinct texts a million times; holding codes, not objects, makes filling a
+    row an integer store and lets the frame hand the column on as a :class:`pandas.Categorical` (which Parquet
+    writes as its dictionary) or as objects, taken once from the distinct values."""
+
+    __slots__ = ("codes", "index", "values")
+
+    def __init__(self, n: int) -> None:
+        import numpy as np
+
+        self.codes = np.full(n, -1, dtype=np.int32)
+        self.values: list[str] = []
+        self.index: dict[str, int] = {}
+
+    def code(self, value: str | None) -> int:
+        if value is None:
+            return -1
+        found = self.index.get(value)
+        if found is None:
+            found = self.index[value] = len(self.values)
+            self.values.append(value)
+        return found
+
+    def set_per_patient(self, values: np.ndarray, counts: np.ndarray) -> None:
+        """Every row gets its patient's value: ``values`` (objects, None for missing) per patient, whose rows are
+        ``counts`` consecutive rows each, in order, from the first row."""
+        import numpy as np
+        import pandas as pd
+
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+        if not self.values:  # a column of its own (the ids, the plan's warnings): its values are these
+            self.values = list(uniques)
+            self.index = {v: i for i, v in enumerate(self.values)}
+            self.codes[:] = np.repeat(np.asarray(codes, dtype=np.int32), counts)
+            return
+        mine = np.asarray([self.code(u) for u in uniques] + [-1], dtype=np.int32)
+        self.codes[:] = np.repeat(mine[codes], counts)
+
+    def column(self, coded: bool) -> Any:
+        import numpy as np
+        import pandas as pd
+
+        if coded:
+            return pd.Categorical.from_codes(self.codes, categories=pd.Index(self.values, dtype=object))
+        return np.asarray([*self.values, None], dtype=object)[self.codes]
+
+
 class _Columns:
-    """Preallocated output columns, filled by numpy indexing."""
+    """Preallocated output columns, filled by numpy indexing: numbers as arrays, text as codes (:class:`_Text`)."""
 
     def __init__(self, n: int) -> None:
         import numpy as np
 
         self.n = n
         self.cols: dict[str, np.ndarray] = {}
+        self.text: dict[str, _Text] = {}
         for c in OUTPUT_COLUMNS:
             kind = kind_of(c)
             if kind == "int":
@@ -700,13 +787,12 @@ class _Columns:
             elif kind in _NUMERIC:  # floats, NaN for missing (counts become nullable ints in the frame)
                 self.cols[c] = np.full(n, np.nan)
             elif kind == "text":
-                self.cols[c] = np.full(n, None, dtype=object)
+                self.text[c] = _Text(n)
         self.date_ord = np.full(n, -1, dtype=np.int64)  # date.toordinal(); -1: no date
 
-    def fill_ids_dates(self, pos: np.ndarray, ids: np.ndarray, start_ord: np.ndarray, t: _Template) -> None:
+    def fill_dates(self, pos: np.ndarray, start_ord: np.ndarray, t: _Template) -> None:
         import numpy as np
 
-        self.cols[ID_COLUMN][pos] = np.broadcast_to(ids[:, None], pos.shape)
         course = np.asarray([r.course_day for r in t.plan.administrations], dtype=np.int64)
         dated = start_ord >= 0
         self.date_ord[pos[dated]] = start_ord[dated][:, None] + course[None, :] - 1
@@ -719,25 +805,32 @@ class _Columns:
         import numpy as np
 
         differ = set(varying) if varying is not None else None
-        for c, target in self.cols.items():
+        for c, text in self.text.items():
             if c == ID_COLUMN:
                 continue
             if differ is not None and c not in differ:
-                value = records[0].get(c)
-                target[pos] = float("nan") if value is None and kind_of(c) in (*_NUMERIC, "int") else value
+                text.codes[pos] = text.code(records[0].get(c))
                 continue
-            values = [r.get(c) for r in records]
-            numeric = kind_of(c) in _NUMERIC or kind_of(c) == "int"
-            if numeric:
-                values = [float("nan") if v is None else v for v in values]
+            mine = [text.code(r.get(c)) for r in records]
+            if all(m == mine[0] for m in mine[1:]):
+                text.codes[pos] = mine[0]
+            else:
+                text.codes[pos] = np.asarray(mine, dtype=np.int32)[codes]
+        for c, target in self.cols.items():
+            if differ is not None and c not in differ:
+                value = records[0].get(c)
+                target[pos] = float("nan") if value is None else value
+                continue
+            values = [float("nan") if r.get(c) is None else r.get(c) for r in records]
             if all(v == values[0] or (v != v and values[0] != values[0]) for v in values[1:]):
                 target[pos] = values[0]
             else:
-                arr = np.asarray(values, dtype=float if numeric else object)
-                target[pos] = arr[codes]
+                target[pos] = np.asarray(values, dtype=float)[codes]
 
-    def frame(self) -> pd.DataFrame:
-        return rows_frame({**self.cols, "date": date_column(self.date_ord)}, OUTPUT_COLUMNS)
+    def frame(self, coded: bool = False) -> pd.DataFrame:
+        """The frame of the rows; ``coded``: its text columns as :class:`pandas.Categorical` (see :class:`_Text`)."""
+        texts = {c: t.column(coded) for c, t in self.text.items()}
+        return rows_frame({**self.cols, **texts, "date": date_column(self.date_ord)}, OUTPUT_COLUMNS)
 
 
 __all__ = ["OUTPUT_COLUMNS", "CohortExpander"]

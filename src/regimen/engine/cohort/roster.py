@@ -171,6 +171,8 @@ def _read_csv_lines(data: bytes, name: str) -> pd.DataFrame:
 
 def as_text(raw: object) -> str | None:
     """A roster cell as the text a person would have typed; None when empty."""
+    if type(raw) is str:  # the usual cell, first: a roster has one per patient and column (issue 15)
+        return raw.strip() or None
     if raw is None:
         return None
     if isinstance(raw, float):  # numpy float64 too; same reading as make_patient: repr, never binary noise
@@ -278,6 +280,11 @@ def require_ids(columns: Iterable[str], where: str = "") -> None:
         )
 
 
+def cell_texts(series: pd.Series) -> list[str | None]:
+    """Each cell of ``series`` as :func:`as_text` reads it, in order."""
+    return [as_text(v) for v in series.tolist()]
+
+
 def more_than_once(counts: pd.Series) -> dict[str, int]:
     """The ids of an id -> count series (``value_counts`` of ids read by :func:`as_text`) counted more than once."""
     return {str(i): int(n) for i, n in counts[counts > 1].items()}
@@ -285,7 +292,9 @@ def more_than_once(counts: pd.Series) -> dict[str, int]:
 
 def id_counts(ids: pd.Series) -> dict[str, int]:
     """Patient ids that occur more than once in ``ids``, with their counts."""
-    return more_than_once(ids.map(as_text).dropna().value_counts())
+    import pandas as pd
+
+    return more_than_once(pd.Series(cell_texts(ids), dtype=object).dropna().value_counts())
 
 
 def duplicate_problems(ids: pd.Series, first_row: int, counts: Mapping[str, int]) -> list[RowProblem]:
@@ -295,7 +304,9 @@ def duplicate_problems(ids: pd.Series, first_row: int, counts: Mapping[str, int]
 
     if not counts:
         return []
-    text = ids.map(as_text)
+    import pandas as pd
+
+    text = pd.Series(cell_texts(ids), dtype=object)
     mask = text.isin(list(counts)).to_numpy()
     return [
         (
@@ -317,8 +328,9 @@ def id_problems(ids: pd.Series, first_row: int) -> list[RowProblem]:
     """A problem for each row whose patient_id holds a control character: the row is rejected, as an id that is not
     one line of text would break the lines of every output that names it."""
     import numpy as np
+    import pandas as pd
 
-    text = ids.map(as_text).fillna("").astype(str)
+    text = pd.Series([t or "" for t in cell_texts(ids)], dtype=object)
     if not len(text):
         return []
     bad = text.str.contains(_ID_CONTROLS, regex=True).to_numpy(dtype=bool)

@@ -46,7 +46,10 @@ class RowSink(Protocol):
     """Where a run's rows go: ``write(rows, part)`` once per roster part (a chunk or a row group), parts numbered
     from 0. :class:`PandasEngine` writes the parts in order, one at a time. The Dask engine writes them from its
     tasks, in any order and at the same time, on workers that may be other processes: its sink must be picklable,
-    write each part on its own, and say so with a true ``parts_in_any_order`` attribute."""
+    write each part on its own, and say so with a true ``parts_in_any_order`` attribute.
+
+    A sink with a true ``takes_coded`` attribute may be given text columns as :class:`pandas.Categorical` (the
+    codes a cohort's rows are built from), which a file writer writes without turning them into objects first."""
 
     def write(self, rows: pd.DataFrame, part: int) -> None: ...
 
@@ -72,7 +75,8 @@ def _warned(rows: pd.DataFrame) -> tuple[int, str | None]:
     """Patients of a part's rows whose plans carry warnings, and the first of them with its warnings."""
     if not len(rows) or "plan_warnings" not in rows.columns:
         return 0, None
-    flagged = rows.loc[rows["plan_warnings"].fillna("") != "", [ID_COLUMN, "plan_warnings"]]
+    said = rows["plan_warnings"]
+    flagged = rows.loc[said.notna() & (said != ""), [ID_COLUMN, "plan_warnings"]]
     if not len(flagged):
         return 0, None
     first = flagged.iloc[0]
@@ -113,7 +117,7 @@ def expand_part(
         roster = roster.drop(columns=[ROW_PROBLEM])
     reject = np.zeros(len(roster), dtype=bool)
     reject[dup["row"].to_numpy(dtype=np.int64) - first_row] = True
-    rows, problems = expander.expand(roster, first_row, reject)
+    rows, problems = expander.expand(roster, first_row, reject, coded=getattr(sink, "takes_coded", False))
     if len(dup):
         problems = pd.concat([problems, dup], ignore_index=True) if len(problems) else dup
         problems = problems.sort_values(["row", "column"], kind="stable", ignore_index=True)
