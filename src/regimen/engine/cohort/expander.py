@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -62,7 +62,6 @@ from regimen.engine.cohort.roster import (
 from regimen.engine.expand import choose_variant, component_schedule, dose_for_day, expand, requirements
 from regimen.engine.plan import Plan
 from regimen.engine.rows import (
-    DOSE_FIELDS,
     ROW_FIELDS,
     csv_record,
     date_column,
@@ -174,7 +173,9 @@ class CohortExpander:
     options: ClinicalOptions | None = None  # the run's clinical options (None: the defaults)
     needs: list[str] = field(init=False)
     notes: list[str] = field(init=False, default_factory=list)
-    _blocks: dict[tuple[Any, ...], list[dict[str, Any]]] = field(init=False, default_factory=dict, repr=False)
+    # per (template, basis, body value): where the block's rows are in the run's row table, worked out once
+    _blocks: dict[tuple[Any, ...], int] = field(init=False, default_factory=dict, repr=False)
+    _table: _RowTable = field(init=False, default_factory=lambda: _RowTable(), repr=False)
     _templates: dict[tuple[Any, ...], _Template] = field(init=False, default_factory=dict, repr=False)
     _rule_names: list[str] = field(init=False, default_factory=list, repr=False)
     _options: ClinicalOptions | None = field(init=False, default=None, repr=False)
@@ -429,13 +430,22 @@ class CohortExpander:
         return self._plain and self._options is None and body[0] != "height"
 
     def _block(
-        self, signature: tuple[Any, ...], template: _Template, basis: str, body: tuple[Any, ...], patient: Patient
-    ) -> list[dict[str, Any]]:
-        """Records of the template's rows of one basis, for one body value (``body``: how it is given)."""
+        self, signature: tuple[Any, ...], template: _Template, basis: str, body: tuple[Any, ...], rep: Patient
+    ) -> int:
+        """Where the template's rows of one basis for one body value (``body``: how it is given) are in the run's
+        row table (:class:`_RowTable`): worked out once per run (``rep``: the group's patient, given this body value
+        when it is worked out)."""
         memo = (signature, basis, body)
         hit = self._blocks.get(memo)
-        if hit is not None:
-            return hit
+        if hit is None:
+            records = self._block_records(template, basis, body, self._body_patient(rep, basis, body))
+            hit = self._blocks[memo] = self._table.add(records)
+        return hit
+
+    def _block_records(
+        self, template: _Template, basis: str, body: tuple[Any, ...], patient: Patient
+    ) -> list[dict[str, Any]]:
+        """Records of the template's rows of one basis, for a patient of one body value."""
         rows = [j for j, b in enumerate(template.bases) if b == basis]
         out: list[dict[str, Any]] = []
         if self._plain_block(body):
@@ -461,7 +471,6 @@ class CohortExpander:
             ):
                 raise _NotVectorisable("the rows of a plan depend on a body value")
             out = [csv_record(plan, plan.administrations[j]) for j in rows]
-        self._blocks[memo] = out
         return out
 
     def _body_keys(self, cols: dict[str, Column], members: np.ndarray, basis: str) -> tuple[np.ndarray, list[Any]]:
@@ -540,8 +549,9 @@ class CohortExpander:
         # 1. variant groups: patients with the same rule values share a template
         rule_codes = [cols[k].codes[good] for k in self._rule_names]
         if rule_codes:
-            _, first, inverse = np.unique(np.stack(rule_codes, axis=1), axis=0, return_index=True, return_inverse=True)
-            inverse = inverse.reshape(-1)
+            inverse, combos = _factorize_rows(rule_codes)
+            first = np.zeros(len(combos), dtype=np.int64)
+            first[inverse[::-1]] = np.arange(len(inverse))[::-1]  # each combination's first patient
         else:
             first, inverse = np.array([0]), np.zeros(len(good), dtype=np.int64)
         signatures: dict[tuple[Any, ...], int] = {}
@@ -556,7 +566,7 @@ class CohortExpander:
         group_of = np.asarray(combo_group, dtype=np.int64)[inverse]
         counts = np.array([len(groups[g][1].records) for g in range(len(groups))], dtype=np.int64)[group_of]
         offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        out = _Columns(int(counts.sum()))
+        out = _Columns(int(counts.sum()), self._table)
         start_ord = np.full(len(good), -1, dtype=np.int64)
         if start is not None:
             ords = np.array([d.toordinal() if d is not None else -1 for d in start.values] + [-1], dtype=np.int64)
@@ -570,13 +580,9 @@ class CohortExpander:
             out.fill_dates(pos, start_ord[members], template)
             for basis in dict.fromkeys(template.bases):
                 codes, keys = self._body_keys(cols, good[members], basis)
-                blocks = [
-                    self._block(signature, template, basis, key, self._body_patient(rep, basis, key)) for key in keys
-                ]
-                rows = [j for j, b in enumerate(template.bases) if b == basis]
-                varying = DOSE_FIELDS if all(self._plain_block(key) for key in keys) else None
-                for i, j in enumerate(rows):
-                    out.fill_row(pos[:, j], codes, [block[i] for block in blocks], varying)
+                first = np.asarray([self._block(signature, template, basis, key, rep) for key in keys])[codes]
+                for i, j in enumerate(j for j, b in enumerate(template.bases) if b == basis):
+                    out.rows[pos[:, j]] = first + i  # member m's row j is row i of its body value's block
                 if basis == "bsa":  # check one patient of each way the BSA is given
                     checks += [
                         int(members[np.flatnonzero(codes == c)[0]])
@@ -584,8 +590,8 @@ class CohortExpander:
                     ]
             checks.append(int(members[0]))
         # 3. the plan's own warnings, per patient, on each of the patient's rows
-        out.text[ID_COLUMN].set_per_patient(id_arr, counts)
-        out.text["plan_warnings"].set_per_patient(self._plan_warnings(cols, good, group_of, groups), counts)
+        out.set_per_patient(ID_COLUMN, id_arr, counts)
+        out.set_per_patient("plan_warnings", self._plan_warnings(cols, good, group_of, groups), counts)
         frame = out.frame(coded)
         self._check(frame, good, offsets, counts, cols, start, ids, sorted(set(checks)))
         return frame
@@ -722,21 +728,20 @@ class CohortExpander:
             self.notes.append(text)
 
 
-class _Text:
-    """A text column being filled: each row's code into the column's distinct values (-1: missing).
+#: The columns a template row gives (all but the patient's id and the plan's warnings), by how they are held.
+_ROW_TEXT = tuple(c for c in OUTPUT_COLUMNS if kind_of(c) == "text" and c not in (ID_COLUMN, "plan_warnings"))
+_ROW_INTS = tuple(c for c in OUTPUT_COLUMNS if kind_of(c) == "int")
+_ROW_FLOATS = tuple(c for c in OUTPUT_COLUMNS if kind_of(c) in _NUMERIC)  # NaN for missing; counts become Int64
 
-    A cohort repeats a few thousand distinct texts a million times; holding codes, not objects, makes filling a
-    row an integer store and lets the frame hand the column on as a :class:`pandas.Categorical` (which Parquet
-    writes as its dictionary) or as objects, taken once from the distinct values."""
 
-    __slots__ = ("codes", "index", "values")
+class _Dictionary:
+    """The distinct values of a text column and their codes (-1: missing), in order of first appearance."""
 
-    def __init__(self, n: int) -> None:
-        import numpy as np
+    __slots__ = ("index", "values")
 
-        self.codes = np.full(n, -1, dtype=np.int32)
-        self.values: list[str] = []
-        self.index: dict[str, int] = {}
+    def __init__(self, values: list[str] | None = None) -> None:
+        self.values: list[str] = values if values is not None else []
+        self.index: dict[str, int] = {v: i for i, v in enumerate(self.values)}
 
     def code(self, value: str | None) -> int:
         if value is None:
@@ -747,47 +752,55 @@ class _Text:
             self.values.append(value)
         return found
 
-    def set_per_patient(self, values: np.ndarray, counts: np.ndarray) -> None:
-        """Every row gets its patient's value: ``values`` (objects, None for missing) per patient, whose rows are
-        ``counts`` consecutive rows each, in order, from the first row."""
+
+class _RowTable:
+    """Every distinct output row of a run (a template row for one body value), as the output holds it: the codes
+    of its texts (:data:`_ROW_TEXT`, into the table's dictionaries) and its numbers (:data:`_ROW_INTS`,
+    :data:`_ROW_FLOATS`), one array per column. A cohort of a million patients has a few thousand such rows; a
+    chunk's output is each column of this table taken at the chunk's row numbers, one numpy gather per column."""
+
+    def __init__(self) -> None:
         import numpy as np
-        import pandas as pd
 
-        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
-        if not self.values:  # a column of its own (the ids, the plan's warnings): its values are these
-            self.values = list(uniques)
-            self.index = {v: i for i, v in enumerate(self.values)}
-            self.codes[:] = np.repeat(np.asarray(codes, dtype=np.int32), counts)
-            return
-        mine = np.asarray([self.code(u) for u in uniques] + [-1], dtype=np.int32)
-        self.codes[:] = np.repeat(mine[codes], counts)
+        self.size = 0
+        self.dictionaries = {c: _Dictionary() for c in _ROW_TEXT}
+        self.texts = np.full((len(_ROW_TEXT), 256), -1, dtype=np.int32)
+        self.ints = np.zeros((len(_ROW_INTS), 256), dtype=np.int64)
+        self.floats = np.full((len(_ROW_FLOATS), 256), np.nan)
 
-    def column(self, coded: bool) -> Any:
+    def add(self, records: list[dict[str, Any]]) -> int:
+        """Add the rows of ``records``; the table's row number of the first."""
         import numpy as np
-        import pandas as pd
 
-        if coded:
-            return pd.Categorical.from_codes(self.codes, categories=pd.Index(self.values, dtype=object))
-        return np.asarray([*self.values, None], dtype=object)[self.codes]
+        first, self.size = self.size, self.size + len(records)
+        if self.size > self.texts.shape[1]:  # grow by doubling
+            cap = max(2 * self.texts.shape[1], self.size)
+            self.texts = np.concatenate([self.texts, np.full((len(_ROW_TEXT), cap), -1, dtype=np.int32)], axis=1)
+            self.ints = np.concatenate([self.ints, np.zeros((len(_ROW_INTS), cap), dtype=np.int64)], axis=1)
+            self.floats = np.concatenate([self.floats, np.full((len(_ROW_FLOATS), cap), np.nan)], axis=1)
+        for at, r in enumerate(records, start=first):
+            for k, c in enumerate(_ROW_TEXT):
+                self.texts[k, at] = self.dictionaries[c].code(r.get(c))
+            for k, c in enumerate(_ROW_INTS):
+                self.ints[k, at] = r[c]
+            for k, c in enumerate(_ROW_FLOATS):
+                value = r.get(c)
+                self.floats[k, at] = float("nan") if value is None else value
+        return first
 
 
 class _Columns:
-    """Preallocated output columns, filled by numpy indexing: numbers as arrays, text as codes (:class:`_Text`)."""
+    """A chunk's output: each row's number in the run's :class:`_RowTable`, its date, and the columns of its
+    patient (the id and the plan's warnings). The frame hands text on as :class:`pandas.Categorical` (which
+    Parquet writes as its dictionary) or as str objects taken from the distinct values once."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, table: _RowTable) -> None:
         import numpy as np
 
         self.n = n
-        self.cols: dict[str, np.ndarray] = {}
-        self.text: dict[str, _Text] = {}
-        for c in OUTPUT_COLUMNS:
-            kind = kind_of(c)
-            if kind == "int":
-                self.cols[c] = np.zeros(n, dtype=np.int64)
-            elif kind in _NUMERIC:  # floats, NaN for missing (counts become nullable ints in the frame)
-                self.cols[c] = np.full(n, np.nan)
-            elif kind == "text":
-                self.text[c] = _Text(n)
+        self.table = table
+        self.rows = np.zeros(n, dtype=np.int64)  # each output row's row in the table
+        self.own: dict[str, tuple[np.ndarray, _Dictionary]] = {}  # the ids and the plan's warnings
         self.date_ord = np.full(n, -1, dtype=np.int64)  # date.toordinal(); -1: no date
 
     def fill_dates(self, pos: np.ndarray, start_ord: np.ndarray, t: _Template) -> None:
@@ -797,40 +810,31 @@ class _Columns:
         dated = start_ord >= 0
         self.date_ord[pos[dated]] = start_ord[dated][:, None] + course[None, :] - 1
 
-    def fill_row(
-        self, pos: np.ndarray, codes: np.ndarray, records: list[dict[str, Any]], varying: Iterable[str] | None = None
-    ) -> None:
-        """One template row for every member: ``records[codes[i]]`` is member i's record. Only the ``varying``
-        columns may differ between the records (None: any column); the others are the first record's."""
+    def set_per_patient(self, column: str, values: np.ndarray, counts: np.ndarray) -> None:
+        """Every row gets its patient's value: ``values`` (objects, None for missing) per patient, whose rows are
+        ``counts`` consecutive rows each, in order, from the first row."""
         import numpy as np
+        import pandas as pd
 
-        differ = set(varying) if varying is not None else None
-        for c, text in self.text.items():
-            if c == ID_COLUMN:
-                continue
-            if differ is not None and c not in differ:
-                text.codes[pos] = text.code(records[0].get(c))
-                continue
-            mine = [text.code(r.get(c)) for r in records]
-            if all(m == mine[0] for m in mine[1:]):
-                text.codes[pos] = mine[0]
-            else:
-                text.codes[pos] = np.asarray(mine, dtype=np.int32)[codes]
-        for c, target in self.cols.items():
-            if differ is not None and c not in differ:
-                value = records[0].get(c)
-                target[pos] = float("nan") if value is None else value
-                continue
-            values = [float("nan") if r.get(c) is None else r.get(c) for r in records]
-            if all(v == values[0] or (v != v and values[0] != values[0]) for v in values[1:]):
-                target[pos] = values[0]
-            else:
-                target[pos] = np.asarray(values, dtype=float)[codes]
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+        self.own[column] = (np.repeat(np.asarray(codes, dtype=np.int32), counts), _Dictionary(list(uniques)))
 
     def frame(self, coded: bool = False) -> pd.DataFrame:
-        """The frame of the rows; ``coded``: its text columns as :class:`pandas.Categorical` (see :class:`_Text`)."""
-        texts = {c: t.column(coded) for c, t in self.text.items()}
-        return rows_frame({**self.cols, **texts, "date": date_column(self.date_ord)}, OUTPUT_COLUMNS)
+        """The frame of the rows; ``coded``: its text columns as :class:`pandas.Categorical`."""
+        import numpy as np
+        import pandas as pd
+
+        def text(codes: np.ndarray, values: list[str]) -> Any:
+            if coded:
+                return pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object), validate=False)
+            return np.asarray([*values, None], dtype=object)[codes]
+
+        t, rows = self.table, self.rows
+        columns: dict[str, Any] = {c: text(codes, d.values) for c, (codes, d) in self.own.items()}
+        columns.update({c: text(t.texts[k][rows], t.dictionaries[c].values) for k, c in enumerate(_ROW_TEXT)})
+        columns.update({c: t.ints[k][rows] for k, c in enumerate(_ROW_INTS)})
+        columns.update({c: t.floats[k][rows] for k, c in enumerate(_ROW_FLOATS)})
+        return rows_frame({**columns, "date": date_column(self.date_ord)}, OUTPUT_COLUMNS)
 
 
 __all__ = ["OUTPUT_COLUMNS", "CohortExpander"]

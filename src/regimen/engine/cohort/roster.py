@@ -294,7 +294,8 @@ def id_counts(ids: pd.Series) -> dict[str, int]:
     """Patient ids that occur more than once in ``ids``, with their counts."""
     import pandas as pd
 
-    return more_than_once(pd.Series(cell_texts(ids), dtype=object).dropna().value_counts())
+    texts = pd.Series(cell_texts(ids), dtype=object).dropna()
+    return more_than_once(texts[texts.duplicated(keep=False)].value_counts())  # counting only the repeated ones
 
 
 def duplicate_problems(ids: pd.Series, first_row: int, counts: Mapping[str, int]) -> list[RowProblem]:
@@ -330,9 +331,10 @@ def id_problems(ids: pd.Series, first_row: int) -> list[RowProblem]:
     import numpy as np
     import pandas as pd
 
-    text = pd.Series([t or "" for t in cell_texts(ids)], dtype=object)
-    if not len(text):
+    texts = [t or "" for t in cell_texts(ids)]
+    if not re.search(_ID_CONTROLS, "".join(texts)):  # the usual chunk: none at all, found in one search
         return []
+    text = pd.Series(texts, dtype=object)
     bad = text.str.contains(_ID_CONTROLS, regex=True).to_numpy(dtype=bool)
     return [
         (
