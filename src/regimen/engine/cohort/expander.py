@@ -155,6 +155,10 @@ def _factorize_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[i
     return np.asarray(codes, dtype=np.int64), rows
 
 
+#: The Patient field of each roster value (:data:`regimen.engine.cohort.roster.COLUMNS`).
+_PATIENT_FIELD = {"weight": "weight_kg", "bsa": "bsa_m2", "age": "age_years", "height": "height_cm", "sex": "sex"}
+
+
 class _NotVectorisable(Exception):
     """A regimen feature the per-value decomposition does not cover: expand patient by patient."""
 
@@ -178,6 +182,10 @@ class CohortExpander:
     _table: _RowTable = field(init=False, default_factory=lambda: _RowTable(), repr=False)
     _templates: dict[tuple[Any, ...], _Template] = field(init=False, default_factory=dict, repr=False)
     _rule_names: list[str] = field(init=False, default_factory=list, repr=False)
+    # the template of each set of rule values (when every rule reads roster columns only): a plan per set per run
+    _by_rules: dict[tuple[Any, ...], tuple[tuple[Any, ...], _Template]] | None = field(
+        init=False, default=None, repr=False
+    )
     _options: ClinicalOptions | None = field(init=False, default=None, repr=False)
     _strict: ClinicalOptions | None = field(init=False, default=None, repr=False)  # the options, when strict
     _weight_body: bool = field(init=False, default=False, repr=False)  # a dosing weight from height and sex
@@ -190,6 +198,8 @@ class CohortExpander:
             for v in comp.variants:
                 names |= v.when.names - {"cycle"}
         self._rule_names = [k for k in COLUMNS if k in names]
+        if names <= set(COLUMNS):
+            self._by_rules = {}
         self._plain = _plain(self.regimen)
         _refuse_auc(self.regimen)
         if self.options is not None:
@@ -559,7 +569,11 @@ class CohortExpander:
         groups: dict[int, tuple[tuple[Any, ...], _Template, Patient]] = {}
         for f in first:
             rep = self._patient(cols, int(good[f]))
-            signature, template = self._template(rep)
+            rules = tuple(getattr(rep, _PATIENT_FIELD[k]) for k in self._rule_names)
+            known = self._by_rules.get(rules) if self._by_rules is not None else None
+            signature, template = known if known is not None else self._template(rep)
+            if self._by_rules is not None:
+                self._by_rules[rules] = (signature, template)
             g = signatures.setdefault(signature, len(signatures))
             groups.setdefault(g, (signature, template, rep))
             combo_group.append(g)
