@@ -283,7 +283,11 @@ def rows_frame(columns: Mapping[str, Any], names: Sequence[str] = ROW_FIELDS) ->
     (floats with NaN for missing numbers and counts, ``datetime64`` for dates)."""
     import pandas as pd
 
-    return pd.DataFrame({name: _column(kind_of(name), columns[name]) for name in names}, columns=list(names))
+    # copy=False: the columns are new, so the frame takes them as they are instead of copying the numbers into
+    # consolidated blocks (a tenth of a second per cohort chunk, issue 15)
+    return pd.DataFrame(
+        {name: _column(kind_of(name), columns[name]) for name in names}, columns=list(names), copy=False
+    )
 
 
 def records_frame(records: Sequence[Mapping[str, Any]], names: Sequence[str] = ROW_FIELDS) -> pd.DataFrame:

@@ -755,11 +755,13 @@ class _Dictionary:
 
     def __init__(self, values: list[str] | None = None) -> None:
         self.values: list[str] = values if values is not None else []
-        self.index: dict[str, int] = {v: i for i, v in enumerate(self.values)}
+        self.index: dict[str, int] | None = None  # made when first asked (a chunk's ids never are)
 
     def code(self, value: str | None) -> int:
         if value is None:
             return -1
+        if self.index is None:
+            self.index = {v: i for i, v in enumerate(self.values)}
         found = self.index.get(value)
         if found is None:
             found = self.index[value] = len(self.values)
