@@ -191,6 +191,7 @@ class ParquetParts:
     it, in any order."""
 
     parts_in_any_order: ClassVar[bool] = True
+    takes_coded: ClassVar[bool] = True  # each part goes to a FrameWriter
 
     def __init__(self, folder: str | Path) -> None:
         out = Path(folder)
