@@ -89,7 +89,10 @@ def repeated_ids(parts: list[RosterPart]) -> dict[str, int]:
 
     files = sorted({str(p.file) for p in parts})
     ids = dd.read_parquet(files, columns=[ID_COLUMN])[ID_COLUMN].map(as_text, meta=(ID_COLUMN, object)).dropna()
-    return more_than_once(ids.value_counts().compute())
+    # counted in as many parts as the roster has, and only the repeated ids gathered: every id in one part is a
+    # roster's worth of strings in one worker (a 5M-patient roster overran a 1 GiB worker; issue 15)
+    counts = ids.value_counts(split_out=max(ids.npartitions, 1))
+    return more_than_once(counts[counts > 1].compute())
 
 
 @dataclass(frozen=True, slots=True)
