@@ -284,12 +284,23 @@ def test_a_course_as_fhir_with_what_was_given(tmp_path: Path) -> None:
     assert len(oxaliplatin) == 7  # 8 cycles, cycle 2's omitted
 
 
-def test_the_shipped_schema_is_r4() -> None:
-    s = schema()
-    assert s["id"] == "http://hl7.org/fhir/json-schema/4.0"
-    assert "RequestGroup" in s["definitions"] and "RequestOrchestration" not in s["definitions"]
-    assert "medicationCodeableConcept" in s["definitions"]["MedicationRequest"]["properties"]
+def test_the_shipped_schema_is_hl7s_r4_401() -> None:
+    """The schema is HL7's R4 4.0.1 file as SOURCE.md says (its sha256), with R4's resources and no other's."""
     import hashlib
 
     raw = gzip.decompress((DATA / "fhir.schema.json.gz").read_bytes())
+    assert hashlib.sha256(raw).hexdigest() == "20728132577caec2d013663d512cf7c522aed0da4c207ec7e978ed856a4b04d4"
     assert hashlib.sha256(raw).hexdigest() in (DATA / "SOURCE.md").read_text()
+    s = schema()
+    assert s["id"] == "http://hl7.org/fhir/json-schema/4.0"
+    assert s["$schema"] == "http://json-schema.org/draft-06/schema#"
+    assert "4.0.1" in s["definitions"]["CapabilityStatement"]["properties"]["fhirVersion"]["enum"]  # not 4.0.0's
+    # R4-only resources and elements (R5 renamed RequestGroup and dropped MedicinalProductAuthorization)
+    for kind in ("RequestGroup", "MedicinalProductAuthorization", "MedicationRequest", "PlanDefinition"):
+        assert kind in s["definitions"] and kind in s["discriminator"]["mapping"], kind
+    assert "medicationCodeableConcept" in s["definitions"]["MedicationRequest"]["properties"]
+    # nothing of R5 and no vendor's own types (an earlier copy carried Medplum's Project, User, ...)
+    for kind in ("RequestOrchestration", "Project", "User", "Bot", "ClientApplication"):
+        assert kind not in s["definitions"], kind
+    assert "resource" not in s["definitions"]["Reference"]["properties"]
+    assert len(s["discriminator"]["mapping"]) == len(s["oneOf"]) == 146
