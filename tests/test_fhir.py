@@ -225,6 +225,12 @@ def _derivation(dosage: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
 def test_every_bundled_regimen_gives_a_valid_bundle(regimen_id: str) -> None:
+    # also without a start date and without the age (every outcome of a rule on age, no dates at all)
+    without = {k: v for k, v in VALUES.items() if k != "age"}
+    length = 21 if regimen_id.startswith("cen") else None
+    valid_everywhere(
+        plan_bundle(regimen.expand(regimen.load(regimen_id), regimen.make_patient(**without), cycle_length=length))
+    )
     plan = plan_of(regimen_id, start=START, time=dt.time(8), tz="Europe/Berlin")
     bundle = plan_bundle(plan)
     valid_everywhere(bundle)
