@@ -655,3 +655,42 @@ def test_eligibility_is_checked_in_the_file() -> None:
         reg('eligibility = { min_age = 70, max_age = 18 }\n[[component]]\ndrug = "a"\ndose = "1 mg"\ndays = "1"\n')
     with pytest.raises(RegimenFileError, match="unknown eligibility field"):
         reg('eligibility = { min_age = 18, sex = "f" }\n[[component]]\ndrug = "a"\ndose = "1 mg"\ndays = "1"\n')
+
+
+# ---- what each row's dose was derived from (issue 14: the FHIR Bundle's dose-derivation) ---------------------
+
+
+def test_each_row_records_the_dose_as_written_and_the_value_it_was_multiplied_by() -> None:
+    """A dose per m²: 1.4 mg/m² × 1.8 m² (vincristine, before its 2 mg cap, which the working says); a flat dose:
+    no factor; a variant's dose is the one recorded; a target AUC: AUC 5 × (GFR 100 + 25 = 125 mL/min); a dose level:
+    the level's dose; a capped BSA: the 2 m² used, with the working's label."""
+    row = one(plan(VINCRISTINE, bsa="1.8"), "vincristine")
+    d = row.derivation
+    assert d is not None and (d.dose.display, d.factor, d.factor_unit, d.factor_text) == (
+        "1.4 mg/m²",
+        D("1.8"),
+        "m²",
+        None,
+    )
+    assert row.dose == 2  # capped after the derivation: 2.52 mg → 2 mg
+    flat = reg('[[component]]\ndrug = "prednisone"\ndose = "100 mg"\nroute = "oral"\ndays = "1-5"\n')
+    d = one(plan(flat), "prednisone").derivation
+    assert d is not None and (d.dose.display, d.factor, d.factor_unit) == ("100 mg", None, None)
+    variant = reg("""[[component]]
+drug = "a"
+dose = "10 mg/kg"
+days = "1"
+[[component.variant]]
+when = "age > 60"
+dose = "5 mg/kg"
+""")
+    d = one(plan(variant, weight="70", age="61"), "a").derivation
+    assert d is not None and (d.dose.display, d.factor, d.factor_unit) == ("5 mg/kg", 70, "kg")
+    d = one(plan(AUC5, gfr="100"), "carboplatin").derivation
+    assert d is not None and (d.dose.display, d.factor, d.factor_unit) == ("AUC 5 mg/mL·min", 125, "mL/min")
+    assert d.factor_text == "GFR 100 mL/min (given with --gfr) + 25"
+    levels = reg('[[component]]\ndrug = "a"\ndose = "12 mg/m²"\ndays = "1"\nlevels = { "-1" = "9 mg/m²" }\n')
+    d = one(plan(levels, ClinicalOptions(dose_level=-1), bsa="2"), "a").derivation
+    assert d is not None and (d.dose.display, d.factor) == ("9 mg/m²", 2)
+    d = one(plan(VINCRISTINE, ClinicalOptions(bsa_cap=D(2)), bsa="2.2"), "vincristine").derivation
+    assert d is not None and (d.factor, d.factor_text) == (2, "2 m² (BSA 2.2 m² capped at 2 m² by --bsa-cap)")

@@ -288,6 +288,18 @@ class Infusion:
     days: int
 
 
+@dataclass(frozen=True, slots=True)
+class Derivation:
+    """What a row's dose was worked out from: the dose as the protocol writes it (the variant's or the dose level's
+    when one applied) times a patient value: 1.8 m², a dosing weight of 70 kg, or GFR + 25 mL/min for a target AUC.
+    Caps, reductions and rounding that followed are in the row's working (``calculation``), not here."""
+
+    dose: Dose
+    factor: Fraction | None  # None for a flat dose
+    factor_unit: str | None  # 'm²', 'kg' or 'mL/min'
+    factor_text: str | None = None  # the factor as the working says it, when it is not the plain value: '62 kg (ideal)'
+
+
 @dataclass(frozen=True)
 class Administration:
     """One drug on one treatment day for one patient: the unit of every output.
@@ -321,6 +333,7 @@ class Administration:
     end: dt.datetime | None = None  # the instant it ends; None when the source gives no duration
     time_note: str | None = None  # how the start was found ("after oxaliplatin ends"), or why it is not known
     rounding: Rounding = DEFAULT_ROUNDING  # the plan's display rounding (for dose_text and rate_text)
+    derivation: Derivation | None = None  # the dose as written and the patient value it was multiplied by
 
     def moved(self, **changes: Any) -> Administration:
         """This row with ``changes`` (field: value), as :func:`dataclasses.replace` gives it, without running the

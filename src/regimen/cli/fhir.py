@@ -10,7 +10,7 @@ import click
 
 from regimen.cli.options import regimen_argument, regimen_path_option
 from regimen.errors import RegimenError
-from regimen.export.fhir import plan_definition_json, regimen_data
+from regimen.export.fhir import check_definition, plan_definition_json, regimen_data
 from regimen.export.io import write_atomic, write_output
 from regimen.protocol.catalog import find, load
 from regimen.protocol.loader import load_data
@@ -43,7 +43,7 @@ def export_definition(regimen_ref: str, fmt: str, output: str | None, regimen_pa
 )
 def import_definition(source: str, output: str | None) -> None:
     """A regimen file from a FHIR R4 PlanDefinition written by 'regimen export-definition' (checked as the file
-    would be before it is written).
+    would be before it is written; refused if its standard elements were edited without its regimen fields).
 
     \b
     Example:
@@ -52,17 +52,35 @@ def import_definition(source: str, output: str | None) -> None:
     import tomli_w  # lazy: the TOML writer only for this command
 
     path = Path(source)
-    if path.stat().st_size > MAX_FILE_BYTES:
+    with path.open("rb") as f:  # at most the limit and one byte: a device or a file that grows is never read whole
+        raw = f.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
         raise RegimenError(f"{source}: larger than {MAX_FILE_BYTES:,} bytes; a PlanDefinition of a regimen is a few KB")
     try:
-        resource = json.loads(path.read_text(encoding="utf-8"))
+        resource = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RegimenError(f"{source}: not UTF-8 text, so not a FHIR JSON file") from None
+    except RecursionError:
+        raise RegimenError(f"{source}: nested too deeply to be a FHIR PlanDefinition") from None
+    except ValueError as exc:
+        raise RegimenError(f"{source}: not JSON ({exc})") from None
+    try:
         data = regimen_data(resource)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise RegimenError(f"{source}: not a PlanDefinition regimen can read ({exc})") from None
-    load_data(data, source)  # every check of a regimen file, before anything is written
-    text = f"# Imported from {path.name} (a FHIR R4 PlanDefinition) by regimen import-definition.\n" + tomli_w.dumps(
-        data
-    )
+    except (ValueError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise RegimenError(f"{source}: not a PlanDefinition regimen can read: {why}") from None
+    regimen = load_data(data, source)  # every check of a regimen file, before anything is written
+    try:
+        check_definition(resource, regimen, data)
+    except RecursionError:
+        raise RegimenError(f"{source}: nested too deeply to be a FHIR PlanDefinition") from None
+    except ValueError as exc:
+        raise RegimenError(f"{source}: {exc}") from None
+    try:
+        toml = tomli_w.dumps(data)
+    except (TypeError, ValueError) as exc:  # a value TOML cannot hold, past every check of the fields
+        raise RegimenError(f"{source}: its regimen fields cannot be written as TOML ({exc})") from None
+    text = f"# Imported from {path.name} (a FHIR R4 PlanDefinition) by regimen import-definition.\n{toml}"
     if output in (None, "-"):
         write_output(text, output)
     else:

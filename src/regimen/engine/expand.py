@@ -28,6 +28,7 @@ from regimen.model import (
     Administration,
     AucDose,
     Component,
+    Derivation,
     Infusion,
     Patient,
     Phase,
@@ -517,6 +518,23 @@ class _Cycles:
             self._bodies[key] = self.adjust.body_factor(comp, dose)
         return self._bodies[key]
 
+    def _derivation(self, comp: Component, dose: ParsedDose | AucDose) -> Derivation:
+        """The dose as written and the patient value this component's doses are multiplied by."""
+        if isinstance(dose, AucDose):
+            gfr = self.adjust.gfr
+            assert gfr is not None
+            return Derivation(dose, gfr.used + 25, "mL/min", f"{gfr.text} + 25")
+        body = self._body(comp, dose)
+        if body is None:
+            factor, text = _basis(dose, self.patient)
+            if not text:
+                return Derivation(dose, None, None)
+            return Derivation(dose, factor, {"weight": "kg", "bsa": "m²"}[dose.unit.basis])
+        factor, text = body
+        unit = {"weight": "kg", "bsa": "m²"}[dose.unit.basis]
+        plain = f" × {format_fraction(factor)} {unit}"
+        return Derivation(dose, factor, unit, None if text == plain else text.removeprefix(" × "))
+
     def _day(
         self,
         comp: Component,
@@ -597,6 +615,7 @@ class _Cycles:
                     size = math.ceil(duration / HOURS_PER_DAY)  # 46 h runs on 2 treatment days: 24 h, then 22 h
                     infusions.extend((d, size, duration) for d in range(a, b + 1, size))
             level_dose, level_step = adjust.level(comp, dose)
+            derivation = self._derivation(comp, level_dose)
             pending: list[PendingRow] = []
             for day in days:
                 infusion = None
@@ -651,6 +670,7 @@ class _Cycles:
                         dose_number=row.dose_number,
                         doses_per_day=row.doses_per_day,
                         rounding=rounding,
+                        derivation=derivation,
                     )
                 )
         order = {c.id: i for i, c in enumerate(phase.components)}

@@ -1,19 +1,22 @@
 """FHIR R4 (4.0.1) out: one patient's plan as a Bundle, a regimen as a PlanDefinition, and (back in) a regimen file
 from such a PlanDefinition (issue 14). Plain JSON dictionaries: no FHIR library at run time.
 
-The plan: a ``RequestGroup`` (intent ``plan``) for the course and one ``MedicationRequest`` per component per cycle,
-sharing its ``groupIdentifier``; each ``Dosage`` groups the days of the cycle that have the same dose, with a
-``Timing`` that carries the core ``timing-daysOfCycle`` extension (the days of the cycle, as the protocol counts
-them), the exact instants (``event``, with the zone's offset; the IANA zone in the core ``tz-code`` extension) and
-the bounds, doses and rates as UCUM quantities, and the working (the protocol's dose per kg or m² times the patient's
-value) in ``text``. The patient's weight, height and BSA are ``Observation``s (LOINC) the requests cite in
-``supportingInformation``; the derivation's basis (``130 mg/m2``) is a Quantity in this project's
-``dose-basis`` extension. See docs/fhir.md for what follows the HL7 NZ Cancer Control Agency SACT regimen IG, and
-where this model differs.
+The plan: a ``RequestGroup`` (intent ``plan``) for the course, with an action for each cycle and a sub-action for each
+drug of that cycle; the sub-action carries the core ``timing-daysOfCycle`` extension (R4 defines it on
+``PlanDefinition.action`` and ``RequestGroup.action``: the days of the cycle, the cycle being the parent action) and
+refers to the drug's ``MedicationRequest`` for that cycle (one per component per cycle, sharing the group's
+``groupIdentifier``). Each ``Dosage`` groups the days of the cycle that have the same dose, with a ``Timing`` of the
+exact instants (``event``, with the zone's offset; the IANA zone in the core ``tz-code`` extension) or dates and the
+bounds, doses and rates as UCUM quantities, the protocol's maximum per administration, and the working in
+``text``. How the dose was derived (the dose as written, ``130 mg/m2``, times the patient's ``1.8 m2``) is this
+project's ``dose-derivation`` extension; the patient's weight, height, BSA and age are ``Observation``s (LOINC) the
+requests cite in ``supportingInformation``. See docs/fhir.md for what follows the HL7 NZ Cancer Control Agency SACT
+regimen IG, and where this model differs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import uuid
@@ -25,33 +28,39 @@ from regimen.engine.course import CourseView
 from regimen.engine.plan import Plan
 from regimen.engine.timing import wall
 from regimen.export.table import DISCLAIMER
-from regimen.model import Administration, AucDose, Component, Phase, Regimen, resolve_days
+from regimen.model import Administration, AucDose, Component, Derivation, Phase, Regimen, resolve_days
+from regimen.protocol.describe import describe, describe_component, describe_schedule
 from regimen.quantities.clock import tzinfo_for
-from regimen.quantities.exact import amount_text, exact_decimal
+from regimen.quantities.exact import amount_text, exact_decimal, format_fraction
 
 UCUM = "http://unitsofmeasure.org"
 LOINC = "http://loinc.org"
 BASE = "https://regimen-schedules.github.io/fhir"
 EXT_DAYS_OF_CYCLE = "http://hl7.org/fhir/StructureDefinition/timing-daysOfCycle"
 EXT_TZ = "http://hl7.org/fhir/StructureDefinition/tz-code"
-EXT_BASIS = f"{BASE}/StructureDefinition/dose-basis"
+EXT_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+#: The HL7 NZ Cancer Control Agency IG's extensions regimen also writes on a PlanDefinition (docs/fhir.md)
+EXT_NZ_TIMING_OF_DAYS = "http://hl7.org.nz/fhir/StructureDefinition/sact-timing-of-days"
+EXT_NZ_DISCLAIMER = "http://hl7.org.nz/fhir/StructureDefinition/sact-disclaimer"
+EXT_DERIVATION = f"{BASE}/StructureDefinition/dose-derivation"
 EXT_CONDITION = f"{BASE}/StructureDefinition/dose-condition"
 EXT_REGIMEN = f"{BASE}/StructureDefinition/regimen-file-fields"
-EXT_CYCLES = f"{BASE}/StructureDefinition/cycles"
 NAMESPACE = uuid.UUID("6f1c1f3e-3b9e-5d44-9a57-2f0c6a6b1e20")  # regimen's UUIDv5 namespace for resource ids
 #: regimen's unit spellings -> UCUM codes ('units' of activity carry no UCUM atom: an annotation says what they are)
 _UNIT = {"mcg": "ug", "µg": "ug", "m²": "m2", "day": "d", "units": "{units}", "unit": "{units}"}
 
 
 def ucum(unit: str) -> str:
-    """A regimen unit ('mg', 'mcg/h', 'mg/m²/day', 'units/m²') as a UCUM code ('mg', 'ug/h', 'mg/m2/d', ...)."""
-    parts = [p.strip() for p in unit.replace("·", "/").split("/")]
-    return "/".join(_UNIT.get(p, p) for p in parts)
+    """A regimen unit ('mg', 'mcg/h', 'mg/m²/day', 'units/m²', 'mg/mL·min') as a UCUM code ('mg', 'ug/h', 'mg/m2/d',
+    '{units}/m2', 'mg/mL.min'). UCUM reads '/' and '.' left to right, as regimen's units are written: 'mg/mL·min' is
+    (mg/mL)·min, the unit of a target AUC, and 'mg/mL.min' in UCUM."""
+    terms = re.split(r"([/·.])", unit.replace(" ", ""))
+    return "".join({"·": ".", ".": ".", "/": "/"}.get(t, _UNIT.get(t, t)) for t in terms)
 
 
 def quantity(value: Fraction, unit: str, digits: int = 6) -> dict[str, Any]:
-    """A UCUM Quantity; the value is exact where it has few digits, else rounded to ``digits`` decimals (said in
-    the Dosage's text, which keeps the working)."""
+    """A UCUM Quantity; the value is exact where it has few digits, else rounded to ``digits`` decimals (the Dosage's
+    text keeps the working)."""
     number = exact_decimal(value, digits)
     shown: int | float = int(number) if number == number.to_integral_value() else float(number)
     return {"value": shown, "unit": unit, "system": UCUM, "code": ucum(unit)}
@@ -64,48 +73,58 @@ def _id(*parts: object) -> str:
 def _narrative(text: str) -> dict[str, Any]:
     from html import escape
 
-    return {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><p>{escape(text)}</p></div>'}
+    paragraphs = "".join(f"<p>{escape(line)}</p>" for line in text.split("\n") if line.strip())
+    return {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{paragraphs}</div>'}
 
 
 def canonical(regimen: Regimen) -> str:
     return f"{BASE}/PlanDefinition/{regimen.id}"
 
 
+def _days_of_cycle(days: Iterable[int]) -> dict[str, Any]:
+    """The core extension timing-daysOfCycle: a ``day`` sub-extension (valueInteger) for each day of the cycle."""
+    return {"url": EXT_DAYS_OF_CYCLE, "extension": [{"url": "day", "valueInteger": d} for d in days]}
+
+
 # ---- one patient's plan ------------------------------------------------------------------------------
 
+#: The patient values a plan's doses and rules are computed from, as Observations: LOINC code, display, unit.
+_OBSERVED = (
+    ("29463-7", "Body weight", "weight_kg", "kg"),
+    ("8302-2", "Body height", "height_cm", "cm"),
+    ("8277-6", "Body surface area", "bsa_m2", "m2"),
+    ("30525-0", "Age", "age_years", "a"),
+)
 
-def _observations(plan: Plan, subject: str, key: str) -> list[tuple[str, dict[str, Any]]]:
+
+def _observations(plan: Plan, subject: str, key: str) -> list[tuple[str, tuple[dict[str, Any], str, str, str]]]:
+    """The patient's weight, height, BSA and age that the plan used, one Observation each. When each was measured is
+    not known here: ``effectiveDateTime`` says so (data-absent-reason ``unknown``) rather than give a date."""
     p = plan.patient
     out = []
-    for code, display, value, unit in (
-        ("29463-7", "Body weight", p.weight_kg, "kg"),
-        ("8302-2", "Body height", p.height_cm, "cm"),
-        ("8277-6", "Body surface area", p.bsa_m2, "m2"),
-    ):
+    for code, display, attribute, unit in _OBSERVED:
+        value = getattr(p, attribute)
         if value is None:
             continue
         obs: dict[str, Any] = {
             "resourceType": "Observation",
-            "id": _id(key, "observation", code),
+            "id": _id(key, "observation", code, value),
             "status": "final",
-            "category": [
-                {
-                    "coding": [
-                        {
-                            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                            "code": "vital-signs",
-                        }
-                    ]
-                }
-            ],
             "code": {"coding": [{"system": LOINC, "code": code, "display": display}], "text": display},
             "subject": {"reference": subject},
+            "_effectiveDateTime": {"extension": [{"url": EXT_ABSENT, "valueCode": "unknown"}]},
             "valueQuantity": quantity(value, unit),
-            "note": [{"text": "the value the doses of this plan were computed from"}],
+            "note": [{"text": "the value the doses and rules of this plan were computed from"}],
         }
-        if plan.start is not None:
-            obs["effectiveDateTime"] = plan.start.isoformat()
-        out.append((f"urn:uuid:{obs['id']}", obs))
+        if code != "30525-0":
+            obs["category"] = [
+                {
+                    "coding": [
+                        {"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}
+                    ]
+                }
+            ]
+        out.append((f"urn:uuid:{obs['id']}", (obs, code, attribute, unit)))
     return out
 
 
@@ -115,42 +134,93 @@ def _instant(plan: Plan, r: Administration) -> str | None:
     return r.date.isoformat() if r.date is not None else None
 
 
-def _end(plan: Plan, rows: Sequence[Administration]) -> str | None:
+def _end(plan: Plan, rows: Sequence[Administration], continuous: bool) -> str | None:
+    """When the last of ``rows`` ends: its end instant; its start, for a dose given at once; its date, for a dose
+    given at once in a plan without times. None when that is not known (an infusion in a plan without times may end
+    after midnight)."""
     last = rows[-1]
     if last.end is not None:
         return wall(last.end, tzinfo_for(plan.tz))
+    given_at_once = not continuous and not last.duration_hours
+    if not given_at_once:
+        return None
+    if last.start is not None:
+        return wall(last.start, tzinfo_for(plan.tz))
     return last.date.isoformat() if last.date is not None else None
 
 
 def _doses(rows: Sequence[Administration]) -> list[list[Administration]]:
     """The rows of one component in one cycle grouped into Dosages: a continuous infusion's days are one
-    administration; other rows group by the same dose, rate, duration, condition and dose of the day."""
+    administration; other rows group by the same dose, rate, duration, condition, derivation and dose of the day."""
     groups: dict[tuple[Any, ...], list[Administration]] = {}
     for r in rows:
         if r.infusion is not None:
-            key: tuple[Any, ...] = ("infusion", r.infusion.start_course_day)
+            key: tuple[Any, ...] = ("infusion", r.infusion.start_course_day, r.infusion.hours, r.condition)
         else:
-            key = ("dose", r.dose, r.rate, r.duration_hours, r.condition, r.dose_number)
+            key = ("dose", r.dose, r.rate, r.duration_hours, r.condition, r.derivation, r.dose_number)
         groups.setdefault(key, []).append(r)
     return list(groups.values())
 
 
-def _dosage(plan: Plan, rows: Sequence[Administration], sequence: int, basis: Any) -> dict[str, Any]:
+def _derivation(
+    derivation: Derivation | None, observations: Mapping[tuple[str, Fraction], str]
+) -> dict[str, Any] | None:
+    """The dose as written and the patient value it was multiplied by, as this project's dose-derivation extension:
+    ``dose`` (0.1 mg/kg/h), ``factor`` (70 kg; GFR + 25 mL/min for a target AUC), ``factorText`` when the working
+    names the factor ('65.94 kg (ideal body weight, Devine)'), ``observation`` when it is an Observation's value."""
+    if derivation is None:
+        return None
+    dose = derivation.dose
+    parts: list[dict[str, Any]] = [{"url": "dose", "valueQuantity": quantity(Fraction(dose.value), dose.unit.symbol)}]
+    if derivation.factor is not None and derivation.factor_unit is not None:
+        parts.append({"url": "factor", "valueQuantity": quantity(derivation.factor, derivation.factor_unit)})
+        if derivation.factor_text:
+            parts.append({"url": "factorText", "valueString": derivation.factor_text})
+        observed = observations.get((ucum(derivation.factor_unit), derivation.factor))
+        if observed is not None:
+            parts.append({"url": "observation", "valueReference": {"reference": observed}})
+    return {"url": EXT_DERIVATION, "extension": parts}
+
+
+def _component(regimen: Regimen, phase: str, component: str) -> Component | None:
+    for p in regimen.phases:
+        if p.id == phase:
+            return next((c for c in p.components if c.id == component), None)
+    return None
+
+
+def _max_doses(comp: Component | None, unit: str) -> dict[str, Any]:
+    """The protocol's maximum per administration (a whole continuous infusion is one) and per day, in ``unit``."""
+    out: dict[str, Any] = {}
+    if comp is None:
+        return out
+    if comp.max_dose is not None:
+        out["maxDosePerAdministration"] = quantity(comp.max_dose.in_unit(unit), unit)
+    if comp.max_daily is not None:
+        day = {"value": 1, "unit": "d", "system": UCUM, "code": "d"}
+        out["maxDosePerPeriod"] = {"numerator": quantity(comp.max_daily.in_unit(unit), unit), "denominator": day}
+    return out
+
+
+def _dosage(
+    plan: Plan,
+    rows: Sequence[Administration],
+    sequence: int,
+    comp: Component | None,
+    observations: Mapping[tuple[str, Fraction], str],
+) -> dict[str, Any]:
     first = rows[0]
     continuous = first.infusion is not None
     days = sorted({r.day for r in rows})
-    timing: dict[str, Any] = {
-        "extension": [{"url": EXT_DAYS_OF_CYCLE, "extension": [{"url": "day", "valueInteger": d} for d in days]}]
-    }
-    events = [e for e in (_instant(plan, r) for r in rows[:1] if continuous) if e] if continuous else []
-    if not continuous:
-        events = [e for e in (_instant(plan, r) for r in rows) if e is not None]
-    if events:
-        timing["event"] = events
+    timing: dict[str, Any] = {}
+    events = [_instant(plan, r) for r in (rows[:1] if continuous else rows)]
+    shown = [e for e in events if e is not None]
+    if shown:
+        timing["event"] = shown
         if plan.tz and first.start is not None:
-            timing["_event"] = [{"extension": [{"url": EXT_TZ, "valueCode": plan.tz}]} for _ in events]
+            timing["_event"] = [{"extension": [{"url": EXT_TZ, "valueCode": plan.tz}]} for _ in shown]
     repeat: dict[str, Any] = {}
-    start, end = _instant(plan, first), _end(plan, rows)
+    start, end = _instant(plan, first), _end(plan, rows, continuous)
     if start is not None:
         repeat["boundsPeriod"] = {"start": start, **({"end": end} if end and end != start else {})}
     hours = first.infusion.hours if continuous and first.infusion is not None else first.duration_hours
@@ -167,9 +237,9 @@ def _dosage(plan: Plan, rows: Sequence[Administration], sequence: int, basis: An
     }
     if first.rate is not None and first.rate_unit is not None:
         dose_rate["rateQuantity"] = quantity(first.rate, first.rate_unit)
-    lines = [f"Day {r.day}: {r.calculation}" for r in (rows[:1] if not continuous else rows)]
+    lines = [f"Day {r.day}: {r.calculation}" for r in (rows if continuous else rows[:1])]
     if continuous and hours is not None:
-        lines.insert(0, f"Continuous infusion over {float(hours):g} h, {_amount(amount, first)} in all")
+        lines.insert(0, f"Continuous infusion over {format_fraction(hours)} h, {_amount(amount, first)} in all")
     if not continuous and len(rows) > 1:
         lines[0] = f"Days {', '.join(str(d) for d in days)}: {first.calculation}"
     if first.condition:
@@ -180,10 +250,9 @@ def _dosage(plan: Plan, rows: Sequence[Administration], sequence: int, basis: An
         "text": "; ".join(dict.fromkeys(lines)),
         "timing": timing,
         "doseAndRate": [dose_rate],
+        **_max_doses(comp, first.dose_unit),
     }
-    extensions = []
-    if basis is not None:
-        extensions.append(basis)
+    extensions = [e for e in (_derivation(first.derivation, observations),) if e is not None]
     if first.condition:
         extensions.append({"url": EXT_CONDITION, "valueString": first.condition})
     if extensions:
@@ -199,86 +268,151 @@ def _amount(value: Fraction, row: Administration) -> str:
     return amount_text(value, row.dose_unit, row.rounding)
 
 
-def _basis(regimen: Regimen, component: str) -> dict[str, Any] | None:
-    """The protocol's dose as written, as a Quantity (130 mg/m2), when the component has one dose (no variants)."""
-    for comp in regimen.components():
-        if comp.id == component and not comp.variants and not isinstance(comp.dose, AucDose):
-            value = Fraction(comp.dose.value)
-            return {"url": EXT_BASIS, "valueQuantity": quantity(value, comp.dose.unit.symbol)}
-    return None
+def _cycle_action(
+    plan: Plan, phase: str, cycle: int, rows: Sequence[Administration], length: int | None, actions: list[Any]
+) -> dict[str, Any]:
+    """The action of one cycle: its dates (day 1 to its last day, when the length is known) and its drugs."""
+    label = f"{'' if phase == 'main' else phase + ', '}cycle {cycle}"
+    action: dict[str, Any] = {"title": label[:1].upper() + label[1:], "action": actions}
+    first = rows[0]
+    if first.date is not None:
+        day1 = first.date - dt.timedelta(days=first.day - 1)
+        period = {"start": day1.isoformat()}
+        if length is not None:
+            period["end"] = (day1 + dt.timedelta(days=length - 1)).isoformat()
+        action["timingPeriod"] = period
+    return action
 
 
-def plan_bundle(plan: Plan, key: str | None = None) -> dict[str, Any]:
-    """One patient's plan as a FHIR R4 Bundle (type collection); deterministic ids (UUIDv5 of the plan's key)."""
+def _cycle_lengths(plan: Plan) -> dict[str, int]:
+    """Each phase's cycle length: as the source states it, else as the plan placed its cycles (--cycle-length)."""
+    lengths = {p.id: p.cycle_length for p in plan.regimen.phases if p.cycle_length is not None}
+    starts: dict[str, dict[int, int]] = {}
+    for r in plan.administrations:
+        starts.setdefault(r.phase, {}).setdefault(r.cycle, r.course_day - r.day + 1)
+    for phase, by_cycle in starts.items():
+        if phase not in lengths and len(by_cycle) > 1:
+            (c1, d1), (c2, d2) = sorted(by_cycle.items())[:2]
+            lengths[phase] = (d2 - d1) // (c2 - c1)
+    return lengths
+
+
+def plan_entries(
+    plan: Plan, key: str, subject: str, group: dict[str, str]
+) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, dict[str, Any]]], list[dict[str, Any]]]:
+    """The Observations, the MedicationRequests and the RequestGroup's cycle actions of one plan."""
     reg = plan.regimen
-    key = key or plan.key or json.dumps([reg.id, str(plan.patient), str(plan.start)])
-    patient_id = _id(key, "patient")
-    subject = f"urn:uuid:{patient_id}"
-    patient: dict[str, Any] = {
+    found = _observations(plan, subject, key)
+    observations = [(url, obs) for url, (obs, *_) in found]
+    # (UCUM code, exact value) -> the Observation's url, for the derivations that use the value as observed
+    observed = {(ucum(unit), getattr(plan.patient, attribute)): url for url, (_, _, attribute, unit) in found}
+    lengths = _cycle_lengths(plan)
+    by_cycle: dict[tuple[str, int], dict[str, list[Administration]]] = {}
+    for r in plan.administrations:
+        by_cycle.setdefault((r.phase, r.cycle), {}).setdefault(r.component, []).append(r)
+    requests: list[tuple[str, dict[str, Any]]] = []
+    cycle_actions = []
+    for (phase, cycle), components in by_cycle.items():
+        drug_actions = []
+        for component, rows in components.items():
+            first = rows[0]
+            rid = _id(key, "request", phase, cycle, component)
+            url = f"urn:uuid:{rid}"
+            label = f"{first.drug}, {'' if phase == 'main' else phase + ' '}cycle {cycle}"
+            comp = _component(reg, phase, component)
+            dosages = [_dosage(plan, g, i, comp, observed) for i, g in enumerate(_doses(rows), start=1)]
+            request: dict[str, Any] = {
+                "resourceType": "MedicationRequest",
+                "id": rid,
+                "text": _narrative(f"{label}: " + "; ".join(d["text"] for d in dosages)),
+                "status": "active",
+                "intent": "plan",
+                "groupIdentifier": group,
+                "medicationCodeableConcept": {"text": first.drug},
+                "subject": {"reference": subject},
+                "instantiatesCanonical": [canonical(reg)],
+                "dosageInstruction": dosages,
+            }
+            if observations:
+                request["supportingInformation"] = [{"reference": u} for u, _ in observations]
+            notes = [w for r in rows for w in r.warnings] + [c for r in rows for c in r.caps]
+            if notes:
+                request["note"] = [{"text": n} for n in dict.fromkeys(notes)]
+            requests.append((url, request))
+            drug_actions.append(
+                {
+                    "title": label,
+                    "extension": [_days_of_cycle(sorted({r.day for r in rows}))],
+                    "resource": {"reference": url},
+                }
+            )
+        first_rows = next(iter(components.values()))
+        cycle_actions.append(_cycle_action(plan, phase, cycle, first_rows, lengths.get(phase), drug_actions))
+    return observations, requests, cycle_actions
+
+
+def _bare_patient(patient_id: str) -> dict[str, Any]:
+    return {
         "resourceType": "Patient",
         "id": patient_id,
         "text": _narrative("The patient of this plan: no identity is recorded; values are in the Observations."),
     }
+
+
+def _patient(plan: Plan, patient_id: str) -> dict[str, Any]:
+    patient = _bare_patient(patient_id)
     if plan.patient.sex is not None:
         patient["gender"] = str(plan.patient.sex)
     if plan.patient.birth_date is not None:
         patient["birthDate"] = plan.patient.birth_date.isoformat()
-    observations = _observations(plan, subject, key)
-    group = {"system": f"{BASE}/plan", "value": _id(key, "group")}
-    requests: list[tuple[str, dict[str, Any]]] = []
-    by_cycle: dict[tuple[str, int, str], list[Administration]] = {}
-    for r in plan.administrations:
-        by_cycle.setdefault((r.phase, r.cycle, r.component), []).append(r)
-    for (phase, cycle, component), rows in by_cycle.items():
-        first = rows[0]
-        rid = _id(key, "request", phase, cycle, component)
-        label = f"{first.drug}, {'' if phase == 'main' else phase + ' '}cycle {cycle}"
-        basis = _basis(reg, component)
-        request: dict[str, Any] = {
-            "resourceType": "MedicationRequest",
-            "id": rid,
-            "status": "active",
-            "intent": "plan",
-            "groupIdentifier": group,
-            "medicationCodeableConcept": {"text": first.drug},
-            "subject": {"reference": subject},
-            "instantiatesCanonical": [canonical(reg)],
-            "dosageInstruction": [_dosage(plan, g, i, basis) for i, g in enumerate(_doses(rows), start=1)],
-        }
-        if observations:
-            request["supportingInformation"] = [{"reference": url} for url, _ in observations]
-        notes = [w for r in rows for w in r.warnings] + [c for r in rows for c in r.caps]
-        if notes:
-            request["note"] = [{"text": n} for n in dict.fromkeys(notes)]
-        request["text"] = _narrative(f"{label}: " + "; ".join(d["text"] for d in request["dosageInstruction"]))
-        requests.append((f"urn:uuid:{rid}", request))
+    return patient
+
+
+def _request_group(
+    reg: Regimen,
+    key: str,
+    subject: str,
+    group: dict[str, str],
+    actions: list[dict[str, Any]],
+    what: str,
+    said: tuple[Sequence[str], Sequence[str]],
+) -> dict[str, Any]:
+    """The RequestGroup of a plan or a course: its sources, notes and warnings (``said``), and its cycle actions."""
+    notes, warnings = said
     version = f", version {reg.version}" if reg.version else ""
     request_group: dict[str, Any] = {
         "resourceType": "RequestGroup",
         "id": _id(key, "requestgroup"),
-        "text": _narrative(f"{reg.name} ({reg.id}{version}) for one patient. {DISCLAIMER}"),
+        "text": _narrative(f"{reg.name} ({reg.id}{version}) {what}. {DISCLAIMER}"),
         "instantiatesCanonical": [canonical(reg)],
         "groupIdentifier": group,
         "status": "active",
         "intent": "plan",
         "subject": {"reference": subject},
         "note": [{"text": f"Source: {s}"} for s in reg.sources]
-        + [{"text": n} for n in plan.notes]
-        + [{"text": f"Warning: {w}"} for w in plan.warnings]
+        + [{"text": n} for n in notes]
+        + [{"text": f"Warning: {w}"} for w in warnings]
         + [{"text": DISCLAIMER}],
-        "action": [
-            {
-                "title": req["text"]["div"].split("<p>", 1)[1].split(":", 1)[0],
-                "resource": {"reference": url},
-            }
-            for url, req in requests
-        ],
+        "action": actions,
     }
-    if reg.sources and getattr(reg.sources[0], "url", None):
-        request_group["instantiatesUri"] = [s.url for s in reg.sources if getattr(s, "url", None)]
+    urls = [s.url for s in reg.sources if s.url]
+    if urls:
+        request_group["instantiatesUri"] = urls
+    return request_group
+
+
+def plan_bundle(plan: Plan, key: str | None = None) -> dict[str, Any]:
+    """One patient's plan as a FHIR R4 Bundle (type collection); deterministic ids (UUIDv5 of the plan's key)."""
+    key = key or plan.key or json.dumps([plan.regimen.id, str(plan.patient), str(plan.start)])
+    patient_id = _id(key, "patient")
+    subject = f"urn:uuid:{patient_id}"
+    group = {"system": f"{BASE}/plan", "value": _id(key, "group")}
+    observations, requests, actions = plan_entries(plan, key, subject, group)
+    said = (plan.notes, plan.warnings)
+    request_group = _request_group(plan.regimen, key, subject, group, actions, "for one patient", said)
     entries = [
         (f"urn:uuid:{request_group['id']}", request_group),
-        (subject, patient),
+        (subject, _patient(plan, patient_id)),
         *observations,
         *requests,
     ]
@@ -299,17 +433,24 @@ def plan_fhir_json(plan: Plan) -> str:
 _FIELDS_STANDARD = ("id", "name", "version", "indication")
 
 
-def _component_key(table: Mapping[str, Any], index: int) -> str:
-    return str(table.get("id") or table.get("drug") or f"component-{index}")
+def _written_dose(comp: Component) -> dict[str, Any] | None:
+    """The component's dose as the protocol writes it (its own, not a variant's) as Dosage.doseAndRate: a dose per
+    hour as a rate, any other as a dose; None for a target AUC (not a UCUM quantity of drug: said in the text)."""
+    if isinstance(comp.dose, AucDose):
+        return None
+    q = quantity(Fraction(comp.dose.value), comp.dose.unit.symbol)
+    return {"rateQuantity" if comp.dose.unit.time == "hour" else "doseQuantity": q}
 
 
 def definition(regimen: Regimen, data: Mapping[str, Any]) -> dict[str, Any]:
-    """The regimen as a PlanDefinition with contained ActivityDefinitions.
+    """The regimen as a PlanDefinition with contained ActivityDefinitions, shaped as the HL7 NZ CCA IG shapes a
+    regimen: an action per cycle (phase) with its length and count in ``timingTiming``, a sub-action per drug with the
+    days of the cycle (the core ``timing-daysOfCycle`` and the IG's ``sact-timing-of-days``) and a reference to the
+    drug's ActivityDefinition (dose as written, route, method, duration, maximum per administration).
 
-    ``data`` is the regimen file as TOML reads it. The standard elements say what FHIR can say (name, version,
-    sources, indication, each drug with its dose as written, route, method, duration and days of the cycle, the
-    cycle length and count); what it cannot (rules, caps, dose levels, rounding, order within the day) rides in this
-    project's ``regimen-file-fields`` extension as the file's own fields, so that the round trip is exact."""
+    ``data`` is the regimen file as TOML reads it. What FHIR has no element for (rules, caps per cycle, dose levels,
+    rounding, order within the day, relative days) rides in this project's ``regimen-file-fields`` extension as the
+    file's own fields, so that the round trip is exact."""
     top = {k: v for k, v in data.items() if k not in (*_FIELDS_STANDARD, "component", "phase")}
     contained: list[dict[str, Any]] = []
     phase_actions: list[dict[str, Any]] = []
@@ -321,26 +462,19 @@ def definition(regimen: Regimen, data: Mapping[str, Any]) -> dict[str, Any]:
         for c_index, table in enumerate(tables or []):
             comp = model_phase.components[c_index]
             ad_id = f"ad-{p_index}-{c_index}"
-            dosage: dict[str, Any] = {"text": f"{comp.drug} {comp.dose.text}"}
-            timing: dict[str, Any] = {
-                "extension": [
-                    {
-                        "url": EXT_DAYS_OF_CYCLE,
-                        "extension": [{"url": "day", "valueInteger": d} for d in _days(model_phase, comp)],
-                    }
-                ]
-            }
+            words = " ".join(line.strip() for line in describe_component(model_phase, comp)).removeprefix("- ")
+            dosage: dict[str, Any] = {"text": words}
             if comp.duration_hours is not None:
-                timing["repeat"] = {"duration": float(comp.duration_hours), "durationUnit": "h"}
-            dosage["timing"] = timing
+                dosage["timing"] = {"repeat": {"duration": float(comp.duration_hours), "durationUnit": "h"}}
             if comp.route:
                 dosage["route"] = {"text": comp.route}
             if comp.method:
                 dosage["method"] = {"text": str(comp.method)}
-            basis = _basis(regimen, comp.id) if not comp.variants else None
-            if basis is not None:
-                q = basis["valueQuantity"]
-                dosage["doseAndRate"] = [{"doseQuantity" if "/h" not in q["code"] else "rateQuantity": q}]
+            written = _written_dose(comp)
+            if written is not None:
+                dosage["doseAndRate"] = [written]
+            if comp.max_dose is not None:
+                dosage["maxDosePerAdministration"] = quantity(comp.max_dose.value, comp.max_dose.unit)
             contained.append(
                 {
                     "resourceType": "ActivityDefinition",
@@ -352,35 +486,61 @@ def definition(regimen: Regimen, data: Mapping[str, Any]) -> dict[str, Any]:
                     "dosage": [dosage],
                 }
             )
-            actions.append({"title": comp.drug, "definitionCanonical": f"#{ad_id}"})
+            days = _days(model_phase, comp)
+            actions.append(
+                {
+                    "extension": [
+                        _days_of_cycle(days),
+                        *(
+                            {"url": EXT_NZ_TIMING_OF_DAYS, "extension": [{"url": "day", "valueInteger": d}]}
+                            for d in days
+                        ),
+                    ],
+                    "title": comp.drug,
+                    "description": words,
+                    "definitionCanonical": f"#{ad_id}",
+                }
+            )
         phase_fields = {k: v for k, v in (phase or {}).items() if k != "component"}
         action: dict[str, Any] = {
-            "title": model_phase.id,
             "extension": [{"url": EXT_REGIMEN, "valueString": json.dumps(phase_fields, sort_keys=True)}],
+            "title": model_phase.id,
+            "description": describe_schedule(model_phase),
+            "selectionBehavior": "all",
             "action": actions,
         }
         if model_phase.cycle_length is not None:
-            repeat: dict[str, Any] = {"period": model_phase.cycle_length, "periodUnit": "d"}
+            length = model_phase.cycle_length
+            repeat: dict[str, Any] = {"duration": length, "durationUnit": "d", "frequency": 1, "period": length}
+            repeat["periodUnit"] = "d"
             if model_phase.cycles is not None:
                 repeat["count"] = model_phase.cycles
             action["timingTiming"] = {"repeat": repeat}
+        elif model_phase.cycles is not None:
+            action["timingTiming"] = {"repeat": {"count": model_phase.cycles}}
         phase_actions.append(action)
     status = {"research": "draft", "draft": "draft", "retired": "retired"}.get(str(regimen.status or ""), "active")
     plan_definition: dict[str, Any] = {
         "resourceType": "PlanDefinition",
         "id": re.sub(r"[^A-Za-z0-9.-]", "-", regimen.id)[:64],
-        "extension": [{"url": EXT_REGIMEN, "valueString": json.dumps(top, sort_keys=True)}],
+        "text": _narrative(f"{describe(regimen)}\n{DISCLAIMER}"),
         "contained": contained,
+        "extension": [
+            {"url": EXT_REGIMEN, "valueString": json.dumps(top, sort_keys=True)},
+            {"url": EXT_NZ_DISCLAIMER, "valueMarkdown": DISCLAIMER},
+        ],
         "url": canonical(regimen),
         "identifier": [{"system": f"{BASE}/regimen-id", "value": regimen.id}],
         "name": re.sub(r"[^A-Za-z0-9_]", "_", regimen.id),
         "title": regimen.name,
         "type": {
-            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/plan-definition-type", "code": "protocol"}]
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/plan-definition-type", "code": "clinical-protocol"}
+            ]
         },
         "status": status,
         "experimental": regimen.status == "research",
-        "relatedArtifact": [{"type": "citation", "citation": str(s)} for s in regimen.sources],
+        "relatedArtifact": [_citation(s) for s in regimen.sources],
         "action": phase_actions,
     }
     if regimen.version:
@@ -392,63 +552,150 @@ def definition(regimen: Regimen, data: Mapping[str, Any]) -> dict[str, Any]:
     return plan_definition
 
 
+def _citation(source: Any) -> dict[str, Any]:
+    cited: dict[str, Any] = {"type": "citation", "citation": str(source)}
+    if source.url:
+        cited["url"] = source.url
+    return cited
+
+
 def _days(phase: Phase, comp: Component) -> list[int]:
-    """The days of the cycle the protocol gives the component (its first variant's, when it has variants)."""
-    return sorted(resolve_days(phase, comp.id, lambda c: c.variants[0] if c.variants else None))
+    """The days of the cycle the protocol gives the component (without a variant: the variants' days are in the
+    sub-action's description and the regimen fields)."""
+    return sorted(resolve_days(phase, comp.id, lambda c: None))
+
+
+def _obj(value: object, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} must be a JSON object, not {_kind(value)}")
+    return value
+
+
+def _list(value: object, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"{what} must be a JSON array, not {_kind(value)}")
+    return value
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "true or false", type(None): "null"}.get(
+        type(value), "a number"
+    )
 
 
 def _fields(resource: Mapping[str, Any], what: str) -> dict[str, Any]:
-    for ext in resource.get("extension") or []:
+    for i, ext in enumerate(_list(resource.get("extension"), f"{what}: extension")):
+        ext = _obj(ext, f"{what}: extension[{i}]")
         if ext.get("url") == EXT_REGIMEN:
-            value = json.loads(ext["valueString"])
-            if not isinstance(value, dict):
-                break
-            return value
+            text = ext.get("valueString")
+            if not isinstance(text, str):
+                raise ValueError(f"{what}: the {EXT_REGIMEN} extension has no valueString")
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise ValueError(f"{what}: the {EXT_REGIMEN} extension's valueString is not JSON") from None
+            return _obj(value, f"{what}: the {EXT_REGIMEN} extension's value")
     raise ValueError(f"{what} has no {EXT_REGIMEN} extension: it was not written by 'regimen export-definition'")
 
 
-def regimen_data(plan_definition: Mapping[str, Any]) -> dict[str, Any]:
-    """A regimen file's fields (as TOML writes them) from a PlanDefinition written by :func:`definition`."""
-    if plan_definition.get("resourceType") != "PlanDefinition":
-        raise ValueError(f"expected a PlanDefinition, got {plan_definition.get('resourceType')!r}")
+def regimen_data(plan_definition: object) -> dict[str, Any]:
+    """A regimen file's fields (as TOML writes them) from a PlanDefinition written by :func:`definition`.
+
+    Raises ValueError, with what is wrong, for anything else: another resource, a PlanDefinition from elsewhere, one
+    whose parts are not of the shapes FHIR and :func:`definition` give them. :func:`check_definition` then checks that
+    its standard elements still say what its regimen fields say."""
+    resource = _obj(plan_definition, "the file")
+    if resource.get("resourceType") != "PlanDefinition":
+        raise ValueError(f"expected a FHIR PlanDefinition, got resourceType {resource.get('resourceType')!r}")
     data: dict[str, Any] = {}
-    ident = [i["value"] for i in plan_definition.get("identifier") or [] if i.get("system") == f"{BASE}/regimen-id"]
-    if not ident:
-        raise ValueError(f"the PlanDefinition has no regimen id (identifier system {BASE}/regimen-id)")
+    ident = [
+        i.get("value")
+        for i in _list(resource.get("identifier"), "PlanDefinition.identifier")
+        if isinstance(i, dict) and i.get("system") == f"{BASE}/regimen-id"
+    ]
+    if not ident or not isinstance(ident[0], str):
+        raise ValueError(
+            f"the PlanDefinition has no regimen id (identifier system {BASE}/regimen-id): it was not written by "
+            "'regimen export-definition'"
+        )
     data["id"] = ident[0]
-    data["name"] = plan_definition.get("title") or ident[0]
-    if plan_definition.get("description"):
-        data["indication"] = plan_definition["description"]
-    if plan_definition.get("version"):
-        data["version"] = plan_definition["version"]
-    data.update(_fields(plan_definition, "the PlanDefinition"))
-    contained = {r["id"]: r for r in plan_definition.get("contained") or []}
+    for element, field in (("title", "name"), ("description", "indication"), ("version", "version")):
+        value = resource.get(element)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"PlanDefinition.{element} must be a string, not {_kind(value)}")
+        if value:
+            data[field] = value
+    data.setdefault("name", ident[0])
+    data.update(_fields(resource, "the PlanDefinition"))
+    contained: dict[str, dict[str, Any]] = {}
+    for i, item in enumerate(_list(resource.get("contained"), "PlanDefinition.contained")):
+        item = _obj(item, f"PlanDefinition.contained[{i}]")
+        contained[str(item.get("id"))] = item
+    actions = _list(resource.get("action"), "PlanDefinition.action")
     phases = []
-    for action in plan_definition.get("action") or []:
+    for p_index, action in enumerate(actions):
+        action = _obj(action, f"PlanDefinition.action[{p_index}]")
         fields = _fields(action, f"phase {action.get('title')!r}")
         components = []
-        for sub in action.get("action") or []:
-            ref = str(sub.get("definitionCanonical", "")).lstrip("#")
+        for c_index, sub in enumerate(_list(action.get("action"), f"PlanDefinition.action[{p_index}].action")):
+            sub = _obj(sub, f"PlanDefinition.action[{p_index}].action[{c_index}]")
+            ref = str(sub.get("definitionCanonical", "")).removeprefix("#")
             if ref not in contained:
                 raise ValueError(
                     f"action {sub.get('title')!r} names {ref!r}, which the PlanDefinition does not contain"
                 )
-            activity = contained[ref]
-            table = _fields(activity, f"ActivityDefinition {ref}")
-            drug = (activity.get("productCodeableConcept") or {}).get("text")
-            if drug is not None and table.get("drug") != drug:
-                raise ValueError(
-                    f"ActivityDefinition {ref}: its product ({drug!r}) differs from its regimen fields "
-                    f"({table.get('drug')!r}); the definition was edited: fix one or the other"
-                )
-            components.append(table)
-        if fields or len(plan_definition["action"]) > 1:
+            components.append(_fields(contained[ref], f"ActivityDefinition {ref}"))
+        if fields or len(actions) > 1:
             phases.append({**fields, "component": components})
         else:
             data["component"] = components
     if phases:
         data["phase"] = phases
     return data
+
+
+def check_definition(plan_definition: Mapping[str, Any], regimen: Regimen, data: Mapping[str, Any]) -> None:
+    """Refuse a PlanDefinition whose standard elements no longer say what its regimen fields say.
+
+    The regimen is rebuilt from the regimen fields alone; a reader of the standard elements (a hospital system, a
+    person) must see the same drugs, doses, days, cycles, routes and maximum doses. So the definition that
+    :func:`definition` writes for the rebuilt regimen must be the one given, element for element: an edit to one
+    side only (a dose changed in doseQuantity but not in the fields) is refused, never half applied."""
+    expected = json.loads(json.dumps(definition(regimen, data)))
+    where = _first_difference(expected, plan_definition, "PlanDefinition")
+    if where is not None:
+        raise ValueError(
+            f"{where} differs from what its regimen fields give: the definition was edited in one place but not the "
+            "other; export it again from the regimen file, or make both say the same"
+        )
+
+
+def _first_difference(expected: Any, given: Any, path: str) -> str | None:
+    if isinstance(expected, dict) and isinstance(given, dict):
+        for key in sorted(expected.keys() | given.keys()):
+            if key not in expected or key not in given:
+                return f"{path}.{key}"
+            found = _first_difference(expected[key], given[key], f"{path}.{key}")
+            if found is not None:
+                return found
+        return None
+    if isinstance(expected, list) and isinstance(given, list):
+        if len(expected) != len(given):
+            return path
+        for i, (a, b) in enumerate(zip(expected, given, strict=True)):
+            found = _first_difference(a, b, f"{path}[{i}]")
+            if found is not None:
+                return found
+        return None
+    if _number(expected) and _number(given):
+        return None if expected == given else path  # 2 and 2.0 are one JSON number
+    return None if expected == given and type(expected) is type(given) else path
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def plan_definition_json(regimen: Regimen, data: Mapping[str, Any]) -> str:
@@ -464,26 +711,35 @@ def iter_resources(bundle: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
 
 
 def course_bundle(view: CourseView) -> dict[str, Any]:
-    """A treatment course as a FHIR R4 Bundle: the plan as it stands (RequestGroup and MedicationRequests of each
-    part of the course, keyed by the course) and a MedicationAdministration for every dose recorded as given (dose,
-    time, lot in a contained Medication's batch), citing the MedicationRequest of its cycle."""
+    """A treatment course as a FHIR R4 Bundle: the plan as it stands (one RequestGroup for the course, with the
+    MedicationRequests of every part of it: a part is the cycles computed with the same patient values, so a new
+    weight from cycle 3 on is its own Observation, cited by the requests of cycles 3 on) and a
+    MedicationAdministration for every dose recorded as given (dose, time, lot in a contained Medication's batch),
+    citing the MedicationRequest of its cycle."""
     key = f"course:{view.course_id}"
-    entries: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    patient_id = _id(key, "patient")
+    subject = f"urn:uuid:{patient_id}"
+    group = {"system": f"{BASE}/plan", "value": _id(key, "group")}
+    parts = view.active_plans()
+    observations: dict[str, dict[str, Any]] = {}
+    requests: list[tuple[str, dict[str, Any]]] = []
+    actions: list[dict[str, Any]] = []
     request_of: dict[tuple[str, int, str], str] = {}
-    subject = ""
-    for part in view.active_plans():
-        bundle = plan_bundle(part, key)
-        for entry in bundle["entry"]:
-            resource = entry["resource"]
-            if resource["resourceType"] == "Patient":
-                subject = entry["fullUrl"]
-            if entry["fullUrl"] in seen:
-                continue
-            seen.add(entry["fullUrl"])
-            entries.append(entry)
+    for part in parts:
+        found, part_requests, part_actions = plan_entries(part, key, subject, group)
+        observations.update(found)
+        requests.extend(part_requests)
+        actions.extend(part_actions)
         for r in part.administrations:
             request_of[r.phase, r.cycle, r.component] = f"urn:uuid:{_id(key, 'request', r.phase, r.cycle, r.component)}"
+    said = (view.notes, view.warnings)
+    request_group = _request_group(view.regimen, key, subject, group, actions, f"as course {view.course_id}", said)
+    entries: list[dict[str, Any]] = [
+        {"fullUrl": f"urn:uuid:{request_group['id']}", "resource": request_group},
+        {"fullUrl": subject, "resource": _patient(parts[0], patient_id) if parts else _bare_patient(patient_id)},
+        *({"fullUrl": url, "resource": obs} for url, obs in observations.items()),
+        *({"fullUrl": url, "resource": req} for url, req in requests),
+    ]
     for cr in view.rows:
         given = cr.given
         if given is None:
@@ -506,8 +762,13 @@ def course_bundle(view: CourseView) -> dict[str, Any]:
             administration["dosage"]["route"] = {"text": r.route}
         if given.at is not None:
             administration["effectiveDateTime"] = wall(given.at, tzinfo_for(view.start.tz))
-        elif r.date is not None:
-            administration["effectiveDateTime"] = r.date.isoformat()
+        else:  # recorded without a time: not assumed to be the planned day; it was given before it was recorded
+            recorded = next(c.at for c in view.changes if c.seq == given.change)
+            administration["effectivePeriod"] = {"end": wall(recorded, tzinfo_for(view.start.tz))}
+            planned = f" (planned for {r.date.isoformat()})" if r.date is not None else ""
+            administration["note"].append(
+                {"text": f"the time it was given was not recorded{planned}; it was given before it was recorded"}
+            )
         if given.lot:
             administration["contained"] = [
                 {
@@ -532,6 +793,7 @@ def course_fhir_json(view: CourseView) -> str:
 
 __all__ = [
     "EXT_DAYS_OF_CYCLE",
+    "check_definition",
     "course_bundle",
     "course_fhir_json",
     "definition",
