@@ -23,6 +23,7 @@ from tests.test_cli import one_line_error
 from regimen.cli import cli
 from regimen.store.courses import CourseStore
 from regimen.store.db import resolve
+from regimen.store.schema import metadata
 
 START = ["--weight", "70", "--bsa", "1.8", "--age", "60", "--start", "2026-12-01"]
 
@@ -181,10 +182,10 @@ BAD = [
     (["course", "dose", "bed4", "--cycle", "2", "--drug", "aspirin", "--reduce", "75%", "--reason", "x"], "aspirin"),
     (["course", "omit", "bed4", "--cycle", "2", "--reason", "x"], "name the drug (--drug), the day (--day)"),
     (["course", "omit", "bed4", "--cycle", "2", "--day", "20", "--reason", "x"], "is not planned"),
-    (["course", "given", "bed4", "--cycle", "1", "--day", "1", "--dose", "230 mg"], "matches"),
-    (["course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "230"], "unit"),
-    (["course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "-5 mg"], "positive"),
-    (["course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "2 mg/m2"], "plain"),
+    (["course", "given", "bed4", "--cycle", "1", "--day", "2", "--dose", "230 mg"], "matches"),
+    (["course", "given", "bed4", "--cycle", "2", "--day", "1", "--drug", "oxaliplatin", "--dose", "230"], "unit"),
+    (["course", "given", "bed4", "--cycle", "2", "--day", "1", "--drug", "oxaliplatin", "--dose", "-5 mg"], "positive"),
+    (["course", "given", "bed4", "--cycle", "2", "--day", "1", "--drug", "oxaliplatin", "--dose", "2 mg/m2"], "plain"),
     (
         [
             "course",
@@ -209,16 +210,70 @@ BAD = [
 ]
 
 
+def snapshot(db: str) -> dict[str, list[tuple[str, ...]]]:
+    """Every row of every table of the course database (records and caches), as text."""
+    engine = sa.create_engine(resolve(db))
+    with engine.connect() as conn:
+        tables = {
+            t.name: sorted(tuple(map(str, r)) for r in conn.execute(sa.select(t))) for t in metadata.sorted_tables
+        }
+    engine.dispose()
+    return tables
+
+
+#: Recorded before each bad input: a dose given (cycle 1 day 1), so that what contradicts it can be tried.
+GIVEN_FIRST = ["course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "234 mg"]
+GIVEN_CAP = ["course", "given", "bed4", "--cycle", "1", "--day", "2", "--drug", "capecitabine", "--dose-number", "1"]
+BAD += [
+    (["course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "0 mg"], "positive"),
+    ([*GIVEN_CAP, "--dose", "5 mL"], "dose unit 'mL'"),
+    ([*GIVEN_CAP, "--dose", "1800 mg", "--at", "2999-01-01T08:00"], "--at '2999-01-01T08:00' is in the future"),
+    # 18,000 mg is 10 times the planned 1,000 mg/m² × 1.8 m² = 1,800 mg: a slip until confirmed
+    ([*GIVEN_CAP, "--dose", "18000 mg"], "18,000 mg given is 10 times the planned 1,800 mg"),
+    ([*GIVEN_CAP, "--dose", "3600 mg"], "2 times the planned"),  # exactly twice
+    (GIVEN_FIRST, "already recorded as given (change 1)"),
+    (
+        ["course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "capecitabine", "--dose", "1 g"],
+        "matches 2 administrations (capecitabine); name the dose with --dose-number (1 to 2)",
+    ),
+    # 70 lb = 31.75 kg, less than half the 70 kg in force; 150 kg more than twice
+    (["course", "measure", "bed4", "--cycle", "2", "--weight", "70 lb", "--reason", "x"], "half or less the 70 kg"),
+    (["course", "measure", "bed4", "--cycle", "2", "--weight", "150", "--reason", "x"], "twice or more the 70 kg"),
+    (["course", "measure", "bed4", "--cycle", "2", "--bsa", "0.9", "--reason", "x"], "BSA 0.9 m² from cycle 2 is half"),
+    # cycle 1 has a dose given: what it was given under stays as it was
+    (
+        ["course", "delay", "bed4", "--cycle", "1", "--by", "7d", "--reason", "x"],
+        "oxaliplatin cycle 1 day 1 is recorded as given (change 1); a delay from cycle 1 would change what it was "
+        "given under; record it from cycle 2 (--cycle 2)",
+    ),
+    (["course", "measure", "bed4", "--cycle", "1", "--weight", "68", "--reason", "x"], "record it from cycle 2"),
+    (
+        ["course", "dose", "bed4", "--cycle", "1", "--drug", "oxaliplatin", "--reduce", "80%", "--reason", "x"],
+        "a dose from cycle 1 would change",
+    ),
+    (["course", "stop", "bed4", "--on", "2026-11-30", "--reason", "x"], "2026-11-30 is before day 1 (2026-12-01)"),
+    (
+        ["course", "stop", "bed4", "--on", "2026-12-01", "--reason", "x"],
+        "oxaliplatin cycle 1 day 1 is recorded as given on 2026-12-01 (change 1); the course cannot be stopped from "
+        "2026-12-01, before it",
+    ),
+    (
+        ["course", "omit", "bed4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--reason", "x"],
+        "oxaliplatin cycle 1 day 1 is recorded as given (change 1); a dose given cannot be omitted",
+    ),
+]
+
+
 @pytest.mark.parametrize(("args", "message"), BAD, ids=[" ".join(a[1:3]) + f"-{i}" for i, (a, _) in enumerate(BAD)])
 def test_bad_input_is_one_line_and_changes_nothing(db: str, args: list[str], message: str | None) -> None:
     started(db)
-    before = ok(db, "course", "export", "bed4").stdout
-    due_before = ok(db, "due", "--from", "2026-12-01", "--days", "60", "--format", "json").stdout
+    ok(db, *GIVEN_FIRST)
+    before = snapshot(db)
+    assert len(before["course_changes"]) == 1 and len(before["scheduled"]) == 8 * 29 - 1
     line = one_line_error(regimen(db, *args))
     if message is not None:
         assert message in line
-    assert ok(db, "course", "export", "bed4").stdout == before
-    assert ok(db, "due", "--from", "2026-12-01", "--days", "60", "--format", "json").stdout == due_before
+    assert snapshot(db) == before
 
 
 def test_a_missing_reason_is_a_usage_error(db: str) -> None:
@@ -234,6 +289,90 @@ def test_nothing_is_changed_after_a_stop_but_what_was_given(db: str) -> None:
     assert "stopped" in line
     ok(db, "course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "234 mg")
     assert changes_in(db) == 2
+
+
+def test_a_dose_after_the_stop_is_refused_and_a_stop_before_a_dose_given(db: str) -> None:
+    started(db)
+    ok(db, *GIVEN_FIRST)  # 2026-12-01
+    ok(db, "course", "stop", "bed4", "--on", "2026-12-05", "--reason", "toxicity")
+    # capecitabine on day 4 (2026-12-04) was still given; day 5 (2026-12-05) is the first day not given
+    ok(db, "course", "given", "bed4", "--cycle", "1", "--day", "4", "--drug", "capecitabine", "--dose-number", "1",
+       "--dose", "1800 mg")  # fmt: skip
+    day5 = ["course", "given", "bed4", "--cycle", "1", "--day", "5", "--drug", "capecitabine", "--dose-number", "1"]
+    line = one_line_error(regimen(db, *day5, "--dose", "1800 mg"))
+    assert (
+        "capecitabine cycle 1 day 5 dose 1 falls on 2026-12-05, after the course was stopped (from 2026-12-05)" in line
+    )
+    assert changes_in(db) == 3
+
+
+def test_a_dose_well_off_the_plan_is_flagged_and_a_slip_needs_confirming(db: str) -> None:
+    """capecitabine 1,000 mg/m² × 1.8 m² = 1,800 mg: 1,980 mg (+10 %) is not flagged, 1,981 mg (+10.06 %) is;
+    18,000 mg (10 times) is refused until confirmed, then recorded and flagged (+900 %)."""
+    started(db)
+    cap = ["course", "given", "bed4", "--cycle", "1", "--drug", "capecitabine", "--dose-number", "1"]
+    quiet = ok(db, *cap, "--day", "1", "--dose", "1980 mg")
+    assert "from the plan" not in quiet.stderr
+    flagged = ok(db, *cap, "--day", "2", "--dose", "1981 mg")
+    assert (
+        "warning: capecitabine cycle 1 day 2 dose 1: given 1,981 mg, planned 1,800 mg (+10.1 %, change 2): more than "
+        "10 % from the plan; check the record and the next doses" in flagged.stderr
+    )
+    assert "10 times the planned 1,800 mg" in one_line_error(regimen(db, *cap, "--day", "3", "--dose", "18000 mg"))
+    confirmed = ok(db, *cap, "--day", "3", "--dose", "18000 mg", "--confirm", "--reason", "overdose, reported")
+    assert "given 18,000 mg, planned 1,800 mg (+900 %, change 3)" in confirmed.stderr
+    history = ok(db, "course", "show", "bed4").stdout.split("History (append-only):")[1]
+    assert "#3 " in history and "18000 mg (confirmed as typed) (why: overdose, reported)" in history
+
+
+def test_a_weight_slip_needs_confirming(db: str) -> None:
+    started(db)
+    assert "half or less" in one_line_error(
+        regimen(db, "course", "measure", "bed4", "--cycle", "3", "--weight", "70 lb", "--reason", "scale")
+    )
+    ok(db, "course", "measure", "bed4", "--cycle", "3", "--weight", "70 lb", "--confirm", "--reason", "cachexia")
+    rows = rows_of(db)
+    assert row(rows, 3, 1, "oxaliplatin")["dose_exact"] == "234"  # the BSA (1.8 m²) was given, not computed
+
+
+def test_a_loss_in_small_steps_is_flagged_once_it_passes_ten_percent(db: str) -> None:
+    """70 kg -> 65 kg from cycle 3 (-7.1 %), -> 62 kg from cycle 5 (-4.6 % from 65, -11.4 % from the 70 kg of the
+    start): flagged from cycle 5, as the whole since the start."""
+    started(db)
+    first = ok(db, "course", "measure", "bed4", "--cycle", "3", "--weight", "65", "--reason", "x")
+    assert "warning" not in first.stderr.replace("the weight changed but the BSA", "")
+    second = ok(db, "course", "measure", "bed4", "--cycle", "5", "--weight", "62", "--reason", "x")
+    assert (
+        "warning: weight 62 kg from cycle 5 is -11.4 % from the 70 kg at the start: more than 10 % since the start; "
+        "check the doses with the prescriber" in second.stderr
+    )
+
+
+def test_one_dose_of_a_day_can_be_omitted(db: str) -> None:
+    started(db)
+    ok(db, "course", "omit", "bed4", "--cycle", "2", "--day", "3", "--drug", "capecitabine", "--dose-number", "2",
+       "--reason", "vomited")  # fmt: skip
+    rows = rows_of(db)
+    assert row(rows, 2, 3, "capecitabine", 2)["status"] == "omitted"
+    assert row(rows, 2, 3, "capecitabine", 1)["status"] == "planned"
+    assert "omitted: capecitabine cycle 2 day 3 dose 2 (why: vomited)" in ok(db, "course", "show", "bed4").stdout
+
+
+def test_the_history_gives_times_in_the_course_zone(db: str) -> None:
+    ok(db, "course", "start", "capox", "--course", "bed4", *START, "--time", "08:00", "--tz", "Europe/Berlin")
+    said = ok(db, "course", "given", "bed4", "--cycle", "1", "--drug", "oxaliplatin", "--dose", "234 mg",
+              "--at", "2026-12-01T08:10", "--lot", "A123")  # fmt: skip
+    assert "given: oxaliplatin cycle 1 234 mg at 2026-12-01 08:10 (Europe/Berlin), lot A123" in said.stderr
+    record = json.loads(ok(db, "course", "export", "bed4").stdout)["records"]["changes"][0]
+    assert record["data"]["at"] == "2026-12-01T07:10:00+00:00"  # stored as the instant (UTC)
+
+
+def test_what_holds_for_some_cycles_says_which(db: str) -> None:
+    started(db)
+    ok(db, "course", "dose", "bed4", "--cycle", "5", "--drug", "oxaliplatin", "--reduce", "75%", "--reason", "PN 2")
+    notes = notes_of(ok(db, "course", "show", "bed4").stdout)
+    assert "cycles 5-8: --reduce oxaliplatin=75%: every oxaliplatin dose is 75% of the protocol dose" in notes
+    assert not any(n.startswith("--reduce") for n in notes)
 
 
 def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
@@ -272,7 +411,7 @@ def test_due_lists_every_active_course_administration(db: str) -> None:
     ok(db, "course", "start", "cenersen-arm3", "--course", "bed7", "--weight", "70", "--bsa", "1.8", "--age", "45",
        "--start", "2026-12-02", "--time", "08:00", "--tz", "Europe/Berlin")  # fmt: skip
     ok(db, "course", "start", "capox", "--course", "gone", *START)
-    ok(db, "course", "stop", "gone", "--on", "2026-11-30", "--reason", "declined")
+    ok(db, "course", "stop", "gone", "--on", "2026-12-01", "--reason", "declined")
     data = json.loads(ok(db, "due", "--from", "2026-12-02", "--format", "json").stdout)
     got = sorted((a["course"], a["drug"], a["dose"], a["time_local"]) for a in data["administrations"])
     assert got == sorted(
@@ -330,16 +469,63 @@ def test_store_api_matches_the_command_line(db: str) -> None:
     store.close()
 
 
-def test_doses_given_feed_the_anthracycline_limit(tmp_path: Path) -> None:
-    """dd-ac-t: doxorubicin 60 mg/m² × 1.8 m² = 108 mg per cycle. Two doses given (108 mg and 100 mg, 208 mg) with
-    a prior 250 mg/m² against a limit of 400 mg/m²: the course counts what was given, not what was planned."""
+ANTHRACYCLINE = ["--anthracycline-table", "esc-2022", "--anthracycline-limit", "400"]
+
+
+def dd_ac_t(db: str, prior: str) -> None:
+    """dd-ac-t for 70 kg, 175 cm: BSA √(70 × 175 / 3600) = 1.8447 -> 1.845 m², doxorubicin 60 mg/m² × 1.845 m² =
+    110.7 mg on day 1 of each of the four AC cycles (every 14 days from 2026-11-01)."""
+    ok(db, "course", "start", "dd-ac-t", "--course", "ac1", "--weight", "70", "--height", "175", "--age", "50",
+       "--start", "2026-11-01", *ANTHRACYCLINE, "--prior", prior)  # fmt: skip
+
+
+def notes_of(shown: str) -> list[str]:
+    return [line.removeprefix("Note: ") for line in shown.splitlines() if line.startswith("Note: ")]
+
+
+def test_doses_given_feed_the_anthracycline_limit_each_at_the_bsa_of_its_cycle(tmp_path: Path) -> None:
+    """Prior doxorubicin 250 mg/m², limit 400. At the start: 250 + 4 × 110.7 mg ÷ 1.845 m² (240 mg/m²) = 490 mg/m²
+    planned: over the limit. Then 110.7 mg given in cycle 1 (60 mg/m²); the patient loses weight, 55 kg from cycle 2
+    (BSA √(55 × 175 / 3600) = 1.635 m², dose 60 × 1.635 = 98.1 mg); 98 mg given in cycle 2 (98 ÷ 1.635 = 59.94
+    mg/m², not 98 ÷ 1.845 = 53.12 at the BSA of the start); doxorubicin omitted in cycles 3 and 4. Given + prior:
+    60 + 59.94 + 250 = 369.9 mg/m², within the limit, and nothing more is planned: no warning is left."""
     db = str(tmp_path / "a.sqlite3")
-    anthracycline = ["--anthracycline-table", "esc-2022", "--prior", "doxorubicin 250 mg/m2"]
-    ok(db, "course", "start", "dd-ac-t", "--course", "ac1", "--weight", "70", "--bsa", "1.8", "--start", "2026-12-01",
-       *anthracycline, "--anthracycline-limit", "400")  # fmt: skip
-    ok(db, "course", "given", "ac1", "--cycle", "ac:1", "--day", "1", "--drug", "doxorubicin", "--dose", "108 mg")
-    ok(db, "course", "given", "ac1", "--cycle", "ac:2", "--day", "1", "--drug", "doxorubicin", "--dose", "100 mg")
-    shown = ok(db, "course", "show", "ac1").stdout
-    assert "Given so far (cumulative, as recorded): doxorubicin 208 mg" in shown
-    notes = [line for line in shown.splitlines() if line.startswith("Note: given so far:")]
-    assert notes and any("208" in line or "115.6" in line for line in notes), notes  # 208 mg / 1.8 m² = 115.6 mg/m²
+    dd_ac_t(db, "doxorubicin 250 mg/m2")
+    started = ok(db, "course", "show", "ac1")
+    assert (
+        "warning: cumulative anthracycline 490 mg/m² doxorubicin-equivalent (given + still planned + prior, table "
+        "esc-2022) exceeds the limit 400 mg/m² (--anthracycline-limit)" in started.stderr
+    )
+    assert "still planned doxorubicin: 442.8 mg ÷ 1.845 m² (BSA, uncapped) = 240 mg/m²" in notes_of(started.stdout)
+    ok(db, "course", "given", "ac1", "--cycle", "ac:1", "--drug", "doxorubicin", "--dose", "110.7 mg")
+    ok(db, "course", "measure", "ac1", "--cycle", "ac:2", "--weight", "55", "--reason", "weight loss")
+    ok(db, "course", "given", "ac1", "--cycle", "ac:2", "--drug", "doxorubicin", "--dose", "98 mg")
+    for cycle in ("ac:3", "ac:4"):
+        ok(db, "course", "omit", "ac1", "--cycle", cycle, "--drug", "doxorubicin", "--reason", "LVEF down")
+    shown = ok(db, "course", "show", "ac1")
+    notes = notes_of(shown.stdout)
+    assert "given doxorubicin: 110.7 mg ÷ 1.845 m² + 98 mg ÷ 1.635 m² (BSA, uncapped) = 119.9 mg/m²" in notes
+    assert "cumulative (given + prior): 369.9 mg/m² doxorubicin-equivalent" in notes
+    assert "within the limit 400 mg/m² (--anthracycline-limit)" in notes
+    assert not any("still planned doxorubicin" in n for n in notes)  # nothing is planned any more
+    assert "Given so far (cumulative, as recorded): doxorubicin 208.7 mg" in shown.stdout
+    assert "anthracycline" not in shown.stderr  # the 490 mg/m² of the plan at the start is gone with the omissions
+
+
+def test_a_dose_given_over_the_anthracycline_limit_is_a_warning(tmp_path: Path) -> None:
+    """Prior 300 mg/m²: after cycle 1 (110.7 mg, 60 mg/m²) given + prior is 360, within 400, while the three cycles
+    still planned (3 × 60 = 180 mg/m²) would make 540; after cycle 2 given + prior is 420, over the limit."""
+    db = str(tmp_path / "a.sqlite3")
+    dd_ac_t(db, "doxorubicin 300 mg/m2")
+    ok(db, "course", "given", "ac1", "--cycle", "ac:1", "--drug", "doxorubicin", "--dose", "110.7 mg")
+    first = ok(db, "course", "show", "ac1")
+    assert "cumulative (given + prior): 360 mg/m² doxorubicin-equivalent" in notes_of(first.stdout)
+    assert "cumulative (given + still planned + prior): 540 mg/m² doxorubicin-equivalent" in notes_of(first.stdout)
+    assert "540 mg/m² doxorubicin-equivalent (given + still planned + prior" in first.stderr
+    assert "(given + prior" not in first.stderr
+    ok(db, "course", "given", "ac1", "--cycle", "ac:2", "--drug", "doxorubicin", "--dose", "110.7 mg")
+    second = ok(db, "course", "show", "ac1")
+    assert (
+        "WARNING: cumulative anthracycline 420 mg/m² doxorubicin-equivalent (given + prior, table esc-2022) exceeds "
+        "the limit 400 mg/m² (--anthracycline-limit)" in second.stdout
+    )

@@ -57,7 +57,7 @@ def _working(cr: CourseRow, tz: str | None) -> str:
 
 def history_line(view: CourseView, change: Change) -> str:
     at = change.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"#{change.seq} {at} {change.who}: {describe(change, view.regimen)} (why: {change.why})"
+    return f"#{change.seq} {at} {change.who}: {describe(change, view.regimen, view.start.tz)} (why: {change.why})"
 
 
 def course_text(view: CourseView, started: tuple[dt.datetime, str, str] | None = None) -> str:

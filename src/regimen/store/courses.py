@@ -25,6 +25,7 @@ from regimen.engine.course import (
     CourseStart,
     CourseView,
     DueRow,
+    append,
     change_data,
     check_course_id,
     replay,
@@ -279,9 +280,11 @@ class CourseStore:
                     start, found = self._records(conn, course_id, lock=True)
                     regimen = load_text(start.regimen_text, start.regimen_file)
                     # as the record will read back (keys sorted), so that the view written now is the replay's
-                    data = json.loads(json.dumps(change_data(kind, regimen, tz=start.tz, **given), sort_keys=True))
+                    data = json.loads(
+                        json.dumps(change_data(kind, regimen, now=now, tz=start.tz, **given), sort_keys=True)
+                    )
                     new = Change(seq=len(found) + 1, kind=kind, at=now, who=who, why=" ".join(why.split()), data=data)
-                    view = replay(start, [*found, new])
+                    view = append(start, found, new)
                     conn.execute(
                         changes.insert().values(
                             course_id=course_id,
