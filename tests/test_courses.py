@@ -432,18 +432,46 @@ def test_due_lists_every_active_course_administration(db: str) -> None:
     assert [a["date"] for a in idarubicin] == ["2026-12-04", "2026-12-05"]
 
 
-def test_due_as_a_calendar(db: str, tmp_path: Path) -> None:
-    started(db)
+def test_due_as_a_calendar_has_one_event_per_dose(db: str, tmp_path: Path) -> None:
+    """capecitabine is given twice on each day: two events with two UIDs (the same UID twice would make a calendar
+    keep one dose of the two). Read by the four readers of test_ics."""
+    from tests.test_ics import agreed
+
+    ok(db, "course", "start", "capox", "--course", "bed4", *START, "--time", "08:00", "--tz", "Europe/Berlin")
     out = tmp_path / "due.ics"
     ok(db, "due", "--from", "2026-12-01", "--days", "1", "-o", str(out))
+    raw = out.read_bytes()
     import icalendar
 
-    events = list(icalendar.Calendar.from_ical(out.read_bytes()).walk("VEVENT"))
+    events = list(icalendar.Calendar.from_ical(raw).walk("VEVENT"))
     assert sorted(str(e["SUMMARY"]) for e in events) == [
         "bed4: capecitabine 1,800 mg",
         "bed4: capecitabine 1,800 mg",
         "bed4: oxaliplatin 234 mg",
     ]
+    assert len({str(e["UID"]) for e in events}) == 3
+    times = agreed(raw)
+    assert len(times) == 3
+    assert sorted(str(v[0]) for v in times.values()) == ["2026-12-01", "2026-12-01 07:00:00+00:00",
+                                                          "2026-12-01 07:00:00+00:00"]  # fmt: skip
+    # the identity is the course, cycle, day, drug and dose of the day: a delay moves the events, same UIDs
+    ok(db, "course", "delay", "bed4", "--cycle", "1", "--by", "1d", "--reason", "bank holiday")
+    ok(db, "due", "--from", "2026-12-02", "--days", "1", "-o", str(out))
+    later = {str(e["UID"]) for e in icalendar.Calendar.from_ical(out.read_bytes()).walk("VEVENT")
+             if "2026-12-02" in str(e.decoded("DTSTART")) and "day 1" in str(e["DESCRIPTION"])}  # fmt: skip
+    assert later == {str(e["UID"]) for e in events}
+
+
+def test_the_worklist_says_which_dose_of_the_day(db: str) -> None:
+    started(db)
+    data = json.loads(ok(db, "due", "--from", "2026-12-01", "--format", "json").stdout)["administrations"]
+    assert sorted((a["drug"], a["dose_number"]) for a in data) == [
+        ("capecitabine", 1),
+        ("capecitabine", 2),
+        ("oxaliplatin", None),
+    ]
+    header = ok(db, "due", "--from", "2026-12-01", "--format", "csv").stdout.splitlines()[0].split(",")
+    assert header[10:13] == ["component", "dose_number", "dose"]
 
 
 def test_supply_from_the_worklist(db: str) -> None:

@@ -257,6 +257,8 @@ class DueRow:
     preparation: str | None
     calculation: str
     warnings: str
+    dose_number: int | None = None  # with several doses a day: which
+    condition: str | None = None  # given only if this holds
 
 
 # ---- reading a change's inputs -------------------------------------------------------------------
