@@ -315,7 +315,7 @@ def test_a_dose_well_off_the_plan_is_flagged_and_a_slip_needs_confirming(db: str
     assert "from the plan" not in quiet.stderr
     flagged = ok(db, *cap, "--day", "2", "--dose", "1981 mg")
     assert (
-        "warning: capecitabine cycle 1 day 2 dose 1: given 1,981 mg, planned 1,800 mg (+10.1 %, change 2): more than "
+        "warning: capecitabine cycle 1 day 2 dose 1: given 1,981 mg, planned 1,800 mg (+10.06 %, change 2): more than "
         "10 % from the plan; check the record and the next doses" in flagged.stderr
     )
     assert "10 times the planned 1,800 mg" in one_line_error(regimen(db, *cap, "--day", "3", "--dose", "18000 mg"))
@@ -343,7 +343,7 @@ def test_a_loss_in_small_steps_is_flagged_once_it_passes_ten_percent(db: str) ->
     assert "warning" not in first.stderr.replace("the weight changed but the BSA", "")
     second = ok(db, "course", "measure", "bed4", "--cycle", "5", "--weight", "62", "--reason", "x")
     assert (
-        "warning: weight 62 kg from cycle 5 is -11.4 % from the 70 kg at the start: more than 10 % since the start; "
+        "warning: weight 62 kg from cycle 5 is −11.43 % from the 70 kg at the start: more than 10 % since the start; "
         "check the doses with the prescriber" in second.stderr
     )
 
@@ -373,6 +373,73 @@ def test_what_holds_for_some_cycles_says_which(db: str) -> None:
     notes = notes_of(ok(db, "course", "show", "bed4").stdout)
     assert "cycles 5-8: --reduce oxaliplatin=75%: every oxaliplatin dose is 75% of the protocol dose" in notes
     assert not any(n.startswith("--reduce") for n in notes)
+
+
+def test_dose_levels_from_a_cycle_on(db: str, tmp_path: Path) -> None:
+    """capox with oxaliplatin levels -1 = 100 mg/m² and -2 = 75 %, for 1.8 m²: cycles 1-2 130 × 1.8 = 234 mg;
+    level -1 of oxaliplatin from cycle 3: 100 × 1.8 = 180 mg; level -2 of every drug with levels from cycle 5 (it
+    replaces oxaliplatin's -1): 75 % of 234 = 175.5 mg; level 0 of oxaliplatin from cycle 7: 234 mg again.
+    Capecitabine, without levels, stays at 1,000 × 1.8 = 1,800 mg."""
+    text = (Path(__file__).parents[1] / "regimens" / "capox.toml").read_text()
+    levelled = tmp_path / "capox-levels.toml"
+    levelled.write_text(
+        text.replace('id = "capox"', 'id = "capox-levels"').replace(
+            'duration = "2 h"', 'levels = { "-1" = "100 mg/m²", "-2" = "75%" }\nduration = "2 h"', 1
+        )
+    )
+    ok(db, "course", "start", str(levelled), "--course", "lv", *START)
+    ok(db, "course", "dose", "lv", "--cycle", "3", "--drug", "oxaliplatin", "--level", "-1", "--reason", "PN 2")
+    ok(db, "course", "dose", "lv", "--cycle", "5", "--level", "-2", "--reason", "PN 3")
+    ok(db, "course", "dose", "lv", "--cycle", "7", "--drug", "oxaliplatin", "--level", "0", "--reason", "better")
+    rows = rows_of(db, "lv")
+    doses = [row(rows, c, 1, "oxaliplatin")["dose_exact"] for c in range(1, 9)]
+    assert doses == ["234", "234", "180", "180", "175.5", "175.5", "234", "234"]
+    assert {row(rows, c, 1, "capecitabine", 1)["dose_exact"] for c in range(1, 9)} == {"1800"}
+    marked = row(rows, 3, 1, "oxaliplatin")["marks"]
+    assert marked == ["oxaliplatin: dose level -1 from this cycle on (change 1)"]
+    assert row(rows, 3, 1, "capecitabine", 1)["marks"] == []  # the change was of oxaliplatin only
+    for args, message in [
+        (
+            ["--drug", "oxaliplatin", "--level", "-3"],
+            "--level -3: oxaliplatin has no dose level -3 in capox-levels (its levels: -1, -2)",
+        ),
+        (["--drug", "capecitabine", "--level", "-1"], "capecitabine has no dose level -1 in capox-levels"),
+        (["--drug", "aspirin", "--level", "-1"], "--drug 'aspirin': capox-levels has no such drug"),
+        (["--drug", "capecitabine", "--reduce", "0%"], "--reduce '0%': a reduction is above 0 % and at most 100 %"),
+    ]:
+        line = one_line_error(regimen(db, "course", "dose", "lv", "--cycle", "8", *args, "--reason", "x"))
+        assert message in line
+    assert changes_in(db, "lv") == 3
+
+
+def test_a_new_creatinine_recomputes_the_calvert_dose(db: str) -> None:
+    """Carboplatin AUC 7.5 + paclitaxel 175 mg/m² (examples/, GOG 158) for a woman of 60, 70 kg, 170 cm:
+    BSA √(70 × 170 / 3600) = 1.8181 -> 1.818 m², paclitaxel 175 × 1.818 = 318.15 mg.
+    SCr 1.0 mg/dL: Cockcroft-Gault (140 - 60) × 70 / (72 × 1.0) × 0.85 = 66.11 mL/min, carboplatin 7.5 × (66.11 +
+    25) = 683.325 mg. SCr 1.4 from cycle 3: 5,600 / 100.8 × 0.85 = 47.22, 7.5 × 72.22 = 541.65 mg (paclitaxel
+    unchanged). 60 kg from cycle 4: CrCl 4,800 / 100.8 × 0.85 = 40.48, 7.5 × 65.48 = 491.1 mg; BSA √(60 × 170 /
+    3600) = 1.6833 -> 1.683 m², paclitaxel 175 × 1.683 = 294.525 mg; weight -14.29 % flagged, BSA -7.43 % not."""
+    example = Path(__file__).parents[1] / "examples" / "carboplatin-paclitaxel-gog158.toml"
+    ok(db, "course", "start", str(example), "--course", "carb", "--weight", "70", "--height", "170", "--age", "60",
+       "--sex", "female", "--scr", "1.0", "--start", "2026-12-01")  # fmt: skip
+    ok(db, "course", "measure", "carb", "--cycle", "3", "--scr", "1.4", "--reason", "creatinine up")
+    weighed = ok(db, "course", "measure", "carb", "--cycle", "4", "--weight", "60", "--reason", "weight loss")
+    rows = rows_of(db, "carb")
+    carboplatin = [row(rows, c, 1, "carboplatin")["dose_exact"] for c in range(1, 7)]
+    assert carboplatin == ["683.325", "683.325", "541.65", "491.1", "491.1", "491.1"]
+    paclitaxel = [row(rows, c, 1, "paclitaxel")["dose_exact"] for c in range(1, 7)]
+    assert paclitaxel == ["318.15", "318.15", "318.15", "294.525", "294.525", "294.525"]
+    assert "GFR 47.22 mL/min (Cockcroft–Gault) + 25" in row(rows, 3, 1, "carboplatin")["calculation"]
+    assert "weight changed from 70 kg to 60 kg (−14.29 %) from cycle 4" in weighed.stderr
+    assert "BSA changed" not in weighed.stderr
+
+
+def test_the_database_named_by_regimen_db(db: str) -> None:
+    env = {"REGIMEN_DB": db}
+    result = CliRunner().invoke(cli, ["course", "start", "capox", "--course", "env1", *START], env=env)
+    assert result.exit_code == 0, result.output
+    assert "env1  capox" in CliRunner().invoke(cli, ["course", "list"], env=env).stdout
+    assert "env1  capox" in ok(db, "course", "list").stdout  # the same database as --db names
 
 
 def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:

@@ -32,8 +32,9 @@ from fractions import Fraction
 from typing import Any
 
 from regimen.clinical.anthracycline import course_exposure
-from regimen.clinical.choices import build_options
+from regimen.clinical.choices import build_options, percent
 from regimen.clinical.patient import make_patient
+from regimen.clinical.rounding import deviation_percent, signed_percent
 from regimen.engine.expand import expand
 from regimen.engine.plan import Plan, compute_totals
 from regimen.errors import RegimenError, option
@@ -333,13 +334,17 @@ def _shift(row: Administration, days: int, tz: str | None) -> Administration:
     )
 
 
+def _of_drug(row: Administration, drug: str) -> bool:
+    return drug.lower() in (row.drug.lower(), row.component.lower())
+
+
 def _matches(row: Administration, data: Mapping[str, Any]) -> bool:
     if (row.phase, row.cycle) != (data["phase"], data["cycle"]):
         return False
     if data.get("day") is not None and row.day != data["day"]:
         return False
     drug = data.get("drug")
-    if drug is not None and drug.lower() not in (row.drug.lower(), row.component.lower()):
+    if drug is not None and not _of_drug(row, drug):
         return False
     return data.get("dose_number") is None or row.dose_number == data["dose_number"]
 
@@ -390,7 +395,7 @@ def replay(start: CourseStart, changes: Sequence[Change], cache: _Replay | None 
     patients: list[dict[str, str]] = [dict(start.patient) for _ in order]
     options: list[dict[str, Any]] = [dict(start.options) for _ in order]
     delays = [0] * len(order)
-    marks: dict[tuple[str, int], list[str]] = {}
+    marks: dict[tuple[str, int], list[tuple[str | None, str]]] = {}  # cycle -> (the drug it is of, or None; mark)
     warnings: list[str] = []
     notes: list[str] = []
     stopped: dt.date | None = None
@@ -406,12 +411,12 @@ def replay(start: CourseStart, changes: Sequence[Change], cache: _Replay | None 
         if change.kind == "delay":
             for i in range(index, len(order)):
                 delays[i] += d["days"]
-            marks.setdefault(key, []).append(f"delayed {d['days']} days from this cycle on ({label})")
+            marks.setdefault(key, []).append((None, f"delayed {d['days']} days from this cycle on ({label})"))
         elif change.kind == "measure":
             for i in range(index, len(order)):
                 patients[i].update({k: v for k, v in d["values"].items() if v is not None})
             said = ", ".join(f"{k} {v}" for k, v in d["values"].items() if v is not None)
-            marks.setdefault(key, []).append(f"{said} from this cycle on ({label})")
+            marks.setdefault(key, []).append((None, f"{said} from this cycle on ({label})"))
             if "weight" in d["values"] and "bsa" not in d["values"] and patients[index].get("bsa"):
                 notes.append(
                     f"{label}: the weight changed but the BSA ({patients[index]['bsa']}) was given, not computed; "
@@ -420,7 +425,10 @@ def replay(start: CourseStart, changes: Sequence[Change], cache: _Replay | None 
         elif change.kind == "dose":
             for i in range(index, len(order)):
                 if d.get("level") is not None:
-                    levels = [x for x in options[i].get("dose_level") or () if not _same_drug(x, d.get("drug"))]
+                    # a level of one drug replaces that drug's; a level of every drug replaces them all
+                    levels = [
+                        x for x in options[i].get("dose_level") or () if d.get("drug") and not _same_drug(x, d["drug"])
+                    ]
                     levels.append(f"{d['drug']}={d['level']}" if d.get("drug") else str(d["level"]))
                     options[i]["dose_level"] = tuple(levels)
                 if d.get("reduce") is not None:
@@ -428,7 +436,9 @@ def replay(start: CourseStart, changes: Sequence[Change], cache: _Replay | None 
                     cuts.append(f"{d['drug']}={d['reduce']}")
                     options[i]["reduce"] = tuple(cuts)
             what = f"dose level {d['level']}" if d.get("level") is not None else f"reduced to {d['reduce']}"
-            marks.setdefault(key, []).append(f"{d.get('drug') or 'all drugs'}: {what} from this cycle on ({label})")
+            marks.setdefault(key, []).append(
+                (d.get("drug"), f"{d.get('drug') or 'all drugs'}: {what} from this cycle on ({label})")
+            )
         elif change.kind in ("omit", "given"):
             done_changes.append(change)
         elif change.kind == "stop":
@@ -452,7 +462,8 @@ def replay(start: CourseStart, changes: Sequence[Change], cache: _Replay | None 
     for i, key in enumerate(order):
         for a in cycle_rows.get(key, []):
             row = _shift(a, delays[i], start.tz if start.time else None)
-            rows.append(CourseRow(row=row, status="planned", marks=tuple(marks.get(key, ()) if a.day else ())))
+            mine = tuple(m for drug, m in marks.get(key, ()) if drug is None or _of_drug(a, drug))
+            rows.append(CourseRow(row=row, status="planned", marks=mine))
     shifted_plans = _plans_with_rows(parts, by_cycle, rows)
     # omitted and given, in the order recorded
     for change in done_changes:
@@ -645,16 +656,15 @@ def _off_plan(rows: Sequence[CourseRow], regimen: Regimen) -> list[str]:
             continue
         out.append(
             f"{_row_name(regimen, cr.row)}: given {format_fraction(g.dose)} {g.unit}, planned "
-            f"{format_fraction(planned)} {cr.row.dose_unit} ({_pct_text(_pct(planned, g.dose))}, change "
-            f"{g.change}): more than {format_fraction(FLAG_CHANGE)} % from the plan; check the record and the "
+            f"{format_fraction(planned)} {cr.row.dose_unit} ({signed_percent(deviation_percent(planned, g.dose))}, "
+            f"change {g.change}): more than {format_fraction(FLAG_CHANGE)} % from the plan; check the record and the "
             "next doses"
         )
     return out
 
 
-def _same_drug(entry: str, drug: str | None) -> bool:
-    if drug is None:
-        return "=" not in entry
+def _same_drug(entry: str, drug: str) -> bool:
+    """Whether an option entry 'DRUG=VALUE' is of ``drug``."""
     return entry.partition("=")[0].strip().lower() == drug.lower()
 
 
@@ -711,21 +721,13 @@ def _record_given(rows: list[CourseRow], change: Change, regimen: Regimen, tz: s
     given = Given(dose=dose, unit=cr.row.dose_unit, text=d["dose"], at=at, lot=d.get("lot"), change=change.seq)
     mark = []
     if dose != cr.row.dose:
+        off = signed_percent(deviation_percent(cr.row.dose, dose))
         mark.append(
             f"given {format_fraction(dose)} {cr.row.dose_unit}, planned "
-            f"{format_fraction(cr.row.dose)} {cr.row.dose_unit} ({_pct_text(_pct(cr.row.dose, dose))})"
+            f"{format_fraction(cr.row.dose)} {cr.row.dose_unit} ({off})"
         )
     rows[n] = dataclasses.replace(cr, status="given", given=given, change=change.seq, marks=(*cr.marks, *mark))
     return rows
-
-
-def _pct(old: Fraction, new: Fraction) -> Fraction:
-    return (new - old) / old * 100
-
-
-def _pct_text(pct: Fraction) -> str:
-    """'+12.5 %', '-11.4 %': rounded half up (in size) to one decimal place, exactly."""
-    return f"{'+' if pct > 0 else '-' if pct < 0 else ''}{format_decimal(to_decimal(abs(pct), 1))} %"
 
 
 def _flags(
@@ -743,18 +745,18 @@ def _flags(
         ):
             if not old or not new or old == new:
                 continue
-            step = _pct(old, new)
+            step = deviation_percent(old, new)
             if abs(step) > FLAG_CHANGE:
                 out.append(
                     f"{name} changed from {format_fraction(old)} {unit} to {format_fraction(new)} {unit} "
-                    f"({_pct_text(step)}) from {_cycle_name(regimen, after)}: more than {limit} %; check the doses "
-                    "with the prescriber"
+                    f"({signed_percent(step)}) from {_cycle_name(regimen, after)}: more than {limit} %; check the "
+                    "doses with the prescriber"
                 )
-            elif first and abs(_pct(first, new)) > FLAG_CHANGE >= abs(_pct(first, old)):
+            elif first and abs(deviation_percent(first, new)) > FLAG_CHANGE >= abs(deviation_percent(first, old)):
                 out.append(
                     f"{name} {format_fraction(new)} {unit} from {_cycle_name(regimen, after)} is "
-                    f"{_pct_text(_pct(first, new))} from the {format_fraction(first)} {unit} at the start: more "
-                    f"than {limit} % since the start; check the doses with the prescriber"
+                    f"{signed_percent(deviation_percent(first, new))} from the {format_fraction(first)} {unit} at "
+                    f"the start: more than {limit} % since the start; check the doses with the prescriber"
                 )
     return out
 
@@ -796,6 +798,7 @@ def change_data(kind: str, regimen: Regimen, now: dt.datetime | None = None, **g
         else:
             data["reduce"] = str(reduce).strip()
         data["drug"] = given.get("drug")
+        _check_dose(regimen, data)
     elif kind == "omit":
         if given.get("day") is None and not given.get("drug"):
             raise CourseError(f"omit: name the drug ({option('drug')}), the day ({option('day')}) or both")
@@ -831,6 +834,36 @@ def change_data(kind: str, regimen: Regimen, now: dt.datetime | None = None, **g
     elif kind == "stop":
         data["from"] = given["on"].isoformat()
     return data
+
+
+def _check_dose(regimen: Regimen, data: Mapping[str, Any]) -> None:
+    """A dose change names a drug of the regimen, a level it defines, a reduction above 0 and at most 100 %: said in
+    the words of 'course dose' (the expansion would say it in those of 'expand')."""
+    comps = list(regimen.components())
+    drug = data.get("drug")
+    mine = [c for c in comps if drug is None or drug.lower() in (c.id.lower(), c.drug.lower())]
+    if not mine:
+        names = ", ".join(dict.fromkeys(c.drug for c in comps))
+        raise CourseError(f"{option('drug')} {drug!r}: {regimen.id} has no such drug; its drugs are {names}")
+    level = data.get("level")
+    if level is not None and level != 0:
+        targets = mine if drug is not None else [c for c in comps if c.levels]
+        if not targets:
+            raise CourseError(
+                f"{option('level')} {level}: {regimen.id} defines no dose levels; for a reduction the protocol does "
+                f"not tabulate, give {option('drug')} and {option('reduce')} PCT"
+            )
+        for c in targets:
+            if not any(x.level == level for x in c.levels):
+                defined = ", ".join(str(x.level) for x in c.levels) or "none"
+                raise CourseError(
+                    f"{option('level')} {level}: {c.drug} has no dose level {level} in {regimen.id} (its levels: "
+                    f"{defined})"
+                )
+    if data.get("reduce") is not None:
+        pct = percent(data["reduce"], option("reduce"))
+        if not 0 < pct <= 100:
+            raise CourseError(f"{option('reduce')} {data['reduce']!r}: a reduction is above 0 % and at most 100 %")
 
 
 def _delay_days(text: str | int) -> int:
