@@ -160,12 +160,14 @@ def test_records_are_append_only_in_the_database_itself(db: str) -> None:
     for statement in (
         "UPDATE course_changes SET why = 'rewritten'",
         "DELETE FROM course_changes",
+        "UPDATE courses SET started = '{}'",
         "DELETE FROM courses",
     ):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(sa.text(statement))
     engine.dispose()
     assert changes_in(db) == 1
+    assert row(rows_of(db), 2, 1, "oxaliplatin")["date"] == "2026-12-29"  # 2026-12-22 + 7: the record as it was
 
 
 BAD = [
