@@ -7,6 +7,7 @@ part runs against the real Radicale server of test_caldav.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from pathlib import Path
@@ -92,6 +93,17 @@ def test_a_course_calendar_follows_its_changes(db: str, tmp_path: Path) -> None:
     assert str(last[gone]["STATUS"]) == "CANCELLED" and int(last[gone]["SEQUENCE"]) == 1
     assert {u for u in blocks(fourth) if blocks(fourth)[u] != moved[u]} == {gone}
 
+    # stopped from the first day of cycle 6 (2027-02-02 + 5 × 21 + 7 = 2027-05-25): cycles 6-8 are cancelled,
+    # SEQUENCE + 1 (3: after the new weight and the delay), cycles 1-5 stay byte for byte
+    ok(db, "course", "stop", "c1", "--on", "2027-05-25", "--reason", "progression")
+    fifth = export(db, ics, 1_800_000_500)
+    final, final_blocks, kept = events(fifth), blocks(fifth), blocks(fourth)
+    assert set(final) == set(last)
+    stopped = {u for u in final if str(final[u].get("STATUS")) == "CANCELLED" and u != gone}
+    assert {cycles[u] for u in stopped} == {6, 7, 8} and len(stopped) == 3 * 29
+    assert all(int(final[u]["SEQUENCE"]) == 3 for u in stopped)
+    assert {u for u in final_blocks if final_blocks[u] != kept[u]} == stopped
+
 
 def test_expand_with_a_course_key_updates_instead_of_duplicating(tmp_path: Path) -> None:
     """The case of the issue: 70 -> 72 kg re-exported gave new UIDs and cancelled nothing (two cenersen doses)."""
@@ -151,3 +163,29 @@ def test_a_course_on_caldav_follows_its_changes(db: str, radicale: Server) -> No
     # day 3 of cycle 2 has two capecitabine doses: both events cancelled (SEQUENCE 1), every other one untouched
     assert len(cancelled) == 2 and all(int(after[u]["SEQUENCE"]) == 1 for u in cancelled)
     assert f"{len(before) - 2} unchanged" in said
+
+    def cycle_of(event: icalendar.Event) -> int:
+        found = re.search(r"C(\d+) ", str(event["SUMMARY"]))
+        assert found is not None
+        return int(found.group(1))
+
+    # a new weight from cycle 2: BSA √(62 × 175 / 3600) = 1.736 m² (from 1.845), so cycle 2's doses change
+    ok(db, "course", "measure", "c1", "--cycle", "2", "--weight", "62", "--reason", "re-weighed")
+    said = upload()
+    weighed = radicale.stored(name)
+    assert set(weighed) == set(before)
+    changed = {u for u in weighed if weighed[u].to_ical() != after[u].to_ical()}
+    assert {cycle_of(weighed[u]) for u in changed} == {2} and len(changed) == 29 - 2  # not the cancelled ones
+    assert all(int(weighed[u]["SEQUENCE"]) == 1 for u in changed)
+    oxaliplatin = next(u for u in changed if "oxaliplatin" in str(weighed[u]["SUMMARY"]).lower())
+    assert "225.7 mg" in str(weighed[oxaliplatin]["SUMMARY"])  # 130 × 1.736 = 225.68 mg (was 239.85)
+    assert f"{len(before) - 27} unchanged" in said
+    # cycle 2 a week late: its events move (same UIDs, SEQUENCE 2), cycle 1 untouched
+    ok(db, "course", "delay", "c1", "--cycle", "2", "--by", "7d", "--reason", "neutrophils")
+    upload()
+    delayed = radicale.stored(name)
+    moved = {u for u in delayed if delayed[u].to_ical() != weighed[u].to_ical()}
+    assert moved == changed
+    assert delayed[oxaliplatin].decoded("DTSTART") == weighed[oxaliplatin].decoded("DTSTART") + dt.timedelta(days=7)
+    assert all(int(delayed[u]["SEQUENCE"]) == 2 for u in moved)
+    assert all(delayed[u].to_ical() == before[u].to_ical() for u in delayed if cycle_of(delayed[u]) == 1)

@@ -18,7 +18,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from tests.test_courses import START, changes_in, db, ok, postgres, rows_of, started
 
-from regimen.store.courses import PAUSE_ENV
+from regimen.store.courses import PAUSE_ENV, _code_version
 from regimen.store.db import HEAD, resolve
 from regimen.store.schema import metadata, scheduled
 
@@ -147,3 +147,57 @@ def test_the_stored_view_is_what_a_replay_gives(db: str) -> None:
     engine.dispose()
     assert ok(db, "course", "show", "bed4").stdout == cached_text
     assert ok(db, "course", "show", "bed4", "--format", "json").stdout == cached_json
+
+
+def _due(db: str) -> list[tuple[str, str, object]]:
+    data = json.loads(ok(db, "due", "--from", "2026-12-01", "--format", "json").stdout)["administrations"]
+    return sorted((a["drug"], a["dose"], a["dose_number"]) for a in data)
+
+
+#: capox for 1.8 m² on day 1: oxaliplatin 130 × 1.8 = 234 mg, capecitabine 1,000 × 1.8 = 1,800 mg twice
+DAY_1 = [("capecitabine", "1,800 mg", 1), ("capecitabine", "1,800 mg", 2), ("oxaliplatin", "234 mg", None)]
+
+
+def test_the_worklist_written_by_another_version_is_rebuilt(db: str) -> None:
+    """The worklist's rows are a cache: when they were written by another version of regimen (one that computed
+    another dose, say), 'due' rebuilds them from the records before it answers."""
+    started(db)
+    assert _due(db) == DAY_1
+    engine = sa.create_engine(resolve(db))
+    with engine.begin() as conn:  # what an older version might have left: another dose, and its version
+        conn.execute(sa.text("UPDATE scheduled SET dose_text = '999 mg'"))
+        conn.execute(sa.text("UPDATE course_views SET code_version = '0.0.1'"))
+    engine.dispose()
+    assert _due(db) == DAY_1
+    engine = sa.create_engine(resolve(db))
+    with engine.connect() as conn:
+        versions = conn.execute(sa.text("SELECT DISTINCT code_version FROM course_views")).scalars().all()
+    assert versions == [_code_version()] != ["0.0.1"]
+    engine.dispose()
+
+
+def test_a_database_of_the_previous_schema_is_upgraded_and_its_worklist_rebuilt(db: str) -> None:
+    """A course recorded under migration 0002 (worklist rows without the dose of the day): opening the database
+    applies 0003, which empties the caches; 'due' rebuilds them, with the dose numbers."""
+    from alembic import command
+    from alembic.config import Config
+
+    from regimen.store.db import MIGRATIONS
+
+    started(db)
+    engine = sa.create_engine(resolve(db))
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert "dose_number" not in {c["name"] for c in sa.inspect(conn).get_columns("scheduled")}
+    engine.dispose()
+    assert _due(db) == DAY_1
+    engine = sa.create_engine(resolve(db))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD == "0003"
+        assert conn.execute(sa.text("SELECT count(*) FROM course_views")).scalar() == 1
+    engine.dispose()

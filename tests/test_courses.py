@@ -23,6 +23,7 @@ from tests.test_cli import one_line_error
 from regimen.cli import cli
 from regimen.store.courses import CourseStore
 from regimen.store.db import resolve
+from regimen.store.schema import metadata
 
 START = ["--weight", "70", "--bsa", "1.8", "--age", "60", "--start", "2026-12-01"]
 
@@ -159,12 +160,14 @@ def test_records_are_append_only_in_the_database_itself(db: str) -> None:
     for statement in (
         "UPDATE course_changes SET why = 'rewritten'",
         "DELETE FROM course_changes",
+        "UPDATE courses SET started = '{}'",
         "DELETE FROM courses",
     ):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(sa.text(statement))
     engine.dispose()
     assert changes_in(db) == 1
+    assert row(rows_of(db), 2, 1, "oxaliplatin")["date"] == "2026-12-29"  # 2026-12-22 + 7: the record as it was
 
 
 BAD = [
@@ -181,10 +184,10 @@ BAD = [
     (["course", "dose", "bed4", "--cycle", "2", "--drug", "aspirin", "--reduce", "75%", "--reason", "x"], "aspirin"),
     (["course", "omit", "bed4", "--cycle", "2", "--reason", "x"], "name the drug (--drug), the day (--day)"),
     (["course", "omit", "bed4", "--cycle", "2", "--day", "20", "--reason", "x"], "is not planned"),
-    (["course", "given", "bed4", "--cycle", "1", "--day", "1", "--dose", "230 mg"], "matches"),
-    (["course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "230"], "unit"),
-    (["course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "-5 mg"], "positive"),
-    (["course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "2 mg/m2"], "plain"),
+    (["course", "given", "bed4", "--cycle", "1", "--day", "2", "--dose", "230 mg"], "matches"),
+    (["course", "given", "bed4", "--cycle", "2", "--day", "1", "--drug", "oxaliplatin", "--dose", "230"], "unit"),
+    (["course", "given", "bed4", "--cycle", "2", "--day", "1", "--drug", "oxaliplatin", "--dose", "-5 mg"], "positive"),
+    (["course", "given", "bed4", "--cycle", "2", "--day", "1", "--drug", "oxaliplatin", "--dose", "2 mg/m2"], "plain"),
     (
         [
             "course",
@@ -209,16 +212,70 @@ BAD = [
 ]
 
 
+def snapshot(db: str) -> dict[str, list[tuple[str, ...]]]:
+    """Every row of every table of the course database (records and caches), as text."""
+    engine = sa.create_engine(resolve(db))
+    with engine.connect() as conn:
+        tables = {
+            t.name: sorted(tuple(map(str, r)) for r in conn.execute(sa.select(t))) for t in metadata.sorted_tables
+        }
+    engine.dispose()
+    return tables
+
+
+#: Recorded before each bad input: a dose given (cycle 1 day 1), so that what contradicts it can be tried.
+GIVEN_FIRST = ["course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "234 mg"]
+GIVEN_CAP = ["course", "given", "bed4", "--cycle", "1", "--day", "2", "--drug", "capecitabine", "--dose-number", "1"]
+BAD += [
+    (["course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "0 mg"], "positive"),
+    ([*GIVEN_CAP, "--dose", "5 mL"], "dose unit 'mL'"),
+    ([*GIVEN_CAP, "--dose", "1800 mg", "--at", "2999-01-01T08:00"], "--at '2999-01-01T08:00' is in the future"),
+    # 18,000 mg is 10 times the planned 1,000 mg/m² × 1.8 m² = 1,800 mg: a slip until confirmed
+    ([*GIVEN_CAP, "--dose", "18000 mg"], "18,000 mg given is 10 times the planned 1,800 mg"),
+    ([*GIVEN_CAP, "--dose", "3600 mg"], "2 times the planned"),  # exactly twice
+    (GIVEN_FIRST, "already recorded as given (change 1)"),
+    (
+        ["course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "capecitabine", "--dose", "1 g"],
+        "matches 2 administrations (capecitabine); name the dose with --dose-number (1 to 2)",
+    ),
+    # 70 lb = 31.75 kg, less than half the 70 kg in force; 150 kg more than twice
+    (["course", "measure", "bed4", "--cycle", "2", "--weight", "70 lb", "--reason", "x"], "half or less the 70 kg"),
+    (["course", "measure", "bed4", "--cycle", "2", "--weight", "150", "--reason", "x"], "twice or more the 70 kg"),
+    (["course", "measure", "bed4", "--cycle", "2", "--bsa", "0.9", "--reason", "x"], "BSA 0.9 m² from cycle 2 is half"),
+    # cycle 1 has a dose given: what it was given under stays as it was
+    (
+        ["course", "delay", "bed4", "--cycle", "1", "--by", "7d", "--reason", "x"],
+        "oxaliplatin cycle 1 day 1 is recorded as given (change 1); a delay from cycle 1 would change what it was "
+        "given under; record it from cycle 2 (--cycle 2)",
+    ),
+    (["course", "measure", "bed4", "--cycle", "1", "--weight", "68", "--reason", "x"], "record it from cycle 2"),
+    (
+        ["course", "dose", "bed4", "--cycle", "1", "--drug", "oxaliplatin", "--reduce", "80%", "--reason", "x"],
+        "a dose from cycle 1 would change",
+    ),
+    (["course", "stop", "bed4", "--on", "2026-11-30", "--reason", "x"], "2026-11-30 is before day 1 (2026-12-01)"),
+    (
+        ["course", "stop", "bed4", "--on", "2026-12-01", "--reason", "x"],
+        "oxaliplatin cycle 1 day 1 is recorded as given on 2026-12-01 (change 1); the course cannot be stopped from "
+        "2026-12-01, before it",
+    ),
+    (
+        ["course", "omit", "bed4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--reason", "x"],
+        "oxaliplatin cycle 1 day 1 is recorded as given (change 1); a dose given cannot be omitted",
+    ),
+]
+
+
 @pytest.mark.parametrize(("args", "message"), BAD, ids=[" ".join(a[1:3]) + f"-{i}" for i, (a, _) in enumerate(BAD)])
 def test_bad_input_is_one_line_and_changes_nothing(db: str, args: list[str], message: str | None) -> None:
     started(db)
-    before = ok(db, "course", "export", "bed4").stdout
-    due_before = ok(db, "due", "--from", "2026-12-01", "--days", "60", "--format", "json").stdout
+    ok(db, *GIVEN_FIRST)
+    before = snapshot(db)
+    assert len(before["course_changes"]) == 1 and len(before["scheduled"]) == 8 * 29 - 1
     line = one_line_error(regimen(db, *args))
     if message is not None:
         assert message in line
-    assert ok(db, "course", "export", "bed4").stdout == before
-    assert ok(db, "due", "--from", "2026-12-01", "--days", "60", "--format", "json").stdout == due_before
+    assert snapshot(db) == before
 
 
 def test_a_missing_reason_is_a_usage_error(db: str) -> None:
@@ -234,6 +291,157 @@ def test_nothing_is_changed_after_a_stop_but_what_was_given(db: str) -> None:
     assert "stopped" in line
     ok(db, "course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "234 mg")
     assert changes_in(db) == 2
+
+
+def test_a_dose_after_the_stop_is_refused_and_a_stop_before_a_dose_given(db: str) -> None:
+    started(db)
+    ok(db, *GIVEN_FIRST)  # 2026-12-01
+    ok(db, "course", "stop", "bed4", "--on", "2026-12-05", "--reason", "toxicity")
+    # capecitabine on day 4 (2026-12-04) was still given; day 5 (2026-12-05) is the first day not given
+    ok(db, "course", "given", "bed4", "--cycle", "1", "--day", "4", "--drug", "capecitabine", "--dose-number", "1",
+       "--dose", "1800 mg")  # fmt: skip
+    day5 = ["course", "given", "bed4", "--cycle", "1", "--day", "5", "--drug", "capecitabine", "--dose-number", "1"]
+    line = one_line_error(regimen(db, *day5, "--dose", "1800 mg"))
+    assert (
+        "capecitabine cycle 1 day 5 dose 1 falls on 2026-12-05, after the course was stopped (from 2026-12-05)" in line
+    )
+    assert changes_in(db) == 3
+
+
+def test_a_dose_well_off_the_plan_is_flagged_and_a_slip_needs_confirming(db: str) -> None:
+    """capecitabine 1,000 mg/m² × 1.8 m² = 1,800 mg: 1,980 mg (+10 %) is not flagged, 1,981 mg (+10.06 %) is;
+    18,000 mg (10 times) is refused until confirmed, then recorded and flagged (+900 %)."""
+    started(db)
+    cap = ["course", "given", "bed4", "--cycle", "1", "--drug", "capecitabine", "--dose-number", "1"]
+    quiet = ok(db, *cap, "--day", "1", "--dose", "1980 mg")
+    assert "from the plan" not in quiet.stderr
+    flagged = ok(db, *cap, "--day", "2", "--dose", "1981 mg")
+    assert (
+        "warning: capecitabine cycle 1 day 2 dose 1: given 1,981 mg, planned 1,800 mg (+10.06 %, change 2): more than "
+        "10 % from the plan; check the record and the next doses" in flagged.stderr
+    )
+    assert "10 times the planned 1,800 mg" in one_line_error(regimen(db, *cap, "--day", "3", "--dose", "18000 mg"))
+    confirmed = ok(db, *cap, "--day", "3", "--dose", "18000 mg", "--confirm", "--reason", "overdose, reported")
+    assert "given 18,000 mg, planned 1,800 mg (+900 %, change 3)" in confirmed.stderr
+    history = ok(db, "course", "show", "bed4").stdout.split("History (append-only):")[1]
+    assert "#3 " in history and "18000 mg (confirmed as typed) (why: overdose, reported)" in history
+
+
+def test_a_weight_slip_needs_confirming(db: str) -> None:
+    started(db)
+    assert "half or less" in one_line_error(
+        regimen(db, "course", "measure", "bed4", "--cycle", "3", "--weight", "70 lb", "--reason", "scale")
+    )
+    ok(db, "course", "measure", "bed4", "--cycle", "3", "--weight", "70 lb", "--confirm", "--reason", "cachexia")
+    rows = rows_of(db)
+    assert row(rows, 3, 1, "oxaliplatin")["dose_exact"] == "234"  # the BSA (1.8 m²) was given, not computed
+
+
+def test_a_loss_in_small_steps_is_flagged_once_it_passes_ten_percent(db: str) -> None:
+    """70 kg -> 65 kg from cycle 3 (-7.1 %), -> 62 kg from cycle 5 (-4.6 % from 65, -11.4 % from the 70 kg of the
+    start): flagged from cycle 5, as the whole since the start."""
+    started(db)
+    first = ok(db, "course", "measure", "bed4", "--cycle", "3", "--weight", "65", "--reason", "x")
+    assert "warning" not in first.stderr.replace("the weight changed but the BSA", "")
+    second = ok(db, "course", "measure", "bed4", "--cycle", "5", "--weight", "62", "--reason", "x")
+    assert (
+        "warning: weight 62 kg from cycle 5 is −11.43 % from the 70 kg at the start: more than 10 % since the start; "
+        "check the doses with the prescriber" in second.stderr
+    )
+
+
+def test_one_dose_of_a_day_can_be_omitted(db: str) -> None:
+    started(db)
+    ok(db, "course", "omit", "bed4", "--cycle", "2", "--day", "3", "--drug", "capecitabine", "--dose-number", "2",
+       "--reason", "vomited")  # fmt: skip
+    rows = rows_of(db)
+    assert row(rows, 2, 3, "capecitabine", 2)["status"] == "omitted"
+    assert row(rows, 2, 3, "capecitabine", 1)["status"] == "planned"
+    assert "omitted: capecitabine cycle 2 day 3 dose 2 (why: vomited)" in ok(db, "course", "show", "bed4").stdout
+
+
+def test_the_history_gives_times_in_the_course_zone(db: str) -> None:
+    ok(db, "course", "start", "capox", "--course", "bed4", *START, "--time", "08:00", "--tz", "Europe/Berlin")
+    said = ok(db, "course", "given", "bed4", "--cycle", "1", "--drug", "oxaliplatin", "--dose", "234 mg",
+              "--at", "2026-12-01T08:10", "--lot", "A123")  # fmt: skip
+    assert "given: oxaliplatin cycle 1 234 mg at 2026-12-01 08:10 (Europe/Berlin), lot A123" in said.stderr
+    record = json.loads(ok(db, "course", "export", "bed4").stdout)["records"]["changes"][0]
+    assert record["data"]["at"] == "2026-12-01T07:10:00+00:00"  # stored as the instant (UTC)
+
+
+def test_what_holds_for_some_cycles_says_which(db: str) -> None:
+    started(db)
+    ok(db, "course", "dose", "bed4", "--cycle", "5", "--drug", "oxaliplatin", "--reduce", "75%", "--reason", "PN 2")
+    notes = notes_of(ok(db, "course", "show", "bed4").stdout)
+    assert "cycles 5-8: --reduce oxaliplatin=75%: every oxaliplatin dose is 75% of the protocol dose" in notes
+    assert not any(n.startswith("--reduce") for n in notes)
+
+
+def test_dose_levels_from_a_cycle_on(db: str, tmp_path: Path) -> None:
+    """capox with oxaliplatin levels -1 = 100 mg/m² and -2 = 75 %, for 1.8 m²: cycles 1-2 130 × 1.8 = 234 mg;
+    level -1 of oxaliplatin from cycle 3: 100 × 1.8 = 180 mg; level -2 of every drug with levels from cycle 5 (it
+    replaces oxaliplatin's -1): 75 % of 234 = 175.5 mg; level 0 of oxaliplatin from cycle 7: 234 mg again.
+    Capecitabine, without levels, stays at 1,000 × 1.8 = 1,800 mg."""
+    text = (Path(__file__).parents[1] / "regimens" / "capox.toml").read_text()
+    levelled = tmp_path / "capox-levels.toml"
+    levelled.write_text(
+        text.replace('id = "capox"', 'id = "capox-levels"').replace(
+            'duration = "2 h"', 'levels = { "-1" = "100 mg/m²", "-2" = "75%" }\nduration = "2 h"', 1
+        )
+    )
+    ok(db, "course", "start", str(levelled), "--course", "lv", *START)
+    ok(db, "course", "dose", "lv", "--cycle", "3", "--drug", "oxaliplatin", "--level", "-1", "--reason", "PN 2")
+    ok(db, "course", "dose", "lv", "--cycle", "5", "--level", "-2", "--reason", "PN 3")
+    ok(db, "course", "dose", "lv", "--cycle", "7", "--drug", "oxaliplatin", "--level", "0", "--reason", "better")
+    rows = rows_of(db, "lv")
+    doses = [row(rows, c, 1, "oxaliplatin")["dose_exact"] for c in range(1, 9)]
+    assert doses == ["234", "234", "180", "180", "175.5", "175.5", "234", "234"]
+    assert {row(rows, c, 1, "capecitabine", 1)["dose_exact"] for c in range(1, 9)} == {"1800"}
+    marked = row(rows, 3, 1, "oxaliplatin")["marks"]
+    assert marked == ["oxaliplatin: dose level -1 from this cycle on (change 1)"]
+    assert row(rows, 3, 1, "capecitabine", 1)["marks"] == []  # the change was of oxaliplatin only
+    for args, message in [
+        (
+            ["--drug", "oxaliplatin", "--level", "-3"],
+            "--level -3: oxaliplatin has no dose level -3 in capox-levels (its levels: -1, -2)",
+        ),
+        (["--drug", "capecitabine", "--level", "-1"], "capecitabine has no dose level -1 in capox-levels"),
+        (["--drug", "aspirin", "--level", "-1"], "--drug 'aspirin': capox-levels has no such drug"),
+        (["--drug", "capecitabine", "--reduce", "0%"], "--reduce '0%': a reduction is above 0 % and at most 100 %"),
+    ]:
+        line = one_line_error(regimen(db, "course", "dose", "lv", "--cycle", "8", *args, "--reason", "x"))
+        assert message in line
+    assert changes_in(db, "lv") == 3
+
+
+def test_a_new_creatinine_recomputes_the_calvert_dose(db: str) -> None:
+    """Carboplatin AUC 7.5 + paclitaxel 175 mg/m² (examples/, GOG 158) for a woman of 60, 70 kg, 170 cm:
+    BSA √(70 × 170 / 3600) = 1.8181 -> 1.818 m², paclitaxel 175 × 1.818 = 318.15 mg.
+    SCr 1.0 mg/dL: Cockcroft-Gault (140 - 60) × 70 / (72 × 1.0) × 0.85 = 66.11 mL/min, carboplatin 7.5 × (66.11 +
+    25) = 683.325 mg. SCr 1.4 from cycle 3: 5,600 / 100.8 × 0.85 = 47.22, 7.5 × 72.22 = 541.65 mg (paclitaxel
+    unchanged). 60 kg from cycle 4: CrCl 4,800 / 100.8 × 0.85 = 40.48, 7.5 × 65.48 = 491.1 mg; BSA √(60 × 170 /
+    3600) = 1.6833 -> 1.683 m², paclitaxel 175 × 1.683 = 294.525 mg; weight -14.29 % flagged, BSA -7.43 % not."""
+    example = Path(__file__).parents[1] / "examples" / "carboplatin-paclitaxel-gog158.toml"
+    ok(db, "course", "start", str(example), "--course", "carb", "--weight", "70", "--height", "170", "--age", "60",
+       "--sex", "female", "--scr", "1.0", "--start", "2026-12-01")  # fmt: skip
+    ok(db, "course", "measure", "carb", "--cycle", "3", "--scr", "1.4", "--reason", "creatinine up")
+    weighed = ok(db, "course", "measure", "carb", "--cycle", "4", "--weight", "60", "--reason", "weight loss")
+    rows = rows_of(db, "carb")
+    carboplatin = [row(rows, c, 1, "carboplatin")["dose_exact"] for c in range(1, 7)]
+    assert carboplatin == ["683.325", "683.325", "541.65", "491.1", "491.1", "491.1"]
+    paclitaxel = [row(rows, c, 1, "paclitaxel")["dose_exact"] for c in range(1, 7)]
+    assert paclitaxel == ["318.15", "318.15", "318.15", "294.525", "294.525", "294.525"]
+    assert "GFR 47.22 mL/min (Cockcroft–Gault) + 25" in row(rows, 3, 1, "carboplatin")["calculation"]
+    assert "weight changed from 70 kg to 60 kg (−14.29 %) from cycle 4" in weighed.stderr
+    assert "BSA changed" not in weighed.stderr
+
+
+def test_the_database_named_by_regimen_db(db: str) -> None:
+    env = {"REGIMEN_DB": db}
+    result = CliRunner().invoke(cli, ["course", "start", "capox", "--course", "env1", *START], env=env)
+    assert result.exit_code == 0, result.output
+    assert "env1  capox" in CliRunner().invoke(cli, ["course", "list"], env=env).stdout
+    assert "env1  capox" in ok(db, "course", "list").stdout  # the same database as --db names
 
 
 def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
@@ -272,7 +480,7 @@ def test_due_lists_every_active_course_administration(db: str) -> None:
     ok(db, "course", "start", "cenersen-arm3", "--course", "bed7", "--weight", "70", "--bsa", "1.8", "--age", "45",
        "--start", "2026-12-02", "--time", "08:00", "--tz", "Europe/Berlin")  # fmt: skip
     ok(db, "course", "start", "capox", "--course", "gone", *START)
-    ok(db, "course", "stop", "gone", "--on", "2026-11-30", "--reason", "declined")
+    ok(db, "course", "stop", "gone", "--on", "2026-12-01", "--reason", "declined")
     data = json.loads(ok(db, "due", "--from", "2026-12-02", "--format", "json").stdout)
     got = sorted((a["course"], a["drug"], a["dose"], a["time_local"]) for a in data["administrations"])
     assert got == sorted(
@@ -293,18 +501,46 @@ def test_due_lists_every_active_course_administration(db: str) -> None:
     assert [a["date"] for a in idarubicin] == ["2026-12-04", "2026-12-05"]
 
 
-def test_due_as_a_calendar(db: str, tmp_path: Path) -> None:
-    started(db)
+def test_due_as_a_calendar_has_one_event_per_dose(db: str, tmp_path: Path) -> None:
+    """capecitabine is given twice on each day: two events with two UIDs (the same UID twice would make a calendar
+    keep one dose of the two). Read by the four readers of test_ics."""
+    from tests.test_ics import agreed
+
+    ok(db, "course", "start", "capox", "--course", "bed4", *START, "--time", "08:00", "--tz", "Europe/Berlin")
     out = tmp_path / "due.ics"
     ok(db, "due", "--from", "2026-12-01", "--days", "1", "-o", str(out))
+    raw = out.read_bytes()
     import icalendar
 
-    events = list(icalendar.Calendar.from_ical(out.read_bytes()).walk("VEVENT"))
+    events = list(icalendar.Calendar.from_ical(raw).walk("VEVENT"))
     assert sorted(str(e["SUMMARY"]) for e in events) == [
         "bed4: capecitabine 1,800 mg",
         "bed4: capecitabine 1,800 mg",
         "bed4: oxaliplatin 234 mg",
     ]
+    assert len({str(e["UID"]) for e in events}) == 3
+    times = agreed(raw)
+    assert len(times) == 3
+    assert sorted(str(v[0]) for v in times.values()) == ["2026-12-01", "2026-12-01 07:00:00+00:00",
+                                                          "2026-12-01 07:00:00+00:00"]  # fmt: skip
+    # the identity is the course, cycle, day, drug and dose of the day: a delay moves the events, same UIDs
+    ok(db, "course", "delay", "bed4", "--cycle", "1", "--by", "1d", "--reason", "bank holiday")
+    ok(db, "due", "--from", "2026-12-02", "--days", "1", "-o", str(out))
+    later = {str(e["UID"]) for e in icalendar.Calendar.from_ical(out.read_bytes()).walk("VEVENT")
+             if "2026-12-02" in str(e.decoded("DTSTART")) and "day 1" in str(e["DESCRIPTION"])}  # fmt: skip
+    assert later == {str(e["UID"]) for e in events}
+
+
+def test_the_worklist_says_which_dose_of_the_day(db: str) -> None:
+    started(db)
+    data = json.loads(ok(db, "due", "--from", "2026-12-01", "--format", "json").stdout)["administrations"]
+    assert sorted((a["drug"], a["dose_number"]) for a in data) == [
+        ("capecitabine", 1),
+        ("capecitabine", 2),
+        ("oxaliplatin", None),
+    ]
+    header = ok(db, "due", "--from", "2026-12-01", "--format", "csv").stdout.splitlines()[0].split(",")
+    assert header[10:13] == ["component", "dose_number", "dose"]
 
 
 def test_supply_from_the_worklist(db: str) -> None:
@@ -330,16 +566,63 @@ def test_store_api_matches_the_command_line(db: str) -> None:
     store.close()
 
 
-def test_doses_given_feed_the_anthracycline_limit(tmp_path: Path) -> None:
-    """dd-ac-t: doxorubicin 60 mg/m² × 1.8 m² = 108 mg per cycle. Two doses given (108 mg and 100 mg, 208 mg) with
-    a prior 250 mg/m² against a limit of 400 mg/m²: the course counts what was given, not what was planned."""
+ANTHRACYCLINE = ["--anthracycline-table", "esc-2022", "--anthracycline-limit", "400"]
+
+
+def dd_ac_t(db: str, prior: str) -> None:
+    """dd-ac-t for 70 kg, 175 cm: BSA √(70 × 175 / 3600) = 1.8447 -> 1.845 m², doxorubicin 60 mg/m² × 1.845 m² =
+    110.7 mg on day 1 of each of the four AC cycles (every 14 days from 2026-11-01)."""
+    ok(db, "course", "start", "dd-ac-t", "--course", "ac1", "--weight", "70", "--height", "175", "--age", "50",
+       "--start", "2026-11-01", *ANTHRACYCLINE, "--prior", prior)  # fmt: skip
+
+
+def notes_of(shown: str) -> list[str]:
+    return [line.removeprefix("Note: ") for line in shown.splitlines() if line.startswith("Note: ")]
+
+
+def test_doses_given_feed_the_anthracycline_limit_each_at_the_bsa_of_its_cycle(tmp_path: Path) -> None:
+    """Prior doxorubicin 250 mg/m², limit 400. At the start: 250 + 4 × 110.7 mg ÷ 1.845 m² (240 mg/m²) = 490 mg/m²
+    planned: over the limit. Then 110.7 mg given in cycle 1 (60 mg/m²); the patient loses weight, 55 kg from cycle 2
+    (BSA √(55 × 175 / 3600) = 1.635 m², dose 60 × 1.635 = 98.1 mg); 98 mg given in cycle 2 (98 ÷ 1.635 = 59.94
+    mg/m², not 98 ÷ 1.845 = 53.12 at the BSA of the start); doxorubicin omitted in cycles 3 and 4. Given + prior:
+    60 + 59.94 + 250 = 369.9 mg/m², within the limit, and nothing more is planned: no warning is left."""
     db = str(tmp_path / "a.sqlite3")
-    anthracycline = ["--anthracycline-table", "esc-2022", "--prior", "doxorubicin 250 mg/m2"]
-    ok(db, "course", "start", "dd-ac-t", "--course", "ac1", "--weight", "70", "--bsa", "1.8", "--start", "2026-12-01",
-       *anthracycline, "--anthracycline-limit", "400")  # fmt: skip
-    ok(db, "course", "given", "ac1", "--cycle", "ac:1", "--day", "1", "--drug", "doxorubicin", "--dose", "108 mg")
-    ok(db, "course", "given", "ac1", "--cycle", "ac:2", "--day", "1", "--drug", "doxorubicin", "--dose", "100 mg")
-    shown = ok(db, "course", "show", "ac1").stdout
-    assert "Given so far (cumulative, as recorded): doxorubicin 208 mg" in shown
-    notes = [line for line in shown.splitlines() if line.startswith("Note: given so far:")]
-    assert notes and any("208" in line or "115.6" in line for line in notes), notes  # 208 mg / 1.8 m² = 115.6 mg/m²
+    dd_ac_t(db, "doxorubicin 250 mg/m2")
+    started = ok(db, "course", "show", "ac1")
+    assert (
+        "warning: cumulative anthracycline 490 mg/m² doxorubicin-equivalent (given + still planned + prior, table "
+        "esc-2022) exceeds the limit 400 mg/m² (--anthracycline-limit)" in started.stderr
+    )
+    assert "still planned doxorubicin: 442.8 mg ÷ 1.845 m² (BSA, uncapped) = 240 mg/m²" in notes_of(started.stdout)
+    ok(db, "course", "given", "ac1", "--cycle", "ac:1", "--drug", "doxorubicin", "--dose", "110.7 mg")
+    ok(db, "course", "measure", "ac1", "--cycle", "ac:2", "--weight", "55", "--reason", "weight loss")
+    ok(db, "course", "given", "ac1", "--cycle", "ac:2", "--drug", "doxorubicin", "--dose", "98 mg")
+    for cycle in ("ac:3", "ac:4"):
+        ok(db, "course", "omit", "ac1", "--cycle", cycle, "--drug", "doxorubicin", "--reason", "LVEF down")
+    shown = ok(db, "course", "show", "ac1")
+    notes = notes_of(shown.stdout)
+    assert "given doxorubicin: 110.7 mg ÷ 1.845 m² + 98 mg ÷ 1.635 m² (BSA, uncapped) = 119.9 mg/m²" in notes
+    assert "cumulative (given + prior): 369.9 mg/m² doxorubicin-equivalent" in notes
+    assert "within the limit 400 mg/m² (--anthracycline-limit)" in notes
+    assert not any("still planned doxorubicin" in n for n in notes)  # nothing is planned any more
+    assert "Given so far (cumulative, as recorded): doxorubicin 208.7 mg" in shown.stdout
+    assert "anthracycline" not in shown.stderr  # the 490 mg/m² of the plan at the start is gone with the omissions
+
+
+def test_a_dose_given_over_the_anthracycline_limit_is_a_warning(tmp_path: Path) -> None:
+    """Prior 300 mg/m²: after cycle 1 (110.7 mg, 60 mg/m²) given + prior is 360, within 400, while the three cycles
+    still planned (3 × 60 = 180 mg/m²) would make 540; after cycle 2 given + prior is 420, over the limit."""
+    db = str(tmp_path / "a.sqlite3")
+    dd_ac_t(db, "doxorubicin 300 mg/m2")
+    ok(db, "course", "given", "ac1", "--cycle", "ac:1", "--drug", "doxorubicin", "--dose", "110.7 mg")
+    first = ok(db, "course", "show", "ac1")
+    assert "cumulative (given + prior): 360 mg/m² doxorubicin-equivalent" in notes_of(first.stdout)
+    assert "cumulative (given + still planned + prior): 540 mg/m² doxorubicin-equivalent" in notes_of(first.stdout)
+    assert "540 mg/m² doxorubicin-equivalent (given + still planned + prior" in first.stderr
+    assert "(given + prior" not in first.stderr
+    ok(db, "course", "given", "ac1", "--cycle", "ac:2", "--drug", "doxorubicin", "--dose", "110.7 mg")
+    second = ok(db, "course", "show", "ac1")
+    assert (
+        "WARNING: cumulative anthracycline 420 mg/m² doxorubicin-equivalent (given + prior, table esc-2022) exceeds "
+        "the limit 400 mg/m² (--anthracycline-limit)" in second.stdout
+    )

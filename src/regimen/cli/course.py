@@ -58,6 +58,11 @@ def cycle_option(fn: F) -> F:
     )(fn)
 
 
+def confirm_option(what: str) -> Callable[[F], F]:
+    """--confirm: record, as typed, a value that would be refused as implausible."""
+    return click.option("--confirm", is_flag=True, help=f"Record {what}: the value is right as typed.")
+
+
 def _who(who: str | None) -> str:
     if who is not None:
         text = " ".join(who.split())
@@ -191,7 +196,7 @@ def _change(kind: str, course_id: str, db: str | None, who: str | None, reason: 
     view, change = store.change(course_id, kind, who=_who(who), why=reason, **given)
     from regimen.engine.course import describe  # lazy: only this command needs it
 
-    _after(view, f"course {course_id}: change {change.seq} recorded: {describe(change, view.regimen)}")
+    _after(view, f"course {course_id}: change {change.seq} recorded: {describe(change, view.regimen, view.start.tz)}")
 
 
 @course.command("delay")
@@ -214,6 +219,7 @@ def delay(course_id: str, cycle: str, by: str, reason: str, who: str | None, db:
 @click.option("--bsa", metavar="A", help="New BSA in m² (else computed from height and weight when it was).")
 @click.option("--scr", metavar="SCR", help="New serum creatinine.")
 @click.option("--gfr", metavar="ML_MIN", help="New measured GFR.")
+@confirm_option("a weight or BSA half or less, or twice or more, the one in force (refused otherwise as a likely slip)")
 @reason_option()
 @who_option
 @db_option
@@ -225,13 +231,27 @@ def measure(
     bsa: str | None,
     scr: str | None,
     gfr: str | None,
+    confirm: bool,
     reason: str,
     who: str | None,
     db: str | None,
 ) -> None:
-    """New patient values from a cycle on: doses are recomputed; a change of more than 10 % in weight or BSA is
-    flagged."""
-    _change("measure", course_id, db, who, reason, cycle=cycle, weight=weight, height=height, bsa=bsa, scr=scr, gfr=gfr)
+    """New patient values from a cycle on: doses are recomputed; a change of more than 10 % in weight or BSA (from
+    one cycle to the next, or since the start) is flagged."""
+    _change(
+        "measure",
+        course_id,
+        db,
+        who,
+        reason,
+        cycle=cycle,
+        weight=weight,
+        height=height,
+        bsa=bsa,
+        scr=scr,
+        gfr=gfr,
+        confirm=confirm,
+    )
 
 
 @course.command("dose")
@@ -262,14 +282,22 @@ def dose(
 @cycle_option
 @click.option("--day", type=click.IntRange(min=1), metavar="D", help="The day of the cycle (default: every day).")
 @click.option("--drug", metavar="DRUG", help="The drug (default: every drug of the day).")
+@click.option("--dose-number", type=click.IntRange(min=1), metavar="N", help="With several doses a day: which.")
 @reason_option()
 @who_option
 @db_option
 def omit(
-    course_id: str, cycle: str, day: int | None, drug: str | None, reason: str, who: str | None, db: str | None
+    course_id: str,
+    cycle: str,
+    day: int | None,
+    drug: str | None,
+    dose_number: int | None,
+    reason: str,
+    who: str | None,
+    db: str | None,
 ) -> None:
-    """Omit a drug, a day, or a drug on a day."""
-    _change("omit", course_id, db, who, reason, cycle=cycle, day=day, drug=drug)
+    """Omit a drug, a day, a drug on a day, or one dose of a drug on a day."""
+    _change("omit", course_id, db, who, reason, cycle=cycle, day=day, drug=drug, dose_number=dose_number)
 
 
 @course.command("given")
@@ -281,6 +309,7 @@ def omit(
 @click.option("--at", metavar="YYYY-MM-DDTHH:MM", help="When it was given (the course's zone, or with an offset).")
 @click.option("--lot", metavar="LOT", help="The lot (batch) number, when known.")
 @click.option("--dose-number", type=click.IntRange(min=1), metavar="N", help="With several doses a day: which.")
+@confirm_option("a dose twice the planned dose or more (refused otherwise as a likely slip)")
 @reason_option(default="given as recorded")
 @who_option
 @db_option
@@ -293,11 +322,12 @@ def given(
     at: str | None,
     lot: str | None,
     dose_number: int | None,
+    confirm: bool,
     reason: str,
     who: str | None,
     db: str | None,
 ) -> None:
-    """Record what was actually given for one planned administration."""
+    """Record what was actually given for one planned administration (a time in the future is refused)."""
     _change(
         "given",
         course_id,
@@ -311,6 +341,7 @@ def given(
         at=at,
         lot=lot,
         dose_number=dose_number,
+        confirm=confirm,
     )
 
 

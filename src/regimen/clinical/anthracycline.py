@@ -12,6 +12,7 @@ anthraquinone mitoxantrone) when a plan is checked.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -152,6 +153,11 @@ def _mg(row: Administration) -> Fraction:
     return row.dose / 1000 if row.dose_unit == "mcg" else row.dose
 
 
+#: Doses of one kind ("planned", "given", "still planned"), each with the BSA (m²) it is counted against (the
+#: patient's BSA when it was or will be given; None when unknown).
+Part = tuple[str, Sequence[tuple[Administration, Fraction | None]]]
+
+
 def exposure(
     rows: tuple[Administration, ...],
     bsa_m2: Fraction | None,
@@ -160,11 +166,48 @@ def exposure(
     limit: Fraction | None,
 ) -> Exposure:
     """The planned course's doxorubicin-equivalent plus prior exposure, against an optional limit."""
+    return counted([("planned", [(r, bsa_m2) for r in rows])], table, prior, limit)
+
+
+def course_exposure(
+    given: Sequence[tuple[Administration, Fraction | None]],
+    planned: Sequence[tuple[Administration, Fraction | None]],
+    table: FactorTable | None,
+    prior: tuple[Prior, ...],
+    limit: Fraction | None,
+) -> Exposure:
+    """A treatment course's exposure: the doses recorded as given, each in mg/m² of the BSA of its own cycle, plus
+    prior exposure; then with the doses still planned. Each total is held against the limit."""
+    if table is None and not prior and limit is None:
+        drugs = dict.fromkeys(r.drug.lower() for r, _ in (*given, *planned) if r.drug.lower() in known_anthracyclines())
+        return Exposure(
+            tuple(
+                f"{drug} is an anthracycline: the course was started without --anthracycline-table "
+                f"({', '.join(bundled_tables())}), so its doxorubicin-equivalent dose is not counted"
+                for drug in drugs
+            ),
+            (),
+            None,
+        )
+    return counted([("given", given), ("still planned", planned)], table, prior, limit)
+
+
+def counted(
+    parts: Sequence[Part], table: FactorTable | None, prior: tuple[Prior, ...], limit: Fraction | None
+) -> Exposure:
+    """The doxorubicin-equivalent of ``parts`` in turn (the first with the prior exposure), each running total held
+    against ``limit``. A part after the first that holds no anthracycline is left out."""
     known = known_anthracyclines() | (table.drugs if table else set())
-    planned: dict[str, Fraction] = {}
-    for r in rows:
-        if r.drug.lower() in known:
-            planned[r.drug.lower()] = planned.get(r.drug.lower(), Fraction(0)) + _mg(r)
+    sums: list[tuple[str, dict[str, dict[Fraction | None, Fraction]]]] = []
+    for what, rows in parts:
+        by_drug: dict[str, dict[Fraction | None, Fraction]] = {}
+        for r, bsa in rows:
+            drug = r.drug.lower()
+            if drug in known:
+                at = by_drug.setdefault(drug, {})
+                at[bsa] = at.get(bsa, Fraction(0)) + _mg(r)
+        if by_drug or not sums:
+            sums.append((what, by_drug))
     if table is None:
         if prior or limit is not None:
             raise AnthracyclineError(
@@ -174,15 +217,18 @@ def exposure(
         hints = [
             f"{drug} is an anthracycline: pass --anthracycline-table ({', '.join(bundled_tables())}) to count "
             "its doxorubicin-equivalent dose"
-            for drug in planned
+            for drug in dict.fromkeys(d for _, by_drug in sums for d in by_drug)
         ]
         return Exposure(tuple(hints), (), None)
-    lines: list[str] = []
+    if not any(by_drug for _, by_drug in sums) and not prior:
+        return Exposure((), (), None)
+    lines: list[str] = [f"anthracycline doxorubicin-equivalent by {table.label()}:"]
+    if table.caveat:
+        lines.append(f"caveat of table {table.name}: {table.caveat}")
     warnings: list[str] = []
-    missing: list[str] = []  # drugs in the plan or the history that the total leaves out
+    missing: list[str] = []  # drugs that the total leaves out
     total = Fraction(0)
-    counted = False
-    head = f"anthracycline doxorubicin-equivalent by {table.label()}:"
+    counted_any = False
 
     def convert(drug: str, mg_m2: Fraction, what: str) -> Fraction | None:
         factor = table.factors.get(drug)
@@ -202,55 +248,69 @@ def exposure(
         )
         return mg_m2 * factor
 
-    for drug, mg in planned.items():
-        if bsa_m2 is None:
-            warnings.append(
-                f"{drug}: the planned {format_fraction(mg)} mg cannot be expressed in mg/m² without the "
-                "body-surface area: pass --bsa, or --height with --weight"
-            )
-            missing.append(drug)
-            continue
-        lines.append(
-            f"planned {drug}: {format_fraction(mg)} mg ÷ {format_fraction(bsa_m2)} m² (BSA, uncapped) = "
-            f"{_n(mg / bsa_m2)} mg/m²"
-        )
-        value = convert(drug, mg / bsa_m2, "planned")
-        if value is not None:
-            total += value
-            counted = True
-    for p in prior:
-        value = convert(p.drug, p.mg_m2, "prior")
-        if value is not None:
-            total += value
-            counted = True
-    if not planned and not prior:
-        return Exposure((), (), None)
+    names: list[str] = []
+    for n, (what, by_drug) in enumerate(sums):
+        names.append(what)
+        for drug, at in by_drug.items():
+            unknown = at.pop(None, None)
+            if unknown is not None:
+                warnings.append(
+                    f"{drug}: the {what} {format_fraction(unknown)} mg cannot be expressed in mg/m² without the "
+                    "body-surface area: pass --bsa, or --height with --weight"
+                )
+                missing.append(drug)
+            if not at:
+                continue
+            mg_m2 = sum((mg / bsa for bsa, mg in at.items() if bsa is not None), Fraction(0))
+            terms = " + ".join(f"{format_fraction(mg)} mg ÷ {format_fraction(bsa)} m²" for bsa, mg in at.items() if bsa)
+            lines.append(f"{what} {drug}: {terms} (BSA, uncapped) = {_n(mg_m2)} mg/m²")
+            value = convert(drug, mg_m2, what)
+            if value is not None:
+                total += value
+                counted_any = True
+        if n == 0:
+            for p in prior:
+                value = convert(p.drug, p.mg_m2, "prior")
+                if value is not None:
+                    total += value
+                    counted_any = True
+        _held(" + ".join([*names, "prior"]), total, missing, table, limit, lines, warnings)
+    return Exposure(tuple(lines), tuple(warnings), total if counted_any else None)
+
+
+def _held(
+    label: str,
+    total: Fraction,
+    missing: list[str],
+    table: FactorTable,
+    limit: Fraction | None,
+    lines: list[str],
+    warnings: list[str],
+) -> None:
+    """The running total ``label`` ("planned + prior"), and held against the limit."""
     left_out = ", ".join(dict.fromkeys(missing))
     incomplete = f" (incomplete: {left_out} not counted)" if missing else ""
     at_least = "at least " if missing else ""  # what is left out can only add to the total
-    lines.insert(0, head)
-    if table.caveat:
-        lines.insert(1, f"caveat of table {table.name}: {table.caveat}")
-    lines.append(f"cumulative (planned + prior): {at_least}{_n(total)} mg/m² doxorubicin-equivalent{incomplete}")
-    if limit is not None:
-        if total > limit:
-            warnings.append(
-                f"cumulative anthracycline {at_least}{_n(total)} mg/m² doxorubicin-equivalent "
-                f"(planned + prior, table {table.name}){incomplete} exceeds the limit "
-                f"{format_fraction(limit)} mg/m² (--anthracycline-limit)"
-            )
-        elif missing:
-            # a total that leaves a drug out is never "within" a limit: the drug left out could cross it
-            verb = "are" if len(set(missing)) > 1 else "is"
-            warnings.append(
-                f"the cumulative anthracycline dose cannot be judged against the limit "
-                f"{format_fraction(limit)} mg/m²: {left_out} {verb} not counted (counted so far "
-                f"{_n(total)} mg/m² doxorubicin-equivalent, planned + prior, table {table.name}); count "
-                "it by hand (--anthracycline-limit)"
-            )
-        else:
-            lines.append(f"within the limit {format_fraction(limit)} mg/m² (--anthracycline-limit)")
-    return Exposure(tuple(lines), tuple(warnings), total if counted else None)
+    lines.append(f"cumulative ({label}): {at_least}{_n(total)} mg/m² doxorubicin-equivalent{incomplete}")
+    if limit is None:
+        return
+    if total > limit:
+        warnings.append(
+            f"cumulative anthracycline {at_least}{_n(total)} mg/m² doxorubicin-equivalent "
+            f"({label}, table {table.name}){incomplete} exceeds the limit "
+            f"{format_fraction(limit)} mg/m² (--anthracycline-limit)"
+        )
+    elif missing:
+        # a total that leaves a drug out is never "within" a limit: the drug left out could cross it
+        verb = "are" if len(set(missing)) > 1 else "is"
+        warnings.append(
+            f"the cumulative anthracycline dose cannot be judged against the limit "
+            f"{format_fraction(limit)} mg/m²: {left_out} {verb} not counted (counted so far "
+            f"{_n(total)} mg/m² doxorubicin-equivalent, {label}, table {table.name}); count "
+            "it by hand (--anthracycline-limit)"
+        )
+    else:
+        lines.append(f"within the limit {format_fraction(limit)} mg/m² (--anthracycline-limit)")
 
 
 __all__ = [
@@ -259,6 +319,8 @@ __all__ = [
     "FactorTable",
     "Prior",
     "bundled_tables",
+    "counted",
+    "course_exposure",
     "exposure",
     "known_anthracyclines",
     "load_table",

@@ -29,7 +29,8 @@ def _number(text: str, option: str, example: str) -> Fraction:
         raise ClinicalError(f"{exc.message}: give e.g. {option} {example}") from None
 
 
-def _percent(text: str, option: str) -> Fraction:
+def percent(text: str, option: str) -> Fraction:
+    """'75%' (or '75') -> 75; ``option`` names the input in the message."""
     match = _PERCENT.match(text)
     if match is None:
         raise ClinicalError(f"{option} {text!r}: give a percentage such as 75%")
@@ -84,10 +85,10 @@ def build_options(values: dict[str, Any]) -> ClinicalOptions:
             f"{option('band')} and {option('round_threshold')} both set the rounding threshold: give one"
         )
     if v.get("band"):
-        threshold, label = _percent(v["band"], f"{option('band')}"), "NHS England dose banding"
+        threshold, label = percent(v["band"], f"{option('band')}"), "NHS England dose banding"
     elif v.get("round_threshold"):
         threshold, label = (
-            _percent(v["round_threshold"], f"{option('round_threshold')}"),
+            percent(v["round_threshold"], f"{option('round_threshold')}"),
             "--round-threshold",  # the label of the threshold in the working, not a message
         )
     formulary = load_formulary(v["formulary"]) if v.get("formulary") else None
@@ -106,7 +107,7 @@ def build_options(values: dict[str, Any]) -> ClinicalOptions:
         gfr_cap=None if cap.strip().lower() == "none" else _number(cap, f"{option('gfr_cap')}", "125"),
         **_dose_levels(v.get("dose_level") or ()),
         reductions={
-            k: _percent(p, f"{option('reduce')}")
+            k: percent(p, f"{option('reduce')}")
             for k, p in _pairs(v.get("reduce") or (), f"{option('reduce')}", "idarubicin=75%")
         },
         round_to={
@@ -126,4 +127,4 @@ def build_options(values: dict[str, Any]) -> ClinicalOptions:
     )
 
 
-__all__ = ["build_options"]
+__all__ = ["build_options", "percent"]

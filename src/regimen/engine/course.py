@@ -31,16 +31,17 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from regimen.clinical.anthracycline import exposure
-from regimen.clinical.choices import build_options
+from regimen.clinical.anthracycline import course_exposure
+from regimen.clinical.choices import build_options, percent
 from regimen.clinical.patient import make_patient
+from regimen.clinical.rounding import deviation_percent, signed_percent
 from regimen.engine.expand import expand
 from regimen.engine.plan import Plan, compute_totals
 from regimen.errors import RegimenError, option
-from regimen.model import Administration, Regimen
+from regimen.model import Administration, Patient, Regimen
 from regimen.protocol.loader import amount, load_text
 from regimen.quantities.clock import parse_time, tzinfo_for
-from regimen.quantities.exact import format_fraction
+from regimen.quantities.exact import format_decimal, format_fraction, to_decimal
 from regimen.quantities.units import factor
 
 #: What a change may be.
@@ -65,8 +66,17 @@ OPTION_KEYS = (
     "anthracycline_limit",
 )
 FILE_OPTIONS = ("formulary", "vial_round", "band", "round_threshold")
-#: A change of more than this in weight or BSA is flagged.
+#: Options the course itself counts (over the doses given and still planned), never each part plan.
+ANTHRACYCLINE_OPTIONS = ("anthracycline_table", "prior", "anthracycline_limit")
+#: A change of more than this (%) in weight or BSA, from one cycle to the next or since the start, is flagged;
+#: so is a dose recorded as given that differs from the planned dose by more than this.
 FLAG_CHANGE = Fraction(10)
+#: A new weight or BSA of less than 1/RATIO or more than RATIO times the one in force, or a dose given of RATIO
+#: times the planned dose or more, is refused unless confirmed: between two cycles it is almost always a slip (a unit,
+#: a decimal point), and the records cannot be corrected afterwards, only added to.
+IMPLAUSIBLE_RATIO = Fraction(2)
+#: A dose recorded as given at a time later than now by more than this is refused (clocks of workstations differ).
+CLOCK_SLACK = dt.timedelta(minutes=15)
 MAX_DELAY_DAYS = 366
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _CYCLE = re.compile(r"^\s*(?:([A-Za-z][A-Za-z0-9_-]*)\s*:\s*)?(\d{1,4})\s*$")
@@ -197,6 +207,8 @@ class CourseView:
     notes: tuple[str, ...]
     stopped: dt.date | None
     given_totals: tuple[tuple[str, Fraction, str], ...]  # drug, amount given, unit
+    cycles: tuple[tuple[str, int], ...] = ()  # (phase, cycle) in course order
+    patients: Mapping[tuple[str, int], Patient] = field(default_factory=dict)  # the values in force for each cycle
 
     @property
     def course_id(self) -> str:
@@ -246,6 +258,8 @@ class DueRow:
     preparation: str | None
     calculation: str
     warnings: str
+    dose_number: int | None = None  # with several doses a day: which
+    condition: str | None = None  # given only if this holds
 
 
 # ---- reading a change's inputs -------------------------------------------------------------------
@@ -320,13 +334,17 @@ def _shift(row: Administration, days: int, tz: str | None) -> Administration:
     )
 
 
+def _of_drug(row: Administration, drug: str) -> bool:
+    return drug.lower() in (row.drug.lower(), row.component.lower())
+
+
 def _matches(row: Administration, data: Mapping[str, Any]) -> bool:
     if (row.phase, row.cycle) != (data["phase"], data["cycle"]):
         return False
     if data.get("day") is not None and row.day != data["day"]:
         return False
     drug = data.get("drug")
-    if drug is not None and drug.lower() not in (row.drug.lower(), row.component.lower()):
+    if drug is not None and not _of_drug(row, drug):
         return False
     return data.get("dose_number") is None or row.dose_number == data["dose_number"]
 
@@ -350,7 +368,7 @@ class _Replay:
                 start=s.start,
                 cycles=s.cycles,
                 cycle_length=s.cycle_length,
-                options=build_options(dict(options)),
+                options=build_options({k: v for k, v in options.items() if k not in ANTHRACYCLINE_OPTIONS}),
                 time=parse_time(s.time) if s.time else None,
                 tz=s.tz if s.time else None,
             )
@@ -365,10 +383,10 @@ def _known(key: tuple[str, int], order: Sequence[tuple[str, int]], regimen: Regi
         raise CourseError(f"{what}: the course has no {_cycle_name(regimen, key)} (it plans {len(order)})") from None
 
 
-def replay(start: CourseStart, changes: Sequence[Change]) -> CourseView:
+def replay(start: CourseStart, changes: Sequence[Change], cache: _Replay | None = None) -> CourseView:
     """The course as it stands after ``changes`` (in their order); raises :class:`CourseError` for a change
-    that cannot apply, naming it."""
-    r = _Replay(start)
+    that cannot apply, naming it. ``cache``: the expansions of an earlier replay of the same start."""
+    r = cache if cache is not None else _Replay(start)
     regimen = r.regimen
     base = r.plan(start.patient, start.options)
     order = list(dict.fromkeys((a.phase, a.cycle) for a in base.administrations))
@@ -377,12 +395,11 @@ def replay(start: CourseStart, changes: Sequence[Change]) -> CourseView:
     patients: list[dict[str, str]] = [dict(start.patient) for _ in order]
     options: list[dict[str, Any]] = [dict(start.options) for _ in order]
     delays = [0] * len(order)
-    marks: dict[tuple[str, int], list[str]] = {}
+    marks: dict[tuple[str, int], list[tuple[str | None, str]]] = {}  # cycle -> (the drug it is of, or None; mark)
     warnings: list[str] = []
     notes: list[str] = []
     stopped: dt.date | None = None
-    given_changes: list[Change] = []
-    omit_changes: list[Change] = []
+    done_changes: list[Change] = []  # omitted and given, in the order recorded
     for change in changes:
         d = change.data
         label = f"change {change.seq}"
@@ -394,12 +411,12 @@ def replay(start: CourseStart, changes: Sequence[Change]) -> CourseView:
         if change.kind == "delay":
             for i in range(index, len(order)):
                 delays[i] += d["days"]
-            marks.setdefault(key, []).append(f"delayed {d['days']} days from this cycle on ({label})")
+            marks.setdefault(key, []).append((None, f"delayed {d['days']} days from this cycle on ({label})"))
         elif change.kind == "measure":
             for i in range(index, len(order)):
                 patients[i].update({k: v for k, v in d["values"].items() if v is not None})
             said = ", ".join(f"{k} {v}" for k, v in d["values"].items() if v is not None)
-            marks.setdefault(key, []).append(f"{said} from this cycle on ({label})")
+            marks.setdefault(key, []).append((None, f"{said} from this cycle on ({label})"))
             if "weight" in d["values"] and "bsa" not in d["values"] and patients[index].get("bsa"):
                 notes.append(
                     f"{label}: the weight changed but the BSA ({patients[index]['bsa']}) was given, not computed; "
@@ -408,7 +425,10 @@ def replay(start: CourseStart, changes: Sequence[Change]) -> CourseView:
         elif change.kind == "dose":
             for i in range(index, len(order)):
                 if d.get("level") is not None:
-                    levels = [x for x in options[i].get("dose_level") or () if not _same_drug(x, d.get("drug"))]
+                    # a level of one drug replaces that drug's; a level of every drug replaces them all
+                    levels = [
+                        x for x in options[i].get("dose_level") or () if d.get("drug") and not _same_drug(x, d["drug"])
+                    ]
                     levels.append(f"{d['drug']}={d['level']}" if d.get("drug") else str(d["level"]))
                     options[i]["dose_level"] = tuple(levels)
                 if d.get("reduce") is not None:
@@ -416,45 +436,52 @@ def replay(start: CourseStart, changes: Sequence[Change]) -> CourseView:
                     cuts.append(f"{d['drug']}={d['reduce']}")
                     options[i]["reduce"] = tuple(cuts)
             what = f"dose level {d['level']}" if d.get("level") is not None else f"reduced to {d['reduce']}"
-            marks.setdefault(key, []).append(f"{d.get('drug') or 'all drugs'}: {what} from this cycle on ({label})")
-        elif change.kind == "omit":
-            omit_changes.append(change)
-        elif change.kind == "given":
-            given_changes.append(change)
+            marks.setdefault(key, []).append(
+                (d.get("drug"), f"{d.get('drug') or 'all drugs'}: {what} from this cycle on ({label})")
+            )
+        elif change.kind in ("omit", "given"):
+            done_changes.append(change)
         elif change.kind == "stop":
             stopped = dt.date.fromisoformat(d["from"])
     # expand each cycle with what is in force for it
     by_cycle: dict[tuple[str, int], Plan] = {}
-    used: list[Plan] = []
+    used: dict[int, Plan] = {}  # by id: each distinct part plan once, in cycle order
+    covers: dict[int, list[tuple[str, int]]] = {}  # the cycles each part plan is used for
     for i, key in enumerate(order):
         plan = r.plan(patients[i], options[i])
         by_cycle[key] = plan
-        if plan not in used:
-            used.append(plan)
+        used.setdefault(id(plan), plan)
+        covers.setdefault(id(plan), []).append(key)
+    parts = list(used.values())
     rows: list[CourseRow] = []
     cycle_rows: dict[tuple[str, int], list[Administration]] = {}
-    for plan in used:
+    for plan in parts:
         for a in plan.administrations:
             if by_cycle[a.phase, a.cycle] is plan:
                 cycle_rows.setdefault((a.phase, a.cycle), []).append(a)
     for i, key in enumerate(order):
         for a in cycle_rows.get(key, []):
             row = _shift(a, delays[i], start.tz if start.time else None)
-            rows.append(CourseRow(row=row, status="planned", marks=tuple(marks.get(key, ()) if a.day else ())))
-    shifted_plans = _plans_with_rows(used, by_cycle, rows)
-    # omitted and given
-    for change in omit_changes:
-        hit = False
-        for n, cr in enumerate(rows):
-            if _matches(cr.row, change.data) and cr.status == "planned":
-                rows[n] = dataclasses.replace(cr, status="omitted", change=change.seq)
-                hit = True
-        if not hit:
-            raise CourseError(
-                f"omit (change {change.seq}): {_what(regimen, change.data)} is not planned (or not any more)"
+            mine = tuple(m for drug, m in marks.get(key, ()) if drug is None or _of_drug(a, drug))
+            rows.append(CourseRow(row=row, status="planned", marks=mine))
+    shifted_plans = _plans_with_rows(parts, by_cycle, rows)
+    # omitted and given, in the order recorded
+    for change in done_changes:
+        if change.kind == "given":
+            rows = _record_given(rows, change, regimen, start.tz)
+            continue
+        hit = [n for n, cr in enumerate(rows) if _matches(cr.row, change.data)]
+        for n in hit:
+            if rows[n].status == "planned":
+                rows[n] = dataclasses.replace(rows[n], status="omitted", change=change.seq)
+        if not any(rows[n].change == change.seq for n in hit):
+            given = [rows[n] for n in hit if rows[n].status == "given"]
+            why = (
+                f"is recorded as given (change {given[0].change}); a dose given cannot be omitted"
+                if given
+                else "is not planned (or not any more)"
             )
-    for change in given_changes:
-        rows = _record_given(rows, change, regimen, start.tz)
+            raise CourseError(f"omit (change {change.seq}): {_what(regimen, change.data)} {why}")
     if stopped is not None:
         rows = [
             dataclasses.replace(cr, status="stopped")
@@ -462,21 +489,29 @@ def replay(start: CourseStart, changes: Sequence[Change]) -> CourseView:
             else cr
             for cr in rows
         ]
-    warnings.extend(_flags(order, by_cycle, regimen))
-    for plan in used:
-        warnings.extend(plan.plan_warnings)
-        notes.extend(plan.notes)
-    given_rows = [cr.row.moved(dose=cr.given.dose) for cr in rows if cr.given is not None]
+    warnings.extend(_flags(order, by_cycle, base.patient, regimen))
+    # what a part plan says of itself holds for its own cycles: said so, unless the plan of the start says it too
+    first = parts[0]
+    for plan in parts:
+        where = "" if plan is first else f"{_cycles_text(regimen, covers[id(plan)])}: "
+        warnings.extend(w if w in first.plan_warnings else where + w for w in plan.plan_warnings)
+        notes.extend(n if n in first.notes else where + n for n in plan.notes)
+    warnings.extend(_off_plan(rows, regimen))
+    opts = build_options(dict(start.options))
+    bsa = {key: plan.patient.bsa_m2 for key, plan in by_cycle.items()}
+    found = course_exposure(
+        [(cr.row.moved(dose=cr.given.dose), bsa[cr.row.phase, cr.row.cycle]) for cr in rows if cr.given is not None],
+        [(cr.row, bsa[cr.row.phase, cr.row.cycle]) for cr in rows if cr.status == "planned"],
+        opts.anthracycline_table,
+        opts.prior,
+        opts.anthracycline_limit,
+    )
+    notes.extend(found.lines)
+    warnings.extend(found.warnings)
     totals: dict[tuple[str, str], Fraction] = {}
-    for g in given_rows:
-        totals[g.drug, g.dose_unit] = totals.get((g.drug, g.dose_unit), Fraction(0)) + g.dose
-    if given_rows:
-        opts = build_options(dict(options[-1]))
-        found = exposure(
-            tuple(given_rows), base.patient.bsa_m2, opts.anthracycline_table, opts.prior, opts.anthracycline_limit
-        )
-        notes.extend(f"given so far: {line}" for line in found.lines)
-        warnings.extend(found.warnings)
+    for cr in rows:
+        if cr.given is not None:
+            totals[cr.row.drug, cr.given.unit] = totals.get((cr.row.drug, cr.given.unit), Fraction(0)) + cr.given.dose
     return CourseView(
         start=start,
         regimen=regimen,
@@ -487,12 +522,149 @@ def replay(start: CourseStart, changes: Sequence[Change]) -> CourseView:
         notes=tuple(dict.fromkeys(notes)),
         stopped=stopped,
         given_totals=tuple((drug, amt, unit) for (drug, unit), amt in totals.items()),
+        cycles=tuple(order),
+        patients={key: plan.patient for key, plan in by_cycle.items()},
     )
 
 
-def _same_drug(entry: str, drug: str | None) -> bool:
-    if drug is None:
-        return "=" not in entry
+def append(start: CourseStart, changes: Sequence[Change], new: Change) -> CourseView:
+    """The course after ``new``, recorded after ``changes``; raises :class:`CourseError` when ``new`` cannot apply
+    or would contradict what is already recorded (:func:`check_new`)."""
+    cache = _Replay(start)
+    before = replay(start, changes, cache)
+    after = replay(start, [*changes, new], cache)
+    check_new(before, after, new)
+    return after
+
+
+def _cycle_arg(regimen: Regimen, key: tuple[str, int]) -> str:
+    """The cycle as the command takes it: '3', or 'ac:3' in a regimen of phases."""
+    return f"{key[0]}:{key[1]}" if regimen.phased else str(key[1])
+
+
+def _given_on(cr: CourseRow, tz: str | None) -> dt.date | None:
+    """The day a dose recorded as given was given: of its time when recorded, else its planned date."""
+    if cr.given is not None and cr.given.at is not None:
+        return cr.given.at.astimezone(tzinfo_for(tz)).date()
+    return cr.row.date
+
+
+def check_new(before: CourseView, after: CourseView, change: Change) -> None:
+    """What a new change must not do to what is already recorded, or record without a confirmation; raises
+    :class:`CourseError`. Checked when the change is recorded, never on replay (what was recorded stays readable).
+
+    - a delay, a new weight or a dose change from a cycle in which a dose is already recorded as given: it would
+      move that dose or change the plan it was given under (it applies from a cycle with nothing given yet);
+    - a dose given on or after the day the course was stopped from, or a stop from before a dose given or day 1;
+    - a dose given of twice the planned dose or more, a weight or BSA halved or doubled: unless confirmed.
+    """
+    d, regimen, tz = change.data, after.regimen, after.start.tz
+    label = f"{change.kind} (change {change.seq})"
+    if change.kind in ("delay", "measure", "dose"):
+        index = before.cycles.index((d["phase"], d["cycle"]))
+        later = set(before.cycles[index:])
+        done = [cr for cr in before.rows if cr.given is not None and (cr.row.phase, cr.row.cycle) in later]
+        if done:
+            last = max(before.cycles.index((cr.row.phase, cr.row.cycle)) for cr in done)
+            after_last = before.cycles[last + 1] if last + 1 < len(before.cycles) else None
+            hint = (
+                f"; record it from {_cycle_name(regimen, after_last)} ({option('cycle')} "
+                f"{_cycle_arg(regimen, after_last)})"
+                if after_last is not None
+                else ""
+            )
+            assert done[0].given is not None
+            raise CourseError(
+                f"{label}: {_row_name(regimen, done[0].row)} is recorded as given (change {done[0].given.change}); "
+                f"a {change.kind} from {_cycle_name(regimen, (d['phase'], d['cycle']))} would change what it was "
+                f"given under{hint}"
+            )
+    if change.kind == "measure" and not d.get("confirmed"):
+        key = (d["phase"], d["cycle"])
+        old, new = before.patients[key], after.patients[key]
+        for name, a, b, unit in (("weight", old.weight_kg, new.weight_kg, "kg"), ("BSA", old.bsa_m2, new.bsa_m2, "m²")):
+            if a and b and (b >= a * IMPLAUSIBLE_RATIO or b * IMPLAUSIBLE_RATIO <= a):
+                raise CourseError(
+                    f"{label}: {name} {format_fraction(b)} {unit} from {_cycle_name(regimen, key)} is "
+                    f"{'twice or more' if b > a else 'half or less'} the {format_fraction(a)} {unit} in force: not a "
+                    f"plausible change between cycles; check the value and its unit, and if it is right record it "
+                    f"with {option('confirm')}"
+                )
+    if change.kind == "given":
+        cr = next(cr for cr in after.rows if cr.given is not None and cr.given.change == change.seq)
+        assert cr.given is not None
+        on = _given_on(cr, tz)
+        if before.stopped is not None and on is not None and on >= before.stopped:
+            raise CourseError(
+                f"{label}: {_row_name(regimen, cr.row)} falls on {on.isoformat()}, after the course was stopped "
+                f"(from {before.stopped.isoformat()}); a dose given after a stop is not part of this course"
+            )
+        planned = cr.row.dose
+        if planned and cr.given.dose >= planned * IMPLAUSIBLE_RATIO and not d.get("confirmed"):
+            raise CourseError(
+                f"{label}: {format_fraction(cr.given.dose)} {cr.given.unit} given is "
+                f"{format_decimal(to_decimal(cr.given.dose / planned, 1))} times the planned "
+                f"{format_fraction(planned)} {cr.row.dose_unit} for {_row_name(regimen, cr.row)}: check the dose and "
+                f"its unit; if that much really was given, record it with {option('confirm')}"
+            )
+    if change.kind == "stop":
+        stop = dt.date.fromisoformat(d["from"])
+        if stop < before.start.start:
+            raise CourseError(
+                f"{label}: {stop.isoformat()} is before day 1 ({before.start.start.isoformat()}); to stop a course "
+                f"before anything is given, stop it from day 1 ({option('on')} {before.start.start.isoformat()})"
+            )
+        for cr in before.rows:
+            on = _given_on(cr, tz) if cr.given is not None else None
+            if on is not None and on >= stop and cr.given is not None:
+                raise CourseError(
+                    f"{label}: {_row_name(regimen, cr.row)} is recorded as given on {on.isoformat()} (change "
+                    f"{cr.given.change}); the course cannot be stopped from {stop.isoformat()}, before it"
+                )
+
+
+def _cycles_text(regimen: Regimen, keys: Sequence[tuple[str, int]]) -> str:
+    """'cycle 3', 'cycles 5-8', 'cycles 3-4, 7-8'; in a regimen of phases 'ac cycles 2-4, paclitaxel cycles 1-4'."""
+    runs: list[tuple[str, int, int]] = []
+    for phase, cycle in keys:
+        if runs and runs[-1][0] == phase and runs[-1][2] == cycle - 1:
+            runs[-1] = (phase, runs[-1][1], cycle)
+        else:
+            runs.append((phase, cycle, cycle))
+    spans: dict[str, list[str]] = {}
+    for phase, first, last in runs:
+        spans.setdefault(phase, []).append(str(first) if first == last else f"{first}-{last}")
+    out = []
+    for phase, listed in spans.items():
+        word = "cycle" if sum(1 for k in keys if k[0] == phase) == 1 else "cycles"
+        out.append(f"{phase + ' ' if regimen.phased else ''}{word} {', '.join(listed)}")
+    return ", ".join(out)
+
+
+def _row_name(regimen: Regimen, row: Administration) -> str:
+    """'oxaliplatin cycle 1 day 1' (and 'dose 2' with several doses a day)."""
+    dose = f" dose {row.dose_number}" if row.dose_number is not None and (row.doses_per_day or 0) > 1 else ""
+    return f"{row.drug} {_cycle_name(regimen, (row.phase, row.cycle))} day {row.day}{dose}"
+
+
+def _off_plan(rows: Sequence[CourseRow], regimen: Regimen) -> list[str]:
+    """A dose recorded as given that differs from the planned dose by more than FLAG_CHANGE %."""
+    out = []
+    for cr in rows:
+        g, planned = cr.given, cr.row.dose
+        if g is None or not planned or abs(g.dose - planned) * 100 <= FLAG_CHANGE * planned:
+            continue
+        out.append(
+            f"{_row_name(regimen, cr.row)}: given {format_fraction(g.dose)} {g.unit}, planned "
+            f"{format_fraction(planned)} {cr.row.dose_unit} ({signed_percent(deviation_percent(planned, g.dose))}, "
+            f"change {g.change}): more than {format_fraction(FLAG_CHANGE)} % from the plan; check the record and the "
+            "next doses"
+        )
+    return out
+
+
+def _same_drug(entry: str, drug: str) -> bool:
+    """Whether an option entry 'DRUG=VALUE' is of ``drug``."""
     return entry.partition("=")[0].strip().lower() == drug.lower()
 
 
@@ -511,6 +683,8 @@ def _what(regimen: Regimen, data: Mapping[str, Any]) -> str:
         parts.append(f"day {data['day']}")
     if data.get("drug"):
         parts.insert(0, data["drug"])
+    if data.get("dose_number") is not None:
+        parts.append(f"dose {data['dose_number']}")
     return " ".join(parts)
 
 
@@ -522,9 +696,12 @@ def _record_given(rows: list[CourseRow], change: Change, regimen: Regimen, tz: s
         raise CourseError(f"given (change {change.seq}): the course has no {what} to record")
     if len(found) > 1:
         drugs = ", ".join(dict.fromkeys(rows[n].row.component for n in found))
+        if len({(rows[n].row.component, rows[n].row.day) for n in found}) == 1:  # one drug on one day, several doses
+            which = f"name the dose with {option('dose_number')} (1 to {len(found)})"
+        else:
+            which = f"name the drug with {option('drug')} and the day with {option('day')}"
         raise CourseError(
-            f"given (change {change.seq}): {what} matches {len(found)} administrations ({drugs}); name the drug "
-            f"with {option('drug')} and the day with {option('day')}"
+            f"given (change {change.seq}): {what} matches {len(found)} administrations ({drugs}); {which}"
         )
     n = found[0]
     cr = rows[n]
@@ -544,40 +721,52 @@ def _record_given(rows: list[CourseRow], change: Change, regimen: Regimen, tz: s
     given = Given(dose=dose, unit=cr.row.dose_unit, text=d["dose"], at=at, lot=d.get("lot"), change=change.seq)
     mark = []
     if dose != cr.row.dose:
-        pct = (dose - cr.row.dose) / cr.row.dose * 100
+        off = signed_percent(deviation_percent(cr.row.dose, dose))
         mark.append(
             f"given {format_fraction(dose)} {cr.row.dose_unit}, planned "
-            f"{format_fraction(cr.row.dose)} {cr.row.dose_unit} ({'+' if pct > 0 else ''}{float(pct):.1f} %)"
+            f"{format_fraction(cr.row.dose)} {cr.row.dose_unit} ({off})"
         )
     rows[n] = dataclasses.replace(cr, status="given", given=given, change=change.seq, marks=(*cr.marks, *mark))
     return rows
 
 
-def _flags(order: Sequence[tuple[str, int]], by_cycle: Mapping[tuple[str, int], Plan], regimen: Regimen) -> list[str]:
-    """A change of more than 10 % in weight or BSA from one cycle to the next is flagged."""
+def _flags(
+    order: Sequence[tuple[str, int]], by_cycle: Mapping[tuple[str, int], Plan], start: Patient, regimen: Regimen
+) -> list[str]:
+    """A change of more than 10 % in weight or BSA is flagged: from one cycle to the next, and since the start (a
+    loss in small steps, none of them over 10 %, is flagged at the cycle where the whole passes 10 %)."""
     out = []
+    limit = format_fraction(FLAG_CHANGE)
     for before, after in itertools.pairwise(order):
         a, b = by_cycle[before].patient, by_cycle[after].patient
-        for name, old, new, unit in (
-            ("weight", a.weight_kg, b.weight_kg, "kg"),
-            ("BSA", a.bsa_m2, b.bsa_m2, "m²"),
+        for name, old, new, first, unit in (
+            ("weight", a.weight_kg, b.weight_kg, start.weight_kg, "kg"),
+            ("BSA", a.bsa_m2, b.bsa_m2, start.bsa_m2, "m²"),
         ):
-            if old and new and old != new:
-                pct = (new - old) / old * 100
-                if abs(pct) > FLAG_CHANGE:
-                    out.append(
-                        f"{name} changed from {format_fraction(old)} {unit} to {format_fraction(new)} {unit} "
-                        f"({'+' if pct > 0 else ''}{float(pct):.1f} %) from {_cycle_name(regimen, after)}: more than "
-                        f"{format_fraction(FLAG_CHANGE)} %; check the doses with the prescriber"
-                    )
+            if not old or not new or old == new:
+                continue
+            step = deviation_percent(old, new)
+            if abs(step) > FLAG_CHANGE:
+                out.append(
+                    f"{name} changed from {format_fraction(old)} {unit} to {format_fraction(new)} {unit} "
+                    f"({signed_percent(step)}) from {_cycle_name(regimen, after)}: more than {limit} %; check the "
+                    "doses with the prescriber"
+                )
+            elif first and abs(deviation_percent(first, new)) > FLAG_CHANGE >= abs(deviation_percent(first, old)):
+                out.append(
+                    f"{name} {format_fraction(new)} {unit} from {_cycle_name(regimen, after)} is "
+                    f"{signed_percent(deviation_percent(first, new))} from the {format_fraction(first)} {unit} at "
+                    f"the start: more than {limit} % since the start; check the doses with the prescriber"
+                )
     return out
 
 
 # ---- building changes (checked against the course before they are recorded) -------------------------------
 
 
-def change_data(kind: str, regimen: Regimen, **given: Any) -> dict[str, Any]:
-    """The data of a change of ``kind`` from the command's values, checked for form (the replay checks the rest)."""
+def change_data(kind: str, regimen: Regimen, now: dt.datetime | None = None, **given: Any) -> dict[str, Any]:
+    """The data of a change of ``kind`` from the command's values, checked for form (the replay and
+    :func:`check_new` check the rest). ``now``: when it is recorded (UTC; default: the clock)."""
     if kind not in KINDS:
         raise CourseError(f"unknown change {kind!r}")
     data: dict[str, Any] = {}
@@ -593,6 +782,8 @@ def change_data(kind: str, regimen: Regimen, **given: Any) -> dict[str, Any]:
             raise CourseError("measure: give at least one of " + ", ".join(option(k) for k in MEASURE_KEYS))
         make_patient(**values)  # implausible values are refused here, before anything is recorded
         data["values"] = values
+        if given.get("confirm"):
+            data["confirmed"] = True
     elif kind == "dose":
         level, reduce = given.get("level"), given.get("reduce")
         if (level is None) == (reduce is None):
@@ -607,10 +798,13 @@ def change_data(kind: str, regimen: Regimen, **given: Any) -> dict[str, Any]:
         else:
             data["reduce"] = str(reduce).strip()
         data["drug"] = given.get("drug")
+        _check_dose(regimen, data)
     elif kind == "omit":
         if given.get("day") is None and not given.get("drug"):
             raise CourseError(f"omit: name the drug ({option('drug')}), the day ({option('day')}) or both")
         data.update(day=given.get("day"), drug=given.get("drug"))
+        if given.get("dose_number") is not None:
+            data["dose_number"] = given["dose_number"]
     elif kind == "given":
         if not given.get("dose"):
             raise CourseError(f"given: give the dose given, with its unit ({option('dose')} '650 mg')")
@@ -621,7 +815,17 @@ def change_data(kind: str, regimen: Regimen, **given: Any) -> dict[str, Any]:
         data.update(day=given.get("day"), drug=given.get("drug"), dose=str(given["dose"]).strip())
         data["dose_number"] = given.get("dose_number")
         if given.get("at"):
-            data["at"] = _instant(given["at"], given.get("tz")).isoformat()
+            at = _instant(given["at"], given.get("tz"))
+            clock = now if now is not None else dt.datetime.now(dt.UTC)
+            if at > clock + CLOCK_SLACK:
+                local = clock.astimezone(tzinfo_for(given.get("tz"))).strftime("%Y-%m-%d %H:%M")
+                raise CourseError(
+                    f"{option('at')} {given['at']!r} is in the future (it is now {local} "
+                    f"{given.get('tz') or 'UTC'}): record a dose when it has been given"
+                )
+            data["at"] = at.isoformat()
+        if given.get("confirm"):
+            data["confirmed"] = True
         if given.get("lot"):
             lot = " ".join(str(given["lot"]).split())
             if not lot or len(lot) > 64:
@@ -630,6 +834,36 @@ def change_data(kind: str, regimen: Regimen, **given: Any) -> dict[str, Any]:
     elif kind == "stop":
         data["from"] = given["on"].isoformat()
     return data
+
+
+def _check_dose(regimen: Regimen, data: Mapping[str, Any]) -> None:
+    """A dose change names a drug of the regimen, a level it defines, a reduction above 0 and at most 100 %: said in
+    the words of 'course dose' (the expansion would say it in those of 'expand')."""
+    comps = list(regimen.components())
+    drug = data.get("drug")
+    mine = [c for c in comps if drug is None or drug.lower() in (c.id.lower(), c.drug.lower())]
+    if not mine:
+        names = ", ".join(dict.fromkeys(c.drug for c in comps))
+        raise CourseError(f"{option('drug')} {drug!r}: {regimen.id} has no such drug; its drugs are {names}")
+    level = data.get("level")
+    if level is not None and level != 0:
+        targets = mine if drug is not None else [c for c in comps if c.levels]
+        if not targets:
+            raise CourseError(
+                f"{option('level')} {level}: {regimen.id} defines no dose levels; for a reduction the protocol does "
+                f"not tabulate, give {option('drug')} and {option('reduce')} PCT"
+            )
+        for c in targets:
+            if not any(x.level == level for x in c.levels):
+                defined = ", ".join(str(x.level) for x in c.levels) or "none"
+                raise CourseError(
+                    f"{option('level')} {level}: {c.drug} has no dose level {level} in {regimen.id} (its levels: "
+                    f"{defined})"
+                )
+    if data.get("reduce") is not None:
+        pct = percent(data["reduce"], option("reduce"))
+        if not 0 < pct <= 100:
+            raise CourseError(f"{option('reduce')} {data['reduce']!r}: a reduction is above 0 % and at most 100 %")
 
 
 def _delay_days(text: str | int) -> int:
@@ -644,23 +878,27 @@ def _delay_days(text: str | int) -> int:
     return days
 
 
-def describe(change: Change, regimen: Regimen) -> str:
-    """One line for the history."""
+def describe(change: Change, regimen: Regimen, tz: str | None = None) -> str:
+    """One line for the history; a time given in the course's zone ``tz`` (default UTC)."""
     d = change.data
+    confirmed = " (confirmed as typed)" if d.get("confirmed") else ""
     if change.kind == "delay":
         return f"{_cycle_name(regimen, (d['phase'], d['cycle']))} delayed {d['days']} days"
     if change.kind == "measure":
         said = ", ".join(f"{k} {v}" for k, v in d["values"].items())
-        return f"{said} from {_cycle_name(regimen, (d['phase'], d['cycle']))}"
+        return f"{said} from {_cycle_name(regimen, (d['phase'], d['cycle']))}{confirmed}"
     if change.kind == "dose":
         what = f"dose level {d['level']}" if d.get("level") is not None else f"reduced to {d['reduce']}"
         return f"{d.get('drug') or 'all drugs'}: {what} from {_cycle_name(regimen, (d['phase'], d['cycle']))}"
     if change.kind == "omit":
         return f"omitted: {_what(regimen, d)}"
     if change.kind == "given":
-        at = f" at {d['at']}" if d.get("at") else ""
+        at = ""
+        if d.get("at"):
+            local = dt.datetime.fromisoformat(d["at"]).astimezone(tzinfo_for(tz))
+            at = f" at {local.strftime('%Y-%m-%d %H:%M')} ({tz or 'UTC'})"
         lot = f", lot {d['lot']}" if d.get("lot") else ""
-        return f"given: {_what(regimen, d)} {d['dose']}{at}{lot}"
+        return f"given: {_what(regimen, d)} {d['dose']}{at}{lot}{confirmed}"
     return f"stopped from {d['from']}"
 
 
@@ -698,8 +936,10 @@ __all__ = [
     "CourseView",
     "DueRow",
     "Given",
+    "append",
     "change_data",
     "check_course_id",
+    "check_new",
     "describe",
     "parse_cycle",
     "replay",

@@ -57,7 +57,7 @@ def _working(cr: CourseRow, tz: str | None) -> str:
 
 def history_line(view: CourseView, change: Change) -> str:
     at = change.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"#{change.seq} {at} {change.who}: {describe(change, view.regimen)} (why: {change.why})"
+    return f"#{change.seq} {at} {change.who}: {describe(change, view.regimen, view.start.tz)} (why: {change.why})"
 
 
 def course_text(view: CourseView, started: tuple[dt.datetime, str, str] | None = None) -> str:
@@ -176,6 +176,7 @@ DUE_COLUMNS = (
     "day",
     "drug",
     "component",
+    "dose_number",
     "dose",
     "dose_exact",
     "dose_unit",
@@ -185,6 +186,7 @@ DUE_COLUMNS = (
     "duration_h",
     "preparation",
     "calculation",
+    "condition",
     "warnings",
 )
 
@@ -202,6 +204,7 @@ def due_record(r: DueRow) -> dict[str, Any]:
         "day": r.day,
         "drug": r.drug,
         "component": r.component,
+        "dose_number": r.dose_number,
         "dose": r.dose_text,
         "dose_exact": exact_text(r.dose),
         "dose_unit": r.unit,
@@ -211,6 +214,7 @@ def due_record(r: DueRow) -> dict[str, Any]:
         "duration_h": exact_text(r.hours) if r.hours is not None else None,
         "preparation": r.preparation,
         "calculation": r.calculation,
+        "condition": r.condition,
         "warnings": r.warnings,
     }
 
@@ -262,8 +266,9 @@ def due_text(rows: Sequence[DueRow], first: dt.date, last: dt.date) -> str:
 
 
 def due_ics(rows: Sequence[DueRow], dtstamp: dt.datetime | None = None) -> bytes:
-    """The worklist as a calendar: one event per administration, its UID from the course, cycle, day and drug (so
-    a later export of the same days updates them)."""
+    """The worklist as a calendar: one event per administration, its UID from the course, phase, cycle, day, drug
+    and dose of the day (never a date, a dose or a patient value), so that a later export updates each event, and
+    two doses of one drug on one day are two events."""
     import icalendar
 
     from regimen.export.ics import clean_text, new_calendar  # lazy: icalendar only for this format
@@ -272,7 +277,9 @@ def due_ics(rows: Sequence[DueRow], dtstamp: dt.datetime | None = None) -> bytes
     cal = new_calendar("regimen worklist")
     for r in rows:
         event = icalendar.Event()
-        key = "\x1f".join((r.course_id, r.phase, str(r.cycle), str(r.day), r.component, r.date.isoformat()))
+        key = "\x1f".join(
+            (r.course_id, r.phase, str(r.cycle), str(r.day), r.component, str(r.dose_number or ""), r.condition or "")
+        )
         event.add("uid", f"regimen-due-{hashlib.sha256(key.encode()).hexdigest()[:24]}")
         if r.start is not None:
             event.add("dtstart", r.start.astimezone(dt.UTC))

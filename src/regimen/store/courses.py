@@ -8,6 +8,7 @@ process killed in the middle leaves the course as it was before the change or af
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -25,12 +26,13 @@ from regimen.engine.course import (
     CourseStart,
     CourseView,
     DueRow,
+    append,
     change_data,
     check_course_id,
     replay,
 )
 from regimen.engine.rows import exact_text
-from regimen.errors import option
+from regimen.errors import RegimenError, option
 from regimen.export.course import course_json, course_text
 from regimen.model import how_given
 from regimen.protocol.loader import load_text
@@ -164,7 +166,10 @@ class CourseStore:
         return out
 
     def due(self, first: dt.date, last: dt.date) -> list[DueRow]:
-        """Every planned administration dated ``first`` to ``last`` across the active courses."""
+        """Every planned administration dated ``first`` to ``last`` across the active courses. The index it reads is
+        rebuilt first for every course whose caches are missing or were written by another version of regimen
+        (after an upgrade: the doses are those this version computes, never an older version's)."""
+        self.refresh()
         query = (
             sa.select(scheduled, courses.c.regimen_id)
             .join(courses, courses.c.id == scheduled.c.course_id)
@@ -194,9 +199,45 @@ class CourseStore:
                     preparation=r.preparation,
                     calculation=r.calculation,
                     warnings=r.warnings,
+                    dose_number=r.dose_number,
+                    condition=r.condition,
                 )
                 for r in conn.execute(query)
             ]
+
+    def _stale(self, conn: Connection, course_id: str | None = None) -> list[str]:
+        """Courses whose caches (the worklist's rows and the rendered view, written together) are missing or were
+        written by another version of regimen."""
+        query = (
+            sa.select(courses.c.id)
+            .select_from(courses.outerjoin(views, views.c.course_id == courses.c.id))
+            .where(sa.or_(views.c.course_id.is_(None), views.c.code_version != _code_version()))
+        )
+        if course_id is not None:
+            query = query.where(courses.c.id == course_id)
+        return list(conn.execute(query.order_by(courses.c.id)).scalars())
+
+    def refresh(self) -> int:
+        """Rebuild, from their records, the caches of every course that :meth:`_stale` finds; the number rebuilt.
+        A course that this version cannot replay is an error naming it: a worklist never leaves a course out."""
+        with self.engine.connect() as conn:
+            stale = self._stale(conn)
+        done = 0
+        for course_id in stale:
+            with self.engine.begin() as conn:
+                start, found = self._records(conn, course_id, lock=True)
+                if not self._stale(conn, course_id):  # another process rebuilt it meanwhile
+                    continue
+                try:
+                    view = replay(start, found)
+                except RegimenError as exc:
+                    raise StoreError(
+                        f"course {course_id!r} cannot be read by this version of regimen ({exc.message}); the "
+                        "worklist is not given without it"
+                    ) from None
+                self._project(conn, view)
+                done += 1
+        return done
 
     # ---- writing -----------------------------------------------------------------------------
 
@@ -279,9 +320,11 @@ class CourseStore:
                     start, found = self._records(conn, course_id, lock=True)
                     regimen = load_text(start.regimen_text, start.regimen_file)
                     # as the record will read back (keys sorted), so that the view written now is the replay's
-                    data = json.loads(json.dumps(change_data(kind, regimen, tz=start.tz, **given), sort_keys=True))
+                    data = json.loads(
+                        json.dumps(change_data(kind, regimen, now=now, tz=start.tz, **given), sort_keys=True)
+                    )
                     new = Change(seq=len(found) + 1, kind=kind, at=now, who=who, why=" ".join(why.split()), data=data)
-                    view = replay(start, [*found, new])
+                    view = append(start, found, new)
                     conn.execute(
                         changes.insert().values(
                             course_id=course_id,
@@ -327,6 +370,7 @@ class CourseStore:
         )
 
 
+@functools.cache
 def _code_version() -> str:
     """The installed regimen's version: a view rendered by another version is not used (it is replayed instead)."""
     from importlib.metadata import PackageNotFoundError, version
@@ -382,6 +426,8 @@ def _scheduled(view: CourseView, n: int, cr: CourseRow, notes: Mapping[str, str 
         "preparation": "; ".join(x for x in (*how, note) if x) or None,
         "calculation": r.calculation,
         "warnings": "; ".join((*r.warnings, *cr.marks)),
+        "dose_number": r.dose_number,
+        "condition": r.condition,
     }
 
 

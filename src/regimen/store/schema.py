@@ -61,6 +61,8 @@ scheduled = Table(
     Column("preparation", Text),
     Column("calculation", Text, nullable=False),
     Column("warnings", Text, nullable=False),
+    Column("dose_number", Integer),  # with several doses a day: which (migration 0003)
+    Column("condition", Text),  # given only if this holds, when the patient value is missing
 )
 Index("scheduled_by_date", scheduled.c.date, scheduled.c.start_utc)
 
