@@ -1,5 +1,6 @@
-"""The timeline chart (issue 13.1), for every bundled regimen: its lanes, bars, marks and labels read from its SVG, no
-two of its texts overlapping; ``regimen plot`` writing SVG, PNG and PDF."""
+"""The timeline chart and the patient handout (issue 13.1), for every bundled regimen: the chart's lanes, bars, marks
+and labels read from its SVG, no two of its texts overlapping; the handout one page a month on A4 and on Letter,
+each page that month's and not blank; ``regimen plot`` writing SVG, PNG and PDF."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import datetime as dt
 import re
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -21,6 +23,8 @@ import regimen
 from regimen.cli import cli
 from regimen.engine.plan import Plan, drugs_of_several_components
 from regimen.export.chart import chart_bytes, lane_name, timeline
+from regimen.export.handout import handout_html, handout_pdf, months_of
+from regimen.protocol.loader import load_file
 from regimen.quantities.clock import parse_time
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -175,3 +179,125 @@ def test_without_the_web_extra_plot_and_serve_say_so(monkeypatch: pytest.MonkeyP
         serve.exit_code == 1
         and serve.stderr == "Error: regimen serve needs the web extra: pip install 'regimen-schedules[web]'\n"
     )
+
+
+# ---- the handout ----------------------------------------------------------------------------------------------
+
+
+def _pages(pdf: bytes, tmp_path: Path) -> list[str]:
+    """Each page's text, as laid out."""
+    path = tmp_path / "handout.pdf"
+    path.write_bytes(pdf)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    n = int(re.search(r"^Pages:\s+(\d+)$", info, re.M).group(1))  # type: ignore[union-attr]
+    return [
+        subprocess.run(
+            ["pdftotext", "-f", str(i), "-l", str(i), "-layout", str(path), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for i in range(1, n + 1)
+    ]
+
+
+def _months(plan: Plan) -> list[str]:
+    dates = sorted(r.date for r in plan.administrations if r.date is not None)
+    out, (y, m) = [], (dates[0].year, dates[0].month)
+    while (y, m) <= (dates[-1].year, dates[-1].month):
+        out.append(dt.date(y, m, 1).strftime("%B %Y"))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+@pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
+def test_the_handout_of_every_bundled_regimen_has_a_page_a_month(regimen_id: str, paper: str, tmp_path: Path) -> None:
+    plan = plan_of(regimen_id)
+    pdf = handout_pdf(plan, paper, "bed 4")
+    pages = _pages(pdf, tmp_path)
+    months = _months(plan)
+    sections = re.findall(r'<section class="month".*?</section>', handout_html(plan, paper, "bed 4"), re.S)
+    assert len(pages) == months_of(plan) == len(months)
+    for text, month in zip(pages, months, strict=True):
+        assert re.search(rf"^\s*{month}\s*$", text, re.M), month  # this page is that month's, whole
+        assert "Treatment calendar for bed 4" in text and plan.regimen.id in text and "Source:" in text
+        assert "Your care team" in text and "Research software: verify every dose" in text
+    for r in plan.administrations:  # every dose in its day's cell of its month's page
+        assert r.date is not None
+        said = f"{r.drug} {r.dose_text}"
+        if r.infusion is not None:  # a pump's day: 'cenersen IV pump, day 2 of 4: 168 mg'
+            said = f"{r.drug} {r.route} pump, day {r.infusion.day_index} of {r.infusion.days}: {r.dose_text}"
+        month = sections[months.index(r.date.strftime("%B %Y"))]
+        cell = re.search(rf'<td><span class="n">{r.date.day}</span><ul>(.*?)</ul></td>', month)
+        assert cell is not None and said in unescape(cell.group(1)), said
+    subprocess.run(
+        ["pdftoppm", "-r", "20", "-gray", "-png", str(tmp_path / "handout.pdf"), str(tmp_path / "p")], check=True
+    )
+    for png in sorted(tmp_path.glob("p-*.png")):
+        with Image.open(png) as image:
+            assert sum(image.convert("L").histogram()[:128]) > 300, png.name  # ink: not a blank page
+
+
+def test_the_handout_says_each_days_drugs_doses_and_times() -> None:
+    html = handout_html(plan_of("capox"), "a4")
+    # capox day 1: oxaliplatin 130 mg/m² × 1.8 m² = 234 mg at 08:00; capecitabine 1,000 mg/m² × 1.8 m² = 1,800 mg
+    # twice, the second dose's time not in the source
+    day1 = re.search(r'<span class="n">1</span><ul>(.*?)</ul>', html)
+    assert day1 is not None
+    assert re.findall(r"<li>([^<]*)</li>", day1.group(1)) == [
+        "08:00 oxaliplatin 234 mg IV",
+        "08:00 capecitabine 1,800 mg oral (dose 1 of 2)",
+        "time not stated: capecitabine 1,800 mg oral (dose 2 of 2)",
+    ]
+    pump = handout_html(plan_of("mfolfox6"), "a4")
+    # fluorouracil 2,400 mg/m² × 1.8 m² = 4,320 mg over 46 h: 93.9130434783 mg/h, 2,253.91… mg in its first 24 h
+    assert "10:00 fluorouracil IV pump, day 1 of 2: 2,254 mg (from 2,253.9130434783…)" in pump
+    undecided = handout_html(plan_of("cenersen-arm3", age=""), "a4")
+    assert "08:00 cytarabine 1,800 mg IV (only if age ≤ 60 years)" in undecided
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_a_month_too_busy_for_one_page_is_split_and_says_so(paper: str, tmp_path: Path) -> None:
+    drugs = [
+        "cyclophosphamide",
+        "doxorubicin",
+        "vincristine",
+        "prednisolone",
+        "etoposide",
+        "cytarabine",
+        "methotrexate",
+        "fluorouracil",
+        "oxaliplatin",
+        "irinotecan",
+        "gemcitabine",
+        "paclitaxel",
+    ]
+    text = 'id = "busy"\nname = "Twelve drugs every day"\n[[source]]\ncitation = "a test"\n' + "".join(
+        f'[[component]]\ndrug = "{d}"\ndose = "12.345 mg/m²"\ndays = "1-28"\nroute = "IV"\n' for d in drugs
+    )
+    (tmp_path / "busy.toml").write_text(text)
+    plan = regimen.expand(
+        load_file(tmp_path / "busy.toml"), regimen.make_patient(bsa="1.83"), start=dt.date(2026, 12, 1)
+    )
+    pages = _pages(handout_pdf(plan, paper), tmp_path)
+    titles = [re.search(r"December 2026( \(part \d of \d\))?", p).group(0) for p in pages]  # type: ignore[union-attr]
+    n = len(pages)
+    assert n > 1 and titles == [f"December 2026 (part {i} of {n})" for i in range(1, n + 1)]
+    # 12.345 mg/m² × 1.83 m² = 22.59135 mg, 22.59 mg shown: each of the 28 × 12 doses on a page, none cut off
+    raw = subprocess.run(["pdftotext", str(tmp_path / "handout.pdf"), "-"], capture_output=True, text=True).stdout
+    assert raw.count("22.59135)") == 28 * 12
+
+
+def test_a_handout_needs_a_start_and_a_paper() -> None:
+    undated = regimen.expand(regimen.load("capox"), regimen.make_patient(weight="70", bsa="1.8"))
+    with pytest.raises(regimen.RegimenError, match="a handout needs dates: give start"):
+        handout_html(undated)
+    with pytest.raises(regimen.RegimenError, match="paper 'a5': a4 or letter"):
+        handout_html(plan_of("capox"), "a5")
+
+
+def test_the_handout_escapes_what_it_is_given() -> None:
+    html = handout_html(plan_of("capox"), "a4", '<img src=x onerror="alert(1)">')
+    assert "<img" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
