@@ -299,4 +299,5 @@ def test_the_handout_prints_one_month_a_page(
         with Image.open(page) as image:
             assert sum(image.convert("L").histogram()[:128]) > 500, f"{page.name} is blank"
     if os.environ.get("REGIMEN_UPDATE_SCREENSHOTS") and paper == "a4" and regimen_id == "capox":
-        shutil.copy(pages[0], IMAGES / "handout-page.png")
+        subprocess.run(["pdftoppm", "-r", "60", "-f", "1", "-l", "1", "-singlefile", "-png", str(pdf),
+                        str(IMAGES / "handout-page")], check=True)  # fmt: skip
