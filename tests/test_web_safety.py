@@ -490,3 +490,22 @@ def test_an_error_answer_holds_no_more_than_the_command_line_says(client: TestCl
     answer = client.post("/api/plan", json={**PATIENT, "weight": "7000"})
     assert answer.json() == {"error": "weight 7,000 kg is impossible: give a value between 0.2 and 650 kg (--weight)"}
     assert json.dumps(answer.json()).count("\\n") == 0
+
+
+# ---- found by schemathesis against /openapi.json ---------------------------------------------------------------
+
+
+def test_a_method_not_allowed_says_which_are(client: TestClient) -> None:
+    for method, path, allowed in (("TRACE", "/api/plan", "POST"), ("GET", "/plan", "POST"), ("PUT", "/", "GET, HEAD")):
+        answer = client.request(method, path)
+        assert answer.status_code == 405 and answer.headers["allow"] == allowed, (method, path)
+
+
+def test_a_roster_names_its_regimen_and_ids_its_patients(client: TestClient) -> None:
+    no_regimen = client.post("/api/cohort", json={"patients": [{}]})
+    assert no_regimen.status_code == 400 and no_regimen.json()["error"].startswith("--regimen: choose a regimen")
+    unknown = client.post("/api/cohort", json={"regimen": "nope", "patients": [{}]})
+    assert unknown.status_code == 400 and "unknown regimen 'nope'" in unknown.json()["error"]
+    for pid in ({}, [1], True, 1.5, "x" * 101):
+        answer = client.post("/api/cohort", json={"regimen": "capox", "patients": [{"patient_id": pid}]})
+        assert answer.status_code == 400 and "patient_id is text or a whole number" in answer.json()["error"], pid

@@ -529,7 +529,10 @@ def _cohort(body: dict[str, Any]) -> str:
     if not isinstance(patients, list) or not patients or len(patients) > MAX_ROSTER:
         raise HTTPException(400, f"patients: a list of 1 to {MAX_ROSTER} objects of patient values")
     common = {k: v for k, v in body.items() if k != "patients"}
-    inputs.clean(common)  # the common fields are a plan's (checked once, not once per patient)
+    checked = inputs.clean(common)  # the common fields are a plan's (checked once, not once per patient)
+    if "regimen" not in checked:
+        raise RegimenError(f"{option('regimen')}: choose a regimen (its id, e.g. cenersen-arm3) for the roster")
+    regimen_of(checked["regimen"])
     parts, rejected, rows = [], [], 0
     for n, patient in enumerate(patients, start=1):
         if not isinstance(patient, dict):
@@ -538,7 +541,10 @@ def _cohort(body: dict[str, Any]) -> str:
         if extra:
             fields = ", ".join(["patient_id", *sorted(inputs.PATIENT_FIELDS)])
             raise HTTPException(400, f"patient {n}: unknown field {extra[0]!r}: a patient gives {fields}")
-        pid = str(patient.get("patient_id", n))[:100]
+        pid = patient.get("patient_id", n)
+        if isinstance(pid, bool) or not isinstance(pid, str | int) or len(str(pid)) > 100:
+            raise HTTPException(400, f"patient {n}: patient_id is text or a whole number, at most 100 characters")
+        pid = str(pid)
         values = {k: v for k, v in patient.items() if k != "patient_id"}
         try:
             plan = read({**common, **values}).plan
@@ -562,7 +568,7 @@ async def api_cohort(request: Request) -> Response:
 
 
 async def api_openapi(request: Request) -> JSONResponse:
-    return JSONResponse(openapi())
+    return JSONResponse(openapi([r.id for r in _catalog()]))
 
 
 async def health(request: Request) -> JSONResponse:
@@ -585,9 +591,11 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = exc.detail if isinstance(exc.detail, str) else "bad request"
     if _wants_json(request) or exc.status_code in (413, 415, 429):
-        return JSONResponse({"error": message}, status_code=exc.status_code)
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
     pages: Pages = request.app.state.pages
-    return pages.render(request, "error.html", exc.status_code, status=exc.status_code, message=message)
+    page = pages.render(request, "error.html", exc.status_code, status=exc.status_code, message=message)
+    page.headers.update(exc.headers or {})  # a 405's Allow
+    return page
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:

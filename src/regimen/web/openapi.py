@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from regimen.web.inputs import CHOICES, LABELS, PATIENT_FIELDS, PLAN_LABELS, REPEATED
+from regimen.protocol.catalog import regimen_ids
+from regimen.web.inputs import CHOICES, LABELS, MAX_VALUE, PATIENT_FIELDS, PLAN_LABELS, REPEATED
 
 _ERROR = {
     "description": "Bad input: the command line's one-line message for the same input",
@@ -32,17 +33,24 @@ _TEXTS = {"type": "array", "items": {"type": "string"}}
 def _field(name: str) -> dict[str, Any]:
     schema: dict[str, Any] = {"description": LABELS[name]}
     if name in REPEATED:
-        schema["oneOf"] = [{"type": "string", "description": "values separated by , or ;"}, _TEXTS]
+        one = {"type": "string", "maxLength": MAX_VALUE}
+        schema["oneOf"] = [{**one, "description": "values separated by , or ;"}, {"type": "array", "items": one}]
     elif name in CHOICES:
         schema.update(type="string", enum=list(CHOICES[name]))
+    elif name in ("start", "dob"):
+        schema.update(type="string", format="date")
+    elif name == "time":
+        schema.update(type="string", pattern="^[0-9]{1,2}:[0-9]{2}$")
+    elif name in ("tz", "label", "remind"):
+        schema.update(type="string", maxLength=MAX_VALUE)
     else:
-        schema["type"] = ["string", "number"]
+        schema.update(type=["string", "number"], maxLength=MAX_VALUE)
     return schema
 
 
-def _request(names: list[str]) -> dict[str, Any]:
+def _request(names: list[str], regimens: list[str]) -> dict[str, Any]:
     properties = {k: _field(k) for k in names}
-    properties["regimen"] = {"type": "string", "description": "A regimen id from GET /api/regimens"}
+    properties["regimen"] = {"type": "string", "enum": regimens, "description": "A regimen id from GET /api/regimens"}
     return {"type": "object", "properties": properties, "required": ["regimen"], "additionalProperties": False}
 
 
@@ -174,12 +182,15 @@ def _body(ref: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
-def openapi() -> dict[str, Any]:
+def openapi(regimens: list[str] | None = None) -> dict[str, Any]:
+    """The document; ``regimens``: the ids the server knows (the plan request's choices), default the bundled ones."""
+    if regimens is None:
+        regimens = regimen_ids()
     errors = {"400": _ERROR, "413": _ERROR, "415": _ERROR, "429": _ERROR}
     plan_fields = list(PLAN_LABELS)
     patient = {k: _field(k) for k in sorted(PATIENT_FIELDS)}
-    patient["patient_id"] = {"type": ["string", "number"], "description": "The patient's id in the answer"}
-    cohort_request = _request(plan_fields)
+    patient["patient_id"] = {"type": ["string", "integer"], "maxLength": 100, "description": "The id in the answer"}
+    cohort_request = _request(plan_fields, regimens)
     cohort_request["properties"]["patients"] = {
         "type": "array",
         "minItems": 1,
@@ -254,8 +265,8 @@ def openapi() -> dict[str, Any]:
         },
         "components": {
             "schemas": {
-                "PlanRequest": _request(plan_fields),
-                "CalendarRequest": _request([*plan_fields, "label", "remind"]),
+                "PlanRequest": _request(plan_fields, regimens),
+                "CalendarRequest": _request([*plan_fields, "label", "remind"], regimens),
                 "CohortRequest": cohort_request,
                 "Plan": PLAN_SCHEMA,
                 "Administration": _ADMINISTRATION,
