@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 import click
 from click.shell_completion import CompletionItem
 
-from regimen.errors import RegimenError, as_flag
+from regimen.clinical.choices import parse_cycles
+from regimen.errors import as_flag
 from regimen.protocol.catalog import looks_like_path, regimen_ids
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -127,31 +128,6 @@ def cycle_options(fn: F) -> F:
     for opt in reversed(options):
         fn = opt(fn)
     return fn
-
-
-def parse_cycles(values: Sequence[str]) -> int | dict[str, int] | None:
-    """--cycles 4, or --cycles maintenance=4 (repeatable) for regimens with phases."""
-    if not values:
-        return None
-    by_phase: dict[str, int] = {}
-    plain: int | None = None
-    for value in values:
-        name, _, count = value.rpartition("=")
-        try:
-            number = int(count)
-        except ValueError:
-            raise RegimenError(
-                f"--cycles {value!r}: give a whole number, e.g. --cycles 4 or --cycles maintenance=4"
-            ) from None
-        if number < 1:
-            raise RegimenError(f"--cycles {value!r}: at least 1 cycle")
-        if name:
-            by_phase[name] = number
-        else:
-            plain = number
-    if by_phase and plain is not None:
-        raise RegimenError("--cycles: give either one number or PHASE=N values, not both")
-    return by_phase or plain
 
 
 __all__ = ["cycle_options", "flag", "output_options", "parse_cycles", "patient_options", "regimen_path_option"]

@@ -12,7 +12,7 @@ from regimen.clinical.patient import make_patient
 from regimen.engine.expand import expand as expand_plan
 from regimen.errors import RegimenError
 from regimen.export.io import write_atomic
-from regimen.protocol.catalog import load
+from regimen.protocol.catalog import ENV_VAR, load
 from regimen.quantities.clock import parse_time
 
 WEB_EXTRA = "pip install 'regimen-schedules[web]'"
@@ -30,7 +30,8 @@ WEB_EXTRA = "pip install 'regimen-schedules[web]'"
     type=click.FloatRange(0),
     help="Requests a second per client (0: no limit).",
 )
-def serve(host: str, port: int, db: str | None, workers: int, rate_limit: float) -> None:
+@regimen_path_option
+def serve(host: str, port: int, db: str | None, workers: int, rate_limit: float, regimen_path: tuple[str, ...]) -> None:
     """Start the web app and HTTP API (pages, timeline, handout, OpenAPI at /openapi.json).
 
     \b
@@ -42,10 +43,17 @@ def serve(host: str, port: int, db: str | None, workers: int, rate_limit: float)
     except ImportError:
         raise RegimenError(f"regimen serve needs the web extra: {WEB_EXTRA}") from None
     import os
+    import secrets
+
+    from regimen.web import serve as served  # lazy: Starlette and the app only for this command
 
     if db is not None:
-        os.environ["REGIMEN_SERVE_DB"] = db
-    os.environ["REGIMEN_SERVE_RATE"] = str(rate_limit)
+        os.environ[served.DB] = db
+    if regimen_path:  # the workers find the folders as every command does: before $REGIMEN_PATH's
+        os.environ[ENV_VAR] = os.pathsep.join([*regimen_path, *filter(None, [os.environ.get(ENV_VAR)])])
+    os.environ[served.RATE] = str(rate_limit)
+    os.environ[served.HOST] = host
+    os.environ[served.SECRET] = secrets.token_hex(32)
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: listening on {host}: other machines can reach the app; no login protects it", err=True)
     click.echo(f"regimen: serving on http://{host}:{port} (Ctrl-C stops)", err=True)

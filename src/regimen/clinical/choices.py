@@ -14,7 +14,7 @@ from typing import Any
 from regimen.clinical.anthracycline import load_table, parse_prior
 from regimen.clinical.formulary import load_formulary
 from regimen.clinical.options import DEFAULT_THRESHOLD, ClinicalError, ClinicalOptions
-from regimen.errors import option
+from regimen.errors import RegimenError, option
 from regimen.model import Amount
 from regimen.protocol.loader import amount
 from regimen.quantities.limits import LimitError, fraction_from
@@ -127,4 +127,30 @@ def build_options(values: dict[str, Any]) -> ClinicalOptions:
     )
 
 
-__all__ = ["build_options", "percent"]
+def parse_cycles(values: Sequence[str]) -> int | dict[str, int] | None:
+    """The cycles to expand as typed: "4", or "maintenance=4" (repeatable) for regimens with phases."""
+    if not values:
+        return None
+    by_phase: dict[str, int] = {}
+    plain: int | None = None
+    for value in values:
+        name, _, count = value.rpartition("=")
+        try:
+            number = int(count)
+        except ValueError:
+            raise RegimenError(
+                f"{option('cycles')} {value!r}: give a whole number, e.g. {option('cycles')} 4 or "
+                f"{option('cycles')} maintenance=4"
+            ) from None
+        if number < 1:
+            raise RegimenError(f"{option('cycles')} {value!r}: at least 1 cycle")
+        if name:
+            by_phase[name] = number
+        else:
+            plain = number
+    if by_phase and plain is not None:
+        raise RegimenError(f"{option('cycles')}: give either one number or PHASE=N values, not both")
+    return by_phase or plain
+
+
+__all__ = ["build_options", "parse_cycles", "percent"]

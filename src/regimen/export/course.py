@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from regimen.engine.course import Change, CourseRow, CourseView, DueRow, describe
@@ -60,11 +61,25 @@ def history_line(view: CourseView, change: Change) -> str:
     return f"#{change.seq} {at} {change.who}: {describe(change, view.regimen, view.start.tz)} (why: {change.why})"
 
 
-def course_text(view: CourseView, started: tuple[dt.datetime, str, str] | None = None) -> str:
-    """The course as it stands: header, warnings, every row with its status and working, given totals, history."""
+@dataclass(frozen=True, slots=True)
+class CourseParts:
+    """The course as it stands, in the words of ``regimen course show``: for the terminal and for the web page."""
+
+    header: list[str]
+    warnings: list[str]
+    columns: tuple[str, ...]
+    rows: list[tuple[str, ...]]  # one per administration, in the order of ``columns``
+    statuses: list[str]  # each row's status: planned, given, omitted, stopped
+    counts: str
+    given: str
+    notes: list[str]
+    history: list[str]
+
+
+def course_parts(view: CourseView, started: tuple[dt.datetime, str, str] | None = None) -> CourseParts:
     s, reg = view.start, view.regimen
     version = f", version {reg.version}" if reg.version else ""
-    lines = [
+    header = [
         f"Course {s.course_id}: {reg.id}{version} ({reg.name}); {view.status}",
         f"Regimen file recorded at the start: {s.regimen_file} (sha256 {s.regimen_sha256[:16]})",
         f"Source: {reg.citation}",
@@ -72,16 +87,12 @@ def course_text(view: CourseView, started: tuple[dt.datetime, str, str] | None =
         f"Patient values at the start: {patient_line(view.plans[0])}" if view.plans else "",
     ]
     if view.stopped is not None:
-        lines.append(f"Stopped from {view.stopped.isoformat()}")
-    lines = [x for x in lines if x]
-    lines.extend(f"WARNING: {w}" for w in view.warnings)
-    lines.append("")
-    header = ("Status", "Cycle", "Day", "Date", "Time", "Drug", "Dose", "Working")
-    table = [header]
+        header.append(f"Stopped from {view.stopped.isoformat()}")
+    rows: list[tuple[str, ...]] = []
     for cr in view.rows:
         r = cr.row
         cycle = str(r.cycle) if r.phase == "main" else f"{r.phase} {r.cycle}"
-        table.append(
+        rows.append(
             (
                 STATUS_WORDS[cr.status],
                 cycle,
@@ -93,32 +104,46 @@ def course_text(view: CourseView, started: tuple[dt.datetime, str, str] | None =
                 _working(cr, s.tz),
             )
         )
-    widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
-    for row in table:
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
-    lines.append("")
     counts: dict[str, int] = {}
     for cr in view.rows:
         counts[cr.status] = counts.get(cr.status, 0) + 1
-    lines.append("Administrations: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
     if view.given_totals:
         rounding = view.plans[0].rounding
         given = ", ".join(f"{drug} {amount_text(amount, unit, rounding)}" for drug, amount, unit in view.given_totals)
-        lines.append(f"Given so far (cumulative, as recorded): {given}")
+        given_line = f"Given so far (cumulative, as recorded): {given}"
     else:
-        lines.append("Given so far: nothing recorded as given")
-    lines.extend(f"Note: {n}" for n in view.notes)
-    lines.append("")
-    lines.append("History (append-only):")
+        given_line = "Given so far: nothing recorded as given"
+    history = []
     if started is not None:
         at, who, why = started
-        lines.append(
+        history.append(
             f"#0 {at.astimezone(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} {who}: started {reg.id} from "
             f"{s.start.isoformat()} (why: {why})"
         )
-    lines.extend(history_line(view, c) for c in view.changes)
-    lines.append("")
-    lines.append(DISCLAIMER)
+    history.extend(history_line(view, c) for c in view.changes)
+    return CourseParts(
+        header=[x for x in header if x],
+        warnings=list(view.warnings),
+        columns=("Status", "Cycle", "Day", "Date", "Time", "Drug", "Dose", "Working"),
+        rows=rows,
+        statuses=[cr.status for cr in view.rows],
+        counts="Administrations: " + ", ".join(f"{n} {k}" for k, n in counts.items()),
+        given=given_line,
+        notes=list(view.notes),
+        history=history,
+    )
+
+
+def course_text(view: CourseView, started: tuple[dt.datetime, str, str] | None = None) -> str:
+    """The course as it stands: header, warnings, every row with its status and working, given totals, history."""
+    parts = course_parts(view, started)
+    lines = [*parts.header, *(f"WARNING: {w}" for w in parts.warnings), ""]
+    table = [parts.columns, *parts.rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(parts.columns) - 1)]
+    for row in table:
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
+    lines += ["", parts.counts, parts.given, *(f"Note: {n}" for n in parts.notes), "", "History (append-only):"]
+    lines += [*parts.history, "", DISCLAIMER]
     return "\n".join(lines) + "\n"
 
 
@@ -238,26 +263,29 @@ def due_json(rows: Sequence[DueRow], first: dt.date, last: dt.date) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+DUE_HEADER = ("Date", "Time", "Course", "Drug", "Dose", "Route", "Preparation", "Working")
+
+
+def due_row(r: DueRow) -> tuple[str, ...]:
+    """One administration of the worklist, in the order of :data:`DUE_HEADER` (the terminal's and the web page's)."""
+    return (
+        r.date.isoformat(),
+        _local(r.start, r.tz) + (f" {r.tz}" if r.start and r.tz else ""),
+        r.course_id,
+        r.drug,
+        r.dose_text,
+        r.route or "",
+        r.preparation or "",
+        r.calculation + (f"; {r.warnings}" if r.warnings else ""),
+    )
+
+
 def due_text(rows: Sequence[DueRow], first: dt.date, last: dt.date) -> str:
     span = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
     lines = [f"Due {span}: {len(rows)} administration(s) across {len({r.course_id for r in rows})} course(s)", ""]
     if rows:
-        header = ("Date", "Time", "Course", "Drug", "Dose", "Route", "Preparation", "Working")
-        table = [header]
-        for r in rows:
-            table.append(
-                (
-                    r.date.isoformat(),
-                    _local(r.start, r.tz) + (f" {r.tz}" if r.start and r.tz else ""),
-                    r.course_id,
-                    r.drug,
-                    r.dose_text,
-                    r.route or "",
-                    r.preparation or "",
-                    r.calculation + (f"; {r.warnings}" if r.warnings else ""),
-                )
-            )
-        widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
+        table = [DUE_HEADER, *map(due_row, rows)]
+        widths = [max(len(row[i]) for row in table) for i in range(len(DUE_HEADER) - 1)]
         for row in table:
             lines.append("  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
         lines.append("")
@@ -302,4 +330,16 @@ def due_ics(rows: Sequence[DueRow], dtstamp: dt.datetime | None = None) -> bytes
     return data
 
 
-__all__ = ["course_json", "course_record", "course_text", "due_csv", "due_ics", "due_json", "due_text"]
+__all__ = [
+    "DUE_HEADER",
+    "CourseParts",
+    "course_json",
+    "course_parts",
+    "course_record",
+    "course_text",
+    "due_csv",
+    "due_ics",
+    "due_json",
+    "due_row",
+    "due_text",
+]

@@ -1,14 +1,22 @@
 """A printable patient handout (issue 13): a month grid per month of treatment listing each day's drugs, doses and
 times, the regimen and its source, a space for the care team's contacts, and the research-use notice.
 
-HTML with its own print stylesheet (one month per page, A4 or US Letter); a PDF of it is made by WeasyPrint, a
+HTML with its own print stylesheet, one month per page on A4 or US Letter; a PDF of it is made by WeasyPrint, a
 well-kept HTML/CSS-to-PDF library that needs no browser.
+
+A month fits its page however busy it is: the page's parts are measured (estimated from their text, generously:
+a character is taken as wider than any of DejaVu Sans's common ones) and the month's day lists set in the largest
+type, from 8 pt down to 5 pt, with which the grid fits the paper's height; the rows then share what is left of it.
+A month that would not fit even at 5 pt (a dozen drugs on one day) is split over two pages, each saying so, rather
+than cut. Nothing is ever clipped: a long word breaks inside its cell.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+import math
+from dataclasses import dataclass
 from html import escape
 
 from regimen.engine.plan import Plan
@@ -17,38 +25,120 @@ from regimen.export.table import DISCLAIMER, patient_line
 from regimen.model import Administration
 from regimen.quantities.clock import tzinfo_for
 
-PAPERS = {"a4": "A4", "letter": "letter"}
+PAPERS = {"a4": ("A4", 210.0, 297.0), "letter": ("letter", 215.9, 279.4)}  # (CSS size, width mm, height mm)
+MARGIN = 10.0  # mm, every side
+SIZES = (8.0, 7.5, 7.0, 6.5, 6.0, 5.5, 5.0)  # pt, the day lists' type, largest first
+PT = 0.3528  # mm
+CHAR = 0.62  # width of a character in em (bold DejaVu Sans averages under 0.6)
+LEADING = 1.25  # line height in em
+SLACK = 14.0  # mm of the page kept free of the estimate: a page never ends up one line too long
 
 _CSS = """
-@page { size: %(paper)s; margin: 11mm; }
-body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 9.5pt; color: #000; margin: 0; }
-section.month { break-after: page; page-break-after: always; }
+@page { size: %(paper)s; margin: %(margin)smm; }
+html, body { margin: 0; padding: 0; }
+body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 9pt; color: #000; }
+section.month { break-after: page; page-break-after: always; break-inside: avoid; }
 section.month:last-of-type { break-after: auto; page-break-after: auto; }
-h1 { font-size: 14pt; margin: 0 0 2mm 0; }
-h2 { font-size: 13pt; margin: 2mm 0; }
-p.meta { margin: 0 0 1mm 0; font-size: 8.5pt; }
+h1 { font-size: 13pt; line-height: 1.2; margin: 0 0 1mm 0; }
+h2 { font-size: 12pt; line-height: 1.2; margin: 1.5mm 0 1mm 0; }
+p.meta { margin: 0 0 0.8mm 0; font-size: 7pt; line-height: 1.25; }
 table.grid { width: 100%%; border-collapse: collapse; table-layout: fixed; }
-table.grid th { border: 1px solid #000; background: #e6e6e6; padding: 1mm; font-size: 9pt; }
-table.grid td { border: 1px solid #000; vertical-align: top; height: 21mm; padding: 1mm; overflow: hidden; }
+table.grid th { border: 1px solid #000; background: #e6e6e6; padding: 0.5mm 1mm; font-size: 8pt; line-height: 1.2; }
+table.grid td { border: 1px solid #000; vertical-align: top; padding: 0.6mm 0.8mm; overflow-wrap: anywhere; }
 table.grid td.out { background: #f4f4f4; }
-td .n { font-weight: bold; display: block; }
-td ul { margin: 0; padding-left: 3mm; font-size: 7.5pt; }
-td li.treat { font-weight: bold; }
-div.contacts { border: 2px solid #000; padding: 2mm; margin-top: 3mm; font-size: 9pt; }
-div.contacts span { display: inline-block; width: 48%%; border-bottom: 1px solid #000; height: 6mm; margin-right: 1%%; }
-p.notice { font-size: 8pt; border-top: 1px solid #000; margin-top: 2mm; padding-top: 1mm; }
+td .n { font-weight: bold; display: block; font-size: 8pt; line-height: 1.2; }
+td ul { margin: 0; padding: 0; list-style: none; line-height: %(leading)s; }
+td li { margin: 0 0 0.4mm 0; }
+div.contacts { border: 1.5px solid #000; padding: 1.5mm 2mm; margin-top: 2mm; font-size: 8.5pt; line-height: 1.3; }
+div.contacts span { display: inline-block; width: 48%%; border-bottom: 1px solid #000; height: 5.5mm;
+                    margin-right: 1%%; }
+p.notice { font-size: 7pt; line-height: 1.25; border-top: 1px solid #000; margin: 1.5mm 0 0 0; padding-top: 1mm; }
 """
+CONTACTS_MM = 23.0  # the care team's box: its title, two lines to write on, borders and margins
+GRID_HEAD_MM = 6.0  # the row of day names
 
 
 def _line(plan: Plan, r: Administration) -> str:
     when = ""
     if r.start is not None:
         when = r.start.astimezone(tzinfo_for(plan.tz)).strftime("%H:%M") + " "
+    elif plan.time is not None:  # the plan has times, and the source gives none for this dose
+        when = "time not stated: "
     how = f" {r.route}" if r.route else ""
-    if r.infusion is not None:
-        return f"{when}{r.drug}{how}: pump day {r.infusion.day_index} of {r.infusion.days} ({r.dose_text} this day)"
     cond = f" (only if {r.condition})" if r.condition else ""
-    return f"{when}{r.drug} {r.dose_text}{how}{cond}"
+    if r.infusion is not None:
+        return f"{when}{r.drug}{how} pump, day {r.infusion.day_index} of {r.infusion.days}: {r.dose_text}{cond}"
+    number = f" (dose {r.dose_number} of {r.doses_per_day})" if r.dose_number is not None else ""
+    return f"{when}{r.drug} {r.dose_text}{how}{number}{cond}"
+
+
+def _lines(text: str, width_mm: float, size_pt: float) -> int:
+    """Lines ``text`` takes in a column ``width_mm`` wide at ``size_pt``, counted word by word as a browser wraps."""
+    per_line = max(1, int(width_mm / (CHAR * size_pt * PT)))
+    lines, used = 1, 0
+    for word in text.split():
+        n = len(word)
+        if used and used + 1 + n > per_line:
+            lines, used = lines + 1, 0
+        if n > per_line:  # a long word breaks inside the cell (overflow-wrap: anywhere)
+            lines += (n - 1) // per_line
+            n = (n - 1) % per_line + 1
+        used += (1 if used else 0) + n
+    return lines
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    title: str  # "December 2026", "December 2026 (continued)"
+    weeks: list[list[dt.date]]
+    month: int
+    size: float  # pt of the day lists
+    row_mm: list[float]  # each week's height
+
+
+def _pages(by_date: dict[dt.date, list[str]], year: int, month: int, paper: str, head_mm: float) -> list[_Page]:
+    """The month's page (or, past 5 pt, pages), the type size and each row's height."""
+    _, width, height = PAPERS[paper]
+    cell = (width - 2 * MARGIN) / 7 - 2.0  # the cell's text width: padding and borders off
+    room = height - 2 * MARGIN - head_mm - GRID_HEAD_MM - CONTACTS_MM - SLACK
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
+    title = dt.date(year, month, 1).strftime("%B %Y")
+
+    def need(week: list[dt.date], size: float) -> float:
+        line = size * LEADING * PT
+        day = max(
+            (sum(_lines(t, cell, size) * line + 0.4 for t in by_date.get(d, [])) for d in week if d.month == month),
+            default=0.0,
+        )
+        return 8 * 1.2 * PT + day + 1.6  # the day's number, its list, the cell's padding and border
+
+    for size in SIZES:
+        needs = [need(w, size) for w in weeks]
+        if sum(needs) <= room:  # the rows share what is left, none made taller than 36 mm by it
+            extra = (room - sum(needs)) / len(weeks)
+            return [_Page(title, weeks, month, size, [n + min(extra, max(0.0, 36.0 - n)) for n in needs])]
+    size = SIZES[-1]  # even at 5 pt: as many weeks as fit on each page, the page saying it is continued
+    pages: list[list[list[dt.date]]] = []
+    chunk: list[list[dt.date]] = []
+    used = 0.0
+    for week in weeks:
+        n = need(week, size)
+        if chunk and used + n > room:
+            pages.append(chunk)
+            chunk, used = [], 0.0
+        chunk.append(week)
+        used += n
+    pages.append(chunk)
+    return [
+        _Page(
+            title + (f" (part {i} of {len(pages)})" if len(pages) > 1 else ""),
+            part,
+            month,
+            size,
+            [need(w, size) for w in part],
+        )
+        for i, part in enumerate(pages, start=1)
+    ]
 
 
 def handout_html(plan: Plan, paper: str = "a4", label: str | None = None) -> str:
@@ -57,58 +147,72 @@ def handout_html(plan: Plan, paper: str = "a4", label: str | None = None) -> str
         raise RegimenError(f"a handout needs dates: give {option('start')} (the date of day 1)")
     if paper not in PAPERS:
         raise RegimenError(f"{option('paper')} {paper!r}: a4 or letter")
-    by_date: dict[dt.date, list[Administration]] = {}
+    rows: dict[dt.date, list[Administration]] = {}
     for r in plan.administrations:
         if r.date is not None:
-            by_date.setdefault(r.date, []).append(r)
+            rows.setdefault(r.date, []).append(r)
+    by_date = {d: [_line(plan, r) for r in day] for d, day in rows.items()}
     dates = sorted(by_date)
     first, last = (dates[0], dates[-1]) if dates else (plan.start, plan.start)
     reg = plan.regimen
     version = f", version {reg.version}" if reg.version else ""
-    who = f" for {escape(label)}" if label else ""
-    head = (
-        f"<h1>Treatment calendar{who}: {escape(reg.name)}</h1>"
-        f'<p class="meta">Regimen {escape(reg.id)}{escape(version)}. Source: {escape(reg.citation)}</p>'
-        f'<p class="meta">Planned with: {escape(patient_line(plan))}. Day 1: {plan.start.isoformat()}'
-        + (f"; times in {escape(plan.tz)}" if plan.time is not None and plan.tz else "")
-        + ".</p>"
+    who = f" for {label}" if label else ""
+    title = f"Treatment calendar{who}: {reg.name}"
+    meta = [
+        f"Regimen {reg.id}{version}. Source: {reg.citation}",
+        f"Planned with: {patient_line(plan)}. Day 1: {plan.start.isoformat()}"
+        + (f"; times in {plan.tz}" if plan.time is not None and plan.tz else "")
+        + ".",
+    ]
+    notice = (
+        f"{DISCLAIMER} This calendar was computed by regimen (research software) from the protocol; your care "
+        "team's instructions come first."
     )
+    text_width = PAPERS[paper][1] - 2 * MARGIN
+    head_mm = (
+        _lines(title, text_width, 13) * 13 * 1.2 * PT
+        + 1
+        + sum(_lines(m, text_width, 7) * 7 * 1.25 * PT + 0.8 for m in meta)
+        + 12 * 1.2 * PT
+        + 2.5  # the month's name
+        + _lines(notice, text_width, 7) * 7 * 1.25 * PT
+        + 2.5  # the notice
+    )
+    head = f"<h1>{escape(title)}</h1>" + "".join(f'<p class="meta">{escape(m)}</p>' for m in meta)
     contacts = (
         '<div class="contacts"><b>Your care team</b> (write in): '
         "<br><span>Name:</span><span>Phone:</span><br><span>Out of hours:</span><span>Clinic:</span></div>"
     )
-    notice = (
-        f'<p class="notice">{escape(DISCLAIMER)} This calendar was computed by regimen (research software) from the '
-        "protocol; your care team's instructions come first.</p>"
-    )
-    sections = []
+    names = "".join(f"<th>{d}</th>" for d in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
+    sections: list[str] = []
+    styles: list[str] = []
     year, month = first.year, first.month
     while (year, month) <= (last.year, last.month):
-        weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
-        body = []
-        for week in weeks:
-            cells = []
-            for day in week:
-                css = ' class="out"' if day.month != month else ""
-                items = "".join(
-                    f'<li class="treat">{escape(_line(plan, r))}</li>'
-                    for r in by_date.get(day, [])
-                    if day.month == month
-                )
-                cells.append(
-                    f'<td{css}><span class="n">{day.day}</span>' + (f"<ul>{items}</ul>" if items else "") + "</td>"
-                )
-            body.append("<tr>" + "".join(cells) + "</tr>")
-        names = "".join(f"<th>{d}</th>" for d in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
-        title = dt.date(year, month, 1).strftime("%B %Y")
-        sections.append(
-            f'<section class="month">{head}<h2>{title}</h2><table class="grid"><thead><tr>{names}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>{contacts}{notice}</section>"
-        )
+        for page in _pages(by_date, year, month, paper, head_mm):
+            n = len(sections) + 1
+            styles.append(f"#p{n} td ul {{ font-size: {page.size:g}pt; }}")
+            body = []
+            for week, mm in zip(page.weeks, page.row_mm, strict=True):
+                cells = []
+                for day in week:
+                    css = ' class="out"' if day.month != page.month else ""
+                    texts = by_date.get(day, []) if day.month == page.month else []
+                    items = "".join(f"<li>{escape(t)}</li>" for t in texts)
+                    cells.append(
+                        f'<td{css}><span class="n">{day.day}</span>' + (f"<ul>{items}</ul>" if items else "") + "</td>"
+                    )
+                body.append(f'<tr class="h{math.ceil(mm)}">' + "".join(cells) + "</tr>")
+                styles.append(f"tr.h{math.ceil(mm)} td {{ height: {math.ceil(mm) - 1.6:g}mm; }}")
+            sections.append(
+                f'<section class="month" id="p{n}">{head}<h2>{escape(page.title)}</h2><table class="grid"><thead>'
+                f"<tr>{names}</tr></thead><tbody>{''.join(body)}</tbody></table>{contacts}"
+                f'<p class="notice">{escape(notice)}</p></section>'
+            )
         month += 1
         if month == 13:
             year, month = year + 1, 1
-    css = _CSS % {"paper": PAPERS[paper]}
+    css = _CSS % {"paper": PAPERS[paper][0], "margin": f"{MARGIN:g}", "leading": LEADING}
+    css += "\n".join(dict.fromkeys(styles)) + "\n"
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>Treatment calendar: {escape(reg.name)}</title><style>{css}</style></head>"
@@ -131,4 +235,4 @@ def handout_pdf(plan: Plan, paper: str = "a4", label: str | None = None) -> byte
     return data
 
 
-__all__ = ["handout_html", "handout_pdf", "months_of"]
+__all__ = ["PAPERS", "handout_html", "handout_pdf", "months_of"]

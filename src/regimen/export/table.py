@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from regimen.engine.plan import drugs_of_several_components
@@ -84,7 +85,8 @@ def header_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def _method(r: Administration) -> str:
+def method_text(r: Administration) -> str:
+    """How a row is given, as the table says it: "continuous infusion (day 1 of 4)", "not stated"."""
     how = how_given(r.method, r.route)
     if how is None:
         return "not stated"
@@ -95,9 +97,21 @@ def _method(r: Administration) -> str:
     return how
 
 
-def render_table(plan: Plan, width: int | None = None, emphasis: Callable[[str], str] | None = None) -> str:
-    """The plan as a text table. ``width``: a terminal's columns, to which the working is wrapped; ``emphasis``:
-    how a terminal marks the warnings (colour); the plain text by default, as files and pipes get it."""
+@dataclass(frozen=True, slots=True)
+class PlanTable:
+    """The plan's table as cells of text, as the terminal shows it and the web page lays it out: one row per
+    administration, the totals per cycle and for the course."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    conditions: list[str | None]  # each row's condition ("age ≤ 60 years"), None when it always applies
+    cycle_headers: list[str]
+    cycle_totals: list[list[str]]
+    course_headers: list[str]
+    course_totals: list[list[str]]
+
+
+def plan_table(plan: Plan) -> PlanTable:
     rnd = plan.rounding
     phased = plan.regimen.phased
     # a plan made without a value a rule needs marks the rows and totals of each outcome ("only if age ≤ 60")
@@ -135,12 +149,11 @@ def render_table(plan: Plan, width: int | None = None, emphasis: Callable[[str],
             *([r.condition or ""] if conditional else []),
             rate,
             r.route or "not stated",
-            _method(r),
+            method_text(r),
             r.calculation,
         ]
         rows.append(cells)
-    out = [*header_lines(plan), "", *columns(headers, rows, width=width), ""]
-    total_rows = [
+    cycle_totals = [
         [
             *([t.phase or ""] if phased else []),
             str(t.cycle),
@@ -151,11 +164,6 @@ def render_table(plan: Plan, width: int | None = None, emphasis: Callable[[str],
         for t in plan.totals
         if t.cycle is not None
     ]
-    out += [
-        "Totals per cycle:",
-        *columns([*(["Phase"] if phased else []), "Cycle", "Drug", "Total", *only], total_rows),
-        "",
-    ]
     course = [
         [
             t.component or t.drug,
@@ -165,7 +173,24 @@ def render_table(plan: Plan, width: int | None = None, emphasis: Callable[[str],
         for t in plan.totals
         if t.cycle is None
     ]
-    out += ["Totals for the course:", *columns(["Drug", "Total", *only], course), ""]
+    return PlanTable(
+        headers=headers,
+        rows=rows,
+        conditions=[r.condition for r in plan.administrations],
+        cycle_headers=[*(["Phase"] if phased else []), "Cycle", "Drug", "Total", *only],
+        cycle_totals=cycle_totals,
+        course_headers=["Drug", "Total", *only],
+        course_totals=course,
+    )
+
+
+def render_table(plan: Plan, width: int | None = None, emphasis: Callable[[str], str] | None = None) -> str:
+    """The plan as a text table. ``width``: a terminal's columns, to which the working is wrapped; ``emphasis``:
+    how a terminal marks the warnings (colour); the plain text by default, as files and pipes get it."""
+    table = plan_table(plan)
+    out = [*header_lines(plan), "", *columns(table.headers, table.rows, width=width), ""]
+    out += ["Totals per cycle:", *columns(table.cycle_headers, table.cycle_totals), ""]
+    out += ["Totals for the course:", *columns(table.course_headers, table.course_totals), ""]
 
     def items(lines: Sequence[str]) -> list[str]:
         if width is None:

@@ -1,33 +1,203 @@
-"""The HTTP API's OpenAPI 3.1 description, served at /openapi.json."""
+"""The HTTP API's OpenAPI 3.1 description, served at /openapi.json.
+
+The request fields are the options of ``regimen expand`` (``bsa_cap`` is ``--bsa-cap``); the plan answered is the
+JSON of ``regimen expand --format json``, described here field by field (a test holds every answer to it).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from regimen.web.inputs import LABELS
+from regimen.protocol.catalog import regimen_ids
+from regimen.web.inputs import CHOICES, LABELS, MAX_VALUE, PATIENT_FIELDS, PLAN_LABELS, REPEATED
 
 _ERROR = {
     "description": "Bad input: the command line's one-line message for the same input",
     "content": {
         "application/json": {
-            "schema": {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
+            "schema": {
+                "type": "object",
+                "properties": {"error": {"type": "string"}},
+                "required": ["error"],
+                "additionalProperties": False,
+            }
         }
     },
 }
+_TEXT = {"type": ["string", "null"]}
+_NUMBER = {"type": ["number", "null"]}
+_INT = {"type": ["integer", "null"]}
+_TEXTS = {"type": "array", "items": {"type": "string"}}
 
 
-def _request_schema() -> dict[str, Any]:
-    properties: dict[str, Any] = {k: {"type": ["string", "number"], "description": v} for k, v in LABELS.items()}
-    properties["regimen"] = {"type": "string", "description": "A regimen id from GET /api/regimens"}
+def _field(name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = {"description": LABELS[name]}
+    if name in REPEATED:
+        one = {"type": "string", "maxLength": MAX_VALUE}
+        schema["oneOf"] = [{**one, "description": "values separated by , or ;"}, {"type": "array", "items": one}]
+    elif name in CHOICES:
+        schema.update(type="string", enum=list(CHOICES[name]))
+    elif name in ("start", "dob"):
+        schema.update(type="string", format="date")
+    elif name == "time":
+        schema.update(type="string", pattern="^[0-9]{1,2}:[0-9]{2}$")
+    elif name in ("tz", "label", "remind"):
+        schema.update(type="string", maxLength=MAX_VALUE)
+    else:
+        schema.update(type=["string", "number"], maxLength=MAX_VALUE)
+    return schema
+
+
+def _request(names: list[str], regimens: list[str]) -> dict[str, Any]:
+    properties = {k: _field(k) for k in names}
+    properties["regimen"] = {"type": "string", "enum": regimens, "description": "A regimen id from GET /api/regimens"}
     return {"type": "object", "properties": properties, "required": ["regimen"], "additionalProperties": False}
 
 
-def openapi() -> dict[str, Any]:
-    plan_request = {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PlanRequest"}}},
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": sorted(properties), "additionalProperties": False}
+
+
+_ADMINISTRATION = _object(
+    {
+        "phase": {"type": "string"},
+        "cycle": {"type": "integer"},
+        "day": {"type": "integer"},
+        "course_day": {"type": "integer"},
+        "date": {**_TEXT, "format": "date"},
+        "drug": {"type": "string"},
+        "component": {"type": "string"},
+        "dose": {"type": "number", "description": "rounded for display as the plan's rounding rule says"},
+        "dose_exact": {"type": "string", "description": "the exact dose, as a decimal or a fraction"},
+        "dose_unit": {"type": "string"},
+        "route": _TEXT,
+        "method": _TEXT,
+        "rate": _NUMBER,
+        "rate_unit": _TEXT,
+        "duration_h": _NUMBER,
+        "infusion_day": _INT,
+        "infusion_days": _INT,
+        "infusion_hours": _NUMBER,
+        "calculation": {"type": "string", "description": "the working, from the protocol's dose to this one"},
+        "warnings": _TEXTS,
+        "condition": {**_TEXT, "description": "the outcome of an undecided rule this row belongs to"},
+        "dose_number": _INT,
+        "doses_per_day": _INT,
+        "start": {**_TEXT, "format": "date-time"},
+        "end": {**_TEXT, "format": "date-time"},
+        "time_note": _TEXT,
+        "plan_warnings": _TEXTS,
     }
+)
+_TOTAL = _object(
+    {
+        "drug": {"type": "string"},
+        "phase": _TEXT,
+        "cycle": _INT,
+        "amount": {"type": "number"},
+        "amount_exact": {"type": "string"},
+        "unit": {"type": "string"},
+        "component": _TEXT,
+        "condition": _TEXT,
+    }
+)
+PLAN_SCHEMA = _object(
+    {
+        "regimen": _object(
+            {
+                "id": {"type": "string"},
+                "name": {"type": "string"},
+                "version": _TEXT,
+                "status": _TEXT,
+                "indication": _TEXT,
+                "file": {"type": "string"},
+                "shadows": _TEXT,
+                "sources": {
+                    "type": "array",
+                    "items": _object({"citation": {"type": "string"}, "registry": _TEXT, "url": _TEXT}),
+                },
+                "cycles": {"type": "object", "additionalProperties": {"type": "integer"}},
+            }
+        ),
+        "patient": _object(
+            {
+                "weight_kg": _NUMBER,
+                "bsa_m2": _NUMBER,
+                "age_years": _NUMBER,
+                "height_cm": _NUMBER,
+                "sex": _TEXT,
+                "working": _TEXTS,
+            }
+        ),
+        "start": {**_TEXT, "format": "date"},
+        "administrations": {"type": "array", "items": {"$ref": "#/components/schemas/Administration"}},
+        "totals": _object(
+            {
+                "by_cycle": {"type": "array", "items": {"$ref": "#/components/schemas/Total"}},
+                "course": {"type": "array", "items": {"$ref": "#/components/schemas/Total"}},
+            }
+        ),
+        "notes": _TEXTS,
+        "warnings": _TEXTS,
+        "rounding": {"type": "string"},
+    }
+)
+_REGIMEN_SUMMARY = _object({"id": {"type": "string"}, "name": {"type": "string"}, "indication": _TEXT, "drugs": _TEXTS})
+_REGIMEN = _object(
+    {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "version": _TEXT,
+        "status": _TEXT,
+        "indication": _TEXT,
+        "sources": {
+            "type": "array",
+            "items": _object({"citation": {"type": "string"}, "registry": _TEXT, "url": _TEXT}),
+        },
+        "description": {"type": "string", "description": "the regimen in words, as 'regimen show' says it"},
+    }
+)
+_COHORT = _object(
+    {
+        "plans": {
+            "type": "array",
+            "items": _object({"patient_id": {"type": "string"}, "plan": {"$ref": "#/components/schemas/Plan"}}),
+        },
+        "rejected": {
+            "type": "array",
+            "items": _object(
+                {"patient": {"type": "integer"}, "patient_id": {"type": "string"}, "error": {"type": "string"}}
+            ),
+        },
+    }
+)
+
+
+def _json(description: str, ref: str | dict[str, Any]) -> dict[str, Any]:
+    schema = {"$ref": f"#/components/schemas/{ref}"} if isinstance(ref, str) else ref
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _body(ref: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+def openapi(regimens: list[str] | None = None) -> dict[str, Any]:
+    """The document; ``regimens``: the ids the server knows (the plan request's choices), default the bundled ones."""
+    if regimens is None:
+        regimens = regimen_ids()
     errors = {"400": _ERROR, "413": _ERROR, "415": _ERROR, "429": _ERROR}
+    plan_fields = list(PLAN_LABELS)
+    patient = {k: _field(k) for k in sorted(PATIENT_FIELDS)}
+    patient["patient_id"] = {"type": ["string", "integer"], "maxLength": 100, "description": "The id in the answer"}
+    cohort_request = _request(plan_fields, regimens)
+    cohort_request["properties"]["patients"] = {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 500,
+        "items": {"type": "object", "properties": patient, "additionalProperties": False},
+    }
+    cohort_request["required"] = ["regimen", "patients"]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -35,14 +205,18 @@ def openapi() -> dict[str, Any]:
             "version": "1",
             "description": "Oncology regimens expanded into per-patient administration schedules. Research software: "
             "verify every dose against the protocol. Values are text with optional units, as on the command line "
-            "('70', '154 lb', '1.8 m2').",
+            "('70', '154 lb', '1.8 m2'); each field is the option of 'regimen expand' of the same name "
+            "(bsa_cap is --bsa-cap).",
         },
         "paths": {
             "/api/regimens": {
                 "get": {
                     "summary": "List the regimens (search by id, name, indication or drug with ?q=)",
                     "parameters": [{"name": "q", "in": "query", "required": False, "schema": {"type": "string"}}],
-                    "responses": {"200": {"description": "The regimens", "content": {"application/json": {}}}},
+                    "responses": {
+                        "200": _json("The regimens", {"type": "array", "items": _REGIMEN_SUMMARY}),
+                        "429": _ERROR,
+                    },
                 }
             },
             "/api/regimens/{regimen_id}": {
@@ -51,55 +225,56 @@ def openapi() -> dict[str, Any]:
                     "parameters": [
                         {"name": "regimen_id", "in": "path", "required": True, "schema": {"type": "string"}}
                     ],
-                    "responses": {
-                        "200": {"description": "The regimen", "content": {"application/json": {}}},
-                        "404": _ERROR,
-                    },
+                    "responses": {"200": _json("The regimen", _REGIMEN), "404": _ERROR, "429": _ERROR},
                 }
             },
             "/api/plan": {
                 "post": {
                     "summary": "Expand a regimen for one patient (the JSON of 'regimen expand --format json')",
-                    "requestBody": plan_request,
-                    "responses": {"200": {"description": "The plan", "content": {"application/json": {}}}, **errors},
+                    "requestBody": _body("PlanRequest"),
+                    "responses": {"200": _json("The plan", "Plan"), **errors},
                 }
             },
             "/api/calendar": {
                 "post": {
-                    "summary": "The plan as an iCalendar file (needs start)",
-                    "requestBody": plan_request,
-                    "responses": {"200": {"description": "text/calendar", "content": {"text/calendar": {}}}, **errors},
-                }
-            },
-            "/api/cohort": {
-                "post": {
-                    "summary": "Plans for a small roster (at most 500 patients): common fields plus 'patients'",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "allOf": [
-                                        {"$ref": "#/components/schemas/PlanRequest"},
-                                        {
-                                            "type": "object",
-                                            "properties": {"patients": {"type": "array", "items": {"type": "object"}}},
-                                        },
-                                    ]
-                                }
-                            }
-                        },
-                    },
+                    "summary": "The plan as an iCalendar file (needs start), as 'regimen expand --ics' writes it",
+                    "requestBody": _body("CalendarRequest"),
                     "responses": {
-                        "200": {"description": "plans and rejected patients", "content": {"application/json": {}}},
+                        "200": {
+                            "description": "text/calendar",
+                            "content": {"text/calendar": {"schema": {"type": "string"}}},
+                        },
                         **errors,
                     },
                 }
             },
-            "/api/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
+            "/api/cohort": {
+                "post": {
+                    "summary": "Plans for a small roster (at most 500 patients, 20,000 administrations in all): the "
+                    "common fields, and 'patients' with each patient's values",
+                    "requestBody": _body("CohortRequest"),
+                    "responses": {"200": _json("Plans and rejected patients", "Cohort"), **errors},
+                }
+            },
+            "/api/health": {
+                "get": {
+                    "summary": "Liveness",
+                    "responses": {"200": _json("ok", _object({"status": {"type": "string", "enum": ["ok"]}}))},
+                }
+            },
         },
-        "components": {"schemas": {"PlanRequest": _request_schema()}},
+        "components": {
+            "schemas": {
+                "PlanRequest": _request(plan_fields, regimens),
+                "CalendarRequest": _request([*plan_fields, "label", "remind"], regimens),
+                "CohortRequest": cohort_request,
+                "Plan": PLAN_SCHEMA,
+                "Administration": _ADMINISTRATION,
+                "Total": _TOTAL,
+                "Cohort": _COHORT,
+            }
+        },
     }
 
 
-__all__ = ["openapi"]
+__all__ = ["PLAN_SCHEMA", "openapi"]

@@ -5,11 +5,30 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from regimen.web.app import create_app
+from regimen.web.app import LOOPBACK, create_app
+
+#: The address ``regimen serve`` was told to listen on, the course database, the rate limit and the CSRF key (one
+#: for all the workers of a server, made afresh by each start).
+HOST, DB, RATE, SECRET = "REGIMEN_SERVE_HOST", "REGIMEN_SERVE_DB", "REGIMEN_SERVE_RATE", "REGIMEN_SERVE_SECRET"
+
+
+def hosts_for(host: str) -> frozenset[str] | None:
+    """The Host names a server listening on ``host`` answers to: this machine's names, and the address itself; any
+    name for a server listening on every address (it was told to be reachable by whatever name reaches it)."""
+    if host in ("0.0.0.0", "::", ""):
+        return None
+    name = host.lower()
+    return LOOPBACK | {name, *([f"[{name}]"] if ":" in name else [])}  # an IPv6 address is [::1] in a Host
 
 
 def app_from_environment() -> Any:
-    return create_app(os.environ.get("REGIMEN_SERVE_DB"), rate=float(os.environ.get("REGIMEN_SERVE_RATE", "300")))
+    secret = os.environ.get(SECRET)
+    return create_app(
+        os.environ.get(DB),
+        rate=float(os.environ.get(RATE, "300")),
+        hosts=hosts_for(os.environ.get(HOST, "127.0.0.1")),
+        secret=bytes.fromhex(secret) if secret else None,
+    )
 
 
-__all__ = ["app_from_environment"]
+__all__ = ["app_from_environment", "hosts_for"]

@@ -1,0 +1,61 @@
+"""``regimen serve`` started as a user starts it, in its own process, for the tests that use the web app over HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+from click.testing import CliRunner
+from tests.helpers import free_port
+
+from regimen.cli import cli
+
+
+def course_db(path: Path, *commands: str) -> str:
+    """A course database at ``path`` made by ``regimen course`` COMMANDS (each a line as typed, without --db)."""
+    for command in commands or ("start capox --course bed4 --weight 70 --bsa 1.8 --start 2026-12-01",):
+        result = CliRunner().invoke(cli, ["course", *shlex.split(command), "--db", str(path)])
+        assert result.exit_code == 0, result.output
+    return str(path)
+
+
+@contextlib.contextmanager
+def running(log: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Iterator[str]:
+    """The base URL of a ``regimen serve --port N ARGS`` on 127.0.0.1, its stdout and stderr in ``log``, stopped
+    (SIGTERM, then SIGKILL) when the block ends. ``env``: variables added to this process's environment."""
+    port = free_port()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "regimen", "serve", "--port", str(port), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:  # bounded poll until the server answers
+                assert proc.poll() is None, f"regimen serve exited: {log.read_text(errors='replace')[-2000:]}"
+                try:
+                    if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "regimen serve did not start within 60 s"
+                time.sleep(0.1)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                proc.kill()
+                proc.wait(timeout=20)
