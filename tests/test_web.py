@@ -665,7 +665,7 @@ def test_the_course_view_given_planned_omitted(courses: str) -> None:
     assert rows[2] == ("status-given conditional", "GIVEN", "2", "idarubicin", "20 mg")
     assert rows[3] == ("status-planned", "planned", "2", "cytarabine", "1,800 mg")  # 1 g/m² × 1.8 m²
     assert rows[-1] == ("status-omitted conditional", "OMITTED", "5", "cytarabine", "1,800 mg")
-    assert "given 20 mg, planned 21.6 mg (-7.4 %)" in page.text  # (20 − 21.6) / 21.6 = −7.41 %
+    assert "given 20 mg, planned 21.6 mg (−7.41 %)" in page.text  # (20 − 21.6) / 21.6 = −7.407 %, to 2 places
     assert (
         "Administrations: 9 planned, 1 given, 1 omitted. Given so far (cumulative, as recorded): idarubicin 20 mg"
         in (page.text)
