@@ -481,3 +481,31 @@ def test_a_cohort_gives_each_patient_the_rows_of_their_own_plan() -> None:
         plan = regimen.expand(reg, regimen.make_patient(weight=row.weight_kg, bsa=row.bsa_m2, age=row.age), start=start)
         expected += [{"patient_id": row.patient_id, **csv_record(plan, r)} for r in plan.administrations]
     assert got == expected
+
+
+def test_a_value_read_in_one_chunk_is_read_alike_in_the_next(tmp_path: Path) -> None:
+    """Each roster column's reader remembers the texts it read across chunks: a refused value is refused again,
+    with the same words, and an accepted one gives the same rows (chunks of 2 patients here)."""
+    import pandas as pd
+
+    from regimen.engine.cohort.runner import MemorySink, PandasEngine, run
+
+    roster = pd.DataFrame(
+        {
+            "patient_id": ["a", "b", "c", "d", "e"],
+            "weight_kg": ["700", "70", "70", "700", "70"],
+            "bsa_m2": ["1.8", "1.8", "1.8", "1.8", "abc"],
+            "age": ["45", "45", "45", "45", "45"],
+        }
+    )
+    sink = MemorySink()
+    summary = run(regimen.load("cenersen-arm3"), roster, sink, engine=PandasEngine(chunk_size=2))
+    problems = summary.errors.set_index("patient_id")["problem"]
+    assert sorted(problems.index) == ["a", "d", "e"]
+    assert problems["a"] == problems["d"] and "700 kg is impossible" in problems["a"]
+    rows = sink.frame()
+    assert (
+        rows.groupby("patient_id")["dose"].apply(list).loc["b"]
+        == rows.groupby("patient_id")["dose"].apply(list).loc["c"]
+    )
+    assert set(rows["patient_id"]) == {"b", "c"}

@@ -269,6 +269,9 @@ def _column(kind: str, values: Any) -> Any:
     if kind == "int":
         return pd.Series(np.asarray(values, dtype=np.int64))
     if kind == "count":
+        if isinstance(values, np.ndarray) and values.dtype.kind == "f":  # a cohort's counts: floats, NaN for none
+            missing = np.isnan(values)
+            return pd.Series(pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing))
         return pd.Series(pd.array(values, dtype="Int64"))
     if kind == "number":
         return pd.Series(np.asarray(values, dtype=np.float64))

@@ -72,7 +72,7 @@ from regimen.engine.rows import (
     records_frame,
     rows_frame,
 )
-from regimen.errors import PatientError, option
+from regimen.errors import PatientError, RegimenError, option
 from regimen.model import Administration, AucDose, Patient, Regimen
 from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding
 
@@ -159,6 +159,32 @@ def _factorize_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[i
 _PATIENT_FIELD = {"weight": "weight_kg", "bsa": "bsa_m2", "age": "age_years", "height": "height_cm", "sex": "sex"}
 
 
+#: Distinct texts a reader remembers: a roster of values recorded as people record them has a few thousand.
+_REMEMBERED = 100_000
+
+
+class _Remembered:
+    """A reader remembering each text's value or refusal (its :class:`RegimenError`), up to :data:`_REMEMBERED`
+    texts. A class, not a closure, so that an expander sent to Dask workers pickles."""
+
+    def __init__(self, reader: Callable[[str], Any]) -> None:
+        self.reader = reader
+        self.seen: dict[str, tuple[bool, Any]] = {}
+
+    def __call__(self, text: str) -> Any:
+        hit = self.seen.get(text)
+        if hit is None:
+            try:
+                hit = (True, self.reader(text))
+            except RegimenError as exc:
+                hit = (False, exc)
+            if len(self.seen) < _REMEMBERED:
+                self.seen[text] = hit
+        if not hit[0]:
+            raise hit[1].with_traceback(None)
+        return hit[1]
+
+
 class _NotVectorisable(Exception):
     """A regimen feature the per-value decomposition does not cover: expand patient by patient."""
 
@@ -180,6 +206,8 @@ class CohortExpander:
     # per (template, basis, body value): where the block's rows are in the run's row table, worked out once
     _blocks: dict[tuple[Any, ...], int] = field(init=False, default_factory=dict, repr=False)
     _table: _RowTable = field(init=False, default_factory=lambda: _RowTable(), repr=False)
+    # each roster column's reader, remembering what it read (a value recurs in every chunk)
+    _readers: dict[str, Callable[[str], Any]] = field(init=False, default_factory=dict, repr=False)
     _templates: dict[tuple[Any, ...], _Template] = field(init=False, default_factory=dict, repr=False)
     _rule_names: list[str] = field(init=False, default_factory=list, repr=False)
     # the template of each set of rule values (when every rule reads roster columns only): a plan per set per run
@@ -294,18 +322,25 @@ class CohortExpander:
         return cols
 
     def expand(
-        self, roster: pd.DataFrame, first_row: int = 1, reject: np.ndarray | None = None, coded: bool = False
+        self,
+        roster: pd.DataFrame,
+        first_row: int = 1,
+        reject: np.ndarray | None = None,
+        coded: bool = False,
+        id_texts: list[str | None] | None = None,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Rows for a roster chunk and its problems. ``first_row`` numbers the chunk's first roster row;
         ``reject`` is a mask of rows already rejected by the caller (their problems reported by it). ``coded``: the
         text columns may come as :class:`pandas.Categorical` (for a sink that writes them as they are: a file);
-        otherwise they hold str objects, None for missing."""
+        otherwise they hold str objects, None for missing. ``id_texts``: the chunk's ids as :func:`cell_texts`
+        reads them, when the caller has them."""
         import numpy as np
         import pandas as pd
 
         available = [str(c) for c in roster.columns]
         self.required_columns(available)
-        ids = [t or "" for t in cell_texts(roster[ID_COLUMN])]
+        read = id_texts if id_texts is not None else cell_texts(roster[ID_COLUMN])
+        ids = [t or "" for t in read]
         problems: list[RowProblem] = [
             (first_row + pos, "", ID_COLUMN, "missing: give every row a patient_id")
             for pos, pid in enumerate(ids)
@@ -342,7 +377,11 @@ class CohortExpander:
             name = COLUMNS[key]
             if name not in roster.columns:
                 continue  # only bsa_m2 may be absent here (BSA from height and weight)
-            reader: Callable[[str], Any] = read_sex if key == "sex" else partial(read_number, m=MEASURES[key])
+            reader = self._readers.get(key)
+            if reader is None:
+                reader = self._readers[key] = _Remembered(
+                    read_sex if key == "sex" else partial(read_number, m=MEASURES[key])
+                )
             required = key in self.needs and not (key == "bsa" and height_bsa)
             cols[key] = read_column(roster[name], reader, name, first_row, ids, problems, required)
         for key in self.needs:
@@ -710,13 +749,19 @@ class CohortExpander:
         which: list[int],
     ) -> None:
         """Self-check: sample patients' rows must equal expand() for them, field by field."""
+        import numpy as np
+
+        if not which:
+            return
+        # the sampled patients' rows, read back from the frame at once
+        got = frame_records(frame.iloc[np.concatenate([np.arange(offsets[k], offsets[k] + counts[k]) for k in which])])
         for k in which:
             pos = int(good[k])
             when = start.values[start.codes[pos]] if start is not None and start.codes[pos] >= 0 else None
             plan = self._expand(self._patient(cols, pos), start=when)
             expected = [csv_record(plan, r) for r in plan.administrations]
-            got = frame_records(frame.iloc[int(offsets[k]) : int(offsets[k] + counts[k])])
-            if [{**e, ID_COLUMN: ids[pos]} for e in expected] != got:
+            mine, got = got[: int(counts[k])], got[int(counts[k]) :]
+            if [{**e, ID_COLUMN: ids[pos]} for e in expected] != mine:
                 raise _NotVectorisable("the vectorised rows differed from 'regimen expand' for a sample patient")
 
     def _rows_each(

@@ -281,8 +281,8 @@ def require_ids(columns: Iterable[str], where: str = "") -> None:
 
 
 def cell_texts(series: pd.Series) -> list[str | None]:
-    """Each cell of ``series`` as :func:`as_text` reads it, in order."""
-    return [as_text(v) for v in series.tolist()]
+    """Each cell of ``series`` as :func:`as_text` reads it, in order (a str cell read here, without the call)."""
+    return [(v.strip() or None) if type(v) is str else as_text(v) for v in series.tolist()]
 
 
 def more_than_once(counts: pd.Series) -> dict[str, int]:
@@ -298,16 +298,17 @@ def id_counts(ids: pd.Series) -> dict[str, int]:
     return more_than_once(texts[texts.duplicated(keep=False)].value_counts())  # counting only the repeated ones
 
 
-def duplicate_problems(ids: pd.Series, first_row: int, counts: Mapping[str, int]) -> list[RowProblem]:
-    """A problem for each row of ``ids`` whose id is one of ``counts`` (ids repeated anywhere in the roster, with
-    their counts: :func:`id_counts`). Every copy is rejected: none is preferred."""
+def duplicate_problems(ids: list[str | None], first_row: int, counts: Mapping[str, int]) -> list[RowProblem]:
+    """A problem for each row of ``ids`` (a part's ids as :func:`cell_texts` reads them) whose id is one of
+    ``counts`` (ids repeated anywhere in the roster, with their counts: :func:`id_counts`). Every copy is rejected:
+    none is preferred."""
     import numpy as np
 
     if not counts:
         return []
     import pandas as pd
 
-    text = pd.Series(cell_texts(ids), dtype=object)
+    text = pd.Series(ids, dtype=object)
     mask = text.isin(list(counts)).to_numpy()
     return [
         (
@@ -325,13 +326,13 @@ def duplicate_problems(ids: pd.Series, first_row: int, counts: Mapping[str, int]
 _ID_CONTROLS = "[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]"
 
 
-def id_problems(ids: pd.Series, first_row: int) -> list[RowProblem]:
+def id_problems(ids: list[str | None], first_row: int) -> list[RowProblem]:
     """A problem for each row whose patient_id holds a control character: the row is rejected, as an id that is not
     one line of text would break the lines of every output that names it."""
     import numpy as np
     import pandas as pd
 
-    texts = [t or "" for t in cell_texts(ids)]
+    texts = [t or "" for t in ids]
     if not re.search(_ID_CONTROLS, "".join(texts)):  # the usual chunk: none at all, found in one search
         return []
     text = pd.Series(texts, dtype=object)

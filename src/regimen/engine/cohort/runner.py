@@ -23,6 +23,7 @@ from regimen.engine.cohort.roster import (
     ID_COLUMN,
     ROW_PROBLEM,
     CohortError,
+    cell_texts,
     column_names,
     duplicate_problems,
     id_counts,
@@ -100,8 +101,9 @@ def expand_part(
     import pandas as pd
 
     require_ids([str(c) for c in roster.columns], where)
+    ids = cell_texts(roster[ID_COLUMN])  # read once for the part: its checks and its rows
     dup = pd.DataFrame(
-        duplicate_problems(roster[ID_COLUMN], first_row, repeated) + id_problems(roster[ID_COLUMN], first_row),
+        duplicate_problems(ids, first_row, repeated) + id_problems(ids, first_row),
         columns=list(ERROR_COLUMNS),
     )
     if ROW_PROBLEM in roster.columns:  # lines the reader could not split into the header's fields
@@ -117,7 +119,8 @@ def expand_part(
         roster = roster.drop(columns=[ROW_PROBLEM])
     reject = np.zeros(len(roster), dtype=bool)
     reject[dup["row"].to_numpy(dtype=np.int64) - first_row] = True
-    rows, problems = expander.expand(roster, first_row, reject, coded=getattr(sink, "takes_coded", False))
+    coded = getattr(sink, "takes_coded", False)
+    rows, problems = expander.expand(roster, first_row, reject, coded=coded, id_texts=ids)
     if len(dup):
         problems = pd.concat([problems, dup], ignore_index=True) if len(problems) else dup
         problems = problems.sort_values(["row", "column"], kind="stable", ignore_index=True)
