@@ -358,7 +358,7 @@ def main() -> None:
             limit = parse_size(args.dask_memory)
             d = dask_run(n, limit, folder)
             figure(
-                "dask_memory",
+                "dask_memory" if n == 1_000_000 else f"dask_memory_{n}",  # compared with a run of its own size
                 f"6 Dask {n:,} patients ({d['rows']:,} rows, {d['seconds']:.0f} s): worker peak / limit",
                 f"{d['peak'] / 2**20:.0f} / {limit / 2**20:.0f} MiB",
                 d["peak"] / limit,
