@@ -40,6 +40,7 @@ from regimen.quantities.exact import Rounding, decimal_to_json, exact_decimal, f
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    import pyarrow as pa
 
     from regimen.engine.plan import Plan
 
@@ -281,6 +282,45 @@ def _column(kind: str, values: Any) -> Any:
     return pd.Series(date_column(ordinals))
 
 
+def arrow_schema(names: Sequence[str]) -> pa.Schema:
+    """The Parquet (Arrow) types of the row schema's columns (any other column is text)."""
+    import pyarrow as pa
+
+    types = {
+        "text": pa.string(),
+        "int": pa.int64(),
+        "count": pa.int64(),
+        "number": pa.float64(),
+        "date": pa.timestamp("s"),
+    }
+    return pa.schema([(name, types[kind_of(name)]) for name in names])
+
+
+def arrow_array(values: Any, missing: Any) -> pa.Array:
+    """A numpy array of numbers as an Arrow array, null where ``missing`` (a bool array) is true: its buffer taken
+    as it is, with a validity bitmap packed by numpy (``pyarrow.array(values, mask=...)`` takes 40 times as long,
+    issue 15). What ``values`` holds under a null is never read."""
+    import numpy as np
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values)
+    nulls = int(np.count_nonzero(missing))
+    if not nulls:
+        return pa.array(values)
+    bitmap = pa.py_buffer(np.packbits(~np.asarray(missing, dtype=bool), bitorder="little"))
+    kind = pa.from_numpy_dtype(values.dtype)
+    return pa.Array.from_buffers(kind, len(values), [bitmap, pa.py_buffer(values)], null_count=nulls)
+
+
+def coded_schema(dense: pa.Schema) -> pa.Schema:
+    """``dense`` with every text column dictionary-encoded (int32 codes): how a cohort's rows are handed to Parquet,
+    which stores text as a dictionary and codes anyway."""
+    import pyarrow as pa
+
+    code = pa.dictionary(pa.int32(), pa.string())
+    return pa.schema([pa.field(f.name, code if f.type == pa.string() else f.type) for f in dense])
+
+
 def rows_frame(columns: Mapping[str, Any], names: Sequence[str] = ROW_FIELDS) -> pd.DataFrame:
     """A frame of the schema from column values: lists of record values, or numpy arrays of the kind's values
     (floats with NaN for missing numbers and counts, ``datetime64`` for dates)."""
@@ -356,6 +396,9 @@ __all__ = [
     "ROW_FIELDS",
     "ROW_SCHEMA",
     "Field",
+    "arrow_array",
+    "arrow_schema",
+    "coded_schema",
     "csv_record",
     "csv_text",
     "date_column",

@@ -30,7 +30,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from regimen.clinical.adjust import Adjustments
 from regimen.clinical.body_size import BSA_FORMULAS
@@ -63,6 +63,9 @@ from regimen.engine.expand import choose_variant, component_schedule, dose_for_d
 from regimen.engine.plan import Plan
 from regimen.engine.rows import (
     ROW_FIELDS,
+    arrow_array,
+    arrow_schema,
+    coded_schema,
     csv_record,
     date_column,
     dose_fields,
@@ -79,6 +82,11 @@ from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
+
+#: How a chunk's rows are handed on (:meth:`CohortExpander.expand`): text as objects (False), as categoricals (True),
+#: or the rows as an Arrow table ("arrow").
+Coding = bool | Literal["arrow"]
 
 #: Columns of a cohort's rows: ``patient_id``, then the row schema.
 OUTPUT_COLUMNS: tuple[str, ...] = (ID_COLUMN, *ROW_FIELDS)
@@ -326,14 +334,15 @@ class CohortExpander:
         roster: pd.DataFrame,
         first_row: int = 1,
         reject: np.ndarray | None = None,
-        coded: bool = False,
+        coded: Coding = False,
         id_texts: list[str | None] | None = None,
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ) -> tuple[Any, pd.DataFrame]:
         """Rows for a roster chunk and its problems. ``first_row`` numbers the chunk's first roster row;
-        ``reject`` is a mask of rows already rejected by the caller (their problems reported by it). ``coded``: the
-        text columns may come as :class:`pandas.Categorical` (for a sink that writes them as they are: a file);
-        otherwise they hold str objects, None for missing. ``id_texts``: the chunk's ids as :func:`cell_texts`
-        reads them, when the caller has them."""
+        ``reject`` is a mask of rows already rejected by the caller (their problems reported by it). The rows are a
+        DataFrame whose text columns hold str objects (None for missing); ``coded=True``: they may come as
+        :class:`pandas.Categorical` (for a sink that writes them as they are: a CSV file); ``coded="arrow"``: the
+        rows may come as a :class:`pyarrow.Table` of :func:`~regimen.engine.rows.coded_schema` instead (for a
+        Parquet file). ``id_texts``: the chunk's ids as :func:`cell_texts` reads them, when the caller has them."""
         import numpy as np
         import pandas as pd
 
@@ -589,8 +598,8 @@ class CohortExpander:
         )
 
     def _rows(
-        self, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: list[str], coded: bool = False
-    ) -> pd.DataFrame:
+        self, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: list[str], coded: Coding = False
+    ) -> Any:
         import numpy as np
 
         if len(good) == 0:
@@ -645,9 +654,8 @@ class CohortExpander:
         # 3. the plan's own warnings, per patient, on each of the patient's rows
         out.set_per_patient(ID_COLUMN, id_arr, counts)
         out.set_per_patient("plan_warnings", self._plan_warnings(cols, good, group_of, groups), counts)
-        frame = out.frame(coded)
-        self._check(frame, good, offsets, counts, cols, start, ids, sorted(set(checks)))
-        return frame
+        self._check(out, good, offsets, counts, cols, start, ids, sorted(set(checks)))
+        return out.arrow() if coded == "arrow" else out.frame(coded)
 
     def _prepared_warnings(self, patient: Patient) -> list[str]:
         """The warnings on one patient's values, exactly as expand() collects them (:func:`prepare`)."""
@@ -739,7 +747,7 @@ class CohortExpander:
 
     def _check(
         self,
-        frame: pd.DataFrame,
+        out: _Columns,
         good: np.ndarray,
         offsets: np.ndarray,
         counts: np.ndarray,
@@ -754,7 +762,8 @@ class CohortExpander:
         if not which:
             return
         # the sampled patients' rows, read back from the frame at once
-        got = frame_records(frame.iloc[np.concatenate([np.arange(offsets[k], offsets[k] + counts[k]) for k in which])])
+        at = np.concatenate([np.arange(offsets[k], offsets[k] + counts[k]) for k in which])
+        got = frame_records(out.frame(at=at))
         for k in which:
             pos = int(good[k])
             when = start.values[start.codes[pos]] if start is not None and start.codes[pos] >= 0 else None
@@ -880,8 +889,9 @@ class _Columns:
         codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
         self.own[column] = (np.repeat(np.asarray(codes, dtype=np.int32), counts), _Dictionary(list(uniques)))
 
-    def frame(self, coded: bool = False) -> pd.DataFrame:
-        """The frame of the rows; ``coded``: its text columns as :class:`pandas.Categorical`."""
+    def frame(self, coded: bool = False, at: np.ndarray | None = None) -> pd.DataFrame:
+        """The frame of the rows (of the rows at positions ``at`` only, if given); ``coded``: its text columns as
+        :class:`pandas.Categorical`."""
         import numpy as np
         import pandas as pd
 
@@ -890,12 +900,47 @@ class _Columns:
                 return pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object), validate=False)
             return np.asarray([*values, None], dtype=object)[codes]
 
-        t, rows = self.table, self.rows
-        columns: dict[str, Any] = {c: text(codes, d.values) for c, (codes, d) in self.own.items()}
+        t = self.table
+        rows = self.rows if at is None else self.rows[at]
+        columns: dict[str, Any] = {
+            c: text(codes if at is None else codes[at], d.values) for c, (codes, d) in self.own.items()
+        }
         columns.update({c: text(t.texts[k][rows], t.dictionaries[c].values) for k, c in enumerate(_ROW_TEXT)})
         columns.update({c: t.ints[k][rows] for k, c in enumerate(_ROW_INTS)})
         columns.update({c: t.floats[k][rows] for k, c in enumerate(_ROW_FLOATS)})
-        return rows_frame({**columns, "date": date_column(self.date_ord)}, OUTPUT_COLUMNS)
+        dates = date_column(self.date_ord if at is None else self.date_ord[at])
+        return rows_frame({**columns, "date": dates}, OUTPUT_COLUMNS)
+
+    def arrow(self) -> pa.Table:
+        """The rows as an Arrow table of :func:`~regimen.engine.rows.coded_schema` (text as its dictionary and
+        int32 codes, missing values null), built from the codes without a pandas frame in between (issue 15): the
+        same table as ``pyarrow.Table.from_pandas`` of :meth:`frame`, coded (a test holds them equal)."""
+        import numpy as np
+        import pyarrow as pa
+
+        valid = arrow_array
+
+        def text(codes: np.ndarray, values: list[str]) -> pa.Array:
+            return pa.DictionaryArray.from_arrays(valid(codes, codes < 0), pa.array(values, type=pa.string()))
+
+        t, rows = self.table, self.rows
+        columns: dict[str, pa.Array] = {c: text(codes, d.values) for c, (codes, d) in self.own.items()}
+        columns.update({c: text(t.texts[k][rows], t.dictionaries[c].values) for k, c in enumerate(_ROW_TEXT)})
+        columns.update({c: pa.array(t.ints[k][rows]) for k, c in enumerate(_ROW_INTS)})
+        for k, c in enumerate(_ROW_FLOATS):
+            values = t.floats[k][rows]
+            missing = np.isnan(values)
+            if kind_of(c) == "count":
+                values = np.where(missing, 0, values).astype(np.int64)
+            columns[c] = valid(values, missing)
+        days = self.date_ord
+        columns["date"] = valid((days - _EPOCH_ORDINAL) * 86_400, days < 0).cast(pa.timestamp("s"))
+        schema = coded_schema(arrow_schema(OUTPUT_COLUMNS))
+        return pa.Table.from_arrays([columns[c] for c in OUTPUT_COLUMNS], schema=schema)
+
+
+#: ``date.toordinal()`` of 1970-01-01: Arrow's timestamps count seconds from it.
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
 __all__ = ["OUTPUT_COLUMNS", "CohortExpander"]

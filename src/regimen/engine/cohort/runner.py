@@ -38,6 +38,7 @@ from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    import pyarrow as pa
 
 #: ``progress(done, total)``: patients expanded or rejected so far, of the roster's patients.
 Progress = Callable[[int, int], None]
@@ -50,9 +51,10 @@ class RowSink(Protocol):
     write each part on its own, and say so with a true ``parts_in_any_order`` attribute.
 
     A sink with a true ``takes_coded`` attribute may be given text columns as :class:`pandas.Categorical` (the
-    codes a cohort's rows are built from), which a file writer writes without turning them into objects first."""
+    codes a cohort's rows are built from), which a file writer writes without turning them into objects first;
+    with ``takes_coded == "arrow"``, the rows may come as a :class:`pyarrow.Table` instead (a Parquet writer's)."""
 
-    def write(self, rows: pd.DataFrame, part: int) -> None: ...
+    def write(self, rows: Any, part: int) -> None: ...
 
 
 class RejectedRowsWarning(UserWarning):
@@ -72,8 +74,13 @@ class PartResult:
     first_warning: str | None = None  # 'P3: age 17 years is outside ...'
 
 
-def _warned(rows: pd.DataFrame) -> tuple[int, str | None]:
-    """Patients of a part's rows whose plans carry warnings, and the first of them with its warnings."""
+def _warned(rows: Any) -> tuple[int, str | None]:
+    """Patients of a part's rows (a DataFrame or an Arrow table) whose plans carry warnings, and the first of them
+    with its warnings."""
+    import pandas as pd
+
+    if not isinstance(rows, pd.DataFrame):
+        return _warned_arrow(rows)
     if not len(rows) or "plan_warnings" not in rows.columns:
         return 0, None
     said = rows["plan_warnings"]
@@ -82,6 +89,30 @@ def _warned(rows: pd.DataFrame) -> tuple[int, str | None]:
         return 0, None
     first = flagged.iloc[0]
     return int(flagged[ID_COLUMN].nunique()), f"{first[ID_COLUMN]}: {first['plan_warnings']}"
+
+
+def _warned_arrow(rows: pa.Table) -> tuple[int, str | None]:
+    """:func:`_warned` of an Arrow table whose ``plan_warnings`` and ids are dictionary-encoded: read from the codes."""
+    import numpy as np
+    import pyarrow as pa
+
+    if not rows.num_rows:
+        return 0, None
+
+    def codes(name: str) -> tuple[np.ndarray, list[Any]]:
+        column = rows.column(name).combine_chunks()
+        if not pa.types.is_dictionary(column.type):
+            column = column.dictionary_encode()
+        values = column.dictionary.to_pylist()
+        return np.asarray(column.indices.fill_null(len(values))), [*values, None]
+
+    said, texts = codes("plan_warnings")
+    flagged = np.flatnonzero(np.asarray([bool(t) for t in texts], dtype=bool)[said])
+    if not len(flagged):
+        return 0, None
+    ids, names = codes(ID_COLUMN)
+    first = int(flagged[0])
+    return int(np.unique(ids[flagged]).size), f"{names[ids[first]]}: {texts[said[first]]}"
 
 
 def expand_part(
