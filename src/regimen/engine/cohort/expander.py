@@ -62,6 +62,7 @@ from regimen.engine.cohort.roster import (
 from regimen.engine.expand import choose_variant, component_schedule, dose_for_day, expand, requirements
 from regimen.engine.plan import Plan
 from regimen.engine.rows import (
+    DOSE_FIELDS,
     ROW_FIELDS,
     arrow_array,
     arrow_schema,
@@ -213,6 +214,13 @@ class CohortExpander:
     notes: list[str] = field(init=False, default_factory=list)
     # per (template, basis, body value): where the block's rows are in the run's row table, worked out once
     _blocks: dict[tuple[Any, ...], int] = field(init=False, default_factory=dict, repr=False)
+    # per (dose rule, basis, body value): the dose fields of plain dosing, coded for the row table (shared by every
+    # template the rule is in: the rows of patients over and under 60 dose the same per day)
+    _worked: dict[tuple[Any, ...], tuple[int, int, float, float, float]] = field(
+        init=False, default_factory=dict, repr=False
+    )
+    # per template: its rows coded for the row table (texts, ints, floats: a column per row)
+    _coded: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(init=False, default_factory=dict, repr=False)
     _table: _RowTable = field(init=False, default_factory=lambda: _RowTable(), repr=False)
     # each roster column's reader, remembering what it read (a value recurs in every chunk)
     _readers: dict[str, Callable[[str], Any]] = field(init=False, default_factory=dict, repr=False)
@@ -487,49 +495,101 @@ class CohortExpander:
         """A block of plain dosing: its records differ from the template's only in :data:`DOSE_FIELDS`."""
         return self._plain and self._options is None and body[0] != "height"
 
-    def _block(
-        self, signature: tuple[Any, ...], template: _Template, basis: str, body: tuple[Any, ...], rep: Patient
-    ) -> int:
-        """Where the template's rows of one basis for one body value (``body``: how it is given) are in the run's
-        row table (:class:`_RowTable`): worked out once per run (``rep``: the group's patient, given this body value
-        when it is worked out)."""
-        memo = (signature, basis, body)
-        hit = self._blocks.get(memo)
-        if hit is None:
-            records = self._block_records(template, basis, body, self._body_patient(rep, basis, body))
-            hit = self._blocks[memo] = self._table.add(records)
-        return hit
+    def _block_starts(
+        self, signature: tuple[Any, ...], template: _Template, basis: str, keys: list[tuple[Any, ...]], rep: Patient
+    ) -> np.ndarray:
+        """For each body value of ``keys`` (how it is given), where the template's rows of one basis for it start
+        in the run's row table (:class:`_RowTable`): worked out once per run (``rep``: the group's patient, given
+        the body value when it is worked out). Plain dosing is worked out for all new values at once: one
+        :func:`dose_for_day` per dose rule and value, then the template's coded rows repeated with their dose
+        fields put in (numpy), not a record per row."""
+        import numpy as np
+
+        starts = np.empty(len(keys), dtype=np.int64)
+        plain: list[int] = []
+        for i, key in enumerate(keys):
+            hit = self._blocks.get((signature, basis, key))
+            if hit is not None:
+                starts[i] = hit
+            elif self._plain_block(key):
+                plain.append(i)
+            else:
+                records = self._block_records(template, basis, key, self._body_patient(rep, basis, key))
+                starts[i] = self._blocks[(signature, basis, key)] = self._table.add(records)
+        if plain:
+            new = [keys[i] for i in plain]
+            first, size = self._plain_blocks(template, basis, new, rep)
+            for n, (i, key) in enumerate(zip(plain, new, strict=True)):
+                starts[i] = self._blocks[(signature, basis, key)] = first + n * size
+        return starts
+
+    def _plain_blocks(
+        self, template: _Template, basis: str, keys: list[tuple[Any, ...]], rep: Patient
+    ) -> tuple[int, int]:
+        """Add the blocks of plain dosing for body values ``keys`` (none yet in the table), one after another; the
+        table's row of the first, and the rows a block has. Each row is its template row with the fields that come
+        from the dose (:data:`DOSE_FIELDS`: the days of one rule share one working), as in expand()."""
+        import numpy as np
+
+        rows = [j for j, b in enumerate(template.bases) if b == basis]
+        rules: dict[tuple[int, bool, int], int] = {}  # the regimen's own objects: (dose, continuous, duration)
+        rule_of = np.asarray(
+            [rules.setdefault(self._rule_id(template.keys[j]), len(rules)) for j in rows], dtype=np.int64
+        )
+        spec = [template.keys[j] for j in {rules[self._rule_id(template.keys[j])]: j for j in rows}.values()]
+        worked = np.empty((5, len(rules), len(keys)), dtype=np.float64)
+        for k, key in enumerate(keys):
+            patient = self._body_patient(rep, basis, key)
+            for r, (dose, continuous, duration) in enumerate(spec):
+                memo = (*self._rule_id((dose, continuous, duration)), basis, key)
+                fields = self._worked.get(memo)
+                if fields is None:
+                    work = dose_for_day(dose, continuous, duration, patient, self.rounding)
+                    fields = self._worked[memo] = self._table.dose_codes(
+                        dose_fields(self.rounding, work.amount, work.rate, work.hours, work.calculation)
+                    )
+                worked[:, r, k] = fields
+        texts, ints, floats = self._template_codes(template)
+        n, size = len(keys), len(rows)
+        texts, ints, floats = (np.tile(a[:, rows], n) for a in (texts, ints, floats))
+        rule_at, key_at = np.tile(rule_of, n), np.repeat(np.arange(n), size)
+        for field_at, (kind, k) in enumerate(_DOSE_AT):
+            values = worked[field_at][rule_at, key_at]
+            if kind == "text":
+                texts[k] = values.astype(np.int32)
+            else:
+                floats[k] = values
+        return self._table.append(texts, ints, floats), size
+
+    @staticmethod
+    def _rule_id(rule: tuple[Any, ...]) -> tuple[int, bool, int]:
+        dose, continuous, duration = rule
+        return (id(dose), bool(continuous), id(duration))
+
+    def _template_codes(self, template: _Template) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        found = self._coded.get(id(template))
+        if found is None:
+            # the dose fields are each block's own: left out, so that the representative's never reach a dictionary
+            undosed = [{**r, **dict.fromkeys(DOSE_FIELDS)} for r in template.records]
+            found = self._coded[id(template)] = self._table.encode(undosed)
+        return found
 
     def _block_records(
         self, template: _Template, basis: str, body: tuple[Any, ...], patient: Patient
     ) -> list[dict[str, Any]]:
         """Records of the template's rows of one basis, for a patient of one body value."""
         rows = [j for j, b in enumerate(template.bases) if b == basis]
-        out: list[dict[str, Any]] = []
-        if self._plain_block(body):
-            # plain dosing: each row is dose_for_day of its rule and the body value, as in expand(): the template
-            # row's record with the fields that come from the dose (the days of one rule share one working)
-            worked: dict[tuple[int, bool, int], dict[str, Any]] = {}
-            for j in rows:
-                dose, continuous, duration = template.keys[j]
-                key = (id(dose), continuous, id(duration))  # the regimen's own objects
-                if key not in worked:
-                    work = dose_for_day(dose, continuous, duration, patient, self.rounding)
-                    worked[key] = dose_fields(self.rounding, work.amount, work.rate, work.hours, work.calculation)
-                out.append({**template.records[j], **worked[key]})
-        else:
-            # anything else (caps, rounding, a BSA from height): the engine itself, for a patient with this value
-            try:
-                plan = self._expand(patient)
-            except PatientError as exc:  # e.g. an ideal body weight under 152.4 cm: rejected one by one
-                raise _NotVectorisable(f"a patient's values are refused: {exc.message}") from None
-            if len(plan.administrations) != len(template.records) or any(
-                (r.phase, r.cycle, r.day, r.component) != (t.phase, t.cycle, t.day, t.component)
-                for r, t in zip(plan.administrations, template.plan.administrations, strict=True)
-            ):
-                raise _NotVectorisable("the rows of a plan depend on a body value")
-            out = [csv_record(plan, plan.administrations[j]) for j in rows]
-        return out
+        # not plain dosing (caps, rounding, a BSA from height): the engine itself, for a patient with this value
+        try:
+            plan = self._expand(patient)
+        except PatientError as exc:  # e.g. an ideal body weight under 152.4 cm: rejected one by one
+            raise _NotVectorisable(f"a patient's values are refused: {exc.message}") from None
+        if len(plan.administrations) != len(template.records) or any(
+            (r.phase, r.cycle, r.day, r.component) != (t.phase, t.cycle, t.day, t.component)
+            for r, t in zip(plan.administrations, template.plan.administrations, strict=True)
+        ):
+            raise _NotVectorisable("the rows of a plan depend on a body value")
+        return [csv_record(plan, plan.administrations[j]) for j in rows]
 
     def _body_keys(self, cols: dict[str, Column], members: np.ndarray, basis: str) -> tuple[np.ndarray, list[Any]]:
         """Per member, a code of its body value for ``basis`` (weight; BSA given or from height), and the keys."""
@@ -642,7 +702,7 @@ class CohortExpander:
             out.fill_dates(pos, start_ord[members], template)
             for basis in dict.fromkeys(template.bases):
                 codes, keys = self._body_keys(cols, good[members], basis)
-                first = np.asarray([self._block(signature, template, basis, key, rep) for key in keys])[codes]
+                first = self._block_starts(signature, template, basis, keys, rep)[codes]
                 for i, j in enumerate(j for j, b in enumerate(template.bases) if b == basis):
                     out.rows[pos[:, j]] = first + i  # member m's row j is row i of its body value's block
                 if basis == "bsa":  # check one patient of each way the BSA is given
@@ -800,6 +860,11 @@ class CohortExpander:
 _ROW_TEXT = tuple(c for c in OUTPUT_COLUMNS if kind_of(c) == "text" and c not in (ID_COLUMN, "plan_warnings"))
 _ROW_INTS = tuple(c for c in OUTPUT_COLUMNS if kind_of(c) == "int")
 _ROW_FLOATS = tuple(c for c in OUTPUT_COLUMNS if kind_of(c) in _NUMERIC)  # NaN for missing; counts become Int64
+#: Where each of :data:`DOSE_FIELDS` is held in a :class:`_RowTable`: ("text", its row of texts) or ("float", ...).
+_DOSE_AT = tuple(
+    ("text", _ROW_TEXT.index(name)) if kind_of(name) == "text" else ("float", _ROW_FLOATS.index(name))
+    for name in DOSE_FIELDS
+)
 
 
 class _Dictionary:
@@ -833,30 +898,80 @@ class _RowTable:
         import numpy as np
 
         self.size = 0
+        self._arrow: pa.Table | None = None  # the rows as Arrow columns (:meth:`arrow`), while no row is added
         self.dictionaries = {c: _Dictionary() for c in _ROW_TEXT}
         self.texts = np.full((len(_ROW_TEXT), 256), -1, dtype=np.int32)
         self.ints = np.zeros((len(_ROW_INTS), 256), dtype=np.int64)
         self.floats = np.full((len(_ROW_FLOATS), 256), np.nan)
 
-    def add(self, records: list[dict[str, Any]]) -> int:
-        """Add the rows of ``records``; the table's row number of the first."""
+    def encode(self, records: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The records as the table holds rows: text codes, ints and floats, a column per record."""
         import numpy as np
 
-        first, self.size = self.size, self.size + len(records)
+        n = len(records)
+        texts = np.array(
+            [[self.dictionaries[c].code(r.get(c)) for r in records] for c in _ROW_TEXT], dtype=np.int32
+        ).reshape(len(_ROW_TEXT), n)
+        ints = np.array([[r[c] for r in records] for c in _ROW_INTS], dtype=np.int64).reshape(len(_ROW_INTS), n)
+        floats = np.array(
+            [[float("nan") if r.get(c) is None else r[c] for r in records] for c in _ROW_FLOATS], dtype=np.float64
+        ).reshape(len(_ROW_FLOATS), n)
+        return texts, ints, floats
+
+    def dose_codes(self, fields: dict[str, Any]) -> tuple[int, int, float, float, float]:
+        """The :data:`DOSE_FIELDS` of a record as the table holds them, in the order of :data:`_DOSE_AT`."""
+        out: list[Any] = []
+        for name, (kind, _) in zip(DOSE_FIELDS, _DOSE_AT, strict=True):
+            value = fields.get(name)
+            if kind == "text":
+                out.append(self.dictionaries[name].code(value))
+            else:
+                out.append(float("nan") if value is None else float(value))
+        return (out[0], out[1], out[2], out[3], out[4])
+
+    def append(self, texts: np.ndarray, ints: np.ndarray, floats: np.ndarray) -> int:
+        """Add coded rows (a column each, as :meth:`encode` gives them); the table's row number of the first."""
+        import numpy as np
+
+        first, self.size = self.size, self.size + texts.shape[1]
         if self.size > self.texts.shape[1]:  # grow by doubling
             cap = max(2 * self.texts.shape[1], self.size)
             self.texts = np.concatenate([self.texts, np.full((len(_ROW_TEXT), cap), -1, dtype=np.int32)], axis=1)
             self.ints = np.concatenate([self.ints, np.zeros((len(_ROW_INTS), cap), dtype=np.int64)], axis=1)
             self.floats = np.concatenate([self.floats, np.full((len(_ROW_FLOATS), cap), np.nan)], axis=1)
-        for at, r in enumerate(records, start=first):
-            for k, c in enumerate(_ROW_TEXT):
-                self.texts[k, at] = self.dictionaries[c].code(r.get(c))
-            for k, c in enumerate(_ROW_INTS):
-                self.ints[k, at] = r[c]
-            for k, c in enumerate(_ROW_FLOATS):
-                value = r.get(c)
-                self.floats[k, at] = float("nan") if value is None else value
+        self.texts[:, first : self.size] = texts
+        self.ints[:, first : self.size] = ints
+        self.floats[:, first : self.size] = floats
         return first
+
+    def add(self, records: list[dict[str, Any]]) -> int:
+        """Add the rows of ``records``; the table's row number of the first."""
+        return self.append(*self.encode(records))
+
+    def arrow(self) -> pa.Table:
+        """The table's rows as Arrow columns of the coded schema (text: its dictionary and int32 codes; missing:
+        null), made again only when rows were added: what a chunk's rows are taken from."""
+        import numpy as np
+        import pyarrow as pa
+
+        if self._arrow is not None and self._arrow.num_rows == self.size:
+            return self._arrow
+        n = self.size
+        columns: dict[str, pa.Array] = {}
+        for k, c in enumerate(_ROW_TEXT):
+            codes = self.texts[k, :n]
+            values = pa.array(self.dictionaries[c].values, type=pa.string())
+            columns[c] = pa.DictionaryArray.from_arrays(arrow_array(codes, codes < 0), values)
+        for k, c in enumerate(_ROW_INTS):
+            columns[c] = pa.array(self.ints[k, :n])
+        for k, c in enumerate(_ROW_FLOATS):
+            values = self.floats[k, :n]
+            missing = np.isnan(values)
+            if kind_of(c) == "count":
+                values = np.where(missing, 0, values).astype(np.int64)
+            columns[c] = arrow_array(values, missing)
+        self._arrow = pa.table(columns)
+        return self._arrow
 
 
 class _Columns:
@@ -914,27 +1029,20 @@ class _Columns:
     def arrow(self) -> pa.Table:
         """The rows as an Arrow table of :func:`~regimen.engine.rows.coded_schema` (text as its dictionary and
         int32 codes, missing values null), built from the codes without a pandas frame in between (issue 15): the
-        same table as ``pyarrow.Table.from_pandas`` of :meth:`frame`, coded (a test holds them equal)."""
+        row table's columns taken at the chunk's row numbers by Arrow (:meth:`_RowTable.arrow`), then the patient's
+        own columns and the dates. The same table as ``pyarrow.Table.from_pandas`` of :meth:`frame`, coded (a test
+        holds them equal)."""
         import numpy as np
         import pyarrow as pa
 
-        valid = arrow_array
-
-        def text(codes: np.ndarray, values: list[str]) -> pa.Array:
-            return pa.DictionaryArray.from_arrays(valid(codes, codes < 0), pa.array(values, type=pa.string()))
-
-        t, rows = self.table, self.rows
-        columns: dict[str, pa.Array] = {c: text(codes, d.values) for c, (codes, d) in self.own.items()}
-        columns.update({c: text(t.texts[k][rows], t.dictionaries[c].values) for k, c in enumerate(_ROW_TEXT)})
-        columns.update({c: pa.array(t.ints[k][rows]) for k, c in enumerate(_ROW_INTS)})
-        for k, c in enumerate(_ROW_FLOATS):
-            values = t.floats[k][rows]
-            missing = np.isnan(values)
-            if kind_of(c) == "count":
-                values = np.where(missing, 0, values).astype(np.int64)
-            columns[c] = valid(values, missing)
+        taken = self.table.arrow().take(pa.array(self.rows))
+        columns: dict[str, Any] = {c: taken.column(c) for c in taken.column_names}  # chunked arrays, as they are
+        for c, (codes, d) in self.own.items():
+            indices = arrow_array(codes, codes < 0)
+            columns[c] = pa.DictionaryArray.from_arrays(indices, pa.array(d.values, type=pa.string()))
         days = self.date_ord
-        columns["date"] = valid((days - _EPOCH_ORDINAL) * 86_400, days < 0).cast(pa.timestamp("s"))
+        seconds = arrow_array((days - _EPOCH_ORDINAL) * np.int64(86_400), days < 0)
+        columns["date"] = seconds.view(pa.timestamp("s"))
         schema = coded_schema(arrow_schema(OUTPUT_COLUMNS))
         return pa.Table.from_arrays([columns[c] for c in OUTPUT_COLUMNS], schema=schema)
 
