@@ -174,6 +174,22 @@ def test_moved_rows_are_the_rows_replace_gives() -> None:
         moved.cycle = 5  # type: ignore[misc]
 
 
+def test_a_row_moved_to_a_later_cycle_is_the_row_replace_gives() -> None:
+    """expand's own copy of a row into a later cycle (four fields written into a copy of its fields) is the row
+    dataclasses.replace gives, for a row of a continuous infusion, with and without a start date."""
+    plan = regimen.expand(regimen.load("cenersen-arm3"), regimen.make_patient(weight="70", bsa="1.8", age="45"))
+    row = next(r for r in plan.administrations if r.infusion is not None)
+    assert row.infusion is not None
+    for start in (None, dt.date(2026, 3, 27)):
+        moved = expand_module._moved(row, 3, 56, start)
+        infusion = dataclasses.replace(row.infusion, start_course_day=row.infusion.start_course_day + 56)
+        date = start + dt.timedelta(days=row.course_day + 56 - 1) if start else None
+        assert moved == dataclasses.replace(row, cycle=3, course_day=row.course_day + 56, date=date, infusion=infusion)
+        assert row.cycle == 1 and moved.cycle == 3  # the original is untouched
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            moved.cycle = 5  # type: ignore[misc]
+
+
 @settings(max_examples=200)
 @given(st.lists(st.fractions(min_value=-(10**6), max_value=10**6, max_denominator=10**6), max_size=40))
 def test_a_sum_by_denominator_is_the_exact_sum(values: list[Fraction]) -> None:
@@ -186,6 +202,27 @@ def test_drugs_of_several_components_are_those_given_by_two_or_more() -> None:
     plan = regimen.expand(regimen.load("mfolfox6"), regimen.make_patient(bsa="1.8"))
     assert drugs_of_several_components(plan.administrations) == {"fluorouracil"}  # a bolus and a 46-h pump
     assert drugs_of_several_components([]) == set()
+
+
+@pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
+def test_totals_from_each_cycles_sums_are_the_totals_of_the_rows(regimen_id: str) -> None:
+    """A plan's totals come from each cycle's sums, a repeated cycle's copied from the cycle it repeats (issue 15):
+    they are exactly compute_totals of the plan's rows, in the same order, for every bundled regimen, over and under
+    the age rules, with a start date, and with more cycles than the source gives. (With a value missing, each
+    outcome's plan is one of these, and their totals are merged: tests/test_missing_rule_values.py.)"""
+    from regimen.engine.plan import compute_totals
+
+    reg = regimen.load(regimen_id)
+    for values, kwargs in [
+        ({"weight": "70", "bsa": "1.8", "age": "45"}, {}),
+        ({"weight": "52.3", "bsa": "1.53", "age": "75"}, {"start": dt.date(2026, 3, 27)}),
+        ({"weight": "70", "bsa": "1.8", "age": "61"}, {"cycles": 9}),
+    ]:
+        try:
+            plan = regimen.expand(reg, regimen.make_patient(**values), **kwargs)  # type: ignore[arg-type]
+        except regimen.RegimenError:
+            continue  # e.g. a value this regimen needs (creatinine for an AUC dose)
+        assert plan.totals == tuple(compute_totals(plan.administrations)), values
 
 
 @pytest.mark.parametrize("regimen_id", BUNDLED_IDS)

@@ -57,25 +57,42 @@ def drugs_of_several_components(rows: Iterable[Administration]) -> set[str]:
     return shared
 
 
-def compute_totals(rows: list[Administration]) -> list[Total]:
+#: A total's key: (phase, cycle, drug, component, unit).
+TotalKey = tuple[str, int, str, str, str]
+
+
+def compute_totals(rows: Sequence[Administration]) -> list[Total]:
     """Total amount per drug per cycle (phase, cycle), then per drug for the whole course.
 
     A drug given by several components (a bolus and a pump of fluorouracil) gets a total per component, named by
     it: two administrations of one drug by different methods are never merged into one figure. The course total
     is the sum of the cycle totals (the same exact number as the sum of the rows)."""
-    shared = drugs_of_several_components(rows)
-    by_cycle: dict[tuple[str, int, str, str, str], list[Fraction]] = {}
+    return totals_of(cycle_sums(rows))
+
+
+def cycle_sums(rows: Iterable[Administration]) -> list[tuple[TotalKey, Fraction]]:
+    """The exact sum of the doses of each (phase, cycle, drug, component, unit), in order of first appearance."""
+    by_cycle: dict[TotalKey, list[Fraction]] = {}
     for key, dose in zip(map(_KEY, rows), map(_DOSE, rows), strict=True):  # the attributes read in C, not Python
         doses = by_cycle.get(key)
         if doses is None:
             by_cycle[key] = [dose]
         else:
             doses.append(dose)
+    return [(key, exact_sum(doses)) for key, doses in by_cycle.items()]
+
+
+def totals_of(sums: Sequence[tuple[TotalKey, Fraction]]) -> list[Total]:
+    """The totals (:func:`compute_totals`) from the sums of each cycle's rows (:func:`cycle_sums`, cycle after
+    cycle): a cycle that repeats an earlier one's rows repeats its sums, so a plan need not add them again."""
+    seen: set[str] = set()
+    shared: set[str] = set()  # drugs of several components (drugs_of_several_components)
+    for drug, _ in {(drug, component) for (_, _, drug, component, _), _ in sums}:
+        (shared if drug in seen else seen).add(drug)
     out: list[Total] = []
     course: dict[tuple[str, str | None, str], list[Fraction]] = {}
-    for (phase, cycle, drug, component, unit), doses in by_cycle.items():
+    for (phase, cycle, drug, component, unit), amount in sums:
         comp = component if drug in shared else None
-        amount = exact_sum(doses)
         out.append(Total(drug=drug, amount=amount, unit=unit, phase=phase, cycle=cycle, component=comp))
         course.setdefault((drug, comp, unit), []).append(amount)
     out += [Total(drug=d, amount=exact_sum(a), unit=u, component=k) for (d, k, u), a in course.items()]
@@ -102,4 +119,4 @@ def exact_sum(values: Sequence[Fraction]) -> Fraction:
     return sum((Fraction(n, d) for d, n in numerators.items()), Fraction(0))
 
 
-__all__ = ["Plan", "compute_totals", "drugs_of_several_components", "exact_sum"]
+__all__ = ["Plan", "TotalKey", "compute_totals", "cycle_sums", "drugs_of_several_components", "exact_sum", "totals_of"]
