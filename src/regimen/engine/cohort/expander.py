@@ -462,20 +462,34 @@ class CohortExpander:
             sex=value("sex"),
         )
 
+    def _signature(self, patient: Patient, cycles: Mapping[str, int]) -> tuple[Any, ...]:
+        """Which variant of each component each cycle gives this patient: patients of one signature share a plan's
+        rows (``cycles``: the plan's cycles per phase, the same for every patient)."""
+        try:
+            return tuple(
+                (c.id, cycle, next((i for i, v in enumerate(c.variants) if v is choose_variant(c, patient, cycle)), -1))
+                for p in self.regimen.phases
+                for c in p.components
+                for cycle in range(1, cycles[p.id] + 1)
+            )
+        except PatientError as exc:  # a rule on a value the engine derives (a BSA from height)
+            raise _NotVectorisable(f"a variant rule needs a value computed per patient: {exc.message}") from None
+
     def _template(self, patient: Patient) -> tuple[tuple[Any, ...], _Template]:
+        if self._templates and self._plain and self._options is None:
+            # plain dosing: a patient whose variants are those of a template already made needs no plan of their
+            # own, only the checks expand() makes of their values first (prepare). A roster holds a rule value per
+            # distinct age; each used to cost a whole plan (issue 15: 72 plans, a sixth of a 100k-patient run)
+            cycles = next(iter(self._templates.values())).plan.cycles
+            signature = self._signature(patient, cycles)
+            if signature in self._templates:
+                self._prepared_warnings(patient)  # raises _NotVectorisable for values expand() refuses
+                return signature, self._templates[signature]
         try:
             plan = self._expand(patient)
         except PatientError as exc:  # a patient expand() refuses: rejected one by one, in the errors file
             raise _NotVectorisable(f"a patient's values are refused: {exc.message}") from None
-        try:
-            signature = tuple(
-                (c.id, cycle, next((i for i, v in enumerate(c.variants) if v is choose_variant(c, patient, cycle)), -1))
-                for p in self.regimen.phases
-                for c in p.components
-                for cycle in range(1, plan.cycles[p.id] + 1)
-            )
-        except PatientError as exc:  # a rule on a value the engine derives (a BSA from height)
-            raise _NotVectorisable(f"a variant rule needs a value computed per patient: {exc.message}") from None
+        signature = self._signature(patient, plan.cycles)
         if signature in self._templates:
             return signature, self._templates[signature]
         keys, bases = [], []
