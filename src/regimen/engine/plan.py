@@ -50,9 +50,14 @@ class Plan:
 
 def drugs_of_several_components(rows: Iterable[Administration]) -> set[str]:
     """Drugs given by more than one component (a bolus and a pump): these are named by component, never merged."""
+    return _several({(r.drug, r.component) for r in rows})
+
+
+def _several(pairs: set[tuple[str, str]]) -> set[str]:
+    """The drugs of the (drug, component) ``pairs`` that come with more than one component."""
     seen: set[str] = set()
     shared: set[str] = set()
-    for drug, _ in {(r.drug, r.component) for r in rows}:
+    for drug, _ in pairs:
         (shared if drug in seen else seen).add(drug)
     return shared
 
@@ -85,10 +90,7 @@ def cycle_sums(rows: Iterable[Administration]) -> list[tuple[TotalKey, Fraction]
 def totals_of(sums: Sequence[tuple[TotalKey, Fraction]]) -> list[Total]:
     """The totals (:func:`compute_totals`) from the sums of each cycle's rows (:func:`cycle_sums`, cycle after
     cycle): a cycle that repeats an earlier one's rows repeats its sums, so a plan need not add them again."""
-    seen: set[str] = set()
-    shared: set[str] = set()  # drugs of several components (drugs_of_several_components)
-    for drug, _ in {(drug, component) for (_, _, drug, component, _), _ in sums}:
-        (shared if drug in seen else seen).add(drug)
+    shared = _several({(drug, component) for (_, _, drug, component, _), _ in sums})
     out: list[Total] = []
     course: dict[tuple[str, str | None, str], list[Fraction]] = {}
     for (phase, cycle, drug, component, unit), amount in sums:

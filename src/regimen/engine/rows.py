@@ -312,6 +312,13 @@ def arrow_array(values: Any, missing: Any) -> pa.Array:
     return pa.Array.from_buffers(kind, len(values), [bitmap, pa.py_buffer(values)], null_count=nulls)
 
 
+def dictionary_array(codes: Any, values: list[str]) -> pa.Array:
+    """Text held as int32 ``codes`` (-1: missing) into its distinct ``values``, as an Arrow dictionary array."""
+    import pyarrow as pa
+
+    return pa.DictionaryArray.from_arrays(arrow_array(codes, codes < 0), pa.array(values, type=pa.string()))
+
+
 def coded_schema(dense: pa.Schema) -> pa.Schema:
     """``dense`` with every text column dictionary-encoded (int32 codes): how a cohort's rows are handed to Parquet,
     which stores text as a dictionary and codes anyway."""
@@ -402,6 +409,7 @@ __all__ = [
     "csv_record",
     "csv_text",
     "date_column",
+    "dictionary_array",
     "dose_fields",
     "dtype_of",
     "empty_frame",

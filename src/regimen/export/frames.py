@@ -21,7 +21,7 @@ from regimen.engine.cohort.dask import DaskEngine
 from regimen.engine.cohort.expander import OUTPUT_COLUMNS
 from regimen.engine.cohort.roster import CohortError, file_kind, need_pyarrow
 from regimen.engine.cohort.runner import Engine, Progress, RunSummary, run
-from regimen.engine.rows import arrow_array, arrow_schema, coded_schema, csv_text, empty_frame
+from regimen.engine.rows import arrow_schema, coded_schema, csv_text, dictionary_array, empty_frame
 from regimen.errors import RegimenError
 from regimen.export.csvrows import write_rows
 from regimen.export.io import atomic_target, cannot_write, done_with, temporary_folder
@@ -57,8 +57,7 @@ def _coded_table(frame: pd.DataFrame) -> pa.Table:
             arrays.append(pa.Array.from_pandas(series, type=kind.type))
         elif isinstance(series.dtype, pd.CategoricalDtype):
             codes = np.asarray(series.cat.codes, dtype=np.int32)
-            values = pa.array(list(series.cat.categories), type=pa.string())
-            arrays.append(pa.DictionaryArray.from_arrays(arrow_array(codes, codes < 0), values))
+            arrays.append(dictionary_array(codes, list(series.cat.categories)))
         else:
             text = pa.array(series.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
             arrays.append(text.dictionary_encode().cast(pa.dictionary(pa.int32(), pa.string())))

@@ -69,6 +69,7 @@ from regimen.engine.rows import (
     coded_schema,
     csv_record,
     date_column,
+    dictionary_array,
     dose_fields,
     empty_frame,
     frame_records,
@@ -547,10 +548,14 @@ class CohortExpander:
 
         rows = [j for j, b in enumerate(template.bases) if b == basis]
         rules: dict[tuple[int, bool, int], int] = {}  # the regimen's own objects: (dose, continuous, duration)
-        rule_of = np.asarray(
-            [rules.setdefault(self._rule_id(template.keys[j]), len(rules)) for j in rows], dtype=np.int64
-        )
-        spec = [template.keys[j] for j in {rules[self._rule_id(template.keys[j])]: j for j in rows}.values()]
+        spec: list[tuple[Any, ...]] = []  # each rule, in order of its number
+        rule_list: list[int] = []  # each row's rule
+        for j in rows:
+            number = rules.setdefault(self._rule_id(template.keys[j]), len(rules))
+            if number == len(spec):
+                spec.append(template.keys[j])
+            rule_list.append(number)
+        rule_of = np.asarray(rule_list, dtype=np.int64)
         worked = np.empty((5, len(rules), len(keys)), dtype=np.float64)
         for k, key in enumerate(keys):
             patient = self._body_patient(rep, basis, key)
@@ -973,9 +978,7 @@ class _RowTable:
         n = self.size
         columns: dict[str, pa.Array] = {}
         for k, c in enumerate(_ROW_TEXT):
-            codes = self.texts[k, :n]
-            values = pa.array(self.dictionaries[c].values, type=pa.string())
-            columns[c] = pa.DictionaryArray.from_arrays(arrow_array(codes, codes < 0), values)
+            columns[c] = dictionary_array(self.texts[k, :n], self.dictionaries[c].values)
         for k, c in enumerate(_ROW_INTS):
             columns[c] = pa.array(self.ints[k, :n])
         for k, c in enumerate(_ROW_FLOATS):
@@ -1052,8 +1055,7 @@ class _Columns:
         taken = self.table.arrow().take(pa.array(self.rows))
         columns: dict[str, Any] = {c: taken.column(c) for c in taken.column_names}  # chunked arrays, as they are
         for c, (codes, d) in self.own.items():
-            indices = arrow_array(codes, codes < 0)
-            columns[c] = pa.DictionaryArray.from_arrays(indices, pa.array(d.values, type=pa.string()))
+            columns[c] = dictionary_array(codes, d.values)
         days = self.date_ord
         seconds = arrow_array((days - _EPOCH_ORDINAL) * np.int64(86_400), days < 0)
         columns["date"] = seconds.view(pa.timestamp("s"))
