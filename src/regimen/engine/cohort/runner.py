@@ -123,16 +123,19 @@ def expand_part(
     sink: RowSink,
     part: int,
     where: str = "",
+    ids: list[str | None] | None = None,
 ) -> PartResult:
     """The per-part function of every engine: expand the part, reject its rows whose patient_id is repeated anywhere
     in the roster (``repeated``: id -> count), write its rows to ``sink``, and return its problems and counts.
 
-    ``first_row`` numbers the part's first roster row (1 = the first data row); ``where`` names its file in errors."""
+    ``first_row`` numbers the part's first roster row (1 = the first data row); ``where`` names its file in errors;
+    ``ids``: the part's ids as :func:`cell_texts` reads them, when the caller has read them already."""
     import numpy as np
     import pandas as pd
 
     require_ids([str(c) for c in roster.columns], where)
-    ids = cell_texts(roster[ID_COLUMN])  # read once for the part: its checks and its rows
+    if ids is None:
+        ids = cell_texts(roster[ID_COLUMN])  # read once for the part: its checks and its rows
     dup = pd.DataFrame(
         duplicate_problems(ids, first_row, repeated) + id_problems(ids, first_row),
         columns=list(ERROR_COLUMNS),
@@ -183,13 +186,15 @@ class PandasEngine:
 
         frame = roster if isinstance(roster, pd.DataFrame) else read_roster(roster)
         expander.required_columns([str(c) for c in frame.columns])
-        repeated = id_counts(frame[ID_COLUMN])
+        ids = cell_texts(frame[ID_COLUMN])  # read once for the run: its repeated ids, then each part's checks and rows
+        repeated = id_counts(ids)
         total = len(frame)
         if progress is not None:
             progress(0, total)
         results: list[PartResult] = []
         for part, lo in enumerate(range(0, max(total, 1), self.chunk_size)):
-            results.append(expand_part(expander, frame.iloc[lo : lo + self.chunk_size], 1 + lo, repeated, sink, part))
+            chunk = frame.iloc[lo : lo + self.chunk_size]
+            results.append(expand_part(expander, chunk, 1 + lo, repeated, sink, part, ids=ids[lo : lo + self.chunk_size]))
             if progress is not None:
                 progress(min(lo + self.chunk_size, total), total)
         return results
