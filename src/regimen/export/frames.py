@@ -126,10 +126,11 @@ class FrameWriter:
                 from concurrent.futures import ThreadPoolExecutor
 
                 self._names = [str(c) for c in table.column_names]
-                # batches of 8,192 values rather than 1,024: Arrow works out a dictionary column's statistics per
-                # batch (the distinct codes, then their texts), a fifth of the write at 1,024 (issue 15); pages are
-                # still cut at the same size
-                self._parquet = pq.ParquetWriter(self._tmp, table.schema, store_schema=False, write_batch_size=8192)
+                # batches of 65,536 values rather than 1,024: Arrow works out a dictionary column's statistics per
+                # batch (the distinct codes, then their texts), a fifth of the write at 1,024 (issue 15; CPU of one
+                # 265k-row part, medians of 15: 115 ms at 1,024, 92 at 8,192, 84 at 65,536); pages are still cut at
+                # the same size, and the file is byte for byte the same size, with the same table and statistics
+                self._parquet = pq.ParquetWriter(self._tmp, table.schema, store_schema=False, write_batch_size=65536)
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="regimen-parquet")
             self._pending = self._pool.submit(self._parquet.write_table, table)
         self.rows += len(frame)
