@@ -426,6 +426,40 @@ def test_a_parquet_file_of_coded_parts_is_the_file_pandas_writes(tmp_path: Path)
     assert pq.ParquetFile(ours).metadata.num_row_groups == 2
 
 
+def test_a_cohort_run_takes_arrow_memory_from_malloc_and_gives_the_default_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: Arrow's buffers come from the system allocator during a run (mimalloc was slow on fresh memory
+    here); afterwards the default pool is what it was, and a pool the user chose by environment is left alone."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from regimen.engine.cohort import runner
+    from regimen.export.frames import write_cohort
+
+    before = pa.default_memory_pool().backend_name
+    seen: list[str] = []
+    real = runner.expand_part
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(pa.default_memory_pool().backend_name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "expand_part", spy)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("patient_id,weight_kg,bsa_m2,age\na,70,1.8,45\nb,81.2,1.95,70\n")
+    done = write_cohort(regimen.load("cenersen-arm3"), roster, tmp_path / "out.parquet")
+    assert seen == ["system"]
+    assert pa.default_memory_pool().backend_name == before
+    assert pq.read_table(done.output).num_rows == done.rows == 21
+
+    seen.clear()
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", before)  # the user's choice wins
+    write_cohort(regimen.load("cenersen-arm3"), roster, tmp_path / "again.parquet")
+    assert seen == [before]
+    assert pq.read_table(tmp_path / "again.parquet").equals(pq.read_table(done.output))
+
+
 def test_a_failed_parquet_part_is_raised_and_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A part is written by the writer's thread; its failure (a full disk) reaches the caller, nothing is left."""
     import errno

@@ -20,7 +20,7 @@ from regimen.clinical.prepare import ClinicalOptions
 from regimen.engine.cohort.dask import DaskEngine
 from regimen.engine.cohort.expander import OUTPUT_COLUMNS
 from regimen.engine.cohort.roster import CohortError, file_kind, need_pyarrow
-from regimen.engine.cohort.runner import Engine, Progress, RunSummary, run
+from regimen.engine.cohort.runner import Engine, Progress, RunSummary, arrow_memory, run
 from regimen.engine.rows import arrow_schema, coded_schema, csv_text, dictionary_array, empty_frame
 from regimen.errors import RegimenError
 from regimen.export.csvrows import write_rows
@@ -288,6 +288,24 @@ def write_cohort(
     file; with :class:`~regimen.engine.cohort.dask.DaskEngine`, both are folders (of Parquet files). OUT appears
     whole or not at all. The errors file goes to ``errors_path``, by default beside OUT (:func:`errors_path_for`).
     """
+    with arrow_memory():  # the Parquet writer's last row group and footer too, after the run
+        return _write_cohort(
+            regimen, roster, output, options, errors_path, cycles, cycle_length, engine, progress, name
+        )
+
+
+def _write_cohort(
+    regimen: Regimen,
+    roster: Any,
+    output: str | Path,
+    options: ClinicalOptions | None,
+    errors_path: str | Path | None,
+    cycles: int | Mapping[str, int] | None,
+    cycle_length: int | None,
+    engine: Engine | None,
+    progress: Progress | None,
+    name: Callable[[str], str] | None,
+) -> CohortFiles:
     dask = isinstance(engine, DaskEngine)
     sink: FrameWriter | ParquetParts = ParquetParts(output) if dask else FrameWriter(output)
     where = Path(errors_path) if errors_path is not None else errors_path_for(output, folder=dask)
