@@ -220,6 +220,9 @@ class CohortExpander:
     _worked: dict[tuple[Any, ...], tuple[int, int, float, float, float]] = field(
         init=False, default_factory=dict, repr=False
     )
+    # per (check, value): the warning text of one value's check (:func:`range_warning`, :func:`age_warnings`), made
+    # once per run; every chunk holds most of the run's distinct values again
+    _said: dict[tuple[str, Any], str | None] = field(init=False, default_factory=dict, repr=False)
     # per template: its rows coded for the row table (texts, ints, floats: a column per row)
     _coded: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(init=False, default_factory=dict, repr=False)
     _table: _RowTable = field(init=False, default_factory=lambda: _RowTable(), repr=False)
@@ -764,23 +767,31 @@ class CohortExpander:
         def codes(key: str) -> np.ndarray:
             return cols[key].codes[good] if key in cols else none
 
-        def table(key: str, make: Callable[[Any], object]) -> np.ndarray:
+        said = self._said
+
+        def table(key: str, check: str, make: Callable[[Any], Any]) -> np.ndarray:
             # one entry per distinct value, and a last one (None) that code -1 (no value) picks
-            return np.asarray([*(make(v) for v in cols[key].values), None], dtype=object)
+            found: list[Any] = []
+            for v in cols[key].values:
+                memo = (check, v)
+                if memo not in said:
+                    said[memo] = make(v)
+                found.append(said[memo])
+            return np.asarray([*found, None], dtype=object)
 
         age = codes("age")
-        child = table("age", is_child)[age].astype(bool) if "age" in cols else np.zeros(n, dtype=bool)
+        child = table("age", "child", is_child)[age].astype(bool) if "age" in cols else np.zeros(n, dtype=bool)
         # each part: per patient, a code into its table of texts (None: no warning); joined once per distinct
         # combination of codes, not once per patient
         parts: list[tuple[np.ndarray, np.ndarray]] = []
         for key in ("weight", "height", "bsa"):
             if key in cols:
-                adult = table(key, partial(range_warning, key, child=False))
-                young = table(key, partial(range_warning, key, child=True))
+                adult = table(key, f"{key} adult", partial(range_warning, key, child=False))
+                young = table(key, f"{key} child", partial(range_warning, key, child=True))
                 c = np.where(codes(key) < 0, len(adult) - 1, codes(key))
                 parts.append((np.where(child, len(adult) + c, c), np.concatenate([adult, young])))
         if "age" in cols:
-            texts = table("age", lambda v: "; ".join(age_warnings(self.regimen, v)) or None)
+            texts = table("age", "eligibility", lambda v: "; ".join(age_warnings(self.regimen, v)) or None)
             parts.append((np.where(age < 0, len(texts) - 1, age), texts))
         if parts:
             # a code of a value with no warning is -1, so that the many patients without any share one combination
