@@ -190,6 +190,33 @@ def test_a_row_moved_to_a_later_cycle_is_the_row_replace_gives() -> None:
             moved.cycle = 5  # type: ignore[misc]
 
 
+def test_a_remembered_layout_is_only_used_for_the_objects_it_was_made_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The days of a component are remembered per process by the identities of the regimen's objects; an entry
+    whose objects are not the ones asked about (an id reused after a regimen was freed) is worked out again, and
+    the memo is emptied when full."""
+    reg = regimen.load("cenersen-arm3")
+    phase = reg.phases[0]
+    chosen = {c.id: None for c in phase.components}
+    comp = next(c for c in phase.components if c.method == "continuous infusion")
+    monkeypatch.setattr(expand_module, "_LAYOUTS", {})
+    made = expand_module._layout(phase, comp, chosen, 0, None)
+    dose, _, continuous, days = made
+    assert continuous and [d for d, _, _ in days] == [1, 2, 3, 4]
+    assert [(i.day_index, i.days, h) for _, i, h in days if i is not None] == [
+        (k, 4, Fraction(24)) for k in (1, 2, 3, 4)
+    ]
+    assert expand_module._layout(phase, comp, chosen, 0, None) is made  # remembered
+    (key,) = expand_module._LAYOUTS
+    other = next(c for c in phase.components if c is not comp)
+    stale = (phase, other, *chosen.values())  # as if comp's id now named another object
+    expand_module._LAYOUTS[key] = (stale, ("not", "this", False, ()))  # type: ignore[assignment]
+    again = expand_module._layout(phase, comp, chosen, 0, None)
+    assert again == made and again[0] is dose
+    monkeypatch.setattr(expand_module, "_LAYOUTS_MAX", 1)
+    expand_module._layout(phase, other, chosen, 0, None)  # full: emptied, then this one remembered
+    assert len(expand_module._LAYOUTS) == 1
+
+
 @settings(max_examples=200)
 @given(st.lists(st.fractions(min_value=-(10**6), max_value=10**6, max_denominator=10**6), max_size=40))
 def test_a_sum_by_denominator_is_the_exact_sum(values: list[Fraction]) -> None:

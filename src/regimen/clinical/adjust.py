@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from operator import attrgetter
 
 from regimen.clinical.formulary import example_path
 from regimen.clinical.options import ClinicalError, ClinicalOptions
@@ -283,7 +284,7 @@ def _cap(rows: list[PendingRow], cap: Amount, unit: str, what: str) -> str | Non
 def row_warnings(rows: Iterable[Administration], attribute: str = "warnings") -> list[str]:
     """Row warnings (or ``caps``) gathered for the plan: one line per drug and message, naming the days."""
     found: dict[tuple[str, str], list[str]] = {}
-    for r in rows:
+    for r in filter(attrgetter(attribute), rows):  # most rows have none: skipped without a Python step each
         for w in getattr(r, attribute):
             where = f"{'' if r.phase == 'main' else r.phase + ' '}cycle {r.cycle} day {r.day}"
             found.setdefault((r.drug, w), []).append(where)

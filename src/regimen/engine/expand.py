@@ -471,6 +471,9 @@ def _every_outcome(
     return expand_outcomes(regimen, patient, missing, max(counts.values()), one)
 
 
+#: What :func:`_layout` gives: (dose, duration, continuous, [(day, infusion, hours given that day)]).
+_Layout = tuple[ParsedDose | AucDose, Fraction | None, bool, tuple[tuple[int, Infusion | None, Fraction], ...]]
+
 #: Cycles with the same variants reuse the first such cycle's rows, moved to their own days, and each distinct
 #: treatment day's dose is worked out once (:class:`_Cycles`). Only the tests turn this off, to compare every plan
 #: with one worked out row by row.
@@ -607,31 +610,11 @@ class _Cycles:
         adjust, rounding = self.adjust, self.rounding
         rows: list[Administration] = []
         for comp in phase.components:
-            dose, duration = component_schedule(comp, chosen[comp.id])
-            days = resolve_days(phase, comp.id, lambda c: chosen[c.id])
-            if length is not None and days[-1] > length:
-                raise RegimenError(f"{comp.id} falls on day {days[-1]}, after the end of the {length}-day cycle")
-            continuous = comp.method == "continuous infusion"
-            infusions: list[tuple[int, int, Fraction]] = []  # (first day, treatment days, elapsed hours)
-            if continuous:
-                for a, b in runs(days):
-                    if duration is None:  # one infusion over the whole run of days
-                        infusions.append((a, b - a + 1, (b - a + 1) * HOURS_PER_DAY))
-                        continue
-                    size = math.ceil(duration / HOURS_PER_DAY)  # 46 h runs on 2 treatment days: 24 h, then 22 h
-                    infusions.extend((d, size, duration) for d in range(a, b + 1, size))
+            dose, duration, continuous, layout = _layout(phase, comp, chosen, offset, length)
             level_dose, level_step = adjust.level(comp, dose)
             derivation = self._derivation(comp, level_dose)
             pending: list[PendingRow] = []
-            for day in days:
-                infusion = None
-                hours_today = HOURS_PER_DAY
-                if continuous:
-                    first, size, hours = next((f, s, h) for f, s, h in infusions if f <= day < f + s)
-                    infusion = Infusion(
-                        start_course_day=offset + first, hours=hours, day_index=day - first + 1, days=size
-                    )
-                    hours_today = min(HOURS_PER_DAY, hours - HOURS_PER_DAY * (day - first))
+            for day, infusion, hours_today in layout:
                 n = comp.times_per_day
                 for amount, rate, hours_given, calc, k in self._day(
                     comp, level_dose, level_step, continuous, duration, hours_today
@@ -682,6 +665,54 @@ class _Cycles:
         order = {c.id: i for i, c in enumerate(phase.components)}
         rows.sort(key=lambda r: (r.day, order[r.component], r.dose_number or 0))
         return rows
+
+
+#: One component's days in a cycle, and where each sits in its infusion, by what decides them: the phase, the
+#: variants chosen for its components (a day may be relative to another component's), the component, the cycle's
+#: first course day and its length. None of it depends on the patient, so it is worked out once per process, not
+#: once per plan (issue 15: a sixth of a plan of 37 rows). The entries hold the objects they were made from, so
+#: that a key of identities is never taken for another regimen's after one is freed; the memo is emptied when full.
+_LAYOUTS: dict[tuple[int, ...], tuple[tuple[object, ...], _Layout]] = {}
+_LAYOUTS_MAX = 4096
+
+
+def _layout(
+    phase: Phase, comp: Component, chosen: Mapping[str, Variant | None], offset: int, length: int | None
+) -> _Layout:
+    """``comp``'s dose, duration, whether it is continuous, and each of its days in this cycle with its infusion
+    and the hours given that day."""
+    held = (phase, comp, *chosen.values())
+    key = (*map(id, held), offset, -1 if length is None else length)
+    found = _LAYOUTS.get(key) if REUSE else None
+    if found is not None and all(a is b for a, b in zip(found[0], held, strict=True)):
+        return found[1]
+    dose, duration = component_schedule(comp, chosen[comp.id])
+    days = resolve_days(phase, comp.id, lambda c: chosen[c.id])
+    if length is not None and days[-1] > length:
+        raise RegimenError(f"{comp.id} falls on day {days[-1]}, after the end of the {length}-day cycle")
+    continuous = comp.method == "continuous infusion"
+    infusions: list[tuple[int, int, Fraction]] = []  # (first day, treatment days, elapsed hours)
+    if continuous:
+        for a, b in runs(days):
+            if duration is None:  # one infusion over the whole run of days
+                infusions.append((a, b - a + 1, (b - a + 1) * HOURS_PER_DAY))
+                continue
+            size = math.ceil(duration / HOURS_PER_DAY)  # 46 h runs on 2 treatment days: 24 h, then 22 h
+            infusions.extend((d, size, duration) for d in range(a, b + 1, size))
+    layout: list[tuple[int, Infusion | None, Fraction]] = []
+    for day in days:
+        infusion = None
+        hours_today = HOURS_PER_DAY
+        if continuous:
+            first, size, hours = next((f, s, h) for f, s, h in infusions if f <= day < f + s)
+            infusion = Infusion(start_course_day=offset + first, hours=hours, day_index=day - first + 1, days=size)
+            hours_today = min(HOURS_PER_DAY, hours - HOURS_PER_DAY * (day - first))
+        layout.append((day, infusion, hours_today))
+    made: _Layout = (dose, duration, continuous, tuple(layout))
+    if len(_LAYOUTS) >= _LAYOUTS_MAX:
+        _LAYOUTS.clear()
+    _LAYOUTS[key] = (held, made)
+    return made
 
 
 def _moved(row: Administration, cycle: int, shift: int, start: dt.date | None) -> Administration:

@@ -767,16 +767,16 @@ class CohortExpander:
         def codes(key: str) -> np.ndarray:
             return cols[key].codes[good] if key in cols else none
 
-        said = self._said
+        known = self._said
 
         def table(key: str, check: str, make: Callable[[Any], Any]) -> np.ndarray:
             # one entry per distinct value, and a last one (None) that code -1 (no value) picks
             found: list[Any] = []
             for v in cols[key].values:
                 memo = (check, v)
-                if memo not in said:
-                    said[memo] = make(v)
-                found.append(said[memo])
+                if memo not in known:
+                    known[memo] = make(v)
+                found.append(known[memo])
             return np.asarray([*found, None], dtype=object)
 
         age = codes("age")
