@@ -17,19 +17,23 @@ Figures and their floors:
    ``python -c "import pint"`` (medians of ``--repeats`` runs each, interleaved).              target <= 1.2x
 2. one plan: ``regimen.expand(regimen.load(ID), regimen.make_patient(weight=..., bsa=..., age=...))`` in one
    process, the patient's values parsed and the plan expanded for 300 different patients (so that nothing is
-   reused from the previous plan); the median per bundled regimen, the worst one shown.    target <= 1 ms
+   reused from the previous plan); the median per bundled regimen, the worst one shown. The regimens take turns,
+   100 patients at a time, three times over, so that a slow spell of the machine falls on all of them alike
+   rather than on whichever regimen it met.                                                   target <= 1 ms
 3. cohort CSV -> CSV: ``regimen cohort cenersen-arm3 roster.csv -o out.csv`` (a new process, wall time, start-up
    included) against THE FLOOR: pandas reading the same roster (``read_csv``) and writing a frame identical to the
    output (the same rows, columns and text: regimen's output read back as text, ``dtype=object``, which pandas
    writes fastest) with ``to_csv``, timed inside its process (reading the output back is not counted). The floor's
    file is checked to be byte-identical to regimen's.                                       target <= 1.3x
-4. cohort Parquet -> Parquet: the same with a Parquet roster and output; the floor is ``read_parquet`` of the
-   roster and ``to_parquet`` of regimen's output as ``read_parquet`` gives it (timed inside its process).
-                                                                                               target <= 1.3x
-   Also, like for like: regimen's run timed inside its process too (``write_cohort`` after the imports, as the
-   floor's clock starts after pandas is imported). At 100,000 patients the floor is about 0.3 s, less than a new
-   process takes to import pandas and pyarrow (about 0.45 s): the wall figure there is mostly start-up, which is
-   printed beside it (``regimen cohort`` on a roster of one patient).
+4. cohort Parquet -> Parquet: the same with a Parquet roster and output; THE FLOOR is ``read_parquet`` of the
+   roster and ``to_parquet`` of regimen's output as ``read_parquet`` gives it, timed inside its process (after
+   ``import pandas``). regimen is timed the same way, like for like: ``regimen.load`` and ``write_cohort`` of the
+   roster to a Parquet file, inside a process that has imported regimen (the command's own code path: the
+   command is this call plus argument parsing).                                               target <= 1.3x
+   The command's wall time (a new process, start-up included) is printed beside it, for information, with the
+   start-up alone (``regimen cohort`` on a roster of one patient): at 100,000 patients the floor (0.3-0.5 s) is
+   shorter than a new process takes to import pandas, pyarrow and pint (0.6-0.8 s), so no run could bring the
+   wall figure within 1.3x of it there; start-up has its own target (figure 1).
    Cohort figures are medians of ``--cohort-repeats`` runs of each (3 at 100k, 1 at 1M by default), interleaved.
 5. memory: peak RSS of the 100k CSV run against the output frame in memory (the output CSV read back by pandas
    with its default dtypes, ``memory_usage(deep=True)``).                                   target <= 2x
@@ -150,9 +154,8 @@ import pandas, pyarrow.parquet
 import regimen
 from regimen.export.frames import write_cohort
 roster, dest = sys.argv[1:3]
-reg = regimen.load("cenersen-arm3")
 t = time.perf_counter()
-write_cohort(reg, roster, dest)
+write_cohort(regimen.load("cenersen-arm3"), roster, dest)
 print(time.perf_counter() - t)
 """
 
@@ -164,16 +167,19 @@ patients = [
     dict(weight=f"{40 + (i * 7919) % 800 / 10:.1f}", bsa=f"{1.4 + (i * 104729) % 100 / 100:.2f}", age=str(20 + i % 60))
     for i in range(300)
 ]
-for rid in regimen_ids():
-    reg = regimen.load(rid)
+regimens = {rid: regimen.load(rid) for rid in regimen_ids()}
+times = {rid: [] for rid in regimens}
+for reg in regimens.values():
     for values in patients[:20]:
         regimen.expand(reg, regimen.make_patient(**values))
-    times = []
-    for values in patients:
-        t = time.perf_counter()
-        regimen.expand(reg, regimen.make_patient(**values))
-        times.append(time.perf_counter() - t)
-    print(rid, statistics.median(times))
+for round in range(3):  # the regimens in turn, a third of the patients each time: a slow spell hits them alike
+    for rid, reg in regimens.items():
+        for values in patients[round::3]:
+            t = time.perf_counter()
+            regimen.expand(reg, regimen.make_patient(**values))
+            times[rid].append(time.perf_counter() - t)
+for rid, seconds in times.items():
+    print(rid, statistics.median(seconds))
 """
 
 
@@ -312,12 +318,21 @@ def main() -> None:
 
     last: dict[str, float] = json.loads(LAST.read_text())["figures"] if LAST.exists() else {}
     figures: dict[str, float] = {}
-    rows: list[tuple[str, str, str, str, str]] = []
+    rows: list[tuple[str, str, str, str, str, str]] = []
+    missed: list[str] = []
 
     def figure(key: str, label: str, measured: str, ratio: float, target: str, unit: str = "x") -> None:
+        """A figure beside its target (``<= 1.3x``: met or NOT MET; anything else: for information)."""
         figures[key] = ratio
         shown = f"{ratio:.2f}{unit}" if unit == "x" else f"{ratio:.3f} {unit}"
-        rows.append((label, measured, shown, target, compare(key, ratio, last)))
+        if target.startswith("<= "):
+            bound = float(target[3:].rstrip("x").split()[0])
+            verdict = "met" if ratio <= bound else "NOT MET"
+            if verdict != "met":
+                missed.append(label)
+        else:
+            verdict = ""
+        rows.append((label, measured, shown, target, verdict, compare(key, ratio, last)))
 
     ours, pint = start_up(args.repeats)
     figure(
@@ -359,18 +374,18 @@ def main() -> None:
             run["out"].unlink()
             prun = cohort_pair(n, folder, "parquet", repeats)
             figure(
-                f"parquet_{n}",
-                f"4 cohort Parquet {n:,}: regimen / floor",
-                f"{prun['seconds']:.2f} / {prun['floor']:.2f} s",
-                prun["seconds"] / prun["floor"],
-                "<= 1.3x",
-            )
-            figure(
                 f"parquet_in_process_{n}",
-                f"4 cohort Parquet {n:,} in process: regimen / floor",
+                f"4 cohort Parquet {n:,}, in process: regimen / floor",
                 f"{prun['in_process']:.2f} / {prun['floor']:.2f} s",
                 prun["in_process"] / prun["floor"],
                 "<= 1.3x",
+            )
+            figure(
+                f"parquet_{n}",
+                "4 (the command, start-up included) / floor",
+                f"{prun['seconds']:.2f} / {prun['floor']:.2f} s",
+                prun["seconds"] / prun["floor"],
+                "information",
             )
             if n == 100_000:  # what the command's wall time holds besides the run: a cohort of one patient
                 one = folder / "roster-1.parquet"
@@ -398,6 +413,7 @@ def main() -> None:
                         f"{statistics.median(start) / prun['floor']:.2f}x",
                         "of the 100k floor",
                         "",
+                        "",
                     )
                 )
             prun["out"].unlink()
@@ -421,8 +437,8 @@ def main() -> None:
                 "<= 1x",
             )
 
-    head = ("figure", "measured", "value", "target", "against the last record")
-    width = [max(len(r[i]) for r in [*rows, head]) for i in range(5)]
+    head = ("figure", "measured", "value", "target", "", "against the last record")
+    width = [max(len(r[i]) for r in [*rows, head]) for i in range(len(head))]
     print("  ".join(h.ljust(w) for h, w in zip(head, width, strict=True)))
     print("  ".join("-" * w for w in width))
     for r in rows:
@@ -431,7 +447,8 @@ def main() -> None:
         print(f"   one plan {rid:22s} {seconds * 1e3:.3f} ms")
     versions = f"python {sys.version.split()[0]}, pandas {pd.__version__}, {os.cpu_count()} CPUs"
     print(f"\n{versions}, command: {' '.join(REGIMEN)}")
-    regressions = [r[0] for r in rows if r[4].startswith("REGRESSION")]
+    regressions = [r[0] for r in rows if r[5].startswith("REGRESSION")]
+    print(f"targets: {'all met' if not missed else 'NOT MET: ' + ', '.join(missed)}")
     if args.record:
         LAST.write_text(json.dumps({"figures": figures, "python": sys.version.split()[0]}, indent=2) + "\n")
         print(f"recorded in {LAST}")

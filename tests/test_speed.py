@@ -190,6 +190,20 @@ def test_a_row_moved_to_a_later_cycle_is_the_row_replace_gives() -> None:
             moved.cycle = 5  # type: ignore[misc]
 
 
+@pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
+def test_rows_written_into_their_dict_are_the_rows_the_constructor_makes(regimen_id: str) -> None:
+    """expand builds each row of a cycle's first expansion by writing its fields into ``__dict__`` (and later
+    cycles by copying that dict): every field of the class, in its order, and the row the constructor gives."""
+    from regimen.model import Administration
+
+    names = [f.name for f in dataclasses.fields(Administration)]
+    patient = regimen.make_patient(weight="70", bsa="1.8", age="45", height="170", sex="female")
+    plan = regimen.expand(regimen.load(regimen_id), patient, start=dt.date(2026, 3, 27))
+    for row in plan.administrations:
+        assert list(row.__dict__) == names
+        assert row == Administration(**{name: getattr(row, name) for name in names})
+
+
 def test_a_remembered_layout_is_only_used_for_the_objects_it_was_made_from(monkeypatch: pytest.MonkeyPatch) -> None:
     """The days of a component are remembered per process by the identities of the regimen's objects; an entry
     whose objects are not the ones asked about (an id reused after a regimen was freed) is worked out again, and

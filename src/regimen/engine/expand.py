@@ -614,11 +614,16 @@ class _Cycles:
             level_dose, level_step = adjust.level(comp, dose)
             derivation = self._derivation(comp, level_dose)
             pending: list[PendingRow] = []
+            n = comp.times_per_day
+            # a day's doses by its hours (the layout's own objects): most days of a component share one working
+            by_hours: dict[int, list[tuple[Fraction, Fraction | None, Fraction | None, str, int | None]]] = {}
             for day, infusion, hours_today in layout:
-                n = comp.times_per_day
-                for amount, rate, hours_given, calc, k in self._day(
-                    comp, level_dose, level_step, continuous, duration, hours_today
-                ):
+                doses = by_hours.get(id(hours_today))
+                if doses is None:
+                    doses = by_hours[id(hours_today)] = self._day(
+                        comp, level_dose, level_step, continuous, duration, hours_today
+                    )
+                for amount, rate, hours_given, calc, k in doses:
                     pending.append(
                         PendingRow(
                             day=day,
@@ -633,35 +638,45 @@ class _Cycles:
                     )
             unit = dose.unit.output_unit
             adjust.apply(comp, pending, unit, continuous)
+            rate_unit = f"{unit}/h"
             for row in pending:
                 course_day = offset + row.day
-                rows.append(
-                    Administration(
-                        phase=phase.id,
-                        cycle=cycle,
-                        day=row.day,
-                        course_day=course_day,
-                        date=start + dt.timedelta(days=course_day - 1) if start is not None else None,
-                        drug=comp.drug,
-                        component=comp.id,
-                        dose=row.amount,
-                        dose_unit=unit,
-                        route=comp.route,
-                        method=comp.method,
-                        rate=row.rate,
-                        rate_unit=f"{unit}/h" if row.rate is not None else None,
-                        duration_hours=row.hours,
-                        calculation="; ".join(row.steps),
-                        infusion=row.infusion,
-                        warnings=tuple(row.warnings),
-                        dose_calculated=row.calculated,
-                        caps=tuple(row.caps),
-                        dose_number=row.dose_number,
-                        doses_per_day=row.doses_per_day,
-                        rounding=rounding,
-                        derivation=derivation,
-                    )
+                # Administration(...) with every field named, written into its __dict__ as _moved does: the frozen
+                # dataclass's __init__ sets its 27 fields one object.__setattr__ at a time (a test holds the two
+                # equal, and the names to the class's fields)
+                new = object.__new__(Administration)
+                new.__dict__.update(
+                    {
+                        "phase": phase.id,
+                        "cycle": cycle,
+                        "day": row.day,
+                        "course_day": course_day,
+                        "date": start + dt.timedelta(days=course_day - 1) if start is not None else None,
+                        "drug": comp.drug,
+                        "component": comp.id,
+                        "dose": row.amount,
+                        "dose_unit": unit,
+                        "route": comp.route,
+                        "method": comp.method,
+                        "rate": row.rate,
+                        "rate_unit": rate_unit if row.rate is not None else None,
+                        "duration_hours": row.hours,
+                        "calculation": "; ".join(row.steps),
+                        "infusion": row.infusion,
+                        "warnings": tuple(row.warnings),
+                        "dose_calculated": row.calculated,
+                        "condition": None,
+                        "caps": tuple(row.caps),
+                        "dose_number": row.dose_number,
+                        "doses_per_day": row.doses_per_day,
+                        "start": None,
+                        "end": None,
+                        "time_note": None,
+                        "rounding": rounding,
+                        "derivation": derivation,
+                    }
                 )
+                rows.append(new)
         order = {c.id: i for i, c in enumerate(phase.components)}
         rows.sort(key=lambda r: (r.day, order[r.component], r.dose_number or 0))
         return rows
