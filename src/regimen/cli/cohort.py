@@ -32,7 +32,7 @@ from regimen.protocol.catalog import load, looks_like_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: Patients per chunk of the pandas engine; a run longer than one chunk shows a progress bar on a terminal.
-CHUNK_SIZE = 25_000
+CHUNK_SIZE = PandasEngine().chunk_size
 
 
 class ProgressBar:

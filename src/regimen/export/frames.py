@@ -288,45 +288,28 @@ def write_cohort(
     file; with :class:`~regimen.engine.cohort.dask.DaskEngine`, both are folders (of Parquet files). OUT appears
     whole or not at all. The errors file goes to ``errors_path``, by default beside OUT (:func:`errors_path_for`).
     """
-    with arrow_memory():  # the Parquet writer's last row group and footer too, after the run
-        return _write_cohort(
-            regimen, roster, output, options, errors_path, cycles, cycle_length, engine, progress, name
-        )
-
-
-def _write_cohort(
-    regimen: Regimen,
-    roster: Any,
-    output: str | Path,
-    options: ClinicalOptions | None,
-    errors_path: str | Path | None,
-    cycles: int | Mapping[str, int] | None,
-    cycle_length: int | None,
-    engine: Engine | None,
-    progress: Progress | None,
-    name: Callable[[str], str] | None,
-) -> CohortFiles:
-    dask = isinstance(engine, DaskEngine)
-    sink: FrameWriter | ParquetParts = ParquetParts(output) if dask else FrameWriter(output)
-    where = Path(errors_path) if errors_path is not None else errors_path_for(output, folder=dask)
-    try:
-        summary = run(
-            regimen,
-            roster,
-            sink,
-            options,
-            cycles=cycles,
-            cycle_length=cycle_length,
-            engine=engine,
-            progress=progress,
-            name=name,
-        )
-        write_errors(summary.errors, where)
-    except BaseException:
-        sink.close(ok=False)
-        raise
-    sink.close()
-    return CohortFiles(run=summary, output=Path(output), errors_path=where)
+    with arrow_memory():  # the whole write: the Parquet writer's last row group and footer come after the run
+        dask = isinstance(engine, DaskEngine)
+        sink: FrameWriter | ParquetParts = ParquetParts(output) if dask else FrameWriter(output)
+        where = Path(errors_path) if errors_path is not None else errors_path_for(output, folder=dask)
+        try:
+            summary = run(
+                regimen,
+                roster,
+                sink,
+                options,
+                cycles=cycles,
+                cycle_length=cycle_length,
+                engine=engine,
+                progress=progress,
+                name=name,
+            )
+            write_errors(summary.errors, where)
+        except BaseException:
+            sink.close(ok=False)
+            raise
+        sink.close()
+        return CohortFiles(run=summary, output=Path(output), errors_path=where)
 
 
 __all__ = [

@@ -290,12 +290,12 @@ def more_than_once(counts: pd.Series) -> dict[str, int]:
     return {str(i): int(n) for i, n in counts[counts > 1].items()}
 
 
-def id_counts(ids: pd.Series | list[str | None]) -> dict[str, int]:
-    """Patient ids that occur more than once in ``ids`` (a column, or its cells as :func:`cell_texts` reads them),
-    with their counts."""
+def id_counts(ids: list[str | None]) -> dict[str, int]:
+    """Patient ids that occur more than once in ``ids`` (a column's cells as :func:`cell_texts` reads them), with
+    their counts."""
     import pandas as pd
 
-    texts = pd.Series(ids if isinstance(ids, list) else cell_texts(ids), dtype=object).dropna()
+    texts = pd.Series(ids, dtype=object).dropna()
     return more_than_once(texts[texts.duplicated(keep=False)].value_counts())  # counting only the repeated ones
 
 
