@@ -167,3 +167,10 @@ def test_amount_text_marks_rounding_exactly(x: Fraction, digits: int) -> None:
     shown = x * 1000 if 0 < abs(x) < 1 else x
     rounded = _reference_round_significant(shown, digits)
     assert ("(from" in text) == (Fraction(rounded) != shown)
+
+
+@given(st.one_of(_fractions, _edges), st.integers(0, 12))
+def test_exact_decimal_agrees_with_fraction_arithmetic(x: Fraction, places: int) -> None:
+    want = _reference_to_decimal(x, places).normalize() if x != 0 else Decimal(0)
+    got = exact_decimal(x, places)
+    assert (got, str(got)) == (want, str(want))

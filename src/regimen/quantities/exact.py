@@ -15,7 +15,7 @@ from fractions import Fraction
 
 def to_decimal(x: Fraction, places: int) -> Decimal:
     """``x`` rounded half up to ``places`` decimal places, computed exactly."""
-    return _rounded(x.numerator, x.denominator, places)
+    return _rounded(*x.as_integer_ratio(), places)
 
 
 def _rounded(n: int, d: int, places: int) -> Decimal:
@@ -33,9 +33,14 @@ def _rounded(n: int, d: int, places: int) -> Decimal:
 
 def round_significant(x: Fraction, digits: int) -> Decimal:
     """``x`` rounded half up to ``digits`` significant figures, computed exactly."""
-    if x == 0:
+    # the integers once, compared as integers: Fraction's properties and comparisons are Python code, and every
+    # printed amount comes through here (issue 15)
+    n, d = x.as_integer_ratio()
+    if n == 0:
         return Decimal(0)
-    n, d = abs(x.numerator), x.denominator
+    negative = n < 0
+    if negative:
+        n = -n
     exponent = len(str(n)) - len(str(d))  # floor(log10(n / d)) is this or one less
     if _below_power(n, d, exponent):
         exponent -= 1
@@ -45,7 +50,7 @@ def round_significant(x: Fraction, digits: int) -> Decimal:
     else:
         unit: int = 10**-places
         out = _rounded(n, d * unit, 0) * Decimal(unit)
-    return out.copy_negate() if x < 0 else out
+    return out.copy_negate() if negative else out
 
 
 def _below_power(n: int, d: int, exponent: int) -> bool:
@@ -57,7 +62,8 @@ def _below_power(n: int, d: int, exponent: int) -> bool:
 def _equal(d: Decimal, x: Fraction) -> bool:
     """A (finite) decimal equals a fraction, exactly."""
     p, q = d.as_integer_ratio()
-    return p * x.denominator == q * x.numerator
+    n, m = x.as_integer_ratio()
+    return p * m == q * n
 
 
 def is_terminating(x: Fraction) -> bool:
@@ -71,7 +77,8 @@ def is_terminating(x: Fraction) -> bool:
 
 def exact_decimal(x: Fraction, max_places: int = 8) -> Decimal:
     """``x`` as a decimal: exact when it terminates within ``max_places``, else rounded to that."""
-    return to_decimal(x, max_places).normalize() if x != 0 else Decimal(0)
+    n, d = x.as_integer_ratio()
+    return _rounded(n, d, max_places).normalize() if n != 0 else Decimal(0)
 
 
 #: Wide enough that normalising a printed number never rounds it (the default context keeps 28 digits).

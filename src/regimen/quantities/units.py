@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from functools import lru_cache
@@ -290,11 +290,12 @@ class ParsedDose:
     text: str
     value: Decimal
     unit: DoseUnit
+    #: The amount in mg (or mcg) per kg / m² / day / h as applicable: worked out once, as every dose of every
+    #: patient starts from it (issue 15).
+    canonical: Fraction = field(init=False, repr=False, compare=False)
 
-    @property
-    def canonical(self) -> Fraction:
-        """The amount in mg (or mcg) per kg / m² / day / h as applicable."""
-        return Fraction(self.value) * self.unit.to_canonical
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "canonical", Fraction(self.value) * self.unit.to_canonical)
 
     @property
     def display(self) -> str:
