@@ -659,3 +659,91 @@ def test_a_chunk_handed_to_parquet_as_arrow_is_the_frame_it_replaces(regimen_id:
         assert table.column(name).combine_chunks().equals(expected.column(name).combine_chunks()), name
     assert table.equals(expected)
     assert _warned(table) == _warned(frame)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "P1", "é"]), st.text(max_size=3))))
+def test_repeated_ids_are_counted_alike_with_or_without_the_shortcut(ids: list[str | None]) -> None:
+    """``id_counts`` answers a roster without a repeated id in C; the answer is that of counting each id."""
+    from collections import Counter
+
+    from regimen.engine.cohort.roster import id_counts
+
+    counted = Counter(i for i in ids if i is not None)
+    assert id_counts(ids) == {i: n for i, n in counted.items() if n > 1}
+
+
+def _sample_roster() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "patient_id": ["a", "b", "c", "d"],
+            "weight_kg": ["70", "81.5", "64", "70"],
+            "bsa_m2": ["1.8", "1.95", "1.7", "1.8"],
+            "age": ["45", "66", "52", "30"],
+            "start_date": ["2026-03-02", "2026-03-09", "", "2026-10-19"],
+        }
+    )
+
+
+@pytest.mark.parametrize("coded", [True, "arrow"])
+def test_rows_that_differ_from_expand_for_a_sample_patient_are_made_one_patient_at_a_time(
+    coded: bool | str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The vectorised rows are checked against ``expand`` for sample patients, read back from what goes out (the
+    frame, or the Arrow table for Parquet): when they differ, the chunk is made one patient at a time instead, and
+    a note says so. Here the table's doses are made wrong on purpose."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from regimen.engine.cohort import expander as module
+    from regimen.engine.rows import frame_records
+
+    if coded == "arrow":
+        made = module._Columns.arrow
+
+        def wrong(self: module._Columns) -> pa.Table:
+            table = made(self)
+            at = table.schema.get_field_index("dose")
+            return table.set_column(at, "dose", pc.multiply(table.column("dose"), 2))
+
+        monkeypatch.setattr(module._Columns, "arrow", wrong)
+    else:
+        made_frame = module._Columns.frame
+
+        def wrong_frame(self: module._Columns, coded: bool = False, at: object = None) -> pd.DataFrame:
+            frame = made_frame(self, coded, at)  # type: ignore[arg-type]
+            frame["dose"] = frame["dose"] * 2
+            return frame
+
+        monkeypatch.setattr(module._Columns, "frame", wrong_frame)
+    reg = regimen.load("cenersen-arm3")
+    expander = module.CohortExpander(reg)
+    rows, problems = expander.expand(_sample_roster(), coded=coded)
+    assert len(problems) == 0
+    assert any("one patient at a time" in n and "differed" in n for n in expander.notes), expander.notes
+    monkeypatch.undo()
+    expected, _ = module.CohortExpander(reg).expand(_sample_roster(), coded=False)
+    assert frame_records(rows) == frame_records(expected)
+
+
+@pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
+def test_an_arrow_tables_records_are_its_frames_records(regimen_id: str) -> None:
+    """The self-check reads a Parquet chunk's sample rows back from the Arrow table: as the frame's records."""
+    import pandas as pd
+
+    from regimen.engine.cohort.expander import CohortExpander
+    from regimen.engine.cohort.roster import CohortError
+    from regimen.engine.rows import frame_records, table_records
+
+    try:
+        expander = CohortExpander(regimen.load(regimen_id))
+    except CohortError:  # AUC dosing: cohorts refuse it
+        pytest.skip("AUC dosing")
+    table, _ = expander.expand(_sample_roster(), coded="arrow")
+    frame, _ = expander.expand(_sample_roster())
+    if isinstance(table, pd.DataFrame):
+        pytest.skip("not vectorised")
+    assert table_records(table) == frame_records(frame)
+    assert table_records(table.slice(0, 0)) == []

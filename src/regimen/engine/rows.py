@@ -377,6 +377,21 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] if columns else []
 
 
+def table_records(table: pa.Table) -> list[dict[str, Any]]:
+    """Rows of an Arrow table of the schema (dense or coded) as :func:`frame_records` gives them from the frame of
+    the same rows: numbers as in row_record (168, 21.82), dates as 'YYYY-MM-DD', None for missing."""
+
+    def value(v: Any) -> Any:
+        if isinstance(v, float):
+            return None if v != v else int(v) if v.is_integer() else v
+        if isinstance(v, dt.datetime):
+            return v.date().isoformat()
+        return v
+
+    columns = [[value(v) for v in table.column(name).to_pylist()] for name in table.column_names]
+    return [dict(zip(table.column_names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
 def csv_text(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with numbers and dates as CSV writes them (168, 21.82, never 168.0; YYYY-MM-DD; empty for
     missing): ``csv_text(frame).to_csv(...)`` gives the text of ``regimen expand --format csv``."""
@@ -421,5 +436,6 @@ __all__ = [
     "records_frame",
     "row_record",
     "rows_frame",
+    "table_records",
     "total_record",
 ]

@@ -76,6 +76,7 @@ from regimen.engine.rows import (
     kind_of,
     records_frame,
     rows_frame,
+    table_records,
 )
 from regimen.errors import PatientError, RegimenError, option
 from regimen.model import Administration, AucDose, Patient, Regimen
@@ -561,11 +562,13 @@ class CohortExpander:
         rule_of = np.asarray(rule_list, dtype=np.int64)
         worked = np.empty((5, len(rules), len(keys)), dtype=np.float64)
         for k, key in enumerate(keys):
-            patient = self._body_patient(rep, basis, key)
+            patient: Patient | None = None  # made only when a rule's working is not yet remembered
             for r, (dose, continuous, duration) in enumerate(spec):
                 memo = (*self._rule_id((dose, continuous, duration)), basis, key)
                 fields = self._worked.get(memo)
                 if fields is None:
+                    if patient is None:
+                        patient = self._body_patient(rep, basis, key)
                     work = dose_for_day(dose, continuous, duration, patient, self.rounding)
                     fields = self._worked[memo] = self._table.dose_codes(
                         dose_fields(self.rounding, work.amount, work.rate, work.hours, work.calculation)
@@ -736,8 +739,12 @@ class CohortExpander:
         # 3. the plan's own warnings, per patient, on each of the patient's rows
         out.set_per_patient(ID_COLUMN, id_arr, counts)
         out.set_per_patient("plan_warnings", self._plan_warnings(cols, good, group_of, groups), counts)
-        self._check(out, good, offsets, counts, cols, start, ids, sorted(set(checks)))
-        return out.arrow() if coded == "arrow" else out.frame(coded)
+        if coded == "arrow":
+            table = out.arrow()
+            self._check(out, table, good, offsets, counts, cols, start, ids, sorted(set(checks)))
+            return table
+        self._check(out, None, good, offsets, counts, cols, start, ids, sorted(set(checks)))
+        return out.frame(coded)
 
     def _prepared_warnings(self, patient: Patient) -> list[str]:
         """The warnings on one patient's values, exactly as expand() collects them (:func:`prepare`)."""
@@ -838,6 +845,7 @@ class CohortExpander:
     def _check(
         self,
         out: _Columns,
+        table: pa.Table | None,
         good: np.ndarray,
         offsets: np.ndarray,
         counts: np.ndarray,
@@ -846,14 +854,16 @@ class CohortExpander:
         ids: list[str],
         which: list[int],
     ) -> None:
-        """Self-check: sample patients' rows must equal expand() for them, field by field."""
+        """Self-check: sample patients' rows must equal expand() for them, field by field. They are read back from
+        ``table`` when the rows go out as that Arrow table (what is written is what is checked), else from the
+        frame."""
         import numpy as np
 
         if not which:
             return
-        # the sampled patients' rows, read back from the frame at once
+        # the sampled patients' rows, read back at once
         at = np.concatenate([np.arange(offsets[k], offsets[k] + counts[k]) for k in which])
-        got = frame_records(out.frame(at=at))
+        got = table_records(table.take(at)) if table is not None else frame_records(out.frame(at=at))
         for k in which:
             pos = int(good[k])
             when = start.values[start.codes[pos]] if start is not None and start.codes[pos] >= 0 else None

@@ -293,6 +293,10 @@ def more_than_once(counts: pd.Series) -> dict[str, int]:
 def id_counts(ids: list[str | None]) -> dict[str, int]:
     """Patient ids that occur more than once in ``ids`` (a column's cells as :func:`cell_texts` reads them), with
     their counts."""
+    distinct = set(ids)
+    distinct.discard(None)
+    if len(distinct) == len(ids) - ids.count(None):  # the usual roster: no id twice, found in C at a fifth the cost
+        return {}
     import pandas as pd
 
     texts = pd.Series(ids, dtype=object).dropna()
