@@ -122,7 +122,8 @@ def amount_text(x: Fraction, unit: str, rounding: Rounding = DEFAULT_ROUNDING) -
 
     Every printed dose, total and step of the working goes through here, so a rounded number always shows what it
     was rounded from."""
-    if unit == "mg" and 0 < abs(x) < 1:
+    n, d = x.as_integer_ratio()
+    if unit == "mg" and 0 < abs(n) < d:  # 0 < |x| < 1, in integers
         x, unit = x * 1000, "mcg"
     rounded = rounding(x)
     if _equal(rounded, x):

@@ -780,10 +780,11 @@ class CohortExpander:
             # one entry per distinct value, and a last one (None) that code -1 (no value) picks
             found: list[Any] = []
             for v in cols[key].values:
-                memo = (check, v)
-                if memo not in known:
-                    known[memo] = make(v)
-                found.append(known[memo])
+                memo = (check, v)  # looked up once: hashing a Fraction is Python code, and a chunk has thousands
+                said = known.get(memo, known)  # (the dict itself: never a value, so it marks "not yet")
+                if said is known:
+                    said = known[memo] = make(v)
+                found.append(said)
             return np.asarray([*found, None], dtype=object)
 
         age = codes("age")
@@ -794,7 +795,12 @@ class CohortExpander:
         for key in ("weight", "height", "bsa"):
             if key in cols:
                 adult = table(key, f"{key} adult", partial(range_warning, key, child=False))
-                young = table(key, f"{key} child", partial(range_warning, key, child=True))
+                # a child's ranges only where the chunk has a child (no code reaches them otherwise)
+                young = (
+                    table(key, f"{key} child", partial(range_warning, key, child=True))
+                    if child.any()
+                    else np.full(len(adult), None, dtype=object)
+                )
                 c = np.where(codes(key) < 0, len(adult) - 1, codes(key))
                 parts.append((np.where(child, len(adult) + c, c), np.concatenate([adult, young])))
         if "age" in cols:
