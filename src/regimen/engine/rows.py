@@ -364,17 +364,17 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             text = np.asarray([u.date().isoformat() for u in uniques] + [None], dtype=object)
             columns.append(text[codes].tolist())
             continue
-        values: list[Any] = []
-        for v in series.astype(object).tolist():
-            if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-                values.append(None)
-            elif isinstance(v, float) and v.is_integer():
-                values.append(int(v))
-            else:
-                values.append(v)
-        columns.append(values)
+        columns.append([None if v is pd.NA else _record_number(v) for v in series.astype(object).tolist()])
     names = [str(c) for c in frame.columns]
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] if columns else []
+
+
+def _record_number(v: Any) -> Any:
+    """A cell's number as row_record gives it: NaN as None (missing), a whole float as an int (168, never 168.0);
+    anything else as it is."""
+    if isinstance(v, float):
+        return None if v != v else int(v) if v.is_integer() else v
+    return v
 
 
 def table_records(table: pa.Table) -> list[dict[str, Any]]:
@@ -382,11 +382,7 @@ def table_records(table: pa.Table) -> list[dict[str, Any]]:
     the same rows: numbers as in row_record (168, 21.82), dates as 'YYYY-MM-DD', None for missing."""
 
     def value(v: Any) -> Any:
-        if isinstance(v, float):
-            return None if v != v else int(v) if v.is_integer() else v
-        if isinstance(v, dt.datetime):
-            return v.date().isoformat()
-        return v
+        return v.date().isoformat() if isinstance(v, dt.datetime) else _record_number(v)
 
     columns = [[value(v) for v in table.column(name).to_pylist()] for name in table.column_names]
     return [dict(zip(table.column_names, row, strict=True)) for row in zip(*columns, strict=True)]

@@ -739,12 +739,9 @@ class CohortExpander:
         # 3. the plan's own warnings, per patient, on each of the patient's rows
         out.set_per_patient(ID_COLUMN, id_arr, counts)
         out.set_per_patient("plan_warnings", self._plan_warnings(cols, good, group_of, groups), counts)
-        if coded == "arrow":
-            table = out.arrow()
-            self._check(out, table, good, offsets, counts, cols, start, ids, sorted(set(checks)))
-            return table
-        self._check(out, None, good, offsets, counts, cols, start, ids, sorted(set(checks)))
-        return out.frame(coded)
+        table = out.arrow() if coded == "arrow" else None
+        self._check(out, table, good, offsets, counts, cols, start, ids, sorted(set(checks)))
+        return table if table is not None else out.frame(coded is True)
 
     def _prepared_warnings(self, patient: Patient) -> list[str]:
         """The warnings on one patient's values, exactly as expand() collects them (:func:`prepare`)."""
