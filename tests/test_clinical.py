@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 import regimen
 from regimen.cli.app import cli_message
 from regimen.clinical.anthracycline import AnthracyclineError, load_table, parse_prior
+from regimen.clinical.dose_change import DoseChange, DoseChangeError
 from regimen.clinical.formulary import load_formulary
 from regimen.clinical.options import ClinicalError, ClinicalOptions, StrictError
 from regimen.engine.plan import Plan
@@ -384,7 +385,7 @@ def test_dose_level_percent_shows_ordered_and_adjusted() -> None:
     p = plan(LEVELS, ClinicalOptions(dose_level=-1), bsa="1.8")
     row = one(p, "idarubicin")
     assert row.dose == D("16.2")
-    assert "dose level -1 (75%): ordered 21.6 mg → adjusted 16.2 mg" in row.calculation
+    assert "dose level -1: 75 % of the dose (reduced by 25 %): 21.6 mg → 16.2 mg" in row.calculation
     assert one(p, "cytarabine").dose == 180
     assert any("cytarabine has no dose levels" in n for n in p.notes)
 
@@ -408,13 +409,17 @@ def test_undefined_dose_levels_are_errors() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    pct=st.fractions(min_value=1, max_value=100).map(lambda f: f.limit_denominator(100)),
+    pct=st.fractions(min_value=50, max_value=100).map(lambda f: f.limit_denominator(100)),
     bsa=st.decimals(min_value="0.8", max_value="2.8", places=2),
 )
 def test_reductions_scale_doses_exactly(pct: Fraction, bsa: Decimal) -> None:
     full = plan("cenersen-arm3", weight="70", bsa=str(bsa), age="45")
     reduced = plan(
-        "cenersen-arm3", ClinicalOptions(reductions={"idarubicin": pct}), weight="70", bsa=str(bsa), age="45"
+        "cenersen-arm3",
+        ClinicalOptions(dose_changes={"idarubicin": DoseChange(pct)}),
+        weight="70",
+        bsa=str(bsa),
+        age="45",
     )
     for a, b in zip(full.administrations, reduced.administrations, strict=True):
         assert b.dose == (a.dose * pct / 100 if a.drug == "idarubicin" else a.dose)
@@ -422,9 +427,11 @@ def test_reductions_scale_doses_exactly(pct: Fraction, bsa: Decimal) -> None:
 
 def test_reduction_errors() -> None:
     with pytest.raises(ClinicalError, match="no drug or component 'doxorubicin'; its drugs are cenersen, idarubicin"):
-        plan("cenersen-arm1", ClinicalOptions(reductions={"doxorubicin": D(75)}), weight="70", bsa="1.8")
-    with pytest.raises(ClinicalError, match="at most 100 %"):
-        ClinicalOptions(reductions={"idarubicin": D(120)})
+        plan("cenersen-arm1", ClinicalOptions(dose_changes={"doxorubicin": DoseChange(D(75))}), weight="70", bsa="1.8")
+    with pytest.raises(DoseChangeError, match="more than the full dose"):
+        ClinicalOptions(dose_changes={"idarubicin": DoseChange(D(120))})
+    with pytest.raises(ClinicalError, match="give a DoseChange"):
+        ClinicalOptions(dose_changes={"idarubicin": D(75)})  # type: ignore[dict-item]
 
 
 # ---- rounding ---------------------------------------------------------------------------------------------

@@ -151,13 +151,13 @@ def test_dose_level_and_reduce(runner: CliRunner, tmp_path: Path) -> None:
         'levels = { "-1" = "75%" }\n[[source]]\ncitation = "test"\n'
     )
     out = ok(runner, str(f), "--bsa", "1.8", "--dose-level", "-1")
-    assert "dose level -1 (75%): ordered 21.6 mg → adjusted 16.2 mg" in out
+    assert "dose level -1: 75 % of the dose (reduced by 25 %): 21.6 mg → 16.2 mg" in out
     assert "no dose level -2" in error(runner, str(f), "--bsa", "1.8", "--dose-level", "-2")
-    reduced = ok(runner, "cenersen-arm1", *PATIENT, "--reduce", "idarubicin=50%")
-    assert "reduced to 50% (--reduce idarubicin=50%): ordered 21.6 mg → adjusted 10.8 mg" in reduced
-    assert "write DRUG=VALUE" in error(runner, "cenersen-arm1", *PATIENT, "--reduce", "idarubicin")
-    assert "give a percentage" in error(runner, "cenersen-arm1", *PATIENT, "--reduce", "idarubicin=half")
-    assert "has no drug or component 'x'" in error(runner, "cenersen-arm1", *PATIENT, "--reduce", "x=50%")
+    reduced = ok(runner, "cenersen-arm1", *PATIENT, "--dose-percent", "idarubicin=50%")
+    assert "50 % of the dose (reduced by 50 %): 21.6 mg → 10.8 mg" in reduced
+    assert "write DRUG=VALUE" in error(runner, "cenersen-arm1", *PATIENT, "--dose-percent", "idarubicin")
+    assert "give a percentage" in error(runner, "cenersen-arm1", *PATIENT, "--reduce-by", "idarubicin=half")
+    assert "has no drug or component 'x'" in error(runner, "cenersen-arm1", *PATIENT, "--dose-percent", "x=50%")
 
 
 def test_round_vial_round_band_and_threshold(runner: CliRunner, tmp_path: Path) -> None:
@@ -251,7 +251,9 @@ def test_strict_is_one_line_and_writes_no_file(runner: CliRunner, tmp_path: Path
         "--gfr-method",
         "--gfr-cap",
         "--dose-level",
-        "--reduce",
+        "--dose-percent",
+        "--reduce-by",
+        "--confirm",
         "--round",
         "--formulary",
         "--vial-round",

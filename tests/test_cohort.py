@@ -17,6 +17,7 @@ from tests.conftest import SEED_IDS
 
 from regimen import expand, load, make_patient
 from regimen.cli import cli
+from regimen.clinical.dose_change import DoseChange
 from regimen.clinical.formulary import load_formulary
 from regimen.clinical.prepare import ClinicalOptions, StrictError
 from regimen.engine.cohort import (
@@ -387,9 +388,11 @@ def clinical_options(draw: st.DrawFn, reg: Regimen) -> ClinicalOptions:
         dosing_weight=draw(st.sampled_from([None, "actual", "ideal", "ideal-robinson", "adjusted", "lean"])),
         adjusted_factor=draw(st.sampled_from([Fraction(2, 5), Fraction(1, 4)])),
         dose_level=draw(st.sampled_from([None, 0, -1, -2])) if levels else None,
-        reductions=draw(
+        dose_changes=draw(
             st.dictionaries(
-                st.sampled_from(drugs), st.sampled_from([Fraction(50), Fraction(75), Fraction(100)]), max_size=2
+                st.sampled_from(drugs),
+                st.sampled_from([Fraction(50), Fraction(75), Fraction(100)]).map(DoseChange),
+                max_size=2,
             )
         ),
         round_to=draw(
@@ -546,7 +549,7 @@ def _assert_like_expand(
     [
         ("--bsa-cap", "2"),
         ("--dosing-weight", "lean", "--bsa-formula", "dubois"),
-        ("--reduce", "idarubicin=75%", "--reduce", "cytarabine=50%"),
+        ("--dose-percent", "idarubicin=75%", "--reduce-by", "cytarabine=50%"),
         ("--round", "idarubicin=1mg"),
         ("--round", "idarubicin=5mg", "--round-threshold", "5%"),
     ],
@@ -587,7 +590,7 @@ def test_cli_cohort_dose_level_and_caps_of_the_regimen(runner, tmp_path: Path) -
     level = [r for r in rows if r["drug"] == "idarubicin"]
     assert level and all("capped at the regimen maximum" in r["calculation"] for r in level if r[ID_COLUMN] == "b")
     code, output, rows = _clinical_run(runner, tmp_path, "cohort", ref, "--dose-level", "-1")
-    assert any("dose level -1 (75%)" in r["calculation"] for r in rows)
+    assert any("dose level -1: 75 % of the dose (reduced by 25 %)" in r["calculation"] for r in rows)
 
 
 def test_cli_cohort_row_warnings_reach_the_warnings_column(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -629,9 +632,17 @@ def test_cli_cohort_strict_rejects_patients_with_warnings_and_writes_the_others(
     ("args", "message"),
     [
         (("--dose-level", "-1"), "--dose-level -1: cenersen-arm3 defines no dose levels"),
-        (("--reduce", "foo=50%"), "--reduce foo: cenersen-arm3 has no drug or component 'foo'"),
-        (("--reduce", "idarubicin=150%"), "a reduction is above 0 % and at most 100 %"),
-        (("--reduce", "idarubicin"), "write DRUG=VALUE"),
+        (
+            ("--dose-percent", "foo=50%"),
+            "--dose-percent (or --reduce-by) foo: cenersen-arm3 has no drug or component 'foo'",
+        ),
+        (
+            ("--dose-percent", "idarubicin=150%"),
+            "is more than the full dose: if that is meant, confirm it with --confirm",
+        ),
+        (("--dose-percent", "idarubicin"), "write DRUG=VALUE"),
+        (("--reduce-by", "idarubicin=0.2"), "a bare number can be read two ways"),
+        (("--reduce", "idarubicin=75%"), "--reduce idarubicin=75% is no longer accepted"),
         (("--round", "idarubicin=lots"), "--round"),
         (("--bsa-cap", "9"), "--bsa-cap 9 m² is not a possible BSA"),
         (("--bsa-cap", "two"), "--bsa-cap 'two' is not a number"),
@@ -698,7 +709,9 @@ def test_cli_cohort_refuses_auc_regimens(runner, tmp_path: Path) -> None:  # typ
         "--dosing-weight",
         "--adjusted-factor",
         "--dose-level",
-        "--reduce",
+        "--dose-percent",
+        "--reduce-by",
+        "--confirm",
         "--round",
         "--formulary",
         "--vial-round",

@@ -93,7 +93,20 @@ def test_a_course_as_it_is_lived(db: str) -> None:
     ok(db, "course", "delay", "bed4", "--cycle", "3", "--by", "7d", "--reason", "neutrophils 0.9", "--who", "dr a")
     measured = ok(db, "course", "measure", "bed4", "--cycle", "4", "--bsa", "1.6", "--weight", "62", "--reason", "rw")
     assert "more than 10 %" in measured.stderr  # BSA 1.8 -> 1.6 is -11.1 %, weight 70 -> 62 is -11.4 %
-    ok(db, "course", "dose", "bed4", "--cycle", "5", "--drug", "oxaliplatin", "--reduce", "75%", "--reason", "PN 2")
+    ok(
+        db,
+        "course",
+        "dose",
+        "bed4",
+        "--cycle",
+        "5",
+        "--drug",
+        "oxaliplatin",
+        "--dose-percent",
+        "75%",
+        "--reason",
+        "PN 2",
+    )
     ok(db, "course", "omit", "bed4", "--cycle", "2", "--day", "1", "--drug", "oxaliplatin", "--reason", "reaction")
     ok(db, "course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "230 mg")
     ok(db, "course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "capecitabine", "--dose-number", "1",
@@ -180,8 +193,23 @@ BAD = [
     (["course", "measure", "bed4", "--cycle", "2", "--weight", "700 kg", "--reason", "x"], "weight"),
     (["course", "measure", "bed4", "--cycle", "2", "--height", "1750", "--reason", "x"], "height"),
     (["course", "measure", "bed4", "--cycle", "2", "--reason", "x"], "give at least one of --weight"),
-    (["course", "dose", "bed4", "--cycle", "2", "--reduce", "75%", "--reason", "x"], "name the drug with --drug"),
-    (["course", "dose", "bed4", "--cycle", "2", "--drug", "aspirin", "--reduce", "75%", "--reason", "x"], "aspirin"),
+    (["course", "dose", "bed4", "--cycle", "2", "--reduce-by", "25%", "--reason", "x"], "name the drug with --drug"),
+    (
+        ["course", "dose", "bed4", "--cycle", "2", "--drug", "aspirin", "--dose-percent", "75%", "--reason", "x"],
+        "aspirin",
+    ),
+    (
+        ["course", "dose", "bed4", "--cycle", "2", "--drug", "oxaliplatin", "--reduce", "75%", "--reason", "x"],
+        "--reduce 75% is no longer accepted",
+    ),
+    (
+        ["course", "dose", "bed4", "--cycle", "2", "--drug", "oxaliplatin", "--dose-percent", "0.8", "--reason", "x"],
+        "a bare number can be read two ways",
+    ),
+    (
+        ["course", "dose", "bed4", "--cycle", "2", "--drug", "oxaliplatin", "--dose-percent", "40%", "--reason", "x"],
+        "confirm it with --confirm",
+    ),
     (["course", "omit", "bed4", "--cycle", "2", "--reason", "x"], "name the drug (--drug), the day (--day)"),
     (["course", "omit", "bed4", "--cycle", "2", "--day", "20", "--reason", "x"], "is not planned"),
     (["course", "given", "bed4", "--cycle", "1", "--day", "2", "--dose", "230 mg"], "matches"),
@@ -250,7 +278,7 @@ BAD += [
     ),
     (["course", "measure", "bed4", "--cycle", "1", "--weight", "68", "--reason", "x"], "record it from cycle 2"),
     (
-        ["course", "dose", "bed4", "--cycle", "1", "--drug", "oxaliplatin", "--reduce", "80%", "--reason", "x"],
+        ["course", "dose", "bed4", "--cycle", "1", "--drug", "oxaliplatin", "--dose-percent", "80%", "--reason", "x"],
         "a dose from cycle 1 would change",
     ),
     (["course", "stop", "bed4", "--on", "2026-11-30", "--reason", "x"], "2026-11-30 is before day 1 (2026-12-01)"),
@@ -371,10 +399,10 @@ def test_the_history_gives_times_in_the_course_zone(db: str) -> None:
 
 def test_what_holds_for_some_cycles_says_which(db: str) -> None:
     started(db)
-    ok(db, "course", "dose", "bed4", "--cycle", "5", "--drug", "oxaliplatin", "--reduce", "75%", "--reason", "PN 2")
+    ok(db, "course", "dose", "bed4", "--cycle", "5", "--drug", "oxaliplatin", "--reduce-by", "25%", "--reason", "PN 2")
     notes = notes_of(ok(db, "course", "show", "bed4").stdout)
-    assert "cycles 5-8: --reduce oxaliplatin=75%: every oxaliplatin dose is 75% of the protocol dose" in notes
-    assert not any(n.startswith("--reduce") for n in notes)
+    assert "cycles 5-8: oxaliplatin: every dose is 75 % of the dose (reduced by 25 %)" in " ".join(notes)
+    assert not any(n.startswith("oxaliplatin: every dose") for n in notes)
 
 
 def test_dose_levels_from_a_cycle_on(db: str, tmp_path: Path) -> None:
@@ -407,7 +435,8 @@ def test_dose_levels_from_a_cycle_on(db: str, tmp_path: Path) -> None:
         ),
         (["--drug", "capecitabine", "--level", "-1"], "capecitabine has no dose level -1 in capox-levels"),
         (["--drug", "aspirin", "--level", "-1"], "--drug 'aspirin': capox-levels has no such drug"),
-        (["--drug", "capecitabine", "--reduce", "0%"], "--reduce '0%': a reduction is above 0 % and at most 100 %"),
+        (["--drug", "capecitabine", "--dose-percent", "0%"], "--dose-percent capecitabine=0%: 0 % of the dose"),
+        (["--drug", "capecitabine", "--reduce-by", "100%"], "a reduction is by more than 0 % and less than 100 %"),
     ]:
         line = one_line_error(regimen(db, "course", "dose", "lv", "--cycle", "8", *args, "--reason", "x"))
         assert message in line

@@ -21,6 +21,7 @@ pytest.importorskip("pyarrow")
 
 from regimen import expand, load, make_patient
 from regimen.cli import cli
+from regimen.clinical.dose_change import DoseChange
 from regimen.clinical.prepare import ClinicalOptions, StrictError
 from regimen.engine.cohort import ID_COLUMN, CohortError, DaskEngine, cohort, run
 from regimen.engine.rows import csv_record, frame_records
@@ -104,7 +105,7 @@ def _parts(folder: Path) -> pd.DataFrame:
 #: Run-wide clinical options, the formulary included (it is pickled to the workers too).
 OPTIONS = ClinicalOptions(
     bsa_cap=Fraction(2),
-    reductions={"idarubicin": Fraction(75)},
+    dose_changes={"idarubicin": DoseChange(Fraction(75))},
     round_to={"cytarabine": amount("100mg", "round_to")},
     formulary=EXAMPLE_FORMULARY,
     vial_round=True,
@@ -112,7 +113,7 @@ OPTIONS = ClinicalOptions(
 #: And under strict (without the example formulary, whose warning every plan would carry).
 STRICT = ClinicalOptions(
     bsa_cap=Fraction(2),
-    reductions={"idarubicin": Fraction(75)},
+    dose_changes={"idarubicin": DoseChange(Fraction(75))},
     round_to={"cytarabine": amount("100mg", "round_to")},
     strict=True,
 )
@@ -151,7 +152,7 @@ def test_dask_engine_with_worker_processes(tmp_path: Path) -> None:
 
 def test_dask_cli_takes_the_clinical_options_of_the_pandas_engine(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     folder, roster = _roster_folder(tmp_path)
-    args = ["--bsa-cap", "2", "--reduce", "idarubicin=75%", "--round", "cytarabine=100mg", "--strict"]
+    args = ["--bsa-cap", "2", "--dose-percent", "idarubicin=75%", "--round", "cytarabine=100mg", "--strict"]
     result = runner.invoke(
         cli, ["cohort", "cenersen-arm3", str(folder), "-o", str(tmp_path / "out"), "--engine", "dask", *args]
     )
@@ -162,7 +163,7 @@ def test_dask_cli_takes_the_clinical_options_of_the_pandas_engine(runner, tmp_pa
     assert "--strict: patients whose plans carry a warning are rejected" in result.output  # a note, in flags
     got = _parts(tmp_path / "out")
     assert frame_records(got) == frame_records(expected.frame)
-    assert got["calculation"].str.contains("reduced to 75%").any()
+    assert got["calculation"].str.contains("75 % of the dose (reduced by 25 %)", regex=False).any()
     errors = list(csv.DictReader((tmp_path / "out.errors.csv").open()))
     strict = [e for e in errors if e["column"] == ""]
     assert strict and all(e["problem"].startswith("'--strict: ") for e in strict)  # quoted for spreadsheets (OWASP)

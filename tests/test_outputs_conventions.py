@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 import regimen
 from regimen.cli import cli
+from regimen.clinical.dose_change import dose_percent
 
 PATIENT = ["--weight", "70", "--bsa", "1.8", "--age", "45"]
 
@@ -101,8 +102,8 @@ def test_bare_regimen_prints_help_and_exits_0() -> None:
 
 def test_the_python_api_takes_plain_numbers_and_exports_clinical_options() -> None:
     """ClinicalOptions(bsa_cap=2.0) raised a traceback."""
-    options = regimen.ClinicalOptions(bsa_cap=2.0, reductions={"idarubicin": 75})
-    assert options.bsa_cap == Fraction(2) and options.reductions == {"idarubicin": Fraction(75)}
+    options = regimen.ClinicalOptions(bsa_cap=2.0, dose_changes={"idarubicin": dose_percent("75%")})
+    assert options.bsa_cap == Fraction(2) and options.dose_changes["idarubicin"].percent == Fraction(75)
     plan = regimen.expand(regimen.load("cenersen-arm1"), regimen.make_patient(weight=100, bsa=2.2), options=options)
     idarubicin = next(r for r in plan.administrations if r.drug == "idarubicin")
     assert idarubicin.dose == Fraction(18)  # 12 mg/m² × 2 m² (capped) = 24 mg, at 75 % = 18 mg

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from tests.conftest import BUNDLED_IDS
 
 import regimen
+from regimen.clinical.dose_change import DoseChange
 from regimen.clinical.options import ClinicalOptions
 from regimen.engine import expand as expand_module
 from regimen.engine.plan import Plan, drugs_of_several_components, exact_sum
@@ -137,7 +138,7 @@ def test_a_plan_without_a_rule_value_equals_the_row_by_row_plan(monkeypatch: pyt
     [
         ClinicalOptions(),
         ClinicalOptions(dose_level=-1),
-        ClinicalOptions(dose_level=-2, reductions={"vincristine": Fraction(80)}),
+        ClinicalOptions(dose_level=-2, dose_changes={"vincristine": DoseChange(Fraction(80))}),
         ClinicalOptions(bsa_cap=Fraction(2)),
         ClinicalOptions(round_to={}, threshold=Fraction(5)),
     ],

@@ -181,7 +181,7 @@ def _total(data: dict, drug: str) -> dict:  # type: ignore[type-arg]
 def test_cli_supply_reductions_and_bsa_cap_change_the_amounts_exactly(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     code, output, full = _supply_json(runner, tmp_path)
     assert code == 0, output
-    code, output, reduced = _supply_json(runner, tmp_path, "--reduce", "idarubicin=75%", "--bsa-cap", "1.6")
+    code, output, reduced = _supply_json(runner, tmp_path, "--dose-percent", "idarubicin=75%", "--bsa-cap", "1.6")
     assert code == 0, output
     # idarubicin 12 mg/m² × 3 days: (1.8 + 2 + 1.5) m² in full; at 75 % of the BSA capped at 1.6 m²
     assert Fraction(_total(full, "idarubicin")["amount_exact"]) == 12 * 3 * F("5.3")
@@ -221,5 +221,8 @@ def test_cli_supply_strict_and_option_errors(runner, tmp_path: Path) -> None:  #
     )  # quoted for spreadsheets
     code, output, _ = _supply_json(runner, tmp_path, "--dose-level", "-1")
     assert code == 1 and "--dose-level -1: cenersen-arm3 defines no dose levels" in output
-    code, output, _ = _supply_json(runner, tmp_path, "--reduce", "aspirin=50%")
-    assert code == 1 and "--reduce aspirin: cenersen-arm3 has no drug or component 'aspirin'" in output
+    code, output, _ = _supply_json(runner, tmp_path, "--dose-percent", "aspirin=50%")
+    assert (
+        code == 1
+        and "--dose-percent (or --reduce-by) aspirin: cenersen-arm3 has no drug or component 'aspirin'" in output
+    )

@@ -31,7 +31,7 @@ def render(message: str, name: Callable[[str], str] | None = None) -> str:
 
 
 #: Input names whose command-line flag is not simply ``--`` + the name with '-' for '_'.
-_FLAGS = {"round_to": "--round", "reductions": "--reduce", "fmt": "--format", "time_": "--time"}
+_FLAGS = {"round_to": "--round", "fmt": "--format", "time_": "--time"}
 
 
 def as_flag(name: str) -> str:

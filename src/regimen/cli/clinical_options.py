@@ -88,11 +88,26 @@ _SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
         "every drug that has levels, or oxaliplatin=-1 for one drug (repeatable).",
     ),
     _spec(
-        "--reduce",
+        "--dose-percent",
         multiple=True,
-        metavar="DRUG=PCT",
-        help="Give DRUG at PCT of its dose, e.g. idarubicin=75% (repeatable).",
+        metavar="DRUG=PCT%",
+        help="Give DRUG at PCT% of its full dose (after the regimen's maximum doses, before rounding), e.g. "
+        "oxaliplatin=80% gives 80 % of the dose (repeatable; the % sign is required).",
     ),
+    _spec(
+        "--reduce-by",
+        multiple=True,
+        metavar="DRUG=PCT%",
+        help="Reduce DRUG's full dose by PCT%, e.g. oxaliplatin=20% gives 80 % of the dose (repeatable; the % sign "
+        "is required).",
+    ),
+    _spec(
+        "--confirm",
+        is_flag=True,
+        help="Confirm a change of dose to less than 50 % or more than 100 % of the full dose.",
+    ),
+    # The old spelling, refused with the new ones: its name said "reduce by" and it meant "give".
+    _spec("--reduce", multiple=True, hidden=True),
     _spec(
         "--round",
         "round_to",
@@ -145,6 +160,9 @@ COHORT_OPTIONS = (
     "--dosing-weight",
     "--adjusted-factor",
     "--dose-level",
+    "--dose-percent",
+    "--reduce-by",
+    "--confirm",
     "--reduce",
     "--round",
     "--formulary",

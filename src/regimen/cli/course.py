@@ -259,7 +259,10 @@ def measure(
 @cycle_option
 @click.option("--drug", metavar="DRUG", help="The drug (default for --level: every drug with levels).")
 @click.option("--level", metavar="N", help="Dose level from the regimen's levels, e.g. -1.")
-@click.option("--reduce", metavar="PCT", help="Give PCT of the dose, e.g. 75%.")
+@click.option("--dose-percent", metavar="PCT%", help="Give PCT% of the drug's full dose, e.g. 80% (the % is required).")
+@click.option("--reduce-by", metavar="PCT%", help="Reduce the drug's full dose by PCT%, e.g. 20% gives 80 %.")
+@click.option("--reduce", hidden=True, help="Refused: use --dose-percent or --reduce-by.")
+@confirm_option("a change of dose to less than 50 % or more than 100 % of the full dose")
 @reason_option()
 @who_option
 @db_option
@@ -268,13 +271,30 @@ def dose(
     cycle: str,
     drug: str | None,
     level: str | None,
+    dose_percent: str | None,
+    reduce_by: str | None,
     reduce: str | None,
+    confirm: bool,
     reason: str,
     who: str | None,
     db: str | None,
 ) -> None:
-    """A dose level or a reduction from a cycle on."""
-    _change("dose", course_id, db, who, reason, cycle=cycle, drug=drug, level=level, reduce=reduce)
+    """A dose level, or a change of one drug's dose, from a cycle on: --dose-percent 80% and --reduce-by 20% both
+    give 80 % of the dose (the full dose as it would be given, after the regimen's maximum doses)."""
+    _change(
+        "dose",
+        course_id,
+        db,
+        who,
+        reason,
+        cycle=cycle,
+        drug=drug,
+        level=level,
+        dose_percent=dose_percent,
+        reduce_by=reduce_by,
+        reduce=reduce,
+        confirm=confirm,
+    )
 
 
 @course.command("omit")

@@ -1,14 +1,18 @@
-"""From the protocol's dose to the dose given: dose levels, reductions, maximum doses and rounding.
+"""From the protocol's dose to the dose given: maximum doses, dose levels, changes of dose and rounding.
 
 Applied to each component's rows of one cycle, in this order, each step written into the working as
-"before → after":
+"before → after" (issue 24: a change of dose applies to the dose as it would be given, so it always changes it):
 
-1. dose level (``--dose-level -1``, from the regimen's ``levels``), then a reduction (``--reduce DRUG=75%``);
+1. the protocol's dose, or the dose a dose level states in its place (``levels = { "-2" = "9 mg/m²/day" }``);
 2. the regimen's maximum doses: ``max_daily`` (each day), ``max_dose`` (each administration; a continuous
    infusion is one administration over its days), ``max_per_cycle`` (all doses of the cycle, scaled
-   together). A capped row carries a warning;
-3. rounding to an increment or to whole vials (:mod:`regimen.clinical.rounding`), never beyond the threshold
-   and never above a maximum. Continuous infusions are not rounded per day.
+   together). A capped dose is the full dose as it would be given; the cap is a note of the plan;
+3. a dose level given as a percentage (``"-1" = "75%"``), then the run's change of dose
+   (:class:`~regimen.clinical.dose_change.DoseChange`, "80 % of the dose (reduced by 20 %)"): each multiplies the
+   capped dose, so vincristine 1.4 mg/m² capped at 2 mg and given at 75 % is 1.5 mg at any BSA over 1.43 m²;
+4. rounding to an increment or to whole vials (:mod:`regimen.clinical.rounding`), never beyond the threshold
+   and never above a maximum. Continuous infusions are not rounded per day. A change of dose that rounding
+   undoes (the rounded dose is the full dose again) is a warning.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ class PendingRow:
     caps: list[str] = field(default_factory=list)  # the protocol's maximum doses that applied (notes, not warnings)
     dose_number: int | None = None  # with several doses a day, which one
     doses_per_day: int | None = None
+    full: Fraction | None = None  # the dose as it would be given before a change of dose, when one applied
 
     def scale(self, k: Fraction) -> None:
         self.amount *= k
@@ -54,8 +59,11 @@ def _amt(x: Fraction, unit: str) -> str:
     return f"{format_fraction(x)} {unit}"
 
 
-def _pct(p: Fraction) -> str:
-    return f"{format_fraction(p)}%"
+def _level_pct(p: Fraction) -> str:
+    """A dose level's percentage in both readings, as a change of dose is written."""
+    if p < 100:
+        return f"{format_fraction(p)} % of the dose (reduced by {format_fraction(100 - p)} %)"
+    return f"{format_fraction(p)} % of the dose"
 
 
 def _matches(comp: Component, key: str) -> bool:
@@ -79,14 +87,14 @@ class Adjustments:
         comps = regimen.components()
         names = ", ".join(dict.fromkeys(c.drug for c in comps))
         for name, keys in (
-            ("reductions", options.reductions),
-            ("round_to", options.round_to),
-            ("dose_level", options.dose_levels),
+            (f"{option('dose_percent')} (or {option('reduce_by')})", options.dose_changes),
+            (option("round_to"), options.round_to),
+            (option("dose_level"), options.dose_levels),
         ):
             for key in keys:
                 if not any(_matches(c, key) for c in comps):
                     raise ClinicalError(
-                        f"{option(name)} {key}: {regimen.id} has no drug or component {key!r}; its drugs are {names}"
+                        f"{name} {key}: {regimen.id} has no drug or component {key!r}; its drugs are {names}"
                     )
         out = cls(regimen, options, prepared)
         level = options.dose_level
@@ -95,8 +103,8 @@ class Adjustments:
             if not with_levels:
                 raise ClinicalError(
                     f"{option('dose_level')} {level}: {regimen.id} defines no dose levels; use "
-                    f"{option('reductions')} DRUG=PERCENT for a reduction the protocol does not "
-                    "tabulate"
+                    f"{option('dose_percent')} DRUG=80% or {option('reduce_by')} DRUG=20% for a change of dose "
+                    "the protocol does not tabulate"
                 )
             for c in with_levels:
                 if _find_level(c, level) is None:
@@ -131,8 +139,11 @@ class Adjustments:
                     f"vial sizes from formulary {f.name!r} ({f.status or 'example'}): check them "
                     "against your pharmacy's stock"
                 )
-        for key, pct in options.reductions.items():
-            out.notes.append(f"--reduce {key}={_pct(pct)}: every {key} dose is {_pct(pct)} of the protocol dose")
+        for key, change in options.dose_changes.items():
+            out.notes.append(
+                f"{key}: every dose is {change.working()}, applied to the dose as it would be given (after the "
+                "regimen's maximum doses), before rounding"
+            )
         return out
 
     # ---- dose levels -----------------------------------------------------------------------------
@@ -165,7 +176,6 @@ class Adjustments:
     # ---- the pipeline ----------------------------------------------------------------------------
 
     def apply(self, comp: Component, rows: list[PendingRow], unit: str, continuous: bool) -> None:
-        self._scale_steps(comp, rows, unit)
         groups: list[tuple[Amount | None, list[list[PendingRow]], str]] = [
             (comp.max_daily, _by_day(rows), "per day"),
             (
@@ -182,21 +192,24 @@ class Adjustments:
                 if said is not None:
                     for row in group:
                         row.caps.append(said)
+        self._scale_steps(comp, rows, unit)  # after the caps: a change applies to the dose as it would be given
         self._round(comp, rows, unit, continuous)
 
     def _scale_steps(self, comp: Component, rows: list[PendingRow], unit: str) -> None:
         lvl = _find_level(comp, self.level_of(comp)) if self.level_of(comp) else None
         scalings: list[tuple[Fraction, str]] = []
         if lvl is not None and lvl.percent is not None:
-            scalings.append((lvl.percent, f"dose level {lvl.level} ({_pct(lvl.percent)})"))
-        for key, pct in self.options.reductions.items():
+            scalings.append((lvl.percent / 100, f"dose level {lvl.level}: {_level_pct(lvl.percent)}"))
+        for key, change in self.options.dose_changes.items():
             if _matches(comp, key):
-                scalings.append((pct, f"reduced to {_pct(pct)} (--reduce {key}={_pct(pct)})"))
-        for pct, what in scalings:
+                scalings.append((change.factor, change.working()))
+        for factor, what in scalings:
             for row in rows:
                 before = row.amount
-                row.scale(pct / 100)
-                row.steps.append(f"{what}: ordered {_amt(before, unit)} → adjusted {_amt(row.amount, unit)}")
+                if row.full is None:
+                    row.full = before
+                row.scale(factor)
+                row.steps.append(f"{what}: {_amt(before, unit)} → {_amt(row.amount, unit)}")
 
     def _rounder(self, comp: Component, unit: str) -> Rounder | None:
         o = self.options
@@ -240,6 +253,11 @@ class Adjustments:
                 row.amount = result.amount
                 if row.rate is not None and row.hours:
                     row.rate = row.amount / row.hours
+                if row.full is not None and row.full != row.calculated and row.amount == row.full:
+                    row.warnings.append(
+                        f"the change of dose was undone by rounding: {_amt(row.calculated, unit)} rounds to "
+                        f"{_amt(row.amount, unit)}, the full dose; choose a finer rounding or another change"
+                    )
 
 
 def _find_level(comp: Component, level: int | None) -> DoseLevel | None:

@@ -12,6 +12,7 @@ from fractions import Fraction
 from typing import Any
 
 from regimen.clinical.anthracycline import load_table, parse_prior
+from regimen.clinical.dose_change import DoseChange, DoseChangeError, parse_change, refuse_old_reduce
 from regimen.clinical.formulary import load_formulary
 from regimen.clinical.options import DEFAULT_THRESHOLD, ClinicalError, ClinicalOptions
 from regimen.errors import RegimenError, option
@@ -75,6 +76,24 @@ def _dose_levels(values: Sequence[str]) -> dict[str, Any]:
     return {"dose_level": _level(plain[0], plain[0]) if plain else None, "dose_levels": per_drug}
 
 
+def _dose_changes(values: dict[str, Any]) -> dict[str, DoseChange]:
+    """Each drug's change of dose, from ``dose_percent`` ("oxaliplatin=80%": give 80 %) and ``reduce_by``
+    ("oxaliplatin=20%": give 80 %), with ``confirm`` for a change below 50 % or above 100 % of the dose. The old
+    ``reduce`` is refused (its name and its meaning disagreed)."""
+    refuse_old_reduce(values.get("reduce"))
+    confirm = bool(values.get("confirm"))
+    changes: dict[str, DoseChange] = {}
+    for reading in ("dose_percent", "reduce_by"):
+        for key, text in _pairs(values.get(reading) or (), option(reading), "oxaliplatin=80%"):
+            if key in changes:
+                raise DoseChangeError(
+                    f"{option(reading)} {key}={text}: {key} already has a change of dose "
+                    f"({changes[key].describe()}); give one change per drug"
+                )
+            changes[key] = parse_change(reading, text, confirm=confirm, drug=key)
+    return changes
+
+
 def build_options(values: dict[str, Any]) -> ClinicalOptions:
     """ClinicalOptions from the values of the command line (strings as typed)."""
     v = values
@@ -106,10 +125,7 @@ def build_options(values: dict[str, Any]) -> ClinicalOptions:
         gfr_method=v.get("gfr_method") or "cockcroft-gault",
         gfr_cap=None if cap.strip().lower() == "none" else _number(cap, f"{option('gfr_cap')}", "125"),
         **_dose_levels(v.get("dose_level") or ()),
-        reductions={
-            k: percent(p, f"{option('reduce')}")
-            for k, p in _pairs(v.get("reduce") or (), f"{option('reduce')}", "idarubicin=75%")
-        },
+        dose_changes=_dose_changes(v),
         round_to={
             k: _amount(a, f"{option('round')}")
             for k, a in _pairs(v.get("round_to") or (), f"{option('round')}", "idarubicin=0.5mg")

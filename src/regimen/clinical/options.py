@@ -1,5 +1,5 @@
 """The clinical choices of a run beyond the patient's values: BSA formula and cap, dosing weight, renal
-method and cap, dose level, reductions, rounding, anthracycline table and limit, strictness.
+method and cap, dose level, dose changes ("80 % of the dose"), rounding, anthracycline table and limit, strictness.
 
 The defaults change nothing. Limits and sources of the constants are stated beside them (and in the
 README's "Clinical inputs and safety").
@@ -14,6 +14,7 @@ from fractions import Fraction
 
 from regimen.clinical.anthracycline import FactorTable, Prior
 from regimen.clinical.body_size import BSA_FORMULAS
+from regimen.clinical.dose_change import DoseChange
 from regimen.clinical.formulary import Formulary
 from regimen.clinical.patient import GFR
 from regimen.errors import RegimenError, option
@@ -82,7 +83,8 @@ class ClinicalOptions:
     gfr_cap: Fraction | None = DEFAULT_GFR_CAP
     dose_level: int | None = None
     dose_levels: Mapping[str, int] = field(default_factory=dict)  # drug or component id -> level, e.g. oxaliplatin -1
-    reductions: Mapping[str, Fraction] = field(default_factory=dict)  # drug or component id -> percent
+    #: drug or component id -> the percentage of the full dose given, in one reading only (see dose_change)
+    dose_changes: Mapping[str, DoseChange] = field(default_factory=dict)
     round_to: Mapping[str, Amount] = field(default_factory=dict)  # drug or component id -> increment
     formulary: Formulary | None = None
     vial_round: bool = False
@@ -99,8 +101,13 @@ class ClinicalOptions:
             value = getattr(self, name)
             if value is not None and not isinstance(value, Fraction):
                 object.__setattr__(self, name, _exact(value, name))
-        if any(not isinstance(v, Fraction) for v in self.reductions.values()):
-            object.__setattr__(self, "reductions", {k: _exact(v, "reductions") for k, v in self.reductions.items()})
+        for key, change in self.dose_changes.items():
+            if not isinstance(change, DoseChange):
+                # a bare number could be "give 80 %" or "reduce by 20 %": a caller says which with a DoseChange
+                raise ClinicalError(
+                    f"dose_changes {key}={change!r}: give a DoseChange, e.g. dose_percent('80%') (give 80 % of the "
+                    "dose) or reduce_by('20%') (give 80 %), from regimen.clinical.dose_change"
+                )
         if self.bsa_formula not in BSA_FORMULAS:
             raise ClinicalError(f"unknown BSA formula {self.bsa_formula!r}: use one of {', '.join(BSA_FORMULAS)}")
         if self.dosing_weight is not None and self.dosing_weight not in DOSING_WEIGHTS:
@@ -128,12 +135,6 @@ class ClinicalOptions:
             raise ClinicalError(
                 f"rounding threshold {format_fraction(self.threshold)} % must be above 0 and at most 50 %"
             )
-        for key, pct in self.reductions.items():
-            if not 0 < pct <= 100:
-                raise ClinicalError(
-                    f"{option('reductions')} {key}={format_fraction(pct)}%: a reduction is above 0 % "
-                    "and at most 100 % of the dose"
-                )
         if self.anthracycline_limit is not None and self.anthracycline_limit <= 0:
             raise ClinicalError(f"{option('anthracycline_limit')} must be a positive number of mg/m²")
 

@@ -10,7 +10,8 @@ Changes, in the words of the day unit:
 - ``delay``: cycle N (and every cycle after it) starts D days later;
 - ``measure``: new weight, height, BSA, creatinine or GFR from cycle N on (doses recomputed from them; a change of
   more than 10 % in weight or BSA is flagged);
-- ``dose``: a dose level or a reduction of a drug (or of the whole regimen) from cycle N on;
+- ``dose``: a dose level of a drug (or of the whole regimen), or a change of a drug's dose ("80 % of the dose
+  (reduced by 20 %)", :mod:`regimen.clinical.dose_change`) from cycle N on;
 - ``omit``: a drug, a day, or a drug on a day, not given;
 - ``given``: what was actually given (dose, time, lot) for one planned administration;
 - ``stop``: no administration from a date on.
@@ -32,7 +33,8 @@ from fractions import Fraction
 from typing import Any
 
 from regimen.clinical.anthracycline import course_exposure
-from regimen.clinical.choices import build_options, percent
+from regimen.clinical.choices import build_options
+from regimen.clinical.dose_change import DoseChange, parse_change, refuse_old_reduce
 from regimen.clinical.patient import make_patient
 from regimen.clinical.rounding import deviation_percent, signed_percent
 from regimen.engine.expand import expand
@@ -59,7 +61,9 @@ OPTION_KEYS = (
     "gfr_method",
     "gfr_cap",
     "dose_level",
-    "reduce",
+    "dose_percent",
+    "reduce_by",
+    "confirm",
     "round_to",
     "prior",
     "anthracycline_table",
@@ -388,12 +392,13 @@ def replay(start: CourseStart, changes: Sequence[Change], cache: _Replay | None 
     that cannot apply, naming it. ``cache``: the expansions of an earlier replay of the same start."""
     r = cache if cache is not None else _Replay(start)
     regimen = r.regimen
-    base = r.plan(start.patient, start.options)
+    recorded = _replayed_options(start.options)
+    base = r.plan(start.patient, recorded)
     order = list(dict.fromkeys((a.phase, a.cycle) for a in base.administrations))
     if not order:
         raise CourseError(f"{regimen.id}: the plan has no administrations to follow")
     patients: list[dict[str, str]] = [dict(start.patient) for _ in order]
-    options: list[dict[str, Any]] = [dict(start.options) for _ in order]
+    options: list[dict[str, Any]] = [dict(recorded) for _ in order]
     delays = [0] * len(order)
     marks: dict[tuple[str, int], list[tuple[str | None, str]]] = {}  # cycle -> (the drug it is of, or None; mark)
     warnings: list[str] = []
@@ -431,11 +436,13 @@ def replay(start: CourseStart, changes: Sequence[Change], cache: _Replay | None 
                     ]
                     levels.append(f"{d['drug']}={d['level']}" if d.get("drug") else str(d["level"]))
                     options[i]["dose_level"] = tuple(levels)
-                if d.get("reduce") is not None:
-                    cuts = [x for x in options[i].get("reduce") or () if not _same_drug(x, d["drug"])]
-                    cuts.append(f"{d['drug']}={d['reduce']}")
-                    options[i]["reduce"] = tuple(cuts)
-            what = f"dose level {d['level']}" if d.get("level") is not None else f"reduced to {d['reduce']}"
+                change_of_dose = _recorded_change(d)
+                if change_of_dose is not None:
+                    cuts = [x for x in options[i].get("dose_percent") or () if not _same_drug(x, d["drug"])]
+                    cuts.append(f"{d['drug']}={change_of_dose.to_dict()['dose_percent']}")
+                    options[i]["dose_percent"] = tuple(cuts)
+                    options[i]["confirm"] = True  # checked, and confirmed where it had to be, when recorded
+            what = _dose_what(d)
             marks.setdefault(key, []).append(
                 (d.get("drug"), f"{d.get('drug') or 'all drugs'}: {what} from this cycle on ({label})")
             )
@@ -497,7 +504,7 @@ def replay(start: CourseStart, changes: Sequence[Change], cache: _Replay | None 
         warnings.extend(w if w in first.plan_warnings else where + w for w in plan.plan_warnings)
         notes.extend(n if n in first.notes else where + n for n in plan.notes)
     warnings.extend(_off_plan(rows, regimen))
-    opts = build_options(dict(start.options))
+    opts = build_options(_replayed_options(start.options))
     bsa = {key: plan.patient.bsa_m2 for key, plan in by_cycle.items()}
     found = course_exposure(
         [(cr.row.moved(dose=cr.given.dose), bsa[cr.row.phase, cr.row.cycle]) for cr in rows if cr.given is not None],
@@ -785,19 +792,7 @@ def change_data(kind: str, regimen: Regimen, now: dt.datetime | None = None, **g
         if given.get("confirm"):
             data["confirmed"] = True
     elif kind == "dose":
-        level, reduce = given.get("level"), given.get("reduce")
-        if (level is None) == (reduce is None):
-            raise CourseError(f"dose: give one of {option('level')} N (e.g. -1) or {option('reduce')} PCT (e.g. 75%)")
-        if reduce is not None and not given.get("drug"):
-            raise CourseError(f"dose {option('reduce')}: name the drug with {option('drug')}")
-        if level is not None:
-            try:
-                data["level"] = int(str(level).strip())
-            except ValueError:
-                raise CourseError(f"{option('level')} {level!r}: give a whole number such as -1") from None
-        else:
-            data["reduce"] = str(reduce).strip()
-        data["drug"] = given.get("drug")
+        _dose_data(data, given)
         _check_dose(regimen, data)
     elif kind == "omit":
         if given.get("day") is None and not given.get("drug"):
@@ -850,8 +845,8 @@ def _check_dose(regimen: Regimen, data: Mapping[str, Any]) -> None:
         targets = mine if drug is not None else [c for c in comps if c.levels]
         if not targets:
             raise CourseError(
-                f"{option('level')} {level}: {regimen.id} defines no dose levels; for a reduction the protocol does "
-                f"not tabulate, give {option('drug')} and {option('reduce')} PCT"
+                f"{option('level')} {level}: {regimen.id} defines no dose levels; for a change the protocol does "
+                f"not tabulate, give {option('drug')} and {option('dose_percent')} PCT% or {option('reduce_by')} PCT%"
             )
         for c in targets:
             if not any(x.level == level for x in c.levels):
@@ -860,10 +855,6 @@ def _check_dose(regimen: Regimen, data: Mapping[str, Any]) -> None:
                     f"{option('level')} {level}: {c.drug} has no dose level {level} in {regimen.id} (its levels: "
                     f"{defined})"
                 )
-    if data.get("reduce") is not None:
-        pct = percent(data["reduce"], option("reduce"))
-        if not 0 < pct <= 100:
-            raise CourseError(f"{option('reduce')} {data['reduce']!r}: a reduction is above 0 % and at most 100 %")
 
 
 def _delay_days(text: str | int) -> int:
@@ -888,8 +879,7 @@ def describe(change: Change, regimen: Regimen, tz: str | None = None) -> str:
         said = ", ".join(f"{k} {v}" for k, v in d["values"].items())
         return f"{said} from {_cycle_name(regimen, (d['phase'], d['cycle']))}{confirmed}"
     if change.kind == "dose":
-        what = f"dose level {d['level']}" if d.get("level") is not None else f"reduced to {d['reduce']}"
-        return f"{d.get('drug') or 'all drugs'}: {what} from {_cycle_name(regimen, (d['phase'], d['cycle']))}"
+        return f"{d.get('drug') or 'all drugs'}: {_dose_what(d)} from {_cycle_name(regimen, (d['phase'], d['cycle']))}"
     if change.kind == "omit":
         return f"omitted: {_what(regimen, d)}"
     if change.kind == "given":
@@ -911,8 +901,76 @@ def start_options(values: Mapping[str, Any]) -> dict[str, Any]:
                 f"without it (rounding to an increment: {option('round')} DRUG=AMOUNT)"
             )
     kept = {k: values[k] for k in OPTION_KEYS if values.get(k) not in (None, (), [], "")}
-    build_options(dict(kept))  # refuse what 'regimen expand' would refuse
+    refuse_old_reduce(values.get("reduce"))
+    changes = build_options(dict(kept)).dose_changes  # refuse what 'regimen expand' would refuse
+    # recorded in one reading ("give N %"), whichever was typed; the confirmation is kept with them
+    kept.pop("reduce_by", None)
+    if changes:
+        kept["dose_percent"] = tuple(f"{k}={c.to_dict()['dose_percent']}" for k, c in changes.items())
     return {k: tuple(v) if isinstance(v, list | tuple) else v for k, v in kept.items()}
+
+
+def _replayed_options(recorded: Mapping[str, Any]) -> dict[str, Any]:
+    """A course's recorded options as a replay uses them. Every change of dose was checked (and confirmed where it
+    had to be) when it was recorded, so the replay does not ask again. Courses recorded before issue 24 kept
+    ``reduce`` ("75%" meaning: give 75 % of the dose): read as that, in the one reading used now."""
+    out = dict(recorded)
+    legacy = out.pop("reduce", None)
+    if legacy:
+        out["dose_percent"] = tuple(out.get("dose_percent") or ()) + tuple(
+            f"{x}%" if not str(x).strip().endswith("%") else str(x) for x in legacy
+        )
+    if out.get("dose_percent"):
+        out["confirm"] = True
+    return out
+
+
+def _recorded_change(d: Mapping[str, Any]) -> DoseChange | None:
+    """The change of dose a ``dose`` record holds (a record before issue 24 kept ``reduce``, meaning "give")."""
+    if d.get("dose_percent") is not None:
+        return parse_change("dose_percent", d["dose_percent"], confirm=True)
+    if d.get("reduce") is not None:
+        text = str(d["reduce"]).strip()
+        return parse_change("dose_percent", text if text.endswith("%") else text + "%", confirm=True)
+    return None
+
+
+def _dose_what(d: Mapping[str, Any]) -> str:
+    if d.get("level") is not None:
+        return f"dose level {d['level']}"
+    change = _recorded_change(d)
+    assert change is not None
+    said = change.working()
+    if d.get("reduce") is not None:
+        said += f" (recorded before issue 24 as 'reduce {d['reduce']}', which meant: give {d['reduce']})"
+    return said
+
+
+def _dose_data(data: dict[str, Any], given: Mapping[str, Any]) -> None:
+    """A ``dose`` record: a dose level, or a change of the drug's dose in one reading (issue 24)."""
+    refuse_old_reduce(given.get("reduce"))
+    level = given.get("level")
+    readings = [r for r in ("dose_percent", "reduce_by") if given.get(r) is not None]
+    if (level is None) == (not readings) or len(readings) > 1:
+        raise CourseError(
+            f"dose: give one of {option('level')} N (e.g. -1), {option('dose_percent')} PCT% (e.g. 80%: give 80 % "
+            f"of the dose) or {option('reduce_by')} PCT% (e.g. 20%: give 80 %)"
+        )
+    if readings and not given.get("drug"):
+        raise CourseError(f"dose {option(readings[0])}: name the drug with {option('drug')}")
+    if level is not None:
+        try:
+            data["level"] = int(str(level).strip())
+        except ValueError:
+            raise CourseError(f"{option('level')} {level!r}: give a whole number such as -1") from None
+    else:
+        reading = readings[0]
+        change = parse_change(reading, given[reading], confirm=bool(given.get("confirm")), drug=given.get("drug"))
+        data["dose_percent"] = change.to_dict()["dose_percent"]
+        data["as_typed"] = f"{reading} {str(given[reading]).strip()}"
+        if change.needs_confirming:
+            data["confirmed"] = True
+    data["drug"] = given.get("drug")
 
 
 def rows_due(views: Iterable[CourseView], first: dt.date, last: dt.date) -> list[tuple[CourseView, CourseRow]]:

@@ -19,6 +19,7 @@ from typing import Any
 from regimen.clinical.anthracycline import bundled_tables
 from regimen.clinical.body_size import BSA_FORMULAS
 from regimen.clinical.choices import build_options, parse_cycles
+from regimen.clinical.dose_change import refuse_old_reduce
 from regimen.clinical.options import GFR_METHODS
 from regimen.clinical.patient import make_patient
 from regimen.engine.expand import expand
@@ -52,7 +53,9 @@ PLAN_LABELS = {
     "gfr_method": "GFR estimate",
     "gfr_cap": "GFR cap",
     "dose_level": "Dose level",
-    "reduce": "Reduce",
+    "dose_percent": "Give % of dose",
+    "reduce_by": "Reduce dose by %",
+    "confirm": "Confirm a change below 50 % or above 100 %",
     "round": "Round",
     "round_threshold": "Rounding threshold",
     "prior": "Earlier anthracycline",
@@ -69,7 +72,7 @@ DOWNLOAD_FIELDS = PLAN_FIELDS | frozenset(EXTRA_LABELS)
 PATIENT_FIELDS = frozenset({"weight", "bsa", "age", "dob", "height", "sex", "scr", "gfr", "start"})
 
 #: Library input names that the form calls by another name.
-ALIASES = {"reductions": "reduce", "round_to": "round", "time_": "time"}
+ALIASES = {"round_to": "round", "time_": "time"}
 #: Fields whose value is one of a list (the command line's click.Choice), and the list.
 CHOICES: dict[str, tuple[str, ...]] = {
     "sex": ("female", "male"),
@@ -78,12 +81,14 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "gfr_method": GFR_METHODS,
     "anthracycline_table": tuple(bundled_tables()),
     "paper": ("a4", "letter"),
+    "confirm": ("yes",),
 }
 #: The choices checked here, as the command line's click.Choice does before the library sees them (the others, sex
 #: and the anthracycline table, are the library's to refuse, in its words).
-CHECKED = ("bsa_formula", "dosing_weight", "gfr_method", "paper")
-#: Fields the command line repeats (--reduce a=75% --reduce b=50%): here a list, or values separated by , or ;
-REPEATED = ("cycles", "dose_level", "reduce", "round", "prior")
+CHECKED = ("bsa_formula", "dosing_weight", "gfr_method", "paper", "confirm")
+#: Fields the command line repeats (--dose-percent a=80% --dose-percent b=75%): here a list, or values separated by
+#: , or ;
+REPEATED = ("cycles", "dose_level", "dose_percent", "reduce_by", "round", "prior")
 PATIENT = ("weight", "bsa", "age", "dob", "height", "sex", "scr", "gfr")
 MAX_VALUE = 200  # characters of one value
 MAX_ITEMS = 20  # values of one repeated field
@@ -122,6 +127,10 @@ def clean(values: Mapping[str, Any], allowed: Collection[str] = PLAN_FIELDS) -> 
     an over-long value, a choice not in its list and an anthracycline table by path are refused."""
     out: dict[str, Any] = {}
     for key, value in values.items():
+        if key == "reduce" and "dose_percent" in allowed:
+            refuse_old_reduce(value if isinstance(value, list) else [value])  # its name and meaning disagreed
+        if key == "confirm" and isinstance(value, bool):  # the API's true/false; the form's select says "yes"
+            value = "yes" if value else None
         if key not in allowed:
             fields = ", ".join(k for k in LABELS if k in allowed)
             raise RegimenError(f"unknown field {key!r}: the fields are {fields}")
@@ -198,7 +207,8 @@ def read(raw: Mapping[str, Any], allowed: Collection[str] = PLAN_FIELDS) -> Requ
     options = build_options(
         {
             **{k: values[k] for k in names if k in values},
-            **{k: tuple(values.get(k, ())) for k in ("dose_level", "reduce", "prior")},
+            **{k: tuple(values.get(k, ())) for k in ("dose_level", "dose_percent", "reduce_by", "prior")},
+            "confirm": values.get("confirm") == "yes",
             "round_to": tuple(values.get("round", ())),
         }
     )
@@ -228,7 +238,7 @@ def plan_from(raw: Mapping[str, Any], allowed: Collection[str] = PLAN_FIELDS) ->
 
 
 def field_of(name: str) -> str:
-    """The form's field for a library input name ('reductions' is the field 'reduce')."""
+    """The form's field for a library input name ('round_to' is the field 'round')."""
     return ALIASES.get(name, name)
 
 

@@ -35,6 +35,8 @@ def _field(name: str) -> dict[str, Any]:
     if name in REPEATED:
         one = {"type": "string", "maxLength": MAX_VALUE}
         schema["oneOf"] = [{**one, "description": "values separated by , or ;"}, {"type": "array", "items": one}]
+    elif name == "confirm":  # the API's true/false, or the form's "yes"
+        schema["oneOf"] = [{"type": "boolean"}, {"type": "string", "enum": list(CHOICES[name])}]
     elif name in CHOICES:
         schema.update(type="string", enum=list(CHOICES[name]))
     elif name in ("start", "dob"):
