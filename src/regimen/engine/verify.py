@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Literal
 
+from regimen.clinical.choices import percent
 from regimen.engine.orders import Order, Quantity
 from regimen.engine.plan import Plan
 from regimen.engine.rows import exact_text
@@ -69,8 +70,6 @@ class Tolerance:
 
 def parse_tolerance(texts: Sequence[str]) -> Tolerance:
     """'5%' (every drug) and 'carboplatin=10%' (one drug or component), repeatable."""
-    from regimen.clinical.choices import percent  # the one reading of a percentage
-
     default = DEFAULT_TOLERANCE
     per_drug: dict[str, Fraction] = {}
     plain = 0

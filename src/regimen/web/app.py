@@ -38,7 +38,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from regimen.engine.orders import orders_from_json
 from regimen.engine.plan import Plan
+from regimen.engine.verify import parse_tolerance, verify
 from regimen.errors import RegimenError, as_flag, option
 from regimen.export.chart import chart_bytes
 from regimen.export.course import DUE_HEADER, course_parts, due_row
@@ -46,6 +48,7 @@ from regimen.export.handout import handout_html, handout_pdf, months_of
 from regimen.export.ics import plan_to_ics
 from regimen.export.records import plan_to_csv, plan_to_json
 from regimen.export.table import DISCLAIMER, header_lines, plan_table
+from regimen.export.verification import verification_json
 from regimen.protocol.catalog import list_regimens
 from regimen.protocol.describe import describe
 from regimen.web import inputs
@@ -570,10 +573,6 @@ async def api_cohort(request: Request) -> Response:
 def _verify(body: dict[str, Any]) -> str:
     """'regimen verify' over HTTP: the plan's fields, and orders (the command line's spellings or objects of the
     CSV columns), a FHIR bundle, tolerance and cycle; the answer is 'regimen verify --format json'."""
-    from regimen.engine.orders import orders_from_json  # lazy: only for this endpoint
-    from regimen.engine.verify import parse_tolerance, verify
-    from regimen.export.verification import verification_json
-
     asked = {k: body.pop(k) for k in ("orders", "bundle", "tolerance", "cycle") if k in body}
     orders, notes = orders_from_json(asked.get("orders"), asked.get("bundle"))
     if not orders:
