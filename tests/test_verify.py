@@ -18,11 +18,20 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
+from tests.conftest import BUNDLED_IDS
 from tests.test_fhir import valid
 
 import regimen
 from regimen.cli import cli
-from regimen.engine.orders import OrderError, orders_from_texts, parse_order, read_fhir_orders, read_orders_csv
+from regimen.engine.orders import (
+    Order,
+    OrderError,
+    Quantity,
+    orders_from_texts,
+    parse_order,
+    read_fhir_orders,
+    read_orders_csv,
+)
 from regimen.engine.verify import Tolerance, Verification, VerifyError, orderable, parse_tolerance, verify
 from regimen.web.app import create_app
 from regimen.web.openapi import openapi
@@ -434,3 +443,40 @@ def test_orderable_counts_a_pump_once_per_cycle() -> None:
         (1, "fluorouracil-pump", 4320),
         (2, "fluorouracil-pump", 4320),
     ]
+
+
+# ---- every bundled regimen --------------------------------------------------------------------------------------
+
+VALUES = {"weight": "70", "bsa": "1.8", "age": "45", "height": "175", "sex": "female", "scr": "1"}
+
+
+@pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
+def test_orders_as_the_plan_gives_them_verify_and_ten_percent_more_does_not(regimen_id: str) -> None:
+    reg = regimen.load(regimen_id)
+    cycle_length = 21 if regimen_id.startswith("cen") else None
+    plan_ = regimen.expand(
+        reg, regimen.make_patient(**VALUES), cycles=None if reg.phased else 1, cycle_length=cycle_length
+    )
+    entries = [e for e in orderable(plan_) if e.cycle == 1]
+
+    def orders(scale: Fraction) -> list[Order]:
+        return [
+            Order(e.component, Quantity(e.dose * scale, e.unit), f"o{n}", cycle=1, day=e.day, duration_hours=e.hours)
+            for n, e in enumerate(entries)
+        ]
+
+    exact = verify(plan_, orders(Fraction(1)))
+    assert exact.ok, [c.problems for c in exact.checks if not c.ok]
+    over = verify(plan_, orders(Fraction(110, 100)))
+    assert [c.verdict for c in over.checks] == ["outside"] * len(entries)
+    assert all(c.percent == 10 for c in over.checks)
+
+
+def test_a_dose_of_an_undecided_rule_says_so() -> None:
+    plan_ = regimen.expand(regimen.load("cenersen-arm3"), regimen.make_patient(weight="70", bsa="1.8"))
+    c = verify(plan_, orders_from_texts(["cytarabine@5=1800mg"])).checks[0]
+    assert c.verdict == "within"  # 1 g/m²/day × 1.8 m² = 1,800 mg, on day 5 only when age ≤ 60
+    assert c.problems == (
+        "the protocol gives this dose only if age ≤ 60 years: the plan was made without the patient value the rule "
+        "needs",
+    )

@@ -115,11 +115,13 @@ class Expected:
     dose_number: int | None = None
     days: tuple[int, ...] = ()
     date: dt.date | None = None
+    condition: str | None = None  # given only if this holds, in a plan made without the value a rule needs
 
     @property
     def when(self) -> str:
         number = f", dose {self.dose_number}" if self.dose_number is not None else ""
-        return f"cycle {self.cycle}, day {self.day}{number}"
+        only = f" (only if {self.condition})" if self.condition else ""
+        return f"cycle {self.cycle}, day {self.day}{number}{only}"
 
 
 def orderable(plan: Plan) -> list[Expected]:
@@ -175,6 +177,7 @@ def _expected(r: Administration) -> Expected:
         dose_number=r.dose_number,
         days=(r.day,),
         date=r.date,
+        condition=r.condition,
     )
 
 
@@ -403,6 +406,11 @@ def _check(
         )
     index, entry = free[0]
     taken.add(index)
+    if entry.condition is not None:
+        problems.append(
+            f"the protocol gives this dose only if {entry.condition}: the plan was made without the patient value "
+            "the rule needs"
+        )
     ordered, notes, unit_problem = _in_protocol_unit(order.dose, entry, plan)
     if ordered is None:
         return Check(order, "not checked", tol, entry, problems=(*problems, *unit_problem))
