@@ -480,3 +480,22 @@ def test_a_dose_of_an_undecided_rule_says_so() -> None:
         "the protocol gives this dose only if age ≤ 60 years: the plan was made without the patient value the rule "
         "needs",
     )
+
+
+@pytest.mark.parametrize(
+    ("dose", "message"),
+    [
+        ({"value": "abc", "unit": "mg"}, "'abc' is not a number"),
+        ({"value": -5, "unit": "mg"}, "give a positive amount"),
+        ({"value": "INFINITY", "unit": "mg"}, "is not a finite number"),  # 1e400 in the JSON, below
+        ({"value": 5}, "the Quantity has no unit"),
+        ({"value": True, "unit": "mg"}, "a Quantity with a value and a unit"),
+    ],
+)
+def test_a_hostile_fhir_dose_is_one_line_refusal(dose: dict[str, Any], message: str) -> None:
+    data = bundle()
+    data["entry"][0]["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"] = dose
+    client = TestClient(create_app(), base_url="http://127.0.0.1")
+    body = json.dumps({"regimen": "mfolfox6", "bsa": "1.8", "bundle": data}).replace('"INFINITY"', "1e400")
+    answer = client.post("/api/verify", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 400 and message in answer.json()["error"], answer.json()

@@ -251,14 +251,20 @@ def _fhir_quantity(value: Any, what: str) -> Quantity:
     if not isinstance(unit, str) or not unit.strip():
         raise OrderError(f"{what}: the Quantity has no unit (give its UCUM code, e.g. mg)")
     unit = UCUM.get(unit.strip(), unit.strip())
-    number = Decimal(str(value["value"]))  # a JSON number as written (never through a float's binary value)
+    return Quantity(_positive(value["value"], what), unit)
+
+
+def _positive(raw: Any, what: str) -> Fraction:
+    """A positive JSON number, exactly as written (a float's text, never its binary value)."""
     try:
-        check_decimal(number, what)
+        number = check_decimal(Decimal(str(raw)), what)
     except LimitError as exc:
         raise OrderError(exc.message) from None
-    if not number.is_finite() or number <= 0:
+    except ArithmeticError:  # decimal's InvalidOperation: not a number
+        raise OrderError(f"{what}: {str(raw)[:40]!r} is not a number") from None
+    if number <= 0:
         raise OrderError(f"{what}: give a positive amount")
-    return Quantity(Fraction(number), unit)
+    return Fraction(number)
 
 
 def _rate(dose_and_rate: Mapping[str, Any], what: str) -> Quantity | None:
@@ -290,7 +296,7 @@ def _timing(timing: Any, what: str) -> tuple[int | None, dt.date | None, Fractio
         unit = repeat.get("durationUnit")
         if unit not in DURATION_UNITS:
             raise OrderError(f"{what}: timing.repeat.durationUnit {unit!r}: one of s, min, h, d")
-        hours = Fraction(Decimal(str(repeat["duration"]))) * DURATION_UNITS[unit]
+        hours = _positive(repeat["duration"], f"{what} timing.repeat.duration") * DURATION_UNITS[unit]
     date = None
     starts = [e for e in timing.get("event") or [] if isinstance(e, str)]
     bounds = repeat.get("boundsPeriod")
