@@ -186,7 +186,7 @@ def test_a_dose_per_time_is_not_checked() -> None:
 def test_a_drug_not_ordered_is_missing_and_fails(runner: CliRunner) -> None:
     v = check(*(o for o in CORRECT if not o.startswith("leucovorin")))
     assert [(e.component, e.day, e.dose) for e in v.missing] == [("leucovorin", 1, 720)]
-    assert not v.ok and "1 administration of the protocol not ordered" in v.summary
+    assert not v.ok and "1 drug of the protocol not ordered" in v.summary
     result = run(runner, *(a for o in CORRECT if not o.startswith("leucovorin") for a in ("--order", o)))
     assert result.exit_code == 1
     assert "- leucovorin, cycle 1, day 1: 720 mg (400 mg/m² × 1.8 m² = 720 mg over 2 h (360 mg/h))" in result.output
@@ -435,6 +435,14 @@ def test_the_api_verifies_orders_as_the_cli_does(runner: CliRunner) -> None:
     bad = client.post("/api/verify", json={"regimen": "mfolfox6", "bsa": "1.8", "orders": ["oxaliplatin=153"]})
     assert bad.status_code == 400
     assert bad.json() == {"error": "orders[1] dose '153': give a number and its unit, e.g. 150 mg"}
+
+
+def test_a_drug_of_many_doses_not_ordered_is_one_line(runner: CliRunner) -> None:
+    # CAPOX at 1.8 m²: capecitabine 1,000 mg/m² × 1.8 = 1,800 mg twice daily on days 1-14, 28 doses
+    result = runner.invoke(cli, ["verify", "capox", "--bsa", "1.8", "--order", "oxaliplatin@1=234mg over 2h"])
+    assert result.exit_code == 1
+    assert "- capecitabine, cycle 1, days 1–14, 28 doses: 1,800 mg (" in result.output
+    assert "1 drug of the protocol not ordered" in result.output
 
 
 def test_orderable_counts_a_pump_once_per_cycle() -> None:

@@ -116,9 +116,12 @@ class Expected:
     days: tuple[int, ...] = ()
     date: dt.date | None = None
     condition: str | None = None  # given only if this holds, in a plan made without the value a rule needs
+    repeats: int = 1  # administrations of this dose it stands for (one line of what is not ordered)
 
     @property
     def when(self) -> str:
+        if self.repeats > 1:
+            return f"cycle {self.cycle}, {describe_days(self.days)}, {self.repeats} doses"
         number = f", dose {self.dose_number}" if self.dose_number is not None else ""
         only = f" (only if {self.condition})" if self.condition else ""
         return f"cycle {self.cycle}, day {self.day}{number}{only}"
@@ -235,7 +238,7 @@ class Verification:
         said = [f"{n} {'order' if n == 1 else 'orders'} {what}" for n, what in counts[:3] if n]
         if counts[3][0]:
             n = counts[3][0]
-            said.append(f"{n} {'administration' if n == 1 else 'administrations'} of the protocol not ordered")
+            said.append(f"{n} {'drug' if n == 1 else 'drugs'} of the protocol not ordered")
         if not self.checks:
             said.insert(0, "no order given")
         verdict = "NOT VERIFIED" if said else "VERIFIED"
@@ -265,7 +268,6 @@ def verify(
     tolerance = tolerance or Tolerance()
     entries = orderable(plan)
     taken: set[int] = set()
-    checks: list[Check] = []
     pending = list(orders)
     # orders that name their administration unambiguously first, so that an order of a drug given by several
     # components (fluorouracil bolus and pump) can be placed by what the others left
@@ -277,8 +279,14 @@ def verify(
     ordered_cycles = {_cycle_of(o, plan, cycle) for o in pending} or {cycle}
     ordered = {(e.cycle, e.component) for i, e in enumerate(entries) if i in taken}
     ordered |= {(c.expected.cycle, c.expected.component) for c in checks if c.expected is not None}
+    lacking: dict[tuple[int, str], list[Expected]] = {}
+    for e in entries:
+        if e.cycle in ordered_cycles and (e.cycle, e.component) not in ordered and e.dose > 0:
+            lacking.setdefault((e.cycle, e.component), []).append(e)
+    # one line per drug not ordered, with every day of it (capecitabine twice daily on days 1-14 is one line)
     missing = tuple(
-        e for e in entries if e.cycle in ordered_cycles and (e.cycle, e.component) not in ordered and e.dose > 0
+        rows[0] if len(rows) == 1 else replace(rows[0], days=tuple(sorted({e.day for e in rows})), repeats=len(rows))
+        for rows in lacking.values()
     )
     if not any(e.cycle in ordered_cycles for e in entries):
         raise VerifyError(
@@ -460,16 +468,12 @@ def _in_protocol_unit(dose: Quantity, e: Expected, plan: Plan) -> tuple[Fraction
         )
         amount *= size
     elif shape.mass != _pint(e.unit):
-        notes.append(f"ordered in {_symbol(dose.unit)}: {dose.text} = {amount_text(amount, e.unit)}")
+        notes.append(f"ordered in {dose.unit.strip()}: {dose.text} = {amount_text(amount, e.unit)}")
     return amount, notes, []
 
 
 def _pint(unit: str) -> str:
     return {"mg": "milligram", "mcg": "microgram", "g": "gram", "units": "unit"}.get(unit, unit)
-
-
-def _symbol(unit: str) -> str:
-    return unit.strip()
 
 
 def _body_size(derivation: Derivation | None, plan: Plan, per: str) -> Fraction | None:
@@ -609,6 +613,8 @@ def missing_record(plan: Plan, e: Expected) -> dict[str, Any]:
         "component": e.component,
         "cycle": e.cycle,
         "day": e.day,
+        "days": list(e.days),
+        "doses": e.repeats,
         "protocol_dose": decimal_to_json(plan.rounding(e.dose)),
         "protocol_exact": exact_text(e.dose),
         "unit": e.unit,

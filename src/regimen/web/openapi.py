@@ -190,7 +190,8 @@ _ORDER = {
 _CHECK_FIELDS = ("order", "drug", "component", "cycle", "day", "ordered", "ordered_dose", "ordered_exact",
                  "protocol_dose", "protocol_exact", "unit", "difference", "difference_exact", "percent",
                  "percent_exact", "tolerance_percent", "verdict", "ok", "working", "notes", "problems")  # fmt: skip
-_MISSING_FIELDS = ("drug", "component", "cycle", "day", "protocol_dose", "protocol_exact", "unit", "working")
+_MISSING_FIELDS = ("drug", "component", "cycle", "day", "days", "doses", "protocol_dose", "protocol_exact", "unit",
+                   "working")  # fmt: skip
 _ANY = {"type": ["string", "number", "integer", "boolean", "null"]}
 _VERIFICATION = _object(
     {
@@ -209,7 +210,12 @@ _VERIFICATION = _object(
             "type": "array",
             "items": _object({k: _TEXTS if k in ("notes", "problems") else _ANY for k in _CHECK_FIELDS}),
         },
-        "missing": {"type": "array", "items": _object({k: _ANY for k in _MISSING_FIELDS})},
+        "missing": {
+            "type": "array",
+            "items": _object(
+                {k: {"type": "array", "items": {"type": "integer"}} if k == "days" else _ANY for k in _MISSING_FIELDS}
+            ),
+        },
         "notes": _TEXTS,
         "warnings": _TEXTS,
         "rounding": {"type": "string"},
