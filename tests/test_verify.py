@@ -507,3 +507,16 @@ def test_a_hostile_fhir_dose_is_one_line_refusal(dose: dict[str, Any], message: 
     body = json.dumps({"regimen": "mfolfox6", "bsa": "1.8", "bundle": data}).replace('"INFINITY"', "1e400")
     answer = client.post("/api/verify", content=body, headers={"content-type": "application/json"})
     assert answer.status_code == 400 and message in answer.json()["error"], answer.json()
+
+
+def test_output_to_a_file_keeps_the_exit_status(tmp_path: Path, runner: CliRunner) -> None:
+    out = tmp_path / "check.json"
+    result = run(runner, "--order", "oxaliplatin@1=168mg over 2h", "-o", str(out))
+    assert result.exit_code == 1  # outside, and three drugs not ordered
+    answer = json.loads(out.read_text())
+    assert answer["ok"] is False and [m["component"] for m in answer["missing"]] == [
+        "leucovorin",
+        "fluorouracil-bolus",
+        "fluorouracil-pump",
+    ]
+    assert f"{out}: written (json)" in result.output
