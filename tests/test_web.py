@@ -307,6 +307,7 @@ def test_openapi_is_a_valid_openapi_3_document_of_every_route(server: str) -> No
         "/api/plan",
         "/api/calendar",
         "/api/cohort",
+        "/api/verify",
         "/api/health",
     }
     fields = spec["components"]["schemas"]["PlanRequest"]["properties"]

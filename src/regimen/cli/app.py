@@ -36,6 +36,7 @@ COMMANDS = {
     "import-definition": "regimen.cli.fhir:import_definition",
     "serve": "regimen.cli.web:serve",
     "plot": "regimen.cli.web:plot",
+    "verify": "regimen.cli.verify:verify_command",
 }
 
 

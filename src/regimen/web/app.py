@@ -38,7 +38,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from regimen.engine.orders import orders_from_json
 from regimen.engine.plan import Plan
+from regimen.engine.verify import parse_tolerance, verify
 from regimen.errors import RegimenError, as_flag, option
 from regimen.export.chart import chart_bytes
 from regimen.export.course import DUE_HEADER, course_parts, due_row
@@ -46,6 +48,7 @@ from regimen.export.handout import handout_html, handout_pdf, months_of
 from regimen.export.ics import plan_to_ics
 from regimen.export.records import plan_to_csv, plan_to_json
 from regimen.export.table import DISCLAIMER, header_lines, plan_table
+from regimen.export.verification import verification_json
 from regimen.protocol.catalog import list_regimens
 from regimen.protocol.describe import describe
 from regimen.web import inputs
@@ -567,6 +570,29 @@ async def api_cohort(request: Request) -> Response:
     return Response(await run_in_threadpool(_cohort, body), media_type="application/json")
 
 
+def _verify(body: dict[str, Any]) -> str:
+    """'regimen verify' over HTTP: the plan's fields, and orders (the command line's spellings or objects of the
+    CSV columns), a FHIR bundle, tolerance and cycle; the answer is 'regimen verify --format json'."""
+    asked = {k: body.pop(k) for k in ("orders", "bundle", "tolerance", "cycle") if k in body}
+    orders, notes = orders_from_json(asked.get("orders"), asked.get("bundle"))
+    if not orders:
+        raise RegimenError(f"no order to check: give {option('orders')} or a FHIR {option('bundle')}")
+    tolerance = asked.get("tolerance") or []
+    tolerance = [tolerance] if isinstance(tolerance, str) else tolerance
+    if not isinstance(tolerance, list) or len(tolerance) > 20 or not all(isinstance(t, str) for t in tolerance):
+        raise RegimenError(f"{option('tolerance')}: '5%', 'carboplatin=10%', or a list of them")
+    cycle = asked.get("cycle", 1)
+    if isinstance(cycle, bool) or not isinstance(cycle, int) or not 1 <= cycle <= 500:
+        raise RegimenError(f"{option('cycle')}: the cycle of the orders that give none, a whole number from 1")
+    plan = _within(read(body).plan, MAX_ROWS)
+    return verification_json(verify(plan, orders, parse_tolerance(tolerance), cycle=cycle, notes=notes))
+
+
+async def api_verify(request: Request) -> Response:
+    body = await _json_body(request)
+    return Response(await run_in_threadpool(_verify, body), media_type="application/json")
+
+
 async def api_openapi(request: Request) -> JSONResponse:
     return JSONResponse(openapi([r.id for r in _catalog()]))
 
@@ -628,6 +654,7 @@ def create_app(
         Route("/api/plan", api_plan, methods=["POST"]),
         Route("/api/calendar", api_calendar, methods=["POST"]),
         Route("/api/cohort", api_cohort, methods=["POST"]),
+        Route("/api/verify", api_verify, methods=["POST"]),
         Route("/api/health", health),
         Route("/openapi.json", api_openapi),
         Mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static"),

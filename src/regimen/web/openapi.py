@@ -175,6 +175,56 @@ _COHORT = _object(
 )
 
 
+_ORDER = {
+    "oneOf": [
+        {"type": "string", "maxLength": MAX_VALUE, "description": "as 'regimen verify --order' spells it"},
+        {
+            "type": "object",
+            "properties": {
+                k: {"type": ["string", "number", "null"]}
+                for k in ("drug", "cycle", "day", "dose", "unit", "rate", "rate_unit", "duration", "route", "method")
+            },
+            "required": ["drug", "dose"],
+            "additionalProperties": False,
+        },
+    ]
+}
+_CHECK_FIELDS = ("order", "drug", "component", "cycle", "day", "ordered", "ordered_dose", "ordered_exact",
+                 "protocol_dose", "protocol_exact", "unit", "difference", "difference_exact", "percent",
+                 "percent_exact", "tolerance_percent", "verdict", "ok", "working", "notes", "problems")  # fmt: skip
+_MISSING_FIELDS = ("drug", "component", "cycle", "day", "days", "doses", "protocol_dose", "protocol_exact", "unit",
+                   "working")  # fmt: skip
+_ANY = {"type": ["string", "number", "integer", "boolean", "null"]}
+_VERIFICATION = _object(
+    {
+        "regimen": _object({"id": {"type": "string"}, "name": {"type": "string"}, "version": _TEXT}),
+        "patient": {"type": "object"},
+        "ok": {"type": "boolean", "description": "every order within tolerance, nothing lacking"},
+        "summary": {"type": "string"},
+        "tolerance": _object(
+            {
+                "default_percent": {"type": "number"},
+                "per_drug": {"type": "object", "additionalProperties": {"type": "number"}},
+                "source": {"type": "string"},
+            }
+        ),
+        "checks": {
+            "type": "array",
+            "items": _object({k: _TEXTS if k in ("notes", "problems") else _ANY for k in _CHECK_FIELDS}),
+        },
+        "missing": {
+            "type": "array",
+            "items": _object(
+                {k: {"type": "array", "items": {"type": "integer"}} if k == "days" else _ANY for k in _MISSING_FIELDS}
+            ),
+        },
+        "notes": _TEXTS,
+        "warnings": _TEXTS,
+        "rounding": {"type": "string"},
+    }
+)
+
+
 def _json(description: str, ref: str | dict[str, Any]) -> dict[str, Any]:
     schema = {"$ref": f"#/components/schemas/{ref}"} if isinstance(ref, str) else ref
     return {"description": description, "content": {"application/json": {"schema": schema}}}
@@ -200,6 +250,13 @@ def openapi(regimens: list[str] | None = None) -> dict[str, Any]:
         "items": {"type": "object", "properties": patient, "additionalProperties": False},
     }
     cohort_request["required"] = ["regimen", "patients"]
+    verify_request = _request(plan_fields, regimens)
+    verify_request["properties"].update(
+        orders={"type": "array", "maxItems": 500, "items": _ORDER},
+        bundle={"type": "object", "description": "A FHIR R4 Bundle of MedicationRequests"},
+        tolerance={"oneOf": [{"type": "string"}, {"type": "array", "maxItems": 20, "items": {"type": "string"}}]},
+        cycle={"type": "integer", "minimum": 1, "description": "The cycle of the orders that give none (default 1)"},
+    )
     return {
         "openapi": "3.1.0",
         "info": {
@@ -258,6 +315,15 @@ def openapi(regimens: list[str] | None = None) -> dict[str, Any]:
                     "responses": {"200": _json("Plans and rejected patients", "Cohort"), **errors},
                 }
             },
+            "/api/verify": {
+                "post": {
+                    "summary": "Check ordered doses against the protocol, as 'regimen verify --format json' does: the "
+                    "plan's fields, with 'orders' and/or a FHIR 'bundle' of MedicationRequests, 'tolerance' and "
+                    "'cycle'. 200 whatever the verdict: 'ok' says it",
+                    "requestBody": _body("VerifyRequest"),
+                    "responses": {"200": _json("The verification", "Verification"), **errors},
+                }
+            },
             "/api/health": {
                 "get": {
                     "summary": "Liveness",
@@ -274,6 +340,8 @@ def openapi(regimens: list[str] | None = None) -> dict[str, Any]:
                 "Administration": _ADMINISTRATION,
                 "Total": _TOTAL,
                 "Cohort": _COHORT,
+                "VerifyRequest": verify_request,
+                "Verification": _VERIFICATION,
             }
         },
     }
