@@ -10,7 +10,8 @@ import click
 
 from regimen.cli.options import regimen_argument, regimen_path_option
 from regimen.errors import RegimenError
-from regimen.export.fhir import check_definition, plan_definition_json, regimen_data
+from regimen.export.fhir import plan_definition_json
+from regimen.interop.fhir import check_definition, regimen_data
 from regimen.export.io import write_atomic, write_output
 from regimen.protocol.catalog import find, load
 from regimen.protocol.loader import load_data
