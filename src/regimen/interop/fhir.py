@@ -50,6 +50,13 @@ def _fields(resource: Mapping[str, Any], what: str) -> dict[str, Any]:
     raise ValueError(f"{what} has no {EXT_REGIMEN} extension: it was not written by 'regimen export-definition'")
 
 
+def written_by_regimen(resource: Mapping[str, Any]) -> bool:
+    """True for a PlanDefinition that carries regimen's own id (written by ``regimen export-definition``)."""
+    return any(
+        isinstance(i, dict) and i.get("system") == f"{BASE}/regimen-id" for i in resource.get("identifier") or []
+    )
+
+
 def regimen_data(plan_definition: object) -> dict[str, Any]:
     """A regimen file's fields (as TOML writes them) from a PlanDefinition written by :func:`definition`.
 
@@ -148,4 +155,4 @@ def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-__all__ = ["check_definition", "regimen_data"]
+__all__ = ["check_definition", "regimen_data", "written_by_regimen"]
