@@ -49,7 +49,7 @@ def test_two_part_regimen_becomes_phases_with_hand_computed_doses(tmp_path: Path
     assert [(p["id"], p["cycle_length"], p["cycles"]) for p in data["phase"]] == [("part-1", 28, 1), ("part-2", 21, 4)]
     cis = data["phase"][0]["component"]
     assert [(c["drug"], c["dose"], c["route"], c["duration"], c["days"]) for c in cis] == [
-        ("cisplatin", "50 mg/m²", "IV", "1 h", "1,22")
+        ("cisplatin", "50 mg/m²", "IV", "60 min", "1,22")
     ]
     plan = regimen.expand(
         regimen.load(str(path)), regimen.make_patient(bsa="1.8", gfr="75"), start=dt.date(2026, 12, 1)
@@ -80,6 +80,9 @@ def test_identifiers_citations_and_what_is_not_carried_are_kept(tmp_path: Path) 
     assert "Not carried: supportive care: sodium chloride (0.9 % over 60 minutes by intravenous; days 1,22)" in notes
     assert "Not carried: Part 2: support factor Emetogenicity: High" in notes
     assert "Copyright (source): All rights reserved." in notes
+    # ten supportive medicines in each part, the two ondansetron doses of a day (before and after) both listed
+    assert notes.count("Not carried: supportive care:") == 20
+    assert notes.count("Not carried: supportive care: ondansetron (8 mg by oral administration; days 1,22)") == 2
     drugs = {c["drug"] for p in data["phase"] for c in p["component"]}
     assert drugs == {"cisplatin", "paclitaxel", "carboplatin"}
     pac = data["phase"][1]["component"][0]

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from regimen.cli.options import regimen_argument, regimen_path_option
+from regimen.cli.options import regimen_argument, regimen_path_option, write_regimen_file
 from regimen.errors import RegimenError
 from regimen.export.fhir import plan_definition_json
-from regimen.export.io import write_atomic, write_output
+from regimen.export.io import write_output
 from regimen.interop.fhir import check_definition, regimen_data, written_by_regimen
 from regimen.interop.nzsact import is_nz_sact, regimen_from_nz
 from regimen.protocol.catalog import find, load
@@ -54,8 +54,6 @@ def import_definition(source: str, output: str | None) -> None:
       regimen import-definition capox.plandefinition.json -o regimens/capox-copy.toml
       regimen import-definition 60071000210106.json -o regimens/nz-gyn-end-adjuvant.toml
     """
-    import tomli_w  # lazy: the TOML writer only for this command
-
     path = Path(source)
     with path.open("rb") as f:  # at most the limit and one byte: a device or a file that grows is never read whole
         raw = f.read(MAX_FILE_BYTES + 1)
@@ -92,16 +90,7 @@ def import_definition(source: str, output: str | None) -> None:
         except ValueError as exc:
             raise RegimenError(f"{source}: {exc}") from None
         origin = "a FHIR R4 PlanDefinition"
-    try:
-        toml = tomli_w.dumps(data)
-    except (TypeError, ValueError) as exc:  # a value TOML cannot hold, past every check of the fields
-        raise RegimenError(f"{source}: its regimen fields cannot be written as TOML ({exc})") from None
-    text = f"# Imported from {path.name} ({origin}) by regimen import-definition.\n{toml}"
-    if output in (None, "-"):
-        write_output(text, output)
-    else:
-        write_atomic(output, text)
-        click.echo(f"{output}: written (regimen file {data['id']})", err=True)
+    write_regimen_file(data, f"Imported from {path.name} ({origin}) by regimen import-definition.", output, source)
 
 
 __all__ = ["export_definition", "import_definition"]

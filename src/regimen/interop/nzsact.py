@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from regimen.errors import RegimenError
+from regimen.quantities.days import day_list
 
 SNOMED = "http://snomed.info/sct"
 NZ = "http://hl7.org.nz/fhir/StructureDefinition/"
@@ -180,17 +181,6 @@ def _days(sub: Mapping[str, Any]) -> tuple[list[int], list[str]]:
     return sorted(set(days)), instructions
 
 
-def _day_text(days: list[int]) -> str:
-    """'1-28', '1,22', '1-4,22-25': runs of consecutive days."""
-    runs: list[list[int]] = []
-    for d in days:
-        if runs and d == runs[-1][-1] + 1:
-            runs[-1].append(d)
-        else:
-            runs.append([d])
-    return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
-
-
 def _medicine(
     reading: _Reading, where: str, activity: Mapping[str, Any], days: list[int], instructions: list[str]
 ) -> dict[str, Any] | None:
@@ -203,7 +193,7 @@ def _medicine(
     dosages = activity.get("dosage") or []
     dosage = dosages[0] if len(dosages) == 1 and isinstance(dosages[0], dict) else None
     said = " ".join(instructions)
-    day_words = f"day{'s' if len(days) > 1 else ''} {_day_text(days)}" if days else "no days"
+    day_words = f"day{'s' if len(days) > 1 else ''} {day_list(days)}" if days else "no days"
     described = f"{drug_text or where} ({(dosage or {}).get('text') or 'no dosage text'}; {day_words})"
     if flags.get(EXT_SUPPORTIVE) is True:
         reading.not_carried.append(f"supportive care: {described}")
@@ -273,7 +263,8 @@ def _medicine(
             )
             return None
         component["method"] = "infusion"
-        component["duration"] = f"{_text_number(hours * 60)} min" if hours < 1 else f"{_text_number(hours)} h"
+        minutes = str((rate.get("rateRange") or {}).get("high", {}).get("unit", "")).lower() == "min"
+        component["duration"] = f"{_text_number(hours * 60)} min" if minutes else f"{_text_number(hours)} h"
     for key in ("rateQuantity", "rateRatio", "doseRange"):
         if key in rate:
             reading.refused.append(f"{name}: doseAndRate.{key} is not read (an infusion time is read from rateRange)")
@@ -290,7 +281,7 @@ def _medicine(
                 return None
             if TIMES_PER_DAY[frequency[0]] > 1:
                 component["times_per_day"] = TIMES_PER_DAY[frequency[0]]
-    component["days"] = _day_text(days)
+    component["days"] = day_list(days)
     notes = []
     nzmt = [c for system in NZMT_SYSTEMS for c in _codes(activity.get("productCodeableConcept"), system)]
     if nzmt:
@@ -544,7 +535,7 @@ def regimen_from_nz(resource: Mapping[str, Any], source: str) -> dict[str, Any]:
         *([f"Copyright (source): {copyright_text}"] if copyright_text else []),
     ]
     said = [n for n in dict.fromkeys(notes) if not any(n != m and n.split(": ", 1)[-1] in m for m in notes)]
-    data["notes"] = header + said + [f"Not carried: {what}" for what in dict.fromkeys(reading.not_carried)]
+    data["notes"] = header + said + [f"Not carried: {what}" for what in reading.not_carried]
     data["source"] = _sources(resource)
     if len(phases) == 1:
         only = phases[0]
