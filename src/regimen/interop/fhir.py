@@ -50,6 +50,12 @@ def _fields(resource: Mapping[str, Any], what: str) -> dict[str, Any]:
     raise ValueError(f"{what} has no {EXT_REGIMEN} extension: it was not written by 'regimen export-definition'")
 
 
+def _positive(condition: object) -> bool:
+    """An applicability condition that holds when a rule holds (a variant's), not when none does (the protocol's)."""
+    described = str((_obj(condition, "action.condition").get("expression") or {}).get("description", ""))
+    return not described.startswith("not (")
+
+
 def written_by_regimen(resource: Mapping[str, Any]) -> bool:
     """True for a PlanDefinition that carries regimen's own id (written by ``regimen export-definition``)."""
     return any(
@@ -98,6 +104,8 @@ def regimen_data(plan_definition: object) -> dict[str, Any]:
         components = []
         for c_index, sub in enumerate(_list(action.get("action"), f"PlanDefinition.action[{p_index}].action")):
             sub = _obj(sub, f"PlanDefinition.action[{p_index}].action[{c_index}]")
+            if any(_positive(c) for c in _list(sub.get("condition"), "action.condition")):
+                continue  # a variant's own action: its rule and days are in the component's regimen fields
             ref = str(sub.get("definitionCanonical", "")).removeprefix("#")
             if ref not in contained:
                 raise ValueError(
