@@ -16,6 +16,7 @@ from click.shell_completion import CompletionItem
 
 from regimen.clinical.choices import parse_cycles
 from regimen.errors import RegimenError, as_flag
+from regimen.export.io import write_atomic, write_output
 from regimen.protocol.catalog import looks_like_path, regimen_ids
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -134,8 +135,6 @@ def write_regimen_file(data: dict[str, Any], comment: str, output: str | None, w
     """A regimen file made from ``data`` (checked already) as TOML under a ``# comment`` line: shown, or written
     atomically to ``output``; ``where`` names the input in the error when a value cannot be written as TOML."""
     import tomli_w  # lazy: the TOML writer only for the commands that make regimen files
-
-    from regimen.export.io import write_atomic, write_output
 
     try:
         toml = tomli_w.dumps(data)

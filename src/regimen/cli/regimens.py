@@ -84,7 +84,7 @@ def parse_command(
     Example:
       regimen parse "Etoposide 100 mg/m2 IV d1-3; Cisplatin 80 mg/m2 IV d1; Q21d x 4" -o regimens/ep.toml
     """
-    from regimen.interop.compact import parse
+    from regimen.interop.compact import parse  # lazy: only this command reads compact notation
 
     data = parse(notation, regimen_id=regimen_id, name=name, citation=cite)
     load_data(data, "the notation")  # every check of a regimen file, before anything is written
