@@ -204,3 +204,29 @@ def test_import_definition_still_reads_what_export_definition_wrote(tmp_path: Pa
     result = CliRunner().invoke(cli, ["import-definition", str(exported), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert tomllib.loads(out.read_text(encoding="utf-8"))["id"] == "capox"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("extension",),
+        ("action", 0, "action"),
+        ("action", 0, "timingTiming", "repeat"),
+        ("contained", 0, "dosage", 0, "doseAndRate"),
+        ("contained", 0, "productCodeableConcept"),
+        ("action", 0, "action", 0, "extension", 0, "extension"),
+    ],
+)
+@pytest.mark.parametrize("wrong", [5, "text", [1], None])
+def test_an_element_of_the_wrong_type_is_refused_without_a_traceback(path: tuple[Any, ...], wrong: object) -> None:
+    resource = _load("52331000210102")
+    node: Any = resource
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = wrong
+    try:
+        data = regimen_from_nz(resource, "x.json")
+    except NzImportRefused as exc:
+        assert exc.lines and all(line for line in exc.lines)
+    else:
+        load_data(data, "x.json")  # what is read is still a valid regimen file

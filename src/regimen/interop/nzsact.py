@@ -451,7 +451,17 @@ def _plan_notes(reading: _Reading, resource: Mapping[str, Any], label: str = "")
 
 def regimen_from_nz(resource: Mapping[str, Any], source: str) -> dict[str, Any]:
     """The fields of a regimen file from a PlanDefinition in the NZ SACT IG's shape; raises
-    :class:`NzImportRefused` listing everything it cannot read."""
+    :class:`NzImportRefused` listing everything it cannot read (and, for an element that is not of the JSON type
+    FHIR gives it, that it is not)."""
+    try:
+        return _regimen_from_nz(resource, source)
+    except (AttributeError, TypeError, KeyError, IndexError, InvalidOperation) as exc:
+        raise NzImportRefused(
+            source, [f"an element is not of the JSON type FHIR R4 gives it, so the file is not read ({exc})"]
+        ) from None
+
+
+def _regimen_from_nz(resource: Mapping[str, Any], source: str) -> dict[str, Any]:
     reading = _Reading()
     for item in resource.get("contained") or []:
         if isinstance(item, dict):
