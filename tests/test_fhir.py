@@ -31,12 +31,11 @@ from regimen.export.fhir import (
     EXT_DAYS_OF_CYCLE,
     EXT_DERIVATION,
     EXT_NZ_TIMING_OF_DAYS,
-    check_definition,
     definition,
     plan_bundle,
-    regimen_data,
     ucum,
 )
+from regimen.interop.fhir import check_definition, regimen_data
 from regimen.protocol.catalog import find
 from regimen.protocol.loader import load_data
 

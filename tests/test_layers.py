@@ -1,6 +1,7 @@
 """The package's layers, enforced: the folder tree is the flow, and nothing reaches up.
 
-Bottom to top: errors, quantities, model, protocol, clinical, engine, export, store (course storage behind the
+Bottom to top: errors, quantities, model, protocol, clinical, engine, export, interop (other systems' formats
+in and out), store (course storage behind the
 engine's repository interface), web (the web app and HTTP API), cli. A module imports only
 from its own layer or the layers below it; no two modules import each other, directly or round about;
 only the command line imports click; and no library error is worded as a command-line flag (library
@@ -27,11 +28,12 @@ LAYERS = {
     "clinical": 4,
     "engine": 5,
     "export": 6,
-    "store": 7,  # course storage (SQLite, PostgreSQL) implementing the engine's repository interface
-    "web": 8,  # the web app and HTTP API: a second door, beside the command line, onto the same library
-    "cli": 9,
-    "__main__": 10,
-    "__init__": 10,  # the public API: it may import any layer (lazily for heavy ones)
+    "interop": 7,  # readers and writers of other systems' formats (FHIR in, compact notation): not exports
+    "store": 8,  # course storage (SQLite, PostgreSQL) implementing the engine's repository interface
+    "web": 9,  # the web app and HTTP API: a second door, beside the command line, onto the same library
+    "cli": 10,
+    "__main__": 11,
+    "__init__": 11,  # the public API: it may import any layer (lazily for heavy ones)
 }
 
 

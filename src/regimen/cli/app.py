@@ -28,6 +28,7 @@ COMMANDS = {
     "show": "regimen.cli.regimens:show",
     "validate": "regimen.cli.regimens:validate",
     "schema": "regimen.cli.regimens:schema",
+    "parse": "regimen.cli.regimens:parse_command",
     "cohort": "regimen.cli.cohort:cohort",
     "supply": "regimen.cli.cohort:supply",
     "course": "regimen.cli.course:course",

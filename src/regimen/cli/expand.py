@@ -92,6 +92,12 @@ def calendar_export(calendar: dict[str, str | None], start: dt.datetime | None) 
 @cycle_options
 @clinical_options
 @output_options(["table", "csv", "json", "nonmem", "fhir"])
+@click.option(
+    "--samples",
+    metavar="[DRUG:]HOURS",
+    help="With --format nonmem: observation records (EVID 0) at these hours from the first dose, e.g. "
+    "'0.5,1,2,4,8,24' or 'oxaliplatin:0.5,1,2' (default: the first drug's compartment).",
+)
 @calendar_options
 @regimen_path_option
 def expand(
@@ -107,6 +113,7 @@ def expand(
     cycle_length: int | None,
     fmt: str,
     output: str | None,
+    samples: str | None,
     regimen_path: tuple[str, ...],
     ics: str | None,
     time_: str | None,
@@ -124,6 +131,8 @@ def expand(
       regimen expand cenersen-arm3 --weight 70 --bsa 1.8 --age 45 --start 2026-12-01 \\
         --time 08:00 --tz Europe/Berlin --ics plan.ics
     """
+    if samples is not None and fmt != "nonmem":
+        raise RegimenError("--samples adds observation records to an event table: add --format nonmem")
     when = parse_time(time_) if time_ is not None else None
     if tz is not None:
         zone(tz)
@@ -157,7 +166,7 @@ def expand(
     if course_key is not None:
         plan = dataclasses.replace(plan, key=course_key)
     calendar_bytes = export.render(plan) if export is not None else None
-    write_plan(plan, fmt, output)
+    write_plan(plan, fmt, output, samples)
     if export is not None:
         try:
             export.publish(plan, calendar_bytes)
@@ -172,11 +181,12 @@ def expand(
         warn(f"warning: {plan.warnings[0]}{more}")
 
 
-def write_plan(plan: Plan, fmt: str, output: str | None) -> None:
+def write_plan(plan: Plan, fmt: str, output: str | None, samples: str | None = None) -> None:
     if fmt == "nonmem":  # the numbers to the file; units, compartments and assumptions beside it (or to stderr)
         from regimen.export import events  # lazy: only for this format
 
-        data, about = events.plan_events_csv(plan), events.plan_description(plan)
+        schedule = events.parse_samples(samples) if samples is not None else None
+        data, about = events.plan_events_csv(plan, schedule), events.plan_description(plan, schedule)
         if output in (None, "-"):
             write_output(data, output)
             click.echo(about, err=True, nl=False)

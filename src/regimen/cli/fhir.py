@@ -8,10 +8,12 @@ from pathlib import Path
 
 import click
 
-from regimen.cli.options import regimen_argument, regimen_path_option
+from regimen.cli.options import regimen_argument, regimen_path_option, write_regimen_file
 from regimen.errors import RegimenError
-from regimen.export.fhir import check_definition, plan_definition_json, regimen_data
-from regimen.export.io import write_atomic, write_output
+from regimen.export.fhir import plan_definition_json
+from regimen.export.io import write_output
+from regimen.interop.fhir import check_definition, regimen_data, written_by_regimen
+from regimen.interop.nzsact import is_nz_sact, regimen_from_nz
 from regimen.protocol.catalog import find, load
 from regimen.protocol.loader import load_data
 from regimen.quantities.limits import MAX_FILE_BYTES
@@ -42,15 +44,16 @@ def export_definition(regimen_ref: str, fmt: str, output: str | None, regimen_pa
     "-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True), help="The regimen file."
 )
 def import_definition(source: str, output: str | None) -> None:
-    """A regimen file from a FHIR R4 PlanDefinition written by 'regimen export-definition' (checked as the file
-    would be before it is written; refused if its standard elements were edited without its regimen fields).
+    """A regimen file from a FHIR R4 PlanDefinition: one written by 'regimen export-definition' (refused if its
+    standard elements were edited without its regimen fields), or one in the HL7 NZ Cancer Control Agency SACT IG's
+    shape (its identifiers and citations kept, what the file cannot hold listed in its notes, and everything it cannot
+    read refused, one line each). Checked as the file would be before it is written.
 
     \b
-    Example:
+    Examples:
       regimen import-definition capox.plandefinition.json -o regimens/capox-copy.toml
+      regimen import-definition 60071000210106.json -o regimens/nz-gyn-end-adjuvant.toml
     """
-    import tomli_w  # lazy: the TOML writer only for this command
-
     path = Path(source)
     with path.open("rb") as f:  # at most the limit and one byte: a device or a file that grows is never read whole
         raw = f.read(MAX_FILE_BYTES + 1)
@@ -64,28 +67,30 @@ def import_definition(source: str, output: str | None) -> None:
         raise RegimenError(f"{source}: nested too deeply to be a FHIR PlanDefinition") from None
     except ValueError as exc:
         raise RegimenError(f"{source}: not JSON ({exc})") from None
-    try:
-        data = regimen_data(resource)
-    except (ValueError, RecursionError) as exc:
-        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise RegimenError(f"{source}: not a PlanDefinition regimen can read: {why}") from None
-    regimen = load_data(data, source)  # every check of a regimen file, before anything is written
-    try:
-        check_definition(resource, regimen, data)
-    except RecursionError:
-        raise RegimenError(f"{source}: nested too deeply to be a FHIR PlanDefinition") from None
-    except ValueError as exc:
-        raise RegimenError(f"{source}: {exc}") from None
-    try:
-        toml = tomli_w.dumps(data)
-    except (TypeError, ValueError) as exc:  # a value TOML cannot hold, past every check of the fields
-        raise RegimenError(f"{source}: its regimen fields cannot be written as TOML ({exc})") from None
-    text = f"# Imported from {path.name} (a FHIR R4 PlanDefinition) by regimen import-definition.\n{toml}"
-    if output in (None, "-"):
-        write_output(text, output)
+    if (
+        isinstance(resource, dict)
+        and resource.get("resourceType") == "PlanDefinition"
+        and not written_by_regimen(resource)
+        and is_nz_sact(resource)
+    ):
+        data = regimen_from_nz(resource, source)  # refuses, one line for each thing it cannot read
+        load_data(data, source)  # every check of a regimen file, before anything is written
+        origin = "a FHIR R4 PlanDefinition in the HL7 NZ SACT IG's shape"
     else:
-        write_atomic(output, text)
-        click.echo(f"{output}: written (regimen file {data['id']})", err=True)
+        try:
+            data = regimen_data(resource)
+        except (ValueError, RecursionError) as exc:
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise RegimenError(f"{source}: not a PlanDefinition regimen can read: {why}") from None
+        regimen = load_data(data, source)  # every check of a regimen file, before anything is written
+        try:
+            check_definition(resource, regimen, data)
+        except RecursionError:
+            raise RegimenError(f"{source}: nested too deeply to be a FHIR PlanDefinition") from None
+        except ValueError as exc:
+            raise RegimenError(f"{source}: {exc}") from None
+        origin = "a FHIR R4 PlanDefinition"
+    write_regimen_file(data, f"Imported from {path.name} ({origin}) by regimen import-definition.", output, source)
 
 
 __all__ = ["export_definition", "import_definition"]

@@ -15,7 +15,8 @@ import click
 from click.shell_completion import CompletionItem
 
 from regimen.clinical.choices import parse_cycles
-from regimen.errors import as_flag
+from regimen.errors import RegimenError, as_flag
+from regimen.export.io import write_atomic, write_output
 from regimen.protocol.catalog import looks_like_path, regimen_ids
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -130,4 +131,29 @@ def cycle_options(fn: F) -> F:
     return fn
 
 
-__all__ = ["cycle_options", "flag", "output_options", "parse_cycles", "patient_options", "regimen_path_option"]
+def write_regimen_file(data: dict[str, Any], comment: str, output: str | None, where: str) -> None:
+    """A regimen file made from ``data`` (checked already) as TOML under a ``# comment`` line: shown, or written
+    atomically to ``output``; ``where`` names the input in the error when a value cannot be written as TOML."""
+    import tomli_w  # lazy: the TOML writer only for the commands that make regimen files
+
+    try:
+        toml = tomli_w.dumps(data)
+    except (TypeError, ValueError) as exc:  # a value TOML cannot hold, past every check of the fields
+        raise RegimenError(f"{where}: its regimen fields cannot be written as TOML ({exc})") from None
+    text = f"# {comment}\n{toml}"
+    if output in (None, "-"):
+        write_output(text, output)
+    else:
+        write_atomic(str(output), text)
+        click.echo(f"{output}: written (regimen file {data['id']})", err=True)
+
+
+__all__ = [
+    "cycle_options",
+    "flag",
+    "output_options",
+    "parse_cycles",
+    "patient_options",
+    "regimen_path_option",
+    "write_regimen_file",
+]

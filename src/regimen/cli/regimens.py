@@ -1,4 +1,4 @@
-"""Commands about regimen files: ``list``, ``show``, ``validate`` and ``schema``."""
+"""Commands about regimen files: ``list``, ``show``, ``validate``, ``schema`` and ``parse`` (compact notation)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import json
 import click
 
 from regimen.cli.app import cli_message
-from regimen.cli.options import output_options, regimen_argument, regimen_path_option
+from regimen.cli.options import output_options, regimen_argument, regimen_path_option, write_regimen_file
 from regimen.errors import RegimenError, RegimenFileError
 from regimen.export.io import write_output
 from regimen.export.table import columns
 from regimen.protocol.catalog import list_regimens, load
 from regimen.protocol.describe import describe
-from regimen.protocol.loader import load_file
+from regimen.protocol.loader import load_data, load_file
 from regimen.protocol.schema import schema_json
 
 
@@ -47,10 +47,50 @@ def list_command(fmt: str, output: str | None, regimen_path: tuple[str, ...]) ->
 
 @click.command()
 @regimen_argument
+@click.option(
+    "--compact", is_flag=True, help="One line of compact notation instead ('Cisplatin 80 mg/m² IV d1; Q21d x 4')."
+)
 @regimen_path_option
-def show(regimen_ref: str, regimen_path: tuple[str, ...]) -> None:
-    """Print REGIMEN in words, as a protocol would."""
-    click.echo(describe(load(regimen_ref, regimen_path)), nl=False)
+def show(regimen_ref: str, compact: bool, regimen_path: tuple[str, ...]) -> None:
+    """Print REGIMEN in words, as a protocol would (or, with --compact, on one line as 'regimen parse' reads it).
+
+    \b
+    Examples:
+      regimen show capox
+      regimen show capox --compact
+    """
+    regimen = load(regimen_ref, regimen_path)
+    if compact:
+        from regimen.interop.compact import to_compact  # lazy: only this option needs it
+
+        click.echo(to_compact(regimen))
+        return
+    click.echo(describe(regimen), nl=False)
+
+
+@click.command("parse")
+@click.argument("notation", metavar="NOTATION")
+@click.option("--id", "regimen_id", metavar="ID", help="The regimen id (default: the drug names).")
+@click.option("--name", metavar="TEXT", help="The regimen's name (default: the notation).")
+@click.option("--cite", metavar="TEXT", help="The published protocol it comes from (default: the notation itself).")
+@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True), help="Write to FILE.")
+def parse_command(
+    notation: str, regimen_id: str | None, name: str | None, cite: str | None, output: str | None
+) -> None:
+    """A regimen file from one line of compact notation (README, "Compact notation"); checked as every regimen
+    file is before it is shown or written.
+
+    \b
+    Example:
+      regimen parse "Etoposide 100 mg/m2 IV d1-3; Cisplatin 80 mg/m2 IV d1; Q21d x 4" -o regimens/ep.toml
+    """
+    from regimen.interop.compact import parse  # lazy: only this command reads compact notation
+
+    data = parse(notation, regimen_id=regimen_id, name=name, citation=cite)
+    load_data(data, "the notation")  # every check of a regimen file, before anything is written
+    write_regimen_file(
+        data, f"From compact notation by regimen parse: {' '.join(notation.split())}", output, "the notation"
+    )
 
 
 @click.command()
@@ -87,4 +127,4 @@ def schema(output: str | None) -> None:
     write_output(schema_json(), output)
 
 
-__all__ = ["list_command", "schema", "show", "validate"]
+__all__ = ["list_command", "parse_command", "schema", "show", "validate"]

@@ -2,10 +2,16 @@
 and Pharmpy.
 
 One record per dose: ID, TIME (hours from the patient's first dose), AMT, RATE (amount per hour; 0 for a dose given
-at once), DUR (hours; 0 for a dose given at once), EVID = 1 (a dose), CMT (one compartment number per drug, in the
-order the regimen first gives them), and the patient's covariates WT (kg), BSA (m²) and AGE (years), '.' when not
-given. A continuous infusion is one record over all its days: AMT is the whole infusion, RATE its rate, DUR its
-hours, so AMT = RATE × DUR exactly. Records are sorted by ID, then TIME, then CMT.
+at once), DUR (hours; 0 for a dose given at once), EVID = 1 (a dose), MDV = 1 (no observation), DV '.', CMT (one
+compartment number per drug, in the order the regimen first gives them), and the patient's covariates WT (kg), BSA
+(m²) and AGE (years), '.' when not given. Observation records (EVID 0, MDV 0, DV '.', AMT, RATE and DUR 0) are added
+at the hours of a sampling schedule the user gives (:func:`parse_samples`), so that Pharmpy's
+``create_basic_pk_model`` reads the table as it is. A continuous infusion is one record over all its days: AMT is the
+whole infusion, RATE its rate, DUR its hours, and AMT = RATE × DUR exactly in the written text: an infusion whose
+rate has no exact decimal (4320 mg over 46 h) is written as two records, all but its last hour (or half hour, ...)
+at the rate cut to 9 decimals and the rest at the rate that makes the amounts add to the dose exactly
+(:func:`exact_records`). Records are sorted by ID, then TIME (an observation before a dose at the same time: a
+trough), then CMT.
 
 The data hold numbers only. What each column's unit is, which drug each CMT is, and every assumption made in
 writing the table go to a separate description (:func:`describe`), written beside an ``-o`` file as
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -44,7 +51,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from regimen.engine.plan import Plan
 
-COLUMNS = ("ID", "TIME", "AMT", "RATE", "DUR", "EVID", "CMT", "WT", "BSA", "AGE")
+COLUMNS = ("ID", "TIME", "AMT", "RATE", "DUR", "EVID", "MDV", "DV", "CMT", "WT", "BSA", "AGE")
+#: The most sampling times a schedule may give (a schedule is a few dozen times; this bounds the table's size).
+MAX_SAMPLES = 10_000
 INSTANT = ("bolus", "IV push")
 
 
@@ -60,6 +69,7 @@ class Event:
     cmt: int
     drug: str
     unit: str  # mg or units
+    evid: int = 1  # 1 a dose, 0 an observation
 
 
 def number(x: Fraction) -> str:
@@ -67,6 +77,72 @@ def number(x: Fraction) -> str:
     if is_terminating(x) and exact_decimal(x, 12) == x:
         return format_decimal(exact_decimal(x, 12), grouping=False)
     return format_decimal(round_significant(x, 12), grouping=False)
+
+
+def _written(x: Fraction) -> bool:
+    """True when :func:`number` writes ``x`` exactly."""
+    return is_terminating(x) and exact_decimal(x, 12) == x
+
+
+def exact_records(e: Event) -> list[Event]:
+    """``e`` as records whose written AMT, RATE and DUR satisfy AMT = RATE × DUR exactly and add up to the dose.
+
+    A rate with no exact decimal (4320 mg / 46 h = 93.913043478260869… mg/h) cannot be written so that RATE × DUR
+    is AMT; the infusion is then two records: the rate cut to 9 decimals for all of it but a last piece of 1 h (or
+    1/2, 1/4 … h when the infusion is shorter), and over that piece the rest of the dose (its rate terminates, as
+    the piece's length is 1/2ⁿ h). Both rates are within 10⁻⁸ mg/h of the exact one per hour of the first piece."""
+    if e.rate == 0 or _written(e.rate) or not (_written(e.amt) and _written(e.dur)):
+        return [e]
+    piece = Fraction(1)
+    while piece >= e.dur:
+        piece /= 2
+    first_hours = e.dur - piece
+    rate = Fraction(math.floor(e.rate * 10**9), 10**9)
+    first = first_hours * rate
+    last = e.amt - first
+    split = [
+        Event(e.id, e.time, first, rate, first_hours, e.cmt, e.drug, e.unit),
+        Event(e.id, e.time + first_hours, last, last / piece, piece, e.cmt, e.drug, e.unit),
+    ]
+    if not all(_written(x) for r in split for x in (r.amt, r.rate, r.dur, r.time)) or last <= 0:
+        return [e]  # pragma: no cover - the arithmetic above keeps every value a short decimal
+    return split
+
+
+def parse_samples(text: str) -> tuple[str | None, tuple[Fraction, ...]]:
+    """A sampling schedule: hours from the first dose, '0.5,1,2,4,8,24', optionally for one drug's compartment
+    ('oxaliplatin: 0.5,1,2'; default the first drug's). Refused, naming the value, when a time is not a number of
+    hours or is negative."""
+    drug, _, hours = text.rpartition(":")
+    times: list[Fraction] = []
+    for part in (p.strip() for p in hours.split(",")):
+        try:
+            value = Fraction(part)
+        except (ValueError, ZeroDivisionError):
+            raise RegimenError(
+                f"sampling time {part!r} in {option('samples')} is not a number of hours (write e.g. 0.5,1,2,4)"
+            ) from None
+        if value < 0 or value > 10**6:
+            raise RegimenError(f"sampling time {part!r} in {option('samples')} must be from 0 to 1,000,000 hours")
+        times.append(value)
+    if len(times) > MAX_SAMPLES:
+        raise RegimenError(f"{option('samples')} gives {len(times):,} times; at most {MAX_SAMPLES:,}")
+    return (drug.strip() or None), tuple(sorted(set(times)))
+
+
+def with_samples(events: Sequence[Event], samples: tuple[str | None, Sequence[Fraction]] | None) -> list[Event]:
+    """The dosing records (each in :func:`exact_records`) with an observation record at each sampling time."""
+    out = [r for e in events for r in exact_records(e)]
+    if samples and samples[1] and out:
+        drug, times = samples
+        cmts = {e.drug: e.cmt for e in out}
+        if drug is not None and drug not in cmts:
+            known = ", ".join(cmts)
+            raise RegimenError(f"{option('samples')} names {drug!r}, which this plan does not give (it gives {known})")
+        cmt = cmts[drug] if drug is not None else min(cmts.values())
+        name = next(e.drug for e in out if e.cmt == cmt)
+        out += [Event(out[0].id, t, Fraction(0), Fraction(0), Fraction(0), cmt, name, "", evid=0) for t in times]
+    return sorted(out, key=lambda e: (e.id, e.time, e.evid, e.cmt))
 
 
 def _fraction(value: Any) -> Fraction:
@@ -172,7 +248,9 @@ def events_csv(rows: Iterable[tuple[Event, Mapping[str, Fraction | None]]]) -> s
                 number(e.amt),
                 number(e.rate),
                 number(e.dur),
-                1,
+                e.evid,
+                1 if e.evid else 0,
+                ".",
                 e.cmt,
                 _covariate(cov.get("WT")),
                 _covariate(cov.get("BSA")),
@@ -182,10 +260,11 @@ def events_csv(rows: Iterable[tuple[Event, Mapping[str, Fraction | None]]]) -> s
     return out.getvalue()
 
 
-def plan_events_csv(plan: Plan) -> str:
+def plan_events_csv(plan: Plan, samples: tuple[str | None, Sequence[Fraction]] | None = None) -> str:
+    """The plan's event table; ``samples`` (from :func:`parse_samples`) adds observation records."""
     p = plan.patient
     cov = {"WT": p.weight_kg, "BSA": p.bsa_m2, "AGE": p.age_years}
-    return events_csv((e, cov) for e in plan_events(plan))
+    return events_csv((e, cov) for e in with_samples(plan_events(plan), samples))
 
 
 def describe(
@@ -196,8 +275,12 @@ def describe(
     lines = [
         f"# Event table of {regimen_id} (regimen; research software: verify every dose against the protocol)",
         "# Columns: ID; TIME hours from the patient's first dose; AMT amount; RATE amount per hour (0: given at once);",
-        "#   DUR hours (0: given at once); EVID 1 (a dose); CMT compartment (below); WT kg; BSA m²; AGE years;",
-        "#   '.' = not given. A continuous infusion is one record: AMT = RATE × DUR.",
+        "#   DUR hours (0: given at once); EVID 1 a dose, 0 an observation; MDV 1 a dose, 0 an observation;",
+        "#   DV the observed value ('.': none yet); CMT compartment (below); WT kg; BSA m²; AGE years;",
+        "#   '.' = not given.",
+        "# A continuous infusion is one record, AMT = RATE × DUR exactly as written; when its rate has no exact",
+        "#   decimal it is two records (the rate cut to 9 decimals, then the last hour or less at the rate that",
+        "#   completes the dose), whose AMTs add to the dose exactly.",
         *(f"# CMT {cmt} = {safe_text(drug)} (AMT in {unit}, RATE in {unit}/h)" for cmt, drug, unit in cmts),
     ]
     if not timed:
@@ -225,11 +308,22 @@ def unstated_methods(records: Iterable[Mapping[str, Any]]) -> list[str]:
     return list(found)
 
 
-def plan_description(plan: Plan) -> str:
+def plan_description(plan: Plan, samples: tuple[str | None, Sequence[Fraction]] | None = None) -> str:
     records = [row_record(plan, r) for r in plan.administrations]
-    return describe(
-        plan.regimen.id, plan_events(plan), timed=plan.time is not None, unstated=unstated_methods(records), ids=None
+    events = with_samples(plan_events(plan), samples)
+    about = describe(
+        plan.regimen.id,
+        [e for e in events if e.evid],
+        timed=plan.time is not None,
+        unstated=unstated_methods(records),
+        ids=None,
     )
+    observed = [e for e in events if not e.evid]
+    if observed:
+        times = ", ".join(number(e.time) for e in observed)
+        where = f"CMT {observed[0].cmt} ({safe_text(observed[0].drug)})"
+        about += f"# Observation records (EVID 0) in {where} at hours {times}\n"
+    return about
 
 
 def cohort_events(
@@ -247,7 +341,7 @@ def cohort_events(
     everything: list[Event] = []
     for n, (pid, recs) in enumerate(by_patient.items(), start=1):
         ids[n] = pid
-        events = events_from_records(recs, n)
+        events = with_samples(events_from_records(recs, n), None)
         everything += events
         rows += [(e, covariates.get(pid, {})) for e in events]
     return events_csv(rows), ids, everything
@@ -303,9 +397,12 @@ __all__ = [
     "describe",
     "events_csv",
     "events_from_records",
+    "exact_records",
+    "parse_samples",
     "plan_description",
     "plan_events",
     "plan_events_csv",
     "unstated_methods",
+    "with_samples",
     "write_cohort_events",
 ]

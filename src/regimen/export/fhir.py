@@ -1,5 +1,5 @@
-"""FHIR R4 (4.0.1) out: one patient's plan as a Bundle, a regimen as a PlanDefinition, and (back in) a regimen file
-from such a PlanDefinition (issue 14). Plain JSON dictionaries: no FHIR library at run time.
+"""FHIR R4 (4.0.1) out: one patient's plan as a Bundle, and a regimen as a PlanDefinition (issue 14; read back in by
+:mod:`regimen.interop.fhir`). Plain JSON dictionaries: no FHIR library at run time.
 
 The plan: a ``RequestGroup`` (intent ``plan``) for the course, with an action for each cycle and a sub-action for each
 drug of that cycle; the sub-action carries the core ``timing-daysOfCycle`` extension (R4 defines it on
@@ -28,10 +28,12 @@ from regimen.engine.course import CourseView
 from regimen.engine.plan import Plan
 from regimen.engine.timing import wall
 from regimen.export.table import DISCLAIMER
-from regimen.model import Administration, AucDose, Component, Derivation, Phase, Regimen, resolve_days
+from regimen.model import Administration, AucDose, Component, Derivation, Phase, Regimen, Variant, resolve_days
+from regimen.protocol.codes import drug_codings, route_codings
 from regimen.protocol.describe import describe, describe_component, describe_schedule
 from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.exact import amount_text, exact_decimal, format_fraction
+from regimen.quantities.rules import All, Compare, Expr, Rule
 
 UCUM = "http://unitsofmeasure.org"
 LOINC = "http://loinc.org"
@@ -84,6 +86,43 @@ def canonical(regimen: Regimen) -> str:
 def _days_of_cycle(days: Iterable[int]) -> dict[str, Any]:
     """The core extension timing-daysOfCycle: a ``day`` sub-extension (valueInteger) for each day of the cycle."""
     return {"url": EXT_DAYS_OF_CYCLE, "extension": [{"url": "day", "valueInteger": d} for d in days]}
+
+
+def drug_concept(drug: str) -> dict[str, Any]:
+    """A drug as a CodeableConcept: its name, and its codes where protocol/data/codes.toml lists them (RxNorm)."""
+    concept: dict[str, Any] = {"text": drug}
+    codings = [{"system": c.system, "code": c.code, "display": c.display} for c in drug_codings(drug)]
+    if codings:
+        concept = {"coding": codings, **concept}
+    return concept
+
+
+def route_concept(route: str) -> dict[str, Any]:
+    """A route as a CodeableConcept: as written, with its SNOMED CT and EDQM codes where listed."""
+    codings = [{"system": c.system, "code": c.code, "display": c.display} for c in route_codings(route)]
+    return {"coding": codings, "text": route} if codings else {"text": route}
+
+
+def fhirpath(expr: Expr) -> str:
+    """A rule ('age > 60 and sex == female') as a FHIRPath expression over regimen's patient values, given as
+    environment variables ('%age > 60 and %sex = 'female''): %age years, %weight kg, %bsa m², %height cm, %cycle."""
+    if isinstance(expr, Compare):
+        value = f"'{expr.value}'" if isinstance(expr.value, str) else format_fraction(expr.value)
+        return f"%{expr.name} {'=' if expr.op == '==' else expr.op} {value}"
+    joined = [fhirpath(p) if isinstance(p, Compare) else f"({fhirpath(p)})" for p in expr.parts]
+    return (" and " if isinstance(expr, All) else " or ").join(joined)
+
+
+def _applicability(rules: Sequence[Rule], negate: bool = False) -> dict[str, Any]:
+    """An action.condition (kind applicability) that holds when the rules hold (or, ``negate``, when none does)."""
+    text = " or ".join(r.text for r in rules)
+    expression = " or ".join(f"({fhirpath(r.expr)})" if len(rules) > 1 else fhirpath(r.expr) for r in rules)
+    if negate:
+        text, expression = f"not ({text})", f"({expression}).not()"
+    return {
+        "kind": "applicability",
+        "expression": {"description": text, "language": "text/fhirpath", "expression": expression},
+    }
 
 
 # ---- one patient's plan ------------------------------------------------------------------------------
@@ -258,7 +297,7 @@ def _dosage(
     if extensions:
         dosage["extension"] = extensions
     if first.route:
-        dosage["route"] = {"text": first.route}
+        dosage["route"] = route_concept(first.route)
     if first.method:
         dosage["method"] = {"text": str(first.method)}
     return dosage
@@ -328,7 +367,7 @@ def plan_entries(
                 "status": "active",
                 "intent": "plan",
                 "groupIdentifier": group,
-                "medicationCodeableConcept": {"text": first.drug},
+                "medicationCodeableConcept": drug_concept(first.drug),
                 "subject": {"reference": subject},
                 "instantiatesCanonical": [canonical(reg)],
                 "dosageInstruction": dosages,
@@ -433,13 +472,21 @@ def plan_fhir_json(plan: Plan) -> str:
 _FIELDS_STANDARD = ("id", "name", "version", "indication")
 
 
-def _written_dose(comp: Component) -> dict[str, Any] | None:
-    """The component's dose as the protocol writes it (its own, not a variant's) as Dosage.doseAndRate: a dose per
-    hour as a rate, any other as a dose; None for a target AUC (not a UCUM quantity of drug: said in the text)."""
-    if isinstance(comp.dose, AucDose):
+def _written_dose(comp: Component, dose: Any = None) -> dict[str, Any] | None:
+    """The component's dose as the protocol writes it (``dose``: a variant's) as Dosage.doseAndRate: a dose per hour,
+    or per day of a continuous infusion, as a rate; any other as the amount of each dose, ``doseQuantity`` (a dose per
+    day given once a day is that amount; given n times a day, a dose per day is split: 1000 mg/m²/day twice a day is
+    500 mg/m² a dose); None for a target AUC (not a UCUM quantity of drug: said in the text)."""
+    dose = comp.dose if dose is None else dose
+    if isinstance(dose, AucDose):
         return None
-    q = quantity(Fraction(comp.dose.value), comp.dose.unit.symbol)
-    return {"rateQuantity" if comp.dose.unit.time == "hour" else "doseQuantity": q}
+    unit = dose.unit
+    if unit.time == "hour" or (unit.time == "day" and comp.method == "continuous infusion"):
+        return {"rateQuantity": quantity(Fraction(dose.value), unit.symbol)}
+    value, symbol = Fraction(dose.value), unit.symbol
+    if unit.time == "day":
+        value, symbol = value / comp.times_per_day, symbol.removesuffix("/day")
+    return {"doseQuantity": quantity(value, symbol)}
 
 
 def definition(regimen: Regimen, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -467,7 +514,7 @@ def definition(regimen: Regimen, data: Mapping[str, Any]) -> dict[str, Any]:
             if comp.duration_hours is not None:
                 dosage["timing"] = {"repeat": {"duration": float(comp.duration_hours), "durationUnit": "h"}}
             if comp.route:
-                dosage["route"] = {"text": comp.route}
+                dosage["route"] = route_concept(comp.route)
             if comp.method:
                 dosage["method"] = {"text": str(comp.method)}
             written = _written_dose(comp)
@@ -482,25 +529,28 @@ def definition(regimen: Regimen, data: Mapping[str, Any]) -> dict[str, Any]:
                     "extension": [{"url": EXT_REGIMEN, "valueString": json.dumps(table, sort_keys=True)}],
                     "status": "draft",
                     "kind": "MedicationRequest",
-                    "productCodeableConcept": {"text": comp.drug},
+                    "productCodeableConcept": drug_concept(comp.drug),
                     "dosage": [dosage],
                 }
             )
             days = _days(model_phase, comp)
-            actions.append(
-                {
-                    "extension": [
-                        _days_of_cycle(days),
-                        *(
-                            {"url": EXT_NZ_TIMING_OF_DAYS, "extension": [{"url": "day", "valueInteger": d}]}
-                            for d in days
-                        ),
-                    ],
-                    "title": comp.drug,
-                    "description": words,
-                    "definitionCanonical": f"#{ad_id}",
-                }
-            )
+            action_id = f"p{p_index}-{comp.id}"
+            sub: dict[str, Any] = {
+                "id": action_id,
+                "extension": _day_extensions(days),
+                "title": comp.drug,
+                "description": words,
+            }
+            if comp.variants:  # the protocol's own days and dose: when no variant's rule holds
+                sub["condition"] = [_applicability([v.when for v in comp.variants], negate=True)]
+            if comp.after is not None:  # the order within the day
+                sub["relatedAction"] = [_after(f"p{p_index}-{comp.after}", comp)]
+            sub["definitionCanonical"] = f"#{ad_id}"
+            actions.append(sub)
+            for v_index, variant in enumerate(comp.variants, start=1):
+                actions.append(
+                    _variant_action(model_phase, comp, variant, f"{action_id}-variant-{v_index}", ad_id, contained)
+                )
         phase_fields = {k: v for k, v in (phase or {}).items() if k != "component"}
         action: dict[str, Any] = {
             "extension": [{"url": EXT_REGIMEN, "valueString": json.dumps(phase_fields, sort_keys=True)}],
@@ -552,6 +602,52 @@ def definition(regimen: Regimen, data: Mapping[str, Any]) -> dict[str, Any]:
     return plan_definition
 
 
+def _day_extensions(days: Sequence[int]) -> list[dict[str, Any]]:
+    """The days of the cycle as the core timing-daysOfCycle and the NZ IG's sact-timing-of-days."""
+    nz = ({"url": EXT_NZ_TIMING_OF_DAYS, "extension": [{"url": "day", "valueInteger": d}]} for d in days)
+    return [_days_of_cycle(days), *nz]
+
+
+def _after(action_id: str, comp: Component) -> dict[str, Any]:
+    """relatedAction: this drug starts after the end of the one it follows (with the gap, when the source gives it)."""
+    related: dict[str, Any] = {"actionId": action_id, "relationship": "after-end"}
+    if comp.gap_hours is not None:
+        minutes = comp.gap_hours * 60
+        related["offsetDuration"] = (
+            quantity(minutes, "min") if minutes.denominator == 1 and minutes < 60 else quantity(comp.gap_hours, "h")
+        )
+    return related
+
+
+def _variant_action(
+    phase: Phase, comp: Component, variant: Variant, action_id: str, ad_id: str, contained: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A variant as a sub-action that applies when its rule holds (action.condition, FHIRPath): its days, and its own
+    ActivityDefinition when it changes the dose or the duration."""
+    days = sorted(resolve_days(phase, comp.id, lambda c: variant if c.id == comp.id else None))
+    target = ad_id
+    if variant.dose is not None or variant.duration_hours is not None:
+        base = next(c for c in contained if c["id"] == ad_id)
+        dosage = dict(base["dosage"][0])
+        dosage.pop("doseAndRate", None)
+        written = _written_dose(comp, variant.dose)
+        if written is not None:
+            dosage["doseAndRate"] = [written]
+        if variant.duration_hours is not None:
+            dosage["timing"] = {"repeat": {"duration": float(variant.duration_hours), "durationUnit": "h"}}
+        target = f"{ad_id}-{action_id.rsplit('-', 1)[-1]}"
+        contained.append({k: v for k, v in base.items() if k != "extension"} | {"id": target, "dosage": [dosage]})
+    note = f" ({variant.note})" if variant.note else ""
+    return {
+        "id": action_id,
+        "extension": _day_extensions(days),
+        "title": f"{comp.drug}, when {variant.when.text}",
+        "description": f"{comp.drug} when {variant.when.text}{note}",
+        "condition": [_applicability([variant.when])],
+        "definitionCanonical": f"#{target}",
+    }
+
+
 def _citation(source: Any) -> dict[str, Any]:
     cited: dict[str, Any] = {"type": "citation", "citation": str(source)}
     if source.url:
@@ -563,139 +659,6 @@ def _days(phase: Phase, comp: Component) -> list[int]:
     """The days of the cycle the protocol gives the component (without a variant: the variants' days are in the
     sub-action's description and the regimen fields)."""
     return sorted(resolve_days(phase, comp.id, lambda c: None))
-
-
-def _obj(value: object, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueError(f"{what} must be a JSON object, not {_kind(value)}")
-    return value
-
-
-def _list(value: object, what: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValueError(f"{what} must be a JSON array, not {_kind(value)}")
-    return value
-
-
-def _kind(value: object) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "true or false", type(None): "null"}.get(
-        type(value), "a number"
-    )
-
-
-def _fields(resource: Mapping[str, Any], what: str) -> dict[str, Any]:
-    for i, ext in enumerate(_list(resource.get("extension"), f"{what}: extension")):
-        ext = _obj(ext, f"{what}: extension[{i}]")
-        if ext.get("url") == EXT_REGIMEN:
-            text = ext.get("valueString")
-            if not isinstance(text, str):
-                raise ValueError(f"{what}: the {EXT_REGIMEN} extension has no valueString")
-            try:
-                value = json.loads(text)
-            except ValueError:
-                raise ValueError(f"{what}: the {EXT_REGIMEN} extension's valueString is not JSON") from None
-            return _obj(value, f"{what}: the {EXT_REGIMEN} extension's value")
-    raise ValueError(f"{what} has no {EXT_REGIMEN} extension: it was not written by 'regimen export-definition'")
-
-
-def regimen_data(plan_definition: object) -> dict[str, Any]:
-    """A regimen file's fields (as TOML writes them) from a PlanDefinition written by :func:`definition`.
-
-    Raises ValueError, with what is wrong, for anything else: another resource, a PlanDefinition from elsewhere, one
-    whose parts are not of the shapes FHIR and :func:`definition` give them. :func:`check_definition` then checks that
-    its standard elements still say what its regimen fields say."""
-    resource = _obj(plan_definition, "the file")
-    if resource.get("resourceType") != "PlanDefinition":
-        raise ValueError(f"expected a FHIR PlanDefinition, got resourceType {resource.get('resourceType')!r}")
-    data: dict[str, Any] = {}
-    ident = [
-        i.get("value")
-        for i in _list(resource.get("identifier"), "PlanDefinition.identifier")
-        if isinstance(i, dict) and i.get("system") == f"{BASE}/regimen-id"
-    ]
-    if not ident or not isinstance(ident[0], str):
-        raise ValueError(
-            f"the PlanDefinition has no regimen id (identifier system {BASE}/regimen-id): it was not written by "
-            "'regimen export-definition'"
-        )
-    data["id"] = ident[0]
-    for element, field in (("title", "name"), ("description", "indication"), ("version", "version")):
-        value = resource.get(element)
-        if value is not None and not isinstance(value, str):
-            raise ValueError(f"PlanDefinition.{element} must be a string, not {_kind(value)}")
-        if value:
-            data[field] = value
-    data.setdefault("name", ident[0])
-    data.update(_fields(resource, "the PlanDefinition"))
-    contained: dict[str, dict[str, Any]] = {}
-    for i, item in enumerate(_list(resource.get("contained"), "PlanDefinition.contained")):
-        item = _obj(item, f"PlanDefinition.contained[{i}]")
-        contained[str(item.get("id"))] = item
-    actions = _list(resource.get("action"), "PlanDefinition.action")
-    phases = []
-    for p_index, action in enumerate(actions):
-        action = _obj(action, f"PlanDefinition.action[{p_index}]")
-        fields = _fields(action, f"phase {action.get('title')!r}")
-        components = []
-        for c_index, sub in enumerate(_list(action.get("action"), f"PlanDefinition.action[{p_index}].action")):
-            sub = _obj(sub, f"PlanDefinition.action[{p_index}].action[{c_index}]")
-            ref = str(sub.get("definitionCanonical", "")).removeprefix("#")
-            if ref not in contained:
-                raise ValueError(
-                    f"action {sub.get('title')!r} names {ref!r}, which the PlanDefinition does not contain"
-                )
-            components.append(_fields(contained[ref], f"ActivityDefinition {ref}"))
-        if fields or len(actions) > 1:
-            phases.append({**fields, "component": components})
-        else:
-            data["component"] = components
-    if phases:
-        data["phase"] = phases
-    return data
-
-
-def check_definition(plan_definition: Mapping[str, Any], regimen: Regimen, data: Mapping[str, Any]) -> None:
-    """Refuse a PlanDefinition whose standard elements no longer say what its regimen fields say.
-
-    The regimen is rebuilt from the regimen fields alone; a reader of the standard elements (a hospital system, a
-    person) must see the same drugs, doses, days, cycles, routes and maximum doses. So the definition that
-    :func:`definition` writes for the rebuilt regimen must be the one given, element for element: an edit to one
-    side only (a dose changed in doseQuantity but not in the fields) is refused, never half applied."""
-    expected = json.loads(json.dumps(definition(regimen, data)))
-    where = _first_difference(expected, plan_definition, "PlanDefinition")
-    if where is not None:
-        raise ValueError(
-            f"{where} differs from what its regimen fields give: the definition was edited in one place but not the "
-            "other; export it again from the regimen file, or make both say the same"
-        )
-
-
-def _first_difference(expected: Any, given: Any, path: str) -> str | None:
-    if isinstance(expected, dict) and isinstance(given, dict):
-        for key in sorted(expected.keys() | given.keys()):
-            if key not in expected or key not in given:
-                return f"{path}.{key}"
-            found = _first_difference(expected[key], given[key], f"{path}.{key}")
-            if found is not None:
-                return found
-        return None
-    if isinstance(expected, list) and isinstance(given, list):
-        if len(expected) != len(given):
-            return path
-        for i, (a, b) in enumerate(zip(expected, given, strict=True)):
-            found = _first_difference(a, b, f"{path}[{i}]")
-            if found is not None:
-                return found
-        return None
-    if _number(expected) and _number(given):
-        return None if expected == given else path  # 2 and 2.0 are one JSON number
-    return None if expected == given and type(expected) is type(given) else path
-
-
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def plan_definition_json(regimen: Regimen, data: Mapping[str, Any]) -> str:
@@ -793,7 +756,6 @@ def course_fhir_json(view: CourseView) -> str:
 
 __all__ = [
     "EXT_DAYS_OF_CYCLE",
-    "check_definition",
     "course_bundle",
     "course_fhir_json",
     "definition",
@@ -802,6 +764,5 @@ __all__ = [
     "plan_definition_json",
     "plan_fhir_json",
     "quantity",
-    "regimen_data",
     "ucum",
 ]

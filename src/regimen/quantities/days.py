@@ -60,6 +60,11 @@ def runs(days: Iterable[int]) -> list[tuple[int, int]]:
     return out
 
 
+def day_list(days: Iterable[int]) -> str:
+    """The day list as a regimen file writes it: '1-28', '1,22', '1-4,22-25'."""
+    return ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs(days))
+
+
 def describe_days(days: Iterable[int]) -> str:
     """Readable day list: 'day 2', 'days 2–4', 'days 1–7 and 15–21', 'days 1, 8 and 15'."""
     parts = [f"{a}" if a == b else f"{a}–{b}" for a, b in runs(days)]
