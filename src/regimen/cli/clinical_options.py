@@ -39,7 +39,11 @@ _SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
         metavar="SCR",
         help="Serum creatinine: mg/dL, or with a unit ('97 umol/L'). Shows Cockcroft–Gault and CKD-EPI 2021.",
     ),
-    _spec("--gfr", metavar="ML_MIN", help="A measured GFR in mL/min, used for AUC dosing instead of an estimate."),
+    _spec(
+        "--gfr",
+        metavar="ML_MIN",
+        help="A measured GFR in mL/min, used for AUC dosing and renal dose tables instead of an estimate.",
+    ),
     _spec(
         "--bsa-formula",
         type=click.Choice(list(BSA_FORMULAS)),
@@ -79,6 +83,19 @@ _SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
         default="125",
         show_default=True,
         help="Cap of the GFR in Calvert dosing (FDA 2010), at most 300; 'none' lifts it, with a warning.",
+    ),
+    _spec(
+        "--scr-floor",
+        metavar="MG_DL",
+        default="0.7",
+        show_default=True,
+        help="For AUC (Calvert) dosing, warn when the serum creatinine is under this (a low creatinine inflates "
+        "the GFR); the FDA 2010 figure is 0.8.",
+    ),
+    _spec(
+        "--scr-floor-apply",
+        is_flag=True,
+        help="Round a serum creatinine under --scr-floor up to it for the GFR estimates (said in the working).",
     ),
     _spec(
         "--dose-level",
@@ -153,7 +170,8 @@ _SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
 OPTIONS: list[Callable[[F], F]] = [_option(*names, **kwargs) for names, kwargs in _SPECS]
 
 #: The run-wide options a cohort takes (same definitions, same parsing). Left out: --scr, --gfr, --gfr-method,
-#: --gfr-cap (AUC regimens are refused in cohorts), --prior and the anthracycline options (per-patient history).
+#: --gfr-cap, --scr-floor, --scr-floor-apply (AUC regimens are refused in cohorts), --prior and the anthracycline
+#: options (per-patient history).
 COHORT_OPTIONS = (
     "--bsa-formula",
     "--bsa-cap",

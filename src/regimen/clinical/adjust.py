@@ -10,7 +10,9 @@ Applied to each component's rows of one cycle, in this order, each step written 
 3. a dose level given as a percentage (``"-1" = "75%"``), then the run's change of dose
    (:class:`~regimen.clinical.dose_change.DoseChange`, "80 % of the dose (reduced by 20 %)"): each multiplies the
    capped dose, so vincristine 1.4 mg/m² capped at 2 mg and given at 75 % is 1.5 mg at any BSA over 1.43 m²;
-4. rounding to an increment or to whole vials (:mod:`regimen.clinical.rounding`), never beyond the threshold
+4. the renal table's percentage for the patient's kidney function (:mod:`regimen.clinical.renal_adjust`), or the
+   drug left out when its source says avoid or contraindicated: it also multiplies the dose as it would be given;
+5. rounding to an increment or to whole vials (:mod:`regimen.clinical.rounding`), never beyond the threshold
    and never above a maximum. Continuous infusions are not rounded per day. A change of dose that rounding
    undoes (the rounded dose is the full dose again) is a warning.
 """
@@ -25,6 +27,7 @@ from operator import attrgetter
 from regimen.clinical.formulary import example_path
 from regimen.clinical.options import ClinicalError, ClinicalOptions
 from regimen.clinical.prepare import Gfr, Prepared, component_weight_key
+from regimen.clinical.renal_adjust import RenalPlan, renal_plan
 from regimen.clinical.rounding import Rounder, round_dose
 from regimen.errors import option
 from regimen.model import Administration, Amount, Component, Dose, DoseLevel, Infusion, Regimen
@@ -76,6 +79,7 @@ class Adjustments:
     options: ClinicalOptions
     prepared: Prepared
     notes: list[str] = field(default_factory=list)
+    renal: RenalPlan = field(default_factory=RenalPlan)  # kidney function (regimen.clinical.renal_adjust)
 
     @property
     def gfr(self) -> Gfr | None:
@@ -144,6 +148,7 @@ class Adjustments:
                 f"{key}: every dose is {change.working()}, applied to the dose as it would be given (after the "
                 "regimen's maximum doses), before rounding"
             )
+        out.renal = renal_plan(regimen, prepared, options, out.notes)
         return out
 
     # ---- dose levels -----------------------------------------------------------------------------
@@ -193,6 +198,7 @@ class Adjustments:
                     for row in group:
                         row.caps.append(said)
         self._scale_steps(comp, rows, unit)  # after the caps: a change applies to the dose as it would be given
+        self.renal.apply(comp, rows, unit)  # kidney function: after the caps, before rounding
         self._round(comp, rows, unit, continuous)
 
     def _scale_steps(self, comp: Component, rows: list[PendingRow], unit: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from regimen.clinical.anthracycline import load_table, parse_prior
 from regimen.clinical.dose_change import DoseChange, DoseChangeError, parse_change, refuse_old_reduce
 from regimen.clinical.formulary import load_formulary
-from regimen.clinical.options import DEFAULT_THRESHOLD, ClinicalError, ClinicalOptions
+from regimen.clinical.options import DEFAULT_SCR_FLOOR, DEFAULT_THRESHOLD, ClinicalError, ClinicalOptions
 from regimen.errors import RegimenError, option
 from regimen.model import Amount
 from regimen.protocol.loader import amount
@@ -124,6 +124,8 @@ def build_options(values: dict[str, Any]) -> ClinicalOptions:
         adjusted_factor=_number(v.get("adjusted_factor") or "0.4", f"{option('adjusted_factor')}", "0.4"),
         gfr_method=v.get("gfr_method") or "cockcroft-gault",
         gfr_cap=None if cap.strip().lower() == "none" else _number(cap, f"{option('gfr_cap')}", "125"),
+        scr_floor=_number(v["scr_floor"], f"{option('scr_floor')}", "0.8") if v.get("scr_floor") else DEFAULT_SCR_FLOOR,
+        scr_floor_apply=bool(v.get("scr_floor_apply")),
         **_dose_levels(v.get("dose_level") or ()),
         dose_changes=_dose_changes(v),
         round_to={

@@ -25,6 +25,10 @@ from regimen.quantities.limits import LimitError, fraction_from
 BSA_PLACES = 3
 DERIVED_PLACES = 2
 DEFAULT_GFR_CAP = Fraction(125)  # mL/min, US FDA carboplatin dosing communication (2010), IDMS creatinine
+#: mg/dL: under it a serum creatinine is flagged for AUC (Calvert) dosing, since it inflates the estimated GFR. A
+#: project default (the issue that asked for it names 0.7); the US FDA 2010 carboplatin communication names values
+#: under 0.8 mg/dL (IDMS), so --scr-floor 0.8 follows it. README "Clinical inputs and safety".
+DEFAULT_SCR_FLOOR = Fraction(7, 10)
 DEFAULT_THRESHOLD = Fraction(10)  # %, HOPA: Fahrenbruch R et al., J Oncol Pract 2018;14(3):e130-e136
 DEFAULT_ADJUSTED_FACTOR = Fraction(2, 5)
 BSA_DISAGREEMENT = Fraction(10)  # %, project choice: a given BSA this far from the computed one is queried
@@ -81,6 +85,8 @@ class ClinicalOptions:
     adjusted_factor: Fraction = DEFAULT_ADJUSTED_FACTOR
     gfr_method: str = "cockcroft-gault"
     gfr_cap: Fraction | None = DEFAULT_GFR_CAP
+    scr_floor: Fraction = DEFAULT_SCR_FLOOR
+    scr_floor_apply: bool = False
     dose_level: int | None = None
     dose_levels: Mapping[str, int] = field(default_factory=dict)  # drug or component id -> level, e.g. oxaliplatin -1
     #: drug or component id -> the percentage of the full dose given, in one reading only (see dose_change)
@@ -97,7 +103,7 @@ class ClinicalOptions:
 
     def __post_init__(self) -> None:
         # Python callers may give plain numbers (bsa_cap=2.0): each becomes the exact decimal it was written as
-        for name in ("bsa_cap", "adjusted_factor", "gfr_cap", "threshold", "anthracycline_limit"):
+        for name in ("bsa_cap", "adjusted_factor", "gfr_cap", "scr_floor", "threshold", "anthracycline_limit"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Fraction):
                 object.__setattr__(self, name, _exact(value, name))
@@ -131,6 +137,11 @@ class ClinicalOptions:
                 f"measured {option('gfr')}): give e.g. {option('gfr_cap')} 125, or {option('gfr_cap')} "
                 "none to lift the cap"
             )
+        if not 0 < self.scr_floor <= 2:
+            raise ClinicalError(
+                f"{option('scr_floor')} {format_fraction(self.scr_floor)} mg/dL must be above 0 and at most 2 mg/dL "
+                "(e.g. 0.7 or 0.8)"
+            )
         if not 0 < self.threshold <= 50:
             raise ClinicalError(
                 f"rounding threshold {format_fraction(self.threshold)} % must be above 0 and at most 50 %"
@@ -139,4 +150,12 @@ class ClinicalOptions:
             raise ClinicalError(f"{option('anthracycline_limit')} must be a positive number of mg/m²")
 
 
-__all__ = ["DEFAULT_GFR_CAP", "DEFAULT_THRESHOLD", "GFR_METHODS", "ClinicalError", "ClinicalOptions", "StrictError"]
+__all__ = [
+    "DEFAULT_GFR_CAP",
+    "DEFAULT_SCR_FLOOR",
+    "DEFAULT_THRESHOLD",
+    "GFR_METHODS",
+    "ClinicalError",
+    "ClinicalOptions",
+    "StrictError",
+]

@@ -87,6 +87,7 @@ class Prepared:
     bsa_label: str = ""
     weights: dict[str, BodyWeight] = field(default_factory=dict)  # dosing-weight key -> weight
     gfr: Gfr | None = None
+    kidney: Gfr | None = None  # the value renal dose tables are read against: --gfr, else Cockcroft–Gault CrCl
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     working: list[str] = field(default_factory=list)
@@ -297,11 +298,34 @@ def _positive(weight: BodyWeight) -> BodyWeight:
     return weight
 
 
+def _scr_floor(out: Prepared, needed: bool, options: ClinicalOptions) -> Fraction | None:
+    """The serum creatinine the estimates use. For AUC (Calvert) dosing a creatinine under the floor (default
+    0.7 mg/dL, --scr-floor) inflates the estimated GFR and so the carboplatin dose: it is flagged, or, with
+    --scr-floor-apply, rounded up to the floor and said so in the working."""
+    scr = out.patient.scr_mg_dl
+    if scr is None or not needed or out.patient.gfr_ml_min is not None or scr >= options.scr_floor:
+        return scr
+    floor = format_fraction(options.scr_floor)
+    if options.scr_floor_apply:
+        out.working.append(
+            f"serum creatinine {format_fraction(scr)} mg/dL rounded up to {floor} mg/dL for the GFR estimates "
+            "(--scr-floor-apply): a low creatinine overestimates the GFR and the carboplatin dose"
+        )
+        return options.scr_floor
+    out.warnings.append(
+        f"serum creatinine {format_fraction(scr)} mg/dL is under {floor} mg/dL (--scr-floor): a low "
+        "creatinine overestimates the GFR and so the Calvert (carboplatin) dose; many centres round it up to "
+        "0.7 or 0.8 mg/dL: check the value, measure the GFR, or pass --scr-floor-apply"
+    )
+    return scr
+
+
 def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
     p = out.patient
     estimates: dict[str, tuple[Fraction, str]] = {}
-    if p.scr_mg_dl is not None and p.age_years is not None and p.sex is not None:
-        scr, age = _f(p.scr_mg_dl), _f(p.age_years)
+    scr_used = _scr_floor(out, needed, options)
+    if scr_used is not None and p.age_years is not None and p.sex is not None:
+        scr, age = _f(scr_used), _f(p.age_years)
         if p.weight_kg is not None:
             raw_cg = renal.cockcroft_gault(age, _f(p.weight_kg), scr, p.sex)
             cg = exact_places(raw_cg, DERIVED_PLACES)
@@ -309,7 +333,7 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
             female = " × 0.85 (female)" if p.sex == "female" else ""
             text = (
                 f"Cockcroft–Gault CrCl = (140 − {format_fraction(p.age_years)}) × {format_fraction(p.weight_kg)} kg"
-                f" (actual weight) / (72 × {format_fraction(p.scr_mg_dl)} mg/dL){female} = "
+                f" (actual weight) / (72 × {format_fraction(scr_used)} mg/dL){female} = "
                 f"{rounded_text(raw_cg, cg, DERIVED_PLACES, 'mL/min')}"
             )
             estimates["cockcroft-gault"] = (cg, "Cockcroft–Gault")
@@ -319,7 +343,7 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
         _possible_gfr(egfr, "CKD-EPI 2021 eGFR", "mL/min/1.73 m²")
         out.working.append(
             f"CKD-EPI 2021 eGFR = {rounded_text(raw_egfr, egfr, DERIVED_PLACES, 'mL/min/1.73 m²')} "
-            f"({p.sex}, age {format_fraction(p.age_years)}, SCr {format_fraction(p.scr_mg_dl)} mg/dL)"
+            f"({p.sex}, age {format_fraction(p.age_years)}, SCr {format_fraction(scr_used)} mg/dL)"
         )
         if p.bsa_m2 is not None:
             exact = egfr * p.bsa_m2 / Fraction(173, 100)
@@ -331,6 +355,11 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
                 f"{rounded_text(exact, absolute, DERIVED_PLACES, 'mL/min')}"
             )
             estimates["ckd-epi-2021"] = (absolute, "CKD-EPI 2021, de-indexed")
+    if p.gfr_ml_min is not None:
+        out.kidney = Gfr(p.gfr_ml_min, p.gfr_ml_min, f"GFR {format_fraction(p.gfr_ml_min)} mL/min (given with --gfr)")
+    elif "cockcroft-gault" in estimates:
+        cg = estimates["cockcroft-gault"][0]
+        out.kidney = Gfr(cg, cg, f"CrCl {format_fraction(cg)} mL/min (Cockcroft–Gault)")
     if not needed:
         return
     if p.gfr_ml_min is not None:

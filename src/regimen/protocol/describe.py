@@ -75,9 +75,21 @@ def describe_component(phase: Phase, comp: Component) -> list[str]:
         lines.append(f"    Weight-based doses use the {comp.dosing_weight} body weight.")
     if comp.round_to:
         lines.append(f"    Doses rounded to the nearest {comp.round_to.text}.")
+    for kind, rows in (("Kidney function (CrCl or GFR)", comp.renal), ("Liver values", comp.hepatic)):
+        if rows:
+            said = "; ".join(
+                f"{_measure(r.measure)}{r.range_text()}: {r.action_text()} ({r.source}{', ' + r.url if r.url else ''})"
+                for r in rows
+            )
+            lines.append(f"    {kind}: {said}.")
     if comp.note:
         lines.append(f"    Note: {comp.note}")
     return lines
+
+
+def _measure(key: str) -> str:
+    """The name a hepatic row's range needs before it ('bilirubin '); a renal row's range is in mL/min already."""
+    return "" if key == "crcl" else key.split("_", 1)[0].upper().replace("BILIRUBIN", "bilirubin") + " "
 
 
 def describe_schedule(phase: Phase) -> str:

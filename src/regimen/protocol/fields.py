@@ -96,6 +96,40 @@ VARIANT_FIELDS: dict[str, dict[str, Any]] = {
     "note": _TEXT,
 }
 
+_BOUND: dict[str, Any] = {"type": "number", "minimum": 0}
+_ACTION: dict[str, Any] = {
+    "description": "What the source says to do in this range: give a percentage of the dose ('75%'), or "
+    "'avoid', or 'contraindicated' (the drug is then left out of the plan, with a warning).",
+    "anyOf": [{"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$"}, {"enum": ["avoid", "contraindicated"]}],
+}
+#: ``[[component.renal]]``: one row of the source's dose adjustment by kidney function.
+RENAL_FIELDS: dict[str, dict[str, Any]] = {
+    "min": {**_BOUND, "description": "The row holds from this CrCl/GFR (mL/min), inclusive."},
+    "max": {**_BOUND, "description": "... up to this CrCl/GFR (mL/min), inclusive."},
+    "below": {**_BOUND, "description": "... up to but not including this CrCl/GFR (mL/min)."},
+    "action": _ACTION,
+    "source": {**_TEXT, "description": "Short citation of the product information or renal-dosing reference."},
+    "url": {**_TEXT, "description": "Where the source can be read."},
+    "note": _TEXT,
+}
+#: ``[[component.hepatic]]``: one row of the source's dose adjustment by liver values.
+HEPATIC_FIELDS: dict[str, dict[str, Any]] = {
+    "measure": {
+        "enum": ["bilirubin_uln", "bilirubin_umol_l", "bilirubin_mg_dl", "ast_uln", "alt_uln"],
+        "description": "What the row is on: bilirubin (× ULN, µmol/L or mg/dL), AST or ALT (× ULN).",
+    },
+    **{
+        k: {**v, "description": v["description"].replace("CrCl/GFR (mL/min)", "value")}
+        for k, v in RENAL_FIELDS.items()
+        if k in ("min", "max", "below")
+    },
+    "action": _ACTION,
+    "source": RENAL_FIELDS["source"],
+    "url": RENAL_FIELDS["url"],
+    "note": _TEXT,
+}
+ORGAN_REQUIRED = ("action", "source")
+
 #: ``[[component]]``: one drug as the protocol states it.
 COMPONENT_FIELDS: dict[str, dict[str, Any]] = {
     "id": {**_ID, "description": "Defaults to the drug name in lower case."},
@@ -135,6 +169,8 @@ COMPONENT_FIELDS: dict[str, dict[str, Any]] = {
         **_AMOUNT,
         "description": "Rounding increment the regimen states, e.g. '1 mg' (within the rounding threshold).",
     },
+    "renal": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/renal"}},
+    "hepatic": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/hepatic"}},
 }
 COMPONENT_REQUIRED = ("drug", "dose", "days")
 
@@ -188,8 +224,11 @@ __all__ = [
     "COMPONENT_FIELDS",
     "COMPONENT_REQUIRED",
     "ELIGIBILITY_FIELDS",
+    "HEPATIC_FIELDS",
+    "ORGAN_REQUIRED",
     "PHASE_FIELDS",
     "RELATIVE_FIELDS",
+    "RENAL_FIELDS",
     "SOURCE_FIELDS",
     "TOP_FIELDS",
     "TOP_REQUIRED",

@@ -46,6 +46,7 @@ from regimen.protocol.fields import (
     TOP_FIELDS,
     VARIANT_FIELDS,
 )
+from regimen.protocol.organ import bands
 from regimen.quantities.days import parse_days, runs
 from regimen.quantities.limits import (
     MAX_CYCLES,
@@ -441,6 +442,7 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
         if "dosing_weight" in raw
         else None
     )
+    organ = {k: c.attempt(where(k), partial(bands, raw[k], k)) if k in raw else () for k in ("renal", "hepatic")}
     if dosing_weight is not None and dose is not None and dose.unit.basis != "weight":
         c.add(where("dosing_weight"), f"dosing_weight applies to doses per kg; {dose.text!r} is not per kg")
     raw_variants = raw.get("variant", [])
@@ -492,6 +494,8 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
         after=after,
         gap_hours=gap[0] if gap else None,
         gap_text=gap[1] if gap else None,
+        renal=organ["renal"] or (),
+        hepatic=organ["hepatic"] or (),
     )
 
 

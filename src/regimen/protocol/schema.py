@@ -14,7 +14,10 @@ from typing import Any
 from regimen.protocol.fields import (
     COMPONENT_FIELDS,
     COMPONENT_REQUIRED,
+    HEPATIC_FIELDS,
+    ORGAN_REQUIRED,
     PHASE_FIELDS,
+    RENAL_FIELDS,
     SOURCE_FIELDS,
     TOP_FIELDS,
     TOP_REQUIRED,
@@ -48,6 +51,20 @@ SCHEMA: dict[str, Any] = {
             anyOf=[{"required": ["dose"]}, {"required": ["days"]}, {"required": ["duration"]}],
         ),
         "component": _object(COMPONENT_FIELDS, COMPONENT_REQUIRED),
+        "renal": _object(
+            RENAL_FIELDS,
+            ORGAN_REQUIRED,
+            description="One row of the source's dose adjustment by creatinine clearance or GFR (mL/min).",
+            anyOf=[{"required": ["min"]}, {"required": ["max"]}, {"required": ["below"]}],
+            **{"not": {"required": ["max", "below"]}},
+        ),
+        "hepatic": _object(
+            HEPATIC_FIELDS,
+            ("measure", *ORGAN_REQUIRED),
+            description="One row of the source's dose adjustment by bilirubin, AST or ALT.",
+            anyOf=[{"required": ["min"]}, {"required": ["max"]}, {"required": ["below"]}],
+            **{"not": {"required": ["max", "below"]}},
+        ),
         "phase": _object(PHASE_FIELDS, ("id", "component")),
     },
 }

@@ -1,0 +1,172 @@
+"""Kidney function acted on: a component's renal table (``[[component.renal]]``) applied to the patient's value.
+
+The value is a measured GFR given with ``--gfr``, else the Cockcroft–Gault creatinine clearance from ``--scr``, age,
+sex and actual weight (the estimate product information uses; :mod:`regimen.clinical.prepare`). It is read against
+each component's rows once per run (:func:`renal_plan`):
+
+* a row with a percentage: every dose of the drug is that percentage of the dose as it would be given, that is
+  after the protocol's maximum doses and before rounding (:meth:`RenalPlan.apply`, called by
+  :meth:`regimen.clinical.adjust.Adjustments.apply` between the caps and the rounding); the working says
+  "renal: CrCl 43 mL/min (Cockcroft–Gault) is 30–50 mL/min: 75 % of the dose (source): 1,800 mg → 1,350 mg";
+* "avoid" or "contraindicated": the drug is left out of the plan with a plan warning naming the drug, the value,
+  the range and the source; under ``--strict`` it is an error;
+* no row holds: the full dose, said in the notes; below the lowest bound the source states, a warning (the source
+  gives no dose there, so none is made up).
+
+Without a kidney value, a regimen with renal tables carries the note "kidney function not checked". Liver values
+are not taken by the tool: a regimen with hepatic tables says so in a note, naming the drugs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Protocol, TypeVar
+
+from regimen.clinical.options import ClinicalOptions, StrictError
+from regimen.clinical.prepare import Gfr, Prepared
+from regimen.errors import PatientError, option
+from regimen.model import Component, OrganBand, Regimen
+from regimen.quantities.exact import format_fraction
+
+
+def _names(drugs: list[str]) -> str:
+    return ", ".join(dict.fromkeys(drugs))
+
+
+def _verb(drugs: list[str]) -> str:
+    return "has" if len(dict.fromkeys(drugs)) == 1 else "have"
+
+
+def not_checked_note(regimen: Regimen) -> str | None:
+    """The note of a plan made without a kidney value for a regimen with renal tables (also for cohorts, whose
+    rosters carry no creatinine)."""
+    drugs = [c.drug for c in regimen.components() if c.renal]
+    if not drugs:
+        return None
+    return (
+        f"kidney function not checked: {_names(drugs)} {_verb(drugs)} renal dose adjustments in this regimen; "
+        "give --scr or --gfr"
+    )
+
+
+def hepatic_note(regimen: Regimen) -> str | None:
+    drugs = [c.drug for c in regimen.components() if c.hepatic]
+    if not drugs:
+        return None
+    return (
+        f"liver values not checked: {_names(drugs)} {_verb(drugs)} hepatic dose adjustments in this regimen "
+        f"(regimen show {regimen.id}); the tool takes no bilirubin, AST or ALT: check them by hand"
+    )
+
+
+def _lowest_bound(rows: tuple[OrganBand, ...]) -> Fraction | None:
+    """The lowest value the rows speak of, when every row has a lower bound (else the rows reach down to 0)."""
+    if any(r.min is None for r in rows):
+        return None
+    return min(r.min for r in rows if r.min is not None)
+
+
+class Scalable(Protocol):
+    """What :meth:`RenalPlan.apply` needs of a row being adjusted (:class:`regimen.clinical.adjust.PendingRow`)."""
+
+    amount: Fraction
+    steps: list[str]
+
+    def scale(self, k: Fraction) -> None: ...
+
+
+R = TypeVar("R", bound=Scalable)
+
+
+@dataclass(slots=True)
+class RenalPlan:
+    """What each component's renal table says for this patient: the row that holds, by component (identity)."""
+
+    kidney: Gfr | None = None
+    rows: dict[int, OrganBand] = field(default_factory=dict)
+
+    def apply(self, comp: Component, rows: list[R], unit: str) -> None:
+        """Scale ``rows`` (one cycle of ``comp``, after the caps, before rounding) by the row that holds, or empty
+        them when the row says avoid or contraindicated (the plan's warning was given by :func:`renal_plan`)."""
+        band = self.rows.get(id(comp))
+        if band is None or self.kidney is None:
+            return
+        if band.stop is not None:
+            rows.clear()
+            return
+        assert band.percent is not None
+        said = f"renal: {self.kidney.text} is {band.range_text()}: {band.action_text()} ({band.source})"
+        for row in rows:
+            before = row.amount
+            row.scale(band.percent / 100)
+            row.steps.append(f"{said}: {format_fraction(before)} {unit} → {format_fraction(row.amount)} {unit}")
+
+
+def renal_plan(regimen: Regimen, prepared: Prepared, options: ClinicalOptions, notes: list[str]) -> RenalPlan:
+    """Read every renal table of ``regimen`` against the patient's kidney value, once per run. Notes go to
+    ``notes``; warnings (a drug left out, no dose stated) to the plan's warnings; under --strict a drug left out is
+    an error."""
+    plan = RenalPlan(kidney=prepared.kidney)
+    liver = hepatic_note(regimen)
+    if liver is not None:
+        notes.append(liver)
+    with_rows = [c for c in regimen.components() if c.renal]
+    if not with_rows:
+        return plan
+    kidney = prepared.kidney
+    if kidney is None:
+        _need_all(prepared, with_rows)
+        note = not_checked_note(regimen)
+        assert note is not None
+        notes.append(note)
+        return plan
+    for comp in with_rows:
+        band = next((r for r in comp.renal if r.holds(kidney.ml_min)), None)
+        if band is None:
+            lowest = _lowest_bound(comp.renal)
+            if lowest is not None and kidney.ml_min < lowest:
+                prepared.warnings.append(
+                    f"{comp.drug}: {kidney.text} is below {format_fraction(lowest)} mL/min, the lowest value its "
+                    f"renal table states ({comp.renal[0].source}); no dose is stated there: the full dose is "
+                    "planned, decide it by hand"
+                )
+            else:
+                notes.append(f"renal: {kidney.text}: {comp.drug} at the full dose (no adjustment stated at this value)")
+            continue
+        plan.rows[id(comp)] = band
+        if band.stop is None:
+            notes.append(
+                f"renal: {kidney.text} is {band.range_text()}: {comp.drug} {band.action_text()} ({band.source})"
+            )
+            continue
+        said = (
+            f"{comp.drug} left out of the plan: {kidney.text} is {band.range_text()}, where its source says "
+            f"{band.stop} ({band.source})"
+        )
+        if options.strict:
+            raise StrictError(f"{option('strict')}: {said}; resolve it or run without {option('strict')}")
+        prepared.warnings.append(said)
+    return plan
+
+
+def _need_all(prepared: Prepared, comps: list[Component]) -> None:
+    """A creatinine was given but the clearance could not be estimated: say what is missing (never a silent skip)."""
+    p = prepared.patient
+    if p.scr_mg_dl is None:
+        return
+    missing = [
+        flag
+        for flag, value in ((option("age"), p.age_years), (option("sex"), p.sex), (option("weight"), p.weight_kg))
+        if value is None
+    ]
+    if missing:
+        drugs = _names([c.drug for c in comps])
+        raise PatientError(
+            f"the renal dose adjustment of {drugs} needs the Cockcroft–Gault creatinine clearance, which needs the "
+            f"patient's age, sex and weight with {option('scr')}: pass {', '.join(missing)} (or a measured "
+            f"{option('gfr')})"
+        )
+
+
+__all__ = ["RenalPlan", "hepatic_note", "not_checked_note", "renal_plan"]

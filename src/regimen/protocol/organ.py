@@ -1,0 +1,126 @@
+"""A component's renal and hepatic dose-adjustment tables (``[[component.renal]]``, ``[[component.hepatic]]``).
+
+Each row is a range of one measure and what its source says to do there::
+
+    [[component.renal]]
+    min = 30
+    max = 50
+    action = "75%"
+    source = "Capecitabine US prescribing information, 2.4"
+
+``min`` is inclusive (≥), ``max`` inclusive (≤), ``below`` exclusive (<); a row has at least one and never both
+``max`` and ``below``. Rows of one measure may not overlap: a value falls in at most one row. A value outside every
+row gets the full dose (the source states no adjustment there), except below the lowest stated bound, where the
+plan warns that the source gives no dose (:mod:`regimen.clinical.renal_adjust`).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from fractions import Fraction
+
+from regimen.model import ORGAN_STOPS, OrganBand
+from regimen.protocol.fields import HEPATIC_FIELDS, RENAL_FIELDS
+
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+def _bound(value: object, key: str, where: str) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{where}: {key} must be a number, e.g. {key} = 30")
+    number = Fraction(Decimal(str(value)))
+    if number < 0:
+        raise ValueError(f"{where}: {key} {value} must not be negative")
+    return number
+
+
+def _text(value: object, key: str, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{where}: {key} must be non-empty text")
+    return value.strip()
+
+
+def _row(raw: object, kind: str, n: int) -> OrganBand:
+    where = f"{kind} row {n}"
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where} must be a table: [[component.{kind}]] with min/max/below, action and source")
+    allowed = RENAL_FIELDS if kind == "renal" else HEPATIC_FIELDS
+    unknown = sorted(set(raw) - set(allowed))
+    if unknown:
+        raise ValueError(f"{where}: unknown field {unknown[0]!r}; allowed fields are {', '.join(sorted(allowed))}")
+    measure = "crcl"
+    if kind == "hepatic":
+        measure = _text(raw.get("measure"), "measure", where)
+        choices = HEPATIC_FIELDS["measure"]["enum"]
+        if measure not in choices:
+            raise ValueError(f"{where}: measure {measure!r} is not one of {', '.join(choices)}")
+    for key in ("action", "source"):
+        if key not in raw:
+            raise ValueError(f"{where}: missing {key!r} (every row says what to do and cites its source)")
+    bounds = {k: _bound(raw[k], k, where) for k in ("min", "max", "below") if k in raw}
+    if not bounds:
+        raise ValueError(f"{where}: give the range with min (≥), max (≤) or below (<)")
+    if "max" in bounds and "below" in bounds:
+        raise ValueError(f"{where}: give max (≤) or below (<), not both")
+    high = bounds.get("max", bounds.get("below"))
+    single = "max" in bounds and high == bounds.get("min")  # min = max: one value
+    if "min" in bounds and high is not None and bounds["min"] >= high and not single:
+        raise ValueError(f"{where}: min {bounds['min']} must be under the upper bound {high}")
+    action = raw["action"]
+    percent: Fraction | None = None
+    stop: str | None = None
+    match = _PERCENT.match(action) if isinstance(action, str) else None
+    if match is not None:
+        percent = Fraction(Decimal(match.group(1)))
+        if not 0 < percent < 100:
+            raise ValueError(f"{where}: action {action!r} must be above 0% and under 100% (100% needs no row)")
+    elif isinstance(action, str) and action.strip().lower() in ORGAN_STOPS:
+        stop = action.strip().lower()
+    else:
+        raise ValueError(f"{where}: action {action!r} must be a percentage such as '75%', 'avoid' or 'contraindicated'")
+    note = _text(raw["note"], "note", where) if "note" in raw else None
+    url = _text(raw["url"], "url", where) if "url" in raw else None
+    return OrganBand(
+        measure=measure,
+        source=_text(raw["source"], "source", where),
+        percent=percent,
+        stop=stop,
+        min=bounds.get("min"),
+        max=bounds.get("max"),
+        below=bounds.get("below"),
+        note=note,
+        url=url,
+    )
+
+
+def _overlap(a: OrganBand, b: OrganBand) -> bool:
+    """Whether some value lies in both rows (lower bounds are inclusive; upper ones by max or below)."""
+
+    def starts_before_end(low: OrganBand, high: OrganBand) -> bool:
+        if low.min is None or (high.max is None and high.below is None):
+            return True
+        if high.max is not None:
+            return low.min <= high.max
+        assert high.below is not None
+        return low.min < high.below
+
+    return a.measure == b.measure and starts_before_end(a, b) and starts_before_end(b, a)
+
+
+def bands(value: object, kind: str) -> tuple[OrganBand, ...]:
+    """The rows of ``[[component.renal]]`` or ``[[component.hepatic]]``, checked; ValueError names the row."""
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"{kind} adjustments must be [[component.{kind}]] tables")
+    rows = tuple(_row(raw, kind, n) for n, raw in enumerate(value, 1))
+    for i, a in enumerate(rows):
+        for j in range(i + 1, len(rows)):
+            if _overlap(a, rows[j]):
+                raise ValueError(
+                    f"{kind} rows {i + 1} ({a.range_text()}) and {j + 1} ({rows[j].range_text()}) overlap: "
+                    "a value must fall in one row at most"
+                )
+    return rows
+
+
+__all__ = ["bands"]
