@@ -48,9 +48,9 @@ EXPECTED: dict[str, list[tuple[str, list[int], str, str]]] = {
         ("vinblastine", [1, 15], "10.8", "12.6"),
         ("dacarbazine", [1, 15], "675", "787.5"),
     ],
-    "7-plus-3": [  # cytarabine 100 mg/m²/day continuous days 1-7; daunorubicin 45 mg/m² days 1-3
+    "7-plus-3": [  # cytarabine 100 mg/m²/day continuous days 1-7; daunorubicin 60 mg/m² days 1-3 (AML17)
         ("cytarabine", [1, 2, 3, 4, 5, 6, 7], "180", "210"),
-        ("daunorubicin", [1, 2, 3], "81", "94.5"),
+        ("daunorubicin", [1, 2, 3], "108", "126"),
     ],
     "gemcitabine-d1-8-15": [("gemcitabine", [1, 8, 15], "1800", "2100")],  # 1,000 mg/m²
     "cisplatin-etoposide": [  # cisplatin 80 mg/m² day 1; etoposide 100 mg/m² days 1-3

@@ -11,6 +11,7 @@ anthraquinone mitoxantrone) when a plan is checked.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,15 @@ from regimen.quantities.exact import format_decimal, format_fraction, round_sign
 from regimen.quantities.units import parse_dose
 
 PREFIX = "anthracycline-"
+
+#: The table and lifetime limit a plan is held against when the user chooses none (--anthracycline-table,
+#: --anthracycline-limit): a regimen with an anthracycline always shows its doxorubicin-equivalent total.
+DEFAULT_TABLE = "esc-2022"
+DEFAULT_LIMIT = Fraction(450)  # mg/m² doxorubicin-equivalent
+DEFAULT_LIMIT_SOURCE = (
+    "default; US doxorubicin prescribing information: cardiomyopathy in 5-8 % at a cumulative 450 mg/m², "
+    "rising steeply above 400 mg/m²"
+)
 
 
 class AnthracyclineError(RegimenError):
@@ -60,7 +70,17 @@ def bundled_tables() -> list[str]:
 
 def load_table(ref: str) -> FactorTable:
     """A bundled table by name ('esc-2022') or a table file by path."""
-    path = Path(ref) if ref.endswith(".toml") or "/" in ref else _data_dir() / f"{PREFIX}{ref}.toml"
+    if not (ref.endswith(".toml") or "/" in ref):
+        return _bundled(ref)  # read once per process: every plan with an anthracycline uses one
+    return _read_table(Path(ref), ref)
+
+
+@functools.cache
+def _bundled(name: str) -> FactorTable:
+    return _read_table(_data_dir() / f"{PREFIX}{name}.toml", name)
+
+
+def _read_table(path: Path, ref: str) -> FactorTable:
     if not path.is_file():
         raise AnthracyclineError(
             f"unknown anthracycline table {ref!r}: use one of {', '.join(bundled_tables())} or a path to a .toml table"
@@ -100,9 +120,10 @@ def load_table(ref: str) -> FactorTable:
     )
 
 
-def known_anthracyclines() -> set[str]:
+@functools.cache
+def known_anthracyclines() -> frozenset[str]:
     """Drugs named in any bundled table: the drugs a plan reports as anthracyclines."""
-    return set().union(*(load_table(name).drugs for name in bundled_tables()))
+    return frozenset().union(*(load_table(name).drugs for name in bundled_tables()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +186,20 @@ def exposure(
     prior: tuple[Prior, ...],
     limit: Fraction | None,
 ) -> Exposure:
-    """The planned course's doxorubicin-equivalent plus prior exposure, against an optional limit."""
-    return counted([("planned", [(r, bsa_m2) for r in rows])], table, prior, limit)
+    """The planned course's doxorubicin-equivalent plus prior exposure, against a limit. A plan with an
+    anthracycline (or a prior dose) is always counted: without a chosen table or limit, the defaults
+    (:data:`DEFAULT_TABLE`, :data:`DEFAULT_LIMIT`) are used and said so."""
+    if not prior and not any(r.drug.lower() in known_anthracyclines() for r in rows):
+        if table is None and limit is None:
+            return Exposure((), (), None)
+    chosen = limit is not None
+    return counted(
+        [("planned", [(r, bsa_m2) for r in rows])],
+        table if table is not None else load_table(DEFAULT_TABLE),
+        prior,
+        limit if chosen else DEFAULT_LIMIT,
+        "--anthracycline-limit" if chosen else DEFAULT_LIMIT_SOURCE,
+    )
 
 
 def course_exposure(
@@ -193,7 +226,11 @@ def course_exposure(
 
 
 def counted(
-    parts: Sequence[Part], table: FactorTable | None, prior: tuple[Prior, ...], limit: Fraction | None
+    parts: Sequence[Part],
+    table: FactorTable | None,
+    prior: tuple[Prior, ...],
+    limit: Fraction | None,
+    limit_source: str = "--anthracycline-limit",
 ) -> Exposure:
     """The doxorubicin-equivalent of ``parts`` in turn (the first with the prior exposure), each running total held
     against ``limit``. A part after the first that holds no anthracycline is left out."""
@@ -274,7 +311,7 @@ def counted(
                 if value is not None:
                     total += value
                     counted_any = True
-        _held(" + ".join([*names, "prior"]), total, missing, table, limit, lines, warnings)
+        _held(" + ".join([*names, "prior"]), total, missing, table, (limit, limit_source), lines, warnings)
     return Exposure(tuple(lines), tuple(warnings), total if counted_any else None)
 
 
@@ -283,22 +320,23 @@ def _held(
     total: Fraction,
     missing: list[str],
     table: FactorTable,
-    limit: Fraction | None,
+    limit_of: tuple[Fraction | None, str],
     lines: list[str],
     warnings: list[str],
 ) -> None:
-    """The running total ``label`` ("planned + prior"), and held against the limit."""
+    """The running total ``label`` ("planned + prior"), and held against the limit (with where it comes from)."""
+    limit, source = limit_of
     left_out = ", ".join(dict.fromkeys(missing))
     incomplete = f" (incomplete: {left_out} not counted)" if missing else ""
     at_least = "at least " if missing else ""  # what is left out can only add to the total
     lines.append(f"cumulative ({label}): {at_least}{_n(total)} mg/m² doxorubicin-equivalent{incomplete}")
     if limit is None:
         return
+    cited = f"{format_fraction(limit)} mg/m² ({source})"
     if total > limit:
         warnings.append(
             f"cumulative anthracycline {at_least}{_n(total)} mg/m² doxorubicin-equivalent "
-            f"({label}, table {table.name}){incomplete} exceeds the limit "
-            f"{format_fraction(limit)} mg/m² (--anthracycline-limit)"
+            f"({label}, table {table.name}){incomplete} exceeds the limit {cited}"
         )
     elif missing:
         # a total that leaves a drug out is never "within" a limit: the drug left out could cross it
@@ -309,11 +347,19 @@ def _held(
             f"{_n(total)} mg/m² doxorubicin-equivalent, {label}, table {table.name}); count "
             "it by hand (--anthracycline-limit)"
         )
+    elif total == limit:
+        # at the limit is not "within" it: any further anthracycline crosses it
+        warnings.append(
+            f"cumulative anthracycline {_n(total)} mg/m² doxorubicin-equivalent ({label}, table {table.name}) is "
+            f"at the limit {cited}: no further anthracycline without crossing it"
+        )
     else:
-        lines.append(f"within the limit {format_fraction(limit)} mg/m² (--anthracycline-limit)")
+        lines.append(f"within the limit {cited}: {_n(limit - total)} mg/m² below it")
 
 
 __all__ = [
+    "DEFAULT_LIMIT",
+    "DEFAULT_TABLE",
     "AnthracyclineError",
     "Exposure",
     "FactorTable",

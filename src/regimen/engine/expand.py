@@ -18,6 +18,7 @@ from fractions import Fraction
 
 from regimen.clinical.adjust import Adjustments, PendingRow, row_warnings
 from regimen.clinical.anthracycline import exposure
+from regimen.clinical.lifetime import bleomycin_total
 from regimen.clinical.options import ClinicalOptions, StrictError
 from regimen.clinical.prepare import Gfr, prepare
 from regimen.engine.outcomes import expand_outcomes, missing_names, missing_warning, outcomes
@@ -388,13 +389,12 @@ def _expand(
     plan_level = list(warnings)
     warnings.extend(row_warnings(rows))
     notes.extend(f"{line}, as the protocol states" for line in row_warnings(rows, "caps"))
-    if options.anthracycline_table is not None or options.prior or options.anthracycline_limit is not None:
-        found = exposure(
-            tuple(rows), patient.bsa_m2, options.anthracycline_table, options.prior, options.anthracycline_limit
-        )
-        notes.extend(found.lines)
-        warnings.extend(found.warnings)
-        plan_level.extend(found.warnings)
+    # lifetime totals, always shown: anthracyclines (default table and limit when none is chosen), bleomycin
+    found = exposure(tuple(rows), patient.bsa_m2, options.anthracycline_table, options.prior, options.anthracycline_limit)
+    bleo_notes, bleo_warnings = bleomycin_total(rows)
+    notes.extend([*found.lines, *bleo_notes])
+    warnings.extend([*found.warnings, *bleo_warnings])
+    plan_level.extend([*found.warnings, *bleo_warnings])
     notes.append(rounding.rule)
     warnings = list(dict.fromkeys(warnings))
     if options.strict and warnings:
