@@ -587,8 +587,10 @@ def test_anthracycline_errors() -> None:
         load_table("cog-v9")
     with pytest.raises(AnthracyclineError, match="give the cumulative dose in mg/m²"):
         parse_prior("doxorubicin 240 mg")
-    with pytest.raises(AnthracyclineError, match="need a factor table"):
-        plan("cenersen-arm1", ClinicalOptions(prior=(parse_prior("doxorubicin 240 mg/m2"),)), weight="70", bsa="1.8")
+    # a prior dose without a table is counted by the default table (esc-2022), never refused or left uncounted:
+    # idarubicin 12 mg/m² × 3 days × 5 = 180, + 240 = 420 mg/m²
+    p = plan("cenersen-arm1", ClinicalOptions(prior=(parse_prior("doxorubicin 240 mg/m2"),)), weight="70", bsa="1.8")
+    assert "cumulative (planned + prior): 420 mg/m² doxorubicin-equivalent" in p.notes
 
 
 def test_a_local_table_file(tmp_path: Path) -> None:

@@ -199,7 +199,10 @@ def test_anthracycline_options(runner: CliRunner) -> None:
     assert "unknown anthracycline table 'cog'" in error(
         runner, "cenersen-arm1", *PATIENT, "--anthracycline-table", "cog"
     )
-    assert "need a factor table" in error(runner, "cenersen-arm1", *PATIENT, "--prior", "doxorubicin 100 mg/m2")
+    # no table chosen: the default table and limit count the prior dose (idarubicin 180 + 100 = 280 mg/m²)
+    default = ok(runner, "cenersen-arm1", *PATIENT, "--prior", "doxorubicin 100 mg/m2")
+    assert "cumulative (planned + prior): 280 mg/m² doxorubicin-equivalent" in default
+    assert "within the limit 450 mg/m² (default; US doxorubicin prescribing information" in default
     assert "write the drug and its cumulative dose" in error(runner, "cenersen-arm1", *PATIENT, "--prior", "doxo")
     assert "positive number of mg/m²" in error(
         runner, "cenersen-arm1", *PATIENT, "--anthracycline-table", "esc-2022", "--anthracycline-limit", "-5"

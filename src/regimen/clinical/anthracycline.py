@@ -193,13 +193,17 @@ def exposure(
         if table is None and limit is None:
             return Exposure((), (), None)
     chosen = limit is not None
-    return counted(
+    found = counted(
         [("planned", [(r, bsa_m2) for r in rows])],
         table if table is not None else load_table(DEFAULT_TABLE),
         prior,
         limit if chosen else DEFAULT_LIMIT,
         "--anthracycline-limit" if chosen else DEFAULT_LIMIT_SOURCE,
     )
+    if prior or not found.lines:
+        return found
+    unknown = "no earlier anthracycline given (--prior): the total is this plan's alone; add any earlier dose"
+    return Exposure((*found.lines, unknown), found.warnings, found.total)
 
 
 def course_exposure(
@@ -354,7 +358,7 @@ def _held(
             f"at the limit {cited}: no further anthracycline without crossing it"
         )
     else:
-        lines.append(f"within the limit {cited}: {_n(limit - total)} mg/m² below it")
+        lines.append(f"within the limit {cited}")
 
 
 __all__ = [

@@ -33,6 +33,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from regimen.clinical.adjust import Adjustments
+from regimen.clinical.renal_adjust import not_checked_note
 from regimen.clinical.body_size import BSA_FORMULAS
 from regimen.clinical.patient import read_sex
 from regimen.clinical.prepare import (
@@ -251,6 +252,9 @@ class CohortExpander:
             self._by_rules = {}
         self._plain = _plain(self.regimen)
         _refuse_auc(self.regimen)
+        kidney = not_checked_note(self.regimen)  # a roster carries no creatinine: the renal tables are not applied
+        if kidney is not None:
+            self._note(kidney)
         if self.options is not None:
             self._set_options(self.options)
         self._dosing_weight_needs()
