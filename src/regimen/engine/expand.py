@@ -390,7 +390,9 @@ def _expand(
     warnings.extend(row_warnings(rows))
     notes.extend(f"{line}, as the protocol states" for line in row_warnings(rows, "caps"))
     # lifetime totals, always shown: anthracyclines (default table and limit when none is chosen), bleomycin
-    found = exposure(tuple(rows), patient.bsa_m2, options.anthracycline_table, options.prior, options.anthracycline_limit)
+    found = exposure(
+        tuple(rows), patient.bsa_m2, options.anthracycline_table, options.prior, options.anthracycline_limit
+    )
     bleo_notes, bleo_warnings = bleomycin_total(rows)
     notes.extend([*found.lines, *bleo_notes])
     warnings.extend([*found.warnings, *bleo_warnings])

@@ -33,7 +33,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from regimen.clinical.adjust import Adjustments
-from regimen.clinical.renal_adjust import not_checked_note
 from regimen.clinical.body_size import BSA_FORMULAS
 from regimen.clinical.patient import read_sex
 from regimen.clinical.prepare import (
@@ -46,6 +45,7 @@ from regimen.clinical.prepare import (
     prepare,
     range_warning,
 )
+from regimen.clinical.renal_adjust import not_checked_note
 from regimen.engine.cohort.roster import (
     COLUMNS,
     ERROR_COLUMNS,

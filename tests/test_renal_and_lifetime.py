@@ -1,0 +1,273 @@
+"""Kidney function acted on, and lifetime totals that cannot be read as safe (issue 24, items 4 and 5).
+
+Every expectation is worked by hand from the regimen file and its cited source:
+
+* Cockcroft–Gault CrCl = (140 − age) × weight / (72 × SCr), × 0.85 for women. Male, 68 years, 86 kg, SCr 2 mg/dL:
+  72 × 86 / 144 = 43 mL/min. Male, 65 years, 60 kg, SCr 2.5: 75 × 60 / 180 = 25 mL/min. Male, 68 years, 75 kg,
+  SCr 1.5: 72 × 75 / 108 = 50 mL/min.
+* capecitabine (CAPOX) 1,000 mg/m² × 1.8 m² = 1,800 mg a dose; 75 % (label, CrCl 30–50) = 1,350 mg.
+* cisplatin (EP) 80 mg/m² × 1.8 = 144 mg; 80 % (BC Cancer, CrCl 45 to under 60) = 115.2 mg; under 45: held.
+  etoposide 100 mg/m² × 1.8 = 180 mg; 75 % (SmPC, CrCl 15–50) = 135 mg.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from regimen.cli import cli
+from regimen.errors import RegimenFileError
+from regimen.protocol.loader import load_text
+from regimen.protocol.schema import SCHEMA
+
+BSA = ["--bsa", "1.8"]
+CRCL_43 = ["--age", "68", "--sex", "male", "--weight", "86", "--scr", "2"]
+CRCL_25 = ["--age", "65", "--sex", "male", "--weight", "60", "--scr", "2.5"]
+CRCL_50 = ["--age", "68", "--sex", "male", "--weight", "75", "--scr", "1.5"]
+GOG158 = str(Path(__file__).parent.parent / "examples" / "carboplatin-paclitaxel-gog158.toml")
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["expand", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def plan(*args: str) -> dict:  # type: ignore[type-arg]
+    code, out, err = run(*args, "--format", "json")
+    assert code == 0, out + err
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+def doses(data: dict, drug: str) -> list[str]:  # type: ignore[type-arg]
+    return [r["dose_exact"] for r in data["administrations"] if r["drug"] == drug]
+
+
+def rows_of(data: dict, drug: str) -> list[dict]:  # type: ignore[type-arg]
+    return [r for r in data["administrations"] if r["drug"] == drug]
+
+
+# ---- item 4: kidney function -------------------------------------------------------------------------------------
+
+
+def test_capecitabine_at_crcl_43_is_75_percent_after_the_working_says_why() -> None:
+    data = plan("capox", *BSA, *CRCL_43, "--cycles", "1")
+    assert set(doses(data, "capecitabine")) == {"1350"} and len(doses(data, "capecitabine")) == 28
+    working = rows_of(data, "capecitabine")[0]["calculation"]
+    assert "Cockcroft–Gault CrCl" not in working  # the estimate's own working is the patient's, said once
+    assert (
+        "renal: CrCl 43 mL/min (Cockcroft–Gault) is 30–50 mL/min: 75 % of the dose (capecitabine US prescribing "
+        "information 2.4): 1,800 mg → 1,350 mg" in working
+    )
+    assert set(doses(data, "oxaliplatin")) == {"234"}  # no renal table: 130 × 1.8, untouched
+    assert any("renal: CrCl 43 mL/min (Cockcroft–Gault) is 30–50 mL/min: capecitabine 75 %" in n for n in data["notes"])
+
+
+def test_capecitabine_at_crcl_25_is_left_out_with_a_warning_and_refused_under_strict() -> None:
+    data = plan("capox", *BSA, *CRCL_25, "--cycles", "1")
+    assert doses(data, "capecitabine") == []
+    assert set(doses(data, "oxaliplatin")) == {"234"}
+    warning = (
+        "capecitabine left out of the plan: CrCl 25 mL/min (Cockcroft–Gault) is below 30 mL/min, where its source "
+        "says contraindicated (capecitabine US prescribing information 4.1)"
+    )
+    assert warning in data["warnings"]
+    code, out, err = run("capox", *BSA, *CRCL_25, "--cycles", "1", "--strict")
+    assert code == 1 and out == ""
+    assert (
+        err.startswith("Error: --strict: capecitabine left out of the plan: CrCl 25 mL/min") and "Traceback" not in err
+    )
+
+
+def test_cisplatin_follows_the_bc_cancer_table_and_etoposide_its_smpc() -> None:
+    at_50 = plan("cisplatin-etoposide", *BSA, *CRCL_50, "--cycles", "1")
+    assert doses(at_50, "cisplatin") == ["115.2"]  # 45 to under 60: 80 % of 144 mg
+    assert doses(at_50, "etoposide") == ["135", "135", "135"]  # 15-50 inclusive: 75 % of 180 mg
+    at_43 = plan("cisplatin-etoposide", *BSA, *CRCL_43, "--cycles", "1")
+    assert doses(at_43, "cisplatin") == []  # under 45: hold cisplatin
+    assert any(
+        w.startswith("cisplatin left out of the plan: CrCl 43 mL/min (Cockcroft–Gault) is below 45 mL/min")
+        and "avoid (BC Cancer Protocol Summary LUMMPG" in w
+        for w in at_43["warnings"]
+    )
+    full = plan("cisplatin-etoposide", *BSA, "--gfr", "60", "--cycles", "1")  # 60 mL/min: full dose, no row holds
+    assert doses(full, "cisplatin") == ["144"] and doses(full, "etoposide") == ["180", "180", "180"]
+
+
+def test_a_measured_gfr_is_used_before_any_estimate() -> None:
+    data = plan("capox", *BSA, "--gfr", "43", "--cycles", "1")
+    assert set(doses(data, "capecitabine")) == {"1350"}
+    assert "renal: GFR 43 mL/min (given with --gfr) is 30–50 mL/min" in rows_of(data, "capecitabine")[0]["calculation"]
+
+
+def test_below_the_lowest_stated_value_the_plan_warns_instead_of_inventing_a_dose() -> None:
+    data = plan("cisplatin-etoposide", *BSA, "--gfr", "10", "--cycles", "1")
+    assert doses(data, "etoposide") == ["180", "180", "180"]
+    assert any(
+        w.startswith("etoposide: GFR 10 mL/min (given with --gfr) is below 15 mL/min, the lowest value its renal table")
+        for w in data["warnings"]
+    )
+
+
+def test_without_a_kidney_value_the_plan_says_it_was_not_checked() -> None:
+    data = plan("capox", *BSA, "--cycles", "1")
+    assert set(doses(data, "capecitabine")) == {"1800"}
+    assert (
+        "kidney function not checked: capecitabine has renal dose adjustments in this regimen; give --scr or --gfr"
+        in data["notes"]
+    )
+    both = plan("cisplatin-etoposide", *BSA, "--cycles", "1")
+    assert "kidney function not checked: cisplatin, etoposide have renal dose adjustments" in " ".join(both["notes"])
+
+
+def test_a_creatinine_without_age_sex_or_weight_is_an_error_not_a_silent_skip() -> None:
+    code, out, err = run("capox", *BSA, "--scr", "2", "--age", "68", "--sex", "male", "--cycles", "1")
+    assert code == 1 and out == ""
+    assert "needs the Cockcroft–Gault creatinine clearance" in err and "pass --weight" in err
+
+
+def test_a_low_creatinine_in_calvert_dosing_is_flagged_and_rounded_up_only_when_asked() -> None:
+    """Female, 60 years, 70 kg. SCr 0.5: CrCl 80 × 70 / 36 × 0.85 = 132.22, capped at 125: AUC 7.5 × 150 = 1,125 mg.
+    Rounded up to 0.7: 80 × 70 / 50.4 × 0.85 = 94.444 -> 94.44 mL/min: 7.5 × 119.44 = 895.8 mg."""
+    patient = ["--bsa", "1.8", "--weight", "70", "--age", "60", "--sex", "female", "--scr", "0.5", "--cycles", "1"]
+    flagged = plan(GOG158, *patient)
+    assert doses(flagged, "carboplatin") == ["1125"]
+    assert any(
+        w.startswith("serum creatinine 0.5 mg/dL is under 0.7 mg/dL (--scr-floor): a low creatinine overestimates")
+        for w in flagged["warnings"]
+    )
+    floor_08 = plan(GOG158, *patient, "--scr-floor", "0.8")
+    assert any("is under 0.8 mg/dL (--scr-floor)" in w for w in floor_08["warnings"])
+    applied = plan(GOG158, *patient, "--scr-floor-apply")
+    assert doses(applied, "carboplatin") == ["895.8"]
+    assert not any("--scr-floor" in w for w in applied["warnings"])
+    assert any(
+        "serum creatinine 0.5 mg/dL rounded up to 0.7 mg/dL for the GFR estimates (--scr-floor-apply)" in line
+        for line in applied["patient"]["working"]
+    )
+    normal = plan(GOG158, *patient[:-4], "--scr", "0.9", "--cycles", "1")  # at or over the floor: nothing said
+    assert not any("--scr-floor" in w for w in normal["warnings"])
+
+
+def test_show_describes_the_renal_rows_with_their_source() -> None:
+    shown = CliRunner().invoke(cli, ["show", "capox"]).output
+    assert "Kidney function (CrCl or GFR): 30–50 mL/min: 75 % of the dose (capecitabine US prescribing" in shown
+    assert "below 30 mL/min: contraindicated (capecitabine US prescribing information 4.1" in shown
+
+
+def test_a_cohort_of_a_regimen_with_renal_tables_says_kidney_function_was_not_checked(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("patient_id,bsa_m2\na,1.8\n")
+    result = CliRunner().invoke(cli, ["cohort", "capox", str(roster), "-o", str(tmp_path / "p.csv"), "--cycles", "1"])
+    assert result.exit_code == 0, result.output
+    assert "kidney function not checked: capecitabine has renal dose adjustments" in result.output
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "p.csv").read_text())))
+    assert {r["dose_exact"] for r in rows if r["drug"] == "capecitabine"} == {"1800"}
+
+
+BASE = """id = "x"
+name = "x"
+[[source]]
+citation = "c"
+[[component]]
+drug = "capecitabine"
+dose = "1000 mg/m²"
+days = "1"
+"""
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("min = 30\nmax = 50\naction = '75%'\nsource = 's'\n[[component.renal]]\nbelow = 31\naction = 'avoid'\n"
+         "source = 's'\n", "renal rows 1 (30–50 mL/min) and 2 (below 31 mL/min) overlap"),
+        ("min = 30\naction = 'half'\nsource = 's'\n", "must be a percentage such as '75%', 'avoid' or"),
+        ("min = 30\naction = '75%'\n", "missing 'source'"),
+        ("action = '75%'\nsource = 's'\n", "give the range with min (≥), max (≤) or below (<)"),
+        ("min = 30\nmax = 50\nbelow = 40\naction = '75%'\nsource = 's'\n", "give max (≤) or below (<), not both"),
+        ("min = 30\naction = '100%'\nsource = 's'\n", "above 0% and under 100%"),
+        ("min = 30\naction = '75%'\nsource = 's'\nper = 'x'\n", "unknown field 'per'"),
+    ],
+)  # fmt: skip
+def test_the_loader_refuses_a_renal_table_that_cannot_be_read_one_way(rows: str, message: str) -> None:
+    with pytest.raises(RegimenFileError) as caught:
+        load_text(BASE + "[[component.renal]]\n" + rows)
+    assert message in str(caught.value)
+
+
+def test_the_schema_describes_renal_and_hepatic_rows_from_the_same_field_table() -> None:
+    component = SCHEMA["$defs"]["component"]["properties"]
+    assert component["renal"]["items"] == {"$ref": "#/$defs/renal"}
+    assert set(SCHEMA["$defs"]["renal"]["properties"]) == {"min", "max", "below", "action", "source", "url", "note"}
+    assert "measure" in SCHEMA["$defs"]["hepatic"]["required"]
+
+
+def test_hepatic_rows_load_and_the_plan_says_liver_values_are_not_checked() -> None:
+    regimen = load_text(
+        BASE + "[[component.hepatic]]\nmeasure = 'bilirubin_uln'\nmin = 1.5\nmax = 3\naction = '50%'\nsource = 's'\n"
+    )
+    (row,) = regimen.components()[0].hepatic
+    assert row.range_text() == "1.5–3 × ULN" and row.action_text() == "50 % of the dose"
+
+
+# ---- item 5: lifetime totals -------------------------------------------------------------------------------------
+
+
+def test_dd_ac_t_always_shows_the_doxorubicin_equivalent_total_against_the_default_limit() -> None:
+    """4 cycles × 60 mg/m² = 240 mg/m² doxorubicin (factor 1 in esc-2022), under the default 450 mg/m²."""
+    data = plan("dd-ac-t", *BSA)
+    notes = data["notes"]
+    assert "cumulative (planned + prior): 240 mg/m² doxorubicin-equivalent" in notes
+    assert any(
+        n.startswith("within the limit 450 mg/m² (default; US doxorubicin prescribing information") for n in notes
+    )
+    assert any(n.startswith("anthracycline doxorubicin-equivalent by table esc-2022") for n in notes)
+    assert "no earlier anthracycline given (--prior): the total is this plan's alone; add any earlier dose" in notes
+
+
+def test_a_total_exactly_at_the_limit_is_at_the_limit_never_within() -> None:
+    """240 planned + 210 prior = 450 mg/m²: at the default limit."""
+    data = plan("dd-ac-t", *BSA, "--prior", "doxorubicin 210 mg/m2")
+    assert not any("within the limit" in n for n in data["notes"])
+    assert any(
+        w.startswith("cumulative anthracycline 450 mg/m² doxorubicin-equivalent (planned + prior, table esc-2022) "
+                     "is at the limit 450 mg/m²")
+        for w in data["warnings"]
+    )  # fmt: skip
+    code, _, err = run("dd-ac-t", *BSA, "--prior", "doxorubicin 210 mg/m2", "--strict")
+    assert code == 1 and "is at the limit 450 mg/m²" in err
+    chosen = plan("dd-ac-t", *BSA, "--anthracycline-limit", "240")
+    assert any("is at the limit 240 mg/m² (--anthracycline-limit)" in w for w in chosen["warnings"])
+
+
+def test_abvd_shows_bleomycin_lifetime_units_and_at_the_limit_says_so() -> None:
+    """10 units/m² × 1.8 = 18 units, days 1 and 15: 36 units a cycle. At 2 m² over 10 cycles: 20 × 2 × 10 = 400."""
+    one = plan("abvd", *BSA, "--cycles", "1")
+    assert any(
+        n.startswith("bleomycin cumulative (planned): 36 units; earlier bleomycin is not counted: add it; within the "
+                     "lifetime limit 400 units (bleomycin US prescribing information")
+        for n in one["notes"]
+    )  # fmt: skip
+    ten = plan("abvd", "--bsa", "2", "--cycles", "10")
+    assert any(w.startswith("bleomycin planned 400 units is at the lifetime limit 400 units") for w in ten["warnings"])
+    assert not any("within the lifetime limit" in n for n in ten["notes"])
+
+
+def test_irinotecan_and_weekly_paclitaxel_have_their_sources_durations_and_so_a_rate() -> None:
+    irinotecan = rows_of(plan("folfiri", *BSA, "--cycles", "1"), "irinotecan")[0]
+    assert (irinotecan["dose_exact"], irinotecan["rate"], irinotecan["duration_h"]) == ("324", 216, 1.5)  # mg/h, h
+    paclitaxel = rows_of(plan("paclitaxel-weekly", *BSA, "--cycles", "1"), "paclitaxel")[0]
+    assert (paclitaxel["dose_exact"], paclitaxel["rate"], paclitaxel["duration_h"]) == ("144", 144, 1)
+
+
+def test_seven_plus_three_gives_daunorubicin_60_and_90_as_dose_level_plus_one() -> None:
+    """60 mg/m²/day × 1.8 = 108 mg, days 1-3; dose level +1: 90 × 1.8 = 162 mg."""
+    assert doses(plan("7-plus-3", *BSA, "--age", "50"), "daunorubicin") == ["108", "108", "108"]
+    high = plan("7-plus-3", *BSA, "--age", "50", "--dose-level", "daunorubicin=1")
+    assert doses(high, "daunorubicin") == ["162", "162", "162"]
+    shown = CliRunner().invoke(cli, ["show", "7-plus-3"]).output
+    assert "for patients aged 60 or under" in shown
