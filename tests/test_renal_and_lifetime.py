@@ -124,10 +124,15 @@ def test_without_a_kidney_value_the_plan_says_it_was_not_checked() -> None:
     assert "kidney function not checked: cisplatin, etoposide have renal dose adjustments" in " ".join(both["notes"])
 
 
-def test_a_creatinine_without_age_sex_or_weight_is_an_error_not_a_silent_skip() -> None:
-    code, out, err = run("capox", *BSA, "--scr", "2", "--age", "68", "--sex", "male", "--cycles", "1")
-    assert code == 1 and out == ""
-    assert "needs the Cockcroft–Gault creatinine clearance" in err and "pass --weight" in err
+def test_a_creatinine_without_age_sex_or_weight_is_a_warning_not_a_silent_skip() -> None:
+    data = plan("capox", *BSA, "--scr", "2", "--age", "68", "--sex", "male", "--cycles", "1")
+    assert (
+        "kidney function not checked: capecitabine has renal dose adjustments in this regimen: the Cockcroft–Gault "
+        "clearance needs the patient's age, sex and weight with --scr: pass --weight (or a measured --gfr)"
+        in data["warnings"]
+    )
+    code, _, err = run("capox", *BSA, "--scr", "2", "--age", "68", "--sex", "male", "--cycles", "1", "--strict")
+    assert code == 1 and "pass --weight" in err
 
 
 def test_a_low_creatinine_in_calvert_dosing_is_flagged_and_rounded_up_only_when_asked() -> None:

@@ -158,7 +158,6 @@ CLI_ERRORS = [  # (regimen, options): the inputs of tests/test_cli.py, test_safe
     ("cenersen-arm1", [*PAT, "--bsa-cap", "x"]),
     ("cenersen-arm1", [*PAT, "--gfr-cap", "abc"]),
     ("cenersen-arm1", [*PAT, "--anthracycline-table", "cog"]),
-    ("cenersen-arm1", [*PAT, "--prior", "doxorubicin 100 mg/m2"]),
     ("cenersen-arm1", [*PAT, "--prior", "doxo"]),
     ("cenersen-arm1", [*PAT, "--anthracycline-table", "esc-2022", "--anthracycline-limit", "-5"]),
     ("cenersen-arm3", [*PAT, "--dose-percent", "idarubicin"]),
@@ -336,6 +335,9 @@ def test_openapi_is_a_valid_openapi_3_document_of_every_route(server: str) -> No
             "time_",
             "round_to",
             "reduce",  # hidden: the old spelling, refused with the new ones (issue 24)
+            # the Calvert creatinine floor (issue 24): the command line's for now; the web plan warns at the default
+            "scr_floor",
+            "scr_floor_apply",
         }
     ) | {"time", "round"}
 

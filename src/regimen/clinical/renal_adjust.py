@@ -13,7 +13,8 @@ each component's rows once per run (:func:`renal_plan`):
 * no row holds: the full dose, said in the notes; below the lowest bound the source states, a warning (the source
   gives no dose there, so none is made up).
 
-Without a kidney value, a regimen with renal tables carries the note "kidney function not checked". Liver values
+Without a kidney value, a regimen with renal tables carries the note "kidney function not checked"; with a creatinine
+but without the age, sex or weight the clearance needs, the same is a warning naming what is missing. Liver values
 are not taken by the tool: a regimen with hepatic tables says so in a note, naming the drugs.
 """
 
@@ -25,7 +26,7 @@ from typing import Protocol, TypeVar
 
 from regimen.clinical.options import ClinicalOptions, StrictError
 from regimen.clinical.prepare import Gfr, Prepared
-from regimen.errors import PatientError, option
+from regimen.errors import option
 from regimen.model import Component, OrganBand, Regimen
 from regimen.quantities.exact import format_fraction
 
@@ -116,10 +117,16 @@ def renal_plan(regimen: Regimen, prepared: Prepared, options: ClinicalOptions, n
         return plan
     kidney = prepared.kidney
     if kidney is None:
-        _need_all(prepared, with_rows)
         note = not_checked_note(regimen)
         assert note is not None
-        notes.append(note)
+        missing = _missing(prepared)
+        if missing:  # a creatinine was given but is not enough: a warning, never a silent full dose
+            prepared.warnings.append(
+                f"{note.removesuffix('; give --scr or --gfr')}: the Cockcroft–Gault clearance needs the patient's "
+                f"age, sex and weight with --scr: pass {', '.join(missing)} (or a measured --gfr)"
+            )
+        else:
+            notes.append(note)
         return plan
     for comp in with_rows:
         band = next((r for r in comp.renal if r.holds(kidney.ml_min)), None)
@@ -150,23 +157,14 @@ def renal_plan(regimen: Regimen, prepared: Prepared, options: ClinicalOptions, n
     return plan
 
 
-def _need_all(prepared: Prepared, comps: list[Component]) -> None:
-    """A creatinine was given but the clearance could not be estimated: say what is missing (never a silent skip)."""
+def _missing(prepared: Prepared) -> list[str]:
+    """The options missing for a Cockcroft–Gault clearance when a creatinine was given (none without one)."""
     p = prepared.patient
     if p.scr_mg_dl is None:
-        return
-    missing = [
-        flag
-        for flag, value in ((option("age"), p.age_years), (option("sex"), p.sex), (option("weight"), p.weight_kg))
-        if value is None
+        return []
+    return [
+        flag for flag, value in (("--age", p.age_years), ("--sex", p.sex), ("--weight", p.weight_kg)) if value is None
     ]
-    if missing:
-        drugs = _names([c.drug for c in comps])
-        raise PatientError(
-            f"the renal dose adjustment of {drugs} needs the Cockcroft–Gault creatinine clearance, which needs the "
-            f"patient's age, sex and weight with {option('scr')}: pass {', '.join(missing)} (or a measured "
-            f"{option('gfr')})"
-        )
 
 
 __all__ = ["RenalPlan", "hepatic_note", "not_checked_note", "renal_plan"]
