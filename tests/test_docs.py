@@ -120,3 +120,16 @@ def test_site_builds_strict_with_every_command_in_the_cli_reference(tmp_path: Pa
     # The README sections the pages include were found and rendered.
     assert "Adding a regimen" in page_text(site / "regimen-files" / "index.html")
     assert "verify every dose against the protocol" in page_text(site / "index.html").lower()
+
+
+def test_the_readme_shows_the_plan_its_first_command_prints() -> None:
+    """The README's first command is the users' own (no --age); the plan shown under it is what it prints now."""
+    from click.testing import CliRunner
+
+    from regimen.cli import cli
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "regimen expand cenersen-arm3 --weight 70 --bsa 1.8\n" in readme
+    result = CliRunner().invoke(cli, ["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8"])
+    assert result.exit_code == 0, result.output
+    assert "```\n" + result.stdout.rstrip("\n") + "\n```" in readme
