@@ -45,6 +45,19 @@ def named(message: str) -> list[str]:
     return _OPTION.findall(message)
 
 
+_USERINFO = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/?#]*):(?P<password>.*)@(?P<rest>[^@]*)$", re.S)
+
+
+def hide_password(url: str) -> str:
+    """``url`` as any message may show it: a password in it (``scheme://user:password@host``) as ``***``, as
+    SQLAlchemy's ``render_as_string(hide_password=True)`` does, also when the rest of the URL does not parse (the
+    password runs to the last '@'). The one place a URL's password is hidden."""
+    match = _USERINFO.match(url)
+    if match is None:
+        return url
+    return f"{match['head']}:***@{match['rest']}"
+
+
 class RegimenError(ValueError):
     """Base class: a problem with what the user gave us, with a message that says how to fix it."""
 
@@ -106,6 +119,7 @@ __all__ = [
     "UnitError",
     "UnknownRegimenError",
     "as_flag",
+    "hide_password",
     "named",
     "option",
     "render",

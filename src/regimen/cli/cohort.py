@@ -299,11 +299,10 @@ def worklist_forecast(first: dt.datetime | None, days: int, db: str | None, form
     """The supply for the administrations due across the active courses (as 'regimen due' lists them)."""
     import pandas as pd
 
-    from regimen.store.courses import CourseStore  # lazy: the database layer only for --due
+    from regimen.cli.database import due_span, open_store  # lazy: the database layer only for --due
 
-    day1 = first.date() if first else dt.date.today()
-    last = day1 + dt.timedelta(days=days - 1)
-    rows = CourseStore.open(db).due(day1, last)
+    day1, last = due_span(first, days)
+    rows = open_store(db, write=False, refresh=True).due(day1, last)
     forecast = SupplyForecast(load_formulary(formulary), regimen_id="worklist")
     frame = pd.DataFrame(
         {

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from regimen.cli.clinical_options import META, clinical_options
+from regimen.cli.database import db_option, due_span, open_store
 from regimen.cli.options import (
     flag,
     output_options,
@@ -29,15 +30,6 @@ from regimen.quantities.clock import parse_time, zone
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_DUE_DAYS = 366
-
-
-def db_option(fn: F) -> F:
-    return click.option(
-        "--db",
-        metavar="FILE|URL",
-        help="The course database: a file (SQLite) or postgresql://USER@HOST/DB. Default: $REGIMEN_DB, else "
-        "courses.sqlite3 in the user's data folder (~/.local/share/regimen).",
-    )(fn)
 
 
 def who_option(fn: F) -> F:
@@ -75,10 +67,8 @@ def _who(who: str | None) -> str:
         return os.environ.get("USER") or "unknown"
 
 
-def _store(db: str | None) -> Any:
-    from regimen.store.courses import CourseStore  # lazy: SQLAlchemy only for the course commands
-
-    return CourseStore.open(db)
+def _store(db: str | None, write: bool = False, refresh: bool = False) -> Any:
+    return open_store(db, write=write, refresh=refresh)
 
 
 def _say(line: str) -> None:
@@ -185,14 +175,14 @@ def start_command(
         cycles=counts,
         cycle_length=cycle_length,
     )
-    store = _store(db)
+    store = _store(db, write=True)
     view = store.start(record, who=_who(who), why=reason)
     planned = sum(1 for cr in view.rows if cr.status == "planned")
     _after(view, f"course {course_id}: started ({view.regimen.id}, {planned} administrations planned) in {store.where}")
 
 
 def _change(kind: str, course_id: str, db: str | None, who: str | None, reason: str, **given: Any) -> None:
-    store = _store(db)
+    store = _store(db, write=True)
     view, change = store.change(course_id, kind, who=_who(who), why=reason, **given)
     from regimen.engine.course import describe  # lazy: only this command needs it
 
@@ -504,9 +494,8 @@ def due(first: dt.datetime | None, days: int, fmt: str, output: str | None, db: 
     """
     from regimen.export import course as out  # lazy: only this command needs it
 
-    day1 = first.date() if first else dt.date.today()
-    last = day1 + dt.timedelta(days=days - 1)
-    rows = _store(db).due(day1, last)
+    day1, last = due_span(first, days)
+    rows = _store(db, refresh=True).due(day1, last)
     if fmt == "ics":
         from regimen.export.ics import dtstamp_from_env  # lazy: only this command needs it
         from regimen.export.io import write_atomic  # lazy: only this command needs it

@@ -9,6 +9,7 @@ shows which file was used.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -30,9 +31,29 @@ def bundled_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "regimens"
 
 
+def _usable(folder: str | Path, what: str) -> Path:
+    """A regimen file or folder whose path the system can look up: one that is too long (ENAMETOOLONG) is one line naming
+    where it came from, not an OSError at the first look."""
+    path = Path(folder)
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            text = str(folder)
+            shown = text if len(text) <= 60 else text[:60] + "…"
+            raise RegimenError(
+                f"{what} {shown!r} is {len(text):,} characters, too long a path for this system: give a shorter one"
+            ) from None
+    return path
+
+
 def search_dirs(extra_dirs: Iterable[str | Path] = ()) -> list[Path]:
     env = [p for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p.strip()]
-    return [Path(d) for d in (*extra_dirs, *env)] + [bundled_dir()]
+    return (
+        [_usable(d, f"regimen folder from {option('regimen_path')}") for d in extra_dirs]
+        + [_usable(d, f"regimen folder from {ENV_VAR}") for d in env]
+        + [bundled_dir()]
+    )
 
 
 def looks_like_path(ref: str) -> bool:
@@ -92,7 +113,7 @@ def regimen_ids(extra_dirs: Iterable[str | Path] = ()) -> list[str]:
 def find(ref: str, extra_dirs: Iterable[str | Path] = ()) -> Path:
     """The file for a regimen id or path, or an error naming the fix."""
     if looks_like_path(ref):
-        path = Path(ref)
+        path = _usable(ref, "regimen file")
         if path.suffix != ".toml":
             raise UnknownRegimenError(
                 f"{ref!r} is neither a regimen id nor a .toml regimen file: see 'regimen list', "

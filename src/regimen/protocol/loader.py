@@ -49,6 +49,7 @@ from regimen.protocol.fields import (
 from regimen.protocol.organ import bands
 from regimen.quantities.days import parse_days, runs
 from regimen.quantities.limits import (
+    MAX_COURSE_DAYS,
     MAX_CYCLES,
     MAX_DAY,
     MAX_FILE_BYTES,
@@ -56,6 +57,7 @@ from regimen.quantities.limits import (
     MAX_ITEMS,
     MAX_NESTING,
     MAX_TEXT,
+    LimitError,
     check_count,
     control_characters,
     fraction_from,
@@ -189,8 +191,15 @@ def _times_per_day(value: object) -> int:
 
 
 def _duration(value: object) -> tuple[Fraction, str]:
+    """Exact hours and the text; at most a whole course's days (a longer time is no protocol's and would overflow
+    the clock arithmetic of a plan with times of day)."""
     text = _text(value, "duration")
-    return parse_duration_hours(text), text
+    hours = parse_duration_hours(text)
+    if hours > MAX_COURSE_DAYS * 24:
+        raise LimitError(
+            f"duration {text!r} is longer than regimen plans (at most {MAX_COURSE_DAYS:,} days, a hundred years)"
+        )
+    return hours, text
 
 
 def _method(value: object) -> Method:

@@ -10,7 +10,9 @@ new database at once do not both create it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
-from regimen.errors import RegimenError, option
+from regimen.errors import RegimenError, hide_password, option
 
 HEAD = "0003"  # the newest migration (src/regimen/store/migrations/versions)
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -48,7 +50,8 @@ def resolve(db: str | None, environ: Mapping[str, str] | None = None) -> URL:
         url = make_url(text)
     except Exception:
         raise StoreError(
-            f"{option('db')} {text!r} is not a database URL: give a file path or postgresql://USER@HOST/DB"
+            f"{option('db')} {hide_password(text)!r} is not a database URL: give a file path or "
+            "postgresql://USER@HOST/DB"
         ) from None
     backend = url.get_backend_name()
     if backend in ("postgresql", "postgres"):
@@ -60,19 +63,28 @@ def resolve(db: str | None, environ: Mapping[str, str] | None = None) -> URL:
     )
 
 
+def _file_of(url: URL) -> str:
+    """The SQLite file of ``url`` (also of the read-only ``file:`` URI :func:`connect` opens)."""
+    database = str(url.database)
+    if url.query.get("uri") == "true" and database.startswith("file:"):
+        return urllib.parse.unquote(database[len("file:") :])
+    return database
+
+
 def shown(url: URL) -> str:
     """The URL as it may be shown: never the password."""
     if url.get_backend_name() == "sqlite":
-        return str(url.database)
-    return url.render_as_string(hide_password=True)
+        return _file_of(url)
+    return hide_password(url.render_as_string(hide_password=False))
 
 
-def _sqlite(engine: Engine) -> None:
+def _sqlite(engine: Engine, write: bool) -> None:
     @event.listens_for(engine, "connect")
     def connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy's BEGIN below, not the driver's
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        if write:  # a reader opens the file read-only: WAL is the file's own setting, kept from its first writer
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
@@ -80,17 +92,19 @@ def _sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def _prepare_file(url: URL) -> None:
-    """A new SQLite file is made private to its user (it holds patient values) in a private folder."""
+def _prepare_file(url: URL) -> bool:
+    """A new SQLite file is made private to its user (it holds patient values) in a private folder; True when there
+    was no course database there before (no file, or an empty one)."""
     if url.database in (None, "", ":memory:"):
-        return
+        return False
     path = Path(str(url.database))
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not path.exists():
+        new = not path.exists()
+        if new:
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     except OSError as exc:
         raise StoreError(
@@ -98,29 +112,120 @@ def _prepare_file(url: URL) -> None:
         ) from None
     if path.is_dir():
         raise StoreError(f"{path} is a folder; give {option('db')} a file path")
+    return new or _empty(path)
 
 
-def connect(url: URL) -> Engine:
-    """An engine on ``url`` with the schema at :data:`HEAD`."""
-    if url.get_backend_name() == "sqlite":
-        _prepare_file(url)
+def _empty(path: Path) -> bool:
+    """No byte of a database in ``path`` (nor in its write-ahead log, which holds a new database's first pages)."""
+    wal = path.with_name(path.name + "-wal")
+    return path.stat().st_size == 0 and (not wal.exists() or wal.stat().st_size == 0)
+
+
+def _read_only(url: URL) -> URL:
+    """``url`` as a read-only SQLite URI of a file that must exist: a reader never creates a database or folder."""
+    if url.database in (None, "", ":memory:"):
+        return url
+    path = Path(str(url.database))
+    try:
+        if not path.exists():
+            raise StoreError(
+                f"no course database at {path}: nothing is recorded there yet ('regimen course start' creates it); "
+                f"check {option('db')} or REGIMEN_DB"
+            )
+        if path.is_dir():
+            raise StoreError(f"{path} is a folder; give {option('db')} a file path")
+        if _empty(path):
+            raise StoreError(
+                f"{path} is an empty file, not a course database: give {option('db')} the course database's file"
+            )
+    except OSError as exc:
+        raise StoreError(f"cannot read the course database {path}: {exc.strerror}; check {option('db')}") from None
+    return url.set(database="file:" + urllib.parse.quote(str(path)), query={"mode": "ro", "uri": "true"})
+
+
+def _lost(exc: sa.exc.DBAPIError) -> bool:
+    """The connection went away (the server stopped, the network failed), rather than the SQL failing."""
+    if exc.connection_invalidated:
+        return True
+    text = str(exc.orig).lower()
+    return any(
+        words in text
+        for words in ("server closed the connection", "consuming input failed", "terminating connection", "lost")
+    )
+
+
+def failure(exc: sa.exc.DBAPIError, url: URL, writing: bool) -> StoreError:
+    """One line for a database error met while using ``url``: what happened to the course data, and what to do.
+    Never the SQL, never a password."""
+    where = shown(url)
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None and str(exc.orig).strip() else "failed"
+    lowered = reason.lower()
+    if "malformed" in lowered or "disk i/o error" in lowered:
+        return StoreError(
+            f"the course database {where} is damaged ({reason}): nothing was changed; restore it from a backup "
+            "(sqlite3's '.recover' may save what is left)"
+        )
+    if "file is not a database" in lowered:
+        return StoreError(f"{where} is not a usable course database ({reason}); give {option('db')} another file")
+    if _lost(exc):
+        if not writing:
+            return StoreError(f"lost the connection to the course database {where} ({reason}); try again")
+        if exc.statement is None:  # the COMMIT itself: the server may have made it durable before it went away
+            return StoreError(
+                f"lost the connection to the course database {where} while the change was being committed "
+                f"({reason}): it may or may not have been recorded; once the server is back, 'regimen course show' "
+                "on the course shows which"
+            )
+        return StoreError(
+            f"lost the connection to the course database {where} ({reason}): the change was not recorded; "
+            "run the command again once the server is back"
+        )
+    if isinstance(exc, sa.exc.OperationalError):
+        return StoreError(f"cannot use the course database {where}: {reason}")
+    return StoreError(f"the course database {where} refused the request ({reason}); nothing was changed")
+
+
+@contextmanager
+def guarded(url: URL, writing: bool) -> Iterator[None]:
+    """Database errors inside the block as one :class:`StoreError` line (see :func:`failure`)."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        raise failure(exc, url, writing) from None
+
+
+def connect(url: URL, *, write: bool = True, announce: Callable[[str], None] | None = None) -> Engine:
+    """An engine on ``url`` with the schema at :data:`HEAD`.
+
+    ``write=False`` (show, list, due): a SQLite file is opened read-only and must already hold a database (a missing
+    or empty file is refused: a reader creates nothing). A writer creates a new database and says so through
+    ``announce``. A database of a newer schema than this regimen knows is refused before anything is touched.
+    """
+    sqlite = url.get_backend_name() == "sqlite"
+    new = False
+    if sqlite:
+        if write:
+            new = _prepare_file(url)
+        else:
+            url = _read_only(url)
         engine = sa.create_engine(url, connect_args={"timeout": 30})
-        _sqlite(engine)
+        _sqlite(engine, write)
     else:
         engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
     try:
-        migrate(engine)
-    except sa.exc.OperationalError as exc:
+        with guarded(url, writing=False):
+            migrate(engine, url, writable=write or not sqlite)
+    except StoreError:
         engine.dispose()
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else "cannot connect"
-        raise StoreError(f"cannot use the course database {shown(url)}: {reason}") from None
-    except sa.exc.DatabaseError as exc:
-        engine.dispose()
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else "not a database"
-        raise StoreError(
-            f"{shown(url)} is not a usable course database ({reason}); give {option('db')} another file"
-        ) from None
+        raise
+    if new and announce is not None:
+        announce(f"created a new course database: {shown(url)}")
     return engine
+
+
+def known() -> set[str]:
+    """The schema revisions this regimen knows (its migrations' file names begin with them)."""
+    return {p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py")}
 
 
 def current(conn: Connection) -> str | None:
@@ -129,15 +234,39 @@ def current(conn: Connection) -> str | None:
     return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to :data:`HEAD` (Alembic is imported only when there is something to do)."""
+def _check_known(found: str | None, url: URL) -> None:
+    if found is not None and found not in known():
+        raise StoreError(
+            f"the course database {shown(url)} was written by a newer regimen (schema {found!r}; this one knows up "
+            f"to {HEAD!r}): upgrade regimen to use it; nothing was changed"
+        )
+
+
+def migrate(engine: Engine, url: URL | None = None, *, writable: bool = True) -> None:
+    """Bring the schema to :data:`HEAD` (Alembic is imported only when there is something to do). A newer schema is
+    refused untouched. ``writable`` False: a read-only SQLite file, brought up to date by a writing connection of its
+    own when it is an older regimen database (never made a database when it is not one)."""
+    url = engine.url if url is None else url
     with engine.connect() as conn:
-        if current(conn) == HEAD:
-            return
+        found = current(conn)
+    _check_known(found, url)
+    if found == HEAD:
+        return
+    if not writable:
+        if found is None:
+            raise StoreError(f"{shown(url)} is not a course database (no regimen tables); check {option('db')}")
+        writer = sa.create_engine(sa.URL.create("sqlite+pysqlite", database=_file_of(url)), connect_args={"timeout": 30})
+        _sqlite(writer, True)
+        try:
+            migrate(writer, url)
+        finally:
+            writer.dispose()
+        return
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
         found = current(conn)  # again, under the lock: another process may have migrated meanwhile
+        _check_known(found, url)
         if found == HEAD:
             return
         from alembic import command
@@ -149,4 +278,4 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-__all__ = ["HEAD", "StoreError", "connect", "default_path", "resolve", "shown"]
+__all__ = ["HEAD", "StoreError", "connect", "default_path", "failure", "guarded", "known", "resolve", "shown"]

@@ -1,0 +1,78 @@
+"""The course database as the command line opens it: read-only for the commands that only read (show, list, export,
+calendar, due, supply --due), so that they never create a file or folder; a writing command says when it creates a
+new database; every database error (a damaged file, a server that went away mid-change) is one line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from regimen.cli.options import flag
+from regimen.errors import render
+from regimen.quantities.limits import check_date
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def db_option(fn: F) -> F:
+    return click.option(
+        "--db",
+        metavar="FILE|URL",
+        help="The course database: a file (SQLite) or postgresql://USER@HOST/DB. Default: $REGIMEN_DB, else "
+        "courses.sqlite3 in the user's data folder (~/.local/share/regimen).",
+    )(fn)
+
+
+class _Guarded:
+    """A course store whose every call turns a database error into one line (regimen.store.db.failure)."""
+
+    def __init__(self, store: Any, write: bool) -> None:
+        self._store = store
+        self._write = write
+
+    def __getattr__(self, name: str) -> Any:
+        from regimen.store.db import guarded
+
+        attribute = getattr(self._store, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with guarded(self._store.engine.url, self._write):
+                return attribute(*args, **kwargs)
+
+        return call
+
+
+def open_store(db: str | None, *, write: bool, refresh: bool = False) -> Any:
+    """The course store of ``--db``: ``write=False`` opens it read-only (a missing or empty file is refused).
+
+    ``refresh``: a worklist's reader (due) first has the caches of the worklist rebuilt where an older regimen wrote
+    them, through a writing connection to the database that the read-only opening found (it creates nothing)."""
+    from regimen.store.courses import CourseStore  # lazy: SQLAlchemy only for the course commands
+    from regimen.store.db import connect, resolve
+
+    def announce(line: str) -> None:
+        click.echo(render(line, flag), err=True)
+
+    url = resolve(db)
+    store = CourseStore(connect(url, write=write, announce=announce))
+    if refresh and not write:
+        writer = _Guarded(CourseStore(connect(url, write=True)), True)
+        try:
+            writer.refresh()
+        finally:
+            writer.close()
+    return _Guarded(store, write)
+
+
+def due_span(first: dt.datetime | None, days: int) -> tuple[dt.date, dt.date]:
+    """The first and last day of a worklist (--from, --days), within the years regimen plans."""
+    day1 = check_date(first.date() if first else dt.date.today(), "--from")
+    return day1, day1 + dt.timedelta(days=days - 1)
+
+
+__all__ = ["db_option", "due_span", "open_store"]
