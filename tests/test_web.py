@@ -190,10 +190,10 @@ def test_api_bad_input_is_a_4xx_with_the_command_lines_message(server: str, ref:
         ({**PATIENT, "cycle_length": "0"}, "--cycle-length '0': at least 1"),
         ({**PATIENT, "colour": "red"}, "unknown field 'colour': the fields are regimen, weight"),
         ({**PATIENT, "paper": "a4"}, "unknown field 'paper'"),  # a handout's field, not a plan's
-        ({**PATIENT, "weight": ["70"]}, "--weight: give text or a number"),
-        ({**PATIENT, "weight": True}, "--weight: give text or a number"),
-        ({**PATIENT, "weight": {"kg": 70}}, "--weight: give text or a number"),
-        ({**PATIENT, "dose_percent": [1, [2]]}, "--dose-percent: give text or a number"),
+        ({**PATIENT, "weight": ["70"]}, "weight: give text or a number"),
+        ({**PATIENT, "weight": True}, "weight: give text or a number"),
+        ({**PATIENT, "weight": {"kg": 70}}, "weight: give text or a number"),
+        ({**PATIENT, "dose_percent": [1, [2]]}, "dose_percent: give text or a number"),
         ({**PATIENT, "weight": "7" * 201}, "--weight: at most 200 characters"),
         ({"weight": "70"}, "--regimen: choose a regimen"),
         ({**PATIENT, "regimen": "regimens/capox.toml"}, "does not read regimen files by path"),
@@ -259,7 +259,7 @@ def test_api_calendar(server: str) -> None:
     assert first["DTSTART"].dt.isoformat() == "2026-12-01T08:00:00+01:00"
     assert all(e.walk("VALARM") for e in events) and "bed 4" in ics.text
     no_start = httpx.post(f"{server}/api/calendar", json=PATIENT, timeout=30)
-    assert no_start.status_code == 400 and "--start" in no_start.json()["error"]
+    assert no_start.status_code == 400 and "start" in no_start.json()["error"]
 
 
 def test_api_cohort_of_a_small_roster(server: str) -> None:
@@ -282,7 +282,7 @@ def test_api_cohort_of_a_small_roster(server: str) -> None:
         {
             "patient": 2,
             "patient_id": "b",
-            "error": "weight 9,000 kg is impossible: give a value between 0.2 and 650 kg (--weight)",
+            "error": "weight 9,000 kg is impossible: give a value between 0.2 and 650 kg (weight)",
         },
     ]
     stray = httpx.post(f"{server}/api/cohort", json={**roster, "patients": [{"regimen": "capox"}]}, timeout=30)

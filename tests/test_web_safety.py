@@ -489,7 +489,7 @@ def test_no_patient_value_reaches_a_log_or_a_file(tmp_path: Path) -> None:
 
 def test_an_error_answer_holds_no_more_than_the_command_line_says(client: TestClient) -> None:
     answer = client.post("/api/plan", json={**PATIENT, "weight": "7000"})
-    assert answer.json() == {"error": "weight 7,000 kg is impossible: give a value between 0.2 and 650 kg (--weight)"}
+    assert answer.json() == {"error": "weight 7,000 kg is impossible: give a value between 0.2 and 650 kg (weight)"}
     assert json.dumps(answer.json()).count("\\n") == 0
 
 
@@ -505,7 +505,7 @@ def test_a_method_not_allowed_says_which_are(client: TestClient) -> None:
 
 def test_a_roster_names_its_regimen_and_ids_its_patients(client: TestClient) -> None:
     no_regimen = client.post("/api/cohort", json={"patients": [{}]})
-    assert no_regimen.status_code == 400 and no_regimen.json()["error"].startswith("--regimen: choose a regimen")
+    assert no_regimen.status_code == 400 and no_regimen.json()["error"].startswith("regimen: choose a regimen")
     unknown = client.post("/api/cohort", json={"regimen": "nope", "patients": [{}]})
     assert unknown.status_code == 400 and "unknown regimen 'nope'" in unknown.json()["error"]
     for pid in ({}, [1], True, 1.5, "x" * 101):

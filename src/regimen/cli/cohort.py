@@ -16,6 +16,7 @@ from regimen.cli.options import (
     flag,
     output_options,
     parse_cycles,
+    refuse_overwrite,
     regimen_argument,
     regimen_path_option,
 )
@@ -26,9 +27,9 @@ from regimen.engine.rows import exact_text
 from regimen.engine.supply import SupplyForecast
 from regimen.errors import RegimenError
 from regimen.export.frames import CohortFiles, errors_path_for, write_cohort, write_errors
-from regimen.export.io import distinct_files, write_output
+from regimen.export.io import write_output
 from regimen.export.supply import forecast_csv, forecast_json, forecast_table
-from regimen.protocol.catalog import load, looks_like_path
+from regimen.protocol.catalog import load
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: Patients per chunk of the pandas engine; a run longer than one chunk shows a progress bar on a terminal.
@@ -145,10 +146,8 @@ def cohort(
       regimen cohort cenersen-arm3 roster.csv -o plan.csv
     """
 
-    distinct_files(
-        {"-o": output, "--errors": errors_path or errors_path_for(output, folder=engine == "dask")},
-        {"ROSTER": roster, "REGIMEN": regimen_ref if looks_like_path(regimen_ref) else None},
-    )
+    errors_default = errors_path or errors_path_for(output, folder=engine == "dask")
+    refuse_overwrite(["output", "errors_path"], {"--errors": errors_default})
     reg = load(regimen_ref, regimen_path)
     if (fmt or ("nonmem" if output.lower().endswith(".nonmem.csv") else "rows")) == "nonmem":
         if engine == "dask":
@@ -266,14 +265,7 @@ def supply(
 
     # beside the roster; for a roster from standard input ('-'), stdin.errors.csv in the current folder
     where = errors_path if errors_path is not None else errors_path_for("stdin.csv" if roster == "-" else roster)
-    distinct_files(
-        {"-o": output, "--errors": where},
-        {
-            "ROSTER": roster,
-            "REGIMEN": regimen_ref if looks_like_path(regimen_ref) else None,
-            "--formulary": formulary_path,
-        },
-    )
+    refuse_overwrite(["output", "errors_path"], {"--errors": where})
     reg = load(regimen_ref, regimen_path)
     forecast = SupplyForecast(load_formulary(formulary_path), regimen_id=reg.id)
     summary = run(

@@ -18,6 +18,7 @@ from regimen.cli.options import (
     output_options,
     parse_cycles,
     patient_options,
+    refuse_overwrite,
     regimen_argument,
     regimen_path_option,
 )
@@ -456,6 +457,7 @@ def calendar(
     events (SEQUENCE + 1), cancels those that left the plan, and leaves the rest as they were."""
     from regimen.export.calendar import CalendarExport  # lazy: only this command needs it
 
+    refuse_overwrite(["ics"])
     view = _store(db).view(course_id)
     export = CalendarExport.from_options(
         ics=ics,

@@ -15,6 +15,7 @@ from regimen.cli.options import (
     output_options,
     parse_cycles,
     patient_options,
+    refuse_overwrite,
     regimen_argument,
     regimen_path_option,
 )
@@ -23,10 +24,10 @@ from regimen.clinical.patient import make_patient
 from regimen.engine.expand import expand as expand_plan
 from regimen.engine.plan import Plan
 from regimen.errors import RegimenError, render
-from regimen.export.io import distinct_files, write_atomic, write_output
+from regimen.export.io import write_atomic, write_output
 from regimen.export.records import plan_to_csv, plan_to_json
 from regimen.export.table import render_table
-from regimen.protocol.catalog import load, looks_like_path
+from regimen.protocol.catalog import load
 from regimen.quantities.clock import local_zone_key, parse_time, zone
 
 
@@ -140,7 +141,7 @@ def expand(
         tz, note = local_zone_key()
         if note:
             click.echo(f"note: {render(note, flag)}", err=True)
-    distinct_files({"-o": output, "--ics": ics}, {"REGIMEN": regimen_ref if looks_like_path(regimen_ref) else None})
+    refuse_overwrite(["output", "ics"])
     calendar = {"ics": ics, "time_": time_, "tz": tz, "remind": remind, "label": label, "caldav": caldav}
     wanted = any(calendar[k] is not None for k in ("ics", "caldav", "remind", "label"))
     if course_key is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from regimen.cli.options import regimen_argument, regimen_path_option, write_regimen_file
+from regimen.cli.options import refuse_overwrite, regimen_argument, regimen_path_option, write_regimen_file
 from regimen.errors import RegimenError
 from regimen.export.fhir import plan_definition_json
 from regimen.export.io import write_output
@@ -31,6 +31,7 @@ def export_definition(regimen_ref: str, fmt: str, output: str | None, regimen_pa
     Example:
       regimen export-definition capox -o capox.plandefinition.json
     """
+    refuse_overwrite(["output"])
     regimen = load(regimen_ref, regimen_path)
     data = tomllib.loads(Path(find(regimen_ref, regimen_path)).read_text(encoding="utf-8"))
     write_output(plan_definition_json(regimen, data), output)
@@ -54,6 +55,7 @@ def import_definition(source: str, output: str | None) -> None:
       regimen import-definition capox.plandefinition.json -o regimens/capox-copy.toml
       regimen import-definition 60071000210106.json -o regimens/nz-gyn-end-adjuvant.toml
     """
+    refuse_overwrite(["output"])
     path = Path(source)
     with path.open("rb") as f:  # at most the limit and one byte: a device or a file that grows is never read whole
         raw = f.read(MAX_FILE_BYTES + 1)

@@ -7,17 +7,19 @@ turns that name into this command line's spelling (``--bsa-cap``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from click.shell_completion import CompletionItem
 
+from regimen.cli.clinical_options import META
 from regimen.clinical.choices import parse_cycles
 from regimen.errors import RegimenError, as_flag
-from regimen.export.io import write_atomic, write_output
-from regimen.protocol.catalog import looks_like_path, regimen_ids
+from regimen.export.io import distinct_files, write_atomic, write_output
+from regimen.protocol.catalog import find, looks_like_path, regimen_ids
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,6 +71,55 @@ def patient_options(fn: F) -> F:
     return fn
 
 
+def _label(param: click.Parameter) -> str:
+    if isinstance(param, click.Option):
+        return param.opts[0]
+    return (param.metavar or param.name or "").upper() or str(param.name).upper()
+
+
+def _is_file(value: object) -> bool:
+    if not isinstance(value, str) or value in ("", "-") or "://" in value:
+        return False
+    try:
+        return os.path.isfile(value)
+    except (OSError, ValueError):
+        return False
+
+
+def refuse_overwrite(outputs: Sequence[str], extra: Mapping[str, str | Path | None] | None = None) -> None:
+    """Refuse a run whose output (the parameters named ``outputs``, and ``extra``: flag -> path) is one of the files
+    it reads (compared by inode, export.io.distinct_files): any other parameter naming an existing file (a roster, a
+    formulary, a table), the regimen file a REGIMEN id or path stands for, and the course database file."""
+    ctx = click.get_current_context()
+    clinical = ctx.meta.get(META, {})
+    params = {p.name: p for p in ctx.command.params if p.name}
+    chosen = {_label(params[n]): ctx.params.get(n) for n in outputs if n in params}
+    inputs: dict[str, str | Path | None] = {}
+    for name, param in params.items():
+        if name in outputs:
+            continue
+        value = ctx.params[name] if name in ctx.params else clinical.get(name)
+        for item in value if isinstance(value, tuple | list) else (value,):
+            if _is_file(item):
+                inputs.setdefault(_label(param), item)
+    ref = ctx.params.get("regimen_ref")
+    if isinstance(ref, str):
+        try:
+            inputs["REGIMEN"] = find(ref, ctx.params.get("regimen_path") or ())
+        except RegimenError:
+            pass  # the command says what is wrong with it
+    if "db" in params:
+        from regimen.store.db import resolve, shown  # lazy: SQLAlchemy only for the course commands
+
+        try:
+            url = resolve(ctx.params.get("db"))
+        except RegimenError:
+            url = None
+        if url is not None and url.get_backend_name() == "sqlite":
+            inputs["--db"] = shown(url)
+    distinct_files({**chosen, **(extra or {})}, inputs)
+
+
 def format_for(output: str | None, formats: Sequence[str]) -> str:
     """The format a file name asks for ('plan.json' -> json, 'plan.csv' -> csv); the first format otherwise."""
     suffix = Path(output).suffix.lower().lstrip(".") if output not in (None, "-") else ""
@@ -85,6 +136,7 @@ def output_options(formats: Sequence[str]) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         def run(*args: Any, fmt: str | None = None, output: str | None = None, **kwargs: Any) -> Any:
+            refuse_overwrite(["output"])
             chosen = fmt or format_for(output, formats)
             result = fn(*args, fmt=chosen, output=output, **kwargs)
             if output is not None and output != "-":
@@ -154,6 +206,7 @@ __all__ = [
     "output_options",
     "parse_cycles",
     "patient_options",
+    "refuse_overwrite",
     "regimen_path_option",
     "write_regimen_file",
 ]

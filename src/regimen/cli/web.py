@@ -7,7 +7,14 @@ import datetime as dt
 import click
 
 from regimen.cli.clinical_options import clinical_options, options_from_context
-from regimen.cli.options import cycle_options, parse_cycles, patient_options, regimen_argument, regimen_path_option
+from regimen.cli.options import (
+    cycle_options,
+    parse_cycles,
+    patient_options,
+    refuse_overwrite,
+    regimen_argument,
+    regimen_path_option,
+)
 from regimen.clinical.patient import make_patient
 from regimen.engine.expand import expand as expand_plan
 from regimen.errors import RegimenError
@@ -104,6 +111,7 @@ def plot(
     Example:
       regimen plot cenersen-arm3 --weight 70 --bsa 1.8 --age 45 --start 2026-12-01 -o timeline.svg
     """
+    refuse_overwrite(["output"])
     fmt = output.rsplit(".", 1)[-1].lower() if "." in output else ""
     if fmt not in ("svg", "png", "pdf"):
         raise RegimenError(f"-o {output!r}: name a .svg, .png or .pdf file")

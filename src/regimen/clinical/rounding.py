@@ -23,7 +23,20 @@ from math import ceil, floor, gcd, lcm
 from regimen.errors import RegimenError, option
 from regimen.quantities.exact import format_fraction, to_decimal
 
+#: The most multiples of the smallest common step of a drug's vial sizes that vial rounding (expand --vial-round) and
+#: vial packing (supply) search through for one dose: beyond it, a formulary's sizes are too fine for the dose.
 MAX_STEPS = 200_000
+
+
+def check_vial_steps(steps: int, dose: Fraction, unit: str, vials: tuple[Fraction, ...], fix: str) -> None:
+    """Refuse, in one line naming ``fix``, a search of ``steps`` > :data:`MAX_STEPS` vial combinations for ``dose``."""
+    if steps > MAX_STEPS:
+        tail = f" {unit}" if unit else ""
+        sizes = ", ".join(f"{format_fraction(v, 30)}{tail}" for v in vials)  # a tiny size shown, not as 0
+        raise RegimenError(
+            f"whole vials of {sizes} for {format_fraction(dose)}{tail} would take {steps:,} combinations to search "
+            f"(at most {MAX_STEPS:,}): {fix}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +64,7 @@ def _vial_candidates(x: Fraction, vials: tuple[Fraction, ...]) -> tuple[Fraction
     units = [s // step for s in sizes]
     target = x * scale / step
     top = ceil(target) + max(units)
-    if top > MAX_STEPS:
-        raise RegimenError(
-            f"vial rounding of {format_fraction(x)} would try {top} vial combinations; use an "
-            f"increment ({option('round_to')} DRUG=AMOUNT) for this drug instead"
-        )
+    check_vial_steps(top, x, "", vials, f"use an increment ({option('round_to')} DRUG=AMOUNT) for this drug instead")
     reachable = [False] * (top + 1)
     reachable[0] = True
     for n in range(1, top + 1):
@@ -115,4 +124,4 @@ def round_dose(
     return Rounded(best, True, f"rounded to {rounder.label}: {move}; threshold {limit}, {threshold_label})")
 
 
-__all__ = ["Rounded", "Rounder", "deviation_percent", "round_dose", "signed_percent"]
+__all__ = ["MAX_STEPS", "Rounded", "Rounder", "check_vial_steps", "deviation_percent", "round_dose", "signed_percent"]

@@ -206,6 +206,14 @@ def dose_requirements(regimen: Regimen) -> list[str]:
     return [k for k in PATIENT_FIELDS if k in needed]
 
 
+def _asked(name: str, values: Mapping[str, object]) -> str:
+    """How to give a missing value: the BSA directly, or the height from which (with the weight) it is computed."""
+    if name != "bsa":
+        return f"{option(name)} ..."
+    weight = "" if values.get("weight") is not None else f" and {option('weight')} ..."
+    return f"{option('bsa')} ... (or {option('height')} ...{weight}: the BSA is then computed, Mosteller by default)"
+
+
 def check_patient(regimen: Regimen, patient: Patient) -> None:
     """Stop with one message naming every missing value the doses need (a rule's value may be missing: the plan
     then shows each outcome of the rule)."""
@@ -213,7 +221,7 @@ def check_patient(regimen: Regimen, patient: Patient) -> None:
     missing = [k for k in dose_requirements(regimen) if values[k] is None]
     if missing:
         names = " and ".join(PATIENT_FIELDS[k] for k in missing)
-        options = " ".join(f"{option(k)} ..." for k in missing)
+        options = " ".join(_asked(k, values) for k in missing)
         optional = [k for k in requirements(regimen) if k not in missing and values[k] is None]
         more = (
             f" ({' and '.join(PATIENT_FIELDS[k] for k in optional)} decide{'s' if len(optional) == 1 else ''} a "

@@ -27,6 +27,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from regimen.clinical.formulary import DrugStock, Formulary, example_path
+from regimen.clinical.rounding import check_vial_steps
 from regimen.engine.rows import exact_text
 from regimen.errors import RegimenError
 from regimen.quantities.exact import decimal_to_json, exact_decimal, format_fraction
@@ -49,7 +50,7 @@ class SupplyError(RegimenError):
 class VialPacker:
     """Chooses vial combinations for one drug's vial sizes (exact; see the module rule)."""
 
-    def __init__(self, sizes: Sequence[Fraction]) -> None:
+    def __init__(self, sizes: Sequence[Fraction], unit: str = "", drug: str = "") -> None:
         if not sizes or any(s <= 0 for s in sizes):
             raise SupplyError("vial sizes must be positive amounts: check the formulary")
         self.sizes = tuple(sorted(set(sizes)))  # ascending
@@ -60,6 +61,7 @@ class VialPacker:
         self._count: list[int] = [0]  # fewest vials making exactly t units; -1 = impossible
         self._last: list[int] = [-1]  # index of the size added last on that best path
         self._memo: dict[Fraction, tuple[int, ...]] = {}
+        self._unit_name, self._drug = unit, drug
 
     def _grow(self, upto: int) -> None:
         count, last, steps = self._count, self._last, self._steps
@@ -81,6 +83,13 @@ class VialPacker:
             return tuple(0 for _ in self.sizes)
         need = math.ceil(dose / self._unit)
         # the least-waste total lies below need + the largest vial (else one vial could be dropped)
+        check_vial_steps(
+            need + self._steps[-1],
+            dose,
+            self._unit_name,
+            self.sizes,
+            f"give {self._drug or 'the drug'} larger vial sizes in the formulary (or leave it out to total the amount)",
+        )
         self._grow(need + self._steps[-1])
         t = next(t for t in range(need, need + self._steps[-1] + 1) if self._count[t] >= 0)
         counts = [0] * len(self.sizes)
@@ -163,7 +172,7 @@ class SupplyForecast:
         if unit not in _MASS or stock.unit not in _MASS:
             raise SupplyError(f"{drug}: dose unit {unit} cannot be matched to vials in {stock.unit}")
         if drug not in self._packers:
-            self._packers[drug] = VialPacker(stock.vials)
+            self._packers[drug] = VialPacker(stock.vials, stock.unit, drug)
             self._stock_unit[drug] = stock.unit
         return self._packers[drug], _MASS[unit] / _MASS[stock.unit]
 

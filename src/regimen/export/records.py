@@ -8,14 +8,23 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import PurePath
 
 from regimen.engine.plan import Plan
 from regimen.engine.rows import ROW_FIELDS, csv_record, plan_to_dict
 from regimen.export.spreadsheet import safe_text
 
 
-def plan_to_json(plan: Plan) -> str:
-    return json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n"
+def plan_to_json(plan: Plan, *, paths: bool = True) -> str:
+    """The plan as JSON. ``paths=False`` (an answer of the web API): the regimen's file (and the bundled file it
+    shadows) by its name only, never where it lies on the server's disk."""
+    data = plan_to_dict(plan)
+    if not paths:
+        about = data["regimen"]
+        for key in ("file", "shadows"):
+            if about.get(key):
+                about[key] = PurePath(str(about[key])).name
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def plan_to_csv(plan: Plan) -> str:

@@ -32,8 +32,8 @@ def bundled_dir() -> Path:
 
 
 def _usable(folder: str | Path, what: str) -> Path:
-    """A regimen file or folder whose path the system can look up: one that is too long (ENAMETOOLONG) is one line naming
-    where it came from, not an OSError at the first look."""
+    """A regimen file or folder whose path the system can look up: one too long for it (ENAMETOOLONG) is one line
+    naming where it came from, not an OSError at the first look."""
     path = Path(folder)
     try:
         os.stat(path)

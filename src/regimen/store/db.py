@@ -255,7 +255,9 @@ def migrate(engine: Engine, url: URL | None = None, *, writable: bool = True) ->
     if not writable:
         if found is None:
             raise StoreError(f"{shown(url)} is not a course database (no regimen tables); check {option('db')}")
-        writer = sa.create_engine(sa.URL.create("sqlite+pysqlite", database=_file_of(url)), connect_args={"timeout": 30})
+        writer = sa.create_engine(
+            sa.URL.create("sqlite+pysqlite", database=_file_of(url)), connect_args={"timeout": 30}
+        )
         _sqlite(writer, True)
         try:
             migrate(writer, url)

@@ -53,7 +53,7 @@ from regimen.protocol.catalog import list_regimens
 from regimen.protocol.describe import describe
 from regimen.web import inputs
 from regimen.web.inputs import LABELS, api_message, form_errors, in_words, read, regimen_of
-from regimen.web.openapi import openapi
+from regimen.web.openapi import openapi, reference
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -425,7 +425,7 @@ def _download(values: dict[str, Any], kind: str) -> tuple[bytes, str]:
     if kind == "csv":
         data = plan_to_csv(plan).encode()
     elif kind == "json":
-        data = plan_to_json(plan).encode()
+        data = plan_to_json(plan, paths=False).encode()
     elif kind == "ics":
         data = plan_to_ics(plan, label=request.label, remind=request.remind)
     elif kind == "fhir":
@@ -509,7 +509,7 @@ async def api_regimen(request: Request) -> JSONResponse:
 
 
 def _plan_json(body: dict[str, Any]) -> str:
-    return plan_to_json(_within(read(body, inputs.PLAN_FIELDS).plan, MAX_ROWS))
+    return plan_to_json(_within(read(body, inputs.PLAN_FIELDS).plan, MAX_ROWS), paths=False)
 
 
 async def api_plan(request: Request) -> Response:
@@ -561,7 +561,7 @@ def _cohort(body: dict[str, Any]) -> str:
                 f"the roster's plans have more than {MAX_ROWS:,} administrations together: send fewer patients a "
                 "request, or use 'regimen cohort' on the command line",
             )
-        parts.append(f'{{"patient_id": {json.dumps(pid)}, "plan": {plan_to_json(plan)}}}')
+        parts.append(f'{{"patient_id": {json.dumps(pid)}, "plan": {plan_to_json(plan, paths=False)}}}')
     return f'{{"plans": [{", ".join(parts)}], "rejected": {json.dumps(rejected, ensure_ascii=False)}}}'
 
 
@@ -595,6 +595,13 @@ async def api_verify(request: Request) -> Response:
 
 async def api_openapi(request: Request) -> JSONResponse:
     return JSONResponse(openapi([r.id for r in _catalog()]))
+
+
+async def api_docs(request: Request) -> HTMLResponse:
+    """/openapi.json as a page to read: served from this server alone (no script, style or font from elsewhere)."""
+    spec = openapi([r.id for r in _catalog()])
+    pages: Pages = request.app.state.pages
+    return pages.render(request, "docs.html", description=spec["info"]["description"], operations=reference(spec))
 
 
 async def health(request: Request) -> JSONResponse:
@@ -657,6 +664,7 @@ def create_app(
         Route("/api/verify", api_verify, methods=["POST"]),
         Route("/api/health", health),
         Route("/openapi.json", api_openapi),
+        Route("/docs", api_docs),
         Mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static"),
     ]
     app = Starlette(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -119,6 +119,10 @@ def _text(key: str, value: Any) -> str:
     text = str(value).strip()
     if len(text) > MAX_VALUE:
         raise RegimenError(f"{option(key)}: at most {MAX_VALUE} characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON): no character, so no text any output can hold
+        raise RegimenError(f"{option(key)}: not text (it holds a lone UTF-16 surrogate); send UTF-8 text") from None
     return text
 
 
@@ -243,27 +247,27 @@ def field_of(name: str) -> str:
 
 
 def api_message(exc: RegimenError) -> str:
-    """The command line's message for the same input (inputs named as its flags)."""
-    return exc.render(as_flag)
+    """The library's message for an API client: every input named by its JSON field ('weight', not the command
+    line's '--weight'); an input only the command line has stays its flag."""
+    return _named(exc.message, lambda field: field)
 
 
-def _label(name: str) -> str:
-    field = field_of(name)
-    if field in LABELS:
-        return f"‘{LABELS[field]}’"
-    return as_flag(name)  # an input only the command line has (a file, a folder): said as its flag
+def _named(text: str, name: Callable[[str], str]) -> str:
+    """``text`` with each input (marked, or written as a command-line flag in a note) shown by ``name`` of its field,
+    when the request has that field."""
+    text = render(text, lambda n: name(field_of(n)) if field_of(n) in LABELS else as_flag(n))
+    return re.sub(
+        r"--([a-z][a-z-]*)",
+        lambda m: name(k) if (k := field_of(m.group(1).replace("-", "_"))) in LABELS else m.group(0),
+        text,
+    )
 
 
 def in_words(text: str) -> str:
     """A message for the page: every input named by its field's label. The library's own notes and warnings name
     some inputs as the command line's flags in their text ('Give --age to settle it'); those are put in the form's
     words too, when the form has the field."""
-    text = render(text, _label)
-    return re.sub(
-        r"--([a-z][a-z-]*)",
-        lambda m: f"‘{LABELS[k]}’" if (k := field_of(m.group(1).replace("-", "_"))) in LABELS else m.group(0),
-        text,
-    )
+    return _named(text, lambda field: f"‘{LABELS[field]}’")
 
 
 def form_errors(exc: RegimenError) -> tuple[str | None, str]:

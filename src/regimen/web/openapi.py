@@ -12,7 +12,8 @@ from regimen.protocol.catalog import regimen_ids
 from regimen.web.inputs import CHOICES, LABELS, MAX_VALUE, PATIENT_FIELDS, PLAN_LABELS, REPEATED
 
 _ERROR = {
-    "description": "Bad input: the command line's one-line message for the same input",
+    "description": "Refused: one line saying what to change, naming the field (the command line's message, inputs "
+    "named by their field)",
     "content": {
         "application/json": {
             "schema": {
@@ -347,4 +348,46 @@ def openapi(regimens: list[str] | None = None) -> dict[str, Any]:
     }
 
 
-__all__ = ["PLAN_SCHEMA", "openapi"]
+def _type(schema: dict[str, Any]) -> str:
+    if "enum" in schema:
+        shown = [str(v) for v in schema["enum"]]
+        return "one of " + ", ".join(shown[:12]) + (f" … ({len(shown)} in all)" if len(shown) > 12 else "")
+    if "oneOf" in schema:
+        return " or ".join(_type(s) for s in schema["oneOf"])
+    kind = schema.get("type", "object")
+    text = " or ".join(kind) if isinstance(kind, list) else str(kind)
+    return f"{text} ({schema['format']})" if "format" in schema else text
+
+
+def reference(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The document as the /docs page lists it: per operation, its summary, request fields and answers."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    out = []
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            fields = []
+            for p in op.get("parameters", []):
+                fields.append({"name": p["name"], "where": p["in"], "type": _type(p["schema"]), "about": ""})
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            name = body.get("$ref", "").rsplit("/", 1)[-1]
+            request = schemas.get(name, body)
+            required = set(request.get("required", []))
+            for field, schema in request.get("properties", {}).items():
+                about = schema.get("description", "")
+                fields.append(
+                    {
+                        "name": field,
+                        "where": "body, required" if field in required else "body",
+                        "type": _type(schema),
+                        "about": about,
+                    }
+                )
+            answers = [{"code": code, "about": a.get("description", "")} for code, a in op["responses"].items()]
+            out.append(
+                {"method": method.upper(), "path": path, "summary": op.get("summary", ""), "fields": fields,
+                 "answers": answers}
+            )  # fmt: skip
+    return out
+
+
+__all__ = ["PLAN_SCHEMA", "openapi", "reference"]
