@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -27,7 +28,7 @@ from regimen.engine.rows import exact_text
 from regimen.engine.supply import SupplyForecast
 from regimen.errors import RegimenError
 from regimen.export.frames import CohortFiles, errors_path_for, write_cohort, write_errors
-from regimen.export.io import write_output
+from regimen.export.io import stale_temporaries, write_output
 from regimen.export.supply import forecast_csv, forecast_json, forecast_table
 from regimen.protocol.catalog import load
 
@@ -82,6 +83,22 @@ def cohort_options(fn: F) -> F:
         help="Where to write rejected roster rows (default: beside the output, STEM.errors.csv).",
     )(fn)
     return cycle_options(fn)
+
+
+def _clear_stale(*outputs: str | Path) -> None:
+    """Remove, and name, the temporary files that an earlier run of these outputs left when it was killed."""
+    for output in outputs:
+        removed, kept = stale_temporaries(output)
+        if removed:
+            names = ", ".join(p.name for p in removed)
+            click.echo(
+                f"removed {len(removed)} temporary file(s) left by an earlier run that was stopped: {names}", err=True
+            )
+        if kept:
+            names = ", ".join(str(p) for p in kept)
+            click.echo(
+                f"note: temporary file(s) of {output} that may belong to a running process were left: {names}", err=True
+            )
 
 
 @click.command()
@@ -148,6 +165,7 @@ def cohort(
 
     errors_default = errors_path or errors_path_for(output, folder=engine == "dask")
     refuse_overwrite(["output", "errors_path"], {"--errors": errors_default})
+    _clear_stale(output, errors_default)
     reg = load(regimen_ref, regimen_path)
     if (fmt or ("nonmem" if output.lower().endswith(".nonmem.csv") else "rows")) == "nonmem":
         if engine == "dask":

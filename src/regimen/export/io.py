@@ -8,12 +8,15 @@ a replaced file keeps its own.
 from __future__ import annotations
 
 import errno
+import glob
 import os
+import re
 import shutil
 import signal
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,11 +98,89 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+#: When this run began: a temporary file of an output older than this, whose writer is gone, is stale.
+_STARTED = time.time()
+#: ".NAME.PID-RANDOM.tmp": the writer's process id in the name tells a live writer's file from a dead one's.
+_TEMP_PID = re.compile(r"^\.(?P<name>.+)\.(?P<pid>[0-9]+)-[^.]+\.tmp$")
+
+
+def _prefix(target: Path) -> str:
+    return f".{target.name}.{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def _held_open(path: Path) -> bool | None:
+    """Whether a process has ``path`` open (Linux: /proc/*/fd); None where that cannot be seen."""
+    proc = Path("/proc")
+    if not (proc / "self" / "fd").is_dir():
+        return None
+    wanted = str(path.resolve())
+    for fd_dir in proc.glob("[0-9]*/fd"):
+        try:
+            if any(os.readlink(fd) == wanted for fd in fd_dir.iterdir()):
+                return True
+        except OSError:  # a process that ended, or one we may not look into
+            continue
+    return False
+
+
+def stale_temporaries(path: str | Path) -> tuple[list[Path], list[Path]]:
+    """Temporary files (and folders) of the output ``path`` that a stopped run left behind (SIGKILL, a power cut:
+    nothing could clean up): older than this run and written by a process that is gone. Removes them; returns
+    (removed, kept) — kept: those that may still be in use and could not be told apart (named, not touched)."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    removed: list[Path] = []
+    kept: list[Path] = []
+    try:
+        found = list(folder.glob(f".{glob.escape(target.name)}.*.tmp"))
+    except OSError:
+        return removed, kept
+    for tmp in found:
+        if tmp in _PENDING:
+            continue
+        try:
+            if tmp.lstat().st_mtime >= _STARTED:
+                continue  # written since this run began: another run's, at work
+        except OSError:
+            continue
+        match = _TEMP_PID.match(tmp.name)
+        if match is not None and match["name"] == target.name:
+            if int(match["pid"]) != os.getpid() and _alive(int(match["pid"])):
+                continue  # its writer runs still
+        else:  # a name from an older regimen: stale only when no process has it open
+            held = _held_open(tmp) if not tmp.is_dir() else False
+            if held is None:
+                kept.append(tmp)
+                continue
+            if held:
+                continue
+        try:
+            if tmp.is_dir() and not tmp.is_symlink():
+                shutil.rmtree(tmp)
+            else:
+                tmp.unlink()
+        except OSError:
+            kept.append(tmp)
+            continue
+        removed.append(tmp)
+    return sorted(removed), sorted(kept)
+
+
 def temporary_file(target: Path) -> Path:
     """An empty temporary file beside ``target`` (hidden, mode 0600 until put in place), registered for removal."""
     folder = target.parent if str(target.parent) else Path(".")
     with _signals_held():
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=_prefix(target), suffix=".tmp", dir=folder)
         os.close(fd)
         _PENDING.add(Path(tmp))
     return Path(tmp)
@@ -108,7 +189,7 @@ def temporary_file(target: Path) -> Path:
 def temporary_folder(target: Path) -> Path:
     folder = target.parent if str(target.parent) else Path(".")
     with _signals_held():
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder))
+        tmp = Path(tempfile.mkdtemp(prefix=_prefix(target), suffix=".tmp", dir=folder))
         _PENDING.add(tmp)
     return tmp
 

@@ -144,16 +144,27 @@ class DaskEngine:
 def _on_cluster(
     client: Any, tasks: list[Any], parts: list[RosterPart], total: int, progress: Progress | None
 ) -> list[PartResult]:
-    futures = client.compute(tasks)
-    if progress is not None:
-        from distributed import as_completed
+    from distributed import KilledWorker
 
-        rows = {future.key: part.rows for future, part in zip(futures, parts, strict=True)}
-        done = 0
-        for future in as_completed(futures):  # type: ignore[no-untyped-call]
-            done += rows[future.key]
-            progress(done, total)
-    return list(client.gather(futures))
+    try:
+        futures = client.compute(tasks)
+        if progress is not None:
+            from distributed import as_completed
+
+            rows = {future.key: part.rows for future, part in zip(futures, parts, strict=True)}
+            done = 0
+            for future in as_completed(futures):  # type: ignore[no-untyped-call]
+                done += rows[future.key]
+                progress(done, total)
+        return list(client.gather(futures))
+    except KilledWorker as exc:  # every worker that ran a part died (out of memory, killed): one line, not 47
+        key = str(exc.args[0]) if exc.args else "a part"
+        part = key.removeprefix(_KEY) if key.startswith(_KEY) else key
+        raise CohortError(
+            f"the Dask workers died while expanding roster part {part} (each worker given it was lost): no output was "
+            "written; check the workers' memory limit and logs and run again, or leave out "
+            f"{option('scheduler')} to run on this machine's threads"
+        ) from None
 
 
 def _on_threads(tasks: list[Any], total: int, progress: Progress | None) -> list[PartResult]:
