@@ -28,6 +28,7 @@ from tests.webserver import course_db, running
 
 from regimen.cli import cli
 from regimen.web.app import create_app
+from regimen.web.inputs import LABELS, field_of
 from regimen.web.openapi import openapi
 
 PATIENT = {"regimen": "cenersen-arm3", "weight": "70", "bsa": "1.8", "age": "45"}
@@ -56,6 +57,14 @@ def csrf(client: TestClient, path: str = "/regimens/cenersen-arm3") -> str:
 
 def post_form(client: TestClient, path: str, values: dict[str, str]) -> httpx.Response:
     return client.post(path, data={**values, "csrf": csrf(client)}, headers={"origin": ORIGIN})
+
+
+def served(plan: dict[str, Any]) -> dict[str, Any]:
+    """The command line's plan JSON as the server answers it: the regimen's file by its name, never its path on the
+    server's disk."""
+    about = plan["regimen"]
+    assert about["file"].startswith("/") and about["file"].endswith(".toml")
+    return {**plan, "regimen": {**about, "file": Path(about["file"]).name}}
 
 
 def cli_json(*args: str) -> Any:
@@ -104,10 +113,7 @@ def test_api_plan_is_the_json_of_expand(server: str, command: str) -> None:
     ref, *args = shlex.split(command)
     answer = httpx.post(f"{server}/api/plan", json=body_of(ref, args), timeout=30)
     assert answer.status_code == 200, answer.text
-    expected = cli_json(ref, *args)
-    assert expected["regimen"]["file"].endswith(f"/{ref}.toml")
-    expected["regimen"]["file"] = f"{ref}.toml"  # the API names the file, never where it lies on the server
-    assert answer.json() == expected
+    assert answer.json() == served(cli_json(ref, *args))
 
 
 def test_api_plan_doses_by_hand(server: str) -> None:
@@ -182,23 +188,29 @@ def test_api_bad_input_is_a_4xx_with_the_command_lines_message(server: str, ref:
     (line,) = result.stderr.strip().splitlines()
     answer = httpx.post(f"{server}/api/plan", json=body_of(ref, args), timeout=30)
     assert 400 <= answer.status_code < 500 and answer.headers["content-type"] == "application/json"
-    assert answer.json() == {"error": line.removeprefix("Error: ")}  # word for word, one line
+    # word for word, one line; each input named by its JSON field where the command line names its flag
+    expected = re.sub(
+        r"--([a-z][a-z-]*)",
+        lambda m: k if (k := field_of(m.group(1).replace("-", "_"))) in LABELS else m.group(0),
+        line.removeprefix("Error: "),
+    )
+    assert answer.json() == {"error": expected}
 
 
 @pytest.mark.parametrize(
     ("body", "says"),
     [
-        ({**PATIENT, "start": "2026-13-01"}, "--start '2026-13-01': give the date as YYYY-MM-DD"),
-        ({**PATIENT, "bsa_formula": "foo"}, "--bsa-formula 'foo': choose one of mosteller, dubois"),
-        ({**PATIENT, "cycle_length": "0"}, "--cycle-length '0': at least 1"),
+        ({**PATIENT, "start": "2026-13-01"}, "start '2026-13-01': give the date as YYYY-MM-DD"),
+        ({**PATIENT, "bsa_formula": "foo"}, "bsa_formula 'foo': choose one of mosteller, dubois"),
+        ({**PATIENT, "cycle_length": "0"}, "cycle_length '0': at least 1"),
         ({**PATIENT, "colour": "red"}, "unknown field 'colour': the fields are regimen, weight"),
         ({**PATIENT, "paper": "a4"}, "unknown field 'paper'"),  # a handout's field, not a plan's
         ({**PATIENT, "weight": ["70"]}, "weight: give text or a number"),
         ({**PATIENT, "weight": True}, "weight: give text or a number"),
         ({**PATIENT, "weight": {"kg": 70}}, "weight: give text or a number"),
         ({**PATIENT, "dose_percent": [1, [2]]}, "dose_percent: give text or a number"),
-        ({**PATIENT, "weight": "7" * 201}, "--weight: at most 200 characters"),
-        ({"weight": "70"}, "--regimen: choose a regimen"),
+        ({**PATIENT, "weight": "7" * 201}, "weight: at most 200 characters"),
+        ({"weight": "70"}, "regimen: choose a regimen"),
         ({**PATIENT, "regimen": "regimens/capox.toml"}, "does not read regimen files by path"),
         ({**PATIENT, "regimen": "/etc/passwd"}, "does not read regimen files by path"),
         ({**PATIENT, "regimen": "../../x.toml"}, "does not read regimen files by path"),
@@ -278,7 +290,9 @@ def test_api_cohort_of_a_small_roster(server: str) -> None:
     cohort = httpx.post(f"{server}/api/cohort", json=roster, timeout=30).json()
     assert [p["patient_id"] for p in cohort["plans"]] == ["a", "c"]
     a, c = (p["plan"] for p in cohort["plans"])
-    assert a == cli_json("cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--age", "45", "--start", "2026-12-01")
+    assert a == served(
+        cli_json("cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--age", "45", "--start", "2026-12-01")
+    )
     # c: older than 60, cytarabine 1 g/m² × 2.0 m² = 2,000 mg on days 2-4 only
     assert [x["dose"] for x in c["administrations"] if x["drug"] == "cytarabine"] == [2000, 2000, 2000]
     assert cohort["rejected"] == [
@@ -602,7 +616,10 @@ def test_downloads_are_the_command_lines_files(client: TestClient, kind: str, fm
         cli,
         ["expand", "cenersen-arm3", "--weight", "154 lb", "--bsa", "1.8", "--age", "45", *CLI_WHEN, "--format", fmt],
     )
-    assert answer.content == result.stdout_bytes
+    if fmt == "json":  # the server names the regimen's file, not where it lies on its disk
+        assert json.loads(answer.content) == served(json.loads(result.stdout))
+    else:
+        assert answer.content == result.stdout_bytes
 
 
 def test_the_calendar_download(client: TestClient, tmp_path: Path) -> None:
