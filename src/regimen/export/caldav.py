@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import icalendar  # only to read the UIDs of what the server holds
 
-from regimen.errors import RegimenError, option
+from regimen.errors import RegimenError, hide_password, option
 
 #: Seconds one request may take, from connecting to the last byte of the answer.
 REQUEST_SECONDS = 60
@@ -147,9 +147,15 @@ class Client:
 
     def __init__(self, url: str, auth: tuple[str, str] | None, *, environ: Mapping[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise CalDAVError(f"{option('caldav')} {url!r}: give the http(s) URL of a calendar collection")
+        try:
+            parts = urllib.parse.urlsplit(url)
+            parts.port  # noqa: B018  # a port that is not a number is refused here, not at the first request
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise CalDAVError(
+                f"{option('caldav')} {hide_password(url)!r}: give the http(s) URL of a calendar collection"
+            )
         if parts.username or parts.password:
             raise CalDAVError(
                 f"{option('caldav')}: do not put credentials in the URL; set REGIMEN_CALDAV_USER and "

@@ -75,7 +75,8 @@ def shown(url: URL) -> str:
     """The URL as it may be shown: never the password."""
     if url.get_backend_name() == "sqlite":
         return _file_of(url)
-    return hide_password(url.render_as_string(hide_password=False))
+    # as the user writes it (postgresql://, not the driver's postgresql+psycopg://)
+    return hide_password(url.set(drivername=url.get_backend_name()).render_as_string(hide_password=False))
 
 
 def _sqlite(engine: Engine, write: bool) -> None:
