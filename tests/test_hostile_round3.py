@@ -219,10 +219,13 @@ def test_7_no_command_writes_over_one_of_its_inputs(tmp_path: Path) -> None:
         assert victim.read_bytes() == before
 
 
-def test_7_a_bundled_regimen_file_is_not_an_output(tmp_path: Path) -> None:
-    target = REGIMENS / "capox.toml"
+def test_7_a_regimen_named_by_its_id_is_not_an_output(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    target = folder / "capox.toml"  # found by its id through --regimen-path, as the bundled file is
+    target.write_text((REGIMENS / "capox.toml").read_text())
     before = target.read_bytes()
-    line = one_line(run("expand", "capox", *START[:6], "-o", str(target)))
+    line = one_line(run("expand", "capox", *START[:6], "--regimen-path", str(folder), "-o", str(target)))
     assert "is the same file as REGIMEN" in line and target.read_bytes() == before
 
 
@@ -373,3 +376,68 @@ def test_14_a_cohort_run_removes_what_a_killed_run_left(tmp_path: Path) -> None:
     assert "removed 2 temporary file(s) left by an earlier run that was stopped" in result.stderr
     assert left[0].name in result.stderr and older.name in result.stderr
     assert not list(tmp_path.glob(".out.csv.*")) and out.is_file()
+
+
+# ---- friction a new user met ------------------------------------------------------------------------------
+
+
+def test_a_mistyped_course_id_gets_a_did_you_mean(tmp_path: Path) -> None:
+    db = str(tmp_path / "c.sqlite3")
+    started(db, "bed4")
+    line = one_line(run("course", "show", "bde1", "--db", db))
+    assert line == f"Error: no course 'bde1' in {db}: did you mean 'bed4'? 'regimen course list' shows the courses"
+    line = one_line(run("course", "delay", "bde4", "--cycle", "2", "--by", "7d", "--reason", "x", "--db", db))
+    assert "did you mean 'bed4'?" in line
+    assert "did you mean" not in one_line(run("course", "show", "zzzzzz", "--db", db))
+
+
+def test_a_missing_bsa_says_that_the_height_computes_it() -> None:
+    line = one_line(run("expand", "mfolfox6", "--weight", "82"))
+    assert line == (
+        "Error: mfolfox6 needs the patient's body-surface area: pass --bsa ... (or --height ...: the BSA is then "
+        "computed, Mosteller by default)"
+    )
+    assert "(or --height ... and --weight ...:" in one_line(run("expand", "mfolfox6", "--age", "60"))
+
+
+def test_a_nonmem_cohort_gives_the_bsa_computed_from_height(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("patient_id,weight_kg,height_cm,age\np1,70,175,50\n")
+    out = tmp_path / "x.nonmem.csv"
+    assert run("cohort", "mfolfox6", str(roster), "-o", str(out)).exit_code == 0
+    # Mosteller √(70 × 175 / 3600) = 1.8445 m² -> 1.845 (three places, as 'expand' computes and doses with it)
+    rows = out.read_text().splitlines()
+    assert rows[1].split(",")[7:] == ["70", "1.845", "50"]
+    single = run("expand", "mfolfox6", "--weight", "70", "--height", "175", "--age", "50", "--format", "nonmem")
+    assert single.stdout.splitlines()[1].split(",")[7:] == ["70", "1.845", "50"]
+
+
+def test_the_api_names_fields_hides_paths_and_documents_itself() -> None:
+    client = TestClient(create_app(rate=0), base_url="http://127.0.0.1", raise_server_exceptions=False)
+    plan = client.post("/api/plan", json={"regimen": "capox", "weight": "70", "height": "175", "age": "50"})
+    assert plan.status_code == 200 and plan.json()["regimen"]["file"] == "capox.toml"
+    assert str(REGIMENS) not in plan.text
+    refused = client.post("/api/plan", json={"regimen": "capox", "weight": "9000", "bsa": "1.8", "age": "50"})
+    assert refused.json() == {"error": "weight 9,000 kg is impossible: give a value between 0.2 and 650 kg (weight)"}
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "<code>POST /api/plan</code>" in docs.text
+    assert "<code>weight</code>" in docs.text and 'href="/openapi.json"' in docs.text
+    outside = re.findall(r'(?:src|href)="((?:https?:)?//[^"]*)"', docs.text)
+    assert outside == [] and "<script" not in docs.text
+    assert "default-src 'none'" in docs.headers["content-security-policy"]
+
+
+def test_regimen_show_ends_each_sentence_once() -> None:
+    for path in sorted(REGIMENS.glob("*.toml")):
+        text = run("show", path.stem).stdout
+        assert not re.search(r"[^.]\.\.(\s|$)", text), (path.stem, re.findall(r".{30}[^.]\.\.(?:\s|$)", text))
+
+
+def test_course_start_takes_the_machines_zone_as_expand_does(tmp_path: Path) -> None:
+    db = str(tmp_path / "c.sqlite3")
+    env = {"TZ": "Europe/Berlin"}
+    result = run("course", "start", "capox", "--course", "z1", *START, "--time", "08:00", "--db", db, env=env)
+    assert result.exit_code == 0, result.output
+    assert "Day 1: 2026-12-01, first drug at 08:00 (Europe/Berlin)" in run("course", "show", "z1", "--db", db).stdout
+    plan = run("expand", "capox", *START, "--time", "08:00", "--format", "json", env=env)
+    assert '"start": "2026-12-01T08:00:00+01:00"' in plan.stdout

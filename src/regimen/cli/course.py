@@ -23,11 +23,11 @@ from regimen.cli.options import (
     regimen_path_option,
 )
 from regimen.cli.terminal import warn
-from regimen.engine.course import PATIENT_KEYS, CourseStart, check_course_id, start_options
+from regimen.engine.course import PATIENT_KEYS, CourseError, CourseStart, check_course_id, start_options
 from regimen.errors import RegimenError, render
 from regimen.export.io import write_output
 from regimen.protocol.catalog import find, load
-from regimen.quantities.clock import parse_time, zone
+from regimen.quantities.clock import local_zone_key, parse_time, zone
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_DUE_DAYS = 366
@@ -72,6 +72,36 @@ def _store(db: str | None, write: bool = False, refresh: bool = False) -> Any:
     return open_store(db, write=write, refresh=refresh)
 
 
+def _typo_distance(a: str, b: str) -> int:
+    """Edits from ``a`` to ``b``: insertions, deletions, substitutions and swaps of two neighbours ('bde1' -> 'bed4'
+    is two: a swap and a substitution)."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
+def _of_course(store: Any, method: str, course_id: str, *args: Any, **kwargs: Any) -> Any:
+    """``store.method(course_id, ...)``; a course id that is not there is one line with the nearest id ('did you
+    mean'), as a regimen id is."""
+    try:
+        return getattr(store, method)(course_id, *args, **kwargs)
+    except CourseError:
+        ids = [c.course_id for c in store.courses()]
+        if course_id in ids:
+            raise
+        near = sorted((_typo_distance(course_id, i), i) for i in ids if len(i) <= 64)
+        close = [i for n, i in near[:1] if n <= max(2, len(course_id) // 3)]
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise CourseError(
+            f"no course {course_id!r} in {store.where}: {hint}'regimen course list' shows the courses"
+        ) from None
+
+
 def _say(line: str) -> None:
     click.echo(render(line, flag), err=True)
 
@@ -107,7 +137,7 @@ def course() -> None:
     help="Date of day 1 of cycle 1.",
 )
 @click.option("--time", "time_", metavar="HH:MM", help="Time the first drug of each treatment day starts.")
-@click.option("--tz", metavar="ZONE", help="IANA time zone of --time (default UTC).")
+@click.option("--tz", metavar="ZONE", help="IANA time zone of --time (default: this machine's, as for 'expand').")
 @click.option("--cycles", "cycles", multiple=True, metavar="N|PHASE=N", help="Cycles, when the source leaves it open.")
 @click.option("--cycle-length", type=click.IntRange(min=1), metavar="DAYS", help="When the source states none.")
 @clinical_options
@@ -143,6 +173,10 @@ def start_command(
         if time_ is None:
             raise RegimenError("--tz needs --time HH:MM")
         zone(tz)
+    elif time_ is not None:  # as 'regimen expand': this machine's zone, said so when it cannot be found
+        tz, note = local_zone_key()
+        if note:
+            _say(f"note: {note}")
     counts = parse_cycles(cycles)
     if isinstance(counts, dict):
         raise RegimenError("a course records one --cycles N (for the phase whose count is open)")
@@ -184,7 +218,7 @@ def start_command(
 
 def _change(kind: str, course_id: str, db: str | None, who: str | None, reason: str, **given: Any) -> None:
     store = _store(db, write=True)
-    view, change = store.change(course_id, kind, who=_who(who), why=reason, **given)
+    view, change = _of_course(store, "change", course_id, kind, who=_who(who), why=reason, **given)
     from regimen.engine.course import describe  # lazy: only this command needs it
 
     _after(view, f"course {course_id}: change {change.seq} recorded: {describe(change, view.regimen, view.start.tz)}")
@@ -380,7 +414,7 @@ def stop(course_id: str, on: dt.datetime | None, reason: str, who: str | None, d
 def show(course_id: str, fmt: str, output: str | None, db: str | None) -> None:
     """The course as it now stands: given / planned / omitted per row with the working, cumulative doses given,
     and the history of changes."""
-    text, data, warnings = _store(db).shown(course_id)
+    text, data, warnings = _of_course(_store(db), "shown", course_id)
     write_output(data if fmt == "json" else text, output)
     for w in warnings:
         warn(f"warning: {w}")
@@ -397,9 +431,9 @@ def export(course_id: str, fmt: str, output: str | None, db: str | None) -> None
     if fmt == "fhir":
         from regimen.export.fhir import course_fhir_json  # lazy: only for this format
 
-        write_output(course_fhir_json(store.view(course_id)), output)
+        write_output(course_fhir_json(_of_course(store, "view", course_id)), output)
     else:
-        write_output(store.shown(course_id)[1], output)
+        write_output(_of_course(store, "shown", course_id)[1], output)
 
 
 @course.command("list")
@@ -458,7 +492,7 @@ def calendar(
     from regimen.export.calendar import CalendarExport  # lazy: only this command needs it
 
     refuse_overwrite(["ics"])
-    view = _store(db).view(course_id)
+    view = _of_course(_store(db), "view", course_id)
     export = CalendarExport.from_options(
         ics=ics,
         caldav=caldav,

@@ -161,6 +161,12 @@ def prepare(
     return out
 
 
+def computed_bsa(weight_kg: Fraction, height_cm: Fraction, sex: str | None, formula_key: str) -> tuple[float, Fraction]:
+    """The BSA a plan computes from weight and height (the formula's value, and as used: to its places)."""
+    raw = body_size.bsa(formula_key, _f(weight_kg), _f(height_cm), sex)
+    return raw, exact_places(raw, BSA_PLACES)
+
+
 def _bsa(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
     p = out.patient
     formula = body_size.BSA_FORMULAS[options.bsa_formula]
@@ -172,8 +178,7 @@ def _bsa(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
                 f"the {formula.name} BSA formula needs the patient's sex: pass {option('sex')} female "
                 f"or male, or choose another {option('bsa_formula')}"
             )
-        raw = body_size.bsa(options.bsa_formula, _f(p.weight_kg), _f(p.height_cm), p.sex)
-        computed = exact_places(raw, BSA_PLACES)
+        raw, computed = computed_bsa(p.weight_kg, p.height_cm, p.sex, options.bsa_formula)
     if p.bsa_m2 is None and computed is not None:
         out.working.append(
             f"BSA by {formula.name} {formula.equation} with W = {format_fraction(p.weight_kg or Fraction(0))} kg, "

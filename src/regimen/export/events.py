@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from regimen.clinical.options import ClinicalOptions
-from regimen.clinical.patient import AGE, BSA, WEIGHT
+from regimen.clinical.patient import AGE, BSA, HEIGHT, WEIGHT
+from regimen.clinical.prepare import computed_bsa
 from regimen.engine.cohort.roster import ID_COLUMN, as_text, read_number, read_roster
 from regimen.engine.cohort.runner import MemorySink, RunSummary, run
 from regimen.engine.rows import frame_records, row_record
@@ -368,6 +369,8 @@ def write_cohort_events(
     for _, row in frame_in.iterrows():
         pid = str(row.get(ID_COLUMN, ""))
         covariates[pid] = {key: _covariate_of(row, column, measure) for key, column, measure in _COVARIATES}
+        if covariates[pid]["BSA"] is None:  # computed from height, as each row's dose was: the BSA used, not '.'
+            covariates[pid]["BSA"] = _bsa_from_height(row, covariates[pid]["WT"], options)
     data, ids, events = cohort_events(frame, covariates)
     records = frame_records(frame.drop_duplicates(subset=["component"])) if len(frame) else []
     about = describe(regimen.id, events, timed=False, unstated=unstated_methods(records), ids=ids)
@@ -378,6 +381,17 @@ def write_cohort_events(
 
 
 _COVARIATES = (("WT", "weight_kg", WEIGHT), ("BSA", "bsa_m2", BSA), ("AGE", "age", AGE))
+
+
+def _bsa_from_height(row: Any, weight: Fraction | None, options: ClinicalOptions | None) -> Fraction | None:
+    height = _covariate_of(row, "height_cm", HEIGHT)
+    if weight is None or height is None:
+        return None
+    sex = as_text(row.get("sex")) if "sex" in row.index else None
+    try:
+        return computed_bsa(weight, height, sex, (options or ClinicalOptions()).bsa_formula)[1]
+    except RegimenError:  # a formula that needs the sex, without it: the row was rejected or had its BSA
+        return None
 
 
 def _covariate_of(row: Any, column: str, measure: Any) -> Fraction | None:

@@ -7,6 +7,12 @@ from regimen.quantities.days import describe_days
 from regimen.quantities.exact import format_fraction
 
 
+def _sentence(text: str) -> str:
+    """``text`` ended with one full stop: never 'page..' when it ends with one already."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -130,7 +136,7 @@ def describe(regimen: Regimen) -> str:
     if regimen.dosing_weight:
         out.append(f"Weight-based doses use the {regimen.dosing_weight} body weight.")
     for s in regimen.sources:
-        out.append(f"Source: {s}" + (f". {s.note}." if s.note else ""))
+        out.append(f"Source: {s}" + (f". {_sentence(s.note)}" if s.note else ""))
     for phase in regimen.phases:
         out.append("")
         if phase.id != "main":
