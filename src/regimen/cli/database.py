@@ -34,7 +34,7 @@ class _Guarded:
         self._write = write
 
     def __getattr__(self, name: str) -> Any:
-        from regimen.store.db import guarded
+        from regimen.store.db import guarded  # lazy: SQLAlchemy only for the course commands
 
         attribute = getattr(self._store, name)
         if not callable(attribute):
@@ -53,7 +53,7 @@ def open_store(db: str | None, *, write: bool, refresh: bool = False) -> Any:
     ``refresh``: a worklist's reader (due) first has the caches of the worklist rebuilt where an older regimen wrote
     them, through a writing connection to the database that the read-only opening found (it creates nothing)."""
     from regimen.store.courses import CourseStore  # lazy: SQLAlchemy only for the course commands
-    from regimen.store.db import connect, resolve
+    from regimen.store.db import connect, resolve  # lazy: likewise
 
     def announce(line: str) -> None:
         click.echo(render(line, flag), err=True)
