@@ -291,19 +291,6 @@ def test_10_an_empty_file_is_refused_for_reads_and_a_writer_says_it_creates(tmp_
     assert shown.exit_code == 0 and "2 course(s)" in shown.stdout
 
 
-def test_10_a_reader_opens_the_file_read_only(tmp_path: Path) -> None:
-    db = tmp_path / "c.sqlite3"
-    started(str(db))
-    db.chmod(0o444)
-    folder_mode = tmp_path.stat().st_mode
-    try:
-        listed = run("course", "list", "--db", str(db))
-        assert listed.exit_code == 0 and "h1  capox" in listed.stdout
-    finally:
-        db.chmod(0o600)
-        tmp_path.chmod(folder_mode)
-
-
 # ---- 13. every Dask worker dies ----------------------------------------------------------------------------
 
 
