@@ -188,6 +188,7 @@ def write_regimen_file(data: dict[str, Any], comment: str, output: str | None, w
     atomically to ``output``; ``where`` names the input in the error when a value cannot be written as TOML."""
     import tomli_w  # lazy: the TOML writer only for the commands that make regimen files
 
+    refuse_overwrite(["output"])
     try:
         toml = tomli_w.dumps(data)
     except (TypeError, ValueError) as exc:  # a value TOML cannot hold, past every check of the fields
