@@ -393,10 +393,11 @@ def test_a_nonmem_cohort_gives_the_bsa_computed_from_height(tmp_path: Path) -> N
     out = tmp_path / "x.nonmem.csv"
     assert run("cohort", "mfolfox6", str(roster), "-o", str(out)).exit_code == 0
     # Mosteller √(70 × 175 / 3600) = 1.8445 m² -> 1.845 (three places, as 'expand' computes and doses with it)
-    rows = out.read_text().splitlines()
-    assert rows[1].split(",")[7:] == ["70", "1.845", "50"]
+    header, first = (line.split(",") for line in out.read_text().splitlines()[:2])
+    assert [first[header.index(c)] for c in ("WT", "BSA", "AGE")] == ["70", "1.845", "50"]
     single = run("expand", "mfolfox6", "--weight", "70", "--height", "175", "--age", "50", "--format", "nonmem")
-    assert single.stdout.splitlines()[1].split(",")[7:] == ["70", "1.845", "50"]
+    header, first = (line.split(",") for line in single.stdout.splitlines()[:2])
+    assert [first[header.index(c)] for c in ("WT", "BSA", "AGE")] == ["70", "1.845", "50"]
 
 
 def test_the_api_names_fields_hides_paths_and_documents_itself() -> None:

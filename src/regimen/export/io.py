@@ -98,8 +98,6 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-#: When this run began: a temporary file of an output older than this, whose writer is gone, is stale.
-_STARTED = time.time()
 #: ".NAME.PID-RANDOM.tmp": the writer's process id in the name tells a live writer's file from a dead one's.
 _TEMP_PID = re.compile(r"^\.(?P<name>.+)\.(?P<pid>[0-9]+)-[^.]+\.tmp$")
 
@@ -133,10 +131,12 @@ def _held_open(path: Path) -> bool | None:
     return False
 
 
-def stale_temporaries(path: str | Path) -> tuple[list[Path], list[Path]]:
+def stale_temporaries(path: str | Path, before: float | None = None) -> tuple[list[Path], list[Path]]:
     """Temporary files (and folders) of the output ``path`` that a stopped run left behind (SIGKILL, a power cut:
-    nothing could clean up): older than this run and written by a process that is gone. Removes them; returns
-    (removed, kept) — kept: those that may still be in use and could not be told apart (named, not touched)."""
+    nothing could clean up): last written before ``before`` (default: now, as the run that asks begins) by a process
+    that is gone. Removes them; returns (removed, kept) — kept: those that may still be in use and could not be told
+    apart (named, not touched)."""
+    cutoff = time.time() if before is None else before
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     removed: list[Path] = []
@@ -149,7 +149,7 @@ def stale_temporaries(path: str | Path) -> tuple[list[Path], list[Path]]:
         if tmp in _PENDING:
             continue
         try:
-            if tmp.lstat().st_mtime >= _STARTED:
+            if tmp.lstat().st_mtime >= cutoff:
                 continue  # written since this run began: another run's, at work
         except OSError:
             continue
