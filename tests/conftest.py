@@ -52,3 +52,13 @@ def runner() -> CliRunner:
 def _no_user_regimen_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests see only the bundled regimens unless they set REGIMEN_PATH themselves."""
     monkeypatch.delenv("REGIMEN_PATH", raising=False)
+
+
+#: The tests' today: their course dates (day 1 2026-12-01) keep their meaning whenever the suite runs (a course
+#: whose day 1 is more than 30 days before today needs --confirm).
+TESTS_TODAY = __import__("datetime").date(2026, 12, 6)
+
+
+@pytest.fixture(autouse=True)
+def _course_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("regimen.cli.course._today", lambda: TESTS_TODAY)

@@ -21,7 +21,7 @@ from tests.postgres import postgres_server
 from tests.test_cli import one_line_error
 
 from regimen.cli import cli
-from regimen.store.courses import CourseStore
+from regimen.cli.course import open_book
 from regimen.store.db import resolve
 from regimen.store.schema import metadata
 
@@ -586,7 +586,7 @@ def test_supply_from_the_worklist(db: str) -> None:
 
 def test_store_api_matches_the_command_line(db: str) -> None:
     started(db)
-    store = CourseStore.open(db)
+    store = open_book(db)
     view = store.view("bed4")
     assert view.course_id == "bed4" and view.status == "active"
     assert sum(cr.status == "planned" for cr in view.rows) == 8 * (1 + 28)
@@ -600,9 +600,10 @@ ANTHRACYCLINE = ["--anthracycline-table", "esc-2022", "--anthracycline-limit", "
 
 def dd_ac_t(db: str, prior: str) -> None:
     """dd-ac-t for 70 kg, 175 cm: BSA √(70 × 175 / 3600) = 1.8447 -> 1.845 m², doxorubicin 60 mg/m² × 1.845 m² =
-    110.7 mg on day 1 of each of the four AC cycles (every 14 days from 2026-11-01)."""
+    110.7 mg on day 1 of each of the four AC cycles (every 14 days from 2026-11-01: more than 30 days before the
+    tests' today, so confirmed)."""
     ok(db, "course", "start", "dd-ac-t", "--course", "ac1", "--weight", "70", "--height", "175", "--age", "50",
-       "--start", "2026-11-01", *ANTHRACYCLINE, "--prior", prior)  # fmt: skip
+       "--start", "2026-11-01", "--confirm", *ANTHRACYCLINE, "--prior", prior)  # fmt: skip
 
 
 def notes_of(shown: str) -> list[str]:

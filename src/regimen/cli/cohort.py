@@ -299,11 +299,11 @@ def worklist_forecast(first: dt.datetime | None, days: int, db: str | None, form
     """The supply for the administrations due across the active courses (as 'regimen due' lists them)."""
     import pandas as pd
 
-    from regimen.store.courses import CourseStore  # lazy: the database layer only for --due
+    from regimen.cli.course import open_book  # lazy: the database layer only for --due
 
     day1 = first.date() if first else dt.date.today()
     last = day1 + dt.timedelta(days=days - 1)
-    rows = CourseStore.open(db).due(day1, last)
+    rows = open_book(db).due(day1, last)
     forecast = SupplyForecast(load_formulary(formulary), regimen_id="worklist")
     frame = pd.DataFrame(
         {

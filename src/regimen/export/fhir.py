@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
-from regimen.engine.course import CourseView
+from regimen.engine.courses import CourseView
 from regimen.engine.plan import Plan
 from regimen.engine.timing import wall
 from regimen.export.table import DISCLAIMER
