@@ -85,6 +85,22 @@ def row(rows: list[dict[str, Any]], cycle: int, day: int, drug: str, dose_number
     return found[0]
 
 
+#: From cycle 5, 75 % of the oxaliplatin dose (neuropathy grade 2).
+OXALIPLATIN_75 = [
+    "course",
+    "dose",
+    "bed4",
+    "--cycle",
+    "5",
+    "--drug",
+    "oxaliplatin",
+    "--dose-percent",
+    "75%",
+    "--reason",
+    "PN 2",
+]
+
+
 # ---- the walkthrough ---------------------------------------------------------------------------
 
 
@@ -93,20 +109,7 @@ def test_a_course_as_it_is_lived(db: str) -> None:
     ok(db, "course", "delay", "bed4", "--cycle", "3", "--by", "7d", "--reason", "neutrophils 0.9", "--who", "dr a")
     measured = ok(db, "course", "measure", "bed4", "--cycle", "4", "--bsa", "1.6", "--weight", "62", "--reason", "rw")
     assert "more than 10 %" in measured.stderr  # BSA 1.8 -> 1.6 is -11.1 %, weight 70 -> 62 is -11.4 %
-    ok(
-        db,
-        "course",
-        "dose",
-        "bed4",
-        "--cycle",
-        "5",
-        "--drug",
-        "oxaliplatin",
-        "--dose-percent",
-        "75%",
-        "--reason",
-        "PN 2",
-    )
+    ok(db, *OXALIPLATIN_75)
     ok(db, "course", "omit", "bed4", "--cycle", "2", "--day", "1", "--drug", "oxaliplatin", "--reason", "reaction")
     ok(db, "course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "230 mg")
     ok(db, "course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "capecitabine", "--dose-number", "1",

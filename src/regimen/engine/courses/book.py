@@ -67,10 +67,18 @@ def course_records(stored: StoredCourse, changes: Sequence[Change]) -> dict[str,
     }
 
 
-def append(start: CourseStart, changes: Sequence[Change], new: Change, *, confirm: bool = False) -> CourseState:
+def append(
+    start: CourseStart,
+    changes: Sequence[Change],
+    new: Change,
+    *,
+    confirm: bool = False,
+    planner: Planner | None = None,
+) -> CourseState:
     """The course after ``new``, recorded after ``changes``; raises :class:`CourseError` when ``new`` cannot apply,
-    would contradict what is already recorded, or repeats the last change without ``confirm``."""
-    planner = Planner(start)
+    would contradict what is already recorded, or repeats the last change without ``confirm``. ``planner``: the
+    expansions of the same start, when the caller keeps them."""
+    planner = planner if planner is not None else Planner(start)
     before = replay(start, changes, planner)
     if isinstance(new.event, Void):
         check_void(before, new, new.event)
@@ -80,7 +88,9 @@ def append(start: CourseStart, changes: Sequence[Change], new: Change, *, confir
     except CourseError as exc:
         if not isinstance(new.event, Void):
             raise
-        raise CourseError(f"void (change {new.seq}): change {new.event.change} cannot be undone: {exc.message}") from None
+        raise CourseError(
+            f"void (change {new.seq}): change {new.event.change} cannot be undone: {exc.message}"
+        ) from None
     check_new(before, after, new)
     return after
 
@@ -237,7 +247,9 @@ class CourseBook:
             self._cache(tx, state, stored, [*changes, new])
         return state, new
 
-    def _cache(self, tx: CourseTransaction, state: CourseState, stored: StoredCourse, changes: Sequence[Change]) -> None:
+    def _cache(
+        self, tx: CourseTransaction, state: CourseState, stored: StoredCourse, changes: Sequence[Change]
+    ) -> None:
         rendered = self.render(state, course_records(stored, changes))
         tx.cache(state.course_id, len(changes), code_version(), due_rows(state), rendered)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from regimen.engine.courses.events import AnyEvent, Delay, Dose, Given, Measure, Omit, Stop, Void
+from regimen.engine.courses.events import AnyEvent, Delay, Dose, Given, Measure, Omit, Stop
 from regimen.engine.courses.state import Change, CourseRow, CourseState, DueRow
 from regimen.engine.rows import exact_text
 from regimen.model import Administration, Regimen, how_given

@@ -69,8 +69,7 @@ class Delay:
         match = _DELAY.fullmatch(str(text))
         if match is None:
             raise CourseError(
-                f"{option('by')} {text!r}: give the delay in days or weeks, e.g. {option('by')} 7d or "
-                f"{option('by')} 1w"
+                f"{option('by')} {text!r}: give the delay in days or weeks, e.g. {option('by')} 7d or {option('by')} 1w"
             )
         days = int(match.group(1)) * (7 if (match.group(2) or "d").startswith("w") else 1)
         if not 1 <= days <= MAX_DELAY_DAYS:
@@ -203,8 +202,7 @@ def _check_level(regimen: Regimen, drug: str | None, level: int) -> None:
         if not any(x.level == level for x in c.levels):
             defined = ", ".join(str(x.level) for x in c.levels) or "none"
             raise CourseError(
-                f"{option('level')} {level}: {c.drug} has no dose level {level} in {regimen.id} (its levels: "
-                f"{defined})"
+                f"{option('level')} {level}: {c.drug} has no dose level {level} in {regimen.id} (its levels: {defined})"
             )
 
 

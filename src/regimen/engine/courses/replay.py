@@ -259,7 +259,9 @@ def _one_row(rows: list[CourseRow], change: Change, e: Given, regimen: Regimen) 
             which = f"name the dose with {option('dose_number')} (1 to {len(found)})"
         else:
             which = f"name the drug with {option('drug')} and the day with {option('day')}"
-        raise CourseError(f"given (change {change.seq}): {said} matches {len(found)} administrations ({drugs}); {which}")
+        raise CourseError(
+            f"given (change {change.seq}): {said} matches {len(found)} administrations ({drugs}); {which}"
+        )
     return found[0]
 
 

@@ -118,9 +118,7 @@ class CourseTransaction(Protocol):
 
     def is_stale(self, course_id: str, code_version: str) -> bool: ...
 
-    def cache(
-        self, course_id: str, revision: int, code_version: str, due: Sequence[DueRow], view: Rendered
-    ) -> None:
+    def cache(self, course_id: str, revision: int, code_version: str, due: Sequence[DueRow], view: Rendered) -> None:
         """Replace the course's caches: its rows of the worklist and its rendered view."""
 
 
