@@ -135,3 +135,20 @@ def test_a_dose_change_recorded_before_issue_24_reads_as_it_was_meant(db: str) -
 def test_start_is_unchanged_by_the_confirmation_it_did_not_need(db: str) -> None:
     ok(db, "course", "start", "capox", "--course", "bed4", *START)
     assert "confirmed" not in json.loads(ok(db, "course", "export", "bed4").stdout)["records"]["start"]
+
+
+def test_a_voided_dose_given_is_entered_in_error_in_fhir(db: str) -> None:
+    """The FHIR export keeps the voided administration's id with status entered-in-error, so a system that took the
+    earlier export updates it; the dose is planned again."""
+    started(db)
+    given = ["course", "given", "bed4", "--cycle", "1", "--drug", "oxaliplatin", "--dose", "234 mg"]
+    ok(db, *given, "--at", "2026-12-01T09:00")
+    before = json.loads(ok(db, "course", "export", "bed4", "--format", "fhir").stdout)
+    (done,) = [e["resource"] for e in before["entry"] if e["resource"]["resourceType"] == "MedicationAdministration"]
+    assert done["status"] == "completed"
+    ok(db, "course", "void", "bed4", "--change", "1", "--reason", "wrong patient")
+    after = json.loads(ok(db, "course", "export", "bed4", "--format", "fhir").stdout)
+    (undone,) = [e["resource"] for e in after["entry"] if e["resource"]["resourceType"] == "MedicationAdministration"]
+    assert undone["id"] == done["id"] and undone["status"] == "entered-in-error"
+    assert undone["effectiveDateTime"] == done["effectiveDateTime"] == "2026-12-01T09:00:00+00:00"
+    assert row(rows_of(db), 1, 1, "oxaliplatin")["status"] == "planned"
