@@ -40,7 +40,8 @@ def wall(cmd: list[str]) -> float:
 
 def seed(db: str, n: int) -> tuple[int, float]:
     """N courses of the bundled regimens (those that expand for a weight, BSA and age) in one transaction."""
-    from regimen.engine.course import CourseStart
+    from regimen.engine.courses import CourseBook, CourseStart, replay
+    from regimen.export.course import rendered
     from regimen.protocol.catalog import bundled_dir
     from regimen.store.courses import CourseStore
 
@@ -49,8 +50,6 @@ def seed(db: str, n: int) -> tuple[int, float]:
     for path in sorted(bundled_dir().glob("*.toml")):
         texts[path.stem] = (path, path.read_text(encoding="utf-8"))
     usable = []
-    from regimen.engine.course import replay
-
     for rid, (path, text) in texts.items():
         trial = CourseStart(
             course_id="probe",
@@ -84,7 +83,7 @@ def seed(db: str, n: int) -> tuple[int, float]:
                 },
             )
         )
-    store = CourseStore.open(db)
+    store = CourseBook(CourseStore.open(db), rendered)
     began = time.perf_counter()
     for k in range(0, n, 1000):
         store.start_many(starts[k : k + 1000], who="benchmark", why="seeded")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,15 @@ def runner() -> CliRunner:
 def _no_user_regimen_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests see only the bundled regimens unless they set REGIMEN_PATH themselves."""
     monkeypatch.delenv("REGIMEN_PATH", raising=False)
+
+
+#: The tests' today: their course dates (day 1 2026-12-01) keep their meaning whenever the suite runs (a course
+#: whose day 1 is more than 30 days before today needs --confirm).
+TESTS_TODAY = dt.date(2026, 12, 6)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _course_today() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:  # for the session: fixtures that start courses come first
+        patch.setattr("regimen.cli.course._today", lambda: TESTS_TODAY)
+        yield

@@ -18,26 +18,32 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from tests.test_courses import START, changes_in, db, ok, postgres, rows_of, started
 
-from regimen.store.courses import PAUSE_ENV, _code_version
+from regimen.engine.courses import code_version as _code_version
 from regimen.store.db import HEAD, resolve
 from regimen.store.schema import metadata, scheduled
 
 __all__ = ["db", "postgres"]  # the fixtures, shared with test_courses
 
+#: A writer process; with a MARK file, the store's test seam (``before_commit``) makes the file once the change is
+#: written and sleeps there, before the commit, so that the test can kill it inside the transaction.
 WRITER = """
-import sys
+import pathlib, sys, time
+from regimen.engine.courses import CourseBook
+from regimen.export.course import rendered
 from regimen.store.courses import CourseStore
-db, days, tag = sys.argv[1], [int(d) for d in sys.argv[2].split(",")], sys.argv[3]
-store = CourseStore.open(db)
+db, days, tag, mark = sys.argv[1], [int(d) for d in sys.argv[2].split(",")], sys.argv[3], sys.argv[4]
+def pause():
+    pathlib.Path(mark).touch()
+    time.sleep(30)
+book = CourseBook(CourseStore.open(db, before_commit=pause if mark else None), rendered)
 for day in days:
-    store.change("bed4", "omit", who=tag, why=f"{tag} omits day {day}", cycle="2", day=day, drug="capecitabine")
+    book.change("bed4", "omit", who=tag, why=f"{tag} omits day {day}", cycle="2", day=day, drug="capecitabine")
 """
 
 
-def _writer(db: str, days: list[int], tag: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def _writer(db: str, days: list[int], tag: str, mark: Path | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-c", WRITER, db, ",".join(map(str, days)), tag],
-        env={**os.environ, **(env or {})},
+        [sys.executable, "-c", WRITER, db, ",".join(map(str, days)), tag, str(mark or "")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -84,7 +90,7 @@ def test_a_process_killed_mid_change_leaves_the_course_as_it_was(db: str, tmp_pa
     ok(db, "course", "omit", "bed4", "--cycle", "2", "--day", "1", "--drug", "capecitabine", "--reason", "x")
     before = ok(db, "course", "export", "bed4").stdout
     mark = tmp_path / "inside"
-    proc = _writer(db, [2], "doomed", {PAUSE_ENV: "30", f"{PAUSE_ENV}_MARK": str(mark)})
+    proc = _writer(db, [2], "doomed", mark)
     deadline = time.monotonic() + 60
     while not mark.exists():  # bounded wait until the change is written but not committed
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
@@ -125,7 +131,7 @@ def test_the_migrations_build_the_schema_the_code_uses(db: str) -> None:
 
 
 def test_two_processes_opening_a_new_database_at_once(db: str) -> None:
-    script = "import sys; from regimen.store.courses import CourseStore; CourseStore.open(sys.argv[1]).courses()"
+    script = "import sys; from regimen.store.courses import CourseStore; CourseStore.open(sys.argv[1]).summaries()"
     procs = [subprocess.Popen([sys.executable, "-c", script, db], stderr=subprocess.PIPE) for _ in range(3)]
     for proc in procs:
         _, err = proc.communicate(timeout=120)

@@ -21,7 +21,7 @@ from tests.postgres import postgres_server
 from tests.test_cli import one_line_error
 
 from regimen.cli import cli
-from regimen.store.courses import CourseStore
+from regimen.cli.database import open_store
 from regimen.store.db import resolve
 from regimen.store.schema import metadata
 
@@ -85,6 +85,22 @@ def row(rows: list[dict[str, Any]], cycle: int, day: int, drug: str, dose_number
     return found[0]
 
 
+#: From cycle 5, 75 % of the oxaliplatin dose (neuropathy grade 2).
+OXALIPLATIN_75 = [
+    "course",
+    "dose",
+    "bed4",
+    "--cycle",
+    "5",
+    "--drug",
+    "oxaliplatin",
+    "--dose-percent",
+    "75%",
+    "--reason",
+    "PN 2",
+]
+
+
 # ---- the walkthrough ---------------------------------------------------------------------------
 
 
@@ -93,20 +109,7 @@ def test_a_course_as_it_is_lived(db: str) -> None:
     ok(db, "course", "delay", "bed4", "--cycle", "3", "--by", "7d", "--reason", "neutrophils 0.9", "--who", "dr a")
     measured = ok(db, "course", "measure", "bed4", "--cycle", "4", "--bsa", "1.6", "--weight", "62", "--reason", "rw")
     assert "more than 10 %" in measured.stderr  # BSA 1.8 -> 1.6 is -11.1 %, weight 70 -> 62 is -11.4 %
-    ok(
-        db,
-        "course",
-        "dose",
-        "bed4",
-        "--cycle",
-        "5",
-        "--drug",
-        "oxaliplatin",
-        "--dose-percent",
-        "75%",
-        "--reason",
-        "PN 2",
-    )
+    ok(db, *OXALIPLATIN_75)
     ok(db, "course", "omit", "bed4", "--cycle", "2", "--day", "1", "--drug", "oxaliplatin", "--reason", "reaction")
     ok(db, "course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "230 mg")
     ok(db, "course", "given", "bed4", "--cycle", "1", "--day", "1", "--drug", "capecitabine", "--dose-number", "1",
@@ -586,7 +589,7 @@ def test_supply_from_the_worklist(db: str) -> None:
 
 def test_store_api_matches_the_command_line(db: str) -> None:
     started(db)
-    store = CourseStore.open(db)
+    store = open_store(db, write=True)
     view = store.view("bed4")
     assert view.course_id == "bed4" and view.status == "active"
     assert sum(cr.status == "planned" for cr in view.rows) == 8 * (1 + 28)
@@ -600,9 +603,10 @@ ANTHRACYCLINE = ["--anthracycline-table", "esc-2022", "--anthracycline-limit", "
 
 def dd_ac_t(db: str, prior: str) -> None:
     """dd-ac-t for 70 kg, 175 cm: BSA √(70 × 175 / 3600) = 1.8447 -> 1.845 m², doxorubicin 60 mg/m² × 1.845 m² =
-    110.7 mg on day 1 of each of the four AC cycles (every 14 days from 2026-11-01)."""
+    110.7 mg on day 1 of each of the four AC cycles (every 14 days from 2026-11-01: more than 30 days before the
+    tests' today, so confirmed)."""
     ok(db, "course", "start", "dd-ac-t", "--course", "ac1", "--weight", "70", "--height", "175", "--age", "50",
-       "--start", "2026-11-01", *ANTHRACYCLINE, "--prior", prior)  # fmt: skip
+       "--start", "2026-11-01", "--confirm", *ANTHRACYCLINE, "--prior", prior)  # fmt: skip
 
 
 def notes_of(shown: str) -> list[str]:

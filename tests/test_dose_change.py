@@ -24,7 +24,7 @@ from tests.test_web import ORIGIN, PATIENT, errors_of, post_form
 from regimen import ClinicalOptions, expand, load, make_patient
 from regimen.cli import cli
 from regimen.clinical.dose_change import DoseChange, DoseChangeError, dose_percent, reduce_by
-from regimen.engine.course import Change, CourseStart, replay
+from regimen.engine.courses import Change, CourseStart, replay
 from regimen.web.app import create_app
 
 MFOLFOX6 = ["mfolfox6", "--weight", "82", "--bsa", "2", "--cycles", "1"]
@@ -224,14 +224,8 @@ def test_a_course_recorded_with_the_old_reduce_still_reads_as_it_meant(tmp_path:
         patient={"weight": "70", "bsa": "1.8", "age": "60"},
         options={"reduce": ("capecitabine=75%",)},
     )
-    change = Change(
-        seq=1,
-        kind="dose",
-        at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
-        who="a",
-        why="PN",
-        data={"phase": "main", "cycle": 2, "drug": "oxaliplatin", "reduce": "75%"},
-    )
+    old = {"phase": "main", "cycle": 2, "drug": "oxaliplatin", "reduce": "75%"}
+    change = Change.read(1, "dose", dt.datetime(2026, 12, 1, tzinfo=dt.UTC), "a", "PN", json.dumps(old))  # as stored
     view = replay(start, [change])
     doses = {(cr.row.cycle, cr.row.drug): cr.row.dose for cr in view.rows}
     assert doses[(1, "capecitabine")] == 1350  # 1000 mg/m² × 1.8 m² = 1,800 mg; 75 % = 1,350 mg

@@ -133,6 +133,25 @@ def _postmaster(url: str) -> int:
     return int(re.search(r"^PPid:\s+(\d+)", status, re.M).group(1))  # type: ignore[union-attr]
 
 
+#: ``regimen ARGS`` as a person runs it, with the store's test seam (``before_commit``) set to make the MARK file
+#: once the change is written and to wait there, inside the transaction, so that the test can stop the server.
+PAUSED_COMMAND = """
+import pathlib, sys, time
+import regimen.store.courses as courses
+mark, args = sys.argv[1], sys.argv[2:]
+opened = courses.CourseStore.__init__
+def pause():
+    pathlib.Path(mark).touch()
+    time.sleep(10)
+def init(self, engine, before_commit=None):
+    opened(self, engine, pause)
+courses.CourseStore.__init__ = init
+from regimen.__main__ import main
+sys.argv = ["regimen", *args]
+main()
+"""
+
+
 def test_postgresql_newer_schema_password_and_a_server_dying_mid_commit(tmp_path: Path) -> None:
     with postgres_server() as url:
         started(url, "pg1")
@@ -151,10 +170,12 @@ def test_postgresql_newer_schema_password_and_a_server_dying_mid_commit(tmp_path
             conn.execute("update alembic_version set version_num='0003'")
         # 12: the server stops (immediate shutdown, as pg_ctl -m immediate) while a change commits
         mark = tmp_path / "mark"
-        env = {**os.environ, "REGIMEN_STORE_PAUSE": "10", "REGIMEN_STORE_PAUSE_MARK": str(mark)}
         argv = ["course", "delay", "pg1", "--cycle", "2", "--by", "7d", "--reason", "neutrophils", "--db", url]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "regimen", *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-c", PAUSED_COMMAND, str(mark), *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         deadline = time.monotonic() + 60
         while not mark.exists():

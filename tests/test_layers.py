@@ -213,3 +213,77 @@ def test_library_errors_are_not_worded_as_command_line_flags(module: str) -> Non
     tree = ast.parse(modules()[module].read_text(encoding="utf-8"))
     bad = [f"{module}:{line}: {text!r}" for line, text in _raised_messages(tree) if _FLAG.search(text)]
     assert not bad, "name the input with regimen.errors.option(...):\n" + "\n".join(bad)
+
+
+# ---- courses (issue 25): the replay is pure, the store does SQL only, the modules stay small and simple ---------
+
+DATABASE_MODULES = ("sqlalchemy", "alembic", "psycopg", "sqlite3", "regimen.store")
+
+
+def _reach(start: str) -> tuple[set[str], set[str]]:
+    """The regimen modules ``start`` imports at run time, directly or round about, and the outside modules they
+    import (top-level names)."""
+    known = modules()
+    g = graph(runtime_only=True)
+    seen, todo, outside = {start}, [start], set()
+    while todo:
+        m = todo.pop()
+        for _line, name in imports(known[m], runtime_only=True):
+            if not name.startswith("regimen"):
+                outside.add(name)
+        for nxt in g[m] - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return seen, outside
+
+
+def test_the_course_replay_imports_no_database_module() -> None:
+    for start in ("regimen.engine.courses.replay", "regimen.engine.courses"):
+        inside, outside = _reach(start)
+        bad = sorted(m for m in inside | outside if any(m == d or m.startswith(d + ".") for d in DATABASE_MODULES))
+        assert not bad, f"{start} reaches {bad}"
+
+
+def test_the_store_imports_nothing_from_export_or_the_command_line() -> None:
+    bad = [
+        f"{m} imports {t}"
+        for m, targets in graph(runtime_only=False).items()
+        if m.startswith("regimen.store")
+        for t in targets
+        if t.startswith(("regimen.export", "regimen.cli", "regimen.web"))
+    ]
+    assert not bad, "\n".join(bad)
+
+
+COURSE_MODULES = sorted(m for m in modules() if m.startswith(("regimen.engine.courses", "regimen.store")))
+
+
+@pytest.mark.parametrize("module", COURSE_MODULES)
+def test_no_course_or_store_module_is_over_600_lines(module: str) -> None:
+    lines = len(modules()[module].read_text(encoding="utf-8").splitlines())
+    assert lines <= 600, f"{module}: {lines} lines"
+
+
+def test_no_course_or_store_function_is_over_complexity_25() -> None:
+    """ruff's C901 (McCabe complexity) over the course engine and the store."""
+    import subprocess
+    import sys
+
+    paths = [str(PACKAGE / "engine" / "courses"), str(PACKAGE / "store")]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--select",
+            "C901",
+            "--config",
+            "lint.mccabe.max-complexity = 25",
+            *paths,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

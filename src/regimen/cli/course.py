@@ -23,14 +23,15 @@ from regimen.cli.options import (
     regimen_path_option,
 )
 from regimen.cli.terminal import warn
-from regimen.engine.course import PATIENT_KEYS, CourseError, CourseStart, check_course_id, start_options
+from regimen.engine.courses import CourseError, CourseStart
 from regimen.errors import RegimenError, render
 from regimen.export.io import write_output
 from regimen.protocol.catalog import find, load
-from regimen.quantities.clock import local_zone_key, parse_time, zone
+from regimen.quantities.clock import local_zone_key
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_DUE_DAYS = 366
+REPEAT = "a repeat of the last change within a day (refused otherwise as typed twice)"
 
 
 def who_option(fn: F) -> F:
@@ -102,6 +103,11 @@ def _of_course(store: Any, method: str, course_id: str, *args: Any, **kwargs: An
         ) from None
 
 
+def _today() -> dt.date:
+    """Today, for the check of a day 1 long past (a seam the tests pin)."""
+    return dt.date.today()
+
+
 def _say(line: str) -> None:
     click.echo(render(line, flag), err=True)
 
@@ -165,15 +171,8 @@ def start_command(
     regimen_path: tuple[str, ...],
 ) -> None:
     """Start a course of REGIMEN for one patient: records the regimen file's text (so a later edit of the file never
-    changes a running course), the patient values as typed, and day 1."""
-    check_course_id(course_id)
-    if time_ is not None:
-        parse_time(time_)
-    if tz is not None:
-        if time_ is None:
-            raise RegimenError("--tz needs --time HH:MM")
-        zone(tz)
-    elif time_ is not None:  # as 'regimen expand': this machine's zone, said so when it cannot be found
+    changes a running course), the patient values as typed, and day 1 (more than 30 days ago: with --confirm)."""
+    if tz is None and time_ is not None:  # as 'regimen expand': this machine's zone, said so when it cannot be found
         tz, note = local_zone_key()
         if note:
             _say(f"note: {note}")
@@ -183,32 +182,20 @@ def start_command(
     path = find(regimen_ref, regimen_path)
     load(regimen_ref, regimen_path)  # the same checks as 'regimen expand' (id, shadowing)
     values: dict[str, Any] = click.get_current_context().meta.get(META, {})
-    patient = {
-        k: v
-        for k, v in {
-            "weight": weight,
-            "bsa": bsa,
-            "age": age,
-            "dob": dob,
-            "height": height,
-            "sex": sex,
-            "scr": values.get("scr"),
-            "gfr": values.get("gfr"),
-        }.items()
-        if v is not None
-    }
-    assert set(patient) <= set(PATIENT_KEYS)
-    record = CourseStart(
+    patient = {"weight": weight, "bsa": bsa, "age": age, "dob": dob, "height": height, "sex": sex}
+    record = CourseStart.parse(
         course_id=course_id,
         regimen_text=Path(path).read_text(encoding="utf-8"),
         regimen_file=str(path),
         start=start.date(),
-        patient=patient,
-        options=start_options(values),
+        today=_today(),
+        patient={**patient, "scr": values.get("scr"), "gfr": values.get("gfr")},
+        options=values,
         time=time_,
-        tz=tz if time_ else None,
+        tz=tz,
         cycles=counts,
         cycle_length=cycle_length,
+        confirm=bool(values.get("confirm")),  # the one --confirm: also of a day 1 more than 30 days ago
     )
     store = _store(db, write=True)
     view = store.start(record, who=_who(who), why=reason)
@@ -219,7 +206,7 @@ def start_command(
 def _change(kind: str, course_id: str, db: str | None, who: str | None, reason: str, **given: Any) -> None:
     store = _store(db, write=True)
     view, change = _of_course(store, "change", course_id, kind, who=_who(who), why=reason, **given)
-    from regimen.engine.course import describe  # lazy: only this command needs it
+    from regimen.engine.courses import describe  # lazy: only this command needs it
 
     _after(view, f"course {course_id}: change {change.seq} recorded: {describe(change, view.regimen, view.start.tz)}")
 
@@ -228,12 +215,13 @@ def _change(kind: str, course_id: str, db: str | None, who: str | None, reason: 
 @click.argument("course_id", metavar="COURSE")
 @cycle_option
 @click.option("--by", "by", required=True, metavar="7d|1w", help="How much later the cycle starts (days or weeks).")
+@confirm_option(REPEAT)
 @reason_option()
 @who_option
 @db_option
-def delay(course_id: str, cycle: str, by: str, reason: str, who: str | None, db: str | None) -> None:
+def delay(course_id: str, cycle: str, by: str, confirm: bool, reason: str, who: str | None, db: str | None) -> None:
     """Delay a cycle (and every cycle after it)."""
-    _change("delay", course_id, db, who, reason, cycle=cycle, by=by)
+    _change("delay", course_id, db, who, reason, cycle=cycle, by=by, confirm=confirm)
 
 
 @course.command("measure")
@@ -287,7 +275,7 @@ def measure(
 @click.option("--dose-percent", metavar="PCT%", help="Give PCT% of the drug's full dose, e.g. 80% (the % is required).")
 @click.option("--reduce-by", metavar="PCT%", help="Reduce the drug's full dose by PCT%, e.g. 20% gives 80 %.")
 @click.option("--reduce", hidden=True, help="Refused: use --dose-percent or --reduce-by.")
-@confirm_option("a change of dose to less than 50 % or more than 100 % of the full dose")
+@confirm_option("a change of dose to less than 50 % or more than 100 % of the full dose, or a repeat within a day")
 @reason_option()
 @who_option
 @db_option
@@ -328,6 +316,7 @@ def dose(
 @click.option("--day", type=click.IntRange(min=1), metavar="D", help="The day of the cycle (default: every day).")
 @click.option("--drug", metavar="DRUG", help="The drug (default: every drug of the day).")
 @click.option("--dose-number", type=click.IntRange(min=1), metavar="N", help="With several doses a day: which.")
+@confirm_option(REPEAT)
 @reason_option()
 @who_option
 @db_option
@@ -337,12 +326,15 @@ def omit(
     day: int | None,
     drug: str | None,
     dose_number: int | None,
+    confirm: bool,
     reason: str,
     who: str | None,
     db: str | None,
 ) -> None:
     """Omit a drug, a day, a drug on a day, or one dose of a drug on a day."""
-    _change("omit", course_id, db, who, reason, cycle=cycle, day=day, drug=drug, dose_number=dose_number)
+    _change(
+        "omit", course_id, db, who, reason, cycle=cycle, day=day, drug=drug, dose_number=dose_number, confirm=confirm
+    )
 
 
 @course.command("given")
@@ -354,7 +346,7 @@ def omit(
 @click.option("--at", metavar="YYYY-MM-DDTHH:MM", help="When it was given (the course's zone, or with an offset).")
 @click.option("--lot", metavar="LOT", help="The lot (batch) number, when known.")
 @click.option("--dose-number", type=click.IntRange(min=1), metavar="N", help="With several doses a day: which.")
-@confirm_option("a dose twice the planned dose or more (refused otherwise as a likely slip)")
+@confirm_option("a dose twice the planned dose or more, or given before day 1 (refused otherwise as a likely slip)")
 @reason_option(default="given as recorded")
 @who_option
 @db_option
@@ -399,12 +391,25 @@ def given(
     metavar="YYYY-MM-DD",
     help="First day not given (default: today).",
 )
+@confirm_option(REPEAT)
 @reason_option()
 @who_option
 @db_option
-def stop(course_id: str, on: dt.datetime | None, reason: str, who: str | None, db: str | None) -> None:
+def stop(course_id: str, on: dt.datetime | None, confirm: bool, reason: str, who: str | None, db: str | None) -> None:
     """Stop the course: nothing is planned from --on (default today)."""
-    _change("stop", course_id, db, who, reason, on=(on.date() if on else dt.date.today()))
+    _change("stop", course_id, db, who, reason, on=(on.date() if on else dt.date.today()), confirm=confirm)
+
+
+@course.command("void")
+@click.argument("course_id", metavar="COURSE")
+@click.option("--change", "change", required=True, metavar="N", help="The change entered in error (#N in the history).")
+@reason_option()
+@who_option
+@db_option
+def void(course_id: str, change: str, reason: str, who: str | None, db: str | None) -> None:
+    """Correct a change entered in error: its effect is undone, and both it and the correction stay in the history
+    (as FHIR's status 'entered-in-error'). The start, a correction, or an unknown change cannot be voided."""
+    _change("void", course_id, db, who, reason, change=change)
 
 
 @course.command("show")

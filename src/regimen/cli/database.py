@@ -27,31 +27,35 @@ def db_option(fn: F) -> F:
 
 
 class _Guarded:
-    """A course store whose every call turns a database error into one line (regimen.store.db.failure)."""
+    """A course book whose every call turns a database error into one line (regimen.store.db.failure)."""
 
-    def __init__(self, store: Any, write: bool) -> None:
-        self._store = store
+    def __init__(self, book: Any, url: Any, write: bool) -> None:
+        self._book = book
+        self._url = url
         self._write = write
 
     def __getattr__(self, name: str) -> Any:
         from regimen.store.db import guarded  # lazy: SQLAlchemy only for the course commands
 
-        attribute = getattr(self._store, name)
+        attribute = getattr(self._book, name)
         if not callable(attribute):
             return attribute
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            with guarded(self._store.engine.url, self._write):
+            with guarded(self._url, self._write):
                 return attribute(*args, **kwargs)
 
         return call
 
 
 def open_store(db: str | None, *, write: bool, refresh: bool = False) -> Any:
-    """The course store of ``--db``: ``write=False`` opens it read-only (a missing or empty file is refused).
+    """The course book on the database of ``--db`` (the store's SQL, the export layer's rendering): ``write=False``
+    opens it read-only (a missing or empty file is refused).
 
     ``refresh``: a worklist's reader (due) first has the caches of the worklist rebuilt where an older regimen wrote
     them, through a writing connection to the database that the read-only opening found (it creates nothing)."""
+    from regimen.engine.courses import CourseBook  # lazy: only the course commands need it
+    from regimen.export.course import rendered  # lazy: only the course commands need it
     from regimen.store.courses import CourseStore  # lazy: SQLAlchemy only for the course commands
     from regimen.store.db import connect, resolve  # lazy: likewise
 
@@ -59,14 +63,14 @@ def open_store(db: str | None, *, write: bool, refresh: bool = False) -> Any:
         click.echo(render(line, flag), err=True)
 
     url = resolve(db)
-    store = CourseStore(connect(url, write=write, announce=announce))
+    book = CourseBook(CourseStore(connect(url, write=write, announce=announce)), rendered)
     if refresh and not write:
-        writer = _Guarded(CourseStore(connect(url, write=True)), True)
+        writer = _Guarded(CourseBook(CourseStore(connect(url, write=True)), rendered), url, True)
         try:
             writer.refresh()
         finally:
             writer.close()
-    return _Guarded(store, write)
+    return _Guarded(book, url, write)
 
 
 def due_span(first: dt.datetime | None, days: int) -> tuple[dt.date, dt.date]:

@@ -145,7 +145,7 @@ def expand(
     calendar = {"ics": ics, "time_": time_, "tz": tz, "remind": remind, "label": label, "caldav": caldav}
     wanted = any(calendar[k] is not None for k in ("ics", "caldav", "remind", "label"))
     if course_key is not None:
-        from regimen.engine.course import check_course_id  # lazy: only with a calendar key
+        from regimen.engine.courses import check_course_id  # lazy: only with a calendar key
 
         check_course_id(course_key)
         if not wanted:

@@ -216,7 +216,8 @@ def course_exposure(
     """A treatment course's exposure: the doses recorded as given, each in mg/m² of the BSA of its own cycle, plus
     prior exposure; then with the doses still planned. Each total is held against the limit."""
     if table is None and not prior and limit is None:
-        drugs = dict.fromkeys(r.drug.lower() for r, _ in (*given, *planned) if r.drug.lower() in known_anthracyclines())
+        known = known_anthracyclines()
+        drugs = dict.fromkeys(r.drug.lower() for r, _ in (*given, *planned) if r.drug.lower() in known)
         return Exposure(
             tuple(
                 f"{drug} is an anthracycline: the course was started without --anthracycline-table "

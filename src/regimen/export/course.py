@@ -7,11 +7,11 @@ import datetime as dt
 import hashlib
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from regimen.engine.course import Change, CourseRow, CourseView, DueRow, describe
+from regimen.engine.courses import CourseRow, CourseView, DueRow, Rendered, history_line
 from regimen.engine.plan import Plan
 from regimen.engine.rows import exact_text, row_record
 from regimen.export.table import DISCLAIMER, patient_line
@@ -54,11 +54,6 @@ def _working(cr: CourseRow, tz: str | None) -> str:
     parts.extend(cr.marks)
     parts.extend(f"warning: {w}" for w in cr.row.warnings)
     return "; ".join(parts)
-
-
-def history_line(view: CourseView, change: Change) -> str:
-    at = change.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"#{change.seq} {at} {change.who}: {describe(change, view.regimen, view.start.tz)} (why: {change.why})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +142,7 @@ def course_text(view: CourseView, started: tuple[dt.datetime, str, str] | None =
     return "\n".join(lines) + "\n"
 
 
-def course_record(view: CourseView, records: dict[str, Any]) -> dict[str, Any]:
+def course_record(view: CourseView, records: Mapping[str, Any]) -> dict[str, Any]:
     """The course as JSON: its records (start and changes, as stored) and the plan as it stands."""
     plan_of = _plan_of(view)
     rows = []
@@ -174,7 +169,7 @@ def course_record(view: CourseView, records: dict[str, Any]) -> dict[str, Any]:
         "status": view.status,
         "stopped_from": view.stopped.isoformat() if view.stopped else None,
         "regimen": {"id": view.regimen.id, "version": view.regimen.version, "sha256": view.start.regimen_sha256},
-        "records": records,
+        "records": dict(records),
         "rows": rows,
         "given_totals": [{"drug": d, "amount_exact": exact_text(a), "unit": u} for d, a, u in view.given_totals],
         "warnings": list(view.warnings),
@@ -183,8 +178,14 @@ def course_record(view: CourseView, records: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def course_json(view: CourseView, records: dict[str, Any]) -> str:
+def course_json(view: CourseView, records: Mapping[str, Any]) -> str:
     return json.dumps(course_record(view, records), indent=2, ensure_ascii=False) + "\n"
+
+
+def rendered(view: CourseView, records: Mapping[str, Any]) -> Rendered:
+    """What ``course show`` prints (text, JSON and warnings), as the course book caches it with each change."""
+    started = (dt.datetime.fromisoformat(records["started_at"]), records["started_by"], records["reason"])
+    return Rendered(course_text(view, started), course_json(view, records), tuple(view.warnings))
 
 
 # ---- the worklist ----------------------------------------------------------------------------------
@@ -342,4 +343,5 @@ __all__ = [
     "due_json",
     "due_row",
     "due_text",
+    "rendered",
 ]

@@ -20,11 +20,13 @@ import datetime as dt
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
-from regimen.engine.course import CourseView
+from regimen.engine.courses import CourseView
+from regimen.engine.courses.describe import what
+from regimen.engine.courses.events import Given
 from regimen.engine.plan import Plan
 from regimen.engine.timing import wall
 from regimen.export.table import DISCLAIMER
@@ -747,7 +749,42 @@ def course_bundle(view: CourseView) -> dict[str, Any]:
         if request is not None:
             administration["request"] = {"reference": request}
         entries.append({"fullUrl": f"urn:uuid:{aid}", "resource": administration})
+    entries.extend(_entered_in_error(view, key, subject))
     return {"resourceType": "Bundle", "id": _id(key, "bundle"), "type": "collection", "entry": entries}
+
+
+def _entered_in_error(view: CourseView, key: str, subject: str) -> Iterator[dict[str, Any]]:
+    """A dose recorded as given and then voided: its MedicationAdministration again (the same id, so a system that
+    took the earlier export updates it), with status ``entered-in-error``."""
+    zone = tzinfo_for(view.start.tz)
+    for change in view.changes:
+        e = change.event
+        if change.seq not in view.voided or not isinstance(e, Given):
+            continue
+        aid = _id(key, "administration", change.seq)
+        effective = (
+            {"effectiveDateTime": wall(e.at, zone)}
+            if e.at is not None
+            else {"effectivePeriod": {"end": wall(change.at, zone)}}
+        )
+        yield {
+            "fullUrl": f"urn:uuid:{aid}",
+            "resource": {
+                "resourceType": "MedicationAdministration",
+                "id": aid,
+                "status": "entered-in-error",
+                "medicationCodeableConcept": {"text": e.drug or what(view.regimen, e)},
+                "subject": {"reference": subject},
+                **effective,
+                "dosage": {"text": f"recorded as given {e.dose}: {what(view.regimen, e)}"},
+                "note": [
+                    {
+                        "text": f"recorded as change {change.seq} of course {view.course_id}; entered in error "
+                        f"(change {view.voided[change.seq]})"
+                    }
+                ],
+            },
+        }
 
 
 def course_fhir_json(view: CourseView) -> str:

@@ -2,6 +2,6 @@
 
 One database layer (SQLAlchemy Core) with versioned schema migrations (Alembic). The course records are
 append-only (the tables refuse UPDATE and DELETE); the plan as it stands is replayed from them by
-:func:`regimen.engine.course.replay`, and its planned administrations are kept, as a cache rebuilt in the same
+:func:`regimen.engine.courses.replay`, and its planned administrations are kept, as a cache rebuilt in the same
 transaction as each change, for the worklist (``regimen due``).
 """

@@ -1,86 +1,182 @@
-"""The course records: start a course, append a change, read a course as it stands, the worklist.
+"""The course records in SQL: the engine's :class:`~regimen.engine.courses.repository.CourseRepository`.
 
-Every write is one transaction: read the course's records, replay them with the new change (a change that cannot
-apply raises before anything is written), append it, and rebuild the course's rows of the worklist cache. A
-process killed in the middle leaves the course as it was before the change or after it, never between.
+SQL only: this module keeps and returns text, numbers and dates. It never reads a change's values, replays a
+course or renders one (:class:`~regimen.engine.courses.book.CourseBook` does, through it). Every write is one
+transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: the course's row locked), so a process killed in the middle
+leaves the course as it was before the change or after it, never between.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import functools
 import json
-import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from fractions import Fraction
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from regimen.engine.course import (
-    Change,
-    CourseError,
-    CourseRow,
-    CourseStart,
-    CourseView,
-    DueRow,
-    append,
-    change_data,
-    check_course_id,
-    replay,
+from regimen.engine.courses.repository import (
+    CachedView,
+    CourseListing,
+    NewCourse,
+    RecordConflict,
+    Rendered,
+    StoredChange,
+    StoredCourse,
+    UnknownCourse,
 )
-from regimen.engine.rows import exact_text
-from regimen.errors import RegimenError, option
-from regimen.export.course import course_json, course_text
-from regimen.model import how_given
-from regimen.protocol.loader import load_text
+from regimen.engine.courses.state import DueRow
 from regimen.store.db import StoreError, connect, resolve, shown
 from regimen.store.schema import changes, courses, scheduled, views
 
-#: A test's hook: seconds to sleep inside a change's transaction, after its records are written and before the
-#: commit (the SIGKILL test kills the process there; ``<name>_MARK`` names a file made when it gets there). Never
-#: set in use.
-PAUSE_ENV = "REGIMEN_STORE_PAUSE"
 
-
-@dataclass(frozen=True, slots=True)
-class CourseSummary:
-    course_id: str
-    regimen_id: str
-    start: dt.date
-    status: str
-    changes: int
-    last_change: dt.datetime | None
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
+def _utc(value: dt.datetime) -> dt.datetime:
+    """A time as the database gives it (SQLite keeps no zone: UTC was written) -> aware UTC."""
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def _pause() -> None:
-    value = os.environ.get(PAUSE_ENV)
-    if value:
-        import time
+def _read(conn: Connection, course_id: str, where: str, lock: bool = False) -> StoredCourse:
+    query = sa.select(courses).where(courses.c.id == course_id)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    head = conn.execute(query).first()
+    if head is None:
+        raise UnknownCourse(course_id, where)
+    found = conn.execute(sa.select(changes).where(changes.c.course_id == course_id).order_by(changes.c.seq))
+    return StoredCourse(
+        course_id=head.id,
+        started=head.started,
+        started_at=_utc(head.created_at),
+        started_by=head.created_by,
+        reason=head.reason,
+        changes=tuple(StoredChange(r.seq, r.kind, _utc(r.at), r.who, r.why, r.data) for r in found),
+    )
 
-        mark = os.environ.get(f"{PAUSE_ENV}_MARK")
-        if mark:  # tell the test the change is written and not yet committed
-            open(mark, "w").close()
-        time.sleep(float(value))
+
+def _stale_query(code_version: str) -> Any:
+    """Courses whose caches (the worklist's rows and the rendered view, written together) are missing or were
+    written by another version of regimen."""
+    return (
+        sa.select(courses.c.id)
+        .select_from(courses.outerjoin(views, views.c.course_id == courses.c.id))
+        .where(sa.or_(views.c.course_id.is_(None), views.c.code_version != code_version))
+    )
+
+
+class _Transaction:
+    """One write transaction on one connection (the engine's CourseTransaction)."""
+
+    def __init__(self, conn: Connection, where: str) -> None:
+        self.conn = conn
+        self.where = where
+        self.wrote = False
+
+    def read(self, course_id: str) -> StoredCourse:
+        return _read(self.conn, course_id, self.where, lock=True)
+
+    def taken(self, course_ids: Sequence[str]) -> set[str]:
+        if not course_ids:
+            return set()
+        return set(self.conn.execute(sa.select(courses.c.id).where(courses.c.id.in_(list(course_ids)))).scalars())
+
+    def insert(self, new: Sequence[NewCourse]) -> None:
+        rows = [
+            {
+                "id": n.course.course_id,
+                "regimen_id": n.regimen_id,
+                "regimen_sha256": n.regimen_sha256,
+                "regimen_version": n.regimen_version,
+                "start_date": n.start_date,
+                "started": n.course.started,
+                "created_at": n.course.started_at,
+                "created_by": n.course.started_by,
+                "reason": n.course.reason,
+            }
+            for n in new
+        ]
+        if rows:
+            self.conn.execute(courses.insert(), rows)
+            self.wrote = True
+
+    def append(self, course_id: str, change: StoredChange) -> None:
+        try:
+            self.conn.execute(
+                changes.insert().values(
+                    course_id=course_id,
+                    seq=change.seq,
+                    kind=change.kind,
+                    at=change.at,
+                    who=change.who,
+                    why=change.why,
+                    data=change.data,
+                )
+            )
+        except sa.exc.IntegrityError:
+            raise RecordConflict(course_id) from None
+        self.wrote = True
+
+    def is_stale(self, course_id: str, code_version: str) -> bool:
+        query = _stale_query(code_version).where(courses.c.id == course_id)
+        return self.conn.execute(query).first() is not None
+
+    def cache(self, course_id: str, revision: int, code_version: str, due: Sequence[DueRow], view: Rendered) -> None:
+        conn = self.conn
+        conn.execute(scheduled.delete().where(scheduled.c.course_id == course_id))
+        if due:
+            conn.execute(scheduled.insert(), [_scheduled(r, n, revision) for n, r in enumerate(due)])
+        conn.execute(views.delete().where(views.c.course_id == course_id))
+        conn.execute(
+            views.insert().values(
+                course_id=course_id,
+                revision=revision,
+                code_version=code_version,
+                text=view.text,
+                json=view.json,
+                warnings=_json_list(view.warnings),
+            )
+        )
+
+
+def _json_list(values: Sequence[str]) -> str:
+    return json.dumps(list(values))
+
+
+#: The worklist's columns by DueRow field, where the names differ; exact numbers are kept as text ("1343/2").
+_COLUMN = {"start": "start_utc"}
+_EXACT = ("dose", "hours")
+
+
+def _scheduled(r: DueRow, n: int, revision: int) -> dict[str, Any]:
+    row: dict[str, Any] = {"n": n, "revision": revision}
+    for f in dataclasses.fields(DueRow):
+        if f.name != "regimen_id":  # the course's, read with a join
+            value = getattr(r, f.name)
+            row[_COLUMN.get(f.name, f.name)] = str(value) if f.name in _EXACT and value is not None else value
+    return row
 
 
 class CourseStore:
-    """Courses in one database (see :mod:`regimen.store.db` for where)."""
+    """Courses in one database (see :mod:`regimen.store.db` for where).
 
-    def __init__(self, engine: Engine) -> None:
+    ``before_commit``: called inside every write transaction that wrote something, after its records are written
+    and before the commit; for tests only (one that kills the process there proves a change is all or nothing)."""
+
+    def __init__(self, engine: Engine, before_commit: Callable[[], None] | None = None) -> None:
         self.engine = engine
+        self.before_commit = before_commit
 
     @classmethod
-    def open(cls, db: str | None = None, environ: Mapping[str, str] | None = None) -> CourseStore:
-        return cls(connect(resolve(db, environ)))
+    def open(
+        cls,
+        db: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        before_commit: Callable[[], None] | None = None,
+    ) -> CourseStore:
+        return cls(connect(resolve(db, environ)), before_commit)
 
     @property
     def where(self) -> str:
@@ -89,57 +185,32 @@ class CourseStore:
     def close(self) -> None:
         self.engine.dispose()
 
-    # ---- reading -----------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[_Transaction]:
+        with self.engine.begin() as conn:
+            tx = _Transaction(conn, self.where)
+            yield tx
+            if tx.wrote and self.before_commit is not None:
+                self.before_commit()
 
-    def _records(self, conn: Connection, course_id: str, lock: bool = False) -> tuple[CourseStart, list[Change]]:
-        started = self._head(conn, course_id, lock).started
-        return CourseStart.from_dict(json.loads(started)), self._changes(conn, course_id)
-
-    def _head(self, conn: Connection, course_id: str, lock: bool = False) -> Any:
-        query = sa.select(courses).where(courses.c.id == course_id)
-        if lock and conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        head = conn.execute(query).first()
-        if head is None:
-            raise CourseError(f"no course {course_id!r} in {self.where}; 'regimen course list' shows the courses")
-        return head
-
-    def _changes(self, conn: Connection, course_id: str) -> list[Change]:
-        rows = conn.execute(sa.select(changes).where(changes.c.course_id == course_id).order_by(changes.c.seq))
-        return [
-            Change(seq=r.seq, kind=r.kind, at=_utc(r.at) or r.at, who=r.who, why=r.why, data=json.loads(r.data))
-            for r in rows
-        ]
-
-    def view(self, course_id: str) -> CourseView:
+    def read(self, course_id: str) -> StoredCourse:
         with self.engine.connect() as conn:
-            start, found = self._records(conn, course_id)
-        return replay(start, found)
+            return _read(conn, course_id, self.where)
 
-    def record(self, course_id: str) -> dict[str, Any]:
-        """The course's records, as JSON: the start and the history."""
+    def cached_view(self, course_id: str) -> CachedView | None:
         with self.engine.connect() as conn:
-            head = self._head(conn, course_id)
-            found = self._changes(conn, course_id)
-        return _record(head, found)
-
-    def shown(self, course_id: str) -> tuple[str, str, list[str]]:
-        """The course as it stands, rendered: (text, JSON, warnings). Read from the view written with the last
-        change when it is current (same number of changes, same version of regimen), else replayed."""
-        with self.engine.connect() as conn:
-            head = self._head(conn, course_id)
+            if conn.execute(sa.select(courses.c.id).where(courses.c.id == course_id)).first() is None:
+                raise UnknownCourse(course_id, self.where)
             count = conn.execute(
                 sa.select(sa.func.count()).select_from(changes).where(changes.c.course_id == course_id)
             ).scalar_one()
             kept = conn.execute(sa.select(views).where(views.c.course_id == course_id)).first()
-            if kept is not None and kept.revision == count and kept.code_version == _code_version() != "unknown":
-                return kept.text, kept.json, json.loads(kept.warnings)
-            found = self._changes(conn, course_id)
-        start = CourseStart.from_dict(json.loads(head.started))
-        text, data, warnings = _rendered(replay(start, found), head, found)
-        return text, data, warnings
+        if kept is None:
+            return None
+        rendered = Rendered(kept.text, kept.json, tuple(json.loads(kept.warnings)))
+        return CachedView(rendered, kept.revision, count, kept.code_version)
 
-    def courses(self) -> list[CourseSummary]:
+    def summaries(self) -> list[CourseListing]:
         with self.engine.connect() as conn:
             counts = {
                 r.course_id: (r.n, r.last)
@@ -149,27 +220,31 @@ class CourseStore:
                     ).group_by(changes.c.course_id)
                 )
             }
-            stopped = set(conn.execute(sa.select(changes.c.course_id).where(changes.c.kind == "stop")).scalars())
+            stops: dict[str, list[int]] = {}
+            voids: dict[str, list[str]] = {}
+            lasting = sa.select(changes.c.course_id, changes.c.seq, changes.c.kind, changes.c.data)
+            for r in conn.execute(lasting.where(changes.c.kind.in_(("stop", "void")))):
+                if r.kind == "stop":
+                    stops.setdefault(r.course_id, []).append(r.seq)
+                else:
+                    voids.setdefault(r.course_id, []).append(r.data)
             out = []
             for r in conn.execute(sa.select(courses).order_by(courses.c.start_date, courses.c.id)):
                 n, last = counts.get(r.id, (0, None))
                 out.append(
-                    CourseSummary(
+                    CourseListing(
                         course_id=r.id,
                         regimen_id=r.regimen_id,
                         start=r.start_date,
-                        status="stopped" if r.id in stopped else "active",
                         changes=n,
-                        last_change=_utc(last),
+                        last_change=_utc(last) if last is not None else None,
+                        stops=tuple(stops.get(r.id, ())),
+                        voids=tuple(voids.get(r.id, ())),
                     )
                 )
         return out
 
     def due(self, first: dt.date, last: dt.date) -> list[DueRow]:
-        """Every planned administration dated ``first`` to ``last`` across the active courses. The index it reads is
-        rebuilt first for every course whose caches are missing or were written by another version of regimen
-        (after an upgrade: the doses are those this version computes, never an older version's)."""
-        self.refresh()
         query = (
             sa.select(scheduled, courses.c.regimen_id)
             .join(courses, courses.c.id == scheduled.c.course_id)
@@ -177,265 +252,18 @@ class CourseStore:
             .order_by(scheduled.c.date, scheduled.c.start_utc.asc().nulls_last(), scheduled.c.course_id, scheduled.c.n)
         )
         with self.engine.connect() as conn:
-            return [
-                DueRow(
-                    course_id=r.course_id,
-                    regimen_id=r.regimen_id,
-                    date=r.date,
-                    start=_utc(r.start_utc),
-                    tz=r.tz,
-                    phase=r.phase,
-                    cycle=r.cycle,
-                    day=r.day,
-                    drug=r.drug,
-                    component=r.component,
-                    dose=Fraction(r.dose),
-                    dose_text=r.dose_text,
-                    unit=r.unit,
-                    rate_text=r.rate_text,
-                    route=r.route,
-                    method=r.method,
-                    hours=Fraction(r.hours) if r.hours else None,
-                    preparation=r.preparation,
-                    calculation=r.calculation,
-                    warnings=r.warnings,
-                    dose_number=r.dose_number,
-                    condition=r.condition,
-                )
-                for r in conn.execute(query)
-            ]
+            return [_due_row(r) for r in conn.execute(query)]
 
-    def _stale(self, conn: Connection, course_id: str | None = None) -> list[str]:
-        """Courses whose caches (the worklist's rows and the rendered view, written together) are missing or were
-        written by another version of regimen."""
-        query = (
-            sa.select(courses.c.id)
-            .select_from(courses.outerjoin(views, views.c.course_id == courses.c.id))
-            .where(sa.or_(views.c.course_id.is_(None), views.c.code_version != _code_version()))
-        )
-        if course_id is not None:
-            query = query.where(courses.c.id == course_id)
-        return list(conn.execute(query.order_by(courses.c.id)).scalars())
-
-    def refresh(self) -> int:
-        """Rebuild, from their records, the caches of every course that :meth:`_stale` finds; the number rebuilt.
-        A course that this version cannot replay is an error naming it: a worklist never leaves a course out."""
+    def stale(self, code_version: str) -> list[str]:
         with self.engine.connect() as conn:
-            stale = self._stale(conn)
-        done = 0
-        for course_id in stale:
-            with self.engine.begin() as conn:
-                start, found = self._records(conn, course_id, lock=True)
-                if not self._stale(conn, course_id):  # another process rebuilt it meanwhile
-                    continue
-                try:
-                    view = replay(start, found)
-                except RegimenError as exc:
-                    raise StoreError(
-                        f"course {course_id!r} cannot be read by this version of regimen ({exc.message}); the "
-                        "worklist is not given without it"
-                    ) from None
-                self._project(conn, view)
-                done += 1
-        return done
-
-    # ---- writing -----------------------------------------------------------------------------
-
-    def start(self, start: CourseStart, *, who: str, why: str, recorded_at: dt.datetime | None = None) -> CourseView:
-        """Record a new course (its regimen text, patient values, start); refuses an id already used."""
-        check_course_id(start.course_id)
-        view = replay(start, [])  # a start that cannot be planned is refused before anything is written
-        now = _utc(recorded_at) or dt.datetime.now(dt.UTC)
-        regimen = view.regimen
-        with self.engine.begin() as conn:
-            exists = conn.execute(sa.select(courses.c.id).where(courses.c.id == start.course_id)).first()
-            if exists is not None:
-                raise CourseError(
-                    f"course {start.course_id!r} already exists in {self.where}; choose another {option('course')} id "
-                    "(a course is never started twice)"
-                )
-            conn.execute(
-                courses.insert().values(
-                    id=start.course_id,
-                    regimen_id=regimen.id,
-                    regimen_sha256=start.regimen_sha256,
-                    regimen_version=regimen.version,
-                    start_date=start.start,
-                    started=json.dumps(start.to_dict(), sort_keys=True),
-                    created_at=now,
-                    created_by=who,
-                    reason=why,
-                )
-            )
-            self._project(conn, view)
-            _pause()
-        return view
-
-    def start_many(
-        self, starts: Sequence[CourseStart], *, who: str, why: str, recorded_at: dt.datetime | None = None
-    ) -> int:
-        """Record many new courses in one transaction (a unit's courses brought over at once): all or none."""
-        now = _utc(recorded_at) or dt.datetime.now(dt.UTC)
-        views = []
-        for start in starts:
-            check_course_id(start.course_id)
-            views.append(replay(start, []))
-        with self.engine.begin() as conn:
-            ids = [s.course_id for s in starts]
-            taken = set(conn.execute(sa.select(courses.c.id).where(courses.c.id.in_(ids))).scalars()) if ids else set()
-            if taken or len(set(ids)) != len(ids):
-                clash = sorted(taken) or sorted({i for i in ids if ids.count(i) > 1})
-                raise CourseError(f"course {clash[0]!r} is given twice or already exists; nothing was recorded")
-            conn.execute(
-                courses.insert(),
-                [
-                    {
-                        "id": s.course_id,
-                        "regimen_id": v.regimen.id,
-                        "regimen_sha256": s.regimen_sha256,
-                        "regimen_version": v.regimen.version,
-                        "start_date": s.start,
-                        "started": json.dumps(s.to_dict(), sort_keys=True),
-                        "created_at": now,
-                        "created_by": who,
-                        "reason": why,
-                    }
-                    for s, v in zip(starts, views, strict=True)
-                ],
-            )
-            for view in views:
-                self._project(conn, view)
-        return len(views)
-
-    def change(
-        self, course_id: str, kind: str, *, who: str, why: str, recorded_at: dt.datetime | None = None, **given: Any
-    ) -> tuple[CourseView, Change]:
-        """Append one change (``given`` are the command's values); the course as it then stands."""
-        if not why or not why.strip():
-            raise CourseError(f"every change says why: add {option('reason')} TEXT")
-        now = _utc(recorded_at) or dt.datetime.now(dt.UTC)
-        for attempt in range(5):
-            try:
-                with self.engine.begin() as conn:
-                    start, found = self._records(conn, course_id, lock=True)
-                    regimen = load_text(start.regimen_text, start.regimen_file)
-                    # as the record will read back (keys sorted), so that the view written now is the replay's
-                    data = json.loads(
-                        json.dumps(change_data(kind, regimen, now=now, tz=start.tz, **given), sort_keys=True)
-                    )
-                    new = Change(seq=len(found) + 1, kind=kind, at=now, who=who, why=" ".join(why.split()), data=data)
-                    view = append(start, found, new)
-                    conn.execute(
-                        changes.insert().values(
-                            course_id=course_id,
-                            seq=new.seq,
-                            kind=kind,
-                            at=now,
-                            who=who,
-                            why=new.why,
-                            data=json.dumps(data, sort_keys=True),
-                        )
-                    )
-                    self._project(conn, view)
-                    _pause()
-                return view, new
-            except sa.exc.IntegrityError:  # another process appended change seq first: read again and retry
-                if attempt == 4:
-                    raise StoreError(f"course {course_id!r} is being changed by others; try again") from None
-        raise AssertionError("unreachable")
-
-    def _project(self, conn: Connection, view: CourseView) -> None:
-        """Rebuild the course's caches from the course as it now stands: its rows of the worklist, and its view."""
-        conn.execute(scheduled.delete().where(scheduled.c.course_id == view.course_id))
-        notes = {c.id: c.note for c in view.regimen.components()}
-        values = [
-            v
-            for n, cr in enumerate(view.rows)
-            if cr.status == "planned" and (v := _scheduled(view, n, cr, notes)) is not None
-        ]
-        if values:
-            conn.execute(scheduled.insert(), values)
-        head = self._head(conn, view.course_id)
-        text, data, warnings = _rendered(view, head, list(view.changes))
-        conn.execute(views.delete().where(views.c.course_id == view.course_id))
-        conn.execute(
-            views.insert().values(
-                course_id=view.course_id,
-                revision=len(view.changes),
-                code_version=_code_version(),
-                text=text,
-                json=data,
-                warnings=json.dumps(warnings),
-            )
-        )
+            return list(conn.execute(_stale_query(code_version).order_by(courses.c.id)).scalars())
 
 
-@functools.cache
-def _code_version() -> str:
-    """The installed regimen's version: a view rendered by another version is not used (it is replayed instead)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("regimen-schedules")
-    except PackageNotFoundError:  # run from a source tree: never trust a stored view
-        return "unknown"
+def _due_row(r: Any) -> DueRow:
+    values = {f.name: getattr(r, _COLUMN.get(f.name, f.name)) for f in dataclasses.fields(DueRow)}
+    values.update({k: Fraction(values[k]) if values[k] else None for k in _EXACT})
+    values["start"] = _utc(values["start"]) if values["start"] is not None else None
+    return DueRow(**values)
 
 
-def _record(head: Any, found: Sequence[Change]) -> dict[str, Any]:
-    return {
-        "start": json.loads(head.started),
-        "started_at": (_utc(head.created_at) or head.created_at).isoformat(),
-        "started_by": head.created_by,
-        "reason": head.reason,
-        "changes": [c.to_dict() for c in found],
-    }
-
-
-def _rendered(view: CourseView, head: Any, found: Sequence[Change]) -> tuple[str, str, list[str]]:
-    started = (_utc(head.created_at) or head.created_at, head.created_by, head.reason)
-    return course_text(view, started), course_json(view, _record(head, found)), list(view.warnings)
-
-
-def _scheduled(view: CourseView, n: int, cr: CourseRow, notes: Mapping[str, str | None]) -> dict[str, Any] | None:
-    r = cr.row
-    if r.date is None:
-        return None
-    how = [h] if (h := how_given(r.method, r.route)) else []
-    if r.duration_hours is not None and r.infusion is None:
-        how.append(f"over {exact_text(r.duration_hours)} h")
-    note = notes.get(r.component)
-    return {
-        "course_id": view.course_id,
-        "n": n,
-        "revision": len(view.changes),
-        "date": r.date,
-        "start_utc": r.start,
-        "tz": view.start.tz if view.start.time else None,
-        "phase": r.phase,
-        "cycle": r.cycle,
-        "day": r.day,
-        "drug": r.drug,
-        "component": r.component,
-        "dose": str(r.dose),
-        "dose_text": r.dose_text,
-        "unit": r.dose_unit,
-        "rate_text": r.rate_text if r.rate is not None else None,
-        "route": r.route,
-        "method": str(r.method) if r.method is not None else None,
-        "hours": str(r.duration_hours) if r.duration_hours is not None else None,
-        "preparation": "; ".join(x for x in (*how, note) if x) or None,
-        "calculation": r.calculation,
-        "warnings": "; ".join((*r.warnings, *cr.marks)),
-        "dose_number": r.dose_number,
-        "condition": r.condition,
-    }
-
-
-def summary_counts(rows: Sequence[CourseRow]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for cr in rows:
-        out[cr.status] = out.get(cr.status, 0) + 1
-    return out
-
-
-__all__ = ["CourseStore", "CourseSummary", "StoreError", "summary_counts"]
+__all__ = ["CourseStore", "StoreError"]

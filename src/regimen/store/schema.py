@@ -7,7 +7,7 @@ from sqlalchemy import Column, Date, DateTime, ForeignKey, Index, Integer, MetaD
 
 metadata = MetaData()
 
-#: One row per course: its start, as recorded (JSON of :class:`regimen.engine.course.CourseStart`). Append-only.
+#: One row per course: its start, as recorded (JSON of :class:`regimen.engine.courses.CourseStart`). Append-only.
 courses = Table(
     "courses",
     metadata,

@@ -43,7 +43,7 @@ from regimen.engine.plan import Plan
 from regimen.engine.verify import parse_tolerance, verify
 from regimen.errors import RegimenError, as_flag, option
 from regimen.export.chart import chart_bytes
-from regimen.export.course import DUE_HEADER, course_parts, due_row
+from regimen.export.course import DUE_HEADER, course_parts, due_row, rendered
 from regimen.export.handout import handout_html, handout_pdf, months_of
 from regimen.export.ics import plan_to_ics
 from regimen.export.records import plan_to_csv, plan_to_json
@@ -321,9 +321,10 @@ class Pages:
             return None
         with self._open_lock:  # one store (and its connection pool) for the server, opened when first asked for
             if self._opened is None:
+                from regimen.engine.courses import CourseBook  # lazy: only when courses are served
                 from regimen.store.courses import CourseStore  # lazy: SQLAlchemy only when courses are served
 
-                self._opened = CourseStore.open(self.db)
+                self._opened = CourseBook(CourseStore.open(self.db), rendered)
             return self._opened
 
     def _need_store(self) -> Any:

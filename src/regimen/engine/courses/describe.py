@@ -1,0 +1,178 @@
+"""A course in words: each change as the history says it, the marks it leaves on rows, names of cycles and rows,
+and the worklist's rows. Every sentence about a course record is made here (the course view as a whole is
+rendered by :mod:`regimen.export.course`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from regimen.engine.courses.events import AnyEvent, Delay, Dose, Given, Measure, Omit, Stop
+from regimen.engine.courses.state import Change, CourseRow, CourseState, DueRow
+from regimen.engine.rows import exact_text
+from regimen.model import Administration, Regimen, how_given
+from regimen.quantities.clock import tzinfo_for
+
+
+def cycle_name(regimen: Regimen, key: tuple[str, int]) -> str:
+    return f"cycle {key[1]}" if not regimen.phased else f"{key[0]} cycle {key[1]}"
+
+
+def cycle_arg(regimen: Regimen, key: tuple[str, int]) -> str:
+    """The cycle as the command takes it: '3', or 'ac:3' in a regimen of phases."""
+    return f"{key[0]}:{key[1]}" if regimen.phased else str(key[1])
+
+
+def cycles_text(regimen: Regimen, keys: Sequence[tuple[str, int]]) -> str:
+    """'cycle 3', 'cycles 5-8', 'cycles 3-4, 7-8'; in a regimen of phases 'ac cycles 2-4, paclitaxel cycles 1-4'."""
+    runs: list[tuple[str, int, int]] = []
+    for phase, cycle in keys:
+        if runs and runs[-1][0] == phase and runs[-1][2] == cycle - 1:
+            runs[-1] = (phase, runs[-1][1], cycle)
+        else:
+            runs.append((phase, cycle, cycle))
+    spans: dict[str, list[str]] = {}
+    for phase, first, last in runs:
+        spans.setdefault(phase, []).append(str(first) if first == last else f"{first}-{last}")
+    out = []
+    for phase, listed in spans.items():
+        word = "cycle" if sum(1 for k in keys if k[0] == phase) == 1 else "cycles"
+        out.append(f"{phase + ' ' if regimen.phased else ''}{word} {', '.join(listed)}")
+    return ", ".join(out)
+
+
+def row_name(regimen: Regimen, row: Administration) -> str:
+    """'oxaliplatin cycle 1 day 1' (and 'dose 2' with several doses a day)."""
+    dose = f" dose {row.dose_number}" if row.dose_number is not None and (row.doses_per_day or 0) > 1 else ""
+    return f"{row.drug} {cycle_name(regimen, (row.phase, row.cycle))} day {row.day}{dose}"
+
+
+def what(regimen: Regimen, e: Omit | Given) -> str:
+    """The administrations an omission or a dose given names: 'oxaliplatin cycle 2 day 1'."""
+    parts = [cycle_name(regimen, (e.phase, e.cycle))]
+    if e.day is not None:
+        parts.append(f"day {e.day}")
+    if e.drug:
+        parts.insert(0, e.drug)
+    if e.dose_number is not None:
+        parts.append(f"dose {e.dose_number}")
+    return " ".join(parts)
+
+
+def dose_what(e: Dose) -> str:
+    if e.level is not None:
+        return f"dose level {e.level}"
+    assert e.change is not None
+    said = e.change.working()
+    if e.legacy is not None:
+        said += f" (recorded before issue 24 as 'reduce {e.legacy}', which meant: give {e.legacy})"
+    return said
+
+
+def measured(e: Measure) -> str:
+    return ", ".join(f"{k} {v}" for k, v in e.values)
+
+
+def describe(change: Change, regimen: Regimen, tz: str | None = None) -> str:
+    """One line for the history; a time given in the course's zone ``tz`` (default UTC)."""
+    return _said(change.event, regimen, tz)
+
+
+def _said(e: AnyEvent, regimen: Regimen, tz: str | None) -> str:
+    confirmed = " (confirmed as typed)" if e.confirmed and not isinstance(e, Dose) else ""
+    if isinstance(e, Delay):
+        return f"{cycle_name(regimen, (e.phase, e.cycle))} delayed {e.days} days{confirmed}"
+    if isinstance(e, Measure):
+        return f"{measured(e)} from {cycle_name(regimen, (e.phase, e.cycle))}{confirmed}"
+    if isinstance(e, Dose):
+        return f"{e.drug or 'all drugs'}: {dose_what(e)} from {cycle_name(regimen, (e.phase, e.cycle))}"
+    if isinstance(e, Omit):
+        return f"omitted: {what(regimen, e)}{confirmed}"
+    if isinstance(e, Given):
+        at = ""
+        if e.at is not None:
+            at = f" at {e.at.astimezone(tzinfo_for(tz)).strftime('%Y-%m-%d %H:%M')} ({tz or 'UTC'})"
+        lot = f", lot {e.lot}" if e.lot else ""
+        return f"given: {what(regimen, e)} {e.dose}{at}{lot}{confirmed}"
+    if isinstance(e, Stop):
+        return f"stopped from {e.on.isoformat()}{confirmed}"
+    return f"correction: change {e.change} was entered in error and is void"
+
+
+def mark(e: Delay | Measure | Dose, label: str) -> str:
+    """What a lasting change says on each row it changes: 'delayed 7 days from this cycle on (change 2)'."""
+    if isinstance(e, Delay):
+        return f"delayed {e.days} days from this cycle on ({label})"
+    if isinstance(e, Measure):
+        return f"{measured(e)} from this cycle on ({label})"
+    return f"{e.drug or 'all drugs'}: {dose_what(e)} from this cycle on ({label})"
+
+
+def voided_mark(state: CourseState, change: Change) -> str:
+    """' [VOID: entered in error, #5]' after a change a correction undid; '' otherwise."""
+    by = state.voided.get(change.seq)
+    return f" [VOID: entered in error, #{by}]" if by is not None else ""
+
+
+def history_line(state: CourseState, change: Change) -> str:
+    at = change.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    said = describe(change, state.regimen, state.start.tz)
+    return f"#{change.seq} {at} {change.who}: {said}{voided_mark(state, change)} (why: {change.why})"
+
+
+def due_rows(state: CourseState) -> list[DueRow]:
+    """The course's planned administrations that have a date, as the worklist lists them."""
+    notes = {c.id: c.note for c in state.regimen.components()}
+    tz = state.start.tz if state.start.time else None
+    return [_due_row(state, cr, notes.get(cr.row.component), tz) for cr in state.rows if _on_worklist(cr)]
+
+
+def _on_worklist(cr: CourseRow) -> bool:
+    return cr.status == "planned" and cr.row.date is not None
+
+
+def _due_row(state: CourseState, cr: CourseRow, note: str | None, tz: str | None) -> DueRow:
+    r = cr.row
+    assert r.date is not None
+    how = [h] if (h := how_given(r.method, r.route)) else []
+    if r.duration_hours is not None and r.infusion is None:
+        how.append(f"over {exact_text(r.duration_hours)} h")
+    return DueRow(
+        course_id=state.course_id,
+        regimen_id=state.regimen.id,
+        date=r.date,
+        start=r.start,
+        tz=tz,
+        phase=r.phase,
+        cycle=r.cycle,
+        day=r.day,
+        drug=r.drug,
+        component=r.component,
+        dose=r.dose,
+        dose_text=r.dose_text,
+        unit=r.dose_unit,
+        rate_text=r.rate_text if r.rate is not None else None,
+        route=r.route,
+        method=str(r.method) if r.method is not None else None,
+        hours=r.duration_hours,
+        preparation="; ".join(x for x in (*how, note) if x) or None,
+        calculation=r.calculation,
+        warnings="; ".join((*r.warnings, *cr.marks)),
+        dose_number=r.dose_number,
+        condition=r.condition,
+    )
+
+
+__all__ = [
+    "cycle_arg",
+    "cycle_name",
+    "cycles_text",
+    "describe",
+    "dose_what",
+    "due_rows",
+    "history_line",
+    "mark",
+    "row_name",
+    "voided_mark",
+    "what",
+]
