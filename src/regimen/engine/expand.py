@@ -715,11 +715,19 @@ _LAYOUTS_MAX = 4096
 def component_order(phase: Phase) -> dict[str, tuple[int, int, int]]:
     """The order of a phase's components within a day: as the file lists them, except that a component given
     ``before`` another comes just before it (premedication before the drug it prepares for)."""
-    index = {c.id: i for i, c in enumerate(phase.components)}
-    return {
-        c.id: (index[c.before], 0, i) if c.before is not None and c.before in index else (i, 1, i)
-        for i, c in enumerate(phase.components)
-    }
+    ids = {c.id for c in phase.components}
+    ordered = [c.id for c in phase.components if c.before not in ids]
+    pending = [c for c in phase.components if c.before in ids]
+    while pending:  # each just before its target, following chains (pre-hydration before mannitol before cisplatin)
+        placed = [c for c in pending if c.before in ordered]
+        if not placed:  # a loop of 'before': the loader refuses it; kept in file order here
+            ordered += [c.id for c in pending]
+            break
+        for c in placed:
+            assert c.before is not None
+            ordered.insert(ordered.index(c.before), c.id)
+            pending.remove(c)
+    return {cid: (i, 0, 0) for i, cid in enumerate(ordered)}
 
 
 def _layout(
