@@ -82,7 +82,10 @@ def test_dpyd_intermediate_gets_half_the_fluorouracil_after_the_caps() -> None:
     assert by["fluorouracil-pump"] == 2400
     assert by["oxaliplatin"] == 170  # 85 × 2: not a fluoropyrimidine, unchanged
     bolus = next(r for r in plan.administrations if r.component == "fluorouracil-bolus")
-    assert "DPYD intermediate metabolizer (activity score 1): 50 % of the dose (reduced by 50 %) (CPIC" in bolus.calculation
+    assert (
+        "DPYD intermediate metabolizer (activity score 1): 50 % of the dose (reduced by 50 %) (CPIC"
+        in bolus.calculation
+    )
     assert bolus.calculation.endswith("800 mg → 400 mg")
 
 
@@ -108,7 +111,7 @@ def test_cisplatin_hydration_comes_before_cisplatin_and_outside_the_totals() -> 
 
 
 def test_supportive_rows_carry_their_role_in_csv_json_and_the_table() -> None:
-    code, out = run("expand", "r-chop-21", "--bsa", "1.8", "--cycles", "1", "--format", "json")
+    _, out = run("expand", "r-chop-21", "--bsa", "1.8", "--cycles", "1", "--format", "json")
     data = json.loads(out)
     roles = {r["component"]: r["role"] for r in data["administrations"]}
     assert roles["paracetamol"] == "supportive" and roles["rituximab"] == "anticancer"
@@ -120,16 +123,28 @@ def test_supportive_rows_carry_their_role_in_csv_json_and_the_table() -> None:
         "prednisone",
     ]
     assert data["protocol"]["requirements"][0]["id"] == "hepatitis-b"
-    code, out = run("expand", "r-chop-21", "--bsa", "1.8", "--cycles", "1")
+    _, out = run("expand", "r-chop-21", "--bsa", "1.8", "--cycles", "1")
     assert "paracetamol [supportive]" in out
     assert "[supportive]: supportive care, not counted in the totals below" in out
     assert "before the first dose: hepatitis B status (screen), before rituximab" in out
 
 
 def test_premedication_ends_its_gap_before_the_drug_starts() -> None:
-    code, out = run(
-        "expand", "r-chop-21", "--bsa", "1.8", "--cycles", "1", "--start", "2027-01-04", "--time", "09:00", "--tz",
-        "UTC", "--format", "json",
+    _, out = run(
+        "expand",
+        "r-chop-21",
+        "--bsa",
+        "1.8",
+        "--cycles",
+        "1",
+        "--start",
+        "2027-01-04",
+        "--time",
+        "09:00",
+        "--tz",
+        "UTC",
+        "--format",
+        "json",
     )
     rows = {r["component"]: r for r in json.loads(out)["administrations"] if r["day"] == 1}
     assert rows["paracetamol"]["start"] == "2027-01-04T08:30:00+00:00"  # 30 min before rituximab at 09:00
@@ -159,16 +174,22 @@ def test_supportive_fields_are_checked() -> None:
         load_text(BASE + '[[component]]\ndrug = "ondansetron"\ndose = "8 mg"\nrole = "supportive"\ndays = "1"\n')
     assert "supportive care needs its kind" in str(info.value)
     with pytest.raises(RegimenFileError) as info:
-        load_text(BASE + '[[component]]\ndrug = "x"\nrole = "supportive"\nkind = "hydration"\ndays = "1"\nbefore = "nope"\nvolume = "1 L"\n')
+        load_text(
+            BASE
+            + '[[component]]\ndrug = "x"\nrole = "supportive"\nkind = "hydration"\ndays = "1"\n'
+            + 'before = "nope"\nvolume = "1 L"\n'
+        )
     assert "before 'nope' is not a component here" in str(info.value)
     etoposide = '[[component]]\ndrug = "etoposide"\ndose = "100 mg/m²"\ndays = "1-3"\n'
-    peg = '[[component]]\ndrug = "peg"\ndose = "6 mg"\nrole = "supportive"\nkind = "growth factor"\nafter_last = "etoposide"\n'
+    peg = '[[component]]\ndrug = "peg"\ndose = "6 mg"\nrole = "supportive"\nkind = "growth factor"\n'
+    peg += 'after_last = "etoposide"\n'
     with pytest.raises(RegimenFileError) as info:
         load_text(BASE + etoposide + peg + 'days = "2"\ngap = "24 h"\n')
     assert "day 2 is before the last dose of etoposide (day 3)" in str(info.value)
     assert load_text(BASE + etoposide + peg + 'days = "4"\ngap = "24 h"\n').phases[0].component("peg").after_last
     ok = load_text(
-        BASE + '[[component]]\ndrug = "saline"\nrole = "supportive"\nkind = "hydration"\nvolume = "1 L"\nmethod = "infusion"\n'
+        BASE + '[[component]]\ndrug = "saline"\nrole = "supportive"\nkind = "hydration"\nvolume = "1 L"\n'
+        'method = "infusion"\n'
         'duration = "2 h"\ndays = "1"\nbefore = "cisplatin"\n'
     )
     saline = ok.phases[0].component("saline")
@@ -180,7 +201,9 @@ def test_gates_and_modifications_are_checked() -> None:
         load_text(BASE + '[[gate]]\nrequire = "anc >= 1.5 persistent"\nsource = "s"\n')
     assert "'persistent' qualifies a toxicity grade" in str(info.value)
     with pytest.raises(RegimenFileError) as info:
-        load_text(BASE + '[[modification]]\nwhen = "anc < 1.5"\naction = "reduce"\ndrugs = ["cisplatin"]\nsource = "s"\n')
+        load_text(
+            BASE + '[[modification]]\nwhen = "anc < 1.5"\naction = "reduce"\ndrugs = ["cisplatin"]\nsource = "s"\n'
+        )
     assert "a reduction gives exactly one of level" in str(info.value)
     with pytest.raises(RegimenFileError) as info:
         load_text(BASE + '[[modification]]\nwhen = "anc < 1.5"\naction = "delay"\nsource = "s"\n')
@@ -257,7 +280,7 @@ def test_first_dose_waits_for_every_requirement() -> None:
 def test_relative_dose_intensity_counts_delays_and_reductions() -> None:
     # planned: 2 cycles of cisplatin 150 mg every 21 days = 300 mg over 42 days (50 mg/week)
     # given: 150 mg, then 112.5 mg (75 %) a week late: 262.5 mg over 49 days (37.5 mg/week) -> 75 %
-    reg = load_text(BASE.replace('cycle_length = 21', 'cycle_length = 21\ncycles = 2'))
+    reg = load_text(BASE.replace("cycle_length = 21", "cycle_length = 21\ncycles = 2"))
     plan = expand(reg, make_patient(bsa=2))
     given = [plan.administrations[0], plan.administrations[1].moved(dose=Fraction(225, 2))]
     (found,) = dose_intensity(plan.administrations, 42, given, 49)

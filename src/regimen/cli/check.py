@@ -26,8 +26,10 @@ def _test_options(fn: Any) -> Any:
     for flag in reversed(list(FLAGS)):
         test = FLAGS[flag]
         t = TESTS[test]
-        shown = "CTCAE grade 0-4 ('2 persistent' when it persists between cycles)" if t.grade else (
-            f"{t.name}, in {t.unit} unless a unit is given" + (" (or 'N x ULN')" if t.uln else "")
+        shown = (
+            "CTCAE grade 0-4 ('2 persistent' when it persists between cycles)"
+            if t.grade
+            else (f"{t.name}, in {t.unit} unless a unit is given" + (" (or 'N x ULN')" if t.uln else ""))
         )
         if flag == "platelets":
             continue  # --plt and --platelets are one option
@@ -40,14 +42,30 @@ def _test_options(fn: Any) -> Any:
 @regimen_argument
 @click.option("--cycle", type=int, required=True, help="The cycle about to start (1 = the first).")
 @_test_options
-@click.option("--scr", metavar="SCR", help="Serum creatinine (mg/dL, or '97 umol/L'): with --age, --weight and --sex "
-              "the Cockcroft-Gault CrCl when --crcl is not given.")
+@click.option(
+    "--scr",
+    metavar="SCR",
+    help="Serum creatinine (mg/dL, or '97 umol/L'): with --age, --weight and --sex "
+    "the Cockcroft-Gault CrCl when --crcl is not given.",
+)
 @click.option("--age", metavar="Y", help="Age in completed years (for the CrCl).")
 @click.option("--weight", metavar="W", help="Body weight (for the CrCl): kg, or with a unit.")
 @click.option("--sex", metavar="S", help="female or male (for the CrCl).")
-@click.option("--delays", type=int, default=0, show_default=True,
-              help="Times this cycle has already been delayed (for the table's 'after N delays' lines).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--delays",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Times this cycle has already been delayed (for the table's 'after N delays' lines).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text (the default) or json.",
+)
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
 @regimen_path_option
 def check(
@@ -82,8 +100,10 @@ def check(
         values["crcl"], line = _crcl(scr, age, weight, sex)
         extra.append(line)
     result = evaluate(reg, cycle, values, {m.text: delays for m in reg.modifications})
-    text = json.dumps(check_record(result, extra), indent=2, ensure_ascii=False) + "\n" if fmt == "json" else (
-        check_text(result, extra)
+    text = (
+        json.dumps(check_record(result, extra), indent=2, ensure_ascii=False) + "\n"
+        if fmt == "json"
+        else (check_text(result, extra))
     )
     write_output(text, output)
 

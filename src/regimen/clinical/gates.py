@@ -89,7 +89,7 @@ class CycleCheck:
 
     @property
     def proposal(self) -> Proposal:
-        strongest = max((d.proposal for d in self.drugs), key=STRENGTH.__getitem__, default="go")
+        strongest: Proposal = max((d.proposal for d in self.drugs), key=STRENGTH.__getitem__, default="go")
         return "delay" if self.unmatched and STRENGTH[strongest] < STRENGTH["delay"] else strongest
 
     @property
@@ -100,10 +100,14 @@ class CycleCheck:
 
 def _compare(condition: Condition, value: LabValue) -> bool:
     if (condition.unit == ULN) != (value.unit == ULN):
-        want = "a multiple of the upper limit of normal (e.g. '1.2 x ULN')" if condition.unit == ULN else (
-            f"{TESTS[condition.test].unit}"
+        want = (
+            "a multiple of the upper limit of normal (e.g. '1.2 x ULN')"
+            if condition.unit == ULN
+            else (f"{TESTS[condition.test].unit}")
         )
-        raise GateError(f"{condition.test} {value.text!r}: the regimen compares it as {condition.text}: give it as {want}")
+        raise GateError(
+            f"{condition.test} {value.text!r}: the regimen compares it as {condition.text}: give it as {want}"
+        )
     return condition.holds(value.value, value.persistent)
 
 

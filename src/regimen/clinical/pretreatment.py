@@ -95,7 +95,9 @@ def is_fluoropyrimidine(comp: Component) -> bool:
 def check_dpyd(regimen: Regimen, dpyd: Dpyd) -> None:
     """A DPYD result for a regimen without a fluoropyrimidine is a slip; a poor metabolizer is refused."""
     if not any(is_fluoropyrimidine(c) for c in regimen.components() if not c.supportive):
-        raise PretreatmentError(f"{option('dpyd')}: {regimen.id} has no fluoropyrimidine, so a DPYD result changes no dose")
+        raise PretreatmentError(
+            f"{option('dpyd')}: {regimen.id} has no fluoropyrimidine, so a DPYD result changes no dose"
+        )
     dpyd.change()
 
 

@@ -194,7 +194,10 @@ def render_table(plan: Plan, width: int | None = None, emphasis: Callable[[str],
     table = plan_table(plan)
     out = [*header_lines(plan), "", *columns(table.headers, table.rows, width=width), ""]
     if any(r.role == "supportive" for r in plan.administrations):
-        out += [f"{SUPPORTIVE_MARK.strip()}: supportive care, not counted in the totals below (anticancer drugs only).", ""]
+        out += [
+            f"{SUPPORTIVE_MARK.strip()}: supportive care, not counted in the totals below (anticancer drugs only).",
+            "",
+        ]
     out += ["Totals per cycle:", *columns(table.cycle_headers, table.cycle_totals), ""]
     out += ["Totals for the course:", *columns(table.course_headers, table.course_totals), ""]
 

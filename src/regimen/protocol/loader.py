@@ -29,6 +29,7 @@ from regimen.model import (
     Amount,
     AucDose,
     Component,
+    Condition,
     DayList,
     Days,
     Dose,
@@ -474,7 +475,7 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
         c.add(where("before"), "a component comes 'before' one component or 'after' another, not both")
     gap = c.attempt(where("gap"), lambda: _duration(raw["gap"])) if "gap" in raw else None
     if gap is not None and after is None and before is None:
-        c.add(where("gap"), "a gap is the time after (or before) another component: give 'after' or 'before' too")
+        c.add(where("gap"), "a gap is the time after another component (or before one): give 'after' or 'before' too")
     route = c.attempt(where("route"), lambda: _text(raw["route"], "route")) if "route" in raw else None
     duration = c.attempt(where("duration"), lambda: _duration(raw["duration"])) if "duration" in raw else None
     note = c.attempt(where("note"), lambda: _text(raw["note"], "note")) if "note" in raw else None
@@ -582,9 +583,8 @@ def _supportive(c: _Collector, raw: dict[str, Any], where: Callable[..., str]) -
         if not isinstance(item, dict) or set(item) != {"drug", "amount"}:
             c.add(where("additives"), f'additive {i} must be a table {{ drug = "...", amount = "20 mmol" }}')
             continue
-        drug, amt = c.attempt(
-            where("additives"), lambda it=item: (_text(it["drug"], "drug"), _text(it["amount"], "amount"))
-        ) or (None, None)
+        drug = c.attempt(where("additives"), partial(_text, item["drug"], "drug"))
+        amt = c.attempt(where("additives"), partial(_text, item["amount"], "amount"))
         if drug and amt:
             additives.append(Additive(drug, amt))
     return {"role": role, "kind": kind, "volume": volume, "additives": tuple(additives)}
@@ -964,6 +964,10 @@ def _step(c: _Collector, where: str, raw: dict[str, Any], components: list[Compo
     return Step(act, drugs, delay_days, level, pct, dose)
 
 
+def _conditions(value: object, what: str) -> tuple[Condition, ...]:
+    return parse_conditions(_text(value, what))
+
+
 def _protocol(c: _Collector, data: dict[str, Any], components: list[Component]) -> dict[str, Any]:
     """The whole protocol beyond the doses: emetogenic risk, pre-treatment requirements, gates and modifications."""
     out: dict[str, Any] = {}
@@ -1002,7 +1006,7 @@ def _protocol(c: _Collector, data: dict[str, Any], components: list[Component]) 
         if "require" not in raw or "source" not in raw:
             c.add(where, "missing: a gate needs require (e.g. 'anc >= 1.5') and source")
             continue
-        found = c.attempt(where + ", field 'require'", lambda r=raw: parse_conditions(_text(r["require"], "require")))
+        found = c.attempt(where + ", field 'require'", partial(_conditions, raw["require"], "require"))
         source = c.attempt(where + ", field 'source'", partial(_text, raw["source"], "source"))
         if found and len(found) != 1:
             c.add(where + ", field 'require'", "a gate is one comparison: write one [[gate]] per test")
@@ -1014,7 +1018,7 @@ def _protocol(c: _Collector, data: dict[str, Any], components: list[Component]) 
         if "when" not in raw or "source" not in raw:
             c.add(where, "missing: a modification needs when (e.g. 'anc < 1.5'), an action and source")
             continue
-        when = c.attempt(where + ", field 'when'", lambda r=raw: parse_conditions(_text(r["when"], "when")))
+        when = c.attempt(where + ", field 'when'", partial(_conditions, raw["when"], "when"))
         source = c.attempt(where + ", field 'source'", partial(_text, raw["source"], "source"))
         step = _step(c, where, raw, components)
         then = None

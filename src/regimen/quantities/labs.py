@@ -146,7 +146,9 @@ def read(test: str, raw: object) -> LabValue:
     if t.grade:
         persistent = unit.lower() == "persistent"
         if unit and not persistent:
-            raise LabError(f"{test} {text!r}: give a CTCAE grade 0-4, with 'persistent' when it persists (e.g. 2 persistent)")
+            raise LabError(
+                f"{test} {text!r}: give a CTCAE grade 0-4, with 'persistent' when it persists (e.g. 2 persistent)"
+            )
         if value.denominator != 1 or not 0 <= value <= 4:
             raise LabError(f"{test} grade {text!r} is not a CTCAE grade: give a whole number from 0 to 4")
         return LabValue(test, value, "grade", text, persistent=persistent)
