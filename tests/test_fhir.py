@@ -248,9 +248,14 @@ def test_every_bundled_regimen_gives_a_valid_bundle(regimen_id: str) -> None:
     for entry in bundle["entry"]:
         for dosage in entry["resource"].get("dosageInstruction", []):
             for dr in dosage["doseAndRate"]:
-                assert ucum_dimension(dr["doseQuantity"]["code"]) in (MASS, "dimensionless"), dr
+                # a supportive fluid (hydration) is dosed by its volume, in mL (issue 27)
+                assert ucum_dimension(dr["doseQuantity"]["code"]) in (MASS, "dimensionless", "[length] ** 3"), dr
                 if "rateQuantity" in dr:
-                    assert ucum_dimension(dr["rateQuantity"]["code"]) in ("[mass] / [time]", "1 / [time]"), dr
+                    assert ucum_dimension(dr["rateQuantity"]["code"]) in (
+                        "[mass] / [time]",
+                        "1 / [time]",
+                        "[length] ** 3 / [time]",
+                    ), dr
             derived = _derivation(dosage)
             assert "dose" in derived  # every bundled regimen's doses are written doses, each with its derivation
 
@@ -368,11 +373,24 @@ def test_r_chop_21_bundle_by_hand_with_its_cap() -> None:
         "doxorubicin": 8,
         "vincristine": 8,
         "prednisone": 8,
+        # its premedication (issue 27): supportive care is ordered like any drug
+        "paracetamol": 8,
+        "chlorphenamine": 8,
+        "hydrocortisone": 8,
     }
     doses = {
         drug: rs[0]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] for drug, rs in requests.items()
     }
-    assert doses == {"rituximab": 675, "cyclophosphamide": 1350, "doxorubicin": 90, "vincristine": 2, "prednisone": 100}
+    assert doses == {
+        "rituximab": 675,
+        "cyclophosphamide": 1350,
+        "doxorubicin": 90,
+        "vincristine": 2,
+        "prednisone": 100,
+        "paracetamol": 1000,  # 1 g
+        "chlorphenamine": 10,
+        "hydrocortisone": 100,
+    }
     (vincristine,) = requests["vincristine"][0]["dosageInstruction"]
     assert vincristine["text"] == (
         "Day 1: 1.4 mg/m² × 1.8 m² = 2.52 mg; capped at the regimen maximum 2 mg per administration: 2.52 mg → 2 mg"
@@ -398,7 +416,8 @@ def test_r_chop_21_bundle_by_hand_with_its_cap() -> None:
         {"start": "2026-12-01", "end": "2026-12-21"},
         {"start": "2026-12-22", "end": "2027-01-11"},
     ]
-    assert [_days(sub) for sub in cycles[0]["action"]] == [[1], [1], [1], [1], [1, 2, 3, 4, 5]]
+    # the three premedications (issue 27) come before rituximab, all on day 1; prednisone days 1-5
+    assert [_days(sub) for sub in cycles[0]["action"]] == [[1]] * 7 + [[1, 2, 3, 4, 5]]
 
 
 def test_a_dosing_weight_is_the_derivations_factor_not_the_observed_weight() -> None:

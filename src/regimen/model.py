@@ -31,6 +31,11 @@ ROUTE_METHODS = {
     "intramuscular": "intramuscular injection",
 }
 Sex = Literal["male", "female"]
+#: What a component is for: a drug against the cancer, or the care given around it (issue 27).
+Role = Literal["anticancer", "supportive"]
+ROLES: tuple[Role, ...] = ("anticancer", "supportive")
+#: The kinds of supportive care a regimen file names.
+SUPPORTIVE_KINDS = ("premedication", "antiemetic", "hydration", "growth factor", "test dose", "electrolyte")
 
 
 def how_given(method: str | None, route: str | None) -> str | None:
@@ -212,6 +217,17 @@ class Variant:
 
 
 @dataclass(frozen=True, slots=True)
+class Additive:
+    """Something added to a fluid, as the source writes it: potassium chloride 20 mmol. Shown, never calculated."""
+
+    drug: str
+    amount: str
+
+    def __str__(self) -> str:
+        return f"{self.drug} {self.amount}"
+
+
+@dataclass(frozen=True, slots=True)
 class Component:
     """One drug of a regimen, as the protocol states it."""
 
@@ -237,6 +253,27 @@ class Component:
     gap_text: str | None = None
     renal: tuple[OrganBand, ...] = ()  # the source's dose by kidney function (CrCl or GFR, mL/min)
     hepatic: tuple[OrganBand, ...] = ()  # the source's dose by liver values (bilirubin, AST, ALT)
+    role: Role = "anticancer"  # supportive care (premedication, hydration, ...) is given but not counted as anticancer
+    kind: str | None = None  # of supportive care: one of SUPPORTIVE_KINDS
+    before: str | None = None  # the component this one precedes: it ends ``gap`` before that one starts
+    after_last: bool = False  # ``after`` is the last dose of that component in the cycle ("24 h after the last dose")
+    volume: ParsedDose | None = None  # of a fluid: the volume given (the dose of a hydration), e.g. 1000 mL
+    additives: tuple[Additive, ...] = ()  # added to the fluid (potassium chloride, magnesium sulfate)
+
+    @property
+    def supportive(self) -> bool:
+        return self.role == "supportive"
+
+    @property
+    def timing(self) -> str | None:
+        """When it is given relative to the drug it supports, in words: '30 min before oxaliplatin'."""
+        gap = f"{self.gap_text} " if self.gap_text else ""
+        if self.before is not None:
+            return f"{gap}before {self.before}" if gap else f"before {self.before} (ending as it starts)"
+        if self.after is not None:
+            last = "the last dose of " if self.after_last else ""
+            return f"{gap}after {last}{self.after}" if gap else f"after {last}{self.after}"
+        return None
 
     @property
     def how(self) -> str | None:
@@ -275,6 +312,96 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class EmetogenicRisk:
+    """The regimen's emetogenic risk as the cited antiemetic guideline classes it (high, moderate, low, minimal)."""
+
+    level: str
+    source: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """What must be known before the first dose of some drugs (DPYD status before a fluoropyrimidine), cited."""
+
+    id: str  # dpyd, hepatitis-b, lvef, audiometry, or another id the file gives
+    test: str  # what must be known, in words
+    drugs: tuple[str, ...]  # the components (or drug names) it must be known before
+    source: str
+    note: str | None = None
+
+
+Comparison = Literal["<", "<=", ">", ">=", "="]
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One comparison of a pre-cycle value with a threshold, in the test's own unit: 'anc < 1.5' (×10⁹/L),
+    'neuropathy >= 2 persistent' (a grade that persists between cycles)."""
+
+    test: str
+    op: Comparison
+    value: Fraction
+    text: str
+    persistent: bool = False
+    unit: str = ""  # the test's canonical unit, or '× ULN' for a multiple of the upper limit of normal
+
+    def holds(self, value: Fraction, persistent: bool = False) -> bool:
+        if self.persistent and not persistent:
+            return False
+        return {
+            "<": value < self.value,
+            "<=": value <= self.value,
+            ">": value > self.value,
+            ">=": value >= self.value,
+            "=": value == self.value,
+        }[self.op]
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """What must hold before a cycle starts: 'anc >= 1.5' (×10⁹/L), with its source."""
+
+    condition: Condition
+    source: str
+    note: str | None = None
+
+
+Action = Literal["delay", "reduce", "omit", "stop"]
+ACTIONS: tuple[Action, ...] = ("delay", "reduce", "omit", "stop")
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What a modification does: delay the cycle by some days, give some drugs at a dose level (or a percentage,
+    or a dose of their own), omit some drugs, or stop them."""
+
+    action: Action
+    drugs: tuple[str, ...] = ()  # components or drug names; none: every anticancer drug
+    delay_days: int | None = None
+    level: int | None = None
+    percent: Fraction | None = None
+    dose: ParsedDose | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Modification:
+    """One line of the regimen's modification table: when all its conditions hold, its step; after ``after_delays``
+    delays for it, ``then`` instead (e.g. a second delay: reduce to dose level -1)."""
+
+    when: tuple[Condition, ...]
+    step: Step
+    source: str
+    then: Step | None = None
+    after_delays: int | None = None
+    note: str | None = None
+
+    @property
+    def text(self) -> str:
+        return " and ".join(c.text for c in self.when)
+
+
+@dataclass(frozen=True, slots=True)
 class Regimen:
     id: str
     name: str
@@ -288,6 +415,10 @@ class Regimen:
     dosing_weight: str | None = None  # the body weight the source uses for every weight-based dose
     eligibility: Eligibility | None = None
     shadows: str | None = None  # the bundled file of the same id that this user-folder file hides, if any
+    emetogenic_risk: EmetogenicRisk | None = None
+    requirements: tuple[Requirement, ...] = ()  # what must be known before the first dose
+    gates: tuple[Gate, ...] = ()  # what must hold before each cycle
+    modifications: tuple[Modification, ...] = ()  # what to do when a gate is not met or a toxicity occurs
 
     @property
     def phased(self) -> bool:
@@ -391,6 +522,7 @@ class Administration:
     time_note: str | None = None  # how the start was found ("after oxaliplatin ends"), or why it is not known
     rounding: Rounding = DEFAULT_ROUNDING  # the plan's display rounding (for dose_text and rate_text)
     derivation: Derivation | None = None  # the dose as written and the patient value it was multiplied by
+    role: Role = "anticancer"  # supportive care is shown apart and left out of the cumulative totals
 
     def moved(self, **changes: Any) -> Administration:
         """This row with ``changes`` (field: value), as :func:`dataclasses.replace` gives it, without running the

@@ -38,6 +38,7 @@ COMMANDS = {
     "serve": "regimen.cli.web:serve",
     "plot": "regimen.cli.web:plot",
     "verify": "regimen.cli.verify:verify_command",
+    "check": "regimen.cli.check:check",
 }
 
 

@@ -21,6 +21,7 @@ from regimen.cli.options import (
 )
 from regimen.cli.terminal import show, warn
 from regimen.clinical.patient import make_patient
+from regimen.clinical.pretreatment import read_dpyd
 from regimen.engine.expand import expand as expand_plan
 from regimen.engine.plan import Plan
 from regimen.errors import RegimenError, render
@@ -99,6 +100,12 @@ def calendar_export(calendar: dict[str, str | None], start: dt.datetime | None) 
     help="With --format nonmem: observation records (EVID 0) at these hours from the first dose, e.g. "
     "'0.5,1,2,4,8,24' or 'oxaliplatin:0.5,1,2' (default: the first drug's compartment).",
 )
+@click.option(
+    "--dpyd",
+    metavar="RESULT",
+    help="DPYD result: 'activity score 1', 1.5, intermediate, poor, normal. An intermediate metabolizer gets 50 %% "
+    "of the fluoropyrimidine dose (CPIC); a poor metabolizer is refused.",
+)
 @calendar_options
 @regimen_path_option
 def expand(
@@ -123,6 +130,7 @@ def expand(
     label: str | None,
     course_key: str | None,
     caldav: str | None,
+    dpyd: str | None = None,
 ) -> None:
     """Expand REGIMEN (an id from 'regimen list', or a .toml path) for one patient.
 
@@ -153,6 +161,8 @@ def expand(
     export = calendar_export(calendar, start) if wanted else None
     reg = load(regimen_ref, regimen_path)
     clinical, renal = options_from_context()
+    if dpyd is not None:
+        clinical = dataclasses.replace(clinical, dpyd=read_dpyd(dpyd))
     patient = make_patient(weight=weight, bsa=bsa, age=age, height=height, sex=sex, dob=dob, **renal)
     plan = expand_plan(
         reg,

@@ -27,6 +27,7 @@ from operator import attrgetter
 from regimen.clinical.formulary import example_path
 from regimen.clinical.options import ClinicalError, ClinicalOptions
 from regimen.clinical.prepare import Gfr, Prepared, component_weight_key
+from regimen.clinical.pretreatment import check_dpyd, is_fluoropyrimidine
 from regimen.clinical.renal_adjust import RenalPlan, renal_plan
 from regimen.clinical.rounding import Rounder, round_dose
 from regimen.errors import option
@@ -143,6 +144,8 @@ class Adjustments:
                     f"vial sizes from formulary {f.name!r} ({f.status or 'example'}): check them "
                     "against your pharmacy's stock"
                 )
+        if options.dpyd is not None:
+            check_dpyd(regimen, options.dpyd)
         for key, change in options.dose_changes.items():
             out.notes.append(
                 f"{key}: every dose is {change.working()}, applied to the dose as it would be given (after the "
@@ -209,6 +212,7 @@ class Adjustments:
         for key, change in self.options.dose_changes.items():
             if _matches(comp, key):
                 scalings.append((change.factor, change.working()))
+        scalings.extend(self._dpyd_steps(comp))
         for factor, what in scalings:
             for row in rows:
                 before = row.amount
@@ -216,6 +220,12 @@ class Adjustments:
                     row.full = before
                 row.scale(factor)
                 row.steps.append(f"{what}: {_amt(before, unit)} → {_amt(row.amount, unit)}")
+
+    def _dpyd_steps(self, comp: Component) -> list[tuple[Fraction, str]]:
+        """The DPYD result's change of a fluoropyrimidine's dose (CPIC), after the caps like any change of dose."""
+        dpyd = self.options.dpyd
+        change = dpyd.change() if dpyd is not None and is_fluoropyrimidine(comp) and not comp.supportive else None
+        return [(change.factor, dpyd.working())] if change is not None and dpyd is not None else []
 
     def _rounder(self, comp: Component, unit: str) -> Rounder | None:
         o = self.options

@@ -17,6 +17,7 @@ from regimen.clinical.body_size import BSA_FORMULAS
 from regimen.clinical.dose_change import DoseChange
 from regimen.clinical.formulary import Formulary
 from regimen.clinical.patient import GFR
+from regimen.clinical.pretreatment import Dpyd
 from regimen.errors import RegimenError, option
 from regimen.model import DOSING_WEIGHTS, Amount
 from regimen.quantities.exact import format_fraction
@@ -100,6 +101,7 @@ class ClinicalOptions:
     anthracycline_table: FactorTable | None = None
     anthracycline_limit: Fraction | None = None
     strict: bool = False
+    dpyd: Dpyd | None = None  # a DPYD result: changes the fluoropyrimidine dose as CPIC says (pretreatment)
 
     def __post_init__(self) -> None:
         # Python callers may give plain numbers (bsa_cap=2.0): each becomes the exact decimal it was written as

@@ -393,6 +393,12 @@ def _expand(
             check_count(len(rows), "administrations in the plan", MAX_ROWS)
         offset += n * (length or 0)
     notes.extend(_component_notes(regimen, patient, counts, starts))
+    notes.extend(
+        f"before the first dose: {r.test}, before {', '.join(r.drugs)} ({r.source})" for r in regimen.requirements
+    )
+    if regimen.emetogenic_risk is not None:
+        risk = regimen.emetogenic_risk
+        notes.append(f"emetogenic risk {risk.level} ({risk.source}): the antiemetics follow it")
     notes.extend(adjust.notes)
     plan_level = list(warnings)
     warnings.extend(row_warnings(rows))
@@ -648,6 +654,10 @@ class _Cycles:
                     )
             unit = dose.unit.output_unit
             adjust.apply(comp, pending, unit, continuous)
+            if comp.additives:
+                added = f"with {', '.join(map(str, comp.additives))} added (as the source states; not calculated)"
+                for row in pending:
+                    row.steps.append(added)
             rate_unit = f"{unit}/h"
             for row in pending:
                 course_day = offset + row.day
@@ -684,10 +694,11 @@ class _Cycles:
                         "time_note": None,
                         "rounding": rounding,
                         "derivation": derivation,
+                        "role": comp.role,
                     }
                 )
                 rows.append(new)
-        order = {c.id: i for i, c in enumerate(phase.components)}
+        order = component_order(phase)
         rows.sort(key=lambda r: (r.day, order[r.component], r.dose_number or 0))
         return rows
 
@@ -699,6 +710,24 @@ class _Cycles:
 #: that a key of identities is never taken for another regimen's after one is freed; the memo is emptied when full.
 _LAYOUTS: dict[tuple[int, ...], tuple[tuple[object, ...], _Layout]] = {}
 _LAYOUTS_MAX = 4096
+
+
+def component_order(phase: Phase) -> dict[str, tuple[int, int, int]]:
+    """The order of a phase's components within a day: as the file lists them, except that a component given
+    ``before`` another comes just before it (premedication before the drug it prepares for)."""
+    ids = {c.id for c in phase.components}
+    ordered = [c.id for c in phase.components if c.before not in ids]
+    pending = [c for c in phase.components if c.before in ids]
+    while pending:  # each just before its target, following chains (pre-hydration before mannitol before cisplatin)
+        placed = [c for c in pending if c.before in ordered]
+        if not placed:  # a loop of 'before': the loader refuses it; kept in file order here
+            ordered += [c.id for c in pending]
+            break
+        for c in placed:
+            assert c.before is not None
+            ordered.insert(ordered.index(c.before), c.id)
+            pending.remove(c)
+    return {cid: (i, 0, 0) for i, cid in enumerate(ordered)}
 
 
 def _layout(
@@ -780,6 +809,9 @@ def _component_notes(
                 )
             elif comp.method == "infusion" and comp.duration_hours is None:
                 notes.append(f"{comp.drug}: infusion duration not stated in the source")
+            if comp.supportive:
+                when = f", {comp.timing}" if comp.timing else ""
+                notes.append(f"{comp.drug}: supportive care ({comp.kind}{when}); not counted in the anticancer totals")
             if comp.note:
                 notes.append(f"{comp.drug}: {comp.note}")
             for v in comp.variants:

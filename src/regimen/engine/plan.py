@@ -76,8 +76,11 @@ def compute_totals(rows: Sequence[Administration]) -> list[Total]:
 
 
 def cycle_sums(rows: Iterable[Administration]) -> list[tuple[TotalKey, Fraction]]:
-    """The exact sum of the doses of each (phase, cycle, drug, component, unit), in order of first appearance."""
+    """The exact sum of the doses of each (phase, cycle, drug, component, unit), in order of first appearance; the
+    anticancer drugs only (supportive care is not part of a cumulative total)."""
     by_cycle: dict[TotalKey, list[Fraction]] = {}
+    # supportive care (premedication, hydration, growth factor) is given but is not anticancer exposure: left out
+    rows = [r for r in rows if r.role == "anticancer"]
     for key, dose in zip(map(_KEY, rows), map(_DOSE, rows), strict=True):  # the attributes read in C, not Python
         doses = by_cycle.get(key)
         if doses is None:

@@ -34,7 +34,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from regimen.engine.timing import wall
-from regimen.model import Administration, Total
+from regimen.model import Administration, Regimen, Total
 from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.exact import Rounding, decimal_to_json, exact_decimal, format_decimal, is_terminating
 
@@ -98,6 +98,8 @@ ROW_SCHEMA: tuple[Field, ...] = (
     # the plan's own warnings (not a row's: the patient's values, eligibility, cycles), on every row so that a
     # CSV file or a cohort's output carries them; '; '-joined like ``warnings``
     Field("plan_warnings", "text"),
+    # 'anticancer' or 'supportive' (premedication, antiemetic, hydration, growth factor, test dose, electrolyte)
+    Field("role", "text"),
 )
 ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in ROW_SCHEMA)
 _KIND: dict[str, str] = {f.name: f.kind for f in ROW_SCHEMA}
@@ -171,6 +173,7 @@ def row_record(plan: Plan, r: Administration) -> dict[str, Any]:
         "end": _instant(plan, r.end),
         "time_note": r.time_note,
         "plan_warnings": list(plan.plan_warnings),
+        "role": r.role,
     }
 
 
@@ -232,6 +235,21 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "notes": list(plan.notes),
         "warnings": list(plan.warnings),
         "rounding": plan.rounding.rule,
+        "protocol": protocol_record(reg),
+    }
+
+
+def protocol_record(reg: Regimen) -> dict[str, Any]:
+    """What the regimen file says beyond the doses: emetogenic risk, requirements before the first dose, pre-cycle
+    gates and modification table, each with its source."""
+    risk = reg.emetogenic_risk
+    return {
+        "emetogenic_risk": {"level": risk.level, "source": risk.source} if risk else None,
+        "requirements": [
+            {"id": r.id, "test": r.test, "before": list(r.drugs), "source": r.source} for r in reg.requirements
+        ],
+        "gates": [{"require": g.condition.text, "source": g.source} for g in reg.gates],
+        "modifications": [{"when": m.text, "action": m.step.action, "source": m.source} for m in reg.modifications],
     }
 
 

@@ -72,6 +72,10 @@ def assign_times(regimen: Regimen, rows: list[Administration], time: dt.time, tz
         assert r.date is not None
         if r.dose_number is not None and r.dose_number > 1:
             ev.note = f"dose {r.dose_number} of {r.doses_per_day} a day: the source gives no time for it"
+        elif comp.before is not None and id(ev) not in stack:
+            _precede(ev, comp, stack)
+            ev.done = True
+            return
         elif comp.after is None or id(ev) in stack:
             ev.start, note = start_instant(r.date, time, tz)
             ev.note = note
@@ -104,6 +108,27 @@ def assign_times(regimen: Regimen, rows: list[Administration], time: dt.time, tz
             elif _instant_dose(comp):
                 ev.end = ev.start
         ev.done = True
+
+    def _precede(ev: _Event, comp: Component, stack: tuple[int, ...]) -> None:
+        """A component given before another ends ``gap`` before that one starts (premedication, pre-hydration)."""
+        r = ev.row
+        assert comp.before is not None
+        target = [e for e in by_component.get((r.phase, r.cycle, comp.before), []) if e.row.course_day == r.course_day]
+        if not target:
+            assert r.date is not None
+            ev.start, ev.note = start_instant(r.date, time, tz)
+            return
+        nxt = min(target, key=lambda e: e.row.dose_number or 0)
+        resolve(nxt, (*stack, id(ev)))
+        gap = elapsed(comp.gap_hours) if comp.gap_hours is not None else dt.timedelta(0)
+        own = elapsed(r.duration_hours) if r.duration_hours is not None else None
+        if nxt.start is None or (own is None and not _instant_dose(comp)):
+            ev.note = f"before {comp.before}, whose start (or this one's duration) is not known: start not known"
+            return
+        ev.start = nxt.start - gap - (own or dt.timedelta(0))
+        ev.end = nxt.start - gap
+        wait = f"{comp.gap_text} " if comp.gap_text else ""
+        ev.note = f"ends {wait}before {comp.before} starts"
 
     for ev in events.values():
         resolve(ev)

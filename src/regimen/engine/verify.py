@@ -29,7 +29,7 @@ from regimen.errors import RegimenError, option
 from regimen.model import Administration, Derivation, how_given
 from regimen.quantities.days import describe_days
 from regimen.quantities.exact import amount_text, decimal_to_json, format_decimal, format_fraction, to_decimal
-from regimen.quantities.units import DoseUnit, classify_dose_unit, factor, parse_unit
+from regimen.quantities.units import DoseUnit, classify_dose_unit, factor, parse_unit, parse_volume
 
 #: The default tolerance, in % of the protocol's dose.
 DEFAULT_TOLERANCE = Fraction(5)
@@ -441,7 +441,10 @@ def _classify(q: Quantity) -> DoseUnit | None:
     try:
         return classify_dose_unit(q.unit)
     except RegimenError:
-        return None
+        try:  # the volume of a supportive fluid (hydration) is its dose, in mL
+            return parse_volume(f"1 {q.unit}").unit
+        except RegimenError:
+            return None
 
 
 def _in_protocol_unit(dose: Quantity, e: Expected, plan: Plan) -> tuple[Fraction | None, list[str], list[str]]:

@@ -111,6 +111,10 @@ class PlanTable:
     course_totals: list[list[str]]
 
 
+#: How a row of supportive care (premedication, hydration, growth factor...) is marked apart from the anticancer drugs.
+SUPPORTIVE_MARK = " [supportive]"
+
+
 def plan_table(plan: Plan) -> PlanTable:
     rnd = plan.rounding
     phased = plan.regimen.phased
@@ -144,7 +148,7 @@ def plan_table(plan: Plan) -> PlanTable:
             str(r.day),
             r.date.isoformat() if r.date else "",
             *([span_text(r, zone) or "not known"] if zone is not None else []),
-            r.component if r.drug in shared else r.drug,
+            (r.component if r.drug in shared else r.drug) + (SUPPORTIVE_MARK if r.role == "supportive" else ""),
             amount_text(r.dose, r.dose_unit, rnd),
             *([r.condition or ""] if conditional else []),
             rate,
@@ -189,6 +193,11 @@ def render_table(plan: Plan, width: int | None = None, emphasis: Callable[[str],
     how a terminal marks the warnings (colour); the plain text by default, as files and pipes get it."""
     table = plan_table(plan)
     out = [*header_lines(plan), "", *columns(table.headers, table.rows, width=width), ""]
+    if any(r.role == "supportive" for r in plan.administrations):
+        out += [
+            f"{SUPPORTIVE_MARK.strip()}: supportive care, not counted in the totals below (anticancer drugs only).",
+            "",
+        ]
     out += ["Totals per cycle:", *columns(table.cycle_headers, table.cycle_totals), ""]
     out += ["Totals for the course:", *columns(table.course_headers, table.course_totals), ""]
 

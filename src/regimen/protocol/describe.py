@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from regimen.model import AucDose, Component, DayList, Phase, Regimen, Variant, resolve_days
+from regimen.model import AucDose, Component, DayList, Phase, Regimen, Step, Variant, resolve_days
 from regimen.quantities.days import describe_days
 from regimen.quantities.exact import format_fraction
 
@@ -53,9 +53,13 @@ def describe_component(phase: Phase, comp: Component) -> list[str]:
     total = ""
     if comp.method == "continuous infusion" and not isinstance(comp.dose, AucDose) and comp.dose.unit.time == "none":
         total = " (the total over the infusion)"
+    if comp.supportive:  # its timing is said relative to the drug it supports
+        order = f", {comp.timing}" if comp.timing else ""
+    added = f" with {', '.join(map(str, comp.additives))} added" if comp.additives else ""
+    volume = f" in {comp.volume.display}" if comp.volume is not None and comp.volume is not comp.dose else ""
     lines = [
-        f"- {_cap(comp.drug)} {comp.dose.display}{total} {_how(comp, comp.duration_text)}, "
-        f"{_days_text(phase, comp, None)}{order}."
+        f"- {_cap(comp.drug)} {comp.dose.display}{total}{volume}{added} {_how(comp, comp.duration_text)}, "
+        f"{_days_text(phase, comp, None)}{order}" + (f" [{comp.kind}]." if comp.supportive else ".")
     ]
     for v in comp.variants:
         dose = v.dose or comp.dose
@@ -143,8 +147,58 @@ def describe(regimen: Regimen) -> str:
             out.append(f"{_cap(phase.name or phase.id)} [{phase.id}]:")
         out.append(describe_schedule(phase))
         for comp in phase.components:
-            out.extend(describe_component(phase, comp))
+            if not comp.supportive:
+                out.extend(describe_component(phase, comp))
+        supportive = [comp for comp in phase.components if comp.supportive]
+        if supportive:
+            out.append("Supportive care (not counted in the anticancer totals):")
+            for comp in supportive:
+                out.extend(describe_component(phase, comp))
+    lines = protocol_lines(regimen)
+    if lines:
+        out.append("")
+        out.extend(lines)
     if regimen.notes:
         out.append("")
         out.extend(f"Note: {n}" for n in regimen.notes)
     return "\n".join(out) + "\n"
+
+
+def step_text(step: Step) -> str:
+    """A modification's step in words: 'delay the cycle by 7 days', 'oxaliplatin at dose level -1'."""
+    drugs = ", ".join(step.drugs) if step.drugs else "every anticancer drug"
+    if step.action == "delay":
+        return f"delay {'the cycle' if not step.drugs else drugs} by {step.delay_days} days"
+    if step.action == "reduce":
+        if step.level is not None:
+            at = f"dose level {step.level}"
+        elif step.percent is not None:
+            at = f"{format_fraction(step.percent)} % of the dose"
+        else:
+            assert step.dose is not None
+            at = step.dose.display
+        return f"give {drugs} at {at}"
+    if step.action == "omit":
+        return f"omit {drugs} this cycle"
+    return f"stop {drugs}"
+
+
+def protocol_lines(regimen: Regimen) -> list[str]:
+    """What the regimen file says beyond the doses, each with its source: the emetogenic risk, what must be known
+    before the first dose, the gates before each cycle and the modification table."""
+    out: list[str] = []
+    risk = regimen.emetogenic_risk
+    if risk is not None:
+        out.append(f"Emetogenic risk: {risk.level} ({risk.source}).")
+    if regimen.requirements:
+        out.append("Before the first dose:")
+        out.extend(f"- {r.test}, before {', '.join(r.drugs)} ({r.source})." for r in regimen.requirements)
+    if regimen.gates:
+        out.append("Before each cycle:")
+        out.extend(f"- {g.condition.text} ({g.source})." for g in regimen.gates)
+    if regimen.modifications:
+        out.append("Modifications:")
+        for m in regimen.modifications:
+            then = f"; after {m.after_delays} delays: {step_text(m.then)}" if m.then is not None else ""
+            out.append(f"- if {m.text}: {step_text(m.step)}{then} ({m.source}).")
+    return out

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from regimen.model import SUPPORTIVE_KINDS
+
 _TEXT: dict[str, Any] = {"type": "string", "minLength": 1}
+
 _DAY_LIST: dict[str, Any] = {
     "description": 'Cycle days: "2-4", "1,8,15", "1-7, 15-21", 6, or [1, 8, 15]. Day 1 is the first day of '
     "the first drug. For a continuous infusion, the days it runs.",
@@ -171,8 +174,44 @@ COMPONENT_FIELDS: dict[str, dict[str, Any]] = {
     },
     "renal": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/renal"}},
     "hepatic": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/hepatic"}},
+    # supportive care (issue 27)
+    "role": {
+        "enum": ["anticancer", "supportive"],
+        "description": "'supportive' for care given around the anticancer drugs (premedication, antiemetic, "
+        "hydration, growth factor, test dose, electrolyte): shown apart and left out of cumulative totals.",
+    },
+    "kind": {
+        "enum": list(SUPPORTIVE_KINDS),
+        "description": "The kind of supportive care (needs role = 'supportive').",
+    },
+    "before": {
+        **_ID,
+        "description": "Id of the component this one precedes: it ends 'gap' before that one starts "
+        "('30 min before oxaliplatin': before = 'oxaliplatin', gap = '30 min').",
+    },
+    "after_last": {
+        **_ID,
+        "description": "Id of the component whose last dose of the cycle this one follows, with 'gap' "
+        "('24 h after the last dose'); the days are written too and must come after that dose.",
+    },
+    "volume": {
+        "type": "string",
+        "description": "Volume of a fluid, e.g. '1 L' or '500 mL': the dose of a hydration (rate = volume / duration).",
+        "pattern": r"^\s*\d+(\.\d+)?\s*(mL|ml|L|l)\s*$",
+    },
+    "additives": {
+        "type": "array",
+        "description": "What is added to the fluid, as the source writes it, e.g. "
+        '[{ drug = "potassium chloride", amount = "20 mmol" }]; shown, not calculated.',
+        "items": {
+            "type": "object",
+            "properties": {"drug": _TEXT, "amount": _TEXT},
+            "required": ["drug", "amount"],
+            "additionalProperties": False,
+        },
+    },
 }
-COMPONENT_REQUIRED = ("drug", "dose", "days")
+COMPONENT_REQUIRED = ("drug", "days")  # and a dose, or the volume of a supportive fluid
 
 #: ``[[phase]]``: a run of identical cycles (induction, maintenance).
 PHASE_FIELDS: dict[str, dict[str, Any]] = {
@@ -194,6 +233,61 @@ ELIGIBILITY_FIELDS: dict[str, dict[str, Any]] = {
     "max_age": {"type": "number", "minimum": 0},
 }
 
+_CONDITION: dict[str, Any] = {
+    "type": "string",
+    "description": "A comparison of a pre-cycle value with a threshold in the test's unit: 'anc < 1.5' (×10⁹/L), "
+    "'platelets >= 100', 'bilirubin > 1.5 x ULN', 'crcl < 60' (mL/min), 'neuropathy >= 2 persistent' (CTCAE grade "
+    "that persists between cycles); several joined by 'and'.",
+    "minLength": 1,
+}
+_STEP: dict[str, dict[str, Any]] = {
+    "action": {"enum": ["delay", "reduce", "omit", "stop"]},
+    "drugs": {
+        "type": "array",
+        "items": _TEXT,
+        "description": "Components or drugs it applies to; left out: every anticancer drug.",
+    },
+    "delay": {**_DURATION, "description": "How long a delay is: '7 days', '1 week'."},
+    "level": {"type": "integer", "maximum": -1, "description": "Dose level to give (-1), as the component's levels."},
+    "dose_percent": {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$", "description": "'75%' of the dose."},
+    "dose": {**_DOSE, "description": "A dose of its own: '65 mg/m²'."},
+}
+
+#: ``emetogenic_risk``: the regimen's risk as the cited antiemetic guideline classes it.
+EMETOGENIC_FIELDS: dict[str, dict[str, Any]] = {
+    "level": {"enum": ["high", "moderate", "low", "minimal"]},
+    "source": {**_TEXT, "description": "The guideline: MASCC/ESMO 2023 or ASCO 2020, and where it says so."},
+    "note": _TEXT,
+}
+
+#: ``[[requirement]]``: what must be known before the first dose.
+REQUIREMENT_FIELDS: dict[str, dict[str, Any]] = {
+    "id": {**_ID, "description": "dpyd, hepatitis-b, lvef, audiometry, or another id."},
+    "test": {**_TEXT, "description": "What must be known, in words: 'DPYD genotype or phenotype'."},
+    "before": {"type": "array", "items": _TEXT, "minItems": 1, "description": "Components or drugs it precedes."},
+    "source": _TEXT,
+    "note": _TEXT,
+}
+
+#: ``[[gate]]``: what must hold before each cycle.
+GATE_FIELDS: dict[str, dict[str, Any]] = {"require": _CONDITION, "source": _TEXT, "note": _TEXT}
+
+#: ``[[modification]]``: one line of the dose modification table.
+MODIFICATION_FIELDS: dict[str, dict[str, Any]] = {
+    "when": _CONDITION,
+    **_STEP,
+    "then": {
+        "type": "object",
+        "description": "What to do instead after 'after_delays' delays for this condition.",
+        "properties": _STEP,
+        "required": ["action"],
+        "additionalProperties": False,
+    },
+    "after_delays": {"type": "integer", "minimum": 1},
+    "source": _TEXT,
+    "note": _TEXT,
+}
+
 #: The top level of a regimen file.
 TOP_FIELDS: dict[str, dict[str, Any]] = {
     "id": _ID,
@@ -210,6 +304,16 @@ TOP_FIELDS: dict[str, dict[str, Any]] = {
     "component": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/component"}},
     "phase": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/phase"}},
     "dosing_weight": _DOSING_WEIGHT,
+    "emetogenic_risk": {
+        "type": "object",
+        "description": "Emetogenic risk as the cited guideline classes it; the antiemetics follow it.",
+        "properties": EMETOGENIC_FIELDS,
+        "required": ["level", "source"],
+        "additionalProperties": False,
+    },
+    "requirement": {"type": "array", "items": {"$ref": "#/$defs/requirement"}},
+    "gate": {"type": "array", "items": {"$ref": "#/$defs/gate"}},
+    "modification": {"type": "array", "items": {"$ref": "#/$defs/modification"}},
     "eligibility": {
         "type": "object",
         "description": "Ages the source treated; the tool warns outside them.",
@@ -224,11 +328,15 @@ __all__ = [
     "COMPONENT_FIELDS",
     "COMPONENT_REQUIRED",
     "ELIGIBILITY_FIELDS",
+    "EMETOGENIC_FIELDS",
+    "GATE_FIELDS",
     "HEPATIC_FIELDS",
+    "MODIFICATION_FIELDS",
     "ORGAN_REQUIRED",
     "PHASE_FIELDS",
     "RELATIVE_FIELDS",
     "RENAL_FIELDS",
+    "REQUIREMENT_FIELDS",
     "SOURCE_FIELDS",
     "TOP_FIELDS",
     "TOP_REQUIRED",

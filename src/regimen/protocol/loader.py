@@ -19,29 +19,46 @@ from typing import Any, TypeVar, cast
 
 from regimen.errors import Problem, RegimenError, RegimenFileError
 from regimen.model import (
+    ACTIONS,
     DOSING_WEIGHTS,
     METHODS,
+    ROLES,
+    SUPPORTIVE_KINDS,
+    Action,
+    Additive,
     Amount,
     AucDose,
     Component,
+    Condition,
     DayList,
     Days,
     Dose,
     DoseLevel,
     Eligibility,
+    EmetogenicRisk,
+    Gate,
     Method,
+    Modification,
     Phase,
     Regimen,
     RelativeDays,
+    Requirement,
+    Role,
     Source,
+    Step,
     Variant,
     resolve_days,
 )
+from regimen.protocol.conditions import parse_conditions
 from regimen.protocol.fields import (
     COMPONENT_FIELDS,
     ELIGIBILITY_FIELDS,
+    EMETOGENIC_FIELDS,
+    GATE_FIELDS,
+    MODIFICATION_FIELDS,
     PHASE_FIELDS,
     RELATIVE_FIELDS,
+    REQUIREMENT_FIELDS,
     SOURCE_FIELDS,
     TOP_FIELDS,
     VARIANT_FIELDS,
@@ -63,7 +80,14 @@ from regimen.quantities.limits import (
     fraction_from,
 )
 from regimen.quantities.rules import overlap, parse_rule, satisfiable
-from regimen.quantities.units import classify_dose_unit, parse_dose, parse_duration_hours, split_number
+from regimen.quantities.units import (
+    ParsedDose,
+    classify_dose_unit,
+    parse_dose,
+    parse_duration_hours,
+    parse_volume,
+    split_number,
+)
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 METHOD_ALIASES: dict[str, Method] = {
@@ -413,9 +437,12 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
         return _where(component=str(label), field=field, phase=phase, variant=variant)
 
     c.unknown_keys(where(), raw, COMPONENT_KEYS)
-    for required in ("drug", "dose", "days"):
+    for required in ("drug", "days"):
         if required not in raw:
             c.add(where(required), f"missing: every component needs {required}")
+    support = _supportive(c, raw, where)
+    if "dose" not in raw and (support is None or support["volume"] is None):
+        c.add(where("dose"), "missing: every component needs a dose (or, for a supportive fluid, a volume)")
     drug_name = c.attempt(where("drug"), lambda: _text(raw["drug"], "drug")) if "drug" in raw else None
     comp_id = (
         c.attempt(where("id"), lambda: _text(raw["id"], "id"))
@@ -425,6 +452,8 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
     if comp_id is not None and not ID_PATTERN.match(comp_id):
         c.add(where("id"), f"component id {comp_id!r} must be lower-case letters, digits and '-'")
     dose = c.attempt(where("dose"), lambda: _dose(raw["dose"])) if "dose" in raw else None
+    if dose is None and "dose" not in raw and support is not None and support["volume"] is not None:
+        dose = support["volume"]  # a fluid: its volume is what is given, its rate mL/h
     days = c.attempt(where("days"), lambda: _days(raw["days"])) if "days" in raw else None
     method = c.attempt(where("method"), lambda: _method(raw["method"])) if "method" in raw else None
     times = (
@@ -437,9 +466,16 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
             "'bolus', or leave the method out for an oral, SC or IM drug",
         )
     after = c.attempt(where("after"), lambda: _text(raw["after"], "after")) if "after" in raw else None
+    if "after_last" in raw:
+        if after is not None:
+            c.add(where("after_last"), "give 'after' or 'after_last', not both")
+        after = c.attempt(where("after_last"), lambda: _text(raw["after_last"], "after_last"))
+    before = c.attempt(where("before"), lambda: _text(raw["before"], "before")) if "before" in raw else None
+    if before is not None and after is not None:
+        c.add(where("before"), "a component comes 'before' one component or 'after' another, not both")
     gap = c.attempt(where("gap"), lambda: _duration(raw["gap"])) if "gap" in raw else None
-    if gap is not None and after is None:
-        c.add(where("gap"), "a gap is the time after another component: give 'after' too")
+    if gap is not None and after is None and before is None:
+        c.add(where("gap"), "a gap is the time after another component (or before one): give 'after' or 'before' too")
     route = c.attempt(where("route"), lambda: _text(raw["route"], "route")) if "route" in raw else None
     duration = c.attempt(where("duration"), lambda: _duration(raw["duration"])) if "duration" in raw else None
     note = c.attempt(where("note"), lambda: _text(raw["note"], "note")) if "note" in raw else None
@@ -505,7 +541,53 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
         gap_text=gap[1] if gap else None,
         renal=organ["renal"] or (),
         hepatic=organ["hepatic"] or (),
+        role=support["role"] if support else "anticancer",
+        kind=support["kind"] if support else None,
+        before=before,
+        after_last="after_last" in raw,
+        volume=support["volume"] if support else None,
+        additives=support["additives"] if support else (),
     )
+
+
+def _supportive(c: _Collector, raw: dict[str, Any], where: Callable[..., str]) -> dict[str, Any] | None:
+    """The supportive-care fields of a component (role, kind, volume, additives), checked together; None when the
+    component has none of them (an anticancer drug)."""
+    keys = {"role", "kind", "volume", "additives"} & set(raw)
+    if not keys:
+        return None
+    role: Role = "anticancer"
+    if "role" in raw:
+        if raw["role"] not in ROLES:
+            c.add(where("role"), f"role {raw['role']!r} is not known; use one of {', '.join(ROLES)}")
+        else:
+            role = raw["role"]
+    kind = None
+    if "kind" in raw:
+        if raw["kind"] not in SUPPORTIVE_KINDS:
+            c.add(where("kind"), f"kind {raw['kind']!r} is not known; use one of {', '.join(SUPPORTIVE_KINDS)}")
+        else:
+            kind = str(raw["kind"])
+    if role == "supportive" and "kind" not in raw:
+        c.add(where("kind"), f"supportive care needs its kind: one of {', '.join(SUPPORTIVE_KINDS)}")
+    if role != "supportive" and ({"kind", "volume", "additives"} & keys):
+        c.add(where("role"), "kind, volume and additives are for supportive care: add role = 'supportive'")
+    volume: ParsedDose | None = None
+    if "volume" in raw:
+        volume = c.attempt(where("volume"), lambda: parse_volume(_text(raw["volume"], "volume")))
+    additives: list[Additive] = []
+    raw_additives = raw.get("additives", [])
+    if not isinstance(raw_additives, list):
+        raw_additives = [raw_additives]
+    for i, item in enumerate(raw_additives, 1):
+        if not isinstance(item, dict) or set(item) != {"drug", "amount"}:
+            c.add(where("additives"), f'additive {i} must be a table {{ drug = "...", amount = "20 mmol" }}')
+            continue
+        drug = c.attempt(where("additives"), partial(_text, item["drug"], "drug"))
+        amt = c.attempt(where("additives"), partial(_text, item["amount"], "amount"))
+        if drug and amt:
+            additives.append(Additive(drug, amt))
+    return {"role": role, "kind": kind, "volume": volume, "additives": tuple(additives)}
 
 
 def _phase(c: _Collector, raw: dict[str, Any], phase_id: str, phase_label: str | None) -> Phase | None:
@@ -593,6 +675,13 @@ def _check_anchors(c: _Collector, components: list[Component], ids: set[str], la
             )
             ok = False
     for comp in components:
+        if comp.before is not None and comp.before not in ids:
+            c.add(
+                _where(comp.id, "before", label),
+                f"before {comp.before!r} is not a component here; use one of {', '.join(sorted(ids))}",
+            )
+            ok = False
+    for comp in components:
         for i, days in [(None, comp.days)] + [(n, v.days) for n, v in enumerate(comp.variants, 1)]:
             if isinstance(days, RelativeDays) and days.relative_to not in ids:
                 c.add(
@@ -613,6 +702,14 @@ def _check_references(c: _Collector, phase: Phase, label: str | None) -> None:
         except RegimenError as exc:
             c.add(_where(comp.id, "days", label), str(exc))
             continue
+        if comp.after_last and comp.after is not None:
+            anchor_days = resolve_days(phase, comp.after, lambda _c: None)
+            if days_all[0] < anchor_days[-1]:
+                c.add(
+                    _where(comp.id, "days", label),
+                    f"day {days_all[0]} is before the last dose of {comp.after} (day {anchor_days[-1]}), which "
+                    "after_last says it follows",
+                )
         if phase.cycle_length is not None and days_all[-1] > phase.cycle_length:
             c.add(
                 _where(comp.id, "days", label),
@@ -776,6 +873,7 @@ def load_data(data: dict[str, Any], file: str = "<data>") -> Regimen:
         phase = _phase(c, data, "main", None)
         if phase is not None:
             phases.append(phase)
+    protocol = _protocol(c, data, [comp for p in phases for comp in p.components])
     if c.problems or regimen_id is None or name is None:
         raise RegimenFileError(c.problems or [Problem(file, "", "invalid regimen")])
     return Regimen(
@@ -790,7 +888,155 @@ def load_data(data: dict[str, Any], file: str = "<data>") -> Regimen:
         path=None if file.startswith("<") else file,
         dosing_weight=dosing_weight,
         eligibility=eligibility,
+        **protocol,
     )
+
+
+def _tables(c: _Collector, data: dict[str, Any], key: str, allowed: set[str]) -> list[tuple[str, dict[str, Any]]]:
+    """The ``[[key]]`` tables of a file, each with its place for messages; unknown fields reported."""
+    raw = data.get(key, [])
+    if not isinstance(raw, list):
+        c.add(_where(field=key), f"{key} must be [[{key}]] tables")
+        return []
+    out = []
+    for i, table in enumerate(raw, 1):
+        where = f"{key} {i}"
+        if not isinstance(table, dict):
+            c.add(where, f"a {key} must be a table")
+            continue
+        c.unknown_keys(where, table, allowed)
+        out.append((where, table))
+    return out
+
+
+def _drugs(c: _Collector, where: str, value: object, components: list[Component]) -> tuple[str, ...]:
+    """Components or drug names, each naming one of the regimen's."""
+    names = {comp.id for comp in components} | {comp.drug.lower() for comp in components}
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        c.add(where, "must be a list of component ids or drug names")
+        return ()
+    for v in value:
+        if v.strip().lower() not in names:
+            c.add(where, f"{v!r} is not a component or drug of this regimen; use one of {', '.join(sorted(names))}")
+    return tuple(v.strip() for v in value)
+
+
+def _step(c: _Collector, where: str, raw: dict[str, Any], components: list[Component]) -> Step | None:
+    action = raw.get("action")
+    if action not in ACTIONS:
+        c.add(where + ", field 'action'", f"action {action!r} is not known; use one of {', '.join(ACTIONS)}")
+        return None
+    drugs = _drugs(c, where + ", field 'drugs'", raw["drugs"], components) if "drugs" in raw else ()
+    delay = c.attempt(where + ", field 'delay'", lambda: _duration(raw["delay"])) if "delay" in raw else None
+    delay_days = None
+    if delay is not None:
+        if delay[0] % 24:
+            c.add(where + ", field 'delay'", f"delay {delay[1]!r} must be a whole number of days")
+        delay_days = int(delay[0] // 24)
+    level = raw.get("level")
+    if level is not None and (isinstance(level, bool) or not isinstance(level, int) or level >= 0):
+        c.add(where + ", field 'level'", f"level {level!r} must be a dose level below 0, e.g. -1")
+        level = None
+    pct = (
+        c.attempt(where + ", field 'dose_percent'", lambda: percent(raw["dose_percent"], "dose_percent"))
+        if ("dose_percent" in raw)
+        else None
+    )
+    dose = (
+        c.attempt(where + ", field 'dose'", lambda: parse_dose(_text(raw["dose"], "dose"))) if "dose" in raw else None
+    )
+    said = sum(x is not None for x in (level, pct, dose))
+    if action == "reduce" and said != 1:
+        c.add(where, "a reduction gives exactly one of level (-1), dose_percent ('75%') or dose ('65 mg/m²')")
+    if action != "reduce" and said:
+        c.add(where, f"level, dose_percent and dose belong to a reduction, not to {action!r}")
+    if action == "delay" and delay_days is None:
+        c.add(where, "a delay says how long: delay = '7 days'")
+    if action != "delay" and delay_days is not None:
+        c.add(where, f"'delay' belongs to action 'delay', not {action!r}")
+    if action in ("reduce", "omit") and not drugs:
+        c.add(where, f"{action} names the drugs it applies to: drugs = [...]")
+    for drug in drugs if level is not None else ():
+        for comp in components:
+            if drug.lower() in (comp.id, comp.drug.lower()) and not any(x.level == level for x in comp.levels):
+                c.add(where, f"{comp.id} has no dose level {level}: add it to the component's levels")
+    act: Action = action
+    return Step(act, drugs, delay_days, level, pct, dose)
+
+
+def _conditions(value: object, what: str) -> tuple[Condition, ...]:
+    return parse_conditions(_text(value, what))
+
+
+def _protocol(c: _Collector, data: dict[str, Any], components: list[Component]) -> dict[str, Any]:
+    """The whole protocol beyond the doses: emetogenic risk, pre-treatment requirements, gates and modifications."""
+    out: dict[str, Any] = {}
+    if "emetogenic_risk" in data:
+        raw = data["emetogenic_risk"]
+        if not isinstance(raw, dict) or not {"level", "source"} <= set(raw):
+            c.add(_where(field="emetogenic_risk"), 'emetogenic_risk is a table { level = "high", source = "..." }')
+        else:
+            c.unknown_keys("emetogenic_risk", raw, set(EMETOGENIC_FIELDS))
+            levels = EMETOGENIC_FIELDS["level"]["enum"]
+            if raw["level"] not in levels:
+                c.add("emetogenic_risk", f"level {raw['level']!r} is not known; use one of {', '.join(levels)}")
+            else:
+                out["emetogenic_risk"] = EmetogenicRisk(
+                    raw["level"],
+                    _text(raw["source"], "source"),
+                    raw.get("note") if isinstance(raw.get("note"), str) else None,
+                )
+    requirements = []
+    for where, raw in _tables(c, data, "requirement", set(REQUIREMENT_FIELDS)):
+        missing = [k for k in ("id", "test", "before", "source") if k not in raw]
+        if missing:
+            c.add(where, f"missing: a requirement needs {', '.join(missing)}")
+            continue
+        req_id = c.attempt(where + ", field 'id'", partial(_text, raw["id"], "id"))
+        test = c.attempt(where + ", field 'test'", partial(_text, raw["test"], "test"))
+        source = c.attempt(where + ", field 'source'", partial(_text, raw["source"], "source"))
+        drugs = _drugs(c, where + ", field 'before'", raw["before"], components)
+        if req_id and test and source:
+            note = raw.get("note") if isinstance(raw.get("note"), str) else None
+            requirements.append(Requirement(req_id, test, drugs, source, note))
+    if len({r.id for r in requirements}) != len(requirements):
+        c.add("requirement", "duplicate requirement ids")
+    gates = []
+    for where, raw in _tables(c, data, "gate", set(GATE_FIELDS)):
+        if "require" not in raw or "source" not in raw:
+            c.add(where, "missing: a gate needs require (e.g. 'anc >= 1.5') and source")
+            continue
+        found = c.attempt(where + ", field 'require'", partial(_conditions, raw["require"], "require"))
+        source = c.attempt(where + ", field 'source'", partial(_text, raw["source"], "source"))
+        if found and len(found) != 1:
+            c.add(where + ", field 'require'", "a gate is one comparison: write one [[gate]] per test")
+        elif found and source:
+            note = raw.get("note") if isinstance(raw.get("note"), str) else None
+            gates.append(Gate(found[0], source, note))
+    modifications = []
+    for where, raw in _tables(c, data, "modification", set(MODIFICATION_FIELDS)):
+        if "when" not in raw or "source" not in raw:
+            c.add(where, "missing: a modification needs when (e.g. 'anc < 1.5'), an action and source")
+            continue
+        when = c.attempt(where + ", field 'when'", partial(_conditions, raw["when"], "when"))
+        source = c.attempt(where + ", field 'source'", partial(_text, raw["source"], "source"))
+        step = _step(c, where, raw, components)
+        then = None
+        if "then" in raw:
+            if not isinstance(raw["then"], dict):
+                c.add(where + ", field 'then'", "then is a table { action = ..., ... }")
+            else:
+                then = _step(c, where + ", then", raw["then"], components)
+        after = raw.get("after_delays")
+        if (then is None) != (after is None):
+            c.add(where, "'then' and 'after_delays' go together: what to do after how many delays")
+        if after is not None and step is not None and step.action != "delay":
+            c.add(where, "'after_delays' counts delays: the first action must be a delay")
+        if when and source and step:
+            note = raw.get("note") if isinstance(raw.get("note"), str) else None
+            modifications.append(Modification(when, step, source, then, after, note))
+    out.update(requirements=tuple(requirements), gates=tuple(gates), modifications=tuple(modifications))
+    return out
 
 
 def _sources(c: _Collector, raw: object) -> list[Source]:

@@ -14,10 +14,13 @@ from typing import Any
 from regimen.protocol.fields import (
     COMPONENT_FIELDS,
     COMPONENT_REQUIRED,
+    GATE_FIELDS,
     HEPATIC_FIELDS,
+    MODIFICATION_FIELDS,
     ORGAN_REQUIRED,
     PHASE_FIELDS,
     RENAL_FIELDS,
+    REQUIREMENT_FIELDS,
     SOURCE_FIELDS,
     TOP_FIELDS,
     TOP_REQUIRED,
@@ -50,7 +53,6 @@ SCHEMA: dict[str, Any] = {
             description='A change that applies when a rule holds, e.g. when = "age > 60" or "cycle >= 2".',
             anyOf=[{"required": ["dose"]}, {"required": ["days"]}, {"required": ["duration"]}],
         ),
-        "component": _object(COMPONENT_FIELDS, COMPONENT_REQUIRED),
         "renal": _object(
             RENAL_FIELDS,
             ORGAN_REQUIRED,
@@ -65,6 +67,12 @@ SCHEMA: dict[str, Any] = {
             anyOf=[{"required": ["min"]}, {"required": ["max"]}, {"required": ["below"]}],
             **{"not": {"required": ["max", "below"]}},
         ),
+        "component": _object(
+            COMPONENT_FIELDS, COMPONENT_REQUIRED, anyOf=[{"required": ["dose"]}, {"required": ["volume"]}]
+        ),
+        "requirement": _object(REQUIREMENT_FIELDS, ("id", "test", "before", "source")),
+        "gate": _object(GATE_FIELDS, ("require", "source")),
+        "modification": _object(MODIFICATION_FIELDS, ("when", "action", "source")),
         "phase": _object(PHASE_FIELDS, ("id", "component")),
     },
 }

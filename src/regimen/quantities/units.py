@@ -39,7 +39,14 @@ Basis = Literal["flat", "weight", "bsa"]
 TimeBasis = Literal["none", "day", "hour"]
 
 #: Display symbols for drug mass units (ISMP: "mcg", never "µg").
-MASS_SYMBOLS = {"microgram": "mcg", "milligram": "mg", "gram": "g", "kilogram": "kg", "unit": "units"}
+MASS_SYMBOLS = {
+    "microgram": "mcg",
+    "milligram": "mg",
+    "gram": "g",
+    "kilogram": "kg",
+    "unit": "units",
+    "millilitre": "mL",  # the volume of a supportive fluid (parse_volume), never a drug's dose
+}
 #: Doses in units of activity (bleomycin 10 units/m²), kept as written: "units". International units (IU) are
 #: refused, not read as units: for bleomycin 1 USP unit is 1,000 IU, so taking one for the other is a 1,000-fold
 #: error.
@@ -193,7 +200,7 @@ class DoseUnit:
     @property
     def output_unit(self) -> str:
         """Unit of the computed amount: mcg for microgram doses, units for units of activity, mg otherwise."""
-        return {"microgram": "mcg", "unit": "units"}.get(self.mass, "mg")
+        return {"microgram": "mcg", "unit": "units", "millilitre": "mL"}.get(self.mass, "mg")
 
     @property
     def symbol(self) -> str:
@@ -311,6 +318,21 @@ def parse_dose(text: str) -> ParsedDose:
     if not value.is_finite() or value <= 0:
         raise UnitError(f"dose {text!r} must be a positive number")
     return ParsedDose(text=text, value=value, unit=classify_dose_unit(unit_text))
+
+
+_VOLUME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mL|ml|L|l)\s*$")
+
+
+def parse_volume(text: str) -> ParsedDose:
+    """The volume of a fluid ('1 L', '500 mL') as a flat 'dose' in mL: a hydration's amount, its rate in mL/h."""
+    match = _VOLUME.match(text)
+    if match is None:
+        raise UnitError(f"volume {text!r} must be a number of mL or L, e.g. '1 L' or '500 mL'")
+    value = check_decimal(Decimal(match.group(1)), repr(text))
+    if value <= 0:
+        raise UnitError(f"volume {text!r} must be positive")
+    ml = value * 1000 if match.group(2).lower() == "l" else value  # shown in mL: '1 L' is 1,000 mL
+    return ParsedDose(text=text, value=ml, unit=DoseUnit("millilitre", "flat", "none", Fraction(1)))
 
 
 _FEET_INCHES = re.compile(

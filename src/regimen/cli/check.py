@@ -1,0 +1,173 @@
+"""``regimen check``: one cycle's values against the regimen's gates and modification table, and the proposal."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from regimen.cli.options import regimen_argument, regimen_path_option
+from regimen.clinical import renal
+from regimen.clinical.gates import CycleCheck, evaluate
+from regimen.clinical.patient import AGE, WEIGHT, read_measure, read_scr, read_sex
+from regimen.clinical.prepare import exact_places
+from regimen.errors import RegimenError
+from regimen.export.io import write_output
+from regimen.protocol.catalog import load
+from regimen.quantities.exact import format_fraction
+from regimen.quantities.labs import TESTS, LabValue, read
+
+#: The command line's name of each test (``--plt`` is the ward's word for platelets).
+FLAGS = {"plt": "platelets", **{name.replace("_", "-"): name for name in TESTS}}
+
+
+def _test_options(fn: Any) -> Any:
+    for flag in reversed(list(FLAGS)):
+        test = FLAGS[flag]
+        t = TESTS[test]
+        shown = (
+            "CTCAE grade 0-4 ('2 persistent' when it persists between cycles)"
+            if t.grade
+            else (f"{t.name}, in {t.unit} unless a unit is given" + (" (or 'N x ULN')" if t.uln else ""))
+        )
+        if flag == "platelets":
+            continue  # --plt and --platelets are one option
+        names = ["--plt", "--platelets"] if flag == "plt" else [f"--{flag}"]
+        fn = click.option(*names, test, metavar="VALUE", help=shown.capitalize() + ".")(fn)
+    return fn
+
+
+@click.command()
+@regimen_argument
+@click.option("--cycle", type=int, required=True, help="The cycle about to start (1 = the first).")
+@_test_options
+@click.option(
+    "--scr",
+    metavar="SCR",
+    help="Serum creatinine (mg/dL, or '97 umol/L'): with --age, --weight and --sex "
+    "the Cockcroft-Gault CrCl when --crcl is not given.",
+)
+@click.option("--age", metavar="Y", help="Age in completed years (for the CrCl).")
+@click.option("--weight", metavar="W", help="Body weight (for the CrCl): kg, or with a unit.")
+@click.option("--sex", metavar="S", help="female or male (for the CrCl).")
+@click.option(
+    "--delays",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Times this cycle has already been delayed (for the table's 'after N delays' lines).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text (the default) or json.",
+)
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+@regimen_path_option
+def check(
+    regimen_ref: str,
+    cycle: int,
+    scr: str | None,
+    age: str | None,
+    weight: str | None,
+    sex: str | None,
+    delays: int,
+    fmt: str,
+    output: str | None,
+    regimen_path: tuple[str, ...],
+    **tests: str | None,
+) -> None:
+    """Check one cycle's values against REGIMEN's gates and modification table; propose go, delay, reduce, omit or
+    stop per drug, with the rule that fired and its source. Nothing is recorded.
+
+    \b
+    Example:
+      regimen check r-chop-21 --cycle 2 --anc 1.2 --plt 150
+      regimen check mfolfox6 --cycle 4 --anc 2.1 --plt 180 --neuropathy '2 persistent'
+    """
+    reg = load(regimen_ref, regimen_path)
+    if not reg.gates and not reg.modifications:
+        raise RegimenError(f"{reg.id} states no gates and no modification table: there is nothing to check against")
+    if delays < 0:
+        raise RegimenError("--delays is a count of delays: 0 or more")
+    values: dict[str, LabValue] = {test: read(test, raw) for test, raw in tests.items() if raw is not None}
+    extra: list[str] = []
+    if "crcl" not in values and scr is not None:
+        values["crcl"], line = _crcl(scr, age, weight, sex)
+        extra.append(line)
+    result = evaluate(reg, cycle, values, {m.text: delays for m in reg.modifications})
+    text = (
+        json.dumps(check_record(result, extra), indent=2, ensure_ascii=False) + "\n"
+        if fmt == "json"
+        else (check_text(result, extra))
+    )
+    write_output(text, output)
+
+
+def _crcl(scr: str, age: str | None, weight: str | None, sex: str | None) -> tuple[LabValue, str]:
+    if age is None or weight is None or sex is None:
+        raise RegimenError("--scr gives the CrCl (Cockcroft-Gault) with --age, --weight and --sex; or give --crcl")
+    scr_mg, _ = read_scr(scr)
+    kg, _ = read_measure(weight, WEIGHT)
+    years, _ = read_measure(age, AGE)
+    who = read_sex(sex)
+    value = exact_places(renal.cockcroft_gault(float(years), float(kg), float(scr_mg), who), 2)
+    female = " × 0.85" if who == "female" else ""
+    line = (
+        f"CrCl (Cockcroft–Gault) = (140 − {format_fraction(years)}) × {format_fraction(kg)} kg / (72 × "
+        f"{format_fraction(scr_mg)} mg/dL){female} = {format_fraction(value)} mL/min"
+    )
+    return read("crcl", format_fraction(value, grouping=False)), line
+
+
+def check_text(result: CycleCheck, extra: list[str]) -> str:
+    out = [f"{result.regimen}, cycle {result.cycle}: {result.proposal.upper()}"]
+    if result.delay_days:
+        out[0] += f" (delay {result.delay_days} days)"
+    out += ["", "Before the cycle:"]
+    out += [f"- {c.line()}" for c in result.checks] or ["- the regimen states no gates"]
+    out += [f"- {line}" for line in extra]
+    out += ["", "Proposal per drug:"]
+    out += [f"- {d.line()}" for d in result.drugs]
+    if result.notes:
+        out += ["", "Notes:", *(f"- {n}" for n in result.notes)]
+    out += ["", "A proposal from the regimen's table: the prescriber decides. Nothing was recorded."]
+    return "\n".join(out) + "\n"
+
+
+def check_record(result: CycleCheck, extra: list[str]) -> dict[str, Any]:
+    return {
+        "regimen": result.regimen,
+        "cycle": result.cycle,
+        "proposal": result.proposal,
+        "delay_days": result.delay_days,
+        "checks": [
+            {
+                "test": c.condition.test,
+                "require": c.condition.text,
+                "value": c.value.shown if c.value else None,
+                "working": c.value.working if c.value else None,
+                "met": c.met,
+                "source": c.source,
+            }
+            for c in result.checks
+        ],
+        "drugs": [
+            {
+                "component": d.component,
+                "drug": d.drug,
+                "proposal": d.proposal,
+                "rules": [{"rule": f.line(), "source": f.modification.source} for f in d.steps],
+            }
+            for d in result.drugs
+        ],
+        "working": extra,
+        "notes": list(result.notes),
+    }
+
+
+__all__ = ["check"]

@@ -1,0 +1,242 @@
+"""Before each cycle: the cycle's values against the regimen's gates and modification table, and a proposal per
+drug (go, delay, reduce, omit or stop) with the rule that fired and its source (issue 27). Pure functions: nothing
+is recorded here; a course records what a person accepts.
+
+Also the relative dose intensity (RDI) per drug: the dose given per week over the dose planned per week, the
+standard measure of delivered chemotherapy (Hryniuk W, Goodyear M. The calculation of received dose intensity.
+J Clin Oncol 1990;8(12):1935-7; Lyman GH. Impact of chemotherapy dose intensity on cancer patient outcomes.
+J Natl Compr Canc Netw 2009;7(1):99-108). Delays lengthen the weeks, reductions lower the dose: both lower it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Literal
+
+from regimen.errors import RegimenError
+from regimen.model import Administration, Condition, Modification, Regimen, Step
+from regimen.protocol.describe import step_text
+from regimen.quantities.exact import format_fraction
+from regimen.quantities.labs import TESTS, ULN, LabValue
+
+Proposal = Literal["go", "delay", "reduce", "omit", "stop"]
+#: The strongest proposal wins for a drug: stop > omit > delay > reduce > go.
+STRENGTH: dict[str, int] = {"go": 0, "reduce": 1, "delay": 2, "omit": 3, "stop": 4}
+
+
+class GateError(RegimenError):
+    """A value that cannot be compared with the regimen's threshold as given."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One gate: the value against its threshold; ``met`` is None when the value was not given."""
+
+    condition: Condition
+    source: str
+    value: LabValue | None
+    met: bool | None
+
+    def line(self) -> str:
+        if self.value is None:
+            return f"{self.condition.text}: not given ({self.source})"
+        verdict = "met" if self.met else "NOT MET"
+        via = f" ({self.value.working})" if self.value.working else ""
+        return f"{self.condition.test} {self.value.shown}{via} — needs {self.condition.text}: {verdict} ({self.source})"
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    """A line of the modification table whose conditions all hold, and the step it gives (``then`` after the
+    stated number of delays)."""
+
+    modification: Modification
+    step: Step
+    why: str
+
+    def line(self) -> str:
+        return f"if {self.modification.text}: {step_text(self.step)}{self.why} ({self.modification.source})"
+
+
+@dataclass(frozen=True, slots=True)
+class DrugProposal:
+    component: str
+    drug: str
+    proposal: Proposal
+    steps: tuple[Fired, ...] = ()
+
+    def line(self) -> str:
+        if not self.steps:
+            return f"{self.component}: go"
+        rules = "; ".join(f.line() for f in self.steps)
+        return f"{self.component}: {self.proposal.upper()} — {rules}"
+
+
+@dataclass(frozen=True, slots=True)
+class CycleCheck:
+    """The whole evaluation of one cycle."""
+
+    regimen: str
+    cycle: int
+    checks: tuple[Check, ...]
+    fired: tuple[Fired, ...]
+    drugs: tuple[DrugProposal, ...]
+    unmatched: tuple[Check, ...] = ()  # gates not met for which the table gives no rule
+    delay_days: int | None = None  # the longest delay proposed
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def proposal(self) -> Proposal:
+        strongest: Proposal = max((d.proposal for d in self.drugs), key=STRENGTH.__getitem__, default="go")
+        return "delay" if self.unmatched and STRENGTH[strongest] < STRENGTH["delay"] else strongest
+
+    @property
+    def complete(self) -> bool:
+        """Every gate had its value."""
+        return all(c.value is not None for c in self.checks)
+
+
+def _compare(condition: Condition, value: LabValue) -> bool:
+    if (condition.unit == ULN) != (value.unit == ULN):
+        want = (
+            "a multiple of the upper limit of normal (e.g. '1.2 x ULN')"
+            if condition.unit == ULN
+            else (f"{TESTS[condition.test].unit}")
+        )
+        raise GateError(
+            f"{condition.test} {value.text!r}: the regimen compares it as {condition.text}: give it as {want}"
+        )
+    return condition.holds(value.value, value.persistent)
+
+
+def _matches(key: str, component: str, drug: str) -> bool:
+    return key.lower() in (component, drug.lower())
+
+
+def evaluate(
+    regimen: Regimen, cycle: int, values: Mapping[str, LabValue], delays: Mapping[str, int] | None = None
+) -> CycleCheck:
+    """The cycle's ``values`` (by test name) against ``regimen``'s gates and modification table.
+
+    ``delays``: how many times this cycle has already been delayed for each modification (by its condition
+    text), for the table's "after N delays" lines. Every gate is shown with its value (or as not given); every
+    modification whose conditions all hold fires; each anticancer drug gets the strongest proposal of the
+    steps that apply to it. A gate not met for which no modification fires proposes a delay with no interval:
+    the table does not say what to do, a prescriber decides."""
+    if cycle < 1:
+        raise GateError(f"cycle {cycle}: cycles are numbered from 1")
+    unknown = set(values) - set(TESTS)
+    if unknown:
+        raise GateError(f"unknown test {sorted(unknown)[0]!r}: use one of {', '.join(TESTS)}")
+    delays = delays or {}
+    checks = []
+    for gate in regimen.gates:
+        value = values.get(gate.condition.test)
+        met = None if value is None else _compare(gate.condition, value)
+        checks.append(Check(gate.condition, gate.source, value, met))
+    fired: list[Fired] = []
+    for mod in regimen.modifications:
+        given = [values.get(c.test) for c in mod.when]
+        if any(v is None for v in given):
+            continue
+        if all(_compare(c, v) for c, v in zip(mod.when, given, strict=True) if v is not None):
+            count = delays.get(mod.text, 0)
+            if mod.then is not None and mod.after_delays is not None and count >= mod.after_delays:
+                fired.append(Fired(mod, mod.then, f" (after {count} delays for it)"))
+            else:
+                fired.append(Fired(mod, mod.step, ""))
+    drugs = []
+    for comp in regimen.components():
+        if comp.supportive:
+            continue
+        mine = tuple(f for f in fired if not f.step.drugs or any(_matches(k, comp.id, comp.drug) for k in f.step.drugs))
+        strongest: Proposal = max((f.step.action for f in mine), key=STRENGTH.__getitem__, default="go")
+        drugs.append(DrugProposal(comp.id, comp.drug, strongest, mine))
+    covered = {c.test for f in fired for c in f.modification.when}
+    unmatched = tuple(c for c in checks if c.met is False and c.condition.test not in covered)
+    delay = max((f.step.delay_days or 0 for f in fired if f.step.action == "delay"), default=0) or None
+    notes = []
+    missing = [c.condition.test for c in checks if c.value is None]
+    if missing:
+        notes.append(f"not given, so not checked: {', '.join(missing)}")
+    if unmatched:
+        notes.append(
+            "a gate is not met and the regimen's table gives no rule for it: the cycle waits for the prescriber "
+            f"({', '.join(c.condition.text for c in unmatched)})"
+        )
+    return CycleCheck(regimen.id, cycle, tuple(checks), tuple(fired), tuple(drugs), unmatched, delay, tuple(notes))
+
+
+# ---- relative dose intensity ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DoseIntensity:
+    """One drug's relative dose intensity: (given / given weeks) / (planned / planned weeks)."""
+
+    drug: str
+    unit: str
+    planned: Fraction
+    planned_days: int
+    given: Fraction
+    given_days: int
+
+    @property
+    def rdi(self) -> Fraction:
+        if self.planned == 0:
+            raise GateError(f"{self.drug}: nothing was planned, so its dose intensity is not defined")
+        return (self.given / self.given_days) / (self.planned / self.planned_days)
+
+    def working(self) -> str:
+        def weekly(amount: Fraction, days: int) -> str:
+            return (
+                f"{format_fraction(amount)} {self.unit} over {format_fraction(Fraction(days, 7))} weeks = "
+                f"{format_fraction(amount * 7 / days)} {self.unit}/week"
+            )
+
+        return (
+            f"{self.drug}: given {weekly(self.given, self.given_days)} ÷ planned "
+            f"{weekly(self.planned, self.planned_days)} = {format_fraction(self.rdi * 100)} % (RDI)"
+        )
+
+
+def _by_drug(rows: Iterable[Administration]) -> dict[tuple[str, str], Fraction]:
+    out: dict[tuple[str, str], Fraction] = {}
+    for r in rows:
+        if r.role == "anticancer":
+            out[(r.drug, r.dose_unit)] = out.get((r.drug, r.dose_unit), Fraction(0)) + r.dose
+    return out
+
+
+def dose_intensity(
+    planned: Iterable[Administration], planned_days: int, given: Iterable[Administration], given_days: int
+) -> list[DoseIntensity]:
+    """The RDI of each anticancer drug: the ``given`` rows over ``given_days`` (first day of the course to the end
+    of its last cycle, delays included) against the ``planned`` rows over ``planned_days`` (the planned cycles'
+    days). A drug planned but never given has an RDI of 0 %."""
+    if planned_days < 1 or given_days < 1:
+        raise GateError("dose intensity needs the planned and given durations in days (at least 1)")
+    plan, done = _by_drug(planned), _by_drug(given)
+    extra = set(done) - set(plan)
+    if extra:
+        drug, unit = sorted(extra)[0]
+        raise GateError(f"{drug} ({unit}) was given but is not in the plan: its intensity has no planned dose")
+    return [
+        DoseIntensity(drug, unit, amount, planned_days, done.get((drug, unit), Fraction(0)), given_days)
+        for (drug, unit), amount in plan.items()
+    ]
+
+
+__all__ = [
+    "STRENGTH",
+    "Check",
+    "CycleCheck",
+    "DoseIntensity",
+    "DrugProposal",
+    "Fired",
+    "GateError",
+    "dose_intensity",
+    "evaluate",
+]
