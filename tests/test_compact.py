@@ -130,6 +130,8 @@ def test_parse_of_print_gives_the_same_plans(regimen_id: str, age: str) -> None:
     original = regimen.load(regimen_id)
     if any(c.volume is not None for c in original.components()):
         pytest.xfail("the compact notation cannot write a supportive fluid's volume yet (issue 27; known gap)")
+    if any(c.levels for c in original.components()):  # 7-plus-3: daunorubicin 90 mg/m²/day as dose level +1
+        pytest.xfail("the compact notation cannot write dose levels yet (issue 30; known gap)")
     again = load_data(parse(to_compact(original)))
     a, b = _plan(original, age), _plan(again, age)
     # the compact notation does not carry supportive care yet (issue 27: role, kind, before, volume, additives are
