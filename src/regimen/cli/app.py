@@ -38,6 +38,9 @@ COMMANDS = {
     "serve": "regimen.cli.web:serve",
     "plot": "regimen.cli.web:plot",
     "verify": "regimen.cli.verify:verify_command",
+    "users": "regimen.cli.users:users",
+    "login": "regimen.cli.users:login",
+    "logout": "regimen.cli.users:logout",
 }
 
 
