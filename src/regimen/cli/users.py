@@ -206,7 +206,8 @@ def disable(name: str, db: str | None) -> None:
 @_STDIN
 @_db_option
 def reset_password(name: str, password_stdin: bool, db: str | None) -> None:
-    """Give a user a new password (asked for, hidden, twice): it also lifts a lock-out and ends their sessions."""
+    """Give a user a new password (asked for, hidden, twice): it also lifts a lock-out, enables a disabled user
+    and ends their sessions."""
     store = _users(db)
     _by_administrator(store)
     store.reset_password(name, _password(password_stdin, twice=True))

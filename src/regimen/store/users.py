@@ -169,38 +169,45 @@ class UserStore:
         """The user, if ``password`` is theirs; else :class:`SignInError`. A failure is counted (in the database);
         the fifth in a row locks the account for :data:`LOCKOUT`, during which even the right password is refused."""
         at = _now(now)
-        wrong = SignInError("wrong user name or password")
         if len(password) > MAX_PASSWORD:
-            raise wrong
-        with self.engine.begin() as conn:
-            r = conn.execute(sa.select(users).where(users.c.name == name).with_for_update()).first()
-            if r is None or not r.active:
-                _verify(_DUMMY, password)  # as long as a real check: the answer's time does not tell who exists
-                raise wrong
-            locked = _utc(r.locked_until)
-            if locked is not None and locked > at:
-                minutes = max(1, round((locked - at).total_seconds() / 60))
-                raise SignInError(
-                    f"too many failed sign-ins: this account is locked for {minutes} more minute"
-                    f"{'s' if minutes != 1 else ''} (an administrator can reset its password)"
-                )
-            if not _verify(r.password_hash, password):
-                failures = r.failures + 1
-                values: dict[str, object] = {"failures": failures}
-                if failures >= MAX_FAILURES:
-                    values = {"failures": 0, "locked_until": at + LOCKOUT}
-                conn.execute(users.update().where(users.c.name == name).values(**values))
-                if failures >= MAX_FAILURES:
-                    raise SignInError(
-                        f"wrong user name or password; {MAX_FAILURES} failures in a row: this account is locked for "
-                        f"{int(LOCKOUT.total_seconds() // 60)} minutes"
-                    )
-                raise wrong
-            values = {"failures": 0, "locked_until": None}
-            if _HASHER.check_needs_rehash(r.password_hash):  # the library's parameters grew: hash again
-                values["password_hash"] = _HASHER.hash(password)
-            conn.execute(users.update().where(users.c.name == name).values(**values))
-        return User(r.name, Role(r.role))
+            raise SignInError("wrong user name or password")
+        with self.engine.begin() as conn:  # the count is written before the refusal is raised (after the commit)
+            refusal = self._check(conn, name, password, at)
+        if refusal is not None:
+            raise SignInError(refusal)
+        user = self.get(name)
+        assert user is not None
+        return User(user.name, user.role)
+
+    def _check(self, conn: sa.Connection, name: str, password: str, at: dt.datetime) -> str | None:
+        """Why ``password`` does not sign ``name`` in (None: it does), the failure or success written in ``conn``."""
+        r = conn.execute(sa.select(users).where(users.c.name == name).with_for_update()).first()
+        if r is None or not r.active:
+            _verify(_DUMMY, password)  # as long as a real check: the answer's time does not tell who exists
+            return "wrong user name or password"
+        locked = _utc(r.locked_until)
+        if locked is not None and locked > at:
+            minutes = max(1, round((locked - at).total_seconds() / 60))
+            return (
+                f"too many failed sign-ins: this account is locked for {minutes} more minute"
+                f"{'s' if minutes != 1 else ''} (an administrator can reset its password)"
+            )
+        if not _verify(r.password_hash, password):
+            failures = r.failures + 1
+            if failures < MAX_FAILURES:
+                conn.execute(users.update().where(users.c.name == name).values(failures=failures))
+                return "wrong user name or password"
+            conn.execute(users.update().where(users.c.name == name).values(failures=0, locked_until=at + LOCKOUT))
+            minutes = int(LOCKOUT.total_seconds() // 60)
+            return (
+                f"wrong user name or password; {MAX_FAILURES} failures in a row: this account is locked for "
+                f"{minutes} minutes"
+            )
+        values: dict[str, object] = {"failures": 0, "locked_until": None}
+        if _HASHER.check_needs_rehash(r.password_hash):  # the library's parameters grew: hash again
+            values["password_hash"] = _HASHER.hash(password)
+        conn.execute(users.update().where(users.c.name == name).values(**values))
+        return None
 
     def new_session(self, user: User, kind: str, *, now: dt.datetime | None = None) -> str:
         """A new session of ``user``: its token (given once, to the cookie or the session file)."""
