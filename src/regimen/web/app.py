@@ -118,6 +118,7 @@ def create_app(
         Route("/api/session", accounts.api_session, methods=["POST", "DELETE"]),
         Route("/api/health", api.health),
         Route("/openapi.json", read(api.api_openapi)),
+        Route("/docs", read(pages.api_docs)),
         Mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static"),
     ]
     app = Starlette(
