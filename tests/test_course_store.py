@@ -204,6 +204,6 @@ def test_a_database_of_the_previous_schema_is_upgraded_and_its_worklist_rebuilt(
     assert _due(db) == DAY_1
     engine = sa.create_engine(resolve(db))
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD == "0003"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD == "0004"
         assert conn.execute(sa.text("SELECT count(*) FROM course_views")).scalar() == 1
     engine.dispose()

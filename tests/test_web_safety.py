@@ -20,7 +20,9 @@ from starlette.testclient import TestClient
 from tests.conftest import BUNDLED_IDS
 from tests.webserver import course_db, running
 
+from regimen.web import api as web_api
 from regimen.web import app as web_app
+from regimen.web import pages as web_pages
 from regimen.web.app import CSP, create_app
 from regimen.web.serve import hosts_for
 
@@ -435,7 +437,8 @@ def test_an_unexpected_error_is_one_line_and_its_message_is_not_logged(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("weight 73.456 kg of Zebedee Quux")
 
-    monkeypatch.setattr(web_app, "read", broken)
+    monkeypatch.setattr(web_api, "read", broken)  # the API and the pages read their fields in their own modules
+    monkeypatch.setattr(web_pages, "read", broken)
     with caplog.at_level(logging.DEBUG):
         api = client.post("/api/plan", json={**PATIENT, "weight": "73.456"})
         form = client.post("/plan", data={**PATIENT, "csrf": token(client)})
@@ -443,7 +446,7 @@ def test_an_unexpected_error_is_one_line_and_its_message_is_not_logged(
         assert answer.status_code == 500
         assert answer.json() == {"error": "internal error: nothing was computed; please report it"}
     logged = "\n".join(r.getMessage() + str(r.exc_info or "") + str(r.exc_text or "") for r in caplog.records)
-    assert "RuntimeError at app.py:" in logged  # its kind and place, to find it
+    assert "RuntimeError at api.py:" in logged and "RuntimeError at pages.py:" in logged  # its kind and place
     assert "73.456" not in logged and "Zebedee" not in logged and "Traceback" not in logged
 
 

@@ -39,6 +39,9 @@ COMMANDS = {
     "plot": "regimen.cli.web:plot",
     "verify": "regimen.cli.verify:verify_command",
     "check": "regimen.cli.check:check",
+    "users": "regimen.cli.users:users",
+    "login": "regimen.cli.users:login",
+    "logout": "regimen.cli.users:logout",
 }
 
 

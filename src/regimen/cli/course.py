@@ -28,6 +28,7 @@ from regimen.errors import RegimenError, render
 from regimen.export.io import write_output
 from regimen.protocol.catalog import find, load
 from regimen.quantities.clock import local_zone_key
+from regimen.store.roles import CHANGE_ACTIONS
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_DUE_DAYS = 366
@@ -57,7 +58,14 @@ def confirm_option(what: str) -> Callable[[F], F]:
     return click.option("--confirm", is_flag=True, help=f"Record {what}: the value is right as typed.")
 
 
-def _who(who: str | None) -> str:
+def _who(who: str | None, db: str | None, action: str) -> str:
+    """Who records a change: the signed-in user when the database has users (their role checked for ``action``,
+    regimen.store.roles), else --who or the login name."""
+    from regimen.cli.users import identity  # lazy: argon2 only for the course commands
+
+    signed = identity(db, who, action)
+    if signed is not None:
+        return signed
     if who is not None:
         text = " ".join(who.split())
         if not text or len(text) > 200:
@@ -198,14 +206,15 @@ def start_command(
         confirm=bool(values.get("confirm")),  # the one --confirm: also of a day 1 more than 30 days ago
     )
     store = _store(db, write=True)
-    view = store.start(record, who=_who(who), why=reason)
+    view = store.start(record, who=_who(who, db, "course.start"), why=reason)
     planned = sum(1 for cr in view.rows if cr.status == "planned")
     _after(view, f"course {course_id}: started ({view.regimen.id}, {planned} administrations planned) in {store.where}")
 
 
 def _change(kind: str, course_id: str, db: str | None, who: str | None, reason: str, **given: Any) -> None:
-    store = _store(db, write=True)
-    view, change = _of_course(store, "change", course_id, kind, who=_who(who), why=reason, **given)
+    store = _store(db, write=True)  # first: a new database is made (and said so) before anyone is asked who they are
+    who = _who(who, db, CHANGE_ACTIONS[kind])
+    view, change = _of_course(store, "change", course_id, kind, who=who, why=reason, **given)
     from regimen.engine.courses import describe  # lazy: only this command needs it
 
     _after(view, f"course {course_id}: change {change.seq} recorded: {describe(change, view.regimen, view.start.tz)}")

@@ -37,9 +37,28 @@ WEB_EXTRA = "pip install 'regimen-schedules[web]'"
     type=click.FloatRange(0),
     help="Requests a second per client (0: no limit).",
 )
+@click.option(
+    "--allowed-host",
+    "names",
+    multiple=True,
+    metavar="NAME",
+    help="A host name a reverse proxy forwards to this server (e.g. regimen.unit.example); needs sign-in.",
+)
 @regimen_path_option
-def serve(host: str, port: int, db: str | None, workers: int, rate_limit: float, regimen_path: tuple[str, ...]) -> None:
+def serve(
+    host: str,
+    port: int,
+    db: str | None,
+    workers: int,
+    rate_limit: float,
+    names: tuple[str, ...],
+    regimen_path: tuple[str, ...],
+) -> None:
     """Start the web app and HTTP API (pages, timeline, handout, OpenAPI at /openapi.json).
+
+    On this machine's own address (127.0.0.1) it may stay open for one person. On any other address, or behind a
+    reverse proxy (--allowed-host), it starts only once sign-in is configured: an active administrator in the
+    course database --db (see 'regimen users').
 
     \b
     Example:
@@ -61,8 +80,9 @@ def serve(host: str, port: int, db: str | None, workers: int, rate_limit: float,
     os.environ[served.RATE] = str(rate_limit)
     os.environ[served.HOST] = host
     os.environ[served.SECRET] = secrets.token_hex(32)
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        click.echo(f"warning: listening on {host}: other machines can reach the app; no login protects it", err=True)
+    os.environ[served.NAMES] = ",".join(names)
+    if served.reachable_from_elsewhere(host, list(names)):
+        _sign_in_configured(host, names, db)
     click.echo(f"regimen: serving on http://{host}:{port} (Ctrl-C stops)", err=True)
     uvicorn.run(
         "regimen.web.serve:app_from_environment",
@@ -75,6 +95,25 @@ def serve(host: str, port: int, db: str | None, workers: int, rate_limit: float,
         limit_concurrency=200,
         timeout_keep_alive=5,
     )
+
+
+def _sign_in_configured(host: str, names: tuple[str, ...], db: str | None) -> None:
+    """Refuse, in one line naming the fix, to serve other machines without an active administrator in ``db``."""
+    where = f"--host {host}" if not names else f"--allowed-host {names[0]}"
+    fix = "add one with 'regimen users add NAME --role administrator --db FILE' and serve with --db FILE"
+    if db is None:
+        raise RegimenError(f"regimen serve {where}: other machines can reach it, so it needs sign-in: {fix}")
+    from regimen.store.users import UserStore  # lazy: SQLAlchemy only for a server of a course database
+
+    store = UserStore.open(db)
+    try:
+        if not store.administrators():
+            raise RegimenError(
+                f"regimen serve {where}: other machines can reach it, so it needs sign-in, and {store.where} has "
+                f"no active administrator: {fix}"
+            )
+    finally:
+        store.close()
 
 
 @click.command()

@@ -3,7 +3,7 @@ compares them)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -79,4 +79,32 @@ views = Table(
     Column("warnings", Text, nullable=False),
 )
 
-__all__ = ["changes", "courses", "metadata", "scheduled", "views"]
+#: The people of a unit who sign in (migration 0004): a role each (:mod:`regimen.store.roles`), an Argon2id hash of
+#: the password (never the password), and the failed sign-ins that lock the account for a while (kept here, so a
+#: restart does not reset a brute-force attempt). A user is disabled, never deleted: the audit trail names them.
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("failures", Integer, nullable=False),  # failed sign-ins since the last success or lock-out
+    Column("locked_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+
+#: Signed-in sessions (web and command line): the SHA-256 of the token the browser cookie or the session file
+#: holds (never the token), whose user, and when it ends. Signing out, disabling a user or a new password ends them.
+sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("user_name", String(64), ForeignKey("users.name"), nullable=False),
+    Column("kind", String(8), nullable=False),  # web | cli
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+__all__ = ["changes", "courses", "metadata", "scheduled", "sessions", "users", "views"]

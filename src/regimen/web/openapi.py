@@ -90,6 +90,11 @@ _ADMINISTRATION = _object(
         "end": {**_TEXT, "format": "date-time"},
         "time_note": _TEXT,
         "plan_warnings": _TEXTS,
+        "role": {
+            "type": "string",
+            "enum": ["anticancer", "supportive"],
+            "description": "supportive care (premedication, hydration, ...) is apart from the anticancer drugs",
+        },
     }
 )
 _TOTAL = _object(
@@ -143,6 +148,17 @@ PLAN_SCHEMA = _object(
         "notes": _TEXTS,
         "warnings": _TEXTS,
         "rounding": {"type": "string"},
+        "protocol": {
+            "type": "object",
+            "description": "what the protocol states around the doses: emetogenic risk, requirements before the first "
+            "dose, pre-cycle gates and the modification table, each with its source",
+            "properties": {
+                "emetogenic_risk": {"type": ["object", "null"]},
+                "requirements": {"type": "array", "items": {"type": "object"}},
+                "gates": {"type": "array", "items": {"type": "object"}},
+                "modifications": {"type": "array", "items": {"type": "object"}},
+            },
+        },
     }
 )
 _REGIMEN_SUMMARY = _object({"id": {"type": "string"}, "name": {"type": "string"}, "indication": _TEXT, "drugs": _TEXTS})

@@ -8,8 +8,9 @@ from typing import Any
 from regimen.web.app import LOOPBACK, create_app
 
 #: The address ``regimen serve`` was told to listen on, the course database, the rate limit and the CSRF key (one
-#: for all the workers of a server, made afresh by each start).
+#: for all the workers of a server, made afresh by each start), the names a reverse proxy forwards (comma-separated).
 HOST, DB, RATE, SECRET = "REGIMEN_SERVE_HOST", "REGIMEN_SERVE_DB", "REGIMEN_SERVE_RATE", "REGIMEN_SERVE_SECRET"
+NAMES = "REGIMEN_SERVE_NAMES"
 
 
 def hosts_for(host: str) -> frozenset[str] | None:
@@ -21,14 +22,24 @@ def hosts_for(host: str) -> frozenset[str] | None:
     return LOOPBACK | {name, *([f"[{name}]"] if ":" in name else [])}  # an IPv6 address is [::1] in a Host
 
 
+def reachable_from_elsewhere(host: str, names: list[str]) -> bool:
+    """Whether other machines may reach a server on ``host`` (any address but this machine's own), or through a
+    reverse proxy forwarding other ``names``: then nobody may use it without signing in."""
+    return host.lower() not in LOOPBACK or any(n.lower() not in LOOPBACK for n in names)
+
+
 def app_from_environment() -> Any:
     secret = os.environ.get(SECRET)
+    host = os.environ.get(HOST, "127.0.0.1")
+    names = [n for n in os.environ.get(NAMES, "").split(",") if n]
+    hosts = hosts_for(host)
     return create_app(
         os.environ.get(DB),
         rate=float(os.environ.get(RATE, "300")),
-        hosts=hosts_for(os.environ.get(HOST, "127.0.0.1")),
+        hosts=None if hosts is None else hosts | {n.lower() for n in names},
         secret=bytes.fromhex(secret) if secret else None,
+        require_sign_in=reachable_from_elsewhere(host, names),
     )
 
 
-__all__ = ["app_from_environment", "hosts_for"]
+__all__ = ["app_from_environment", "hosts_for", "reachable_from_elsewhere"]
