@@ -38,7 +38,8 @@ from regimen.clinical.dose_change import DoseChange, parse_change, refuse_old_re
 from regimen.clinical.patient import make_patient
 from regimen.clinical.rounding import deviation_percent, signed_percent
 from regimen.engine.expand import expand
-from regimen.engine.plan import Plan, compute_totals
+from regimen.engine.plan import Plan, compute_totals, exact_sum
+from regimen.engine.preparations import grouped, infusion_key
 from regimen.errors import RegimenError, option
 from regimen.model import Administration, Patient, Regimen
 from regimen.protocol.loader import amount, load_text
@@ -598,19 +599,17 @@ def check_new(before: CourseView, after: CourseView, change: Change) -> None:
                     f"with {option('confirm')}"
                 )
     if change.kind == "given":
-        cr = next(cr for cr in after.rows if cr.given is not None and cr.given.change == change.seq)
-        assert cr.given is not None
+        g, cr, given, planned = next(x for x in _given_records(after.rows) if x[0].change == change.seq)
         on = _given_on(cr, tz)
         if before.stopped is not None and on is not None and on >= before.stopped:
             raise CourseError(
                 f"{label}: {_row_name(regimen, cr.row)} falls on {on.isoformat()}, after the course was stopped "
                 f"(from {before.stopped.isoformat()}); a dose given after a stop is not part of this course"
             )
-        planned = cr.row.dose
-        if planned and cr.given.dose >= planned * IMPLAUSIBLE_RATIO and not d.get("confirmed"):
+        if planned and given >= planned * IMPLAUSIBLE_RATIO and not d.get("confirmed"):
             raise CourseError(
-                f"{label}: {format_fraction(cr.given.dose)} {cr.given.unit} given is "
-                f"{format_decimal(to_decimal(cr.given.dose / planned, 1))} times the planned "
+                f"{label}: {format_fraction(given)} {g.unit} given is "
+                f"{format_decimal(to_decimal(given / planned, 1))} times the planned "
                 f"{format_fraction(planned)} {cr.row.dose_unit} for {_row_name(regimen, cr.row)}: check the dose and "
                 f"its unit; if that much really was given, record it with {option('confirm')}"
             )
@@ -657,16 +656,31 @@ def _row_name(regimen: Regimen, row: Administration) -> str:
 def _off_plan(rows: Sequence[CourseRow], regimen: Regimen) -> list[str]:
     """A dose recorded as given that differs from the planned dose by more than FLAG_CHANGE %."""
     out = []
-    for cr in rows:
-        g, planned = cr.given, cr.row.dose
-        if g is None or not planned or abs(g.dose - planned) * 100 <= FLAG_CHANGE * planned:
+    for g, cr, given, planned in _given_records(rows):
+        if not planned or abs(given - planned) * 100 <= FLAG_CHANGE * planned:
             continue
         out.append(
-            f"{_row_name(regimen, cr.row)}: given {format_fraction(g.dose)} {g.unit}, planned "
-            f"{format_fraction(planned)} {cr.row.dose_unit} ({signed_percent(deviation_percent(planned, g.dose))}, "
+            f"{_row_name(regimen, cr.row)}: given {format_fraction(given)} {g.unit}, planned "
+            f"{format_fraction(planned)} {cr.row.dose_unit} ({signed_percent(deviation_percent(planned, given))}, "
             f"change {g.change}): more than {format_fraction(FLAG_CHANGE)} % from the plan; check the record and the "
             "next doses"
         )
+    return out
+
+
+def _given_records(rows: Sequence[CourseRow]) -> list[tuple[Given, CourseRow, Fraction, Fraction]]:
+    """Each record of a dose given: its first row, and the amounts given and planned (a whole infusion's, when the
+    record is of a continuous infusion's day shares)."""
+    by_change: dict[int, list[CourseRow]] = {}
+    for cr in rows:
+        if cr.given is not None:
+            by_change.setdefault(cr.given.change, []).append(cr)
+    out = []
+    for crs in by_change.values():
+        g = crs[0].given
+        assert g is not None
+        given = exact_sum([cr.given.dose for cr in crs if cr.given is not None])
+        out.append((g, crs[0], given, exact_sum([cr.row.dose for cr in crs])))
     return out
 
 
@@ -697,44 +711,58 @@ def _what(regimen: Regimen, data: Mapping[str, Any]) -> str:
 
 def _record_given(rows: list[CourseRow], change: Change, regimen: Regimen, tz: str | None) -> list[CourseRow]:
     d = change.data
-    found = [n for n, cr in enumerate(rows) if _matches(cr.row, d)]
+    found = _whole_infusions(rows, [n for n, cr in enumerate(rows) if _matches(cr.row, d)])
     what = _what(regimen, d)
     if not found:
         raise CourseError(f"given (change {change.seq}): the course has no {what} to record")
-    if len(found) > 1:
-        drugs = ", ".join(dict.fromkeys(rows[n].row.component for n in found))
-        if len({(rows[n].row.component, rows[n].row.day) for n in found}) == 1:  # one drug on one day, several doses
-            which = f"name the dose with {option('dose_number')} (1 to {len(found)})"
+    # a continuous infusion is given as a whole (one pump): its day shares are one administration (issue 24)
+    preps = grouped(found, lambda n: rows[n].row)
+    if len(preps) > 1:
+        drugs = ", ".join(dict.fromkeys(p.component for p, _ in preps))
+        if len({(p.component, p.days) for p, _ in preps}) == 1:  # one drug on one day, several doses
+            which = f"name the dose with {option('dose_number')} (1 to {len(preps)})"
         else:
             which = f"name the drug with {option('drug')} and the day with {option('day')}"
         raise CourseError(
-            f"given (change {change.seq}): {what} matches {len(found)} administrations ({drugs}); {which}"
+            f"given (change {change.seq}): {what} matches {len(preps)} administrations ({drugs}); {which}"
         )
-    n = found[0]
-    cr = rows[n]
-    if cr.status == "omitted":
-        raise CourseError(f"given (change {change.seq}): {what} was omitted (change {cr.change}); it cannot be given")
-    if cr.status == "given":
-        raise CourseError(f"given (change {change.seq}): {what} is already recorded as given (change {cr.change})")
+    prep, members = preps[0]
+    for cr in (rows[n] for n in members):
+        if cr.status == "omitted":
+            raise CourseError(
+                f"given (change {change.seq}): {what} was omitted (change {cr.change}); it cannot be given"
+            )
+        if cr.status == "given":
+            raise CourseError(f"given (change {change.seq}): {what} is already recorded as given (change {cr.change})")
+    unit = prep.dose_unit
     given_amount = amount(d["dose"], f"{option('dose')}")
     try:
-        dose = given_amount.value * factor(given_amount.unit, cr.row.dose_unit)
+        dose = given_amount.value * factor(given_amount.unit, unit)
     except Exception:
         raise CourseError(
-            f"{option('dose')} {d['dose']!r}: {cr.row.drug} is planned in {cr.row.dose_unit}; give the dose in "
-            f"{cr.row.dose_unit} (e.g. {option('dose')} '{format_fraction(cr.row.dose)} {cr.row.dose_unit}')"
+            f"{option('dose')} {d['dose']!r}: {prep.drug} is planned in {unit}; give the dose in "
+            f"{unit} (e.g. {option('dose')} '{format_fraction(prep.dose)} {unit}')"
         ) from None
     at = dt.datetime.fromisoformat(d["at"]) if d.get("at") else None
-    given = Given(dose=dose, unit=cr.row.dose_unit, text=d["dose"], at=at, lot=d.get("lot"), change=change.seq)
     mark = []
-    if dose != cr.row.dose:
-        off = signed_percent(deviation_percent(cr.row.dose, dose))
-        mark.append(
-            f"given {format_fraction(dose)} {cr.row.dose_unit}, planned "
-            f"{format_fraction(cr.row.dose)} {cr.row.dose_unit} ({off})"
-        )
-    rows[n] = dataclasses.replace(cr, status="given", given=given, change=change.seq, marks=(*cr.marks, *mark))
+    if dose != prep.dose:
+        off = signed_percent(deviation_percent(prep.dose, dose))
+        mark.append(f"given {format_fraction(dose)} {unit}, planned {format_fraction(prep.dose)} {unit} ({off})")
+    for n in members:
+        cr = rows[n]
+        # an infusion's day shares each hold their share of what was given (the sums stay exact)
+        share = dose if len(members) == 1 else dose * cr.row.dose / prep.dose
+        given = Given(dose=share, unit=unit, text=d["dose"], at=at, lot=d.get("lot"), change=change.seq)
+        rows[n] = dataclasses.replace(cr, status="given", given=given, change=change.seq, marks=(*cr.marks, *mark))
     return rows
+
+
+def _whole_infusions(rows: Sequence[CourseRow], found: list[int]) -> list[int]:
+    """``found`` with every day share of each continuous infusion one of them is a share of (issue 24)."""
+    keys = {k for n in found if (k := infusion_key(rows[n].row)) is not None}
+    if not keys:
+        return found
+    return [n for n, cr in enumerate(rows) if n in found or infusion_key(cr.row) in keys]
 
 
 def _flags(

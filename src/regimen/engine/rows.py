@@ -225,6 +225,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         },
         "start": plan.start.isoformat() if plan.start else None,
         "administrations": [row_record(plan, r) for r in plan.administrations],
+        # what is prepared and given: each dose, and each continuous infusion once, whole (issue 24)
+        "preparations": _preparations(plan),
         "totals": {
             "by_cycle": [total_record(plan, t) for t in plan.totals if t.cycle is not None],
             "course": [total_record(plan, t) for t in plan.totals if t.cycle is None],
@@ -233,6 +235,12 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "warnings": list(plan.warnings),
         "rounding": plan.rounding.rule,
     }
+
+
+def _preparations(plan: Plan) -> list[dict[str, Any]]:
+    from regimen.engine.preparations import preparation_record, preparations  # it builds on this module
+
+    return [preparation_record(p, plan.tz) for p in preparations(plan.administrations)]
 
 
 def plan_to_dataframe(plan: Plan) -> pd.DataFrame:

@@ -1,6 +1,8 @@
 """Supply forecasts: how much of each drug a cohort needs, and how many vials of which size, when.
 
-Vials are single-use: each administration is made up from whole vials and what is left over is waste.
+Vials are single-use: each administration is made up from whole vials and what is left over is waste. A
+continuous infusion that runs across days is one administration (one pump or bag, prepared whole): its vials are
+counted for its whole amount, never per day (issue 24).
 For each administration the vial combination is chosen by this rule (exact arithmetic):
 
 1. the least waste (the smallest total vial amount that covers the exact dose);
@@ -124,6 +126,8 @@ class SupplyForecast:
     expanded: int = 0
     notes: list[str] = field(default_factory=list)
     _counts: dict[tuple[str, str, str, str, str], int] = field(default_factory=lambda: defaultdict(int))
+    #: of those administrations, the continuous infusions (pumps), by (scope, period, drug)
+    _pumps: dict[tuple[str, str, str], int] = field(default_factory=lambda: defaultdict(int))
     _packers: dict[str, VialPacker | None] = field(default_factory=dict)
     _stock_unit: dict[str, str] = field(default_factory=dict)
     _has_dates: bool = False
@@ -138,6 +142,9 @@ class SupplyForecast:
             return
         import pandas as pd
 
+        # what is prepared: a continuous infusion's day shares are one pump, its vials counted for the whole (issue 24)
+        rows = preparation_frame(rows)
+
         # cycle labels per distinct (phase, cycle): 'cycle 2', or 'maintenance cycle 2' for phased regimens
         pair_codes, pairs = pd.factorize(pd.MultiIndex.from_arrays([rows["phase"], rows["cycle"]]))
         labels = [f"cycle {c}" if ph == "main" else f"{ph} cycle {c}" for ph, c in pairs]
@@ -147,6 +154,7 @@ class SupplyForecast:
                 "unit": rows["dose_unit"].astype(object).to_numpy(),
                 "dose": rows["dose_exact"].astype(object).to_numpy(),
                 "cycle": pd.Series(labels, dtype=object).to_numpy()[pair_codes],
+                "pump": (rows["method"] == "continuous infusion").to_numpy() if "method" in rows.columns else False,
             }
         )
         dates = rows["date"]
@@ -157,13 +165,15 @@ class SupplyForecast:
             frame["week"] = pd.Series(weeks, dtype=object).to_numpy()[codes]
         else:
             frame["week"] = "undated"
-        keys = ["drug", "unit", "dose"]
+        keys = ["drug", "unit", "dose", "pump"]
         for scope, period in (("total", None), ("cycle", "cycle"), ("week", "week")):
             grouped = frame.groupby([*keys, period] if period else keys, sort=False, observed=True).size()
             for key, n in grouped.items():
-                drug, unit, dose = key[:3]
-                label = "all" if period is None else key[3]
+                drug, unit, dose, pump = key[:4]
+                label = "all" if period is None else key[4]
                 self._counts[(scope, label, drug, unit, dose)] += int(n)
+                if pump:
+                    self._pumps[(scope, label, drug)] += int(n)
 
     def _packer(self, drug: str, unit: str) -> tuple[VialPacker | None, Fraction]:
         stock: DrugStock | None = self.formulary.stock(drug)
@@ -213,6 +223,7 @@ class SupplyForecast:
                 "drug": drug,
                 "unit": unit,
                 "administrations": line.administrations,
+                "pumps": self._pumps.get((scope, period, drug), 0),  # continuous infusions among them, each whole
                 "amount": json_number(line.amount),
                 "amount_exact": exact_text(line.amount),
                 "vial_unit": None,

@@ -31,9 +31,10 @@ from regimen.engine.course import (
     check_course_id,
     replay,
 )
+from regimen.engine.preparations import Preparation, grouped
 from regimen.engine.rows import exact_text
 from regimen.errors import RegimenError, option
-from regimen.export.course import course_json, course_text
+from regimen.export.course import course_json, course_text, preparation_words
 from regimen.model import how_given
 from regimen.protocol.loader import load_text
 from regimen.store.db import StoreError, connect, resolve, shown
@@ -348,10 +349,12 @@ class CourseStore:
         """Rebuild the course's caches from the course as it now stands: its rows of the worklist, and its view."""
         conn.execute(scheduled.delete().where(scheduled.c.course_id == view.course_id))
         notes = {c.id: c.note for c in view.regimen.components()}
+        # one row of the worklist per preparation: a continuous infusion's days are one pump (issue 24)
+        planned = [(n, cr) for n, cr in enumerate(view.rows) if cr.status == "planned"]
         values = [
             v
-            for n, cr in enumerate(view.rows)
-            if cr.status == "planned" and (v := _scheduled(view, n, cr, notes)) is not None
+            for prep, members in grouped(planned, lambda item: item[1].row)
+            if (v := _scheduled(view, members[0][0], prep, [cr for _, cr in members], notes)) is not None
         ]
         if values:
             conn.execute(scheduled.insert(), values)
@@ -396,12 +399,15 @@ def _rendered(view: CourseView, head: Any, found: Sequence[Change]) -> tuple[str
     return course_text(view, started), course_json(view, _record(head, found)), list(view.warnings)
 
 
-def _scheduled(view: CourseView, n: int, cr: CourseRow, notes: Mapping[str, str | None]) -> dict[str, Any] | None:
-    r = cr.row
+def _scheduled(
+    view: CourseView, n: int, prep: Preparation, crs: Sequence[CourseRow], notes: Mapping[str, str | None]
+) -> dict[str, Any] | None:
+    r = prep.first
     if r.date is None:
         return None
-    how = [h] if (h := how_given(r.method, r.route)) else []
-    if r.duration_hours is not None and r.infusion is None:
+    tz = view.start.tz if view.start.time else None
+    how = [preparation_words(prep, tz)] if prep.continuous else [h] if (h := how_given(r.method, r.route)) else []
+    if r.duration_hours is not None and not prep.continuous:
         how.append(f"over {exact_text(r.duration_hours)} h")
     note = notes.get(r.component)
     return {
@@ -416,16 +422,16 @@ def _scheduled(view: CourseView, n: int, cr: CourseRow, notes: Mapping[str, str 
         "day": r.day,
         "drug": r.drug,
         "component": r.component,
-        "dose": str(r.dose),
-        "dose_text": r.dose_text,
+        "dose": str(prep.dose),
+        "dose_text": prep.dose_text,
         "unit": r.dose_unit,
         "rate_text": r.rate_text if r.rate is not None else None,
         "route": r.route,
         "method": str(r.method) if r.method is not None else None,
-        "hours": str(r.duration_hours) if r.duration_hours is not None else None,
+        "hours": str(prep.hours) if prep.hours is not None else None,
         "preparation": "; ".join(x for x in (*how, note) if x) or None,
-        "calculation": r.calculation,
-        "warnings": "; ".join((*r.warnings, *cr.marks)),
+        "calculation": prep.calculation,
+        "warnings": "; ".join(dict.fromkeys((*prep.warnings, *(m for cr in crs for m in cr.marks)))),
         "dose_number": r.dose_number,
         "condition": r.condition,
     }
