@@ -22,8 +22,8 @@ from tests.conftest import BUNDLED_IDS
 import regimen
 from regimen.cli import cli
 from regimen.engine.plan import Plan, drugs_of_several_components
-from regimen.export.chart import chart_bytes, lane_name, timeline
 from regimen.engine.preparations import preparations
+from regimen.export.chart import chart_bytes, lane_name, timeline
 from regimen.export.handout import handout_html, handout_pdf, months_of
 from regimen.protocol.loader import load_file
 from regimen.quantities.clock import parse_time

@@ -6,8 +6,8 @@ are detail (the expansion table, the event table); nobody prepares, gives, count
 :class:`Preparation` is what is: one dose, or one whole infusion with its total, its rate, the instants it is
 connected and disconnected, the days it covers and its working. Every output where something is prepared, given,
 counted or recorded (the worklist, the course view, the handout, the supply forecast, FHIR MedicationAdministration)
-takes its rows from :func:`preparations` (or, for a cohort's frame of rows, :func:`preparation_frame`), so that none
-of them groups shares on its own.
+takes its rows from :func:`preparations` (a cohort's frame of rows: :func:`regimen.engine.supply.preparation_frame`;
+the JSON record: :func:`regimen.engine.rows.preparation_record`), so that none of them groups shares on its own.
 """
 
 from __future__ import annotations
@@ -16,17 +16,10 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TypeVar
 
-from regimen.engine.plan import exact_sum
-from regimen.engine.rows import exact_text
-from regimen.engine.timing import wall
 from regimen.model import Administration
-from regimen.quantities.clock import tzinfo_for
-from regimen.quantities.exact import Rounding, amount_text, decimal_to_json, exact_decimal, format_decimal
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
+from regimen.quantities.exact import Rounding, amount_text, exact_decimal, format_decimal
 
 T = TypeVar("T")
 
@@ -155,84 +148,13 @@ def _preparation(rows: Sequence[Administration]) -> Preparation:
     calculated = [r.dose_calculated for r in shares if r.dose_calculated is not None]
     return Preparation(
         rows=shares,
-        dose=infusion.amount if whole and infusion.amount is not None else exact_sum([r.dose for r in shares]),
-        hours=infusion.hours if whole else exact_sum([r.duration_hours or Fraction(0) for r in shares]),
+        dose=infusion.amount if whole and infusion.amount is not None else sum((r.dose for r in shares), Fraction(0)),
+        hours=infusion.hours if whole else sum((r.duration_hours or Fraction(0) for r in shares), Fraction(0)),
         calculation=infusion.calculation or first.calculation,
         connect=shares[0].start,
         disconnect=shares[-1].end,
-        dose_calculated=exact_sum(calculated) if len(calculated) == len(shares) else None,
+        dose_calculated=sum(calculated, Fraction(0)) if len(calculated) == len(shares) else None,
     )
 
 
-def preparation_record(prep: Preparation, tz: str | None) -> dict[str, Any]:
-    """A preparation as JSON (``regimen expand --format json`` 'preparations', a course's JSON): the amount
-    prepared, its rate and hours, the instants it is connected and disconnected (ISO 8601 in the zone ``tz``), the
-    cycle days it covers and its working."""
-    r, rnd = prep.first, prep.rounding
-    zone = tzinfo_for(tz)
-    return {
-        "phase": r.phase,
-        "cycle": r.cycle,
-        "days": list(prep.days),
-        "date": r.date.isoformat() if r.date else None,
-        "drug": r.drug,
-        "component": r.component,
-        "continuous": prep.continuous,
-        "dose": decimal_to_json(rnd(prep.dose)),
-        "dose_exact": exact_text(prep.dose),
-        "dose_unit": prep.dose_unit,
-        "rate": decimal_to_json(rnd(prep.rate)) if prep.rate is not None else None,
-        "rate_unit": r.rate_unit,
-        "hours": decimal_to_json(exact_decimal(prep.hours, 6)) if prep.hours is not None else None,
-        "connect": wall(prep.connect, zone) if prep.connect is not None else None,
-        "disconnect": wall(prep.disconnect, zone) if prep.disconnect is not None else None,
-        "route": r.route,
-        "method": r.method,
-        "dose_number": r.dose_number,
-        "condition": r.condition,
-        "calculation": prep.calculation,
-        "warnings": list(prep.warnings),
-    }
-
-
-def preparation_frame(rows: pd.DataFrame) -> pd.DataFrame:
-    """A frame of rows (a cohort's, columns of the row schema) with each continuous infusion's day shares made one
-    row: its first day's, with the whole amount in ``dose_exact`` (exact) and ``dose``, and its hours in
-    ``duration_h``. A frame without infusion columns, or without infusions, is returned as it is. The frame twin
-    of :func:`preparations`, for what a cohort's supply counts."""
-    if "infusion_day" not in rows.columns or not rows["infusion_day"].notna().any():
-        return rows
-    import pandas as pd
-
-    shares = rows["infusion_day"].notna().to_numpy()
-    plain, pumps = rows[~shares], rows[shares]
-    keys = [c for c in ("patient_id", "phase", "cycle", "component", "condition") if c in pumps.columns]
-    first_day = (pumps["course_day"] - pumps["infusion_day"].astype("int64") + 1).rename("_first_day")
-    frame = pumps.assign(_first_day=first_day.to_numpy(), _order=range(len(pumps)))
-    group_keys = [*keys, "_first_day"]
-    exact: dict[str, Fraction] = {}
-
-    def total(doses: pd.Series) -> str:
-        values = [exact.setdefault(d, Fraction(d)) for d in doses]
-        return exact_text(exact_sum(values))
-
-    sums = frame.groupby(group_keys, sort=False, dropna=False)["dose_exact"].agg(total)
-    firsts = frame.sort_values("_order").drop_duplicates(group_keys, keep="first").set_index(group_keys)
-    firsts["dose_exact"] = sums.reindex(firsts.index).to_numpy()
-    firsts["dose"] = [float(Fraction(x)) for x in firsts["dose_exact"]]
-    if "infusion_hours" in firsts.columns and "duration_h" in firsts.columns:
-        firsts["duration_h"] = firsts["infusion_hours"]
-    out = firsts.reset_index().drop(columns=["_first_day", "_order"])[list(rows.columns)]
-    merged = pd.concat([plain, out.astype(rows.dtypes.to_dict())], ignore_index=True)
-    return merged
-
-
-__all__ = [
-    "Preparation",
-    "grouped",
-    "infusion_key",
-    "plain_amount",
-    "preparation_frame",
-    "preparation_record",
-    "preparations",
-]
+__all__ = ["Preparation", "grouped", "infusion_key", "plain_amount", "preparations"]

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from regimen.clinical.formulary import DrugStock, Formulary, example_path
 from regimen.clinical.rounding import check_vial_steps
+from regimen.engine.plan import exact_sum
 from regimen.engine.rows import exact_text
 from regimen.errors import RegimenError
 from regimen.quantities.exact import decimal_to_json, exact_decimal, format_fraction
@@ -323,6 +324,38 @@ class SupplyForecast:
         ]
 
 
+def preparation_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """A frame of rows (a cohort's, columns of the row schema) with each continuous infusion's day shares made one
+    row: its first day's, with the whole amount in ``dose_exact`` (exact) and ``dose``, and its hours in
+    ``duration_h``. A frame without infusion columns, or without infusions, is returned as it is. The frame twin
+    of :func:`preparations`, for what a cohort's supply counts."""
+    if "infusion_day" not in rows.columns or not rows["infusion_day"].notna().any():
+        return rows
+    import pandas as pd
+
+    shares = rows["infusion_day"].notna().to_numpy()
+    plain, pumps = rows[~shares], rows[shares]
+    keys = [c for c in ("patient_id", "phase", "cycle", "component", "condition") if c in pumps.columns]
+    first_day = (pumps["course_day"] - pumps["infusion_day"].astype("int64") + 1).rename("_first_day")
+    frame = pumps.assign(_first_day=first_day.to_numpy(), _order=range(len(pumps)))
+    group_keys = [*keys, "_first_day"]
+    exact: dict[str, Fraction] = {}
+
+    def total(doses: pd.Series) -> str:
+        values = [exact.setdefault(d, Fraction(d)) for d in doses]
+        return exact_text(exact_sum(values))
+
+    sums = frame.groupby(group_keys, sort=False, dropna=False)["dose_exact"].agg(total)
+    firsts = frame.sort_values("_order").drop_duplicates(group_keys, keep="first").set_index(group_keys)
+    firsts["dose_exact"] = sums.reindex(firsts.index).to_numpy()
+    firsts["dose"] = [float(Fraction(x)) for x in firsts["dose_exact"]]
+    if "infusion_hours" in firsts.columns and "duration_h" in firsts.columns:
+        firsts["duration_h"] = firsts["infusion_hours"]
+    out = firsts.reset_index().drop(columns=["_first_day", "_order"])[list(rows.columns)]
+    merged = pd.concat([plain, out.astype(rows.dtypes.to_dict())], ignore_index=True)
+    return merged
+
+
 def json_number(x: Fraction) -> int | float:
     """An amount as a JSON number: exact to 6 decimals, 168 (never 168.0)."""
     return decimal_to_json(exact_decimal(x, 6))
@@ -341,4 +374,4 @@ def forecast(rows_chunks: Iterable[pd.DataFrame], formulary: Formulary, *, regim
     return out
 
 
-__all__ = ["VIAL_RULE", "SupplyError", "SupplyForecast", "VialPacker", "forecast", "json_number"]
+__all__ = ["VIAL_RULE", "SupplyError", "SupplyForecast", "VialPacker", "forecast", "json_number", "preparation_frame"]

@@ -13,8 +13,8 @@ from typing import Any
 
 from regimen.engine.course import Change, CourseRow, CourseView, DueRow, describe
 from regimen.engine.plan import Plan, exact_sum
-from regimen.engine.preparations import Preparation, grouped, preparation_record
-from regimen.engine.rows import exact_text, row_record
+from regimen.engine.preparations import Preparation, grouped
+from regimen.engine.rows import exact_text, preparation_record, row_record
 from regimen.export.table import DISCLAIMER, patient_line
 from regimen.model import Administration
 from regimen.quantities.clock import tzinfo_for
