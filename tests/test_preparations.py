@@ -77,7 +77,8 @@ def course(db: str, *args: str) -> Any:
 
 def start_pump_course(tmp_path: Path) -> str:
     db = str(tmp_path / "courses.sqlite3")
-    course(db, "course", "start", "mfolfox6", "--course", "p1", *PATIENT, "--start", "2025-03-03", "--time", "09:00")
+    course(db, "course", "start", "mfolfox6", "--course", "p1", *PATIENT, "--start", "2025-03-03", "--time", "09:00",
+           "--tz", "Europe/London")  # fmt: skip
     return db
 
 
@@ -93,7 +94,7 @@ def test_due_and_course_show_list_one_pump_row(tmp_path: Path) -> None:
         "93.91 mg/h (from 93.9130434783…)",
         "46",
     )
-    assert "connect 2025-03-03 11:00, disconnect 2025-03-05 09:00 (UTC)" in r["preparation"]
+    assert "connect 2025-03-03 11:00, disconnect 2025-03-05 09:00 (Europe/London)" in r["preparation"]
     text = course(db, "due", "--from", "2025-03-03", "--days", "3").stdout
     assert text.count("fluorouracil-pump") == 0 and "4,320 mg" in text and "2,254" not in text
     show = course(db, "course", "show", "p1").stdout
