@@ -120,7 +120,8 @@ def _rows(driver: webdriver.Chrome) -> tuple[list[str], list[tuple[str, list[str
     return headers, rows
 
 
-CENERSEN = "0.1 mg/kg/h × 70 kg = 7 mg/h; × 24 h = 168 mg"  # 7 mg/h over 96 h: 168 mg on each of 4 days
+# 7 mg/h over 96 h: 672 mg in one infusion, 168 mg on each of 4 days
+CENERSEN = "0.1 mg/kg/h × 70 kg = 7 mg/h continuously over 96 h = 672 mg; this day's share: 7 mg/h × 24 h = 168 mg"
 IDARUBICIN = "12 mg/m²/day × 1.8 m² = 21.6 mg"  # days 2-4
 CYTARABINE = "1 g/m²/day × 1.8 m² = 1.8 g/day = 1,800 mg"  # days 2-5 at 45 years (3 days over 60)
 BY_HAND = [

@@ -118,7 +118,9 @@ def test_given_bsa_is_used_and_checked_against_height_and_weight() -> None:
 def test_default_path_without_height_is_unchanged() -> None:
     p = plan("cenersen-arm1", weight="70", bsa="1.8")
     assert one(p, "idarubicin").calculation == "12 mg/m²/day × 1.8 m² = 21.6 mg"
-    assert one(p, "cenersen").calculation == "0.1 mg/kg/h × 70 kg = 7 mg/h; × 24 h = 168 mg"
+    assert one(p, "cenersen").calculation == (
+        "0.1 mg/kg/h × 70 kg = 7 mg/h continuously over 96 h = 672 mg; this day's share: 7 mg/h × 24 h = 168 mg"
+    )
     assert p.warnings == () and p.patient.working == ()
 
 
@@ -491,10 +493,15 @@ def test_increment_rounding_and_never_above_a_cap() -> None:
     assert one(plan(capped, bsa="1.49"), "v").dose == 2
 
 
-def test_continuous_infusions_are_not_rounded_per_day() -> None:
+def test_a_continuous_infusion_is_rounded_whole_and_its_days_share_the_result() -> None:
+    # issue 24.3: 0.1 mg/kg/h × 70.3 kg × 96 h = 674.88 mg, one infusion: 670 mg (−0.72 %), 167.5 mg a day
     p = plan("cenersen-arm1", ClinicalOptions(round_to={"cenersen": amount("10 mg", "r")}), weight="70.3", bsa="1.8")
-    assert one(p, "cenersen").dose == D("168.72")
-    assert any("cenersen: not rounded: a continuous infusion" in n for n in p.notes)
+    days = [r for r in p.administrations if r.drug == "cenersen"]
+    assert [r.dose for r in days] == [D("167.5")] * 4 and {r.rate for r in days} == {Fraction(670, 96)}
+    infusion = days[0].infusion
+    assert infusion is not None and infusion.amount == 670 and infusion.amount_calculated == D("674.88")
+    assert infusion.calculation is not None and infusion.calculation.count("674.88 mg → 670 mg") == 1
+    assert not any("not rounded" in n for n in p.notes)
 
 
 @settings(max_examples=80, deadline=None)

@@ -519,7 +519,7 @@ def test_due_lists_every_active_course_administration(db: str) -> None:
         [
             ("bed4", "capecitabine", "1,800 mg", None),  # day 2: 1,000 mg/m² × 1.8 m², twice
             ("bed4", "capecitabine", "1,800 mg", None),
-            ("bed7", "cenersen", "168 mg", "08:00"),  # 0.1 mg/kg/h × 70 kg × 24 h
+            ("bed7", "cenersen", "672 mg", "08:00"),  # one bag for 96 h: 0.1 mg/kg/h × 70 kg × 96 h (issue 24.3)
         ]
     )
     csv_text = ok(db, "due", "--from", "2026-12-02", "--format", "csv").stdout

@@ -670,7 +670,10 @@ def test_summary_and_description_content() -> None:
     assert "idarubicin: administration method" in ida and "cytarabine:" not in ida  # notes about this drug only
     assert "Research software" in ida
     cen = str(evs["Cenersen 672 mg IV continuous over 96 h, 7 mg/h — C1 D1–4"]["DESCRIPTION"])
-    assert "Day 4 (168 mg): 0.1 mg/kg/h × 70 kg = 7 mg/h; × 24 h = 168 mg" in cen
+    assert (
+        "Day 4 (168 mg): 0.1 mg/kg/h × 70 kg = 7 mg/h continuously over 96 h = 672 mg; "
+        "this day's share: 7 mg/h × 24 h = 168 mg" in cen
+    )
     assert "Patient:" not in ida  # no name unless --label
 
 

@@ -60,7 +60,7 @@ def test_the_pump_total_is_shared_by_calendar_day_and_shown_with_its_rate() -> N
     assert sum(r.dose for r in pump) == 4320
     assert pump[0].calculation == (
         "2,400 mg/m² × 1.8 m² = 4,320 mg over 46 h = 93.91 mg/h (from 93.9130434783…); "
-        "× 24 h = 2,254 mg (from 2,253.9130434783…)"
+        "this day's share: 93.91 mg/h (from 93.9130434783…) × 24 h = 2,254 mg (from 2,253.9130434783…)"
     )
 
 

@@ -30,7 +30,10 @@ def test_cenersen_arm3_under_60() -> None:
     assert doses(plan, "cytarabine") == {F(1800)}
     calc = rows(plan, "idarubicin")[0].calculation
     assert calc == "12 mg/m²/day × 1.8 m² = 21.6 mg"
-    assert rows(plan, "cenersen")[0].calculation == "0.1 mg/kg/h × 70 kg = 7 mg/h; × 24 h = 168 mg"
+    assert (
+        rows(plan, "cenersen")[0].calculation
+        == "0.1 mg/kg/h × 70 kg = 7 mg/h continuously over 96 h = 672 mg; this day's share: 7 mg/h × 24 h = 168 mg"
+    )
     assert rows(plan, "cytarabine")[0].calculation == "1 g/m²/day × 1.8 m² = 1.8 g/day = 1,800 mg"
 
 

@@ -85,10 +85,12 @@ def test_totals_by_cycle_and_week_from_hand_computed_doses() -> None:
     assert cyt["vials"] == {"2,000 mg": 3, "1,000 mg": 4, "500 mg": 4, "100 mg": 12}
     assert cyt["waste"] == 0
     assert lines[("cycle", "cycle 1", "idarubicin")]["administrations"] == 6
-    # week 2 of 2026 holds all of a's days (Mon 5 - Fri 9 January); b is undated
-    assert lines[("week", "2026-W02", "cenersen")]["administrations"] == 4
-    assert lines[("week", "undated", "cenersen")]["administrations"] == 4
+    # week 2 of 2026 holds all of a's days (Mon 5 - Fri 9 January); b is undated. Cenersen's 96 h infusion is one
+    # administration (one bag, issue 24.3), in the week it starts
+    assert lines[("week", "2026-W02", "cenersen")]["administrations"] == 1
+    assert lines[("week", "undated", "cenersen")]["administrations"] == 1
     cen = lines[("total", "all", "cenersen")]
+    assert (cen["administrations"], cen["pumps"]) == (2, 2)
     assert cen["vials"] is None and Fraction(cen["amount_exact"]) == 4 * 168 + 4 * 192
 
 
@@ -97,8 +99,9 @@ def test_weeks_split_at_monday() -> None:
         {"patient_id": ["a"], "weight_kg": ["70"], "bsa_m2": ["1.8"], "age": ["45"], "start_date": ["2026-01-10"]}
     )  # Saturday: days 1-2 in week 2, days 3-5 in week 3
     lines = {(r["scope"], r["period"], r["drug"]): r for r in _forecast(roster).lines()}
-    assert lines[("week", "2026-W02", "cenersen")]["administrations"] == 2
-    assert lines[("week", "2026-W03", "cenersen")]["administrations"] == 2
+    # cenersen's infusion (days 1-4) is one administration, in the week it starts (issue 24.3)
+    assert lines[("week", "2026-W02", "cenersen")]["administrations"] == 1
+    assert ("week", "2026-W03", "cenersen") not in lines
     assert lines[("week", "2026-W02", "idarubicin")]["administrations"] == 1
     assert lines[("week", "2026-W03", "cytarabine")]["administrations"] == 3
     assert not any(k[1] == "undated" for k in lines)
@@ -144,7 +147,8 @@ def test_cli_supply_formats_and_own_formulary(runner, tmp_path: Path) -> None:  
     data = json.loads((tmp_path / "s.json").read_text())
     assert data["missing_from_formulary"] == ["cytarabine"] and "EXAMPLE" not in data["formulary"]["label"]
     per_dose = {(d["drug"], d["dose_exact"]): d for d in data["per_dose"]}
-    assert per_dose[("cenersen", "168")]["vials"] == {"100 mg": 2} and per_dose[("cenersen", "168")]["waste"] == 32
+    # one 672 mg infusion (7 mg/h × 96 h), not four days of 168 mg: 7 vials of 100 mg, 28 mg waste (issue 24.3)
+    assert per_dose[("cenersen", "672")]["vials"] == {"100 mg": 7} and per_dose[("cenersen", "672")]["waste"] == 28
     assert per_dose[("idarubicin", "21.6")]["vials"] == {"10 mg": 3}
     assert (
         runner.invoke(

@@ -22,6 +22,7 @@ from tests.conftest import BUNDLED_IDS
 import regimen
 from regimen.cli import cli
 from regimen.engine.plan import Plan, drugs_of_several_components
+from regimen.engine.preparations import preparations
 from regimen.export.chart import chart_bytes, lane_name, timeline
 from regimen.export.handout import handout_html, handout_pdf, months_of
 from regimen.protocol.loader import load_file
@@ -224,11 +225,12 @@ def test_the_handout_of_every_bundled_regimen_has_a_page_a_month(regimen_id: str
         assert re.search(rf"^\s*{month}\s*$", text, re.M), month  # this page is that month's, whole
         assert "Treatment calendar for bed 4" in text and plan.regimen.id in text and "Source:" in text
         assert "Your care team" in text and "Research software: verify every dose" in text
-    for r in plan.administrations:  # every dose in its day's cell of its month's page
+    for prep in preparations(plan.administrations):  # every dose, as prepared, in its day's cell of its month's page
+        r = prep.first
         assert r.date is not None
-        said = f"{r.drug} {r.dose_text}"
-        if r.infusion is not None:  # a pump's day: 'cenersen IV pump, day 2 of 4: 168 mg'
-            said = f"{r.drug} {r.route} pump, day {r.infusion.day_index} of {r.infusion.days}: {r.dose_text}"
+        said = f"{r.drug} {prep.plain_dose_text}"
+        if prep.continuous:  # a pump, once, whole, on the day it is connected: 'cenersen IV pump on: 672 mg'
+            said = f"{r.drug} {r.route} pump on: {prep.plain_dose_text}"
         month = sections[months.index(r.date.strftime("%B %Y"))]
         cell = re.search(rf'<td><span class="n">{r.date.day}</span><ul>(.*?)</ul></td>', month)
         assert cell is not None and said in unescape(cell.group(1)), said
@@ -252,8 +254,10 @@ def test_the_handout_says_each_days_drugs_doses_and_times() -> None:
         "time not stated: capecitabine 1,800 mg oral (dose 2 of 2)",
     ]
     pump = handout_html(plan_of("mfolfox6"), "a4")
-    # fluorouracil 2,400 mg/m² × 1.8 m² = 4,320 mg over 46 h: 93.9130434783 mg/h, 2,253.91… mg in its first 24 h
-    assert "10:00 fluorouracil IV pump, day 1 of 2: 2,254 mg (from 2,253.9130434783…)" in pump
+    # fluorouracil 2,400 mg/m² × 1.8 m² = 4,320 mg over 46 h: one pump, connected at 10:00 on Tue 1 December (after
+    # the 2-h oxaliplatin from 08:00), off 46 h later at 08:00 on Thu 3 December (issue 24.3)
+    assert "10:00 fluorouracil IV pump on: 4,320 mg over 46 h; comes off Thu 03 Dec 08:00" in pump
+    assert "08:00 fluorouracil pump comes off" in pump and "2,254" not in pump
     undecided = handout_html(plan_of("cenersen-arm3", age=""), "a4")
     assert "08:00 cytarabine 1,800 mg IV (only if age ≤ 60 years)" in undecided
 
@@ -285,9 +289,10 @@ def test_a_month_too_busy_for_one_page_is_split_and_says_so(paper: str, tmp_path
     titles = [re.search(r"December 2026( \(part \d of \d\))?", p).group(0) for p in pages]  # type: ignore[union-attr]
     n = len(pages)
     assert n > 1 and titles == [f"December 2026 (part {i} of {n})" for i in range(1, n + 1)]
-    # 12.345 mg/m² × 1.83 m² = 22.59135 mg, 22.59 mg shown: each of the 28 × 12 doses on a page, none cut off
+    # 12.345 mg/m² × 1.83 m² = 22.59135 mg, 22.59 mg shown plainly (a patient reads it: no exact value beside it,
+    # issue 26): each of the 28 × 12 doses on a page, none cut off
     raw = subprocess.run(["pdftotext", str(tmp_path / "handout.pdf"), "-"], capture_output=True, text=True).stdout
-    assert raw.count("22.59135)") == 28 * 12
+    assert raw.count("22.59") == 28 * 12 and "22.59135" not in raw
 
 
 def test_a_handout_needs_a_start_and_a_paper() -> None:

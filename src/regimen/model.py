@@ -468,12 +468,18 @@ class Patient:
 
 @dataclass(frozen=True, slots=True)
 class Infusion:
-    """Where a row sits in a continuous infusion that spans several days."""
+    """Where a row sits in a continuous infusion that spans several days, and the infusion as it is prepared.
+
+    A continuous infusion is one preparation (one pump, one bag): its amount is worked out and adjusted as a whole
+    (dose level, reduction, maximum dose, rounding) and each day's row is its share, rate × that day's hours."""
 
     start_course_day: int
     hours: Fraction  # the whole infusion, elapsed time
     day_index: int  # 1 = the infusion's first 24 hours
     days: int
+    amount: Fraction | None = None  # the whole infusion's amount, in the rows' dose unit (None: not worked out yet)
+    calculation: str | None = None  # the whole infusion's working, adjustments included
+    amount_calculated: Fraction | None = None  # the whole amount before rounding, when it was rounded
 
 
 @dataclass(frozen=True, slots=True)

@@ -321,6 +321,7 @@ def worklist_forecast(first: dt.datetime | None, days: int, db: str | None, form
             "drug": [r.drug for r in rows],
             "dose_unit": [r.unit for r in rows],
             "dose_exact": [exact_text(r.dose) for r in rows],
+            "method": [r.method for r in rows],
             "date": pd.to_datetime(pd.Series([r.date for r in rows], dtype=object)),
         }
     )

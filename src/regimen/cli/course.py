@@ -24,6 +24,7 @@ from regimen.cli.options import (
 )
 from regimen.cli.terminal import warn
 from regimen.engine.courses import CourseError, CourseStart
+from regimen.engine.preparations import preparations
 from regimen.errors import RegimenError, render
 from regimen.export.io import write_output
 from regimen.protocol.catalog import find, load
@@ -207,7 +208,7 @@ def start_command(
     )
     store = _store(db, write=True)
     view = store.start(record, who=_who(who, db, "course.start"), why=reason)
-    planned = sum(1 for cr in view.rows if cr.status == "planned")
+    planned = len(preparations(cr.row for cr in view.rows if cr.status == "planned"))  # a pump is one
     _after(view, f"course {course_id}: started ({view.regimen.id}, {planned} administrations planned) in {store.where}")
 
 

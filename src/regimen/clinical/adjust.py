@@ -13,8 +13,12 @@ Applied to each component's rows of one cycle, in this order, each step written 
 4. the renal table's percentage for the patient's kidney function (:mod:`regimen.clinical.renal_adjust`), or the
    drug left out when its source says avoid or contraindicated: it also multiplies the dose as it would be given;
 5. rounding to an increment or to whole vials (:mod:`regimen.clinical.rounding`), never beyond the threshold
-   and never above a maximum. Continuous infusions are not rounded per day. A change of dose that rounding
-   undoes (the rounded dose is the full dose again) is a warning.
+   and never above a maximum. A change of dose that rounding undoes (the rounded dose is the full dose again) is a
+   warning.
+
+A continuous infusion comes here as one row for the whole infusion (one pump or bag, as it is prepared): it is
+capped, changed and rounded as a whole, and its days' shares follow from the result (its rate times each day's
+hours). Its daily maximum caps its fullest day.
 """
 
 from __future__ import annotations
@@ -184,8 +188,13 @@ class Adjustments:
     # ---- the pipeline ----------------------------------------------------------------------------
 
     def apply(self, comp: Component, rows: list[PendingRow], unit: str, continuous: bool) -> None:
+        if continuous and comp.max_daily is not None:  # a whole infusion: its fullest day is capped
+            for row in rows:
+                said = _cap_fullest_day(row, comp.max_daily, unit)
+                if said is not None:
+                    row.caps.append(said)
         groups: list[tuple[Amount | None, list[list[PendingRow]], str]] = [
-            (comp.max_daily, _by_day(rows), "per day"),
+            (comp.max_daily, [] if continuous else _by_day(rows), "per day"),
             (
                 comp.max_dose,
                 _by_infusion(rows) if continuous else [[row] for row in rows],
@@ -247,14 +256,12 @@ class Adjustments:
         rounder = self._rounder(comp, unit)
         if rounder is None:
             return
-        if continuous:
-            self.notes.append(
-                f"{comp.drug}: not rounded: a continuous infusion is prepared for the whole infusion, not per day"
-            )
-            return
         o = self.options
         for i, row in enumerate(rows):
-            ceilings = [c.in_unit(unit) for c in (comp.max_dose, comp.max_daily) if c is not None]
+            ceilings = [c.in_unit(unit) for c in (comp.max_dose,) if c is not None]
+            if comp.max_daily is not None:  # a continuous infusion's whole amount: its fullest day within the cap
+                whole = row.hours / _fullest_day(row) if continuous and row.hours else Fraction(1)
+                ceilings.append(comp.max_daily.in_unit(unit) * whole)
             if comp.max_per_cycle is not None:
                 others = sum((r.amount for j, r in enumerate(rows) if j != i), Fraction(0))
                 ceilings.append(comp.max_per_cycle.in_unit(unit) - others)
@@ -274,6 +281,30 @@ class Adjustments:
                         f"the change of dose was undone by rounding: {_amt(row.calculated, unit)} rounds to "
                         f"{_amt(row.amount, unit)}, the full dose; choose a finer rounding or another change"
                     )
+
+
+def _fullest_day(row: PendingRow) -> Fraction:
+    """The hours of a whole continuous infusion's fullest day (24, or all of it when shorter)."""
+    assert row.hours is not None
+    return min(row.hours, Fraction(24))
+
+
+def _cap_fullest_day(row: PendingRow, cap: Amount, unit: str) -> str | None:
+    """A whole continuous infusion scaled so that its fullest day's share is at most ``cap`` (one rate throughout,
+    as a pump runs); the working says so. What it did is returned for the plan's notes."""
+    if row.rate is None or row.hours is None:
+        return None
+    limit, fullest = cap.in_unit(unit), _fullest_day(row)
+    day = row.rate * fullest
+    if day <= limit:
+        return None
+    before = row.amount
+    row.scale(limit / day)
+    row.steps.append(
+        f"capped at the regimen maximum {cap.text} per day: its fullest day ({format_fraction(fullest)} h) "
+        f"{_amt(day, unit)} → {_amt(limit, unit)}, the whole infusion {_amt(before, unit)} → {_amt(row.amount, unit)}"
+    )
+    return f"dose capped at the regimen maximum {cap.text} per day (calculated {_amt(day, unit)} on its fullest day)"
 
 
 def _find_level(comp: Component, level: int | None) -> DoseLevel | None:

@@ -113,44 +113,25 @@ def dose_for_day(
     rounding: Rounding,
     hours_today: Fraction = HOURS_PER_DAY,
     body: tuple[Fraction, str] | None = None,
+    infusion_hours: Fraction | None = None,
 ) -> _DoseWork:
     """The amount given on one treatment day, with the working a pharmacist can check by hand.
 
-    ``body`` overrides the patient factor (a dosing weight or a capped BSA) with its working text.
+    ``body`` overrides the patient factor (a dosing weight or a capped BSA) with its working text. A continuous
+    infusion's day is its share of the whole infusion (:func:`infusion_dose`, over ``infusion_hours``: by default its
+    stated duration): the whole infusion's working, then this day's share of it (:func:`share_text`).
     """
-    unit = dose.unit.output_unit
-    factor, factor_text = body if body is not None else _basis(dose, patient)
-    per = dose.canonical * factor  # in unit (per day / per hour / per administration)
-    head = f"{dose.display}{factor_text}" if factor_text else f"{dose.display} (flat dose)"
-    written_mass = dose.unit.symbol.split("/")[0]
-    conversion = ""
-    if written_mass != unit:  # e.g. 1 g/m²/day × 1.8 m² = 1.8 g = 1,800 mg
-        time = {"day": "/day", "hour": "/h", "none": ""}[dose.unit.time]
-        conversion = f" = {format_fraction(Fraction(dose.value) * factor)} {written_mass}{time}"
     if continuous:
-        if dose.unit.time == "none":  # a total over the infusion's duration (an ambulatory pump)
-            assert duration_hours is not None
-            rate = per / duration_hours
-            calc = (
-                f"{head}{conversion} = {amount_text(per, unit, rounding)} over {_hours_text(duration_hours)} = "
-                f"{amount_text(rate, unit + '/h', rounding)}; × {_hours_text(hours_today)} = "
-                f"{amount_text(rate * hours_today, unit, rounding)}"
-            )
-            return _DoseWork(rate * hours_today, rate, hours_today, calc)
-        if dose.unit.time == "hour":
-            rate = per
-            calc = (
-                f"{head}{conversion} = {amount_text(rate, unit + '/h', rounding)}; "
-                f"× {_hours_text(hours_today)} = {amount_text(rate * hours_today, unit, rounding)}"
-            )
-        else:
-            rate = per / HOURS_PER_DAY
-            calc = (
-                f"{head}{conversion} = {amount_text(per, unit + '/day', rounding)}, given as "
-                f"{amount_text(rate, unit + '/h', rounding)} continuously; × {_hours_text(hours_today)} = "
-                f"{amount_text(rate * hours_today, unit, rounding)}"
-            )
-        return _DoseWork(rate * hours_today, rate, hours_today, calc)
+        whole = infusion_hours if infusion_hours is not None else duration_hours or hours_today
+        work = infusion_dose(dose, duration_hours, whole, patient, rounding, body)
+        assert work.rate is not None
+        unit = dose.unit.output_unit
+        share = work.rate * hours_today
+        return _DoseWork(
+            share, work.rate, hours_today, f"{work.calculation}; {share_text(work.rate, hours_today, unit, rounding)}"
+        )
+    unit = dose.unit.output_unit
+    per, head, conversion, factor_text = _written(dose, patient, body)
     if dose.unit.time == "hour":
         assert duration_hours is not None
         amount = per * duration_hours
@@ -161,6 +142,61 @@ def dose_for_day(
         return _DoseWork(amount, per, duration_hours, calc)
     calc = f"{head}{conversion} = {amount_text(per, unit, rounding)}" if factor_text or conversion else head
     return _timed(per, unit, duration_hours, calc, rounding)
+
+
+def _written(dose: ParsedDose, patient: Patient, body: tuple[Fraction, str] | None) -> tuple[Fraction, str, str, str]:
+    """The dose times the patient factor (in the output unit, per day / per hour / per administration), the
+    working's head ('2,400 mg/m² × 1.8 m²'), a conversion of the written unit ('= 1.8 g'), and the factor's text."""
+    factor, factor_text = body if body is not None else _basis(dose, patient)
+    per = dose.canonical * factor
+    head = f"{dose.display}{factor_text}" if factor_text else f"{dose.display} (flat dose)"
+    written_mass = dose.unit.symbol.split("/")[0]
+    conversion = ""
+    if written_mass != dose.unit.output_unit:  # e.g. 1 g/m²/day × 1.8 m² = 1.8 g = 1,800 mg
+        time = {"day": "/day", "hour": "/h", "none": ""}[dose.unit.time]
+        conversion = f" = {format_fraction(Fraction(dose.value) * factor)} {written_mass}{time}"
+    return per, head, conversion, factor_text
+
+
+def infusion_dose(
+    dose: ParsedDose,
+    duration_hours: Fraction | None,
+    hours: Fraction,
+    patient: Patient,
+    rounding: Rounding,
+    body: tuple[Fraction, str] | None = None,
+) -> _DoseWork:
+    """A whole continuous infusion running ``hours`` (elapsed): its amount, its rate and the working, as it is
+    prepared (one pump or bag): "2,400 mg/m² × 1.8 m² = 4,320 mg over 46 h = 93.91 mg/h"."""
+    unit = dose.unit.output_unit
+    per, head, conversion, _ = _written(dose, patient, body)
+    if dose.unit.time == "none":  # a total over the infusion's duration (an ambulatory pump)
+        assert duration_hours is not None
+        rate = per / duration_hours
+        calc = (
+            f"{head}{conversion} = {amount_text(per, unit, rounding)} over {_hours_text(duration_hours)} = "
+            f"{amount_text(rate, unit + '/h', rounding)}"
+        )
+        return _DoseWork(per, rate, duration_hours, calc)
+    if dose.unit.time == "hour":
+        rate = per
+        calc = f"{head}{conversion} = {amount_text(rate, unit + '/h', rounding)}"
+    else:
+        rate = per / HOURS_PER_DAY
+        calc = (
+            f"{head}{conversion} = {amount_text(per, unit + '/day', rounding)}, given as "
+            f"{amount_text(rate, unit + '/h', rounding)}"
+        )
+    calc += f" continuously over {_hours_text(hours)} = {amount_text(rate * hours, unit, rounding)}"
+    return _DoseWork(rate * hours, rate, hours, calc)
+
+
+def share_text(rate: Fraction, hours_today: Fraction, unit: str, rounding: Rounding) -> str:
+    """A day's share of a continuous infusion, in its working: "this day's share: 93.91 mg/h × 24 h = 2,254 mg"."""
+    return (
+        f"this day's share: {amount_text(rate, unit + '/h', rounding)} × {_hours_text(hours_today)} = "
+        f"{amount_text(rate * hours_today, unit, rounding)}"
+    )
 
 
 def _timed(amount: Fraction, unit: str, duration_hours: Fraction | None, calc: str, rounding: Rounding) -> _DoseWork:
@@ -629,6 +665,14 @@ class _Cycles:
             dose, duration, continuous, layout = _layout(phase, comp, chosen, offset, length)
             level_dose, level_step = adjust.level(comp, dose)
             derivation = self._derivation(comp, level_dose)
+            unit = dose.unit.output_unit
+            if continuous:  # one preparation per infusion, adjusted as a whole, then shared out over its days
+                assert not isinstance(level_dose, AucDose)
+                whole = self._infusions(comp, level_dose, level_step, duration, layout)
+                adjust.apply(comp, whole, unit, continuous)
+                shares = _shares(whole, layout, unit, rounding)
+                rows.extend(_administrations(phase, cycle, offset, start, comp, shares, unit, rounding, derivation))
+                continue
             pending: list[PendingRow] = []
             n = comp.times_per_day
             # a day's doses by its hours (the layout's own objects): most days of a component share one working
@@ -652,55 +696,136 @@ class _Cycles:
                             doses_per_day=n if k is not None else None,
                         )
                     )
-            unit = dose.unit.output_unit
             adjust.apply(comp, pending, unit, continuous)
             if comp.additives:
                 added = f"with {', '.join(map(str, comp.additives))} added (as the source states; not calculated)"
                 for row in pending:
                     row.steps.append(added)
-            rate_unit = f"{unit}/h"
-            for row in pending:
-                course_day = offset + row.day
-                # Administration(...) with every field named, written into its __dict__ as _moved does: the frozen
-                # dataclass's __init__ sets its 27 fields one object.__setattr__ at a time (a test holds the two
-                # equal, and the names to the class's fields)
-                new = object.__new__(Administration)
-                new.__dict__.update(
-                    {
-                        "phase": phase.id,
-                        "cycle": cycle,
-                        "day": row.day,
-                        "course_day": course_day,
-                        "date": start + dt.timedelta(days=course_day - 1) if start is not None else None,
-                        "drug": comp.drug,
-                        "component": comp.id,
-                        "dose": row.amount,
-                        "dose_unit": unit,
-                        "route": comp.route,
-                        "method": comp.method,
-                        "rate": row.rate,
-                        "rate_unit": rate_unit if row.rate is not None else None,
-                        "duration_hours": row.hours,
-                        "calculation": "; ".join(row.steps),
-                        "infusion": row.infusion,
-                        "warnings": tuple(row.warnings),
-                        "dose_calculated": row.calculated,
-                        "condition": None,
-                        "caps": tuple(row.caps),
-                        "dose_number": row.dose_number,
-                        "doses_per_day": row.doses_per_day,
-                        "start": None,
-                        "end": None,
-                        "time_note": None,
-                        "rounding": rounding,
-                        "derivation": derivation,
-                        "role": comp.role,
-                    }
-                )
-                rows.append(new)
+            rows.extend(_administrations(phase, cycle, offset, start, comp, pending, unit, rounding, derivation))
         order = component_order(phase)
         rows.sort(key=lambda r: (r.day, order[r.component], r.dose_number or 0))
         return rows
+
+    def _infusions(
+        self,
+        comp: Component,
+        dose: ParsedDose,
+        level_step: str,
+        duration: Fraction | None,
+        layout: tuple[tuple[int, Infusion | None, Fraction], ...],
+    ) -> list[PendingRow]:
+        """One row per continuous infusion of ``comp`` in the cycle: the whole infusion's amount, rate and working."""
+        out: list[PendingRow] = []
+        seen: set[int] = set()
+        for day, infusion, _ in layout:
+            assert infusion is not None
+            if infusion.start_course_day in seen:
+                continue
+            seen.add(infusion.start_course_day)
+            work = infusion_dose(dose, duration, infusion.hours, self.patient, self.rounding, self._body(comp, dose))
+            steps = [f"{level_step}{work.calculation}"]
+            out.append(
+                PendingRow(
+                    day=day, infusion=infusion, amount=work.amount, rate=work.rate, hours=work.hours, steps=steps
+                )
+            )
+        return out
+
+
+def _administrations(
+    phase: Phase,
+    cycle: int,
+    offset: int,
+    start: dt.date | None,
+    comp: Component,
+    pending: list[PendingRow],
+    unit: str,
+    rounding: Rounding,
+    derivation: Derivation,
+) -> list[Administration]:
+    """The administrations of ``comp``'s adjusted rows in this cycle."""
+    rows: list[Administration] = []
+    rate_unit = f"{unit}/h"
+    for row in pending:
+        course_day = offset + row.day
+        # Administration(...) with every field named, written into its __dict__ as _moved does: the frozen
+        # dataclass's __init__ sets its 27 fields one object.__setattr__ at a time (a test holds the two
+        # equal, and the names to the class's fields)
+        new = object.__new__(Administration)
+        new.__dict__.update(
+            {
+                "phase": phase.id,
+                "cycle": cycle,
+                "day": row.day,
+                "course_day": course_day,
+                "date": start + dt.timedelta(days=course_day - 1) if start is not None else None,
+                "drug": comp.drug,
+                "component": comp.id,
+                "dose": row.amount,
+                "dose_unit": unit,
+                "route": comp.route,
+                "method": comp.method,
+                "rate": row.rate,
+                "rate_unit": rate_unit if row.rate is not None else None,
+                "duration_hours": row.hours,
+                "calculation": "; ".join(row.steps),
+                "infusion": row.infusion,
+                "warnings": tuple(row.warnings),
+                "dose_calculated": row.calculated,
+                "condition": None,
+                "caps": tuple(row.caps),
+                "dose_number": row.dose_number,
+                "doses_per_day": row.doses_per_day,
+                "start": None,
+                "end": None,
+                "time_note": None,
+                "rounding": rounding,
+                "derivation": derivation,
+                "role": comp.role,
+            }
+        )
+        rows.append(new)
+    return rows
+
+
+def _shares(
+    whole: list[PendingRow],
+    layout: tuple[tuple[int, Infusion | None, Fraction], ...],
+    unit: str,
+    rounding: Rounding,
+) -> list[PendingRow]:
+    """Each adjusted infusion of ``whole`` shared out over its days: a day's share is the infusion's rate times the
+    hours it runs that day, and its working is the whole infusion's, then the share. The infusion's warnings and the
+    maximum doses that applied to it are on its first day's row (the day it is connected)."""
+    by_start = {row.infusion.start_course_day: row for row in whole if row.infusion is not None}
+    out: list[PendingRow] = []
+    for day, infusion, hours_today in layout:
+        assert infusion is not None
+        row = by_start.get(infusion.start_course_day)
+        if row is None:  # left out (a renal table's 'avoid'): none of its days is given
+            continue
+        assert row.rate is not None and row.hours is not None
+        working = "; ".join(row.steps)
+        if len(row.steps) > 1:  # adjusted: the rate it runs at now
+            rate = amount_text(row.rate, unit + "/h", rounding)
+            working += f"; {amount_text(row.amount, unit, rounding)} over {_hours_text(row.hours)} = {rate}"
+        first = infusion.day_index == 1
+        out.append(
+            PendingRow(
+                day=day,
+                infusion=dataclasses.replace(
+                    infusion, amount=row.amount, calculation=working, amount_calculated=row.calculated
+                ),
+                amount=row.rate * hours_today,
+                rate=row.rate,
+                hours=hours_today,
+                steps=[working, share_text(row.rate, hours_today, unit, rounding)],
+                warnings=list(row.warnings) if first else [],
+                calculated=row.calculated * hours_today / row.hours if row.calculated is not None else None,
+                caps=list(row.caps) if first else [],
+            )
+        )
+    return out
 
 
 #: One component's days in a cycle, and where each sits in its infusion, by what decides them: the phase, the
@@ -783,6 +908,9 @@ def _moved(row: Administration, cycle: int, shift: int, start: dt.date | None) -
             hours=infusion.hours,
             day_index=infusion.day_index,
             days=infusion.days,
+            amount=infusion.amount,
+            calculation=infusion.calculation,
+            amount_calculated=infusion.amount_calculated,
         )
     new = object.__new__(Administration)
     fields = new.__dict__

@@ -33,6 +33,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from regimen.engine.preparations import Preparation, preparations
 from regimen.engine.timing import wall
 from regimen.model import Administration, Regimen, Total
 from regimen.quantities.clock import tzinfo_for
@@ -228,6 +229,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         },
         "start": plan.start.isoformat() if plan.start else None,
         "administrations": [row_record(plan, r) for r in plan.administrations],
+        # what is prepared and given: each dose, and each continuous infusion once, whole (issue 24)
+        "preparations": _preparations(plan),
         "totals": {
             "by_cycle": [total_record(plan, t) for t in plan.totals if t.cycle is not None],
             "course": [total_record(plan, t) for t in plan.totals if t.cycle is None],
@@ -250,6 +253,41 @@ def protocol_record(reg: Regimen) -> dict[str, Any]:
         ],
         "gates": [{"require": g.condition.text, "source": g.source} for g in reg.gates],
         "modifications": [{"when": m.text, "action": m.step.action, "source": m.source} for m in reg.modifications],
+    }
+
+
+def _preparations(plan: Plan) -> list[dict[str, Any]]:
+    return [preparation_record(p, plan.tz) for p in preparations(plan.administrations)]
+
+
+def preparation_record(prep: Preparation, tz: str | None) -> dict[str, Any]:
+    """A preparation as JSON (``regimen expand --format json`` 'preparations', a course's JSON): the amount
+    prepared, its rate and hours, the instants it is connected and disconnected (ISO 8601 in the zone ``tz``), the
+    cycle days it covers and its working."""
+    r, rnd = prep.first, prep.rounding
+    zone = tzinfo_for(tz)
+    return {
+        "phase": r.phase,
+        "cycle": r.cycle,
+        "days": list(prep.days),
+        "date": r.date.isoformat() if r.date else None,
+        "drug": r.drug,
+        "component": r.component,
+        "continuous": prep.continuous,
+        "dose": _num(rnd(prep.dose)),
+        "dose_exact": exact_text(prep.dose),
+        "dose_unit": prep.dose_unit,
+        "rate": _num(rnd(prep.rate)) if prep.rate is not None else None,
+        "rate_unit": r.rate_unit,
+        "hours": _num(exact_decimal(prep.hours, 6)) if prep.hours is not None else None,
+        "connect": wall(prep.connect, zone) if prep.connect is not None else None,
+        "disconnect": wall(prep.disconnect, zone) if prep.disconnect is not None else None,
+        "route": r.route,
+        "method": r.method,
+        "dose_number": r.dose_number,
+        "condition": r.condition,
+        "calculation": prep.calculation,
+        "warnings": list(prep.warnings),
     }
 
 
@@ -447,6 +485,7 @@ __all__ = [
     "kind_of",
     "plan_to_dataframe",
     "plan_to_dict",
+    "preparation_record",
     "records_frame",
     "row_record",
     "rows_frame",

@@ -1,6 +1,8 @@
 """Supply forecasts: how much of each drug a cohort needs, and how many vials of which size, when.
 
-Vials are single-use: each administration is made up from whole vials and what is left over is waste.
+Vials are single-use: each administration is made up from whole vials and what is left over is waste. A
+continuous infusion that runs across days is one administration (one pump or bag, prepared whole): its vials are
+counted for its whole amount, never per day (issue 24).
 For each administration the vial combination is chosen by this rule (exact arithmetic):
 
 1. the least waste (the smallest total vial amount that covers the exact dose);
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from regimen.clinical.formulary import DrugStock, Formulary, example_path
 from regimen.clinical.rounding import check_vial_steps
+from regimen.engine.plan import exact_sum
 from regimen.engine.rows import exact_text
 from regimen.errors import RegimenError
 from regimen.quantities.exact import decimal_to_json, exact_decimal, format_fraction
@@ -124,6 +127,8 @@ class SupplyForecast:
     expanded: int = 0
     notes: list[str] = field(default_factory=list)
     _counts: dict[tuple[str, str, str, str, str], int] = field(default_factory=lambda: defaultdict(int))
+    #: of those administrations, the continuous infusions (pumps), by (scope, period, drug)
+    _pumps: dict[tuple[str, str, str], int] = field(default_factory=lambda: defaultdict(int))
     _packers: dict[str, VialPacker | None] = field(default_factory=dict)
     _stock_unit: dict[str, str] = field(default_factory=dict)
     _has_dates: bool = False
@@ -138,6 +143,9 @@ class SupplyForecast:
             return
         import pandas as pd
 
+        # what is prepared: a continuous infusion's day shares are one pump, its vials counted for the whole (issue 24)
+        rows = preparation_frame(rows)
+
         # cycle labels per distinct (phase, cycle): 'cycle 2', or 'maintenance cycle 2' for phased regimens
         pair_codes, pairs = pd.factorize(pd.MultiIndex.from_arrays([rows["phase"], rows["cycle"]]))
         labels = [f"cycle {c}" if ph == "main" else f"{ph} cycle {c}" for ph, c in pairs]
@@ -147,6 +155,7 @@ class SupplyForecast:
                 "unit": rows["dose_unit"].astype(object).to_numpy(),
                 "dose": rows["dose_exact"].astype(object).to_numpy(),
                 "cycle": pd.Series(labels, dtype=object).to_numpy()[pair_codes],
+                "pump": (rows["method"] == "continuous infusion").to_numpy() if "method" in rows.columns else False,
             }
         )
         dates = rows["date"]
@@ -157,13 +166,15 @@ class SupplyForecast:
             frame["week"] = pd.Series(weeks, dtype=object).to_numpy()[codes]
         else:
             frame["week"] = "undated"
-        keys = ["drug", "unit", "dose"]
+        keys = ["drug", "unit", "dose", "pump"]
         for scope, period in (("total", None), ("cycle", "cycle"), ("week", "week")):
             grouped = frame.groupby([*keys, period] if period else keys, sort=False, observed=True).size()
             for key, n in grouped.items():
-                drug, unit, dose = key[:3]
-                label = "all" if period is None else key[3]
+                drug, unit, dose, pump = key[:4]
+                label = "all" if period is None else key[4]
                 self._counts[(scope, label, drug, unit, dose)] += int(n)
+                if pump:
+                    self._pumps[(scope, label, drug)] += int(n)
 
     def _packer(self, drug: str, unit: str) -> tuple[VialPacker | None, Fraction]:
         stock: DrugStock | None = self.formulary.stock(drug)
@@ -213,6 +224,7 @@ class SupplyForecast:
                 "drug": drug,
                 "unit": unit,
                 "administrations": line.administrations,
+                "pumps": self._pumps.get((scope, period, drug), 0),  # continuous infusions among them, each whole
                 "amount": json_number(line.amount),
                 "amount_exact": exact_text(line.amount),
                 "vial_unit": None,
@@ -312,6 +324,38 @@ class SupplyForecast:
         ]
 
 
+def preparation_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """A frame of rows (a cohort's, columns of the row schema) with each continuous infusion's day shares made one
+    row: its first day's, with the whole amount in ``dose_exact`` (exact) and ``dose``, and its hours in
+    ``duration_h``. A frame without infusion columns, or without infusions, is returned as it is. The frame twin
+    of :func:`preparations`, for what a cohort's supply counts."""
+    if "infusion_day" not in rows.columns or not rows["infusion_day"].notna().any():
+        return rows
+    import pandas as pd
+
+    shares = rows["infusion_day"].notna().to_numpy()
+    plain, pumps = rows[~shares], rows[shares]
+    keys = [c for c in ("patient_id", "phase", "cycle", "component", "condition") if c in pumps.columns]
+    first_day = (pumps["course_day"] - pumps["infusion_day"].astype("int64") + 1).rename("_first_day")
+    frame = pumps.assign(_first_day=first_day.to_numpy(), _order=range(len(pumps)))
+    group_keys = [*keys, "_first_day"]
+    exact: dict[str, Fraction] = {}
+
+    def total(doses: pd.Series) -> str:
+        values = [exact.setdefault(d, Fraction(d)) for d in doses]
+        return exact_text(exact_sum(values))
+
+    sums = frame.groupby(group_keys, sort=False, dropna=False)["dose_exact"].agg(total)
+    firsts = frame.sort_values("_order").drop_duplicates(group_keys, keep="first").set_index(group_keys)
+    firsts["dose_exact"] = sums.reindex(firsts.index).to_numpy()
+    firsts["dose"] = [float(Fraction(x)) for x in firsts["dose_exact"]]
+    if "infusion_hours" in firsts.columns and "duration_h" in firsts.columns:
+        firsts["duration_h"] = firsts["infusion_hours"]
+    out = firsts.reset_index().drop(columns=["_first_day", "_order"])[list(rows.columns)]
+    merged = pd.concat([plain, out.astype(rows.dtypes.to_dict())], ignore_index=True)
+    return merged
+
+
 def json_number(x: Fraction) -> int | float:
     """An amount as a JSON number: exact to 6 decimals, 168 (never 168.0)."""
     return decimal_to_json(exact_decimal(x, 6))
@@ -330,4 +374,4 @@ def forecast(rows_chunks: Iterable[pd.DataFrame], formulary: Formulary, *, regim
     return out
 
 
-__all__ = ["VIAL_RULE", "SupplyError", "SupplyForecast", "VialPacker", "forecast", "json_number"]
+__all__ = ["VIAL_RULE", "SupplyError", "SupplyForecast", "VialPacker", "forecast", "json_number", "preparation_frame"]

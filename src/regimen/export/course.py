@@ -12,13 +12,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from regimen.engine.courses import CourseRow, CourseView, DueRow, Rendered, history_line
-from regimen.engine.plan import Plan
-from regimen.engine.rows import exact_text, row_record
+from regimen.engine.plan import Plan, exact_sum
+from regimen.engine.preparations import Preparation, grouped, preparation_words
+from regimen.engine.rows import exact_text, preparation_record, row_record
 from regimen.export.table import DISCLAIMER, patient_line
+from regimen.model import Administration
 from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.exact import amount_text
 
 STATUS_WORDS = {"planned": "planned", "given": "GIVEN", "omitted": "OMITTED", "stopped": "stopped"}
+
+
+def _row_of(cr: CourseRow) -> Administration:
+    return cr.row
 
 
 def _plan_of(view: CourseView) -> dict[int, Plan]:
@@ -31,28 +37,37 @@ def _local(instant: dt.datetime | None, tz: str | None) -> str:
     return instant.astimezone(tzinfo_for(tz)).strftime("%H:%M")
 
 
-def _dose(cr: CourseRow) -> str:
-    r = cr.row
-    if cr.given is not None:
-        return amount_text(cr.given.dose, cr.given.unit, r.rounding)
-    return r.dose_text
+def _dose(prep: Preparation, crs: Sequence[CourseRow]) -> str:
+    given = [cr.given for cr in crs if cr.given is not None]
+    if given:
+        return amount_text(exact_sum([g.dose for g in given]), given[0].unit, prep.rounding)
+    return prep.dose_text
 
 
-def _working(cr: CourseRow, tz: str | None) -> str:
+def _status(crs: Sequence[CourseRow]) -> str:
+    """One preparation's status: its rows' (an infusion whose days differ: each, in day order)."""
+    return "+".join(dict.fromkeys(cr.status for cr in crs))
+
+
+def _working(prep: Preparation, crs: Sequence[CourseRow], tz: str | None) -> str:
     parts = []
+    cr = crs[0]
+    planned = f"{prep.dose_text}: {prep.calculation}"
     if cr.given is not None:
         g = cr.given
         at = f" at {g.at.astimezone(tzinfo_for(tz)).strftime('%Y-%m-%d %H:%M')} ({tz or 'UTC'})" if g.at else ""
         lot = f", lot {g.lot}" if g.lot else ""
-        parts.append(f"given{at}{lot} (change {g.change}); planned {cr.row.dose_text}: {cr.row.calculation}")
+        parts.append(f"given{at}{lot} (change {g.change}); planned {planned}")
     elif cr.status == "omitted":
-        parts.append(f"omitted (change {cr.change}); was {cr.row.dose_text}: {cr.row.calculation}")
+        parts.append(f"omitted (change {cr.change}); was {planned}")
     elif cr.status == "stopped":
-        parts.append(f"course stopped; was {cr.row.dose_text}: {cr.row.calculation}")
+        parts.append(f"course stopped; was {planned}")
     else:
-        parts.append(cr.row.calculation)
-    parts.extend(cr.marks)
-    parts.extend(f"warning: {w}" for w in cr.row.warnings)
+        parts.append(prep.calculation)
+    if prep.continuous:
+        parts.append(preparation_words(prep, tz))
+    parts.extend(dict.fromkeys(m for c in crs for m in c.marks))
+    parts.extend(f"warning: {w}" for w in prep.warnings)
     return "; ".join(parts)
 
 
@@ -63,8 +78,8 @@ class CourseParts:
     header: list[str]
     warnings: list[str]
     columns: tuple[str, ...]
-    rows: list[tuple[str, ...]]  # one per administration, in the order of ``columns``
-    statuses: list[str]  # each row's status: planned, given, omitted, stopped
+    rows: list[tuple[str, ...]]  # one per preparation (a continuous infusion's days are one), as ``columns`` orders
+    statuses: list[str]  # each row's status: planned, given, omitted, stopped (of its first day)
     counts: str
     given: str
     notes: list[str]
@@ -84,24 +99,27 @@ def course_parts(view: CourseView, started: tuple[dt.datetime, str, str] | None 
     if view.stopped is not None:
         header.append(f"Stopped from {view.stopped.isoformat()}")
     rows: list[tuple[str, ...]] = []
-    for cr in view.rows:
-        r = cr.row
+    statuses: list[str] = []
+    counts: dict[str, int] = {}
+    # one line per preparation: a continuous infusion's days are one pump (issue 24)
+    for prep, crs in grouped(view.rows, _row_of):
+        r = prep.first
         cycle = str(r.cycle) if r.phase == "main" else f"{r.phase} {r.cycle}"
+        status = _status(crs)
         rows.append(
             (
-                STATUS_WORDS[cr.status],
+                "+".join(STATUS_WORDS[x] for x in status.split("+")),
                 cycle,
-                str(r.day),
+                f"{prep.days[0]}-{prep.days[-1]}" if len(prep.days) > 1 else str(r.day),
                 r.date.isoformat() if r.date else "",
                 _local(r.start, s.tz if s.time else None),
                 r.drug,
-                _dose(cr),
-                _working(cr, s.tz),
+                _dose(prep, crs),
+                _working(prep, crs, s.tz),
             )
         )
-    counts: dict[str, int] = {}
-    for cr in view.rows:
-        counts[cr.status] = counts.get(cr.status, 0) + 1
+        statuses.append(crs[0].status)
+        counts[status] = counts.get(status, 0) + 1
     if view.given_totals:
         rounding = view.plans[0].rounding
         given = ", ".join(f"{drug} {amount_text(amount, unit, rounding)}" for drug, amount, unit in view.given_totals)
@@ -121,7 +139,7 @@ def course_parts(view: CourseView, started: tuple[dt.datetime, str, str] | None 
         warnings=list(view.warnings),
         columns=("Status", "Cycle", "Day", "Date", "Time", "Drug", "Dose", "Working"),
         rows=rows,
-        statuses=[cr.status for cr in view.rows],
+        statuses=statuses,
         counts="Administrations: " + ", ".join(f"{n} {k}" for k, n in counts.items()),
         given=given_line,
         notes=list(view.notes),
@@ -172,6 +190,17 @@ def course_record(view: CourseView, records: Mapping[str, Any]) -> dict[str, Any
         "records": dict(records),
         "rows": rows,
         "given_totals": [{"drug": d, "amount_exact": exact_text(a), "unit": u} for d, a, u in view.given_totals],
+        # what is prepared and given, with its status: a continuous infusion once, whole (issue 24)
+        "preparations": [
+            {
+                **preparation_record(prep, view.start.tz if view.start.time else None),
+                "status": _status(crs),
+                "given_exact": exact_text(exact_sum([cr.given.dose for cr in crs if cr.given is not None]))
+                if any(cr.given is not None for cr in crs)
+                else None,
+            }
+            for prep, crs in grouped(view.rows, _row_of)
+        ],
         "warnings": list(view.warnings),
         "notes": list(view.notes),
         "disclaimer": DISCLAIMER,
@@ -343,5 +372,6 @@ __all__ = [
     "due_json",
     "due_row",
     "due_text",
+    "preparation_words",
     "rendered",
 ]

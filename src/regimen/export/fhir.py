@@ -24,10 +24,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
-from regimen.engine.courses import CourseView
+from regimen.engine.courses import CourseRow, CourseView
 from regimen.engine.courses.describe import what
 from regimen.engine.courses.events import Given
-from regimen.engine.plan import Plan
+from regimen.engine.plan import Plan, exact_sum
+from regimen.engine.preparations import grouped
 from regimen.engine.timing import wall
 from regimen.export.table import DISCLAIMER
 from regimen.model import Administration, AucDose, Component, Derivation, Phase, Regimen, Variant, resolve_days
@@ -705,11 +706,12 @@ def course_bundle(view: CourseView) -> dict[str, Any]:
         *({"fullUrl": url, "resource": obs} for url, obs in observations.items()),
         *({"fullUrl": url, "resource": req} for url, req in requests),
     ]
-    for cr in view.rows:
-        given = cr.given
-        if given is None:
-            continue
-        r = cr.row
+    # one MedicationAdministration per record: a continuous infusion's day shares are one pump, given whole
+    for prep, crs in grouped([cr for cr in view.rows if cr.given is not None], _course_row):
+        given = crs[0].given
+        assert given is not None
+        r = prep.first
+        amount_given = exact_sum([cr.given.dose for cr in crs if cr.given is not None])
         aid = _id(key, "administration", given.change)
         administration: dict[str, Any] = {
             "resourceType": "MedicationAdministration",
@@ -718,14 +720,24 @@ def course_bundle(view: CourseView) -> dict[str, Any]:
             "medicationCodeableConcept": {"text": r.drug},
             "subject": {"reference": subject},
             "dosage": {
-                "text": f"given {given.text}; planned {r.dose_text}: {r.calculation}",
-                "dose": quantity(given.dose, given.unit),
+                "text": f"given {given.text}; planned {prep.dose_text}: {prep.calculation}",
+                "dose": quantity(amount_given, given.unit),
             },
             "note": [{"text": f"recorded as change {given.change} of course {view.course_id}"}],
         }
         if r.route:
             administration["dosage"]["route"] = {"text": r.route}
-        if given.at is not None:
+        if prep.continuous and prep.rate is not None and r.rate_unit is not None and prep.hours:
+            # the pump's rate as given: the amount given over the infusion's hours (the planned rate when as planned)
+            administration["dosage"]["rateQuantity"] = quantity(amount_given / prep.hours, r.rate_unit)
+            administration["dosage"]["text"] += f"; one continuous infusion over {prep.hours_text}"
+        if given.at is not None and prep.continuous and prep.hours:
+            zone = tzinfo_for(view.start.tz)
+            administration["effectivePeriod"] = {
+                "start": wall(given.at, zone),
+                "end": wall(given.at + dt.timedelta(hours=float(prep.hours)), zone),
+            }
+        elif given.at is not None:
             administration["effectiveDateTime"] = wall(given.at, tzinfo_for(view.start.tz))
         else:  # recorded without a time: not assumed to be the planned day; it was given before it was recorded
             recorded = next(c.at for c in view.changes if c.seq == given.change)
@@ -785,6 +797,10 @@ def _entered_in_error(view: CourseView, key: str, subject: str) -> Iterator[dict
                 ],
             },
         }
+
+
+def _course_row(cr: CourseRow) -> Administration:
+    return cr.row
 
 
 def course_fhir_json(view: CourseView) -> str:

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from html import escape
 
 from regimen.engine.plan import Plan
+from regimen.engine.preparations import Preparation, preparations
 from regimen.errors import RegimenError, option
 from regimen.export.table import DISCLAIMER, patient_line
-from regimen.model import Administration
 from regimen.quantities.clock import tzinfo_for
 
 PAPERS = {"a4": ("A4", 210.0, 297.0), "letter": ("letter", 215.9, 279.4)}  # (CSS size, width mm, height mm)
@@ -52,24 +52,41 @@ td li { margin: 0 0 0.4mm 0; }
 div.contacts { border: 1.5px solid #000; padding: 1.5mm 2mm; margin-top: 2mm; font-size: 8.5pt; line-height: 1.3; }
 div.contacts span { display: inline-block; width: 48%%; border-bottom: 1px solid #000; height: 5.5mm;
                     margin-right: 1%%; }
+p.who { margin: 0 0 1mm 0; font-size: 9pt; line-height: 1.3; }
+p.who span { display: inline-block; width: 48%%; border-bottom: 1px solid #000; height: 5.5mm; margin-right: 1%%; }
 p.notice { font-size: 7pt; line-height: 1.25; border-top: 1px solid #000; margin: 1.5mm 0 0 0; padding-top: 1mm; }
 """
+WHO_MM = 8.0  # the lines for the patient's name and date of birth
 CONTACTS_MM = 23.0  # the care team's box: its title, two lines to write on, borders and margins
 GRID_HEAD_MM = 6.0  # the row of day names
 
 
-def _line(plan: Plan, r: Administration) -> str:
-    when = ""
-    if r.start is not None:
-        when = r.start.astimezone(tzinfo_for(plan.tz)).strftime("%H:%M") + " "
-    elif plan.time is not None:  # the plan has times, and the source gives none for this dose
-        when = "time not stated: "
+def _time(plan: Plan, instant: dt.datetime | None) -> str:
+    if instant is not None:
+        return instant.astimezone(tzinfo_for(plan.tz)).strftime("%H:%M") + " "
+    return "time not stated: " if plan.time is not None else ""  # the plan has times; the source gives none
+
+
+def _entries(plan: Plan, prep: Preparation) -> list[tuple[dt.date, str]]:
+    """The handout's lines of one preparation, by date: each dose as it is prepared, plainly ('2,522 mg'); a pump
+    once, whole, on the day it is connected, with the day and time it comes off (and that day's line too)."""
+    r = prep.first
+    if r.date is None:
+        return []
     how = f" {r.route}" if r.route else ""
     cond = f" (only if {r.condition})" if r.condition else ""
-    if r.infusion is not None:
-        return f"{when}{r.drug}{how} pump, day {r.infusion.day_index} of {r.infusion.days}: {r.dose_text}{cond}"
-    number = f" (dose {r.dose_number} of {r.doses_per_day})" if r.dose_number is not None else ""
-    return f"{when}{r.drug} {r.dose_text}{how}{number}{cond}"
+    amount = prep.plain_dose_text
+    if not prep.continuous:
+        number = f" (dose {r.dose_number} of {r.doses_per_day})" if r.dose_number is not None else ""
+        return [(r.date, f"{_time(plan, r.start)}{r.drug} {amount}{how}{number}{cond}")]
+    hours = f" over {prep.hours_text}" if prep.hours_text else ""
+    off = prep.disconnect.astimezone(tzinfo_for(plan.tz)) if prep.disconnect is not None else None
+    comes_off = f"; comes off {off.strftime('%a %d %b %H:%M')}" if off is not None else f"; runs{hours}"
+    out = [(r.date, f"{_time(plan, prep.connect)}{r.drug}{how} pump on: {amount}{hours}{comes_off}{cond}")]
+    out += [(row.date, f"{r.drug} pump running{cond}") for row in prep.rows[1:] if row.date is not None]
+    if off is not None:
+        out.append((off.date(), f"{off.strftime('%H:%M')} {r.drug} pump comes off{cond}"))
+    return out
 
 
 def _lines(text: str, width_mm: float, size_pt: float) -> int:
@@ -147,11 +164,10 @@ def handout_html(plan: Plan, paper: str = "a4", label: str | None = None) -> str
         raise RegimenError(f"a handout needs dates: give {option('start')} (the date of day 1)")
     if paper not in PAPERS:
         raise RegimenError(f"{option('paper')} {paper!r}: a4 or letter")
-    rows: dict[dt.date, list[Administration]] = {}
-    for r in plan.administrations:
-        if r.date is not None:
-            rows.setdefault(r.date, []).append(r)
-    by_date = {d: [_line(plan, r) for r in day] for d, day in rows.items()}
+    by_date: dict[dt.date, list[str]] = {}
+    for prep in preparations(plan.administrations):
+        for day, text in _entries(plan, prep):
+            by_date.setdefault(day, []).append(text)
     dates = sorted(by_date)
     first, last = (dates[0], dates[-1]) if dates else (plan.start, plan.start)
     reg = plan.regimen
@@ -172,13 +188,18 @@ def handout_html(plan: Plan, paper: str = "a4", label: str | None = None) -> str
     head_mm = (
         _lines(title, text_width, 13) * 13 * 1.2 * PT
         + 1
+        + WHO_MM
         + sum(_lines(m, text_width, 7) * 7 * 1.25 * PT + 0.8 for m in meta)
         + 12 * 1.2 * PT
         + 2.5  # the month's name
         + _lines(notice, text_width, 7) * 7 * 1.25 * PT
         + 2.5  # the notice
     )
-    head = f"<h1>{escape(title)}</h1>" + "".join(f'<p class="meta">{escape(m)}</p>' for m in meta)
+    head = (
+        f"<h1>{escape(title)}</h1>"
+        + '<p class="who"><span>Patient name:</span><span>Date of birth:</span></p>'
+        + "".join(f'<p class="meta">{escape(m)}</p>' for m in meta)
+    )
     contacts = (
         '<div class="contacts"><b>Your care team</b> (write in): '
         "<br><span>Name:</span><span>Phone:</span><br><span>Out of hours:</span><span>Clinic:</span></div>"

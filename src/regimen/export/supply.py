@@ -39,6 +39,7 @@ def forecast_csv(forecast: SupplyForecast) -> str:
         "vial_count",
         "vial_amount",
         "waste",
+        "pumps",
     ]
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
@@ -86,7 +87,7 @@ def forecast_table(forecast: SupplyForecast) -> str:
             [
                 rec["period"] if rec["scope"] != "total" else "total",
                 rec["drug"],
-                f"{rec['administrations']:,}",
+                f"{rec['administrations']:,}" + (f" ({rec['pumps']:,} pumps)" if rec["pumps"] else ""),
                 f"{format_fraction(Fraction(rec['amount_exact']))} {unit}",
                 vials_text(rec["vials"]) or "not in formulary",
                 "" if rec["vial_amount"] is None else f"{format_fraction(Fraction(str(rec['vial_amount'])))} {vunit}",

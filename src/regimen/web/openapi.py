@@ -97,6 +97,31 @@ _ADMINISTRATION = _object(
         },
     }
 )
+_PREPARATION = _object(
+    {
+        "phase": {"type": "string"},
+        "cycle": {"type": "integer"},
+        "days": {"type": "array", "items": {"type": "integer"}, "description": "the cycle days it covers"},
+        "date": {**_TEXT, "format": "date"},
+        "drug": {"type": "string"},
+        "component": {"type": "string"},
+        "continuous": {"type": "boolean", "description": "a continuous infusion: one pump or bag over its days"},
+        "dose": {"type": "number", "description": "the amount prepared, rounded for display"},
+        "dose_exact": {"type": "string", "description": "the exact amount prepared (a whole infusion's total)"},
+        "dose_unit": {"type": "string"},
+        "rate": _NUMBER,
+        "rate_unit": _TEXT,
+        "hours": _NUMBER,
+        "connect": {**_TEXT, "format": "date-time"},
+        "disconnect": {**_TEXT, "format": "date-time"},
+        "route": _TEXT,
+        "method": _TEXT,
+        "dose_number": _INT,
+        "condition": _TEXT,
+        "calculation": {"type": "string", "description": "the working of what is prepared"},
+        "warnings": _TEXTS,
+    }
+)
 _TOTAL = _object(
     {
         "drug": {"type": "string"},
@@ -139,6 +164,7 @@ PLAN_SCHEMA = _object(
         ),
         "start": {**_TEXT, "format": "date"},
         "administrations": {"type": "array", "items": {"$ref": "#/components/schemas/Administration"}},
+        "preparations": {"type": "array", "items": _PREPARATION},
         "totals": _object(
             {
                 "by_cycle": {"type": "array", "items": {"$ref": "#/components/schemas/Total"}},

@@ -60,7 +60,14 @@ from regimen.engine.cohort.roster import (
     read_date,
     read_number,
 )
-from regimen.engine.expand import choose_variant, component_schedule, dose_for_day, expand, requirements
+from regimen.engine.expand import (
+    HOURS_PER_DAY,
+    choose_variant,
+    component_schedule,
+    dose_for_day,
+    expand,
+    requirements,
+)
 from regimen.engine.plan import Plan
 from regimen.engine.rows import (
     DOSE_FIELDS,
@@ -104,7 +111,7 @@ class _Template:
 
     plan: Plan
     records: list[dict[str, Any]]  # row_record of each row, warnings joined as in CSV
-    keys: list[tuple[Any, ...]]  # per row: (dose, continuous, duration) for dose_for_day
+    keys: list[tuple[Any, ...]]  # per row: (dose, continuous, duration, hours that day, infusion's hours)
     bases: list[str]  # per row: "weight", "bsa" or "flat" (anything else: not vectorised)
     # the plan's warnings that do not come from the patient's values (cycles past the source's): every member's
     extra_warnings: tuple[str, ...] = ()
@@ -116,11 +123,14 @@ _ADJUSTMENTS = ("max_dose", "max_daily", "max_per_cycle", "round_to", "dosing_we
 
 
 def _row_rule(regimen: Regimen, row: Administration, patient: Patient) -> tuple[tuple[Any, ...], str]:
-    """What a template row's numbers depend on: (dose, continuous, duration) for dose_for_day, and the dose's basis."""
+    """What a template row's numbers depend on: (dose, continuous, duration, and for a continuous infusion's day its
+    hours that day and the whole infusion's hours) for dose_for_day, and the dose's basis."""
     phase = next(p for p in regimen.phases if p.id == row.phase)
     comp = phase.component(row.component)
     dose, duration = component_schedule(comp, choose_variant(comp, patient, row.cycle))
-    return (dose, comp.method == "continuous infusion", duration), str(dose.unit.basis)
+    infusion = row.infusion
+    today, whole = (row.duration_hours, infusion.hours) if infusion is not None else (None, None)
+    return (dose, comp.method == "continuous infusion", duration, today, whole), str(dose.unit.basis)
 
 
 def _plain(regimen: Regimen) -> bool:
@@ -555,7 +565,7 @@ class CohortExpander:
         import numpy as np
 
         rows = [j for j, b in enumerate(template.bases) if b == basis]
-        rules: dict[tuple[int, bool, int], int] = {}  # the regimen's own objects: (dose, continuous, duration)
+        rules: dict[tuple[Any, ...], int] = {}  # the regimen's own objects (dose, continuous, duration), and hours
         spec: list[tuple[Any, ...]] = []  # each rule, in order of its number
         rule_list: list[int] = []  # each row's rule
         for j in rows:
@@ -567,13 +577,16 @@ class CohortExpander:
         worked = np.empty((5, len(rules), len(keys)), dtype=np.float64)
         for k, key in enumerate(keys):
             patient: Patient | None = None  # made only when a rule's working is not yet remembered
-            for r, (dose, continuous, duration) in enumerate(spec):
-                memo = (*self._rule_id((dose, continuous, duration)), basis, key)
+            for r, rule in enumerate(spec):
+                dose, continuous, duration, today, whole = rule
+                memo = (*self._rule_id(rule), basis, key)
                 fields = self._worked.get(memo)
                 if fields is None:
                     if patient is None:
                         patient = self._body_patient(rep, basis, key)
-                    work = dose_for_day(dose, continuous, duration, patient, self.rounding)
+                    work = dose_for_day(
+                        dose, continuous, duration, patient, self.rounding, today or HOURS_PER_DAY, None, whole
+                    )
                     fields = self._worked[memo] = self._table.dose_codes(
                         dose_fields(self.rounding, work.amount, work.rate, work.hours, work.calculation)
                     )
@@ -591,9 +604,9 @@ class CohortExpander:
         return self._table.append(texts, ints, floats), size
 
     @staticmethod
-    def _rule_id(rule: tuple[Any, ...]) -> tuple[int, bool, int]:
-        dose, continuous, duration = rule
-        return (id(dose), bool(continuous), id(duration))
+    def _rule_id(rule: tuple[Any, ...]) -> tuple[Any, ...]:
+        dose, continuous, duration, today, whole = rule
+        return (id(dose), bool(continuous), id(duration), today, whole)
 
     def _template_codes(self, template: _Template) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         found = self._coded.get(id(template))

@@ -11,7 +11,7 @@ from typing import Any
 from regimen.engine.courses.describe import cycle_arg, cycle_name, describe, row_name
 from regimen.engine.courses.events import Delay, Dose, Given, Measure, Stop, Void, same_change
 from regimen.engine.courses.records import CourseError
-from regimen.engine.courses.replay import live_changes
+from regimen.engine.courses.replay import given_records, live_changes
 from regimen.engine.courses.state import Change, CourseRow, CourseState
 from regimen.errors import option
 from regimen.quantities.clock import tzinfo_for
@@ -78,8 +78,7 @@ def _measure(before: CourseState, after: CourseState, change: Change, e: Measure
 
 def _given(before: CourseState, after: CourseState, change: Change, e: Given) -> None:
     regimen, tz = after.regimen, after.start.tz
-    cr = next(cr for cr in after.rows if cr.given is not None and cr.given.change == change.seq)
-    assert cr.given is not None
+    g, cr, given, planned = next(x for x in given_records(after.rows) if x[0].change == change.seq)
     on = _given_on(cr, tz)
     if before.stopped is not None and on is not None and on >= before.stopped:
         raise CourseError(
@@ -92,11 +91,10 @@ def _given(before: CourseState, after: CourseState, change: Change, e: Given) ->
             f"({before.start.start.isoformat()}); check the date (and the zone), and if it is right record it with "
             f"{option('confirm')}"
         )
-    planned = cr.row.dose
-    if planned and cr.given.dose >= planned * IMPLAUSIBLE_RATIO and not e.confirmed:
+    if planned and given >= planned * IMPLAUSIBLE_RATIO and not e.confirmed:  # a pump: its whole
         raise CourseError(
-            f"{_label(change)}: {format_fraction(cr.given.dose)} {cr.given.unit} given is "
-            f"{format_decimal(to_decimal(cr.given.dose / planned, 1))} times the planned "
+            f"{_label(change)}: {format_fraction(given)} {g.unit} given is "
+            f"{format_decimal(to_decimal(given / planned, 1))} times the planned "
             f"{format_fraction(planned)} {cr.row.dose_unit} for {row_name(regimen, cr.row)}: check the dose and "
             f"its unit; if that much really was given, record it with {option('confirm')}"
         )

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from regimen.engine.courses.events import AnyEvent, Delay, Dose, Given, Measure, Omit, Stop
 from regimen.engine.courses.state import Change, CourseRow, CourseState, DueRow
+from regimen.engine.preparations import Preparation, grouped, preparation_words
 from regimen.engine.rows import exact_text
 from regimen.model import Administration, Regimen, how_given
 from regimen.quantities.clock import tzinfo_for
@@ -121,21 +122,27 @@ def history_line(state: CourseState, change: Change) -> str:
 
 
 def due_rows(state: CourseState) -> list[DueRow]:
-    """The course's planned administrations that have a date, as the worklist lists them."""
+    """The course's planned administrations that have a date, as the worklist lists them: one row per preparation
+    (a continuous infusion's days are one pump, issue 24)."""
     notes = {c.id: c.note for c in state.regimen.components()}
     tz = state.start.tz if state.start.time else None
-    return [_due_row(state, cr, notes.get(cr.row.component), tz) for cr in state.rows if _on_worklist(cr)]
+    planned = [cr for cr in state.rows if _on_worklist(cr)]
+    return [
+        _due_row(state, prep, crs, notes.get(prep.component), tz) for prep, crs in grouped(planned, lambda cr: cr.row)
+    ]
 
 
 def _on_worklist(cr: CourseRow) -> bool:
     return cr.status == "planned" and cr.row.date is not None
 
 
-def _due_row(state: CourseState, cr: CourseRow, note: str | None, tz: str | None) -> DueRow:
-    r = cr.row
+def _due_row(
+    state: CourseState, prep: Preparation, crs: Sequence[CourseRow], note: str | None, tz: str | None
+) -> DueRow:
+    r = prep.first
     assert r.date is not None
-    how = [h] if (h := how_given(r.method, r.route)) else []
-    if r.duration_hours is not None and r.infusion is None:
+    how = [preparation_words(prep, tz)] if prep.continuous else [h] if (h := how_given(r.method, r.route)) else []
+    if r.duration_hours is not None and not prep.continuous:
         how.append(f"over {exact_text(r.duration_hours)} h")
     return DueRow(
         course_id=state.course_id,
@@ -148,16 +155,16 @@ def _due_row(state: CourseState, cr: CourseRow, note: str | None, tz: str | None
         day=r.day,
         drug=r.drug,
         component=r.component,
-        dose=r.dose,
-        dose_text=r.dose_text,
+        dose=prep.dose,
+        dose_text=prep.dose_text,
         unit=r.dose_unit,
         rate_text=r.rate_text if r.rate is not None else None,
         route=r.route,
         method=str(r.method) if r.method is not None else None,
-        hours=r.duration_hours,
+        hours=prep.hours,
         preparation="; ".join(x for x in (*how, note) if x) or None,
-        calculation=r.calculation,
-        warnings="; ".join((*r.warnings, *cr.marks)),
+        calculation=prep.calculation,
+        warnings="; ".join(dict.fromkeys((*prep.warnings, *(m for cr in crs for m in cr.marks)))),
         dose_number=r.dose_number,
         condition=r.condition,
     )

@@ -26,7 +26,8 @@ from regimen.engine.courses.events import Delay, Dose, Given, Measure, Omit, Sto
 from regimen.engine.courses.records import CourseError, CourseStart
 from regimen.engine.courses.state import Change, CourseRow, CourseState, GivenDose
 from regimen.engine.expand import expand
-from regimen.engine.plan import Plan, compute_totals
+from regimen.engine.plan import Plan, compute_totals, exact_sum
+from regimen.engine.preparations import Preparation, grouped, infusion_key
 from regimen.errors import option
 from regimen.model import Administration, Patient, Regimen
 from regimen.protocol.loader import amount
@@ -224,45 +225,80 @@ def _omit(rows: list[CourseRow], change: Change, e: Omit, regimen: Regimen) -> N
 
 
 def _given(rows: list[CourseRow], change: Change, e: Given, regimen: Regimen) -> None:
-    n = _one_row(rows, change, e, regimen)
-    cr = rows[n]
+    """A dose given, recorded against one preparation: a continuous infusion is given as a whole (one pump), so a
+    record of any of its days takes in all its day shares, each holding its exact share of the dose given (issue
+    24; the sums stay exact)."""
+    prep, members = _one_preparation(rows, change, e, regimen)
     said = what(regimen, e)
-    if cr.status == "omitted":
-        raise CourseError(f"given (change {change.seq}): {said} was omitted (change {cr.change}); it cannot be given")
-    if cr.status == "given":
-        raise CourseError(f"given (change {change.seq}): {said} is already recorded as given (change {cr.change})")
+    for cr in (rows[n] for n in members):
+        if cr.status == "omitted":
+            raise CourseError(
+                f"given (change {change.seq}): {said} was omitted (change {cr.change}); it cannot be given"
+            )
+        if cr.status == "given":
+            raise CourseError(f"given (change {change.seq}): {said} is already recorded as given (change {cr.change})")
+    unit = prep.dose_unit
     planned = amount(e.dose, f"{option('dose')}")
     try:
-        dose = planned.value * factor(planned.unit, cr.row.dose_unit)
+        dose = planned.value * factor(planned.unit, unit)
     except Exception:
         raise CourseError(
-            f"{option('dose')} {e.dose!r}: {cr.row.drug} is planned in {cr.row.dose_unit}; give the dose in "
-            f"{cr.row.dose_unit} (e.g. {option('dose')} '{format_fraction(cr.row.dose)} {cr.row.dose_unit}')"
+            f"{option('dose')} {e.dose!r}: {prep.drug} is planned in {unit}; give the dose in "
+            f"{unit} (e.g. {option('dose')} '{format_fraction(prep.dose)} {unit}')"
         ) from None
-    given = GivenDose(dose=dose, unit=cr.row.dose_unit, text=e.dose, at=e.at, lot=e.lot, change=change.seq)
-    marks = cr.marks
-    if dose != cr.row.dose:
-        off = signed_percent(deviation_percent(cr.row.dose, dose))
-        unit = cr.row.dose_unit
-        marks = (*marks, f"given {format_fraction(dose)} {unit}, planned {format_fraction(cr.row.dose)} {unit} ({off})")
-    rows[n] = dataclasses.replace(cr, status="given", given=given, change=change.seq, marks=marks)
+    extra: tuple[str, ...] = ()
+    if dose != prep.dose:
+        off = signed_percent(deviation_percent(prep.dose, dose))
+        extra = (f"given {format_fraction(dose)} {unit}, planned {format_fraction(prep.dose)} {unit} ({off})",)
+    for n in members:
+        cr = rows[n]
+        share = dose if len(members) == 1 else dose * cr.row.dose / prep.dose
+        given = GivenDose(dose=share, unit=unit, text=e.dose, at=e.at, lot=e.lot, change=change.seq)
+        rows[n] = dataclasses.replace(cr, status="given", given=given, change=change.seq, marks=(*cr.marks, *extra))
 
 
-def _one_row(rows: list[CourseRow], change: Change, e: Given, regimen: Regimen) -> int:
-    found = [n for n, cr in enumerate(rows) if _matches(cr.row, e)]
+def _one_preparation(
+    rows: list[CourseRow], change: Change, e: Given, regimen: Regimen
+) -> tuple[Preparation, list[int]]:
+    found = _whole_infusions(rows, [n for n, cr in enumerate(rows) if _matches(cr.row, e)])
     said = what(regimen, e)
     if not found:
         raise CourseError(f"given (change {change.seq}): the course has no {said} to record")
-    if len(found) > 1:
-        drugs = ", ".join(dict.fromkeys(rows[n].row.component for n in found))
-        if len({(rows[n].row.component, rows[n].row.day) for n in found}) == 1:  # one drug on one day, several doses
-            which = f"name the dose with {option('dose_number')} (1 to {len(found)})"
+    preps = grouped(found, lambda n: rows[n].row)
+    if len(preps) > 1:
+        drugs = ", ".join(dict.fromkeys(p.component for p, _ in preps))
+        if len({(p.component, p.days) for p, _ in preps}) == 1:  # one drug on one day, several doses
+            which = f"name the dose with {option('dose_number')} (1 to {len(preps)})"
         else:
             which = f"name the drug with {option('drug')} and the day with {option('day')}"
         raise CourseError(
-            f"given (change {change.seq}): {said} matches {len(found)} administrations ({drugs}); {which}"
+            f"given (change {change.seq}): {said} matches {len(preps)} administrations ({drugs}); {which}"
         )
-    return found[0]
+    return preps[0]
+
+
+def _whole_infusions(rows: Sequence[CourseRow], found: list[int]) -> list[int]:
+    """``found`` with every day share of each continuous infusion one of them is a share of (issue 24)."""
+    keys = {k for n in found if (k := infusion_key(rows[n].row)) is not None}
+    if not keys:
+        return found
+    return [n for n, cr in enumerate(rows) if n in found or infusion_key(cr.row) in keys]
+
+
+def given_records(rows: Sequence[CourseRow]) -> list[tuple[GivenDose, CourseRow, Fraction, Fraction]]:
+    """Each record of a dose given: its first row, and the amounts given and planned (a whole infusion's, when the
+    record is of a continuous infusion's day shares)."""
+    by_change: dict[int, list[CourseRow]] = {}
+    for cr in rows:
+        if cr.given is not None:
+            by_change.setdefault(cr.given.change, []).append(cr)
+    out = []
+    for crs in by_change.values():
+        g = crs[0].given
+        assert g is not None
+        given = exact_sum([cr.given.dose for cr in crs if cr.given is not None])
+        out.append((g, crs[0], given, exact_sum([cr.row.dose for cr in crs])))
+    return out
 
 
 _SINGLE: dict[type, Callable[[list[CourseRow], Change, Any, Regimen], None]] = {Omit: _omit, Given: _given}
@@ -423,15 +459,14 @@ def _said(
 
 
 def _off_plan(rows: Sequence[CourseRow], regimen: Regimen) -> list[str]:
-    """A dose recorded as given that differs from the planned dose by more than FLAG_CHANGE %."""
+    """A dose recorded as given that differs from the planned dose by more than FLAG_CHANGE % (a pump: its whole)."""
     out = []
-    for cr in rows:
-        g, planned = cr.given, cr.row.dose
-        if g is None or not planned or abs(g.dose - planned) * 100 <= FLAG_CHANGE * planned:
+    for g, cr, given, planned in given_records(rows):
+        if not planned or abs(given - planned) * 100 <= FLAG_CHANGE * planned:
             continue
         out.append(
-            f"{row_name(regimen, cr.row)}: given {format_fraction(g.dose)} {g.unit}, planned "
-            f"{format_fraction(planned)} {cr.row.dose_unit} ({signed_percent(deviation_percent(planned, g.dose))}, "
+            f"{row_name(regimen, cr.row)}: given {format_fraction(given)} {g.unit}, planned "
+            f"{format_fraction(planned)} {cr.row.dose_unit} ({signed_percent(deviation_percent(planned, given))}, "
             f"change {g.change}): more than {format_fraction(FLAG_CHANGE)} % from the plan; check the record and the "
             "next doses"
         )
