@@ -268,6 +268,28 @@ def _notes_for(plan: Plan, drug: str) -> list[str]:
     return [n for n in plan.notes if not any(n.startswith(f"{o}:") for o in others)]
 
 
+FIXED_DOSE = "none (a fixed dose)"
+
+
+def values_used(plan: Plan, slot: Slot) -> str:
+    """The patient values this event's doses were worked out from ("BSA 1.8 m²"), not every value of the plan: an
+    idarubicin event says nothing of the weight, so a new weight leaves it as it was (its SEQUENCE kept), and says
+    nothing stale. A dose from a GFR, or one whose working is not known, names every value of the plan."""
+    said: list[str] = []
+    for row in slot.rows:
+        d = row.derivation
+        if d is None or d.factor_unit not in (None, "m²", "kg"):
+            return patient_line(plan)
+        if d.factor is None:
+            text = FIXED_DOSE
+        else:
+            name = "BSA" if d.factor_unit == "m²" else "weight"
+            text = f"{name} {d.factor_text or f'{format_fraction(d.factor)} {d.factor_unit}'}"
+        if text not in said:
+            said.append(text)
+    return ", ".join(said)
+
+
 def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, label: str | None) -> str:
     r = slot.first
     reg = plan.regimen
@@ -313,7 +335,7 @@ def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, l
     version = f", version {reg.version}" if reg.version else ""
     lines.append(f"Regimen: {reg.name} ({reg.id}{version})")
     lines.append(f"Source: {reg.citation}")
-    lines.append(f"Patient values used: {patient_line(plan)}")
+    lines.append(f"Patient values used: {values_used(plan, slot)}")
     lines.extend(f"Note: {n}" for n in _notes_for(plan, r.drug))
     lines.append(DISCLAIMER)
     return "\n".join(lines)
@@ -613,8 +635,9 @@ def patient_values(data: bytes | str) -> list[str]:
     found = []
     for old in read_previous(data).values():
         for line in str(old.event.get("DESCRIPTION", "")).splitlines():
-            if line.startswith("Patient values used: ") and line[21:] not in found:
-                found.append(line[21:])
+            value = line.removeprefix("Patient values used: ")
+            if value != line and value != FIXED_DOSE and value not in found:
+                found.append(value)
     return found
 
 
