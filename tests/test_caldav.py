@@ -195,7 +195,9 @@ def test_a_new_weight_without_course_cancels_the_earlier_events_on_the_server_as
 
     def expand(weight: str, *more: str) -> Any:
         args = ["expand", "cenersen-arm3", "--weight", weight, "--bsa", "1.8", "--age", "45", "--start", "2026-12-01"]
-        result = runner.invoke(cli, [*args, "--time", "08:00", "--tz", "Europe/Berlin", "--caldav", url, *more], env=ENV)
+        result = runner.invoke(
+            cli, [*args, "--time", "08:00", "--tz", "Europe/Berlin", "--caldav", url, *more], env=ENV
+        )
         assert result.exit_code == 0, result.output
         return result
 
@@ -212,7 +214,9 @@ def test_a_new_weight_without_course_cancels_the_earlier_events_on_the_server_as
         "8 event(s) of the same regimen and start with other patient values (weight 70 kg; BSA 1.8 m²) are cancelled"
         in result.stderr
     )
-    assert f"{url}: 8 event(s) created, 8 updated (8 of them an earlier plan's), 0 unchanged, 0 removed" in result.stderr
+    assert (
+        f"{url}: 8 event(s) created, 8 updated (8 of them an earlier plan's), 0 unchanged, 0 removed" in result.stderr
+    )
     server = radicale.stored("weight")
     file = {str(e["UID"]): e for e in icalendar.Calendar.from_ical(ics.read_bytes()).walk("VEVENT")}
     assert len(active(file)) == 8 and set(file) - active(file) == first  # the file: 8 new, the 8 old cancelled

@@ -218,7 +218,9 @@ def test_a_new_weight_moves_only_the_weight_based_event_on_both_paths(db: str, t
     after = plan.read_bytes()
     moved = {uid for uid, (title, _) in sequences(after).items() if title.startswith("Cenersen")}
     # 0.1 mg/kg/h × 72 kg = 7.2 mg/h; × 96 h = 691.2 mg (was 7 mg/h, 672 mg)
-    assert [sequences(after)[u] for u in moved] == [("Cenersen 691.2 mg IV continuous over 96 h, 7.2 mg/h — C1 D1–4", 1)]
+    assert [sequences(after)[u] for u in moved] == [
+        ("Cenersen 691.2 mg IV continuous over 96 h, 7.2 mg/h — C1 D1–4", 1)
+    ]
     assert sequences(course_after) == sequences(after)  # the same UIDs (keyed by c1), the same SEQUENCE on both
     for old, new in ((before, after), (course_before, course_after)):
         kept = {uid: block for uid, block in blocks(new).items() if uid not in moved}
