@@ -276,8 +276,8 @@ def render_table(plan: Plan, width: int | None = None, emphasis: Callable[[str],
 
     out = [*fitted(header_lines(plan), "  "), "", *columns(table.headers, table.rows, width=width), ""]
     if any(r.role == "supportive" for r in plan.administrations):
-        supportive = f"{SUPPORTIVE_MARK.strip()}: supportive care, not counted in the totals below (anticancer drugs only)."
-        out += [*fitted([supportive], ""), ""]
+        legend = f"{SUPPORTIVE_MARK.strip()}: supportive care, not counted in the totals below (anticancer drugs only)."
+        out += [*fitted([legend], ""), ""]
     out += ["Totals per cycle:", *columns(table.cycle_headers, table.cycle_totals, width=width), ""]
     out += ["Totals for the course:", *columns(table.course_headers, table.course_totals, width=width), ""]
     if plan.warnings:
