@@ -129,8 +129,13 @@ def test_expand_with_a_course_key_updates_instead_of_duplicating(tmp_path: Path)
             b"".join(first.values()).join([b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n", b"END:VCALENDAR\r\n"])
         ).items()
     }
-    # every event says the patient values it used, so each is updated (SEQUENCE 1); only cenersen's dose moved
-    assert all(int(e["SEQUENCE"]) == 1 for e in events(second_raw).values())
+    # each event says the patient values its dose was worked out from: only cenersen's (the weight) is updated
+    # (SEQUENCE 1); idarubicin and cytarabine (the BSA) stay as they were (issue 26)
+    assert {summaries[u].split()[0]: int(e["SEQUENCE"]) for u, e in events(second_raw).items()} == {
+        "Cenersen": 1,
+        "Idarubicin": 0,
+        "Cytarabine": 0,
+    }
     retitled = {summaries[u].split()[0] for u in second if summaries[u] != first_summaries[u]}
     assert retitled == {"Cenersen"}  # idarubicin and cytarabine are per m²: same titles
     cenersen = next(u for u in second if summaries[u].startswith("Cenersen"))
