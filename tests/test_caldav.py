@@ -127,9 +127,10 @@ def test_second_upload_replaces_the_first(radicale: Server) -> None:
     two = make_plan("oblimersen-dtic", dt.date(2026, 10, 20), cycles=2)
     publish(two, url, environ=ENV, **OPTIONS)
     first = radicale.stored("replace")
-    # another patient's plan in the same calendar must survive
+    # another patient's plan in the same calendar must survive (a label keeps patients of the same regimen and start
+    # apart; without one, a plan under other patient values is this one before a new weight: see below)
     other = make_plan("oblimersen-dtic", dt.date(2026, 10, 20), cycles=1, weight="80")
-    publish(other, url, environ=ENV, **OPTIONS)
+    publish(other, url, environ=ENV, **{**OPTIONS, "label": "bed 4"})
     other_uids = set(radicale.stored("replace")) - set(first)
     assert len(other_uids) == 2
 
@@ -181,6 +182,51 @@ def test_cli_caldav_with_credentials_from_environment(radicale: Server, runner: 
     assert set(radicale.stored("cli")) == {
         str(e["UID"]) for e in icalendar.Calendar.from_ical((tmp_path / "p.ics").read_bytes()).walk("VEVENT")
     }
+
+
+def test_a_new_weight_without_course_cancels_the_earlier_events_on_the_server_as_in_the_file(
+    radicale: Server, runner: Any, tmp_path: Path
+) -> None:
+    """Issue 26: after 70 -> 72 kg without --course the file cancelled the 8 events of the 70 kg plan but the server
+    kept them active beside the 8 new ones (16 active events for 8 administrations). One behaviour now: the earlier
+    plan's events are withdrawn on both, and another patient's (labelled) plan in the same calendar is untouched."""
+    url = radicale.calendar("weight")
+    ics = tmp_path / "plan.ics"
+
+    def expand(weight: str, *more: str) -> Any:
+        args = ["expand", "cenersen-arm3", "--weight", weight, "--bsa", "1.8", "--age", "45", "--start", "2026-12-01"]
+        result = runner.invoke(
+            cli, [*args, "--time", "08:00", "--tz", "Europe/Berlin", "--caldav", url, *more], env=ENV
+        )
+        assert result.exit_code == 0, result.output
+        return result
+
+    def active(events: dict[str, icalendar.Event]) -> set[str]:
+        return {uid for uid, e in events.items() if str(e.get("STATUS", "")) != "CANCELLED"}
+
+    expand("70", "--ics", str(ics))
+    first = set(radicale.stored("weight"))
+    expand("80", "--label", "bed 4")  # another patient, same regimen and start
+    neighbour = set(radicale.stored("weight")) - first
+    assert len(first) == len(neighbour) == 8  # 4 cenersen days as 1 event, 3 idarubicin, 4 cytarabine (age 45)
+    result = expand("72", "--ics", str(ics))
+    assert (
+        "8 event(s) of the same regimen and start with other patient values (weight 70 kg; BSA 1.8 m²) are cancelled"
+        in result.stderr
+    )
+    assert (
+        f"{url}: 8 event(s) created, 8 updated (8 of them an earlier plan's), 0 unchanged, 0 removed" in result.stderr
+    )
+    server = radicale.stored("weight")
+    file = {str(e["UID"]): e for e in icalendar.Calendar.from_ical(ics.read_bytes()).walk("VEVENT")}
+    assert len(active(file)) == 8 and set(file) - active(file) == first  # the file: 8 new, the 8 old cancelled
+    assert active(server) == active(file) | neighbour  # the server: the same, the neighbour's as they were
+    for uid in first:  # withdrawn alike: cancelled, SEQUENCE 1, nothing of the old plan's doses left
+        assert server[uid].to_ical() == file[uid].to_ical()
+        assert int(server[uid]["SEQUENCE"]) == 1 and "DESCRIPTION" not in server[uid]
+    again = expand("72")
+    assert f"{url}: 0 event(s) created, 0 updated, 8 unchanged, 0 removed" in again.stderr
+    assert "are cancelled" not in again.stderr and radicale.stored("weight") == server
 
 
 def test_credentials_from_netrc(radicale: Server, tmp_path: Path) -> None:

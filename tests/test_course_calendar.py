@@ -129,8 +129,13 @@ def test_expand_with_a_course_key_updates_instead_of_duplicating(tmp_path: Path)
             b"".join(first.values()).join([b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n", b"END:VCALENDAR\r\n"])
         ).items()
     }
-    # every event says the patient values it used, so each is updated (SEQUENCE 1); only cenersen's dose moved
-    assert all(int(e["SEQUENCE"]) == 1 for e in events(second_raw).values())
+    # each event says the patient values its dose was worked out from: only cenersen's (the weight) is updated
+    # (SEQUENCE 1); idarubicin and cytarabine (the BSA) stay as they were (issue 26)
+    assert {summaries[u].split()[0]: int(e["SEQUENCE"]) for u, e in events(second_raw).items()} == {
+        "Cenersen": 1,
+        "Idarubicin": 0,
+        "Cytarabine": 0,
+    }
     retitled = {summaries[u].split()[0] for u in second if summaries[u] != first_summaries[u]}
     assert retitled == {"Cenersen"}  # idarubicin and cytarabine are per m²: same titles
     cenersen = next(u for u in second if summaries[u].startswith("Cenersen"))
@@ -189,3 +194,66 @@ def test_a_course_on_caldav_follows_its_changes(db: str, radicale: Server) -> No
     assert delayed[oxaliplatin].decoded("DTSTART") == weighed[oxaliplatin].decoded("DTSTART") + dt.timedelta(days=7)
     assert all(int(delayed[u]["SEQUENCE"]) == 2 for u in moved)
     assert all(delayed[u].to_ical() == before[u].to_ical() for u in delayed if cycle_of(delayed[u]) == 1)
+
+
+def sequences(raw: bytes) -> dict[str, tuple[str, int]]:
+    """UID -> (title, SEQUENCE)."""
+    return {uid: (str(e["SUMMARY"]), int(e["SEQUENCE"])) for uid, e in events(raw).items()}
+
+
+def test_a_new_weight_moves_only_the_weight_based_event_on_both_paths(db: str, tmp_path: Path) -> None:
+    """Issue 26: after 70 -> 72 kg, 'expand --course --ics' raised SEQUENCE on idarubicin and cytarabine, whose
+    doses are by BSA and did not change, because each event named every patient value. Each event now names the
+    values its dose was worked out from: only cenersen (0.1 mg/kg/h × 72 kg) changes, on both paths alike."""
+    patient = ["--bsa", "1.8", "--age", "45", "--start", "2026-12-01"]
+    plan = tmp_path / "plan.ics"
+    for weight in ("70", "72"):
+        result = CliRunner().invoke(
+            cli, ["expand", "cenersen-arm3", "--weight", weight, *patient, "--course", "c1", "--ics", str(plan)]
+        )
+        assert result.exit_code == 0, result.output
+        if weight == "70":
+            before = plan.read_bytes()
+    ok(db, "course", "start", "cenersen-arm3", "--course", "c1", "--weight", "70", *patient)
+    course = tmp_path / "course.ics"
+    course_before = export(db, course, 1_800_000_000)
+    ok(db, "course", "measure", "c1", "--cycle", "1", "--weight", "72", "--reason", "weighed")
+    course_after = export(db, course, 1_800_000_100)
+
+    after = plan.read_bytes()
+    moved = {uid for uid, (title, _) in sequences(after).items() if title.startswith("Cenersen")}
+    # 0.1 mg/kg/h × 72 kg = 7.2 mg/h; × 96 h = 691.2 mg (was 7 mg/h, 672 mg)
+    assert [sequences(after)[u] for u in moved] == [
+        ("Cenersen 691.2 mg IV continuous over 96 h, 7.2 mg/h — C1 D1–4", 1)
+    ]
+    assert sequences(course_after) == sequences(after)  # the same UIDs (keyed by c1), the same SEQUENCE on both
+    for old, new in ((before, after), (course_before, course_after)):
+        kept = {uid: block for uid, block in blocks(new).items() if uid not in moved}
+        assert len(kept) == 7 and all(blocks(old)[uid] == block for uid, block in kept.items())  # byte for byte
+    ida = str(next(e for e in events(after).values() if "Idarubicin" in str(e["SUMMARY"]))["DESCRIPTION"])
+    assert "Patient values used: BSA 1.8 m²\n" in ida and "72 kg" not in ida
+
+
+def test_the_worklist_calendar_raises_sequence_with_each_change_of_the_course(db: str, tmp_path: Path) -> None:
+    """Issue 26: 'due -o due.ics' had no SEQUENCE, so a delayed event did not move in a client that had it. It is
+    the course's number of recorded changes: the same on every run, higher after each change."""
+    ok(db, "course", "start", "cenersen-arm3", "--course", "c1", "--weight", "70", "--bsa", "1.8", "--age", "45",
+       "--start", "2026-12-01", "--time", "08:00", "--tz", "Europe/Berlin")  # fmt: skip
+    due = tmp_path / "due.ics"
+
+    def worklist() -> dict[str, tuple[str, int, str]]:
+        ok(db, "due", "--from", "2026-12-01", "--days", "10", "-o", str(due))
+        return {u: (str(e["SUMMARY"]), int(e["SEQUENCE"]), str(e.decoded("DTSTART"))) for u, e in events(
+            due.read_bytes()).items()}  # fmt: skip
+
+    first = worklist()
+    # a row per preparation: the 4-day cenersen infusion is one pump, + 3 idarubicin + 4 cytarabine
+    assert len(first) == 8 and {seq for _, seq, _ in first.values()} == {0}
+    assert worklist() == first  # written afresh, the same
+    ok(db, "course", "delay", "c1", "--cycle", "1", "--by", "2d", "--reason", "neutrophils")
+    delayed = worklist()
+    assert set(delayed) == set(first) and {seq for _, seq, _ in delayed.values()} == {1}
+    cen = min(first, key=lambda u: first[u][2])  # day 1: the cenersen infusion's first day
+    assert first[cen][2] == "2026-12-01 07:00:00+00:00" and delayed[cen][2] == "2026-12-03 07:00:00+00:00"
+    ok(db, "course", "measure", "c1", "--cycle", "1", "--weight", "72", "--reason", "weighed")
+    assert {seq for _, seq, _ in worklist().values()} == {2}

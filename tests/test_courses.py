@@ -587,6 +587,31 @@ def test_supply_from_the_worklist(db: str) -> None:
     assert total["oxaliplatin", "total"]["administrations"] == 2
 
 
+def test_supply_from_the_worklist_counts_courses_and_keeps_each_courses_cycles_apart(db: str) -> None:
+    """Issue 26: three courses printed "patients in = expanded + rejected: 14 = 3 + 11" (administrations counted as
+    patients) and one "cycle 1" row summing the three courses' cycle 1. CAPOX on 2026-12-01: oxaliplatin 130 mg/m²
+    and capecitabine 1,000 mg/m² twice a day, for BSA 1.8, 2.0 and 1.9 m²."""
+    for course, bsa in (("a", "1.8"), ("b", "2.0"), ("c", "1.9")):
+        ok(db, "course", "start", "capox", "--course", course, "--weight", "70", "--bsa", bsa, "--start", "2026-12-01")
+    table = ok(db, "supply", "--due", "--from", "2026-12-01")
+    assert "patients in = expanded + rejected: 3 = 3 + 0" in table.stdout
+    assert "worklist: the 9 administration(s) due 2026-12-01 across 3 active treatment course(s)" in table.stderr
+    lines = json.loads(ok(db, "supply", "--due", "--from", "2026-12-01", "--format", "json").stdout)["lines"]
+    cycles = {
+        (x["period"], x["drug"]): (x["administrations"], x["amount_exact"]) for x in lines if x["scope"] == "cycle"
+    }
+    assert cycles == {
+        ("course a, cycle 1", "oxaliplatin"): (1, "234"),  # 130 × 1.8
+        ("course a, cycle 1", "capecitabine"): (2, "3600"),  # 2 × 1,000 × 1.8
+        ("course b, cycle 1", "oxaliplatin"): (1, "260"),
+        ("course b, cycle 1", "capecitabine"): (2, "4000"),
+        ("course c, cycle 1", "oxaliplatin"): (1, "247"),
+        ("course c, cycle 1", "capecitabine"): (2, "3800"),
+    }
+    total = {x["drug"]: x["amount_exact"] for x in lines if x["scope"] == "total"}
+    assert total == {"oxaliplatin": "741", "capecitabine": "11400"}
+
+
 def test_store_api_matches_the_command_line(db: str) -> None:
     started(db)
     store = open_store(db, write=True)

@@ -664,7 +664,7 @@ def test_summary_and_description_content() -> None:
     assert "Working: 12 mg/m²/day × 1.8 m² = 21.6 mg" in ida
     assert "Regimen: Cenersen + idarubicin + cytarabine 1 g/m² (arm 3) (cenersen-arm3, version 1)" in ida
     assert "Source: Cortes J, et al. Cancer 2012;118:418-27" in ida
-    assert "Patient values used: weight 70 kg, BSA 1.8 m², age 45 years" in ida
+    assert "Patient values used: BSA 1.8 m²\n" in ida  # what its dose was worked out from, not the weight
     assert "duration not stated in the source" in ida  # never an invented duration: a point event
     assert "DTEND" not in evs["Idarubicin 21.6 mg IV — C1 D2"]
     assert "idarubicin: administration method" in ida and "cytarabine:" not in ida  # notes about this drug only
@@ -674,6 +674,7 @@ def test_summary_and_description_content() -> None:
         "Day 4 (168 mg): 0.1 mg/kg/h × 70 kg = 7 mg/h continuously over 96 h = 672 mg; "
         "this day's share: 7 mg/h × 24 h = 168 mg" in cen
     )
+    assert "Patient values used: weight 70 kg\n" in cen
     assert "Patient:" not in ida  # no name unless --label
 
 

@@ -274,7 +274,7 @@ def supply(
         forecast = worklist_forecast(first, days, db, formulary_path)
         text = {"json": forecast_json, "csv": forecast_csv}.get(fmt, forecast_table)(forecast)
         write_output(text, output)
-        click.echo(f"worklist: {forecast.expanded} course(s), {forecast.patients_in} administration(s) due", err=True)
+        click.echo(f"worklist: {forecast.notes[-1]}", err=True)
         return
     if regimen_ref is None or roster is None:
         raise click.UsageError("give REGIMEN and ROSTER (or --due, for the treatment courses' worklist)")
@@ -316,7 +316,9 @@ def worklist_forecast(first: dt.datetime | None, days: int, db: str | None, form
     forecast = SupplyForecast(load_formulary(formulary), regimen_id="worklist")
     frame = pd.DataFrame(
         {
-            "phase": [r.phase for r in rows],
+            # each course's cycles are its own, never summed with another course's cycle 1: the forecast labels a
+            # phase other than 'main' by its name, so these read 'course bed4, cycle 1' (or '..., maintenance cycle 1')
+            "phase": [f"course {r.course_id}," + ("" if r.phase == "main" else f" {r.phase}") for r in rows],
             "cycle": [r.cycle for r in rows],
             "drug": [r.drug for r in rows],
             "dose_unit": [r.unit for r in rows],
@@ -326,9 +328,13 @@ def worklist_forecast(first: dt.datetime | None, days: int, db: str | None, form
         }
     )
     forecast.add(frame)
-    forecast.patients_in, forecast.expanded = len(rows), len({r.course_id for r in rows})
+    # a course is one patient's, none is rejected: patients in = expanded = the courses with something due
+    forecast.patients_in = forecast.expanded = len({r.course_id for r in rows})
     span = day1.isoformat() if days == 1 else f"{day1.isoformat()} to {last.isoformat()}"
-    forecast.notes.append(f"the administrations due {span} across the active treatment courses ('regimen due')")
+    forecast.notes.append(
+        f"the {len(rows):,} administration(s) due {span} across {forecast.expanded:,} active treatment course(s) "
+        "('regimen due'), each course's cycles apart"
+    )
     return forecast
 
 

@@ -546,12 +546,14 @@ def due(first: dt.datetime | None, days: int, fmt: str, output: str | None, db: 
     from regimen.export import course as out  # lazy: only this command needs it
 
     day1, last = due_span(first, days)
-    rows = _store(db, refresh=True).due(day1, last)
+    store = _store(db, refresh=True)
+    rows = store.due(day1, last)
     if fmt == "ics":
         from regimen.export.ics import dtstamp_from_env  # lazy: only this command needs it
         from regimen.export.io import write_atomic  # lazy: only this command needs it
 
-        data = out.due_ics(rows, dtstamp_from_env())
+        revisions = {c.course_id: c.changes for c in store.courses()}  # each event's SEQUENCE (see due_ics)
+        data = out.due_ics(rows, dtstamp_from_env(), revisions)
         if output in (None, "-"):
             click.echo(data.decode("utf-8"), nl=False)
         else:

@@ -47,7 +47,10 @@ def show(render: Callable[[int | None, Callable[[str], str] | None], str]) -> bo
     size = shutil.get_terminal_size()
     text = render(size.columns, warning_style if coloured(sys.stdout) else None)
     if text.count("\n") >= size.lines and is_terminal(sys.stdin):
-        click.echo_via_pager(text, color=coloured(sys.stdout))
+        # colour through the pager only when it shows colour: click then runs a bare ``less`` as ``less -R`` (or
+        # keeps the user's $LESS when it asks for raw control characters) and strips the colour for other pagers;
+        # passing color=True would have ``less`` print each escape as the text "ESC[33m".
+        click.echo_via_pager(text, color=None if coloured(sys.stdout) else False)
     else:
         click.echo(text, nl=False, color=coloured(sys.stdout))
     return True

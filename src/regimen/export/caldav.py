@@ -4,7 +4,8 @@ The client stores calendar bytes it is given; it knows nothing of plans or of wh
 event (that is :mod:`regimen.export.ics`'s, and :mod:`regimen.export.calendar` joins the two). It
 reads only the UIDs of what the server holds. :func:`sync` asks the collection for the events it
 holds (REPORT calendar-query), keeps those whose UID starts with a prefix (a plan's
-``regimen-<plan key>-``), hands their data to a callback that returns every resource that should be
+``regimen-<plan key>-``) and those a caller's test picks by their data (the earlier plan this one
+replaces), hands their data to a callback that returns every resource that should be
 there (UID -> calendar bytes, and whether each changed), then PUTs the new ones (to ``<uid>.ics``,
 with If-None-Match) and the changed ones (to the resource that holds the UID, with If-Match),
 leaves unchanged ones alone, and DELETEs those the callback no longer returns (with If-Match).
@@ -86,16 +87,19 @@ Render = Callable[[Mapping[str, bytes]], Mapping[str, Resource]]
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """What an upload did: UIDs created, updated (content changed), unchanged, and deleted."""
+    """What an upload did: UIDs created, updated (content changed), unchanged, and deleted; ``replaced``: those of
+    the updated that were picked by their data (an earlier plan's), not by the prefix."""
 
     created: tuple[str, ...]
     updated: tuple[str, ...]
     unchanged: tuple[str, ...]
     deleted: tuple[str, ...]
+    replaced: tuple[str, ...] = ()
 
     def summary(self, url: str) -> str:
+        earlier = f" ({len(self.replaced)} of them an earlier plan's)" if self.replaced else ""
         return (
-            f"{url}: {len(self.created)} event(s) created, {len(self.updated)} updated, "
+            f"{url}: {len(self.created)} event(s) created, {len(self.updated)} updated{earlier}, "
             f"{len(self.unchanged)} unchanged, {len(self.deleted)} removed"
         )
 
@@ -291,23 +295,40 @@ class Client:
         return found
 
 
-def sync(url: str, prefix: str, render: Render, *, environ: Mapping[str, str] | None = None) -> Upload:
+def sync(
+    url: str,
+    prefix: str,
+    render: Render,
+    *,
+    replaces: Callable[[bytes], bool] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Upload:
     """Make the resources of the collection at ``url`` whose UID starts with ``prefix`` those ``render`` returns.
 
-    ``render`` gets the server's copies of those resources and returns every one that should be there;
-    each UID it returns must start with ``prefix`` (else a later sync could not find it again).
-    Resources whose UID does not start with ``prefix`` are never touched.
+    ``render`` gets the server's copies of those resources, and of those ``replaces`` picks by their calendar data
+    (an earlier plan that this one replaces), and returns every one that should be there; each UID it returns must
+    start with ``prefix`` (else a later sync could not find it again) or be one of those picked.
+    Other resources are never touched.
     """
     client = Client(url, credentials(url, environ), environ=environ)
-    stored = {uid: v for uid, v in client.events().items() if uid.startswith(prefix)}
+    events = client.events()
+    stored = {uid: v for uid, v in events.items() if uid.startswith(prefix)}
+    picked = {uid for uid, (_href, _etag, data) in events.items() if uid not in stored and replaces and replaces(data)}
+    stored.update({uid: events[uid] for uid in sorted(picked)})
     wanted = render({uid: data for uid, (_href, _etag, data) in stored.items()})
-    strays = sorted(uid for uid in wanted if not uid.startswith(prefix))
+    strays = sorted(uid for uid in wanted if not uid.startswith(prefix) and uid not in picked)
     if strays:
         raise ValueError(f"sync: UIDs outside the prefix {prefix!r}: {', '.join(strays)}")
     created: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []
     deleted: list[str] = []
+
+    def done() -> Upload:
+        return Upload(
+            tuple(created), tuple(updated), tuple(unchanged), tuple(deleted), tuple(u for u in updated if u in picked)
+        )
+
     try:
         for uid, resource in wanted.items():
             headers = {"Content-Type": "text/calendar; charset=utf-8"}
@@ -329,12 +350,11 @@ def sync(url: str, prefix: str, render: Render, *, environ: Mapping[str, str] | 
                 client.request("DELETE", href, None, {"If-Match": etag} if etag else None)
                 deleted.append(uid)
     except CalDAVError as exc:
-        done = Upload(tuple(created), tuple(updated), tuple(unchanged), tuple(deleted))
         raise CalDAVError(
-            f"{exc.message} -- stopped after {done.summary(client.url)} of {len(wanted)} event(s); "
+            f"{exc.message} -- stopped after {done().summary(client.url)} of {len(wanted)} event(s); "
             "running the same command again completes the upload"
         ) from None
-    return Upload(tuple(created), tuple(updated), tuple(unchanged), tuple(deleted))
+    return done()
 
 
 __all__ = ["CalDAVError", "Client", "Render", "Resource", "Upload", "credentials", "sync"]

@@ -25,8 +25,10 @@ from regimen.export.ics import (
     local_zone_key,
     parse_remind,
     parse_time,
+    patient_values,
     plan_resources,
     plan_to_ics,
+    replaces,
     slots,
     uid_prefix,
     zone,
@@ -44,20 +46,32 @@ def publish(
     remind: dt.timedelta | None = None,
     label: str | None = None,
     dtstamp: dt.datetime | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> Upload:
     """Upload ``plan``'s events to the calendar collection at ``url``, replacing an earlier upload of it.
 
     One resource per event; events whose content changed get SEQUENCE + 1, as in a re-exported file,
     and events of the plan no longer in it are kept as cancelled (SEQUENCE + 1), as in a re-exported file.
-    Options are those of :func:`regimen.export.ics.plan_to_ics`.
+    The events of the plan it replaces (the same regimen, start and label under other patient values: before a
+    new weight, without a course key) are withdrawn, as the file it replaces is; ``echo`` is told whose values
+    they had. Options are those of :func:`regimen.export.ics.plan_to_ics`.
     """
     label = check_label(label) if label is not None else None
+    prefix = uid_prefix(plan, label)
 
     def render(stored: Mapping[str, bytes]) -> dict[str, Resource]:
+        earlier = [v for uid, data in stored.items() if not uid.startswith(prefix) for v in patient_values(data)]
+        if earlier and echo is not None:
+            count = sum(1 for uid in stored if not uid.startswith(prefix))
+            echo(
+                f"calendar: {count} event(s) of the same regimen and start with other patient values "
+                f"({'; '.join(dict.fromkeys(earlier))}) are cancelled, replaced by this plan (in a calendar shared by "
+                f"patients, give each a {option('label')} or {option('course')})"
+            )
         resources = plan_resources(plan, stored, time=time, tz=tz, remind=remind, label=label, dtstamp=dtstamp)
         return {uid: Resource(data, changed) for uid, (data, changed) in resources.items()}
 
-    return sync(url, uid_prefix(plan, label), render, environ=environ)
+    return sync(url, prefix, render, replaces=replaces(plan, label), environ=environ)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +143,8 @@ class CalendarExport:
             count = sum(len(slots(part)) for part in ([plan] if isinstance(plan, Plan) else plan))
             self.echo(f"calendar: {count} event(s) written to {self.ics}")
         if self.caldav is not None:
-            self.echo(f"calendar: {publish(plan, self.caldav, **self.options).summary(self.caldav)}")
+            upload = publish(plan, self.caldav, echo=self.echo, **self.options)
+            self.echo(f"calendar: {upload.summary(self.caldav)}")
 
 
 __all__ = ["CalendarExport", "publish"]

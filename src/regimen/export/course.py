@@ -323,10 +323,13 @@ def due_text(rows: Sequence[DueRow], first: dt.date, last: dt.date) -> str:
     return "\n".join(lines) + "\n"
 
 
-def due_ics(rows: Sequence[DueRow], dtstamp: dt.datetime | None = None) -> bytes:
+def due_ics(
+    rows: Sequence[DueRow], dtstamp: dt.datetime | None = None, revisions: Mapping[str, int] | None = None
+) -> bytes:
     """The worklist as a calendar: one event per administration, its UID from the course, phase, cycle, day, drug
     and dose of the day (never a date, a dose or a patient value), so that a later export updates each event, and
-    two doses of one drug on one day are two events."""
+    two doses of one drug on one day are two events. ``revisions``: each course's number of recorded changes, the
+    events' SEQUENCE."""
     import icalendar
 
     from regimen.export.ics import clean_text, new_calendar  # lazy: icalendar only for this format
@@ -354,6 +357,13 @@ def due_ics(rows: Sequence[DueRow], dtstamp: dt.datetime | None = None) -> bytes
             text.append(f"Warnings: {r.warnings}")
         text.append(DISCLAIMER)
         event.add("description", clean_text("\n".join(text)))
+        # SEQUENCE: the course's number of recorded changes. The worklist is written afresh each time (a file or
+        # standard output), with no earlier copy to compare with, so it is derived from the course's records: every
+        # change to an event (a delay, new patient values, a dose change, an omission, a stop) is a new record, so
+        # the number rises whenever the event changes, and it is the same on every run and every workstation. It
+        # also rises when only another event of the course changed (a client then reads an unchanged event again,
+        # which is harmless); telling those apart would need every earlier state of the course replayed.
+        event.add("sequence", (revisions or {}).get(r.course_id, 0))
         event.add("dtstamp", stamp)
         cal.add_component(event)
     data: bytes = cal.to_ical()

@@ -22,8 +22,11 @@ UIDs are deterministic: ``regimen-<plan key>-<event key>``, where the plan key h
 regimen id, the patient values, the start date and the label, and the event key hashes phase,
 cycle, component and day. Re-importing an updated plan updates events instead of duplicating
 them. Given the previous file (``previous=``), an event whose content changed gets SEQUENCE + 1,
-and an event of the same plan that is no longer in it is kept with STATUS:CANCELLED. For a CalDAV
-collection, :func:`plan_resources` gives one calendar per event, SEQUENCE set against the server's copies.
+and an event of the same plan that is no longer in it is kept with STATUS:CANCELLED; the other events of
+the file it replaces (the same patient's plan before a new weight) come back withdrawn. For a CalDAV
+collection, :func:`plan_resources` gives one calendar per event, SEQUENCE set against the server's copies;
+as a collection is shared, the earlier plan it withdraws is the one :func:`replaces` names: the same
+regimen, start and label (``X-REGIMEN-SERIES``) under other patient values.
 
 This module writes calendar bytes and nothing else: writing the file and publishing to a server are
 :mod:`regimen.export.calendar`'s (the CalDAV client, :mod:`regimen.export.caldav`, knows nothing of plans).
@@ -36,7 +39,7 @@ import datetime as dt
 import hashlib
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -67,6 +70,9 @@ from regimen.quantities.limits import control_characters
 PRODID = "-//regimen//regimen calendar export//EN"
 UID_PREFIX = "regimen-"
 CONTENT_PROPERTY = "X-REGIMEN-CONTENT"  # hash of an event's content, to tell whether SEQUENCE must rise
+# the plan's identity less its patient values (regimen, start, label): a plan without a course key under new patient
+# values (a new weight) has new UIDs, and this tells a CalDAV upload which earlier events it replaces
+SERIES_PROPERTY = "X-REGIMEN-SERIES"
 
 
 #: The calendar's errors are the clock's (one class: a time, zone, reminder, label or file that cannot be used).
@@ -141,6 +147,14 @@ def plan_key(plan: Plan, label: str | None = None) -> str:
         label,
         size=16,
     )
+
+
+def series_key(plan: Plan, label: str | None = None) -> str | None:
+    """What a plan without a course key shares with its versions under other patient values: the regimen, the start
+    and the label. None for a plan with a course key, whose UIDs already outlive any change."""
+    if plan.key is not None:
+        return None
+    return _digest(plan.regimen.id, "series", plan.start.isoformat() if plan.start else None, label, size=16)
 
 
 def uid_prefix(plan: Plan | Sequence[Plan], label: str | None = None) -> str:
@@ -254,6 +268,28 @@ def _notes_for(plan: Plan, drug: str) -> list[str]:
     return [n for n in plan.notes if not any(n.startswith(f"{o}:") for o in others)]
 
 
+FIXED_DOSE = "none (a fixed dose)"
+
+
+def values_used(plan: Plan, slot: Slot) -> str:
+    """The patient values this event's doses were worked out from ("BSA 1.8 m²"), not every value of the plan: an
+    idarubicin event says nothing of the weight, so a new weight leaves it as it was (its SEQUENCE kept), and says
+    nothing stale. A dose from a GFR, or one whose working is not known, names every value of the plan."""
+    said: list[str] = []
+    for row in slot.rows:
+        d = row.derivation
+        if d is None or d.factor_unit not in (None, "m²", "kg"):
+            return patient_line(plan)
+        if d.factor is None:
+            text = FIXED_DOSE
+        else:
+            name = "BSA" if d.factor_unit == "m²" else "weight"
+            text = f"{name} {d.factor_text or f'{format_fraction(d.factor)} {d.factor_unit}'}"
+        if text not in said:
+            said.append(text)
+    return ", ".join(said)
+
+
 def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, label: str | None) -> str:
     r = slot.first
     reg = plan.regimen
@@ -299,7 +335,7 @@ def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, l
     version = f", version {reg.version}" if reg.version else ""
     lines.append(f"Regimen: {reg.name} ({reg.id}{version})")
     lines.append(f"Source: {reg.citation}")
-    lines.append(f"Patient values used: {patient_line(plan)}")
+    lines.append(f"Patient values used: {values_used(plan, slot)}")
     lines.extend(f"Note: {n}" for n in _notes_for(plan, r.drug))
     lines.append(DISCLAIMER)
     return "\n".join(lines)
@@ -409,6 +445,7 @@ def plan_events(
         plan = dataclasses.replace(plan, administrations=tuple(rows), time=time, tz=tz or "UTC")
     stamp = (dtstamp or dt.datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     key = plan_key(plan, label)
+    series = series_key(plan, label)
     events = []
     for slot in slots(plan):
         r = slot.first
@@ -451,6 +488,8 @@ def plan_events(
         kept = old.event.get("DTSTAMP") if old is not None and old.content == content else None
         event.add("dtstamp", old.event.decoded("DTSTAMP") if kept is not None and old is not None else stamp)
         event.add(CONTENT_PROPERTY, content)
+        if series is not None:
+            event.add(SERIES_PROPERTY, series)
         events.append(event)
     return events
 
@@ -529,18 +568,22 @@ def plan_resources(
 ) -> dict[str, tuple[bytes, bool]]:
     """The plan as one calendar per event (for a CalDAV collection): UID -> (calendar, changed), in plan order.
 
-    ``stored`` holds the copies of this plan's events already stored (UID -> calendar data): an event
-    whose content differs from its copy gets SEQUENCE + 1 and ``changed``; one whose content is the
-    same is not ``changed`` (its copy can stay). An event without a copy is ``changed``. A stored event no longer in
-    the plan comes back cancelled (STATUS:CANCELLED, SEQUENCE + 1), ``changed`` unless it already was. Each calendar
-    has the VTIMEZONE of its own event's years. Options are those of :func:`plan_to_ics`.
+    ``stored`` holds the copies of this plan's events already stored (UID -> calendar data), and of the events of
+    the plan it replaces (:func:`replaces`): an event whose content differs from its copy gets SEQUENCE + 1 and
+    ``changed``; one whose content is the same is not ``changed`` (its copy can stay). An event without a copy is
+    ``changed``. A stored event no longer in the plan comes back cancelled (STATUS:CANCELLED, SEQUENCE + 1),
+    ``changed`` unless it already was; one of the replaced plan comes back withdrawn (cancelled and stripped of
+    what it said), as in a file that replaces an earlier one. Each calendar has the VTIMEZONE of its own event's
+    years. Options are those of :func:`plan_to_ics`.
     """
     label = check_label(label) if label is not None else None
     previous: dict[str, Previous] = {}
     for uid, data in stored.items():
         previous.update({k: v for k, v in read_previous(data).items() if k == uid})
     parts = _parts(plan)
-    events = events_of(parts, time=time, tz=tz, remind=remind, label=label, dtstamp=dtstamp, previous=previous)
+    mine = uid_prefix(parts[0], label)
+    own = {uid: old for uid, old in previous.items() if uid.startswith(mine)}
+    events = events_of(parts, time=time, tz=tz, remind=remind, label=label, dtstamp=dtstamp, previous=own)
     resources: dict[str, tuple[bytes, bool]] = {}
     for event in events:
         uid = str(event["UID"])
@@ -548,16 +591,54 @@ def plan_resources(
         cal = new_calendar(calendar_name(parts[0], label))
         cal.add_component(event)
         add_timezones(cal)
-        resources[uid] = (cal.to_ical(), old is None or old.content != str(event[CONTENT_PROPERTY]))
+        # a copy uploaded before events named their series is rewritten (same SEQUENCE), so a new weight finds it
+        unmarked = old is not None and SERIES_PROPERTY in event and SERIES_PROPERTY not in old.event
+        resources[uid] = (cal.to_ical(), old is None or old.content != str(event[CONTENT_PROPERTY]) or unmarked)
     # an event that left the plan stays on the server as cancelled (SEQUENCE + 1), as in a re-exported file
     stamp = (dtstamp or dt.datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     for uid, old in previous.items():
         if uid not in resources:
             cal = new_calendar(calendar_name(parts[0], label))
-            cal.add_component(_cancelled(old, stamp))
+            cal.add_component(_cancelled(old, stamp) if uid in own else _withdrawn(old, stamp))
             add_timezones(cal)
-            resources[uid] = (cal.to_ical(), str(old.event.get("STATUS", "")).upper() != "CANCELLED")
+            resources[uid] = (cal.to_ical(), uid not in own or str(old.event.get("STATUS", "")).upper() != "CANCELLED")
     return resources
+
+
+def replaces(plan: Plan | Sequence[Plan], label: str | None = None) -> Callable[[bytes], bool] | None:
+    """Which stored events (by their calendar data) an upload of ``plan`` replaces: those of the same regimen, start
+    and label under other patient values (before a new weight), as the file an export replaces is replaced whole.
+    None for a plan with a course key: its own UIDs already hold every version of it."""
+    first = _parts(plan)[0]
+    series, mine = series_key(first, label), uid_prefix(first, label)
+    if series is None:
+        return None
+    marker = SERIES_PROPERTY.encode()
+
+    def replaced(data: bytes) -> bool:
+        if marker not in data:  # not a regimen event of a plan without a course key: no need to read it
+            return False
+        try:
+            events = read_previous(data)
+        except CalendarError:
+            return False
+        return any(
+            not uid.startswith(mine) and str(old.event.get(SERIES_PROPERTY, "")) == series
+            for uid, old in events.items()
+        )
+
+    return replaced
+
+
+def patient_values(data: bytes | str) -> list[str]:
+    """The "Patient values used" of the events in ``data``, each once (to name the plan an upload replaces)."""
+    found = []
+    for old in read_previous(data).values():
+        for line in str(old.event.get("DESCRIPTION", "")).splitlines():
+            value = line.removeprefix("Patient values used: ")
+            if value != line and value != FIXED_DOSE and value not in found:
+                found.append(value)
+    return found
 
 
 def dtstamp_from_env(environ: Mapping[str, str] | None = None) -> dt.datetime | None:
@@ -593,11 +674,14 @@ __all__ = [
     "local_zone_key",
     "parse_remind",
     "parse_time",
+    "patient_values",
     "plan_events",
     "plan_key",
     "plan_resources",
     "plan_to_ics",
     "read_previous",
+    "replaces",
+    "series_key",
     "uid_prefix",
     "write_ics",
     "zone",

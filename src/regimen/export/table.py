@@ -20,36 +20,111 @@ if TYPE_CHECKING:  # pragma: no cover
 DISCLAIMER = "Research software: verify every dose against the protocol and local policy before use."
 
 
-#: The narrowest the last (working) column is wrapped to: below this, lines run on rather than wrap word by word.
+#: The narrowest the last (working) column is wrapped to before the other columns are wrapped too.
 MIN_WRAP = 30
 _NBSP = "\u00a0"
 _NUMBER_UNIT = re.compile(r"(?<=\d) (?=[A-Za-zµ%°²])")  # '21.6 mg', '24 h': a number is never parted from its unit
+_SHORT_ASIDE = re.compile(r"\([^()]{1,14}\)")  # '(from 168.72)', '(day 1 of 4)', '(+1 d)': kept on one line
+_OPERATOR = re.compile(r"(?<=[×÷=]) ")  # '× 24 h': an operator never ends a line
+
+
+def _unbreakable(text: str) -> str:
+    """``text`` with the spaces it must not be wrapped at made no-break: a number and its unit, a short aside,
+    an operator and what follows it."""
+    text = _SHORT_ASIDE.sub(lambda m: m.group().replace(" ", _NBSP), text)
+    return _OPERATOR.sub(_NBSP, _NUMBER_UNIT.sub(_NBSP, text))
 
 
 def wrap(text: str, room: int, indent: str = "") -> list[str]:
-    """``text`` wrapped at spaces to ``room`` columns, never between a number and its unit, never cutting a word."""
-    kept = _NUMBER_UNIT.sub(_NBSP, text)
+    """``text`` wrapped at spaces to ``room`` columns, never between a number and its unit or inside a short aside,
+    never cutting a word."""
+    kept = _unbreakable(text)
     lines = textwrap.wrap(kept, room, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
     return [line.replace(_NBSP, " ") for line in lines] or [text]
+
+
+def _longest_word(text: str) -> int:
+    """The narrowest ``text`` can be wrapped to: its longest run that is never parted (a word, a number and unit)."""
+    return max((len(word) for word in _unbreakable(text).split(" ")), default=0)
+
+
+def fitted_widths(headers: Sequence[str], rows: Sequence[Sequence[str]], room: int) -> list[int] | None:
+    """Each column's width so that the columns fit in ``room`` characters (gaps left out), or None when they cannot
+    without cutting a word. The last (working) column gives way first, down to ``MIN_WRAP``; then the widest of
+    the others, one character at a time, so they end up balanced; then the last column down to its longest word."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    least = [max([_longest_word(h), *(_longest_word(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    excess = sum(widths) - room
+    if excess <= 0:
+        return widths
+    floor = max(least[-1], min(widths[-1], MIN_WRAP))
+    give = min(excess, widths[-1] - floor)
+    widths[-1] -= give
+    excess -= give
+    while excess > 0:
+        shrinkable = [i for i in range(len(widths) - 1) if widths[i] > least[i]]
+        if not shrinkable:
+            break
+        widest = max(shrinkable, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
+    give = min(excess, widths[-1] - least[-1])
+    widths[-1] -= give
+    excess -= give
+    return widths if excess <= 0 else None
 
 
 def columns(
     headers: Sequence[str], rows: Sequence[Sequence[str]], gap: str = "  ", width: int | None = None
 ) -> list[str]:
-    """Left-aligned text columns; the last column is not padded. With ``width`` (a terminal's), the last column is
-    wrapped at spaces to fit, its continuation lines starting under it; nothing is cut."""
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    indent = sum(widths[:-1]) + len(gap) * (len(widths) - 1)
-    room = None if width is None else max(width - indent, MIN_WRAP)
+    """Left-aligned text columns; the last column is not padded. With ``width`` (a terminal's) the table fits it:
+    columns empty in every row are left out and cells are wrapped at spaces under their column (the last, the
+    working, first), never between a number and its unit, nothing cut. The last column may instead go on its own
+    lines under each row ("  Working: ..."): of the two layouts that fit, the one of fewer lines is shown. When
+    neither fits (a narrow terminal), each row is one paragraph, its cells named by their columns."""
+    if width is None:
+        return _grid(headers, rows, [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)], gap)
+    kept = [i for i in range(len(headers)) if any(r[i] for r in rows)] or list(range(len(headers)))
+    headers = [headers[i] for i in kept]
+    rows = [[r[i] for i in kept] for r in rows]
+    layouts = []
+    fitted = fitted_widths(headers, rows, width - len(gap) * (len(headers) - 1))
+    if fitted is not None:
+        layouts.append(_grid(headers, rows, fitted, gap))
+    *firsts, last = headers
+    fitted = fitted_widths(firsts, [r[:-1] for r in rows], width - len(gap) * (len(firsts) - 1))
+    if len(firsts) > 1 and fitted is not None:
+        below = _grid(firsts, [], fitted, gap)
+        for r in rows:
+            below += _line(r[:-1], fitted, gap)
+            below += wrap(f"  {last}:{_NBSP}{r[-1]}", width, "    ") if r[-1] else []
+        layouts.append(below)
+    if not layouts:
+        return [text for r in rows for text in wrap(_named(headers, r), width, "  ")]
+    return min(layouts, key=len)
 
-    def line(cells: Sequence[str]) -> list[str]:
-        padded = [c.ljust(w) for c, w in zip(cells[:-1], widths[:-1], strict=True)]
-        last = wrap(cells[-1], room) if room else [cells[-1]]
-        first, rest = last[0], last[1:]
-        return [gap.join([*padded, first]).rstrip(), *(" " * indent + more for more in rest)]
 
-    rule = ["-" * w for w in widths[:-1]] + ["-" * min(widths[-1], room or widths[-1])]
-    return [*line(headers), *line(rule), *(text for r in rows for text in line(r))]
+def _grid(headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int], gap: str) -> list[str]:
+    """The header, a rule under each column, the rows."""
+    lines = [*_line(headers, widths, gap), *_line(["-" * w for w in widths], widths, gap)]
+    return lines + [text for r in rows for text in _line(r, widths, gap)]
+
+
+def _line(cells: Sequence[str], widths: Sequence[int], gap: str) -> list[str]:
+    """One row's text: each cell wrapped to its column's width (only when longer), the lines side by side; the last
+    column is not padded."""
+    parts = [wrap(c, w) if len(c) > w else [c] for c, w in zip(cells, widths, strict=True)]
+    depth = max(len(p) for p in parts)
+    padded = [[*p, *[""] * (depth - len(p))] for p in parts]
+    return [
+        gap.join([*(p[k].ljust(w) for p, w in zip(padded[:-1], widths[:-1], strict=True)), padded[-1][k]]).rstrip()
+        for k in range(depth)
+    ]
+
+
+def _named(headers: Sequence[str], cells: Sequence[str]) -> str:
+    """A row as one paragraph: "Cycle: 1; Day: 1; Drug: ...", empty cells left out."""
+    return "; ".join(f"{h}:{_NBSP}{c}" for h, c in zip(headers, cells, strict=True) if c)
 
 
 def patient_line(plan: Plan) -> str:
@@ -189,26 +264,24 @@ def plan_table(plan: Plan) -> PlanTable:
 
 
 def render_table(plan: Plan, width: int | None = None, emphasis: Callable[[str], str] | None = None) -> str:
-    """The plan as a text table. ``width``: a terminal's columns, to which the working is wrapped; ``emphasis``:
-    how a terminal marks the warnings (colour); the plain text by default, as files and pipes get it."""
+    """The plan as a text table. ``width``: a terminal's columns, to which everything is fitted (see ``columns``);
+    ``emphasis``: how a terminal marks the warnings (colour); the plain text by default, as files and pipes get it."""
     table = plan_table(plan)
-    out = [*header_lines(plan), "", *columns(table.headers, table.rows, width=width), ""]
-    if any(r.role == "supportive" for r in plan.administrations):
-        out += [
-            f"{SUPPORTIVE_MARK.strip()}: supportive care, not counted in the totals below (anticancer drugs only).",
-            "",
-        ]
-    out += ["Totals per cycle:", *columns(table.cycle_headers, table.cycle_totals), ""]
-    out += ["Totals for the course:", *columns(table.course_headers, table.course_totals), ""]
 
-    def items(lines: Sequence[str]) -> list[str]:
+    def fitted(lines: Sequence[str], indent: str) -> list[str]:
         if width is None:
-            return [f"- {text}" for text in lines]
+            return list(lines)
         room = max(width, MIN_WRAP)
-        return ["\n".join(wrap(f"- {text}", room, "  ")) for text in lines]
+        return ["\n".join(wrap(text, room, indent + " " * (len(text) - len(text.lstrip())))) for text in lines]
 
+    out = [*fitted(header_lines(plan), "  "), "", *columns(table.headers, table.rows, width=width), ""]
+    if any(r.role == "supportive" for r in plan.administrations):
+        legend = f"{SUPPORTIVE_MARK.strip()}: supportive care, not counted in the totals below (anticancer drugs only)."
+        out += [*fitted([legend], ""), ""]
+    out += ["Totals per cycle:", *columns(table.cycle_headers, table.cycle_totals, width=width), ""]
+    out += ["Totals for the course:", *columns(table.course_headers, table.course_totals, width=width), ""]
     if plan.warnings:
         mark = emphasis or (lambda text: text)
-        out += [mark("Warnings:"), *(mark(item) for item in items(plan.warnings)), ""]
-    out += ["Notes:", *items(plan.notes), "", DISCLAIMER]
+        out += [mark("Warnings:"), *(mark(item) for item in fitted([f"- {w}" for w in plan.warnings], "  ")), ""]
+    out += ["Notes:", *fitted([f"- {n}" for n in plan.notes], "  "), "", *fitted([DISCLAIMER], "")]
     return "\n".join(out) + "\n"
