@@ -210,18 +210,28 @@ def _matches(row: Administration, e: Omit | Given) -> bool:
 
 
 def _omit(rows: list[CourseRow], change: Change, e: Omit, regimen: Regimen) -> None:
-    hit = [n for n, cr in enumerate(rows) if _matches(cr.row, e)]
+    """An omission: of a continuous infusion, the whole infusion (one pump is not given in part, issue 24)."""
+    hit = _whole_infusions(rows, [n for n, cr in enumerate(rows) if _matches(cr.row, e)])
     for n in hit:
         if rows[n].status == "planned":
             rows[n] = dataclasses.replace(rows[n], status="omitted", change=change.seq)
-    if not any(rows[n].change == change.seq for n in hit):
-        given = [rows[n] for n in hit if rows[n].status == "given"]
-        why = (
-            f"is recorded as given (change {given[0].change}); a dose given cannot be omitted"
-            if given
-            else "is not planned (or not any more)"
-        )
-        raise CourseError(f"omit (change {change.seq}): {what(regimen, e)} {why}")
+    if any(rows[n].change == change.seq for n in hit):
+        return
+    said = what(regimen, e)
+    given = [rows[n] for n in hit if rows[n].status == "given"]
+    omitted = [rows[n] for n in hit if rows[n].status == "omitted"]
+    if given:
+        why = f"is recorded as given (change {given[0].change}); a dose given cannot be omitted"
+    elif omitted:
+        why = f"is already omitted (change {omitted[0].change})"
+    elif hit:
+        why = "is not planned any more"
+    else:
+        cycle = [cr.row for cr in rows if (cr.row.phase, cr.row.cycle) == (e.phase, e.cycle)]
+        drugs = ", ".join(dict.fromkeys(r.component for r in cycle)) or "none"
+        days = ", ".join(str(d) for d in sorted({r.day for r in cycle})) or "none"
+        why = f"is not planned: that cycle gives {drugs} (on days {days})"
+    raise CourseError(f"omit (change {change.seq}): {said} {why}")
 
 
 def _given(rows: list[CourseRow], change: Change, e: Given, regimen: Regimen) -> None:
