@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import runpy
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from tests.conftest import ROOT
 
@@ -13,8 +15,25 @@ from regimen.cli import cli
 EXAMPLES = ROOT / "examples"
 
 
-def test_api_walkthrough_runs(capsys: object) -> None:
+def test_api_walkthrough_runs_and_prints_the_hand_computed_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    """The walk-through checks two numbers itself (its asserts); this test reads what it prints and checks the rest
+    by hand, so the example cannot drift into printing something else."""
     runpy.run_path(str(EXAMPLES / "plan_for_one_patient.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    # 154 lb × 0.45359237 kg/lb = 69.85322498 kg, exactly
+    assert "Patient working: weight 154 lb = 69.85322498 kg" in out
+    rows = re.findall(r"^C(\d+) D(\d+) (\S+) (\w+) +([\d,.]+) mg", out, re.M)
+    # cenersen 0.1 mg/kg/h × 69.85322498 kg × 24 h = 167.647739952 mg a day, days 1-4, shown to 4 figures;
+    # idarubicin 12 mg/m² × 1.8 m² = 21.6 mg and cytarabine 1 g/m² × 1.8 m² = 1,800 mg from day 2 (cenersen's
+    # second day), cytarabine on 3 days, not 4, because the patient is 63 (older than 60)
+    expected = [("1", "1", "2026-12-01", "cenersen", "167.6")]
+    for day, date in ((2, "2026-12-02"), (3, "2026-12-03"), (4, "2026-12-04")):
+        expected += [("1", str(day), date, "cenersen", "167.6"), ("1", str(day), date, "idarubicin", "21.6")]
+        expected += [("1", str(day), date, "cytarabine", "1,800")]
+    assert rows == expected
+    assert "rule 'age > 60' applied: 3 days instead of 4" in out
+    # the per-drug sums of the DataFrame: 3 × 1,800 mg and 3 × 21.6 mg
+    assert re.search(r"^cytarabine +5400\.0$", out, re.M) and re.search(r"^idarubicin +64\.8$", out, re.M)
 
 
 def test_example_roster_expands_and_forecasts(tmp_path: Path) -> None:

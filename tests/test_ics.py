@@ -872,6 +872,8 @@ GOLDEN_CASES: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("regimen_id", SEED_IDS)
 def test_golden(regimen_id: str) -> None:
+    """The calendar byte for byte as the code wrote it before (which pins its form), and independently: icalendar,
+    vobject, ics.py and the file's own VTIMEZONE read the same instants from it (``agreed``)."""
     case = dict(GOLDEN_CASES[regimen_id])
     plan = make_plan(regimen_id, case.pop("start"), case.pop("cycles", None))
     raw = plan_to_ics(plan, dtstamp=STAMP, **case)
