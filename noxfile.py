@@ -26,9 +26,9 @@ def _install(session: nox.Session) -> None:
 
 @nox.session
 def fast(session: nox.Session) -> None:
-    """The test suite without the tests marked slow (wheel builds, subprocesses, the docs build)."""
+    """The fast subset for the edit loop: no server, browser or other process, nothing marked slow."""
     _install(session)
-    session.run("python", "-m", "pytest", "-q", "-m", "not slow", *session.posargs)
+    session.run("python", "-m", "pytest", "-q", "-m", "not integration and not slow", *session.posargs)
 
 
 @nox.session

@@ -1,5 +1,6 @@
 """The web app in a real browser (issue 13.4): Debian's Chromium, headless, driven by Selenium through Debian's
-chromedriver (``.ci/run`` installs both; CI cannot download a browser of its own).
+chromedriver (``.ci/run`` installs both; CI cannot download a browser of its own). Without them, or without
+poppler-utils, these tests skip naming the install (tests/system.py); ``REGIMEN_REQUIRE_SYSTEM=1`` makes that a failure.
 
 A nurse's path: search, open cenersen-arm3 with the keyboard, fill the form for 70 kg / 1.8 m² / 45 years, check every
 dose in the rendered table against the doses worked out by hand, download the .ics with its button and parse it,
@@ -15,7 +16,6 @@ import base64
 import datetime as dt
 import os
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -31,18 +31,19 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.print_page_options import PrintOptions
 from selenium.webdriver.support import expected_conditions as until
 from selenium.webdriver.support.ui import Select, WebDriverWait
+from tests import system
 from tests.test_web import server
 
 __all__ = ["server"]
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 IMAGES = Path(__file__).parents[1] / "docs" / "images"
 PAPERS = {"a4": (21.0, 29.7), "letter": (21.59, 27.94)}  # cm
 
 
 def _chrome(tmp_path_factory: pytest.TempPathFactory, javascript: bool = True) -> tuple[webdriver.Chrome, Path]:
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    assert Path(chromium).exists() and Path(driver_path).exists(), "apt-get install chromium chromium-driver"
+    chromium, driver_path = system.chromium()
+    system.poppler()
     downloads = tmp_path_factory.mktemp("downloads")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium

@@ -1,4 +1,5 @@
-"""--caldav: upload to a real Radicale server on 127.0.0.1 (a free port, a temporary storage folder).
+"""--caldav: upload to a real Radicale server on 127.0.0.1 (a free port, a temporary storage folder; the ``radicale``
+fixture of tests/conftest.py, one server per test process).
 
 What the server stores is read back from its storage folder, not only through its HTTP answers.
 """
@@ -6,21 +7,15 @@ What the server stores is read back from its storage folder, not only through it
 from __future__ import annotations
 
 import ast
-import base64
 import datetime as dt
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import icalendar
 import pytest
+from tests.conftest import radicale
 from tests.helpers import free_port
+from tests.servers import ENV, PASSWORD, USER, Server
 from tests.test_ics import STAMP, agreed, make_plan, plan_to_ics
 
 from regimen.cli import cli
@@ -30,79 +25,7 @@ from regimen.export.caldav import CalDAVError, Client, Resource, credentials, sy
 from regimen.export.calendar import publish
 from regimen.export.ics import plan_key
 
-USER, PASSWORD = "nurse", "s3cret"
-ENV = {"REGIMEN_CALDAV_USER": USER, "REGIMEN_CALDAV_PASSWORD": PASSWORD}
-
-
-@dataclass(frozen=True)
-class Server:
-    base: str  # http://127.0.0.1:PORT
-    storage: Path
-
-    def calendar(self, name: str) -> str:
-        """Create calendar ``name`` of the user (MKCALENDAR) and return its URL."""
-        url = f"{self.base}/{USER}/{name}/"
-        token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-        req = urllib.request.Request(url, method="MKCALENDAR", headers={"Authorization": f"Basic {token}"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            assert resp.status == 201
-        return url
-
-    def stored(self, name: str) -> dict[str, icalendar.Event]:
-        """The events Radicale keeps on disk for calendar ``name``, by UID."""
-        folder = self.storage / "collection-root" / USER / name
-        out = {}
-        for item in folder.glob("*.ics"):
-            cal = icalendar.Calendar.from_ical(item.read_bytes())
-            for event in cal.walk("VEVENT"):
-                out[str(event["UID"])] = event
-        return out
-
-
-@pytest.fixture(scope="module")
-def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("radicale")
-    (root / "users").write_text(f"{USER}:{PASSWORD}\n")
-    port = free_port()
-    config = root / "config"
-    config.write_text(f"""[server]
-hosts = 127.0.0.1:{port}
-[auth]
-type = htpasswd
-htpasswd_filename = {root / "users"}
-htpasswd_encryption = plain
-[rights]
-type = owner_only
-[storage]
-filesystem_folder = {root / "storage"}
-[logging]
-level = warning
-""")
-    log = (root / "log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "radicale", "--config", str(config)], stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:  # bounded poll until the port accepts connections
-            if proc.poll() is not None:
-                raise RuntimeError(f"radicale exited: {(root / 'log').read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("radicale did not start within 30 s") from None
-                time.sleep(0.05)
-        yield Server(f"http://127.0.0.1:{port}", root / "storage")
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            proc.kill()
-        log.close()
-
+__all__ = ["ENV", "PASSWORD", "USER", "Server", "radicale"]  # kept importable from here by other test modules
 
 OPTIONS: dict[str, Any] = {"time": dt.time(9), "tz": "Europe/Berlin", "dtstamp": STAMP}
 

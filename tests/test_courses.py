@@ -9,15 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from tests.postgres import postgres_server
+from tests.conftest import db, postgres
 from tests.test_cli import one_line_error
 
 from regimen.cli import cli
@@ -25,27 +23,9 @@ from regimen.cli.database import open_store
 from regimen.store.db import resolve
 from regimen.store.schema import metadata
 
+__all__ = ["db", "postgres"]  # the fixtures (tests/conftest.py), kept importable from here by other test modules
+
 START = ["--weight", "70", "--bsa", "1.8", "--age", "60", "--start", "2026-12-01"]
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A new, empty course database: a SQLite file, or a new database on the PostgreSQL server."""
-    if request.param == "sqlite":
-        return str(tmp_path / "courses.sqlite3")
-    server: str = request.getfixturevalue("postgres")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(resolve(server), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return server.rsplit("/", 1)[0] + f"/{name}"
 
 
 def regimen(db: str, *args: str) -> Any:

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 from PIL import Image
+from tests import system
 from tests.conftest import BUNDLED_IDS
 
 import regimen
@@ -136,6 +137,7 @@ def test_the_chart_is_readable_without_colour() -> None:
 
 
 def test_plot_from_the_command_line_writes_valid_svg_png_and_pdf(tmp_path: Path) -> None:
+    system.poppler()
     args = ["plot", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--age", "45", "--start", "2026-12-01"]
     for suffix in ("svg", "png", "pdf"):
         out = tmp_path / f"timeline.{suffix}"
@@ -215,6 +217,8 @@ def _months(plan: Plan) -> list[str]:
 @pytest.mark.parametrize("paper", ["a4", "letter"])
 @pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
 def test_the_handout_of_every_bundled_regimen_has_a_page_a_month(regimen_id: str, paper: str, tmp_path: Path) -> None:
+    system.weasyprint()
+    system.poppler()
     plan = plan_of(regimen_id)
     pdf = handout_pdf(plan, paper, "bed 4")
     pages = _pages(pdf, tmp_path)
@@ -264,6 +268,8 @@ def test_the_handout_says_each_days_drugs_doses_and_times() -> None:
 
 @pytest.mark.parametrize("paper", ["a4", "letter"])
 def test_a_month_too_busy_for_one_page_is_split_and_says_so(paper: str, tmp_path: Path) -> None:
+    system.weasyprint()
+    system.poppler()
     drugs = [
         "cyclophosphamide",
         "doxorubicin",

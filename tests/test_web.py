@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,9 @@ import pytest
 from click.testing import CliRunner
 from openapi_spec_validator import validate as validate_openapi
 from starlette.testclient import TestClient
+from tests import system
 from tests.conftest import BUNDLED_IDS
-from tests.webserver import course_db, running
+from tests.webserver import course_db
 
 from regimen.cli import cli
 from regimen.web.app import create_app
@@ -35,12 +35,11 @@ PATIENT = {"regimen": "cenersen-arm3", "weight": "70", "bsa": "1.8", "age": "45"
 ORIGIN = "http://127.0.0.1"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``regimen serve`` in its own process, as a user starts it, with a course database."""
-    db = course_db(tmp_path_factory.mktemp("web") / "courses.sqlite3")
-    with running(tmp_path_factory.mktemp("weblog") / "server.log", "--db", str(db), "--rate-limit", "0") as base:
-        yield base
+@pytest.fixture(scope="session")
+def server(web_server: str) -> str:
+    """``regimen serve`` in its own process, as a user starts it, with a course database (``web_server`` of
+    tests/conftest.py, one per test process; this name is kept for the modules that import it)."""
+    return web_server
 
 
 @pytest.fixture
@@ -668,6 +667,8 @@ def test_the_calendar_download(client: TestClient, tmp_path: Path) -> None:
     ],
 )
 def test_the_timeline_and_handout_downloads(client: TestClient, kind: str, magic: bytes) -> None:
+    if kind == "handout.pdf":
+        system.weasyprint()
     answer = post_form(client, f"/download/{kind}", {**PATIENT, **WHEN, "paper": "letter", "label": "bed 4"})
     assert answer.status_code == 200, answer.text[:300]
     assert answer.content.startswith(magic)

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
+from tests import system
 from tests.conftest import BUNDLED_IDS
 from tests.webserver import course_db, running
 
@@ -452,6 +453,7 @@ def test_an_unexpected_error_is_one_line_and_its_message_is_not_logged(
 
 @pytest.mark.slow
 def test_no_patient_value_reaches_a_log_or_a_file(tmp_path: Path) -> None:
+    system.weasyprint()  # the server draws the PDF handout too
     home = tmp_path / "home"
     home.mkdir()
     env = {

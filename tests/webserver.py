@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 from click.testing import CliRunner
-from tests.helpers import free_port
+from tests.helpers import free_port, stop
 
 from regimen.cli import cli
 
@@ -53,9 +53,4 @@ def running(log: Path, *args: str, env: dict[str, str] | None = None, cwd: Path 
                 time.sleep(0.1)
             yield base
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                proc.kill()
-                proc.wait(timeout=20)
+            stop(proc)
