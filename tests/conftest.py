@@ -136,13 +136,83 @@ MARKS_BY_FIXTURE = {
 }
 
 
+#: Whole modules that are integration tests or slow, marked here rather than in the files.
+MARKS_BY_MODULE = {
+    "test_courses.py": ("integration",),  # course databases through the command line, on SQLite and PostgreSQL
+    "test_course_store.py": ("integration",),  # several processes on one course database
+    "test_course_calendar.py": ("integration",),  # courses, and a real CalDAV server
+    "test_dask.py": ("integration",),  # a Dask cluster
+    "test_fuzz.py": ("slow",),  # hundreds of generated cases
+    "test_speed.py": ("slow",),  # each fast path against the plain one on every bundled regimen
+    "test_layers.py": ("slow",),  # parses every module of the package, several times
+}
+
+#: Tests of other modules that take seconds, not milliseconds (each measured at 1.5 s or more under load, 0.3 s or
+#: more on an idle machine), so the fast subset leaves them out; tests/test_markers.py checks that each still exists.
+SLOW_TESTS = {
+    "test_cli.py": {"test_the_installed_command_runs_without_a_traceback"},
+    "test_cohort.py": {
+        "test_every_patient_gets_exactly_the_rows_of_regimen_expand",
+        "test_with_clinical_options_every_patient_gets_exactly_the_rows_of_regimen_expand",
+        "test_chunks_give_the_same_file_as_one_pass",
+        "test_cli_cohort_clinical_options_give_the_rows_of_regimen_expand",
+    },
+    "test_clinical.py": {
+        "test_doses_per_m2_do_not_decrease_with_height",
+        "test_doses_do_not_decrease_with_weight",
+        "test_reductions_scale_doses_exactly",
+        "test_rounding_never_goes_beyond_the_threshold",
+        "test_caps_are_never_exceeded",
+    },
+    "test_event_tables.py": {"test_pharmpy_reads_the_table_back"},
+    "test_fhir.py": {
+        "test_every_bundled_regimen_gives_a_valid_bundle",
+        "test_a_course_as_fhir_with_what_was_given",
+        "test_a_course_with_a_new_weight_cites_each_weight_where_it_applies",
+        "test_round_trip_gives_the_same_plans",
+        "test_r_chop_21_bundle_by_hand_with_its_cap",
+    },
+    "test_ics.py": {
+        "test_property_durations_are_elapsed_and_days_map_to_local_dates",
+        "test_property_all_day_events_cover_the_administration_days",
+        "test_every_seed_reads_the_same_in_every_reader",
+        "test_every_zone_reads_the_same_in_every_reader",
+        "test_golden",
+    },
+    "test_ics_text.py": {"test_property_any_text_in_any_field_gives_a_clean_calendar_every_reader_agrees_on"},
+    "test_timeline_handout.py": {
+        "test_no_two_texts_of_a_chart_overlap",
+        "test_the_chart_of_every_bundled_regimen",
+        "test_a_month_too_busy_for_one_page_is_split_and_says_so",
+        "test_the_chart_is_readable_without_colour",
+        "test_plot_from_the_command_line_writes_valid_svg_png_and_pdf",
+    },
+    "test_web.py": {"test_the_timeline_and_handout_downloads", "test_the_plan_page_shows_every_dose_with_its_working"},
+    "test_web_safety.py": {
+        "test_a_roster_of_too_much_work_is_refused",
+        "test_every_answer_has_the_security_headers",
+        "test_a_plan_of_too_much_work_is_refused",
+        "test_no_body_makes_the_api_fail_with_a_500",
+        "test_this_apps_own_form_is_taken",
+    },
+    "test_body.py": {"test_bsa_strictly_increasing_in_weight"},
+    "test_properties.py": {"test_per_day_and_per_hour_spellings_give_the_same_rows"},
+    "test_schema.py": {"test_bundled_regimens_match_the_schema", "test_a_key_the_loader_refuses_fails_the_schema_too"},
+    "test_numbers.py": {"test_format_decimal_agrees_with_the_wide_context"},
+}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
-        for fixture, marks in MARKS_BY_FIXTURE.items():
-            if fixture in used:
-                for mark in marks:
-                    item.add_marker(mark)
+        marks = [m for fixture, ms in MARKS_BY_FIXTURE.items() if fixture in used for m in ms]
+        module = item.path.name
+        marks += MARKS_BY_MODULE.get(module, ())
+        function = getattr(item, "originalname", item.name)
+        if function in SLOW_TESTS.get(module, ()):
+            marks.append("slow")
+        for mark in dict.fromkeys(marks):
+            item.add_marker(mark)
 
 
 def pytest_sessionfinish() -> None:
