@@ -130,6 +130,7 @@ def web_server() -> str:
 
 #: A test that uses one of these fixtures gets these marks (so a new test file needs no marks of its own).
 MARKS_BY_FIXTURE = {
+    "db": ("integration",),  # a course database (SQLite file or PostgreSQL), through the command line
     "postgres": ("postgres", "integration"),
     "radicale": ("integration",),
     "web_server": ("integration",),
@@ -199,6 +200,8 @@ SLOW_TESTS = {
     "test_properties.py": {"test_per_day_and_per_hour_spellings_give_the_same_rows"},
     "test_schema.py": {"test_bundled_regimens_match_the_schema", "test_a_key_the_loader_refuses_fails_the_schema_too"},
     "test_numbers.py": {"test_format_decimal_agrees_with_the_wide_context"},
+    # a PostgreSQL cluster of its own, which it kills mid-commit
+    "test_hostile_round3.py": {"test_postgresql_newer_schema_password_and_a_server_dying_mid_commit"},
 }
 
 
