@@ -33,9 +33,9 @@ def fast(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole test suite, as CI runs it (.ci/run)."""
+    """The whole test suite on two cores (pytest-xdist), the tests CI runs (.ci/run)."""
     _install(session)
-    session.run("python", "-m", "pytest", "-q", *session.posargs)
+    session.run("python", "-m", "pytest", "-q", "-n", "2", *session.posargs)
 
 
 @nox.session
