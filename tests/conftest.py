@@ -165,7 +165,11 @@ SLOW_TESTS = {
         "test_rounding_never_goes_beyond_the_threshold",
         "test_caps_are_never_exceeded",
     },
-    "test_event_tables.py": {"test_pharmpy_reads_the_table_back"},
+    "test_event_tables.py": {
+        "test_pharmpy_reads_the_table_back",
+        "test_pharmpy_builds_a_basic_pk_model_from_the_table_as_written_and_it_simulates",
+    },
+    "test_course_engine.py": {"test_replaying_more_never_changes_an_administration_already_given"},
     "test_fhir.py": {
         "test_every_bundled_regimen_gives_a_valid_bundle",
         "test_a_course_as_fhir_with_what_was_given",
