@@ -23,6 +23,8 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
 #: Drugs of the bundled regimens that codes.toml leaves without a code, and why (said in the file too).
 NOT_CODED = {"daunorubicin", "cenersen", "oblimersen"}
+#: Supportive care (issue 27) whose codes were not checked yet: said so in the code table, never guessed.
+SUPPORTIVE_NOT_CODED = {"paracetamol", "chlorphenamine", "hydrocortisone", "mannitol 20%", "hydration fluid"}
 
 
 def exported(regimen_id: str) -> dict[str, Any]:
@@ -36,8 +38,9 @@ def test_every_code_records_where_it_was_checked_and_every_bundled_drug_is_coded
     for drug, entry in table["drug"].items():
         assert entry["rxnorm"].isdigit() and entry["checked"], drug
     drugs = {c.drug for i in BUNDLED_IDS for c in regimen.load(i).components()}
-    assert {d for d in drugs if not drug_codings(d)} == NOT_CODED
+    assert {d for d in drugs if not drug_codings(d)} == NOT_CODED | SUPPORTIVE_NOT_CODED
     assert "daunorubicin (its RXCUI was not found stated" in DATA.read_text(encoding="utf-8")
+    assert "Not coded yet: the supportive care of issue 27 (paracetamol, chlorphenamine" in DATA.read_text("utf-8")
 
 
 def test_definition_codes_drug_and_route() -> None:
