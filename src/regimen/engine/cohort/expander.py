@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -250,6 +251,11 @@ class CohortExpander:
     _strict: ClinicalOptions | None = field(init=False, default=None, repr=False)  # the options, when strict
     _weight_body: bool = field(init=False, default=False, repr=False)  # a dosing weight from height and sex
     _plain: bool = field(init=False, default=True, repr=False)
+    # held while a chunk is expanded: everything above is remembered across chunks and grows as they come (the row
+    # table most of all), and Dask's local scheduler runs a run's tasks on threads sharing one expander (issue 26:
+    # two tasks appending to the row table at once broke it, or gave rows the self-check had to catch). Chunks are
+    # expanded one at a time; reading roster parts and writing rows, the tasks' other work, go on beside it
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.needs = requirements(self.regimen)
@@ -268,6 +274,16 @@ class CohortExpander:
         if self.options is not None:
             self._set_options(self.options)
         self._dosing_weight_needs()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled for Dask's worker processes without the lock (a lock does not pickle; each copy gets its own)."""
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     @property
     def bsa_formula(self) -> str:
@@ -369,7 +385,19 @@ class CohortExpander:
         DataFrame whose text columns hold str objects (None for missing); ``coded=True``: they may come as
         :class:`pandas.Categorical` (for a sink that writes them as they are: a CSV file); ``coded="arrow"``: the
         rows may come as a :class:`pyarrow.Table` of :func:`~regimen.engine.rows.coded_schema` instead (for a
-        Parquet file). ``id_texts``: the chunk's ids as :func:`cell_texts` reads them, when the caller has them."""
+        Parquet file). ``id_texts``: the chunk's ids as :func:`cell_texts` reads them, when the caller has them.
+        Safe to call from several threads at once: one chunk is expanded at a time."""
+        with self._lock:
+            return self._expand_chunk(roster, first_row, reject, coded, id_texts)
+
+    def _expand_chunk(
+        self,
+        roster: pd.DataFrame,
+        first_row: int,
+        reject: np.ndarray | None,
+        coded: Coding,
+        id_texts: list[str | None] | None,
+    ) -> tuple[Any, pd.DataFrame]:
         import numpy as np
         import pandas as pd
 
