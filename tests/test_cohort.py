@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import SEED_IDS
+from tests.conftest import BUNDLED_IDS, SEED_IDS
 
 from regimen import expand, load, make_patient
 from regimen.cli import cli
@@ -67,9 +67,9 @@ patients = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize("regimen_id", BUNDLED_IDS)  # pumps, twice-daily tablets, capped doses, rules, phases
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    regimen_id=st.sampled_from(SEED_IDS),
     rows=st.lists(patients, min_size=1, max_size=12),
     weight_places=st.integers(0, 3),
     seed=st.integers(0, 10**6),

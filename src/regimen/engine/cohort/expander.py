@@ -10,13 +10,14 @@ and a row's dose depends only on the dose rule and one body value (weight or BSA
 2. patients are grouped by the variants their rule values select; each group is expanded once by
    :func:`regimen.engine.expand.expand` for a representative patient, giving the row template;
 3. each row's dose, rate and working are computed once per (dose rule, distinct body value) by
-   :func:`regimen.engine.expand.dose_for_day` — exact :class:`~fractions.Fraction` arithmetic, rounded half up
-   for display exactly as a single plan is — and broadcast to every patient with numpy indexing.
+   :func:`regimen.engine.expand.day_doses`, what a plan's rows are made from (a pump's hours that day, each of
+   several doses a day): exact :class:`~fractions.Fraction` arithmetic, rounded half up for display exactly as a
+   single plan is, and broadcast to every patient with numpy indexing.
 
 Python work therefore grows with the number of *distinct* values (a roster recorded to 0.1 kg and
 0.01 m² has at most a few thousand), and per-patient work is numpy/pandas only. A roster whose values
 are all distinct still gives identical numbers; it is just slower. If a group's template row does not
-match ``dose_for_day`` for its own representative (a feature this decomposition does not cover), the
+match ``day_doses`` for its own representative (a feature this decomposition does not cover), the
 chunk falls back to expanding each patient with :func:`~regimen.engine.expand.expand`, and says so in the notes.
 
 Output rows are those of ``regimen expand --format csv``, with ``patient_id`` first, in roster order, typed by the
@@ -30,6 +31,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -63,9 +65,10 @@ from regimen.engine.cohort.roster import (
 )
 from regimen.engine.expand import (
     HOURS_PER_DAY,
+    DayDose,
     choose_variant,
     component_schedule,
-    dose_for_day,
+    day_doses,
     expand,
     requirements,
 )
@@ -112,7 +115,7 @@ class _Template:
 
     plan: Plan
     records: list[dict[str, Any]]  # row_record of each row, warnings joined as in CSV
-    keys: list[tuple[Any, ...]]  # per row: (dose, continuous, duration, hours that day, infusion's hours)
+    keys: list[_DayRule]  # per row: what its dose is worked out from
     bases: list[str]  # per row: "weight", "bsa" or "flat" (anything else: not vectorised)
     # the plan's warnings that do not come from the patient's values (cycles past the source's): every member's
     extra_warnings: tuple[str, ...] = ()
@@ -123,15 +126,59 @@ _NUMERIC = ("number", "count")
 _ADJUSTMENTS = ("max_dose", "max_daily", "max_per_cycle", "round_to", "dosing_weight")
 
 
-def _row_rule(regimen: Regimen, row: Administration, patient: Patient) -> tuple[tuple[Any, ...], str]:
-    """What a template row's numbers depend on: (dose, continuous, duration, and for a continuous infusion's day its
-    hours that day and the whole infusion's hours) for dose_for_day, and the dose's basis."""
+@dataclass(frozen=True, slots=True, eq=False)
+class _DayRule:
+    """What a template row's dose fields are worked out from, besides the patient's body value: the component, its
+    dose and duration under the row's variant, a continuous infusion's hours that day (a 46 h pump: 24, then 22)
+    and the whole infusion's, and which of several doses a day the row is. The regimen's own objects: rules compare
+    by :attr:`key`."""
+
+    comp: Any
+    dose: Any
+    continuous: bool
+    duration: Fraction | None
+    hours_today: Fraction
+    infusion_hours: Fraction | None
+    dose_number: int | None
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        hours, whole = self.hours_today, self.infusion_hours
+        return (
+            id(self.comp),
+            id(self.dose),
+            self.continuous,
+            id(self.duration),
+            hours.numerator,
+            hours.denominator,
+            (whole.numerator, whole.denominator) if whole is not None else None,
+            self.dose_number or 0,
+        )
+
+    def work(self, patient: Patient, rounding: Rounding) -> DayDose:
+        """The row's dose of the day for ``patient``, by :func:`day_doses`: exactly as the patient's plan has it."""
+        doses = day_doses(
+            self.comp,
+            self.dose,
+            self.continuous,
+            self.duration,
+            self.hours_today,
+            patient,
+            rounding,
+            infusion_hours=self.infusion_hours,
+        )
+        return doses[(self.dose_number or 1) - 1]
+
+
+def _row_rule(regimen: Regimen, row: Administration, patient: Patient) -> tuple[_DayRule, str]:
+    """What a template row's numbers depend on, and the dose's basis."""
     phase = next(p for p in regimen.phases if p.id == row.phase)
     comp = phase.component(row.component)
     dose, duration = component_schedule(comp, choose_variant(comp, patient, row.cycle))
-    infusion = row.infusion
-    today, whole = (row.duration_hours, infusion.hours) if infusion is not None else (None, None)
-    return (dose, comp.method == "continuous infusion", duration, today, whole), str(dose.unit.basis)
+    continuous = comp.method == "continuous infusion"
+    infusion = row.infusion if continuous else None
+    hours, whole = (infusion.hours_today, infusion.hours) if infusion is not None else (HOURS_PER_DAY, None)
+    return _DayRule(comp, dose, continuous, duration, hours, whole, row.dose_number), str(dose.unit.basis)
 
 
 def _plain(regimen: Regimen) -> bool:
@@ -562,7 +609,7 @@ class CohortExpander:
         """For each body value of ``keys`` (how it is given), where the template's rows of one basis for it start
         in the run's row table (:class:`_RowTable`): worked out once per run (``rep``: the group's patient, given
         the body value when it is worked out). Plain dosing is worked out for all new values at once: one
-        :func:`dose_for_day` per dose rule and value, then the template's coded rows repeated with their dose
+        :func:`day_doses` per dose rule and value, then the template's coded rows repeated with their dose
         fields put in (numpy), not a record per row."""
         import numpy as np
 
@@ -593,11 +640,11 @@ class CohortExpander:
         import numpy as np
 
         rows = [j for j, b in enumerate(template.bases) if b == basis]
-        rules: dict[tuple[Any, ...], int] = {}  # the regimen's own objects (dose, continuous, duration), and hours
-        spec: list[tuple[Any, ...]] = []  # each rule, in order of its number
+        rules: dict[tuple[int, ...], int] = {}  # each rule's number, by its key
+        spec: list[_DayRule] = []  # each rule, in order of its number
         rule_list: list[int] = []  # each row's rule
         for j in rows:
-            number = rules.setdefault(self._rule_id(template.keys[j]), len(rules))
+            number = rules.setdefault(template.keys[j].key, len(rules))
             if number == len(spec):
                 spec.append(template.keys[j])
             rule_list.append(number)
@@ -606,17 +653,14 @@ class CohortExpander:
         for k, key in enumerate(keys):
             patient: Patient | None = None  # made only when a rule's working is not yet remembered
             for r, rule in enumerate(spec):
-                dose, continuous, duration, today, whole = rule
-                memo = (*self._rule_id(rule), basis, key)
+                memo = (*rule.key, basis, key)
                 fields = self._worked.get(memo)
                 if fields is None:
                     if patient is None:
                         patient = self._body_patient(rep, basis, key)
-                    work = dose_for_day(
-                        dose, continuous, duration, patient, self.rounding, today or HOURS_PER_DAY, None, whole
-                    )
+                    amount, rate, hours, calculation, _ = rule.work(patient, self.rounding)
                     fields = self._worked[memo] = self._table.dose_codes(
-                        dose_fields(self.rounding, work.amount, work.rate, work.hours, work.calculation)
+                        dose_fields(self.rounding, amount, rate, hours, calculation)
                     )
                 worked[:, r, k] = fields
         texts, ints, floats = self._template_codes(template)
@@ -630,11 +674,6 @@ class CohortExpander:
             else:
                 floats[k] = values
         return self._table.append(texts, ints, floats), size
-
-    @staticmethod
-    def _rule_id(rule: tuple[Any, ...]) -> tuple[Any, ...]:
-        dose, continuous, duration, today, whole = rule
-        return (id(dose), bool(continuous), id(duration), today, whole)
 
     def _template_codes(self, template: _Template) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         found = self._coded.get(id(template))
