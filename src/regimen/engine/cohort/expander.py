@@ -40,6 +40,7 @@ from regimen.clinical.body_size import BSA_FORMULAS
 from regimen.clinical.patient import read_sex
 from regimen.clinical.prepare import (
     ClinicalOptions,
+    Gfr,
     Prepared,
     StrictError,
     age_warnings,
@@ -60,6 +61,7 @@ from regimen.engine.cohort.roster import (
     RowProblem,
     cell_texts,
     read_column,
+    read_creatinine,
     read_date,
     read_number,
 )
@@ -155,8 +157,9 @@ class _DayRule:
             self.dose_number or 0,
         )
 
-    def work(self, patient: Patient, rounding: Rounding) -> DayDose:
-        """The row's dose of the day for ``patient``, by :func:`day_doses`: exactly as the patient's plan has it."""
+    def work(self, patient: Patient, rounding: Rounding, gfr: Gfr | None = None) -> DayDose:
+        """The row's dose of the day for ``patient`` (``gfr``: theirs, for a target AUC), by :func:`day_doses`:
+        exactly as the patient's plan has it."""
         doses = day_doses(
             self.comp,
             self.dose,
@@ -165,6 +168,7 @@ class _DayRule:
             self.hours_today,
             patient,
             rounding,
+            gfr=gfr,
             infusion_hours=self.infusion_hours,
         )
         return doses[(self.dose_number or 1) - 1]
@@ -188,16 +192,13 @@ def _plain(regimen: Regimen) -> bool:
     return not any(getattr(c, name, None) for c in regimen.components() for name in (*_ADJUSTMENTS, "levels"))
 
 
-def _refuse_auc(regimen: Regimen) -> None:
-    """AUC (Calvert) doses need each patient's creatinine or GFR, which rosters do not carry: refuse them."""
-    for comp in regimen.components():
-        doses = [comp.dose, *(v.dose for v in comp.variants), *(lv.dose for lv in comp.levels)]
-        if any(isinstance(d, AucDose) for d in doses):
-            raise CohortError(
-                f"{regimen.id} doses {comp.drug} by AUC (Calvert), which needs each patient's serum "
-                "creatinine or GFR: cohorts do not support AUC dosing; expand each such patient on "
-                f"their own, with their {option('scr')} or {option('gfr')}"
-            )
+def _doses_by_auc(regimen: Regimen) -> bool:
+    """Some dose is a target AUC (Calvert): each patient's GFR, measured or estimated from the serum creatinine."""
+    return any(
+        isinstance(d, AucDose)
+        for comp in regimen.components()
+        for d in [comp.dose, *(v.dose for v in comp.variants), *(lv.dose for lv in comp.levels)]
+    )
 
 
 def _factorize_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, ...]]]:
@@ -226,7 +227,22 @@ def _factorize_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[i
 
 
 #: The Patient field of each roster value (:data:`regimen.engine.cohort.roster.COLUMNS`).
-_PATIENT_FIELD = {"weight": "weight_kg", "bsa": "bsa_m2", "age": "age_years", "height": "height_cm", "sex": "sex"}
+_PATIENT_FIELD = {
+    "weight": "weight_kg",
+    "bsa": "bsa_m2",
+    "age": "age_years",
+    "height": "height_cm",
+    "sex": "sex",
+    "scr": "scr_mg_dl",
+    "gfr": "gfr_ml_min",
+}
+#: What a patient's GFR is worked out from (a target AUC's body value), in :data:`COLUMNS` keys.
+_RENAL = ("weight", "height", "bsa", "sex", "age", "scr", "gfr")
+
+
+def _renal_fields(cols: Mapping[str, Column], codes: tuple[int, ...]) -> dict[str, Any]:
+    """The :class:`Patient` fields of :data:`_RENAL` for one code of each column (-1: None)."""
+    return {_PATIENT_FIELD[k]: cols[k].values[c] if c >= 0 else None for k, c in zip(_RENAL, codes, strict=True)}
 
 
 #: Distinct texts a reader remembers: a roster of values recorded as people record them has a few thousand.
@@ -298,6 +314,7 @@ class CohortExpander:
     _strict: ClinicalOptions | None = field(init=False, default=None, repr=False)  # the options, when strict
     _weight_body: bool = field(init=False, default=False, repr=False)  # a dosing weight from height and sex
     _plain: bool = field(init=False, default=True, repr=False)
+    _auc: bool = field(init=False, default=False, repr=False)  # a dose by target AUC: the GFR per patient
     # held while a chunk is expanded: everything above is remembered across chunks and grows as they come (the row
     # table most of all), and Dask's local scheduler runs a run's tasks on threads sharing one expander (issue 26:
     # two tasks appending to the row table at once broke it, or gave rows the self-check had to catch). Chunks are
@@ -314,7 +331,7 @@ class CohortExpander:
         if names <= set(COLUMNS):
             self._by_rules = {}
         self._plain = _plain(self.regimen)
-        _refuse_auc(self.regimen)
+        self._auc = _doses_by_auc(self.regimen)
         kidney = not_checked_note(self.regimen)  # a roster carries no creatinine: the renal tables are not applied
         if kidney is not None:
             self._note(kidney)
@@ -400,9 +417,16 @@ class CohortExpander:
                 cols.append(COLUMNS["weight"])  # BSA from height and weight
             else:
                 cols.append(COLUMNS[need])
+        if self._auc and COLUMNS["gfr"] not in available:  # the GFR estimated from the creatinine
+            cols += [COLUMNS[k] for k in self._estimate_needs()]
         missing = [c for c in dict.fromkeys(cols) if c not in available]
         if missing:
             hint = ""
+            if self._auc and COLUMNS["scr"] in missing:
+                hint = (
+                    f" (AUC dosing: each patient's measured GFR in {COLUMNS['gfr']}, or their serum creatinine in "
+                    f"{COLUMNS['scr']} with {', '.join(COLUMNS[k] for k in self._estimate_needs()[1:])})"
+                )
             if COLUMNS["bsa"] in missing:
                 hint = (
                     f" (or give {COLUMNS['height']} and {COLUMNS['weight']}: BSA by {option('bsa_formula')}, "
@@ -418,6 +442,11 @@ class CohortExpander:
                 f"{'it' if len(missing) == 1 else 'them'}{hint}"
             )
         return cols
+
+    def _estimate_needs(self) -> list[str]:
+        """The values a GFR is estimated from (as ``regimen expand`` estimates it, by the run's method)."""
+        method = (self._options or ClinicalOptions()).gfr_method
+        return ["scr", "age", "sex", "weight" if method == "cockcroft-gault" else "bsa"]
 
     def expand(
         self,
@@ -480,6 +509,8 @@ class CohortExpander:
                     *(["height"] if COLUMNS["height"] in available and COLUMNS["weight"] in available else []),
                     # --strict: every value given, as 'regimen expand' would check its warnings
                     *([k for k in COLUMNS if COLUMNS[k] in available] if self._strict else []),
+                    # a dose by target AUC: the values its GFR is worked out from
+                    *([k for k in _RENAL if COLUMNS[k] in available] if self._auc else []),
                 ]
             )
         )
@@ -491,7 +522,11 @@ class CohortExpander:
             reader = self._readers.get(key)
             if reader is None:
                 reader = self._readers[key] = _Remembered(
-                    read_sex if key == "sex" else partial(read_number, m=MEASURES[key])
+                    read_sex
+                    if key == "sex"
+                    else read_creatinine
+                    if key == "scr"
+                    else partial(read_number, m=MEASURES[key])
                 )
             required = key in self.needs and not (key == "bsa" and height_bsa)
             cols[key] = read_column(roster[name], reader, name, first_row, ids, problems, required)
@@ -515,6 +550,8 @@ class CohortExpander:
                 bad |= ~given & ~computable
             else:
                 bad |= cols[key].codes < 0
+        if self._auc:
+            bad |= self._without_gfr(roster, cols, first_row, ids, problems)
         start: Column | None = None
         if START_COLUMN in roster.columns:
             # an empty start date means "no dates for this patient"; an unreadable one is a problem
@@ -533,6 +570,31 @@ class CohortExpander:
             if len(more):
                 errors = pd.concat([errors, more], ignore_index=True) if len(errors) else more
         return frame, errors
+
+    def _without_gfr(
+        self, roster: pd.DataFrame, cols: dict[str, Column], first_row: int, ids: list[str], problems: list[RowProblem]
+    ) -> np.ndarray:
+        """Rows with no measured GFR and not all the values to estimate one: a problem each (a value that did not
+        read is reported under its own column)."""
+        import numpy as np
+
+        def has(key: str) -> np.ndarray:
+            col = cols.get(key)
+            return col.codes >= 0 if col is not None else np.zeros(len(roster), dtype=bool)
+
+        needs = self._estimate_needs()
+        estimable = np.logical_and.reduce([has(k) for k in needs])
+        without = ~has("gfr") & ~estimable
+        blank = self._blank(roster, COLUMNS["gfr"]) & np.logical_or.reduce(
+            [self._blank(roster, COLUMNS[k]) for k in needs]
+        )
+        said = f"missing: AUC dosing needs {COLUMNS['gfr']}, or {COLUMNS['scr']} with " + ", ".join(
+            COLUMNS[k] for k in needs[1:]
+        )
+        for pos in np.flatnonzero(without & blank):
+            problems.append((first_row + int(pos), ids[pos], COLUMNS["gfr"], said))
+        result: np.ndarray = without
+        return result
 
     @staticmethod
     def _blank(roster: pd.DataFrame, column: str) -> np.ndarray:
@@ -554,6 +616,8 @@ class CohortExpander:
             age_years=value("age"),
             height_cm=value("height"),
             sex=value("sex"),
+            scr_mg_dl=value("scr"),
+            gfr_ml_min=value("gfr"),
         )
 
     def _signature(self, patient: Patient, cycles: Mapping[str, int]) -> tuple[Any, ...]:
@@ -589,7 +653,7 @@ class CohortExpander:
         keys, bases = [], []
         for row in plan.administrations:
             key, basis = _row_rule(self.regimen, row, patient)
-            if basis not in ("weight", "bsa", "flat"):
+            if basis not in ("weight", "bsa", "flat", "auc"):
                 raise _NotVectorisable(f"{row.drug}: a dose per {basis}")
             keys.append(key)
             bases.append(basis)
@@ -652,13 +716,15 @@ class CohortExpander:
         worked = np.empty((5, len(rules), len(keys)), dtype=np.float64)
         for k, key in enumerate(keys):
             patient: Patient | None = None  # made only when a rule's working is not yet remembered
+            gfr: Gfr | None = None
             for r, rule in enumerate(spec):
                 memo = (*rule.key, basis, key)
                 fields = self._worked.get(memo)
                 if fields is None:
                     if patient is None:
                         patient = self._body_patient(rep, basis, key)
-                    amount, rate, hours, calculation, _ = rule.work(patient, self.rounding)
+                        gfr = self._gfr(patient) if basis == "auc" else None
+                    amount, rate, hours, calculation, _ = rule.work(patient, self.rounding, gfr)
                     fields = self._worked[memo] = self._table.dose_codes(
                         dose_fields(self.rounding, amount, rate, hours, calculation)
                     )
@@ -674,6 +740,13 @@ class CohortExpander:
             else:
                 floats[k] = values
         return self._table.append(texts, ints, floats), size
+
+    def _gfr(self, patient: Patient) -> Gfr | None:
+        """The patient's GFR for a target AUC, worked out as expand() works it out (:func:`prepare`)."""
+        try:
+            return prepare(self.regimen, patient, self._options or ClinicalOptions()).gfr
+        except PatientError as exc:
+            raise _NotVectorisable(f"a patient's values are refused: {exc.message}") from None
 
     def _template_codes(self, template: _Template) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         found = self._coded.get(id(template))
@@ -706,6 +779,11 @@ class CohortExpander:
 
         if basis == "flat":
             return np.zeros(len(members), dtype=np.int64), [("flat",)]
+        if basis == "auc":  # every value the GFR is worked out from: the key's patient is the member
+            none = np.full(len(members), -1, dtype=np.int64)
+            found = [cols[k].codes[members] if k in cols else none for k in _RENAL]
+            codes, uniques = _factorize_rows(found)
+            return np.asarray(codes, dtype=np.int64), [("auc", *_renal_fields(cols, u).values()) for u in uniques]
         age = cols["age"].codes[members] if "age" in cols else np.full(len(members), -1, dtype=np.int64)
 
         def age_value(code: int) -> Any:
@@ -755,6 +833,8 @@ class CohortExpander:
     def _body_patient(rep: Patient, basis: str, key: tuple[Any, ...]) -> Patient:
         if key[0] == "flat":
             return rep
+        if key[0] == "auc":
+            return dataclasses.replace(rep, **{_PATIENT_FIELD[k]: v for k, v in zip(_RENAL, key[1:], strict=True)})
         if basis == "weight" and len(key) == 5:
             return dataclasses.replace(rep, weight_kg=key[1], height_cm=key[2], sex=key[3], age_years=key[4])
         if basis == "weight":
@@ -901,24 +981,14 @@ class CohortExpander:
         options = self._options or ClinicalOptions()
         w, h, b = codes("weight"), codes("height"), codes("bsa")
         full = (w >= 0) & (h >= 0) & (("bsa" in self.needs) | (b >= 0))
-        if options.bsa_cap is not None or self._weight_body:
+        if options.bsa_cap is not None or self._weight_body or self._auc:
             full[:] = True
         if full.any():
             which = np.flatnonzero(full)
-            key_codes, uniques = _factorize_rows([w[which], h[which], b[which], codes("sex")[which], age[which]])
+            key_codes, uniques = _factorize_rows([codes(k)[which] for k in _RENAL])
             found: list[str | None] = []
-            for wc, hc, bc, sc, ac in uniques:
-                values = {
-                    k: (cols[k].values[c] if c >= 0 else None)
-                    for k, c in zip(("weight", "height", "bsa", "sex", "age"), (wc, hc, bc, sc, ac), strict=True)
-                }
-                patient = Patient(
-                    weight_kg=values["weight"],
-                    height_cm=values["height"],
-                    bsa_m2=values["bsa"],
-                    sex=values["sex"],
-                    age_years=values["age"],
-                )
+            for values in uniques:
+                patient = Patient(**_renal_fields(cols, values))
                 found.append("; ".join(self._prepared_warnings(patient)))
             result[which] = np.asarray(found, dtype=object)[np.asarray(key_codes, dtype=np.int64)]
 
