@@ -500,10 +500,13 @@ def test_auc_doses_in_a_cohort_come_from_each_patients_gfr() -> None:
         ]],
         columns=["patient_id", "weight_kg", "bsa_m2", "age", "sex", "scr_mgdl", "gfr_mlmin"],
     )  # fmt: skip
+    # (140 - 20) x 120 kg / (72 x 0.4 mg/dL) = 500 mL/min: refused as 'regimen expand' refuses it, this row only
+    roster.loc[len(roster)] = ["impossible", "120", "1.8", "20", "male", "0.4", ""]
     result = cohort(GOG158, roster)
     assert not any("one patient at a time" in n for n in result.notes), result.notes
-    assert result.errors[["patient_id", "column"]].values.tolist() == [["neither", "gfr_mlmin"]]
+    assert result.errors[["patient_id", "column"]].values.tolist() == [["neither", "gfr_mlmin"], ["impossible", ""]]
     assert "AUC dosing needs gfr_mlmin, or scr_mgdl with age, sex, weight_kg" in result.errors["problem"][0]
+    assert result.errors["problem"][1].startswith("Cockcroft–Gault creatinine clearance 500 mL/min is impossible")
     carboplatin = result.frame[result.frame["drug"] == "carboplatin"].groupby("patient_id")["dose_exact"].first()
     # Calvert: AUC 7.5 x (GFR + 25); 150 mL/min is capped at 125 (FDA 2010); Cockcroft-Gault (140 - 60) x 70 kg /
     # (72 x 1.0 mg/dL) x 0.85 = 66.11 mL/min (to 2 places): 7.5 x 91.11 = 683.325 mg

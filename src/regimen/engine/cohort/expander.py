@@ -299,6 +299,8 @@ class CohortExpander:
     # per (check, value): the warning text of one value's check (:func:`range_warning`, :func:`age_warnings`), made
     # once per run; every chunk holds most of the run's distinct values again
     _said: dict[tuple[str, Any], str | None] = field(init=False, default_factory=dict, repr=False)
+    # per set of values (:data:`_RENAL`): prepare()'s warnings, or the message refusing them (:meth:`_prepare`)
+    _prepared: dict[tuple[Any, ...], list[str] | str] = field(init=False, default_factory=dict, repr=False)
     # per template: its rows coded for the row table (texts, ints, floats: a column per row)
     _coded: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(init=False, default_factory=dict, repr=False)
     _table: _RowTable = field(init=False, default_factory=lambda: _RowTable(), repr=False)
@@ -552,6 +554,8 @@ class CohortExpander:
                 bad |= cols[key].codes < 0
         if self._auc:
             bad |= self._without_gfr(roster, cols, first_row, ids, problems)
+        if self._prepares_each() and self._strict is None:
+            bad |= self._refused(cols, bad, first_row, ids, problems)
         start: Column | None = None
         if START_COLUMN in roster.columns:
             # an empty start date means "no dates for this patient"; an unreadable one is a problem
@@ -909,10 +913,47 @@ class CohortExpander:
 
     def _prepared_warnings(self, patient: Patient) -> list[str]:
         """The warnings on one patient's values, exactly as expand() collects them (:func:`prepare`)."""
-        try:
-            return prepare(self.regimen, patient, self._options or ClinicalOptions()).warnings
-        except PatientError as exc:
-            raise _NotVectorisable(f"a patient's values are refused: {exc.message}") from None
+        said = self._prepare(patient)
+        if isinstance(said, str):
+            raise _NotVectorisable(f"a patient's values are refused: {said}")
+        return said
+
+    def _prepare(self, patient: Patient) -> list[str] | str:
+        """:func:`prepare`'s warnings on one patient's values, or the message refusing them; remembered per set of
+        values (up to :data:`_REMEMBERED`): a value's checks recur in every chunk."""
+        values = tuple(getattr(patient, _PATIENT_FIELD[k]) for k in _RENAL)
+        found = self._prepared.get(values)
+        if found is None:
+            try:
+                found = prepare(self.regimen, patient, self._options or ClinicalOptions()).warnings
+            except PatientError as exc:
+                found = exc.message
+            if len(self._prepared) < _REMEMBERED:
+                self._prepared[values] = found
+        return found
+
+    def _prepares_each(self) -> bool:
+        """Every patient's values go through :func:`prepare` (a capped BSA, a dosing weight from height and sex, a
+        GFR): a patient it refuses is rejected on their own, as 'regimen expand' refuses them."""
+        return (self._options is not None and self._options.bsa_cap is not None) or self._weight_body or self._auc
+
+    def _refused(
+        self, cols: dict[str, Column], bad: np.ndarray, first_row: int, ids: list[str], problems: list[RowProblem]
+    ) -> np.ndarray:
+        """Rows whose values :func:`prepare` refuses (an impossible GFR estimate, an ideal weight under 152.4 cm),
+        one problem each; once per distinct set of values."""
+        import numpy as np
+
+        which = np.flatnonzero(~bad)
+        none = np.full(len(which), -1, dtype=np.int64)
+        codes, uniques = _factorize_rows([cols[k].codes[which] if k in cols else none for k in _RENAL])
+        said = [self._prepare(Patient(**_renal_fields(cols, u))) for u in uniques]
+        refused = np.zeros(len(bad), dtype=bool)
+        for pos, k in zip(which.tolist(), codes.tolist(), strict=True):
+            if isinstance(said[k], str):
+                refused[pos] = True
+                problems.append((first_row + pos, ids[pos], "", str(said[k])))
+        return refused
 
     def _plan_warnings(
         self,
@@ -978,10 +1019,9 @@ class CohortExpander:
         else:
             result = np.full(n, "", dtype=object)
 
-        options = self._options or ClinicalOptions()
         w, h, b = codes("weight"), codes("height"), codes("bsa")
         full = (w >= 0) & (h >= 0) & (("bsa" in self.needs) | (b >= 0))
-        if options.bsa_cap is not None or self._weight_body or self._auc:
+        if self._prepares_each():
             full[:] = True
         if full.any():
             which = np.flatnonzero(full)
