@@ -271,6 +271,10 @@ class _Remembered:
         return hit[1]
 
 
+#: The clinical options of a run that gives none (made once: each is checked when it is made).
+_DEFAULT_OPTIONS = ClinicalOptions()
+
+
 class _NotVectorisable(Exception):
     """A regimen feature the per-value decomposition does not cover: expand patient by patient."""
 
@@ -300,7 +304,9 @@ class CohortExpander:
     # once per run; every chunk holds most of the run's distinct values again
     _said: dict[tuple[str, Any], str | None] = field(init=False, default_factory=dict, repr=False)
     # per set of values (:data:`_RENAL`): prepare()'s warnings, or the message refusing them (:meth:`_prepare`)
-    _prepared: dict[tuple[Any, ...], list[str] | str] = field(init=False, default_factory=dict, repr=False)
+    _prepared: dict[tuple[Any, ...], tuple[list[str], Gfr | None] | str] = field(
+        init=False, default_factory=dict, repr=False
+    )
     # per template: its rows coded for the row table (texts, ints, floats: a column per row)
     _coded: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(init=False, default_factory=dict, repr=False)
     _table: _RowTable = field(init=False, default_factory=lambda: _RowTable(), repr=False)
@@ -354,7 +360,7 @@ class CohortExpander:
     @property
     def bsa_formula(self) -> str:
         """The formula of a BSA computed from height and weight (the run's option; Mosteller by default)."""
-        return self.options.bsa_formula if self.options is not None else ClinicalOptions().bsa_formula
+        return self.options.bsa_formula if self.options is not None else _DEFAULT_OPTIONS.bsa_formula
 
     def _set_options(self, options: ClinicalOptions) -> None:
         """Check the run's choices against the regimen once (as expand() would for every patient)."""
@@ -378,7 +384,7 @@ class CohortExpander:
 
     def _dosing_weight_needs(self) -> None:
         """Ideal, adjusted and lean body weights need each patient's height and sex: roster columns."""
-        options = self._options or ClinicalOptions()
+        options = self._options or _DEFAULT_OPTIONS
         keys = {
             component_weight_key(self.regimen, c, options)
             for c in self.regimen.components()
@@ -447,7 +453,7 @@ class CohortExpander:
 
     def _estimate_needs(self) -> list[str]:
         """The values a GFR is estimated from (as ``regimen expand`` estimates it, by the run's method)."""
-        method = (self._options or ClinicalOptions()).gfr_method
+        method = (self._options or _DEFAULT_OPTIONS).gfr_method
         return ["scr", "age", "sex", "weight" if method == "cockcroft-gault" else "bsa"]
 
     def expand(
@@ -747,10 +753,10 @@ class CohortExpander:
 
     def _gfr(self, patient: Patient) -> Gfr | None:
         """The patient's GFR for a target AUC, worked out as expand() works it out (:func:`prepare`)."""
-        try:
-            return prepare(self.regimen, patient, self._options or ClinicalOptions()).gfr
-        except PatientError as exc:
-            raise _NotVectorisable(f"a patient's values are refused: {exc.message}") from None
+        said = self._prepare(patient)
+        if isinstance(said, str):
+            raise _NotVectorisable(f"a patient's values are refused: {said}")
+        return said[1]
 
     def _template_codes(self, template: _Template) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         found = self._coded.get(id(template))
@@ -916,16 +922,18 @@ class CohortExpander:
         said = self._prepare(patient)
         if isinstance(said, str):
             raise _NotVectorisable(f"a patient's values are refused: {said}")
-        return said
+        return said[0]
 
-    def _prepare(self, patient: Patient) -> list[str] | str:
-        """:func:`prepare`'s warnings on one patient's values, or the message refusing them; remembered per set of
-        values (up to :data:`_REMEMBERED`): a value's checks recur in every chunk."""
+    def _prepare(self, patient: Patient) -> tuple[list[str], Gfr | None] | str:
+        """:func:`prepare`'s warnings on one patient's values and their GFR (for a target AUC), or the message
+        refusing them; remembered per set of values (up to :data:`_REMEMBERED`): a value's checks recur in every
+        chunk, and a GFR is needed for the rows and for the warnings."""
         values = tuple(getattr(patient, _PATIENT_FIELD[k]) for k in _RENAL)
         found = self._prepared.get(values)
         if found is None:
             try:
-                found = prepare(self.regimen, patient, self._options or ClinicalOptions()).warnings
+                prepared = prepare(self.regimen, patient, self._options or _DEFAULT_OPTIONS)
+                found = (prepared.warnings, prepared.gfr)
             except PatientError as exc:
                 found = exc.message
             if len(self._prepared) < _REMEMBERED:
