@@ -5,8 +5,9 @@ recorded run (``benchmarks/last.json``): a figure more than 10 % worse than reco
     python benchmarks/run.py --quick          # cohorts at 100k only, Dask at 200k patients (~3 min)
     python benchmarks/run.py --record         # ... and record these figures as the new reference
     python benchmarks/run.py --dask-patients 5000000 --dask-memory 2GiB    # the Dask run
-    python benchmarks/run.py --only-table --table-patients 20000             # figure 7 alone, a smaller roster
-    python benchmarks/run.py --only-table --regimens mfolfox6,capox          # figure 7 for some regimens
+    python benchmarks/run.py --only 7 --table-patients 20000                 # figure 7 alone, a smaller roster
+    python benchmarks/run.py --only 7 --regimens mfolfox6,capox              # figure 7 for some regimens
+    python benchmarks/run.py --only 1,2,6 --dask-patients 1000000            # some figures
 
 The machine is shared and noisy: figures are ratios measured side by side in one run, or medians. Timing is never
 asserted in the test suite. Rosters are synthetic and reproducible (seed 1): weight to 0.1 kg, BSA to 0.01 m², age
@@ -385,7 +386,7 @@ def main() -> None:
     parser.add_argument("--table-patients", type=int, default=100_000, help="patients of figure 7 (every regimen)")
     parser.add_argument("--regimens", default=None, help="figure 7 for these ids only (comma-separated)")
     parser.add_argument("--no-table", action="store_true", help="skip figure 7 (every regimen)")
-    parser.add_argument("--only-table", action="store_true", help="figure 7 alone")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="these figures only (e.g. 1,2 or 7)")
     parser.add_argument(
         "--cohort-repeats",
         type=int,
@@ -393,6 +394,7 @@ def main() -> None:
         help="runs of each cohort figure (median; default 5 at 100k, 1 at 1M)",
     )
     args = parser.parse_args()
+    only = set(args.only.split(","))
     import pandas as pd
 
     last: dict[str, float] = json.loads(LAST.read_text())["figures"] if LAST.exists() else {}
@@ -414,7 +416,7 @@ def main() -> None:
         rows.append((label, measured, shown, target, verdict, compare(key, ratio, last)))
 
     plans: dict[str, float] = {}
-    if not args.only_table:
+    if "1" in only:
         ours, pint = start_up(args.repeats, str(base_venv()))
         figure(
             "startup_base",
@@ -423,6 +425,7 @@ def main() -> None:
             ours / pint,
             "<= 1.0x",
         )
+    if "2" in only:
         plans = one_plan()
         worst = max(plans, key=plans.__getitem__)
         over = [rid for rid, s in plans.items() if s > 0.00025]
@@ -435,11 +438,11 @@ def main() -> None:
             unit="ms",
         )
 
-    sizes = [] if args.only_table else [100_000] if args.quick else [100_000, 1_000_000]
+    sizes = [] if not {"3", "4", "5"} & only else [100_000] if args.quick else [100_000, 1_000_000]
     memory = None
     with tempfile.TemporaryDirectory(prefix="regimen-bench-") as tmp:
         folder = Path(tmp)
-        if not args.no_table:
+        if not args.no_table and "7" in only:
             from regimen.protocol.catalog import regimen_ids
 
             only = args.regimens.split(",") if args.regimens else [*regimen_ids(), AUC_EXAMPLE]
@@ -524,7 +527,7 @@ def main() -> None:
                 rss / frame_bytes,
                 "<= 2x",
             )
-        if not args.no_dask and not args.only_table:
+        if not args.no_dask and "6" in only:
             n = args.dask_patients or (200_000 if args.quick else 1_000_000)
             limit = parse_size(args.dask_memory)
             d = dask_run(n, limit, folder, args.dask_regimen)
