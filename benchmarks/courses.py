@@ -141,7 +141,18 @@ def run(args: argparse.Namespace, url: str | None) -> None:
         for change in (
             ["delay", course, "--cycle", "2", "--by", "7d", "--reason", "counts"],
             ["measure", course, "--cycle", "3", "--weight", "60", "--reason", "re-weighed"],
-            ["dose", course, "--cycle", "4", "--drug", "oxaliplatin", "--dose-percent", "75%", "--reason", "neuropathy"],
+            [
+                "dose",
+                course,
+                "--cycle",
+                "4",
+                "--drug",
+                "oxaliplatin",
+                "--dose-percent",
+                "75%",
+                "--reason",
+                "neuropathy",
+            ],
             ["omit", course, "--cycle", "2", "--day", "1", "--reason", "holiday"],
             ["given", course, "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "234 mg"],
         ):
