@@ -273,6 +273,14 @@ def day_doses(
     return out
 
 
+def additives_step(comp: Component) -> str | None:
+    """The working's last step for what is added to a component's fluid, as the source states it (never calculated),
+    or None: a plan's rows and a cohort's rows alike."""
+    if not comp.additives:
+        return None
+    return f"with {', '.join(map(str, comp.additives))} added (as the source states; not calculated)"
+
+
 # ---- patient requirements ------------------------------------------------------------------------
 
 PATIENT_FIELDS = {"weight": "weight", "bsa": "body-surface area", "age": "age", "height": "height", "sex": "sex"}
@@ -727,8 +735,8 @@ class _Cycles:
                         )
                     )
             adjust.apply(comp, pending, unit, continuous)
-            if comp.additives:
-                added = f"with {', '.join(map(str, comp.additives))} added (as the source states; not calculated)"
+            added = additives_step(comp)
+            if added is not None:
                 for row in pending:
                     row.steps.append(added)
             rows.extend(_administrations(phase, cycle, offset, start, comp, pending, unit, rounding, derivation))
@@ -1004,6 +1012,7 @@ def _variant_change(comp: Component, v: Variant) -> str:
 
 
 __all__ = [
+    "additives_step",
     "check_patient",
     "choose_variant",
     "component_schedule",

@@ -68,6 +68,7 @@ from regimen.engine.cohort.roster import (
 from regimen.engine.expand import (
     HOURS_PER_DAY,
     DayDose,
+    additives_step,
     choose_variant,
     component_schedule,
     day_doses,
@@ -171,7 +172,9 @@ class _DayRule:
             gfr=gfr,
             infusion_hours=self.infusion_hours,
         )
-        return doses[(self.dose_number or 1) - 1]
+        amount, rate, hours, calculation, number = doses[(self.dose_number or 1) - 1]
+        added = additives_step(self.comp)  # the plan's last step of a row of plain dosing
+        return amount, rate, hours, calculation if added is None else f"{calculation}; {added}", number
 
 
 def _row_rule(regimen: Regimen, row: Administration, patient: Patient) -> tuple[_DayRule, str]:
