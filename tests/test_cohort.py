@@ -869,3 +869,20 @@ def test_the_engine_imports_neither_click_nor_the_export_layer() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_pumps_second_day_in_a_cohort_is_its_22_hours() -> None:
+    """Issue 29: mFOLFOX6's 46 h pump runs 24 h on day 1 and 22 h on day 2. At 1.8 m²: 2,400 mg/m² x 1.8 m² =
+    4,320 mg over 46 h = 93.913... mg/h; x 22 h = 95,040/46 = 2,066.087 mg (not 24 h's 2,253.9 mg), made the
+    vectorised way for every cycle, and the Infusion's own rule says the same."""
+    from regimen.model import Infusion
+
+    assert [Infusion(1, Fraction(46), k, 2).hours_today for k in (1, 2)] == [24, 22]
+    roster = pd.DataFrame({"patient_id": ["a", "b"], "bsa_m2": ["1.8", "1.8"], "age": ["60", "61"]})
+    result = cohort(load("mfolfox6"), roster)
+    assert not any("one patient at a time" in n for n in result.notes), result.notes
+    pump = result.frame[result.frame["component"] == "fluorouracil-pump"]
+    second = pump[pump["infusion_day"] == 2]
+    assert len(second) == 24 and set(second["duration_h"]) == {22.0}  # 12 cycles, two patients
+    # 95,040/46 = 47,520/23 exactly, shown to 4 significant figures as a single plan shows it
+    assert set(second["dose_exact"]) == {"47520/23"} and set(second["dose"]) == {2066.0}
