@@ -8,12 +8,13 @@ import io
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import SEED_IDS
+from tests.conftest import BUNDLED_IDS, SEED_IDS
 
 from regimen import expand, load, make_patient
 from regimen.cli import cli
@@ -37,17 +38,28 @@ from regimen.export.records import plan_to_csv
 from regimen.model import Regimen
 from regimen.protocol.loader import amount, load_text
 
+#: The AUC (Calvert) example regimen: its carboplatin dose needs each patient's GFR.
+GOG158_PATH = str(Path(__file__).parent.parent / "examples" / "carboplatin-paclitaxel-gog158.toml")
+GOG158 = load(GOG158_PATH)
 
-def _expected(regimen_id: str, row: dict[str, str]) -> list[dict[str, str]]:
-    """The CSV rows 'regimen expand' gives one patient, parsed."""
-    reg = load(regimen_id)
-    patient = make_patient(
+
+def _patient_of(row: dict[str, str]) -> Any:
+    """The patient 'regimen expand' is given for a roster row (its empty cells: not given)."""
+    return make_patient(
         weight=row.get("weight_kg") or None,
         bsa=row.get("bsa_m2") or None,
         age=row.get("age") or None,
         height=row.get("height_cm") or None,
         sex=row.get("sex") or None,
+        scr=row.get("scr_mgdl") or None,
+        gfr=row.get("gfr_mlmin") or None,
     )
+
+
+def _expected(regimen_id: str, row: dict[str, str]) -> list[dict[str, str]]:
+    """The CSV rows 'regimen expand' gives one patient, parsed."""
+    reg = load(regimen_id)
+    patient = _patient_of(row)
     start = dt.date.fromisoformat(row["start_date"]) if row.get("start_date") else None
     return list(csv.DictReader(io.StringIO(plan_to_csv(expand(reg, patient, start=start)))))
 
@@ -63,13 +75,16 @@ patients = st.fixed_dictionaries(
         "age": st.integers(0, 110).map(str),  # completed years (a fractional age is refused, as by 'regimen expand')
         "sex": st.sampled_from(["female", "male", "F", "m"]),
         "start_date": st.one_of(st.just(""), st.dates(dt.date(2024, 1, 1), dt.date(2030, 12, 31)).map(str)),
+        "gfr": st.decimals(Decimal("5"), Decimal("250"), places=1).map(str),
+        "scr": st.decimals(Decimal("2.3"), Decimal("15"), places=2).map(str),
     }
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# pumps, twice-daily tablets, capped doses, rules, phases; and a dose by target AUC
+@pytest.mark.parametrize("regimen_id", [*BUNDLED_IDS, GOG158_PATH])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    regimen_id=st.sampled_from(SEED_IDS),
     rows=st.lists(patients, min_size=1, max_size=12),
     weight_places=st.integers(0, 3),
     seed=st.integers(0, 10**6),
@@ -84,7 +99,12 @@ def test_every_patient_gets_exactly_the_rows_of_regimen_expand(
         row["weight_kg"] = str(max(Decimal(row["weight_kg"]).quantize(Decimal(1).scaleb(-weight_places)), Decimal(1)))
         if i and (seed + i) % 3 == 0:
             row["bsa_m2"] = rows[0]["bsa_m2"]
+        gfr, scr = row.pop("gfr"), row.pop("scr")
+        if regimen_id == GOG158_PATH:  # a GFR measured, or estimated from a creatinine high enough that no weight
+            row["gfr_mlmin"], row["scr_mgdl"] = (gfr, "") if (seed + i) % 2 else ("", scr)  # and age make it >300
     roster = pd.DataFrame(rows, columns=["patient_id", "weight_kg", "bsa_m2", "age", "sex", "start_date"])
+    if regimen_id == GOG158_PATH:
+        roster = pd.DataFrame(rows, columns=[*roster.columns, "gfr_mlmin", "scr_mgdl"])
     result = cohort(load(regimen_id), roster)
     assert result.rejected == 0, result.errors.to_dict("records")
     assert not any("one patient at a time" in n for n in result.notes)  # the vectorised path made these rows
@@ -96,7 +116,7 @@ def test_every_patient_gets_exactly_the_rows_of_regimen_expand(
         reg = load(regimen_id)
         plan = expand(
             reg,
-            make_patient(weight=row["weight_kg"], bsa=row["bsa_m2"], age=row["age"], sex=row["sex"]),
+            _patient_of(row),
             start=dt.date.fromisoformat(row["start_date"]) if row["start_date"] else None,
         )
         frame_rows = [r for r in records if r["patient_id"] == row["patient_id"]]
@@ -184,11 +204,10 @@ def test_fallback_patient_by_patient_when_the_self_check_fails(monkeypatch: pyte
     import regimen.engine.cohort.expander as module
 
     def wrong(*args, **kwargs):  # type: ignore[no-untyped-def]
-        work = original(*args, **kwargs)
-        return type(work)(work.amount + 1, work.rate, work.hours, work.calculation)
+        return [(amount + 1, *rest) for amount, *rest in original(*args, **kwargs)]
 
-    original = module.dose_for_day
-    monkeypatch.setattr(module, "dose_for_day", wrong)
+    original = module.day_doses
+    monkeypatch.setattr(module, "day_doses", wrong)
     roster = pd.DataFrame(
         {"patient_id": ["a", "b"], "weight_kg": ["70", "80"], "bsa_m2": ["1.8", "2"], "age": ["45", "70"]}
     )
@@ -471,11 +490,39 @@ def test_options_and_bsa_formula_must_agree() -> None:
         cohort(load("cenersen-arm3"), roster, bsa_formula="dubois", options=ClinicalOptions(bsa_formula="mosteller"))
 
 
-def test_auc_regimens_are_refused_in_cohorts() -> None:
-    reg = load(str(Path(__file__).parent.parent / "examples" / "carboplatin-paclitaxel-gog158.toml"))
+def test_auc_doses_in_a_cohort_come_from_each_patients_gfr() -> None:
+    """Issue 29: a regimen dosed by target AUC is expanded from the roster's gfr_mlmin, or its scr_mgdl with age,
+    sex and weight (Cockcroft-Gault, as 'regimen expand --scr' estimates it), the vectorised way; a row with neither
+    is rejected with one problem."""
+    roster = pd.DataFrame(
+        [[pid, "70", "1.8", "60", "female", scr, gfr] for pid, scr, gfr in [
+            ("measured", "", "100"), ("capped", "", "150"), ("estimated", "1.0", ""), ("neither", "", "")
+        ]],
+        columns=["patient_id", "weight_kg", "bsa_m2", "age", "sex", "scr_mgdl", "gfr_mlmin"],
+    )  # fmt: skip
+    # (140 - 20) x 120 kg / (72 x 0.4 mg/dL) = 500 mL/min: refused as 'regimen expand' refuses it, this row only
+    roster.loc[len(roster)] = ["impossible", "120", "1.8", "20", "male", "0.4", ""]
+    result = cohort(GOG158, roster)
+    assert not any("one patient at a time" in n for n in result.notes), result.notes
+    assert result.errors[["patient_id", "column"]].values.tolist() == [["neither", "gfr_mlmin"], ["impossible", ""]]
+    assert "AUC dosing needs gfr_mlmin, or scr_mgdl with age, sex, weight_kg" in result.errors["problem"][0]
+    assert result.errors["problem"][1].startswith("Cockcroft–Gault creatinine clearance 500 mL/min is impossible")
+    carboplatin = result.frame[result.frame["drug"] == "carboplatin"].groupby("patient_id")["dose_exact"].first()
+    # Calvert: AUC 7.5 x (GFR + 25); 150 mL/min is capped at 125 (FDA 2010); Cockcroft-Gault (140 - 60) x 70 kg /
+    # (72 x 1.0 mg/dL) x 0.85 = 66.11 mL/min (to 2 places): 7.5 x 91.11 = 683.325 mg
+    assert carboplatin.to_dict() == {"measured": "937.5", "capped": "1125", "estimated": "683.325"}
+    records = frame_records(result.frame)
+    for pid, values in (("measured", {"gfr": "100"}), ("estimated", {"scr": "1.0"})):
+        plan = expand(GOG158, make_patient(weight="70", bsa="1.8", age="60", sex="female", **values))
+        assert [r for r in records if r[ID_COLUMN] == pid] == [
+            {ID_COLUMN: pid, **csv_record(plan, a)} for a in plan.administrations
+        ]
+
+
+def test_an_auc_roster_without_a_gfr_or_creatinine_column_is_refused_naming_both() -> None:
     roster = pd.DataFrame({"patient_id": ["a"], "weight_kg": ["70"], "bsa_m2": ["1.8"], "age": ["45"]})
-    with pytest.raises(CohortError, match=r"doses carboplatin by AUC .*cohorts do not support AUC dosing"):
-        cohort(reg, roster)
+    with pytest.raises(CohortError, match=r"roster has no column scr_mgdl, sex .*measured GFR in gfr_mlmin"):
+        cohort(GOG158, roster)
 
 
 # ---- clinical options on the command line ------------------------------------------------------------------
@@ -694,10 +741,22 @@ def test_cli_cohort_dosing_weight_needs_height_and_sex_columns(runner, tmp_path:
     ]
 
 
-def test_cli_cohort_refuses_auc_regimens(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_cohort_of_an_auc_regimen_takes_the_gfr_from_the_roster(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     gog = str(Path(__file__).parent.parent / "examples" / "carboplatin-paclitaxel-gog158.toml")
-    code, output, _ = _clinical_run(runner, tmp_path, "cohort", gog)
-    assert code == 1 and "doses carboplatin by AUC (Calvert)" in output and output.count("\n") == 1
+    code, output, rows = _clinical_run(
+        runner,
+        tmp_path,
+        "cohort",
+        gog,
+        "--gfr-cap",
+        "none",
+        roster_text="patient_id,weight_kg,bsa_m2,age,sex,gfr_mlmin\na,70,1.8,60,female,150\n",
+    )
+    assert code == 0, output
+    carboplatin = [r for r in rows if r["drug"] == "carboplatin"]
+    # 7.5 x (150 + 25) = 1,312.5 mg, uncapped; shown rounded half up to 1,313 mg
+    assert len(carboplatin) == 6 and {(r["dose"], r["dose_exact"]) for r in carboplatin} == {("1313", "1312.5")}
+    assert "GFR cap lifted" in carboplatin[0]["plan_warnings"]
     # the Dask engine takes the clinical options too: tests/test_dask.py
 
 
@@ -791,11 +850,10 @@ def test_problems_and_notes_name_inputs_by_roster_column_else_by_the_callers_nam
 
 
 def test_library_errors_are_not_worded_as_flags() -> None:
-    reg = load(str(Path(__file__).parent.parent / "examples" / "carboplatin-paclitaxel-gog158.toml"))
     roster = pd.DataFrame({"patient_id": ["a"], "weight_kg": ["70"], "bsa_m2": ["1.8"], "age": ["45"]})
     with pytest.raises(CohortError) as refused:
-        cohort(reg, roster)
-    assert "--" not in str(refused.value) and "scr or gfr" in str(refused.value)
+        cohort(GOG158, roster)
+    assert "--" not in str(refused.value) and "gfr_mlmin" in str(refused.value)
     with pytest.raises(CohortError) as missing:
         cohort(load("cenersen-arm3"), roster.drop(columns=["bsa_m2"]))
     assert "BSA by bsa_formula" in str(missing.value) and "--" not in str(missing.value)
@@ -811,3 +869,20 @@ def test_the_engine_imports_neither_click_nor_the_export_layer() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_pumps_second_day_in_a_cohort_is_its_22_hours() -> None:
+    """Issue 29: mFOLFOX6's 46 h pump runs 24 h on day 1 and 22 h on day 2. At 1.8 m²: 2,400 mg/m² x 1.8 m² =
+    4,320 mg over 46 h = 93.913... mg/h; x 22 h = 95,040/46 = 2,066.087 mg (not 24 h's 2,253.9 mg), made the
+    vectorised way for every cycle, and the Infusion's own rule says the same."""
+    from regimen.model import Infusion
+
+    assert [Infusion(1, Fraction(46), k, 2).hours_today for k in (1, 2)] == [24, 22]
+    roster = pd.DataFrame({"patient_id": ["a", "b"], "bsa_m2": ["1.8", "1.8"], "age": ["60", "61"]})
+    result = cohort(load("mfolfox6"), roster)
+    assert not any("one patient at a time" in n for n in result.notes), result.notes
+    pump = result.frame[result.frame["component"] == "fluorouracil-pump"]
+    second = pump[pump["infusion_day"] == 2]
+    assert len(second) == 24 and set(second["duration_h"]) == {22.0}  # 12 cycles, two patients
+    # 95,040/46 = 47,520/23 exactly, shown to 4 significant figures as a single plan shows it
+    assert set(second["dose_exact"]) == {"47520/23"} and set(second["dose"]) == {2066.0}

@@ -281,3 +281,77 @@ def test_an_unreachable_scheduler_is_a_one_line_error(runner, tmp_path: Path, mo
     assert result.exit_code == 1 and result.output.count("\n") == 1
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:1" in result.output
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))
+
+
+@pytest.fixture
+def eager_thread_switches():  # type: ignore[no-untyped-def]
+    """Threads switch every microsecond (Python's default: 5 ms), so that a race between tasks shows every run."""
+    import sys
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(before)
+
+
+def _distinct_roster(n: int, seed: int) -> pd.DataFrame:
+    """Patients whose weights and BSAs are all different: every chunk adds rows to the expander's row table."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "patient_id": [f"p{i}" for i in range(n)],
+            "weight_kg": [f"{w:.2f}" for w in rng.uniform(45, 120, n)],
+            "bsa_m2": [f"{b:.3f}" for b in rng.uniform(1.4, 2.4, n)],
+            "age": [str(a) for a in rng.integers(20, 80, n)],
+        }
+    )
+
+
+@pytest.mark.usefixtures("eager_thread_switches")
+def test_one_expander_on_many_threads_gives_every_chunk_its_own_rows() -> None:
+    """Issue 26: Dask's local scheduler runs a run's tasks on threads that share one expander; chunks expanded at
+    once broke its row table ('could not broadcast input array') or gave rows the self-check had to redo. Eight
+    threads, sixteen chunks: each chunk's rows are those the chunk gets alone, made the vectorised way."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from regimen.engine.cohort.expander import CohortExpander
+
+    roster = _distinct_roster(2400, seed=0)
+    chunks = [roster.iloc[lo : lo + 150].reset_index(drop=True) for lo in range(0, len(roster), 150)]
+    alone = [frame_records(CohortExpander(load("cenersen-arm3")).expand(c)[0]) for c in chunks]
+    for _ in range(3):
+        shared = CohortExpander(load("cenersen-arm3"))
+        with ThreadPoolExecutor(8) as pool:
+            done = [pool.submit(shared.expand, c, 1 + 150 * k) for k, c in enumerate(chunks)]
+            got = [frame_records(d.result()[0]) for d in done]
+        assert got == alone
+        assert not any("one patient at a time" in n for n in shared.notes), shared.notes
+
+
+@pytest.mark.usefixtures("eager_thread_switches")
+@pytest.mark.parametrize("regimen_id", ["cenersen-arm3", "mfolfox6"])
+def test_the_cli_on_the_threaded_scheduler_writes_the_pandas_engines_rows_every_time(
+    runner, tmp_path: Path, regimen_id: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 26: two roster files of several row groups (30 tasks), on Dask's default scheduler (local threads),
+    three runs: each writes exactly the rows of the pandas engine."""
+    import pickle
+
+    from regimen.engine.cohort.expander import CohortExpander
+
+    roster = _distinct_roster(600, seed=1)
+    folder = tmp_path / "roster"
+    folder.mkdir()
+    roster.iloc[:300].to_parquet(folder / "a.parquet", row_group_size=20)
+    roster.iloc[300:].to_parquet(folder / "b.parquet", row_group_size=20)
+    expected = frame_records(cohort(load(regimen_id), roster).frame)
+    for k in range(3):
+        out = tmp_path / f"out{k}"
+        result = runner.invoke(cli, ["cohort", regimen_id, str(folder), "-o", str(out), "--engine", "dask"])
+        assert result.exit_code == 0, result.output
+        assert frame_records(_parts(out)) == expected
+    # an expander still pickles for worker processes (without its lock; the copy has its own)
+    copy = pickle.loads(pickle.dumps(CohortExpander(load(regimen_id))))
+    assert frame_records(copy.expand(roster)[0]) == expected

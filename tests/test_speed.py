@@ -631,7 +631,6 @@ def test_a_chunk_handed_to_parquet_as_arrow_is_the_frame_it_replaces(regimen_id:
     import pandas as pd
 
     from regimen.engine.cohort.expander import CohortExpander
-    from regimen.engine.cohort.roster import CohortError
     from regimen.engine.cohort.runner import _warned
     from regimen.export.frames import _coded_table
 
@@ -646,14 +645,10 @@ def test_a_chunk_handed_to_parquet_as_arrow_is_the_frame_it_replaces(regimen_id:
             "start_date": ["2026-03-01", "", "2027-03-26", "2026-10-24", "2026-03-29", ""],
         }
     )
-    try:
-        expander = CohortExpander(regimen.load(regimen_id))
-    except CohortError:  # AUC dosing: cohorts refuse it
-        pytest.skip("AUC dosing")
+    expander = CohortExpander(regimen.load(regimen_id))
     table, _ = expander.expand(roster, coded="arrow")
     frame, _ = expander.expand(roster, coded=True)
-    if isinstance(table, pd.DataFrame):  # computed patient by patient: the frame goes to Parquet as before
-        pytest.skip("not vectorised")
+    assert not isinstance(table, pd.DataFrame), expander.notes  # every bundled regimen is vectorised
     expected = _coded_table(frame)
     assert table.schema.equals(expected.schema)
     for name in table.column_names:
@@ -735,16 +730,11 @@ def test_an_arrow_tables_records_are_its_frames_records(regimen_id: str) -> None
     import pandas as pd
 
     from regimen.engine.cohort.expander import CohortExpander
-    from regimen.engine.cohort.roster import CohortError
     from regimen.engine.rows import frame_records, table_records
 
-    try:
-        expander = CohortExpander(regimen.load(regimen_id))
-    except CohortError:  # AUC dosing: cohorts refuse it
-        pytest.skip("AUC dosing")
+    expander = CohortExpander(regimen.load(regimen_id))
     table, _ = expander.expand(_sample_roster(), coded="arrow")
     frame, _ = expander.expand(_sample_roster())
-    if isinstance(table, pd.DataFrame):
-        pytest.skip("not vectorised")
+    assert not isinstance(table, pd.DataFrame), expander.notes  # every bundled regimen is vectorised
     assert table_records(table) == frame_records(frame)
     assert table_records(table.slice(0, 0)) == []

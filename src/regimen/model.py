@@ -481,6 +481,12 @@ class Infusion:
     calculation: str | None = None  # the whole infusion's working, adjustments included
     amount_calculated: Fraction | None = None  # the whole amount before rounding, when it was rounded
 
+    @property
+    def hours_today(self) -> Fraction:
+        """The hours of the infusion given on its ``day_index``-th day: 24, and what is left on the last (a 46 h
+        pump: 24 h, then 22 h). The one rule for a day's share of an infusion: a plan's rows and a cohort's."""
+        return min(Fraction(24), self.hours - 24 * (self.day_index - 1))
+
 
 @dataclass(frozen=True, slots=True)
 class Derivation:

@@ -169,14 +169,17 @@ _SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
 
 OPTIONS: list[Callable[[F], F]] = [_option(*names, **kwargs) for names, kwargs in _SPECS]
 
-#: The run-wide options a cohort takes (same definitions, same parsing). Left out: --scr, --gfr, --gfr-method,
-#: --gfr-cap, --scr-floor, --scr-floor-apply (AUC regimens are refused in cohorts), --prior and the anthracycline
-#: options (per-patient history).
+#: The run-wide options a cohort takes (same definitions, same parsing). Left out: --scr and --gfr (a roster's
+#: scr_mgdl and gfr_mlmin columns), --prior and the anthracycline options (per-patient history).
 COHORT_OPTIONS = (
     "--bsa-formula",
     "--bsa-cap",
     "--dosing-weight",
     "--adjusted-factor",
+    "--gfr-method",
+    "--gfr-cap",
+    "--scr-floor",
+    "--scr-floor-apply",
     "--dose-level",
     "--dose-percent",
     "--reduce-by",

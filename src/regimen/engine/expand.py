@@ -219,6 +219,68 @@ def auc_dose(dose: AucDose, gfr: Gfr, duration_hours: Fraction | None, rounding:
     return _timed(amount, "mg", duration_hours, calc, rounding)
 
 
+#: One dose of a treatment day: (amount, rate, hours, working, dose number of several a day or None).
+DayDose = tuple[Fraction, Fraction | None, Fraction | None, str, int | None]
+
+
+def day_doses(
+    comp: Component,
+    dose: ParsedDose | AucDose,
+    continuous: bool,
+    duration: Fraction | None,
+    hours_today: Fraction,
+    patient: Patient,
+    rounding: Rounding,
+    *,
+    level_step: str = "",
+    body: tuple[Fraction, str] | None = None,
+    gfr: Gfr | None = None,
+    infusion_hours: Fraction | None = None,
+) -> list[DayDose]:
+    """The doses ``comp`` gives on one treatment day (one, or ``times_per_day`` of them), with their working: what a
+    plan's rows and a cohort's rows are both made from. ``hours_today``: the day's hours of a continuous infusion
+    (:attr:`Infusion.hours_today`), and ``infusion_hours`` the whole infusion's (:func:`dose_for_day`); ``gfr``: the
+    patient's, for a target AUC."""
+    if isinstance(dose, AucDose):
+        assert gfr is not None
+        work = auc_dose(dose, gfr, duration, rounding)
+    else:
+        work = dose_for_day(
+            dose,
+            continuous,
+            duration,
+            patient,
+            rounding,
+            hours_today=hours_today,
+            body=body,
+            infusion_hours=infusion_hours,
+        )
+    n = comp.times_per_day
+    if n == 1:
+        return [(work.amount, work.rate, work.hours, f"{level_step}{work.calculation}", None)]
+    # several doses a day: a dose per day is shared among them, any other dose is each one's
+    per_day = not isinstance(dose, AucDose) and dose.unit.time == "day"
+    each = work.amount / n if per_day else work.amount
+    unit = dose.unit.output_unit
+    out: list[DayDose] = []
+    for k in range(1, n + 1):
+        split = (
+            f" ÷ {n} doses = {amount_text(each, unit, rounding)} (dose {k} of {n})"
+            if per_day
+            else f" (dose {k} of {n}; {amount_text(each * n, unit, rounding)} a day)"
+        )
+        out.append((each, None, None, f"{level_step}{work.calculation}{split}", k))
+    return out
+
+
+def additives_step(comp: Component) -> str | None:
+    """The working's last step for what is added to a component's fluid, as the source states it (never calculated),
+    or None: a plan's rows and a cohort's rows alike."""
+    if not comp.additives:
+        return None
+    return f"with {', '.join(map(str, comp.additives))} added (as the source states; not calculated)"
+
+
 # ---- patient requirements ------------------------------------------------------------------------
 
 PATIENT_FIELDS = {"weight": "weight", "bsa": "body-surface area", "age": "age", "height": "height", "sex": "sex"}
@@ -550,7 +612,7 @@ class _Cycles:
         self._first: dict[tuple[int, ...], tuple[int, list[Administration], list[tuple[TotalKey, Fraction]]]] = {}
         # the sums of each cycle's doses (:func:`cycle_sums`), cycle after cycle: the plan's totals (totals_of)
         self.sums: list[tuple[TotalKey, Fraction]] = []
-        self._days: dict[tuple[object, ...], list[tuple[Fraction, Fraction | None, Fraction | None, str, int | None]]]
+        self._days: dict[tuple[object, ...], list[DayDose]]
         self._days = {}
         self._bodies: dict[tuple[int, int], tuple[Fraction, str] | None] = {}
 
@@ -604,7 +666,7 @@ class _Cycles:
         continuous: bool,
         duration: Fraction | None,
         hours_today: Fraction,
-    ) -> list[tuple[Fraction, Fraction | None, Fraction | None, str, int | None]]:
+    ) -> list[DayDose]:
         """One treatment day's doses (amount, rate, hours, working, dose number), worked out once per distinct day."""
         body = None if isinstance(dose, AucDose) else self._body(comp, dose)
         # the regimen's objects and the remembered body factor by identity; the hours by value, as two ints (a
@@ -612,43 +674,19 @@ class _Cycles:
         key = (id(comp), id(dose), level_step, id(duration), hours_today.numerator, hours_today.denominator, id(body))
         found = self._days.get(key) if REUSE else None
         if found is None:
-            found = self._days[key] = self._work_day(comp, dose, level_step, continuous, duration, hours_today, body)
+            found = self._days[key] = day_doses(
+                comp,
+                dose,
+                continuous,
+                duration,
+                hours_today,
+                self.patient,
+                self.rounding,
+                level_step=level_step,
+                body=body,
+                gfr=self.adjust.gfr,
+            )
         return found
-
-    def _work_day(
-        self,
-        comp: Component,
-        level_dose: ParsedDose | AucDose,
-        level_step: str,
-        continuous: bool,
-        duration: Fraction | None,
-        hours_today: Fraction,
-        body: tuple[Fraction, str] | None,
-    ) -> list[tuple[Fraction, Fraction | None, Fraction | None, str, int | None]]:
-        rounding = self.rounding
-        if isinstance(level_dose, AucDose):
-            assert self.adjust.gfr is not None
-            work = auc_dose(level_dose, self.adjust.gfr, duration, rounding)
-        else:
-            work = dose_for_day(
-                level_dose, continuous, duration, self.patient, rounding, hours_today=hours_today, body=body
-            )
-        n = comp.times_per_day
-        if n == 1:
-            return [(work.amount, work.rate, work.hours, f"{level_step}{work.calculation}", None)]
-        # several doses a day: a dose per day is shared among them, any other dose is each one's
-        per_day = not isinstance(level_dose, AucDose) and level_dose.unit.time == "day"
-        each = work.amount / n if per_day else work.amount
-        unit = level_dose.unit.output_unit
-        out: list[tuple[Fraction, Fraction | None, Fraction | None, str, int | None]] = []
-        for k in range(1, n + 1):
-            split = (
-                f" ÷ {n} doses = {amount_text(each, unit, rounding)} (dose {k} of {n})"
-                if per_day
-                else f" (dose {k} of {n}; {amount_text(each * n, unit, rounding)} a day)"
-            )
-            out.append((each, None, None, f"{level_step}{work.calculation}{split}", k))
-        return out
 
     def _expand_cycle(
         self,
@@ -676,7 +714,7 @@ class _Cycles:
             pending: list[PendingRow] = []
             n = comp.times_per_day
             # a day's doses by its hours (the layout's own objects): most days of a component share one working
-            by_hours: dict[int, list[tuple[Fraction, Fraction | None, Fraction | None, str, int | None]]] = {}
+            by_hours: dict[int, list[DayDose]] = {}
             for day, infusion, hours_today in layout:
                 doses = by_hours.get(id(hours_today))
                 if doses is None:
@@ -697,8 +735,8 @@ class _Cycles:
                         )
                     )
             adjust.apply(comp, pending, unit, continuous)
-            if comp.additives:
-                added = f"with {', '.join(map(str, comp.additives))} added (as the source states; not calculated)"
+            added = additives_step(comp)
+            if added is not None:
                 for row in pending:
                     row.steps.append(added)
             rows.extend(_administrations(phase, cycle, offset, start, comp, pending, unit, rounding, derivation))
@@ -885,7 +923,7 @@ def _layout(
         if continuous:
             first, size, hours = next((f, s, h) for f, s, h in infusions if f <= day < f + s)
             infusion = Infusion(start_course_day=offset + first, hours=hours, day_index=day - first + 1, days=size)
-            hours_today = min(HOURS_PER_DAY, hours - HOURS_PER_DAY * (day - first))
+            hours_today = infusion.hours_today
         layout.append((day, infusion, hours_today))
     made: _Layout = (dose, duration, continuous, tuple(layout))
     if len(_LAYOUTS) >= _LAYOUTS_MAX:
@@ -974,9 +1012,11 @@ def _variant_change(comp: Component, v: Variant) -> str:
 
 
 __all__ = [
+    "additives_step",
     "check_patient",
     "choose_variant",
     "component_schedule",
+    "day_doses",
     "dose_for_day",
     "dose_requirements",
     "expand",

@@ -10,13 +10,14 @@ and a row's dose depends only on the dose rule and one body value (weight or BSA
 2. patients are grouped by the variants their rule values select; each group is expanded once by
    :func:`regimen.engine.expand.expand` for a representative patient, giving the row template;
 3. each row's dose, rate and working are computed once per (dose rule, distinct body value) by
-   :func:`regimen.engine.expand.dose_for_day` — exact :class:`~fractions.Fraction` arithmetic, rounded half up
-   for display exactly as a single plan is — and broadcast to every patient with numpy indexing.
+   :func:`regimen.engine.expand.day_doses`, what a plan's rows are made from (a pump's hours that day, each of
+   several doses a day): exact :class:`~fractions.Fraction` arithmetic, rounded half up for display exactly as a
+   single plan is, and broadcast to every patient with numpy indexing.
 
 Python work therefore grows with the number of *distinct* values (a roster recorded to 0.1 kg and
 0.01 m² has at most a few thousand), and per-patient work is numpy/pandas only. A roster whose values
 are all distinct still gives identical numbers; it is just slower. If a group's template row does not
-match ``dose_for_day`` for its own representative (a feature this decomposition does not cover), the
+match ``day_doses`` for its own representative (a feature this decomposition does not cover), the
 chunk falls back to expanding each patient with :func:`~regimen.engine.expand.expand`, and says so in the notes.
 
 Output rows are those of ``regimen expand --format csv``, with ``patient_id`` first, in roster order, typed by the
@@ -27,8 +28,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -37,6 +40,7 @@ from regimen.clinical.body_size import BSA_FORMULAS
 from regimen.clinical.patient import read_sex
 from regimen.clinical.prepare import (
     ClinicalOptions,
+    Gfr,
     Prepared,
     StrictError,
     age_warnings,
@@ -57,14 +61,17 @@ from regimen.engine.cohort.roster import (
     RowProblem,
     cell_texts,
     read_column,
+    read_creatinine,
     read_date,
     read_number,
 )
 from regimen.engine.expand import (
     HOURS_PER_DAY,
+    DayDose,
+    additives_step,
     choose_variant,
     component_schedule,
-    dose_for_day,
+    day_doses,
     expand,
     requirements,
 )
@@ -111,7 +118,7 @@ class _Template:
 
     plan: Plan
     records: list[dict[str, Any]]  # row_record of each row, warnings joined as in CSV
-    keys: list[tuple[Any, ...]]  # per row: (dose, continuous, duration, hours that day, infusion's hours)
+    keys: list[_DayRule]  # per row: what its dose is worked out from
     bases: list[str]  # per row: "weight", "bsa" or "flat" (anything else: not vectorised)
     # the plan's warnings that do not come from the patient's values (cycles past the source's): every member's
     extra_warnings: tuple[str, ...] = ()
@@ -122,15 +129,63 @@ _NUMERIC = ("number", "count")
 _ADJUSTMENTS = ("max_dose", "max_daily", "max_per_cycle", "round_to", "dosing_weight")
 
 
-def _row_rule(regimen: Regimen, row: Administration, patient: Patient) -> tuple[tuple[Any, ...], str]:
-    """What a template row's numbers depend on: (dose, continuous, duration, and for a continuous infusion's day its
-    hours that day and the whole infusion's hours) for dose_for_day, and the dose's basis."""
+@dataclass(frozen=True, slots=True, eq=False)
+class _DayRule:
+    """What a template row's dose fields are worked out from, besides the patient's body value: the component, its
+    dose and duration under the row's variant, a continuous infusion's hours that day (a 46 h pump: 24, then 22)
+    and the whole infusion's, and which of several doses a day the row is. The regimen's own objects: rules compare
+    by :attr:`key`."""
+
+    comp: Any
+    dose: Any
+    continuous: bool
+    duration: Fraction | None
+    hours_today: Fraction
+    infusion_hours: Fraction | None
+    dose_number: int | None
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        hours, whole = self.hours_today, self.infusion_hours
+        return (
+            id(self.comp),
+            id(self.dose),
+            self.continuous,
+            id(self.duration),
+            hours.numerator,
+            hours.denominator,
+            (whole.numerator, whole.denominator) if whole is not None else None,
+            self.dose_number or 0,
+        )
+
+    def work(self, patient: Patient, rounding: Rounding, gfr: Gfr | None = None) -> DayDose:
+        """The row's dose of the day for ``patient`` (``gfr``: theirs, for a target AUC), by :func:`day_doses`:
+        exactly as the patient's plan has it."""
+        doses = day_doses(
+            self.comp,
+            self.dose,
+            self.continuous,
+            self.duration,
+            self.hours_today,
+            patient,
+            rounding,
+            gfr=gfr,
+            infusion_hours=self.infusion_hours,
+        )
+        amount, rate, hours, calculation, number = doses[(self.dose_number or 1) - 1]
+        added = additives_step(self.comp)  # the plan's last step of a row of plain dosing
+        return amount, rate, hours, calculation if added is None else f"{calculation}; {added}", number
+
+
+def _row_rule(regimen: Regimen, row: Administration, patient: Patient) -> tuple[_DayRule, str]:
+    """What a template row's numbers depend on, and the dose's basis."""
     phase = next(p for p in regimen.phases if p.id == row.phase)
     comp = phase.component(row.component)
     dose, duration = component_schedule(comp, choose_variant(comp, patient, row.cycle))
-    infusion = row.infusion
-    today, whole = (row.duration_hours, infusion.hours) if infusion is not None else (None, None)
-    return (dose, comp.method == "continuous infusion", duration, today, whole), str(dose.unit.basis)
+    continuous = comp.method == "continuous infusion"
+    infusion = row.infusion if continuous else None
+    hours, whole = (infusion.hours_today, infusion.hours) if infusion is not None else (HOURS_PER_DAY, None)
+    return _DayRule(comp, dose, continuous, duration, hours, whole, row.dose_number), str(dose.unit.basis)
 
 
 def _plain(regimen: Regimen) -> bool:
@@ -140,16 +195,13 @@ def _plain(regimen: Regimen) -> bool:
     return not any(getattr(c, name, None) for c in regimen.components() for name in (*_ADJUSTMENTS, "levels"))
 
 
-def _refuse_auc(regimen: Regimen) -> None:
-    """AUC (Calvert) doses need each patient's creatinine or GFR, which rosters do not carry: refuse them."""
-    for comp in regimen.components():
-        doses = [comp.dose, *(v.dose for v in comp.variants), *(lv.dose for lv in comp.levels)]
-        if any(isinstance(d, AucDose) for d in doses):
-            raise CohortError(
-                f"{regimen.id} doses {comp.drug} by AUC (Calvert), which needs each patient's serum "
-                "creatinine or GFR: cohorts do not support AUC dosing; expand each such patient on "
-                f"their own, with their {option('scr')} or {option('gfr')}"
-            )
+def _doses_by_auc(regimen: Regimen) -> bool:
+    """Some dose is a target AUC (Calvert): each patient's GFR, measured or estimated from the serum creatinine."""
+    return any(
+        isinstance(d, AucDose)
+        for comp in regimen.components()
+        for d in [comp.dose, *(v.dose for v in comp.variants), *(lv.dose for lv in comp.levels)]
+    )
 
 
 def _factorize_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, ...]]]:
@@ -178,7 +230,22 @@ def _factorize_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[i
 
 
 #: The Patient field of each roster value (:data:`regimen.engine.cohort.roster.COLUMNS`).
-_PATIENT_FIELD = {"weight": "weight_kg", "bsa": "bsa_m2", "age": "age_years", "height": "height_cm", "sex": "sex"}
+_PATIENT_FIELD = {
+    "weight": "weight_kg",
+    "bsa": "bsa_m2",
+    "age": "age_years",
+    "height": "height_cm",
+    "sex": "sex",
+    "scr": "scr_mg_dl",
+    "gfr": "gfr_ml_min",
+}
+#: What a patient's GFR is worked out from (a target AUC's body value), in :data:`COLUMNS` keys.
+_RENAL = ("weight", "height", "bsa", "sex", "age", "scr", "gfr")
+
+
+def _renal_fields(cols: Mapping[str, Column], codes: tuple[int, ...]) -> dict[str, Any]:
+    """The :class:`Patient` fields of :data:`_RENAL` for one code of each column (-1: None)."""
+    return {_PATIENT_FIELD[k]: cols[k].values[c] if c >= 0 else None for k, c in zip(_RENAL, codes, strict=True)}
 
 
 #: Distinct texts a reader remembers: a roster of values recorded as people record them has a few thousand.
@@ -205,6 +272,10 @@ class _Remembered:
         if not hit[0]:
             raise hit[1].with_traceback(None)
         return hit[1]
+
+
+#: The clinical options of a run that gives none (made once: each is checked when it is made).
+_DEFAULT_OPTIONS = ClinicalOptions()
 
 
 class _NotVectorisable(Exception):
@@ -235,6 +306,10 @@ class CohortExpander:
     # per (check, value): the warning text of one value's check (:func:`range_warning`, :func:`age_warnings`), made
     # once per run; every chunk holds most of the run's distinct values again
     _said: dict[tuple[str, Any], str | None] = field(init=False, default_factory=dict, repr=False)
+    # per set of values (:data:`_RENAL`): prepare()'s warnings, or the message refusing them (:meth:`_prepare`)
+    _prepared: dict[tuple[Any, ...], tuple[list[str], Gfr | None] | str] = field(
+        init=False, default_factory=dict, repr=False
+    )
     # per template: its rows coded for the row table (texts, ints, floats: a column per row)
     _coded: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(init=False, default_factory=dict, repr=False)
     _table: _RowTable = field(init=False, default_factory=lambda: _RowTable(), repr=False)
@@ -250,6 +325,12 @@ class CohortExpander:
     _strict: ClinicalOptions | None = field(init=False, default=None, repr=False)  # the options, when strict
     _weight_body: bool = field(init=False, default=False, repr=False)  # a dosing weight from height and sex
     _plain: bool = field(init=False, default=True, repr=False)
+    _auc: bool = field(init=False, default=False, repr=False)  # a dose by target AUC: the GFR per patient
+    # held while a chunk is expanded: everything above is remembered across chunks and grows as they come (the row
+    # table most of all), and Dask's local scheduler runs a run's tasks on threads sharing one expander (issue 26:
+    # two tasks appending to the row table at once broke it, or gave rows the self-check had to catch). Chunks are
+    # expanded one at a time; reading roster parts and writing rows, the tasks' other work, go on beside it
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.needs = requirements(self.regimen)
@@ -261,7 +342,7 @@ class CohortExpander:
         if names <= set(COLUMNS):
             self._by_rules = {}
         self._plain = _plain(self.regimen)
-        _refuse_auc(self.regimen)
+        self._auc = _doses_by_auc(self.regimen)
         kidney = not_checked_note(self.regimen)  # a roster carries no creatinine: the renal tables are not applied
         if kidney is not None:
             self._note(kidney)
@@ -269,10 +350,20 @@ class CohortExpander:
             self._set_options(self.options)
         self._dosing_weight_needs()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled for Dask's worker processes without the lock (a lock does not pickle; each copy gets its own)."""
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @property
     def bsa_formula(self) -> str:
         """The formula of a BSA computed from height and weight (the run's option; Mosteller by default)."""
-        return self.options.bsa_formula if self.options is not None else ClinicalOptions().bsa_formula
+        return self.options.bsa_formula if self.options is not None else _DEFAULT_OPTIONS.bsa_formula
 
     def _set_options(self, options: ClinicalOptions) -> None:
         """Check the run's choices against the regimen once (as expand() would for every patient)."""
@@ -296,7 +387,7 @@ class CohortExpander:
 
     def _dosing_weight_needs(self) -> None:
         """Ideal, adjusted and lean body weights need each patient's height and sex: roster columns."""
-        options = self._options or ClinicalOptions()
+        options = self._options or _DEFAULT_OPTIONS
         keys = {
             component_weight_key(self.regimen, c, options)
             for c in self.regimen.components()
@@ -337,9 +428,16 @@ class CohortExpander:
                 cols.append(COLUMNS["weight"])  # BSA from height and weight
             else:
                 cols.append(COLUMNS[need])
+        if self._auc and COLUMNS["gfr"] not in available:  # the GFR estimated from the creatinine
+            cols += [COLUMNS[k] for k in self._estimate_needs()]
         missing = [c for c in dict.fromkeys(cols) if c not in available]
         if missing:
             hint = ""
+            if self._auc and COLUMNS["scr"] in missing:
+                hint = (
+                    f" (AUC dosing: each patient's measured GFR in {COLUMNS['gfr']}, or their serum creatinine in "
+                    f"{COLUMNS['scr']} with {', '.join(COLUMNS[k] for k in self._estimate_needs()[1:])})"
+                )
             if COLUMNS["bsa"] in missing:
                 hint = (
                     f" (or give {COLUMNS['height']} and {COLUMNS['weight']}: BSA by {option('bsa_formula')}, "
@@ -356,6 +454,11 @@ class CohortExpander:
             )
         return cols
 
+    def _estimate_needs(self) -> list[str]:
+        """The values a GFR is estimated from (as ``regimen expand`` estimates it, by the run's method)."""
+        method = (self._options or _DEFAULT_OPTIONS).gfr_method
+        return ["scr", "age", "sex", "weight" if method == "cockcroft-gault" else "bsa"]
+
     def expand(
         self,
         roster: pd.DataFrame,
@@ -369,7 +472,19 @@ class CohortExpander:
         DataFrame whose text columns hold str objects (None for missing); ``coded=True``: they may come as
         :class:`pandas.Categorical` (for a sink that writes them as they are: a CSV file); ``coded="arrow"``: the
         rows may come as a :class:`pyarrow.Table` of :func:`~regimen.engine.rows.coded_schema` instead (for a
-        Parquet file). ``id_texts``: the chunk's ids as :func:`cell_texts` reads them, when the caller has them."""
+        Parquet file). ``id_texts``: the chunk's ids as :func:`cell_texts` reads them, when the caller has them.
+        Safe to call from several threads at once: one chunk is expanded at a time."""
+        with self._lock:
+            return self._expand_chunk(roster, first_row, reject, coded, id_texts)
+
+    def _expand_chunk(
+        self,
+        roster: pd.DataFrame,
+        first_row: int,
+        reject: np.ndarray | None,
+        coded: Coding,
+        id_texts: list[str | None] | None,
+    ) -> tuple[Any, pd.DataFrame]:
         import numpy as np
         import pandas as pd
 
@@ -405,6 +520,8 @@ class CohortExpander:
                     *(["height"] if COLUMNS["height"] in available and COLUMNS["weight"] in available else []),
                     # --strict: every value given, as 'regimen expand' would check its warnings
                     *([k for k in COLUMNS if COLUMNS[k] in available] if self._strict else []),
+                    # a dose by target AUC: the values its GFR is worked out from
+                    *([k for k in _RENAL if COLUMNS[k] in available] if self._auc else []),
                 ]
             )
         )
@@ -416,7 +533,11 @@ class CohortExpander:
             reader = self._readers.get(key)
             if reader is None:
                 reader = self._readers[key] = _Remembered(
-                    read_sex if key == "sex" else partial(read_number, m=MEASURES[key])
+                    read_sex
+                    if key == "sex"
+                    else read_creatinine
+                    if key == "scr"
+                    else partial(read_number, m=MEASURES[key])
                 )
             required = key in self.needs and not (key == "bsa" and height_bsa)
             cols[key] = read_column(roster[name], reader, name, first_row, ids, problems, required)
@@ -440,6 +561,10 @@ class CohortExpander:
                 bad |= ~given & ~computable
             else:
                 bad |= cols[key].codes < 0
+        if self._auc:
+            bad |= self._without_gfr(roster, cols, first_row, ids, problems)
+        if self._prepares_each() and self._strict is None:
+            bad |= self._refused(cols, bad, first_row, ids, problems)
         start: Column | None = None
         if START_COLUMN in roster.columns:
             # an empty start date means "no dates for this patient"; an unreadable one is a problem
@@ -458,6 +583,31 @@ class CohortExpander:
             if len(more):
                 errors = pd.concat([errors, more], ignore_index=True) if len(errors) else more
         return frame, errors
+
+    def _without_gfr(
+        self, roster: pd.DataFrame, cols: dict[str, Column], first_row: int, ids: list[str], problems: list[RowProblem]
+    ) -> np.ndarray:
+        """Rows with no measured GFR and not all the values to estimate one: a problem each (a value that did not
+        read is reported under its own column)."""
+        import numpy as np
+
+        def has(key: str) -> np.ndarray:
+            col = cols.get(key)
+            return col.codes >= 0 if col is not None else np.zeros(len(roster), dtype=bool)
+
+        needs = self._estimate_needs()
+        estimable = np.logical_and.reduce([has(k) for k in needs])
+        without = ~has("gfr") & ~estimable
+        blank = self._blank(roster, COLUMNS["gfr"]) & np.logical_or.reduce(
+            [self._blank(roster, COLUMNS[k]) for k in needs]
+        )
+        said = f"missing: AUC dosing needs {COLUMNS['gfr']}, or {COLUMNS['scr']} with " + ", ".join(
+            COLUMNS[k] for k in needs[1:]
+        )
+        for pos in np.flatnonzero(without & blank):
+            problems.append((first_row + int(pos), ids[pos], COLUMNS["gfr"], said))
+        result: np.ndarray = without
+        return result
 
     @staticmethod
     def _blank(roster: pd.DataFrame, column: str) -> np.ndarray:
@@ -479,6 +629,8 @@ class CohortExpander:
             age_years=value("age"),
             height_cm=value("height"),
             sex=value("sex"),
+            scr_mg_dl=value("scr"),
+            gfr_ml_min=value("gfr"),
         )
 
     def _signature(self, patient: Patient, cycles: Mapping[str, int]) -> tuple[Any, ...]:
@@ -514,7 +666,7 @@ class CohortExpander:
         keys, bases = [], []
         for row in plan.administrations:
             key, basis = _row_rule(self.regimen, row, patient)
-            if basis not in ("weight", "bsa", "flat"):
+            if basis not in ("weight", "bsa", "flat", "auc"):
                 raise _NotVectorisable(f"{row.drug}: a dose per {basis}")
             keys.append(key)
             bases.append(basis)
@@ -534,7 +686,7 @@ class CohortExpander:
         """For each body value of ``keys`` (how it is given), where the template's rows of one basis for it start
         in the run's row table (:class:`_RowTable`): worked out once per run (``rep``: the group's patient, given
         the body value when it is worked out). Plain dosing is worked out for all new values at once: one
-        :func:`dose_for_day` per dose rule and value, then the template's coded rows repeated with their dose
+        :func:`day_doses` per dose rule and value, then the template's coded rows repeated with their dose
         fields put in (numpy), not a record per row."""
         import numpy as np
 
@@ -565,11 +717,11 @@ class CohortExpander:
         import numpy as np
 
         rows = [j for j, b in enumerate(template.bases) if b == basis]
-        rules: dict[tuple[Any, ...], int] = {}  # the regimen's own objects (dose, continuous, duration), and hours
-        spec: list[tuple[Any, ...]] = []  # each rule, in order of its number
+        rules: dict[tuple[int, ...], int] = {}  # each rule's number, by its key
+        spec: list[_DayRule] = []  # each rule, in order of its number
         rule_list: list[int] = []  # each row's rule
         for j in rows:
-            number = rules.setdefault(self._rule_id(template.keys[j]), len(rules))
+            number = rules.setdefault(template.keys[j].key, len(rules))
             if number == len(spec):
                 spec.append(template.keys[j])
             rule_list.append(number)
@@ -577,18 +729,17 @@ class CohortExpander:
         worked = np.empty((5, len(rules), len(keys)), dtype=np.float64)
         for k, key in enumerate(keys):
             patient: Patient | None = None  # made only when a rule's working is not yet remembered
+            gfr: Gfr | None = None
             for r, rule in enumerate(spec):
-                dose, continuous, duration, today, whole = rule
-                memo = (*self._rule_id(rule), basis, key)
+                memo = (*rule.key, basis, key)
                 fields = self._worked.get(memo)
                 if fields is None:
                     if patient is None:
                         patient = self._body_patient(rep, basis, key)
-                    work = dose_for_day(
-                        dose, continuous, duration, patient, self.rounding, today or HOURS_PER_DAY, None, whole
-                    )
+                        gfr = self._gfr(patient) if basis == "auc" else None
+                    amount, rate, hours, calculation, _ = rule.work(patient, self.rounding, gfr)
                     fields = self._worked[memo] = self._table.dose_codes(
-                        dose_fields(self.rounding, work.amount, work.rate, work.hours, work.calculation)
+                        dose_fields(self.rounding, amount, rate, hours, calculation)
                     )
                 worked[:, r, k] = fields
         texts, ints, floats = self._template_codes(template)
@@ -603,10 +754,12 @@ class CohortExpander:
                 floats[k] = values
         return self._table.append(texts, ints, floats), size
 
-    @staticmethod
-    def _rule_id(rule: tuple[Any, ...]) -> tuple[Any, ...]:
-        dose, continuous, duration, today, whole = rule
-        return (id(dose), bool(continuous), id(duration), today, whole)
+    def _gfr(self, patient: Patient) -> Gfr | None:
+        """The patient's GFR for a target AUC, worked out as expand() works it out (:func:`prepare`)."""
+        said = self._prepare(patient)
+        if isinstance(said, str):
+            raise _NotVectorisable(f"a patient's values are refused: {said}")
+        return said[1]
 
     def _template_codes(self, template: _Template) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         found = self._coded.get(id(template))
@@ -639,6 +792,11 @@ class CohortExpander:
 
         if basis == "flat":
             return np.zeros(len(members), dtype=np.int64), [("flat",)]
+        if basis == "auc":  # every value the GFR is worked out from: the key's patient is the member
+            none = np.full(len(members), -1, dtype=np.int64)
+            found = [cols[k].codes[members] if k in cols else none for k in _RENAL]
+            codes, uniques = _factorize_rows(found)
+            return np.asarray(codes, dtype=np.int64), [("auc", *_renal_fields(cols, u).values()) for u in uniques]
         age = cols["age"].codes[members] if "age" in cols else np.full(len(members), -1, dtype=np.int64)
 
         def age_value(code: int) -> Any:
@@ -688,6 +846,8 @@ class CohortExpander:
     def _body_patient(rep: Patient, basis: str, key: tuple[Any, ...]) -> Patient:
         if key[0] == "flat":
             return rep
+        if key[0] == "auc":
+            return dataclasses.replace(rep, **{_PATIENT_FIELD[k]: v for k, v in zip(_RENAL, key[1:], strict=True)})
         if basis == "weight" and len(key) == 5:
             return dataclasses.replace(rep, weight_kg=key[1], height_cm=key[2], sex=key[3], age_years=key[4])
         if basis == "weight":
@@ -762,10 +922,49 @@ class CohortExpander:
 
     def _prepared_warnings(self, patient: Patient) -> list[str]:
         """The warnings on one patient's values, exactly as expand() collects them (:func:`prepare`)."""
-        try:
-            return prepare(self.regimen, patient, self._options or ClinicalOptions()).warnings
-        except PatientError as exc:
-            raise _NotVectorisable(f"a patient's values are refused: {exc.message}") from None
+        said = self._prepare(patient)
+        if isinstance(said, str):
+            raise _NotVectorisable(f"a patient's values are refused: {said}")
+        return said[0]
+
+    def _prepare(self, patient: Patient) -> tuple[list[str], Gfr | None] | str:
+        """:func:`prepare`'s warnings on one patient's values and their GFR (for a target AUC), or the message
+        refusing them; remembered per set of values (up to :data:`_REMEMBERED`): a value's checks recur in every
+        chunk, and a GFR is needed for the rows and for the warnings."""
+        values = tuple(getattr(patient, _PATIENT_FIELD[k]) for k in _RENAL)
+        found = self._prepared.get(values)
+        if found is None:
+            try:
+                prepared = prepare(self.regimen, patient, self._options or _DEFAULT_OPTIONS)
+                found = (prepared.warnings, prepared.gfr)
+            except PatientError as exc:
+                found = exc.message
+            if len(self._prepared) < _REMEMBERED:
+                self._prepared[values] = found
+        return found
+
+    def _prepares_each(self) -> bool:
+        """Every patient's values go through :func:`prepare` (a capped BSA, a dosing weight from height and sex, a
+        GFR): a patient it refuses is rejected on their own, as 'regimen expand' refuses them."""
+        return (self._options is not None and self._options.bsa_cap is not None) or self._weight_body or self._auc
+
+    def _refused(
+        self, cols: dict[str, Column], bad: np.ndarray, first_row: int, ids: list[str], problems: list[RowProblem]
+    ) -> np.ndarray:
+        """Rows whose values :func:`prepare` refuses (an impossible GFR estimate, an ideal weight under 152.4 cm),
+        one problem each; once per distinct set of values."""
+        import numpy as np
+
+        which = np.flatnonzero(~bad)
+        none = np.full(len(which), -1, dtype=np.int64)
+        codes, uniques = _factorize_rows([cols[k].codes[which] if k in cols else none for k in _RENAL])
+        said = [self._prepare(Patient(**_renal_fields(cols, u))) for u in uniques]
+        refused = np.zeros(len(bad), dtype=bool)
+        for pos, k in zip(which.tolist(), codes.tolist(), strict=True):
+            if isinstance(said[k], str):
+                refused[pos] = True
+                problems.append((first_row + pos, ids[pos], "", str(said[k])))
+        return refused
 
     def _plan_warnings(
         self,
@@ -831,27 +1030,16 @@ class CohortExpander:
         else:
             result = np.full(n, "", dtype=object)
 
-        options = self._options or ClinicalOptions()
         w, h, b = codes("weight"), codes("height"), codes("bsa")
         full = (w >= 0) & (h >= 0) & (("bsa" in self.needs) | (b >= 0))
-        if options.bsa_cap is not None or self._weight_body:
+        if self._prepares_each():
             full[:] = True
         if full.any():
             which = np.flatnonzero(full)
-            key_codes, uniques = _factorize_rows([w[which], h[which], b[which], codes("sex")[which], age[which]])
+            key_codes, uniques = _factorize_rows([codes(k)[which] for k in _RENAL])
             found: list[str | None] = []
-            for wc, hc, bc, sc, ac in uniques:
-                values = {
-                    k: (cols[k].values[c] if c >= 0 else None)
-                    for k, c in zip(("weight", "height", "bsa", "sex", "age"), (wc, hc, bc, sc, ac), strict=True)
-                }
-                patient = Patient(
-                    weight_kg=values["weight"],
-                    height_cm=values["height"],
-                    bsa_m2=values["bsa"],
-                    sex=values["sex"],
-                    age_years=values["age"],
-                )
+            for values in uniques:
+                patient = Patient(**_renal_fields(cols, values))
                 found.append("; ".join(self._prepared_warnings(patient)))
             result[which] = np.asarray(found, dtype=object)[np.asarray(key_codes, dtype=np.int64)]
 

@@ -18,7 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regimen.clinical.patient import AGE, BSA, HEIGHT, WEIGHT, Measure, read_measure
+from regimen.clinical.patient import AGE, BSA, GFR, HEIGHT, WEIGHT, Measure, read_measure, read_scr
 from regimen.errors import PatientError, RegimenError
 from regimen.quantities.limits import LimitError, check_date, fraction_from
 
@@ -29,8 +29,18 @@ if TYPE_CHECKING:  # pragma: no cover
 ID_COLUMN = "patient_id"
 START_COLUMN = "start_date"
 #: Roster column for each patient value the engine knows (units in the names).
-COLUMNS: dict[str, str] = {"weight": "weight_kg", "bsa": "bsa_m2", "age": "age", "height": "height_cm", "sex": "sex"}
-MEASURES: dict[str, Measure] = {"weight": WEIGHT, "bsa": BSA, "age": AGE, "height": HEIGHT}
+#: ``scr_mgdl`` (serum creatinine, mg/dL or with its unit, as ``--scr``) and ``gfr_mlmin`` (a measured GFR, as
+#: ``--gfr``) are read for regimens dosed by a target AUC (Calvert) only.
+COLUMNS: dict[str, str] = {
+    "weight": "weight_kg",
+    "bsa": "bsa_m2",
+    "age": "age",
+    "height": "height_cm",
+    "sex": "sex",
+    "scr": "scr_mgdl",
+    "gfr": "gfr_mlmin",
+}
+MEASURES: dict[str, Measure] = {"weight": WEIGHT, "bsa": BSA, "age": AGE, "height": HEIGHT, "gfr": GFR}
 #: Columns of the problems of a run (the errors file); the Dask engine puts ``file`` first.
 ERROR_COLUMNS: tuple[str, ...] = ("row", ID_COLUMN, "column", "problem")
 
@@ -201,6 +211,11 @@ def read_number(text: str, m: Measure) -> Fraction:
             raise PatientError(exc.message) from None
         return read_measure(value, m)[0]
     return read_measure(text, m)[0]
+
+
+def read_creatinine(text: str) -> Fraction:
+    """A serum creatinine read and checked exactly as ``regimen expand --scr`` reads it (mg/dL, or µmol/L)."""
+    return read_scr(text)[0]
 
 
 def read_date(text: str) -> dt.date:
