@@ -232,3 +232,11 @@ def test_readme_examples_parse() -> None:
     assert len(lines) >= 4
     for line in lines:
         load_data(parse(line))
+
+
+def test_a_cap_of_a_thousand_or_more_is_written_without_a_comma() -> None:
+    # the comma separates days (d1,8,15): "max 1,500 mg" would not read back
+    reg = load_data(parse("Cyclophosphamide 1000 mg/m2 IV d1 max 1500 mg/cycle round 1000 mg"))
+    line = to_compact(reg)
+    assert line.endswith("d1 max 1500 mg/cycle round 1000 mg")
+    assert to_compact(load_data(parse(line))) == line
