@@ -119,31 +119,108 @@ def test_show_compact(runner: CliRunner) -> None:
     )
 
 
-def _plan(reg: regimen.Regimen, age: str) -> regimen.Plan:
+def test_dose_levels_and_supportive_care() -> None:
+    data = parse(
+        "Paracetamol 1 g supportive:premedication oral d1 before rituximab -30 min; Rituximab 375 mg/m2 IV d1; "
+        "Hydration fluid 500 mL supportive:hydration IV over 60 min d1 after last rituximab "
+        "add[potassium chloride: 10 mEq, magnesium sulfate: 8 mEq]; "
+        '"Mannitol 20%" 200 mL supportive:hydration IV d1 before rituximab; '
+        "Ondansetron 8 mg supportive:antiemetic IV in 100 mL d1 before rituximab; "
+        "Daunorubicin 60 mg/m2/day IV d1-3 levels[-1: 75%, +1: 90 mg/m2/day]; Filgrastim 5 mcg/kg "
+        "supportive:growth-factor SC d5-10"
+    )
+    para, rtx, fluid, mannitol, ondansetron, dauno, gcsf = data["component"]
+    assert para == {
+        "drug": "paracetamol",
+        "dose": "1 g",
+        "role": "supportive",
+        "kind": "premedication",
+        "route": "oral",
+        "days": "1",
+        "before": "rituximab",
+        "gap": "30 min",
+    }
+    assert "role" not in rtx
+    assert (fluid["volume"], fluid["after_last"], "dose" in fluid) == ("500 mL", "rituximab", False)
+    assert fluid["additives"] == [
+        {"drug": "potassium chloride", "amount": "10 mEq"},
+        {"drug": "magnesium sulfate", "amount": "8 mEq"},
+    ]
+    assert (mannitol["drug"], mannitol["volume"], mannitol["before"]) == ("mannitol 20%", "200 mL", "rituximab")
+    assert (ondansetron["dose"], ondansetron["volume"]) == ("8 mg", "100 mL")
+    assert dauno["levels"] == {"-1": "75%", "+1": "90 mg/m2/day"}
+    assert gcsf["kind"] == "growth factor"
+    reg = load_data(data)
+    # by hand, BSA 1.8: daunorubicin 108 mg at full dose, 81 mg at level -1 (75 %), 162 mg at level +1 (90 mg/m²)
+    for level, mg in ((None, 108), (-1, 81), (1, 162)):
+        plan = _plan(reg, "45", {"daunorubicin": level} if level else None)
+        assert {r.dose for r in plan.administrations if r.component == "daunorubicin"} == {mg}
+    assert [r.role for r in _plan(reg, "45").administrations if r.day == 1][:3] == ["supportive"] * 3
+    printed = to_compact(reg)
+    assert "levels[-1: 75%, +1: 90 mg/m²/day]" in printed and '"Mannitol 20%" 200 mL' in printed
+    assert "in 100 mL" in printed and "after last rituximab" in printed and "before rituximab -30 min" in printed
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "Daunorubicin 60 mg/m2 IV d1-3 levels[+1 90 mg/m2]",
+            "cannot read token 'levels[+1 90 mg/m2]' in 'Daunorubicin 60 mg/m2 IV d1-3 levels[+1 90 mg/m2]': expected "
+            "dose levels such as levels[-1: 75%, +1: 90 mg/m2/day] (cannot read '+1 90 mg/m2')",
+        ),
+        ("Daunorubicin 60 mg/m2 IV d1-3 levels[0: 75%]", "cannot read token 'levels[0: 75%]'"),
+        ("Daunorubicin 60 mg/m2 IV d1-3 levels[-1: 75%", "unbalanced brackets in"),
+        ("Daunorubicin 60 mg/m2 IV d1-3 levels[-1: 75 mg/m2 IV]", "cannot read token 'levels[-1: 75 mg/m2 IV]'"),
+        ("Ondansetron 8 mg supportive:rescue IV d1", "cannot read token 'supportive:rescue'"),
+        (
+            "Fluid 500 mL supportive:hydration IV d1 add[potassium chloride]",
+            "cannot read token 'add[potassium chloride]'",
+        ),
+        ("Fluid 500 mL IV d1", "Fluid: a volume and additives are for supportive care; mark it supportive:KIND"),
+        ("Ondansetron 8 mg supportive:antiemetic in 100 mg d1", "cannot read token '100 mg'"),
+        ("Ondansetron 8 mg supportive:antiemetic d1 before rituximab +30 min", "cannot read token '+30'"),
+        ("Ondansetron 8 mg supportive:antiemetic d1 before", "cannot read the end"),
+    ],
+)
+def test_an_unreadable_new_token_is_named(line: str, message: str) -> None:
+    with pytest.raises(CompactError) as caught:
+        parse(line)
+    assert str(caught.value).startswith(message)
+
+
+def _plan(reg: regimen.Regimen, age: str, levels: dict[str, int] | None = None) -> regimen.Plan:
     patient = regimen.make_patient(weight="70", bsa="1.8", age=age, height="175", sex="female", scr="1")
-    return regimen.expand(reg, patient, start=dt.date(2026, 12, 1), cycles=None)
+    options = regimen.ClinicalOptions(dose_levels=levels or {})
+    return regimen.expand(reg, patient, start=dt.date(2026, 12, 1), cycles=None, options=options)
 
 
 @pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
 @pytest.mark.parametrize("age", ["45", "65"])  # both sides of the age rules (cenersen-arm3: age > 60)
 def test_parse_of_print_gives_the_same_plans(regimen_id: str, age: str) -> None:
     original = regimen.load(regimen_id)
-    if any(c.volume is not None for c in original.components()):
-        pytest.xfail("the compact notation cannot write a supportive fluid's volume yet (issue 27; known gap)")
-    if any(c.levels for c in original.components()):  # 7-plus-3: daunorubicin 90 mg/m²/day as dose level +1
-        pytest.xfail("the compact notation cannot write dose levels yet (issue 30; known gap)")
     again = load_data(parse(to_compact(original)))
-    a, b = _plan(original, age), _plan(again, age)
-    # the compact notation does not carry supportive care yet (issue 27: role, kind, before, volume, additives are
-    # regimen-file fields only): the anticancer rows and the totals must still be the same
-    drugs = {c.id for c in original.components() if not c.supportive}
-    assert [r for r in a.administrations if r.component in drugs] == [
-        r for r in b.administrations if r.component in drugs
-    ]
-    assert a.totals == tuple(
-        t for t in b.totals if t.drug in {c.drug for c in original.components() if not c.supportive}
-    )
-    assert a.plan_warnings == b.plan_warnings
+    # every row (supportive care too: role, kind, volume, additives, before), every total and warning; and each
+    # dose level a component defines (7-plus-3: daunorubicin +1) chosen in turn
+    choices = [None] + [{c.id: lv.level} for c in original.components() for lv in c.levels]
+    for levels in choices:
+        a, b = _plan(original, age, levels), _plan(again, age, levels)
+        assert a.administrations == b.administrations
+        assert a.totals == b.totals
+        assert a.plan_warnings == b.plan_warnings
+
+    # what the rows do not show: the fluid's additives, the dose levels themselves, the order words
+    def fields(reg: regimen.Regimen) -> list[tuple[object, ...]]:
+        return [
+            (
+                *(c.id, c.role, c.kind, c.before, c.after, c.after_last, c.gap_hours, c.additives),
+                *(c.volume.value if c.volume else None, c.volume == c.dose),
+                *((lv.level, lv.percent, lv.dose.canonical if lv.dose else None) for lv in c.levels),
+            )
+            for c in reg.components()
+        ]
+
+    assert fields(again) == fields(original)
     # and the printed line is a fixed point: printing the parsed regimen gives the same line
     assert to_compact(again) == to_compact(original)
 
@@ -155,3 +232,11 @@ def test_readme_examples_parse() -> None:
     assert len(lines) >= 4
     for line in lines:
         load_data(parse(line))
+
+
+def test_a_cap_of_a_thousand_or_more_is_written_without_a_comma() -> None:
+    # the comma separates days (d1,8,15): "max 1,500 mg" would not read back
+    reg = load_data(parse("Cyclophosphamide 1000 mg/m2 IV d1 max 1500 mg/cycle round 1000 mg"))
+    line = to_compact(reg)
+    assert line.endswith("d1 max 1500 mg/cycle round 1000 mg")
+    assert to_compact(load_data(parse(line))) == line

@@ -8,6 +8,11 @@ The grammar (README, "Compact notation"): items separated by ``;``. A drug item 
 ``over 2 h``, doses a day (``BID``, ``TID``, ``QID``, ``6x daily``), ``after ID`` (optionally ``+30 min``),
 caps (``max 2 mg``, ``max 2 mg/day``, ``max 2 mg/cycle``), ``round 1 mg``, ``weight=ideal``, ``id=ID``, and its
 days: ``d1-3``, ``d1,8,15``, ``d2-4 of cenersen`` (days 2-4 of that drug's days), ``4d before fludarabine for 7d``.
+Dose levels are ``levels[-1: 75%, +1: 90 mg/m2/day]``. Supportive care is marked ``supportive:KIND`` (a kind with a
+space is written with ``-``: ``supportive:growth-factor``); it comes ``before ID`` (optionally ``-30 min``, the time
+it ends before that one starts) or ``after ID`` / ``after last ID``; a fluid's dose is its volume (``Hydration fluid
+500 mL``), a drug given in a fluid adds ``in 100 mL``, and ``add[potassium chloride: 10 mEq]`` lists additives. A
+name with a digit in it is quoted: ``"Mannitol 20%" 200 mL``.
 A variant is ``{if age > 60: d2-4 of cenersen}`` (a rule, then days, a dose or ``over``). A schedule item is
 ``Q21d x 4`` (cycle length and count; ``Q2w`` is 14 days; ``x 4`` alone is a count), with ``max 1 year`` and
 ``limit "up to 1 year"``. ``[induction: Name]`` starts a phase. ``age >= 18``, ``age <= 70`` and
@@ -21,7 +26,18 @@ from decimal import Decimal
 from typing import Any
 
 from regimen.errors import RegimenError
-from regimen.model import AucDose, Component, DayList, Dose, Phase, Regimen, RelativeDays, Variant
+from regimen.model import (
+    SUPPORTIVE_KINDS,
+    AucDose,
+    Component,
+    DayList,
+    Dose,
+    DoseLevel,
+    Phase,
+    Regimen,
+    RelativeDays,
+    Variant,
+)
 from regimen.quantities.days import day_list
 from regimen.quantities.exact import format_fraction
 
@@ -57,6 +73,12 @@ _DOSE = re.compile(rf"^({_NUMBER})\s*([^\s\d].*)?$")
 _DAYS = re.compile(r"^d(\d+(?:-\d+)?(?:,\d+(?:-\d+)?)*)$", re.IGNORECASE)
 _CYCLE = re.compile(r"^q(\d+)([dw])$", re.IGNORECASE)
 _TIMES = re.compile(r"^(\d+)x$", re.IGNORECASE)
+_VOLUME = re.compile(rf"^{_NUMBER} (?:mL|ml|L|l)$")
+_LEVEL = re.compile(r"^([+-]\d+)\s*:\s*(.+)$")
+_PERCENT = re.compile(rf"^({_NUMBER})\s*%$")
+#: Bracketed lists within a drug item: dose levels and a fluid's additives.
+_LEVELS_EXAMPLE = "levels[-1: 75%, +1: 90 mg/m2/day]"
+_ADDITIVES_EXAMPLE = "add[potassium chloride: 10 mEq, magnesium sulfate: 8 mEq]"
 _UNIT_WORDS = re.compile(r"^(min|mins|minutes?|h|hr|hrs|hours?|d|days?|weeks?|wk|months?|years?)$", re.IGNORECASE)
 
 
@@ -65,30 +87,33 @@ class CompactError(RegimenError):
 
 
 def _items(text: str) -> list[str]:
-    """Split at ``;`` outside quotes and braces."""
-    items, depth, quote, start = [], 0, False, 0
+    """Split at ``;`` outside quotes, braces and brackets."""
+    items, depth, square, quote, start = [], 0, 0, False, 0
     for i, ch in enumerate(text):
         if ch == '"':
             quote = not quote
-        elif not quote and ch == "{":
-            depth += 1
-        elif not quote and ch == "}":
-            depth -= 1
-        elif not quote and depth == 0 and ch == ";":
+        elif not quote and ch in "{}":
+            depth += 1 if ch == "{" else -1
+        elif not quote and ch in "[]":
+            square += 1 if ch == "[" else -1
+        elif not quote and depth == 0 and square == 0 and ch == ";":
             items.append(text[start:i])
             start = i + 1
     if quote:
         raise CompactError(f"unclosed quote in {text.strip()!r}")
     if depth:
         raise CompactError(f"unbalanced braces in {text.strip()!r}")
+    if square:
+        raise CompactError(f"unbalanced brackets in {text.strip()!r}: a list is written {_LEVELS_EXAMPLE}")
     items.append(text[start:])
     return [i.strip() for i in items if i.strip()]
 
 
 def _tokens(item: str) -> list[str]:
-    """Words of an item; a quoted text and a {variant} are one token each; '100mg/m2' is split into number and unit."""
+    """Words of an item; a quoted text, a {variant} and a list (levels[...], add[...]) are one token each; '100mg/m2'
+    is split into number and unit."""
     out: list[str] = []
-    for m in re.finditer(r'"[^"]*"|\{[^}]*\}|[^\s"{]+', item):
+    for m in re.finditer(r'"[^"]*"|\{[^}]*\}|[A-Za-z]+\[[^\]]*\]|[^\s"{]+', item):
         token = m.group(0)
         split = re.match(rf"^({_NUMBER})([A-Za-zµμ%].*)$", token)
         if split and not _TIMES.match(token) and not re.fullmatch(r"\d+d", token, re.IGNORECASE):
@@ -226,10 +251,77 @@ def _variant(token: str) -> dict[str, Any]:
     return variant
 
 
+def _levels(reader: _Reader, token: str) -> dict[str, str]:
+    """'levels[-1: 75%, +1: 90 mg/m2/day]' (the token already taken): level -> a percentage or a dose of its own."""
+    levels: dict[str, str] = {}
+    for part in token[token.index("[") + 1 : -1].split(","):
+        m = _LEVEL.match(part.strip())
+        if not m:
+            raise reader.fail(token, f"dose levels such as {_LEVELS_EXAMPLE} (cannot read {part.strip()!r})")
+        level, value = int(m.group(1)), " ".join(m.group(2).split())
+        key = f"{level:+d}"
+        if level == 0 or key in levels:
+            raise reader.fail(token, f"levels other than 0 (the full dose), each once ({key} is not)")
+        percent = _PERCENT.match(value)
+        if percent:
+            levels[key] = f"{percent.group(1)}%"
+            continue
+        inner = _Reader(value)
+        dose = _dose(inner, f"dose level {key}: a percentage (75%) or a dose (90 mg/m2/day)")
+        if inner.more():
+            raise reader.fail(token, f"one percentage or dose per level ({key}: {value!r} has more)")
+        levels[key] = dose
+    return levels
+
+
+def _additives(reader: _Reader, token: str) -> list[dict[str, str]]:
+    """'add[potassium chloride: 10 mEq, magnesium sulfate: 8 mEq]' (the token already taken): a fluid's additives."""
+    additives = []
+    for part in token[token.index("[") + 1 : -1].split(","):
+        drug, colon, amount = (" ".join(p.split()) for p in part.partition(":"))
+        if not (colon and drug and amount):
+            raise reader.fail(token, f"additives such as {_ADDITIVES_EXAMPLE} (cannot read {part.strip()!r})")
+        additives.append({"drug": drug, "amount": amount})
+    return additives
+
+
+def _anchor(reader: _Reader, word: str, into: dict[str, Any]) -> None:
+    """'after ID +30 min', 'after last ID', 'before ID -30 min' (``word`` already taken) into ``into``."""
+    sign = "+" if word == "after" else "-"
+    if any(k in into for k in ("after", "after_last", "before")):
+        raise reader.fail(word, "one 'after' or 'before' per drug")
+    key = word
+    following = reader.peek(1)
+    if word == "after" and reader.peek() == "last" and following is not None and not following.startswith("+"):
+        reader.take()
+        key = "after_last"
+    anchor = reader.peek()
+    if anchor is None:
+        raise reader.fail(None, f"the id of the drug this one comes {word}")
+    into[key] = reader.take()
+    gap = reader.peek()
+    if gap is not None and gap.startswith(("+", "-")):
+        if gap[0] != sign:
+            raise reader.fail(gap, f"the time between written {sign}30 min after '{word} {into[key]}'")
+        reader.take()
+        reader.tokens[reader.i : reader.i] = _tokens(gap[1:])
+        into["gap"] = reader.quantity(f"the time between, e.g. {sign}30 min")
+
+
+def _supportive_kind(reader: _Reader, token: str) -> str:
+    """The kind of 'supportive:KIND' (the token already taken); a space in a kind is written '-'."""
+    kind = token.partition(":")[2].replace("-", " ")
+    if kind not in SUPPORTIVE_KINDS:
+        kinds = ", ".join(k.replace(" ", "-") for k in SUPPORTIVE_KINDS)
+        raise reader.fail(token, f"supportive:KIND, KIND one of {kinds}")
+    return kind
+
+
 def _drug(item: str) -> dict[str, Any]:
     reader = _Reader(item)
-    words = []
-    while reader.more():
+    quoted = (reader.peek() or "").startswith('"')
+    words = [reader.text("the drug's name")] if quoted else []
+    while not quoted and reader.more():
         token = reader.peek()
         assert token is not None
         if re.fullmatch(_NUMBER, token) or token.upper() == "AUC":
@@ -243,6 +335,8 @@ def _drug(item: str) -> dict[str, Any]:
     first = name[:1]
     drug = first.lower() + name[1:] if name[1:] == name[1:].lower() else name
     component: dict[str, Any] = {"drug": drug, "dose": _dose(reader, f"the dose of {name}")}
+    if _VOLUME.match(component["dose"]):  # a fluid: its volume is what is given
+        component["volume"] = component.pop("dose")
     variants = []
     while reader.more():
         token = reader.take()
@@ -260,17 +354,19 @@ def _drug(item: str) -> dict[str, Any]:
         elif _TIMES.match(token) and reader.peek() == "daily":
             reader.take()
             component["times_per_day"] = _int(token[:-1])
-        elif low == "after":
-            anchor = reader.peek()
-            if anchor is None:
-                raise reader.fail(None, "the id of the drug this one follows")
-            component["after"] = reader.take()
-            gap = reader.peek()
-            if gap is not None and gap.startswith("+"):
-                reader.take()
-                if len(gap) > 1:
-                    reader.tokens.insert(reader.i, gap[1:])
-                component["gap"] = reader.quantity("the time between, e.g. +30 min")
+        elif low in ("after", "before"):
+            _anchor(reader, low, component)
+        elif low == "supportive" or low.startswith("supportive:"):
+            component["role"], component["kind"] = "supportive", _supportive_kind(reader, token)
+        elif low == "in":
+            volume = reader.quantity("a volume such as 500 mL")
+            if not _VOLUME.match(volume) or "volume" in component:
+                raise reader.fail(volume, "one volume in mL or L (in 500 mL)")
+            component["volume"] = volume
+        elif low.startswith("levels["):
+            component["levels"] = _levels(reader, token)
+        elif low.startswith("add["):
+            component["additives"] = _additives(reader, token)
         elif low == "max":
             number, unit = reader.quantity("a maximum such as 2 mg").split(" ", 1)
             mass, _, per = unit.partition("/")
@@ -296,6 +392,10 @@ def _drug(item: str) -> dict[str, Any]:
             )
     if "days" not in component:
         raise reader.fail(None, f"the days of {name} (e.g. d1 or d1-3)")
+    if ("volume" in component or "additives" in component) and "role" not in component:
+        raise CompactError(
+            f"{name}: a volume and additives are for supportive care; mark it supportive:KIND (supportive:hydration)"
+        )
     if variants:
         component["variant"] = variants
     ordered = {k: component[k] for k in ("id",) if k in component}
@@ -439,11 +539,40 @@ def _variant_text(v: Variant) -> str:
     return "{" + " ".join(parts) + "}"
 
 
+def _name_text(drug: str) -> str:
+    """The drug's name, capitalised; quoted when a word of it would read as a dose ('"Mannitol 20%"')."""
+    name = drug[:1].upper() + drug[1:] if drug == drug.lower() else drug
+    if re.search(r"[\d;{}\[\]]", name) or any(w.upper() == "AUC" for w in name.split()):
+        return _quoted(name, "drug name")
+    return name
+
+
+def _levels_text(levels: tuple[DoseLevel, ...]) -> str:
+    parts = []
+    for level in sorted(levels, key=lambda lv: lv.level):
+        if level.percent is not None:
+            parts.append(f"{level.level:+d}: {format_fraction(level.percent, grouping=False)}%")
+        else:
+            assert level.dose is not None  # a level is a percentage or a dose (the loader checks)
+            parts.append(f"{level.level:+d}: {_dose_text(level.dose)}")
+    return "levels[" + ", ".join(parts) + "]"
+
+
+def _list_text(comp: Component, pairs: list[tuple[str, str]], what: str) -> str:
+    for text in (t for pair in pairs for t in pair):
+        if re.search(r'[,:;\[\]{}"]', text):
+            raise CompactError(f"{comp.id}: {what} {text!r} has , : ; brackets or a quote: not writable")
+    return ", ".join(f"{a}: {b}" for a, b in pairs)
+
+
 def _component_text(comp: Component) -> str:
-    if comp.levels:
-        raise CompactError(f"{comp.id}: dose levels cannot be written in compact notation")
-    drug = comp.drug[:1].upper() + comp.drug[1:] if comp.drug == comp.drug.lower() else comp.drug
-    words = [drug, _dose_text(comp.dose)]
+    fluid = comp.volume is not None and comp.dose == comp.volume  # a fluid whose dose is its volume
+    volume = f"{_plain_number(comp.volume.value)} mL" if comp.volume is not None else None
+    words = [_name_text(comp.drug), volume if fluid and volume else _dose_text(comp.dose)]
+    if comp.supportive:
+        if comp.kind is None:
+            raise CompactError(f"{comp.id}: supportive care without its kind cannot be written")
+        words.append("supportive:" + comp.kind.replace(" ", "-"))
     if comp.route:
         if comp.route.lower() not in ROUTES or " " in comp.route:
             raise CompactError(f"{comp.id}: route {comp.route!r} is not one compact notation names")
@@ -455,13 +584,22 @@ def _component_text(comp: Component) -> str:
     if comp.times_per_day > 1:
         words.append({2: "BID", 3: "TID", 4: "QID"}.get(comp.times_per_day, f"{comp.times_per_day}x daily"))
     words.append(_days_text(comp.days))
+    if comp.before:
+        words.append(f"before {comp.before}" + (f" -{comp.gap_text}" if comp.gap_text else ""))
     if comp.after:
-        words.append(f"after {comp.after}" + (f" +{comp.gap_text}" if comp.gap_text else ""))
+        last = "last " if comp.after_last else ""
+        words.append(f"after {last}{comp.after}" + (f" +{comp.gap_text}" if comp.gap_text else ""))
+    if volume and not fluid:
+        words.append(f"in {volume}")
+    if comp.additives:
+        words.append("add[" + _list_text(comp, [(a.drug, a.amount) for a in comp.additives], "additive") + "]")
     for cap, suffix in ((comp.max_dose, ""), (comp.max_daily, "/day"), (comp.max_per_cycle, "/cycle")):
         if cap is not None:
-            words.append(f"max {format_fraction(cap.value)} {cap.unit}{suffix}")
+            words.append(f"max {format_fraction(cap.value, grouping=False)} {cap.unit}{suffix}")
     if comp.round_to is not None:
-        words.append(f"round {format_fraction(comp.round_to.value)} {comp.round_to.unit}")
+        words.append(f"round {format_fraction(comp.round_to.value, grouping=False)} {comp.round_to.unit}")
+    if comp.levels:
+        words.append(_levels_text(comp.levels))
     if comp.dosing_weight:
         words.append(f"weight={comp.dosing_weight}")
     if comp.id != re.sub(r"[^a-z0-9]+", "-", comp.drug.lower()).strip("-"):
@@ -485,7 +623,8 @@ def _schedule_text(phase: Phase) -> str | None:
 
 def to_compact(regimen: Regimen) -> str:
     """``regimen`` on one line of compact notation: :func:`parse` of it gives the same plans (its notes, sources and
-    names aside). Raises :class:`CompactError` for what the notation cannot hold (dose levels)."""
+    names aside). Raises :class:`CompactError` for what the notation cannot hold (a text with the notation's own
+    punctuation in it)."""
     items: list[str] = []
     for phase in regimen.phases:
         drugs = [_component_text(c) for c in phase.components]
