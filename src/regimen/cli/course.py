@@ -577,7 +577,3 @@ def due(first: dt.datetime | None, days: int, fmt: str, output: str | None, db: 
 
 
 __all__ = ["course", "due"]
-
-
-# registers 'course check' and 'course requirement' on the group above (issue 27)
-from regimen.cli import course_check  # noqa: E402, F401

@@ -19,6 +19,7 @@ from regimen.export.io import write_output
 from regimen.model import Patient, Step
 from regimen.quantities.exact import format_fraction
 from regimen.quantities.labs import LabValue, read
+from regimen.quantities.units import ParsedDose
 from regimen.store.roles import CHANGE_ACTIONS
 
 
@@ -43,11 +44,11 @@ def _step_values(step: Step, component: str, state: CourseState) -> dict[str, An
         return {"dose_percent": f"{format_fraction(step.percent, grouping=False)}%", "confirm": True}
     comp = next(c for c in state.regimen.components() if c.id == component)
     full = comp.dose
-    if step.dose is None or not hasattr(full, "canonical") or step.dose.unit.basis != full.unit.basis:  # type: ignore[union-attr]
+    if step.dose is None or not isinstance(full, ParsedDose) or step.dose.unit.basis != full.unit.basis:
         raise RegimenError(
             f"{component}: the table's reduction cannot be applied to its dose; record it with 'course dose'"
         )
-    share = step.dose.canonical / full.canonical * 100  # type: ignore[union-attr]
+    share = step.dose.canonical / full.canonical * 100
     text = format_fraction(share, grouping=False)
     exact = text if str(share) == text or share.denominator == 1 else f"{share.numerator}/{share.denominator}"
     return {"dose_percent": f"{exact}%", "confirm": True}
@@ -219,4 +220,4 @@ def requirement(
     )
 
 
-__all__ = ["check_command", "requirement"]
+__all__ = ["check_command", "course", "requirement"]

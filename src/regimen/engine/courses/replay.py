@@ -183,7 +183,7 @@ def checked(
     delayed cycle is checked again on its new day)."""
     if not regimen.gates and not regimen.modifications:
         return True
-    found = checks.get(key)
+    found = checks.get(key) or ()
     return bool(found) and found[-1][1].decision != "delay"
 
 
