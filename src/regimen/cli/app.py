@@ -31,7 +31,7 @@ COMMANDS = {
     "parse": "regimen.cli.regimens:parse_command",
     "cohort": "regimen.cli.cohort:cohort",
     "supply": "regimen.cli.cohort:supply",
-    "course": "regimen.cli.course:course",
+    "course": "regimen.cli.course_check:course",  # the group, with 'check' and 'requirement' added (issue 27)
     "due": "regimen.cli.course:due",
     "export-definition": "regimen.cli.fhir:export_definition",
     "import-definition": "regimen.cli.fhir:import_definition",

@@ -22,7 +22,7 @@ from regimen.quantities.labs import TESTS, LabValue, read
 FLAGS = {"plt": "platelets", **{name.replace("_", "-"): name for name in TESTS}}
 
 
-def _test_options(fn: Any) -> Any:
+def test_options(fn: Any) -> Any:
     for flag in reversed(list(FLAGS)):
         test = FLAGS[flag]
         t = TESTS[test]
@@ -41,7 +41,7 @@ def _test_options(fn: Any) -> Any:
 @click.command()
 @regimen_argument
 @click.option("--cycle", type=int, required=True, help="The cycle about to start (1 = the first).")
-@_test_options
+@test_options
 @click.option(
     "--scr",
     metavar="SCR",
@@ -97,7 +97,7 @@ def check(
     values: dict[str, LabValue] = {test: read(test, raw) for test, raw in tests.items() if raw is not None}
     extra: list[str] = []
     if "crcl" not in values and scr is not None:
-        values["crcl"], line = _crcl(scr, age, weight, sex)
+        values["crcl"], line = crcl_value(scr, age, weight, sex)
         extra.append(line)
     result = evaluate(reg, cycle, values, {m.text: delays for m in reg.modifications})
     text = (
@@ -108,7 +108,7 @@ def check(
     write_output(text, output)
 
 
-def _crcl(scr: str, age: str | None, weight: str | None, sex: str | None) -> tuple[LabValue, str]:
+def crcl_value(scr: str, age: str | None, weight: str | None, sex: str | None) -> tuple[LabValue, str]:
     if age is None or weight is None or sex is None:
         raise RegimenError("--scr gives the CrCl (Cockcroft-Gault) with --age, --weight and --sex; or give --crcl")
     scr_mg, _ = read_scr(scr)
@@ -170,4 +170,4 @@ def check_record(result: CycleCheck, extra: list[str]) -> dict[str, Any]:
     }
 
 
-__all__ = ["check"]
+__all__ = ["FLAGS", "check", "check_record", "check_text", "crcl_value", "test_options"]

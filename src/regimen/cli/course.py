@@ -460,7 +460,8 @@ def list_courses(fmt: str, output: str | None, db: str | None) -> None:
     import io
     import json
 
-    courses = _store(db).courses()
+    store = _store(db)
+    courses = store.courses()
     records = [
         {
             "course": c.course_id,
@@ -475,9 +476,16 @@ def list_courses(fmt: str, output: str | None, db: str | None) -> None:
     if fmt == "json":
         text = json.dumps(records, indent=2) + "\n"
     elif fmt == "csv":
+        from regimen.quantities.exact import format_fraction  # lazy: only this format
+
+        for r in records:  # relative dose intensity per drug (issue 27): each course replayed
+            found = store.view(r["course"]).intensity
+            r["rdi"] = "; ".join(f"{i.drug}={format_fraction(i.rdi * 100, grouping=False)}%" for i in found)
         out = io.StringIO()
         writer = csv.DictWriter(
-            out, fieldnames=["course", "regimen", "start", "status", "changes", "last_change"], lineterminator="\n"
+            out,
+            fieldnames=["course", "regimen", "start", "status", "changes", "last_change", "rdi"],
+            lineterminator="\n",
         )
         writer.writeheader()
         writer.writerows(records)

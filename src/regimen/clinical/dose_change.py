@@ -41,7 +41,9 @@ MAX_PERCENT = Fraction(200)
 #: --reduce-by).
 READINGS = ("dose_percent", "reduce_by")
 
-_PERCENT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$")
+#: "80%", "12.5%"; also an exact ratio "1300/17%" (a table's own dose as a share of the full dose, 65 of 85 mg/m²,
+#: which no decimal writes exactly), so that a recorded change reads back as the same exact number.
+_PERCENT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)(?:/([1-9][0-9]{0,8}))?\s*%\s*$")
 _BARE = re.compile(r"^\s*[0-9]*\.?[0-9]+\s*$")
 
 
@@ -107,7 +109,10 @@ class DoseChange:
         return f"{said}, confirmed as {self._beyond()}" if self.needs_confirming else said
 
     def to_dict(self) -> dict[str, Any]:
-        return {"dose_percent": f"{format_fraction(self.percent, grouping=False)}%", "confirmed": self.confirmed}
+        text = format_fraction(self.percent, grouping=False)
+        if Fraction(text) != self.percent:  # not a terminating decimal: the exact ratio, read back as itself
+            text = f"{self.percent.numerator}/{self.percent.denominator}"
+        return {"dose_percent": f"{text}%", "confirmed": self.confirmed}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DoseChange:
@@ -131,7 +136,8 @@ def _number(text: object, reading: str, drug: str | None) -> Fraction:
             )
         raise DoseChangeError(f"{where}: give a percentage with its sign, e.g. 80%")
     try:
-        return fraction_from(match.group(1), where)
+        value = fraction_from(match.group(1), where)
+        return value / int(match.group(2)) if match.group(2) else value
     except LimitError as exc:
         raise DoseChangeError(exc.message) from None
 

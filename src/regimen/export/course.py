@@ -142,7 +142,7 @@ def course_parts(view: CourseView, started: tuple[dt.datetime, str, str] | None 
         statuses=statuses,
         counts="Administrations: " + ", ".join(f"{n} {k}" for k, n in counts.items()),
         given=given_line,
-        notes=list(view.notes),
+        notes=[*view.notes, *(f"relative dose intensity: {i.working()}" for i in view.intensity)],
         history=history,
     )
 
@@ -203,6 +203,9 @@ def course_record(view: CourseView, records: Mapping[str, Any]) -> dict[str, Any
         ],
         "warnings": list(view.warnings),
         "notes": list(view.notes),
+        "dose_intensity": [
+            {"drug": i.drug, "rdi_percent": exact_text(i.rdi * 100), "working": i.working()} for i in view.intensity
+        ],
         "disclaimer": DISCLAIMER,
     }
 

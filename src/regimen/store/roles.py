@@ -42,6 +42,8 @@ CHANGE_ACTIONS = {
     "stop": "course.change",
     "omit": "course.record",
     "given": "course.record",
+    "check": "course.change",  # a gate check decides the cycle (issue 27)
+    "requirement": "course.change",
     "void": "course.change",  # a correction of any record is the prescriber's: it can undo a dose change
 }
 

@@ -217,16 +217,31 @@ class CourseBook:
     ) -> tuple[CourseState, Change]:
         """Append one change (``values`` are the command's, as typed); the course as it then stands. ``confirm``
         among them records what would be refused as a likely slip (an implausible value, a repeat)."""
-        if not why or not why.strip():
-            raise CourseError(f"every change says why: add {option('reason')} TEXT")
-        why = one_line(why, "reason", 10_000)
+        state, made = self.changes(course_id, [(kind, why, values)], who=who, recorded_at=recorded_at)
+        return state, made[0]
+
+    def changes(
+        self,
+        course_id: str,
+        entries: Sequence[tuple[str, str, Mapping[str, Any]]],
+        *,
+        who: str,
+        recorded_at: dt.datetime | None = None,
+    ) -> tuple[CourseState, list[Change]]:
+        """Append several changes (kind, why, values) in one transaction, all or none: a gate check and the delay
+        or dose change it decided (issue 27). Each is checked against the course as the ones before it left it."""
+        said = []
+        for kind, why, values in entries:
+            if not why or not why.strip():
+                raise CourseError(f"every change says why: add {option('reason')} TEXT")
+            said.append((kind, one_line(why, "reason", 10_000), values))
         now = _utc(recorded_at)
         for _attempt in range(RETRIES - 1):
             try:
-                return self._change(course_id, kind, who, why, now, values)
+                return self._change(course_id, said, who, now)
             except RecordConflict:  # another process appended change seq first: read again and retry
                 continue
-        return self._change(course_id, kind, who, why, now, values)
+        return self._change(course_id, said, who, now)
 
     def void(
         self, course_id: str, change: int | str, *, who: str, why: str, recorded_at: dt.datetime | None = None
@@ -235,17 +250,22 @@ class CourseBook:
         return self.change(course_id, "void", who=who, why=why, recorded_at=recorded_at, change=change)
 
     def _change(
-        self, course_id: str, kind: str, who: str, why: str, now: dt.datetime, values: Mapping[str, Any]
-    ) -> tuple[CourseState, Change]:
+        self, course_id: str, entries: Sequence[tuple[str, str, Mapping[str, Any]]], who: str, now: dt.datetime
+    ) -> tuple[CourseState, list[Change]]:
         with self.repository.transaction() as tx:
             stored = tx.read(course_id)
             start, changes = decode(stored)
-            event = parse_event(kind, values, Context(start.regimen, start.tz, now))
-            new = Change(seq=len(changes) + 1, at=now, who=who, why=why, event=event)
-            state = append(start, changes, new, confirm=bool(values.get("confirm")))
-            tx.append(course_id, StoredChange(new.seq, kind, now, who, why, new.data_json()))
-            self._cache(tx, state, stored, [*changes, new])
-        return state, new
+            planner = Planner(start)
+            made: list[Change] = []
+            for kind, why, values in entries:
+                event = parse_event(kind, values, Context(start.regimen, start.tz, now))
+                new = Change(seq=len(changes) + 1, at=now, who=who, why=why, event=event)
+                state = append(start, changes, new, confirm=bool(values.get("confirm")), planner=planner)
+                tx.append(course_id, StoredChange(new.seq, kind, now, who, why, new.data_json()))
+                changes = [*changes, new]
+                made.append(new)
+            self._cache(tx, state, stored, changes)
+        return state, made
 
     def _cache(
         self, tx: CourseTransaction, state: CourseState, stored: StoredCourse, changes: Sequence[Change]

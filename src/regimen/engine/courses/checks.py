@@ -8,6 +8,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
+from regimen.clinical.pretreatment import first_dose_allowed
 from regimen.engine.courses.describe import cycle_arg, cycle_name, describe, row_name
 from regimen.engine.courses.events import Delay, Dose, Given, Measure, Stop, Void, same_change
 from regimen.engine.courses.records import CourseError
@@ -78,6 +79,12 @@ def _measure(before: CourseState, after: CourseState, change: Change, e: Measure
 
 def _given(before: CourseState, after: CourseState, change: Change, e: Given) -> None:
     regimen, tz = after.regimen, after.start.tz
+    if not any(cr.given is not None for cr in before.rows) and not first_dose_allowed(before.requirements):
+        unmet = ", ".join(f"{s.requirement.id} ({s.requirement.test})" for s in before.requirements if not s.settled)
+        raise CourseError(
+            f"{_label(change)}: the first dose waits for what must be known before it: {unmet}; record each as met, "
+            f"waived (with a reason) or not applicable with 'regimen course requirement'"
+        )
     g, cr, given, planned = next(x for x in given_records(after.rows) if x[0].change == change.seq)
     on = _given_on(cr, tz)
     if before.stopped is not None and on is not None and on >= before.stopped:

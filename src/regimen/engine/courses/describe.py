@@ -7,12 +7,49 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from regimen.engine.courses.events import AnyEvent, Delay, Dose, Given, Measure, Omit, Stop
+from regimen.engine.courses.events import (
+    AnyEvent,
+    Delay,
+    Dose,
+    GateCheck,
+    Given,
+    Measure,
+    Omit,
+    RequirementRecord,
+    Stop,
+)
 from regimen.engine.courses.state import Change, CourseRow, CourseState, DueRow
 from regimen.engine.preparations import Preparation, grouped, preparation_words
 from regimen.engine.rows import exact_text
 from regimen.model import Administration, Regimen, how_given
 from regimen.quantities.clock import tzinfo_for
+
+#: The mark on each planned row of a cycle (after the first) whose gates were not checked (issue 27): in
+#: ``course show`` and the worklist's warnings.
+UNCHECKED = "gates not checked: record 'regimen course check' before this cycle"
+
+
+def check_mark(e: GateCheck, seq: int) -> str:
+    """What a gate check says on the rows of its cycle: 'gates checked: GO (change 4)'."""
+    if e.overridden:
+        return f"gates checked: {e.decision.upper()} (proposal {e.proposal.upper()} overridden, change {seq})"
+    return f"gates checked: {e.decision.upper()} (change {seq})"
+
+
+def check_what(e: GateCheck) -> str:
+    values = ", ".join(f"{k} {v}" for k, v in e.values) or "no values"
+    decided = (
+        f"{e.decision.upper()}, overriding the proposal {e.proposal.upper()}"
+        if e.overridden
+        else f"{e.decision.upper()} as proposed"
+    )
+    rules = f"; rules: {'; '.join(e.rules)}" if e.rules else ""
+    return f"gates checked ({values}): {decided}{rules}"
+
+
+def requirement_what(e: RequirementRecord) -> str:
+    detail = f" ({e.detail})" if e.detail else ""
+    return f"requirement {e.id}: {e.status}{detail}"
 
 
 def cycle_name(regimen: Regimen, key: tuple[str, int]) -> str:
@@ -97,6 +134,10 @@ def _said(e: AnyEvent, regimen: Regimen, tz: str | None) -> str:
         return f"given: {what(regimen, e)} {e.dose}{at}{lot}{confirmed}"
     if isinstance(e, Stop):
         return f"stopped from {e.on.isoformat()}{confirmed}"
+    if isinstance(e, GateCheck):
+        return f"{cycle_name(regimen, (e.phase, e.cycle))}: {check_what(e)}"
+    if isinstance(e, RequirementRecord):
+        return requirement_what(e)
     return f"correction: change {e.change} was entered in error and is void"
 
 
@@ -171,6 +212,9 @@ def _due_row(
 
 
 __all__ = [
+    "UNCHECKED",
+    "check_mark",
+    "check_what",
     "cycle_arg",
     "cycle_name",
     "cycles_text",
@@ -179,6 +223,7 @@ __all__ = [
     "due_rows",
     "history_line",
     "mark",
+    "requirement_what",
     "row_name",
     "voided_mark",
     "what",

@@ -368,14 +368,125 @@ class Void:
         return cls(int(d["change"]))
 
 
+#: The decisions a gate check records (regimen.clinical.gates' proposals).
+DECISIONS = ("go", "delay", "reduce", "omit", "stop")
+#: A requirement's status as typed (the command line's 'not-applicable') -> as recorded.
+REQUIREMENT_STATUS = {
+    "met": "met",
+    "waived": "waived",
+    "not-applicable": "not applicable",
+    "not applicable": "not applicable",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GateCheck:
+    """Cycle N's values checked against the regimen's gates (issue 27): the values as typed, the proposal of the
+    regimen's table, the rules that fired (with their sources) and the decision; ``overridden`` when the decision is
+    not the proposal (the change's reason says why)."""
+
+    kind: ClassVar[str] = "check"
+    phase: str
+    cycle: int
+    values: tuple[tuple[str, str], ...]
+    proposal: str
+    decision: str
+    rules: tuple[str, ...] = ()
+    overridden: bool = False
+
+    @property
+    def confirmed(self) -> bool:
+        return False
+
+    @classmethod
+    def parse(cls, values: Mapping[str, Any], ctx: Context) -> GateCheck:
+        proposal, decision = str(values["proposal"]), str(values.get("decision") or values["proposal"])
+        for name, said in (("proposal", proposal), ("override", decision)):
+            if said not in DECISIONS:
+                raise CourseError(f"{option(name)} {said!r}: one of {', '.join(DECISIONS)}")
+        found = tuple((str(k), str(v)) for k, v in dict(values.get("values") or {}).items() if v is not None)
+        rules = tuple(str(r) for r in values.get("rules") or ())
+        return cls(
+            **_cycle(values, ctx),
+            values=found,
+            proposal=proposal,
+            decision=decision,
+            rules=rules,
+            overridden=decision != proposal,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "phase": self.phase,
+            "cycle": self.cycle,
+            "values": dict(self.values),
+            "proposal": self.proposal,
+            "decision": self.decision,
+            "rules": list(self.rules),
+            "overridden": self.overridden,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> GateCheck:
+        values = tuple((k, str(v)) for k, v in d["values"].items())
+        return cls(
+            d["phase"],
+            d["cycle"],
+            values,
+            d["proposal"],
+            d["decision"],
+            tuple(d.get("rules") or ()),
+            bool(d.get("overridden")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementRecord:
+    """What must be known before the first dose (issue 27): requirement ``id`` of the regimen met (with the result
+    when given), waived (the reason is the change's, and is kept here too) or not applicable."""
+
+    kind: ClassVar[str] = "requirement"
+    id: str
+    status: str
+    detail: str | None = None
+
+    @property
+    def confirmed(self) -> bool:
+        return False
+
+    @classmethod
+    def parse(cls, values: Mapping[str, Any], ctx: Context) -> RequirementRecord:
+        ident = str(values.get("id") or "").strip().lower()
+        ids = [r.id for r in ctx.regimen.requirements]
+        if ident not in ids:
+            listed = ", ".join(ids) or "none"
+            raise CourseError(
+                f"{option('id')} {ident!r}: {ctx.regimen.id} has no such requirement; its requirements: {listed}"
+            )
+        status = REQUIREMENT_STATUS.get(str(values.get("status") or "").strip().lower())
+        if status is None:
+            raise CourseError(f"{option('status')} {values.get('status')!r}: one of met, waived, not-applicable")
+        detail = values.get("detail") or None
+        if status == "waived" and not detail:
+            raise CourseError(f"requirement {ident}: a requirement is waived only with a reason ({option('reason')})")
+        return cls(ident, status, one_line(str(detail), "result", 500) if detail else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status, "detail": self.detail}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RequirementRecord:
+        return cls(d["id"], d["status"], d.get("detail"))
+
+
 def _confirmed(flag: bool) -> dict[str, Any]:
     return {"confirmed": True} if flag else {}
 
 
-AnyEvent = Delay | Measure | Dose | Omit | Given | Stop | Void
+AnyEvent = Delay | Measure | Dose | Omit | Given | Stop | Void | GateCheck | RequirementRecord
 #: Each kind by its name, as the records hold it.
-KINDS: dict[str, type[Delay] | type[Measure] | type[Dose] | type[Omit] | type[Given] | type[Stop] | type[Void]] = {
-    k.kind: k for k in (Delay, Measure, Dose, Omit, Given, Stop, Void)
+KINDS: dict[str, Any] = {
+    k.kind: k for k in (Delay, Measure, Dose, Omit, Given, Stop, Void, GateCheck, RequirementRecord)
 }
 
 
@@ -383,13 +494,15 @@ def parse_event(kind: str, values: Mapping[str, Any], ctx: Context) -> AnyEvent:
     """The event of ``kind`` from the values a person typed, checked for form (the replay checks the rest)."""
     if kind not in KINDS:
         raise CourseError(f"unknown change {kind!r}")
-    return KINDS[kind].parse(values, ctx)
+    event: AnyEvent = KINDS[kind].parse(values, ctx)
+    return event
 
 
 def event_from_dict(kind: str, data: Mapping[str, Any]) -> AnyEvent:
     if kind not in KINDS:
         raise CourseError(f"a recorded change of unknown kind {kind!r}: this version of regimen cannot read it")
-    return KINDS[kind].from_dict(data)
+    event: AnyEvent = KINDS[kind].from_dict(data)
+    return event
 
 
 def same_change(a: AnyEvent, b: AnyEvent) -> bool:
@@ -405,6 +518,7 @@ def same_change(a: AnyEvent, b: AnyEvent) -> bool:
 
 
 __all__ = [
+    "DECISIONS",
     "KINDS",
     "MEASURE_KEYS",
     "AnyEvent",
@@ -412,9 +526,11 @@ __all__ = [
     "Delay",
     "Dose",
     "Event",
+    "GateCheck",
     "Given",
     "Measure",
     "Omit",
+    "RequirementRecord",
     "Stop",
     "Void",
     "event_from_dict",

@@ -20,9 +20,11 @@ from regimen.clinical.anthracycline import course_exposure
 from regimen.clinical.choices import build_options
 from regimen.clinical.options import ClinicalOptions
 from regimen.clinical.patient import make_patient
+from regimen.clinical.pretreatment import Recorded, requirement_status
 from regimen.clinical.rounding import deviation_percent, signed_percent
-from regimen.engine.courses.describe import cycle_name, cycles_text, mark, row_name, what
-from regimen.engine.courses.events import Delay, Dose, Given, Measure, Omit, Stop, Void
+from regimen.engine.courses.describe import UNCHECKED, check_mark, cycle_name, cycles_text, mark, row_name, what
+from regimen.engine.courses.events import Delay, Dose, GateCheck, Given, Measure, Omit, RequirementRecord, Stop, Void
+from regimen.engine.courses.intensity import course_intensity
 from regimen.engine.courses.records import CourseError, CourseStart
 from regimen.engine.courses.state import Change, CourseRow, CourseState, GivenDose
 from regimen.engine.expand import expand
@@ -114,6 +116,8 @@ class _Course:
     notes: list[str] = field(default_factory=list)
     stopped: dt.date | None = None
     done: list[Change] = field(default_factory=list)  # omitted and given, applied to the rows in this order
+    checks: dict[tuple[str, int], list[tuple[int, GateCheck]]] = field(default_factory=dict)  # by cycle, in order
+    requirements: dict[str, Recorded] = field(default_factory=dict)  # the last record of each requirement
 
     def index(self, key: tuple[str, int], what_: str) -> int:
         try:
@@ -167,12 +171,29 @@ def _later(c: _Course, change: Change, e: Omit | Given, index: int) -> None:
     c.done.append(change)  # applied to the rows once they are expanded
 
 
+def _check(c: _Course, change: Change, e: GateCheck, index: int) -> None:
+    c.checks.setdefault((e.phase, e.cycle), []).append((change.seq, e))
+    c.marks.setdefault((e.phase, e.cycle), []).append((None, check_mark(e, change.seq)))
+
+
+def checked(
+    regimen: Regimen, checks: Mapping[tuple[str, int], Sequence[tuple[int, GateCheck]]], key: tuple[str, int]
+) -> bool:
+    """Whether a cycle's gates are checked: the regimen states none, or the cycle's last check did not delay it (a
+    delayed cycle is checked again on its new day)."""
+    if not regimen.gates and not regimen.modifications:
+        return True
+    found = checks.get(key) or ()
+    return bool(found) and found[-1][1].decision != "delay"
+
+
 _LASTING: dict[type, Callable[[_Course, Change, Any, int], None]] = {
     Delay: _delay,
     Measure: _measure,
     Dose: _dose,
     Omit: _later,
     Given: _later,
+    GateCheck: _check,
 }
 
 
@@ -186,6 +207,9 @@ def _apply(c: _Course, change: Change) -> None:
         c.stopped = e.on
         return
     assert not isinstance(e, Void)  # corrections are resolved before (see live_changes)
+    if isinstance(e, RequirementRecord):
+        c.requirements[e.id] = Recorded(e.status, e.detail)  # type: ignore[arg-type]
+        return
     index = c.index((e.phase, e.cycle), f"{e.kind} (change {change.seq})")
     _LASTING[type(e)](c, change, e, index)
 
@@ -399,6 +423,8 @@ def replay(start: CourseStart, changes: Sequence[Change], planner: Planner | Non
         _SINGLE[type(change.event)](rows, change, change.event, course.regimen)
     if course.stopped is not None:
         rows = [_stopped(cr, course.stopped) for cr in rows]
+    unchecked = {k for k in order[1:] if not checked(course.regimen, course.checks, k)}
+    rows = [_unchecked(cr) if (cr.row.phase, cr.row.cycle) in unchecked else cr for cr in rows]
     warnings, notes = _said(course, x, base, rows, start)
     return CourseState(
         start=start,
@@ -413,7 +439,15 @@ def replay(start: CourseStart, changes: Sequence[Change], planner: Planner | Non
         cycles=tuple(order),
         patients={key: plan.patient for key, plan in x.by_cycle.items()},
         voided=voided,
+        checks={k: tuple(v) for k, v in course.checks.items()},
+        requirements=tuple(requirement_status(course.regimen, course.requirements)),
+        intensity=tuple(course_intensity(base, rows, order, course.delays, start)),
     )
+
+
+def _unchecked(cr: CourseRow) -> CourseRow:
+    """A planned row of a cycle (after the first) whose gates were not checked is marked (issue 27)."""
+    return dataclasses.replace(cr, marks=(*cr.marks, UNCHECKED)) if cr.status == "planned" else cr
 
 
 def _stopped(cr: CourseRow, stopped: dt.date) -> CourseRow:

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from regimen.engine.courses.events import AnyEvent, event_from_dict
+from regimen.clinical.gates import DoseIntensity
+from regimen.clinical.pretreatment import RequirementStatus
+from regimen.engine.courses.events import AnyEvent, GateCheck, event_from_dict
 from regimen.engine.courses.records import CourseStart
 from regimen.engine.plan import Plan, compute_totals
 from regimen.model import Administration, Patient, Regimen
@@ -93,6 +95,10 @@ class CourseState:
     cycles: tuple[tuple[str, int], ...] = ()  # (phase, cycle) in course order
     patients: Mapping[tuple[str, int], Patient] = field(default_factory=dict)  # the values in force for each cycle
     voided: Mapping[int, int] = field(default_factory=dict)  # change voided -> the correction that voided it
+    #: each cycle's gate checks (change number, check), in the order recorded (issue 27)
+    checks: Mapping[tuple[str, int], tuple[tuple[int, GateCheck], ...]] = field(default_factory=dict)
+    requirements: tuple[RequirementStatus, ...] = ()  # what must be known before the first dose, as recorded
+    intensity: tuple[DoseIntensity, ...] = ()  # relative dose intensity per drug, over the cycles begun
 
     @property
     def course_id(self) -> str:

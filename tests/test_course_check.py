@@ -1,0 +1,133 @@
+"""A course's pre-cycle gates, dose intensity and pre-treatment requirements (issue 27), as a person runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from regimen.cli.app import cli
+
+RCHOP = ("--weight", "70", "--height", "175", "--age", "60", "--sex", "male", "--start", "2026-12-01")
+FOLFOX = ("--bsa", "2", "--weight", "70", "--age", "60", "--sex", "male", "--start", "2026-12-01")
+
+
+def run(db: Path, *args: str) -> Any:
+    return CliRunner().invoke(cli, [*args, "--db", str(db)])
+
+
+def ok(db: Path, *args: str) -> Any:
+    result = run(db, *args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def rows(db: Path, course: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = json.loads(ok(db, "course", "show", course, "--format", "json").stdout)["rows"]
+    return out
+
+
+def first_date(db: Path, course: str, cycle: int) -> str:
+    return min(r["date"] for r in rows(db, course) if r["cycle"] == cycle)
+
+
+def test_rchop_anc_1_2_proposes_the_sources_delay_and_accept_moves_cycle_2(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ok(db, "course", "start", "r-chop-21", "--course", "r1", *RCHOP)
+    assert first_date(db, "r1", 2) == "2026-12-22"  # day 1 + 21
+    shown = ok(db, "course", "check", "r1", "--cycle", "2", "--anc", "1.2").stdout
+    assert shown.startswith("r-chop-21, cycle 2: DELAY (delay 7 days)")
+    assert "anc 1.2 ×10⁹/L — needs anc >= 1.5 ×10⁹/L: NOT MET" in shown
+    assert "Nothing was recorded" in shown and first_date(db, "r1", 2) == "2026-12-22"
+    ok(db, "course", "check", "r1", "--cycle", "2", "--anc", "1.2", "--accept")
+    assert first_date(db, "r1", 2) == "2026-12-29"  # 7 days later, as the CMSCN rule says
+    changes = json.loads(ok(db, "course", "export", "r1").stdout)["records"]["changes"]
+    assert [c["kind"] for c in changes] == ["check", "delay"]
+    assert changes[0]["data"]["values"] == {"anc": "1.2"} and changes[0]["data"]["decision"] == "delay"
+    assert "CMSCN R-CHOP regimen" in changes[1]["why"] and changes[1]["data"]["days"] == 7
+
+
+def test_an_override_needs_a_reason_and_is_recorded(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ok(db, "course", "start", "r-chop-21", "--course", "r1", *RCHOP)
+    refused = run(db, "course", "check", "r1", "--cycle", "2", "--anc", "1.2", "--override", "go")
+    assert refused.exit_code == 1 and "--override needs --reason" in refused.output
+    ok(db, "course", "check", "r1", "--cycle", "2", "--anc", "1.2", "--override", "go", "--reason", "G-CSF given")
+    changes = json.loads(ok(db, "course", "export", "r1").stdout)["records"]["changes"]
+    assert [c["kind"] for c in changes] == ["check"]
+    assert changes[0]["data"]["overridden"] is True and changes[0]["why"] == "G-CSF given"
+    assert first_date(db, "r1", 2) == "2026-12-22"  # not delayed
+
+
+def test_mfolfox6_grade_2_neuropathy_proposes_the_oxaliplatin_reduction(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ok(db, "course", "start", "mfolfox6", "--course", "f1", *FOLFOX)
+    shown = ok(
+        db, "course", "check", "f1", "--cycle", "2", "--anc", "2", "--plt", "150", "--neuropathy", "2 persistent"
+    ).stdout
+    assert "oxaliplatin: REDUCE" in shown and "65 mg/m²" in shown and "85 -> 65" in shown
+    ok(
+        db,
+        "course",
+        "check",
+        "f1",
+        "--cycle",
+        "2",
+        "--anc",
+        "2",
+        "--plt",
+        "150",
+        "--neuropathy",
+        "2 persistent",
+        "--accept",
+    )
+    oxali = [r for r in rows(db, "f1") if r["drug"] == "oxaliplatin"]
+    assert oxali[0]["dose_exact"] == "170"  # cycle 1: 85 mg/m² × 2 m²
+    assert oxali[1]["dose_exact"] == "130"  # cycle 2: 65 mg/m² × 2 m², exactly (1300/17 % of 170 mg)
+
+
+def test_an_unchecked_cycle_2_is_flagged_in_due_and_show(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ok(db, "course", "start", "r-chop-21", "--course", "r1", *RCHOP)
+    due = json.loads(ok(db, "due", "--from", "2026-12-22", "--format", "json").stdout)["administrations"]
+    assert due and all("gates not checked" in r["warnings"] for r in due)
+    day1 = json.loads(ok(db, "due", "--from", "2026-12-01", "--format", "json").stdout)["administrations"]
+    assert day1 and not any("gates not checked" in r["warnings"] for r in day1)  # the first cycle is not flagged
+    ok(db, "course", "check", "r1", "--cycle", "2", "--anc", "2.0", "--accept")
+    due = json.loads(ok(db, "due", "--from", "2026-12-22", "--format", "json").stdout)["administrations"]
+    assert due and not any("gates not checked" in r["warnings"] for r in due)
+    assert "gates not checked" in ok(db, "course", "show", "r1").stdout  # cycle 3 still is
+
+
+def test_rdi_after_a_7_day_delay_of_a_14_day_cycle(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ok(db, "course", "start", "mfolfox6", "--course", "f1", *FOLFOX)
+    for req in ("dpyd",):
+        ok(db, "course", "requirement", "f1", "--id", req, "--status", "met", "--result", "normal metabolizer")
+    ok(db, "course", "given", "f1", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "170 mg")
+    ok(db, "course", "delay", "f1", "--cycle", "2", "--by", "7d", "--reason", "neutrophils 1.2")
+    ok(db, "course", "given", "f1", "--cycle", "2", "--day", "1", "--drug", "oxaliplatin", "--dose", "170 mg")
+    data = json.loads(ok(db, "course", "show", "f1", "--format", "json").stdout)
+    rdi = {i["drug"]: i["rdi_percent"] for i in data["dose_intensity"]}
+    # given 340 mg over 35 days (14 + 7 + 14) against 340 mg planned over 28 days: 28/35 = 80 %
+    assert rdi["oxaliplatin"] == "80"
+    assert "relative dose intensity: oxaliplatin: given 340 mg over 5 weeks" in ok(db, "course", "show", "f1").stdout
+    csv = ok(db, "course", "list", "--format", "csv").stdout.splitlines()
+    assert csv[0].endswith(",rdi") and "oxaliplatin=80%" in csv[1]
+
+
+def test_the_first_dose_waits_for_the_requirements(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ok(db, "course", "start", "mfolfox6", "--course", "f1", *FOLFOX)
+    give = ("course", "given", "f1", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "170 mg")
+    refused = run(db, *give)
+    assert refused.exit_code == 1 and "first dose waits" in refused.output and "dpyd" in refused.output
+    assert "Traceback" not in refused.output
+    waived = run(db, "course", "requirement", "f1", "--id", "dpyd", "--status", "waived")
+    assert waived.exit_code == 1 and "only with a reason" in waived.output
+    unknown = run(db, "course", "requirement", "f1", "--id", "lvef", "--status", "met")
+    assert unknown.exit_code == 1 and "its requirements: dpyd" in unknown.output
+    ok(db, "course", "requirement", "f1", "--id", "dpyd", "--status", "waived", "--reason", "result due, urgent start")
+    ok(db, *give)
