@@ -22,9 +22,11 @@ BLEOMYCIN_SOURCE = (
 
 def bleomycin_total(rows: Iterable[Administration]) -> tuple[list[str], list[str]]:
     """(notes, warnings) for the planned bleomycin of ``rows``; both empty without bleomycin."""
-    doses = [r for r in rows if r.drug.lower() == "bleomycin"]
-    if not doses:
+    rows = tuple(rows)
+    named = [drug for drug in {r.drug for r in rows} if drug.lower() == "bleomycin"]  # each drug once, not each row
+    if not named:
         return [], []
+    doses = [r for r in rows if r.drug in named]
     other = sorted({r.dose_unit for r in doses if r.dose_unit != "units"})
     if other:
         return [], [
