@@ -67,8 +67,12 @@ def runner() -> CliRunner:
 
 @pytest.fixture(autouse=True)
 def _no_user_regimen_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see only the bundled regimens unless they set REGIMEN_PATH themselves."""
+    """Tests see only the bundled regimens unless they set REGIMEN_PATH themselves; and no test sees the options an
+    in-process 'regimen serve' of an earlier test left in this process's environment (REGIMEN_SERVE_DB of a
+    database with users made a later test's server ask for sign-in, 401, depending on the order of tests)."""
     monkeypatch.delenv("REGIMEN_PATH", raising=False)
+    for name in [k for k in os.environ if k.startswith("REGIMEN_SERVE_")]:
+        monkeypatch.delenv(name)
 
 
 #: The tests' today: their course dates (day 1 2026-12-01) keep their meaning whenever the suite runs (a course
