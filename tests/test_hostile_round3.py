@@ -127,10 +127,10 @@ def test_5_a_caldav_url_with_a_password_is_masked(tmp_path: Path) -> None:
 def _postmaster(url: str) -> int:
     import psycopg
 
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url) as conn:  # the backend's parent, read while the backend lives (it ends with the connection)
         backend = conn.execute("select pg_backend_pid()").fetchone()
-    assert backend is not None
-    status = Path(f"/proc/{backend[0]}/status").read_text()
+        assert backend is not None
+        status = Path(f"/proc/{backend[0]}/status").read_text()
     return int(re.search(r"^PPid:\s+(\d+)", status, re.M).group(1))  # type: ignore[union-attr]
 
 
