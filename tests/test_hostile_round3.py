@@ -127,7 +127,9 @@ def test_5_a_caldav_url_with_a_password_is_masked(tmp_path: Path) -> None:
 def _postmaster(url: str) -> int:
     import psycopg
 
-    with psycopg.connect(url) as conn:  # the backend's parent, read while the backend lives (it ends with the connection)
+    with psycopg.connect(
+        url
+    ) as conn:  # the backend's parent, read while the backend lives (it ends with the connection)
         backend = conn.execute("select pg_backend_pid()").fetchone()
         assert backend is not None
         status = Path(f"/proc/{backend[0]}/status").read_text()
