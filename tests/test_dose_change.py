@@ -284,3 +284,18 @@ def test_a_reduced_capped_dose_is_at_most_the_cap_times_the_fraction(bsa: object
     assert after.dose == before.dose * percent / 100  # exactly the fraction of the dose as it would be given
     if percent < 100:
         assert after.dose < before.dose
+
+
+def test_the_web_door_takes_the_dpyd_result_as_the_command_line_does(client: TestClient) -> None:
+    """Issue 27 through the API: an intermediate DPYD metabolizer gets 50 % of fluorouracil, as with --dpyd."""
+    body = {"regimen": "mfolfox6", "weight": "82", "bsa": "2", "cycles": "1"}
+    answer = client.post("/api/plan", json={**body, "dpyd": "intermediate"})
+    assert answer.status_code == 200, answer.text
+    bolus = next(r for r in answer.json()["administrations"] if r["component"] == "fluorouracil-bolus")
+    assert bolus["dose"] == 400  # 400 mg/m² × 2 m² = 800 mg; 50 % = 400 mg
+    code, out, _ = run("expand", *MFOLFOX6, "--dpyd", "intermediate", "--format", "json")
+    assert code == 0
+    cli_bolus = next(r for r in json.loads(out)["administrations"] if r["component"] == "fluorouracil-bolus")
+    assert cli_bolus["calculation"] == bolus["calculation"]
+    wrong = client.post("/api/plan", json={**body, "dpyd": "purple"})
+    assert wrong.status_code == 400 and "is not a DPYD result" in wrong.text

@@ -354,7 +354,6 @@ def test_openapi_is_a_valid_openapi_3_document_of_every_route(server: str) -> No
             # the Calvert creatinine floor (issue 24): the command line's for now; the web plan warns at the default
             "scr_floor",
             "scr_floor_apply",
-            "dpyd",  # the DPYD phenotype (issue 27): the command line's for now, not yet a field of the web plan
             "samples",  # observation rows of the NONMEM-style event table (issue 30), a file of expand's
         }
     ) | {"time", "round"}

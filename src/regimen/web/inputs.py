@@ -9,6 +9,7 @@ against their lists (the command line's ``click.Choice``), and no anthracycline 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Collection, Mapping
@@ -22,6 +23,7 @@ from regimen.clinical.choices import build_options, parse_cycles
 from regimen.clinical.dose_change import refuse_old_reduce
 from regimen.clinical.options import GFR_METHODS
 from regimen.clinical.patient import make_patient
+from regimen.clinical.pretreatment import read_dpyd
 from regimen.engine.expand import expand
 from regimen.engine.plan import Plan
 from regimen.errors import RegimenError, UnknownRegimenError, as_flag, named, option, render
@@ -61,6 +63,7 @@ PLAN_LABELS = {
     "prior": "Earlier anthracycline",
     "anthracycline_table": "Anthracycline table",
     "anthracycline_limit": "Anthracycline limit",
+    "dpyd": "DPYD result",
 }
 #: Fields of a download beside the plan's: the calendar's and the handout's.
 EXTRA_LABELS = {"label": "Label", "remind": "Reminder", "paper": "Handout paper"}
@@ -216,6 +219,8 @@ def read(raw: Mapping[str, Any], allowed: Collection[str] = PLAN_FIELDS) -> Requ
             "round_to": tuple(values.get("round", ())),
         }
     )
+    if "dpyd" in values:  # as 'regimen expand --dpyd': 50 % of a fluoropyrimidine for an intermediate metabolizer
+        options = dataclasses.replace(options, dpyd=read_dpyd(values["dpyd"]))
     patient = make_patient(**{k: values[k] for k in PATIENT if k in values})
     plan = expand(
         regimen,
