@@ -131,3 +131,20 @@ def test_the_first_dose_waits_for_the_requirements(tmp_path: Path) -> None:
     assert unknown.exit_code == 1 and "its requirements: dpyd" in unknown.output
     ok(db, "course", "requirement", "f1", "--id", "dpyd", "--status", "waived", "--reason", "result due, urgent start")
     ok(db, *give)
+
+
+def test_a_cycle_check_without_a_kidney_value_warns_where_renal_tables_apply(tmp_path: Path) -> None:
+    """Issue 24 item 4: CAPOX's capecitabine has a renal table (no gates): its cycle check warns that the kidney
+    function was not checked, and with a creatinine the CrCl is worked out and the warning goes."""
+    db = tmp_path / "c.sqlite3"
+    ok(db, "course", "start", "capox", "--course", "k1", "--bsa", "1.8", "--weight", "70", "--age", "60",
+       "--sex", "male", "--start", "2026-12-01")  # fmt: skip
+    plain = ok(db, "course", "check", "k1", "--cycle", "2", "--format", "json")
+    assert json.loads(plain.stdout)["warnings"] == [
+        "kidney function not checked: capecitabine has renal dose adjustments in this regimen; give the creatinine "
+        "(with age, weight, sex) or the CrCl"
+    ]
+    with_scr = json.loads(ok(db, "course", "check", "k1", "--cycle", "2", "--scr", "1", "--format", "json").stdout)
+    assert with_scr["warnings"] == []
+    # (140 − 60) × 70 / (72 × 1) = 77.78 mL/min
+    assert any("77.78 mL/min" in line for line in with_scr["working"])

@@ -9,7 +9,7 @@ import click
 
 from regimen.cli.options import regimen_argument, regimen_path_option
 from regimen.clinical import renal
-from regimen.clinical.gates import CycleCheck, evaluate
+from regimen.clinical.gates import CycleCheck, evaluate, refuse_nothing_to_check
 from regimen.clinical.patient import AGE, WEIGHT, read_measure, read_scr, read_sex
 from regimen.clinical.prepare import exact_places
 from regimen.errors import RegimenError
@@ -90,8 +90,7 @@ def check(
       regimen check mfolfox6 --cycle 4 --anc 2.1 --plt 180 --neuropathy '2 persistent'
     """
     reg = load(regimen_ref, regimen_path)
-    if not reg.gates and not reg.modifications:
-        raise RegimenError(f"{reg.id} states no gates and no modification table: there is nothing to check against")
+    refuse_nothing_to_check(reg)
     if delays < 0:
         raise RegimenError("--delays is a count of delays: 0 or more")
     values: dict[str, LabValue] = {test: read(test, raw) for test, raw in tests.items() if raw is not None}
@@ -133,6 +132,8 @@ def check_text(result: CycleCheck, extra: list[str]) -> str:
     out += [f"- {line}" for line in extra]
     out += ["", "Proposal per drug:"]
     out += [f"- {d.line()}" for d in result.drugs]
+    if result.warnings:
+        out += ["", "Warnings:", *(f"- {w}" for w in result.warnings)]
     if result.notes:
         out += ["", "Notes:", *(f"- {n}" for n in result.notes)]
     out += ["", "A proposal from the regimen's table: the prescriber decides. Nothing was recorded."]
@@ -166,6 +167,7 @@ def check_record(result: CycleCheck, extra: list[str]) -> dict[str, Any]:
             for d in result.drugs
         ],
         "working": extra,
+        "warnings": list(result.warnings),
         "notes": list(result.notes),
     }
 

@@ -11,7 +11,7 @@ import click
 from regimen.cli.check import check_record, check_text, crcl_value, test_options
 from regimen.cli.course import _after, _of_course, _store, _who, course, reason_option, who_option
 from regimen.cli.database import db_option
-from regimen.clinical.gates import STRENGTH, CycleCheck, evaluate
+from regimen.clinical.gates import STRENGTH, CycleCheck, evaluate, refuse_nothing_to_check
 from regimen.engine.courses import CourseError, CourseState, describe, parse_cycle
 from regimen.engine.courses.describe import cycle_arg
 from regimen.errors import RegimenError
@@ -136,8 +136,7 @@ def check_command(
     store = _store(db, write=bool(accept or override))
     state: CourseState = _of_course(store, "view", course_id)
     reg = state.regimen
-    if not reg.gates and not reg.modifications:
-        raise RegimenError(f"{reg.id} states no gates and no modification table: there is nothing to check against")
+    refuse_nothing_to_check(reg)
     key = parse_cycle(cycle, reg)
     if key not in state.cycles:
         raise CourseError(f"--cycle {cycle}: the course has no such cycle (it plans {len(state.cycles)})")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 
+from regimen.clinical.renal_adjust import not_checked_note
 from regimen.errors import RegimenError
 from regimen.model import Administration, Condition, Modification, Regimen, Step
 from regimen.protocol.describe import step_text
@@ -86,6 +87,9 @@ class CycleCheck:
     unmatched: tuple[Check, ...] = ()  # gates not met for which the table gives no rule
     delay_days: int | None = None  # the longest delay proposed
     notes: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(
+        default=()
+    )  # a kidney function not checked where the regimen's doses depend on it
 
     @property
     def proposal(self) -> Proposal:
@@ -166,7 +170,23 @@ def evaluate(
             "a gate is not met and the regimen's table gives no rule for it: the cycle waits for the prescriber "
             f"({', '.join(c.condition.text for c in unmatched)})"
         )
-    return CycleCheck(regimen.id, cycle, tuple(checks), tuple(fired), tuple(drugs), unmatched, delay, tuple(notes))
+    kidney = (
+        None
+        if "crcl" in values
+        else not_checked_note(regimen, "give the creatinine (with age, weight, sex) or the CrCl")
+    )
+    warnings = (kidney,) if kidney else ()
+    return CycleCheck(
+        regimen.id, cycle, tuple(checks), tuple(fired), tuple(drugs), unmatched, delay, tuple(notes), warnings
+    )
+
+
+def refuse_nothing_to_check(regimen: Regimen) -> None:
+    """A cycle check needs something to check: gates, a modification table, or renal tables (the kidney)."""
+    if not (regimen.gates or regimen.modifications or any(c.renal for c in regimen.components())):
+        raise GateError(
+            f"{regimen.id} states no gates, no modification table and no renal table: there is nothing to check against"
+        )
 
 
 # ---- relative dose intensity ----------------------------------------------------------------------------
@@ -239,4 +259,5 @@ __all__ = [
     "GateError",
     "dose_intensity",
     "evaluate",
+    "refuse_nothing_to_check",
 ]

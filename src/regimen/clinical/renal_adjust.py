@@ -39,16 +39,13 @@ def _verb(drugs: list[str]) -> str:
     return "has" if len(dict.fromkeys(drugs)) == 1 else "have"
 
 
-def not_checked_note(regimen: Regimen) -> str | None:
+def not_checked_note(regimen: Regimen, how: str = "give --scr or --gfr") -> str | None:
     """The note of a plan made without a kidney value for a regimen with renal tables (also for cohorts, whose
-    rosters carry no creatinine)."""
+    rosters carry no creatinine, and the warning of a cycle check without one); ``how``: how to give one."""
     drugs = [c.drug for c in regimen.components() if c.renal]
     if not drugs:
         return None
-    return (
-        f"kidney function not checked: {_names(drugs)} {_verb(drugs)} renal dose adjustments in this regimen; "
-        "give --scr or --gfr"
-    )
+    return f"kidney function not checked: {_names(drugs)} {_verb(drugs)} renal dose adjustments in this regimen; {how}"
 
 
 def hepatic_note(regimen: Regimen) -> str | None:
