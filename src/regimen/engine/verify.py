@@ -19,16 +19,15 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Literal
 
 from regimen.clinical.choices import percent
 from regimen.engine.orders import Order, Quantity
 from regimen.engine.plan import Plan
-from regimen.engine.rows import exact_text
 from regimen.errors import RegimenError, option
 from regimen.model import Administration, Derivation, how_given
 from regimen.quantities.days import describe_days
-from regimen.quantities.exact import amount_text, decimal_to_json, format_decimal, format_fraction, to_decimal
+from regimen.quantities.exact import amount_text, format_decimal, format_fraction, to_decimal
 from regimen.quantities.units import DoseUnit, classify_dose_unit, factor, parse_unit, parse_volume
 
 #: The default tolerance, in % of the protocol's dose.
@@ -247,9 +246,6 @@ class Verification:
         return f"{verdict}: {within} of {total} {'order' if total == 1 else 'orders'} within tolerance" + (
             f"; {', '.join(said)}" if said else ""
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return verification_to_dict(self)
 
 
 # ---- checking -----------------------------------------------------------------------------------------------
@@ -522,7 +518,7 @@ def _how_checks(order: Order, e: Expected, tol: Fraction, notes: list[str]) -> l
         if order.duration_hours is not None and abs(order.duration_hours - e.hours) * 100 > tol * e.hours:
             problems.append(
                 f"over {format_fraction(order.duration_hours)} h: the protocol gives it over "
-                f"{format_fraction(e.hours)} h ({_signed_percent((order.duration_hours - e.hours) * 100 / e.hours)})"
+                f"{format_fraction(e.hours)} h ({signed_percent((order.duration_hours - e.hours) * 100 / e.hours)})"
             )
         if order.rate is not None:
             rate = _rate(order.rate, e.rate_unit or "mg/h")
@@ -534,7 +530,7 @@ def _how_checks(order: Order, e: Expected, tol: Fraction, notes: list[str]) -> l
             elif abs(rate - e.rate) * 100 > tol * e.rate:
                 problems.append(
                     f"rate {order.rate.text}: the protocol's is {given} "
-                    f"({_signed_percent((rate - e.rate) * 100 / e.rate)})"
+                    f"({signed_percent((rate - e.rate) * 100 / e.rate)})"
                 )
     if order.route is not None and e.route is not None and _route(order.route) != _route(e.route):
         problems.append(f"route {order.route}: the protocol's is {e.route}")
@@ -562,89 +558,10 @@ def _route(text: str) -> str:
     return _ROUTES.get(t, t)
 
 
-# ---- numbers as people read them -------------------------------------------------------------------------
-
-
-def _signed_percent(pct: Fraction) -> str:
+def signed_percent(pct: Fraction) -> str:
     """'+9.8 %', '-2 %', '0 %': one decimal place, half up (the exact value is in the JSON)."""
     shown = format_decimal(to_decimal(pct, 1))
     return f"+{shown} %" if pct > 0 and not shown.startswith("+") else f"{shown} %"
-
-
-def signed_amount(x: Fraction, unit: str) -> str:
-    text = amount_text(x, unit)
-    return f"+{text}" if x > 0 else text
-
-
-def percent_text(pct: Fraction | None) -> str:
-    return "" if pct is None else _signed_percent(pct)
-
-
-def check_record(plan: Plan, c: Check) -> dict[str, Any]:
-    """One check as JSON and CSV hold it: the ordered and protocol doses rounded by the plan's rule and exact."""
-    e = c.expected
-    rnd = plan.rounding
-    diff, pct = c.difference, c.percent
-    return {
-        "order": c.order.source,
-        "drug": e.drug if e else c.order.drug,
-        "component": e.component if e else None,
-        "cycle": e.cycle if e else c.order.cycle,
-        "day": e.day if e else c.order.day,
-        "ordered": c.order.dose.text,
-        "ordered_dose": decimal_to_json(rnd(c.ordered)) if c.ordered is not None else None,
-        "ordered_exact": exact_text(c.ordered) if c.ordered is not None else None,
-        "protocol_dose": decimal_to_json(rnd(e.dose)) if e else None,
-        "protocol_exact": exact_text(e.dose) if e else None,
-        "unit": e.unit if e else None,
-        "difference": decimal_to_json(rnd(diff)) if diff is not None else None,
-        "difference_exact": exact_text(diff) if diff is not None else None,
-        "percent": decimal_to_json(to_decimal(pct, 1)) if pct is not None else None,
-        "percent_exact": exact_text(pct) if pct is not None else None,
-        "tolerance_percent": decimal_to_json(to_decimal(c.tolerance, 6)),
-        "verdict": c.verdict,
-        "ok": c.ok,
-        "working": e.working if e else None,
-        "notes": list(c.notes),
-        "problems": list(c.problems),
-    }
-
-
-def missing_record(plan: Plan, e: Expected) -> dict[str, Any]:
-    return {
-        "drug": e.drug,
-        "component": e.component,
-        "cycle": e.cycle,
-        "day": e.day,
-        "days": list(e.days),
-        "doses": e.repeats,
-        "protocol_dose": decimal_to_json(plan.rounding(e.dose)),
-        "protocol_exact": exact_text(e.dose),
-        "unit": e.unit,
-        "working": e.working,
-    }
-
-
-def verification_to_dict(v: Verification) -> dict[str, Any]:
-    """The JSON of ``regimen verify --format json`` and of the API's answer."""
-    plan = v.plan
-    reg = plan.regimen
-    return {
-        "regimen": {"id": reg.id, "name": reg.name, "version": reg.version},
-        "patient": plan.to_dict()["patient"],
-        "ok": v.ok,
-        "summary": v.summary,
-        "tolerance": {
-            "default_percent": decimal_to_json(to_decimal(v.tolerance.default, 6)),
-            "per_drug": {k: decimal_to_json(to_decimal(p, 6)) for k, p in v.tolerance.per_drug},
-            "source": v.tolerance.source,
-        },
-        "checks": [check_record(plan, c) for c in v.checks],
-        "missing": [missing_record(plan, e) for e in v.missing],
-        "notes": list(v.notes),
-        "warnings": list(plan.warnings),
-        "rounding": plan.rounding.rule,
-    }
 
 
 __all__ = [
@@ -655,12 +572,8 @@ __all__ = [
     "Tolerance",
     "Verification",
     "VerifyError",
-    "check_record",
-    "missing_record",
     "orderable",
     "parse_tolerance",
-    "percent_text",
-    "signed_amount",
-    "verification_to_dict",
+    "signed_percent",
     "verify",
 ]

@@ -5,23 +5,99 @@ from __future__ import annotations
 import csv
 import io
 import json
+from fractions import Fraction
+from typing import Any
 
-from regimen.engine.verify import (
-    Check,
-    Verification,
-    check_record,
-    missing_record,
-    percent_text,
-    signed_amount,
-)
+from regimen.engine.plan import Plan
+from regimen.engine.rows import exact_text
+from regimen.engine.verify import Check, Expected, Verification, signed_percent
 from regimen.export.table import DISCLAIMER, columns, header_lines
-from regimen.quantities.exact import amount_text, format_fraction
+from regimen.quantities.exact import amount_text, decimal_to_json, format_fraction, to_decimal
 
 #: The columns of ``regimen verify --format csv``: one row per order, then one per administration not ordered.
 CSV_FIELDS = (
     "order", "drug", "component", "cycle", "day", "ordered", "ordered_dose", "protocol_dose", "unit", "difference",
     "percent", "tolerance_percent", "verdict", "working", "notes", "problems",
 )  # fmt: skip
+
+
+# ---- numbers as people read them -------------------------------------------------------------------------
+
+
+def signed_amount(x: Fraction, unit: str) -> str:
+    text = amount_text(x, unit)
+    return f"+{text}" if x > 0 else text
+
+
+def percent_text(pct: Fraction | None) -> str:
+    return "" if pct is None else signed_percent(pct)
+
+
+def check_record(plan: Plan, c: Check) -> dict[str, Any]:
+    """One check as JSON and CSV hold it: the ordered and protocol doses rounded by the plan's rule and exact."""
+    e = c.expected
+    rnd = plan.rounding
+    diff, pct = c.difference, c.percent
+    return {
+        "order": c.order.source,
+        "drug": e.drug if e else c.order.drug,
+        "component": e.component if e else None,
+        "cycle": e.cycle if e else c.order.cycle,
+        "day": e.day if e else c.order.day,
+        "ordered": c.order.dose.text,
+        "ordered_dose": decimal_to_json(rnd(c.ordered)) if c.ordered is not None else None,
+        "ordered_exact": exact_text(c.ordered) if c.ordered is not None else None,
+        "protocol_dose": decimal_to_json(rnd(e.dose)) if e else None,
+        "protocol_exact": exact_text(e.dose) if e else None,
+        "unit": e.unit if e else None,
+        "difference": decimal_to_json(rnd(diff)) if diff is not None else None,
+        "difference_exact": exact_text(diff) if diff is not None else None,
+        "percent": decimal_to_json(to_decimal(pct, 1)) if pct is not None else None,
+        "percent_exact": exact_text(pct) if pct is not None else None,
+        "tolerance_percent": decimal_to_json(to_decimal(c.tolerance, 6)),
+        "verdict": c.verdict,
+        "ok": c.ok,
+        "working": e.working if e else None,
+        "notes": list(c.notes),
+        "problems": list(c.problems),
+    }
+
+
+def missing_record(plan: Plan, e: Expected) -> dict[str, Any]:
+    return {
+        "drug": e.drug,
+        "component": e.component,
+        "cycle": e.cycle,
+        "day": e.day,
+        "days": list(e.days),
+        "doses": e.repeats,
+        "protocol_dose": decimal_to_json(plan.rounding(e.dose)),
+        "protocol_exact": exact_text(e.dose),
+        "unit": e.unit,
+        "working": e.working,
+    }
+
+
+def verification_to_dict(v: Verification) -> dict[str, Any]:
+    """The JSON of ``regimen verify --format json`` and of the API's answer."""
+    plan = v.plan
+    reg = plan.regimen
+    return {
+        "regimen": {"id": reg.id, "name": reg.name, "version": reg.version},
+        "patient": plan.to_dict()["patient"],
+        "ok": v.ok,
+        "summary": v.summary,
+        "tolerance": {
+            "default_percent": decimal_to_json(to_decimal(v.tolerance.default, 6)),
+            "per_drug": {k: decimal_to_json(to_decimal(p, 6)) for k, p in v.tolerance.per_drug},
+            "source": v.tolerance.source,
+        },
+        "checks": [check_record(plan, c) for c in v.checks],
+        "missing": [missing_record(plan, e) for e in v.missing],
+        "notes": list(v.notes),
+        "warnings": list(plan.warnings),
+        "rounding": plan.rounding.rule,
+    }
 
 
 _VERDICTS = {"within": "ok", "outside": "OUTSIDE", "not checked": "NOT CHECKED"}
@@ -88,7 +164,15 @@ def verification_csv(v: Verification) -> str:
 
 
 def verification_json(v: Verification) -> str:
-    return json.dumps(v.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(verification_to_dict(v), indent=2, ensure_ascii=False) + "\n"
 
 
-__all__ = ["CSV_FIELDS", "verification_csv", "verification_json", "verification_table"]
+__all__ = [
+    "CSV_FIELDS",
+    "check_record",
+    "missing_record",
+    "verification_csv",
+    "verification_json",
+    "verification_table",
+    "verification_to_dict",
+]
