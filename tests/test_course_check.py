@@ -148,3 +148,26 @@ def test_a_cycle_check_without_a_kidney_value_warns_where_renal_tables_apply(tmp
     assert with_scr["warnings"] == []
     # (140 − 60) × 70 / (72 × 1) = 77.78 mL/min
     assert any("77.78 mL/min" in line for line in with_scr["working"])
+
+
+def test_course_start_shows_each_requirement_and_the_command_that_records_it(tmp_path: Path) -> None:
+    """Issue 27 item 2: 'course start' says what must be recorded before the first dose (R-CHOP-21: hepatitis B
+    before rituximab, LVEF before doxorubicin), with its source and the command; once recorded, it is not asked."""
+    db = tmp_path / "c.db"
+    shown = ok(db, "course", "start", "r-chop-21", "--course", "r1", *RCHOP).output
+    assert "Before the first dose: record each requirement as met, waived (with a reason) or not applicable" in shown
+    assert "- hepatitis-b: hepatitis B status (screen), before rituximab (CMSCN R-CHOP regimen" in shown
+    assert "- lvef: baseline cardiac function (echocardiogram, LVEF), before doxorubicin (Canterbury DHB" in shown
+    for req in ("hepatitis-b", "lvef"):
+        command = f"regimen course requirement r1 --id {req} --status met|waived|not-applicable --reason TEXT"
+        assert command in shown
+    # the command as printed records it (met)
+    ok(db, "course", "requirement", "r1", "--id", "lvef", "--status", "met", "--result", "LVEF 62 %")
+    said = ok(db, "course", "requirement", "r1", "--id", "hepatitis-b", "--status", "not-applicable").output
+    assert "every requirement is recorded" in said
+
+
+def test_course_start_of_a_regimen_without_requirements_says_nothing_of_them(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    shown = ok(db, "course", "start", "oblimersen-mono", "--course", "g1", *FOLFOX).output
+    assert "course g1: started" in shown and "Before the first dose" not in shown

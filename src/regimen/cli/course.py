@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -210,6 +211,28 @@ def start_command(
     view = store.start(record, who=_who(who, db, "course.start"), why=reason)
     planned = len(preparations(cr.row for cr in view.rows if cr.status == "planned"))  # a pump is one
     _after(view, f"course {course_id}: started ({view.regimen.id}, {planned} administrations planned) in {store.where}")
+    for line in _requirement_lines(course_id, view.requirements):
+        _say(line)
+
+
+def _requirement_lines(course_id: str, statuses: Any) -> list[str]:
+    """What must be recorded before the first dose (issue 27): each requirement of the regimen with its source, and
+    the command that records it. Empty when the regimen states none."""
+    if not statuses:
+        return []
+    lines = [
+        "Before the first dose: record each requirement as met, waived (with a reason) or not applicable; "
+        "the first dose is refused until each is recorded:"
+    ]
+    for s in statuses:
+        r = s.requirement
+        lines.append(f"- {r.id}: {r.test}, before {', '.join(r.drugs)} ({r.source}): {s.status}")
+        if not s.settled:
+            lines.append(
+                f"  regimen course requirement {shlex.quote(course_id)} --id {shlex.quote(r.id)} "
+                "--status met|waived|not-applicable --reason TEXT [--result TEXT]"
+            )
+    return lines
 
 
 def _change(kind: str, course_id: str, db: str | None, who: str | None, reason: str, **given: Any) -> None:
