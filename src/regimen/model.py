@@ -259,6 +259,19 @@ class Component:
     after_last: bool = False  # ``after`` is the last dose of that component in the cycle ("24 h after the last dose")
     volume: ParsedDose | None = None  # of a fluid: the volume given (the dose of a hydration), e.g. 1000 mL
     additives: tuple[Additive, ...] = ()  # added to the fluid (potassium chloride, magnesium sulfate)
+    in_cycles: tuple[int, ...] | None = None  # the cycles it is given in (a test dose: cycle 1); None: every cycle
+
+    def given_in(self, cycle: int) -> bool:
+        """Whether this component is given in ``cycle`` (of its phase)."""
+        return self.in_cycles is None or cycle in self.in_cycles
+
+    @property
+    def cycles_text(self) -> str:
+        """', cycle 1 only' when it is given only in some cycles, else ''."""
+        if self.in_cycles is None:
+            return ""
+        word = "cycle" if len(self.in_cycles) == 1 else "cycles"
+        return f", {word} {describe_days(self.in_cycles).removeprefix('days ').removeprefix('day ')} only"
 
     @property
     def supportive(self) -> bool:

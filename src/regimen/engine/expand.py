@@ -621,7 +621,8 @@ class _Cycles:
     ) -> list[Administration]:
         on = start + dt.timedelta(days=offset) if start is not None else None
         chosen = {c.id: choose_variant(c, self.patient, cycle, on) if c.variants else None for c in phase.components}
-        key = (id(phase), *map(id, chosen.values()))
+        # the components a cycle gives (a test dose only in cycle 1) are part of what makes its rows
+        key = (id(phase), *map(id, chosen.values()), *(c.given_in(cycle) for c in phase.components))
         first = self._first.get(key) if REUSE else None
         if first is None:
             rows = self._expand_cycle(phase, cycle, offset, start, length, chosen)
@@ -700,6 +701,8 @@ class _Cycles:
         adjust, rounding = self.adjust, self.rounding
         rows: list[Administration] = []
         for comp in phase.components:
+            if not comp.given_in(cycle):
+                continue
             dose, duration, continuous, layout = _layout(phase, comp, chosen, offset, length)
             level_dose, level_step = adjust.level(comp, dose)
             derivation = self._derivation(comp, level_dose)
@@ -976,7 +979,7 @@ def _component_notes(
             elif comp.method == "infusion" and comp.duration_hours is None:
                 notes.append(f"{comp.drug}: infusion duration not stated in the source")
             if comp.supportive:
-                when = f", {comp.timing}" if comp.timing else ""
+                when = (f", {comp.timing}" if comp.timing else "") + comp.cycles_text
                 notes.append(f"{comp.drug}: supportive care ({comp.kind}{when}); not counted in the anticancer totals")
             if comp.note:
                 notes.append(f"{comp.drug}: {comp.note}")

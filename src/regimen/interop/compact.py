@@ -380,6 +380,8 @@ def _drug(item: str) -> dict[str, Any]:
             component["dosing_weight"] = token.split("=", 1)[1]
         elif low.startswith("id="):
             component["id"] = token.split("=", 1)[1]
+        elif low.startswith("cycles="):
+            component["in_cycles"] = token.split("=", 1)[1]  # the cycles it is given in: cycles=1 (a test dose)
         elif token.startswith("{"):
             variants.append(_variant(token))
         elif _DAYS.match(token) or re.match(r"^\d+d$", token, re.IGNORECASE):
@@ -602,6 +604,8 @@ def _component_text(comp: Component) -> str:
         words.append(_levels_text(comp.levels))
     if comp.dosing_weight:
         words.append(f"weight={comp.dosing_weight}")
+    if comp.in_cycles is not None:
+        words.append(f"cycles={day_list(comp.in_cycles)}")
     if comp.id != re.sub(r"[^a-z0-9]+", "-", comp.drug.lower()).strip("-"):
         words.append(f"id={comp.id}")
     words.extend(_variant_text(v) for v in comp.variants)

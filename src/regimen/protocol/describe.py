@@ -59,7 +59,7 @@ def describe_component(phase: Phase, comp: Component) -> list[str]:
     volume = f" in {comp.volume.display}" if comp.volume is not None and comp.volume is not comp.dose else ""
     lines = [
         f"- {_cap(comp.drug)} {comp.dose.display}{total}{volume}{added} {_how(comp, comp.duration_text)}, "
-        f"{_days_text(phase, comp, None)}{order}" + (f" [{comp.kind}]." if comp.supportive else ".")
+        f"{_days_text(phase, comp, None)}{comp.cycles_text}{order}" + (f" [{comp.kind}]." if comp.supportive else ".")
     ]
     for v in comp.variants:
         dose = v.dose or comp.dose

@@ -194,6 +194,11 @@ COMPONENT_FIELDS: dict[str, dict[str, Any]] = {
         "description": "Id of the component whose last dose of the cycle this one follows, with 'gap' "
         "('24 h after the last dose'); the days are written too and must come after that dose.",
     },
+    "in_cycles": {
+        **_DAY_LIST,
+        "description": "The cycles of its phase this component is given in, as a list like days: '1' for a test "
+        "dose before the first dose of the course. Left out: every cycle.",
+    },
     "volume": {
         "type": "string",
         "description": "Volume of a fluid, e.g. '1 L' or '500 mL': the dose of a hydration (rate = volume / duration).",
