@@ -44,7 +44,9 @@ def test_dd_ac_t_premedicates_paclitaxel_and_asks_for_the_lvef_before_the_course
     start = run("course", "start", "dd-ac-t", "--course", "b1", "--bsa", "1.8", "--weight", "70", "--age", "50",
                 "--start", "2026-12-07", "--db", str(tmp_path / "c.db"))  # fmt: skip
     assert start.exit_code == 0, start.output
-    assert "- lvef: baseline cardiac function (LVEF, echocardiogram or MUGA), before doxorubicin (Stinis" in start.output
+    assert (
+        "- lvef: baseline cardiac function (LVEF, echocardiogram or MUGA), before doxorubicin (Stinis" in start.output
+    )
     assert "regimen course requirement b1 --id lvef --status met|waived|not-applicable" in start.output
 
 
@@ -87,7 +89,9 @@ def test_weekly_paclitaxel_premedication_precedes_paclitaxel_30_min_before() -> 
         (("--anc", "2", "--plt", "90"), "platelets 90 ×10⁹/L — needs platelets > 100 ×10⁹/L: NOT MET"),
     ],
 )
-def test_weekly_paclitaxel_counts_below_the_label_wait_for_the_prescriber(tmp_path: Path, values: Any, verdict: str) -> None:
+def test_weekly_paclitaxel_counts_below_the_label_wait_for_the_prescriber(
+    tmp_path: Path, values: Any, verdict: str
+) -> None:
     db = str(tmp_path / "c.db")
     start = ("--bsa", "1.8", "--weight", "70", "--age", "50", "--start", "2026-12-07", "--db", db)
     assert run("course", "start", "paclitaxel-weekly", "--course", "p1", *start).exit_code == 0
@@ -112,7 +116,9 @@ BASE = (
 def test_a_component_timed_by_one_given_only_in_some_cycles_is_refused() -> None:
     with pytest.raises(RegimenFileError) as err:
         load_text(BASE + 'after = "test"\n')
-    assert "'test' is given only in cycles 1: a component timed by it must be given in the same cycles" in str(err.value)
+    assert "'test' is given only in cycles 1: a component timed by it must be given in the same cycles" in str(
+        err.value
+    )
     reg = load_text(BASE.replace('in_cycles = "1"', 'in_cycles = "2"'))
     plan = expand(reg, PATIENT, start=START)
     assert [(r.component, r.cycle) for r in plan.administrations] == [("bleomycin", 1), ("test", 2), ("bleomycin", 2)]

@@ -455,9 +455,7 @@ def _component(c: _Collector, raw: object, phase: str | None, index: int) -> Com
     if dose is None and "dose" not in raw and support is not None and support["volume"] is not None:
         dose = support["volume"]  # a fluid: its volume is what is given, its rate mL/h
     days = c.attempt(where("days"), lambda: _days(raw["days"])) if "days" in raw else None
-    in_cycles = (
-        c.attempt(where("in_cycles"), lambda: parse_days(raw["in_cycles"])) if "in_cycles" in raw else None
-    )
+    in_cycles = c.attempt(where("in_cycles"), lambda: parse_days(raw["in_cycles"])) if "in_cycles" in raw else None
     method = c.attempt(where("method"), lambda: _method(raw["method"])) if "method" in raw else None
     times = (
         c.attempt(where("times_per_day"), lambda: _times_per_day(raw["times_per_day"])) if "times_per_day" in raw else 1
@@ -688,7 +686,11 @@ def _check_anchors(c: _Collector, components: list[Component], ids: set[str], la
     given_in = {comp.id: comp.in_cycles for comp in components}
     for comp in components:
         anchors = [(f, a) for f, a in (("after", comp.after), ("before", comp.before)) if a is not None]
-        anchors += [("days", d.relative_to) for d in (comp.days, *(v.days for v in comp.variants)) if isinstance(d, RelativeDays)]
+        anchors += [
+            ("days", d.relative_to)
+            for d in (comp.days, *(v.days for v in comp.variants))
+            if isinstance(d, RelativeDays)
+        ]
         for field, anchor in anchors:
             cycles = given_in.get(anchor)
             if cycles is None or cycles == comp.in_cycles:
