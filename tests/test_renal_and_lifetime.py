@@ -250,16 +250,22 @@ def test_a_total_exactly_at_the_limit_is_at_the_limit_never_within() -> None:
 
 
 def test_abvd_shows_bleomycin_lifetime_units_and_at_the_limit_says_so() -> None:
-    """10 units/m² × 1.8 = 18 units, days 1 and 15: 36 units a cycle. At 2 m² over 10 cycles: 20 × 2 × 10 = 400."""
+    """10 units/m² × 1.8 = 18 units, days 1 and 15: 36 units a cycle, plus the 1-unit test dose of cycle 1 (it is
+    bleomycin given too) = 37. At 1.995 m² over 10 cycles: 19.95 × 2 × 10 = 399, + 1 = 400: at the limit; at 2 m²:
+    20 × 2 × 10 + 1 = 401, over it."""
     one = plan("abvd", *BSA, "--cycles", "1")
     assert any(
-        n.startswith("bleomycin cumulative (planned): 36 units; earlier bleomycin is not counted: add it; within the "
+        n.startswith("bleomycin cumulative (planned): 37 units; earlier bleomycin is not counted: add it; within the "
                      "lifetime limit 400 units (bleomycin US prescribing information")
         for n in one["notes"]
     )  # fmt: skip
-    ten = plan("abvd", "--bsa", "2", "--cycles", "10")
+    ten = plan("abvd", "--bsa", "1.995", "--cycles", "10")
     assert any(w.startswith("bleomycin planned 400 units is at the lifetime limit 400 units") for w in ten["warnings"])
     assert not any("within the lifetime limit" in n for n in ten["notes"])
+    over = plan("abvd", "--bsa", "2", "--cycles", "10")
+    assert any(
+        w.startswith("bleomycin planned 401 units exceeds the lifetime limit 400 units") for w in over["warnings"]
+    )
 
 
 def test_irinotecan_and_weekly_paclitaxel_have_their_sources_durations_and_so_a_rate() -> None:
