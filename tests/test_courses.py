@@ -612,6 +612,8 @@ def dd_ac_t(db: str, prior: str) -> None:
     tests' today, so confirmed)."""
     ok(db, "course", "start", "dd-ac-t", "--course", "ac1", "--weight", "70", "--height", "175", "--age", "50",
        "--start", "2026-11-01", "--confirm", *ANTHRACYCLINE, "--prior", prior)  # fmt: skip
+    # the file asks for a baseline LVEF before doxorubicin (issue 27): recorded, so doses can be recorded as given
+    ok(db, "course", "requirement", "ac1", "--id", "lvef", "--status", "met", "--reason", "echo 2026-10-28, LVEF 62 %")
 
 
 def notes_of(shown: str) -> list[str]:

@@ -122,3 +122,22 @@ def test_a_component_timed_by_one_given_only_in_some_cycles_is_refused() -> None
     reg = load_text(BASE.replace('in_cycles = "1"', 'in_cycles = "2"'))
     plan = expand(reg, PATIENT, start=START)
     assert [(r.component, r.cycle) for r in plan.administrations] == [("bleomycin", 1), ("test", 2), ("bleomycin", 2)]
+
+
+def test_the_worklist_lists_the_untimed_premedication_just_before_its_paclitaxel_among_other_courses(
+    tmp_path: Path,
+) -> None:
+    """The premedications have no stated duration, so their clock time is not known ("30 min before paclitaxel" is
+    when they end): the worklist keeps them in their course's plan order, just before the paclitaxel they precede,
+    not after every timed row of the day. Two patients: p1's paclitaxel at 09:00, p2's at 08:00 (sorted first)."""
+    import json
+
+    db = str(tmp_path / "c.db")
+    patient = ("--bsa", "1.8", "--weight", "70", "--age", "50", "--start", "2026-12-07", "--tz", "UTC", "--db", db)
+    assert run("course", "start", "paclitaxel-weekly", "--course", "p1", "--time", "09:00", *patient).exit_code == 0
+    assert run("course", "start", "paclitaxel-weekly", "--course", "p2", "--time", "08:00", *patient).exit_code == 0
+    shown = run("due", "--from", "2026-12-07", "--days", "1", "--format", "json", "--db", db)
+    assert shown.exit_code == 0, shown.output
+    rows = [(a["course"], a["component"]) for a in json.loads(shown.output)["administrations"]]
+    premeds = ["dexamethasone", "diphenhydramine", "famotidine"]
+    assert rows == [("p2", c) for c in [*premeds, "paclitaxel"]] + [("p1", c) for c in [*premeds, "paclitaxel"]]

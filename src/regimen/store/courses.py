@@ -249,7 +249,7 @@ class CourseStore:
             sa.select(scheduled, courses.c.regimen_id)
             .join(courses, courses.c.id == scheduled.c.course_id)
             .where(scheduled.c.date >= first, scheduled.c.date <= last)
-            .order_by(scheduled.c.date, scheduled.c.start_utc.asc().nulls_last(), scheduled.c.course_id, scheduled.c.n)
+            .order_by(scheduled.c.date, scheduled.c.course_id, scheduled.c.n)  # plan order: the book sorts
         )
         with self.engine.connect() as conn:
             return [_due_row(r) for r in conn.execute(query)]

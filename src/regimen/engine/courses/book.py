@@ -95,6 +95,28 @@ def append(
     return after
 
 
+def by_time(rows: Sequence[DueRow]) -> list[DueRow]:
+    """The worklist's order: by date, then by start time, then by course. ``rows`` come in each course's plan order
+    (by date, course, position in the plan). A row whose start is not known (a premedication with no stated
+    duration, given "30 min before paclitaxel") keeps its place in its course's plan: it sorts with the next timed row
+    of its course that day, just before it, not after every timed row of the unit's day."""
+    sort_at: list[dt.datetime | None] = [None] * len(rows)
+    group: tuple[str, dt.date] | None = None
+    following: dt.datetime | None = None
+    for i in range(len(rows) - 1, -1, -1):  # backwards: an untimed row takes the time of the timed row after it
+        r = rows[i]
+        if (r.course_id, r.date) != group:
+            group, following = (r.course_id, r.date), None
+        following = r.start or following
+        sort_at[i] = following
+    earliest = dt.datetime.min.replace(tzinfo=dt.UTC)
+    order = sorted(
+        range(len(rows)),
+        key=lambda i: (rows[i].date, sort_at[i] is None, sort_at[i] or earliest, rows[i].course_id, i),
+    )
+    return [rows[i] for i in order]
+
+
 class CourseBook:
     """Courses in one repository; ``render`` makes the view ``course show`` prints (cached with each change)."""
 
@@ -145,7 +167,7 @@ class CourseBook:
         are rebuilt first for every course whose caches are missing or were written by another version of regimen
         (after an upgrade: the doses are those this version computes, never an older version's)."""
         self.refresh()
-        return self.repository.due(first, last)
+        return by_time(self.repository.due(first, last))
 
     def refresh(self) -> int:
         """Rebuild, from their records, the caches of every stale course; the number rebuilt. A course that this
