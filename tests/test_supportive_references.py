@@ -141,3 +141,14 @@ def test_the_worklist_lists_the_untimed_premedication_just_before_its_paclitaxel
     rows = [(a["course"], a["component"]) for a in json.loads(shown.output)["administrations"]]
     premeds = ["dexamethasone", "diphenhydramine", "famotidine"]
     assert rows == [("p2", c) for c in [*premeds, "paclitaxel"]] + [("p1", c) for c in [*premeds, "paclitaxel"]]
+
+
+@pytest.mark.parametrize(
+    ("regimen_id", "level"),
+    [("dd-ac-t", "high"), ("r-chop-21", "high"), ("paclitaxel-weekly", "low")],
+)
+def test_the_emetogenic_risk_is_the_asco_table_class(regimen_id: str, level: str) -> None:
+    """ASCO 2011 Table 3: an anthracycline combined with cyclophosphamide is high; paclitaxel is low."""
+    risk = load(regimen_id).emetogenic_risk
+    assert risk is not None and risk.level == level
+    assert "J Clin Oncol 2011;29(31):4189-98" in risk.source
