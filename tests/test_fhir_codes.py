@@ -24,7 +24,10 @@ SNOMED = "http://snomed.info/sct"
 #: Drugs of the bundled regimens that codes.toml leaves without a code, and why (said in the file too).
 NOT_CODED = {"daunorubicin", "cenersen", "oblimersen"}
 #: Supportive care (issue 27) whose codes were not checked yet: said so in the code table, never guessed.
-SUPPORTIVE_NOT_CODED = {"paracetamol", "chlorphenamine", "hydrocortisone", "mannitol 20%", "hydration fluid"}
+SUPPORTIVE_NOT_CODED = {
+    "paracetamol", "chlorphenamine", "hydrocortisone", "mannitol 20%", "hydration fluid",
+    "diphenhydramine", "famotidine", "pegfilgrastim",
+}  # fmt: skip
 
 
 def exported(regimen_id: str) -> dict[str, Any]:

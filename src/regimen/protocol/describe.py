@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from regimen.model import AucDose, Component, DayList, Phase, Regimen, Step, Variant, resolve_days
+from regimen.protocol.antiemetics import antiemetic_lines
 from regimen.quantities.days import describe_days
 from regimen.quantities.exact import format_fraction
 
@@ -190,6 +191,7 @@ def protocol_lines(regimen: Regimen) -> list[str]:
     risk = regimen.emetogenic_risk
     if risk is not None:
         out.append(f"Emetogenic risk: {risk.level} ({risk.source}).")
+        out.extend(antiemetic_lines(risk, regimen.components()))
     if regimen.requirements:
         out.append("Before the first dose:")
         out.extend(f"- {r.test}, before {', '.join(r.drugs)} ({r.source})." for r in regimen.requirements)
