@@ -1,17 +1,27 @@
-"""Every field of a regimen file, in one place: the loader's tables of allowed keys and the JSON Schema.
+"""Every field of a regimen file, in one place: its JSON Schema and how the loader reads it.
 
-Each table maps a key to its JSON Schema fragment (with a description for editors). The loader accepts
-exactly these keys (anything else is "unknown field"), and :mod:`regimen.protocol.schema` builds the schema
-from the same tables, so the two cannot drift: a new field is added here once.
+Each table (:class:`~regimen.protocol.spec.Table`) gives every key once: its JSON Schema fragment (type,
+pattern or allowed values, with a description for editors), whether it is required, and the reader the loader
+checks it with (:mod:`regimen.protocol.values`). The loader accepts exactly these keys (anything else is
+"unknown field") and reads each with its reader; :mod:`regimen.protocol.schema` prints the same tables. The
+schema is never stricter than the loader (tests/test_schema.py checks a value the schema refuses is refused by
+the loader too); the loader goes further (units, rules, references).
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from regimen.model import SUPPORTIVE_KINDS
+from regimen.model import ACTIONS, DOSING_WEIGHTS, ROLES, SUPPORTIVE_KINDS
+from regimen.protocol import values
+from regimen.protocol.organ import HEPATIC, RENAL, bands
+from regimen.protocol.spec import PERCENT_PATTERN, TEXT, Field, Table, caseless
+from regimen.quantities.units import NUMBER_PATTERN, VOLUME_PATTERN, ParsedDose, parse_dose
 
-_TEXT: dict[str, Any] = {"type": "string", "minLength": 1}
+_QUANTITY = rf"^\s*{NUMBER_PATTERN}\s*\S.*$"  # a number and a unit; the loader reads the unit
+
+_TEXT = TEXT
 
 _DAY_LIST: dict[str, Any] = {
     "description": 'Cycle days: "2-4", "1,8,15", "1-7, 15-21", 6, or [1, 8, 15]. Day 1 is the first day of '
@@ -36,29 +46,30 @@ _DOSE: dict[str, Any] = {
     "description": "Number and unit as the protocol writes it: '0.1 mg/kg/h', '2.4 mg/kg/day', '12 mg/m²/day', "
     "'1 g/m2', '375 mg/m**2', '40 mg'. A mass, per kg or per m², optionally per day or per hour. "
     "Or a target AUC for Calvert dosing: 'AUC 5' (mg/mL·min; dose = AUC × (GFR + 25)).",
-    "pattern": r"^\s*(\d+(\.\d+)?\s*\S+|[Aa][Uu][Cc]\s*=?\s*\d+(\.\d+)?(\s*mg\s*/\s*mL\s*[·.*]?\s*min)?\s*$)",
+    "pattern": rf"^\s*({NUMBER_PATTERN}\s*\S.*|[Aa][Uu][Cc]\s*=?\s*\d+(\.\d+)?"
+    r"(\s*[Mm][Gg]\s*/\s*[Mm][Ll]\s*[·.*]?\s*[Mm][Ii][Nn])?\s*)$",
 }
 _AMOUNT: dict[str, Any] = {
     "type": "string",
     "description": "A plain amount: '2 mg', '500 mcg', '1 g'.",
-    "pattern": r"^\s*\d+(\.\d+)?\s*(mcg|ug|µg|mg|g)\s*$",
+    "pattern": _QUANTITY,
 }
 _DOSING_WEIGHT: dict[str, Any] = {
-    "enum": ["actual", "ideal", "ideal-devine", "ideal-robinson", "ideal-miller", "adjusted", "lean"],
+    "anyOf": [{"enum": list(DOSING_WEIGHTS)}, {"type": "string", "pattern": caseless(DOSING_WEIGHTS)}],
     "description": "The body weight the source uses for doses per kg ('ideal' = Devine). A run cannot override it.",
 }
 _LEVELS: dict[str, Any] = {
     "type": "object",
     "description": 'Dose levels the protocol defines, e.g. { "-1" = "75%", "-2" = "9 mg/m²/day" }; chosen with '
     "dose level (--dose-level).",
-    "propertyNames": {"pattern": r"^[+-]?[1-9]\d*$"},
-    "additionalProperties": {"anyOf": [{"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$"}, _DOSE]},
+    "propertyNames": {"pattern": values.LEVEL_PATTERN.pattern},
+    "additionalProperties": {"anyOf": [{"type": "string", "pattern": PERCENT_PATTERN}, _DOSE]},
     "minProperties": 1,
 }
 _DURATION: dict[str, Any] = {
     "type": "string",
     "description": "Time with a unit: '4 days', '96 h', '60 min'.",
-    "pattern": r"^\s*\d+(\.\d+)?\s*[A-Za-z]+\s*$",
+    "pattern": _QUANTITY,
 }
 _CYCLE_LENGTH: dict[str, Any] = {
     "description": "Days per cycle: 21 or '21 days'. Leave out if the source is silent.",
@@ -72,171 +83,236 @@ _MAX_DURATION: dict[str, Any] = {
     "('1 year', '52 weeks'); a plan that runs longer carries a warning.",
 }
 
-#: Keys of relative days: ``{ relative_to = "cenersen", on_day = 2, count = 3 }``.
-RELATIVE_FIELDS: dict[str, dict[str, Any]] = {
-    "relative_to": {**_TEXT, "description": "id of the component these days follow"},
-    "on_day": {"type": "integer", "minimum": 1, "description": "start on day N of the other component"},
-    "days_before": {"type": "integer", "minimum": 1, "description": "start N days before the other component"},
-    "count": {"type": "integer", "minimum": 1, "default": 1, "description": "number of consecutive days"},
-}
-_RELATIVE: dict[str, Any] = {
-    "type": "object",
-    "description": "Days anchored to another component of the same phase.",
-    "properties": RELATIVE_FIELDS,
-    "required": ["relative_to"],
-    "oneOf": [{"required": ["on_day"]}, {"required": ["days_before"]}],
-    "additionalProperties": False,
-}
-_DAYS: dict[str, Any] = {"anyOf": [_DAY_LIST, _RELATIVE]}
-_ID: dict[str, Any] = {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}
+_CONTEXT_COMPONENTS = "the regimen's components: it names them"
+
+
+def _text_field(schema: dict[str, Any], what: str, required: bool = False) -> Field:
+    return Field(schema, partial(values.text, what=what), required)
+
+
+def _id_field(schema: dict[str, Any], what: str, required: bool = False) -> Field:
+    return Field(schema, partial(values.ident, what=what), required)
+
+
+def _count(what: str, schema: dict[str, Any]) -> Field:
+    return Field(schema, partial(values.positive_int, what=what))
+
+
+#: ``{ relative_to = "cenersen", on_day = 2, count = 3 }``: days anchored to another component.
+RELATIVE = Table(
+    {
+        "relative_to": _text_field({**_TEXT, "description": "id of the component these days follow"}, "relative_to"),
+        "on_day": _count("on_day", {"type": "integer", "minimum": 1, "description": "start on day N of the other"}),
+        "days_before": _count("days_before", {"type": "integer", "minimum": 1, "description": "start N days before"}),
+        "count": _count("count", {"type": "integer", "minimum": 1, "default": 1, "description": "consecutive days"}),
+    },
+    rules={"oneOf": [{"required": ["on_day"]}, {"required": ["days_before"]}]},
+    description="Days anchored to another component of the same phase.",
+)
+_RELATIVE_SCHEMA = {**RELATIVE.schema(), "required": ["relative_to"]}
+_DAYS: dict[str, Any] = {"anyOf": [_DAY_LIST, _RELATIVE_SCHEMA]}
+_read_days = partial(values.days, relative_keys=RELATIVE.keys)
+_ID: dict[str, Any] = {"type": "string", "pattern": values.ID_PATTERN.pattern}
+
+_DOSE_FIELD = Field(_DOSE, values.dose)
+_DURATION_FIELD = Field(_DURATION, values.duration)
+_NOTE = _text_field(_TEXT, "note")
 
 #: ``[[component.variant]]``: a change that applies when a rule holds.
-VARIANT_FIELDS: dict[str, dict[str, Any]] = {
-    "when": {**_TEXT, "description": "Rule over age, weight, bsa, height, cycle, sex; and/or; no code."},
-    "dose": _DOSE,
-    "days": _DAYS,
-    "duration": _DURATION,
-    "note": _TEXT,
+VARIANT = Table(
+    {
+        "when": Field(
+            {**_TEXT, "description": "Rule over age, weight, bsa, height, cycle, sex; and/or; no code."},
+            required=True,
+            context="read as a rule, which must be able to hold",
+        ),
+        "dose": _DOSE_FIELD,
+        "days": Field(_DAYS, _read_days),
+        "duration": _DURATION_FIELD,
+        "note": _NOTE,
+    },
+    missing='missing: a variant needs a rule, e.g. when = "age > 60"',
+    rules={"anyOf": [{"required": ["dose"]}, {"required": ["days"]}, {"required": ["duration"]}]},
+    description='A change that applies when a rule holds, e.g. when = "age > 60" or "cycle >= 2".',
+)
+
+_METHOD_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"enum": ["bolus", "IV push", "infusion", "continuous infusion", "continuous"]},
+        {"type": "string", "pattern": caseless(values.METHOD_ALIASES)},
+    ],
+    "description": "Leave out if the source does not say (oral, SC and IM drugs need none: the route says it).",
 }
 
-_BOUND: dict[str, Any] = {"type": "number", "minimum": 0}
-_ACTION: dict[str, Any] = {
-    "description": "What the source says to do in this range: give a percentage of the dose ('75%'), or "
-    "'avoid', or 'contraindicated' (the drug is then left out of the plan, with a warning).",
-    "anyOf": [{"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$"}, {"enum": ["avoid", "contraindicated"]}],
+
+def _amount(what: str, description: str) -> Field:
+    return Field({**_AMOUNT, "description": description}, partial(values.amount, what=what))
+
+
+_ADDITIVE: dict[str, Any] = {
+    "type": "object",
+    "properties": {"drug": _TEXT, "amount": _TEXT},
+    "required": ["drug", "amount"],
+    "additionalProperties": False,
 }
-#: ``[[component.renal]]``: one row of the source's dose adjustment by kidney function.
-RENAL_FIELDS: dict[str, dict[str, Any]] = {
-    "min": {**_BOUND, "description": "The row holds from this CrCl/GFR (mL/min), inclusive."},
-    "max": {**_BOUND, "description": "... up to this CrCl/GFR (mL/min), inclusive."},
-    "below": {**_BOUND, "description": "... up to but not including this CrCl/GFR (mL/min)."},
-    "action": _ACTION,
-    "source": {**_TEXT, "description": "Short citation of the product information or renal-dosing reference."},
-    "url": {**_TEXT, "description": "Where the source can be read."},
-    "note": _TEXT,
-}
-#: ``[[component.hepatic]]``: one row of the source's dose adjustment by liver values.
-HEPATIC_FIELDS: dict[str, dict[str, Any]] = {
-    "measure": {
-        "enum": ["bilirubin_uln", "bilirubin_umol_l", "bilirubin_mg_dl", "ast_uln", "alt_uln"],
-        "description": "What the row is on: bilirubin (× ULN, µmol/L or mg/dL), AST or ALT (× ULN).",
-    },
-    **{
-        k: {**v, "description": v["description"].replace("CrCl/GFR (mL/min)", "value")}
-        for k, v in RENAL_FIELDS.items()
-        if k in ("min", "max", "below")
-    },
-    "action": _ACTION,
-    "source": RENAL_FIELDS["source"],
-    "url": RENAL_FIELDS["url"],
-    "note": _TEXT,
-}
-ORGAN_REQUIRED = ("action", "source")
+_DOSING_WEIGHT_FIELD = Field(
+    _DOSING_WEIGHT, partial(values.choice, what="dosing_weight", allowed={w: w for w in DOSING_WEIGHTS})
+)
 
 #: ``[[component]]``: one drug as the protocol states it.
-COMPONENT_FIELDS: dict[str, dict[str, Any]] = {
-    "id": {**_ID, "description": "Defaults to the drug name in lower case."},
-    "drug": _TEXT,
-    "dose": _DOSE,
-    "route": {**_TEXT, "description": "IV, oral, SC... leave out if the source does not say."},
-    "method": {
-        "enum": ["bolus", "IV push", "infusion", "continuous infusion", "continuous"],
-        "description": "Leave out if the source does not say (oral, SC and IM drugs need none: the route says it).",
+COMPONENT = Table(
+    {
+        "id": _id_field({**_ID, "description": "Defaults to the drug name in lower case."}, "component id"),
+        "drug": _text_field(_TEXT, "drug", required=True),
+        "dose": _DOSE_FIELD,
+        "route": _text_field(
+            {**_TEXT, "description": "IV, oral, SC... leave out if the source does not say."}, "route"
+        ),
+        "method": Field(_METHOD_SCHEMA, values.method),
+        "after": _id_field(
+            {
+                **_ID,
+                "description": "Id of the component this one follows: it starts when that one's latest "
+                "administration ends (e.g. the 5-FU bolus after oxaliplatin).",
+            },
+            "after",
+        ),
+        "gap": Field(
+            {**_DURATION, "description": "Time between the end of 'after' and the start of this one, e.g. '30 min'."},
+            values.duration,
+        ),
+        "times_per_day": Field(
+            {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 24,
+                "description": "Doses a day ('twice daily' = 2): a dose per day is split among them; any "
+                "other dose is the amount of each.",
+            },
+            values.times_per_day,
+        ),
+        "duration": _DURATION_FIELD,
+        "days": Field(_DAYS, _read_days, required=True),
+        "note": _NOTE,
+        "variant": Field(
+            {"type": "array", "items": {"$ref": "#/$defs/variant"}}, context="each read as a variant of this dose"
+        ),
+        "max_dose": _amount(
+            "max_dose", "Maximum per administration, e.g. '2 mg' (a continuous infusion is one administration)."
+        ),
+        "max_daily": _amount("max_daily", "Maximum per treatment day."),
+        "max_per_cycle": _amount("max_per_cycle", "Maximum of all this component's doses in one cycle."),
+        "levels": Field(_LEVELS, context="the component's dose: a level is written like it"),
+        "dosing_weight": _DOSING_WEIGHT_FIELD,
+        "round": _amount(
+            "round", "Rounding increment the regimen states, e.g. '1 mg' (within the rounding threshold)."
+        ),
+        "renal": Field(
+            {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/renal"}}, partial(bands, kind="renal")
+        ),
+        "hepatic": Field(
+            {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/hepatic"}}, partial(bands, kind="hepatic")
+        ),
+        # supportive care (issue 27): read together, as role, kind, volume and additives go together
+        "role": Field(
+            {
+                "enum": list(ROLES),
+                "description": "'supportive' for care given around the anticancer drugs (premedication, antiemetic, "
+                "hydration, growth factor, test dose, electrolyte): shown apart and left out of cumulative totals.",
+            },
+            partial(values.exact_choice, what="role", allowed=ROLES),
+        ),
+        "kind": Field(
+            {"enum": list(SUPPORTIVE_KINDS), "description": "The kind of supportive care (needs role = 'supportive')."},
+            partial(values.exact_choice, what="kind", allowed=SUPPORTIVE_KINDS),
+        ),
+        "before": _id_field(
+            {
+                **_ID,
+                "description": "Id of the component this one precedes: it ends 'gap' before that one starts "
+                "('30 min before oxaliplatin': before = 'oxaliplatin', gap = '30 min').",
+            },
+            "before",
+        ),
+        "after_last": _id_field(
+            {
+                **_ID,
+                "description": "Id of the component whose last dose of the cycle this one follows, with 'gap' "
+                "('24 h after the last dose'); the days are written too and must come after that dose.",
+            },
+            "after_last",
+        ),
+        "in_cycles": Field(
+            {
+                **_DAY_LIST,
+                "description": "The cycles of its phase this component is given in, as a list like days: '1' for a "
+                "test dose before the first dose of the course. Left out: every cycle.",
+            },
+            values.cycle_list,
+        ),
+        "volume": Field(
+            {
+                "type": "string",
+                "description": "Volume of a fluid, e.g. '1 L' or '500 mL': the dose of a hydration "
+                "(rate = volume / duration).",
+                "pattern": VOLUME_PATTERN,
+            },
+            context="the role: a volume is a supportive fluid's dose",
+        ),
+        "additives": Field(
+            {
+                "description": "What is added to the fluid, as the source writes it, e.g. "
+                '[{ drug = "potassium chloride", amount = "20 mmol" }]; shown, not calculated.',
+                "anyOf": [{"type": "array", "items": _ADDITIVE}, _ADDITIVE],
+            },
+            context="the role: additives belong to a supportive fluid",
+        ),
     },
-    "after": {
-        **_ID,
-        "description": "Id of the component this one follows: it starts when that one's latest administration ends "
-        "(e.g. the 5-FU bolus after oxaliplatin).",
-    },
-    "gap": {**_DURATION, "description": "Time between the end of 'after' and the start of this one, e.g. '30 min'."},
-    "times_per_day": {
-        "type": "integer",
-        "minimum": 1,
-        "maximum": 24,
-        "description": "Doses a day ('twice daily' = 2): a dose per day is split among them; any "
-        "other dose is the amount of each.",
-    },
-    "duration": _DURATION,
-    "days": _DAYS,
-    "note": _TEXT,
-    "variant": {"type": "array", "items": {"$ref": "#/$defs/variant"}},
-    "max_dose": {
-        **_AMOUNT,
-        "description": "Maximum per administration, e.g. '2 mg' (a continuous infusion is one administration).",
-    },
-    "max_daily": {**_AMOUNT, "description": "Maximum per treatment day."},
-    "max_per_cycle": {**_AMOUNT, "description": "Maximum of all this component's doses in one cycle."},
-    "levels": _LEVELS,
-    "dosing_weight": _DOSING_WEIGHT,
-    "round": {
-        **_AMOUNT,
-        "description": "Rounding increment the regimen states, e.g. '1 mg' (within the rounding threshold).",
-    },
-    "renal": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/renal"}},
-    "hepatic": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/hepatic"}},
-    # supportive care (issue 27)
-    "role": {
-        "enum": ["anticancer", "supportive"],
-        "description": "'supportive' for care given around the anticancer drugs (premedication, antiemetic, "
-        "hydration, growth factor, test dose, electrolyte): shown apart and left out of cumulative totals.",
-    },
-    "kind": {
-        "enum": list(SUPPORTIVE_KINDS),
-        "description": "The kind of supportive care (needs role = 'supportive').",
-    },
-    "before": {
-        **_ID,
-        "description": "Id of the component this one precedes: it ends 'gap' before that one starts "
-        "('30 min before oxaliplatin': before = 'oxaliplatin', gap = '30 min').",
-    },
-    "after_last": {
-        **_ID,
-        "description": "Id of the component whose last dose of the cycle this one follows, with 'gap' "
-        "('24 h after the last dose'); the days are written too and must come after that dose.",
-    },
-    "in_cycles": {
-        **_DAY_LIST,
-        "description": "The cycles of its phase this component is given in, as a list like days: '1' for a test "
-        "dose before the first dose of the course. Left out: every cycle.",
-    },
-    "volume": {
-        "type": "string",
-        "description": "Volume of a fluid, e.g. '1 L' or '500 mL': the dose of a hydration (rate = volume / duration).",
-        "pattern": r"^\s*\d+(\.\d+)?\s*(mL|ml|L|l)\s*$",
-    },
-    "additives": {
-        "type": "array",
-        "description": "What is added to the fluid, as the source writes it, e.g. "
-        '[{ drug = "potassium chloride", amount = "20 mmol" }]; shown, not calculated.',
-        "items": {
-            "type": "object",
-            "properties": {"drug": _TEXT, "amount": _TEXT},
-            "required": ["drug", "amount"],
-            "additionalProperties": False,
-        },
-    },
-}
-COMPONENT_REQUIRED = ("drug", "days")  # and a dose, or the volume of a supportive fluid
+    missing="missing: every component needs {}",
+    rules={"anyOf": [{"required": ["dose"]}, {"required": ["volume"]}]},
+)
+
+_PHASE_COMPONENTS = Field(
+    {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/component"}}, context="each read as a component"
+)
+_CYCLE_LENGTH_FIELD = Field(_CYCLE_LENGTH, values.cycle_length)
+_CYCLES_FIELD = _count("cycles", _CYCLES)
+_LIMIT = _text_field(_TEXT, "limit")
+_MAX_DURATION_FIELD = Field(_MAX_DURATION, values.days_of)
 
 #: ``[[phase]]``: a run of identical cycles (induction, maintenance).
-PHASE_FIELDS: dict[str, dict[str, Any]] = {
-    "id": _ID,
-    "name": _TEXT,
-    "cycle_length": _CYCLE_LENGTH,
-    "cycles": _CYCLES,
-    "limit": _TEXT,
-    "max_duration": _MAX_DURATION,
-    "component": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/component"}},
-}
+PHASE = Table(
+    {
+        "id": Field(_ID, required=True, context="the phase's label in messages"),
+        "name": _text_field(_TEXT, "name"),
+        "cycle_length": _CYCLE_LENGTH_FIELD,
+        "cycles": _CYCLES_FIELD,
+        "limit": _LIMIT,
+        "max_duration": _MAX_DURATION_FIELD,
+        "component": Field({**_PHASE_COMPONENTS.schema}, required=True, context="each read as a component"),
+    },
+)
 
 #: ``[[source]]``: every regimen is cited.
-SOURCE_FIELDS: dict[str, dict[str, Any]] = {"citation": _TEXT, "registry": _TEXT, "url": _TEXT, "note": _TEXT}
+SOURCE = Table(
+    {
+        "citation": _text_field(_TEXT, "citation", required=True),
+        "registry": _text_field(_TEXT, "registry"),
+        "url": _text_field(_TEXT, "url"),
+        "note": _NOTE,
+    },
+    missing="{} must be non-empty text",
+)
 
 #: ``eligibility``: ages the source treated.
-ELIGIBILITY_FIELDS: dict[str, dict[str, Any]] = {
-    "min_age": {"type": "number", "minimum": 0},
-    "max_age": {"type": "number", "minimum": 0},
-}
+ELIGIBILITY = Table(
+    {
+        "min_age": Field({"type": "number", "minimum": 0}, context="read with max_age"),
+        "max_age": Field({"type": "number", "minimum": 0}, context="read with min_age"),
+    },
+    rules={"minProperties": 1},
+    description="Ages the source treated; the tool warns outside them.",
+)
 
 _CONDITION: dict[str, Any] = {
     "type": "string",
@@ -245,105 +321,192 @@ _CONDITION: dict[str, Any] = {
     "that persists between cycles); several joined by 'and'.",
     "minLength": 1,
 }
-_STEP: dict[str, dict[str, Any]] = {
-    "action": {"enum": ["delay", "reduce", "omit", "stop"]},
-    "drugs": {
-        "type": "array",
-        "items": _TEXT,
-        "description": "Components or drugs it applies to; left out: every anticancer drug.",
+
+
+def _negative_level(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value >= 0:
+        raise ValueError(f"level {value!r} must be a dose level below 0, e.g. -1")
+    return value
+
+
+def _plain_dose(value: object) -> ParsedDose:
+    return parse_dose(values.text(value, "dose"))
+
+
+#: A step of a modification (and of its ``then``): what to do.
+STEP = Table(
+    {
+        "action": Field(
+            {"enum": list(ACTIONS)},
+            partial(values.exact_choice, what="action", allowed=ACTIONS),
+            required=True,
+        ),
+        "drugs": Field(
+            {
+                "type": "array",
+                "items": _TEXT,
+                "description": "Components or drugs it applies to; left out: every anticancer drug.",
+            },
+            context=_CONTEXT_COMPONENTS,
+        ),
+        "delay": Field({**_DURATION, "description": "How long a delay is: '7 days', '1 week'."}, values.duration),
+        "level": Field(
+            {"type": "integer", "maximum": -1, "description": "Dose level to give (-1), as the component's levels."},
+            _negative_level,
+        ),
+        "dose_percent": Field(
+            {"type": "string", "pattern": PERCENT_PATTERN, "description": "'75%' of the dose."},
+            partial(values.percent, what="dose_percent"),
+        ),
+        "dose": Field({**_DOSE, "description": "A dose of its own: '65 mg/m²'."}, _plain_dose),
     },
-    "delay": {**_DURATION, "description": "How long a delay is: '7 days', '1 week'."},
-    "level": {"type": "integer", "maximum": -1, "description": "Dose level to give (-1), as the component's levels."},
-    "dose_percent": {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$", "description": "'75%' of the dose."},
-    "dose": {**_DOSE, "description": "A dose of its own: '65 mg/m²'."},
-}
+    description="What to do instead after 'after_delays' delays for this condition.",
+)
 
 #: ``emetogenic_risk``: the regimen's risk as the cited antiemetic guideline classes it.
-EMETOGENIC_FIELDS: dict[str, dict[str, Any]] = {
-    "level": {"enum": ["high", "moderate", "low", "minimal"]},
-    "source": {**_TEXT, "description": "The guideline: MASCC/ESMO 2023 or ASCO 2020, and where it says so."},
-    "note": _TEXT,
-}
+EMETOGENIC = Table(
+    {
+        "level": Field(
+            {"enum": ["high", "moderate", "low", "minimal"]},
+            partial(values.exact_choice, what="level", allowed=("high", "moderate", "low", "minimal")),
+            required=True,
+        ),
+        "source": _text_field(
+            {**_TEXT, "description": "The guideline: MASCC/ESMO 2023 or ASCO 2020, and where it says so."},
+            "source",
+            required=True,
+        ),
+        "note": _NOTE,
+    },
+    missing='emetogenic_risk is a table { level = "high", source = "..." }',
+    each=False,
+    description="Emetogenic risk as the cited guideline classes it; the antiemetics follow it.",
+)
+
+_SOURCE_TEXT = _text_field(_TEXT, "source", required=True)
 
 #: ``[[requirement]]``: what must be known before the first dose.
-REQUIREMENT_FIELDS: dict[str, dict[str, Any]] = {
-    "id": {**_ID, "description": "dpyd, hepatitis-b, lvef, audiometry, or another id."},
-    "test": {**_TEXT, "description": "What must be known, in words: 'DPYD genotype or phenotype'."},
-    "before": {"type": "array", "items": _TEXT, "minItems": 1, "description": "Components or drugs it precedes."},
-    "source": _TEXT,
-    "note": _TEXT,
-}
+REQUIREMENT = Table(
+    {
+        "id": _id_field({**_ID, "description": "dpyd, hepatitis-b, lvef, audiometry, or another id."}, "id", True),
+        "test": _text_field(
+            {**_TEXT, "description": "What must be known, in words: 'DPYD genotype or phenotype'."}, "test", True
+        ),
+        "before": Field(
+            {"type": "array", "items": _TEXT, "minItems": 1, "description": "Components or drugs it precedes."},
+            required=True,
+            context=_CONTEXT_COMPONENTS,
+        ),
+        "source": _SOURCE_TEXT,
+        "note": _NOTE,
+    },
+    missing="missing: a requirement needs {}",
+    each=False,
+)
 
 #: ``[[gate]]``: what must hold before each cycle.
-GATE_FIELDS: dict[str, dict[str, Any]] = {"require": _CONDITION, "source": _TEXT, "note": _TEXT}
+GATE = Table(
+    {
+        "require": Field(_CONDITION, required=True, context="read as conditions: a gate is one"),
+        "source": _SOURCE_TEXT,
+        "note": _NOTE,
+    },
+    missing="missing: a gate needs require (e.g. 'anc >= 1.5') and source",
+    each=False,
+)
 
 #: ``[[modification]]``: one line of the dose modification table.
-MODIFICATION_FIELDS: dict[str, dict[str, Any]] = {
-    "when": _CONDITION,
-    **_STEP,
-    "then": {
-        "type": "object",
-        "description": "What to do instead after 'after_delays' delays for this condition.",
-        "properties": _STEP,
-        "required": ["action"],
-        "additionalProperties": False,
+MODIFICATION = Table(
+    {
+        "when": Field(_CONDITION, required=True, context="read as conditions"),
+        **{
+            k: Field(f.schema, required=f.required, context="read as the step with the others")
+            for k, f in STEP.fields.items()
+        },
+        "then": Field({"$ref": "#/$defs/step"}, context="read as a step after the first"),
+        "after_delays": _count("after_delays", {"type": "integer", "minimum": 1}),
+        "source": _SOURCE_TEXT,
+        "note": _NOTE,
     },
-    "after_delays": {"type": "integer", "minimum": 1},
-    "source": _TEXT,
-    "note": _TEXT,
-}
+    missing="missing: a modification needs when (e.g. 'anc < 1.5'), an action and source",
+    each=False,
+)
+
+_LIST_OF = "each read as a table of its kind"
 
 #: The top level of a regimen file.
-TOP_FIELDS: dict[str, dict[str, Any]] = {
-    "id": _ID,
-    "name": _TEXT,
-    "indication": _TEXT,
-    "status": _TEXT,
-    "version": {"type": ["string", "integer"]},
-    "notes": {"type": "array", "items": {"type": "string"}},
-    "source": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/source"}},
-    "cycle_length": _CYCLE_LENGTH,
-    "cycles": _CYCLES,
-    "limit": _TEXT,
-    "max_duration": _MAX_DURATION,
-    "component": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/component"}},
-    "phase": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/phase"}},
-    "dosing_weight": _DOSING_WEIGHT,
-    "emetogenic_risk": {
-        "type": "object",
-        "description": "Emetogenic risk as the cited guideline classes it; the antiemetics follow it.",
-        "properties": EMETOGENIC_FIELDS,
-        "required": ["level", "source"],
-        "additionalProperties": False,
+TOP = Table(
+    {
+        "id": _id_field(_ID, "regimen id", required=True),
+        "name": _text_field(_TEXT, "name", required=True),
+        "indication": _text_field(_TEXT, "indication"),
+        "status": _text_field(_TEXT, "status"),
+        "version": Field({"type": ["string", "integer"]}, values.version),
+        "notes": Field({"type": "array", "items": {"type": "string"}}, partial(values.text_list, what="notes")),
+        "source": Field(
+            {
+                "anyOf": [
+                    {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/source"}},
+                    {"$ref": "#/$defs/source"},
+                ]
+            },
+            required=True,
+            context=_LIST_OF,
+        ),
+        "cycle_length": _CYCLE_LENGTH_FIELD,
+        "cycles": _CYCLES_FIELD,
+        "limit": _LIMIT,
+        "max_duration": _MAX_DURATION_FIELD,
+        "component": Field(_PHASE_COMPONENTS.schema, context=_LIST_OF),
+        "phase": Field({"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/phase"}}, context=_LIST_OF),
+        "dosing_weight": _DOSING_WEIGHT_FIELD,
+        "emetogenic_risk": Field({"$ref": "#/$defs/emetogenic_risk"}, context="the table's own fields"),
+        "requirement": Field({"type": "array", "items": {"$ref": "#/$defs/requirement"}}, context=_LIST_OF),
+        "gate": Field({"type": "array", "items": {"$ref": "#/$defs/gate"}}, context=_LIST_OF),
+        "modification": Field({"type": "array", "items": {"$ref": "#/$defs/modification"}}, context=_LIST_OF),
+        "eligibility": Field({"$ref": "#/$defs/eligibility"}, partial(values.eligibility, allowed=ELIGIBILITY.keys)),
     },
-    "requirement": {"type": "array", "items": {"$ref": "#/$defs/requirement"}},
-    "gate": {"type": "array", "items": {"$ref": "#/$defs/gate"}},
-    "modification": {"type": "array", "items": {"$ref": "#/$defs/modification"}},
-    "eligibility": {
-        "type": "object",
-        "description": "Ages the source treated; the tool warns outside them.",
-        "properties": ELIGIBILITY_FIELDS,
-        "minProperties": 1,
-        "additionalProperties": False,
+    missing="missing: every regimen needs {}",
+    rules={
+        "oneOf": [
+            {"required": ["component"], "not": {"required": ["phase"]}},
+            {"required": ["phase"], "not": {"required": ["component"]}},
+        ]
     },
+    description="One oncology regimen, cited, as a protocol states it. Encode only what the source says.",
+)
+
+#: Every table of the file by its name in the schema's ``$defs`` (the top level apart).
+TABLES: dict[str, Table] = {
+    "source": SOURCE,
+    "variant": VARIANT,
+    "renal": RENAL,
+    "hepatic": HEPATIC,
+    "component": COMPONENT,
+    "requirement": REQUIREMENT,
+    "gate": GATE,
+    "step": STEP,
+    "modification": MODIFICATION,
+    "phase": PHASE,
+    "emetogenic_risk": EMETOGENIC,
+    "eligibility": ELIGIBILITY,
+    "relative_days": RELATIVE,
 }
-TOP_REQUIRED = ("id", "name", "source")
 
 __all__ = [
-    "COMPONENT_FIELDS",
-    "COMPONENT_REQUIRED",
-    "ELIGIBILITY_FIELDS",
-    "EMETOGENIC_FIELDS",
-    "GATE_FIELDS",
-    "HEPATIC_FIELDS",
-    "MODIFICATION_FIELDS",
-    "ORGAN_REQUIRED",
-    "PHASE_FIELDS",
-    "RELATIVE_FIELDS",
-    "RENAL_FIELDS",
-    "REQUIREMENT_FIELDS",
-    "SOURCE_FIELDS",
-    "TOP_FIELDS",
-    "TOP_REQUIRED",
-    "VARIANT_FIELDS",
+    "COMPONENT",
+    "ELIGIBILITY",
+    "EMETOGENIC",
+    "GATE",
+    "HEPATIC",
+    "MODIFICATION",
+    "PHASE",
+    "RELATIVE",
+    "RENAL",
+    "REQUIREMENT",
+    "SOURCE",
+    "STEP",
+    "TABLES",
+    "TOP",
+    "VARIANT",
 ]

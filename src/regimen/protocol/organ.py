@@ -19,11 +19,72 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from regimen.model import ORGAN_STOPS, OrganBand
-from regimen.protocol.fields import HEPATIC_FIELDS, RENAL_FIELDS
+from regimen.protocol.spec import PERCENT_PATTERN, TEXT, Field, Table, caseless
 
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+_TEXT = TEXT
+_ROW = "read by its row: checked with the row's other bounds"
+
+_BOUND: dict[str, Any] = {"type": "number", "minimum": 0}
+_ACTION: dict[str, Any] = {
+    "description": "What the source says to do in this range: give a percentage of the dose ('75%'), or "
+    "'avoid', or 'contraindicated' (the drug is then left out of the plan, with a warning).",
+    "anyOf": [
+        {"type": "string", "pattern": PERCENT_PATTERN},
+        {"enum": list(ORGAN_STOPS)},
+        {"type": "string", "pattern": caseless(ORGAN_STOPS)},
+    ],
+}
+_RANGE_RULES: dict[str, Any] = {
+    "anyOf": [{"required": ["min"]}, {"required": ["max"]}, {"required": ["below"]}],
+    "not": {"required": ["max", "below"]},
+}
+#: ``[[component.renal]]``: one row of the source's dose adjustment by kidney function.
+RENAL = Table(
+    {
+        "min": Field({**_BOUND, "description": "The row holds from this CrCl/GFR (mL/min), inclusive."}, context=_ROW),
+        "max": Field({**_BOUND, "description": "... up to this CrCl/GFR (mL/min), inclusive."}, context=_ROW),
+        "below": Field({**_BOUND, "description": "... up to but not including this CrCl/GFR (mL/min)."}, context=_ROW),
+        "action": Field(_ACTION, required=True, context=_ROW),
+        "source": Field(
+            {**_TEXT, "description": "Short citation of the product information or renal-dosing reference."},
+            required=True,
+            context=_ROW,
+        ),
+        "url": Field({**_TEXT, "description": "Where the source can be read."}, context=_ROW),
+        "note": Field(_TEXT, context=_ROW),
+    },
+    rules=_RANGE_RULES,
+    description="One row of the source's dose adjustment by creatinine clearance or GFR (mL/min).",
+)
+HEPATIC_MEASURES = ("bilirubin_uln", "bilirubin_umol_l", "bilirubin_mg_dl", "ast_uln", "alt_uln")
+#: ``[[component.hepatic]]``: one row of the source's dose adjustment by liver values.
+HEPATIC = Table(
+    {
+        "measure": Field(
+            {
+                "enum": list(HEPATIC_MEASURES),
+                "description": "What the row is on: bilirubin (× ULN, µmol/L or mg/dL), AST or ALT (× ULN).",
+            },
+            required=True,
+            context=_ROW,
+        ),
+        **{
+            k: Field(
+                {**f.schema, "description": f.schema["description"].replace("CrCl/GFR (mL/min)", "value")},
+                context=_ROW,
+            )
+            for k, f in RENAL.fields.items()
+            if k in ("min", "max", "below")
+        },
+        **{k: f for k, f in RENAL.fields.items() if k in ("action", "source", "url", "note")},
+    },
+    rules=_RANGE_RULES,
+    description="One row of the source's dose adjustment by bilirubin, AST or ALT.",
+)
 
 
 def _bound(value: object, key: str, where: str) -> Fraction:
@@ -45,17 +106,16 @@ def _row(raw: object, kind: str, n: int) -> OrganBand:
     where = f"{kind} row {n}"
     if not isinstance(raw, dict):
         raise ValueError(f"{where} must be a table: [[component.{kind}]] with min/max/below, action and source")
-    allowed = RENAL_FIELDS if kind == "renal" else HEPATIC_FIELDS
-    unknown = sorted(set(raw) - set(allowed))
+    allowed = (RENAL if kind == "renal" else HEPATIC).keys
+    unknown = sorted(set(raw) - allowed)
     if unknown:
         raise ValueError(f"{where}: unknown field {unknown[0]!r}; allowed fields are {', '.join(sorted(allowed))}")
     measure = "crcl"
     if kind == "hepatic":
         measure = _text(raw.get("measure"), "measure", where)
-        choices = HEPATIC_FIELDS["measure"]["enum"]
-        if measure not in choices:
-            raise ValueError(f"{where}: measure {measure!r} is not one of {', '.join(choices)}")
-    for key in ("action", "source"):
+        if raw["measure"] not in HEPATIC_MEASURES:
+            raise ValueError(f"{where}: measure {measure!r} is not one of {', '.join(HEPATIC_MEASURES)}")
+    for key in RENAL.required:
         if key not in raw:
             raise ValueError(f"{where}: missing {key!r} (every row says what to do and cites its source)")
     bounds = {k: _bound(raw[k], k, where) for k in ("min", "max", "below") if k in raw}
@@ -123,4 +183,4 @@ def bands(value: object, kind: str) -> tuple[OrganBand, ...]:
     return rows
 
 
-__all__ = ["bands"]
+__all__ = ["HEPATIC", "HEPATIC_MEASURES", "RENAL", "bands"]

@@ -271,7 +271,10 @@ def classify_dose_unit(unit_text: str) -> DoseUnit:
     return DoseUnit(mass=mass, basis=basis, time=time, to_canonical=to_canonical)
 
 
-_NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:[.,]\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*)$")
+#: A number as regimen reads it (a decimal comma is refused after the match, see split_number); the regimen
+#: file schema's patterns are built from it, so an editor accepts the numbers the loader does.
+NUMBER_PATTERN = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBER = re.compile(r"^\s*(" + NUMBER_PATTERN.replace(r"(?:\.", r"(?:[.,]", 1) + r")\s*(.*)$")
 
 
 def split_number(text: str) -> tuple[Decimal, str] | None:
@@ -320,7 +323,8 @@ def parse_dose(text: str) -> ParsedDose:
     return ParsedDose(text=text, value=value, unit=classify_dose_unit(unit_text))
 
 
-_VOLUME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mL|ml|L|l)\s*$")
+VOLUME_PATTERN = r"^\s*(\d+(?:\.\d+)?)\s*(mL|ml|L|l)\s*$"
+_VOLUME = re.compile(VOLUME_PATTERN)
 
 
 def parse_volume(text: str) -> ParsedDose:
