@@ -13,7 +13,8 @@ from click.testing import CliRunner
 import regimen
 from conftest import BUNDLED_IDS, ROOT
 from regimen.cli import cli
-from regimen.interop.compact import CompactError, parse, to_compact
+from regimen.interop.compact import CompactError, parse
+from regimen.interop.compact_out import to_compact
 from regimen.protocol.loader import load_data
 
 EP = "Etoposide 100 mg/m2 IV d1-3; Cisplatin 80 mg/m2 IV d1; Q21d x 4"

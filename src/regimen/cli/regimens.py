@@ -61,7 +61,7 @@ def show(regimen_ref: str, compact: bool, regimen_path: tuple[str, ...]) -> None
     """
     regimen = load(regimen_ref, regimen_path)
     if compact:
-        from regimen.interop.compact import to_compact  # lazy: only this option needs it
+        from regimen.interop.compact_out import to_compact  # lazy: only this option needs it
 
         click.echo(to_compact(regimen))
         return

@@ -181,107 +181,71 @@ def _days(sub: Mapping[str, Any]) -> tuple[list[int], list[str]]:
     return sorted(set(days)), instructions
 
 
-def _medicine(
-    reading: _Reading, where: str, activity: Mapping[str, Any], days: list[int], instructions: list[str]
-) -> dict[str, Any] | None:
-    """One ActivityDefinition as a regimen component, or None when it is not carried (listed) or refused."""
-    drug_text = _concept_text(activity.get("productCodeableConcept"))
-    name = f"{where}: {drug_text}" if drug_text else where  # how a refusal names it
-    flags = {e.get("url"): e.get("valueBoolean") for e in activity.get("extension") or [] if isinstance(e, dict)}
-    for ext in activity.get("modifierExtension") or []:
-        reading.refused.append(f"{name}: modifier extension {ext.get('url')!r} is not one regimen understands")
-    dosages = activity.get("dosage") or []
-    dosage = dosages[0] if len(dosages) == 1 and isinstance(dosages[0], dict) else None
-    said = " ".join(instructions)
-    day_words = f"day{'s' if len(days) > 1 else ''} {day_list(days)}" if days else "no days"
-    described = f"{drug_text or where} ({(dosage or {}).get('text') or 'no dosage text'}; {day_words})"
-    if flags.get(EXT_SUPPORTIVE) is True:
-        reading.not_carried.append(f"supportive care: {described}")
-        return None
-    if (dosage or {}).get("asNeededBoolean") is True or _WHEN_REQUIRED.search(said):
-        reading.not_carried.append(f"given when required, not on a schedule: {described}")
-        return None
-    if not drug_text:
-        reading.refused.append(f"{where}: the ActivityDefinition names no medicine (productCodeableConcept)")
-        return None
-    if dosage is None:
-        reading.refused.append(f"{name}: {len(dosages)} dosages; regimen reads exactly one")
-        return None
-    if not days:
-        reading.refused.append(f"{name}: no days of the cycle (sact-timing-of-days or timing-daysOfCycle)")
-        return None
-    if days[0] < 1:
-        reading.refused.append(
-            f"{name}: day {days[0]} is before day 1; regimen's day 1 is the first treatment day of the cycle"
-        )
-        return None
-    component: dict[str, Any] = {"drug": drug_text.lower()}
-    rates = dosage.get("doseAndRate") or []
-    if len(rates) != 1 or not isinstance(rates[0], dict):
-        reading.refused.append(f"{name}: {len(rates)} doseAndRate entries; regimen reads exactly one")
-        return None
-    rate = rates[0]
+class _Refused(Exception):
+    """One ActivityDefinition refused, with the reason (caught by :func:`_medicine`)."""
+
+
+def _dose(name: str, rate: Mapping[str, Any], dosage: Mapping[str, Any]) -> str:
+    """The dose of a doseAndRate as a regimen writes it ('100 mg/m²', 'AUC 5'), checked against the dosage text."""
     dose = rate.get("doseQuantity")
     code = next(iter(_codes({"coding": [dose]} if isinstance(dose, dict) else None, SNOMED)), None)
     value = _number((dose or {}).get("value"))
     if not isinstance(dose, dict) or value is None:
-        reading.refused.append(f"{name}: no positive doseQuantity")
-        return None
+        raise _Refused(f"{name}: no positive doseQuantity")
     if code not in DOSE_UNITS:
-        reading.refused.append(
+        raise _Refused(
             f"{name}: dose unit {dose.get('unit')!r} (SNOMED CT {code}) is not a dose regimen computes "
             "(mg, microgram, g, mg/m², mg/kg, microgram/kg, units, units/m² or AUC)"
         )
-        return None
     unit_text = str(dose.get("unit") or "")
     if not unit_text.startswith(UNIT_NAMES[code]):
-        reading.refused.append(
+        raise _Refused(
             f"{name}: dose unit text {unit_text!r} does not match its code SNOMED CT {code} ({UNIT_NAMES[code]})"
         )
-        return None
     unit = DOSE_UNITS[code]
-    component["dose"] = f"AUC {_text_number(value)}" if unit == "AUC" else f"{_text_number(value)} {unit}"
     text = str(dosage.get("text") or "")
     if text and not text.startswith(_text_number(value)):
-        reading.refused.append(f"{name}: the dosage text {text!r} does not start with its dose {_text_number(value)}")
-        return None
-    routes = _codes(dosage.get("route"), SNOMED)
-    if routes:
-        if routes[0] not in ROUTES:
-            reading.refused.append(f"{name}: route SNOMED CT {routes[0]} is not in the IG's route value set")
-            return None
-        component["route"] = ROUTES[routes[0]]
+        raise _Refused(f"{name}: the dosage text {text!r} does not start with its dose {_text_number(value)}")
+    return f"AUC {_text_number(value)}" if unit == "AUC" else f"{_text_number(value)} {unit}"
+
+
+def _infusion(reading: _Reading, name: str, rate: Mapping[str, Any], text: str, component: dict[str, Any]) -> None:
+    """The method and duration of a timed infusion (from rateRange) into ``component``."""
     refused = len(reading.refused)
     hours = _infusion_hours(reading, name, rate, text)
     if len(reading.refused) > refused:
-        return None
+        raise _Refused("")  # said by _infusion_hours
     if hours is not None:
         if hours > 24:
-            reading.refused.append(
+            raise _Refused(
                 f"{name}: an infusion over {_text_number(hours)} h runs past its day; the source does not give the "
                 "days it runs"
             )
-            return None
         component["method"] = "infusion"
         minutes = str((rate.get("rateRange") or {}).get("high", {}).get("unit", "")).lower() == "min"
         component["duration"] = f"{_text_number(hours * 60)} min" if minutes else f"{_text_number(hours)} h"
     for key in ("rateQuantity", "rateRatio", "doseRange"):
         if key in rate:
-            reading.refused.append(f"{name}: doseAndRate.{key} is not read (an infusion time is read from rateRange)")
-            return None
+            raise _Refused(f"{name}: doseAndRate.{key} is not read (an infusion time is read from rateRange)")
+
+
+def _timing(name: str, dosage: Mapping[str, Any], component: dict[str, Any]) -> None:
+    """Doses a day from Dosage.timing's code into ``component`` (repeat and event are not read)."""
     timing = dosage.get("timing")
-    if isinstance(timing, dict):
-        frequency = _codes(timing.get("code"), SNOMED)
-        if timing.get("repeat") or timing.get("event"):
-            reading.refused.append(f"{name}: Dosage.timing.repeat/event is not read (the days come from the action)")
-            return None
-        if frequency:
-            if frequency[0] not in TIMES_PER_DAY:
-                reading.refused.append(f"{name}: dose frequency SNOMED CT {frequency[0]} is not in the IG's value set")
-                return None
-            if TIMES_PER_DAY[frequency[0]] > 1:
-                component["times_per_day"] = TIMES_PER_DAY[frequency[0]]
-    component["days"] = day_list(days)
+    if not isinstance(timing, dict):
+        return
+    frequency = _codes(timing.get("code"), SNOMED)
+    if timing.get("repeat") or timing.get("event"):
+        raise _Refused(f"{name}: Dosage.timing.repeat/event is not read (the days come from the action)")
+    if frequency:
+        if frequency[0] not in TIMES_PER_DAY:
+            raise _Refused(f"{name}: dose frequency SNOMED CT {frequency[0]} is not in the IG's value set")
+        if TIMES_PER_DAY[frequency[0]] > 1:
+            component["times_per_day"] = TIMES_PER_DAY[frequency[0]]
+
+
+def _notes(activity: Mapping[str, Any], flags: Mapping[object, object], instructions: list[str]) -> list[str]:
+    """What the component's note carries: the NZMT code, off-label, a quantity not carried, the instructions."""
     notes = []
     nzmt = [c for system in NZMT_SYSTEMS for c in _codes(activity.get("productCodeableConcept"), system)]
     if nzmt:
@@ -292,6 +256,65 @@ def _medicine(
         q = activity["quantity"]
         notes.append(f"quantity {q.get('value')} {q.get('unit')} not carried")
     notes.extend(instructions)
+    return notes
+
+
+def _read_dosage(dosages: list[Any], name: str, where: str, drug_text: str, days: list[int]) -> Mapping[str, Any]:
+    """The one dosage of a carried medicine with its days, or a refusal."""
+    dosage = dosages[0] if len(dosages) == 1 and isinstance(dosages[0], dict) else None
+    if not drug_text:
+        raise _Refused(f"{where}: the ActivityDefinition names no medicine (productCodeableConcept)")
+    if dosage is None:
+        raise _Refused(f"{name}: {len(dosages)} dosages; regimen reads exactly one")
+    if not days:
+        raise _Refused(f"{name}: no days of the cycle (sact-timing-of-days or timing-daysOfCycle)")
+    if days[0] < 1:
+        raise _Refused(
+            f"{name}: day {days[0]} is before day 1; regimen's day 1 is the first treatment day of the cycle"
+        )
+    return dosage
+
+
+def _medicine(
+    reading: _Reading, where: str, activity: Mapping[str, Any], days: list[int], instructions: list[str]
+) -> dict[str, Any] | None:
+    """One ActivityDefinition as a regimen component, or None when it is not carried (listed) or refused."""
+    drug_text = _concept_text(activity.get("productCodeableConcept"))
+    name = f"{where}: {drug_text}" if drug_text else where  # how a refusal names it
+    flags = {e.get("url"): e.get("valueBoolean") for e in activity.get("extension") or [] if isinstance(e, dict)}
+    for ext in activity.get("modifierExtension") or []:
+        reading.refused.append(f"{name}: modifier extension {ext.get('url')!r} is not one regimen understands")
+    dosages = activity.get("dosage") or []
+    first = dosages[0] if len(dosages) == 1 and isinstance(dosages[0], dict) else {}
+    said = " ".join(instructions)
+    day_words = f"day{'s' if len(days) > 1 else ''} {day_list(days)}" if days else "no days"
+    described = f"{drug_text or where} ({first.get('text') or 'no dosage text'}; {day_words})"
+    if flags.get(EXT_SUPPORTIVE) is True:
+        reading.not_carried.append(f"supportive care: {described}")
+        return None
+    if first.get("asNeededBoolean") is True or _WHEN_REQUIRED.search(said):
+        reading.not_carried.append(f"given when required, not on a schedule: {described}")
+        return None
+    try:
+        dosage = _read_dosage(dosages, name, where, drug_text, days)
+        component: dict[str, Any] = {"drug": drug_text.lower()}
+        rates = dosage.get("doseAndRate") or []
+        if len(rates) != 1 or not isinstance(rates[0], dict):
+            raise _Refused(f"{name}: {len(rates)} doseAndRate entries; regimen reads exactly one")
+        component["dose"] = _dose(name, rates[0], dosage)
+        routes = _codes(dosage.get("route"), SNOMED)
+        if routes and routes[0] not in ROUTES:
+            raise _Refused(f"{name}: route SNOMED CT {routes[0]} is not in the IG's route value set")
+        if routes:
+            component["route"] = ROUTES[routes[0]]
+        _infusion(reading, name, rates[0], str(dosage.get("text") or ""), component)
+        _timing(name, dosage, component)
+    except _Refused as refusal:
+        if str(refusal):
+            reading.refused.append(str(refusal))
+        return None
+    component["days"] = day_list(days)
+    notes = _notes(activity, flags, instructions)
     if notes:
         component["note"] = "; ".join(notes)
     return component
