@@ -16,7 +16,7 @@ from regimen.clinical.anthracycline import FactorTable, Prior
 from regimen.clinical.body_size import BSA_FORMULAS
 from regimen.clinical.dose_change import DoseChange
 from regimen.clinical.formulary import Formulary
-from regimen.clinical.patient import GFR
+from regimen.clinical.patient import BSA, GFR
 from regimen.clinical.pretreatment import Dpyd
 from regimen.errors import RegimenError, option
 from regimen.model import DOSING_WEIGHTS, Amount
@@ -125,7 +125,7 @@ class ClinicalOptions:
             raise ClinicalError(f"{option('adjusted_factor')} {factor} must be between 0 and 1")
         if self.gfr_method not in GFR_METHODS:
             raise ClinicalError(f"unknown GFR method {self.gfr_method!r}: use one of {', '.join(GFR_METHODS)}")
-        if self.bsa_cap is not None and not 0 < self.bsa_cap <= 5:
+        if self.bsa_cap is not None and not BSA.low < self.bsa_cap <= BSA.high:  # a patient's BSA limits
             raise ClinicalError(
                 f"{option('bsa_cap')} {format_fraction(self.bsa_cap)} m² is not a possible BSA: give e.g. 2"
             )

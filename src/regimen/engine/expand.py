@@ -20,6 +20,7 @@ from regimen.clinical.adjust import Adjustments, PendingRow, row_warnings
 from regimen.clinical.anthracycline import exposure
 from regimen.clinical.lifetime import bleomycin_total
 from regimen.clinical.options import ClinicalOptions, StrictError
+from regimen.clinical.patient import AGE
 from regimen.clinical.prepare import Gfr, prepare
 from regimen.engine.outcomes import expand_outcomes, missing_names, missing_warning, outcomes
 from regimen.engine.plan import Plan, TotalKey, cycle_sums, totals_of
@@ -546,7 +547,7 @@ def _age_from_birth_date(patient: Patient, start: dt.date | None) -> Patient:
             f"date of birth {born.isoformat()} is after the start {start.isoformat()}: check {option('dob')}"
         )
     age = completed_years(born, start)
-    if age > 125:
+    if age > AGE.high:  # the limit of --age (regimen.clinical.patient)
         raise PatientError(
             f"date of birth {born.isoformat()} gives an age of {age} years, which is impossible: check {option('dob')}"
         )
