@@ -202,6 +202,8 @@ REFUSED: list[tuple[str, str, object]] = [
     ("component", "days", []),
     ("component", "times_per_day", 25),
     ("component", "max_dose", "lots"),
+    ("component", "max_dose", "2 mg/m2"),
+    ("component", "round", "1 mg/day"),
     ("component", "levels", {"-01": "75%"}),
     ("component", "levels", {"first": "75%"}),
     ("component", "levels", {}),

@@ -52,7 +52,7 @@ _DOSE: dict[str, Any] = {
 _AMOUNT: dict[str, Any] = {
     "type": "string",
     "description": "A plain amount: '2 mg', '500 mcg', '1 g'.",
-    "pattern": _QUANTITY,
+    "pattern": rf"^\s*{NUMBER_PATTERN}\s*[^\s/][^/]*$",  # a unit, not per anything (per kg, m², day)
 }
 _DOSING_WEIGHT: dict[str, Any] = {
     "anyOf": [{"enum": list(DOSING_WEIGHTS)}, {"type": "string", "pattern": caseless(DOSING_WEIGHTS)}],
