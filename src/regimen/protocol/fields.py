@@ -11,12 +11,13 @@ the loader too); the loader goes further (units, rules, references).
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from regimen.model import ACTIONS, DOSING_WEIGHTS, ROLES, SUPPORTIVE_KINDS
+from regimen.model import ACTIONS, DOSING_WEIGHTS, ROLES, SUPPORTIVE_KINDS, DayList, Days, Eligibility, RelativeDays
 from regimen.protocol import values
 from regimen.protocol.organ import HEPATIC, RENAL, bands
 from regimen.protocol.spec import PERCENT_PATTERN, TEXT, Field, Table, caseless
+from regimen.quantities.days import parse_days
 from regimen.quantities.units import NUMBER_PATTERN, VOLUME_PATTERN, ParsedDose, parse_dose
 
 _QUANTITY = rf"^\s*{NUMBER_PATTERN}\s*\S.*$"  # a number and a unit; the loader reads the unit
@@ -101,7 +102,9 @@ def _count(what: str, schema: dict[str, Any]) -> Field:
 #: ``{ relative_to = "cenersen", on_day = 2, count = 3 }``: days anchored to another component.
 RELATIVE = Table(
     {
-        "relative_to": _text_field({**_TEXT, "description": "id of the component these days follow"}, "relative_to"),
+        "relative_to": _text_field(
+            {**_TEXT, "description": "id of the component these days follow"}, "relative_to", required=True
+        ),
         "on_day": _count("on_day", {"type": "integer", "minimum": 1, "description": "start on day N of the other"}),
         "days_before": _count("days_before", {"type": "integer", "minimum": 1, "description": "start N days before"}),
         "count": _count("count", {"type": "integer", "minimum": 1, "default": 1, "description": "consecutive days"}),
@@ -109,9 +112,34 @@ RELATIVE = Table(
     rules={"oneOf": [{"required": ["on_day"]}, {"required": ["days_before"]}]},
     description="Days anchored to another component of the same phase.",
 )
-_RELATIVE_SCHEMA = {**RELATIVE.schema(), "required": ["relative_to"]}
-_DAYS: dict[str, Any] = {"anyOf": [_DAY_LIST, _RELATIVE_SCHEMA]}
-_read_days = partial(values.days, relative_keys=RELATIVE.keys)
+_DAYS: dict[str, Any] = {"anyOf": [_DAY_LIST, RELATIVE.schema()]}
+
+
+def _read_days(value: object) -> Days:
+    """A day list ("2-4", "1,8,15", 6, [1, 8]) or days relative to another component, read by :data:`RELATIVE`."""
+    if isinstance(value, (str, int, list)):
+        return DayList(parse_days(cast("str | int | list[object]", value)))
+    if not isinstance(value, dict):
+        raise ValueError('days must be a day list ("2-4", "1,8,15") or a table relative to another component')
+    extra = set(value) - RELATIVE.keys
+    if extra:
+        raise ValueError(
+            f"unknown key(s) {', '.join(sorted(extra))} in relative days; use relative_to, on_day "
+            "or days_before, and count"
+        )
+    if "relative_to" not in value:
+        raise ValueError("relative days need 'relative_to' (the id of the component they follow)")
+    if ("on_day" in value) == ("days_before" in value):
+        raise ValueError(
+            "relative days need exactly one of 'on_day' (day N of the other component) or "
+            "'days_before' (N days before it starts)"
+        )
+    read = {key: RELATIVE.read(key, raw) for key, raw in value.items()}
+    return RelativeDays(
+        read["relative_to"], read.get("count", 1), on_day=read.get("on_day"), days_before=read.get("days_before")
+    )
+
+
 _ID: dict[str, Any] = {"type": "string", "pattern": values.ID_PATTERN.pattern}
 
 _DOSE_FIELD = Field(_DOSE, values.dose)
@@ -307,12 +335,28 @@ SOURCE = Table(
 #: ``eligibility``: ages the source treated.
 ELIGIBILITY = Table(
     {
-        "min_age": Field({"type": "number", "minimum": 0}, context="read with max_age"),
-        "max_age": Field({"type": "number", "minimum": 0}, context="read with min_age"),
+        "min_age": Field({"type": "number", "minimum": 0}, partial(values.age, what="eligibility min_age")),
+        "max_age": Field({"type": "number", "minimum": 0}, partial(values.age, what="eligibility max_age")),
     },
     rules={"minProperties": 1},
     description="Ages the source treated; the tool warns outside them.",
 )
+
+
+def _eligibility(value: object) -> Eligibility:
+    """The ``eligibility`` table, read by :data:`ELIGIBILITY`."""
+    if not isinstance(value, dict):
+        raise ValueError("eligibility must be a table such as { min_age = 18 }")
+    extra = set(value) - ELIGIBILITY.keys
+    if extra:
+        raise ValueError(f"unknown eligibility field(s) {', '.join(sorted(extra))}; use min_age and/or max_age")
+    ages = {key: ELIGIBILITY.read(key, raw) for key, raw in value.items()}
+    if not ages:
+        raise ValueError("eligibility needs min_age and/or max_age (years)")
+    if "min_age" in ages and "max_age" in ages and ages["min_age"] > ages["max_age"]:
+        raise ValueError("eligibility min_age is above max_age")
+    return Eligibility(min_age=ages.get("min_age"), max_age=ages.get("max_age"))
+
 
 _CONDITION: dict[str, Any] = {
     "type": "string",
@@ -464,7 +508,7 @@ TOP = Table(
         "requirement": Field({"type": "array", "items": {"$ref": "#/$defs/requirement"}}, context=_LIST_OF),
         "gate": Field({"type": "array", "items": {"$ref": "#/$defs/gate"}}, context=_LIST_OF),
         "modification": Field({"type": "array", "items": {"$ref": "#/$defs/modification"}}, context=_LIST_OF),
-        "eligibility": Field({"$ref": "#/$defs/eligibility"}, partial(values.eligibility, allowed=ELIGIBILITY.keys)),
+        "eligibility": Field({"$ref": "#/$defs/eligibility"}, _eligibility),
     },
     missing="missing: every regimen needs {}",
     rules={

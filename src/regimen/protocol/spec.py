@@ -59,6 +59,13 @@ class Table:
     def required(self) -> tuple[str, ...]:
         return tuple(k for k, f in self.fields.items() if f.required)
 
+    def read(self, key: str, value: object) -> Any:
+        """``value`` read by the reader of field ``key`` (one that has a reader)."""
+        reader = self.fields[key].read
+        if reader is None:
+            raise TypeError(f"field {key!r} is read with its table ({self.fields[key].context})")
+        return reader(value)
+
     def properties(self) -> dict[str, Any]:
         return {k: dict(f.schema) for k, f in self.fields.items()}
 

@@ -16,13 +16,9 @@ from regimen.model import (
     METHODS,
     Amount,
     AucDose,
-    DayList,
-    Days,
     Dose,
     DoseLevel,
-    Eligibility,
     Method,
-    RelativeDays,
 )
 from regimen.quantities.days import parse_days
 from regimen.quantities.limits import MAX_COURSE_DAYS, MAX_CYCLES, MAX_DAY, LimitError, check_count, fraction_from
@@ -46,6 +42,13 @@ def ident(value: object, what: str) -> str:
     if found != value or not ID_PATTERN.match(found):
         raise ValueError(f"{what} {value!r} must be lower-case letters, digits, '.', '-' or '_'")
     return found
+
+
+def age(value: object, what: str) -> Fraction:
+    """An age in years from the file: a number of at least 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"{what} must be a number of years, got {value!r}")
+    return fraction_from(value, what)
 
 
 def positive_int(value: object, what: str) -> int:
@@ -83,32 +86,6 @@ def days_of(value: object) -> tuple[Fraction, str]:
     """A duration in days, with the text as written: '1 year' -> (365.25, '1 year')."""
     hours, written = duration(value)
     return hours / 24, written
-
-
-def days(value: object, relative_keys: Collection[str]) -> Days:
-    if isinstance(value, dict):
-        extra = set(value) - set(relative_keys)
-        if extra:
-            raise ValueError(
-                f"unknown key(s) {', '.join(sorted(extra))} in relative days; use relative_to, on_day "
-                "or days_before, and count"
-            )
-        if "relative_to" not in value:
-            raise ValueError("relative days need 'relative_to' (the id of the component they follow)")
-        anchor = text(value["relative_to"], "relative_to")
-        has_on, has_before = "on_day" in value, "days_before" in value
-        if has_on == has_before:
-            raise ValueError(
-                "relative days need exactly one of 'on_day' (day N of the other component) or "
-                "'days_before' (N days before it starts)"
-            )
-        count = positive_int(value.get("count", 1), "count")
-        if has_on:
-            return RelativeDays(anchor, count, on_day=positive_int(value["on_day"], "on_day"))
-        return RelativeDays(anchor, count, days_before=positive_int(value["days_before"], "days_before"))
-    if isinstance(value, (str, int, list)):
-        return DayList(parse_days(cast("str | int | list[object]", value)))
-    raise ValueError('days must be a day list ("2-4", "1,8,15") or a table relative to another component')
 
 
 def times_per_day(value: object) -> int:
@@ -230,26 +207,6 @@ def levels(value: object, full: Dose | None) -> tuple[DoseLevel, ...]:
     return tuple(sorted(out, key=lambda x: -x.level))
 
 
-def eligibility(value: object, allowed: Collection[str]) -> Eligibility:
-    if not isinstance(value, dict):
-        raise ValueError("eligibility must be a table such as { min_age = 18 }")
-    extra = set(value) - set(allowed)
-    if extra:
-        raise ValueError(f"unknown eligibility field(s) {', '.join(sorted(extra))}; use min_age and/or max_age")
-    ages: dict[str, Fraction] = {}
-    for key in ("min_age", "max_age"):
-        if key in value:
-            raw = value[key]
-            if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0:
-                raise ValueError(f"eligibility {key} must be a number of years, got {raw!r}")
-            ages[key] = fraction_from(raw, f"eligibility {key}")
-    if not ages:
-        raise ValueError("eligibility needs min_age and/or max_age (years)")
-    if "min_age" in ages and "max_age" in ages and ages["min_age"] > ages["max_age"]:
-        raise ValueError("eligibility min_age is above max_age")
-    return Eligibility(min_age=ages.get("min_age"), max_age=ages.get("max_age"))
-
-
 def text_list(value: object, what: str) -> tuple[str, ...]:
     """A list of text (notes)."""
     if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
@@ -266,15 +223,14 @@ def version(value: object) -> str:
 __all__ = [
     "ID_PATTERN",
     "METHOD_ALIASES",
+    "age",
     "amount",
     "choice",
     "cycle_length",
     "cycle_list",
-    "days",
     "days_of",
     "dose",
     "duration",
-    "eligibility",
     "exact_choice",
     "ident",
     "levels",
