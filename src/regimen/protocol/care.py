@@ -59,7 +59,7 @@ def _drugs(
     if at_least_one and not value:
         c.add(where, f"name at least one component or drug; use one of {', '.join(sorted(names))}")
         return ()
-    for v in value:
+    for v in value if components else ():  # no components read: their own problems are said, not this one's
         if v.strip().lower() not in names:
             c.add(where, f"{v!r} is not a component or drug of this regimen; use one of {', '.join(sorted(names))}")
     return tuple(v.strip() for v in value)

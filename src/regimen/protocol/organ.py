@@ -17,18 +17,21 @@ plan warns that the source gives no dose (:mod:`regimen.clinical.renal_adjust`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 from regimen.model import ORGAN_STOPS, OrganBand
+from regimen.protocol import values
 from regimen.protocol.spec import PERCENT_PATTERN, TEXT, Field, Table, caseless
 
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _TEXT = TEXT
-_ROW = "read by its row: checked with the row's other bounds"
 
 _BOUND: dict[str, Any] = {"type": "number", "minimum": 0}
+HEPATIC_MEASURES = ("bilirubin_uln", "bilirubin_umol_l", "bilirubin_mg_dl", "ast_uln", "alt_uln")
 _ACTION: dict[str, Any] = {
     "description": "What the source says to do in this range: give a percentage of the dose ('75%'), or "
     "'avoid', or 'contraindicated' (the drug is then left out of the plan, with a warning).",
@@ -42,25 +45,64 @@ _RANGE_RULES: dict[str, Any] = {
     "anyOf": [{"required": ["min"]}, {"required": ["max"]}, {"required": ["below"]}],
     "not": {"required": ["max", "below"]},
 }
+
+
+def _bound(key: str) -> Callable[[object], Fraction]:
+    def read(value: object) -> Fraction:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{key} must be a number, e.g. {key} = 30")
+        number = Fraction(Decimal(str(value)))
+        if number < 0:
+            raise ValueError(f"{key} {value} must not be negative")
+        return number
+
+    return read
+
+
+def _action(action: object) -> tuple[Fraction | None, str | None]:
+    """A row's action: a percentage of the dose (above 0, under 100) or a stop ('avoid', 'contraindicated')."""
+    match = _PERCENT.match(action) if isinstance(action, str) else None
+    if match is not None:
+        percent = Fraction(Decimal(match.group(1)))
+        if not 0 < percent < 100:
+            raise ValueError(f"action {action!r} must be above 0% and under 100% (100% needs no row)")
+        return percent, None
+    if isinstance(action, str) and action.strip().lower() in ORGAN_STOPS:
+        return None, action.strip().lower()
+    raise ValueError(f"action {action!r} must be a percentage such as '75%', 'avoid' or 'contraindicated'")
+
+
+def _measure(value: object) -> str:
+    found = values.text(value, "measure")
+    if value not in HEPATIC_MEASURES:
+        raise ValueError(f"measure {found!r} is not one of {', '.join(HEPATIC_MEASURES)}")
+    return found
+
+
+def _text_of(key: str) -> Callable[[object], str]:
+    return partial(values.text, what=key)
+
+
 #: ``[[component.renal]]``: one row of the source's dose adjustment by kidney function.
 RENAL = Table(
     {
-        "min": Field({**_BOUND, "description": "The row holds from this CrCl/GFR (mL/min), inclusive."}, context=_ROW),
-        "max": Field({**_BOUND, "description": "... up to this CrCl/GFR (mL/min), inclusive."}, context=_ROW),
-        "below": Field({**_BOUND, "description": "... up to but not including this CrCl/GFR (mL/min)."}, context=_ROW),
-        "action": Field(_ACTION, required=True, context=_ROW),
+        "min": Field({**_BOUND, "description": "The row holds from this CrCl/GFR (mL/min), inclusive."}, _bound("min")),
+        "max": Field({**_BOUND, "description": "... up to this CrCl/GFR (mL/min), inclusive."}, _bound("max")),
+        "below": Field(
+            {**_BOUND, "description": "... up to but not including this CrCl/GFR (mL/min)."}, _bound("below")
+        ),
+        "action": Field(_ACTION, _action, required=True),
         "source": Field(
             {**_TEXT, "description": "Short citation of the product information or renal-dosing reference."},
+            _text_of("source"),
             required=True,
-            context=_ROW,
         ),
-        "url": Field({**_TEXT, "description": "Where the source can be read."}, context=_ROW),
-        "note": Field(_TEXT, context=_ROW),
+        "url": Field({**_TEXT, "description": "Where the source can be read."}, _text_of("url")),
+        "note": Field(_TEXT, _text_of("note")),
     },
     rules=_RANGE_RULES,
     description="One row of the source's dose adjustment by creatinine clearance or GFR (mL/min).",
 )
-HEPATIC_MEASURES = ("bilirubin_uln", "bilirubin_umol_l", "bilirubin_mg_dl", "ast_uln", "alt_uln")
 #: ``[[component.hepatic]]``: one row of the source's dose adjustment by liver values.
 HEPATIC = Table(
     {
@@ -69,14 +111,11 @@ HEPATIC = Table(
                 "enum": list(HEPATIC_MEASURES),
                 "description": "What the row is on: bilirubin (× ULN, µmol/L or mg/dL), AST or ALT (× ULN).",
             },
+            _measure,
             required=True,
-            context=_ROW,
         ),
         **{
-            k: Field(
-                {**f.schema, "description": f.schema["description"].replace("CrCl/GFR (mL/min)", "value")},
-                context=_ROW,
-            )
+            k: Field({**f.schema, "description": f.schema["description"].replace("CrCl/GFR (mL/min)", "value")}, f.read)
             for k, f in RENAL.fields.items()
             if k in ("min", "max", "below")
         },
@@ -87,38 +126,27 @@ HEPATIC = Table(
 )
 
 
-def _bound(value: object, key: str, where: str) -> Fraction:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{where}: {key} must be a number, e.g. {key} = 30")
-    number = Fraction(Decimal(str(value)))
-    if number < 0:
-        raise ValueError(f"{where}: {key} {value} must not be negative")
-    return number
-
-
-def _text(value: object, key: str, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{where}: {key} must be non-empty text")
-    return value.strip()
-
-
 def _row(raw: object, kind: str, n: int) -> OrganBand:
     where = f"{kind} row {n}"
     if not isinstance(raw, dict):
         raise ValueError(f"{where} must be a table: [[component.{kind}]] with min/max/below, action and source")
-    allowed = (RENAL if kind == "renal" else HEPATIC).keys
-    unknown = sorted(set(raw) - allowed)
+    table = RENAL if kind == "renal" else HEPATIC
+    unknown = sorted(set(raw) - table.keys)
     if unknown:
-        raise ValueError(f"{where}: unknown field {unknown[0]!r}; allowed fields are {', '.join(sorted(allowed))}")
-    measure = "crcl"
-    if kind == "hepatic":
-        measure = _text(raw.get("measure"), "measure", where)
-        if raw["measure"] not in HEPATIC_MEASURES:
-            raise ValueError(f"{where}: measure {measure!r} is not one of {', '.join(HEPATIC_MEASURES)}")
+        raise ValueError(f"{where}: unknown field {unknown[0]!r}; allowed fields are {', '.join(sorted(table.keys))}")
+
+    def read(key: str) -> Any:
+        """The field read by its table's reader; a problem names the row."""
+        try:
+            return table.read(key, raw.get(key))
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+
+    measure = read("measure") if kind == "hepatic" else "crcl"
     for key in RENAL.required:
         if key not in raw:
             raise ValueError(f"{where}: missing {key!r} (every row says what to do and cites its source)")
-    bounds = {k: _bound(raw[k], k, where) for k in ("min", "max", "below") if k in raw}
+    bounds: dict[str, Fraction] = {k: read(k) for k in ("min", "max", "below") if k in raw}
     if not bounds:
         raise ValueError(f"{where}: give the range with min (≥), max (≤) or below (<)")
     if "max" in bounds and "below" in bounds:
@@ -127,30 +155,17 @@ def _row(raw: object, kind: str, n: int) -> OrganBand:
     single = "max" in bounds and high == bounds.get("min")  # min = max: one value
     if "min" in bounds and high is not None and bounds["min"] >= high and not single:
         raise ValueError(f"{where}: min {bounds['min']} must be under the upper bound {high}")
-    action = raw["action"]
-    percent: Fraction | None = None
-    stop: str | None = None
-    match = _PERCENT.match(action) if isinstance(action, str) else None
-    if match is not None:
-        percent = Fraction(Decimal(match.group(1)))
-        if not 0 < percent < 100:
-            raise ValueError(f"{where}: action {action!r} must be above 0% and under 100% (100% needs no row)")
-    elif isinstance(action, str) and action.strip().lower() in ORGAN_STOPS:
-        stop = action.strip().lower()
-    else:
-        raise ValueError(f"{where}: action {action!r} must be a percentage such as '75%', 'avoid' or 'contraindicated'")
-    note = _text(raw["note"], "note", where) if "note" in raw else None
-    url = _text(raw["url"], "url", where) if "url" in raw else None
+    percent, stop = read("action")
     return OrganBand(
         measure=measure,
-        source=_text(raw["source"], "source", where),
+        source=read("source"),
         percent=percent,
         stop=stop,
         min=bounds.get("min"),
         max=bounds.get("max"),
         below=bounds.get("below"),
-        note=note,
-        url=url,
+        note=read("note") if "note" in raw else None,
+        url=read("url") if "url" in raw else None,
     )
 
 
