@@ -204,6 +204,39 @@ class OrganBand:
         return self.stop or ""
 
 
+#: Which infusions of a component a rate-escalation row is for: the course's first, or every later one.
+RATE_INFUSIONS = ("first", "later")
+
+
+@dataclass(frozen=True, slots=True)
+class RateEscalation:
+    """One row of a component's infusion-rate escalation, as its source states it: start at ``start`` per hour and,
+    if each step is tolerated, raise the rate by ``step`` every ``every_hours`` up to ``maximum``. Rates are exact,
+    per hour, in ``unit`` (the amount unit of the component's dose, 'mg'). The end of such an infusion depends on
+    tolerance: a plan states only the least time it can take, never an end."""
+
+    infusions: str  # one of RATE_INFUSIONS
+    start: Fraction
+    step: Fraction
+    every_hours: Fraction
+    maximum: Fraction
+    unit: str  # 'mg': the rates are mg/h
+    every_text: str  # as written: '30 min'
+    source: str
+    url: str | None = None
+    note: str | None = None
+
+    def describe(self) -> str:
+        """'start at 50 mg/h; if tolerated, up by 50 mg/h every 30 min to at most 400 mg/h'."""
+        rate = f"{self.unit}/h"
+        if self.start == self.maximum:
+            return f"at {format_fraction(self.start)} {rate} throughout (the source's maximum)"
+        return (
+            f"start at {format_fraction(self.start)} {rate}; if tolerated, up by {format_fraction(self.step)} {rate} "
+            f"every {self.every_text} to at most {format_fraction(self.maximum)} {rate}"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Variant:
     """A change to a component when a rule holds: for some patients, or in some cycles."""
@@ -260,6 +293,7 @@ class Component:
     volume: ParsedDose | None = None  # of a fluid: the volume given (the dose of a hydration), e.g. 1000 mL
     additives: tuple[Additive, ...] = ()  # added to the fluid (potassium chloride, magnesium sulfate)
     in_cycles: tuple[int, ...] | None = None  # the cycles it is given in (a test dose: cycle 1); None: every cycle
+    rate_escalation: tuple[RateEscalation, ...] = ()  # the source's rate escalation (first / later infusions)
 
     def given_in(self, cycle: int) -> bool:
         """Whether this component is given in ``cycle`` (of its phase)."""

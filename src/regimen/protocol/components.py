@@ -33,6 +33,7 @@ from regimen.model import (
 from regimen.protocol import values
 from regimen.protocol.collect import Collector, place, read_fields
 from regimen.protocol.fields import COMPONENT, VARIANT
+from regimen.protocol.rates import escalation
 from regimen.quantities.days import day_list, runs
 from regimen.quantities.rules import overlap, parse_rule, satisfiable
 from regimen.quantities.units import ParsedDose, parse_volume
@@ -235,6 +236,13 @@ def component(c: Collector, raw: object, phase: str | None, index: int) -> Compo
     if dosing_weight is not None and dose is not None and dose.unit.basis != "weight":
         c.add(where("dosing_weight"), f"dosing_weight applies to doses per kg; {dose.text!r} is not per kg")
     variants = _variants(c, raw, where, method, read)
+    rates = (
+        c.attempt(
+            where("rate_escalation"), partial(escalation, raw["rate_escalation"], dose, method, raw.get("duration"))
+        )
+        if "rate_escalation" in raw
+        else ()
+    )
     days = read.get("days")
     if comp_id is None or drug_name is None or dose is None or days is None:
         return None
@@ -269,6 +277,7 @@ def component(c: Collector, raw: object, phase: str | None, index: int) -> Compo
         volume=support["volume"],
         additives=support["additives"],
         in_cycles=read.get("in_cycles"),
+        rate_escalation=rates or (),
     )
 
 

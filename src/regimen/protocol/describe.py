@@ -33,7 +33,9 @@ def _how(comp: Component, duration_text: str | None) -> str:
         over = f" over {duration_text}" if duration_text else ""
         return f"{route} as a continuous infusion{over}"
     if comp.method == "infusion":
-        return f"{route} infusion over {duration_text}" if duration_text else f"{route} infusion (duration not stated)"
+        if duration_text:
+            return f"{route} infusion over {duration_text}"
+        return f"{route} infusion ({'rate-escalated' if comp.rate_escalation else 'duration not stated'})"
     return f"{route} bolus{times}"
 
 
@@ -93,6 +95,11 @@ def describe_component(phase: Phase, comp: Component) -> list[str]:
                 for r in rows
             )
             lines.append(f"    {kind}: {said}.")
+    for r in comp.rate_escalation:
+        which = "first infusion of the course" if r.infusions == "first" else "later infusions"
+        where = f"{r.source}{', ' + r.url if r.url else ''}"
+        note = f" {r.note}" if r.note else ""
+        lines.append(f"    Rate escalation, {which}: {r.describe()} ({where}).{note}")
     if comp.note:
         lines.append(f"    Note: {comp.note}")
     return lines

@@ -16,6 +16,7 @@ from typing import Any, cast
 from regimen.model import ACTIONS, DOSING_WEIGHTS, ROLES, SUPPORTIVE_KINDS, DayList, Days, Eligibility, RelativeDays
 from regimen.protocol import values
 from regimen.protocol.organ import HEPATIC, RENAL, bands
+from regimen.protocol.rates import RATE_ESCALATION
 from regimen.protocol.spec import PERCENT_PATTERN, TEXT, Field, Table, caseless
 from regimen.quantities.days import parse_days
 from regimen.quantities.units import NUMBER_PATTERN, VOLUME_PATTERN, ParsedDose, parse_dose
@@ -240,6 +241,17 @@ COMPONENT = Table(
         ),
         "hepatic": Field(
             {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/hepatic"}}, partial(bands, kind="hepatic")
+        ),
+        "rate_escalation": Field(
+            {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 2,
+                "items": {"$ref": "#/$defs/rate_escalation"},
+                "description": "The source's infusion-rate escalation (an infusion without a fixed duration); the plan "
+                "states the least time each infusion takes if every step is tolerated, never an end.",
+            },
+            context="the component's dose, method and duration: rates are in the dose's unit per hour",
         ),
         # supportive care (issue 27): read together, as role, kind, volume and additives go together
         "role": Field(
@@ -526,6 +538,7 @@ TABLES: dict[str, Table] = {
     "variant": VARIANT,
     "renal": RENAL,
     "hepatic": HEPATIC,
+    "rate_escalation": RATE_ESCALATION,
     "component": COMPONENT,
     "requirement": REQUIREMENT,
     "gate": GATE,
@@ -545,6 +558,7 @@ __all__ = [
     "HEPATIC",
     "MODIFICATION",
     "PHASE",
+    "RATE_ESCALATION",
     "RELATIVE",
     "RENAL",
     "REQUIREMENT",

@@ -1,0 +1,158 @@
+"""The least time an infusion with a rate escalation takes, worked out exactly and said in the plan's notes.
+
+A component with ``[[component.rate_escalation]]`` (rituximab: start at 50 mg/h, up by 50 mg/h every 30 minutes to
+at most 400 mg/h) has no fixed duration: each step is taken only if the infusion is tolerated. A plan therefore
+never sets such a row's duration or end (its clock end stays "not known"); it states, for the dose the row gives,
+the steps and the least time the dose takes if every step is tolerated:
+
+    675 mg: 50, 100, 150, 200, 250, 300 mg/h for 30 min each = 25 + 50 + 75 + 100 + 125 + 150 = 525 mg in 3 h;
+    the remaining 150 mg at 350 mg/h take 150/350 h ≈ 25.71 min; at least 3 h 26 min if each step is tolerated
+
+A step's rate is ``start + k × step`` capped at the maximum. Every step below the maximum that the dose outlasts is
+given whole (rate × step time); what remains is given at the next rate (at the maximum, all the rest). The
+arithmetic is exact (fractions); only the total is rounded, to the nearest minute (a half minute up), and the text
+says so when it is not a whole number of minutes.
+
+The course's first infusion of the component (its earliest row in the plan) follows the ``first`` row; every later
+one the ``later`` row (or, without one, nothing is said of it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from regimen.model import Administration, RateEscalation, Regimen
+from regimen.quantities.days import describe_days
+from regimen.quantities.exact import Rounding, amount_text, format_fraction
+
+
+@dataclass(frozen=True, slots=True)
+class LeastTime:
+    """How a dose is given if every step is tolerated: the rates of the steps given whole (each for the row's step
+    time), then ``rest`` at ``last_rate``; ``hours`` in all, exact."""
+
+    whole: tuple[Fraction, ...]
+    last_rate: Fraction
+    rest: Fraction
+    hours: Fraction
+
+
+def least_time(amount: Fraction, row: RateEscalation) -> LeastTime:
+    """The steps that give ``amount`` (in the row's unit) fastest under ``row``: each whole step below the maximum
+    that the dose outlasts, then the rest at the next rate."""
+    if amount <= 0:
+        raise ValueError(f"a rate escalation needs an amount above zero, got {amount}")
+    whole: list[Fraction] = []
+    remaining = amount
+    rate = row.start
+    while rate < row.maximum and rate * row.every_hours < remaining:
+        whole.append(rate)
+        remaining -= rate * row.every_hours
+        rate = min(rate + row.step, row.maximum)
+    return LeastTime(tuple(whole), rate, remaining, len(whole) * row.every_hours + remaining / rate)
+
+
+def _clock(minutes: int) -> str:
+    """'3 h 26 min', '2 h', '45 min'."""
+    h, m = divmod(minutes, 60)
+    if not h:
+        return f"{m} min"
+    return f"{h} h {m} min" if m else f"{h} h"
+
+
+def _span(hours: Fraction) -> str:
+    """A time worked out exactly: '3 h', '1 h 30 min', or in hours when it is not a whole number of minutes."""
+    minutes = hours * 60
+    return _clock(int(minutes)) if minutes.denominator == 1 else f"{format_fraction(hours)} h"
+
+
+def working(amount: Fraction, row: RateEscalation, rounding: Rounding) -> str:
+    """The steps that give ``amount`` under ``row`` and the least time, in words a nurse can check by hand."""
+    t = least_time(amount, row)
+    unit = row.unit
+    parts: list[str] = []
+    if t.whole:
+        delivered = [r * row.every_hours for r in t.whole]
+        rates = ", ".join(format_fraction(r) for r in t.whole)
+        each = f"for {row.every_text}" + (" each" if len(t.whole) > 1 else "")
+        sums = " + ".join(format_fraction(d) for d in delivered)
+        total = amount_text(sum(delivered, Fraction(0)), unit, rounding)
+        given = f"{sums} = {total}" if len(delivered) > 1 else total
+        parts.append(f"{rates} {unit}/h {each} = {given} in {_span(len(t.whole) * row.every_hours)}")
+        rest = f"the remaining {amount_text(t.rest, unit, rounding)}"
+    else:
+        rest = f"all {amount_text(t.rest, unit, rounding)}"
+    minutes = t.rest / t.last_rate * 60
+    exact = (minutes * 100).denominator == 1
+    said = f"= {format_fraction(minutes)} min" if exact else f"≈ {format_fraction(minutes, 2)} min"
+    maximum = " (the maximum)" if t.last_rate == row.maximum and t.whole else ""
+    parts.append(
+        f"{rest} at {format_fraction(t.last_rate)} {unit}/h{maximum} take "
+        f"{format_fraction(t.rest)}/{format_fraction(t.last_rate)} h {said}"
+    )
+    total_minutes = t.hours * 60
+    rounded = math.floor(total_minutes + Fraction(1, 2))
+    how = "" if total_minutes.denominator == 1 else " (rounded to the nearest minute)"
+    parts.append(f"at least {_clock(rounded)}{how} if each step is tolerated")
+    return f"{amount_text(amount, unit, rounding)}: " + "; ".join(parts)
+
+
+def _where(regimen: Regimen, rows: Sequence[Administration]) -> str:
+    """Which rows a note is about: 'cycle 1 day 1', 'cycles 2–8 day 1', 'cycle 1 days 8, 15 and 22; cycles 2–4
+    days 1, 8, 15 and 22' (each phase named when the regimen has several)."""
+    days_of: dict[tuple[str, int], list[int]] = {}
+    for r in rows:
+        days_of.setdefault((r.phase, r.cycle), [])
+        if r.day not in days_of[(r.phase, r.cycle)]:
+            days_of[(r.phase, r.cycle)].append(r.day)
+    runs: dict[tuple[str, tuple[int, ...]], list[int]] = {}
+    for (phase, cycle), days in days_of.items():
+        runs.setdefault((phase, tuple(days)), []).append(cycle)
+    out = []
+    for (phase, days), cycles in runs.items():
+        label = f"{phase}: " if regimen.phased else ""
+        which = describe_days(tuple(cycles)).split(" ", 1)[1]
+        out.append(f"{label}{'cycle' if len(cycles) == 1 else 'cycles'} {which} {describe_days(days)}")
+    return "; ".join(out)
+
+
+def notes(regimen: Regimen, rows: Sequence[Administration], rounding: Rounding) -> list[str]:
+    """The plan's notes on its rate-escalated infusions: for the course's first infusion of each such component, and
+    for the later ones (grouped by the dose they give), the steps and the least time; the rows' duration and end
+    are left unset, as they depend on tolerance."""
+    out: list[str] = []
+    escalated = {(p.id, c.id): c for p in regimen.phases for c in p.components if c.rate_escalation}
+    if not escalated:
+        return out
+    ids = dict.fromkeys(c.id for c in escalated.values())
+    for comp_id in ids:
+        mine = sorted(
+            (r for r in rows if r.component == comp_id and (r.phase, r.component) in escalated),
+            key=lambda r: (r.course_day, r.dose_number or 0),
+        )
+        if not mine:
+            continue
+        first_at = (mine[0].course_day, mine[0].dose_number or 0)
+        groups: dict[tuple[str, str, Fraction, str | None], list[Administration]] = {}
+        for r in mine:
+            kind = "first" if (r.course_day, r.dose_number or 0) == first_at else "later"
+            groups.setdefault((r.phase, kind, r.dose, r.condition), []).append(r)
+        for (phase, kind, amount, condition), group in groups.items():
+            comp = escalated[(phase, comp_id)]
+            row = next((e for e in comp.rate_escalation if e.infusions == kind), None)
+            if row is None:  # no 'later' row: the source says nothing of later infusions
+                continue
+            which = "the course's first infusion" if kind == "first" else "later infusions"
+            when = f", if {condition}" if condition else ""
+            out.append(
+                f"{comp.drug}, {_where(regimen, group)} ({which}{when}), rate-escalated ({row.describe()}; "
+                f"{row.source}): {working(amount, row, rounding)}; its duration and end are not set, as they "
+                "depend on tolerance"
+            )
+    return out
+
+
+__all__ = ["LeastTime", "least_time", "notes", "working"]
