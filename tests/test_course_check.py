@@ -171,3 +171,23 @@ def test_course_start_of_a_regimen_without_requirements_says_nothing_of_them(tmp
     db = tmp_path / "c.db"
     shown = ok(db, "course", "start", "oblimersen-mono", "--course", "g1", *FOLFOX).output
     assert "course g1: started" in shown and "Before the first dose" not in shown
+
+
+def test_weekly_paclitaxel_grade_3_neuropathy_proposes_80_percent_of_144_mg(tmp_path: Path) -> None:
+    """The paclitaxel monograph's 20 % reduction for severe peripheral neuropathy ('severe' read as grade >= 3, the
+    label's definition of severe events): 80 mg/m² × 1.8 m² = 144 mg; 80 % of 144 mg = 115.2 mg (no rounding stated),
+    from the checked cycle on. Grade 2 is not severe: go."""
+    db = tmp_path / "c.db"
+    args = ("--bsa", "1.8", "--weight", "70", "--age", "50", "--sex", "female", "--start", "2026-12-01")
+    ok(db, "course", "start", "paclitaxel-weekly", "--course", "p1", *args)
+    grade_2 = ok(db, "course", "check", "p1", "--cycle", "2", "--anc", "2", "--plt", "150", "--neuropathy", "2")
+    assert grade_2.stdout.startswith("paclitaxel-weekly, cycle 2: GO")
+    check = ("course", "check", "p1", "--cycle", "2", "--anc", "2", "--plt", "150", "--neuropathy", "3")
+    shown = ok(db, *check).stdout
+    assert shown.startswith("paclitaxel-weekly, cycle 2: REDUCE")
+    assert "paclitaxel: REDUCE — if neuropathy grade >= 3: give paclitaxel at 80 % of the dose" in shown
+    assert "oncohemakey.com" in shown and "Nothing was recorded" in shown
+    ok(db, *check, "--accept")
+    doses = [r["dose_exact"] for r in rows(db, "p1") if r["drug"] == "paclitaxel"]
+    assert doses[:3] == ["144", "115.2", "115.2"] and len(doses) == 12
+    assert all(d == "115.2" for d in doses[1:])  # "for subsequent doses"
