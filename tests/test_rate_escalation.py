@@ -205,3 +205,27 @@ def test_a_later_row_alone_is_refused() -> None:
     text = _FILE.format(dose="375 mg/m²", method="infusion", start="50 mg/h", max="400 mg/h", extra="", more="")
     with pytest.raises(RegimenFileError, match="needs a row for infusions = 'first'"):
         load_text(text.replace('infusions = "first"', 'infusions = "later"'), "x.toml")
+
+
+def test_weekly_rituximab_names_the_first_infusion_and_groups_the_later_ones() -> None:
+    """Days 1, 8, 15 and 22 of a 28-day cycle, 2 cycles, 100 mg flat: the first infusion is cycle 1 day 1; the later
+    ones are cycle 1 days 8, 15 and 22 and cycle 2 days 1, 8, 15 and 22. Later: 100 mg/h for 30 min gives 50 mg, then
+    the remaining 50 mg at 200 mg/h take 50/200 h = 15 min: at least 45 min."""
+    text = _FILE.format(dose="100 mg", method="infusion", start="50 mg/h", max="400 mg/h", extra="", more="")
+    text = text.replace('days = "1"', 'days = "1, 8, 15, 22"').replace('name = "X"', 'name = "X"\ncycle_length = 28')
+    text += (
+        '[[component.rate_escalation]]\ninfusions = "later"\nstart = "100 mg/h"\nstep = "100 mg/h"\n'
+        'every = "30 min"\nmax = "400 mg/h"\nsource = "label"\n'
+    )
+    plan = regimen.expand(load_text(text, "x.toml"), regimen.make_patient(), cycles=2)
+    mine = [n for n in plan.notes if n.startswith("rituximab, cycle")]
+    assert len(mine) == 2
+    assert mine[0].startswith("rituximab, cycle 1 day 1 (the course's first infusion), rate-escalated")
+    assert "100 mg: 50, 100 mg/h for 30 min each = 25 + 50 = 75 mg in 1 h; the remaining 25 mg at 150 mg/h" in mine[0]
+    assert mine[1].startswith(
+        "rituximab, cycle 1 days 8, 15 and 22; cycle 2 days 1, 8, 15 and 22 (later infusions), rate-escalated"
+    )
+    assert (
+        "100 mg: 100 mg/h for 30 min = 50 mg in 30 min; the remaining 50 mg at 200 mg/h take 50/200 h = 15 min; "
+        "at least 45 min if each step is tolerated" in mine[1]
+    )

@@ -109,8 +109,8 @@ def _where(regimen: Regimen, rows: Sequence[Administration]) -> str:
         if r.day not in days_of[(r.phase, r.cycle)]:
             days_of[(r.phase, r.cycle)].append(r.day)
     runs: dict[tuple[str, tuple[int, ...]], list[int]] = {}
-    for (phase, cycle), days in days_of.items():
-        runs.setdefault((phase, tuple(days)), []).append(cycle)
+    for (phase, cycle), given in days_of.items():
+        runs.setdefault((phase, tuple(given)), []).append(cycle)
     out = []
     for (phase, days), cycles in runs.items():
         label = f"{phase}: " if regimen.phased else ""
