@@ -80,6 +80,20 @@ before = "cis"
 gap = "30 min"
 additives = [{ drug = "potassium chloride", amount = "20 mmol" }]
 
+[[component]]
+drug = "rituximab"
+dose = "375 mg/m²"
+method = "infusion"
+days = "1"
+
+[[component.rate_escalation]]
+infusions = "first"
+start = "50 mg/h"
+step = "50 mg/h"
+every = "30 min"
+max = "400 mg/h"
+source = "Label"
+
 [[requirement]]
 id = "audiometry"
 test = "hearing test"
@@ -122,6 +136,11 @@ PLACES: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]],
     "variant": (lambda: copy.deepcopy(FULL), lambda d: d["component"][0]["variant"][0], SCHEMA["$defs"]["variant"]),
     "renal": (lambda: copy.deepcopy(FULL), lambda d: d["component"][0]["renal"][0], SCHEMA["$defs"]["renal"]),
     "hepatic": (lambda: copy.deepcopy(FULL), lambda d: d["component"][0]["hepatic"][0], SCHEMA["$defs"]["hepatic"]),
+    "rate_escalation": (
+        lambda: copy.deepcopy(FULL),
+        lambda d: d["component"][3]["rate_escalation"][0],
+        SCHEMA["$defs"]["rate_escalation"],
+    ),
     "relative days": (
         lambda: copy.deepcopy(FULL),
         lambda d: d["component"][1]["days"],
@@ -219,6 +238,9 @@ REFUSED: list[tuple[str, str, object]] = [
     ("renal", "action", "half"),
     ("renal", "max", 50),  # with below: both upper bounds
     ("hepatic", "measure", "bilirubin"),
+    ("rate_escalation", "infusions", "second"),
+    ("rate_escalation", "start", "fast"),
+    ("rate_escalation", "every", ""),
     ("eligibility", "min_age", "18"),
     ("emetogenic_risk", "level", "severe"),
     ("emetogenic_risk", "note", 3),
