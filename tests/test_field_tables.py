@@ -82,17 +82,13 @@ additives = [{ drug = "potassium chloride", amount = "20 mmol" }]
 
 [[component]]
 drug = "rituximab"
+days = "1"
 dose = "375 mg/m²"
 method = "infusion"
-days = "1"
-
-[[component.rate_escalation]]
-infusions = "first"
-start = "50 mg/h"
-step = "50 mg/h"
-every = "30 min"
-max = "400 mg/h"
-source = "Label"
+rate_escalation = [
+  { infusions = "first", start = "50 mg/h", step = "50 mg/h", every = "30 min", max = "400 mg/h", source = "Label" },
+  { infusions = "later", start = "100 mg/h", step = "100 mg/h", every = "30 min", max = "400 mg/h", source = "Label" },
+]
 
 [[requirement]]
 id = "audiometry"

@@ -1,15 +1,9 @@
 """A component's infusion-rate escalation (``[[component.rate_escalation]]``), read and checked.
 
 A drug such as rituximab has no fixed infusion time: its source gives a starting rate, a step every so often if the
-infusion is tolerated, and a maximum, one schedule for the first infusion and another for later ones::
-
-    [[component.rate_escalation]]
-    infusions = "first"
-    start = "50 mg/h"
-    step = "50 mg/h"
-    every = "30 min"
-    max = "400 mg/h"
-    source = "RITUXAN (rituximab) US prescribing information, 2"
+infusion is tolerated, and a maximum, one schedule for the first infusion and another for later ones. A row gives
+``infusions`` ("first" or "later"), ``start``, ``step`` and ``max`` (rates such as "50 mg/h"), ``every`` (a time
+such as "30 min") and ``source`` (README, "Supportive care, requirements, gates and modifications", has an example).
 
 Rates are amounts per hour in the unit of the component's dose (mg for a dose in mg/m²); each is positive, the
 maximum is at least the start, and there is one row for ``first`` and at most one for ``later``. The component is an
