@@ -24,7 +24,7 @@ from regimen.clinical.options import ClinicalOptions, StrictError
 from regimen.clinical.patient import AGE
 from regimen.clinical.prepare import Gfr, prepare
 from regimen.engine.outcomes import expand_outcomes, missing_names, missing_warning, outcomes
-from regimen.engine.plan import Plan, TotalKey, cycle_sums, totals_of
+from regimen.engine.plan import Plan, TotalKey, cycle_sums, slot_setter, totals_of
 from regimen.engine.timing import assign_times
 from regimen.errors import PatientError, RegimenError, option
 from regimen.model import (
@@ -52,6 +52,9 @@ from regimen.quantities.limits import MAX_COURSE_DAYS, MAX_CYCLES, MAX_ROWS, che
 from regimen.quantities.units import ParsedDose
 
 HOURS_PER_DAY = Fraction(24)
+
+#: The options of a run that chooses none (frozen, and its mappings are only read): made once, not once per plan.
+_NO_OPTIONS = ClinicalOptions()
 
 
 # ---- choosing variants and resolving days --------------------------------------------------------
@@ -424,7 +427,7 @@ def _expand(
     rounding: Rounding,
     options: ClinicalOptions | None,
 ) -> Plan:
-    options = options or ClinicalOptions()
+    options = options or _NO_OPTIONS
     patient = _age_from_birth_date(patient, start)
     missing = missing_names(regimen, patient)
     if missing:
@@ -842,30 +845,48 @@ def _shares(
     hours it runs that day, and its working is the whole infusion's, then the share. The infusion's warnings and the
     maximum doses that applied to it are on its first day's row (the day it is connected)."""
     by_start = {row.infusion.start_course_day: row for row in whole if row.infusion is not None}
+    # the working of an infusion, and the text of its share of a day, are worked out once per infusion and per
+    # distinct hours of a day (a 7-day pump is seven days of 24 h: one text, not seven)
+    workings: dict[int, str] = {}
+    shares: dict[tuple[int, int, int], tuple[str, Fraction, Fraction | None]] = {}
     out: list[PendingRow] = []
     for day, infusion, hours_today in layout:
         assert infusion is not None
-        row = by_start.get(infusion.start_course_day)
+        start = infusion.start_course_day
+        row = by_start.get(start)
         if row is None:  # left out (a renal table's 'avoid'): none of its days is given
             continue
         assert row.rate is not None and row.hours is not None
-        working = "; ".join(row.steps)
-        if len(row.steps) > 1:  # adjusted: the rate it runs at now
-            rate = amount_text(row.rate, unit + "/h", rounding)
-            working += f"; {amount_text(row.amount, unit, rounding)} over {_hours_text(row.hours)} = {rate}"
+        working = workings.get(start)
+        if working is None:
+            working = "; ".join(row.steps)
+            if len(row.steps) > 1:  # adjusted: the rate it runs at now
+                rate = amount_text(row.rate, unit + "/h", rounding)
+                working += f"; {amount_text(row.amount, unit, rounding)} over {_hours_text(row.hours)} = {rate}"
+            workings[start] = working
+        share_key = (start, hours_today.numerator, hours_today.denominator)
+        found = shares.get(share_key)
+        if found is None:
+            calculated = row.calculated * hours_today / row.hours if row.calculated is not None else None
+            found = shares[share_key] = (
+                share_text(row.rate, hours_today, unit, rounding),
+                row.rate * hours_today,
+                calculated,
+            )
+        share, amount, calculated = found
         first = infusion.day_index == 1
         out.append(
             PendingRow(
                 day=day,
-                infusion=dataclasses.replace(
-                    infusion, amount=row.amount, calculation=working, amount_calculated=row.calculated
+                infusion=new_infusion(
+                    start, infusion.hours, infusion.day_index, infusion.days, row.amount, working, row.calculated
                 ),
-                amount=row.rate * hours_today,
+                amount=amount,
                 rate=row.rate,
                 hours=hours_today,
-                steps=[working, share_text(row.rate, hours_today, unit, rounding)],
+                steps=[working, share],
                 warnings=list(row.warnings) if first else [],
-                calculated=row.calculated * hours_today / row.hours if row.calculated is not None else None,
+                calculated=calculated,
                 caps=list(row.caps) if first else [],
             )
         )
@@ -947,14 +968,14 @@ def _moved(row: Administration, cycle: int, shift: int, start: dt.date | None) -
     course_day = row.course_day + shift
     infusion = row.infusion
     if infusion is not None:
-        infusion = Infusion(
-            start_course_day=infusion.start_course_day + shift,
-            hours=infusion.hours,
-            day_index=infusion.day_index,
-            days=infusion.days,
-            amount=infusion.amount,
-            calculation=infusion.calculation,
-            amount_calculated=infusion.amount_calculated,
+        infusion = new_infusion(
+            infusion.start_course_day + shift,
+            infusion.hours,
+            infusion.day_index,
+            infusion.days,
+            infusion.amount,
+            infusion.calculation,
+            infusion.amount_calculated,
         )
     new = object.__new__(Administration)
     fields = new.__dict__
@@ -964,6 +985,36 @@ def _moved(row: Administration, cycle: int, shift: int, start: dt.date | None) -
     fields["date"] = start + dt.timedelta(days=course_day - 1) if start is not None else None
     fields["infusion"] = infusion
     return new
+
+
+_NEW = object.__new__
+_INFUSION_FIELDS = ("start_course_day", "hours", "day_index", "days", "amount", "calculation", "amount_calculated")
+_START, _HOURS, _DAY_INDEX, _DAYS, _AMOUNT, _CALCULATION, _CALCULATED = (
+    slot_setter(Infusion, name) for name in _INFUSION_FIELDS
+)
+
+
+def new_infusion(
+    start_course_day: int,
+    hours: Fraction,
+    day_index: int,
+    days: int,
+    amount: Fraction | None,
+    calculation: str | None,
+    amount_calculated: Fraction | None,
+) -> Infusion:
+    """``Infusion(...)`` with each field written into its slot, as :func:`~regimen.engine.plan.new_total` makes a
+    total: the frozen dataclass's ``__init__`` costs three times as much, and a plan makes one per day of each
+    continuous infusion of every cycle (a test holds the two equal)."""
+    infusion: Infusion = _NEW(Infusion)
+    _START(infusion, start_course_day)
+    _HOURS(infusion, hours)
+    _DAY_INDEX(infusion, day_index)
+    _DAYS(infusion, days)
+    _AMOUNT(infusion, amount)
+    _CALCULATION(infusion, calculation)
+    _CALCULATED(infusion, amount_calculated)
+    return infusion
 
 
 def _component_notes(
