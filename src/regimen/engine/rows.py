@@ -144,8 +144,46 @@ def dose_fields(
     }
 
 
-def row_record(plan: Plan, r: Administration) -> dict[str, Any]:
-    rnd = plan.rounding
+class Numbers:
+    """The numbers of one plan's records, each worked out once per number: a plan's later cycles hold the first
+    cycle's amounts, rates and hours (the same objects), so a plan of 12 cycles of 5 rows has 5 doses to round and
+    write, not 60 (a third of an API answer's time). Keyed by the object's identity, and holding it, so that an id
+    is never taken for another number's; the same text as :func:`exact_text`, :data:`Rounding` and
+    :func:`exact_decimal` give, which a test holds."""
+
+    __slots__ = ("_exact", "_hours", "_rounded", "rounding")
+
+    def __init__(self, rounding: Rounding) -> None:
+        self.rounding = rounding
+        self._rounded: dict[int, tuple[Fraction, int | float]] = {}
+        self._exact: dict[int, tuple[Fraction, str]] = {}
+        self._hours: dict[int, tuple[Fraction, int | float]] = {}
+
+    def rounded(self, x: Fraction) -> int | float:
+        """``x`` rounded as the plan rounds, as a JSON number."""
+        found = self._rounded.get(id(x))
+        if found is None:
+            found = self._rounded[id(x)] = (x, decimal_to_json(self.rounding(x)))
+        return found[1]
+
+    def exact(self, x: Fraction) -> str:
+        """``x`` exactly (:func:`exact_text`)."""
+        found = self._exact.get(id(x))
+        if found is None:
+            found = self._exact[id(x)] = (x, exact_text(x))
+        return found[1]
+
+    def hours(self, x: Fraction) -> int | float:
+        """Hours to 6 places, as a JSON number."""
+        found = self._hours.get(id(x))
+        if found is None:
+            found = self._hours[id(x)] = (x, decimal_to_json(exact_decimal(x, 6)))
+        return found[1]
+
+
+def row_record(plan: Plan, r: Administration, numbers: Numbers | None = None) -> dict[str, Any]:
+    """A row as its record (JSON, CSV): ``numbers``, one plan's numbers worked out once (:class:`Numbers`)."""
+    n = numbers if numbers is not None else Numbers(plan.rounding)
     return {
         "phase": r.phase,
         "cycle": r.cycle,
@@ -154,17 +192,17 @@ def row_record(plan: Plan, r: Administration) -> dict[str, Any]:
         "date": r.date.isoformat() if r.date else None,
         "drug": r.drug,
         "component": r.component,
-        "dose": _num(rnd(r.dose)),
-        "dose_exact": exact_text(r.dose),
+        "dose": n.rounded(r.dose),
+        "dose_exact": n.exact(r.dose),
         "dose_unit": r.dose_unit,
         "route": r.route,
         "method": r.method,
-        "rate": _num(rnd(r.rate)) if r.rate is not None else None,
+        "rate": n.rounded(r.rate) if r.rate is not None else None,
         "rate_unit": r.rate_unit,
-        "duration_h": _num(exact_decimal(r.duration_hours, 6)) if r.duration_hours is not None else None,
+        "duration_h": n.hours(r.duration_hours) if r.duration_hours is not None else None,
         "infusion_day": r.infusion.day_index if r.infusion else None,
         "infusion_days": r.infusion.days if r.infusion else None,
-        "infusion_hours": _num(exact_decimal(r.infusion.hours, 6)) if r.infusion else None,
+        "infusion_hours": n.hours(r.infusion.hours) if r.infusion else None,
         "calculation": r.calculation,
         "warnings": list(r.warnings),
         "condition": r.condition,
@@ -191,13 +229,14 @@ def csv_record(plan: Plan, r: Administration) -> dict[str, Any]:
     return rec
 
 
-def total_record(plan: Plan, t: Total) -> dict[str, Any]:
+def total_record(plan: Plan, t: Total, numbers: Numbers | None = None) -> dict[str, Any]:
+    n = numbers if numbers is not None else Numbers(plan.rounding)
     return {
         "drug": t.drug,
         "phase": t.phase,
         "cycle": t.cycle,
-        "amount": _num(plan.rounding(t.amount)),
-        "amount_exact": exact_text(t.amount),
+        "amount": n.rounded(t.amount),
+        "amount_exact": n.exact(t.amount),
         "unit": t.unit,
         # a drug given by several components has a total per component; a plan made without a value a rule
         # needs has a total per outcome
@@ -209,6 +248,7 @@ def total_record(plan: Plan, t: Total) -> dict[str, Any]:
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
     reg = plan.regimen
     p = plan.patient
+    numbers = Numbers(plan.rounding)
     values = {"weight_kg": p.weight_kg, "bsa_m2": p.bsa_m2, "age_years": p.age_years, "height_cm": p.height_cm}
     return {
         "regimen": {
@@ -228,12 +268,12 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "working": list(p.working),
         },
         "start": plan.start.isoformat() if plan.start else None,
-        "administrations": [row_record(plan, r) for r in plan.administrations],
+        "administrations": [row_record(plan, r, numbers) for r in plan.administrations],
         # what is prepared and given: each dose, and each continuous infusion once, whole (issue 24)
-        "preparations": _preparations(plan),
+        "preparations": _preparations(plan, numbers),
         "totals": {
-            "by_cycle": [total_record(plan, t) for t in plan.totals if t.cycle is not None],
-            "course": [total_record(plan, t) for t in plan.totals if t.cycle is None],
+            "by_cycle": [total_record(plan, t, numbers) for t in plan.totals if t.cycle is not None],
+            "course": [total_record(plan, t, numbers) for t in plan.totals if t.cycle is None],
         },
         "notes": list(plan.notes),
         "warnings": list(plan.warnings),
@@ -256,15 +296,16 @@ def protocol_record(reg: Regimen) -> dict[str, Any]:
     }
 
 
-def _preparations(plan: Plan) -> list[dict[str, Any]]:
-    return [preparation_record(p, plan.tz) for p in preparations(plan.administrations)]
+def _preparations(plan: Plan, numbers: Numbers) -> list[dict[str, Any]]:
+    return [preparation_record(p, plan.tz, numbers) for p in preparations(plan.administrations)]
 
 
-def preparation_record(prep: Preparation, tz: str | None) -> dict[str, Any]:
+def preparation_record(prep: Preparation, tz: str | None, numbers: Numbers | None = None) -> dict[str, Any]:
     """A preparation as JSON (``regimen expand --format json`` 'preparations', a course's JSON): the amount
     prepared, its rate and hours, the instants it is connected and disconnected (ISO 8601 in the zone ``tz``), the
     cycle days it covers and its working."""
-    r, rnd = prep.first, prep.rounding
+    r = prep.first
+    n = numbers if numbers is not None and numbers.rounding == prep.rounding else Numbers(prep.rounding)
     zone = tzinfo_for(tz)
     return {
         "phase": r.phase,
@@ -274,12 +315,12 @@ def preparation_record(prep: Preparation, tz: str | None) -> dict[str, Any]:
         "drug": r.drug,
         "component": r.component,
         "continuous": prep.continuous,
-        "dose": _num(rnd(prep.dose)),
-        "dose_exact": exact_text(prep.dose),
+        "dose": n.rounded(prep.dose),
+        "dose_exact": n.exact(prep.dose),
         "dose_unit": prep.dose_unit,
-        "rate": _num(rnd(prep.rate)) if prep.rate is not None else None,
+        "rate": n.rounded(prep.rate) if prep.rate is not None else None,
         "rate_unit": r.rate_unit,
-        "hours": _num(exact_decimal(prep.hours, 6)) if prep.hours is not None else None,
+        "hours": n.hours(prep.hours) if prep.hours is not None else None,
         "connect": wall(prep.connect, zone) if prep.connect is not None else None,
         "disconnect": wall(prep.disconnect, zone) if prep.disconnect is not None else None,
         "route": r.route,
@@ -470,6 +511,7 @@ __all__ = [
     "ROW_FIELDS",
     "ROW_SCHEMA",
     "Field",
+    "Numbers",
     "arrow_array",
     "arrow_schema",
     "coded_schema",

@@ -15,15 +15,19 @@ from regimen.engine.rows import ROW_FIELDS, csv_record, plan_to_dict
 from regimen.export.spreadsheet import safe_text
 
 
-def plan_to_json(plan: Plan, *, paths: bool = True) -> str:
+def plan_to_json(plan: Plan, *, paths: bool = True, compact: bool = False) -> str:
     """The plan as JSON. ``paths=False`` (an answer of the web API): the regimen's file (and the bundled file it
-    shadows) by its name only, never where it lies on the server's disk."""
+    shadows) by its name only, never where it lies on the server's disk. ``compact`` (the web API's answers): the
+    same document without indentation or spaces, written by the standard library's C encoder; indented JSON is
+    written by its pure-Python encoder, four times slower (two thirds of an answer's time)."""
     data = plan_to_dict(plan)
     if not paths:
         about = data["regimen"]
         for key in ("file", "shadows"):
             if about.get(key):
                 about[key] = PurePath(str(about[key])).name
+    if compact:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 

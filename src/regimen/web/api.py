@@ -126,7 +126,7 @@ async def api_regimen(request: Request) -> JSONResponse:
 
 
 def _plan_json(body: dict[str, Any]) -> str:
-    return plan_to_json(within(read(body, inputs.PLAN_FIELDS).plan, MAX_ROWS), paths=False)
+    return plan_to_json(within(read(body, inputs.PLAN_FIELDS).plan, MAX_ROWS), paths=False, compact=True)
 
 
 async def api_plan(request: Request) -> Response:
@@ -178,7 +178,7 @@ def _cohort(body: dict[str, Any]) -> str:
                 f"the roster's plans have more than {MAX_ROWS:,} administrations together: send fewer patients a "
                 "request, or use 'regimen cohort' on the command line",
             )
-        parts.append(f'{{"patient_id": {json.dumps(pid)}, "plan": {plan_to_json(plan, paths=False)}}}')
+        parts.append(f'{{"patient_id": {json.dumps(pid)}, "plan": {plan_to_json(plan, paths=False, compact=True)}}}')
     return f'{{"plans": [{", ".join(parts)}], "rejected": {json.dumps(rejected, ensure_ascii=False)}}}'
 
 

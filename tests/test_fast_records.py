@@ -1,0 +1,79 @@
+"""The shortcuts of a plan's objects and records (issue 29) give exactly what the plain ways give.
+
+Totals and infusions are written into their slots (``new_total``, ``new_infusion``) rather than through the frozen
+dataclasses' ``__init__``; a plan's records work each number out once (``Numbers``); the web API writes its JSON
+without indentation, with the standard library's C encoder. Each is held equal to the plain way here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from fractions import Fraction
+
+import pytest
+from tests.conftest import BUNDLED_IDS
+
+import regimen
+from regimen.engine.expand import new_infusion
+from regimen.engine.plan import new_total
+from regimen.engine.preparations import preparations
+from regimen.engine.rows import Numbers, exact_text, plan_to_dict, preparation_record, row_record, total_record
+from regimen.export.records import plan_to_json
+from regimen.model import Infusion, Total
+from regimen.quantities.exact import Rounding, decimal_to_json, exact_decimal
+
+
+def test_a_total_written_into_its_slots_is_the_total_the_constructor_makes() -> None:
+    names = [f.name for f in dataclasses.fields(Total)]
+    assert names == ["drug", "amount", "unit", "phase", "cycle", "condition", "component"]  # new_total's order
+    values = ("oxaliplatin", Fraction(153), "mg", "main", 3, "age >= 70", "pump")
+    made = new_total(*values)
+    assert made == Total(**dict(zip(names, values, strict=True)))
+    assert made == Total(*values) and hash(made) == hash(Total(*values))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.cycle = 4  # type: ignore[misc]
+
+
+def test_an_infusion_written_into_its_slots_is_the_infusion_the_constructor_makes() -> None:
+    names = [f.name for f in dataclasses.fields(Infusion)]
+    values = (15, Fraction(46), 2, 2, Fraction(4320), "2,400 mg/m² × 1.8 m² = 4,320 mg over 46 h", None)
+    made = new_infusion(*values)
+    assert made == Infusion(**dict(zip(names, values, strict=True)))
+    assert made.hours_today == 22  # 46 h: 24 h, then 22 h
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.day_index = 1  # type: ignore[misc]
+
+
+def test_numbers_are_the_texts_and_roundings_of_each_number() -> None:
+    numbers = Numbers(Rounding(3))
+    third = Fraction(1, 3)
+    assert numbers.rounded(third) == 0.333 and numbers.exact(third) == "1/3" == exact_text(third)
+    assert numbers.hours(Fraction(46)) == 46 and numbers.hours(third) == decimal_to_json(exact_decimal(third, 6))
+    # the same number as another object, and another number after the first was freed: each its own
+    assert numbers.rounded(Fraction(2, 3)) == 0.667 and numbers.exact(Fraction(1, 3)) == "1/3"
+    for k in range(1, 200):
+        assert numbers.exact(Fraction(k, 8)) == exact_text(Fraction(k, 8))
+
+
+@pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
+def test_records_with_the_plans_numbers_are_the_records_without(regimen_id: str) -> None:
+    """Each record made with the plan's :class:`Numbers` is the record made alone, for every bundled regimen with
+    dates and times (preparations connect and disconnect then)."""
+    patient = regimen.make_patient(weight="93.7", bsa="2.13", age="71")
+    plan = regimen.expand(
+        regimen.load(regimen_id), patient, start=dt.date(2027, 3, 22), time=dt.time(9), tz="Europe/Berlin"
+    )
+    whole = plan_to_dict(plan)
+    assert whole["administrations"] == [row_record(plan, r) for r in plan.administrations]
+    assert whole["totals"]["by_cycle"] + whole["totals"]["course"] == [total_record(plan, t) for t in plan.totals]
+    assert whole["preparations"] == [preparation_record(p, plan.tz) for p in preparations(plan.administrations)]
+
+
+@pytest.mark.parametrize("regimen_id", ["mfolfox6", "oblimersen-dex", "r-chop-21"])
+def test_compact_json_is_the_same_document(regimen_id: str) -> None:
+    plan = regimen.expand(regimen.load(regimen_id), regimen.make_patient(weight="70", bsa="1.8", age="45"))
+    compact = plan_to_json(plan, paths=False, compact=True)
+    assert json.loads(compact) == json.loads(plan_to_json(plan, paths=False))
+    assert "\n" not in compact and '": ' not in compact.replace('\\"', "")  # no indentation, no spaces
