@@ -190,13 +190,18 @@ def exposure(
     anthracycline (or a prior dose) is always counted: without a chosen table or limit, the defaults
     (:data:`DEFAULT_TABLE`, :data:`DEFAULT_LIMIT`) are used and said so."""
     # each drug once, not each row (a CAPOX plan has 232 rows of two drugs: a tenth of its time, row by row)
-    if not prior and not any(drug.lower() in known_anthracyclines() for drug in {r.drug for r in rows}):
+    drugs = {r.drug for r in rows}
+    if not prior and not any(drug.lower() in known_anthracyclines() for drug in drugs):
         if table is None and limit is None:
             return Exposure((), (), None)
     chosen = limit is not None
+    used = table if table is not None else load_table(DEFAULT_TABLE)
+    # only the rows of the drugs counted() counts are handed to it (8 of an R-CHOP plan's 96)
+    known = known_anthracyclines() | used.drugs
+    counted_drugs = {drug for drug in drugs if drug.lower() in known}
     found = counted(
-        [("planned", [(r, bsa_m2) for r in rows])],
-        table if table is not None else load_table(DEFAULT_TABLE),
+        [("planned", [(r, bsa_m2) for r in rows if r.drug in counted_drugs])],
+        used,
         prior,
         limit if chosen else DEFAULT_LIMIT,
         "--anthracycline-limit" if chosen else DEFAULT_LIMIT_SOURCE,

@@ -749,8 +749,13 @@ class _Cycles:
                 for row in pending:
                     row.steps.append(added)
             rows.extend(_administrations(phase, cycle, offset, start, comp, pending, unit, rounding, derivation))
-        order = component_order(phase)
-        rows.sort(key=lambda r: (r.day, order[r.component], r.dose_number or 0))
+        order = _ORDERS.get(id(phase))
+        if order is None or order[0] is not phase:  # by the phase's identity, holding it (as _LAYOUTS)
+            if len(_ORDERS) >= _LAYOUTS_MAX:
+                _ORDERS.clear()
+            order = _ORDERS[id(phase)] = (phase, component_order(phase))
+        rank = order[1]
+        rows.sort(key=lambda r: (r.day, rank[r.component], r.dose_number or 0))
         return rows
 
     def _infusions(
@@ -900,6 +905,8 @@ def _shares(
 #: that a key of identities is never taken for another regimen's after one is freed; the memo is emptied when full.
 _LAYOUTS: dict[tuple[int, ...], tuple[tuple[object, ...], _Layout]] = {}
 _LAYOUTS_MAX = 4096
+#: Each phase's order of components within a day (:func:`component_order`), worked out once per process.
+_ORDERS: dict[int, tuple[Phase, dict[str, tuple[int, int, int]]]] = {}
 
 
 def component_order(phase: Phase) -> dict[str, tuple[int, int, int]]:

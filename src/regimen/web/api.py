@@ -8,6 +8,7 @@ import json
 import time
 from typing import Any
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -18,7 +19,7 @@ from regimen.engine.plan import Plan
 from regimen.engine.verify import parse_tolerance, verify
 from regimen.errors import RegimenError, option
 from regimen.export.ics import plan_to_ics
-from regimen.export.records import plan_to_json
+from regimen.export.records import plan_record
 from regimen.export.verification import verification_json
 from regimen.protocol.catalog import list_regimens
 from regimen.protocol.describe import describe
@@ -125,8 +126,8 @@ async def api_regimen(request: Request) -> JSONResponse:
     )
 
 
-def _plan_json(body: dict[str, Any]) -> str:
-    return plan_to_json(within(read(body, inputs.PLAN_FIELDS).plan, MAX_ROWS), paths=False, compact=True)
+def _plan_json(body: dict[str, Any]) -> bytes:
+    return orjson.dumps(plan_record(within(read(body, inputs.PLAN_FIELDS).plan, MAX_ROWS), paths=False))
 
 
 async def api_plan(request: Request) -> Response:
@@ -144,7 +145,7 @@ async def api_calendar(request: Request) -> Response:
     return Response(await run_in_threadpool(_calendar, body), media_type="text/calendar; charset=utf-8")
 
 
-def _cohort(body: dict[str, Any]) -> str:
+def _cohort(body: dict[str, Any]) -> bytes:
     patients = body.get("patients")
     if not isinstance(patients, list) or not patients or len(patients) > MAX_ROSTER:
         raise HTTPException(400, f"patients: a list of 1 to {MAX_ROSTER} objects of patient values")
@@ -153,7 +154,9 @@ def _cohort(body: dict[str, Any]) -> str:
     if "regimen" not in checked:
         raise RegimenError(f"{option('regimen')}: choose a regimen (its id, e.g. cenersen-arm3) for the roster")
     regimen_of(checked["regimen"])
-    parts, rejected, rows = [], [], 0
+    plans: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    rows = 0
     for n, patient in enumerate(patients, start=1):
         if not isinstance(patient, dict):
             raise HTTPException(400, f"patient {n}: each patient is an object of values")
@@ -178,8 +181,8 @@ def _cohort(body: dict[str, Any]) -> str:
                 f"the roster's plans have more than {MAX_ROWS:,} administrations together: send fewer patients a "
                 "request, or use 'regimen cohort' on the command line",
             )
-        parts.append(f'{{"patient_id": {json.dumps(pid)}, "plan": {plan_to_json(plan, paths=False, compact=True)}}}')
-    return f'{{"plans": [{", ".join(parts)}], "rejected": {json.dumps(rejected, ensure_ascii=False)}}}'
+        plans.append({"patient_id": pid, "plan": plan_record(plan, paths=False)})
+    return orjson.dumps({"plans": plans, "rejected": rejected})
 
 
 async def api_cohort(request: Request) -> Response:
