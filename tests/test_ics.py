@@ -33,8 +33,8 @@ from tests.conftest import SEED_IDS
 import regimen
 from regimen.cli import cli
 from regimen.cli import expand as expand_cli
-from regimen.engine.expand import requirements
 from regimen.engine.plan import Plan
+from regimen.engine.requirements import requirements
 from regimen.errors import RegimenError, render
 from regimen.export import calendar as calendar_mod
 from regimen.export import ics as ics_mod

@@ -10,7 +10,7 @@ and a row's dose depends only on the dose rule and one body value (weight or BSA
 2. patients are grouped by the variants their rule values select; each group is expanded once by
    :func:`regimen.engine.expand.expand` for a representative patient, giving the row template;
 3. each row's dose, rate and working are computed once per (dose rule, distinct body value) by
-   :func:`regimen.engine.expand.day_doses`, what a plan's rows are made from (a pump's hours that day, each of
+   :func:`regimen.engine.doses.day_doses`, what a plan's rows are made from (a pump's hours that day, each of
    several doses a day): exact :class:`~fractions.Fraction` arithmetic, rounded half up for display exactly as a
    single plan is, and broadcast to every patient with numpy indexing.
 
@@ -65,17 +65,17 @@ from regimen.engine.cohort.roster import (
     read_date,
     read_number,
 )
-from regimen.engine.expand import (
+from regimen.engine.doses import (
     HOURS_PER_DAY,
     DayDose,
     additives_step,
     choose_variant,
     component_schedule,
     day_doses,
-    expand,
-    requirements,
 )
+from regimen.engine.expand import expand
 from regimen.engine.plan import Plan
+from regimen.engine.requirements import requirements
 from regimen.engine.rows import (
     DOSE_FIELDS,
     ROW_FIELDS,
