@@ -248,12 +248,24 @@ def counted(
     known = known_anthracyclines() | (table.drugs if table else set())
     sums: list[tuple[str, dict[str, dict[Fraction | None, Fraction]]]] = []
     for what, rows in parts:
-        by_drug: dict[str, dict[Fraction | None, Fraction]] = {}
+        # the doses of each drug by BSA, gathered by the BSA object (a plan's rows share one): a Fraction's hash is a
+        # modular inverse, most of the cost of a row here; then added, and keyed by value, once per BSA
+        gathered: dict[str, dict[int, tuple[Fraction | None, list[Fraction]]]] = {}
         for r, bsa in rows:
             drug = r.drug.lower()
             if drug in known:
-                at = by_drug.setdefault(drug, {})
-                at[bsa] = at.get(bsa, Fraction(0)) + _mg(r)
+                by_bsa = gathered.setdefault(drug, {})
+                found = by_bsa.get(id(bsa))
+                if found is None:
+                    by_bsa[id(bsa)] = (bsa, [_mg(r)])
+                else:
+                    found[1].append(_mg(r))
+        by_drug: dict[str, dict[Fraction | None, Fraction]] = {}
+        for drug, by_bsa in gathered.items():
+            totals: dict[Fraction | None, Fraction] = {}
+            by_drug[drug] = totals
+            for bsa, doses in by_bsa.values():
+                totals[bsa] = totals.get(bsa, Fraction(0)) + sum(doses, Fraction(0))
         if by_drug or not sums:
             sums.append((what, by_drug))
     if table is None:

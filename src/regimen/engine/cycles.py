@@ -69,14 +69,24 @@ class Cycles:
         self._days: dict[tuple[object, ...], list[DayDose]]
         self._days = {}
         self._bodies: dict[tuple[int, int], tuple[Fraction, str] | None] = {}
+        self._fixed: dict[int, tuple[dict[str, Variant | None], tuple[int, ...]]] = {}
 
     def rows(
         self, phase: Phase, cycle: int, offset: int, start: dt.date | None, length: int | None
     ) -> list[Administration]:
-        on = start + dt.timedelta(days=offset) if start is not None else None
-        chosen = {c.id: choose_variant(c, self.patient, cycle, on) if c.variants else None for c in phase.components}
-        # the components a cycle gives (a test dose only in cycle 1) are part of what makes its rows
-        key = (id(phase), *map(id, chosen.values()), *(c.given_in(cycle) for c in phase.components))
+        fixed = self._fixed.get(id(phase))
+        if fixed is None:
+            on = start + dt.timedelta(days=offset) if start is not None else None
+            chosen = {
+                c.id: choose_variant(c, self.patient, cycle, on) if c.variants else None for c in phase.components
+            }
+            # the components a cycle gives (a test dose only in cycle 1) are part of what makes its rows
+            key = (id(phase), *map(id, chosen.values()), *(c.given_in(cycle) for c in phase.components))
+            if not any(c.variants or c.in_cycles is not None for c in phase.components):
+                # no variant and every component in every cycle: each cycle chooses the same; once per plan
+                self._fixed[id(phase)] = (chosen, key)
+        else:
+            chosen, key = fixed
         first = self._first.get(key) if REUSE else None
         if first is None:
             rows = self._expand_cycle(phase, cycle, offset, start, length, chosen)
@@ -243,47 +253,68 @@ def _administrations(
     rounding: Rounding,
     derivation: Derivation,
 ) -> list[Administration]:
-    """The administrations of ``comp``'s adjusted rows in this cycle."""
+    """The administrations of ``comp``'s adjusted rows in this cycle.
+
+    Administration(...) with every field named, written into its ``__dict__`` as :func:`_moved` does: the frozen
+    dataclass's ``__init__`` sets its 28 fields one ``object.__setattr__`` at a time. The fields the component's rows
+    share are written once into a dictionary, in the class's order, copied into each row's (a copy of a whole
+    dictionary is one step), and then the row's own are set (a test holds these rows equal to the constructor's, and
+    their names to the class's fields)."""
     rows: list[Administration] = []
     rate_unit = f"{unit}/h"
+    shared = {
+        "phase": phase.id,
+        "cycle": cycle,
+        "day": None,
+        "course_day": None,
+        "date": None,
+        "drug": comp.drug,
+        "component": comp.id,
+        "dose": None,
+        "dose_unit": unit,
+        "route": comp.route,
+        "method": comp.method,
+        "rate": None,
+        "rate_unit": None,
+        "duration_hours": None,
+        "calculation": None,
+        "infusion": None,
+        "warnings": (),
+        "dose_calculated": None,
+        "condition": None,
+        "caps": (),
+        "dose_number": None,
+        "doses_per_day": None,
+        "start": None,
+        "end": None,
+        "time_note": None,
+        "rounding": rounding,
+        "derivation": derivation,
+        "role": comp.role,
+    }
     for row in pending:
         course_day = offset + row.day
-        # Administration(...) with every field named, written into its __dict__ as _moved does: the frozen
-        # dataclass's __init__ sets its 27 fields one object.__setattr__ at a time (a test holds the two
-        # equal, and the names to the class's fields)
-        new = object.__new__(Administration)
-        new.__dict__.update(
-            {
-                "phase": phase.id,
-                "cycle": cycle,
-                "day": row.day,
-                "course_day": course_day,
-                "date": start + dt.timedelta(days=course_day - 1) if start is not None else None,
-                "drug": comp.drug,
-                "component": comp.id,
-                "dose": row.amount,
-                "dose_unit": unit,
-                "route": comp.route,
-                "method": comp.method,
-                "rate": row.rate,
-                "rate_unit": rate_unit if row.rate is not None else None,
-                "duration_hours": row.hours,
-                "calculation": "; ".join(row.steps),
-                "infusion": row.infusion,
-                "warnings": tuple(row.warnings),
-                "dose_calculated": row.calculated,
-                "condition": None,
-                "caps": tuple(row.caps),
-                "dose_number": row.dose_number,
-                "doses_per_day": row.doses_per_day,
-                "start": None,
-                "end": None,
-                "time_note": None,
-                "rounding": rounding,
-                "derivation": derivation,
-                "role": comp.role,
-            }
-        )
+        new = _NEW(Administration)
+        fields = new.__dict__
+        fields.update(shared)
+        fields["day"] = row.day
+        fields["course_day"] = course_day
+        if start is not None:
+            fields["date"] = start + dt.timedelta(days=course_day - 1)
+        fields["dose"] = row.amount
+        if row.rate is not None:
+            fields["rate"] = row.rate
+            fields["rate_unit"] = rate_unit
+        fields["duration_hours"] = row.hours
+        fields["calculation"] = row.steps[0] if len(row.steps) == 1 else "; ".join(row.steps)
+        fields["infusion"] = row.infusion
+        if row.warnings:
+            fields["warnings"] = tuple(row.warnings)
+        fields["dose_calculated"] = row.calculated
+        if row.caps:
+            fields["caps"] = tuple(row.caps)
+        fields["dose_number"] = row.dose_number
+        fields["doses_per_day"] = row.doses_per_day
         rows.append(new)
     return rows
 
