@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Mapping
 from fractions import Fraction
 
+from regimen.clinical import rate_escalation
 from regimen.clinical.adjust import Adjustments, row_warnings
 from regimen.clinical.anthracycline import exposure
 from regimen.clinical.lifetime import bleomycin_total
@@ -200,6 +201,7 @@ def _expand(
             check_count(len(rows), "administrations in the plan", MAX_ROWS)
         offset += n * (length or 0)
     notes.extend(_component_notes(regimen, patient, counts, starts))
+    notes.extend(rate_escalation.notes(regimen, rows, rounding))  # least times of rate-escalated infusions
     notes.extend(
         f"before the first dose: {r.test}, before {', '.join(r.drugs)} ({r.source})" for r in regimen.requirements
     )
@@ -307,7 +309,7 @@ def _component_notes(
                 notes.append(
                     f"{comp.drug}: administration method (bolus or infusion, and its duration) not stated in the source"
                 )
-            elif comp.method == "infusion" and comp.duration_hours is None:
+            elif comp.method == "infusion" and comp.duration_hours is None and not comp.rate_escalation:
                 notes.append(f"{comp.drug}: infusion duration not stated in the source")
             if comp.supportive:
                 when = (f", {comp.timing}" if comp.timing else "") + comp.cycles_text
