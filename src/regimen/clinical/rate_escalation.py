@@ -19,6 +19,7 @@ one the ``later`` row (or, without one, nothing is said of it).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,8 +70,10 @@ def _span(hours: Fraction) -> str:
     return _clock(int(minutes)) if minutes.denominator == 1 else f"{format_fraction(hours)} h"
 
 
+@functools.lru_cache(maxsize=4096)
 def working(amount: Fraction, row: RateEscalation, rounding: Rounding) -> str:
-    """The steps that give ``amount`` under ``row`` and the least time, in words a nurse can check by hand."""
+    """The steps that give ``amount`` under ``row`` and the least time, in words a nurse can check by hand. Cached:
+    a pure function of its (immutable) arguments, the same for every later cycle and for every plan of a dose."""
     t = least_time(amount, row)
     unit = row.unit
     parts: list[str] = []
