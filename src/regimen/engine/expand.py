@@ -23,6 +23,9 @@ from regimen.clinical.lifetime import bleomycin_total
 from regimen.clinical.options import ClinicalOptions, StrictError
 from regimen.clinical.patient import AGE
 from regimen.clinical.prepare import Gfr, prepare
+from regimen.engine import fastpath
+from regimen.engine.fastpath import IdentityMemo, new_row
+from regimen.engine.fastpath import moved_row as _moved
 from regimen.engine.outcomes import expand_outcomes, missing_names, missing_warning, outcomes
 from regimen.engine.plan import Plan, TotalKey, cycle_sums, totals_of
 from regimen.engine.timing import assign_times
@@ -591,10 +594,9 @@ def _every_outcome(
 #: What :func:`_layout` gives: (dose, duration, continuous, [(day, infusion, hours given that day)]).
 _Layout = tuple[ParsedDose | AucDose, Fraction | None, bool, tuple[tuple[int, Infusion | None, Fraction], ...]]
 
-#: Cycles with the same variants reuse the first such cycle's rows, moved to their own days, and each distinct
-#: treatment day's dose is worked out once (:class:`_Cycles`). Only the tests turn this off, to compare every plan
-#: with one worked out row by row.
-REUSE = True
+# Cycles with the same variants reuse the first such cycle's rows, moved to their own days, and each distinct
+# treatment day's dose is worked out once (:class:`_Cycles`), while :data:`regimen.engine.fastpath.REUSE` holds:
+# only the tests turn it off, to compare every plan with one worked out row by row.
 
 
 class _Cycles:
@@ -626,7 +628,7 @@ class _Cycles:
         chosen = {c.id: choose_variant(c, self.patient, cycle, on) if c.variants else None for c in phase.components}
         # the components a cycle gives (a test dose only in cycle 1) are part of what makes its rows
         key = (id(phase), *map(id, chosen.values()), *(c.given_in(cycle) for c in phase.components))
-        first = self._first.get(key) if REUSE else None
+        first = self._first.get(key) if fastpath.REUSE else None
         if first is None:
             rows = self._expand_cycle(phase, cycle, offset, start, length, chosen)
             sums = cycle_sums(rows)
@@ -676,7 +678,7 @@ class _Cycles:
         # the regimen's objects and the remembered body factor by identity; the hours by value, as two ints (a
         # Fraction's own hash is a modular inverse: most of the cost of a key)
         key = (id(comp), id(dose), level_step, id(duration), hours_today.numerator, hours_today.denominator, id(body))
-        found = self._days.get(key) if REUSE else None
+        found = self._days.get(key) if fastpath.REUSE else None
         if found is None:
             found = self._days[key] = day_doses(
                 comp,
@@ -792,11 +794,8 @@ def _administrations(
     rate_unit = f"{unit}/h"
     for row in pending:
         course_day = offset + row.day
-        # Administration(...) with every field named, written into its __dict__ as _moved does: the frozen
-        # dataclass's __init__ sets its 27 fields one object.__setattr__ at a time (a test holds the two
-        # equal, and the names to the class's fields)
-        new = object.__new__(Administration)
-        new.__dict__.update(
+        # Administration(...) with every field named, written into its __dict__ (regimen.engine.fastpath, 3)
+        new = new_row(
             {
                 "phase": phase.id,
                 "cycle": cycle,
@@ -877,8 +876,7 @@ def _shares(
 #: first course day and its length. None of it depends on the patient, so it is worked out once per process, not
 #: once per plan (issue 15: a sixth of a plan of 37 rows). The entries hold the objects they were made from, so
 #: that a key of identities is never taken for another regimen's after one is freed; the memo is emptied when full.
-_LAYOUTS: dict[tuple[int, ...], tuple[tuple[object, ...], _Layout]] = {}
-_LAYOUTS_MAX = 4096
+_LAYOUTS: IdentityMemo[_Layout] = IdentityMemo(max_entries=4096)
 
 
 def component_order(phase: Phase) -> dict[str, tuple[int, int, int]]:
@@ -905,10 +903,10 @@ def _layout(
     """``comp``'s dose, duration, whether it is continuous, and each of its days in this cycle with its infusion
     and the hours given that day."""
     held = (phase, comp, *chosen.values())
-    key = (*map(id, held), offset, -1 if length is None else length)
-    found = _LAYOUTS.get(key) if REUSE else None
-    if found is not None and all(a is b for a, b in zip(found[0], held, strict=True)):
-        return found[1]
+    extra = (offset, -1 if length is None else length)
+    found = _LAYOUTS.get(held, extra)
+    if found is not None:
+        return found
     dose, duration = component_schedule(comp, chosen[comp.id])
     days = resolve_days(phase, comp.id, lambda c: chosen[c.id])
     if length is not None and days[-1] > length:
@@ -932,38 +930,7 @@ def _layout(
             hours_today = infusion.hours_today
         layout.append((day, infusion, hours_today))
     made: _Layout = (dose, duration, continuous, tuple(layout))
-    if len(_LAYOUTS) >= _LAYOUTS_MAX:
-        _LAYOUTS.clear()
-    _LAYOUTS[key] = (held, made)
-    return made
-
-
-def _moved(row: Administration, cycle: int, shift: int, start: dt.date | None) -> Administration:
-    """A row of an earlier cycle with the same variants, as it falls in ``cycle``, ``shift`` course days later.
-
-    :meth:`Administration.moved` written out for the four fields that change: this runs for every row of every
-    cycle after the first (200 rows of a CAPOX plan), so the fields are copied into the new row's ``__dict__`` and
-    the four set there, with no keyword dict and no check of their names (issue 15: a third of a plan's time)."""
-    course_day = row.course_day + shift
-    infusion = row.infusion
-    if infusion is not None:
-        infusion = Infusion(
-            start_course_day=infusion.start_course_day + shift,
-            hours=infusion.hours,
-            day_index=infusion.day_index,
-            days=infusion.days,
-            amount=infusion.amount,
-            calculation=infusion.calculation,
-            amount_calculated=infusion.amount_calculated,
-        )
-    new = object.__new__(Administration)
-    fields = new.__dict__
-    fields.update(row.__dict__)
-    fields["cycle"] = cycle
-    fields["course_day"] = course_day
-    fields["date"] = start + dt.timedelta(days=course_day - 1) if start is not None else None
-    fields["infusion"] = infusion
-    return new
+    return _LAYOUTS.put(held, extra, made)
 
 
 def _component_notes(
