@@ -300,9 +300,7 @@ class CohortExpander:
     _blocks: dict[tuple[Any, ...], int] = field(init=False, default_factory=dict, repr=False)
     # per (dose rule, basis, body value): the dose fields of plain dosing, coded for the row table (shared by every
     # template the rule is in: the rows of patients over and under 60 dose the same per day)
-    _worked: dict[tuple[Any, ...], tuple[int | float, ...]] = field(
-        init=False, default_factory=dict, repr=False
-    )
+    _worked: dict[tuple[Any, ...], tuple[int | float, ...]] = field(init=False, default_factory=dict, repr=False)
     # per (check, value): the warning text of one value's check (:func:`range_warning`, :func:`age_warnings`), made
     # once per run; every chunk holds most of the run's distinct values again
     _said: dict[tuple[str, Any], str | None] = field(init=False, default_factory=dict, repr=False)
