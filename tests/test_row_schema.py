@@ -269,3 +269,27 @@ def test_every_bundled_regimens_exact_dose_is_two_integer_columns(runner) -> Non
         frame = pd.read_csv(io.StringIO(text))
         assert (frame["dose_exact_num"].dtype, frame["dose_exact_den"].dtype) == ("int64", "int64"), regimen_id
     assert fractions_seen  # the check met doses that are not decimals, not only ones that are
+
+
+def test_an_exact_dose_beyond_64_bits_is_refused_in_one_line_and_a_cohort_rejects_that_patient(
+    runner,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    """A weight to 23 decimal places (30 significant digits are read) makes an exact dose whose denominator is
+    1.25e23: beyond the 64-bit ``dose_exact_num`` / ``dose_exact_den``. The outputs refuse it in one line (a frame
+    would otherwise fail with an OverflowError); a cohort rejects that patient and writes the others."""
+    weight = "70.12345678901234567890123"
+    result = runner.invoke(cli, ["expand", "cenersen-arm1", "--weight", weight, "--bsa", "1.8", "--format", "csv"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "fewer decimal places" in result.output and len(result.output.strip().splitlines()) == 1
+    roster = tmp_path / "roster.csv"
+    roster.write_text(f"patient_id,weight_kg,bsa_m2,age\na,{weight},1.8,45\nb,70,1.8,45\n", encoding="utf-8")
+    errors = tmp_path / "errors.csv"
+    out = tmp_path / "out.csv"
+    args = ["cohort", "cenersen-arm1", str(roster), "-o", str(out), "--errors", str(errors)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 3, result.output  # rows were rejected
+    rejected = list(csv.DictReader(errors.open(encoding="utf-8")))
+    assert [(r["patient_id"], "fewer decimal places" in r["problem"]) for r in rejected] == [("a", True)]
+    written = pd.read_csv(out)
+    assert set(written["patient_id"]) == {"b"} and written["dose_exact_num"].dtype == "int64"

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from regimen.engine.preparations import Preparation, preparations
 from regimen.engine.timing import wall
+from regimen.errors import PatientError
 from regimen.model import Administration, Regimen, Total
 from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.exact import Rounding, decimal_to_json, exact_decimal, format_decimal, is_terminating
@@ -210,6 +211,24 @@ def exact_text(x: Fraction) -> str:
     return f"{x.numerator}/{x.denominator}"
 
 
+#: The largest numerator or denominator of an exact dose: ``dose_exact_num`` and ``dose_exact_den`` are 64-bit
+#: integers in frames and Parquet.
+MAX_EXACT_PART = 2**63 - 1
+
+
+def exact_parts(dose: Fraction) -> tuple[int, int]:
+    """The exact dose's numerator and denominator (lowest terms), or :class:`PatientError` when either is beyond
+    :data:`MAX_EXACT_PART`: only values with many more digits than any measurement has (a weight to 20 decimal
+    places) give one, and every output of the row then says so in one line rather than the frames alone failing."""
+    num, den = dose.numerator, dose.denominator
+    if num > MAX_EXACT_PART or -num > MAX_EXACT_PART or den > MAX_EXACT_PART:
+        raise PatientError(
+            f"the exact dose {num}/{den} has more digits than a row's exact columns hold (64-bit "
+            "dose_exact_num / dose_exact_den): give the patient's values with fewer decimal places"
+        )
+    return num, den
+
+
 def _num(d: Decimal | None) -> int | float | None:
     return None if d is None else decimal_to_json(d)
 
@@ -230,19 +249,21 @@ def dose_fields(
     rounding: Rounding, dose: Fraction, rate: Fraction | None, hours: Fraction | None, calculation: str
 ) -> dict[str, Any]:
     """The :data:`DOSE_FIELDS` of a record, as :func:`row_record` writes them."""
+    num, den = exact_parts(dose)
     return {
         "dose": _num(rounding(dose)),
         "dose_exact": exact_text(dose),
         "rate": _num(rounding(rate)) if rate is not None else None,
         "duration_h": _num(exact_decimal(hours, 6)) if hours is not None else None,
         "calculation": calculation,
-        "dose_exact_num": dose.numerator,
-        "dose_exact_den": dose.denominator,
+        "dose_exact_num": num,
+        "dose_exact_den": den,
     }
 
 
 def row_record(plan: Plan, r: Administration) -> dict[str, Any]:
     rnd = plan.rounding
+    num, den = exact_parts(r.dose)
     return {
         "phase": r.phase,
         "cycle": r.cycle,
@@ -272,8 +293,8 @@ def row_record(plan: Plan, r: Administration) -> dict[str, Any]:
         "time_note": r.time_note,
         "plan_warnings": list(plan.plan_warnings),
         "role": r.role,
-        "dose_exact_num": r.dose.numerator,
-        "dose_exact_den": r.dose.denominator,
+        "dose_exact_num": num,
+        "dose_exact_den": den,
     }
 
 
@@ -562,6 +583,7 @@ __all__ = [
     "DTYPES",
     "JSON_TYPES",
     "LISTED",
+    "MAX_EXACT_PART",
     "ROW_FIELDS",
     "ROW_SCHEMA",
     "Field",
@@ -575,6 +597,7 @@ __all__ = [
     "dose_fields",
     "dtype_of",
     "empty_frame",
+    "exact_parts",
     "exact_text",
     "frame_records",
     "kind_of",

@@ -574,7 +574,10 @@ class CohortExpander:
         try:
             if self._strict is not None:
                 raise _NotVectorisable(option("strict"))
-            frame = self._rows(good, cols, start, ids, coded)
+            try:
+                frame = self._rows(good, cols, start, ids, coded)
+            except PatientError as exc:  # a row's outputs refused (an exact dose beyond 64 bits): one by one
+                raise _NotVectorisable(f"a patient's values are refused: {exc.message}") from None
         except _NotVectorisable as why:
             self._note(f"rows computed one patient at a time ({why})")
             frame, more = self._rows_each(good, cols, start, ids, first_row)
@@ -1100,10 +1103,11 @@ class CohortExpander:
             when = start.values[start.codes[pos]] if start is not None and start.codes[pos] >= 0 else None
             try:
                 plan = self._expand(self._patient(cols, int(pos)), start=when, strict=True)
+                rows = [{ID_COLUMN: ids[pos], **csv_record(plan, r)} for r in plan.administrations]
             except (PatientError, StrictError) as exc:
                 problems.append((first_row + int(pos), ids[pos], "", exc.message))
                 continue
-            records.extend({ID_COLUMN: ids[pos], **csv_record(plan, r)} for r in plan.administrations)
+            records.extend(rows)
         return records_frame(records, OUTPUT_COLUMNS), pd.DataFrame(problems, columns=list(ERROR_COLUMNS))
 
     def _note(self, text: str) -> None:
