@@ -45,6 +45,7 @@ from regimen.errors import PatientError
 from regimen.model import Administration, Regimen, Total
 from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.exact import Rounding, decimal_to_json, exact_decimal, format_decimal, is_terminating
+from regimen.quantities.limits import MAX_EXACT_PART
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -209,11 +210,6 @@ def exact_text(x: Fraction) -> str:
     if is_terminating(x):
         return format_decimal(exact_decimal(x, 30), grouping=False)
     return f"{x.numerator}/{x.denominator}"
-
-
-#: The largest numerator or denominator of an exact dose: ``dose_exact_num`` and ``dose_exact_den`` are 64-bit
-#: integers in frames and Parquet.
-MAX_EXACT_PART = 2**63 - 1
 
 
 def exact_parts(dose: Fraction) -> tuple[int, int]:
@@ -583,7 +579,6 @@ __all__ = [
     "DTYPES",
     "JSON_TYPES",
     "LISTED",
-    "MAX_EXACT_PART",
     "ROW_FIELDS",
     "ROW_SCHEMA",
     "Field",
