@@ -155,13 +155,18 @@ def test_the_stored_view_is_what_a_replay_gives(db: str) -> None:
     assert ok(db, "course", "show", "bed4", "--format", "json").stdout == cached_json
 
 
-def _due(db: str) -> list[tuple[str, str, object]]:
+def _due(db: str) -> list[tuple[str, str, object, object]]:
     data = json.loads(ok(db, "due", "--from", "2026-12-01", "--format", "json").stdout)["administrations"]
-    return sorted((a["drug"], a["dose"], a["dose_number"]) for a in data)
+    return sorted((a["drug"], a["dose_text"], a["dose"], a["dose_number"]) for a in data)
 
 
-#: capox for 1.8 m² on day 1: oxaliplatin 130 × 1.8 = 234 mg, capecitabine 1,000 × 1.8 = 1,800 mg twice
-DAY_1 = [("capecitabine", "1,800 mg", 1), ("capecitabine", "1,800 mg", 2), ("oxaliplatin", "234 mg", None)]
+#: capox for 1.8 m² on day 1: oxaliplatin 130 × 1.8 = 234 mg, capecitabine 1,000 × 1.8 = 1,800 mg twice (the text and
+#: the number, which migration 0005 added: a database upgraded from before it has them once 'due' rebuilds its rows)
+DAY_1 = [
+    ("capecitabine", "1,800 mg", 1800, 1),
+    ("capecitabine", "1,800 mg", 1800, 2),
+    ("oxaliplatin", "234 mg", 234, None),
+]
 
 
 def test_the_worklist_written_by_another_version_is_rebuilt(db: str) -> None:
@@ -204,6 +209,6 @@ def test_a_database_of_the_previous_schema_is_upgraded_and_its_worklist_rebuilt(
     assert _due(db) == DAY_1
     engine = sa.create_engine(resolve(db))
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD == "0004"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD == "0005"
         assert conn.execute(sa.text("SELECT count(*) FROM course_views")).scalar() == 1
     engine.dispose()

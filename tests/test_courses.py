@@ -494,7 +494,7 @@ def test_due_lists_every_active_course_administration(db: str) -> None:
     ok(db, "course", "start", "capox", "--course", "gone", *START)
     ok(db, "course", "stop", "gone", "--on", "2026-12-01", "--reason", "declined")
     data = json.loads(ok(db, "due", "--from", "2026-12-02", "--format", "json").stdout)
-    got = sorted((a["course"], a["drug"], a["dose"], a["time_local"]) for a in data["administrations"])
+    got = sorted((a["course"], a["drug"], a["dose_text"], a["time_local"]) for a in data["administrations"])
     assert got == sorted(
         [
             ("bed4", "capecitabine", "1,800 mg", None),  # day 2: 1,000 mg/m² × 1.8 m², twice
@@ -502,6 +502,9 @@ def test_due_lists_every_active_course_administration(db: str) -> None:
             ("bed7", "cenersen", "672 mg", "08:00"),  # one bag for 96 h: 0.1 mg/kg/h × 70 kg × 96 h (issue 24.3)
         ]
     )
+    numbers = sorted((a["drug"], a["dose"], a["dose_unit"], a["rate"], a["rate_unit"]) for a in data["administrations"])
+    # the numbers apart from the text (issue 26): cenersen's pump runs at 0.1 mg/kg/h × 70 kg = 7 mg/h
+    assert numbers == [("capecitabine", 1800, "mg", None, None)] * 2 + [("cenersen", 672, "mg", 7, "mg/h")]
     csv_text = ok(db, "due", "--from", "2026-12-02", "--format", "csv").stdout
     assert csv_text.splitlines()[0].startswith("date,time_utc,time_local,tz,course,regimen")
     assert len(csv_text.splitlines()) == 4
@@ -553,6 +556,31 @@ def test_the_worklist_says_which_dose_of_the_day(db: str) -> None:
     ]
     header = ok(db, "due", "--from", "2026-12-01", "--format", "csv").stdout.splitlines()[0].split(",")
     assert header[10:13] == ["component", "dose_number", "dose"]
+
+
+def test_the_worklist_csv_has_numbers_and_units_with_the_display_text_apart(db: str) -> None:
+    """Issue 26: ``due --format csv`` put "1,800 mg" in ``dose``. Each column now holds one type: the dose and rate
+    as numbers rounded as ``expand`` rounds them, their units, the exact dose as two integers, the text apart."""
+    import csv
+    import io
+    from fractions import Fraction
+
+    # 1,000 mg/m² × 1.83 m² = 1,830 mg capecitabine; oxaliplatin 130 × 1.83 = 237.9 mg over 2 h: 118.95 mg/h,
+    # shown as 119 mg/h (three significant figures, as 'regimen expand' shows it)
+    ok(db, "course", "start", "capox", "--course", "bed4", "--weight", "70", "--bsa", "1.83",
+       "--start", "2026-12-01")  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(ok(db, "due", "--from", "2026-12-01", "--format", "csv").stdout)))
+    oxali = next(r for r in rows if r["drug"] == "oxaliplatin")
+    assert (oxali["dose"], oxali["dose_unit"], oxali["dose_text"]) == ("237.9", "mg", "237.9 mg")
+    assert (oxali["rate"], oxali["rate_unit"], oxali["rate_text"]) == ("119", "mg/h", "119 mg/h (from 118.95)")
+    assert (oxali["dose_exact_num"], oxali["dose_exact_den"], oxali["duration_h"]) == ("2379", "10", "2")
+    for r in rows:
+        float(r["dose"])  # a number in every row, never text with a unit
+        assert Fraction(int(r["dose_exact_num"]), int(r["dose_exact_den"])) == Fraction(r["dose_exact"])
+    capecitabine = [r for r in rows if r["drug"] == "capecitabine"]
+    assert [(r["dose"], r["dose_text"], r["rate"], r["rate_unit"]) for r in capecitabine] == [
+        ("1830", "1,830 mg", "", "")
+    ] * 2
 
 
 def test_supply_from_the_worklist(db: str) -> None:

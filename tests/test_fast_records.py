@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import BUNDLED_IDS
 
 import regimen
-from regimen.engine.cycles import new_infusion
+from regimen.engine.fastpath import new_infusion
 from regimen.engine.plan import new_total
 from regimen.engine.preparations import preparations
 from regimen.engine.rows import Numbers, exact_text, plan_to_dict, preparation_record, row_record, total_record

@@ -104,12 +104,14 @@ def test_due_and_course_show_list_one_pump_row(tmp_path: Path) -> None:
     rows = [r for r in due["administrations"] if r["component"] == "fluorouracil-pump"]
     assert len(rows) == 1
     (r,) = rows
-    assert (r["dose_exact"], r["dose"], r["rate"], r["duration_h"]) == (
+    assert (r["dose_exact"], r["dose_text"], r["rate_text"], r["duration_h"]) == (
         "4320",
         "4,320 mg",
         "93.91 mg/h (from 93.9130434783…)",
-        "46",
+        46,
     )
+    # the numbers apart from the text (issue 26): 4,320 mg over 46 h = 93.913... mg/h, shown as 93.91
+    assert (r["dose"], r["dose_unit"], r["rate"], r["rate_unit"]) == (4320, "mg", 93.91, "mg/h")
     assert "connect 2025-03-03 11:00, disconnect 2025-03-05 09:00 (Europe/London)" in r["preparation"]
     text = course(db, "due", "--from", "2025-03-03", "--days", "3").stdout
     assert text.count("fluorouracil-pump") == 0 and "4,320 mg" in text and "2,254" not in text

@@ -1,7 +1,7 @@
 """The fast paths of issue 15 give exactly what the plain ones give.
 
 A plan reuses the rows of an earlier cycle with the same variants, works out each distinct treatment day once
-(``regimen.engine.cycles.REUSE``), copies rows with :meth:`Administration.moved` and sums totals by denominator.
+(``regimen.engine.fastpath.REUSE``), copies rows with :meth:`Administration.moved` and sums totals by denominator.
 Every plan here is compared, whole (rows, totals, notes, warnings), with the plan made with reuse turned off, for
 every bundled regimen and for regimens that use each feature a cycle's rows depend on: variants by cycle and by
 age (at each cycle's start), dose levels, reductions, caps per day, per administration and per cycle, rounding,
@@ -25,6 +25,7 @@ import regimen
 from regimen.clinical.dose_change import DoseChange
 from regimen.clinical.options import ClinicalOptions
 from regimen.engine import cycles as cycles_module
+from regimen.engine import fastpath
 from regimen.engine.plan import Plan, drugs_of_several_components, exact_sum
 from regimen.protocol.loader import load_text
 
@@ -108,7 +109,7 @@ def _both(monkeypatch: pytest.MonkeyPatch, r: regimen.Regimen, patient: regimen.
     """The plan with reuse, after checking that it equals the plan worked out row by row."""
     fast = regimen.expand(r, patient, **kwargs)  # type: ignore[arg-type]
     with monkeypatch.context() as m:
-        m.setattr(cycles_module, "REUSE", False)
+        m.setattr(fastpath, "REUSE", False)
         plain = regimen.expand(r, patient, **kwargs)  # type: ignore[arg-type]
     assert fast == plain
     assert fast.to_dict() == plain.to_dict()
@@ -182,7 +183,7 @@ def test_a_row_moved_to_a_later_cycle_is_the_row_replace_gives() -> None:
     row = next(r for r in plan.administrations if r.infusion is not None)
     assert row.infusion is not None
     for start in (None, dt.date(2026, 3, 27)):
-        moved = cycles_module._moved(row, 3, 56, start)
+        moved = fastpath.moved_row(row, 3, 56, start)
         infusion = dataclasses.replace(row.infusion, start_course_day=row.infusion.start_course_day + 56)
         date = start + dt.timedelta(days=row.course_day + 56 - 1) if start else None
         assert moved == dataclasses.replace(row, cycle=3, course_day=row.course_day + 56, date=date, infusion=infusion)
@@ -213,7 +214,7 @@ def test_a_remembered_layout_is_only_used_for_the_objects_it_was_made_from(monke
     phase = reg.phases[0]
     chosen = {c.id: None for c in phase.components}
     comp = next(c for c in phase.components if c.method == "continuous infusion")
-    monkeypatch.setattr(cycles_module, "_LAYOUTS", {})
+    monkeypatch.setattr(cycles_module, "_LAYOUTS", fastpath.IdentityMemo(max_entries=4096))
     made = cycles_module._layout(phase, comp, chosen, 0, None)
     dose, _, continuous, days = made
     assert continuous and [d for d, _, _ in days] == [1, 2, 3, 4]
@@ -221,15 +222,16 @@ def test_a_remembered_layout_is_only_used_for_the_objects_it_was_made_from(monke
         (k, 4, Fraction(24)) for k in (1, 2, 3, 4)
     ]
     assert cycles_module._layout(phase, comp, chosen, 0, None) is made  # remembered
-    (key,) = cycles_module._LAYOUTS
+    memo = cycles_module._LAYOUTS
+    (key,) = memo._entries
     other = next(c for c in phase.components if c is not comp)
     stale = (phase, other, *chosen.values())  # as if comp's id now named another object
-    cycles_module._LAYOUTS[key] = (stale, ("not", "this", False, ()))  # type: ignore[assignment]
+    memo._entries[key] = (stale, ("not", "this", False, ()))  # type: ignore[assignment]
     again = cycles_module._layout(phase, comp, chosen, 0, None)
     assert again == made and again[0] is dose
-    monkeypatch.setattr(cycles_module, "_LAYOUTS_MAX", 1)
+    memo.max_entries = 1
     cycles_module._layout(phase, other, chosen, 0, None)  # full: emptied, then this one remembered
-    assert len(cycles_module._LAYOUTS) == 1
+    assert len(memo) == 1
 
 
 @settings(max_examples=200)

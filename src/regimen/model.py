@@ -585,7 +585,8 @@ class Administration:
 
     def moved(self, **changes: Any) -> Administration:
         """This row with ``changes`` (field: value), as :func:`dataclasses.replace` gives it, without running the
-        constructor again: the fields are copied at once (the class has no ``__post_init__`` to skip)."""
+        constructor again: the fields are copied at once (the class has no ``__post_init__`` to skip; the speed code
+        that writes ``__dict__`` is described in one place, :mod:`regimen.engine.fastpath`)."""
         new = object.__new__(type(self))
         fields = new.__dict__
         fields.update(self.__dict__)

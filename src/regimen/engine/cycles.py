@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 
 from regimen.clinical.adjust import Adjustments, PendingRow
+from regimen.engine import fastpath
 from regimen.engine.doses import (
     HOURS_PER_DAY,
     DayDose,
@@ -22,7 +23,8 @@ from regimen.engine.doses import (
     infusion_dose,
     share_text,
 )
-from regimen.engine.plan import TotalKey, cycle_sums, slot_setter
+from regimen.engine.fastpath import IdentityMemo, moved_row, new_infusion
+from regimen.engine.plan import TotalKey, cycle_sums
 from regimen.errors import RegimenError
 from regimen.model import (
     Administration,
@@ -42,10 +44,9 @@ from regimen.quantities.units import ParsedDose
 #: What :func:`_layout` gives: (dose, duration, continuous, [(day, infusion, hours given that day)]).
 _Layout = tuple[ParsedDose | AucDose, Fraction | None, bool, tuple[tuple[int, Infusion | None, Fraction], ...]]
 
-#: Cycles with the same variants reuse the first such cycle's rows, moved to their own days, and each distinct
-#: treatment day's dose is worked out once (:class:`Cycles`). Only the tests turn this off, to compare every plan
-#: with one worked out row by row.
-REUSE = True
+# Cycles with the same variants reuse the first such cycle's rows, moved to their own days, and each distinct
+# treatment day's dose is worked out once (:class:`Cycles`), while :data:`regimen.engine.fastpath.REUSE` holds:
+# only the tests turn it off, to compare every plan with one worked out row by row.
 
 
 class Cycles:
@@ -87,7 +88,7 @@ class Cycles:
                 self._fixed[id(phase)] = (chosen, key)
         else:
             chosen, key = fixed
-        first = self._first.get(key) if REUSE else None
+        first = self._first.get(key) if fastpath.REUSE else None
         if first is None:
             rows = self._expand_cycle(phase, cycle, offset, start, length, chosen)
             sums = cycle_sums(rows)
@@ -98,7 +99,7 @@ class Cycles:
         shift = offset - moved_by
         # the same doses as the earlier cycle: the same sums, in this cycle
         self.sums += [((p, cycle, drug, comp, unit), amount) for (p, _, drug, comp, unit), amount in sums]
-        return [_moved(r, cycle, shift, start) for r in template]
+        return [moved_row(r, cycle, shift, start) for r in template]
 
     def _body(self, comp: Component, dose: ParsedDose) -> tuple[Fraction, str] | None:
         key = (id(comp), id(dose))
@@ -137,7 +138,7 @@ class Cycles:
         # the regimen's objects and the remembered body factor by identity; the hours by value, as two ints (a
         # Fraction's own hash is a modular inverse: most of the cost of a key)
         key = (id(comp), id(dose), level_step, id(duration), hours_today.numerator, hours_today.denominator, id(body))
-        found = self._days.get(key) if REUSE else None
+        found = self._days.get(key) if fastpath.REUSE else None
         if found is None:
             found = self._days[key] = day_doses(
                 comp,
@@ -207,12 +208,9 @@ class Cycles:
                 for row in pending:
                     row.steps.append(added)
             rows.extend(_administrations(phase, cycle, offset, start, comp, pending, unit, rounding, derivation))
-        order = _ORDERS.get(id(phase))
-        if order is None or order[0] is not phase:  # by the phase's identity, holding it (as _LAYOUTS)
-            if len(_ORDERS) >= _LAYOUTS_MAX:
-                _ORDERS.clear()
-            order = _ORDERS[id(phase)] = (phase, component_order(phase))
-        rank = order[1]
+        rank = _ORDERS.get((phase,))
+        if rank is None:  # by the phase's identity, holding it (regimen.engine.fastpath, 2)
+            rank = _ORDERS.put((phase,), (), component_order(phase))
         rows.sort(key=lambda r: (r.day, rank[r.component], r.dose_number or 0))
         return rows
 
@@ -255,7 +253,8 @@ def _administrations(
 ) -> list[Administration]:
     """The administrations of ``comp``'s adjusted rows in this cycle.
 
-    Administration(...) with every field named, written into its ``__dict__`` as :func:`_moved` does: the frozen
+    Administration(...) with every field named, written into its ``__dict__`` as
+    :func:`~regimen.engine.fastpath.moved_row` does: the frozen
     dataclass's ``__init__`` sets its 28 fields one ``object.__setattr__`` at a time. The fields the component's rows
     share are written once into a dictionary, in the class's order, copied into each row's (a copy of a whole
     dictionary is one step), and then the row's own are set (a test holds these rows equal to the constructor's, and
@@ -294,7 +293,7 @@ def _administrations(
     }
     for row in pending:
         course_day = offset + row.day
-        new = _NEW(Administration)
+        new = object.__new__(Administration)  # regimen.engine.fastpath, 3
         fields = new.__dict__
         fields.update(shared)
         fields["day"] = row.day
@@ -382,10 +381,9 @@ def _shares(
 #: first course day and its length. None of it depends on the patient, so it is worked out once per process, not
 #: once per plan (issue 15: a sixth of a plan of 37 rows). The entries hold the objects they were made from, so
 #: that a key of identities is never taken for another regimen's after one is freed; the memo is emptied when full.
-_LAYOUTS: dict[tuple[int, ...], tuple[tuple[object, ...], _Layout]] = {}
-_LAYOUTS_MAX = 4096
+_LAYOUTS: IdentityMemo[_Layout] = IdentityMemo(max_entries=4096)
 #: Each phase's order of components within a day (:func:`component_order`), worked out once per process.
-_ORDERS: dict[int, tuple[Phase, dict[str, tuple[int, int, int]]]] = {}
+_ORDERS: IdentityMemo[dict[str, tuple[int, int, int]]] = IdentityMemo(max_entries=4096)
 
 
 def component_order(phase: Phase) -> dict[str, tuple[int, int, int]]:
@@ -412,10 +410,10 @@ def _layout(
     """``comp``'s dose, duration, whether it is continuous, and each of its days in this cycle with its infusion
     and the hours given that day."""
     held = (phase, comp, *chosen.values())
-    key = (*map(id, held), offset, -1 if length is None else length)
-    found = _LAYOUTS.get(key) if REUSE else None
-    if found is not None and all(a is b for a, b in zip(found[0], held, strict=True)):
-        return found[1]
+    extra = (offset, -1 if length is None else length)
+    found = _LAYOUTS.get(held, extra)
+    if found is not None:
+        return found
     dose, duration = component_schedule(comp, chosen[comp.id])
     days = resolve_days(phase, comp.id, lambda c: chosen[c.id])
     if length is not None and days[-1] > length:
@@ -439,68 +437,7 @@ def _layout(
             hours_today = infusion.hours_today
         layout.append((day, infusion, hours_today))
     made: _Layout = (dose, duration, continuous, tuple(layout))
-    if len(_LAYOUTS) >= _LAYOUTS_MAX:
-        _LAYOUTS.clear()
-    _LAYOUTS[key] = (held, made)
-    return made
+    return _LAYOUTS.put(held, extra, made)
 
 
-def _moved(row: Administration, cycle: int, shift: int, start: dt.date | None) -> Administration:
-    """A row of an earlier cycle with the same variants, as it falls in ``cycle``, ``shift`` course days later.
-
-    :meth:`Administration.moved` written out for the four fields that change: this runs for every row of every
-    cycle after the first (200 rows of a CAPOX plan), so the fields are copied into the new row's ``__dict__`` and
-    the four set there, with no keyword dict and no check of their names (issue 15: a third of a plan's time)."""
-    course_day = row.course_day + shift
-    infusion = row.infusion
-    if infusion is not None:
-        infusion = new_infusion(
-            infusion.start_course_day + shift,
-            infusion.hours,
-            infusion.day_index,
-            infusion.days,
-            infusion.amount,
-            infusion.calculation,
-            infusion.amount_calculated,
-        )
-    new = object.__new__(Administration)
-    fields = new.__dict__
-    fields.update(row.__dict__)
-    fields["cycle"] = cycle
-    fields["course_day"] = course_day
-    fields["date"] = start + dt.timedelta(days=course_day - 1) if start is not None else None
-    fields["infusion"] = infusion
-    return new
-
-
-_NEW = object.__new__
-_INFUSION_FIELDS = ("start_course_day", "hours", "day_index", "days", "amount", "calculation", "amount_calculated")
-_START, _HOURS, _DAY_INDEX, _DAYS, _AMOUNT, _CALCULATION, _CALCULATED = (
-    slot_setter(Infusion, name) for name in _INFUSION_FIELDS
-)
-
-
-def new_infusion(
-    start_course_day: int,
-    hours: Fraction,
-    day_index: int,
-    days: int,
-    amount: Fraction | None,
-    calculation: str | None,
-    amount_calculated: Fraction | None,
-) -> Infusion:
-    """``Infusion(...)`` with each field written into its slot, as :func:`~regimen.engine.plan.new_total` makes a
-    total: the frozen dataclass's ``__init__`` costs three times as much, and a plan makes one per day of each
-    continuous infusion of every cycle (a test holds the two equal)."""
-    infusion: Infusion = _NEW(Infusion)
-    _START(infusion, start_course_day)
-    _HOURS(infusion, hours)
-    _DAY_INDEX(infusion, day_index)
-    _DAYS(infusion, days)
-    _AMOUNT(infusion, amount)
-    _CALCULATION(infusion, calculation)
-    _CALCULATED(infusion, amount_calculated)
-    return infusion
-
-
-__all__ = ["REUSE", "Cycles", "component_order", "new_infusion"]
+__all__ = ["Cycles", "component_order"]

@@ -22,6 +22,12 @@ date      'YYYY-MM-DD', or None        datetime64[s]     YYYY-MM-DD; empty for m
 
 ``warnings`` and ``plan_warnings`` are text in frames and CSV (joined by '; ') and lists in JSON. A column that is
 not in the schema (a cohort's ``patient_id``) is text.
+
+The table :data:`ROW_SCHEMA` is the one place a column is declared, with its kind, unit, nullability and meaning:
+the CSV header (:data:`ROW_FIELDS`), the pandas dtypes, the Arrow schema (:func:`arrow_schema`) and the OpenAPI
+description of a row (:func:`row_json_schema`) are derived from it, and a test holds :func:`row_record`'s keys
+(written out by hand: it runs for every row) to it. The exact dose is ``dose_exact`` (text) and, one type per
+column, ``dose_exact_num`` / ``dose_exact_den`` (integers, lowest terms).
 """
 
 from __future__ import annotations
@@ -35,9 +41,11 @@ from typing import TYPE_CHECKING, Any
 
 from regimen.engine.preparations import Preparation, preparations
 from regimen.engine.timing import wall
+from regimen.errors import PatientError
 from regimen.model import Administration, Regimen, Total
 from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.exact import Rounding, decimal_to_json, exact_decimal, format_decimal, is_terminating
+from regimen.quantities.limits import MAX_EXACT_PART
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -55,55 +63,136 @@ DTYPES: dict[str, str] = {
 }
 
 
+#: The Arrow type of each kind of column, by its alias (``pyarrow.type_for_alias``: pyarrow is imported only when a
+#: frame is written).
+ARROW_TYPES: dict[str, str] = {
+    "text": "string",
+    "int": "int64",
+    "count": "int64",
+    "number": "float64",
+    "date": "timestamp[s]",
+}
+#: The JSON Schema type of each kind of column (the OpenAPI description of a row).
+JSON_TYPES: dict[str, str] = {
+    "text": "string",
+    "int": "integer",
+    "count": "integer",
+    "number": "number",
+    "date": "string",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Field:
-    """One column of the row schema: its name and its kind (see the module's table)."""
+    """One column of the row schema: the one place a column is declared. Its CSV header and spelling, its pandas
+    dtype, its Arrow type and its OpenAPI description are all derived from these attributes.
+
+    ``kind``: see the module's table. ``unit``: the unit of a number, or the column that names it ('dose_unit').
+    ``nullable``: may be missing (None in JSON, empty in CSV). ``listed``: a list of texts in JSON, '; '-joined text
+    in CSV and frames. ``format``: the JSON Schema format of a text ('date-time'); ``enum``: its only values."""
 
     name: str
     kind: str
+    description: str
+    unit: str | None = None
+    nullable: bool = False
+    listed: bool = False
+    format: str | None = None
+    enum: tuple[str, ...] = ()
 
     @property
     def dtype(self) -> str:
         return DTYPES[self.kind]
 
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema of the column in a row of ``regimen expand --format json`` (the OpenAPI description)."""
+        schema: dict[str, Any]
+        if self.listed:
+            schema = {"type": "array", "items": {"type": "string"}}
+        else:
+            base = JSON_TYPES[self.kind]
+            schema = {"type": [base, "null"] if self.nullable else base}
+            fmt = "date" if self.kind == "date" else self.format
+            if fmt:
+                schema["format"] = fmt
+            if self.enum:
+                schema["enum"] = list(self.enum)
+        schema["description"] = self.description + (f" (unit: {self.unit})" if self.unit else "")
+        return schema
+
+
+_TEXTS_NOTE = "a list in JSON; '; '-joined in CSV and frames"
 
 ROW_SCHEMA: tuple[Field, ...] = (
-    Field("phase", "text"),
-    Field("cycle", "int"),
-    Field("day", "int"),
-    Field("course_day", "int"),
-    Field("date", "date"),
-    Field("drug", "text"),
-    Field("component", "text"),
-    Field("dose", "number"),
-    Field("dose_exact", "text"),
-    Field("dose_unit", "text"),
-    Field("route", "text"),
-    Field("method", "text"),
-    Field("rate", "number"),
-    Field("rate_unit", "text"),
-    Field("duration_h", "number"),
-    Field("infusion_day", "count"),
-    Field("infusion_days", "count"),
-    Field("infusion_hours", "number"),
-    Field("calculation", "text"),
-    Field("warnings", "text"),
+    Field("phase", "text", "the phase of the regimen ('main', 'induction', ...)"),
+    Field("cycle", "int", "the cycle, from 1 within its phase"),
+    Field("day", "int", "the day of the cycle, from 1"),
+    Field("course_day", "int", "the day of the whole course, from 1"),
+    Field("date", "date", "the calendar date, when the plan has a start date", nullable=True),
+    Field("drug", "text", "the drug's name"),
+    Field("component", "text", "the regimen file's component id this row comes from"),
+    Field("dose", "number", "the dose, rounded for display as the plan's rounding rule says", unit="dose_unit"),
+    Field(
+        "dose_exact",
+        "text",
+        "the exact dose as text: a decimal when it terminates ('805.6'), else a fraction ('290016/115'); "
+        "dose_exact_num / dose_exact_den hold it as numbers",
+        unit="dose_unit",
+    ),
+    Field("dose_unit", "text", "the unit of dose, dose_exact and dose_exact_num / dose_exact_den ('mg')"),
+    Field("route", "text", "the route ('IV', 'PO', ...)", nullable=True),
+    Field("method", "text", "how it is given ('bolus', 'infusion', 'continuous infusion', ...)", nullable=True),
+    Field("rate", "number", "the infusion rate, rounded for display", unit="rate_unit", nullable=True),
+    Field("rate_unit", "text", "the unit of rate ('mg/h')", nullable=True),
+    Field("duration_h", "number", "the hours of drug given on this day", unit="h", nullable=True),
+    Field("infusion_day", "count", "a continuous infusion's day: 1 for its first treatment day", nullable=True),
+    Field("infusion_days", "count", "the treatment days a continuous infusion spans", nullable=True),
+    Field("infusion_hours", "number", "a continuous infusion's whole length", unit="h", nullable=True),
+    Field("calculation", "text", "the working, from the protocol's dose to this one"),
+    Field("warnings", "text", f"this row's warnings ({_TEXTS_NOTE})", listed=True),
     # added after the first release (keys are added, never renamed or removed):
-    Field("condition", "text"),  # "age ≤ 60 years": given only then, in a plan made without a value a rule needs
-    Field("dose_number", "count"),
-    Field("doses_per_day", "count"),  # dose 1 of 2 of a twice-daily drug
-    # with a time of day: when it starts and ends, ISO 8601 in the plan's zone with its offset
-    Field("start", "text"),
-    Field("end", "text"),
-    Field("time_note", "text"),
-    # the plan's own warnings (not a row's: the patient's values, eligibility, cycles), on every row so that a
-    # CSV file or a cohort's output carries them; '; '-joined like ``warnings``
-    Field("plan_warnings", "text"),
-    # 'anticancer' or 'supportive' (premedication, antiemetic, hydration, growth factor, test dose, electrolyte)
-    Field("role", "text"),
+    Field(
+        "condition",
+        "text",
+        "the outcome of an undecided rule this row belongs to ('age ≤ 60 years'): given only then, in a plan made "
+        "without a value a rule needs",
+        nullable=True,
+    ),
+    Field("dose_number", "count", "with several doses a day: which one (1, 2, ...)", nullable=True),
+    Field("doses_per_day", "count", "with several doses a day: how many", nullable=True),
+    Field(
+        "start",
+        "text",
+        "when it starts, ISO 8601 in the plan's zone with its offset",
+        nullable=True,
+        format="date-time",
+    ),
+    Field(
+        "end", "text", "when it ends, ISO 8601 in the plan's zone with its offset", nullable=True, format="date-time"
+    ),
+    Field("time_note", "text", "how the start was found, or why it is not known", nullable=True),
+    # on every row so that a CSV file or a cohort's output carries them
+    Field("plan_warnings", "text", f"the plan's own warnings, not a row's ({_TEXTS_NOTE})", listed=True),
+    Field(
+        "role",
+        "text",
+        "supportive care (premedication, hydration, ...) is apart from the anticancer drugs",
+        enum=("anticancer", "supportive"),
+    ),
+    # the exact dose as two integers, in lowest terms (issue 26): dose_exact_num / dose_exact_den == dose_exact
+    Field("dose_exact_num", "int", "the exact dose's numerator, in lowest terms", unit="dose_unit"),
+    Field("dose_exact_den", "int", "the exact dose's denominator, in lowest terms (1 for a whole number; >= 1)"),
 )
 ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in ROW_SCHEMA)
+#: The columns that are lists of texts in JSON and '; '-joined text in CSV and frames.
+LISTED: tuple[str, ...] = tuple(f.name for f in ROW_SCHEMA if f.listed)
 _KIND: dict[str, str] = {f.name: f.kind for f in ROW_SCHEMA}
+
+
+def row_json_schema(schema: Sequence[Field] = ROW_SCHEMA) -> dict[str, Any]:
+    """The JSON Schema of one row of ``regimen expand --format json`` (its 'administrations'), from the table."""
+    properties = {f.name: f.json_schema() for f in schema}
+    return {"type": "object", "properties": properties, "required": sorted(properties), "additionalProperties": False}
 
 
 def kind_of(name: str) -> str:
@@ -123,24 +212,48 @@ def exact_text(x: Fraction) -> str:
     return f"{x.numerator}/{x.denominator}"
 
 
+def exact_parts(dose: Fraction) -> tuple[int, int]:
+    """The exact dose's numerator and denominator (lowest terms), or :class:`PatientError` when either is beyond
+    :data:`MAX_EXACT_PART`: only values with many more digits than any measurement has (a weight to 20 decimal
+    places) give one, and every output of the row then says so in one line rather than the frames alone failing."""
+    num, den = dose.numerator, dose.denominator
+    if num > MAX_EXACT_PART or -num > MAX_EXACT_PART or den > MAX_EXACT_PART:
+        raise PatientError(
+            f"the exact dose {num}/{den} has more digits than a row's exact columns hold (64-bit "
+            "dose_exact_num / dose_exact_den): give the patient's values with fewer decimal places"
+        )
+    return num, den
+
+
 def _num(d: Decimal | None) -> int | float | None:
     return None if d is None else decimal_to_json(d)
 
 
 #: The fields of a record that come from a row's amount, rate, hours and working (:func:`dose_fields`).
-DOSE_FIELDS: tuple[str, ...] = ("dose", "dose_exact", "rate", "duration_h", "calculation")
+DOSE_FIELDS: tuple[str, ...] = (
+    "dose",
+    "dose_exact",
+    "rate",
+    "duration_h",
+    "calculation",
+    "dose_exact_num",
+    "dose_exact_den",
+)
 
 
 def dose_fields(
     rounding: Rounding, dose: Fraction, rate: Fraction | None, hours: Fraction | None, calculation: str
 ) -> dict[str, Any]:
     """The :data:`DOSE_FIELDS` of a record, as :func:`row_record` writes them."""
+    num, den = exact_parts(dose)
     return {
         "dose": _num(rounding(dose)),
         "dose_exact": exact_text(dose),
         "rate": _num(rounding(rate)) if rate is not None else None,
         "duration_h": _num(exact_decimal(hours, 6)) if hours is not None else None,
         "calculation": calculation,
+        "dose_exact_num": num,
+        "dose_exact_den": den,
     }
 
 
@@ -184,6 +297,7 @@ class Numbers:
 def row_record(plan: Plan, r: Administration, numbers: Numbers | None = None) -> dict[str, Any]:
     """A row as its record (JSON, CSV): ``numbers``, one plan's numbers worked out once (:class:`Numbers`)."""
     n = numbers if numbers is not None else Numbers(plan.rounding)
+    num, den = exact_parts(r.dose)
     return {
         "phase": r.phase,
         "cycle": r.cycle,
@@ -213,6 +327,8 @@ def row_record(plan: Plan, r: Administration, numbers: Numbers | None = None) ->
         "time_note": r.time_note,
         "plan_warnings": list(plan.plan_warnings),
         "role": r.role,
+        "dose_exact_num": num,
+        "dose_exact_den": den,
     }
 
 
@@ -224,8 +340,8 @@ def _instant(plan: Plan, instant: dt.datetime | None) -> str | None:
 def csv_record(plan: Plan, r: Administration) -> dict[str, Any]:
     """The row as CSV and cohort frames hold it: the record, with its warnings joined by '; '."""
     rec = row_record(plan, r)
-    rec["warnings"] = "; ".join(rec["warnings"])
-    rec["plan_warnings"] = "; ".join(rec["plan_warnings"])
+    for name in LISTED:
+        rec[name] = "; ".join(rec[name])
     return rec
 
 
@@ -383,14 +499,7 @@ def arrow_schema(names: Sequence[str]) -> pa.Schema:
     """The Parquet (Arrow) types of the row schema's columns (any other column is text)."""
     import pyarrow as pa
 
-    types = {
-        "text": pa.string(),
-        "int": pa.int64(),
-        "count": pa.int64(),
-        "number": pa.float64(),
-        "date": pa.timestamp("s"),
-    }
-    return pa.schema([(name, types[kind_of(name)]) for name in names])
+    return pa.schema([(name, pa.type_for_alias(ARROW_TYPES[kind_of(name)])) for name in names])
 
 
 def arrow_array(values: Any, missing: Any) -> pa.Array:
@@ -506,8 +615,11 @@ def csv_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = [
+    "ARROW_TYPES",
     "DOSE_FIELDS",
     "DTYPES",
+    "JSON_TYPES",
+    "LISTED",
     "ROW_FIELDS",
     "ROW_SCHEMA",
     "Field",
@@ -522,6 +634,7 @@ __all__ = [
     "dose_fields",
     "dtype_of",
     "empty_frame",
+    "exact_parts",
     "exact_text",
     "frame_records",
     "kind_of",
@@ -529,6 +642,7 @@ __all__ = [
     "plan_to_dict",
     "preparation_record",
     "records_frame",
+    "row_json_schema",
     "row_record",
     "rows_frame",
     "table_records",

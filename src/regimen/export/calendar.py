@@ -29,10 +29,10 @@ from regimen.export.ics import (
     plan_resources,
     plan_to_ics,
     replaces,
-    slots,
     uid_prefix,
     zone,
 )
+from regimen.export.ics_text import slots
 from regimen.export.io import write_atomic
 
 

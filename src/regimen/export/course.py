@@ -9,6 +9,7 @@ import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from regimen.engine.courses import CourseRow, CourseView, DueRow, Rendered, history_line
@@ -18,7 +19,7 @@ from regimen.engine.rows import exact_text, preparation_record, row_record
 from regimen.export.table import DISCLAIMER, patient_line
 from regimen.model import Administration
 from regimen.quantities.clock import tzinfo_for
-from regimen.quantities.exact import amount_text
+from regimen.quantities.exact import amount_text, decimal_to_json, exact_decimal
 
 STATUS_WORDS = {"planned": "planned", "given": "GIVEN", "omitted": "OMITTED", "stopped": "stopped"}
 
@@ -222,6 +223,10 @@ def rendered(view: CourseView, records: Mapping[str, Any]) -> Rendered:
 
 # ---- the worklist ----------------------------------------------------------------------------------
 
+#: The worklist's columns (CSV and JSON): one type each. ``dose`` and ``rate`` are numbers rounded by the plan's rule
+#: (in ``dose_unit`` and ``rate_unit``), as ``regimen expand`` writes them; the exact dose is ``dose_exact`` (text)
+#: and ``dose_exact_num`` / ``dose_exact_den`` (integers, lowest terms); what the table shows ("1,800 mg",
+#: "400 mcg") is ``dose_text`` and ``rate_text``, apart (issue 26).
 DUE_COLUMNS = (
     "date",
     "time_utc",
@@ -239,6 +244,7 @@ DUE_COLUMNS = (
     "dose_exact",
     "dose_unit",
     "rate",
+    "rate_unit",
     "route",
     "method",
     "duration_h",
@@ -246,6 +252,10 @@ DUE_COLUMNS = (
     "calculation",
     "condition",
     "warnings",
+    "dose_text",
+    "rate_text",
+    "dose_exact_num",
+    "dose_exact_den",
 )
 
 
@@ -263,18 +273,27 @@ def due_record(r: DueRow) -> dict[str, Any]:
         "drug": r.drug,
         "component": r.component,
         "dose_number": r.dose_number,
-        "dose": r.dose_text,
+        "dose": _number(r.dose_shown),
         "dose_exact": exact_text(r.dose),
         "dose_unit": r.unit,
-        "rate": r.rate_text,
+        "rate": _number(r.rate_shown),
+        "rate_unit": r.rate_unit,
         "route": r.route,
         "method": r.method,
-        "duration_h": exact_text(r.hours) if r.hours is not None else None,
+        "duration_h": _number(exact_decimal(r.hours, 6)) if r.hours is not None else None,
         "preparation": r.preparation,
         "calculation": r.calculation,
         "condition": r.condition,
         "warnings": r.warnings,
+        "dose_text": r.dose_text,
+        "rate_text": r.rate_text,
+        "dose_exact_num": r.dose.numerator,
+        "dose_exact_den": r.dose.denominator,
     }
+
+
+def _number(d: Decimal | None) -> int | float | None:
+    return None if d is None else decimal_to_json(d)
 
 
 def due_csv(rows: Sequence[DueRow]) -> str:

@@ -41,7 +41,6 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +49,9 @@ import icalendar  # loaded only with a calendar: the command line imports this m
 from regimen.engine.plan import Plan
 from regimen.engine.timing import assign_times, elapsed
 from regimen.errors import option
+from regimen.export.ics_text import FIXED_DOSE, description, slots, summary
 from regimen.export.io import write_atomic
-from regimen.export.table import DISCLAIMER, patient_line
 from regimen.export.vtimezone import add_timezones
-from regimen.model import Administration, how_given
 from regimen.quantities.clock import (
     UTC,
     UTC_KEYS,
@@ -64,7 +62,6 @@ from regimen.quantities.clock import (
     start_instant,
     zone,
 )
-from regimen.quantities.exact import format_decimal, format_fraction
 from regimen.quantities.limits import control_characters
 
 PRODID = "-//regimen//regimen calendar export//EN"
@@ -177,45 +174,7 @@ def event_uid(
     return f"{UID_PREFIX}{key}-{_digest(phase, cycle, component, day, *extra, size=12)}"
 
 
-# ---- events --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """One calendar event: one administration, or the rows of one continuous infusion."""
-
-    rows: tuple[Administration, ...]
-
-    @property
-    def first(self) -> Administration:
-        return self.rows[0]
-
-    @property
-    def continuous(self) -> bool:
-        return self.first.infusion is not None
-
-    @property
-    def hours(self) -> Fraction | None:
-        """Elapsed hours of the event; None when the source does not state a duration."""
-        if self.first.infusion is not None:
-            return self.first.infusion.hours
-        return self.first.duration_hours
-
-    @property
-    def days(self) -> int:
-        return self.first.infusion.days if self.first.infusion is not None else 1
-
-
-def slots(plan: Plan) -> list[Slot]:
-    """Administrations grouped into events: a continuous infusion's rows make one event."""
-    groups: dict[tuple[object, ...], list[Administration]] = {}
-    for r in plan.administrations:
-        if r.infusion is not None:
-            key: tuple[object, ...] = ("infusion", r.phase, r.cycle, r.component, r.infusion.start_course_day)
-        else:
-            key = ("row", r.phase, r.cycle, r.component, r.day, r.dose_number, r.condition)
-        groups.setdefault(key, []).append(r)
-    return [Slot(tuple(rows)) for rows in groups.values()]
+# ---- events (what each says, its title and description, is regimen.export.ics_text's) ------------------
 
 
 def _written(instant: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
@@ -224,121 +183,6 @@ def _written(instant: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
         return instant
     local = instant.astimezone(tz)
     return instant if is_ambiguous(local) else local
-
-
-def _title(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _amount(plan: Plan, amount: Fraction, unit: str) -> str:
-    return f"{format_decimal(plan.rounding(amount))} {unit}"
-
-
-def _day_label(plan: Plan, slot: Slot) -> str:
-    first, last = slot.first, slot.rows[-1]
-    phase = f"{first.phase} " if plan.regimen.phased else ""
-    days = f"D{first.day}" if slot.days == 1 else f"D{first.day}–{first.day + slot.days - 1}"
-    if last.day != first.day + slot.days - 1:  # a rule cut the infusion's rows short
-        days = f"D{first.day}–{last.day}"
-    return f"{phase}C{first.cycle} {days}"
-
-
-def summary(plan: Plan, slot: Slot, label: str | None = None) -> str:
-    """'Idarubicin 21.6 mg IV — C1 D2'; a continuous infusion names its total, rate and hours."""
-    r = slot.first
-    route = f" {r.route}" if r.route else ""
-    if slot.continuous:
-        total = sum((row.dose for row in slot.rows), Fraction(0))
-        rate = f", {_amount(plan, r.rate, r.rate_unit or '')}" if r.rate is not None else ""
-        hours = format_fraction(slot.hours or Fraction(0))
-        what = f"{_amount(plan, total, r.dose_unit)}{route} continuous over {hours} h{rate}"
-    else:
-        what = f"{_amount(plan, r.dose, r.dose_unit)}{route}"
-        if r.dose_number is not None:
-            what += f" (dose {r.dose_number} of {r.doses_per_day})"
-    text = f"{_title(r.drug)} {what} — {_day_label(plan, slot)}"
-    if r.condition is not None:  # a plan made without a value a rule needs: the event may not happen
-        text = f"Only if {r.condition}: {text}"
-    return f"{text} — {label}" if label else text
-
-
-def _notes_for(plan: Plan, drug: str) -> list[str]:
-    """Plan notes about this drug or about the whole plan (not those about other drugs)."""
-    others = {r.drug for r in plan.administrations} - {drug}
-    return [n for n in plan.notes if not any(n.startswith(f"{o}:") for o in others)]
-
-
-FIXED_DOSE = "none (a fixed dose)"
-
-
-def values_used(plan: Plan, slot: Slot) -> str:
-    """The patient values this event's doses were worked out from ("BSA 1.8 m²"), not every value of the plan: an
-    idarubicin event says nothing of the weight, so a new weight leaves it as it was (its SEQUENCE kept), and says
-    nothing stale. A dose from a GFR, or one whose working is not known, names every value of the plan."""
-    said: list[str] = []
-    for row in slot.rows:
-        d = row.derivation
-        if d is None or d.factor_unit not in (None, "m²", "kg"):
-            return patient_line(plan)
-        if d.factor is None:
-            text = FIXED_DOSE
-        else:
-            name = "BSA" if d.factor_unit == "m²" else "weight"
-            text = f"{name} {d.factor_text or f'{format_fraction(d.factor)} {d.factor_unit}'}"
-        if text not in said:
-            said.append(text)
-    return ", ".join(said)
-
-
-def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, label: str | None) -> str:
-    r = slot.first
-    reg = plan.regimen
-    lines: list[str] = []
-    if label:
-        lines.append(f"Patient: {label}")
-    if r.condition is not None:
-        lines.append(
-            f"Given only if {r.condition}: the patient value this depends on was not given, so the plan "
-            "shows every outcome (this event is tentative)."
-        )
-    hours = slot.hours
-    if slot.continuous:
-        assert hours is not None
-        lines.append(
-            f"Continuous infusion over {format_fraction(hours)} h of elapsed time (cycle {r.cycle}, "
-            f"days {r.day}–{r.day + slot.days - 1}); across a daylight-saving change the clock shows "
-            "one hour more or less."
-        )
-        if not timed:
-            lines.append(
-                f"No time given: shown as all-day over the infusion days; it ends {format_fraction(hours)} h "
-                "after it starts."
-            )
-        for row in slot.rows:
-            lines.append(f"Day {row.day} ({_amount(plan, row.dose, row.dose_unit)}): {row.calculation}")
-    else:
-        method = how_given(r.method, r.route) or "method not stated in the source"
-        if hours is not None:
-            lines.append(f"{_title(method)} over {format_fraction(hours)} h.")
-        else:
-            lines.append(
-                f"{_title(method)}; duration not stated in the source"
-                + (": the event marks the start time only." if timed else ".")
-            )
-        lines.append(f"Working: {r.calculation}")
-    if not r.route:
-        lines.append("Route not stated in the source.")
-    if time_note:
-        lines.append(f"Time: {time_note}.")
-    lines.extend(f"Warning: {w}" for row in slot.rows for w in row.warnings)
-    lines.extend(f"Warning: {w}" for w in plan.warnings)
-    version = f", version {reg.version}" if reg.version else ""
-    lines.append(f"Regimen: {reg.name} ({reg.id}{version})")
-    lines.append(f"Source: {reg.citation}")
-    lines.append(f"Patient values used: {values_used(plan, slot)}")
-    lines.extend(f"Note: {n}" for n in _notes_for(plan, r.drug))
-    lines.append(DISCLAIMER)
-    return "\n".join(lines)
 
 
 def _content_hash(event: icalendar.Event) -> str:

@@ -43,6 +43,9 @@ MAX_ROWS = 100_000
 FIRST_YEAR, LAST_YEAR = 1900, 2999
 #: Whole numbers in a regimen file (a version, a count, a level).
 MAX_INTEGER = 10**9
+#: The numerator and denominator of an exact dose in a row (``dose_exact_num``, ``dose_exact_den``): 64-bit integers
+#: in frames and Parquet (checked as the row is written, :func:`regimen.engine.rows.exact_parts`).
+MAX_EXACT_PART = 2**63 - 1
 
 
 class LimitError(RegimenError):
@@ -133,6 +136,7 @@ __all__ = [
     "MAX_CYCLES",
     "MAX_DAY",
     "MAX_DIGITS",
+    "MAX_EXACT_PART",
     "MAX_EXPONENT",
     "MAX_FILE_BYTES",
     "MAX_INTEGER",

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -148,6 +149,7 @@ def _json_list(values: Sequence[str]) -> str:
 #: The worklist's columns by DueRow field, where the names differ; exact numbers are kept as text ("1343/2").
 _COLUMN = {"start": "start_utc"}
 _EXACT = ("dose", "hours")
+_DECIMAL = ("dose_shown", "rate_shown")  # decimals, as text
 
 
 def _scheduled(r: DueRow, n: int, revision: int) -> dict[str, Any]:
@@ -155,7 +157,8 @@ def _scheduled(r: DueRow, n: int, revision: int) -> dict[str, Any]:
     for f in dataclasses.fields(DueRow):
         if f.name != "regimen_id":  # the course's, read with a join
             value = getattr(r, f.name)
-            row[_COLUMN.get(f.name, f.name)] = str(value) if f.name in _EXACT and value is not None else value
+            exact = f.name in _EXACT or f.name in _DECIMAL
+            row[_COLUMN.get(f.name, f.name)] = str(value) if exact and value is not None else value
     return row
 
 
@@ -262,6 +265,7 @@ class CourseStore:
 def _due_row(r: Any) -> DueRow:
     values = {f.name: getattr(r, _COLUMN.get(f.name, f.name)) for f in dataclasses.fields(DueRow)}
     values.update({k: Fraction(values[k]) if values[k] else None for k in _EXACT})
+    values.update({k: Decimal(values[k]) if values[k] else None for k in _DECIMAL})
     values["start"] = _utc(values["start"]) if values["start"] is not None else None
     return DueRow(**values)
 

@@ -63,6 +63,10 @@ scheduled = Table(
     Column("warnings", Text, nullable=False),
     Column("dose_number", Integer),  # with several doses a day: which (migration 0003)
     Column("condition", Text),  # given only if this holds, when the patient value is missing
+    # the dose and rate as shown, rounded by the plan's rule, as decimals "1312.5" (migration 0005)
+    Column("dose_shown", String(100)),
+    Column("rate_shown", String(100)),
+    Column("rate_unit", String(20)),
 )
 Index("scheduled_by_date", scheduled.c.date, scheduled.c.start_utc)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from regimen.engine.rows import row_json_schema
 from regimen.protocol.catalog import regimen_ids
 from regimen.web.inputs import CHOICES, LABELS, MAX_VALUE, PATIENT_FIELDS, PLAN_LABELS, REPEATED
 
@@ -61,42 +62,8 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": sorted(properties), "additionalProperties": False}
 
 
-_ADMINISTRATION = _object(
-    {
-        "phase": {"type": "string"},
-        "cycle": {"type": "integer"},
-        "day": {"type": "integer"},
-        "course_day": {"type": "integer"},
-        "date": {**_TEXT, "format": "date"},
-        "drug": {"type": "string"},
-        "component": {"type": "string"},
-        "dose": {"type": "number", "description": "rounded for display as the plan's rounding rule says"},
-        "dose_exact": {"type": "string", "description": "the exact dose, as a decimal or a fraction"},
-        "dose_unit": {"type": "string"},
-        "route": _TEXT,
-        "method": _TEXT,
-        "rate": _NUMBER,
-        "rate_unit": _TEXT,
-        "duration_h": _NUMBER,
-        "infusion_day": _INT,
-        "infusion_days": _INT,
-        "infusion_hours": _NUMBER,
-        "calculation": {"type": "string", "description": "the working, from the protocol's dose to this one"},
-        "warnings": _TEXTS,
-        "condition": {**_TEXT, "description": "the outcome of an undecided rule this row belongs to"},
-        "dose_number": _INT,
-        "doses_per_day": _INT,
-        "start": {**_TEXT, "format": "date-time"},
-        "end": {**_TEXT, "format": "date-time"},
-        "time_note": _TEXT,
-        "plan_warnings": _TEXTS,
-        "role": {
-            "type": "string",
-            "enum": ["anticancer", "supportive"],
-            "description": "supportive care (premedication, hydration, ...) is apart from the anticancer drugs",
-        },
-    }
-)
+#: A row of the plan: derived from the row schema's one field table (:data:`regimen.engine.rows.ROW_SCHEMA`)
+_ADMINISTRATION = row_json_schema()
 _PREPARATION = _object(
     {
         "phase": {"type": "string"},

@@ -300,9 +300,7 @@ class CohortExpander:
     _blocks: dict[tuple[Any, ...], int] = field(init=False, default_factory=dict, repr=False)
     # per (dose rule, basis, body value): the dose fields of plain dosing, coded for the row table (shared by every
     # template the rule is in: the rows of patients over and under 60 dose the same per day)
-    _worked: dict[tuple[Any, ...], tuple[int, int, float, float, float]] = field(
-        init=False, default_factory=dict, repr=False
-    )
+    _worked: dict[tuple[Any, ...], tuple[int | float, ...]] = field(init=False, default_factory=dict, repr=False)
     # per (check, value): the warning text of one value's check (:func:`range_warning`, :func:`age_warnings`), made
     # once per run; every chunk holds most of the run's distinct values again
     _said: dict[tuple[str, Any], str | None] = field(init=False, default_factory=dict, repr=False)
@@ -576,7 +574,10 @@ class CohortExpander:
         try:
             if self._strict is not None:
                 raise _NotVectorisable(option("strict"))
-            frame = self._rows(good, cols, start, ids, coded)
+            try:
+                frame = self._rows(good, cols, start, ids, coded)
+            except PatientError as exc:  # a row's outputs refused (an exact dose beyond 64 bits): one by one
+                raise _NotVectorisable(f"a patient's values are refused: {exc.message}") from None
         except _NotVectorisable as why:
             self._note(f"rows computed one patient at a time ({why})")
             frame, more = self._rows_each(good, cols, start, ids, first_row)
@@ -726,7 +727,10 @@ class CohortExpander:
                 spec.append(template.keys[j])
             rule_list.append(number)
         rule_of = np.asarray(rule_list, dtype=np.int64)
-        worked = np.empty((5, len(rules), len(keys)), dtype=np.float64)
+        # the dose fields of each rule and body value: ints (the exact dose's numerator and denominator) apart from
+        # the floats and text codes, so that a numerator is never taken through a float
+        worked = np.zeros((len(DOSE_FIELDS), len(rules), len(keys)), dtype=np.float64)
+        worked_ints = np.zeros((len(DOSE_FIELDS), len(rules), len(keys)), dtype=np.int64)
         for k, key in enumerate(keys):
             patient: Patient | None = None  # made only when a rule's working is not yet remembered
             gfr: Gfr | None = None
@@ -741,12 +745,16 @@ class CohortExpander:
                     fields = self._worked[memo] = self._table.dose_codes(
                         dose_fields(self.rounding, amount, rate, hours, calculation)
                     )
-                worked[:, r, k] = fields
+                for field_at, (kind, _) in enumerate(_DOSE_AT):
+                    (worked_ints if kind == "int" else worked)[field_at, r, k] = fields[field_at]
         texts, ints, floats = self._template_codes(template)
         n, size = len(keys), len(rows)
         texts, ints, floats = (np.tile(a[:, rows], n) for a in (texts, ints, floats))
         rule_at, key_at = np.tile(rule_of, n), np.repeat(np.arange(n), size)
         for field_at, (kind, k) in enumerate(_DOSE_AT):
+            if kind == "int":
+                ints[k] = worked_ints[field_at][rule_at, key_at]
+                continue
             values = worked[field_at][rule_at, key_at]
             if kind == "text":
                 texts[k] = values.astype(np.int32)
@@ -765,7 +773,9 @@ class CohortExpander:
         found = self._coded.get(id(template))
         if found is None:
             # the dose fields are each block's own: left out, so that the representative's never reach a dictionary
-            undosed = [{**r, **dict.fromkeys(DOSE_FIELDS)} for r in template.records]
+            # (an int column holds 0 until a block's own value is put in)
+            none = {k: 0 if kind_of(k) == "int" else None for k in DOSE_FIELDS}
+            undosed = [{**r, **none} for r in template.records]
             found = self._coded[id(template)] = self._table.encode(undosed)
         return found
 
@@ -1093,10 +1103,11 @@ class CohortExpander:
             when = start.values[start.codes[pos]] if start is not None and start.codes[pos] >= 0 else None
             try:
                 plan = self._expand(self._patient(cols, int(pos)), start=when, strict=True)
+                rows = [{ID_COLUMN: ids[pos], **csv_record(plan, r)} for r in plan.administrations]
             except (PatientError, StrictError) as exc:
                 problems.append((first_row + int(pos), ids[pos], "", exc.message))
                 continue
-            records.extend({ID_COLUMN: ids[pos], **csv_record(plan, r)} for r in plan.administrations)
+            records.extend(rows)
         return records_frame(records, OUTPUT_COLUMNS), pd.DataFrame(problems, columns=list(ERROR_COLUMNS))
 
     def _note(self, text: str) -> None:
@@ -1108,9 +1119,14 @@ class CohortExpander:
 _ROW_TEXT = tuple(c for c in OUTPUT_COLUMNS if kind_of(c) == "text" and c not in (ID_COLUMN, "plan_warnings"))
 _ROW_INTS = tuple(c for c in OUTPUT_COLUMNS if kind_of(c) == "int")
 _ROW_FLOATS = tuple(c for c in OUTPUT_COLUMNS if kind_of(c) in _NUMERIC)  # NaN for missing; counts become Int64
-#: Where each of :data:`DOSE_FIELDS` is held in a :class:`_RowTable`: ("text", its row of texts) or ("float", ...).
+#: Where each of :data:`DOSE_FIELDS` is held in a :class:`_RowTable`: ("text", its row of texts), ("int", ...) or
+#: ("float", ...).
 _DOSE_AT = tuple(
-    ("text", _ROW_TEXT.index(name)) if kind_of(name) == "text" else ("float", _ROW_FLOATS.index(name))
+    ("text", _ROW_TEXT.index(name))
+    if kind_of(name) == "text"
+    else ("int", _ROW_INTS.index(name))
+    if kind_of(name) == "int"
+    else ("float", _ROW_FLOATS.index(name))
     for name in DOSE_FIELDS
 )
 
@@ -1166,16 +1182,19 @@ class _RowTable:
         ).reshape(len(_ROW_FLOATS), n)
         return texts, ints, floats
 
-    def dose_codes(self, fields: dict[str, Any]) -> tuple[int, int, float, float, float]:
-        """The :data:`DOSE_FIELDS` of a record as the table holds them, in the order of :data:`_DOSE_AT`."""
-        out: list[Any] = []
+    def dose_codes(self, fields: dict[str, Any]) -> tuple[int | float, ...]:
+        """The :data:`DOSE_FIELDS` of a record as the table holds them, in the order of :data:`_DOSE_AT`: text as
+        its code, an int as it is (a numerator is never taken through a float), a number as a float."""
+        out: list[int | float] = []
         for name, (kind, _) in zip(DOSE_FIELDS, _DOSE_AT, strict=True):
             value = fields.get(name)
             if kind == "text":
                 out.append(self.dictionaries[name].code(value))
+            elif kind == "int":
+                out.append(int(fields[name]))  # never missing (an exact dose's numerator or denominator)
             else:
                 out.append(float("nan") if value is None else float(value))
-        return (out[0], out[1], out[2], out[3], out[4])
+        return tuple(out)
 
     def append(self, texts: np.ndarray, ints: np.ndarray, floats: np.ndarray) -> int:
         """Add coded rows (a column each, as :meth:`encode` gives them); the table's row number of the first."""

@@ -208,6 +208,9 @@ def _due_row(
         warnings="; ".join(dict.fromkeys((*prep.warnings, *(m for cr in crs for m in cr.marks)))),
         dose_number=r.dose_number,
         condition=r.condition,
+        dose_shown=prep.rounding(prep.dose),
+        rate_shown=prep.rounding(r.rate) if r.rate is not None else None,
+        rate_unit=r.rate_unit if r.rate is not None else None,
     )
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -154,6 +155,10 @@ class DueRow:
     warnings: str
     dose_number: int | None = None  # with several doses a day: which
     condition: str | None = None  # given only if this holds
+    # the dose and rate as numbers, rounded by the plan's rule as dose_text and rate_text show them (issue 26)
+    dose_shown: Decimal | None = None
+    rate_shown: Decimal | None = None
+    rate_unit: str | None = None
 
 
 __all__ = ["Change", "CourseRow", "CourseState", "CourseView", "DueRow", "GivenDose"]

@@ -1,0 +1,145 @@
+"""The speed code of :func:`regimen.engine.expand.expand`, in one place: what is remembered or copied to make a plan
+fast, why, and what keeps each one right (issue 15: a plan of 37 rows in well under a millisecond).
+
+Three things, each with its invariant and a test (tests/test_fastpath.py, tests/test_speed.py):
+
+1. :data:`REUSE`: later cycles with the same variants reuse the first such cycle's rows, moved to their own days, and
+   each distinct treatment day's dose is worked out once (``_Cycles`` in :mod:`regimen.engine.expand`). Invariant:
+   the plan equals the one worked out row by row; tests turn ``REUSE`` off to compare every bundled plan.
+2. :class:`IdentityMemo`: a per-process memo keyed by the *identities* of the regimen's frozen objects (a phase, a
+   component, the variants chosen), for what depends on them and not on the patient (a component's days in a cycle:
+   a sixth of a plan). Keys by identity are cheap where hashing the objects by value is not (they hold tuples of
+   tuples). Invariant: an entry is only ever returned for the very objects it was made from. The memo holds those
+   objects (a strong reference), so none of them can be freed and its ``id`` reused while the entry lives, and
+   :meth:`IdentityMemo.get` checks each by ``is`` all the same; the memo is emptied when full, so it never grows
+   beyond ``max_entries``.
+3. Rows made by writing their fields into ``__dict__`` (:func:`new_row`, :func:`moved_row`, and
+   :meth:`regimen.model.Administration.moved`, which the model layer holds itself): a frozen dataclass's
+   ``__init__`` sets its 27 fields one ``object.__setattr__`` at a time, a third of a plan's time. Invariant: the
+   row is the one the constructor (or :func:`dataclasses.replace`) gives; it holds because ``Administration`` has
+   no ``__post_init__``, no ``__slots__`` and no field default that is computed, and every field is written (tests
+   hold each row's ``__dict__`` to the class's fields, in order, and to the constructor's row). An
+   :class:`~regimen.model.Infusion` (slots, one per day of each continuous infusion) is written slot by slot
+   (:func:`new_infusion`), as :func:`regimen.engine.plan.new_total` writes a total; a test holds both equal to the
+   constructor's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Hashable
+from fractions import Fraction
+from typing import Any, Generic, TypeVar
+
+from regimen.engine.plan import slot_setter
+from regimen.model import Administration, Infusion
+
+#: Reuse earlier cycles' rows and each distinct day's dose (see the module's point 1). Only the tests turn it off.
+REUSE = True
+
+V = TypeVar("V")
+
+
+class IdentityMemo(Generic[V]):
+    """Values remembered by the identities of the objects they were made from, plus a hashable ``extra`` key (see
+    the module's point 2). Not for values that depend on anything but ``held`` and ``extra``."""
+
+    __slots__ = ("_entries", "max_entries")
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[tuple[Hashable, ...], tuple[tuple[object, ...], V]] = {}
+
+    @staticmethod
+    def _key(held: tuple[object, ...], extra: tuple[Hashable, ...]) -> tuple[Hashable, ...]:
+        return (*map(id, held), *extra)
+
+    def get(self, held: tuple[object, ...], extra: tuple[Hashable, ...] = ()) -> V | None:
+        """The value remembered for exactly these objects (by ``is``) and ``extra``, or None (also with REUSE off)."""
+        if not REUSE:
+            return None
+        found = self._entries.get(self._key(held, extra))
+        if found is None or not all(a is b for a, b in zip(found[0], held, strict=True)):
+            return None
+        return found[1]
+
+    def put(self, held: tuple[object, ...], extra: tuple[Hashable, ...], value: V) -> V:
+        """Remember ``value`` for ``held`` and ``extra`` (emptying the memo first when it is full); ``value``."""
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[self._key(held, extra)] = (held, value)
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def new_row(fields: dict[str, Any]) -> Administration:
+    """``Administration(**fields)`` without running the frozen dataclass's ``__init__`` (the module's point 3):
+    ``fields`` must name every field of the class, in its order."""
+    row = object.__new__(Administration)
+    row.__dict__.update(fields)
+    return row
+
+
+def moved_row(row: Administration, cycle: int, shift: int, start: dt.date | None) -> Administration:
+    """A row of an earlier cycle with the same variants, as it falls in ``cycle``, ``shift`` course days later.
+
+    :meth:`Administration.moved` written out for the four fields that change: this runs for every row of every
+    cycle after the first (200 rows of a CAPOX plan), so the fields are copied into the new row's ``__dict__`` and
+    the four set there, with no keyword dict and no check of their names (issue 15: a third of a plan's time)."""
+    course_day = row.course_day + shift
+    infusion = row.infusion
+    if infusion is not None:
+        infusion = new_infusion(
+            infusion.start_course_day + shift,
+            infusion.hours,
+            infusion.day_index,
+            infusion.days,
+            infusion.amount,
+            infusion.calculation,
+            infusion.amount_calculated,
+        )
+    new = object.__new__(Administration)
+    fields = new.__dict__
+    fields.update(row.__dict__)
+    fields["cycle"] = cycle
+    fields["course_day"] = course_day
+    fields["date"] = start + dt.timedelta(days=course_day - 1) if start is not None else None
+    fields["infusion"] = infusion
+    return new
+
+
+_INFUSION_FIELDS = ("start_course_day", "hours", "day_index", "days", "amount", "calculation", "amount_calculated")
+_START, _HOURS, _DAY_INDEX, _DAYS, _AMOUNT, _CALCULATION, _CALCULATED = (
+    slot_setter(Infusion, name) for name in _INFUSION_FIELDS
+)
+
+
+def new_infusion(
+    start_course_day: int,
+    hours: Fraction,
+    day_index: int,
+    days: int,
+    amount: Fraction | None,
+    calculation: str | None,
+    amount_calculated: Fraction | None,
+) -> Infusion:
+    """``Infusion(...)`` with each field written into its slot, as :func:`~regimen.engine.plan.new_total` makes a
+    total: the frozen dataclass's ``__init__`` costs three times as much, and a plan makes one per day of each
+    continuous infusion of every cycle (a test holds the two equal)."""
+    infusion: Infusion = object.__new__(Infusion)
+    _START(infusion, start_course_day)
+    _HOURS(infusion, hours)
+    _DAY_INDEX(infusion, day_index)
+    _DAYS(infusion, days)
+    _AMOUNT(infusion, amount)
+    _CALCULATION(infusion, calculation)
+    _CALCULATED(infusion, amount_calculated)
+    return infusion
+
+
+__all__ = ["REUSE", "IdentityMemo", "moved_row", "new_infusion", "new_row"]
