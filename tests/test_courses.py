@@ -397,7 +397,7 @@ def test_dose_levels_from_a_cycle_on(db: str, tmp_path: Path) -> None:
     level -1 of oxaliplatin from cycle 3: 100 × 1.8 = 180 mg; level -2 of every drug with levels from cycle 5 (it
     replaces oxaliplatin's -1): 75 % of 234 = 175.5 mg; level 0 of oxaliplatin from cycle 7: 234 mg again.
     Capecitabine, without levels, stays at 1,000 × 1.8 = 1,800 mg."""
-    text = (Path(__file__).parents[1] / "regimens" / "capox.toml").read_text()
+    text = Path(CAPOX_FIXTURE).read_text()
     levelled = tmp_path / "capox-levels.toml"
     levelled.write_text(
         text.replace('id = "capox"', 'id = "capox-levels"').replace(
