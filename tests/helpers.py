@@ -6,11 +6,15 @@ import datetime as dt
 import socket
 import subprocess
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import regimen
 from regimen.engine.plan import Plan
 from regimen.model import Administration
+
+#: The course tests' regimen: capox's two drugs without the protocol the bundled file now carries (tests/data).
+CAPOX_FIXTURE = str(Path(__file__).parent / "data" / "capox-course-fixture.toml")
 
 
 def plan_for(

@@ -114,9 +114,12 @@ def test_cli_parse_shows_writes_and_refuses(tmp_path: Path, runner: CliRunner) -
 def test_show_compact(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["show", "capox", "--compact"])
     assert result.exit_code == 0, result.output
-    assert (
-        result.stdout
-        == "Oxaliplatin 130 mg/m² IV infusion over 2 h d1; Capecitabine 1000 mg/m² oral BID d1-14; Q21d x 8\n"
+    assert result.stdout == (
+        "Oxaliplatin 130 mg/m² IV infusion over 2 h d1; Capecitabine 1000 mg/m² oral BID d1-14; "
+        "Dexamethasone 8 mg supportive:antiemetic oral d1 before oxaliplatin -60 min; "
+        "Dexamethasone 8 mg supportive:antiemetic oral d2-3 id=dexamethasone-days-2-3; "
+        "Ondansetron 8 mg supportive:antiemetic oral d1 before oxaliplatin -60 min; "
+        "Ondansetron 8 mg supportive:antiemetic oral d1 after oxaliplatin +8 h id=ondansetron-evening; Q21d x 8\n"
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import icalendar
 from click.testing import CliRunner
+from tests.helpers import CAPOX_FIXTURE
 from tests.test_caldav import ENV, Server, radicale
 from tests.test_courses import db, ok, postgres
 from tests.test_ics import agreed
@@ -50,7 +51,7 @@ def export(db: str, path: Path, epoch: int) -> bytes:
 
 
 def test_a_course_calendar_follows_its_changes(db: str, tmp_path: Path) -> None:
-    ok(db, "course", "start", "capox", "--course", "c1", *PATIENT, "--start", "2027-02-02", "--time", "09:00",
+    ok(db, "course", "start", CAPOX_FIXTURE, "--course", "c1", *PATIENT, "--start", "2027-02-02", "--time", "09:00",
        "--tz", "Europe/Berlin")  # fmt: skip
     ics = tmp_path / "c1.ics"
     first = export(db, ics, 1_800_000_000)
@@ -151,7 +152,7 @@ def test_expand_with_a_course_key_updates_instead_of_duplicating(tmp_path: Path)
 def test_a_course_on_caldav_follows_its_changes(db: str, radicale: Server) -> None:
     name = f"course-{uuid.uuid4().hex[:8]}"
     url = radicale.calendar(name)
-    ok(db, "course", "start", "capox", "--course", "c1", *PATIENT, "--start", "2027-02-02", "--cycles", "2")
+    ok(db, "course", "start", CAPOX_FIXTURE, "--course", "c1", *PATIENT, "--start", "2027-02-02", "--cycles", "2")
 
     def upload() -> str:
         result = CliRunner().invoke(cli, ["course", "calendar", "c1", "--caldav", url, "--db", db], env=ENV)

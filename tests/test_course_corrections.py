@@ -11,6 +11,7 @@ import json
 import re
 
 import sqlalchemy as sa
+from tests.helpers import CAPOX_FIXTURE
 from tests.test_cli import one_line_error
 from tests.test_courses import START, changes_in, db, ok, postgres, regimen, row, rows_of, started
 
@@ -83,7 +84,7 @@ def test_a_dose_given_before_day_1_needs_confirming(db: str) -> None:
 
 def test_a_course_started_long_ago_needs_confirming(db: str) -> None:
     """The tests' today is 2026-12-06: day 1 on 2026-11-05 is 31 days before it; 2026-11-06 (30 days) is not."""
-    base = ["course", "start", "capox", "--weight", "70", "--bsa", "1.8", "--age", "60"]
+    base = ["course", "start", CAPOX_FIXTURE, "--weight", "70", "--bsa", "1.8", "--age", "60"]
     line = one_line_error(regimen(db, *base, "--course", "old", "--start", "2026-11-05"))
     assert "--start 2026-11-05 is 31 days before today (2026-12-06): more than 30" in line and "--confirm" in line
     ok(db, *base, "--course", "recent", "--start", "2026-11-06")
@@ -133,7 +134,7 @@ def test_a_dose_change_recorded_before_issue_24_reads_as_it_was_meant(db: str) -
 
 
 def test_start_is_unchanged_by_the_confirmation_it_did_not_need(db: str) -> None:
-    ok(db, "course", "start", "capox", "--course", "bed4", *START)
+    ok(db, "course", "start", CAPOX_FIXTURE, "--course", "bed4", *START)
     assert "confirmed" not in json.loads(ok(db, "course", "export", "bed4").stdout)["records"]["start"]
 
 

@@ -22,7 +22,7 @@ from regimen.engine.courses import Change, Context, CourseError, CourseStart, Co
 from regimen.engine.courses.events import KINDS, Delay, Dose, Given, Measure, Omit, Stop, Void, event_from_dict
 from regimen.engine.courses.replay import Planner, live_changes
 
-CAPOX = Path(__file__).resolve().parents[1] / "regimens" / "capox.toml"
+CAPOX = Path(__file__).resolve().parent / "data" / "capox-course-fixture.toml"  # the course tests' capox (tests/data)
 START = CourseStart(
     course_id="bed4",
     regimen_text=CAPOX.read_text(encoding="utf-8"),

@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from tests.helpers import CAPOX_FIXTURE
 from tests.test_courses import START, changes_in, db, ok, postgres, rows_of, started
 
 from regimen.engine.courses import code_version as _code_version
@@ -136,7 +137,7 @@ def test_two_processes_opening_a_new_database_at_once(db: str) -> None:
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()
-    ok(db, "course", "start", "capox", "--course", "x", *START)
+    ok(db, "course", "start", CAPOX_FIXTURE, "--course", "x", *START)
 
 
 def test_the_stored_view_is_what_a_replay_gives(db: str) -> None:

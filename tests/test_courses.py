@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from tests.conftest import db, postgres
+from tests.helpers import CAPOX_FIXTURE
 from tests.test_cli import one_line_error
 
 from regimen.cli import cli
@@ -40,7 +41,7 @@ def ok(db: str, *args: str) -> Any:
 
 
 def started(db: str, course: str = "bed4", *extra: str) -> None:
-    ok(db, "course", "start", "capox", "--course", course, *START, *extra)
+    ok(db, "course", "start", CAPOX_FIXTURE, "--course", course, *START, *extra)
 
 
 def changes_in(db: str, course: str = "bed4") -> int:
@@ -217,9 +218,12 @@ BAD = [
         ],
         "--at 'yesterday'",
     ),
-    (["course", "start", "capox", "--course", "bed4", *START], "already exists"),
-    (["course", "start", "capox", "--course", "bad id!", *START], "course id 'bad id!'"),
-    (["course", "start", "capox", "--course", "c9", *START, "--formulary", "formulary/example.toml"], "--formulary"),
+    (["course", "start", CAPOX_FIXTURE, "--course", "bed4", *START], "already exists"),
+    (["course", "start", CAPOX_FIXTURE, "--course", "bad id!", *START], "course id 'bad id!'"),
+    (
+        ["course", "start", CAPOX_FIXTURE, "--course", "c9", *START, "--formulary", "formulary/example.toml"],
+        "--formulary",
+    ),
 ]
 
 
@@ -372,7 +376,7 @@ def test_one_dose_of_a_day_can_be_omitted(db: str) -> None:
 
 
 def test_the_history_gives_times_in_the_course_zone(db: str) -> None:
-    ok(db, "course", "start", "capox", "--course", "bed4", *START, "--time", "08:00", "--tz", "Europe/Berlin")
+    ok(db, "course", "start", CAPOX_FIXTURE, "--course", "bed4", *START, "--time", "08:00", "--tz", "Europe/Berlin")
     said = ok(db, "course", "given", "bed4", "--cycle", "1", "--drug", "oxaliplatin", "--dose", "234 mg",
               "--at", "2026-12-01T08:10", "--lot", "A123")  # fmt: skip
     assert "given: oxaliplatin cycle 1 234 mg at 2026-12-01 08:10 (Europe/Berlin), lot A123" in said.stderr
@@ -393,7 +397,7 @@ def test_dose_levels_from_a_cycle_on(db: str, tmp_path: Path) -> None:
     level -1 of oxaliplatin from cycle 3: 100 × 1.8 = 180 mg; level -2 of every drug with levels from cycle 5 (it
     replaces oxaliplatin's -1): 75 % of 234 = 175.5 mg; level 0 of oxaliplatin from cycle 7: 234 mg again.
     Capecitabine, without levels, stays at 1,000 × 1.8 = 1,800 mg."""
-    text = (Path(__file__).parents[1] / "regimens" / "capox.toml").read_text()
+    text = Path(CAPOX_FIXTURE).read_text()
     levelled = tmp_path / "capox-levels.toml"
     levelled.write_text(
         text.replace('id = "capox"', 'id = "capox-levels"').replace(
@@ -450,7 +454,7 @@ def test_a_new_creatinine_recomputes_the_calvert_dose(db: str) -> None:
 
 def test_the_database_named_by_regimen_db(db: str) -> None:
     env = {"REGIMEN_DB": db}
-    result = CliRunner().invoke(cli, ["course", "start", "capox", "--course", "env1", *START], env=env)
+    result = CliRunner().invoke(cli, ["course", "start", CAPOX_FIXTURE, "--course", "env1", *START], env=env)
     assert result.exit_code == 0, result.output
     assert "env1  capox" in CliRunner().invoke(cli, ["course", "list"], env=env).stdout
     assert "env1  capox" in ok(db, "course", "list").stdout  # the same database as --db names
@@ -477,7 +481,7 @@ def test_the_database_file_is_private(tmp_path: Path) -> None:
 
 def test_the_default_database_is_in_the_user_data_folder(tmp_path: Path) -> None:
     env = {"XDG_DATA_HOME": str(tmp_path / "data"), "REGIMEN_DB": ""}
-    result = CliRunner().invoke(cli, ["course", "start", "capox", "--course", "x1", *START], env=env)
+    result = CliRunner().invoke(cli, ["course", "start", CAPOX_FIXTURE, "--course", "x1", *START], env=env)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "data" / "regimen" / "courses.sqlite3").is_file()
     result = CliRunner().invoke(cli, ["course", "list"], env=env)
@@ -491,7 +495,7 @@ def test_due_lists_every_active_course_administration(db: str) -> None:
     started(db, "bed4")
     ok(db, "course", "start", "cenersen-arm3", "--course", "bed7", "--weight", "70", "--bsa", "1.8", "--age", "45",
        "--start", "2026-12-02", "--time", "08:00", "--tz", "Europe/Berlin")  # fmt: skip
-    ok(db, "course", "start", "capox", "--course", "gone", *START)
+    ok(db, "course", "start", CAPOX_FIXTURE, "--course", "gone", *START)
     ok(db, "course", "stop", "gone", "--on", "2026-12-01", "--reason", "declined")
     data = json.loads(ok(db, "due", "--from", "2026-12-02", "--format", "json").stdout)
     got = sorted((a["course"], a["drug"], a["dose_text"], a["time_local"]) for a in data["administrations"])
@@ -521,7 +525,7 @@ def test_due_as_a_calendar_has_one_event_per_dose(db: str, tmp_path: Path) -> No
     keep one dose of the two). Read by the four readers of test_ics."""
     from tests.test_ics import agreed
 
-    ok(db, "course", "start", "capox", "--course", "bed4", *START, "--time", "08:00", "--tz", "Europe/Berlin")
+    ok(db, "course", "start", CAPOX_FIXTURE, "--course", "bed4", *START, "--time", "08:00", "--tz", "Europe/Berlin")
     out = tmp_path / "due.ics"
     ok(db, "due", "--from", "2026-12-01", "--days", "1", "-o", str(out))
     raw = out.read_bytes()
@@ -585,7 +589,7 @@ def test_the_worklist_csv_has_numbers_and_units_with_the_display_text_apart(db: 
 
 def test_supply_from_the_worklist(db: str) -> None:
     started(db, "a")
-    ok(db, "course", "start", "capox", "--course", "b", "--weight", "80", "--bsa", "2.0", "--start", "2026-12-01")
+    ok(db, "course", "start", CAPOX_FIXTURE, "--course", "b", "--weight", "80", "--bsa", "2.0", "--start", "2026-12-01")
     result = ok(db, "supply", "--due", "--from", "2026-12-01", "--days", "1", "--format", "json")
     lines = json.loads(result.stdout)["lines"]
     total = {(x["drug"], x["scope"]): x for x in lines}
@@ -600,7 +604,20 @@ def test_supply_from_the_worklist_counts_courses_and_keeps_each_courses_cycles_a
     patients) and one "cycle 1" row summing the three courses' cycle 1. CAPOX on 2026-12-01: oxaliplatin 130 mg/m²
     and capecitabine 1,000 mg/m² twice a day, for BSA 1.8, 2.0 and 1.9 m²."""
     for course, bsa in (("a", "1.8"), ("b", "2.0"), ("c", "1.9")):
-        ok(db, "course", "start", "capox", "--course", course, "--weight", "70", "--bsa", bsa, "--start", "2026-12-01")
+        ok(
+            db,
+            "course",
+            "start",
+            CAPOX_FIXTURE,
+            "--course",
+            course,
+            "--weight",
+            "70",
+            "--bsa",
+            bsa,
+            "--start",
+            "2026-12-01",
+        )
     table = ok(db, "supply", "--due", "--from", "2026-12-01")
     assert "patients in = expanded + rejected: 3 = 3 + 0" in table.stdout
     assert "worklist: the 9 administration(s) due 2026-12-01 across 3 active treatment course(s)" in table.stderr

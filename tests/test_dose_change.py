@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
+from tests.helpers import CAPOX_FIXTURE
 from tests.test_web import ORIGIN, PATIENT, errors_of, post_form
 
 from regimen import ClinicalOptions, expand, load, make_patient
@@ -189,7 +190,7 @@ def test_the_form_shows_the_two_readings_and_the_refusal_beside_its_field(client
 def test_a_course_records_one_reading_and_its_confirmation(tmp_path: Path) -> None:
     db = str(tmp_path / "c.sqlite3")
     start = ["--weight", "70", "--bsa", "1.8", "--age", "60", "--start", "2026-12-01"]
-    code, _, err = run("course", "start", "capox", "--course", "bed4", *start, "--db", db)
+    code, _, err = run("course", "start", CAPOX_FIXTURE, "--course", "bed4", *start, "--db", db)
     assert code == 0, err
     base = ["course", "dose", "bed4", "--cycle", "2", "--drug", "oxaliplatin", "--reason", "PN", "--db", db]
     code, _, err = run(*base, "--reduce", "0.8")

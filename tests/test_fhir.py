@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 from fhir.resources.R4B import get_fhir_model_class
 from tests.conftest import BUNDLED_IDS
+from tests.helpers import CAPOX_FIXTURE
 from tests.test_cli import one_line_error
 from ucumvert import PintUcumRegistry, get_ucum_parser
 
@@ -794,7 +795,7 @@ def _course(tmp_path: Path) -> Any:
 
 def test_a_course_as_fhir_with_what_was_given(tmp_path: Path) -> None:
     run = _course(tmp_path)
-    run("course", "start", "capox", "--course", "b4", "--weight", "70", "--bsa", "1.8", "--start", "2026-12-01",
+    run("course", "start", CAPOX_FIXTURE, "--course", "b4", "--weight", "70", "--bsa", "1.8", "--start", "2026-12-01",
         "--time", "08:00", "--tz", "Europe/Berlin")  # fmt: skip
     run("course", "given", "b4", "--cycle", "1", "--day", "1", "--drug", "oxaliplatin", "--dose", "230 mg",
         "--at", "2026-12-01T08:10", "--lot", "OX-1")  # fmt: skip

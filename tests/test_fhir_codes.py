@@ -27,6 +27,7 @@ NOT_CODED = {"daunorubicin", "cenersen", "oblimersen"}
 SUPPORTIVE_NOT_CODED = {
     "paracetamol", "chlorphenamine", "hydrocortisone", "mannitol 20%", "hydration fluid",
     "diphenhydramine", "famotidine", "pegfilgrastim",
+    "ondansetron", "atropine sulfate",  # capox and folfiri (issue 27 item 4)
 }  # fmt: skip
 
 

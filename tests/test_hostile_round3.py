@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
+from tests.helpers import CAPOX_FIXTURE
 from tests.postgres import postgres_server
 
 from regimen.cli import cli
@@ -41,7 +42,7 @@ def one_line(result: Any) -> str:
 
 
 def started(db: str, course: str = "h1") -> None:
-    result = run("course", "start", "capox", "--course", course, *START, "--db", db)
+    result = run("course", "start", CAPOX_FIXTURE, "--course", course, *START, "--db", db)
     assert result.exit_code == 0, result.output
 
 
@@ -307,9 +308,9 @@ def test_10_an_empty_file_is_refused_for_reads_and_a_writer_says_it_creates(tmp_
     assert line == f"Error: {empty} is an empty file, not a course database: give --db the course database's file"
     assert empty.stat().st_size == 0
     fresh = tmp_path / "new" / "c.sqlite3"
-    result = run("course", "start", "capox", "--course", "n1", *START, "--db", str(fresh))
+    result = run("course", "start", CAPOX_FIXTURE, "--course", "n1", *START, "--db", str(fresh))
     assert result.exit_code == 0 and f"created a new course database: {fresh}" in result.stderr
-    again = run("course", "start", "capox", "--course", "n2", *START, "--db", str(fresh))
+    again = run("course", "start", CAPOX_FIXTURE, "--course", "n2", *START, "--db", str(fresh))
     assert again.exit_code == 0 and "created" not in again.stderr
     shown = run("course", "list", "--db", str(fresh))
     assert shown.exit_code == 0 and "2 course(s)" in shown.stdout
@@ -448,7 +449,7 @@ def test_regimen_show_ends_each_sentence_once() -> None:
 def test_course_start_takes_the_machines_zone_as_expand_does(tmp_path: Path) -> None:
     db = str(tmp_path / "c.sqlite3")
     env = {"TZ": "Europe/Berlin"}
-    result = run("course", "start", "capox", "--course", "z1", *START, "--time", "08:00", "--db", db, env=env)
+    result = run("course", "start", CAPOX_FIXTURE, "--course", "z1", *START, "--time", "08:00", "--db", db, env=env)
     assert result.exit_code == 0, result.output
     assert "Day 1: 2026-12-01, first drug at 08:00 (Europe/Berlin)" in run("course", "show", "z1", "--db", db).stdout
     plan = run("expand", "capox", *START, "--time", "08:00", "--format", "json", env=env)

@@ -249,13 +249,17 @@ def test_the_handout_of_every_bundled_regimen_has_a_page_a_month(regimen_id: str
 def test_the_handout_says_each_days_drugs_doses_and_times() -> None:
     html = handout_html(plan_of("capox"), "a4")
     # capox day 1: oxaliplatin 130 mg/m² × 1.8 m² = 234 mg at 08:00; capecitabine 1,000 mg/m² × 1.8 m² = 1,800 mg
-    # twice, the second dose's time not in the source
+    # twice, the second dose's time not in the source; the antiemetics (NZ SRL) one hour before oxaliplatin and
+    # ondansetron 8 h after its 2-h infusion ends (10:00 + 8 h = 18:00)
     day1 = re.search(r'<span class="n">1</span><ul>(.*?)</ul>', html)
     assert day1 is not None
     assert re.findall(r"<li>([^<]*)</li>", day1.group(1)) == [
+        "07:00 dexamethasone 8 mg oral",
+        "07:00 ondansetron 8 mg oral",
         "08:00 oxaliplatin 234 mg IV",
         "08:00 capecitabine 1,800 mg oral (dose 1 of 2)",
         "time not stated: capecitabine 1,800 mg oral (dose 2 of 2)",
+        "18:00 ondansetron 8 mg oral",
     ]
     pump = handout_html(plan_of("mfolfox6"), "a4")
     # fluorouracil 2,400 mg/m² × 1.8 m² = 4,320 mg over 46 h: one pump, connected at 10:00 on Tue 1 December (after

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from starlette.testclient import TestClient
+from tests.helpers import CAPOX_FIXTURE
 from tests.test_courses import db, postgres  # noqa: F401  # the SQLite and PostgreSQL course databases
 from tests.webserver import course_db, running
 
@@ -25,7 +26,7 @@ from regimen.web.app import create_app
 
 ORIGIN = "http://127.0.0.1"
 PW = "correct horse battery staple"
-START = ["capox", "--weight", "70", "--bsa", "1.8", "--start", "2026-12-01"]
+START = [CAPOX_FIXTURE, "--weight", "70", "--bsa", "1.8", "--start", "2026-12-01"]
 
 
 @pytest.fixture

@@ -438,11 +438,13 @@ def test_the_api_verifies_orders_as_the_cli_does(runner: CliRunner) -> None:
 
 
 def test_a_drug_of_many_doses_not_ordered_is_one_line(runner: CliRunner) -> None:
-    # CAPOX at 1.8 m²: capecitabine 1,000 mg/m² × 1.8 = 1,800 mg twice daily on days 1-14, 28 doses
+    # CAPOX at 1.8 m²: capecitabine 1,000 mg/m² × 1.8 = 1,800 mg twice daily on days 1-14, 28 doses; its antiemetics
+    # (dexamethasone day 1 and days 2-3, ondansetron before and after oxaliplatin) are not ordered either: 5 in all
     result = runner.invoke(cli, ["verify", "capox", "--bsa", "1.8", "--order", "oxaliplatin@1=234mg over 2h"])
     assert result.exit_code == 1
     assert "- capecitabine, cycle 1, days 1–14, 28 doses: 1,800 mg (" in result.output
-    assert "1 drug of the protocol not ordered" in result.output
+    assert "- dexamethasone-days-2-3, cycle 1, days 2–3, 2 doses: 8 mg (" in result.output
+    assert "5 drugs of the protocol not ordered" in result.output
 
 
 def test_orderable_counts_a_pump_once_per_cycle() -> None:

@@ -593,12 +593,13 @@ def test_the_cycles_of_a_phase(client: TestClient) -> None:
 
 
 def test_a_plan_too_large_for_a_page_says_so_beside_cycles(client: TestClient) -> None:
-    # capox: 29 administrations a cycle (oxaliplatin once, capecitabine twice a day for 14 days); 180 cycles 5,220
+    # capox: 34 administrations a cycle (oxaliplatin once, capecitabine twice a day for 14 days, 5 antiemetic doses);
+    # 180 cycles 6,120
     page = post_form(client, "/plan", {"regimen": "capox", "weight": "70", "bsa": "1.8", "cycles": "180"})
     assert page.status_code == 400
-    assert "this plan has 5,220 administrations; the web app expands at most 5,000" in errors_of(page)["cycles"]
+    assert "this plan has 6,120 administrations; the web app expands at most 5,000" in errors_of(page)["cycles"]
     big = post_form(client, "/plan", {"regimen": "capox", "weight": "70", "bsa": "1.8", "cycles": "100"})
-    assert big.status_code == 200 and "No timeline: 2,900 administrations" in big.text  # 29 × 100
+    assert big.status_code == 200 and "No timeline: 3,400 administrations" in big.text  # 34 × 100
 
 
 # ---- pages: downloads -------------------------------------------------------------------------------------

@@ -291,17 +291,18 @@ def test_too_many_requests_to_a_running_server(tmp_path: Path) -> None:
 
 
 def test_a_roster_of_too_much_work_is_refused(client: TestClient) -> None:
-    # capox: 232 administrations a patient (8 cycles of 29); 87 patients are 20,184, over the 20,000 of a request
-    roster = {"regimen": "capox", "patients": [{"weight": "70", "bsa": "1.8"}] * 87}
+    # capox: 272 administrations a patient (8 cycles of 34: oxaliplatin, 28 capecitabine, 5 antiemetics); 74 patients
+    # are 20,128, over the 20,000 of a request
+    roster = {"regimen": "capox", "patients": [{"weight": "70", "bsa": "1.8"}] * 74}
     answer = client.post("/api/cohort", json=roster)
     assert answer.status_code == 413
     assert "the roster's plans have more than 20,000 administrations together" in answer.json()["error"]
-    fewer = client.post("/api/cohort", json={**roster, "patients": roster["patients"][:86]})  # 19,952
-    assert fewer.status_code == 200 and len(fewer.json()["plans"]) == 86
+    fewer = client.post("/api/cohort", json={**roster, "patients": roster["patients"][:73]})  # 19,856
+    assert fewer.status_code == 200 and len(fewer.json()["plans"]) == 73
 
 
 def test_a_plan_of_too_much_work_is_refused(client: TestClient) -> None:
-    # capox 500 cycles: 14,500 administrations, within the API's 20,000; a calendar of them is over 5,000
+    # capox 500 cycles: 17,000 administrations (34 a cycle), within the API's 20,000; a calendar of them is over 5,000
     assert (
         client.post("/api/plan", json={"regimen": "capox", "weight": "70", "bsa": "1.8", "cycles": "500"}).status_code
         == 200
@@ -309,11 +310,11 @@ def test_a_plan_of_too_much_work_is_refused(client: TestClient) -> None:
     calendar = client.post(
         "/api/calendar", json={"regimen": "capox", "weight": "70", "bsa": "1.8", "cycles": "500", "start": "2026-12-01"}
     )
-    assert calendar.status_code == 400 and "this plan has 14,500 administrations" in calendar.json()["error"]
+    assert calendar.status_code == 400 and "this plan has 17,000 administrations" in calendar.json()["error"]
 
 
 def test_a_handout_of_too_many_months_is_refused(client: TestClient) -> None:
-    # capox 40 cycles of 21 days: 840 days, 28 months (1,160 administrations, a page's worth)
+    # capox 40 cycles of 21 days: 840 days, 28 months (1,360 administrations, a page's worth)
     answer = client.post(
         "/download/handout.pdf",
         data={

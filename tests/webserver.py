@@ -13,14 +13,14 @@ from pathlib import Path
 
 import httpx
 from click.testing import CliRunner
-from tests.helpers import free_port, stop
+from tests.helpers import CAPOX_FIXTURE, free_port, stop
 
 from regimen.cli import cli
 
 
 def course_db(path: Path, *commands: str) -> str:
     """A course database at ``path`` made by ``regimen course`` COMMANDS (each a line as typed, without --db)."""
-    for command in commands or ("start capox --course bed4 --weight 70 --bsa 1.8 --start 2026-12-01",):
+    for command in commands or (f"start {CAPOX_FIXTURE} --course bed4 --weight 70 --bsa 1.8 --start 2026-12-01",):
         result = CliRunner().invoke(cli, ["course", *shlex.split(command), "--db", str(path)])
         assert result.exit_code == 0, result.output
     return str(path)

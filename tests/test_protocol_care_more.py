@@ -1,0 +1,230 @@
+"""Issue 27 item 4: CAPOX, FOLFIRI, gemcitabine days 1, 8, 15 and 7+3 carry their cited supportive care,
+requirements, gates and modification tables, and a person running the tool gets the cited action.
+
+Every expected figure is worked out by hand in the comment beside it. The tests' today is 2026-12-06 (conftest).
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from regimen import ClinicalOptions, expand, load, make_patient
+from regimen.cli.app import cli
+from regimen.clinical.pretreatment import read_dpyd
+
+RUN = CliRunner()
+#: Cockcroft-Gault: (140 − 60) × 72 / (72 × 2) = 40 mL/min exactly.
+CRCL_40 = ("--age", "60", "--sex", "male", "--weight", "72", "--scr", "2")
+
+
+def cli_run(*args: str) -> tuple[int, str]:
+    result = RUN.invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+def ok(db: Path, *args: str) -> str:
+    result = RUN.invoke(cli, [*args, "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def by_component(regimen_id: str, **options: Any) -> dict[str, list[Fraction]]:
+    plan = expand(load(regimen_id), make_patient(bsa="1.8"), cycles=1, options=ClinicalOptions(**options))
+    out: dict[str, list[Fraction]] = {}
+    for row in plan.administrations:
+        out.setdefault(row.component, []).append(row.dose)
+    return out
+
+
+# ---- doses the requirements and renal table change ----------------------------------------------------------------
+
+
+def test_capox_crcl_40_gives_capecitabine_75_percent_of_1000_mg_m2() -> None:
+    # 1,000 mg/m² × 1.8 m² = 1,800 mg per dose; CrCl 40 is in 30–50: 75 % = 1,350 mg (the file sets no rounding)
+    code, out = cli_run("expand", "capox", "--bsa", "1.8", *CRCL_40, "--cycles", "1", "--format", "json")
+    assert code == 0, out
+    data = json.loads(out)
+    cape = [r for r in data["administrations"] if r["component"] == "capecitabine"]
+    assert len(cape) == 28  # twice daily on days 1-14
+    assert {r["dose_exact"] for r in cape} == {"1350"}
+    assert "CrCl 40 mL/min (Cockcroft–Gault) is 30–50 mL/min: 75 % of the dose" in cape[0]["calculation"]
+    assert cape[0]["calculation"].endswith("1,800 mg → 1,350 mg")
+    oxali = [r for r in data["administrations"] if r["component"] == "oxaliplatin"]
+    assert [r["dose_exact"] for r in oxali] == ["234"]  # 130 × 1.8: no renal table
+
+
+def test_capox_dpyd_intermediate_metabolizer_gets_half_the_capecitabine() -> None:
+    # CPIC: intermediate metabolizer 50 %: 1,800 mg → 900 mg per dose; oxaliplatin 234 mg unchanged
+    doses = by_component("capox", dpyd=read_dpyd("intermediate"))
+    assert set(doses["capecitabine"]) == {Fraction(900)} and len(doses["capecitabine"]) == 28
+    assert doses["oxaliplatin"] == [Fraction(234)]
+    assert doses["dexamethasone"] == [Fraction(8)]  # supportive care: not a fluoropyrimidine, unchanged
+
+
+def test_folfiri_dpyd_intermediate_halves_both_fluorouracil_components_only() -> None:
+    # 400 mg/m² × 1.8 = 720 mg → 360 mg; pump 2,400 × 1.8 = 4,320 mg over 46 h → 2,160 mg; irinotecan 324 mg unchanged
+    doses = by_component("folfiri", dpyd=read_dpyd("activity score 1.5"))
+    assert doses["fluorouracil-bolus"] == [Fraction(360)]
+    assert sum(doses["fluorouracil-pump"]) == 2160
+    assert doses["irinotecan"] == [Fraction(324)]
+    assert doses["leucovorin"] == [Fraction(720)]
+
+
+# ---- supportive care in the plan ------------------------------------------------------------------------------------
+
+
+def test_capox_antiemetics_are_timed_around_oxaliplatin_and_left_out_of_the_totals() -> None:
+    code, out = cli_run(
+        "expand", "capox", "--bsa", "1.8", "--cycles", "1", "--start", "2027-01-04", "--time", "09:00", "--tz", "UTC",
+        "--format", "json",
+    )  # fmt: skip
+    assert code == 0, out
+    data = json.loads(out)
+    rows = {r["component"]: r for r in data["administrations"] if r["day"] == 1 and r["component"] != "capecitabine"}
+    # NZ SRL: one hour before chemotherapy; oxaliplatin starts 09:00 and runs 2 h, so 8 h after it is 19:00
+    assert rows["dexamethasone"]["start"] == "2027-01-04T08:00:00+00:00"
+    assert rows["ondansetron"]["start"] == "2027-01-04T08:00:00+00:00"
+    assert rows["ondansetron-evening"]["start"] == "2027-01-04T19:00:00+00:00"
+    assert {rows[c]["role"] for c in ("dexamethasone", "ondansetron", "ondansetron-evening")} == {"supportive"}
+    later = [r["day"] for r in data["administrations"] if r["component"] == "dexamethasone-days-2-3"]
+    assert later == [2, 3]
+    assert [t["drug"] for t in data["totals"]["course"]] == ["oxaliplatin", "capecitabine"]
+    assert data["protocol"]["emetogenic_risk"]["level"] == "moderate"
+
+
+def test_folfiri_atropine_precedes_irinotecan_and_its_dose_is_as_written() -> None:
+    plan = expand(load("folfiri"), make_patient(bsa="1.8"), cycles=1)
+    day1 = [r.component for r in plan.administrations if r.day == 1]
+    assert day1.index("atropine") < day1.index("irinotecan")
+    atropine = next(r for r in plan.administrations if r.component == "atropine")
+    assert (atropine.role, atropine.dose, atropine.dose_unit) == ("supportive", 600, "mcg")  # 600 microgram flat
+
+
+def test_each_regimen_states_its_cited_emetogenic_risk_and_requirements() -> None:
+    expected = {
+        "capox": ("moderate", ["dpyd"]),
+        "folfiri": ("moderate", ["dpyd"]),
+        "gemcitabine-d1-8-15": ("low", []),
+        "7-plus-3": ("moderate", ["lvef"]),
+    }
+    for regimen_id, (level, requirements) in expected.items():
+        reg = load(regimen_id)
+        assert reg.emetogenic_risk is not None and reg.emetogenic_risk.level == level, regimen_id
+        assert "ASCO" in reg.emetogenic_risk.source
+        assert [r.id for r in reg.requirements] == requirements, regimen_id
+        assert not any("not encoded" in n.lower() and "premedication" in n.lower() for n in reg.notes), regimen_id
+
+
+# ---- the cycle check proposes the cited action --------------------------------------------------------------------
+
+
+def test_gemcitabine_day_8_anc_0_8_gives_the_labels_75_percent() -> None:
+    # label: ANC 500-999 ×10⁶/L (0.5–0.999 ×10⁹/L) → 75 % of the full dose; platelets 150 meet ≥ 100
+    code, out = cli_run("check", "gemcitabine-d1-8-15", "--cycle", "1", "--anc", "800/µL", "--plt", "150")
+    assert code == 0, out
+    assert out.splitlines()[0] == "gemcitabine-d1-8-15, cycle 1: REDUCE"
+    assert "anc 0.8 ×10⁹/L (800 /µL = 0.8 ×10⁹/L) — needs anc >= 1 ×10⁹/L: NOT MET" in out
+    assert (
+        "- gemcitabine: REDUCE — if anc >= 0.5 ×10⁹/L and anc < 1 ×10⁹/L: give gemcitabine at 75 % of the dose" in out
+    )
+
+
+def test_gemcitabine_platelets_40_holds_and_the_boundaries_are_the_labels() -> None:
+    code, out = cli_run(
+        "check", "gemcitabine-d1-8-15", "--cycle", "2", "--anc", "1.2", "--plt", "40", "--format", "json"
+    )
+    assert code == 0, out
+    assert json.loads(out)["proposal"] == "omit"  # platelets < 50,000 ×10⁶/L: hold
+    # ANC exactly 1.0 and platelets exactly 100 are the full dose; 0.5 and 50 are 75 %, not a hold
+    _, out = cli_run("check", "gemcitabine-d1-8-15", "--cycle", "2", "--anc", "1.0", "--plt", "100", "--format", "json")
+    assert json.loads(out)["proposal"] == "go"
+    _, out = cli_run("check", "gemcitabine-d1-8-15", "--cycle", "2", "--anc", "0.5", "--plt", "50", "--format", "json")
+    assert json.loads(out)["proposal"] == "reduce"
+
+
+def test_capox_grade_3_hand_foot_reduces_capecitabine_only_and_grade_4_omits_it() -> None:
+    code, out = cli_run("check", "capox", "--cycle", "3", "--anc", "2", "--plt", "200", "--crcl", "80",
+                        "--hand-foot", "3", "--format", "json")  # fmt: skip
+    assert code == 0, out
+    by = {d["component"]: d for d in json.loads(out)["drugs"]}
+    assert by["capecitabine"]["proposal"] == "reduce" and by["oxaliplatin"]["proposal"] == "go"
+    assert "give capecitabine at 75 % of the dose" in by["capecitabine"]["rules"][0]["rule"]
+    _, out = cli_run("check", "capox", "--cycle", "3", "--crcl", "80", "--diarrhoea", "4", "--format", "json")
+    by = {d["component"]: d for d in json.loads(out)["drugs"]}
+    assert by["capecitabine"]["proposal"] == "omit" and by["oxaliplatin"]["proposal"] == "go"
+
+
+def test_course_check_capox_anc_1_2_waits_for_the_prescriber_and_accepted_25_percent_is_recorded(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "c.db"
+    ok(db, "course", "start", "capox", "--course", "k1", "--bsa", "1.8", "--weight", "70", "--age", "60",
+       "--sex", "male", "--start", "2026-12-01")  # fmt: skip
+    # ANC 1.2 < 1.5 (capecitabine SmPC): no interval stated, so the cycle waits for the prescriber
+    shown = ok(db, "course", "check", "k1", "--cycle", "2", "--anc", "1.2", "--plt", "200", "--scr", "1")
+    assert shown.splitlines()[0] == "capox, cycle 2: DELAY"
+    assert "needs anc >= 1.5 ×10⁹/L: NOT MET (Capecitabine SmPC 4.2" in shown
+    assert "the cycle waits for the prescriber (anc >= 1.5 ×10⁹/L)" in shown
+    # grade 3 hand-foot syndrome accepted: capecitabine 75 % of 1,800 = 1,350 mg in cycle 2, cycle 1 untouched
+    ok(db, "course", "check", "k1", "--cycle", "2", "--anc", "2", "--plt", "200", "--scr", "1", "--hand-foot", "3",
+       "--accept")  # fmt: skip
+    rows = json.loads(ok(db, "course", "show", "k1", "--format", "json"))["rows"]
+    cape = {r["cycle"]: r["dose_exact"] for r in rows if r["drug"] == "capecitabine" and r["day"] == 1}
+    assert cape[1] == "1800" and cape[2] == "1350"
+
+
+def test_course_check_folfiri_diarrhoea_grade_1_waits_as_the_smpc_says(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ok(db, "course", "start", "folfiri", "--course", "f1", "--bsa", "1.8", "--start", "2026-12-01", "--cycles", "2")
+    shown = ok(db, "course", "check", "f1", "--cycle", "2", "--diarrhoea", "1", "--nonhaem", "0")
+    assert shown.splitlines()[0] == "folfiri, cycle 2: DELAY"
+    assert "diarrhoea grade 1 — needs diarrhoea grade = 0: NOT MET (Irinotecan SmPC 4.2" in shown
+    assert "the cycle waits for the prescriber" in shown
+    assert ok(db, "course", "check", "f1", "--cycle", "2", "--diarrhoea", "0", "--nonhaem", "1").splitlines()[0] == (
+        "folfiri, cycle 2: GO"
+    )
+
+
+def test_course_check_gemcitabine_anc_0_4_proposes_the_labels_hold(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ok(
+        db,
+        "course",
+        "start",
+        "gemcitabine-d1-8-15",
+        "--course",
+        "g1",
+        "--bsa",
+        "1.8",
+        "--start",
+        "2026-12-01",
+        "--cycles",
+        "2",
+    )
+    shown = ok(db, "course", "check", "g1", "--cycle", "2", "--anc", "0.4", "--plt", "120")
+    assert shown.splitlines()[0] == "gemcitabine-d1-8-15, cycle 2: OMIT"
+    assert "if anc < 0.5 ×10⁹/L: omit gemcitabine this cycle (Gemcitabine US PI 2.4 (pancreatic)" in shown
+
+
+def test_course_check_7_plus_3_has_nothing_to_check_and_says_so(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ok(db, "course", "start", "7-plus-3", "--course", "a1", "--bsa", "1.8", "--start", "2026-12-01")
+    result = RUN.invoke(cli, ["course", "check", "a1", "--cycle", "1", "--anc", "0.3", "--db", str(db)])
+    assert result.exit_code == 1
+    assert "7-plus-3 states no gates, no modification table and no renal table" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_7_plus_3_first_dose_waits_for_the_lvef(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    ok(db, "course", "start", "7-plus-3", "--course", "a1", "--bsa", "1.8", "--start", "2026-12-01")
+    give = ("course", "given", "a1", "--cycle", "1", "--day", "1", "--drug", "daunorubicin", "--dose", "108 mg")
+    refused = RUN.invoke(cli, [*give, "--db", str(db)])
+    assert refused.exit_code == 1 and "baseline cardiac function" in refused.output
+    ok(db, "course", "requirement", "a1", "--id", "lvef", "--status", "met", "--result", "LVEF 60 %")
+    ok(db, *give)  # 60 mg/m² × 1.8 m² = 108 mg
