@@ -316,3 +316,18 @@ def test_a_handout_needs_a_start_and_a_paper() -> None:
 def test_the_handout_escapes_what_it_is_given() -> None:
     html = handout_html(plan_of("capox"), "a4", '<img src=x onerror="alert(1)">')
     assert "<img" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+
+
+def test_supportive_care_is_marked_apart_from_the_chemotherapy_in_words() -> None:
+    """Issue 27 item 1: the handout shows the premedication visibly apart from the paclitaxel, in words (it is often
+    printed in black and white): 'dexamethasone 20 mg IV [supportive care, premedication]', paclitaxel unmarked."""
+    plan = regimen.expand(
+        regimen.load("paclitaxel-weekly"),
+        regimen.make_patient(weight="70", bsa="1.8", age="50"),
+        start=dt.date(2026, 12, 7),
+        cycles=1,
+    )
+    html = handout_html(plan)
+    assert "<li>dexamethasone 20 mg IV [supportive care, premedication]</li>" in html
+    assert "<li>famotidine 20 mg IV [supportive care, premedication]</li>" in html
+    assert "<li>paclitaxel 144 mg IV</li>" in html

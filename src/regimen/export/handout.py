@@ -73,6 +73,18 @@ def _entries(plan: Plan, prep: Preparation) -> list[tuple[dt.date, str]]:
     r = prep.first
     if r.date is None:
         return []
+    out = _drug_entries(plan, prep)
+    if r.role == "anticancer":
+        return out
+    # supportive care, visibly apart from the chemotherapy in words (a handout is often printed in black and white)
+    kind = next((c.kind for c in plan.regimen.components() if c.id == r.component and c.kind), None)
+    mark = f"supportive care, {kind}" if kind else "supportive care"
+    return [(day, f"{text} [{mark}]") for day, text in out]
+
+
+def _drug_entries(plan: Plan, prep: Preparation) -> list[tuple[dt.date, str]]:
+    r = prep.first
+    assert r.date is not None
     how = f" {r.route}" if r.route else ""
     cond = f" (only if {r.condition})" if r.condition else ""
     amount = prep.plain_dose_text
