@@ -254,12 +254,12 @@ def test_the_handout_says_each_days_drugs_doses_and_times() -> None:
     day1 = re.search(r'<span class="n">1</span><ul>(.*?)</ul>', html)
     assert day1 is not None
     assert re.findall(r"<li>([^<]*)</li>", day1.group(1)) == [
-        "07:00 dexamethasone 8 mg oral",
-        "07:00 ondansetron 8 mg oral",
+        "07:00 dexamethasone 8 mg oral [supportive care, antiemetic]",
+        "07:00 ondansetron 8 mg oral [supportive care, antiemetic]",
         "08:00 oxaliplatin 234 mg IV",
         "08:00 capecitabine 1,800 mg oral (dose 1 of 2)",
         "time not stated: capecitabine 1,800 mg oral (dose 2 of 2)",
-        "18:00 ondansetron 8 mg oral",
+        "18:00 ondansetron 8 mg oral [supportive care, antiemetic]",
     ]
     pump = handout_html(plan_of("mfolfox6"), "a4")
     # fluorouracil 2,400 mg/m² × 1.8 m² = 4,320 mg over 46 h: one pump, connected at 10:00 on Tue 1 December (after
