@@ -63,11 +63,21 @@ def confirm_option(what: str) -> Callable[[F], F]:
 def _who(who: str | None, db: str | None, action: str) -> str:
     """Who records a change: the signed-in user when the database has users (their role checked for ``action``,
     regimen.store.roles), else --who or the login name."""
+    return _recorder(who, db, action)[0]
+
+
+def _recorder(who: str | None, db: str | None, action: str) -> tuple[str, bool]:
+    """Who records a change (as :func:`_who`), and whether the database has users: a unit's team, where a dose is
+    recorded as given only once a pharmacist verified it (issue 28)."""
     from regimen.cli.users import identity  # lazy: argon2 only for the course commands
 
     signed = identity(db, who, action)
     if signed is not None:
-        return signed
+        return signed, True
+    return _typed(who), False
+
+
+def _typed(who: str | None) -> str:
     if who is not None:
         text = " ".join(who.split())
         if not text or len(text) > 200:
@@ -237,8 +247,8 @@ def _requirement_lines(course_id: str, statuses: Any) -> list[str]:
 
 def _change(kind: str, course_id: str, db: str | None, who: str | None, reason: str, **given: Any) -> None:
     store = _store(db, write=True)  # first: a new database is made (and said so) before anyone is asked who they are
-    who = _who(who, db, CHANGE_ACTIONS[kind])
-    view, change = _of_course(store, "change", course_id, kind, who=who, why=reason, **given)
+    who, team = _recorder(who, db, CHANGE_ACTIONS[kind])
+    view, change = _of_course(store, "change", course_id, kind, who=who, why=reason, verified_only=team, **given)
     from regimen.engine.courses import describe  # lazy: only this command needs it
 
     _after(view, f"course {course_id}: change {change.seq} recorded: {describe(change, view.regimen, view.start.tz)}")

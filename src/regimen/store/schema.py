@@ -63,6 +63,8 @@ scheduled = Table(
     Column("warnings", Text, nullable=False),
     Column("dose_number", Integer),  # with several doses a day: which (migration 0003)
     Column("condition", Text),  # given only if this holds, when the patient value is missing
+    # planned, verified, given or omitted (migration 0005: the worklist page shows what became of each, issue 28)
+    Column("status", String(16), nullable=False, server_default="planned"),
 )
 Index("scheduled_by_date", scheduled.c.date, scheduled.c.start_utc)
 

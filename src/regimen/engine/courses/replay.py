@@ -23,7 +23,18 @@ from regimen.clinical.patient import make_patient
 from regimen.clinical.pretreatment import Recorded, requirement_status
 from regimen.clinical.rounding import deviation_percent, signed_percent
 from regimen.engine.courses.describe import UNCHECKED, check_mark, cycle_name, cycles_text, mark, row_name, what
-from regimen.engine.courses.events import Delay, Dose, GateCheck, Given, Measure, Omit, RequirementRecord, Stop, Void
+from regimen.engine.courses.events import (
+    Delay,
+    Dose,
+    GateCheck,
+    Given,
+    Measure,
+    Omit,
+    RequirementRecord,
+    Stop,
+    Verification,
+    Void,
+)
 from regimen.engine.courses.intensity import course_intensity
 from regimen.engine.courses.records import CourseError, CourseStart
 from regimen.engine.courses.state import Change, CourseRow, CourseState, GivenDose
@@ -118,6 +129,7 @@ class _Course:
     done: list[Change] = field(default_factory=list)  # omitted and given, applied to the rows in this order
     checks: dict[tuple[str, int], list[tuple[int, GateCheck]]] = field(default_factory=dict)  # by cycle, in order
     requirements: dict[str, Recorded] = field(default_factory=dict)  # the last record of each requirement
+    verified: dict[tuple[str, int], list[tuple[int, Verification]]] = field(default_factory=dict)  # by cycle
 
     def index(self, key: tuple[str, int], what_: str) -> int:
         try:
@@ -187,6 +199,38 @@ def checked(
     return bool(found) and found[-1][1].decision != "delay"
 
 
+def _verify(c: _Course, change: Change, e: Verification, index: int) -> None:
+    c.verified.setdefault((e.phase, e.cycle), []).append((change.seq, e))
+
+
+def dose_key(row: Administration) -> str:
+    """An administration of a cycle as a verification names it: 'day 1 oxaliplatin' ('dose 2' with several)."""
+    dose = f" dose {row.dose_number}" if row.dose_number is not None else ""
+    return f"day {row.day} {row.component}{dose}"
+
+
+def dose_figure(row: Administration) -> str:
+    """A planned dose, exact, as a verification records it: '2431/20 mg'."""
+    return f"{row.dose} {row.dose_unit}"
+
+
+def planned_doses(state: CourseState, key: tuple[str, int]) -> dict[str, str]:
+    """The dose figures of a cycle's administrations still planned, as a pharmacist verifies them (issue 28)."""
+    return {dose_key(cr.row): dose_figure(cr.row) for cr in state.rows if _to_verify(cr, key)}
+
+
+def _to_verify(cr: CourseRow, key: tuple[str, int]) -> bool:
+    return cr.status == "planned" and (cr.row.phase, cr.row.cycle) == key
+
+
+def _verified(cr: CourseRow, found: Sequence[tuple[int, Verification]]) -> CourseRow:
+    """The row with the last verification of its cycle that checked its dose as it is now planned (none: a dose
+    changed since, by a new weight or a dose change, is unverified until it is checked again)."""
+    name, figure = dose_key(cr.row), dose_figure(cr.row)
+    seqs = [seq for seq, e in found if (name, figure) in e.doses]  # few: a cycle is verified once or twice
+    return dataclasses.replace(cr, verified=seqs[-1]) if seqs else cr
+
+
 _LASTING: dict[type, Callable[[_Course, Change, Any, int], None]] = {
     Delay: _delay,
     Measure: _measure,
@@ -194,6 +238,7 @@ _LASTING: dict[type, Callable[[_Course, Change, Any, int], None]] = {
     Omit: _later,
     Given: _later,
     GateCheck: _check,
+    Verification: _verify,
 }
 
 
@@ -423,6 +468,10 @@ def replay(start: CourseStart, changes: Sequence[Change], planner: Planner | Non
         _SINGLE[type(change.event)](rows, change, change.event, course.regimen)
     if course.stopped is not None:
         rows = [_stopped(cr, course.stopped) for cr in rows]
+    rows = [
+        _verified(cr, course.verified[k]) if (k := (cr.row.phase, cr.row.cycle)) in course.verified else cr
+        for cr in rows
+    ]
     unchecked = {k for k in order[1:] if not checked(course.regimen, course.checks, k)}
     rows = [_unchecked(cr) if (cr.row.phase, cr.row.cycle) in unchecked else cr for cr in rows]
     warnings, notes = _said(course, x, base, rows, start)
@@ -551,4 +600,13 @@ def _flag(name: str, old: Fraction, new: Fraction, first: Fraction | None, unit:
     return []
 
 
-__all__ = ["FLAG_CHANGE", "Planner", "live_changes", "replay", "replayed_options"]
+__all__ = [
+    "FLAG_CHANGE",
+    "Planner",
+    "dose_figure",
+    "dose_key",
+    "live_changes",
+    "planned_doses",
+    "replay",
+    "replayed_options",
+]

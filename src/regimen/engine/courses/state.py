@@ -77,6 +77,7 @@ class CourseRow:
     given: GivenDose | None = None
     change: int | None = None  # the change that set the status
     marks: tuple[str, ...] = ()  # what changed this row: "delayed 7 days (change 2)"
+    verified: int | None = None  # the pharmacist's verification that checked this dose as planned now (issue 28)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +155,7 @@ class DueRow:
     warnings: str
     dose_number: int | None = None  # with several doses a day: which
     condition: str | None = None  # given only if this holds
+    status: str = "planned"  # planned, verified (by a pharmacist, as planned now), given or omitted (issue 28)
 
 
 __all__ = ["Change", "CourseRow", "CourseState", "CourseView", "DueRow", "GivenDose"]
