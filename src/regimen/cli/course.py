@@ -25,6 +25,7 @@ from regimen.cli.options import (
 )
 from regimen.cli.terminal import warn
 from regimen.engine.courses import CourseError, CourseStart
+from regimen.engine.courses.events import DEFAULT_REASONS
 from regimen.engine.preparations import preparations
 from regimen.errors import RegimenError, render
 from regimen.export.io import write_output
@@ -390,7 +391,7 @@ def omit(
 @click.option("--lot", metavar="LOT", help="The lot (batch) number, when known.")
 @click.option("--dose-number", type=click.IntRange(min=1), metavar="N", help="With several doses a day: which.")
 @confirm_option("a dose twice the planned dose or more, or given before day 1 (refused otherwise as a likely slip)")
-@reason_option(default="given as recorded")
+@reason_option(default=DEFAULT_REASONS["given"])
 @who_option
 @db_option
 def given(

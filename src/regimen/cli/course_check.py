@@ -12,6 +12,7 @@ from regimen.cli.course import _after, _change, _of_course, _store, _who, course
 from regimen.cli.database import db_option
 from regimen.clinical.gates import STRENGTH
 from regimen.engine.courses import CourseState, describe
+from regimen.engine.courses.events import DEFAULT_REASONS
 from regimen.engine.courses.gatecheck import course_check, decision_entries
 from regimen.errors import RegimenError
 from regimen.export.io import write_output
@@ -97,7 +98,7 @@ def check_command(
     help="Met, waived (with --reason) or not applicable.",
 )
 @click.option("--result", metavar="TEXT", help="The result, when met (e.g. 'DPYD normal metabolizer').")
-@reason_option(default="requirement recorded")
+@reason_option(default=DEFAULT_REASONS["requirement"])
 @who_option
 @db_option
 def requirement(
@@ -125,7 +126,7 @@ def requirement(
 @course.command("verify")
 @click.argument("course_id", metavar="COURSE")
 @click.option("--cycle", required=True, metavar="N|PHASE:N", help="The cycle whose doses were checked.")
-@reason_option(default="doses checked against the protocol")
+@reason_option(default=DEFAULT_REASONS["verify"])
 @who_option
 @db_option
 def verify(course_id: str, cycle: str, reason: str, who: str | None, db: str | None) -> None:

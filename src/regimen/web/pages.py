@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, Response
 
 from regimen.errors import RegimenError, as_flag, option
 from regimen.export.chart import chart_bytes
-from regimen.export.course import DUE_HEADER, course_parts, due_row, rendered
+from regimen.export.course import DUE_HEADER, due_row, rendered
 from regimen.export.handout import handout_html, handout_pdf, months_of
 from regimen.export.ics import plan_to_ics
 from regimen.export.records import plan_to_csv, plan_to_json
@@ -149,21 +149,6 @@ class Pages:
         listed = await run_in_threadpool(store.courses) if store is not None else None
         return self.render(request, "courses.html", courses=listed)
 
-    async def course(self, request: Request) -> HTMLResponse:
-        store = self._need_store()
-        course_id = request.path_params["course_id"]
-
-        def parts() -> Any:
-            view, record = store.view(course_id), store.record(course_id)
-            started = (dt.datetime.fromisoformat(record["started_at"]), record["started_by"], record["reason"])
-            return course_parts(view, started)
-
-        try:
-            shown = await run_in_threadpool(parts)
-        except RegimenError as exc:
-            raise HTTPException(404, in_words(exc.message)) from None
-        return self.render(request, "course.html", course_id=course_id, parts=shown)
-
     async def due(self, request: Request) -> HTMLResponse:
         store = self._need_store()
         try:
@@ -174,9 +159,14 @@ class Pages:
         except ValueError:
             raise HTTPException(400, "From: a date as YYYY-MM-DD; Days: a whole number from 1 to 366") from None
         last = first + dt.timedelta(days=days - 1)
-        rows = await run_in_threadpool(store.due, first, last)
+        rows = await run_in_threadpool(lambda: store.due(first, last, done=True))  # with each one's status
         return self.render(
-            request, "due.html", header=DUE_HEADER, rows=[due_row(r) for r in rows], first=first, days=days
+            request,
+            "due.html",
+            header=("Status", *DUE_HEADER),
+            rows=[(r.status, *due_row(r)) for r in rows],
+            first=first,
+            days=days,
         )
 
 

@@ -368,6 +368,12 @@ class Void:
         return cls(int(d["change"]))
 
 
+#: The reason a record has when none is given: the obvious one (every other change says why), at every door.
+DEFAULT_REASONS = {
+    "given": "given as recorded",
+    "requirement": "requirement recorded",
+    "verify": "doses checked against the protocol",
+}
 #: The decisions a gate check records (regimen.clinical.gates' proposals).
 DECISIONS = ("go", "delay", "reduce", "omit", "stop")
 #: A requirement's status as typed (the command line's 'not-applicable') -> as recorded.
@@ -550,6 +556,7 @@ def same_change(a: AnyEvent, b: AnyEvent) -> bool:
 
 __all__ = [
     "DECISIONS",
+    "DEFAULT_REASONS",
     "KINDS",
     "MEASURE_KEYS",
     "AnyEvent",
