@@ -196,7 +196,8 @@ class Chair:
             if not lines or len(lines) > 50:
                 raise RegimenError("orders: one order a line (e.g. oxaliplatin=150mg), at most 50")
             found = verify(plan, orders_from_texts(lines), cycle=key[1])
-            return {"summary": found.summary, "ok": found.ok, "rows": [check_record(plan, c) for c in found.checks]}
+            rows = [{**check_record(plan, c), "typed": line} for c, line in zip(found.checks, lines, strict=True)]
+            return {"summary": found.summary, "ok": found.ok, "rows": rows}
 
         try:
             result = await run_in_threadpool(checked)

@@ -64,11 +64,10 @@ def verified_what(e: Verification) -> str:
 
 
 def status_of(crs: Sequence[CourseRow]) -> str:
-    """One preparation's status as the day unit says it (issue 28): planned, verified (each of its rows checked by a
-    pharmacist as planned now), given, omitted or stopped; an infusion whose days differ: each, in day order."""
-    said = [("verified" if cr.status == "planned" and cr.verified is not None else cr.status) for cr in crs]
-    if "planned" in said and "verified" in said:  # a pump is verified only whole
-        said = ["planned" if x == "verified" else x for x in said]
+    """One preparation's status as the day unit says it (issue 28): planned, verified (checked by a pharmacist as
+    planned now: a pump is verified whole), given, omitted or stopped; an infusion whose days differ: each, in day
+    order."""
+    said = ("verified" if cr.status == "planned" and cr.verified is not None else cr.status for cr in crs)
     return "+".join(dict.fromkeys(said))
 
 

@@ -508,12 +508,12 @@ class Verification:
             raise CourseError("verify: the course has nothing planned in that cycle to verify")
         return cls(**_cycle(values, ctx), doses=tuple((str(k), str(v)) for k, v in doses.items()))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"phase": self.phase, "cycle": self.cycle, "doses": dict(self.doses)}
+    def to_dict(self) -> dict[str, Any]:  # pairs, not an object: kept in the course's order when stored
+        return {"phase": self.phase, "cycle": self.cycle, "doses": [list(pair) for pair in self.doses]}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Verification:
-        return cls(d["phase"], d["cycle"], tuple((str(k), str(v)) for k, v in d["doses"].items()))
+        return cls(d["phase"], d["cycle"], tuple((str(k), str(v)) for k, v in d["doses"]))
 
 
 def _confirmed(flag: bool) -> dict[str, Any]:

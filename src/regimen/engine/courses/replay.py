@@ -203,32 +203,35 @@ def _verify(c: _Course, change: Change, e: Verification, index: int) -> None:
     c.verified.setdefault((e.phase, e.cycle), []).append((change.seq, e))
 
 
-def dose_key(row: Administration) -> str:
-    """An administration of a cycle as a verification names it: 'day 1 oxaliplatin' ('dose 2' with several)."""
-    dose = f" dose {row.dose_number}" if row.dose_number is not None else ""
-    return f"day {row.day} {row.component}{dose}"
+def dose_key(prep: Preparation) -> str:
+    """One preparation of a cycle as a verification names it: 'day 1 oxaliplatin', 'day 1-2 fluorouracil-pump' (a
+    pump is verified whole, as it is ordered and prepared), 'dose 2' with several doses a day."""
+    days = str(prep.days[0]) if len(prep.days) == 1 else f"{prep.days[0]}-{prep.days[-1]}"
+    dose = f" dose {prep.first.dose_number}" if prep.first.dose_number is not None else ""
+    return f"day {days} {prep.component}{dose}"
 
 
-def dose_figure(row: Administration) -> str:
+def dose_figure(prep: Preparation) -> str:
     """A planned dose, exact, as a verification records it: '2431/20 mg'."""
-    return f"{row.dose} {row.dose_unit}"
+    return f"{prep.dose} {prep.dose_unit}"
 
 
 def planned_doses(state: CourseState, key: tuple[str, int]) -> dict[str, str]:
-    """The dose figures of a cycle's administrations still planned, as a pharmacist verifies them (issue 28)."""
-    return {dose_key(cr.row): dose_figure(cr.row) for cr in state.rows if _to_verify(cr, key)}
+    """The dose figures of a cycle's preparations still planned, as a pharmacist verifies them (issue 28)."""
+    mine = [cr for cr in state.rows if cr.status == "planned" and (cr.row.phase, cr.row.cycle) == key]
+    return {dose_key(prep): dose_figure(prep) for prep, _ in grouped(mine, lambda cr: cr.row)}
 
 
-def _to_verify(cr: CourseRow, key: tuple[str, int]) -> bool:
-    return cr.status == "planned" and (cr.row.phase, cr.row.cycle) == key
-
-
-def _verified(cr: CourseRow, found: Sequence[tuple[int, Verification]]) -> CourseRow:
-    """The row with the last verification of its cycle that checked its dose as it is now planned (none: a dose
-    changed since, by a new weight or a dose change, is unverified until it is checked again)."""
-    name, figure = dose_key(cr.row), dose_figure(cr.row)
-    seqs = [seq for seq, e in found if (name, figure) in e.doses]  # few: a cycle is verified once or twice
-    return dataclasses.replace(cr, verified=seqs[-1]) if seqs else cr
+def _verified(rows: list[CourseRow], found: Mapping[tuple[str, int], Sequence[tuple[int, Verification]]]) -> None:
+    """Each row of a preparation whose dose, as planned now, a verification of its cycle checked gets that
+    verification's number (the last one); a dose changed since (a new weight, a dose change) is unverified until it
+    is checked again."""
+    for prep, members in grouped(range(len(rows)), lambda n: rows[n].row):
+        said = (dose_key(prep), dose_figure(prep))
+        seqs = [seq for seq, e in found.get((prep.first.phase, prep.first.cycle), ()) if said in e.doses]
+        if seqs:  # few: a cycle is verified once or twice
+            for n in members:
+                rows[n] = dataclasses.replace(rows[n], verified=seqs[-1])
 
 
 _LASTING: dict[type, Callable[[_Course, Change, Any, int], None]] = {
@@ -468,10 +471,8 @@ def replay(start: CourseStart, changes: Sequence[Change], planner: Planner | Non
         _SINGLE[type(change.event)](rows, change, change.event, course.regimen)
     if course.stopped is not None:
         rows = [_stopped(cr, course.stopped) for cr in rows]
-    rows = [
-        _verified(cr, course.verified[k]) if (k := (cr.row.phase, cr.row.cycle)) in course.verified else cr
-        for cr in rows
-    ]
+    if course.verified:
+        _verified(rows, course.verified)
     unchecked = {k for k in order[1:] if not checked(course.regimen, course.checks, k)}
     rows = [_unchecked(cr) if (cr.row.phase, cr.row.cycle) in unchecked else cr for cr in rows]
     warnings, notes = _said(course, x, base, rows, start)
