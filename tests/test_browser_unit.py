@@ -18,11 +18,12 @@ from click.testing import CliRunner, Result
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
-from tests.test_browser import _chrome
+from tests.test_browser import browser
 from tests.webserver import running
 
 from regimen.cli import cli
 
+__all__ = ["browser"]
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 PW = "a long passphrase for the unit"
@@ -52,15 +53,6 @@ def unit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     regimen("course", "start", *start.split(), "--db", db)
     with running(tmp_path / "server.log", "--db", db, "--rate-limit", "0") as base:
         yield base
-
-
-@pytest.fixture
-def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
-    chrome, _ = _chrome(tmp_path_factory)
-    try:
-        yield chrome
-    finally:
-        chrome.quit()
 
 
 def _loaded(driver: webdriver.Chrome, title: str) -> None:
@@ -101,8 +93,8 @@ def _submit(driver: webdriver.Chrome, kind: str, **fields: str) -> str:
     return str(driver.find_element(By.CSS_SELECTOR, "p.recorded").text)
 
 
-def test_a_day_of_the_unit_with_three_users(unit: str, driver: webdriver.Chrome, tmp_path: Path) -> None:
-    base = unit
+def test_a_day_of_the_unit_with_three_users(unit: str, browser: tuple[webdriver.Chrome, Path], tmp_path: Path) -> None:
+    base, driver = unit, browser[0]
     _sign_in(driver, base, "dr.jones")
     assert "Signed in as dr.jones (prescriber)" in driver.find_element(By.CSS_SELECTOR, "form.signout").text
     said = _submit(driver, "requirement", id="dpyd", status="met", result="DPYD normal metabolizer")
