@@ -163,7 +163,7 @@ def test_a_refusal_is_the_librarys_one_line_on_the_page(unit: str) -> None:
     recorded(presc, "requirement", FORMS["requirement"])
     line = refusal(post(nurse, "given", GIVEN))
     assert "oxaliplatin cycle 1 day 1 is not verified as planned now" in line
-    assert line.endswith("a pharmacist verifies it first with 'regimen course verify bed4 --cycle 1'")
+    assert line.endswith("a pharmacist verifies it first with 'regimen course verify bed4' (‘Cycle’ 1)")
     # a verification of a page shown before a change is refused: nothing is verified that was not seen
     assert "the course changed since the page was shown" in refusal(post(pharm, "verify", {"cycle": "1", "seen": "1"}))
     recorded(pharm, "verify", {"cycle": "1", "seen": "2"})

@@ -47,7 +47,7 @@ def test_in_a_team_a_dose_is_given_only_once_a_pharmacist_verified_it(db: str, s
     # given before the verification: refused, naming the command that verifies
     line = refused(regimen(*GIVEN, "--db", db))
     assert "oxaliplatin cycle 1 day 1 is not verified as planned now" in line
-    assert line.endswith("a pharmacist verifies it first with 'regimen course verify bed4 --cycle 1'")
+    assert line.endswith("a pharmacist verifies it first with 'regimen course verify bed4' (--cycle 1)")
     login(db, "pkhan")
     said = ok(regimen("course", "verify", "bed4", "--cycle", "1", "--db", db))
     assert "cycle 1: doses verified against the protocol (day 1 oxaliplatin 156.825 mg" in said

@@ -20,7 +20,7 @@ from regimen.engine.courses.checks import check_new, check_repeat, check_verifie
 from regimen.engine.courses.describe import due_rows
 from regimen.engine.courses.events import Context, Given, Void, parse_event
 from regimen.engine.courses.records import CourseError, CourseStart, check_course_id, one_line, parse_cycle
-from regimen.engine.courses.replay import Planner, planned_doses, replay
+from regimen.engine.courses.replay import Planner, replay
 from regimen.engine.courses.repository import (
     CourseRepository,
     CourseSummary,
@@ -32,6 +32,7 @@ from regimen.engine.courses.repository import (
     StoredCourse,
 )
 from regimen.engine.courses.state import Change, CourseState, DueRow
+from regimen.engine.courses.verified import planned_doses
 from regimen.errors import RegimenError, option
 
 #: Renders a course as it stands with its records (as JSON data) for ``course show``.

@@ -178,7 +178,7 @@ def check_verified(after: CourseState, change: Change) -> None:
             raise CourseError(
                 f"{_label(change)}: {row_name(after.regimen, cr.row)} is not verified as planned now: an order that "
                 f"is not verified cannot be recorded as given; a pharmacist verifies it first with 'regimen course "
-                f"verify {after.course_id} --cycle {arg}'"
+                f"verify {after.course_id}' ({option('cycle')} {arg})"
             )
 
 

@@ -38,6 +38,7 @@ from regimen.engine.courses.events import (
 from regimen.engine.courses.intensity import course_intensity
 from regimen.engine.courses.records import CourseError, CourseStart
 from regimen.engine.courses.state import Change, CourseRow, CourseState, GivenDose
+from regimen.engine.courses.verified import verified
 from regimen.engine.expand import expand
 from regimen.engine.plan import Plan, compute_totals, exact_sum
 from regimen.engine.preparations import Preparation, grouped, infusion_key
@@ -201,37 +202,6 @@ def checked(
 
 def _verify(c: _Course, change: Change, e: Verification, index: int) -> None:
     c.verified.setdefault((e.phase, e.cycle), []).append((change.seq, e))
-
-
-def dose_key(prep: Preparation) -> str:
-    """One preparation of a cycle as a verification names it: 'day 1 oxaliplatin', 'day 1-2 fluorouracil-pump' (a
-    pump is verified whole, as it is ordered and prepared), 'dose 2' with several doses a day."""
-    days = str(prep.days[0]) if len(prep.days) == 1 else f"{prep.days[0]}-{prep.days[-1]}"
-    dose = f" dose {prep.first.dose_number}" if prep.first.dose_number is not None else ""
-    return f"day {days} {prep.component}{dose}"
-
-
-def dose_figure(prep: Preparation) -> str:
-    """A planned dose, exact, as a verification records it: '2431/20 mg'."""
-    return f"{prep.dose} {prep.dose_unit}"
-
-
-def planned_doses(state: CourseState, key: tuple[str, int]) -> dict[str, str]:
-    """The dose figures of a cycle's preparations still planned, as a pharmacist verifies them (issue 28)."""
-    mine = [cr for cr in state.rows if cr.status == "planned" and (cr.row.phase, cr.row.cycle) == key]
-    return {dose_key(prep): dose_figure(prep) for prep, _ in grouped(mine, lambda cr: cr.row)}
-
-
-def _verified(rows: list[CourseRow], found: Mapping[tuple[str, int], Sequence[tuple[int, Verification]]]) -> None:
-    """Each row of a preparation whose dose, as planned now, a verification of its cycle checked gets that
-    verification's number (the last one); a dose changed since (a new weight, a dose change) is unverified until it
-    is checked again."""
-    for prep, members in grouped(range(len(rows)), lambda n: rows[n].row):
-        said = (dose_key(prep), dose_figure(prep))
-        seqs = [seq for seq, e in found.get((prep.first.phase, prep.first.cycle), ()) if said in e.doses]
-        if seqs:  # few: a cycle is verified once or twice
-            for n in members:
-                rows[n] = dataclasses.replace(rows[n], verified=seqs[-1])
 
 
 _LASTING: dict[type, Callable[[_Course, Change, Any, int], None]] = {
@@ -472,7 +442,7 @@ def replay(start: CourseStart, changes: Sequence[Change], planner: Planner | Non
     if course.stopped is not None:
         rows = [_stopped(cr, course.stopped) for cr in rows]
     if course.verified:
-        _verified(rows, course.verified)
+        verified(rows, course.verified)
     unchecked = {k for k in order[1:] if not checked(course.regimen, course.checks, k)}
     rows = [_unchecked(cr) if (cr.row.phase, cr.row.cycle) in unchecked else cr for cr in rows]
     warnings, notes = _said(course, x, base, rows, start)
@@ -604,10 +574,7 @@ def _flag(name: str, old: Fraction, new: Fraction, first: Fraction | None, unit:
 __all__ = [
     "FLAG_CHANGE",
     "Planner",
-    "dose_figure",
-    "dose_key",
     "live_changes",
-    "planned_doses",
     "replay",
     "replayed_options",
 ]
