@@ -28,9 +28,10 @@ from regimen.engine.courses.events import DEFAULT_REASONS, MEASURE_KEYS
 from regimen.engine.courses.gatecheck import course_check, decision_entries
 from regimen.engine.orders import orders_from_texts
 from regimen.engine.preparations import grouped
-from regimen.engine.verify import check_record, verify
+from regimen.engine.verify import verify
 from regimen.errors import RegimenError, option, render
 from regimen.export.course import course_parts
+from regimen.export.verification import check_record
 from regimen.quantities.labs import TESTS
 from regimen.store.roles import CHANGE_ACTIONS
 from regimen.web.pages import Pages
