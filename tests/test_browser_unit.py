@@ -1,14 +1,15 @@
 """A day of a unit in a real browser (issue 28.4): headless Chromium (tests/test_browser.py drives it) against
 ``regimen serve`` with sign-in, three users made with ``regimen users add``.
 
-The prescriber (signed in on the command line, where courses are started) starts an mFOLFOX6 course, then signs in
-to the web app and records the DPYD result as met; the pharmacist signs in, checks an order of oxaliplatin 10 % above
+The prescriber signs in, starts an mFOLFOX6 course on the courses page and records the DPYD result as met; the
+pharmacist signs in, checks an order of oxaliplatin 10 % above
 the computed dose (flagged), and verifies cycle 1 on the page; the nurse signs in and records each dose of day 1 as
 given; the course page's history and ``regimen course export`` name the three.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,16 +42,13 @@ def regimen(*args: str, stdin: str | None = None) -> Result:
 
 @pytest.fixture
 def unit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A course database with an administrator and three users, course bed4 started by the prescriber, served."""
+    """A course database with an administrator and three users (made with 'regimen users add'), served."""
     monkeypatch.setenv("REGIMEN_SESSION", str(tmp_path / "session"))
     db = str(tmp_path / "unit.sqlite3")
     regimen("users", "add", "admin", "--role", "administrator", "--db", db, stdin=f"{PW}\n{PW}\n")
     regimen("login", "--user", "admin", "--db", db, "--password-stdin", stdin=PW + "\n")
     for name, role in (("dr.jones", "prescriber"), ("pkhan", "pharmacist"), ("rsmith", "nurse")):
         regimen("users", "add", name, "--role", role, "--db", db, "--password-stdin", stdin=PW + "\n")
-    regimen("login", "--user", "dr.jones", "--db", db, "--password-stdin", stdin=PW + "\n")
-    start = "mfolfox6 --course bed4 --weight 70 --height 175 --age 60 --sex female --start 2026-12-01"
-    regimen("course", "start", *start.split(), "--db", db)
     with running(tmp_path / "server.log", "--db", db, "--rate-limit", "0") as base:
         yield base
 
@@ -60,13 +58,13 @@ def _loaded(driver: webdriver.Chrome, title: str) -> None:
     WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
-def _sign_in(driver: webdriver.Chrome, base: str, name: str) -> None:
-    driver.get(f"{base}/courses/bed4")
-    _loaded(driver, "Sign in")  # nobody signed in reaches no course
+def _sign_in(driver: webdriver.Chrome, base: str, name: str, page: str = "/courses/bed4") -> None:
+    driver.get(f"{base}{page}")
+    _loaded(driver, "Sign in")  # nobody signed in reaches a course
     driver.find_element(By.ID, "user").send_keys(name)
     driver.find_element(By.ID, "password").send_keys(PW)
     driver.find_element(By.CSS_SELECTOR, "form[action='/signin'] button").click()
-    _loaded(driver, "Course bed4")  # and back where they were sent from
+    _loaded(driver, "Course" if page != "/courses" else "Courses")  # and back where they were sent from
 
 
 def _sign_out(driver: webdriver.Chrome) -> None:
@@ -95,8 +93,17 @@ def _submit(driver: webdriver.Chrome, kind: str, **fields: str) -> str:
 
 def test_a_day_of_the_unit_with_three_users(unit: str, browser: tuple[webdriver.Chrome, Path], tmp_path: Path) -> None:
     base, driver = unit, browser[0]
-    _sign_in(driver, base, "dr.jones")
+    today = dt.date.today().isoformat()
+    _sign_in(driver, base, "dr.jones", "/courses")
     assert "Signed in as dr.jones (prescriber)" in driver.find_element(By.CSS_SELECTOR, "form.signout").text
+    start = driver.find_element(By.CSS_SELECTOR, "form[action='/courses/start']")
+    Select(start.find_element(By.NAME, "regimen")).select_by_value("mfolfox6")
+    values = {"course": "bed4", "weight": "70", "height": "175", "age": "60", "sex": "female"}
+    for name, value in values.items():
+        start.find_element(By.NAME, name).send_keys(value)
+    driver.execute_script("arguments[0].value = arguments[1]", start.find_element(By.NAME, "start"), today)
+    start.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    _loaded(driver, "Course bed4")
     said = _submit(driver, "requirement", id="dpyd", status="met", result="DPYD normal metabolizer")
     assert "dr.jones: requirement dpyd: met (DPYD normal metabolizer)" in said
     assert not driver.find_elements(By.CSS_SELECTOR, "form[action$='/record/verify']")  # not the prescriber's
@@ -122,15 +129,16 @@ def test_a_day_of_the_unit_with_three_users(unit: str, browser: tuple[webdriver.
     for n, (drug, dose) in enumerate(DAY_1, start=1):
         said = _submit(driver, "given", cycle="1", day="1", drug=drug, dose=dose, lot=f"LOT-{n}")
         assert f"rsmith: given: {drug} cycle 1 day 1 {dose}" in said and f"lot LOT-{n}" in said
-    driver.get(f"{base}/due?from=2026-12-01")
+    driver.get(f"{base}/due?from={today}")
     _loaded(driver, "Due")
     assert [t.text for t in driver.find_elements(By.CSS_SELECTOR, "table.plan tbody td:first-child")] == ["given"] * 4
     driver.get(f"{base}/courses/bed4")
     history = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "ol.history li")]
     assert [h.split(" ")[4].rstrip(":") for h in history] == ["dr.jones", "dr.jones", "pkhan", *["rsmith"] * 4]
+    assert history[0].endswith(f"started mfolfox6 from {today} (why: course started)")
     _sign_out(driver)
 
-    # the audit trail, as exported, names the three (the start by the prescriber on the command line)
+    # the audit trail, as exported, names the three
     exported = json.loads(regimen("course", "export", "bed4", "--db", str(tmp_path / "unit.sqlite3")).stdout)
     assert exported["records"]["started_by"] == "dr.jones"
     assert [(c["kind"], c["who"]) for c in exported["records"]["changes"]] == [

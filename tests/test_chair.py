@@ -282,3 +282,31 @@ def test_the_pharmacist_sees_an_overdose_order_flagged(unit: str) -> None:
     assert re.search(r'<tr class="ok"><td>leucovorin@1=738mg over 2h</td>', answer.text)
     assert "NOT VERIFIED: 1 of 2 orders within tolerance; 1 order outside the tolerance" in answer.text
     assert rows(unit, "SELECT count(*) FROM course_changes") == [(0,)]  # a check of orders records nothing
+
+
+def test_the_prescriber_starts_a_course_from_the_courses_page(db: str) -> None:  # noqa: F811
+    where = _unit(db)
+    presc = signed(where, "prescriber")
+    page = presc.get("/courses")
+    assert 'action="/courses/start"' in page.text
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token is not None
+    form = {"regimen": "capox", "course": "bed5", "start": "2026-12-01", "weight": "70", "bsa": "1.8", "age": "60"}
+    answer = presc.post("/courses/start", data={**form, "csrf": token.group(1)})
+    assert answer.status_code == 303 and answer.headers["location"] == "/courses/bed5"
+    shown = presc.get("/courses/bed5").text
+    assert "oxaliplatin" in shown and "234 mg" in shown  # 130 mg/m² × 1.8 m², as 'regimen course start' plans it
+    assert rows(where, "SELECT created_by FROM courses WHERE id = 'bed5'") == [("presc",)]
+    # the library's refusals, on the page; a path on the server is never read as a regimen
+    again = presc.post("/courses/start", data={**form, "csrf": token.group(1)})
+    assert again.status_code == 400 and "course &#39;bed5&#39; already exists" in again.text
+    path = presc.post("/courses/start", data={**form, "regimen": "/etc/passwd.toml", "csrf": token.group(1)})
+    assert path.status_code == 400 and "choose one of the regimens listed" in path.text
+    # only a prescriber starts a course; a viewer sees no form
+    for role in ("nurse", "pharmacist", "viewer", "administrator"):
+        other = signed(where, role)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', other.get("/signin").text)
+        assert csrf is not None
+        data = {**form, "course": "bed6", "csrf": csrf.group(1)}
+        assert other.post("/courses/start", data=data).status_code == 403, role
+    assert 'action="/courses/start"' not in signed(where, "viewer").get("/courses").text

@@ -170,7 +170,7 @@ def course() -> None:
 @clinical_options
 @db_option
 @who_option
-@reason_option(default="course started")
+@reason_option(default=DEFAULT_REASONS["start"])
 @regimen_path_option
 def start_command(
     regimen_ref: str,

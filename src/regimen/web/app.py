@@ -104,6 +104,7 @@ def create_app(
         Route("/plan", read(pages.plan), methods=["POST"]),
         Route("/download/{kind}", read(pages.download), methods=["POST"]),
         Route("/courses", read(pages.courses)),
+        Route("/courses/start", chair.start, methods=["POST"]),  # the prescriber's
         Route("/courses/{course_id}", read(chair.course)),
         Route("/courses/{course_id}/check", read(chair.check), methods=["POST"]),
         Route("/courses/{course_id}/orders", read(chair.orders), methods=["POST"]),

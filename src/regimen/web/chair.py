@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -22,7 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from regimen.engine.courses import CourseState, history_line, parse_cycle
+from regimen.engine.courses import CourseStart, CourseState, history_line, parse_cycle
 from regimen.engine.courses.describe import cycle_arg, status_of
 from regimen.engine.courses.events import DEFAULT_REASONS, MEASURE_KEYS
 from regimen.engine.courses.gatecheck import course_check, decision_entries
@@ -32,8 +33,10 @@ from regimen.engine.verify import verify
 from regimen.errors import RegimenError, option, render
 from regimen.export.course import course_parts
 from regimen.export.verification import check_record
+from regimen.protocol.catalog import find, load
 from regimen.quantities.labs import TESTS
 from regimen.store.roles import CHANGE_ACTIONS
+from regimen.web.api import catalog
 from regimen.web.pages import Pages
 from regimen.web.security import Account, permit
 
@@ -47,7 +50,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "requirement": ("id", "status", "result"),
     "verify": ("cycle", "seen"),
 }
-WHOLE = ("day", "dose_number")  # the command line's IntRange(min=1) options
+WHOLE = ("day", "dose_number")
+#: The patient values the start form takes (as 'regimen course start' records them).
+START_PATIENT = ("weight", "height", "bsa", "age", "sex", "scr", "gfr")  # the command line's IntRange(min=1) options
 #: A gate check's fields: the tests a regimen may gate on, and the values a CrCl is computed from.
 CHECK_FIELDS = (*TESTS, "scr", "age", "weight", "sex")
 #: The form's words for an input a refusal names ('‘Dose given’ ...').
@@ -68,6 +73,11 @@ LABELS = {
     "id": "Requirement",
     "status": "Status",
     "override": "Override with",
+    "regimen": "Regimen",
+    "start": "Day 1",
+    "course": "Course id",
+    "age": "Age",
+    "sex": "Sex",
     **{k: k.upper() if len(k) <= 3 else k.capitalize() for k in MEASURE_KEYS},
 }
 
@@ -117,7 +127,7 @@ class Chair:
         return await self._page(request, 200, recorded=int(recorded) if recorded.isdigit() else None)
 
     async def _page(self, request: Request, code: int, **extra: Any) -> Response:
-        store = self.pages._need_store()
+        store = self.pages.need_store()
         course_id = request.path_params["course_id"]
         try:
             shown = await run_in_threadpool(_parts, store, course_id, extra.pop("recorded", None))
@@ -128,6 +138,48 @@ class Chair:
             request, "course.html", code, course_id=course_id, may=may, labels=LABELS, **shown, **extra
         )
 
+    # ---- starting a course (the prescriber) ---------------------------------------------------------------
+
+    async def start(self, request: Request) -> Response:
+        """POST /courses/start: 'regimen course start' for a bundled regimen and the patient's values (the clinical
+        options of the command line are the command line's); recorded as the signed-in prescriber."""
+        permit(request, "course.start")
+        form = await self.pages.form_values(request)
+        store = self.pages.need_store()
+        who, _ = _who(request)
+
+        def started() -> str:
+            ref = form.get("regimen", "").strip()
+            if ref not in {r.id for r in catalog()}:  # an id of the catalogue, never a path on the server
+                raise RegimenError(f"{option('regimen')} {ref!r}: choose one of the regimens listed")
+            path = find(ref)
+            load(ref)  # the same checks as 'regimen course start'
+            try:
+                day1 = dt.date.fromisoformat(form.get("start", "").strip())
+            except ValueError:
+                raise RegimenError(f"{option('start')}: the date of day 1 as YYYY-MM-DD") from None
+            record = CourseStart.parse(
+                course_id=form.get("course", "").strip(),
+                regimen_text=Path(path).read_text(encoding="utf-8"),
+                regimen_file=str(path),
+                start=day1,
+                today=dt.date.today(),
+                patient={k: form.get(k, "").strip() or None for k in START_PATIENT},
+                options={},
+                confirm=bool(form.get("confirm")),
+            )
+            store.start(record, who=who, why=form.get("reason", "").strip() or DEFAULT_REASONS["start"])
+            return record.course_id
+
+        try:
+            course_id = await run_in_threadpool(started)
+        except RegimenError as exc:
+            listed = await run_in_threadpool(store.courses)
+            return self.pages.render(
+                request, "courses.html", 400, courses=listed, regimens=catalog(), error=_words(exc.message), values=form
+            )
+        return RedirectResponse(f"/courses/{quote(course_id)}", status_code=303)
+
     # ---- recording ----------------------------------------------------------------------------------------
 
     async def record(self, request: Request) -> Response:
@@ -137,7 +189,7 @@ class Chair:
             raise HTTPException(404, f"no form {kind!r}")
         permit(request, CHANGE_ACTIONS[kind])
         form = await self.pages.form_values(request)
-        store = self.pages._need_store()
+        store = self.pages.need_store()
         course_id = request.path_params["course_id"]
         who, team = _who(request)
         reason = form.get("reason", "").strip() or DEFAULT_REASONS.get(kind, "")
@@ -167,7 +219,7 @@ class Chair:
     async def check(self, request: Request) -> Response:
         """POST /courses/{id}/check: a cycle's values against the gates, and the proposal; nothing recorded."""
         form = await self.pages.form_values(request)
-        store = self.pages._need_store()
+        store = self.pages.need_store()
         course_id = request.path_params["course_id"]
 
         def checked() -> Any:
@@ -183,7 +235,7 @@ class Chair:
         """POST /courses/{id}/orders: a prescriber's orders (one a line, as 'regimen verify --order') checked against
         the cycle's doses as the course now plans them, the way 'regimen verify' checks them; nothing recorded."""
         form = await self.pages.form_values(request)
-        store = self.pages._need_store()
+        store = self.pages.need_store()
         course_id = request.path_params["course_id"]
 
         def checked() -> Any:
@@ -241,4 +293,4 @@ def _parts(store: Any, course_id: str, recorded: int | None) -> dict[str, Any]:
     }
 
 
-__all__ = ["CHECK_FIELDS", "FIELDS", "LABELS", "Chair"]
+__all__ = ["CHECK_FIELDS", "FIELDS", "LABELS", "START_PATIENT", "Chair"]

@@ -66,8 +66,9 @@ class Pages:
         """A template with this request's CSRF token (set as the cookie when new) and who is signed in."""
         token, new = self.csrf.cookie(request)
         user = request.scope.get("user")
+        scopes = list(getattr(request.scope.get("auth"), "scopes", ()))  # what this user may do (store.roles)
         html = self.env.get_template(name).render(
-            csrf=token, signed_in=getattr(user, "display_name", ""), role=_role(user), **context
+            csrf=token, signed_in=getattr(user, "display_name", ""), role=_role(user), scopes=scopes, **context
         )
         response = HTMLResponse(html, status_code=code)
         if new:
@@ -138,7 +139,7 @@ class Pages:
                 self._opened = CourseBook(CourseStore.open(self.db), rendered)
             return self._opened
 
-    def _need_store(self) -> Any:
+    def need_store(self) -> Any:
         store = self._store()
         if store is None:
             raise HTTPException(404, f"no course database: start the server with {as_flag('db')} FILE")
@@ -147,10 +148,10 @@ class Pages:
     async def courses(self, request: Request) -> HTMLResponse:
         store = self._store()
         listed = await run_in_threadpool(store.courses) if store is not None else None
-        return self.render(request, "courses.html", courses=listed)
+        return self.render(request, "courses.html", courses=listed, regimens=catalog(), error="", values={})
 
     async def due(self, request: Request) -> HTMLResponse:
-        store = self._need_store()
+        store = self.need_store()
         try:
             first = dt.date.fromisoformat(request.query_params.get("from") or dt.date.today().isoformat())
             days = int(request.query_params.get("days") or 1)

@@ -370,6 +370,7 @@ class Void:
 
 #: The reason a record has when none is given: the obvious one (every other change says why), at every door.
 DEFAULT_REASONS = {
+    "start": "course started",
     "given": "given as recorded",
     "requirement": "requirement recorded",
     "verify": "doses checked against the protocol",
