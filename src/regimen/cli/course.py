@@ -408,7 +408,8 @@ def given(
     who: str | None,
     db: str | None,
 ) -> None:
-    """Record what was actually given for one planned administration (a time in the future is refused)."""
+    """Record what was actually given for one planned administration (a time in the future is refused). With users
+    in the database (a unit), only a dose a pharmacist verified as planned now ('regimen course verify')."""
     _change(
         "given",
         course_id,
