@@ -726,15 +726,19 @@ def test_the_course_view_given_planned_omitted(courses: str) -> None:
 def test_the_worklist_of_a_day(courses: str) -> None:
     client = TestClient(create_app(courses, rate=0), base_url=ORIGIN)
     page = client.get("/due", params={"from": "2026-12-02", "days": "2"})
-    got = [(c[0], c[2], c[3], c[4]) for _, c in table_of(page.text).rows]
-    # idarubicin of 2 December is given already: not due; cenersen's infusion was connected on 1 December, one bag
-    # for its 96 h (issue 24.3): nothing of it is prepared on these days
+    got = [(c[0], c[1], c[3], c[4], c[5]) for _, c in table_of(page.text).rows]
+    # idarubicin of 2 December is given already: listed with its status (issue 28); cenersen's infusion was
+    # connected on 1 December, one bag for its 96 h (issue 24.3): nothing of it is prepared on these days
     assert got == [
-        ("2026-12-02", "bed9", "cytarabine", "1,800 mg"),
-        ("2026-12-03", "bed9", "idarubicin", "21.6 mg"),
-        ("2026-12-03", "bed9", "cytarabine", "1,800 mg"),
+        ("given", "2026-12-02", "bed9", "idarubicin", "21.6 mg"),
+        ("planned", "2026-12-02", "bed9", "cytarabine", "1,800 mg"),
+        ("planned", "2026-12-03", "bed9", "idarubicin", "21.6 mg"),
+        ("planned", "2026-12-03", "bed9", "cytarabine", "1,800 mg"),
     ]
-    assert "3 administration(s) across 1 course(s)" in page.text
+    assert "4 administration(s) across 1 course(s)" in page.text
+    # 'regimen due' lists what is still to give
+    due = CliRunner().invoke(cli, ["due", "--from", "2026-12-02", "--days", "2", "--db", courses]).stdout
+    assert "3 administration(s)" in due and "idarubicin" in due.split("2026-12-03", 1)[1]
     assert client.get("/due", params={"days": "0"}).status_code == 400
     assert client.get("/due", params={"from": "2026-02-30"}).status_code == 400
     assert client.get("/courses/nope").status_code == 404

@@ -181,6 +181,10 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, httpx.Response]
     out["handout"] = client.post("/download/handout.html?view=1", **post)  # type: ignore[arg-type]
     out["courses"] = client.get("/courses")
     out["course"] = client.get("/courses/bed4")
+    # the course page with a gate check's proposal and with an order check's verdicts (issue 28: their forms too)
+    out["course check"] = client.post("/courses/bed4/check", data={"cycle": "2", "neuropathy": "1", "csrf": csrf})
+    orders = {"cycle": "1", "orders": "oxaliplatin@1=240mg over 2h", "csrf": csrf}
+    out["course orders"] = client.post("/courses/bed4/orders", data=orders)
     out["due"] = client.get("/due", params={"from": "2026-12-01", "days": "7"})
     out["not found"] = client.get("/nope")
     out["forged"] = client.post("/plan", data=PATIENT)

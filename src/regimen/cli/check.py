@@ -8,14 +8,11 @@ from typing import Any
 import click
 
 from regimen.cli.options import regimen_argument, regimen_path_option
-from regimen.clinical import renal
 from regimen.clinical.gates import CycleCheck, evaluate, refuse_nothing_to_check
-from regimen.clinical.patient import AGE, WEIGHT, read_measure, read_scr, read_sex
-from regimen.clinical.prepare import exact_places
+from regimen.engine.courses.gatecheck import crcl_value
 from regimen.errors import RegimenError
 from regimen.export.io import write_output
 from regimen.protocol.catalog import load
-from regimen.quantities.exact import format_fraction
 from regimen.quantities.labs import TESTS, LabValue, read
 
 #: The command line's name of each test (``--plt`` is the ward's word for platelets).
@@ -107,22 +104,6 @@ def check(
     write_output(text, output)
 
 
-def crcl_value(scr: str, age: str | None, weight: str | None, sex: str | None) -> tuple[LabValue, str]:
-    if age is None or weight is None or sex is None:
-        raise RegimenError("--scr gives the CrCl (Cockcroft-Gault) with --age, --weight and --sex; or give --crcl")
-    scr_mg, _ = read_scr(scr)
-    kg, _ = read_measure(weight, WEIGHT)
-    years, _ = read_measure(age, AGE)
-    who = read_sex(sex)
-    value = exact_places(renal.cockcroft_gault(float(years), float(kg), float(scr_mg), who), 2)
-    female = " × 0.85" if who == "female" else ""
-    line = (
-        f"CrCl (Cockcroft–Gault) = (140 − {format_fraction(years)}) × {format_fraction(kg)} kg / (72 × "
-        f"{format_fraction(scr_mg)} mg/dL){female} = {format_fraction(value)} mL/min"
-    )
-    return read("crcl", format_fraction(value, grouping=False)), line
-
-
 def check_text(result: CycleCheck, extra: list[str]) -> str:
     out = [f"{result.regimen}, cycle {result.cycle}: {result.proposal.upper()}"]
     if result.delay_days:
@@ -172,4 +153,4 @@ def check_record(result: CycleCheck, extra: list[str]) -> dict[str, Any]:
     }
 
 
-__all__ = ["FLAGS", "check", "check_record", "check_text", "crcl_value", "test_options"]
+__all__ = ["FLAGS", "check", "check_record", "check_text", "test_options"]

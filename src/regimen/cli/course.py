@@ -25,6 +25,7 @@ from regimen.cli.options import (
 )
 from regimen.cli.terminal import warn
 from regimen.engine.courses import CourseError, CourseStart
+from regimen.engine.courses.events import DEFAULT_REASONS
 from regimen.engine.preparations import preparations
 from regimen.errors import RegimenError, render
 from regimen.export.io import write_output
@@ -63,11 +64,21 @@ def confirm_option(what: str) -> Callable[[F], F]:
 def _who(who: str | None, db: str | None, action: str) -> str:
     """Who records a change: the signed-in user when the database has users (their role checked for ``action``,
     regimen.store.roles), else --who or the login name."""
+    return _recorder(who, db, action)[0]
+
+
+def _recorder(who: str | None, db: str | None, action: str) -> tuple[str, bool]:
+    """Who records a change (as :func:`_who`), and whether the database has users: a unit's team, where a dose is
+    recorded as given only once a pharmacist verified it (issue 28)."""
     from regimen.cli.users import identity  # lazy: argon2 only for the course commands
 
     signed = identity(db, who, action)
     if signed is not None:
-        return signed
+        return signed, True
+    return _typed(who), False
+
+
+def _typed(who: str | None) -> str:
     if who is not None:
         text = " ".join(who.split())
         if not text or len(text) > 200:
@@ -159,7 +170,7 @@ def course() -> None:
 @clinical_options
 @db_option
 @who_option
-@reason_option(default="course started")
+@reason_option(default=DEFAULT_REASONS["start"])
 @regimen_path_option
 def start_command(
     regimen_ref: str,
@@ -237,8 +248,8 @@ def _requirement_lines(course_id: str, statuses: Any) -> list[str]:
 
 def _change(kind: str, course_id: str, db: str | None, who: str | None, reason: str, **given: Any) -> None:
     store = _store(db, write=True)  # first: a new database is made (and said so) before anyone is asked who they are
-    who = _who(who, db, CHANGE_ACTIONS[kind])
-    view, change = _of_course(store, "change", course_id, kind, who=who, why=reason, **given)
+    who, team = _recorder(who, db, CHANGE_ACTIONS[kind])
+    view, change = _of_course(store, "change", course_id, kind, who=who, why=reason, verified_only=team, **given)
     from regimen.engine.courses import describe  # lazy: only this command needs it
 
     _after(view, f"course {course_id}: change {change.seq} recorded: {describe(change, view.regimen, view.start.tz)}")
@@ -380,7 +391,7 @@ def omit(
 @click.option("--lot", metavar="LOT", help="The lot (batch) number, when known.")
 @click.option("--dose-number", type=click.IntRange(min=1), metavar="N", help="With several doses a day: which.")
 @confirm_option("a dose twice the planned dose or more, or given before day 1 (refused otherwise as a likely slip)")
-@reason_option(default="given as recorded")
+@reason_option(default=DEFAULT_REASONS["given"])
 @who_option
 @db_option
 def given(
@@ -397,7 +408,8 @@ def given(
     who: str | None,
     db: str | None,
 ) -> None:
-    """Record what was actually given for one planned administration (a time in the future is refused)."""
+    """Record what was actually given for one planned administration (a time in the future is refused). With users
+    in the database (a unit), only a dose a pharmacist verified as planned now ('regimen course verify')."""
     _change(
         "given",
         course_id,

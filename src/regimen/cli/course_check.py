@@ -4,83 +4,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 
-from regimen.cli.check import check_record, check_text, crcl_value, test_options
-from regimen.cli.course import _after, _of_course, _store, _who, course, reason_option, who_option
+from regimen.cli.check import check_record, check_text, test_options
+from regimen.cli.course import _after, _change, _of_course, _store, _who, course, reason_option, who_option
 from regimen.cli.database import db_option
-from regimen.clinical.gates import STRENGTH, CycleCheck, evaluate, refuse_nothing_to_check
-from regimen.engine.courses import CourseError, CourseState, describe, parse_cycle
-from regimen.engine.courses.describe import cycle_arg
+from regimen.clinical.gates import STRENGTH
+from regimen.engine.courses import CourseState, describe
+from regimen.engine.courses.events import DEFAULT_REASONS
+from regimen.engine.courses.gatecheck import course_check, decision_entries
 from regimen.errors import RegimenError
 from regimen.export.io import write_output
-from regimen.model import Patient, Step
-from regimen.quantities.exact import format_fraction
-from regimen.quantities.labs import LabValue, read
-from regimen.quantities.units import ParsedDose
 from regimen.store.roles import CHANGE_ACTIONS
-
-
-def _crcl_of(patient: Patient, scr: str | None, age: str | None, weight: str | None, sex: str | None) -> Any:
-    """The CrCl from --scr (or the creatinine in force) with the patient's values in force where not typed; None
-    when a value is missing and none was typed."""
-    scr = scr or (format_fraction(patient.scr_mg_dl, grouping=False) if patient.scr_mg_dl else None)
-    age = age or (format_fraction(patient.age_years, grouping=False) if patient.age_years is not None else None)
-    weight = weight or (format_fraction(patient.weight_kg, grouping=False) if patient.weight_kg else None)
-    sex = sex or patient.sex
-    if scr is None or (age is None or weight is None or sex is None):
-        return None
-    return crcl_value(scr, age, weight, sex)
-
-
-def _step_values(step: Step, component: str, state: CourseState) -> dict[str, Any]:
-    """A reduction step as the values of a ``dose`` change: its level, its percentage, or its own dose as the exact
-    share of the component's dose (65 of 85 mg/m²: 1300/17 %)."""
-    if step.level is not None:
-        return {"level": str(step.level)}
-    if step.percent is not None:
-        return {"dose_percent": f"{format_fraction(step.percent, grouping=False)}%", "confirm": True}
-    comp = next(c for c in state.regimen.components() if c.id == component)
-    full = comp.dose
-    if step.dose is None or not isinstance(full, ParsedDose) or step.dose.unit.basis != full.unit.basis:
-        raise RegimenError(
-            f"{component}: the table's reduction cannot be applied to its dose; record it with 'course dose'"
-        )
-    share = step.dose.canonical / full.canonical * 100
-    text = format_fraction(share, grouping=False)
-    exact = text if str(share) == text or share.denominator == 1 else f"{share.numerator}/{share.denominator}"
-    return {"dose_percent": f"{exact}%", "confirm": True}
-
-
-def _consequences(result: CycleCheck, state: CourseState, cycle: str) -> list[tuple[str, str, dict[str, Any]]]:
-    """The existing changes an accepted proposal records, each with the rule that fired and its source as why."""
-    out: list[tuple[str, str, dict[str, Any]]] = []
-    delays = [f for f in result.fired if f.step.action == "delay" and f.step.delay_days == result.delay_days]
-    if result.proposal == "delay" and result.delay_days and delays:
-        out.append(("delay", delays[0].line(), {"cycle": cycle, "by": f"{result.delay_days}d"}))
-    if result.proposal == "stop":
-        first = min(
-            cr.row.date
-            for cr in state.rows
-            if cycle_arg(state.regimen, (cr.row.phase, cr.row.cycle)) == cycle and cr.row.date
-        )
-        rule = next(f for f in result.fired if f.step.action == "stop")
-        return [("stop", rule.line(), {"on": first})]
-    for d in result.drugs:
-        fired = [f for f in d.steps if f.step.action == d.proposal]
-        if d.proposal == "reduce" and fired:
-            out.append(
-                (
-                    "dose",
-                    fired[0].line(),
-                    {"cycle": cycle, "drug": d.component, **_step_values(fired[0].step, d.component, state)},
-                )
-            )
-        elif d.proposal == "omit" and fired:
-            out.append(("omit", fired[0].line(), {"cycle": cycle, "drug": d.component}))
-    return out
 
 
 @course.command("check")
@@ -127,52 +63,20 @@ def check_command(
     Example:
       regimen course check bed4 --cycle 2 --anc 1.2 --plt 150 --accept
     """
-    if accept and override:
-        raise RegimenError("--accept records the proposal, --override another decision: give one")
-    if override and not (reason or "").strip():
+    if override and not (reason or "").strip():  # before anything is read: the command line's usage
         raise RegimenError(
             "--override needs --reason TEXT: a proposal of the regimen's table is overridden only with a reason"
         )
     store = _store(db, write=bool(accept or override))
     state: CourseState = _of_course(store, "view", course_id)
-    reg = state.regimen
-    refuse_nothing_to_check(reg)
-    key = parse_cycle(cycle, reg)
-    if key not in state.cycles:
-        raise CourseError(f"--cycle {cycle}: the course has no such cycle (it plans {len(state.cycles)})")
-    values: dict[str, LabValue] = {t: read(t, raw) for t, raw in tests.items() if raw is not None}
-    typed = {t: raw for t, raw in tests.items() if raw is not None}
-    extra: list[str] = []
-    if ("crcl" not in values and any(g.condition.test == "crcl" for g in reg.gates)) or scr is not None:
-        found = _crcl_of(state.patients[key], scr, age, weight, sex)
-        if found is not None:
-            values["crcl"], line = found
-            typed["crcl"] = values["crcl"].shown
-            extra.append(line)
-    delayed = sum(1 for _, c in state.checks.get(key, ()) if c.decision == "delay")
-    result = evaluate(reg, key[1], values, {m.text: delayed for m in reg.modifications})
+    found = course_check(state, cycle, tests, scr=scr, age=age, weight=weight, sex=sex)
+    result, extra = found.result, found.working
     text = check_text(result, extra) if fmt == "text" else ""
     record = check_record(result, extra)
     if not (accept or override):
         write_output(text if fmt == "text" else json.dumps(record, indent=2, ensure_ascii=False) + "\n", None)
         return
-    arg = cycle_arg(reg, key)
-    decision = override or result.proposal
-    entries: list[tuple[str, str, dict[str, Any]]] = [
-        (
-            "check",
-            reason or f"gates checked: proposal {result.proposal} accepted",
-            {
-                "cycle": arg,
-                "values": typed,
-                "proposal": result.proposal,
-                "decision": decision,
-                "rules": [f.line() for f in result.fired],
-            },
-        )
-    ]
-    if accept:
-        entries += _consequences(result, state, arg)
+    entries = decision_entries(state, found, accept=accept, override=override, reason=reason)
     who_ = _who(who, db, CHANGE_ACTIONS["check"])
     view, made = _of_course(store, "changes", course_id, entries, who=who_)
     lines = [f"change {c.seq} recorded: {describe(c, view.regimen, view.start.tz)}" for c in made]
@@ -194,7 +98,7 @@ def check_command(
     help="Met, waived (with --reason) or not applicable.",
 )
 @click.option("--result", metavar="TEXT", help="The result, when met (e.g. 'DPYD normal metabolizer').")
-@reason_option(default="requirement recorded")
+@reason_option(default=DEFAULT_REASONS["requirement"])
 @who_option
 @db_option
 def requirement(
@@ -219,4 +123,17 @@ def requirement(
     )
 
 
-__all__ = ["check_command", "course", "requirement"]
+@course.command("verify")
+@click.argument("course_id", metavar="COURSE")
+@click.option("--cycle", required=True, metavar="N|PHASE:N", help="The cycle whose doses were checked.")
+@reason_option(default=DEFAULT_REASONS["verify"])
+@who_option
+@db_option
+def verify(course_id: str, cycle: str, reason: str, who: str | None, db: str | None) -> None:
+    """Record a pharmacist's check of a cycle's doses, as now planned, against the protocol: the dose figures
+    checked are recorded, so a later new weight or dose change leaves the doses it changes unverified. With users
+    in the database (a unit's team), a dose is recorded as given only once it is verified as planned."""
+    _change("verify", course_id, db, who, reason, cycle=cycle)
+
+
+__all__ = ["check_command", "course", "requirement", "verify"]

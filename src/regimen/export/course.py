@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from regimen.engine.courses import CourseRow, CourseView, DueRow, Rendered, history_line
+from regimen.engine.courses.describe import status_of
 from regimen.engine.plan import Plan, exact_sum
 from regimen.engine.preparations import Preparation, grouped, preparation_words
 from regimen.engine.rows import exact_text, preparation_record, row_record
@@ -21,7 +22,13 @@ from regimen.model import Administration
 from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.exact import amount_text, decimal_to_json, exact_decimal
 
-STATUS_WORDS = {"planned": "planned", "given": "GIVEN", "omitted": "OMITTED", "stopped": "stopped"}
+STATUS_WORDS = {
+    "planned": "planned",
+    "verified": "verified",
+    "given": "GIVEN",
+    "omitted": "OMITTED",
+    "stopped": "stopped",
+}
 
 
 def _row_of(cr: CourseRow) -> Administration:
@@ -46,8 +53,9 @@ def _dose(prep: Preparation, crs: Sequence[CourseRow]) -> str:
 
 
 def _status(crs: Sequence[CourseRow]) -> str:
-    """One preparation's status: its rows' (an infusion whose days differ: each, in day order)."""
-    return "+".join(dict.fromkeys(cr.status for cr in crs))
+    """One preparation's status: its rows' (an infusion whose days differ: each, in day order); planned and
+    verified by a pharmacist as it stands: verified (issue 28)."""
+    return status_of(crs)
 
 
 def _working(prep: Preparation, crs: Sequence[CourseRow], tz: str | None) -> str:
@@ -119,7 +127,7 @@ def course_parts(view: CourseView, started: tuple[dt.datetime, str, str] | None 
                 _working(prep, crs, s.tz),
             )
         )
-        statuses.append(crs[0].status)
+        statuses.append(status.split("+")[0])
         counts[status] = counts.get(status, 0) + 1
     if view.given_totals:
         rounding = view.plans[0].rounding
@@ -169,6 +177,7 @@ def course_record(view: CourseView, records: Mapping[str, Any]) -> dict[str, Any
         rec = row_record(plan_of[id(cr.row)], cr.row)
         rec["status"] = cr.status
         rec["status_change"] = cr.change
+        rec["verified"] = cr.verified  # the pharmacist's verification of this dose as planned now (issue 28)
         rec["marks"] = list(cr.marks)
         rec["given"] = (
             {

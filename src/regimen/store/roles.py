@@ -44,6 +44,7 @@ CHANGE_ACTIONS = {
     "given": "course.record",
     "check": "course.change",  # a gate check decides the cycle (issue 27)
     "requirement": "course.change",
+    "verify": "cycle.verify",  # a pharmacist's check of a cycle's doses against the protocol (issue 28)
     "void": "course.change",  # a correction of any record is the prescriber's: it can undo a dose change
 }
 

@@ -67,6 +67,8 @@ scheduled = Table(
     Column("dose_shown", String(100)),
     Column("rate_shown", String(100)),
     Column("rate_unit", String(20)),
+    # planned, verified, given or omitted (migration 0006: the worklist page shows what became of each, issue 28)
+    Column("status", String(16), nullable=False, server_default="planned"),
 )
 Index("scheduled_by_date", scheduled.c.date, scheduled.c.start_utc)
 

@@ -36,6 +36,7 @@ from regimen.errors import RegimenError
 from regimen.web import api
 from regimen.web.accounts import Accounts
 from regimen.web.api import MAX_CHART_ROWS, MAX_PAGE_ROWS, MAX_ROWS
+from regimen.web.chair import Chair
 from regimen.web.inputs import api_message
 from regimen.web.pages import Pages
 from regimen.web.security import (
@@ -92,6 +93,7 @@ def create_app(
     while the database has no active user instead of serving them openly."""
     pages = Pages(db, Csrf(secret or secrets.token_bytes(32)))
     accounts = Accounts(db, pages)
+    chair = Chair(pages)
 
     def read(endpoint: Any) -> Any:
         return protected("read", endpoint)
@@ -102,7 +104,11 @@ def create_app(
         Route("/plan", read(pages.plan), methods=["POST"]),
         Route("/download/{kind}", read(pages.download), methods=["POST"]),
         Route("/courses", read(pages.courses)),
-        Route("/courses/{course_id}", read(pages.course)),
+        Route("/courses/start", chair.start, methods=["POST"]),  # the prescriber's
+        Route("/courses/{course_id}", read(chair.course)),
+        Route("/courses/{course_id}/check", read(chair.check), methods=["POST"]),
+        Route("/courses/{course_id}/orders", read(chair.orders), methods=["POST"]),
+        Route("/courses/{course_id}/record/{kind}", chair.record, methods=["POST"]),  # each kind's own role
         Route("/due", read(pages.due)),
         Route("/signin", accounts.signin_form),
         Route("/signin", accounts.signin, methods=["POST"]),

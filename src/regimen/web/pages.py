@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, Response
 
 from regimen.errors import RegimenError, as_flag, option
 from regimen.export.chart import chart_bytes
-from regimen.export.course import DUE_HEADER, course_parts, due_row, rendered
+from regimen.export.course import DUE_HEADER, due_row, rendered
 from regimen.export.handout import handout_html, handout_pdf, months_of
 from regimen.export.ics import plan_to_ics
 from regimen.export.records import plan_to_csv, plan_to_json
@@ -66,8 +66,9 @@ class Pages:
         """A template with this request's CSRF token (set as the cookie when new) and who is signed in."""
         token, new = self.csrf.cookie(request)
         user = request.scope.get("user")
+        scopes = list(getattr(request.scope.get("auth"), "scopes", ()))  # what this user may do (store.roles)
         html = self.env.get_template(name).render(
-            csrf=token, signed_in=getattr(user, "display_name", ""), role=_role(user), **context
+            csrf=token, signed_in=getattr(user, "display_name", ""), role=_role(user), scopes=scopes, **context
         )
         response = HTMLResponse(html, status_code=code)
         if new:
@@ -138,7 +139,7 @@ class Pages:
                 self._opened = CourseBook(CourseStore.open(self.db), rendered)
             return self._opened
 
-    def _need_store(self) -> Any:
+    def need_store(self) -> Any:
         store = self._store()
         if store is None:
             raise HTTPException(404, f"no course database: start the server with {as_flag('db')} FILE")
@@ -147,25 +148,10 @@ class Pages:
     async def courses(self, request: Request) -> HTMLResponse:
         store = self._store()
         listed = await run_in_threadpool(store.courses) if store is not None else None
-        return self.render(request, "courses.html", courses=listed)
-
-    async def course(self, request: Request) -> HTMLResponse:
-        store = self._need_store()
-        course_id = request.path_params["course_id"]
-
-        def parts() -> Any:
-            view, record = store.view(course_id), store.record(course_id)
-            started = (dt.datetime.fromisoformat(record["started_at"]), record["started_by"], record["reason"])
-            return course_parts(view, started)
-
-        try:
-            shown = await run_in_threadpool(parts)
-        except RegimenError as exc:
-            raise HTTPException(404, in_words(exc.message)) from None
-        return self.render(request, "course.html", course_id=course_id, parts=shown)
+        return self.render(request, "courses.html", courses=listed, regimens=catalog(), error="", values={})
 
     async def due(self, request: Request) -> HTMLResponse:
-        store = self._need_store()
+        store = self.need_store()
         try:
             first = dt.date.fromisoformat(request.query_params.get("from") or dt.date.today().isoformat())
             days = int(request.query_params.get("days") or 1)
@@ -174,9 +160,14 @@ class Pages:
         except ValueError:
             raise HTTPException(400, "From: a date as YYYY-MM-DD; Days: a whole number from 1 to 366") from None
         last = first + dt.timedelta(days=days - 1)
-        rows = await run_in_threadpool(store.due, first, last)
+        rows = await run_in_threadpool(lambda: store.due(first, last, done=True))  # with each one's status
         return self.render(
-            request, "due.html", header=DUE_HEADER, rows=[due_row(r) for r in rows], first=first, days=days
+            request,
+            "due.html",
+            header=("Status", *DUE_HEADER),
+            rows=[(r.status, *due_row(r)) for r in rows],
+            first=first,
+            days=days,
         )
 
 

@@ -16,10 +16,10 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from regimen.engine.courses.checks import check_new, check_repeat, check_void
+from regimen.engine.courses.checks import check_new, check_repeat, check_verified, check_void
 from regimen.engine.courses.describe import due_rows
-from regimen.engine.courses.events import Context, Void, parse_event
-from regimen.engine.courses.records import CourseError, CourseStart, check_course_id, one_line
+from regimen.engine.courses.events import Context, Given, Void, parse_event
+from regimen.engine.courses.records import CourseError, CourseStart, check_course_id, one_line, parse_cycle
 from regimen.engine.courses.replay import Planner, replay
 from regimen.engine.courses.repository import (
     CourseRepository,
@@ -32,6 +32,7 @@ from regimen.engine.courses.repository import (
     StoredCourse,
 )
 from regimen.engine.courses.state import Change, CourseState, DueRow
+from regimen.engine.courses.verified import planned_doses
 from regimen.errors import RegimenError, option
 
 #: Renders a course as it stands with its records (as JSON data) for ``course show``.
@@ -74,10 +75,12 @@ def append(
     *,
     confirm: bool = False,
     planner: Planner | None = None,
+    verified_only: bool = False,
 ) -> CourseState:
     """The course after ``new``, recorded after ``changes``; raises :class:`CourseError` when ``new`` cannot apply,
     would contradict what is already recorded, or repeats the last change without ``confirm``. ``planner``: the
-    expansions of the same start, when the caller keeps them."""
+    expansions of the same start, when the caller keeps them; ``verified_only``: a dose is recorded as given only
+    when a pharmacist verified it as planned now (a unit's team, issue 28)."""
     planner = planner if planner is not None else Planner(start)
     before = replay(start, changes, planner)
     if isinstance(new.event, Void):
@@ -92,6 +95,8 @@ def append(
             f"void (change {new.seq}): change {new.event.change} cannot be undone: {exc.message}"
         ) from None
     check_new(before, after, new)
+    if verified_only and isinstance(new.event, Given):
+        check_verified(after, new)
     return after
 
 
@@ -162,12 +167,14 @@ class CourseBook:
             out.append(CourseSummary(c.course_id, c.regimen_id, c.start, status, c.changes, c.last_change))
         return out
 
-    def due(self, first: dt.date, last: dt.date) -> list[DueRow]:
-        """Every planned administration dated ``first`` to ``last`` across the active courses. The caches it reads
-        are rebuilt first for every course whose caches are missing or were written by another version of regimen
-        (after an upgrade: the doses are those this version computes, never an older version's)."""
+    def due(self, first: dt.date, last: dt.date, *, done: bool = False) -> list[DueRow]:
+        """Every planned administration dated ``first`` to ``last`` across the active courses (``done``: those given
+        or omitted too, each with its status: the worklist page, issue 28). The caches it reads are rebuilt first for
+        every course whose caches are missing or were written by another version of regimen (after an upgrade: the
+        doses are those this version computes, never an older version's)."""
         self.refresh()
-        return by_time(self.repository.due(first, last))
+        rows = by_time(self.repository.due(first, last))
+        return rows if done else [r for r in rows if r.status in ("planned", "verified")]
 
     def refresh(self) -> int:
         """Rebuild, from their records, the caches of every stale course; the number rebuilt. A course that this
@@ -235,11 +242,14 @@ class CourseBook:
         who: str,
         why: str,
         recorded_at: dt.datetime | None = None,
+        verified_only: bool = False,
         **values: Any,
     ) -> tuple[CourseState, Change]:
         """Append one change (``values`` are the command's, as typed); the course as it then stands. ``confirm``
         among them records what would be refused as a likely slip (an implausible value, a repeat)."""
-        state, made = self.changes(course_id, [(kind, why, values)], who=who, recorded_at=recorded_at)
+        state, made = self.changes(
+            course_id, [(kind, why, values)], who=who, recorded_at=recorded_at, verified_only=verified_only
+        )
         return state, made[0]
 
     def changes(
@@ -249,9 +259,11 @@ class CourseBook:
         *,
         who: str,
         recorded_at: dt.datetime | None = None,
+        verified_only: bool = False,
     ) -> tuple[CourseState, list[Change]]:
         """Append several changes (kind, why, values) in one transaction, all or none: a gate check and the delay
-        or dose change it decided (issue 27). Each is checked against the course as the ones before it left it."""
+        or dose change it decided (issue 27). Each is checked against the course as the ones before it left it.
+        ``verified_only``: a dose given is refused unless a pharmacist verified it (issue 28; a unit with users)."""
         said = []
         for kind, why, values in entries:
             if not why or not why.strip():
@@ -260,10 +272,10 @@ class CourseBook:
         now = _utc(recorded_at)
         for _attempt in range(RETRIES - 1):
             try:
-                return self._change(course_id, said, who, now)
+                return self._change(course_id, said, who, now, verified_only)
             except RecordConflict:  # another process appended change seq first: read again and retry
                 continue
-        return self._change(course_id, said, who, now)
+        return self._change(course_id, said, who, now, verified_only)
 
     def void(
         self, course_id: str, change: int | str, *, who: str, why: str, recorded_at: dt.datetime | None = None
@@ -272,7 +284,12 @@ class CourseBook:
         return self.change(course_id, "void", who=who, why=why, recorded_at=recorded_at, change=change)
 
     def _change(
-        self, course_id: str, entries: Sequence[tuple[str, str, Mapping[str, Any]]], who: str, now: dt.datetime
+        self,
+        course_id: str,
+        entries: Sequence[tuple[str, str, Mapping[str, Any]]],
+        who: str,
+        now: dt.datetime,
+        verified_only: bool,
     ) -> tuple[CourseState, list[Change]]:
         with self.repository.transaction() as tx:
             stored = tx.read(course_id)
@@ -280,9 +297,12 @@ class CourseBook:
             planner = Planner(start)
             made: list[Change] = []
             for kind, why, values in entries:
+                if kind == "verify":
+                    values = _to_verify(start, changes, planner, values)
                 event = parse_event(kind, values, Context(start.regimen, start.tz, now))
                 new = Change(seq=len(changes) + 1, at=now, who=who, why=why, event=event)
-                state = append(start, changes, new, confirm=bool(values.get("confirm")), planner=planner)
+                confirm = bool(values.get("confirm"))
+                state = append(start, changes, new, confirm=confirm, planner=planner, verified_only=verified_only)
                 tx.append(course_id, StoredChange(new.seq, kind, now, who, why, new.data_json()))
                 changes = [*changes, new]
                 made.append(new)
@@ -294,6 +314,22 @@ class CourseBook:
     ) -> None:
         rendered = self.render(state, course_records(stored, changes))
         tx.cache(state.course_id, len(changes), code_version(), due_rows(state), rendered)
+
+
+def _to_verify(
+    start: CourseStart, changes: Sequence[Change], planner: Planner, values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A verification's values with the dose figures it checks, read from the course in the same transaction that
+    records it (never typed). ``seen``: the number of changes of the page the pharmacist checked; a course changed
+    since (a dose change meanwhile) is refused, so nothing is verified that was not seen."""
+    seen = values.get("seen")
+    if seen not in (None, "") and str(seen).strip() != str(len(changes)):
+        raise CourseError(
+            f"the course changed since the page was shown (it has {len(changes)} changes now): reload the page and "
+            "check the doses again"
+        )
+    state = replay(start, changes, planner)
+    return {**values, "doses": planned_doses(state, parse_cycle(values["cycle"], start.regimen))}
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime:

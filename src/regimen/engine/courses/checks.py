@@ -10,7 +10,7 @@ from typing import Any
 
 from regimen.clinical.pretreatment import first_dose_allowed
 from regimen.engine.courses.describe import cycle_arg, cycle_name, describe, row_name
-from regimen.engine.courses.events import Delay, Dose, Given, Measure, Stop, Void, same_change
+from regimen.engine.courses.events import Delay, Dose, Given, Measure, Stop, Verification, Void, same_change
 from regimen.engine.courses.records import CourseError
 from regimen.engine.courses.replay import given_records, live_changes
 from regimen.engine.courses.state import Change, CourseRow, CourseState
@@ -148,7 +148,7 @@ def check_void(before: CourseState, change: Change, e: Void) -> None:
 def check_repeat(before: CourseState, change: Change, confirm: bool) -> None:
     """An exact repeat of the last change in effect (same kind, cycle and value), recorded within a day of it."""
     live, _ = live_changes(before.changes)
-    if confirm or not live or isinstance(change.event, Void | Given):  # a dose given twice: the replay refuses it
+    if confirm or not live or isinstance(change.event, Void | Given | Verification):  # the replay or _verify refuses
         return
     last = live[-1]
     if same_change(last.event, change.event) and change.at - last.at < REPEAT_WITHIN:
@@ -159,12 +159,36 @@ def check_repeat(before: CourseState, change: Change, confirm: bool) -> None:
         )
 
 
+def _verify(before: CourseState, after: CourseState, change: Change, e: Verification) -> None:
+    """A verification checks something: a cycle whose planned doses were all verified as they stand is not again."""
+    key = (e.phase, e.cycle)
+    mine = [cr for cr in before.rows if (cr.row.phase, cr.row.cycle) == key and cr.status == "planned"]
+    if mine and all(cr.verified is not None for cr in mine):
+        raise CourseError(
+            f"{_label(change)}: {cycle_name(before.regimen, key)} is already verified as planned (change "
+            f"{mine[0].verified}); nothing changed since"
+        )
+
+
+def check_verified(after: CourseState, change: Change) -> None:
+    """A dose given must have been verified, as planned now, by a pharmacist (issue 28: in a unit with users)."""
+    for cr in after.rows:
+        if cr.change == change.seq and cr.status == "given" and cr.verified is None:
+            arg = cycle_arg(after.regimen, (cr.row.phase, cr.row.cycle))
+            raise CourseError(
+                f"{_label(change)}: {row_name(after.regimen, cr.row)} is not verified as planned now: an order that "
+                f"is not verified cannot be recorded as given; a pharmacist verifies it first with 'regimen course "
+                f"verify {after.course_id}' ({option('cycle')} {arg})"
+            )
+
+
 _CHECKS: dict[type, Callable[[CourseState, CourseState, Change, Any], None]] = {
     Delay: lambda before, _after, change, e: _lasting(before, change, e, e.kind),
     Dose: lambda before, _after, change, e: _lasting(before, change, e, e.kind),
     Measure: _measure,
     Given: _given,
     Stop: _stop,
+    Verification: _verify,
 }
 
 
@@ -183,4 +207,4 @@ def check_new(before: CourseState, after: CourseState, change: Change) -> None:
         check(before, after, change, change.event)
 
 
-__all__ = ["IMPLAUSIBLE_RATIO", "REPEAT_WITHIN", "check_new", "check_repeat", "check_void"]
+__all__ = ["IMPLAUSIBLE_RATIO", "REPEAT_WITHIN", "check_new", "check_repeat", "check_verified", "check_void"]

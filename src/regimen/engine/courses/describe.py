@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from fractions import Fraction
 
 from regimen.engine.courses.events import (
     AnyEvent,
@@ -17,6 +18,7 @@ from regimen.engine.courses.events import (
     Omit,
     RequirementRecord,
     Stop,
+    Verification,
 )
 from regimen.engine.courses.state import Change, CourseRow, CourseState, DueRow
 from regimen.engine.preparations import Preparation, grouped, preparation_words
@@ -50,6 +52,23 @@ def check_what(e: GateCheck) -> str:
 def requirement_what(e: RequirementRecord) -> str:
     detail = f" ({e.detail})" if e.detail else ""
     return f"requirement {e.id}: {e.status}{detail}"
+
+
+def verified_what(e: Verification) -> str:
+    """'day 1 oxaliplatin 2431/20 mg, ...' as the figures of a verification, readable: '121.55 mg'."""
+    out = []
+    for name, figure in e.doses:
+        number, _, unit = figure.partition(" ")
+        out.append(f"{name} {exact_text(Fraction(number))} {unit}")
+    return ", ".join(out)
+
+
+def status_of(crs: Sequence[CourseRow]) -> str:
+    """One preparation's status as the day unit says it (issue 28): planned, verified (checked by a pharmacist as
+    planned now: a pump is verified whole), given, omitted or stopped; an infusion whose days differ: each, in day
+    order."""
+    said = ("verified" if cr.status == "planned" and cr.verified is not None else cr.status for cr in crs)
+    return "+".join(dict.fromkeys(said))
 
 
 def cycle_name(regimen: Regimen, key: tuple[str, int]) -> str:
@@ -138,6 +157,8 @@ def _said(e: AnyEvent, regimen: Regimen, tz: str | None) -> str:
         return f"{cycle_name(regimen, (e.phase, e.cycle))}: {check_what(e)}"
     if isinstance(e, RequirementRecord):
         return requirement_what(e)
+    if isinstance(e, Verification):
+        return f"{cycle_name(regimen, (e.phase, e.cycle))}: doses verified against the protocol ({verified_what(e)})"
     return f"correction: change {e.change} was entered in error and is void"
 
 
@@ -167,14 +188,15 @@ def due_rows(state: CourseState) -> list[DueRow]:
     (a continuous infusion's days are one pump, issue 24)."""
     notes = {c.id: c.note for c in state.regimen.components()}
     tz = state.start.tz if state.start.time else None
-    planned = [cr for cr in state.rows if _on_worklist(cr)]
+    listed = [cr for cr in state.rows if _on_worklist(cr)]
     return [
-        _due_row(state, prep, crs, notes.get(prep.component), tz) for prep, crs in grouped(planned, lambda cr: cr.row)
+        _due_row(state, prep, crs, notes.get(prep.component), tz) for prep, crs in grouped(listed, lambda cr: cr.row)
     ]
 
 
 def _on_worklist(cr: CourseRow) -> bool:
-    return cr.status == "planned" and cr.row.date is not None
+    """Planned, and (for the worklist page's status, issue 28) given or omitted: 'regimen due' lists the planned."""
+    return cr.status in ("planned", "given", "omitted") and cr.row.date is not None
 
 
 def _due_row(
@@ -211,6 +233,7 @@ def _due_row(
         dose_shown=prep.rounding(prep.dose),
         rate_shown=prep.rounding(r.rate) if r.rate is not None else None,
         rate_unit=r.rate_unit if r.rate is not None else None,
+        status=status_of(crs),
     )
 
 
@@ -228,6 +251,8 @@ __all__ = [
     "mark",
     "requirement_what",
     "row_name",
+    "status_of",
+    "verified_what",
     "voided_mark",
     "what",
 ]

@@ -368,6 +368,13 @@ class Void:
         return cls(int(d["change"]))
 
 
+#: The reason a record has when none is given: the obvious one (every other change says why), at every door.
+DEFAULT_REASONS = {
+    "start": "course started",
+    "given": "given as recorded",
+    "requirement": "requirement recorded",
+    "verify": "doses checked against the protocol",
+}
 #: The decisions a gate check records (regimen.clinical.gates' proposals).
 DECISIONS = ("go", "delay", "reduce", "omit", "stop")
 #: A requirement's status as typed (the command line's 'not-applicable') -> as recorded.
@@ -479,14 +486,45 @@ class RequirementRecord:
         return cls(d["id"], d["status"], d.get("detail"))
 
 
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """A pharmacist's independent check of cycle N's doses, as then planned, against the protocol (issue 28): the
+    dose figures checked, one per planned administration ("day 1 oxaliplatin" -> "2431/20 mg"), so that a later
+    change of any of them (a new weight, a dose change) leaves that administration unverified until it is checked
+    again. The figures are read from the course when it is recorded (:meth:`CourseBook.changes`), never typed."""
+
+    kind: ClassVar[str] = "verify"
+    phase: str
+    cycle: int
+    doses: tuple[tuple[str, str], ...]
+
+    @property
+    def confirmed(self) -> bool:
+        return False
+
+    @classmethod
+    def parse(cls, values: Mapping[str, Any], ctx: Context) -> Verification:
+        doses = values.get("doses")
+        if not isinstance(doses, Mapping) or not doses:
+            raise CourseError("verify: the course has nothing planned in that cycle to verify")
+        return cls(**_cycle(values, ctx), doses=tuple((str(k), str(v)) for k, v in doses.items()))
+
+    def to_dict(self) -> dict[str, Any]:  # pairs, not an object: kept in the course's order when stored
+        return {"phase": self.phase, "cycle": self.cycle, "doses": [list(pair) for pair in self.doses]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Verification:
+        return cls(d["phase"], d["cycle"], tuple((str(k), str(v)) for k, v in d["doses"]))
+
+
 def _confirmed(flag: bool) -> dict[str, Any]:
     return {"confirmed": True} if flag else {}
 
 
-AnyEvent = Delay | Measure | Dose | Omit | Given | Stop | Void | GateCheck | RequirementRecord
+AnyEvent = Delay | Measure | Dose | Omit | Given | Stop | Void | GateCheck | RequirementRecord | Verification
 #: Each kind by its name, as the records hold it.
 KINDS: dict[str, Any] = {
-    k.kind: k for k in (Delay, Measure, Dose, Omit, Given, Stop, Void, GateCheck, RequirementRecord)
+    k.kind: k for k in (Delay, Measure, Dose, Omit, Given, Stop, Void, GateCheck, RequirementRecord, Verification)
 }
 
 
@@ -519,6 +557,7 @@ def same_change(a: AnyEvent, b: AnyEvent) -> bool:
 
 __all__ = [
     "DECISIONS",
+    "DEFAULT_REASONS",
     "KINDS",
     "MEASURE_KEYS",
     "AnyEvent",
@@ -532,6 +571,7 @@ __all__ = [
     "Omit",
     "RequirementRecord",
     "Stop",
+    "Verification",
     "Void",
     "event_from_dict",
     "parse_event",

@@ -23,10 +23,22 @@ from regimen.clinical.patient import make_patient
 from regimen.clinical.pretreatment import Recorded, requirement_status
 from regimen.clinical.rounding import deviation_percent, signed_percent
 from regimen.engine.courses.describe import UNCHECKED, check_mark, cycle_name, cycles_text, mark, row_name, what
-from regimen.engine.courses.events import Delay, Dose, GateCheck, Given, Measure, Omit, RequirementRecord, Stop, Void
+from regimen.engine.courses.events import (
+    Delay,
+    Dose,
+    GateCheck,
+    Given,
+    Measure,
+    Omit,
+    RequirementRecord,
+    Stop,
+    Verification,
+    Void,
+)
 from regimen.engine.courses.intensity import course_intensity
 from regimen.engine.courses.records import CourseError, CourseStart
 from regimen.engine.courses.state import Change, CourseRow, CourseState, GivenDose
+from regimen.engine.courses.verified import verified
 from regimen.engine.expand import expand
 from regimen.engine.plan import Plan, compute_totals, exact_sum
 from regimen.engine.preparations import Preparation, grouped, infusion_key
@@ -118,6 +130,7 @@ class _Course:
     done: list[Change] = field(default_factory=list)  # omitted and given, applied to the rows in this order
     checks: dict[tuple[str, int], list[tuple[int, GateCheck]]] = field(default_factory=dict)  # by cycle, in order
     requirements: dict[str, Recorded] = field(default_factory=dict)  # the last record of each requirement
+    verified: dict[tuple[str, int], list[tuple[int, Verification]]] = field(default_factory=dict)  # by cycle
 
     def index(self, key: tuple[str, int], what_: str) -> int:
         try:
@@ -187,6 +200,10 @@ def checked(
     return bool(found) and found[-1][1].decision != "delay"
 
 
+def _verify(c: _Course, change: Change, e: Verification, index: int) -> None:
+    c.verified.setdefault((e.phase, e.cycle), []).append((change.seq, e))
+
+
 _LASTING: dict[type, Callable[[_Course, Change, Any, int], None]] = {
     Delay: _delay,
     Measure: _measure,
@@ -194,6 +211,7 @@ _LASTING: dict[type, Callable[[_Course, Change, Any, int], None]] = {
     Omit: _later,
     Given: _later,
     GateCheck: _check,
+    Verification: _verify,
 }
 
 
@@ -423,6 +441,8 @@ def replay(start: CourseStart, changes: Sequence[Change], planner: Planner | Non
         _SINGLE[type(change.event)](rows, change, change.event, course.regimen)
     if course.stopped is not None:
         rows = [_stopped(cr, course.stopped) for cr in rows]
+    if course.verified:
+        verified(rows, course.verified)
     unchecked = {k for k in order[1:] if not checked(course.regimen, course.checks, k)}
     rows = [_unchecked(cr) if (cr.row.phase, cr.row.cycle) in unchecked else cr for cr in rows]
     warnings, notes = _said(course, x, base, rows, start)
@@ -551,4 +571,10 @@ def _flag(name: str, old: Fraction, new: Fraction, first: Fraction | None, unit:
     return []
 
 
-__all__ = ["FLAG_CHANGE", "Planner", "live_changes", "replay", "replayed_options"]
+__all__ = [
+    "FLAG_CHANGE",
+    "Planner",
+    "live_changes",
+    "replay",
+    "replayed_options",
+]

@@ -78,6 +78,7 @@ class CourseRow:
     given: GivenDose | None = None
     change: int | None = None  # the change that set the status
     marks: tuple[str, ...] = ()  # what changed this row: "delayed 7 days (change 2)"
+    verified: int | None = None  # the pharmacist's verification that checked this dose as planned now (issue 28)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,7 @@ class DueRow:
     dose_shown: Decimal | None = None
     rate_shown: Decimal | None = None
     rate_unit: str | None = None
+    status: str = "planned"  # planned, verified (by a pharmacist, as planned now), given or omitted (issue 28)
 
 
 __all__ = ["Change", "CourseRow", "CourseState", "CourseView", "DueRow", "GivenDose"]

@@ -1,0 +1,181 @@
+"""A cycle's gates checked with a course's values in force, and the changes a decision records (issue 27): the one
+call ``regimen course check`` and the course page's form both make. No I/O here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from regimen.clinical import renal
+from regimen.clinical.gates import STRENGTH, CycleCheck, evaluate, refuse_nothing_to_check
+from regimen.clinical.patient import AGE, WEIGHT, read_measure, read_scr, read_sex
+from regimen.clinical.prepare import exact_places
+from regimen.engine.courses.describe import cycle_arg
+from regimen.engine.courses.records import CourseError, parse_cycle
+from regimen.engine.courses.state import CourseState
+from regimen.errors import RegimenError, option
+from regimen.model import Patient, Step
+from regimen.quantities.exact import format_fraction
+from regimen.quantities.labs import LabValue, read
+from regimen.quantities.units import ParsedDose
+
+Entry = tuple[str, str, dict[str, Any]]  # kind, why, values: as CourseBook.changes takes them
+
+
+def crcl_value(scr: str, age: str | None, weight: str | None, sex: str | None) -> tuple[LabValue, str]:
+    """The Cockcroft-Gault CrCl from a serum creatinine and the patient's age, weight and sex, and its working."""
+    if age is None or weight is None or sex is None:
+        raise RegimenError(
+            f"{option('scr')} gives the CrCl (Cockcroft-Gault) with {option('age')}, {option('weight')} and "
+            f"{option('sex')}; or give {option('crcl')}"
+        )
+    scr_mg, _ = read_scr(scr)
+    kg, _ = read_measure(weight, WEIGHT)
+    years, _ = read_measure(age, AGE)
+    who = read_sex(sex)
+    value = exact_places(renal.cockcroft_gault(float(years), float(kg), float(scr_mg), who), 2)
+    female = " × 0.85" if who == "female" else ""
+    line = (
+        f"CrCl (Cockcroft–Gault) = (140 − {format_fraction(years)}) × {format_fraction(kg)} kg / (72 × "
+        f"{format_fraction(scr_mg)} mg/dL){female} = {format_fraction(value)} mL/min"
+    )
+    return read("crcl", format_fraction(value, grouping=False)), line
+
+
+def _crcl_of(patient: Patient, scr: str | None, age: str | None, weight: str | None, sex: str | None) -> Any:
+    """The CrCl from ``scr`` (or the creatinine in force) with the patient's values in force where not typed; None
+    when a value is missing and none was typed."""
+    scr = scr or (format_fraction(patient.scr_mg_dl, grouping=False) if patient.scr_mg_dl else None)
+    age = age or (format_fraction(patient.age_years, grouping=False) if patient.age_years is not None else None)
+    weight = weight or (format_fraction(patient.weight_kg, grouping=False) if patient.weight_kg else None)
+    sex = sex or patient.sex
+    if scr is None or (age is None or weight is None or sex is None):
+        return None
+    return crcl_value(scr, age, weight, sex)
+
+
+@dataclass(frozen=True, slots=True)
+class CourseCheck:
+    """A cycle's values against the gates: the proposal, the values as typed, and the working of a computed CrCl."""
+
+    key: tuple[str, int]
+    arg: str  # the cycle as the command takes it
+    result: CycleCheck
+    typed: dict[str, str]
+    working: list[str]
+
+
+def course_check(
+    state: CourseState,
+    cycle: str,
+    tests: Mapping[str, str | None],
+    *,
+    scr: str | None = None,
+    age: str | None = None,
+    weight: str | None = None,
+    sex: str | None = None,
+) -> CourseCheck:
+    """Cycle ``cycle``'s values (``tests``, as typed) against the course's regimen's gates and modification table,
+    with the course's patient values in force (a CrCl computed from the creatinine when a gate needs one)."""
+    reg = state.regimen
+    refuse_nothing_to_check(reg)
+    key = parse_cycle(cycle, reg)
+    if key not in state.cycles:
+        raise CourseError(f"{option('cycle')} {cycle}: the course has no such cycle (it plans {len(state.cycles)})")
+    values: dict[str, LabValue] = {t: read(t, raw) for t, raw in tests.items() if raw not in (None, "")}
+    typed = {t: str(raw) for t, raw in tests.items() if raw not in (None, "")}
+    extra: list[str] = []
+    if ("crcl" not in values and any(g.condition.test == "crcl" for g in reg.gates)) or scr:
+        found = _crcl_of(state.patients[key], scr or None, age or None, weight or None, sex or None)
+        if found is not None:
+            values["crcl"], line = found
+            typed["crcl"] = values["crcl"].shown
+            extra.append(line)
+    delayed = sum(1 for _, c in state.checks.get(key, ()) if c.decision == "delay")
+    result = evaluate(reg, key[1], values, {m.text: delayed for m in reg.modifications})
+    return CourseCheck(key, cycle_arg(reg, key), result, typed, extra)
+
+
+def decision_entries(
+    state: CourseState, found: CourseCheck, *, accept: bool, override: str | None, reason: str | None
+) -> list[Entry]:
+    """The changes a decision records: the check itself, and with ``accept`` the delay, dose change, omission or
+    stop the proposal makes, each citing its rule; ``override`` records another decision, only with a reason."""
+    if accept and override:
+        raise RegimenError(f"{option('accept')} records the proposal, {option('override')} another decision: give one")
+    if not (accept or override):
+        raise RegimenError(f"record the proposal with {option('accept')} or another decision with {option('override')}")
+    if override is not None and override not in STRENGTH:
+        raise RegimenError(f"{option('override')} {override!r}: one of {', '.join(STRENGTH)}")
+    if override and not (reason or "").strip():
+        raise RegimenError(
+            f"{option('override')} needs {option('reason')} TEXT: a proposal of the regimen's table is overridden "
+            "only with a reason"
+        )
+    result = found.result
+    entries: list[Entry] = [
+        (
+            "check",
+            reason or f"gates checked: proposal {result.proposal} accepted",
+            {
+                "cycle": found.arg,
+                "values": found.typed,
+                "proposal": result.proposal,
+                "decision": override or result.proposal,
+                "rules": [f.line() for f in result.fired],
+            },
+        )
+    ]
+    return entries + (_consequences(result, state, found.arg) if accept else [])
+
+
+def _step_values(step: Step, component: str, state: CourseState) -> dict[str, Any]:
+    """A reduction step as the values of a ``dose`` change: its level, its percentage, or its own dose as the exact
+    share of the component's dose (65 of 85 mg/m²: 1300/17 %)."""
+    if step.level is not None:
+        return {"level": str(step.level)}
+    if step.percent is not None:
+        return {"dose_percent": f"{format_fraction(step.percent, grouping=False)}%", "confirm": True}
+    comp = next(c for c in state.regimen.components() if c.id == component)
+    full = comp.dose
+    if step.dose is None or not isinstance(full, ParsedDose) or step.dose.unit.basis != full.unit.basis:
+        raise RegimenError(
+            f"{component}: the table's reduction cannot be applied to its dose; record it with 'course dose'"
+        )
+    share = step.dose.canonical / full.canonical * 100
+    text = format_fraction(share, grouping=False)
+    exact = text if str(share) == text or share.denominator == 1 else f"{share.numerator}/{share.denominator}"
+    return {"dose_percent": f"{exact}%", "confirm": True}
+
+
+def _consequences(result: CycleCheck, state: CourseState, cycle: str) -> list[Entry]:
+    """The existing changes an accepted proposal records, each with the rule that fired and its source as why."""
+    out: list[Entry] = []
+    delays = [f for f in result.fired if f.step.action == "delay" and f.step.delay_days == result.delay_days]
+    if result.proposal == "delay" and result.delay_days and delays:
+        out.append(("delay", delays[0].line(), {"cycle": cycle, "by": f"{result.delay_days}d"}))
+    if result.proposal == "stop":
+        first = min(
+            cr.row.date
+            for cr in state.rows
+            if cycle_arg(state.regimen, (cr.row.phase, cr.row.cycle)) == cycle and cr.row.date
+        )
+        rule = next(f for f in result.fired if f.step.action == "stop")
+        return [("stop", rule.line(), {"on": first})]
+    for d in result.drugs:
+        fired = [f for f in d.steps if f.step.action == d.proposal]
+        if d.proposal == "reduce" and fired:
+            out.append(
+                (
+                    "dose",
+                    fired[0].line(),
+                    {"cycle": cycle, "drug": d.component, **_step_values(fired[0].step, d.component, state)},
+                )
+            )
+        elif d.proposal == "omit" and fired:
+            out.append(("omit", fired[0].line(), {"cycle": cycle, "drug": d.component}))
+    return out
+
+
+__all__ = ["CourseCheck", "Entry", "course_check", "crcl_value", "decision_entries"]
