@@ -696,7 +696,7 @@ def test_rows_that_differ_from_expand_for_a_sample_patient_are_made_one_patient_
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from regimen.engine.cohort import expander as module
+    from regimen.engine.cohort import expander as module  # the expander and its row table (imported there)
     from regimen.engine.rows import frame_records
 
     if coded == "arrow":
