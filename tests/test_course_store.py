@@ -188,6 +188,47 @@ def test_the_worklist_written_by_another_version_is_rebuilt(db: str) -> None:
     engine.dispose()
 
 
+def test_a_worklist_of_current_caches_reads_two_counts_not_every_course(db: str) -> None:
+    """'due' first asks whether any course's caches are missing or stale. When every course's were written by this
+    version, two counts say so (views of this version, courses), and the join of every course with its view is not
+    run (issue 29: a worklist over 100,000 courses). One stale view: the join runs, and the course is rebuilt."""
+    started(db)
+    started(db, "bed5")
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", seen)
+    try:
+        assert _due(db) == sorted(DAY_1 * 2)
+        assert not [s for s in statements if "LEFT OUTER JOIN course_views" in s]
+        assert any("count(*)" in s and "course_views" in s for s in statements)
+        engine = sa.create_engine(resolve(db))
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE course_views SET code_version = '0.0.1' WHERE course_id = 'bed5'"))
+        engine.dispose()
+        statements.clear()
+        assert _due(db) == sorted(DAY_1 * 2)
+        assert [s for s in statements if "LEFT OUTER JOIN course_views" in s]
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
+
+
+def test_exact_numbers_of_the_worklist_read_back_exactly() -> None:
+    """The worklist keeps doses and hours as text ("1343/2"); they are read back as the same fractions."""
+    from fractions import Fraction
+
+    from regimen.store.courses import _exact
+
+    assert _exact("1343/2") == Fraction(1343, 2)
+    assert _exact("-3/4") == Fraction(-3, 4)
+    assert _exact("84") == Fraction(84)
+    assert _exact("2.5") == Fraction(5, 2)
+    assert _exact("") is None
+    assert _exact(None) is None
+
+
 def test_a_database_of_the_previous_schema_is_upgraded_and_its_worklist_rebuilt(db: str) -> None:
     """A course recorded under migration 0002 (worklist rows without the dose of the day): opening the database
     applies 0003, which empties the caches; 'due' rebuilds them, with the dose numbers."""
@@ -210,6 +251,6 @@ def test_a_database_of_the_previous_schema_is_upgraded_and_its_worklist_rebuilt(
     assert _due(db) == DAY_1
     engine = sa.create_engine(resolve(db))
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD == "0005"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD == "0006"
         assert conn.execute(sa.text("SELECT count(*) FROM course_views")).scalar() == 1
     engine.dispose()

@@ -82,6 +82,7 @@ views = Table(
     Column("json", Text, nullable=False),
     Column("warnings", Text, nullable=False),
 )
+Index("course_views_by_version", views.c.code_version)  # is every course's cache current? (migration 0006)
 
 #: The people of a unit who sign in (migration 0004): a role each (:mod:`regimen.store.roles`), an Argon2id hash of
 #: the password (never the password), and the failed sign-ins that lock the account for a while (kept here, so a
