@@ -215,6 +215,35 @@ def test_a_worklist_of_current_caches_reads_two_counts_not_every_course(db: str)
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
 
 
+def test_a_worklist_of_schema_0005_gets_each_row_s_regimen_from_its_course(db: str) -> None:
+    """Migration 0006 gives every worklist row its course's regimen id (the worklist no longer reads the courses):
+    rows written under 0005 have it filled from their course, without the course being rebuilt."""
+    from alembic import command
+    from alembic.config import Config
+
+    from regimen.store.db import MIGRATIONS
+
+    started(db)
+    engine = sa.create_engine(resolve(db))
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0005")
+    with engine.connect() as conn:
+        assert "regimen_id" not in {c["name"] for c in sa.inspect(conn).get_columns("scheduled")}
+        kept = conn.execute(sa.text("SELECT count(*) FROM scheduled")).scalar()
+    engine.dispose()
+    data = json.loads(ok(db, "due", "--from", "2026-12-01", "--format", "json").stdout)["administrations"]
+    assert {a["regimen"] for a in data} == {"capox"} and len(data) == len(DAY_1)
+    engine = sa.create_engine(resolve(db))
+    with engine.connect() as conn:
+        found = conn.execute(sa.text("SELECT DISTINCT regimen_id FROM scheduled")).scalars().all()
+        assert found == ["capox"]
+        assert conn.execute(sa.text("SELECT count(*) FROM scheduled")).scalar() == kept  # the same rows, filled in
+    engine.dispose()
+
+
 def test_exact_numbers_of_the_worklist_read_back_exactly() -> None:
     """The worklist keeps doses and hours as text ("1343/2"); they are read back as the same fractions."""
     from fractions import Fraction

@@ -164,10 +164,9 @@ _DECIMAL = ("dose_shown", "rate_shown")  # decimals, as text
 def _scheduled(r: DueRow, n: int, revision: int) -> dict[str, Any]:
     row: dict[str, Any] = {"n": n, "revision": revision}
     for f in dataclasses.fields(DueRow):
-        if f.name != "regimen_id":  # the course's, read with a join
-            value = getattr(r, f.name)
-            exact = f.name in _EXACT or f.name in _DECIMAL
-            row[_COLUMN.get(f.name, f.name)] = str(value) if exact and value is not None else value
+        value = getattr(r, f.name)
+        exact = f.name in _EXACT or f.name in _DECIMAL
+        row[_COLUMN.get(f.name, f.name)] = str(value) if exact and value is not None else value
     return row
 
 
@@ -257,15 +256,15 @@ class CourseStore:
         return out
 
     def due(self, first: dt.date, last: dt.date) -> list[DueRow]:
-        columns = [courses.c.regimen_id if c == "regimen_id" else scheduled.c[c] for _, c in _DUE_FIELDS]
+        # the day's rows only, through the index by date; each row carries its course's regimen (written with it),
+        # so no course is read: a join with the courses, whose rows hold the regimen's text, took most of the query
         query = (
-            sa.select(*columns)
-            .join(courses, courses.c.id == scheduled.c.course_id)
+            sa.select(*(scheduled.c[c] for _, c in _DUE_FIELDS))
             .where(scheduled.c.date >= first, scheduled.c.date <= last)
             .order_by(scheduled.c.date, scheduled.c.course_id, scheduled.c.n)  # plan order: the book sorts
         )
         with self.engine.connect() as conn:
-            return [_due_row(r) for r in conn.execute(query).tuples()]
+            return [_due_row(r) for r in conn.execute(query).all()]
 
     def stale(self, code_version: str) -> list[str]:
         with self.engine.connect() as conn:
@@ -296,7 +295,7 @@ _DOSE, _HOURS, _START = (_NAMES.index(n) for n in ("dose", "hours", "start"))
 _DECIMAL_AT = tuple(_NAMES.index(n) for n in _DECIMAL)
 
 
-def _due_row(r: tuple[Any, ...]) -> DueRow:
+def _due_row(r: Sequence[Any]) -> DueRow:
     """A worklist row, from its columns in the order of :data:`_DUE_FIELDS` (a plain tuple: a worklist over 100,000
     courses has thousands of rows a day, and reading each column of a row by name took as long as the query)."""
     values = list(r)

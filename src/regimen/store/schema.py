@@ -67,6 +67,7 @@ scheduled = Table(
     Column("dose_shown", String(100)),
     Column("rate_shown", String(100)),
     Column("rate_unit", String(20)),
+    Column("regimen_id", String(200)),  # the course's, kept here so the worklist reads no course (migration 0006)
 )
 Index("scheduled_by_date", scheduled.c.date, scheduled.c.start_utc)
 
