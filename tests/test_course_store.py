@@ -215,21 +215,27 @@ def test_a_worklist_of_current_caches_reads_two_counts_not_every_course(db: str)
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
 
 
-def test_a_worklist_of_schema_0005_gets_each_row_s_regimen_from_its_course(db: str) -> None:
-    """Migration 0006 gives every worklist row its course's regimen id (the worklist no longer reads the courses):
-    rows written under 0005 have it filled from their course, without the course being rebuilt."""
+def _downgraded(db: str, revision: str) -> sa.Engine:
+    """The database taken back to the schema of ``revision`` by its migrations; an engine on it."""
     from alembic import command
     from alembic.config import Config
 
     from regimen.store.db import MIGRATIONS
 
-    started(db)
     engine = sa.create_engine(resolve(db))
     with engine.begin() as conn:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["connection"] = conn
-        command.downgrade(config, "0005")
+        command.downgrade(config, revision)
+    return engine
+
+
+def test_a_worklist_of_schema_0005_gets_each_row_s_regimen_from_its_course(db: str) -> None:
+    """Migration 0006 gives every worklist row its course's regimen id (the worklist no longer reads the courses):
+    rows written under 0005 have it filled from their course, without the course being rebuilt."""
+    started(db)
+    engine = _downgraded(db, "0005")
     with engine.connect() as conn:
         assert "regimen_id" not in {c["name"] for c in sa.inspect(conn).get_columns("scheduled")}
         kept = conn.execute(sa.text("SELECT count(*) FROM scheduled")).scalar()
@@ -261,18 +267,8 @@ def test_exact_numbers_of_the_worklist_read_back_exactly() -> None:
 def test_a_database_of_the_previous_schema_is_upgraded_and_its_worklist_rebuilt(db: str) -> None:
     """A course recorded under migration 0002 (worklist rows without the dose of the day): opening the database
     applies 0003, which empties the caches; 'due' rebuilds them, with the dose numbers."""
-    from alembic import command
-    from alembic.config import Config
-
-    from regimen.store.db import MIGRATIONS
-
     started(db)
-    engine = sa.create_engine(resolve(db))
-    with engine.begin() as conn:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0002")
+    engine = _downgraded(db, "0002")
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
         assert "dose_number" not in {c["name"] for c in sa.inspect(conn).get_columns("scheduled")}
