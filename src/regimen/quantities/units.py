@@ -229,6 +229,8 @@ KNOWN_DOSE_UNITS: dict[str, DoseUnit] = {
     "mg/m2/day": DoseUnit("milligram", "bsa", "day", Fraction(1)),
     "mg/kg/day": DoseUnit("milligram", "weight", "day", Fraction(1)),
     "mg/kg/h": DoseUnit("milligram", "weight", "hour", Fraction(1)),
+    "mg/h": DoseUnit("milligram", "flat", "hour", Fraction(1)),  # an infusion's rate (rate escalation)
+    "mg/hr": DoseUnit("milligram", "flat", "hour", Fraction(1)),
     "g/m²/day": DoseUnit("gram", "bsa", "day", Fraction(1000)),
     "units/m²": DoseUnit("unit", "bsa", "none", Fraction(1)),
     "units/kg": DoseUnit("unit", "weight", "none", Fraction(1)),
