@@ -4,9 +4,13 @@
     python benchmarks/courses.py --courses 2000     # a smaller unit
     python benchmarks/courses.py --postgres         # on a new PostgreSQL cluster of its own (127.0.0.1, a free port)
     python benchmarks/courses.py --db postgresql://postgres@127.0.0.1:5432/bench   # on a PostgreSQL server
+    python benchmarks/courses.py --keep unit.sqlite3                  # seed once into this file, reuse it later
+    python benchmarks/courses.py --postgres --seed-from unit.sqlite3  # PostgreSQL, the same courses copied over
 
 Seeding takes long (each course is started as ``regimen course start`` starts it, a thousand to a transaction: about
-7 ms a course on a loaded 2-core machine, so 100,000 take about 12 minutes); the figure is the worklist's.
+7 ms a course on a loaded 2-core machine, so 100,000 take about 12 minutes); the figure is the worklist's. Seed once
+into a file of its own (``--keep``) and copy its rows into another database (``--seed-from``: the records and their
+caches as they are, by PostgreSQL's COPY; then VACUUM ANALYZE, as autovacuum would after a unit's courses came in).
 
 1. ``regimen due --from DAY`` (a new process, wall time, start-up included) over N active courses of the bundled
    regimens, patients and day 1 drawn at random (seed 1) over 2026, the worklist of a busy day written as CSV;
@@ -96,12 +100,47 @@ def seed(db: str, n: int) -> tuple[int, float]:
     return len(usable), took
 
 
+def copy_courses(source: str, db: str) -> int:
+    """The courses of the SQLite file ``source`` (records and caches, as they are) copied into the database ``db``
+    (its schema made by regimen's migrations); the number of courses."""
+    import sqlalchemy as sa
+
+    from regimen.store.db import connect, resolve
+    from regimen.store.schema import changes, courses, scheduled, views
+
+    reader = sa.create_engine(f"sqlite:///{source}")
+    writer = connect(resolve(db))
+    postgres = writer.dialect.name == "postgresql"
+    with reader.connect() as src, writer.begin() as dst:
+        for table in (courses, changes, scheduled, views):
+            names = [c.name for c in table.columns]
+            rows = src.execute(sa.select(*table.columns)).yield_per(20_000)
+            if postgres:  # COPY: a few seconds for the unit's millions of worklist rows
+                cursor = dst.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(tuple(row))
+            else:
+                for part in rows.partitions():
+                    dst.execute(table.insert(), [dict(zip(names, r, strict=True)) for r in part])
+    if postgres:
+        with writer.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE"))
+    with writer.connect() as conn:
+        n = int(conn.execute(sa.select(sa.func.count()).select_from(courses)).scalar_one())
+    reader.dispose()
+    writer.dispose()
+    return n
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--courses", type=int, default=100_000)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--db", help="a database URL (default: a new SQLite file)")
     ap.add_argument("--postgres", action="store_true", help="on a new PostgreSQL cluster (Debian's postgresql)")
+    ap.add_argument("--keep", help="seed into this SQLite file and keep it; a later run finds it seeded and reuses it")
+    ap.add_argument("--seed-from", help="copy the courses of this SQLite file (a --keep file) instead of seeding")
     args = ap.parse_args()
     if args.postgres:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -115,12 +154,18 @@ def main() -> None:
 
 def run(args: argparse.Namespace, url: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        db = url or str(Path(tmp) / "bench.sqlite3")
-        kinds, seeded = seed(db, args.courses)
-        print(f"seeded {args.courses:,} active courses of {kinds} regimens in {seeded:.1f} s")
+        db = url or args.keep or str(Path(tmp) / "bench.sqlite3")
+        if args.seed_from:
+            began = time.perf_counter()
+            n = copy_courses(args.seed_from, db)
+            print(f"copied {n:,} active courses from {args.seed_from} in {time.perf_counter() - began:.1f} s")
+        elif args.keep and Path(args.keep).exists():
+            print(f"reusing the courses seeded in {args.keep}")
+        else:
+            kinds, seeded = seed(db, args.courses)
+            print(f"seeded {args.courses:,} active courses of {kinds} regimens in {seeded:.1f} s")
         out = Path(tmp) / "due.csv"
-        due = [REGIMEN[0:], "due", "--from", BUSY_DAY.isoformat(), "--db", db, "-o", str(out)]
-        due_cmd = [*REGIMEN, *due[1:]]
+        due_cmd = [*REGIMEN, "due", "--from", BUSY_DAY.isoformat(), "--db", db, "-o", str(out)]
         wall(due_cmd)  # warm the file cache
         times = [wall(due_cmd) for _ in range(args.repeats)]
         rows = sum(1 for _ in out.open()) - 1
@@ -131,7 +176,7 @@ def run(args: argparse.Namespace, url: str | None) -> None:
             f"target < 1000 ms  {'ok' if median < 1 else 'MISSED'}"
         )
         r = REGIMEN
-        course = "bench-capox"
+        course = f"bench-capox-{time.time_ns()}"  # a new id each run: a kept database is reused
         subprocess.run(
             [*r, "course", "start", "capox", "--course", course, "--weight", "70", "--bsa", "1.8", "--start",
              BUSY_DAY.isoformat(), "--time", "08:00", "--tz", "Europe/Berlin", "--db", db,

@@ -201,7 +201,7 @@ def test_float_cells_read_as_written_like_make_patient() -> None:
 
 def test_fallback_patient_by_patient_when_the_self_check_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     """If the per-value decomposition disagrees with expand(), rows come from expand() itself, with a note."""
-    import regimen.engine.cohort.expander as module
+    import regimen.engine.cohort.templates as module  # where the rows' doses are worked out
 
     def wrong(*args, **kwargs):  # type: ignore[no-untyped-def]
         return [(amount + 1, *rest) for amount, *rest in original(*args, **kwargs)]

@@ -189,21 +189,87 @@ def test_the_worklist_written_by_another_version_is_rebuilt(db: str) -> None:
     engine.dispose()
 
 
-def test_a_database_of_the_previous_schema_is_upgraded_and_its_worklist_rebuilt(db: str) -> None:
-    """A course recorded under migration 0002 (worklist rows without the dose of the day): opening the database
-    applies 0003, which empties the caches; 'due' rebuilds them, with the dose numbers."""
+def test_a_worklist_of_current_caches_reads_two_counts_not_every_course(db: str) -> None:
+    """'due' first asks whether any course's caches are missing or stale. When every course's were written by this
+    version, two counts say so (views of this version, courses), and the join of every course with its view is not
+    run (issue 29: a worklist over 100,000 courses). One stale view: the join runs, and the course is rebuilt."""
+    started(db)
+    started(db, "bed5")
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", seen)
+    try:
+        assert _due(db) == sorted(DAY_1 * 2)
+        assert not [s for s in statements if "LEFT OUTER JOIN course_views" in s]
+        assert any("count(*)" in s and "course_views" in s for s in statements)
+        engine = sa.create_engine(resolve(db))
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE course_views SET code_version = '0.0.1' WHERE course_id = 'bed5'"))
+        engine.dispose()
+        statements.clear()
+        assert _due(db) == sorted(DAY_1 * 2)
+        assert [s for s in statements if "LEFT OUTER JOIN course_views" in s]
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
+
+
+def _downgraded(db: str, revision: str) -> sa.Engine:
+    """The database taken back to the schema of ``revision`` by its migrations; an engine on it."""
     from alembic import command
     from alembic.config import Config
 
     from regimen.store.db import MIGRATIONS
 
-    started(db)
     engine = sa.create_engine(resolve(db))
     with engine.begin() as conn:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["connection"] = conn
-        command.downgrade(config, "0002")
+        command.downgrade(config, revision)
+    return engine
+
+
+def test_a_worklist_of_schema_0006_gets_each_row_s_regimen_from_its_course(db: str) -> None:
+    """Migration 0007 gives every worklist row its course's regimen id (the worklist no longer reads the courses):
+    rows written under 0006 have it filled from their course, without the course being rebuilt."""
+    started(db)
+    engine = _downgraded(db, "0006")
+    with engine.connect() as conn:
+        assert "regimen_id" not in {c["name"] for c in sa.inspect(conn).get_columns("scheduled")}
+        kept = conn.execute(sa.text("SELECT count(*) FROM scheduled")).scalar()
+    engine.dispose()
+    data = json.loads(ok(db, "due", "--from", "2026-12-01", "--format", "json").stdout)["administrations"]
+    assert {a["regimen"] for a in data} == {"capox"} and len(data) == len(DAY_1)
+    engine = sa.create_engine(resolve(db))
+    with engine.connect() as conn:
+        found = conn.execute(sa.text("SELECT DISTINCT regimen_id FROM scheduled")).scalars().all()
+        assert found == ["capox"]
+        assert conn.execute(sa.text("SELECT count(*) FROM scheduled")).scalar() == kept  # the same rows, filled in
+    engine.dispose()
+
+
+def test_exact_numbers_of_the_worklist_read_back_exactly() -> None:
+    """The worklist keeps doses and hours as text ("1343/2"); they are read back as the same fractions."""
+    from fractions import Fraction
+
+    from regimen.store.courses import _exact
+
+    assert _exact("1343/2") == Fraction(1343, 2)
+    assert _exact("-3/4") == Fraction(-3, 4)
+    assert _exact("84") == Fraction(84)
+    assert _exact("2.5") == Fraction(5, 2)
+    assert _exact("") is None
+    assert _exact(None) is None
+
+
+def test_a_database_of_the_previous_schema_is_upgraded_and_its_worklist_rebuilt(db: str) -> None:
+    """A course recorded under migration 0002 (worklist rows without the dose of the day): opening the database
+    applies 0003, which empties the caches; 'due' rebuilds them, with the dose numbers."""
+    started(db)
+    engine = _downgraded(db, "0002")
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
         assert "dose_number" not in {c["name"] for c in sa.inspect(conn).get_columns("scheduled")}
@@ -211,6 +277,6 @@ def test_a_database_of_the_previous_schema_is_upgraded_and_its_worklist_rebuilt(
     assert _due(db) == DAY_1
     engine = sa.create_engine(resolve(db))
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD == "0006"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD == "0007"
         assert conn.execute(sa.text("SELECT count(*) FROM course_views")).scalar() == 1
     engine.dispose()

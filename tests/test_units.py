@@ -122,3 +122,45 @@ def test_bad_durations(text: str) -> None:
 def test_an_unknown_patient_unit_is_named_with_the_option_to_use() -> None:
     with pytest.raises(UnitError, match=r"weight '70 stone-ish': unknown unit 'stone-ish'; give it as e.g. --weight"):
         parse_measure("70 stone-ish", target="kilogram", default_unit="kilogram", what="weight", examples="--weight 70")
+
+
+def test_the_units_known_without_pint_are_what_pint_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dose units, times and factors answered without importing pint (issue 29: the start-up of 'regimen expand')
+    are each exactly what pint gives for them: the same tables emptied, pint works each out again."""
+    from regimen.quantities import units
+
+    dose_units, hours, factors = dict(units.KNOWN_DOSE_UNITS), dict(units.KNOWN_HOURS), dict(units.KNOWN_FACTORS)
+    for table in ("KNOWN_DOSE_UNITS", "KNOWN_HOURS", "KNOWN_FACTORS"):
+        monkeypatch.setattr(units, table, {})
+    units._named_factor.cache_clear()
+    try:
+        assert {text: units.classify_dose_unit(text) for text in dose_units} == dose_units
+        assert {text: units.parse_duration_hours(f"1 {text}") for text in hours} == hours
+        assert {pair: units.factor(*pair) for pair in factors} == factors
+    finally:
+        units._named_factor.cache_clear()
+    assert hours["days"] == 24 and hours["min"] == Fraction(1, 60) and dose_units["g/m²"].to_canonical == 1000
+
+
+def test_expanding_the_bundled_regimens_does_not_import_pint() -> None:
+    """Every bundled regimen and the AUC example expand, from the command line, with units pint need not read: the
+    command does not import it (its import cost as much as the rest of 'regimen expand')."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "carboplatin-paclitaxel-gog158.toml"
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from regimen.cli.app import cli\n"
+        "from regimen.protocol.catalog import regimen_ids\n"
+        "for rid in [*regimen_ids(), sys.argv[1]]:\n"
+        "    args = ['expand', rid, '--weight', '70', '--bsa', '1.8', '--age', '45', '--scr', '1', '--sex', 'female']\n"
+        "    result = CliRunner().invoke(cli, args)\n"
+        "    assert result.exit_code == 0, (rid, result.output)\n"
+        "    assert 'pint' not in sys.modules, rid\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(example)], capture_output=True, text=True, check=False)
+    assert done.stdout.strip() == "ok", done.stdout + done.stderr

@@ -171,8 +171,10 @@ def factor(from_unit: str | pint.Unit, to_unit: str | pint.Unit) -> Fraction:
 @lru_cache(maxsize=256)
 def _named_factor(from_unit: str, to_unit: str) -> Fraction:
     """:func:`factor` between units named by text, remembered: every bare patient value ('70', a kg) converts by
-    one, and asking pint each time was most of the time it took to read a patient's values (issue 15)."""
-    return _factor(from_unit, to_unit)
+    one, and asking pint each time was most of the time it took to read a patient's values (issue 15). The pairs
+    of :data:`KNOWN_FACTORS` are answered without pint."""
+    known = KNOWN_FACTORS.get((from_unit, to_unit))
+    return known if known is not None else _factor(from_unit, to_unit)
 
 
 def _factor(from_unit: str | pint.Unit, to_unit: str | pint.Unit) -> Fraction:
@@ -208,12 +210,69 @@ class DoseUnit:
         return MASS_SYMBOLS[self.mass] + BASIS_SUFFIX[self.basis] + TIME_SUFFIX[self.time]
 
 
+#: The units the bundled regimens and most protocols write, answered without pint: ``regimen expand`` of a regimen
+#: that uses only these does not import pint (its import weighed as much as the rest of the command: issue 29's
+#: start-up target). Each entry is what pint gives (:func:`classify_dose_unit`, :func:`factor`), checked against
+#: pint by tests/test_units.py; any other unit is read by pint as before.
+KNOWN_DOSE_UNITS: dict[str, DoseUnit] = {
+    "mg": DoseUnit("milligram", "flat", "none", Fraction(1)),
+    "g": DoseUnit("gram", "flat", "none", Fraction(1000)),
+    "mcg": DoseUnit("microgram", "flat", "none", Fraction(1)),
+    "mg/m²": DoseUnit("milligram", "bsa", "none", Fraction(1)),
+    "mg/m2": DoseUnit("milligram", "bsa", "none", Fraction(1)),
+    "mg/kg": DoseUnit("milligram", "weight", "none", Fraction(1)),
+    "g/m²": DoseUnit("gram", "bsa", "none", Fraction(1000)),
+    "g/m2": DoseUnit("gram", "bsa", "none", Fraction(1000)),
+    "mcg/kg": DoseUnit("microgram", "weight", "none", Fraction(1)),
+    "mcg/m²": DoseUnit("microgram", "bsa", "none", Fraction(1)),
+    "mg/m²/day": DoseUnit("milligram", "bsa", "day", Fraction(1)),
+    "mg/m2/day": DoseUnit("milligram", "bsa", "day", Fraction(1)),
+    "mg/kg/day": DoseUnit("milligram", "weight", "day", Fraction(1)),
+    "mg/kg/h": DoseUnit("milligram", "weight", "hour", Fraction(1)),
+    "mg/h": DoseUnit("milligram", "flat", "hour", Fraction(1)),  # an infusion's rate (rate escalation)
+    "mg/hr": DoseUnit("milligram", "flat", "hour", Fraction(1)),
+    "g/m²/day": DoseUnit("gram", "bsa", "day", Fraction(1000)),
+    "units/m²": DoseUnit("unit", "bsa", "none", Fraction(1)),
+    "units/kg": DoseUnit("unit", "weight", "none", Fraction(1)),
+    "units": DoseUnit("unit", "flat", "none", Fraction(1)),
+}
+#: Hours in one unit of time as durations are written ('4 days', '96 h', '30 min').
+KNOWN_HOURS: dict[str, Fraction] = {
+    "h": Fraction(1),
+    "hour": Fraction(1),
+    "hours": Fraction(1),
+    "min": Fraction(1, 60),
+    "minute": Fraction(1, 60),
+    "minutes": Fraction(1, 60),
+    "day": Fraction(24),
+    "days": Fraction(24),
+    "week": Fraction(168),
+    "weeks": Fraction(168),
+    "month": Fraction(1461, 2),  # pint's: a twelfth of a Julian year of 365.25 days
+    "months": Fraction(1461, 2),
+    "year": Fraction(8766),  # pint's: a Julian year, 365.25 days
+    "years": Fraction(8766),
+}
+#: Factors between units named by text (:func:`factor`): a bare patient value is in the unit it is kept in.
+KNOWN_FACTORS: dict[tuple[str, str], Fraction] = {
+    ("kilogram", "kilogram"): Fraction(1),
+    ("centimeter", "centimeter"): Fraction(1),
+    ("meter ** 2", "meter ** 2"): Fraction(1),
+    ("year", "year"): Fraction(1),
+    ("day", "hour"): Fraction(24),
+}
+
+
 def classify_dose_unit(unit_text: str) -> DoseUnit:
     """Split a dose unit into mass / body basis / time; reject anything else.
 
     Accepted: a mass (mg), mass per body weight (mg/kg), mass per body area (mg/m²), and any of
     those per time (per day or per hour); and the same in units of activity (10 units/m²), which stay units.
+    The units of :data:`KNOWN_DOSE_UNITS` are answered without pint.
     """
+    known = KNOWN_DOSE_UNITS.get(unit_text)
+    if known is not None:
+        return known
     activity = _ACTIVITY.match(unit_text)
     if activity is not None:  # the same bases and times, on an amount that is not a mass
         rest = activity.group(1).strip()
@@ -349,9 +408,6 @@ def parse_measure(text: str, *, target: str, default_unit: str, what: str, examp
 
     A bare number is in ``default_unit``. A unit of the wrong kind (a weight in metres) is an error.
     """
-    import_pint()
-    import pint
-
     raw = text.strip()
     feet = _FEET_INCHES.match(raw)
     if feet and target == "centimeter":
@@ -371,6 +427,9 @@ def parse_measure(text: str, *, target: str, default_unit: str, what: str, examp
         raise UnitError(f"{what} {text!r} is not a finite number: give it as e.g. {examples}")
     if not unit_text:
         return Fraction(value) * factor(default_unit, target)
+    import_pint()
+    import pint
+
     try:
         # people type KG, Lb, CM: patient units are read case-insensitively (no clash among mass/length units)
         unit = parse_unit(unit_text.replace(" ", "").lower())
@@ -391,9 +450,12 @@ def parse_duration_hours(text: str) -> Fraction:
     if split is None or not split[1]:
         raise UnitError(f"duration {text!r} must be a number and a unit of time, e.g. '4 days' or '60 min'")
     value, unit_text = split
-    unit = parse_unit(unit_text)
-    if unit.dimensionality != registry().Unit("hour").dimensionality:
-        raise UnitError(f"duration {text!r} is not a time: write e.g. '4 days', '96 h' or '60 min'")
+    hours = KNOWN_HOURS.get(unit_text)
+    if hours is None:
+        unit = parse_unit(unit_text)
+        if unit.dimensionality != registry().Unit("hour").dimensionality:
+            raise UnitError(f"duration {text!r} is not a time: write e.g. '4 days', '96 h' or '60 min'")
+        hours = factor(unit, "hour")
     if value <= 0:
         raise UnitError(f"duration {text!r} must be positive")
-    return Fraction(value) * factor(unit, "hour")
+    return Fraction(value) * hours

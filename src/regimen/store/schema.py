@@ -69,6 +69,7 @@ scheduled = Table(
     Column("rate_unit", String(20)),
     # planned, verified, given or omitted (migration 0006: the worklist page shows what became of each, issue 28)
     Column("status", String(16), nullable=False, server_default="planned"),
+    Column("regimen_id", String(200)),  # the course's, kept here so the worklist reads no course (migration 0007)
 )
 Index("scheduled_by_date", scheduled.c.date, scheduled.c.start_utc)
 
@@ -84,6 +85,7 @@ views = Table(
     Column("json", Text, nullable=False),
     Column("warnings", Text, nullable=False),
 )
+Index("course_views_by_version", views.c.code_version)  # is every course's cache current? (migration 0007)
 
 #: The people of a unit who sign in (migration 0004): a role each (:mod:`regimen.store.roles`), an Argon2id hash of
 #: the password (never the password), and the failed sign-ins that lock the account for a while (kept here, so a

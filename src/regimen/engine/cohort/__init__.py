@@ -5,6 +5,9 @@ Modules, in the order a run uses them:
 - :mod:`~regimen.engine.cohort.roster`: reading a roster, its columns (each distinct value read and checked once)
   and its repeated patient ids;
 - :mod:`~regimen.engine.cohort.expander`: :class:`CohortExpander`, the vectorised expansion of a roster chunk;
+  its parts: :mod:`~regimen.engine.cohort.values` (patient values read and checked once per distinct value),
+  :mod:`~regimen.engine.cohort.templates` (a plan per variant group, its rows per distinct body value) and
+  :mod:`~regimen.engine.cohort.rowtable` (the run's distinct rows, coded, and a chunk's rows taken from them);
 - :mod:`~regimen.engine.cohort.runner`: :func:`run` (engine, sink, progress), the pandas engine, and
   :func:`cohort` / :func:`expand_cohort` for a roster in memory;
 - :mod:`~regimen.engine.cohort.dask`: the Dask engine (a folder of Parquet files, one task per row group).

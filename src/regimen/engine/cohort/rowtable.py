@@ -1,0 +1,239 @@
+"""The run's row table and a chunk's output columns: every distinct output row of a cohort run, coded (text as
+codes into dictionaries, numbers as arrays), and a chunk's rows as row numbers into it, handed on as a pandas frame
+or an Arrow table built from the codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from regimen.engine.cohort.roster import (
+    ID_COLUMN,
+)
+from regimen.engine.rows import (
+    DOSE_FIELDS,
+    ROW_FIELDS,
+    arrow_array,
+    arrow_schema,
+    coded_schema,
+    date_column,
+    dictionary_array,
+    kind_of,
+    rows_frame,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from regimen.engine.cohort.templates import _Template
+
+
+#: Columns of a cohort's rows: ``patient_id``, then the row schema.
+OUTPUT_COLUMNS: tuple[str, ...] = (ID_COLUMN, *ROW_FIELDS)
+#: Kinds of row columns held as floats while they are filled (see :data:`regimen.engine.rows.ROW_SCHEMA`).
+_NUMERIC = ("number", "count")
+
+#: The columns a template row gives (all but the patient's id and the plan's warnings), by how they are held.
+_ROW_TEXT = tuple(c for c in OUTPUT_COLUMNS if kind_of(c) == "text" and c not in (ID_COLUMN, "plan_warnings"))
+_ROW_INTS = tuple(c for c in OUTPUT_COLUMNS if kind_of(c) == "int")
+_ROW_FLOATS = tuple(c for c in OUTPUT_COLUMNS if kind_of(c) in _NUMERIC)  # NaN for missing; counts become Int64
+#: Where each of :data:`DOSE_FIELDS` is held in a :class:`_RowTable`: ("text", its row of texts), ("int", ...) or
+#: ("float", ...).
+_DOSE_AT = tuple(
+    ("text", _ROW_TEXT.index(name))
+    if kind_of(name) == "text"
+    else ("int", _ROW_INTS.index(name))
+    if kind_of(name) == "int"
+    else ("float", _ROW_FLOATS.index(name))
+    for name in DOSE_FIELDS
+)
+
+
+class _Dictionary:
+    """The distinct values of a text column and their codes (-1: missing), in order of first appearance."""
+
+    __slots__ = ("index", "values")
+
+    def __init__(self, values: list[str] | None = None) -> None:
+        self.values: list[str] = values if values is not None else []
+        self.index: dict[str, int] | None = None  # made when first asked (a chunk's ids never are)
+
+    def code(self, value: str | None) -> int:
+        if value is None:
+            return -1
+        if self.index is None:
+            self.index = {v: i for i, v in enumerate(self.values)}
+        found = self.index.get(value)
+        if found is None:
+            found = self.index[value] = len(self.values)
+            self.values.append(value)
+        return found
+
+
+class _RowTable:
+    """Every distinct output row of a run (a template row for one body value), as the output holds it: the codes
+    of its texts (:data:`_ROW_TEXT`, into the table's dictionaries) and its numbers (:data:`_ROW_INTS`,
+    :data:`_ROW_FLOATS`), one array per column. A cohort of a million patients has a few thousand such rows; a
+    chunk's output is each column of this table taken at the chunk's row numbers, one numpy gather per column."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.size = 0
+        self._arrow: pa.Table | None = None  # the rows as Arrow columns (:meth:`arrow`), while no row is added
+        self.dictionaries = {c: _Dictionary() for c in _ROW_TEXT}
+        self.texts = np.full((len(_ROW_TEXT), 256), -1, dtype=np.int32)
+        self.ints = np.zeros((len(_ROW_INTS), 256), dtype=np.int64)
+        self.floats = np.full((len(_ROW_FLOATS), 256), np.nan)
+
+    def encode(self, records: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The records as the table holds rows: text codes, ints and floats, a column per record."""
+        import numpy as np
+
+        n = len(records)
+        texts = np.array(
+            [[self.dictionaries[c].code(r.get(c)) for r in records] for c in _ROW_TEXT], dtype=np.int32
+        ).reshape(len(_ROW_TEXT), n)
+        ints = np.array([[r[c] for r in records] for c in _ROW_INTS], dtype=np.int64).reshape(len(_ROW_INTS), n)
+        floats = np.array(
+            [[float("nan") if r.get(c) is None else r[c] for r in records] for c in _ROW_FLOATS], dtype=np.float64
+        ).reshape(len(_ROW_FLOATS), n)
+        return texts, ints, floats
+
+    def dose_codes(self, fields: dict[str, Any]) -> tuple[int | float, ...]:
+        """The :data:`DOSE_FIELDS` of a record as the table holds them, in the order of :data:`_DOSE_AT`: text as
+        its code, an int as it is (a numerator is never taken through a float), a number as a float."""
+        out: list[int | float] = []
+        for name, (kind, _) in zip(DOSE_FIELDS, _DOSE_AT, strict=True):
+            value = fields.get(name)
+            if kind == "text":
+                out.append(self.dictionaries[name].code(value))
+            elif kind == "int":
+                out.append(int(fields[name]))  # never missing (an exact dose's numerator or denominator)
+            else:
+                out.append(float("nan") if value is None else float(value))
+        return tuple(out)
+
+    def append(self, texts: np.ndarray, ints: np.ndarray, floats: np.ndarray) -> int:
+        """Add coded rows (a column each, as :meth:`encode` gives them); the table's row number of the first."""
+        import numpy as np
+
+        first, self.size = self.size, self.size + texts.shape[1]
+        if self.size > self.texts.shape[1]:  # grow by doubling
+            cap = max(2 * self.texts.shape[1], self.size)
+            self.texts = np.concatenate([self.texts, np.full((len(_ROW_TEXT), cap), -1, dtype=np.int32)], axis=1)
+            self.ints = np.concatenate([self.ints, np.zeros((len(_ROW_INTS), cap), dtype=np.int64)], axis=1)
+            self.floats = np.concatenate([self.floats, np.full((len(_ROW_FLOATS), cap), np.nan)], axis=1)
+        self.texts[:, first : self.size] = texts
+        self.ints[:, first : self.size] = ints
+        self.floats[:, first : self.size] = floats
+        return first
+
+    def add(self, records: list[dict[str, Any]]) -> int:
+        """Add the rows of ``records``; the table's row number of the first."""
+        return self.append(*self.encode(records))
+
+    def arrow(self) -> pa.Table:
+        """The table's rows as Arrow columns of the coded schema (text: its dictionary and int32 codes; missing:
+        null), made again only when rows were added: what a chunk's rows are taken from."""
+        import numpy as np
+        import pyarrow as pa
+
+        if self._arrow is not None and self._arrow.num_rows == self.size:
+            return self._arrow
+        n = self.size
+        columns: dict[str, pa.Array] = {}
+        for k, c in enumerate(_ROW_TEXT):
+            columns[c] = dictionary_array(self.texts[k, :n], self.dictionaries[c].values)
+        for k, c in enumerate(_ROW_INTS):
+            columns[c] = pa.array(self.ints[k, :n])
+        for k, c in enumerate(_ROW_FLOATS):
+            values = self.floats[k, :n]
+            missing = np.isnan(values)
+            if kind_of(c) == "count":
+                values = np.where(missing, 0, values).astype(np.int64)
+            columns[c] = arrow_array(values, missing)
+        self._arrow = pa.table(columns)
+        return self._arrow
+
+
+class _Columns:
+    """A chunk's output: each row's number in the run's :class:`_RowTable`, its date, and the columns of its
+    patient (the id and the plan's warnings). The frame hands text on as :class:`pandas.Categorical` (which
+    Parquet writes as its dictionary) or as str objects taken from the distinct values once."""
+
+    def __init__(self, n: int, table: _RowTable) -> None:
+        import numpy as np
+
+        self.n = n
+        self.table = table
+        self.rows = np.zeros(n, dtype=np.int64)  # each output row's row in the table
+        self.own: dict[str, tuple[np.ndarray, _Dictionary]] = {}  # the ids and the plan's warnings
+        self.date_ord = np.full(n, -1, dtype=np.int64)  # date.toordinal(); -1: no date
+
+    def fill_dates(self, pos: np.ndarray, start_ord: np.ndarray, t: _Template) -> None:
+        import numpy as np
+
+        course = np.asarray([r.course_day for r in t.plan.administrations], dtype=np.int64)
+        dated = start_ord >= 0
+        self.date_ord[pos[dated]] = start_ord[dated][:, None] + course[None, :] - 1
+
+    def set_per_patient(self, column: str, values: np.ndarray, counts: np.ndarray) -> None:
+        """Every row gets its patient's value: ``values`` (objects, None for missing) per patient, whose rows are
+        ``counts`` consecutive rows each, in order, from the first row."""
+        import numpy as np
+        import pandas as pd
+
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+        self.own[column] = (np.repeat(np.asarray(codes, dtype=np.int32), counts), _Dictionary(list(uniques)))
+
+    def frame(self, coded: bool = False, at: np.ndarray | None = None) -> pd.DataFrame:
+        """The frame of the rows (of the rows at positions ``at`` only, if given); ``coded``: its text columns as
+        :class:`pandas.Categorical`."""
+        import numpy as np
+        import pandas as pd
+
+        def text(codes: np.ndarray, values: list[str]) -> Any:
+            if coded:
+                return pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object), validate=False)
+            return np.asarray([*values, None], dtype=object)[codes]
+
+        t = self.table
+        rows = self.rows if at is None else self.rows[at]
+        columns: dict[str, Any] = {
+            c: text(codes if at is None else codes[at], d.values) for c, (codes, d) in self.own.items()
+        }
+        columns.update({c: text(t.texts[k][rows], t.dictionaries[c].values) for k, c in enumerate(_ROW_TEXT)})
+        columns.update({c: t.ints[k][rows] for k, c in enumerate(_ROW_INTS)})
+        columns.update({c: t.floats[k][rows] for k, c in enumerate(_ROW_FLOATS)})
+        dates = date_column(self.date_ord if at is None else self.date_ord[at])
+        return rows_frame({**columns, "date": dates}, OUTPUT_COLUMNS)
+
+    def arrow(self) -> pa.Table:
+        """The rows as an Arrow table of :func:`~regimen.engine.rows.coded_schema` (text as its dictionary and
+        int32 codes, missing values null), built from the codes without a pandas frame in between (issue 15): the
+        row table's columns taken at the chunk's row numbers by Arrow (:meth:`_RowTable.arrow`), then the patient's
+        own columns and the dates. The same table as ``pyarrow.Table.from_pandas`` of :meth:`frame`, coded (a test
+        holds them equal)."""
+        import numpy as np
+        import pyarrow as pa
+
+        taken = self.table.arrow().take(pa.array(self.rows))
+        columns: dict[str, Any] = {c: taken.column(c) for c in taken.column_names}  # chunked arrays, as they are
+        for c, (codes, d) in self.own.items():
+            columns[c] = dictionary_array(codes, d.values)
+        days = self.date_ord
+        seconds = arrow_array((days - _EPOCH_ORDINAL) * np.int64(86_400), days < 0)
+        columns["date"] = seconds.view(pa.timestamp("s"))
+        schema = coded_schema(arrow_schema(OUTPUT_COLUMNS))
+        return pa.Table.from_arrays([columns[c] for c in OUTPUT_COLUMNS], schema=schema)
+
+
+#: ``date.toordinal()`` of 1970-01-01: Arrow's timestamps count seconds from it.
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
+__all__ = ["OUTPUT_COLUMNS"]
