@@ -228,3 +228,27 @@ def test_7_plus_3_first_dose_waits_for_the_lvef(tmp_path: Path) -> None:
     assert refused.exit_code == 1 and "baseline cardiac function" in refused.output
     ok(db, "course", "requirement", "a1", "--id", "lvef", "--status", "met", "--result", "LVEF 60 %")
     ok(db, *give)  # 60 mg/m² × 1.8 m² = 108 mg
+
+
+def test_course_check_capox_neuropathy_grade_2_proposes_the_xeloxa_23_percent_reduction(tmp_path: Path) -> None:
+    """Schmoll 2007 (XELOXA): oxaliplatin reduced by 23 % for painful or function-impairing paresthesias lasting
+    over 7 days, proposed at grade 2 with the source's criterion shown for the prescriber to confirm. Accepted:
+    oxaliplatin 130 mg/m² × 1.8 m² = 234 mg in cycle 1; 77 % of 234 mg = 180.18 mg from cycle 2 (no rounding stated
+    in the file); capecitabine unchanged (1,800 mg)."""
+    db = tmp_path / "c.db"
+    ok(db, "course", "start", "capox", "--course", "k2", "--bsa", "1.8", "--weight", "70", "--age", "60",
+       "--sex", "male", "--start", "2026-12-01")  # fmt: skip
+    args = ("course", "check", "k2", "--cycle", "2", "--anc", "2", "--plt", "200", "--scr", "1", "--neuropathy", "2")
+    shown = ok(db, *args)
+    assert shown.splitlines()[0] == "capox, cycle 2: REDUCE"
+    assert "oxaliplatin: REDUCE — if neuropathy grade >= 2: give oxaliplatin at 77 % of the dose (Schmoll 2007" in shown
+    assert "the prescriber confirms that the paresthesias are painful or impair function for more than 7 days" in shown
+    assert "- capecitabine: go" in shown
+    ok(db, *args, "--accept")
+    rows = json.loads(ok(db, "course", "show", "k2", "--format", "json"))["rows"]
+    oxali = {r["cycle"]: r["dose_exact"] for r in rows if r["drug"] == "oxaliplatin"}
+    cape = {r["cycle"]: r["dose_exact"] for r in rows if r["drug"] == "capecitabine" and r["day"] == 1}
+    assert oxali[1] == "234" and oxali[2] == "180.18" and oxali[3] == "180.18"
+    assert cape[1] == cape[2] == "1800"
+    grade_1 = ok(db, *args[:-1], "1")  # the same values with neuropathy grade 1
+    assert grade_1.startswith("capox, cycle 2: GO")

@@ -170,6 +170,8 @@ def evaluate(
             "a gate is not met and the regimen's table gives no rule for it: the cycle waits for the prescriber "
             f"({', '.join(c.condition.text for c in unmatched)})"
         )
+    # what the source says beside a rule that fired (its criterion in words, a choice left to the prescriber)
+    notes += [f"if {f.modification.text}: {f.modification.note}" for f in fired if f.modification.note]
     kidney = (
         None
         if "crcl" in values
