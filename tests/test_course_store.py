@@ -216,8 +216,8 @@ def test_a_worklist_of_current_caches_reads_two_counts_not_every_course(db: str)
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
 
 
-def _downgraded(db: str, revision: str) -> sa.Engine:
-    """The database taken back to the schema of ``revision`` by its migrations; an engine on it."""
+def _migrated(db: str, revision: str, *, down: bool = True) -> sa.Engine:
+    """The database taken back (or forward) to the schema of ``revision`` by its migrations; an engine on it."""
     from alembic import command
     from alembic.config import Config
 
@@ -228,27 +228,28 @@ def _downgraded(db: str, revision: str) -> sa.Engine:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["connection"] = conn
-        command.downgrade(config, revision)
+        (command.downgrade if down else command.upgrade)(config, revision)
     return engine
 
 
 def test_a_worklist_of_schema_0006_gets_each_row_s_regimen_from_its_course(db: str) -> None:
     """Migration 0007 gives every worklist row its course's regimen id (the worklist no longer reads the courses):
-    rows written under 0006 have it filled from their course, without the course being rebuilt."""
+    rows written under 0006 have it filled from their course, without the course being rebuilt (0007 alone: 0008
+    empties the caches, to be rebuilt with each row's role); then the worklist, at the newest schema, is whole."""
     started(db)
-    engine = _downgraded(db, "0006")
+    engine = _migrated(db, "0006")
     with engine.connect() as conn:
         assert "regimen_id" not in {c["name"] for c in sa.inspect(conn).get_columns("scheduled")}
         kept = conn.execute(sa.text("SELECT count(*) FROM scheduled")).scalar()
     engine.dispose()
-    data = json.loads(ok(db, "due", "--from", "2026-12-01", "--format", "json").stdout)["administrations"]
-    assert {a["regimen"] for a in data} == {"capox"} and len(data) == len(DAY_1)
-    engine = sa.create_engine(resolve(db))
+    engine = _migrated(db, "0007", down=False)
     with engine.connect() as conn:
         found = conn.execute(sa.text("SELECT DISTINCT regimen_id FROM scheduled")).scalars().all()
         assert found == ["capox"]
         assert conn.execute(sa.text("SELECT count(*) FROM scheduled")).scalar() == kept  # the same rows, filled in
     engine.dispose()
+    data = json.loads(ok(db, "due", "--from", "2026-12-01", "--format", "json").stdout)["administrations"]
+    assert {a["regimen"] for a in data} == {"capox"} and len(data) == len(DAY_1)
 
 
 def test_exact_numbers_of_the_worklist_read_back_exactly() -> None:
@@ -269,7 +270,7 @@ def test_a_database_of_the_previous_schema_is_upgraded_and_its_worklist_rebuilt(
     """A course recorded under migration 0002 (worklist rows without the dose of the day): opening the database
     applies 0003, which empties the caches; 'due' rebuilds them, with the dose numbers."""
     started(db)
-    engine = _downgraded(db, "0002")
+    engine = _migrated(db, "0002")
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
         assert "dose_number" not in {c["name"] for c in sa.inspect(conn).get_columns("scheduled")}
@@ -277,6 +278,6 @@ def test_a_database_of_the_previous_schema_is_upgraded_and_its_worklist_rebuilt(
     assert _due(db) == DAY_1
     engine = sa.create_engine(resolve(db))
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD == "0007"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD == "0008"
         assert conn.execute(sa.text("SELECT count(*) FROM course_views")).scalar() == 1
     engine.dispose()

@@ -152,3 +152,34 @@ def test_the_emetogenic_risk_is_the_asco_table_class(regimen_id: str, level: str
     risk = load(regimen_id).emetogenic_risk
     assert risk is not None and risk.level == level
     assert "J Clin Oncol 2011;29(31):4189-98" in risk.source
+
+
+def test_the_worklist_and_the_calendar_show_the_premedication_apart_from_the_paclitaxel(tmp_path: Path) -> None:
+    """Issue 27 item 1: supportive care appears in the worklist and the calendar like any drug, visibly apart: the
+    worklist marks it '[supportive]' (its CSV and JSON carry role = supportive), the calendar's summary names its
+    kind ('(premedication)'); the paclitaxel is unmarked."""
+    import csv
+    import io
+    import re
+
+    db = str(tmp_path / "c.db")
+    patient = ("--bsa", "1.8", "--weight", "70", "--age", "50", "--start", "2026-12-07", "--db", db)
+    assert run("course", "start", "paclitaxel-weekly", "--course", "p1", *patient).exit_code == 0
+    text = run("due", "--from", "2026-12-07", "--days", "1", "--db", db).output
+    assert re.search(r"p1 +dexamethasone \[supportive\] +20 mg", text)
+    assert re.search(r"p1 +paclitaxel +144 mg", text)
+    assert "[supportive]: supportive care" in text
+    rows = list(csv.DictReader(io.StringIO(run("due", "--from", "2026-12-07", "--format", "csv", "--db", db).output)))
+    assert [(r["component"], r["role"]) for r in rows] == [
+        ("dexamethasone", "supportive"),
+        ("diphenhydramine", "supportive"),
+        ("famotidine", "supportive"),
+        ("paclitaxel", "anticancer"),
+    ]
+    ics = tmp_path / "p.ics"
+    made = run("expand", "paclitaxel-weekly", "--weight", "70", "--bsa", "1.8", "--cycles", "1", "--start",
+               "2026-12-07", "--ics", str(ics))  # fmt: skip
+    assert made.exit_code == 0, made.output
+    summaries = re.findall(r"^SUMMARY:(.*)$", ics.read_text("utf-8").replace("\r\n", "\n"), flags=re.M)
+    assert "Dexamethasone 20 mg IV (premedication) — C1 D1" in summaries
+    assert "Paclitaxel 144 mg IV — C1 D1" in summaries

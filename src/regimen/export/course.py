@@ -265,6 +265,7 @@ DUE_COLUMNS = (
     "rate_text",
     "dose_exact_num",
     "dose_exact_den",
+    "role",
 )
 
 
@@ -298,6 +299,7 @@ def due_record(r: DueRow) -> dict[str, Any]:
         "rate_text": r.rate_text,
         "dose_exact_num": r.dose.numerator,
         "dose_exact_den": r.dose.denominator,
+        "role": r.role,
     }
 
 
@@ -333,7 +335,7 @@ def due_row(r: DueRow) -> tuple[str, ...]:
         r.date.isoformat(),
         _local(r.start, r.tz) + (f" {r.tz}" if r.start and r.tz else ""),
         r.course_id,
-        r.drug,
+        r.drug if r.role == "anticancer" else f"{r.drug} [supportive]",
         r.dose_text,
         r.route or "",
         r.preparation or "",
@@ -350,6 +352,11 @@ def due_text(rows: Sequence[DueRow], first: dt.date, last: dt.date) -> str:
         for row in table:
             lines.append("  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
         lines.append("")
+        if any(r.role != "anticancer" for r in rows):
+            lines += [
+                "[supportive]: supportive care (premedication, hydration, ...), given with the anticancer drugs.",
+                "",
+            ]
     lines.append(DISCLAIMER)
     return "\n".join(lines) + "\n"
 

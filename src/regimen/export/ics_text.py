@@ -71,7 +71,8 @@ def _day_label(plan: Plan, slot: Slot) -> str:
 
 
 def summary(plan: Plan, slot: Slot, label: str | None = None) -> str:
-    """'Idarubicin 21.6 mg IV — C1 D2'; a continuous infusion names its total, rate and hours."""
+    """'Idarubicin 21.6 mg IV — C1 D2'; a continuous infusion names its total, rate and hours; supportive care
+    names its kind ('Dexamethasone 20 mg IV (premedication) — C1 D1')."""
     r = slot.first
     route = f" {r.route}" if r.route else ""
     if slot.continuous:
@@ -83,6 +84,9 @@ def summary(plan: Plan, slot: Slot, label: str | None = None) -> str:
         what = f"{_amount(plan, r.dose, r.dose_unit)}{route}"
         if r.dose_number is not None:
             what += f" (dose {r.dose_number} of {r.doses_per_day})"
+    if r.role != "anticancer":  # supportive care, apart from the chemotherapy in words (issue 27)
+        kind = next((c.kind for c in plan.regimen.components() if c.id == r.component and c.kind), None)
+        what += f" ({kind})" if kind else " (supportive care)"
     text = f"{_title(r.drug)} {what} — {_day_label(plan, slot)}"
     if r.condition is not None:  # a plan made without a value a rule needs: the event may not happen
         text = f"Only if {r.condition}: {text}"

@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from regimen.errors import RegimenError, hide_password, option
 
-HEAD = "0007"  # the newest migration (src/regimen/store/migrations/versions)
+HEAD = "0008"  # the newest migration (src/regimen/store/migrations/versions)
 MIGRATIONS = Path(__file__).with_name("migrations")
 _LOCK_KEY = 0x7265_6769  # "regi": the advisory lock of the migration on PostgreSQL
 

@@ -70,6 +70,7 @@ scheduled = Table(
     # planned, verified, given or omitted (migration 0006: the worklist page shows what became of each, issue 28)
     Column("status", String(16), nullable=False, server_default="planned"),
     Column("regimen_id", String(200)),  # the course's, kept here so the worklist reads no course (migration 0007)
+    Column("role", String(16), nullable=False, server_default="anticancer"),  # or supportive (migration 0008)
 )
 Index("scheduled_by_date", scheduled.c.date, scheduled.c.start_utc)
 

@@ -234,6 +234,7 @@ def _due_row(
         rate_shown=prep.rounding(r.rate) if r.rate is not None else None,
         rate_unit=r.rate_unit if r.rate is not None else None,
         status=status_of(crs),
+        role=r.role,
     )
 
 

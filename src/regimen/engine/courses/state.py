@@ -161,6 +161,7 @@ class DueRow:
     rate_shown: Decimal | None = None
     rate_unit: str | None = None
     status: str = "planned"  # planned, verified (by a pharmacist, as planned now), given or omitted (issue 28)
+    role: str = "anticancer"  # or "supportive": care given around the anticancer drugs, shown apart (issue 27)
 
 
 __all__ = ["Change", "CourseRow", "CourseState", "CourseView", "DueRow", "GivenDose"]
