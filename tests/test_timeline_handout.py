@@ -254,12 +254,11 @@ def test_the_handout_says_each_days_drugs_doses_and_times() -> None:
     day1 = re.search(r'<span class="n">1</span><ul>(.*?)</ul>', html)
     assert day1 is not None
     assert re.findall(r"<li>([^<]*)</li>", day1.group(1)) == [
-        "07:00 dexamethasone 8 mg oral [supportive care, antiemetic]",
-        "07:00 ondansetron 8 mg oral [supportive care, antiemetic]",
+        "07:00 dexamethasone 8 mg oral, ondansetron 8 mg oral (antiemetic)",  # given together: one line
         "08:00 oxaliplatin 234 mg IV",
         "08:00 capecitabine 1,800 mg oral (dose 1 of 2)",
         "time not stated: capecitabine 1,800 mg oral (dose 2 of 2)",
-        "18:00 ondansetron 8 mg oral [supportive care, antiemetic]",
+        "18:00 ondansetron 8 mg oral (antiemetic)",
     ]
     pump = handout_html(plan_of("mfolfox6"), "a4")
     # fluorouracil 2,400 mg/m² × 1.8 m² = 4,320 mg over 46 h: one pump, connected at 10:00 on Tue 1 December (after
@@ -320,7 +319,8 @@ def test_the_handout_escapes_what_it_is_given() -> None:
 
 def test_supportive_care_is_marked_apart_from_the_chemotherapy_in_words() -> None:
     """Issue 27 item 1: the handout shows the premedication visibly apart from the paclitaxel, in words (it is often
-    printed in black and white): 'dexamethasone 20 mg IV [supportive care, premedication]', paclitaxel unmarked."""
+    printed in black and white), the three given together on one line: 'dexamethasone 20 mg IV, diphenhydramine 50 mg
+    IV, famotidine 20 mg IV (premedication)'; paclitaxel unmarked."""
     plan = regimen.expand(
         regimen.load("paclitaxel-weekly"),
         regimen.make_patient(weight="70", bsa="1.8", age="50"),
@@ -328,6 +328,5 @@ def test_supportive_care_is_marked_apart_from_the_chemotherapy_in_words() -> Non
         cycles=1,
     )
     html = handout_html(plan)
-    assert "<li>dexamethasone 20 mg IV [supportive care, premedication]</li>" in html
-    assert "<li>famotidine 20 mg IV [supportive care, premedication]</li>" in html
+    assert "<li>dexamethasone 20 mg IV, diphenhydramine 50 mg IV, famotidine 20 mg IV (premedication)</li>" in html
     assert "<li>paclitaxel 144 mg IV</li>" in html

@@ -77,9 +77,40 @@ def _entries(plan: Plan, prep: Preparation) -> list[tuple[dt.date, str]]:
     if r.role == "anticancer":
         return out
     # supportive care, visibly apart from the chemotherapy in words (a handout is often printed in black and white)
-    kind = next((c.kind for c in plan.regimen.components() if c.id == r.component and c.kind), None)
-    mark = f"supportive care, {kind}" if kind else "supportive care"
-    return [(day, f"{text} [{mark}]") for day, text in out]
+    return [(day, f"{text} ({_kind(plan, prep)})") for day, text in out]
+
+
+def _kind(plan: Plan, prep: Preparation) -> str:
+    """'premedication', 'antiemetic'...: short, as a day's cell holds several lines."""
+    r = prep.first
+    return (
+        next((c.kind for c in plan.regimen.components() if c.id == r.component and c.kind), None) or "supportive care"
+    )
+
+
+def _day_entries(plan: Plan) -> dict[dt.date, list[str]]:
+    """Each day's lines. Supportive doses given together (the same day and time, or both untimed, and of one kind:
+    three premedications before paclitaxel) share one line, 'dexamethasone 20 mg IV, famotidine 20 mg IV
+    (premedication)': a patient reads them as one step, and a busy month still fits its page."""
+    by_date: dict[dt.date, list[str]] = {}
+    shared: dict[tuple[dt.date, object, str], list[str]] = {}
+    where: dict[tuple[dt.date, object, str], int] = {}
+    for prep in preparations(plan.administrations):
+        r = prep.first
+        if r.date is not None and r.role != "anticancer" and not prep.continuous and r.dose_number is None:
+            key = (r.date, r.start, _kind(plan, prep))
+            how = f" {r.route}" if r.route else ""
+            cond = f" (only if {r.condition})" if r.condition else ""
+            said = f"{r.drug} {prep.plain_dose_text}{how}{cond}"
+            if key in shared:
+                shared[key].append(said)
+                by_date[r.date][where[key]] = f"{_time(plan, r.start)}{', '.join(shared[key])} ({key[2]})"
+                continue
+            shared[key] = [said]
+            where[key] = len(by_date.setdefault(r.date, []))
+        for on, text in _entries(plan, prep):
+            by_date.setdefault(on, []).append(text)
+    return by_date
 
 
 def _drug_entries(plan: Plan, prep: Preparation) -> list[tuple[dt.date, str]]:
@@ -176,10 +207,7 @@ def handout_html(plan: Plan, paper: str = "a4", label: str | None = None) -> str
         raise RegimenError(f"a handout needs dates: give {option('start')} (the date of day 1)")
     if paper not in PAPERS:
         raise RegimenError(f"{option('paper')} {paper!r}: a4 or letter")
-    by_date: dict[dt.date, list[str]] = {}
-    for prep in preparations(plan.administrations):
-        for day, text in _entries(plan, prep):
-            by_date.setdefault(day, []).append(text)
+    by_date = _day_entries(plan)
     dates = sorted(by_date)
     first, last = (dates[0], dates[-1]) if dates else (plan.start, plan.start)
     reg = plan.regimen
