@@ -243,6 +243,17 @@ def test_course_check_7_plus_3_has_nothing_to_check_and_says_so(tmp_path: Path) 
     assert "Traceback" not in result.output
 
 
+def test_7_plus_3_says_with_its_sources_why_it_has_no_count_gate() -> None:
+    code, out = cli_run("show", "7-plus-3")
+    assert code == 0, out
+    assert "No blood-count gate, by design: the leukaemia itself lowers the counts" in out
+    assert "leading to pancytopenia" in out and "Empty" in out
+    regimen = load("7-plus-3")
+    assert not regimen.gates  # a note, not a gate: induction is not held for the counts the leukaemia causes
+    cited = " ".join(s.citation for s in regimen.sources)
+    assert "Acute myeloid leukaemia: clinical review" in cited and "Remission induction" in cited
+
+
 def test_7_plus_3_first_dose_waits_for_the_lvef(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
     ok(db, "course", "start", "7-plus-3", "--course", "a1", "--bsa", "1.8", "--start", "2026-12-01")
