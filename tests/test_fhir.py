@@ -547,6 +547,28 @@ def test_expand_format_fhir_from_the_command_line(tmp_path: Path) -> None:
     assert json.loads(target.read_text()) == json.loads(out.stdout)  # deterministic
 
 
+def test_a_supportive_request_says_it_is_supportive_care_itself() -> None:
+    """Issue 27 item 1 in FHIR: weekly paclitaxel's premedication (dexamethasone 20 mg, diphenhydramine 50 mg,
+    famotidine 20 mg, kind 'premedication') is marked on each MedicationRequest, in its category and its narrative;
+    paclitaxel (80 mg/m² × 1.8 m² = 144 mg) has no category. Every resource stays valid R4."""
+    args = ["expand", "paclitaxel-weekly", "--bsa", "1.8", "--cycles", "1", "--start", "2026-12-01", "--format", "fhir"]
+    out = CliRunner().invoke(cli, args)
+    assert out.exit_code == 0, out.output
+    bundle = json.loads(out.stdout)
+    valid_everywhere(bundle)
+    requests = {
+        r["medicationCodeableConcept"]["text"]: r
+        for e in bundle["entry"]
+        if (r := e["resource"])["resourceType"] == "MedicationRequest"
+    }
+    assert set(requests) == {"dexamethasone", "diphenhydramine", "famotidine", "paclitaxel"}
+    for drug in ("dexamethasone", "diphenhydramine", "famotidine"):
+        assert requests[drug]["category"] == [{"text": "supportive care: premedication"}]
+        assert f"<p>{drug} (supportive care: premedication), cycle 1: Day 1:" in requests[drug]["text"]["div"]
+    assert "category" not in requests["paclitaxel"]
+    assert "<p>paclitaxel, cycle 1: Day 1: 80 mg/m² × 1.8 m² = 144 mg" in requests["paclitaxel"]["text"]["div"]
+
+
 def test_expand_format_fhir_refuses_a_plan_missing_a_dose_value(tmp_path: Path) -> None:
     """r-chop-21 needs a BSA: without one, one line and nothing written (never a Bundle without doses)."""
     target = tmp_path / "plan.fhir.json"

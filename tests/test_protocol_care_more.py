@@ -190,6 +190,29 @@ def test_course_check_folfiri_diarrhoea_grade_1_waits_as_the_smpc_says(tmp_path:
     )
 
 
+def test_course_check_folfiri_febrile_neutropenia_gives_irinotecan_dose_level_minus_1(tmp_path: Path) -> None:
+    """Campto SmPC: 15-20 % less after febrile neutropenia; the US label's level -1 for 180 mg/m² is 150 mg/m².
+    Accepted in cycle 2: irinotecan 150 mg/m² × 1.8 m² = 270 mg (cycle 1: 180 × 1.8 = 324 mg); the 5-FU bolus
+    stays 400 × 1.8 = 720 mg (its reduction is the prescriber's: the note says why)."""
+    db = tmp_path / "c.db"
+    ok(db, "course", "start", "folfiri", "--course", "f2", "--bsa", "1.8", "--start", "2026-12-01", "--cycles", "3")
+    args = ("course", "check", "f2", "--cycle", "2", "--diarrhoea", "0", "--nonhaem", "0", "--febrile-neutropenia", "3")
+    shown = ok(db, *args)
+    assert shown.splitlines()[0] == "folfiri, cycle 2: REDUCE"
+    fired = "- irinotecan: REDUCE — if febrile_neutropenia grade >= 3: give irinotecan at dose level -1 (Campto SmPC"
+    assert fired in shown
+    assert "- fluorouracil-bolus: go" in shown
+    assert "the 5-FU dose is the prescriber's" in shown
+    ok(db, *args, "--accept")
+    rows = json.loads(ok(db, "course", "show", "f2", "--format", "json"))["rows"]
+    irinotecan = {r["cycle"]: r["dose_exact"] for r in rows if r["drug"] == "irinotecan"}
+    bolus = {r["cycle"]: r["dose_exact"] for r in rows if r["component"] == "fluorouracil-bolus"}
+    assert irinotecan == {1: "324", 2: "270", 3: "270"}
+    assert bolus == {1: "720", 2: "720", 3: "720"}
+    # no febrile neutropenia (grade 0): nothing fires, the cycle goes
+    assert ok(db, *args[:-1], "0").startswith("folfiri, cycle 2: GO")
+
+
 def test_course_check_gemcitabine_anc_0_4_proposes_the_labels_hold(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
     ok(
@@ -218,6 +241,17 @@ def test_course_check_7_plus_3_has_nothing_to_check_and_says_so(tmp_path: Path) 
     assert result.exit_code == 1
     assert "7-plus-3 states no gates, no modification table and no renal table" in result.output
     assert "Traceback" not in result.output
+
+
+def test_7_plus_3_says_with_its_sources_why_it_has_no_count_gate() -> None:
+    code, out = cli_run("show", "7-plus-3")
+    assert code == 0, out
+    assert "No blood-count gate, by design: the leukaemia itself lowers the counts" in out
+    assert "leading to pancytopenia" in out and "Empty" in out
+    regimen = load("7-plus-3")
+    assert not regimen.gates  # a note, not a gate: induction is not held for the counts the leukaemia causes
+    cited = " ".join(s.citation for s in regimen.sources)
+    assert "Acute myeloid leukaemia: clinical review" in cited and "Remission induction" in cited
 
 
 def test_7_plus_3_first_dose_waits_for_the_lvef(tmp_path: Path) -> None:

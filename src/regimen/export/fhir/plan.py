@@ -210,6 +210,16 @@ def _dosage(
     return dosage
 
 
+def supportive_care(row: Administration, comp: Component | None) -> str | None:
+    """What a supportive row is, in words ('supportive care: premedication'); None for an anticancer drug. It is the
+    MedicationRequest's category (text only: R4's category binding is an example one, with no code for supportive
+    care) and part of its narrative, so the request itself says it is not one of the anticancer drugs."""
+    if row.role != "supportive":
+        return None
+    kind = comp.kind if comp is not None else None
+    return f"supportive care: {kind}" if kind else "supportive care"
+
+
 def _amount(value: Fraction, row: Administration) -> str:
     return amount_text(value, row.dose_unit, row.rounding)
 
@@ -264,8 +274,9 @@ def plan_entries(
             first = rows[0]
             rid = resource_id(key, "request", phase, cycle, component)
             url = f"urn:uuid:{rid}"
-            label = f"{first.drug}, {'' if phase == 'main' else phase + ' '}cycle {cycle}"
             comp = _component(reg, phase, component)
+            care = supportive_care(first, comp)
+            label = f"{first.drug}{f' ({care})' if care else ''}, {'' if phase == 'main' else phase + ' '}cycle {cycle}"
             dosages = [_dosage(plan, g, i, comp, observed) for i, g in enumerate(_doses(rows), start=1)]
             request: dict[str, Any] = {
                 "resourceType": "MedicationRequest",
@@ -279,6 +290,8 @@ def plan_entries(
                 "instantiatesCanonical": [canonical(reg)],
                 "dosageInstruction": dosages,
             }
+            if care:  # the request itself says it is supportive care, apart from the anticancer drugs
+                request["category"] = [{"text": care}]
             if observations:
                 request["supportingInformation"] = [{"reference": u} for u, _ in observations]
             notes = [w for r in rows for w in r.warnings] + [c for r in rows for c in r.caps]
@@ -381,4 +394,5 @@ __all__ = [
     "plan_entries",
     "plan_fhir_json",
     "request_group_resource",
+    "supportive_care",
 ]
