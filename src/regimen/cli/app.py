@@ -32,7 +32,7 @@ COMMANDS = {
     "cohort": "regimen.cli.cohort:cohort",
     "supply": "regimen.cli.cohort:supply",
     "course": "regimen.cli.course_check:course",  # the group, with 'check' and 'requirement' added (issue 27)
-    "due": "regimen.cli.course:due",
+    "due": "regimen.cli.due:due",
     "export-definition": "regimen.cli.fhir:export_definition",
     "import-definition": "regimen.cli.fhir:import_definition",
     "serve": "regimen.cli.web:serve",
