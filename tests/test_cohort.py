@@ -31,7 +31,8 @@ from regimen.engine.cohort import (
     expand_cohort,
     read_roster,
 )
-from regimen.engine.rows import ROW_FIELDS, csv_record, csv_text, frame_records
+from regimen.engine.row_frames import csv_text, frame_records
+from regimen.engine.rows import ROW_FIELDS, csv_record
 from regimen.errors import PatientError
 from regimen.export.frames import write_cohort
 from regimen.export.records import plan_to_csv

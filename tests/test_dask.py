@@ -24,7 +24,8 @@ from regimen.cli import cli
 from regimen.clinical.dose_change import DoseChange
 from regimen.clinical.prepare import ClinicalOptions, StrictError
 from regimen.engine.cohort import ID_COLUMN, CohortError, DaskEngine, cohort, run
-from regimen.engine.rows import csv_record, frame_records
+from regimen.engine.row_frames import frame_records
+from regimen.engine.rows import csv_record
 from regimen.errors import PatientError
 from regimen.export.frames import FrameWriter, write_cohort
 from regimen.protocol.loader import amount

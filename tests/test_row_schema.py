@@ -16,16 +16,8 @@ from regimen import expand, expand_cohort, load, make_patient
 from regimen.cli import cli
 from regimen.clinical.prepare import ClinicalOptions
 from regimen.engine.cohort import ID_COLUMN, OUTPUT_COLUMNS, cohort
-from regimen.engine.rows import (
-    DTYPES,
-    ROW_FIELDS,
-    ROW_SCHEMA,
-    csv_record,
-    csv_text,
-    empty_frame,
-    frame_records,
-    records_frame,
-)
+from regimen.engine.row_frames import csv_text, empty_frame, frame_records, records_frame
+from regimen.engine.rows import DTYPES, ROW_FIELDS, ROW_SCHEMA, csv_record
 from regimen.export.frames import FrameWriter, arrow_schema, write_frame
 from regimen.protocol.loader import amount
 

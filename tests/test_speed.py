@@ -402,7 +402,7 @@ def test_the_cohort_csv_writer_writes_the_text_pandas_writes(columns: dict[str, 
 
     import pandas as pd
 
-    from regimen.engine.rows import csv_text, rows_frame
+    from regimen.engine.row_frames import csv_text, rows_frame
     from regimen.export import csvrows
     from regimen.export.spreadsheet import safe_frame
 
@@ -580,7 +580,8 @@ def test_a_cohort_gives_each_patient_the_rows_of_their_own_plan() -> None:
     import pandas as pd
 
     from regimen.engine.cohort import cohort
-    from regimen.engine.rows import csv_record, frame_records
+    from regimen.engine.row_frames import frame_records
+    from regimen.engine.rows import csv_record
 
     roster = pd.DataFrame(
         {
@@ -699,7 +700,7 @@ def test_rows_that_differ_from_expand_for_a_sample_patient_are_made_one_patient_
     import pyarrow.compute as pc
 
     from regimen.engine.cohort import expander as module  # the expander and its row table (imported there)
-    from regimen.engine.rows import frame_records
+    from regimen.engine.row_frames import frame_records
 
     if coded == "arrow":
         made = module._Columns.arrow
@@ -735,7 +736,7 @@ def test_an_arrow_tables_records_are_its_frames_records(regimen_id: str) -> None
     import pandas as pd
 
     from regimen.engine.cohort.expander import CohortExpander
-    from regimen.engine.rows import frame_records, table_records
+    from regimen.engine.row_frames import frame_records, table_records
 
     expander = CohortExpander(regimen.load(regimen_id))
     table, _ = expander.expand(_sample_roster(), coded="arrow")

@@ -9,7 +9,8 @@ from fractions import Fraction
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from regimen.engine.rows import plan_to_dataframe, plan_to_dict
+from regimen.engine.row_frames import plan_to_dataframe
+from regimen.engine.rows import plan_to_dict
 from regimen.model import Administration, Patient, Regimen, Total
 from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding
 

@@ -33,7 +33,7 @@ column, ``dose_exact_num`` / ``dose_exact_den`` (integers, lowest terms).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -48,9 +48,6 @@ from regimen.quantities.exact import Rounding, decimal_to_json, exact_decimal, f
 from regimen.quantities.limits import MAX_EXACT_PART
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-    import pyarrow as pa
-
     from regimen.engine.plan import Plan
 
 #: The pandas dtype of each kind of column.
@@ -448,172 +445,6 @@ def preparation_record(prep: Preparation, tz: str | None, numbers: Numbers | Non
     }
 
 
-def plan_to_dataframe(plan: Plan) -> pd.DataFrame:
-    """The administrations as a frame of :data:`ROW_SCHEMA`, one row per drug per treatment day; the plan's warnings,
-    notes and rounding rule travel with it in ``frame.attrs``."""
-    frame = records_frame([csv_record(plan, r) for r in plan.administrations])
-    frame.attrs.update(
-        regimen=plan.regimen.id, warnings=list(plan.warnings), notes=list(plan.notes), rounding=plan.rounding.rule
-    )
-    return frame
-
-
-# ---- frames of the schema ----------------------------------------------------------------------------
-
-_EPOCH = dt.date(1970, 1, 1).toordinal()
-
-
-def date_column(ordinals: Any) -> Any:
-    """A ``datetime64[s]`` array from proleptic ordinals (``date.toordinal()``; -1 = no date): no text parsed."""
-    import numpy as np
-
-    days = np.asarray(ordinals, dtype=np.int64)
-    out = np.where(days >= 0, days - _EPOCH, np.iinfo(np.int64).min).astype("datetime64[D]")
-    return out.astype("datetime64[s]")
-
-
-def _column(kind: str, values: Any) -> Any:
-    import numpy as np
-    import pandas as pd
-
-    if kind == "text":
-        if isinstance(values, pd.Categorical):  # a cohort's coded text, kept coded (a file writes its dictionary)
-            return pd.Series(values)
-        return pd.Series(values, dtype=object)
-    if kind == "int":
-        return pd.Series(np.asarray(values, dtype=np.int64))
-    if kind == "count":
-        if isinstance(values, np.ndarray) and values.dtype.kind == "f":  # a cohort's counts: floats, NaN for none
-            missing = np.isnan(values)
-            return pd.Series(pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing))
-        return pd.Series(pd.array(values, dtype="Int64"))
-    if kind == "number":
-        return pd.Series(np.asarray(values, dtype=np.float64))
-    if isinstance(values, np.ndarray) and values.dtype.kind == "M":  # already dates
-        return pd.Series(values.astype("datetime64[s]"))
-    ordinals = [dt.date.fromisoformat(v).toordinal() if v is not None else -1 for v in values]
-    return pd.Series(date_column(ordinals))
-
-
-def arrow_schema(names: Sequence[str]) -> pa.Schema:
-    """The Parquet (Arrow) types of the row schema's columns (any other column is text)."""
-    import pyarrow as pa
-
-    return pa.schema([(name, pa.type_for_alias(ARROW_TYPES[kind_of(name)])) for name in names])
-
-
-def arrow_array(values: Any, missing: Any) -> pa.Array:
-    """A numpy array of numbers as an Arrow array, null where ``missing`` (a bool array) is true: its buffer taken
-    as it is, with a validity bitmap packed by numpy (``pyarrow.array(values, mask=...)`` takes 40 times as long,
-    issue 15). What ``values`` holds under a null is never read."""
-    import numpy as np
-    import pyarrow as pa
-
-    values = np.ascontiguousarray(values)
-    nulls = int(np.count_nonzero(missing))
-    if not nulls:
-        return pa.array(values)
-    bitmap = pa.py_buffer(np.packbits(~np.asarray(missing, dtype=bool), bitorder="little"))
-    kind = pa.from_numpy_dtype(values.dtype)
-    return pa.Array.from_buffers(kind, len(values), [bitmap, pa.py_buffer(values)], null_count=nulls)
-
-
-def dictionary_array(codes: Any, values: list[str]) -> pa.Array:
-    """Text held as int32 ``codes`` (-1: missing) into its distinct ``values``, as an Arrow dictionary array."""
-    import pyarrow as pa
-
-    return pa.DictionaryArray.from_arrays(arrow_array(codes, codes < 0), pa.array(values, type=pa.string()))
-
-
-def coded_schema(dense: pa.Schema) -> pa.Schema:
-    """``dense`` with every text column dictionary-encoded (int32 codes): how a cohort's rows are handed to Parquet,
-    which stores text as a dictionary and codes anyway."""
-    import pyarrow as pa
-
-    code = pa.dictionary(pa.int32(), pa.string())
-    return pa.schema([pa.field(f.name, code if f.type == pa.string() else f.type) for f in dense])
-
-
-def rows_frame(columns: Mapping[str, Any], names: Sequence[str] = ROW_FIELDS) -> pd.DataFrame:
-    """A frame of the schema from column values: lists of record values, or numpy arrays of the kind's values
-    (floats with NaN for missing numbers and counts, ``datetime64`` for dates)."""
-    import pandas as pd
-
-    # copy=False: the columns are new, so the frame takes them as they are instead of copying the numbers into
-    # consolidated blocks (a tenth of a second per cohort chunk, issue 15)
-    return pd.DataFrame(
-        {name: _column(kind_of(name), columns[name]) for name in names}, columns=list(names), copy=False
-    )
-
-
-def records_frame(records: Sequence[Mapping[str, Any]], names: Sequence[str] = ROW_FIELDS) -> pd.DataFrame:
-    """A frame of the schema from records (:func:`csv_record`, with any extra text columns such as ``patient_id``)."""
-    return rows_frame({name: [r[name] for r in records] for name in names}, names)
-
-
-def empty_frame(names: Sequence[str] = ROW_FIELDS) -> pd.DataFrame:
-    """A frame of the schema with no rows."""
-    return rows_frame({name: [] for name in names}, names)
-
-
-def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of a frame of the schema as :func:`csv_record` gives them: numbers as in row_record (168, 21.82), dates
-    as 'YYYY-MM-DD', None for missing."""
-    import numpy as np
-    import pandas as pd
-
-    columns: list[list[Any]] = []
-    for name in frame.columns:
-        series = frame[name]
-        if kind_of(str(name)) == "date" or series.dtype.kind == "M":
-            codes, uniques = pd.factorize(series, use_na_sentinel=True)
-            text = np.asarray([u.date().isoformat() for u in uniques] + [None], dtype=object)
-            columns.append(text[codes].tolist())
-            continue
-        columns.append([None if v is pd.NA else _record_number(v) for v in series.astype(object).tolist()])
-    names = [str(c) for c in frame.columns]
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] if columns else []
-
-
-def _record_number(v: Any) -> Any:
-    """A cell's number as row_record gives it: NaN as None (missing), a whole float as an int (168, never 168.0);
-    anything else as it is."""
-    if isinstance(v, float):
-        return None if v != v else int(v) if v.is_integer() else v
-    return v
-
-
-def table_records(table: pa.Table) -> list[dict[str, Any]]:
-    """Rows of an Arrow table of the schema (dense or coded) as :func:`frame_records` gives them from the frame of
-    the same rows: numbers as in row_record (168, 21.82), dates as 'YYYY-MM-DD', None for missing."""
-
-    def value(v: Any) -> Any:
-        return v.date().isoformat() if isinstance(v, dt.datetime) else _record_number(v)
-
-    columns = [[value(v) for v in table.column(name).to_pylist()] for name in table.column_names]
-    return [dict(zip(table.column_names, row, strict=True)) for row in zip(*columns, strict=True)]
-
-
-def csv_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with numbers and dates as CSV writes them (168, 21.82, never 168.0; YYYY-MM-DD; empty for
-    missing): ``csv_text(frame).to_csv(...)`` gives the text of ``regimen expand --format csv``."""
-    import numpy as np
-    import pandas as pd
-
-    out = frame.copy(deep=False)
-    for name in out.columns:
-        kind = kind_of(str(name))
-        if kind not in ("number", "date"):
-            continue
-        codes, uniques = pd.factorize(out[name], use_na_sentinel=True)
-        if kind == "date":
-            text = [u.date().isoformat() for u in uniques]
-        else:
-            text = [str(int(u)) if float(u).is_integer() else repr(float(u)) for u in uniques]
-        out[name] = np.asarray([*text, ""], dtype=object)[codes]
-    return out
-
-
 __all__ = [
     "ARROW_TYPES",
     "DOSE_FIELDS",
@@ -624,27 +455,15 @@ __all__ = [
     "ROW_SCHEMA",
     "Field",
     "Numbers",
-    "arrow_array",
-    "arrow_schema",
-    "coded_schema",
     "csv_record",
-    "csv_text",
-    "date_column",
-    "dictionary_array",
     "dose_fields",
     "dtype_of",
-    "empty_frame",
     "exact_parts",
     "exact_text",
-    "frame_records",
     "kind_of",
-    "plan_to_dataframe",
     "plan_to_dict",
     "preparation_record",
-    "records_frame",
     "row_json_schema",
     "row_record",
-    "rows_frame",
-    "table_records",
     "total_record",
 ]

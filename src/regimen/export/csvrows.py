@@ -1,9 +1,10 @@
 """Frames of the row schema to CSV lines, each distinct cell written once: the cohort's CSV writer.
 
 ``write_rows(frame, handle)`` writes exactly the text of
-``safe_frame(csv_text(frame)).to_csv(handle, index=False, header=False, lineterminator="\\n")``: numbers and dates
-as ``regimen expand --format csv`` writes them (:func:`regimen.engine.rows.csv_text`), text a spreadsheet would run
-made safe (:func:`regimen.export.spreadsheet.safe_text`), quoted by Python's :mod:`csv` rules, missing values empty.
+``safe_frame(csv_text(frame)).to_csv(handle, index=False, header=False, lineterminator="\\n")``: numbers and
+dates as ``regimen expand --format csv`` writes them (:func:`regimen.engine.row_frames.csv_text`), text a spreadsheet
+would run made safe (:func:`regimen.export.spreadsheet.safe_text`), quoted by Python's :mod:`csv` rules, missing
+values empty.
 
 Why not pandas' ``to_csv``: a cohort's output repeats a few thousand distinct cells a million times (the same drug,
 working and dose for every patient of one weight), and pandas formats and quotes every one of them, which was most
@@ -21,7 +22,8 @@ import io
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
-from regimen.engine.rows import csv_text, kind_of
+from regimen.engine.row_frames import csv_text
+from regimen.engine.rows import kind_of
 from regimen.export.spreadsheet import safe_frame, safe_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,7 +82,7 @@ def _columns(frame: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]] | None:
 
 
 def _number(value: Any) -> str:
-    """As :func:`~regimen.engine.rows.csv_text` writes a number (168, never 168.0), made safe as text is."""
+    """As :func:`~regimen.engine.row_frames.csv_text` writes a number (168, never 168.0), made safe as text is."""
     x = float(value)
     return str(safe_text(str(int(x)) if x.is_integer() else repr(x)))
 

@@ -39,7 +39,8 @@ from regimen.clinical.patient import AGE, BSA, HEIGHT, WEIGHT
 from regimen.clinical.prepare import computed_bsa
 from regimen.engine.cohort.roster import ID_COLUMN, as_text, read_number, read_roster
 from regimen.engine.cohort.runner import MemorySink, RunSummary, run
-from regimen.engine.rows import frame_records, row_record
+from regimen.engine.row_frames import frame_records
+from regimen.engine.rows import row_record
 from regimen.errors import RegimenError, option
 from regimen.export.frames import write_errors
 from regimen.export.io import write_atomic

@@ -3,7 +3,7 @@
 The sinks here take the parts of a run (:func:`regimen.engine.cohort.run`): :class:`FrameWriter` appends them,
 in order, to one file; :class:`ParquetParts` writes each to its own file of a folder, in any order and from any
 process (the Dask engine's sink). Either output appears whole when the run succeeds, and not at all otherwise.
-CSV text is that of ``regimen expand --format csv`` (:func:`regimen.engine.rows.csv_text`); Parquet columns have
+CSV text is that of ``regimen expand --format csv`` (:func:`regimen.engine.row_frames.csv_text`); Parquet columns have
 the types of the row schema (:data:`regimen.engine.rows.ROW_SCHEMA`), whatever a part holds.
 """
 
@@ -21,7 +21,7 @@ from regimen.engine.cohort.dask import DaskEngine
 from regimen.engine.cohort.expander import OUTPUT_COLUMNS
 from regimen.engine.cohort.roster import CohortError, file_kind, need_pyarrow
 from regimen.engine.cohort.runner import Engine, Progress, RunSummary, arrow_memory, run
-from regimen.engine.rows import arrow_schema, coded_schema, csv_text, dictionary_array, empty_frame
+from regimen.engine.row_frames import arrow_schema, coded_schema, csv_text, dictionary_array, empty_frame
 from regimen.errors import RegimenError
 from regimen.export.csvrows import write_rows
 from regimen.export.io import atomic_target, cannot_write, done_with, temporary_folder

@@ -73,13 +73,8 @@ from regimen.engine.cohort.values import (
 from regimen.engine.expand import expand
 from regimen.engine.plan import Plan
 from regimen.engine.requirements import requirements
-from regimen.engine.rows import (
-    csv_record,
-    empty_frame,
-    frame_records,
-    records_frame,
-    table_records,
-)
+from regimen.engine.row_frames import empty_frame, frame_records, records_frame, table_records
+from regimen.engine.rows import csv_record
 from regimen.errors import PatientError, option
 from regimen.model import Patient, Regimen
 from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding
@@ -282,7 +277,7 @@ class CohortExpander(TemplateBlocks):
         ``reject`` is a mask of rows already rejected by the caller (their problems reported by it). The rows are a
         DataFrame whose text columns hold str objects (None for missing); ``coded=True``: they may come as
         :class:`pandas.Categorical` (for a sink that writes them as they are: a CSV file); ``coded="arrow"``: the
-        rows may come as a :class:`pyarrow.Table` of :func:`~regimen.engine.rows.coded_schema` instead (for a
+        rows may come as a :class:`pyarrow.Table` of :func:`~regimen.engine.row_frames.coded_schema` instead (for a
         Parquet file). ``id_texts``: the chunk's ids as :func:`cell_texts` reads them, when the caller has them.
         Safe to call from several threads at once: one chunk is expanded at a time."""
         with self._lock:

@@ -11,17 +11,8 @@ from typing import TYPE_CHECKING, Any
 from regimen.engine.cohort.roster import (
     ID_COLUMN,
 )
-from regimen.engine.rows import (
-    DOSE_FIELDS,
-    ROW_FIELDS,
-    arrow_array,
-    arrow_schema,
-    coded_schema,
-    date_column,
-    dictionary_array,
-    kind_of,
-    rows_frame,
-)
+from regimen.engine.row_frames import arrow_array, arrow_schema, coded_schema, date_column, dictionary_array, rows_frame
+from regimen.engine.rows import DOSE_FIELDS, ROW_FIELDS, kind_of
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -213,7 +204,7 @@ class _Columns:
         return rows_frame({**columns, "date": dates}, OUTPUT_COLUMNS)
 
     def arrow(self) -> pa.Table:
-        """The rows as an Arrow table of :func:`~regimen.engine.rows.coded_schema` (text as its dictionary and
+        """The rows as an Arrow table of :func:`~regimen.engine.row_frames.coded_schema` (text as its dictionary and
         int32 codes, missing values null), built from the codes without a pandas frame in between (issue 15): the
         row table's columns taken at the chunk's row numbers by Arrow (:meth:`_RowTable.arrow`), then the patient's
         own columns and the dates. The same table as ``pyarrow.Table.from_pandas`` of :meth:`frame`, coded (a test

@@ -33,7 +33,7 @@ from regimen.engine.cohort.roster import (
     read_roster,
     require_ids,
 )
-from regimen.engine.rows import empty_frame
+from regimen.engine.row_frames import empty_frame
 from regimen.errors import render
 from regimen.model import Regimen
 from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding

@@ -36,12 +36,7 @@ from regimen.engine.doses import (
     day_doses,
 )
 from regimen.engine.plan import Plan
-from regimen.engine.rows import (
-    DOSE_FIELDS,
-    csv_record,
-    dose_fields,
-    kind_of,
-)
+from regimen.engine.rows import DOSE_FIELDS, csv_record, dose_fields, kind_of
 from regimen.errors import PatientError
 from regimen.model import Administration, AucDose, Patient, Regimen
 from regimen.quantities.exact import Rounding

@@ -14,6 +14,17 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from regimen.errors import RegimenError
+
+# the protocol beyond the doses (risk, requirements, gates, modification table), in their own module; named here too
+from regimen.model.care import ACTIONS as ACTIONS
+from regimen.model.care import Action as Action
+from regimen.model.care import Comparison as Comparison
+from regimen.model.care import Condition as Condition
+from regimen.model.care import EmetogenicRisk as EmetogenicRisk
+from regimen.model.care import Gate as Gate
+from regimen.model.care import Modification as Modification
+from regimen.model.care import Requirement as Requirement
+from regimen.model.care import Step as Step
 from regimen.quantities.days import describe_days
 from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding, amount_text, format_decimal, format_fraction
 from regimen.quantities.rules import Rule
@@ -356,96 +367,6 @@ class Source:
 
     def __str__(self) -> str:
         return self.citation + (f" ({self.registry})" if self.registry else "")
-
-
-@dataclass(frozen=True, slots=True)
-class EmetogenicRisk:
-    """The regimen's emetogenic risk as the cited antiemetic guideline classes it (high, moderate, low, minimal)."""
-
-    level: str
-    source: str
-    note: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Requirement:
-    """What must be known before the first dose of some drugs (DPYD status before a fluoropyrimidine), cited."""
-
-    id: str  # dpyd, hepatitis-b, lvef, audiometry, or another id the file gives
-    test: str  # what must be known, in words
-    drugs: tuple[str, ...]  # the components (or drug names) it must be known before
-    source: str
-    note: str | None = None
-
-
-Comparison = Literal["<", "<=", ">", ">=", "="]
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """One comparison of a pre-cycle value with a threshold, in the test's own unit: 'anc < 1.5' (×10⁹/L),
-    'neuropathy >= 2 persistent' (a grade that persists between cycles)."""
-
-    test: str
-    op: Comparison
-    value: Fraction
-    text: str
-    persistent: bool = False
-    unit: str = ""  # the test's canonical unit, or '× ULN' for a multiple of the upper limit of normal
-
-    def holds(self, value: Fraction, persistent: bool = False) -> bool:
-        if self.persistent and not persistent:
-            return False
-        return {
-            "<": value < self.value,
-            "<=": value <= self.value,
-            ">": value > self.value,
-            ">=": value >= self.value,
-            "=": value == self.value,
-        }[self.op]
-
-
-@dataclass(frozen=True, slots=True)
-class Gate:
-    """What must hold before a cycle starts: 'anc >= 1.5' (×10⁹/L), with its source."""
-
-    condition: Condition
-    source: str
-    note: str | None = None
-
-
-Action = Literal["delay", "reduce", "omit", "stop"]
-ACTIONS: tuple[Action, ...] = ("delay", "reduce", "omit", "stop")
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """What a modification does: delay the cycle by some days, give some drugs at a dose level (or a percentage,
-    or a dose of their own), omit some drugs, or stop them."""
-
-    action: Action
-    drugs: tuple[str, ...] = ()  # components or drug names; none: every anticancer drug
-    delay_days: int | None = None
-    level: int | None = None
-    percent: Fraction | None = None
-    dose: ParsedDose | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Modification:
-    """One line of the regimen's modification table: when all its conditions hold, its step; after ``after_delays``
-    delays for it, ``then`` instead (e.g. a second delay: reduce to dose level -1)."""
-
-    when: tuple[Condition, ...]
-    step: Step
-    source: str
-    then: Step | None = None
-    after_delays: int | None = None
-    note: str | None = None
-
-    @property
-    def text(self) -> str:
-        return " and ".join(c.text for c in self.when)
 
 
 @dataclass(frozen=True, slots=True)
