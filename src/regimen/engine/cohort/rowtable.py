@@ -74,7 +74,8 @@ class _RowTable:
         import numpy as np
 
         self.size = 0
-        self._arrow: pa.Table | None = None  # the rows as Arrow columns (:meth:`arrow`), while no row is added
+        # the columns as a chunk's Arrow columns are made from them (:meth:`arrow_columns`), and the size they are of
+        self._arrow: tuple[int, list[_ArrowColumn]] | None = None
         self.dictionaries = {c: _Dictionary() for c in _ROW_TEXT}
         self.texts = np.full((len(_ROW_TEXT), 256), -1, dtype=np.int32)
         self.ints = np.zeros((len(_ROW_INTS), 256), dtype=np.int64)
@@ -127,28 +128,59 @@ class _RowTable:
         """Add the rows of ``records``; the table's row number of the first."""
         return self.append(*self.encode(records))
 
-    def arrow(self) -> pa.Table:
-        """The table's rows as Arrow columns of the coded schema (text: its dictionary and int32 codes; missing:
-        null), made again only when rows were added: what a chunk's rows are taken from."""
+    def arrow_columns(self) -> list[_ArrowColumn]:
+        """How each of the table's columns becomes an Arrow column of a chunk (:meth:`_Columns.arrow`), in the order
+        text, ints, floats (:data:`_ArrowColumn`). Made again only when rows were added (a run adds rows in its
+        first chunks, then seldom)."""
         import numpy as np
         import pyarrow as pa
 
-        if self._arrow is not None and self._arrow.num_rows == self.size:
-            return self._arrow
+        if self._arrow is not None and self._arrow[0] == self.size:
+            return self._arrow[1]
         n = self.size
-        columns: dict[str, pa.Array] = {}
+        held: list[tuple[np.ndarray, np.ndarray | None, pa.Array | None]] = []
         for k, c in enumerate(_ROW_TEXT):
-            columns[c] = dictionary_array(self.texts[k, :n], self.dictionaries[c].values)
-        for k, c in enumerate(_ROW_INTS):
-            columns[c] = pa.array(self.ints[k, :n])
+            codes = self.texts[k, :n]
+            held.append((codes, codes < 0, pa.array(self.dictionaries[c].values, pa.string())))
+        held += [(self.ints[k, :n], None, None) for k in range(len(_ROW_INTS))]
         for k, c in enumerate(_ROW_FLOATS):
             values = self.floats[k, :n]
-            missing = np.isnan(values)
-            if kind_of(c) == "count":
-                values = np.where(missing, 0, values).astype(np.int64)
-            columns[c] = arrow_array(values, missing)
-        self._arrow = pa.table(columns)
-        return self._arrow
+            gaps = np.isnan(values)
+            held.append((np.where(gaps, 0, values).astype(np.int64) if kind_of(c) == "count" else values, gaps, None))
+        columns: list[_ArrowColumn] = []
+        for k, (values, gaps, dictionary) in enumerate(held):
+            if gaps is not None and gaps.all():
+                columns.append((None, None, dictionary, k))
+                continue
+            gaps = gaps if gaps is not None and gaps.any() else None
+            same = next(
+                (
+                    j
+                    for j, (v, g, _, _) in enumerate(columns)
+                    if v is not None and v.dtype == values.dtype and np.array_equal(v, values) and _same_mask(g, gaps)
+                ),
+                k,
+            )
+            columns.append((values, gaps, dictionary, same))
+        self._arrow = (n, columns)
+        return columns
+
+
+def _same_mask(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    """Whether two masks of missing values (None: nowhere) are the same."""
+    import numpy as np
+
+    if a is None or b is None:
+        return a is b
+    return bool(np.array_equal(a, b))
+
+
+#: A row table's column as a chunk's Arrow column is made from it (:meth:`_RowTable.arrow_columns`): its values as
+#: the output holds them (int32 codes for text; a count as int64; None: missing in every row), a mask of where they
+#: are missing (a code of -1, a NaN; None: nowhere), a text column's dictionary, and the first column of the same
+#: values and mask (its own number if none before it: a chunk gathers those values once, as ``drug`` and
+#: ``component`` often are).
+_ArrowColumn = tuple["np.ndarray | None", "np.ndarray | None", "pa.Array | None", int]
 
 
 class _Columns:
@@ -204,23 +236,40 @@ class _Columns:
         return rows_frame({**columns, "date": dates}, OUTPUT_COLUMNS)
 
     def arrow(self) -> pa.Table:
-        """The rows as an Arrow table of :func:`~regimen.engine.row_frames.coded_schema` (text as its dictionary and
-        int32 codes, missing values null), built from the codes without a pandas frame in between (issue 15): the
-        row table's columns taken at the chunk's row numbers by Arrow (:meth:`_RowTable.arrow`), then the patient's
-        own columns and the dates. The same table as ``pyarrow.Table.from_pandas`` of :meth:`frame`, coded (a test
-        holds them equal)."""
+        """The rows as an Arrow table of :func:`~regimen.engine.row_frames.coded_schema` (text as its dictionary
+        and int32 codes, missing values null), built from the codes without a pandas frame in between (issue 15): each
+        of the row table's columns gathered at the chunk's row numbers by numpy, a text column's codes handed to
+        Arrow with the dictionary made once per run (:meth:`_RowTable.arrow_columns`); then the patient's own
+        columns and the dates. The same table as ``pyarrow.Table.from_pandas`` of :meth:`frame`, coded (a test
+        holds them equal).
+
+        Numpy rather than Arrow's ``take`` of a table of the distinct rows (issue 29: a part of 265,000 rows of
+        cenersen-arm3, warm, 26-30 ms against 33-36 ms, and the take was slower still on fresh memory); a column
+        with nothing missing in the whole run needs no validity bitmap, a column missing everywhere (a regimen
+        with no twice-daily tablets has no ``dose_number``) is one null array, and columns of the same values are
+        gathered once."""
         import numpy as np
         import pyarrow as pa
 
-        taken = self.table.arrow().take(pa.array(self.rows))
-        columns: dict[str, Any] = {c: taken.column(c) for c in taken.column_names}  # chunked arrays, as they are
+        schema = coded_schema(arrow_schema(OUTPUT_COLUMNS))
+        arrays: dict[str, Any] = {}
+        taken: dict[int, pa.Array] = {}  # gathered values, by the first column that holds them
+        columns = zip((*_ROW_TEXT, *_ROW_INTS, *_ROW_FLOATS), self.table.arrow_columns(), strict=True)
+        for c, (values, missing, dictionary, same) in columns:
+            if values is None:
+                arrays[c] = pa.nulls(self.n, schema.field(c).type)
+                continue
+            got = taken.get(same)
+            if got is None:
+                picked = values[self.rows]
+                got = taken[same] = pa.array(picked) if missing is None else arrow_array(picked, missing[self.rows])
+            arrays[c] = got if dictionary is None else pa.DictionaryArray.from_arrays(got, dictionary)
         for c, (codes, d) in self.own.items():
-            columns[c] = dictionary_array(codes, d.values)
+            arrays[c] = dictionary_array(codes, d.values)
         days = self.date_ord
         seconds = arrow_array((days - _EPOCH_ORDINAL) * np.int64(86_400), days < 0)
-        columns["date"] = seconds.view(pa.timestamp("s"))
-        schema = coded_schema(arrow_schema(OUTPUT_COLUMNS))
-        return pa.Table.from_arrays([columns[c] for c in OUTPUT_COLUMNS], schema=schema)
+        arrays["date"] = seconds.view(pa.timestamp("s"))
+        return pa.Table.from_arrays([arrays[c] for c in OUTPUT_COLUMNS], schema=schema)
 
 
 #: ``date.toordinal()`` of 1970-01-01: Arrow's timestamps count seconds from it.
