@@ -744,3 +744,42 @@ def test_an_arrow_tables_records_are_its_frames_records(regimen_id: str) -> None
     assert not isinstance(table, pd.DataFrame), expander.notes  # every bundled regimen is vectorised
     assert table_records(table) == frame_records(frame)
     assert table_records(table.slice(0, 0)) == []
+
+
+def test_the_parquet_floor_of_the_benchmark_writes_the_file_regimen_writes(tmp_path: Path) -> None:
+    """Issue 29: the benchmark's Parquet floor (pandas reading the roster and writing the output) writes the table
+    regimen writes, in as many row groups, and the benchmark's check tells a file of other types or other row groups
+    apart (pandas 3 writes its text as ``large_string``, a million rows to a group; regimen's file says ``string``,
+    a row group per part)."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from regimen.engine.cohort.runner import PandasEngine
+    from regimen.export.frames import write_cohort
+
+    spec = importlib.util.spec_from_file_location("bench", Path(__file__).parents[1] / "benchmarks" / "run.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    roster = tmp_path / "roster.parquet"
+    _sample_roster().to_parquet(roster, index=False)
+    ours, floor = tmp_path / "ours.parquet", tmp_path / "floor.parquet"
+    write_cohort(regimen.load("mfolfox6"), roster, ours, engine=PandasEngine(chunk_size=3))  # 2 parts: 2 row groups
+    assert pq.ParquetFile(ours).metadata.num_row_groups == 2
+    subprocess.run([sys.executable, "-c", bench.PARQUET_FLOOR, str(roster), str(ours), str(floor)], check=True)
+    assert bench.same_parquet(ours, floor)
+    assert pq.ParquetFile(floor).metadata.num_row_groups == 2
+    one_group = tmp_path / "one-group.parquet"
+    pd.read_parquet(ours).to_parquet(one_group, index=False, schema=pq.read_schema(ours))
+    assert not bench.same_parquet(ours, one_group)  # the same table in one row group
+    wide = tmp_path / "large-string.parquet"
+    table = pq.read_table(ours)
+    large = pa.schema([pa.field(f.name, pa.large_string() if f.type == pa.string() else f.type) for f in table.schema])
+    pq.write_table(table.cast(large), wide, row_group_size=pq.ParquetFile(ours).metadata.row_group(0).num_rows)
+    assert pq.ParquetFile(wide).metadata.num_row_groups == 2
+    assert not bench.same_parquet(ours, wide)  # the same values as large_string
