@@ -35,9 +35,10 @@ Figures and their floors:
 4. cohort Parquet -> Parquet: the same with a Parquet roster and output; THE FLOOR is ``read_parquet`` of the
    roster and ``to_parquet`` of regimen's output as ``read_parquet`` gives it, timed inside its process (after
    ``import pandas``), writing the file regimen writes: its schema (``string`` text, where pandas 3 would write
-   ``large_string``) and row groups of its size (one per part of 25,000 patients, where pandas would write
-   1,048,576 rows to a group), Snappy and dictionary encoding as both default to; the two files are checked to
-   hold the same table in as many row groups (:func:`same_parquet`). regimen is timed the same way, like for
+   ``large_string``) and its row groups (one per part of 25,000 patients, where pandas would write 1,048,576 rows
+   to every group: the frame made an Arrow table as ``to_parquet`` makes it, and written a row group at a time),
+   Snappy and dictionary encoding as both default to; the two files are checked to hold the same table in the
+   same row groups (:func:`same_parquet`). regimen is timed the same way, like for
    like: ``regimen.load`` and ``write_cohort`` of the roster to a Parquet file, inside a process that has imported
    its libraries (pandas, pyarrow, and pint, which regimen imports on first use: as the floor's ``import pandas``,
    a library's import is start-up, figure 1) and regimen (the command's own code path: the command is this call
@@ -162,33 +163,42 @@ print(seconds)
 """
 
 #: The Parquet floor writes the file regimen writes (issue 29): its schema (pandas 3 would write its text as
-#: ``large_string``; regimen's file declares ``string``) and row groups of its size (pandas' default is 1,048,576
-#: rows, regimen's one per part of 25,000 patients); Snappy and dictionary encoding are the defaults of both.
-#: :func:`same_parquet` checks the two files hold the same table in as many row groups.
+#: ``large_string``; regimen's file declares ``string``) and its row groups (one per part of 25,000 patients, split at
+#: Arrow's 1,048,576 rows, where pandas would write a million rows to every group): the frame made an Arrow table as
+#: ``to_parquet`` makes it, written a row group at a time by pyarrow's writer as ``to_parquet`` writes it; Snappy and
+#: dictionary encoding are the defaults of both. :func:`same_parquet` checks the two files hold the same table in
+#: the same row groups.
 PARQUET_FLOOR = """
 import sys, time
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 roster, model, dest = sys.argv[1:4]
 frame = pd.read_parquet(model)
 schema = pq.read_schema(model)
 meta = pq.ParquetFile(model).metadata
-size = max([meta.row_group(i).num_rows for i in range(meta.num_row_groups)] + [1])
+sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
 t = time.perf_counter()
 pd.read_parquet(roster)
-frame.to_parquet(dest, index=False, schema=schema, row_group_size=size)
+table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+with pq.ParquetWriter(dest, table.schema) as writer:
+    start = 0
+    for size in sizes:
+        writer.write_table(table.slice(start, size))
+        start += size
 print(time.perf_counter() - t)
 """
 
 
 def same_parquet(ours: Path, floor: Path) -> bool:
-    """Whether two Parquet files hold the same table (columns, types, every value) in as many row groups, compared a
-    million rows at a time (a 100k-patient CAPOX output is 23 M rows; the row groups' bounds differ). The pandas
-    metadata is each writer's own (pandas 3 records its ``str`` dtype where regimen's file says ``object``)."""
+    """Whether two Parquet files hold the same table (columns, types, every value) in the same row groups, compared
+    a million rows at a time (a 100k-patient CAPOX output is 23 M rows). The pandas metadata is each writer's own
+    (pandas 3 records its ``str`` dtype where regimen's file says ``object``)."""
     import pyarrow.parquet as pq
 
     a, b = pq.ParquetFile(ours), pq.ParquetFile(floor)
-    if a.metadata.num_rows != b.metadata.num_rows or a.metadata.num_row_groups != b.metadata.num_row_groups:
+    groups = [[f.metadata.row_group(i).num_rows for i in range(f.metadata.num_row_groups)] for f in (a, b)]
+    if groups[0] != groups[1]:
         return False
     if not a.schema_arrow.equals(b.schema_arrow) or a.schema_arrow.metadata.keys() != b.schema_arrow.metadata.keys():
         return False

@@ -748,7 +748,7 @@ def test_an_arrow_tables_records_are_its_frames_records(regimen_id: str) -> None
 
 def test_the_parquet_floor_of_the_benchmark_writes_the_file_regimen_writes(tmp_path: Path) -> None:
     """Issue 29: the benchmark's Parquet floor (pandas reading the roster and writing the output) writes the table
-    regimen writes, in as many row groups, and the benchmark's check tells a file of other types or other row groups
+    regimen writes, in the same row groups, and the benchmark's check tells a file of other types or other row groups
     apart (pandas 3 writes its text as ``large_string``, a million rows to a group; regimen's file says ``string``,
     a row group per part)."""
     import importlib.util
