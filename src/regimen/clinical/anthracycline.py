@@ -21,7 +21,7 @@ from pathlib import Path
 
 from regimen.errors import RegimenError, option
 from regimen.model import Administration
-from regimen.quantities.exact import format_decimal, format_fraction, round_significant
+from regimen.quantities.exact import exact_sum, format_decimal, format_fraction, round_significant
 from regimen.quantities.units import parse_dose
 
 PREFIX = "anthracycline-"
@@ -265,7 +265,7 @@ def counted(
             totals: dict[Fraction | None, Fraction] = {}
             by_drug[drug] = totals
             for bsa, doses in by_bsa.values():
-                totals[bsa] = totals.get(bsa, Fraction(0)) + sum(doses, Fraction(0))
+                totals[bsa] = totals.get(bsa, Fraction(0)) + exact_sum(doses)  # one product when one dose
         if by_drug or not sums:
             sums.append((what, by_drug))
     if table is None:

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from regimen.model import Administration, RateEscalation, Regimen
+from regimen.model import RATE_INFUSIONS, Administration, RateEscalation, Regimen
 from regimen.quantities.days import describe_days
 from regimen.quantities.exact import Rounding, amount_text, format_fraction
 
@@ -103,59 +103,92 @@ def working(amount: Fraction, row: RateEscalation, rounding: Rounding) -> str:
     return f"{amount_text(amount, unit, rounding)}: " + "; ".join(parts)
 
 
-def _where(regimen: Regimen, rows: Sequence[Administration]) -> str:
-    """Which rows a note is about: 'cycle 1 day 1', 'cycles 2–8 day 1', 'cycle 1 days 8, 15 and 22; cycles 2–4
-    days 1, 8, 15 and 22' (each phase named when the regimen has several)."""
+@functools.lru_cache(maxsize=4096)
+def _where(phased: bool, given: tuple[tuple[str, int, int], ...]) -> str:
+    """Which rows a note is about, from their (phase, cycle, day) in plan order: 'cycle 1 day 1', 'cycles 2–8 day
+    1', 'cycle 1 days 8, 15 and 22; cycles 2–4 days 1, 8, 15 and 22' (each phase named when the regimen has
+    several). Cached: a pure function of its arguments (strings and ints, cheap to hash), which depend on the
+    regimen's days and cycles and not on the patient."""
     days_of: dict[tuple[str, int], list[int]] = {}
-    for r in rows:
-        days_of.setdefault((r.phase, r.cycle), [])
-        if r.day not in days_of[(r.phase, r.cycle)]:
-            days_of[(r.phase, r.cycle)].append(r.day)
+    for phase, cycle, day in given:
+        days_of.setdefault((phase, cycle), [])
+        if day not in days_of[(phase, cycle)]:
+            days_of[(phase, cycle)].append(day)
     runs: dict[tuple[str, tuple[int, ...]], list[int]] = {}
-    for (phase, cycle), given in days_of.items():
-        runs.setdefault((phase, tuple(given)), []).append(cycle)
+    for (phase, cycle), days in days_of.items():
+        runs.setdefault((phase, tuple(days)), []).append(cycle)
     out = []
     for (phase, days), cycles in runs.items():
-        label = f"{phase}: " if regimen.phased else ""
+        label = f"{phase}: " if phased else ""
         which = describe_days(tuple(cycles)).split(" ", 1)[1]
         out.append(f"{label}{'cycle' if len(cycles) == 1 else 'cycles'} {which} {describe_days(days)}")
     return "; ".join(out)
 
 
-def notes(regimen: Regimen, rows: Sequence[Administration], rounding: Rounding) -> list[str]:
+#: What :func:`escalated` gives: for each rate-escalated component id (in file order), for each phase id giving it,
+#: the drug and, for 'first' and 'later', the row's description and source as the note says them (or None).
+Escalated = dict[str, dict[str, tuple[str, dict[str, tuple[RateEscalation, str] | None]]]]
+
+
+def escalated(regimen: Regimen) -> Escalated:
+    """The regimen's rate-escalated components and the part of each note that depends on the regimen alone (the
+    engine works it out once per regimen object: :mod:`regimen.engine.fastpath`)."""
+    out: Escalated = {}
+    for p in regimen.phases:
+        for c in p.components:
+            if not c.rate_escalation:
+                continue
+            rows: dict[str, tuple[RateEscalation, str] | None] = {}
+            for kind in RATE_INFUSIONS:
+                row = next((e for e in c.rate_escalation if e.infusions == kind), None)
+                rows[kind] = None if row is None else (row, f"{row.describe()}; {row.source}")
+            out.setdefault(c.id, {})[p.id] = (c.drug, rows)
+    return out
+
+
+def notes(
+    regimen: Regimen, rows: Sequence[Administration], rounding: Rounding, found: Escalated | None = None
+) -> list[str]:
     """The plan's notes on its rate-escalated infusions: for the course's first infusion of each such component, and
     for the later ones (grouped by the dose they give), the steps and the least time; the rows' duration and end
-    are left unset, as they depend on tolerance."""
+    are left unset, as they depend on tolerance. ``found``: :func:`escalated` of ``regimen``, when already known."""
     out: list[str] = []
-    escalated = {(p.id, c.id): c for p in regimen.phases for c in p.components if c.rate_escalation}
-    if not escalated:
+    if found is None:
+        found = escalated(regimen)
+    if not found:
         return out
-    ids = dict.fromkeys(c.id for c in escalated.values())
-    for comp_id in ids:
-        mine = sorted(
-            (r for r in rows if r.component == comp_id and (r.phase, r.component) in escalated),
-            key=lambda r: (r.course_day, r.dose_number or 0),
-        )
+    # each escalated component's rows, in one pass over the plan
+    mine_of: dict[str, list[Administration]] = {comp_id: [] for comp_id in found}
+    for r in rows:
+        mine = mine_of.get(r.component)
+        if mine is not None and r.phase in found[r.component]:
+            mine.append(r)
+    for comp_id, phases in found.items():
+        mine = sorted(mine_of[comp_id], key=lambda r: (r.course_day, r.dose_number or 0))
         if not mine:
             continue
         first_at = (mine[0].course_day, mine[0].dose_number or 0)
-        groups: dict[tuple[str, str, Fraction, str | None], list[Administration]] = {}
+        # grouped by the dose's value as two ints (a Fraction is kept reduced; its own hash is a modular inverse)
+        groups: dict[tuple[str, str, int, int, str | None], list[Administration]] = {}
         for r in mine:
             kind = "first" if (r.course_day, r.dose_number or 0) == first_at else "later"
-            groups.setdefault((r.phase, kind, r.dose, r.condition), []).append(r)
-        for (phase, kind, amount, condition), group in groups.items():
-            comp = escalated[(phase, comp_id)]
-            row = next((e for e in comp.rate_escalation if e.infusions == kind), None)
-            if row is None:  # no 'later' row: the source says nothing of later infusions
+            dose = r.dose
+            groups.setdefault((r.phase, kind, dose.numerator, dose.denominator, r.condition), []).append(r)
+        for (phase, kind, _, _, condition), group in groups.items():
+            drug, by_kind = phases[phase]
+            said = by_kind[kind]
+            if said is None:  # no 'later' row: the source says nothing of later infusions
                 continue
+            row, described = said
             which = "the course's first infusion" if kind == "first" else "later infusions"
             when = f", if {condition}" if condition else ""
+            where = _where(regimen.phased, tuple((g.phase, g.cycle, g.day) for g in group))
             out.append(
-                f"{comp.drug}, {_where(regimen, group)} ({which}{when}), rate-escalated ({row.describe()}; "
-                f"{row.source}): {working(amount, row, rounding)}; its duration and end are not set, as they "
+                f"{drug}, {where} ({which}{when}), rate-escalated ({described}): "
+                f"{working(group[0].dose, row, rounding)}; its duration and end are not set, as they "
                 "depend on tolerance"
             )
     return out
 
 
-__all__ = ["LeastTime", "least_time", "notes", "working"]
+__all__ = ["Escalated", "LeastTime", "escalated", "least_time", "notes", "working"]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from regimen.engine.row_frames import plan_to_dataframe
 from regimen.engine.rows import plan_to_dict
 from regimen.model import Administration, Patient, Regimen, Total
-from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding
+from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding, exact_sum
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -146,22 +146,6 @@ def new_total(
 
 _KEY = attrgetter("phase", "cycle", "drug", "component", "dose_unit")
 _DOSE = attrgetter("dose")
-
-
-def exact_sum(values: Sequence[Fraction]) -> Fraction:
-    """The exact sum, kept as a numerator per denominator while adding: a plan's doses share a few denominators, so
-    each addition is one integer addition, not a Fraction built and reduced (the sum is the same number). Doses
-    that are one object (a day's dose, worked out once and given on every day) are one multiplication."""
-    if values and all(v is values[0] for v in values):
-        return values[0] * len(values)
-    numerators: dict[int, int] = {}
-    for v in values:
-        d = v.denominator
-        numerators[d] = numerators.get(d, 0) + v.numerator
-    if len(numerators) == 1:  # the usual case: one Fraction, reduced once
-        ((d, n),) = numerators.items()
-        return Fraction(n, d)
-    return sum((Fraction(n, d) for d, n in numerators.items()), Fraction(0))
 
 
 __all__ = [

@@ -8,9 +8,26 @@ separated for reading (1,800).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal
 from fractions import Fraction
+
+
+def exact_sum(values: Sequence[Fraction]) -> Fraction:
+    """The exact sum, kept as a numerator per denominator while adding: a plan's doses share a few denominators, so
+    each addition is one integer addition, not a Fraction built and reduced (the sum is the same number). Doses
+    that are one object (a day's dose, worked out once and given on every day) are one multiplication."""
+    if values and all(v is values[0] for v in values):
+        return values[0] * len(values)
+    numerators: dict[int, int] = {}
+    for v in values:
+        d = v.denominator
+        numerators[d] = numerators.get(d, 0) + v.numerator
+    if len(numerators) == 1:  # the usual case: one Fraction, reduced once
+        ((d, n),) = numerators.items()
+        return Fraction(n, d)
+    return sum((Fraction(n, d) for d, n in numerators.items()), Fraction(0))
 
 
 def to_decimal(x: Fraction, places: int) -> Decimal:
@@ -146,6 +163,7 @@ __all__ = [
     "amount_text",
     "decimal_to_json",
     "exact_decimal",
+    "exact_sum",
     "format_decimal",
     "format_fraction",
     "is_terminating",
