@@ -75,3 +75,39 @@ def test_a_row_written_into_its_dict_is_the_constructors_row() -> None:
     assert made == Administration(**fields) and made is not row
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.cycle = 2  # type: ignore[misc]
+
+
+def test_each_row_of_a_plan_has_a_dictionary_of_its_own() -> None:
+    """Later cycles' rows are copies of the first cycle's dictionaries (fastpath.moved_rows): each row's own, so
+    the rows of cycle 1 keep their cycle and days (CAPOX: 8 cycles, 7 of them moved)."""
+    plan = regimen.expand(regimen.load("capox"), regimen.make_patient(weight="70", bsa="1.8"))
+    rows = plan.administrations
+    assert len({id(r.__dict__) for r in rows}) == len(rows)
+    first = [r for r in rows if r.cycle == 1]
+    assert first and all(r.course_day == r.day for r in first)
+    assert [r.cycle for r in rows] == sorted(r.cycle for r in rows) and rows[-1].cycle == 8
+
+
+def test_a_regimens_notes_are_remembered_for_that_regimen_object_alone() -> None:
+    """What a plan's notes say of the regimen alone (a component's note, a rate escalation's steps, what the source
+    leaves unstated) is worked out once per regimen object: a changed copy of the regimen, expanded after it, gets
+    its own notes, and the first regimen's plan is unchanged."""
+    patient = regimen.make_patient(weight="70", bsa="1.8", age="50")
+    original = regimen.load("r-chop-21")
+    before = regimen.expand(original, patient)
+    phase = original.phases[0]
+    comps = [
+        dataclasses.replace(
+            c,
+            note="given with food (a test's note)" if c.drug == "prednisone" else c.note,
+            rate_escalation=tuple(dataclasses.replace(e, source="a test's source") for e in c.rate_escalation),
+        )
+        for c in phase.components
+    ]
+    changed = dataclasses.replace(original, phases=(dataclasses.replace(phase, components=tuple(comps)),))
+    after = regimen.expand(changed, patient)
+    assert "prednisone: given with food (a test's note)" in after.notes
+    assert "prednisone: given with food (a test's note)" not in before.notes
+    escalated = [n for n in after.notes if "rate-escalated" in n]
+    assert escalated and all("; a test's source): " in n for n in escalated)
+    assert regimen.expand(original, patient) == before

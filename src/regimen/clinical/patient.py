@@ -131,18 +131,18 @@ def read_measure(text: str | int | float | Fraction, m: Measure) -> tuple[Fracti
             value = parse_measure(raw, target=m.target, default_unit=m.default_unit, what=m.what, examples=m.examples)
         except UnitError as exc:
             raise PatientError(exc.message) from None
-    shown = format_fraction(value)
     if not (m.low < value <= m.high) or (m is AGE and value < 0):
+        shown = format_fraction(value)
         bound = f"between {format_fraction(max(m.low, Fraction(0)))} and {format_fraction(m.high)} {m.symbol}"
         raise PatientError(f"{m.what} {shown} {m.symbol} is impossible: give a value {bound} ({option(m.option)})")
     if m is AGE and value.denominator != 1:  # rules compare completed years ("older than 60"): 60.5 is not one
         raise PatientError(
-            f"age {shown} years: give the age in completed years (a whole number, e.g. "
+            f"age {format_fraction(value)} years: give the age in completed years (a whole number, e.g. "
             f"{option('age')} 45), or the date of birth ({option('dob')} with {option('start')})"
         )
     working = None
     if raw is not None and _has_unit(raw):
-        working = f"{m.what} {raw} = {shown} {m.symbol}"
+        working = f"{m.what} {raw} = {format_fraction(value)} {m.symbol}"
     return value, working
 
 

@@ -157,7 +157,8 @@ def prepare(
     _renal(out, needs_auc, options)
     _plausibility(out)
     _eligibility(out, regimen)
-    out.patient = dataclasses.replace(out.patient, working=(*out.patient.working, *out.working))
+    if out.working:  # else the patient as it is (a copy of it is equal to it: a tenth of a small plan)
+        out.patient = dataclasses.replace(out.patient, working=(*out.patient.working, *out.working))
     return out
 
 

@@ -23,7 +23,7 @@ from regimen.engine.doses import (
     infusion_dose,
     share_text,
 )
-from regimen.engine.fastpath import IdentityMemo, moved_row, new_infusion
+from regimen.engine.fastpath import IdentityMemo, moved_rows, new_infusion, row_of
 from regimen.engine.plan import TotalKey, cycle_sums
 from regimen.errors import RegimenError
 from regimen.model import (
@@ -99,7 +99,7 @@ class Cycles:
         shift = offset - moved_by
         # the same doses as the earlier cycle: the same sums, in this cycle
         self.sums += [((p, cycle, drug, comp, unit), amount) for (p, _, drug, comp, unit), amount in sums]
-        return [moved_row(r, cycle, shift, start) for r in template]
+        return moved_rows(template, cycle, shift, start)
 
     def _body(self, comp: Component, dose: ParsedDose) -> tuple[Fraction, str] | None:
         key = (id(comp), id(dose))
@@ -253,10 +253,10 @@ def _administrations(
 ) -> list[Administration]:
     """The administrations of ``comp``'s adjusted rows in this cycle.
 
-    Administration(...) with every field named, written into its ``__dict__`` as
-    :func:`~regimen.engine.fastpath.moved_row` does: the frozen
+    Administration(...) with every field named, its ``__dict__`` made as
+    :func:`~regimen.engine.fastpath.moved_rows` makes it: the frozen
     dataclass's ``__init__`` sets its 28 fields one ``object.__setattr__`` at a time. The fields the component's rows
-    share are written once into a dictionary, in the class's order, copied into each row's (a copy of a whole
+    share are written once into a dictionary, in the class's order, copied for each row (a copy of a whole
     dictionary is one step), and then the row's own are set (a test holds these rows equal to the constructor's, and
     their names to the class's fields)."""
     rows: list[Administration] = []
@@ -293,9 +293,7 @@ def _administrations(
     }
     for row in pending:
         course_day = offset + row.day
-        new = object.__new__(Administration)  # regimen.engine.fastpath, 3
-        fields = new.__dict__
-        fields.update(shared)
+        fields = shared.copy()  # the row's own __dict__ (regimen.engine.fastpath, 3)
         fields["day"] = row.day
         fields["course_day"] = course_day
         if start is not None:
@@ -314,7 +312,7 @@ def _administrations(
             fields["caps"] = tuple(row.caps)
         fields["dose_number"] = row.dose_number
         fields["doses_per_day"] = row.doses_per_day
-        rows.append(new)
+        rows.append(row_of(fields))
     return rows
 
 

@@ -32,7 +32,7 @@ from regimen.engine.plan import Plan, totals_of
 from regimen.engine.requirements import check_patient
 from regimen.engine.timing import assign_times
 from regimen.errors import PatientError, RegimenError, option
-from regimen.model import Administration, Component, Patient, Regimen, Variant, completed_years
+from regimen.model import Administration, Component, Patient, Phase, Regimen, Variant, completed_years
 from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.days import describe_days
 from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding, format_fraction
@@ -307,9 +307,43 @@ def _component_notes(
     regimen: Regimen, patient: Patient, counts: Mapping[str, int], starts: Mapping[tuple[str, int], dt.date | None]
 ) -> list[str]:
     """What the source leaves unstated, and which variants applied, in words."""
+    said = _SAID.get((regimen,))
+    if said is None:  # the regimen's part, once per regimen object (regimen.engine.fastpath, 2)
+        said = _SAID.put((regimen,), (), _unstated(regimen))
     notes: list[str] = []
+    for phase, comp, unstated, variants in said:
+        notes.extend(unstated)
+        for v, what in variants:
+            applied = [
+                c
+                for c in range(1, counts[phase.id] + 1)
+                if v.when.evaluate(patient.rule_values(c, starts.get((phase.id, c))))
+            ]
+            if not applied:
+                if v.when.names - {"cycle"}:
+                    notes.append(f"{comp.drug}: rule '{v.when.text}' does not apply to this patient ({what})")
+                continue
+            where = (
+                ""
+                if len(applied) == counts[phase.id]
+                else f" in cycle{'s' if len(applied) > 1 else ''} {describe_days(applied).split(' ', 1)[1]}"
+            )
+            notes.append(f"{comp.drug}: rule '{v.when.text}' applied{where}: {what}")
+    return notes
+
+
+#: Each component's notes that depend on the regimen alone, and each variant with the change it makes in words.
+_Said = tuple[tuple[Phase, Component, tuple[str, ...], tuple[tuple[Variant, str], ...]], ...]
+_SAID: IdentityMemo[_Said] = IdentityMemo(max_entries=256)
+
+
+def _unstated(regimen: Regimen) -> _Said:
+    """For each component (in order): what the source leaves unstated, its supportive role and its note; and each
+    of its variants with the change it makes (its note, or :func:`_variant_change`)."""
+    out = []
     for phase in regimen.phases:
         for comp in phase.components:
+            notes: list[str] = []
             if comp.route is None:
                 notes.append(f"{comp.drug}: route not stated in the source")
             if comp.how is None:
@@ -323,24 +357,9 @@ def _component_notes(
                 notes.append(f"{comp.drug}: supportive care ({comp.kind}{when}); not counted in the anticancer totals")
             if comp.note:
                 notes.append(f"{comp.drug}: {comp.note}")
-            for v in comp.variants:
-                applied = [
-                    c
-                    for c in range(1, counts[phase.id] + 1)
-                    if v.when.evaluate(patient.rule_values(c, starts.get((phase.id, c))))
-                ]
-                what = v.note or _variant_change(comp, v)
-                if not applied:
-                    if v.when.names - {"cycle"}:
-                        notes.append(f"{comp.drug}: rule '{v.when.text}' does not apply to this patient ({what})")
-                    continue
-                where = (
-                    ""
-                    if len(applied) == counts[phase.id]
-                    else f" in cycle{'s' if len(applied) > 1 else ''} {describe_days(applied).split(' ', 1)[1]}"
-                )
-                notes.append(f"{comp.drug}: rule '{v.when.text}' applied{where}: {what}")
-    return notes
+            variants = tuple((v, v.note or _variant_change(comp, v)) for v in comp.variants)
+            out.append((phase, comp, tuple(notes), variants))
+    return tuple(out)
 
 
 def _variant_change(comp: Component, v: Variant) -> str:

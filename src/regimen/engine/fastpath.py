@@ -13,12 +13,16 @@ Three things, each with its invariant and a test (tests/test_fastpath.py, tests/
    objects (a strong reference), so none of them can be freed and its ``id`` reused while the entry lives, and
    :meth:`IdentityMemo.get` checks each by ``is`` all the same; the memo is emptied when full, so it never grows
    beyond ``max_entries``.
-3. Rows made by writing their fields into ``__dict__`` (:func:`new_row`, :func:`moved_row`, and
-   :meth:`regimen.model.Administration.moved`, which the model layer holds itself): a frozen dataclass's
-   ``__init__`` sets its 27 fields one ``object.__setattr__`` at a time, a third of a plan's time. Invariant: the
-   row is the one the constructor (or :func:`dataclasses.replace`) gives; it holds because ``Administration`` has
-   no ``__post_init__``, no ``__slots__`` and no field default that is computed, and every field is written (tests
-   hold each row's ``__dict__`` to the class's fields, in order, and to the constructor's row). An
+3. Rows made by writing their fields into ``__dict__`` (:func:`new_row`, :func:`moved_rows`, and
+   :meth:`regimen.model.Administration.moved`, which the model layer holds itself), or by making a dictionary of
+   every field the row's ``__dict__`` (:func:`row_of`; :func:`moved_rows` copies the earlier cycle's row's
+   dictionary, which is one step in C, and sets the four fields that change): a frozen dataclass's ``__init__``
+   sets its 28 fields one ``object.__setattr__`` at a time, a third of a plan's time. Invariant: the row is the
+   one the constructor (or :func:`dataclasses.replace`) gives; it holds because ``Administration`` has no
+   ``__post_init__``, no ``__slots__`` and no field default that is computed, and every field is written, in the
+   class's order (tests hold each row's ``__dict__`` to the class's fields, in order, and to the constructor's
+   row). A dictionary made a row's ``__dict__`` is that row's alone: never one that another row or the caller
+   keeps. An
    :class:`~regimen.model.Infusion` (slots, one per day of each continuous infusion) is written slot by slot
    (:func:`new_infusion`), as :func:`regimen.engine.plan.new_total` writes a total; a test holds both equal to the
    constructor's.
@@ -27,7 +31,7 @@ Three things, each with its invariant and a test (tests/test_fastpath.py, tests/
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from fractions import Fraction
 from typing import Any, Generic, TypeVar
 
@@ -85,33 +89,56 @@ def new_row(fields: dict[str, Any]) -> Administration:
     return row
 
 
-def moved_row(row: Administration, cycle: int, shift: int, start: dt.date | None) -> Administration:
-    """A row of an earlier cycle with the same variants, as it falls in ``cycle``, ``shift`` course days later.
+def moved_rows(
+    template: Sequence[Administration], cycle: int, shift: int, start: dt.date | None
+) -> list[Administration]:
+    """The rows of an earlier cycle with the same variants, as they fall in ``cycle``, ``shift`` course days later.
 
     :meth:`Administration.moved` written out for the four fields that change: this runs for every row of every
-    cycle after the first (200 rows of a CAPOX plan), so the fields are copied into the new row's ``__dict__`` and
-    the four set there, with no keyword dict and no check of their names (issue 15: a third of a plan's time)."""
-    course_day = row.course_day + shift
-    infusion = row.infusion
-    if infusion is not None:
-        infusion = new_infusion(
-            infusion.start_course_day + shift,
-            infusion.hours,
-            infusion.day_index,
-            infusion.days,
-            infusion.amount,
-            infusion.calculation,
-            infusion.amount_calculated,
-        )
-    new = object.__new__(Administration)
-    fields = new.__dict__
-    fields.update(row.__dict__)
-    fields["cycle"] = cycle
-    fields["course_day"] = course_day
-    fields["date"] = start + dt.timedelta(days=course_day - 1) if start is not None else None
-    fields["infusion"] = infusion
-    return new
+    cycle after the first (238 rows of a CAPOX plan), so each row's fields are a copy of the template row's
+    ``__dict__`` (a dictionary's copy is one step in C; writing the fields into a new instance's own dictionary
+    costs twice as much) with the four set there, made the new row's ``__dict__`` (the module's point 3), with
+    no keyword dict and no check of their names (issue 15: a third of a plan's time)."""
+    out: list[Administration] = []
+    append = out.append
+    for row in template:
+        fields = row.__dict__.copy()
+        course_day = fields["course_day"] + shift
+        fields["cycle"] = cycle
+        fields["course_day"] = course_day
+        fields["date"] = start + dt.timedelta(days=course_day - 1) if start is not None else None
+        infusion = fields["infusion"]
+        if infusion is not None:
+            fields["infusion"] = new_infusion(
+                infusion.start_course_day + shift,
+                infusion.hours,
+                infusion.day_index,
+                infusion.days,
+                infusion.amount,
+                infusion.calculation,
+                infusion.amount_calculated,
+            )
+        new = _NEW(Administration)
+        _SET_DICT(new, "__dict__", fields)
+        append(new)
+    return out
 
+
+def moved_row(row: Administration, cycle: int, shift: int, start: dt.date | None) -> Administration:
+    """One row of an earlier cycle moved to ``cycle`` (:func:`moved_rows`)."""
+    return moved_rows((row,), cycle, shift, start)[0]
+
+
+def row_of(fields: dict[str, Any]) -> Administration:
+    """A row whose ``__dict__`` is ``fields`` itself (a dictionary made for it alone, naming every field of the
+    class in its order: the module's point 3)."""
+    row = _NEW(Administration)
+    _SET_DICT(row, "__dict__", fields)
+    return row
+
+
+_NEW = object.__new__
+_SET_DICT = object.__setattr__  # the frozen dataclass's own __setattr__ refuses every name, __dict__ too
 
 _INFUSION_FIELDS = ("start_course_day", "hours", "day_index", "days", "amount", "calculation", "amount_calculated")
 _START, _HOURS, _DAY_INDEX, _DAYS, _AMOUNT, _CALCULATION, _CALCULATED = (
@@ -142,4 +169,4 @@ def new_infusion(
     return infusion
 
 
-__all__ = ["REUSE", "IdentityMemo", "moved_row", "new_infusion", "new_row"]
+__all__ = ["REUSE", "IdentityMemo", "moved_row", "moved_rows", "new_infusion", "new_row", "row_of"]

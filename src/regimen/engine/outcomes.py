@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
+from regimen.engine.fastpath import IdentityMemo
 from regimen.engine.plan import Plan
 from regimen.errors import PatientError, option
 from regimen.model import Administration, Patient, Regimen, Total
@@ -38,10 +39,18 @@ def rules(regimen: Regimen) -> list[Rule]:
     return [v.when for c in regimen.components() for v in c.variants]
 
 
+#: The names each regimen's rules compare (but the cycle), by the regimen's identity (regimen.engine.fastpath, 2).
+_RULE_NAMES: IdentityMemo[frozenset[str]] = IdentityMemo(max_entries=256)
+
+
 def missing_names(regimen: Regimen, patient: Patient) -> list[str]:
     """Names the regimen's rules compare that the patient lacks (in a fixed order)."""
+    names = _RULE_NAMES.get((regimen,))
+    if names is None:
+        names = _RULE_NAMES.put((regimen,), (), frozenset({n for r in rules(regimen) for n in r.names} - {"cycle"}))
+    if not names:  # no rule reads a patient value: none can be missing
+        return []
     values = patient.rule_values(1)
-    names = {n for r in rules(regimen) for n in r.names} - {"cycle"}
     return [n for n in (*NUMERIC, *CATEGORICAL) if n in names and values.get(n) is None]
 
 

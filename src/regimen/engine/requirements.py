@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from regimen.engine.fastpath import IdentityMemo
 from regimen.errors import PatientError, option
 from regimen.model import Patient, Regimen
 
@@ -36,12 +37,21 @@ def _asked(name: str, values: Mapping[str, object]) -> str:
     return f"{option('bsa')} ... (or {option('height')} ...{weight}: the BSA is then computed, Mosteller by default)"
 
 
+#: Each regimen's :func:`dose_requirements`, by the regimen's identity (regimen.engine.fastpath, 2): a plan checks
+#: them first, and they depend on the regimen alone.
+_DOSE_NEEDS: IdentityMemo[tuple[str, ...]] = IdentityMemo(max_entries=256)
+
+
 def check_patient(regimen: Regimen, patient: Patient) -> None:
     """Stop with one message naming every missing value the doses need (a rule's value may be missing: the plan
     then shows each outcome of the rule)."""
-    values = {**patient.rule_values(1), "weight": patient.weight_kg, "bsa": patient.bsa_m2}
-    missing = [k for k in dose_requirements(regimen) if values[k] is None]
+    needs = _DOSE_NEEDS.get((regimen,))
+    if needs is None:
+        needs = _DOSE_NEEDS.put((regimen,), (), tuple(dose_requirements(regimen)))
+    dosed_by = {"weight": patient.weight_kg, "bsa": patient.bsa_m2}  # a dose's basis: flat, per kg, per m², AUC
+    missing = [k for k in needs if dosed_by[k] is None]
     if missing:
+        values = {**patient.rule_values(1), "weight": patient.weight_kg, "bsa": patient.bsa_m2}
         names = " and ".join(PATIENT_FIELDS[k] for k in missing)
         options = " ".join(_asked(k, values) for k in missing)
         optional = [k for k in requirements(regimen) if k not in missing and values[k] is None]

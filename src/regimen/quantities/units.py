@@ -426,7 +426,8 @@ def parse_measure(text: str, *, target: str, default_unit: str, what: str, examp
     if not value.is_finite():
         raise UnitError(f"{what} {text!r} is not a finite number: give it as e.g. {examples}")
     if not unit_text:
-        return Fraction(value) * factor(default_unit, target)
+        scale = factor(default_unit, target)
+        return Fraction(value) if scale == 1 else Fraction(value) * scale  # the same number, one step fewer
     import_pint()
     import pint
 
