@@ -111,3 +111,21 @@ def test_a_regimens_notes_are_remembered_for_that_regimen_object_alone() -> None
     escalated = [n for n in after.notes if "rate-escalated" in n]
     assert escalated and all("; a test's source): " in n for n in escalated)
     assert regimen.expand(original, patient) == before
+
+
+def test_lifetime_totals_from_the_drugs_the_engine_knows_are_those_read_from_every_row() -> None:
+    """expand hands the lifetime totals the drugs of the cycles it expanded (a later cycle repeats one of them)
+    rather than have each read every row: ABVD (doxorubicin and bleomycin) gives the same lines either way, and the
+    plan's notes hold them."""
+    from regimen.clinical.anthracycline import exposure
+    from regimen.clinical.lifetime import bleomycin_total
+
+    plan = regimen.expand(regimen.load("abvd"), regimen.make_patient(weight="70", bsa="1.8", age="50"))
+    rows = plan.administrations
+    drugs = {r.drug for r in rows if r.cycle == 1}
+    assert {"doxorubicin", "bleomycin"} <= drugs
+    assert bleomycin_total(rows, drugs) == bleomycin_total(rows)
+    assert bleomycin_total(rows)[0][0] in plan.notes
+    bsa = plan.patient.bsa_m2
+    assert exposure(rows, bsa, None, (), None, drugs) == exposure(rows, bsa, None, (), None)
+    assert exposure(rows, bsa, None, (), None).lines[-1] in plan.notes

@@ -7,7 +7,7 @@ line says it must be added by hand. (Anthracyclines: :mod:`regimen.clinical.anth
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from fractions import Fraction
 
 from regimen.model import Administration
@@ -20,10 +20,15 @@ BLEOMYCIN_SOURCE = (
 )
 
 
-def bleomycin_total(rows: Iterable[Administration]) -> tuple[list[str], list[str]]:
-    """(notes, warnings) for the planned bleomycin of ``rows``; both empty without bleomycin."""
+def bleomycin_total(
+    rows: Iterable[Administration], drugs: Collection[str] | None = None
+) -> tuple[list[str], list[str]]:
+    """(notes, warnings) for the planned bleomycin of ``rows``; both empty without bleomycin. ``drugs``: the drugs of
+    ``rows``, when the caller knows them without reading every row."""
     rows = tuple(rows)
-    named = [drug for drug in {r.drug for r in rows} if drug.lower() == "bleomycin"]  # each drug once, not each row
+    if drugs is None:
+        drugs = {r.drug for r in rows}
+    named = [drug for drug in drugs if drug.lower() == "bleomycin"]  # each drug once, not each row
     if not named:
         return [], []
     doses = [r for r in rows if r.drug in named]

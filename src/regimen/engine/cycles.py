@@ -71,6 +71,8 @@ class Cycles:
         self._days = {}
         self._bodies: dict[tuple[int, int], tuple[Fraction, str] | None] = {}
         self._fixed: dict[int, tuple[dict[str, Variant | None], tuple[int, ...]]] = {}
+        # the drugs of the plan's rows: of each cycle expanded, as a later cycle repeats one of those cycles' rows
+        self.drugs: set[str] = set()
 
     def rows(
         self, phase: Phase, cycle: int, offset: int, start: dt.date | None, length: int | None
@@ -91,6 +93,7 @@ class Cycles:
         first = self._first.get(key) if fastpath.REUSE else None
         if first is None:
             rows = self._expand_cycle(phase, cycle, offset, start, length, chosen)
+            self.drugs.update(r.drug for r in rows)
             sums = cycle_sums(rows)
             self._first[key] = (offset, rows, sums)
             self.sums += sums

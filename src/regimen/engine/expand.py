@@ -220,10 +220,11 @@ def _expand(
     warnings.extend(row_warnings(rows))
     notes.extend(f"{line}, as the protocol states" for line in row_warnings(rows, "caps"))
     # lifetime totals, always shown: anthracyclines (default table and limit when none is chosen), bleomycin
+    drugs = cycles_of.drugs  # each drug once, without reading every row of every cycle
     found = exposure(
-        tuple(rows), patient.bsa_m2, options.anthracycline_table, options.prior, options.anthracycline_limit
+        tuple(rows), patient.bsa_m2, options.anthracycline_table, options.prior, options.anthracycline_limit, drugs
     )
-    bleo_notes, bleo_warnings = bleomycin_total(rows)
+    bleo_notes, bleo_warnings = bleomycin_total(rows, drugs)
     notes.extend([*found.lines, *bleo_notes])
     warnings.extend([*found.warnings, *bleo_warnings])
     plan_level.extend([*found.warnings, *bleo_warnings])

@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Hashable, Sequence
 from fractions import Fraction
+from operator import is_
 from typing import Any, Generic, TypeVar
 
 from regimen.engine.plan import slot_setter
@@ -62,8 +63,9 @@ class IdentityMemo(Generic[V]):
         """The value remembered for exactly these objects (by ``is``) and ``extra``, or None (also with REUSE off)."""
         if not REUSE:
             return None
-        found = self._entries.get(self._key(held, extra))
-        if found is None or not all(a is b for a, b in zip(found[0], held, strict=True)):
+        found = self._entries.get((*map(id, held), *extra))  # _key, written out: a lookup per component of a plan
+        # each object by ``is`` (in C: map over operator.is_); the key's length is the number of objects and extras
+        if found is None or len(found[0]) != len(held) or not all(map(is_, found[0], held)):
             return None
         return found[1]
 
