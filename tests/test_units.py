@@ -164,3 +164,22 @@ def test_expanding_the_bundled_regimens_does_not_import_pint() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code, str(example)], capture_output=True, text=True, check=False)
     assert done.stdout.strip() == "ok", done.stdout + done.stderr
+
+
+def test_a_doses_display_and_its_units_symbols_are_made_with_it_and_follow_a_replaced_value() -> None:
+    """A dose's display and its unit's symbol and output unit are worked out once, when it is made (every dose of
+    every plan reads them): they are its own after dataclasses.replace and pickling, and play no part in equality."""
+    import dataclasses
+    import pickle
+    from decimal import Decimal
+
+    from regimen.quantities.units import parse_dose
+
+    dose = parse_dose("2400 mg/m2")
+    assert (dose.display, dose.unit.symbol, dose.unit.output_unit) == ("2,400 mg/m²", "mg/m²", "mg")
+    half = dataclasses.replace(dose, value=Decimal(1200))
+    assert half.display == "1,200 mg/m²" and half != dose
+    micro = dataclasses.replace(dose.unit, mass="microgram", time="day")
+    assert (micro.symbol, micro.output_unit) == ("mcg/m²/day", "mcg")
+    assert pickle.loads(pickle.dumps(dose)).display == "2,400 mg/m²"
+    assert parse_dose("2400 mg/m2") == dose and "display" not in repr(dose)

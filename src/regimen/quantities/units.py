@@ -198,16 +198,17 @@ class DoseUnit:
     basis: Basis
     time: TimeBasis
     to_canonical: Fraction  # factor from the written unit to mg[/kg|/m²][/day|/h]
+    #: Unit of the computed amount: mcg for microgram doses, units for units of activity, mg otherwise. This and
+    #: ``symbol`` are worked out once, when the unit is made: every dose of every plan reads them (issue 29).
+    output_unit: str = field(init=False, repr=False, compare=False)
+    #: Readable symbol, e.g. 'mg/m²/day'.
+    symbol: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def output_unit(self) -> str:
-        """Unit of the computed amount: mcg for microgram doses, units for units of activity, mg otherwise."""
-        return {"microgram": "mcg", "unit": "units", "millilitre": "mL"}.get(self.mass, "mg")
-
-    @property
-    def symbol(self) -> str:
-        """Readable symbol, e.g. 'mg/m²/day'."""
-        return MASS_SYMBOLS[self.mass] + BASIS_SUFFIX[self.basis] + TIME_SUFFIX[self.time]
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "output_unit", {"microgram": "mcg", "unit": "units", "millilitre": "mL"}.get(self.mass, "mg")
+        )
+        object.__setattr__(self, "symbol", MASS_SYMBOLS[self.mass] + BASIS_SUFFIX[self.basis] + TIME_SUFFIX[self.time])
 
 
 #: The units the bundled regimens and most protocols write, answered without pint: ``regimen expand`` of a regimen
@@ -362,13 +363,12 @@ class ParsedDose:
     #: The amount in mg (or mcg) per kg / m² / day / h as applicable: worked out once, as every dose of every
     #: patient starts from it (issue 15).
     canonical: Fraction = field(init=False, repr=False, compare=False)
+    #: The dose as the working shows it ('2,400 mg/m²'), made once with the dose, as ``canonical``.
+    display: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "canonical", Fraction(self.value) * self.unit.to_canonical)
-
-    @property
-    def display(self) -> str:
-        return f"{format_decimal(self.value)} {self.unit.symbol}"
+        object.__setattr__(self, "display", f"{format_decimal(self.value)} {self.unit.symbol}")
 
 
 def parse_dose(text: str) -> ParsedDose:
