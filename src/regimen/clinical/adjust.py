@@ -193,22 +193,16 @@ class Adjustments:
                 said = _cap_fullest_day(row, comp.max_daily, unit)
                 if said is not None:
                     row.caps.append(said)
-        groups: list[tuple[Amount | None, list[list[PendingRow]], str]] = [
-            (comp.max_daily, [] if continuous else _by_day(rows), "per day"),
-            (
-                comp.max_dose,
-                _by_infusion(rows) if continuous else [[row] for row in rows],
-                "per administration (the whole infusion)" if continuous else "per administration",
-            ),
-            (comp.max_per_cycle, [rows], "per cycle"),
-        ]
-        for cap, sets, what in groups:
-            for group in sets if cap is not None else []:
-                assert cap is not None
-                said = _cap(group, cap, unit, what)
-                if said is not None:
-                    for row in group:
-                        row.caps.append(said)
+        # each maximum the component has, in turn (the rows are grouped only for a maximum it has: most have none)
+        if comp.max_daily is not None and not continuous:
+            _capped(_by_day(rows), comp.max_daily, unit, "per day")
+        if comp.max_dose is not None:
+            if continuous:
+                _capped(_by_infusion(rows), comp.max_dose, unit, "per administration (the whole infusion)")
+            else:
+                _capped([[row] for row in rows], comp.max_dose, unit, "per administration")
+        if comp.max_per_cycle is not None:
+            _capped([rows], comp.max_per_cycle, unit, "per cycle")
         self._scale_steps(comp, rows, unit)  # after the caps: a change applies to the dose as it would be given
         self.renal.apply(comp, rows, unit)  # kidney function: after the caps, before rounding
         self._round(comp, rows, unit, continuous)
@@ -309,6 +303,15 @@ def _cap_fullest_day(row: PendingRow, cap: Amount, unit: str) -> str | None:
 
 def _find_level(comp: Component, level: int | None) -> DoseLevel | None:
     return next((x for x in comp.levels if x.level == level), None)
+
+
+def _capped(groups: list[list[PendingRow]], cap: Amount, unit: str, what: str) -> None:
+    """Each group of rows held to ``cap`` together (:func:`_cap`), and what it did said on each of its rows."""
+    for group in groups:
+        said = _cap(group, cap, unit, what)
+        if said is not None:
+            for row in group:
+                row.caps.append(said)
 
 
 def _by_day(rows: list[PendingRow]) -> list[list[PendingRow]]:

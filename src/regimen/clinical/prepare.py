@@ -447,8 +447,9 @@ def is_child(age_years: Fraction | None) -> bool:
 def _plausibility(out: Prepared) -> None:
     p = out.patient
     values = {"weight": p.weight_kg, "height": p.height_cm, "bsa": p.bsa_m2, "scr": p.scr_mg_dl}
+    child = is_child(p.age_years)
     for key, value in values.items():
-        warning = range_warning(key, value, is_child(p.age_years))
+        warning = range_warning(key, value, child)
         if warning is not None:
             out.warnings.append(warning)
 

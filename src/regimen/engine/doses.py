@@ -54,6 +54,9 @@ class _DoseWork:
     calculation: str
 
 
+_ONE = Fraction(1)
+
+
 def basis_of(dose: ParsedDose, patient: Patient) -> tuple[Fraction, str]:
     """The patient factor for a dose and its text: (1.8, '× 1.8 m²')."""
     if dose.unit.basis == "weight":
@@ -62,7 +65,7 @@ def basis_of(dose: ParsedDose, patient: Patient) -> tuple[Fraction, str]:
     if dose.unit.basis == "bsa":
         assert patient.bsa_m2 is not None
         return patient.bsa_m2, f" × {format_fraction(patient.bsa_m2)} m²"
-    return Fraction(1), ""
+    return _ONE, ""  # a flat dose (a Fraction is immutable: one object serves every plan)
 
 
 def hours_text(hours: Fraction) -> str:
