@@ -120,8 +120,8 @@ def _where(phased: bool, given: tuple[tuple[str, int, int], ...]) -> str:
         if day not in days_of[(phase, cycle)]:
             days_of[(phase, cycle)].append(day)
     runs: dict[tuple[str, tuple[int, ...]], list[int]] = {}
-    for (phase, cycle), days in days_of.items():
-        runs.setdefault((phase, tuple(days)), []).append(cycle)
+    for (phase, cycle), given_days in days_of.items():
+        runs.setdefault((phase, tuple(given_days)), []).append(cycle)
     out = []
     for (phase, days), cycles in runs.items():
         label = f"{phase}: " if phased else ""
