@@ -89,6 +89,10 @@ def seed(db: str, n: int) -> tuple[int, float]:
                     "sex": "female",
                     "scr": "1",
                 },
+                # each course's first drug at a time of the unit's morning, as 'course start --time --tz' records it:
+                # the worklist's rows have start times to read and sort, as a unit's do
+                time=rng.choice(("08:00", "08:30", "09:00", "09:30", "10:00", "11:00")),
+                tz="Europe/Berlin",
             )
         )
     store = CourseBook(CourseStore.open(db), rendered)

@@ -53,7 +53,9 @@ def open_store(db: str | None, *, write: bool, refresh: bool = False) -> Any:
     opens it read-only (a missing or empty file is refused).
 
     ``refresh``: a worklist's reader (due) first has the caches of the worklist rebuilt where an older regimen wrote
-    them, through a writing connection to the database that the read-only opening found (it creates nothing)."""
+    them, through a writing connection to the database that the read-only opening found (it creates nothing). On
+    PostgreSQL the reader's own connection writes (only a SQLite file is opened read-only), and the book's ``due``
+    rebuilds through it: a second engine there cost a second connection, its set-up queries and schema check."""
     from regimen.engine.courses import CourseBook  # lazy: only the course commands need it
     from regimen.export.course import rendered  # lazy: only the course commands need it
     from regimen.store.courses import CourseStore  # lazy: SQLAlchemy only for the course commands
@@ -64,7 +66,7 @@ def open_store(db: str | None, *, write: bool, refresh: bool = False) -> Any:
 
     url = resolve(db)
     book = CourseBook(CourseStore(connect(url, write=write, announce=announce)), rendered)
-    if refresh and not write:
+    if refresh and not write and url.get_backend_name() == "sqlite":
         writer = _Guarded(CourseBook(CourseStore(connect(url, write=True)), rendered), url, True)
         try:
             writer.refresh()

@@ -212,7 +212,10 @@ def connect(url: URL, *, write: bool = True, announce: Callable[[str], None] | N
         engine = sa.create_engine(url, connect_args={"timeout": 30})
         _sqlite(engine, write)
     else:
-        engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        # no hstore: regimen stores none, and looking its type up took three more statements on every connection
+        engine = sa.create_engine(
+            url, pool_pre_ping=True, use_native_hstore=False, connect_args={"connect_timeout": 10}
+        )
     try:
         with guarded(url, writing=False):
             migrate(engine, url, writable=write or not sqlite)
