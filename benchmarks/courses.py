@@ -191,6 +191,8 @@ def run(args: argparse.Namespace, url: str | None) -> None:
             print(f"copied {n:,} active courses from {args.seed_from} in {time.perf_counter() - began:.1f} s")
         elif args.keep and Path(args.keep).exists():
             print(f"reusing the courses seeded in {args.keep}")
+        elif url and count_courses(url):  # a --db that holds a unit already (one copied over once, say)
+            print("reusing the courses already in the database")
         else:
             kinds, seeded = seed(db, args.courses)
             print(f"seeded {args.courses:,} active courses of {kinds} regimens in {seeded:.1f} s")
