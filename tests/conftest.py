@@ -18,12 +18,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from argon2 import PasswordHasher, profiles
 from hypothesis import settings
 from tests import servers
 from tests.postgres import postgres_server
 from tests.servers import Server, radicale_server, shared
 from tests.webserver import course_db, running
 
+from regimen.store import users as users_module
 from regimen.store.db import resolve
 
 # Property tests run derandomized (a fixed sequence of examples) so that a run of the suite is reproducible and CI
@@ -85,6 +87,34 @@ def _course_today() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:  # for the session: fixtures that start courses come first
         patch.setattr("regimen.cli.course._today", lambda: TESTS_TODAY)
         yield
+
+
+#: The password hasher of ``regimen.store.users`` as the package ships it (Argon2id at RFC 9106's parameters), kept
+#: for the tests that check those parameters (the ``production_password_hashing`` fixture).
+PRODUCTION_HASHER: PasswordHasher = users_module._HASHER
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """In-process tests hash and check passwords with Argon2id at argon2-cffi's cheapest parameters.
+
+    At the shipped parameters (64 MiB, 3 passes, 4 lanes) each hash and each check costs 0.1 s on an idle machine and
+    0.85 s measured on a loaded one, by design; a test unit of five users signing in paid it a dozen times per test,
+    most of the web tests' time. What the tests check (a wrong password refused, five failures lock, the salt, no
+    password stored) does not depend on the cost, and ``test_passwords_are_argon2id_hashes_never_the_password``
+    checks the shipped parameters with the real hasher. ``regimen serve`` and the command in its own process (the
+    integration tests) hash as shipped."""
+    cheap = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users_module, "_HASHER", cheap)
+        patch.setattr(users_module, "_DUMMY", cheap.hash("not a password of anyone"))
+        yield
+
+
+@pytest.fixture
+def production_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This test hashes passwords as the package ships (Argon2id, RFC 9106 parameters), not cheaply."""
+    monkeypatch.setattr(users_module, "_HASHER", PRODUCTION_HASHER)
 
 
 # ---- servers: one of each per test process ----------------------------------------------------------------
