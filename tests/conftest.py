@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 from argon2 import PasswordHasher, profiles
+from click.testing import CliRunner
 from hypothesis import settings
 from tests import servers
 from tests.postgres import postgres_server
@@ -30,9 +30,20 @@ from regimen.store.db import resolve
 
 # Property tests run derandomized (a fixed sequence of examples) so that a run of the suite is reproducible and CI
 # decides on the code, not on the draw; REGIMEN_HYPOTHESIS=random explores afresh (do so before a release).
+# The edit loop (a run that leaves out the slow tests, -m "not ... slow") draws a tenth of the examples ("fast",
+# tests.helpers.examples); the whole suite and CI draw them all. REGIMEN_HYPOTHESIS=reproducible, fast or random
+# chooses.
 settings.register_profile("reproducible", derandomize=True)
+settings.register_profile("fast", derandomize=True, max_examples=10)
 settings.register_profile("random", derandomize=False)
-settings.load_profile("random" if os.environ.get("REGIMEN_HYPOTHESIS") == "random" else "reproducible")
+settings.load_profile(os.environ.get("REGIMEN_HYPOTHESIS", "reproducible"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    chosen = "REGIMEN_HYPOTHESIS" in os.environ or config.getoption("hypothesis_profile", None)
+    if not chosen and "not slow" in (config.getoption("markexpr", "") or ""):
+        settings.load_profile("fast")
+
 
 ROOT = Path(__file__).resolve().parents[1]
 REGIMENS = ROOT / "regimens"
