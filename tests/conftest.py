@@ -254,6 +254,21 @@ SLOW_TESTS = {
 }
 
 
+#: Tests of other modules that start another process for each run, so the fast subset leaves them out (integration:
+#: "another process"); tests/test_markers.py checks that each still exists.
+INTEGRATION_TESTS = {
+    # a Dask cluster with a worker process, killed (14.6 s measured under load); a cohort run killed midway
+    "test_hostile_round3.py": {
+        "test_13_workers_that_all_die_are_one_line",
+        "test_14_a_cohort_run_removes_what_a_killed_run_left",
+    },
+    # a new interpreter, to see which modules an import loads (1 to 1.5 s each under load)
+    "test_units.py": {"test_expanding_the_bundled_regimens_does_not_import_pint"},
+    "test_ics.py": {"test_expand_without_calendar_does_not_import_icalendar"},
+    "test_cohort.py": {"test_the_engine_imports_neither_click_nor_the_export_layer"},
+}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
@@ -263,6 +278,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         function = getattr(item, "originalname", item.name)
         if function in SLOW_TESTS.get(module, ()):
             marks.append("slow")
+        if function in INTEGRATION_TESTS.get(module, ()):
+            marks.append("integration")
         for mark in dict.fromkeys(marks):
             item.add_marker(mark)
 
