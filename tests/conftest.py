@@ -263,6 +263,7 @@ INTEGRATION_TESTS = {
         "test_14_a_cohort_run_removes_what_a_killed_run_left",
     },
     # a new interpreter, to see which modules an import loads (1 to 1.5 s each under load)
+    "test_packaging.py": {"test_importing_regimen_stays_light"},
     "test_units.py": {"test_expanding_the_bundled_regimens_does_not_import_pint"},
     "test_ics.py": {"test_expand_without_calendar_does_not_import_icalendar"},
     "test_cohort.py": {"test_the_engine_imports_neither_click_nor_the_export_layer"},
