@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher, profiles
 from click.testing import CliRunner
 from hypothesis import settings
 from tests import servers
@@ -24,13 +25,25 @@ from tests.postgres import postgres_server
 from tests.servers import Server, radicale_server, shared
 from tests.webserver import course_db, running
 
+from regimen.store import users as users_module
 from regimen.store.db import resolve
 
 # Property tests run derandomized (a fixed sequence of examples) so that a run of the suite is reproducible and CI
 # decides on the code, not on the draw; REGIMEN_HYPOTHESIS=random explores afresh (do so before a release).
+# The edit loop (a run that leaves out the slow tests, -m "not ... slow") draws a tenth of the examples ("fast",
+# tests.helpers.examples); the whole suite and CI draw them all. REGIMEN_HYPOTHESIS=reproducible, fast or random
+# chooses.
 settings.register_profile("reproducible", derandomize=True)
+settings.register_profile("fast", derandomize=True, max_examples=10)
 settings.register_profile("random", derandomize=False)
-settings.load_profile("random" if os.environ.get("REGIMEN_HYPOTHESIS") == "random" else "reproducible")
+settings.load_profile(os.environ.get("REGIMEN_HYPOTHESIS", "reproducible"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    chosen = "REGIMEN_HYPOTHESIS" in os.environ or config.getoption("hypothesis_profile", None)
+    if not chosen and "not slow" in (config.getoption("markexpr", "") or ""):
+        settings.load_profile("fast")
+
 
 ROOT = Path(__file__).resolve().parents[1]
 REGIMENS = ROOT / "regimens"
@@ -85,6 +98,34 @@ def _course_today() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:  # for the session: fixtures that start courses come first
         patch.setattr("regimen.cli.course._today", lambda: TESTS_TODAY)
         yield
+
+
+#: The password hasher of ``regimen.store.users`` as the package ships it (Argon2id at RFC 9106's parameters), kept
+#: for the tests that check those parameters (the ``production_password_hashing`` fixture).
+PRODUCTION_HASHER: PasswordHasher = users_module._HASHER
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """In-process tests hash and check passwords with Argon2id at argon2-cffi's cheapest parameters.
+
+    At the shipped parameters (64 MiB, 3 passes, 4 lanes) each hash and each check costs 0.1 s on an idle machine and
+    0.85 s measured on a loaded one, by design; a test unit of five users signing in paid it a dozen times per test,
+    most of the web tests' time. What the tests check (a wrong password refused, five failures lock, the salt, no
+    password stored) does not depend on the cost, and ``test_passwords_are_argon2id_hashes_never_the_password``
+    checks the shipped parameters with the real hasher. ``regimen serve`` and the command in its own process (the
+    integration tests) hash as shipped."""
+    cheap = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users_module, "_HASHER", cheap)
+        patch.setattr(users_module, "_DUMMY", cheap.hash("not a password of anyone"))
+        yield
+
+
+@pytest.fixture
+def production_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This test hashes passwords as the package ships (Argon2id, RFC 9106 parameters), not cheaply."""
+    monkeypatch.setattr(users_module, "_HASHER", PRODUCTION_HASHER)
 
 
 # ---- servers: one of each per test process ----------------------------------------------------------------
@@ -213,6 +254,22 @@ SLOW_TESTS = {
 }
 
 
+#: Tests of other modules that start another process for each run, so the fast subset leaves them out (integration:
+#: "another process"); tests/test_markers.py checks that each still exists.
+INTEGRATION_TESTS = {
+    # a Dask cluster with a worker process, killed (14.6 s measured under load); a cohort run killed midway
+    "test_hostile_round3.py": {
+        "test_13_workers_that_all_die_are_one_line",
+        "test_14_a_cohort_run_removes_what_a_killed_run_left",
+    },
+    # a new interpreter, to see which modules an import loads (1 to 1.5 s each under load)
+    "test_packaging.py": {"test_importing_regimen_stays_light"},
+    "test_units.py": {"test_expanding_the_bundled_regimens_does_not_import_pint"},
+    "test_ics.py": {"test_expand_without_calendar_does_not_import_icalendar"},
+    "test_cohort.py": {"test_the_engine_imports_neither_click_nor_the_export_layer"},
+}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
@@ -222,6 +279,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         function = getattr(item, "originalname", item.name)
         if function in SLOW_TESTS.get(module, ()):
             marks.append("slow")
+        if function in INTEGRATION_TESTS.get(module, ()):
+            marks.append("integration")
         for mark in dict.fromkeys(marks):
             item.add_marker(mark)
 

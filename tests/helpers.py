@@ -9,12 +9,21 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from hypothesis import settings
+
 import regimen
 from regimen.engine.plan import Plan
 from regimen.model import Administration
 
 #: The course tests' regimen: capox's two drugs without the protocol the bundled file now carries (tests/data).
 CAPOX_FIXTURE = str(Path(__file__).parent / "data" / "capox-course-fixture.toml")
+
+
+def examples(n: int) -> int:
+    """A property test's ``max_examples``: ``n`` in the whole suite and CI, a tenth of it (at least 5) in the edit
+    loop, whose hypothesis profile ("fast", tests/conftest.py) draws 10 examples where the others draw hypothesis's
+    100. Read when the test module is imported, after the profile is chosen."""
+    return max(5, n * settings.default.max_examples // 100) if settings.default.max_examples < 100 else n
 
 
 def plan_for(

@@ -52,7 +52,8 @@ def scripted() -> Iterator[Any]:
         handler = type("Handler", (Recorder,), {"script": staticmethod(script), "seen": []})
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        # serve_forever looks for shutdown() every poll_interval: 0.5 s by default, which every test's teardown waited
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}/cal/", handler
 

@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.helpers import examples
 
 import regimen
 from regimen.cli.app import cli_message
@@ -354,7 +355,7 @@ max_dose = "1500 mg"
     assert "per administration (the whole infusion)" in one(p, "d").calculation
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(bsa=st.decimals(min_value="0.5", max_value="3.5", places=3), cap=st.sampled_from(["1.5 mg", "2 mg", "3 mg"]))
 def test_caps_are_never_exceeded(bsa: Decimal, cap: str) -> None:
     r = reg(f'[[component]]\ndrug = "v"\ndose = "1.4 mg/m²"\ndays = "1,8"\nmax_dose = "{cap}"\nround = "0.1 mg"\n')
@@ -409,7 +410,7 @@ def test_undefined_dose_levels_are_errors() -> None:
         reg('[[component]]\ndrug = "a"\ndose = "1 mg/m2"\ndays = "1"\nlevels = { "-1" = "1 mg/kg" }\n')
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     pct=st.fractions(min_value=50, max_value=100).map(lambda f: f.limit_denominator(100)),
     bsa=st.decimals(min_value="0.8", max_value="2.8", places=2),
@@ -504,7 +505,7 @@ def test_a_continuous_infusion_is_rounded_whole_and_its_days_share_the_result() 
     assert not any("not rounded" in n for n in p.notes)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(mg=st.decimals(min_value="1", max_value="3000", places=2), threshold=st.sampled_from([D(6), D(10)]))
 def test_rounding_never_goes_beyond_the_threshold(mg: Decimal, threshold: Fraction) -> None:
     options = ClinicalOptions(formulary=load_formulary(), vial_round=True, threshold=threshold)
@@ -617,7 +618,7 @@ def test_strict_turns_warnings_into_one_error() -> None:
 # ---- monotonicity ---------------------------------------------------------------------------------------
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     w=st.decimals(min_value="40", max_value="180", places=1),
     dw=st.decimals(min_value="0.1", max_value="30", places=1),
@@ -631,7 +632,7 @@ def test_doses_do_not_decrease_with_weight(w: Decimal, dw: Decimal, h: Decimal) 
     assert one(heavy, "idarubicin").dose >= one(light, "idarubicin").dose  # BSA rounded to 3 decimals
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     h=st.decimals(min_value="140", max_value="200", places=0),
     dh=st.decimals(min_value="1", max_value="20", places=0),

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import BUNDLED_IDS, SEED_IDS
+from tests.helpers import examples
 
 from regimen import expand, load, make_patient
 from regimen.cli import cli
@@ -84,7 +85,7 @@ patients = st.fixed_dictionaries(
 
 # pumps, twice-daily tablets, capped doses, rules, phases; and a dose by target AUC
 @pytest.mark.parametrize("regimen_id", [*BUNDLED_IDS, GOG158_PATH])
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     rows=st.lists(patients, min_size=1, max_size=12),
     weight_places=st.integers(0, 3),
@@ -441,7 +442,7 @@ clinical_patients = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.data(),
     regimen_id=st.sampled_from([*SEED_IDS, "cohort-adjusted"]),

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.helpers import examples
 
 from regimen.clinical.dose_change import DoseChange
 from regimen.engine.courses import Change, Context, CourseError, CourseStart, CourseState, append, parse_event, replay
@@ -261,7 +262,7 @@ def standing(state: CourseState) -> tuple[Any, ...]:
     return rows, state.warnings, state.notes, state.stopped, state.given_totals
 
 
-PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
-from tests.helpers import CAPOX_FIXTURE
+from tests.helpers import CAPOX_FIXTURE, examples
 from tests.test_web import ORIGIN, PATIENT, errors_of, post_form
 
 from regimen import ClinicalOptions, expand, load, make_patient
@@ -266,7 +266,7 @@ def test_rounding_comes_last_and_a_change_it_undoes_is_a_warning() -> None:
     assert any("the change of dose was undone by rounding: 1.9 mg rounds to 2 mg" in w for w in row["warnings"])
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(
     bsa=st.decimals(min_value="0.5", max_value="3", places=2),
     percent=st.fractions(min_value=50, max_value=100).map(lambda f: f.limit_denominator(100)),

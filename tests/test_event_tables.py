@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from scipy.integrate import solve_ivp
 from tests.conftest import BUNDLED_IDS
 
 import regimen
@@ -99,6 +98,8 @@ def _args() -> list[str]:
 def test_a_one_compartment_simulation_of_the_table_matches_the_closed_form() -> None:
     """cenersen 7 mg/h for 96 h into V = 70 L, CL = 14 L/h (k = 0.2/h): C(t) = R/CL (1 - e^(-kt)) during the
     infusion, steady state R/CL = 0.5 mg/L, then e^(-k(t-96)) decay. The ODE integrates the table's records."""
+    from scipy.integrate import solve_ivp  # here, not at import: a second of every collection
+
     infusions = [e for e in plan_events(plan_of("cenersen-arm3")) if e.cmt == 1]
     volume, clearance = 70.0, 14.0
     k = clearance / volume
@@ -227,6 +228,7 @@ def test_pharmpy_builds_a_basic_pk_model_from_the_table_as_written_and_it_simula
     matches the closed form of a 30-min infusion of 1800 mg (k = 0.2/h)."""
     import sympy
     from pharmpy.modeling import create_basic_pk_model, set_initial_estimates
+    from scipy.integrate import solve_ivp  # here, not at import: a second of every collection
 
     path = tmp_path / "gem.nonmem.csv"
     times = [0.25, 0.5, 1, 2, 4, 8]

@@ -7,6 +7,7 @@ round trip regimen -> PlanDefinition -> regimen gives the same plans for every b
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gzip
 import json
 import re
@@ -74,17 +75,22 @@ def plan_of(regimen_id: str, **extra: Any) -> regimen.Plan:
 
 # ---- what the schema does not check: UCUM, the contexts of core extensions, required codes ------------------
 
-#: UCUM's grammar and atoms (ucumvert builds its parser from UCUM's own ucum-essence.xml), and its units as pint's
-UCUM_PARSER = get_ucum_parser()
-UCUM_UNITS = PintUcumRegistry()
+
+@functools.cache
+def ucum_tools() -> tuple[Any, PintUcumRegistry]:
+    """UCUM's grammar and atoms (ucumvert builds its parser from UCUM's own ucum-essence.xml), and its units as
+    pint's: built when a test first needs them, not when the module is imported (a second or more of every test
+    process's collection, test_verify imports this module)."""
+    return get_ucum_parser(), PintUcumRegistry()
 
 
 def ucum_dimension(code: str) -> str:
     """The dimension of a UCUM code ('[mass] / [time]'), after parsing it with UCUM's grammar; annotations such as
     {units} (units of activity) count as unity."""
-    UCUM_PARSER.parse(code)  # raises on anything that is not UCUM
+    parser, units = ucum_tools()
+    parser.parse(code)  # raises on anything that is not UCUM
     plain = code.replace("{units}", "1") if code != "{units}" else "1"
-    return str(UCUM_UNITS.from_ucum(plain).dimensionality) if plain != "1" else "dimensionless"
+    return str(units.from_ucum(plain).dimensionality) if plain != "1" else "dimensionless"
 
 
 MASS = "[mass]"
@@ -466,7 +472,8 @@ def test_a_target_auc_dose_by_hand() -> None:
     assert (derived["dose"]["value"], derived["dose"]["code"]) == (7.5, "mg/mL.min")
     assert (derived["factor"]["value"], derived["factor"]["code"]) == (91.11, "mL/min")
     assert derived["factorText"] == "GFR 66.11 mL/min (Cockcroft–Gault) + 25"
-    product = UCUM_UNITS.from_ucum(derived["dose"]["code"]) * UCUM_UNITS.from_ucum(derived["factor"]["code"])
+    units = ucum_tools()[1]
+    product = units.from_ucum(derived["dose"]["code"]) * units.from_ucum(derived["factor"]["code"])
     assert str(product.dimensionality) == MASS
     resource = definition(regimen.load(EXAMPLE_AUC), _toml(EXAMPLE_AUC))
     valid_everywhere(resource)

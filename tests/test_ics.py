@@ -29,6 +29,7 @@ import vobject
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tests.conftest import SEED_IDS
+from tests.helpers import examples
 
 import regimen
 from regimen.cli import cli
@@ -426,7 +427,7 @@ ZONES = [
 # Up to 2036: ics.py reads a TZID from the system's zone files through dateutil, which ignores their rules
 # for years after the last listed transition (2037), so it misreads summer times from 2038 on.
 # derandomized so that CI is reproducible; the two cases found by random runs are pinned as examples
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @example("oblimersen-dtic", dt.date(2005, 1, 1), 23, 0, "Europe/Berlin")
 @example("oblimersen-dtic", dt.date(2005, 11, 1), 23, 0, "America/New_York")
 @given(
@@ -476,7 +477,7 @@ def test_property_durations_are_elapsed_and_days_map_to_local_dates(
     assert seen == set(times)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(regimen_id=st.sampled_from(SEED_IDS), start=st.dates(dt.date(2005, 1, 1), dt.date(2045, 12, 31)))
 def test_property_all_day_events_cover_the_administration_days(regimen_id: str, start: dt.date) -> None:
     plan = make_plan(regimen_id, start)

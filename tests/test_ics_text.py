@@ -13,6 +13,7 @@ import datetime as dt
 import icalendar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.helpers import examples
 from tests.test_ics import agreed
 
 import regimen
@@ -31,7 +32,7 @@ texts = st.text(
 ).filter(lambda t: t.strip())
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=texts, drug=texts, note=texts, indication=texts, label=st.one_of(st.none(), texts))
 def test_property_any_text_in_any_field_gives_a_clean_calendar_every_reader_agrees_on(
     name: str, drug: str, note: str, indication: str, label: str | None

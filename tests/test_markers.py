@@ -6,14 +6,15 @@ from __future__ import annotations
 import ast
 import tomllib
 
-from tests.conftest import MARKS_BY_FIXTURE, MARKS_BY_MODULE, ROOT, SLOW_TESTS
+from tests.conftest import INTEGRATION_TESTS, MARKS_BY_FIXTURE, MARKS_BY_MODULE, ROOT, SLOW_TESTS
 
 
-def test_every_test_marked_slow_by_name_exists() -> None:
-    for module, names in SLOW_TESTS.items():
-        tree = ast.parse((ROOT / "tests" / module).read_text(encoding="utf-8"))
-        defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-        assert names <= defined, f"{module}: no test named {sorted(names - defined)}; update SLOW_TESTS in conftest.py"
+def test_every_test_marked_slow_or_integration_by_name_exists() -> None:
+    for table, by_module in {"SLOW_TESTS": SLOW_TESTS, "INTEGRATION_TESTS": INTEGRATION_TESTS}.items():
+        for module, names in by_module.items():
+            tree = ast.parse((ROOT / "tests" / module).read_text(encoding="utf-8"))
+            defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+            assert names <= defined, f"{module}: no test named {sorted(names - defined)}; update {table} in conftest.py"
 
 
 def test_every_module_marked_exists_and_every_mark_is_registered() -> None:

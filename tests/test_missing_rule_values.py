@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.helpers import examples
 
 import regimen
 from regimen.cli import cli
@@ -64,7 +65,7 @@ def test_rows_given_in_every_outcome_are_shown_once_and_unmarked() -> None:
     assert any("age not given" in w for w in plan.warnings)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(age=st.integers(min_value=18, max_value=100))
 def test_the_decided_plan_is_the_undecided_plan_for_its_outcome(age: int) -> None:
     """For any age, giving it selects exactly the rows marked for its outcome (and the unmarked ones)."""

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.helpers import examples
 
 import regimen
 from regimen.cli import cli
@@ -89,7 +90,7 @@ ZONES = [
 ]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     regimen_id=st.sampled_from(["mfolfox6", "folfiri", "oblimersen-dtic"]),
     zone=st.sampled_from(ZONES),

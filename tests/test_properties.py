@@ -8,6 +8,7 @@ from fractions import Fraction as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import SEED_IDS
+from tests.helpers import examples
 
 import regimen
 from regimen.engine.plan import Plan
@@ -94,7 +95,7 @@ days = "1-4"
     assert one("2.4 mg/kg/day") == one("0.1 mg/kg/h")
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(st.integers(min_value=18, max_value=100))  # ages are completed years (issue 9: 60.5 is refused)
 def test_age_rule_boundary(age: int) -> None:
     plan = regimen.expand(REGIMENS["cenersen-arm3"], regimen.make_patient(weight="70", bsa="1.8", age=str(age)))

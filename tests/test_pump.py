@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.helpers import examples
 
 import regimen
 from regimen.cli import cli
@@ -84,7 +85,7 @@ def test_the_table_and_json_name_the_components(tmp_path: Path) -> None:
     }
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(total=st.integers(1, 10_000), hours=st.integers(1, 24 * 7), bsa=st.decimals("0.5", "3", places=2))
 def test_property_the_pump_gives_its_total_at_its_rate(total: int, hours: int, bsa: object) -> None:
     """Sum of the day shares = total × BSA = rate × hours, exactly, for any duration."""

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from tests import system
 from tests.conftest import BUNDLED_IDS
+from tests.helpers import examples
 from tests.webserver import course_db, running
 
 from regimen.web import api as web_api
@@ -391,7 +392,7 @@ _VALUES = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.dictionaries(_FIELDS, _VALUES, max_size=8))
 def test_no_body_makes_the_api_fail_with_a_500(body: dict[str, Any]) -> None:
     for path in ("/api/plan", "/api/calendar"):
