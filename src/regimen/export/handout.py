@@ -77,15 +77,7 @@ def _entries(plan: Plan, prep: Preparation) -> list[tuple[dt.date, str]]:
     if r.role == "anticancer":
         return out
     # supportive care, visibly apart from the chemotherapy in words (a handout is often printed in black and white)
-    return [(day, f"{text} ({_kind(plan, prep)})") for day, text in out]
-
-
-def _kind(plan: Plan, prep: Preparation) -> str:
-    """'premedication', 'antiemetic'...: short, as a day's cell holds several lines."""
-    r = prep.first
-    return (
-        next((c.kind for c in plan.regimen.components() if c.id == r.component and c.kind), None) or "supportive care"
-    )
+    return [(day, f"{text} ({plan.regimen.supportive_kind(prep.first.component)})") for day, text in out]
 
 
 def _day_entries(plan: Plan) -> dict[dt.date, list[str]]:
@@ -98,7 +90,7 @@ def _day_entries(plan: Plan) -> dict[dt.date, list[str]]:
     for prep in preparations(plan.administrations):
         r = prep.first
         if r.date is not None and r.role != "anticancer" and not prep.continuous and r.dose_number is None:
-            key = (r.date, r.start, _kind(plan, prep))
+            key = (r.date, r.start, plan.regimen.supportive_kind(prep.first.component))
             how = f" {r.route}" if r.route else ""
             cond = f" (only if {r.condition})" if r.condition else ""
             said = f"{r.drug} {prep.plain_dose_text}{how}{cond}"

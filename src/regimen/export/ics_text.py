@@ -85,8 +85,7 @@ def summary(plan: Plan, slot: Slot, label: str | None = None) -> str:
         if r.dose_number is not None:
             what += f" (dose {r.dose_number} of {r.doses_per_day})"
     if r.role != "anticancer":  # supportive care, apart from the chemotherapy in words (issue 27)
-        kind = next((c.kind for c in plan.regimen.components() if c.id == r.component and c.kind), None)
-        what += f" ({kind})" if kind else " (supportive care)"
+        what += f" ({plan.regimen.supportive_kind(r.component)})"
     text = f"{_title(r.drug)} {what} — {_day_label(plan, slot)}"
     if r.condition is not None:  # a plan made without a value a rule needs: the event may not happen
         text = f"Only if {r.condition}: {text}"

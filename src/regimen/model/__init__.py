@@ -399,6 +399,11 @@ class Regimen:
     def components(self) -> list[Component]:
         return [c for p in self.phases for c in p.components]
 
+    def supportive_kind(self, component_id: str) -> str:
+        """What a supportive component is, in a word a patient reads: its kind ('premedication'), else 'supportive
+        care' (the handout and the calendar mark supportive rows with it)."""
+        return next((c.kind for c in self.components() if c.id == component_id and c.kind), None) or "supportive care"
+
 
 @dataclass(frozen=True, slots=True)
 class Patient:
