@@ -253,7 +253,7 @@ def test_a_viewer_reads_and_nobody_signed_out_sees_anything(unit: str) -> None:
     assert page.status_code == 200 and "oxaliplatin" in page.text
     # no form of the course (matched on the form's action, not on a word the page may hold elsewhere: the
     # regimen file's path is shown, and a clone under /check/... once made "/check" appear in it)
-    assert 'action="/courses/bed4/' not in page.text and "<form class=\"chair\"" not in page.text
+    assert 'action="/courses/bed4/' not in page.text and '<form class="chair"' not in page.text
     assert viewer.post("/courses/bed4/record/given", data={**GIVEN, "csrf": page_token(viewer)}).status_code == 403
     nurse = signed(unit, "nurse")
     shown = nurse.get("/courses/bed4").text
