@@ -132,9 +132,10 @@ def test_phases_name_the_regimens_phases_and_scope_the_drugs() -> None:
         'source = "s"\n'
     )
     one_phase = HEAD + phase("a", "doxorubicin", "60 mg/m²")  # one [[phase]] of its own: its id is named
-    assert "'c' is not a phase of this regimen; use one of a\n" in problems(
-        '[[gate]]\nrequire = "anc >= 1"\nphases = ["c"]\nsource = "s"\n', one_phase
-    ) + "\n"
+    assert (
+        "'c' is not a phase of this regimen; use one of a\n"
+        in problems('[[gate]]\nrequire = "anc >= 1"\nphases = ["c"]\nsource = "s"\n', one_phase) + "\n"
+    )
     plain = 'id = "p"\nname = "P"\n[[source]]\ncitation = "t"\n[[component]]\ndrug = "x"\ndose = "1 mg"\ndays = "1"\n'
     assert "the regimen has no [[phase]] tables" in problems(
         '[[gate]]\nrequire = "anc >= 1"\nphases = ["main"]\nsource = "s"\n', plain
@@ -149,3 +150,46 @@ def test_a_phase_without_gates_is_not_flagged_unchecked() -> None:
     reg = load_text(TWO_PHASES + '[[gate]]\nrequire = "anc >= 1"\nphases = ["b"]\nsource = "s"\n')
     assert checked(reg, {}, ("a", 2)) is True
     assert checked(reg, {}, ("b", 1)) is False
+
+
+# ---- mFOLFOX6's count gates, and a rule for one drug does not answer a gate for all ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("anc", "platelets", "proposal"),
+    [
+        ("1.5", "75", "go"),  # both on the threshold: >= holds (oxaliplatin US label, adjuvant table)
+        ("1.2", "150", "delay"),  # 1.2 < 1.5: the cycle waits (the label gives no interval)
+        ("2", "70", "delay"),  # 70 < 75 (the EU text's 50 is not followed)
+        ("2", "80", "go"),
+    ],
+)
+def test_mfolfox6_cycle_waits_below_the_oxaliplatin_labels_counts(anc: str, platelets: str, proposal: str) -> None:
+    found = evaluate(load("mfolfox6"), 2, values(anc=anc, platelets=platelets))
+    assert found.proposal == proposal
+    assert found.delay_days is None
+    assert [c.condition.text for c in found.checks] == ["anc >= 1.5 ×10⁹/L", "platelets >= 75 ×10⁹/L"]
+
+
+def test_anc_0_4_omits_the_bolus_and_still_holds_the_cycle_back() -> None:
+    """The mFOLFOX6 table omits the 5-FU bolus below 0.5 ×10⁹/L; it says nothing of oxaliplatin, so the label's
+    gate (>= 1.5) still holds the cycle: DELAY, with the bolus's omission shown."""
+    found = evaluate(load("mfolfox6"), 2, values(anc="0.4", platelets="150"))
+    assert found.proposal == "delay"
+    assert {d.component: d.proposal for d in found.drugs}["fluorouracil-bolus"] == "omit"
+    assert [c.condition.text for c in found.unmatched] == ["anc >= 1.5 ×10⁹/L"]
+
+
+def test_a_table_that_answers_for_every_drug_covers_its_gate() -> None:
+    """Gemcitabine's label table holds gemcitabine (its one drug) below 0.5 ×10⁹/L: the table answers the gate."""
+    found = evaluate(load("gemcitabine-d1-8-15"), 1, values(anc="0.4", platelets="150"))
+    assert found.proposal == "omit" and not found.unmatched
+
+
+def test_a_phase_without_gates_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "two.toml"
+    path.write_text(TWO_PHASES + '[[gate]]\nrequire = "anc >= 1"\nphases = ["b"]\nsource = "s"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", str(path), "--cycle", "a:2", "--anc", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("two, cycle a:2: GO")  # 0.5 < 1, but the gate is phase b's
+    assert "- the regimen states no gates for the a phase" in result.output

@@ -117,7 +117,11 @@ def check_text(result: CycleCheck, extra: list[str]) -> str:
     if result.delay_days:
         out[0] += f" (delay {result.delay_days} days)"
     out += ["", "Before the cycle:"]
-    none = f"- the regimen states no gates for the {result.phase} phase" if result.phase else "- the regimen states no gates"
+    none = (
+        f"- the regimen states no gates for the {result.phase} phase"
+        if result.phase
+        else "- the regimen states no gates"
+    )
     out += [f"- {c.line()}" for c in result.checks] or [none]
     out += [f"- {line}" for line in extra]
     out += ["", "Proposal per drug:"]

@@ -100,7 +100,8 @@ class CycleCheck:
     @property
     def proposal(self) -> Proposal:
         strongest: Proposal = max((d.proposal for d in self.drugs), key=STRENGTH.__getitem__, default="go")
-        return "delay" if self.unmatched and STRENGTH[strongest] < STRENGTH["delay"] else strongest
+        # a gate the table does not answer holds the whole cycle back: it waits, whatever a rule does to one drug
+        return "delay" if self.unmatched and STRENGTH[strongest] < STRENGTH["stop"] else strongest
 
     @property
     def complete(self) -> bool:
@@ -185,7 +186,13 @@ def evaluate(
         mine = tuple(f for f in fired if not f.step.drugs or any(_matches(k, comp.id, comp.drug) for k in f.step.drugs))
         strongest: Proposal = max((f.step.action for f in mine), key=STRENGTH.__getitem__, default="go")
         drugs.append(DrugProposal(comp.id, comp.drug, strongest, mine))
-    covered = {c.test for f in fired for c in f.modification.when}
+    # a gate not met is answered by the table only when, for each anticancer drug, a rule on its test fired for that
+    # drug (mFOLFOX6: ANC < 0.5 omits the 5-FU bolus; that rule says nothing of the oxaliplatin the gate holds back)
+    covered = {
+        test
+        for test in {c.condition.test for c in checks}
+        if drugs and all(any(test in {c.test for c in f.modification.when} for f in d.steps) for d in drugs)
+    }
     unmatched = tuple(c for c in checks if c.met is False and c.condition.test not in covered)
     delay = max((f.step.delay_days or 0 for f in fired if f.step.action == "delay"), default=0) or None
     notes = []
@@ -194,7 +201,8 @@ def evaluate(
         notes.append(f"not given, so not checked: {', '.join(missing)}")
     if unmatched:
         notes.append(
-            "a gate is not met and the regimen's table gives no rule for it: the cycle waits for the prescriber "
+            "a gate is not met and the regimen's table gives no rule for it that covers every drug: the cycle waits "
+            "for the prescriber "
             f"({', '.join(c.condition.text for c in unmatched)})"
         )
     # what the source says beside a rule that fired (its criterion in words, a choice left to the prescriber)
