@@ -10,6 +10,7 @@ import click
 from regimen.cli.options import regimen_argument, regimen_path_option
 from regimen.clinical.gates import CycleCheck, evaluate, refuse_nothing_to_check
 from regimen.engine.courses.gatecheck import crcl_value
+from regimen.engine.courses.records import parse_cycle
 from regimen.errors import RegimenError
 from regimen.export.io import write_output
 from regimen.protocol.catalog import load
@@ -37,7 +38,12 @@ def test_options(fn: Any) -> Any:
 
 @click.command()
 @regimen_argument
-@click.option("--cycle", type=int, required=True, help="The cycle about to start (1 = the first).")
+@click.option(
+    "--cycle",
+    required=True,
+    metavar="N|PHASE:N",
+    help="The cycle about to start (1 = the first); PHASE:N in a regimen of phases (ac:2): only that phase's gates.",
+)
 @test_options
 @click.option(
     "--scr",
@@ -67,7 +73,7 @@ def test_options(fn: Any) -> Any:
 @regimen_path_option
 def check(
     regimen_ref: str,
-    cycle: int,
+    cycle: str,
     scr: str | None,
     age: str | None,
     weight: str | None,
@@ -85,9 +91,11 @@ def check(
     Example:
       regimen check r-chop-21 --cycle 2 --anc 1.2 --plt 150
       regimen check mfolfox6 --cycle 4 --anc 2.1 --plt 180 --neuropathy '2 persistent'
+      regimen check dd-ac-t --cycle paclitaxel:2 --anc 1.8 --neuropathy 3
     """
     reg = load(regimen_ref, regimen_path)
     refuse_nothing_to_check(reg)
+    phase, number = parse_cycle(cycle, reg)
     if delays < 0:
         raise RegimenError("--delays is a count of delays: 0 or more")
     values: dict[str, LabValue] = {test: read(test, raw) for test, raw in tests.items() if raw is not None}
@@ -95,7 +103,7 @@ def check(
     if "crcl" not in values and scr is not None:
         values["crcl"], line = crcl_value(scr, age, weight, sex)
         extra.append(line)
-    result = evaluate(reg, cycle, values, {m.text: delays for m in reg.modifications})
+    result = evaluate(reg, number, values, {m.text: delays for m in reg.modifications}, phase)
     text = (
         json.dumps(check_record(result, extra), indent=2, ensure_ascii=False) + "\n"
         if fmt == "json"
@@ -105,11 +113,16 @@ def check(
 
 
 def check_text(result: CycleCheck, extra: list[str]) -> str:
-    out = [f"{result.regimen}, cycle {result.cycle}: {result.proposal.upper()}"]
+    out = [f"{result.regimen}, cycle {result.label}: {result.proposal.upper()}"]
     if result.delay_days:
         out[0] += f" (delay {result.delay_days} days)"
     out += ["", "Before the cycle:"]
-    out += [f"- {c.line()}" for c in result.checks] or ["- the regimen states no gates"]
+    none = (
+        f"- the regimen states no gates for the {result.phase} phase"
+        if result.phase
+        else "- the regimen states no gates"
+    )
+    out += [f"- {c.line()}" for c in result.checks] or [none]
     out += [f"- {line}" for line in extra]
     out += ["", "Proposal per drug:"]
     out += [f"- {d.line()}" for d in result.drugs]
@@ -125,6 +138,7 @@ def check_record(result: CycleCheck, extra: list[str]) -> dict[str, Any]:
     return {
         "regimen": result.regimen,
         "cycle": result.cycle,
+        "phase": result.phase,
         "proposal": result.proposal,
         "delay_days": result.delay_days,
         "checks": [

@@ -90,11 +90,18 @@ class CycleCheck:
     warnings: tuple[str, ...] = field(
         default=()
     )  # a kidney function not checked where the regimen's doses depend on it
+    phase: str | None = None  # the cycle's phase, in a regimen of phases
+
+    @property
+    def label(self) -> str:
+        """The cycle as the commands take it: '3', or 'ac:3' in a regimen of phases."""
+        return f"{self.phase}:{self.cycle}" if self.phase else str(self.cycle)
 
     @property
     def proposal(self) -> Proposal:
         strongest: Proposal = max((d.proposal for d in self.drugs), key=STRENGTH.__getitem__, default="go")
-        return "delay" if self.unmatched and STRENGTH[strongest] < STRENGTH["delay"] else strongest
+        # a gate the table does not answer holds the whole cycle back: it waits, whatever a rule does to one drug
+        return "delay" if self.unmatched and STRENGTH[strongest] < STRENGTH["stop"] else strongest
 
     @property
     def complete(self) -> bool:
@@ -119,10 +126,30 @@ def _matches(key: str, component: str, drug: str) -> bool:
     return key.lower() in (component, drug.lower())
 
 
+def _phase_of(regimen: Regimen, phase: str | None) -> str | None:
+    """The phase a check is for: one of the regimen's, required in a regimen of several; None in a regimen of one
+    phase (every gate and modification applies to its cycles)."""
+    ids = [p.id for p in regimen.phases]
+    if phase is None:
+        if len(ids) > 1:
+            raise GateError(f"{regimen.id} has phases ({', '.join(ids)}): say the cycle's phase, e.g. {ids[0]}:1")
+        return None
+    if phase not in ids:
+        raise GateError(f"{regimen.id} has no phase {phase!r} (it has {', '.join(ids)})")
+    return phase if regimen.phased else None
+
+
 def evaluate(
-    regimen: Regimen, cycle: int, values: Mapping[str, LabValue], delays: Mapping[str, int] | None = None
+    regimen: Regimen,
+    cycle: int,
+    values: Mapping[str, LabValue],
+    delays: Mapping[str, int] | None = None,
+    phase: str | None = None,
 ) -> CycleCheck:
     """The cycle's ``values`` (by test name) against ``regimen``'s gates and modification table.
+
+    ``phase``: the cycle's phase (required in a regimen of several): only the gates and modifications of that
+    phase (or of every phase) are evaluated, and only its anticancer drugs get a proposal.
 
     ``delays``: how many times this cycle has already been delayed for each modification (by its condition
     text), for the table's "after N delays" lines. Every gate is shown with its value (or as not given); every
@@ -134,14 +161,15 @@ def evaluate(
     unknown = set(values) - set(TESTS)
     if unknown:
         raise GateError(f"unknown test {sorted(unknown)[0]!r}: use one of {', '.join(TESTS)}")
+    phase = _phase_of(regimen, phase)
     delays = delays or {}
     checks = []
-    for gate in regimen.gates:
+    for gate in (g for g in regimen.gates if g.applies(phase)):
         value = values.get(gate.condition.test)
         met = None if value is None else _compare(gate.condition, value)
         checks.append(Check(gate.condition, gate.source, value, met))
     fired: list[Fired] = []
-    for mod in regimen.modifications:
+    for mod in (m for m in regimen.modifications if m.applies(phase)):
         given = [values.get(c.test) for c in mod.when]
         if any(v is None for v in given):
             continue
@@ -152,13 +180,19 @@ def evaluate(
             else:
                 fired.append(Fired(mod, mod.step, ""))
     drugs = []
-    for comp in regimen.components():
+    for comp in (c for p in regimen.phases if phase in (None, p.id) for c in p.components):
         if comp.supportive:
             continue
         mine = tuple(f for f in fired if not f.step.drugs or any(_matches(k, comp.id, comp.drug) for k in f.step.drugs))
         strongest: Proposal = max((f.step.action for f in mine), key=STRENGTH.__getitem__, default="go")
         drugs.append(DrugProposal(comp.id, comp.drug, strongest, mine))
-    covered = {c.test for f in fired for c in f.modification.when}
+    # a gate not met is answered by the table only when, for each anticancer drug, a rule on its test fired for that
+    # drug (mFOLFOX6: ANC < 0.5 omits the 5-FU bolus; that rule says nothing of the oxaliplatin the gate holds back)
+    covered = {
+        test
+        for test in {c.condition.test for c in checks}
+        if drugs and all(any(test in {c.test for c in f.modification.when} for f in d.steps) for d in drugs)
+    }
     unmatched = tuple(c for c in checks if c.met is False and c.condition.test not in covered)
     delay = max((f.step.delay_days or 0 for f in fired if f.step.action == "delay"), default=0) or None
     notes = []
@@ -167,7 +201,8 @@ def evaluate(
         notes.append(f"not given, so not checked: {', '.join(missing)}")
     if unmatched:
         notes.append(
-            "a gate is not met and the regimen's table gives no rule for it: the cycle waits for the prescriber "
+            "a gate is not met and the regimen's table gives no rule for it that covers every drug: the cycle waits "
+            "for the prescriber "
             f"({', '.join(c.condition.text for c in unmatched)})"
         )
     # what the source says beside a rule that fired (its criterion in words, a choice left to the prescriber)
@@ -179,7 +214,7 @@ def evaluate(
     )
     warnings = (kidney,) if kidney else ()
     return CycleCheck(
-        regimen.id, cycle, tuple(checks), tuple(fired), tuple(drugs), unmatched, delay, tuple(notes), warnings
+        regimen.id, cycle, tuple(checks), tuple(fired), tuple(drugs), unmatched, delay, tuple(notes), warnings, phase
     )
 
 

@@ -404,8 +404,11 @@ def protocol_record(reg: Regimen) -> dict[str, Any]:
         "requirements": [
             {"id": r.id, "test": r.test, "before": list(r.drugs), "source": r.source} for r in reg.requirements
         ],
-        "gates": [{"require": g.condition.text, "source": g.source} for g in reg.gates],
-        "modifications": [{"when": m.text, "action": m.step.action, "source": m.source} for m in reg.modifications],
+        "gates": [{"require": g.condition.text, "phases": list(g.phases), "source": g.source} for g in reg.gates],
+        "modifications": [
+            {"when": m.text, "action": m.step.action, "phases": list(m.phases), "source": m.source}
+            for m in reg.modifications
+        ],
     }
 
 

@@ -65,6 +65,18 @@ class Gate:
     condition: Condition
     source: str
     note: str | None = None
+    #: The phases whose cycles it gates (a regimen of phases: dd-AC's AC phase and its paclitaxel phase have rules of
+    #: their own); empty: every cycle of the regimen.
+    phases: tuple[str, ...] = ()
+
+    def applies(self, phase: str | None) -> bool:
+        """Whether it gates a cycle of ``phase`` (None: a check that names no phase, which every gate applies to)."""
+        return _in_scope(self.phases, phase)
+
+
+def _in_scope(phases: tuple[str, ...], phase: str | None) -> bool:
+    """Whether a gate or modification scoped to ``phases`` (empty: every phase) applies to a cycle of ``phase``."""
+    return not phases or phase is None or phase in phases
 
 
 Action = Literal["delay", "reduce", "omit", "stop"]
@@ -95,6 +107,10 @@ class Modification:
     then: Step | None = None
     after_delays: int | None = None
     note: str | None = None
+    phases: tuple[str, ...] = ()  # the phases whose cycles it applies to, as :attr:`Gate.phases`
+
+    def applies(self, phase: str | None) -> bool:
+        return _in_scope(self.phases, phase)
 
     @property
     def text(self) -> str:

@@ -14,6 +14,7 @@ from regimen.model import (
     EmetogenicRisk,
     Gate,
     Modification,
+    Phase,
     Requirement,
     Source,
     Step,
@@ -137,21 +138,45 @@ def _requirements(c: Collector, data: dict[str, Any], components: list[Component
     return tuple(out)
 
 
-def _gates(c: Collector, data: dict[str, Any]) -> tuple[Gate, ...]:
+def _scope(c: Collector, where: str, raw: dict[str, Any], phases: list[Phase]) -> tuple[str, ...]:
+    """The phases a gate or modification applies to (``phases = ["ac"]``), each one of the regimen's; none: all."""
+    if "phases" not in raw:
+        return ()
+    value, ids = raw["phases"], [p.id for p in phases]
+    where = in_table(where, "phases")
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        c.add(where, f"must be a list of phase ids, e.g. [{ids[0]!r}]" if ids else "must be a list of phase ids")
+        return ()
+    if ids == ["main"]:
+        c.add(where, "the regimen has no [[phase]] tables: leave 'phases' out (it applies to every cycle)")
+        return ()
+    for v in value if ids else ():  # no phases read: their own problems are said, not this one's
+        if v not in ids:
+            c.add(where, f"{v!r} is not a phase of this regimen; use one of {', '.join(ids)}")
+    if len(set(value)) != len(value):
+        c.add(where, "a phase is named twice")
+    return tuple(value)
+
+
+def _gates(c: Collector, data: dict[str, Any], phases: list[Phase]) -> tuple[Gate, ...]:
     out = []
     for where, raw, read in _tables(c, data, "gate", GATE):
         found = c.attempt(in_table(where, "require"), partial(_conditions, raw["require"], "require"))
+        scope = _scope(c, where, raw, phases)
         if found and len(found) != 1:
             c.add(in_table(where, "require"), "a gate is one comparison: write one [[gate]] per test")
         elif found and read["source"]:
-            out.append(Gate(found[0], read["source"], read.get("note")))
+            out.append(Gate(found[0], read["source"], read.get("note"), scope))
     return tuple(out)
 
 
-def _modifications(c: Collector, data: dict[str, Any], components: list[Component]) -> tuple[Modification, ...]:
+def _modifications(c: Collector, data: dict[str, Any], phases: list[Phase]) -> tuple[Modification, ...]:
     out = []
     for where, raw, read in _tables(c, data, "modification", MODIFICATION):
         when = c.attempt(in_table(where, "when"), partial(_conditions, raw["when"], "when"))
+        scope = _scope(c, where, raw, phases)
+        # a modification of some phases names their drugs only (the paclitaxel rule cannot reduce doxorubicin)
+        components = [comp for p in phases if not scope or p.id in scope for comp in p.components]
         step = _step(c, where, raw, components, check_keys=False)
         then = None
         if "then" in raw:
@@ -165,12 +190,13 @@ def _modifications(c: Collector, data: dict[str, Any], components: list[Componen
         if after is not None and step is not None and step.action != "delay":
             c.add(where, "'after_delays' counts delays: the first action must be a delay")
         if when and read["source"] and step:
-            out.append(Modification(when, step, read["source"], then, after, read.get("note")))
+            out.append(Modification(when, step, read["source"], then, after, read.get("note"), scope))
     return tuple(out)
 
 
-def protocol(c: Collector, data: dict[str, Any], components: list[Component]) -> dict[str, Any]:
+def protocol(c: Collector, data: dict[str, Any], phases: list[Phase]) -> dict[str, Any]:
     """The whole protocol beyond the doses: emetogenic risk, pre-treatment requirements, gates and modifications."""
+    components = [comp for p in phases for comp in p.components]
     out: dict[str, Any] = {}
     if "emetogenic_risk" in data:
         risk = _emetogenic(c, data)
@@ -178,8 +204,8 @@ def protocol(c: Collector, data: dict[str, Any], components: list[Component]) ->
             out["emetogenic_risk"] = risk
     out.update(
         requirements=_requirements(c, data, components),
-        gates=_gates(c, data),
-        modifications=_modifications(c, data, components),
+        gates=_gates(c, data, phases),
+        modifications=_modifications(c, data, phases),
     )
     return out
 

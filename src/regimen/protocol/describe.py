@@ -191,6 +191,13 @@ def step_text(step: Step) -> str:
     return f"stop {drugs}"
 
 
+def _scope(phases: tuple[str, ...]) -> str:
+    """'ac phase: ' before a gate or modification of some phases only; nothing for one of every cycle."""
+    if not phases:
+        return ""
+    return f"{' and '.join(phases)} phase{'s' if len(phases) > 1 else ''}: "
+
+
 def protocol_lines(regimen: Regimen) -> list[str]:
     """What the regimen file says beyond the doses, each with its source: the emetogenic risk, what must be known
     before the first dose, the gates before each cycle and the modification table."""
@@ -204,10 +211,10 @@ def protocol_lines(regimen: Regimen) -> list[str]:
         out.extend(f"- {r.test}, before {', '.join(r.drugs)} ({r.source})." for r in regimen.requirements)
     if regimen.gates:
         out.append("Before each cycle:")
-        out.extend(f"- {g.condition.text} ({g.source})." for g in regimen.gates)
+        out.extend(f"- {_scope(g.phases)}{g.condition.text} ({g.source})." for g in regimen.gates)
     if regimen.modifications:
         out.append("Modifications:")
         for m in regimen.modifications:
             then = f"; after {m.after_delays} delays: {step_text(m.then)}" if m.then is not None else ""
-            out.append(f"- if {m.text}: {step_text(m.step)}{then} ({m.source}).")
+            out.append(f"- {_scope(m.phases)}if {m.text}: {step_text(m.step)}{then} ({m.source}).")
     return out

@@ -460,10 +460,22 @@ REQUIREMENT = Table(
     each=False,
 )
 
+_PHASES = Field(
+    {
+        "type": "array",
+        "items": _ID,
+        "minItems": 1,
+        "description": "In a regimen of phases, the ids of the phases whose cycles it applies to (dd-AC's 'ac' or "
+        "'paclitaxel'); left out: every cycle of the regimen.",
+    },
+    context="the regimen's phases: it names them",
+)
+
 #: ``[[gate]]``: what must hold before each cycle.
 GATE = Table(
     {
         "require": Field(_CONDITION, required=True, context="read as conditions: a gate is one"),
+        "phases": _PHASES,
         "source": _SOURCE_TEXT,
         "note": _NOTE,
     },
@@ -481,6 +493,7 @@ MODIFICATION = Table(
         },
         "then": Field({"$ref": "#/$defs/step"}, context="read as a step after the first"),
         "after_delays": _count("after_delays", {"type": "integer", "minimum": 1}),
+        "phases": _PHASES,
         "source": _SOURCE_TEXT,
         "note": _NOTE,
     },

@@ -160,7 +160,7 @@ def load_data(data: dict[str, Any], file: str = "<data>") -> Regimen:
     top = read_fields(c, TOP, data, lambda f: place(field=f))
     found_sources = sources(c, data.get("source", []))
     phases = _phases(c, data, top)
-    care = protocol(c, data, [comp for p in phases for comp in p.components])
+    care = protocol(c, data, phases)
     if c.problems or top.get("id") is None or top.get("name") is None:
         raise RegimenFileError(c.problems or [Problem(file, "", "invalid regimen")])
     return Regimen(

@@ -86,14 +86,15 @@ def course_check(
     values: dict[str, LabValue] = {t: read(t, raw) for t, raw in tests.items() if raw not in (None, "")}
     typed = {t: str(raw) for t, raw in tests.items() if raw not in (None, "")}
     extra: list[str] = []
-    if ("crcl" not in values and any(g.condition.test == "crcl" for g in reg.gates)) or scr:
+    phase = key[0] if reg.phased else None
+    if ("crcl" not in values and any(g.condition.test == "crcl" and g.applies(phase) for g in reg.gates)) or scr:
         found = _crcl_of(state.patients[key], scr or None, age or None, weight or None, sex or None)
         if found is not None:
             values["crcl"], line = found
             typed["crcl"] = values["crcl"].shown
             extra.append(line)
     delayed = sum(1 for _, c in state.checks.get(key, ()) if c.decision == "delay")
-    result = evaluate(reg, key[1], values, {m.text: delayed for m in reg.modifications})
+    result = evaluate(reg, key[1], values, {m.text: delayed for m in reg.modifications}, key[0])
     return CourseCheck(key, cycle_arg(reg, key), result, typed, extra)
 
 

@@ -192,9 +192,10 @@ def _check(c: _Course, change: Change, e: GateCheck, index: int) -> None:
 def checked(
     regimen: Regimen, checks: Mapping[tuple[str, int], Sequence[tuple[int, GateCheck]]], key: tuple[str, int]
 ) -> bool:
-    """Whether a cycle's gates are checked: the regimen states none, or the cycle's last check did not delay it (a
-    delayed cycle is checked again on its new day)."""
-    if not regimen.gates and not regimen.modifications:
+    """Whether a cycle's gates are checked: the regimen states none for the cycle's phase, or the cycle's last check
+    did not delay it (a delayed cycle is checked again on its new day)."""
+    phase = key[0] if regimen.phased else None
+    if not any(g.applies(phase) for g in regimen.gates) and not any(m.applies(phase) for m in regimen.modifications):
         return True
     found = checks.get(key) or ()
     return bool(found) and found[-1][1].decision != "delay"
