@@ -85,6 +85,12 @@ class Adjustments:
     prepared: Prepared
     notes: list[str] = field(default_factory=list)
     renal: RenalPlan = field(default_factory=RenalPlan)  # kidney function (regimen.clinical.renal_adjust)
+    #: True when the run changes no dose by level, percentage or DPYD result and rounds none by --round or vials
+    #: (the usual run): each component's pipeline then skips those steps without looking each one up (issue 29)
+    unchanged: bool = False
+    #: each body factor with its working text, by what decides it ('bsa', or the dosing-weight key): worked out
+    #: once per run, not once per component (the text formats the same number every time)
+    _bodies: dict[str, tuple[Fraction, str] | None] = field(default_factory=dict)
 
     @property
     def gfr(self) -> Gfr | None:
@@ -106,6 +112,14 @@ class Adjustments:
                         f"{name} {key}: {regimen.id} has no drug or component {key!r}; its drugs are {names}"
                     )
         out = cls(regimen, options, prepared)
+        out.unchanged = (
+            not options.dose_levels
+            and not options.dose_level
+            and not options.dose_changes
+            and options.dpyd is None
+            and not options.round_to
+            and not (options.vial_round and options.formulary is not None)
+        )
         level = options.dose_level
         if level is not None and level != 0:
             with_levels = [c for c in comps if c.levels]
@@ -167,20 +181,36 @@ class Adjustments:
 
     def level(self, comp: Component, dose: Dose) -> tuple[Dose, str]:
         """The dose to calculate with, and a prefix for the working when a level replaces the dose."""
+        if self.unchanged:
+            return dose, ""
         lvl = _find_level(comp, self.level_of(comp)) if self.level_of(comp) else None
         if lvl is None or lvl.dose is None:
             return dose, ""
         return lvl.dose, f"dose level {lvl.level}: {lvl.dose.display} instead of {dose.display}: "
 
     def body_factor(self, comp: Component, dose: ParsedDose) -> tuple[Fraction, str] | None:
-        """The dosing weight or (capped) BSA for a dose per kg or per m², with its working text."""
-        if dose.unit.basis == "weight":
-            weight = self.prepared.weights.get(component_weight_key(self.regimen, comp, self.options))
+        """The dosing weight or (capped) BSA for a dose per kg or per m², with its working text (the same object for
+        every component that uses the same one)."""
+        basis = dose.unit.basis
+        if basis == "weight":
+            key = component_weight_key(self.regimen, comp, self.options)
+        elif basis == "bsa":
+            key = "bsa"
+        else:
+            return None
+        if key in self._bodies:
+            return self._bodies[key]
+        found = self._bodies[key] = self._body_factor(key)
+        return found
+
+    def _body_factor(self, key: str) -> tuple[Fraction, str] | None:
+        if key != "bsa":
+            weight = self.prepared.weights.get(key)
             if weight is None:
                 return None
             label = f" ({weight.label})" if weight.label else ""
             return weight.kg, f" × {format_fraction(weight.kg)} kg{label}"
-        if dose.unit.basis == "bsa" and self.prepared.dosing_bsa is not None:
+        if self.prepared.dosing_bsa is not None:
             label = f" ({self.prepared.bsa_label})" if self.prepared.bsa_label else ""
             return self.prepared.dosing_bsa, f" × {format_fraction(self.prepared.dosing_bsa)} m²{label}"
         return None
@@ -208,6 +238,8 @@ class Adjustments:
         self._round(comp, rows, unit, continuous)
 
     def _scale_steps(self, comp: Component, rows: list[PendingRow], unit: str) -> None:
+        if self.unchanged:  # no level, change of dose or DPYD result in this run
+            return
         lvl = _find_level(comp, self.level_of(comp)) if self.level_of(comp) else None
         scalings: list[tuple[Fraction, str]] = []
         if lvl is not None and lvl.percent is not None:
@@ -232,16 +264,17 @@ class Adjustments:
 
     def _rounder(self, comp: Component, unit: str) -> Rounder | None:
         o = self.options
-        increment = next((a for k, a in o.round_to.items() if _matches(comp, k)), None)
-        if increment is not None:
-            return Rounder(f"{increment.text} increments (--round)", increment=increment.in_unit(unit))
-        if o.vial_round and o.formulary is not None:
-            stock = o.formulary.stock(comp.drug)
-            if stock is not None:
-                sizes = ", ".join(_amt(v, stock.unit) for v in stock.vials)
-                vials = tuple(Amount("", v, stock.unit).in_unit(unit) for v in stock.vials)
-                return Rounder(f"whole vials of {sizes} (formulary {o.formulary.name})", vials=vials)
-            self.notes.append(f"{comp.drug}: not in formulary {o.formulary.name!r}: not rounded to vials")
+        if not self.unchanged:  # else no --round and no vials in this run: the regimen's own increment, if any
+            increment = next((a for k, a in o.round_to.items() if _matches(comp, k)), None)
+            if increment is not None:
+                return Rounder(f"{increment.text} increments (--round)", increment=increment.in_unit(unit))
+            if o.vial_round and o.formulary is not None:
+                stock = o.formulary.stock(comp.drug)
+                if stock is not None:
+                    sizes = ", ".join(_amt(v, stock.unit) for v in stock.vials)
+                    vials = tuple(Amount("", v, stock.unit).in_unit(unit) for v in stock.vials)
+                    return Rounder(f"whole vials of {sizes} (formulary {o.formulary.name})", vials=vials)
+                self.notes.append(f"{comp.drug}: not in formulary {o.formulary.name!r}: not rounded to vials")
         if comp.round_to is not None:
             return Rounder(f"{comp.round_to.text} increments (regimen)", increment=comp.round_to.in_unit(unit))
         return None

@@ -71,6 +71,7 @@ class Cycles:
         self._days = {}
         self._bodies: dict[tuple[int, int], tuple[Fraction, str] | None] = {}
         self._fixed: dict[int, tuple[dict[str, Variant | None], tuple[int, ...]]] = {}
+        self._factor_texts: dict[int, str | None] = {}  # by the body factor's identity (the run holds it)
         # the drugs of the plan's rows: of each cycle expanded, as a later cycle repeats one of those cycles' rows
         self.drugs: set[str] = set()
 
@@ -116,6 +117,11 @@ class Cycles:
             gfr = self.adjust.gfr
             assert gfr is not None
             return Derivation(dose, gfr.used + 25, "mL/min", f"{gfr.text} + 25")
+        if dose.unit.basis == "flat":  # the dose alone: one object per dose, for every plan (fastpath, 2)
+            flat = _FLAT_DERIVATIONS.get((dose,))
+            if flat is None:
+                flat = _FLAT_DERIVATIONS.put((dose,), (), Derivation(dose, None, None))
+            return flat
         body = self._body(comp, dose)
         if body is None:
             factor, text = basis_of(dose, self.patient)
@@ -124,8 +130,14 @@ class Cycles:
             return Derivation(dose, factor, {"weight": "kg", "bsa": "m²"}[dose.unit.basis])
         factor, text = body
         unit = {"weight": "kg", "bsa": "m²"}[dose.unit.basis]
-        plain = f" × {format_fraction(factor)} {unit}"
-        return Derivation(dose, factor, unit, None if text == plain else text.removeprefix(" × "))
+        # whether the working's factor is the plain value, once per body factor of the run (the components dosed
+        # per m² share one: regimen.clinical.adjust.Adjustments.body_factor), not once per component
+        if id(body) in self._factor_texts:
+            said = self._factor_texts[id(body)]
+        else:
+            plain = f" × {format_fraction(factor)} {unit}"
+            said = self._factor_texts[id(body)] = None if text == plain else text.removeprefix(" × ")
+        return Derivation(dose, factor, unit, said)
 
     def _day(
         self,
@@ -136,7 +148,21 @@ class Cycles:
         duration: Fraction | None,
         hours_today: Fraction,
     ) -> list[DayDose]:
-        """One treatment day's doses (amount, rate, hours, working, dose number), worked out once per distinct day."""
+        """One treatment day's doses (amount, rate, hours, working, dose number), worked out once per distinct day;
+        a flat dose's, which no patient value changes, once per process (:data:`_FLAT_DAYS`)."""
+        if not isinstance(dose, AucDose) and dose.unit.basis == "flat":
+            held = (comp, dose, duration)
+            extra = (level_step, continuous, hours_today.numerator, hours_today.denominator, self.rounding)
+            flat = _FLAT_DAYS.get(held, extra)
+            if flat is None:
+                flat = _FLAT_DAYS.put(
+                    held,
+                    extra,
+                    day_doses(
+                        comp, dose, continuous, duration, hours_today, self.patient, self.rounding, level_step=level_step
+                    ),
+                )
+            return flat
         body = None if isinstance(dose, AucDose) else self._body(comp, dose)
         # the regimen's objects and the remembered body factor by identity; the hours by value, as two ints (a
         # Fraction's own hash is a modular inverse: most of the cost of a key)
@@ -383,6 +409,11 @@ def _shares(
 #: once per plan (issue 15: a sixth of a plan of 37 rows). The entries hold the objects they were made from, so
 #: that a key of identities is never taken for another regimen's after one is freed; the memo is emptied when full.
 _LAYOUTS: IdentityMemo[_Layout] = IdentityMemo(max_entries=4096)
+#: A flat dose's derivation (the dose alone), and a flat dose's day (its doses and working: no patient value is in
+#: them), by the regimen's objects they were made from and the run's level step, hours and rounding: worked out once
+#: per process, not once per plan (issue 29: half the components of R-CHOP-21 are flat, its premedication too).
+_FLAT_DERIVATIONS: IdentityMemo[Derivation] = IdentityMemo(max_entries=4096)
+_FLAT_DAYS: IdentityMemo[list[DayDose]] = IdentityMemo(max_entries=4096)
 #: Each phase's order of components within a day (:func:`component_order`), worked out once per process.
 _ORDERS: IdentityMemo[dict[str, tuple[int, int, int]]] = IdentityMemo(max_entries=4096)
 
