@@ -12,14 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal
 from fractions import Fraction
+from itertools import repeat
+from operator import is_
 
 
 def exact_sum(values: Sequence[Fraction]) -> Fraction:
     """The exact sum, kept as a numerator per denominator while adding: a plan's doses share a few denominators, so
     each addition is one integer addition, not a Fraction built and reduced (the sum is the same number). Doses
     that are one object (a day's dose, worked out once and given on every day) are one multiplication."""
-    if values and all(v is values[0] for v in values):
-        return values[0] * len(values)
+    if values and all(map(is_, values, repeat(values[0]))):  # each compared by identity in C
+        first = values[0]
+        return Fraction(first.numerator * len(values), first.denominator)  # reduced once, as values[0] * n is
     numerators: dict[int, int] = {}
     for v in values:
         d = v.denominator

@@ -403,12 +403,22 @@ _FEET_INCHES = re.compile(
 )
 
 
+#: A bare decimal number short enough to be within every limit of :func:`split_number` (size, digits, length).
+_PLAIN_NUMBER = re.compile(r"([0-9]{1,6})(?:\.([0-9]{1,6}))?")
+
+
 def parse_measure(text: str, *, target: str, default_unit: str, what: str, examples: str) -> Fraction:
     """Parse a patient measurement ('154lb', '70 kg', '5ft9in', '70') into ``target`` units exactly.
 
     A bare number is in ``default_unit``. A unit of the wrong kind (a weight in metres) is an error.
     """
     raw = text.strip()
+    plain = _PLAIN_NUMBER.fullmatch(raw)
+    if plain is not None:  # '70', '1.82': a bare number as most callers give it, read in integers (issue 29)
+        whole, places = plain.groups()
+        value = Fraction(int(whole + places), 10 ** len(places)) if places else Fraction(int(whole))
+        scale = factor(default_unit, target)
+        return value if scale == 1 else value * scale
     feet = _FEET_INCHES.match(raw)
     if feet and target == "centimeter":
         inches = Decimal(feet.group(1)) * 12 + Decimal(feet.group(2) or 0)
