@@ -268,7 +268,9 @@ def counted(
             totals: dict[Fraction | None, Fraction] = {}
             by_drug[drug] = totals
             for bsa, doses in by_bsa.values():
-                totals[bsa] = totals.get(bsa, Fraction(0)) + exact_sum(doses)  # one product when one dose
+                # one product when one dose; a BSA seen first is its sum alone (no addition to a zero)
+                earlier = totals.get(bsa)
+                totals[bsa] = exact_sum(doses) if earlier is None else earlier + exact_sum(doses)
         if by_drug or not sums:
             sums.append((what, by_drug))
     if table is None:
@@ -305,11 +307,12 @@ def counted(
             missing.append(drug)
             return None
         caveat = f" [{table.notes[drug]}]" if drug in table.notes else ""
+        equivalent = mg_m2 * factor
         lines.append(
             f"{what} {drug} {_n(mg_m2)} mg/m² × {format_fraction(factor)} = "
-            f"{_n(mg_m2 * factor)} mg/m² doxorubicin-equivalent{caveat}"
+            f"{_n(equivalent)} mg/m² doxorubicin-equivalent{caveat}"
         )
-        return mg_m2 * factor
+        return equivalent
 
     names: list[str] = []
     for n, (what, by_drug) in enumerate(sums):
@@ -324,18 +327,19 @@ def counted(
                 missing.append(drug)
             if not at:
                 continue
-            mg_m2 = sum((mg / bsa for bsa, mg in at.items() if bsa is not None), Fraction(0))
+            per_m2 = [mg / bsa for bsa, mg in at.items() if bsa is not None]
+            mg_m2 = per_m2[0] if len(per_m2) == 1 else sum(per_m2, Fraction(0))  # one BSA (a plan's): no addition
             terms = " + ".join(f"{format_fraction(mg)} mg ÷ {format_fraction(bsa)} m²" for bsa, mg in at.items() if bsa)
             lines.append(f"{what} {drug}: {terms} (BSA, uncapped) = {_n(mg_m2)} mg/m²")
             value = convert(drug, mg_m2, what)
             if value is not None:
-                total += value
+                total = total + value if counted_any else value  # the first one alone: no addition to a zero
                 counted_any = True
         if n == 0:
             for p in prior:
                 value = convert(p.drug, p.mg_m2, "prior")
                 if value is not None:
-                    total += value
+                    total = total + value if counted_any else value
                     counted_any = True
         _held(" + ".join([*names, "prior"]), total, missing, table, (limit, limit_source), lines, warnings)
     return Exposure(tuple(lines), tuple(warnings), total if counted_any else None)

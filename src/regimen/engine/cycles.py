@@ -254,16 +254,28 @@ class Cycles:
         """One row per continuous infusion of ``comp`` in the cycle: the whole infusion's amount, rate and working."""
         out: list[PendingRow] = []
         seen: set[int] = set()
+        body = self._body(comp, dose)
+        # infusions of the same length give the same whole amount and working: worked out once (days 1-7 and 15-21)
+        works: dict[tuple[int, int], tuple[Fraction, Fraction | None, Fraction | None, str]] = {}
         for day, infusion, _ in layout:
             assert infusion is not None
             if infusion.start_course_day in seen:
                 continue
             seen.add(infusion.start_course_day)
-            work = infusion_dose(dose, duration, infusion.hours, self.patient, self.rounding, self._body(comp, dose))
-            steps = [f"{level_step}{work.calculation}"]
+            hours = infusion.hours
+            found = works.get((hours.numerator, hours.denominator))
+            if found is None:
+                work = infusion_dose(dose, duration, hours, self.patient, self.rounding, body)
+                found = works[(hours.numerator, hours.denominator)] = (
+                    work.amount,
+                    work.rate,
+                    work.hours,
+                    f"{level_step}{work.calculation}",
+                )
+            amount, rate, hours_given, calculation = found
             out.append(
                 PendingRow(
-                    day=day, infusion=infusion, amount=work.amount, rate=work.rate, hours=work.hours, steps=steps
+                    day=day, infusion=infusion, amount=amount, rate=rate, hours=hours_given, steps=[calculation]
                 )
             )
         return out
@@ -355,10 +367,12 @@ def _shares(
     hours it runs that day, and its working is the whole infusion's, then the share. The infusion's warnings and the
     maximum doses that applied to it are on its first day's row (the day it is connected)."""
     by_start = {row.infusion.start_course_day: row for row in whole if row.infusion is not None}
-    # the working of an infusion, and the text of its share of a day, are worked out once per infusion and per
-    # distinct hours of a day (a 7-day pump is seven days of 24 h: one text, not seven)
+    # the working of an infusion is worked out once per infusion, and the text of a share of a day once per distinct
+    # rate and hours of a day (a 7-day pump is seven days of 24 h: one text, not seven; infusions of one dose, days
+    # 1-7 and 15-21, share their rate objects (Cycles._infusions) and so their texts). The keys are the identities
+    # of the rows' numbers, which ``whole`` holds while this runs, and the hours by value
     workings: dict[int, str] = {}
-    shares: dict[tuple[int, int, int], tuple[str, Fraction, Fraction | None]] = {}
+    shares: dict[tuple[int, int, int, int, int], tuple[str, Fraction, Fraction | None]] = {}
     out: list[PendingRow] = []
     for day, infusion, hours_today in layout:
         assert infusion is not None
@@ -374,7 +388,7 @@ def _shares(
                 rate = amount_text(row.rate, unit + "/h", rounding)
                 working += f"; {amount_text(row.amount, unit, rounding)} over {hours_text(row.hours)} = {rate}"
             workings[start] = working
-        share_key = (start, hours_today.numerator, hours_today.denominator)
+        share_key = (id(row.rate), id(row.hours), id(row.calculated), hours_today.numerator, hours_today.denominator)
         found = shares.get(share_key)
         if found is None:
             calculated = row.calculated * hours_today / row.hours if row.calculated is not None else None
