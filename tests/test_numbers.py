@@ -174,3 +174,51 @@ def test_exact_decimal_agrees_with_fraction_arithmetic(x: Fraction, places: int)
     want = _reference_to_decimal(x, places).normalize() if x != 0 else Decimal(0)
     got = exact_decimal(x, places)
     assert (got, str(got)) == (want, str(want))
+
+
+# The integer paths of format_fraction and amount_text (issue 29) must write exactly the text the decimal path
+# writes: the references below are that path, written with the reference functions above.
+
+
+def _reference_format_fraction(x: Fraction, places: int, grouping: bool) -> str:
+    exact = _reference_to_decimal(x, places).normalize() if x != 0 else Decimal(0)
+    return _reference_format_decimal(exact, grouping)
+
+
+def _reference_amount_text(x: Fraction, unit: str, digits: int) -> str:
+    if unit == "mg" and 0 < abs(x) < 1:
+        x, unit = x * 1000, "mcg"
+    rounded = _reference_round_significant(x, digits)
+    if Fraction(rounded) == x:
+        return f"{_reference_format_decimal(rounded, True)} {unit}"
+    exact = _reference_to_decimal(x, 10)
+    mark = "" if Fraction(exact) == x else "…"
+    return f"{_reference_format_decimal(rounded, True)} {unit} (from {_reference_format_fraction(x, 10, True)}{mark})"
+
+
+@given(st.one_of(_fractions, _edges), st.integers(0, 12), st.booleans())
+def test_format_fraction_agrees_with_the_decimal_path(x: Fraction, places: int, grouping: bool) -> None:
+    assert format_fraction(x, places, grouping=grouping) == _reference_format_fraction(x, places, grouping)
+
+
+@given(st.one_of(_fractions, _edges), st.integers(1, 6), st.sampled_from(["mg", "mg/h", "mL"]))
+def test_amount_text_agrees_with_the_decimal_path(x: Fraction, digits: int, unit: str) -> None:
+    from regimen.quantities.exact import amount_text
+
+    assert amount_text(x, unit, Rounding(digits)) == _reference_amount_text(x, unit, digits)
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        (Fraction(4320, 46), "mg/h", "93.91 mg/h (from 93.9130434783…)"),  # 4,320 mg over 46 h, by hand
+        (Fraction(2520, 1000), "mg", "2.52 mg"),
+        (Fraction(12345), "mg", "12,350 mg (from 12,345)"),  # half up to 4 figures, the whole part grouped
+        (Fraction(1, 3), "mg", "333.3 mcg (from 333.3333333333…)"),  # under 1 mg: micrograms
+        (Fraction(1350), "mg", "1,350 mg"),
+    ],
+)
+def test_amount_text_by_hand(value: Fraction, unit: str, expected: str) -> None:
+    from regimen.quantities.exact import amount_text
+
+    assert amount_text(value, unit) == expected

@@ -217,6 +217,18 @@ class Adjustments:
 
     # ---- the pipeline ----------------------------------------------------------------------------
 
+    def leaves_alone(self, comp: Component) -> bool:
+        """True when :meth:`apply` changes nothing of ``comp``'s rows in this run: no maximum dose, no change of
+        dose, no rounding and no renal table row that holds (the engine then makes its rows without it)."""
+        return (
+            self.unchanged
+            and comp.max_dose is None
+            and comp.max_daily is None
+            and comp.max_per_cycle is None
+            and comp.round_to is None
+            and (self.renal.kidney is None or id(comp) not in self.renal.rows)
+        )
+
     def apply(self, comp: Component, rows: list[PendingRow], unit: str, continuous: bool) -> None:
         if continuous and comp.max_daily is not None:  # a whole infusion: its fullest day is capped
             for row in rows:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
 from regimen.clinical.adjust import Adjustments, PendingRow
@@ -206,42 +206,78 @@ class Cycles:
                 whole = self._infusions(comp, level_dose, level_step, duration, layout)
                 adjust.apply(comp, whole, unit, continuous)
                 shares = _shares(whole, layout, unit, rounding)
-                rows.extend(_administrations(phase, cycle, offset, start, comp, shares, unit, rounding, derivation))
+                rows.extend(
+                    _administrations(phase, cycle, offset, start, comp, _items(shares), unit, rounding, derivation)
+                )
                 continue
-            pending: list[PendingRow] = []
             n = comp.times_per_day
-            # a day's doses by its hours (the layout's own objects): most days of a component share one working
-            by_hours: dict[int, list[DayDose]] = {}
-            for day, infusion, hours_today in layout:
-                doses = by_hours.get(id(hours_today))
-                if doses is None:
-                    doses = by_hours[id(hours_today)] = self._day(
-                        comp, level_dose, level_step, continuous, duration, hours_today
+            days = self._layout_doses(comp, level_dose, level_step, duration, layout)
+            if adjust.leaves_alone(comp) and not comp.additives:
+                # nothing in this run adjusts the component's doses (the usual run): each row straight from its
+                # day's doses, without a row being adjusted in between (issue 29)
+                items: list[_Item] = [
+                    (
+                        day,
+                        infusion if k is None else None,
+                        amount,
+                        rate,
+                        hours_given,
+                        calc,
+                        (),
+                        None,
+                        (),
+                        k,
+                        n if k is not None else None,
                     )
-                for amount, rate, hours_given, calc, k in doses:
-                    pending.append(
-                        PendingRow(
-                            day=day,
-                            infusion=infusion if k is None else None,
-                            amount=amount,
-                            rate=rate,
-                            hours=hours_given,
-                            steps=[calc],
-                            dose_number=k,
-                            doses_per_day=n if k is not None else None,
-                        )
-                    )
+                    for day, infusion, (amount, rate, hours_given, calc, k) in days
+                ]
+                rows.extend(_administrations(phase, cycle, offset, start, comp, items, unit, rounding, derivation))
+                continue
+            pending = [
+                PendingRow(
+                    day=day,
+                    infusion=infusion if k is None else None,
+                    amount=amount,
+                    rate=rate,
+                    hours=hours_given,
+                    steps=[calc],
+                    dose_number=k,
+                    doses_per_day=n if k is not None else None,
+                )
+                for day, infusion, (amount, rate, hours_given, calc, k) in days
+            ]
             adjust.apply(comp, pending, unit, continuous)
             added = additives_step(comp)
             if added is not None:
                 for row in pending:
                     row.steps.append(added)
-            rows.extend(_administrations(phase, cycle, offset, start, comp, pending, unit, rounding, derivation))
+            rows.extend(
+                _administrations(phase, cycle, offset, start, comp, _items(pending), unit, rounding, derivation)
+            )
         rank = _ORDERS.get((phase,))
         if rank is None:  # by the phase's identity, holding it (regimen.engine.fastpath, 2)
             rank = _ORDERS.put((phase,), (), component_order(phase))
         rows.sort(key=lambda r: (r.day, rank[r.component], r.dose_number or 0))
         return rows
+
+    def _layout_doses(
+        self,
+        comp: Component,
+        dose: ParsedDose | AucDose,
+        level_step: str,
+        duration: Fraction | None,
+        layout: tuple[tuple[int, Infusion | None, Fraction], ...],
+    ) -> list[tuple[int, Infusion | None, DayDose]]:
+        """Each dose of a (not continuous) component's days in the cycle, with its day and infusion."""
+        out: list[tuple[int, Infusion | None, DayDose]] = []
+        # a day's doses by its hours (the layout's own objects): most days of a component share one working
+        by_hours: dict[int, list[DayDose]] = {}
+        for day, infusion, hours_today in layout:
+            doses = by_hours.get(id(hours_today))
+            if doses is None:
+                doses = by_hours[id(hours_today)] = self._day(comp, dose, level_step, False, duration, hours_today)
+            out.extend((day, infusion, one) for one in doses)
+        return out
 
     def _infusions(
         self,
@@ -281,18 +317,55 @@ class Cycles:
         return out
 
 
+#: One row of a component in a cycle, adjusted: (day, infusion, amount, rate, hours, working, warnings, amount before
+#: rounding, maximum doses that applied, dose number, doses a day); what :func:`_administrations` makes a row of.
+_Item = tuple[
+    int,
+    Infusion | None,
+    Fraction,
+    Fraction | None,
+    Fraction | None,
+    str,
+    Sequence[str],
+    Fraction | None,
+    Sequence[str],
+    int | None,
+    int | None,
+]
+
+
+def _items(pending: list[PendingRow]) -> list[_Item]:
+    """The adjusted rows of a component as :func:`_administrations` reads them (the steps made one working)."""
+    return [
+        (
+            row.day,
+            row.infusion,
+            row.amount,
+            row.rate,
+            row.hours,
+            row.steps[0] if len(row.steps) == 1 else "; ".join(row.steps),
+            row.warnings,
+            row.calculated,
+            row.caps,
+            row.dose_number,
+            row.doses_per_day,
+        )
+        for row in pending
+    ]
+
+
 def _administrations(
     phase: Phase,
     cycle: int,
     offset: int,
     start: dt.date | None,
     comp: Component,
-    pending: list[PendingRow],
+    items: list[_Item],
     unit: str,
     rounding: Rounding,
     derivation: Derivation,
 ) -> list[Administration]:
-    """The administrations of ``comp``'s adjusted rows in this cycle.
+    """The administrations of ``comp``'s adjusted rows in this cycle (:data:`_Item`).
 
     Administration(...) with every field named, its ``__dict__`` made as
     :func:`~regimen.engine.fastpath.moved_rows` makes it: the frozen
@@ -332,27 +405,27 @@ def _administrations(
         "derivation": derivation,
         "role": comp.role,
     }
-    for row in pending:
-        course_day = offset + row.day
+    for day, infusion, amount, rate, hours, calculation, warnings, calculated, caps, number, per_day in items:
+        course_day = offset + day
         fields = shared.copy()  # the row's own __dict__ (regimen.engine.fastpath, 3)
-        fields["day"] = row.day
+        fields["day"] = day
         fields["course_day"] = course_day
         if start is not None:
             fields["date"] = start + dt.timedelta(days=course_day - 1)
-        fields["dose"] = row.amount
-        if row.rate is not None:
-            fields["rate"] = row.rate
+        fields["dose"] = amount
+        if rate is not None:
+            fields["rate"] = rate
             fields["rate_unit"] = rate_unit
-        fields["duration_hours"] = row.hours
-        fields["calculation"] = row.steps[0] if len(row.steps) == 1 else "; ".join(row.steps)
-        fields["infusion"] = row.infusion
-        if row.warnings:
-            fields["warnings"] = tuple(row.warnings)
-        fields["dose_calculated"] = row.calculated
-        if row.caps:
-            fields["caps"] = tuple(row.caps)
-        fields["dose_number"] = row.dose_number
-        fields["doses_per_day"] = row.doses_per_day
+        fields["duration_hours"] = hours
+        fields["calculation"] = calculation
+        fields["infusion"] = infusion
+        if warnings:
+            fields["warnings"] = tuple(warnings)
+        fields["dose_calculated"] = calculated
+        if caps:
+            fields["caps"] = tuple(caps)
+        fields["dose_number"] = number
+        fields["doses_per_day"] = per_day
         rows.append(row_of(fields))
     return rows
 

@@ -113,7 +113,39 @@ def format_decimal(d: Decimal, *, grouping: bool = True) -> str:
 
 def format_fraction(x: Fraction, max_places: int = 8, *, grouping: bool = True) -> str:
     """An exact value as text: exact if it terminates within ``max_places`` places, else rounded."""
+    n, d = x.as_integer_ratio()
+    if 0 < n < _FAST_LIMIT and d < _FAST_LIMIT and max_places >= 0:  # in integers: the same text (see _scaled_text)
+        return _scaled_text(_half_up(n * 10**max_places, d), max_places, grouping)
     return format_decimal(exact_decimal(x, max_places), grouping=grouping)
+
+
+#: Numerators and denominators below this are shown by the integer path of :func:`format_fraction` and
+#: :func:`amount_text` (a dose's are far smaller); others, and zero and negative numbers, by the decimal path. The
+#: integer path gives the same text as the decimal one (a test compares them on many numbers), without building a
+#: Decimal and normalising it for every number a plan prints (issue 29).
+_FAST_LIMIT = 10**18
+
+
+def _half_up(n: int, d: int) -> int:
+    """``n / d`` (both > 0) rounded half up to a whole number."""
+    whole, rest = divmod(n, d)
+    return whole + 1 if 2 * rest >= d else whole
+
+
+def _scaled_text(q: int, places: int, grouping: bool = True) -> str:
+    """``q × 10^-places`` (``q`` >= 0) as :func:`format_decimal` writes it: no trailing zero, no exponent, the whole
+    part in groups of three when ``grouping``."""
+    if q == 0:
+        return "0"
+    while places > 0 and q % 10 == 0:
+        q //= 10
+        places -= 1
+    if places <= 0:
+        whole = q * 10**-places
+        return f"{whole:,}" if grouping else str(whole)
+    whole, frac = divmod(q, 10**places)
+    head = f"{whole:,}" if grouping else str(whole)
+    return f"{head}.{frac:0{places}d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +177,39 @@ def amount_text(x: Fraction, unit: str, rounding: Rounding = DEFAULT_ROUNDING) -
     n, d = x.as_integer_ratio()
     if unit == "mg" and 0 < abs(n) < d:  # 0 < |x| < 1, in integers
         x, unit = x * 1000, "mcg"
+        n, d = x.as_integer_ratio()
+    if 0 < n < _FAST_LIMIT and d < _FAST_LIMIT and type(rounding) is Rounding:
+        return _amount_in_integers(n, d, unit, rounding.significant)
+    return _amount_in_decimals(x, unit, rounding)
+
+
+def _amount_in_integers(n: int, d: int, unit: str, digits: int) -> str:
+    """:func:`amount_text` of ``n / d`` (> 0) rounded to ``digits`` significant figures, worked in integers as
+    :func:`round_significant` and :func:`exact_decimal` work (the same text as :func:`_amount_in_decimals`)."""
+    exponent = len(str(n)) - len(str(d))  # floor(log10(n / d)) is this or one less
+    if _below_power(n, d, exponent):
+        exponent -= 1
+    places = digits - 1 - exponent
+    if places >= 0:
+        scaled = n * 10**places
+        q = _half_up(scaled, d)
+        exact = q * d == scaled
+    else:
+        unit_size = 10**-places
+        q = _half_up(n, d * unit_size)
+        exact = q * unit_size * d == n
+    rounded = _scaled_text(q, places)
+    if exact:
+        return f"{rounded} {unit}"
+    scaled = n * 10**10
+    q = _half_up(scaled, d)
+    mark = "" if q * d == scaled else "…"
+    return f"{rounded} {unit} (from {_scaled_text(q, 10)}{mark})"
+
+
+def _amount_in_decimals(x: Fraction, unit: str, rounding: Rounding) -> str:
+    """:func:`amount_text` by way of Decimal: for zero, negative and very large numbers, and a rounding of another
+    kind."""
     rounded = rounding(x)
     if _equal(rounded, x):
         return f"{format_decimal(rounded)} {unit}"
