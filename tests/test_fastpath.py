@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import pickle
 import weakref
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 import regimen
 from regimen.engine import fastpath
 from regimen.engine.fastpath import IdentityMemo, new_row
-from regimen.model import Administration
+from regimen.model import Administration, Regimen
 
 
 class _Thing:
@@ -111,6 +112,31 @@ def test_a_regimens_notes_are_remembered_for_that_regimen_object_alone() -> None
     escalated = [n for n in after.notes if "rate-escalated" in n]
     assert escalated and all("; a test's source): " in n for n in escalated)
     assert regimen.expand(original, patient) == before
+
+
+def _drug_names(reg: Regimen) -> tuple[str, ...]:
+    _WORKED_OUT.append(reg)
+    return tuple(c.drug for c in reg.components())
+
+
+_WORKED_OUT: list[Regimen] = []
+
+
+def test_what_is_worked_out_from_a_regimen_is_kept_with_that_object_and_is_not_its_value() -> None:
+    """``Regimen.once`` works a value out once per regimen object (issue 29): asked again, the same object answers
+    without working it out; a copy made by ``dataclasses.replace`` starts with nothing worked out; what is kept is
+    no part of the regimen's value (equality, repr) and travels with it through pickle (as a cohort's workers get
+    it)."""
+    _WORKED_OUT.clear()
+    original = dataclasses.replace(regimen.load("r-chop-21"))  # a fresh object: nothing worked out yet
+    names = original.once(_drug_names)
+    assert names[:5] == ("rituximab", "cyclophosphamide", "doxorubicin", "vincristine", "prednisone")
+    assert original.once(_drug_names) is names and _WORKED_OUT == [original]  # once
+    renamed = dataclasses.replace(original, phases=(dataclasses.replace(original.phases[0], components=()),))
+    assert renamed.once(_drug_names) == () and _WORKED_OUT == [original, renamed]  # its own, worked out again
+    assert dataclasses.replace(original) == original and repr(dataclasses.replace(original)) == repr(original)
+    copy = pickle.loads(pickle.dumps(original))
+    assert copy == original and copy.once(_drug_names) == names and len(_WORKED_OUT) == 2
 
 
 def test_lifetime_totals_from_the_drugs_the_engine_knows_are_those_read_from_every_row() -> None:

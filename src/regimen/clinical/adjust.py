@@ -99,8 +99,7 @@ class Adjustments:
     @classmethod
     def for_run(cls, regimen: Regimen, options: ClinicalOptions, prepared: Prepared) -> Adjustments:
         """Check the run's choices against the regimen (unknown drugs, undefined dose levels) before expanding."""
-        comps = regimen.components()
-        names = ", ".join(dict.fromkeys(c.drug for c in comps))
+        comps = regimen.once(_components)
         for name, keys in (
             (f"{option('dose_percent')} (or {option('reduce_by')})", options.dose_changes),
             (option("round_to"), options.round_to),
@@ -108,6 +107,7 @@ class Adjustments:
         ):
             for key in keys:
                 if not any(_matches(c, key) for c in comps):
+                    names = ", ".join(dict.fromkeys(c.drug for c in comps))
                     raise ClinicalError(
                         f"{name} {key}: {regimen.id} has no drug or component {key!r}; its drugs are {names}"
                     )
@@ -344,6 +344,10 @@ def _cap_fullest_day(row: PendingRow, cap: Amount, unit: str) -> str | None:
         f"{_amt(day, unit)} → {_amt(limit, unit)}, the whole infusion {_amt(before, unit)} → {_amt(row.amount, unit)}"
     )
     return f"dose capped at the regimen maximum {cap.text} per day (calculated {_amt(day, unit)} on its fullest day)"
+
+
+def _components(regimen: Regimen) -> tuple[Component, ...]:
+    return tuple(regimen.components())
 
 
 def _find_level(comp: Component, level: int | None) -> DoseLevel | None:

@@ -133,7 +133,7 @@ def prepare(
 
     ``check`` (the engine's missing-value check) runs once a BSA has been computed from height and weight.
     """
-    needs_bsa, needs_weight, needs_auc = _needs(regimen)
+    needs_bsa, needs_weight, needs_auc = regimen.once(_needs)  # the regimen alone: once per regimen
     check_body_pair(patient, regimen)
     out = Prepared(patient=patient)
     _bsa(out, needs_bsa, options)

@@ -106,10 +106,10 @@ def renal_plan(regimen: Regimen, prepared: Prepared, options: ClinicalOptions, n
     ``notes``; warnings (a drug left out, no dose stated) to the plan's warnings; under --strict a drug left out is
     an error."""
     plan = RenalPlan(kidney=prepared.kidney)
-    liver = hepatic_note(regimen)
+    liver = regimen.once(hepatic_note)  # the regimen alone: once per regimen object, not once per plan
     if liver is not None:
         notes.append(liver)
-    with_rows = [c for c in regimen.components() if c.renal]
+    with_rows = regimen.once(_with_renal_tables)
     if not with_rows:
         return plan
     kidney = prepared.kidney
@@ -152,6 +152,10 @@ def renal_plan(regimen: Regimen, prepared: Prepared, options: ClinicalOptions, n
             raise StrictError(f"{option('strict')}: {said}; resolve it or run without {option('strict')}")
         prepared.warnings.append(said)
     return plan
+
+
+def _with_renal_tables(regimen: Regimen) -> tuple[Component, ...]:
+    return tuple(c for c in regimen.components() if c.renal)
 
 
 def _missing(prepared: Prepared) -> list[str]:

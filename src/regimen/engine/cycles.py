@@ -159,7 +159,14 @@ class Cycles:
                     held,
                     extra,
                     day_doses(
-                        comp, dose, continuous, duration, hours_today, self.patient, self.rounding, level_step=level_step
+                        comp,
+                        dose,
+                        continuous,
+                        duration,
+                        hours_today,
+                        self.patient,
+                        self.rounding,
+                        level_step=level_step,
                     ),
                 )
             return flat
@@ -310,9 +317,7 @@ class Cycles:
                 )
             amount, rate, hours_given, calculation = found
             out.append(
-                PendingRow(
-                    day=day, infusion=infusion, amount=amount, rate=rate, hours=hours_given, steps=[calculation]
-                )
+                PendingRow(day=day, infusion=infusion, amount=amount, rate=rate, hours=hours_given, steps=[calculation])
             )
         return out
 

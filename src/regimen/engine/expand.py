@@ -26,7 +26,6 @@ from regimen.clinical.options import ClinicalOptions, StrictError
 from regimen.clinical.patient import AGE
 from regimen.clinical.prepare import prepare
 from regimen.engine.cycles import Cycles
-from regimen.engine.fastpath import IdentityMemo
 from regimen.engine.outcomes import expand_outcomes, missing_names, missing_warning, outcomes
 from regimen.engine.plan import Plan, totals_of
 from regimen.engine.requirements import check_patient
@@ -37,9 +36,6 @@ from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.days import describe_days
 from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding, format_fraction
 from regimen.quantities.limits import MAX_COURSE_DAYS, MAX_CYCLES, MAX_ROWS, check_count, check_date
-
-#: Each regimen's rate-escalated components and what their notes say of the regimen alone, by its identity.
-_ESCALATED: IdentityMemo[rate_escalation.Escalated] = IdentityMemo(max_entries=256)
 
 #: The options of a run that chooses none (frozen, and its mappings are only read): made once, not once per plan.
 _NO_OPTIONS = ClinicalOptions()
@@ -205,9 +201,7 @@ def _expand(
             check_count(len(rows), "administrations in the plan", MAX_ROWS)
         offset += n * (length or 0)
     notes.extend(_component_notes(regimen, patient, counts, starts))
-    escalated = _ESCALATED.get((regimen,))
-    if escalated is None:  # the regimen's part of the notes, once per regimen object (regimen.engine.fastpath, 2)
-        escalated = _ESCALATED.put((regimen,), (), rate_escalation.escalated(regimen))
+    escalated = regimen.once(rate_escalation.escalated)  # the regimen's part of the notes (fastpath, 2)
     notes.extend(rate_escalation.notes(regimen, rows, rounding, escalated))  # least times of rate-escalated infusions
     notes.extend(
         f"before the first dose: {r.test}, before {', '.join(r.drugs)} ({r.source})" for r in regimen.requirements
@@ -308,9 +302,7 @@ def _component_notes(
     regimen: Regimen, patient: Patient, counts: Mapping[str, int], starts: Mapping[tuple[str, int], dt.date | None]
 ) -> list[str]:
     """What the source leaves unstated, and which variants applied, in words."""
-    said = _SAID.get((regimen,))
-    if said is None:  # the regimen's part, once per regimen object (regimen.engine.fastpath, 2)
-        said = _SAID.put((regimen,), (), _unstated(regimen))
+    said = regimen.once(_unstated)  # the regimen's part, once per regimen object (regimen.engine.fastpath, 2)
     notes: list[str] = []
     for phase, comp, unstated, variants in said:
         notes.extend(unstated)
@@ -335,7 +327,6 @@ def _component_notes(
 
 #: Each component's notes that depend on the regimen alone, and each variant with the change it makes in words.
 _Said = tuple[tuple[Phase, Component, tuple[str, ...], tuple[tuple[Variant, str], ...]], ...]
-_SAID: IdentityMemo[_Said] = IdentityMemo(max_entries=256)
 
 
 def _unstated(regimen: Regimen) -> _Said:

@@ -13,11 +13,14 @@ Three things, each with its invariant and a test (tests/test_fastpath.py, tests/
    objects (a strong reference), so none of them can be freed and its ``id`` reused while the entry lives, and
    :meth:`IdentityMemo.get` checks each by ``is`` all the same; the memo is emptied when full, so it never grows
    beyond ``max_entries``. The memos, each of a value that depends on its key's objects alone: a component's
-   layout in a cycle and a phase's order of components (:mod:`regimen.engine.cycles`); by the regimen object, its
-   components' notes on what the source leaves unstated and its variants' changes in words, and the part of the
-   rate-escalation notes that names the steps and source (:mod:`regimen.engine.expand`), the names its rules read
-   (:mod:`regimen.engine.outcomes`) and the values its doses need (:mod:`regimen.engine.requirements`). A test
-   expands a changed copy of a regimen after the original and finds its own notes (tests/test_fastpath.py).
+   layout in a cycle, a phase's order of components, and a flat dose's day and derivation (no patient value is in
+   them: :mod:`regimen.engine.cycles`). What depends on the regimen alone is kept with the regimen object itself
+   (:meth:`regimen.model.Regimen.once`, issue 29): its components' notes on what the source leaves unstated and its
+   variants' changes in words, and the part of the rate-escalation notes that names the steps and source
+   (:mod:`regimen.engine.expand`), the names its rules read (:mod:`regimen.engine.outcomes`), the values its doses
+   need (:mod:`regimen.engine.requirements`), and what the clinical layer reads of it for every plan (the values
+   it needs, its components with renal tables, its hepatic note). A test expands a changed copy of a regimen
+   after the original and finds its own notes (tests/test_fastpath.py).
 3. Rows made by writing their fields into ``__dict__`` (:func:`new_row`, :func:`moved_rows`, and
    :meth:`regimen.model.Administration.moved`, which the model layer holds itself), or by making a dictionary of
    every field the row's ``__dict__`` (:func:`row_of`; :func:`moved_rows` copies the earlier cycle's row's

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from regimen.engine.fastpath import IdentityMemo
 from regimen.engine.plan import Plan
 from regimen.errors import PatientError, option
 from regimen.model import Administration, Patient, Regimen, Total
@@ -39,15 +38,14 @@ def rules(regimen: Regimen) -> list[Rule]:
     return [v.when for c in regimen.components() for v in c.variants]
 
 
-#: The names each regimen's rules compare (but the cycle), by the regimen's identity (regimen.engine.fastpath, 2).
-_RULE_NAMES: IdentityMemo[frozenset[str]] = IdentityMemo(max_entries=256)
+def _rule_names(regimen: Regimen) -> frozenset[str]:
+    """The patient values the regimen's rules compare, kept with the regimen (``Regimen.once``)."""
+    return frozenset({n for r in rules(regimen) for n in r.names} - {"cycle"})
 
 
 def missing_names(regimen: Regimen, patient: Patient) -> list[str]:
     """Names the regimen's rules compare that the patient lacks (in a fixed order)."""
-    names = _RULE_NAMES.get((regimen,))
-    if names is None:
-        names = _RULE_NAMES.put((regimen,), (), frozenset({n for r in rules(regimen) for n in r.names} - {"cycle"}))
+    names = regimen.once(_rule_names)
     if not names:  # no rule reads a patient value: none can be missing
         return []
     values = patient.rule_values(1)

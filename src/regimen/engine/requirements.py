@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from regimen.engine.fastpath import IdentityMemo
 from regimen.errors import PatientError, option
 from regimen.model import Patient, Regimen
 
@@ -37,17 +36,16 @@ def _asked(name: str, values: Mapping[str, object]) -> str:
     return f"{option('bsa')} ... (or {option('height')} ...{weight}: the BSA is then computed, Mosteller by default)"
 
 
-#: Each regimen's :func:`dose_requirements`, by the regimen's identity (regimen.engine.fastpath, 2): a plan checks
-#: them first, and they depend on the regimen alone.
-_DOSE_NEEDS: IdentityMemo[tuple[str, ...]] = IdentityMemo(max_entries=256)
+def _dose_needs(regimen: Regimen) -> tuple[str, ...]:
+    """:func:`dose_requirements`, kept with the regimen (``Regimen.once``): a plan checks them first, and they
+    depend on the regimen alone."""
+    return tuple(dose_requirements(regimen))
 
 
 def check_patient(regimen: Regimen, patient: Patient) -> None:
     """Stop with one message naming every missing value the doses need (a rule's value may be missing: the plan
     then shows each outcome of the rule)."""
-    needs = _DOSE_NEEDS.get((regimen,))
-    if needs is None:
-        needs = _DOSE_NEEDS.put((regimen,), (), tuple(dose_requirements(regimen)))
+    needs = regimen.once(_dose_needs)
     dosed_by = {"weight": patient.weight_kg, "bsa": patient.bsa_m2}  # a dose's basis: flat, per kg, per m², AUC
     missing = [k for k in needs if dosed_by[k] is None]
     if missing:

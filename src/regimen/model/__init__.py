@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from regimen.errors import RegimenError
 
@@ -369,6 +369,9 @@ class Source:
         return self.citation + (f" ({self.registry})" if self.registry else "")
 
 
+_T = TypeVar("_T")
+
+
 @dataclass(frozen=True, slots=True)
 class Regimen:
     id: str
@@ -387,6 +390,21 @@ class Regimen:
     requirements: tuple[Requirement, ...] = ()  # what must be known before the first dose
     gates: tuple[Gate, ...] = ()  # what must hold before each cycle
     modifications: tuple[Modification, ...] = ()  # what to do when a gate is not met or a toxicity occurs
+    #: What :meth:`once` worked out from this regimen, by the function that works it out. Not part of the regimen's
+    #: value: not given to the constructor, compared, hashed or shown; a copy made by ``dataclasses.replace`` starts
+    #: with none of it.
+    _derived: dict[Callable[[Regimen], Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def once(self, make: Callable[[Regimen], _T]) -> _T:
+        """``make(self)``, worked out once per regimen object and kept with it: what depends on the regimen alone,
+        which a plan would otherwise work out again for every patient (issue 29). ``make`` must depend on nothing
+        else, and be a module-level function (it is the key, and is pickled by name with the regimen)."""
+        derived = self._derived
+        if make in derived:
+            found: _T = derived[make]
+            return found
+        value = derived[make] = make(self)
+        return value
 
     @property
     def phased(self) -> bool:
