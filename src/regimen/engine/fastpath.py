@@ -116,7 +116,8 @@ def moved_rows(
         course_day = fields["course_day"] + shift
         fields["cycle"] = cycle
         fields["course_day"] = course_day
-        fields["date"] = start + dt.timedelta(days=course_day - 1) if start is not None else None
+        if start is not None:  # else the template's date, None like every date of the plan
+            fields["date"] = start + dt.timedelta(days=course_day - 1)
         infusion = fields["infusion"]
         if infusion is not None:
             fields["infusion"] = new_infusion(
