@@ -213,9 +213,7 @@ class Cycles:
                 whole = self._infusions(comp, level_dose, level_step, duration, layout)
                 adjust.apply(comp, whole, unit, continuous)
                 shares = _shares(whole, layout, unit, rounding)
-                rows.extend(
-                    _administrations(phase, cycle, offset, start, comp, _items(shares), unit, rounding, derivation)
-                )
+                rows.extend(_administrations(phase, cycle, offset, start, comp, shares, unit, rounding, derivation))
                 continue
             n = comp.times_per_day
             days = self._layout_doses(comp, level_dose, level_step, duration, layout)
@@ -440,10 +438,12 @@ def _shares(
     layout: tuple[tuple[int, Infusion | None, Fraction], ...],
     unit: str,
     rounding: Rounding,
-) -> list[PendingRow]:
+) -> list[_Item]:
     """Each adjusted infusion of ``whole`` shared out over its days: a day's share is the infusion's rate times the
     hours it runs that day, and its working is the whole infusion's, then the share. The infusion's warnings and the
-    maximum doses that applied to it are on its first day's row (the day it is connected)."""
+    maximum doses that applied to it are on its first day's row (the day it is connected). The rows as
+    :func:`_administrations` reads them (:data:`_Item`), made here without a row being adjusted in between: the
+    shares are not adjusted again."""
     by_start = {row.infusion.start_course_day: row for row in whole if row.infusion is not None}
     # the working of an infusion is worked out once per infusion, and the text of a share of a day once per distinct
     # rate and hours of a day (a 7-day pump is seven days of 24 h: one text, not seven; infusions of one dose, days
@@ -451,7 +451,7 @@ def _shares(
     # of the rows' numbers, which ``whole`` holds while this runs, and the hours by value
     workings: dict[int, str] = {}
     shares: dict[tuple[int, int, int, int, int], tuple[str, Fraction, Fraction | None]] = {}
-    out: list[PendingRow] = []
+    out: list[_Item] = []
     for day, infusion, hours_today in layout:
         assert infusion is not None
         start = infusion.start_course_day
@@ -478,18 +478,20 @@ def _shares(
         share, amount, calculated = found
         first = infusion.day_index == 1
         out.append(
-            PendingRow(
-                day=day,
-                infusion=new_infusion(
+            (
+                day,
+                new_infusion(
                     start, infusion.hours, infusion.day_index, infusion.days, row.amount, working, row.calculated
                 ),
-                amount=amount,
-                rate=row.rate,
-                hours=hours_today,
-                steps=[working, share],
-                warnings=list(row.warnings) if first else [],
-                calculated=calculated,
-                caps=list(row.caps) if first else [],
+                amount,
+                row.rate,
+                hours_today,
+                f"{working}; {share}",
+                row.warnings if first else (),
+                calculated,
+                row.caps if first else (),
+                None,
+                None,
             )
         )
     return out
