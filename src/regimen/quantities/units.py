@@ -416,9 +416,9 @@ def parse_measure(text: str, *, target: str, default_unit: str, what: str, examp
     plain = _PLAIN_NUMBER.fullmatch(raw)
     if plain is not None:  # '70', '1.82': a bare number as most callers give it, read in integers (issue 29)
         whole, places = plain.groups()
-        value = Fraction(int(whole + places), 10 ** len(places)) if places else Fraction(int(whole))
+        read = Fraction(int(whole + places), 10 ** len(places)) if places else Fraction(int(whole))
         scale = factor(default_unit, target)
-        return value if scale == 1 else value * scale
+        return read if scale == 1 else read * scale
     feet = _FEET_INCHES.match(raw)
     if feet and target == "centimeter":
         inches = Decimal(feet.group(1)) * 12 + Decimal(feet.group(2) or 0)
