@@ -74,6 +74,8 @@ class Cycles:
         self._factor_texts: dict[int, str | None] = {}  # by the body factor's identity (the run holds it)
         # the drugs of the plan's rows: of each cycle expanded, as a later cycle repeats one of those cycles' rows
         self.drugs: set[str] = set()
+        # whether any row has a warning or a maximum dose that applied (a later cycle's rows repeat them)
+        self.flagged = False
 
     def rows(
         self, phase: Phase, cycle: int, offset: int, start: dt.date | None, length: int | None
@@ -95,6 +97,7 @@ class Cycles:
         if first is None:
             rows = self._expand_cycle(phase, cycle, offset, start, length, chosen)
             self.drugs.update(r.drug for r in rows)
+            self.flagged = self.flagged or any(r.warnings or r.caps for r in rows)
             sums = cycle_sums(rows)
             self._first[key] = (offset, rows, sums)
             self.sums += sums

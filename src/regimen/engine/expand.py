@@ -211,12 +211,14 @@ def _expand(
         notes.append(f"emetogenic risk {risk.level} ({risk.source}): the antiemetics follow it")
     notes.extend(adjust.notes)
     plan_level = list(warnings)
-    warnings.extend(row_warnings(rows))
-    notes.extend(f"{line}, as the protocol states" for line in row_warnings(rows, "caps"))
+    if cycles_of.flagged:  # else no row has a warning or a maximum dose that applied: none is read for them
+        warnings.extend(row_warnings(rows))
+        notes.extend(f"{line}, as the protocol states" for line in row_warnings(rows, "caps"))
     # lifetime totals, always shown: anthracyclines (default table and limit when none is chosen), bleomycin
     drugs = cycles_of.drugs  # each drug once, without reading every row of every cycle
+    administrations = tuple(rows)
     found = exposure(
-        tuple(rows), patient.bsa_m2, options.anthracycline_table, options.prior, options.anthracycline_limit, drugs
+        administrations, patient.bsa_m2, options.anthracycline_table, options.prior, options.anthracycline_limit, drugs
     )
     bleo_notes, bleo_warnings = bleomycin_total(rows, drugs)
     notes.extend([*found.lines, *bleo_notes])
@@ -232,7 +234,7 @@ def _expand(
     return Plan(
         regimen=regimen,
         patient=patient,
-        administrations=tuple(rows),
+        administrations=administrations,
         totals=tuple(totals_of(cycles_of.sums)),
         notes=tuple(dict.fromkeys(notes)),
         cycles=counts,
