@@ -98,6 +98,8 @@ def test_every_auc_patient_gets_exactly_the_rows_of_regimen_expand(rows: list[di
         row["patient_id"] = f"P{i}"
         if repeat and i % (repeat + 1) == 0:  # repeated values: a GFR's block is reused
             row.update({k: rows[0][k] for k in ("weight_kg", "age", "sex", "scr_mgdl")})
+        if row["gfr_mlmin"] and i % 2:  # a measured GFR and no creatinine (an empty cell)
+            row["scr_mgdl"] = ""
     _assert_like_expand(rows)
 
 

@@ -192,10 +192,13 @@ class ValueChecks:
             ~bad & ~has("gfr") & ~has("height") & has("scr") & has("age") & has("sex") & has("weight")
         )
 
-        def floats(key: str) -> np.ndarray:  # each value as prepare() makes it a float; NaN for none (code -1)
+        # each value as prepare() makes it a float; NaN for none (code -1; a column's unread values are None)
+        def floats(key: str) -> np.ndarray:
             if key not in cols:
                 return np.full(len(which), np.nan)
-            values = np.asarray([float(v) for v in cols[key].values] + [np.nan], dtype=np.float64)
+            values = np.asarray(
+                [float(v) if v is not None else np.nan for v in cols[key].values] + [np.nan], dtype=np.float64
+            )
             taken: np.ndarray = values[cols[key].codes[which]]
             return taken
 
@@ -326,7 +329,11 @@ class ValueChecks:
         estimated = _ESTIMATE in cols  # GFRs worked out in columns: their warnings too, in prepare()'s order
         if estimated:  # the creatinine under the floor, first (prepare()'s renal step)
             floor = _DEFAULT_OPTIONS.scr_floor
-            texts = table("scr", "scr floor", lambda v: scr_floor_warning(v, _DEFAULT_OPTIONS) if v < floor else None)
+            texts = table(
+                "scr",
+                "scr floor",
+                lambda v: scr_floor_warning(v, _DEFAULT_OPTIONS) if v is not None and v < floor else None,
+            )
             parts.append((np.where(codes("scr") < 0, len(texts) - 1, codes("scr")), texts))
         for key in ("weight", "height", "bsa", *(["scr"] if estimated else [])):
             if key in cols:
