@@ -196,3 +196,32 @@ def test_estimates_in_columns_are_prepares_floats_and_rounding(
         # uncertain only near a tie, or near the limit of a GFR (300 mL/min) by either equation (CKD-EPI: its bound)
         bound = renal.ckd_epi_2021_bound(np.array([scr]), np.array([female]))[0]
         assert abs(raw * 100 % 1 - 0.5) < 1e-5 or max(raw, bound) >= 300 * LIMIT_SHARE
+
+
+def test_auc_rows_handed_to_parquet_as_arrow_are_the_frame_they_replace() -> None:
+    """The AUC example's rows built straight as an Arrow table (a Parquet file's) are the coded frame of the same
+    rows, and neither is made one patient at a time (the bundled regimens' test, with a renal roster)."""
+    import pyarrow as pa
+
+    from regimen.engine.cohort.expander import CohortExpander
+    from regimen.export.frames import _coded_table
+
+    roster = pd.DataFrame(
+        {
+            "patient_id": ["a", "b", "c", "d", "e"],
+            "weight_kg": ["70", "92.4", "51", "120", "64.5"],
+            "bsa_m2": ["1.8", "2.05", "1.52", "2.4", "1.71"],
+            "age": ["45", "61", "70", "33", "39"],
+            "sex": ["female", "male", "female", "male", "female"],
+            "scr_mgdl": ["0.9", "1.24", "0.62", "0.7", ""],
+            "gfr_mlmin": ["", "", "", "", "88"],
+            "start_date": ["2026-03-01", "", "2026-10-24", "2026-03-29", ""],
+        }
+    )
+    expander = CohortExpander(GOG158)
+    table, problems = expander.expand(roster, coded="arrow")
+    frame, _ = expander.expand(roster, coded=True)
+    assert isinstance(table, pa.Table) and len(problems) == 0, expander.notes
+    assert not any("one patient at a time" in n for n in expander.notes), expander.notes
+    assert table.equals(_coded_table(frame))
+    assert table.num_rows == 5 * 12  # six cycles of paclitaxel and carboplatin each
