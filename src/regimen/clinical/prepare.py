@@ -311,19 +311,34 @@ def _scr_floor(out: Prepared, needed: bool, options: ClinicalOptions) -> Fractio
     scr = out.patient.scr_mg_dl
     if scr is None or not needed or out.patient.gfr_ml_min is not None or scr >= options.scr_floor:
         return scr
-    floor = format_fraction(options.scr_floor)
     if options.scr_floor_apply:
         out.working.append(
-            f"serum creatinine {format_fraction(scr)} mg/dL rounded up to {floor} mg/dL for the GFR estimates "
-            "(--scr-floor-apply): a low creatinine overestimates the GFR and the carboplatin dose"
+            f"serum creatinine {format_fraction(scr)} mg/dL rounded up to {format_fraction(options.scr_floor)} "
+            "mg/dL for the GFR estimates (--scr-floor-apply): a low creatinine overestimates the GFR and the "
+            "carboplatin dose"
         )
         return options.scr_floor
-    out.warnings.append(
-        f"serum creatinine {format_fraction(scr)} mg/dL is under {floor} mg/dL (--scr-floor): a low "
-        "creatinine overestimates the GFR and so the Calvert (carboplatin) dose; many centres round it up to "
-        "0.7 or 0.8 mg/dL: check the value, measure the GFR, or pass --scr-floor-apply"
-    )
+    out.warnings.append(scr_floor_warning(scr, options))
     return scr
+
+
+def scr_floor_warning(scr: Fraction, options: ClinicalOptions) -> str:
+    """The warning on a serum creatinine under the floor that is not rounded up (AUC dosing from an estimate)."""
+    return (
+        f"serum creatinine {format_fraction(scr)} mg/dL is under {format_fraction(options.scr_floor)} mg/dL "
+        "(--scr-floor): a low creatinine overestimates the GFR and so the Calvert (carboplatin) dose; many centres "
+        "round it up to 0.7 or 0.8 mg/dL: check the value, measure the GFR, or pass --scr-floor-apply"
+    )
+
+
+#: The source of a GFR estimated by Cockcroft–Gault, as the working names it.
+COCKCROFT_GAULT = "Cockcroft–Gault"
+
+#: The warning of every AUC-dosed plan when the GFR cap is lifted (--gfr-cap none).
+GFR_CAP_LIFTED = (
+    "GFR cap lifted (--gfr-cap none): with IDMS-standardised creatinine the FDA (2010) "
+    "advises capping the GFR at 125 mL/min for carboplatin dosing"
+)
 
 
 def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
@@ -342,7 +357,7 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
                 f" (actual weight) / (72 × {format_fraction(scr_used)} mg/dL){female} = "
                 f"{rounded_text(raw_cg, cg, DERIVED_PLACES, 'mL/min')}"
             )
-            estimates["cockcroft-gault"] = (cg, "Cockcroft–Gault")
+            estimates["cockcroft-gault"] = (cg, COCKCROFT_GAULT)
             out.working.append(text)
         raw_egfr = renal.ckd_epi_2021(scr, age, p.sex)
         egfr = exact_places(raw_egfr, DERIVED_PLACES)
@@ -369,7 +384,7 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
     if not needed:
         return
     if p.gfr_ml_min is not None:
-        gfr, text = p.gfr_ml_min, f"GFR {format_fraction(p.gfr_ml_min)} mL/min (given with --gfr)"
+        gfr, name = p.gfr_ml_min, "given with --gfr"
     else:
         _need(
             p.scr_mg_dl,
@@ -389,18 +404,21 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
                 "CKD-EPI 2021",
             )
         gfr, name = estimates[options.gfr_method]
-        text = f"GFR {format_fraction(gfr)} mL/min ({name})"
-    used = gfr
     if options.gfr_cap is None:
-        out.warnings.append(
-            "GFR cap lifted (--gfr-cap none): with IDMS-standardised creatinine the FDA (2010) "
-            "advises capping the GFR at 125 mL/min for carboplatin dosing"
-        )
-    elif gfr > options.gfr_cap:
-        used = options.gfr_cap
-        default = " (FDA 2010 default)" if options.gfr_cap == DEFAULT_GFR_CAP else " (--gfr-cap)"
-        text += f" capped at {format_fraction(options.gfr_cap)} mL/min{default}"
-    out.gfr = Gfr(ml_min=gfr, used=used, text=text)
+        out.warnings.append(GFR_CAP_LIFTED)
+    out.gfr = calvert_gfr(gfr, name, options)
+
+
+def calvert_gfr(gfr: Fraction, source: str, options: ClinicalOptions) -> Gfr:
+    """The GFR a Calvert dose uses: ``gfr`` (``source`` says where it comes from: :data:`COCKCROFT_GAULT`), capped
+    at the run's cap, and its text for the working."""
+    text = f"GFR {format_fraction(gfr)} mL/min ({source})"
+    if options.gfr_cap is None or gfr <= options.gfr_cap:
+        return Gfr(ml_min=gfr, used=gfr, text=text)
+    default = " (FDA 2010 default)" if options.gfr_cap == DEFAULT_GFR_CAP else " (--gfr-cap)"
+    return Gfr(
+        ml_min=gfr, used=options.gfr_cap, text=f"{text} capped at {format_fraction(options.gfr_cap)} mL/min{default}"
+    )
 
 
 def _possible_gfr(value: Fraction, what: str, unit: str, *, with_weight: bool = False, with_bsa: bool = False) -> None:
@@ -493,12 +511,16 @@ def _eligibility(out: Prepared, regimen: Regimen) -> None:
 # ClinicalError, ClinicalOptions and StrictError live in regimen.clinical.options; named here until every
 # importer uses that module (removed once the cohort and calendar modules are moved over).
 __all__ = [
+    "COCKCROFT_GAULT",
+    "GFR_CAP_LIFTED",
     "ClinicalError",
     "ClinicalOptions",
     "Gfr",
     "Prepared",
     "StrictError",
+    "calvert_gfr",
     "component_weight_key",
     "exact_places",
     "prepare",
+    "scr_floor_warning",
 ]

@@ -64,6 +64,7 @@ from regimen.engine.cohort.rowtable import OUTPUT_COLUMNS, _Columns, _RowTable
 from regimen.engine.cohort.templates import TemplateBlocks, _doses_by_auc, _plain, _Template
 from regimen.engine.cohort.values import (
     _DEFAULT_OPTIONS,
+    _ESTIMATE,
     _PATIENT_FIELD,
     _RENAL,
     _factorize_rows,
@@ -116,6 +117,10 @@ class CohortExpander(TemplateBlocks):
     _prepared: dict[tuple[Any, ...], tuple[list[str], Gfr | None] | str] = field(
         init=False, default_factory=dict, repr=False
     )
+    # for a target AUC: the GFR of each hundredth of a mL/min estimated in columns, and each GFR by its text (a block's
+    # key), made once per run
+    _gfrs: dict[int, Gfr] = field(init=False, default_factory=dict, repr=False)
+    _gfr_texts: dict[str, Gfr] = field(init=False, default_factory=dict, repr=False)
     # per template: its rows coded for the row table (texts, ints, floats: a column per row)
     _coded: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(init=False, default_factory=dict, repr=False)
     _table: _RowTable = field(init=False, default_factory=lambda: _RowTable(), repr=False)
@@ -369,6 +374,9 @@ class CohortExpander(TemplateBlocks):
                 bad |= cols[key].codes < 0
         if self._auc:
             bad |= self._without_gfr(roster, cols, first_row, ids, problems)
+            estimate = self._estimated_gfr(cols, bad)
+            if estimate is not None:
+                cols[_ESTIMATE] = estimate
         if self._prepares_each() and self._strict is None:
             bad |= self._refused(cols, bad, first_row, ids, problems)
         start: Column | None = None
@@ -441,6 +449,11 @@ class CohortExpander(TemplateBlocks):
                 first = self._block_starts(signature, template, basis, keys, rep)[codes]
                 for i, j in enumerate(j for j, b in enumerate(template.bases) if b == basis):
                     out.rows[pos[:, j]] = first + i  # member m's row j is row i of its body value's block
+                if basis == "auc" and _ESTIMATE in cols:  # one whose GFR is worked out in columns, one by prepare()
+                    estimated = cols[_ESTIMATE].codes[good[members]] >= 0
+                    checks += [
+                        int(members[w[0]]) for w in (np.flatnonzero(estimated), np.flatnonzero(~estimated)) if len(w)
+                    ]
                 if basis == "bsa":  # check one patient of each way the BSA is given
                     checks += [
                         int(members[np.flatnonzero(codes == c)[0]])

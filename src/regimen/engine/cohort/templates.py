@@ -20,6 +20,7 @@ from regimen.engine.cohort.roster import (
 )
 from regimen.engine.cohort.rowtable import _DOSE_AT, _RowTable
 from regimen.engine.cohort.values import (
+    _ESTIMATE,
     _PATIENT_FIELD,
     _RENAL,
     ValueChecks,
@@ -150,6 +151,7 @@ class TemplateBlocks(ValueChecks):
         _table: _RowTable
         _templates: dict[tuple[Any, ...], _Template]
         _plain: bool
+        _gfr_texts: dict[str, Gfr]
 
         def _expand(self, patient: Patient, start: dt.date | None = None, strict: bool = False) -> Plan: ...
 
@@ -259,7 +261,7 @@ class TemplateBlocks(ValueChecks):
                 if fields is None:
                     if patient is None:
                         patient = self._body_patient(rep, basis, key)
-                        gfr = self._gfr(patient) if basis == "auc" else None
+                        gfr = self._gfr_of(patient, key) if basis == "auc" else None
                     amount, rate, hours, calculation, _ = rule.work(patient, self.rounding, gfr)
                     fields = self._worked[memo] = self._table.dose_codes(
                         dose_fields(self.rounding, amount, rate, hours, calculation)
@@ -280,6 +282,10 @@ class TemplateBlocks(ValueChecks):
             else:
                 floats[k] = values
         return self._table.append(texts, ints, floats), size
+
+    def _gfr_of(self, patient: Patient, key: tuple[Any, ...]) -> Gfr | None:
+        """The GFR of a block of AUC dosing: by its text (:meth:`_gfr_keys`), else the patient's by prepare()."""
+        return self._gfr_texts[key[1]] if len(key) == 2 else self._gfr(patient)
 
     def _template_codes(self, template: _Template) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         found = self._coded.get(id(template))
@@ -314,6 +320,8 @@ class TemplateBlocks(ValueChecks):
 
         if basis == "flat":
             return np.zeros(len(members), dtype=np.int64), [("flat",)]
+        if basis == "auc" and _ESTIMATE in cols:  # plain rows: one block per GFR (its text says all the rows use)
+            return self._gfr_keys(cols, members)
         if basis == "auc":  # every value the GFR is worked out from: the key's patient is the member
             none = np.full(len(members), -1, dtype=np.int64)
             found = [cols[k].codes[members] if k in cols else none for k in _RENAL]
@@ -364,9 +372,37 @@ class TemplateBlocks(ValueChecks):
         ]
         return np.asarray(codes, dtype=np.int64), keys
 
+    def _gfr_keys(self, cols: dict[str, Column], members: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+        """Per member, a code of their GFR for a target AUC, and the keys ("auc", the GFR's text): the GFR worked out
+        in columns (:meth:`_estimated_gfr`), else prepare()'s, once per set of values. The text names the value,
+        where it comes from and its cap, so it is all a row of plain dosing needs (:attr:`_gfr_texts`)."""
+        import numpy as np
+        import pandas as pd
+
+        estimate = cols[_ESTIMATE]
+        codes = estimate.codes[members]
+        texts = np.empty(len(members), dtype=object)
+        fast = codes >= 0
+        texts[fast] = np.asarray([g.text for g in estimate.values] + [None], dtype=object)[codes[fast]]
+        for g in estimate.values:
+            self._gfr_texts[g.text] = g
+        slow = np.flatnonzero(~fast)
+        if len(slow):
+            found = [cols[k].codes[members[slow]] if k in cols else np.full(len(slow), -1) for k in _RENAL]
+            sets, uniques = _factorize_rows(found)
+            gfrs = [self._gfr(Patient(**_renal_fields(cols, u))) for u in uniques]
+            for g in gfrs:
+                if g is not None:
+                    self._gfr_texts[g.text] = g
+            texts[slow] = np.asarray([g.text if g is not None else None for g in gfrs], dtype=object)[sets]
+        key_codes, distinct = pd.factorize(texts)
+        return np.asarray(key_codes, dtype=np.int64), [("auc", t) for t in distinct]
+
     @staticmethod
     def _body_patient(rep: Patient, basis: str, key: tuple[Any, ...]) -> Patient:
         if key[0] == "flat":
+            return rep
+        if key[0] == "auc" and len(key) == 2:  # a GFR's text: a Calvert dose needs nothing else of the patient
             return rep
         if key[0] == "auc":
             return dataclasses.replace(rep, **{_PATIENT_FIELD[k]: v for k, v in zip(_RENAL, key[1:], strict=True)})

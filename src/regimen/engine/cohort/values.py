@@ -6,16 +6,21 @@ values (:class:`ValueChecks`, a part of :class:`~regimen.engine.cohort.expander.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from regimen.clinical.gfr_columns import cockcroft_gault_estimates
 from regimen.clinical.prepare import (
+    COCKCROFT_GAULT,
     ClinicalOptions,
     Gfr,
     age_warnings,
+    calvert_gfr,
     is_child,
     prepare,
     range_warning,
+    scr_floor_warning,
 )
 from regimen.engine.cohort.roster import (
     COLUMNS,
@@ -70,6 +75,9 @@ _PATIENT_FIELD = {
 }
 #: What a patient's GFR is worked out from (a target AUC's body value), in :data:`COLUMNS` keys.
 _RENAL = ("weight", "height", "bsa", "sex", "age", "scr", "gfr")
+#: The key in a chunk's columns of the GFR worked out in columns (:meth:`ValueChecks._estimated_gfr`): a code per
+#: patient into distinct :class:`Gfr` values, -1 for a patient whose GFR comes from :func:`prepare` one at a time.
+_ESTIMATE = "gfr estimate"
 
 
 def _renal_fields(cols: Mapping[str, Column], codes: tuple[int, ...]) -> dict[str, Any]:
@@ -120,8 +128,11 @@ class ValueChecks:
         _said: dict[tuple[str, Any], str | None]
         _prepared: dict[tuple[Any, ...], tuple[list[str], Gfr | None] | str]
         _options: ClinicalOptions | None
+        _strict: ClinicalOptions | None
         _weight_body: bool
         _auc: bool
+        _plain: bool
+        _gfrs: dict[int, Gfr]
 
         def _estimate_needs(self) -> list[str]: ...
 
@@ -157,6 +168,54 @@ class ValueChecks:
         if column not in roster.columns:
             return np.ones(len(roster), dtype=bool)
         return np.array([t is None for t in cell_texts(roster[column])], dtype=bool)
+
+    def _estimated_gfr(self, cols: Mapping[str, Column], bad: np.ndarray) -> Column | None:
+        """For a target AUC: each patient's GFR by Cockcroft–Gault worked out in columns, as :func:`prepare` works it
+        out (:func:`~regimen.clinical.gfr_columns.cockcroft_gault_estimates`), or None where this run's rows are not
+        made that way (clinical options given, caps or rounding in the file: a plan per set of values). Code -1: a
+        patient left to :func:`prepare` (rejected already, a measured GFR, a height given (a BSA to check against
+        it), a value near a rounding tie or a limit). The values are :class:`Gfr`, one per hundredth of a mL/min,
+        made once per run by :func:`calvert_gfr`, as prepare() makes them."""
+        import numpy as np
+
+        if not (self._auc and self._plain and self._options is None and not self._weight_body):
+            return None
+        options = _DEFAULT_OPTIONS
+        if options.gfr_method != "cockcroft-gault":  # pragma: no cover - the default
+            return None
+
+        def has(key: str) -> np.ndarray:
+            col = cols.get(key)
+            return col.codes >= 0 if col is not None else np.zeros(len(bad), dtype=bool)
+
+        which = np.flatnonzero(
+            ~bad & ~has("gfr") & ~has("height") & has("scr") & has("age") & has("sex") & has("weight")
+        )
+
+        # each value as prepare() makes it a float; NaN for none (code -1; a column's unread values are None)
+        def floats(key: str) -> np.ndarray:
+            if key not in cols:
+                return np.full(len(which), np.nan)
+            values = np.asarray(
+                [float(v) if v is not None else np.nan for v in cols[key].values] + [np.nan], dtype=np.float64
+            )
+            taken: np.ndarray = values[cols[key].codes[which]]
+            return taken
+
+        female = np.asarray([v == "female" for v in cols["sex"].values] + [False], dtype=bool)
+        estimates = cockcroft_gault_estimates(
+            floats("age"), floats("weight"), floats("scr"), female[cols["sex"].codes[which]], floats("bsa"), options
+        )
+        distinct, inverse = np.unique(estimates.hundredths[estimates.certain], return_inverse=True)
+        codes = np.full(len(bad), -1, dtype=np.int64)
+        codes[which[estimates.certain]] = inverse
+        values: list[Any] = []
+        for h in distinct.tolist():
+            gfr = self._gfrs.get(h)
+            if gfr is None:
+                gfr = self._gfrs[h] = calvert_gfr(Fraction(h, 100), COCKCROFT_GAULT, options)
+            values.append(gfr)
+        return Column(codes, values)
 
     # -- templates --
     def _patient(self, cols: dict[str, Column], pos: int) -> Patient:
@@ -216,7 +275,8 @@ class ValueChecks:
         one problem each; once per distinct set of values."""
         import numpy as np
 
-        which = np.flatnonzero(~bad)
+        left = ~bad if _ESTIMATE not in cols else ~bad & (cols[_ESTIMATE].codes < 0)  # the others: none refused
+        which = np.flatnonzero(left)
         none = np.full(len(which), -1, dtype=np.int64)
         codes, uniques = _factorize_rows([cols[k].codes[which] if k in cols else none for k in _RENAL])
         said = [self._prepare(Patient(**_renal_fields(cols, u))) for u in uniques]
@@ -266,7 +326,16 @@ class ValueChecks:
         # each part: per patient, a code into its table of texts (None: no warning); joined once per distinct
         # combination of codes, not once per patient
         parts: list[tuple[np.ndarray, np.ndarray]] = []
-        for key in ("weight", "height", "bsa"):
+        estimated = _ESTIMATE in cols  # GFRs worked out in columns: their warnings too, in prepare()'s order
+        if estimated:  # the creatinine under the floor, first (prepare()'s renal step)
+            floor = _DEFAULT_OPTIONS.scr_floor
+            texts = table(
+                "scr",
+                "scr floor",
+                lambda v: scr_floor_warning(v, _DEFAULT_OPTIONS) if v is not None and v < floor else None,
+            )
+            parts.append((np.where(codes("scr") < 0, len(texts) - 1, codes("scr")), texts))
+        for key in ("weight", "height", "bsa", *(["scr"] if estimated else [])):
             if key in cols:
                 adult = table(key, f"{key} adult", partial(range_warning, key, child=False))
                 # a child's ranges only where the chunk has a child (no code reaches them otherwise)
@@ -295,6 +364,8 @@ class ValueChecks:
         full = (w >= 0) & (h >= 0) & (("bsa" in self.needs) | (b >= 0))
         if self._prepares_each():
             full[:] = True
+            if estimated:  # prepare() for the patients whose GFR is its own; the others' warnings are above
+                full &= codes(_ESTIMATE) < 0
         if full.any():
             which = np.flatnonzero(full)
             key_codes, uniques = _factorize_rows([codes(k)[which] for k in _RENAL])
