@@ -31,7 +31,7 @@ from regimen.engine.courses.repository import (
     UnknownCourse,
 )
 from regimen.engine.courses.state import DueRow
-from regimen.store.db import StoreError, connect, resolve, shown
+from regimen.store.db import StoreError, connect, reading, resolve, shown
 from regimen.store.schema import changes, courses, scheduled, views
 
 
@@ -263,11 +263,11 @@ class CourseStore:
             .where(scheduled.c.date >= first, scheduled.c.date <= last)
             .order_by(scheduled.c.date, scheduled.c.course_id, scheduled.c.n)  # plan order: the book sorts
         )
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [_due_row(r) for r in conn.execute(query).all()]
 
     def stale(self, code_version: str) -> list[str]:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             if _all_current(conn, code_version):
                 return []
             return list(conn.execute(_stale_query(code_version).order_by(courses.c.id)).scalars())
