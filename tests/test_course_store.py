@@ -21,6 +21,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
 from tests.helpers import CAPOX_FIXTURE
 from tests.test_courses import START, changes_in, db, ok, postgres, rows_of, started
 
@@ -251,8 +252,8 @@ def test_a_worklist_on_postgresql_opens_one_connection(db: str) -> None:
 def test_a_worklist_on_postgresql_sends_each_read_once_without_a_transaction_or_a_ping(db: str) -> None:
     """What 'due' sends a PostgreSQL server, as the driver's protocol trace shows it: after SQLAlchemy's set-up of the
     connection, one statement per read (the schema's version, the two counts, the day's rows). Each read went in a
-    BEGIN and a ROLLBACK, each connection taken from the pool was pinged first, and the version was preceded by a
-    catalog query for its table: 19 round trips to the server, 10 now (issue 29)."""
+    BEGIN and a ROLLBACK, each connection taken from the pool was pinged first, the version was preceded by a
+    catalog query for its table, and the counts were two statements: 19 round trips to the server, 9 now (issue 29)."""
     if db.endswith(".sqlite3"):
         pytest.skip("the round trips of a PostgreSQL server (a SQLite file has none)")
     from psycopg import pq
@@ -284,10 +285,33 @@ def test_a_worklist_on_postgresql_sends_each_read_once_without_a_transaction_or_
     assert sent[:set_up][0] == "BEGIN"
     assert sent[set_up:] == [
         "SELECT version_num FROM alembic_version",
-        "SELECT count(*) AS count_1",  # the views of this version
-        "SELECT count(*) AS count_1",  # the courses
+        "SELECT (SELECT count(*) AS",  # the views of this version against the courses: one statement
         "SELECT scheduled.course_id, scheduled.regimen_id, scheduled.date,",
     ]
+
+
+def test_the_schema_version_read_in_one_statement_still_tells_a_foreign_database_from_a_damaged_one(
+    tmp_path: Path,
+) -> None:
+    """The version is read without asking the catalog first (issue 29); when that read fails, the catalog says why:
+    a SQLite database of other tables is no course database, and a file of other bytes is a damaged one, each
+    one line."""
+    import sqlite3
+
+    from regimen.cli.app import cli
+
+    foreign = tmp_path / "notes.sqlite3"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE notes (text TEXT)")
+    conn.close()
+    result = CliRunner().invoke(cli, ["due", "--from", "2026-12-01", "--db", str(foreign)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"Error: {foreign} is not a course database (no regimen tables); check --db"
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"not a database, but long enough to be read as one's header" * 100)
+    result = CliRunner().invoke(cli, ["due", "--from", "2026-12-01", "--db", str(garbage)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith(f"Error: {garbage} is not a usable course database (file is not a")
 
 
 def test_the_worklist_command_freezes_the_database_libraries_out_of_garbage_collection(tmp_path: Path) -> None:
