@@ -5,7 +5,9 @@ new database; every database error (a damaged file, a server that went away mid-
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
@@ -56,23 +58,48 @@ def open_store(db: str | None, *, write: bool, refresh: bool = False) -> Any:
     them, through a writing connection to the database that the read-only opening found (it creates nothing). On
     PostgreSQL the reader's own connection writes (only a SQLite file is opened read-only), and the book's ``due``
     rebuilds through it: a second engine there cost a second connection, its set-up queries and schema check."""
-    from regimen.engine.courses import CourseBook  # lazy: only the course commands need it
-    from regimen.export.course import rendered  # lazy: only the course commands need it
-    from regimen.store.courses import CourseStore  # lazy: SQLAlchemy only for the course commands
-    from regimen.store.db import connect, resolve  # lazy: likewise
 
     def announce(line: str) -> None:
         click.echo(render(line, flag), err=True)
 
-    url = resolve(db)
-    book = CourseBook(CourseStore(connect(url, write=write, announce=announce)), rendered)
+    with loading():  # the imports, and the engine's, which imports the driver; no course is replayed here
+        from regimen.engine.courses import CourseBook  # lazy: only the course commands need it
+        from regimen.export.course import rendered  # lazy: only the course commands need it
+        from regimen.store.courses import CourseStore  # lazy: SQLAlchemy only for the course commands
+        from regimen.store.db import connect, resolve  # lazy: likewise
+
+        url = resolve(db)
+        # lasting=False: a command's engine, whose connections are never old enough to need a ping before use
+        book = CourseBook(CourseStore(connect(url, write=write, announce=announce, lasting=False)), rendered)
     if refresh and not write and url.get_backend_name() == "sqlite":
-        writer = _Guarded(CourseBook(CourseStore(connect(url, write=True)), rendered), url, True)
+        writer = _Guarded(CourseBook(CourseStore(connect(url, write=True, lasting=False)), rendered), url, True)
         try:
             writer.refresh()
         finally:
             writer.close()
     return _Guarded(book, url, write)
+
+
+@contextmanager
+def loading() -> Iterator[None]:
+    """The block loads a library that stays loaded to the end of the command (SQLAlchemy, the database driver, the
+    store): the cyclic garbage collector is paused while it does, and what it loaded is then frozen out of later
+    collections, as the command line's start-up does with its own modules (regimen.__main__). The collector scanned
+    SQLAlchemy's and psycopg's objects again and again as they loaded, and again as a worklist's rows piled up: a
+    sixth of the CPU time of 'regimen due' over 100,000 courses on PostgreSQL (issue 29).
+
+    Only in a process that froze its start-up (the console script): a process that froze nothing (a test's, running
+    commands in-process) is left to collect as it does, as a freeze there would keep its later garbage cycles for
+    good."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if gc.get_freeze_count():
+            gc.freeze()
+        if was:
+            gc.enable()
 
 
 def due_span(first: dt.datetime | None, days: int) -> tuple[dt.date, dt.date]:
@@ -81,4 +108,4 @@ def due_span(first: dt.datetime | None, days: int) -> tuple[dt.date, dt.date]:
     return day1, day1 + dt.timedelta(days=days - 1)
 
 
-__all__ = ["db_option", "due_span", "open_store"]
+__all__ = ["db_option", "due_span", "loading", "open_store"]

@@ -195,12 +195,19 @@ def guarded(url: URL, writing: bool) -> Iterator[None]:
         raise failure(exc, url, writing) from None
 
 
-def connect(url: URL, *, write: bool = True, announce: Callable[[str], None] | None = None) -> Engine:
+def connect(
+    url: URL, *, write: bool = True, announce: Callable[[str], None] | None = None, lasting: bool = True
+) -> Engine:
     """An engine on ``url`` with the schema at :data:`HEAD`.
 
     ``write=False`` (show, list, due): a SQLite file is opened read-only and must already hold a database (a missing
     or empty file is refused: a reader creates nothing). A writer creates a new database and says so through
     ``announce``. A database of a newer schema than this regimen knows is refused before anything is touched.
+
+    ``lasting`` False: the engine of one command, which lives a second. A lasting engine (the web server's) pings a
+    PostgreSQL connection from its pool before reusing it, as a server restarted between two requests leaves it
+    dead; a command's connections were opened moments before, and the ping was a round trip to the server on each
+    of the worklist's three reads (issue 29).
     """
     sqlite = url.get_backend_name() == "sqlite"
     new = False
@@ -214,7 +221,7 @@ def connect(url: URL, *, write: bool = True, announce: Callable[[str], None] | N
     else:
         # no hstore: regimen stores none, and looking its type up took three more statements on every connection
         engine = sa.create_engine(
-            url, pool_pre_ping=True, use_native_hstore=False, connect_args={"connect_timeout": 10}
+            url, pool_pre_ping=lasting, use_native_hstore=False, connect_args={"connect_timeout": 10}
         )
     try:
         with guarded(url, writing=False):
@@ -232,10 +239,39 @@ def known() -> set[str]:
     return {p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py")}
 
 
+_VERSION = sa.text("SELECT version_num FROM alembic_version")
+
+
 def current(conn: Connection) -> str | None:
     if not sa.inspect(conn).has_table("alembic_version"):
         return None
-    return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    return conn.execute(_VERSION).scalar()
+
+
+def _current_of(engine: Engine) -> str | None:
+    """The schema revision, as :func:`current` reads it, in one statement where the version table is there (every
+    course database): the catalog is looked up only when the statement fails, to tell a database without the table
+    from an error. On PostgreSQL the read runs outside a transaction: a statement sees its own snapshot either way,
+    and BEGIN and ROLLBACK were two more round trips to the server (issue 29)."""
+    try:
+        with reading(engine) as conn:
+            return conn.execute(_VERSION).scalar()
+    except sa.exc.DBAPIError:
+        with engine.connect() as conn:
+            if sa.inspect(conn).has_table("alembic_version"):
+                raise  # the table is there: the error is the database's (a lost server, a damaged file)
+            return None
+
+
+def reading(engine: Engine) -> Connection:
+    """A connection for reads that need no snapshot across statements: on PostgreSQL, each statement commits on its
+    own (no BEGIN and ROLLBACK sent around it; under READ COMMITTED each statement sees its own snapshot anyway).
+    A SQLite reader keeps its transaction: a WAL reader's snapshot costs nothing, and the engine's BEGIN is the
+    connection's own (see :func:`_sqlite`)."""
+    conn = engine.connect()
+    if engine.dialect.name == "postgresql":
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+    return conn
 
 
 def _check_known(found: str | None, url: URL) -> None:
@@ -251,8 +287,7 @@ def migrate(engine: Engine, url: URL | None = None, *, writable: bool = True) ->
     refused untouched. ``writable`` False: a read-only SQLite file, brought up to date by a writing connection of its
     own when it is an older regimen database (never made a database when it is not one)."""
     url = engine.url if url is None else url
-    with engine.connect() as conn:
-        found = current(conn)
+    found = _current_of(engine)
     _check_known(found, url)
     if found == HEAD:
         return
@@ -284,4 +319,15 @@ def migrate(engine: Engine, url: URL | None = None, *, writable: bool = True) ->
         command.upgrade(config, "head")
 
 
-__all__ = ["HEAD", "StoreError", "connect", "default_path", "failure", "guarded", "known", "resolve", "shown"]
+__all__ = [
+    "HEAD",
+    "StoreError",
+    "connect",
+    "default_path",
+    "failure",
+    "guarded",
+    "known",
+    "reading",
+    "resolve",
+    "shown",
+]
