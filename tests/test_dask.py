@@ -356,3 +356,132 @@ def test_the_cli_on_the_threaded_scheduler_writes_the_pandas_engines_rows_every_
     # an expander still pickles for worker processes (without its lock; the copy has its own)
     copy = pickle.loads(pickle.dumps(CohortExpander(load(regimen_id))))
     assert frame_records(copy.expand(roster)[0]) == expected
+
+
+@pytest.fixture
+def small_slices(monkeypatch):  # type: ignore[no-untyped-def]
+    """Slices of about 25 rows (2 or 3 cenersen-arm3 patients), the first of 2 patients: a row group of 30 patients
+    is many slices."""
+    import regimen.engine.cohort.dask as engine
+
+    monkeypatch.setattr(engine, "SLICE_ROWS", 25)
+    monkeypatch.setattr(engine, "FIRST_SLICE", 2)
+
+
+def _one_row_group(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
+    """The 30 patients of :func:`_roster_folder` (a weight of -1 in row 8, row 22's id repeating row 4's) in one
+    file of one row group."""
+    _, roster = _roster_folder(tmp_path)
+    folder = tmp_path / "one"
+    folder.mkdir()
+    roster.to_parquet(folder / "all.parquet", row_group_size=len(roster))
+    return folder, roster
+
+
+@pytest.mark.usefixtures("small_slices")
+def test_a_row_group_is_expanded_and_written_a_slice_at_a_time(tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    """Issue 29: a task's memory is bounded by its slices, not by the roster's row group. One row group of 30
+    patients is one task and one output file, written a slice at a time (a row group of the file each): the rows
+    are the pandas engine's, and the problems keep the file's row numbers across slices."""
+    import pyarrow.parquet as pq
+
+    folder, roster = _one_row_group(tmp_path)
+    summary = write_cohort(load("cenersen-arm3"), folder, tmp_path / "out", engine=DaskEngine(client=client))
+    assert (summary.patients_in, summary.expanded, summary.rejected) == (30, 27, 3)
+    [part] = (tmp_path / "out").glob("part-*.parquet")
+    assert part.name == "part-00000.parquet"
+    assert pq.ParquetFile(part).metadata.num_row_groups >= 10  # 2 patients, then 2 or 3 a slice: at least 10 slices
+    assert frame_records(pd.read_parquet(part)) == frame_records(cohort(load("cenersen-arm3"), roster).frame)
+    errors = list(csv.DictReader((tmp_path / "out.errors.csv").open()))
+    assert sorted((e["file"], int(e["row"]), e["column"]) for e in errors) == [
+        ("all.parquet", 4, "patient_id"),
+        ("all.parquet", 8, "weight_kg"),
+        ("all.parquet", 22, "patient_id"),
+    ]
+
+
+@pytest.mark.usefixtures("small_slices")
+def test_a_sink_that_takes_whole_parts_gets_a_row_group_whole(tmp_path: Path) -> None:
+    """A sink without ``open_part`` (here in memory) is given each row group's rows once, all its slices together,
+    with the row schema's types; progress counts the patients of every slice."""
+    folder, roster = _one_row_group(tmp_path)
+    sink = _Parts()
+    calls: list[tuple[int, int]] = []
+    summary = run(load("cenersen-arm3"), folder, sink, engine=DaskEngine(), progress=lambda d, t: calls.append((d, t)))
+    assert summary.rejected == 3 and list(sink.parts) == [0]
+    expected = cohort(load("cenersen-arm3"), roster).frame
+    assert sink.parts[0].dtypes.to_dict() == expected.dtypes.to_dict()
+    assert frame_records(sink.parts[0]) == frame_records(expected)
+    assert calls == [(0, 30), (30, 30)]
+
+
+def test_slices_are_sized_by_the_rows_a_patient_has_so_far() -> None:
+    from regimen.engine.cohort.dask import FIRST_SLICE, SLICE_ROWS, next_slice
+    from regimen.engine.cohort.runner import PartResult
+
+    def done(patients: int, rejected: int, rows: int) -> PartResult:
+        return PartResult(problems=pd.DataFrame(), patients=patients, rows=rows, rejected=rejected, notes=())
+
+    assert SLICE_ROWS == 262_144 and FIRST_SLICE == 1_024
+    assert next_slice([done(1024, 0, 61_440)]) == 4_369  # mFOLFOX6, 60 rows a patient: 262,144 / 60 = 4,369.07
+    # 1,000 expanded patients, 232,000 rows (CAPOX): 262,144 / 232 = 1,129.9
+    assert next_slice([done(1024, 24, 200_000), done(10, 10, 0), done(100, 100, 32_000)]) == 1_129
+    assert next_slice([done(5, 5, 0)]) == FIRST_SLICE  # nobody expanded yet: rows a patient unknown
+    assert next_slice([done(1, 0, 10**6)]) == 1  # never an empty slice
+
+
+def test_a_task_takes_arrow_buffers_from_the_c_allocator(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 29: with Arrow's default pool (mimalloc) a Dask worker's memory grew with every task and was not given
+    back, until the workers paused at 80 % of their limit. A task, wherever it runs, writes its rows with Arrow
+    buffers from the C library's allocator (as the run's own process does), and restores the pool it found."""
+    import pyarrow as pa
+
+    from regimen.engine.cohort.dask import expand_row_group, roster_parts
+    from regimen.engine.cohort.expander import CohortExpander
+
+    class Pools:
+        parts_in_any_order = True
+
+        def __init__(self) -> None:
+            self.pools: list[str] = []
+
+        def write(self, rows: pd.DataFrame, part: int) -> None:
+            self.pools.append(pa.default_memory_pool().backend_name)
+
+    folder, _ = _roster_folder(tmp_path)
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)  # a pool the user chose is left alone
+    before = pa.default_memory_pool()
+    pa.set_memory_pool(pa.mimalloc_memory_pool())  # as a worker process starts (Arrow's default)
+    try:
+        sink = Pools()
+        [result] = expand_row_group(CohortExpander(load("cenersen-arm3")), roster_parts(folder)[0], {}, sink)
+        assert result.patients == 5 and sink.pools == ["system"]
+        assert pa.default_memory_pool().backend_name == "mimalloc"
+    finally:
+        pa.set_memory_pool(before)
+
+
+def test_the_client_lets_go_of_each_part_as_soon_as_its_results_are_in(tmp_path: Path, client) -> None:  # type: ignore[no-untyped-def]
+    """Issue 29: a worker keeps a task it ran, with its arguments (its copy of the expander, grown by the part's
+    rows: megabytes), for as long as the client holds the task's future. Held to the end, they filled the workers of a
+    5,000,000-patient run. Each time a part is counted done, the client holds futures of the parts not done only."""
+    import time
+
+    folder, _ = _roster_folder(tmp_path)  # 7 row groups: 7 tasks
+    held: list[tuple[int, int]] = []
+
+    def progress(done: int, total: int) -> None:
+        # a future let go is counted off by the client's event loop, a moment later: up to 2 s for it
+        not_done = 7 - len(held) if held else 0
+        deadline = time.monotonic() + 2
+        while True:
+            futures = sum(1 for key in client.refcount if str(key).startswith("regimen-part-"))
+            if futures <= not_done or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        held.append((done, futures))
+
+    write_cohort(load("cenersen-arm3"), folder, tmp_path / "out", engine=DaskEngine(client=client), progress=progress)
+    assert held[0] == (0, 0)  # before the tasks are sent
+    assert [n for _, n in held[1:]] == [6, 5, 4, 3, 2, 1, 0]
+    assert held[-1][0] == 30

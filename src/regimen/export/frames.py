@@ -175,7 +175,7 @@ class ParquetParts:
     closed: the folder appears whole or not at all.
 
     A sink for the Dask engine: picklable (it holds paths only), each part written on its own by the task that made
-    it, in any order."""
+    it, in any order: a slice at a time into its own file (:meth:`open_part`), or whole (:meth:`write`)."""
 
     parts_in_any_order: ClassVar[bool] = True
     takes_coded: ClassVar[str] = "arrow"  # each part goes to a Parquet FrameWriter
@@ -193,6 +193,10 @@ class ParquetParts:
 
     def write(self, frame: pd.DataFrame | pa.Table, part: int) -> None:
         write_frame(frame, self.tmp / f"part-{part:05d}.parquet")
+
+    def open_part(self, part: int) -> FrameWriter:
+        """The file of one part, its slices appended in order (a row group each), put in place when closed."""
+        return FrameWriter(self.tmp / f"part-{part:05d}.parquet")
 
     def close(self, ok: bool = True) -> None:
         """Rename the folder into place (``ok``), or remove what was written."""

@@ -1,11 +1,19 @@
 """Cohorts beyond one machine's memory: the runner's per-part function, run by Dask.
 
 The roster is a folder of Parquet files. Each row group of each file is one task: it is read and expanded by
-:func:`regimen.engine.cohort.runner.expand_part` (exactly the pandas engine's code, with the same options), and
-its rows are written by the sink from the task (a folder of Parquet parts:
-:class:`regimen.export.frames.ParquetParts`); only the problems and counts come back. Repeated patient ids are
-found first, over the whole roster (one column read). Row numbers in the errors are per file (``file``, ``row``,
-1 = the file's first row).
+:func:`regimen.engine.cohort.runner.expand_part` (exactly the pandas engine's code, with the same options), in
+slices of about :data:`SLICE_ROWS` output rows, and each slice's rows are written by the sink from the task as soon
+as they are made (a folder of Parquet parts, one file per row group: :class:`regimen.export.frames.ParquetParts`);
+only the problems and counts come back. Repeated patient ids are found first, over the whole roster (one column
+read). Row numbers in the errors are per file (``file``, ``row``, 1 = the file's first row).
+
+A task's memory is bounded by its slices, not by the roster's row groups (a row group pandas writes holds up to
+1,048,576 patients, 60 million mFOLFOX6 rows), and its Arrow buffers come from the C library's allocator, as in the
+process that starts the run (:func:`regimen.engine.cohort.runner.arrow_memory`). Why, measured (issue 29, 1,000,000
+mFOLFOX6 patients, row groups of 20,000 patients: 1.2 M rows a task, 2 worker processes of 1 GiB): with Arrow's
+default pool (mimalloc) in the workers, each worker's peak grew with every task it ran, from 463 to 542 MiB over 25
+tasks, memory it kept and did not give back; at 5,000,000 patients both workers stood paused at 80 % of their limit
+after 242 of 250 tasks. With the C allocator the peaks stayed level (420-430 MiB); in slices, lower still.
 
 Needs the optional extra: ``pip install 'regimen-schedules[dask]'``. With no scheduler given, Dask's local threaded
 scheduler runs the tasks; pass a ``distributed.Client`` (or its address) for a cluster. The expander (with the
@@ -17,11 +25,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from regimen.engine.cohort.expander import CohortExpander
 from regimen.engine.cohort.roster import ERROR_COLUMNS, ID_COLUMN, CohortError, as_text, more_than_once
-from regimen.engine.cohort.runner import PartResult, Progress, RowSink, expand_part
+from regimen.engine.cohort.runner import PartResult, Progress, RowSink, arrow_memory, expand_part
 from regimen.errors import option
 
 #: Columns of a Dask run's problems: the roster file, then those of a pandas run.
@@ -71,16 +79,86 @@ def roster_parts(folder: str | Path) -> list[RosterPart]:
     return parts
 
 
+#: Output rows a task makes and writes at a time: a row group's patients are expanded in slices of about this many
+#: rows (the rows a patient has so far, times the patients), each written before the next is made. The pandas
+#: engine's parts are about this size for cenersen-arm3 (25,000 patients), the size measured fastest there.
+SLICE_ROWS = 262_144
+#: Patients of a task's first slice, before its rows a patient are known.
+FIRST_SLICE = 1_024
+
+
+class PartWriter(RowSink, Protocol):
+    """Where one task's slices go, in order: ``write(rows, part)`` for each, then ``close(ok)``."""
+
+    def close(self, ok: bool = True) -> None: ...
+
+
+class _WholePart:
+    """The part writer of a sink that takes each part in one piece (``write(rows, part)`` once): the slices are
+    kept and handed over together when the part is done. A sink that writes files offers ``open_part`` instead."""
+
+    takes_coded = False  # plain frames: they are joined with pandas
+
+    def __init__(self, sink: RowSink, part: int) -> None:
+        self.sink = sink
+        self.part = part
+        self.slices: list[Any] = []
+
+    def write(self, rows: Any, part: int) -> None:
+        self.slices.append(rows)
+
+    def close(self, ok: bool = True) -> None:
+        import pandas as pd
+
+        if ok:
+            rows = self.slices[0] if len(self.slices) == 1 else pd.concat(self.slices, ignore_index=True)
+            self.sink.write(rows, self.part)
+        self.slices = []
+
+
+def part_writer(sink: RowSink, part: int) -> PartWriter:
+    """The sink's writer of one part (its ``open_part``), or one that hands it the whole part when done."""
+    open_part = getattr(sink, "open_part", None)
+    return open_part(part) if open_part is not None else _WholePart(sink, part)
+
+
+def next_slice(results: list[PartResult]) -> int:
+    """Patients of a task's next slice: about :data:`SLICE_ROWS` rows at the rows a patient of its slices so far
+    (rejected patients have none); :data:`FIRST_SLICE` until a patient has rows."""
+    expanded = sum(r.patients - r.rejected for r in results)
+    rows = sum(r.rows for r in results)
+    return max(1, SLICE_ROWS * expanded // rows) if rows else FIRST_SLICE
+
+
 def expand_row_group(
     expander: CohortExpander, part: RosterPart, repeated: Mapping[str, int], sink: RowSink
-) -> PartResult:
-    """One task: read one row group, expand it into ``sink``; its problems carry the file's name."""
+) -> list[PartResult]:
+    """One task: read one row group and expand it into ``sink``, a slice at a time (:data:`SLICE_ROWS`), each slice's
+    rows written before the next is made; the slices' problems carry the file's name."""
     import pyarrow.parquet as pq
 
-    roster = pq.ParquetFile(part.file).read_row_group(part.row_group).to_pandas()
-    result = expand_part(expander, roster, part.first_row, repeated, sink, part.index, where=str(part.file))
-    result.problems.insert(0, "file", part.file.name)
-    return result
+    with arrow_memory():
+        table = pq.ParquetFile(part.file).read_row_group(part.row_group)
+        writer = part_writer(sink, part.index)
+        results: list[PartResult] = []
+        try:
+            lo, patients = 0, FIRST_SLICE
+            while True:  # an empty row group is one empty slice: its part is written, with no rows
+                roster = table.slice(lo, patients).to_pandas()
+                result = expand_part(
+                    expander, roster, part.first_row + lo, repeated, writer, part.index, where=str(part.file)
+                )
+                result.problems.insert(0, "file", part.file.name)
+                results.append(result)
+                lo += len(roster)
+                if lo >= table.num_rows:
+                    break
+                patients = next_slice(results)
+        except BaseException:
+            writer.close(ok=False)
+            raise
+        writer.close()
+    return results
 
 
 def repeated_ids(parts: list[RosterPart]) -> dict[str, int]:
@@ -98,7 +176,8 @@ def repeated_ids(parts: list[RosterPart]) -> dict[str, int]:
 @dataclass(frozen=True, slots=True)
 class DaskEngine:
     """Every roster row group a Dask task. ``client``: a ``distributed.Client``, its address, or None for Dask's
-    local threaded scheduler. The sink must take parts in any order (see :class:`.runner.RowSink`)."""
+    local threaded scheduler. The sink must take parts in any order (see :class:`.runner.RowSink`); one with
+    ``open_part(part)`` (a :class:`PartWriter` of that part) is given a part's rows a slice at a time."""
 
     client: Any = None
     error_columns: ClassVar[tuple[str, ...]] = DASK_ERROR_COLUMNS
@@ -144,19 +223,27 @@ class DaskEngine:
 def _on_cluster(
     client: Any, tasks: list[Any], parts: list[RosterPart], total: int, progress: Progress | None
 ) -> list[PartResult]:
-    from distributed import KilledWorker
+    from distributed import KilledWorker, as_completed
 
     try:
         futures = client.compute(tasks)
-        if progress is not None:
-            from distributed import as_completed
-
-            rows = {future.key: part.rows for future, part in zip(futures, parts, strict=True)}
-            done = 0
-            for future in as_completed(futures):  # type: ignore[no-untyped-call]
-                done += rows[future.key]
+        of_key = {future.key: part for future, part in zip(futures, parts, strict=True)}
+        results: list[list[PartResult]] = [[] for _ in parts]
+        done = 0
+        # each task's results fetched as it finishes, and its future let go: a worker keeps a task it ran, with the
+        # arguments it ran on (its copy of the expander, grown by the part's distinct rows: 2-3 MiB), until the
+        # client lets go of its future. Gathered at the end, those copies filled the workers (issue 29: 5,000,000
+        # mFOLFOX6 patients, both 1 GiB workers paused at 80 % after 242 of 250 parts)
+        finished = as_completed(futures, with_results=True)  # type: ignore[no-untyped-call]
+        del futures
+        for future, result in finished:
+            part = of_key.pop(future.key)
+            del future
+            results[part.index] = result
+            done += part.rows
+            if progress is not None:
                 progress(done, total)
-        return list(client.gather(futures))
+        return [result for part_results in results for result in part_results]
     except KilledWorker as exc:  # every worker that ran a part died (out of memory, killed): one line, not 47
         key = str(exc.args[0]) if exc.args else "a part"
         part = key.removeprefix(_KEY) if key.startswith(_KEY) else key
@@ -176,20 +263,25 @@ def _on_threads(tasks: list[Any], total: int, progress: Progress | None) -> list
     def posttask(key: Any, result: Any, *_: Any) -> None:
         nonlocal done
         if progress is not None and isinstance(key, str) and key.startswith(_KEY):
-            done += result.patients
+            done += sum(r.patients for r in result)
             progress(done, total)
 
     with Callback(posttask=posttask):  # type: ignore[no-untyped-call]
         results = compute(*tasks, scheduler="threads")  # type: ignore[no-untyped-call]
-    return list(results)
+    return [result for part in results for result in part]
 
 
 __all__ = [
     "DASK_ERROR_COLUMNS",
+    "FIRST_SLICE",
+    "SLICE_ROWS",
     "DaskEngine",
+    "PartWriter",
     "RosterPart",
     "expand_row_group",
     "need_dask",
+    "next_slice",
+    "part_writer",
     "repeated_ids",
     "roster_parts",
 ]
