@@ -237,18 +237,18 @@ def _on_cluster(
         finished = as_completed(futures, with_results=True)  # type: ignore[no-untyped-call]
         del futures
         for future, result in finished:
-            part = of_key.pop(future.key)
+            finished_part = of_key.pop(future.key)
             del future
-            results[part.index] = result
-            done += part.rows
+            results[finished_part.index] = result
+            done += finished_part.rows
             if progress is not None:
                 progress(done, total)
         return [result for part_results in results for result in part_results]
     except KilledWorker as exc:  # every worker that ran a part died (out of memory, killed): one line, not 47
         key = str(exc.args[0]) if exc.args else "a part"
-        part = key.removeprefix(_KEY) if key.startswith(_KEY) else key
+        lost = key.removeprefix(_KEY) if key.startswith(_KEY) else key
         raise CohortError(
-            f"the Dask workers died while expanding roster part {part} (each worker given it was lost): no output was "
+            f"the Dask workers died while expanding roster part {lost} (each worker given it was lost): no output was "
             "written; check the workers' memory limit and logs and run again, or leave out "
             f"{option('scheduler')} to run on this machine's threads"
         ) from None
