@@ -105,3 +105,47 @@ def test_a_total_without_a_duration_is_refused_and_no_unit_is_suggested() -> Non
     message = str(e.value)
     assert 'needs the time it runs, e.g. duration = "46 h"' in message
     assert "/day" not in message and "/h" not in message and "mg/m²/" not in message
+
+
+AGE_PUMP = """id = "age-pump"
+name = "a pump whose days depend on age"
+cycle_length = 28
+[[source]]
+citation = "test"
+[[component]]
+drug = "cytarabine"
+dose = "100 mg/m²/day"
+route = "IV"
+method = "continuous infusion"
+duration = "3 days"
+days = "1-3"
+[[component.variant]]
+when = "age > 60"
+days = "1-2"
+duration = "2 days"
+note = "2 days instead of 3 for patients older than 60"
+"""
+
+
+def test_without_the_age_each_branch_of_a_pump_is_its_own_event_and_order_never_their_sum() -> None:
+    """Age not given: the plan shows both pumps, marked. Hand-computed at 1.8 m²: 100 mg/m²/day × 1.8 m² = 180 mg
+    a day; over 72 h (age ≤ 60) 540 mg, over 48 h (age > 60) 360 mg. The calendar once made one event of the five
+    day shares ("Only if age > 60 years: Cytarabine 900 mg ... over 48 h"), and the order check one order of 900 mg:
+    every output now counts preparations one way (engine.preparations)."""
+    import datetime as dt
+
+    from regimen.engine.verify import orderable
+    from regimen.export.ics import plan_to_ics
+
+    p = regimen.expand(load_text(AGE_PUMP), regimen.make_patient(bsa="1.8"), start=dt.date(2026, 12, 10))
+    orders = sorted((e.condition, e.dose, e.hours, e.days) for e in orderable(p))
+    assert orders == [("age > 60 years", 360, 48, (1, 2)), ("age ≤ 60 years", 540, 72, (1, 2, 3))]
+    text = plan_to_ics(p).decode().replace("\r\n ", "")
+    summaries = sorted(line for line in text.splitlines() if line.startswith("SUMMARY:"))
+    assert summaries == [
+        "SUMMARY:Only if age > 60 years: Cytarabine 360 mg IV continuous over 48 h\\, 7.5 mg/h — C1 D1–2",
+        "SUMMARY:Only if age ≤ 60 years: Cytarabine 540 mg IV continuous over 72 h\\, 7.5 mg/h — C1 D1–3",
+    ]
+    assert text.count("STATUS:TENTATIVE") == 2 and "900 mg" not in text
+    # all day (no time given): each event ends the day after its last share
+    assert "DTEND;VALUE=DATE:20261212" in text and "DTEND;VALUE=DATE:20261213" in text

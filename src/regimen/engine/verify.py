@@ -24,6 +24,7 @@ from typing import Literal
 from regimen.clinical.choices import percent
 from regimen.engine.orders import Order, Quantity
 from regimen.engine.plan import Plan
+from regimen.engine.preparations import preparations
 from regimen.errors import RegimenError, option
 from regimen.model import Administration, Derivation, how_given
 from regimen.quantities.days import describe_days
@@ -127,23 +128,14 @@ class Expected:
 
 
 def orderable(plan: Plan) -> list[Expected]:
-    """What a prescriber orders, from the plan's rows: each row, except that the rows of one continuous infusion
-    over several days (same phase, cycle, component and start) are one order of their sum.
-
-    The one place that knows how rows make orders: when the engine has a notion of preparations (one bag, one
-    pump), this reads them instead."""
-    slots: list[list[Administration]] = []  # the rows of each order, in the plan's order
-    pumps: dict[tuple[str, int, str, int], list[Administration]] = {}
-    for r in plan.administrations:
-        if r.infusion is not None and r.infusion.days > 1:
-            key = (r.phase, r.cycle, r.component, r.infusion.start_course_day)
-            if key not in pumps:
-                pumps[key] = []
-                slots.append(pumps[key])
-            pumps[key].append(r)
-        else:
-            slots.append([r])
-    return [_whole_infusion(rows, plan) if len(rows) > 1 else _expected(rows[0]) for rows in slots]
+    """What a prescriber orders, from the plan's rows: one order per preparation
+    (:func:`~regimen.engine.preparations.preparations`): each row, except that the day shares of one continuous
+    infusion over several days (one pump) are one order of their sum. A share given only if a condition holds (a
+    plan made without the value a rule needs) is not added to the pump's order: it is an order of its own, marked."""
+    return [
+        _whole_infusion(prep.rows, plan) if len(prep.rows) > 1 else _expected(prep.first)
+        for prep in preparations(plan.administrations)
+    ]
 
 
 def _whole_infusion(rows: Sequence[Administration], plan: Plan) -> Expected:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from regimen.engine.plan import Plan
+from regimen.engine.preparations import preparations
 from regimen.errors import option
 from regimen.export.caldav import Resource, Upload, sync
 from regimen.export.ics import (
@@ -32,7 +33,6 @@ from regimen.export.ics import (
     uid_prefix,
     zone,
 )
-from regimen.export.ics_text import slots
 from regimen.export.io import write_atomic
 
 
@@ -140,7 +140,8 @@ class CalendarExport:
         """Write the file (atomically) and upload to the CalDAV server, as asked."""
         if self.ics is not None and data is not None:
             write_atomic(self.ics, data)
-            count = sum(len(slots(part)) for part in ([plan] if isinstance(plan, Plan) else plan))
+            parts = [plan] if isinstance(plan, Plan) else plan
+            count = sum(len(preparations(part.administrations)) for part in parts)  # one event per preparation
             self.echo(f"calendar: {count} event(s) written to {self.ics}")
         if self.caldav is not None:
             upload = publish(plan, self.caldav, echo=self.echo, **self.options)

@@ -47,9 +47,10 @@ from typing import Any
 import icalendar  # loaded only with a calendar: the command line imports this module only then
 
 from regimen.engine.plan import Plan
+from regimen.engine.preparations import preparations
 from regimen.engine.timing import assign_times, elapsed
 from regimen.errors import option
-from regimen.export.ics_text import FIXED_DOSE, description, slots, summary
+from regimen.export.ics_text import FIXED_DOSE, description, summary
 from regimen.export.io import write_atomic
 from regimen.export.vtimezone import add_timezones
 from regimen.quantities.clock import (
@@ -291,7 +292,7 @@ def plan_events(
     key = plan_key(plan, label)
     series = series_key(plan, label)
     events = []
-    for slot in slots(plan):
+    for slot in preparations(plan.administrations):  # one event per preparation: a pump is one event
         r = slot.first
         assert r.date is not None
         event = icalendar.Event()
@@ -306,7 +307,7 @@ def plan_events(
             time_note = r.time_note
         elif time is None or plan.time is not None:  # no time, or a time this event cannot have: all day
             event.add("dtstart", r.date)
-            event.add("dtend", r.date + dt.timedelta(days=slot.days))
+            event.add("dtend", r.date + dt.timedelta(days=len(slot.days)))
             time_note = r.time_note
             timed = False
         else:

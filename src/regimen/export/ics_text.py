@@ -1,56 +1,19 @@
-"""What a calendar event of a plan says: the administrations it covers (:class:`Slot`, :func:`slots`), its title
-(:func:`summary`) and its description (:func:`description`: the working, the warnings, the source and the patient
-values it was worked out from, :func:`values_used`). Plain text, no iCalendar: :mod:`regimen.export.ics` writes it
-into events, and the CalDAV path uses the same slots.
+"""What a calendar event of a plan says: its title (:func:`summary`) and its description (:func:`description`: the
+working, the warnings, the source and the patient values it was worked out from, :func:`values_used`). An event is
+one preparation (:func:`regimen.engine.preparations.preparations`: one administration, or one pump over its days),
+as every other output counts them. Plain text, no iCalendar: :mod:`regimen.export.ics` writes it into events, and
+the CalDAV path uses the same preparations.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 
 from regimen.engine.plan import Plan
+from regimen.engine.preparations import Preparation
 from regimen.export.table import DISCLAIMER, patient_line
-from regimen.model import Administration, how_given
+from regimen.model import how_given
 from regimen.quantities.exact import format_decimal, format_fraction
-
-
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """One calendar event: one administration, or the rows of one continuous infusion."""
-
-    rows: tuple[Administration, ...]
-
-    @property
-    def first(self) -> Administration:
-        return self.rows[0]
-
-    @property
-    def continuous(self) -> bool:
-        return self.first.infusion is not None
-
-    @property
-    def hours(self) -> Fraction | None:
-        """Elapsed hours of the event; None when the source does not state a duration."""
-        if self.first.infusion is not None:
-            return self.first.infusion.hours
-        return self.first.duration_hours
-
-    @property
-    def days(self) -> int:
-        return self.first.infusion.days if self.first.infusion is not None else 1
-
-
-def slots(plan: Plan) -> list[Slot]:
-    """Administrations grouped into events: a continuous infusion's rows make one event."""
-    groups: dict[tuple[object, ...], list[Administration]] = {}
-    for r in plan.administrations:
-        if r.infusion is not None:
-            key: tuple[object, ...] = ("infusion", r.phase, r.cycle, r.component, r.infusion.start_course_day)
-        else:
-            key = ("row", r.phase, r.cycle, r.component, r.day, r.dose_number, r.condition)
-        groups.setdefault(key, []).append(r)
-    return [Slot(tuple(rows)) for rows in groups.values()]
 
 
 def _title(text: str) -> str:
@@ -61,22 +24,20 @@ def _amount(plan: Plan, amount: Fraction, unit: str) -> str:
     return f"{format_decimal(plan.rounding(amount))} {unit}"
 
 
-def _day_label(plan: Plan, slot: Slot) -> str:
-    first, last = slot.first, slot.rows[-1]
+def _day_label(plan: Plan, prep: Preparation) -> str:
+    first, last = prep.first, prep.rows[-1]
     phase = f"{first.phase} " if plan.regimen.phased else ""
-    days = f"D{first.day}" if slot.days == 1 else f"D{first.day}–{first.day + slot.days - 1}"
-    if last.day != first.day + slot.days - 1:  # a rule cut the infusion's rows short
-        days = f"D{first.day}–{last.day}"
+    days = f"D{first.day}" if last is first else f"D{first.day}–{last.day}"  # a pump: the days it runs
     return f"{phase}C{first.cycle} {days}"
 
 
-def summary(plan: Plan, slot: Slot, label: str | None = None) -> str:
+def summary(plan: Plan, slot: Preparation, label: str | None = None) -> str:
     """'Idarubicin 21.6 mg IV — C1 D2'; a continuous infusion names its total, rate and hours; supportive care
     names its kind ('Dexamethasone 20 mg IV (premedication) — C1 D1')."""
     r = slot.first
     route = f" {r.route}" if r.route else ""
     if slot.continuous:
-        total = sum((row.dose for row in slot.rows), Fraction(0))
+        total = slot.dose
         rate = f", {_amount(plan, r.rate, r.rate_unit or '')}" if r.rate is not None else ""
         hours = format_fraction(slot.hours or Fraction(0))
         what = f"{_amount(plan, total, r.dose_unit)}{route} continuous over {hours} h{rate}"
@@ -101,7 +62,7 @@ def _notes_for(plan: Plan, drug: str) -> list[str]:
 FIXED_DOSE = "none (a fixed dose)"
 
 
-def values_used(plan: Plan, slot: Slot) -> str:
+def values_used(plan: Plan, slot: Preparation) -> str:
     """The patient values this event's doses were worked out from ("BSA 1.8 m²"), not every value of the plan: an
     idarubicin event says nothing of the weight, so a new weight leaves it as it was (its SEQUENCE kept), and says
     nothing stale. A dose from a GFR, or one whose working is not known, names every value of the plan."""
@@ -120,7 +81,7 @@ def values_used(plan: Plan, slot: Slot) -> str:
     return ", ".join(said)
 
 
-def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, label: str | None) -> str:
+def description(plan: Plan, slot: Preparation, *, timed: bool, time_note: str | None, label: str | None) -> str:
     r = slot.first
     reg = plan.regimen
     lines: list[str] = []
@@ -136,7 +97,7 @@ def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, l
         assert hours is not None
         lines.append(
             f"Continuous infusion over {format_fraction(hours)} h of elapsed time (cycle {r.cycle}, "
-            f"days {r.day}–{r.day + slot.days - 1}); across a daylight-saving change the clock shows "
+            f"days {r.day}–{slot.rows[-1].day}); across a daylight-saving change the clock shows "
             "one hour more or less."
         )
         if not timed:
@@ -171,4 +132,4 @@ def description(plan: Plan, slot: Slot, *, timed: bool, time_note: str | None, l
     return "\n".join(lines)
 
 
-__all__ = ["FIXED_DOSE", "Slot", "description", "slots", "summary", "values_used"]
+__all__ = ["FIXED_DOSE", "description", "summary", "values_used"]
