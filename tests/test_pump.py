@@ -149,3 +149,18 @@ def test_without_the_age_each_branch_of_a_pump_is_its_own_event_and_order_never_
     assert text.count("STATUS:TENTATIVE") == 2 and "900 mg" not in text
     # all day (no time given): each event ends the day after its last share
     assert "DTEND;VALUE=DATE:20261212" in text and "DTEND;VALUE=DATE:20261213" in text
+
+
+def test_with_a_time_each_branch_of_a_pump_runs_its_own_hours() -> None:
+    """Both branches start on day 1 at 09:00 (UTC); the 72 h pump's third day runs 09:00 to 09:00 the next day. The
+    timing once gave the two branches one event, so the 72 h pump ended at the 48 h one's end: its day 3 share
+    started and ended at the same instant."""
+    import datetime as dt
+
+    p = regimen.expand(
+        load_text(AGE_PUMP), regimen.make_patient(bsa="1.8"), start=dt.date(2026, 12, 10), time=dt.time(9, 0)
+    )
+    ends = {(r.condition, r.day): (r.start, r.end) for r in p.administrations}
+    nine = dt.datetime(2026, 12, 12, 9, tzinfo=dt.UTC)
+    assert ends[("age ≤ 60 years", 3)] == (nine, nine + dt.timedelta(days=1))
+    assert ends[("age > 60 years", 2)] == (nine - dt.timedelta(days=1), nine)

@@ -21,6 +21,7 @@ import datetime as dt
 from dataclasses import dataclass
 from fractions import Fraction
 
+from regimen.engine.preparations import infusion_key
 from regimen.model import Administration, Component, Regimen
 from regimen.quantities.clock import start_instant
 
@@ -54,10 +55,8 @@ def assign_times(regimen: Regimen, rows: list[Administration], time: dt.time, tz
     events: dict[tuple[object, ...], _Event] = {}
     key_of: list[tuple[object, ...]] = []
     for r in rows:
-        if r.infusion is not None:
-            key: tuple[object, ...] = ("infusion", r.phase, r.cycle, r.component, r.infusion.start_course_day)
-        else:
-            key = ("row", r.phase, r.cycle, r.component, r.day, r.dose_number, r.condition)
+        # one event per preparation: a pump's day shares (of one branch, when a rule's value is not given) are one
+        key = infusion_key(r) or ("row", r.phase, r.cycle, r.component, r.day, r.dose_number, r.condition)
         events.setdefault(key, _Event(r))
         key_of.append(key)
     by_component: dict[tuple[str, int, str], list[_Event]] = {}

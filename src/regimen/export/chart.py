@@ -22,6 +22,7 @@ from fractions import Fraction
 from typing import Any
 
 from regimen.engine.plan import Plan, drugs_of_several_components
+from regimen.engine.preparations import infusion_key
 from regimen.model import Administration
 from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.exact import amount_text
@@ -124,8 +125,9 @@ def timeline(plan: Plan) -> Any:
     scale = _Scale(width, lanes, last + 1.0)
     infusions: dict[tuple[Any, ...], list[Administration]] = {}
     for r in rows:
-        if r.infusion is not None:
-            infusions.setdefault((r.phase, r.cycle, r.component, r.infusion.start_course_day), []).append(r)
+        key = infusion_key(r)  # one bar per pump (per branch, when a rule's value is not given)
+        if key is not None:
+            infusions.setdefault(key, []).append(r)
     for i, lane in enumerate(lanes):
         colour, marker, hatch = PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)], HATCHES[i % len(HATCHES)]
         bar_labels: list[tuple[_Label, str]] = []
