@@ -19,6 +19,7 @@ from tests.test_courses import db, postgres  # noqa: F401  # the SQLite and Post
 from tests.webserver import course_db, running
 
 from regimen.cli import cli
+from regimen.store import users as users_module
 from regimen.store.db import resolve
 from regimen.store.roles import PERMISSIONS, ROLES, NotAllowed, allowed, require
 from regimen.store.users import LOCKOUT, SignInError, UserStore
@@ -139,6 +140,25 @@ def test_passwords_are_argon2id_hashes_never_the_password(
     login(db, "admin")
     token = session_file.read_text().strip()
     assert PW not in token and rows(db, "SELECT token_sha256 FROM user_sessions") != [(token,)]
+
+
+def test_an_unknown_name_is_checked_against_a_hash_at_the_shipped_parameters(
+    tmp_path: Path, production_password_hashing: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong name costs one Argon2id check at the shipped parameters, as a wrong password does (the answer's time
+    does not tell who exists); the hash it checks against is made when first needed, not at import."""
+    checked: list[str] = []
+    verify = users_module._verify
+    monkeypatch.setattr(
+        users_module, "_verify", lambda hashed, password: checked.append(hashed) or verify(hashed, password)
+    )
+    store = UserStore.open(str(tmp_path / "c.sqlite3"))
+    store.add("admin", "administrator", PW, by="test")
+    with pytest.raises(SignInError, match="wrong user name or password"):
+        store.sign_in("nobody", PW)
+    store.close()
+    [hashed] = checked
+    assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")  # RFC 9106's second recommended option, as shipped
 
 
 def test_a_password_is_never_an_argument(tmp_path: Path) -> None:
