@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from starlette.testclient import TestClient
 from tests.helpers import CAPOX_FIXTURE
-from tests.test_courses import db, postgres  # noqa: F401  # the SQLite and PostgreSQL course databases
 from tests.webserver import course_db, running
 
 from regimen.cli import cli
@@ -68,7 +67,7 @@ def rows(where: str, query: str) -> list[tuple[object, ...]]:
 # ---- the command line: users, login, and who records a change --------------------------------------------------
 
 
-def test_users_round_trip_and_the_audit_trail_names_who_signed_in(db: str, session_file: Path) -> None:  # noqa: F811
+def test_users_round_trip_and_the_audit_trail_names_who_signed_in(db: str, session_file: Path) -> None:
     # the first user is the administrator, added by whoever may open the database; the password is typed twice
     assert "first user of a database is its administrator" in refused(
         regimen("users", "add", "rsmith", "--role", "nurse", "--db", db, stdin=f"{PW}\n{PW}\n")
@@ -122,7 +121,7 @@ def test_users_round_trip_and_the_audit_trail_names_who_signed_in(db: str, sessi
 
 
 def test_passwords_are_argon2id_hashes_never_the_password(
-    db: str,  # noqa: F811
+    db: str,
     session_file: Path,
     production_password_hashing: None,
 ) -> None:
@@ -170,7 +169,7 @@ def test_a_password_is_never_an_argument(tmp_path: Path) -> None:
     )
 
 
-def test_five_failures_lock_the_account_for_15_minutes_across_restarts(db: str) -> None:  # noqa: F811
+def test_five_failures_lock_the_account_for_15_minutes_across_restarts(db: str) -> None:
     store = UserStore.open(db)
     store.add("rsmith", "nurse", PW, by="test")
     at = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
