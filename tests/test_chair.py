@@ -14,8 +14,10 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 from tests.test_users import PW, client_of, rows, sign_in
+from tests.webserver import copied
 
 from regimen.cli import cli
+from regimen.store import users as users_module
 from regimen.store.roles import ROLES
 from regimen.store.users import UserStore
 
@@ -58,8 +60,9 @@ def _unit(where: str) -> str:
 
 @pytest.fixture
 def unit(tmp_path: Path) -> str:
-    """A SQLite course database with course bed4 (mFOLFOX6) and one user of each role."""
-    return _unit(str(tmp_path / "unit.sqlite3"))
+    """A SQLite course database with course bed4 (mFOLFOX6) and one user of each role (made once per test process,
+    copied after)."""
+    return copied(tmp_path / "unit.sqlite3", ("chair unit", users_module._HASHER), _unit)
 
 
 def signed(where: str, role: str) -> TestClient:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from starlette.testclient import TestClient
 from tests.helpers import CAPOX_FIXTURE
-from tests.webserver import course_db, running
+from tests.webserver import copied, course_db, running
 
 from regimen.cli import cli
 from regimen.store import users as users_module
@@ -230,13 +230,16 @@ def test_who_may_do_what() -> None:
 
 @pytest.fixture
 def unit(tmp_path: Path) -> str:
-    """A course database with a course and one user of each role."""
-    path = course_db(tmp_path / "unit.sqlite3")
-    store = UserStore.open(path)
+    """A course database with a course and one user of each role (made once per test process, copied after)."""
+    return copied(tmp_path / "unit.sqlite3", ("users unit", users_module._HASHER), _users_unit)
+
+
+def _users_unit(where: str) -> None:
+    course_db(Path(where))
+    store = UserStore.open(where)
     for role in ROLES:
         store.add(role[:5], role, PW, by="test")  # presc, pharm, nurse, viewe, admin
     store.close()
-    return path
 
 
 def client_of(where: str, base: str = ORIGIN, **options: object) -> TestClient:
