@@ -7,11 +7,12 @@ import ast
 import sys
 import tomllib
 
-from tests.conftest import INTEGRATION_TESTS, MARKS_BY_FIXTURE, MARKS_BY_MODULE, ROOT, SLOW_TESTS, never_selected
+from tests.conftest import FIRST, INTEGRATION_TESTS, MARKS_BY_FIXTURE, MARKS_BY_MODULE, ROOT, SLOW_TESTS, never_selected
 
 
 def test_every_test_marked_slow_or_integration_by_name_exists() -> None:
-    for table, by_module in {"SLOW_TESTS": SLOW_TESTS, "INTEGRATION_TESTS": INTEGRATION_TESTS}.items():
+    tables = {"SLOW_TESTS": SLOW_TESTS, "INTEGRATION_TESTS": INTEGRATION_TESTS, "FIRST": FIRST}
+    for table, by_module in tables.items():
         for module, names in by_module.items():
             tree = ast.parse((ROOT / "tests" / module).read_text(encoding="utf-8"))
             defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}

@@ -151,8 +151,7 @@ def test_an_unknown_name_is_checked_against_a_hash_at_the_shipped_parameters(
     monkeypatch.setattr(
         users_module, "_verify", lambda hashed, password: checked.append(hashed) or verify(hashed, password)
     )
-    store = UserStore.open(str(tmp_path / "c.sqlite3"))
-    store.add("admin", "administrator", PW, by="test")
+    store = UserStore.open(str(tmp_path / "c.sqlite3"))  # nobody in it: every name is unknown
     with pytest.raises(SignInError, match="wrong user name or password"):
         store.sign_in("nobody", PW)
     store.close()
