@@ -9,24 +9,26 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import os
+import re
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
-import sqlalchemy as sa
-from argon2 import PasswordHasher, profiles
-from click.testing import CliRunner
 from hypothesis import settings
-from tests import servers
-from tests.postgres import postgres_server
-from tests.servers import Server, radicale_server, shared
-from tests.webserver import course_db, running
 
-from regimen.store import users as users_module
-from regimen.store.db import resolve
+if TYPE_CHECKING:
+    from click.testing import CliRunner
+    from tests.servers import Server
+
+# What the fixtures below need (the package, SQLAlchemy, the servers' helpers) is imported inside them: this module
+# is imported by pytest's controlling process too, which runs no test under -n 2, and by every worker before it
+# collects, so an import here is paid even by a run that never uses the fixture (tests/test_markers.py checks it).
 
 # Property tests run derandomized (a fixed sequence of examples) so that a run of the suite is reproducible and CI
 # decides on the code, not on the draw; REGIMEN_HYPOTHESIS=random explores afresh (do so before a release).
@@ -75,6 +77,8 @@ BUNDLED_IDS = SEED_IDS + REFERENCE_IDS
 
 @pytest.fixture
 def runner() -> CliRunner:
+    from click.testing import CliRunner
+
     return CliRunner()
 
 
@@ -101,8 +105,9 @@ def _course_today() -> Iterator[None]:
 
 
 #: The password hasher of ``regimen.store.users`` as the package ships it (Argon2id at RFC 9106's parameters), kept
-#: for the tests that check those parameters (the ``production_password_hashing`` fixture).
-PRODUCTION_HASHER: PasswordHasher = users_module._HASHER
+#: by ``_cheap_password_hashing`` for the tests that check those parameters (the ``production_password_hashing``
+#: fixture).
+SHIPPED: dict[str, Any] = {}
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -115,17 +120,21 @@ def _cheap_password_hashing() -> Iterator[None]:
     password stored) does not depend on the cost, and ``test_passwords_are_argon2id_hashes_never_the_password``
     checks the shipped parameters with the real hasher. ``regimen serve`` and the command in its own process (the
     integration tests) hash as shipped."""
+    from argon2 import PasswordHasher, profiles
+
+    from regimen.store import users as users_module
+
+    SHIPPED["hasher"] = users_module._HASHER
     cheap = PasswordHasher.from_parameters(profiles.CHEAPEST)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(users_module, "_HASHER", cheap)
-        patch.setattr(users_module, "_DUMMY", cheap.hash("not a password of anyone"))
         yield
 
 
 @pytest.fixture
 def production_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """This test hashes passwords as the package ships (Argon2id, RFC 9106 parameters), not cheaply."""
-    monkeypatch.setattr(users_module, "_HASHER", PRODUCTION_HASHER)
+    monkeypatch.setattr("regimen.store.users._HASHER", SHIPPED["hasher"])
 
 
 # ---- servers: one of each per test process ----------------------------------------------------------------
@@ -135,6 +144,9 @@ def production_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 def postgres() -> str:
     """The URL of this process's PostgreSQL server (database ``regimen``). Without PostgreSQL installed the test
     skips, naming the install (tests/system.py)."""
+    from tests.postgres import postgres_server
+    from tests.servers import shared
+
     return shared("postgres", postgres_server)
 
 
@@ -143,6 +155,10 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A new, empty course database: a SQLite file, or a new database on the PostgreSQL server."""
     if request.param == "sqlite":
         return str(tmp_path / "courses.sqlite3")
+    import sqlalchemy as sa
+
+    from regimen.store.db import resolve
+
     server: str = request.getfixturevalue("postgres")
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(resolve(server), isolation_level="AUTOCOMMIT")
@@ -155,11 +171,15 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture(scope="session")
 def radicale() -> Server:
     """This process's Radicale server (a real CalDAV server; user and password in tests/servers.py)."""
+    from tests.servers import radicale_server, shared
+
     return shared("radicale", radicale_server)
 
 
 @contextlib.contextmanager
 def _web_server() -> Iterator[str]:
+    from tests.webserver import course_db, running
+
     with tempfile.TemporaryDirectory(prefix="regimen-web-") as folder:
         db = course_db(Path(folder) / "courses.sqlite3")
         with running(Path(folder) / "server.log", "--db", db, "--rate-limit", "0") as base:
@@ -170,6 +190,8 @@ def _web_server() -> Iterator[str]:
 def web_server() -> str:
     """The base URL of ``regimen serve`` in its own process, as a user starts it, with a course database holding
     course bed4 (capox from 2026-12-01) and no rate limit."""
+    from tests.servers import shared
+
     return shared("web", _web_server)
 
 
@@ -191,6 +213,8 @@ MARKS_BY_MODULE = {
     "test_fuzz.py": ("slow",),  # hundreds of generated cases
     "test_speed.py": ("slow",),  # each fast path against the plain one on every bundled regimen
     "test_layers.py": ("slow",),  # parses every module of the package, several times
+    "test_browser.py": ("browser", "integration"),  # Chromium (and its own pytestmark says so too)
+    "test_browser_unit.py": ("browser", "integration"),
 }
 
 #: Tests of other modules that take seconds, not milliseconds (each measured at 1.5 s or more under load, 0.3 s or
@@ -270,7 +294,48 @@ INTEGRATION_TESTS = {
 }
 
 
+def never_selected(expression: str, marks: set[str]) -> bool:
+    """Whether the ``-m`` expression is false for every test that has ``marks``, whatever other marks it has (each
+    other name in the expression tried true and false). False when the expression is not only names, ``and``, ``or``,
+    ``not`` and parentheses (a mark with arguments): then nobody is sure."""
+    tokens = re.findall(r"[()]|[^\s()]+", expression)
+    names = sorted({t for t in tokens if t not in ("(", ")", "and", "or", "not")})
+    if not tokens or not all(re.fullmatch(r"[A-Za-z_]\w*", n) for n in names):
+        return False
+    variable = {n: f"_{i}" for i, n in enumerate(names)}  # a mark may be named like a Python word
+    code = " ".join(variable.get(t, t) for t in tokens)
+    free = [n for n in names if n not in marks]
+    try:
+        for values in itertools.product((False, True), repeat=len(free)):
+            truth = {variable[n]: n in marks for n in names} | {
+                variable[n]: v for n, v in zip(free, values, strict=True)
+            }
+            if eval(code, {"__builtins__": {}}, truth):  # names and and/or/not only, checked above
+                return False
+    except SyntaxError:
+        return False
+    return True
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A module whose every test the ``-m`` expression leaves out (by its marks in ``MARKS_BY_MODULE``) is not even
+    imported: the fast subset does not pay for importing Selenium, Dask or Alembic in each worker only to deselect
+    the tests that use them. The same tests run as when it is imported and deselected."""
+    marks = MARKS_BY_MODULE.get(collection_path.name)
+    expression = config.getoption("markexpr", "") or ""
+    if marks and expression and never_selected(expression, set(marks)):
+        return True
+    return None
+
+
+#: Tests that take tens of seconds in one process of their own, run first: under ``-n 2`` the other worker runs the
+#: rest meanwhile, where at their place in the order (test_static.py comes late) the run ended with one worker idle
+#: while the other waited for mypy (a minute without its cache). tests/test_markers.py checks that each exists.
+FIRST = {"test_static.py": {"test_mypy_strict_on_the_package"}}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: getattr(item, "originalname", item.name) not in FIRST.get(item.path.name, ()))
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
         marks = [m for fixture, ms in MARKS_BY_FIXTURE.items() if fixture in used for m in ms]
@@ -286,4 +351,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_sessionfinish() -> None:
-    servers.stop_all()
+    servers = sys.modules.get("tests.servers")  # not imported: no server was started
+    if servers is not None:
+        servers.stop_all()

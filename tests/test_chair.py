@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
-from tests.test_courses import db, postgres  # noqa: F401  # the SQLite and PostgreSQL course databases
 from tests.test_users import PW, client_of, rows, sign_in
+from tests.webserver import copied
 
 from regimen.cli import cli
+from regimen.store import users as users_module
 from regimen.store.roles import ROLES
 from regimen.store.users import UserStore
 
@@ -59,8 +60,9 @@ def _unit(where: str) -> str:
 
 @pytest.fixture
 def unit(tmp_path: Path) -> str:
-    """A SQLite course database with course bed4 (mFOLFOX6) and one user of each role."""
-    return _unit(str(tmp_path / "unit.sqlite3"))
+    """A SQLite course database with course bed4 (mFOLFOX6) and one user of each role (made once per test process,
+    copied after)."""
+    return copied(tmp_path / "unit.sqlite3", ("chair unit", users_module._HASHER), _unit)
 
 
 def signed(where: str, role: str) -> TestClient:
@@ -100,7 +102,7 @@ def refusal(answer: object) -> str:
     return found.group(1).replace("&#39;", "'")
 
 
-def test_a_day_at_the_chair_through_every_form(db: str) -> None:  # noqa: F811
+def test_a_day_at_the_chair_through_every_form(db: str) -> None:
     where = _unit(db)
     presc, pharm, nurse = signed(where, "prescriber"), signed(where, "pharmacist"), signed(where, "nurse")
     said = recorded(presc, "requirement", FORMS["requirement"])
@@ -205,7 +207,7 @@ def test_a_new_weight_after_the_verification_is_verified_again_before_the_dose(u
 
 
 @pytest.mark.parametrize("kind", sorted(FORMS))
-def test_each_form_is_for_its_role_alone(db: str, kind: str) -> None:  # noqa: F811
+def test_each_form_is_for_its_role_alone(db: str, kind: str) -> None:
     where = _unit(db)
     for role in ROLES:
         answer = post(signed(where, role), kind, FORMS[kind], token=None if role == "administrator" else "")
@@ -286,7 +288,7 @@ def test_the_pharmacist_sees_an_overdose_order_flagged(unit: str) -> None:
     assert rows(unit, "SELECT count(*) FROM course_changes") == [(0,)]  # a check of orders records nothing
 
 
-def test_the_prescriber_starts_a_course_from_the_courses_page(db: str) -> None:  # noqa: F811
+def test_the_prescriber_starts_a_course_from_the_courses_page(db: str) -> None:
     where = _unit(db)
     presc = signed(where, "prescriber")
     page = presc.get("/courses")

@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from starlette.testclient import TestClient
 from tests.helpers import CAPOX_FIXTURE
-from tests.test_courses import db, postgres  # noqa: F401  # the SQLite and PostgreSQL course databases
-from tests.webserver import course_db, running
+from tests.webserver import copied, course_db, running
 
 from regimen.cli import cli
+from regimen.store import users as users_module
 from regimen.store.db import resolve
 from regimen.store.roles import PERMISSIONS, ROLES, NotAllowed, allowed, require
 from regimen.store.users import LOCKOUT, SignInError, UserStore
@@ -67,7 +67,7 @@ def rows(where: str, query: str) -> list[tuple[object, ...]]:
 # ---- the command line: users, login, and who records a change --------------------------------------------------
 
 
-def test_users_round_trip_and_the_audit_trail_names_who_signed_in(db: str, session_file: Path) -> None:  # noqa: F811
+def test_users_round_trip_and_the_audit_trail_names_who_signed_in(db: str, session_file: Path) -> None:
     # the first user is the administrator, added by whoever may open the database; the password is typed twice
     assert "first user of a database is its administrator" in refused(
         regimen("users", "add", "rsmith", "--role", "nurse", "--db", db, stdin=f"{PW}\n{PW}\n")
@@ -121,7 +121,7 @@ def test_users_round_trip_and_the_audit_trail_names_who_signed_in(db: str, sessi
 
 
 def test_passwords_are_argon2id_hashes_never_the_password(
-    db: str,  # noqa: F811
+    db: str,
     session_file: Path,
     production_password_hashing: None,
 ) -> None:
@@ -141,6 +141,24 @@ def test_passwords_are_argon2id_hashes_never_the_password(
     assert PW not in token and rows(db, "SELECT token_sha256 FROM user_sessions") != [(token,)]
 
 
+def test_an_unknown_name_is_checked_against_a_hash_at_the_shipped_parameters(
+    tmp_path: Path, production_password_hashing: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong name costs one Argon2id check at the shipped parameters, as a wrong password does (the answer's time
+    does not tell who exists); the hash it checks against is made when first needed, not at import."""
+    checked: list[str] = []
+    verify = users_module._verify
+    monkeypatch.setattr(
+        users_module, "_verify", lambda hashed, password: checked.append(hashed) or verify(hashed, password)
+    )
+    store = UserStore.open(str(tmp_path / "c.sqlite3"))  # nobody in it: every name is unknown
+    with pytest.raises(SignInError, match="wrong user name or password"):
+        store.sign_in("nobody", PW)
+    store.close()
+    [hashed] = checked
+    assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")  # RFC 9106's second recommended option, as shipped
+
+
 def test_a_password_is_never_an_argument(tmp_path: Path) -> None:
     path = str(tmp_path / "c.sqlite3")
     for command in (["users", "add", "a", "--role", "viewer"], ["users", "reset-password", "a"], ["login"]):
@@ -150,7 +168,7 @@ def test_a_password_is_never_an_argument(tmp_path: Path) -> None:
     )
 
 
-def test_five_failures_lock_the_account_for_15_minutes_across_restarts(db: str) -> None:  # noqa: F811
+def test_five_failures_lock_the_account_for_15_minutes_across_restarts(db: str) -> None:
     store = UserStore.open(db)
     store.add("rsmith", "nurse", PW, by="test")
     at = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
@@ -211,13 +229,16 @@ def test_who_may_do_what() -> None:
 
 @pytest.fixture
 def unit(tmp_path: Path) -> str:
-    """A course database with a course and one user of each role."""
-    path = course_db(tmp_path / "unit.sqlite3")
-    store = UserStore.open(path)
+    """A course database with a course and one user of each role (made once per test process, copied after)."""
+    return copied(tmp_path / "unit.sqlite3", ("users unit", users_module._HASHER), _users_unit)
+
+
+def _users_unit(where: str) -> None:
+    course_db(Path(where))
+    store = UserStore.open(where)
     for role in ROLES:
         store.add(role[:5], role, PW, by="test")  # presc, pharm, nurse, viewe, admin
     store.close()
-    return path
 
 
 def client_of(where: str, base: str = ORIGIN, **options: object) -> TestClient:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.test_courses import db, postgres  # noqa: F401  # the SQLite and PostgreSQL course databases
 from tests.test_users import PW, login, ok, refused, regimen, rows, session_file  # noqa: F401
 
 from regimen.store.users import UserStore

@@ -11,6 +11,7 @@ only its SHA-256, so a copy of the database does not sign anyone in.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import secrets
@@ -34,8 +35,6 @@ MIN_PASSWORD = 12  # characters (NIST SP 800-63B asks at least 8; a shared unit'
 MAX_PASSWORD = 1024  # hashing a longer one is work an attacker could ask for
 _NAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 _HASHER = PasswordHasher()  # Argon2id, argon2-cffi's defaults (RFC 9106's second recommended option)
-#: Verified against when the user does not exist, so that a wrong name takes as long as a wrong password.
-_DUMMY = _HASHER.hash(secrets.token_urlsafe(16))
 
 
 class SignInError(RegimenError):
@@ -183,7 +182,9 @@ class UserStore:
         """Why ``password`` does not sign ``name`` in (None: it does), the failure or success written in ``conn``."""
         r = conn.execute(sa.select(users).where(users.c.name == name).with_for_update()).first()
         if r is None or not r.active:
-            _verify(_DUMMY, password)  # as long as a real check: the answer's time does not tell who exists
+            _verify(
+                _dummy_hash(_HASHER), password
+            )  # as long as a real check: the answer's time does not tell who exists
             return "wrong user name or password"
         locked = _utc(r.locked_until)
         if locked is not None and locked > at:
@@ -244,6 +245,14 @@ class UserStore:
     def end_session(self, token: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(sessions.delete().where(sessions.c.token_sha256 == token_hash(token)))
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash to verify against when the user does not exist, so that a wrong name takes as long as a wrong password:
+    made by ``hasher`` (so at its parameters) when first needed, not when the module is imported (a hash at the
+    shipped parameters costs 0.1 s or more, paid by every command and test process that imports this module)."""
+    return hasher.hash(secrets.token_urlsafe(16))
 
 
 def _verify(hashed: str, password: str) -> bool:
