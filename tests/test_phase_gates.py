@@ -193,3 +193,34 @@ def test_a_phase_without_gates_says_so(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.startswith("two, cycle a:2: GO")  # 0.5 < 1, but the gate is phase b's
     assert "- the regimen states no gates for the a phase" in result.output
+
+
+@pytest.mark.parametrize(
+    ("anc", "platelets", "proposal"),
+    [
+        ("1.5", "75", "go"),  # grade 1 at most for both (NCI grading: grade 2 below 1.5 and below 75)
+        ("1.49", "150", "delay"),  # neutropenia grade 2
+        ("2.0", "74", "delay"),  # thrombocytopenia grade 2
+    ],
+)
+def test_folfiri_counts_are_the_smpc_grade_1_bounds(anc: str, platelets: str, proposal: str) -> None:
+    """The irinotecan SmPC gives the next cycle after recovery of all adverse events to grade 0 or 1 (NCI-CTC):
+    neutrophils >= 1.5 and platelets >= 75 x 10^9/L are that grade's bounds."""
+    found = evaluate(load("folfiri"), 2, values(anc=anc, platelets=platelets, diarrhoea="0", nonhaem="0"))
+    assert found.proposal == proposal
+    assert "anc >= 1.5 ×10⁹/L" in [c.condition.text for c in found.checks]
+    assert "platelets >= 75 ×10⁹/L" in [c.condition.text for c in found.checks]
+
+
+def test_under_a_cycle_that_waits_no_drug_reads_go() -> None:
+    """A tired reader sees 'DELAY' above and must not see 'irinotecan: go' below it: a drug no rule touches waits
+    with the cycle, and says which gate holds it; a drug a rule omits still says so (mFOLFOX6, ANC 0.4)."""
+    shown = CliRunner().invoke(cli, ["check", "folfiri", "--cycle", "2", "--anc", "1.2", "--platelets", "150"]).output
+    assert shown.startswith("folfiri, cycle 2: DELAY")
+    assert ": go" not in shown
+    assert "- irinotecan: WAITS with the cycle (anc >= 1.5 ×10⁹/L not met)" in shown
+    shown = CliRunner().invoke(cli, ["check", "mfolfox6", "--cycle", "2", "--anc", "0.4", "--platelets", "150"]).output
+    assert "- oxaliplatin: WAITS with the cycle (anc >= 1.5 ×10⁹/L not met)" in shown
+    assert "- fluorouracil-bolus: OMIT — if anc < 0.5 ×10⁹/L" in shown
+    shown = CliRunner().invoke(cli, ["check", "folfiri", "--cycle", "2", "--anc", "1.6", "--platelets", "150"]).output
+    assert "- irinotecan: go" in shown and "WAITS" not in shown

@@ -125,7 +125,7 @@ def check_text(result: CycleCheck, extra: list[str]) -> str:
     out += [f"- {c.line()}" for c in result.checks] or [none]
     out += [f"- {line}" for line in extra]
     out += ["", "Proposal per drug:"]
-    out += [f"- {d.line()}" for d in result.drugs]
+    out += [f"- {line}" for line in result.drug_lines()]
     if result.warnings:
         out += ["", "Warnings:", *(f"- {w}" for w in result.warnings)]
     if result.notes:

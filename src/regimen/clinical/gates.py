@@ -68,11 +68,15 @@ class DrugProposal:
     proposal: Proposal
     steps: tuple[Fired, ...] = ()
 
-    def line(self) -> str:
+    def line(self, held: str | None = None) -> str:
+        """The drug's proposal; ``held``: the gates not met that hold the whole cycle back (no rule answers them),
+        so that a drug no rule touches reads 'waits with the cycle', never 'go' under a cycle that waits."""
+        waits = held is not None and STRENGTH[self.proposal] < STRENGTH["delay"]
         if not self.steps:
-            return f"{self.component}: go"
+            return f"{self.component}: WAITS with the cycle ({held} not met)" if waits else f"{self.component}: go"
         rules = "; ".join(f.line() for f in self.steps)
-        return f"{self.component}: {self.proposal.upper()} — {rules}"
+        line = f"{self.component}: {self.proposal.upper()} — {rules}"
+        return f"{line}; and it WAITS with the cycle ({held} not met)" if waits else line
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,13 @@ class CycleCheck:
         strongest: Proposal = max((d.proposal for d in self.drugs), key=STRENGTH.__getitem__, default="go")
         # a gate the table does not answer holds the whole cycle back: it waits, whatever a rule does to one drug
         return "delay" if self.unmatched and STRENGTH[strongest] < STRENGTH["stop"] else strongest
+
+    def drug_lines(self) -> list[str]:
+        """Each drug's proposal as it reads under this cycle's: a drug waits with a cycle that a gate holds back."""
+        held = None
+        if self.proposal == "delay" and self.unmatched:
+            held = ", ".join(c.condition.text for c in self.unmatched)
+        return [d.line(held) for d in self.drugs]
 
     @property
     def complete(self) -> bool:
