@@ -224,3 +224,14 @@ def test_under_a_cycle_that_waits_no_drug_reads_go() -> None:
     assert "- fluorouracil-bolus: OMIT — if anc < 0.5 ×10⁹/L" in shown
     shown = CliRunner().invoke(cli, ["check", "folfiri", "--cycle", "2", "--anc", "1.6", "--platelets", "150"]).output
     assert "- irinotecan: go" in shown and "WAITS" not in shown
+
+
+def test_the_json_check_says_which_drugs_wait_with_the_cycle() -> None:
+    out = CliRunner().invoke(
+        cli, ["check", "mfolfox6", "--cycle", "2", "--anc", "0.4", "--platelets", "150", "--format", "json"]
+    )
+    drugs = {d["component"]: d for d in json.loads(out.output)["drugs"]}
+    assert drugs["oxaliplatin"]["waits_with_cycle"] is True and drugs["oxaliplatin"]["proposal"] == "go"
+    assert drugs["oxaliplatin"]["text"] == "oxaliplatin: WAITS with the cycle (anc >= 1.5 ×10⁹/L not met)"
+    bolus = drugs["fluorouracil-bolus"]
+    assert bolus["waits_with_cycle"] is False and bolus["proposal"] == "omit"

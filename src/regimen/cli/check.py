@@ -156,10 +156,12 @@ def check_record(result: CycleCheck, extra: list[str]) -> dict[str, Any]:
             {
                 "component": d.component,
                 "drug": d.drug,
-                "proposal": d.proposal,
+                "proposal": d.proposal,  # the table's own for this drug
+                "waits_with_cycle": d.waits(result.held),  # True: a gate no rule answers holds the cycle, and it
+                "text": line,
                 "rules": [{"rule": f.line(), "source": f.modification.source} for f in d.steps],
             }
-            for d in result.drugs
+            for d, line in zip(result.drugs, result.drug_lines(), strict=True)
         ],
         "working": extra,
         "warnings": list(result.warnings),

@@ -68,10 +68,14 @@ class DrugProposal:
     proposal: Proposal
     steps: tuple[Fired, ...] = ()
 
+    def waits(self, held: str | None) -> bool:
+        """Whether this drug waits with a cycle held back by ``held`` (its own proposal is weaker than a delay)."""
+        return held is not None and STRENGTH[self.proposal] < STRENGTH["delay"]
+
     def line(self, held: str | None = None) -> str:
         """The drug's proposal; ``held``: the gates not met that hold the whole cycle back (no rule answers them),
         so that a drug no rule touches reads 'waits with the cycle', never 'go' under a cycle that waits."""
-        waits = held is not None and STRENGTH[self.proposal] < STRENGTH["delay"]
+        waits = self.waits(held)
         if not self.steps:
             return f"{self.component}: WAITS with the cycle ({held} not met)" if waits else f"{self.component}: go"
         rules = "; ".join(f.line() for f in self.steps)
@@ -107,12 +111,16 @@ class CycleCheck:
         # a gate the table does not answer holds the whole cycle back: it waits, whatever a rule does to one drug
         return "delay" if self.unmatched and STRENGTH[strongest] < STRENGTH["stop"] else strongest
 
+    @property
+    def held(self) -> str | None:
+        """The gates not met that hold the whole cycle back (no rule answers them for every drug), or None."""
+        if self.proposal == "delay" and self.unmatched:
+            return ", ".join(c.condition.text for c in self.unmatched)
+        return None
+
     def drug_lines(self) -> list[str]:
         """Each drug's proposal as it reads under this cycle's: a drug waits with a cycle that a gate holds back."""
-        held = None
-        if self.proposal == "delay" and self.unmatched:
-            held = ", ".join(c.condition.text for c in self.unmatched)
-        return [d.line(held) for d in self.drugs]
+        return [d.line(self.held) for d in self.drugs]
 
     @property
     def complete(self) -> bool:
