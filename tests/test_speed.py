@@ -663,6 +663,41 @@ def test_a_chunk_handed_to_parquet_as_arrow_is_the_frame_it_replaces(regimen_id:
     assert _warned(table) == _warned(frame)
 
 
+@pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
+def test_chunks_of_other_lengths_handed_to_parquet_as_arrow_are_their_frames(regimen_id: str) -> None:
+    """A column the same in every row so far (one phase, one unit; one weight's dose in a chunk of one patient), or
+    missing in every row, is made once for the longest chunk and sliced for the others (issue 29): chunks longer
+    and shorter than the one before, and chunks that add values to the run's rows (the next patient's dose), still
+    give each chunk the table its own frame gives."""
+    import pandas as pd
+
+    from regimen.engine.cohort.expander import CohortExpander
+    from regimen.export.frames import _coded_table
+
+    roster = pd.DataFrame(
+        {
+            "patient_id": [f"P{i}" for i in range(15)],
+            "weight_kg": "70 70 93.4 51 120 64.5 70 88 51 70 45.2 70 99 70 61".split(),
+            "bsa_m2": "1.8 1.8 2.05 1.52 2.4 1.71 1.8 2 1.52 1.8 1.4 1.8 2.2 1.8 1.6".split(),
+            "age": "45,45,17,70,,39,45,52,70,45,66,45,58,45,30".split(","),  # one age not given
+            "start_date": (
+                "2026-03-01,,2027-03-26,2026-10-24,2026-03-29,,2026-03-01,2026-05-05,,2026-03-01,2026-07-07,,"
+                "2026-01-12,2026-03-01,2026-02-02"
+            ).split(","),
+        }
+    )
+    expander = CohortExpander(regimen.load(regimen_id))
+    for lo, hi in ((0, 1), (1, 7), (7, 9), (9, 15), (0, 2)):  # one patient; longer; shorter; new values; seen again
+        chunk = roster.iloc[lo:hi]
+        table, _ = expander.expand(chunk, coded="arrow")
+        frame, _ = expander.expand(chunk, coded=True)
+        assert not isinstance(table, pd.DataFrame), expander.notes
+        expected = _coded_table(frame)
+        for name in table.column_names:
+            assert table.column(name).combine_chunks().equals(expected.column(name).combine_chunks()), (lo, name)
+        assert table.equals(expected)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "P1", "é"]), st.text(max_size=3))))
 def test_repeated_ids_are_counted_alike_with_or_without_the_shortcut(ids: list[str | None]) -> None:

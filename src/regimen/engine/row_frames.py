@@ -75,14 +75,36 @@ def arrow_array(values: Any, missing: Any) -> pa.Array:
     """A numpy array of numbers as an Arrow array, null where ``missing`` (a bool array) is true: its buffer taken
     as it is, with a validity bitmap packed by numpy (``pyarrow.array(values, mask=...)`` takes 40 times as long,
     issue 15). What ``values`` holds under a null is never read."""
+    return valid_array(values, validity(missing))
+
+
+#: A validity bitmap as Arrow takes it, and how many values it marks missing (None: nothing missing).
+Validity = tuple["pa.Buffer", int] | None
+
+
+def validity(missing: Any) -> Validity:
+    """The Arrow validity bitmap of ``missing`` (a bool array: true where a value is missing), packed by numpy,
+    with its count of missing values; None when nothing is missing (an array needs no bitmap then). Made once, it
+    serves every column missing in the same rows (:func:`valid_array`)."""
+    import numpy as np
+    import pyarrow as pa
+
+    nulls = int(np.count_nonzero(missing))
+    if not nulls:
+        return None
+    return pa.py_buffer(np.packbits(~np.asarray(missing, dtype=bool), bitorder="little")), nulls
+
+
+def valid_array(values: Any, valid: Validity) -> pa.Array:
+    """A numpy array of numbers as an Arrow array, its buffer taken as it is, null where ``valid`` (a
+    :func:`validity`) says; what ``values`` holds under a null is never read."""
     import numpy as np
     import pyarrow as pa
 
     values = np.ascontiguousarray(values)
-    nulls = int(np.count_nonzero(missing))
-    if not nulls:
+    if valid is None:
         return pa.array(values)
-    bitmap = pa.py_buffer(np.packbits(~np.asarray(missing, dtype=bool), bitorder="little"))
+    bitmap, nulls = valid
     kind = pa.from_numpy_dtype(values.dtype)
     return pa.Array.from_buffers(kind, len(values), [bitmap, pa.py_buffer(values)], null_count=nulls)
 
@@ -196,4 +218,6 @@ __all__ = [
     "records_frame",
     "rows_frame",
     "table_records",
+    "valid_array",
+    "validity",
 ]

@@ -149,9 +149,12 @@ class FrameWriter:
             if self._handle is not None:
                 self._handle.close()
             if self._parquet is not None:
+                # the file's metadata made while the last part is still being written (Arrow's writer does not
+                # hold the GIL): the end of a run waits for that part alone
+                metadata = _file_schema(self._names) if ok else None
                 self._finish_pending()
-                if ok:
-                    self._parquet.add_key_value_metadata(_file_schema(self._names))
+                if metadata is not None:
+                    self._parquet.add_key_value_metadata(metadata)
                 self._parquet.close()
                 self._pool.shutdown()
         except (OSError, RegimenError) as failed:  # the last bytes did not fit: nothing is put in place

@@ -6,12 +6,25 @@ or an Arrow table built from the codes.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from regimen.engine.cohort.roster import (
     ID_COLUMN,
 )
-from regimen.engine.row_frames import arrow_array, arrow_schema, coded_schema, date_column, dictionary_array, rows_frame
+from regimen.engine.row_frames import (
+    Validity,
+    arrow_array,
+    arrow_schema,
+    coded_schema,
+    date_column,
+    dictionary_array,
+    rows_frame,
+    valid_array,
+    validity,
+)
 from regimen.engine.rows import DOSE_FIELDS, ROW_FIELDS, kind_of
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,6 +89,8 @@ class _RowTable:
         self.size = 0
         # the columns as a chunk's Arrow columns are made from them (:meth:`arrow_columns`), and the size they are of
         self._arrow: tuple[int, list[_ArrowColumn]] | None = None
+        # arrays that are the same in every chunk but for their length (:meth:`repeated`), made with the columns
+        self._repeated: dict[Any, Any] = {}
         self.dictionaries = {c: _Dictionary() for c in _ROW_TEXT}
         self.texts = np.full((len(_ROW_TEXT), 256), -1, dtype=np.int32)
         self.ints = np.zeros((len(_ROW_INTS), 256), dtype=np.int64)
@@ -130,7 +145,7 @@ class _RowTable:
 
     def arrow_columns(self) -> list[_ArrowColumn]:
         """How each of the table's columns becomes an Arrow column of a chunk (:meth:`_Columns.arrow`), in the order
-        text, ints, floats (:data:`_ArrowColumn`). Made again only when rows were added (a run adds rows in its
+        text, ints, floats (:class:`_ArrowColumn`). Made again only when rows were added (a run adds rows in its
         first chunks, then seldom)."""
         import numpy as np
         import pyarrow as pa
@@ -150,20 +165,36 @@ class _RowTable:
         columns: list[_ArrowColumn] = []
         for k, (values, gaps, dictionary) in enumerate(held):
             if gaps is not None and gaps.all():
-                columns.append((None, None, dictionary, k))
+                columns.append(_ArrowColumn(None, None, dictionary, k, k, False))
                 continue
             gaps = gaps if gaps is not None and gaps.any() else None
             same = next(
                 (
                     j
-                    for j, (v, g, _, _) in enumerate(columns)
-                    if v is not None and v.dtype == values.dtype and np.array_equal(v, values) and _same_mask(g, gaps)
+                    for j, c in enumerate(columns)
+                    if c.values is not None
+                    and c.values.dtype == values.dtype
+                    and np.array_equal(c.values, values)
+                    and _same_mask(c.missing, gaps)
                 ),
                 k,
             )
-            columns.append((values, gaps, dictionary, same))
+            mask = next((j for j, c in enumerate(columns) if gaps is not None and _same_mask(c.missing, gaps)), k)
+            present = values if gaps is None else values[~gaps]
+            constant = bool(len(present)) and bool((present == present[0]).all())
+            columns.append(_ArrowColumn(values, gaps, dictionary, same, mask, constant))
         self._arrow = (n, columns)
+        self._repeated = {}  # a constant column may have got a second value
         return columns
+
+    def repeated(self, key: Any, n: int, make: Callable[[int], Any]) -> Any:
+        """The first ``n`` values of an array that is the same in every chunk of the run (a constant column's
+        values, a column missing everywhere): made by ``make(length)`` for the longest chunk yet and sliced, a
+        view of the same memory (a numpy or Arrow slice copies nothing). Until rows are added to the table."""
+        held = self._repeated.get(key)
+        if held is None or len(held) < n:
+            held = self._repeated[key] = make(n)
+        return held[:n]
 
 
 def _same_mask(a: np.ndarray | None, b: np.ndarray | None) -> bool:
@@ -175,12 +206,25 @@ def _same_mask(a: np.ndarray | None, b: np.ndarray | None) -> bool:
     return bool(np.array_equal(a, b))
 
 
-#: A row table's column as a chunk's Arrow column is made from it (:meth:`_RowTable.arrow_columns`): its values as
-#: the output holds them (int32 codes for text; a count as int64; None: missing in every row), a mask of where they
-#: are missing (a code of -1, a NaN; None: nowhere), a text column's dictionary, and the first column of the same
-#: values and mask (its own number if none before it: a chunk gathers those values once, as ``drug`` and
-#: ``component`` often are).
-_ArrowColumn = tuple["np.ndarray | None", "np.ndarray | None", "pa.Array | None", int]
+@dataclass(frozen=True, slots=True)
+class _ArrowColumn:
+    """A row table's column as a chunk's Arrow column is made from it (:meth:`_RowTable.arrow_columns`)."""
+
+    #: its values as the output holds them (int32 codes for text; a count as int64); None: missing in every row
+    values: np.ndarray | None
+    #: where they are missing (a code of -1, a NaN); None: nowhere
+    missing: np.ndarray | None
+    #: a text column's dictionary
+    dictionary: pa.Array | None
+    #: the first column of the same values and mask (its own number if none before it): a chunk gathers those
+    #: values once, as ``drug`` and ``component`` often are
+    same: int
+    #: the first column missing in the same rows (its own number if none before it): a chunk gathers that mask and
+    #: packs its bitmap once, as the columns of an infusion (``rate``, ``rate_unit``, ``infusion_day`` ...) are
+    mask: int
+    #: one value wherever it is given (a regimen of one phase, one route, one unit): a chunk's column is that value
+    #: repeated, with nothing gathered
+    constant: bool
 
 
 class _Columns:
@@ -254,16 +298,29 @@ class _Columns:
         schema = coded_schema(arrow_schema(OUTPUT_COLUMNS))
         arrays: dict[str, Any] = {}
         taken: dict[int, pa.Array] = {}  # gathered values, by the first column that holds them
+        masks: dict[int, Validity] = {}  # validity bitmaps, by the first column missing in the same rows
         columns = zip((*_ROW_TEXT, *_ROW_INTS, *_ROW_FLOATS), self.table.arrow_columns(), strict=True)
-        for c, (values, missing, dictionary, same) in columns:
-            if values is None:
-                arrays[c] = pa.nulls(self.n, schema.field(c).type)
+        for c, column in columns:
+            kind = schema.field(c).type
+            if column.values is None:
+                arrays[c] = self.table.repeated(kind, self.n, partial(pa.nulls, type=kind))
                 continue
-            got = taken.get(same)
+            got = taken.get(column.same)
             if got is None:
-                picked = values[self.rows]
-                got = taken[same] = pa.array(picked) if missing is None else arrow_array(picked, missing[self.rows])
-            arrays[c] = got if dictionary is None else pa.DictionaryArray.from_arrays(got, dictionary)
+                values = column.values
+                if column.constant:  # the value wherever given (what is held under a null is never read)
+                    given = values[0] if column.missing is None else values[np.argmin(column.missing)]
+                    fill = partial(np.full, fill_value=given, dtype=values.dtype)
+                    picked = self.table.repeated(column.same, self.n, fill)
+                else:
+                    picked = values[self.rows]
+                valid = None
+                if column.missing is not None:
+                    if column.mask not in masks:
+                        masks[column.mask] = validity(column.missing[self.rows])
+                    valid = masks[column.mask]
+                got = taken[column.same] = valid_array(picked, valid)
+            arrays[c] = got if column.dictionary is None else pa.DictionaryArray.from_arrays(got, column.dictionary)
         for c, (codes, d) in self.own.items():
             arrays[c] = dictionary_array(codes, d.values)
         days = self.date_ord
