@@ -818,3 +818,19 @@ def test_the_parquet_floor_of_the_benchmark_writes_the_file_regimen_writes(tmp_p
     pq.write_table(table.cast(large), wide, row_group_size=pq.ParquetFile(ours).metadata.row_group(0).num_rows)
     assert pq.ParquetFile(wide).metadata.num_row_groups == 2
     assert not bench.same_parquet(ours, wide)  # the same values as large_string
+
+
+def test_distinct_ids_numbered_in_order_are_the_codes_factorize_gives() -> None:
+    """A run's ids are distinct (every copy of a repeated one is rejected): each is numbered by its place (issue 29)
+    rather than hashed again, and the rows get the codes and dictionary that ``pandas.factorize`` gives."""
+    import numpy as np
+
+    from regimen.engine.cohort.rowtable import _Columns, _RowTable
+
+    ids = np.asarray(["P2", "P10", "=x", "P1"], dtype=object)
+    counts = np.array([3, 0, 2, 1])
+    fast, slow = _Columns(6, _RowTable()), _Columns(6, _RowTable())
+    fast.set_per_patient("patient_id", ids, counts, distinct=True)
+    slow.set_per_patient("patient_id", ids, counts)
+    assert fast.own["patient_id"][0].tolist() == slow.own["patient_id"][0].tolist() == [0, 0, 0, 2, 2, 3]
+    assert fast.own["patient_id"][1].values == slow.own["patient_id"][1].values == ["P2", "P10", "=x", "P1"]

@@ -303,12 +303,15 @@ class CohortExpander(TemplateBlocks):
         self.required_columns(available)
         read = id_texts if id_texts is not None else cell_texts(roster[ID_COLUMN])
         ids = [t or "" for t in read]
-        problems: list[RowProblem] = [
-            (first_row + pos, "", ID_COLUMN, "missing: give every row a patient_id")
-            for pos, pid in enumerate(ids)
-            if not pid
-        ]
-        bad = np.array([not pid for pid in ids], dtype=bool)
+        problems: list[RowProblem] = []
+        bad = np.zeros(len(ids), dtype=bool)
+        if not all(ids):  # the usual chunk has an id in every row, found in C
+            problems += [
+                (first_row + pos, "", ID_COLUMN, "missing: give every row a patient_id")
+                for pos, pid in enumerate(ids)
+                if not pid
+            ]
+            bad = np.array([not pid for pid in ids], dtype=bool)
         if reject is not None:
             bad |= np.asarray(reject, dtype=bool)
 
@@ -461,7 +464,10 @@ class CohortExpander(TemplateBlocks):
                     ]
             checks.append(int(members[0]))
         # 3. the plan's own warnings, per patient, on each of the patient's rows
-        out.set_per_patient(ID_COLUMN, id_arr, counts)
+        # a run rejects every copy of a repeated id: the ids written are distinct, checked here by a set (their
+        # hashes are those the run's count of repeated ids made) rather than coded by a hash table of their own
+        listed = id_arr.tolist()
+        out.set_per_patient(ID_COLUMN, id_arr, counts, distinct=len(set(listed)) == len(listed))
         out.set_per_patient("plan_warnings", self._plan_warnings(cols, good, group_of, groups), counts)
         table = out.arrow() if coded == "arrow" else None
         self._check(out, table, good, offsets, counts, cols, start, ids, sorted(set(checks)))

@@ -248,13 +248,17 @@ class _Columns:
         dated = start_ord >= 0
         self.date_ord[pos[dated]] = start_ord[dated][:, None] + course[None, :] - 1
 
-    def set_per_patient(self, column: str, values: np.ndarray, counts: np.ndarray) -> None:
+    def set_per_patient(self, column: str, values: np.ndarray, counts: np.ndarray, distinct: bool = False) -> None:
         """Every row gets its patient's value: ``values`` (objects, None for missing) per patient, whose rows are
-        ``counts`` consecutive rows each, in order, from the first row."""
+        ``counts`` consecutive rows each, in order, from the first row. ``distinct``: the values are known to be
+        distinct and none missing, so each is its own code (as :func:`pandas.factorize` would number them)."""
         import numpy as np
         import pandas as pd
 
-        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+        if distinct:
+            codes, uniques = np.arange(len(values)), list(values)
+        else:
+            codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
         self.own[column] = (np.repeat(np.asarray(codes, dtype=np.int32), counts), _Dictionary(list(uniques)))
 
     def frame(self, coded: bool = False, at: np.ndarray | None = None) -> pd.DataFrame:
