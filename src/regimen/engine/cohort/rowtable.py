@@ -293,9 +293,11 @@ class _Columns:
 
         Numpy rather than Arrow's ``take`` of a table of the distinct rows (issue 29: a part of 265,000 rows of
         cenersen-arm3, warm, 26-30 ms against 33-36 ms, and the take was slower still on fresh memory); a column
-        with nothing missing in the whole run needs no validity bitmap, a column missing everywhere (a regimen
-        with no twice-daily tablets has no ``dose_number``) is one null array, and columns of the same values are
-        gathered once."""
+        with nothing missing in the whole run needs no validity bitmap, columns of the same values are gathered
+        once, and columns missing in the same rows share one bitmap. A column missing everywhere (a regimen with
+        no twice-daily tablets has no ``dose_number``) or holding one value wherever given (one phase, one route)
+        gathers nothing: one array made for the run, sliced for each part (:meth:`_RowTable.repeated`; issue 29,
+        cenersen-arm3 at 100,000 patients: the parts' tables 0.10 -> 0.07 s of CPU)."""
         import numpy as np
         import pyarrow as pa
 
