@@ -235,3 +235,14 @@ def test_the_json_check_says_which_drugs_wait_with_the_cycle() -> None:
     assert drugs["oxaliplatin"]["text"] == "oxaliplatin: WAITS with the cycle (anc >= 1.5 ×10⁹/L not met)"
     bolus = drugs["fluorouracil-bolus"]
     assert bolus["waits_with_cycle"] is False and bolus["proposal"] == "omit"
+
+
+@pytest.mark.parametrize(("crcl", "proposal"), [("44", "delay"), ("45", "go"), ("59", "go")])
+def test_cisplatin_etoposide_waits_below_the_bc_cancer_tables_45_ml_min(crcl: str, proposal: str) -> None:
+    """BC Cancer LUMMPG: below 45 mL/min hold cisplatin, delay with IV fluids or change to carboplatin (the
+    prescriber's choice: no rule); 45 to under 60 is the plan's own 80 % (the renal table), so the cycle goes."""
+    found = evaluate(load("cisplatin-etoposide"), 2, values(crcl=crcl))
+    assert found.proposal == proposal
+    assert [c.condition.text for c in found.checks] == ["crcl >= 45 mL/min"]
+    risk = load("cisplatin-etoposide").emetogenic_risk
+    assert risk is not None and risk.level == "high"  # ASCO 2011 Table 3: cisplatin high
