@@ -20,10 +20,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 import regimen
 from regimen.cli import cli
-from regimen.clinical.rate_escalation import least_time, working
+from regimen.clinical.rate_escalation import _ladder, _working, least_time, working
 from regimen.errors import RegimenFileError
 from regimen.export.fhir import definition
 from regimen.interop.fhir import regimen_data
@@ -31,7 +33,7 @@ from regimen.model import RateEscalation
 from regimen.protocol.catalog import find
 from regimen.protocol.loader import load_data, load_text
 from regimen.protocol.schema import SCHEMA
-from regimen.quantities.exact import DEFAULT_ROUNDING
+from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding
 
 FIRST = RateEscalation("first", Fraction(50), Fraction(50), Fraction(1, 2), Fraction(400), "mg", "30 min", "label")
 LATER = RateEscalation("later", Fraction(100), Fraction(100), Fraction(1, 2), Fraction(400), "mg", "30 min", "label")
@@ -81,6 +83,47 @@ def test_a_step_that_overshoots_the_maximum_is_capped() -> None:
     t = least_time(Fraction(1000), row)
     assert t.whole == (100, 250) and (t.last_rate, t.rest) == (400, 825)
     assert "at least 3 h 4 min (rounded to the nearest minute)" in working(Fraction(1000), row, DEFAULT_ROUNDING)
+
+
+#: Rows of every shape: the label's two, a step that overshoots the maximum, a start at the maximum (no step), steps
+#: and times in fractions, and a micrograms row.
+SHAPES = (
+    FIRST,
+    LATER,
+    RateEscalation("first", Fraction(100), Fraction(150), Fraction(1, 2), Fraction(400), "mg", "30 min", "s"),
+    RateEscalation("first", Fraction(400), Fraction(50), Fraction(1, 2), Fraction(400), "mg", "30 min", "s"),
+    RateEscalation("first", Fraction(1, 3), Fraction(1, 7), Fraction(1, 3), Fraction(5, 2), "mg", "20 min", "s"),
+    RateEscalation("first", Fraction(25), Fraction(25), Fraction(1, 4), Fraction(200), "mcg", "15 min", "s"),
+)
+
+
+@given(
+    row=st.sampled_from(SHAPES),
+    amount=st.fractions(min_value=Fraction(1, 10**4), max_value=10**6, max_denominator=10**4),
+    digits=st.integers(1, 8),
+)
+def test_a_plan_s_working_from_the_row_s_ladder_is_the_worked_one(
+    row: RateEscalation, amount: Fraction, digits: int
+) -> None:
+    # the notes state each dose's steps from the steps worked out once per row (issue 29), never other text than
+    # working() gives step by step: on any dose, near a step's boundary too, and in any rounding
+    rounding = Rounding(digits)
+    assert _working(amount, row, rounding) == working(amount, row, rounding)
+    for boundary in (Fraction(25), Fraction(75), Fraction(1, 6), Fraction(1, 2)):  # what a first step gives
+        assert _working(boundary, row, rounding) == working(boundary, row, rounding)
+
+
+def test_a_ladder_s_rung_holds_the_steps_text_once_per_row() -> None:
+    # 675 mg and 676 mg take the same six whole steps (525 mg): one rung, and only the rest differs
+    ladder = _ladder(FIRST, DEFAULT_ROUNDING)
+    assert ladder is not None
+    assert [r.delivered for r in ladder] == [0, 25, 75, 150, 250, 375, 525, 700]  # 50..350 mg/h for 30 min each
+    assert ladder[-1].rate == 400 and ladder[-1].middle == " at 400 mg/h (the maximum) take "
+    assert _working(Fraction(676), FIRST, DEFAULT_ROUNDING) == (
+        "676 mg: 50, 100, 150, 200, 250, 300 mg/h for 30 min each = 25 + 50 + 75 + 100 + 125 + 150 = 525 mg in 3 h; "
+        "the remaining 151 mg at 350 mg/h take 151/350 h ≈ 25.89 min; "
+        "at least 3 h 26 min (rounded to the nearest minute) if each step is tolerated"
+    )
 
 
 def test_r_chop_21_plan_states_both_least_times_and_sets_no_duration_or_end() -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -80,13 +81,7 @@ def working(amount: Fraction, row: RateEscalation, rounding: Rounding) -> str:
     unit = row.unit
     parts: list[str] = []
     if t.whole:
-        delivered = [r * row.every_hours for r in t.whole]
-        rates = ", ".join(format_fraction(r) for r in t.whole)
-        each = f"for {row.every_text}" + (" each" if len(t.whole) > 1 else "")
-        sums = " + ".join(format_fraction(d) for d in delivered)
-        total = amount_text(sum(delivered, Fraction(0)), unit, rounding)
-        given = f"{sums} = {total}" if len(delivered) > 1 else total
-        parts.append(f"{rates} {unit}/h {each} = {given} in {_span(len(t.whole) * row.every_hours)}")
+        parts.append(_whole_steps(t.whole, row, rounding))
         rest = f"the remaining {amount_text(t.rest, unit, rounding)}"
     else:
         rest = f"all {amount_text(t.rest, unit, rounding)}"
@@ -103,6 +98,18 @@ def working(amount: Fraction, row: RateEscalation, rounding: Rounding) -> str:
     how = "" if total_minutes.denominator == 1 else " (rounded to the nearest minute)"
     parts.append(f"at least {_clock(rounded)}{how} if each step is tolerated")
     return f"{amount_text(amount, unit, rounding)}: " + "; ".join(parts)
+
+
+def _whole_steps(whole: Sequence[Fraction], row: RateEscalation, rounding: Rounding) -> str:
+    """The steps given whole at the rates ``whole`` (at least one), what they deliver and how long they take."""
+    unit = row.unit
+    delivered = [r * row.every_hours for r in whole]
+    rates = ", ".join(format_fraction(r) for r in whole)
+    each = f"for {row.every_text}" + (" each" if len(whole) > 1 else "")
+    sums = " + ".join(format_fraction(d) for d in delivered)
+    total = amount_text(sum(delivered, Fraction(0)), unit, rounding)
+    given = f"{sums} = {total}" if len(delivered) > 1 else total
+    return f"{rates} {unit}/h {each} = {given} in {_span(len(whole) * row.every_hours)}"
 
 
 _COMPONENT = attrgetter("component")
@@ -151,22 +158,100 @@ def escalated(regimen: Regimen) -> Escalated:
     return out
 
 
-#: :func:`working` of each plan's doses, by the row's identity (held, and checked by ``is``) and the dose as two ints:
-#: the cache of :func:`working` hashes the row's every field and the dose's Fraction (a modular inverse) on each call,
-#: a tenth of an R-CHOP plan's time (issue 29). Emptied when full.
-_WORKINGS: dict[tuple[int, int, int, Rounding], tuple[RateEscalation, str]] = {}
+@dataclass(frozen=True, slots=True)
+class _Rung:
+    """What :func:`working` says of a dose given after ``k`` whole steps, worked out once per row and rounding: the
+    amount those steps deliver and their minutes, the rate the rest is given at, and the text around the rest."""
+
+    delivered: Fraction  # by the k whole steps
+    minutes: Fraction  # that the k whole steps take
+    rate: Fraction  # the rate the rest is given at
+    head: str  # the whole steps' part and "the remaining " (or "all ")
+    middle: str  # " at R mg/h (the maximum) take "
+    over: str  # "/R h "
+
+
+#: Rows with more steps below the maximum than this are worked out by :func:`working` itself (none bundled has 10).
+_MAX_RUNGS = 256
+
+
+def _ladder(row: RateEscalation, rounding: Rounding) -> tuple[_Rung, ...] | None:
+    """Each number of whole steps a dose can take under ``row`` (0, 1, ... up to the steps below the maximum), with
+    the text :func:`working` gives it, or None when the row's steps cannot be laid out so (a step or start not above
+    zero, or too many steps). Rung ``k`` is the one for a dose above the amount ``k`` steps deliver and at most what
+    ``k + 1`` deliver (the last rung: any dose above what all the steps deliver)."""
+    if row.start <= 0 or row.step <= 0 or row.every_hours <= 0:
+        return None
+    unit = row.unit
+    rungs: list[_Rung] = []
+    whole: list[Fraction] = []
+    rate = row.start
+    delivered = Fraction(0)
+    while True:
+        head = f"{_whole_steps(whole, row, rounding)}; the remaining " if whole else "all "
+        maximum = " (the maximum)" if rate == row.maximum and whole else ""
+        rate_text = format_fraction(rate)
+        rungs.append(
+            _Rung(
+                delivered,
+                len(whole) * row.every_hours * 60,
+                rate,
+                head,
+                f" at {rate_text} {unit}/h{maximum} take ",
+                f"/{rate_text} h ",
+            )
+        )
+        if rate >= row.maximum:  # no step beyond the maximum: this rung is the last
+            return tuple(rungs)
+        if len(rungs) > _MAX_RUNGS:
+            return None
+        whole.append(rate)
+        delivered += rate * row.every_hours
+        rate = min(rate + row.step, row.maximum)
+
+
+#: Each rate-escalation row's :func:`_ladder`, by the row's identity (held, and checked by ``is``) and the rounding:
+#: worked out once per row, so that a dose the process has not met formats only its own remainder (issue 29: the
+#: notes were a third of an R-CHOP-21 plan). Emptied when full.
+_LADDERS: dict[tuple[int, Rounding], tuple[RateEscalation, tuple[_Rung, ...] | None]] = {}
 
 
 def _working(amount: Fraction, row: RateEscalation, rounding: Rounding) -> str:
-    key = (id(row), amount.numerator, amount.denominator, rounding)
-    found = _WORKINGS.get(key)
-    if found is not None and found[0] is row:
-        return found[1]
-    if len(_WORKINGS) >= 4096:
-        _WORKINGS.clear()
-    said = working(amount, row, rounding)
-    _WORKINGS[key] = (row, said)
-    return said
+    """:func:`working`, the same text, from the row's :func:`_ladder`: the steps' part is the rung's, and only the
+    rest, its minutes and the total are worked out for ``amount``."""
+    key = (id(row), rounding)
+    found = _LADDERS.get(key)
+    if found is None or found[0] is not row:
+        if len(_LADDERS) >= 4096:
+            _LADDERS.clear()
+        found = _LADDERS[key] = (row, _ladder(row, rounding))
+    ladder = found[1]
+    if ladder is None or amount.numerator <= 0:
+        return working(amount, row, rounding)
+    # the rung: the most whole steps whose amount is below the dose (a step is taken while the dose outlasts it);
+    # the ladder's first amount is 0, below every dose
+    rung = ladder[bisect_left(ladder, amount, key=_DELIVERED) - 1]
+    # the rest, its minutes at the rung's rate and the least time, exact, in integers (the same values as the
+    # Fractions of least_time, each reduced once)
+    n, d = amount.numerator, amount.denominator
+    p, q = rung.delivered.numerator, rung.delivered.denominator
+    rest = Fraction(n * q - p * d, d * q)
+    minutes = Fraction(rest.numerator * 60 * rung.rate.denominator, rest.denominator * rung.rate.numerator)
+    exact = 100 % minutes.denominator == 0  # a whole number of hundredths of a minute
+    said = f"= {format_fraction(minutes)} min" if exact else f"≈ {format_fraction(minutes, 2)} min"
+    w_n, w_d = rung.minutes.numerator, rung.minutes.denominator
+    total_n = w_n * minutes.denominator + minutes.numerator * w_d
+    total_d = w_d * minutes.denominator
+    rounded = (2 * total_n + total_d) // (2 * total_d)  # floor(total + 1/2): to the nearest minute, a half up
+    how = "" if total_n % total_d == 0 else " (rounded to the nearest minute)"
+    unit = row.unit
+    return (
+        f"{amount_text(amount, unit, rounding)}: {rung.head}{amount_text(rest, unit, rounding)}{rung.middle}"
+        f"{format_fraction(rest)}{rung.over}{said}; at least {_clock(rounded)}{how} if each step is tolerated"
+    )
+
+
+_DELIVERED = attrgetter("delivered")
 
 
 def notes(
