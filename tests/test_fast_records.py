@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import json
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -86,3 +87,33 @@ def test_the_apis_json_is_the_command_lines_document(regimen_id: str) -> None:
     answer = orjson.dumps(plan_record(plan, paths=False))
     assert json.loads(answer) == json.loads(plan_to_json(plan, paths=False))
     assert json.loads(answer)["regimen"]["file"] == f"{regimen_id}.toml"  # its name, not where it lies
+
+
+@pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
+@pytest.mark.parametrize("timed", [True, False])
+def test_a_preparations_record_says_what_the_preparation_says_of_itself(regimen_id: str, timed: bool) -> None:
+    """preparation_record reads the fields a preparation shares with its first row from that row (issue 29): the
+    same values as the preparation's own properties, with the plan's numbers or others (a rounding of 3 figures),
+    with and without times."""
+    when = {"start": dt.date(2027, 3, 22), "time": dt.time(9), "tz": "Europe/Berlin"} if timed else {}
+    plan = regimen.expand(regimen.load(regimen_id), regimen.make_patient(weight="93.7", bsa="2.13", age="71"), **when)
+    zone = plan.tz
+    for numbers in (Numbers(plan.rounding), Numbers(Rounding(3)), None):
+        for prep in preparations(plan.administrations):
+            record = preparation_record(prep, zone, numbers)
+            assert record["days"] == list(prep.days) and record["continuous"] == prep.continuous
+            assert record["warnings"] == list(prep.warnings)
+            assert (record["drug"], record["component"], record["dose_unit"]) == (
+                prep.drug,
+                prep.component,
+                prep.dose_unit,
+            )
+            mine = Numbers(prep.rounding)
+            assert record["dose"] == mine.rounded(prep.dose) and record["dose_exact"] == mine.exact(prep.dose)
+            assert record["rate"] == (mine.rounded(prep.rate) if prep.rate is not None else None)
+            assert record["hours"] == (mine.hours(prep.hours) if prep.hours is not None else None)
+            assert (record["connect"] is None) == (prep.connect is None) and (record["disconnect"] is None) == (
+                prep.disconnect is None
+            )
+            if timed and prep.connect is not None:
+                assert record["connect"] == prep.connect.astimezone(ZoneInfo("Europe/Berlin")).isoformat()

@@ -295,6 +295,7 @@ def row_record(plan: Plan, r: Administration, numbers: Numbers | None = None) ->
     """A row as its record (JSON, CSV): ``numbers``, one plan's numbers worked out once (:class:`Numbers`)."""
     n = numbers if numbers is not None else Numbers(plan.rounding)
     num, den = exact_parts(r.dose)
+    infusion, start, end = r.infusion, r.start, r.end
     return {
         "phase": r.phase,
         "cycle": r.cycle,
@@ -311,16 +312,16 @@ def row_record(plan: Plan, r: Administration, numbers: Numbers | None = None) ->
         "rate": n.rounded(r.rate) if r.rate is not None else None,
         "rate_unit": r.rate_unit,
         "duration_h": n.hours(r.duration_hours) if r.duration_hours is not None else None,
-        "infusion_day": r.infusion.day_index if r.infusion else None,
-        "infusion_days": r.infusion.days if r.infusion else None,
-        "infusion_hours": n.hours(r.infusion.hours) if r.infusion else None,
+        "infusion_day": infusion.day_index if infusion is not None else None,
+        "infusion_days": infusion.days if infusion is not None else None,
+        "infusion_hours": n.hours(infusion.hours) if infusion is not None else None,
         "calculation": r.calculation,
         "warnings": list(r.warnings),
         "condition": r.condition,
         "dose_number": r.dose_number,
         "doses_per_day": r.doses_per_day,
-        "start": _instant(plan, r.start),
-        "end": _instant(plan, r.end),
+        "start": _instant(plan, start) if start is not None else None,
+        "end": _instant(plan, end) if end is not None else None,
         "time_note": r.time_note,
         "plan_warnings": list(plan.plan_warnings),
         "role": r.role,
@@ -420,31 +421,39 @@ def preparation_record(prep: Preparation, tz: str | None, numbers: Numbers | Non
     """A preparation as JSON (``regimen expand --format json`` 'preparations', a course's JSON): the amount
     prepared, its rate and hours, the instants it is connected and disconnected (ISO 8601 in the zone ``tz``), the
     cycle days it covers and its working."""
-    r = prep.first
-    n = numbers if numbers is not None and numbers.rounding == prep.rounding else Numbers(prep.rounding)
-    zone = tzinfo_for(tz)
+    rows = prep.rows
+    r = rows[0]  # prep.first, and the fields it shares with the preparation read from it (prep.drug, prep.rate...)
+    rounding = r.rounding
+    # the plan's numbers when they are rounded alike (by identity first: a plan's rows share its rounding)
+    same = numbers is not None and (numbers.rounding is rounding or numbers.rounding == rounding)
+    n = numbers if same and numbers is not None else Numbers(rounding)
+    connect, disconnect = prep.connect, prep.disconnect
+    zone = tzinfo_for(tz) if connect is not None or disconnect is not None else None
+    rate = r.rate
+    hours = prep.hours
     return {
         "phase": r.phase,
         "cycle": r.cycle,
-        "days": list(prep.days),
+        "days": [x.day for x in rows],  # prep.days
         "date": r.date.isoformat() if r.date else None,
         "drug": r.drug,
         "component": r.component,
-        "continuous": prep.continuous,
+        "continuous": r.infusion is not None,  # prep.continuous
         "dose": n.rounded(prep.dose),
         "dose_exact": n.exact(prep.dose),
-        "dose_unit": prep.dose_unit,
-        "rate": n.rounded(prep.rate) if prep.rate is not None else None,
+        "dose_unit": r.dose_unit,
+        "rate": n.rounded(rate) if rate is not None else None,
         "rate_unit": r.rate_unit,
-        "hours": n.hours(prep.hours) if prep.hours is not None else None,
-        "connect": wall(prep.connect, zone) if prep.connect is not None else None,
-        "disconnect": wall(prep.disconnect, zone) if prep.disconnect is not None else None,
+        "hours": n.hours(hours) if hours is not None else None,
+        "connect": wall(connect, zone) if connect is not None and zone is not None else None,
+        "disconnect": wall(disconnect, zone) if disconnect is not None and zone is not None else None,
         "route": r.route,
         "method": r.method,
         "dose_number": r.dose_number,
         "condition": r.condition,
         "calculation": prep.calculation,
-        "warnings": list(prep.warnings),
+        # prep.warnings: one row's own, or each of an infusion's rows' once
+        "warnings": list(r.warnings) if len(rows) == 1 else list(prep.warnings),
     }
 
 
