@@ -15,6 +15,7 @@ from regimen.quantities.exact import (
     format_decimal,
     format_fraction,
     round_significant,
+    significant_text,
     to_decimal,
 )
 
@@ -222,3 +223,16 @@ def test_amount_text_by_hand(value: Fraction, unit: str, expected: str) -> None:
     from regimen.quantities.exact import amount_text
 
     assert amount_text(value, unit) == expected
+
+
+@given(st.one_of(_fractions, _edges), st.integers(1, 12))
+def test_significant_text_agrees_with_the_decimal_path(x: Fraction, digits: int) -> None:
+    # the cumulative anthracycline dose in mg/m² is printed to 4 figures through it (issue 29: in integers)
+    assert significant_text(x, digits) == _reference_format_decimal(_reference_round_significant(x, digits), True)
+
+
+def test_significant_text_by_hand() -> None:
+    assert significant_text(Fraction(400), 4) == "400"  # 8 cycles of 50 mg/m²
+    assert significant_text(Fraction(12345), 4) == "12,350"  # half up, grouped
+    assert significant_text(Fraction(1, 3), 4) == "0.3333"
+    assert significant_text(Fraction(-5, 2), 1) == "-3"  # the decimal path: half up away from zero

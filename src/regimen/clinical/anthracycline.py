@@ -21,7 +21,7 @@ from pathlib import Path
 
 from regimen.errors import RegimenError, option
 from regimen.model import Administration
-from regimen.quantities.exact import exact_sum, format_decimal, format_fraction, round_significant
+from regimen.quantities.exact import exact_sum, format_fraction, significant_text
 from regimen.quantities.units import parse_dose
 
 PREFIX = "anthracycline-"
@@ -160,7 +160,7 @@ def parse_prior(text: str) -> Prior:
 def _n(x: Fraction) -> str:
     """mg/m² for display: 4 significant figures, half up (the plan's display rounding); sums and the limit
     comparison use the exact values."""
-    return format_decimal(round_significant(x, 4))
+    return significant_text(x, 4)
 
 
 @dataclass(frozen=True, slots=True)

@@ -183,9 +183,9 @@ def amount_text(x: Fraction, unit: str, rounding: Rounding = DEFAULT_ROUNDING) -
     return _amount_in_decimals(x, unit, rounding)
 
 
-def _amount_in_integers(n: int, d: int, unit: str, digits: int) -> str:
-    """:func:`amount_text` of ``n / d`` (> 0) rounded to ``digits`` significant figures, worked in integers as
-    :func:`round_significant` and :func:`exact_decimal` work (the same text as :func:`_amount_in_decimals`)."""
+def _significant(n: int, d: int, digits: int) -> tuple[int, int, bool]:
+    """``n / d`` (> 0) rounded half up to ``digits`` significant figures, in integers as :func:`round_significant`
+    rounds: ``q × 10^-places``, and whether that is ``n / d`` exactly."""
     exponent = len(str(n)) - len(str(d))  # floor(log10(n / d)) is this or one less
     if _below_power(n, d, exponent):
         exponent -= 1
@@ -193,11 +193,26 @@ def _amount_in_integers(n: int, d: int, unit: str, digits: int) -> str:
     if places >= 0:
         scaled = n * 10**places
         q = _half_up(scaled, d)
-        exact = q * d == scaled
-    else:
-        unit_size = 10**-places
-        q = _half_up(n, d * unit_size)
-        exact = q * unit_size * d == n
+        return q, places, q * d == scaled
+    unit_size = 10**-places
+    q = _half_up(n, d * unit_size)
+    return q, places, q * unit_size * d == n
+
+
+def significant_text(x: Fraction, digits: int) -> str:
+    """``format_decimal(round_significant(x, digits))``, the same text, worked in integers for a positive ``x``
+    whose numerator and denominator are not huge (every printed cumulative dose, say)."""
+    n, d = x.as_integer_ratio()
+    if 0 < n < _FAST_LIMIT and d < _FAST_LIMIT and digits > 0:
+        q, places, _ = _significant(n, d, digits)
+        return _scaled_text(q, places)
+    return format_decimal(round_significant(x, digits))
+
+
+def _amount_in_integers(n: int, d: int, unit: str, digits: int) -> str:
+    """:func:`amount_text` of ``n / d`` (> 0) rounded to ``digits`` significant figures, worked in integers as
+    :func:`round_significant` and :func:`exact_decimal` work (the same text as :func:`_amount_in_decimals`)."""
+    q, places, exact = _significant(n, d, digits)
     rounded = _scaled_text(q, places)
     if exact:
         return f"{rounded} {unit}"
@@ -236,5 +251,6 @@ __all__ = [
     "format_fraction",
     "is_terminating",
     "round_significant",
+    "significant_text",
     "to_decimal",
 ]
