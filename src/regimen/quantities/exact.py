@@ -137,15 +137,16 @@ def _scaled_text(q: int, places: int, grouping: bool = True) -> str:
     part in groups of three when ``grouping``."""
     if q == 0:
         return "0"
-    while places > 0 and q % 10 == 0:
-        q //= 10
-        places -= 1
     if places <= 0:
         whole = q * 10**-places
         return f"{whole:,}" if grouping else str(whole)
     whole, frac = divmod(q, 10**places)
     head = f"{whole:,}" if grouping else str(whole)
-    return f"{head}.{frac:0{places}d}"
+    if not frac:
+        return head
+    # the fraction's digits without their trailing zeros (one string step, not a division per zero: a whole
+    # number printed to 8 places had 8)
+    return f"{head}.{f'{frac:0{places}d}'.rstrip('0')}"
 
 
 @dataclass(frozen=True, slots=True)
