@@ -20,7 +20,10 @@ Three things, each with its invariant and a test (tests/test_fastpath.py, tests/
    (:mod:`regimen.engine.expand`), the names its rules read (:mod:`regimen.engine.outcomes`), the values its doses
    need (:mod:`regimen.engine.requirements`), and what the clinical layer reads of it for every plan (the values
    it needs, its components with renal tables, its hepatic note). A test expands a changed copy of a regimen
-   after the original and finds its own notes (tests/test_fastpath.py).
+   after the original and finds its own notes (tests/test_fastpath.py). Each rate-escalation row's steps and their
+   text, for every number of whole steps a dose can take, are kept by the row's identity, held and checked by
+   ``is`` (:mod:`regimen.clinical.rate_escalation`): a dose formats only its own rest; a property test holds the
+   text to the step-by-step working (tests/test_rate_escalation.py).
 3. Rows made by writing their fields into ``__dict__`` (:func:`new_row`, :func:`moved_rows`, and
    :meth:`regimen.model.Administration.moved`, which the model layer holds itself), or by making a dictionary of
    every field the row's ``__dict__`` (:func:`row_of`; :func:`moved_rows` copies the earlier cycle's row's
