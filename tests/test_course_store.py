@@ -263,8 +263,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 #: What a day's worklist does not load while every course's cached rows are current (issue 29): the plan engine, the
-#: replay of courses, the protocol loader, the clinical rules, the course's renderers and the command line's other
-#: commands.
+#: replay of courses, the protocol loader, the clinical rules, the course's renderers, the command line's other
+#: commands and click's shell completion.
 NOT_FOR_THE_WORKLIST = (
     "regimen.engine.expand",
     "regimen.engine.plan",
@@ -278,6 +278,7 @@ NOT_FOR_THE_WORKLIST = (
     "regimen.export.table",
     "regimen.cli.course",
     "regimen.cli.clinical_options",
+    "click.shell_completion",
 )
 
 

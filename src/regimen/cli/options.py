@@ -10,13 +10,15 @@ import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from click.shell_completion import CompletionItem
 
 from regimen.errors import RegimenError, as_flag
 from regimen.export.io import distinct_files, write_atomic, write_output
+
+if TYPE_CHECKING:  # click loads its completion only when a shell asks for it: so does this module
+    from click.shell_completion import CompletionItem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,6 +34,8 @@ def flag(name: str) -> str:
 def complete_regimen(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Shell completion of REGIMEN: the ids 'regimen list' shows (with --regimen-path and $REGIMEN_PATH), or files
     when what is typed looks like a path."""
+    from click.shell_completion import CompletionItem
+
     from regimen.protocol.catalog import looks_like_path, regimen_ids  # lazy: the catalog only for completion
 
     if looks_like_path(incomplete) or incomplete.startswith("."):

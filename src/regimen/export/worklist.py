@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
 import operator
@@ -166,6 +165,8 @@ def due_ics(
     and dose of the day (never a date, a dose or a patient value), so that a later export updates each event, and
     two doses of one drug on one day are two events. ``revisions``: each course's number of recorded changes, the
     events' SEQUENCE."""
+    import hashlib
+
     import icalendar
 
     from regimen.export.ics import clean_text, new_calendar  # lazy: icalendar only for this format
