@@ -60,7 +60,8 @@ def timed(cmd: list[str]) -> tuple[float, float]:
 
 def seed(db: str, n: int) -> tuple[int, float]:
     """N courses of the bundled regimens (those that expand for a weight, BSA and age) in one transaction."""
-    from regimen.engine.courses import CourseBook, CourseStart, replay
+    from regimen.engine.courses import CourseBook, CourseStart
+    from regimen.engine.courses.replay import replay
     from regimen.export.course import rendered
     from regimen.protocol.catalog import bundled_dir
     from regimen.store.courses import CourseStore

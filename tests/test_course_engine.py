@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from tests.helpers import examples
 
 from regimen.clinical.dose_change import DoseChange
-from regimen.engine.courses import Change, Context, CourseError, CourseStart, CourseState, append, parse_event, replay
+from regimen.engine.courses import Change, Context, CourseError, CourseStart, CourseState, append, parse_event
 from regimen.engine.courses.events import KINDS, Delay, Dose, Given, Measure, Omit, Stop, Void, event_from_dict
-from regimen.engine.courses.replay import Planner, live_changes
+from regimen.engine.courses.replay import Planner, live_changes, replay
 
 CAPOX = Path(__file__).resolve().parent / "data" / "capox-course-fixture.toml"  # the course tests' capox (tests/data)
 START = CourseStart(

@@ -25,7 +25,8 @@ from tests.test_web import ORIGIN, PATIENT, errors_of, post_form
 from regimen import ClinicalOptions, expand, load, make_patient
 from regimen.cli import cli
 from regimen.clinical.dose_change import DoseChange, DoseChangeError, dose_percent, reduce_by
-from regimen.engine.courses import Change, CourseStart, replay
+from regimen.engine.courses import Change, CourseStart
+from regimen.engine.courses.replay import replay
 from regimen.web.app import create_app
 
 MFOLFOX6 = ["mfolfox6", "--weight", "82", "--bsa", "2", "--cycles", "1"]

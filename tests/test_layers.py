@@ -22,6 +22,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "regimen"
 #: Layer of each top-level module or subpackage of regimen, bottom (0) to top.
 LAYERS = {
     "errors": 0,
+    "lazy": 0,  # a package's names loaded on first use (the public API, the course engine)
     "quantities": 1,
     "model": 2,
     "protocol": 3,

@@ -12,14 +12,11 @@ Nothing heavy is imported here: pint loads on first use, pandas only for DataFra
 
 from __future__ import annotations
 
-import gc as _gc
+from typing import TYPE_CHECKING
 
-# Importing allocates many long-lived objects (the model classes); the cyclic garbage collector would
-# scan them, and everything loaded before (pint), again and again meanwhile: about 20 ms of a 250 ms
-# command. It is paused for these imports only, and left as the importer had it.
-_collecting = _gc.isenabled()
-_gc.disable()
-try:
+from regimen.lazy import exports
+
+if TYPE_CHECKING:
     from regimen.clinical.options import ClinicalOptions
     from regimen.clinical.patient import make_patient
     from regimen.engine.expand import expand
@@ -27,29 +24,39 @@ try:
     from regimen.errors import PatientError, RegimenError, RegimenFileError, UnitError, UnknownRegimenError
     from regimen.model import Administration, Component, Patient, Phase, Regimen
     from regimen.protocol.catalog import find, list_regimens, load
-finally:
-    if _collecting:
-        _gc.enable()
+
+#: The public API, each name loaded from its module on first use: importing a submodule (the course store of
+#: 'regimen due', the command line) does not load the plan engine, the protocol loader and the clinical rules
+#: with it (issue 29).
+_EXPORTS = {
+    "ClinicalOptions": "regimen.clinical.options",
+    "make_patient": "regimen.clinical.patient",
+    "expand": "regimen.engine.expand",
+    "Plan": "regimen.engine.plan",
+    "PatientError": "regimen.errors",
+    "RegimenError": "regimen.errors",
+    "RegimenFileError": "regimen.errors",
+    "UnitError": "regimen.errors",
+    "UnknownRegimenError": "regimen.errors",
+    "Administration": "regimen.model",
+    "Component": "regimen.model",
+    "Patient": "regimen.model",
+    "Phase": "regimen.model",
+    "Regimen": "regimen.model",
+    "find": "regimen.protocol.catalog",
+    "list_regimens": "regimen.protocol.catalog",
+    "load": "regimen.protocol.catalog",
+    "expand_cohort": "regimen.engine.cohort.runner",  # pandas and numpy only when used
+    "plan_to_ics": "regimen.export.ics",  # icalendar only for calendars: the .ics bytes
+    "write_ics": "regimen.export.ics",  # to a file, atomically, updating an earlier export
+}
 
 # The one place the version is written: the build reads it (pyproject.toml, [tool.hatch.version]) into the
 # package metadata, which `regimen --version` prints. Change it here, in a commit that updates CHANGELOG.md.
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> object:
-    """``regimen.expand_cohort`` without importing pandas and numpy for single-patient use, and the calendar
-    export (``plan_to_ics``: the .ics bytes; ``write_ics``: to a file, atomically, updating an earlier export)
-    without importing icalendar."""
-    if name == "expand_cohort":
-        from regimen.engine.cohort.runner import expand_cohort  # lazy: pandas and numpy only when used
-
-        return expand_cohort
-    if name in ("plan_to_ics", "write_ics"):
-        from regimen.export import ics  # lazy: icalendar only for calendars
-
-        return getattr(ics, name)
-    raise AttributeError(f"module 'regimen' has no attribute {name!r}")
-
+__getattr__ = exports(globals(), _EXPORTS)
 
 __all__ = [
     "Administration",

@@ -11,13 +11,13 @@ from typing import Any, TypeVar
 
 import click
 
+from regimen.cli.options import META
 from regimen.clinical.body_size import BSA_FORMULAS
 from regimen.clinical.choices import build_options
 from regimen.clinical.options import GFR_METHODS, ClinicalOptions
 from regimen.model import DOSING_WEIGHTS
 
 F = TypeVar("F", bound=Callable[..., Any])
-META = "regimen.clinical.prepare"
 
 
 def _store(ctx: click.Context, param: click.Parameter, value: Any) -> None:

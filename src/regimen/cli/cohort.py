@@ -16,12 +16,12 @@ from regimen.cli.options import (
     cycle_options,
     flag,
     output_options,
-    parse_cycles,
     refuse_overwrite,
     regimen_argument,
     regimen_path_option,
 )
 from regimen.cli.terminal import warn
+from regimen.clinical.choices import parse_cycles
 from regimen.clinical.formulary import load_formulary
 from regimen.engine.cohort import DaskEngine, PandasEngine, run
 from regimen.engine.rows import exact_text

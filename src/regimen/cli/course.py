@@ -12,18 +12,19 @@ from typing import Any, TypeVar
 
 import click
 
-from regimen.cli.clinical_options import META, clinical_options
+from regimen.cli.clinical_options import clinical_options
 from regimen.cli.database import db_option, open_store
 from regimen.cli.options import (
+    META,
     flag,
     output_options,
-    parse_cycles,
     patient_options,
     refuse_overwrite,
     regimen_argument,
     regimen_path_option,
 )
 from regimen.cli.terminal import warn
+from regimen.clinical.choices import parse_cycles
 from regimen.engine.courses import CourseError, CourseStart
 from regimen.engine.courses.events import DEFAULT_REASONS
 from regimen.engine.preparations import preparations
@@ -34,7 +35,6 @@ from regimen.quantities.clock import local_zone_key
 from regimen.store.roles import CHANGE_ACTIONS
 
 F = TypeVar("F", bound=Callable[..., Any])
-MAX_DUE_DAYS = 366
 REPEAT = "a repeat of the last change within a day (refused otherwise as typed twice)"
 
 
@@ -250,7 +250,7 @@ def _change(kind: str, course_id: str, db: str | None, who: str | None, reason: 
     store = _store(db, write=True)  # first: a new database is made (and said so) before anyone is asked who they are
     who, team = _recorder(who, db, CHANGE_ACTIONS[kind])
     view, change = _of_course(store, "change", course_id, kind, who=who, why=reason, verified_only=team, **given)
-    from regimen.engine.courses import describe  # lazy: only this command needs it
+    from regimen.engine.courses.describe import describe  # lazy: only this command needs it
 
     _after(view, f"course {course_id}: change {change.seq} recorded: {describe(change, view.regimen, view.start.tz)}")
 
@@ -567,4 +567,4 @@ def calendar(
     export.publish(plans, export.render(plans))
 
 
-__all__ = ["MAX_DUE_DAYS", "course"]
+__all__ = ["course"]

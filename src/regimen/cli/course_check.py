@@ -11,7 +11,8 @@ from regimen.cli.check import check_record, check_text, test_options
 from regimen.cli.course import _after, _change, _of_course, _store, _who, course, reason_option, who_option
 from regimen.cli.database import db_option
 from regimen.clinical.gates import STRENGTH
-from regimen.engine.courses import CourseState, describe
+from regimen.engine.courses import CourseState
+from regimen.engine.courses.describe import describe
 from regimen.engine.courses.events import DEFAULT_REASONS
 from regimen.engine.courses.gatecheck import course_check, decision_entries
 from regimen.errors import RegimenError

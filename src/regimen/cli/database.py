@@ -13,10 +13,14 @@ from typing import Any, TypeVar
 import click
 
 from regimen.cli.options import flag
+from regimen.engine.courses import worklist
 from regimen.errors import render
 from regimen.quantities.limits import check_date
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The most days one worklist covers (--days).
+MAX_DUE_DAYS = 366
 
 
 def db_option(fn: F) -> F:
@@ -50,6 +54,25 @@ class _Guarded:
         return call
 
 
+def _open_repository(url: Any, write: bool, announce: Callable[[str], None] | None = None) -> Any:
+    """The course store on the database at ``url``, unguarded."""
+    with loading():  # the imports, and the engine's, which imports the driver; no course is replayed here
+        from regimen.store.courses import CourseStore  # lazy: SQLAlchemy only for the course commands
+        from regimen.store.db import connect  # lazy: likewise
+
+        # lasting=False: a command's engine, whose connections are never old enough to need a ping before use
+        return CourseStore(connect(url, write=write, announce=announce, lasting=False))
+
+
+def _book_of(repository: Any) -> Any:
+    """The course book over a course store: the plan engine, to replay courses, and the views it renders."""
+    with loading():  # the plan engine and the renderers: a course is replayed
+        from regimen.engine.courses import CourseBook  # lazy: only the course commands need it
+        from regimen.export.course import rendered  # lazy: only the course commands need it
+
+        return CourseBook(repository, rendered)
+
+
 def open_store(db: str | None, *, write: bool, refresh: bool = False) -> Any:
     """The course book on the database of ``--db`` (the store's SQL, the export layer's rendering): ``write=False``
     opens it read-only (a missing or empty file is refused).
@@ -62,22 +85,49 @@ def open_store(db: str | None, *, write: bool, refresh: bool = False) -> Any:
     def announce(line: str) -> None:
         click.echo(render(line, flag), err=True)
 
-    with loading():  # the imports, and the engine's, which imports the driver; no course is replayed here
-        from regimen.engine.courses import CourseBook  # lazy: only the course commands need it
-        from regimen.export.course import rendered  # lazy: only the course commands need it
-        from regimen.store.courses import CourseStore  # lazy: SQLAlchemy only for the course commands
-        from regimen.store.db import connect, resolve  # lazy: likewise
+    from regimen.store.db import resolve  # lazy: SQLAlchemy only for the course commands
 
-        url = resolve(db)
-        # lasting=False: a command's engine, whose connections are never old enough to need a ping before use
-        book = CourseBook(CourseStore(connect(url, write=write, announce=announce, lasting=False)), rendered)
+    url = resolve(db)
+    book = _book_of(_open_repository(url, write, announce))
     if refresh and not write and url.get_backend_name() == "sqlite":
-        writer = _Guarded(CourseBook(CourseStore(connect(url, write=True, lasting=False)), rendered), url, True)
-        try:
-            writer.refresh()
-        finally:
-            writer.close()
+        _rebuild_through_writer(url)
     return _Guarded(book, url, write)
+
+
+def _rebuild_through_writer(url: Any, course_ids: Any = None) -> None:
+    """A read-only SQLite file's stale caches (``course_ids``, else those found stale) rebuilt through a writing
+    connection to the same file (it creates nothing)."""
+    writer = _Guarded(_book_of(_open_repository(url, True)), url, True)
+    try:
+        writer.refresh() if course_ids is None else writer.rebuild(course_ids)
+    finally:
+        writer.close()
+
+
+def due_rows(db: str | None, first: dt.date, last: dt.date) -> list[Any]:
+    """The worklist of ``first`` to ``last`` on the database of ``--db`` (``regimen due``), read through the store
+    alone: the course book, and with it the plan engine, the protocol loader and the clinical rules, are loaded only
+    when a course's cached rows are stale and must be replayed (after an upgrade), which a day's worklist otherwise
+    never needs (a third of the command's start-up, issue 29). One connection: a SQLite file is read read-only and
+    its stale courses are rebuilt through a writing connection of their own; on PostgreSQL the reader's connection
+    rebuilds them."""
+    from regimen.store.db import resolve  # lazy: SQLAlchemy only for the course commands
+
+    url = resolve(db)
+    repository = _open_repository(url, False)
+    store = _Guarded(repository, url, False)
+
+    def rebuild(course_ids: Any) -> None:
+        if url.get_backend_name() == "sqlite":
+            _rebuild_through_writer(url, course_ids)
+        else:
+            _Guarded(_book_of(repository), url, True).rebuild(course_ids)
+
+    try:
+        rows: list[Any] = worklist.due(store, first, last, rebuild)
+        return rows
+    finally:
+        store.close()
 
 
 @contextmanager
@@ -108,4 +158,4 @@ def due_span(first: dt.datetime | None, days: int) -> tuple[dt.date, dt.date]:
     return day1, day1 + dt.timedelta(days=days - 1)
 
 
-__all__ = ["db_option", "due_span", "loading", "open_store"]
+__all__ = ["MAX_DUE_DAYS", "db_option", "due_rows", "due_span", "loading", "open_store"]

@@ -6,9 +6,9 @@ import datetime as dt
 
 import click
 
-from regimen.cli.course import MAX_DUE_DAYS, _store
-from regimen.cli.database import db_option, due_span
+from regimen.cli.database import MAX_DUE_DAYS, db_option, due_rows, due_span, open_store
 from regimen.cli.options import output_options
+from regimen.export import worklist as out
 from regimen.export.io import write_output
 
 
@@ -31,22 +31,21 @@ def due(first: dt.datetime | None, days: int, fmt: str, output: str | None, db: 
       regimen due --from 2026-12-01 --days 2
       regimen due --from 2026-12-01 -o tomorrow.csv
     """
-    from regimen.export import course as out  # lazy: only this command needs it
-
     day1, last = due_span(first, days)
-    store = _store(db, refresh=True)
-    rows = store.due(day1, last)
     if fmt == "ics":
-        from regimen.export.ics import dtstamp_from_env  # lazy: only this command needs it
-        from regimen.export.io import write_atomic  # lazy: only this command needs it
+        from regimen.export.ics import dtstamp_from_env  # lazy: only this format needs it
+        from regimen.export.io import write_atomic  # lazy: only this format needs it
 
-        revisions = {c.course_id: c.changes for c in store.courses()}  # each event's SEQUENCE (see due_ics)
+        store = open_store(db, write=False, refresh=True)  # the course book: each event's SEQUENCE (see due_ics)
+        rows = store.due(day1, last)
+        revisions = {c.course_id: c.changes for c in store.courses()}
         data = out.due_ics(rows, dtstamp_from_env(), revisions)
         if output in (None, "-"):
             click.echo(data.decode("utf-8"), nl=False)
         else:
             write_atomic(output, data)
         return
+    rows = due_rows(db, day1, last)  # the store alone: the plan engine only for a stale course
     if fmt == "csv":
         text = out.due_csv(rows)
     elif fmt == "json":

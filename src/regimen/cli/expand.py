@@ -13,13 +13,13 @@ from regimen.cli.options import (
     cycle_options,
     flag,
     output_options,
-    parse_cycles,
     patient_options,
     refuse_overwrite,
     regimen_argument,
     regimen_path_option,
 )
 from regimen.cli.terminal import show, warn
+from regimen.clinical.choices import parse_cycles
 from regimen.clinical.patient import make_patient
 from regimen.clinical.pretreatment import read_dpyd
 from regimen.engine.expand import expand as expand_plan

@@ -10,18 +10,20 @@ import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from click.shell_completion import CompletionItem
 
-from regimen.cli.clinical_options import META
-from regimen.clinical.choices import parse_cycles
 from regimen.errors import RegimenError, as_flag
 from regimen.export.io import distinct_files, write_atomic, write_output
-from regimen.protocol.catalog import find, looks_like_path, regimen_ids
+
+if TYPE_CHECKING:  # click loads its completion only when a shell asks for it: so does this module
+    from click.shell_completion import CompletionItem
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Where the clinical options (regimen.cli.clinical_options) keep their values in the click context's meta.
+META = "regimen.clinical.prepare"
 
 
 def flag(name: str) -> str:
@@ -32,6 +34,10 @@ def flag(name: str) -> str:
 def complete_regimen(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Shell completion of REGIMEN: the ids 'regimen list' shows (with --regimen-path and $REGIMEN_PATH), or files
     when what is typed looks like a path."""
+    from click.shell_completion import CompletionItem
+
+    from regimen.protocol.catalog import looks_like_path, regimen_ids  # lazy: the catalog only for completion
+
     if looks_like_path(incomplete) or incomplete.startswith("."):
         return [CompletionItem(incomplete, type="file")]
     extra = ctx.params.get("regimen_path") or ()
@@ -104,6 +110,8 @@ def refuse_overwrite(outputs: Sequence[str], extra: Mapping[str, str | Path | No
                 inputs.setdefault(_label(param), item)
     ref = ctx.params.get("regimen_ref")
     if isinstance(ref, str):
+        from regimen.protocol.catalog import find  # lazy: the catalog only for the commands that take a REGIMEN
+
         try:
             inputs["REGIMEN"] = find(ref, ctx.params.get("regimen_path") or ())
         except RegimenError:
@@ -205,7 +213,6 @@ __all__ = [
     "cycle_options",
     "flag",
     "output_options",
-    "parse_cycles",
     "patient_options",
     "refuse_overwrite",
     "regimen_path_option",

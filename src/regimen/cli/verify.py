@@ -12,12 +12,12 @@ from regimen.cli.clinical_options import clinical_options, options_from_context
 from regimen.cli.options import (
     cycle_options,
     output_options,
-    parse_cycles,
     patient_options,
     regimen_argument,
     regimen_path_option,
 )
 from regimen.cli.terminal import show
+from regimen.clinical.choices import parse_cycles
 from regimen.clinical.patient import make_patient
 from regimen.engine.expand import expand as expand_plan
 from regimen.engine.orders import SPELLING, Order, OrderError, orders_from_texts, read_orders_file

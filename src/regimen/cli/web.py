@@ -9,12 +9,12 @@ import click
 from regimen.cli.clinical_options import clinical_options, options_from_context
 from regimen.cli.options import (
     cycle_options,
-    parse_cycles,
     patient_options,
     refuse_overwrite,
     regimen_argument,
     regimen_path_option,
 )
+from regimen.clinical.choices import parse_cycles
 from regimen.clinical.patient import make_patient
 from regimen.engine.expand import expand as expand_plan
 from regimen.errors import RegimenError

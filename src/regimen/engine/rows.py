@@ -44,7 +44,12 @@ from regimen.engine.timing import wall
 from regimen.errors import PatientError
 from regimen.model import Administration, Regimen, Total
 from regimen.quantities.clock import tzinfo_for
-from regimen.quantities.exact import Rounding, decimal_to_json, exact_decimal, format_decimal, is_terminating
+from regimen.quantities.exact import (  # exact_text: here too, where the rows have always had it
+    Rounding,
+    decimal_to_json,
+    exact_decimal,
+    exact_text,
+)
 from regimen.quantities.limits import MAX_EXACT_PART
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -200,13 +205,6 @@ def kind_of(name: str) -> str:
 def dtype_of(name: str) -> str:
     """The pandas dtype of a column (see :func:`kind_of`)."""
     return DTYPES[kind_of(name)]
-
-
-def exact_text(x: Fraction) -> str:
-    """Exact value as text: '21.817428', or '490/24'-style fraction when it does not terminate."""
-    if is_terminating(x):
-        return format_decimal(exact_decimal(x, 30), grouping=False)
-    return f"{x.numerator}/{x.denominator}"
 
 
 def exact_parts(dose: Fraction) -> tuple[int, int]:

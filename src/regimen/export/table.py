@@ -10,15 +10,13 @@ from typing import TYPE_CHECKING
 
 from regimen.engine.plan import drugs_of_several_components
 from regimen.engine.timing import span_text
+from regimen.export import DISCLAIMER as DISCLAIMER  # re-exported: where the outputs have found it
 from regimen.model import Administration, how_given
 from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.exact import amount_text, format_decimal, format_fraction
 
 if TYPE_CHECKING:  # pragma: no cover
     from regimen.engine.plan import Plan
-
-DISCLAIMER = "Research software: verify every dose against the protocol and local policy before use."
-
 
 #: The narrowest the last (working) column is wrapped to before the other columns are wrapped too.
 MIN_WRAP = 30

@@ -241,6 +241,13 @@ def decimal_to_json(d: Decimal) -> int | float:
     return float(d)
 
 
+def exact_text(x: Fraction) -> str:
+    """Exact value as text: '21.817428', or '490/24'-style fraction when it does not terminate."""
+    if is_terminating(x):
+        return format_decimal(exact_decimal(x, 30), grouping=False)
+    return f"{x.numerator}/{x.denominator}"
+
+
 __all__ = [
     "DEFAULT_ROUNDING",
     "Rounding",
@@ -248,6 +255,7 @@ __all__ = [
     "decimal_to_json",
     "exact_decimal",
     "exact_sum",
+    "exact_text",
     "format_decimal",
     "format_fraction",
     "is_terminating",

@@ -30,7 +30,7 @@ from regimen.engine.courses.repository import (
     StoredCourse,
     UnknownCourse,
 )
-from regimen.engine.courses.state import DueRow
+from regimen.engine.courses.worklist import DueRow
 from regimen.store.db import StoreError, connect, reading, resolve, shown
 from regimen.store.schema import changes, courses, scheduled, views
 

@@ -23,22 +23,63 @@ do), :mod:`describe` (every sentence about a record), :mod:`repository` (what th
 :mod:`book` (the one call every door uses).
 """
 
-from regimen.engine.courses.book import CourseBook, append, code_version, course_records, decode
-from regimen.engine.courses.checks import check_new
-from regimen.engine.courses.describe import describe, due_rows, history_line
-from regimen.engine.courses.events import KINDS, MEASURE_KEYS, Context, parse_event
-from regimen.engine.courses.records import (
-    OPTION_KEYS,
-    PATIENT_KEYS,
-    CourseError,
-    CourseStart,
-    check_course_id,
-    parse_cycle,
-    start_options,
-)
-from regimen.engine.courses.replay import replay
-from regimen.engine.courses.repository import CourseRepository, CourseSummary, Rendered
-from regimen.engine.courses.state import Change, CourseRow, CourseState, CourseView, DueRow, GivenDose
+from typing import TYPE_CHECKING
+
+from regimen.lazy import exports
+
+if TYPE_CHECKING:
+    from regimen.engine.courses.book import CourseBook, append, course_records, decode
+    from regimen.engine.courses.checks import check_new
+    from regimen.engine.courses.describe import due_rows, history_line
+    from regimen.engine.courses.errors import CourseError
+    from regimen.engine.courses.events import KINDS, MEASURE_KEYS, Context, parse_event
+    from regimen.engine.courses.records import (
+        OPTION_KEYS,
+        PATIENT_KEYS,
+        CourseStart,
+        check_course_id,
+        parse_cycle,
+        start_options,
+    )
+    from regimen.engine.courses.repository import CourseRepository, CourseSummary, Rendered
+    from regimen.engine.courses.state import Change, CourseRow, CourseState, CourseView, GivenDose
+    from regimen.engine.courses.worklist import DueRow, code_version
+
+#: Each name from its module on first use: the worklist (:mod:`worklist`, what ``regimen due`` reads through the
+#: store) is imported without the replay, and so without the plan engine (issue 29). ``replay`` and ``describe`` are
+#: imported from their modules (``regimen.engine.courses.replay``): a lazy name cannot share a submodule's name, as
+#: importing the submodule sets the package's attribute to the module.
+_EXPORTS = {
+    "CourseBook": "regimen.engine.courses.book",
+    "append": "regimen.engine.courses.book",
+    "code_version": "regimen.engine.courses.worklist",
+    "course_records": "regimen.engine.courses.book",
+    "decode": "regimen.engine.courses.book",
+    "check_new": "regimen.engine.courses.checks",
+    "due_rows": "regimen.engine.courses.describe",
+    "history_line": "regimen.engine.courses.describe",
+    "KINDS": "regimen.engine.courses.events",
+    "MEASURE_KEYS": "regimen.engine.courses.events",
+    "Context": "regimen.engine.courses.events",
+    "parse_event": "regimen.engine.courses.events",
+    "OPTION_KEYS": "regimen.engine.courses.records",
+    "PATIENT_KEYS": "regimen.engine.courses.records",
+    "CourseError": "regimen.engine.courses.errors",
+    "CourseStart": "regimen.engine.courses.records",
+    "check_course_id": "regimen.engine.courses.records",
+    "parse_cycle": "regimen.engine.courses.records",
+    "start_options": "regimen.engine.courses.records",
+    "CourseRepository": "regimen.engine.courses.repository",
+    "CourseSummary": "regimen.engine.courses.repository",
+    "Rendered": "regimen.engine.courses.repository",
+    "Change": "regimen.engine.courses.state",
+    "CourseRow": "regimen.engine.courses.state",
+    "CourseState": "regimen.engine.courses.state",
+    "CourseView": "regimen.engine.courses.state",
+    "DueRow": "regimen.engine.courses.worklist",
+    "GivenDose": "regimen.engine.courses.state",
+}
+__getattr__ = exports(globals(), _EXPORTS)
 
 __all__ = [
     "KINDS",
@@ -64,11 +105,9 @@ __all__ = [
     "code_version",
     "course_records",
     "decode",
-    "describe",
     "due_rows",
     "history_line",
     "parse_cycle",
     "parse_event",
-    "replay",
     "start_options",
 ]

@@ -11,11 +11,11 @@ it was before the change or after it, never between.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from regimen.engine.courses import worklist
 from regimen.engine.courses.checks import check_new, check_repeat, check_verified, check_void
 from regimen.engine.courses.describe import due_rows
 from regimen.engine.courses.events import Context, Given, Void, parse_event
@@ -31,24 +31,14 @@ from regimen.engine.courses.repository import (
     StoredChange,
     StoredCourse,
 )
-from regimen.engine.courses.state import Change, CourseState, DueRow
+from regimen.engine.courses.state import Change, CourseState
 from regimen.engine.courses.verified import planned_doses
+from regimen.engine.courses.worklist import DueRow, code_version
 from regimen.errors import RegimenError, option
 
 #: Renders a course as it stands with its records (as JSON data) for ``course show``.
 Renderer = Callable[[CourseState, Mapping[str, Any]], Rendered]
 RETRIES = 5
-
-
-@functools.cache
-def code_version() -> str:
-    """The installed regimen's version: a view rendered by another version is not used (it is replayed instead)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("regimen-schedules")
-    except PackageNotFoundError:  # run from a source tree: never trust a stored view
-        return "unknown"
 
 
 def decode(stored: StoredCourse) -> tuple[CourseStart, list[Change]]:
@@ -100,28 +90,6 @@ def append(
     return after
 
 
-def by_time(rows: Sequence[DueRow]) -> list[DueRow]:
-    """The worklist's order: by date, then by start time, then by course. ``rows`` come in each course's plan order
-    (by date, course, position in the plan). A row whose start is not known (a premedication with no stated
-    duration, given "30 min before paclitaxel") keeps its place in its course's plan: it sorts with the next timed row
-    of its course that day, just before it, not after every timed row of the unit's day."""
-    sort_at: list[dt.datetime | None] = [None] * len(rows)
-    group: tuple[str, dt.date] | None = None
-    following: dt.datetime | None = None
-    for i in range(len(rows) - 1, -1, -1):  # backwards: an untimed row takes the time of the timed row after it
-        r = rows[i]
-        if (r.course_id, r.date) != group:
-            group, following = (r.course_id, r.date), None
-        following = r.start or following
-        sort_at[i] = following
-    earliest = dt.datetime.min.replace(tzinfo=dt.UTC)
-    order = sorted(
-        range(len(rows)),
-        key=lambda i: (rows[i].date, sort_at[i] is None, sort_at[i] or earliest, rows[i].course_id, i),
-    )
-    return [rows[i] for i in order]
-
-
 class CourseBook:
     """Courses in one repository; ``render`` makes the view ``course show`` prints (cached with each change)."""
 
@@ -171,16 +139,20 @@ class CourseBook:
         """Every planned administration dated ``first`` to ``last`` across the active courses (``done``: those given
         or omitted too, each with its status: the worklist page, issue 28). The caches it reads are rebuilt first for
         every course whose caches are missing or were written by another version of regimen (after an upgrade: the
-        doses are those this version computes, never an older version's)."""
-        self.refresh()
-        rows = by_time(self.repository.due(first, last))
-        return rows if done else [r for r in rows if r.status in ("planned", "verified")]
+        doses are those this version computes, never an older version's): :func:`regimen.engine.courses.worklist.due`,
+        which the command line calls without a book while no course is stale."""
+        return worklist.due(self.repository, first, last, self.rebuild, done=done)
 
     def refresh(self) -> int:
-        """Rebuild, from their records, the caches of every stale course; the number rebuilt. A course that this
-        version cannot replay is an error naming it: a worklist never leaves a course out."""
+        """Rebuild, from their records, the caches of every stale course; the number rebuilt."""
+        return self.rebuild(self.repository.stale(code_version()))
+
+    def rebuild(self, course_ids: Sequence[str]) -> int:
+        """Rebuild the caches of these courses (found stale) from their records, each unless another process rebuilt
+        it meanwhile; the number rebuilt. A course that this version cannot replay is an error naming it: a worklist
+        never leaves a course out."""
         done = 0
-        for course_id in self.repository.stale(code_version()):
+        for course_id in course_ids:
             with self.repository.transaction() as tx:
                 stored = tx.read(course_id)
                 if not tx.is_stale(course_id, code_version()):  # another process rebuilt it meanwhile

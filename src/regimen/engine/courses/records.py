@@ -18,7 +18,8 @@ from typing import Any
 
 from regimen.clinical.choices import build_options
 from regimen.clinical.dose_change import refuse_old_reduce
-from regimen.errors import RegimenError, option
+from regimen.engine.courses.errors import CourseError
+from regimen.errors import option
 from regimen.model import Regimen
 from regimen.protocol.loader import load_text
 from regimen.quantities.clock import parse_time, tzinfo_for, zone
@@ -47,10 +48,6 @@ FILE_OPTIONS = ("formulary", "vial_round", "band", "round_threshold")
 PAST_START_DAYS = 30
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _CYCLE = re.compile(r"^\s*(?:([A-Za-z][A-Za-z0-9_-]*)\s*:\s*)?(\d{1,4})\s*$")
-
-
-class CourseError(RegimenError):
-    """A course record or change that cannot be applied; nothing is recorded."""
 
 
 def check_course_id(text: str) -> str:

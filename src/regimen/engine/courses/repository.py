@@ -11,8 +11,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from regimen.engine.courses.records import CourseError
-from regimen.engine.courses.state import DueRow
+from regimen.engine.courses.errors import CourseError
+from regimen.engine.courses.worklist import DueRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -15,6 +14,7 @@ from regimen.clinical.gates import DoseIntensity
 from regimen.clinical.pretreatment import RequirementStatus
 from regimen.engine.courses.events import AnyEvent, GateCheck, event_from_dict
 from regimen.engine.courses.records import CourseStart
+from regimen.engine.courses.worklist import DueRow
 from regimen.engine.plan import Plan, compute_totals
 from regimen.model import Administration, Patient, Regimen
 
@@ -128,40 +128,6 @@ class CourseState:
 
 #: The name the course's readers used before courses became a package.
 CourseView = CourseState
-
-
-@dataclass(frozen=True, slots=True)
-class DueRow:
-    """One administration due, as the worklist shows it."""
-
-    course_id: str
-    regimen_id: str
-    date: dt.date
-    start: dt.datetime | None
-    tz: str | None  # the course's zone
-    phase: str
-    cycle: int
-    day: int
-    drug: str
-    component: str
-    dose: Fraction
-    dose_text: str
-    unit: str
-    rate_text: str | None
-    route: str | None
-    method: str | None
-    hours: Fraction | None
-    preparation: str | None
-    calculation: str
-    warnings: str
-    dose_number: int | None = None  # with several doses a day: which
-    condition: str | None = None  # given only if this holds
-    # the dose and rate as numbers, rounded by the plan's rule as dose_text and rate_text show them (issue 26)
-    dose_shown: Decimal | None = None
-    rate_shown: Decimal | None = None
-    rate_unit: str | None = None
-    status: str = "planned"  # planned, verified (by a pharmacist, as planned now), given or omitted (issue 28)
-    role: str = "anticancer"  # or "supportive": care given around the anticancer drugs, shown apart (issue 27)
 
 
 __all__ = ["Change", "CourseRow", "CourseState", "CourseView", "DueRow", "GivenDose"]
