@@ -236,3 +236,62 @@ def test_significant_text_by_hand() -> None:
     assert significant_text(Fraction(12345), 4) == "12,350"  # half up, grouped
     assert significant_text(Fraction(1, 3), 4) == "0.3333"
     assert significant_text(Fraction(-5, 2), 1) == "-3"  # the decimal path: half up away from zero
+
+
+# ---- the array forms: the same texts and numbers for many exact decimals at once (a cohort's Calvert doses) -------
+
+
+@given(
+    st.lists(
+        st.one_of(st.integers(0, 10**6), st.integers(0, 10**18), st.sampled_from([5, 95, 99995, 10**6])), max_size=30
+    ),
+    st.integers(0, 12),
+    st.integers(1, 16),
+    st.sampled_from(["mg", "mg/h", "mL"]),
+)
+def test_decimal_amounts_are_amount_text_and_the_rounded_number(
+    q: list[int], places: int, digits: int, unit: str
+) -> None:
+    """Each q × 10^-places: the text amount_text gives and the number a row's dose column holds
+    (decimal_to_json of the rounding), whether worked in the arrays (4 significant figures, up to 10 places) or
+    handed to the scalar functions (zero, under 1 mg, 18 digits or more, more places, more figures)."""
+    import numpy as np
+
+    from regimen.quantities.exact import amount_text, decimal_amounts, decimal_to_json
+
+    rounding = Rounding(digits)
+    q = [x for x in q if x < 2**63]
+    found = decimal_amounts(np.asarray(q, dtype=np.int64), places, unit, rounding)
+    for x, text, number in zip(q, found.texts, found.rounded.tolist(), strict=True):
+        exact = Fraction(x, 10**places)
+        assert text == amount_text(exact, unit, rounding)
+        assert number == float(decimal_to_json(rounding(exact)))
+
+
+def test_decimal_amounts_by_hand() -> None:
+    """7.5 × (100.01 + 25) = 937.575 mg shows 937.6 (from 937.575); 7.5 × 75 = 562.5 mg exactly; 99.995 mg rounds
+    half up to 100 mg; 0.5 mg is 500 mcg; 12,345,678 mg is 12,350,000."""
+    import numpy as np
+
+    from regimen.quantities.exact import decimal_amounts
+
+    found = decimal_amounts(np.array([937575, 562500, 99995, 500, 12345678000]), 3, "mg")
+    assert found.texts == [
+        "937.6 mg (from 937.575)",
+        "562.5 mg",
+        "100 mg (from 99.995)",
+        "500 mcg",
+        "12,350,000 mg (from 12,345,678)",
+    ]
+    assert found.rounded.tolist() == [937.6, 562.5, 100.0, 0.5, 12350000.0]
+
+
+@given(st.lists(st.integers(0, 10**15), max_size=20), st.integers(0, 8), st.booleans())
+def test_decimal_texts_are_format_fraction_and_exact_text(q: list[int], places: int, grouping: bool) -> None:
+    from regimen.engine.rows import exact_text
+    from regimen.quantities.exact import decimal_texts
+
+    texts = decimal_texts(q, places, grouping=grouping)
+    assert texts == [format_fraction(Fraction(x, 10**places), grouping=grouping) for x in q]
+    if not grouping:
+        assert texts == [exact_text(Fraction(x, 10**places)) for x in q]

@@ -4,10 +4,11 @@
 prepare() works the estimate out in floats (:func:`regimen.clinical.renal.cockcroft_gault`) and rounds it half up
 to 2 decimals from the float's shortest decimal (:func:`regimen.clinical.prepare.exact_places`). Here the floats
 are the same, bit for bit (the formula is one expression, applied to numpy arrays: IEEE arithmetic in the same
-order), and the rounding is numpy's, which agrees with exact_places() except within a hair of a rounding tie. A
-patient whose value is that close to a tie, or whose values fall where prepare() refuses them or may (an estimate
-near the limit of a possible GFR, by either equation; an age the formula does not take), is marked *uncertain*:
-the caller gives them to prepare() itself, one at a time, so that every patient gets prepare()'s own answer.
+order), and the rounding is numpy's, which agrees with exact_places() except within a hair of a rounding tie:
+there exact_places() itself rounds the same float. A patient whose values fall where prepare() refuses them or may
+(an estimate near the limit of a possible GFR, by either equation; an age the formula does not take) is marked
+*uncertain*: the caller gives them to prepare() itself, one at a time, so that every patient gets prepare()'s own
+answer.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 from regimen.clinical import renal
 from regimen.clinical.options import DERIVED_PLACES, ClinicalOptions
 from regimen.clinical.patient import GFR
+from regimen.clinical.prepare import exact_places
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -66,9 +68,9 @@ def cockcroft_gault_estimates(
         rounded = np.floor(scaled + 0.5)
         limit = float(GFR.high) * LIMIT_SHARE
         egfr = renal.ckd_epi_2021_bound(scr, female)
+        tie = np.abs(scaled - np.floor(scaled) - 0.5) <= TIE_MARGIN
         certain = (
-            (np.abs(scaled - np.floor(scaled) - 0.5) > TIE_MARGIN)
-            & (raw > 0)
+            (raw > 0)
             & (raw < limit)
             & (age >= 0)
             & (age < AGE_END)
@@ -78,6 +80,10 @@ def cockcroft_gault_estimates(
             & ~(egfr * bsa_m2 / 1.73 >= limit)  # prepare() de-indexes the eGFR by a BSA given (NaN: none)
         )
     hundredths = np.where(certain, rounded, -1).astype(np.int64)
+    # a value a hair from a rounding tie (a roster's values to 0.1 kg and 0.01 mg/dL make exact ties common: about one
+    # patient in 130) is rounded by prepare()'s own rounding of the same float
+    for i in np.flatnonzero(certain & tie).tolist():
+        hundredths[i] = int(exact_places(float(raw[i]), DERIVED_PLACES) * 10**DERIVED_PLACES)
     return GfrEstimates(hundredths, certain)
 
 

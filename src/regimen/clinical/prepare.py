@@ -21,7 +21,7 @@ catch typing slips such as a weight in lb given as kg, and can be tuned here).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -46,7 +46,7 @@ from regimen.clinical.patient import GFR
 from regimen.clinical.plausibility import check_body_pair
 from regimen.errors import PatientError, option
 from regimen.model import AucDose, Component, Eligibility, Patient, Regimen
-from regimen.quantities.exact import format_fraction, to_decimal
+from regimen.quantities.exact import decimal_texts, format_fraction, to_decimal
 
 
 def exact_places(x: float, places: int) -> Fraction:
@@ -412,13 +412,38 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
 def calvert_gfr(gfr: Fraction, source: str, options: ClinicalOptions) -> Gfr:
     """The GFR a Calvert dose uses: ``gfr`` (``source`` says where it comes from: :data:`COCKCROFT_GAULT`), capped
     at the run's cap, and its text for the working."""
-    text = f"GFR {format_fraction(gfr)} mL/min ({source})"
-    if options.gfr_cap is None or gfr <= options.gfr_cap:
+    return _gfr_capped(gfr, f"GFR {format_fraction(gfr)} mL/min ({source})", options)
+
+
+def calvert_gfrs(hundredths: Sequence[int], source: str, options: ClinicalOptions) -> list[Gfr]:
+    """:func:`calvert_gfr` of each GFR given in hundredths of a mL/min (a cohort's estimates): the same values and
+    texts, the numbers written from the integers (:func:`decimal_texts`), not from a Fraction each."""
+    texts = decimal_texts(hundredths, 2)
+    cap = options.gfr_cap
+    capped = ""  # the cap's text, made once
+    out: list[Gfr] = []
+    for h, t in zip(hundredths, texts, strict=True):
+        gfr, text = Fraction(h, 100), f"GFR {t} mL/min ({source})"
+        # at or under the cap, compared in integers: h / 100 <= cap
+        if cap is None or h * cap.denominator <= cap.numerator * 100:
+            out.append(Gfr(ml_min=gfr, used=gfr, text=text))
+        else:
+            capped = capped or _cap_text(cap)
+            out.append(Gfr(ml_min=gfr, used=cap, text=f"{text}{capped}"))
+    return out
+
+
+def _gfr_capped(gfr: Fraction, text: str, options: ClinicalOptions) -> Gfr:
+    cap = options.gfr_cap
+    if cap is None or gfr <= cap:
         return Gfr(ml_min=gfr, used=gfr, text=text)
-    default = " (FDA 2010 default)" if options.gfr_cap == DEFAULT_GFR_CAP else " (--gfr-cap)"
-    return Gfr(
-        ml_min=gfr, used=options.gfr_cap, text=f"{text} capped at {format_fraction(options.gfr_cap)} mL/min{default}"
-    )
+    return Gfr(ml_min=gfr, used=cap, text=f"{text}{_cap_text(cap)}")
+
+
+def _cap_text(cap: Fraction) -> str:
+    """What a GFR's text says of its cap: " capped at 125 mL/min (FDA 2010 default)"."""
+    default = " (FDA 2010 default)" if cap == DEFAULT_GFR_CAP else " (--gfr-cap)"
+    return f" capped at {format_fraction(cap)} mL/min{default}"
 
 
 def _possible_gfr(value: Fraction, what: str, unit: str, *, with_weight: bool = False, with_bsa: bool = False) -> None:
@@ -519,6 +544,7 @@ __all__ = [
     "Prepared",
     "StrictError",
     "calvert_gfr",
+    "calvert_gfrs",
     "component_weight_key",
     "exact_places",
     "prepare",

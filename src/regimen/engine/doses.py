@@ -181,11 +181,21 @@ def _timed(amount: Fraction, unit: str, duration_hours: Fraction | None, calc: s
     )
 
 
+#: Calvert: dose (mg) = target AUC × (GFR + 25).
+CALVERT_OFFSET = 25
+
+
 def auc_dose(dose: AucDose, gfr: Gfr, duration_hours: Fraction | None, rounding: Rounding) -> _DoseWork:
     """Calvert: dose (mg) = target AUC × (GFR + 25), with the GFR's source and cap in the working."""
-    amount = Fraction(dose.value) * (gfr.used + 25)
-    calc = f"{dose.display} × ({gfr.text} + 25) = {amount_text(amount, 'mg', rounding)} (Calvert)"
+    amount = Fraction(dose.value) * (gfr.used + CALVERT_OFFSET)
+    calc = calvert_working(dose.display, gfr.text, amount_text(amount, "mg", rounding))
     return _timed(amount, "mg", duration_hours, calc, rounding)
+
+
+def calvert_working(target: str, gfr_text: str, amount_text: str) -> str:
+    """The working of a Calvert dose, given the texts of the target AUC (:attr:`AucDose.display`), the GFR and the
+    amount: a plan's and a cohort's rows alike."""
+    return f"{target} × ({gfr_text} + {CALVERT_OFFSET}) = {amount_text} (Calvert)"
 
 
 #: One dose of a treatment day: (amount, rate, hours, working, dose number of several a day or None).
@@ -251,11 +261,13 @@ def additives_step(comp: Component) -> str | None:
 
 
 __all__ = [
+    "CALVERT_OFFSET",
     "HOURS_PER_DAY",
     "DayDose",
     "additives_step",
     "auc_dose",
     "basis_of",
+    "calvert_working",
     "choose_variant",
     "component_schedule",
     "day_doses",

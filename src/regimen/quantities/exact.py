@@ -14,6 +14,7 @@ from decimal import Context, Decimal
 from fractions import Fraction
 from itertools import repeat
 from operator import is_
+from typing import Any
 
 
 def exact_sum(values: Sequence[Fraction]) -> Fraction:
@@ -234,6 +235,70 @@ def _amount_in_decimals(x: Fraction, unit: str, rounding: Rounding) -> str:
     return f"{format_decimal(rounded)} {unit} (from {format_decimal(exact)}{mark})"
 
 
+# ---- the same texts and numbers for many exact decimals at once (a cohort's distinct doses) --------------------
+
+#: 10^0 .. 10^18: every power of ten an int64 holds.
+_POWERS = tuple(10**k for k in range(19))
+
+
+def decimal_texts(q: Sequence[int], places: int, *, grouping: bool = True) -> list[str]:
+    """:func:`format_fraction` of each ``q × 10^-places`` (``q`` >= 0, ``places`` from 0 to 8): the same text, written
+    from the integers (:func:`_scaled_text`) rather than from a Fraction each."""
+    if not 0 <= places <= 8:
+        raise ValueError(f"decimal_texts: {places} places (0 to 8)")
+    return [_scaled_text(int(x), places, grouping) for x in q]
+
+
+@dataclass(frozen=True)
+class DecimalAmounts:
+    """Amounts that are exact decimals, as a plan shows each: its :func:`amount_text` and its number rounded for
+    display (``decimal_to_json(rounding(x))``, as a float)."""
+
+    texts: list[str]
+    rounded: Any  # np.ndarray of float64
+
+
+def decimal_amounts(q: Any, places: int, unit: str, rounding: Rounding = DEFAULT_ROUNDING) -> DecimalAmounts:
+    """:func:`amount_text` and the rounded number of each amount ``q × 10^-places`` (``q``: an int64 array), as the
+    scalar functions give them, the rounding worked for all at once in integer arrays: the digits of ``q`` beyond
+    the significant ones dropped half up, as :func:`round_significant` drops them. An amount outside what that
+    covers (zero or negative, a milligram amount under 1 mg, more than 10 places or 18 digits, a rounding of
+    another kind) is given by the scalar functions themselves."""
+    import numpy as np
+
+    if places < 0:
+        raise ValueError(f"decimal_amounts: {places} places")
+    q = np.asarray(q, dtype=np.int64)
+    powers = np.asarray(_POWERS, dtype=np.int64)
+    texts: list[str] = [""] * len(q)
+    rounded = np.empty(len(q), dtype=np.float64)
+    fast = (q > 0) & (q < _POWERS[18]) & (places <= 10) & (type(rounding) is Rounding)
+    fast &= rounding.significant <= 15  # the digits kept: exact in a float
+    if unit == "mg" and places < len(_POWERS):  # under 1 mg: shown in micrograms
+        fast &= q >= _POWERS[places]
+    for i in np.flatnonzero(~fast).tolist():
+        x = Fraction(int(q[i]), 10**places)
+        texts[i] = amount_text(x, unit, rounding)
+        rounded[i] = float(decimal_to_json(rounding(x)))
+    at = np.flatnonzero(fast)
+    if len(at):
+        v = q[at]
+        digits = np.searchsorted(powers, v, side="right")  # powers of ten <= v: its number of digits
+        drop = np.maximum(digits - rounding.significant, 0)
+        step = powers[drop]
+        kept = (v + step // 2) // step  # half up
+        exact = kept * step == v
+        kept_places = places - drop  # kept × 10^-kept_places; negative: a whole number of tens
+        scale = powers[np.abs(kept_places)].astype(np.float64)  # exact in a float up to 10^22
+        # one IEEE division or product of two exact floats: the float nearest the decimal, as float(Decimal) gives
+        rounded[at] = np.where(kept_places >= 0, kept / scale, kept * scale)
+        columns = (at.tolist(), kept.tolist(), kept_places.tolist(), v.tolist(), exact.tolist())
+        for i, k, kp, x, same in zip(*columns, strict=True):
+            shown = _scaled_text(k, kp)
+            texts[i] = f"{shown} {unit}" if same else f"{shown} {unit} (from {_scaled_text(x, places)})"
+    return DecimalAmounts(texts, rounded)
+
+
 def decimal_to_json(d: Decimal) -> int | float:
     """A rounded decimal as a JSON number without artefacts (float repr is shortest round-trip)."""
     if d == d.to_integral_value():
@@ -250,8 +315,11 @@ def exact_text(x: Fraction) -> str:
 
 __all__ = [
     "DEFAULT_ROUNDING",
+    "DecimalAmounts",
     "Rounding",
     "amount_text",
+    "decimal_amounts",
+    "decimal_texts",
     "decimal_to_json",
     "exact_decimal",
     "exact_sum",

@@ -29,9 +29,11 @@ from regimen.engine.cohort.values import (
     _renal_fields,
 )
 from regimen.engine.doses import (
+    CALVERT_OFFSET,
     HOURS_PER_DAY,
     DayDose,
     additives_step,
+    calvert_working,
     choose_variant,
     component_schedule,
     day_doses,
@@ -40,7 +42,7 @@ from regimen.engine.plan import Plan
 from regimen.engine.rows import DOSE_FIELDS, csv_record, dose_fields, kind_of
 from regimen.errors import PatientError
 from regimen.model import Administration, AucDose, Patient, Regimen
-from regimen.quantities.exact import Rounding
+from regimen.quantities.exact import Rounding, decimal_amounts, decimal_texts
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -252,10 +254,16 @@ class TemplateBlocks(ValueChecks):
         # the floats and text codes, so that a numerator is never taken through a float
         worked = np.zeros((len(DOSE_FIELDS), len(rules), len(keys)), dtype=np.float64)
         worked_ints = np.zeros((len(DOSE_FIELDS), len(rules), len(keys)), dtype=np.int64)
-        for k, key in enumerate(keys):
+        done = np.zeros((len(rules), len(keys)), dtype=bool)
+        if basis == "auc":  # Calvert doses from GFRs in hundredths: all at once
+            done = self._calvert_fields(spec, keys, worked, worked_ints)
+        for k in np.flatnonzero(~done.all(axis=0)).tolist():
+            key = keys[k]
             patient: Patient | None = None  # made only when a rule's working is not yet remembered
             gfr: Gfr | None = None
             for r, rule in enumerate(spec):
+                if done[r, k]:
+                    continue
                 memo = (*rule.key, basis, key)
                 fields = self._worked.get(memo)
                 if fields is None:
@@ -282,6 +290,64 @@ class TemplateBlocks(ValueChecks):
             else:
                 floats[k] = values
         return self._table.append(texts, ints, floats), size
+
+    def _calvert_fields(
+        self, spec: list[_DayRule], keys: list[tuple[Any, ...]], worked: np.ndarray, worked_ints: np.ndarray
+    ) -> np.ndarray:
+        """Put in ``worked`` and ``worked_ints`` (field, rule, key; as :meth:`_plain_blocks` holds them) the dose
+        fields of each rule of a Calvert dose given once a day over no stated duration, for each key whose GFR is a
+        whole number of hundredths of a mL/min (every estimate worked out in columns): all keys at once, the numbers
+        by :func:`decimal_amounts` (the rounding of :func:`amount_text`, in arrays) and the working by
+        :func:`calvert_working`, as :func:`auc_dose` writes it. Which (rule, key) were put in; the others are
+        worked out one by one."""
+        import numpy as np
+
+        done = np.zeros((len(spec), len(keys)), dtype=bool)
+        used = np.full(len(keys), -1, dtype=np.int64)  # each key's GFR as used (after the cap), in hundredths
+        for k, key in enumerate(keys):
+            gfr = self._gfr_texts.get(key[1]) if len(key) == 2 else None
+            if gfr is not None and (gfr.used.numerator * 100) % gfr.used.denominator == 0:
+                used[k] = gfr.used.numerator * 100 // gfr.used.denominator
+        at = np.flatnonzero(used >= 0)
+        for r, rule in enumerate(spec):
+            dose = rule.dose
+            if not len(at) or not isinstance(dose, AucDose) or rule.duration is not None:
+                continue
+            if rule.comp.times_per_day != 1 or not dose.value.is_finite() or dose.value <= 0:
+                continue
+            _, digits, exponent = dose.value.as_tuple()
+            target = int("".join(map(str, digits))) * 10 ** max(int(exponent), 0)  # the AUC × 10^auc_places
+            auc_places = max(-int(exponent), 0)
+            # AUC × (GFR + 25) = target × (hundredths + 2,500) × 10^-(auc_places + 2), exactly
+            places = auc_places + 2
+            if target * (int(used[at].max()) + 100 * CALVERT_OFFSET) >= 10**17 or places > 10:
+                continue  # beyond the int64 columns: one by one
+            q = target * (used[at] + 100 * CALVERT_OFFSET)
+            amounts = decimal_amounts(q, places, "mg", self.rounding)
+            whole = np.gcd(q, np.int64(10**places))
+            added = additives_step(rule.comp)
+            table = self._table.dictionaries
+            exact = [table["dose_exact"].code(t) for t in decimal_texts(q.tolist(), places, grouping=False)]
+            target_text = dose.display
+            calcs = [
+                calvert_working(target_text, keys[k][1], amount)
+                for k, amount in zip(at.tolist(), amounts.texts, strict=True)
+            ]
+            if added is not None:
+                calcs = [f"{c}; {added}" for c in calcs]
+            values: dict[str, Any] = {
+                "dose": amounts.rounded,
+                "dose_exact": np.asarray(exact, dtype=np.float64),
+                "rate": np.nan,
+                "duration_h": np.nan,
+                "calculation": np.asarray([table["calculation"].code(c) for c in calcs], dtype=np.float64),
+                "dose_exact_num": q // whole,
+                "dose_exact_den": np.int64(10**places) // whole,
+            }
+            for field_at, (name, (kind, _)) in enumerate(zip(DOSE_FIELDS, _DOSE_AT, strict=True)):
+                (worked_ints if kind == "int" else worked)[field_at, r, at] = values[name]
+            done[r, at] = True
+        return done
 
     def _gfr_of(self, patient: Patient, key: tuple[Any, ...]) -> Gfr | None:
         """The GFR of a block of AUC dosing: by its text (:meth:`_gfr_keys`), else the patient's by prepare()."""
