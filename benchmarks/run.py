@@ -505,7 +505,9 @@ def main() -> None:
         if not args.no_table and "7" in only:
             from regimen.protocol.catalog import regimen_ids
 
-            only = args.regimens.split(",") if args.regimens else [*regimen_ids(), AUC_EXAMPLE]
+            only = [*regimen_ids(), AUC_EXAMPLE]
+            if args.regimens:  # an id, or a file's path (made absolute: the command runs in another folder)
+                only = [str(Path(r).resolve()) if Path(r).is_file() else r for r in args.regimens.split(",")]
             n = args.table_patients
             print(f"7. every regimen, {n:,} patients (regimen / floor):", flush=True)
             for row in every_regimen(n, folder, args.cohort_repeats or 1, only):
