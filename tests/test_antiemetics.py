@@ -24,11 +24,24 @@ def test_a_high_risk_regimen_without_antiemetics_says_they_are_not_encoded_and_w
 
 
 def test_a_moderate_risk_regimen_names_the_two_agent_classes_and_where_asco_differs() -> None:
-    shown = CliRunner().invoke(cli, ["show", "mfolfox6"])
+    # 7+3 is of moderate risk and encodes no antiemetic (mFOLFOX6, used here before, now encodes the NZ SRL ones)
+    shown = CliRunner().invoke(cli, ["show", "7-plus-3"])
+    assert shown.exit_code == 0, shown.output
     assert (
-        "For moderate emetic risk the guidelines call for a 5-HT3 receptor antagonist + dexamethasone" in shown.output
+        "Antiemetics: not encoded in this file (prescribe per local policy). For moderate emetic risk the guidelines "
+        "call for a 5-HT3 receptor antagonist + dexamethasone" in shown.output
     )
     assert "ASCO 2011 allows an NK1 receptor antagonist in addition" in shown.output
+
+
+def test_mfolfox6_names_the_antiemetics_it_encodes_beside_what_its_class_calls_for() -> None:
+    shown = CliRunner().invoke(cli, ["show", "mfolfox6"])
+    assert shown.exit_code == 0, shown.output
+    assert "Antiemetics for moderate emetic risk: a 5-HT3 receptor antagonist + dexamethasone" in shown.output
+    assert "encoded in this file: ondansetron, dexamethasone, dexamethasone-days-2-3." in shown.output
+    assert "not encoded in this file" not in shown.output
+    assert "- Ondansetron 8 mg by mouth, day 1, 60 min before oxaliplatin [antiemetic]." in shown.output
+    assert "- Dexamethasone 8 mg by mouth, days 2\u20133 [antiemetic]." in shown.output
 
 
 def test_encoded_antiemetics_are_named_and_no_risk_means_no_line() -> None:

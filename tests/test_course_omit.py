@@ -28,8 +28,10 @@ def test_an_unknown_drug_is_refused_naming_what_the_cycle_gives(tmp_path: Path) 
     code, _, err = run(db, "course", "omit", "p1", "--cycle", "1", "--drug", "aspirin", "--reason", "x")
     assert code == 1 and err.count("\n") == 1
     assert (
-        "aspirin cycle 1 is not planned: that cycle gives oxaliplatin, leucovorin, fluorouracil-bolus, "
-        "fluorouracil-pump (on days 1, 2)"
+        # the cycle's components in the plan's order, the antiemetics with them (an hour before oxaliplatin on day 1,
+        # dexamethasone again on days 2 and 3)
+        "aspirin cycle 1 is not planned: that cycle gives ondansetron, dexamethasone, oxaliplatin, leucovorin, "
+        "fluorouracil-bolus, fluorouracil-pump, dexamethasone-days-2-3 (on days 1, 2, 3)"
     ) in err
 
 

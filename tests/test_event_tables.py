@@ -183,10 +183,21 @@ def test_mfolfox6_pump_is_written_as_two_exact_records() -> None:
     the old single record missed by 1.8e-9 mg). By hand: 45 h × 93.913043478 mg/h = 4226.08695651 mg, and the last
     hour carries 4320 − 4226.08695651 = 93.91304349 mg at 93.91304349 mg/h."""
     lines = plan_events_csv(plan_of("mfolfox6", cycles=1)).splitlines()
-    pump = [line for line in lines[1:] if line.split(",")[8] == "3" and line.split(",")[3] != "0"]
+    # compartments are numbered in the plan's order of first dose: ondansetron 1 and dexamethasone 2 (the antiemetics,
+    # an hour before oxaliplatin), oxaliplatin 3, leucovorin 4, fluorouracil 5 (bolus and pump)
+    # by hand at 1.8 m²: the antiemetics 8 mg each, oxaliplatin 85 × 1.8 = 153 mg over 2 h (76.5 mg/h), leucovorin
+    # 400 × 1.8 = 720 mg over 2 h (360 mg/h), the fluorouracil bolus 400 × 1.8 = 720 mg at once
+    assert lines[1:6] == [
+        "1,0,8,0,0,1,1,.,1,70,1.8,45",
+        "1,0,8,0,0,1,1,.,2,70,1.8,45",
+        "1,0,153,76.5,2,1,1,.,3,70,1.8,45",
+        "1,0,720,360,2,1,1,.,4,70,1.8,45",
+        "1,0,720,0,0,1,1,.,5,70,1.8,45",
+    ]
+    pump = [line for line in lines[1:] if line.split(",")[8] == "5" and line.split(",")[3] != "0"]
     assert pump == [
-        "1,0,4226.08695651,93.913043478,45,1,1,.,3,70,1.8,45",
-        "1,45,93.91304349,93.91304349,1,1,1,.,3,70,1.8,45",
+        "1,0,4226.08695651,93.913043478,45,1,1,.,5,70,1.8,45",
+        "1,45,93.91304349,93.91304349,1,1,1,.,5,70,1.8,45",
     ]
 
 

@@ -64,6 +64,9 @@ def test_mfolfox6_order_through_the_command_line() -> None:
     rows = list(csv.DictReader(io.StringIO(CliRunner().invoke(cli, [*args, "--format", "csv"]).output)))
     day1 = {(r["component"], r["start"], r["end"]) for r in rows if r["day"] == "1"}
     assert day1 == {
+        # the antiemetics by mouth, at once, 60 min before oxaliplatin starts at 08:00 (NZ SRL: one hour prior)
+        ("ondansetron", "2026-10-23T07:00:00+02:00", "2026-10-23T07:00:00+02:00"),
+        ("dexamethasone", "2026-10-23T07:00:00+02:00", "2026-10-23T07:00:00+02:00"),
         ("oxaliplatin", "2026-10-23T08:00:00+02:00", "2026-10-23T10:00:00+02:00"),
         ("leucovorin", "2026-10-23T08:00:00+02:00", "2026-10-23T10:00:00+02:00"),
         ("fluorouracil-bolus", "2026-10-23T10:00:00+02:00", "2026-10-23T10:00:00+02:00"),
@@ -71,6 +74,9 @@ def test_mfolfox6_order_through_the_command_line() -> None:
     }
     pump_day2 = next(r for r in rows if r["component"] == "fluorouracil-pump" and r["day"] == "2")
     assert pump_day2["end"] == "2026-10-25T07:00:00+01:00"  # 46 h of elapsed time, across the change
+    # dexamethasone on days 2 and 3 at the day's 08:00, local time on each side of the change (25 October 2026)
+    dexamethasone = [(r["day"], r["start"]) for r in rows if r["component"] == "dexamethasone-days-2-3"]
+    assert dexamethasone == [("2", "2026-10-24T08:00:00+02:00"), ("3", "2026-10-25T08:00:00+01:00")]
     table = CliRunner().invoke(cli, args).output
     assert "10:00–07:00 (+1 d)  fluorouracil-pump" in table
     data = json.loads(CliRunner().invoke(cli, [*args, "--format", "json"]).output)

@@ -49,7 +49,18 @@ def test_expand_json_gives_one_pump_with_total_rate_connect_and_disconnect() -> 
     shares = [r for r in data["administrations"] if r["component"] == "fluorouracil-pump"]
     assert [r["infusion_day"] for r in shares] == [1, 2]
     assert sum(Fraction(r["dose_exact"]) for r in shares) == 4320
-    assert len(data["preparations"]) == 4  # oxaliplatin, leucovorin, the bolus, the pump
+    # one preparation a dose, the two-day pump one: the antiemetics before oxaliplatin, oxaliplatin, leucovorin,
+    # the bolus, the pump, then dexamethasone on day 2 and on day 3: 4 + 4 = 8
+    assert [(r["component"], r["days"]) for r in data["preparations"]] == [
+        ("ondansetron", [1]),
+        ("dexamethasone", [1]),
+        ("oxaliplatin", [1]),
+        ("leucovorin", [1]),
+        ("fluorouracil-bolus", [1]),
+        ("fluorouracil-pump", [1, 2]),
+        ("dexamethasone-days-2-3", [2]),
+        ("dexamethasone-days-2-3", [3]),
+    ]
 
 
 def test_round_rounds_the_pump_total_and_the_shares_and_rate_follow() -> None:

@@ -3,7 +3,9 @@
 The patient throughout: mFOLFOX6 at a BSA of 1.8 m², worked out by hand from the protocol (regimens/mfolfox6.toml):
 oxaliplatin 85 mg/m² × 1.8 = 153 mg over 2 h (76.5 mg/h); leucovorin 400 mg/m² × 1.8 = 720 mg over 2 h (360 mg/h);
 fluorouracil bolus 400 mg/m² × 1.8 = 720 mg (IV push); fluorouracil pump 2,400 mg/m² × 1.8 = 4,320 mg over 46 h
-(93.91 mg/h), on days 1 and 2 (24 h + 22 h), ordered as one pump.
+(93.91 mg/h), on days 1 and 2 (24 h + 22 h), ordered as one pump. The antiemetics (NZ SRL), flat doses by mouth:
+ondansetron 8 mg and dexamethasone 8 mg on day 1, dexamethasone 8 mg on days 2 and 3: supportive care is part of
+the cycle's orders, and a cycle is verified only when they are ordered too.
 """
 
 from __future__ import annotations
@@ -36,12 +38,16 @@ from regimen.engine.verify import Tolerance, Verification, VerifyError, orderabl
 from regimen.web.app import create_app
 from regimen.web.openapi import openapi
 
-#: The whole of cycle 1 as it should be ordered.
+#: The whole of cycle 1 as it should be ordered: the 4 anticancer orders, then the 4 antiemetic doses (8 orders).
 CORRECT = [
     "oxaliplatin@1=153mg over 2h",
     "leucovorin@1=720mg over 2h",
     "fluorouracil-bolus@1=720mg",
     "fluorouracil-pump@1=4320mg over 46h",
+    "ondansetron@1=8mg",
+    "dexamethasone@1=8mg",
+    "dexamethasone-days-2-3@2=8mg",
+    "dexamethasone-days-2-3@3=8mg",
 ]
 
 
@@ -76,7 +82,8 @@ def test_oxaliplatin_ordered_168_mg_is_9_8_percent_over_and_outside_5_percent() 
         assert c[name].verdict == "within" and c[name].ok and c[name].difference == 0, name
     assert c["fluorouracil-pump"].expected.dose == 4320  # the whole pump, not a day's share (2,254 or 2,066 mg)
     assert not v.missing and not v.ok
-    assert v.summary.startswith("NOT VERIFIED: 3 of 4 orders within tolerance; 1 order outside the tolerance")
+    # 8 orders (4 anticancer, 4 antiemetic), all within but oxaliplatin
+    assert v.summary.startswith("NOT VERIFIED: 7 of 8 orders within tolerance; 1 order outside the tolerance")
 
 
 def test_cli_shows_the_difference_in_mg_and_percent_and_exits_1(runner: CliRunner) -> None:
@@ -109,7 +116,7 @@ def test_cli_shows_the_difference_in_mg_and_percent_and_exits_1(runner: CliRunne
 def test_a_correct_cycle_is_verified_and_exits_0(runner: CliRunner) -> None:
     result = run(runner, *(a for o in CORRECT for a in ("--order", o)))
     assert result.exit_code == 0, result.output
-    assert "VERIFIED: 4 of 4 orders within tolerance" in result.output
+    assert "VERIFIED: 8 of 8 orders within tolerance" in result.output  # 4 anticancer + 4 antiemetic orders
     assert "NOT VERIFIED" not in result.output
 
 
@@ -428,10 +435,14 @@ def test_the_api_verifies_orders_as_the_cli_does(runner: CliRunner) -> None:
     for name, value in (("Verification", got), ("VerifyRequest", body)):
         schema = {**spec["components"]["schemas"][name], "components": spec["components"]}
         jsonschema.Draft202012Validator(schema).validate(value)
-    orders = ("oxaliplatin@1=168mg over 2h", *CORRECT[1:])
+    # the CLI given the same 4 orders as the API (the bundle orders no antiemetic): the same checks, and the same 4
+    # antiemetic doses (ondansetron and dexamethasone day 1, dexamethasone days 2-3) missing
+    orders = ("oxaliplatin@1=168mg over 2h", *CORRECT[1:4])
     cli_run = run(runner, "--cycles", "1", *(a for o in orders for a in ("--order", o)), "--format", "json")
     cli_answer = json.loads(cli_run.output)
     assert [c["percent_exact"] for c in cli_answer["checks"]] == [c["percent_exact"] for c in got["checks"]]
+    missing = ["ondansetron", "dexamethasone", "dexamethasone-days-2-3"]
+    assert [m["component"] for m in got["missing"]] == [m["component"] for m in cli_answer["missing"]] == missing
     bad = client.post("/api/verify", json={"regimen": "mfolfox6", "bsa": "1.8", "orders": ["oxaliplatin=153"]})
     assert bad.status_code == 400
     assert bad.json() == {"error": "orders[1] dose '153': give a number and its unit, e.g. 150 mg"}
@@ -514,11 +525,14 @@ def test_a_hostile_fhir_dose_is_one_line_refusal(dose: dict[str, Any], message: 
 def test_output_to_a_file_keeps_the_exit_status(tmp_path: Path, runner: CliRunner) -> None:
     out = tmp_path / "check.json"
     result = run(runner, "--order", "oxaliplatin@1=168mg over 2h", "-o", str(out))
-    assert result.exit_code == 1  # outside, and three drugs not ordered
+    assert result.exit_code == 1  # outside, and the rest of the cycle not ordered: 3 drugs and the antiemetics
     answer = json.loads(out.read_text())
     assert answer["ok"] is False and [m["component"] for m in answer["missing"]] == [
+        "ondansetron",
+        "dexamethasone",
         "leucovorin",
         "fluorouracil-bolus",
         "fluorouracil-pump",
+        "dexamethasone-days-2-3",  # the plan's order: day 1's doses, then its days 2 and 3 (one line)
     ]
     assert f"{out}: written (json)" in result.output

@@ -578,8 +578,20 @@ def test_warnings_and_notes_are_in_the_words_of_the_form(client: TestClient) -> 
 def test_a_drug_of_two_components_is_named_by_each(client: TestClient) -> None:
     page = post_form(client, "/plan", {"regimen": "mfolfox6", "weight": "70", "bsa": "1.8"})
     drugs = [cells[3] for _, cells in table_of(page.text).rows if cells[0] == "1"]
-    # oxaliplatin 85 mg/m², leucovorin 400 mg/m², fluorouracil 400 mg/m² bolus and 2,400 mg/m² over 46 h
-    assert drugs == ["oxaliplatin", "leucovorin", "fluorouracil-bolus", "fluorouracil-pump", "fluorouracil-pump"]
+    # oxaliplatin 85 mg/m², leucovorin 400 mg/m², fluorouracil 400 mg/m² bolus and 2,400 mg/m² over 46 h (days 1 and
+    # 2); the antiemetics before oxaliplatin, then dexamethasone on days 2 and 3: dexamethasone is a drug of two
+    # components too, each named by its id (the day-1 one's id is the drug's name)
+    assert drugs == [
+        "ondansetron [supportive]",
+        "dexamethasone [supportive]",
+        "oxaliplatin",
+        "leucovorin",
+        "fluorouracil-bolus",
+        "fluorouracil-pump",
+        "fluorouracil-pump",
+        "dexamethasone-days-2-3 [supportive]",
+        "dexamethasone-days-2-3 [supportive]",
+    ]
 
 
 def test_the_cycles_of_a_phase(client: TestClient) -> None:
