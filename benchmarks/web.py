@@ -5,7 +5,9 @@
 
 1. One-patient plans through the API: ``regimen serve --workers N --rate-limit 0`` (the per-client limit is off:
    every client here comes from 127.0.0.1) on this machine; 20 concurrent clients, one keep-alive connection each,
-   POST /api/plan for mFOLFOX6 (``--regimen``; 60 rows a plan) with a different patient each time, after a warm-up.
+   POST /api/plan for mFOLFOX6 (``--regimen``; 108 rows a plan: 12 cycles x 9, its 4 antiemetic doses a cycle
+   included; the figures in the README measured before they were added had 60) with a different patient each time,
+   after a warm-up.
    The load comes from wrk (Debian's, a C load generator: 2 threads, 20 connections, ``--seconds``, a Lua script
    drawing the patients) when
    it is installed, and also from Python threads on http.client (``--requests`` plans per client), which cost more

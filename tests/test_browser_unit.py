@@ -121,7 +121,10 @@ def test_a_day_of_the_unit_with_three_users(unit: str, browser: tuple[webdriver.
     summary = driver.find_element(By.ID, "orders-title").text
     assert summary.startswith("NOT VERIFIED: 0 of 1 order within tolerance; 1 order outside the tolerance")
     said = _submit(driver, "verify", cycle="1")
-    assert "pkhan: cycle 1: doses verified against the protocol (day 1 oxaliplatin 156.825 mg" in said
+    assert (
+        "pkhan: cycle 1: doses verified against the protocol (day 1 ondansetron 8 mg, day 1 dexamethasone 8 mg, "
+        "day 1 oxaliplatin 156.825 mg"  # the antiemetics first, as the plan gives them
+    ) in said
     assert "day 1-2 fluorouracil-pump 4428 mg" in said
     _sign_out(driver)
 
@@ -131,7 +134,13 @@ def test_a_day_of_the_unit_with_three_users(unit: str, browser: tuple[webdriver.
         assert f"rsmith: given: {drug} cycle 1 day 1 {dose}" in said and f"lot LOT-{n}" in said
     driver.get(f"{base}/due?from={today}")
     _loaded(driver, "Due")
-    assert [t.text for t in driver.find_elements(By.CSS_SELECTOR, "table.plan tbody td:first-child")] == ["given"] * 4
+    # the day's antiemetics (ondansetron and dexamethasone, by mouth an hour before oxaliplatin) come first, verified
+    # with the cycle and not recorded here; the four anticancer preparations given
+    assert [t.text for t in driver.find_elements(By.CSS_SELECTOR, "table.plan tbody td:first-child")] == [
+        "verified",
+        "verified",
+        *["given"] * 4,
+    ]
     driver.get(f"{base}/courses/bed4")
     history = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "ol.history li")]
     assert [h.split(" ")[4].rstrip(":") for h in history] == ["dr.jones", "dr.jones", "pkhan", *["rsmith"] * 4]

@@ -118,7 +118,10 @@ def test_a_day_at_the_chair_through_every_form(db: str) -> None:
     said = recorded(presc, "check", FORMS["check"])  # the last of the two: 65 of 85 mg/m² is 1300/17 % of the dose
     assert "oxaliplatin: 76.47058824 % of the dose (reduced by 23.52941176 %) from cycle 2" in said
     # the pharmacist verifies cycle 1 as planned now; the nurse records the dose given, with its lot
-    assert "pharm: cycle 1: doses verified against the protocol (day 1 oxaliplatin 156.825 mg" in recorded(
+    assert (
+        "pharm: cycle 1: doses verified against the protocol (day 1 ondansetron 8 mg, day 1 dexamethasone 8 mg, "
+        "day 1 oxaliplatin 156.825 mg"  # the antiemetics first, as the plan gives them
+    ) in recorded(
         pharm, "verify", {"cycle": "1", "seen": "6"}
     )
     assert "nurse: given: oxaliplatin cycle 1 day 1 156.8 mg, lot LOT-7" in recorded(nurse, "given", GIVEN)
@@ -140,6 +143,8 @@ def test_a_day_at_the_chair_through_every_form(db: str) -> None:
     statuses = re.findall(r'<td><span class="tag status-(\w+)">\w+</span></td><td>[^<]*</td><td>[^<]*</td>'
                           r'<td><a href="/courses/bed4">bed4</a></td><td>([^<]*)</td>', due)  # fmt: skip
     assert statuses == [
+        ("verified", "ondansetron [supportive]"),  # the antiemetics an hour before oxaliplatin, verified with the cycle
+        ("verified", "dexamethasone [supportive]"),
         ("given", "oxaliplatin"),
         ("omitted", "leucovorin"),
         ("verified", "fluorouracil"),  # the bolus

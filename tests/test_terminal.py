@@ -95,13 +95,16 @@ def test_the_table_fits_the_terminal_and_numbers_keep_their_units() -> None:
 
 MFOLFOX6 = [sys.executable, "-m", "regimen", "expand", "mfolfox6", "--weight", "82", "--height", "180"]
 TIMED = [*MFOLFOX6, "--start", "2026-01-05", "--time", "09:00"]
+#: A screen taller than the whole plan, so that no pager is started: mFOLFOX6 with its antiemetics (108 rows) is 376
+#: lines at 110 columns, 515 at 80 and 621 at 60 (as paragraphs), more than the 500 used before they were added.
+TALL = 1000
 
 
 @pytest.mark.parametrize("columns", [110, 80, 60])
 def test_mfolfox6_fits_a_terminal_of_110_80_and_60_columns(columns: int) -> None:
     """Issue 26: 182 characters on a 110-column terminal. Every line now fits; nothing is cut (each dose and each
     working is on the screen whole, once the wrapping is undone)."""
-    plain = ANSI.sub("", at_terminal(columns, 500, TIMED))
+    plain = ANSI.sub("", at_terminal(columns, TALL, TIMED))
     assert max(len(line) for line in plain.splitlines()) <= columns
     flat = " ".join(plain.split())
     # 2400 mg/m² × 2.025 m² = 4860 mg over 46 h = 105.652… mg/h; × 24 h = 2535.65… mg, shown to 4 figures
@@ -115,14 +118,26 @@ def test_mfolfox6_fits_a_terminal_of_110_80_and_60_columns(columns: int) -> None
     assert not re.search(r"\d\n\s+(mg|kg|h|m²)\b", plain)
 
 
-def test_at_110_columns_the_working_goes_under_each_row() -> None:
-    """Wrapping ten columns into 110 characters takes more lines than giving the working its own line: the
-    columns keep their header line and the working follows each row, the number of lines being the smaller."""
-    plain = ANSI.sub("", at_terminal(110, 500, TIMED))
+def test_at_111_columns_the_working_goes_under_each_row() -> None:
+    """Wrapping ten columns into 111 characters takes more lines than giving the working its own line: the
+    columns keep their header line and the working follows each row, the number of lines being the smaller.
+
+    111 is the narrowest this layout fits (110 before the antiemetics): the nine columns before the working at their
+    longest unbroken text, Cycle 5 + Day 3 + Date 10 + Time 11 ('11:00–11:00') + Drug 22 ('dexamethasone-days-2-3',
+    was 18 'fluorouracil-bolus') + Dose 17 ('2,535.652173913…)') + Rate 10 ('105.7 mg/h') + Route 5 + Method 12
+    ('(day 1 of 2)') = 95, and 8 gaps of 2 = 111."""
+    plain = ANSI.sub("", at_terminal(111, TALL, TIMED))
     lines = plain.splitlines()
     header = next(line for line in lines if line.startswith("Cycle  Day"))
     assert header.split() == ["Cycle", "Day", "Date", "Time", "Drug", "Dose", "Rate", "Route", "Method"]
     first = lines.index(header) + 2
+    # the antiemetics come first, an hour before oxaliplatin: the drug column at its narrowest wraps the mark under
+    # the name, and the working follows
+    assert lines[first].split() == ["1", "1", "2026-01-05", "08:00", "ondansetron", "8", "mg", "oral", "by", "mouth"]
+    assert lines[first + 1].strip() == "[supportive]"
+    assert lines[first + 2] == "  Working: 8 mg (flat dose)"
+    assert lines[first + 3].split()[4] == "dexamethasone" and lines[first + 4].strip() == "[supportive]"
+    first += 6
     assert lines[first].split()[:6] == ["1", "1", "2026-01-05", "09:00–11:00", "oxaliplatin", "172.1"]
     assert lines[first + 1].strip() == "(from 172.125)"  # the dose column wrapped, its aside kept whole
     working = "  Working: 85 mg/m² × 2.025 m² (BSA, Mosteller) = 172.1 mg (from 172.125) over 2 h (86.06 mg/h (from"
@@ -130,7 +145,7 @@ def test_at_110_columns_the_working_goes_under_each_row() -> None:
 
 
 def test_a_narrow_terminal_gets_one_paragraph_per_row() -> None:
-    plain = ANSI.sub("", at_terminal(80, 500, TIMED))
+    plain = ANSI.sub("", at_terminal(80, TALL, TIMED))
     assert "Cycle: 1; Day: 1; Date: 2026-01-05; Time: 09:00–11:00; Drug: oxaliplatin;\n" in plain
     assert "\n  Dose: 172.1 mg (from 172.125); Rate: 86.06 mg/h; Route: IV; Method: infusion;\n" in plain
 

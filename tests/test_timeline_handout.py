@@ -125,8 +125,18 @@ def test_the_chart_is_readable_without_colour() -> None:
     """Each lane its own marker and hatching: told apart in black and white."""
     fig = timeline(plan_of("mfolfox6"))
     ax = fig.axes[0]
-    markers = [c.get_paths()[0].vertices.tobytes() for c in ax.collections if (c.get_gid() or "").startswith("marks-")]
-    assert len(markers) == len(set(markers)) == 3  # oxaliplatin, leucovorin, the bolus: three shapes
+    lanes = [c for c in ax.collections if (c.get_gid() or "").startswith("marks-")]
+    # each lane of doses its own shape: the three anticancer ones and the three antiemetic ones, six shapes
+    assert [c.get_gid() for c in lanes] == [
+        "marks-ondansetron",
+        "marks-dexamethasone",
+        "marks-oxaliplatin",
+        "marks-leucovorin",
+        "marks-fluorouracil-bolus",
+        "marks-dexamethasone-days-2-3",
+    ]
+    markers = [c.get_paths()[0].vertices.tobytes() for c in lanes]
+    assert len(markers) == len(set(markers)) == 6
     hatches = {c.get_hatch() for c in ax.collections if (c.get_gid() or "").startswith("infusion-")}
     assert hatches and None not in hatches
     png = chart_bytes(plan_of("mfolfox6"), "png")

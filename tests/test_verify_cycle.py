@@ -26,8 +26,13 @@ def _team(where: str) -> None:
 
 
 def _statuses(where: str, cycle: int) -> set[str]:
+    return set(_status_of_each(where, cycle).values())
+
+
+def _status_of_each(where: str, cycle: int) -> dict[tuple[str, int], str]:
+    """Each preparation of the cycle, by component and first day, with its status."""
     shown = json.loads(ok(regimen("course", "show", "bed4", "--format", "json", "--db", where)))
-    return {p["status"] for p in shown["preparations"] if p["cycle"] == cycle}
+    return {(p["component"], p["days"][0]): p["status"] for p in shown["preparations"] if p["cycle"] == cycle}
 
 
 def test_in_a_team_a_dose_is_given_only_once_a_pharmacist_verified_it(db: str, session_file: Path) -> None:  # noqa: F811
@@ -49,7 +54,11 @@ def test_in_a_team_a_dose_is_given_only_once_a_pharmacist_verified_it(db: str, s
     assert line.endswith("a pharmacist verifies it first with 'regimen course verify bed4' (--cycle 1)")
     login(db, "pkhan")
     said = ok(regimen("course", "verify", "bed4", "--cycle", "1", "--db", db))
-    assert "cycle 1: doses verified against the protocol (day 1 oxaliplatin 156.825 mg" in said
+    # the cycle's doses in the plan's order: the antiemetics (flat 8 mg) an hour before oxaliplatin come first
+    assert (
+        "cycle 1: doses verified against the protocol (day 1 ondansetron 8 mg, day 1 dexamethasone 8 mg, "
+        "day 1 oxaliplatin 156.825 mg"
+    ) in said
     assert _statuses(db, 1) == {"verified"} and _statuses(db, 2) == {"planned"}
     assert "already verified as planned (change 2)" in refused(
         regimen("course", "verify", "bed4", "--cycle", "1", "--db", db)
@@ -72,7 +81,13 @@ def test_a_new_weight_after_the_verification_unverifies_the_doses_it_changes(db:
     ok(regimen("course", "verify", "bed4", "--cycle", "1", "--db", db))
     login(db, "dr.jones")
     ok(regimen("course", "measure", "bed4", "--cycle", "1", "--weight", "80", "--reason", "weighed", "--db", db))
-    assert _statuses(db, 1) == {"planned"}  # every dose of the cycle is by BSA: each changed, each unverified
+    # every anticancer dose of the cycle is by BSA: each changed, each unverified; the antiemetics are flat 8 mg
+    # doses, unchanged by the weight, so they stay verified
+    flat = {("ondansetron", 1), ("dexamethasone", 1), ("dexamethasone-days-2-3", 2), ("dexamethasone-days-2-3", 3)}
+    assert _status_of_each(db, 1) == {
+        key: "verified" if key in flat else "planned"
+        for key in [*flat, ("oxaliplatin", 1), ("leucovorin", 1), ("fluorouracil-bolus", 1), ("fluorouracil-pump", 1)]
+    }
     login(db, "rsmith")
     assert "is not verified as planned now" in refused(regimen(*GIVEN[:-1], "167.6 mg", "--db", db))
     login(db, "pkhan")
