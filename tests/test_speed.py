@@ -244,7 +244,9 @@ def test_a_sum_by_denominator_is_the_exact_sum(values: list[Fraction]) -> None:
 
 def test_drugs_of_several_components_are_those_given_by_two_or_more() -> None:
     plan = regimen.expand(regimen.load("mfolfox6"), regimen.make_patient(bsa="1.8"))
-    assert drugs_of_several_components(plan.administrations) == {"fluorouracil"}  # a bolus and a 46-h pump
+    # fluorouracil: a bolus and a 46-h pump; dexamethasone: the antiemetic dose before oxaliplatin on day 1 and the
+    # one of days 2-3. Ondansetron, oxaliplatin and leucovorin are one component each.
+    assert drugs_of_several_components(plan.administrations) == {"fluorouracil", "dexamethasone"}
     assert drugs_of_several_components([]) == set()
 
 

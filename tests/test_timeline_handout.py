@@ -275,6 +275,9 @@ def test_the_handout_says_each_days_drugs_doses_and_times() -> None:
     # the 2-h oxaliplatin from 08:00), off 46 h later at 08:00 on Thu 3 December (issue 24.3)
     assert "10:00 fluorouracil IV pump on: 4,320 mg over 46 h; comes off Thu 03 Dec 08:00" in pump
     assert "08:00 fluorouracil pump comes off" in pump and "2,254" not in pump
+    # its antiemetics an hour before oxaliplatin, given together: one line; dexamethasone again on days 2 and 3
+    assert "07:00 ondansetron 8 mg oral, dexamethasone 8 mg oral (antiemetic)" in pump
+    assert pump.count("08:00 dexamethasone 8 mg oral (antiemetic)") == 2 * 12  # days 2 and 3 of each of 12 cycles
     undecided = handout_html(plan_of("cenersen-arm3", age=""), "a4")
     assert "08:00 cytarabine 1,800 mg IV (only if age ≤ 60 years)" in undecided
 
