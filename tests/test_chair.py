@@ -121,9 +121,7 @@ def test_a_day_at_the_chair_through_every_form(db: str) -> None:
     assert (
         "pharm: cycle 1: doses verified against the protocol (day 1 ondansetron 8 mg, day 1 dexamethasone 8 mg, "
         "day 1 oxaliplatin 156.825 mg"  # the antiemetics first, as the plan gives them
-    ) in recorded(
-        pharm, "verify", {"cycle": "1", "seen": "6"}
-    )
+    ) in recorded(pharm, "verify", {"cycle": "1", "seen": "6"})
     assert "nurse: given: oxaliplatin cycle 1 day 1 156.8 mg, lot LOT-7" in recorded(nurse, "given", GIVEN)
     assert "nurse: omitted: leucovorin cycle 1 day 1" in recorded(nurse, "omit", FORMS["omit"])
     # the audit trail names who signed in, on either database
