@@ -484,3 +484,31 @@ def test_a_database_of_the_previous_schema_is_upgraded_and_its_worklist_rebuilt(
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD == "0008"
         assert conn.execute(sa.text("SELECT count(*) FROM course_views")).scalar() == 1
     engine.dispose()
+
+
+def test_a_version_table_made_between_the_read_and_the_catalog_look_up_is_read_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three processes open a new PostgreSQL database at once: one's version read fails (no table yet), then the
+    migrating process commits, and the catalog shows the table. That is not a damaged database: the version is read
+    again. (CI once failed 'alembic_version does not exist' here, in test_two_processes_opening_a_new_database_at_once.)
+    Simulated on a migrated SQLite file: the first read fails as it did when the table was not there yet."""
+    from contextlib import contextmanager
+
+    from regimen.store import db as store_db
+
+    path = tmp_path / "c.sqlite3"
+    engine = sa.create_engine(f"sqlite+pysqlite:///{path}")
+    store_db.migrate(engine)
+
+    class NotYet:
+        def execute(self, *_: Any) -> Any:
+            raise sa.exc.OperationalError("SELECT version_num FROM alembic_version", {}, Exception("no such table"))
+
+    @contextmanager
+    def not_yet(_: Any) -> Any:
+        yield NotYet()
+
+    monkeypatch.setattr(store_db, "reading", not_yet)
+    assert store_db._current_of(engine) == store_db.HEAD
+    engine.dispose()

@@ -257,10 +257,11 @@ def _current_of(engine: Engine) -> str | None:
         with reading(engine) as conn:
             return conn.execute(_VERSION).scalar()
     except sa.exc.DBAPIError:
+        # no table (a new or foreign database): None. The table there: read it again, as another process migrating
+        # may have committed it since the statement failed (three processes opening a new database at once); a
+        # second failure with the table there is the database's (a lost server, a damaged file) and propagates
         with engine.connect() as conn:
-            if sa.inspect(conn).has_table("alembic_version"):
-                raise  # the table is there: the error is the database's (a lost server, a damaged file)
-            return None
+            return current(conn)
 
 
 def reading(engine: Engine) -> Connection:
