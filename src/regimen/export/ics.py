@@ -292,8 +292,8 @@ def plan_events(
     key = plan_key(plan, label)
     series = series_key(plan, label)
     events = []
-    for slot in preparations(plan.administrations):  # one event per preparation: a pump is one event
-        r = slot.first
+    for prep in preparations(plan.administrations):  # one event per preparation: a pump is one event
+        r = prep.first
         assert r.date is not None
         event = icalendar.Event()
         event.add("uid", event_uid(key, r.phase, r.cycle, r.component, r.day, r.dose_number, r.condition))
@@ -301,29 +301,29 @@ def plan_events(
         timed = time is not None or plan.time is not None
         if r.start is not None:  # the plan has its times: the order within the day is the protocol's
             event.add("dtstart", _written(r.start, tzinfo))
-            end = slot.rows[-1].end if slot.continuous else r.end
+            end = prep.rows[-1].end if prep.continuous else r.end
             if end is not None and end != r.start:
                 event.add("dtend", _written(end, tzinfo))
             time_note = r.time_note
         elif time is None or plan.time is not None:  # no time, or a time this event cannot have: all day
             event.add("dtstart", r.date)
-            event.add("dtend", r.date + dt.timedelta(days=len(slot.days)))
+            event.add("dtend", r.date + dt.timedelta(days=len(prep.days)))
             time_note = r.time_note
             timed = False
         else:
             begin, time_note = start_instant(r.date, time, tzinfo)
             event.add("dtstart", _written(begin, tzinfo))
-            if slot.hours is not None:
-                event.add("dtend", _written(begin + elapsed(slot.hours), tzinfo))
-        event.add("summary", clean_text(summary(plan, slot, label), line=True))
-        event.add("description", clean_text(description(plan, slot, timed=timed, time_note=time_note, label=label)))
+            if prep.hours is not None:
+                event.add("dtend", _written(begin + elapsed(prep.hours), tzinfo))
+        event.add("summary", clean_text(summary(plan, prep, label), line=True))
+        event.add("description", clean_text(description(plan, prep, timed=timed, time_note=time_note, label=label)))
         event.add("transp", "OPAQUE")
         if r.condition is not None:
             event.add("status", "TENTATIVE")
         if remind is not None:
             alarm = icalendar.Alarm()
             alarm.add("action", "DISPLAY")
-            alarm.add("description", clean_text(summary(plan, slot, label), line=True))
+            alarm.add("description", clean_text(summary(plan, prep, label), line=True))
             alarm.add("trigger", -remind)
             event.add_component(alarm)
         content = _content_hash(event)

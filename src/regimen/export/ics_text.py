@@ -31,15 +31,15 @@ def _day_label(plan: Plan, prep: Preparation) -> str:
     return f"{phase}C{first.cycle} {days}"
 
 
-def summary(plan: Plan, slot: Preparation, label: str | None = None) -> str:
+def summary(plan: Plan, prep: Preparation, label: str | None = None) -> str:
     """'Idarubicin 21.6 mg IV — C1 D2'; a continuous infusion names its total, rate and hours; supportive care
     names its kind ('Dexamethasone 20 mg IV (premedication) — C1 D1')."""
-    r = slot.first
+    r = prep.first
     route = f" {r.route}" if r.route else ""
-    if slot.continuous:
-        total = slot.dose
+    if prep.continuous:
+        total = prep.dose
         rate = f", {_amount(plan, r.rate, r.rate_unit or '')}" if r.rate is not None else ""
-        hours = format_fraction(slot.hours or Fraction(0))
+        hours = format_fraction(prep.hours or Fraction(0))
         what = f"{_amount(plan, total, r.dose_unit)}{route} continuous over {hours} h{rate}"
     else:
         what = f"{_amount(plan, r.dose, r.dose_unit)}{route}"
@@ -47,7 +47,7 @@ def summary(plan: Plan, slot: Preparation, label: str | None = None) -> str:
             what += f" (dose {r.dose_number} of {r.doses_per_day})"
     if r.role != "anticancer":  # supportive care, apart from the chemotherapy in words (issue 27)
         what += f" ({plan.regimen.supportive_kind(r.component)})"
-    text = f"{_title(r.drug)} {what} — {_day_label(plan, slot)}"
+    text = f"{_title(r.drug)} {what} — {_day_label(plan, prep)}"
     if r.condition is not None:  # a plan made without a value a rule needs: the event may not happen
         text = f"Only if {r.condition}: {text}"
     return f"{text} — {label}" if label else text
@@ -62,12 +62,12 @@ def _notes_for(plan: Plan, drug: str) -> list[str]:
 FIXED_DOSE = "none (a fixed dose)"
 
 
-def values_used(plan: Plan, slot: Preparation) -> str:
+def values_used(plan: Plan, prep: Preparation) -> str:
     """The patient values this event's doses were worked out from ("BSA 1.8 m²"), not every value of the plan: an
     idarubicin event says nothing of the weight, so a new weight leaves it as it was (its SEQUENCE kept), and says
     nothing stale. A dose from a GFR, or one whose working is not known, names every value of the plan."""
     said: list[str] = []
-    for row in slot.rows:
+    for row in prep.rows:
         d = row.derivation
         if d is None or d.factor_unit not in (None, "m²", "kg"):
             return patient_line(plan)
@@ -81,8 +81,8 @@ def values_used(plan: Plan, slot: Preparation) -> str:
     return ", ".join(said)
 
 
-def description(plan: Plan, slot: Preparation, *, timed: bool, time_note: str | None, label: str | None) -> str:
-    r = slot.first
+def description(plan: Plan, prep: Preparation, *, timed: bool, time_note: str | None, label: str | None) -> str:
+    r = prep.first
     reg = plan.regimen
     lines: list[str] = []
     if label:
@@ -92,12 +92,12 @@ def description(plan: Plan, slot: Preparation, *, timed: bool, time_note: str | 
             f"Given only if {r.condition}: the patient value this depends on was not given, so the plan "
             "shows every outcome (this event is tentative)."
         )
-    hours = slot.hours
-    if slot.continuous:
+    hours = prep.hours
+    if prep.continuous:
         assert hours is not None
         lines.append(
             f"Continuous infusion over {format_fraction(hours)} h of elapsed time (cycle {r.cycle}, "
-            f"days {r.day}–{slot.rows[-1].day}); across a daylight-saving change the clock shows "
+            f"days {r.day}–{prep.rows[-1].day}); across a daylight-saving change the clock shows "
             "one hour more or less."
         )
         if not timed:
@@ -105,7 +105,7 @@ def description(plan: Plan, slot: Preparation, *, timed: bool, time_note: str | 
                 f"No time given: shown as all-day over the infusion days; it ends {format_fraction(hours)} h "
                 "after it starts."
             )
-        for row in slot.rows:
+        for row in prep.rows:
             lines.append(f"Day {row.day} ({_amount(plan, row.dose, row.dose_unit)}): {row.calculation}")
     else:
         method = how_given(r.method, r.route) or "method not stated in the source"
@@ -121,12 +121,12 @@ def description(plan: Plan, slot: Preparation, *, timed: bool, time_note: str | 
         lines.append("Route not stated in the source.")
     if time_note:
         lines.append(f"Time: {time_note}.")
-    lines.extend(f"Warning: {w}" for row in slot.rows for w in row.warnings)
+    lines.extend(f"Warning: {w}" for row in prep.rows for w in row.warnings)
     lines.extend(f"Warning: {w}" for w in plan.warnings)
     version = f", version {reg.version}" if reg.version else ""
     lines.append(f"Regimen: {reg.name} ({reg.id}{version})")
     lines.append(f"Source: {reg.citation}")
-    lines.append(f"Patient values used: {values_used(plan, slot)}")
+    lines.append(f"Patient values used: {values_used(plan, prep)}")
     lines.extend(f"Note: {n}" for n in _notes_for(plan, r.drug))
     lines.append(DISCLAIMER)
     return "\n".join(lines)
