@@ -102,7 +102,9 @@ def test_dpyd_on_the_command_line_and_poor_metabolizer_refused() -> None:
 def test_cisplatin_hydration_comes_before_cisplatin_and_outside_the_totals() -> None:
     plan = expand(load("cisplatin-etoposide"), make_patient(bsa="1.8"), cycles=1)
     day1 = [r.component for r in plan.administrations if r.day == 1]
-    assert day1 == ["prehydration", "mannitol", "cisplatin", "etoposide", "posthydration"]
+    assert [c for c in day1 if c not in ("aprepitant", "ondansetron", "dexamethasone")] == [
+        "prehydration", "mannitol", "cisplatin", "etoposide", "posthydration"
+    ]  # fmt: skip
     pre = plan.administrations[0]
     assert (pre.role, pre.dose, pre.dose_unit, pre.rate) == ("supportive", 500, "mL", 500)  # 500 mL over 60 min
     assert "potassium chloride 10 mEq, magnesium sulfate 8 mEq added" in pre.calculation
