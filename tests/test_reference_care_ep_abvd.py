@@ -71,3 +71,53 @@ def test_cisplatin_etoposide_asks_for_audiometry_before_the_first_cisplatin(tmp_
                    "no hearing symptoms, not clinically indicated", "--db", db)  # fmt: skip
     assert recorded.exit_code == 0, recorded.output
     assert run(*give).exit_code == 0
+
+
+def test_abvd_proceeds_whatever_the_neutrophils_and_says_the_count_holds_nothing() -> None:
+    # UK ABVD protocol: "delivered on schedule irrespective of neutrophil count"; platelets > 75: no modification
+    shown = run("check", "abvd", "--cycle", "2", "--anc", "0.4", "--plt", "150", "--crcl", "90")
+    assert shown.exit_code == 0, shown.output
+    assert "abvd, cycle 2: GO\n" in shown.output
+    assert "- read by no gate or rule of abvd, so not holding the cycle: anc 0.4 ×10⁹/L" in shown.output
+    assert "- platelets 150 ×10⁹/L — needs platelets >= 75 ×10⁹/L: met" in shown.output
+    assert all(f"- {d}: go" in shown.output for d in ("doxorubicin", "bleomycin", "vinblastine", "dacarbazine"))
+
+
+def test_abvd_platelets_below_75_delay_every_drug_one_week() -> None:
+    shown = run("check", "abvd", "--cycle", "3", "--anc", "2", "--plt", "74", "--crcl", "90")
+    assert "abvd, cycle 3: DELAY (delay 7 days)" in shown.output
+    for drug in ("doxorubicin", "bleomycin", "vinblastine", "dacarbazine"):
+        assert f"- {drug}: DELAY — if platelets < 75 ×10⁹/L: delay the cycle by 7 days" in shown.output
+
+
+def test_abvd_bilirubin_and_neuropathy_rows_at_their_bounds() -> None:
+    # bilirubin 1.7-2.5 × ULN: doxorubicin and vinblastine 50 %; 2.5-4 × ULN: 25 % (2.5 in the 25 % row, as the
+    # file says); grade 3 neuropathy: vinblastine 50 %. At 1.8 m²: doxorubicin 45 mg → 22.5 / 11.25 mg
+    def check(*extra: str) -> str:
+        out = run("check", "abvd", "--cycle", "2", "--plt", "150", "--crcl", "90", *extra, "--format", "json")
+        assert out.exit_code == 0, out.output
+        return out.output
+
+    assert '"proposal": "go"' in check("--bilirubin", "1.69 x ULN")
+    at_17 = check("--bilirubin", "1.7 x ULN")
+    assert "give doxorubicin, vinblastine at 50 % of the dose" in at_17 and "25 %" not in at_17
+    at_25 = check("--bilirubin", "2.5 x ULN")
+    assert "give doxorubicin, vinblastine at 25 % of the dose" in at_25 and "at 50 %" not in at_25
+    over = check("--bilirubin", "4.1 x ULN")  # beyond the rows read: no rule fires
+    assert "give doxorubicin" not in over
+    neuro = check("--neuropathy", "3")
+    assert "give vinblastine at 50 % of the dose" in neuro and "doxorubicin at" not in neuro
+
+
+def test_abvd_gives_the_asco_high_risk_antiemetics_on_days_1_and_15() -> None:
+    plan = expand(load("abvd"), PATIENT, start=START, cycles=1, time=dt.time(9, 0), tz="UTC")
+    days = {(r.drug, r.dose): [] for r in plan.administrations if r.drug in ANTIEMETICS}
+    for r in plan.administrations:
+        if r.drug in ANTIEMETICS:
+            days[(r.drug, r.dose)].append(r.day)
+    assert days == {
+        ("aprepitant", 125): [1, 15], ("aprepitant", 80): [2, 3, 16, 17], ("ondansetron", 8): [1, 15],
+        ("dexamethasone", 12): [1, 15], ("dexamethasone", 8): [2, 3, 4, 16, 17, 18],
+    }  # fmt: skip
+    first = next(r for r in plan.administrations if r.component == "aprepitant")
+    assert first.start is not None and first.start.strftime("%H:%M") == "08:00"  # 60 min before doxorubicin at 09:00

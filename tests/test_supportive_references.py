@@ -70,7 +70,9 @@ def test_abvd_states_its_emetogenic_risk_and_the_lung_function_requirement_and_n
     reg = load("abvd")
     assert reg.emetogenic_risk is not None and reg.emetogenic_risk.level == "high"
     assert [r.id for r in reg.requirements] == ["lung-function"] and reg.requirements[0].drugs == ("bleomycin",)
-    assert reg.gates == () and reg.modifications == ()  # regardless of the neutrophil count: a note, not a gate
+    # regardless of the neutrophil count: no neutrophil gate, a note (the platelet gate is the UK protocol's)
+    assert [g.condition.text for g in reg.gates] == ["platelets >= 75 ×10⁹/L"]
+    assert not any(c.test == "anc" for m in reg.modifications for c in m.when)
     assert any("regardless of the neutrophil count" in n for n in reg.notes)
 
 

@@ -224,6 +224,14 @@ def evaluate(
             "for the prescriber "
             f"({', '.join(c.condition.text for c in unmatched)})"
         )
+    # a value given that no gate or rule of this cycle reads (ABVD's neutrophils: its protocol gives it regardless of
+    # them): said, so that a count typed in is not taken as checked
+    read_here = {c.condition.test for c in checks} | {
+        c.test for m in regimen.modifications if m.applies(phase) for c in m.when
+    }
+    ungated = [f"{test} {value.shown}" for test, value in values.items() if test not in read_here and test != "crcl"]
+    if ungated:
+        notes.append(f"read by no gate or rule of {regimen.id}, so not holding the cycle: {', '.join(ungated)}")
     # what the source says beside a rule that fired (its criterion in words, a choice left to the prescriber)
     notes += [f"if {f.modification.text}: {f.modification.note}" for f in fired if f.modification.note]
     kidney = (
