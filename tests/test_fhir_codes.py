@@ -28,6 +28,7 @@ SUPPORTIVE_NOT_CODED = {
     "paracetamol", "chlorphenamine", "hydrocortisone", "mannitol 20%", "hydration fluid",
     "diphenhydramine", "famotidine", "pegfilgrastim",
     "ondansetron", "atropine sulfate",  # capox and folfiri (issue 27 item 4)
+    "aprepitant",  # cisplatin-etoposide and abvd (issue 27 item 4)
 }  # fmt: skip
 
 

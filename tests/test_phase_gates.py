@@ -243,6 +243,10 @@ def test_cisplatin_etoposide_waits_below_the_bc_cancer_tables_45_ml_min(crcl: st
     prescriber's choice: no rule); 45 to under 60 is the plan's own 80 % (the renal table), so the cycle goes."""
     found = evaluate(load("cisplatin-etoposide"), 2, values(crcl=crcl, anc="2", platelets="150"))  # counts met
     assert found.proposal == proposal
-    assert [c.condition.text for c in found.checks] == ["crcl >= 45 mL/min", "anc >= 1.5 ×10⁹/L", "platelets >= 100 ×10⁹/L"]
+    assert [c.condition.text for c in found.checks] == [
+        "crcl >= 45 mL/min",
+        "anc >= 1.5 ×10⁹/L",
+        "platelets >= 100 ×10⁹/L",
+    ]
     risk = load("cisplatin-etoposide").emetogenic_risk
     assert risk is not None and risk.level == "high"  # ASCO 2011 Table 3: cisplatin high

@@ -29,7 +29,8 @@ def test_cisplatin_etoposide_gives_the_asco_high_risk_antiemetics_before_cisplat
     assert sorted(rows) == sorted([
         (1, "aprepitant", 125, "mg", "oral"), (2, "aprepitant", 80, "mg", "oral"), (3, "aprepitant", 80, "mg", "oral"),
         (1, "ondansetron", 8, "mg", "IV"), (1, "dexamethasone", 12, "mg", "oral"),
-        (2, "dexamethasone", 8, "mg", "oral"), (3, "dexamethasone", 8, "mg", "oral"), (4, "dexamethasone", 8, "mg", "oral"),
+        (2, "dexamethasone", 8, "mg", "oral"), (3, "dexamethasone", 8, "mg", "oral"),
+        (4, "dexamethasone", 8, "mg", "oral"),
     ])  # fmt: skip
     # eviQ: oral antiemetics 60 min before chemotherapy: cisplatin at 09:00, so aprepitant and dexamethasone at 08:00
     timed = {r.component: r.start for r in plan.administrations if r.day == 1 and r.route == "oral"}
@@ -48,7 +49,9 @@ def test_cisplatin_etoposide_cycle_2_below_the_protocols_counts_waits_for_the_pr
                 "--age", "60", "--weight", "70", "--sex", "male")  # fmt: skip
     assert shown.exit_code == 0, shown.output
     assert "cisplatin-etoposide, cycle 2: DELAY\n" in shown.output
-    assert "- anc 1.2 ×10⁹/L — needs anc >= 1.5 ×10⁹/L: NOT MET (UK SCLC Cisplatin-Etoposide IV protocol" in shown.output
+    assert (
+        "- anc 1.2 ×10⁹/L — needs anc >= 1.5 ×10⁹/L: NOT MET (UK SCLC Cisplatin-Etoposide IV protocol" in shown.output
+    )
     assert "- platelets 90 ×10⁹/L — needs platelets >= 100 ×10⁹/L: NOT MET" in shown.output
     assert "- crcl 77.78 mL/min — needs crcl >= 45 mL/min: met" in shown.output
     assert "- cisplatin: WAITS with the cycle" in shown.output and "- etoposide: WAITS with the cycle" in shown.output
@@ -64,7 +67,8 @@ def test_cisplatin_etoposide_asks_for_audiometry_before_the_first_cisplatin(tmp_
     assert "- audiometry: baseline audiometry (audiogram) when clinically indicated, before cisplatin (UK SCLC" in (
         start.output
     )
-    give = ("course", "given", "e1", "--cycle", "1", "--day", "1", "--drug", "cisplatin", "--dose", "144 mg", "--db", db)
+    give = ("course", "given", "e1", "--cycle", "1", "--day", "1", "--drug", "cisplatin", "--dose", "144 mg",
+            "--db", db)  # fmt: skip
     refused = run(*give)
     assert refused.exit_code == 1 and "first dose waits" in refused.output and "audiometry" in refused.output
     recorded = run("course", "requirement", "e1", "--id", "audiometry", "--status", "not-applicable", "--reason",
