@@ -100,13 +100,15 @@ def test_dd_ac_t_ac_cycles_carry_the_nz_srl_ac_antiemetics_before_doxorubicin() 
     assert [(r.component, r.dose, r.dose_unit, r.route, r.role, hhmm(r)) for r in day1] == [
         ("olanzapine", 5, "mg", "oral", "supportive", "07:00"),
         ("aprepitant", 125, "mg", "oral", "supportive", "07:00"),
-        ("dexamethasone", 12, "mg", "oral", "supportive", "07:00"),
+        ("dexamethasone-day-1", 12, "mg", "oral", "supportive", "07:00"),
         ("ondansetron", 8, "mg", "oral", "supportive", "07:00"),
         ("doxorubicin", 108, "mg", "IV", "anticancer", "08:00"),
         ("cyclophosphamide", 1080, "mg", "IV", "anticancer", "08:00"),
         ("ondansetron-evening", 8, "mg", "oral", "supportive", None),
     ]
-    later = [(r.day, r.drug, r.dose) for r in rows(plan, phase="ac", cycle=1) if r.day > 1 and r.drug != "pegfilgrastim"]
+    later = [
+        (r.day, r.drug, r.dose) for r in rows(plan, phase="ac", cycle=1) if r.day > 1 and r.drug != "pegfilgrastim"
+    ]
     assert later == [
         (2, "olanzapine", 5), (2, "aprepitant", 80), (2, "dexamethasone", 8),
         (3, "olanzapine", 5), (3, "aprepitant", 80), (3, "dexamethasone", 8),
@@ -134,7 +136,13 @@ def test_supportive_antiemetics_stay_out_of_the_anticancer_totals() -> None:
     # 108 mg × 4 = 432; 1,080 mg × 4 = 4,320; paclitaxel 175 mg/m² × 1.8 = 315 mg × 4 = 1,260
     assert course == {"doxorubicin": Fraction(432), "cyclophosphamide": Fraction(4320), "paclitaxel": Fraction(1260)}
     rchop = expand(load("r-chop-21"), PATIENT, start=START)
-    assert {t.drug for t in rchop.totals} == {"rituximab", "cyclophosphamide", "doxorubicin", "vincristine", "prednisone"}
+    assert {t.drug for t in rchop.totals} == {
+        "rituximab",
+        "cyclophosphamide",
+        "doxorubicin",
+        "vincristine",
+        "prednisone",
+    }
 
 
 def test_r_chop_21_gives_aprepitant_and_ondansetron_before_doxorubicin_and_no_dexamethasone() -> None:
@@ -170,8 +178,10 @@ def test_weekly_paclitaxel_show_names_its_premedication_dexamethasone_as_the_low
     shown = CliRunner().invoke(cli, ["show", "paclitaxel-weekly"])
     assert shown.exit_code == 0, shown.output
     assert "Antiemetics for low emetic risk: one agent: dexamethasone" in shown.output
-    assert "no antiemetic of its own is encoded: the file's dexamethasone is that one agent: " \
+    assert (
+        "no antiemetic of its own is encoded: the file's dexamethasone is that one agent: "
         "dexamethasone (premedication)." in shown.output
+    )
     assert "prescribe per local policy" not in shown.output
     assert not [c for c in load("paclitaxel-weekly").components() if c.kind == "antiemetic"]
 
@@ -188,7 +198,7 @@ def test_the_worklist_lists_the_ac_antiemetics_before_the_chemotherapy_and_none_
     assert due.exit_code == 0, due.output
     day1 = [(r["component"], r["role"]) for r in json.loads(due.stdout)["administrations"]]
     assert day1 == [
-        ("olanzapine", "supportive"), ("aprepitant", "supportive"), ("dexamethasone", "supportive"),
+        ("olanzapine", "supportive"), ("aprepitant", "supportive"), ("dexamethasone-day-1", "supportive"),
         ("ondansetron", "supportive"), ("doxorubicin", "anticancer"), ("cyclophosphamide", "anticancer"),
         ("ondansetron-evening", "supportive"),
     ]  # fmt: skip
