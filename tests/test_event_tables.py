@@ -206,23 +206,30 @@ def test_observation_records_from_a_sampling_schedule(runner: CliRunner) -> None
     result = runner.invoke(cli, [*args, "--samples", "0.25,0.5,1,2,168"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    # gemcitabine 1000 mg/m² × 1.8 = 1800 mg over 30 min = 3600 mg/h on days 1, 8, 15 (hours 0, 168, 336);
-    # the sample at 168 h comes before the dose at 168 h (a trough)
+    # gemcitabine 1000 mg/m² × 1.8 = 1800 mg over 30 min = 3600 mg/h on days 1, 8, 15 (hours 0, 168, 336), in CMT 2:
+    # CMT 1 is its antiemetic, dexamethasone 8 mg at once an hour before it (first in the plan); the samples go to
+    # the anticancer drug's compartment; the sample at 168 h comes before the doses at 168 h (a trough)
     assert lines[1:] == [
-        "1,0,1800,3600,0.5,1,1,.,1,.,1.8,.",
-        "1,0.25,0,0,0,0,0,.,1,.,1.8,.",
-        "1,0.5,0,0,0,0,0,.,1,.,1.8,.",
-        "1,1,0,0,0,0,0,.,1,.,1.8,.",
-        "1,2,0,0,0,0,0,.,1,.,1.8,.",
-        "1,168,0,0,0,0,0,.,1,.,1.8,.",
-        "1,168,1800,3600,0.5,1,1,.,1,.,1.8,.",
-        "1,336,1800,3600,0.5,1,1,.,1,.,1.8,.",
+        "1,0,8,0,0,1,1,.,1,.,1.8,.",
+        "1,0,1800,3600,0.5,1,1,.,2,.,1.8,.",
+        "1,0.25,0,0,0,0,0,.,2,.,1.8,.",
+        "1,0.5,0,0,0,0,0,.,2,.,1.8,.",
+        "1,1,0,0,0,0,0,.,2,.,1.8,.",
+        "1,2,0,0,0,0,0,.,2,.,1.8,.",
+        "1,168,0,0,0,0,0,.,2,.,1.8,.",
+        "1,168,8,0,0,1,1,.,1,.,1.8,.",
+        "1,168,1800,3600,0.5,1,1,.,2,.,1.8,.",
+        "1,336,8,0,0,1,1,.,1,.,1.8,.",
+        "1,336,1800,3600,0.5,1,1,.,2,.,1.8,.",
     ]
-    assert "Observation records (EVID 0) in CMT 1 (gemcitabine) at hours 0.25, 0.5, 1, 2, 168" in result.stderr
+    assert "Observation records (EVID 0) in CMT 2 (gemcitabine) at hours 0.25, 0.5, 1, 2, 168" in result.stderr
     for bad, message in (
         ("1,two", "sampling time 'two' in --samples is not a number of hours"),
         ("-1", "sampling time '-1' in --samples must be from 0"),
-        ("cisplatin:1", "--samples names 'cisplatin', which this plan does not give (it gives gemcitabine)"),
+        (
+            "cisplatin:1",
+            "--samples names 'cisplatin', which this plan does not give (it gives dexamethasone, gemcitabine)",
+        ),
     ):
         refused = runner.invoke(cli, [*args, "--samples", bad])
         assert refused.exit_code == 1 and message in refused.stderr, refused.output
@@ -233,8 +240,10 @@ def test_observation_records_from_a_sampling_schedule(runner: CliRunner) -> None
 def test_pharmpy_builds_a_basic_pk_model_from_the_table_as_written_and_it_simulates(
     tmp_path: Path, runner: CliRunner
 ) -> None:
-    """create_basic_pk_model reads the file with no DataInfo and no edits: ID, TIME, AMT, RATE, EVID, MDV and DV are
-    recognised, the dose an infusion at RATE. The model's own ODE system, with its initial CL and V (changed to
+    """create_basic_pk_model reads the file with no DataInfo: ID, TIME, AMT, RATE, EVID, MDV and DV are recognised,
+    the dose an infusion at RATE. The one edit is the analyst's: the table also doses the antiemetic (dexamethasone,
+    CMT 1, issue 27), which a one-drug model does not take, so only gemcitabine's compartment (CMT 2, where the
+    samples are) is kept, numbered 1. The model's own ODE system, with its initial CL and V (changed to
     CL = 10 L/h, V = 50 L), is integrated over the dataset Pharmpy read, and its IPRED at the observation records
     matches the closed form of a 30-min infusion of 1800 mg (k = 0.2/h)."""
     import sympy
@@ -259,6 +268,11 @@ def test_pharmpy_builds_a_basic_pk_model_from_the_table_as_written_and_it_simula
         ],
     )
     assert result.exit_code == 0, result.output
+    head, *records = path.read_text(encoding="utf-8").splitlines()
+    cmt = head.split(",").index("CMT")
+    kept = [r.split(",") for r in records if r.split(",")[cmt] == "2"]
+    assert len(kept) == 9 and len(records) == 12  # 3 gemcitabine doses + 6 samples; 3 dexamethasone doses dropped
+    path.write_text("\n".join([head, *(",".join([*r[:cmt], "1", *r[cmt + 1 :]]) for r in kept)]) + "\n", "utf-8")
     model = create_basic_pk_model("iv", dataset_path=path)
     model = set_initial_estimates(model, {"POP_CL": 10, "POP_VC": 50})
     di = model.datainfo

@@ -430,6 +430,9 @@ def test_r_chop_21_bundle_by_hand_with_its_cap() -> None:
         "paracetamol": 8,
         "chlorphenamine": 8,
         "hydrocortisone": 8,
+        # its antiemetics: aprepitant 125 mg on day 1 and 80 mg on days 2-3 (two requests a cycle), ondansetron 8 mg
+        "aprepitant": 16,
+        "ondansetron": 8,
     }
     doses = {
         drug: rs[0]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] for drug, rs in requests.items()
@@ -443,6 +446,8 @@ def test_r_chop_21_bundle_by_hand_with_its_cap() -> None:
         "paracetamol": 1000,  # 1 g
         "chlorphenamine": 10,
         "hydrocortisone": 100,
+        "aprepitant": 125,  # the first request: day 1
+        "ondansetron": 8,
     }
     (vincristine,) = requests["vincristine"][0]["dosageInstruction"]
     assert vincristine["text"] == (
@@ -469,8 +474,10 @@ def test_r_chop_21_bundle_by_hand_with_its_cap() -> None:
         {"start": "2026-12-01", "end": "2026-12-21"},
         {"start": "2026-12-22", "end": "2027-01-11"},
     ]
-    # the three premedications (issue 27) come before rituximab, all on day 1; prednisone days 1-5
-    assert [_days(sub) for sub in cycles[0]["action"]] == [[1]] * 7 + [[1, 2, 3, 4, 5]]
+    # the three premedications (issue 27) come before rituximab, the day-1 aprepitant and ondansetron before
+    # doxorubicin, all on day 1 (3 + rituximab + cyclophosphamide + 2 + doxorubicin + vincristine = 9 actions);
+    # prednisone days 1-5; then aprepitant 80 mg days 2-3
+    assert [_days(sub) for sub in cycles[0]["action"]] == [[1]] * 9 + [[1, 2, 3, 4, 5], [2, 3]]
 
 
 def test_a_dosing_weight_is_the_derivations_factor_not_the_observed_weight() -> None:

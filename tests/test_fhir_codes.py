@@ -28,7 +28,8 @@ SUPPORTIVE_NOT_CODED = {
     "paracetamol", "chlorphenamine", "hydrocortisone", "mannitol 20%", "hydration fluid",
     "diphenhydramine", "famotidine", "pegfilgrastim",
     "ondansetron", "atropine sulfate",  # capox and folfiri (issue 27 item 4)
-    "aprepitant",  # cisplatin-etoposide and abvd (issue 27 item 4)
+    "aprepitant",  # cisplatin-etoposide and abvd (issue 27 item 4); dd-AC and R-CHOP-21
+    "olanzapine",  # dd-AC (issue 27)
 }  # fmt: skip
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -113,8 +113,8 @@ def exact_records(e: Event) -> list[Event]:
 
 def parse_samples(text: str) -> tuple[str | None, tuple[Fraction, ...]]:
     """A sampling schedule: hours from the first dose, '0.5,1,2,4,8,24', optionally for one drug's compartment
-    ('oxaliplatin: 0.5,1,2'; default the first drug's). Refused, naming the value, when a time is not a number of
-    hours or is negative."""
+    ('oxaliplatin: 0.5,1,2'; default the first anticancer drug's). Refused, naming the value, when a time is not a
+    number of hours or is negative."""
     drug, _, hours = text.rpartition(":")
     times: list[Fraction] = []
     for part in (p.strip() for p in hours.split(",")):
@@ -132,8 +132,14 @@ def parse_samples(text: str) -> tuple[str | None, tuple[Fraction, ...]]:
     return (drug.strip() or None), tuple(sorted(set(times)))
 
 
-def with_samples(events: Sequence[Event], samples: tuple[str | None, Sequence[Fraction]] | None) -> list[Event]:
-    """The dosing records (each in :func:`exact_records`) with an observation record at each sampling time."""
+def with_samples(
+    events: Sequence[Event],
+    samples: tuple[str | None, Sequence[Fraction]] | None,
+    anticancer: Collection[str] = (),
+) -> list[Event]:
+    """The dosing records (each in :func:`exact_records`) with an observation record at each sampling time, in the
+    named drug's compartment or else the first anticancer drug's (an antiemetic given an hour before it comes first
+    in the plan, but is not what a PK sample measures); the first compartment when none is named anticancer."""
     out = [r for e in events for r in exact_records(e)]
     if samples and samples[1] and out:
         drug, times = samples
@@ -141,7 +147,8 @@ def with_samples(events: Sequence[Event], samples: tuple[str | None, Sequence[Fr
         if drug is not None and drug not in cmts:
             known = ", ".join(cmts)
             raise RegimenError(f"{option('samples')} names {drug!r}, which this plan does not give (it gives {known})")
-        cmt = cmts[drug] if drug is not None else min(cmts.values())
+        cancer = [c for d, c in cmts.items() if d in anticancer]
+        cmt = cmts[drug] if drug is not None else min(cancer or cmts.values())
         name = next(e.drug for e in out if e.cmt == cmt)
         out += [Event(out[0].id, t, Fraction(0), Fraction(0), Fraction(0), cmt, name, "", evid=0) for t in times]
     return sorted(out, key=lambda e: (e.id, e.time, e.evid, e.cmt))
@@ -262,11 +269,15 @@ def events_csv(rows: Iterable[tuple[Event, Mapping[str, Fraction | None]]]) -> s
     return out.getvalue()
 
 
+def _anticancer(plan: Plan) -> frozenset[str]:
+    return frozenset(a.drug for a in plan.administrations if a.role == "anticancer")
+
+
 def plan_events_csv(plan: Plan, samples: tuple[str | None, Sequence[Fraction]] | None = None) -> str:
     """The plan's event table; ``samples`` (from :func:`parse_samples`) adds observation records."""
     p = plan.patient
     cov = {"WT": p.weight_kg, "BSA": p.bsa_m2, "AGE": p.age_years}
-    return events_csv((e, cov) for e in with_samples(plan_events(plan), samples))
+    return events_csv((e, cov) for e in with_samples(plan_events(plan), samples, _anticancer(plan)))
 
 
 def describe(
@@ -312,7 +323,7 @@ def unstated_methods(records: Iterable[Mapping[str, Any]]) -> list[str]:
 
 def plan_description(plan: Plan, samples: tuple[str | None, Sequence[Fraction]] | None = None) -> str:
     records = [row_record(plan, r) for r in plan.administrations]
-    events = with_samples(plan_events(plan), samples)
+    events = with_samples(plan_events(plan), samples, _anticancer(plan))
     about = describe(
         plan.regimen.id,
         [e for e in events if e.evid],

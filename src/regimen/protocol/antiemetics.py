@@ -32,8 +32,9 @@ RECOMMENDED: dict[str, str] = {
 
 
 def antiemetic_lines(risk: EmetogenicRisk | None, components: Sequence[Component]) -> list[str]:
-    """One line: what the class calls for, and whether the file encodes antiemetics (which, by id) or leaves them
-    to local policy. Empty when the file states no emetogenic risk."""
+    """One line: what the class calls for, and whether the file encodes antiemetics (which, by id), gives the low
+    class's one agent through a supportive dexamethasone of another kind (a premedication), or leaves them to local
+    policy. Empty when the file states no emetogenic risk."""
     if risk is None:
         return []
     called_for = RECOMMENDED[risk.level]
@@ -43,6 +44,13 @@ def antiemetic_lines(risk: EmetogenicRisk | None, components: Sequence[Component
                 f"{', '.join(encoded)}."]  # fmt: skip
     if risk.level == "minimal":
         return [f"Antiemetics for minimal emetic risk: {called_for} ({GUIDANCE_SOURCE})."]
+    # The low class names dexamethasone as its one agent: a premedication that gives it (weekly paclitaxel's) is that
+    # agent, and the file adds no second one, so the line says so rather than "prescribe per local policy".
+    covering = [c for c in components if c.supportive and c.drug == "dexamethasone"]
+    if risk.level == "low" and covering:
+        given = ", ".join(f"{c.id} ({c.kind})" for c in covering)
+        return [f"Antiemetics for low emetic risk: {called_for} ({GUIDANCE_SOURCE}); no antiemetic of its own is "
+                f"encoded: the file's dexamethasone is that one agent: {given}."]  # fmt: skip
     return [
         f"Antiemetics: not encoded in this file (prescribe per local policy). For {risk.level} emetic risk the "
         f"guidelines call for {called_for} ({GUIDANCE_SOURCE})."
