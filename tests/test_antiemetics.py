@@ -148,11 +148,13 @@ def test_supportive_antiemetics_stay_out_of_the_anticancer_totals() -> None:
 def test_r_chop_21_gives_aprepitant_and_ondansetron_before_doxorubicin_and_no_dexamethasone() -> None:
     plan = expand(load("r-chop-21"), PATIENT, start=START, time=EIGHT, tz="UTC")
     ae = antiemetic_rows("r-chop-21", plan)
-    # ASCO 2011 Table 1 (high): aprepitant 125 mg oral on day 1, 80 mg days 2 and 3; ondansetron 8 mg oral;
-    # eviQ: oral antiemetics 60 min before chemotherapy -> 07:00 before doxorubicin at 08:00
+    # ASCO 2011 Table 1 (high): aprepitant 125 mg oral on day 1, 80 mg days 2 and 3; ondansetron "8 mg oral twice
+    # daily; 8 mg or 0.15 mg/kg IV": the single IV dose (the oral option's second dose has no stated time);
+    # eviQ: oral antiemetics 60 min before chemotherapy -> 07:00 before doxorubicin at 08:00; IV ones 30 min before,
+    # ending then: no duration is stated, so its start is not known (never guessed)
     assert [(r.cycle, r.day, r.component, r.dose, r.route, hhmm(r)) for r in ae if r.cycle == 1] == [
         (1, 1, "aprepitant", 125, "oral", "07:00"),
-        (1, 1, "ondansetron", 8, "oral", "07:00"),
+        (1, 1, "ondansetron", 8, "IV", None),
         (1, 2, "aprepitant-days-2-3", 80, "oral", "08:00"),
         (1, 3, "aprepitant-days-2-3", 80, "oral", "08:00"),
     ]
