@@ -9,6 +9,7 @@ what to do) and raises one :class:`~regimen.errors.RegimenFileError` carrying th
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from functools import partial
 from pathlib import Path
@@ -23,13 +24,34 @@ from regimen.protocol.fields import PHASE, TOP
 from regimen.protocol.values import ID_PATTERN, amount, percent
 from regimen.quantities.limits import MAX_FILE_BYTES, MAX_INTEGER, MAX_ITEMS, MAX_NESTING, MAX_TEXT, control_characters
 
+#: The texts of at most this many regimens are kept parsed (:func:`load_text`), each of at most ``_KEPT_BYTES``
+#: characters (a bundled file is 4-17 KB): at most about 8 MB, whatever a process reads.
+_KEPT = 128
+_KEPT_BYTES = 64_000
+
 
 def load_text(text: str, file: str = "<string>") -> Regimen:
     """Parse regimen TOML text; raise :class:`RegimenFileError` listing every problem.
 
     The limits of :mod:`regimen.quantities.limits` are checked before and right after parsing: the size of the
     text, the nesting of tables and arrays, the length of texts and arrays, finite numbers of a sane size, no
-    control characters."""
+    control characters.
+
+    The same text of the same file gives the same regimen, so a process that reads it again (a course's records hold
+    the text they were started with; a test suite loads the bundled files a thousand times) gets the regimen parsed
+    the first time: the result depends on nothing but the two arguments, and a :class:`Regimen` is frozen. A file
+    edited since is a new text, parsed anew; a text that fails is parsed (and fails) each time."""
+    if len(text) <= _KEPT_BYTES:
+        return _kept(text, file)
+    return _parse(text, file)
+
+
+@functools.lru_cache(maxsize=_KEPT)
+def _kept(text: str, file: str) -> Regimen:
+    return _parse(text, file)
+
+
+def _parse(text: str, file: str) -> Regimen:
     if text.startswith("\ufeff"):  # a byte-order mark, as Windows editors write UTF-8: not part of the TOML
         text = text[1:]
     if len(text.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:

@@ -8,7 +8,6 @@ and an append-only list of changes. What a change says is one of the typed event
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
 import re
@@ -63,9 +62,9 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@functools.lru_cache(maxsize=64)
 def regimen_of(text: str, file: str) -> Regimen:
-    """The regimen a course recorded, parsed once per text (the records of a course hold the same text for good)."""
+    """The regimen a course recorded (parsed once per text and file by :func:`load_text`: the records of a course hold
+    the same text for good)."""
     return load_text(text, file)
 
 
