@@ -286,3 +286,17 @@ def test_course_check_capox_neuropathy_grade_2_proposes_the_xeloxa_23_percent_re
     assert cape[1] == cape[2] == "1800"
     grade_1 = ok(db, *args[:-1], "1")  # the same values with neuropathy grade 1
     assert grade_1.startswith("capox, cycle 2: GO")
+
+
+def test_7_plus_3_says_what_multiple_day_guidance_calls_for_and_that_it_encodes_no_antiemetic() -> None:
+    # 7+3 gives daunorubicin (moderate) on days 1-3 and cytarabine over 7 days: the class line names the day-of-
+    # chemotherapy agents; the note adds MASCC/ESMO 2016's multiple-day recommendation, which states no doses or days
+    # for such a schedule, so the file encodes none and says so in what `show` prints
+    code, out = cli_run("show", "7-plus-3")
+    assert code == 0, out
+    assert "Antiemetics: not encoded in this file (prescribe per local policy). For moderate emetic risk" in out
+    assert "a 5-HT3 receptor antagonist, dexamethasone, and aprepitant ... before chemotherapy" in out
+    assert "so none is encoded: prescribe per local policy" in out
+    regimen = load("7-plus-3")
+    assert not [c for c in regimen.components() if c.supportive]  # no antiemetic, nor any other supportive drug
+    assert any("multiple-day chemotherapy" in s.citation for s in regimen.sources)
