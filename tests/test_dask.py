@@ -260,7 +260,7 @@ def test_dask_engine_needs_a_sink_that_takes_parts_in_any_order(tmp_path: Path) 
 def test_an_unreachable_scheduler_is_a_one_line_error(runner, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import distributed
 
-    def refuse(address: str) -> None:
+    def refuse(address: str, **options: object) -> None:
         raise OSError(f"Timed out trying to connect to {address}")
 
     monkeypatch.setattr(distributed, "Client", refuse)
@@ -485,3 +485,35 @@ def test_the_client_lets_go_of_each_part_as_soon_as_its_results_are_in(tmp_path:
     assert held[0] == (0, 0)  # before the tasks are sent
     assert [n for _, n in held[1:]] == [6, 5, 4, 3, 2, 1, 0]
     assert held[-1][0] == 30
+
+
+def test_a_run_on_a_scheduler_address_leaves_no_client_behind(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A program that runs a cohort on a scheduler by its address, then one on its own threads: the client made from
+    the address is closed by the run and never made the default, and Dask's process-wide scheduler setting is left
+    as it was. Before, that client stayed the default after its cluster was gone, and the second run failed counting
+    the repeated ids: "Requested dask.distributed scheduler but no Client active" (found when the suite's order put
+    a threaded run after the hostile-input test that runs the command line on a scheduler)."""
+    import dask
+    import distributed
+
+    made: list[distributed.Client] = []
+
+    class RecordedClient(distributed.Client):  # type: ignore[misc]
+        def __init__(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(*args, **options)
+            made.append(self)
+
+    monkeypatch.setattr(distributed, "Client", RecordedClient)
+    folder, roster = _one_row_group(tmp_path)
+    before = dask.config.get("scheduler", None)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as c:
+        summary = write_cohort(
+            load("cenersen-arm3"), folder, tmp_path / "out", engine=DaskEngine(client=c.scheduler_address)
+        )
+        assert (summary.expanded, summary.rejected) == (27, 3)
+        assert len(made) == 1 and made[0].status == "closed"
+    assert dask.config.get("scheduler", None) == before
+    sink = _Parts()
+    again = run(load("cenersen-arm3"), folder, sink, engine=DaskEngine())  # Dask's threads, in this process
+    assert again.rejected == 3
+    assert frame_records(sink.frame()) == frame_records(cohort(load("cenersen-arm3"), roster).frame)

@@ -161,16 +161,22 @@ def expand_row_group(
     return results
 
 
-def repeated_ids(parts: list[RosterPart]) -> dict[str, int]:
-    """Patient ids that occur more than once anywhere in the roster, with their counts (one column read)."""
+def repeated_ids(parts: list[RosterPart], scheduler: Any = "threads") -> dict[str, int]:
+    """Patient ids that occur more than once anywhere in the roster, with their counts (one column read), counted by
+    ``scheduler``: a ``distributed.Client``, or Dask's local threads (never Dask's process-wide default, which a
+    client made and closed earlier in the process leaves pointing at no scheduler). On threads the count shuffles by
+    tasks: Dask's peer-to-peer shuffle, which it picks when a client is the default, runs only on a cluster."""
+    import dask
     import dask.dataframe as dd
 
     files = sorted({str(p.file) for p in parts})
-    ids = dd.read_parquet(files, columns=[ID_COLUMN])[ID_COLUMN].map(as_text, meta=(ID_COLUMN, object)).dropna()
-    # counted in as many parts as the roster has, and only the repeated ids gathered: every id in one part is a
-    # roster's worth of strings in one worker (a 5M-patient roster overran a 1 GiB worker; issue 15)
-    counts = ids.value_counts(split_out=max(ids.npartitions, 1))
-    return more_than_once(counts[counts > 1].compute())
+    on_threads = isinstance(scheduler, str)
+    with dask.config.set({"dataframe.shuffle.method": "tasks"} if on_threads else {}):
+        ids = dd.read_parquet(files, columns=[ID_COLUMN])[ID_COLUMN].map(as_text, meta=(ID_COLUMN, object)).dropna()
+        # counted in as many parts as the roster has, and only the repeated ids gathered: every id in one part is a
+        # roster's worth of strings in one worker (a 5M-patient roster overran a 1 GiB worker; issue 15)
+        counts = ids.value_counts(split_out=max(ids.npartitions, 1))
+        return more_than_once(counts[counts > 1].compute(scheduler=scheduler))
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +192,6 @@ class DaskEngine:
         self, expander: CohortExpander, roster: str | Path, sink: RowSink, progress: Progress | None
     ) -> list[PartResult]:
         need_dask()
-        import pyarrow.parquet as pq
-        from dask.delayed import delayed
-
         if not getattr(sink, "parts_in_any_order", False):
             raise CohortError(
                 f"{option('engine')} dask writes the parts of a run in any order, from its workers: give "
@@ -199,15 +202,27 @@ class DaskEngine:
             from distributed import Client
 
             try:
-                client = Client(client)  # type: ignore[no-untyped-call]
+                client = Client(client, set_as_default=False)  # type: ignore[no-untyped-call]
             except OSError as exc:
                 raise CohortError(
                     f"cannot reach the Dask scheduler at {self.client} ({exc}): check the address, or "
                     "leave it out to run on this machine's threads"
                 ) from None
+            try:  # the client made here is closed here: a program running several cohorts keeps no stale one
+                return self._run(expander, roster, sink, progress, client)
+            finally:
+                client.close()  # type: ignore[no-untyped-call]
+        return self._run(expander, roster, sink, progress, client)
+
+    def _run(
+        self, expander: CohortExpander, roster: str | Path, sink: RowSink, progress: Progress | None, client: Any
+    ) -> list[PartResult]:
+        import pyarrow.parquet as pq
+        from dask.delayed import delayed
+
         parts = roster_parts(roster)
         expander.required_columns([str(c) for c in pq.read_schema(parts[0].file).names])
-        repeated = repeated_ids(parts)
+        repeated = repeated_ids(parts, client if client is not None else "threads")
         total = sum(p.rows for p in parts)
         tasks = [
             delayed(expand_row_group)(expander, part, repeated, sink, dask_key_name=f"{_KEY}{part.index}")
@@ -234,7 +249,7 @@ def _on_cluster(
         # arguments it ran on (its copy of the expander, grown by the part's distinct rows: 2-3 MiB), until the
         # client lets go of its future. Gathered at the end, those copies filled the workers (issue 29: 5,000,000
         # mFOLFOX6 patients, both 1 GiB workers paused at 80 % after 242 of 250 parts)
-        finished = as_completed(futures, with_results=True)  # type: ignore[no-untyped-call]
+        finished = as_completed(futures, loop=client.loop, with_results=True)  # type: ignore[no-untyped-call]
         del futures
         for future, result in finished:
             finished_part = of_key.pop(future.key)
