@@ -224,12 +224,18 @@ def _windows(file: Any, size: int = 1_000_000) -> Any:
 
 #: regimen's Parquet run timed inside its process, after the imports (as the floor is timed).
 PARQUET_IN_PROCESS = """
-import sys, time
+import io, sys, time
 import pandas, pyarrow.parquet
 import regimen
 from regimen.export.frames import write_cohort
 from regimen.quantities.units import import_pint
 import_pint()  # the library, as regimen imports it; its unit registry is built inside the clock
+# the Parquet reader warmed as the floor's is: the floor reads regimen's output before its clock starts, and a
+# process's first read_parquet costs 10-12 ms more than its second (pandas' and pyarrow's own set-up); here a frame
+# of one cell, in memory, so that no file either side reads is touched
+buffer = io.BytesIO()
+pandas.DataFrame({"x": [1]}).to_parquet(buffer)
+pandas.read_parquet(io.BytesIO(buffer.getvalue()))
 roster, dest, rid = sys.argv[1:4]
 t = time.perf_counter()
 summary = write_cohort(regimen.load(rid), roster, dest)
