@@ -198,6 +198,35 @@ def test_the_gate_check_shows_each_gate_against_its_threshold(tmp_path: Path) ->
     assert "GO" not in overridden.split("overriding")[0] and "DELAY, overriding the proposal GO" in overridden
 
 
+def test_the_gate_check_page_shows_the_notes_the_command_prints(tmp_path: Path) -> None:
+    """What the cycle check says beside its gates reaches the page as it reaches `regimen course check`: a gate's
+    value not given ("not given, so not checked"), a value no gate reads (R-CHOP-21 gates on neutrophils alone, so
+    platelets typed in hold nothing), a gate the table does not answer. Before, the page showed the gates and the
+    proposal only, and a prescriber who typed the neutrophils of an mFOLFOX6 course alone read GO with no word that
+    its platelet gate went unchecked."""
+    where = str(tmp_path / "open.sqlite3")
+    for start in (
+        "r-chop-21 --course bed4 --weight 70 --height 175 --age 60 --start 2026-12-01",
+        "mfolfox6 --course bed5 --weight 70 --height 175 --age 60 --start 2026-12-01",
+    ):
+        assert CliRunner().invoke(cli, ["course", "start", *start.split(), "--db", where]).exit_code == 0
+    client = client_of(where)
+
+    def notes(course: str, values: dict[str, str]) -> list[str]:
+        shown = client.post(f"/courses/{course}/check", data={**values, "csrf": page_token(client)})
+        listed = re.findall(r'<ul class="notes">(.*?)</ul>', shown.text)
+        return re.findall(r"<li>([^<]*)</li>", listed[0]) if listed else []
+
+    assert notes("bed4", {"cycle": "2", "anc": "1.2", "platelets": "150"}) == [
+        "read by no gate or rule of r-chop-21, so not holding the cycle: platelets 150 ×10⁹/L"
+    ]
+    # mFOLFOX6 gates on neutrophils and platelets (US oxaliplatin label): the platelets not given
+    said = notes("bed5", {"cycle": "2", "anc": "2.0"})
+    assert said[0] == "not given, so not checked: platelets"
+    cli_said = CliRunner().invoke(cli, ["course", "check", "bed5", "--cycle", "2", "--anc", "2.0", "--db", where])
+    assert "- not given, so not checked: platelets" in cli_said.output
+
+
 def test_a_new_weight_after_the_verification_is_verified_again_before_the_dose(unit: str) -> None:
     presc, pharm, nurse = signed(unit, "prescriber"), signed(unit, "pharmacist"), signed(unit, "nurse")
     recorded(presc, "requirement", FORMS["requirement"])
