@@ -24,7 +24,7 @@ from typing import Literal
 from regimen.clinical.choices import percent
 from regimen.engine.orders import Order, Quantity
 from regimen.engine.plan import Plan
-from regimen.engine.preparations import preparations
+from regimen.engine.preparations import Preparation, preparations
 from regimen.errors import RegimenError, option
 from regimen.model import Administration, Derivation, how_given
 from regimen.quantities.days import describe_days
@@ -133,23 +133,23 @@ def orderable(plan: Plan) -> list[Expected]:
     infusion over several days (one pump) are one order of their sum. A share given only if a condition holds (a
     plan made without the value a rule needs) is not added to the pump's order: it is an order of its own, marked."""
     return [
-        _whole_infusion(prep.rows, plan) if len(prep.rows) > 1 else _expected(prep.first)
+        _whole_infusion(prep, plan) if len(prep.rows) > 1 else _expected(prep.first)
         for prep in preparations(plan.administrations)
     ]
 
 
-def _whole_infusion(rows: Sequence[Administration], plan: Plan) -> Expected:
-    first = rows[0]
-    assert first.infusion is not None
-    total = sum((r.dose for r in rows), Fraction(0))
-    parts = " + ".join(f"day {r.day} {amount_text(r.dose, r.dose_unit, plan.rounding)}" for r in rows)
+def _whole_infusion(prep: Preparation, plan: Plan) -> Expected:
+    """A pump's order: the preparation's amount and hours (what the pharmacy prepares), its days' shares in the
+    working."""
+    first = prep.first
+    assert prep.hours is not None
+    parts = " + ".join(f"day {r.day} {amount_text(r.dose, r.dose_unit, plan.rounding)}" for r in prep.rows)
     head = first.calculation.partition("; ×")[0]  # the infusion's own working, before its day's share
     working = (
-        f"{head}; the whole {format_fraction(first.infusion.hours)} h infusion: {parts} = "
-        f"{amount_text(total, first.dose_unit, plan.rounding)}"
+        f"{head}; the whole {format_fraction(prep.hours)} h infusion: {parts} = "
+        f"{amount_text(prep.dose, prep.dose_unit, plan.rounding)}"
     )
-    return replace(_expected(first), dose=total, hours=first.infusion.hours, working=working,
-                   days=tuple(r.day for r in rows))  # fmt: skip
+    return replace(_expected(first), dose=prep.dose, hours=prep.hours, working=working, days=prep.days)
 
 
 def _expected(r: Administration) -> Expected:
