@@ -188,7 +188,8 @@ def evaluate(
         met = None if value is None else _compare(gate.condition, value)
         checks.append(Check(gate.condition, gate.source, value, met))
     fired: list[Fired] = []
-    for mod in (m for m in regimen.modifications if m.applies(phase)):
+    modifications = [m for m in regimen.modifications if m.applies(phase)]
+    for mod in modifications:
         given = [values.get(c.test) for c in mod.when]
         if any(v is None for v in given):
             continue
@@ -226,9 +227,7 @@ def evaluate(
         )
     # a value given that no gate or rule of this cycle reads (ABVD's neutrophils: its protocol gives it regardless of
     # them): said, so that a count typed in is not taken as checked
-    read_here = {c.condition.test for c in checks} | {
-        c.test for m in regimen.modifications if m.applies(phase) for c in m.when
-    }
+    read_here = {c.condition.test for c in checks} | {c.test for m in modifications for c in m.when}
     ungated = [f"{test} {value.shown}" for test, value in values.items() if test not in read_here and test != "crcl"]
     if ungated:
         notes.append(f"read by no gate or rule of {regimen.id}, so not holding the cycle: {', '.join(ungated)}")
