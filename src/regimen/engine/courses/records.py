@@ -62,12 +62,6 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def regimen_of(text: str, file: str) -> Regimen:
-    """The regimen a course recorded (parsed once per text and file by :func:`load_text`: the records of a course hold
-    the same text for good)."""
-    return load_text(text, file)
-
-
 @dataclass(frozen=True, slots=True)
 class CourseStart:
     """What ``regimen course start`` records."""
@@ -90,7 +84,9 @@ class CourseStart:
 
     @property
     def regimen(self) -> Regimen:
-        return regimen_of(self.regimen_text, self.regimen_file)
+        """The regimen the course recorded (parsed once per text and file by :func:`load_text`: the records of a
+        course hold the same text for good)."""
+        return load_text(self.regimen_text, self.regimen_file)
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -252,7 +248,6 @@ __all__ = [
     "one_line",
     "parse_cycle",
     "parse_instant",
-    "regimen_of",
     "start_options",
     "text_hash",
 ]
