@@ -6,6 +6,7 @@ Every expected figure is worked out by hand in the comment beside it. The tests'
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from fractions import Fraction
 from pathlib import Path
@@ -288,15 +289,40 @@ def test_course_check_capox_neuropathy_grade_2_proposes_the_xeloxa_23_percent_re
     assert grade_1.startswith("capox, cycle 2: GO")
 
 
-def test_7_plus_3_says_what_multiple_day_guidance_calls_for_and_that_it_encodes_no_antiemetic() -> None:
-    # 7+3 gives daunorubicin (moderate) on days 1-3 and cytarabine over 7 days: the class line names the day-of-
-    # chemotherapy agents; the note adds MASCC/ESMO 2016's multiple-day recommendation, which states no doses or days
-    # for such a schedule, so the file encodes none and says so in what `show` prints
+def test_7_plus_3_gives_the_cited_protocols_antiemetics_on_each_of_its_7_days() -> None:
+    # Hospital Erasto Gaertner "Protocolo 7+3": dexamethasone 10 mg IV over 15 min, then ondansetron 8 mg IV over
+    # 15 min, D1 to D7, listed before daunorubicin (D1-D3). Daunorubicin at 09:00 on days 1-3: ondansetron 08:45-09:00,
+    # dexamethasone 08:30-08:45 (no interval stated, so each ends as the next starts). Days 4-7 (no daunorubicin, no
+    # time stated): dexamethasone 09:00-09:15, ondansetron 09:15-09:30. Flat doses: 10 mg and 8 mg at any BSA.
+    plan = expand(load("7-plus-3"), make_patient(bsa="1.8"), cycles=1, start=dt.date(2026, 12, 7),
+                  time=dt.time(9, 0), tz="UTC")  # fmt: skip
+    rows = [
+        (r.day, r.drug, r.dose, r.dose_unit, r.route, r.start.strftime("%H:%M"), r.end.strftime("%H:%M"))
+        for r in plan.administrations
+        if r.drug in ("dexamethasone", "ondansetron") and r.start is not None and r.end is not None
+    ]
+    early = [(d, "dexamethasone", 10, "mg", "IV", "08:30", "08:45") for d in (1, 2, 3)]
+    early += [(d, "ondansetron", 8, "mg", "IV", "08:45", "09:00") for d in (1, 2, 3)]
+    late = [(d, "dexamethasone", 10, "mg", "IV", "09:00", "09:15") for d in (4, 5, 6, 7)]
+    late += [(d, "ondansetron", 8, "mg", "IV", "09:15", "09:30") for d in (4, 5, 6, 7)]
+    assert sorted(rows) == sorted(early + late)
+    # the anticancer doses are unchanged and the antiemetics stay out of the totals: daunorubicin 60 × 1.8 = 108 mg
+    # on each of days 1-3
+    assert [r.dose for r in plan.administrations if r.drug == "daunorubicin"] == [108, 108, 108]
+    assert all("dexamethasone" not in str(k) and "ondansetron" not in str(k) for k in plan.totals)
+
+
+def test_7_plus_3_names_its_antiemetics_and_where_the_multiple_day_guideline_differs() -> None:
     code, out = cli_run("show", "7-plus-3")
     assert code == 0, out
-    assert "Antiemetics: not encoded in this file (prescribe per local policy). For moderate emetic risk" in out
+    assert "encoded in this file: dexamethasone, ondansetron, dexamethasone-days-4-7, ondansetron-days-4-7." in out
+    assert "not encoded in this file" not in out
+    assert "- Ondansetron 8 mg IV infusion over 15 min, days 1\u20133, before daunorubicin" in out
+    assert "- Dexamethasone 10 mg IV infusion over 15 min, days 4\u20137" in out
+    # MASCC/ESMO 2016 add aprepitant for multiple-day chemotherapy; the protocol does not: the note says which one
+    # the file follows
     assert "a 5-HT3 receptor antagonist, dexamethasone, and aprepitant ... before chemotherapy" in out
-    assert "so none is encoded: prescribe per local policy" in out
+    assert "the protocol followed gives no aprepitant. The file follows the protocol's doses and days" in out
     regimen = load("7-plus-3")
-    assert not [c for c in regimen.components() if c.supportive]  # no antiemetic, nor any other supportive drug
+    assert any("Erasto Gaertner" in s.citation for s in regimen.sources)
     assert any("multiple-day chemotherapy" in s.citation for s in regimen.sources)
