@@ -11,6 +11,7 @@ messages name inputs with ``regimen.errors.option``, which the command line rend
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,7 +54,9 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+@functools.cache
 def modules() -> dict[str, Path]:
+    """Every module of the package (read once per process: the tests below only read it)."""
     return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
@@ -74,9 +77,23 @@ def _type_checking(node: ast.If) -> bool:
     )
 
 
-def imports(path: Path, *, runtime_only: bool) -> Iterator[tuple[int, str]]:
-    """(line, module) of every import in the file: top-level, in functions, and (unless runtime_only) for typing."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+@functools.cache
+def imports(path: Path, *, runtime_only: bool) -> tuple[tuple[int, str], ...]:
+    """(line, module) of every import in the file: top-level, in functions, and (unless runtime_only) for typing.
+
+    Parsed once per file and process: a dozen tests walk the same import graph, and parsing every module for each
+    of them was most of this file's time."""
+    return tuple(_imports(path, runtime_only=runtime_only))
+
+
+@functools.cache
+def tree_of(path: Path) -> ast.Module:
+    """The module's syntax tree, parsed once per process (no test changes a tree)."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _imports(path: Path, *, runtime_only: bool) -> Iterator[tuple[int, str]]:
+    tree = tree_of(path)
     skip: set[int] = set()
     if runtime_only:
         for node in ast.walk(tree):
@@ -105,7 +122,8 @@ def _resolve(name: str, known: dict[str, Path]) -> str | None:
     return name or None
 
 
-def graph(*, runtime_only: bool) -> dict[str, set[str]]:
+@functools.cache
+def graph(*, runtime_only: bool) -> dict[str, frozenset[str]]:
     known = modules()
     out: dict[str, set[str]] = {m: set() for m in known}
     for module, path in known.items():
@@ -113,7 +131,7 @@ def graph(*, runtime_only: bool) -> dict[str, set[str]]:
             target = "regimen.__init__" if name == "regimen" else _resolve(name, known)
             if target is not None and target != module:
                 out[module].add(target)
-    return out
+    return {m: frozenset(t) for m, t in out.items()}
 
 
 def test_every_module_belongs_to_a_layer() -> None:
@@ -170,8 +188,7 @@ def test_in_package_imports_sit_at_the_top_of_modules() -> None:
     bad = []
     for m, path in modules().items():
         lines = path.read_text(encoding="utf-8").splitlines()
-        tree = ast.parse("\n".join(lines))
-        for fn in ast.walk(tree):
+        for fn in ast.walk(tree_of(path)):
             if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
             for node in ast.walk(fn):
@@ -211,8 +228,11 @@ def _raised_messages(tree: ast.AST) -> Iterator[tuple[int, str]]:
     ],
 )
 def test_library_errors_are_not_worded_as_command_line_flags(module: str) -> None:
-    tree = ast.parse(modules()[module].read_text(encoding="utf-8"))
-    bad = [f"{module}:{line}: {text!r}" for line, text in _raised_messages(tree) if _FLAG.search(text)]
+    bad = [
+        f"{module}:{line}: {text!r}"
+        for line, text in _raised_messages(tree_of(modules()[module]))
+        if _FLAG.search(text)
+    ]
     assert not bad, "name the input with regimen.errors.option(...):\n" + "\n".join(bad)
 
 
