@@ -118,3 +118,17 @@ def test_the_number_limits(raw: object) -> None:
 @pytest.mark.parametrize("raw", ["1e12", "1e-12", "0", "70.5", 70.5, 2, "1234567890.12345678901234567890"])
 def test_numbers_within_the_limits_are_read_exactly(raw: object) -> None:
     assert decimal_from(raw, "value") == Decimal(repr(raw) if isinstance(raw, float) else str(raw))
+
+
+def test_the_control_characters_are_each_code_point_the_rule_names() -> None:
+    """The character class names every code point of the rule (C0 but tab and line break, DEL, C1, U+2028, U+2029,
+    U+FEFF) and no other: checked against the rule written out, over all of Unicode."""
+    from regimen.quantities.limits import ALLOWED_CONTROLS, control_characters, without_control_characters
+
+    def rule(ch: str) -> bool:
+        return ch not in ALLOWED_CONTROLS and (ord(ch) < 32 or 127 <= ord(ch) < 160 or ch in "\u2028\u2029\ufeff")
+
+    everything = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF)
+    assert control_characters(everything) == [ch for ch in everything if rule(ch)]
+    assert without_control_characters(everything) == "".join(ch for ch in everything if not rule(ch))
+    assert without_control_characters("a\tb\nc\rd\x00e\u2028f\x85g") == "a\tb\ncdefg"

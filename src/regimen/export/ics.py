@@ -63,7 +63,7 @@ from regimen.quantities.clock import (
     start_instant,
     zone,
 )
-from regimen.quantities.limits import control_characters
+from regimen.quantities.limits import without_control_characters
 
 PRODID = "-//regimen//regimen calendar export//EN"
 UID_PREFIX = "regimen-"
@@ -90,7 +90,7 @@ def clean_text(text: str, *, line: bool = False) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if line:
         text = " ".join(text.split("\n"))
-    return "".join(ch for ch in text if ch == "\n" or not control_characters(ch))
+    return without_control_characters(text)
 
 
 def parse_remind(text: str) -> dt.timedelta:

@@ -10,6 +10,7 @@ the README ("Limits on what regimen reads").
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
@@ -117,16 +118,22 @@ def check_date(value: dt.date, what: str) -> dt.date:
 
 
 #: Control characters that may stand in text (a line break or a tab in a note); all others are refused or removed.
-ALLOWED_CONTROLS = frozenset("\n\t")
+ALLOWED_CONTROLS = frozenset("\n\t")  # not in the class below
+
+#: The control characters (C0 but for the tab and the line break, DEL, C1, the line and paragraph separators and the
+#: byte-order mark), as one character class: the regular-expression engine scans a text in C, where a Python loop
+#: over each character made a calendar of 200 events spend a third of its writing here.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 
 
 def control_characters(text: str) -> list[str]:
     """The control characters (C0, DEL, C1, and the line/paragraph separators) in ``text``, other than \\n and \\t."""
-    return [
-        ch
-        for ch in text
-        if ch not in ALLOWED_CONTROLS and (ord(ch) < 32 or 127 <= ord(ch) < 160 or ch in "\u2028\u2029\ufeff")
-    ]
+    return _CONTROL.findall(text)
+
+
+def without_control_characters(text: str) -> str:
+    """``text`` with every character :func:`control_characters` names removed."""
+    return _CONTROL.sub("", text)
 
 
 __all__ = [
@@ -154,4 +161,5 @@ __all__ = [
     "control_characters",
     "decimal_from",
     "fraction_from",
+    "without_control_characters",
 ]
