@@ -4,16 +4,21 @@ one that took a freed object's ``id``, and stays bounded; rows written into ``__
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import gc
 import pickle
 import weakref
+from fractions import Fraction
 
 import pytest
 
 import regimen
+from regimen.clinical.dose_change import DoseChange
+from regimen.clinical.options import ClinicalOptions
 from regimen.engine import fastpath
 from regimen.engine.fastpath import IdentityMemo, new_row
 from regimen.model import Administration, Regimen
+from regimen.protocol.loader import load_text
 
 
 class _Thing:
@@ -155,3 +160,48 @@ def test_lifetime_totals_from_the_drugs_the_engine_knows_are_those_read_from_eve
     bsa = plan.patient.bsa_m2
     assert exposure(rows, bsa, None, (), None, drugs) == exposure(rows, bsa, None, (), None)
     assert exposure(rows, bsa, None, (), None).lines[-1] in plan.notes
+
+
+def _two_drugs(prednisone: str) -> Regimen:
+    return load_text(
+        'id = "flat-memo"\nname = "Flat memo"\ncycle_length = "21 days"\ncycles = 2\n'
+        '[[source]]\ncitation = "test"\n'
+        '[[component]]\ndrug = "doxorubicin"\ndose = "50 mg/m2"\nroute = "IV"\ndays = "1"\n'
+        f'[[component]]\ndrug = "prednisone"\ndose = "{prednisone}"\nroute = "oral"\ndays = "1-5"\n',
+        "<test>",
+    )
+
+
+def _doses(plan: regimen.Plan, drug: str) -> list[tuple[int, Fraction]]:
+    return [(r.course_day, r.dose) for r in plan.administrations if r.drug == drug]
+
+
+def test_a_flat_doses_rows_are_remembered_for_the_regimen_object_cycle_start_and_run_alone() -> None:
+    """A flat dose's rows in a cycle hold no patient value, so they are worked out once per process and each plan's
+    rows copy them (engine.cycles._FLAT_ROWS, issue 29). Once remembered: the dose per m² beside them still follows
+    each patient; the same regimen edited (another prednisone dose) gets its own rows; another start date its own
+    dates; a run that changes the dose does not take the remembered rows; and each row is the plan's own."""
+    reg = _two_drugs("100 mg")
+    small = regimen.expand(reg, regimen.make_patient(weight="60", bsa="1.6"))
+    large = regimen.expand(reg, regimen.make_patient(weight="90", bsa="2.2"))
+    days = [1, 2, 3, 4, 5, 22, 23, 24, 25, 26]
+    assert _doses(small, "prednisone") == _doses(large, "prednisone") == [(d, Fraction(100)) for d in days]
+    assert {r.calculation for r in large.administrations if r.drug == "prednisone"} == {"100 mg (flat dose)"}
+    assert _doses(small, "doxorubicin") == [(1, Fraction(80)), (22, Fraction(80))]  # 50 mg/m² × 1.6 m²
+    assert _doses(large, "doxorubicin") == [(1, Fraction(110)), (22, Fraction(110))]  # 50 mg/m² × 2.2 m²
+    # the rows of the two plans are equal, but each plan has its own (the course views tell rows by identity)
+    assert not {id(r) for r in small.administrations} & {id(r) for r in large.administrations}
+    edited = regimen.expand(_two_drugs("60 mg"), regimen.make_patient(weight="90", bsa="2.2"))
+    assert _doses(edited, "prednisone") == [(d, Fraction(60)) for d in days]
+    dated = regimen.expand(reg, regimen.make_patient(weight="90", bsa="2.2"), start=dt.date(2027, 1, 4))
+    assert [r.date for r in dated.administrations if r.drug == "prednisone"][4:6] == [
+        dt.date(2027, 1, 8),
+        dt.date(2027, 1, 25),
+    ]
+    halved = regimen.expand(
+        reg,
+        regimen.make_patient(weight="90", bsa="2.2"),
+        options=ClinicalOptions(dose_changes={"prednisone": DoseChange(Fraction(50))}),
+    )
+    assert _doses(halved, "prednisone") == [(d, Fraction(50)) for d in days]
+    assert regimen.expand(reg, regimen.make_patient(weight="60", bsa="1.6")) == small

@@ -8,6 +8,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
+from typing import Any
 
 from regimen.clinical.adjust import Adjustments, PendingRow
 from regimen.engine import fastpath
@@ -207,6 +208,14 @@ class Cycles:
         for comp in phase.components:
             if not comp.given_in(cycle):
                 continue
+            plain = adjust.leaves_alone(comp) and not comp.additives
+            if plain:  # a flat dose's rows in this cycle, when already worked out: nothing else is needed of it
+                held = (phase, comp, *chosen.values())
+                extra = (cycle, offset, -1 if length is None else length, start, rounding)
+                made = _FLAT_ROWS.get(held, extra)
+                if made:
+                    rows.extend(map(row_of, map(dict.copy, made)))
+                    continue
             dose, duration, continuous, layout = _layout(phase, comp, chosen, offset, length)
             level_dose, level_step = adjust.level(comp, dose)
             derivation = self._derivation(comp, level_dose)
@@ -217,10 +226,12 @@ class Cycles:
                 adjust.apply(comp, whole, unit, continuous)
                 shares = _shares(whole, layout, unit, rounding)
                 rows.extend(_administrations(phase, cycle, offset, start, comp, shares, unit, rounding, derivation))
+                if plain and fastpath.REUSE and made is None:  # a pump's rows are worked out for each plan
+                    _FLAT_ROWS.put(held, extra, ())
                 continue
             n = comp.times_per_day
             days = self._layout_doses(comp, level_dose, level_step, duration, layout)
-            if adjust.leaves_alone(comp) and not comp.additives:
+            if plain:
                 # nothing in this run adjusts the component's doses (the usual run): each row straight from its
                 # day's doses, without a row being adjusted in between (issue 29)
                 items: list[_Item] = [
@@ -239,7 +250,13 @@ class Cycles:
                     )
                     for day, infusion, (amount, rate, hours_given, calc, k) in days
                 ]
-                rows.extend(_administrations(phase, cycle, offset, start, comp, items, unit, rounding, derivation))
+                made_rows = _administrations(phase, cycle, offset, start, comp, items, unit, rounding, derivation)
+                if fastpath.REUSE and made is None:  # not asked before: whether its rows hold a patient value
+                    flat = not isinstance(level_dose, AucDose) and level_dose.unit.basis == "flat"
+                    # the rows' fields, kept apart from every row's own dictionary; or () when a patient value
+                    # is in them (a dose per m², per kg or by AUC), so that the question is not asked again
+                    _FLAT_ROWS.put(held, extra, tuple(r.__dict__.copy() for r in made_rows) if flat else ())
+                rows.extend(made_rows)
                 continue
             pending = [
                 PendingRow(
@@ -511,6 +528,13 @@ _LAYOUTS: IdentityMemo[_Layout] = IdentityMemo(max_entries=4096)
 #: per process, not once per plan (issue 29: half the components of R-CHOP-21 are flat, its premedication too).
 _FLAT_DERIVATIONS: IdentityMemo[Derivation] = IdentityMemo(max_entries=4096)
 _FLAT_DAYS: IdentityMemo[list[DayDose]] = IdentityMemo(max_entries=4096)
+#: A flat dose's rows in a cycle, when nothing in the run adjusts them (each row's fields, in the class's order), or
+#: () for a component whose rows hold a patient value: by the regimen's objects they were made from (the phase, the
+#: component, the variants chosen) and the cycle, its first course day and length, the start date and the rounding
+#: (a run that adjusts nothing has no level step). No patient value is in a flat dose's rows, so they are worked out
+#: once per process and each plan's rows are copies of these dictionaries, each row's own (issue 29: the supportive
+#: rows, antiemetics and premedication, were most of the rows of an R-CHOP-21 plan's first cycle).
+_FLAT_ROWS: IdentityMemo[tuple[dict[str, Any], ...]] = IdentityMemo(max_entries=4096)
 #: Each phase's order of components within a day (:func:`component_order`), worked out once per process.
 _ORDERS: IdentityMemo[dict[str, tuple[int, int, int]]] = IdentityMemo(max_entries=4096)
 
