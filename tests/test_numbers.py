@@ -295,3 +295,14 @@ def test_decimal_texts_are_format_fraction_and_exact_text(q: list[int], places: 
     assert texts == [format_fraction(Fraction(x, 10**places), grouping=grouping) for x in q]
     if not grouping:
         assert texts == [exact_text(Fraction(x, 10**places)) for x in q]
+
+
+def test_numbers_scaled_by_a_power_of_ten_past_the_table_of_powers() -> None:
+    """The integer path keeps 10^0 .. 10^63 made once and computes a larger power (issue 29): a number printed to
+    more places than that is written all the same (by hand: a third to 70 places, an eighth exact)."""
+    assert format_fraction(Fraction(1, 3), 70) == "0." + "3" * 70
+    assert format_fraction(Fraction(2, 3), 64) == "0." + "6" * 63 + "7"  # half up in the last place
+    assert format_fraction(Fraction(1, 8), 70) == "0.125"
+    assert significant_text(Fraction(1, 3 * 10**17), 20) == "0." + "0" * 17 + "3" * 20  # 36 places
+    assert format_fraction(Fraction(12345678, 1000), 3) == "12,345.678"  # the whole part grouped
+    assert format_fraction(Fraction(999), 0) == "999" and format_fraction(Fraction(1000), 0) == "1,000"

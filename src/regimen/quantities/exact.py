@@ -139,15 +139,27 @@ def _scaled_text(q: int, places: int, grouping: bool = True) -> str:
     if q == 0:
         return "0"
     if places <= 0:
-        whole = q * 10**-places
-        return f"{whole:,}" if grouping else str(whole)
-    whole, frac = divmod(q, 10**places)
-    head = f"{whole:,}" if grouping else str(whole)
+        whole = q * _power(-places)
+        return f"{whole:,}" if grouping and whole >= 1000 else str(whole)
+    power = _power(places)
+    whole, frac = divmod(q, power)
+    # a whole part under 1,000 has no group to separate: str() writes it, without a format specification to read
+    head = f"{whole:,}" if grouping and whole >= 1000 else str(whole)
     if not frac:
         return head
-    # the fraction's digits without their trailing zeros (one string step, not a division per zero: a whole
-    # number printed to 8 places had 8)
-    return f"{head}.{f'{frac:0{places}d}'.rstrip('0')}"
+    # the fraction's digits with their leading zeros (frac + 10^places written without its leading 1) and without
+    # their trailing zeros: string steps, not a division per zero (a whole number printed to 8 places had 8)
+    return f"{head}.{str(frac + power)[1:].rstrip('0')}"
+
+
+#: 10^0 .. 10^63: the powers of ten a printed number is scaled by, each made once (issue 29: every number a plan
+#: prints is scaled so); a larger one is computed.
+_TENS = tuple(10**k for k in range(64))
+
+
+def _power(places: int) -> int:
+    """10 ** ``places`` (``places`` >= 0)."""
+    return _TENS[places] if places < 64 else 10**places
 
 
 @dataclass(frozen=True, slots=True)
