@@ -234,23 +234,8 @@ class Cycles:
             if plain:
                 # nothing in this run adjusts the component's doses (the usual run): each row straight from its
                 # day's doses, without a row being adjusted in between (issue 29)
-                items: list[_Item] = [
-                    (
-                        day,
-                        infusion if k is None else None,
-                        amount,
-                        rate,
-                        hours_given,
-                        calc,
-                        (),
-                        None,
-                        (),
-                        k,
-                        n if k is not None else None,
-                    )
-                    for day, infusion, (amount, rate, hours_given, calc, k) in days
-                ]
-                made_rows = _administrations(phase, cycle, offset, start, comp, items, unit, rounding, derivation)
+                shared = _shared(phase, cycle, comp, unit, rounding, derivation)
+                made_rows = _plain_rows(shared, offset, start, days, n)
                 if fastpath.REUSE and made is None:  # not asked before: whether its rows hold a patient value
                     flat = not isinstance(level_dose, AucDose) and level_dose.unit.basis == "flat"
                     # the rows' fields, kept apart from every row's own dictionary; or () when a patient value
@@ -398,7 +383,38 @@ def _administrations(
     their names to the class's fields)."""
     rows: list[Administration] = []
     rate_unit = f"{unit}/h"
-    shared = {
+    shared = _shared(phase, cycle, comp, unit, rounding, derivation)
+    for day, infusion, amount, rate, hours, calculation, warnings, calculated, caps, number, per_day in items:
+        course_day = offset + day
+        fields = shared.copy()  # the row's own __dict__ (regimen.engine.fastpath, 3)
+        fields["day"] = day
+        fields["course_day"] = course_day
+        if start is not None:
+            fields["date"] = start + dt.timedelta(days=course_day - 1)
+        fields["dose"] = amount
+        if rate is not None:
+            fields["rate"] = rate
+            fields["rate_unit"] = rate_unit
+        fields["duration_hours"] = hours
+        fields["calculation"] = calculation
+        fields["infusion"] = infusion
+        if warnings:
+            fields["warnings"] = tuple(warnings)
+        fields["dose_calculated"] = calculated
+        if caps:
+            fields["caps"] = tuple(caps)
+        fields["dose_number"] = number
+        fields["doses_per_day"] = per_day
+        rows.append(row_of(fields))
+    return rows
+
+
+def _shared(
+    phase: Phase, cycle: int, comp: Component, unit: str, rounding: Rounding, derivation: Derivation
+) -> dict[str, Any]:
+    """The fields of a row of ``comp`` in this cycle that its rows share, in the class's order; the row's own are
+    None (or no warning) until set."""
+    return {
         "phase": phase.id,
         "cycle": cycle,
         "day": None,
@@ -428,27 +444,43 @@ def _administrations(
         "derivation": derivation,
         "role": comp.role,
     }
-    for day, infusion, amount, rate, hours, calculation, warnings, calculated, caps, number, per_day in items:
+
+
+def _plain_rows(
+    shared: dict[str, Any],
+    offset: int,
+    start: dt.date | None,
+    days: list[tuple[int, Infusion | None, DayDose]],
+    per_day: int,
+) -> list[Administration]:
+    """The rows of a (not continuous) component's days that nothing in the run adjusts, from each day's doses: the
+    fields of each distinct dose (most days of a component share one: capecitabine's two a day, 14 days) are
+    written once into a copy of ``shared``, and each row is a copy of that with its day (issue 29). The rows
+    :func:`_administrations` makes of the same doses, with no warning, no cap and no amount before rounding."""
+    rows: list[Administration] = []
+    by_dose: dict[int, dict[str, Any]] = {}  # by the dose's identity: ``days`` holds each while this runs
+    rate_unit = f"{shared['dose_unit']}/h"
+    for day, infusion, dose in days:
+        base = by_dose.get(id(dose))
+        if base is None:
+            amount, rate, hours, calculation, number = dose
+            base = by_dose[id(dose)] = shared.copy()
+            base["dose"] = amount
+            if rate is not None:
+                base["rate"] = rate
+                base["rate_unit"] = rate_unit
+            base["duration_hours"] = hours
+            base["calculation"] = calculation
+            base["dose_number"] = number
+            base["doses_per_day"] = per_day if number is not None else None
         course_day = offset + day
-        fields = shared.copy()  # the row's own __dict__ (regimen.engine.fastpath, 3)
+        fields = base.copy()  # the row's own __dict__ (regimen.engine.fastpath, 3)
         fields["day"] = day
         fields["course_day"] = course_day
         if start is not None:
             fields["date"] = start + dt.timedelta(days=course_day - 1)
-        fields["dose"] = amount
-        if rate is not None:
-            fields["rate"] = rate
-            fields["rate_unit"] = rate_unit
-        fields["duration_hours"] = hours
-        fields["calculation"] = calculation
-        fields["infusion"] = infusion
-        if warnings:
-            fields["warnings"] = tuple(warnings)
-        fields["dose_calculated"] = calculated
-        if caps:
-            fields["caps"] = tuple(caps)
-        fields["dose_number"] = number
-        fields["doses_per_day"] = per_day
+        if infusion is not None and dose[4] is None:
+            fields["infusion"] = infusion
         rows.append(row_of(fields))
     return rows
 
