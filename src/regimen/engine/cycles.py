@@ -385,18 +385,8 @@ def _administrations(
     rate_unit = f"{unit}/h"
     shared = _shared(phase, cycle, comp, unit, rounding, derivation)
     for day, infusion, amount, rate, hours, calculation, warnings, calculated, caps, number, per_day in items:
-        course_day = offset + day
         fields = shared.copy()  # the row's own __dict__ (regimen.engine.fastpath, 3)
-        fields["day"] = day
-        fields["course_day"] = course_day
-        if start is not None:
-            fields["date"] = start + dt.timedelta(days=course_day - 1)
-        fields["dose"] = amount
-        if rate is not None:
-            fields["rate"] = rate
-            fields["rate_unit"] = rate_unit
-        fields["duration_hours"] = hours
-        fields["calculation"] = calculation
+        _dose_fields(fields, amount, rate, rate_unit, hours, calculation)
         fields["infusion"] = infusion
         if warnings:
             fields["warnings"] = tuple(warnings)
@@ -405,8 +395,30 @@ def _administrations(
             fields["caps"] = tuple(caps)
         fields["dose_number"] = number
         fields["doses_per_day"] = per_day
-        rows.append(row_of(fields))
+        rows.append(_row_on(fields, day, offset, start))
     return rows
+
+
+def _dose_fields(
+    fields: dict[str, Any], amount: Fraction, rate: Fraction | None, rate_unit: str, hours: Fraction | None, said: str
+) -> None:
+    """Write a row's dose, its rate (if any), its hours and its working into ``fields``."""
+    fields["dose"] = amount
+    if rate is not None:
+        fields["rate"] = rate
+        fields["rate_unit"] = rate_unit
+    fields["duration_hours"] = hours
+    fields["calculation"] = said
+
+
+def _row_on(fields: dict[str, Any], day: int, offset: int, start: dt.date | None) -> Administration:
+    """The row whose ``__dict__`` is ``fields`` (its own), on ``day`` of the cycle ``offset`` course days in."""
+    course_day = offset + day
+    fields["day"] = day
+    fields["course_day"] = course_day
+    if start is not None:
+        fields["date"] = start + dt.timedelta(days=course_day - 1)
+    return row_of(fields)
 
 
 def _shared(
@@ -465,23 +477,13 @@ def _plain_rows(
         if base is None:
             amount, rate, hours, calculation, number = dose
             base = by_dose[id(dose)] = shared.copy()
-            base["dose"] = amount
-            if rate is not None:
-                base["rate"] = rate
-                base["rate_unit"] = rate_unit
-            base["duration_hours"] = hours
-            base["calculation"] = calculation
+            _dose_fields(base, amount, rate, rate_unit, hours, calculation)
             base["dose_number"] = number
             base["doses_per_day"] = per_day if number is not None else None
-        course_day = offset + day
         fields = base.copy()  # the row's own __dict__ (regimen.engine.fastpath, 3)
-        fields["day"] = day
-        fields["course_day"] = course_day
-        if start is not None:
-            fields["date"] = start + dt.timedelta(days=course_day - 1)
         if infusion is not None and dose[4] is None:
             fields["infusion"] = infusion
-        rows.append(row_of(fields))
+        rows.append(_row_on(fields, day, offset, start))
     return rows
 
 
