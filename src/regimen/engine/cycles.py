@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
 from regimen.clinical.adjust import Adjustments, PendingRow
 from regimen.engine import fastpath
+from regimen.engine.cycle_rows import administrations, day_shares, items_of, plain_rows, shared_fields
 from regimen.engine.doses import (
     HOURS_PER_DAY,
     DayDose,
@@ -20,11 +21,9 @@ from regimen.engine.doses import (
     choose_variant,
     component_schedule,
     day_doses,
-    hours_text,
     infusion_dose,
-    share_text,
 )
-from regimen.engine.fastpath import IdentityMemo, moved_rows, new_infusion, row_of
+from regimen.engine.fastpath import IdentityMemo, moved_rows, row_of
 from regimen.engine.plan import TotalKey, cycle_sums
 from regimen.errors import RegimenError
 from regimen.model import (
@@ -39,7 +38,7 @@ from regimen.model import (
     resolve_days,
 )
 from regimen.quantities.days import runs
-from regimen.quantities.exact import Rounding, amount_text, format_fraction
+from regimen.quantities.exact import Rounding, format_fraction
 from regimen.quantities.units import ParsedDose
 
 #: What :func:`_layout` gives: (dose, duration, continuous, [(day, infusion, hours given that day)]).
@@ -224,8 +223,8 @@ class Cycles:
                 assert not isinstance(level_dose, AucDose)
                 whole = self._infusions(comp, level_dose, level_step, duration, layout)
                 adjust.apply(comp, whole, unit, continuous)
-                shares = _shares(whole, layout, unit, rounding)
-                rows.extend(_administrations(phase, cycle, offset, start, comp, shares, unit, rounding, derivation))
+                shares = day_shares(whole, layout, unit, rounding)
+                rows.extend(administrations(phase, cycle, offset, start, comp, shares, unit, rounding, derivation))
                 if plain and fastpath.REUSE and made is None:  # a pump's rows are worked out for each plan
                     _FLAT_ROWS.put(held, extra, ())
                 continue
@@ -234,8 +233,8 @@ class Cycles:
             if plain:
                 # nothing in this run adjusts the component's doses (the usual run): each row straight from its
                 # day's doses, without a row being adjusted in between (issue 29)
-                shared = _shared(phase, cycle, comp, unit, rounding, derivation)
-                made_rows = _plain_rows(shared, offset, start, days, n)
+                shared = shared_fields(phase, cycle, comp, unit, rounding, derivation)
+                made_rows = plain_rows(shared, offset, start, days, n)
                 if fastpath.REUSE and made is None:  # not asked before: whether its rows hold a patient value
                     flat = not isinstance(level_dose, AucDose) and level_dose.unit.basis == "flat"
                     # the rows' fields, kept apart from every row's own dictionary; or () when a patient value
@@ -262,7 +261,7 @@ class Cycles:
                 for row in pending:
                     row.steps.append(added)
             rows.extend(
-                _administrations(phase, cycle, offset, start, comp, _items(pending), unit, rounding, derivation)
+                administrations(phase, cycle, offset, start, comp, items_of(pending), unit, rounding, derivation)
             )
         rank = _ORDERS.get((phase,))
         if rank is None:  # by the phase's identity, holding it (regimen.engine.fastpath, 2)
@@ -323,232 +322,6 @@ class Cycles:
                 PendingRow(day=day, infusion=infusion, amount=amount, rate=rate, hours=hours_given, steps=[calculation])
             )
         return out
-
-
-#: One row of a component in a cycle, adjusted: (day, infusion, amount, rate, hours, working, warnings, amount before
-#: rounding, maximum doses that applied, dose number, doses a day); what :func:`_administrations` makes a row of.
-_Item = tuple[
-    int,
-    Infusion | None,
-    Fraction,
-    Fraction | None,
-    Fraction | None,
-    str,
-    Sequence[str],
-    Fraction | None,
-    Sequence[str],
-    int | None,
-    int | None,
-]
-
-
-def _items(pending: list[PendingRow]) -> list[_Item]:
-    """The adjusted rows of a component as :func:`_administrations` reads them (the steps made one working)."""
-    return [
-        (
-            row.day,
-            row.infusion,
-            row.amount,
-            row.rate,
-            row.hours,
-            row.steps[0] if len(row.steps) == 1 else "; ".join(row.steps),
-            row.warnings,
-            row.calculated,
-            row.caps,
-            row.dose_number,
-            row.doses_per_day,
-        )
-        for row in pending
-    ]
-
-
-def _administrations(
-    phase: Phase,
-    cycle: int,
-    offset: int,
-    start: dt.date | None,
-    comp: Component,
-    items: list[_Item],
-    unit: str,
-    rounding: Rounding,
-    derivation: Derivation,
-) -> list[Administration]:
-    """The administrations of ``comp``'s adjusted rows in this cycle (:data:`_Item`).
-
-    Administration(...) with every field named, its ``__dict__`` made as
-    :func:`~regimen.engine.fastpath.moved_rows` makes it: the frozen
-    dataclass's ``__init__`` sets its 28 fields one ``object.__setattr__`` at a time. The fields the component's rows
-    share are written once into a dictionary, in the class's order, copied for each row (a copy of a whole
-    dictionary is one step), and then the row's own are set (a test holds these rows equal to the constructor's, and
-    their names to the class's fields)."""
-    rows: list[Administration] = []
-    rate_unit = f"{unit}/h"
-    shared = _shared(phase, cycle, comp, unit, rounding, derivation)
-    for day, infusion, amount, rate, hours, calculation, warnings, calculated, caps, number, per_day in items:
-        fields = shared.copy()  # the row's own __dict__ (regimen.engine.fastpath, 3)
-        _dose_fields(fields, amount, rate, rate_unit, hours, calculation)
-        fields["infusion"] = infusion
-        if warnings:
-            fields["warnings"] = tuple(warnings)
-        fields["dose_calculated"] = calculated
-        if caps:
-            fields["caps"] = tuple(caps)
-        fields["dose_number"] = number
-        fields["doses_per_day"] = per_day
-        rows.append(_row_on(fields, day, offset, start))
-    return rows
-
-
-def _dose_fields(
-    fields: dict[str, Any], amount: Fraction, rate: Fraction | None, rate_unit: str, hours: Fraction | None, said: str
-) -> None:
-    """Write a row's dose, its rate (if any), its hours and its working into ``fields``."""
-    fields["dose"] = amount
-    if rate is not None:
-        fields["rate"] = rate
-        fields["rate_unit"] = rate_unit
-    fields["duration_hours"] = hours
-    fields["calculation"] = said
-
-
-def _row_on(fields: dict[str, Any], day: int, offset: int, start: dt.date | None) -> Administration:
-    """The row whose ``__dict__`` is ``fields`` (its own), on ``day`` of the cycle ``offset`` course days in."""
-    course_day = offset + day
-    fields["day"] = day
-    fields["course_day"] = course_day
-    if start is not None:
-        fields["date"] = start + dt.timedelta(days=course_day - 1)
-    return row_of(fields)
-
-
-def _shared(
-    phase: Phase, cycle: int, comp: Component, unit: str, rounding: Rounding, derivation: Derivation
-) -> dict[str, Any]:
-    """The fields of a row of ``comp`` in this cycle that its rows share, in the class's order; the row's own are
-    None (or no warning) until set."""
-    return {
-        "phase": phase.id,
-        "cycle": cycle,
-        "day": None,
-        "course_day": None,
-        "date": None,
-        "drug": comp.drug,
-        "component": comp.id,
-        "dose": None,
-        "dose_unit": unit,
-        "route": comp.route,
-        "method": comp.method,
-        "rate": None,
-        "rate_unit": None,
-        "duration_hours": None,
-        "calculation": None,
-        "infusion": None,
-        "warnings": (),
-        "dose_calculated": None,
-        "condition": None,
-        "caps": (),
-        "dose_number": None,
-        "doses_per_day": None,
-        "start": None,
-        "end": None,
-        "time_note": None,
-        "rounding": rounding,
-        "derivation": derivation,
-        "role": comp.role,
-    }
-
-
-def _plain_rows(
-    shared: dict[str, Any],
-    offset: int,
-    start: dt.date | None,
-    days: list[tuple[int, Infusion | None, DayDose]],
-    per_day: int,
-) -> list[Administration]:
-    """The rows of a (not continuous) component's days that nothing in the run adjusts, from each day's doses: the
-    fields of each distinct dose (most days of a component share one: capecitabine's two a day, 14 days) are
-    written once into a copy of ``shared``, and each row is a copy of that with its day (issue 29). The rows
-    :func:`_administrations` makes of the same doses, with no warning, no cap and no amount before rounding."""
-    rows: list[Administration] = []
-    by_dose: dict[int, dict[str, Any]] = {}  # by the dose's identity: ``days`` holds each while this runs
-    rate_unit = f"{shared['dose_unit']}/h"
-    for day, infusion, dose in days:
-        base = by_dose.get(id(dose))
-        if base is None:
-            amount, rate, hours, calculation, number = dose
-            base = by_dose[id(dose)] = shared.copy()
-            _dose_fields(base, amount, rate, rate_unit, hours, calculation)
-            base["dose_number"] = number
-            base["doses_per_day"] = per_day if number is not None else None
-        fields = base.copy()  # the row's own __dict__ (regimen.engine.fastpath, 3)
-        if infusion is not None and dose[4] is None:
-            fields["infusion"] = infusion
-        rows.append(_row_on(fields, day, offset, start))
-    return rows
-
-
-def _shares(
-    whole: list[PendingRow],
-    layout: tuple[tuple[int, Infusion | None, Fraction], ...],
-    unit: str,
-    rounding: Rounding,
-) -> list[_Item]:
-    """Each adjusted infusion of ``whole`` shared out over its days: a day's share is the infusion's rate times the
-    hours it runs that day, and its working is the whole infusion's, then the share. The infusion's warnings and the
-    maximum doses that applied to it are on its first day's row (the day it is connected). The rows as
-    :func:`_administrations` reads them (:data:`_Item`), made here without a row being adjusted in between: the
-    shares are not adjusted again."""
-    by_start = {row.infusion.start_course_day: row for row in whole if row.infusion is not None}
-    # the working of an infusion is worked out once per infusion, and the text of a share of a day once per distinct
-    # rate and hours of a day (a 7-day pump is seven days of 24 h: one text, not seven; infusions of one dose, days
-    # 1-7 and 15-21, share their rate objects (Cycles._infusions) and so their texts). The keys are the identities
-    # of the rows' numbers, which ``whole`` holds while this runs, and the hours by value
-    workings: dict[int, str] = {}
-    shares: dict[tuple[int, int, int, int, int], tuple[str, Fraction, Fraction | None]] = {}
-    out: list[_Item] = []
-    for day, infusion, hours_today in layout:
-        assert infusion is not None
-        start = infusion.start_course_day
-        row = by_start.get(start)
-        if row is None:  # left out (a renal table's 'avoid'): none of its days is given
-            continue
-        assert row.rate is not None and row.hours is not None
-        working = workings.get(start)
-        if working is None:
-            working = "; ".join(row.steps)
-            if len(row.steps) > 1:  # adjusted: the rate it runs at now
-                rate = amount_text(row.rate, unit + "/h", rounding)
-                working += f"; {amount_text(row.amount, unit, rounding)} over {hours_text(row.hours)} = {rate}"
-            workings[start] = working
-        share_key = (id(row.rate), id(row.hours), id(row.calculated), hours_today.numerator, hours_today.denominator)
-        found = shares.get(share_key)
-        if found is None:
-            calculated = row.calculated * hours_today / row.hours if row.calculated is not None else None
-            found = shares[share_key] = (
-                share_text(row.rate, hours_today, unit, rounding),
-                row.rate * hours_today,
-                calculated,
-            )
-        share, amount, calculated = found
-        first = infusion.day_index == 1
-        out.append(
-            (
-                day,
-                new_infusion(
-                    start, infusion.hours, infusion.day_index, infusion.days, row.amount, working, row.calculated
-                ),
-                amount,
-                row.rate,
-                hours_today,
-                f"{working}; {share}",
-                row.warnings if first else (),
-                calculated,
-                row.caps if first else (),
-                None,
-                None,
-            )
-        )
-    return out
 
 
 #: One component's days in a cycle, and where each sits in its infusion, by what decides them: the phase, the

@@ -154,12 +154,15 @@ def _scaled_text(q: int, places: int, grouping: bool = True) -> str:
 
 #: 10^0 .. 10^63: the powers of ten a printed number is scaled by, each made once (issue 29: every number a plan
 #: prints is scaled so); a larger one is computed.
-_TENS = tuple(10**k for k in range(64))
+_TENS: tuple[int, ...] = tuple(10**k for k in range(64))
 
 
 def _power(places: int) -> int:
     """10 ** ``places`` (``places`` >= 0)."""
-    return _TENS[places] if places < 64 else 10**places
+    if places < 64:
+        return _TENS[places]
+    power: int = 10**places
+    return power
 
 
 @dataclass(frozen=True, slots=True)
