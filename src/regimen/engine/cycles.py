@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from fractions import Fraction
 from typing import Any
 
@@ -204,17 +204,15 @@ class Cycles:
     ) -> list[Administration]:
         adjust, rounding = self.adjust, self.rounding
         rows: list[Administration] = []
+        flat_rows = _flat_rows(phase, chosen, (cycle, offset, -1 if length is None else length, start, rounding))
         for comp in phase.components:
             if not comp.given_in(cycle):
                 continue
             plain = adjust.leaves_alone(comp) and not comp.additives
-            if plain:  # a flat dose's rows in this cycle, when already worked out: nothing else is needed of it
-                held = (phase, comp, *chosen.values())
-                extra = (cycle, offset, -1 if length is None else length, start, rounding)
-                made = _FLAT_ROWS.get(held, extra)
-                if made:
-                    rows.extend(map(row_of, map(dict.copy, made)))
-                    continue
+            made = flat_rows.get(comp.id) if plain and flat_rows is not None else None
+            if made:  # a flat dose's rows in this cycle, already worked out: nothing else is needed of it
+                rows.extend(map(row_of, map(dict.copy, made)))
+                continue
             dose, duration, continuous, layout = _layout(phase, comp, chosen, offset, length)
             level_dose, level_step = adjust.level(comp, dose)
             derivation = self._derivation(comp, level_dose)
@@ -225,8 +223,8 @@ class Cycles:
                 adjust.apply(comp, whole, unit, continuous)
                 shares = day_shares(whole, layout, unit, rounding)
                 rows.extend(administrations(phase, cycle, offset, start, comp, shares, unit, rounding, derivation))
-                if plain and fastpath.REUSE and made is None:  # a pump's rows are worked out for each plan
-                    _FLAT_ROWS.put(held, extra, ())
+                if plain and flat_rows is not None:  # a pump's rows are worked out for each plan
+                    flat_rows[comp.id] = ()
                 continue
             n = comp.times_per_day
             days = self._layout_doses(comp, level_dose, level_step, duration, layout)
@@ -235,11 +233,11 @@ class Cycles:
                 # day's doses, without a row being adjusted in between (issue 29)
                 shared = shared_fields(phase, cycle, comp, unit, rounding, derivation)
                 made_rows = plain_rows(shared, offset, start, days, n)
-                if fastpath.REUSE and made is None:  # not asked before: whether its rows hold a patient value
+                if flat_rows is not None:  # not asked before: whether its rows hold a patient value
                     flat = not isinstance(level_dose, AucDose) and level_dose.unit.basis == "flat"
                     # the rows' fields, kept apart from every row's own dictionary; or () when a patient value
                     # is in them (a dose per m², per kg or by AUC), so that the question is not asked again
-                    _FLAT_ROWS.put(held, extra, tuple(r.__dict__.copy() for r in made_rows) if flat else ())
+                    flat_rows[comp.id] = tuple(r.__dict__.copy() for r in made_rows) if flat else ()
                 rows.extend(made_rows)
                 continue
             pending = [
@@ -335,13 +333,30 @@ _LAYOUTS: IdentityMemo[_Layout] = IdentityMemo(max_entries=4096)
 #: per process, not once per plan (issue 29: half the components of R-CHOP-21 are flat, its premedication too).
 _FLAT_DERIVATIONS: IdentityMemo[Derivation] = IdentityMemo(max_entries=4096)
 _FLAT_DAYS: IdentityMemo[list[DayDose]] = IdentityMemo(max_entries=4096)
-#: A flat dose's rows in a cycle, when nothing in the run adjusts them (each row's fields, in the class's order), or
-#: () for a component whose rows hold a patient value: by the regimen's objects they were made from (the phase, the
-#: component, the variants chosen) and the cycle, its first course day and length, the start date and the rounding
-#: (a run that adjusts nothing has no level step). No patient value is in a flat dose's rows, so they are worked out
-#: once per process and each plan's rows are copies of these dictionaries, each row's own (issue 29: the supportive
-#: rows, antiemetics and premedication, were most of the rows of an R-CHOP-21 plan's first cycle).
-_FLAT_ROWS: IdentityMemo[tuple[dict[str, Any], ...]] = IdentityMemo(max_entries=4096)
+#: For a phase's cycle: each flat dose's rows, by its component's id, when nothing in the run adjusts them (each
+#: row's fields, in the class's order), or () for a component whose rows hold a patient value; by the regimen's
+#: objects they were made from (the phase, which holds its components, and the variants chosen: a day may be
+#: relative to another component's) and the cycle, its first course day and length, the start date and the
+#: rounding (a run that adjusts nothing has no level step). A component's entry is added when its rows are first
+#: worked out in a run that leaves it alone, and then never changes. No patient value is in a flat dose's rows,
+#: so they are worked out once per process and each plan's rows are copies of these dictionaries, each row's own
+#: (issue 29: the supportive rows, antiemetics and premedication, were most of the rows of an R-CHOP-21 plan's
+#: first cycle). One look-up per cycle expanded, not one per component (a key of 13 objects in dd-AC-T).
+_FLAT_ROWS: IdentityMemo[dict[str, tuple[dict[str, Any], ...]]] = IdentityMemo(max_entries=4096)
+
+
+def _flat_rows(
+    phase: Phase, chosen: Mapping[str, Variant | None], extra: tuple[Hashable, ...]
+) -> dict[str, tuple[dict[str, Any], ...]] | None:
+    """The flat doses' rows of ``phase`` in a cycle (:data:`_FLAT_ROWS`), an empty entry made when there is none;
+    None while :data:`regimen.engine.fastpath.REUSE` is off (every row worked out)."""
+    if not fastpath.REUSE:
+        return None
+    held = (phase, *chosen.values())
+    found = _FLAT_ROWS.get(held, extra)
+    return found if found is not None else _FLAT_ROWS.put(held, extra, {})
+
+
 #: Each phase's order of components within a day (:func:`component_order`), worked out once per process.
 _ORDERS: IdentityMemo[dict[str, tuple[int, int, int]]] = IdentityMemo(max_entries=4096)
 
