@@ -121,14 +121,16 @@ STRICT = ClinicalOptions(
 
 
 def test_dask_engine_with_worker_processes(tmp_path: Path) -> None:
-    """The expander, its clinical options and the sink pickle: worker processes (TCP on loopback only) give the
-    same rows as the pandas engine, with and without options."""
+    """The expander, its clinical options and the sink pickle: a worker process (TCP on loopback only) gives the
+    same rows as the pandas engine, with and without options. One worker: every part crosses the process boundary
+    to it, which is what is tested; a second (its own interpreter importing pandas, Arrow and regimen) added only
+    start-up time; parts done by two workers at once are test_dask_engine_matches_pandas_engine_on_a_local_cluster's."""
     from distributed import Client, LocalCluster
 
     folder, roster = _roster_folder(tmp_path)
     with (
         LocalCluster(
-            n_workers=2,
+            n_workers=1,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
