@@ -14,7 +14,7 @@ from regimen.engine.courses.records import parse_cycle
 from regimen.errors import RegimenError
 from regimen.export.io import write_output
 from regimen.protocol.catalog import load
-from regimen.quantities.labs import TESTS, LabValue, read
+from regimen.quantities.labs import TESTS, LabValue, describe, read
 
 #: The command line's name of each test (``--plt`` is the ward's word for platelets).
 FLAGS = {"plt": "platelets", **{name.replace("_", "-"): name for name in TESTS}}
@@ -23,16 +23,11 @@ FLAGS = {"plt": "platelets", **{name.replace("_", "-"): name for name in TESTS}}
 def test_options(fn: Any) -> Any:
     for flag in reversed(list(FLAGS)):
         test = FLAGS[flag]
-        t = TESTS[test]
-        shown = (
-            "CTCAE grade 0-4 ('2 persistent' when it persists between cycles)"
-            if t.grade
-            else (f"{t.name}, in {t.unit} unless a unit is given" + (" (or 'N x ULN')" if t.uln else ""))
-        )
+        shown = describe(test)
         if flag == "platelets":
             continue  # --plt and --platelets are one option
         names = ["--plt", "--platelets"] if flag == "plt" else [f"--{flag}"]
-        fn = click.option(*names, test, metavar="VALUE", help=shown.capitalize() + ".")(fn)
+        fn = click.option(*names, test, metavar="VALUE", help=shown + ".")(fn)
     return fn
 
 

@@ -33,6 +33,8 @@ def parse_condition(text: str) -> Condition:
         rest = rest[: -len("persistent")].strip()
         if not t.grade:
             raise ValueError(f"condition {text!r}: 'persistent' qualifies a toxicity grade, not {test}")
+        if t.prior:
+            raise ValueError(f"condition {text!r}: {test} is the worst grade of the cycle before: it does not persist")
     value = fraction_from(number, f"condition {text!r}")
     unit = t.unit
     if rest:

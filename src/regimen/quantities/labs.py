@@ -40,6 +40,9 @@ class Test:
     high: Fraction
     uln: bool = False
     grade: bool = False
+    #: a grade of the cycle before (its worst), not a value of today: the check's option and form field say so, and
+    #: 'persistent' (a toxicity persisting now) is refused
+    prior: bool = False
 
 
 _COUNT_UNITS = {
@@ -62,6 +65,11 @@ def _count(name: str, high: int) -> Test:
 
 def _grade(name: str) -> Test:
     return Test(name, "grade", _GRADE, Fraction(0), Fraction(4), grade=True)
+
+
+def _prior_grade(name: str) -> Test:
+    """The worst CTCAE grade of ``name`` in the cycle before: a nadir grade, never the count or grade of today."""
+    return Test(name, "grade", _GRADE, Fraction(0), Fraction(4), grade=True, prior=True)
 
 
 #: Every test a regimen file may gate on, by the name it uses.
@@ -93,7 +101,20 @@ TESTS: dict[str, Test] = {
     "nausea": _grade("nausea"),
     "vomiting": _grade("vomiting"),
     "nonhaem": _grade("other non-haematological toxicity"),
-    "febrile_neutropenia": _grade("febrile neutropenia"),
+    # Grades of the cycle before, at their worst (product information reduces the next dose "according to the worst
+    # grade of adverse events observed in the prior infusion", the Campto SmPC). Each name says so, so that none is
+    # read as today's value: the ANC before the cycle is ``anc``, the non-haematological grade now is ``nonhaem``.
+    "febrile_neutropenia": _prior_grade("febrile neutropenia in the cycle before"),
+    "worst_neutropenia_prior_cycle": _prior_grade("worst neutropenia in the cycle before (its nadir; not today's ANC)"),
+    "worst_thrombocytopenia_prior_cycle": _prior_grade(
+        "worst thrombocytopenia in the cycle before (its nadir; not today's platelets)"
+    ),
+    "worst_leucopenia_prior_cycle": _prior_grade(
+        "worst leucopenia in the cycle before (its nadir; not today's white cell count)"
+    ),
+    "worst_nonhaem_prior_cycle": _prior_grade(
+        "worst non-haematological toxicity of any kind in the cycle before, diarrhoea included (not today's grade)"
+    ),
 }
 ULN = "× ULN"
 
@@ -145,6 +166,10 @@ def read(test: str, raw: object) -> LabValue:
         raise LabError(exc.message) from None
     if t.grade:
         persistent = unit.lower() == "persistent"
+        if persistent and t.prior:
+            raise LabError(
+                f"{test} {text!r}: the worst grade in the cycle before does not persist; give the grade 0-4 alone"
+            )
         if unit and not persistent:
             raise LabError(
                 f"{test} {text!r}: give a CTCAE grade 0-4, with 'persistent' when it persists (e.g. 2 persistent)"
@@ -172,6 +197,19 @@ def read(test: str, raw: object) -> LabValue:
     return LabValue(test, canonical, t.unit, text, working)
 
 
+def describe(test: str) -> str:
+    """What a value of ``test`` is, as the check's option and form field say it: today's value before the cycle, or
+    the worst grade of the cycle before (so that a nadir grade is never typed where today's count belongs)."""
+    t = TESTS[test]
+    if t.prior:
+        shown = f"{t.name}: a CTCAE grade 0-4"
+    elif t.grade:
+        shown = f"{t.name}, the grade today (before the cycle): CTCAE grade 0-4 ('2 persistent' when it persists)"
+    else:
+        shown = f"{t.name} before the cycle, in {t.unit} unless a unit is given" + (" (or 'N x ULN')" if t.uln else "")
+    return shown[0].upper() + shown[1:]
+
+
 def _pretty(key: str) -> str:
     return {"x10^9/l": "×10⁹/L", "/ul": "/µL", "umol/l": "µmol/L", "/mm3": "/mm³", "cells/mm3": "cells/mm³"}.get(
         key, key.replace("ml", "mL").replace("/l", "/L").replace("dl", "dL")
@@ -197,7 +235,9 @@ def _implausible(test: str, t: Test, value: Fraction, canonical: Fraction, unit:
 
 def _example(test: str) -> str:
     t = TESTS[test]
+    if t.prior:
+        return "4 (the worst grade in the cycle before)"
     return "2 (or '2 persistent')" if t.grade else f"'1.5 {t.unit}'"
 
 
-__all__ = ["TESTS", "ULN", "LabError", "LabValue", "Test", "is_uln", "read", "unit_key"]
+__all__ = ["TESTS", "ULN", "LabError", "LabValue", "Test", "describe", "is_uln", "read", "unit_key"]

@@ -34,7 +34,7 @@ from regimen.errors import RegimenError, option, render
 from regimen.export.course import course_parts
 from regimen.export.verification import check_record
 from regimen.protocol.catalog import find, load
-from regimen.quantities.labs import TESTS
+from regimen.quantities.labs import TESTS, describe
 from regimen.store.roles import CHANGE_ACTIONS
 from regimen.web.api import catalog
 from regimen.web.pages import Pages
@@ -288,7 +288,7 @@ def _parts(store: Any, course_id: str, recorded: int | None) -> dict[str, Any]:
         "requirements": view.requirements,
         "revision": len(view.changes),
         "to_verify": verify_rows,
-        "tests": {name: f"{t.name} ({t.unit})" for name, t in TESTS.items()},
+        "tests": {name: describe(name) for name in TESTS},
         "check_fields": CHECK_FIELDS,
     }
 
