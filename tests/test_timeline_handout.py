@@ -87,11 +87,13 @@ def test_the_chart_of_every_bundled_regimen(regimen_id: str, timed: bool) -> Non
 
 @pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
 def test_no_two_texts_of_a_chart_overlap(regimen_id: str) -> None:
-    """Every dose label, lane name and date can be read: measured where matplotlib draws them."""
+    """Every dose label, lane name and date can be read: measured where matplotlib draws them. The figure is laid
+    out as drawing lays it out, every artist's draw run, without painting pixels (``draw_without_rendering``: the
+    same boxes as a full draw, in about 60 % of its time; no pixel is looked at here)."""
     for plan in (plan_of(regimen_id), plan_of(regimen_id, age=""), plan_of(regimen_id, timed=False)):
         fig = timeline(plan)
         canvas = FigureCanvasAgg(fig)
-        canvas.draw()
+        fig.draw_without_rendering()
         renderer = canvas.get_renderer()
         boxes = [
             (t.get_text(), t.get_window_extent(renderer))
