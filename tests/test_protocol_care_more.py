@@ -235,13 +235,26 @@ def test_course_check_gemcitabine_anc_0_4_proposes_the_labels_hold(tmp_path: Pat
     assert "if anc < 0.5 ×10⁹/L: omit gemcitabine this cycle (Gemcitabine US PI 2.4 (pancreatic)" in shown
 
 
-def test_course_check_7_plus_3_has_nothing_to_check_and_says_so(tmp_path: Path) -> None:
+def test_course_check_of_a_regimen_with_nothing_to_check_says_so(tmp_path: Path) -> None:
+    # cenersen arm 1 states no gate, no modification table and no renal table (7+3 did, until it carried
+    # daunorubicin's hepatic and renal rows: tests/test_reference_care_7_plus_3.py)
+    db = tmp_path / "c.db"
+    ok(db, "course", "start", "cenersen-arm1", "--course", "a1", "--bsa", "1.8", "--weight", "70",
+       "--start", "2026-12-01")  # fmt: skip
+    result = RUN.invoke(cli, ["course", "check", "a1", "--cycle", "1", "--anc", "0.3", "--db", str(db)])
+    assert result.exit_code == 1
+    assert "cenersen-arm1 states no gates, no modification table and no renal table" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_course_check_7_plus_3_holds_induction_for_no_count(tmp_path: Path) -> None:
+    # no count gate by design (see the next test): an ANC of 0.3 is read by no rule and holds nothing
     db = tmp_path / "c.db"
     ok(db, "course", "start", "7-plus-3", "--course", "a1", "--bsa", "1.8", "--start", "2026-12-01")
     result = RUN.invoke(cli, ["course", "check", "a1", "--cycle", "1", "--anc", "0.3", "--db", str(db)])
-    assert result.exit_code == 1
-    assert "7-plus-3 states no gates, no modification table and no renal table" in result.output
-    assert "Traceback" not in result.output
+    assert result.exit_code == 0, result.output
+    assert "7-plus-3, cycle 1: GO" in result.output
+    assert "read by no gate or rule of 7-plus-3, so not holding the cycle: anc 0.3 ×10⁹/L" in result.output
 
 
 def test_7_plus_3_says_with_its_sources_why_it_has_no_count_gate() -> None:

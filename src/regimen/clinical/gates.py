@@ -17,10 +17,11 @@ from typing import Literal
 
 from regimen.clinical.renal_adjust import not_checked_note
 from regimen.errors import RegimenError
-from regimen.model import Administration, Condition, Modification, Regimen, Step
+from regimen.model import Administration, Component, Condition, Modification, Regimen, Step
 from regimen.protocol.describe import step_text
 from regimen.quantities.exact import format_fraction
 from regimen.quantities.labs import TESTS, ULN, LabValue
+from regimen.quantities.units import ParsedDose
 
 Proposal = Literal["go", "delay", "reduce", "omit", "stop"]
 #: The strongest proposal wins for a drug: stop > omit > delay > reduce > go.
@@ -66,7 +67,10 @@ class DrugProposal:
     component: str
     drug: str
     proposal: Proposal
-    steps: tuple[Fired, ...] = ()
+    steps: tuple[Fired, ...] = ()  # a reduction's steps with the lowest dose first: the one a decision records
+    #: several reductions fired whose doses cannot be compared (a dose level the component does not define, a dose
+    #: of another basis): no one of them is the proposal's, the prescriber records the dose
+    undecided: bool = False
 
     def waits(self, held: str | None) -> bool:
         """Whether this drug waits with a cycle held back by ``held`` (its own proposal is weaker than a delay)."""
@@ -200,12 +204,22 @@ def evaluate(
             else:
                 fired.append(Fired(mod, mod.step, ""))
     drugs = []
+    reductions: list[str] = []  # what is proposed where several rules reduce one drug
     for comp in (c for p in regimen.phases if phase in (None, p.id) for c in p.components):
         if comp.supportive:
             continue
         mine = tuple(f for f in fired if not f.step.drugs or any(_matches(k, comp.id, comp.drug) for k in f.step.drugs))
         strongest: Proposal = max((f.step.action for f in mine), key=STRENGTH.__getitem__, default="go")
-        drugs.append(DrugProposal(comp.id, comp.drug, strongest, mine))
+        undecided = False
+        if strongest == "reduce" and len(mine) > 1:
+            mine, said = _lowest_first(mine, comp)
+            undecided = said is None
+            reductions.append(
+                said
+                or f"{comp.id}: {len(mine)} rules reduce it and their doses cannot be compared: "
+                "the prescriber records the dose ('course dose'), and accepting the proposal is refused"
+            )
+        drugs.append(DrugProposal(comp.id, comp.drug, strongest, mine, undecided))
     # a gate not met is answered by the table only when, for each anticancer drug, a rule on its test fired for that
     # drug (mFOLFOX6: ANC < 0.5 omits the 5-FU bolus; that rule says nothing of the oxaliplatin the gate holds back)
     covered = {
@@ -233,6 +247,7 @@ def evaluate(
         notes.append(f"read by no gate or rule of {regimen.id}, so not holding the cycle: {', '.join(ungated)}")
     # what the source says beside a rule that fired (its criterion in words, a choice left to the prescriber)
     notes += [f"if {f.modification.text}: {f.modification.note}" for f in fired if f.modification.note]
+    notes += reductions
     kidney = (
         None
         if "crcl" in values
@@ -241,6 +256,43 @@ def evaluate(
     warnings = (kidney,) if kidney else ()
     return CycleCheck(
         regimen.id, cycle, tuple(checks), tuple(fired), tuple(drugs), unmatched, delay, tuple(notes), warnings, phase
+    )
+
+
+def step_share(step: Step, comp: Component) -> Fraction | None:
+    """The share of ``comp``'s full dose, in per cent, that a reduction ``step`` gives (75 for 75 %): its percentage,
+    its dose level's, or its own dose over the full dose (65 of 85 mg/m²: 1300/17); None when it cannot be worked
+    out (a dose level the component does not define, a dose on another basis than the full dose's)."""
+    if step.percent is not None:
+        return step.percent
+    dose = step.dose
+    if step.level is not None:
+        level = next((lv for lv in comp.levels if lv.level == step.level), None)
+        if level is None:
+            return None
+        if level.percent is not None:
+            return level.percent
+        dose = level.dose
+    full = comp.dose
+    if dose is None or not isinstance(full, ParsedDose) or dose.unit.basis != full.unit.basis:
+        return None
+    return dose.canonical / full.canonical * 100
+
+
+def _lowest_first(steps: tuple[Fired, ...], comp: Component) -> tuple[tuple[Fired, ...], str | None]:
+    """Several reductions of one drug that fired, the one giving the lowest dose first (the rows of a table apply
+    each alone: a bilirubin row at 75 % and a creatinine row at 50 % give 50 %, not 75 %, nor 75 % of 50 %), and
+    what the check says of it; None when their doses cannot be compared."""
+    shares = [step_share(f.step, comp) for f in steps]
+    known = [s for s in shares if s is not None]
+    if len(known) < len(shares):
+        return steps, None
+    order = sorted(range(len(steps)), key=lambda i: known[i])  # stable: the file's order among equal doses
+    lowest = known[order[0]]
+    said = ", ".join(f"{format_fraction(s)} %" for s in known)
+    return tuple(steps[i] for i in order), (
+        f"{comp.id}: {len(steps)} rules reduce it ({said}): the lowest dose, {format_fraction(lowest)} % of the full "
+        "dose, is proposed (each rule applies alone; they are not multiplied)"
     )
 
 
@@ -323,4 +375,5 @@ __all__ = [
     "dose_intensity",
     "evaluate",
     "refuse_nothing_to_check",
+    "step_share",
 ]

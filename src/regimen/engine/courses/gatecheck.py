@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from regimen.clinical import renal
-from regimen.clinical.gates import STRENGTH, CycleCheck, evaluate, refuse_nothing_to_check
+from regimen.clinical.gates import STRENGTH, CycleCheck, evaluate, refuse_nothing_to_check, step_share
 from regimen.clinical.patient import AGE, WEIGHT, read_measure, read_scr, read_sex
 from regimen.clinical.prepare import exact_places
 from regimen.engine.courses.describe import cycle_arg
@@ -18,7 +18,6 @@ from regimen.errors import RegimenError, option
 from regimen.model import Patient, Step
 from regimen.quantities.exact import format_fraction
 from regimen.quantities.labs import LabValue, read
-from regimen.quantities.units import ParsedDose
 
 Entry = tuple[str, str, dict[str, Any]]  # kind, why, values: as CourseBook.changes takes them
 
@@ -139,12 +138,11 @@ def _step_values(step: Step, component: str, state: CourseState) -> dict[str, An
     if step.percent is not None:
         return {"dose_percent": f"{format_fraction(step.percent, grouping=False)}%", "confirm": True}
     comp = next(c for c in state.regimen.components() if c.id == component)
-    full = comp.dose
-    if step.dose is None or not isinstance(full, ParsedDose) or step.dose.unit.basis != full.unit.basis:
+    share = step_share(step, comp)
+    if share is None:
         raise RegimenError(
             f"{component}: the table's reduction cannot be applied to its dose; record it with 'course dose'"
         )
-    share = step.dose.canonical / full.canonical * 100
     text = format_fraction(share, grouping=False)
     exact = text if str(share) == text or share.denominator == 1 else f"{share.numerator}/{share.denominator}"
     return {"dose_percent": f"{exact}%", "confirm": True}
@@ -166,6 +164,11 @@ def _consequences(result: CycleCheck, state: CourseState, cycle: str) -> list[En
         return [("stop", rule.line(), {"on": first})]
     for d in result.drugs:
         fired = [f for f in d.steps if f.step.action == d.proposal]
+        if d.proposal == "reduce" and d.undecided:
+            raise RegimenError(
+                f"{d.component}: {len(fired)} of the table's reductions apply and their doses cannot be compared: "
+                "record the dose with 'course dose', and the check with --override reduce and a reason"
+            )
         if d.proposal == "reduce" and fired:
             out.append(
                 (
