@@ -167,7 +167,7 @@ def _consequences(result: CycleCheck, state: CourseState, cycle: str) -> list[En
         if d.proposal == "reduce" and d.undecided:
             raise RegimenError(
                 f"{d.component}: {len(fired)} of the table's reductions apply and their doses cannot be compared: "
-                "record the dose with 'course dose', and the check with --override reduce and a reason"
+                f"record the dose with 'course dose', and the check with {option('override')} reduce and a reason"
             )
         if d.proposal == "reduce" and fired:
             out.append(
