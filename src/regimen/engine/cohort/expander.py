@@ -53,8 +53,8 @@ from regimen.engine.cohort.roster import (
     START_COLUMN,
     CohortError,
     Column,
+    PatientIds,
     RowProblem,
-    cell_texts,
     read_column,
     read_creatinine,
     read_date,
@@ -105,8 +105,8 @@ class CohortExpander(TemplateBlocks):
     options: ClinicalOptions | None = None  # the run's clinical options (None: the defaults)
     needs: list[str] = field(init=False)
     notes: list[str] = field(init=False, default_factory=list)
-    # per (template, basis, body value): where the block's rows are in the run's row table, worked out once
-    _blocks: dict[tuple[Any, ...], int] = field(init=False, default_factory=dict, repr=False)
+    # per (template, basis), per body value: where the block's rows are in the run's row table, worked out once
+    _blocks: dict[tuple[Any, ...], dict[tuple[Any, ...], int]] = field(init=False, default_factory=dict, repr=False)
     # per (dose rule, basis, body value): the dose fields of plain dosing, coded for the row table (shared by every
     # template the rule is in: the rows of patients over and under 60 dose the same per day)
     _worked: dict[tuple[Any, ...], tuple[int | float, ...]] = field(init=False, default_factory=dict, repr=False)
@@ -276,14 +276,14 @@ class CohortExpander(TemplateBlocks):
         first_row: int = 1,
         reject: np.ndarray | None = None,
         coded: Coding = False,
-        id_texts: list[str | None] | None = None,
+        id_texts: PatientIds | None = None,
     ) -> tuple[Any, pd.DataFrame]:
         """Rows for a roster chunk and its problems. ``first_row`` numbers the chunk's first roster row;
         ``reject`` is a mask of rows already rejected by the caller (their problems reported by it). The rows are a
         DataFrame whose text columns hold str objects (None for missing); ``coded=True``: they may come as
         :class:`pandas.Categorical` (for a sink that writes them as they are: a CSV file); ``coded="arrow"``: the
         rows may come as a :class:`pyarrow.Table` of :func:`~regimen.engine.row_frames.coded_schema` instead (for a
-        Parquet file). ``id_texts``: the chunk's ids as :func:`cell_texts` reads them, when the caller has them.
+        Parquet file). ``id_texts``: the chunk's ids (:class:`PatientIds`), when the caller has them.
         Safe to call from several threads at once: one chunk is expanded at a time."""
         with self._lock:
             return self._expand_chunk(roster, first_row, reject, coded, id_texts)
@@ -294,24 +294,19 @@ class CohortExpander(TemplateBlocks):
         first_row: int,
         reject: np.ndarray | None,
         coded: Coding,
-        id_texts: list[str | None] | None,
+        id_texts: PatientIds | None,
     ) -> tuple[Any, pd.DataFrame]:
         import numpy as np
         import pandas as pd
 
         available = [str(c) for c in roster.columns]
         self.required_columns(available)
-        read = id_texts if id_texts is not None else cell_texts(roster[ID_COLUMN])
-        ids = [t or "" for t in read]
+        ids = id_texts if id_texts is not None else PatientIds.read(roster[ID_COLUMN])
         problems: list[RowProblem] = []
-        bad = np.zeros(len(ids), dtype=bool)
-        if not all(ids):  # the usual chunk has an id in every row, found in C
-            problems += [
-                (first_row + pos, "", ID_COLUMN, "missing: give every row a patient_id")
-                for pos, pid in enumerate(ids)
-                if not pid
-            ]
-            bad = np.array([not pid for pid in ids], dtype=bool)
+        bad = ids.missing()  # the usual chunk has an id in every row, found in C
+        problems += [
+            (first_row + int(pos), "", ID_COLUMN, "missing: give every row a patient_id") for pos in np.flatnonzero(bad)
+        ]
         if reject is not None:
             bad |= np.asarray(reject, dtype=bool)
 
@@ -405,7 +400,7 @@ class CohortExpander(TemplateBlocks):
         return frame, errors
 
     def _rows(
-        self, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: list[str], coded: Coding = False
+        self, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: PatientIds, coded: Coding = False
     ) -> Any:
         import numpy as np
 
@@ -440,7 +435,6 @@ class CohortExpander(TemplateBlocks):
         if start is not None:
             ords = np.array([d.toordinal() if d is not None else -1 for d in start.values] + [-1], dtype=np.int64)
             start_ord = ords[start.codes[good]]
-        id_arr = np.asarray(ids, dtype=object)[good]
         checks: list[int] = []
         # 2. per group: structure broadcast, numbers looked up per distinct body value
         for g, (signature, template, rep) in groups.items():
@@ -464,10 +458,8 @@ class CohortExpander(TemplateBlocks):
                     ]
             checks.append(int(members[0]))
         # 3. the plan's own warnings, per patient, on each of the patient's rows
-        # a run rejects every copy of a repeated id: the ids written are distinct, checked here by a set (their
-        # hashes are those the run's count of repeated ids made) rather than coded by a hash table of their own
-        listed = id_arr.tolist()
-        out.set_per_patient(ID_COLUMN, id_arr, counts, distinct=len(set(listed)) == len(listed))
+        # a run rejects every copy of a repeated id: the ids written are distinct (checked in C), each its own code
+        out.set_ids(ids.taken(good), counts)
         out.set_per_patient("plan_warnings", self._plan_warnings(cols, good, group_of, groups), counts)
         table = out.arrow() if coded == "arrow" else None
         self._check(out, table, good, offsets, counts, cols, start, ids, sorted(set(checks)))
@@ -482,7 +474,7 @@ class CohortExpander(TemplateBlocks):
         counts: np.ndarray,
         cols: dict[str, Column],
         start: Column | None,
-        ids: list[str],
+        ids: PatientIds,
         which: list[int],
     ) -> None:
         """Self-check: sample patients' rows must equal expand() for them, field by field. They are read back from
@@ -505,7 +497,7 @@ class CohortExpander(TemplateBlocks):
                 raise _NotVectorisable("the vectorised rows differed from 'regimen expand' for a sample patient")
 
     def _rows_each(
-        self, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: list[str], first_row: int
+        self, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: PatientIds, first_row: int
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The exact fallback: one :func:`expand` per patient (a patient it rejects becomes a problem row)."""
         import pandas as pd

@@ -25,6 +25,7 @@ from regimen.quantities.limits import LimitError, check_date, fraction_from
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
 ID_COLUMN = "patient_id"
 START_COLUMN = "start_date"
@@ -242,7 +243,7 @@ def read_column(
     reader: Callable[[str], Any],
     name: str,
     first_row: int,
-    ids: list[str],
+    ids: PatientIds,
     problems: list[RowProblem],
     required: bool,
 ) -> Column:
@@ -300,6 +301,96 @@ def cell_texts(series: pd.Series) -> list[str | None]:
     return [(v.strip() or None) if type(v) is str else as_text(v) for v in series.tolist()]
 
 
+#: What :meth:`str.strip` removes from a cell: every character Python counts as whitespace (Arrow's own
+#: ``utf8_trim_whitespace`` counts others; a test holds this to ``str.isspace`` over all of Unicode).
+_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+class PatientIds:
+    """A roster's patient ids, each as :func:`cell_texts` reads it, held as one Arrow string column (null: no id)
+    rather than a Python string per patient.
+
+    The speed seam of a run's ids (issue 29): a roster of text ids (every CSV roster, and a Parquet one of string
+    ids) is trimmed, checked for repeats and for control characters, and handed to the output's id column in
+    Arrow, in C; a Python string is made only for a row that is reported (``ids[pos]``). A column of other cells
+    (numbers, dates, mixed) is read by :func:`cell_texts` itself. Invariant: ``ids[pos]`` is
+    ``cell_texts(series)[pos] or ""`` for every row (a property test holds the two readings equal)."""
+
+    __slots__ = ("texts",)
+
+    def __init__(self, texts: pa.Array) -> None:
+        self.texts = texts  # pa.string(), null where the cell gives no id
+
+    @classmethod
+    def read(cls, series: pd.Series) -> PatientIds:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            column: Any = pa.array(series, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # mixed cells: one at a time
+            column = None
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        if column is None or not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            return cls(pa.array(cell_texts(series), type=pa.string()))
+        trimmed = pc.utf8_trim(column, characters=_WHITESPACE).cast(pa.string())
+        empty = pc.equal(trimmed, "")
+        if pc.any(empty).as_py():  # a blank cell is no id, as cell_texts reads it
+            trimmed = pc.if_else(empty, pa.nulls(len(trimmed), pa.string()), trimmed)
+        return cls(trimmed)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, pos: int | np.integer[Any]) -> str:
+        """The id of row ``pos`` ('' when none)."""
+        return self.texts[int(pos)].as_py() or ""
+
+    def slice(self, lo: int, hi: int) -> PatientIds:
+        return PatientIds(self.texts.slice(lo, max(hi - lo, 0)))
+
+    def listed(self) -> list[str | None]:
+        """The ids as :func:`cell_texts` gives them (for the rare rows reported one by one)."""
+        return self.texts.to_pylist()  # type: ignore[no-any-return]
+
+    def missing(self) -> np.ndarray:
+        """Per row: whether it has no id."""
+        import numpy as np
+
+        if not self.texts.null_count:
+            return np.zeros(len(self.texts), dtype=bool)
+        return np.asarray(self.texts.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+
+    def taken(self, rows: np.ndarray) -> pa.Array:
+        """The ids of ``rows`` (positions), as an Arrow string column."""
+        return self.texts.take(rows)
+
+    def repeated(self) -> dict[str, int]:
+        """:func:`id_counts` of these ids: found in C when no id is repeated (the usual roster)."""
+        import pyarrow.compute as pc
+
+        distinct = len(pc.unique(self.texts)) - (1 if self.texts.null_count else 0)
+        if distinct == len(self.texts) - self.texts.null_count:
+            return {}
+        return id_counts(self.listed())
+
+    def printable_ascii(self) -> bool:
+        """Whether every id is printable ASCII (then none holds a control character): the bytes read in C."""
+        import numpy as np
+
+        a = self.texts
+        buffers = a.buffers()
+        if not len(a) or buffers[2] is None:
+            return True
+        offsets = np.frombuffer(buffers[1], dtype=np.int32)
+        data = np.frombuffer(buffers[2], dtype=np.uint8)[offsets[a.offset] : offsets[a.offset + len(a)]]
+        return bool(((data >= 0x20) & (data < 0x7F)).all())
+
+
 def more_than_once(counts: pd.Series) -> dict[str, int]:
     """The ids of an id -> count series (``value_counts`` of ids read by :func:`as_text`) counted more than once."""
     return {str(i): int(n) for i, n in counts[counts > 1].items()}
@@ -318,17 +409,16 @@ def id_counts(ids: list[str | None]) -> dict[str, int]:
     return more_than_once(texts[texts.duplicated(keep=False)].value_counts())  # counting only the repeated ones
 
 
-def duplicate_problems(ids: list[str | None], first_row: int, counts: Mapping[str, int]) -> list[RowProblem]:
-    """A problem for each row of ``ids`` (a part's ids as :func:`cell_texts` reads them) whose id is one of
-    ``counts`` (ids repeated anywhere in the roster, with their counts: :func:`id_counts`). Every copy is rejected:
-    none is preferred."""
+def duplicate_problems(ids: PatientIds, first_row: int, counts: Mapping[str, int]) -> list[RowProblem]:
+    """A problem for each row of ``ids`` (a part's ids) whose id is one of ``counts`` (ids repeated anywhere in the
+    roster, with their counts: :func:`id_counts`). Every copy is rejected: none is preferred."""
     import numpy as np
 
     if not counts:
         return []
     import pandas as pd
 
-    text = pd.Series(ids, dtype=object)
+    text = pd.Series(ids.listed(), dtype=object)
     mask = text.isin(list(counts)).to_numpy()
     return [
         (
@@ -346,13 +436,15 @@ def duplicate_problems(ids: list[str | None], first_row: int, counts: Mapping[st
 _ID_CONTROLS = "[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]"
 
 
-def id_problems(ids: list[str | None], first_row: int) -> list[RowProblem]:
+def id_problems(ids: PatientIds, first_row: int) -> list[RowProblem]:
     """A problem for each row whose patient_id holds a control character: the row is rejected, as an id that is not
     one line of text would break the lines of every output that names it."""
     import numpy as np
     import pandas as pd
 
-    texts = [t or "" for t in ids]
+    if ids.printable_ascii():  # the usual part: every byte a printable ASCII character, read in C
+        return []
+    texts = [t or "" for t in ids.listed()]
     if not re.search(_ID_CONTROLS, "".join(texts)):  # the usual chunk: none at all, found in one search
         return []
     text = pd.Series(texts, dtype=object)
@@ -374,6 +466,7 @@ __all__ = [
     "ID_COLUMN",
     "START_COLUMN",
     "CohortError",
+    "PatientIds",
     "RowProblem",
     "column_names",
     "duplicate_problems",

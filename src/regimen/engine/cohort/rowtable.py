@@ -238,7 +238,8 @@ class _Columns:
         self.n = n
         self.table = table
         self.rows = np.zeros(n, dtype=np.int64)  # each output row's row in the table
-        self.own: dict[str, tuple[np.ndarray, _Dictionary]] = {}  # the ids and the plan's warnings
+        # the ids and the plan's warnings: codes and their values (the ids' as an Arrow column, :meth:`set_ids`)
+        self.own: dict[str, tuple[np.ndarray, _Dictionary | pa.Array]] = {}
         self.date_ord = np.full(n, -1, dtype=np.int64)  # date.toordinal(); -1: no date
 
     def fill_dates(self, pos: np.ndarray, start_ord: np.ndarray, t: _Template) -> None:
@@ -261,22 +262,36 @@ class _Columns:
             codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
         self.own[column] = (np.repeat(np.asarray(codes, dtype=np.int32), counts), _Dictionary(list(uniques)))
 
+    def set_ids(self, ids: pa.Array, counts: np.ndarray) -> None:
+        """Every row gets its patient's id: ``ids`` (an Arrow string column, one per patient, none missing) whose
+        rows are ``counts`` consecutive rows each. Ids that are distinct (a run's always are: every copy of a
+        repeated one is rejected) are each their own code, the column itself the dictionary, with no Python string
+        made (issue 29); otherwise they are numbered as :meth:`set_per_patient` numbers them."""
+        import numpy as np
+        import pyarrow.compute as pc
+
+        if len(pc.unique(ids)) != len(ids) or ids.null_count:
+            self.set_per_patient(ID_COLUMN, np.asarray(ids.to_pylist(), dtype=object), counts)
+            return
+        self.own[ID_COLUMN] = (np.repeat(np.arange(len(ids), dtype=np.int32), counts), ids)
+
     def frame(self, coded: bool = False, at: np.ndarray | None = None) -> pd.DataFrame:
         """The frame of the rows (of the rows at positions ``at`` only, if given); ``coded``: its text columns as
         :class:`pandas.Categorical`."""
         import numpy as np
         import pandas as pd
 
-        def text(codes: np.ndarray, values: list[str]) -> Any:
+        def text(codes: np.ndarray, held: list[str] | _Dictionary | pa.Array) -> Any:
+            values = (
+                held if isinstance(held, list) else held.values if isinstance(held, _Dictionary) else held.to_pylist()
+            )
             if coded:
                 return pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object), validate=False)
             return np.asarray([*values, None], dtype=object)[codes]
 
         t = self.table
         rows = self.rows if at is None else self.rows[at]
-        columns: dict[str, Any] = {
-            c: text(codes if at is None else codes[at], d.values) for c, (codes, d) in self.own.items()
-        }
+        columns: dict[str, Any] = {c: text(codes if at is None else codes[at], d) for c, (codes, d) in self.own.items()}
         columns.update({c: text(t.texts[k][rows], t.dictionaries[c].values) for k, c in enumerate(_ROW_TEXT)})
         columns.update({c: t.ints[k][rows] for k, c in enumerate(_ROW_INTS)})
         columns.update({c: t.floats[k][rows] for k, c in enumerate(_ROW_FLOATS)})
@@ -328,7 +343,10 @@ class _Columns:
                 got = taken[column.same] = valid_array(picked, valid)
             arrays[c] = got if column.dictionary is None else pa.DictionaryArray.from_arrays(got, column.dictionary)
         for c, (codes, d) in self.own.items():
-            arrays[c] = dictionary_array(codes, d.values)
+            if isinstance(d, _Dictionary):
+                arrays[c] = dictionary_array(codes, d.values)
+            else:  # the ids' own column as the dictionary (:meth:`set_ids`)
+                arrays[c] = pa.DictionaryArray.from_arrays(arrow_array(codes, codes < 0), d)
         days = self.date_ord
         seconds = arrow_array((days - _EPOCH_ORDINAL) * np.int64(86_400), days < 0)
         arrays["date"] = seconds.view(pa.timestamp("s"))

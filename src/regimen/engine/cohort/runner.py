@@ -25,10 +25,9 @@ from regimen.engine.cohort.roster import (
     ID_COLUMN,
     ROW_PROBLEM,
     CohortError,
-    cell_texts,
+    PatientIds,
     column_names,
     duplicate_problems,
-    id_counts,
     id_problems,
     read_roster,
     require_ids,
@@ -127,20 +126,27 @@ def _warned_arrow(rows: pa.Table) -> tuple[int, str | None]:
     if not rows.num_rows:
         return 0, None
 
-    def codes(name: str) -> tuple[np.ndarray, list[Any]]:
+    def codes(name: str) -> tuple[np.ndarray, pa.Array]:
+        # per row, its code into the column's dictionary (a null: the code one past the last value)
         column = rows.column(name).combine_chunks()
         if not pa.types.is_dictionary(column.type):
             column = column.dictionary_encode()
-        values = column.dictionary.to_pylist()
-        return np.asarray(column.indices.fill_null(len(values))), [*values, None]
+        indices = column.indices
+        held = indices.fill_null(len(column.dictionary)) if indices.null_count else indices
+        return np.asarray(held), column.dictionary
 
-    said, texts = codes("plan_warnings")
+    def text(values: pa.Array, code: int) -> Any:
+        return values[code].as_py() if code < len(values) else None
+
+    said, dictionary = codes("plan_warnings")
+    texts = [*dictionary.to_pylist(), None]  # a few distinct warnings: read as text; a part's ids never are
     flagged = np.flatnonzero(np.asarray([bool(t) for t in texts], dtype=bool)[said])
     if not len(flagged):
         return 0, None
     ids, names = codes(ID_COLUMN)
     first = int(flagged[0])
-    return int(np.unique(ids[flagged]).size), f"{names[ids[first]]}: {texts[said[first]]}"
+    patients = int(np.count_nonzero(np.bincount(ids[flagged])))  # the distinct codes among the flagged rows
+    return patients, f"{text(names, int(ids[first]))}: {texts[said[first]]}"
 
 
 def expand_part(
@@ -151,19 +157,19 @@ def expand_part(
     sink: RowSink,
     part: int,
     where: str = "",
-    ids: list[str | None] | None = None,
+    ids: PatientIds | None = None,
 ) -> PartResult:
     """The per-part function of every engine: expand the part, reject its rows whose patient_id is repeated anywhere
     in the roster (``repeated``: id -> count), write its rows to ``sink``, and return its problems and counts.
 
     ``first_row`` numbers the part's first roster row (1 = the first data row); ``where`` names its file in errors;
-    ``ids``: the part's ids as :func:`cell_texts` reads them, when the caller has read them already."""
+    ``ids``: the part's ids (:class:`PatientIds`), when the caller has read them already."""
     import numpy as np
     import pandas as pd
 
     require_ids([str(c) for c in roster.columns], where)
     if ids is None:
-        ids = cell_texts(roster[ID_COLUMN])  # read once for the part: its checks and its rows
+        ids = PatientIds.read(roster[ID_COLUMN])  # read once for the part: its checks and its rows
     dup = pd.DataFrame(
         duplicate_problems(ids, first_row, repeated) + id_problems(ids, first_row),
         columns=list(ERROR_COLUMNS),
@@ -220,8 +226,8 @@ class PandasEngine:
 
         frame = roster if isinstance(roster, pd.DataFrame) else read_roster(roster)
         expander.required_columns([str(c) for c in frame.columns])
-        ids = cell_texts(frame[ID_COLUMN])  # read once for the run: its repeated ids, then each part's checks and rows
-        repeated = id_counts(ids)
+        ids = PatientIds.read(frame[ID_COLUMN])  # once for the run: its repeated ids, each part's checks and rows
+        repeated = ids.repeated()
         total = len(frame)
         if progress is not None:
             progress(0, total)
@@ -229,7 +235,7 @@ class PandasEngine:
         for part, lo in enumerate(range(0, max(total, 1), self.chunk_size)):
             chunk = frame.iloc[lo : lo + self.chunk_size]
             results.append(
-                expand_part(expander, chunk, 1 + lo, repeated, sink, part, ids=ids[lo : lo + self.chunk_size])
+                expand_part(expander, chunk, 1 + lo, repeated, sink, part, ids=ids.slice(lo, lo + self.chunk_size))
             )
             if progress is not None:
                 progress(min(lo + self.chunk_size, total), total)

@@ -147,7 +147,7 @@ class TemplateBlocks(ValueChecks):
 
     if TYPE_CHECKING:  # the expander's (:class:`~regimen.engine.cohort.expander.CohortExpander`)
         rounding: Rounding
-        _blocks: dict[tuple[Any, ...], int]
+        _blocks: dict[tuple[Any, ...], dict[tuple[Any, ...], int]]
         _worked: dict[tuple[Any, ...], tuple[int | float, ...]]
         _coded: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
         _table: _RowTable
@@ -216,20 +216,23 @@ class TemplateBlocks(ValueChecks):
 
         starts = np.empty(len(keys), dtype=np.int64)
         plain: list[int] = []
+        # the blocks of this template and basis, by body value: a run's signature is a long tuple, hashed here once
+        # rather than once per body value (issue 29: a target AUC has a body value per patient)
+        blocks = self._blocks.setdefault((signature, basis), {})
         for i, key in enumerate(keys):
-            hit = self._blocks.get((signature, basis, key))
+            hit = blocks.get(key)
             if hit is not None:
                 starts[i] = hit
             elif self._plain_block(key):
                 plain.append(i)
             else:
                 records = self._block_records(template, basis, key, self._body_patient(rep, basis, key))
-                starts[i] = self._blocks[(signature, basis, key)] = self._table.add(records)
+                starts[i] = blocks[key] = self._table.add(records)
         if plain:
             new = [keys[i] for i in plain]
             first, size = self._plain_blocks(template, basis, new, rep)
             for n, (i, key) in enumerate(zip(plain, new, strict=True)):
-                starts[i] = self._blocks[(signature, basis, key)] = first + n * size
+                starts[i] = blocks[key] = first + n * size
         return starts
 
     def _plain_blocks(
@@ -447,8 +450,17 @@ class TemplateBlocks(ValueChecks):
 
         estimate = cols[_ESTIMATE]
         codes = estimate.codes[members]
-        texts = np.empty(len(members), dtype=object)
         fast = codes >= 0
+        if fast.all():  # every GFR worked out in columns: the keys numbered from its codes, in C
+            key_codes, used = pd.factorize(codes)
+            gfrs = [estimate.values[c] for c in used.tolist()]
+            texts_used = [g.text for g in gfrs]
+            # a GFR's text names its value, so distinct values have distinct texts, and these are the keys and codes
+            # that numbering the texts gives (checked: two values of one text are numbered by text, below)
+            if len(set(texts_used)) == len(texts_used):
+                self._gfr_texts.update(zip(texts_used, gfrs, strict=True))
+                return np.asarray(key_codes, dtype=np.int64), [("auc", t) for t in texts_used]
+        texts = np.empty(len(members), dtype=object)
         texts[fast] = np.asarray([g.text for g in estimate.values] + [None], dtype=object)[codes[fast]]
         for g in estimate.values:
             self._gfr_texts[g.text] = g

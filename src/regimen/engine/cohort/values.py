@@ -24,6 +24,7 @@ from regimen.clinical.prepare import (
 from regimen.engine.cohort.roster import (
     COLUMNS,
     Column,
+    PatientIds,
     RowProblem,
     cell_texts,
 )
@@ -136,7 +137,7 @@ class ValueChecks:
         def _estimate_needs(self) -> list[str]: ...
 
     def _without_gfr(
-        self, roster: pd.DataFrame, cols: dict[str, Column], first_row: int, ids: list[str], problems: list[RowProblem]
+        self, roster: pd.DataFrame, cols: dict[str, Column], first_row: int, ids: PatientIds, problems: list[RowProblem]
     ) -> np.ndarray:
         """Rows with no measured GFR and not all the values to estimate one: a problem each (a value that did not
         read is reported under its own column)."""
@@ -267,7 +268,7 @@ class ValueChecks:
         return (self._options is not None and self._options.bsa_cap is not None) or self._weight_body or self._auc
 
     def _refused(
-        self, cols: dict[str, Column], bad: np.ndarray, first_row: int, ids: list[str], problems: list[RowProblem]
+        self, cols: dict[str, Column], bad: np.ndarray, first_row: int, ids: PatientIds, problems: list[RowProblem]
     ) -> np.ndarray:
         """Rows whose values :func:`prepare` refuses (an impossible GFR estimate, an ideal weight under 152.4 cm),
         one problem each; once per distinct set of values."""
