@@ -1,6 +1,7 @@
-"""A roster's patient ids read in columns (issue 29): :class:`regimen.engine.cohort.roster.PatientIds` gives every
-id exactly as :func:`cell_texts` reads it, finds the same repeated ids and control characters, and a run with
-ids of every awkward kind writes the same rows and rejects the same rows, in CSV and in Parquet."""
+"""A roster read in columns (issue 29): :class:`regimen.engine.cohort.roster.PatientIds` gives every id exactly as
+:func:`cell_texts` reads it, finds the same repeated ids and control characters, :func:`distinct_cells` codes a
+column as pandas.factorize does, and a run with ids of every awkward kind writes the same rows and rejects the
+same rows, in CSV and in Parquet."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from regimen.engine.cohort.roster import (
     _WHITESPACE,
     PatientIds,
     cell_texts,
+    distinct_cells,
     id_counts,
     id_problems,
 )
@@ -75,6 +77,18 @@ def test_ids_that_are_not_text_are_read_as_cell_texts_reads_them() -> None:
     for cells in ([7, 12, 7], [1.5, float("nan"), 2.0], [dt.date(2026, 1, 5), None], ["P1", 3, 2.5, None]):
         series = pd.Series(cells)
         assert PatientIds.read(series).listed() == cell_texts(series), cells
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_CELL, max_size=30), st.sampled_from(["str", "object", "string[pyarrow]", "string[python]"]))
+def test_a_column_read_by_arrow_has_the_codes_and_values_factorize_gives(cells: list[str | None], dtype: str) -> None:
+    """A roster column's distinct cells, coded by Arrow when Arrow holds the text: the codes (-1 for a missing
+    cell) and distinct values, in order, of pandas.factorize."""
+    series = pd.Series(cells, dtype=dtype)
+    codes, uniques = distinct_cells(series)
+    expected_codes, expected = pd.factorize(series, use_na_sentinel=True)
+    assert codes.tolist() == expected_codes.tolist()
+    assert uniques == list(expected) and all(type(u) is str for u in uniques)
 
 
 HEADER = "patient_id,weight_kg,bsa_m2,age"
