@@ -63,10 +63,11 @@ def test_ids_read_in_columns_are_the_ids_read_cell_by_cell(
     assert [ids[i] for i in range(len(ids))] == [t or "" for t in expected]
     assert ids.missing().tolist() == [t is None for t in expected]
     assert ids.repeated() == id_counts(expected)
+    assert ids.distinct == (id_counts(expected) == {})  # known from then on, by every part
     assert [p[0] for p in id_problems(ids, 1)] == _controls_by_hand(expected, 1)
     lo, hi = sorted((min(lo, len(cells)), min(hi, len(cells))))
     part = ids.slice(lo, hi)
-    assert part.listed() == expected[lo:hi]
+    assert part.listed() == expected[lo:hi] and part.distinct == ids.distinct
     assert [p[0] for p in id_problems(part, 1 + lo)] == _controls_by_hand(expected[lo:hi], 1 + lo)
 
 
@@ -89,6 +90,25 @@ def test_a_column_read_by_arrow_has_the_codes_and_values_factorize_gives(cells: 
     expected_codes, expected = pd.factorize(series, use_na_sentinel=True)
     assert codes.tolist() == expected_codes.tolist()
     assert uniques == list(expected) and all(type(u) is str for u in uniques)
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_ids_handed_to_the_rows_in_arrow_get_the_codes_factorize_gives(known: bool) -> None:
+    """Distinct ids are each their own code, the column itself the dictionary (known distinct, or checked); repeated
+    ones are numbered as pandas.factorize numbers them."""
+    import numpy as np
+
+    from regimen.engine.cohort.rowtable import _Columns, _RowTable
+
+    counts = np.array([3, 0, 2, 1])
+    for ids in (["P2", "P10", "=x", "P1"], ["a", "b", "a", "c"]):
+        arrow, plain = _Columns(6, _RowTable()), _Columns(6, _RowTable())
+        arrow.set_ids(pa.array(ids, pa.string()), counts, distinct=known and len(set(ids)) == len(ids))
+        plain.set_per_patient("patient_id", np.asarray(ids, dtype=object), counts)
+        assert arrow.own["patient_id"][0].tolist() == plain.own["patient_id"][0].tolist()
+        codes, held = arrow.own["patient_id"]
+        values = held.to_pylist() if isinstance(held, pa.Array) else held.values
+        assert [values[c] for c in codes] == [i for i, n in zip(ids, counts, strict=True) for _ in range(n)]
 
 
 HEADER = "patient_id,weight_kg,bsa_m2,age"

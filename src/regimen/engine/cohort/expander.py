@@ -459,7 +459,7 @@ class CohortExpander(TemplateBlocks):
             checks.append(int(members[0]))
         # 3. the plan's own warnings, per patient, on each of the patient's rows
         # a run rejects every copy of a repeated id: the ids written are distinct (checked in C), each its own code
-        out.set_ids(ids.taken(good), counts)
+        out.set_ids(ids.taken(good), counts, distinct=ids.distinct)
         out.set_per_patient("plan_warnings", self._plan_warnings(cols, good, group_of, groups), counts)
         table = out.arrow() if coded == "arrow" else None
         self._check(out, table, good, offsets, counts, cols, start, ids, sorted(set(checks)))

@@ -342,10 +342,11 @@ class PatientIds:
     (numbers, dates, mixed) is read by :func:`cell_texts` itself. Invariant: ``ids[pos]`` is
     ``cell_texts(series)[pos] or ""`` for every row (a property test holds the two readings equal)."""
 
-    __slots__ = ("texts",)
+    __slots__ = ("distinct", "texts")
 
-    def __init__(self, texts: pa.Array) -> None:
+    def __init__(self, texts: pa.Array, distinct: bool = False) -> None:
         self.texts = texts  # pa.string(), null where the cell gives no id
+        self.distinct = distinct  # known to hold no id twice (:meth:`repeated` found none), as any part of it
 
     @classmethod
     def read(cls, series: pd.Series) -> PatientIds:
@@ -374,7 +375,7 @@ class PatientIds:
         return self.texts[int(pos)].as_py() or ""
 
     def slice(self, lo: int, hi: int) -> PatientIds:
-        return PatientIds(self.texts.slice(lo, max(hi - lo, 0)))
+        return PatientIds(self.texts.slice(lo, max(hi - lo, 0)), self.distinct)
 
     def listed(self) -> list[str | None]:
         """The ids as :func:`cell_texts` gives them (for the rare rows reported one by one)."""
@@ -398,6 +399,7 @@ class PatientIds:
 
         distinct = len(pc.unique(self.texts)) - (1 if self.texts.null_count else 0)
         if distinct == len(self.texts) - self.texts.null_count:
+            self.distinct = True
             return {}
         return id_counts(self.listed())
 

@@ -262,15 +262,16 @@ class _Columns:
             codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
         self.own[column] = (np.repeat(np.asarray(codes, dtype=np.int32), counts), _Dictionary(list(uniques)))
 
-    def set_ids(self, ids: pa.Array, counts: np.ndarray) -> None:
+    def set_ids(self, ids: pa.Array, counts: np.ndarray, distinct: bool = False) -> None:
         """Every row gets its patient's id: ``ids`` (an Arrow string column, one per patient, none missing) whose
         rows are ``counts`` consecutive rows each. Ids that are distinct (a run's always are: every copy of a
         repeated one is rejected) are each their own code, the column itself the dictionary, with no Python string
-        made (issue 29); otherwise they are numbered as :meth:`set_per_patient` numbers them."""
+        made (issue 29); otherwise they are numbered as :meth:`set_per_patient` numbers them. ``distinct``: known to
+        be distinct (the run counted them), not checked again."""
         import numpy as np
         import pyarrow.compute as pc
 
-        if len(pc.unique(ids)) != len(ids) or ids.null_count:
+        if ids.null_count or (not distinct and len(pc.unique(ids)) != len(ids)):
             self.set_per_patient(ID_COLUMN, np.asarray(ids.to_pylist(), dtype=object), counts)
             return
         self.own[ID_COLUMN] = (np.repeat(np.arange(len(ids), dtype=np.int32), counts), ids)
