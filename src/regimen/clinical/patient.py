@@ -131,7 +131,7 @@ def read_measure(text: str | int | float | Fraction, m: Measure) -> tuple[Fracti
             value = parse_measure(raw, target=m.target, default_unit=m.default_unit, what=m.what, examples=m.examples)
         except UnitError as exc:
             raise PatientError(exc.message) from None
-    if not (m.low < value <= m.high) or (m is AGE and value < 0):
+    if not _possible(value, m) or (m is AGE and value.numerator < 0):
         shown = format_fraction(value)
         bound = f"between {format_fraction(max(m.low, Fraction(0)))} and {format_fraction(m.high)} {m.symbol}"
         raise PatientError(f"{m.what} {shown} {m.symbol} is impossible: give a value {bound} ({option(m.option)})")
@@ -146,8 +146,20 @@ def read_measure(text: str | int | float | Fraction, m: Measure) -> tuple[Fracti
     return value, working
 
 
+def _possible(value: Fraction, m: Measure) -> bool:
+    """``m.low < value <= m.high``, compared in integers (denominators are positive): a Fraction's comparison
+    checks the other number's type through the numbers ABCs, twice for every value a patient gives (issue 29)."""
+    n, d = value.numerator, value.denominator
+    low, high = m.low, m.high
+    return low.numerator * d < n * low.denominator and n * high.denominator <= high.numerator * d
+
+
 def _has_unit(raw: str) -> bool:
-    return any(ch.isalpha() or ch in "'\"²" for ch in raw)
+    """Whether ``raw`` holds a letter or a unit's mark (', ", ²): each character read in C."""
+    return any(map(str.isalpha, raw)) or not _UNIT_MARKS.isdisjoint(raw)
+
+
+_UNIT_MARKS = frozenset("'\"²")
 
 
 def read_date_of_birth(value: str | dt.date) -> dt.date:

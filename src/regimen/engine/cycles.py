@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from fractions import Fraction
 from typing import Any
 
@@ -41,6 +41,9 @@ from regimen.quantities.days import runs
 from regimen.quantities.exact import Rounding, format_fraction
 from regimen.quantities.units import ParsedDose
 
+#: The positions of the rows that :meth:`Cycles.rows_where` picked out of a cycle's rows, by its key.
+_Picks = dict[Hashable, list[int]]
+
 #: What :func:`_layout` gives: (dose, duration, continuous, [(day, infusion, hours given that day)]).
 _Layout = tuple[ParsedDose | AucDose, Fraction | None, bool, tuple[tuple[int, Infusion | None, Fraction], ...]]
 
@@ -64,7 +67,11 @@ class Cycles:
         self.patient = patient
         self.rounding = rounding
         self.adjust = adjust
-        self._first: dict[tuple[int, ...], tuple[int, list[Administration], list[tuple[TotalKey, Fraction]]]] = {}
+        self._first: dict[tuple[int, ...], tuple[int, list[Administration], list[tuple[TotalKey, Fraction]], _Picks]]
+        self._first = {}
+        # each cycle's rows, in the plan's order, with the positions rows_where picked out of the rows of the cycle
+        # they repeat (its own, for a cycle expanded)
+        self._made: list[tuple[list[Administration], _Picks]] = []
         # the sums of each cycle's doses (:func:`cycle_sums`), cycle after cycle: the plan's totals (totals_of)
         self.sums: list[tuple[TotalKey, Fraction]] = []
         self._days: dict[tuple[object, ...], list[DayDose]]
@@ -99,14 +106,33 @@ class Cycles:
             self.drugs.update(r.drug for r in rows)
             self.flagged = self.flagged or any(r.warnings or r.caps for r in rows)
             sums = cycle_sums(rows)
-            self._first[key] = (offset, rows, sums)
+            picks: _Picks = {}
+            self._first[key] = (offset, rows, sums, picks)
+            self._made.append((rows, picks))
             self.sums += sums
             return rows
-        moved_by, template, sums = first
+        moved_by, template, sums, picks = first
         shift = offset - moved_by
         # the same doses as the earlier cycle: the same sums, in this cycle
         self.sums += [((p, cycle, drug, comp, unit), amount) for (p, _, drug, comp, unit), amount in sums]
-        return moved_rows(template, cycle, shift, start)
+        moved = moved_rows(template, cycle, shift, start)
+        self._made.append((moved, picks))
+        return moved
+
+    def rows_where(self, key: Hashable, pick: Callable[[Administration], bool]) -> list[Administration]:
+        """The plan's rows for which ``pick`` holds, in the plan's order: ``pick`` is asked of each expanded cycle's
+        rows alone, as a later cycle's rows are those rows moved (a plan's notes on a few rows, its rate-escalated
+        infusions, its anthracyclines or its capped doses, without reading every row of every cycle: issue 29).
+        So ``pick`` may read only what moving a row keeps (its drug, component, phase, dose, warnings, caps), not
+        its cycle, days or dates. ``key`` names ``pick`` within this expansion: the positions it picks out of a
+        cycle's rows are kept under it."""
+        out: list[Administration] = []
+        for rows, picks in self._made:
+            at = picks.get(key)
+            if at is None:  # the cycle expanded (the first of its kind: _made holds it before those that repeat it)
+                at = picks[key] = [i for i, row in enumerate(rows) if pick(row)]
+            out += map(rows.__getitem__, at)
+        return out
 
     def _body(self, comp: Component, dose: ParsedDose) -> tuple[Fraction, str] | None:
         key = (id(comp), id(dose))

@@ -202,7 +202,9 @@ def _expand(
         offset += n * (length or 0)
     notes.extend(_component_notes(regimen, patient, counts, starts))
     escalated = regimen.once(rate_escalation.escalated)  # the regimen's part of the notes (fastpath, 2)
-    notes.extend(rate_escalation.notes(regimen, rows, rounding, escalated))  # least times of rate-escalated infusions
+    if escalated:  # least times of rate-escalated infusions, from those components' rows alone
+        mine = cycles_of.rows_where("rate-escalated", lambda r: r.component in escalated)
+        notes.extend(rate_escalation.notes(regimen, mine, rounding, escalated))
     notes.extend(
         f"before the first dose: {r.test}, before {', '.join(r.drugs)} ({r.source})" for r in regimen.requirements
     )
@@ -212,13 +214,20 @@ def _expand(
     notes.extend(adjust.notes)
     plan_level = list(warnings)
     if cycles_of.flagged:  # else no row has a warning or a maximum dose that applied: none is read for them
-        warnings.extend(row_warnings(rows))
-        notes.extend(f"{line}, as the protocol states" for line in row_warnings(rows, "caps"))
+        flagged = cycles_of.rows_where("flagged", lambda r: bool(r.warnings or r.caps))
+        warnings.extend(row_warnings(flagged))
+        notes.extend(f"{line}, as the protocol states" for line in row_warnings(flagged, "caps"))
     # lifetime totals, always shown: anthracyclines (default table and limit when none is chosen), bleomycin
     drugs = cycles_of.drugs  # each drug once, without reading every row of every cycle
     administrations = tuple(rows)
     found = exposure(
-        administrations, patient.bsa_m2, options.anthracycline_table, options.prior, options.anthracycline_limit, drugs
+        administrations,
+        patient.bsa_m2,
+        options.anthracycline_table,
+        options.prior,
+        options.anthracycline_limit,
+        drugs,
+        lambda names: cycles_of.rows_where(("drugs", names), lambda r: r.drug in names),
     )
     bleo_notes, bleo_warnings = bleomycin_total(rows, drugs)
     notes.extend([*found.lines, *bleo_notes])

@@ -21,6 +21,8 @@ def exact_sum(values: Sequence[Fraction]) -> Fraction:
     """The exact sum, kept as a numerator per denominator while adding: a plan's doses share a few denominators, so
     each addition is one integer addition, not a Fraction built and reduced (the sum is the same number). Doses
     that are one object (a day's dose, worked out once and given on every day) are one multiplication."""
+    if len(values) == 1 and type(values[0]) is Fraction:  # the number itself (immutable): a cycle's one dose
+        return values[0]
     if values and all(map(is_, values, repeat(values[0]))):  # each compared by identity in C
         first = values[0]
         return Fraction(first.numerator * len(values), first.denominator)  # reduced once, as values[0] * n is
