@@ -17,6 +17,7 @@ from regimen.clinical.dose_change import DoseChange
 from regimen.clinical.options import ClinicalOptions
 from regimen.engine import fastpath
 from regimen.engine.fastpath import IdentityMemo, new_row
+from regimen.errors import RegimenError
 from regimen.model import Administration, Regimen
 from regimen.protocol.loader import load_text
 
@@ -205,3 +206,40 @@ def test_a_flat_doses_rows_are_remembered_for_the_regimen_object_cycle_start_and
     )
     assert _doses(halved, "prednisone") == [(d, Fraction(50)) for d in days]
     assert regimen.expand(reg, regimen.make_patient(weight="60", bsa="1.6")) == small
+
+
+def _laid_out(doxorubicin_days: str) -> Regimen:
+    return load_text(
+        'id = "layout-memo"\nname = "Layout memo"\ncycles = 2\n[[source]]\ncitation = "test"\n'
+        f'[[component]]\ndrug = "doxorubicin"\ndose = "50 mg/m2"\nroute = "IV"\ndays = "{doxorubicin_days}"\n'
+        '[[component]]\ndrug = "filgrastim"\ndose = "5 mcg/kg/day"\nroute = "SC"\ndays = "4-6"\n'
+        '[[component.variant]]\nwhen = "age > 60"\ndays = "4-7"\n',
+        "<test>",
+    )
+
+
+def test_a_cycles_layouts_are_remembered_for_its_phase_variants_and_days_alone() -> None:
+    """The components' days in a cycle are looked up once per cycle expanded (engine.cycles._CYCLE_LAYOUTS, issue
+    29), by the phase, the variants chosen and the cycle's first course day and length: once remembered, a patient
+    whose rule chooses the other variant gets its days, another cycle length its course days, and the same regimen
+    edited (doxorubicin on days 1 and 8) its own days."""
+    reg = _laid_out("1")
+    younger = regimen.make_patient(weight="70", bsa="1.8", age="50")
+    older = regimen.make_patient(weight="70", bsa="1.8", age="70")
+    first = regimen.expand(reg, younger, cycle_length=21)
+    assert [r.course_day for r in first.administrations if r.drug == "filgrastim"] == [4, 5, 6, 25, 26, 27]
+    # age > 60: days 4-7 of each 21-day cycle
+    older_plan = regimen.expand(reg, older, cycle_length=21)
+    assert [r.course_day for r in older_plan.administrations if r.drug == "filgrastim"] == [4, 5, 6, 7, 25, 26, 27, 28]
+    # cycle 2 starts on course day 29 of a 28-day cycle
+    longer = regimen.expand(reg, younger, cycle_length=28)
+    assert [r.course_day for r in longer.administrations if r.drug == "filgrastim"] == [4, 5, 6, 32, 33, 34]
+    assert [r.course_day for r in longer.administrations if r.drug == "doxorubicin"] == [1, 29]
+    edited = regimen.expand(_laid_out("1,8"), younger, cycle_length=21)
+    assert [r.course_day for r in edited.administrations if r.drug == "doxorubicin"] == [1, 8, 22, 29]
+    assert regimen.expand(reg, younger, cycle_length=21) == first
+    # a day that fits a 28-day cycle, laid out, and then asked of a 21-day cycle: refused, not taken from the memo
+    late = _laid_out("1,25")
+    assert len(regimen.expand(late, younger, cycle_length=28).administrations) == 10
+    with pytest.raises(RegimenError, match="doxorubicin falls on day 25, after the end of the 21-day cycle"):
+        regimen.expand(late, younger, cycle_length=21)

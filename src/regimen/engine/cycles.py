@@ -231,6 +231,7 @@ class Cycles:
         adjust, rounding = self.adjust, self.rounding
         rows: list[Administration] = []
         flat_rows = _flat_rows(phase, chosen, (cycle, offset, -1 if length is None else length, start, rounding))
+        layouts = _cycle_layouts(phase, chosen, offset, length)
         for comp in phase.components:
             if not comp.given_in(cycle):
                 continue
@@ -239,7 +240,10 @@ class Cycles:
             if made:  # a flat dose's rows in this cycle, already worked out: nothing else is needed of it
                 rows.extend(map(row_of, map(dict.copy, made)))
                 continue
-            dose, duration, continuous, layout = _layout(phase, comp, chosen, offset, length)
+            laid = layouts.get(comp.id)
+            if laid is None:
+                laid = layouts[comp.id] = _layout(phase, comp, chosen, offset, length)
+            dose, duration, continuous, layout = laid
             level_dose, level_step = adjust.level(comp, dose)
             derivation = self._derivation(comp, level_dose)
             unit = dose.unit.output_unit
@@ -381,6 +385,26 @@ def _flat_rows(
     held = (phase, *chosen.values())
     found = _FLAT_ROWS.get(held, extra)
     return found if found is not None else _FLAT_ROWS.put(held, extra, {})
+
+
+#: For a phase's cycle: each component's :func:`_layout`, by its id, by what decides them all (the phase, the
+#: variants chosen, the cycle's first course day and its length): one look-up per cycle expanded, not one per
+#: component (each a key of the phase's every variant chosen). An entry is added to when a component is first laid
+#: out in the cycle, and then never changes.
+_CYCLE_LAYOUTS: IdentityMemo[dict[str, _Layout]] = IdentityMemo(max_entries=4096)
+
+
+def _cycle_layouts(
+    phase: Phase, chosen: Mapping[str, Variant | None], offset: int, length: int | None
+) -> dict[str, _Layout]:
+    """The layouts of ``phase``'s components in a cycle (:data:`_CYCLE_LAYOUTS`), an empty entry made when there is
+    none; a dictionary of this expansion's alone while :data:`regimen.engine.fastpath.REUSE` is off."""
+    if not fastpath.REUSE:
+        return {}
+    held = (phase, *chosen.values())
+    extra = (offset, -1 if length is None else length)
+    found = _CYCLE_LAYOUTS.get(held, extra)
+    return found if found is not None else _CYCLE_LAYOUTS.put(held, extra, {})
 
 
 #: Each phase's order of components within a day (:func:`component_order`), worked out once per process.
