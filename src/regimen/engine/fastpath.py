@@ -13,8 +13,9 @@ Three things, each with its invariant and a test (tests/test_fastpath.py, tests/
    objects (a strong reference), so none of them can be freed and its ``id`` reused while the entry lives, and
    :meth:`IdentityMemo.get` checks each by ``is`` all the same; the memo is emptied when full, so it never grows
    beyond ``max_entries``. The memos, each of a value that depends on its key's objects alone: a component's
-   layout in a cycle (and a cycle's layouts, in one entry), a phase's order of components, a flat dose's day and derivation, and a flat dose's rows in a
-   cycle of a run that adjusts no dose, each plan's rows copies of them (no patient value is in them:
+   layout in a cycle (and a cycle's layouts, in one entry), a phase's order of components, a flat dose's day and
+   derivation, and a flat dose's rows in a cycle of a run that adjusts no dose, each plan's rows copies of them
+   (no patient value is in them:
    :mod:`regimen.engine.cycles`; a test expands an edited regimen, another start date and a changed dose after
    them and finds their own rows). What depends on the regimen alone is kept with the regimen object itself
    (:meth:`regimen.model.Regimen.once`, issue 29): its components' notes on what the source leaves unstated and its
