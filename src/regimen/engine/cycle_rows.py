@@ -11,7 +11,7 @@ from typing import Any
 
 from regimen.clinical.adjust import PendingRow
 from regimen.engine.doses import DayDose, hours_text, share_text
-from regimen.engine.fastpath import new_infusion, row_of
+from regimen.engine.fastpath import new_infusion, row_of, rows_of
 from regimen.model import Administration, Component, Derivation, Infusion, Phase
 from regimen.quantities.exact import Rounding, amount_text
 
@@ -159,7 +159,7 @@ def plain_rows(
     fields of each distinct dose (most days of a component share one: capecitabine's two a day, 14 days) are
     written once into a copy of ``shared``, and each row is a copy of that with its day (issue 29). The rows
     :func:`administrations` makes of the same doses, with no warning, no cap and no amount before rounding."""
-    rows: list[Administration] = []
+    every: list[dict[str, Any]] = []
     by_dose: dict[int, dict[str, Any]] = {}  # by the dose's identity: ``days`` holds each while this runs
     rate_unit = f"{shared['dose_unit']}/h"
     for day, infusion, dose in days:
@@ -173,8 +173,13 @@ def plain_rows(
         fields = base.copy()  # the row's own __dict__ (regimen.engine.fastpath, 3)
         if infusion is not None and dose[4] is None:
             fields["infusion"] = infusion
-        rows.append(_row_on(fields, day, offset, start))
-    return rows
+        course_day = offset + day
+        fields["day"] = day
+        fields["course_day"] = course_day
+        if start is not None:
+            fields["date"] = start + dt.timedelta(days=course_day - 1)
+        every.append(fields)
+    return rows_of(every)
 
 
 def day_shares(

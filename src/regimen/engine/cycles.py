@@ -23,7 +23,7 @@ from regimen.engine.doses import (
     day_doses,
     infusion_dose,
 )
-from regimen.engine.fastpath import IdentityMemo, moved_rows, row_of
+from regimen.engine.fastpath import IdentityMemo, moved_rows, rows_of
 from regimen.engine.plan import TotalKey, cycle_sums
 from regimen.errors import RegimenError
 from regimen.model import (
@@ -238,7 +238,7 @@ class Cycles:
             plain = adjust.leaves_alone(comp) and not comp.additives
             made = flat_rows.get(comp.id) if plain and flat_rows is not None else None
             if made:  # a flat dose's rows in this cycle, already worked out: nothing else is needed of it
-                rows.extend(map(row_of, map(dict.copy, made)))
+                rows += rows_of(map(dict.copy, made))
                 continue
             laid = layouts.get(comp.id)
             if laid is None:
