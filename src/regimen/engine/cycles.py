@@ -8,6 +8,8 @@ import datetime as dt
 import math
 from collections.abc import Callable, Hashable, Mapping
 from fractions import Fraction
+from itertools import chain, repeat
+from operator import attrgetter
 from typing import Any
 
 from regimen.clinical.adjust import Adjustments, PendingRow
@@ -229,7 +231,7 @@ class Cycles:
         chosen: Mapping[str, Variant | None],
     ) -> list[Administration]:
         adjust, rounding = self.adjust, self.rounding
-        rows: list[Administration] = []
+        made_by: dict[str, list[Administration]] = {}  # each component's rows, as made: by day, then dose number
         flat_rows = _flat_rows(phase, chosen, (cycle, offset, -1 if length is None else length, start, rounding))
         layouts = _cycle_layouts(phase, chosen, offset, length)
         for comp in phase.components:
@@ -238,7 +240,7 @@ class Cycles:
             plain = adjust.leaves_alone(comp) and not comp.additives
             made = flat_rows.get(comp.id) if plain and flat_rows is not None else None
             if made:  # a flat dose's rows in this cycle, already worked out: nothing else is needed of it
-                rows += rows_of(map(dict.copy, made))
+                made_by[comp.id] = rows_of(map(dict.copy, made))
                 continue
             laid = layouts.get(comp.id)
             if laid is None:
@@ -252,7 +254,9 @@ class Cycles:
                 whole = self._infusions(comp, level_dose, level_step, duration, layout)
                 adjust.apply(comp, whole, unit, continuous)
                 shares = day_shares(whole, layout, unit, rounding)
-                rows.extend(administrations(phase, cycle, offset, start, comp, shares, unit, rounding, derivation))
+                made_by[comp.id] = administrations(
+                    phase, cycle, offset, start, comp, shares, unit, rounding, derivation
+                )
                 if plain and flat_rows is not None:  # a pump's rows are worked out for each plan
                     flat_rows[comp.id] = ()
                 continue
@@ -268,7 +272,7 @@ class Cycles:
                     # the rows' fields, kept apart from every row's own dictionary; or () when a patient value
                     # is in them (a dose per m², per kg or by AUC), so that the question is not asked again
                     flat_rows[comp.id] = tuple(r.__dict__.copy() for r in made_rows) if flat else ()
-                rows.extend(made_rows)
+                made_by[comp.id] = made_rows
                 continue
             pending = [
                 PendingRow(
@@ -288,13 +292,17 @@ class Cycles:
             if added is not None:
                 for row in pending:
                     row.steps.append(added)
-            rows.extend(
-                administrations(phase, cycle, offset, start, comp, items_of(pending), unit, rounding, derivation)
+            made_by[comp.id] = administrations(
+                phase, cycle, offset, start, comp, items_of(pending), unit, rounding, derivation
             )
-        rank = _ORDERS.get((phase,))
-        if rank is None:  # by the phase's identity, holding it (regimen.engine.fastpath, 2)
-            rank = _ORDERS.put((phase,), (), component_order(phase))
-        rows.sort(key=lambda r: (r.day, rank[r.component], r.dose_number or 0))
+        order = _ORDERS.get((phase,))
+        if order is None:  # by the phase's identity, holding it (regimen.engine.fastpath, 2)
+            rank = component_order(phase)
+            order = _ORDERS.put((phase,), (), sorted(rank, key=rank.__getitem__))
+        # by day, then the components' order within a day, then dose number: each component's rows in that order,
+        # one after another, sorted by day alone (a stable sort keeps the rest), the key read in C (issue 29)
+        rows = list(chain.from_iterable(map(made_by.get, order, repeat((), len(order)))))
+        rows.sort(key=_DAY)
         return rows
 
     def _layout_doses(
@@ -407,8 +415,9 @@ def _cycle_layouts(
     return found if found is not None else _CYCLE_LAYOUTS.put(held, extra, {})
 
 
-#: Each phase's order of components within a day (:func:`component_order`), worked out once per process.
-_ORDERS: IdentityMemo[dict[str, tuple[int, int, int]]] = IdentityMemo(max_entries=4096)
+#: Each phase's components' ids in their order within a day (:func:`component_order`), worked out once per process.
+_ORDERS: IdentityMemo[list[str]] = IdentityMemo(max_entries=4096)
+_DAY = attrgetter("day")
 
 
 def component_order(phase: Phase) -> dict[str, tuple[int, int, int]]:
