@@ -118,7 +118,8 @@ def format_fraction(x: Fraction, max_places: int = 8, *, grouping: bool = True) 
     """An exact value as text: exact if it terminates within ``max_places`` places, else rounded."""
     n, d = x.as_integer_ratio()
     if 0 < n < _FAST_LIMIT and d < _FAST_LIMIT and max_places >= 0:  # in integers: the same text (see _scaled_text)
-        return _scaled_text(_half_up(n * 10**max_places, d), max_places, grouping)
+        whole, rest = divmod(n * _power(max_places), d)  # rounded half up, as _half_up rounds
+        return _scaled_text(whole + 1 if 2 * rest >= d else whole, max_places, grouping)
     return format_decimal(exact_decimal(x, max_places), grouping=grouping)
 
 
@@ -143,7 +144,7 @@ def _scaled_text(q: int, places: int, grouping: bool = True) -> str:
     if places <= 0:
         whole = q * _power(-places)
         return f"{whole:,}" if grouping and whole >= 1000 else str(whole)
-    power = _power(places)
+    power = _TENS[places] if places < 64 else _power(places)  # every printed number: no call for the usual power
     whole, frac = divmod(q, power)
     # a whole part under 1,000 has no group to separate: str() writes it, without a format specification to read
     head = f"{whole:,}" if grouping and whole >= 1000 else str(whole)
@@ -157,6 +158,9 @@ def _scaled_text(q: int, places: int, grouping: bool = True) -> str:
 #: 10^0 .. 10^63: the powers of ten a printed number is scaled by, each made once (issue 29: every number a plan
 #: prints is scaled so); a larger one is computed.
 _TENS: tuple[int, ...] = tuple(10**k for k in range(64))
+
+
+_TEN_BILLION = 10**10  # the places an amount rounded for display is shown 'from'
 
 
 def _power(places: int) -> int:
@@ -206,15 +210,20 @@ def _significant(n: int, d: int, digits: int) -> tuple[int, int, bool]:
     """``n / d`` (> 0) rounded half up to ``digits`` significant figures, in integers as :func:`round_significant`
     rounds: ``q × 10^-places``, and whether that is ``n / d`` exactly."""
     exponent = len(str(n)) - len(str(d))  # floor(log10(n / d)) is this or one less
-    if _below_power(n, d, exponent):
+    # n / d < 10 ** exponent (_below_power), and each rounding half up (_half_up), written out: every printed amount
+    if (n < d * _power(exponent)) if exponent >= 0 else (n * _power(-exponent) < d):
         exponent -= 1
     places = digits - 1 - exponent
     if places >= 0:
-        scaled = n * 10**places
-        q = _half_up(scaled, d)
+        scaled = n * _power(places)
+        q, rest = divmod(scaled, d)
+        if 2 * rest >= d:
+            q += 1
         return q, places, q * d == scaled
-    unit_size = 10**-places
-    q = _half_up(n, d * unit_size)
+    unit_size = _power(-places)
+    q, rest = divmod(n, d * unit_size)
+    if 2 * rest >= d * unit_size:
+        q += 1
     return q, places, q * unit_size * d == n
 
 
@@ -235,7 +244,7 @@ def _amount_in_integers(n: int, d: int, unit: str, digits: int) -> str:
     rounded = _scaled_text(q, places)
     if exact:
         return f"{rounded} {unit}"
-    scaled = n * 10**10
+    scaled = n * _TEN_BILLION
     q = _half_up(scaled, d)
     mark = "" if q * d == scaled else "…"
     return f"{rounded} {unit} (from {_scaled_text(q, 10)}{mark})"
