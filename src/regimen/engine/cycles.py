@@ -26,7 +26,7 @@ from regimen.engine.doses import (
     infusion_dose,
 )
 from regimen.engine.fastpath import IdentityMemo, moved_rows, rows_of
-from regimen.engine.plan import TotalKey, cycle_sums
+from regimen.engine.plan import CycleSums, TotalKey, cycle_sums
 from regimen.errors import RegimenError
 from regimen.model import (
     Administration,
@@ -74,8 +74,9 @@ class Cycles:
         # each cycle's rows, in the plan's order, with the positions rows_where picked out of the rows of the cycle
         # they repeat (its own, for a cycle expanded)
         self._made: list[tuple[list[Administration], _Picks]] = []
-        # the sums of each cycle's doses (:func:`cycle_sums`), cycle after cycle: the plan's totals (totals_of)
-        self.sums: list[tuple[TotalKey, Fraction]] = []
+        # the sums of each cycle's doses (:func:`cycle_sums`), cycle after cycle: the plan's totals
+        # (totals_of_cycles); a later cycle's are the sums of the cycle it repeats, not a copy
+        self.sums: list[CycleSums] = []
         self._days: dict[tuple[object, ...], list[DayDose]]
         self._days = {}
         self._bodies: dict[tuple[int, int], tuple[Fraction, str] | None] = {}
@@ -111,12 +112,11 @@ class Cycles:
             picks: _Picks = {}
             self._first[key] = (offset, rows, sums, picks)
             self._made.append((rows, picks))
-            self.sums += sums
+            self.sums.append((None, sums))
             return rows
         moved_by, template, sums, picks = first
         shift = offset - moved_by
-        # the same doses as the earlier cycle: the same sums, in this cycle
-        self.sums += [((p, cycle, drug, comp, unit), amount) for (p, _, drug, comp, unit), amount in sums]
+        self.sums.append((cycle, sums))  # the same doses as the earlier cycle: the same sums, in this cycle
         moved = moved_rows(template, cycle, shift, start)
         self._made.append((moved, picks))
         return moved

@@ -27,7 +27,7 @@ from regimen.clinical.patient import AGE
 from regimen.clinical.prepare import prepare
 from regimen.engine.cycles import Cycles
 from regimen.engine.outcomes import expand_outcomes, missing_names, missing_warning, outcomes
-from regimen.engine.plan import Plan, totals_of
+from regimen.engine.plan import Plan, totals_of_cycles
 from regimen.engine.requirements import check_patient
 from regimen.engine.timing import assign_times
 from regimen.errors import PatientError, RegimenError, option
@@ -244,7 +244,7 @@ def _expand(
         regimen=regimen,
         patient=patient,
         administrations=administrations,
-        totals=tuple(totals_of(cycles_of.sums)),
+        totals=tuple(totals_of_cycles(cycles_of.sums)),
         notes=tuple(dict.fromkeys(notes)),
         cycles=counts,
         start=start,

@@ -93,14 +93,27 @@ def cycle_sums(rows: Iterable[Administration]) -> list[tuple[TotalKey, Fraction]
 
 def totals_of(sums: Sequence[tuple[TotalKey, Fraction]]) -> list[Total]:
     """The totals (:func:`compute_totals`) from the sums of each cycle's rows (:func:`cycle_sums`, cycle after
-    cycle): a cycle that repeats an earlier one's rows repeats its sums, so a plan need not add them again."""
-    shared = _several({(drug, component) for (_, _, drug, component, _), _ in sums})
+    cycle)."""
+    return totals_of_cycles([(None, sums)])
+
+
+#: The sums of a cycle's rows (:func:`cycle_sums`) and the cycle they are given in, or None for the cycle their keys
+#: name: a later cycle that repeats an earlier one's rows repeats its sums, which a plan need not add (nor copy) again.
+CycleSums = tuple[int | None, Sequence[tuple[TotalKey, Fraction]]]
+
+
+def totals_of_cycles(cycles: Sequence[CycleSums]) -> list[Total]:
+    """The totals (:func:`compute_totals`) from the sums of each cycle's rows, cycle after cycle (:data:`CycleSums`:
+    each distinct list of sums is read once for the drugs given by several components)."""
+    distinct = {id(sums): sums for _, sums in cycles}.values()
+    shared = _several({(drug, component) for sums in distinct for (_, _, drug, component, _), _ in sums})
     out: list[Total] = []
     course: dict[tuple[str, str | None, str], list[Fraction]] = {}
-    for (phase, cycle, drug, component, unit), amount in sums:
-        comp = component if drug in shared else None
-        out.append(new_total(drug, amount, unit, phase, cycle, None, comp))
-        course.setdefault((drug, comp, unit), []).append(amount)
+    for given_in, sums in cycles:
+        for (phase, cycle, drug, component, unit), amount in sums:
+            comp = component if drug in shared else None
+            out.append(new_total(drug, amount, unit, phase, cycle if given_in is None else given_in, None, comp))
+            course.setdefault((drug, comp, unit), []).append(amount)
     out += [new_total(d, exact_sum(a), u, None, None, None, k) for (d, k, u), a in course.items()]
     return out
 
@@ -149,6 +162,7 @@ _DOSE = attrgetter("dose")
 
 
 __all__ = [
+    "CycleSums",
     "Plan",
     "TotalKey",
     "compute_totals",
@@ -158,4 +172,5 @@ __all__ = [
     "new_total",
     "slot_setter",
     "totals_of",
+    "totals_of_cycles",
 ]
