@@ -7,8 +7,8 @@ All arithmetic is exact; rounding is applied only to numbers printed in the work
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
 from regimen.clinical.prepare import Gfr
 from regimen.model import AucDose, Component, Patient, Variant
@@ -44,9 +44,10 @@ def component_schedule(component: Component, variant: Variant | None) -> tuple[P
 # ---- doses ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _DoseWork:
-    """One day's amount, its rate (if any), hours of delivery that day, and the working."""
+class _DoseWork(NamedTuple):
+    """One day's amount, its rate (if any), hours of delivery that day, and the working: a named tuple, made for
+    every distinct dose of a plan (a frozen dataclass's ``__init__`` writes each field through
+    ``object.__setattr__``, three times the cost; issue 29)."""
 
     amount: Fraction
     rate: Fraction | None
