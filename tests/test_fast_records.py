@@ -1,8 +1,9 @@
 """The shortcuts of a plan's objects and records (issue 29) give exactly what the plain ways give.
 
-Totals and infusions are written into their slots (``new_total``, ``new_infusion``) rather than through the frozen
-dataclasses' ``__init__``; a plan's records work each number out once (``Numbers``); the web API writes its JSON
-without indentation, with orjson. Each is held equal to the plain way here.
+Totals, infusions and derivations are written into their slots (``new_total``, ``new_infusion``,
+``new_derivation``) rather than through the frozen dataclasses' ``__init__``; a plan's records work each number
+out once (``Numbers``); the web API writes its JSON without indentation, with orjson. Each is held equal to the
+plain way here.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import pytest
 from tests.conftest import BUNDLED_IDS
 
 import regimen
-from regimen.engine.fastpath import new_infusion
+from regimen.engine.fastpath import new_derivation, new_infusion
 from regimen.engine.plan import new_total
 from regimen.engine.preparations import preparations
 from regimen.engine.rows import Numbers, exact_text, plan_to_dict, preparation_record, row_record, total_record
 from regimen.export.records import plan_record, plan_to_json
-from regimen.model import Infusion, Total
+from regimen.model import Derivation, Infusion, Total
 from regimen.quantities.exact import Rounding, decimal_to_json, exact_decimal
+from regimen.quantities.units import parse_dose
 
 
 def test_a_total_written_into_its_slots_is_the_total_the_constructor_makes() -> None:
@@ -46,6 +48,18 @@ def test_an_infusion_written_into_its_slots_is_the_infusion_the_constructor_make
     assert made.hours_today == 22  # 46 h: 24 h, then 22 h
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.day_index = 1  # type: ignore[misc]
+
+
+def test_a_derivation_written_into_its_slots_is_the_derivation_the_constructor_makes() -> None:
+    assert [f.name for f in dataclasses.fields(Derivation)] == ["dose", "factor", "factor_unit", "factor_text"]
+    dose = parse_dose("2 mg/kg")
+    made = new_derivation(dose, Fraction(62), "kg", "62 kg (ideal)")
+    assert made == Derivation(dose, Fraction(62), "kg", "62 kg (ideal)")
+    assert hash(made) == hash(Derivation(dose, Fraction(62), "kg", "62 kg (ideal)"))
+    plain = new_derivation(dose, Fraction(70), "kg")  # the text left out: None, as the constructor's default
+    assert plain == Derivation(dose, Fraction(70), "kg") and plain.factor_text is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.factor = Fraction(1)  # type: ignore[misc]
 
 
 def test_numbers_are_the_texts_and_roundings_of_each_number() -> None:

@@ -25,7 +25,7 @@ from regimen.engine.doses import (
     day_doses,
     infusion_dose,
 )
-from regimen.engine.fastpath import IdentityMemo, moved_rows, rows_of
+from regimen.engine.fastpath import IdentityMemo, moved_rows, new_derivation, rows_of
 from regimen.engine.plan import CycleSums, TotalKey, cycle_sums
 from regimen.errors import RegimenError
 from regimen.model import (
@@ -158,7 +158,7 @@ class Cycles:
             factor, text = basis_of(dose, self.patient)
             if not text:
                 return Derivation(dose, None, None)
-            return Derivation(dose, factor, {"weight": "kg", "bsa": "m²"}[dose.unit.basis])
+            return new_derivation(dose, factor, {"weight": "kg", "bsa": "m²"}[dose.unit.basis])
         factor, text = body
         unit = {"weight": "kg", "bsa": "m²"}[dose.unit.basis]
         # whether the working's factor is the plain value, once per body factor of the run (the components dosed
@@ -168,7 +168,7 @@ class Cycles:
         else:
             plain = f" × {format_fraction(factor)} {unit}"
             said = self._factor_texts[id(body)] = None if text == plain else text.removeprefix(" × ")
-        return Derivation(dose, factor, unit, said)
+        return new_derivation(dose, factor, unit, said)
 
     def _day(
         self,

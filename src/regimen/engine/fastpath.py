@@ -36,10 +36,9 @@ Three things, each with its invariant and a test (tests/test_fastpath.py, tests/
    ``__post_init__``, no ``__slots__`` and no field default that is computed, and every field is written, in the
    class's order (tests hold each row's ``__dict__`` to the class's fields, in order, and to the constructor's
    row). A dictionary made a row's ``__dict__`` is that row's alone: never one that another row or the caller
-   keeps. An
-   :class:`~regimen.model.Infusion` (slots, one per day of each continuous infusion) is written slot by slot
-   (:func:`new_infusion`), as :func:`regimen.engine.plan.new_total` writes a total; a test holds both equal to the
-   constructor's.
+   keeps. An :class:`~regimen.model.Infusion` (slots, one per day of each continuous infusion) is written slot by
+   slot (:func:`new_infusion`), and so is a :class:`~regimen.model.Derivation` (:func:`new_derivation`), as
+   :func:`regimen.engine.plan.new_total` writes a total; a test holds each equal to the constructor's.
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ from operator import is_
 from typing import Any, Generic, TypeVar
 
 from regimen.engine.plan import slot_setter
-from regimen.model import Administration, Infusion
+from regimen.model import Administration, Derivation, Dose, Infusion
 
 #: Reuse earlier cycles' rows and each distinct day's dose (see the module's point 1). Only the tests turn it off.
 REUSE = True
@@ -197,4 +196,32 @@ def new_infusion(
     return infusion
 
 
-__all__ = ["REUSE", "IdentityMemo", "moved_row", "moved_rows", "new_infusion", "new_row", "row_of", "rows_of"]
+_DOSE, _FACTOR, _FACTOR_UNIT, _FACTOR_TEXT = (
+    slot_setter(Derivation, name) for name in ("dose", "factor", "factor_unit", "factor_text")
+)
+
+
+def new_derivation(
+    dose: Dose, factor: Fraction | None, factor_unit: str | None, factor_text: str | None = None
+) -> Derivation:
+    """``Derivation(...)`` with each field written into its slot, as :func:`new_infusion` makes an infusion: a plan
+    makes one for each component dosed by a patient value (a test holds the two equal)."""
+    derivation: Derivation = object.__new__(Derivation)
+    _DOSE(derivation, dose)
+    _FACTOR(derivation, factor)
+    _FACTOR_UNIT(derivation, factor_unit)
+    _FACTOR_TEXT(derivation, factor_text)
+    return derivation
+
+
+__all__ = [
+    "REUSE",
+    "IdentityMemo",
+    "moved_row",
+    "moved_rows",
+    "new_derivation",
+    "new_infusion",
+    "new_row",
+    "row_of",
+    "rows_of",
+]
