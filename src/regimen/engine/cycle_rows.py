@@ -11,7 +11,7 @@ from typing import Any
 
 from regimen.clinical.adjust import PendingRow
 from regimen.engine.doses import DayDose, hours_text, share_text
-from regimen.engine.fastpath import new_infusion, row_of, rows_of
+from regimen.engine.fastpath import new_infusion, new_row, row_of
 from regimen.model import Administration, Component, Derivation, Infusion, Phase
 from regimen.quantities.exact import Rounding, amount_text
 
@@ -159,7 +159,7 @@ def plain_rows(
     fields of each distinct dose (most days of a component share one: capecitabine's two a day, 14 days) are
     written once into a copy of ``shared``, and each row is a copy of that with its day (issue 29). The rows
     :func:`administrations` makes of the same doses, with no warning, no cap and no amount before rounding."""
-    every: list[dict[str, Any]] = []
+    rows: list[Administration] = []
     by_dose: dict[int, dict[str, Any]] = {}  # by the dose's identity: ``days`` holds each while this runs
     rate_unit = f"{shared['dose_unit']}/h"
     for day, infusion, dose in days:
@@ -170,7 +170,8 @@ def plain_rows(
             _dose_fields(base, amount, rate, rate_unit, hours, calculation)
             base["dose_number"] = number
             base["doses_per_day"] = per_day if number is not None else None
-        fields = base.copy()  # the row's own __dict__ (regimen.engine.fastpath, 3)
+        row = new_row(base)  # base's fields written into the row's own __dict__ (regimen.engine.fastpath, 3)
+        fields = row.__dict__
         if infusion is not None and dose[4] is None:
             fields["infusion"] = infusion
         course_day = offset + day
@@ -178,8 +179,8 @@ def plain_rows(
         fields["course_day"] = course_day
         if start is not None:
             fields["date"] = start + dt.timedelta(days=course_day - 1)
-        every.append(fields)
-    return rows_of(every)
+        rows.append(row)
+    return rows
 
 
 def day_shares(

@@ -240,7 +240,7 @@ class Cycles:
             plain = adjust.leaves_alone(comp) and not comp.additives
             made = flat_rows.get(comp.id) if plain and flat_rows is not None else None
             if made:  # a flat dose's rows in this cycle, already worked out: nothing else is needed of it
-                made_by[comp.id] = rows_of(map(dict.copy, made))
+                made_by[comp.id] = rows_of(made)
                 continue
             laid = layouts.get(comp.id)
             if laid is None:
