@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from regimen.engine.row_frames import plan_to_dataframe
@@ -81,8 +80,11 @@ def cycle_sums(rows: Iterable[Administration]) -> list[tuple[TotalKey, Fraction]
     anticancer drugs only (supportive care is not part of a cumulative total)."""
     by_cycle: dict[TotalKey, list[Fraction]] = {}
     # supportive care (premedication, hydration, growth factor) is given but is not anticancer exposure: left out
-    rows = [r for r in rows if r.role == "anticancer"]
-    for key, dose in zip(map(_KEY, rows), map(_DOSE, rows), strict=True):  # the attributes read in C, not Python
+    for r in rows:
+        if r.role != "anticancer":
+            continue
+        key = (r.phase, r.cycle, r.drug, r.component, r.dose_unit)  # each read by a specialised instruction
+        dose = r.dose
         doses = by_cycle.get(key)
         if doses is None:
             by_cycle[key] = [dose]
@@ -155,10 +157,6 @@ def new_total(
     _CONDITION(total, condition)
     _COMPONENT(total, component)
     return total
-
-
-_KEY = attrgetter("phase", "cycle", "drug", "component", "dose_unit")
-_DOSE = attrgetter("dose")
 
 
 __all__ = [
