@@ -243,3 +243,16 @@ def test_a_cycles_layouts_are_remembered_for_its_phase_variants_and_days_alone()
     assert len(regimen.expand(late, younger, cycle_length=28).administrations) == 10
     with pytest.raises(RegimenError, match="doxorubicin falls on day 25, after the end of the 21-day cycle"):
         regimen.expand(late, younger, cycle_length=21)
+
+
+def test_the_drugs_counted_with_a_table_are_that_table_objects_own() -> None:
+    """The drugs a plan counts with a factor table are worked out once per table object (issue 29): a table that
+    adds a drug, asked after the bundled one, counts it; the bundled table still does not."""
+    from regimen.clinical import anthracycline
+
+    bundled = anthracycline.load_table("esc-2022")
+    assert "pixantrone" not in anthracycline._known_with(bundled)
+    added = dataclasses.replace(bundled, factors={**bundled.factors, "pixantrone": Fraction(1, 2)})
+    assert anthracycline._known_with(added) == anthracycline._known_with(bundled) | {"pixantrone"}
+    assert "pixantrone" not in anthracycline._known_with(bundled)
+    assert anthracycline._known_with(bundled) is anthracycline._known_with(bundled)  # remembered

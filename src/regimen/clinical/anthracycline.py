@@ -126,6 +126,23 @@ def known_anthracyclines() -> frozenset[str]:
     return frozenset().union(*(load_table(name).drugs for name in bundled_tables()))
 
 
+#: :func:`_known_with` of each table, by the table's identity (the entry holds the table, and is checked by ``is``).
+_KNOWN_WITH: dict[int, tuple[FactorTable, frozenset[str]]] = {}
+
+
+def _known_with(table: FactorTable) -> frozenset[str]:
+    """The drugs a plan counts with ``table``: the known anthracyclines and the table's own drugs, worked out once
+    per table object rather than twice for every plan (issue 29). Emptied when full."""
+    found = _KNOWN_WITH.get(id(table))
+    if found is not None and found[0] is table:
+        return found[1]
+    if len(_KNOWN_WITH) >= 256:
+        _KNOWN_WITH.clear()
+    known = known_anthracyclines() | table.drugs
+    _KNOWN_WITH[id(table)] = (table, known)
+    return known
+
+
 @dataclass(frozen=True, slots=True)
 class Prior:
     """An earlier cumulative dose, e.g. ``doxorubicin 240 mg/m2``."""
@@ -202,7 +219,7 @@ def exposure(
     chosen = limit is not None
     used = table if table is not None else load_table(DEFAULT_TABLE)
     # only the rows of the drugs counted() counts are handed to it (8 of an R-CHOP plan's 96)
-    known = known_anthracyclines() | used.drugs
+    known = _known_with(used)
     counted_drugs = frozenset(drug for drug in drugs if drug.lower() in known)
     mine = rows_of(counted_drugs) if rows_of is not None else [r for r in rows if r.drug in counted_drugs]
     found = counted(
@@ -251,7 +268,7 @@ def counted(
 ) -> Exposure:
     """The doxorubicin-equivalent of ``parts`` in turn (the first with the prior exposure), each running total held
     against ``limit``. A part after the first that holds no anthracycline is left out."""
-    known = known_anthracyclines() | (table.drugs if table else set())
+    known = _known_with(table) if table else known_anthracyclines()
     sums: list[tuple[str, dict[str, dict[Fraction | None, Fraction]]]] = []
     for what, rows in parts:
         # the doses of each drug by BSA, gathered by the BSA object (a plan's rows share one): a Fraction's hash is a
