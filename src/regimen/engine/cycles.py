@@ -129,11 +129,13 @@ class Cycles:
         its cycle, days or dates. ``key`` names ``pick`` within this expansion: the positions it picks out of a
         cycle's rows are kept under it."""
         out: list[Administration] = []
+        append = out.append
         for rows, picks in self._made:
             at = picks.get(key)
             if at is None:  # the cycle expanded (the first of its kind: _made holds it before those that repeat it)
                 at = picks[key] = [i for i, row in enumerate(rows) if pick(row)]
-            out += map(rows.__getitem__, at)
+            for i in at:  # a row or two of each cycle: no iterator made for them
+                append(rows[i])
         return out
 
     def _body(self, comp: Component, dose: ParsedDose) -> tuple[Fraction, str] | None:
