@@ -12,13 +12,14 @@ from __future__ import annotations
 import importlib
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from regimen.cli.options import flag
 from regimen.errors import RegimenError
-from regimen.export.io import remove_pending
+from regimen.export.io import remove_pending, written_whole
 
 #: Every command: name -> "module:function" (the function is a click command). The one lazy-import place
 #: of the command line.
@@ -116,17 +117,26 @@ def _stop(signum: int, _frame: object) -> None:
     raise Stopped(signum)
 
 
+def stopped_message(written: tuple[Path, ...]) -> str:
+    """What a run stopped by SIGTERM says: no output, or the outputs it had put in place whole before the signal
+    (a signal can come after a file is renamed into place and before the process ends)."""
+    if not written:
+        return "Stopped (SIGTERM): no output was written; temporary files were removed."
+    names = ", ".join(str(p) for p in written)
+    return f"Stopped (SIGTERM) after writing {names} whole; nothing else was written; temporary files were removed."
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, _stop)
     try:
         cli.main(prog_name="regimen")
     except Stopped:
         remove_pending()  # whatever was being written, wherever the signal came
-        click.echo("Stopped (SIGTERM): no output was written; temporary files were removed.", err=True)
+        click.echo(stopped_message(written_whole()), err=True)
         sys.exit(128 + signal.SIGTERM)
     except BrokenPipeError:  # e.g. 'regimen expand ... | head'
         sys.stderr.close()
         sys.exit(1)
 
 
-__all__ = ["COMMANDS", "cli", "cli_message", "main"]
+__all__ = ["COMMANDS", "cli", "cli_message", "main", "stopped_message"]

@@ -9,7 +9,6 @@ the types of the row schema (:data:`regimen.engine.rows.ROW_SCHEMA`), whatever a
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from regimen.engine.cohort.runner import Engine, Progress, RunSummary, arrow_mem
 from regimen.engine.row_frames import arrow_schema, coded_schema, csv_text, dictionary_array, empty_frame
 from regimen.errors import RegimenError
 from regimen.export.csvrows import write_rows
-from regimen.export.io import atomic_target, cannot_write, done_with, temporary_folder
+from regimen.export.io import atomic_target, cannot_write, done_with, put_in_place, temporary_folder
 from regimen.export.spreadsheet import safe_frame
 from regimen.model import Regimen
 
@@ -210,7 +209,7 @@ class ParquetParts:
         try:
             if self.folder.exists():
                 self.folder.rmdir()
-            os.replace(self.tmp, self.folder)
+            put_in_place(self.tmp, self.folder)
         except BaseException:
             shutil.rmtree(self.tmp, ignore_errors=True)
             raise

@@ -199,6 +199,22 @@ def done_with(tmp: Path) -> None:
     _PENDING.discard(tmp)
 
 
+#: Outputs this process has put in place whole (renamed onto their target), in order: what a run stopped after them
+#: still leaves behind, so that its message does not say "no output was written" beside a finished file.
+_WRITTEN: list[Path] = []
+
+
+def put_in_place(tmp: Path, target: Path) -> None:
+    """Rename a finished temporary file or folder onto ``target``, and remember that ``target`` was written whole."""
+    os.replace(tmp, target)
+    _WRITTEN.append(target)
+
+
+def written_whole() -> tuple[Path, ...]:
+    """The outputs this process has put in place whole so far."""
+    return tuple(_WRITTEN)
+
+
 def remove_pending() -> list[Path]:
     """Remove every temporary file and folder of an output still being written; the paths removed."""
     removed = []
@@ -231,7 +247,7 @@ def atomic_target(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         os.chmod(tmp, _mode_for(target))  # mkstemp makes 0600: give the file the mode the user expects
-        os.replace(tmp, target)
+        put_in_place(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise cannot_write(target, exc) from None
