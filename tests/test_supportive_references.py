@@ -185,3 +185,34 @@ def test_the_worklist_and_the_calendar_show_the_premedication_apart_from_the_pac
     summaries = re.findall(r"^SUMMARY:(.*)$", ics.read_text("utf-8").replace("\r\n", "\n"), flags=re.M)
     assert "Dexamethasone 20 mg IV (premedication) — C1 D1" in summaries
     assert "Paclitaxel 144 mg IV — C1 D1" in summaries
+
+
+def test_the_worklist_puts_cisplatins_hydration_before_the_cisplatin(tmp_path: Path) -> None:
+    """Issue 27's done-when: cisplatin's hydration appears in the worklist before the cisplatin. Cisplatin at 09:00
+    (the course's time): mannitol 200 mL over 30 min ends as it starts (08:30), the pre-hydration 500 mL over 60 min
+    before the mannitol (07:30); the post-hydration, after a cisplatin whose duration no source read states, has no
+    clock time and keeps its place after the drugs."""
+    import json
+
+    db = str(tmp_path / "c.db")
+    patient = ("--bsa", "1.8", "--weight", "70", "--age", "50", "--start", "2026-12-07", "--tz", "UTC", "--db", db)
+    assert run("course", "start", "cisplatin-etoposide", "--course", "e1", "--time", "09:00", *patient).exit_code == 0
+    shown = run("due", "--from", "2026-12-07", "--days", "1", "--format", "json", "--db", db)
+    assert shown.exit_code == 0, shown.output
+    rows = [
+        (a["component"], a["time_local"], a["dose_text"], a["role"])
+        for a in json.loads(shown.output)["administrations"]
+    ]
+    order = [c for c, *_ in rows]
+    assert (
+        order.index("prehydration") < order.index("mannitol") < order.index("cisplatin") < order.index("posthydration")
+    )
+    timed = {c: (t, d, r) for c, t, d, r in rows}
+    assert timed["prehydration"] == ("07:30", "500 mL", "supportive")
+    assert timed["mannitol"] == ("08:30", "200 mL", "supportive")
+    assert timed["cisplatin"] == ("09:00", "144 mg", "anticancer")  # 80 mg/m² × 1.8 m²
+    assert timed["posthydration"] == (None, "500 mL", "supportive")
+    text = run("due", "--from", "2026-12-07", "--days", "1", "--db", db).output
+    assert text.index("07:30 UTC  e1      hydration fluid [supportive]  500 mL") < text.index(
+        "09:00 UTC  e1      cisplatin"
+    )
