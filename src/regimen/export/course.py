@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +12,7 @@ from regimen.engine.courses.describe import status_of
 from regimen.engine.plan import Plan, exact_sum
 from regimen.engine.preparations import Preparation, grouped, preparation_words
 from regimen.engine.rows import exact_text, preparation_record, row_record
+from regimen.export.jsontext import indented_json
 from regimen.export.table import DISCLAIMER, patient_line
 from regimen.export.worklist import (  # the worklist's outputs, where its readers have found them
     DUE_HEADER,
@@ -220,7 +220,7 @@ def course_record(view: CourseView, records: Mapping[str, Any]) -> dict[str, Any
 
 
 def course_json(view: CourseView, records: Mapping[str, Any]) -> str:
-    return json.dumps(course_record(view, records), indent=2, ensure_ascii=False) + "\n"
+    return indented_json(course_record(view, records))
 
 
 def rendered(view: CourseView, records: Mapping[str, Any]) -> Rendered:

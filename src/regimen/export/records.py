@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import PurePath
 from typing import Any
 
 from regimen.engine.plan import Plan
 from regimen.engine.rows import ROW_FIELDS, csv_record, plan_to_dict
+from regimen.export.jsontext import indented_json
 from regimen.export.spreadsheet import safe_text
 
 
@@ -31,7 +31,7 @@ def plan_record(plan: Plan, *, paths: bool = True) -> dict[str, Any]:
 
 def plan_to_json(plan: Plan, *, paths: bool = True) -> str:
     """The plan as JSON, indented (:func:`plan_record`)."""
-    return json.dumps(plan_record(plan, paths=paths), indent=2, ensure_ascii=False) + "\n"
+    return indented_json(plan_record(plan, paths=paths))
 
 
 def plan_to_csv(plan: Plan) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from fractions import Fraction
 
 from regimen.engine.rows import exact_text
 from regimen.engine.supply import VIAL_RULE, SupplyForecast, json_number
+from regimen.export.jsontext import indented_json
 from regimen.export.spreadsheet import safe_record, safe_text
 from regimen.export.table import columns
 from regimen.quantities.exact import format_fraction
@@ -20,7 +20,7 @@ def vials_text(vials: dict[str, int] | None) -> str:
 
 
 def forecast_json(forecast: SupplyForecast) -> str:
-    return json.dumps(forecast.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return indented_json(forecast.to_dict())
 
 
 def forecast_csv(forecast: SupplyForecast) -> str:

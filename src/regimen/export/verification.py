@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from fractions import Fraction
 from typing import Any
 
 from regimen.engine.plan import Plan
 from regimen.engine.rows import exact_text
 from regimen.engine.verify import Check, Expected, Verification, signed_percent
+from regimen.export.jsontext import indented_json
 from regimen.export.table import DISCLAIMER, columns, header_lines
 from regimen.quantities.exact import amount_text, decimal_to_json, format_fraction, to_decimal
 
@@ -164,7 +164,7 @@ def verification_csv(v: Verification) -> str:
 
 
 def verification_json(v: Verification) -> str:
-    return json.dumps(verification_to_dict(v), indent=2, ensure_ascii=False) + "\n"
+    return indented_json(verification_to_dict(v))
 
 
 __all__ = [

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import operator
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -15,6 +14,7 @@ from typing import Any
 
 from regimen.engine.courses.worklist import DueRow
 from regimen.export import DISCLAIMER
+from regimen.export.jsontext import indented_json
 from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.exact import decimal_to_json, exact_decimal, exact_text
 
@@ -120,7 +120,7 @@ def due_json(rows: Sequence[DueRow], first: dt.date, last: dt.date) -> str:
         "administrations": [due_record(r) for r in rows],
         "disclaimer": DISCLAIMER,
     }
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return indented_json(data)
 
 
 DUE_HEADER = ("Date", "Time", "Course", "Drug", "Dose", "Route", "Preparation", "Working")
