@@ -137,6 +137,20 @@ def _postmaster(url: str) -> int:
     return int(re.search(r"^PPid:\s+(\d+)", status, re.M).group(1))  # type: ignore[union-attr]
 
 
+def _until_gone(url: str) -> None:
+    """Wait (a minute at most) until the server refuses a new connection: it has stopped."""
+    import psycopg
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            psycopg.connect(url, connect_timeout=2).close()
+        except psycopg.OperationalError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the server at {url} still answers a minute after SIGQUIT")
+
+
 #: ``regimen ARGS`` as a person runs it, with the store's test seam (``before_commit``) set to make the MARK file
 #: once the change is written and to wait there, inside the transaction, so that the test can stop the server.
 PAUSED_COMMAND = """
@@ -144,9 +158,11 @@ import pathlib, sys, time
 import regimen.store.courses as courses
 mark, args = sys.argv[1], sys.argv[2:]
 opened = courses.CourseStore.__init__
-def pause():
+def pause():  # until the test has stopped the server (MARK.go), for a minute at most
     pathlib.Path(mark).touch()
-    time.sleep(10)
+    go, deadline = pathlib.Path(mark + ".go"), time.monotonic() + 60
+    while not go.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
 def init(self, engine, before_commit=None):
     opened(self, engine, pause)
 courses.CourseStore.__init__ = init
@@ -186,6 +202,8 @@ def test_postgresql_newer_schema_password_and_a_server_dying_mid_commit(tmp_path
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.05)
         os.kill(_postmaster(url), signal.SIGQUIT)
+        _until_gone(url)
+        (tmp_path / "mark.go").touch()  # the change commits now, to a server that is no longer there
         _, err = proc.communicate(timeout=120)
     assert proc.returncode == 1, err
     lines = err.strip().splitlines()
