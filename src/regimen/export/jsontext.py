@@ -22,16 +22,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import orjson
-
-_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
-
 
 def indented_json(value: Any) -> str:
     """``value`` as indented JSON text ending in a newline (``json.dumps(value, indent=2, ensure_ascii=False)`` and
     ``"\\n"``)."""
+    import orjson  # here, not at the top: the plan's text and CSV outputs do not pay its import at start-up
+
     try:
-        return orjson.dumps(value, option=_OPTIONS).decode()
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
     except orjson.JSONEncodeError:  # what orjson does not take: the standard library's text, or its error
         return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
