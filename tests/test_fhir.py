@@ -211,14 +211,15 @@ def conformant(resource: dict[str, Any]) -> None:
 
 
 def valid_everywhere(resource: dict[str, Any]) -> None:
+    """:func:`valid` (which reaches every resource inside: a bundle's entries and what they contain, each against its
+    own type's schema, and the bundle's model validates each entry as its own type), and :func:`conformant` for the
+    resource and each entry. Each entry was validated again on its own, a second time the same work (a quarter of
+    the FHIR tests' time)."""
     valid(resource)
     if resource["resourceType"] != "Bundle":
         conformant(resource)
     for entry in resource.get("entry", []):
-        valid(entry["resource"])
         conformant(entry["resource"])
-    for contained in resource.get("contained", []):
-        valid(contained)
 
 
 def test_the_schema_check_reaches_a_resource_inside_a_bundle() -> None:
