@@ -126,21 +126,26 @@ def known_anthracyclines() -> frozenset[str]:
     return frozenset().union(*(load_table(name).drugs for name in bundled_tables()))
 
 
-#: :func:`_known_with` of each table, by the table's identity (the entry holds the table, and is checked by ``is``).
-_KNOWN_WITH: dict[int, tuple[FactorTable, frozenset[str]]] = {}
+#: :func:`_known_with` of each table and the lines that open its working (:func:`_heading`), by the table's identity
+#: (the entry holds the table, and is checked by ``is``).
+_KNOWN_WITH: dict[int, tuple[FactorTable, frozenset[str], tuple[str, ...]]] = {}
 
 
 def _known_with(table: FactorTable) -> frozenset[str]:
     """The drugs a plan counts with ``table``: the known anthracyclines and the table's own drugs, worked out once
     per table object rather than twice for every plan (issue 29). Emptied when full."""
+    return _of_table(table)[1]
+
+
+def _of_table(table: FactorTable) -> tuple[FactorTable, frozenset[str], tuple[str, ...]]:
+    """The table, :func:`_known_with` and :func:`_heading` of ``table``, worked out once per table object."""
     found = _KNOWN_WITH.get(id(table))
     if found is not None and found[0] is table:
-        return found[1]
+        return found
     if len(_KNOWN_WITH) >= 256:
         _KNOWN_WITH.clear()
-    known = known_anthracyclines() | table.drugs
-    _KNOWN_WITH[id(table)] = (table, known)
-    return known
+    found = _KNOWN_WITH[id(table)] = (table, known_anthracyclines() | table.drugs, _heading(table))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,13 +227,11 @@ def exposure(
     known = _known_with(used)
     counted_drugs = frozenset(drug for drug in drugs if drug.lower() in known)
     mine = rows_of(counted_drugs) if rows_of is not None else [r for r in rows if r.drug in counted_drugs]
-    found = counted(
-        [("planned", [(r, bsa_m2) for r in mine])],
-        used,
-        prior,
-        limit if chosen else DEFAULT_LIMIT,
-        "--anthracycline-limit" if chosen else DEFAULT_LIMIT_SOURCE,
-    )
+    limit_of = (limit, "--anthracycline-limit") if chosen else (DEFAULT_LIMIT, DEFAULT_LIMIT_SOURCE)
+    if not prior:  # the usual plan: its own doses alone, all against the patient's one BSA
+        found = _planned(mine, bsa_m2, used, limit_of)
+    else:
+        found = counted([("planned", [(r, bsa_m2) for r in mine])], used, prior, *limit_of)
     if prior or not found.lines:
         return found
     unknown = "no earlier anthracycline given (--prior): the total is this plan's alone; add any earlier dose"
@@ -307,9 +310,7 @@ def counted(
         return Exposure(tuple(hints), (), None)
     if not any(by_drug for _, by_drug in sums) and not prior:
         return Exposure((), (), None)
-    lines: list[str] = [f"anthracycline doxorubicin-equivalent by {table.label()}:"]
-    if table.caveat:
-        lines.append(f"caveat of table {table.name}: {table.caveat}")
+    lines: list[str] = list(_heading(table))
     warnings: list[str] = []
     missing: list[str] = []  # drugs that the total leaves out
     total = Fraction(0)
@@ -365,6 +366,88 @@ def counted(
     return Exposure(tuple(lines), tuple(warnings), total if counted_any else None)
 
 
+def _planned(
+    rows: Sequence[Administration], bsa: Fraction | None, table: FactorTable, limit_of: tuple[Fraction | None, str]
+) -> Exposure:
+    """:func:`counted` of a plan's own doses (the one part "planned", all against ``bsa``) with no prior exposure:
+    the same lines, warnings and total, written straight (issue 29: a plan's cumulative dose was a seventh of an
+    R-CHOP-21 plan's time, most of it in the general case's gathering of parts, BSAs and priors). Each number is
+    written once (the same amount per m², its doxorubicin-equivalent at a factor of 1 and the total of one drug are
+    one number); the table's heading is worked out once per table (:func:`_of_table`)."""
+    _, known, heading = _of_table(table)
+    doses: dict[str, list[Fraction]] = {}
+    for r in rows:
+        drug = r.drug.lower()
+        if drug in known:
+            mgs = doses.get(drug)
+            if mgs is None:
+                doses[drug] = [_mg(r)]
+            else:
+                mgs.append(_mg(r))
+    if not doses:
+        return Exposure((), (), None)
+    lines = list(heading)
+    warnings: list[str] = []
+    missing: list[str] = []
+    total: Fraction | None = None
+    total_text = ""
+    for drug, mgs in doses.items():
+        mg = exact_sum(mgs)
+        if bsa is None:
+            warnings.append(
+                f"{drug}: the planned {format_fraction(mg)} mg cannot be expressed in mg/m² without the "
+                "body-surface area: pass --bsa, or --height with --weight"
+            )
+            missing.append(drug)
+            continue
+        mg_m2 = mg / bsa
+        per_m2 = _n(mg_m2)
+        lines.append(
+            f"planned {drug}: {format_fraction(mg)} mg ÷ {format_fraction(bsa)} m² (BSA, uncapped) = {per_m2} mg/m²"
+        )
+        factor = table.factors.get(drug)
+        if factor is None:
+            why = f" ({table.no_factor[drug]})" if drug in table.no_factor else ""
+            warnings.append(
+                f"no factor for {drug} in table {table.name}{why}: planned {per_m2} mg/m² "
+                "is not counted in the doxorubicin-equivalent total; choose another table or count it "
+                "by hand"
+            )
+            missing.append(drug)
+            continue
+        caveat = f" [{table.notes[drug]}]" if drug in table.notes else ""
+        if factor.numerator == factor.denominator:  # a factor of 1: the same number, written once
+            equivalent, said = mg_m2, per_m2
+        else:
+            equivalent = mg_m2 * factor
+            said = _n(equivalent)
+        lines.append(
+            f"planned {drug} {per_m2} mg/m² × {format_fraction(factor)} = {said} mg/m² doxorubicin-equivalent{caveat}"
+        )
+        if total is None:  # the first one alone: no addition to a zero
+            total, total_text = equivalent, said
+        else:
+            total = total + equivalent
+            total_text = ""
+    _held(
+        "planned + prior",
+        total if total is not None else Fraction(0),
+        missing,
+        table,
+        limit_of,
+        lines,
+        warnings,
+        total_text or None,
+    )
+    return Exposure(tuple(lines), tuple(warnings), total)
+
+
+def _heading(table: FactorTable) -> tuple[str, ...]:
+    """The lines that open a table's working: what it is, and the source's caveat on the whole table."""
+    heading = (f"anthracycline doxorubicin-equivalent by {table.label()}:",)
+    return (*heading, f"caveat of table {table.name}: {table.caveat}") if table.caveat else heading
+
+
 def _held(
     label: str,
     total: Fraction,
@@ -373,19 +456,22 @@ def _held(
     limit_of: tuple[Fraction | None, str],
     lines: list[str],
     warnings: list[str],
+    said: str | None = None,
 ) -> None:
-    """The running total ``label`` ("planned + prior"), and held against the limit (with where it comes from)."""
+    """The running total ``label`` ("planned + prior"), and held against the limit (with where it comes from).
+    ``said``: the total as :func:`_n` writes it, when already written."""
     limit, source = limit_of
     left_out = ", ".join(dict.fromkeys(missing))
     incomplete = f" (incomplete: {left_out} not counted)" if missing else ""
     at_least = "at least " if missing else ""  # what is left out can only add to the total
-    lines.append(f"cumulative ({label}): {at_least}{_n(total)} mg/m² doxorubicin-equivalent{incomplete}")
+    shown = said if said is not None else _n(total)
+    lines.append(f"cumulative ({label}): {at_least}{shown} mg/m² doxorubicin-equivalent{incomplete}")
     if limit is None:
         return
     cited = f"{format_fraction(limit)} mg/m² ({source})"
     if total > limit:
         warnings.append(
-            f"cumulative anthracycline {at_least}{_n(total)} mg/m² doxorubicin-equivalent "
+            f"cumulative anthracycline {at_least}{shown} mg/m² doxorubicin-equivalent "
             f"({label}, table {table.name}){incomplete} exceeds the limit {cited}"
         )
     elif missing:
@@ -394,13 +480,13 @@ def _held(
         warnings.append(
             f"the cumulative anthracycline dose cannot be judged against the limit "
             f"{format_fraction(limit)} mg/m²: {left_out} {verb} not counted (counted so far "
-            f"{_n(total)} mg/m² doxorubicin-equivalent, {label}, table {table.name}); count "
+            f"{shown} mg/m² doxorubicin-equivalent, {label}, table {table.name}); count "
             "it by hand (--anthracycline-limit)"
         )
     elif total == limit:
         # at the limit is not "within" it: any further anthracycline crosses it
         warnings.append(
-            f"cumulative anthracycline {_n(total)} mg/m² doxorubicin-equivalent ({label}, table {table.name}) is "
+            f"cumulative anthracycline {shown} mg/m² doxorubicin-equivalent ({label}, table {table.name}) is "
             f"at the limit {cited}: no further anthracycline without crossing it"
         )
     else:

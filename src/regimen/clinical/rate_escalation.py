@@ -30,7 +30,7 @@ from operator import attrgetter
 
 from regimen.model import RATE_INFUSIONS, Administration, RateEscalation, Regimen
 from regimen.quantities.days import describe_days
-from regimen.quantities.exact import Rounding, amount_text, format_fraction
+from regimen.quantities.exact import Rounding, amount_ratio_text, amount_text, format_fraction, ratio_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,48 +210,76 @@ def _ladder(row: RateEscalation, rounding: Rounding) -> tuple[_Rung, ...] | None
         rate = min(rate + row.step, row.maximum)
 
 
-#: Each rate-escalation row's :func:`_ladder`, by the row's identity (held, and checked by ``is``) and the rounding:
-#: worked out once per row, so that a dose the process has not met formats only its own remainder (issue 29: the
-#: notes were a third of an R-CHOP-21 plan). Emptied when full.
-_LADDERS: dict[tuple[int, Rounding], tuple[RateEscalation, tuple[_Rung, ...] | None]] = {}
+#: Each rate-escalation row's :func:`_ladder`, by the row's identity (held, and checked by ``is``) and the rounding,
+#: with the ladder's numbers as integers (:class:`_Steps`): worked out once per row, so that a dose the process has
+#: not met formats only its own remainder, in integers (issue 29: the notes were a third of an R-CHOP-21 plan).
+#: Emptied when full.
+_LADDERS: dict[tuple[int, Rounding], tuple[RateEscalation, tuple[_Rung, ...] | None, _Steps | None]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Steps:
+    """A ladder's numbers as integers: what each rung's whole steps deliver over one ``denominator`` (the rungs'
+    common one, so that a dose's rung is found by one integer bisection), and each rung's minutes and rate as
+    (numerator, denominator)."""
+
+    denominator: int
+    delivered: tuple[int, ...]  # each rung's amount × denominator, increasing
+    amounts: tuple[tuple[int, int], ...]  # each rung's amount
+    minutes: tuple[tuple[int, int], ...]
+    rates: tuple[tuple[int, int], ...]
+
+
+def _steps(ladder: tuple[_Rung, ...]) -> _Steps:
+    denominator = math.lcm(*(r.delivered.denominator for r in ladder))
+    return _Steps(
+        denominator,
+        tuple(r.delivered.numerator * (denominator // r.delivered.denominator) for r in ladder),
+        tuple((r.delivered.numerator, r.delivered.denominator) for r in ladder),
+        tuple((r.minutes.numerator, r.minutes.denominator) for r in ladder),
+        tuple((r.rate.numerator, r.rate.denominator) for r in ladder),
+    )
 
 
 def _working(amount: Fraction, row: RateEscalation, rounding: Rounding) -> str:
     """:func:`working`, the same text, from the row's :func:`_ladder`: the steps' part is the rung's, and only the
-    rest, its minutes and the total are worked out for ``amount``."""
+    rest, its minutes and the total are worked out for ``amount``, in integers (no Fraction is made: each number is
+    written from its numerator and denominator, :func:`~regimen.quantities.exact.ratio_text`)."""
     key = (id(row), rounding)
     found = _LADDERS.get(key)
     if found is None or found[0] is not row:
         if len(_LADDERS) >= 4096:
             _LADDERS.clear()
-        found = _LADDERS[key] = (row, _ladder(row, rounding))
-    ladder = found[1]
-    if ladder is None or amount.numerator <= 0:
+        made = _ladder(row, rounding)
+        found = _LADDERS[key] = (row, made, None if made is None else _steps(made))
+    _, ladder, steps = found
+    n, d = amount.numerator, amount.denominator
+    if ladder is None or steps is None or n <= 0:
         return working(amount, row, rounding)
     # the rung: the most whole steps whose amount is below the dose (a step is taken while the dose outlasts it);
-    # the ladder's first amount is 0, below every dose
-    rung = ladder[bisect_left(ladder, amount, key=_DELIVERED) - 1]
-    # the rest, its minutes at the rung's rate and the least time, exact, in integers (the same values as the
-    # Fractions of least_time, each reduced once)
-    n, d = amount.numerator, amount.denominator
-    p, q = rung.delivered.numerator, rung.delivered.denominator
-    rest = Fraction(n * q - p * d, d * q)
-    minutes = Fraction(rest.numerator * 60 * rung.rate.denominator, rest.denominator * rung.rate.numerator)
-    exact = 100 % minutes.denominator == 0  # a whole number of hundredths of a minute
-    said = f"= {format_fraction(minutes)} min" if exact else f"≈ {format_fraction(minutes, 2)} min"
-    w_n, w_d = rung.minutes.numerator, rung.minutes.denominator
-    total_n = w_n * minutes.denominator + minutes.numerator * w_d
-    total_d = w_d * minutes.denominator
+    # the ladder's first amount is 0, below every dose. An amount p / D is below n / d when p is below n × D / d,
+    # that is below its ceiling (p is a whole number)
+    k = bisect_left(steps.delivered, -(-n * steps.denominator // d)) - 1
+    rung = ladder[k]
+    # the rest, its minutes at the rung's rate and the least time, exact, in integers (the same numbers as the
+    # Fractions of least_time, not reduced: each is written from its value)
+    p, q = steps.amounts[k]
+    rest_n, rest_d = n * q - p * d, d * q
+    rate_n, rate_d = steps.rates[k]
+    minutes_n, minutes_d = rest_n * 60 * rate_d, rest_d * rate_n
+    exact = minutes_n * 100 % minutes_d == 0  # a whole number of hundredths of a minute
+    said = f"= {ratio_text(minutes_n, minutes_d)} min" if exact else f"≈ {ratio_text(minutes_n, minutes_d, 2)} min"
+    w_n, w_d = steps.minutes[k]
+    total_n = w_n * minutes_d + minutes_n * w_d
+    total_d = w_d * minutes_d
     rounded = (2 * total_n + total_d) // (2 * total_d)  # floor(total + 1/2): to the nearest minute, a half up
     how = "" if total_n % total_d == 0 else " (rounded to the nearest minute)"
     unit = row.unit
     return (
-        f"{amount_text(amount, unit, rounding)}: {rung.head}{amount_text(rest, unit, rounding)}{rung.middle}"
-        f"{format_fraction(rest)}{rung.over}{said}; at least {_clock(rounded)}{how} if each step is tolerated"
+        f"{amount_text(amount, unit, rounding)}: {rung.head}{amount_ratio_text(rest_n, rest_d, unit, rounding)}"
+        f"{rung.middle}{ratio_text(rest_n, rest_d)}{rung.over}{said}; at least {_clock(rounded)}{how} if each step "
+        "is tolerated"
     )
-
-
-_DELIVERED = attrgetter("delivered")
 
 
 def notes(

@@ -123,6 +123,16 @@ def format_fraction(x: Fraction, max_places: int = 8, *, grouping: bool = True) 
     return format_decimal(exact_decimal(x, max_places), grouping=grouping)
 
 
+def ratio_text(n: int, d: int, max_places: int = 8) -> str:
+    """:func:`format_fraction` of ``n / d`` (``d`` > 0), the same text, from the two integers (in lowest terms or
+    not: the text depends on the number alone), without a Fraction made for it: a number worked out in integers
+    (a rate escalation's rest and minutes) is written as it is."""
+    if 0 < n < _FAST_LIMIT and d < _FAST_LIMIT and max_places >= 0:
+        whole, rest = divmod(n * _power(max_places), d)  # as format_fraction
+        return _scaled_text(whole + 1 if 2 * rest >= d else whole, max_places, True)
+    return format_fraction(Fraction(n, d), max_places)
+
+
 #: Numerators and denominators below this are shown by the integer path of :func:`format_fraction` and
 #: :func:`amount_text` (a dose's are far smaller); others, and zero and negative numbers, by the decimal path. The
 #: integer path gives the same text as the decimal one (a test compares them on many numbers), without building a
@@ -204,6 +214,16 @@ def amount_text(x: Fraction, unit: str, rounding: Rounding = DEFAULT_ROUNDING) -
     if 0 < n < _FAST_LIMIT and d < _FAST_LIMIT and type(rounding) is Rounding:
         return _amount_in_integers(n, d, unit, rounding.significant)
     return _amount_in_decimals(x, unit, rounding)
+
+
+def amount_ratio_text(n: int, d: int, unit: str, rounding: Rounding = DEFAULT_ROUNDING) -> str:
+    """:func:`amount_text` of ``n / d`` (``d`` > 0), the same text, from the two integers (in lowest terms or not, as
+    :func:`ratio_text`)."""
+    if unit == "mg" and 0 < abs(n) < d:  # 0 < |x| < 1: in micrograms, as amount_text
+        n, unit = n * 1000, "mcg"
+    if 0 < n < _FAST_LIMIT and d < _FAST_LIMIT and type(rounding) is Rounding:
+        return _amount_in_integers(n, d, unit, rounding.significant)
+    return amount_text(Fraction(n, d), unit, rounding)
 
 
 def _significant(n: int, d: int, digits: int) -> tuple[int, int, bool]:
@@ -343,6 +363,7 @@ __all__ = [
     "DEFAULT_ROUNDING",
     "DecimalAmounts",
     "Rounding",
+    "amount_ratio_text",
     "amount_text",
     "decimal_amounts",
     "decimal_texts",
@@ -353,6 +374,7 @@ __all__ = [
     "format_decimal",
     "format_fraction",
     "is_terminating",
+    "ratio_text",
     "round_significant",
     "significant_text",
     "to_decimal",
