@@ -474,7 +474,10 @@ def range_warning(key: str, value: Fraction | None, child: bool) -> str | None:
     if value is None:
         return None
     low, high, unit = (CHILD_RANGES if child else ADULT_RANGES)[key]
-    if low <= value <= high:
+    # low <= value <= high, compared in integers (denominators are positive): a Fraction's comparison checks the
+    # other number's type through the numbers ABCs, and every plan holds each of the patient's values to its range
+    n, d = value.numerator, value.denominator
+    if low.numerator * d <= n * low.denominator and n * high.denominator <= high.numerator * d:
         return None
     return (
         f"{_RANGE_NAMES[key]} {format_fraction(value)} {unit} is unusual for {'children' if child else 'adults'} "
@@ -484,7 +487,9 @@ def range_warning(key: str, value: Fraction | None, child: bool) -> str | None:
 
 def is_child(age_years: Fraction | None) -> bool:
     """Children's usual ranges apply under 18 years; an unknown age takes the adult ranges."""
-    return age_years is not None and age_years < ADULT_AGE
+    if age_years is None:
+        return False
+    return age_years.numerator * ADULT_AGE.denominator < ADULT_AGE.numerator * age_years.denominator  # integers
 
 
 def _plausibility(out: Prepared) -> None:

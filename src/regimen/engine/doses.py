@@ -70,9 +70,21 @@ def basis_of(dose: ParsedDose, patient: Patient) -> tuple[Fraction, str]:
 
 
 def hours_text(hours: Fraction) -> str:
-    if hours <= 1:
-        return f"{format_fraction(hours * 60)} min"
-    return f"{format_fraction(hours)} h"
+    """'60 min', '2 h': a duration of an hour or less in minutes. The text of a duration a plan meets again (a
+    component's stated duration, the same object in every plan) is kept by the object's identity, held and checked
+    by ``is`` (:mod:`regimen.engine.fastpath`, 2); the memo is emptied when full."""
+    found = _HOURS_TEXTS.get(id(hours))
+    if found is not None and found[0] is hours:
+        return found[1]
+    said = f"{format_fraction(hours * 60)} min" if hours <= 1 else f"{format_fraction(hours)} h"
+    if len(_HOURS_TEXTS) >= 1024:
+        _HOURS_TEXTS.clear()
+    _HOURS_TEXTS[id(hours)] = (hours, said)
+    return said
+
+
+#: :func:`hours_text` of each duration object met, by its identity (the entry holds the object).
+_HOURS_TEXTS: dict[int, tuple[Fraction, str]] = {}
 
 
 def dose_for_day(

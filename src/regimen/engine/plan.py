@@ -108,18 +108,16 @@ def totals_of_cycles(cycles: Sequence[CycleSums]) -> list[Total]:
     """The totals (:func:`compute_totals`) from the sums of each cycle's rows, cycle after cycle (:data:`CycleSums`:
     each distinct list of sums is read once, for the drugs given by several components and for what each of its
     totals names, and a later cycle that repeats it makes its totals from that: issue 29, a tenth of an R-CHOP-21
-    plan's time was its 45 totals). Each total's fields are written into its slots here, as :func:`new_total`
-    writes them, without a call per total."""
+    plan's time was its 45 totals): each total's own ``__dict__`` is written from those fields in one step, and its
+    cycle set."""
     distinct = {id(sums): sums for _, sums in cycles}.values()
     shared = _several({(drug, component) for sums in distinct for (_, _, drug, component, _), _ in sums})
     out: list[Total] = []
     append = out.append
     course: dict[tuple[str, str | None, str], list[Fraction]] = {}
-    # for each distinct list of sums: (drug, amount, unit, phase, cycle, component or None, the course's amounts)
-    named: dict[int, list[tuple[str, Fraction, str, str, int, str | None, list[Fraction]]]] = {}
-    new, drug_of, amount_of, unit_of, phase_of, cycle_of, condition_of, component_of = (
-        _NEW, _DRUG, _AMOUNT, _UNIT, _PHASE, _CYCLE, _CONDITION, _COMPONENT
-    )
+    # for each distinct list of sums: each total's fields (as it is in the cycle the keys name), its amount and the
+    # list of the course's amounts it adds to
+    named: dict[int, list[tuple[dict[str, Any], Fraction, list[Fraction]]]] = {}
     for given_in, sums in cycles:
         entries = named.get(id(sums))
         if entries is None:  # its keys in their order: the course's totals keep the order the keys are first met
@@ -129,26 +127,25 @@ def totals_of_cycles(cycles: Sequence[CycleSums]) -> list[Total]:
                 amounts = course.get((drug, comp, unit))
                 if amounts is None:
                     amounts = course[(drug, comp, unit)] = []
-                entries.append((drug, amount, unit, phase, cycle, comp, amounts))
-        for drug, amount, unit, phase, cycle, comp, amounts in entries:
-            total = new(Total)
-            drug_of(total, drug)
-            amount_of(total, amount)
-            unit_of(total, unit)
-            phase_of(total, phase)
-            cycle_of(total, cycle if given_in is None else given_in)
-            condition_of(total, None)
-            component_of(total, comp)
+                fields = _fields(drug, amount, unit, phase, cycle, None, comp)
+                entries.append((fields, amount, amounts))
+        for fields, amount, amounts in entries:
+            total = _NEW(Total)
+            own = total.__dict__  # the total's own dictionary, written in one step (regimen.engine.fastpath, 3)
+            own.update(fields)
+            if given_in is not None:
+                own["cycle"] = given_in
             append(total)
             amounts.append(amount)
     out += [new_total(d, exact_sum(a), u, None, None, None, k) for (d, k, u), a in course.items()]
     return out
 
 
-# Total's fields set through their slots: the frozen dataclass's __init__ sets each by name through
-# object.__setattr__ with keywords, three times the cost, and a plan of 12 cycles of 4 drugs has 52 totals (a fifth
-# of an mFOLFOX6 plan's time). A test holds the two equal, and the names to the class's fields.
+# A total made by writing its fields into its own ``__dict__`` (regimen.engine.fastpath, 3): the frozen dataclass's
+# __init__ sets each by name through object.__setattr__, and a plan of 12 cycles of 4 drugs has 52 totals (a fifth
+# of an mFOLFOX6 plan's time). A test holds the two equal, and the names to the class's fields, in order.
 _NEW = object.__new__
+_SET_DICT = object.__setattr__  # the frozen dataclass's own __setattr__ refuses every name, __dict__ too
 
 
 def slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
@@ -158,9 +155,25 @@ def slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
     return setter
 
 
-_DRUG, _AMOUNT, _UNIT, _PHASE, _CYCLE, _CONDITION, _COMPONENT = (
-    slot_setter(Total, name) for name in ("drug", "amount", "unit", "phase", "cycle", "condition", "component")
-)
+def _fields(
+    drug: str,
+    amount: Fraction,
+    unit: str,
+    phase: str | None,
+    cycle: int | None,
+    condition: str | None,
+    component: str | None,
+) -> dict[str, Any]:
+    """A total's fields, named as the class names them and in its order."""
+    return {
+        "drug": drug,
+        "amount": amount,
+        "unit": unit,
+        "phase": phase,
+        "cycle": cycle,
+        "condition": condition,
+        "component": component,
+    }
 
 
 def new_total(
@@ -172,15 +185,10 @@ def new_total(
     condition: str | None,
     component: str | None,
 ) -> Total:
-    """``Total(drug, amount, unit, phase, cycle, condition, component)``, each field written into its slot."""
+    """``Total(drug, amount, unit, phase, cycle, condition, component)``, its fields a dictionary of its own made its
+    ``__dict__``."""
     total: Total = _NEW(Total)
-    _DRUG(total, drug)
-    _AMOUNT(total, amount)
-    _UNIT(total, unit)
-    _PHASE(total, phase)
-    _CYCLE(total, cycle)
-    _CONDITION(total, condition)
-    _COMPONENT(total, component)
+    _SET_DICT(total, "__dict__", _fields(drug, amount, unit, phase, cycle, condition, component))
     return total
 
 

@@ -552,8 +552,14 @@ class Administration:
         return amount_text(self.rate, self.rate_unit, self.rounding)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Total:
+    """A drug's total amount in a cycle, or in the whole course.
+
+    Not slotted, like :class:`Administration`: a plan makes one per drug per cycle (45 of an R-CHOP-21 plan), each
+    made by copying a dictionary of its fields as its ``__dict__`` in one step, where a slotted class takes a
+    call per field (issue 29; the speed code is described in :mod:`regimen.engine.fastpath`)."""
+
     drug: str
     amount: Fraction
     unit: str
