@@ -383,18 +383,20 @@ def _cap(rows: list[PendingRow], cap: Amount, unit: str, what: str) -> str | Non
     """Scale ``rows`` together so their total is at most ``cap``; say so in the working. The cap is the protocol's,
     so it is no warning: what it did is returned for the plan's notes."""
     limit = cap.in_unit(unit)
-    total = sum((r.amount for r in rows), Fraction(0))
-    if total <= limit:
+    # one row's total is its amount (most maxima are per administration: a group of one)
+    total = rows[0].amount if len(rows) == 1 else sum((r.amount for r in rows), Fraction(0))
+    n, d = total.numerator, total.denominator
+    if n * limit.denominator <= limit.numerator * d:  # total <= limit, in integers (denominators are positive)
         return None
     k = limit / total
-    whole = f"total {_amt(total, unit)}" if len(rows) > 1 else _amt(total, unit)
+    total_text = _amt(total, unit)  # each number written once: a row of one is its total
+    whole = f"total {total_text}" if len(rows) > 1 else total_text
+    share = f" (× {_amt(limit, unit)} / {total_text})" if len(rows) > 1 else ""
     for row in rows:
         before = row.amount
         row.scale(k)
-        share = f" (× {_amt(limit, unit)} / {_amt(total, unit)})" if len(rows) > 1 else ""
-        row.steps.append(
-            f"capped at the regimen maximum {cap.text} {what}: {_amt(before, unit)} → {_amt(row.amount, unit)}{share}"
-        )
+        was = total_text if before is total else _amt(before, unit)
+        row.steps.append(f"capped at the regimen maximum {cap.text} {what}: {was} → {_amt(row.amount, unit)}{share}")
     return f"dose capped at the regimen maximum {cap.text} {what} (calculated {whole})"
 
 

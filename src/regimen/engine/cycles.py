@@ -26,7 +26,7 @@ from regimen.engine.doses import (
     infusion_dose,
 )
 from regimen.engine.fastpath import IdentityMemo, moved_rows, new_derivation, rows_of
-from regimen.engine.plan import CycleSums, TotalKey, cycle_sums
+from regimen.engine.plan import CycleSums, TotalKey
 from regimen.errors import RegimenError
 from regimen.model import (
     Administration,
@@ -40,7 +40,7 @@ from regimen.model import (
     resolve_days,
 )
 from regimen.quantities.days import runs
-from regimen.quantities.exact import Rounding, format_fraction
+from regimen.quantities.exact import Rounding, exact_sum, format_fraction
 from regimen.quantities.units import ParsedDose
 
 #: The positions of the rows that :meth:`Cycles.rows_where` picked out of a cycle's rows, by its key.
@@ -105,10 +105,10 @@ class Cycles:
             chosen, key = fixed
         first = self._first.get(key) if fastpath.REUSE else None
         if first is None:
-            rows = self._expand_cycle(phase, cycle, offset, start, length, chosen)
-            self.drugs.update(r.drug for r in rows)
-            self.flagged = self.flagged or any(r.warnings or r.caps for r in rows)
-            sums = cycle_sums(rows)
+            rows, sums = self._expand_cycle(phase, cycle, offset, start, length, chosen)
+            # each read in C (attrgetter), without a Python step per row
+            self.drugs.update(map(_DRUG, rows))
+            self.flagged = self.flagged or any(map(_WARNINGS, rows)) or any(map(_CAPS, rows))
             picks: _Picks = {}
             self._first[key] = (offset, rows, sums, picks)
             self._made.append((rows, picks))
@@ -231,7 +231,8 @@ class Cycles:
         start: dt.date | None,
         length: int | None,
         chosen: Mapping[str, Variant | None],
-    ) -> list[Administration]:
+    ) -> tuple[list[Administration], list[tuple[TotalKey, Fraction]]]:
+        """The cycle's rows, in the plan's order, and their sums (:func:`~regimen.engine.plan.cycle_sums`)."""
         adjust, rounding = self.adjust, self.rounding
         made_by: dict[str, list[Administration]] = {}  # each component's rows, as made: by day, then dose number
         flat_rows = _flat_rows(phase, chosen, (cycle, offset, -1 if length is None else length, start, rounding))
@@ -305,7 +306,7 @@ class Cycles:
         # one after another, sorted by day alone (a stable sort keeps the rest), the key read in C (issue 29)
         rows = list(chain.from_iterable(map(made_by.get, order, repeat((), len(order)))))
         rows.sort(key=_DAY)
-        return rows
+        return rows, _sums(made_by, order)
 
     def _layout_doses(
         self,
@@ -360,6 +361,23 @@ class Cycles:
                 PendingRow(day=day, infusion=infusion, amount=amount, rate=rate, hours=hours_given, steps=[calculation])
             )
         return out
+
+
+def _sums(made_by: Mapping[str, list[Administration]], order: list[str]) -> list[tuple[TotalKey, Fraction]]:
+    """:func:`~regimen.engine.plan.cycle_sums` of a cycle's rows, from each component's rows (``made_by``, each in
+    day order) rather than row by row: a component's rows share their key (phase, cycle, drug, component, unit),
+    and the keys come in the order the cycle's rows first give them, which is the components' order by their first
+    day, then their order within a day (``order``), as the rows are sorted (issue 29: the sums are read once per
+    component, not once per row; a test holds them to cycle_sums of the rows)."""
+    firsts = sorted((made[0].day, i, made) for i, made in enumerate(map(made_by.get, order)) if made)
+    out: list[tuple[TotalKey, Fraction]] = []
+    for _, _, made in firsts:
+        first = made[0]
+        if first.role != "anticancer":  # supportive care is left out of the totals, as cycle_sums leaves it
+            continue
+        key = (first.phase, first.cycle, first.drug, first.component, first.dose_unit)
+        out.append((key, exact_sum(list(map(_DOSE, made)))))
+    return out
 
 
 #: One component's days in a cycle, and where each sits in its infusion, by what decides them: the phase, the
@@ -420,6 +438,7 @@ def _cycle_layouts(
 #: Each phase's components' ids in their order within a day (:func:`component_order`), worked out once per process.
 _ORDERS: IdentityMemo[list[str]] = IdentityMemo(max_entries=4096)
 _DAY = attrgetter("day")
+_DRUG, _WARNINGS, _CAPS, _DOSE = attrgetter("drug"), attrgetter("warnings"), attrgetter("caps"), attrgetter("dose")
 
 
 def component_order(phase: Phase) -> dict[str, tuple[int, int, int]]:
