@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import compress
-from operator import attrgetter
+from operator import attrgetter, lt
 
 from regimen.model import RATE_INFUSIONS, Administration, RateEscalation, Regimen
 from regimen.quantities.days import describe_days
@@ -241,10 +241,11 @@ def _steps(ladder: tuple[_Rung, ...]) -> _Steps:
     )
 
 
-def _working(amount: Fraction, row: RateEscalation, rounding: Rounding) -> str:
+def _working(amount: Fraction, row: RateEscalation, rounding: Rounding, amount_said: str | None = None) -> str:
     """:func:`working`, the same text, from the row's :func:`_ladder`: the steps' part is the rung's, and only the
     rest, its minutes and the total are worked out for ``amount``, in integers (no Fraction is made: each number is
-    written from its numerator and denominator, :func:`~regimen.quantities.exact.ratio_text`)."""
+    written from its numerator and denominator, :func:`~regimen.quantities.exact.ratio_text`). ``amount_said``:
+    ``amount_text`` of the amount in the row's unit, when the caller has written it."""
     key = (id(row), rounding)
     found = _LADDERS.get(key)
     if found is None or found[0] is not row:
@@ -275,8 +276,10 @@ def _working(amount: Fraction, row: RateEscalation, rounding: Rounding) -> str:
     rounded = (2 * total_n + total_d) // (2 * total_d)  # floor(total + 1/2): to the nearest minute, a half up
     how = "" if total_n % total_d == 0 else " (rounded to the nearest minute)"
     unit = row.unit
+    if amount_said is None:
+        amount_said = amount_text(amount, unit, rounding)
     return (
-        f"{amount_text(amount, unit, rounding)}: {rung.head}{amount_ratio_text(rest_n, rest_d, unit, rounding)}"
+        f"{amount_said}: {rung.head}{amount_ratio_text(rest_n, rest_d, unit, rounding)}"
         f"{rung.middle}{ratio_text(rest_n, rest_d)}{rung.over}{said}; at least {_clock(rounded)}{how} if each step "
         "is tolerated"
     )
@@ -294,20 +297,27 @@ def notes(
     if not found:
         return out
     components = list(map(_COMPONENT, rows))
+    amounts: dict[tuple[int, int, str], str] = {}  # each dose's text, once: the first and later infusions share it
     for comp_id, phases in found.items():
         # the component's rows, picked out in C (compress): a plan of 96 rows has 6 of rituximab
         mine = [r for r in compress(rows, map(comp_id.__eq__, components)) if r.phase in phases]
-        mine.sort(key=lambda r: (r.course_day, r.dose_number or 0))
         if not mine:
             continue
-        first_at = (mine[0].course_day, mine[0].dose_number or 0)
-        # grouped by the dose's value as two ints (a Fraction is kept reduced; its own hash is a modular inverse)
+        days = list(map(_COURSE_DAY, mine))
+        if not all(map(lt, days, days[1:])):  # else in order already (a day's one dose, days rising: the plan's)
+            mine.sort(key=lambda r: (r.course_day, r.dose_number or 0))
+        first_day, first_number = mine[0].course_day, mine[0].dose_number or 0
+        # grouped by the dose's value as two ints (a Fraction is kept reduced; its own hash is a modular inverse),
+        # read once for each run of rows that share the dose object (a later cycle's rows share their first's)
         groups: dict[tuple[str, str, int, int, str | None], list[Administration]] = {}
+        dose, n, d = None, 0, 1
         for r in mine:
-            kind = "first" if (r.course_day, r.dose_number or 0) == first_at else "later"
-            dose = r.dose
-            groups.setdefault((r.phase, kind, dose.numerator, dose.denominator, r.condition), []).append(r)
-        for (phase, kind, _, _, condition), group in groups.items():
+            kind = "first" if r.course_day == first_day and (r.dose_number or 0) == first_number else "later"
+            if r.dose is not dose:
+                dose = r.dose
+                n, d = dose.numerator, dose.denominator
+            groups.setdefault((r.phase, kind, n, d, r.condition), []).append(r)
+        for (phase, kind, n, d, condition), group in groups.items():
             drug, by_kind = phases[phase]
             said = by_kind[kind]
             if said is None:  # no 'later' row: the source says nothing of later infusions
@@ -315,13 +325,21 @@ def notes(
             row, described = said
             which = "the course's first infusion" if kind == "first" else "later infusions"
             when = f", if {condition}" if condition else ""
-            where = _where(regimen.phased, tuple((g.phase, g.cycle, g.day) for g in group))
+            where = _where(regimen.phased, tuple(map(_PLACE, group)))
+            amount = group[0].dose
+            amount_said = amounts.get((n, d, row.unit))
+            if amount_said is None:
+                amount_said = amounts[(n, d, row.unit)] = amount_text(amount, row.unit, rounding)
             out.append(
                 f"{drug}, {where} ({which}{when}), rate-escalated ({described}): "
-                f"{_working(group[0].dose, row, rounding)}; its duration and end are not set, as they "
+                f"{_working(amount, row, rounding, amount_said)}; its duration and end are not set, as they "
                 "depend on tolerance"
             )
     return out
+
+
+_COURSE_DAY = attrgetter("course_day")
+_PLACE = attrgetter("phase", "cycle", "day")  # (phase, cycle, day) of a row, as _where reads them
 
 
 __all__ = ["Escalated", "LeastTime", "escalated", "least_time", "notes", "working"]
