@@ -15,7 +15,7 @@ from fractions import Fraction
 from regimen.errors import PatientError, UnitError, option
 from regimen.model import Patient, Sex
 from regimen.quantities.exact import format_fraction
-from regimen.quantities.units import parse_measure, split_number
+from regimen.quantities.units import parse_measure, plain_measure, split_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,14 +121,20 @@ def read_scr(text: str | float | Fraction) -> tuple[Fraction, str | None]:
 
 def read_measure(text: str | int | float | Fraction, m: Measure) -> tuple[Fraction, str | None]:
     """Parse and check one value; returns (value in canonical units, working or None)."""
+    plain = None
     if isinstance(text, Fraction):
         value, raw = text, None
     else:
         raw = str(text).strip()
         if isinstance(text, float) and text != text:  # NaN from a DataFrame or a caller
             raise PatientError(f"{m.what} is not a number: give it as e.g. {m.examples}")
+        plain = plain_measure(raw, m.default_unit, m.target)  # a bare number, as most callers give it: no unit
         try:
-            value = parse_measure(raw, target=m.target, default_unit=m.default_unit, what=m.what, examples=m.examples)
+            value = (
+                plain
+                if plain is not None
+                else parse_measure(raw, target=m.target, default_unit=m.default_unit, what=m.what, examples=m.examples)
+            )
         except UnitError as exc:
             raise PatientError(exc.message) from None
     if not _possible(value, m) or (m is AGE and value.numerator < 0):
@@ -141,7 +147,7 @@ def read_measure(text: str | int | float | Fraction, m: Measure) -> tuple[Fracti
             f"{option('age')} 45), or the date of birth ({option('dob')} with {option('start')})"
         )
     working = None
-    if raw is not None and _has_unit(raw):
+    if raw is not None and plain is None and _has_unit(raw):
         working = f"{m.what} {raw} = {format_fraction(value)} {m.symbol}"
     return value, working
 

@@ -407,18 +407,33 @@ _FEET_INCHES = re.compile(
 _PLAIN_NUMBER = re.compile(r"([0-9]{1,6})(?:\.([0-9]{1,6}))?")
 
 
+def plain_measure(raw: str, default_unit: str, target: str) -> Fraction | None:
+    """:func:`parse_measure` of a bare number ('70', '1.82', stripped), read in integers as most callers give it
+    (issue 29), or None for any other text. It names no unit: ``default_unit``'s factor to ``target`` applies."""
+    plain = _PLAIN_NUMBER.fullmatch(raw)
+    if plain is None:
+        return None
+    whole, places = plain.groups()
+    read = Fraction(int(whole + places), 10 ** len(places)) if places else Fraction(int(whole))
+    scale = _PLAIN_SCALES.get((default_unit, target))
+    if scale is None:
+        scale = _PLAIN_SCALES[(default_unit, target)] = factor(default_unit, target)
+    return read if scale.numerator == scale.denominator else read * scale  # a factor of 1: the number itself
+
+
+#: :func:`factor` of each (default unit, target) a bare number was read in, once per process (units are names).
+_PLAIN_SCALES: dict[tuple[str, str], Fraction] = {}
+
+
 def parse_measure(text: str, *, target: str, default_unit: str, what: str, examples: str) -> Fraction:
     """Parse a patient measurement ('154lb', '70 kg', '5ft9in', '70') into ``target`` units exactly.
 
     A bare number is in ``default_unit``. A unit of the wrong kind (a weight in metres) is an error.
     """
     raw = text.strip()
-    plain = _PLAIN_NUMBER.fullmatch(raw)
-    if plain is not None:  # '70', '1.82': a bare number as most callers give it, read in integers (issue 29)
-        whole, places = plain.groups()
-        read = Fraction(int(whole + places), 10 ** len(places)) if places else Fraction(int(whole))
-        scale = factor(default_unit, target)
-        return read if scale == 1 else read * scale
+    read = plain_measure(raw, default_unit, target)
+    if read is not None:
+        return read
     feet = _FEET_INCHES.match(raw)
     if feet and target == "centimeter":
         inches = Decimal(feet.group(1)) * 12 + Decimal(feet.group(2) or 0)
