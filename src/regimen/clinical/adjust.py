@@ -220,14 +220,13 @@ class Adjustments:
     def leaves_alone(self, comp: Component) -> bool:
         """True when :meth:`apply` changes nothing of ``comp``'s rows in this run: no maximum dose, no change of
         dose, no rounding and no renal table row that holds (the engine then makes its rows without it)."""
-        return (
-            self.unchanged
-            and comp.max_dose is None
-            and comp.max_daily is None
-            and comp.max_per_cycle is None
-            and comp.round_to is None
-            and (self.renal.kidney is None or id(comp) not in self.renal.rows)
-        )
+        return self.unchanged and unadjusted(comp) and (self.renal.kidney is None or id(comp) not in self.renal.rows)
+
+    @property
+    def changes_nothing(self) -> bool:
+        """True when this run changes no dose and no renal table row holds: :meth:`leaves_alone` then depends on
+        the component alone (:func:`unadjusted`), which the engine may work out once per regimen object."""
+        return self.unchanged and (self.renal.kidney is None or not self.renal.rows)
 
     def apply(self, comp: Component, rows: list[PendingRow], unit: str, continuous: bool) -> None:
         if continuous and comp.max_daily is not None:  # a whole infusion: its fullest day is capped
@@ -350,6 +349,12 @@ def _components(regimen: Regimen) -> tuple[Component, ...]:
     return tuple(regimen.components())
 
 
+def unadjusted(comp: Component) -> bool:
+    """True when the regimen gives ``comp`` no maximum dose and no increment to round to: in a run that changes
+    nothing (:attr:`Adjustments.changes_nothing`), :meth:`Adjustments.apply` leaves its rows as they are."""
+    return comp.max_dose is None and comp.max_daily is None and comp.max_per_cycle is None and comp.round_to is None
+
+
 def _find_level(comp: Component, level: int | None) -> DoseLevel | None:
     return next((x for x in comp.levels if x.level == level), None)
 
@@ -410,4 +415,4 @@ def row_warnings(rows: Iterable[Administration], attribute: str = "warnings") ->
     return [f"{drug} ({', '.join(places)}): {w}" for (drug, w), places in found.items()]
 
 
-__all__ = ["Adjustments", "PendingRow", "row_warnings"]
+__all__ = ["Adjustments", "PendingRow", "row_warnings", "unadjusted"]

@@ -12,7 +12,7 @@ from itertools import chain, repeat
 from operator import attrgetter
 from typing import Any
 
-from regimen.clinical.adjust import Adjustments, PendingRow
+from regimen.clinical.adjust import Adjustments, PendingRow, unadjusted
 from regimen.engine import fastpath
 from regimen.engine.cycle_rows import administrations, day_shares, items_of, plain_rows, shared_fields
 from regimen.engine.doses import (
@@ -144,8 +144,9 @@ class Cycles:
             self._bodies[key] = self.adjust.body_factor(comp, dose)
         return self._bodies[key]
 
-    def _derivation(self, comp: Component, dose: ParsedDose | AucDose) -> Derivation:
-        """The dose as written and the patient value this component's doses are multiplied by."""
+    def _derivation(self, comp: Component, dose: ParsedDose | AucDose, body: tuple[Fraction, str] | None) -> Derivation:
+        """The dose as written and the patient value this component's doses are multiplied by (``body``: the
+        component's :meth:`_body` for a dose per kg or per m²)."""
         if isinstance(dose, AucDose):
             gfr = self.adjust.gfr
             assert gfr is not None
@@ -155,7 +156,6 @@ class Cycles:
             if flat is None:
                 flat = _FLAT_DERIVATIONS.put((dose,), (), Derivation(dose, None, None))
             return flat
-        body = self._body(comp, dose)
         if body is None:
             factor, text = basis_of(dose, self.patient)
             if not text:
@@ -180,9 +180,11 @@ class Cycles:
         continuous: bool,
         duration: Fraction | None,
         hours_today: Fraction,
+        body: tuple[Fraction, str] | None,
     ) -> list[DayDose]:
         """One treatment day's doses (amount, rate, hours, working, dose number), worked out once per distinct day;
-        a flat dose's, which no patient value changes, once per process (:data:`_FLAT_DAYS`)."""
+        a flat dose's, which no patient value changes, once per process (:data:`_FLAT_DAYS`). ``body``: as for
+        :meth:`_derivation`."""
         if not isinstance(dose, AucDose) and dose.unit.basis == "flat":
             held = (comp, dose, duration)
             extra = (level_step, continuous, hours_today.numerator, hours_today.denominator, self.rounding)
@@ -203,7 +205,6 @@ class Cycles:
                     ),
                 )
             return flat
-        body = None if isinstance(dose, AucDose) else self._body(comp, dose)
         # the regimen's objects and the remembered body factor by identity; the hours by value, as two ints (a
         # Fraction's own hash is a modular inverse: most of the cost of a key)
         key = (id(comp), id(dose), level_step, id(duration), hours_today.numerator, hours_today.denominator, id(body))
@@ -237,10 +238,9 @@ class Cycles:
         made_by: dict[str, list[Administration]] = {}  # each component's rows, as made: by day, then dose number
         flat_rows = _flat_rows(phase, chosen, (cycle, offset, -1 if length is None else length, start, rounding))
         layouts = _cycle_layouts(phase, chosen, offset, length)
-        for comp in phase.components:
-            if not comp.given_in(cycle):
-                continue
-            plain = adjust.leaves_alone(comp) and not comp.additives
+        simple = adjust.changes_nothing  # then whether a component is left alone is the regimen's (_given)
+        for comp, alone in _given(phase, cycle):
+            plain = alone if simple else adjust.leaves_alone(comp) and not comp.additives
             made = flat_rows.get(comp.id) if plain and flat_rows is not None else None
             if made:  # a flat dose's rows in this cycle, already worked out: nothing else is needed of it
                 made_by[comp.id] = rows_of(made)
@@ -250,7 +250,11 @@ class Cycles:
                 laid = layouts[comp.id] = _layout(phase, comp, chosen, offset, length)
             dose, duration, continuous, layout = laid
             level_dose, level_step = adjust.level(comp, dose)
-            derivation = self._derivation(comp, level_dose)
+            # the patient value a dose per kg or per m² is multiplied by: asked once for the component
+            body = None
+            if not isinstance(level_dose, AucDose) and level_dose.unit.basis != "flat":
+                body = self._body(comp, level_dose)
+            derivation = self._derivation(comp, level_dose, body)
             unit = dose.unit.output_unit
             if continuous:  # one preparation per infusion, adjusted as a whole, then shared out over its days
                 assert not isinstance(level_dose, AucDose)
@@ -264,7 +268,7 @@ class Cycles:
                     flat_rows[comp.id] = ()
                 continue
             n = comp.times_per_day
-            days = self._layout_doses(comp, level_dose, level_step, duration, layout)
+            days = self._layout_doses(comp, level_dose, level_step, duration, layout, body)
             if plain:
                 # nothing in this run adjusts the component's doses (the usual run): each row straight from its
                 # day's doses, without a row being adjusted in between (issue 29)
@@ -315,6 +319,7 @@ class Cycles:
         level_step: str,
         duration: Fraction | None,
         layout: tuple[tuple[int, Infusion | None, Fraction], ...],
+        body: tuple[Fraction, str] | None,
     ) -> list[tuple[int, Infusion | None, DayDose]]:
         """Each dose of a (not continuous) component's days in the cycle, with its day and infusion."""
         out: list[tuple[int, Infusion | None, DayDose]] = []
@@ -323,7 +328,9 @@ class Cycles:
         for day, infusion, hours_today in layout:
             doses = by_hours.get(id(hours_today))
             if doses is None:
-                doses = by_hours[id(hours_today)] = self._day(comp, dose, level_step, False, duration, hours_today)
+                doses = by_hours[id(hours_today)] = self._day(
+                    comp, dose, level_step, False, duration, hours_today, body
+                )
             out.extend((day, infusion, one) for one in doses)
         return out
 
@@ -433,6 +440,22 @@ def _cycle_layouts(
     extra = (offset, -1 if length is None else length)
     found = _CYCLE_LAYOUTS.get(held, extra)
     return found if found is not None else _CYCLE_LAYOUTS.put(held, extra, {})
+
+
+#: For a phase's cycle: the components given in it, each with whether the regimen alone leaves its doses as they
+#: are (:func:`regimen.clinical.adjust.unadjusted`, and nothing added to its fluid), by the phase (which holds its
+#: components) and the cycle: worked out once per process, not for every component of every plan (issue 29). In a
+#: run that changes nothing (:attr:`~regimen.clinical.adjust.Adjustments.changes_nothing`) that is whether the run
+#: leaves it alone.
+_GIVEN: IdentityMemo[tuple[tuple[Component, bool], ...]] = IdentityMemo(max_entries=4096)
+
+
+def _given(phase: Phase, cycle: int) -> tuple[tuple[Component, bool], ...]:
+    found = _GIVEN.get((phase,), (cycle,))
+    if found is None:
+        given = tuple((c, unadjusted(c) and not c.additives) for c in phase.components if c.given_in(cycle))
+        found = _GIVEN.put((phase,), (cycle,), given)
+    return found
 
 
 #: Each phase's components' ids in their order within a day (:func:`component_order`), worked out once per process.
