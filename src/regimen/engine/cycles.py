@@ -417,9 +417,16 @@ def _flat_rows(
     None while :data:`regimen.engine.fastpath.REUSE` is off (every row worked out)."""
     if not fastpath.REUSE:
         return None
-    held = (phase, *chosen.values())
+    held = _chosen(phase, chosen)
     found = _FLAT_ROWS.get(held, extra)
     return found if found is not None else _FLAT_ROWS.put(held, extra, {})
+
+
+def _chosen(phase: Phase, chosen: Mapping[str, Variant | None]) -> tuple[object, ...]:
+    """What decides a cycle of ``phase`` besides the cycle itself, as a memo's held objects: the phase and each
+    variant chosen. A variant belongs to one component, so the variants chosen name the choice of every component
+    (the others chose none) without a None held for each (issue 29: most phases choose no variant)."""
+    return (phase, *filter(None, chosen.values()))
 
 
 #: For a phase's cycle: each component's :func:`_layout`, by its id, by what decides them all (the phase, the
@@ -436,7 +443,7 @@ def _cycle_layouts(
     none; a dictionary of this expansion's alone while :data:`regimen.engine.fastpath.REUSE` is off."""
     if not fastpath.REUSE:
         return {}
-    held = (phase, *chosen.values())
+    held = _chosen(phase, chosen)
     extra = (offset, -1 if length is None else length)
     found = _CYCLE_LAYOUTS.get(held, extra)
     return found if found is not None else _CYCLE_LAYOUTS.put(held, extra, {})
@@ -487,7 +494,7 @@ def _layout(
 ) -> _Layout:
     """``comp``'s dose, duration, whether it is continuous, and each of its days in this cycle with its infusion
     and the hours given that day."""
-    held = (phase, comp, *chosen.values())
+    held = (comp, *_chosen(phase, chosen))
     extra = (offset, -1 if length is None else length)
     found = _LAYOUTS.get(held, extra)
     if found is not None:
