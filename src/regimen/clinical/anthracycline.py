@@ -20,7 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from regimen.errors import RegimenError, option
-from regimen.model import Administration
+from regimen.model import Administration, Regimen
 from regimen.quantities.exact import exact_sum, format_fraction, significant_text
 from regimen.quantities.units import parse_dose
 
@@ -146,6 +146,13 @@ def _of_table(table: FactorTable) -> tuple[FactorTable, frozenset[str], tuple[st
         _KNOWN_WITH.clear()
     found = _KNOWN_WITH[id(table)] = (table, known_anthracyclines() | table.drugs, _heading(table))
     return found
+
+
+def anthracyclines_of(regimen: Regimen) -> frozenset[str]:
+    """The drugs of ``regimen`` that any bundled table names (:func:`known_anthracyclines`): the only ones a plan of it
+    counts with the default table. Of the regimen alone: the engine works it out once per regimen object."""
+    known = known_anthracyclines()
+    return frozenset(c.drug for c in regimen.components() if c.drug.lower() in known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,6 +507,7 @@ __all__ = [
     "Exposure",
     "FactorTable",
     "Prior",
+    "anthracyclines_of",
     "bundled_tables",
     "counted",
     "course_exposure",

@@ -69,7 +69,9 @@ class Cycles:
         self.patient = patient
         self.rounding = rounding
         self.adjust = adjust
-        self._first: dict[tuple[int, ...], tuple[int, list[Administration], list[tuple[TotalKey, Fraction]], _Picks]]
+        # the first cycle of each choice of variants: its first course day, rows, sums, picks and whether a row of it
+        # is a day of a continuous infusion
+        self._first: dict[Hashable, tuple[int, list[Administration], list[tuple[TotalKey, Fraction]], _Picks, bool]]
         self._first = {}
         # each cycle's rows, in the plan's order, with the positions rows_where picked out of the rows of the cycle
         # they repeat (its own, for a cycle expanded)
@@ -80,7 +82,7 @@ class Cycles:
         self._days: dict[tuple[object, ...], list[DayDose]]
         self._days = {}
         self._bodies: dict[tuple[int, int], tuple[Fraction, str] | None] = {}
-        self._fixed: dict[int, tuple[dict[str, Variant | None], tuple[int, ...]]] = {}
+        self._fixed: dict[int, tuple[dict[str, Variant | None], Hashable]] = {}
         self._factor_texts: dict[int, str | None] = {}  # by the body factor's identity (the run holds it)
         # the drugs of the plan's rows: of each cycle expanded, as a later cycle repeats one of those cycles' rows
         self.drugs: set[str] = set()
@@ -96,8 +98,13 @@ class Cycles:
             chosen = {
                 c.id: choose_variant(c, self.patient, cycle, on) if c.variants else None for c in phase.components
             }
-            # the components a cycle gives (a test dose only in cycle 1) are part of what makes its rows
-            key = (id(phase), *map(id, chosen.values()), *(c.given_in(cycle) for c in phase.components))
+            # the variants chosen (each belongs to one component: the others chose none) and the components a cycle
+            # gives, of those given in some cycles only (a test dose only in cycle 1), make its rows
+            key = (
+                id(phase),
+                tuple(map(id, filter(None, chosen.values()))),
+                tuple(c.given_in(cycle) for c in phase.components if c.in_cycles is not None),
+            )
             if not any(c.variants or c.in_cycles is not None for c in phase.components):
                 # no variant and every component in every cycle: each cycle chooses the same; once per plan
                 self._fixed[id(phase)] = (chosen, key)
@@ -110,14 +117,14 @@ class Cycles:
             self.drugs.update(map(_DRUG, rows))
             self.flagged = self.flagged or any(map(_WARNINGS, rows)) or any(map(_CAPS, rows))
             picks: _Picks = {}
-            self._first[key] = (offset, rows, sums, picks)
+            self._first[key] = (offset, rows, sums, picks, any(map(_INFUSION, rows)))
             self._made.append((rows, picks))
             self.sums.append((None, sums))
             return rows
-        moved_by, template, sums, picks = first
+        moved_by, template, sums, picks, infused = first
         shift = offset - moved_by
         self.sums.append((cycle, sums))  # the same doses as the earlier cycle: the same sums, in this cycle
-        moved = moved_rows(template, cycle, shift, start)
+        moved = moved_rows(template, cycle, shift, start, infused)
         self._made.append((moved, picks))
         return moved
 
@@ -469,6 +476,7 @@ def _given(phase: Phase, cycle: int) -> tuple[tuple[Component, bool], ...]:
 _ORDERS: IdentityMemo[list[str]] = IdentityMemo(max_entries=4096)
 _DAY = attrgetter("day")
 _DRUG, _WARNINGS, _CAPS, _DOSE = attrgetter("drug"), attrgetter("warnings"), attrgetter("caps"), attrgetter("dose")
+_INFUSION = attrgetter("infusion")
 
 
 def component_order(phase: Phase) -> dict[str, tuple[int, int, int]]:

@@ -20,7 +20,7 @@ from fractions import Fraction
 
 from regimen.clinical import rate_escalation
 from regimen.clinical.adjust import Adjustments, row_warnings
-from regimen.clinical.anthracycline import exposure
+from regimen.clinical.anthracycline import anthracyclines_of, exposure
 from regimen.clinical.lifetime import bleomycin_total
 from regimen.clinical.options import ClinicalOptions, StrictError
 from regimen.clinical.patient import AGE
@@ -226,10 +226,12 @@ def _expand(
         options.anthracycline_table,
         options.prior,
         options.anthracycline_limit,
-        drugs,
+        # with the default table, only the regimen's anthracyclines can count: those of the plan's drugs, without
+        # asking of each drug for every plan whether it is one
+        drugs & regimen.once(anthracyclines_of) if options.anthracycline_table is None else drugs,
         lambda names: cycles_of.rows_where(("drugs", names), lambda r: r.drug in names),
     )
-    bleo_notes, bleo_warnings = bleomycin_total(rows, drugs)
+    bleo_notes, bleo_warnings = bleomycin_total(administrations, drugs)  # the plan's tuple: not copied again
     notes.extend([*found.lines, *bleo_notes])
     warnings.extend([*found.warnings, *bleo_warnings])
     plan_level.extend([*found.warnings, *bleo_warnings])
