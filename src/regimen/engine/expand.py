@@ -205,12 +205,7 @@ def _expand(
     if escalated:  # least times of rate-escalated infusions, from those components' rows alone
         mine = cycles_of.rows_where("rate-escalated", lambda r: r.component in escalated)
         notes.extend(rate_escalation.notes(regimen, mine, rounding, escalated))
-    notes.extend(
-        f"before the first dose: {r.test}, before {', '.join(r.drugs)} ({r.source})" for r in regimen.requirements
-    )
-    if regimen.emetogenic_risk is not None:
-        risk = regimen.emetogenic_risk
-        notes.append(f"emetogenic risk {risk.level} ({risk.source}): the antiemetics follow it")
+    notes.extend(regimen.once(_before_first_dose))  # the regimen's alone (fastpath, 2)
     notes.extend(adjust.notes)
     plan_level = list(warnings)
     if cycles_of.flagged:  # else no row has a warning or a maximum dose that applied: none is read for them
@@ -336,6 +331,15 @@ def _component_notes(
             )
             notes.append(f"{comp.drug}: rule '{v.when.text}' applied{where}: {what}")
     return notes
+
+
+def _before_first_dose(regimen: Regimen) -> tuple[str, ...]:
+    """The notes on what must be known before the first dose, and on the emetogenic risk the antiemetics follow."""
+    notes = [f"before the first dose: {r.test}, before {', '.join(r.drugs)} ({r.source})" for r in regimen.requirements]
+    if regimen.emetogenic_risk is not None:
+        risk = regimen.emetogenic_risk
+        notes.append(f"emetogenic risk {risk.level} ({risk.source}): the antiemetics follow it")
+    return tuple(notes)
 
 
 #: Each component's notes that depend on the regimen alone, and each variant with the change it makes in words.

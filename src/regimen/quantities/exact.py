@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal
 from fractions import Fraction
+from functools import lru_cache
 from itertools import repeat
 from operator import is_
 from typing import Any
@@ -192,10 +193,15 @@ class Rounding:
 
     @property
     def rule(self) -> str:
-        return (
-            f"Amounts are computed exactly and rounded once, for display, to {self.significant} significant "
-            "figures (half up)."
-        )
+        return _rule(self.significant)
+
+
+@lru_cache(maxsize=64)
+def _rule(significant: int) -> str:
+    """:attr:`Rounding.rule`, made once per number of figures: every plan prints it."""
+    return (
+        f"Amounts are computed exactly and rounded once, for display, to {significant} significant figures (half up)."
+    )
 
 
 DEFAULT_ROUNDING = Rounding()
