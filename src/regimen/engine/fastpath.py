@@ -138,15 +138,7 @@ def moved_rows(
             fields["date"] = start + dt.timedelta(days=course_day - 1)
         infusion = fields["infusion"]
         if infusion is not None:
-            fields["infusion"] = new_infusion(
-                infusion.start_course_day + shift,
-                infusion.hours,
-                infusion.day_index,
-                infusion.days,
-                infusion.amount,
-                infusion.calculation,
-                infusion.amount_calculated,
-            )
+            fields["infusion"] = moved_infusion(infusion, shift)
         append(new)
     return out
 
@@ -179,11 +171,6 @@ def rows_of(every: Iterable[dict[str, Any]]) -> list[Administration]:
 _NEW = object.__new__
 _SET_DICT = object.__setattr__  # the frozen dataclass's own __setattr__ refuses every name, __dict__ too
 
-_INFUSION_FIELDS = ("start_course_day", "hours", "day_index", "days", "amount", "calculation", "amount_calculated")
-_START, _HOURS, _DAY_INDEX, _DAYS, _AMOUNT, _CALCULATION, _CALCULATED = (
-    slot_setter(Infusion, name) for name in _INFUSION_FIELDS
-)
-
 
 def new_infusion(
     start_course_day: int,
@@ -194,18 +181,35 @@ def new_infusion(
     calculation: str | None,
     amount_calculated: Fraction | None,
 ) -> Infusion:
-    """``Infusion(...)`` with each field written into its slot, as :func:`~regimen.engine.plan.new_total` makes a
-    total: the frozen dataclass's ``__init__`` costs three times as much, and a plan makes one per day of each
-    continuous infusion of every cycle (a test holds the two equal)."""
-    infusion: Infusion = object.__new__(Infusion)
-    _START(infusion, start_course_day)
-    _HOURS(infusion, hours)
-    _DAY_INDEX(infusion, day_index)
-    _DAYS(infusion, days)
-    _AMOUNT(infusion, amount)
-    _CALCULATION(infusion, calculation)
-    _CALCULATED(infusion, amount_calculated)
+    """``Infusion(...)``, a dictionary of its fields (in the class's order, its own) made its ``__dict__`` (the
+    module's point 3): the frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``, and a
+    slot each through its descriptor (issue 29: either is as dear as the rest of making the object). A plan makes
+    one per day of each continuous infusion of every cycle (a test holds the two equal)."""
+    infusion: Infusion = _NEW(Infusion)
+    _SET_DICT(
+        infusion,
+        "__dict__",
+        {
+            "start_course_day": start_course_day,
+            "hours": hours,
+            "day_index": day_index,
+            "days": days,
+            "amount": amount,
+            "calculation": calculation,
+            "amount_calculated": amount_calculated,
+        },
+    )
     return infusion
+
+
+def moved_infusion(infusion: Infusion, shift: int) -> Infusion:
+    """``infusion`` begun ``shift`` course days later: its fields written into the new one's own ``__dict__`` in one
+    step, and its first course day set (:func:`moved_rows`; a test holds it equal to the constructor's)."""
+    new: Infusion = _NEW(Infusion)
+    fields = new.__dict__
+    fields.update(infusion.__dict__)
+    fields["start_course_day"] += shift
+    return new
 
 
 _DOSE, _FACTOR, _FACTOR_UNIT, _FACTOR_TEXT = (
@@ -229,6 +233,7 @@ def new_derivation(
 __all__ = [
     "REUSE",
     "IdentityMemo",
+    "moved_infusion",
     "moved_row",
     "moved_rows",
     "new_derivation",

@@ -457,12 +457,15 @@ class Patient:
         return values
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Infusion:
     """Where a row sits in a continuous infusion that spans several days, and the infusion as it is prepared.
 
     A continuous infusion is one preparation (one pump, one bag): its amount is worked out and adjusted as a whole
-    (dose level, reduction, maximum dose, rounding) and each day's row is its share, rate × that day's hours."""
+    (dose level, reduction, maximum dose, rounding) and each day's row is its share, rate × that day's hours.
+
+    Not slotted, as :class:`Administration`: a plan makes one for each day of each pump of every cycle, by copying
+    a dictionary of its fields (issue 29; the speed code is described in :mod:`regimen.engine.fastpath`)."""
 
     start_course_day: int
     hours: Fraction  # the whole infusion, elapsed time
