@@ -383,14 +383,19 @@ def _planned(
     one number); the table's heading is worked out once per table (:func:`_of_table`)."""
     _, known, heading = _of_table(table)
     doses: dict[str, list[Fraction]] = {}
+    named: dict[str, str] = {}  # each drug's name in lower case, once (the rows of one drug share its name)
     for r in rows:
-        drug = r.drug.lower()
+        drug = named.get(r.drug)
+        if drug is None:
+            drug = named[r.drug] = r.drug.lower()
         if drug in known:
+            dose = r.dose
+            mg = dose / 1000 if r.dose_unit == "mcg" else dose  # _mg, written out: a step for each of the rows
             mgs = doses.get(drug)
             if mgs is None:
-                doses[drug] = [_mg(r)]
+                doses[drug] = [mg]
             else:
-                mgs.append(_mg(r))
+                mgs.append(mg)
     if not doses:
         return Exposure((), (), None)
     lines = list(heading)
@@ -476,7 +481,10 @@ def _held(
     if limit is None:
         return
     cited = f"{format_fraction(limit)} mg/m² ({source})"
-    if total > limit:
+    # the total against the limit, in integers (denominators are positive): a Fraction's comparison checks the
+    # other number's type through the numbers ABCs
+    over = total.numerator * limit.denominator - limit.numerator * total.denominator
+    if over > 0:
         warnings.append(
             f"cumulative anthracycline {at_least}{shown} mg/m² doxorubicin-equivalent "
             f"({label}, table {table.name}){incomplete} exceeds the limit {cited}"
@@ -490,7 +498,7 @@ def _held(
             f"{shown} mg/m² doxorubicin-equivalent, {label}, table {table.name}); count "
             "it by hand (--anthracycline-limit)"
         )
-    elif total == limit:
+    elif over == 0:
         # at the limit is not "within" it: any further anthracycline crosses it
         warnings.append(
             f"cumulative anthracycline {shown} mg/m² doxorubicin-equivalent ({label}, table {table.name}) is "

@@ -137,7 +137,10 @@ def totals_of_cycles(cycles: Sequence[CycleSums]) -> list[Total]:
                 own["cycle"] = given_in
             append(total)
             amounts.append(amount)
-    out += [new_total(d, exact_sum(a), u, None, None, None, k) for (d, k, u), a in course.items()]
+    for (drug, comp, unit), amounts in course.items():  # the course's totals, as new_total makes them
+        total = _NEW(Total)
+        _SET_DICT(total, "__dict__", _fields(drug, exact_sum(amounts), unit, None, None, None, comp))
+        append(total)
     return out
 
 
