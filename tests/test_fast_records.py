@@ -1,9 +1,9 @@
 """The shortcuts of a plan's objects and records (issue 29) give exactly what the plain ways give.
 
-Totals, infusions and derivations are written into their slots (``new_total``, ``new_infusion``,
-``new_derivation``) rather than through the frozen dataclasses' ``__init__``; a plan's records work each number
-out once (``Numbers``); the web API writes its JSON without indentation, with orjson. Each is held equal to the
-plain way here.
+Totals and infusions are made from a dictionary of their fields (``new_total``, ``new_infusion``), derivations
+are written into their slots (``new_derivation``), rather than through the frozen dataclasses' ``__init__``; a
+plan's records work each number out once (``Numbers``); the web API writes its JSON without indentation, with
+orjson. Each is held equal to the plain way here.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from regimen.quantities.exact import Rounding, decimal_to_json, exact_decimal
 from regimen.quantities.units import parse_dose
 
 
-def test_a_total_written_into_its_slots_is_the_total_the_constructor_makes() -> None:
+def test_a_total_made_from_its_fields_is_the_total_the_constructor_makes() -> None:
     names = [f.name for f in dataclasses.fields(Total)]
     assert names == ["drug", "amount", "unit", "phase", "cycle", "condition", "component"]  # new_total's order
     values = ("oxaliplatin", Fraction(153), "mg", "main", 3, "age >= 70", "pump")
@@ -40,7 +40,7 @@ def test_a_total_written_into_its_slots_is_the_total_the_constructor_makes() -> 
         made.cycle = 4  # type: ignore[misc]
 
 
-def test_an_infusion_written_into_its_slots_is_the_infusion_the_constructor_makes() -> None:
+def test_an_infusion_made_from_its_fields_is_the_infusion_the_constructor_makes() -> None:
     names = [f.name for f in dataclasses.fields(Infusion)]
     values = (15, Fraction(46), 2, 2, Fraction(4320), "2,400 mg/m² × 1.8 m² = 4,320 mg over 46 h", None)
     made = new_infusion(*values)

@@ -100,7 +100,7 @@ class Cycles:
             }
             # the variants chosen (each belongs to one component: the others chose none) and the components a cycle
             # gives, of those given in some cycles only (a test dose only in cycle 1), make its rows
-            key = (
+            key: Hashable = (
                 id(phase),
                 tuple(map(id, filter(None, chosen.values()))),
                 tuple(c.given_in(cycle) for c in phase.components if c.in_cycles is not None),

@@ -1,7 +1,8 @@
 """The speed code of :func:`regimen.engine.expand.expand`, in one place: what is remembered or copied to make a plan
 fast, why, and what keeps each one right (issue 15: a plan of 37 rows in well under a millisecond).
 
-Three things, each with its invariant and a test (tests/test_fastpath.py, tests/test_speed.py):
+Three things, each with its invariant and a test (tests/test_fastpath.py, tests/test_fastpath_plan.py,
+tests/test_speed.py):
 
 1. :data:`REUSE`: later cycles with the same variants reuse the first such cycle's rows, moved to their own days, and
    each distinct treatment day's dose is worked out once (``_Cycles`` in :mod:`regimen.engine.expand`). Invariant:
@@ -14,19 +15,28 @@ Three things, each with its invariant and a test (tests/test_fastpath.py, tests/
    :meth:`IdentityMemo.get` checks each by ``is`` all the same; the memo is emptied when full, so it never grows
    beyond ``max_entries``. The memos, each of a value that depends on its key's objects alone: a component's
    layout in a cycle (and a cycle's layouts, in one entry), a phase's order of components, a flat dose's day and
-   derivation, and a flat dose's rows in a cycle of a run that adjusts no dose, each plan's rows copies of them
-   (no patient value is in them:
+   derivation, a flat dose's rows in a cycle of a run that adjusts no dose, each plan's rows copies of them, and a
+   phase's components given in a cycle with whether the regimen caps or rounds each (no patient value is in them:
    :mod:`regimen.engine.cycles`; a test expands an edited regimen, another start date and a changed dose after
-   them and finds their own rows). What depends on the regimen alone is kept with the regimen object itself
+   them and finds their own rows, and a regimen edited to a maximum dose finds its rows capped). A memo's held
+   objects are the phase and the variants chosen, not a None for each component that chose none (a variant
+   belongs to one component). The text of a stated duration is kept by the duration object, held and checked by
+   ``is`` (:func:`regimen.engine.doses.hours_text`; a test edits a regimen's duration and finds its own working).
+   What depends on the regimen alone is kept with the regimen object itself
    (:meth:`regimen.model.Regimen.once`, issue 29): its components' notes on what the source leaves unstated and its
    variants' changes in words, and the part of the rate-escalation notes that names the steps and source
    (:mod:`regimen.engine.expand`), the names its rules read (:mod:`regimen.engine.outcomes`), the values its doses
-   need (:mod:`regimen.engine.requirements`), and what the clinical layer reads of it for every plan (the values
-   it needs, its components with renal tables, its hepatic note). A test expands a changed copy of a regimen
-   after the original and finds its own notes (tests/test_fastpath.py). Each rate-escalation row's steps and their
-   text, for every number of whole steps a dose can take, are kept by the row's identity, held and checked by
-   ``is`` (:mod:`regimen.clinical.rate_escalation`): a dose formats only its own rest; a property test holds the
-   text to the step-by-step working (tests/test_rate_escalation.py).
+   need (:mod:`regimen.engine.requirements`), its notes on what is needed before the first dose and on its
+   emetogenic risk, its anthracyclines (which of its drugs the default table can count), and what the clinical
+   layer reads of it for every plan (the values it needs, its components with renal tables, its hepatic note). A
+   test expands a changed copy of a regimen after the original and finds its own notes (tests/test_fastpath.py,
+   tests/test_fastpath_plan.py). Each rate-escalation row's steps and their text, for every number of whole steps
+   a dose can take, with the steps' amounts as integers over one denominator, are kept by the row's identity,
+   held and checked by ``is`` (:mod:`regimen.clinical.rate_escalation`): a dose finds its rung by one integer
+   bisection and formats only its own rest, in integers; a property test holds the text to the step-by-step
+   working (tests/test_rate_escalation.py). An anthracycline table's heading is kept with its drugs, by the table
+   object (:mod:`regimen.clinical.anthracycline`); a plan's own doses with no prior exposure are counted straight,
+   and a test holds that to the general count line for line.
 3. Rows made by writing their fields into ``__dict__`` (:func:`new_row`, :func:`rows_of`, :func:`moved_rows`, and
    :meth:`regimen.model.Administration.moved`, which the model layer holds itself), or by making a dictionary of
    every field the row's ``__dict__`` (:func:`row_of`); :func:`moved_rows` writes the earlier cycle's row's
@@ -37,9 +47,15 @@ Three things, each with its invariant and a test (tests/test_fastpath.py, tests/
    ``__post_init__``, no ``__slots__`` and no field default that is computed, and every field is written, in the
    class's order (tests hold each row's ``__dict__`` to the class's fields, in order, and to the constructor's
    row). A dictionary made a row's ``__dict__`` is that row's alone: never one that another row or the caller
-   keeps. An :class:`~regimen.model.Infusion` (slots, one per day of each continuous infusion) is written slot by
-   slot (:func:`new_infusion`), and so is a :class:`~regimen.model.Derivation` (:func:`new_derivation`), as
-   :func:`regimen.engine.plan.new_total` writes a total; a test holds each equal to the constructor's.
+   keeps. A cycle with no dates and no continuous infusion moves each row by its cycle and course day alone. A
+   :class:`~regimen.model.Total` and an :class:`~regimen.model.Infusion` (not slotted either, issue 29: a field
+   written through its slot's descriptor costs about as much as making the object, and a plan makes a total per
+   drug per cycle and an infusion per day of each pump) are made the same way: a dictionary of their fields their
+   ``__dict__`` (:func:`new_infusion`, :func:`regimen.engine.plan.new_total`), or an earlier one's fields copied
+   and the one that changes set (:func:`moved_infusion`, the totals of a repeated cycle); a
+   :class:`~regimen.model.Derivation` is written slot by slot (:func:`new_derivation`). Tests hold each equal to
+   the constructor's, its fields in the class's order, in a dictionary of its own (tests/test_fast_records.py,
+   tests/test_fastpath_plan.py).
 """
 
 from __future__ import annotations

@@ -1,0 +1,195 @@
+"""Issue 29's figure 2 (one plan in process): each shortcut that makes a plan faster gives exactly what the plain
+way gives, and each thing remembered answers for its own regimen, table, duration or patient alone (the speed code
+is described in :mod:`regimen.engine.fastpath`).
+
+The expected texts and numbers are worked out by hand in the comments."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from fractions import Fraction
+
+import pytest
+from tests.conftest import BUNDLED_IDS
+
+import regimen
+from regimen.clinical import anthracycline
+from regimen.clinical.anthracycline import DEFAULT_LIMIT, DEFAULT_LIMIT_SOURCE, counted, load_table
+from regimen.engine import cycles
+from regimen.engine.doses import hours_text
+from regimen.engine.fastpath import moved_infusion, moved_rows, new_infusion
+from regimen.engine.plan import cycle_sums, new_total, totals_of_cycles
+from regimen.model import Infusion, Regimen, Total
+from regimen.protocol.loader import load_text
+from regimen.quantities.exact import Rounding, amount_ratio_text, amount_text, format_fraction, ratio_text
+
+
+def _regimen(body: str, rid: str = "issue-29") -> Regimen:
+    head = f'id = "{rid}"\nname = "Issue 29"\ncycle_length = "21 days"\ncycles = 3\n[[source]]\ncitation = "test"\n'
+    return load_text(head + body, "<test>")
+
+
+_DOXORUBICIN = '[[component]]\ndrug = "doxorubicin"\ndose = "60 mg/m2"\nroute = "IV"\ndays = "1"\n'
+_CYCLO = '[[component]]\ndrug = "cyclophosphamide"\ndose = "600 mg/m2"\nroute = "IV"\ndays = "1"\nduration = "1 h"\n'
+
+
+# ---- numbers written from two integers ---------------------------------------------------------------------------
+
+
+def test_a_number_written_from_its_two_integers_is_the_fractions_text_in_lowest_terms_or_not() -> None:
+    assert ratio_text(151125, 1000) == format_fraction(Fraction(151125, 1000)) == "151.125"
+    assert ratio_text(302250, 2000) == "151.125"  # not in lowest terms: the same number, the same text
+    assert ratio_text(1, 3, 2) == "0.33" and ratio_text(2, 3, 2) == "0.67"  # half up at the second place
+    assert amount_ratio_text(151125, 1000, "mg") == "151.1 mg (from 151.125)"
+    assert amount_ratio_text(4, 10, "mg") == "400 mcg"  # under 1 mg: micrograms, as amount_text
+    assert ratio_text(0, 5) == "0" and amount_ratio_text(0, 5, "mg") == amount_text(Fraction(0), "mg")
+    rng = random.Random(29)
+    for _ in range(3000):
+        n, d, k = rng.randint(0, 10**9), rng.randint(1, 10**6), rng.randint(1, 10**4)
+        x = Fraction(n, d)
+        places = rng.choice([0, 2, 8])
+        assert ratio_text(n * k, d * k, places) == format_fraction(x, places)
+        for unit in ("mg", "mcg", "mg/h"):
+            rounding = Rounding(rng.choice([3, 4]))
+            assert amount_ratio_text(n * k, d * k, unit, rounding) == amount_text(x, unit, rounding)
+    huge = 10**20 + 7  # beyond the integer path: by way of the Fraction, the same text
+    assert ratio_text(huge, 3) == format_fraction(Fraction(huge, 3))
+
+
+# ---- totals and infusions made by copying a dictionary -----------------------------------------------------------
+
+
+def test_a_total_and_an_infusion_each_have_their_fields_in_a_dictionary_of_their_own() -> None:
+    names = [f.name for f in dataclasses.fields(Total)]
+    made = new_total("oxaliplatin", Fraction(153), "mg", "main", 3, None, None)
+    assert list(made.__dict__) == names and made == Total("oxaliplatin", Fraction(153), "mg", "main", 3)
+    infusion = new_infusion(15, Fraction(46), 2, 2, Fraction(4320), "the pump", None)
+    assert list(infusion.__dict__) == [f.name for f in dataclasses.fields(Infusion)]
+    later = moved_infusion(infusion, 21)  # the same pump three weeks on: day 36
+    assert later == Infusion(36, Fraction(46), 2, 2, Fraction(4320), "the pump", None)
+    assert later.__dict__ is not infusion.__dict__ and infusion.start_course_day == 15  # the first is unchanged
+    assert later.hours_today == 22  # 46 h: 24 h, then 22 h
+
+
+def test_a_plans_totals_are_the_totals_of_its_rows() -> None:
+    """Each cycle repeated from the first makes its totals from what the first named: every total equals the one
+    worked out row by row, in the same order, and none shares its dictionary with another."""
+    for rid in ("r-chop-21", "mfolfox6", "capox", "dd-ac-t"):
+        plan = regimen.expand(regimen.load(rid), regimen.make_patient(weight="70", bsa="1.83", age="50"))
+        by_rows = totals_of_cycles([(None, cycle_sums(plan.administrations))])
+        assert list(plan.totals) == by_rows
+        assert len({id(t.__dict__) for t in plan.totals}) == len(plan.totals)
+
+
+def test_a_cycles_sums_read_per_component_are_its_rows_sums(monkeypatch: pytest.MonkeyPatch) -> None:
+    """engine.cycles._sums: the keys in the order the cycle's rows first give them, each the exact sum of its
+    rows' doses (supportive care left out), for every cycle every bundled regimen expands."""
+    seen: list[tuple[list[object], list[object]]] = []
+    real = cycles.Cycles._expand_cycle
+
+    def spy(self: cycles.Cycles, *args: object) -> object:
+        rows, sums = real(self, *args)  # type: ignore[arg-type]
+        seen.append((list(rows), list(sums)))
+        return rows, sums
+
+    monkeypatch.setattr(cycles.Cycles, "_expand_cycle", spy)
+    for rid in BUNDLED_IDS:
+        regimen.expand(regimen.load(rid), regimen.make_patient(weight="70", bsa="1.83", age="50"), cycle_length=28)
+    assert seen
+    for rows, sums in seen:
+        assert sums == cycle_sums(rows)  # type: ignore[arg-type]
+
+
+def test_a_cycle_without_dates_or_pumps_moves_its_rows_by_cycle_and_day_alone() -> None:
+    plan = regimen.expand(regimen.load("r-chop-21"), regimen.make_patient(weight="70", bsa="1.8", age="50"))
+    first = [r for r in plan.administrations if r.cycle == 1]
+    moved = moved_rows(first, 2, 21, None, infused=False)
+    assert moved == [r for r in plan.administrations if r.cycle == 2]
+    assert moved == [dataclasses.replace(r, cycle=2, course_day=r.course_day + 21) for r in first]
+
+
+# ---- what is remembered answers for its own objects alone --------------------------------------------------------
+
+
+def test_a_durations_text_is_kept_for_that_duration_object_alone() -> None:
+    hour, two = Fraction(1), Fraction(2)
+    assert hours_text(hour) == "60 min" and hours_text(two) == "2 h"
+    assert hours_text(Fraction(3, 2)) == "1.5 h" and hours_text(Fraction(1, 2)) == "30 min"
+    assert hours_text(hour) == "60 min"  # again, from the memo
+    # a regimen edited to another duration gets its own working: 600 mg/m² × 1.8 m² = 1,080 mg over 1 h, then 2 h
+    one_hour = regimen.expand(_regimen(_CYCLO), regimen.make_patient(weight="70", bsa="1.8"))
+    two_hours = regimen.expand(_regimen(_CYCLO.replace("1 h", "2 h")), regimen.make_patient(weight="70", bsa="1.8"))
+    assert one_hour.administrations[0].calculation.endswith("= 1,080 mg over 60 min (1,080 mg/h)")
+    assert two_hours.administrations[0].calculation.endswith("= 1,080 mg over 2 h (540 mg/h)")
+
+
+def test_a_cycles_components_and_their_maxima_are_the_regimen_objects_own() -> None:
+    """engine.cycles._given: what a cycle gives and whether the regimen caps it, once per process; the same regimen
+    edited to a maximum dose caps its rows (1.4 mg/m² × 1.8 m² = 2.52 mg, capped at 2 mg), and a patient below the
+    maximum is not capped."""
+    vincristine = '[[component]]\ndrug = "vincristine"\ndose = "1.4 mg/m2"\nroute = "IV"\ndays = "1"\n'
+    plain = regimen.expand(_regimen(vincristine), regimen.make_patient(weight="70", bsa="1.8"))
+    assert [r.dose for r in plain.administrations] == [Fraction(252, 100)] * 3
+    capped_reg = _regimen(vincristine + 'max_dose = "2 mg"\n')
+    capped = regimen.expand(capped_reg, regimen.make_patient(weight="70", bsa="1.8"))
+    assert [r.dose for r in capped.administrations] == [Fraction(2)] * 3
+    assert capped.administrations[0].calculation.endswith(
+        "capped at the regimen maximum 2 mg per administration: 2.52 mg → 2 mg"
+    )
+    small = regimen.expand(capped_reg, regimen.make_patient(weight="40", bsa="1.2"))  # 1.68 mg: under the cap
+    assert [r.dose for r in small.administrations] == [Fraction(168, 100)] * 3 and not small.administrations[0].caps
+
+
+def test_a_regimens_anthracyclines_and_notes_before_the_first_dose_are_that_regimen_objects_own() -> None:
+    patient = regimen.make_patient(weight="70", bsa="1.8")
+    without = regimen.expand(_regimen(_CYCLO), patient)
+    assert not any("doxorubicin-equivalent" in n for n in without.notes)
+    with_doxorubicin = regimen.expand(_regimen(_CYCLO + _DOXORUBICIN), patient)
+    # 3 cycles of 60 mg/m² × 1.8 m² = 108 mg: 324 mg ÷ 1.8 m² = 180 mg/m²
+    assert "planned doxorubicin: 324 mg ÷ 1.8 m² (BSA, uncapped) = 180 mg/m²" in with_doxorubicin.notes
+    assert "cumulative (planned + prior): 180 mg/m² doxorubicin-equivalent" in with_doxorubicin.notes
+    echo = '[[requirement]]\nid = "echo"\ntest = "echocardiogram"\nbefore = ["doxorubicin"]\nsource = "test"\n'
+    required = regimen.expand(_regimen(_DOXORUBICIN + echo), patient)
+    assert "before the first dose: echocardiogram, before doxorubicin (test)" in required.notes
+    assert not any(n.startswith("before the first dose") for n in with_doxorubicin.notes)
+
+
+def test_the_rounding_rule_is_said_for_each_number_of_figures() -> None:
+    assert Rounding(3).rule == (
+        "Amounts are computed exactly and rounded once, for display, to 3 significant figures (half up)."
+    )
+    assert Rounding().rule.endswith("to 4 significant figures (half up).")
+
+
+# ---- a plan's anthracycline total, written straight ---------------------------------------------------------------
+
+
+def _rows(drug: str, amounts: list[Fraction], unit: str = "mg") -> list[regimen.Administration]:
+    plan = regimen.expand(_regimen(_DOXORUBICIN), regimen.make_patient(weight="70", bsa="1.8"))
+    row = plan.administrations[0]
+    return [dataclasses.replace(row, drug=drug, dose=a, dose_unit=unit, cycle=i + 1) for i, a in enumerate(amounts)]
+
+
+@pytest.mark.parametrize(
+    ("rows", "bsa", "limit"),
+    [
+        (_rows("doxorubicin", [Fraction(108)] * 3), Fraction(18, 10), None),  # 180 mg/m², within 450
+        (_rows("doxorubicin", [Fraction(270)] * 3), Fraction(18, 10), None),  # 450 mg/m²: at the limit
+        (_rows("doxorubicin", [Fraction(300)] * 3), Fraction(18, 10), None),  # 500 mg/m²: over it
+        (_rows("epirubicin", [Fraction(180)] * 2) + _rows("doxorubicin", [Fraction(90)]), Fraction(2), Fraction(400)),
+        (_rows("idarubicin", [Fraction(21600, 1000)], "mcg"), Fraction(18, 10), None),  # in micrograms
+        (_rows("doxorubicin", [Fraction(108)]), None, None),  # no BSA: not expressed in mg/m²
+        (_rows("mitoxantrone", [Fraction(20)]) + _rows("doxorubicin", [Fraction(90)]), Fraction(2), None),
+        (_rows("cyclophosphamide", [Fraction(1000)]), Fraction(2), None),  # no anthracycline: nothing said
+    ],
+)
+def test_a_plans_anthracycline_total_is_the_general_ways(
+    rows: list[regimen.Administration], bsa: Fraction | None, limit: Fraction | None
+) -> None:
+    """anthracycline._planned (the plan's own doses, no prior) says what counted() says of them, line for line."""
+    for table_name in ("esc-2022", *anthracycline.bundled_tables()):
+        table = load_table(table_name)
+        limit_of = (limit, "--anthracycline-limit") if limit is not None else (DEFAULT_LIMIT, DEFAULT_LIMIT_SOURCE)
+        general = counted([("planned", [(r, bsa) for r in rows])], table, (), *limit_of)
+        assert anthracycline._planned(rows, bsa, table, limit_of) == general
