@@ -462,10 +462,7 @@ class Infusion:
     """Where a row sits in a continuous infusion that spans several days, and the infusion as it is prepared.
 
     A continuous infusion is one preparation (one pump, one bag): its amount is worked out and adjusted as a whole
-    (dose level, reduction, maximum dose, rounding) and each day's row is its share, rate × that day's hours.
-
-    Not slotted, as :class:`Administration`: a plan makes one for each day of each pump of every cycle, by copying
-    a dictionary of its fields (issue 29; the speed code is described in :mod:`regimen.engine.fastpath`)."""
+    (dose level, reduction, maximum dose, rounding) and each day's row is its share, rate × that day's hours."""
 
     start_course_day: int
     hours: Fraction  # the whole infusion, elapsed time
@@ -557,11 +554,7 @@ class Administration:
 
 @dataclass(frozen=True)
 class Total:
-    """A drug's total amount in a cycle, or in the whole course.
-
-    Not slotted, like :class:`Administration`: a plan makes one per drug per cycle (45 of an R-CHOP-21 plan), each
-    made by copying a dictionary of its fields as its ``__dict__`` in one step, where a slotted class takes a
-    call per field (issue 29; the speed code is described in :mod:`regimen.engine.fastpath`)."""
+    """A drug's total in a cycle or the course. Not slotted, as Infusion and Administration: regimen.engine.fastpath"""
 
     drug: str
     amount: Fraction
