@@ -11,7 +11,10 @@ import random
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.conftest import BUNDLED_IDS
+from tests.helpers import examples
 
 import regimen
 from regimen.clinical import anthracycline
@@ -193,3 +196,35 @@ def test_a_plans_anthracycline_total_is_the_general_ways(
         limit_of = (limit, "--anthracycline-limit") if limit is not None else (DEFAULT_LIMIT, DEFAULT_LIMIT_SOURCE)
         general = counted([("planned", [(r, bsa) for r in rows])], table, (), *limit_of)
         assert anthracycline._planned(rows, bsa, table, limit_of) == general
+
+
+_DRUGS = ["doxorubicin", "epirubicin", "daunorubicin", "idarubicin", "mitoxantrone", "Doxorubicin", "cyclophosphamide"]
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    doses=st.lists(
+        st.tuples(
+            st.sampled_from(_DRUGS),
+            st.fractions(min_value=Fraction(1, 1000), max_value=Fraction(2000), max_denominator=1000),
+            st.sampled_from(["mg", "mcg"]),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    bsa=st.none() | st.fractions(min_value=Fraction(1, 2), max_value=Fraction(3), max_denominator=1000),
+    limit=st.none() | st.fractions(min_value=Fraction(1), max_value=Fraction(1000), max_denominator=100),
+    table_name=st.sampled_from(("esc-2022", *anthracycline.bundled_tables())),
+)
+def test_property_a_plans_anthracycline_total_is_the_general_ways(
+    doses: list[tuple[str, Fraction, str]], bsa: Fraction | None, limit: Fraction | None, table_name: str
+) -> None:
+    """The same as above over drawn plans: any mix of anthracyclines (in any case), other drugs, mg and mcg, any BSA
+    or none, the default limit or a chosen one at, under or over the total, and every table: _planned's lines,
+    warnings and total are counted()'s, so the cumulative-dose check that a plan prints has one meaning."""
+    rows = [r for drug, dose, unit in doses for r in _rows(drug, [dose], unit)]
+    table = load_table(table_name)
+    limit_of = (limit, "--anthracycline-limit") if limit is not None else (DEFAULT_LIMIT, DEFAULT_LIMIT_SOURCE)
+    assert anthracycline._planned(rows, bsa, table, limit_of) == counted(
+        [("planned", [(r, bsa) for r in rows])], table, (), *limit_of
+    )
