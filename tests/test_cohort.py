@@ -208,8 +208,13 @@ def test_fallback_patient_by_patient_when_the_self_check_fails(monkeypatch: pyte
     def wrong(*args, **kwargs):  # type: ignore[no-untyped-def]
         return [(amount + 1, *rest) for amount, *rest in original(*args, **kwargs)]
 
-    original = module.day_doses
+    def wrong_columns(*args, **kwargs):  # type: ignore[no-untyped-def]  # the doses by weight or BSA, in arrays
+        found = original_columns(*args, **kwargs)
+        return {**found, "dose_exact_num": found["dose_exact_num"] + found["dose_exact_den"]}  # one more mg
+
+    original, original_columns = module.day_doses, module.dose_columns
     monkeypatch.setattr(module, "day_doses", wrong)
+    monkeypatch.setattr(module, "dose_columns", wrong_columns)
     roster = pd.DataFrame(
         {"patient_id": ["a", "b"], "weight_kg": ["70", "80"], "bsa_m2": ["1.8", "2"], "age": ["45", "70"]}
     )

@@ -286,6 +286,73 @@ def test_decimal_amounts_by_hand() -> None:
     assert found.rounded.tolist() == [937.6, 562.5, 100.0, 0.5, 12350000.0]
 
 
+_numerators = st.one_of(st.integers(0, 10**7), st.integers(0, 10**18), st.sampled_from([5, 95, 875, 99995, 10**6]))
+_denominators = st.one_of(st.integers(1, 10**4), st.sampled_from([23, 24, 46, 3 * 10**7, 2**20, 10**17]))
+
+
+@given(
+    st.lists(st.tuples(_numerators, _denominators), max_size=30),
+    st.integers(1, 16),
+    st.sampled_from(["mg", "mg/h", "mL"]),
+)
+def test_fraction_amounts_are_amount_text_and_the_rounded_number(
+    values: list[tuple[int, int]], digits: int, unit: str
+) -> None:
+    """Each n / d (a cohort's doses by weight or BSA, their rates and shares): the text amount_text gives and the
+    number a row's column holds, whether worked in the arrays or handed to the scalar functions."""
+    import numpy as np
+
+    from regimen.quantities.exact import amount_text, decimal_to_json, fraction_amounts
+
+    rounding = Rounding(digits)
+    n = np.asarray([a for a, _ in values], dtype=np.int64)
+    d = np.asarray([b for _, b in values], dtype=np.int64)
+    found = fraction_amounts(n, d, unit, rounding)
+    for (a, b), text, number in zip(values, found.texts, found.rounded.tolist(), strict=True):
+        assert text == amount_text(Fraction(a, b), unit, rounding)
+        assert number == float(decimal_to_json(rounding(Fraction(a, b))))
+
+
+def test_fraction_amounts_by_hand() -> None:
+    """210.3 / 24 = 8.7625 mg/h, a tie, shows 8.763 (half up); 107712 / 46 = 2,341.565217... mg shows 2,342 (from
+    2,341.5652173913…, marked: not exact at ten places); 1 / 3 mg is 333.3 mcg; 9,999.5 mg rounds up to 10,000."""
+    import numpy as np
+
+    from regimen.quantities.exact import exact_texts, fraction_amounts, fraction_texts
+
+    found = fraction_amounts(np.array([2103, 107712, 1, 19999]), np.array([240, 46, 3, 2]), "mg")
+    assert found.texts == [
+        "8.763 mg (from 8.7625)",
+        "2,342 mg (from 2,341.5652173913…)",
+        "333.3 mcg (from 333.3333333333…)",
+        "10,000 mg (from 9,999.5)",
+    ]
+    assert found.rounded.tolist() == [8.763, 2342.0, 0.3333, 10000.0]
+    assert fraction_texts(np.array([1805, 1, 2]), np.array([1000, 3, 3])) == ["1.805", "0.33333333", "0.66666667"]
+    assert exact_texts(np.array([53856, 2103, 1805, 1]), np.array([23, 10, 1, 1024])) == [
+        "53856/23",
+        "210.3",
+        "1805",
+        "0.0009765625",
+    ]
+
+
+@given(st.lists(st.tuples(_numerators, _denominators), max_size=30), st.integers(0, 8))
+def test_fraction_texts_and_exact_texts_are_the_scalar_texts(values: list[tuple[int, int]], places: int) -> None:
+    import numpy as np
+
+    from regimen.engine.rows import exact_text
+    from regimen.quantities.exact import exact_texts, fraction_texts
+
+    n = np.asarray([a for a, _ in values], dtype=np.int64)
+    d = np.asarray([b for _, b in values], dtype=np.int64)
+    assert fraction_texts(n, d, places) == [format_fraction(Fraction(a, b), places) for a, b in values]
+    lowest = [Fraction(a, b) for a, b in values]
+    num = np.asarray([x.numerator for x in lowest], dtype=np.int64)
+    den = np.asarray([x.denominator for x in lowest], dtype=np.int64)
+    assert exact_texts(num, den) == [exact_text(x) for x in lowest]
+
+
 @given(st.lists(st.integers(0, 10**15), max_size=20), st.integers(0, 8), st.booleans())
 def test_decimal_texts_are_format_fraction_and_exact_text(q: list[int], places: int, grouping: bool) -> None:
     from regimen.engine.rows import exact_text

@@ -312,43 +312,161 @@ class DecimalAmounts:
 
 def decimal_amounts(q: Any, places: int, unit: str, rounding: Rounding = DEFAULT_ROUNDING) -> DecimalAmounts:
     """:func:`amount_text` and the rounded number of each amount ``q × 10^-places`` (``q``: an int64 array), as the
-    scalar functions give them, the rounding worked for all at once in integer arrays: the digits of ``q`` beyond
-    the significant ones dropped half up, as :func:`round_significant` drops them. An amount outside what that
-    covers (zero or negative, a milligram amount under 1 mg, more than 10 places or 18 digits, a rounding of
-    another kind) is given by the scalar functions themselves."""
+    scalar functions give them: :func:`fraction_amounts` of ``q / 10^places``."""
     import numpy as np
 
     if places < 0:
         raise ValueError(f"decimal_amounts: {places} places")
     q = np.asarray(q, dtype=np.int64)
+    if places >= len(_POWERS):  # a denominator beyond int64: every amount by the scalar functions
+        return _scalar_amounts([Fraction(int(x), 10**places) for x in q.tolist()], unit, rounding)
+    return fraction_amounts(q, np.full(len(q), _POWERS[places], dtype=np.int64), unit, rounding)
+
+
+def _scalar_amounts(values: Sequence[Fraction], unit: str, rounding: Rounding) -> DecimalAmounts:
+    import numpy as np
+
+    texts = [amount_text(x, unit, rounding) for x in values]
+    return DecimalAmounts(texts, np.asarray([float(decimal_to_json(rounding(x))) for x in values], dtype=np.float64))
+
+
+#: The largest integer an int64 column holds whole: a product is worked in the arrays only below it.
+_INT64_SAFE = 2**62
+
+
+def _digits(v: Any) -> Any:
+    """The number of decimal digits of each positive int64 of ``v``."""
+    import numpy as np
+
+    return np.searchsorted(np.asarray(_POWERS, dtype=np.int64), v, side="right")
+
+
+def _half_up_array(n: Any, d: Any) -> Any:
+    """``n / d`` (int64 arrays, ``n`` >= 0, ``d`` > 0) rounded half up to whole numbers, as :func:`_half_up`."""
+    whole, rest = n // d, n % d
+    return whole + (2 * rest >= d)
+
+
+#: The mark of a 'from' value that is not exact at ten places, by whether it is not.
+_MARKS = ("", "…")
+
+
+def fraction_amounts(n: Any, d: Any, unit: str, rounding: Rounding = DEFAULT_ROUNDING) -> DecimalAmounts:
+    """:func:`amount_text` and the rounded number (``decimal_to_json(rounding(x))``, as a float) of each amount
+    ``n / d`` (int64 arrays): the same texts and numbers as the scalar functions, the rounding worked for all at once
+    in integer arrays as :func:`_amount_in_integers` works it for one (the significant figures rounded half up, then
+    the 'from' value to 10 places, marked '…' where that is not exact). An amount the arrays do not cover (zero or
+    negative, a milligram amount under 1 mg, a product beyond int64, a rounding of another kind) is given by the
+    scalar functions themselves."""
+    import numpy as np
+
+    n = np.asarray(n, dtype=np.int64)
+    d = np.asarray(d, dtype=np.int64)
     powers = np.asarray(_POWERS, dtype=np.int64)
-    texts: list[str] = [""] * len(q)
-    rounded = np.empty(len(q), dtype=np.float64)
-    fast = (q > 0) & (q < _POWERS[18]) & (places <= 10) & (type(rounding) is Rounding)
-    fast &= rounding.significant <= 15  # the digits kept: exact in a float
-    if unit == "mg" and places < len(_POWERS):  # under 1 mg: shown in micrograms
-        fast &= q >= _POWERS[places]
+    texts: list[str] = [""] * len(n)
+    rounded = np.empty(len(n), dtype=np.float64)
+    digits = rounding.significant
+    fast = (n > 0) & (d > 0) & (n < _POWERS[18]) & (d < _POWERS[18])
+    if type(rounding) is not Rounding or digits > 15:  # the digits kept: exact in a float
+        fast[:] = False
+    if unit == "mg":  # under 1 mg: shown in micrograms
+        fast &= n >= d
+    nn, dd = np.where(fast, n, 1), np.where(fast, d, 1)
+    exponent = _digits(nn) - _digits(dd)  # floor(log10(n / d)) is this or one less
+    e = np.abs(exponent).clip(0, 18)
+    big = dd.astype(np.float64) * powers[e].astype(np.float64)  # the products below, in floats: within int64?
+    small = nn.astype(np.float64) * powers[e].astype(np.float64)
+    fast &= np.where(exponent >= 0, big, small) < _INT64_SAFE
+    nn, dd, e = np.where(fast, nn, 1), np.where(fast, dd, 1), np.where(fast, e, 0)
+    below = np.where(exponent >= 0, nn < dd * powers[e], nn * powers[e] < dd)
+    exponent = exponent - below
+    places = digits - 1 - exponent
+    shift = np.abs(places).clip(0, 18)
+    # n × 10^places (places >= 0), d × 10^-places (places < 0), n × 10^10 (the 'from' value): within int64?
+    scaled_f = nn.astype(np.float64) * powers[np.where(places >= 0, shift, 0)].astype(np.float64)
+    unit_f = dd.astype(np.float64) * powers[np.where(places < 0, shift, 0)].astype(np.float64)
+    fast &= (scaled_f < _INT64_SAFE) & (unit_f < _INT64_SAFE) & (nn.astype(np.float64) * 1e10 < _INT64_SAFE)
+    fast &= np.abs(places) < len(_POWERS)
     for i in np.flatnonzero(~fast).tolist():
-        x = Fraction(int(q[i]), 10**places)
+        x = Fraction(int(n[i]), int(d[i]))
         texts[i] = amount_text(x, unit, rounding)
         rounded[i] = float(decimal_to_json(rounding(x)))
     at = np.flatnonzero(fast)
-    if len(at):
-        v = q[at]
-        digits = np.searchsorted(powers, v, side="right")  # powers of ten <= v: its number of digits
-        drop = np.maximum(digits - rounding.significant, 0)
-        step = powers[drop]
-        kept = (v + step // 2) // step  # half up
-        exact = kept * step == v
-        kept_places = places - drop  # kept × 10^-kept_places; negative: a whole number of tens
-        scale = powers[np.abs(kept_places)].astype(np.float64)  # exact in a float up to 10^22
-        # one IEEE division or product of two exact floats: the float nearest the decimal, as float(Decimal) gives
-        rounded[at] = np.where(kept_places >= 0, kept / scale, kept * scale)
-        columns = (at.tolist(), kept.tolist(), kept_places.tolist(), v.tolist(), exact.tolist())
-        for i, k, kp, x, same in zip(*columns, strict=True):
-            shown = _scaled_text(k, kp)
-            texts[i] = f"{shown} {unit}" if same else f"{shown} {unit} (from {_scaled_text(x, places)})"
+    if not len(at):
+        return DecimalAmounts(texts, rounded)
+    nn, dd, places, shift = nn[at], dd[at], places[at], shift[at]
+    up = places >= 0
+    step = powers[np.where(up, 0, shift)]  # 10^-places when places < 0: whole tens dropped
+    scaled = nn * powers[np.where(up, shift, 0)]
+    kept = _half_up_array(scaled, dd * step)
+    exact = kept * dd * step == scaled
+    scale = powers[shift].astype(np.float64)  # exact in a float up to 10^22
+    # one IEEE division or product of two exact floats: the float nearest the decimal, as float(Decimal) gives
+    rounded[at] = np.where(up, kept / scale, kept * scale)
+    tens = nn * _TEN_BILLION
+    whole = _half_up_array(tens, dd)
+    marked = whole * dd != tens
+    columns = (at.tolist(), kept.tolist(), places.tolist(), exact.tolist(), whole.tolist(), marked.tolist())
+    for i, k, kp, same, w, mark in zip(*columns, strict=True):
+        shown = _scaled_text(k, kp)
+        texts[i] = f"{shown} {unit}" if same else f"{shown} {unit} (from {_scaled_text(w, 10)}{_MARKS[mark]})"
     return DecimalAmounts(texts, rounded)
+
+
+def fraction_texts(n: Any, d: Any, max_places: int = 8) -> list[str]:
+    """:func:`format_fraction` of each ``n / d`` (int64 arrays, ``max_places`` from 0 to 8): the same text, rounded
+    half up in the arrays; a value they do not cover (zero or negative, a product beyond int64) by the function."""
+    import numpy as np
+
+    if not 0 <= max_places <= 8:
+        raise ValueError(f"fraction_texts: {max_places} places (0 to 8)")
+    n = np.asarray(n, dtype=np.int64)
+    d = np.asarray(d, dtype=np.int64)
+    fast = (n > 0) & (d > 0) & (n < _INT64_SAFE // _POWERS[max_places])
+    q = _half_up_array(np.where(fast, n, 0) * _POWERS[max_places], np.where(fast, d, 1))
+    return [
+        _scaled_text(x, max_places) if ok else format_fraction(Fraction(int(a), int(b)), max_places)
+        for x, ok, a, b in zip(q.tolist(), fast.tolist(), n.tolist(), d.tolist(), strict=True)
+    ]
+
+
+def exact_texts(n: Any, d: Any) -> list[str]:
+    """:func:`exact_text` of each ``n / d`` (int64 arrays, in lowest terms, ``d`` > 0): a terminating decimal written
+    from the integers (its places: the larger power of 2 or 5 in ``d``), else 'n/d'; a value the arrays do not
+    cover (zero or negative, beyond int64) by the function."""
+    import numpy as np
+
+    n = np.asarray(n, dtype=np.int64)
+    d = np.asarray(d, dtype=np.int64)
+    rest = d.copy()
+    twos = np.zeros(len(d), dtype=np.int64)
+    fives = np.zeros(len(d), dtype=np.int64)
+    for p, count in ((2, twos), (5, fives)):
+        while True:
+            divides = (rest % p == 0) & (rest > 1)
+            if not divides.any():
+                break
+            rest[divides] //= p
+            count[divides] += 1
+    places = np.maximum(twos, fives)
+    terminating = rest == 1
+    places_ok = places < len(_POWERS)
+    powers = np.asarray(_POWERS, dtype=np.int64)
+    multiplier = np.where(terminating & places_ok, powers[np.where(places_ok, places, 0)] // d, 1)
+    fast = (n > 0) & ~(terminating & ~places_ok)
+    fast &= ~terminating | (n.astype(np.float64) * multiplier.astype(np.float64) < _INT64_SAFE)
+    q = np.where(fast, n, 0) * multiplier
+    out: list[str] = []
+    for x, places_k, term, ok, a, b in zip(
+        q.tolist(), places.tolist(), terminating.tolist(), fast.tolist(), n.tolist(), d.tolist(), strict=True
+    ):
+        if not ok:
+            out.append(exact_text(Fraction(a, b)))
+        elif term:
+            out.append(_scaled_text(x, places_k, grouping=False))
+        else:
+            out.append(f"{a}/{b}")
+    return out
 
 
 def decimal_to_json(d: Decimal) -> int | float:
@@ -377,8 +495,11 @@ __all__ = [
     "exact_decimal",
     "exact_sum",
     "exact_text",
+    "exact_texts",
     "format_decimal",
     "format_fraction",
+    "fraction_amounts",
+    "fraction_texts",
     "is_terminating",
     "ratio_text",
     "round_significant",

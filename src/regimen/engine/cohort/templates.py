@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from regimen.clinical.prepare import (
     Gfr,
 )
+from regimen.engine.cohort.dose_columns import FACTOR_UNITS, dose_columns, dose_shape
 from regimen.engine.cohort.roster import (
     Column,
 )
@@ -260,6 +261,8 @@ class TemplateBlocks(ValueChecks):
         done = np.zeros((len(rules), len(keys)), dtype=bool)
         if basis == "auc":  # Calvert doses from GFRs in hundredths: all at once
             done = self._calvert_fields(spec, keys, worked, worked_ints)
+        elif basis in FACTOR_UNITS and all(len(key) == 2 for key in keys):  # by weight or BSA given: all at once
+            done = self._factor_fields(spec, basis, keys, worked, worked_ints)
         for k in np.flatnonzero(~done.all(axis=0)).tolist():
             key = keys[k]
             patient: Patient | None = None  # made only when a rule's working is not yet remembered
@@ -329,8 +332,7 @@ class TemplateBlocks(ValueChecks):
             amounts = decimal_amounts(q, places, "mg", self.rounding)
             whole = np.gcd(q, np.int64(10**places))
             added = additives_step(rule.comp)
-            table = self._table.dictionaries
-            exact = [table["dose_exact"].code(t) for t in decimal_texts(q.tolist(), places, grouping=False)]
+            exact = decimal_texts(q.tolist(), places, grouping=False)
             target_text = dose.display
             calcs = [
                 calvert_working(target_text, keys[k][1], amount)
@@ -340,17 +342,64 @@ class TemplateBlocks(ValueChecks):
                 calcs = [f"{c}; {added}" for c in calcs]
             values: dict[str, Any] = {
                 "dose": amounts.rounded,
-                "dose_exact": np.asarray(exact, dtype=np.float64),
+                "dose_exact": exact,
                 "rate": np.nan,
                 "duration_h": np.nan,
-                "calculation": np.asarray([table["calculation"].code(c) for c in calcs], dtype=np.float64),
+                "calculation": calcs,
                 "dose_exact_num": q // whole,
                 "dose_exact_den": np.int64(10**places) // whole,
             }
-            for field_at, (name, (kind, _)) in enumerate(zip(DOSE_FIELDS, _DOSE_AT, strict=True)):
-                (worked_ints if kind == "int" else worked)[field_at, r, at] = values[name]
+            self._put_fields(values, r, at, worked, worked_ints)
             done[r, at] = True
         return done
+
+    def _factor_fields(
+        self,
+        spec: list[_DayRule],
+        basis: str,
+        keys: list[tuple[Any, ...]],
+        worked: np.ndarray,
+        worked_ints: np.ndarray,
+    ) -> np.ndarray:
+        """Put in ``worked`` and ``worked_ints`` (as :meth:`_calvert_fields` does) the dose fields of each rule whose
+        dose is by weight or BSA, one a day, for every key (a value given) at once (:func:`dose_columns`); which
+        (rule, key) were put in, the others worked out one by one."""
+        import numpy as np
+
+        done = np.zeros((len(spec), len(keys)), dtype=bool)
+        factors = [key[1] for key in keys]
+        at = np.arange(len(keys))
+        for r, rule in enumerate(spec):
+            shape = dose_shape(
+                rule.dose,
+                rule.continuous,
+                rule.duration,
+                rule.hours_today,
+                rule.infusion_hours,
+                rule.comp.times_per_day,
+            )
+            if shape is None or rule.dose_number is not None or str(rule.dose.unit.basis) != basis:
+                continue
+            values = dose_columns(shape, basis, factors, self.rounding, additives_step(rule.comp))
+            if values is not None:
+                self._put_fields(values, r, at, worked, worked_ints)
+                done[r] = True
+        return done
+
+    def _put_fields(
+        self, values: dict[str, Any], r: int, at: np.ndarray, worked: np.ndarray, worked_ints: np.ndarray
+    ) -> None:
+        """Put the dose fields ``values`` (arrays; text as lists of str, coded here) of rule ``r`` for the keys ``at``
+        in ``worked`` and ``worked_ints``."""
+        import numpy as np
+
+        table = self._table.dictionaries
+        for field_at, (name, (kind, _)) in enumerate(zip(DOSE_FIELDS, _DOSE_AT, strict=True)):
+            value = values[name]
+            if kind == "text":
+                code = table[name].code
+                value = np.asarray([code(t) for t in value], dtype=np.float64)
+            (worked_ints if kind == "int" else worked)[field_at, r, at] = value
 
     def _gfr_of(self, patient: Patient, key: tuple[Any, ...]) -> Gfr | None:
         """The GFR of a block of AUC dosing: by its text (:meth:`_gfr_keys`), else the patient's by prepare()."""
