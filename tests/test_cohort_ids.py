@@ -71,6 +71,26 @@ def test_ids_read_in_columns_are_the_ids_read_cell_by_cell(
     assert [p[0] for p in id_problems(part, 1 + lo)] == _controls_by_hand(expected[lo:hi], 1 + lo)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=4).filter(lambda t: t.strip() == t and t), max_size=30), st.booleans())
+def test_ids_in_order_are_distinct_and_repeats_in_order_are_counted(texts: list[str], repeat: bool) -> None:
+    """A roster sorted by id (found distinct by comparing each id with the next): no repeat when each id is greater
+    than the one before; an id given twice in a row, in order, is counted as any repeat is."""
+    cells = sorted(set(texts))
+    if repeat and cells:
+        cells.insert(len(cells) // 2, cells[len(cells) // 2])
+    ids = PatientIds.read(pd.Series(cells, dtype=object))
+    assert ids.repeated() == id_counts(list(cells))
+    assert ids.distinct == (len(set(cells)) == len(cells))
+
+
+def test_sorted_ids_with_a_repeat_by_hand() -> None:
+    ids = PatientIds.read(pd.Series(["P1", "P2", "P2", "P3"]))
+    assert ids.repeated() == {"P2": 2} and not ids.distinct
+    ids = PatientIds.read(pd.Series(["P1", "P2", "P3"]))
+    assert ids.repeated() == {} and ids.distinct
+
+
 def test_ids_that_are_not_text_are_read_as_cell_texts_reads_them() -> None:
     """Whole numbers, floats, dates and a mix of them (a Parquet roster's ids need not be text)."""
     import datetime as dt

@@ -394,9 +394,17 @@ class PatientIds:
         return self.texts.take(rows)
 
     def repeated(self) -> dict[str, int]:
-        """:func:`id_counts` of these ids: found in C when no id is repeated (the usual roster)."""
+        """:func:`id_counts` of these ids: found in C when no id is repeated (the usual roster). Ids in increasing
+        order (a roster exported sorted by id) are distinct, found in one pass comparing each with the next: a third
+        of the time of hashing them all (issue 29)."""
         import pyarrow.compute as pc
 
+        n = len(self.texts)
+        if not self.texts.null_count and (
+            n < 2 or pc.all(pc.less(self.texts.slice(0, n - 1), self.texts.slice(1))).as_py()
+        ):
+            self.distinct = True
+            return {}
         distinct = len(pc.unique(self.texts)) - (1 if self.texts.null_count else 0)
         if distinct == len(self.texts) - self.texts.null_count:
             self.distinct = True
