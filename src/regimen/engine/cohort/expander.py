@@ -110,9 +110,9 @@ class CohortExpander(TemplateBlocks):
     # per (dose rule, basis, body value): the dose fields of plain dosing, coded for the row table (shared by every
     # template the rule is in: the rows of patients over and under 60 dose the same per day)
     _worked: dict[tuple[Any, ...], tuple[int | float, ...]] = field(init=False, default_factory=dict, repr=False)
-    # per (check, value): the warning text of one value's check (:func:`range_warning`, :func:`age_warnings`), made
-    # once per run; every chunk holds most of the run's distinct values again
-    _said: dict[tuple[str, Any], str | None] = field(init=False, default_factory=dict, repr=False)
+    # per (check, id of a value): the value and the warning text of its check (:func:`range_warning`,
+    # :func:`age_warnings`), made once per run; every chunk holds most of the run's distinct values again
+    _said: dict[tuple[str, int], tuple[Any, str | None]] = field(init=False, default_factory=dict, repr=False)
     # per set of values (:data:`_RENAL`): prepare()'s warnings, or the message refusing them (:meth:`_prepare`)
     _prepared: dict[tuple[Any, ...], tuple[list[str], Gfr | None] | str] = field(
         init=False, default_factory=dict, repr=False

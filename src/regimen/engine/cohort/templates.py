@@ -462,7 +462,8 @@ class TemplateBlocks(ValueChecks):
             used = np.unique(codes)
             lookup = np.zeros(len(cols["weight"].values), dtype=np.int64)
             lookup[used] = np.arange(len(used))
-            return lookup[codes], [("given", cols["weight"].values[u]) for u in used]
+            values = cols["weight"].values
+            return lookup[codes], [("given", values[u]) for u in used.tolist()]
         bsa = cols["bsa"].codes[members] if "bsa" in cols else np.full(len(members), -1, dtype=np.int64)
         w = cols["weight"].codes[members] if "weight" in cols else np.full(len(members), -1, dtype=np.int64)
         h = cols["height"].codes[members] if "height" in cols else np.full(len(members), -1, dtype=np.int64)

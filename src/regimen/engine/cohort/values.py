@@ -125,7 +125,7 @@ class ValueChecks:
     if TYPE_CHECKING:  # the expander's (:class:`~regimen.engine.cohort.expander.CohortExpander`)
         regimen: Regimen
         needs: list[str]
-        _said: dict[tuple[str, Any], str | None]
+        _said: dict[tuple[str, int], tuple[Any, str | None]]
         _prepared: dict[tuple[Any, ...], tuple[list[str], Gfr | None] | str]
         _options: ClinicalOptions | None
         _strict: ClinicalOptions | None
@@ -313,11 +313,14 @@ class ValueChecks:
             # one entry per distinct value, and a last one (None) that code -1 (no value) picks
             found: list[Any] = []
             for v in cols[key].values:
-                memo = (check, v)  # looked up once: hashing a Fraction is Python code, and a chunk has thousands
-                said = known.get(memo, known)  # (the dict itself: never a value, so it marks "not yet")
-                if said is known:
-                    said = known[memo] = make(v)
-                found.append(said)
+                # by the value's identity, holding the value: a column's reader gives every chunk the same object for
+                # a text, and hashing a Fraction is Python code (a chunk has thousands); a value met as another
+                # object (another text, a copy sent to a worker) is checked again, never taken for another's
+                memo = (check, id(v))
+                held = known.get(memo)
+                if held is None or held[0] is not v:
+                    held = known[memo] = (v, make(v))
+                found.append(held[1])
             return np.asarray([*found, None], dtype=object)
 
         age = codes("age")
