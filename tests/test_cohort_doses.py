@@ -202,3 +202,29 @@ def test_a_dose_written_in_grams_by_bsa_worked_by_hand() -> None:
     idarubicin = _cohort_rows("cenersen-arm3", roster, "idarubicin")[0]
     assert idarubicin["calculation"] == "12 mg/m²/day × 1.805 m² = 21.66 mg"
     assert (idarubicin["dose"], idarubicin["dose_exact"], idarubicin["dose_exact_den"]) == (21.66, "21.66", 50)
+
+
+def test_a_regimen_with_dose_levels_is_plain_dosing_in_a_run_without_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FOLFIRI defines irinotecan's dose levels; a run that asks for none gives the protocol's doses, so its rows are
+    worked out in arrays, not by a plan per distinct BSA (40 here); each patient's rows are still expand()'s."""
+    from regimen.engine.cohort.expander import CohortExpander
+
+    plans = 0
+    original = CohortExpander._expand
+
+    def counted(self: CohortExpander, *args: Any, **kwargs: Any) -> Any:
+        nonlocal plans
+        plans += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CohortExpander, "_expand", counted)
+    bsas = [f"{1.5 + i / 100:.2f}" for i in range(40)]
+    roster = pd.DataFrame({"patient_id": [f"p{i}" for i in range(40)], "bsa_m2": bsas, "weight_kg": "70", "age": "50"})
+    result = cohort(load("folfiri"), roster)
+    assert plans < 10  # the template and the sample check's patients
+    assert not any("one patient at a time" in n for n in result.notes)
+    frame = result.frame
+    for i in (0, 17, 39):
+        plan = expand(load("folfiri"), make_patient(bsa=bsas[i], weight="70", age="50"))
+        mine = frame[frame["patient_id"] == f"p{i}"]
+        assert mine["calculation"].tolist() == [a.calculation for a in plan.administrations]

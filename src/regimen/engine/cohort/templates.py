@@ -128,10 +128,12 @@ def _row_rule(regimen: Regimen, row: Administration, patient: Patient) -> tuple[
 
 
 def _plain(regimen: Regimen) -> bool:
-    """No per-row adjustment in the regimen file (caps, rounding, dose levels, dosing weights)."""
+    """No per-row adjustment in the regimen file (caps, rounding, dosing weights). Dose levels the file defines do
+    not count: a level is given only when the run asks for one (``--dose-level``, clinical options), and every plain
+    path is taken only in a run without options (FOLFIRI's irinotecan levels cost a plan per distinct BSA, issue 29)."""
     if getattr(regimen, "dosing_weight", None) is not None:
         return False
-    return not any(getattr(c, name, None) for c in regimen.components() for name in (*_ADJUSTMENTS, "levels"))
+    return not any(getattr(c, name, None) for c in regimen.components() for name in _ADJUSTMENTS)
 
 
 def _doses_by_auc(regimen: Regimen) -> bool:
