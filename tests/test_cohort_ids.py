@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.helpers import examples
 
 from regimen.cli import cli
 from regimen.engine.cohort.roster import (
@@ -49,7 +50,7 @@ def _controls_by_hand(texts: list[str | None], first_row: int) -> list[int]:
     return [first_row + i for i, t in enumerate(texts) if t and re.search(_ID_CONTROLS, t)]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(_CELL, max_size=30), st.sampled_from(["str", "object"]), st.integers(0, 30), st.integers(0, 30))
 def test_ids_read_in_columns_are_the_ids_read_cell_by_cell(
     cells: list[str | None], dtype: str, lo: int, hi: int
@@ -71,7 +72,7 @@ def test_ids_read_in_columns_are_the_ids_read_cell_by_cell(
     assert [p[0] for p in id_problems(part, 1 + lo)] == _controls_by_hand(expected[lo:hi], 1 + lo)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.text(min_size=1, max_size=4).filter(lambda t: t.strip() == t and t), max_size=30), st.booleans())
 def test_ids_in_order_are_distinct_and_repeats_in_order_are_counted(texts: list[str], repeat: bool) -> None:
     """A roster sorted by id (found distinct by comparing each id with the next): no repeat when each id is greater
@@ -100,7 +101,7 @@ def test_ids_that_are_not_text_are_read_as_cell_texts_reads_them() -> None:
         assert PatientIds.read(series).listed() == cell_texts(series), cells
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(_CELL, max_size=30), st.sampled_from(["str", "object", "string[pyarrow]", "string[python]"]))
 def test_a_column_read_by_arrow_has_the_codes_and_values_factorize_gives(cells: list[str | None], dtype: str) -> None:
     """A roster column's distinct cells, coded by Arrow when Arrow holds the text: the codes (-1 for a missing

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import SEED_IDS
+from tests.helpers import examples
 from tests.test_cohort import ADJUSTED, EXAMPLE_FORMULARY, clinical_options, clinical_patients
 
 pytest.importorskip("dask")
@@ -193,7 +194,7 @@ class _Parts:
         return pd.concat([self.parts[i] for i in sorted(self.parts)], ignore_index=True)
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.data(),
     regimen_id=st.sampled_from([*SEED_IDS, "cohort-adjusted"]),

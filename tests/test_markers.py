@@ -54,3 +54,17 @@ def test_a_module_is_left_unimported_only_when_the_expression_leaves_out_every_t
     assert not never_selected("not integration(reason=1)", integration)  # a mark with arguments: not sure, import
     assert not never_selected("", integration)
     assert never_selected("not if", {"if"})  # a mark named like a Python word is still a name
+
+
+def test_a_property_tests_count_of_examples_is_written_examples_n() -> None:
+    """``@settings(max_examples=examples(N))``, never a bare number: the fast subset draws a tenth of N
+    (tests/helpers.py), the whole suite all of them. A bare number drew all of them in the edit loop too (seven tests
+    of test_speed and test_cohort_ids did, a second of the fast subset)."""
+    bare = []
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "settings":
+                for keyword in node.keywords:
+                    if keyword.arg == "max_examples" and isinstance(keyword.value, ast.Constant):
+                        bare.append(f"{path.name}:{node.lineno}")
+    assert not bare, f"write max_examples=examples(N) (tests/helpers.py): {bare}"

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import BUNDLED_IDS
+from tests.helpers import examples
 
 import regimen
 from regimen.clinical.dose_change import DoseChange
@@ -234,7 +235,7 @@ def test_a_remembered_layout_is_only_used_for_the_objects_it_was_made_from(monke
     assert len(memo) == 1
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(st.lists(st.fractions(min_value=-(10**6), max_value=10**6, max_denominator=10**6), max_size=40))
 def test_a_sum_by_denominator_is_the_exact_sum(values: list[Fraction]) -> None:
     total = exact_sum(values)
@@ -379,7 +380,7 @@ _cells = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     st.integers(1, 40).flatmap(
         lambda n: st.fixed_dictionaries(
@@ -537,7 +538,7 @@ def test_a_failed_parquet_part_is_raised_and_leaves_no_file(tmp_path: Path, monk
     assert calls and list(tmp_path.iterdir()) == []
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.lists(st.integers(-1, 6), min_size=1, max_size=30), min_size=1, max_size=4))
 def test_factorising_packed_rows_is_factorising_the_rows(columns: list[list[int]]) -> None:
     import numpy as np
@@ -700,7 +701,7 @@ def test_chunks_of_other_lengths_handed_to_parquet_as_arrow_are_their_frames(reg
         assert table.equals(expected)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "P1", "é"]), st.text(max_size=3))))
 def test_repeated_ids_are_counted_alike_with_or_without_the_shortcut(ids: list[str | None]) -> None:
     """``id_counts`` answers a roster without a repeated id in C; the answer is that of counting each id."""
