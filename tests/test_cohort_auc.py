@@ -290,3 +290,45 @@ def test_gfrs_in_hundredths_are_calvert_gfr(hundredths: list[int], cap: str | No
         (Fraction("77.78"), "GFR 77.78 mL/min (Cockcroft–Gault)"),
         (125, "GFR 125 mL/min (Cockcroft–Gault)"),
     ]
+
+
+def test_a_gfr_by_prepare_and_the_same_gfr_estimated_share_their_rows() -> None:
+    """Issue 29: in a chunk where some GFRs are worked out by prepare() (a height given: its BSA is checked) beside
+    the estimates in columns, each patient's GFR is numbered by its text without hashing every member's text. Two
+    women of 60, 70 kg, creatinine 1 mg/dL, one with a height: Cockcroft–Gault (140 − 60) × 70 / (72 × 1) × 0.85 =
+    66.11 mL/min for both, so 7.5 × (66.11 + 25) = 683.325 mg, shown to 4 significant figures; the rows are
+    expand()'s, and a third patient's measured GFR is numbered after them."""
+    rows = [_row(0, "70.0", "60", "1.00", ""), _row(2, "70.0", "60", "1.00", ""), _row(4, "70.0", "60", "", "90")]
+    rows[1]["height_cm"] = "165"
+    result = _assert_like_expand(rows)
+    carboplatin = result.frame[result.frame["drug"] == "carboplatin"].groupby("patient_id")["calculation"].first()
+    working = "AUC 7.5 mg/mL·min × (GFR 66.11 mL/min (Cockcroft–Gault) + 25) = 683.3 mg (from 683.325) (Calvert)"
+    assert carboplatin["P0"] == carboplatin["P2"] == working
+    assert carboplatin["P4"].startswith("AUC 7.5 mg/mL·min × (GFR 90 mL/min (given with --gfr) + 25) = 862.5 mg")
+
+
+def test_the_garbage_collector_is_paused_while_a_chunk_is_expanded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 29: what an AUC chunk keeps per distinct GFR set off full collections of the whole process; the
+    collector is paused while a chunk is expanded and left as the caller had it (on, or off)."""
+    import gc
+
+    from regimen.engine.cohort.expander import CohortExpander
+
+    seen: list[bool] = []
+    real = CohortExpander._expand_chunk
+
+    def watching(self: Any, *args: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(self, *args)
+
+    monkeypatch.setattr(CohortExpander, "_expand_chunk", watching)
+    rows = [_row(i, f"{60 + i}.0", "50", "0.90", "") for i in range(4)]
+    was = gc.isenabled()
+    try:
+        for state in (True, False):
+            (gc.enable if state else gc.disable)()
+            _assert_like_expand(rows)
+            assert gc.isenabled() is state
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert seen and not any(seen)

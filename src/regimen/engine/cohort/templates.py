@@ -512,21 +512,36 @@ class TemplateBlocks(ValueChecks):
             if len(set(texts_used)) == len(texts_used):
                 self._gfr_texts.update(zip(texts_used, gfrs, strict=True))
                 return np.asarray(key_codes, dtype=np.int64), [("auc", t) for t in texts_used]
-        texts = np.empty(len(members), dtype=object)
-        texts[fast] = np.asarray([g.text for g in estimate.values] + [None], dtype=object)[codes[fast]]
+        # some GFRs by prepare() (a value near a rounding tie or a limit): each numbered as its text is, the estimates'
+        # by their codes and the others' texts looked up among them, so that no text of a member is hashed
+        texts = [g.text for g in estimate.values]
+        number = {t: i for i, t in enumerate(texts)}
+        if len(number) != len(texts):  # pragma: no cover - a GFR's text names its value: never two alike
+            raise _NotVectorisable("two GFRs of one text")
         for g in estimate.values:
             self._gfr_texts[g.text] = g
+        numbers = np.where(fast, codes, -1)
         slow = np.flatnonzero(~fast)
         if len(slow):
             found = [cols[k].codes[members[slow]] if k in cols else np.full(len(slow), -1) for k in _RENAL]
             sets, uniques = _factorize_rows(found)
             gfrs = [self._gfr(Patient(**_renal_fields(cols, u))) for u in uniques]
+            numbered = []
             for g in gfrs:
-                if g is not None:
-                    self._gfr_texts[g.text] = g
-            texts[slow] = np.asarray([g.text if g is not None else None for g in gfrs], dtype=object)[sets]
-        key_codes, distinct = pd.factorize(texts)
-        return np.asarray(key_codes, dtype=np.int64), [("auc", t) for t in distinct]
+                if g is None:
+                    numbered.append(-1)
+                    continue
+                self._gfr_texts[g.text] = g
+                if g.text not in number:
+                    number[g.text] = len(texts)
+                    texts.append(g.text)
+                numbered.append(number[g.text])
+            numbers[slow] = np.asarray(numbered, dtype=np.int64)[sets]
+        # numbered in order of first appearance, a member without a GFR -1: as numbering the texts themselves
+        key_codes = np.full(len(members), -1, dtype=np.int64)
+        known = numbers >= 0
+        key_codes[known], distinct = pd.factorize(numbers[known])
+        return key_codes, [("auc", texts[t]) for t in distinct.tolist()]
 
     @staticmethod
     def _body_patient(rep: Patient, basis: str, key: tuple[Any, ...]) -> Patient:
