@@ -332,3 +332,50 @@ def test_the_garbage_collector_is_paused_while_a_chunk_is_expanded(monkeypatch: 
     finally:
         (gc.enable if was else gc.disable)()
     assert seen and not any(seen)
+
+
+def test_dose_texts_are_coded_in_bulk_as_one_by_one() -> None:
+    """Issue 29: an AUC chunk's new dose texts are coded thousands at once. Known values keep their codes, new ones
+    are numbered on in order of first appearance (a repeat within the call too), and a missing value is -1."""
+    from regimen.engine.cohort.rowtable import _Dictionary
+
+    d = _Dictionary(["a", "b"])
+    assert d.codes(["b", "c", "a", "c", "d"]) == [1, 2, 0, 2, 3]
+    assert d.values == ["a", "b", "c", "d"]
+    assert d.codes(["e", None, "a"]) == [4, -1, 0]
+    assert d.values == ["a", "b", "c", "d", "e"]
+    assert d.code("d") == 3 and d.code("f") == 5
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    known=st.lists(st.text(max_size=3), unique=True, max_size=6),
+    calls=st.lists(st.lists(st.one_of(st.none(), st.text(max_size=3)), max_size=8), max_size=4),
+)
+def test_bulk_codes_are_code_of_each(known: list[str], calls: list[list[str | None]]) -> None:
+    """The property: :meth:`_Dictionary.codes` gives what :meth:`_Dictionary.code` of each value gives, and leaves
+    the same dictionary, call after call."""
+    from regimen.engine.cohort.rowtable import _Dictionary
+
+    bulk, each = _Dictionary(list(known)), _Dictionary(list(known))
+    for values in calls:
+        assert bulk.codes(values) == [each.code(v) for v in values]
+        assert bulk.values == each.values
+
+
+def test_the_row_table_keeps_its_rows_as_it_grows() -> None:
+    """Issue 29: the row table grows into new memory with only its rows copied (an AUC run adds a block per GFR);
+    every row appended reads back as it was, across several growths."""
+    from regimen.engine.cohort.rowtable import _ROW_FLOATS, _ROW_INTS, _ROW_TEXT, _RowTable
+
+    table = _RowTable()
+    added = []
+    for n in (100, 300, 1000, 5):  # 256 rows at first: grown three times
+        texts = np.arange(len(_ROW_TEXT) * n, dtype=np.int32).reshape(len(_ROW_TEXT), n) + len(added)
+        ints = np.arange(len(_ROW_INTS) * n, dtype=np.int64).reshape(len(_ROW_INTS), n) * 7
+        floats = np.arange(len(_ROW_FLOATS) * n, dtype=np.float64).reshape(len(_ROW_FLOATS), n) / 4
+        assert table.append(texts, ints, floats) == sum(a[0].shape[1] for a in added)
+        added.append((texts, ints, floats))
+    assert table.size == 1405
+    for held, k in ((table.texts, 0), (table.ints, 1), (table.floats, 2)):
+        assert np.array_equal(held[:, : table.size], np.concatenate([a[k] for a in added], axis=1))

@@ -65,6 +65,20 @@ class _Dictionary:
         self.values: list[str] = values if values is not None else []
         self.index: dict[str, int] | None = None  # made when first asked (a chunk's ids never are)
 
+    def codes(self, values: list[str | None]) -> list[int]:
+        """:meth:`code` of each of ``values``: a cohort's new dose texts, thousands at once. The index holds the
+        values in their order (each new one added to both at once), so a value new to it is numbered by the index's
+        size as it is added, and the new ones are then the index's last."""
+        if None in values:  # a missing value is -1, never in the dictionary
+            return [self.code(v) for v in values]
+        if self.index is None:
+            self.index = {v: i for i, v in enumerate(self.values)}
+        index = self.index
+        numbered = [index.setdefault(v, len(index)) for v in values]
+        if len(index) > len(self.values):
+            self.values.extend(list(index)[len(self.values) :])
+        return numbered
+
     def code(self, value: str | None) -> int:
         if value is None:
             return -1
@@ -131,9 +145,16 @@ class _RowTable:
         first, self.size = self.size, self.size + texts.shape[1]
         if self.size > self.texts.shape[1]:  # grow by doubling
             cap = max(2 * self.texts.shape[1], self.size)
-            self.texts = np.concatenate([self.texts, np.full((len(_ROW_TEXT), cap), -1, dtype=np.int32)], axis=1)
-            self.ints = np.concatenate([self.ints, np.zeros((len(_ROW_INTS), cap), dtype=np.int64)], axis=1)
-            self.floats = np.concatenate([self.floats, np.full((len(_ROW_FLOATS), cap), np.nan)], axis=1)
+
+            def grown(held: np.ndarray) -> np.ndarray:
+                # the rows held copied into new memory, once; the rest left as it comes: every reader takes the
+                # first :attr:`size` rows (a target AUC adds a block per GFR, 100,000 rows over a run: the spare
+                # rows filled, then the whole copied again by a concatenation, cost half of the appends' time)
+                bigger = np.empty((held.shape[0], cap), dtype=held.dtype)
+                bigger[:, :first] = held[:, :first]
+                return bigger
+
+            self.texts, self.ints, self.floats = grown(self.texts), grown(self.ints), grown(self.floats)
         self.texts[:, first : self.size] = texts
         self.ints[:, first : self.size] = ints
         self.floats[:, first : self.size] = floats

@@ -399,8 +399,7 @@ class TemplateBlocks(ValueChecks):
         for field_at, (name, (kind, _)) in enumerate(zip(DOSE_FIELDS, _DOSE_AT, strict=True)):
             value = values[name]
             if kind == "text":
-                code = table[name].code
-                value = np.asarray([code(t) for t in value], dtype=np.float64)
+                value = np.asarray(table[name].codes(value), dtype=np.float64)
             (worked_ints if kind == "int" else worked)[field_at, r, at] = value
 
     def _gfr_of(self, patient: Patient, key: tuple[Any, ...]) -> Gfr | None:
