@@ -273,7 +273,7 @@ def test_auc_rows_handed_to_parquet_as_arrow_are_the_frame_they_replace() -> Non
 @settings(max_examples=examples(200), deadline=None)
 @given(
     hundredths=st.lists(st.integers(0, 30000), max_size=20),
-    cap=st.sampled_from([None, "125", "90.5", "60.01"]),
+    cap=st.sampled_from([None, "125", "90.5", "60.01", "60.015", "1/3"]),  # a cap between hundredths too
 )
 def test_gfrs_in_hundredths_are_calvert_gfr(hundredths: list[int], cap: str | None) -> None:
     """A cohort's GFRs made from their hundredths (calvert_gfrs) are calvert_gfr's, the value, the value used (the

@@ -420,16 +420,18 @@ def calvert_gfrs(hundredths: Sequence[int], source: str, options: ClinicalOption
     texts, the numbers written from the integers (:func:`decimal_texts`), not from a Fraction each."""
     texts = decimal_texts(hundredths, 2)
     cap = options.gfr_cap
+    # at or under the cap, compared in integers: h / 100 <= cap, h <= under (a Fraction's numerator and denominator
+    # are properties: read once, not twice a GFR)
+    under = 0 if cap is None else cap.numerator * 100 // cap.denominator
     capped = ""  # the cap's text, made once
     out: list[Gfr] = []
     for h, t in zip(hundredths, texts, strict=True):
         gfr, text = Fraction(h, 100), f"GFR {t} mL/min ({source})"
-        # at or under the cap, compared in integers: h / 100 <= cap
-        if cap is None or h * cap.denominator <= cap.numerator * 100:
-            out.append(Gfr(ml_min=gfr, used=gfr, text=text))
+        if cap is None or h <= under:
+            out.append(Gfr(gfr, gfr, text))
         else:
             capped = capped or _cap_text(cap)
-            out.append(Gfr(ml_min=gfr, used=cap, text=f"{text}{capped}"))
+            out.append(Gfr(gfr, cap, f"{text}{capped}"))
     return out
 
 
