@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from regimen.engine.cohort.roster import (
     ID_COLUMN,
@@ -74,7 +74,7 @@ class _Dictionary:
         if self.index is None:
             self.index = {v: i for i, v in enumerate(self.values)}
         index = self.index
-        numbered = [index.setdefault(v, len(index)) for v in values]
+        numbered = [index.setdefault(v, len(index)) for v in cast("list[str]", values)]  # none missing (above)
         if len(index) > len(self.values):
             self.values.extend(list(index)[len(self.values) :])
         return numbered
