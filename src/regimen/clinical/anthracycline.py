@@ -326,20 +326,11 @@ def counted(
     def convert(drug: str, mg_m2: Fraction, what: str) -> Fraction | None:
         factor = table.factors.get(drug)
         if factor is None:
-            why = f" ({table.no_factor[drug]})" if drug in table.no_factor else ""
-            warnings.append(
-                f"no factor for {drug} in table {table.name}{why}: {what} {_n(mg_m2)} mg/m² "
-                "is not counted in the doxorubicin-equivalent total; choose another table or count it "
-                "by hand"
-            )
+            warnings.append(_no_factor(table, drug, what, _n(mg_m2)))
             missing.append(drug)
             return None
-        caveat = f" [{table.notes[drug]}]" if drug in table.notes else ""
         equivalent = mg_m2 * factor
-        lines.append(
-            f"{what} {drug} {_n(mg_m2)} mg/m² × {format_fraction(factor)} = "
-            f"{_n(equivalent)} mg/m² doxorubicin-equivalent{caveat}"
-        )
+        lines.append(_converted(table, drug, what, _n(mg_m2), factor, _n(equivalent)))
         return equivalent
 
     names: list[str] = []
@@ -348,10 +339,7 @@ def counted(
         for drug, at in by_drug.items():
             unknown = at.pop(None, None)
             if unknown is not None:
-                warnings.append(
-                    f"{drug}: the {what} {format_fraction(unknown)} mg cannot be expressed in mg/m² without the "
-                    "body-surface area: pass --bsa, or --height with --weight"
-                )
+                warnings.append(_without_bsa(drug, what, unknown))
                 missing.append(drug)
             if not at:
                 continue
@@ -406,10 +394,7 @@ def _planned(
     for drug, mgs in doses.items():
         mg = exact_sum(mgs)
         if bsa is None:
-            warnings.append(
-                f"{drug}: the planned {format_fraction(mg)} mg cannot be expressed in mg/m² without the "
-                "body-surface area: pass --bsa, or --height with --weight"
-            )
+            warnings.append(_without_bsa(drug, "planned", mg))
             missing.append(drug)
             continue
         mg_m2 = mg / bsa
@@ -419,23 +404,15 @@ def _planned(
         )
         factor = table.factors.get(drug)
         if factor is None:
-            why = f" ({table.no_factor[drug]})" if drug in table.no_factor else ""
-            warnings.append(
-                f"no factor for {drug} in table {table.name}{why}: planned {per_m2} mg/m² "
-                "is not counted in the doxorubicin-equivalent total; choose another table or count it "
-                "by hand"
-            )
+            warnings.append(_no_factor(table, drug, "planned", per_m2))
             missing.append(drug)
             continue
-        caveat = f" [{table.notes[drug]}]" if drug in table.notes else ""
         if factor.numerator == factor.denominator:  # a factor of 1: the same number, written once
             equivalent, said = mg_m2, per_m2
         else:
             equivalent = mg_m2 * factor
             said = _n(equivalent)
-        lines.append(
-            f"planned {drug} {per_m2} mg/m² × {format_fraction(factor)} = {said} mg/m² doxorubicin-equivalent{caveat}"
-        )
+        lines.append(_converted(table, drug, "planned", per_m2, factor, said))
         if total is None:  # the first one alone: no addition to a zero
             total, total_text = equivalent, said
         else:
@@ -452,6 +429,31 @@ def _planned(
         total_text or None,
     )
     return Exposure(tuple(lines), tuple(warnings), total)
+
+
+def _without_bsa(drug: str, what: str, mg: Fraction) -> str:
+    """The warning for a drug's ``what`` ("planned", "prior") milligrams that no BSA turns into mg/m²."""
+    return (
+        f"{drug}: the {what} {format_fraction(mg)} mg cannot be expressed in mg/m² without the "
+        "body-surface area: pass --bsa, or --height with --weight"
+    )
+
+
+def _no_factor(table: FactorTable, drug: str, what: str, per_m2: str) -> str:
+    """The warning for a drug that ``table`` gives no factor for (its ``per_m2`` mg/m², as :func:`_n` writes it)."""
+    why = f" ({table.no_factor[drug]})" if drug in table.no_factor else ""
+    return (
+        f"no factor for {drug} in table {table.name}{why}: {what} {per_m2} mg/m² "
+        "is not counted in the doxorubicin-equivalent total; choose another table or count it by hand"
+    )
+
+
+def _converted(table: FactorTable, drug: str, what: str, per_m2: str, factor: Fraction, equivalent: str) -> str:
+    """The line that turns a drug's mg/m² into its doxorubicin-equivalent (each number as :func:`_n` writes it)."""
+    caveat = f" [{table.notes[drug]}]" if drug in table.notes else ""
+    return (
+        f"{what} {drug} {per_m2} mg/m² × {format_fraction(factor)} = {equivalent} mg/m² doxorubicin-equivalent{caveat}"
+    )
 
 
 def _heading(table: FactorTable) -> tuple[str, ...]:
