@@ -379,3 +379,88 @@ def test_the_row_table_keeps_its_rows_as_it_grows() -> None:
     assert table.size == 1405
     for held, k in ((table.texts, 0), (table.ints, 1), (table.floats, 2)):
         assert np.array_equal(held[:, : table.size], np.concatenate([a[k] for a in added], axis=1))
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    auc=st.one_of(
+        st.sampled_from(["4", "5", "6", "7.5", "7.50", "1E+1", "2.125"]),
+        st.decimals(Decimal("0.5"), Decimal("12"), places=3).map(str),
+    ),
+    hundredths=st.lists(
+        # about the cap (125 mL/min), a GFR whose dose is a tie at 4 significant figures (7.5 × 66.14 = 496.05,
+        # shown 496.1 half up), whole and tenths, and any other
+        st.one_of(st.sampled_from([12499, 12500, 12501, 4114, 0, 1, 7500, 7510]), st.integers(0, 40000)),
+        min_size=1,
+        max_size=20,
+    ),
+    cap=st.sampled_from([None, "125", "90.5"]),
+    added=st.sampled_from([None, "in 500 mL glucose 5%"]),
+)
+def test_calvert_columns_are_auc_dose_for_each_gfr(
+    auc: str, hundredths: list[int], cap: str | None, added: str | None
+) -> None:
+    """The dose fields of many GFRs at once (calvert_columns, issue 29: an AUC cohort's blocks written in arrays)
+    are those dose_fields gives of auc_dose's dose for each GFR, one at a time: the exact dose, its display
+    rounding (ties half up), the working with the GFR's text and cap, the exact numerator and denominator."""
+    from regimen.clinical.prepare import COCKCROFT_GAULT, calvert_gfr, calvert_gfr_texts, gfr_cap_hundredths
+    from regimen.engine.cohort.calvert import calvert_columns
+    from regimen.engine.doses import auc_dose
+    from regimen.engine.rows import DOSE_FIELDS, dose_fields
+    from regimen.model import AucDose
+    from regimen.quantities.exact import DEFAULT_ROUNDING
+
+    dose = AucDose(text=f"AUC {auc}", value=Decimal(auc))
+    limit = Fraction(cap) if cap is not None else None
+    gfrs = [calvert_gfr(Fraction(h, 100), COCKCROFT_GAULT, ClinicalOptions(gfr_cap=limit)) for h in hundredths]
+    used = np.asarray(hundredths, dtype=np.int64)
+    if limit is not None:
+        used = np.minimum(used, gfr_cap_hundredths(limit))
+    got = calvert_columns(dose, used, calvert_gfr_texts(hundredths, COCKCROFT_GAULT, limit), DEFAULT_ROUNDING, added)
+    assert got is not None
+    for k, gfr in enumerate(gfrs):
+        work = auc_dose(dose, gfr, None, DEFAULT_ROUNDING)
+        calc = work.calculation if added is None else f"{work.calculation}; {added}"
+        want = dose_fields(DEFAULT_ROUNDING, work.amount, work.rate, work.hours, calc)
+        mine = {name: got[name] if np.ndim(got[name]) == 0 else got[name][k] for name in DOSE_FIELDS}
+        for name in ("rate", "duration_h"):  # NaN in the columns: none
+            assert want[name] is None and np.isnan(mine.pop(name))
+            want.pop(name)
+        assert {n: (v.item() if isinstance(v, np.generic) else v) for n, v in mine.items()} == want
+
+
+def test_estimated_gfrs_find_their_rows_by_hundredths_not_by_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 29: every GFR estimated in columns used to become a Gfr (a Fraction and a text), a key of text and a
+    dictionary look-up before its rows were found; its block is now found at its hundredths of a mL/min in an
+    array, and the new ones written together. 300 patients, no GFR object made for any estimate, the one patient
+    with a measured GFR and the one with a height (prepare()'s GFRs) found by text beside them, and every row
+    expand()'s. By hand: a man of 20, 80 kg, creatinine 0.8 mg/dL: (140 − 20) × 80 / (72 × 0.8) = 166.67 mL/min,
+    capped at 125: 7.5 × (125 + 25) = 1,125 mg; a woman of 60, 70 kg, 1 mg/dL: 66.11 mL/min, 683.325 mg shown as
+    683.3."""
+    from regimen.engine.cohort import templates
+
+    made: list[int] = []
+    real = templates.TemplateBlocks._estimated_gfrs
+
+    def counting(self: Any, hundredths: list[int]) -> Any:
+        made.extend(hundredths)
+        return real(self, hundredths)
+
+    monkeypatch.setattr(templates.TemplateBlocks, "_estimated_gfrs", counting)
+    rows = [_row(i, f"{45 + i / 4:.1f}", str(25 + i % 60), f"{0.6 + i / 300:.3f}", "") for i in range(300)]
+    rows[0].update(weight_kg="70.0", age="60", scr_mgdl="1.00")  # a woman (even rows)
+    rows[1].update(weight_kg="80.0", age="20", scr_mgdl="0.80")  # a man
+    rows[2].update(scr_mgdl="", gfr_mlmin="41.14")  # measured: 7.5 × 66.14 = 496.05, shown 496.1 (half up)
+    rows[3]["height_cm"] = "170"
+    result = _assert_like_expand(rows)
+    assert made == []
+    carboplatin = result.frame[result.frame["drug"] == "carboplatin"].groupby("patient_id")["calculation"].first()
+    assert carboplatin.nunique() > 150  # the others capped at 125 mL/min
+    assert carboplatin["P1"] == (
+        "AUC 7.5 mg/mL·min × (GFR 166.67 mL/min (Cockcroft–Gault) capped at 125 mL/min (FDA 2010 default) + 25)"
+        " = 1,125 mg (Calvert)"
+    )
+    assert carboplatin["P0"] == (
+        "AUC 7.5 mg/mL·min × (GFR 66.11 mL/min (Cockcroft–Gault) + 25) = 683.3 mg (from 683.325) (Calvert)"
+    )
+    assert carboplatin["P2"].startswith("AUC 7.5 mg/mL·min × (GFR 41.14 mL/min (given with --gfr) + 25) = 496.1 mg")

@@ -364,6 +364,23 @@ def test_decimal_texts_are_format_fraction_and_exact_text(q: list[int], places: 
         assert texts == [exact_text(Fraction(x, 10**places)) for x in q]
 
 
+def test_decimal_texts_to_three_places_look_their_fractions_up_as_written() -> None:
+    """Up to 3 places decimal_texts looks the digits after the point up in a table (issue 29: a cohort's GFRs in
+    hundredths and Calvert doses in thousandths): every fraction of 0 to 3 places, past a whole 1,000 (grouped or
+    not), is format_fraction's text; by hand, 6,611 hundredths are 66.11, 7,510 are 75.1, 683,325 thousandths
+    683.325 and 1,125,000 are 1,125."""
+    from regimen.quantities.exact import decimal_texts
+
+    for places in range(4):
+        q = [*range(0, 3 * 10**places), *range(1000 * 10**places - 5, 1000 * 10**places + 5)]
+        for grouping in (True, False):
+            want = [format_fraction(Fraction(x, 10**places), grouping=grouping) for x in q]
+            assert decimal_texts(q, places, grouping=grouping) == want
+    assert decimal_texts([6611, 7510], 2) == ["66.11", "75.1"]
+    assert decimal_texts([683325, 1125000], 3) == ["683.325", "1,125"]
+    assert decimal_texts([1125000], 3, grouping=False) == ["1125"]
+
+
 def test_numbers_scaled_by_a_power_of_ten_past_the_table_of_powers() -> None:
     """The integer path keeps 10^0 .. 10^63 made once and computes a larger power (issue 29): a number printed to
     more places than that is written all the same (by hand: a third to 70 places, an eighth exact)."""

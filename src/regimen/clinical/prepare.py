@@ -417,22 +417,34 @@ def calvert_gfr(gfr: Fraction, source: str, options: ClinicalOptions) -> Gfr:
 
 def calvert_gfrs(hundredths: Sequence[int], source: str, options: ClinicalOptions) -> list[Gfr]:
     """:func:`calvert_gfr` of each GFR given in hundredths of a mL/min (a cohort's estimates): the same values and
-    texts, the numbers written from the integers (:func:`decimal_texts`), not from a Fraction each."""
-    texts = decimal_texts(hundredths, 2)
+    texts (:func:`calvert_gfr_texts`), not from a Fraction's text each."""
     cap = options.gfr_cap
-    # at or under the cap, compared in integers: h / 100 <= cap, h <= under (a Fraction's numerator and denominator
-    # are properties: read once, not twice a GFR)
-    under = 0 if cap is None else cap.numerator * 100 // cap.denominator
-    capped = ""  # the cap's text, made once
+    under = gfr_cap_hundredths(cap)
     out: list[Gfr] = []
-    for h, t in zip(hundredths, texts, strict=True):
-        gfr, text = Fraction(h, 100), f"GFR {t} mL/min ({source})"
-        if cap is None or h <= under:
-            out.append(Gfr(gfr, gfr, text))
-        else:
-            capped = capped or _cap_text(cap)
-            out.append(Gfr(gfr, cap, f"{text}{capped}"))
+    for h, text in zip(hundredths, calvert_gfr_texts(hundredths, source, cap), strict=True):
+        gfr = Fraction(h, 100)
+        out.append(Gfr(gfr, gfr if cap is None or h <= under else cap, text))
     return out
+
+
+def gfr_cap_hundredths(cap: Fraction | None) -> int:
+    """The most hundredths of a mL/min a GFR has at or under ``cap``: h / 100 <= cap exactly when h <= this (0 for
+    no cap)."""
+    return 0 if cap is None else cap.numerator * 100 // cap.denominator
+
+
+def calvert_gfr_texts(hundredths: Sequence[int], source: str, cap: Fraction | None) -> list[str]:
+    """The text of :func:`calvert_gfr` (with ``cap`` as the run's :attr:`ClinicalOptions.gfr_cap`) of each GFR
+    given in hundredths of a mL/min, the numbers written from the integers (:func:`decimal_texts`): "GFR 130.5
+    mL/min (Cockcroft–Gault) capped at 125 mL/min (FDA 2010 default)". A cohort's Calvert rows are written from
+    these without a :class:`Gfr` each (issue 29)."""
+    under = gfr_cap_hundredths(cap)  # at or under the cap, compared in integers
+    plain = f" mL/min ({source})"
+    capped = plain + _cap_text(cap) if cap is not None else plain
+    return [
+        f"GFR {t}{plain if cap is None or h <= under else capped}"
+        for h, t in zip(hundredths, decimal_texts(hundredths, 2), strict=True)
+    ]
 
 
 def _gfr_capped(gfr: Fraction, text: str, options: ClinicalOptions) -> Gfr:

@@ -46,6 +46,7 @@ from regimen.clinical.prepare import (
     component_weight_key,
 )
 from regimen.clinical.renal_adjust import not_checked_note
+from regimen.engine.cohort.calvert import CalvertBlocks
 from regimen.engine.cohort.roster import (
     COLUMNS,
     ERROR_COLUMNS,
@@ -96,7 +97,7 @@ Coding = bool | Literal["arrow"]
 
 
 @dataclass
-class CohortExpander(TemplateBlocks):
+class CohortExpander(CalvertBlocks, TemplateBlocks):
     """Expands roster chunks for one regimen; distinct values and templates are remembered across chunks."""
 
     regimen: Regimen
@@ -122,6 +123,9 @@ class CohortExpander(TemplateBlocks):
     # key), made once per run
     _gfrs: dict[int, Gfr] = field(init=False, default_factory=dict, repr=False)
     _gfr_texts: dict[str, Gfr] = field(init=False, default_factory=dict, repr=False)
+    # per signature: the row table's first row of the Calvert block of each GFR estimated in columns, at its
+    # hundredths of a mL/min (-1: none yet; :class:`CalvertBlocks`)
+    _gfr_blocks: dict[tuple[Any, ...], np.ndarray] = field(init=False, default_factory=dict, repr=False)
     # per template: its rows coded for the row table (texts, ints, floats: a column per row)
     _coded: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(init=False, default_factory=dict, repr=False)
     _table: _RowTable = field(init=False, default_factory=lambda: _RowTable(), repr=False)
@@ -454,10 +458,22 @@ class CohortExpander(TemplateBlocks):
             pos = offsets[members][:, None] + np.arange(len(template.records))[None, :]
             out.fill_dates(pos, start_ord[members], template)
             for basis in dict.fromkeys(template.bases):
-                codes, keys = self._body_keys(cols, good[members], basis)
-                first = self._block_starts(signature, template, basis, keys, rep)[codes]
+                # a target AUC's GFRs estimated in columns: blocks by the GFR's hundredths, else by a body key
+                starts = (
+                    self._gfr_starts(signature, template, cols, good[members])
+                    if basis == "auc" and _ESTIMATE in cols
+                    else None
+                )
+                if starts is None or (starts < 0).any():  # the others by their body values' keys
+                    left = np.arange(len(members)) if starts is None else np.flatnonzero(starts < 0)
+                    codes, keys = self._body_keys(cols, good[members[left]], basis)
+                    found = self._block_starts(signature, template, basis, keys, rep)[codes]
+                    if starts is None:
+                        starts = found
+                    else:
+                        starts[left] = found
                 for i, j in enumerate(j for j, b in enumerate(template.bases) if b == basis):
-                    out.rows[pos[:, j]] = first + i  # member m's row j is row i of its body value's block
+                    out.rows[pos[:, j]] = starts + i  # member m's row j is row i of its body value's block
                 if basis == "auc" and _ESTIMATE in cols:  # one whose GFR is worked out in columns, one by prepare()
                     estimated = cols[_ESTIMATE].codes[good[members]] >= 0
                     checks += [

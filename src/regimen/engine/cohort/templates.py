@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from regimen.clinical.prepare import (
     Gfr,
 )
+from regimen.engine.cohort.calvert import calvert_columns, plain_calvert
 from regimen.engine.cohort.dose_columns import FACTOR_UNITS, dose_columns, dose_shape
 from regimen.engine.cohort.roster import (
     Column,
@@ -30,11 +31,9 @@ from regimen.engine.cohort.values import (
     _renal_fields,
 )
 from regimen.engine.doses import (
-    CALVERT_OFFSET,
     HOURS_PER_DAY,
     DayDose,
     additives_step,
-    calvert_working,
     choose_variant,
     component_schedule,
     day_doses,
@@ -43,7 +42,7 @@ from regimen.engine.plan import Plan
 from regimen.engine.rows import DOSE_FIELDS, csv_record, dose_fields, kind_of
 from regimen.errors import PatientError
 from regimen.model import Administration, AucDose, Patient, Regimen
-from regimen.quantities.exact import Rounding, decimal_amounts, decimal_texts
+from regimen.quantities.exact import Rounding
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -238,12 +237,8 @@ class TemplateBlocks(ValueChecks):
                 starts[i] = blocks[key] = first + n * size
         return starts
 
-    def _plain_blocks(
-        self, template: _Template, basis: str, keys: list[tuple[Any, ...]], rep: Patient
-    ) -> tuple[int, int]:
-        """Add the blocks of plain dosing for body values ``keys`` (none yet in the table), one after another; the
-        table's row of the first, and the rows a block has. Each row is its template row with the fields that come
-        from the dose (:data:`DOSE_FIELDS`: the days of one rule share one working), as in expand()."""
+    def _rules(self, template: _Template, basis: str) -> tuple[list[int], list[_DayRule], np.ndarray]:
+        """The template's rows of one basis, their distinct dose rules (in order of first row), and each row's."""
         import numpy as np
 
         rows = [j for j, b in enumerate(template.bases) if b == basis]
@@ -255,12 +250,22 @@ class TemplateBlocks(ValueChecks):
             if number == len(spec):
                 spec.append(template.keys[j])
             rule_list.append(number)
-        rule_of = np.asarray(rule_list, dtype=np.int64)
+        return rows, spec, np.asarray(rule_list, dtype=np.int64)
+
+    def _plain_blocks(
+        self, template: _Template, basis: str, keys: list[tuple[Any, ...]], rep: Patient
+    ) -> tuple[int, int]:
+        """Add the blocks of plain dosing for body values ``keys`` (none yet in the table), one after another; the
+        table's row of the first, and the rows a block has. Each row is its template row with the fields that come
+        from the dose (:data:`DOSE_FIELDS`: the days of one rule share one working), as in expand()."""
+        import numpy as np
+
+        rows, spec, rule_of = self._rules(template, basis)
         # the dose fields of each rule and body value: ints (the exact dose's numerator and denominator) apart from
         # the floats and text codes, so that a numerator is never taken through a float
-        worked = np.zeros((len(DOSE_FIELDS), len(rules), len(keys)), dtype=np.float64)
-        worked_ints = np.zeros((len(DOSE_FIELDS), len(rules), len(keys)), dtype=np.int64)
-        done = np.zeros((len(rules), len(keys)), dtype=bool)
+        worked = np.zeros((len(DOSE_FIELDS), len(spec), len(keys)), dtype=np.float64)
+        worked_ints = np.zeros((len(DOSE_FIELDS), len(spec), len(keys)), dtype=np.int64)
+        done = np.zeros((len(spec), len(keys)), dtype=bool)
         if basis == "auc":  # Calvert doses from GFRs in hundredths: all at once
             done = self._calvert_fields(spec, keys, worked, worked_ints)
         elif basis in FACTOR_UNITS and all(len(key) == 2 for key in keys):  # by weight or BSA given: all at once
@@ -284,8 +289,18 @@ class TemplateBlocks(ValueChecks):
                     )
                 for field_at, (kind, _) in enumerate(_DOSE_AT):
                     (worked_ints if kind == "int" else worked)[field_at, r, k] = fields[field_at]
+        return self._append_blocks(template, rows, rule_of, worked, worked_ints)
+
+    def _append_blocks(
+        self, template: _Template, rows: list[int], rule_of: np.ndarray, worked: np.ndarray, worked_ints: np.ndarray
+    ) -> tuple[int, int]:
+        """Add a block of the template's rows ``rows`` per body value, one after another, each row with the dose
+        fields of its rule (``rule_of``) for that value: ``worked`` and ``worked_ints`` (field, rule, value; text as
+        codes). The table's row of the first, and the rows a block has."""
+        import numpy as np
+
         texts, ints, floats = self._template_codes(template)
-        n, size = len(keys), len(rows)
+        n, size = worked.shape[2], len(rows)
         texts, ints, floats = (np.tile(a[:, rows], n) for a in (texts, ints, floats))
         rule_at, key_at = np.tile(rule_of, n), np.repeat(np.arange(n), size)
         for field_at, (kind, k) in enumerate(_DOSE_AT):
@@ -303,11 +318,9 @@ class TemplateBlocks(ValueChecks):
         self, spec: list[_DayRule], keys: list[tuple[Any, ...]], worked: np.ndarray, worked_ints: np.ndarray
     ) -> np.ndarray:
         """Put in ``worked`` and ``worked_ints`` (field, rule, key; as :meth:`_plain_blocks` holds them) the dose
-        fields of each rule of a Calvert dose given once a day over no stated duration, for each key whose GFR is a
-        whole number of hundredths of a mL/min (every estimate worked out in columns): all keys at once, the numbers
-        by :func:`decimal_amounts` (the rounding of :func:`amount_text`, in arrays) and the working by
-        :func:`calvert_working`, as :func:`auc_dose` writes it. Which (rule, key) were put in; the others are
-        worked out one by one."""
+        fields of each rule of :func:`plain_calvert` for each key whose GFR is a whole number of hundredths of a
+        mL/min, all at once (:func:`calvert_columns`). Which (rule, key) were put in; the others are worked out one
+        by one."""
         import numpy as np
 
         done = np.zeros((len(spec), len(keys)), dtype=bool)
@@ -317,42 +330,14 @@ class TemplateBlocks(ValueChecks):
             if gfr is not None and (gfr.used.numerator * 100) % gfr.used.denominator == 0:
                 used[k] = gfr.used.numerator * 100 // gfr.used.denominator
         at = np.flatnonzero(used >= 0)
+        texts = [keys[k][1] for k in at.tolist()]
         for r, rule in enumerate(spec):
-            dose = rule.dose
-            if not len(at) or not isinstance(dose, AucDose) or rule.duration is not None:
+            if not len(at) or not plain_calvert(rule):
                 continue
-            if rule.comp.times_per_day != 1 or not dose.value.is_finite() or dose.value <= 0:
-                continue
-            _, digits, exponent = dose.value.as_tuple()
-            target = int("".join(map(str, digits))) * 10 ** max(int(exponent), 0)  # the AUC × 10^auc_places
-            auc_places = max(-int(exponent), 0)
-            # AUC × (GFR + 25) = target × (hundredths + 2,500) × 10^-(auc_places + 2), exactly
-            places = auc_places + 2
-            if target * (int(used[at].max()) + 100 * CALVERT_OFFSET) >= 10**17 or places > 10:
-                continue  # beyond the int64 columns: one by one
-            q = target * (used[at] + 100 * CALVERT_OFFSET)
-            amounts = decimal_amounts(q, places, "mg", self.rounding)
-            whole = np.gcd(q, np.int64(10**places))
-            added = additives_step(rule.comp)
-            exact = decimal_texts(q.tolist(), places, grouping=False)
-            target_text = dose.display
-            calcs = [
-                calvert_working(target_text, keys[k][1], amount)
-                for k, amount in zip(at.tolist(), amounts.texts, strict=True)
-            ]
-            if added is not None:
-                calcs = [f"{c}; {added}" for c in calcs]
-            values: dict[str, Any] = {
-                "dose": amounts.rounded,
-                "dose_exact": exact,
-                "rate": np.nan,
-                "duration_h": np.nan,
-                "calculation": calcs,
-                "dose_exact_num": q // whole,
-                "dose_exact_den": np.int64(10**places) // whole,
-            }
-            self._put_fields(values, r, at, worked, worked_ints)
-            done[r, at] = True
+            values = calvert_columns(rule.dose, used[at], texts, self.rounding, additives_step(rule.comp))
+            if values is not None:
+                self._put_fields(values, r, at, worked, worked_ints)
+                done[r, at] = True
         return done
 
     def _factor_fields(
@@ -504,22 +489,24 @@ class TemplateBlocks(ValueChecks):
         fast = codes >= 0
         if fast.all():  # every GFR worked out in columns: the keys numbered from its codes, in C
             key_codes, used = pd.factorize(codes)
-            gfrs = [estimate.values[c] for c in used.tolist()]
-            texts_used = [g.text for g in gfrs]
+            made = self._estimated_gfrs([estimate.values[c] for c in used.tolist()])
+            texts_used = [g.text for g in made]
             # a GFR's text names its value, so distinct values have distinct texts, and these are the keys and codes
             # that numbering the texts gives (checked: two values of one text are numbered by text, below)
             if len(set(texts_used)) == len(texts_used):
-                self._gfr_texts.update(zip(texts_used, gfrs, strict=True))
+                self._gfr_texts.update(zip(texts_used, made, strict=True))
                 return np.asarray(key_codes, dtype=np.int64), [("auc", t) for t in texts_used]
         # some GFRs by prepare() (a value near a rounding tie or a limit): each numbered as its text is, the estimates'
         # by their codes and the others' texts looked up among them, so that no text of a member is hashed
-        texts = [g.text for g in estimate.values]
+        present, numbers_fast = np.unique(codes[fast], return_inverse=True)  # the estimates the members have
+        estimated = self._estimated_gfrs([estimate.values[c] for c in present.tolist()])
+        texts = [g.text for g in estimated]
         number = {t: i for i, t in enumerate(texts)}
         if len(number) != len(texts):  # pragma: no cover - a GFR's text names its value: never two alike
             raise _NotVectorisable("two GFRs of one text")
-        for g in estimate.values:
-            self._gfr_texts[g.text] = g
-        numbers = np.where(fast, codes, -1)
+        self._gfr_texts.update(zip(texts, estimated, strict=True))
+        numbers = np.full(len(members), -1, dtype=np.int64)
+        numbers[fast] = numbers_fast
         slow = np.flatnonzero(~fast)
         if len(slow):
             found = [cols[k].codes[members[slow]] if k in cols else np.full(len(slow), -1) for k in _RENAL]

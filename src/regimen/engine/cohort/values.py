@@ -176,8 +176,9 @@ class ValueChecks:
         out (:func:`~regimen.clinical.gfr_columns.cockcroft_gault_estimates`), or None where this run's rows are not
         made that way (clinical options given, caps or rounding in the file: a plan per set of values). Code -1: a
         patient left to :func:`prepare` (rejected already, a measured GFR, a height given (a BSA to check against
-        it), a value near a rounding tie or a limit). The values are :class:`Gfr`, one per hundredth of a mL/min,
-        made once per run by :func:`calvert_gfrs`, as prepare() makes them."""
+        it), a value near a rounding tie or a limit). The values are the distinct GFRs in hundredths of a mL/min
+        (ints), uncapped: a Calvert row is written from them (:mod:`~regimen.engine.cohort.calvert`), and their
+        :class:`Gfr` made only where needed (:meth:`_estimated_gfrs`)."""
         import numpy as np
 
         if not (self._auc and self._plain and self._options is None and not self._weight_body):
@@ -211,10 +212,14 @@ class ValueChecks:
         distinct, inverse = np.unique(estimates.hundredths[estimates.certain], return_inverse=True)
         codes = np.full(len(bad), -1, dtype=np.int64)
         codes[which[estimates.certain]] = inverse
-        wanted = distinct.tolist()
-        new = [h for h in wanted if h not in self._gfrs]
-        self._gfrs.update(zip(new, calvert_gfrs(new, COCKCROFT_GAULT, options), strict=True))
-        return Column(codes, [self._gfrs[h] for h in wanted])
+        return Column(codes, distinct.tolist())
+
+    def _estimated_gfrs(self, hundredths: list[int]) -> list[Gfr]:
+        """The :class:`Gfr` of each GFR estimated in columns (``hundredths``: of a mL/min, as :meth:`_estimated_gfr`
+        gives them), as prepare() makes it (:func:`calvert_gfrs`): each made once per run."""
+        new = [h for h in dict.fromkeys(hundredths) if h not in self._gfrs]
+        self._gfrs.update(zip(new, calvert_gfrs(new, COCKCROFT_GAULT, _DEFAULT_OPTIONS), strict=True))
+        return [self._gfrs[h] for h in hundredths]
 
     # -- templates --
     def _patient(self, cols: dict[str, Column], pos: int) -> Patient:
