@@ -29,9 +29,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from regimen.engine.cohort.templates import _DayRule, _Template
 
-#: The most hundredths of a mL/min a group's block numbers are held for (an array of that many int64): 1,000 mL/min,
-#: past any GFR a patient has (a computed one is at most :data:`~regimen.clinical.patient.GFR`'s limit). A larger
-#: one sends its group to the blocks by text.
+#: The most hundredths of a mL/min a group's block numbers are held for: 1,000 mL/min, past any GFR a patient has (an
+#: estimate is at most :data:`~regimen.clinical.patient.GFR`'s limit, 300 mL/min). A larger one sends its group to
+#: the blocks by text.
 _MOST_HUNDREDTHS = 100_000
 
 
@@ -122,9 +122,11 @@ class CalvertBlocks:
         hundredths = np.asarray(cols[_ESTIMATE].values, dtype=np.int64)[codes[estimated]]
         if not all(plain_calvert(rule) for rule in spec) or int(hundredths.max()) >= _MOST_HUNDREDTHS:
             return None
-        known = self._gfr_blocks.get(signature)
-        if known is None:
-            known = self._gfr_blocks[signature] = np.full(_MOST_HUNDREDTHS, -1, dtype=np.int64)
+        known = self._gfr_blocks.get(signature, np.empty(0, dtype=np.int64))
+        if len(known) <= hundredths.max():  # held up to the largest GFR met yet (an int64 a hundredth)
+            grown = np.full(int(hundredths.max()) + 1, -1, dtype=np.int64)
+            grown[: len(known)] = known
+            known = self._gfr_blocks[signature] = grown
         starts = np.full(len(codes), -1, dtype=np.int64)
         starts[estimated] = known[hundredths]
         new = np.unique(hundredths[starts[estimated] < 0])
