@@ -298,10 +298,10 @@ def decimal_texts(q: Sequence[int], places: int, *, grouping: bool = True) -> li
     from the integers (:func:`_scaled_text`) rather than from a Fraction each."""
     if not 0 <= places <= 8:
         raise ValueError(f"decimal_texts: {places} places (0 to 8)")
-    if places > len(_TAILS) - 1:
+    if places > 3:
         return [_scaled_text(int(x), places, grouping) for x in q]
     # up to 3 places: the fraction's digits looked up, not written (a cohort's GFRs and Calvert doses, issue 29)
-    tails, power = _TAILS[places], _TENS[places]
+    tails, power = _tails(places), _TENS[places]
     out: list[str] = []
     for x in q:
         whole, frac = divmod(int(x), power)
@@ -309,11 +309,12 @@ def decimal_texts(q: Sequence[int], places: int, *, grouping: bool = True) -> li
     return out
 
 
-#: Per number of places p from 0 to 3: the text after the whole part of each fraction f / 10^p (f from 0 to
-#: 10^p - 1), as :func:`_scaled_text` writes it: "" for none, ".05" for 5 hundredths, ".1" for 10.
-_TAILS: tuple[tuple[str, ...], ...] = tuple(
-    tuple(f".{str(f + 10**p)[1:].rstrip('0')}" if f else "" for f in range(10**p)) for p in range(4)
-)
+@lru_cache(maxsize=4)
+def _tails(places: int) -> tuple[str, ...]:
+    """The text after the whole part of each fraction f / 10^places (f from 0 to 10^places - 1), as
+    :func:`_scaled_text` writes it: "" for none, ".05" for 5 hundredths, ".1" for 10. Made on first use (not at
+    import: a thousand texts would cost every command's start-up)."""
+    return tuple(f".{str(f + 10**places)[1:].rstrip('0')}" if f else "" for f in range(10**places))
 
 
 @dataclass(frozen=True)
