@@ -109,39 +109,60 @@ def totals_of_cycles(cycles: Sequence[CycleSums]) -> list[Total]:
     each distinct list of sums is read once, for the drugs given by several components and for what each of its
     totals names, and a later cycle that repeats it makes its totals from that: issue 29, a tenth of an R-CHOP-21
     plan's time was its 45 totals): each total's own ``__dict__`` is written from those fields in one step, and its
-    cycle set."""
+    cycle set. A course total counts the cycles that give each distinct list rather than adding its amount once per
+    cycle (:func:`_course_amount`)."""
     distinct = {id(sums): sums for _, sums in cycles}.values()
     shared = _several({(drug, component) for sums in distinct for (_, _, drug, component, _), _ in sums})
     out: list[Total] = []
     append = out.append
-    course: dict[tuple[str, str | None, str], list[Fraction]] = {}
-    # for each distinct list of sums: each total's fields (as it is in the cycle the keys name), its amount and the
-    # list of the course's amounts it adds to
-    named: dict[int, list[tuple[dict[str, Any], Fraction, list[Fraction]]]] = {}
+    # for each course total, the amount each distinct list of sums gives it, by the list's identity
+    course: dict[tuple[str, str | None, str], list[tuple[int, Fraction]]] = {}
+    # for each distinct list of sums: each total's fields (as it is in the cycle the keys name); and the number of
+    # cycles that give it
+    named: dict[int, list[dict[str, Any]]] = {}
+    times: dict[int, int] = {}
     for given_in, sums in cycles:
-        entries = named.get(id(sums))
+        key = id(sums)
+        entries = named.get(key)
         if entries is None:  # its keys in their order: the course's totals keep the order the keys are first met
-            entries = named[id(sums)] = []
+            entries = named[key] = []
+            times[key] = 0
             for (phase, cycle, drug, component, unit), amount in sums:
                 comp = component if drug in shared else None
-                amounts = course.get((drug, comp, unit))
-                if amounts is None:
-                    amounts = course[(drug, comp, unit)] = []
-                fields = _fields(drug, amount, unit, phase, cycle, None, comp)
-                entries.append((fields, amount, amounts))
-        for fields, amount, amounts in entries:
+                given = course.get((drug, comp, unit))
+                if given is None:
+                    given = course[(drug, comp, unit)] = []
+                given.append((key, amount))
+                entries.append(_fields(drug, amount, unit, phase, cycle, None, comp))
+        times[key] += 1
+        if given_in is None:  # the cycle its keys name: each total as the entry has it
+            for fields in entries:
+                total = _NEW(Total)
+                total.__dict__.update(fields)  # the total's own dictionary (regimen.engine.fastpath, 3)
+                append(total)
+            continue
+        for fields in entries:
             total = _NEW(Total)
             own = total.__dict__  # the total's own dictionary, written in one step (regimen.engine.fastpath, 3)
             own.update(fields)
-            if given_in is not None:
-                own["cycle"] = given_in
+            own["cycle"] = given_in
             append(total)
-            amounts.append(amount)
-    for (drug, comp, unit), amounts in course.items():  # the course's totals, as new_total makes them
+    for (drug, comp, unit), given in course.items():  # the course's totals, as new_total makes them
         total = _NEW(Total)
-        _SET_DICT(total, "__dict__", _fields(drug, exact_sum(amounts), unit, None, None, None, comp))
+        _SET_DICT(total, "__dict__", _fields(drug, _course_amount(given, times), unit, None, None, None, comp))
         append(total)
     return out
+
+
+def _course_amount(given: Sequence[tuple[int, Fraction]], times: Mapping[int, int]) -> Fraction:
+    """A course total's amount: the sum of each (list of sums, amount) in ``given`` once for each of the ``times``
+    cycles that give that list, as :func:`exact_sum` of every cycle's amount gives it (the same number: one amount
+    given in ``k`` cycles is one Fraction of its numerator times ``k``, as exact_sum makes it)."""
+    if len(given) == 1:  # the usual course: every cycle repeats the first one's sums
+        ((key, amount),) = given
+        k = times[key]
+        return amount if k == 1 else Fraction(amount.numerator * k, amount.denominator)
+    return exact_sum([amount for key, amount in given for _ in range(times[key])])
 
 
 # A total made by writing its fields into its own ``__dict__`` (regimen.engine.fastpath, 3): the frozen dataclass's
