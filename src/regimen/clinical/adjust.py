@@ -393,8 +393,13 @@ def _cap(rows: list[PendingRow], cap: Amount, unit: str, what: str) -> str | Non
     n, d = total.numerator, total.denominator
     if n * limit.denominator <= limit.numerator * d:  # total <= limit, in integers (denominators are positive)
         return None
-    k = limit / total
     total_text = _amt(total, unit)  # each number written once: a row of one is its total
+    if len(rows) == 1 and rows[0].rate is None:  # the usual maximum, one dose with no rate: it is now the cap
+        row = rows[0]
+        row.amount = limit  # the number row.scale(limit / total) gives, without the two Fractions made for it
+        row.steps.append(f"capped at the regimen maximum {cap.text} {what}: {total_text} → {_amt(limit, unit)}")
+        return f"dose capped at the regimen maximum {cap.text} {what} (calculated {total_text})"
+    k = limit / total
     whole = f"total {total_text}" if len(rows) > 1 else total_text
     share = f" (× {_amt(limit, unit)} / {total_text})" if len(rows) > 1 else ""
     for row in rows:

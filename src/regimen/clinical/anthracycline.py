@@ -17,11 +17,13 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from itertools import repeat
+from operator import is_
 from pathlib import Path
 
 from regimen.errors import RegimenError, option
 from regimen.model import Administration, Regimen
-from regimen.quantities.exact import exact_sum, format_fraction, significant_text
+from regimen.quantities.exact import exact_sum, format_fraction, ratio_text, significant_text
 from regimen.quantities.units import parse_dose
 
 PREFIX = "anthracycline-"
@@ -392,15 +394,15 @@ def _planned(
     total: Fraction | None = None
     total_text = ""
     for drug, mgs in doses.items():
-        mg = exact_sum(mgs)
+        n, d = _sum_ratio(mgs)
         if bsa is None:
-            warnings.append(_without_bsa(drug, "planned", mg))
+            warnings.append(_without_bsa(drug, "planned", Fraction(n, d)))
             missing.append(drug)
             continue
-        mg_m2 = mg / bsa
+        mg_m2 = Fraction(n * bsa.denominator, d * bsa.numerator)  # mg / bsa, one Fraction made (bsa > 0)
         per_m2 = _n(mg_m2)
         lines.append(
-            f"planned {drug}: {format_fraction(mg)} mg ÷ {format_fraction(bsa)} m² (BSA, uncapped) = {per_m2} mg/m²"
+            f"planned {drug}: {ratio_text(n, d)} mg ÷ {format_fraction(bsa)} m² (BSA, uncapped) = {per_m2} mg/m²"
         )
         factor = table.factors.get(drug)
         if factor is None:
@@ -429,6 +431,18 @@ def _planned(
         total_text or None,
     )
     return Exposure(tuple(lines), tuple(warnings), total)
+
+
+def _sum_ratio(values: Sequence[Fraction]) -> tuple[int, int]:
+    """:func:`exact_sum` of ``values`` as a numerator and a denominator, not necessarily in lowest terms: a drug's
+    doses in a plan are one dose object given in every cycle (each later cycle's rows repeat the first's), whose sum
+    is its numerator times their number, without a Fraction made for it (its text and its mg/m² are written from
+    the two integers)."""
+    first = values[0]
+    if all(map(is_, values, repeat(first))):
+        return first.numerator * len(values), first.denominator
+    total = exact_sum(values)
+    return total.numerator, total.denominator
 
 
 def _without_bsa(drug: str, what: str, mg: Fraction) -> str:

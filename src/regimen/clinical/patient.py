@@ -122,7 +122,7 @@ def read_scr(text: str | float | Fraction) -> tuple[Fraction, str | None]:
 def read_measure(text: str | int | float | Fraction, m: Measure) -> tuple[Fraction, str | None]:
     """Parse and check one value; returns (value in canonical units, working or None)."""
     plain = None
-    if isinstance(text, Fraction):
+    if type(text) is not str and isinstance(text, Fraction):  # a string, as most callers give it: no ABC check
         value, raw = text, None
     else:
         raw = str(text).strip()
@@ -155,9 +155,10 @@ def read_measure(text: str | int | float | Fraction, m: Measure) -> tuple[Fracti
 def _possible(value: Fraction, m: Measure) -> bool:
     """``m.low < value <= m.high``, compared in integers (denominators are positive): a Fraction's comparison
     checks the other number's type through the numbers ABCs, twice for every value a patient gives (issue 29)."""
-    n, d = value.numerator, value.denominator
-    low, high = m.low, m.high
-    return low.numerator * d < n * low.denominator and n * high.denominator <= high.numerator * d
+    n, d = value.as_integer_ratio()  # each pair in one call, not a property call for each number
+    low_n, low_d = m.low.as_integer_ratio()
+    high_n, high_d = m.high.as_integer_ratio()
+    return low_n * d < n * low_d and n * high_d <= high_n * d
 
 
 def _has_unit(raw: str) -> bool:

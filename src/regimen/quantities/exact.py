@@ -119,7 +119,8 @@ def format_fraction(x: Fraction, max_places: int = 8, *, grouping: bool = True) 
     """An exact value as text: exact if it terminates within ``max_places`` places, else rounded."""
     n, d = x.as_integer_ratio()
     if 0 < n < _FAST_LIMIT and d < _FAST_LIMIT and max_places >= 0:  # in integers: the same text (see _scaled_text)
-        whole, rest = divmod(n * _power(max_places), d)  # rounded half up, as _half_up rounds
+        # rounded half up, as _half_up rounds; the usual power of ten read from the table, without a call
+        whole, rest = divmod(n * (_TENS[max_places] if max_places < 64 else _power(max_places)), d)
         return _scaled_text(whole + 1 if 2 * rest >= d else whole, max_places, grouping)
     return format_decimal(exact_decimal(x, max_places), grouping=grouping)
 
@@ -129,7 +130,7 @@ def ratio_text(n: int, d: int, max_places: int = 8) -> str:
     not: the text depends on the number alone), without a Fraction made for it: a number worked out in integers
     (a rate escalation's rest and minutes) is written as it is."""
     if 0 < n < _FAST_LIMIT and d < _FAST_LIMIT and max_places >= 0:
-        whole, rest = divmod(n * _power(max_places), d)  # as format_fraction
+        whole, rest = divmod(n * (_TENS[max_places] if max_places < 64 else _power(max_places)), d)  # as above
         return _scaled_text(whole + 1 if 2 * rest >= d else whole, max_places, True)
     return format_fraction(Fraction(n, d), max_places)
 
@@ -237,11 +238,15 @@ def _significant(n: int, d: int, digits: int) -> tuple[int, int, bool]:
     rounds: ``q × 10^-places``, and whether that is ``n / d`` exactly."""
     exponent = len(str(n)) - len(str(d))  # floor(log10(n / d)) is this or one less
     # n / d < 10 ** exponent (_below_power), and each rounding half up (_half_up), written out: every printed amount
-    if (n < d * _power(exponent)) if exponent >= 0 else (n * _power(-exponent) < d):
+    # (the usual powers of ten read from the table, without a call)
+    if exponent >= 0:
+        if n < d * (_TENS[exponent] if exponent < 64 else _power(exponent)):
+            exponent -= 1
+    elif n * (_TENS[-exponent] if exponent > -64 else _power(-exponent)) < d:
         exponent -= 1
     places = digits - 1 - exponent
     if places >= 0:
-        scaled = n * _power(places)
+        scaled = n * (_TENS[places] if places < 64 else _power(places))
         q, rest = divmod(scaled, d)
         if 2 * rest >= d:
             q += 1
