@@ -63,6 +63,11 @@ class PendingRow:
             self.rate *= k
 
 
+#: How an error names each option whose keys :meth:`Adjustments.for_run` checks against the regimen (the changes of
+#: dose, the increments to round to, the dose levels), written once rather than for every plan.
+_CHECKED = (f"{option('dose_percent')} (or {option('reduce_by')})", option("round_to"), option("dose_level"))
+
+
 def _amt(x: Fraction, unit: str) -> str:
     return f"{format_fraction(x)} {unit}"
 
@@ -100,11 +105,7 @@ class Adjustments:
     def for_run(cls, regimen: Regimen, options: ClinicalOptions, prepared: Prepared) -> Adjustments:
         """Check the run's choices against the regimen (unknown drugs, undefined dose levels) before expanding."""
         comps = regimen.once(_components)
-        for name, keys in (
-            (f"{option('dose_percent')} (or {option('reduce_by')})", options.dose_changes),
-            (option("round_to"), options.round_to),
-            (option("dose_level"), options.dose_levels),
-        ):
+        for name, keys in zip(_CHECKED, (options.dose_changes, options.round_to, options.dose_levels), strict=True):
             for key in keys:
                 if not any(_matches(c, key) for c in comps):
                     names = ", ".join(dict.fromkeys(c.drug for c in comps))

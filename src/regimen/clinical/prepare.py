@@ -521,17 +521,26 @@ def age_warnings(regimen: Regimen, age_years: Fraction | None) -> list[str]:
     out: list[str] = []
     if age_years is None:
         return out
-    if age_years > AGE_USUAL_MAX:
+    if _below(AGE_USUAL_MAX, age_years):
         out.append(f"age {format_fraction(age_years)} years is over {format_fraction(AGE_USUAL_MAX)}: check the value")
     e = regimen.eligibility
     if e is not None and (
-        (e.min_age is not None and age_years < e.min_age) or (e.max_age is not None and age_years > e.max_age)
+        (e.min_age is not None and _below(age_years, e.min_age))
+        or (e.max_age is not None and _below(e.max_age, age_years))
     ):
         out.append(
             f"age {format_fraction(age_years)} years is outside the eligibility of {regimen.id} (aged "
             f"{_eligibility_bounds(e)}, from the source)"
         )
     return out
+
+
+def _below(x: Fraction, y: Fraction) -> bool:
+    """``x < y``, compared in integers (denominators are positive): a Fraction's comparison checks the other
+    number's type through the numbers ABCs, and every plan holds the patient's age to these bounds."""
+    xn, xd = x.as_integer_ratio()
+    yn, yd = y.as_integer_ratio()
+    return xn * yd < yn * xd
 
 
 def _eligibility_bounds(e: Eligibility) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Container, Hashable, Iterable, Mapping
 from fractions import Fraction
 from itertools import chain, compress, repeat
 from operator import attrgetter
@@ -94,6 +94,10 @@ class Cycles:
     ) -> list[Administration]:
         fixed = self._fixed.get(id(phase))
         if fixed is None:
+            fixed = _same_every_cycle(phase)
+            if fixed is not None:
+                self._fixed[id(phase)] = fixed
+        if fixed is None:
             on = start + dt.timedelta(days=offset) if start is not None else None
             chosen = {
                 c.id: choose_variant(c, self.patient, cycle, on) if c.variants else None for c in phase.components
@@ -105,9 +109,6 @@ class Cycles:
                 tuple(map(id, filter(None, chosen.values()))),
                 tuple(c.given_in(cycle) for c in phase.components if c.in_cycles is not None),
             )
-            if not any(c.variants or c.in_cycles is not None for c in phase.components):
-                # no variant and every component in every cycle: each cycle chooses the same; once per plan
-                self._fixed[id(phase)] = (chosen, key)
         else:
             chosen, key = fixed
         first = self._first.get(key) if fastpath.REUSE else None
@@ -135,12 +136,29 @@ class Cycles:
         So ``pick`` may read only what moving a row keeps (its drug, component, phase, dose, warnings, caps), not
         its cycle, days or dates. ``key`` names ``pick`` within this expansion: the positions it picks out of a
         cycle's rows are kept under it."""
+        return self._picked(key, lambda rows: map(pick, rows))
+
+    def rows_flagged(self) -> list[Administration]:
+        """:meth:`rows_where` of the rows with a warning or a maximum dose that applied: each row's two read and
+        asked in C (``any`` of the pair of tuples: either not empty)."""
+        return self._picked("flagged", lambda rows: map(any, map(_WARNINGS_CAPS, rows)))
+
+    def rows_with(self, key: Hashable, field: str, values: Container[str]) -> list[Administration]:
+        """:meth:`rows_where` of the rows whose ``field`` (their drug or component, which moving a row keeps) is one
+        of ``values``: each row's field read and looked up in C, with no Python step per row."""
+        get = attrgetter(field)
+        return self._picked(key, lambda rows: map(values.__contains__, map(get, rows)))
+
+    def _picked(
+        self, key: Hashable, flags: Callable[[list[Administration]], Iterable[bool]]
+    ) -> list[Administration]:
+        """The rows :meth:`rows_where` gives: ``flags`` says of an expanded cycle's rows whether each is picked."""
         out: list[Administration] = []
         append = out.append
         for rows, picks in self._made:
             at = picks.get(key)
             if at is None:  # the cycle expanded (the first of its kind: _made holds it before those that repeat it)
-                at = picks[key] = list(compress(range(len(rows)), map(pick, rows)))  # the positions, in C
+                at = picks[key] = list(compress(range(len(rows)), flags(rows)))  # the positions, in C
             for i in at:  # a row or two of each cycle: no iterator made for them
                 append(rows[i])
         return out
@@ -472,11 +490,28 @@ def _given(phase: Phase, cycle: int) -> tuple[tuple[Component, bool], ...]:
     return found
 
 
+#: For a phase with no variant and no component given in some cycles only: what each of its cycles chooses (every
+#: component's variant, None) and the key of its rows (``Cycles.rows``), the same in every cycle of every plan; None
+#: for a phase whose cycles choose for themselves. By the phase's identity, holding it (regimen.engine.fastpath, 2):
+#: worked out once per process, not once per plan (issue 29). The choice is only read, never changed.
+_SAME_EACH_CYCLE: IdentityMemo[tuple[tuple[dict[str, Variant | None], Hashable] | None]] = IdentityMemo(4096)
+
+
+def _same_every_cycle(phase: Phase) -> tuple[dict[str, Variant | None], Hashable] | None:
+    found = _SAME_EACH_CYCLE.get((phase,))
+    if found is None:
+        plain = not any(c.variants or c.in_cycles is not None for c in phase.components)
+        # the key Cycles.rows makes of such a cycle: no variant chosen, no component given in some cycles only
+        same = ({c.id: None for c in phase.components}, (id(phase), (), ())) if plain else None
+        found = _SAME_EACH_CYCLE.put((phase,), (), (same,))
+    return found[0]
+
+
 #: Each phase's components' ids in their order within a day (:func:`component_order`), worked out once per process.
 _ORDERS: IdentityMemo[list[str]] = IdentityMemo(max_entries=4096)
 _DAY = attrgetter("day")
 _DRUG, _WARNINGS, _CAPS, _DOSE = attrgetter("drug"), attrgetter("warnings"), attrgetter("caps"), attrgetter("dose")
-_INFUSION = attrgetter("infusion")
+_INFUSION, _WARNINGS_CAPS = attrgetter("infusion"), attrgetter("warnings", "caps")
 
 
 def component_order(phase: Phase) -> dict[str, tuple[int, int, int]]:

@@ -203,13 +203,13 @@ def _expand(
     notes.extend(_component_notes(regimen, patient, counts, starts))
     escalated = regimen.once(rate_escalation.escalated)  # the regimen's part of the notes (fastpath, 2)
     if escalated:  # least times of rate-escalated infusions, from those components' rows alone
-        mine = cycles_of.rows_where("rate-escalated", lambda r: r.component in escalated)
+        mine = cycles_of.rows_with("rate-escalated", "component", escalated)
         notes.extend(rate_escalation.notes(regimen, mine, rounding, escalated))
     notes.extend(regimen.once(_before_first_dose))  # the regimen's alone (fastpath, 2)
     notes.extend(adjust.notes)
     plan_level = list(warnings)
     if cycles_of.flagged:  # else no row has a warning or a maximum dose that applied: none is read for them
-        flagged = cycles_of.rows_where("flagged", lambda r: bool(r.warnings or r.caps))
+        flagged = cycles_of.rows_flagged()
         warnings.extend(row_warnings(flagged))
         notes.extend(f"{line}, as the protocol states" for line in row_warnings(flagged, "caps"))
     # lifetime totals, always shown: anthracyclines (default table and limit when none is chosen), bleomycin
@@ -224,7 +224,7 @@ def _expand(
         # with the default table, only the regimen's anthracyclines can count: those of the plan's drugs, without
         # asking of each drug for every plan whether it is one
         drugs & regimen.once(anthracyclines_of) if options.anthracycline_table is None else drugs,
-        lambda names: cycles_of.rows_where(("drugs", names), lambda r: r.drug in names),
+        lambda names: cycles_of.rows_with(("drugs", names), "drug", names),
     )
     bleo_notes, bleo_warnings = bleomycin_total(administrations, drugs)  # the plan's tuple: not copied again
     notes.extend([*found.lines, *bleo_notes])

@@ -118,6 +118,8 @@ def format_decimal(d: Decimal, *, grouping: bool = True) -> str:
 def format_fraction(x: Fraction, max_places: int = 8, *, grouping: bool = True) -> str:
     """An exact value as text: exact if it terminates within ``max_places`` places, else rounded."""
     n, d = x.as_integer_ratio()
+    if d == 1 and 0 < n < _FAST_LIMIT:  # a whole number (most doses, factors and limits): its digits, grouped
+        return f"{n:,}" if grouping and n >= 1000 else str(n)
     if 0 < n < _FAST_LIMIT and d < _FAST_LIMIT and max_places >= 0:  # in integers: the same text (see _scaled_text)
         # rounded half up, as _half_up rounds; the usual power of ten read from the table, without a call
         whole, rest = divmod(n * (_TENS[max_places] if max_places < 64 else _power(max_places)), d)
@@ -156,15 +158,17 @@ def _scaled_text(q: int, places: int, grouping: bool = True) -> str:
     if places <= 0:
         whole = q * _power(-places)
         return f"{whole:,}" if grouping and whole >= 1000 else str(whole)
-    power = _TENS[places] if places < 64 else _power(places)  # every printed number: no call for the usual power
-    whole, frac = divmod(q, power)
-    # a whole part under 1,000 has no group to separate: str() writes it, without a format specification to read
-    head = f"{whole:,}" if grouping and whole >= 1000 else str(whole)
-    if not frac:
-        return head
-    # the fraction's digits with their leading zeros (frac + 10^places written without its leading 1) and without
-    # their trailing zeros: string steps, not a division per zero (a whole number printed to 8 places had 8)
-    return f"{head}.{str(frac + power)[1:].rstrip('0')}"
+    # q's digits written once and cut at the point (every printed number comes through here: string steps, no
+    # division): the last ``places`` are the fraction's, with their leading zeros, shown without their trailing
+    # zeros (a whole number printed to 8 places had 8)
+    digits = str(q)
+    if len(digits) > places:
+        head, tail = digits[:-places], digits[-places:].rstrip("0")
+        if grouping and len(head) > 3:  # a whole part under 1,000 has no group to separate
+            head = f"{int(head):,}"
+    else:
+        head, tail = "0", digits.rjust(places, "0").rstrip("0")
+    return f"{head}.{tail}" if tail else head
 
 
 #: 10^0 .. 10^63: the powers of ten a printed number is scaled by, each made once (issue 29: every number a plan
