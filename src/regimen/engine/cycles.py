@@ -49,6 +49,14 @@ _Picks = dict[Hashable, list[int]]
 #: What :func:`_layout` gives: (dose, duration, continuous, [(day, infusion, hours given that day)]).
 _Layout = tuple[ParsedDose | AucDose, Fraction | None, bool, tuple[tuple[int, Infusion | None, Fraction], ...]]
 
+#: What :func:`_cycle_parts` gives: (flat doses' rows or None, layouts, components given, order within a day).
+_Parts = tuple[
+    dict[str, tuple[dict[str, Any], ...]] | None,
+    dict[str, _Layout],
+    tuple[tuple[Component, bool], ...],
+    list[str],
+]
+
 # Cycles with the same variants reuse the first such cycle's rows, moved to their own days, and each distinct
 # treatment day's dose is worked out once (:class:`Cycles`), while :data:`regimen.engine.fastpath.REUSE` holds:
 # only the tests turn it off, to compare every plan with one worked out row by row.
@@ -261,10 +269,9 @@ class Cycles:
         """The cycle's rows, in the plan's order, and their sums (:func:`~regimen.engine.plan.cycle_sums`)."""
         adjust, rounding = self.adjust, self.rounding
         made_by: dict[str, list[Administration]] = {}  # each component's rows, as made: by day, then dose number
-        flat_rows = _flat_rows(phase, chosen, (cycle, offset, -1 if length is None else length, start, rounding))
-        layouts = _cycle_layouts(phase, chosen, offset, length)
-        simple = adjust.changes_nothing  # then whether a component is left alone is the regimen's (_given)
-        for comp, alone in _given(phase, cycle):
+        flat_rows, layouts, given, order = _cycle_parts(phase, chosen, cycle, offset, length, start, rounding)
+        simple = adjust.changes_nothing  # then whether a component is left alone is the regimen's (given)
+        for comp, alone in given:
             plain = alone if simple else adjust.leaves_alone(comp) and not comp.additives
             made = flat_rows.get(comp.id) if plain and flat_rows is not None else None
             if made:  # a flat dose's rows in this cycle, already worked out: nothing else is needed of it
@@ -327,10 +334,6 @@ class Cycles:
             made_by[comp.id] = administrations(
                 phase, cycle, offset, start, comp, items_of(pending), unit, rounding, derivation
             )
-        order = _ORDERS.get((phase,))
-        if order is None:  # by the phase's identity, holding it (regimen.engine.fastpath, 2)
-            rank = component_order(phase)
-            order = _ORDERS.put((phase,), (), sorted(rank, key=rank.__getitem__))
         # by day, then the components' order within a day, then dose number: each component's rows in that order,
         # one after another, sorted by day alone (a stable sort keeps the rest), the key read in C (issue 29)
         rows = list(chain.from_iterable(map(made_by.get, order, repeat((), len(order)))))
@@ -356,7 +359,8 @@ class Cycles:
                 doses = by_hours[id(hours_today)] = self._day(
                     comp, dose, level_step, False, duration, hours_today, body
                 )
-            out.extend((day, infusion, one) for one in doses)
+            for one in doses:  # most days give one dose: no generator made for it
+                out.append((day, infusion, one))
         return out
 
     def _infusions(
@@ -423,28 +427,46 @@ _LAYOUTS: IdentityMemo[_Layout] = IdentityMemo(max_entries=4096)
 #: per process, not once per plan (issue 29: half the components of R-CHOP-21 are flat, its premedication too).
 _FLAT_DERIVATIONS: IdentityMemo[Derivation] = IdentityMemo(max_entries=4096)
 _FLAT_DAYS: IdentityMemo[list[DayDose]] = IdentityMemo(max_entries=4096)
-#: For a phase's cycle: each flat dose's rows, by its component's id, when nothing in the run adjusts them (each
-#: row's fields, in the class's order), or () for a component whose rows hold a patient value; by the regimen's
-#: objects they were made from (the phase, which holds its components, and the variants chosen: a day may be
-#: relative to another component's) and the cycle, its first course day and length, the start date and the
-#: rounding (a run that adjusts nothing has no level step). A component's entry is added when its rows are first
-#: worked out in a run that leaves it alone, and then never changes. No patient value is in a flat dose's rows,
-#: so they are worked out once per process and each plan's rows are copies of these dictionaries, each row's own
-#: (issue 29: the supportive rows, antiemetics and premedication, were most of the rows of an R-CHOP-21 plan's
-#: first cycle). One look-up per cycle expanded, not one per component (a key of 13 objects in dd-AC-T).
-_FLAT_ROWS: IdentityMemo[dict[str, tuple[dict[str, Any], ...]]] = IdentityMemo(max_entries=4096)
+#: What a cycle of a phase is made from, besides the patient: (1) each flat dose's rows, by its component's id, when
+#: nothing in the run adjusts them (each row's fields, in the class's order), or () for a component whose rows hold a
+#: patient value; (2) each component's :func:`_layout`, by its id; (3) the components given in the cycle, each with
+#: whether the regimen alone leaves its doses as they are (:func:`regimen.clinical.adjust.unadjusted`, and nothing
+#: added to its fluid: in a run that changes nothing, :attr:`~regimen.clinical.adjust.Adjustments.changes_nothing`,
+#: that is whether the run leaves it alone); (4) the phase's components' ids in their order within a day
+#: (:func:`component_order`). By the regimen's objects they were made from (the phase, which holds its components,
+#: and the variants chosen: a day may be relative to another component's) and the cycle, its first course day and
+#: length, the start date and the rounding (a run that adjusts nothing has no level step). An entry of (1) or (2) is
+#: added when a component is first worked out in the cycle, and then never changes. No patient value is in any of
+#: it, so it is worked out once per process: each plan's rows of a flat dose are copies of (1), each row's own
+#: (issue 29: the supportive rows, antiemetics and premedication, were most of the rows of an R-CHOP-21 plan's first
+#: cycle). One look-up per cycle expanded, not one per component nor one for each of the four (a key of 13 objects
+#: in dd-AC-T).
+_CYCLE_PARTS: IdentityMemo[_Parts] = IdentityMemo(max_entries=4096)
 
 
-def _flat_rows(
-    phase: Phase, chosen: Mapping[str, Variant | None], extra: tuple[Hashable, ...]
-) -> dict[str, tuple[dict[str, Any], ...]] | None:
-    """The flat doses' rows of ``phase`` in a cycle (:data:`_FLAT_ROWS`), an empty entry made when there is none;
-    None while :data:`regimen.engine.fastpath.REUSE` is off (every row worked out)."""
-    if not fastpath.REUSE:
-        return None
+def _cycle_parts(
+    phase: Phase,
+    chosen: Mapping[str, Variant | None],
+    cycle: int,
+    offset: int,
+    length: int | None,
+    start: dt.date | None,
+    rounding: Rounding,
+) -> _Parts:
+    """What a cycle of ``phase`` is made from (:data:`_CYCLE_PARTS`), an entry made when there is none; while
+    :data:`regimen.engine.fastpath.REUSE` is off, worked out for this expansion alone, with no flat rows (None: every
+    row worked out)."""
     held = _chosen(phase, chosen)
-    found = _FLAT_ROWS.get(held, extra)
-    return found if found is not None else _FLAT_ROWS.put(held, extra, {})
+    extra = (cycle, offset, -1 if length is None else length, start, rounding)
+    found = _CYCLE_PARTS.get(held, extra)
+    if found is not None:
+        return found
+    given = tuple((c, unadjusted(c) and not c.additives) for c in phase.components if c.given_in(cycle))
+    rank = component_order(phase)
+    parts: _Parts = ({}, {}, given, sorted(rank, key=rank.__getitem__))
+    if not fastpath.REUSE:
+        return None, {}, given, parts[3]
+    return _CYCLE_PARTS.put(held, extra, parts)
 
 
 def _chosen(phase: Phase, chosen: Mapping[str, Variant | None]) -> tuple[object, ...]:
@@ -452,42 +474,6 @@ def _chosen(phase: Phase, chosen: Mapping[str, Variant | None]) -> tuple[object,
     variant chosen. A variant belongs to one component, so the variants chosen name the choice of every component
     (the others chose none) without a None held for each (issue 29: most phases choose no variant)."""
     return (phase, *filter(None, chosen.values()))
-
-
-#: For a phase's cycle: each component's :func:`_layout`, by its id, by what decides them all (the phase, the
-#: variants chosen, the cycle's first course day and its length): one look-up per cycle expanded, not one per
-#: component (each a key of the phase's every variant chosen). An entry is added to when a component is first laid
-#: out in the cycle, and then never changes.
-_CYCLE_LAYOUTS: IdentityMemo[dict[str, _Layout]] = IdentityMemo(max_entries=4096)
-
-
-def _cycle_layouts(
-    phase: Phase, chosen: Mapping[str, Variant | None], offset: int, length: int | None
-) -> dict[str, _Layout]:
-    """The layouts of ``phase``'s components in a cycle (:data:`_CYCLE_LAYOUTS`), an empty entry made when there is
-    none; a dictionary of this expansion's alone while :data:`regimen.engine.fastpath.REUSE` is off."""
-    if not fastpath.REUSE:
-        return {}
-    held = _chosen(phase, chosen)
-    extra = (offset, -1 if length is None else length)
-    found = _CYCLE_LAYOUTS.get(held, extra)
-    return found if found is not None else _CYCLE_LAYOUTS.put(held, extra, {})
-
-
-#: For a phase's cycle: the components given in it, each with whether the regimen alone leaves its doses as they
-#: are (:func:`regimen.clinical.adjust.unadjusted`, and nothing added to its fluid), by the phase (which holds its
-#: components) and the cycle: worked out once per process, not for every component of every plan (issue 29). In a
-#: run that changes nothing (:attr:`~regimen.clinical.adjust.Adjustments.changes_nothing`) that is whether the run
-#: leaves it alone.
-_GIVEN: IdentityMemo[tuple[tuple[Component, bool], ...]] = IdentityMemo(max_entries=4096)
-
-
-def _given(phase: Phase, cycle: int) -> tuple[tuple[Component, bool], ...]:
-    found = _GIVEN.get((phase,), (cycle,))
-    if found is None:
-        given = tuple((c, unadjusted(c) and not c.additives) for c in phase.components if c.given_in(cycle))
-        found = _GIVEN.put((phase,), (cycle,), given)
-    return found
 
 
 #: For a phase with no variant and no component given in some cycles only: what each of its cycles chooses (every
@@ -507,8 +493,6 @@ def _same_every_cycle(phase: Phase) -> tuple[dict[str, Variant | None], Hashable
     return found[0]
 
 
-#: Each phase's components' ids in their order within a day (:func:`component_order`), worked out once per process.
-_ORDERS: IdentityMemo[list[str]] = IdentityMemo(max_entries=4096)
 _DAY = attrgetter("day")
 _DRUG, _WARNINGS, _CAPS, _DOSE = attrgetter("drug"), attrgetter("warnings"), attrgetter("caps"), attrgetter("dose")
 _INFUSION, _WARNINGS_CAPS = attrgetter("infusion"), attrgetter("warnings", "caps")

@@ -130,14 +130,21 @@ def _written(dose: ParsedDose, patient: Patient, body: tuple[Fraction, str] | No
     """The dose times the patient factor (in the output unit, per day / per hour / per administration), the
     working's head ('2,400 mg/m² × 1.8 m²'), a conversion of the written unit ('= 1.8 g'), and the factor's text."""
     factor, factor_text = body if body is not None else basis_of(dose, patient)
-    per = dose.canonical * factor
+    (n, d), (p, q) = dose.canonical.as_integer_ratio(), factor.as_integer_ratio()
+    per = Fraction(n * p, d * q)  # dose.canonical * factor: the product, one Fraction made (every dose of a plan)
     head = f"{dose.display}{factor_text}" if factor_text else f"{dose.display} (flat dose)"
-    written_mass = dose.unit.symbol.split("/")[0]
+    written_mass = _WRITTEN_MASS.get(dose.unit.symbol)
+    if written_mass is None:  # the mass a unit is written in ('g' of 'g/m²/day'), once per unit symbol
+        written_mass = _WRITTEN_MASS[dose.unit.symbol] = dose.unit.symbol.split("/")[0]
     conversion = ""
     if written_mass != dose.unit.output_unit:  # e.g. 1 g/m²/day × 1.8 m² = 1.8 g = 1,800 mg
         time = {"day": "/day", "hour": "/h", "none": ""}[dose.unit.time]
         conversion = f" = {format_fraction(Fraction(dose.value) * factor)} {written_mass}{time}"
     return per, head, conversion, factor_text
+
+
+#: The mass part of each dose unit's symbol met (a unit's symbol is the regimen's, not the patient's).
+_WRITTEN_MASS: dict[str, str] = {}
 
 
 def infusion_dose(
