@@ -112,10 +112,10 @@ def _row_on(fields: dict[str, Any], day: int, offset: int, start: dt.date | None
 
 
 def shared_fields(
-    phase: Phase, cycle: int, comp: Component, unit: str, rounding: Rounding, derivation: Derivation
+    phase: Phase, cycle: int, comp: Component, unit: str, rounding: Rounding, derivation: Derivation | None
 ) -> dict[str, Any]:
     """The fields of a row of ``comp`` in this cycle that its rows share, in the class's order; the row's own are
-    None (or no warning) until set."""
+    None (or no warning) until set, and so is ``derivation`` when it is None (:func:`plain_rows` sets it)."""
     return {
         "phase": phase.id,
         "cycle": cycle,
@@ -150,6 +150,7 @@ def shared_fields(
 
 def plain_rows(
     shared: dict[str, Any],
+    derivation: Derivation,
     offset: int,
     start: dt.date | None,
     days: list[tuple[int, Infusion | None, DayDose]],
@@ -167,6 +168,7 @@ def plain_rows(
         if base is None:
             amount, rate, hours, calculation, number = dose
             base = by_dose[id(dose)] = shared.copy()
+            base["derivation"] = derivation
             _dose_fields(base, amount, rate, rate_unit, hours, calculation)
             base["dose_number"] = number
             base["doses_per_day"] = per_day if number is not None else None

@@ -49,12 +49,14 @@ _Picks = dict[Hashable, list[int]]
 #: What :func:`_layout` gives: (dose, duration, continuous, [(day, infusion, hours given that day)]).
 _Layout = tuple[ParsedDose | AucDose, Fraction | None, bool, tuple[tuple[int, Infusion | None, Fraction], ...]]
 
-#: What :func:`_cycle_parts` gives: (flat doses' rows or None, layouts, components given, order within a day).
+#: What :func:`_cycle_parts` gives: (flat doses' rows or None, layouts, components given, order within a day, the
+#: fields shared by a component's rows that nothing in the run adjusts, but their derivation).
 _Parts = tuple[
     dict[str, tuple[dict[str, Any], ...]] | None,
     dict[str, _Layout],
     tuple[tuple[Component, bool], ...],
     list[str],
+    dict[str, dict[str, Any]],
 ]
 
 # Cycles with the same variants reuse the first such cycle's rows, moved to their own days, and each distinct
@@ -193,9 +195,9 @@ class Cycles:
             factor, text = basis_of(dose, self.patient)
             if not text:
                 return Derivation(dose, None, None)
-            return new_derivation(dose, factor, {"weight": "kg", "bsa": "m²"}[dose.unit.basis])
+            return new_derivation(dose, factor, _FACTOR_UNITS[dose.unit.basis])
         factor, text = body
-        unit = {"weight": "kg", "bsa": "m²"}[dose.unit.basis]
+        unit = _FACTOR_UNITS[dose.unit.basis]
         # whether the working's factor is the plain value, once per body factor of the run (the components dosed
         # per m² share one: regimen.clinical.adjust.Adjustments.body_factor), not once per component
         if id(body) in self._factor_texts:
@@ -269,7 +271,9 @@ class Cycles:
         """The cycle's rows, in the plan's order, and their sums (:func:`~regimen.engine.plan.cycle_sums`)."""
         adjust, rounding = self.adjust, self.rounding
         made_by: dict[str, list[Administration]] = {}  # each component's rows, as made: by day, then dose number
-        flat_rows, layouts, given, order = _cycle_parts(phase, chosen, cycle, offset, length, start, rounding)
+        flat_rows, layouts, given, order, templates = _cycle_parts(
+            phase, chosen, cycle, offset, length, start, rounding
+        )
         simple = adjust.changes_nothing  # then whether a component is left alone is the regimen's (given)
         for comp, alone in given:
             plain = alone if simple else adjust.leaves_alone(comp) and not comp.additives
@@ -304,8 +308,12 @@ class Cycles:
             if plain:
                 # nothing in this run adjusts the component's doses (the usual run): each row straight from its
                 # day's doses, without a row being adjusted in between (issue 29)
-                shared = shared_fields(phase, cycle, comp, unit, rounding, derivation)
-                made_rows = plain_rows(shared, offset, start, days, n)
+                # the fields its rows share but the derivation (which holds the patient's value), once per cycle
+                # of the process (issue 29: a dictionary of 28 fields made for every such component of a plan)
+                shared = templates.get(comp.id)
+                if shared is None:
+                    shared = templates[comp.id] = shared_fields(phase, cycle, comp, unit, rounding, None)
+                made_rows = plain_rows(shared, derivation, offset, start, days, n)
                 if flat_rows is not None:  # not asked before: whether its rows hold a patient value
                     flat = not isinstance(level_dose, AucDose) and level_dose.unit.basis == "flat"
                     # the rows' fields, kept apart from every row's own dictionary; or () when a patient value
@@ -338,7 +346,7 @@ class Cycles:
         # one after another, sorted by day alone (a stable sort keeps the rest), the key read in C (issue 29)
         rows = list(chain.from_iterable(map(made_by.get, order, repeat((), len(order)))))
         rows.sort(key=_DAY)
-        return rows, _sums(made_by, order)
+        return rows, _sums(made_by, rows)
 
     def _layout_doses(
         self,
@@ -399,15 +407,14 @@ class Cycles:
         return out
 
 
-def _sums(made_by: Mapping[str, list[Administration]], order: list[str]) -> list[tuple[TotalKey, Fraction]]:
-    """:func:`~regimen.engine.plan.cycle_sums` of a cycle's rows, from each component's rows (``made_by``, each in
-    day order) rather than row by row: a component's rows share their key (phase, cycle, drug, component, unit),
-    and the keys come in the order the cycle's rows first give them, which is the components' order by their first
-    day, then their order within a day (``order``), as the rows are sorted (issue 29: the sums are read once per
-    component, not once per row; a test holds them to cycle_sums of the rows)."""
-    firsts = sorted((made[0].day, i, made) for i, made in enumerate(map(made_by.get, order)) if made)
+def _sums(made_by: Mapping[str, list[Administration]], rows: list[Administration]) -> list[tuple[TotalKey, Fraction]]:
+    """:func:`~regimen.engine.plan.cycle_sums` of a cycle's ``rows``, from each component's rows (``made_by``, by
+    its id) rather than row by row: a component's rows share their key (phase, cycle, drug, component, unit), and
+    the keys come in the order the cycle's rows first give them: each component once, in the order its id first
+    comes in the rows, read in C (issue 29: the sums are read once per component, not once per row; a test holds
+    them to cycle_sums of the rows)."""
     out: list[tuple[TotalKey, Fraction]] = []
-    for _, _, made in firsts:
+    for made in map(made_by.__getitem__, dict.fromkeys(map(_COMPONENT, rows))):
         first = made[0]
         if first.role != "anticancer":  # supportive care is left out of the totals, as cycle_sums leaves it
             continue
@@ -433,14 +440,15 @@ _FLAT_DAYS: IdentityMemo[list[DayDose]] = IdentityMemo(max_entries=4096)
 #: whether the regimen alone leaves its doses as they are (:func:`regimen.clinical.adjust.unadjusted`, and nothing
 #: added to its fluid: in a run that changes nothing, :attr:`~regimen.clinical.adjust.Adjustments.changes_nothing`,
 #: that is whether the run leaves it alone); (4) the phase's components' ids in their order within a day
-#: (:func:`component_order`). By the regimen's objects they were made from (the phase, which holds its components,
-#: and the variants chosen: a day may be relative to another component's) and the cycle, its first course day and
-#: length, the start date and the rounding (a run that adjusts nothing has no level step). An entry of (1) or (2) is
-#: added when a component is first worked out in the cycle, and then never changes. No patient value is in any of
-#: it, so it is worked out once per process: each plan's rows of a flat dose are copies of (1), each row's own
-#: (issue 29: the supportive rows, antiemetics and premedication, were most of the rows of an R-CHOP-21 plan's first
-#: cycle). One look-up per cycle expanded, not one per component nor one for each of the four (a key of 13 objects
-#: in dd-AC-T).
+#: (:func:`component_order`); (5) by its id, the fields the rows of a component that nothing in the run adjusts
+#: share, but the derivation (:func:`~regimen.engine.cycle_rows.shared_fields`). By the regimen's objects they were
+#: made from (the phase, which holds its components, and the variants chosen: a day may be relative to another
+#: component's) and the cycle, its first course day and length, the start date and the rounding (a run that adjusts
+#: nothing has no level step). An entry of (1), (2) or (5) is added when a component is first worked out in the
+#: cycle, and then never changes. No patient value is in any of it, so it is worked out once per process: each
+#: plan's rows of a flat dose are copies of (1), each row's own (issue 29: the supportive rows, antiemetics and
+#: premedication, were most of the rows of an R-CHOP-21 plan's first cycle). One look-up per cycle expanded, not
+#: one per component nor one for each part (a key of 13 objects in dd-AC-T).
 _CYCLE_PARTS: IdentityMemo[_Parts] = IdentityMemo(max_entries=4096)
 
 
@@ -463,9 +471,9 @@ def _cycle_parts(
         return found
     given = tuple((c, unadjusted(c) and not c.additives) for c in phase.components if c.given_in(cycle))
     rank = component_order(phase)
-    parts: _Parts = ({}, {}, given, sorted(rank, key=rank.__getitem__))
+    parts: _Parts = ({}, {}, given, sorted(rank, key=rank.__getitem__), {})
     if not fastpath.REUSE:
-        return None, {}, given, parts[3]
+        return None, {}, given, parts[3], {}
     return _CYCLE_PARTS.put(held, extra, parts)
 
 
@@ -495,7 +503,8 @@ def _same_every_cycle(phase: Phase) -> tuple[dict[str, Variant | None], Hashable
 
 _DAY = attrgetter("day")
 _DRUG, _WARNINGS, _CAPS, _DOSE = attrgetter("drug"), attrgetter("warnings"), attrgetter("caps"), attrgetter("dose")
-_INFUSION, _WARNINGS_CAPS = attrgetter("infusion"), attrgetter("warnings", "caps")
+_INFUSION, _WARNINGS_CAPS, _COMPONENT = attrgetter("infusion"), attrgetter("warnings", "caps"), attrgetter("component")
+_FACTOR_UNITS = {"weight": "kg", "bsa": "m²"}  # the unit of a dose's patient factor, by the dose's basis
 
 
 def component_order(phase: Phase) -> dict[str, tuple[int, int, int]]:
