@@ -8,6 +8,7 @@ epirubicin 125 mg/m² × 0.8 = 100 mg/m², IGHG 2025 daunorubicin 0.6 / mitoxant
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from decimal import Decimal
 from fractions import Fraction
@@ -25,8 +26,10 @@ from regimen.clinical.anthracycline import AnthracyclineError, load_table, parse
 from regimen.clinical.dose_change import DoseChange, DoseChangeError
 from regimen.clinical.formulary import load_formulary
 from regimen.clinical.options import ClinicalError, ClinicalOptions, StrictError
+from regimen.clinical.prepare import age_warnings
 from regimen.engine.plan import Plan
 from regimen.errors import PatientError, RegimenFileError
+from regimen.model import Eligibility
 from regimen.protocol.loader import amount, load_text
 from regimen.protocol.schema import SCHEMA
 from regimen.quantities.exact import to_decimal
@@ -711,3 +714,16 @@ dose = "5 mg/kg"
     assert d is not None and (d.dose.display, d.factor) == ("9 mg/m²", 2)
     d = one(plan(VINCRISTINE, ClinicalOptions(bsa_cap=D(2)), bsa="2.2"), "vincristine").derivation
     assert d is not None and (d.factor, d.factor_text) == (2, "2 m² (BSA 2.2 m² capped at 2 m² by --bsa-cap)")
+
+
+def test_the_age_is_held_to_its_usual_maximum_and_the_eligibility_in_integers() -> None:
+    """prepare.age_warnings: over 100 years is unusual (100 itself is not); outside the source's ages is said (a
+    regimen of adults aged 18 to 70: 17 and 71 are outside, 18 and 70 are not)."""
+    reg = dataclasses.replace(regimen.load("r-chop-21"), eligibility=Eligibility(Fraction(18), Fraction(70)))
+    assert age_warnings(reg, Fraction(50)) == []
+    assert age_warnings(reg, Fraction(18)) == [] and age_warnings(reg, Fraction(70)) == []
+    assert [w.split(" is ")[1][:7] for w in age_warnings(reg, Fraction(17))] == ["outside"]
+    assert len(age_warnings(reg, Fraction(71))) == 1
+    plain = dataclasses.replace(reg, eligibility=None)
+    assert age_warnings(plain, Fraction(100)) == []
+    assert age_warnings(plain, Fraction(101)) == ["age 101 years is over 100: check the value"]

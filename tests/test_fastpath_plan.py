@@ -208,6 +208,7 @@ _DRUGS = ["doxorubicin", "epirubicin", "daunorubicin", "idarubicin", "mitoxantro
             st.sampled_from(_DRUGS),
             st.fractions(min_value=Fraction(1, 1000), max_value=Fraction(2000), max_denominator=1000),
             st.sampled_from(["mg", "mcg"]),
+            st.integers(1, 8),  # the same dose object in that many cycles, as a plan's later cycles repeat it
         ),
         min_size=1,
         max_size=12,
@@ -217,14 +218,88 @@ _DRUGS = ["doxorubicin", "epirubicin", "daunorubicin", "idarubicin", "mitoxantro
     table_name=st.sampled_from(("esc-2022", *anthracycline.bundled_tables())),
 )
 def test_property_a_plans_anthracycline_total_is_the_general_ways(
-    doses: list[tuple[str, Fraction, str]], bsa: Fraction | None, limit: Fraction | None, table_name: str
+    doses: list[tuple[str, Fraction, str, int]], bsa: Fraction | None, limit: Fraction | None, table_name: str
 ) -> None:
     """The same as above over drawn plans: any mix of anthracyclines (in any case), other drugs, mg and mcg, any BSA
     or none, the default limit or a chosen one at, under or over the total, and every table: _planned's lines,
     warnings and total are counted()'s, so the cumulative-dose check that a plan prints has one meaning."""
-    rows = [r for drug, dose, unit in doses for r in _rows(drug, [dose], unit)]
+    rows = [r for drug, dose, unit, times in doses for r in _rows(drug, [dose] * times, unit)]
     table = load_table(table_name)
     limit_of = (limit, "--anthracycline-limit") if limit is not None else (DEFAULT_LIMIT, DEFAULT_LIMIT_SOURCE)
     assert anthracycline._planned(rows, bsa, table, limit_of) == counted(
         [("planned", [(r, bsa) for r in rows])], table, (), *limit_of
     )
+
+
+# ---- course totals counted by cycle, a cap set straight, a cycle's parts remembered --------------------------------
+
+
+def _course(plan: regimen.Plan) -> dict[tuple[str, str | None, str], Fraction]:
+    return {(t.drug, t.component, t.unit): t.amount for t in plan.totals if t.cycle is None}
+
+
+def test_a_course_total_counts_the_cycles_that_repeat_its_sums() -> None:
+    """plan.totals_of_cycles: a course total is its amount in a cycle times the cycles that give it, one Fraction
+    (R-CHOP-21 at 1.8 m², 8 cycles: rituximab 375 × 1.8 = 675 mg, 5,400 mg; cyclophosphamide 750 × 1.8 = 1,350 mg,
+    10,800 mg; doxorubicin 50 × 1.8 = 90 mg, 720 mg; vincristine 2.52 mg capped at 2 mg, 16 mg; prednisone 100 mg on
+    5 days, 4,000 mg); and where cycles differ, each list of sums is counted for its own cycles."""
+    plan = regimen.expand(regimen.load("r-chop-21"), regimen.make_patient(weight="70", bsa="1.8", age="50"))
+    assert _course(plan) == {
+        ("rituximab", None, "mg"): Fraction(5400),
+        ("cyclophosphamide", None, "mg"): Fraction(10800),
+        ("doxorubicin", None, "mg"): Fraction(720),
+        ("vincristine", None, "mg"): Fraction(16),
+        ("prednisone", None, "mg"): Fraction(4000),
+    }
+    # 60 mg/m² in cycles 1-2, 45 mg/m² from cycle 3 (a variant), 1.8 m²: 108 + 108 + 81 = 297 mg in 3 cycles
+    changing = _DOXORUBICIN + '[[component.variant]]\nwhen = "cycle >= 3"\ndose = "45 mg/m2"\n'
+    varied = regimen.expand(_regimen(changing), regimen.make_patient(weight="70", bsa="1.8"))
+    assert [r.dose for r in varied.administrations] == [Fraction(108), Fraction(108), Fraction(81)]
+    assert _course(varied) == {("doxorubicin", None, "mg"): Fraction(297)}
+    assert [t.amount for t in varied.totals if t.cycle is not None] == [Fraction(108), Fraction(108), Fraction(81)]
+
+
+@pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
+def test_every_course_total_is_the_plain_sum_of_its_rows(regimen_id: str) -> None:
+    """Each course total of every bundled plan is the sum, added one by one, of the doses of its drug (by component
+    where a drug has several) and unit, anticancer rows alone."""
+    plan = regimen.expand(regimen.load(regimen_id), regimen.make_patient(weight="93.7", bsa="2.13", age="71"))
+    for key, amount in _course(plan).items():
+        drug, component, unit = key
+        doses = [
+            r.dose
+            for r in plan.administrations
+            if r.role == "anticancer" and r.drug == drug and r.dose_unit == unit and component in (None, r.component)
+        ]
+        assert amount == sum(doses, Fraction(0)), key
+
+
+def test_a_capped_dose_with_a_rate_is_scaled_and_one_without_is_the_cap() -> None:
+    """adjust._cap: a dose with no rate is set to the cap (the number scaling gives); one given over a stated time
+    is scaled with its rate. 1.4 mg/m² × 1.8 m² = 2.52 mg, capped at 2 mg; over 10 min the rate 15.12 mg/h becomes
+    2.52 mg × (2 / 2.52) over 1/6 h = 12 mg/h."""
+    vincristine = '[[component]]\ndrug = "vincristine"\ndose = "1.4 mg/m2"\nroute = "IV"\ndays = "1"\n'
+    vincristine += 'max_dose = "2 mg"\n'
+    patient = regimen.make_patient(weight="70", bsa="1.8")
+    bolus = regimen.expand(_regimen(vincristine), patient).administrations[0]
+    assert (bolus.dose, bolus.rate) == (Fraction(2), None)
+    assert bolus.caps == ("dose capped at the regimen maximum 2 mg per administration (calculated 2.52 mg)",)
+    timed = regimen.expand(_regimen(vincristine + 'duration = "10 min"\n'), patient).administrations[0]
+    assert (timed.dose, timed.rate) == (Fraction(2), Fraction(12))
+    assert timed.calculation == (
+        "1.4 mg/m² × 1.8 m² = 2.52 mg over 10 min (15.12 mg/h); capped at the regimen maximum 2 mg per "
+        "administration: 2.52 mg → 2 mg"
+    )
+
+
+def test_a_cycles_parts_and_choice_are_the_regimen_objects_own() -> None:
+    """engine.cycles._cycle_parts and _same_every_cycle: once a regimen's cycles are remembered, the same regimen
+    edited (another route, a variant in cycle 3) gets its own rows; the first regimen's plan is unchanged."""
+    patient = regimen.make_patient(weight="70", bsa="1.8")
+    first = regimen.expand(_regimen(_DOXORUBICIN), patient)
+    assert {r.route for r in first.administrations} == {"IV"}
+    oral = regimen.expand(_regimen(_DOXORUBICIN.replace('route = "IV"', 'route = "oral"')), patient)
+    assert {r.route for r in oral.administrations} == {"oral"}
+    varied = _regimen(_DOXORUBICIN + '[[component.variant]]\nwhen = "cycle >= 3"\ndose = "45 mg/m2"\n')
+    assert [r.dose for r in regimen.expand(varied, patient).administrations][2] == Fraction(81)  # 45 × 1.8
+    assert regimen.expand(_regimen(_DOXORUBICIN), patient) == first

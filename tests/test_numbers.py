@@ -390,3 +390,19 @@ def test_numbers_scaled_by_a_power_of_ten_past_the_table_of_powers() -> None:
     assert significant_text(Fraction(1, 3 * 10**17), 20) == "0." + "0" * 17 + "3" * 20  # 36 places
     assert format_fraction(Fraction(12345678, 1000), 3) == "12,345.678"  # the whole part grouped
     assert format_fraction(Fraction(999), 0) == "999" and format_fraction(Fraction(1000), 0) == "1,000"
+
+
+@given(st.integers(1, 10**17 - 1), st.integers(0, 12), st.booleans())
+def test_a_whole_number_is_written_as_the_decimal_path_writes_it(n: int, places: int, grouping: bool) -> None:
+    """format_fraction writes a whole number from its digits alone (issue 29: most doses, factors and limits are
+    whole): the decimal path's text, grouped in threes or not."""
+    assert format_fraction(Fraction(n), places, grouping=grouping) == _reference_format_fraction(
+        Fraction(n), places, grouping
+    )
+
+
+def test_whole_numbers_by_hand() -> None:
+    assert format_fraction(Fraction(2)) == "2" and format_fraction(Fraction(999)) == "999"
+    assert format_fraction(Fraction(2400)) == "2,400" and format_fraction(Fraction(2400), grouping=False) == "2400"
+    assert format_fraction(Fraction(1234567)) == "1,234,567"
+    assert format_fraction(Fraction(453, 5)) == "90.6" and format_fraction(Fraction(1, 8)) == "0.125"

@@ -124,3 +124,25 @@ def test_cycles_that_differ_are_each_read_and_a_worked_out_plan_is_read_row_by_r
     assert plain == plan
     assert each.rows_where("I", lambda r: r.drug == "idarubicin") == idarubicin
     assert each.rows_where("capped", lambda r: bool(r.caps)) == capped
+
+
+@pytest.mark.parametrize("regimen_id", [*BUNDLED_IDS, "differing"])
+def test_rows_picked_by_a_field_or_a_flag_in_c_are_the_rows_a_test_of_each_picks(
+    monkeypatch: pytest.MonkeyPatch, regimen_id: str
+) -> None:
+    """Cycles.rows_with (a drug or component among some) and Cycles.rows_flagged (a warning or a maximum dose that
+    applied) pick the rows rows_where picks with the same question asked of each row."""
+    plan, cycles = _plan_and_cycles(monkeypatch, DIFFERING if regimen_id == "differing" else regimen_id)
+    for field in ("drug", "component"):
+        values = sorted({getattr(r, field) for r in plan.administrations})
+        for some in [values[:1], values[1:], values]:
+            chosen = frozenset(some)
+            expected = [r for r in plan.administrations if getattr(r, field) in chosen]
+            assert cycles.rows_with((field, chosen), field, chosen) == expected
+            assert cycles.rows_where(("each", field, chosen), lambda r, f=field, c=chosen: getattr(r, f) in c) == (
+                expected
+            )
+    flagged = cycles.rows_flagged()
+    assert flagged == [r for r in plan.administrations if r.warnings or r.caps]
+    if regimen_id in ("differing", "r-chop-21"):  # vincristine capped at 2 mg (1.4 × 1.8 = 2.52 mg)
+        assert flagged and all(r.caps for r in flagged)

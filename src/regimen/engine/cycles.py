@@ -159,9 +159,7 @@ class Cycles:
         get = attrgetter(field)
         return self._picked(key, lambda rows: map(values.__contains__, map(get, rows)))
 
-    def _picked(
-        self, key: Hashable, flags: Callable[[list[Administration]], Iterable[bool]]
-    ) -> list[Administration]:
+    def _picked(self, key: Hashable, flags: Callable[[list[Administration]], Iterable[bool]]) -> list[Administration]:
         """The rows :meth:`rows_where` gives: ``flags`` says of an expanded cycle's rows whether each is picked."""
         out: list[Administration] = []
         append = out.append
@@ -496,7 +494,9 @@ def _same_every_cycle(phase: Phase) -> tuple[dict[str, Variant | None], Hashable
     if found is None:
         plain = not any(c.variants or c.in_cycles is not None for c in phase.components)
         # the key Cycles.rows makes of such a cycle: no variant chosen, no component given in some cycles only
-        same = ({c.id: None for c in phase.components}, (id(phase), (), ())) if plain else None
+        none: dict[str, Variant | None] = {c.id: None for c in phase.components}
+        key: Hashable = (id(phase), (), ())
+        same = (none, key) if plain else None
         found = _SAME_EACH_CYCLE.put((phase,), (), (same,))
     return found[0]
 

@@ -14,11 +14,13 @@ tests/test_speed.py):
    objects (a strong reference), so none of them can be freed and its ``id`` reused while the entry lives, and
    :meth:`IdentityMemo.get` checks each by ``is`` all the same; the memo is emptied when full, so it never grows
    beyond ``max_entries``. The memos, each of a value that depends on its key's objects alone: a component's
-   layout in a cycle (and a cycle's layouts, in one entry), a phase's order of components, a flat dose's day and
-   derivation, a flat dose's rows in a cycle of a run that adjusts no dose, each plan's rows copies of them, and a
-   phase's components given in a cycle with whether the regimen caps or rounds each (no patient value is in them:
-   :mod:`regimen.engine.cycles`; a test expands an edited regimen, another start date and a changed dose after
-   them and finds their own rows, and a regimen edited to a maximum dose finds its rows capped). A memo's held
+   layout in a cycle, a flat dose's day and derivation, what a phase without variants chooses in every cycle, and
+   what a cycle of a phase is made from, in one entry found by one look-up (its components' layouts, its flat
+   doses' rows in a run that adjusts no dose, each plan's rows copies of them, the fields the rows of a component
+   that nothing adjusts share but the patient's derivation, the components given with whether the regimen caps or
+   rounds each, and their order within a day; no patient value is in them: :mod:`regimen.engine.cycles`; a test
+   expands an edited regimen, another start date and a changed dose after them and finds their own rows, and a
+   regimen edited to a maximum dose finds its rows capped). A memo's held
    objects are the phase and the variants chosen, not a None for each component that chose none (a variant
    belongs to one component). The text of a stated duration is kept by the duration object, held and checked by
    ``is`` (:func:`regimen.engine.doses.hours_text`; a test edits a regimen's duration and finds its own working).
