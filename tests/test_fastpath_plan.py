@@ -7,6 +7,7 @@ The expected texts and numbers are worked out by hand in the comments."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import random
 from fractions import Fraction
 
@@ -20,6 +21,7 @@ import regimen
 from regimen.clinical import anthracycline
 from regimen.clinical.anthracycline import DEFAULT_LIMIT, DEFAULT_LIMIT_SOURCE, counted, load_table
 from regimen.engine import cycles
+from regimen.engine import expand as expand_module
 from regimen.engine.doses import hours_text
 from regimen.engine.fastpath import moved_infusion, moved_rows, new_infusion
 from regimen.engine.plan import cycle_sums, new_total, totals_of_cycles
@@ -303,3 +305,20 @@ def test_a_cycles_parts_and_choice_are_the_regimen_objects_own() -> None:
     varied = _regimen(_DOXORUBICIN + '[[component.variant]]\nwhen = "cycle >= 3"\ndose = "45 mg/m2"\n')
     assert [r.dose for r in regimen.expand(varied, patient).administrations][2] == Fraction(81)  # 45 × 1.8
     assert regimen.expand(_regimen(_DOXORUBICIN), patient) == first
+
+
+@pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
+def test_a_regimens_component_notes_without_variants_are_the_general_ways(
+    monkeypatch: pytest.MonkeyPatch, regimen_id: str
+) -> None:
+    """expand._unstated_alone: a regimen none of whose components has a variant says each component's notes
+    straight; the plan's notes are the ones the general way (each variant's rule asked) gives, for every bundled
+    regimen, with a start date and without."""
+    reg = regimen.load(regimen_id)
+    patient = regimen.make_patient(weight="70", bsa="1.8", age="64")
+    for start in (None, dt.date(2027, 3, 22)):
+        straight = regimen.expand(reg, patient, start=start, cycle_length=21)
+        with monkeypatch.context() as m:
+            m.setattr(expand_module, "_unstated_alone", lambda r: None)
+            general = regimen.expand(reg, patient, start=start, cycle_length=21)
+        assert straight.notes == general.notes

@@ -196,7 +196,8 @@ def _expand(
         check_count(offset + n * (length or 0), "days of the course", MAX_COURSE_DAYS)
         for cycle in range(1, n + 1):
             cycle_offset = offset + (cycle - 1) * (length or 0)
-            starts[(phase.id, cycle)] = start + dt.timedelta(days=cycle_offset) if start is not None else None
+            if start is not None:  # else every cycle's start is None, as starts.get gives it
+                starts[(phase.id, cycle)] = start + dt.timedelta(days=cycle_offset)
             rows.extend(cycles_of.rows(phase, cycle, cycle_offset, start, length))
             check_count(len(rows), "administrations in the plan", MAX_ROWS)
         offset += n * (length or 0)
@@ -310,6 +311,9 @@ def _component_notes(
     regimen: Regimen, patient: Patient, counts: Mapping[str, int], starts: Mapping[tuple[str, int], dt.date | None]
 ) -> list[str]:
     """What the source leaves unstated, and which variants applied, in words."""
+    plain = regimen.once(_unstated_alone)
+    if plain is not None:  # no component has a variant: the notes are the regimen's alone
+        return list(plain)
     said = regimen.once(_unstated)  # the regimen's part, once per regimen object (regimen.engine.fastpath, 2)
     notes: list[str] = []
     for phase, comp, unstated, variants in said:
@@ -369,6 +373,15 @@ def _unstated(regimen: Regimen) -> _Said:
             variants = tuple((v, v.note or _variant_change(comp, v)) for v in comp.variants)
             out.append((phase, comp, tuple(notes), variants))
     return tuple(out)
+
+
+def _unstated_alone(regimen: Regimen) -> tuple[str, ...] | None:
+    """:func:`_component_notes` of a regimen none of whose components has a variant (every component's notes of
+    :func:`_unstated`, in order: no rule to ask of the patient), or None when one has."""
+    said = regimen.once(_unstated)
+    if any(variants for _, _, _, variants in said):
+        return None
+    return tuple(note for _, _, unstated, _ in said for note in unstated)
 
 
 def _variant_change(comp: Component, v: Variant) -> str:
