@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import os
 import shlex
 import shutil
@@ -42,6 +43,42 @@ def copied(path: Path | str, key: Hashable, make: Callable[[str], object]) -> st
     with contextlib.closing(sqlite3.connect(template)) as source, contextlib.closing(sqlite3.connect(path)) as copy:
         source.backup(copy)
     return str(path)
+
+
+def copied_db(db: str, key: Hashable, make: Callable[[str], object]) -> str:
+    """The course database ``db`` (the ``db`` fixture's: a SQLite file not yet made, or a new empty PostgreSQL
+    database) as ``make(db)`` makes it, made once per test process for each ``key`` and each kind of database and
+    copied after: a SQLite file by :func:`copied`; on PostgreSQL ``db`` is made again as a copy of a template database
+    (``CREATE DATABASE ... TEMPLATE``, a copy of the files on the server). For the tests that only start from it; the
+    tests that check what making it does make it themselves."""
+    if "://" not in db:
+        return copied(db, key, make)
+    import sqlalchemy as sa
+
+    from regimen.store.db import resolve
+
+    server, name = db.rsplit("/", 1)
+    admin = sa.create_engine(resolve(f"{server}/postgres"), isolation_level="AUTOCOMMIT")  # connected to neither
+    try:
+        with admin.connect() as conn:
+            template = _MADE_ON_SERVER.get((server, key))
+            if template is None:
+                template = f"template_{len(_MADE_ON_SERVER)}"
+                conn.execute(sa.text(f'CREATE DATABASE "{template}"'))
+                make(f"{server}/{template}")
+                # a command's engine can outlive the command in a reference cycle, its pooled connection still open
+                # on the template (which a copy refuses): collected here, it lets go
+                gc.collect()
+                _MADE_ON_SERVER[server, key] = template
+            conn.execute(sa.text(f'DROP DATABASE "{name}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    finally:
+        admin.dispose()
+    return db
+
+
+#: The template databases made on a PostgreSQL server in this test process, by server and what made them.
+_MADE_ON_SERVER: dict[tuple[str, Hashable], str] = {}
 
 
 def course_db(path: Path, *commands: str) -> str:
