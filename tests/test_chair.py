@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 from tests.test_users import PW, client_of, rows, sign_in
-from tests.webserver import copied
+from tests.webserver import copied, copied_db
 
 from regimen.cli import cli
 from regimen.store import users as users_module
@@ -240,7 +240,7 @@ def test_a_new_weight_after_the_verification_is_verified_again_before_the_dose(u
 
 @pytest.mark.parametrize("kind", sorted(FORMS))
 def test_each_form_is_for_its_role_alone(db: str, kind: str) -> None:
-    where = _unit(db)
+    where = copied_db(db, ("chair unit", users_module._HASHER), _unit)  # as the unit fixture's, on both kinds
     for role in ROLES:
         answer = post(signed(where, role), kind, FORMS[kind], token=None if role == "administrator" else "")
         if role == ROLE_OF[kind]:
