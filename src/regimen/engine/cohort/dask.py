@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -224,8 +225,14 @@ class DaskEngine:
         expander.required_columns([str(c) for c in pq.read_schema(parts[0].file).names])
         repeated = repeated_ids(parts, client if client is not None else "threads")
         total = sum(p.rows for p in parts)
+        # each task the function with its arguments bound, given to Dask as one opaque callable: called with its
+        # arguments, Dask walks every argument for Dask collections inside it, the expander's regimen (dataclasses
+        # all the way down) once per task: 2.2 s of a 3.3 s run of 600 mFOLFOX6 patients in 30 row groups, before
+        # any patient was expanded. Each task still carries its own arguments, as a worker process is sent them
         tasks = [
-            delayed(expand_row_group)(expander, part, repeated, sink, dask_key_name=f"{_KEY}{part.index}")
+            delayed(partial(expand_row_group, expander, part, repeated, sink), traverse=False)(
+                dask_key_name=f"{_KEY}{part.index}"
+            )
             for part in parts
         ]
         if progress is not None:
