@@ -227,9 +227,13 @@ def chart_bytes(plan: Plan, fmt: str = "svg") -> bytes:
     """The chart as SVG (text as text), PNG (150 dpi) or PDF."""
     if fmt not in FORMATS:
         raise ValueError(f"chart format {fmt!r}: one of {', '.join(FORMATS)}")
+    return figure_bytes(timeline(plan), fmt)
+
+
+def figure_bytes(fig: Any, fmt: str) -> bytes:
+    """A :func:`timeline` figure as :func:`chart_bytes` writes it (apart, so a test can look at the figure it wrote)."""
     import matplotlib  # lazy: matplotlib only for charts
 
-    fig = timeline(plan)
     out = io.BytesIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "regimen", "pdf.fonttype": 42}):
         metadata: dict[str, Any] = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {}}[fmt]
@@ -237,4 +241,4 @@ def chart_bytes(plan: Plan, fmt: str = "svg") -> bytes:
     return out.getvalue()
 
 
-__all__ = ["FORMATS", "chart_bytes", "lane_name", "timeline"]
+__all__ = ["FORMATS", "chart_bytes", "figure_bytes", "lane_name", "timeline"]
