@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def copied_db(db: str, key: Hashable, make: Callable[[str], object]) -> str:
         with admin.connect() as conn:
             template = _MADE_ON_SERVER.get((server, key))
             if template is None:
-                template = f"template_{len(_MADE_ON_SERVER)}"
+                template = f"template_{uuid.uuid4().hex[:12]}"  # make() may copy another template in turn
                 conn.execute(sa.text(f'CREATE DATABASE "{template}"'))
                 make(f"{server}/{template}")
                 # a command's engine can outlive the command in a reference cycle, its pooled connection still open
