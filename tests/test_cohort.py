@@ -32,6 +32,7 @@ from regimen.engine.cohort import (
     expand_cohort,
     read_roster,
 )
+from regimen.engine.plan import Plan
 from regimen.engine.row_frames import csv_text, frame_records
 from regimen.engine.rows import ROW_FIELDS, csv_record
 from regimen.errors import PatientError
@@ -60,10 +61,24 @@ def _patient_of(row: dict[str, str]) -> Any:
 
 def _expected(regimen_id: str, row: dict[str, str]) -> list[dict[str, str]]:
     """The CSV rows 'regimen expand' gives one patient, parsed."""
-    reg = load(regimen_id)
-    patient = _patient_of(row)
+    return _csv_rows(_plan_of(regimen_id, row))
+
+
+def _plan_of(regimen_id: str, row: dict[str, str]) -> Plan:
     start = dt.date.fromisoformat(row["start_date"]) if row.get("start_date") else None
-    return list(csv.DictReader(io.StringIO(plan_to_csv(expand(reg, patient, start=start)))))
+    return expand(load(regimen_id), _patient_of(row), start=start)
+
+
+def _csv_rows(plan: Plan) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(plan_to_csv(plan))))
+
+
+def _by_patient(rows: list[dict[str, Any]], drop_id: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """Rows by their patient id, in their order (without the id when ``drop_id``)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r["patient_id"], []).append({k: v for k, v in r.items() if k != "patient_id"} if drop_id else r)
+    return out
 
 
 def _cohort_csv(frame: pd.DataFrame) -> list[dict[str, str]]:
@@ -110,19 +125,14 @@ def test_every_patient_gets_exactly_the_rows_of_regimen_expand(
     result = cohort(load(regimen_id), roster)
     assert result.rejected == 0, result.errors.to_dict("records")
     assert not any("one patient at a time" in n for n in result.notes)  # the vectorised path made these rows
-    got = _cohort_csv(result.frame)
-    records = frame_records(result.frame)
+    # each patient's rows found once (not by scanning every row for each patient), and the plan expanded once for
+    # both comparisons: the same checks (0.5 s of CPU of its 10 s less)
+    got = _by_patient(_cohort_csv(result.frame), drop_id=True)
+    records = _by_patient(frame_records(result.frame))
     for row in rows:
-        mine = [{k: v for k, v in r.items() if k != "patient_id"} for r in got if r["patient_id"] == row["patient_id"]]
-        assert mine == _expected(regimen_id, row)
-        reg = load(regimen_id)
-        plan = expand(
-            reg,
-            _patient_of(row),
-            start=dt.date.fromisoformat(row["start_date"]) if row["start_date"] else None,
-        )
-        frame_rows = [r for r in records if r["patient_id"] == row["patient_id"]]
-        for admin, frame_row in zip(plan.administrations, frame_rows, strict=True):
+        plan = _plan_of(regimen_id, row)
+        assert got.get(row["patient_id"], []) == _csv_rows(plan)
+        for admin, frame_row in zip(plan.administrations, records.get(row["patient_id"], []), strict=True):
             want = csv_record(plan, admin)  # warnings and plan warnings '; '-joined, as CSV and frames hold them
             for field in ROW_FIELDS:
                 assert frame_row[field] == want[field], (field, frame_row[field], want[field])
