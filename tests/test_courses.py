@@ -7,7 +7,9 @@ The expected doses are worked by hand from the regimen file (capox: oxaliplatin 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -498,6 +500,44 @@ def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
     junk.write_bytes(b"this is not a database" * 100)
     assert "not a usable course database" in one_line_error(regimen(str(junk), "course", "list"))
     assert one_line_error(regimen("mysql://x@y/z", "course", "list")).endswith("or a postgresql:// URL")
+
+
+def _connections_to(db: str) -> int:
+    """Open connections to the course database ``db``: the server's own count on PostgreSQL, this process's open
+    descriptors of the file (and its journal) on SQLite."""
+    if "://" in db:
+        server, name = db.rsplit("/", 1)
+        admin = sa.create_engine(resolve(f"{server}/postgres"))
+        try:
+            with admin.connect() as conn:
+                query = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = :name")
+                return int(conn.execute(query, {"name": name}).scalar_one())
+        finally:
+            admin.dispose()
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():  # pragma: no cover - Linux's view of a process's open files
+        pytest.skip("needs /proc/self/fd (Linux) to count the open files")
+    ours = str(Path(db).resolve())
+    return sum(1 for fd in fds.iterdir() if os.path.realpath(fd).startswith(ours))
+
+
+def test_a_command_lets_its_database_connections_go_when_it_ends(db: str) -> None:
+    """A course command run in a process that goes on (a script calling the command line, these tests) leaves no
+    connection open to the course database once it has ended: its engine is disposed of then, not whenever a
+    reference cycle happens to be collected (a connection held open stops a PostgreSQL database being copied or
+    dropped). The collector is kept off, so only the command's own closing can let go."""
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        started(db)
+        ok(db, "course", "show", "bed4")
+        ok(db, "course", "delay", "bed4", "--cycle", "2", "--by", "7d", "--reason", "neutrophils 0.9", "--who", "dr a")
+        ok(db, "course", "list")
+        assert _connections_to(db) == 0
+    finally:
+        if was:
+            gc.enable()
 
 
 def test_the_database_file_is_private(tmp_path: Path) -> None:

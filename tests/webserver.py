@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import gc
 import os
 import shlex
 import shutil
@@ -66,10 +65,7 @@ def copied_db(db: str, key: Hashable, make: Callable[[str], object]) -> str:
             if template is None:
                 template = f"template_{uuid.uuid4().hex[:12]}"  # make() may copy another template in turn
                 conn.execute(sa.text(f'CREATE DATABASE "{template}"'))
-                make(f"{server}/{template}")
-                # a command's engine can outlive the command in a reference cycle, its pooled connection still open
-                # on the template (which a copy refuses): collected here, it lets go
-                gc.collect()
+                make(f"{server}/{template}")  # its commands have let their connections go (a copy refuses else)
                 _MADE_ON_SERVER[server, key] = template
             conn.execute(sa.text(f'DROP DATABASE "{name}"'))
             conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))

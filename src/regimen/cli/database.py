@@ -89,9 +89,15 @@ def open_store(db: str | None, *, write: bool, refresh: bool = False) -> Any:
 
     url = resolve(db)
     book = _book_of(_open_repository(url, write, announce))
+    store = _Guarded(book, url, write)
+    # closed when the command ends (its engine's pooled connections let go), not when a reference cycle is collected:
+    # a command run in a process that goes on (a test's, a script calling the command line) held a connection open
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(store.close)
     if refresh and not write and url.get_backend_name() == "sqlite":
         _rebuild_through_writer(url)
-    return _Guarded(book, url, write)
+    return store
 
 
 def _rebuild_through_writer(url: Any, course_ids: Any = None) -> None:
