@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from regimen.errors import PatientError, UnitError, option
 from regimen.model import Patient, Sex
-from regimen.quantities.exact import format_fraction
+from regimen.quantities.exact import below, format_fraction
 from regimen.quantities.units import parse_measure, plain_measure, split_number
 
 
@@ -153,12 +153,8 @@ def read_measure(text: str | int | float | Fraction, m: Measure) -> tuple[Fracti
 
 
 def _possible(value: Fraction, m: Measure) -> bool:
-    """``m.low < value <= m.high``, compared in integers (denominators are positive): a Fraction's comparison
-    checks the other number's type through the numbers ABCs, twice for every value a patient gives (issue 29)."""
-    n, d = value.as_integer_ratio()  # each pair in one call, not a property call for each number
-    low_n, low_d = m.low.as_integer_ratio()
-    high_n, high_d = m.high.as_integer_ratio()
-    return low_n * d < n * low_d and n * high_d <= high_n * d
+    """``m.low < value <= m.high``, compared in integers (:func:`below`)."""
+    return below(m.low, value) and not below(m.high, value)
 
 
 def _has_unit(raw: str) -> bool:

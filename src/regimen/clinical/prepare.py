@@ -46,7 +46,7 @@ from regimen.clinical.patient import GFR
 from regimen.clinical.plausibility import check_body_pair
 from regimen.errors import PatientError, option
 from regimen.model import AucDose, Component, Eligibility, Patient, Regimen
-from regimen.quantities.exact import decimal_texts, format_fraction, to_decimal
+from regimen.quantities.exact import below, decimal_texts, format_fraction, to_decimal
 
 
 def exact_places(x: float, places: int) -> Fraction:
@@ -521,26 +521,18 @@ def age_warnings(regimen: Regimen, age_years: Fraction | None) -> list[str]:
     out: list[str] = []
     if age_years is None:
         return out
-    if _below(AGE_USUAL_MAX, age_years):
+    if below(AGE_USUAL_MAX, age_years):
         out.append(f"age {format_fraction(age_years)} years is over {format_fraction(AGE_USUAL_MAX)}: check the value")
     e = regimen.eligibility
     if e is not None and (
-        (e.min_age is not None and _below(age_years, e.min_age))
-        or (e.max_age is not None and _below(e.max_age, age_years))
+        (e.min_age is not None and below(age_years, e.min_age))
+        or (e.max_age is not None and below(e.max_age, age_years))
     ):
         out.append(
             f"age {format_fraction(age_years)} years is outside the eligibility of {regimen.id} (aged "
             f"{_eligibility_bounds(e)}, from the source)"
         )
     return out
-
-
-def _below(x: Fraction, y: Fraction) -> bool:
-    """``x < y``, compared in integers (denominators are positive): a Fraction's comparison checks the other
-    number's type through the numbers ABCs, and every plan holds the patient's age to these bounds."""
-    xn, xd = x.as_integer_ratio()
-    yn, yd = y.as_integer_ratio()
-    return xn * yd < yn * xd
 
 
 def _eligibility_bounds(e: Eligibility) -> str:

@@ -18,6 +18,15 @@ from operator import is_
 from typing import Any
 
 
+def below(x: Fraction, y: Fraction) -> bool:
+    """``x < y``, compared in integers (denominators are positive): a Fraction's own comparison checks the other
+    number's type through the numbers ABCs, and a patient's values are held to their bounds in every plan
+    (issue 29)."""
+    xn, xd = x.as_integer_ratio()  # each pair in one call, not a property call for each number
+    yn, yd = y.as_integer_ratio()
+    return xn * yd < yn * xd
+
+
 def exact_sum(values: Sequence[Fraction]) -> Fraction:
     """The exact sum, kept as a numerator per denominator while adding: a plan's doses share a few denominators, so
     each addition is one integer addition, not a Fraction built and reduced (the sum is the same number). Doses
@@ -514,6 +523,7 @@ __all__ = [
     "Rounding",
     "amount_ratio_text",
     "amount_text",
+    "below",
     "decimal_amounts",
     "decimal_texts",
     "decimal_to_json",
