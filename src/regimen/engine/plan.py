@@ -135,17 +135,12 @@ def totals_of_cycles(cycles: Sequence[CycleSums]) -> list[Total]:
                 given.append((key, amount))
                 entries.append(_fields(drug, amount, unit, phase, cycle, None, comp))
         times[key] += 1
-        if given_in is None:  # the cycle its keys name: each total as the entry has it
-            for fields in entries:
-                total = _NEW(Total)
-                total.__dict__.update(fields)  # the total's own dictionary (regimen.engine.fastpath, 3)
-                append(total)
-            continue
         for fields in entries:
             total = _NEW(Total)
             own = total.__dict__  # the total's own dictionary, written in one step (regimen.engine.fastpath, 3)
             own.update(fields)
-            own["cycle"] = given_in
+            if given_in is not None:  # a later cycle that repeats the one its keys name
+                own["cycle"] = given_in
             append(total)
     for (drug, comp, unit), given in course.items():  # the course's totals, as new_total makes them
         total = _NEW(Total)
