@@ -50,6 +50,7 @@ from regimen.engine.plan import Plan
 from regimen.engine.preparations import preparations
 from regimen.engine.timing import assign_times, elapsed
 from regimen.errors import option
+from regimen.export.folding import to_ical
 from regimen.export.ics_text import FIXED_DOSE, description, summary
 from regimen.export.io import write_atomic
 from regimen.export.vtimezone import add_timezones
@@ -189,7 +190,7 @@ def _written(instant: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
 def _content_hash(event: icalendar.Event) -> str:
     lines = [
         line
-        for line in event.to_ical().splitlines()
+        for line in to_ical(event).splitlines()
         if not line.startswith((b"DTSTAMP", b"SEQUENCE", CONTENT_PROPERTY.encode()))
     ]
     return hashlib.sha256(b"\n".join(lines)).hexdigest()[:16]
@@ -397,8 +398,7 @@ def plan_to_ics(
         if uid not in uids:
             cal.add_component(_cancelled(old, stamp) if uid.startswith(mine) else _withdrawn(old, stamp))
     add_timezones(cal)
-    data: bytes = cal.to_ical()
-    return data
+    return to_ical(cal)
 
 
 def plan_resources(
@@ -438,7 +438,7 @@ def plan_resources(
         add_timezones(cal)
         # a copy uploaded before events named their series is rewritten (same SEQUENCE), so a new weight finds it
         unmarked = old is not None and SERIES_PROPERTY in event and SERIES_PROPERTY not in old.event
-        resources[uid] = (cal.to_ical(), old is None or old.content != str(event[CONTENT_PROPERTY]) or unmarked)
+        resources[uid] = (to_ical(cal), old is None or old.content != str(event[CONTENT_PROPERTY]) or unmarked)
     # an event that left the plan stays on the server as cancelled (SEQUENCE + 1), as in a re-exported file
     stamp = (dtstamp or dt.datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     for uid, old in previous.items():
@@ -446,7 +446,7 @@ def plan_resources(
             cal = new_calendar(calendar_name(parts[0], label))
             cal.add_component(_cancelled(old, stamp) if uid in own else _withdrawn(old, stamp))
             add_timezones(cal)
-            resources[uid] = (cal.to_ical(), uid not in own or str(old.event.get("STATUS", "")).upper() != "CANCELLED")
+            resources[uid] = (to_ical(cal), uid not in own or str(old.event.get("STATUS", "")).upper() != "CANCELLED")
     return resources
 
 

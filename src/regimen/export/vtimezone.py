@@ -38,6 +38,7 @@ from collections.abc import Iterable
 import icalendar
 
 from regimen.errors import RegimenError
+from regimen.export.folding import to_ical
 
 UTC = dt.UTC
 MARGIN_YEARS = 1  # whole years covered before the first event and after the last
@@ -118,8 +119,7 @@ def vtimezone(tzid: str, first: dt.date, last: dt.date) -> bytes:
         rule.add("tzoffsetfrom", offset_from)
         rule.add("tzoffsetto", offset_to)
         out.add_component(rule)
-    data: bytes = out.to_ical()
-    return data
+    return to_ical(out)
 
 
 __all__ = ["add_timezones", "span", "vtimezone"]

@@ -14,6 +14,7 @@ from typing import Any
 
 from regimen.engine.courses.worklist import DueRow
 from regimen.export import DISCLAIMER
+from regimen.export.folding import to_ical
 from regimen.export.jsontext import indented_json
 from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.exact import decimal_to_json, exact_decimal, exact_text
@@ -203,8 +204,7 @@ def due_ics(
         event.add("sequence", (revisions or {}).get(r.course_id, 0))
         event.add("dtstamp", stamp)
         cal.add_component(event)
-    data: bytes = cal.to_ical()
-    return data
+    return to_ical(cal)
 
 
 __all__ = [
