@@ -305,7 +305,8 @@ def byte_compiled() -> None:
     import importlib.util
 
     spec = importlib.util.find_spec("regimen")
-    assert spec is not None and spec.submodule_search_locations, "regimen is not importable here"
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit(f"regimen is not importable by {sys.executable}: run this with the Python it is installed in")
     for folder in spec.submodule_search_locations:
         compileall.compile_dir(folder, quiet=1)
 
