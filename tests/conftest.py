@@ -283,14 +283,14 @@ SLOW_TESTS = {
     },
     "test_body.py": {"test_bsa_strictly_increasing_in_weight"},
     "test_properties.py": {"test_per_day_and_per_hour_spellings_give_the_same_rows"},
-    "test_schema.py": {"test_bundled_regimens_match_the_schema", "test_a_key_the_loader_refuses_fails_the_schema_too"},
     "test_numbers.py": {"test_format_decimal_agrees_with_the_wide_context"},
     # a PostgreSQL cluster of its own, which it kills mid-commit
     "test_hostile_round3.py": {"test_postgresql_newer_schema_password_and_a_server_dying_mid_commit"},
     # measured again on 2026-12-07, the fast subset in one process on an idle machine: each of these (and of the
     # ones added above that day) took a quarter of a second to 1.0 s, 18 of its 1,994 tests, 8.4 of its 29.7 s
     # (issue 25: the edit loop within 20 s); a 19th, the schema's example test, was made fast instead (its
-    # validator made once: jsonschema.validate checks the schema itself on every call)
+    # validator made once: jsonschema.validate checks the schema itself on every call), and with it the schema tests
+    # that were here for that cost (each now under 5 ms) are back in the fast subset
     "test_chair.py": {
         "test_a_refusal_is_the_librarys_one_line_on_the_page",
         "test_a_new_weight_after_the_verification_is_verified_again_before_the_dose",
