@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import socket
 import subprocess
 from fractions import Fraction
@@ -24,6 +25,18 @@ def examples(n: int) -> int:
     loop, whose hypothesis profile ("fast", tests/conftest.py) draws 10 examples where the others draw hypothesis's
     100. Read when the test module is imported, after the profile is chosen."""
     return max(5, n * settings.default.max_examples // 100) if settings.default.max_examples < 100 else n
+
+
+@functools.cache
+def schema_validator() -> Any:
+    """The validator of ``regimen schema``'s JSON Schema, made once a process (on first use: jsonschema is imported
+    by the tests that check the schema only). ``jsonschema.validate`` checks the schema itself against the
+    meta-schema on every call, about 60 ms against 2 ms to validate a file; tests/test_schema.py checks it once."""
+    import jsonschema
+
+    from regimen.protocol.schema import SCHEMA
+
+    return jsonschema.Draft202012Validator(SCHEMA)
 
 
 def plan_for(

@@ -11,11 +11,10 @@ import tomllib
 from collections.abc import Callable
 from typing import Any
 
-import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.helpers import examples
+from tests.helpers import examples, schema_validator
 
 from regimen.errors import RegimenError, RegimenFileError
 from regimen.protocol.loader import load_data
@@ -171,12 +170,10 @@ def _problems(data: dict[str, Any]) -> list[str]:
     return []
 
 
-#: One validator for every check: a new one per call built the schema's lookups again, most of the property test's time.
-_SCHEMA_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
-
-
 def _schema_accepts(data: dict[str, Any]) -> bool:
-    return _SCHEMA_VALIDATOR.is_valid(data)
+    # one validator for every check (tests.helpers.schema_validator): a new one per call built the schema's lookups
+    # again, most of the property test's time
+    return bool(schema_validator().is_valid(data))
 
 
 @pytest.mark.parametrize("name", PLACES)
