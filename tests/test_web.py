@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 from tests import system
 from tests.conftest import BUNDLED_IDS
+from tests.helpers import http
 from tests.webserver import course_db
 
 from regimen.cli import cli
@@ -109,13 +110,13 @@ CONTRACT_CASES = [
 @pytest.mark.parametrize("command", CONTRACT_CASES)
 def test_api_plan_is_the_json_of_expand(server: str, command: str) -> None:
     ref, *args = shlex.split(command)
-    answer = httpx.post(f"{server}/api/plan", json=body_of(ref, args), timeout=30)
+    answer = http().post(f"{server}/api/plan", json=body_of(ref, args), timeout=30)
     assert answer.status_code == 200, answer.text
     assert answer.json() == served(cli_json(ref, *args))
 
 
 def test_api_plan_doses_by_hand(server: str) -> None:
-    plan = httpx.post(f"{server}/api/plan", json={**PATIENT, "weight": "154 lb"}, timeout=30).json()
+    plan = http().post(f"{server}/api/plan", json={**PATIENT, "weight": "154 lb"}, timeout=30).json()
     # 154 lb × 0.45359237 kg/lb = 69.85322498 kg; cenersen 0.1 mg/kg/h × 69.85322498 kg = 6.985322498 mg/h,
     # × 24 h = 167.647739952 mg a day, shown to 4 significant figures
     assert plan["patient"]["weight_kg"] == 69.85322498
@@ -184,7 +185,7 @@ def test_api_bad_input_is_a_4xx_with_the_command_lines_message(server: str, ref:
     result = CliRunner().invoke(cli, ["expand", ref, *args])
     assert result.exit_code == 1, result.output  # a library error (not click's usage error): the same code path
     (line,) = result.stderr.strip().splitlines()
-    answer = httpx.post(f"{server}/api/plan", json=body_of(ref, args), timeout=30)
+    answer = http().post(f"{server}/api/plan", json=body_of(ref, args), timeout=30)
     assert 400 <= answer.status_code < 500 and answer.headers["content-type"] == "application/json"
     # word for word, one line; each input named by its JSON field where the command line names its flag
     expected = re.sub(
@@ -217,23 +218,23 @@ def test_api_bad_input_is_a_4xx_with_the_command_lines_message(server: str, ref:
 )
 def test_api_refuses_what_the_command_line_cannot_be_given(server: str, body: Any, says: str) -> None:
     """Inputs click refuses before the library sees them, and what only a server must refuse (a path on its disk)."""
-    answer = httpx.post(f"{server}/api/plan", json=body, timeout=30)
+    answer = http().post(f"{server}/api/plan", json=body, timeout=30)
     assert answer.status_code == 400
     message = answer.json()["error"]
     assert says in message and "\n" not in message and "Traceback" not in message
 
 
 def test_api_refuses_what_is_not_a_json_object(server: str) -> None:
-    plain = httpx.post(f"{server}/api/plan", content="weight=70", timeout=30)
+    plain = http().post(f"{server}/api/plan", content="weight=70", timeout=30)
     assert plain.status_code == 415 and "Content-Type: application/json" in plain.json()["error"]
-    wrong = httpx.post(f"{server}/api/plan", content="{}", headers={"content-type": "text/plain"}, timeout=30)
+    wrong = http().post(f"{server}/api/plan", content="{}", headers={"content-type": "text/plain"}, timeout=30)
     assert wrong.status_code == 415
     json_type = {"content-type": "application/json"}
-    bad = httpx.post(f"{server}/api/plan", content="{", headers=json_type, timeout=30)
+    bad = http().post(f"{server}/api/plan", content="{", headers=json_type, timeout=30)
     assert bad.status_code == 400 and bad.json()["error"] == "the body is not valid JSON (or is nested too deep)"
-    deep = httpx.post(f"{server}/api/plan", content="[" * 100_000, headers=json_type, timeout=30)
+    deep = http().post(f"{server}/api/plan", content="[" * 100_000, headers=json_type, timeout=30)
     assert deep.status_code == 400 and "nested too deep" in deep.json()["error"]
-    twice = httpx.post(
+    twice = http().post(
         f"{server}/api/plan",
         content='{"regimen": "capox", "weight": "70", "weight": "700"}',
         headers=json_type,
@@ -241,28 +242,28 @@ def test_api_refuses_what_is_not_a_json_object(server: str) -> None:
     )
     assert twice.status_code == 400 and "gives the field 'weight' twice" in twice.json()["error"]
     for body in ([1, 2], "cenersen-arm3", 70, None):
-        answer = httpx.post(f"{server}/api/plan", content=json.dumps(body), headers=json_type, timeout=30)
+        answer = http().post(f"{server}/api/plan", content=json.dumps(body), headers=json_type, timeout=30)
         assert answer.status_code == 400 and "must be a JSON object" in answer.json()["error"]
-    big = httpx.post(f"{server}/api/plan", content=b"x" * 2_000_000, headers=json_type, timeout=30)
+    big = http().post(f"{server}/api/plan", content=b"x" * 2_000_000, headers=json_type, timeout=30)
     assert big.status_code == 413 and big.json() == {"error": "the request is larger than 1,000,000 bytes"}
 
 
 def test_api_lists_searches_and_shows_regimens(server: str) -> None:
-    listed = httpx.get(f"{server}/api/regimens", timeout=30).json()
+    listed = http().get(f"{server}/api/regimens", timeout=30).json()
     assert [r["id"] for r in listed] == sorted(BUNDLED_IDS)
-    by_drug = httpx.get(f"{server}/api/regimens", params={"q": "oxaliplatin"}, timeout=30).json()
+    by_drug = http().get(f"{server}/api/regimens", params={"q": "oxaliplatin"}, timeout=30).json()
     assert {r["id"] for r in by_drug} == {"capox", "mfolfox6"}
-    by_indication = httpx.get(f"{server}/api/regimens", params={"q": "myeloid"}, timeout=30).json()
+    by_indication = http().get(f"{server}/api/regimens", params={"q": "myeloid"}, timeout=30).json()
     assert {r["id"] for r in by_indication} == {"7-plus-3", "cenersen-arm1", "cenersen-arm2", "cenersen-arm3"}
-    shown = httpx.get(f"{server}/api/regimens/capox", timeout=30).json()
+    shown = http().get(f"{server}/api/regimens/capox", timeout=30).json()
     assert shown["id"] == "capox" and "oxaliplatin" in shown["description"] and shown["sources"][0]["registry"]
-    missing = httpx.get(f"{server}/api/regimens/nope", timeout=30)
+    missing = http().get(f"{server}/api/regimens/nope", timeout=30)
     assert missing.status_code == 404 and "unknown regimen 'nope'" in missing.json()["error"]
 
 
 def test_api_calendar(server: str) -> None:
     body = {**PATIENT, "start": "2026-12-01", "time": "08:00", "tz": "Europe/Berlin", "label": "bed 4", "remind": "1h"}
-    ics = httpx.post(f"{server}/api/calendar", json=body, timeout=30)
+    ics = http().post(f"{server}/api/calendar", json=body, timeout=30)
     assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
     events = icalendar.Calendar.from_ical(ics.content).walk("VEVENT")
     # cenersen: one 96 h infusion; idarubicin days 2-4; cytarabine days 2-5 (age 45 ≤ 60): 1 + 3 + 4 events
@@ -271,7 +272,7 @@ def test_api_calendar(server: str) -> None:
     assert str(first["SUMMARY"]).startswith("Cenersen 672 mg")  # 7 mg/h × 96 h
     assert first["DTSTART"].dt.isoformat() == "2026-12-01T08:00:00+01:00"
     assert all(e.walk("VALARM") for e in events) and "bed 4" in ics.text
-    no_start = httpx.post(f"{server}/api/calendar", json=PATIENT, timeout=30)
+    no_start = http().post(f"{server}/api/calendar", json=PATIENT, timeout=30)
     assert no_start.status_code == 400 and "start" in no_start.json()["error"]
 
 
@@ -285,7 +286,7 @@ def test_api_cohort_of_a_small_roster(server: str) -> None:
             {"patient_id": "c", "weight": "80", "bsa": "2.0", "age": "65"},
         ],
     }
-    cohort = httpx.post(f"{server}/api/cohort", json=roster, timeout=30).json()
+    cohort = http().post(f"{server}/api/cohort", json=roster, timeout=30).json()
     assert [p["patient_id"] for p in cohort["plans"]] == ["a", "c"]
     a, c = (p["plan"] for p in cohort["plans"])
     assert a == served(
@@ -300,9 +301,9 @@ def test_api_cohort_of_a_small_roster(server: str) -> None:
             "error": "weight 9,000 kg is impossible: give a value between 0.2 and 650 kg (weight)",
         },
     ]
-    stray = httpx.post(f"{server}/api/cohort", json={**roster, "patients": [{"regimen": "capox"}]}, timeout=30)
+    stray = http().post(f"{server}/api/cohort", json={**roster, "patients": [{"regimen": "capox"}]}, timeout=30)
     assert stray.status_code == 400 and "patient 1: unknown field 'regimen'" in stray.json()["error"]
-    empty = httpx.post(f"{server}/api/cohort", json={**roster, "patients": []}, timeout=30)
+    empty = http().post(f"{server}/api/cohort", json={**roster, "patients": []}, timeout=30)
     assert empty.status_code == 400 and "a list of 1 to 500" in empty.json()["error"]
 
 
@@ -314,7 +315,7 @@ def _validator(spec: dict[str, Any], name: str) -> jsonschema.Draft202012Validat
 def test_openapi_is_a_valid_openapi_3_document_of_every_route(server: str) -> None:
     from openapi_spec_validator import validate as validate_openapi  # 0.35 s of CPU, for this test only
 
-    spec = httpx.get(f"{server}/openapi.json", timeout=30).json()
+    spec = http().get(f"{server}/openapi.json", timeout=30).json()
     assert spec == openapi()
     validate_openapi(spec)  # raises on any error of the OpenAPI 3.1 schema
     assert set(spec["paths"]) == {
@@ -758,11 +759,11 @@ def test_the_worklist_of_a_day(courses: str) -> None:
 
 
 def test_course_pages_over_http(server: str) -> None:
-    courses = httpx.get(f"{server}/courses", timeout=30)
+    courses = http().get(f"{server}/courses", timeout=30)
     assert "bed4" in courses.text
-    course = httpx.get(f"{server}/courses/bed4", timeout=30)
+    course = http().get(f"{server}/courses/bed4", timeout=30)
     assert course.status_code == 200 and "oxaliplatin" in course.text
-    due = httpx.get(f"{server}/due", params={"from": "2026-12-01"}, timeout=30)
+    due = http().get(f"{server}/due", params={"from": "2026-12-01"}, timeout=30)
     assert due.status_code == 200 and "oxaliplatin" in due.text and "234 mg" in due.text  # 130 mg/m² × 1.8 m²
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 from click.testing import CliRunner
-from tests.helpers import CAPOX_FIXTURE, free_port, stop
+from tests.helpers import CAPOX_FIXTURE, free_port, http, stop
 
 from regimen.cli import cli
 
@@ -108,7 +108,7 @@ def running(log: Path, *args: str, env: dict[str, str] | None = None, cwd: Path 
             while True:  # bounded poll until the server answers
                 assert proc.poll() is None, f"regimen serve exited: {log.read_text(errors='replace')[-2000:]}"
                 try:
-                    if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                    if http().get(f"{base}/api/health", timeout=1).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
