@@ -44,10 +44,14 @@ def http() -> Any:
     """One HTTP client (an ``httpx.Client``) a test process, for the tests that talk to a server over HTTP.
     ``httpx.get`` and ``httpx.post`` make a client of their own for each call, and with it a TLS context that loads
     the system's certificates: 27 ms of CPU a call, 3.4 s of a run's CPU over 127 calls, for requests on loopback.
-    The client keeps its connections alive, as a browser does."""
+    The client keeps its connections alive, as a browser does, and keeps no cookie: what one test's server sets (a
+    form's token) never reaches another test's request (every server here is on 127.0.0.1, and cookies ignore the
+    port)."""
+    from http.cookiejar import CookieJar, DefaultCookiePolicy
+
     import httpx
 
-    return httpx.Client(timeout=30)
+    return httpx.Client(timeout=30, cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])))
 
 
 def plan_for(
