@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from starlette.testclient import TestClient
-from tests.helpers import CAPOX_FIXTURE
+from tests.helpers import CAPOX_FIXTURE, http
 from tests.webserver import copied, course_db, running
 
 from regimen.cli import cli
@@ -432,8 +432,8 @@ def test_serve_behind_a_proxy_starts_only_with_sign_in(tmp_path: Path) -> None:
     store.close()
     with running(tmp_path / "server.log", "--allowed-host", "regimen.test", "--db", path) as base:
         proxied = {"host": "regimen.test"}
-        assert httpx.get(f"{base}/courses", headers=proxied).status_code == 303  # sign-in first
-        assert httpx.get(f"{base}/courses", headers={"host": "evil.example"}).status_code == 400
-        with httpx.Client(base_url=base, headers=proxied) as http:
-            assert http.post("/api/session", json={"user": "viewer", "password": PW}).status_code == 200
-            assert "bed4" in http.get("/courses").text
+        assert http().get(f"{base}/courses", headers=proxied).status_code == 303  # sign-in first
+        assert http().get(f"{base}/courses", headers={"host": "evil.example"}).status_code == 400
+        with httpx.Client(base_url=base, headers=proxied) as session:  # its own: it keeps the sign-in's cookie
+            assert session.post("/api/session", json={"user": "viewer", "password": PW}).status_code == 200
+            assert "bed4" in session.get("/courses").text
