@@ -15,8 +15,10 @@ def main() -> None:
     gc.disable()
     try:
         from regimen.cli.app import main as cli_main  # lazy: imported while the collector is paused
+        from regimen.lazy import freeze_start_up  # lazy: likewise (regimen.cli.app has loaded it)
+
+        freeze_start_up()
     finally:
-        gc.freeze()
         gc.enable()
     cli_main()
 

@@ -1,7 +1,10 @@
 """A package's names loaded from their modules on first use (PEP 562), for packages whose names come from heavy
 modules that not every importer needs: the course store of ``regimen due`` imports the course engine's worklist
 without the plan engine, the protocol loader and the clinical rules (issue 29). Type checkers read the same names
-from the package's ``if TYPE_CHECKING:`` imports."""
+from the package's ``if TYPE_CHECKING:`` imports.
+
+And what the console script loads for good, frozen out of the cyclic garbage collector's scans
+(:func:`freeze_start_up`, :func:`freeze_if_start_up_was`)."""
 
 from __future__ import annotations
 
@@ -35,4 +38,26 @@ def exports(package: MutableMapping[str, object], names: Mapping[str, str]) -> C
     return load
 
 
-__all__ = ["exports"]
+#: Whether this process froze what its start-up loaded (the console script, regimen.__main__). A flag, not
+#: ``gc.get_freeze_count()``, which walks every frozen object: 1.5 ms after the command line's start-up (23,000
+#: objects), 5 ms once the database libraries are loaded too, and 17 ms in a test process that froze 1.7 million.
+_start_up_frozen = False
+
+
+def freeze_start_up() -> None:
+    """What the process has loaded is frozen out of later collections (the console script, once it has imported
+    the CLI); :func:`freeze_if_start_up_was` then does the same with what a command loads later."""
+    global _start_up_frozen
+    gc.freeze()
+    _start_up_frozen = True
+
+
+def freeze_if_start_up_was() -> None:
+    """Freeze what is loaded now if the process froze its start-up (:func:`freeze_start_up`); otherwise (a test's
+    process, running commands in-process) leave the collector as it is, as a freeze there would keep the process's
+    later garbage cycles for good."""
+    if _start_up_frozen:
+        gc.freeze()
+
+
+__all__ = ["exports", "freeze_if_start_up_was", "freeze_start_up"]

@@ -15,6 +15,7 @@ import click
 from regimen.cli.options import flag
 from regimen.engine.courses import worklist
 from regimen.errors import render
+from regimen.lazy import freeze_if_start_up_was
 from regimen.quantities.limits import check_date
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -144,16 +145,15 @@ def loading() -> Iterator[None]:
     SQLAlchemy's and psycopg's objects again and again as they loaded, and again as a worklist's rows piled up: a
     sixth of the CPU time of 'regimen due' over 100,000 courses on PostgreSQL (issue 29).
 
-    Only in a process that froze its start-up (the console script): a process that froze nothing (a test's, running
-    commands in-process) is left to collect as it does, as a freeze there would keep its later garbage cycles for
-    good."""
+    Only in a process that froze its start-up (the console script, :func:`regimen.lazy.freeze_start_up`): another
+    (a test's, running commands in-process) is left to collect as it does, as a freeze there would keep its later
+    garbage cycles for good."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if gc.get_freeze_count():
-            gc.freeze()
+        freeze_if_start_up_was()
         if was:
             gc.enable()
 
