@@ -382,8 +382,8 @@ def test_the_schema_version_read_in_one_statement_still_tells_a_foreign_database
 def test_the_worklist_command_freezes_the_database_libraries_out_of_garbage_collection(tmp_path: Path) -> None:
     """The console script pauses the cyclic collector while it imports and freezes what it loaded (regimen.__main__);
     'due' does the same with SQLAlchemy and the driver, which it loads later: their objects are no longer scanned
-    at each collection (a sixth of the command's CPU time on PostgreSQL, issue 29). A process that froze nothing,
-    as this test's, is left to collect as before: nothing frozen, the collector running."""
+    at each collection (a sixth of the command's CPU time on PostgreSQL, issue 29). A process whose start-up is not
+    the console script's, as this test's, is left to collect as before: nothing more frozen, the collector running."""
     import gc
 
     db = str(tmp_path / "unit.sqlite3")
