@@ -110,13 +110,22 @@ def _fill_plan(driver: webdriver.Chrome, server: str, **extra: str) -> None:
     driver.find_element(By.CSS_SELECTOR, "button.primary").send_keys(Keys.ENTER)
 
 
+#: The plan table as the browser renders it: its headers, and each row's class and its cells' text.
+PLAN_TABLE = """
+const text = (cells) => [...cells].map((c) => c.innerText);
+return [
+  text(document.querySelectorAll("table.plan thead th")),
+  [...document.querySelectorAll("table.plan tbody tr")].map((r) => [r.className, text(r.querySelectorAll("td"))]),
+];
+"""
+
+
 def _rows(driver: webdriver.Chrome) -> tuple[list[str], list[tuple[str, list[str]]]]:
-    headers = [h.text for h in driver.find_elements(By.CSS_SELECTOR, "table.plan thead th")]
-    rows = [
-        (row.get_attribute("class") or "", [c.text for c in row.find_elements(By.TAG_NAME, "td")])
-        for row in driver.find_elements(By.CSS_SELECTOR, "table.plan tbody tr")
-    ]
-    return headers, rows
+    """The plan table's headers and rows (class, cells), each cell's text as rendered (``innerText``), read in one
+    call. Read element by element (``WebElement.text``, about 130 round trips to the driver for cenersen-arm3's 11
+    rows) it took 0.84 to 0.94 s against 6 ms, and gave the same headers and rows."""
+    headers, rows = driver.execute_script(PLAN_TABLE)
+    return headers, [(cls, cells) for cls, cells in rows]
 
 
 # 7 mg/h over 96 h: 672 mg in one infusion, 168 mg on each of 4 days
@@ -249,10 +258,7 @@ def test_the_core_flow_works_with_javascript_off(browser: tuple[webdriver.Chrome
             driver.find_element(By.ID, f"f-{name}").send_keys(value)
         driver.find_element(By.CSS_SELECTOR, "button.primary").click()
         WebDriverWait(driver, 30).until(lambda d: d.title.startswith("Plan: cenersen-arm3"))
-        cells = [
-            [c.text for c in r.find_elements(By.TAG_NAME, "td")]
-            for r in driver.find_elements(By.CSS_SELECTOR, "table.plan tbody tr")
-        ]
+        cells = [c for _, c in _rows(driver)[1]]  # the driver's own script runs with the page's turned off
         assert [(c[1], c[3], c[4], c[5], c[8]) for c in cells] == BY_HAND
     finally:
         driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
