@@ -76,7 +76,10 @@ class Server:
 
 @contextlib.contextmanager
 def radicale_server() -> Iterator[Server]:
-    """Radicale (a pip package of the test extra) on 127.0.0.1 and a free port, storing in a temporary folder."""
+    """Radicale (a pip package of the test extra) on 127.0.0.1 and a free port, storing in a temporary folder.
+
+    Its throttles are off (``delay``, ``delay_on_error``): Radicale waits a second before it answers a wrong password
+    or a server error, to slow down guessing; the tests' answers are the same without the wait."""
     with tempfile.TemporaryDirectory(prefix="regimen-radicale-") as folder:
         root = Path(folder)
         (root / "users").write_text(f"{USER}:{PASSWORD}\n")
@@ -84,10 +87,12 @@ def radicale_server() -> Iterator[Server]:
         config = root / "config"
         config.write_text(f"""[server]
 hosts = 127.0.0.1:{port}
+delay_on_error = 0
 [auth]
 type = htpasswd
 htpasswd_filename = {root / "users"}
 htpasswd_encryption = plain
+delay = 0
 [rights]
 type = owner_only
 [storage]
