@@ -6,6 +6,7 @@ import gc
 import os
 from typing import Any
 
+from regimen.lazy import freeze_start_up
 from regimen.web.app import LOOPBACK, create_app
 
 #: The address ``regimen serve`` was told to listen on, the course database, the rate limit and the CSRF key (one
@@ -48,7 +49,7 @@ def app_from_environment() -> Any:
         require_sign_in=reachable_from_elsewhere(host, names),
     )
     gc.collect()  # no garbage among what is frozen
-    gc.freeze()
+    freeze_start_up()  # as the console script does (regimen.lazy): the same freeze, and the process says it froze
     return app
 
 
