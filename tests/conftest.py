@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import itertools
 import os
 import re
@@ -409,7 +410,5 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 def _freeze_what_is_loaded() -> None:
-    import gc
-
     gc.collect()
     gc.freeze()

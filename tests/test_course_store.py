@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import os
+import selectors
 import signal
 import subprocess
 import sys
@@ -146,8 +147,6 @@ def test_writers_killed_at_random_moments_leave_whole_changes(db: str) -> None:
 
 def _line(proc: subprocess.Popen[bytes], timeout: float = 60) -> str:
     """The next line a writer says, waiting at most ``timeout`` seconds (what it wrote to stderr, if it ended)."""
-    import selectors
-
     assert proc.stdout is not None
     with selectors.DefaultSelector() as wait:
         wait.register(proc.stdout, selectors.EVENT_READ)
