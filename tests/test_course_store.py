@@ -9,7 +9,6 @@ import csv
 import io
 import json
 import os
-import selectors
 import signal
 import subprocess
 import sys
@@ -25,39 +24,13 @@ from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 from tests.helpers import CAPOX_FIXTURE
 from tests.test_courses import START, changes_in, db, ok, postgres, rows_of, started
+from tests.writers import writers
 
 from regimen.engine.courses import code_version as _code_version
 from regimen.store.db import HEAD, resolve
 from regimen.store.schema import metadata, scheduled
 
 __all__ = ["db", "postgres"]  # the fixtures, shared with test_courses
-
-#: A writer process; with a MARK file, the store's test seam (``before_commit``) makes the file once the change is
-#: written and sleeps there, before the commit, so that the test can kill it inside the transaction. It says on its
-#: output when it is ready to write (its imports done, the store open) and each day whose change it has committed.
-WRITER = """
-import pathlib, sys, time
-from regimen.engine.courses import CourseBook
-from regimen.export.course import rendered
-from regimen.store.courses import CourseStore
-db, days, tag, mark = sys.argv[1], [int(d) for d in sys.argv[2].split(",")], sys.argv[3], sys.argv[4]
-def pause():
-    pathlib.Path(mark).touch()
-    time.sleep(30)
-book = CourseBook(CourseStore.open(db, before_commit=pause if mark else None), rendered)
-print("ready", flush=True)
-for day in days:
-    book.change("bed4", "omit", who=tag, why=f"{tag} omits day {day}", cycle="2", day=day, drug="capecitabine")
-    print(day, flush=True)
-"""
-
-
-def _writer(db: str, days: list[int], tag: str, mark: Path | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-c", WRITER, db, ",".join(map(str, days)), tag, str(mark or "")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
 
 
 def _consistent(db: str) -> tuple[int, list[dict[str, object]]]:
@@ -83,11 +56,11 @@ def _consistent(db: str) -> tuple[int, list[dict[str, object]]]:
 
 def test_two_processes_recording_at_once_lose_nothing(db: str) -> None:
     started(db)
-    a = _writer(db, [1, 3, 5, 7, 9, 11, 13], "nurse-a")
-    b = _writer(db, [2, 4, 6, 8, 10, 12, 14], "nurse-b")
-    for proc in (a, b):
-        _, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err.decode()
+    with writers() as writer:
+        a = writer(db, [1, 3, 5, 7, 9, 11, 13], "nurse-a")
+        b = writer(db, [2, 4, 6, 8, 10, 12, 14], "nurse-b")
+        a.finished()
+        b.finished()
     n, rows = _consistent(db)
     assert n == 14
     record = json.loads(ok(db, "course", "export", "bed4").stdout)
@@ -102,15 +75,15 @@ def test_a_process_killed_mid_change_leaves_the_course_as_it_was(db: str, tmp_pa
     ok(db, "course", "omit", "bed4", "--cycle", "2", "--day", "1", "--drug", "capecitabine", "--reason", "x")
     before = ok(db, "course", "export", "bed4").stdout
     mark = tmp_path / "inside"
-    proc = _writer(db, [2], "doomed", mark)
-    deadline = time.monotonic() + 60
-    while not mark.exists():  # bounded wait until the change is written but not committed
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-        assert time.monotonic() < deadline, "the writer never reached its pause"
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    with writers() as writer:
+        doomed = writer(db, [2], "doomed", mark)
+        assert doomed.said() == "ready"
+        deadline = time.monotonic() + 60
+        while not mark.exists():  # bounded wait until the change is written but not committed
+            assert doomed.alive, doomed.said()
+            assert time.monotonic() < deadline, "the writer never reached its pause"
+            time.sleep(0.02)
+        assert doomed.kill() == -signal.SIGKILL
     assert ok(db, "course", "export", "bed4").stdout == before  # nothing of the killed change
     assert _consistent(db)[0] == 1
     # the database is not left locked: the next change goes through
@@ -130,30 +103,19 @@ def test_writers_killed_at_random_moments_leave_whole_changes(db: str) -> None:
     before = 0
     for round_ in range(4):
         days = list(range(1 + round_ * 3, 4 + round_ * 3))
-        proc = _writer(db, days, f"w{round_}")
         committed = round_ % 3
-        said = [_line(proc) for _ in range(1 + committed)]
-        assert said == ["ready", *map(str, days[:committed])], said
-        time.sleep(rng.uniform(0, 0.04))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        with writers() as writer:
+            proc = writer(db, days, f"w{round_}")
+            said = [proc.said() for _ in range(1 + committed)]
+            assert said == ["ready", *map(str, days[:committed])], said
+            time.sleep(rng.uniform(0, 0.04))
+            proc.kill()
         n, rows = _consistent(db)
         omitted = {r["day"] for r in rows if r["status"] == "omitted"}
         assert len(omitted) == n  # each recorded change is whole: one omitted day per change, no more, no less
         assert before + committed <= n <= before + len(days)
         assert set(days[:committed]) <= omitted  # what it said was committed is there
         before = n
-
-
-def _line(proc: subprocess.Popen[bytes], timeout: float = 60) -> str:
-    """The next line a writer says, waiting at most ``timeout`` seconds (what it wrote to stderr, if it ended)."""
-    assert proc.stdout is not None
-    with selectors.DefaultSelector() as wait:
-        wait.register(proc.stdout, selectors.EVENT_READ)
-        assert wait.select(timeout), "the writer said nothing in time"
-    line = proc.stdout.readline().decode().strip()
-    assert line or proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-    return line
 
 
 def test_the_migrations_build_the_schema_the_code_uses(db: str) -> None:

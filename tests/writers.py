@@ -1,0 +1,120 @@
+"""Course writers in processes of their own, for the tests of two processes at once and of a process killed mid-change.
+
+Each writer is a separate operating-system process with its own connection to the database, as two nurses' commands
+are. The writers are forked from a server process (multiprocessing's *forkserver*) that imported the course store
+once, when the first writer was asked for. Started as ``python -c ...`` instead, each writer spent 0.35 to 0.4 s of
+CPU on its imports, 5 s of the suite's CPU for its 14 writers; forked, a writer is ready in a few milliseconds. The
+server is a fresh interpreter, not the test process: a writer inherits neither the test's connections nor its
+threads.
+
+A writer says on its pipe when it is ready to write (the store open) and each day whose change it has committed; if
+it fails, it sends its traceback.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pathlib
+import signal
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+
+from regimen.engine.courses import CourseBook
+from regimen.export.course import rendered
+from regimen.store.courses import CourseStore
+
+_FORKSERVER = multiprocessing.get_context("forkserver")
+_FORKSERVER.set_forkserver_preload([__name__])  # the server imports this module, and with it the store, once
+
+
+def _write(pipe: Connection, db: str, days: list[int], tag: str, mark: str) -> None:
+    """Omit day ``d`` of cycle 2's capecitabine for each of ``days``, one change each. With ``mark``, the store's test
+    seam (``before_commit``) makes that file once the change is written and sleeps there, before the commit, so
+    that the test can kill the writer inside the transaction."""
+
+    def pause() -> None:
+        pathlib.Path(mark).touch()
+        time.sleep(30)
+
+    try:
+        book = CourseBook(CourseStore.open(db, before_commit=pause if mark else None), rendered)
+        pipe.send("ready")
+        for day in days:
+            book.change("bed4", "omit", who=tag, why=f"{tag} omits day {day}", cycle="2", day=day, drug="capecitabine")
+            pipe.send(str(day))
+    except BaseException:
+        pipe.send("failed:\n" + traceback.format_exc())
+        raise
+
+
+class Writer:
+    """One writer process: :meth:`said` reads what it says, :meth:`kill` kills it, :meth:`finished` waits for it."""
+
+    def __init__(self, db: str, days: list[int], tag: str, mark: pathlib.Path | None = None) -> None:
+        self._pipe, theirs = _FORKSERVER.Pipe(duplex=False)
+        self._process = _FORKSERVER.Process(target=_write, args=(theirs, db, days, tag, str(mark or "")), daemon=True)
+        self._process.start()
+        theirs.close()  # the writer holds the only sending end: when it ends, reading says so
+
+    @property
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
+    def said(self, timeout: float = 60) -> str:
+        """The next thing the writer says, waiting at most ``timeout`` seconds."""
+        assert self._pipe.poll(timeout), "the writer said nothing in time"
+        try:
+            line: str = self._pipe.recv()
+        except EOFError:
+            self._process.join(30)
+            raise AssertionError(f"the writer ended (exit code {self._process.exitcode}) without a word") from None
+        assert not line.startswith("failed:"), line
+        return line
+
+    def kill(self) -> int | None:
+        """SIGKILL, as a machine that loses its power; the exit code (``-SIGKILL`` if it was still running; 0 if it
+        had already finished, and the server that forked it had let it go)."""
+        assert self._process.pid is not None
+        try:
+            os.kill(self._process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self._process.join(30)
+        return self._process.exitcode
+
+    def finished(self, timeout: float = 300) -> None:
+        """Wait for the writer to end; fail with what it said if it did not end well."""
+        self._process.join(timeout)
+        words = []
+        while self._pipe.poll():
+            try:
+                words.append(self._pipe.recv())
+            except EOFError:
+                break
+        assert self._process.exitcode == 0, (self._process.exitcode, words)
+
+    def close(self) -> None:
+        """Kill the writer if it still runs (a failed test's), and let go of its pipe."""
+        if self._process.is_alive():
+            self.kill()
+        self._pipe.close()
+
+
+@contextmanager
+def writers() -> Iterator[Callable[..., Writer]]:
+    """A maker of writers; each one it made is killed, if it still runs, and its pipe closed at the end."""
+    made: list[Writer] = []
+
+    def writer(db: str, days: list[int], tag: str, mark: pathlib.Path | None = None) -> Writer:
+        made.append(Writer(db, days, tag, mark))
+        return made[-1]
+
+    try:
+        yield writer
+    finally:
+        for each in made:
+            each.close()
