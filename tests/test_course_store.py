@@ -24,7 +24,7 @@ from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 from tests.helpers import CAPOX_FIXTURE
 from tests.test_courses import START, changes_in, db, ok, postgres, rows_of, started
-from tests.writers import writers
+from tests.writers import open_at_once, writers
 
 from regimen.engine.courses import code_version as _code_version
 from regimen.store.db import HEAD, resolve
@@ -129,11 +129,7 @@ def test_the_migrations_build_the_schema_the_code_uses(db: str) -> None:
 
 
 def test_two_processes_opening_a_new_database_at_once(db: str) -> None:
-    script = "import sys; from regimen.store.courses import CourseStore; CourseStore.open(sys.argv[1]).summaries()"
-    procs = [subprocess.Popen([sys.executable, "-c", script, db], stderr=subprocess.PIPE) for _ in range(3)]
-    for proc in procs:
-        _, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err.decode()
+    open_at_once(db, 3)
     ok(db, "course", "start", CAPOX_FIXTURE, "--course", "x", *START)
 
 

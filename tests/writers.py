@@ -40,23 +40,36 @@ def _write(pipe: Connection, db: str, days: list[int], tag: str, mark: str) -> N
         pathlib.Path(mark).touch()
         time.sleep(30)
 
+    book = CourseBook(CourseStore.open(db, before_commit=pause if mark else None), rendered)
+    pipe.send("ready")
+    for day in days:
+        book.change("bed4", "omit", who=tag, why=f"{tag} omits day {day}", cycle="2", day=day, drug="capecitabine")
+        pipe.send(str(day))
+
+
+def _open(pipe: Connection, db: str) -> None:
+    """Open the store (a new database: its schema made) and list its courses."""
+    CourseStore.open(db).summaries()
+    pipe.send("opened")
+
+
+def _run(job: Callable[..., None], pipe: Connection, *args: object) -> None:
+    """``job(pipe, *args)``; its traceback sent on the pipe if it fails (the server's standard error is whichever
+    file the test that started the server had)."""
     try:
-        book = CourseBook(CourseStore.open(db, before_commit=pause if mark else None), rendered)
-        pipe.send("ready")
-        for day in days:
-            book.change("bed4", "omit", who=tag, why=f"{tag} omits day {day}", cycle="2", day=day, drug="capecitabine")
-            pipe.send(str(day))
+        job(pipe, *args)
     except BaseException:
         pipe.send("failed:\n" + traceback.format_exc())
         raise
 
 
 class Writer:
-    """One writer process: :meth:`said` reads what it says, :meth:`kill` kills it, :meth:`finished` waits for it."""
+    """One process (a writer, or an opener of the store): :meth:`said` reads what it says, :meth:`kill` kills it,
+    :meth:`finished` waits for it."""
 
-    def __init__(self, db: str, days: list[int], tag: str, mark: pathlib.Path | None = None) -> None:
+    def __init__(self, job: Callable[..., None], *args: object) -> None:
         self._pipe, theirs = _FORKSERVER.Pipe(duplex=False)
-        self._process = _FORKSERVER.Process(target=_write, args=(theirs, db, days, tag, str(mark or "")), daemon=True)
+        self._process = _FORKSERVER.Process(target=_run, args=(job, theirs, *args), daemon=True)
         self._process.start()
         theirs.close()  # the writer holds the only sending end: when it ends, reading says so
 
@@ -106,15 +119,29 @@ class Writer:
 
 @contextmanager
 def writers() -> Iterator[Callable[..., Writer]]:
-    """A maker of writers; each one it made is killed, if it still runs, and its pipe closed at the end."""
+    """A maker of writers, ``writer(db, days, tag, mark=None)``; each one it made is killed, if it still runs, and its
+    pipe closed at the end."""
     made: list[Writer] = []
 
     def writer(db: str, days: list[int], tag: str, mark: pathlib.Path | None = None) -> Writer:
-        made.append(Writer(db, days, tag, mark))
+        made.append(Writer(_write, db, days, tag, str(mark or "")))
         return made[-1]
 
     try:
         yield writer
     finally:
         for each in made:
+            each.close()
+
+
+def open_at_once(db: str, processes: int = 3) -> None:
+    """``processes`` processes open the store of ``db`` at once (a new database: each may find no schema and make
+    it), and each lists its courses; fails with what one said if it did not end well."""
+    opened = [Writer(_open, db) for _ in range(processes)]
+    try:
+        for each in opened:
+            assert each.said(120) == "opened"
+            each.finished(120)
+    finally:
+        for each in opened:
             each.close()
