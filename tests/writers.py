@@ -1,11 +1,12 @@
-"""Course writers in processes of their own, for the tests of two processes at once and of a process killed mid-change.
+"""Course writers in processes of their own: two processes recording at once, a process killed mid-change, processes
+making a new database's schema at once.
 
 Each writer is a separate operating-system process with its own connection to the database, as two nurses' commands
 are. The writers are forked from a server process (multiprocessing's *forkserver*) that imported the course store
-once, when the first writer was asked for. Started as ``python -c ...`` instead, each writer spent 0.35 to 0.4 s of
-CPU on its imports, 5 s of the suite's CPU for its 14 writers; forked, a writer is ready in a few milliseconds. The
-server is a fresh interpreter, not the test process: a writer inherits neither the test's connections nor its
-threads.
+once, when the first writer was asked for. Started as ``python -c ...`` instead, each spent 0.35 to 0.4 s of CPU on
+its imports: the eight tests that start the 20 processes took 17 to 19 s of the machine's CPU, against 9 to 10 s
+forked (two pairs, busy time from /proc/stat). The server is a fresh interpreter, not the test process: a writer
+inherits neither the test's connections nor its threads.
 
 A writer says on its pipe when it is ready to write (the store open) and each day whose change it has committed; if
 it fails, it sends its traceback.
