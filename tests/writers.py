@@ -21,7 +21,7 @@ import signal
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from multiprocessing.connection import Connection
 
 from regimen.engine.courses import CourseBook
@@ -93,10 +93,8 @@ class Writer:
         """SIGKILL, as a machine that loses its power; the exit code (``-SIGKILL`` if it was still running; 0 if it
         had already finished, and the server that forked it had let it go)."""
         assert self._process.pid is not None
-        try:
+        with suppress(ProcessLookupError):  # ended already, and let go by the server
             os.kill(self._process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self._process.join(30)
         return self._process.exitcode
 
@@ -119,30 +117,39 @@ class Writer:
 
 
 @contextmanager
-def writers() -> Iterator[Callable[..., Writer]]:
-    """A maker of writers, ``writer(db, days, tag, mark=None)``; each one it made is killed, if it still runs, and its
-    pipe closed at the end."""
+def _started() -> Iterator[Callable[..., Writer]]:
+    """A starter of processes, ``start(job, *args)``; each one it started is killed, if it still runs, and its pipe
+    closed at the end."""
     made: list[Writer] = []
 
-    def writer(db: str, days: list[int], tag: str, mark: pathlib.Path | None = None) -> Writer:
-        made.append(Writer(_write, db, days, tag, str(mark or "")))
+    def start(job: Callable[..., None], *args: object) -> Writer:
+        made.append(Writer(job, *args))
         return made[-1]
 
     try:
-        yield writer
+        yield start
     finally:
         for each in made:
             each.close()
 
 
+@contextmanager
+def writers() -> Iterator[Callable[..., Writer]]:
+    """A maker of writers, ``writer(db, days, tag, mark=None)`` (:func:`_write`), each cleaned up as
+    :func:`_started` does."""
+    with _started() as start:
+
+        def writer(db: str, days: list[int], tag: str, mark: pathlib.Path | None = None) -> Writer:
+            return start(_write, db, days, tag, str(mark or ""))
+
+        yield writer
+
+
 def open_at_once(db: str, processes: int = 3) -> None:
     """``processes`` processes open the store of ``db`` at once (a new database: each may find no schema and make
     it), and each lists its courses; fails with what one said if it did not end well."""
-    opened = [Writer(_open, db) for _ in range(processes)]
-    try:
+    with _started() as start:
+        opened = [start(_open, db) for _ in range(processes)]
         for each in opened:
             assert each.said(120) == "opened"
             each.finished(120)
-    finally:
-        for each in opened:
-            each.close()
