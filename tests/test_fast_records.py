@@ -22,7 +22,16 @@ import regimen
 from regimen.engine.fastpath import new_derivation, new_infusion
 from regimen.engine.plan import new_total
 from regimen.engine.preparations import preparations
-from regimen.engine.rows import Numbers, exact_text, plan_to_dict, preparation_record, row_record, total_record
+from regimen.engine.rows import (
+    Numbers,
+    csv_record,
+    csv_records,
+    exact_text,
+    plan_to_dict,
+    preparation_record,
+    row_record,
+    total_record,
+)
 from regimen.export.records import plan_record, plan_to_json
 from regimen.model import Derivation, Infusion, Total
 from regimen.quantities.exact import Rounding, decimal_to_json, exact_decimal
@@ -76,13 +85,17 @@ def test_numbers_are_the_texts_and_roundings_of_each_number() -> None:
 @pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
 def test_records_with_the_plans_numbers_are_the_records_without(regimen_id: str) -> None:
     """Each record made with the plan's :class:`Numbers` is the record made alone, for every bundled regimen with
-    dates and times (preparations connect and disconnect then)."""
+    dates and times (preparations connect and disconnect then): the JSON document's and the CSV's."""
     patient = regimen.make_patient(weight="93.7", bsa="2.13", age="71")
     plan = regimen.expand(
         regimen.load(regimen_id), patient, start=dt.date(2027, 3, 22), time=dt.time(9), tz="Europe/Berlin"
     )
     whole = plan_to_dict(plan)
     assert whole["administrations"] == [row_record(plan, r) for r in plan.administrations]
+    # the CSV and cohort records, a plan's at once (its numbers shared) and some of its rows, in another order
+    assert csv_records(plan) == [csv_record(plan, r) for r in plan.administrations]
+    some = plan.administrations[::-3]
+    assert csv_records(plan, some) == [csv_record(plan, r) for r in some]
     assert whole["totals"]["by_cycle"] + whole["totals"]["course"] == [total_record(plan, t) for t in plan.totals]
     assert whole["preparations"] == [preparation_record(p, plan.tz) for p in preparations(plan.administrations)]
 

@@ -784,6 +784,48 @@ def test_an_arrow_tables_records_are_its_frames_records(regimen_id: str) -> None
     assert table_records(table.slice(0, 0)) == []
 
 
+def test_an_arrow_tables_records_read_each_kind_of_column_as_the_frame_holds_it() -> None:
+    """``table_records`` reads a column at a time (a dictionary's codes, numbers through numpy): every kind of
+    column, with and without missing cells, in several chunks, read as ``frame_records`` reads the same frame
+    (hand-written expectations: whole floats as ints, dates as text, None for every missing cell)."""
+    import pyarrow as pa
+
+    from regimen.engine.row_frames import coded_schema, frame_records, table_records
+
+    dense = pa.schema(
+        [
+            ("drug", pa.string()),
+            ("cycle", pa.int64()),
+            ("dose", pa.float64()),
+            ("date", pa.timestamp("s")),
+            ("dose_number", pa.int64()),
+            ("condition", pa.string()),
+        ]
+    )
+    rows = [
+        ("oxaliplatin", 1, 234.0, dt.datetime(2027, 3, 22), None, None),
+        ("fluorouracil", 2, 4320.5, None, 1, "age >= 70"),
+        (None, 3, None, dt.datetime(2028, 1, 1), 2, None),
+    ]
+    columns = list(zip(*rows, strict=True))
+    table = pa.table([pa.array(c, type=f.type) for c, f in zip(columns, dense, strict=True)], schema=dense)
+    want = [
+        dict(drug="oxaliplatin", cycle=1, dose=234, date="2027-03-22", dose_number=None, condition=None),
+        dict(drug="fluorouracil", cycle=2, dose=4320.5, date=None, dose_number=1, condition="age >= 70"),
+        dict(drug=None, cycle=3, dose=None, date="2028-01-01", dose_number=2, condition=None),
+    ]
+    coded = pa.table(
+        [c.dictionary_encode() if pa.types.is_string(c.type) else c for c in table.columns], schema=coded_schema(dense)
+    )
+    chunked = pa.concat_tables([coded.slice(0, 1), coded.slice(1)])  # two chunks, each with its own dictionary
+    for t in (table, coded, chunked, table.select(["cycle", "drug"])):
+        got = table_records(t)
+        assert got == [{k: w[k] for k in t.column_names} for w in want]
+        assert isinstance(got[0]["cycle"], int) and isinstance(got[0].get("dose", 0), int)
+    assert frame_records(table.to_pandas().astype({"dose_number": "Int64"})) == want
+    assert table_records(chunked.slice(0, 0)) == [] and table_records(table.select([])) == []
+
+
 def test_the_parquet_floor_of_the_benchmark_writes_the_file_regimen_writes(tmp_path: Path) -> None:
     """Issue 29: the benchmark's Parquet floor (pandas reading the roster and writing the output) writes the table
     regimen writes, in the same row groups, and the benchmark's check tells a file of other types or other row groups

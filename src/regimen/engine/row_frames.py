@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from regimen.engine.rows import ARROW_TYPES, ROW_FIELDS, csv_record, kind_of
+from regimen.engine.rows import ARROW_TYPES, ROW_FIELDS, csv_records, kind_of
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 def plan_to_dataframe(plan: Plan) -> pd.DataFrame:
     """The administrations as a frame of :data:`ROW_SCHEMA`, one row per drug per treatment day; the plan's warnings,
     notes and rounding rule travel with it in ``frame.attrs``."""
-    frame = records_frame([csv_record(plan, r) for r in plan.administrations])
+    frame = records_frame(csv_records(plan))
     frame.attrs.update(
         regimen=plan.regimen.id, warnings=list(plan.warnings), notes=list(plan.notes), rounding=plan.rounding.rule
     )
@@ -177,12 +177,32 @@ def _record_number(v: Any) -> Any:
 def table_records(table: pa.Table) -> list[dict[str, Any]]:
     """Rows of an Arrow table of the schema (dense or coded) as :func:`frame_records` gives them from the frame of
     the same rows: numbers as in row_record (168, 21.82), dates as 'YYYY-MM-DD', None for missing."""
+    columns = [_cells(column.combine_chunks()) for column in table.columns]
+    names = table.column_names
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
-    def value(v: Any) -> Any:
-        return v.date().isoformat() if isinstance(v, dt.datetime) else _record_number(v)
 
-    columns = [[value(v) for v in table.column(name).to_pylist()] for name in table.column_names]
-    return [dict(zip(table.column_names, row, strict=True)) for row in zip(*columns, strict=True)]
+def _cells(array: pa.Array) -> list[Any]:
+    """An Arrow column's cells as :func:`table_records` gives them. Read a column at a time, in C where it can be
+    (Arrow's ``to_pylist`` makes a scalar object of every cell first: half the self-check of a small chunk): a
+    dictionary's codes pick its decoded values, numbers with none missing come through numpy; only dates and floats
+    are then changed, and only where a cell has a value."""
+    import numpy as np
+    import pyarrow as pa
+
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        decoded = np.asarray([*_cells(array.dictionary), None], dtype=object)  # code -1: missing
+        return decoded[array.indices.fill_null(-1).to_numpy()].tolist()  # type: ignore[no-any-return]
+    if array.null_count == 0 and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        values = array.to_numpy().tolist()
+    else:
+        values = array.to_pylist()
+    if pa.types.is_timestamp(kind):
+        return [None if v is None else v.date().isoformat() for v in values]
+    if pa.types.is_floating(kind):
+        return [None if v is None else _record_number(v) for v in values]
+    return values  # type: ignore[no-any-return]
 
 
 def csv_text(frame: pd.DataFrame) -> pd.DataFrame:

@@ -33,7 +33,7 @@ column, ``dose_exact_num`` / ``dose_exact_den`` (integers, lowest terms).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -333,12 +333,20 @@ def _instant(plan: Plan, instant: dt.datetime | None) -> str | None:
     return None if instant is None else wall(instant, tzinfo_for(plan.tz))
 
 
-def csv_record(plan: Plan, r: Administration) -> dict[str, Any]:
-    """The row as CSV and cohort frames hold it: the record, with its warnings joined by '; '."""
-    rec = row_record(plan, r)
+def csv_record(plan: Plan, r: Administration, numbers: Numbers | None = None) -> dict[str, Any]:
+    """The row as CSV and cohort frames hold it: the record, with its warnings joined by '; '. ``numbers``: as for
+    :func:`row_record`."""
+    rec = row_record(plan, r, numbers)
     for name in LISTED:
         rec[name] = "; ".join(rec[name])
     return rec
+
+
+def csv_records(plan: Plan, rows: Iterable[Administration] | None = None) -> list[dict[str, Any]]:
+    """:func:`csv_record` of each of ``rows`` (default: every row of the plan), the plan's numbers worked out once
+    for them all (:class:`Numbers`): a later cycle's rows hold the first cycle's amounts."""
+    numbers = Numbers(plan.rounding)
+    return [csv_record(plan, r, numbers) for r in (plan.administrations if rows is None else rows)]
 
 
 def total_record(plan: Plan, t: Total, numbers: Numbers | None = None) -> dict[str, Any]:
@@ -466,6 +474,7 @@ __all__ = [
     "Field",
     "Numbers",
     "csv_record",
+    "csv_records",
     "dose_fields",
     "dtype_of",
     "exact_parts",

@@ -11,7 +11,7 @@ from pathlib import PurePath
 from typing import Any
 
 from regimen.engine.plan import Plan
-from regimen.engine.rows import ROW_FIELDS, csv_record, plan_to_dict
+from regimen.engine.rows import ROW_FIELDS, csv_records, plan_to_dict
 from regimen.export.jsontext import indented_json
 from regimen.export.spreadsheet import safe_text
 
@@ -41,9 +41,7 @@ def plan_to_csv(plan: Plan) -> str:
     writer.writerow(ROW_FIELDS)
     # a record's keys are the schema's fields in order (a test holds them so): its values are written as a list,
     # without csv.DictWriter's check of every row's keys
-    writer.writerows(
-        ["" if v is None else safe_text(v) for v in csv_record(plan, r).values()] for r in plan.administrations
-    )
+    writer.writerows(["" if v is None else safe_text(v) for v in record.values()] for record in csv_records(plan))
     return out.getvalue()
 
 

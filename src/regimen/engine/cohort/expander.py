@@ -77,7 +77,7 @@ from regimen.engine.expand import expand
 from regimen.engine.plan import Plan
 from regimen.engine.requirements import requirements
 from regimen.engine.row_frames import empty_frame, frame_records, records_frame, table_records
-from regimen.engine.rows import csv_record
+from regimen.engine.rows import csv_records
 from regimen.errors import PatientError, option
 from regimen.model import Patient, Regimen
 from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding
@@ -519,7 +519,7 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
             pos = int(good[k])
             when = start.values[start.codes[pos]] if start is not None and start.codes[pos] >= 0 else None
             plan = self._expand(self._patient(cols, pos), start=when)
-            expected = [csv_record(plan, r) for r in plan.administrations]
+            expected = csv_records(plan)
             mine, got = got[: int(counts[k])], got[int(counts[k]) :]
             if [{**e, ID_COLUMN: ids[pos]} for e in expected] != mine:
                 raise _NotVectorisable("the vectorised rows differed from 'regimen expand' for a sample patient")
@@ -536,7 +536,7 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
             when = start.values[start.codes[pos]] if start is not None and start.codes[pos] >= 0 else None
             try:
                 plan = self._expand(self._patient(cols, int(pos)), start=when, strict=True)
-                rows = [{ID_COLUMN: ids[pos], **csv_record(plan, r)} for r in plan.administrations]
+                rows = [{ID_COLUMN: ids[pos], **record} for record in csv_records(plan)]
             except (PatientError, StrictError) as exc:
                 problems.append((first_row + int(pos), ids[pos], "", exc.message))
                 continue

@@ -39,7 +39,7 @@ from regimen.engine.doses import (
     day_doses,
 )
 from regimen.engine.plan import Plan
-from regimen.engine.rows import DOSE_FIELDS, csv_record, dose_fields, kind_of
+from regimen.engine.rows import DOSE_FIELDS, csv_records, dose_fields, kind_of
 from regimen.errors import PatientError
 from regimen.model import Administration, AucDose, Patient, Regimen
 from regimen.quantities.exact import Rounding
@@ -198,7 +198,7 @@ class TemplateBlocks(ValueChecks):
             bases.append(basis)
         own = set(self._prepared_warnings(patient))
         extra = tuple(w for w in plan.plan_warnings if w not in own)
-        template = _Template(plan, [csv_record(plan, r) for r in plan.administrations], keys, bases, extra)
+        template = _Template(plan, csv_records(plan), keys, bases, extra)
         self._templates[signature] = template
         return signature, template
 
@@ -416,7 +416,7 @@ class TemplateBlocks(ValueChecks):
             for r, t in zip(plan.administrations, template.plan.administrations, strict=True)
         ):
             raise _NotVectorisable("the rows of a plan depend on a body value")
-        return [csv_record(plan, plan.administrations[j]) for j in rows]
+        return csv_records(plan, [plan.administrations[j] for j in rows])
 
     def _body_keys(self, cols: dict[str, Column], members: np.ndarray, basis: str) -> tuple[np.ndarray, list[Any]]:
         """Per member, a code of its body value for ``basis`` (weight; BSA given or from height), and the keys."""
