@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import given, settings
@@ -768,9 +768,33 @@ def test_rows_that_differ_from_expand_for_a_sample_patient_are_made_one_patient_
     assert frame_records(rows) == frame_records(expected)
 
 
+def _records_a_cell_at_a_time(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame_records`` as it was written first, each cell asked what it is: the plain way the column-at-a-time
+    reading is held to."""
+    import pandas as pd
+
+    from regimen.engine.row_frames import _record_number
+
+    columns = []
+    for name in frame.columns:
+        series = frame[name]
+        if series.dtype.kind == "M":
+            columns.append([None if v is pd.NaT else v.date().isoformat() for v in series.tolist()])
+        else:
+            columns.append([None if v is pd.NA else _record_number(v) for v in series.astype(object).tolist()])
+    return [dict(zip(map(str, frame.columns), row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _typed(records: list[dict[str, Any]]) -> list[list[tuple[str, type, Any]]]:
+    """Records with each value's type beside it: 168 and 168.0 are equal, and only one of them is right."""
+    return [[(k, type(v), v) for k, v in r.items()] for r in records]
+
+
 @pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
 def test_an_arrow_tables_records_are_its_frames_records(regimen_id: str) -> None:
     """The self-check reads a Parquet chunk's sample rows back from the Arrow table: as the frame's records."""
+    import io
+
     import pandas as pd
 
     from regimen.engine.cohort.expander import CohortExpander
@@ -780,8 +804,14 @@ def test_an_arrow_tables_records_are_its_frames_records(regimen_id: str) -> None
     table, _ = expander.expand(_sample_roster(), coded="arrow")
     frame, _ = expander.expand(_sample_roster())
     assert not isinstance(table, pd.DataFrame), expander.notes  # every bundled regimen is vectorised
-    assert table_records(table) == frame_records(frame)
+    assert _typed(table_records(table)) == _typed(frame_records(frame))
     assert table_records(table.slice(0, 0)) == []
+    # frame_records reads text and numbers a column at a time: the values and types of reading each cell, for the
+    # frame as made, coded, and read back from its Parquet file (pandas' own text)
+    coded, _ = expander.expand(_sample_roster(), coded=True)
+    back = pd.read_parquet(io.BytesIO(frame.to_parquet()))
+    for f in (frame, coded, back):
+        assert _typed(frame_records(f)) == _typed(_records_a_cell_at_a_time(f))
 
 
 def test_an_arrow_tables_records_read_each_kind_of_column_as_the_frame_holds_it() -> None:
@@ -824,6 +854,32 @@ def test_an_arrow_tables_records_read_each_kind_of_column_as_the_frame_holds_it(
         assert isinstance(got[0]["cycle"], int) and isinstance(got[0].get("dose", 0), int)
     assert frame_records(table.to_pandas().astype({"dose_number": "Int64"})) == want
     assert table_records(chunked.slice(0, 0)) == [] and table_records(table.select([])) == []
+
+
+def test_a_float_columns_cells_are_read_as_each_one_is() -> None:
+    """Whole floats as ints (beyond int64 too), NaN as None, the rest as they are; text with every kind of missing
+    cell; counts with NA."""
+    import numpy as np
+    import pandas as pd
+
+    from regimen.engine.row_frames import frame_records
+
+    floats = [168.0, 21.82, float("nan"), -0.0, float("inf"), 2.0**53, 1e300, 0.1]
+    frame = pd.DataFrame(
+        {
+            "dose": np.array(floats),
+            "rate": np.array([*floats[:-3], 2.0**70, 3.0, 0.5]),
+            "drug": pd.Series(["a", None, np.nan, "d", "e", pd.NA, "", "h"], dtype=object),
+            "route": pd.Categorical(["IV", None, "PO", "IV", None, "PO", "IV", "IV"]),
+            "dose_number": pd.array([1, None, 3, 4, 5, 6, 7, 8], dtype="Int64"),
+        }
+    )
+    got = frame_records(frame)
+    assert _typed(got) == _typed(_records_a_cell_at_a_time(frame))
+    assert [r["dose"] for r in got][:4] == [168, 21.82, None, 0] and type(got[0]["dose"]) is int
+    assert got[5]["rate"] == 2**70 and type(got[5]["rate"]) is int
+    assert [r["drug"] for r in got][:3] == ["a", None, None] and got[5]["drug"] is None
+    assert [r["route"] for r in got][:2] == ["IV", None] and got[1]["dose_number"] is None
 
 
 def test_the_parquet_floor_of_the_benchmark_writes_the_file_regimen_writes(tmp_path: Path) -> None:
