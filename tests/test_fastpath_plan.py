@@ -322,3 +322,23 @@ def test_a_regimens_component_notes_without_variants_are_the_general_ways(
             m.setattr(expand_module, "_unstated_alone", lambda r: None)
             general = regimen.expand(reg, patient, start=start, cycle_length=21)
         assert straight.notes == general.notes
+
+
+@pytest.mark.parametrize("regimen_id", BUNDLED_IDS)
+def test_a_timed_plans_rows_are_its_untimed_rows_with_their_instants(regimen_id: str) -> None:
+    """A plan with a time of day makes each row again with its start, end and how the start was found, by
+    ``Administration.moved`` rather than ``dataclasses.replace``: each is the row ``replace`` gives, its fields in
+    the class's order, in a dictionary of its own (the untimed row is untouched)."""
+    from regimen.model import Administration
+
+    reg = regimen.load(regimen_id)
+    patient = regimen.make_patient(weight="70", bsa="1.8", age="50")
+    untimed = regimen.expand(reg, patient, start=dt.date(2027, 3, 26))  # the clocks go forward on the 28th
+    timed = regimen.expand(reg, patient, start=dt.date(2027, 3, 26), time=dt.time(2, 30), tz="Europe/Berlin")
+    names = [f.name for f in dataclasses.fields(Administration)]
+    assert len(timed.administrations) == len(untimed.administrations)
+    for u, t in zip(untimed.administrations, timed.administrations, strict=True):
+        assert t == dataclasses.replace(u, start=t.start, end=t.end, time_note=t.time_note)
+        assert list(t.__dict__) == names and t.__dict__ is not u.__dict__
+        assert u.start is None and u.time_note is None
+    assert all(t.start is not None or t.time_note for t in timed.administrations)  # a start, or why it is not known
