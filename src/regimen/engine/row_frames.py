@@ -228,8 +228,8 @@ def table_records(table: pa.Table) -> list[dict[str, Any]]:
 def _cells(array: pa.Array) -> list[Any]:
     """An Arrow column's cells as :func:`table_records` gives them. Read a column at a time, in C where it can be
     (Arrow's ``to_pylist`` makes a scalar object of every cell first: half the self-check of a small chunk): a
-    dictionary's codes pick its decoded values, numbers with none missing come through numpy; only dates and floats
-    are then changed, and only where a cell has a value."""
+    dictionary's codes pick its decoded values; floats by :func:`_float_cells`, as a frame's are (a missing cell as
+    NaN); whole numbers with none missing through numpy; dates made text where a cell has one."""
     import numpy as np
     import pyarrow as pa
 
@@ -237,14 +237,13 @@ def _cells(array: pa.Array) -> list[Any]:
     if pa.types.is_dictionary(kind):
         decoded = np.asarray([*_cells(array.dictionary), None], dtype=object)  # code -1: missing
         return decoded[array.indices.fill_null(-1).to_numpy()].tolist()  # type: ignore[no-any-return]
-    if array.null_count == 0 and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
-        values = array.to_numpy().tolist()
-    else:
-        values = array.to_pylist()
+    if pa.types.is_floating(kind):
+        return _float_cells(array.to_numpy(zero_copy_only=False))
+    if pa.types.is_integer(kind) and array.null_count == 0:
+        return array.to_numpy().tolist()  # type: ignore[no-any-return]
+    values = array.to_pylist()
     if pa.types.is_timestamp(kind):
         return [None if v is None else v.date().isoformat() for v in values]
-    if pa.types.is_floating(kind):
-        return [None if v is None else _record_number(v) for v in values]
     return values  # type: ignore[no-any-return]
 
 
