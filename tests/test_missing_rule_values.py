@@ -93,6 +93,59 @@ def test_a_missing_dose_value_is_still_refused_and_the_rule_value_is_mentioned()
     assert "needs the patient's weight: pass --weight ..." in result.output and "--age" in result.output
 
 
+def test_a_bsa_given_as_a_height_is_a_bsa_when_the_age_is_missing() -> None:
+    """The headline command with --height for --bsa and no --age: a plan of both outcomes, not a refusal that asks
+    for the height it was given. Mosteller: sqrt(70 kg x 170 cm / 3600) = sqrt(3.30556) = 1.81812 -> 1.818 m²;
+    cytarabine 1 g/m² x 1.818 m² = 1,818 mg a day, 4 days 7,272 mg (age <= 60), 3 days 5,454 mg (age > 60);
+    idarubicin 12 mg/m² x 1.818 m² = 21.816 mg a day, 65.448 mg for its 3 days."""
+    result = CliRunner().invoke(cli, ["expand", "cenersen-arm3", "--weight", "70", "--height", "170"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "Patient: weight 70 kg, BSA 1.818 m², height 170 cm" in lines
+    assert any(line.strip().startswith("BSA by Mosteller") and "= 1.818 m²" in line for line in lines)
+    day5 = [line for line in lines if line.startswith("1      5 ")]
+    assert len(day5) == 1 and "cytarabine" in day5[0] and "1,818 mg" in day5[0] and "age ≤ 60 years" in day5[0]
+    totals = {tuple(line.split()[1:]) for line in lines if line.startswith("1      ") and " mg" in line}
+    assert ("cytarabine", "7,272", "mg", "age", "≤", "60", "years") in totals
+    assert ("cytarabine", "5,454", "mg", "age", ">", "60", "years") in totals
+    assert ("idarubicin", "65.45", "mg", "(from", "65.448)") in totals
+    assert "Give --age to settle it" in result.output
+
+
+@settings(max_examples=examples(30), deadline=None)
+@given(
+    weight=st.integers(min_value=400, max_value=1500),
+    height=st.integers(min_value=1400, max_value=2100),
+    age=st.integers(min_value=18, max_value=100),
+)
+def test_a_height_gives_the_plan_of_its_bsa_whether_the_age_is_given_or_not(weight: int, height: int, age: int) -> None:
+    """Without the age, a height gives the rows the BSA it computes gives, each outcome marked; with the age, the
+    rows of that outcome. The BSA is the one the plan states, and every dose per m² is that BSA times the dose.
+    (Weight and height in tenths, as records hold them.)"""
+    values = {"weight": f"{weight / 10:.1f}", "height": f"{height / 10:.1f}"}
+    by_height = regimen.expand(ARM3, regimen.make_patient(**values))
+    bsa = by_height.patient.bsa_m2
+    assert bsa is not None and bsa * 1000 == int(bsa * 1000)  # to 3 decimals, as the working says
+    assert any(w.startswith("BSA by Mosteller") for w in by_height.patient.working)
+    by_bsa = regimen.expand(ARM3, regimen.make_patient(weight=values["weight"], bsa=f"{float(bsa):.3f}"))
+
+    def doses(plan: regimen.Plan) -> list[tuple[object, ...]]:
+        return [(r.drug, r.cycle, r.day, r.dose, r.condition) for r in plan.administrations]
+
+    assert doses(by_height) == doses(by_bsa)
+    assert all(r.dose == 1000 * bsa for r in by_height.administrations if r.drug == "cytarabine")
+    decided = regimen.expand(ARM3, regimen.make_patient(**values, age=str(age)))
+    mine = "age ≤ 60 years" if age <= 60 else "age > 60 years"
+    assert doses(decided) == [(*d[:4], None) for d in doses(by_height) if d[4] in (None, mine)]
+
+
+def test_a_height_without_a_weight_is_still_refused_naming_both() -> None:
+    result = CliRunner().invoke(cli, ["expand", "cenersen-arm3", "--height", "170"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert "needs the patient's weight and body-surface area" in result.output
+    assert "--height ... and --weight ..." in result.output and "--age" in result.output
+
+
 def test_outcomes_of_rules_on_several_thresholds_and_categories() -> None:
     r = load_text("""id = "t"
 name = "t"

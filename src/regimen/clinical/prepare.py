@@ -133,12 +133,8 @@ def prepare(
 
     ``check`` (the engine's missing-value check) runs once a BSA has been computed from height and weight.
     """
-    needs_bsa, needs_weight, needs_auc = regimen.once(_needs)  # the regimen alone: once per regimen
-    check_body_pair(patient, regimen)
-    out = Prepared(patient=patient)
-    _bsa(out, needs_bsa, options)
-    if check is not None:
-        check(regimen, out.patient)
+    _, needs_weight, needs_auc = regimen.once(_needs)  # the regimen alone: once per regimen
+    out = body_values(regimen, patient, options, check)
     if needs_weight:
         keys = {
             component_weight_key(regimen, c, options)
@@ -159,6 +155,23 @@ def prepare(
     _eligibility(out, regimen)
     if out.working:  # else the patient as it is (a copy of it is equal to it: a tenth of a small plan)
         out.patient = dataclasses.replace(out.patient, working=(*out.patient.working, *out.working))
+    return out
+
+
+def body_values(
+    regimen: Regimen,
+    patient: Patient,
+    options: ClinicalOptions,
+    check: Callable[[Regimen, Patient], None] | None = None,
+) -> Prepared:
+    """The first step of :func:`prepare`: weight and height checked as a pair, the BSA computed from them where the
+    regimen needs one and none was given, then ``check``. A plan whose rule value is missing (an age) runs this much
+    before it expands each outcome, so that a BSA given as a height is a BSA there too."""
+    check_body_pair(patient, regimen)
+    out = Prepared(patient=patient)
+    _bsa(out, regimen.once(_needs)[0], options)
+    if check is not None:
+        check(regimen, out.patient)
     return out
 
 
@@ -563,6 +576,7 @@ __all__ = [
     "Gfr",
     "Prepared",
     "StrictError",
+    "body_values",
     "calvert_gfr",
     "calvert_gfrs",
     "component_weight_key",

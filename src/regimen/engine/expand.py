@@ -24,7 +24,7 @@ from regimen.clinical.anthracycline import anthracyclines_of, exposure
 from regimen.clinical.lifetime import bleomycin_total
 from regimen.clinical.options import ClinicalOptions, StrictError
 from regimen.clinical.patient import AGE
-from regimen.clinical.prepare import prepare
+from regimen.clinical.prepare import body_values, prepare
 from regimen.engine.cycles import Cycles
 from regimen.engine.outcomes import expand_outcomes, missing_names, missing_warning, outcomes
 from regimen.engine.plan import Plan, totals_of_cycles
@@ -290,7 +290,7 @@ def _every_outcome(
     options: ClinicalOptions,
 ) -> Plan:
     """A rule's value is missing: the plan of each outcome, merged (:mod:`regimen.engine.outcomes`)."""
-    check_patient(regimen, patient)
+    body = body_values(regimen, patient, options, check_patient)  # the doses' values, a BSA from a height included
     counts, _ = _cycles_for(regimen, cycles)
     if options.strict:
         found = outcomes(regimen, patient, missing, max(counts.values()))
@@ -304,7 +304,13 @@ def _every_outcome(
             regimen, assumed, start=start, cycles=cycles, cycle_length=cycle_length, rounding=rounding, options=options
         )
 
-    return expand_outcomes(regimen, patient, missing, max(counts.values()), one)
+    plan = expand_outcomes(regimen, patient, missing, max(counts.values()), one)
+    if not body.working:
+        return plan
+    # the plan's patient as every outcome has it: the BSA computed from the height, with its working (the values a
+    # missing rule value decides, a clearance by age say, stay in each outcome's rows)
+    shown = dataclasses.replace(body.patient, working=(*body.patient.working, *body.working))
+    return dataclasses.replace(plan, patient=shown)
 
 
 def _component_notes(
