@@ -17,6 +17,7 @@ from regimen.export.table import DISCLAIMER, patient_line
 from regimen.export.worklist import (  # the worklist's outputs, where its readers have found them
     DUE_HEADER,
     due_csv,
+    due_header,
     due_ics,
     due_json,
     due_row,
@@ -109,6 +110,9 @@ def course_parts(view: CourseView, started: tuple[dt.datetime, str, str] | None 
     rows: list[tuple[str, ...]] = []
     statuses: list[str] = []
     counts: dict[str, int] = {}
+    # a course started without a value a rule needs (an age) holds each outcome's rows, marked: the mark is a column
+    # of its own beside the dose, as in 'regimen expand', so that no such row reads as a dose for every patient
+    marked = any(cr.row.condition for cr in view.rows)
     # one line per preparation: a continuous infusion's days are one pump (issue 24)
     for prep, crs in grouped(view.rows, _row_of):
         r = prep.first
@@ -123,6 +127,7 @@ def course_parts(view: CourseView, started: tuple[dt.datetime, str, str] | None 
                 local_time(r.start, s.tz if s.time else None),
                 r.drug,
                 _dose(prep, crs),
+                *((r.condition or "",) if marked else ()),
                 _working(prep, crs, s.tz),
             )
         )
@@ -145,7 +150,7 @@ def course_parts(view: CourseView, started: tuple[dt.datetime, str, str] | None 
     return CourseParts(
         header=[x for x in header if x],
         warnings=list(view.warnings),
-        columns=("Status", "Cycle", "Day", "Date", "Time", "Drug", "Dose", "Working"),
+        columns=("Status", "Cycle", "Day", "Date", "Time", "Drug", "Dose", *(["Only if"] if marked else []), "Working"),
         rows=rows,
         statuses=statuses,
         counts="Administrations: " + ", ".join(f"{n} {k}" for k, n in counts.items()),
@@ -239,6 +244,7 @@ __all__ = [
     "course_record",
     "course_text",
     "due_csv",
+    "due_header",
     "due_ics",
     "due_json",
     "due_row",

@@ -127,14 +127,25 @@ def due_json(rows: Sequence[DueRow], first: dt.date, last: dt.date) -> str:
 DUE_HEADER = ("Date", "Time", "Course", "Drug", "Dose", "Route", "Preparation", "Working")
 
 
-def due_row(r: DueRow) -> tuple[str, ...]:
-    """One administration of the worklist, in the order of :data:`DUE_HEADER` (the terminal's and the web page's)."""
+def due_header(rows: Sequence[DueRow]) -> tuple[str, ...]:
+    """:data:`DUE_HEADER`, with a column "Only if" beside the dose when a row is given only if a rule holds (a course
+    started without the age its rule needs holds each outcome's rows): no such row reads as a dose for every
+    patient."""
+    if any(r.condition for r in rows):
+        return (*DUE_HEADER[:5], "Only if", *DUE_HEADER[5:])
+    return DUE_HEADER
+
+
+def due_row(r: DueRow, marked: bool = False) -> tuple[str, ...]:
+    """One administration of the worklist, in the order of :func:`due_header` (the terminal's and the web page's);
+    ``marked``: with the column "Only if"."""
     return (
         r.date.isoformat(),
         local_time(r.start, r.tz) + (f" {r.tz}" if r.start and r.tz else ""),
         r.course_id,
         r.drug if r.role == "anticancer" else f"{r.drug} [supportive]",
         r.dose_text,
+        *((r.condition or "",) if marked else ()),
         r.route or "",
         r.preparation or "",
         r.calculation + (f"; {r.warnings}" if r.warnings else ""),
@@ -145,8 +156,10 @@ def due_text(rows: Sequence[DueRow], first: dt.date, last: dt.date) -> str:
     span = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
     lines = [f"Due {span}: {len(rows)} administration(s) across {len({r.course_id for r in rows})} course(s)", ""]
     if rows:
-        table = [DUE_HEADER, *map(due_row, rows)]
-        widths = [max(len(row[i]) for row in table) for i in range(len(DUE_HEADER) - 1)]
+        header = due_header(rows)
+        marked = header is not DUE_HEADER
+        table = [header, *(due_row(r, marked) for r in rows)]
+        widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
         for row in table:
             lines.append("  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
         lines.append("")
@@ -187,8 +200,12 @@ def due_ics(
         else:
             event.add("dtstart", r.date)
             event.add("dtend", r.date + dt.timedelta(days=1))
-        event.add("summary", clean_text(f"{r.course_id}: {r.drug} {r.dose_text}", line=True))
+        only = f" (only if {r.condition})" if r.condition else ""
+        event.add("summary", clean_text(f"{r.course_id}: {r.drug} {r.dose_text}{only}", line=True))
         text = [f"Course {r.course_id} ({r.regimen_id}), cycle {r.cycle} day {r.day}", f"Working: {r.calculation}"]
+        if r.condition:  # an outcome of a rule whose value the course lacks, as the plan's calendar marks it
+            text.append(f"Only if {r.condition}: given only to a patient for whom this holds")
+            event.add("status", "TENTATIVE")
         if r.preparation:
             text.append(f"Preparation: {r.preparation}")
         if r.warnings:
@@ -211,6 +228,7 @@ __all__ = [
     "DUE_COLUMNS",
     "DUE_HEADER",
     "due_csv",
+    "due_header",
     "due_ics",
     "due_json",
     "due_record",
