@@ -125,7 +125,7 @@ def test_a_day_of_the_unit_with_three_users(unit: str, browser: tuple[webdriver.
         "pkhan: cycle 1: doses verified against the protocol (day 1 ondansetron 8 mg, day 1 dexamethasone 8 mg, "
         "day 1 oxaliplatin 156.825 mg"  # the antiemetics first, as the plan gives them
     ) in said
-    assert "day 1-2 fluorouracil-pump 4428 mg" in said
+    assert "day 1-2 fluorouracil-pump 4,428 mg" in said
     _sign_out(driver)
 
     _sign_in(driver, base, "rsmith")

@@ -107,3 +107,24 @@ def test_on_ones_own_machine_a_dose_is_given_without_a_verification(tmp_path: Pa
     # verification still records, and says so in the history, by the login name
     said = ok(regimen("course", "verify", "bed4", "--cycle", "2", "--db", where))
     assert "cycle 2: doses verified against the protocol" in said
+
+
+def test_a_verifications_figures_read_as_every_dose_is_written() -> None:
+    """The exact figures a verification recorded, in the course's history: thousands separated (ISMP, as every dose
+    regimen prints), exact to the last place, and a fraction that does not end as a decimal as n/d."""
+    from regimen.engine.courses.describe import verified_what
+    from regimen.engine.courses.events import Verification
+
+    e = Verification(
+        phase="main",
+        cycle=1,
+        doses=(
+            ("day 1-2 fluorouracil-pump", "4428 mg"),  # 2,400 mg/m² x 1.845 m²
+            ("day 1 oxaliplatin", "6273/40 mg"),  # 85 mg/m² x 1.845 m² = 156.825 mg
+            ("day 1 ondansetron", "8 mg"),
+            ("day 1 x", "490/3 mg"),
+        ),
+    )
+    assert verified_what(e) == (
+        "day 1-2 fluorouracil-pump 4,428 mg, day 1 oxaliplatin 156.825 mg, day 1 ondansetron 8 mg, day 1 x 490/3 mg"
+    )

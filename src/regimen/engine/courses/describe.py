@@ -25,6 +25,7 @@ from regimen.engine.preparations import Preparation, grouped, preparation_words
 from regimen.engine.rows import exact_text
 from regimen.model import Administration, Regimen, how_given
 from regimen.quantities.clock import tzinfo_for
+from regimen.quantities.exact import exact_decimal, format_decimal, is_terminating
 
 #: The mark on each planned row of a cycle (after the first) whose gates were not checked (issue 27): in
 #: ``course show`` and the worklist's warnings.
@@ -55,11 +56,15 @@ def requirement_what(e: RequirementRecord) -> str:
 
 
 def verified_what(e: Verification) -> str:
-    """'day 1 oxaliplatin 2431/20 mg, ...' as the figures of a verification, readable: '121.55 mg'."""
+    """'day 1 oxaliplatin 2431/20 mg, ...' as the figures of a verification, readable: '121.55 mg', exact, and in
+    the notation of every dose regimen prints: '4,428 mg', its thousands separated (a fraction that does not end as
+    a decimal stays 'n/d')."""
     out = []
     for name, figure in e.doses:
         number, _, unit = figure.partition(" ")
-        out.append(f"{name} {exact_text(Fraction(number))} {unit}")
+        x = Fraction(number)
+        shown = format_decimal(exact_decimal(x, 30)) if is_terminating(x) else exact_text(x)
+        out.append(f"{name} {shown} {unit}")
     return ", ".join(out)
 
 
