@@ -10,6 +10,7 @@ the terminal and on the web pages, listed the day-5 dose unmarked.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import icalendar
@@ -93,3 +94,14 @@ def test_the_web_pages_mark_it_as_the_terminal_does(undecided: str, tmp_path: Pa
     due = table_of(client.get("/due", params={"from": DAY5}).text)
     assert due.headers[4:7] == ["Drug", "Dose", "Only if"]
     assert [(c[3], c[6]) for _, c in due.rows] == [("bed7", "age ≤ 60 years"), ("bed8", "")]
+
+
+def test_the_course_keeps_the_warning_that_the_age_decides_part_of_it(undecided: str) -> None:
+    """The plan's warning that the age was not given is the plan's as a whole: the course shows it on top, as
+    'regimen expand' does, and a decided course has none."""
+    shown = _run("course", "show", "bed7", "--db", undecided)
+    warning = "WARNING: age not given: rule 'age > 60' decides part of this plan"
+    assert [line for line in shown.splitlines() if line.startswith(warning)], shown[:600]
+    assert warning not in _run("course", "show", "bed8", "--db", undecided)
+    record = json.loads(_run("course", "show", "bed7", "--db", undecided, "--format", "json"))
+    assert any(w.startswith("age not given") for w in record["warnings"])

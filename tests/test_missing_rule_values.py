@@ -243,3 +243,15 @@ def test_csv_and_json_carry_the_condition() -> None:
         ("cytarabine", "age ≤ 60 years"),
         ("cytarabine", "age > 60 years"),
     }
+
+
+def test_every_csv_row_of_an_undecided_plan_carries_its_warning() -> None:
+    """The warning that the age decides part of the plan is the plan's as a whole (``plan_warnings``): every CSV row
+    carries it, as every row carries the plan's other warnings, so that no row read alone looks settled."""
+    out = CliRunner().invoke(cli, ["expand", "cenersen-arm3", "--weight", "70", "--bsa", "1.8", "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert rows and all(r["plan_warnings"].startswith("age not given: rule 'age > 60'") for r in rows)
+    plan = undecided()
+    assert plan.plan_warnings[0] == plan.warnings[0] and plan.plan_warnings[0].startswith("age not given")
+    decided = regimen.expand(ARM3, regimen.make_patient(weight="70", bsa="1.8", age="45"))
+    assert not any(w.startswith("age not given") for w in decided.plan_warnings)

@@ -221,6 +221,8 @@ def merge(
     notes = [n for n in plans[0].notes if all(n in p.notes for p in plans[1:])]
     notes[-1:-1] = undecided_notes(plans[0].regimen, conditions)
     warnings = [warning, *dict.fromkeys(w for p in plans for w in p.warnings)]
+    # the missing value's warning is the plan's as a whole: every CSV row carries it, and a course keeps it
+    plan_level = [warning, *dict.fromkeys(w for p in plans for w in p.plan_warnings)]
     return dataclasses.replace(
         plans[0],
         patient=patient,
@@ -228,6 +230,7 @@ def merge(
         totals=tuple(totals),
         notes=tuple(notes),
         warnings=tuple(warnings),
+        plan_warnings=tuple(plan_level),
     )
 
 
