@@ -321,7 +321,7 @@ def test_max_dose_per_administration_is_applied_and_stated_as_protocol_not_warni
         assert row.caps == ("dose capped at the regimen maximum 2 mg per administration (calculated 2.52 mg)",)
     assert p.warnings == ()
     assert (
-        "vincristine (cycle 1 day 1, cycle 1 day 8): dose capped at the regimen maximum 2 mg per administration "
+        "vincristine (cycle 1, days 1 and 8): dose capped at the regimen maximum 2 mg per administration "
         "(calculated 2.52 mg), as the protocol states"
     ) in p.notes
     assert plan(VINCRISTINE, ClinicalOptions(strict=True), bsa="1.8").administrations == p.administrations
@@ -467,7 +467,7 @@ def test_hopa_440_is_not_rounded_and_warns(vial500: Path) -> None:
     row = one(p, "rituximab")
     assert row.dose == 440 and row.dose_calculated is None
     assert "+13.64 % from the calculated 440 mg, beyond the ±10 % threshold (HOPA)" in row.warnings[0]
-    assert any("rituximab (cycle 1 day 1): not rounded" in w for w in p.warnings)
+    assert any("rituximab (cycle 1, day 1): not rounded" in w for w in p.warnings)
 
 
 def test_band_6_percent(vial500: Path) -> None:
@@ -727,3 +727,31 @@ def test_the_age_is_held_to_its_usual_maximum_and_the_eligibility_in_integers() 
     plain = dataclasses.replace(reg, eligibility=None)
     assert age_warnings(plain, Fraction(100)) == []
     assert age_warnings(plain, Fraction(101)) == ["age 101 years is over 100: check the value"]
+
+
+def test_a_warning_on_many_doses_names_each_day_once_and_shared_days_together() -> None:
+    """'capecitabine (cycle 1 day 1, cycle 1 day 1, cycle 1 day 2, ...)' listed all 224 doses of CAPOX's tablets
+    (8 cycles x 14 days x twice a day), each day twice, 3,600 characters before the warning itself."""
+    import dataclasses
+
+    from regimen.clinical.adjust import row_warnings
+    from regimen.clinical.choices import build_options
+
+    p = regimen.expand(
+        regimen.load("capox"),
+        regimen.make_patient(weight="70", bsa="1.8"),
+        options=build_options({"round_to": ("capecitabine=500mg",)}),
+    )
+    [line] = [w for w in p.warnings if w.startswith("capecitabine (")]
+    # 1,000 mg/m² x 1.8 m² = 1,800 mg; by 500 mg the nearest is 2,000 mg, +11.11 %: beyond HOPA's ±10 %
+    assert line.startswith("capecitabine (cycles 1–8, days 1–14): not rounded: the nearest amount by 500mg")
+    plain = regimen.expand(regimen.load("capox"), regimen.make_patient(weight="70", bsa="1.8"))
+    rows = [r for r in plain.administrations if r.drug == "capecitabine"]
+    assert row_warnings(rows) == []
+    some = [
+        dataclasses.replace(r, warnings=("w",)) if (r.cycle, r.day) in {(1, 1), (1, 8), (3, 1), (3, 8), (4, 2)} else r
+        for r in rows
+    ]
+    assert row_warnings(some) == ["capecitabine (cycles 1 and 3, days 1 and 8; cycle 4, day 2): w"]
+    phased = [dataclasses.replace(r, phase="ac") if r.cycle == 4 else r for r in some]
+    assert row_warnings(phased) == ["capecitabine (cycles 1 and 3, days 1 and 8; ac cycle 4, day 2): w"]

@@ -36,6 +36,7 @@ from regimen.clinical.renal_adjust import RenalPlan, renal_plan
 from regimen.clinical.rounding import Rounder, round_dose
 from regimen.errors import option
 from regimen.model import Administration, Amount, Component, Dose, DoseLevel, Infusion, Regimen
+from regimen.quantities.days import describe_days
 from regimen.quantities.exact import format_fraction
 from regimen.quantities.units import ParsedDose
 
@@ -412,13 +413,26 @@ def _cap(rows: list[PendingRow], cap: Amount, unit: str, what: str) -> str | Non
 
 
 def row_warnings(rows: Iterable[Administration], attribute: str = "warnings") -> list[str]:
-    """Row warnings (or ``caps``) gathered for the plan: one line per drug and message, naming the days."""
-    found: dict[tuple[str, str], list[str]] = {}
+    """Row warnings (or ``caps``) gathered for the plan: one line per drug and message, naming the days, each once
+    (twice-daily doses are one day), and the cycles that share the same days together: 'capecitabine (cycles 1–8,
+    days 1–14): ...', 'vincristine (cycle 1, days 1 and 8): ...'."""
+    found: dict[tuple[str, str], dict[tuple[str, int], dict[int, None]]] = {}
     for r in filter(attrgetter(attribute), rows):  # most rows have none: skipped without a Python step each
         for w in getattr(r, attribute):
-            where = f"{'' if r.phase == 'main' else r.phase + ' '}cycle {r.cycle} day {r.day}"
-            found.setdefault((r.drug, w), []).append(where)
-    return [f"{drug} ({', '.join(places)}): {w}" for (drug, w), places in found.items()]
+            found.setdefault((r.drug, w), {}).setdefault((r.phase, r.cycle), {})[r.day] = None
+    return [f"{drug} ({_places(cycles)}): {w}" for (drug, w), cycles in found.items()]
+
+
+def _places(cycles: dict[tuple[str, int], dict[int, None]]) -> str:
+    """Where a warning holds: the cycles of each phase that share the same days said together."""
+    together: dict[tuple[str, tuple[int, ...]], list[int]] = {}
+    for (phase, cycle), days in cycles.items():
+        together.setdefault((phase, tuple(days)), []).append(cycle)
+    said = []
+    for (phase, shared), numbers in together.items():
+        label = "" if phase == "main" else f"{phase} "
+        said.append(f"{label}{describe_days(numbers).replace('day', 'cycle', 1)}, {describe_days(shared)}")
+    return "; ".join(said)
 
 
 __all__ = ["Adjustments", "PendingRow", "row_warnings", "unadjusted"]
