@@ -755,3 +755,20 @@ def test_a_warning_on_many_doses_names_each_day_once_and_shared_days_together() 
     assert row_warnings(some) == ["capecitabine (cycles 1 and 3, days 1 and 8; cycle 4, day 2): w"]
     phased = [dataclasses.replace(r, phase="ac") if r.cycle == 4 else r for r in some]
     assert row_warnings(phased) == ["capecitabine (cycles 1 and 3, days 1 and 8; ac cycle 4, day 2): w"]
+
+
+WRITTEN_PRIORS = ["doxorubicin 240 mg/m2", "doxorubicin=240 mg/m2", "doxorubicin = 240 mg/m²", " Doxorubicin 240 mg/m2"]
+
+
+@pytest.mark.parametrize("written", WRITTEN_PRIORS)
+def test_a_prior_dose_is_read_with_a_space_or_an_equals_sign(written: str) -> None:
+    """'doxorubicin=240 mg/m2', as the other options of a drug are written (--round DRUG=..., --dose-percent
+    DRUG=...), was refused with "dose 'mg/m2' must be a number followed by a unit": the '240' had gone to the drug."""
+    prior = parse_prior(written)
+    assert (prior.drug, prior.mg_m2) == ("doxorubicin", 240)
+
+
+@pytest.mark.parametrize("written", ["=240 mg/m2", "doxorubicin=", "doxorubicin", ""])
+def test_a_prior_dose_without_its_drug_or_dose_names_both(written: str) -> None:
+    with pytest.raises(AnthracyclineError, match=r"write the drug and its cumulative dose, e\.g\."):
+        parse_prior(written)

@@ -12,6 +12,7 @@ anthraquinone mitoxantrone) when a plan is checked.
 from __future__ import annotations
 
 import functools
+import re
 import tomllib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -167,7 +168,10 @@ class Prior:
 
 
 def parse_prior(text: str) -> Prior:
-    drug, _, dose_text = text.strip().partition(" ")
+    """'doxorubicin 240 mg/m2', or 'doxorubicin=240 mg/m2' as the other options of a drug are written
+    (``--round DRUG=...``, ``--dose-percent DRUG=...``): the drug, then its cumulative dose."""
+    found = re.fullmatch(r"\s*([^\s=]+)\s*(?:=\s*|\s+)(.*)", text, re.S)
+    drug, dose_text = found.groups() if found else ("", "")
     if not drug or not dose_text.strip():
         raise AnthracyclineError(
             f"{option('prior')} {text!r}: write the drug and its cumulative dose, e.g. "
