@@ -200,8 +200,9 @@ def due_ics(
         else:
             event.add("dtstart", r.date)
             event.add("dtend", r.date + dt.timedelta(days=1))
-        only = f" (only if {r.condition})" if r.condition else ""
-        event.add("summary", clean_text(f"{r.course_id}: {r.drug} {r.dose_text}{only}", line=True))
+        # the condition first, as the plan's own calendar writes it: a calendar that cuts a long title keeps it
+        only = f"Only if {r.condition}: " if r.condition else ""
+        event.add("summary", clean_text(f"{only}{r.course_id}: {r.drug} {r.dose_text}", line=True))
         text = [f"Course {r.course_id} ({r.regimen_id}), cycle {r.cycle} day {r.day}", f"Working: {r.calculation}"]
         if r.condition:  # an outcome of a rule whose value the course lacks, as the plan's calendar marks it
             text.append(f"Only if {r.condition}: given only to a patient for whom this holds")
