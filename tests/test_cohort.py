@@ -903,3 +903,45 @@ def test_a_pumps_second_day_in_a_cohort_is_its_22_hours() -> None:
     assert len(second) == 24 and set(second["duration_h"]) == {22.0}  # 12 cycles, two patients
     # 95,040/46 = 47,520/23 exactly, shown to 4 significant figures as a single plan shows it
     assert set(second["dose_exact"]) == {"47520/23"} and set(second["dose"]) == {2066.0}
+
+
+#: Rosters with each patient's kidney values, for the regimens with renal tables (capecitabine in CAPOX; cisplatin in
+#: cisplatin-etoposide). Cockcroft–Gault at 70 kg: (140 − 70) × 70 / (72 × 1.5) = 45.37 mL/min for a man of 70
+#: (capecitabine 30–50 mL/min: 75 % of 1,000 mg/m² × 1.8 m² = 1,350 mg; cisplatin 45 to under 60: 80 %), × 0.85 =
+#: 38.56 for a woman (cisplatin, below 45: left out); 14.17 for a woman of 80 with 3.5 mg/dL (capecitabine
+#: contraindicated, left out); a measured GFR of 40; a creatinine without a sex (not checked, a warning); none.
+KIDNEY_ROSTER = [
+    {"patient_id": "m70", "age": "70", "sex": "male", "scr_mgdl": "1.5", "gfr_mlmin": ""},
+    {"patient_id": "f70", "age": "70", "sex": "female", "scr_mgdl": "1.5", "gfr_mlmin": ""},
+    {"patient_id": "f80", "age": "80", "sex": "female", "scr_mgdl": "3.5", "gfr_mlmin": ""},
+    {"patient_id": "g40", "age": "55", "sex": "", "scr_mgdl": "", "gfr_mlmin": "40"},
+    {"patient_id": "nosex", "age": "70", "sex": "", "scr_mgdl": "1.5", "gfr_mlmin": ""},
+    {"patient_id": "none", "age": "50", "sex": "male", "scr_mgdl": "", "gfr_mlmin": ""},
+]
+
+
+@pytest.mark.parametrize("regimen_id", ["capox", "cisplatin-etoposide"])
+def test_a_rosters_kidney_values_change_the_doses_as_they_do_in_regimen_expand(regimen_id: str) -> None:
+    """A roster's scr_mgdl (with age, sex and weight_kg) or gfr_mlmin: each patient's renal band applied, as
+    'regimen expand --scr/--gfr' applies it. Before, a cohort read them for AUC dosing only and planned every patient
+    at the full dose: capecitabine 1,800 mg twice a day for the man of 70, whose plan gives 1,350 mg."""
+    rows = [{**r, "weight_kg": "70", "bsa_m2": "1.8", "start_date": "2026-01-05"} for r in KIDNEY_ROSTER]
+    result = cohort(load(regimen_id), pd.DataFrame(rows))
+    assert result.rejected == 0, result.errors.to_dict("records")
+    got = _by_patient(_cohort_csv(result.frame), drop_id=True)
+    for row in rows:
+        assert got.get(row["patient_id"], []) == _expected(regimen_id, row), row["patient_id"]
+    first = {pid: [r for r in rs if r["drug"] in ("capecitabine", "cisplatin")][:1] for pid, rs in got.items()}
+    if regimen_id == "capox":
+        assert [r["dose"] for r in first["m70"]] == ["1350"] and [r["dose"] for r in first["none"]] == ["1800"]
+        assert first["f80"] == []  # contraindicated below 30 mL/min: left out, with a warning
+    else:
+        # cisplatin 80 mg/m² × 1.8 m² = 144 mg; 45.37 mL/min is in 45 to under 60: 80 % of it, 115.2 mg
+        assert [r["dose"] for r in first["m70"]] == ["115.2"]
+        assert first["f70"] == [] and first["g40"] == []  # below 45 mL/min: avoided, left out
+    warned = {pid for pid, rs in got.items() if "kidney function not checked" in rs[0]["plan_warnings"]}
+    assert "nosex" in warned and "m70" not in warned
+    assert any("applied by each patient's plan from the roster's scr_mgdl" in n for n in result.notes)
+    # the same regimen without kidney values in the roster: said, and every patient at the full dose
+    plain = cohort(load(regimen_id), pd.DataFrame(rows).drop(columns=["scr_mgdl", "gfr_mlmin"]))
+    assert any(n.startswith("kidney function not checked") and "add scr_mgdl" in n for n in plain.notes)

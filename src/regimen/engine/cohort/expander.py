@@ -142,6 +142,8 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
     _weight_body: bool = field(init=False, default=False, repr=False)  # a dosing weight from height and sex
     _plain: bool = field(init=False, default=True, repr=False)
     _auc: bool = field(init=False, default=False, repr=False)  # a dose by target AUC: the GFR per patient
+    _renal: bool = field(init=False, default=False, repr=False)  # renal tables: applied from the roster's kidney values
+    _kidney_notes: tuple[str, str] | None = field(init=False, default=None, repr=False)  # without / with them
     # held while a chunk is expanded: everything above is remembered across chunks and grows as they come (the row
     # table most of all), and Dask's local scheduler runs a run's tasks on threads sharing one expander (issue 26:
     # two tasks appending to the row table at once broke it, or gave rows the self-check had to catch). Chunks are
@@ -159,9 +161,26 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
             self._by_rules = {}
         self._plain = _plain(self.regimen)
         self._auc = _doses_by_auc(self.regimen)
-        kidney = not_checked_note(self.regimen)  # a roster carries no creatinine: the renal tables are not applied
-        if kidney is not None:
+        # renal tables (capecitabine's, cisplatin's): applied from each patient's kidney values when the roster has
+        # them (scr_mgdl with age, sex and weight_kg, or gfr_mlmin), by that patient's own plan; else not checked
+        given = (
+            f"{COLUMNS['scr']} (with {COLUMNS['age']}, {COLUMNS['sex']} and {COLUMNS['weight']}) or {COLUMNS['gfr']}"
+        )
+        kidney = not_checked_note(self.regimen, f"add {given} to the roster")
+        self._renal = kidney is not None and not self._auc
+        if kidney is not None and not self._renal:
             self._note(kidney)
+        drugs = ", ".join(dict.fromkeys(c.drug for c in self.regimen.components() if c.renal))
+        self._kidney_notes = (
+            (
+                kidney,
+                f"renal dose adjustments of {drugs} applied by each patient's plan from the roster's {given}; a "
+                "patient without them is planned at the full dose, with the warning that kidney function was not "
+                "checked",
+            )
+            if kidney is not None
+            else None
+        )
         if self.options is not None:
             self._set_options(self.options)
         self._dosing_weight_needs()
@@ -317,6 +336,10 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
 
         available = [str(c) for c in roster.columns]
         self.required_columns(available)
+        # the roster's kidney values, for a regimen with renal tables: read, and each patient's plan applies them
+        kidney = self._renal and (COLUMNS["scr"] in available or COLUMNS["gfr"] in available)
+        if self._renal and self._kidney_notes is not None:
+            self._note(self._kidney_notes[1] if kidney else self._kidney_notes[0])
         ids = id_texts if id_texts is not None else PatientIds.read(roster[ID_COLUMN])
         problems: list[RowProblem] = []
         bad = ids.missing()  # the usual chunk has an id in every row, found in C
@@ -346,7 +369,7 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
                     # --strict: every value given, as 'regimen expand' would check its warnings
                     *([k for k in COLUMNS if COLUMNS[k] in available] if self._strict else []),
                     # a dose by target AUC: the values its GFR is worked out from
-                    *([k for k in _RENAL if COLUMNS[k] in available] if self._auc else []),
+                    *([k for k in _RENAL if COLUMNS[k] in available] if self._auc or kidney else []),
                 ]
             )
         )
@@ -404,6 +427,8 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
         try:
             if self._strict is not None:
                 raise _NotVectorisable(option("strict"))
+            if kidney:  # a renal band by each patient's clearance: the plan of each patient, as 'regimen expand'
+                raise _NotVectorisable(f"the roster's kidney values, for the renal tables of {self.regimen.id}")
             try:
                 frame = self._rows(good, cols, start, ids, coded)
             except PatientError as exc:  # a row's outputs refused (an exact dose beyond 64 bits): one by one

@@ -31,7 +31,7 @@ ID_COLUMN = "patient_id"
 START_COLUMN = "start_date"
 #: Roster column for each patient value the engine knows (units in the names).
 #: ``scr_mgdl`` (serum creatinine, mg/dL or with its unit, as ``--scr``) and ``gfr_mlmin`` (a measured GFR, as
-#: ``--gfr``) are read for regimens dosed by a target AUC (Calvert) only.
+#: ``--gfr``) are read for regimens dosed by a target AUC (Calvert) and for regimens with renal dose tables.
 COLUMNS: dict[str, str] = {
     "weight": "weight_kg",
     "bsa": "bsa_m2",
