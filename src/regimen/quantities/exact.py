@@ -510,10 +510,11 @@ def decimal_to_json(d: Decimal) -> int | float:
     return float(d)
 
 
-def exact_text(x: Fraction) -> str:
-    """Exact value as text: '21.817428', or '490/24'-style fraction when it does not terminate."""
+def exact_text(x: Fraction, *, grouping: bool = False) -> str:
+    """Exact value as text: '21.817428', or '490/24'-style fraction when it does not terminate; ``grouping``: the
+    thousands separated, as a dose is printed for a reader ('4,428'), not stored ('4428')."""
     if is_terminating(x):
-        return format_decimal(exact_decimal(x, 30), grouping=False)
+        return format_decimal(exact_decimal(x, 30), grouping=grouping)
     return f"{x.numerator}/{x.denominator}"
 
 

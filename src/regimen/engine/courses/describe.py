@@ -25,7 +25,6 @@ from regimen.engine.preparations import Preparation, grouped, preparation_words
 from regimen.engine.rows import exact_text
 from regimen.model import Administration, Regimen, how_given
 from regimen.quantities.clock import tzinfo_for
-from regimen.quantities.exact import exact_decimal, format_decimal, is_terminating
 
 #: The mark on each planned row of a cycle (after the first) whose gates were not checked (issue 27): in
 #: ``course show`` and the worklist's warnings.
@@ -62,9 +61,7 @@ def verified_what(e: Verification) -> str:
     out = []
     for name, figure in e.doses:
         number, _, unit = figure.partition(" ")
-        x = Fraction(number)
-        shown = format_decimal(exact_decimal(x, 30)) if is_terminating(x) else exact_text(x)
-        out.append(f"{name} {shown} {unit}")
+        out.append(f"{name} {exact_text(Fraction(number), grouping=True)} {unit}")
     return ", ".join(out)
 
 
