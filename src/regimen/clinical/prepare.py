@@ -92,6 +92,13 @@ class Prepared:
     warnings: list[str] = field(default_factory=list)
     working: list[str] = field(default_factory=list)
 
+    def shown(self) -> Patient:
+        """The patient with the working of what was derived (the BSA from the height, ...), as a plan shows it; the
+        patient as it is when nothing was (a copy of it is equal to it: a tenth of a small plan)."""
+        if not self.working:
+            return self.patient
+        return dataclasses.replace(self.patient, working=(*self.patient.working, *self.working))
+
 
 def _needs(regimen: Regimen) -> tuple[bool, bool, bool]:
     """(a dose per m² or a bsa rule, a dose per kg, an AUC dose)."""
@@ -153,8 +160,7 @@ def prepare(
     _renal(out, needs_auc, options)
     _plausibility(out)
     _eligibility(out, regimen)
-    if out.working:  # else the patient as it is (a copy of it is equal to it: a tenth of a small plan)
-        out.patient = dataclasses.replace(out.patient, working=(*out.patient.working, *out.working))
+    out.patient = out.shown()
     return out
 
 

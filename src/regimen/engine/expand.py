@@ -309,8 +309,7 @@ def _every_outcome(
         return plan
     # the plan's patient as every outcome has it: the BSA computed from the height, with its working (the values a
     # missing rule value decides, a clearance by age say, stay in each outcome's rows)
-    shown = dataclasses.replace(body.patient, working=(*body.patient.working, *body.working))
-    return dataclasses.replace(plan, patient=shown)
+    return dataclasses.replace(plan, patient=body.shown())
 
 
 def _component_notes(
