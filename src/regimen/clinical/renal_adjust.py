@@ -39,10 +39,15 @@ def _verb(drugs: list[str]) -> str:
     return "has" if len(dict.fromkeys(drugs)) == 1 else "have"
 
 
+def renal_drugs(regimen: Regimen) -> list[str]:
+    """The drugs of ``regimen`` with renal dose tables, once each, in the regimen's order."""
+    return list(dict.fromkeys(c.drug for c in regimen.components() if c.renal))
+
+
 def not_checked_note(regimen: Regimen, how: str = "give --scr or --gfr") -> str | None:
-    """The note of a plan made without a kidney value for a regimen with renal tables (also for cohorts, whose
-    rosters carry no creatinine, and the warning of a cycle check without one); ``how``: how to give one."""
-    drugs = [c.drug for c in regimen.components() if c.renal]
+    """The note of a plan made without a kidney value for a regimen with renal tables (also for cohorts whose
+    rosters carry no kidney values, and the warning of a cycle check without one); ``how``: how to give one."""
+    drugs = renal_drugs(regimen)
     if not drugs:
         return None
     return f"kidney function not checked: {_names(drugs)} {_verb(drugs)} renal dose adjustments in this regimen; {how}"
@@ -168,4 +173,4 @@ def _missing(prepared: Prepared) -> list[str]:
     ]
 
 
-__all__ = ["RenalPlan", "hepatic_note", "not_checked_note", "renal_plan"]
+__all__ = ["RenalPlan", "hepatic_note", "not_checked_note", "renal_drugs", "renal_plan"]

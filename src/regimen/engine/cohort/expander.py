@@ -45,7 +45,7 @@ from regimen.clinical.prepare import (
     StrictError,
     component_weight_key,
 )
-from regimen.clinical.renal_adjust import not_checked_note
+from regimen.clinical.renal_adjust import not_checked_note, renal_drugs
 from regimen.engine.cohort.calvert import CalvertBlocks
 from regimen.engine.cohort.roster import (
     COLUMNS,
@@ -142,8 +142,8 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
     _weight_body: bool = field(init=False, default=False, repr=False)  # a dosing weight from height and sex
     _plain: bool = field(init=False, default=True, repr=False)
     _auc: bool = field(init=False, default=False, repr=False)  # a dose by target AUC: the GFR per patient
-    _renal: bool = field(init=False, default=False, repr=False)  # renal tables: applied from the roster's kidney values
-    _kidney_notes: tuple[str, str] | None = field(init=False, default=None, repr=False)  # without / with them
+    # renal tables (not of an AUC dose): the run's note without the roster's kidney values, and with them
+    _kidney_notes: tuple[str, str] | None = field(init=False, default=None, repr=False)
     # held while a chunk is expanded: everything above is remembered across chunks and grows as they come (the row
     # table most of all), and Dask's local scheduler runs a run's tasks on threads sharing one expander (issue 26:
     # two tasks appending to the row table at once broke it, or gave rows the self-check had to catch). Chunks are
@@ -167,20 +167,15 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
             f"{COLUMNS['scr']} (with {COLUMNS['age']}, {COLUMNS['sex']} and {COLUMNS['weight']}) or {COLUMNS['gfr']}"
         )
         kidney = not_checked_note(self.regimen, f"add {given} to the roster")
-        self._renal = kidney is not None and not self._auc
-        if kidney is not None and not self._renal:
+        if kidney is not None and self._auc:  # an AUC dose reads the kidney columns anyway: said once, as before
             self._note(kidney)
-        drugs = ", ".join(dict.fromkeys(c.drug for c in self.regimen.components() if c.renal))
-        self._kidney_notes = (
-            (
+        elif kidney is not None:
+            self._kidney_notes = (
                 kidney,
-                f"renal dose adjustments of {drugs} applied by each patient's plan from the roster's {given}; a "
-                "patient without them is planned at the full dose, with the warning that kidney function was not "
-                "checked",
+                f"renal dose adjustments of {', '.join(renal_drugs(self.regimen))} applied by each patient's plan from "
+                f"the roster's {given}; a patient without them is planned at the full dose, with the warning that "
+                "kidney function was not checked",
             )
-            if kidney is not None
-            else None
-        )
         if self.options is not None:
             self._set_options(self.options)
         self._dosing_weight_needs()
@@ -337,8 +332,8 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
         available = [str(c) for c in roster.columns]
         self.required_columns(available)
         # the roster's kidney values, for a regimen with renal tables: read, and each patient's plan applies them
-        kidney = self._renal and (COLUMNS["scr"] in available or COLUMNS["gfr"] in available)
-        if self._renal and self._kidney_notes is not None:
+        kidney = self._kidney_notes is not None and (COLUMNS["scr"] in available or COLUMNS["gfr"] in available)
+        if self._kidney_notes is not None:
             self._note(self._kidney_notes[1] if kidney else self._kidney_notes[0])
         ids = id_texts if id_texts is not None else PatientIds.read(roster[ID_COLUMN])
         problems: list[RowProblem] = []
