@@ -17,10 +17,10 @@ from regimen.export.table import DISCLAIMER, patient_line
 from regimen.export.worklist import (  # the worklist's outputs, where its readers have found them
     DUE_HEADER,
     due_csv,
-    due_header,
     due_ics,
     due_json,
     due_row,
+    due_table,
     due_text,
     local_time,
 )
@@ -244,10 +244,10 @@ __all__ = [
     "course_record",
     "course_text",
     "due_csv",
-    "due_header",
     "due_ics",
     "due_json",
     "due_row",
+    "due_table",
     "due_text",
     "preparation_words",
     "rendered",

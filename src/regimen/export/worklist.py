@@ -127,18 +127,18 @@ def due_json(rows: Sequence[DueRow], first: dt.date, last: dt.date) -> str:
 DUE_HEADER = ("Date", "Time", "Course", "Drug", "Dose", "Route", "Preparation", "Working")
 
 
-def due_header(rows: Sequence[DueRow]) -> tuple[str, ...]:
-    """:data:`DUE_HEADER`, with a column "Only if" beside the dose when a row is given only if a rule holds (a course
-    started without the age its rule needs holds each outcome's rows): no such row reads as a dose for every
-    patient."""
-    if any(r.condition for r in rows):
-        return (*DUE_HEADER[:5], "Only if", *DUE_HEADER[5:])
-    return DUE_HEADER
+def due_table(rows: Sequence[DueRow]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The worklist's header and rows (the terminal's and the web page's): :data:`DUE_HEADER`, with a column "Only if"
+    beside the dose when a row is given only if a rule holds (a course started without the age its rule needs holds
+    each outcome's rows), so that no such row reads as a dose for every patient."""
+    marked = any(r.condition for r in rows)
+    header = (*DUE_HEADER[:5], "Only if", *DUE_HEADER[5:]) if marked else DUE_HEADER
+    return header, [due_row(r, marked) for r in rows]
 
 
 def due_row(r: DueRow, marked: bool = False) -> tuple[str, ...]:
-    """One administration of the worklist, in the order of :func:`due_header` (the terminal's and the web page's);
-    ``marked``: with the column "Only if"."""
+    """One administration of the worklist, in the order of :func:`due_table`'s header; ``marked``: with the column
+    "Only if"."""
     return (
         r.date.isoformat(),
         local_time(r.start, r.tz) + (f" {r.tz}" if r.start and r.tz else ""),
@@ -156,9 +156,8 @@ def due_text(rows: Sequence[DueRow], first: dt.date, last: dt.date) -> str:
     span = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
     lines = [f"Due {span}: {len(rows)} administration(s) across {len({r.course_id for r in rows})} course(s)", ""]
     if rows:
-        header = due_header(rows)
-        marked = header is not DUE_HEADER
-        table = [header, *(due_row(r, marked) for r in rows)]
+        header, cells = due_table(rows)
+        table = [header, *cells]
         widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
         for row in table:
             lines.append("  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
@@ -229,11 +228,11 @@ __all__ = [
     "DUE_COLUMNS",
     "DUE_HEADER",
     "due_csv",
-    "due_header",
     "due_ics",
     "due_json",
     "due_record",
     "due_row",
+    "due_table",
     "due_text",
     "local_time",
 ]

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, Response
 
 from regimen.errors import RegimenError, as_flag, option
 from regimen.export.chart import chart_bytes
-from regimen.export.course import due_header, due_row, rendered
+from regimen.export.course import due_table, rendered
 from regimen.export.handout import handout_html, handout_pdf, months_of
 from regimen.export.ics import plan_to_ics
 from regimen.export.records import plan_to_csv, plan_to_json
@@ -166,13 +166,12 @@ class Pages:
             raise HTTPException(400, "From: a date as YYYY-MM-DD; Days: a whole number from 1 to 366") from None
         last = first + dt.timedelta(days=days - 1)
         rows = await run_in_threadpool(lambda: store.due(first, last, done=True))  # with each one's status
-        header = due_header(rows)
-        marked = "Only if" in header
+        header, cells = due_table(rows)
         return self.render(
             request,
             "due.html",
             header=("Status", *header),
-            rows=[(r.status, *due_row(r, marked)) for r in rows],
+            rows=[(r.status, *c) for r, c in zip(rows, cells, strict=True)],
             first=first,
             days=days,
         )
