@@ -30,6 +30,7 @@ from regimen.engine.rows import (
     plan_to_dict,
     preparation_record,
     row_record,
+    row_records,
     total_record,
 )
 from regimen.export.records import plan_record, plan_to_json
@@ -92,6 +93,7 @@ def test_records_with_the_plans_numbers_are_the_records_without(regimen_id: str)
     )
     whole = plan_to_dict(plan)
     assert whole["administrations"] == [row_record(plan, r) for r in plan.administrations]
+    assert row_records(plan) == whole["administrations"]  # the event tables' records, their numbers shared
     # the CSV and cohort records, a plan's at once (its numbers shared) and some of its rows, in another order
     assert csv_records(plan) == [csv_record(plan, r) for r in plan.administrations]
     some = plan.administrations[::-3]

@@ -349,6 +349,13 @@ def csv_records(plan: Plan, rows: Iterable[Administration] | None = None) -> lis
     return [csv_record(plan, r, numbers) for r in (plan.administrations if rows is None else rows)]
 
 
+def row_records(plan: Plan, numbers: Numbers | None = None) -> list[dict[str, Any]]:
+    """:func:`row_record` of every row of the plan, its numbers worked out once for them all (as
+    :func:`csv_records`)."""
+    n = numbers if numbers is not None else Numbers(plan.rounding)
+    return [row_record(plan, r, n) for r in plan.administrations]
+
+
 def total_record(plan: Plan, t: Total, numbers: Numbers | None = None) -> dict[str, Any]:
     n = numbers if numbers is not None else Numbers(plan.rounding)
     return {
@@ -388,7 +395,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "working": list(p.working),
         },
         "start": plan.start.isoformat() if plan.start else None,
-        "administrations": [row_record(plan, r, numbers) for r in plan.administrations],
+        "administrations": row_records(plan, numbers),
         # what is prepared and given: each dose, and each continuous infusion once, whole (issue 24)
         "preparations": _preparations(plan, numbers),
         "totals": {
@@ -484,5 +491,6 @@ __all__ = [
     "preparation_record",
     "row_json_schema",
     "row_record",
+    "row_records",
     "total_record",
 ]

@@ -40,7 +40,7 @@ from regimen.clinical.prepare import computed_bsa
 from regimen.engine.cohort.roster import ID_COLUMN, as_text, read_number, read_roster
 from regimen.engine.cohort.runner import MemorySink, RunSummary, run
 from regimen.engine.row_frames import frame_records
-from regimen.engine.rows import row_record
+from regimen.engine.rows import row_records
 from regimen.errors import RegimenError, option
 from regimen.export.frames import write_errors
 from regimen.export.io import write_atomic
@@ -229,7 +229,7 @@ def _time(r: Mapping[str, Any], i: int, times: Sequence[Fraction] | None) -> Fra
 
 def plan_events(plan: Plan, patient_id: int = 1) -> list[Event]:
     """The plan's dosing records (exact), from the same row records as every other output."""
-    records = [row_record(plan, r) for r in plan.administrations]
+    records = row_records(plan)
     for rec, r in zip(records, plan.administrations, strict=True):
         rec["dose_exact"] = r.dose  # exact Fractions, not the rounded display
         rec["duration_h"] = r.duration_hours
@@ -322,7 +322,7 @@ def unstated_methods(records: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def plan_description(plan: Plan, samples: tuple[str | None, Sequence[Fraction]] | None = None) -> str:
-    records = [row_record(plan, r) for r in plan.administrations]
+    records = row_records(plan)
     events = with_samples(plan_events(plan), samples, _anticancer(plan))
     about = describe(
         plan.regimen.id,
