@@ -909,7 +909,7 @@ def test_a_pumps_second_day_in_a_cohort_is_its_22_hours() -> None:
 #: cisplatin-etoposide). Cockcroft–Gault at 70 kg: (140 − 70) × 70 / (72 × 1.5) = 45.37 mL/min for a man of 70
 #: (capecitabine 30–50 mL/min: 75 % of 1,000 mg/m² × 1.8 m² = 1,350 mg; cisplatin 45 to under 60: 80 %), × 0.85 =
 #: 38.56 for a woman (cisplatin, below 45: left out); 14.17 for a woman of 80 with 3.5 mg/dL (capecitabine
-#: contraindicated, left out); a measured GFR of 40; a creatinine without a sex (not checked, a warning); none.
+#: contraindicated, left out); a measured GFR of 40; a creatinine without a sex (the doses of both sexes); none.
 KIDNEY_ROSTER = [
     {"patient_id": "m70", "age": "70", "sex": "male", "scr_mgdl": "1.5", "gfr_mlmin": ""},
     {"patient_id": "f70", "age": "70", "sex": "female", "scr_mgdl": "1.5", "gfr_mlmin": ""},
@@ -939,8 +939,13 @@ def test_a_rosters_kidney_values_change_the_doses_as_they_do_in_regimen_expand(r
         # cisplatin 80 mg/m² × 1.8 m² = 144 mg; 45.37 mL/min is in 45 to under 60: 80 % of it, 115.2 mg
         assert [r["dose"] for r in first["m70"]] == ["115.2"]
         assert first["f70"] == [] and first["g40"] == []  # below 45 mL/min: avoided, left out
-    warned = {pid for pid, rs in got.items() if "kidney function not checked" in rs[0]["plan_warnings"]}
-    assert "nosex" in warned and "m70" not in warned
+    warned = {pid for pid, rs in got.items() if "sex not given" in rs[0]["plan_warnings"]}
+    if regimen_id == "capox":  # 38.56 if female, 45.37 if male: both 30–50 mL/min, 75 % whatever the sex
+        assert [r["dose"] for r in first["nosex"]] == ["1350"] and not warned
+    else:  # cisplatin avoided below 45 mL/min: left out if female, 80 % if male, marked so
+        assert [(r["dose"], r["condition"]) for r in first["nosex"]] == [("115.2", "sex male")]
+        assert warned == {"nosex"}
+    assert not any("kidney function not checked" in rs[0]["plan_warnings"] for rs in got.values())
     assert any("applied by each patient's plan from the roster's scr_mgdl" in n for n in result.notes)
     # the same regimen without kidney values in the roster: said, and every patient at the full dose
     plain = cohort(load(regimen_id), pd.DataFrame(rows).drop(columns=["scr_mgdl", "gfr_mlmin"]))

@@ -88,6 +88,8 @@ class Prepared:
     weights: dict[str, BodyWeight] = field(default_factory=dict)  # dosing-weight key -> weight
     gfr: Gfr | None = None
     kidney: Gfr | None = None  # the value renal dose tables are read against: --gfr, else Cockcroft–Gault CrCl
+    # the sex not given (a creatinine, age and weight given): the clearance (female, male), read by renal_adjust
+    kidney_by_sex: tuple[Gfr, Gfr] | None = None
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     working: list[str] = field(default_factory=list)
@@ -364,18 +366,18 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
     p = out.patient
     estimates: dict[str, tuple[Fraction, str]] = {}
     scr_used = _scr_floor(out, needed, options)
+    if scr_used is not None and p.age_years is not None and p.sex is None and p.weight_kg is not None:
+        # the sex not given: the clearance of each, so that a renal table both read alike needs no sex (renal_adjust)
+        (female, f_text), (male, m_text) = (_cockcroft_gault(p, s, scr_used, f" if {s}") for s in ("female", "male"))
+        out.working.extend((f_text, m_text))
+        out.kidney_by_sex = (
+            Gfr(female, female, f"CrCl {format_fraction(female)} mL/min (Cockcroft–Gault) if female"),
+            Gfr(male, male, f"CrCl {format_fraction(male)} mL/min (Cockcroft–Gault) if male"),
+        )
     if scr_used is not None and p.age_years is not None and p.sex is not None:
-        scr, age = _f(scr_used), _f(p.age_years)
+        scr, age = _f(scr_used), _f(p.age_years)  # for CKD-EPI below
         if p.weight_kg is not None:
-            raw_cg = renal.cockcroft_gault(age, _f(p.weight_kg), scr, p.sex)
-            cg = exact_places(raw_cg, DERIVED_PLACES)
-            _possible_gfr(cg, "Cockcroft–Gault creatinine clearance", "mL/min", with_weight=True)
-            female = " × 0.85 (female)" if p.sex == "female" else ""
-            text = (
-                f"Cockcroft–Gault CrCl = (140 − {format_fraction(p.age_years)}) × {format_fraction(p.weight_kg)} kg"
-                f" (actual weight) / (72 × {format_fraction(scr_used)} mg/dL){female} = "
-                f"{rounded_text(raw_cg, cg, DERIVED_PLACES, 'mL/min')}"
-            )
+            cg, text = _cockcroft_gault(p, p.sex, scr_used)
             estimates["cockcroft-gault"] = (cg, COCKCROFT_GAULT)
             out.working.append(text)
         raw_egfr = renal.ckd_epi_2021(scr, age, p.sex)
@@ -426,6 +428,21 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
     if options.gfr_cap is None:
         out.warnings.append(GFR_CAP_LIFTED)
     out.gfr = calvert_gfr(gfr, name, options)
+
+
+def _cockcroft_gault(p: Patient, sex: str, scr: Fraction, which: str = "") -> tuple[Fraction, str]:
+    """The Cockcroft–Gault creatinine clearance of ``p`` as ``sex`` at creatinine ``scr`` (after any floor), to 2
+    decimals, and its working; ``which`` ("if female") marks the working of a sex assumed."""
+    assert p.age_years is not None and p.weight_kg is not None
+    raw = renal.cockcroft_gault(_f(p.age_years), _f(p.weight_kg), _f(scr), sex)
+    cg = exact_places(raw, DERIVED_PLACES)
+    _possible_gfr(cg, "Cockcroft–Gault creatinine clearance", "mL/min", with_weight=True)
+    female = " × 0.85 (female)" if sex == "female" else ""
+    return cg, (
+        f"Cockcroft–Gault CrCl{which} = (140 − {format_fraction(p.age_years)}) × {format_fraction(p.weight_kg)} kg"
+        f" (actual weight) / (72 × {format_fraction(scr)} mg/dL){female} = "
+        f"{rounded_text(raw, cg, DERIVED_PLACES, 'mL/min')}"
+    )
 
 
 def calvert_gfr(gfr: Fraction, source: str, options: ClinicalOptions) -> Gfr:

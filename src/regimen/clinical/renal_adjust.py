@@ -13,8 +13,14 @@ each component's rows once per run (:func:`renal_plan`):
 * no row holds: the full dose, said in the notes; below the lowest bound the source states, a warning (the source
   gives no dose there, so none is made up).
 
+A creatinine, age and weight without the sex give both sexes' clearances (the factor 0.85 or not): a table that both
+read alike is applied ("CrCl 38.56 mL/min if female, 45.37 mL/min if male ... is 30–50 mL/min: 75 %"), and the plan
+says the sex would not change it; where they read a table differently, the engine expands the plan once for each sex
+and marks the rows that differ "sex female" / "sex male" (:func:`sex_decides`), as it does for a rule's missing value.
+
 Without a kidney value, a regimen with renal tables carries the note "kidney function not checked"; with a creatinine
-but without the age, sex or weight the clearance needs, the same is a warning naming what is missing. Liver values
+but without the age or weight the clearance needs (or without the sex, where no plan is split by it), the same is a
+warning naming what is missing. Liver values
 are not taken by the tool: a regimen with hepatic tables says so in a note, naming the drugs.
 """
 
@@ -84,22 +90,24 @@ R = TypeVar("R", bound=Scalable)
 
 @dataclass(slots=True)
 class RenalPlan:
-    """What each component's renal table says for this patient: the row that holds, by component (identity)."""
+    """What each component's renal table says for this patient: the row that holds, and the kidney value it was
+    read at, by component (identity). ``kidney``: the patient's value (None: none was read)."""
 
     kidney: Gfr | None = None
-    rows: dict[int, OrganBand] = field(default_factory=dict)
+    rows: dict[int, tuple[OrganBand, Gfr]] = field(default_factory=dict)
 
     def apply(self, comp: Component, rows: list[R], unit: str) -> None:
         """Scale ``rows`` (one cycle of ``comp``, after the caps, before rounding) by the row that holds, or empty
         them when the row says avoid or contraindicated (the plan's warning was given by :func:`renal_plan`)."""
-        band = self.rows.get(id(comp))
-        if band is None or self.kidney is None:
+        found = self.rows.get(id(comp))
+        if found is None:
             return
+        band, kidney = found
         if band.stop is not None:
             rows.clear()
             return
         assert band.percent is not None
-        said = f"renal: {self.kidney.text} is {band.range_text()}: {band.action_text()} ({band.source})"
+        said = f"renal: {kidney.text} is {band.range_text()}: {band.action_text()} ({band.source})"
         for row in rows:
             before = row.amount
             row.scale(band.percent / 100)
@@ -117,8 +125,8 @@ def renal_plan(regimen: Regimen, prepared: Prepared, options: ClinicalOptions, n
     with_rows = regimen.once(_with_renal_tables)
     if not with_rows:
         return plan
-    kidney = prepared.kidney
-    if kidney is None:
+    kidneys = _kidneys(regimen, prepared, with_rows, notes)
+    if kidneys is None:
         note = not_checked_note(regimen)
         assert note is not None
         missing = _missing(prepared)
@@ -131,19 +139,19 @@ def renal_plan(regimen: Regimen, prepared: Prepared, options: ClinicalOptions, n
             notes.append(note)
         return plan
     for comp in with_rows:
-        band = next((r for r in comp.renal if r.holds(kidney.ml_min)), None)
+        kidney = plan.kidney = kidneys[id(comp)]
+        band, below = _reading(comp, kidney.ml_min)
         if band is None:
-            lowest = _lowest_bound(comp.renal)
-            if lowest is not None and kidney.ml_min < lowest:
+            if below:
                 prepared.warnings.append(
-                    f"{comp.drug}: {kidney.text} is below {format_fraction(lowest)} mL/min, the lowest value its "
+                    f"{comp.drug}: {kidney.text} is below {format_fraction(below)} mL/min, the lowest value its "
                     f"renal table states ({comp.renal[0].source}); no dose is stated there: the full dose is "
                     "planned, decide it by hand"
                 )
             else:
                 notes.append(f"renal: {kidney.text}: {comp.drug} at the full dose (no adjustment stated at this value)")
             continue
-        plan.rows[id(comp)] = band
+        plan.rows[id(comp)] = (band, kidney)
         if band.stop is None:
             notes.append(
                 f"renal: {kidney.text} is {band.range_text()}: {comp.drug} {band.action_text()} ({band.source})"
@@ -157,6 +165,75 @@ def renal_plan(regimen: Regimen, prepared: Prepared, options: ClinicalOptions, n
             raise StrictError(f"{option('strict')}: {said}; resolve it or run without {option('strict')}")
         prepared.warnings.append(said)
     return plan
+
+
+def _kidneys(
+    regimen: Regimen, prepared: Prepared, with_rows: tuple[Component, ...], notes: list[str]
+) -> dict[int, Gfr] | None:
+    """The kidney value each component's renal table is read at (by identity), None when there is none to read.
+
+    Without the sex (a creatinine, age and weight given), a table that either sex's clearance reads alike is read at
+    both ("CrCl 38.56 mL/min if female, 45.37 mL/min if male"); one that they read differently at the sex the engine
+    assumes for one of the plan's two outcomes (:func:`sex_decides`), or at none when no sex is assumed."""
+    if prepared.kidney is not None:
+        return {id(c): prepared.kidney for c in with_rows}
+    pair = prepared.kidney_by_sex
+    if pair is None:
+        return None
+    female, male = pair
+    differ = {id(c) for c in with_rows if _reading(c, female.ml_min) != _reading(c, male.ml_min)}
+    assumed = dict(prepared.patient.assumed).get("sex")
+    if differ and assumed is None:
+        return None
+    if not differ:
+        notes.append(
+            f"sex not given: the Cockcroft–Gault clearance of either sex ({format_fraction(female.ml_min)} mL/min if "
+            f"female, {format_fraction(male.ml_min)} mL/min if male) reads the renal table of "
+            f"{_names(renal_drugs(regimen))} the same way, so the plan's doses hold for both; give --sex to record it"
+        )
+    both = Gfr(
+        female.ml_min,
+        female.used,
+        f"CrCl {format_fraction(female.ml_min)} mL/min if female, {format_fraction(male.ml_min)} mL/min if male "
+        "(Cockcroft–Gault; sex not given)",
+    )
+    chosen = female if assumed == "female" else male
+    return {id(c): chosen if id(c) in differ else both for c in with_rows}
+
+
+def _reading(comp: Component, ml_min: Fraction) -> tuple[OrganBand | None, Fraction | None]:
+    """What ``comp``'s renal table says at ``ml_min``: the row that holds (None: none does), and, when none does
+    because the value is below every row, the lowest value the table states."""
+    band = next((r for r in comp.renal if r.holds(ml_min)), None)
+    if band is not None:
+        return band, None
+    lowest = _lowest_bound(comp.renal)
+    return None, lowest if lowest is not None and ml_min < lowest else None
+
+
+def sex_decides(regimen: Regimen, prepared: Prepared) -> bool:
+    """A creatinine, age and weight without the sex (and no measured GFR), no sex assumed yet: whether the two
+    sexes' Cockcroft–Gault clearances read some renal table of ``regimen`` differently, so that the plan must show
+    each sex's doses (the engine then expands the plan once with each sex assumed, :func:`_kidneys`)."""
+    pair = prepared.kidney_by_sex
+    if pair is None or prepared.kidney is not None or "sex" in dict(prepared.patient.assumed):
+        return False
+    return any(_reading(c, pair[0].ml_min) != _reading(c, pair[1].ml_min) for c in regimen.once(_with_renal_tables))
+
+
+def sex_warning(regimen: Regimen, prepared: Prepared, conditions: list[str]) -> str:
+    """The warning of a plan whose renal doses depend on the sex not given (:func:`sex_decides`)."""
+    assert prepared.kidney_by_sex is not None
+    female, male = prepared.kidney_by_sex
+    differ = [
+        c.drug for c in regimen.once(_with_renal_tables) if _reading(c, female.ml_min) != _reading(c, male.ml_min)
+    ]
+    return (
+        f"sex not given: the Cockcroft–Gault clearance is {format_fraction(female.ml_min)} mL/min if female and "
+        f"{format_fraction(male.ml_min)} mL/min if male, and the renal table of {_names(differ)} reads them "
+        f"differently; rows that depend on it are marked 'only if ...' and totals are shown for each outcome "
+        f"({', '.join(conditions)}). Give --sex to settle it"
+    )
 
 
 def _with_renal_tables(regimen: Regimen) -> tuple[Component, ...]:
@@ -173,4 +250,4 @@ def _missing(prepared: Prepared) -> list[str]:
     ]
 
 
-__all__ = ["RenalPlan", "hepatic_note", "not_checked_note", "renal_drugs", "renal_plan"]
+__all__ = ["RenalPlan", "hepatic_note", "not_checked_note", "renal_drugs", "renal_plan", "sex_decides", "sex_warning"]

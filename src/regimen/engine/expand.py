@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from fractions import Fraction
+from typing import Literal
 
 from regimen.clinical import rate_escalation
 from regimen.clinical.adjust import Adjustments, row_warnings
@@ -24,9 +26,10 @@ from regimen.clinical.anthracycline import anthracyclines_of, exposure
 from regimen.clinical.lifetime import bleomycin_total
 from regimen.clinical.options import ClinicalOptions, StrictError
 from regimen.clinical.patient import AGE
-from regimen.clinical.prepare import body_values, prepare
+from regimen.clinical.prepare import Prepared, body_values, prepare
+from regimen.clinical.renal_adjust import sex_decides, sex_warning
 from regimen.engine.cycles import Cycles
-from regimen.engine.outcomes import expand_outcomes, missing_names, missing_warning, outcomes
+from regimen.engine.outcomes import expand_outcomes, merge, missing_names, missing_warning, outcomes
 from regimen.engine.plan import Plan, totals_of_cycles
 from regimen.engine.requirements import check_patient
 from regimen.engine.timing import assign_times
@@ -135,18 +138,14 @@ def _expand(
     options = options or _NO_OPTIONS
     patient = _age_from_birth_date(patient, start)
     missing = missing_names(regimen, patient)
+    again = functools.partial(
+        _expand, regimen, start=start, cycles=cycles, cycle_length=cycle_length, rounding=rounding, options=options
+    )  # the same plan for another patient: each outcome of a value not given
     if missing:
-        return _every_outcome(
-            regimen,
-            patient,
-            missing,
-            start=start,
-            cycles=cycles,
-            cycle_length=cycle_length,
-            rounding=rounding,
-            options=options,
-        )
+        return _every_outcome(regimen, patient, missing, cycles, options, again)
     prepared = prepare(regimen, patient, options, check_patient)
+    if sex_decides(regimen, prepared):
+        return _each_sex(regimen, patient, prepared, options, again)
     patient = prepared.patient
     if cycle_length is not None and cycle_length < 1:
         raise RegimenError(f"{option('cycle_length')} must be at least 1 day, got {cycle_length}")
@@ -282,14 +281,12 @@ def _every_outcome(
     regimen: Regimen,
     patient: Patient,
     missing: list[str],
-    *,
-    start: dt.date | None,
     cycles: int | Mapping[str, int] | None,
-    cycle_length: int | None,
-    rounding: Rounding,
     options: ClinicalOptions,
+    again: Callable[[Patient], Plan],
 ) -> Plan:
-    """A rule's value is missing: the plan of each outcome, merged (:mod:`regimen.engine.outcomes`)."""
+    """A rule's value is missing: the plan of each outcome (``again`` expands one), merged
+    (:mod:`regimen.engine.outcomes`)."""
     body = body_values(regimen, patient, options, check_patient)  # the doses' values, a BSA from a height included
     counts, _ = _cycles_for(regimen, cycles)
     if options.strict:
@@ -299,17 +296,33 @@ def _every_outcome(
             f"without {option('strict')}"
         )
 
-    def one(assumed: Patient) -> Plan:
-        return _expand(
-            regimen, assumed, start=start, cycles=cycles, cycle_length=cycle_length, rounding=rounding, options=options
-        )
-
-    plan = expand_outcomes(regimen, patient, missing, max(counts.values()), one)
+    plan = expand_outcomes(regimen, patient, missing, max(counts.values()), again)
     if not body.working:
         return plan
     # the plan's patient as every outcome has it: the BSA computed from the height, with its working (the values a
     # missing rule value decides, a clearance by age say, stay in each outcome's rows)
     return dataclasses.replace(plan, patient=body.shown())
+
+
+def _each_sex(
+    regimen: Regimen, patient: Patient, prepared: Prepared, options: ClinicalOptions, again: Callable[[Patient], Plan]
+) -> Plan:
+    """The sex is not given and decides a renal dose (:func:`regimen.clinical.renal_adjust.sex_decides`): the plan
+    of each sex (``again`` expands one), merged as a missing rule value's outcomes are (rows given to one sex only
+    are marked). ``patient`` as given, ``prepared`` from it: the merged plan's patient, with both clearances."""
+    if options.strict:
+        raise StrictError(
+            f"{option('strict')}: {sex_warning(regimen, prepared, list(_SEXES))}; resolve the warning or run "
+            f"without {option('strict')}"
+        )
+    plans = [again(dataclasses.replace(patient, assumed=(*patient.assumed, ("sex", sex)))) for sex in _SEXES.values()]
+    order = {(ph.id, c.id): i for ph in regimen.phases for i, c in enumerate(ph.components)}
+    conditions = list(_SEXES)
+    return merge(plans, conditions, prepared.patient, sex_warning(regimen, prepared, conditions), order, [])
+
+
+#: The outcomes of a sex not given, and the sex each assumes.
+_SEXES: dict[str, Literal["female", "male"]] = {"sex female": "female", "sex male": "male"}
 
 
 def _component_notes(

@@ -202,10 +202,23 @@ def undecided_notes(regimen: Regimen, conditions: list[str]) -> list[str]:
     return out
 
 
+def _and(outer: str, inner: str | None) -> str:
+    """``outer`` (this merge's condition) and ``inner`` (a condition the row had from a merge of its own plan)."""
+    if not inner:
+        return outer
+    return f"({outer}) and {inner}" if " or " in outer else f"{outer} and {inner}"
+
+
 def merge(
-    plans: list[Plan], conditions: list[str], patient: Patient, warning: str, order: dict[tuple[str, str], int]
+    plans: list[Plan],
+    conditions: list[str],
+    patient: Patient,
+    warning: str,
+    order: dict[tuple[str, str], int],
+    said: list[str],
 ) -> Plan:
-    """One plan showing every outcome: shared rows once, the others marked with their condition."""
+    """One plan showing every outcome: shared rows once, the others marked with their condition (and any condition
+    they had, from an outcome's own merge). ``said``: notes on what is undecided, before the last note."""
     seen: dict[Administration, list[int]] = {}
     for i, plan in enumerate(plans):
         for row in plan.administrations:
@@ -215,14 +228,16 @@ def merge(
         if len(where) == len(plans):
             rows.append(row)
         else:
-            rows.append(dataclasses.replace(row, condition=" or ".join(conditions[i] for i in where)))
+            rows.append(
+                dataclasses.replace(row, condition=_and(" or ".join(conditions[i] for i in where), row.condition))
+            )
     rows.sort(key=lambda r: (r.course_day, order[(r.phase, r.component)], r.condition or ""))
     totals = _merge_totals(plans, conditions)
     notes = [n for n in plans[0].notes if all(n in p.notes for p in plans[1:])]
-    notes[-1:-1] = undecided_notes(plans[0].regimen, conditions)
-    warnings = [warning, *dict.fromkeys(w for p in plans for w in p.warnings)]
+    notes[-1:-1] = said
+    warnings = [warning, *_marked([p.warnings for p in plans], conditions)]
     # the missing value's warning is the plan's as a whole: every CSV row carries it, and a course keeps it
-    plan_level = [warning, *dict.fromkeys(w for p in plans for w in p.plan_warnings)]
+    plan_level = [warning, *_marked([p.plan_warnings for p in plans], conditions)]
     return dataclasses.replace(
         plans[0],
         patient=patient,
@@ -232,6 +247,16 @@ def merge(
         warnings=tuple(warnings),
         plan_warnings=tuple(plan_level),
     )
+
+
+def _marked(said: list[tuple[str, ...]], conditions: list[str]) -> list[str]:
+    """Each outcome's warnings, once each; one that only some outcomes give begins with their condition ("only if
+    sex female: cisplatin left out of the plan ...")."""
+    where: dict[str, list[str]] = {}
+    for texts, condition in zip(said, conditions, strict=True):
+        for text in texts:
+            where.setdefault(text, []).append(condition)
+    return [t if len(c) == len(conditions) else f"only if {' or '.join(c)}: {t}" for t, c in where.items()]
 
 
 def _merge_totals(plans: list[Plan], conditions: list[str]) -> list[Total]:
@@ -255,7 +280,7 @@ def _merge_totals(plans: list[Plan], conditions: list[str]) -> list[Total]:
                     unit=unit,
                     phase=phase,
                     cycle=cycle,
-                    condition=condition,
+                    condition=_and(condition, t.condition if t is not None else None),
                     component=component,
                 )
             )
@@ -274,7 +299,9 @@ def expand_outcomes(
         )
     plans = [expand_one(dataclasses.replace(patient, assumed=o.assumed)) for o in found]
     order = {(ph.id, c.id): i for ph in regimen.phases for i, c in enumerate(ph.components)}
-    return merge(plans, [o.condition for o in found], patient, missing_warning(regimen, names, found), order)
+    conditions = [o.condition for o in found]
+    warning = missing_warning(regimen, names, found)
+    return merge(plans, conditions, patient, warning, order, undecided_notes(regimen, conditions))
 
 
-__all__ = ["MAX_OUTCOMES", "Outcome", "expand_outcomes", "missing_names", "missing_warning", "outcomes"]
+__all__ = ["MAX_OUTCOMES", "Outcome", "expand_outcomes", "merge", "missing_names", "missing_warning", "outcomes"]
