@@ -279,7 +279,7 @@ def test_gfrs_in_hundredths_are_calvert_gfr(hundredths: list[int], cap: str | No
     """A cohort's GFRs made from their hundredths (calvert_gfrs) are calvert_gfr's, the value, the value used (the
     cap, the FDA default or another) and the working's text: 'GFR 130.5 mL/min (Cockcroft–Gault) capped at 125
     mL/min (FDA 2010 default)'."""
-    from regimen.clinical.prepare import COCKCROFT_GAULT, calvert_gfr, calvert_gfrs
+    from regimen.clinical.gfr import COCKCROFT_GAULT, calvert_gfr, calvert_gfrs
 
     options = ClinicalOptions(gfr_cap=Fraction(cap) if cap is not None else None)
     made = calvert_gfrs(hundredths, COCKCROFT_GAULT, options)
@@ -403,7 +403,7 @@ def test_calvert_columns_are_auc_dose_for_each_gfr(
     """The dose fields of many GFRs at once (calvert_columns, issue 29: an AUC cohort's blocks written in arrays)
     are those dose_fields gives of auc_dose's dose for each GFR, one at a time: the exact dose, its display
     rounding (ties half up), the working with the GFR's text and cap, the exact numerator and denominator."""
-    from regimen.clinical.prepare import COCKCROFT_GAULT, calvert_gfr, calvert_gfr_texts, gfr_cap_hundredths
+    from regimen.clinical.gfr import COCKCROFT_GAULT, calvert_gfr, calvert_gfr_texts, gfr_cap_hundredths
     from regimen.engine.cohort.calvert import calvert_columns
     from regimen.engine.doses import auc_dose
     from regimen.engine.rows import DOSE_FIELDS, dose_fields

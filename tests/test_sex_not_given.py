@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.helpers import examples
 
 import regimen
 from regimen.cli import cli
@@ -115,7 +116,7 @@ def test_a_measured_gfr_needs_no_sex() -> None:
     assert doses(plan, "capecitabine") == {(F(1350), None)} and not any("sex" in w for w in plan.warnings)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     reg=st.sampled_from([CAPOX, EP]),
     age=st.integers(18, 95),

@@ -29,8 +29,9 @@ from fractions import Fraction
 from operator import attrgetter
 
 from regimen.clinical.formulary import example_path
+from regimen.clinical.gfr import Gfr
 from regimen.clinical.options import ClinicalError, ClinicalOptions
-from regimen.clinical.prepare import Gfr, Prepared, component_weight_key
+from regimen.clinical.prepare import Prepared, component_weight_key
 from regimen.clinical.pretreatment import check_dpyd, is_fluoropyrimidine
 from regimen.clinical.renal_adjust import RenalPlan, renal_plan
 from regimen.clinical.rounding import Rounder, round_dose

@@ -21,12 +21,13 @@ catch typing slips such as a weight in lb given as kg, and can be tuned here).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
 from regimen.clinical import body_size, renal
+from regimen.clinical.gfr import COCKCROFT_GAULT, GFR_CAP_LIFTED, Gfr, calvert_gfr
 from regimen.clinical.options import (
     ADULT_AGE,
     ADULT_RANGES,
@@ -34,7 +35,6 @@ from regimen.clinical.options import (
     BSA_DISAGREEMENT,
     BSA_PLACES,
     CHILD_RANGES,
-    DEFAULT_GFR_CAP,
     DERIVED_PLACES,
     IBW_MIN_HEIGHT_CM,
     IDEAL_DEFAULT,
@@ -46,7 +46,7 @@ from regimen.clinical.patient import GFR
 from regimen.clinical.plausibility import check_body_pair
 from regimen.errors import PatientError, option
 from regimen.model import AucDose, Component, Eligibility, Patient, Regimen
-from regimen.quantities.exact import below, decimal_texts, format_fraction, to_decimal
+from regimen.quantities.exact import below, format_fraction, to_decimal
 
 
 def exact_places(x: float, places: int) -> Fraction:
@@ -69,13 +69,6 @@ def _f(x: Fraction) -> float:
 class BodyWeight:
     kg: Fraction
     label: str  # "" for actual weight when nothing was chosen (keeps the default working unchanged)
-
-
-@dataclass(frozen=True, slots=True)
-class Gfr:
-    ml_min: Fraction  # as estimated or measured, before the cap
-    used: Fraction  # after the cap
-    text: str  # "GFR 77.78 mL/min (Cockcroft–Gault)"
 
 
 @dataclass(slots=True)
@@ -352,16 +345,6 @@ def scr_floor_warning(scr: Fraction, options: ClinicalOptions) -> str:
     )
 
 
-#: The source of a GFR estimated by Cockcroft–Gault, as the working names it.
-COCKCROFT_GAULT = "Cockcroft–Gault"
-
-#: The warning of every AUC-dosed plan when the GFR cap is lifted (--gfr-cap none).
-GFR_CAP_LIFTED = (
-    "GFR cap lifted (--gfr-cap none): with IDMS-standardised creatinine the FDA (2010) "
-    "advises capping the GFR at 125 mL/min for carboplatin dosing"
-)
-
-
 def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
     p = out.patient
     estimates: dict[str, tuple[Fraction, str]] = {}
@@ -443,57 +426,6 @@ def _cockcroft_gault(p: Patient, sex: str, scr: Fraction, which: str = "") -> tu
         f" (actual weight) / (72 × {format_fraction(scr)} mg/dL){female} = "
         f"{rounded_text(raw, cg, DERIVED_PLACES, 'mL/min')}"
     )
-
-
-def calvert_gfr(gfr: Fraction, source: str, options: ClinicalOptions) -> Gfr:
-    """The GFR a Calvert dose uses: ``gfr`` (``source`` says where it comes from: :data:`COCKCROFT_GAULT`), capped
-    at the run's cap, and its text for the working."""
-    return _gfr_capped(gfr, f"GFR {format_fraction(gfr)} mL/min ({source})", options)
-
-
-def calvert_gfrs(hundredths: Sequence[int], source: str, options: ClinicalOptions) -> list[Gfr]:
-    """:func:`calvert_gfr` of each GFR given in hundredths of a mL/min (a cohort's estimates): the same values and
-    texts (:func:`calvert_gfr_texts`), not from a Fraction's text each."""
-    cap = options.gfr_cap
-    under = gfr_cap_hundredths(cap)
-    out: list[Gfr] = []
-    for h, text in zip(hundredths, calvert_gfr_texts(hundredths, source, cap), strict=True):
-        gfr = Fraction(h, 100)
-        out.append(Gfr(gfr, gfr if cap is None or h <= under else cap, text))
-    return out
-
-
-def gfr_cap_hundredths(cap: Fraction | None) -> int:
-    """The most hundredths of a mL/min a GFR has at or under ``cap``: h / 100 <= cap exactly when h <= this (0 for
-    no cap)."""
-    return 0 if cap is None else cap.numerator * 100 // cap.denominator
-
-
-def calvert_gfr_texts(hundredths: Sequence[int], source: str, cap: Fraction | None) -> list[str]:
-    """The text of :func:`calvert_gfr` (with ``cap`` as the run's :attr:`ClinicalOptions.gfr_cap`) of each GFR
-    given in hundredths of a mL/min, the numbers written from the integers (:func:`decimal_texts`): "GFR 130.5
-    mL/min (Cockcroft–Gault) capped at 125 mL/min (FDA 2010 default)". A cohort's Calvert rows are written from
-    these without a :class:`Gfr` each (issue 29)."""
-    under = gfr_cap_hundredths(cap)  # at or under the cap, compared in integers
-    plain = f" mL/min ({source})"
-    capped = plain + _cap_text(cap) if cap is not None else plain
-    return [
-        f"GFR {t}{plain if cap is None or h <= under else capped}"
-        for h, t in zip(hundredths, decimal_texts(hundredths, 2), strict=True)
-    ]
-
-
-def _gfr_capped(gfr: Fraction, text: str, options: ClinicalOptions) -> Gfr:
-    cap = options.gfr_cap
-    if cap is None or gfr <= cap:
-        return Gfr(ml_min=gfr, used=gfr, text=text)
-    return Gfr(ml_min=gfr, used=cap, text=f"{text}{_cap_text(cap)}")
-
-
-def _cap_text(cap: Fraction) -> str:
-    """What a GFR's text says of its cap: " capped at 125 mL/min (FDA 2010 default)"."""
-    default = " (FDA 2010 default)" if cap == DEFAULT_GFR_CAP else " (--gfr-cap)"
-    return f" capped at {format_fraction(cap)} mL/min{default}"
 
 
 def _possible_gfr(value: Fraction, what: str, unit: str, *, with_weight: bool = False, with_bsa: bool = False) -> None:
@@ -592,16 +524,11 @@ def _eligibility(out: Prepared, regimen: Regimen) -> None:
 # ClinicalError, ClinicalOptions and StrictError live in regimen.clinical.options; named here until every
 # importer uses that module (removed once the cohort and calendar modules are moved over).
 __all__ = [
-    "COCKCROFT_GAULT",
-    "GFR_CAP_LIFTED",
     "ClinicalError",
     "ClinicalOptions",
-    "Gfr",
     "Prepared",
     "StrictError",
     "body_values",
-    "calvert_gfr",
-    "calvert_gfrs",
     "component_weight_key",
     "exact_places",
     "prepare",

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Protocol, TypeVar
 
+from regimen.clinical.gfr import Gfr
 from regimen.clinical.options import ClinicalOptions, StrictError
-from regimen.clinical.prepare import Gfr, Prepared
+from regimen.clinical.prepare import Prepared
 from regimen.errors import option
 from regimen.model import Component, OrganBand, Regimen
 from regimen.quantities.exact import format_fraction

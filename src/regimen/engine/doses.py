@@ -10,7 +10,7 @@ import datetime as dt
 from fractions import Fraction
 from typing import NamedTuple
 
-from regimen.clinical.prepare import Gfr
+from regimen.clinical.gfr import Gfr
 from regimen.model import AucDose, Component, Patient, Variant
 from regimen.quantities.exact import Rounding, amount_text, format_fraction
 from regimen.quantities.units import ParsedDose

@@ -435,9 +435,8 @@ class Patient:
     working: tuple[str, ...] = ()  # how given values were converted, e.g. "154 lb = 69.85322498 kg"
     scr_mg_dl: Fraction | None = None  # serum creatinine in mg/dL
     gfr_ml_min: Fraction | None = None  # a measured (or known) GFR in mL/min, used before any estimate
-    #: Values assumed for rules only, while the engine shows each outcome of a rule whose value is missing
-    #: (never used for a dose, a formula or a warning), and the sex assumed for each outcome of a renal table that
-    #: the two sexes' clearances read differently (it picks which of the two, both worked out, the table is read at).
+    #: Values assumed for rules only (never a dose, a formula or a warning) in each outcome of a value not given;
+    #: a sex assumed also picks which of both sexes' clearances a renal table is read at (renal_adjust).
     assumed: tuple[tuple[str, Fraction | str], ...] = ()
     birth_date: dt.date | None = None  # with a start date, rules see the age at each cycle's start
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from regimen.clinical.prepare import COCKCROFT_GAULT, calvert_gfr_texts, gfr_cap_hundredths
+from regimen.clinical.gfr import COCKCROFT_GAULT, calvert_gfr_texts, gfr_cap_hundredths
 from regimen.engine.cohort.roster import Column
 from regimen.engine.cohort.values import _DEFAULT_OPTIONS, _ESTIMATE
 from regimen.engine.doses import CALVERT_OFFSET, additives_step, calvert_working

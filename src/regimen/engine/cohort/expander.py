@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from regimen.clinical.adjust import Adjustments
 from regimen.clinical.body_size import BSA_FORMULAS
+from regimen.clinical.gfr import Gfr
 from regimen.clinical.patient import read_sex
 from regimen.clinical.prepare import (
     ClinicalOptions,
-    Gfr,
     Prepared,
     StrictError,
     component_weight_key,

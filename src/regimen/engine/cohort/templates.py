@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from regimen.clinical.prepare import (
-    Gfr,
-)
+from regimen.clinical.gfr import Gfr
 from regimen.engine.cohort.calvert import calvert_columns, plain_calvert
 from regimen.engine.cohort.dose_columns import FACTOR_UNITS, dose_columns, dose_shape
 from regimen.engine.cohort.roster import (

@@ -9,13 +9,11 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from regimen.clinical.gfr import COCKCROFT_GAULT, Gfr, calvert_gfrs
 from regimen.clinical.gfr_columns import cockcroft_gault_estimates
 from regimen.clinical.prepare import (
-    COCKCROFT_GAULT,
     ClinicalOptions,
-    Gfr,
     age_warnings,
-    calvert_gfrs,
     is_child,
     prepare,
     range_warning,
