@@ -282,3 +282,28 @@ def test_seven_plus_three_gives_daunorubicin_60_and_90_as_dose_level_plus_one() 
     assert doses(high, "daunorubicin") == ["162", "162", "162"]
     shown = CliRunner().invoke(cli, ["show", "7-plus-3"]).output
     assert "for patients aged 60 or under" in shown
+
+
+def test_the_patient_line_shows_the_kidney_values_as_given() -> None:
+    """The header listed weight, BSA, age, height and sex, not the creatinine or the measured GFR the renal doses
+    were read from: a measured GFR appeared nowhere but in the rows' working."""
+    code, out, _ = run("capox", *BSA, "--gfr", "43", "--cycles", "1")
+    assert code == 0 and "Patient: BSA 1.8 m², GFR 43 mL/min (measured, --gfr)" in out
+    code, out, _ = run("capox", *BSA, *CRCL_43, "--cycles", "1")
+    assert code == 0
+    assert "Patient: weight 86 kg, BSA 1.8 m², age 68 years, sex male, serum creatinine 2 mg/dL" in out
+
+
+def test_a_creatinine_in_umol_per_litre_says_where_its_mg_per_dl_is_rounded() -> None:
+    """97 µmol/L ÷ 88.42 = 4,850/4,421 mg/dL, which does not terminate: shown to 8 decimals (1.09703687), said so;
+    88.42 µmol/L is exactly 1 mg/dL, nothing to say."""
+    data = plan("capox", *BSA, "--age", "68", "--sex", "male", "--weight", "86", "--scr", "97 umol/L", "--cycles", "1")
+    assert (
+        "serum creatinine 97 µmol/L ÷ 88.42 = 1.09703687 mg/dL (rounded half up to 8 decimals where shown; the "
+        "estimates use the unrounded value)" in data["patient"]["working"]
+    )
+    assert data["patient"]["scr_mg_dl"] == 1.09703687 and data["patient"]["gfr_ml_min"] is None
+    exact = plan("capox", *BSA, "--age", "68", "--sex", "male", "--weight", "86", "--scr", "88.42 umol/L")
+    assert "serum creatinine 88.42 µmol/L ÷ 88.42 = 1 mg/dL" in exact["patient"]["working"]
+    assert exact["patient"]["scr_mg_dl"] == 1
+    assert plan("capox", *BSA, "--gfr", "43")["patient"]["gfr_ml_min"] == 43

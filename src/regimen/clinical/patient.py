@@ -113,9 +113,10 @@ def read_scr(text: str | float | Fraction) -> tuple[Fraction, str | None]:
         )
     working = None
     if unit_text and unit_text != "mg/dl":
-        working = (
-            f"serum creatinine {format_fraction(Fraction(split[0]))} µmol/L ÷ 88.42 = {format_fraction(value)} mg/dL"
-        )
+        shown = format_fraction(value)
+        exact = Fraction(shown.replace(",", "")) == value
+        rounded = "" if exact else " (rounded half up to 8 decimals where shown; the estimates use the unrounded value)"
+        working = f"serum creatinine {format_fraction(Fraction(split[0]))} µmol/L ÷ 88.42 = {shown} mg/dL{rounded}"
     return value, working
 
 

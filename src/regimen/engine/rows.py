@@ -376,7 +376,14 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     reg = plan.regimen
     p = plan.patient
     numbers = Numbers(plan.rounding)
-    values = {"weight_kg": p.weight_kg, "bsa_m2": p.bsa_m2, "age_years": p.age_years, "height_cm": p.height_cm}
+    values = {
+        "weight_kg": p.weight_kg,
+        "bsa_m2": p.bsa_m2,
+        "age_years": p.age_years,
+        "height_cm": p.height_cm,
+        "scr_mg_dl": p.scr_mg_dl,  # as given (µmol/L converted; the working says where it is rounded)
+        "gfr_ml_min": p.gfr_ml_min,  # measured, --gfr
+    }
     return {
         "regimen": {
             "id": reg.id,

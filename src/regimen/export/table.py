@@ -138,6 +138,10 @@ def patient_line(plan: Plan) -> str:
         parts.append(f"height {format_fraction(p.height_cm)} cm")
     if p.sex is not None:
         parts.append(f"sex {p.sex}")
+    if p.scr_mg_dl is not None:  # the kidney values as given: the working shows what was made of them
+        parts.append(f"serum creatinine {format_fraction(p.scr_mg_dl)} mg/dL")
+    if p.gfr_ml_min is not None:
+        parts.append(f"GFR {format_fraction(p.gfr_ml_min)} mL/min (measured, --gfr)")
     return ", ".join(parts) or "no patient values needed"
 
 

@@ -125,6 +125,8 @@ PLAN_SCHEMA = _object(
                 "bsa_m2": _NUMBER,
                 "age_years": _NUMBER,
                 "height_cm": _NUMBER,
+                "scr_mg_dl": _NUMBER,
+                "gfr_ml_min": _NUMBER,
                 "sex": _TEXT,
                 "working": _TEXTS,
             }
