@@ -346,3 +346,14 @@ def test_the_prescriber_starts_a_course_from_the_courses_page(db: str) -> None:
         data = {**form, "course": "bed6", "csrf": csrf.group(1)}
         assert other.post("/courses/start", data=data).status_code == 403, role
     assert 'action="/courses/start"' not in signed(where, "viewer").get("/courses").text
+
+
+def test_the_measure_form_takes_an_age_and_a_sex_as_the_command_does(unit: str) -> None:
+    """'course measure --age/--sex' at the chair: the age of a birthday recorded from cycle 2; a sex other than the
+    one recorded (female) refused unless confirmed, naming the check box."""
+    presc = signed(unit, "prescriber")
+    page = presc.get("/courses/bed4").text
+    assert 'id="measure-age" name="age"' in page and '<select id="measure-sex" name="sex">' in page
+    assert "presc: age 61 from cycle 2" in recorded(presc, "measure", {"cycle": "2", "age": "61", "reason": "birthday"})
+    said = refusal(post(presc, "measure", {"cycle": "2", "sex": "male", "reason": "typo"}))
+    assert "sex male from cycle 2, where the course records female" in said and "‘Confirm as typed’" in said

@@ -105,3 +105,65 @@ def test_the_course_keeps_the_warning_that_the_age_decides_part_of_it(undecided:
     assert warning not in _run("course", "show", "bed8", "--db", undecided)
     record = json.loads(_run("course", "show", "bed7", "--db", undecided, "--format", "json"))
     assert any(w.startswith("age not given") for w in record["warnings"])
+
+
+def test_an_age_given_later_decides_the_course_from_its_cycle(tmp_path: Path) -> None:
+    """'course measure --age': the value missing at the start, recorded from cycle 1, decides every row (age 70:
+    cytarabine on days 2-4 only, 3 × 1,800 mg, and no warning); from cycle 2 of two, cycle 1 keeps its marks."""
+    where = course_db(
+        tmp_path / "c.sqlite3",
+        "start cenersen-arm3 --course a --weight 70 --bsa 1.8 --start 2026-12-01",
+        "start cenersen-arm3 --course b --weight 70 --bsa 1.8 --start 2026-12-01 --cycles 2 --cycle-length 28",
+    )
+    said = CliRunner().invoke(
+        cli, ["course", "measure", "a", "--cycle", "1", "--age", "70", "--reason", "age from the notes", "--db", where]
+    )
+    assert said.exit_code == 0 and "change 1 recorded: age 70 from cycle 1" in said.stderr
+    shown = _run("course", "show", "a", "--db", where)
+    table = _table(shown, "Status")
+    assert table[0][6:8] == ["Dose", "Working"]  # no row marked: no "Only if" column
+    assert [r[3] for r in table[1:] if r[4] == "cytarabine"] == ["2026-12-02", "2026-12-03", "2026-12-04"]
+    assert "age not given" not in shown
+    _run("course", "measure", "b", "--cycle", "2", "--age", "70", "--reason", "age from the notes", "--db", where)
+    rows = _table(_run("course", "show", "b", "--db", where), "Status")[1:]
+    cytarabine = [(r[1], r[2], r[6]) for r in rows if r[4] == "cytarabine"]
+    assert ("1", "5", "age ≤ 60 years") in cytarabine  # cycle 1: still either outcome
+    assert [c[:2] for c in cytarabine if c[0] == "2"] == [("2", "2"), ("2", "3"), ("2", "4")]
+
+
+def test_a_sex_given_later_decides_the_renal_doses(tmp_path: Path) -> None:
+    """CAPOX at 70 kg, 1.8 m², age 70, creatinine 1.3 mg/dL without the sex: 44.5 mL/min if female (75 %: 1,350 mg),
+    52.35 if male (the full 1,800 mg), each marked. 'course measure --sex male' from cycle 1: 1,800 mg, unmarked."""
+    where = course_db(
+        tmp_path / "c.sqlite3", "start capox --course c --weight 70 --bsa 1.8 --age 70 --scr 1.3 --start 2026-12-01"
+    )
+    before = _table(_run("course", "show", "c", "--db", where), "Status")
+    assert {(r[5], r[6]) for r in before[1:] if r[4] == "capecitabine"} == {
+        ("1,350 mg", "sex female"),
+        ("1,800 mg", "sex male"),
+    }
+    _run("course", "measure", "c", "--cycle", "1", "--sex", "male", "--reason", "from the notes", "--db", where)
+    after = _table(_run("course", "show", "c", "--db", where), "Status")
+    assert after[0][6:8] == ["Dose", "Working"]
+    assert {r[5] for r in after[1:] if r[4] == "capecitabine"} == {"1,800 mg"}
+
+
+@pytest.mark.parametrize(
+    ("start", "measure", "message"),
+    [
+        ("--age 70", "--age 65", "age 65 years from cycle 1 is less than the 70 years in force"),
+        ("--sex female", "--sex male", "sex male from cycle 1, where the course records female"),
+        ("--dob 1956-01-02", "--age 70", "give the age (--age) or the date of birth (--dob), not both"),
+    ],
+)
+def test_an_age_or_sex_that_contradicts_the_record_is_refused(
+    tmp_path: Path, start: str, measure: str, message: str
+) -> None:
+    where = course_db(
+        tmp_path / "c.sqlite3", f"start cenersen-arm3 --course d --weight 70 --bsa 1.8 {start} --start 2026-12-01"
+    )
+    args = ["course", "measure", "d", "--cycle", "1", *measure.split(), "--reason", "x", "--db", where]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.output
+    if "dob" not in start:  # a value recorded wrongly is corrected as typed, with --confirm
+        assert CliRunner().invoke(cli, [*args, "--confirm"]).exit_code == 0

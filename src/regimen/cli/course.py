@@ -276,7 +276,12 @@ def delay(course_id: str, cycle: str, by: str, confirm: bool, reason: str, who: 
 @click.option("--bsa", metavar="A", help="New BSA in m² (else computed from height and weight when it was).")
 @click.option("--scr", metavar="SCR", help="New serum creatinine.")
 @click.option("--gfr", metavar="ML_MIN", help="New measured GFR.")
-@confirm_option("a weight or BSA half or less, or twice or more, the one in force (refused otherwise as a likely slip)")
+@click.option("--age", metavar="Y", help="Age in years (one not given at the start decides the rows marked 'only if').")
+@click.option("--sex", type=click.Choice(["female", "male"]), help="Sex (one not given at the start: as --age).")
+@confirm_option(
+    "a weight or BSA half or less, or twice or more, the one in force, an age below it or another sex "
+    "(refused otherwise as a likely slip)"
+)
 @reason_option()
 @who_option
 @db_option
@@ -288,13 +293,16 @@ def measure(
     bsa: str | None,
     scr: str | None,
     gfr: str | None,
+    age: str | None,
+    sex: str | None,
     confirm: bool,
     reason: str,
     who: str | None,
     db: str | None,
 ) -> None:
     """New patient values from a cycle on: doses are recomputed; a change of more than 10 % in weight or BSA (from
-    one cycle to the next, or since the start) is flagged."""
+    one cycle to the next, or since the start) is flagged. An age or sex not given at the start decides, from the
+    cycle given, the rows marked 'only if'."""
     _change(
         "measure",
         course_id,
@@ -307,6 +315,8 @@ def measure(
         bsa=bsa,
         scr=scr,
         gfr=gfr,
+        age=age,
+        sex=sex,
         confirm=confirm,
     )
 

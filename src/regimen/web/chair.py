@@ -57,6 +57,7 @@ START_PATIENT = ("weight", "height", "bsa", "age", "sex", "scr", "gfr")  # the c
 CHECK_FIELDS = (*TESTS, "scr", "age", "weight", "sex")
 #: The form's words for an input a refusal names ('‘Dose given’ ...').
 LABELS = {
+    **{k: k.upper() if len(k) <= 3 else k.capitalize() for k in MEASURE_KEYS},
     "cycle": "Cycle",
     "day": "Day",
     "drug": "Drug",
@@ -78,7 +79,6 @@ LABELS = {
     "course": "Course id",
     "age": "Age",
     "sex": "Sex",
-    **{k: k.upper() if len(k) <= 3 else k.capitalize() for k in MEASURE_KEYS},
 }
 
 

@@ -67,10 +67,22 @@ def _measure(before: CourseState, after: CourseState, change: Change, e: Measure
         return
     key = (e.phase, e.cycle)
     old, new = before.patients[key], after.patients[key]
+    where = cycle_name(after.regimen, key)
+    if old.sex is not None and new.sex != old.sex:
+        raise CourseError(
+            f"{_label(change)}: sex {new.sex} from {where}, where the course records {old.sex}: a sex is not a "
+            f"measurement; if the one recorded is wrong, record this with {option('confirm')}"
+        )
+    if old.age_years is not None and new.age_years is not None and new.age_years < old.age_years:
+        raise CourseError(
+            f"{_label(change)}: age {format_fraction(new.age_years)} years from {where} is less than the "
+            f"{format_fraction(old.age_years)} years in force; check the value, and if the one recorded is wrong, "
+            f"record this with {option('confirm')}"
+        )
     for name, a, b, unit in (("weight", old.weight_kg, new.weight_kg, "kg"), ("BSA", old.bsa_m2, new.bsa_m2, "m²")):
         if a and b and (b >= a * IMPLAUSIBLE_RATIO or b * IMPLAUSIBLE_RATIO <= a):
             raise CourseError(
-                f"{_label(change)}: {name} {format_fraction(b)} {unit} from {cycle_name(after.regimen, key)} is "
+                f"{_label(change)}: {name} {format_fraction(b)} {unit} from {where} is "
                 f"{'twice or more' if b > a else 'half or less'} the {format_fraction(a)} {unit} in force: not a "
                 f"plausible change between cycles; check the value and its unit, and if it is right record it "
                 f"with {option('confirm')}"

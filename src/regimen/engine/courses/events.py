@@ -23,7 +23,9 @@ from regimen.protocol.loader import amount
 from regimen.quantities.clock import tzinfo_for
 
 #: Values a ``measure`` change may bring.
-MEASURE_KEYS = ("weight", "height", "bsa", "scr", "gfr")
+#: ``age`` and ``sex``: a value not given at the start (a rule's outcomes, both sexes' renal doses, marked until
+#: then), or an age that has moved on; the replay decides the course's rows from the cycle given.
+MEASURE_KEYS = ("weight", "height", "bsa", "scr", "gfr", "age", "sex")
 MAX_DELAY_DAYS = 366
 #: A dose recorded as given at a time later than now by more than this is refused (clocks of workstations differ).
 CLOCK_SLACK = dt.timedelta(minutes=15)
