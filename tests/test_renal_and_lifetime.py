@@ -307,3 +307,32 @@ def test_a_creatinine_in_umol_per_litre_says_where_its_mg_per_dl_is_rounded() ->
     assert "serum creatinine 88.42 µmol/L ÷ 88.42 = 1 mg/dL" in exact["patient"]["working"]
     assert exact["patient"]["scr_mg_dl"] == 1
     assert plan("capox", *BSA, "--gfr", "43")["patient"]["gfr_ml_min"] == 43
+
+
+def test_hydration_given_for_a_drug_left_out_is_left_out_with_it() -> None:
+    """GFR 40: cisplatin is avoided below 45 mL/min (BC Cancer) and left out. Its hydration (500 mL before mannitol,
+    mannitol 20 % 200 mL before cisplatin, 500 mL after it: Horinouchi 2013) was still planned, timed by a drug not
+    given: a forced diuresis for nothing. It is left out with cisplatin, said so; the antiemetics stay, flagged for
+    review, since they follow the whole regimen (their day-1 time, 'before cisplatin', says it has no anchor)."""
+    args = ("cisplatin-etoposide", *BSA, "--gfr", "40", "--cycles", "1", "--start", "2026-12-08", "--time", "08:00")
+    data = plan(*args, "--tz", "UTC")
+    components = {r["component"] for r in data["administrations"]}
+    assert not components & {"cisplatin", "prehydration", "mannitol", "posthydration"}
+    assert {"etoposide", "aprepitant", "ondansetron", "dexamethasone", "dexamethasone-days-2-4"} <= components
+    assert (
+        "supportive care given for cisplatin left out with it: prehydration (hydration fluid, before mannitol (ending "
+        "as it starts)); mannitol (mannitol 20%, before cisplatin (ending as it starts)); posthydration (hydration "
+        "fluid, after cisplatin); the supportive care that stays (aprepitant, aprepitant-days-2-3, ondansetron, "
+        "dexamethasone, dexamethasone-days-2-4) follows the whole regimen, cisplatin included: review it for the "
+        "drugs given" in data["warnings"]
+    )
+    aprepitant = next(r for r in data["administrations"] if r["component"] == "aprepitant")
+    assert aprepitant["time_note"] == "cisplatin is not given on this day: at the day's time"
+    # cisplatin given (GFR 50: 80 %): its hydration with it, nothing said
+    given = plan("cisplatin-etoposide", *BSA, "--gfr", "50", "--cycles", "1")
+    assert {"prehydration", "mannitol", "posthydration"} <= {r["component"] for r in given["administrations"]}
+    assert not any("supportive care given for" in w for w in given["warnings"])
+    # a drug left out that no supportive care is timed by (capecitabine below 30 mL/min): nothing more to say
+    capox = plan("capox", *BSA, "--gfr", "20", "--cycles", "1")
+    assert not any("supportive care" in w for w in capox["warnings"])
+    assert "ondansetron-evening" in {r["component"] for r in capox["administrations"]}

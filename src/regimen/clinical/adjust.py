@@ -223,7 +223,12 @@ class Adjustments:
     def leaves_alone(self, comp: Component) -> bool:
         """True when :meth:`apply` changes nothing of ``comp``'s rows in this run: no maximum dose, no change of
         dose, no rounding and no renal table row that holds (the engine then makes its rows without it)."""
-        return self.unchanged and unadjusted(comp) and (self.renal.kidney is None or id(comp) not in self.renal.rows)
+        renal = self.renal
+        return (
+            self.unchanged
+            and unadjusted(comp)
+            and (renal.kidney is None or (id(comp) not in renal.rows and id(comp) not in renal.with_drug))
+        )
 
     @property
     def changes_nothing(self) -> bool:

@@ -33,6 +33,7 @@ from typing import Protocol, TypeVar
 from regimen.clinical.gfr import Gfr
 from regimen.clinical.options import ClinicalOptions, StrictError
 from regimen.clinical.prepare import Prepared
+from regimen.clinical.tied_care import tied_to, timed_by
 from regimen.errors import option
 from regimen.model import Component, OrganBand, Regimen
 from regimen.quantities.exact import format_fraction
@@ -96,10 +97,17 @@ class RenalPlan:
 
     kidney: Gfr | None = None
     rows: dict[int, tuple[OrganBand, Gfr]] = field(default_factory=dict)
+    # supportive care the regimen file times before or after a drug left out (hydration before cisplatin): left out
+    # with it, by component (identity) -> that drug
+    with_drug: dict[int, str] = field(default_factory=dict)
 
     def apply(self, comp: Component, rows: list[R], unit: str) -> None:
         """Scale ``rows`` (one cycle of ``comp``, after the caps, before rounding) by the row that holds, or empty
-        them when the row says avoid or contraindicated (the plan's warning was given by :func:`renal_plan`)."""
+        them when the row says avoid or contraindicated, or when ``comp`` is supportive care given with a drug so
+        left out (the plan's warnings were given by :func:`renal_plan`)."""
+        if id(comp) in self.with_drug:
+            rows.clear()
+            return
         found = self.rows.get(id(comp))
         if found is None:
             return
@@ -165,7 +173,40 @@ def renal_plan(regimen: Regimen, prepared: Prepared, options: ClinicalOptions, n
         if options.strict:
             raise StrictError(f"{option('strict')}: {said}; resolve it or run without {option('strict')}")
         prepared.warnings.append(said)
+    _leave_out_its_care(regimen, plan, prepared.warnings)
     return plan
+
+
+def _leave_out_its_care(regimen: Regimen, plan: RenalPlan, warnings: list[str]) -> None:
+    """Supportive care given for a drug the plan leaves out (:mod:`regimen.clinical.tied_care`: prehydration before
+    mannitol before cisplatin) is left out with it. Where some supportive care is timed by the drug left out, a
+    warning says what was left out and what stays: the rest follows the whole regimen and is the prescriber's to
+    review (antiemetics chosen for cisplatin's emetogenic risk)."""
+    for phase in regimen.phases:
+        out = {c.id: c.drug for c in phase.components if (found := plan.rows.get(id(c))) and found[0].stop}
+        if not out:
+            continue
+        tied = tied_to(phase, set(out))
+        gone: dict[str, list[Component]] = {}  # by drug left out: its tied care, left out with it
+        for comp in phase.components:
+            if comp.id in tied:
+                plan.with_drug[id(comp)] = out[tied[comp.id]]
+                gone.setdefault(out[tied[comp.id]], []).append(comp)
+        timed = {out[a] for c in phase.components if c.supportive and (a := timed_by(phase, c)) in out}
+        kept = [c.id for c in phase.components if c.supportive and id(c) not in plan.with_drug]
+        label = "" if phase.id == "main" else f"{phase.id}: "
+        for drug in (d for d in dict.fromkeys(out.values()) if d in timed):
+            comps = gone.get(drug, [])
+            listed = "; ".join(f"{c.id} ({c.drug + ', ' if c.drug != c.id else ''}{c.timing})" for c in comps)
+            said = f"supportive care given for {drug} left out with it: {listed}" if comps else ""
+            if kept:
+                said += "; " if said else ""
+                said += (
+                    f"the supportive care that stays ({', '.join(kept)}) follows the whole regimen, {drug} included: "
+                    "review it for the drugs given"
+                )
+            if said:
+                warnings.append(f"{label}{said}")
 
 
 def _kidneys(

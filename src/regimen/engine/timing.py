@@ -83,8 +83,9 @@ def assign_times(regimen: Regimen, rows: list[Administration], time: dt.time, tz
                 for e in by_component.get((r.phase, r.cycle, comp.after), [])
                 if e.row.course_day <= r.course_day and (r.condition is None or e.row.condition in (None, r.condition))
             ]
-            if not before:  # what it follows is not given in this cycle: it starts the day
-                ev.start, ev.note = start_instant(r.date, time, tz)
+            if not before:  # what it follows is not given in this cycle: it starts the day, said so
+                ev.start, note = start_instant(r.date, time, tz)
+                ev.note = _absent(comp.after, "in this cycle", note)
             else:
                 pred = max(before, key=lambda e: (e.row.course_day, e.row.dose_number or 0))
                 resolve(pred, (*stack, id(ev)))
@@ -112,9 +113,10 @@ def assign_times(regimen: Regimen, rows: list[Administration], time: dt.time, tz
         r = ev.row
         assert comp.before is not None
         target = [e for e in by_component.get((r.phase, r.cycle, comp.before), []) if e.row.course_day == r.course_day]
-        if not target:
+        if not target:  # not given that day (left out, say): the day's time, said so
             assert r.date is not None
-            ev.start, ev.note = start_instant(r.date, time, tz)
+            ev.start, note = start_instant(r.date, time, tz)
+            ev.note = _absent(comp.before, "on this day", note)
             return
         nxt = min(target, key=lambda e: e.row.dose_number or 0)
         resolve(nxt, (*stack, id(ev)))
@@ -168,3 +170,9 @@ def span_text(r: Administration, tz: dt.tzinfo) -> str:
 
 
 __all__ = ["assign_times", "elapsed", "span_text", "wall"]
+
+
+def _absent(anchor: str, when: str, note: str | None) -> str:
+    """The time note of a row timed before or after ``anchor``, which is not given ``when``: at the day's time."""
+    said = f"{anchor} is not given {when}: at the day's time"
+    return f"{said}; {note}" if note else said
