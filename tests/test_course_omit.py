@@ -59,3 +59,34 @@ def test_omitting_a_day_of_a_pump_omits_the_whole_pump(tmp_path: Path) -> None:
     due = json.loads(out)
     rows = due if isinstance(due, list) else due.get("rows", due.get("due", []))
     assert not any(r["component"] == "fluorouracil-pump" for r in rows)
+
+
+def test_omitting_cisplatin_omits_the_hydration_given_for_it(tmp_path: Path) -> None:
+    """Cisplatin-etoposide, cycle 1 day 1: cisplatin omitted (held for the kidneys, say). Its prehydration (before
+    mannitol), mannitol (before cisplatin) and posthydration (after it) are given for it and are omitted with it by
+    the same change; etoposide and the antiemetics stay planned; cycle 2's hydration is untouched. A void of the
+    omission brings them all back."""
+    db = str(tmp_path / "c.sqlite3")
+    code, _, err = run(db, "course", "start", "cisplatin-etoposide", "--course", "e1", "--bsa", "1.8", "--gfr", "60",
+                       "--start", "2026-12-01", "--cycles", "2")  # fmt: skip
+    assert code == 0, err
+    code, _, err = run(db, "course", "omit", "e1", "--cycle", "1", "--day", "1", "--drug", "cisplatin",
+                       "--reason", "held")  # fmt: skip
+    assert code == 0, err
+
+    def statuses() -> dict[tuple[int, str], set[str]]:
+        rows = json.loads(run(db, "course", "show", "e1", "--format", "json")[1])["rows"]
+        out: dict[tuple[int, str], set[str]] = {}
+        for r in rows:
+            if r["day"] == 1:
+                out.setdefault((r["cycle"], r["component"]), set()).add(r["status"])
+        return out
+
+    day1 = statuses()
+    for comp in ("cisplatin", "prehydration", "mannitol", "posthydration"):
+        assert day1[(1, comp)] == {"omitted"}, comp
+        assert day1[(2, comp)] == {"planned"}, comp
+    for comp in ("etoposide", "aprepitant", "ondansetron", "dexamethasone"):
+        assert day1[(1, comp)] == {"planned"}, comp
+    assert run(db, "course", "void", "e1", "--change", "1", "--reason", "entered in error")[0] == 0
+    assert all(s == {"planned"} for s in statuses().values())

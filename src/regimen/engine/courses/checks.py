@@ -12,7 +12,8 @@ from regimen.clinical.pretreatment import first_dose_allowed
 from regimen.engine.courses.describe import cycle_arg, cycle_name, describe, row_name
 from regimen.engine.courses.events import Delay, Dose, Given, Measure, Stop, Verification, Void, same_change
 from regimen.engine.courses.records import CourseError
-from regimen.engine.courses.replay import given_records, live_changes
+from regimen.engine.courses.replay import live_changes
+from regimen.engine.courses.row_changes import given_records
 from regimen.engine.courses.state import Change, CourseRow, CourseState
 from regimen.errors import option
 from regimen.quantities.clock import tzinfo_for

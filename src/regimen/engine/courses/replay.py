@@ -22,7 +22,7 @@ from regimen.clinical.options import ClinicalOptions
 from regimen.clinical.patient import make_patient
 from regimen.clinical.pretreatment import Recorded, requirement_status
 from regimen.clinical.rounding import deviation_percent, signed_percent
-from regimen.engine.courses.describe import UNCHECKED, check_mark, cycle_name, cycles_text, mark, row_name, what
+from regimen.engine.courses.describe import UNCHECKED, check_mark, cycle_name, cycles_text, mark, row_name
 from regimen.engine.courses.events import (
     Delay,
     Dose,
@@ -37,17 +37,15 @@ from regimen.engine.courses.events import (
 )
 from regimen.engine.courses.intensity import course_intensity
 from regimen.engine.courses.records import CourseError, CourseStart
-from regimen.engine.courses.state import Change, CourseRow, CourseState, GivenDose
+from regimen.engine.courses.row_changes import SINGLE, given_records
+from regimen.engine.courses.state import Change, CourseRow, CourseState
 from regimen.engine.courses.verified import verified
 from regimen.engine.expand import expand
-from regimen.engine.plan import Plan, compute_totals, exact_sum
-from regimen.engine.preparations import Preparation, grouped, infusion_key
+from regimen.engine.plan import Plan, compute_totals
 from regimen.errors import option
 from regimen.model import Administration, Patient, Regimen
-from regimen.protocol.loader import amount
 from regimen.quantities.clock import parse_time, tzinfo_for
 from regimen.quantities.exact import format_fraction
-from regimen.quantities.units import factor
 
 #: Options the course itself counts (over the doses given and still planned), never each part plan.
 ANTHRACYCLINE_OPTIONS = ("anthracycline_table", "prior", "anthracycline_limit")
@@ -242,121 +240,6 @@ def live_changes(changes: Sequence[Change]) -> tuple[list[Change], dict[int, int
 # ---- what happened to single administrations --------------------------------------------------
 
 
-def _matches(row: Administration, e: Omit | Given) -> bool:
-    if (row.phase, row.cycle) != (e.phase, e.cycle):
-        return False
-    if e.day is not None and row.day != e.day:
-        return False
-    if e.drug is not None and e.drug.lower() not in (row.drug.lower(), row.component.lower()):
-        return False
-    return e.dose_number is None or row.dose_number == e.dose_number
-
-
-def _omit(rows: list[CourseRow], change: Change, e: Omit, regimen: Regimen) -> None:
-    """An omission: of a continuous infusion, the whole infusion (one pump is not given in part, issue 24)."""
-    hit = _whole_infusions(rows, [n for n, cr in enumerate(rows) if _matches(cr.row, e)])
-    for n in hit:
-        if rows[n].status == "planned":
-            rows[n] = dataclasses.replace(rows[n], status="omitted", change=change.seq)
-    if any(rows[n].change == change.seq for n in hit):
-        return
-    said = what(regimen, e)
-    given = [rows[n] for n in hit if rows[n].status == "given"]
-    omitted = [rows[n] for n in hit if rows[n].status == "omitted"]
-    if given:
-        why = f"is recorded as given (change {given[0].change}); a dose given cannot be omitted"
-    elif omitted:
-        why = f"is already omitted (change {omitted[0].change})"
-    elif hit:
-        why = "is not planned any more"
-    else:
-        cycle = [cr.row for cr in rows if (cr.row.phase, cr.row.cycle) == (e.phase, e.cycle)]
-        drugs = ", ".join(dict.fromkeys(r.component for r in cycle)) or "none"
-        days = ", ".join(str(d) for d in sorted({r.day for r in cycle})) or "none"
-        why = f"is not planned: that cycle gives {drugs} (on days {days})"
-    raise CourseError(f"omit (change {change.seq}): {said} {why}")
-
-
-def _given(rows: list[CourseRow], change: Change, e: Given, regimen: Regimen) -> None:
-    """A dose given, recorded against one preparation: a continuous infusion is given as a whole (one pump), so a
-    record of any of its days takes in all its day shares, each holding its exact share of the dose given (issue
-    24; the sums stay exact)."""
-    prep, members = _one_preparation(rows, change, e, regimen)
-    said = what(regimen, e)
-    for cr in (rows[n] for n in members):
-        if cr.status == "omitted":
-            raise CourseError(
-                f"given (change {change.seq}): {said} was omitted (change {cr.change}); it cannot be given"
-            )
-        if cr.status == "given":
-            raise CourseError(f"given (change {change.seq}): {said} is already recorded as given (change {cr.change})")
-    unit = prep.dose_unit
-    planned = amount(e.dose, f"{option('dose')}")
-    try:
-        dose = planned.value * factor(planned.unit, unit)
-    except Exception:
-        raise CourseError(
-            f"{option('dose')} {e.dose!r}: {prep.drug} is planned in {unit}; give the dose in "
-            f"{unit} (e.g. {option('dose')} '{format_fraction(prep.dose)} {unit}')"
-        ) from None
-    extra: tuple[str, ...] = ()
-    if dose != prep.dose:
-        off = signed_percent(deviation_percent(prep.dose, dose))
-        extra = (f"given {format_fraction(dose)} {unit}, planned {format_fraction(prep.dose)} {unit} ({off})",)
-    for n in members:
-        cr = rows[n]
-        share = dose if len(members) == 1 else dose * cr.row.dose / prep.dose
-        given = GivenDose(dose=share, unit=unit, text=e.dose, at=e.at, lot=e.lot, change=change.seq)
-        rows[n] = dataclasses.replace(cr, status="given", given=given, change=change.seq, marks=(*cr.marks, *extra))
-
-
-def _one_preparation(
-    rows: list[CourseRow], change: Change, e: Given, regimen: Regimen
-) -> tuple[Preparation, list[int]]:
-    found = _whole_infusions(rows, [n for n, cr in enumerate(rows) if _matches(cr.row, e)])
-    said = what(regimen, e)
-    if not found:
-        raise CourseError(f"given (change {change.seq}): the course has no {said} to record")
-    preps = grouped(found, lambda n: rows[n].row)
-    if len(preps) > 1:
-        drugs = ", ".join(dict.fromkeys(p.component for p, _ in preps))
-        if len({(p.component, p.days) for p, _ in preps}) == 1:  # one drug on one day, several doses
-            which = f"name the dose with {option('dose_number')} (1 to {len(preps)})"
-        else:
-            which = f"name the drug with {option('drug')} and the day with {option('day')}"
-        raise CourseError(
-            f"given (change {change.seq}): {said} matches {len(preps)} administrations ({drugs}); {which}"
-        )
-    return preps[0]
-
-
-def _whole_infusions(rows: Sequence[CourseRow], found: list[int]) -> list[int]:
-    """``found`` with every day share of each continuous infusion one of them is a share of (issue 24)."""
-    keys = {k for n in found if (k := infusion_key(rows[n].row)) is not None}
-    if not keys:
-        return found
-    return [n for n, cr in enumerate(rows) if n in found or infusion_key(cr.row) in keys]
-
-
-def given_records(rows: Sequence[CourseRow]) -> list[tuple[GivenDose, CourseRow, Fraction, Fraction]]:
-    """Each record of a dose given: its first row, and the amounts given and planned (a whole infusion's, when the
-    record is of a continuous infusion's day shares)."""
-    by_change: dict[int, list[CourseRow]] = {}
-    for cr in rows:
-        if cr.given is not None:
-            by_change.setdefault(cr.given.change, []).append(cr)
-    out = []
-    for crs in by_change.values():
-        g = crs[0].given
-        assert g is not None
-        given = exact_sum([cr.given.dose for cr in crs if cr.given is not None])
-        out.append((g, crs[0], given, exact_sum([cr.row.dose for cr in crs])))
-    return out
-
-
-_SINGLE: dict[type, Callable[[list[CourseRow], Change, Any, Regimen], None]] = {Omit: _omit, Given: _given}
-
-
 # ---- the replay ---------------------------------------------------------------------------------
 
 
@@ -439,7 +322,7 @@ def replay(start: CourseStart, changes: Sequence[Change], planner: Planner | Non
     x = _expand(course, planner)
     rows = x.rows
     for change in course.done:
-        _SINGLE[type(change.event)](rows, change, change.event, course.regimen)
+        SINGLE[type(change.event)](rows, change, change.event, course.regimen)
     if course.stopped is not None:
         rows = [_stopped(cr, course.stopped) for cr in rows]
     if course.verified:
