@@ -224,6 +224,11 @@ def test_list(runner: CliRunner) -> None:
     data = json.loads(run(runner, "list", "--format", "json").stdout)
     assert {d["id"] for d in data} == set(BUNDLED_IDS)
     assert all(d["sources"] for d in data)
+    # the table names each regimen's first source and how many more (every source ran to 3,000 characters a line)
+    seven = next(d for d in data if d["id"] == "7-plus-3")
+    line = next(x for x in result.stdout.splitlines() if x.startswith("7-plus-3 "))
+    assert line.endswith(f"{seven['sources'][0]} (+{len(seven['sources']) - 1} more: regimen show 7-plus-3)")
+    assert seven["sources"][1] not in result.stdout
 
 
 def test_show_prints_the_protocol_in_words(runner: CliRunner) -> None:

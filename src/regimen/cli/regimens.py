@@ -11,6 +11,7 @@ from regimen.cli.options import output_options, regimen_argument, regimen_path_o
 from regimen.errors import RegimenError, RegimenFileError
 from regimen.export.io import write_output
 from regimen.export.table import columns
+from regimen.model import Regimen
 from regimen.protocol.catalog import list_regimens, load
 from regimen.protocol.describe import describe
 from regimen.protocol.loader import load_data, load_file
@@ -40,9 +41,17 @@ def list_command(fmt: str, output: str | None, regimen_path: tuple[str, ...]) ->
         ]
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     else:
-        rows = [[r.id, r.name, r.indication or "", r.citation] for r in regimens]
+        # the first source (the trial or protocol the doses follow); all of them in 'regimen show' and the JSON: a
+        # table of every citation ran to thousands of characters a line
+        rows = [[r.id, r.name, r.indication or "", _first_source(r)] for r in regimens]
         text = "\n".join(columns(["Id", "Name", "Indication", "Source"], rows)) + "\n"
     write_output(text, output)
+
+
+def _first_source(r: Regimen) -> str:
+    more = len(r.sources) - 1
+    first = str(r.sources[0]) if r.sources else ""
+    return f"{first} (+{more} more: regimen show {r.id})" if more > 0 else first
 
 
 @click.command()
