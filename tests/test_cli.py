@@ -224,7 +224,7 @@ def test_list(runner: CliRunner) -> None:
     data = json.loads(run(runner, "list", "--format", "json").stdout)
     assert {d["id"] for d in data} == set(BUNDLED_IDS)
     assert all(d["sources"] for d in data)
-    # the table names each regimen's first source and how many more (every source ran to 3,000 characters a line)
+    # the table names each regimen's first source and how many more (every source ran to 2,544 characters a line)
     seven = next(d for d in data if d["id"] == "7-plus-3")
     line = next(x for x in result.stdout.splitlines() if x.startswith("7-plus-3 "))
     assert line.endswith(f"{seven['sources'][0]} (+{len(seven['sources']) - 1} more: regimen show 7-plus-3)")
