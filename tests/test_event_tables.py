@@ -124,7 +124,11 @@ def test_a_plan_that_depends_on_a_missing_value_is_refused_in_one_line() -> None
     )
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "an event table needs one plan" in lines[0] and "--age" in lines[0]
+    assert len(lines) == 1 and "an event table needs one plan" in lines[0] and lines[0].endswith("give --age")
+    # a plan whose renal doses depend on the sex not given names --sex, not --age
+    args = ["expand", "capox", "--weight", "70", "--bsa", "1.8", "--age", "70", "--scr", "1.3", "--format", "nonmem"]
+    by_sex = CliRunner().invoke(cli, args)
+    assert by_sex.exit_code == 1 and by_sex.stderr.strip().endswith("(sex female): give --sex")
 
 
 def test_a_cohort_event_table(tmp_path: Path) -> None:

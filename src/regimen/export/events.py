@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -172,11 +173,14 @@ def events_from_records(
     """The dosing records of one patient from the row records of their plan (:func:`regimen.engine.rows.row_record`
     or a cohort frame's rows). ``times``: each row's start in hours from an origin (from the plan's instants),
     else from the course day (and the dose number of several a day)."""
-    if any(r.get("condition") for r in records):
+    condition = next((str(r["condition"]) for r in records if r.get("condition")), None)
+    if condition is not None:
+        # the value the condition is on: "age ≤ 60 years" is the age's, "sex female" the sex's
+        name = re.match(r"[^a-z]*([a-z]+)", condition)
+        given = option(name.group(1)) if name and name.group(1) in ("age", "sex", "weight", "height", "bsa") else None
         raise RegimenError(
-            "an event table needs one plan, and this one depends on a value not given ("
-            + next(str(r["condition"]) for r in records if r.get("condition"))
-            + f"): give it ({option('age')}, ...)"
+            f"an event table needs one plan, and this one depends on a value not given ({condition}): give "
+            + (given or "it")
         )
     cmts: dict[str, int] = {}
     out: list[Event] = []
