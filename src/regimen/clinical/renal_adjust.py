@@ -149,7 +149,7 @@ def renal_plan(regimen: Regimen, prepared: Prepared, options: ClinicalOptions, n
         return plan
     for comp in with_rows:
         kidney = plan.kidney = kidneys[id(comp)]
-        band, below = _reading(comp, kidney.ml_min)
+        band, below = reading(comp, kidney.ml_min)
         if band is None:
             if below:
                 prepared.warnings.append(
@@ -223,7 +223,7 @@ def _kidneys(
     if pair is None:
         return None
     female, male = pair
-    differ = {id(c) for c in with_rows if _reading(c, female.ml_min) != _reading(c, male.ml_min)}
+    differ = {id(c) for c in with_rows if reading(c, female.ml_min) != reading(c, male.ml_min)}
     assumed = dict(prepared.patient.assumed).get("sex")
     if differ and assumed is None:
         return None
@@ -243,7 +243,7 @@ def _kidneys(
     return {id(c): chosen if id(c) in differ else both for c in with_rows}
 
 
-def _reading(comp: Component, ml_min: Fraction) -> tuple[OrganBand | None, Fraction | None]:
+def reading(comp: Component, ml_min: Fraction) -> tuple[OrganBand | None, Fraction | None]:
     """What ``comp``'s renal table says at ``ml_min``: the row that holds (None: none does), and, when none does
     because the value is below every row, the lowest value the table states."""
     band = next((r for r in comp.renal if r.holds(ml_min)), None)
@@ -260,16 +260,14 @@ def sex_decides(regimen: Regimen, prepared: Prepared) -> bool:
     pair = prepared.kidney_by_sex
     if pair is None or prepared.kidney is not None or "sex" in dict(prepared.patient.assumed):
         return False
-    return any(_reading(c, pair[0].ml_min) != _reading(c, pair[1].ml_min) for c in regimen.once(_with_renal_tables))
+    return any(reading(c, pair[0].ml_min) != reading(c, pair[1].ml_min) for c in regimen.once(_with_renal_tables))
 
 
 def sex_warning(regimen: Regimen, prepared: Prepared, conditions: list[str]) -> str:
     """The warning of a plan whose renal doses depend on the sex not given (:func:`sex_decides`)."""
     assert prepared.kidney_by_sex is not None
     female, male = prepared.kidney_by_sex
-    differ = [
-        c.drug for c in regimen.once(_with_renal_tables) if _reading(c, female.ml_min) != _reading(c, male.ml_min)
-    ]
+    differ = [c.drug for c in regimen.once(_with_renal_tables) if reading(c, female.ml_min) != reading(c, male.ml_min)]
     return (
         f"sex not given: the Cockcroft–Gault clearance is {format_fraction(female.ml_min)} mL/min if female and "
         f"{format_fraction(male.ml_min)} mL/min if male, and the renal table of {_names(differ)} reads them "
@@ -292,4 +290,13 @@ def _missing(prepared: Prepared) -> list[str]:
     ]
 
 
-__all__ = ["RenalPlan", "hepatic_note", "not_checked_note", "renal_drugs", "renal_plan", "sex_decides", "sex_warning"]
+__all__ = [
+    "RenalPlan",
+    "hepatic_note",
+    "not_checked_note",
+    "reading",
+    "renal_drugs",
+    "renal_plan",
+    "sex_decides",
+    "sex_warning",
+]

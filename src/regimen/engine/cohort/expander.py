@@ -47,6 +47,7 @@ from regimen.clinical.prepare import (
 )
 from regimen.clinical.renal_adjust import not_checked_note, renal_drugs
 from regimen.engine.cohort.calvert import CalvertBlocks
+from regimen.engine.cohort.kidney import changed_by_kidneys, in_roster_order
 from regimen.engine.cohort.roster import (
     COLUMNS,
     ERROR_COLUMNS,
@@ -422,8 +423,9 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
         try:
             if self._strict is not None:
                 raise _NotVectorisable(option("strict"))
-            if kidney:  # a renal band by each patient's clearance: the plan of each patient, as 'regimen expand'
-                raise _NotVectorisable(f"the roster's kidney values, for the renal tables of {self.regimen.id}")
+            if kidney:  # a renal band by each patient's clearance: those it changes expanded one at a time
+                frame, more = self._kidney_rows(good, cols, start, ids, first_row)
+                return frame, pd.concat([errors, more], ignore_index=True) if len(more) else errors
             try:
                 frame = self._rows(good, cols, start, ids, coded)
             except PatientError as exc:  # a row's outputs refused (an exact dose beyond 64 bits): one by one
@@ -434,6 +436,28 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
             if len(more):
                 errors = pd.concat([errors, more], ignore_index=True) if len(errors) else more
         return frame, errors
+
+    def _kidney_rows(
+        self, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: PatientIds, first_row: int
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """A roster's kidney values on a regimen with renal tables: the patients whose plan they change
+        (:func:`changed_by_kidneys`) one at a time, the others vectorised; the rows in roster order, and problems."""
+        import numpy as np
+        import pandas as pd
+
+        why = f"the roster's kidney values, for the renal tables of {self.regimen.id}"
+        slow = changed_by_kidneys(self.regimen, cols, good) if self._options is None else np.ones(len(good), dtype=bool)
+        fast, frames, more = good[~slow], [], pd.DataFrame(columns=list(ERROR_COLUMNS))
+        if len(fast):
+            try:
+                frames.append(self._rows(fast, cols, start, ids))
+            except (_NotVectorisable, PatientError):  # as the whole chunk would be: every patient one at a time
+                slow[:] = True
+        if slow.any():
+            self._note(f"rows computed one patient at a time ({why}: those whose plan they change)")
+            each, more = self._rows_each(good[slow], cols, start, ids, first_row)
+            frames.append(each)
+        return in_roster_order(frames, ID_COLUMN, {ids[int(p)]: i for i, p in enumerate(good)}), more
 
     def _rows(
         self, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: PatientIds, coded: Coding = False

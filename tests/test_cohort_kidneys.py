@@ -1,0 +1,109 @@
+"""A cohort with kidney values: only the patients the renal tables change are expanded one at a time.
+
+Every regimen with renal tables (ABVD's bleomycin, CAPOX's capecitabine, EP's cisplatin and etoposide), rosters of
+patients with and without a creatinine or a measured GFR, a sex or not: each patient's rows equal 'regimen expand'
+with their values (which the sample check of a run checks only for a few), and the patients whose clearance no table
+row holds take the vectorised path. The hand-worked doses are in tests/test_cohort.py (KIDNEY_ROSTER).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.helpers import examples
+from tests.test_cohort import _by_patient, _cohort_csv, _csv_rows, _patient_of
+
+from regimen import expand, load
+from regimen.engine.cohort import CohortExpander, cohort
+from regimen.engine.cohort.kidney import changed_by_kidneys
+from regimen.engine.cohort.roster import Column
+
+RENAL = ["abvd", "capox", "cisplatin-etoposide"]
+
+
+def _expected(regimen_id: str, row: dict[str, str]) -> list[dict[str, str]]:
+    """The CSV rows of 'regimen expand ... --cycles 1' for one roster row, parsed."""
+    return _csv_rows(expand(load(regimen_id), _patient_of(row), cycles=1))
+
+
+kidney_patients = st.fixed_dictionaries(
+    {
+        "age": st.integers(18, 95).map(str),
+        "sex": st.sampled_from(["female", "male", ""]),
+        "weight_kg": st.integers(40, 130).map(str),
+        # 0.4 to 6 mg/dL (a value under the usual range among them), or none
+        "scr_mgdl": st.one_of(st.just(""), st.integers(4, 60).map(lambda t: f"{t // 10}.{t % 10}")),
+        "gfr_mlmin": st.one_of(st.just(""), st.just(""), st.integers(5, 140).map(str)),
+    }
+)
+
+
+@pytest.mark.parametrize("regimen_id", RENAL)
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(kidney_patients, min_size=1, max_size=12))
+def test_each_patient_of_a_kidney_roster_gets_the_rows_of_their_own_plan(
+    regimen_id: str, rows: list[dict[str, str]]
+) -> None:
+    roster = [{**r, "patient_id": f"p{i}", "bsa_m2": "1.8"} for i, r in enumerate(rows)]
+    result = cohort(load(regimen_id), pd.DataFrame(roster), cycles=1)
+    got = _by_patient(_cohort_csv(result.frame), drop_id=True)
+    rejected = set(result.errors["patient_id"]) if len(result.errors) else set()
+    for row in roster:
+        if row["patient_id"] in rejected:  # refused by 'regimen expand' too (an impossible clearance)
+            continue
+        assert got.get(row["patient_id"], []) == _expected(regimen_id, row), row
+    assert list(dict.fromkeys(r["patient_id"] for r in _cohort_csv(result.frame))) == [
+        r["patient_id"] for r in roster if r["patient_id"] not in rejected
+    ]  # in roster order
+
+
+def test_patients_whose_clearance_no_table_row_holds_are_not_expanded_one_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CAPOX: capecitabine's table has rows below 30 (contraindicated) and 30–50 mL/min (75 %). A man of 50 at 70 kg
+    and 1.0 mg/dL: (140 − 50) × 70 / 72 = 87.5 mL/min, no row: his rows are the vectorised ones. A man of 70 at 1.5
+    mg/dL (45.37, 75 %), a woman without a creatinine's sex ... and a measured GFR of 40 are expanded one at a time."""
+    each: list[int] = []
+    original = CohortExpander._rows_each
+
+    def counting(self: CohortExpander, good: np.ndarray, *args: Any) -> Any:
+        each.append(len(good))
+        return original(self, good, *args)
+
+    monkeypatch.setattr(CohortExpander, "_rows_each", counting)
+    rows = [
+        {"patient_id": "fine", "age": "50", "sex": "male", "weight_kg": "70", "scr_mgdl": "1.0", "gfr_mlmin": ""},
+        {"patient_id": "none", "age": "50", "sex": "male", "weight_kg": "70", "scr_mgdl": "", "gfr_mlmin": ""},
+        {"patient_id": "m70", "age": "70", "sex": "male", "weight_kg": "70", "scr_mgdl": "1.5", "gfr_mlmin": ""},
+        {"patient_id": "nosex", "age": "50", "sex": "", "weight_kg": "70", "scr_mgdl": "1.0", "gfr_mlmin": ""},
+        {"patient_id": "g40", "age": "50", "sex": "male", "weight_kg": "70", "scr_mgdl": "", "gfr_mlmin": "40"},
+        {"patient_id": "g90", "age": "50", "sex": "male", "weight_kg": "70", "scr_mgdl": "", "gfr_mlmin": "90"},
+    ]
+    roster = pd.DataFrame([{**r, "bsa_m2": "1.8"} for r in rows])
+    result = cohort(load("capox"), roster, cycles=1)
+    assert each == [3]  # m70, nosex, g40: the rest (fine, none, g90) vectorised
+    got = _by_patient(_cohort_csv(result.frame), drop_id=True)
+    for row in rows:
+        assert got[row["patient_id"]] == _expected("capox", {**row, "bsa_m2": "1.8"}), row["patient_id"]
+    first = {pid: next(r["dose"] for r in rs if r["drug"] == "capecitabine") for pid, rs in got.items()}
+    assert first == {"fine": "1800", "none": "1800", "m70": "1350", "nosex": "1800", "g40": "1350", "g90": "1800"}
+
+
+def test_the_screen_reads_table_bounds_exactly() -> None:
+    """Capecitabine: 30–50 mL/min holds at 30 and at 50 exactly, not at 50.01; below 30: contraindicated. In
+    hundredths, as the estimates are: 2999, 3000, 5000 change the plan; 5001 does not."""
+    regimen = load("capox")
+    # four men of 50 at 1 mg/dL: (140 − 50) × W / 72 = 29.99, 30, 50, 50.01 mL/min for these weights
+    weights = [23.992, 24, 40, 40.008]
+    cols = {
+        "age": Column(np.zeros(4, dtype=np.int64), [50]),
+        "sex": Column(np.zeros(4, dtype=np.int64), ["male"]),
+        "weight": Column(np.arange(4, dtype=np.int64), weights),
+        "scr": Column(np.zeros(4, dtype=np.int64), [1]),
+    }
+    assert changed_by_kidneys(regimen, cols, np.arange(4)).tolist() == [True, True, True, False]
