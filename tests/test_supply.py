@@ -123,6 +123,7 @@ def test_cli_supply_formats_and_own_formulary(runner, tmp_path: Path) -> None:  
     assert table.exit_code == 0, table.output
     assert "EXAMPLE formulary" in table.output and "not in formulary" in table.output
     assert "patients in = expanded + rejected: 2 = 1 + 1" in table.output
+    assert "cenersen    1 (1 pump) " in table.output  # one patient's one pump, in the singular
     assert (tmp_path / "roster.errors.csv").exists()
     own = tmp_path / "pharmacy.toml"
     own.write_text(

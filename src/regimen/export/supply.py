@@ -87,7 +87,8 @@ def forecast_table(forecast: SupplyForecast) -> str:
             [
                 rec["period"] if rec["scope"] != "total" else "total",
                 rec["drug"],
-                f"{rec['administrations']:,}" + (f" ({rec['pumps']:,} pumps)" if rec["pumps"] else ""),
+                f"{rec['administrations']:,}"
+                + (f" ({rec['pumps']:,} pump{'' if rec['pumps'] == 1 else 's'})" if rec["pumps"] else ""),
                 f"{format_fraction(Fraction(rec['amount_exact']))} {unit}",
                 vials_text(rec["vials"]) or "not in formulary",
                 "" if rec["vial_amount"] is None else f"{format_fraction(Fraction(str(rec['vial_amount'])))} {vunit}",
