@@ -11,6 +11,7 @@ the terminal and on the web pages, listed the day-5 dose unmarked.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import icalendar
@@ -167,3 +168,23 @@ def test_an_age_or_sex_that_contradicts_the_record_is_refused(
     assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.output
     if "dob" not in start:  # a value recorded wrongly is corrected as typed, with --confirm
         assert CliRunner().invoke(cli, [*args, "--confirm"]).exit_code == 0
+
+
+def test_the_orders_check_at_the_chair_names_the_value_that_settles_a_dose(tmp_path: Path) -> None:
+    """A course of CAPOX started without the sex (creatinine 1.3 mg/dL): an order of capecitabine on day 1 cannot be
+    verified, and the page says why in the form's words ('give ‘Sex’'), not with the library's raw marker."""
+    where = course_db(
+        tmp_path / "c.sqlite3", "start capox --course c --weight 70 --bsa 1.8 --age 70 --scr 1.3 --start 2026-12-01"
+    )
+    client = TestClient(create_app(where, rate=0), base_url=ORIGIN)
+    page = client.get("/courses/c").text
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert token is not None
+    answer = client.post(
+        "/courses/c/orders", data={"cycle": "1", "orders": "capecitabine@1=1800mg", "csrf": token.group(1)}
+    )
+    assert answer.status_code == 200, answer.text
+    assert "depends on a value the plan was made without (sex female: 1,350 mg; sex male: 1,800 mg): give ‘Sex’" in (
+        answer.text.replace("&#39;", "'")
+    )
+    assert "\x1f" not in answer.text

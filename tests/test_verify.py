@@ -536,3 +536,24 @@ def test_output_to_a_file_keeps_the_exit_status(tmp_path: Path, runner: CliRunne
         "dexamethasone-days-2-3",  # the plan's order: day 1's doses, then its days 2 and 3 (one line)
     ]
     assert f"{out}: written (json)" in result.output
+
+
+def test_an_order_whose_dose_depends_on_a_value_not_given_says_which_and_what_settles_it() -> None:
+    """CAPOX at 1.8 m², 70 kg, age 70, creatinine 1.3 mg/dL, no sex: capecitabine is 1,350 mg a dose if female
+    (44.5 mL/min, 75 %) and 1,800 mg if male (52.35 mL/min). An order for day 1 was refused with "capecitabine has
+    different doses on different days: give the day", though it gave the day; the drugs not ordered lumped both
+    outcomes into one line at the first one's dose. In every format, the option is named as the command's: the
+    problems carried the library's raw marker for it (an ASCII unit separator) into the output."""
+    args = ["verify", "capox", "--bsa", "1.8", "--weight", "70", "--age", "70", "--scr", "1.3"]
+    result = CliRunner().invoke(cli, [*args, "--order", "capecitabine@1=1800mg"])
+    assert result.exit_code == 1
+    out = result.stdout
+    assert (
+        "PROBLEM: capecitabine's dose on day 1 depends on a value the plan was made without (sex female: 1,350 mg; "
+        "sex male: 1,800 mg): give --sex"
+    ) in out
+    assert "- capecitabine, cycle 1, days 1–14, 28 doses (only if sex female): 1,350 mg (" in out
+    assert "- capecitabine, cycle 1, days 1–14, 28 doses (only if sex male): 1,800 mg (" in out
+    for fmt in ("table", "json", "csv"):
+        written = CliRunner().invoke(cli, [*args, "--order", "capecitabine@1=1800mg", "--format", fmt]).stdout
+        assert "\x1f" not in written and "give --sex" in written, fmt

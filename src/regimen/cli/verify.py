@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import click
 from regimen.cli.clinical_options import clinical_options, options_from_context
 from regimen.cli.options import (
     cycle_options,
+    flag,
     output_options,
     patient_options,
     regimen_argument,
@@ -22,7 +24,7 @@ from regimen.clinical.patient import make_patient
 from regimen.engine.expand import expand as expand_plan
 from regimen.engine.orders import SPELLING, Order, OrderError, orders_from_texts, read_orders_file
 from regimen.engine.verify import Verification, parse_tolerance, verify
-from regimen.errors import RegimenError, option
+from regimen.errors import RegimenError, option, render
 from regimen.export.io import write_output
 from regimen.export.verification import verification_csv, verification_json, verification_table
 from regimen.protocol.catalog import load
@@ -146,10 +148,23 @@ def _read(path: str) -> bytes:
 
 
 def write_verification(result: Verification, fmt: str, output: str | None) -> None:
+    result = _flagged(result)
     if fmt == "table" and output in (None, "-") and show(lambda width, mark: verification_table(result)):
         return
-    render = {"json": verification_json, "csv": verification_csv}.get(fmt, verification_table)
-    write_output(render(result), output)
+    written = {"json": verification_json, "csv": verification_csv}.get(fmt, verification_table)
+    write_output(written(result), output)
+
+
+def _flagged(result: Verification) -> Verification:
+    """The checks' problems and notes with each input they name ('give --start', 'give --sex') as this command's
+    option, before any format is written (the library marks them; a JSON string would escape the mark)."""
+    checks = tuple(
+        dataclasses.replace(
+            c, problems=tuple(render(p, flag) for p in c.problems), notes=tuple(render(n, flag) for n in c.notes)
+        )
+        for c in result.checks
+    )
+    return dataclasses.replace(result, checks=checks)
 
 
 __all__ = ["verify_command", "write_verification"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -179,6 +180,13 @@ def _condition(
     return min(texts, key=len)
 
 
+def settled_by(condition: str) -> str:
+    """The option that gives the value a row's condition is on ("age ≤ 60 years": --age; "sex female": --sex), or
+    'the value' when the condition names none the options take."""
+    found = re.search(r"[a-z]+", condition)
+    return option(found.group()) if found and found.group() in _ASK else "the value"
+
+
 def missing_warning(regimen: Regimen, names: list[str], outcome_list: list[Outcome]) -> str:
     asked = " and ".join(_ASK[n] for n in names)
     decided = "; ".join(f"'{r.text}'" for r in dict.fromkeys(rules(regimen)) if set(r.names) & set(names))
@@ -304,4 +312,13 @@ def expand_outcomes(
     return merge(plans, conditions, patient, warning, order, undecided_notes(regimen, conditions))
 
 
-__all__ = ["MAX_OUTCOMES", "Outcome", "expand_outcomes", "merge", "missing_names", "missing_warning", "outcomes"]
+__all__ = [
+    "MAX_OUTCOMES",
+    "Outcome",
+    "expand_outcomes",
+    "merge",
+    "missing_names",
+    "missing_warning",
+    "outcomes",
+    "settled_by",
+]

@@ -23,6 +23,7 @@ from typing import Literal
 
 from regimen.clinical.choices import percent
 from regimen.engine.orders import Order, Quantity
+from regimen.engine.outcomes import settled_by
 from regimen.engine.plan import Plan
 from regimen.engine.preparations import Preparation, preparations
 from regimen.errors import RegimenError, option
@@ -120,10 +121,10 @@ class Expected:
 
     @property
     def when(self) -> str:
-        if self.repeats > 1:
-            return f"cycle {self.cycle}, {describe_days(self.days)}, {self.repeats} doses"
-        number = f", dose {self.dose_number}" if self.dose_number is not None else ""
         only = f" (only if {self.condition})" if self.condition else ""
+        if self.repeats > 1:
+            return f"cycle {self.cycle}, {describe_days(self.days)}, {self.repeats} doses{only}"
+        number = f", dose {self.dose_number}" if self.dose_number is not None else ""
         return f"cycle {self.cycle}, day {self.day}{number}{only}"
 
 
@@ -267,11 +268,12 @@ def verify(
     ordered_cycles = {_cycle_of(o, plan, cycle) for o in pending} or {cycle}
     ordered = {(e.cycle, e.component) for i, e in enumerate(entries) if i in taken}
     ordered |= {(c.expected.cycle, c.expected.component) for c in checks if c.expected is not None}
-    lacking: dict[tuple[int, str], list[Expected]] = {}
+    lacking: dict[tuple[int, str, str | None], list[Expected]] = {}
     for e in entries:
         if e.cycle in ordered_cycles and (e.cycle, e.component) not in ordered and e.dose > 0:
-            lacking.setdefault((e.cycle, e.component), []).append(e)
-    # one line per drug not ordered, with every day of it (capecitabine twice daily on days 1-14 is one line)
+            lacking.setdefault((e.cycle, e.component, e.condition), []).append(e)
+    # one line per drug not ordered, with every day of it (capecitabine twice daily on days 1-14 is one line), and
+    # one per outcome of a value not given (1,350 mg only if sex female; 1,800 mg only if sex male)
     missing = tuple(
         rows[0] if len(rows) == 1 else replace(rows[0], days=tuple(sorted({e.day for e in rows})), repeats=len(rows))
         for rows in lacking.values()
@@ -394,12 +396,19 @@ def _check(
         problems.append(f"no day: the protocol gives {component.component} on {describe_days(days)} of cycle {at}")
     free = [(i, e) for i, e in in_cycle if i not in taken] or in_cycle
     if len({e.dose for _, e in free}) > 1:
-        return Check(
-            order,
-            "not checked",
-            tol,
-            problems=(*problems, f"{component.component} has different doses on different days: give the day"),
-        )
+        conditions = list(dict.fromkeys(e.condition for _, e in free))
+        if day is not None and any(conditions):  # one day, a dose for each outcome of a value not given
+            each = "; ".join(
+                f"{c or 'always'}: {amount_text(next(e.dose for _, e in free if e.condition == c), component.unit)}"
+                for c in conditions
+            )
+            said = (
+                f"{component.component}'s dose on day {day} depends on a value the plan was made without ({each}): "
+                f"give {settled_by(next(c for c in conditions if c))}"
+            )
+        else:
+            said = f"{component.component} has different doses on different days: give the day"
+        return Check(order, "not checked", tol, problems=(*problems, said))
     index, entry = free[0]
     taken.add(index)
     if entry.condition is not None:

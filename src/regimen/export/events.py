@@ -28,7 +28,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -40,6 +39,7 @@ from regimen.clinical.patient import AGE, BSA, HEIGHT, WEIGHT
 from regimen.clinical.prepare import computed_bsa
 from regimen.engine.cohort.roster import ID_COLUMN, as_text, read_number, read_roster
 from regimen.engine.cohort.runner import MemorySink, RunSummary, run
+from regimen.engine.outcomes import settled_by
 from regimen.engine.row_frames import frame_records
 from regimen.engine.rows import row_records
 from regimen.errors import RegimenError, option
@@ -175,12 +175,9 @@ def events_from_records(
     else from the course day (and the dose number of several a day)."""
     condition = next((str(r["condition"]) for r in records if r.get("condition")), None)
     if condition is not None:
-        # the value the condition is on: "age ≤ 60 years" is the age's, "sex female" the sex's
-        name = re.match(r"[^a-z]*([a-z]+)", condition)
-        given = option(name.group(1)) if name and name.group(1) in ("age", "sex", "weight", "height", "bsa") else None
         raise RegimenError(
             f"an event table needs one plan, and this one depends on a value not given ({condition}): give "
-            + (given or "it")
+            f"{settled_by(condition)}"
         )
     cmts: dict[str, int] = {}
     out: list[Event] = []

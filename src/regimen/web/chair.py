@@ -249,7 +249,16 @@ class Chair:
             if not lines or len(lines) > 50:
                 raise RegimenError("orders: one order a line (e.g. oxaliplatin=150mg), at most 50")
             found = verify(plan, orders_from_texts(lines), cycle=key[1])
-            rows = [{**check_record(plan, c), "typed": line} for c, line in zip(found.checks, lines, strict=True)]
+            records = [check_record(plan, c) for c in found.checks]
+            rows = [  # a problem naming an input names it as the form does ('give ‘Sex’'), as every refusal here
+                {
+                    **r,
+                    "problems": [_words(p) for p in r["problems"]],
+                    "notes": [_words(n) for n in r["notes"]],
+                    "typed": line,
+                }
+                for r, line in zip(records, lines, strict=True)
+            ]
             return {"summary": found.summary, "ok": found.ok, "rows": rows}
 
         try:
