@@ -8,6 +8,7 @@ row holds take the vectorised path. The hand-worked doses are in tests/test_coho
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,8 @@ RENAL = ["abvd", "capox", "cisplatin-etoposide"]
 
 def _expected(regimen_id: str, row: dict[str, str]) -> list[dict[str, str]]:
     """The CSV rows of 'regimen expand ... --cycles 1' for one roster row, parsed."""
-    return _csv_rows(expand(load(regimen_id), _patient_of(row), cycles=1))
+    start = dt.date.fromisoformat(row["start_date"]) if row.get("start_date") else None
+    return _csv_rows(expand(load(regimen_id), _patient_of(row), start=start, cycles=1))
 
 
 kidney_patients = st.fixed_dictionaries(
@@ -39,6 +41,7 @@ kidney_patients = st.fixed_dictionaries(
         # 0.4 to 6 mg/dL (a value under the usual range among them), or none
         "scr_mgdl": st.one_of(st.just(""), st.integers(4, 60).map(lambda t: f"{t // 10}.{t % 10}")),
         "gfr_mlmin": st.one_of(st.just(""), st.just(""), st.integers(5, 140).map(str)),
+        "start_date": st.sampled_from(["", "2026-01-05", "2026-03-29"]),
     }
 )
 
@@ -62,12 +65,14 @@ def test_each_patient_of_a_kidney_roster_gets_the_rows_of_their_own_plan(
     ]  # in roster order
 
 
-def test_patients_whose_clearance_no_table_row_holds_are_not_expanded_one_at_a_time(
+def test_only_the_patients_the_vectorised_rows_cannot_show_are_expanded_one_at_a_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """CAPOX: capecitabine's table has rows below 30 (contraindicated) and 30–50 mL/min (75 %). A man of 50 at 70 kg
     and 1.0 mg/dL: (140 − 50) × 70 / 72 = 87.5 mL/min, no row: his rows are the vectorised ones. A man of 70 at 1.5
-    mg/dL (45.37, 75 %), a woman without a creatinine's sex ... and a measured GFR of 40 are expanded one at a time."""
+    mg/dL (45.37 mL/min) and a measured GFR of 40: 75 %, applied to their vectorised rows (1,800 → 1,350 mg). A
+    creatinine without the sex (each sex's doses) and a GFR of 20 (capecitabine left out, a warning): expand(), one
+    at a time."""
     each: list[int] = []
     original = CohortExpander._rows_each
 
@@ -83,15 +88,25 @@ def test_patients_whose_clearance_no_table_row_holds_are_not_expanded_one_at_a_t
         {"patient_id": "nosex", "age": "50", "sex": "", "weight_kg": "70", "scr_mgdl": "1.0", "gfr_mlmin": ""},
         {"patient_id": "g40", "age": "50", "sex": "male", "weight_kg": "70", "scr_mgdl": "", "gfr_mlmin": "40"},
         {"patient_id": "g90", "age": "50", "sex": "male", "weight_kg": "70", "scr_mgdl": "", "gfr_mlmin": "90"},
+        {"patient_id": "g20", "age": "50", "sex": "male", "weight_kg": "70", "scr_mgdl": "", "gfr_mlmin": "20"},
     ]
     roster = pd.DataFrame([{**r, "bsa_m2": "1.8"} for r in rows])
     result = cohort(load("capox"), roster, cycles=1)
-    assert each == [3]  # m70, nosex, g40: the rest (fine, none, g90) vectorised
+    assert each == [2]  # nosex and g20; the rest vectorised, m70's and g40's band applied to their rows
     got = _by_patient(_cohort_csv(result.frame), drop_id=True)
     for row in rows:
         assert got[row["patient_id"]] == _expected("capox", {**row, "bsa_m2": "1.8"}), row["patient_id"]
-    first = {pid: next(r["dose"] for r in rs if r["drug"] == "capecitabine") for pid, rs in got.items()}
-    assert first == {"fine": "1800", "none": "1800", "m70": "1350", "nosex": "1800", "g40": "1350", "g90": "1800"}
+    first = {pid: [r["dose"] for r in rs if r["drug"] == "capecitabine"][:1] for pid, rs in got.items()}
+    assert first == {
+        **{pid: ["1800"] for pid in ("fine", "none", "nosex", "g90")},
+        **{pid: ["1350"] for pid in ("m70", "g40")},
+        "g20": [],
+    }
+    m70 = next(r for r in got["m70"] if r["drug"] == "capecitabine")
+    assert m70["calculation"].endswith(
+        "; renal: CrCl 45.37 mL/min (Cockcroft–Gault) is 30–50 mL/min: 75 % of the dose (capecitabine US prescribing "
+        "information 2.4): 1,800 mg → 1,350 mg"
+    )
 
 
 def test_the_screen_reads_table_bounds_exactly() -> None:

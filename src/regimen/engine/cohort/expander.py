@@ -47,7 +47,7 @@ from regimen.clinical.prepare import (
 )
 from regimen.clinical.renal_adjust import not_checked_note, renal_drugs
 from regimen.engine.cohort.calvert import CalvertBlocks
-from regimen.engine.cohort.kidney import changed_by_kidneys, in_roster_order
+from regimen.engine.cohort.kidney import apply_bands, kidney_rows
 from regimen.engine.cohort.roster import (
     COLUMNS,
     ERROR_COLUMNS,
@@ -80,7 +80,7 @@ from regimen.engine.requirements import requirements
 from regimen.engine.row_frames import empty_frame, frame_records, records_frame, table_records
 from regimen.engine.rows import csv_records
 from regimen.errors import PatientError, option
-from regimen.model import Patient, Regimen
+from regimen.model import OrganBand, Patient, Regimen
 from regimen.quantities.exact import DEFAULT_ROUNDING, Rounding
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -145,6 +145,8 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
     _auc: bool = field(init=False, default=False, repr=False)  # a dose by target AUC: the GFR per patient
     # renal tables (not of an AUC dose): the run's note without the roster's kidney values, and with them
     _kidney_notes: tuple[str, str] | None = field(init=False, default=None, repr=False)
+    # while a chunk's kidney values are applied: each member's renal bands, by patient id (cohort.kidney)
+    _bands: dict[str, tuple[str, dict[str, OrganBand]]] = field(init=False, default_factory=dict, repr=False)
     # held while a chunk is expanded: everything above is remembered across chunks and grows as they come (the row
     # table most of all), and Dask's local scheduler runs a run's tasks on threads sharing one expander (issue 26:
     # two tasks appending to the row table at once broke it, or gave rows the self-check had to catch). Chunks are
@@ -424,7 +426,7 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
             if self._strict is not None:
                 raise _NotVectorisable(option("strict"))
             if kidney:  # a renal band by each patient's clearance: those it changes expanded one at a time
-                frame, more = self._kidney_rows(good, cols, start, ids, first_row)
+                frame, more = kidney_rows(self, good, cols, start, ids, first_row)
                 return frame, pd.concat([errors, more], ignore_index=True) if len(more) else errors
             try:
                 frame = self._rows(good, cols, start, ids, coded)
@@ -436,28 +438,6 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
             if len(more):
                 errors = pd.concat([errors, more], ignore_index=True) if len(errors) else more
         return frame, errors
-
-    def _kidney_rows(
-        self, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: PatientIds, first_row: int
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """A roster's kidney values on a regimen with renal tables: the patients whose plan they change
-        (:func:`changed_by_kidneys`) one at a time, the others vectorised; the rows in roster order, and problems."""
-        import numpy as np
-        import pandas as pd
-
-        why = f"the roster's kidney values, for the renal tables of {self.regimen.id}"
-        slow = changed_by_kidneys(self.regimen, cols, good) if self._options is None else np.ones(len(good), dtype=bool)
-        fast, frames, more = good[~slow], [], pd.DataFrame(columns=list(ERROR_COLUMNS))
-        if len(fast):
-            try:
-                frames.append(self._rows(fast, cols, start, ids))
-            except (_NotVectorisable, PatientError):  # as the whole chunk would be: every patient one at a time
-                slow[:] = True
-        if slow.any():
-            self._note(f"rows computed one patient at a time ({why}: those whose plan they change)")
-            each, more = self._rows_each(good[slow], cols, start, ids, first_row)
-            frames.append(each)
-        return in_roster_order(frames, ID_COLUMN, {ids[int(p)]: i for i, p in enumerate(good)}), more
 
     def _rows(
         self, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: PatientIds, coded: Coding = False
@@ -535,7 +515,11 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
         out.set_per_patient("plan_warnings", self._plan_warnings(cols, good, group_of, groups), counts)
         table = out.arrow() if coded == "arrow" else None
         self._check(out, table, good, offsets, counts, cols, start, ids, sorted(set(checks)))
-        return table if table is not None else out.frame(coded is True)
+        if table is not None:
+            return table
+        frame = out.frame(coded is True)
+        apply_bands(frame, self._bands, self.rounding)  # a roster's kidney values: the renal bands, as the plan's
+        return frame
 
     def _check(
         self,
@@ -558,7 +542,10 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
             return
         # the sampled patients' rows, read back at once
         at = np.concatenate([np.arange(offsets[k], offsets[k] + counts[k]) for k in which])
-        got = table_records(table.take(at)) if table is not None else frame_records(out.frame(at=at))
+        sample = out.frame(at=at) if table is None else None
+        if sample is not None:
+            apply_bands(sample, self._bands, self.rounding)
+        got = table_records(table.take(at)) if table is not None else frame_records(sample)
         for k in which:
             pos = int(good[k])
             when = start.values[start.codes[pos]] if start is not None and start.codes[pos] >= 0 else None

@@ -17,6 +17,7 @@ check compares the vectorised patients' rows with 'regimen expand' for them, as 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -24,12 +25,18 @@ from regimen.clinical.gfr_columns import cockcroft_gault_estimates
 from regimen.clinical.options import ClinicalOptions
 from regimen.clinical.prepare import range_warning
 from regimen.clinical.renal_adjust import reading
-from regimen.engine.cohort.roster import Column
-from regimen.model import Component, Regimen
+from regimen.engine.cohort.roster import ERROR_COLUMNS, ID_COLUMN, Column, PatientIds
+from regimen.engine.cohort.values import _NotVectorisable
+from regimen.engine.rows import dose_fields
+from regimen.errors import PatientError
+from regimen.model import Component, OrganBand, Regimen
+from regimen.quantities.exact import Rounding, format_fraction
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pandas as pd
+
+    from regimen.engine.cohort.expander import CohortExpander
 
 
 def _bounds_hold(comp: Component, hundredths: np.ndarray) -> np.ndarray:
@@ -59,68 +66,216 @@ def _bounds_hold(comp: Component, hundredths: np.ndarray) -> np.ndarray:
     return any_row
 
 
-def changed_by_kidneys(regimen: Regimen, cols: Mapping[str, Column], members: np.ndarray) -> np.ndarray:
-    """Per member (roster positions): True when the renal tables may change their plan (see the module), False when
-    their rows are those of the plan without kidney values."""
+def _scalable(comp: Component) -> bool:
+    """A renal table's drug whose vectorised rows can take its band's percentage as the plan takes it: a dose a row,
+    no rate, nothing the plan works out between the dose and the renal step or after it (caps, levels, a dosing
+    weight, rounding, additives; variants)."""
+    return (
+        comp.method != "continuous infusion"
+        and comp.duration_hours is None
+        and not comp.variants
+        and not comp.additives
+        and not comp.levels
+        and not comp.rate_escalation
+        and comp.max_dose is None
+        and comp.max_daily is None
+        and comp.max_per_cycle is None
+        and comp.round_to is None
+        and comp.dosing_weight is None
+    )
+
+
+@dataclass
+class KidneyReadings:
+    """Per member of a chunk, how the renal tables reach their rows: ``exact``, by expand() one at a time; else, in
+    ``scaled``, the kidney value's text and the row of each table that holds (a percentage), applied to the member's
+    vectorised rows (:func:`apply_bands`); else not at all (their rows are the plan's without kidney values)."""
+
+    exact: np.ndarray
+    scaled: dict[int, tuple[str, dict[str, OrganBand]]] = field(default_factory=dict)
+
+
+def read_kidneys(regimen: Regimen, cols: Mapping[str, Column], members: np.ndarray) -> KidneyReadings:
+    """The readings of ``members`` (roster positions): see :class:`KidneyReadings` and the module."""
     import numpy as np
 
     n = len(members)
     tables = [c for c in regimen.components() if c.renal]
+    scalable = all(_scalable(c) for c in tables) and not regimen.dosing_weight
+    exact = np.zeros(n, dtype=bool)
+    found: dict[int, tuple[str, dict[str, OrganBand]]] = {}
 
     def codes(key: str) -> np.ndarray:
         col = cols.get(key)
         return col.codes[members] if col is not None else np.full(n, -1, dtype=np.int64)
 
-    changed = np.zeros(n, dtype=bool)
-    # a measured GFR: read against each table, once per distinct value (a roster has few)
-    gfr = codes("gfr")
-    if (gfr >= 0).any():
-        values = cols["gfr"].values
-        moved = np.asarray(
-            [v is not None and any(reading(c, Fraction(v)) != (None, None) for c in tables) for v in values] + [False],
+    def classify(at: np.ndarray, text: str, value: Fraction) -> None:
+        """Members ``at`` whose kidney value is ``value``: exact where a table stops or states no dose, scaled where
+        a row with a percentage holds."""
+        bands: dict[str, OrganBand] = {}
+        for comp in tables:
+            band, below = reading(comp, value)
+            if below is not None or (band is not None and band.stop is not None):
+                exact[at] = True
+                return
+            if band is not None:
+                bands[comp.id] = band
+        if bands:
+            if not scalable:
+                exact[at] = True
+                return
+            for i in at.tolist():
+                found[i] = (text, bands)
+
+    gfr, scr = codes("gfr"), codes("scr")
+    exact |= (gfr >= 0) & (scr >= 0)  # the estimate is worked out (and checked) beside a measured GFR: expand()
+    measured = (gfr >= 0) & (scr < 0)
+    for code in np.unique(gfr[measured]).tolist():
+        value = cols["gfr"].values[code]
+        if value is None:  # pragma: no cover - a value that did not read has code -1
+            continue
+        classify(np.flatnonzero(measured & (gfr == code)), f"GFR {format_fraction(value)} mL/min (given with --gfr)",
+                 Fraction(value))  # fmt: skip
+    with_scr = (scr >= 0) & (gfr < 0)
+    if with_scr.any():
+        # an unusual creatinine: its warning is prepare()'s (the exact path gives it, as 'regimen expand' does)
+        unusual = np.asarray(
+            [v is not None and (range_warning("scr", v, child=False) is not None
+             or range_warning("scr", v, child=True) is not None) for v in cols["scr"].values] + [False],
             dtype=bool,
-        )
-        changed |= moved[gfr]
-    scr = codes("scr")
-    with_scr = scr >= 0
-    if not with_scr.any():
-        return changed
-    # an unusual creatinine: its warning is prepare()'s (the exact path gives it, as 'regimen expand' does)
-    values = cols["scr"].values
-    unusual = np.asarray(
-        [range_warning("scr", v, child=False) is not None or range_warning("scr", v, child=True) is not None
-         for v in values] + [False],
-        dtype=bool,
-    )  # fmt: skip
-    changed |= unusual[scr]
-    age, sex, weight = codes("age"), codes("sex"), codes("weight")
-    whole = with_scr & (age >= 0) & (sex >= 0) & (weight >= 0)
-    changed |= with_scr & ~whole  # the plan warns (no age or weight) or shows each sex's doses (no sex)
-    which = np.flatnonzero(whole & (gfr < 0))  # a measured GFR is read before any estimate: above
+        )  # fmt: skip
+        exact |= with_scr & unusual[scr]
+        age, sex, weight = codes("age"), codes("sex"), codes("weight")
+        whole = with_scr & ~unusual[scr] & (age >= 0) & (sex >= 0) & (weight >= 0)
+        exact |= with_scr & ~unusual[scr] & ~whole  # the plan warns (no age or weight) or shows each sex's doses
+        which = np.flatnonzero(whole)
+        if len(which):
 
-    def floats(key: str) -> np.ndarray:
-        col = cols[key]
-        table = np.asarray([float(v) if v is not None else np.nan for v in col.values] + [np.nan], dtype=np.float64)
-        taken: np.ndarray = table[col.codes[members[which]]]
-        return taken
+            def floats(key: str) -> np.ndarray:
+                col = cols[key]
+                values = [float(v) if v is not None else np.nan for v in col.values] + [np.nan]
+                taken: np.ndarray = np.asarray(values, dtype=np.float64)[col.codes[members[which]]]
+                return taken
 
-    if not len(which):
-        return changed
-    female = np.asarray([v == "female" for v in cols["sex"].values] + [False], dtype=bool)
-    estimates = cockcroft_gault_estimates(
-        floats("age"),
-        floats("weight"),
-        floats("scr"),
-        female[sex[which]],
-        np.full(len(which), np.nan),  # the BSA's part is the CKD-EPI bound's, for AUC dosing only
-        ClinicalOptions(),  # the run's options are the defaults: the caller's condition
-    )
-    hundredths = estimates.hundredths
-    moved = ~estimates.certain
-    for comp in tables:
-        moved |= _bounds_hold(comp, hundredths) & estimates.certain
-    changed[which] |= moved
+            female = np.asarray([v == "female" for v in cols["sex"].values] + [False], dtype=bool)
+            estimates = cockcroft_gault_estimates(
+                floats("age"),
+                floats("weight"),
+                floats("scr"),
+                female[sex[which]],
+                np.full(len(which), np.nan),  # the BSA's part is the CKD-EPI bound's, for AUC dosing only
+                ClinicalOptions(),  # the run's options are the defaults: the caller's condition
+            )
+            exact[which[~estimates.certain]] = True
+            moved = np.zeros(len(which), dtype=bool)
+            for comp in tables:
+                moved |= _bounds_hold(comp, estimates.hundredths)
+            sure = estimates.certain & moved
+            for h in np.unique(estimates.hundredths[sure]).tolist():
+                at = which[sure & (estimates.hundredths == h)]
+                value = Fraction(h, 100)
+                classify(at, f"CrCl {format_fraction(value)} mL/min (Cockcroft–Gault)", value)
+    for i in np.flatnonzero(exact).tolist():
+        found.pop(i, None)
+    return KidneyReadings(exact, found)
+
+
+def changed_by_kidneys(regimen: Regimen, cols: Mapping[str, Column], members: np.ndarray) -> np.ndarray:
+    """Per member (roster positions): True when the renal tables change their plan (by expand() or by a band
+    applied to their rows), False when their rows are those of the plan without kidney values."""
+    import numpy as np
+
+    readings = read_kidneys(regimen, cols, members)
+    changed = readings.exact.copy()
+    changed[np.asarray(sorted(readings.scaled), dtype=np.int64)] = True
     return changed
+
+
+def apply_bands(
+    frame: pd.DataFrame, scaled: Mapping[str, tuple[str, dict[str, OrganBand]]], rounding: Rounding
+) -> None:
+    """Apply each member's bands (``scaled``: by patient id) to their rows of ``frame`` (the vectorised rows of the
+    plan without kidney values), in place, as the plan's renal step does: every dose of the drug is the band's
+    percentage of it (:meth:`~regimen.clinical.renal_adjust.RenalPlan.apply`), its working says so, and the dose
+    fields are written from the new exact dose (:func:`dose_fields`), once per distinct dose and band."""
+    import numpy as np
+    import pandas as pd
+
+    if not scaled or not len(frame):
+        return
+    # per row: the member's band of the row's drug (a code into ``bands``, -1: none) and the member's kidney text
+    bands: list[OrganBand] = []
+    band_code: dict[tuple[str, str], int] = {}
+    text_of: dict[str, str] = {}
+    for pid, (text, by_comp) in scaled.items():
+        text_of[pid] = text
+        for comp, band in by_comp.items():
+            if band not in bands:
+                bands.append(band)
+            band_code[(pid, comp)] = bands.index(band)
+    ids = frame[ID_COLUMN].to_numpy(dtype=object)
+    comps = frame["component"].to_numpy(dtype=object)
+    candidates = np.flatnonzero(frame[ID_COLUMN].isin(list(scaled)).to_numpy())
+    codes = np.asarray([band_code.get((ids[i], comps[i]), -1) for i in candidates.tolist()], dtype=np.int64)
+    rows = candidates[codes >= 0]
+    if not len(rows):
+        return
+    codes = codes[codes >= 0]
+    nums = frame["dose_exact_num"].to_numpy()[rows].astype(np.int64)
+    dens = frame["dose_exact_den"].to_numpy()[rows].astype(np.int64)
+    units = frame["dose_unit"].to_numpy(dtype=object)[rows]
+    keys = pd.factorize(pd.MultiIndex.from_arrays([nums, dens, codes, units]))[0]  # 0, 1, ... by first row
+    first = np.zeros(int(keys.max()) + 1, dtype=np.int64)
+    first[keys[::-1]] = np.arange(len(keys))[::-1]  # each distinct dose and band's first row
+    worked: list[dict[str, Any]] = []
+    for at in first.tolist():  # each distinct dose and band once
+        band = bands[int(codes[at])]
+        assert band.percent is not None
+        before = Fraction(int(nums[at]), int(dens[at]))
+        after = before * band.percent / 100
+        step = (
+            f" is {band.range_text()}: {band.action_text()} ({band.source}): {format_fraction(before)} {units[at]} → "
+            f"{format_fraction(after)} {units[at]}"
+        )
+        worked.append({**dose_fields(rounding, after, None, None, ""), "step": step})
+    which = keys
+    for name in ("dose", "dose_exact", "dose_exact_num", "dose_exact_den"):  # no rate: a scalable drug has none
+        values = np.asarray([w[name] for w in worked], dtype=object)[which]
+        column = frame.columns.get_loc(name)
+        frame.iloc[rows, column] = values if name == "dose_exact" else values.astype(frame[name].dtype)
+    texts = np.asarray([text_of[p] for p in ids[rows].tolist()], dtype=object)
+    steps = np.asarray([w["step"] for w in worked], dtype=object)[which]
+    calcs = frame["calculation"].to_numpy(dtype=object)[rows]
+    frame.iloc[rows, frame.columns.get_loc("calculation")] = calcs + "; renal: " + texts + steps
+
+
+def kidney_rows(
+    x: CohortExpander, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: PatientIds, first_row: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A roster's kidney values on a regimen with renal tables (:class:`~regimen.engine.cohort.expander.
+    CohortExpander`'s chunk ``good``): the patients :func:`read_kidneys` leaves to expand() one at a time, the others
+    vectorised, their bands applied to their rows; the rows in roster order, and the problems of those refused."""
+    import numpy as np
+    import pandas as pd
+
+    why = f"the roster's kidney values, for the renal tables of {x.regimen.id}"
+    readings = read_kidneys(x.regimen, cols, good) if x.options is None else KidneyReadings(np.ones(len(good), bool))
+    slow = readings.exact.copy()
+    frames, more = [], pd.DataFrame(columns=list(ERROR_COLUMNS))
+    if (~slow).any():
+        x._bands = {ids[int(good[i])]: bands for i, bands in readings.scaled.items()}
+        try:
+            frames.append(x._rows(good[~slow], cols, start, ids))
+        except (_NotVectorisable, PatientError):  # as the whole chunk would be: every patient one at a time
+            slow[:] = True
+        finally:
+            x._bands = {}
+    if slow.any():
+        x._note(f"rows computed one patient at a time ({why}: those whose plan they change and the bands of the "
+                "vectorised rows cannot show)")  # fmt: skip
+        each, more = x._rows_each(good[slow], cols, start, ids, first_row)
+        frames.append(each)
+    return in_roster_order(frames, ID_COLUMN, {ids[int(p)]: i for i, p in enumerate(good)}), more
 
 
 def in_roster_order(frames: list[pd.DataFrame], id_column: str, position: Mapping[Any, int]) -> pd.DataFrame:
@@ -138,4 +293,11 @@ def in_roster_order(frames: list[pd.DataFrame], id_column: str, position: Mappin
     return frame.take(order).reset_index(drop=True)
 
 
-__all__ = ["changed_by_kidneys", "in_roster_order"]
+__all__ = [
+    "KidneyReadings",
+    "apply_bands",
+    "changed_by_kidneys",
+    "in_roster_order",
+    "kidney_rows",
+    "read_kidneys",
+]
