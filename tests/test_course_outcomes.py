@@ -188,3 +188,20 @@ def test_the_orders_check_at_the_chair_names_the_value_that_settles_a_dose(tmp_p
         answer.text.replace("&#39;", "'")
     )
     assert "\x1f" not in answer.text
+
+
+def test_a_cycle_with_undecided_doses_is_not_verified_until_the_value_is_recorded(tmp_path: Path) -> None:
+    """A pharmacist's verification records the doses checked; a cycle that holds day 5's cytarabine 'only if age ≤
+    60 years' has no order to check until the age is known: refused, naming the command that records it. Once
+    recorded (age 70: days 2–4 only), the cycle is verified as any."""
+    where = course_db(tmp_path / "c.sqlite3", "start cenersen-arm3 --course a --weight 70 --bsa 1.8 --start 2026-12-01")
+    refused = CliRunner().invoke(cli, ["course", "verify", "a", "--cycle", "1", "--db", where])
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert (
+        "cycle 1 has doses given only if age ≤ 60 years, a value the course was started without: record it with "
+        "'regimen course measure a --cycle 1 --age ...' first"
+    ) in refused.stderr
+    _run("course", "measure", "a", "--cycle", "1", "--age", "70", "--reason", "from the notes", "--db", where)
+    verified = CliRunner().invoke(cli, ["course", "verify", "a", "--cycle", "1", "--db", where])
+    assert verified.exit_code == 0, verified.output
+    assert "day 5 cytarabine" not in verified.stderr and "day 4 cytarabine 1,800 mg" in verified.stderr

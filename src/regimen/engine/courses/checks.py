@@ -15,6 +15,7 @@ from regimen.engine.courses.records import CourseError
 from regimen.engine.courses.replay import live_changes
 from regimen.engine.courses.row_changes import given_records
 from regimen.engine.courses.state import Change, CourseRow, CourseState
+from regimen.engine.outcomes import settled_by
 from regimen.errors import option
 from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.exact import format_decimal, format_fraction, to_decimal
@@ -176,6 +177,14 @@ def _verify(before: CourseState, after: CourseState, change: Change, e: Verifica
     """A verification checks something: a cycle whose planned doses were all verified as they stand is not again."""
     key = (e.phase, e.cycle)
     mine = [cr for cr in before.rows if (cr.row.phase, cr.row.cycle) == key and cr.status == "planned"]
+    undecided = list(dict.fromkeys(cr.row.condition for cr in mine if cr.row.condition))
+    if undecided:  # a dose given only if a value not given holds: no order to verify until it is given
+        raise CourseError(
+            f"{_label(change)}: {cycle_name(before.regimen, key)} has doses given only if "
+            f"{' / '.join(undecided)}, a value the course was started without: record it with 'regimen course measure "
+            f"{before.course_id} {option('cycle')} {cycle_arg(before.regimen, key)} {settled_by(undecided[0])} ...' "
+            "first, then verify the cycle's doses"
+        )
     if mine and all(cr.verified is not None for cr in mine):
         raise CourseError(
             f"{_label(change)}: {cycle_name(before.regimen, key)} is already verified as planned (change "
