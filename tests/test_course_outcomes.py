@@ -205,3 +205,23 @@ def test_a_cycle_with_undecided_doses_is_not_verified_until_the_value_is_recorde
     verified = CliRunner().invoke(cli, ["course", "verify", "a", "--cycle", "1", "--db", where])
     assert verified.exit_code == 0, verified.output
     assert "day 5 cytarabine" not in verified.stderr and "day 4 cytarabine 1,800 mg" in verified.stderr
+
+
+def test_a_course_without_the_sex_checks_its_crcl_gate_with_both_clearances(tmp_path: Path) -> None:
+    """Cisplatin-etoposide's gate (CrCl >= 45 mL/min) for a course started with a creatinine but no sex: age 50,
+    70 kg, 1.0 mg/dL gives 74.38 (female) and 87.5 mL/min (male), GO either way; age 70 at 1.5 mg/dL gives 38.56
+    and 45.37, which the gate reads differently: refused, naming --sex (as 'regimen check' does)."""
+    where = course_db(
+        tmp_path / "c.sqlite3",
+        "start cisplatin-etoposide --course g --weight 70 --bsa 1.8 --age 50 --scr 1.0 --start 2026-12-01",
+        "start cisplatin-etoposide --course h --weight 70 --bsa 1.8 --age 70 --scr 1.5 --start 2026-12-01",
+    )
+    shown = _run("course", "check", "g", "--cycle", "2", "--anc", "2", "--plt", "150", "--db", where)
+    assert shown.startswith("cisplatin-etoposide, cycle 2: GO\n")
+    assert "the lower (74.38 mL/min) is shown" in shown and "= 87.5 mL/min (if male)" in shown
+    split = CliRunner().invoke(
+        cli, ["course", "check", "h", "--cycle", "2", "--anc", "2", "--plt", "150", "--db", where]
+    )
+    assert split.exit_code == 1 and "if male (go): the gates and the table read them differently; give --sex" in (
+        split.stderr
+    )

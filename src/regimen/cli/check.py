@@ -9,7 +9,7 @@ import click
 
 from regimen.cli.options import regimen_argument, regimen_path_option
 from regimen.clinical.gates import CycleCheck, evaluate, refuse_nothing_to_check
-from regimen.engine.courses.gatecheck import crcl_value
+from regimen.engine.courses.gatecheck import crcl_value, either_sex
 from regimen.engine.courses.records import parse_cycle
 from regimen.errors import RegimenError
 from regimen.export.io import write_output
@@ -95,9 +95,17 @@ def check(
         raise RegimenError("--delays is a count of delays: 0 or more")
     values: dict[str, LabValue] = {test: read(test, raw) for test, raw in tests.items() if raw is not None}
     extra: list[str] = []
+
+    def run(crcl: LabValue) -> CycleCheck:
+        return evaluate(reg, number, {**values, "crcl": crcl}, {m.text: delays for m in reg.modifications}, phase)
+
     if "crcl" not in values and scr is not None:
-        values["crcl"], line = crcl_value(scr, age, weight, sex)
-        extra.append(line)
+        if sex is None and age is not None and weight is not None:  # the same proposal for either sex, or refused
+            values["crcl"], lines = either_sex(scr, age, weight, run)
+            extra.extend(lines)
+        else:
+            values["crcl"], line = crcl_value(scr, age, weight, sex)
+            extra.append(line)
     result = evaluate(reg, number, values, {m.text: delays for m in reg.modifications}, phase)
     text = (
         json.dumps(check_record(result, extra), indent=2, ensure_ascii=False) + "\n"

@@ -3,7 +3,7 @@ call ``regimen course check`` and the course page's form both make. No I/O here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,16 +42,52 @@ def crcl_value(scr: str, age: str | None, weight: str | None, sex: str | None) -
     return read("crcl", format_fraction(value, grouping=False)), line
 
 
-def _crcl_of(patient: Patient, scr: str | None, age: str | None, weight: str | None, sex: str | None) -> Any:
-    """The CrCl from ``scr`` (or the creatinine in force) with the patient's values in force where not typed; None
-    when a value is missing and none was typed."""
+def either_sex(scr: str, age: str, weight: str, run: Callable[[LabValue], CycleCheck]) -> tuple[LabValue, list[str]]:
+    """A creatinine, age and weight without the sex: the check ``run`` with each sex's CrCl. When both propose the
+    same, the lower CrCl (the woman's: × 0.85) and the working of both; else an error naming each and --sex."""
+    found = {sex: crcl_value(scr, age, weight, sex) for sex in ("female", "male")}
+    results = {sex: run(value) for sex, (value, _) in found.items()}
+    (female, f_line), (male, m_line) = found["female"], found["male"]
+    if _decision(results["female"]) != _decision(results["male"]):
+        raise RegimenError(
+            f"sex not given: the CrCl (Cockcroft–Gault) is {female.shown} if female (proposal "
+            f"{results['female'].proposal}) and {male.shown} if male ({results['male'].proposal}): the gates and the "
+            f"table read them differently; give {option('sex')}"
+        )
+    said = f"sex not given: the CrCl of either sex gives the same proposal; the lower ({female.shown}) is shown"
+    return female, [f"{f_line} (if female)", f"{m_line} (if male)", said]
+
+
+def _decision(result: CycleCheck) -> tuple[Any, ...]:
+    """What a check proposes, without the values it read: the same for two values the rules read alike."""
+    return (
+        result.proposal,
+        result.delay_days,
+        tuple((d.component, d.proposal, d.undecided, tuple(f.line() for f in d.steps)) for d in result.drugs),
+        tuple((c.condition.text, c.met) for c in result.checks),
+    )
+
+
+def _crcl_of(
+    patient: Patient,
+    scr: str | None,
+    age: str | None,
+    weight: str | None,
+    sex: str | None,
+    run: Callable[[LabValue], CycleCheck],
+) -> tuple[LabValue, list[str]] | None:
+    """The CrCl from ``scr`` (or the creatinine in force) with the patient's values in force where not typed, and its
+    working (each sex's, without the sex: :func:`either_sex`); None when a value is missing and none was typed."""
     scr = scr or (format_fraction(patient.scr_mg_dl, grouping=False) if patient.scr_mg_dl else None)
     age = age or (format_fraction(patient.age_years, grouping=False) if patient.age_years is not None else None)
     weight = weight or (format_fraction(patient.weight_kg, grouping=False) if patient.weight_kg else None)
     sex = sex or patient.sex
-    if scr is None or (age is None or weight is None or sex is None):
+    if scr is None or age is None or weight is None:
         return None
-    return crcl_value(scr, age, weight, sex)
+    if sex is None:
+        return either_sex(scr, age, weight, run)
+    value, line = crcl_value(scr, age, weight, sex)
+    return value, [line]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +122,19 @@ def course_check(
     typed = {t: str(raw) for t, raw in tests.items() if raw not in (None, "")}
     extra: list[str] = []
     phase = key[0] if reg.phased else None
-    if ("crcl" not in values and any(g.condition.test == "crcl" and g.applies(phase) for g in reg.gates)) or scr:
-        found = _crcl_of(state.patients[key], scr or None, age or None, weight or None, sex or None)
-        if found is not None:
-            values["crcl"], line = found
-            typed["crcl"] = values["crcl"].shown
-            extra.append(line)
     delayed = sum(1 for _, c in state.checks.get(key, ()) if c.decision == "delay")
-    result = evaluate(reg, key[1], values, {m.text: delayed for m in reg.modifications}, key[0])
+
+    def run(crcl: LabValue | None = None) -> CycleCheck:
+        read = values if crcl is None else {**values, "crcl": crcl}
+        return evaluate(reg, key[1], read, {m.text: delayed for m in reg.modifications}, key[0])
+
+    if ("crcl" not in values and any(g.condition.test == "crcl" and g.applies(phase) for g in reg.gates)) or scr:
+        found = _crcl_of(state.patients[key], scr or None, age or None, weight or None, sex or None, run)
+        if found is not None:
+            values["crcl"], lines = found
+            typed["crcl"] = values["crcl"].shown
+            extra.extend(lines)
+    result = run()
     return CourseCheck(key, cycle_arg(reg, key), result, typed, extra)
 
 
