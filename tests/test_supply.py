@@ -231,3 +231,20 @@ def test_cli_supply_strict_and_option_errors(runner, tmp_path: Path) -> None:  #
         code == 1
         and "--dose-percent (or --reduce-by) aspirin: cenersen-arm3 has no drug or component 'aspirin'" in output
     )
+
+
+def test_a_patient_whose_doses_depend_on_a_value_not_given_is_not_counted_twice(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """CAPOX, age 70, 70 kg, 1.8 m², creatinine 1.3 mg/dL, no sex: 44.5 mL/min if female (75 %: 1,350 mg a dose),
+    52.35 if male (1,800 mg). The supply forecast added both outcomes' rows: 448 doses, 705,600 mg of capecitabine
+    for one patient (302,400 + 403,200). Such a patient is rejected, saying which value to fill in; with the sex,
+    224 doses of 1,800 mg = 403,200 mg."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("patient_id,bsa_m2,age,sex,weight_kg,scr_mgdl\na,1.8,70,,70,1.3\nb,1.8,70,male,70,1.3\n")
+    result = runner.invoke(cli, ["supply", "capox", str(roster)])
+    assert result.exit_code == 0, result.output
+    assert "patients in = expanded + rejected: 2 = 1 + 1" in result.output
+    total = next(line for line in result.output.splitlines() if line.startswith("total    capecitabine"))
+    assert total.split()[2:4] == ["224", "403,200"]
+    errors = (tmp_path / "roster.errors.csv").read_text()
+    assert "a,,the doses depend on a value this row does not give: some are given only if sex female" in errors
+    assert errors.rstrip().endswith("; fill in sex")

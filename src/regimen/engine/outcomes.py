@@ -180,11 +180,17 @@ def _condition(
     return min(texts, key=len)
 
 
+def condition_value(condition: str) -> str | None:
+    """The patient value a row's condition is on ("age ≤ 60 years": age; "sex female": sex), or None."""
+    found = re.search(r"[a-z]+", condition)
+    return found.group() if found and found.group() in _ASK else None
+
+
 def settled_by(condition: str) -> str:
     """The option that gives the value a row's condition is on ("age ≤ 60 years": --age; "sex female": --sex), or
     'the value' when the condition names none the options take."""
-    found = re.search(r"[a-z]+", condition)
-    return option(found.group()) if found and found.group() in _ASK else "the value"
+    name = condition_value(condition)
+    return option(name) if name is not None else "the value"
 
 
 def missing_warning(regimen: Regimen, names: list[str], outcome_list: list[Outcome]) -> str:
@@ -315,6 +321,7 @@ def expand_outcomes(
 __all__ = [
     "MAX_OUTCOMES",
     "Outcome",
+    "condition_value",
     "expand_outcomes",
     "merge",
     "missing_names",

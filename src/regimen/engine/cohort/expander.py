@@ -75,6 +75,7 @@ from regimen.engine.cohort.values import (
     _Remembered,
 )
 from regimen.engine.expand import expand
+from regimen.engine.outcomes import condition_value
 from regimen.engine.plan import Plan
 from regimen.engine.requirements import requirements
 from regimen.engine.row_frames import empty_frame, frame_records, records_frame, table_records
@@ -567,6 +568,7 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
             when = start.values[start.codes[pos]] if start is not None and start.codes[pos] >= 0 else None
             try:
                 plan = self._expand(self._patient(cols, int(pos)), start=when, strict=True)
+                undecided(plan)  # a cohort's row is of one plan: not a value's outcomes (a supply would add them up)
                 rows = [{ID_COLUMN: ids[pos], **record} for record in csv_records(plan)]
             except (PatientError, StrictError) as exc:
                 problems.append((first_row + int(pos), ids[pos], "", exc.message))
@@ -577,6 +579,18 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
     def _note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
+
+
+def undecided(plan: Plan) -> None:
+    """Refuse a patient whose plan shows each outcome of a value the roster does not give (the sex, with a
+    creatinine that the sexes' renal doses differ by): their rows are not one plan."""
+    conditions = list(dict.fromkeys(r.condition for r in plan.administrations if r.condition))
+    if conditions:
+        name = condition_value(conditions[0])
+        raise PatientError(
+            f"the doses depend on a value this row does not give: some are given only if "
+            f"{' or only if '.join(conditions)}; fill in {COLUMNS.get(name, name) if name else 'that value'}"
+        )
 
 
 __all__ = ["OUTPUT_COLUMNS", "CohortExpander"]
