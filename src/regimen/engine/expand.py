@@ -138,14 +138,17 @@ def _expand(
     options = options or _NO_OPTIONS
     patient = _age_from_birth_date(patient, start)
     missing = missing_names(regimen, patient)
-    again = functools.partial(
-        _expand, regimen, start=start, cycles=cycles, cycle_length=cycle_length, rounding=rounding, options=options
-    )  # the same plan for another patient: each outcome of a value not given
+
+    def again() -> Callable[[Patient], Plan]:  # the same plan for another patient: each outcome of a value not given
+        return functools.partial(
+            _expand, regimen, start=start, cycles=cycles, cycle_length=cycle_length, rounding=rounding, options=options
+        )
+
     if missing:
-        return _every_outcome(regimen, patient, missing, cycles, options, again)
+        return _every_outcome(regimen, patient, missing, cycles, options, again())
     prepared = prepare(regimen, patient, options, check_patient)
     if sex_decides(regimen, prepared):
-        return _each_sex(regimen, patient, prepared, options, again)
+        return _each_sex(regimen, patient, prepared, options, again())
     patient = prepared.patient
     if cycle_length is not None and cycle_length < 1:
         raise RegimenError(f"{option('cycle_length')} must be at least 1 day, got {cycle_length}")
