@@ -70,30 +70,46 @@ class _Scale:
 
 
 def _runs(marks: list[tuple[float, Administration]], scale: _Scale) -> list[_Label]:
-    """One label per mark when each has room, else one per run of the same dose in one cycle ('1,800 mg × 28')."""
+    """One label per mark when each has room, else one per run of the same dose in one cycle ('1,800 mg × 28'). The
+    marks of each outcome of a value not given are labelled apart ('1,350 mg × 28 (if sex female)'): interleaved on
+    the same days, labelled mark by mark, their labels ran into each other ('1,801,350')."""
     labels: list[_Label] = []
     run: list[tuple[float, Administration, str]] = []
 
     def flush() -> None:
         if not run:
             return
-        text = run[0][2]
-        width = scale.width(text)
+        text, condition = run[0][2], run[0][1].condition
+        tail = f" (if {condition})" if condition else ""
+        width = scale.width(text + tail)
         gaps = [b[0] - a[0] for a, b in itertools.pairwise(run)]
         if len(run) == 1 or min(gaps) >= width:
-            labels.extend(_Label(x, t, width) for x, _, t in run)
+            labels.extend(_Label(x, t + tail, width) for x, _, t in run)
         else:
-            many = f"{text} × {len(run)}"
+            many = f"{text} × {len(run)}{tail}"
             labels.append(_Label((run[0][0] + run[-1][0]) / 2, many, scale.width(many)))
         run.clear()
 
-    for x, r in marks:
-        text = r.dose_text + (f" (if {r.condition})" if r.condition else "")
-        if run and (run[-1][2] != text or run[-1][1].cycle != r.cycle or run[-1][1].phase != r.phase):
-            flush()
-        run.append((x, r, text))
-    flush()
-    return labels
+    for condition in dict.fromkeys(r.condition for _, r in marks):
+        for x, r in marks:
+            if r.condition != condition:
+                continue
+            text = r.dose_text
+            if run and (run[-1][2] != text or run[-1][1].cycle != r.cycle or run[-1][1].phase != r.phase):
+                flush()
+            run.append((x, r, text))
+        flush()
+    # the outcomes' labels of the same marks (the same days) as one label of a line each: side by side they would
+    # need more rows than a lane has
+    merged: dict[float, _Label] = {}
+    for label in labels:
+        held = merged.get(label.x)
+        merged[label.x] = (
+            label
+            if held is None
+            else _Label(label.x, f"{held.text}\n{label.text}", scale.width(f"{held.text}\n{label.text}"))
+        )
+    return list(merged.values())
 
 
 def _rows(labels: list[_Label]) -> list[int]:
