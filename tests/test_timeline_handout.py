@@ -10,6 +10,7 @@ import subprocess
 import sys
 from html import unescape
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -92,19 +93,27 @@ def test_no_two_texts_of_a_chart_overlap(regimen_id: str) -> None:
     out as drawing lays it out, every artist's draw run, without painting pixels (``draw_without_rendering``: the
     same boxes as a full draw, in about 60 % of its time; no pixel is looked at here)."""
     for plan in (plan_of(regimen_id), plan_of(regimen_id, age=""), plan_of(regimen_id, timed=False)):
-        fig = timeline(plan)
-        canvas = FigureCanvasAgg(fig)
-        fig.draw_without_rendering()
-        renderer = canvas.get_renderer()
-        boxes = [
-            (t.get_text(), t.get_window_extent(renderer))
-            for t in fig.findobj(Text)
-            if t.get_visible() and t.get_text().strip()
-        ]
+        boxes = _text_boxes(timeline(plan))
         assert len(boxes) > len({r.drug for r in plan.administrations}) + 2
-        for i, (a, box) in enumerate(boxes):
-            for b, other in boxes[i + 1 :]:
-                assert not box.overlaps(other), f"{regimen_id}: {a!r} overlaps {b!r}"
+        _none_overlap(boxes, regimen_id)
+
+
+def _text_boxes(fig: Any) -> list[tuple[str, Any]]:
+    """Each visible text of the figure and its box, as drawing lays them out."""
+    canvas = FigureCanvasAgg(fig)
+    fig.draw_without_rendering()
+    renderer = canvas.get_renderer()
+    return [
+        (t.get_text(), t.get_window_extent(renderer))
+        for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip()
+    ]
+
+
+def _none_overlap(boxes: list[tuple[str, Any]], name: str) -> None:
+    for i, (a, box) in enumerate(boxes):
+        for b, other in boxes[i + 1 :]:
+            assert not box.overlaps(other), f"{name}: {a!r} overlaps {b!r}"
 
 
 def test_many_doses_of_one_dose_are_labelled_once_a_cycle() -> None:
@@ -122,18 +131,7 @@ def test_each_outcomes_doses_are_labelled_apart_and_readable() -> None:
     texts = _texts(ElementTree.fromstring(chart_bytes(plan, "svg")))
     assert texts.count("1,350 mg × 28 (if sex female)") == 8 and texts.count("1,800 mg × 28 (if sex male)") == 8
     assert not any("1,801" in t or "1,351" in t for t in texts)
-    fig = timeline(plan)
-    canvas = FigureCanvasAgg(fig)
-    fig.draw_without_rendering()
-    renderer = canvas.get_renderer()
-    boxes = [
-        (t.get_text(), t.get_window_extent(renderer))
-        for t in fig.findobj(Text)
-        if t.get_visible() and t.get_text().strip()
-    ]
-    for i, (a, box) in enumerate(boxes):
-        for b, other in boxes[i + 1 :]:
-            assert not box.overlaps(other), f"{a!r} overlaps {b!r}"
+    _none_overlap(_text_boxes(timeline(plan)), "capox without the sex")
 
 
 def test_a_conditional_dose_is_marked_in_the_chart() -> None:
