@@ -101,7 +101,9 @@ def read_kidneys(regimen: Regimen, cols: Mapping[str, Column], members: np.ndarr
 
     n = len(members)
     tables = [c for c in regimen.components() if c.renal]
-    scalable = all(_scalable(c) for c in tables) and not regimen.dosing_weight
+    ids = [c.id for c in regimen.components()]
+    # a band is applied by the row's component id: one id in two phases would take another's band
+    scalable = all(_scalable(c) and ids.count(c.id) == 1 for c in tables) and not regimen.dosing_weight
     exact = np.zeros(n, dtype=bool)
     found: dict[int, tuple[str, dict[str, OrganBand]]] = {}
 
