@@ -1,17 +1,23 @@
-"""Which patients of a cohort the renal tables change: the others keep the vectorised rows.
+"""A cohort's kidney values: each patient's renal bands, applied to the vectorised rows wherever they can be.
 
 A roster with kidney values (``scr_mgdl`` with age, sex and weight, or ``gfr_mlmin``) on a regimen with renal tables
-(capecitabine's in CAPOX, cisplatin's and etoposide's in EP) was expanded one patient at a time: each patient's
-renal band scales or leaves out drugs, and the working names their own clearance. Most patients' clearances fall
-where no table row holds (above 50 mL/min for capecitabine): their plan is the one without kidney values, row for
-row (a full dose adds a note, and notes are not in the rows). :func:`changed_by_kidneys` finds them in columns, so
-that only the others are expanded one at a time.
+(capecitabine's in CAPOX, cisplatin's and etoposide's in EP, bleomycin's in ABVD) gives each patient the band of
+their clearance, as 'regimen expand --scr/--gfr' does. :func:`read_kidneys` reads every patient's clearance in
+columns (the Cockcroft–Gault estimate prepare() would make, bit for bit, or a measured GFR) and the row of each table
+that holds, and sorts the patients three ways:
 
-A patient is given to the exact path whenever it is not certain that the tables leave them alone: a clearance near a
-rounding tie or a limit (:func:`~regimen.clinical.gfr_columns.cockcroft_gault_estimates`), a creatinine without the
-age, sex or weight it needs (the plan warns, or shows each sex's doses), a creatinine outside the usual range (its
-warning is prepare()'s), a row of a table that holds, or a value below a table's lowest bound. The expander's sample
-check compares the vectorised patients' rows with 'regimen expand' for them, as for every run.
+* no row holds: their rows are those of the plan without kidney values, row for row (a full dose adds a note, and
+  notes are not in the rows);
+* a row with a percentage: the vectorised rows with the band applied (:func:`apply_bands`): each dose of the drug
+  times the percentage, the working's renal step written as the plan writes it;
+* the rest, to expand() one at a time: a drug left out (avoid, contraindicated) or below a table's lowest bound (a
+  warning, and supportive care left out with it), a clearance near a rounding tie or a limit, a creatinine without
+  the age, sex or weight it needs (the plan warns, or shows each sex's doses), a creatinine outside the usual range
+  (its warning is prepare()'s), a measured GFR beside a creatinine, or a drug whose rows the plan works out further
+  (a rate, caps, levels, rounding, variants).
+
+:func:`kidney_rows` runs a chunk so and joins the parts in roster order. The expander's sample check compares the
+vectorised patients' rows, banded ones included, with 'regimen expand' for them, as for every run.
 """
 
 from __future__ import annotations
@@ -184,7 +190,8 @@ def read_kidneys(regimen: Regimen, cols: Mapping[str, Column], members: np.ndarr
 
 def changed_by_kidneys(regimen: Regimen, cols: Mapping[str, Column], members: np.ndarray) -> np.ndarray:
     """Per member (roster positions): True when the renal tables change their plan (by expand() or by a band
-    applied to their rows), False when their rows are those of the plan without kidney values."""
+    applied to their rows), False when their rows are those of the plan without kidney values (the tests' view of
+    :func:`read_kidneys`)."""
     import numpy as np
 
     readings = read_kidneys(regimen, cols, members)
