@@ -32,7 +32,7 @@ EP = regimen.load("cisplatin-etoposide")
 
 
 def plan_of(
-    reg: regimen.Regimen, scr: str, sex: str | None = None, age: str = "70", weight: str = "70"
+    reg: regimen.Regimen, scr: str, sex: str | None = None, age: str | None = "70", weight: str = "70"
 ) -> regimen.Plan:
     patient = regimen.make_patient(weight=weight, bsa="1.8", age=age, scr=scr, sex=sex)
     return regimen.expand(reg, patient, cycles=1)

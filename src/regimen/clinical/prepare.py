@@ -42,7 +42,7 @@ from regimen.clinical.options import (
     ClinicalOptions,
     StrictError,
 )
-from regimen.clinical.patient import GFR
+from regimen.clinical.patient import AGE, GFR
 from regimen.clinical.plausibility import check_body_pair
 from regimen.errors import PatientError, option
 from regimen.model import AucDose, Component, Eligibility, Patient, Regimen
@@ -83,6 +83,8 @@ class Prepared:
     kidney: Gfr | None = None  # the value renal dose tables are read against: --gfr, else Cockcroft–Gault CrCl
     # the sex not given (a creatinine, age and weight given): the clearance (female, male), read by renal_adjust
     kidney_by_sex: tuple[Gfr, Gfr] | None = None
+    # the age not given (a creatinine, sex and weight given): the clearance at each whole age it is possible at
+    kidney_by_age: tuple[tuple[int, Fraction], ...] | None = None
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     working: list[str] = field(default_factory=list)
@@ -357,6 +359,8 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
             Gfr(female, female, f"CrCl {format_fraction(female)} mL/min (Cockcroft–Gault) if female"),
             Gfr(male, male, f"CrCl {format_fraction(male)} mL/min (Cockcroft–Gault) if male"),
         )
+    if scr_used is not None and p.age_years is None and p.sex is not None and p.weight_kg is not None:
+        _by_age(out, scr_used)
     if scr_used is not None and p.age_years is not None and p.sex is not None:
         scr, age = _f(scr_used), _f(p.age_years)  # for CKD-EPI below
         if p.weight_kg is not None:
@@ -411,6 +415,28 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
     if options.gfr_cap is None:
         out.warnings.append(GFR_CAP_LIFTED)
     out.gfr = calvert_gfr(gfr, name, options)
+
+
+def _by_age(out: Prepared, scr: Fraction) -> None:
+    """The age not given: the Cockcroft–Gault clearance at each whole age (as prepare() works it out for that age),
+    those over a possible GFR left out, and its working; renal_adjust reads the tables at each."""
+    p = out.patient
+    assert p.weight_kg is not None and p.sex is not None
+    found = []
+    for age in range(int(AGE.low) + 1, int(AGE.high) + 1):
+        cg = exact_places(renal.cockcroft_gault(float(age), _f(p.weight_kg), _f(scr), p.sex), DERIVED_PLACES)
+        if 0 < cg <= GFR.high:
+            found.append((age, cg))
+    if not found:
+        return
+    out.kidney_by_age = tuple(found)
+    female = " × 0.85 (female)" if p.sex == "female" else ""
+    (first, high), (last, low) = found[0], found[-1]
+    out.working.append(
+        f"Cockcroft–Gault CrCl with the age not given = (140 − age) × {format_fraction(p.weight_kg)} kg (actual "
+        f"weight) / (72 × {format_fraction(scr)} mg/dL){female}: {format_fraction(high)} mL/min at {first} years to "
+        f"{format_fraction(low)} mL/min at {last} years, worked out at each whole age and rounded half up to 2 decimals"
+    )
 
 
 def _cockcroft_gault(p: Patient, sex: str, scr: Fraction, which: str = "") -> tuple[Fraction, str]:

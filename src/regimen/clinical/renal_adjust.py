@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from regimen.clinical.gfr import Gfr
 from regimen.clinical.options import ClinicalOptions, StrictError
@@ -219,6 +219,8 @@ def _kidneys(
     assumes for one of the plan's two outcomes (:func:`sex_decides`), or at none when no sex is assumed."""
     if prepared.kidney is not None:
         return {id(c): prepared.kidney for c in with_rows}
+    if prepared.kidney_by_age is not None:
+        return _by_age(regimen, prepared, with_rows, notes)
     pair = prepared.kidney_by_sex
     if pair is None:
         return None
@@ -241,6 +243,82 @@ def _kidneys(
     )
     chosen = female if assumed == "female" else male
     return {id(c): chosen if id(c) in differ else both for c in with_rows}
+
+
+def _by_age(
+    regimen: Regimen, prepared: Prepared, with_rows: tuple[Component, ...], notes: list[str]
+) -> dict[int, Gfr] | None:
+    """The age not given: the tables read alike at every age, or at the ages of the outcome the engine assumes
+    (:func:`age_decides`): the range of the clearance there, which every table reads the same way; None when the
+    ages read them differently and no outcome is assumed."""
+    spans = age_spans(regimen, prepared)
+    assumed = dict(prepared.patient.assumed).get("kidney_age")
+    if len(spans) > 1 and assumed is None:
+        return None
+    at = spans[0][0] if assumed is None else int(str(assumed).split("-")[0])
+    if len(spans) == 1:
+        notes.append(
+            f"age not given: the Cockcroft–Gault clearance at any age from {spans[0][0]} to {spans[0][1]} years reads "
+            f"the renal table of {_names(renal_drugs(regimen))} the same way, so the plan's doses hold for every age; "
+            "give --age to record it"
+        )
+    # each table at the run of ages around the outcome's that it reads alike (wider than the outcome's, where another
+    # table moves): the same row in each of those outcomes, shown once
+    return {id(c): _over_ages(prepared, c, at) for c in with_rows}
+
+
+def _over_ages(prepared: Prepared, comp: Component, at: int) -> Gfr:
+    """The clearance over the run of whole ages around ``at`` at which ``comp``'s table reads it alike."""
+    assert prepared.kidney_by_age is not None
+    by_age = dict(prepared.kidney_by_age)
+    key = reading(comp, by_age[at])
+    low = high = at
+    while low - 1 in by_age and reading(comp, by_age[low - 1]) == key:
+        low -= 1
+    while high + 1 in by_age and reading(comp, by_age[high + 1]) == key:
+        high += 1
+    values = [by_age[a] for a in range(low, high + 1)]
+    ages = f"age {low}" if low == high else f"ages {low}–{high}"
+    text = f"CrCl {format_fraction(min(values))}–{format_fraction(max(values))} mL/min (Cockcroft–Gault) at {ages}"
+    return Gfr(by_age[at], by_age[at], f"{text} (age not given)")
+
+
+def age_spans(regimen: Regimen, prepared: Prepared) -> list[tuple[int, int]]:
+    """The age not given: the runs of whole ages (first, last) at which every renal table reads the clearance the
+    same way, youngest first."""
+    assert prepared.kidney_by_age is not None
+    tables = regimen.once(_with_renal_tables)
+    spans: list[list[Any]] = []
+    for age, cg in prepared.kidney_by_age:
+        key = tuple(reading(c, cg) for c in tables)
+        if spans and spans[-1][2] == key and spans[-1][1] == age - 1:
+            spans[-1][1] = age
+        else:
+            spans.append([age, age, key])
+    return [(first, last) for first, last, _ in spans]
+
+
+def age_decides(regimen: Regimen, prepared: Prepared) -> bool:
+    """A creatinine, sex and weight without the age (and no measured GFR), no age span assumed yet: whether the
+    renal tables read the clearance differently at different ages, so that the plan must show each span's doses
+    (the engine then expands the plan once for each, :func:`age_spans`)."""
+    if prepared.kidney_by_age is None or prepared.kidney is not None:
+        return False
+    if "kidney_age" in dict(prepared.patient.assumed) or not regimen.once(_with_renal_tables):
+        return False
+    return len(age_spans(regimen, prepared)) > 1
+
+
+def age_warning(regimen: Regimen, prepared: Prepared, conditions: list[str]) -> str:
+    """The warning of a plan whose renal doses depend on the age not given (:func:`age_decides`)."""
+    assert prepared.kidney_by_age is not None
+    (first, high), (last, low) = prepared.kidney_by_age[0], prepared.kidney_by_age[-1]
+    return (
+        f"age not given: the Cockcroft–Gault clearance depends on it ({format_fraction(high)} mL/min at {first} years "
+        f"to {format_fraction(low)} mL/min at {last}), and the renal table of {_names(renal_drugs(regimen))} reads it "
+        f"differently by age; rows that depend on it are marked 'only if ...' and totals are shown for each outcome "
+        f"({', '.join(conditions)}). Give --age to settle it"
+    )
 
 
 def reading(comp: Component, ml_min: Fraction) -> tuple[OrganBand | None, Fraction | None]:
@@ -292,6 +370,9 @@ def _missing(prepared: Prepared) -> list[str]:
 
 __all__ = [
     "RenalPlan",
+    "age_decides",
+    "age_spans",
+    "age_warning",
     "hepatic_note",
     "not_checked_note",
     "reading",

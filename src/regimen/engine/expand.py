@@ -27,7 +27,7 @@ from regimen.clinical.lifetime import bleomycin_total
 from regimen.clinical.options import ClinicalOptions, StrictError
 from regimen.clinical.patient import AGE
 from regimen.clinical.prepare import Prepared, body_values, prepare
-from regimen.clinical.renal_adjust import sex_decides, sex_warning
+from regimen.clinical.renal_adjust import age_decides, age_spans, age_warning, sex_decides, sex_warning
 from regimen.engine.cycles import Cycles
 from regimen.engine.outcomes import expand_outcomes, merge, missing_names, missing_warning, outcomes
 from regimen.engine.plan import Plan, totals_of_cycles
@@ -149,6 +149,8 @@ def _expand(
     prepared = prepare(regimen, patient, options, check_patient)
     if sex_decides(regimen, prepared):
         return _each_sex(regimen, patient, prepared, options, again())
+    if age_decides(regimen, prepared):
+        return _each_age(regimen, patient, prepared, options, again())
     patient = prepared.patient
     if cycle_length is not None and cycle_length < 1:
         raise RegimenError(f"{option('cycle_length')} must be at least 1 day, got {cycle_length}")
@@ -322,6 +324,50 @@ def _each_sex(
     order = {(ph.id, c.id): i for ph in regimen.phases for i, c in enumerate(ph.components)}
     conditions = list(_SEXES)
     return merge(plans, conditions, prepared.patient, sex_warning(regimen, prepared, conditions), order, [])
+
+
+def _each_age(
+    regimen: Regimen, patient: Patient, prepared: Prepared, options: ClinicalOptions, again: Callable[[Patient], Plan]
+) -> Plan:
+    """The age is not given and decides a renal dose (:func:`regimen.clinical.renal_adjust.age_decides`): the plan of
+    each span of ages at which the tables read the clearance alike, merged as a missing rule value's outcomes are; a
+    row of neighbouring spans says the one span they make ("68 ≤ age ≤ 85 years")."""
+    spans = age_spans(regimen, prepared)
+    first, last = spans[0][0], spans[-1][1]
+
+    def span(lo: int, hi: int) -> str:
+        return f"age ≤ {hi} years" if lo == first else f"age ≥ {lo} years" if hi == last else f"{lo} ≤ age ≤ {hi} years"
+
+    conditions = [span(lo, hi) for lo, hi in spans]
+    if options.strict:
+        raise StrictError(
+            f"{option('strict')}: {age_warning(regimen, prepared, conditions)}; resolve the warning or run without "
+            f"{option('strict')}"
+        )
+    plans = [
+        again(dataclasses.replace(patient, assumed=(*patient.assumed, ("kidney_age", f"{lo}-{hi}"))))
+        for lo, hi in spans
+    ]
+    order = {(ph.id, c.id): i for ph in regimen.phases for i, c in enumerate(ph.components)}
+    plan = merge(plans, conditions, prepared.patient, age_warning(regimen, prepared, conditions), order, [])
+    index = {c: i for i, c in enumerate(conditions)}
+
+    def joined(condition: str) -> str:
+        at = [index.get(part) for part in condition.split(" or ")]
+        if None in at:  # pragma: no cover - a condition of an outcome of another value's (nested): as it is
+            return condition
+        runs: list[list[int]] = []
+        for i in sorted(a for a in at if a is not None):
+            if runs and runs[-1][1] == i - 1:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i])
+        return " or ".join(span(spans[a][0], spans[b][1]) for a, b in runs)
+
+    rows = tuple(
+        dataclasses.replace(r, condition=joined(r.condition)) if r.condition else r for r in plan.administrations
+    )
+    return dataclasses.replace(plan, administrations=rows)
 
 
 #: The outcomes of a sex not given, and the sex each assumes.
