@@ -130,3 +130,20 @@ def test_the_screen_reads_table_bounds_exactly() -> None:
         "scr": Column(np.zeros(4, dtype=np.int64), [1]),
     }
     assert changed_by_kidneys(regimen, cols, np.arange(4)).tolist() == [True, True, True, False]
+
+
+def test_a_row_whose_doses_depend_on_the_age_it_does_not_give_is_rejected() -> None:
+    """CAPOX, a man of 70 kg at 1.3 mg/dL without the age: capecitabine 1,800 mg to age 73, 1,350 mg from 74 to 99,
+    none from 100 ('regimen expand' shows the three). A roster row is one plan: rejected, naming the column; the same
+    row with the age (70: 52.35 mL/min, the full dose) is planned."""
+    rows = [
+        {"patient_id": "noage", "bsa_m2": "1.8", "weight_kg": "70", "sex": "male", "age": "", "scr_mgdl": "1.3"},
+        {"patient_id": "aged", "bsa_m2": "1.8", "weight_kg": "70", "sex": "male", "age": "70", "scr_mgdl": "1.3"},
+    ]
+    result = cohort(load("capox"), pd.DataFrame(rows), cycles=1)
+    (problem,) = result.errors.to_dict("records")
+    said = problem["problem"]
+    assert problem["patient_id"] == "noage" and said.startswith("the doses depend on a value this row does not give")
+    assert "only if age ≤ 73 years" in said and "only if 74 ≤ age ≤ 99 years" in said and said.endswith("; fill in age")
+    got = _by_patient(_cohort_csv(result.frame), drop_id=True)
+    assert {r["dose"] for r in got["aged"] if r["drug"] == "capecitabine"} == {"1800"}
