@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import Literal
 
@@ -313,17 +313,28 @@ def _each_sex(
     regimen: Regimen, patient: Patient, prepared: Prepared, options: ClinicalOptions, again: Callable[[Patient], Plan]
 ) -> Plan:
     """The sex is not given and decides a renal dose (:func:`regimen.clinical.renal_adjust.sex_decides`): the plan
-    of each sex (``again`` expands one), merged as a missing rule value's outcomes are (rows given to one sex only
-    are marked). ``patient`` as given, ``prepared`` from it: the merged plan's patient, with both clearances."""
-    if options.strict:
-        raise StrictError(
-            f"{option('strict')}: {sex_warning(regimen, prepared, list(_SEXES))}; resolve the warning or run "
-            f"without {option('strict')}"
-        )
-    plans = [again(dataclasses.replace(patient, assumed=(*patient.assumed, ("sex", sex)))) for sex in _SEXES.values()]
-    order = {(ph.id, c.id): i for ph in regimen.phases for i, c in enumerate(ph.components)}
+    of each sex, merged as a missing rule value's outcomes are (rows given to one sex only are marked)."""
     conditions = list(_SEXES)
-    return merge(plans, conditions, prepared.patient, sex_warning(regimen, prepared, conditions), order, [])
+    assumed = [("sex", sex) for sex in _SEXES.values()]
+    return _merged(patient, prepared, options, again, assumed, conditions, sex_warning(regimen, prepared, conditions))
+
+
+def _merged(
+    patient: Patient,
+    prepared: Prepared,
+    options: ClinicalOptions,
+    again: Callable[[Patient], Plan],
+    assumed: Sequence[tuple[str, str]],
+    conditions: list[str],
+    warning: str,
+) -> Plan:
+    """The plan of each outcome of a kidney value's missing input (``again`` expands one, with each of ``assumed``),
+    merged under ``conditions`` with ``warning``; an error under --strict. ``patient`` as given, ``prepared`` from it:
+    the merged plan's patient, with the working of every outcome's clearance."""
+    if options.strict:
+        raise StrictError(f"{option('strict')}: {warning}; resolve the warning or run without {option('strict')}")
+    plans = [again(dataclasses.replace(patient, assumed=(*patient.assumed, pair))) for pair in assumed]
+    return merge(plans, conditions, prepared.patient, warning, [])
 
 
 def _each_age(
@@ -339,17 +350,9 @@ def _each_age(
         return f"age ≤ {hi} years" if lo == first else f"age ≥ {lo} years" if hi == last else f"{lo} ≤ age ≤ {hi} years"
 
     conditions = [span(lo, hi) for lo, hi in spans]
-    if options.strict:
-        raise StrictError(
-            f"{option('strict')}: {age_warning(regimen, prepared, conditions)}; resolve the warning or run without "
-            f"{option('strict')}"
-        )
-    plans = [
-        again(dataclasses.replace(patient, assumed=(*patient.assumed, ("kidney_age", f"{lo}-{hi}"))))
-        for lo, hi in spans
-    ]
-    order = {(ph.id, c.id): i for ph in regimen.phases for i, c in enumerate(ph.components)}
-    plan = merge(plans, conditions, prepared.patient, age_warning(regimen, prepared, conditions), order, [])
+    assumed = [("kidney_age", f"{lo}-{hi}") for lo, hi in spans]
+    warning = age_warning(regimen, prepared, conditions)
+    plan = _merged(patient, prepared, options, again, assumed, conditions, warning)
     index = {c: i for i, c in enumerate(conditions)}
 
     def joined(condition: str) -> str:

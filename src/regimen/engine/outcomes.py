@@ -228,7 +228,6 @@ def merge(
     conditions: list[str],
     patient: Patient,
     warning: str,
-    order: dict[tuple[str, str], int],
     said: list[str],
 ) -> Plan:
     """One plan showing every outcome: shared rows once, the others marked with their condition (and any condition
@@ -245,6 +244,8 @@ def merge(
             rows.append(
                 dataclasses.replace(row, condition=_and(" or ".join(conditions[i] for i in where), row.condition))
             )
+    regimen = plans[0].regimen
+    order = {(ph.id, c.id): i for ph in regimen.phases for i, c in enumerate(ph.components)}
     rows.sort(key=lambda r: (r.course_day, order[(r.phase, r.component)], r.condition or ""))
     totals = _merge_totals(plans, conditions)
     notes = [n for n in plans[0].notes if all(n in p.notes for p in plans[1:])]
@@ -312,10 +313,9 @@ def expand_outcomes(
             f"{len(found)} ways; pass {' and '.join(option(n) for n in names)}"
         )
     plans = [expand_one(dataclasses.replace(patient, assumed=o.assumed)) for o in found]
-    order = {(ph.id, c.id): i for ph in regimen.phases for i, c in enumerate(ph.components)}
     conditions = [o.condition for o in found]
     warning = missing_warning(regimen, names, found)
-    return merge(plans, conditions, patient, warning, order, undecided_notes(regimen, conditions))
+    return merge(plans, conditions, patient, warning, undecided_notes(regimen, conditions))
 
 
 __all__ = [
