@@ -225,7 +225,7 @@ def _kidneys(
     if pair is None:
         return None
     female, male = pair
-    differ = {id(c) for c in with_rows if reading(c, female.ml_min) != reading(c, male.ml_min)}
+    differ = {id(c) for c in _read_apart(with_rows, pair)}
     assumed = dict(prepared.patient.assumed).get("sex")
     if differ and assumed is None:
         return None
@@ -338,14 +338,19 @@ def sex_decides(regimen: Regimen, prepared: Prepared) -> bool:
     pair = prepared.kidney_by_sex
     if pair is None or prepared.kidney is not None or "sex" in dict(prepared.patient.assumed):
         return False
-    return any(reading(c, pair[0].ml_min) != reading(c, pair[1].ml_min) for c in regimen.once(_with_renal_tables))
+    return bool(_read_apart(regimen.once(_with_renal_tables), pair))
+
+
+def _read_apart(tables: tuple[Component, ...], pair: tuple[Gfr, Gfr]) -> list[Component]:
+    """The renal tables that read the two sexes' clearances (``pair``: female, male) differently."""
+    return [c for c in tables if reading(c, pair[0].ml_min) != reading(c, pair[1].ml_min)]
 
 
 def sex_warning(regimen: Regimen, prepared: Prepared, conditions: list[str]) -> str:
     """The warning of a plan whose renal doses depend on the sex not given (:func:`sex_decides`)."""
     assert prepared.kidney_by_sex is not None
     female, male = prepared.kidney_by_sex
-    differ = [c.drug for c in regimen.once(_with_renal_tables) if reading(c, female.ml_min) != reading(c, male.ml_min)]
+    differ = [c.drug for c in _read_apart(regimen.once(_with_renal_tables), prepared.kidney_by_sex)]
     return (
         f"sex not given: the Cockcroft–Gault clearance is {format_fraction(female.ml_min)} mL/min if female and "
         f"{format_fraction(male.ml_min)} mL/min if male, and the renal table of {_names(differ)} reads them "
