@@ -21,7 +21,7 @@ from tests.test_cohort import _by_patient, _cohort_csv, _csv_rows, _patient_of
 
 from regimen import expand, load
 from regimen.engine.cohort import CohortExpander, cohort
-from regimen.engine.cohort.kidney import changed_by_kidneys
+from regimen.engine.cohort.kidney import read_kidneys
 from regimen.engine.cohort.roster import Column
 from regimen.errors import PatientError
 
@@ -119,7 +119,8 @@ def test_only_the_patients_the_vectorised_rows_cannot_show_are_expanded_one_at_a
 
 def test_the_screen_reads_table_bounds_exactly() -> None:
     """Capecitabine: 30–50 mL/min holds at 30 and at 50 exactly, not at 50.01; below 30: contraindicated. In
-    hundredths, as the estimates are: 2999, 3000, 5000 change the plan; 5001 does not."""
+    hundredths, as the estimates are: 2999, 3000, 5000 change the plan (the first by expand(), the others by the band
+    on the vectorised rows); 5001 does not."""
     regimen = load("capox")
     # four men of 50 at 1 mg/dL: (140 − 50) × W / 72 = 29.99, 30, 50, 50.01 mL/min for these weights
     weights = [23.992, 24, 40, 40.008]
@@ -129,7 +130,9 @@ def test_the_screen_reads_table_bounds_exactly() -> None:
         "weight": Column(np.arange(4, dtype=np.int64), weights),
         "scr": Column(np.zeros(4, dtype=np.int64), [1]),
     }
-    assert changed_by_kidneys(regimen, cols, np.arange(4)).tolist() == [True, True, True, False]
+    readings = read_kidneys(regimen, cols, np.arange(4))
+    # 29.99: contraindicated, expand() itself; 30 and 50: 75 %, applied to the vectorised rows; 50.01: no row holds
+    assert readings.exact.tolist() == [True, False, False, False] and sorted(readings.scaled) == [1, 2]
 
 
 def test_a_row_whose_doses_depend_on_the_age_it_does_not_give_is_rejected() -> None:

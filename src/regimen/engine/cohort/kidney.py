@@ -27,12 +27,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from regimen.clinical.gfr_columns import cockcroft_gault_estimates
-from regimen.clinical.options import ClinicalOptions
 from regimen.clinical.prepare import range_warning
 from regimen.clinical.renal_adjust import reading
 from regimen.engine.cohort.roster import ERROR_COLUMNS, ID_COLUMN, Column, PatientIds
-from regimen.engine.cohort.values import _NotVectorisable
+from regimen.engine.cohort.values import _NotVectorisable, column_estimates
 from regimen.engine.rows import dose_fields
 from regimen.errors import PatientError
 from regimen.model import Component, OrganBand, Regimen
@@ -158,22 +156,8 @@ def read_kidneys(regimen: Regimen, cols: Mapping[str, Column], members: np.ndarr
         exact |= with_scr & ~unusual[scr] & ~whole  # the plan warns (no age or weight) or shows each sex's doses
         which = np.flatnonzero(whole)
         if len(which):
-
-            def floats(key: str) -> np.ndarray:
-                col = cols[key]
-                values = [float(v) if v is not None else np.nan for v in col.values] + [np.nan]
-                taken: np.ndarray = np.asarray(values, dtype=np.float64)[col.codes[members[which]]]
-                return taken
-
-            female = np.asarray([v == "female" for v in cols["sex"].values] + [False], dtype=bool)
-            estimates = cockcroft_gault_estimates(
-                floats("age"),
-                floats("weight"),
-                floats("scr"),
-                female[sex[which]],
-                np.full(len(which), np.nan),  # the BSA's part is the CKD-EPI bound's, for AUC dosing only
-                ClinicalOptions(),  # the run's options are the defaults: the caller's condition
-            )
+            # the BSA's part of the estimates' certainty is the de-indexed CKD-EPI's, for AUC dosing only
+            estimates = column_estimates(cols, members[which], with_bsa=False)
             exact[which[~estimates.certain]] = True
             moved = np.zeros(len(which), dtype=bool)
             for comp in tables:
@@ -186,18 +170,6 @@ def read_kidneys(regimen: Regimen, cols: Mapping[str, Column], members: np.ndarr
     for i in np.flatnonzero(exact).tolist():
         found.pop(i, None)
     return KidneyReadings(exact, found)
-
-
-def changed_by_kidneys(regimen: Regimen, cols: Mapping[str, Column], members: np.ndarray) -> np.ndarray:
-    """Per member (roster positions): True when the renal tables change their plan (by expand() or by a band
-    applied to their rows), False when their rows are those of the plan without kidney values (the tests' view of
-    :func:`read_kidneys`)."""
-    import numpy as np
-
-    readings = read_kidneys(regimen, cols, members)
-    changed = readings.exact.copy()
-    changed[np.asarray(sorted(readings.scaled), dtype=np.int64)] = True
-    return changed
 
 
 def apply_bands(
@@ -247,13 +219,12 @@ def apply_bands(
             f"{format_fraction(after)} {units[at]}"
         )
         worked.append({**dose_fields(rounding, after, None, None, ""), "step": step})
-    which = keys
     for name in ("dose", "dose_exact", "dose_exact_num", "dose_exact_den"):  # no rate: a scalable drug has none
-        values = np.asarray([w[name] for w in worked], dtype=object)[which]
+        values = np.asarray([w[name] for w in worked], dtype=object)[keys]
         column = frame.columns.get_loc(name)
         frame.iloc[rows, column] = values if name == "dose_exact" else values.astype(frame[name].dtype)
     texts = np.asarray([text_of[p] for p in ids[rows].tolist()], dtype=object)
-    steps = np.asarray([w["step"] for w in worked], dtype=object)[which]
+    steps = np.asarray([w["step"] for w in worked], dtype=object)[keys]
     calcs = frame["calculation"].to_numpy(dtype=object)[rows]
     frame.iloc[rows, frame.columns.get_loc("calculation")] = calcs + "; renal: " + texts + steps
 
@@ -305,7 +276,6 @@ def in_roster_order(frames: list[pd.DataFrame], id_column: str, position: Mappin
 __all__ = [
     "KidneyReadings",
     "apply_bands",
-    "changed_by_kidneys",
     "in_roster_order",
     "kidney_rows",
     "read_kidneys",

@@ -10,7 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from regimen.clinical.gfr import COCKCROFT_GAULT, Gfr, calvert_gfrs
-from regimen.clinical.gfr_columns import cockcroft_gault_estimates
+from regimen.clinical.gfr_columns import GfrEstimates, cockcroft_gault_estimates
 from regimen.clinical.prepare import (
     ClinicalOptions,
     age_warnings,
@@ -117,6 +117,26 @@ class _NotVectorisable(Exception):
     """A regimen feature the per-value decomposition does not cover: expand patient by patient."""
 
 
+def column_estimates(cols: Mapping[str, Column], positions: np.ndarray, *, with_bsa: bool) -> GfrEstimates:
+    """The Cockcroft–Gault estimates (:func:`~regimen.clinical.gfr_columns.cockcroft_gault_estimates`, the run's
+    options the defaults) of the patients at roster ``positions``, each with a creatinine, age, sex and weight: their
+    values made floats as prepare() makes them (NaN for none). ``with_bsa``: a BSA given bounds the de-indexed CKD-EPI
+    estimate too (AUC dosing, where prepare() works it out); else none is read."""
+    import numpy as np
+
+    def floats(key: str) -> np.ndarray:
+        if key not in cols:
+            return np.full(len(positions), np.nan)
+        values = np.asarray([float(v) if v is not None else np.nan for v in cols[key].values] + [np.nan])
+        taken: np.ndarray = values[cols[key].codes[positions]]
+        return taken
+
+    female = np.asarray([v == "female" for v in cols["sex"].values] + [False], dtype=bool)
+    bsa = floats("bsa") if with_bsa else np.full(len(positions), np.nan)
+    sex = female[cols["sex"].codes[positions]]
+    return cockcroft_gault_estimates(floats("age"), floats("weight"), floats("scr"), sex, bsa, _DEFAULT_OPTIONS)
+
+
 class ValueChecks:
     """The expander's checks of patient values, remembered across chunks."""
 
@@ -193,20 +213,7 @@ class ValueChecks:
             ~bad & ~has("gfr") & ~has("height") & has("scr") & has("age") & has("sex") & has("weight")
         )
 
-        # each value as prepare() makes it a float; NaN for none (code -1; a column's unread values are None)
-        def floats(key: str) -> np.ndarray:
-            if key not in cols:
-                return np.full(len(which), np.nan)
-            values = np.asarray(
-                [float(v) if v is not None else np.nan for v in cols[key].values] + [np.nan], dtype=np.float64
-            )
-            taken: np.ndarray = values[cols[key].codes[which]]
-            return taken
-
-        female = np.asarray([v == "female" for v in cols["sex"].values] + [False], dtype=bool)
-        estimates = cockcroft_gault_estimates(
-            floats("age"), floats("weight"), floats("scr"), female[cols["sex"].codes[which]], floats("bsa"), options
-        )
+        estimates = column_estimates(cols, which, with_bsa=True)
         distinct, inverse = np.unique(estimates.hundredths[estimates.certain], return_inverse=True)
         codes = np.full(len(bad), -1, dtype=np.int64)
         codes[which[estimates.certain]] = inverse
