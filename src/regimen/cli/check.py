@@ -9,7 +9,7 @@ import click
 
 from regimen.cli.options import regimen_argument, regimen_path_option
 from regimen.clinical.gates import CycleCheck, evaluate, refuse_nothing_to_check
-from regimen.engine.courses.gatecheck import crcl_value, either_sex
+from regimen.engine.courses.gatecheck import crcl_of
 from regimen.engine.courses.records import parse_cycle
 from regimen.errors import RegimenError
 from regimen.export.io import write_output
@@ -99,13 +99,9 @@ def check(
     def run(crcl: LabValue) -> CycleCheck:
         return evaluate(reg, number, {**values, "crcl": crcl}, {m.text: delays for m in reg.modifications}, phase)
 
-    if "crcl" not in values and scr is not None:
-        if sex is None and age is not None and weight is not None:  # the same proposal for either sex, or refused
-            values["crcl"], lines = either_sex(scr, age, weight, run)
-            extra.extend(lines)
-        else:
-            values["crcl"], line = crcl_value(scr, age, weight, sex)
-            extra.append(line)
+    if "crcl" not in values and scr is not None:  # without the sex: the same proposal for either sex, or refused
+        values["crcl"], lines = crcl_of(scr, age, weight, sex, run)
+        extra.extend(lines)
     result = evaluate(reg, number, values, {m.text: delays for m in reg.modifications}, phase)
     text = (
         json.dumps(check_record(result, extra), indent=2, ensure_ascii=False) + "\n"

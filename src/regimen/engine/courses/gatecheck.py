@@ -84,7 +84,15 @@ def _crcl_of(
     sex = sex or patient.sex
     if scr is None or age is None or weight is None:
         return None
-    if sex is None:
+    return crcl_of(scr, age, weight, sex, run)
+
+
+def crcl_of(
+    scr: str, age: str | None, weight: str | None, sex: str | None, run: Callable[[LabValue], CycleCheck]
+) -> tuple[LabValue, list[str]]:
+    """The CrCl and its working: of each sex when only the sex is missing (:func:`either_sex`), else
+    :func:`crcl_value`'s (which refuses a missing age or weight)."""
+    if sex is None and age is not None and weight is not None:
         return either_sex(scr, age, weight, run)
     value, line = crcl_value(scr, age, weight, sex)
     return value, [line]
