@@ -102,7 +102,7 @@ def test_each_spans_rows_are_the_plan_at_an_age_of_the_span(
     found = age_spans(reg, prepared) if prepared.kidney_by_age else []
     ages = sorted({a for lo, hi in found for a in (lo, hi)}) or [18, 60, 90]
     for age in ages:
-        mine = sorted(key(r) for r in plan.administrations if r.condition is None or _holds(r.condition, age))
+        mine = sorted(key(r) for r in plan.administrations if r.condition is None or age_holds(r.condition, age))
         try:
             decided = plan_of(reg, scr, str(age), str(weight), sex)
         except PatientError:  # a clearance over 300 mL/min at this age: no such patient
@@ -110,7 +110,7 @@ def test_each_spans_rows_are_the_plan_at_an_age_of_the_span(
         assert mine == sorted(key(r) for r in decided.administrations), age
 
 
-def _holds(condition: str, age: int) -> bool:
+def age_holds(condition: str, age: int) -> bool:
     """Whether a row's condition ('age ≤ 79 years or age ≥ 122 years', '68 ≤ age ≤ 85 years') holds at ``age``."""
     for part in condition.split(" or "):
         numbers = [int(n) for n in re.findall(r"\d+", part)]

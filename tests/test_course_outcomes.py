@@ -225,3 +225,20 @@ def test_a_course_without_the_sex_checks_its_crcl_gate_with_both_clearances(tmp_
     assert split.exit_code == 1 and "if male (go): the gates and the table read them differently; give --sex" in (
         split.stderr
     )
+
+
+def test_a_course_without_age_and_sex_names_both_and_is_settled_by_them(tmp_path: Path) -> None:
+    """CAPOX with a creatinine of 1.3 mg/dL but neither age nor sex: each sex's spans of ages are marked
+    (tests/test_age_and_sex_not_given.py); verifying is refused naming both options, and 'course measure --sex male
+    --age 70' decides every row (50.11 mL/min or more under 74: 1,800 mg)."""
+    where = course_db(
+        tmp_path / "c.sqlite3", "start capox --course c --weight 70 --bsa 1.8 --scr 1.3 --start 2026-12-01"
+    )
+    before = _table(_run("course", "show", "c", "--db", where), "Status")
+    assert ("1,350 mg", "sex female and 62 ≤ age ≤ 92 years") in {(r[5], r[6]) for r in before[1:]}
+    refused = CliRunner().invoke(cli, ["course", "verify", "c", "--cycle", "1", "--db", where])
+    assert refused.exit_code == 1 and "'regimen course measure c --cycle 1 --sex ... --age ...' first" in refused.stderr
+    _run("course", "measure", "c", "--cycle", "1", "--sex", "male", "--age", "70", "--reason", "notes", "--db", where)
+    after = _table(_run("course", "show", "c", "--db", where), "Status")
+    assert {r[5] for r in after[1:] if r[4] == "capecitabine"} == {"1,800 mg"}
+    assert CliRunner().invoke(cli, ["course", "verify", "c", "--cycle", "1", "--db", where]).exit_code == 0

@@ -83,8 +83,11 @@ class Prepared:
     kidney: Gfr | None = None  # the value renal dose tables are read against: --gfr, else Cockcroft–Gault CrCl
     # the sex not given (a creatinine, age and weight given): the clearance (female, male), read by renal_adjust
     kidney_by_sex: tuple[Gfr, Gfr] | None = None
-    # the age not given (a creatinine, sex and weight given): the clearance at each whole age it is possible at
+    # the age not given (a creatinine, sex and weight given, or the sex assumed for one outcome): the clearance at
+    # each whole age it is possible at
     kidney_by_age: tuple[tuple[int, Fraction], ...] | None = None
+    # neither age nor sex given (a creatinine and weight given): the clearance at each whole age (female, male)
+    kidney_by_age_sex: tuple[tuple[tuple[int, Fraction], ...], tuple[tuple[int, Fraction], ...]] | None = None
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     working: list[str] = field(default_factory=list)
@@ -359,8 +362,12 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
             Gfr(female, female, f"CrCl {format_fraction(female)} mL/min (Cockcroft–Gault) if female"),
             Gfr(male, male, f"CrCl {format_fraction(male)} mL/min (Cockcroft–Gault) if male"),
         )
-    if scr_used is not None and p.age_years is None and p.sex is not None and p.weight_kg is not None:
-        _by_age(out, scr_used)
+    if scr_used is not None and p.age_years is None and p.weight_kg is not None:
+        assumed = dict(p.assumed).get("sex")
+        if p.sex is not None or assumed in ("female", "male"):
+            _by_age(out, scr_used, p.sex or str(assumed), "" if p.sex else f" if {assumed}")
+        else:  # neither given: each sex's clearance at each age; the engine expands each sex (renal_adjust)
+            _by_age_and_sex(out, scr_used)
     if scr_used is not None and p.age_years is not None and p.sex is not None:
         scr, age = _f(scr_used), _f(p.age_years)  # for CKD-EPI below
         if p.weight_kg is not None:
@@ -417,26 +424,48 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
     out.gfr = calvert_gfr(gfr, name, options)
 
 
-def _by_age(out: Prepared, scr: Fraction) -> None:
-    """The age not given: the Cockcroft–Gault clearance at each whole age (as prepare() works it out for that age),
-    those over a possible GFR left out, and its working; renal_adjust reads the tables at each."""
-    p = out.patient
-    assert p.weight_kg is not None and p.sex is not None
+def _at_each_age(weight: Fraction, scr: Fraction, sex: str) -> tuple[tuple[int, Fraction], ...]:
+    """The Cockcroft–Gault clearance at each whole age (as prepare() works it out for that age, to 2 decimals), those
+    over a possible GFR left out."""
     found = []
     for age in range(int(AGE.low) + 1, int(AGE.high) + 1):
-        cg = exact_places(renal.cockcroft_gault(float(age), _f(p.weight_kg), _f(scr), p.sex), DERIVED_PLACES)
+        cg = exact_places(renal.cockcroft_gault(float(age), _f(weight), _f(scr), sex), DERIVED_PLACES)
         if 0 < cg <= GFR.high:
             found.append((age, cg))
-    if not found:
-        return
-    out.kidney_by_age = tuple(found)
-    female = " × 0.85 (female)" if p.sex == "female" else ""
+    return tuple(found)
+
+
+def _age_working(weight: Fraction, scr: Fraction, sex: str, found: tuple[tuple[int, Fraction], ...], which: str) -> str:
+    female = " × 0.85 (female)" if sex == "female" else ""
     (first, high), (last, low) = found[0], found[-1]
-    out.working.append(
-        f"Cockcroft–Gault CrCl with the age not given = (140 − age) × {format_fraction(p.weight_kg)} kg (actual "
+    return (
+        f"Cockcroft–Gault CrCl{which} with the age not given = (140 − age) × {format_fraction(weight)} kg (actual "
         f"weight) / (72 × {format_fraction(scr)} mg/dL){female}: {format_fraction(high)} mL/min at {first} years to "
         f"{format_fraction(low)} mL/min at {last} years, worked out at each whole age and rounded half up to 2 decimals"
     )
+
+
+def _by_age(out: Prepared, scr: Fraction, sex: str, which: str) -> None:
+    """The age not given: the clearance of ``sex`` (given, or assumed for one outcome: ``which`` is then " if
+    female") at each whole age, and its working; renal_adjust reads the tables at each."""
+    weight = out.patient.weight_kg
+    assert weight is not None
+    found = _at_each_age(weight, scr, sex)
+    if not found:
+        return
+    out.kidney_by_age = found
+    out.working.append(_age_working(weight, scr, sex, found, which))
+
+
+def _by_age_and_sex(out: Prepared, scr: Fraction) -> None:
+    """Neither age nor sex given: each sex's clearance at each whole age, and their working."""
+    weight = out.patient.weight_kg
+    assert weight is not None
+    female, male = (_at_each_age(weight, scr, sex) for sex in ("female", "male"))
+    if not female or not male:
+        return
+    out.kidney_by_age_sex = (female, male)
+    out.working.extend(_age_working(weight, scr, s, f, f" if {s}") for s, f in (("female", female), ("male", male)))
 
 
 def _cockcroft_gault(p: Patient, sex: str, scr: Fraction, which: str = "") -> tuple[Fraction, str]:

@@ -221,6 +221,8 @@ def _kidneys(
         return {id(c): prepared.kidney for c in with_rows}
     if prepared.kidney_by_age is not None:
         return _by_age(regimen, prepared, with_rows, notes)
+    if prepared.kidney_by_age_sex is not None:
+        return _by_age_and_sex(regimen, prepared, with_rows, notes)
     pair = prepared.kidney_by_sex
     if pair is None:
         return None
@@ -265,6 +267,38 @@ def _by_age(
     # each table at the run of ages around the outcome's that it reads alike (wider than the outcome's, where another
     # table moves): the same row in each of those outcomes, shown once
     return {id(c): _over_ages(prepared, c, at) for c in with_rows}
+
+
+def _by_age_and_sex(
+    regimen: Regimen, prepared: Prepared, with_rows: tuple[Component, ...], notes: list[str]
+) -> dict[int, Gfr] | None:
+    """Neither age nor sex given: the clearance over every age and both sexes when every table reads it alike there
+    (a note says so); None when they read it differently (the engine expands each sex first, :func:`sex_decides`)."""
+    assert prepared.kidney_by_age_sex is not None
+    if _readings(regimen, prepared.kidney_by_age_sex)[1]:
+        return None
+    values = [cg for by_age in prepared.kidney_by_age_sex for _, cg in by_age]
+    low, high = min(values), max(values)
+    ages = sorted({age for by_age in prepared.kidney_by_age_sex for age, _ in by_age})
+    notes.append(
+        f"age and sex not given: the Cockcroft–Gault clearance at any age from {ages[0]} to {ages[-1]} years and of "
+        f"either sex ({format_fraction(low)} to {format_fraction(high)} mL/min) reads the renal table of "
+        f"{_names(renal_drugs(regimen))} the same way, so the plan's doses hold for every age and both sexes; give "
+        "--age and --sex to record them"
+    )
+    text = f"CrCl {format_fraction(low)}–{format_fraction(high)} mL/min (Cockcroft–Gault) at any age, either sex"
+    kidney = Gfr(low, low, f"{text} (age and sex not given)")
+    return {id(c): kidney for c in with_rows}
+
+
+def _readings(
+    regimen: Regimen, by_age_sex: tuple[tuple[tuple[int, Fraction], ...], ...]
+) -> tuple[tuple[Component, ...], bool]:
+    """The renal tables, and whether they read the clearances of ``by_age_sex`` (each sex's at each age)
+    differently somewhere."""
+    tables = regimen.once(_with_renal_tables)
+    keys = {tuple(reading(c, cg) for c in tables) for by_age in by_age_sex for _, cg in by_age}
+    return tables, len(keys) > 1
 
 
 def _over_ages(prepared: Prepared, comp: Component, at: int) -> Gfr:
@@ -335,10 +369,12 @@ def sex_decides(regimen: Regimen, prepared: Prepared) -> bool:
     """A creatinine, age and weight without the sex (and no measured GFR), no sex assumed yet: whether the two
     sexes' Cockcroft–Gault clearances read some renal table of ``regimen`` differently, so that the plan must show
     each sex's doses (the engine then expands the plan once with each sex assumed, :func:`_kidneys`)."""
-    pair = prepared.kidney_by_sex
-    if pair is None or prepared.kidney is not None or "sex" in dict(prepared.patient.assumed):
+    if prepared.kidney is not None or "sex" in dict(prepared.patient.assumed):
         return False
-    return bool(_read_apart(regimen.once(_with_renal_tables), pair))
+    if prepared.kidney_by_age_sex is not None:  # the age not given either: any table reading differently somewhere
+        return _readings(regimen, prepared.kidney_by_age_sex)[1]
+    pair = prepared.kidney_by_sex
+    return pair is not None and bool(_read_apart(regimen.once(_with_renal_tables), pair))
 
 
 def _read_apart(tables: tuple[Component, ...], pair: tuple[Gfr, Gfr]) -> list[Component]:
@@ -348,6 +384,18 @@ def _read_apart(tables: tuple[Component, ...], pair: tuple[Gfr, Gfr]) -> list[Co
 
 def sex_warning(regimen: Regimen, prepared: Prepared, conditions: list[str]) -> str:
     """The warning of a plan whose renal doses depend on the sex not given (:func:`sex_decides`)."""
+    if prepared.kidney_by_age_sex is not None:
+        female_by_age, male_by_age = prepared.kidney_by_age_sex
+        spans = "; ".join(
+            f"{format_fraction(by_age[0][1])} mL/min at {by_age[0][0]} years to {format_fraction(by_age[-1][1])} "
+            f"mL/min at {by_age[-1][0]} if {sex}"
+            for sex, by_age in (("female", female_by_age), ("male", male_by_age))
+        )
+        return (
+            f"age and sex not given: the Cockcroft–Gault clearance depends on both ({spans}), and the renal table of "
+            f"{_names(renal_drugs(regimen))} reads it differently by age or sex; rows that depend on them are marked "
+            f"'only if ...' and totals are shown for each outcome. Give --age and --sex to settle it"
+        )
     assert prepared.kidney_by_sex is not None
     female, male = prepared.kidney_by_sex
     differ = [c.drug for c in _read_apart(regimen.once(_with_renal_tables), prepared.kidney_by_sex)]

@@ -180,17 +180,17 @@ def _condition(
     return min(texts, key=len)
 
 
-def condition_value(condition: str) -> str | None:
-    """The patient value a row's condition is on ("age ≤ 60 years": age; "sex female": sex), or None."""
-    found = re.search(r"[a-z]+", condition)
-    return found.group() if found and found.group() in _ASK else None
+def condition_values(condition: str) -> list[str]:
+    """The patient values a row's condition is on, in the order it names them ("age ≤ 60 years": [age]; "sex female
+    and age ≤ 61 years": [sex, age])."""
+    return list(dict.fromkeys(w for w in re.findall(r"[a-z]+", condition) if w in _ASK))
 
 
 def settled_by(condition: str) -> str:
-    """The option that gives the value a row's condition is on ("age ≤ 60 years": --age; "sex female": --sex), or
-    'the value' when the condition names none the options take."""
-    name = condition_value(condition)
-    return option(name) if name is not None else "the value"
+    """The options that give the values a row's condition is on ("age ≤ 60 years": --age; "sex female and age ≤ 61
+    years": --sex and --age), or 'the value' when the condition names none the options take."""
+    names = condition_values(condition)
+    return " and ".join(option(n) for n in names) if names else "the value"
 
 
 def missing_warning(regimen: Regimen, names: list[str], outcome_list: list[Outcome]) -> str:
@@ -271,34 +271,41 @@ def _marked(said: list[tuple[str, ...]], conditions: list[str]) -> list[str]:
     for texts, condition in zip(said, conditions, strict=True):
         for text in texts:
             where.setdefault(text, []).append(condition)
-    return [t if len(c) == len(conditions) else f"only if {' or '.join(c)}: {t}" for t, c in where.items()]
+    return [t if len(c) == len(conditions) else _only_if(" or ".join(c), t) for t, c in where.items()]
+
+
+def _only_if(condition: str, text: str) -> str:
+    """``text`` (a warning) marked as given only if ``condition`` holds, with any condition it had from an outcome's
+    own merge ("only if sex female and age ≥ 93 years: capecitabine left out ...")."""
+    inner, marked, rest = text.removeprefix("only if ").partition(": ")
+    if text.startswith("only if ") and marked:
+        return f"only if {_and(condition, inner)}: {rest}"
+    return f"only if {condition}: {text}"
 
 
 def _merge_totals(plans: list[Plan], conditions: list[str]) -> list[Total]:
+    """Each drug's totals over the outcomes: one total when every outcome has the same; else each outcome's (0 where
+    it gives none), outcomes with the same totals under one condition, and any condition a total had from an
+    outcome's own merge kept beside it ("sex female and age ≤ 61 years")."""
+
     def key(t: Total) -> tuple[str | None, int | None, str, str | None, str]:
         return (t.phase, t.cycle, t.drug, t.component, t.unit)
 
     keys = list(dict.fromkeys(key(t) for p in plans for t in p.totals))
     out: list[Total] = []
     for k in keys:
-        found = [next((t for t in p.totals if key(t) == k), None) for p in plans]
-        amounts = {t.amount if t is not None else None for t in found}
-        if len(amounts) == 1 and None not in amounts:
-            out.append(found[0])  # type: ignore[arg-type]
-            continue
-        for t, condition in zip(found, conditions, strict=True):
-            phase, cycle, drug, component, unit = k
-            out.append(
-                Total(
-                    drug=drug,
-                    amount=t.amount if t is not None else Fraction(0),
-                    unit=unit,
-                    phase=phase,
-                    cycle=cycle,
-                    condition=_and(condition, t.condition if t is not None else None),
-                    component=component,
-                )
-            )
+        each = [
+            tuple((t.amount, t.condition) for t in p.totals if key(t) == k) or ((Fraction(0), None),) for p in plans
+        ]
+        groups: dict[tuple[tuple[Fraction, str | None], ...], list[str]] = {}
+        for found, condition in zip(each, conditions, strict=True):
+            groups.setdefault(found, []).append(condition)
+        phase, cycle, drug, component, unit = k
+        for found, where in groups.items():
+            outer = None if len(groups) == 1 else " or ".join(where)
+            for amount, inner in found:
+                marked = inner if outer is None else _and(outer, inner)
+                out.append(Total(drug, amount, unit, phase, cycle, marked, component))
     return out
 
 
@@ -321,7 +328,7 @@ def expand_outcomes(
 __all__ = [
     "MAX_OUTCOMES",
     "Outcome",
-    "condition_value",
+    "condition_values",
     "expand_outcomes",
     "merge",
     "missing_names",

@@ -75,7 +75,7 @@ from regimen.engine.cohort.values import (
     _Remembered,
 )
 from regimen.engine.expand import expand
-from regimen.engine.outcomes import condition_value
+from regimen.engine.outcomes import condition_values
 from regimen.engine.plan import Plan
 from regimen.engine.requirements import requirements
 from regimen.engine.row_frames import empty_frame, frame_records, records_frame, table_records
@@ -586,10 +586,11 @@ def undecided(plan: Plan) -> None:
     creatinine that the sexes' renal doses differ by): their rows are not one plan."""
     conditions = list(dict.fromkeys(r.condition for r in plan.administrations if r.condition))
     if conditions:
-        name = condition_value(conditions[0])
+        names = list(dict.fromkeys(n for c in conditions for n in condition_values(c)))
         raise PatientError(
             f"the doses depend on a value this row does not give: some are given only if "
-            f"{' or only if '.join(conditions)}; fill in {COLUMNS.get(name, name) if name else 'that value'}"
+            f"{' or only if '.join(conditions)}; fill in "
+            f"{' and '.join(COLUMNS.get(n, n) for n in names) if names else 'that value'}"
         )
 
 

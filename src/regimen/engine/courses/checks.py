@@ -15,7 +15,7 @@ from regimen.engine.courses.records import CourseError
 from regimen.engine.courses.replay import live_changes
 from regimen.engine.courses.row_changes import given_records
 from regimen.engine.courses.state import Change, CourseRow, CourseState
-from regimen.engine.outcomes import settled_by
+from regimen.engine.outcomes import condition_values
 from regimen.errors import option
 from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.exact import format_decimal, format_fraction, to_decimal
@@ -173,6 +173,13 @@ def check_repeat(before: CourseState, change: Change, confirm: bool) -> None:
         )
 
 
+def _options_of(conditions: list[str]) -> str:
+    """The options that give the values ``conditions`` are on, each with its value to fill in ("--sex ... --age
+    ...")."""
+    names = dict.fromkeys(n for c in conditions for n in condition_values(c))
+    return " ".join(f"{option(n)} ..." for n in names) or "..."
+
+
 def _verify(before: CourseState, after: CourseState, change: Change, e: Verification) -> None:
     """A verification checks something: a cycle whose planned doses were all verified as they stand is not again."""
     key = (e.phase, e.cycle)
@@ -182,7 +189,7 @@ def _verify(before: CourseState, after: CourseState, change: Change, e: Verifica
         raise CourseError(
             f"{_label(change)}: {cycle_name(before.regimen, key)} has doses given only if "
             f"{' / '.join(undecided)}, a value the course was started without: record it with 'regimen course measure "
-            f"{before.course_id} {option('cycle')} {cycle_arg(before.regimen, key)} {settled_by(undecided[0])} ...' "
+            f"{before.course_id} {option('cycle')} {cycle_arg(before.regimen, key)} {_options_of(undecided)}' "
             "first, then verify the cycle's doses"
         )
     if mine and all(cr.verified is not None for cr in mine):
