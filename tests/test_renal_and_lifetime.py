@@ -124,6 +124,24 @@ def test_without_a_kidney_value_the_plan_says_it_was_not_checked() -> None:
     assert "kidney function not checked: cisplatin, etoposide have renal dose adjustments" in " ".join(both["notes"])
 
 
+def test_a_kidney_value_says_which_anticancer_drugs_the_file_gives_no_renal_table_for() -> None:
+    """A creatinine given for oblimersen-fc (fludarabine, whose product information reduces it in renal impairment)
+    was read against nothing and said nothing: the plan looked kidney-checked. Now the drugs without a table are
+    named; supportive care and the drugs with a table are not, and without a kidney value nothing is said."""
+    values = ["--weight", "70", *BSA, "--age", "70", "--sex", "male", "--cycles", "1"]
+    fc = plan("oblimersen-fc", *values, "--scr", "1.3")
+    assert (
+        "renal: this regimen file states no renal dose adjustment for oblimersen, fludarabine, cyclophosphamide: "
+        "their doses are not changed by the kidney value given; check their product information"
+    ) in fc["notes"]
+    capox = plan("capox", *values, "--gfr", "60")["notes"]
+    assert (
+        "renal: this regimen file states no renal dose adjustment for oxaliplatin: its dose is not changed by the "
+        "kidney value given; check its product information"
+    ) in capox  # capecitabine has its table; the antiemetics are supportive care
+    assert not any("no renal dose adjustment" in n for n in plan("oblimersen-fc", *values)["notes"])
+
+
 def test_a_creatinine_without_age_sex_or_weight_is_a_warning_not_a_silent_skip() -> None:
     data = plan("capox", *BSA, "--scr", "2", "--age", "68", "--sex", "male", "--cycles", "1")
     assert (

@@ -131,6 +131,10 @@ def renal_plan(regimen: Regimen, prepared: Prepared, options: ClinicalOptions, n
     liver = regimen.once(hepatic_note)  # the regimen alone: once per regimen object, not once per plan
     if liver is not None:
         notes.append(liver)
+    p = prepared.patient
+    unstated = regimen.once(_no_renal_table)
+    if unstated and (p.scr_mg_dl is not None or p.gfr_ml_min is not None):
+        notes.append(unstated)
     with_rows = regimen.once(_with_renal_tables)
     if not with_rows:
         return plan
@@ -404,6 +408,20 @@ def sex_warning(regimen: Regimen, prepared: Prepared, conditions: list[str]) -> 
         f"{format_fraction(male.ml_min)} mL/min if male, and the renal table of {_names(differ)} reads them "
         f"differently; rows that depend on it are marked 'only if ...' and totals are shown for each outcome "
         f"({', '.join(conditions)}). Give --sex to settle it"
+    )
+
+
+def _no_renal_table(regimen: Regimen) -> str | None:
+    """The note of a plan made with a kidney value on the anticancer drugs whose doses this regimen file gives no renal
+    table for: their doses are not read against it (the file is silent, which is not the same as "no change")."""
+    tabled = {c.drug for c in regimen.components() if c.renal}
+    drugs = list(dict.fromkeys(c.drug for c in regimen.components() if c.role == "anticancer" and c.drug not in tabled))
+    if not drugs:
+        return None
+    return (
+        f"renal: this regimen file states no renal dose adjustment for {_names(drugs)}: "
+        f"{'its dose is' if len(drugs) == 1 else 'their doses are'} not changed by the kidney value given; check "
+        f"{'its' if len(drugs) == 1 else 'their'} product information"
     )
 
 
