@@ -238,6 +238,16 @@ def test_a_course_without_age_and_sex_names_both_and_is_settled_by_them(tmp_path
     assert ("1,350 mg", "sex female and 62 ≤ age ≤ 92 years") in {(r[5], r[6]) for r in before[1:]}
     refused = CliRunner().invoke(cli, ["course", "verify", "c", "--cycle", "1", "--db", where])
     assert refused.exit_code == 1 and "'regimen course measure c --cycle 1 --sex ... --age ...' first" in refused.stderr
+    # a dose given is of one outcome: which, the course cannot know. Before, the record was refused with 'matches 4
+    # administrations; name the dose with --dose-number (1 to 4)', for a dose number that was given and doses
+    # numbered 1 and 2
+    given = ["course", "given", "c", "--cycle", "1", "--day", "1", "--drug", "capecitabine", "--dose", "1800 mg"]
+    refused = CliRunner().invoke(cli, [*given, "--dose-number", "1", "--db", where])
+    assert refused.exit_code == 1 and refused.stderr.count("\n") == 1, refused.output
+    assert "depends on a value the course was started without (planned only if sex female and 62 ≤ age ≤ 92 years" in (
+        refused.stderr
+    )
+    assert "record it with 'regimen course measure' (--sex ... --age ...) first" in refused.stderr
     _run("course", "measure", "c", "--cycle", "1", "--sex", "male", "--age", "70", "--reason", "notes", "--db", where)
     after = _table(_run("course", "show", "c", "--db", where), "Status")
     assert {r[5] for r in after[1:] if r[4] == "capecitabine"} == {"1,800 mg"}

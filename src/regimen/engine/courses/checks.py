@@ -9,13 +9,12 @@ from fractions import Fraction
 from typing import Any
 
 from regimen.clinical.pretreatment import first_dose_allowed
-from regimen.engine.courses.describe import cycle_arg, cycle_name, describe, row_name
+from regimen.engine.courses.describe import cycle_arg, cycle_name, describe, measure_options, row_name
 from regimen.engine.courses.events import Delay, Dose, Given, Measure, Stop, Verification, Void, same_change
 from regimen.engine.courses.records import CourseError
 from regimen.engine.courses.replay import live_changes
 from regimen.engine.courses.row_changes import given_records
 from regimen.engine.courses.state import Change, CourseRow, CourseState
-from regimen.engine.outcomes import condition_values
 from regimen.errors import option
 from regimen.quantities.clock import tzinfo_for
 from regimen.quantities.exact import format_decimal, format_fraction, to_decimal
@@ -173,13 +172,6 @@ def check_repeat(before: CourseState, change: Change, confirm: bool) -> None:
         )
 
 
-def _options_of(conditions: list[str]) -> str:
-    """The options that give the values ``conditions`` are on, each with its value to fill in ("--sex ... --age
-    ...")."""
-    names = dict.fromkeys(n for c in conditions for n in condition_values(c))
-    return " ".join(f"{option(n)} ..." for n in names) or "..."
-
-
 def _verify(before: CourseState, after: CourseState, change: Change, e: Verification) -> None:
     """A verification checks something: a cycle whose planned doses were all verified as they stand is not again."""
     key = (e.phase, e.cycle)
@@ -189,7 +181,7 @@ def _verify(before: CourseState, after: CourseState, change: Change, e: Verifica
         raise CourseError(
             f"{_label(change)}: {cycle_name(before.regimen, key)} has doses given only if "
             f"{' / '.join(undecided)}, a value the course was started without: record it with 'regimen course measure "
-            f"{before.course_id} {option('cycle')} {cycle_arg(before.regimen, key)} {_options_of(undecided)}' "
+            f"{before.course_id} {option('cycle')} {cycle_arg(before.regimen, key)} {measure_options(undecided)}' "
             "first, then verify the cycle's doses"
         )
     if mine and all(cr.verified is not None for cr in mine):

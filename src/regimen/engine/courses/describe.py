@@ -21,8 +21,10 @@ from regimen.engine.courses.events import (
     Verification,
 )
 from regimen.engine.courses.state import Change, CourseRow, CourseState, DueRow
+from regimen.engine.outcomes import condition_values
 from regimen.engine.preparations import Preparation, grouped, preparation_words
 from regimen.engine.rows import exact_text
+from regimen.errors import option
 from regimen.model import Administration, Regimen, how_given
 from regimen.quantities.clock import tzinfo_for
 
@@ -104,6 +106,13 @@ def row_name(regimen: Regimen, row: Administration) -> str:
     """'oxaliplatin cycle 1 day 1' (and 'dose 2' with several doses a day)."""
     dose = f" dose {row.dose_number}" if row.dose_number is not None and (row.doses_per_day or 0) > 1 else ""
     return f"{row.drug} {cycle_name(regimen, (row.phase, row.cycle))} day {row.day}{dose}"
+
+
+def measure_options(conditions: Sequence[str]) -> str:
+    """The options of 'course measure' that give the values ``conditions`` are on, each with its value to fill in
+    ("--sex ... --age ...")."""
+    names = dict.fromkeys(n for c in conditions for n in condition_values(c))
+    return " ".join(f"{option(n)} ..." for n in names) or "..."
 
 
 def what(regimen: Regimen, e: Omit | Given) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from regimen.clinical.rounding import deviation_percent, signed_percent
 from regimen.clinical.tied_care import tied_to
-from regimen.engine.courses.describe import what
+from regimen.engine.courses.describe import measure_options, what
 from regimen.engine.courses.events import Given, Omit
 from regimen.engine.courses.records import CourseError
 from regimen.engine.courses.state import Change, CourseRow, GivenDose
@@ -123,6 +123,13 @@ def _one_preparation(
     said = what(regimen, e)
     if not found:
         raise CourseError(f"given (change {change.seq}): the course has no {said} to record")
+    undecided = list(dict.fromkeys(c for n in found if (c := rows[n].row.condition)))
+    if undecided:  # a dose of one outcome of a value not recorded: which was given is not known until it is
+        raise CourseError(
+            f"given (change {change.seq}): {said} depends on a value the course was started without (planned only if "
+            f"{' / only if '.join(undecided)}): record it with 'regimen course measure' ({measure_options(undecided)}) "
+            "first, then the dose given"
+        )
     preps = grouped(found, lambda n: rows[n].row)
     if len(preps) > 1:
         drugs = ", ".join(dict.fromkeys(p.component for p, _ in preps))
