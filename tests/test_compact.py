@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -194,7 +195,9 @@ def test_an_unreadable_new_token_is_named(line: str, message: str) -> None:
 
 
 def _plan(reg: regimen.Regimen, age: str, levels: dict[str, int] | None = None) -> regimen.Plan:
-    patient = regimen.make_patient(weight="70", bsa="1.8", age=age, height="175", sex="female", scr="1")
+    # no kidney value: compact notation carries no renal table (a creatinine in a band of one made the plans differ,
+    # as `show --compact` says: test_show_compact_names_what_the_line_does_not_carry)
+    patient = regimen.make_patient(weight="70", bsa="1.8", age=age, height="175", sex="female")
     options = regimen.ClinicalOptions(dose_levels=levels or {})
     return regimen.expand(reg, patient, start=dt.date(2026, 12, 1), cycles=None, options=options)
 
@@ -244,3 +247,25 @@ def test_a_cap_of_a_thousand_or_more_is_written_without_a_comma() -> None:
     line = to_compact(reg)
     assert line.endswith("d1 max 1500 mg/cycle round 1000 mg")
     assert to_compact(load_data(parse(line))) == line
+
+
+def test_show_compact_names_what_the_line_does_not_carry() -> None:
+    """A file parsed from `show --compact` had no renal table, gates or modification rules, and nothing said so:
+    CAPOX through the line planned capecitabine at 1,800 mg at a clearance of 43 mL/min where the file gives 75 %
+    (1,350 mg). The line still goes to stdout alone (it stays pipeable); what it cannot hold is one note on
+    stderr."""
+    result = CliRunner().invoke(cli, ["show", "capox", "--compact"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Oxaliplatin 130 mg/m² IV") and result.stdout.count("\n") == 1
+    assert result.stderr == (
+        "note: compact notation does not carry capecitabine's renal table (2 rows); 1 requirement before the first "
+        "dose; 2 gates before each cycle; 5 dose-modification rules; the emetogenic risk: a regimen parsed from this "
+        "line has none of them, so its plans differ wherever they apply\n"
+    )
+    kidney = regimen.make_patient(bsa="1.8", age="68", sex="male", weight="86", scr="2")  # CrCl 43 mL/min
+    line = regimen.expand(load_data(parse(result.stdout)), kidney, cycles=1)
+    full = regimen.expand(regimen.load("capox"), kidney, cycles=1)
+    assert {r.dose for r in full.administrations if r.drug == "capecitabine"} == {Fraction(1350)}
+    assert {r.dose for r in line.administrations if r.drug == "capecitabine"} == {Fraction(1800)}
+    plain = CliRunner().invoke(cli, ["show", "cenersen-arm1", "--compact"])
+    assert plain.exit_code == 0 and plain.stderr == ""  # everything of it is on the line

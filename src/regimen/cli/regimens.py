@@ -70,9 +70,16 @@ def show(regimen_ref: str, compact: bool, regimen_path: tuple[str, ...]) -> None
     """
     regimen = load(regimen_ref, regimen_path)
     if compact:
-        from regimen.interop.compact_out import to_compact  # lazy: only this option needs it
+        from regimen.interop.compact_out import not_carried, to_compact  # lazy: only this option needs it
 
         click.echo(to_compact(regimen))
+        lost = not_carried(regimen)
+        if lost:  # a file parsed from the line would plan without them: said, on stderr (the line stays pipeable)
+            click.echo(
+                f"note: compact notation does not carry {'; '.join(lost)}: a regimen parsed from this line has none "
+                f"of them, so its plans differ wherever they apply",
+                err=True,
+            )
         return
     click.echo(describe(regimen), nl=False)
 

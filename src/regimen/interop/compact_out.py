@@ -139,10 +139,33 @@ def _schedule_text(phase: Phase) -> str | None:
     return " ".join(words) or None
 
 
+def not_carried(regimen: Regimen) -> list[str]:
+    """What of ``regimen`` one line of compact notation cannot hold, in words ("capecitabine's renal table (2
+    rows)"): a file parsed from :func:`to_compact`'s line has none of it, so a plan made from it differs wherever
+    it would apply (a kidney value in a renal row, a cycle's gates)."""
+    said: list[str] = []
+    for comp in regimen.components():
+        for rows, what in ((comp.renal, "renal table"), (comp.hepatic, "hepatic table")):
+            if rows:
+                said.append(f"{comp.id}'s {what} ({len(rows)} row{'s' if len(rows) > 1 else ''})")
+        if comp.rate_escalation:
+            said.append(f"{comp.id}'s infusion-rate escalation")
+    for items, one, many in (
+        (regimen.requirements, "requirement before the first dose", "requirements before the first dose"),
+        (regimen.gates, "gate before each cycle", "gates before each cycle"),
+        (regimen.modifications, "dose-modification rule", "dose-modification rules"),
+    ):
+        if items:
+            said.append(f"{len(items)} {one if len(items) == 1 else many}")
+    if regimen.emetogenic_risk is not None:
+        said.append("the emetogenic risk")
+    return said
+
+
 def to_compact(regimen: Regimen) -> str:
     """``regimen`` on one line of compact notation: :func:`~regimen.interop.compact.parse` of it gives the same
-    plans (its notes, sources and names aside). Raises :class:`CompactError` for what the notation cannot hold
-    (a text with the notation's own punctuation in it)."""
+    plans (its notes, sources and names aside) save where what :func:`not_carried` names applies. Raises
+    :class:`CompactError` for what the notation cannot hold (a text with the notation's own punctuation in it)."""
     items: list[str] = []
     for phase in regimen.phases:
         drugs = [_component_text(c) for c in phase.components]
