@@ -125,13 +125,13 @@ def test_without_a_kidney_value_the_plan_says_it_was_not_checked() -> None:
 
 
 def test_a_kidney_value_says_which_anticancer_drugs_the_file_gives_no_renal_table_for() -> None:
-    """A creatinine given for oblimersen-fc (fludarabine, whose product information reduces it in renal impairment)
-    was read against nothing and said nothing: the plan looked kidney-checked. Now the drugs without a table are
-    named; supportive care and the drugs with a table are not, and without a kidney value nothing is said."""
+    """A creatinine given for oblimersen-fc was read against no table of oblimersen or cyclophosphamide and said
+    nothing: the plan looked kidney-checked. Now the drugs without a table are named; supportive care and the drugs
+    with a table (fludarabine, below) are not, and without a kidney value nothing is said."""
     values = ["--weight", "70", *BSA, "--age", "70", "--sex", "male", "--cycles", "1"]
     fc = plan("oblimersen-fc", *values, "--scr", "1.3")
     assert (
-        "renal: this regimen file states no renal dose adjustment for oblimersen, fludarabine, cyclophosphamide: "
+        "renal: this regimen file states no renal dose adjustment for oblimersen, cyclophosphamide: "
         "their doses are not changed by the kidney value given; check their product information"
     ) in fc["notes"]
     capox = plan("capox", *values, "--gfr", "60")["notes"]
@@ -140,6 +140,41 @@ def test_a_kidney_value_says_which_anticancer_drugs_the_file_gives_no_renal_tabl
         "kidney value given; check its product information"
     ) in capox  # capecitabine has its table; the antiemetics are supportive care
     assert not any("no renal dose adjustment" in n for n in plan("oblimersen-fc", *values)["notes"])
+
+
+@pytest.mark.parametrize(
+    ("gfr", "dose", "row"),
+    [
+        ("80", "45", None),  # 25 mg/m² × 1.8 m² = 45 mg: the full dose from 80 mL/min
+        ("79.99", "36", "50 to under 80 mL/min: 80 % of the dose"),  # 20 mg/m² × 1.8 m² = 36 mg
+        ("50", "36", "50 to under 80 mL/min: 80 % of the dose"),
+        ("49.99", "27", "30 to under 50 mL/min: 60 % of the dose"),  # 15 mg/m² × 1.8 m² = 27 mg
+        ("30", "27", "30 to under 50 mL/min: 60 % of the dose"),
+        ("29.99", None, None),  # "do not administer": left out, with a warning
+    ],
+)
+@pytest.mark.parametrize("regimen_id", ["oblimersen-fc", "cenersen-fcr"])
+def test_fludarabine_follows_the_fludara_labels_starting_doses(
+    regimen_id: str, gfr: str, dose: str | None, row: str | None
+) -> None:
+    """The FLUDARA FOR INJECTION (US) label: CrCl >= 80 mL/min 25 mg/m²; 50-79: 20 mg/m²; 30-49: 15 mg/m²; < 30: do
+    not administer. The label's whole-number bands read as 50 to under 80 and 30 to under 50 (a clearance has 2
+    decimals here), so no value between 79 and 80 falls between rows."""
+    data = plan(regimen_id, "--weight", "70", *BSA, "--age", "45", "--gfr", gfr, "--cycles", "1")
+    if dose is None:
+        assert doses(data, "fludarabine") == []
+        assert any(
+            w.startswith(f"fludarabine left out of the plan: GFR {gfr} mL/min (given with --gfr) is below 30 mL/min")
+            for w in data["warnings"]
+        )
+        assert doses(data, "cyclophosphamide") == ["450"] * 3  # 250 mg/m² × 1.8 m²: no table, unchanged
+        return
+    assert doses(data, "fludarabine") == [dose] * 3
+    working = rows_of(data, "fludarabine")[0]["calculation"]
+    if row is None:
+        assert "renal:" not in working
+    else:
+        assert f"renal: GFR {gfr} mL/min (given with --gfr) is {row} (FLUDARA FOR INJECTION US prescribing" in working
 
 
 def test_a_creatinine_without_age_sex_or_weight_is_a_warning_not_a_silent_skip() -> None:
