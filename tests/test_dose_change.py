@@ -301,3 +301,24 @@ def test_the_web_door_takes_the_dpyd_result_as_the_command_line_does(client: Tes
     assert cli_bolus["calculation"] == bolus["calculation"]
     wrong = client.post("/api/plan", json={**body, "dpyd": "purple"})
     assert wrong.status_code == 400 and "is not a DPYD result" in wrong.text
+
+
+def test_a_changed_dose_over_a_stated_time_ends_its_working_with_the_rate_it_runs_at() -> None:
+    """mFOLFOX6 at 1.8 m², oxaliplatin 85 mg/m² over 2 h: 153 mg at 76.5 mg/h. At 80 %: 122.4 mg, and 122.4 / 2 =
+    61.2 mg/h. The working gave only the rate before the change ('(76.5 mg/h)'), readable as the rate to set. A
+    step that does not change the amount (a fluid's additives) restates nothing; nor does a row left as it is."""
+    patient = make_patient(bsa="1.8", weight="70")
+    options = ClinicalOptions(dose_changes={"oxaliplatin": DoseChange(Fraction(80))})
+    changed = expand(load("mfolfox6"), patient, cycles=1, options=options)
+    oxaliplatin = next(r for r in changed.administrations if r.drug == "oxaliplatin")
+    assert (oxaliplatin.dose, oxaliplatin.rate) == (Fraction("122.4"), Fraction("61.2"))
+    assert oxaliplatin.calculation == (
+        "85 mg/m² × 1.8 m² = 153 mg over 2 h (76.5 mg/h); 80 % of the dose (reduced by 20 %): 153 mg → 122.4 mg over "
+        "2 h (61.2 mg/h)"
+    )
+    plain = next(r for r in expand(load("mfolfox6"), patient, cycles=1).administrations if r.drug == "oxaliplatin")
+    assert plain.calculation == "85 mg/m² × 1.8 m² = 153 mg over 2 h (76.5 mg/h)"
+    fluids = [
+        r for r in expand(load("cisplatin-etoposide"), patient, cycles=1).administrations if "added" in r.calculation
+    ]
+    assert fluids and all(r.calculation.count("(500 mL/h)") == 1 for r in fluids)

@@ -290,8 +290,8 @@ def test_a_capped_dose_with_a_rate_is_scaled_and_one_without_is_the_cap() -> Non
     assert (timed.dose, timed.rate) == (Fraction(2), Fraction(12))
     assert timed.calculation == (
         "1.4 mg/m² × 1.8 m² = 2.52 mg over 10 min (15.12 mg/h); capped at the regimen maximum 2 mg per "
-        "administration: 2.52 mg → 2 mg"
-    )
+        "administration: 2.52 mg → 2 mg over 10 min (12 mg/h)"
+    )  # the rate it runs at after the cap, as the working's first part gave the rate before it
 
 
 def test_a_cycles_parts_and_choice_are_the_regimen_objects_own() -> None:

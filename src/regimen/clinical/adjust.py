@@ -58,6 +58,10 @@ class PendingRow:
     dose_number: int | None = None  # with several doses a day, which one
     doses_per_day: int | None = None
     full: Fraction | None = None  # the dose as it would be given before a change of dose, when one applied
+    first: Fraction = field(init=False)  # the amount as the first step worked it out, before any adjustment
+
+    def __post_init__(self) -> None:
+        self.first = self.amount
 
     def scale(self, k: Fraction) -> None:
         self.amount *= k

@@ -32,8 +32,10 @@ Item = tuple[
 ]
 
 
-def items_of(pending: list[PendingRow]) -> list[Item]:
-    """The adjusted rows of a component as :func:`administrations` reads them (the steps made one working)."""
+def items_of(pending: list[PendingRow], unit: str, rounding: Rounding) -> list[Item]:
+    """The adjusted rows of a component as :func:`administrations` reads them (the steps made one working; a dose
+    given over a stated time and changed ends with the rate it now runs at, as the first step gave the rate before
+    the change: "153 mg → 117 mg over 2 h (58.5 mg/h)")."""
     return [
         (
             row.day,
@@ -41,7 +43,7 @@ def items_of(pending: list[PendingRow]) -> list[Item]:
             row.amount,
             row.rate,
             row.hours,
-            row.steps[0] if len(row.steps) == 1 else "; ".join(row.steps),
+            row.steps[0] if len(row.steps) == 1 else "; ".join(row.steps) + _rate_now(row, unit, rounding),
             row.warnings,
             row.calculated,
             row.caps,
@@ -50,6 +52,13 @@ def items_of(pending: list[PendingRow]) -> list[Item]:
         )
         for row in pending
     ]
+
+
+def _rate_now(row: PendingRow, unit: str, rounding: Rounding) -> str:
+    """' over 2 h (58.5 mg/h)': the rate of a short infusion after its dose changed (none without a rate)."""
+    if row.rate is None or row.hours is None or row.infusion is not None or row.amount == row.first:
+        return ""
+    return f" over {hours_text(row.hours)} ({amount_text(row.rate, unit + '/h', rounding)})"
 
 
 def administrations(

@@ -338,7 +338,7 @@ class Cycles:
                 for row in pending:
                     row.steps.append(added)
             made_by[comp.id] = administrations(
-                phase, cycle, offset, start, comp, items_of(pending), unit, rounding, derivation
+                phase, cycle, offset, start, comp, items_of(pending, unit, rounding), unit, rounding, derivation
             )
         # by day, then the components' order within a day, then dose number: each component's rows in that order,
         # one after another, sorted by day alone (a stable sort keeps the rest), the key read in C (issue 29)
