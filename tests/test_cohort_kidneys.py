@@ -1,10 +1,10 @@
 """A cohort with kidney values: only the patients the renal tables change are expanded one at a time.
 
 Regimens with renal tables (ABVD's bleomycin, CAPOX's capecitabine, EP's cisplatin and etoposide, oblimersen-fc's
-fludarabine), rosters of patients with and without a creatinine or a measured GFR, a sex or not: each patient's rows
-equal 'regimen expand' with their values (which the sample check of a run checks only for a few), and the patients
-whose clearance no table row holds take the vectorised path. The hand-worked doses are in tests/test_cohort.py
-(KIDNEY_ROSTER).
+fludarabine, mFOLFOX6's oxaliplatin), rosters of patients with and without a creatinine or a measured GFR, a sex or
+not: each patient's rows equal 'regimen expand' with their values (which the sample check of a run checks only for a
+few), and the patients whose clearance no table row holds take the vectorised path. The hand-worked doses are in
+tests/test_cohort.py (KIDNEY_ROSTER).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from regimen.engine.cohort.kidney import read_kidneys
 from regimen.engine.cohort.roster import Column
 from regimen.errors import PatientError
 
-RENAL = ["abvd", "capox", "cisplatin-etoposide", "oblimersen-fc"]
+RENAL = ["abvd", "capox", "cisplatin-etoposide", "oblimersen-fc", "mfolfox6"]
 
 
 def _expected(regimen_id: str, row: dict[str, str]) -> list[dict[str, str]]:

@@ -177,6 +177,45 @@ def test_fludarabine_follows_the_fludara_labels_starting_doses(
         assert f"renal: GFR {gfr} mL/min (given with --gfr) is {row} (FLUDARA FOR INJECTION US prescribing" in working
 
 
+@pytest.mark.parametrize(("gfr", "dose"), [("30", "153"), ("29.99", "117")])
+def test_oxaliplatin_in_mfolfox6_follows_the_us_labels_65_mg_per_m2_under_30(gfr: str, dose: str) -> None:
+    """The US label: "reduced to 65 mg/m2 in patients with severe renal impairment (creatinine clearance less than 30
+    ml/min)"; nothing changes above. 85 mg/m² × 1.8 m² = 153 mg; 65 mg/m² × 1.8 m² = 117 mg = 153 × 65/85 (13/17),
+    over 2 h: 58.5 mg/h."""
+    data = plan("mfolfox6", *BSA, "--gfr", gfr, "--cycles", "1")
+    (row,) = rows_of(data, "oxaliplatin")
+    assert row["dose_exact"] == dose
+    if dose == "117":
+        assert row["rate"] == 58.5
+        assert row["calculation"].endswith(
+            "renal: GFR 29.99 mL/min (given with --gfr) is below 30 mL/min: 65 mg/m² in place of 85 mg/m² (the dose × "
+            "13/17) (oxaliplatin US prescribing information, renal impairment (as published by Drugs.com)): 153 mg → "
+            "117 mg over 2 h (58.5 mg/h)"
+        )
+    else:
+        assert "renal:" not in row["calculation"]
+    assert doses(data, "leucovorin") == ["720"]  # 400 mg/m² × 1.8 m²: no table
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('levels = { "-1" = "800 mg/m²" }\n', "this component's dose changes"),
+        (
+            "[[component.variant]]\nwhen = 'age > 70'\ndose = '800 mg/m²'\n",
+            "this component's dose changes (a rule's variant or dose levels): give the row as a percentage",
+        ),
+    ],
+)
+def test_a_row_with_a_dose_of_its_own_needs_one_full_dose(extra: str, message: str) -> None:
+    """65 of 85 mg/m² is one share of one dose: a component whose dose a rule or a dose level changes would scale
+    those by the same share, which no source said."""
+    row = "[[component.renal]]\nbelow = 30\naction = '650 mg/m²'\nsource = 's'\n"
+    with pytest.raises(RegimenFileError) as caught:
+        load_text(BASE + extra + row)
+    assert message in str(caught.value)
+
+
 def test_a_creatinine_without_age_sex_or_weight_is_a_warning_not_a_silent_skip() -> None:
     data = plan("capox", *BSA, "--scr", "2", "--age", "68", "--sex", "male", "--cycles", "1")
     assert (
@@ -243,7 +282,10 @@ days = "1"
     [
         ("min = 30\nmax = 50\naction = '75%'\nsource = 's'\n[[component.renal]]\nbelow = 31\naction = 'avoid'\n"
          "source = 's'\n", "renal rows 1 (30–50 mL/min) and 2 (below 31 mL/min) overlap"),
-        ("min = 30\naction = 'half'\nsource = 's'\n", "must be a percentage such as '75%', 'avoid' or"),
+        ("min = 30\naction = 'half'\nsource = 's'\n", "must be a percentage such as '75%', a dose such as '65 mg/m²'"),
+        ("below = 30\naction = '65 mg/kg'\nsource = 's'\n", "the dose '65 mg/kg' must be in the component's dose unit"),
+        ("below = 30\naction = '1200 mg/m²'\nsource = 's'\n", "must be under the full dose '1000 mg/m²'"),
+        ("below = 30\naction = '65 mg/m² daily'\nsource = 's'\n", "action '65 mg/m² daily':"),
         ("min = 30\naction = '75%'\n", "missing 'source'"),
         ("action = '75%'\nsource = 's'\n", "give the range with min (≥), max (≤) or below (<)"),
         ("min = 30\nmax = 50\nbelow = 40\naction = '75%'\nsource = 's'\n", "give max (≤) or below (<), not both"),

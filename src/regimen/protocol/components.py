@@ -33,6 +33,7 @@ from regimen.model import (
 from regimen.protocol import values
 from regimen.protocol.collect import Collector, place, read_fields
 from regimen.protocol.fields import COMPONENT, VARIANT
+from regimen.protocol.organ import with_doses
 from regimen.protocol.rates import escalation
 from regimen.quantities.days import day_list, runs
 from regimen.quantities.rules import overlap, parse_rule, satisfiable
@@ -246,6 +247,10 @@ def component(c: Collector, raw: object, phase: str | None, index: int) -> Compo
     days = read.get("days")
     if comp_id is None or drug_name is None or dose is None or days is None:
         return None
+    changes = bool(levels) or any(v.dose is not None for v in variants)
+    for kind in ("renal", "hepatic"):  # a row's dose of its own, as a share of this component's dose
+        if read.get(kind):
+            read[kind] = c.attempt(where(kind), partial(with_doses, read[kind], dose, changes, kind)) or ()
     duration, gap = read.get("duration"), read.get("gap")
     return Component(
         id=comp_id,

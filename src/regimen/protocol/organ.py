@@ -16,6 +16,7 @@ plan warns that the source gives no dose (:mod:`regimen.clinical.renal_adjust`).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -26,6 +27,7 @@ from typing import Any
 from regimen.model import ORGAN_STOPS, OrganBand
 from regimen.protocol import values
 from regimen.protocol.spec import PERCENT_PATTERN, TEXT, Field, Table, caseless
+from regimen.quantities.units import NUMBER_PATTERN, ParsedDose, parse_dose
 
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _TEXT = TEXT
@@ -33,10 +35,12 @@ _TEXT = TEXT
 _BOUND: dict[str, Any] = {"type": "number", "minimum": 0}
 HEPATIC_MEASURES = ("bilirubin_uln", "bilirubin_umol_l", "bilirubin_mg_dl", "ast_uln", "alt_uln")
 _ACTION: dict[str, Any] = {
-    "description": "What the source says to do in this range: give a percentage of the dose ('75%'), or "
-    "'avoid', or 'contraindicated' (the drug is then left out of the plan, with a warning).",
+    "description": "What the source says to do in this range: give a percentage of the dose ('75%'), a dose of its "
+    "own in the component's dose unit ('65 mg/m²' where the dose is 85 mg/m²: the dose × 65/85), or 'avoid', or "
+    "'contraindicated' (the drug is then left out of the plan, with a warning).",
     "anyOf": [
         {"type": "string", "pattern": PERCENT_PATTERN},
+        {"type": "string", "pattern": rf"^\s*{NUMBER_PATTERN}\s*[A-Za-zµμ].*$"},
         {"enum": list(ORGAN_STOPS)},
         {"type": "string", "pattern": caseless(ORGAN_STOPS)},
     ],
@@ -59,17 +63,51 @@ def _bound(key: str) -> Callable[[object], Fraction]:
     return read
 
 
-def _action(action: object) -> tuple[Fraction | None, str | None]:
-    """A row's action: a percentage of the dose (above 0, under 100) or a stop ('avoid', 'contraindicated')."""
+def _action(action: object) -> tuple[Fraction | None, str | None, ParsedDose | None]:
+    """A row's action: a percentage of the dose (above 0, under 100), a dose of its own ('65 mg/m²': made a share of
+    the component's dose by :func:`with_doses`) or a stop ('avoid', 'contraindicated')."""
     match = _PERCENT.match(action) if isinstance(action, str) else None
     if match is not None:
         percent = Fraction(Decimal(match.group(1)))
         if not 0 < percent < 100:
             raise ValueError(f"action {action!r} must be above 0% and under 100% (100% needs no row)")
-        return percent, None
+        return percent, None, None
     if isinstance(action, str) and action.strip().lower() in ORGAN_STOPS:
-        return None, action.strip().lower()
-    raise ValueError(f"action {action!r} must be a percentage such as '75%', 'avoid' or 'contraindicated'")
+        return None, action.strip().lower(), None
+    if isinstance(action, str) and re.match(rf"^\s*{NUMBER_PATTERN}\s*[A-Za-zµμ]", action):
+        try:
+            return None, None, parse_dose(action.strip())
+        except ValueError as exc:
+            raise ValueError(f"action {action!r}: {exc}") from None
+    raise ValueError(
+        f"action {action!r} must be a percentage such as '75%', a dose such as '65 mg/m²', 'avoid' or 'contraindicated'"
+    )
+
+
+def with_doses(rows: tuple[OrganBand, ...], dose: object, changes: bool, kind: str) -> tuple[OrganBand, ...]:
+    """``rows`` with each row that gives a dose of its own made the exact share of the component's ``dose`` it is
+    (65 of 85 mg/m²: 1300/17 %). ``changes``: the component's dose changes (a rule's dose, dose levels), so one share
+    cannot stand for the row's dose. ValueError names the row."""
+    out = []
+    for n, row in enumerate(rows, 1):
+        if row.dose is None:
+            out.append(row)
+            continue
+        own = parse_dose(row.dose)
+        where = f"{kind} row {n}"
+        if not isinstance(dose, ParsedDose) or own.unit.symbol != dose.unit.symbol:
+            full = getattr(dose, "text", dose)
+            raise ValueError(f"{where}: the dose {row.dose!r} must be in the component's dose unit ({full!r})")
+        if changes:
+            raise ValueError(
+                f"{where}: a dose of its own ({row.dose!r}) is read against the component's one dose, and this "
+                "component's dose changes (a rule's variant or dose levels): give the row as a percentage"
+            )
+        percent = own.canonical / dose.canonical * 100
+        if not 0 < percent < 100:
+            raise ValueError(f"{where}: the dose {row.dose!r} must be under the full dose {dose.text!r}")
+        out.append(dataclasses.replace(row, percent=percent, of=dose.text))
+    return tuple(out)
 
 
 def _measure(value: object) -> str:
@@ -155,7 +193,7 @@ def _row(raw: object, kind: str, n: int) -> OrganBand:
     single = "max" in bounds and high == bounds.get("min")  # min = max: one value
     if "min" in bounds and high is not None and bounds["min"] >= high and not single:
         raise ValueError(f"{where}: min {bounds['min']} must be under the upper bound {high}")
-    percent, stop = read("action")
+    percent, stop, dose = read("action")
     return OrganBand(
         measure=measure,
         source=read("source"),
@@ -166,6 +204,7 @@ def _row(raw: object, kind: str, n: int) -> OrganBand:
         below=bounds.get("below"),
         note=read("note") if "note" in raw else None,
         url=read("url") if "url" in raw else None,
+        dose=dose.text if dose is not None else None,
     )
 
 
