@@ -191,3 +191,60 @@ def test_weekly_paclitaxel_grade_3_neuropathy_proposes_80_percent_of_144_mg(tmp_
     doses = [r["dose_exact"] for r in rows(db, "p1") if r["drug"] == "paclitaxel"]
     assert doses[:3] == ["144", "115.2", "115.2"] and len(doses) == 12
     assert all(d == "115.2" for d in doses[1:])  # "for subsequent doses"
+
+
+def test_a_cycle_check_proposes_what_the_renal_table_says_at_the_crcl_given() -> None:
+    """'regimen check capox --crcl 25' proposed 'capecitabine: go', where the regimen's renal table contraindicates
+    it below 30 mL/min (the plan leaves it out). The row that holds now fires as a rule citing the table: omit
+    below 30, 75 % at 30-50; mFOLFOX6's oxaliplatin at 65 mg/m² below 30; a CrCl above every row, go."""
+
+    def drugs(*args: str) -> dict[str, Any]:
+        result = CliRunner().invoke(
+            cli, ["check", *args, "--cycle", "2", "--anc", "2", "--plt", "150", "--format", "json"]
+        )
+        assert result.exit_code == 0, result.output
+        return {d["component"]: d for d in json.loads(result.stdout)["drugs"]}
+
+    low = drugs("capox", "--crcl", "25")
+    assert (low["capecitabine"]["proposal"], low["oxaliplatin"]["proposal"]) == ("omit", "go")
+    assert low["capecitabine"]["text"] == (
+        "capecitabine: OMIT — if crcl < 30: omit capecitabine this cycle (contraindicated) (renal table: capecitabine "
+        "US prescribing information 4.1)"
+    )
+    assert drugs("capox", "--crcl", "40")["capecitabine"]["text"].startswith(
+        "capecitabine: REDUCE — if crcl >= 30 and crcl <= 50: give capecitabine at 75 % of the dose"
+    )
+    assert drugs("capox", "--crcl", "50.01")["capecitabine"]["proposal"] == "go"
+    assert drugs("mfolfox6", "--crcl", "29.99")["oxaliplatin"]["text"].startswith(
+        "oxaliplatin: REDUCE — if crcl < 30: give oxaliplatin at 65 mg/m²"
+    )
+    assert drugs("oblimersen-fc", "--crcl", "29")["fludarabine"]["proposal"] == "omit"
+
+
+def test_a_course_check_proposes_a_renal_row_only_when_the_planned_doses_lack_it(tmp_path: Path) -> None:
+    """A CAPOX course started at 1.5 mg/dL (70 years, 70 kg, man): (140 − 70) × 70 / (72 × 1.5) = 45.37 mL/min,
+    capecitabine planned at 75 %. A check at the same creatinine proposes nothing more (the row is in the doses:
+    a second 75 % would give 56.25 %). At 2.5 mg/dL (27.22 mL/min) the table contraindicates it: proposed, and
+    accepting it is refused, naming the 'course measure --scr' that makes the plan follow it; once measured, the
+    check goes and the plan leaves capecitabine out of cycle 2."""
+    db = tmp_path / "c.sqlite3"
+    ok(db, "course", "start", "capox", "--course", "k2", "--bsa", "1.8", "--weight", "70", "--age", "70",
+       "--sex", "male", "--scr", "1.5", "--start", "2026-12-01")  # fmt: skip
+    same = json.loads(ok(db, "course", "check", "k2", "--cycle", "2", "--scr", "1.5", "--format", "json").stdout)
+    assert same["proposal"] == "go"
+    assert any(
+        "holds at the CrCl in force (45.37 mL/min) too: the planned doses have it already" in n for n in same["notes"]
+    )
+    worse = ok(db, "course", "check", "k2", "--cycle", "2", "--scr", "2.5").stdout
+    assert "capecitabine: OMIT — if crcl < 30" in worse
+    refused = run(db, "course", "check", "k2", "--cycle", "2", "--scr", "2.5", "--accept")
+    assert refused.exit_code == 1 and refused.stderr.count("\n") == 1 and "Traceback" not in refused.output
+    assert (
+        "record the creatinine with 'regimen course measure k2 --cycle 2 --scr VALUE --reason TEXT'" in refused.stderr
+    )
+    ok(db, "course", "measure", "k2", "--cycle", "2", "--scr", "2.5", "--reason", "day 21 creatinine")
+    after = json.loads(ok(db, "course", "check", "k2", "--cycle", "2", "--scr", "2.5", "--format", "json").stdout)
+    assert after["proposal"] == "go"
+    ok(db, "course", "check", "k2", "--cycle", "2", "--scr", "2.5", "--accept")
+    planned = {(r["cycle"], r["drug"]) for r in rows(db, "k2") if r["status"] == "planned"}
+    assert (1, "capecitabine") in planned and (2, "capecitabine") not in planned

@@ -222,7 +222,7 @@ def test_a_course_without_the_sex_checks_its_crcl_gate_with_both_clearances(tmp_
     split = CliRunner().invoke(
         cli, ["course", "check", "h", "--cycle", "2", "--anc", "2", "--plt", "150", "--db", where]
     )
-    assert split.exit_code == 1 and "if male (go): the gates and the table read them differently; give --sex" in (
+    assert split.exit_code == 1 and "if male (reduce): the gates and the table read them differently; give --sex" in (
         split.stderr
     )
 

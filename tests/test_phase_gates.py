@@ -237,10 +237,12 @@ def test_the_json_check_says_which_drugs_wait_with_the_cycle() -> None:
     assert bolus["waits_with_cycle"] is False and bolus["proposal"] == "omit"
 
 
-@pytest.mark.parametrize(("crcl", "proposal"), [("44", "delay"), ("45", "go"), ("59", "go")])
+@pytest.mark.parametrize(("crcl", "proposal"), [("44", "delay"), ("45", "reduce"), ("59", "reduce"), ("60", "go")])
 def test_cisplatin_etoposide_waits_below_the_bc_cancer_tables_45_ml_min(crcl: str, proposal: str) -> None:
     """BC Cancer LUMMPG: below 45 mL/min hold cisplatin, delay with IV fluids or change to carboplatin (the
-    prescriber's choice: no rule); 45 to under 60 is the plan's own 80 % (the renal table), so the cycle goes."""
+    prescriber's choice: no rule, so the cycle waits; the renal rows answer no gate); 45 to under 60 is the renal
+    table's 80 % of cisplatin, proposed as the plan applies it (with etoposide's 75 % up to 50 mL/min); from 60, go.
+    In a course whose doses already have the row, it is not proposed again (tests/test_course_check.py)."""
     found = evaluate(load("cisplatin-etoposide"), 2, values(crcl=crcl, anc="2", platelets="150"))  # counts met
     assert found.proposal == proposal
     assert [c.condition.text for c in found.checks] == [

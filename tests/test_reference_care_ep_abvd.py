@@ -131,7 +131,8 @@ def test_a_creatinine_without_the_sex_checks_the_gate_with_both_clearances() -> 
     """The CrCl gate (>= 45 mL/min, BC Cancer) with a creatinine, age and weight but no sex was refused ('--scr gives
     the CrCl with --age, --weight and --sex'). Each sex's Cockcroft–Gault is worked out: age 50, 70 kg, 1.0 mg/dL:
     90 × 70 / 72 = 87.5 mL/min if male, × 0.85 = 74.38 if female: both met, GO, the lower shown with both workings.
-    Age 70, 1.5 mg/dL: 45.37 (met) and 38.56 (not met): the proposals differ, refused in one line naming --sex."""
+    Age 70, 1.5 mg/dL: 45.37 (met; the renal tables' 80 % cisplatin and 75 % etoposide: reduce) and 38.56 (not met):
+    the proposals differ, refused in one line naming --sex."""
     counts = ("--anc", "2", "--plt", "150", "--weight", "70")
     both = run("check", "cisplatin-etoposide", "--cycle", "2", *counts, "--scr", "1.0", "--age", "50")
     assert both.exit_code == 0, both.output
@@ -146,5 +147,5 @@ def test_a_creatinine_without_the_sex_checks_the_gate_with_both_clearances() -> 
     assert split.exit_code == 1 and split.stderr.count("\n") == 1 and "Traceback" not in split.output
     assert (
         "sex not given: the CrCl (Cockcroft–Gault) is 38.56 mL/min if female (proposal delay) and 45.37 mL/min if "
-        "male (go): the gates and the table read them differently; give --sex"
+        "male (reduce): the gates and the table read them differently; give --sex"
     ) in split.stderr

@@ -17,11 +17,12 @@ from typing import Literal
 
 from regimen.clinical.renal_adjust import not_checked_note
 from regimen.errors import RegimenError
-from regimen.model import Administration, Component, Condition, Modification, Regimen, Step
+from regimen.model import Administration, Component, Condition, Modification, OrganBand, Regimen, Step
+from regimen.model.care import Comparison
 from regimen.protocol.describe import step_text
 from regimen.quantities.exact import format_fraction
 from regimen.quantities.labs import TESTS, ULN, LabValue
-from regimen.quantities.units import ParsedDose
+from regimen.quantities.units import ParsedDose, parse_dose
 
 Proposal = Literal["go", "delay", "reduce", "omit", "stop"]
 #: The strongest proposal wins for a drug: stop > omit > delay > reduce > go.
@@ -57,6 +58,9 @@ class Fired:
     modification: Modification
     step: Step
     why: str
+    #: a row of the drug's renal table ([[component.renal]]), read at the cycle's CrCl: a plan applies it from the
+    #: kidney value in force, so a course records the creatinine rather than a dose change for it
+    renal: bool = False
 
     def line(self) -> str:
         return f"if {self.modification.text}: {step_text(self.step)}{self.why} ({self.modification.source})"
@@ -168,6 +172,7 @@ def evaluate(
     values: Mapping[str, LabValue],
     delays: Mapping[str, int] | None = None,
     phase: str | None = None,
+    planned: Fraction | None = None,
 ) -> CycleCheck:
     """The cycle's ``values`` (by test name) against ``regimen``'s gates and modification table.
 
@@ -178,7 +183,9 @@ def evaluate(
     text), for the table's "after N delays" lines. Every gate is shown with its value (or as not given); every
     modification whose conditions all hold fires; each anticancer drug gets the strongest proposal of the
     steps that apply to it. A gate not met for which no modification fires proposes a delay with no interval:
-    the table does not say what to do, a prescriber decides."""
+    the table does not say what to do, a prescriber decides. The row of a drug's renal table that holds at a CrCl
+    given fires as a rule (:func:`_renal_rows`); ``planned``: a course's kidney value in force, whose rows its
+    planned doses already have."""
     if cycle < 1:
         raise GateError(f"cycle {cycle}: cycles are numbered from 1")
     unknown = set(values) - set(TESTS)
@@ -203,6 +210,10 @@ def evaluate(
                 fired.append(Fired(mod, mod.then, f" (after {count} delays for it)"))
             else:
                 fired.append(Fired(mod, mod.step, ""))
+    crcl = values.get("crcl")
+    in_plan: list[str] = []
+    if crcl is not None:
+        fired += _renal_rows(regimen, phase, crcl, planned, in_plan)
     drugs = []
     reductions: list[str] = []  # what is proposed where several rules reduce one drug
     for comp in (c for p in regimen.phases if phase in (None, p.id) for c in p.components):
@@ -221,11 +232,13 @@ def evaluate(
             )
         drugs.append(DrugProposal(comp.id, comp.drug, strongest, mine, undecided))
     # a gate not met is answered by the table only when, for each anticancer drug, a rule on its test fired for that
-    # drug (mFOLFOX6: ANC < 0.5 omits the 5-FU bolus; that rule says nothing of the oxaliplatin the gate holds back)
+    # drug (mFOLFOX6: ANC < 0.5 omits the 5-FU bolus; that rule says nothing of the oxaliplatin the gate holds back);
+    # a renal table's row answers no gate (EP below 45 mL/min: the source leaves the cycle to the prescriber)
     covered = {
         test
         for test in {c.condition.test for c in checks}
-        if drugs and all(any(test in {c.test for c in f.modification.when} for f in d.steps) for d in drugs)
+        if drugs
+        and all(any(test in {c.test for c in f.modification.when} for f in d.steps if not f.renal) for d in drugs)
     }
     unmatched = tuple(c for c in checks if c.met is False and c.condition.test not in covered)
     delay = max((f.step.delay_days or 0 for f in fired if f.step.action == "delay"), default=0) or None
@@ -247,7 +260,7 @@ def evaluate(
         notes.append(f"read by no gate or rule of {regimen.id}, so not holding the cycle: {', '.join(ungated)}")
     # what the source says beside a rule that fired (its criterion in words, a choice left to the prescriber)
     notes += [f"if {f.modification.text}: {f.modification.note}" for f in fired if f.modification.note]
-    notes += reductions
+    notes += reductions + in_plan
     kidney = (
         None
         if "crcl" in values
@@ -257,6 +270,45 @@ def evaluate(
     return CycleCheck(
         regimen.id, cycle, tuple(checks), tuple(fired), tuple(drugs), unmatched, delay, tuple(notes), warnings, phase
     )
+
+
+def _bounds(band: OrganBand) -> tuple[tuple[Comparison, Fraction | None], ...]:
+    return ((">=", band.min), ("<=", band.max), ("<", band.below))
+
+
+def _renal_rows(
+    regimen: Regimen, phase: str | None, crcl: LabValue, planned: Fraction | None, notes: list[str]
+) -> list[Fired]:
+    """The row of each anticancer drug's renal table that holds at the cycle's CrCl, as a rule that fired: a
+    percentage or a dose of its own reduces the drug, 'avoid' or 'contraindicated' omits it this cycle. A check
+    without them proposed 'go' for capecitabine at a CrCl of 25 mL/min, which its table contraindicates.
+    ``planned``: the kidney value a course's doses were made at; a row that already holds there is in its doses
+    (said in ``notes``), not proposed again."""
+    out = []
+    for comp in (c for p in regimen.phases if phase in (None, p.id) for c in p.components):
+        band = next((b for b in comp.renal if b.holds(crcl.value)), None) if not comp.supportive else None
+        if band is None:
+            continue
+        if planned is not None and band.holds(planned):
+            notes.append(
+                f"{comp.id}: its renal row {band.range_text()} ({band.action_text()}) holds at the CrCl in force "
+                f"({format_fraction(planned)} mL/min) too: the planned doses have it already"
+            )
+            continue
+        when = tuple(
+            Condition("crcl", op, bound, f"crcl {op} {format_fraction(bound, grouping=False)}", unit="mL/min")
+            for op, bound in _bounds(band)
+            if bound is not None
+        )
+        if band.stop is not None:
+            step = Step("omit", (comp.id,))
+        elif band.dose is not None:
+            step = Step("reduce", (comp.id,), dose=parse_dose(band.dose))
+        else:
+            step = Step("reduce", (comp.id,), percent=band.percent)
+        rule = Modification(when, step, f"renal table: {band.source}", note=band.note)
+        out.append(Fired(rule, step, f" ({band.stop})" if band.stop else "", renal=True))
+    return out
 
 
 def step_share(step: Step, comp: Component) -> Fraction | None:

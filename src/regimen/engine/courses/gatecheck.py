@@ -5,17 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from regimen.clinical import renal
 from regimen.clinical.gates import STRENGTH, CycleCheck, evaluate, refuse_nothing_to_check, step_share
+from regimen.clinical.options import ClinicalOptions
 from regimen.clinical.patient import AGE, WEIGHT, read_measure, read_scr, read_sex
-from regimen.clinical.prepare import exact_places
+from regimen.clinical.prepare import exact_places, prepare
 from regimen.engine.courses.describe import cycle_arg
 from regimen.engine.courses.records import CourseError, parse_cycle
 from regimen.engine.courses.state import CourseState
 from regimen.errors import RegimenError, option
 from regimen.model import Patient, Step
+from regimen.protocol.describe import step_text
 from regimen.quantities.exact import format_fraction
 from regimen.quantities.labs import LabValue, read
 
@@ -132,9 +135,11 @@ def course_check(
     phase = key[0] if reg.phased else None
     delayed = sum(1 for _, c in state.checks.get(key, ()) if c.decision == "delay")
 
+    planned = _planned_kidney(state, key)
+
     def run(crcl: LabValue | None = None) -> CycleCheck:
         read = values if crcl is None else {**values, "crcl": crcl}
-        return evaluate(reg, key[1], read, {m.text: delayed for m in reg.modifications}, key[0])
+        return evaluate(reg, key[1], read, {m.text: delayed for m in reg.modifications}, key[0], planned)
 
     if ("crcl" not in values and any(g.condition.test == "crcl" and g.applies(phase) for g in reg.gates)) or scr:
         found = _crcl_of(state.patients[key], scr or None, age or None, weight or None, sex or None, run)
@@ -144,6 +149,15 @@ def course_check(
             extra.extend(lines)
     result = run()
     return CourseCheck(key, cycle_arg(reg, key), result, typed, extra)
+
+
+def _planned_kidney(state: CourseState, key: tuple[str, int]) -> Fraction | None:
+    """The kidney value the cycle's planned doses read the renal tables at (the measured GFR or Cockcroft-Gault CrCl
+    of the values in force), or None when they read none (no creatinine, or no one value: the sex not given)."""
+    if not any(c.renal for c in state.regimen.components()):
+        return None
+    kidney = prepare(state.regimen, state.patients[key], ClinicalOptions()).kidney
+    return kidney.ml_min if kidney is not None else None
 
 
 def decision_entries(
@@ -212,6 +226,15 @@ def _consequences(result: CycleCheck, state: CourseState, cycle: str) -> list[En
         rule = next(f for f in result.fired if f.step.action == "stop")
         return [("stop", rule.line(), {"on": first})]
     for d in result.drugs:
+        renal = next((f for f in d.steps if f.renal), None)
+        if renal is not None:  # the plan applies a renal table from the kidney value in force, never a dose change
+            raise RegimenError(
+                f"{d.component}: the row of its renal table at this CrCl ({renal.modification.text}: "
+                f"{step_text(renal.step)}) is not in the planned doses, which follow the kidney value in force: record "
+                f"the creatinine with 'regimen course measure {state.course_id} {option('cycle')} {cycle} "
+                f"{option('scr')} VALUE {option('reason')} TEXT' (the plan then applies the row) and check again, or "
+                f"record another decision with {option('override')} and a reason"
+            )
         fired = [f for f in d.steps if f.step.action == d.proposal]
         if d.proposal == "reduce" and d.undecided:
             raise RegimenError(
