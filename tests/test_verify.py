@@ -557,3 +557,19 @@ def test_an_order_whose_dose_depends_on_a_value_not_given_says_which_and_what_se
     for fmt in ("table", "json", "csv"):
         written = CliRunner().invoke(cli, [*args, "--order", "capecitabine@1=1800mg", "--format", fmt]).stdout
         assert "\x1f" not in written and "give --sex" in written, fmt
+
+
+def test_an_order_of_a_drug_the_patients_plan_leaves_out_says_why() -> None:
+    """CAPOX at 70 years, 70 kg, 2.5 mg/dL (a man): 70 × 70 / (72 × 2.5) = 27.22 mL/min, below 30, where
+    capecitabine is contraindicated: the plan leaves it out. An order of it said 'capecitabine is not a drug of
+    capox', which reads as a typing slip; it now says the plan leaves it out, and why. A drug of no component is
+    still 'not a drug of'."""
+    patient = ["--bsa", "1.8", "--weight", "70", "--age", "70", "--sex", "male", "--scr", "2.5"]
+    result = CliRunner().invoke(cli, ["verify", "capox", *patient, "--order", "capecitabine@1=1800mg"])
+    assert result.exit_code != 0
+    assert (
+        "PROBLEM: capecitabine is a drug of capox that this patient's plan leaves out: capecitabine left out of the "
+        "plan: CrCl 27.22 mL/min (Cockcroft–Gault) is below 30 mL/min, where its source says contraindicated"
+    ) in result.stdout
+    other = CliRunner().invoke(cli, ["verify", "capox", *patient, "--order", "cisplatin@1=100mg"])
+    assert "PROBLEM: cisplatin is not a drug of capox (its drugs: " in other.stdout

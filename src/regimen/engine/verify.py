@@ -338,19 +338,26 @@ def _candidates_count(order: Order, entries: Sequence[Expected], plan: Plan, cyc
     return len({e.component for e in named if _fits(order, e)})
 
 
+def _not_in_plan(order: Order, entries: Sequence[Expected], plan: Plan) -> str:
+    """Why an order names nothing the plan gives: a drug of the regimen the plan leaves out for this patient (a
+    renal table's 'contraindicated', with the plan's warning that says so), or no drug of the regimen at all."""
+    key = order.drug.lower()
+    left_out = [c for c in plan.regimen.components() if key in (c.id, c.drug.lower())]
+    if left_out:
+        why = [w for w in plan.warnings if any(f"{c.drug} left out" in w or f"{c.id} left out" in w for c in left_out)]
+        said = f": {why[0]}" if why else ""
+        return f"{order.drug} is a drug of {plan.regimen.id} that this patient's plan leaves out{said}"
+    drugs = sorted({e.drug for e in entries} | {e.component for e in entries})
+    return f"{order.drug} is not a drug of {plan.regimen.id} (its drugs: {', '.join(drugs)})"
+
+
 def _check(
     order: Order, entries: Sequence[Expected], taken: set[int], plan: Plan, tolerance: Tolerance, cycle: int
 ) -> Check:
     at = _cycle_of(order, plan, cycle)
     named = _named(order, entries)
     if not named:
-        drugs = sorted({e.drug for e in entries} | {e.component for e in entries})
-        return Check(
-            order,
-            "not checked",
-            tolerance.default,
-            problems=(f"{order.drug} is not a drug of {plan.regimen.id} (its drugs: {', '.join(drugs)})",),
-        )
+        return Check(order, "not checked", tolerance.default, problems=(_not_in_plan(order, entries, plan),))
     tol = tolerance.of(named[0].drug, named[0].component)
     in_cycle = [(i, e) for i, e in enumerate(entries) if e in named and e.cycle == at]
     if not in_cycle:
