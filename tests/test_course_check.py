@@ -248,3 +248,23 @@ def test_a_course_check_proposes_a_renal_row_only_when_the_planned_doses_lack_it
     ok(db, "course", "check", "k2", "--cycle", "2", "--scr", "2.5", "--accept")
     planned = {(r["cycle"], r["drug"]) for r in rows(db, "k2") if r["status"] == "planned"}
     assert (1, "capecitabine") in planned and (2, "capecitabine") not in planned
+
+
+def test_a_dose_given_of_a_drug_the_plan_leaves_out_says_the_plan_gives_none_in_the_cycle(tmp_path: Path) -> None:
+    """CAPOX started at 2.5 mg/dL (70 years, 70 kg, a man: 27.22 mL/min): capecitabine is left out of every cycle.
+    Recording it as given said only 'the course has no capecitabine cycle 1 day 1 dose 1 to record'; it now says the
+    plan gives none in that cycle and where the reason is. A day the drug is simply not given keeps the short line."""
+    db = tmp_path / "c.sqlite3"
+    ok(db, "course", "start", "capox", "--course", "k3", "--bsa", "1.8", "--weight", "70", "--age", "70",
+       "--sex", "male", "--scr", "2.5", "--start", "2026-12-01")  # fmt: skip
+    ok(db, "course", "requirement", "k3", "--id", "dpyd", "--status", "met", "--reason", "normal")
+    given = ("course", "given", "k3", "--drug", "capecitabine", "--dose", "1800 mg", "--dose-number", "1")
+    refused = run(db, *given, "--cycle", "1", "--day", "1")
+    assert refused.exit_code == 1 and refused.stderr.count("\n") == 1
+    assert refused.stderr.strip().endswith(
+        "the course has no capecitabine cycle 1 day 1 dose 1 to record: the plan gives no capecitabine in this cycle "
+        "('regimen course show' says why: a renal table's row leaving it out is among its warnings)"
+    )
+    ok(db, "course", "measure", "k3", "--cycle", "2", "--scr", "1", "--reason", "recovered")  # 68.06 mL/min
+    day_off = run(db, *given, "--cycle", "2", "--day", "20")  # capecitabine runs days 1-14
+    assert day_off.stderr.strip().endswith("the course has no capecitabine cycle 2 day 20 dose 1 to record")

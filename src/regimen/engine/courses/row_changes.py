@@ -122,7 +122,9 @@ def _one_preparation(
     found = _whole_infusions(rows, [n for n, cr in enumerate(rows) if _matches(cr.row, e)])
     said = what(regimen, e)
     if not found:
-        raise CourseError(f"given (change {change.seq}): the course has no {said} to record")
+        raise CourseError(
+            f"given (change {change.seq}): the course has no {said} to record{_left_out(rows, e, regimen)}"
+        )
     undecided = list(dict.fromkeys(c for n in found if (c := rows[n].row.condition)))
     if undecided:  # a dose of one outcome of a value not recorded: which was given is not known until it is
         raise CourseError(
@@ -141,6 +143,21 @@ def _one_preparation(
             f"given (change {change.seq}): {said} matches {len(preps)} administrations ({drugs}); {which}"
         )
     return preps[0]
+
+
+def _left_out(rows: Sequence[CourseRow], e: Given, regimen: Regimen) -> str:
+    """Why a drug of the regimen has no dose to record in a cycle: the plan gives none in the whole cycle (a renal
+    table's row at the kidney value in force leaves it out, or the regimen gives it in other cycles only); else
+    nothing is added."""
+    drug = (e.drug or "").lower()
+    ids = {c.id for p in regimen.phases if p.id == e.phase for c in p.components if drug in (c.id, c.drug.lower())}
+    in_cycle = {cr.row.component for cr in rows if (cr.row.phase, cr.row.cycle) == (e.phase, e.cycle)}
+    if not ids or ids & in_cycle:
+        return ""
+    return (
+        f": the plan gives no {e.drug} in this cycle ('regimen course show' says why: a renal table's row leaving it "
+        "out is among its warnings)"
+    )
 
 
 def _whole_infusions(rows: Sequence[CourseRow], found: list[int]) -> list[int]:
