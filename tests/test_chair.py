@@ -357,3 +357,17 @@ def test_the_measure_form_takes_an_age_and_a_sex_as_the_command_does(unit: str) 
     assert "presc: age 61 from cycle 2" in recorded(presc, "measure", {"cycle": "2", "age": "61", "reason": "birthday"})
     said = refusal(post(presc, "measure", {"cycle": "2", "sex": "male", "reason": "typo"}))
     assert "sex male from cycle 2, where the course records female" in said and "‘Confirm as typed’" in said
+
+
+def test_accepting_a_renal_row_at_the_chair_is_refused_naming_the_creatinine_to_record(unit: str) -> None:
+    """mFOLFOX6 started without a creatinine: at a CrCl of 25 mL/min the renal table gives oxaliplatin 65 mg/m², a
+    row the planned doses lack. The check form shows it; accepting it is refused beside the form (400, one line),
+    naming 'course measure --scr', so the plan applies the table once (tests/test_course_check.py)."""
+    presc = signed(unit, "prescriber")
+    form = {"cycle": "2", "anc": "2", "platelets": "150", "crcl": "25"}
+    shown = post(presc, "evaluate", form)
+    assert shown.status_code == 200  # type: ignore[attr-defined]
+    assert "give oxaliplatin at 65 mg/m²" in shown.text.replace("&#39;", "'")  # type: ignore[attr-defined]
+    said = refusal(post(presc, "check", {**form, "decision": "accept"}))
+    assert "is not in the planned doses" in said
+    assert "record the creatinine from cycle 2 with 'course measure' (‘SCR’), so the plan applies the row" in said

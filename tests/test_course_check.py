@@ -240,7 +240,8 @@ def test_a_course_check_proposes_a_renal_row_only_when_the_planned_doses_lack_it
     refused = run(db, "course", "check", "k2", "--cycle", "2", "--scr", "2.5", "--accept")
     assert refused.exit_code == 1 and refused.stderr.count("\n") == 1 and "Traceback" not in refused.output
     assert (
-        "record the creatinine with 'regimen course measure k2 --cycle 2 --scr VALUE --reason TEXT'" in refused.stderr
+        "record the creatinine from cycle 2 with 'course measure' (--scr), so the plan applies the row"
+        in refused.stderr
     )
     ok(db, "course", "measure", "k2", "--cycle", "2", "--scr", "2.5", "--reason", "day 21 creatinine")
     after = json.loads(ok(db, "course", "check", "k2", "--cycle", "2", "--scr", "2.5", "--format", "json").stdout)

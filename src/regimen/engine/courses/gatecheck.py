@@ -231,9 +231,8 @@ def _consequences(result: CycleCheck, state: CourseState, cycle: str) -> list[En
             raise RegimenError(
                 f"{d.component}: the row of its renal table at this CrCl ({renal.modification.text}: "
                 f"{step_text(renal.step)}) is not in the planned doses, which follow the kidney value in force: record "
-                f"the creatinine with 'regimen course measure {state.course_id} {option('cycle')} {cycle} "
-                f"{option('scr')} VALUE {option('reason')} TEXT' (the plan then applies the row) and check again, or "
-                f"record another decision with {option('override')} and a reason"
+                f"the creatinine from cycle {cycle} with 'course measure' ({option('scr')}), so the plan applies the "
+                f"row, and check again; or record another decision with {option('override')} and a reason"
             )
         fired = [f for f in d.steps if f.step.action == d.proposal]
         if d.proposal == "reduce" and d.undecided:
