@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import socket
 import subprocess
+from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,39 @@ def days(plan: Plan, drug: str, cycle: int = 1, phase: str | None = None) -> lis
 
 def doses(plan: Plan, drug: str) -> set[Fraction]:
     return {r.dose for r in rows(plan, drug)}
+
+
+def span_holds(condition: str, name: str, value: Fraction) -> bool:
+    """Whether a row's condition on ``name`` ('age ≤ 79 years or age ≥ 122 years', '46.3 ≤ weight ≤ 77.1 kg') holds
+    at ``value``."""
+    for part in condition.split(" or "):
+        numbers = [Fraction(n) for n in re.findall(r"\d+(?:\.\d+)?", part)]
+        if part.startswith(f"{name} ≤") and value <= numbers[0]:
+            return True
+        if part.startswith(f"{name} ≥") and value >= numbers[0]:
+            return True
+        if not part.startswith(name) and numbers[0] <= value <= numbers[1]:
+            return True
+    return False
+
+
+def check_each_span(
+    plan: Plan, name: str, values: Iterable[Fraction], decided: Callable[[Fraction], Plan], errors: type[Exception]
+) -> None:
+    """Each span's rows of ``plan`` (unmarked, and marked with a condition on ``name`` that holds) are the doses of
+    the plan ``decided`` gives with the value given, at each of ``values`` (a span's ends); a value no patient can
+    have (``errors``: a clearance over 300 mL/min there) is skipped."""
+
+    def key(r: Administration) -> tuple[object, ...]:
+        return (r.cycle, r.day, r.component, r.dose_number, r.dose)
+
+    for value in values:
+        mine = sorted(key(r) for r in plan.administrations if not r.condition or span_holds(r.condition, name, value))
+        try:
+            other = decided(value)
+        except errors:
+            continue
+        assert mine == sorted(key(r) for r in other.administrations), value
 
 
 def free_port() -> int:

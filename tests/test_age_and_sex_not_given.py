@@ -26,7 +26,7 @@ import regimen
 from regimen.cli import cli
 from regimen.clinical.options import ClinicalOptions
 from regimen.clinical.prepare import prepare
-from regimen.clinical.renal_adjust import age_spans
+from regimen.clinical.renal_adjust import over_spans
 from regimen.engine.cohort.expander import undecided
 from regimen.errors import PatientError
 
@@ -122,7 +122,7 @@ def test_each_outcomes_rows_are_the_plan_with_that_sex_and_age_given(
     for sex in ("female", "male"):
         patient = regimen.make_patient(weight=str(weight), bsa="1.8", scr=scr, sex=sex)
         prepared = prepare(reg, patient, ClinicalOptions())
-        found = age_spans(reg, prepared) if prepared.kidney_by_age else []
+        found = over_spans(reg, prepared) if prepared.kidney_over else []
         for age in sorted({a for lo, hi in found for a in (lo, hi)}) or [18, 60, 90]:
             mine = sorted(key(r) for r in plan.administrations if r.condition is None or _holds(r.condition, sex, age))
             try:

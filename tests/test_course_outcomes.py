@@ -252,3 +252,20 @@ def test_a_course_without_age_and_sex_names_both_and_is_settled_by_them(tmp_path
     after = _table(_run("course", "show", "c", "--db", where), "Status")
     assert {r[5] for r in after[1:] if r[4] == "capecitabine"} == {"1,800 mg"}
     assert CliRunner().invoke(cli, ["course", "verify", "c", "--cycle", "1", "--db", where]).exit_code == 0
+
+
+def test_a_course_without_the_weight_is_settled_by_measuring_it(tmp_path: Path) -> None:
+    """CAPOX at 1.8 m², 70 years, a man, 1.5 mg/dL, no weight: capecitabine 1,350 mg if 46.3 to 77.1 kg, 1,800 mg
+    from 77.2 kg (tests/test_weight_not_given_kidneys.py); verifying names --weight; 'course measure --weight 80'
+    (80 × 0.648148 = 51.85 mL/min) decides every row: 1,800 mg."""
+    where = course_db(
+        tmp_path / "c.sqlite3",
+        "start capox --course w --bsa 1.8 --age 70 --sex male --scr 1.5 --start 2026-12-01",
+    )
+    before = _table(_run("course", "show", "w", "--db", where), "Status")
+    assert ("1,350 mg", "46.3 ≤ weight ≤ 77.1 kg") in {(r[5], r[6]) for r in before[1:]}
+    refused = CliRunner().invoke(cli, ["course", "verify", "w", "--cycle", "1", "--db", where])
+    assert refused.exit_code == 1 and "'regimen course measure w --cycle 1 --weight ...' first" in refused.stderr
+    _run("course", "measure", "w", "--cycle", "1", "--weight", "80", "--reason", "weighed", "--db", where)
+    after = _table(_run("course", "show", "w", "--db", where), "Status")
+    assert {r[5] for r in after[1:] if r[4] == "capecitabine"} == {"1,800 mg"}

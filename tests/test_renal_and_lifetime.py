@@ -217,14 +217,17 @@ def test_a_row_with_a_dose_of_its_own_needs_one_full_dose(extra: str, message: s
 
 
 def test_a_creatinine_without_age_sex_or_weight_is_a_warning_not_a_silent_skip() -> None:
-    data = plan("capox", *BSA, "--scr", "2", "--age", "68", "--sex", "male", "--cycles", "1")
+    """A creatinine with the weight alone given, nothing else: no clearance can be worked out (neither age nor sex):
+    a warning naming them, never a silent full dose; an error under --strict. (Without the weight alone, each span of
+    weights gets its doses: tests/test_weight_not_given_kidneys.py.)"""
+    data = plan("capox", *BSA, "--scr", "2", "--cycles", "1")
     assert (
         "kidney function not checked: capecitabine has renal dose adjustments in this regimen: the Cockcroft–Gault "
-        "clearance needs the patient's age, sex and weight with --scr: pass --weight (or a measured --gfr)"
-        in data["warnings"]
+        "clearance needs the patient's age, sex and weight with --scr: pass --age, --sex, --weight (or a measured "
+        "--gfr)" in data["warnings"]
     )
-    code, _, err = run("capox", *BSA, "--scr", "2", "--age", "68", "--sex", "male", "--cycles", "1", "--strict")
-    assert code == 1 and "pass --weight" in err
+    code, _, err = run("capox", *BSA, "--scr", "2", "--cycles", "1", "--strict")
+    assert code == 1 and "pass --age, --sex, --weight" in err
 
 
 def test_a_low_creatinine_in_calvert_dosing_is_flagged_and_rounded_up_only_when_asked() -> None:

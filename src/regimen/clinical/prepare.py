@@ -23,11 +23,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from fractions import Fraction
 
 from regimen.clinical import body_size, renal
 from regimen.clinical.gfr import COCKCROFT_GAULT, GFR_CAP_LIFTED, Gfr, calvert_gfr
+from regimen.clinical.kidney_over import Over, exact_places, over_ages, over_weights, working
 from regimen.clinical.options import (
     ADULT_AGE,
     ADULT_RANGES,
@@ -42,16 +42,11 @@ from regimen.clinical.options import (
     ClinicalOptions,
     StrictError,
 )
-from regimen.clinical.patient import AGE, GFR
+from regimen.clinical.patient import GFR
 from regimen.clinical.plausibility import check_body_pair
 from regimen.errors import PatientError, option
 from regimen.model import AucDose, Component, Eligibility, Patient, Regimen
 from regimen.quantities.exact import below, format_fraction, to_decimal
-
-
-def exact_places(x: float, places: int) -> Fraction:
-    """A float formula result as an exact decimal, rounded half up to ``places`` places."""
-    return Fraction(to_decimal(Fraction(Decimal(repr(x))), places))
 
 
 def rounded_text(raw: float | Fraction, used: Fraction, places: int, unit: str) -> str:
@@ -83,11 +78,11 @@ class Prepared:
     kidney: Gfr | None = None  # the value renal dose tables are read against: --gfr, else Cockcroft–Gault CrCl
     # the sex not given (a creatinine, age and weight given): the clearance (female, male), read by renal_adjust
     kidney_by_sex: tuple[Gfr, Gfr] | None = None
-    # the age not given (a creatinine, sex and weight given, or the sex assumed for one outcome): the clearance at
-    # each whole age it is possible at
-    kidney_by_age: tuple[tuple[int, Fraction], ...] | None = None
+    # the age not given (a creatinine, sex and weight given, or the sex assumed for one outcome), or the weight (a
+    # creatinine, age and sex given): the clearance at each whole age, or each 0.1 kg, it is possible at
+    kidney_over: Over | None = None
     # neither age nor sex given (a creatinine and weight given): the clearance at each whole age (female, male)
-    kidney_by_age_sex: tuple[tuple[tuple[int, Fraction], ...], tuple[tuple[int, Fraction], ...]] | None = None
+    kidney_by_age_sex: tuple[Over, Over] | None = None
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     working: list[str] = field(default_factory=list)
@@ -157,7 +152,7 @@ def prepare(
             out.weights[key] = _dosing_weight(out, key, options, explicit)
     elif options.dosing_weight is not None:
         out.notes.append(f"--dosing-weight {options.dosing_weight} has no effect: no dose of {regimen.id} is per kg")
-    _renal(out, needs_auc, options)
+    _renal(out, needs_auc, options, any(c.renal for c in regimen.components()))
     _plausibility(out)
     _eligibility(out, regimen)
     out.patient = out.shown()
@@ -350,7 +345,7 @@ def scr_floor_warning(scr: Fraction, options: ClinicalOptions) -> str:
     )
 
 
-def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
+def _renal(out: Prepared, needed: bool, options: ClinicalOptions, tables: bool) -> None:
     p = out.patient
     estimates: dict[str, tuple[Fraction, str]] = {}
     scr_used = _scr_floor(out, needed, options)
@@ -362,12 +357,8 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
             Gfr(female, female, f"CrCl {format_fraction(female)} mL/min (Cockcroft–Gault) if female"),
             Gfr(male, male, f"CrCl {format_fraction(male)} mL/min (Cockcroft–Gault) if male"),
         )
-    if scr_used is not None and p.age_years is None and p.weight_kg is not None:
-        assumed = dict(p.assumed).get("sex")
-        if p.sex is not None or assumed in ("female", "male"):
-            _by_age(out, scr_used, p.sex or str(assumed), "" if p.sex else f" if {assumed}")
-        else:  # neither given: each sex's clearance at each age; the engine expands each sex (renal_adjust)
-            _by_age_and_sex(out, scr_used)
+    if scr_used is not None and p.gfr_ml_min is None and tables:  # a renal table to read over a value not given
+        _over(out, scr_used)
     if scr_used is not None and p.age_years is not None and p.sex is not None:
         scr, age = _f(scr_used), _f(p.age_years)  # for CKD-EPI below
         if p.weight_kg is not None:
@@ -424,48 +415,31 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions) -> None:
     out.gfr = calvert_gfr(gfr, name, options)
 
 
-def _at_each_age(weight: Fraction, scr: Fraction, sex: str) -> tuple[tuple[int, Fraction], ...]:
-    """The Cockcroft–Gault clearance at each whole age (as prepare() works it out for that age, to 2 decimals), those
-    over a possible GFR left out."""
-    found = []
-    for age in range(int(AGE.low) + 1, int(AGE.high) + 1):
-        cg = exact_places(renal.cockcroft_gault(float(age), _f(weight), _f(scr), sex), DERIVED_PLACES)
-        if 0 < cg <= GFR.high:
-            found.append((age, cg))
-    return tuple(found)
-
-
-def _age_working(weight: Fraction, scr: Fraction, sex: str, found: tuple[tuple[int, Fraction], ...], which: str) -> str:
-    female = " × 0.85 (female)" if sex == "female" else ""
-    (first, high), (last, low) = found[0], found[-1]
-    return (
-        f"Cockcroft–Gault CrCl{which} with the age not given = (140 − age) × {format_fraction(weight)} kg (actual "
-        f"weight) / (72 × {format_fraction(scr)} mg/dL){female}: {format_fraction(high)} mL/min at {first} years to "
-        f"{format_fraction(low)} mL/min at {last} years, worked out at each whole age and rounded half up to 2 decimals"
-    )
-
-
-def _by_age(out: Prepared, scr: Fraction, sex: str, which: str) -> None:
-    """The age not given: the clearance of ``sex`` (given, or assumed for one outcome: ``which`` is then " if
-    female") at each whole age, and its working; renal_adjust reads the tables at each."""
-    weight = out.patient.weight_kg
-    assert weight is not None
-    found = _at_each_age(weight, scr, sex)
-    if not found:
+def _over(out: Prepared, scr: Fraction) -> None:
+    """A creatinine without the age or without the weight (each other value given, the sex perhaps assumed for one
+    outcome): the clearance over the value not given, and its working; renal_adjust reads the tables at each point.
+    Neither age nor sex: each sex's clearance at each age, the engine expanding each sex first."""
+    p = out.patient
+    assumed = dict(p.assumed).get("sex")
+    sex = p.sex or (str(assumed) if assumed in ("female", "male") else None)
+    which = "" if p.sex else f" if {sex}"
+    if p.age_years is None and p.weight_kg is not None:
+        if sex is None:
+            female, male = (over_ages(p.weight_kg, scr, s) for s in ("female", "male"))
+            if female is not None and male is not None:
+                out.kidney_by_age_sex = (female, male)
+                out.working.append(working(female, p.weight_kg, scr, "female", " if female"))
+                out.working.append(working(male, p.weight_kg, scr, "male", " if male"))
+            return
+        out.kidney_over = over_ages(p.weight_kg, scr, sex)
+        known = p.weight_kg
+    elif p.weight_kg is None and p.age_years is not None and sex is not None:
+        out.kidney_over = over_weights(p.age_years, scr, sex)
+        known = p.age_years
+    else:
         return
-    out.kidney_by_age = found
-    out.working.append(_age_working(weight, scr, sex, found, which))
-
-
-def _by_age_and_sex(out: Prepared, scr: Fraction) -> None:
-    """Neither age nor sex given: each sex's clearance at each whole age, and their working."""
-    weight = out.patient.weight_kg
-    assert weight is not None
-    female, male = (_at_each_age(weight, scr, sex) for sex in ("female", "male"))
-    if not female or not male:
-        return
-    out.kidney_by_age_sex = (female, male)
-    out.working.extend(_age_working(weight, scr, s, f, f" if {s}") for s, f in (("female", female), ("male", male)))
+    if out.kidney_over is not None:
+        out.working.append(working(out.kidney_over, known, scr, sex, which))
 
 
 def _cockcroft_gault(p: Patient, sex: str, scr: Fraction, which: str = "") -> tuple[Fraction, str]:

@@ -28,9 +28,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from regimen.clinical.gfr import Gfr
+from regimen.clinical.kidney_over import Over
 from regimen.clinical.options import ClinicalOptions, StrictError
 from regimen.clinical.prepare import Prepared
 from regimen.clinical.tied_care import tied_to, timed_by
@@ -223,8 +224,8 @@ def _kidneys(
     assumes for one of the plan's two outcomes (:func:`sex_decides`), or at none when no sex is assumed."""
     if prepared.kidney is not None:
         return {id(c): prepared.kidney for c in with_rows}
-    if prepared.kidney_by_age is not None:
-        return _by_age(regimen, prepared, with_rows, notes)
+    if prepared.kidney_over is not None:
+        return _by_over(regimen, prepared, with_rows, notes)
     if prepared.kidney_by_age_sex is not None:
         return _by_age_and_sex(regimen, prepared, with_rows, notes)
     pair = prepared.kidney_by_sex
@@ -251,26 +252,29 @@ def _kidneys(
     return {id(c): chosen if id(c) in differ else both for c in with_rows}
 
 
-def _by_age(
+def _by_over(
     regimen: Regimen, prepared: Prepared, with_rows: tuple[Component, ...], notes: list[str]
 ) -> dict[int, Gfr] | None:
-    """The age not given: the tables read alike at every age, or at the ages of the outcome the engine assumes
-    (:func:`age_decides`): the range of the clearance there, which every table reads the same way; None when the
-    ages read them differently and no outcome is assumed."""
-    spans = age_spans(regimen, prepared)
-    assumed = dict(prepared.patient.assumed).get("kidney_age")
+    """The age (or the weight) not given: the tables read alike at every value of it, or over the span of the outcome
+    the engine assumes (:func:`over_decides`): the range of the clearance there, which every table reads the same
+    way; None when the values read them differently and no outcome is assumed."""
+    over = prepared.kidney_over
+    assert over is not None
+    spans = over_spans(regimen, prepared)
+    assumed = dict(prepared.patient.assumed).get(ASSUMED)
     if len(spans) > 1 and assumed is None:
         return None
-    at = spans[0][0] if assumed is None else int(str(assumed).split("-")[0])
+    at = spans[0][0] if assumed is None else Fraction(str(assumed).split(":")[0])
     if len(spans) == 1:
+        lo, hi = (format_fraction(v) for v in spans[0])
         notes.append(
-            f"age not given: the Cockcroft–Gault clearance at any age from {spans[0][0]} to {spans[0][1]} years reads "
-            f"the renal table of {_names(renal_drugs(regimen))} the same way, so the plan's doses hold for every age; "
-            "give --age to record it"
+            f"{over.name} not given: the Cockcroft–Gault clearance at any {over.name} from {lo} to {hi} {over.unit} "
+            f"reads the renal table of {_names(renal_drugs(regimen))} the same way, so the plan's doses hold for every "
+            f"{over.name}; give --{over.name} to record it"
         )
-    # each table at the run of ages around the outcome's that it reads alike (wider than the outcome's, where another
-    # table moves): the same row in each of those outcomes, shown once
-    return {id(c): _over_ages(prepared, c, at) for c in with_rows}
+    # each table over the run of values around the outcome's that it reads alike (wider than the outcome's, where
+    # another table moves): the same row in each of those outcomes, shown once
+    return {id(c): _over_span(over, c, at) for c in with_rows}
 
 
 def _by_age_and_sex(
@@ -281,9 +285,9 @@ def _by_age_and_sex(
     assert prepared.kidney_by_age_sex is not None
     if _readings(regimen, prepared.kidney_by_age_sex)[1]:
         return None
-    values = [cg for by_age in prepared.kidney_by_age_sex for _, cg in by_age]
+    values = [cg for over in prepared.kidney_by_age_sex for _, cg in over.points]
     low, high = min(values), max(values)
-    ages = sorted({age for by_age in prepared.kidney_by_age_sex for age, _ in by_age})
+    ages = sorted({format_fraction(age) for over in prepared.kidney_by_age_sex for age, _ in over.points}, key=int)
     notes.append(
         f"age and sex not given: the Cockcroft–Gault clearance at any age from {ages[0]} to {ages[-1]} years and of "
         f"either sex ({format_fraction(low)} to {format_fraction(high)} mL/min) reads the renal table of "
@@ -295,68 +299,63 @@ def _by_age_and_sex(
     return {id(c): kidney for c in with_rows}
 
 
-def _readings(
-    regimen: Regimen, by_age_sex: tuple[tuple[tuple[int, Fraction], ...], ...]
-) -> tuple[tuple[Component, ...], bool]:
+def _readings(regimen: Regimen, by_age_sex: tuple[Over, ...]) -> tuple[tuple[Component, ...], bool]:
     """The renal tables, and whether they read the clearances of ``by_age_sex`` (each sex's at each age)
     differently somewhere."""
     tables = regimen.once(_with_renal_tables)
-    keys = {tuple(reading(c, cg) for c in tables) for by_age in by_age_sex for _, cg in by_age}
+    keys = {tuple(reading(c, cg) for c in tables) for over in by_age_sex for _, cg in over.points}
     return tables, len(keys) > 1
 
 
-def _over_ages(prepared: Prepared, comp: Component, at: int) -> Gfr:
-    """The clearance over the run of whole ages around ``at`` at which ``comp``'s table reads it alike."""
-    assert prepared.kidney_by_age is not None
-    by_age = dict(prepared.kidney_by_age)
-    key = reading(comp, by_age[at])
-    low = high = at
-    while low - 1 in by_age and reading(comp, by_age[low - 1]) == key:
-        low -= 1
-    while high + 1 in by_age and reading(comp, by_age[high + 1]) == key:
-        high += 1
-    values = [by_age[a] for a in range(low, high + 1)]
-    ages = f"age {low}" if low == high else f"ages {low}–{high}"
-    text = f"CrCl {format_fraction(min(values))}–{format_fraction(max(values))} mL/min (Cockcroft–Gault) at {ages}"
-    return Gfr(by_age[at], by_age[at], f"{text} (age not given)")
+def _over_span(over: Over, comp: Component, at: Fraction) -> Gfr:
+    """The clearance over the run of values around ``at`` (an age, a weight) at which ``comp``'s table reads it
+    alike."""
+    here = over.index(at)
+    low, high = over.run_around(here, lambda cg: reading(comp, cg))
+    ends = (over.at(low), over.at(high))  # the clearance is monotone: its least and most are at the run's ends
+    first, last = format_fraction(over.value(low)), format_fraction(over.value(high))
+    where = f"{over.name} {first}{over.suffix}" if low == high else f"{over.name}s {first}–{last}{over.suffix}"
+    text = f"CrCl {format_fraction(min(ends))}–{format_fraction(max(ends))} mL/min (Cockcroft–Gault) at {where}"
+    return Gfr(over.at(here), over.at(here), f"{text} ({over.name} not given)")
 
 
-def age_spans(regimen: Regimen, prepared: Prepared) -> list[tuple[int, int]]:
-    """The age not given: the runs of whole ages (first, last) at which every renal table reads the clearance the
-    same way, youngest first."""
-    assert prepared.kidney_by_age is not None
+def over_spans(regimen: Regimen, prepared: Prepared) -> list[tuple[Fraction, Fraction]]:
+    """The age (or weight) not given: the runs of its values (first, last) at which every renal table reads the
+    clearance the same way, lowest first."""
+    over = prepared.kidney_over
+    assert over is not None
     tables = regimen.once(_with_renal_tables)
-    spans: list[list[Any]] = []
-    for age, cg in prepared.kidney_by_age:
-        key = tuple(reading(c, cg) for c in tables)
-        if spans and spans[-1][2] == key and spans[-1][1] == age - 1:
-            spans[-1][1] = age
-        else:
-            spans.append([age, age, key])
-    return [(first, last) for first, last, _ in spans]
+    runs = over.runs(lambda cg: tuple(reading(c, cg) for c in tables))
+    return [(over.value(first), over.value(last)) for first, last in runs]
 
 
-def age_decides(regimen: Regimen, prepared: Prepared) -> bool:
-    """A creatinine, sex and weight without the age (and no measured GFR), no age span assumed yet: whether the
-    renal tables read the clearance differently at different ages, so that the plan must show each span's doses
-    (the engine then expands the plan once for each, :func:`age_spans`)."""
-    if prepared.kidney_by_age is None or prepared.kidney is not None:
+def over_decides(regimen: Regimen, prepared: Prepared) -> bool:
+    """A creatinine without the age or the weight (and no measured GFR), no span assumed yet: whether the renal
+    tables read the clearance differently over the value not given, so that the plan must show each span's doses
+    (the engine then expands the plan once for each, :func:`over_spans`)."""
+    if prepared.kidney_over is None or prepared.kidney is not None:
         return False
-    if "kidney_age" in dict(prepared.patient.assumed) or not regimen.once(_with_renal_tables):
+    if ASSUMED in dict(prepared.patient.assumed) or not regimen.once(_with_renal_tables):
         return False
-    return len(age_spans(regimen, prepared)) > 1
+    return len(over_spans(regimen, prepared)) > 1
 
 
-def age_warning(regimen: Regimen, prepared: Prepared, conditions: list[str]) -> str:
-    """The warning of a plan whose renal doses depend on the age not given (:func:`age_decides`)."""
-    assert prepared.kidney_by_age is not None
-    (first, high), (last, low) = prepared.kidney_by_age[0], prepared.kidney_by_age[-1]
+def over_warning(regimen: Regimen, prepared: Prepared, conditions: list[str]) -> str:
+    """The warning of a plan whose renal doses depend on the age (or weight) not given (:func:`over_decides`)."""
+    over = prepared.kidney_over
+    assert over is not None
+    first, at_first, last, at_last = over.value(over.low), over.at(over.low), over.value(over.high), over.at(over.high)
     return (
-        f"age not given: the Cockcroft–Gault clearance depends on it ({format_fraction(high)} mL/min at {first} years "
-        f"to {format_fraction(low)} mL/min at {last}), and the renal table of {_names(renal_drugs(regimen))} reads it "
-        f"differently by age; rows that depend on it are marked 'only if ...' and totals are shown for each outcome "
-        f"({', '.join(conditions)}). Give --age to settle it"
+        f"{over.name} not given: the Cockcroft–Gault clearance depends on it ({format_fraction(at_first)} mL/min at "
+        f"{format_fraction(first)} {over.unit} to {format_fraction(at_last)} mL/min at {format_fraction(last)}), and "
+        f"the renal table of {_names(renal_drugs(regimen))} reads it differently by {over.name}; rows that depend on "
+        f"it are marked 'only if ...' and totals are shown for each outcome ({', '.join(conditions)})"
+        f"{over.grain}. Give --{over.name} to settle it"
     )
+
+
+#: The assumed value of an outcome of a value not given that a renal table reads: its span, "first:last".
+ASSUMED = "kidney_over"
 
 
 def reading(comp: Component, ml_min: Fraction) -> tuple[OrganBand | None, Fraction | None]:
@@ -391,9 +390,9 @@ def sex_warning(regimen: Regimen, prepared: Prepared, conditions: list[str]) -> 
     if prepared.kidney_by_age_sex is not None:
         female_by_age, male_by_age = prepared.kidney_by_age_sex
         spans = "; ".join(
-            f"{format_fraction(by_age[0][1])} mL/min at {by_age[0][0]} years to {format_fraction(by_age[-1][1])} "
-            f"mL/min at {by_age[-1][0]} if {sex}"
-            for sex, by_age in (("female", female_by_age), ("male", male_by_age))
+            f"{format_fraction(o.points[0][1])} mL/min at {format_fraction(o.points[0][0])} years to "
+            f"{format_fraction(o.points[-1][1])} mL/min at {format_fraction(o.points[-1][0])} if {sex}"
+            for sex, o in (("female", female_by_age), ("male", male_by_age))
         )
         return (
             f"age and sex not given: the Cockcroft–Gault clearance depends on both ({spans}), and the renal table of "
@@ -441,11 +440,11 @@ def _missing(prepared: Prepared) -> list[str]:
 
 __all__ = [
     "RenalPlan",
-    "age_decides",
-    "age_spans",
-    "age_warning",
     "hepatic_note",
     "not_checked_note",
+    "over_decides",
+    "over_spans",
+    "over_warning",
     "reading",
     "renal_drugs",
     "renal_plan",

@@ -27,7 +27,7 @@ from regimen.clinical.lifetime import bleomycin_total
 from regimen.clinical.options import ClinicalOptions, StrictError
 from regimen.clinical.patient import AGE
 from regimen.clinical.prepare import Prepared, body_values, prepare
-from regimen.clinical.renal_adjust import age_decides, age_spans, age_warning, sex_decides, sex_warning
+from regimen.clinical.renal_adjust import ASSUMED, over_decides, over_spans, over_warning, sex_decides, sex_warning
 from regimen.engine.cycles import Cycles
 from regimen.engine.outcomes import expand_outcomes, merge, missing_names, missing_warning, outcomes
 from regimen.engine.plan import Plan, totals_of_cycles
@@ -149,8 +149,8 @@ def _expand(
     prepared = prepare(regimen, patient, options, check_patient)
     if sex_decides(regimen, prepared):
         return _each_sex(regimen, patient, prepared, options, again())
-    if age_decides(regimen, prepared):
-        return _each_age(regimen, patient, prepared, options, again())
+    if over_decides(regimen, prepared):
+        return _each_span(regimen, patient, prepared, options, again())
     patient = prepared.patient
     if cycle_length is not None and cycle_length < 1:
         raise RegimenError(f"{option('cycle_length')} must be at least 1 day, got {cycle_length}")
@@ -337,21 +337,28 @@ def _merged(
     return merge(plans, conditions, prepared.patient, warning, [])
 
 
-def _each_age(
+def _each_span(
     regimen: Regimen, patient: Patient, prepared: Prepared, options: ClinicalOptions, again: Callable[[Patient], Plan]
 ) -> Plan:
-    """The age is not given and decides a renal dose (:func:`regimen.clinical.renal_adjust.age_decides`): the plan of
-    each span of ages at which the tables read the clearance alike, merged as a missing rule value's outcomes are; a
-    row of neighbouring spans says the one span they make ("68 ≤ age ≤ 85 years")."""
-    spans = age_spans(regimen, prepared)
+    """The age (or the weight) is not given and decides a renal dose
+    (:func:`regimen.clinical.renal_adjust.over_decides`): the plan of each span of its values at which the tables read
+    the clearance alike, merged as a missing rule value's outcomes are; a row of neighbouring spans says the one span
+    they make ("68 ≤ age ≤ 85 years", "46.3 ≤ weight ≤ 77.1 kg")."""
+    over = prepared.kidney_over
+    assert over is not None
+    spans = over_spans(regimen, prepared)
     first, last = spans[0][0], spans[-1][1]
+    name, unit = over.name, over.unit
 
-    def span(lo: int, hi: int) -> str:
-        return f"age ≤ {hi} years" if lo == first else f"age ≥ {lo} years" if hi == last else f"{lo} ≤ age ≤ {hi} years"
+    def span(lo: Fraction, hi: Fraction) -> str:
+        low, high = format_fraction(lo), format_fraction(hi)
+        if lo == first:
+            return f"{name} ≤ {high} {unit}"
+        return f"{name} ≥ {low} {unit}" if hi == last else f"{low} ≤ {name} ≤ {high} {unit}"
 
     conditions = [span(lo, hi) for lo, hi in spans]
-    assumed = [("kidney_age", f"{lo}-{hi}") for lo, hi in spans]
-    warning = age_warning(regimen, prepared, conditions)
+    assumed = [(ASSUMED, f"{lo}:{hi}") for lo, hi in spans]
+    warning = over_warning(regimen, prepared, conditions)
     plan = _merged(patient, prepared, options, again, assumed, conditions, warning)
     index = {c: i for i, c in enumerate(conditions)}
 

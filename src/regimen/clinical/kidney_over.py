@@ -1,0 +1,163 @@
+"""A creatinine given without a value the Cockcroft–Gault clearance needs (the age, or the weight): the clearance over
+every value the patient may have (each whole year of age, each 0.1 kg of weight), as prepare() would work it out
+there, so that the renal tables can be read over all of them (:mod:`regimen.clinical.renal_adjust`) and the plan show
+the doses of each span of values they read alike, never a full dose by default.
+
+The clearance is monotone in each value (it falls with the age, grows with the weight), and a renal table's rows are
+ranges of it, so a span's ends are found by bisection: a weight's 6,500 points cost a few dozen clearances, not all
+of them (a cohort's rows without a weight are each worked out this way)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from regimen.clinical import renal
+from regimen.clinical.options import DERIVED_PLACES
+from regimen.clinical.patient import AGE, GFR, WEIGHT
+from regimen.quantities.exact import format_fraction, to_decimal
+
+
+def exact_places(x: float, places: int) -> Fraction:
+    """A float formula result as an exact decimal, rounded half up to ``places`` places."""
+    return Fraction(to_decimal(Fraction(Decimal(repr(x))), places))
+
+
+@dataclass(frozen=True, eq=False)
+class Over:
+    """The clearance over a value not given: ``name`` ("age", "weight"), its ``unit`` as a condition writes it
+    ("years", "kg"), the ``suffix`` a span of it takes in a working (" kg"; none for ages), how finely it is taken
+    (``grain``), and its points: grid step ``step`` from ``low`` to ``high`` (indices), the clearance at each by
+    ``clearance`` (worked out when first asked, kept). Only the points where the clearance is possible are the
+    object's (:meth:`first`, :meth:`last`)."""
+
+    name: str
+    unit: str
+    suffix: str
+    grain: str
+    step: Fraction
+    low: int
+    high: int
+    clearance: Callable[[int], Fraction]
+    _seen: dict[int, Fraction] = field(default_factory=dict, repr=False)
+
+    def value(self, i: int) -> Fraction:
+        return self.step * i
+
+    def at(self, i: int) -> Fraction:
+        found = self._seen.get(i)
+        if found is None:
+            found = self._seen[i] = self.clearance(i)
+        return found
+
+    @property
+    def points(self) -> list[tuple[Fraction, Fraction]]:
+        """Every (value, clearance): for a few values only (ages); spans use :meth:`runs`."""
+        return [(self.value(i), self.at(i)) for i in range(self.low, self.high + 1)]
+
+    def runs(self, key: Callable[[Fraction], Hashable]) -> list[tuple[int, int]]:
+        """The runs (first, last index) over which ``key`` of the clearance is the same, lowest value first: each
+        run's end by bisection, as ``key`` changes only where the monotone clearance crosses a row's bound."""
+        out = []
+        i = self.low
+        while i <= self.high:
+            out.append((i, self._end(i, key)))
+            i = out[-1][1] + 1
+        return out
+
+    def run_around(self, i: int, key: Callable[[Fraction], Hashable]) -> tuple[int, int]:
+        """The run of indices around ``i`` over which ``key`` of the clearance is the same."""
+        return self._start(i, key), self._end(i, key)
+
+    def _end(self, i: int, key: Callable[[Fraction], Hashable]) -> int:
+        k, lo, hi = key(self.at(i)), i, self.high  # key at lo is k; find the last index with k
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if key(self.at(mid)) == k else (lo, mid - 1)
+        return lo
+
+    def _start(self, i: int, key: Callable[[Fraction], Hashable]) -> int:
+        k, lo, hi = key(self.at(i)), self.low, i
+        while lo < hi:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if key(self.at(mid)) == k else (mid + 1, hi)
+        return lo
+
+    def index(self, value: Fraction) -> int:
+        return int(value / self.step)
+
+
+def _possible_range(low: int, high: int, clearance: Callable[[int], Fraction], rising: bool) -> tuple[int, int] | None:
+    """The indices from ``low`` to ``high`` where the clearance is possible (over 0, at most a GFR's limit): one run,
+    the clearance being monotone (``rising`` with the index, else falling)."""
+
+    def possible(i: int) -> bool:
+        return 0 < clearance(i) <= GFR.high
+
+    # the impossible end is the high values when rising (too large a clearance), the low ones when falling
+    if rising:
+        if not possible(low):
+            return None
+        lo, hi = low, high
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if possible(mid) else (lo, mid - 1)
+        return low, lo
+    if not possible(high):
+        return None
+    lo, hi = low, high
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if possible(mid) else (mid + 1, hi)
+    return lo, high
+
+
+@functools.lru_cache(maxsize=64)  # each outcome of a plan works it out again for the same values
+def over_ages(weight: Fraction, scr: Fraction, sex: str) -> Over | None:
+    """The clearance at each whole age (as prepare() works it out for that age), those over a possible GFR left out."""
+
+    def clearance(age: int) -> Fraction:
+        return exact_places(renal.cockcroft_gault(float(age), float(weight), float(scr), sex), DERIVED_PLACES)
+
+    found = _possible_range(int(AGE.low) + 1, int(AGE.high), clearance, rising=False)
+    if found is None:
+        return None
+    return Over("age", "years", "", "", Fraction(1), found[0], found[1], clearance)
+
+
+@functools.lru_cache(maxsize=64)
+def over_weights(age: Fraction, scr: Fraction, sex: str) -> Over | None:
+    """The clearance at each 0.1 kg of weight from the least a weight may be to the most, those over a possible GFR
+    left out (a clearance grows with the weight: the heaviest are the ones left out)."""
+
+    def clearance(tenths: int) -> Fraction:
+        kg = tenths / 10
+        return exact_places(renal.cockcroft_gault(float(age), kg, float(scr), sex), DERIVED_PLACES)
+
+    found = _possible_range(int(WEIGHT.low * 10) + 1, int(WEIGHT.high * 10), clearance, rising=True)
+    if found is None:
+        return None
+    return Over("weight", "kg", " kg", " (weights to 0.1 kg)", Fraction(1, 10), found[0], found[1], clearance)
+
+
+def working(over: Over, known: Fraction, scr: Fraction, sex: str, which: str) -> str:
+    """The working of a clearance over a value not given (``which``: " if female", for a sex assumed)."""
+    female = " × 0.85 (female)" if sex == "female" else ""
+    if over.name == "age":
+        formula = f"(140 − age) × {format_fraction(known)} kg (actual weight)"
+        how = "each whole age"
+    else:
+        formula = f"(140 − {format_fraction(known)}) × weight (actual)"
+        how = "each 0.1 kg"
+    return (
+        f"Cockcroft–Gault CrCl{which} with the {over.name} not given = {formula} / (72 × {format_fraction(scr)} "
+        f"mg/dL){female}: {format_fraction(over.at(over.low))} mL/min at {format_fraction(over.value(over.low))} "
+        f"{over.unit} to {format_fraction(over.at(over.high))} mL/min at {format_fraction(over.value(over.high))} "
+        f"{over.unit}, worked out at {how} and rounded half up to 2 decimals"
+    )
+
+
+__all__ = ["Over", "exact_places", "over_ages", "over_weights", "working"]
