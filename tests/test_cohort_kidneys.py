@@ -98,17 +98,21 @@ def test_only_the_patients_the_vectorised_rows_cannot_show_are_expanded_one_at_a
         {"patient_id": "g40", "age": "50", "sex": "male", "weight_kg": "70", "scr_mgdl": "", "gfr_mlmin": "40"},
         {"patient_id": "g90", "age": "50", "sex": "male", "weight_kg": "70", "scr_mgdl": "", "gfr_mlmin": "90"},
         {"patient_id": "g20", "age": "50", "sex": "male", "weight_kg": "70", "scr_mgdl": "", "gfr_mlmin": "20"},
+        # 2.5 mg/dL is usual for adults (0.3-5), not for children (0.1-2): a man of 60 is vectorised, (140 − 60) × 70
+        # / 180 = 31.11 mL/min, 75 %; a child of 10 at 60 kg (130 × 60 / 180 = 43.33) gets the warning: expand()
+        {"patient_id": "m25", "age": "60", "sex": "male", "weight_kg": "70", "scr_mgdl": "2.5", "gfr_mlmin": ""},
+        {"patient_id": "child", "age": "10", "sex": "male", "weight_kg": "60", "scr_mgdl": "2.5", "gfr_mlmin": ""},
     ]
     roster = pd.DataFrame([{**r, "bsa_m2": "1.8"} for r in rows])
     result = cohort(load("capox"), roster, cycles=1)
-    assert each == [2]  # nosex and g20; the rest vectorised, m70's and g40's band applied to their rows
+    assert each == [3]  # nosex, g20 and the child; the rest vectorised, m70's, g40's and m25's band applied
     got = _by_patient(_cohort_csv(result.frame), drop_id=True)
     for row in rows:
         assert got[row["patient_id"]] == _expected("capox", {**row, "bsa_m2": "1.8"}), row["patient_id"]
     first = {pid: [r["dose"] for r in rs if r["drug"] == "capecitabine"][:1] for pid, rs in got.items()}
     assert first == {
         **{pid: ["1800"] for pid in ("fine", "none", "nosex", "g90")},
-        **{pid: ["1350"] for pid in ("m70", "g40")},
+        **{pid: ["1350"] for pid in ("m70", "g40", "m25", "child")},
         "g20": [],
     }
     m70 = next(r for r in got["m70"] if r["drug"] == "capecitabine")

@@ -519,7 +519,7 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
         if table is not None:
             return table
         frame = out.frame(coded is True)
-        apply_bands(frame, self._bands, self.rounding)  # a roster's kidney values: the renal bands, as the plan's
+        apply_bands(frame, self._bands, self.rounding, self.regimen)  # a roster's kidney values: the renal bands
         return frame
 
     def _check(
@@ -545,7 +545,7 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
         at = np.concatenate([np.arange(offsets[k], offsets[k] + counts[k]) for k in which])
         sample = out.frame(at=at) if table is None else None
         if sample is not None:
-            apply_bands(sample, self._bands, self.rounding)
+            apply_bands(sample, self._bands, self.rounding, self.regimen)
         got = table_records(table.take(at)) if table is not None else frame_records(sample)
         for k in which:
             pos = int(good[k])

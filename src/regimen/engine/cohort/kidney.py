@@ -27,14 +27,15 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from regimen.clinical.prepare import range_warning
+from regimen.clinical.prepare import is_child, range_warning
 from regimen.clinical.renal_adjust import reading
 from regimen.engine.cohort.roster import ERROR_COLUMNS, ID_COLUMN, Column, PatientIds
 from regimen.engine.cohort.values import _NotVectorisable, column_estimates
+from regimen.engine.doses import hours_text
 from regimen.engine.rows import dose_fields
 from regimen.errors import PatientError
 from regimen.model import Component, OrganBand, Regimen
-from regimen.quantities.exact import Rounding, format_fraction
+from regimen.quantities.exact import Rounding, amount_text, format_fraction
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -71,12 +72,11 @@ def _bounds_hold(comp: Component, hundredths: np.ndarray) -> np.ndarray:
 
 
 def _scalable(comp: Component) -> bool:
-    """A renal table's drug whose vectorised rows can take its band's percentage as the plan takes it: a dose a row,
-    no rate, nothing the plan works out between the dose and the renal step or after it (caps, levels, a dosing
-    weight, rounding, additives; variants)."""
+    """A renal table's drug whose vectorised rows can take its band's percentage as the plan takes it: a dose a row
+    (a short infusion's rate follows its dose over its stated time), nothing the plan works out between the dose and
+    the renal step or after it (caps, levels, a dosing weight, rounding, additives; variants)."""
     return (
         comp.method != "continuous infusion"
-        and comp.duration_hours is None
         and not comp.variants
         and not comp.additives
         and not comp.levels
@@ -144,16 +144,25 @@ def read_kidneys(regimen: Regimen, cols: Mapping[str, Column], members: np.ndarr
                  Fraction(value))  # fmt: skip
     with_scr = (scr >= 0) & (gfr < 0)
     if with_scr.any():
-        # an unusual creatinine: its warning is prepare()'s (the exact path gives it, as 'regimen expand' does)
-        unusual = np.asarray(
-            [v is not None and (range_warning("scr", v, child=False) is not None
-             or range_warning("scr", v, child=True) is not None) for v in cols["scr"].values] + [False],
-            dtype=bool,
-        )  # fmt: skip
-        exact |= with_scr & unusual[scr]
+        # an unusual creatinine: its warning is prepare()'s (the exact path gives it, as 'regimen expand' does), by
+        # the adults' range, or the children's for a child (every creatinine over 1 mg/dL was once taken as unusual
+        # for all: a third of an adult roster went one patient at a time)
         age, sex, weight = codes("age"), codes("sex"), codes("weight")
-        whole = with_scr & ~unusual[scr] & (age >= 0) & (sex >= 0) & (weight >= 0)
-        exact |= with_scr & ~unusual[scr] & ~whole  # the plan warns (no age or weight) or shows each sex's doses
+
+        def unusual_for(child: bool) -> np.ndarray:
+            flags = [v is not None and range_warning("scr", v, child=child) is not None for v in cols["scr"].values]
+            return np.asarray([*flags, False], dtype=bool)
+
+        ages = cols["age"].values if "age" in cols else []
+        children = (
+            np.asarray([is_child(a) for a in ages] + [False], dtype=bool)[age]
+            if "age" in cols
+            else (np.zeros(n, dtype=bool))
+        )
+        unusual = np.where(children, unusual_for(True)[scr], unusual_for(False)[scr])
+        exact |= with_scr & unusual
+        whole = with_scr & ~unusual & (age >= 0) & (sex >= 0) & (weight >= 0)
+        exact |= with_scr & ~unusual & ~whole  # the plan warns (no age or weight) or shows each sex's doses
         which = np.flatnonzero(whole)
         if len(which):
             # the BSA's part of the estimates' certainty is the de-indexed CKD-EPI's, for AUC dosing only
@@ -172,13 +181,27 @@ def read_kidneys(regimen: Regimen, cols: Mapping[str, Column], members: np.ndarr
     return KidneyReadings(exact, found)
 
 
+def _stated_hours(regimen: Regimen) -> dict[str, Fraction]:
+    """The stated time of each short infusion of ``regimen``, by component id (a pump's rows are not scaled)."""
+    return {
+        c.id: c.duration_hours
+        for c in regimen.components()
+        if c.duration_hours is not None and c.method != "continuous infusion"
+    }
+
+
 def apply_bands(
-    frame: pd.DataFrame, scaled: Mapping[str, tuple[str, dict[str, OrganBand]]], rounding: Rounding
+    frame: pd.DataFrame,
+    scaled: Mapping[str, tuple[str, dict[str, OrganBand]]],
+    rounding: Rounding,
+    regimen: Regimen | None = None,
 ) -> None:
     """Apply each member's bands (``scaled``: by patient id) to their rows of ``frame`` (the vectorised rows of the
     plan without kidney values), in place, as the plan's renal step does: every dose of the drug is the band's
     percentage of it (:meth:`~regimen.clinical.renal_adjust.RenalPlan.apply`), its working says so, and the dose
-    fields are written from the new exact dose (:func:`dose_fields`), once per distinct dose and band."""
+    fields are written from the new exact dose (:func:`dose_fields`), once per distinct dose and band. A short
+    infusion of ``regimen`` (a stated time) has its rate follow the new dose, ending the working as the plan's does
+    ("153 mg → 117 mg over 2 h (58.5 mg/h)")."""
     import numpy as np
     import pandas as pd
 
@@ -205,7 +228,8 @@ def apply_bands(
     nums = frame["dose_exact_num"].to_numpy()[rows].astype(np.int64)
     dens = frame["dose_exact_den"].to_numpy()[rows].astype(np.int64)
     units = frame["dose_unit"].to_numpy(dtype=object)[rows]
-    keys = pd.factorize(pd.MultiIndex.from_arrays([nums, dens, codes, units]))[0]  # 0, 1, ... by first row
+    of = comps[rows]
+    keys = pd.factorize(pd.MultiIndex.from_arrays([nums, dens, codes, units, of]))[0]  # 0, 1, ... by first row
     first = np.zeros(int(keys.max()) + 1, dtype=np.int64)
     first[keys[::-1]] = np.arange(len(keys))[::-1]  # each distinct dose and band's first row
     worked: list[dict[str, Any]] = []
@@ -218,9 +242,19 @@ def apply_bands(
             f" is {band.range_text()}: {band.action_text()} ({band.source}): {format_fraction(before)} {units[at]} → "
             f"{format_fraction(after)} {units[at]}"
         )
-        worked.append({**dose_fields(rounding, after, None, None, ""), "step": step})
-    for name in ("dose", "dose_exact", "dose_exact_num", "dose_exact_den"):  # no rate: a scalable drug has none
+        h = regimen.once(_stated_hours).get(str(of[at])) if regimen is not None else None
+        rate = after / h if h else None
+        if h and rate is not None:
+            step += f" over {hours_text(h)} ({amount_text(rate, str(units[at]) + '/h', rounding)})"
+        worked.append({**dose_fields(rounding, after, rate, None, ""), "step": step})
+    names = ["dose", "dose_exact", "dose_exact_num", "dose_exact_den"]
+    if any(w["rate"] is not None for w in worked):
+        names.append("rate")
+    for name in names:
         values = np.asarray([w[name] for w in worked], dtype=object)[keys]
+        if name == "rate":  # the rows without a stated time keep theirs (none)
+            keep = np.asarray([w["rate"] is None for w in worked], dtype=bool)[keys]
+            values = np.where(keep, frame[name].to_numpy(dtype=object)[rows], values)
         column = frame.columns.get_loc(name)
         frame.iloc[rows, column] = values if name == "dose_exact" else values.astype(frame[name].dtype)
     texts = np.asarray([text_of[p] for p in ids[rows].tolist()], dtype=object)
