@@ -99,3 +99,26 @@ def test_each_spans_rows_are_the_plan_at_a_weight_of_the_span(
     found = over_spans(reg, prepared) if prepared.kidney_over else []
     weights = sorted({w for lo, hi in found for w in (lo, hi)}) or [F(70)]
     check_each_span(plan, "weight", weights, lambda w: plan_of(reg, scr, str(w), str(age), sex), PatientError)
+
+
+def test_without_the_weight_and_the_sex_each_sexs_spans_of_weights() -> None:
+    """Age 70, 1.5 mg/dL, neither weight nor sex: a man's spans as above; a woman's clearance is × 0.85, 0.550926 ×
+    weight: 54.4 kg 29.97 (left out), 54.5 kg 30.03 (75 %), 90.7 kg 49.97, 90.8 kg 50.02 (full). Each row says both
+    values; the warning names --weight and --sex."""
+    plan = regimen.expand(CAPOX, regimen.make_patient(bsa="1.8", age="70", scr="1.5"), cycles=1)
+    assert {(r.condition, r.dose) for r in plan.administrations if r.drug == "capecitabine"} == {
+        ("sex female and 54.5 ≤ weight ≤ 90.7 kg", F(1350)),
+        ("sex female and weight ≥ 90.8 kg", F(1800)),
+        ("sex male and 46.3 ≤ weight ≤ 77.1 kg", F(1350)),
+        ("sex male and weight ≥ 77.2 kg", F(1800)),
+    }
+    assert plan.warnings[0].startswith("weight and sex not given: the Cockcroft–Gault clearance depends on both")
+    assert plan.warnings[0].endswith("Give --weight and --sex to settle it")
+    for sex in ("female", "male"):  # each sex's rows are the plan with that sex given (its spans as above)
+        mine = {
+            (r.day, r.dose_number, r.dose, r.condition.removeprefix(f"sex {sex} and ") if r.condition else None)
+            for r in plan.administrations
+            if r.condition is None or r.condition.startswith(f"sex {sex} and")
+        }
+        alone = plan_of(CAPOX, "1.5", sex=sex)
+        assert mine == {(r.day, r.dose_number, r.dose, r.condition) for r in alone.administrations}

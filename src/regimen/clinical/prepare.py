@@ -81,8 +81,9 @@ class Prepared:
     # the age not given (a creatinine, sex and weight given, or the sex assumed for one outcome), or the weight (a
     # creatinine, age and sex given): the clearance at each whole age, or each 0.1 kg, it is possible at
     kidney_over: Over | None = None
-    # neither age nor sex given (a creatinine and weight given): the clearance at each whole age (female, male)
-    kidney_by_age_sex: tuple[Over, Over] | None = None
+    # the sex not given either (a creatinine and the weight, or the age, given): each sex's clearance over the other
+    # value not given (female, male)
+    kidney_each_sex: tuple[Over, Over] | None = None
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     working: list[str] = field(default_factory=list)
@@ -418,28 +419,26 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions, tables: bool) 
 def _over(out: Prepared, scr: Fraction) -> None:
     """A creatinine without the age or without the weight (each other value given, the sex perhaps assumed for one
     outcome): the clearance over the value not given, and its working; renal_adjust reads the tables at each point.
-    Neither age nor sex: each sex's clearance at each age, the engine expanding each sex first."""
+    The sex not given either: each sex's clearance over it, the engine expanding each sex first."""
     p = out.patient
     assumed = dict(p.assumed).get("sex")
     sex = p.sex or (str(assumed) if assumed in ("female", "male") else None)
-    which = "" if p.sex else f" if {sex}"
     if p.age_years is None and p.weight_kg is not None:
-        if sex is None:
-            female, male = (over_ages(p.weight_kg, scr, s) for s in ("female", "male"))
-            if female is not None and male is not None:
-                out.kidney_by_age_sex = (female, male)
-                out.working.append(working(female, p.weight_kg, scr, "female", " if female"))
-                out.working.append(working(male, p.weight_kg, scr, "male", " if male"))
-            return
-        out.kidney_over = over_ages(p.weight_kg, scr, sex)
-        known = p.weight_kg
-    elif p.weight_kg is None and p.age_years is not None and sex is not None:
-        out.kidney_over = over_weights(p.age_years, scr, sex)
-        known = p.age_years
+        make, known = over_ages, p.weight_kg
+    elif p.weight_kg is None and p.age_years is not None:
+        make, known = over_weights, p.age_years
     else:
         return
+    if sex is None:
+        female, male = make(known, scr, "female"), make(known, scr, "male")
+        if female is not None and male is not None:
+            out.kidney_each_sex = (female, male)
+            out.working.append(working(female, known, scr, "female", " if female"))
+            out.working.append(working(male, known, scr, "male", " if male"))
+        return
+    out.kidney_over = make(known, scr, sex)
     if out.kidney_over is not None:
-        out.working.append(working(out.kidney_over, known, scr, sex, which))
+        out.working.append(working(out.kidney_over, known, scr, sex, "" if p.sex else f" if {sex}"))
 
 
 def _cockcroft_gault(p: Patient, sex: str, scr: Fraction, which: str = "") -> tuple[Fraction, str]:

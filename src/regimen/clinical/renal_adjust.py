@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from regimen.clinical.gfr import Gfr
 from regimen.clinical.kidney_over import Over
@@ -226,8 +226,8 @@ def _kidneys(
         return {id(c): prepared.kidney for c in with_rows}
     if prepared.kidney_over is not None:
         return _by_over(regimen, prepared, with_rows, notes)
-    if prepared.kidney_by_age_sex is not None:
-        return _by_age_and_sex(regimen, prepared, with_rows, notes)
+    if prepared.kidney_each_sex is not None:
+        return _each_sex_over(regimen, prepared, with_rows, notes)
     pair = prepared.kidney_by_sex
     if pair is None:
         return None
@@ -277,34 +277,41 @@ def _by_over(
     return {id(c): _over_span(over, c, at) for c in with_rows}
 
 
-def _by_age_and_sex(
+def _each_sex_over(
     regimen: Regimen, prepared: Prepared, with_rows: tuple[Component, ...], notes: list[str]
 ) -> dict[int, Gfr] | None:
-    """Neither age nor sex given: the clearance over every age and both sexes when every table reads it alike there
-    (a note says so); None when they read it differently (the engine expands each sex first, :func:`sex_decides`)."""
-    assert prepared.kidney_by_age_sex is not None
-    if _readings(regimen, prepared.kidney_by_age_sex)[1]:
+    """Neither the sex nor the age (or the weight) given: the clearance over every value and both sexes when every
+    table reads it alike there (a note says so); None when they read it differently (the engine expands each sex
+    first, :func:`sex_decides`)."""
+    pair = prepared.kidney_each_sex
+    assert pair is not None
+    if _read_differently(regimen, pair):
         return None
-    values = [cg for over in prepared.kidney_by_age_sex for _, cg in over.points]
-    low, high = min(values), max(values)
-    ages = sorted({format_fraction(age) for over in prepared.kidney_by_age_sex for age, _ in over.points}, key=int)
+    name, unit = pair[0].name, pair[0].unit
+    ends = [o.at(i) for o in pair for i in (o.low, o.high)]  # monotone: the least and most at the ends
+    low, high = min(ends), max(ends)
+    first = format_fraction(min(o.value(o.low) for o in pair))
+    last = format_fraction(max(o.value(o.high) for o in pair))
     notes.append(
-        f"age and sex not given: the Cockcroft–Gault clearance at any age from {ages[0]} to {ages[-1]} years and of "
+        f"{name} and sex not given: the Cockcroft–Gault clearance at any {name} from {first} to {last} {unit} and of "
         f"either sex ({format_fraction(low)} to {format_fraction(high)} mL/min) reads the renal table of "
-        f"{_names(renal_drugs(regimen))} the same way, so the plan's doses hold for every age and both sexes; give "
-        "--age and --sex to record them"
+        f"{_names(renal_drugs(regimen))} the same way, so the plan's doses hold for every {name} and both sexes; give "
+        f"--{name} and --sex to record them"
     )
-    text = f"CrCl {format_fraction(low)}–{format_fraction(high)} mL/min (Cockcroft–Gault) at any age, either sex"
-    kidney = Gfr(low, low, f"{text} (age and sex not given)")
+    text = f"CrCl {format_fraction(low)}–{format_fraction(high)} mL/min (Cockcroft–Gault) at any {name}, either sex"
+    kidney = Gfr(low, low, f"{text} ({name} and sex not given)")
     return {id(c): kidney for c in with_rows}
 
 
-def _readings(regimen: Regimen, by_age_sex: tuple[Over, ...]) -> tuple[tuple[Component, ...], bool]:
-    """The renal tables, and whether they read the clearances of ``by_age_sex`` (each sex's at each age)
-    differently somewhere."""
+def _read_differently(regimen: Regimen, pair: tuple[Over, ...]) -> bool:
+    """Whether the renal tables read the clearances of ``pair`` (each sex's over a value not given) differently
+    somewhere: over one sex's values, or between the sexes."""
     tables = regimen.once(_with_renal_tables)
-    keys = {tuple(reading(c, cg) for c in tables) for over in by_age_sex for _, cg in over.points}
-    return tables, len(keys) > 1
+
+    def key(cg: Fraction) -> tuple[Any, ...]:
+        return tuple(reading(c, cg) for c in tables)
+
+    return any(len(o.runs(key)) > 1 for o in pair) or len({key(o.at(o.low)) for o in pair}) > 1
 
 
 def _over_span(over: Over, comp: Component, at: Fraction) -> Gfr:
@@ -374,8 +381,8 @@ def sex_decides(regimen: Regimen, prepared: Prepared) -> bool:
     each sex's doses (the engine then expands the plan once with each sex assumed, :func:`_kidneys`)."""
     if prepared.kidney is not None or "sex" in dict(prepared.patient.assumed):
         return False
-    if prepared.kidney_by_age_sex is not None:  # the age not given either: any table reading differently somewhere
-        return _readings(regimen, prepared.kidney_by_age_sex)[1]
+    if prepared.kidney_each_sex is not None:  # the age or weight not given either: a table reading it apart
+        return _read_differently(regimen, prepared.kidney_each_sex)
     pair = prepared.kidney_by_sex
     return pair is not None and bool(_read_apart(regimen.once(_with_renal_tables), pair))
 
@@ -387,17 +394,18 @@ def _read_apart(tables: tuple[Component, ...], pair: tuple[Gfr, Gfr]) -> list[Co
 
 def sex_warning(regimen: Regimen, prepared: Prepared, conditions: list[str]) -> str:
     """The warning of a plan whose renal doses depend on the sex not given (:func:`sex_decides`)."""
-    if prepared.kidney_by_age_sex is not None:
-        female_by_age, male_by_age = prepared.kidney_by_age_sex
+    pair = prepared.kidney_each_sex
+    if pair is not None:
+        name = pair[0].name
         spans = "; ".join(
-            f"{format_fraction(o.points[0][1])} mL/min at {format_fraction(o.points[0][0])} years to "
-            f"{format_fraction(o.points[-1][1])} mL/min at {format_fraction(o.points[-1][0])} if {sex}"
-            for sex, o in (("female", female_by_age), ("male", male_by_age))
+            f"{format_fraction(o.at(o.low))} mL/min at {format_fraction(o.value(o.low))} {o.unit} to "
+            f"{format_fraction(o.at(o.high))} mL/min at {format_fraction(o.value(o.high))} if {sex}"
+            for sex, o in zip(("female", "male"), pair, strict=True)
         )
         return (
-            f"age and sex not given: the Cockcroft–Gault clearance depends on both ({spans}), and the renal table of "
-            f"{_names(renal_drugs(regimen))} reads it differently by age or sex; rows that depend on them are marked "
-            f"'only if ...' and totals are shown for each outcome. Give --age and --sex to settle it"
+            f"{name} and sex not given: the Cockcroft–Gault clearance depends on both ({spans}), and the renal table "
+            f"of {_names(renal_drugs(regimen))} reads it differently by {name} or sex; rows that depend on them are "
+            f"marked 'only if ...' and totals are shown for each outcome. Give --{name} and --sex to settle it"
         )
     assert prepared.kidney_by_sex is not None
     female, male = prepared.kidney_by_sex
