@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 
-from regimen.clinical.renal_adjust import not_checked_note
+from regimen.clinical.renal_adjust import not_checked_note, reading
 from regimen.errors import RegimenError
 from regimen.model import Administration, Component, Condition, Modification, OrganBand, Regimen, Step
 from regimen.model.care import Comparison
@@ -286,7 +286,7 @@ def _renal_rows(
     (said in ``notes``), not proposed again."""
     out = []
     for comp in (c for p in regimen.phases if phase in (None, p.id) for c in p.components):
-        band = next((b for b in comp.renal if b.holds(crcl.value)), None) if not comp.supportive else None
+        band = reading(comp, crcl.value)[0] if comp.renal and not comp.supportive else None
         if band is None:
             continue
         if planned is not None and band.holds(planned):

@@ -6,10 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 
 from regimen.clinical.options import DEFAULT_GFR_CAP, ClinicalOptions
-from regimen.quantities.exact import decimal_texts, format_fraction
+from regimen.quantities.exact import decimal_texts, format_fraction, to_decimal
+
+
+def exact_places(x: float, places: int) -> Fraction:
+    """A float formula result as an exact decimal, rounded half up to ``places`` places (a clearance, an eGFR)."""
+    return Fraction(to_decimal(Fraction(Decimal(repr(x))), places))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,5 +93,6 @@ __all__ = [
     "calvert_gfr",
     "calvert_gfr_texts",
     "calvert_gfrs",
+    "exact_places",
     "gfr_cap_hundredths",
 ]

@@ -12,18 +12,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from fractions import Fraction
 
 from regimen.clinical import renal
+from regimen.clinical.gfr import exact_places
 from regimen.clinical.options import DERIVED_PLACES
 from regimen.clinical.patient import AGE, GFR, WEIGHT
-from regimen.quantities.exact import format_fraction, to_decimal
-
-
-def exact_places(x: float, places: int) -> Fraction:
-    """A float formula result as an exact decimal, rounded half up to ``places`` places."""
-    return Fraction(to_decimal(Fraction(Decimal(repr(x))), places))
+from regimen.quantities.exact import format_fraction
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,7 +27,7 @@ class Over:
     ("years", "kg"), the ``suffix`` a span of it takes in a working (" kg"; none for ages), how finely it is taken
     (``grain``), and its points: grid step ``step`` from ``low`` to ``high`` (indices), the clearance at each by
     ``clearance`` (worked out when first asked, kept). Only the points where the clearance is possible are the
-    object's (:meth:`first`, :meth:`last`)."""
+    object's: ``low`` and ``high`` are the first and last of them."""
 
     name: str
     unit: str
@@ -73,46 +68,44 @@ class Over:
         return self._start(i, key), self._end(i, key)
 
     def _end(self, i: int, key: Callable[[Fraction], Hashable]) -> int:
-        k, lo, hi = key(self.at(i)), i, self.high  # key at lo is k; find the last index with k
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            lo, hi = (mid, hi) if key(self.at(mid)) == k else (lo, mid - 1)
-        return lo
+        k = key(self.at(i))
+        return _last(i, self.high, lambda j: key(self.at(j)) == k)
 
     def _start(self, i: int, key: Callable[[Fraction], Hashable]) -> int:
-        k, lo, hi = key(self.at(i)), self.low, i
-        while lo < hi:
-            mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if key(self.at(mid)) == k else (mid + 1, hi)
-        return lo
+        k = key(self.at(i))
+        return _first(self.low, i, lambda j: key(self.at(j)) == k)
 
     def index(self, value: Fraction) -> int:
         return int(value / self.step)
 
 
+def _last(lo: int, hi: int, holds: Callable[[int], bool]) -> int:
+    """The last index from ``lo`` to ``hi`` where ``holds``, which holds at ``lo`` and, past some index, nowhere."""
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if holds(mid) else (lo, mid - 1)
+    return lo
+
+
+def _first(lo: int, hi: int, holds: Callable[[int], bool]) -> int:
+    """The first index from ``lo`` to ``hi`` where ``holds``, which holds at ``hi`` and, before some index, nowhere."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if holds(mid) else (mid + 1, hi)
+    return lo
+
+
 def _possible_range(low: int, high: int, clearance: Callable[[int], Fraction], rising: bool) -> tuple[int, int] | None:
     """The indices from ``low`` to ``high`` where the clearance is possible (over 0, at most a GFR's limit): one run,
-    the clearance being monotone (``rising`` with the index, else falling)."""
+    the clearance being monotone (``rising`` with the index, else falling): the impossible end is the high values
+    when rising (too large a clearance), the low ones when falling."""
 
     def possible(i: int) -> bool:
         return 0 < clearance(i) <= GFR.high
 
-    # the impossible end is the high values when rising (too large a clearance), the low ones when falling
     if rising:
-        if not possible(low):
-            return None
-        lo, hi = low, high
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            lo, hi = (mid, hi) if possible(mid) else (lo, mid - 1)
-        return low, lo
-    if not possible(high):
-        return None
-    lo, hi = low, high
-    while lo < hi:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if possible(mid) else (mid + 1, hi)
-    return lo, high
+        return (low, _last(low, high, possible)) if possible(low) else None
+    return (_first(low, high, possible), high) if possible(high) else None
 
 
 @functools.lru_cache(maxsize=64)  # each outcome of a plan works it out again for the same values
@@ -160,4 +153,4 @@ def working(over: Over, known: Fraction, scr: Fraction, sex: str, which: str) ->
     )
 
 
-__all__ = ["Over", "exact_places", "over_ages", "over_weights", "working"]
+__all__ = ["Over", "over_ages", "over_weights", "working"]

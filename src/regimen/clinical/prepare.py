@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from regimen.clinical import body_size, renal
-from regimen.clinical.gfr import COCKCROFT_GAULT, GFR_CAP_LIFTED, Gfr, calvert_gfr
-from regimen.clinical.kidney_over import Over, exact_places, over_ages, over_weights, working
+from regimen.clinical.gfr import COCKCROFT_GAULT, GFR_CAP_LIFTED, Gfr, calvert_gfr, exact_places
+from regimen.clinical.kidney_over import Over, over_ages, over_weights, working
 from regimen.clinical.options import (
     ADULT_AGE,
     ADULT_RANGES,

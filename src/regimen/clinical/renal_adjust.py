@@ -18,14 +18,18 @@ read alike is applied ("CrCl 38.56 mL/min if female, 45.37 mL/min if male ... is
 says the sex would not change it; where they read a table differently, the engine expands the plan once for each sex
 and marks the rows that differ "sex female" / "sex male" (:func:`sex_decides`), as it does for a rule's missing value.
 
+A creatinine without the age or without the weight (the sex given or not) gives the clearance over every value the
+patient may have (:mod:`regimen.clinical.kidney_over`); where the tables read it differently, the engine expands the
+plan once for each span of values they read alike ("46.3 ≤ weight ≤ 77.1 kg", :func:`over_decides`).
+
 Without a kidney value, a regimen with renal tables carries the note "kidney function not checked"; with a creatinine
-but without the age or weight the clearance needs (or without the sex, where no plan is split by it), the same is a
-warning naming what is missing. Liver values
-are not taken by the tool: a regimen with hepatic tables says so in a note, naming the drugs.
+but without both the age and the weight the clearance needs, the same is a warning naming what is missing. Liver
+values are not taken by the tool: a regimen with hepatic tables says so in a note, naming the drugs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol, TypeVar
@@ -306,12 +310,15 @@ def _each_sex_over(
 def _read_differently(regimen: Regimen, pair: tuple[Over, ...]) -> bool:
     """Whether the renal tables read the clearances of ``pair`` (each sex's over a value not given) differently
     somewhere: over one sex's values, or between the sexes."""
-    tables = regimen.once(_with_renal_tables)
-
-    def key(cg: Fraction) -> tuple[Any, ...]:
-        return tuple(reading(c, cg) for c in tables)
-
+    key = _tables_read(regimen)
     return any(len(o.runs(key)) > 1 for o in pair) or len({key(o.at(o.low)) for o in pair}) > 1
+
+
+def _tables_read(regimen: Regimen) -> Callable[[Fraction], tuple[Any, ...]]:
+    """What every renal table of ``regimen`` says at a clearance (:func:`reading` of each): equal where they all read
+    it alike."""
+    tables = regimen.once(_with_renal_tables)
+    return lambda cg: tuple(reading(c, cg) for c in tables)
 
 
 def _over_span(over: Over, comp: Component, at: Fraction) -> Gfr:
@@ -331,9 +338,7 @@ def over_spans(regimen: Regimen, prepared: Prepared) -> list[tuple[Fraction, Fra
     clearance the same way, lowest first."""
     over = prepared.kidney_over
     assert over is not None
-    tables = regimen.once(_with_renal_tables)
-    runs = over.runs(lambda cg: tuple(reading(c, cg) for c in tables))
-    return [(over.value(first), over.value(last)) for first, last in runs]
+    return [(over.value(first), over.value(last)) for first, last in over.runs(_tables_read(regimen))]
 
 
 def over_decides(regimen: Regimen, prepared: Prepared) -> bool:

@@ -153,12 +153,9 @@ def read_kidneys(regimen: Regimen, cols: Mapping[str, Column], members: np.ndarr
             flags = [v is not None and range_warning("scr", v, child=child) is not None for v in cols["scr"].values]
             return np.asarray([*flags, False], dtype=bool)
 
-        ages = cols["age"].values if "age" in cols else []
-        children = (
-            np.asarray([is_child(a) for a in ages] + [False], dtype=bool)[age]
-            if "age" in cols
-            else (np.zeros(n, dtype=bool))
-        )
+        children = np.zeros(n, dtype=bool)  # no age: the adults' ranges, as prepare() takes them
+        if "age" in cols:
+            children = np.asarray([is_child(a) for a in cols["age"].values] + [False], dtype=bool)[age]
         unusual = np.where(children, unusual_for(True)[scr], unusual_for(False)[scr])
         exact |= with_scr & unusual
         whole = with_scr & ~unusual & (age >= 0) & (sex >= 0) & (weight >= 0)
