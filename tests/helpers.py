@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import settings
+from hypothesis import strategies as st
 
 import regimen
 from regimen.engine.plan import Plan
@@ -78,6 +79,10 @@ def days(plan: Plan, drug: str, cycle: int = 1, phase: str | None = None) -> lis
 
 def doses(plan: Plan, drug: str) -> set[Fraction]:
     return {r.dose for r in rows(plan, drug)}
+
+
+#: Creatinines as a roster or a user types them: 0.4 to 6.0 mg/dL, to 0.1 (a value under the usual range among them).
+CREATININES = st.integers(4, 60).map(lambda t: f"{t // 10}.{t % 10}")
 
 
 def span_holds(condition: str, name: str, value: Fraction) -> bool:

@@ -18,7 +18,7 @@ from fractions import Fraction as F
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.helpers import examples
+from tests.helpers import CREATININES, examples
 from tests.test_age_not_given_kidneys import age_holds
 from tests.test_sex_not_given import CAPOX, EP, plan_of
 
@@ -107,7 +107,7 @@ def _holds(condition: str, sex: str, age: int) -> bool:
 @given(
     reg=st.sampled_from([CAPOX, EP]),
     weight=st.integers(35, 150),
-    scr=st.integers(4, 60).map(lambda t: f"{t // 10}.{t % 10}"),
+    scr=CREATININES,
 )
 def test_each_outcomes_rows_are_the_plan_with_that_sex_and_age_given(
     reg: regimen.Regimen, weight: int, scr: str

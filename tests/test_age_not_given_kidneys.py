@@ -18,7 +18,7 @@ from fractions import Fraction as F
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.helpers import check_each_span, examples, span_holds
+from tests.helpers import CREATININES, check_each_span, examples, span_holds
 from tests.test_sex_not_given import CAPOX, EP
 from tests.test_sex_not_given import plan_of as sex_plan
 
@@ -85,7 +85,7 @@ def test_the_command_and_a_cohort() -> None:
     reg=st.sampled_from([CAPOX, EP]),
     weight=st.integers(35, 150),
     sex=st.sampled_from(["female", "male"]),
-    scr=st.integers(4, 60).map(lambda t: f"{t // 10}.{t % 10}"),
+    scr=CREATININES,
 )
 def test_each_spans_rows_are_the_plan_at_an_age_of_the_span(
     reg: regimen.Regimen, weight: int, sex: str, scr: str

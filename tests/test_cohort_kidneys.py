@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.helpers import examples
+from tests.helpers import CREATININES, examples
 from tests.test_cohort import _by_patient, _cohort_csv, _csv_rows, _patient_of
 
 from regimen import expand, load
@@ -41,7 +41,7 @@ kidney_patients = st.fixed_dictionaries(
         "sex": st.sampled_from(["female", "male", ""]),
         "weight_kg": st.integers(40, 130).map(str),
         # 0.4 to 6 mg/dL (a value under the usual range among them), or none
-        "scr_mgdl": st.one_of(st.just(""), st.integers(4, 60).map(lambda t: f"{t // 10}.{t % 10}")),
+        "scr_mgdl": st.one_of(st.just(""), CREATININES),
         "gfr_mlmin": st.one_of(st.just(""), st.just(""), st.integers(5, 140).map(str)),
         "start_date": st.sampled_from(["", "2026-01-05", "2026-03-29"]),
     }

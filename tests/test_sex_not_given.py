@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.helpers import examples
+from tests.helpers import CREATININES, examples
 
 import regimen
 from regimen.cli import cli
@@ -121,7 +121,7 @@ def test_a_measured_gfr_needs_no_sex() -> None:
     reg=st.sampled_from([CAPOX, EP]),
     age=st.integers(18, 95),
     weight=st.integers(35, 150),
-    scr=st.integers(4, 60).map(lambda t: f"{t // 10}.{t % 10}"),  # 0.4 to 6.0 mg/dL
+    scr=CREATININES,
 )
 def test_each_sexs_rows_are_the_plan_with_that_sex_given(reg: regimen.Regimen, age: int, weight: int, scr: str) -> None:
     """Whatever the values, the plan without the sex holds, for each sex, exactly the doses of the plan with that sex

@@ -17,7 +17,7 @@ import pandas as pd
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.helpers import check_each_span, examples
+from tests.helpers import CREATININES, check_each_span, examples
 from tests.test_sex_not_given import CAPOX, EP
 
 import regimen
@@ -87,7 +87,7 @@ def test_the_bounds_of_a_span_are_the_tables_bounds_in_0_1_kg() -> None:
     reg=st.sampled_from([CAPOX, EP]),
     age=st.integers(20, 95),
     sex=st.sampled_from(["female", "male"]),
-    scr=st.integers(4, 60).map(lambda t: f"{t // 10}.{t % 10}"),
+    scr=CREATININES,
 )
 def test_each_spans_rows_are_the_plan_at_a_weight_of_the_span(
     reg: regimen.Regimen, age: int, sex: str, scr: str
