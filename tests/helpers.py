@@ -118,6 +118,21 @@ def check_each_span(
         assert mine == sorted(key(r) for r in other.administrations), value
 
 
+def shown_and_refused_under_strict(args: list[str], shown: str, settle: str) -> None:
+    """The command ``args`` plans with ``shown`` in its output (exit 0), and under --strict refuses in one line naming
+    what settles it (``settle``): a plan whose doses depend on a value not given."""
+    from click.testing import CliRunner
+
+    from regimen.cli import cli
+
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert shown in result.stdout
+    refused = CliRunner().invoke(cli, [*args, "--strict"])
+    assert refused.exit_code == 1 and refused.stderr.count("\n") == 1
+    assert settle in refused.stderr
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 now (for a server a test starts)."""
     with socket.socket() as s:

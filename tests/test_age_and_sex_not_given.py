@@ -15,15 +15,13 @@ from __future__ import annotations
 import re
 from fractions import Fraction as F
 
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.helpers import CREATININES, examples
+from tests.helpers import CREATININES, examples, shown_and_refused_under_strict
 from tests.test_age_not_given_kidneys import age_holds
 from tests.test_sex_not_given import CAPOX, EP, plan_of
 
 import regimen
-from regimen.cli import cli
 from regimen.clinical.options import ClinicalOptions
 from regimen.clinical.prepare import prepare
 from regimen.clinical.renal_adjust import over_spans
@@ -68,13 +66,11 @@ def test_each_sex_and_span_of_ages_gets_its_own_doses_marked() -> None:
 
 
 def test_the_command_strict_and_a_cohort_row() -> None:
-    args = ["expand", "capox", "--weight", "70", "--bsa", "1.8", "--scr", "1.3", "--cycles", "1"]
-    result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 0, result.output
-    assert "capecitabine  37,800 mg  sex female and 62 ≤ age ≤ 92 years" in result.stdout
-    refused = CliRunner().invoke(cli, [*args, "--strict"])
-    assert refused.exit_code == 1 and refused.stderr.count("\n") == 1
-    assert "Give --age and --sex to settle it" in refused.stderr
+    shown_and_refused_under_strict(
+        ["expand", "capox", "--weight", "70", "--bsa", "1.8", "--scr", "1.3", "--cycles", "1"],
+        "capecitabine  37,800 mg  sex female and 62 ≤ age ≤ 92 years",
+        "Give --age and --sex to settle it",
+    )
     try:
         undecided(plan_of(CAPOX, "1.3", sex=None, age=None))
     except PatientError as exc:

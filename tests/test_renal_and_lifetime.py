@@ -216,20 +216,6 @@ def test_a_row_with_a_dose_of_its_own_needs_one_full_dose(extra: str, message: s
     assert message in str(caught.value)
 
 
-def test_a_creatinine_without_age_sex_or_weight_is_a_warning_not_a_silent_skip() -> None:
-    """A creatinine with the weight alone given, nothing else: no clearance can be worked out (neither age nor sex):
-    a warning naming them, never a silent full dose; an error under --strict. (Without the weight alone, each span of
-    weights gets its doses: tests/test_weight_not_given_kidneys.py.)"""
-    data = plan("capox", *BSA, "--scr", "2", "--cycles", "1")
-    assert (
-        "kidney function not checked: capecitabine has renal dose adjustments in this regimen: the Cockcroft–Gault "
-        "clearance needs the patient's age, sex and weight with --scr: pass --age, --sex, --weight (or a measured "
-        "--gfr)" in data["warnings"]
-    )
-    code, _, err = run("capox", *BSA, "--scr", "2", "--cycles", "1", "--strict")
-    assert code == 1 and "pass --age, --sex, --weight" in err
-
-
 def test_a_low_creatinine_in_calvert_dosing_is_flagged_and_rounded_up_only_when_asked() -> None:
     """Female, 60 years, 70 kg. SCr 0.5: CrCl 80 × 70 / 36 × 0.85 = 132.22, capped at 125: AUC 7.5 × 150 = 1,125 mg.
     Rounded up to 0.7: 80 × 70 / 50.4 × 0.85 = 94.444 -> 94.44 mL/min: 7.5 × 119.44 = 895.8 mg."""

@@ -14,14 +14,12 @@ from __future__ import annotations
 from fractions import Fraction as F
 
 import pandas as pd
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.helpers import CREATININES, check_each_span, examples
+from tests.helpers import CREATININES, check_each_span, examples, shown_and_refused_under_strict
 from tests.test_sex_not_given import CAPOX, EP
 
 import regimen
-from regimen.cli import cli
 from regimen.clinical.options import ClinicalOptions
 from regimen.clinical.prepare import prepare
 from regimen.clinical.renal_adjust import over_spans
@@ -58,12 +56,11 @@ def test_each_span_of_weights_gets_its_own_doses_marked() -> None:
 
 
 def test_the_command_strict_and_a_cohort_row() -> None:
-    args = ["expand", "capox", "--bsa", "1.8", "--age", "70", "--sex", "male", "--scr", "1.5", "--cycles", "1"]
-    result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 0, result.output
-    assert "capecitabine  37,800 mg  46.3 ≤ weight ≤ 77.1 kg" in result.stdout
-    refused = CliRunner().invoke(cli, [*args, "--strict"])
-    assert refused.exit_code == 1 and refused.stderr.count("\n") == 1 and "Give --weight to settle it" in refused.stderr
+    shown_and_refused_under_strict(
+        ["expand", "capox", "--bsa", "1.8", "--age", "70", "--sex", "male", "--scr", "1.5", "--cycles", "1"],
+        "capecitabine  37,800 mg  46.3 ≤ weight ≤ 77.1 kg",
+        "Give --weight to settle it",
+    )
     roster = pd.DataFrame([{"patient_id": "a", "bsa_m2": "1.8", "age": "70", "sex": "male", "scr_mgdl": "1.5"}])
     found = cohort(CAPOX, roster, cycles=1)
     assert found.rejected == 1 and found.errors["problem"][0].endswith("fill in weight_kg")

@@ -1,7 +1,9 @@
 """A creatinine given without a value the Cockcroft–Gault clearance needs (the age, or the weight): the clearance over
 every value the patient may have (each whole year of age, each 0.1 kg of weight), as prepare() would work it out
 there, so that the renal tables can be read over all of them (:mod:`regimen.clinical.renal_adjust`) and the plan show
-the doses of each span of values they read alike, never a full dose by default.
+the doses of each span of values they read alike, never a full dose by default. Neither the age nor the weight
+given: the clearance itself is the value not known (each 0.01 mL/min it may be, :func:`over_clearance`), and the plan
+shows the doses of each range of it that the tables read alike.
 
 The clearance is monotone in each value (it falls with the age, grows with the weight), and a renal table's rows are
 ranges of it, so a span's ends are found by bisection: a weight's 6,500 points cost a few dozen clearances, not all
@@ -27,7 +29,8 @@ class Over:
     ("years", "kg"), the ``suffix`` a span of it takes in a working (" kg"; none for ages), how finely it is taken
     (``grain``), and its points: grid step ``step`` from ``low`` to ``high`` (indices), the clearance at each by
     ``clearance`` (worked out when first asked, kept). Only the points where the clearance is possible are the
-    object's: ``low`` and ``high`` are the first and last of them."""
+    object's: ``low`` and ``high`` are the first and last of them. ``missing``: the values not given, as the texts
+    name them, when the points are of the clearance itself ("age and weight"; else the ``name``)."""
 
     name: str
     unit: str
@@ -37,7 +40,23 @@ class Over:
     low: int
     high: int
     clearance: Callable[[int], Fraction]
+    missing: str = ""
     _seen: dict[int, Fraction] = field(default_factory=dict, repr=False)
+
+    @property
+    def direct(self) -> bool:
+        """Whether the points are of the clearance itself (neither the age nor the weight given)."""
+        return bool(self.missing)
+
+    @property
+    def not_given(self) -> str:
+        """What is not given: "age", "weight", "age and weight"."""
+        return self.missing or self.name
+
+    @property
+    def options(self) -> str:
+        """The options that settle it: "--age", "--age and --weight"."""
+        return " and ".join(f"--{n}" for n in self.not_given.split(" and "))
 
     def value(self, i: int) -> Fraction:
         return self.step * i
@@ -136,9 +155,30 @@ def over_weights(age: Fraction, scr: Fraction, sex: str) -> Over | None:
     return Over("weight", "kg", " kg", " (weights to 0.1 kg)", Fraction(1, 10), found[0], found[1], clearance)
 
 
-def working(over: Over, known: Fraction, scr: Fraction, sex: str, which: str) -> str:
+@functools.lru_cache(maxsize=1)
+def over_clearance() -> Over:
+    """Neither the age nor the weight given: the Cockcroft–Gault clearance could be any value over 0 up to the most a
+    GFR may be, taken at each 0.01 mL/min (the precision it is worked out to); the sex does not narrow it."""
+
+    def clearance(hundredths: int) -> Fraction:
+        return Fraction(hundredths, 100)
+
+    top = int(GFR.high * 100)
+    grain = " (clearances to 0.01 mL/min)"
+    return Over("CrCl", "mL/min", " mL/min", grain, Fraction(1, 100), 1, top, clearance, missing="age and weight")
+
+
+def working(over: Over, known: Fraction | None, scr: Fraction, sex: str, which: str) -> str:
     """The working of a clearance over a value not given (``which``: " if female", for a sex assumed)."""
     female = " × 0.85 (female)" if sex == "female" else ""
+    if over.direct:
+        sexed = " × 0.85 if female" if not sex else female
+        return (
+            f"Cockcroft–Gault CrCl with the age and weight not given = (140 − age) × weight (actual) / (72 × "
+            f"{format_fraction(scr)} mg/dL){sexed}: not worked out; the plan shows the doses of each range of it the "
+            "renal tables read differently"
+        )
+    assert known is not None
     if over.name == "age":
         formula = f"(140 − age) × {format_fraction(known)} kg (actual weight)"
         how = "each whole age"
@@ -153,4 +193,4 @@ def working(over: Over, known: Fraction, scr: Fraction, sex: str, which: str) ->
     )
 
 
-__all__ = ["Over", "over_ages", "over_weights", "working"]
+__all__ = ["Over", "over_ages", "over_clearance", "over_weights", "working"]

@@ -27,7 +27,7 @@ from fractions import Fraction
 
 from regimen.clinical import body_size, renal
 from regimen.clinical.gfr import COCKCROFT_GAULT, GFR_CAP_LIFTED, Gfr, calvert_gfr, exact_places
-from regimen.clinical.kidney_over import Over, over_ages, over_weights, working
+from regimen.clinical.kidney_over import Over, over_ages, over_clearance, over_weights, working
 from regimen.clinical.options import (
     ADULT_AGE,
     ADULT_RANGES,
@@ -419,7 +419,8 @@ def _renal(out: Prepared, needed: bool, options: ClinicalOptions, tables: bool) 
 def _over(out: Prepared, scr: Fraction) -> None:
     """A creatinine without the age or without the weight (each other value given, the sex perhaps assumed for one
     outcome): the clearance over the value not given, and its working; renal_adjust reads the tables at each point.
-    The sex not given either: each sex's clearance over it, the engine expanding each sex first."""
+    The sex not given either: each sex's clearance over it, the engine expanding each sex first. Neither the age nor
+    the weight given: the clearance itself over every value it may have."""
     p = out.patient
     assumed = dict(p.assumed).get("sex")
     sex = p.sex or (str(assumed) if assumed in ("female", "male") else None)
@@ -427,6 +428,10 @@ def _over(out: Prepared, scr: Fraction) -> None:
         make, known = over_ages, p.weight_kg
     elif p.weight_kg is None and p.age_years is not None:
         make, known = over_weights, p.age_years
+    elif p.weight_kg is None and p.age_years is None:  # the clearance itself not known: the sex cannot narrow it
+        out.kidney_over = over_clearance()
+        out.working.append(working(out.kidney_over, None, scr, sex or "", ""))
+        return
     else:
         return
     if sex is None:

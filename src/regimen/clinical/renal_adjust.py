@@ -20,10 +20,13 @@ and marks the rows that differ "sex female" / "sex male" (:func:`sex_decides`), 
 
 A creatinine without the age or without the weight (the sex given or not) gives the clearance over every value the
 patient may have (:mod:`regimen.clinical.kidney_over`); where the tables read it differently, the engine expands the
-plan once for each span of values they read alike ("46.3 ≤ weight ≤ 77.1 kg", :func:`over_decides`).
+plan once for each span of values they read alike ("46.3 ≤ weight ≤ 77.1 kg", :func:`over_decides`). Without both,
+the clearance itself is the value not known, and the plan shows each range of it the tables read alike
+("30 ≤ CrCl ≤ 50 mL/min").
 
 Without a kidney value, a regimen with renal tables carries the note "kidney function not checked"; with a creatinine
-but without both the age and the weight the clearance needs, the same is a warning naming what is missing. Liver
+whose clearance the engine has not yet split (the sex and the age not given, before each sex's plan), the same is a
+warning naming what is missing. Liver
 values are not taken by the tool: a regimen with hepatic tables says so in a note, naming the drugs.
 """
 
@@ -271,11 +274,18 @@ def _by_over(
     at = spans[0][0] if assumed is None else Fraction(str(assumed).split(":")[0])
     if len(spans) == 1:
         lo, hi = (format_fraction(v) for v in spans[0])
-        notes.append(
-            f"{over.name} not given: the Cockcroft–Gault clearance at any {over.name} from {lo} to {hi} {over.unit} "
-            f"reads the renal table of {_names(renal_drugs(regimen))} the same way, so the plan's doses hold for every "
-            f"{over.name}; give --{over.name} to record it"
-        )
+        if over.direct:
+            notes.append(
+                f"{over.not_given} not given: the renal table of {_names(renal_drugs(regimen))} reads every "
+                f"Cockcroft–Gault clearance from {lo} to {hi} mL/min the same way, so the plan's doses hold whatever "
+                f"they are; give {over.options} to record them"
+            )
+        else:
+            notes.append(
+                f"{over.name} not given: the Cockcroft–Gault clearance at any {over.name} from {lo} to {hi} "
+                f"{over.unit} reads the renal table of {_names(renal_drugs(regimen))} the same way, so the plan's "
+                f"doses hold for every {over.name}; give --{over.name} to record it"
+            )
     # each table over the run of values around the outcome's that it reads alike (wider than the outcome's, where
     # another table moves): the same row in each of those outcomes, shown once
     return {id(c): _over_span(over, c, at) for c in with_rows}
@@ -327,10 +337,21 @@ def _over_span(over: Over, comp: Component, at: Fraction) -> Gfr:
     here = over.index(at)
     low, high = over.run_around(here, lambda cg: reading(comp, cg))
     ends = (over.at(low), over.at(high))  # the clearance is monotone: its least and most are at the run's ends
+    if over.direct:  # the points are the clearance itself
+        what = _range(over, low, high)
+        return Gfr(over.at(here), over.at(here), f"CrCl {what} (Cockcroft–Gault; {over.not_given} not given)")
     first, last = format_fraction(over.value(low)), format_fraction(over.value(high))
     where = f"{over.name} {first}{over.suffix}" if low == high else f"{over.name}s {first}–{last}{over.suffix}"
     text = f"CrCl {format_fraction(min(ends))}–{format_fraction(max(ends))} mL/min (Cockcroft–Gault) at {where}"
     return Gfr(over.at(here), over.at(here), f"{text} ({over.name} not given)")
+
+
+def _range(over: Over, low: int, high: int) -> str:
+    """A run of clearances as a condition writes it: "≤ 29.99 mL/min", "30–50 mL/min", "≥ 50.01 mL/min"."""
+    first, last = format_fraction(over.value(low)), format_fraction(over.value(high))
+    if low == over.low:
+        return f"≤ {last} {over.unit}"
+    return f"≥ {first} {over.unit}" if high == over.high else f"{first}–{last} {over.unit}"
 
 
 def over_spans(regimen: Regimen, prepared: Prepared) -> list[tuple[Fraction, Fraction]]:
@@ -356,6 +377,13 @@ def over_warning(regimen: Regimen, prepared: Prepared, conditions: list[str]) ->
     """The warning of a plan whose renal doses depend on the age (or weight) not given (:func:`over_decides`)."""
     over = prepared.kidney_over
     assert over is not None
+    if over.direct:
+        return (
+            f"{over.not_given} not given: the Cockcroft–Gault clearance cannot be worked out from the creatinine "
+            f"alone, and the renal table of {_names(renal_drugs(regimen))} gives different doses by its value; rows "
+            f"that depend on it are marked 'only if ...' and totals are shown for each outcome "
+            f"({', '.join(conditions)}){over.grain}. Give {over.options} (or a measured --gfr) to settle it"
+        )
     first, at_first, last, at_last = over.value(over.low), over.at(over.low), over.value(over.high), over.at(over.high)
     return (
         f"{over.name} not given: the Cockcroft–Gault clearance depends on it ({format_fraction(at_first)} mL/min at "

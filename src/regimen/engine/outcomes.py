@@ -182,8 +182,14 @@ def _condition(
 
 def condition_values(condition: str) -> list[str]:
     """The patient values a row's condition is on, in the order it names them ("age ≤ 60 years": [age]; "sex female
-    and age ≤ 61 years": [sex, age])."""
-    return list(dict.fromkeys(w for w in re.findall(r"[a-z]+", condition) if w in _ASK))
+    and age ≤ 61 years": [sex, age]; a range of the creatinine clearance, "30 ≤ CrCl ≤ 50 mL/min", is on the age and
+    the weight it is worked out from)."""
+    words = re.findall(r"[A-Za-z]+", condition)
+    return list(dict.fromkeys(n for w in words for n in (_WORKED_FROM.get(w) or ((w,) if w in _ASK else ()))))
+
+
+#: A value a condition names that is worked out from patient values (renal_adjust's ranges of a clearance).
+_WORKED_FROM = {"CrCl": ("age", "weight")}
 
 
 def settled_by(condition: str) -> str:
