@@ -32,7 +32,7 @@ values are not taken by the tool: a regimen with hepatic tables says so in a not
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol, TypeVar
@@ -178,15 +178,37 @@ def renal_plan(regimen: Regimen, prepared: Prepared, options: ClinicalOptions, n
                 f"renal: {kidney.text} is {band.range_text()}: {comp.drug} {band.action_text()} ({band.source})"
             )
             continue
-        said = (
-            f"{comp.drug} left out of the plan: {kidney.text} is {band.range_text()}, where its source says "
-            f"{band.stop} ({band.source})"
-        )
+        said = stop_warning(comp, band, kidney.text)
         if options.strict:
             raise StrictError(f"{option('strict')}: {said}; resolve it or run without {option('strict')}")
         prepared.warnings.append(said)
     _leave_out_its_care(regimen, plan, prepared.warnings)
     return plan
+
+
+def stop_warning(comp: Component, band: OrganBand, kidney: str) -> str:
+    """The warning of ``comp`` left out of the plan by ``band`` (avoid, contraindicated) at the kidney value
+    ``kidney`` (its text)."""
+    return (
+        f"{comp.drug} left out of the plan: {kidney} is {band.range_text()}, where its source says {band.stop} "
+        f"({band.source})"
+    )
+
+
+def leaving_out(regimen: Regimen, stopped: Mapping[str, tuple[OrganBand, str]]) -> tuple[list[str], set[str]]:
+    """The components ``stopped`` (by id: the row that leaves each out, and the kidney value's text) left out of a
+    plan of ``regimen`` as :func:`renal_plan` leaves them: the plan's warnings, in its order, and the ids of every
+    component left out (theirs and the supportive care tied to them). For a cohort's rows (regimen.engine.cohort.
+    kidney), whose regimen's component ids are distinct."""
+    plan = RenalPlan()
+    warnings: list[str] = []
+    for comp in regimen.once(_with_renal_tables):
+        if comp.id in stopped:
+            band, text = stopped[comp.id]
+            plan.rows[id(comp)] = (band, Gfr(Fraction(0), Fraction(0), text))  # the value itself is not read here
+            warnings.append(stop_warning(comp, band, text))
+    _leave_out_its_care(regimen, plan, warnings)
+    return warnings, {*stopped, *(c.id for c in regimen.components() if id(c) in plan.with_drug)}
 
 
 def _leave_out_its_care(regimen: Regimen, plan: RenalPlan, warnings: list[str]) -> None:
@@ -482,6 +504,7 @@ def _missing(prepared: Prepared) -> list[str]:
 __all__ = [
     "RenalPlan",
     "hepatic_note",
+    "leaving_out",
     "not_checked_note",
     "over_decides",
     "over_spans",
@@ -491,4 +514,5 @@ __all__ = [
     "renal_plan",
     "sex_decides",
     "sex_warning",
+    "stop_warning",
 ]

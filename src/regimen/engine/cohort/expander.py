@@ -47,7 +47,7 @@ from regimen.clinical.prepare import (
 )
 from regimen.clinical.renal_adjust import not_checked_note, renal_drugs
 from regimen.engine.cohort.calvert import CalvertBlocks
-from regimen.engine.cohort.kidney import apply_bands, kidney_rows
+from regimen.engine.cohort.kidney import kidney_frame, kidney_rows, kidney_sample, left_out_checks, template_patient
 from regimen.engine.cohort.roster import (
     COLUMNS,
     ERROR_COLUMNS,
@@ -148,6 +148,9 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
     _kidney_notes: tuple[str, str] | None = field(init=False, default=None, repr=False)
     # while a chunk's kidney values are applied: each member's renal bands, by patient id (cohort.kidney)
     _bands: dict[str, tuple[str, dict[str, OrganBand]]] = field(init=False, default_factory=dict, repr=False)
+    # and the drugs they leave out: the components, by patient id, and the plan's warnings, by roster position
+    _left_out: dict[str, frozenset[str]] = field(init=False, default_factory=dict, repr=False)
+    _renal_warnings: dict[int, str] = field(init=False, default_factory=dict, repr=False)
     # held while a chunk is expanded: everything above is remembered across chunks and grows as they come (the row
     # table most of all), and Dask's local scheduler runs a run's tasks on threads sharing one expander (issue 26:
     # two tasks appending to the row table at once broke it, or gave rows the self-check had to catch). Chunks are
@@ -427,7 +430,7 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
             if self._strict is not None:
                 raise _NotVectorisable(option("strict"))
             if kidney:  # a renal band by each patient's clearance: those it changes expanded one at a time
-                frame, more = kidney_rows(self, good, cols, start, ids, first_row)
+                frame, more = kidney_rows(self, good, cols, start, ids, first_row, bool(coded))
                 return frame, pd.concat([errors, more], ignore_index=True) if len(more) else errors
             try:
                 frame = self._rows(good, cols, start, ids, coded)
@@ -459,7 +462,7 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
         combo_group: list[int] = []
         groups: dict[int, tuple[tuple[Any, ...], _Template, Patient]] = {}
         for f in first:
-            rep = self._patient(cols, int(good[f]))
+            rep = template_patient(self, self._patient(cols, int(good[f])))
             rules = tuple(getattr(rep, _PATIENT_FIELD[k]) for k in self._rule_names)
             known = self._by_rules.get(rules) if self._by_rules is not None else None
             signature, template = known if known is not None else self._template(rep)
@@ -510,6 +513,7 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
                         for c in {k[0]: i for i, k in enumerate(keys)}.values()
                     ]
             checks.append(int(members[0]))
+            checks += left_out_checks(self, members, good, ids)
         # 3. the plan's own warnings, per patient, on each of the patient's rows
         # a run rejects every copy of a repeated id: the ids written are distinct (checked in C), each its own code
         out.set_ids(ids.taken(good), counts, distinct=ids.distinct)
@@ -518,9 +522,7 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
         self._check(out, table, good, offsets, counts, cols, start, ids, sorted(set(checks)))
         if table is not None:
             return table
-        frame = out.frame(coded is True)
-        apply_bands(frame, self._bands, self.rounding, self.regimen)  # a roster's kidney values: the renal bands
-        return frame
+        return kidney_frame(self, out.frame(coded is True))  # a roster's kidney values: bands, drugs left out
 
     def _check(
         self,
@@ -544,15 +546,14 @@ class CohortExpander(CalvertBlocks, TemplateBlocks):
         # the sampled patients' rows, read back at once
         at = np.concatenate([np.arange(offsets[k], offsets[k] + counts[k]) for k in which])
         sample = out.frame(at=at) if table is None else None
-        if sample is not None:
-            apply_bands(sample, self._bands, self.rounding, self.regimen)
+        sample, kept = kidney_sample(self, sample, counts, which, good, ids) if sample is not None else (None, counts)
         got = table_records(table.take(at)) if table is not None else frame_records(sample)
         for k in which:
             pos = int(good[k])
             when = start.values[start.codes[pos]] if start is not None and start.codes[pos] >= 0 else None
             plan = self._expand(self._patient(cols, pos), start=when)
             expected = csv_records(plan)
-            mine, got = got[: int(counts[k])], got[int(counts[k]) :]
+            mine, got = got[: int(kept[k])], got[int(kept[k]) :]
             if [{**e, ID_COLUMN: ids[pos]} for e in expected] != mine:
                 raise _NotVectorisable("the vectorised rows differed from 'regimen expand' for a sample patient")
 

@@ -10,11 +10,16 @@ that holds, and sorts the patients three ways:
   notes are not in the rows);
 * a row with a percentage: the vectorised rows with the band applied (:func:`apply_bands`): each dose of the drug
   times the percentage, the working's renal step written as the plan writes it;
-* the rest, to expand() one at a time: a drug left out (avoid, contraindicated) or below a table's lowest bound (a
-  warning, and supportive care left out with it), a clearance near a rounding tie or a limit, a creatinine without
-  the age, sex or weight it needs (the plan warns, or shows each sex's doses), a creatinine outside the usual range
-  (its warning is prepare()'s), a measured GFR beside a creatinine, or a drug whose rows the plan works out further
-  (a rate, caps, levels, rounding, variants).
+* a row that leaves the drug out (avoid, contraindicated): the vectorised rows without the drug's and its tied
+  supportive care's (:func:`drop_left_out`), and the plan's warnings in the patient's ``plan_warnings``, in the words
+  and order of the plan's renal step (:func:`~regimen.clinical.renal_adjust.leaving_out`); the templates of rows are
+  then made without the kidney values, and the sample check takes a patient of each set of drugs left out;
+* the rest, to expand() one at a time: a value below a table's lowest bound (a warning), a clearance near a rounding
+  tie or a limit, a creatinine without the age, sex or weight it needs (the plan warns, or shows each sex's doses), a
+  creatinine outside the usual range (its warning is prepare()'s), a measured GFR beside a creatinine, or a drug whose
+  rows the plan works out further (a rate, caps, levels, rounding, variants).
+
+The rows stay coded (:class:`pandas.Categorical` text) for a file's sink, as the plain path's do.
 
 :func:`kidney_rows` runs a chunk so and joins the parts in roster order. The expander's sample check compares the
 vectorised patients' rows, banded ones included, with 'regimen expand' for them, as for every run.
@@ -22,13 +27,14 @@ vectorised patients' rows, banded ones included, with 'regimen expand' for them,
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from regimen.clinical.prepare import is_child, range_warning
-from regimen.clinical.renal_adjust import reading
+from regimen.clinical.renal_adjust import leaving_out, reading
 from regimen.engine.cohort.roster import ERROR_COLUMNS, ID_COLUMN, Column, PatientIds
 from regimen.engine.cohort.values import _NotVectorisable, column_estimates
 from regimen.engine.doses import hours_text
@@ -42,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from regimen.engine.cohort.expander import CohortExpander
+    from regimen.model import Patient
 
 
 def _bounds_hold(comp: Component, hundredths: np.ndarray) -> np.ndarray:
@@ -98,6 +105,11 @@ class KidneyReadings:
     exact: np.ndarray
     scaled: dict[int, tuple[str, dict[str, OrganBand]]] = field(default_factory=dict)
 
+    def stopped(self, member: int) -> dict[str, tuple[OrganBand, str]]:
+        """The components a member's rows leave out (by id: the row that says so, and the kidney value's text)."""
+        text, bands = self.scaled[member]
+        return {c: (b, text) for c, b in bands.items() if b.stop is not None}
+
 
 def read_kidneys(regimen: Regimen, cols: Mapping[str, Column], members: np.ndarray) -> KidneyReadings:
     """The readings of ``members`` (roster positions): see :class:`KidneyReadings` and the module."""
@@ -108,6 +120,8 @@ def read_kidneys(regimen: Regimen, cols: Mapping[str, Column], members: np.ndarr
     ids = [c.id for c in regimen.components()]
     # a band is applied by the row's component id: one id in two phases would take another's band
     scalable = all(_scalable(c) and ids.count(c.id) == 1 for c in tables) and not regimen.dosing_weight
+    # a drug left out: its rows and its tied care's dropped by component id, so every id must be one component's
+    droppable = scalable and len(set(ids)) == len(ids)
     exact = np.zeros(n, dtype=bool)
     found: dict[int, tuple[str, dict[str, OrganBand]]] = {}
 
@@ -121,7 +135,7 @@ def read_kidneys(regimen: Regimen, cols: Mapping[str, Column], members: np.ndarr
         bands: dict[str, OrganBand] = {}
         for comp in tables:
             band, below = reading(comp, value)
-            if below is not None or (band is not None and band.stop is not None):
+            if below is not None or (band is not None and band.stop is not None and not droppable):
                 exact[at] = True
                 return
             if band is not None:
@@ -187,6 +201,40 @@ def _stated_hours(regimen: Regimen) -> dict[str, Fraction]:
     }
 
 
+def _coded(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """A text column's code of each row and its distinct values (a :class:`pandas.Categorical`'s own; else
+    factorized), missing values coded -1."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return np.asarray(series.cat.codes, dtype=np.int64), series.cat.categories
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), pd.Index(uniques, dtype=object)
+
+
+def _per_patient_and_component(
+    frame: pd.DataFrame, by_patient: Mapping[str, Mapping[str, Any]], default: Any, dtype: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``frame``: ``by_patient[patient id][component id]`` (``default`` where there is none), gathered at
+    once from a table of (patient, component) codes rather than looked up row by row; and each row's patient code
+    (into :func:`_coded`'s values of the id column)."""
+    import numpy as np
+
+    pid_codes, pids = _coded(frame[ID_COLUMN])
+    comp_codes, comps = _coded(frame["component"])
+    table = np.full((len(pids) + 1, len(comps) + 1), default, dtype=dtype)  # the last row and column: code -1
+    where = pids.get_indexer(list(by_patient))
+    comp_at = {c: i for i, c in enumerate(comps)}
+    for at, values in zip(where.tolist(), by_patient.values(), strict=True):
+        if at < 0:
+            continue
+        for comp, value in values.items():
+            if comp in comp_at:
+                table[at, comp_at[comp]] = value
+    return table[pid_codes, comp_codes], pid_codes
+
+
 def apply_bands(
     frame: pd.DataFrame,
     scaled: Mapping[str, tuple[str, dict[str, OrganBand]]],
@@ -206,26 +254,25 @@ def apply_bands(
         return
     # per row: the member's band of the row's drug (a code into ``bands``, -1: none) and the member's kidney text
     bands: list[OrganBand] = []
-    band_code: dict[tuple[str, str], int] = {}
-    text_of: dict[str, str] = {}
-    for pid, (text, by_comp) in scaled.items():
-        text_of[pid] = text
+    band_code: dict[str, dict[str, int]] = {}
+    for pid, (_, by_comp) in scaled.items():
         for comp, band in by_comp.items():
+            if band.percent is None:  # a drug left out: its rows are dropped (drop_left_out)
+                continue
             if band not in bands:
                 bands.append(band)
-            band_code[(pid, comp)] = bands.index(band)
-    ids = frame[ID_COLUMN].to_numpy(dtype=object)
-    comps = frame["component"].to_numpy(dtype=object)
-    candidates = np.flatnonzero(frame[ID_COLUMN].isin(list(scaled)).to_numpy())
-    codes = np.asarray([band_code.get((ids[i], comps[i]), -1) for i in candidates.tolist()], dtype=np.int64)
-    rows = candidates[codes >= 0]
+            band_code.setdefault(pid, {})[comp] = bands.index(band)
+    if not band_code:
+        return
+    codes, pid_codes = _per_patient_and_component(frame, band_code, -1, np.int64)
+    rows = np.flatnonzero(codes >= 0)
     if not len(rows):
         return
-    codes = codes[codes >= 0]
+    codes, pid_codes = codes[rows], pid_codes[rows]
     nums = frame["dose_exact_num"].to_numpy()[rows].astype(np.int64)
     dens = frame["dose_exact_den"].to_numpy()[rows].astype(np.int64)
-    units = frame["dose_unit"].to_numpy(dtype=object)[rows]
-    of = comps[rows]
+    units = frame["dose_unit"].iloc[rows].to_numpy(dtype=object)
+    of = frame["component"].iloc[rows].to_numpy(dtype=object)
     keys = pd.factorize(pd.MultiIndex.from_arrays([nums, dens, codes, units, of]))[0]  # 0, 1, ... by first row
     first = np.zeros(int(keys.max()) + 1, dtype=np.int64)
     first[keys[::-1]] = np.arange(len(keys))[::-1]  # each distinct dose and band's first row
@@ -251,21 +298,115 @@ def apply_bands(
         values = np.asarray([w[name] for w in worked], dtype=object)[keys]
         if name == "rate":  # the rows without a stated time keep theirs (none)
             keep = np.asarray([w["rate"] is None for w in worked], dtype=bool)[keys]
-            values = np.where(keep, frame[name].to_numpy(dtype=object)[rows], values)
-        column = frame.columns.get_loc(name)
-        frame.iloc[rows, column] = values if name == "dose_exact" else values.astype(frame[name].dtype)
-    texts = np.asarray([text_of[p] for p in ids[rows].tolist()], dtype=object)
-    steps = np.asarray([w["step"] for w in worked], dtype=object)[keys]
-    calcs = frame["calculation"].to_numpy(dtype=object)[rows]
-    frame.iloc[rows, frame.columns.get_loc("calculation")] = calcs + "; renal: " + texts + steps
+            values = np.where(keep, frame[name].iloc[rows].to_numpy(dtype=object), values)
+        _put(frame, rows, name, values)
+    # the working: each distinct (working, patient, step) written once ("...; renal: CrCl 43 mL/min ... → 1,350 mg")
+    calc_codes, calcs = _coded(frame["calculation"])
+    _, pids = _coded(frame[ID_COLUMN])
+    triples, distinct = pd.factorize(pd.MultiIndex.from_arrays([calc_codes[rows], pid_codes, keys]))
+    texts = [
+        f"{calcs[c]}; renal: {scaled[pids[p]][0]}{worked[k]['step']}"
+        for c, p, k in zip(*(distinct.get_level_values(i) for i in range(3)), strict=True)
+    ]
+    _put(frame, rows, "calculation", np.asarray(texts, dtype=object), np.asarray(triples, dtype=np.int64))
+
+
+def _put(
+    frame: pd.DataFrame, rows: np.ndarray, name: str, values: np.ndarray, inverse: np.ndarray | None = None
+) -> None:
+    """Write ``values`` into column ``name`` of ``frame`` at positions ``rows``, in place (``inverse``: row
+    ``rows[i]`` takes ``values[inverse[i]]``): a coded text column (:class:`pandas.Categorical`,
+    as a CSV or Parquet file takes the rows) by its codes, the texts it does not have added as categories (pandas' own
+    assignment hashes every value against every category: a third of a 20,000-patient CAPOX roster's time);
+    ``dose_exact`` (Fractions' text, or the Fractions) as they are; a number column in its type."""
+    import numpy as np
+    import pandas as pd
+
+    series = frame[name]
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        if inverse is not None:
+            values = values[inverse]
+        frame.iloc[rows, frame.columns.get_loc(name)] = values if name == "dose_exact" else values.astype(series.dtype)
+        return
+    coded = series.array
+    again, uniques = pd.factorize(values, use_na_sentinel=True)  # None: -1, a missing value's code too
+    inverse = again if inverse is None else np.where(inverse < 0, -1, again[inverse])  # two texts may be one
+    where = coded.categories.get_indexer(pd.Index(uniques, dtype=object))
+    new = np.flatnonzero(where < 0)
+    where[new] = len(coded.categories) + np.arange(len(new))
+    categories = coded.categories.append(pd.Index(uniques[new], dtype=object)) if len(new) else coded.categories
+    codes = coded.codes.copy()
+    codes[rows] = np.where(inverse < 0, -1, where[inverse])
+    frame[name] = pd.Categorical.from_codes(codes, categories=categories, validate=False)
+
+
+def drop_left_out(frame: pd.DataFrame, left_out: Mapping[str, frozenset[str]]) -> pd.DataFrame:
+    """``frame`` without the rows of the components each patient's plan leaves out (``left_out``: by patient id,
+    the component ids, :func:`~regimen.clinical.renal_adjust.leaving_out`)."""
+
+    if not left_out or not len(frame):
+        return frame
+    gone, _ = _per_patient_and_component(frame, {p: dict.fromkeys(c, True) for p, c in left_out.items()}, False, bool)
+    if not gone.any():
+        return frame
+    return frame[~gone].reset_index(drop=True)
+
+
+def left_out_checks(x: CohortExpander, members: np.ndarray, good: np.ndarray, ids: PatientIds) -> list[int]:
+    """For the expander's sample check: a member of a template's group (``members``, indices into ``good``) for
+    each set of components a member's plan leaves out, so that every way of dropping rows is checked against
+    'regimen expand'."""
+    import numpy as np
+
+    if not x._renal_warnings:
+        return []
+    firsts: dict[frozenset[str], int] = {}
+    for m in members[np.isin(good[members], list(x._renal_warnings))].tolist():
+        firsts.setdefault(x._left_out[ids[int(good[m])]], m)
+    return list(firsts.values())
+
+
+def template_patient(x: CohortExpander, patient: Patient) -> Patient:
+    """The patient whose plan is a template of rows: without the kidney values while a chunk's drugs left out are
+    dropped from the rows (a plan that leaves a drug out has none of its rows to give the others)."""
+    return dataclasses.replace(patient, scr_mg_dl=None, gfr_ml_min=None) if x._left_out else patient
+
+
+def kidney_frame(x: CohortExpander, frame: pd.DataFrame) -> pd.DataFrame:
+    """The vectorised rows with the chunk's kidney values applied: each member's bands, the drugs left out dropped."""
+    apply_bands(frame, x._bands, x.rounding, x.regimen)
+    return drop_left_out(frame, x._left_out)
+
+
+def kidney_sample(
+    x: CohortExpander, sample: pd.DataFrame, counts: np.ndarray, which: list[int], good: np.ndarray, ids: PatientIds
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The sample check's rows (of the members ``which``, ``counts`` rows each) as :func:`kidney_frame` gives them,
+    and each member's count of rows left."""
+    apply_bands(sample, x._bands, x.rounding, x.regimen)
+    if not x._left_out:
+        return sample, counts
+    sample = drop_left_out(sample, x._left_out)
+    left = sample[ID_COLUMN].value_counts()
+    kept = counts.copy()
+    kept[which] = [int(left.get(ids[int(good[k])], 0)) for k in which]
+    return sample, kept
 
 
 def kidney_rows(
-    x: CohortExpander, good: np.ndarray, cols: dict[str, Column], start: Column | None, ids: PatientIds, first_row: int
+    x: CohortExpander,
+    good: np.ndarray,
+    cols: dict[str, Column],
+    start: Column | None,
+    ids: PatientIds,
+    first_row: int,
+    coded: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A roster's kidney values on a regimen with renal tables (:class:`~regimen.engine.cohort.expander.
     CohortExpander`'s chunk ``good``): the patients :func:`read_kidneys` leaves to expand() one at a time, the others
-    vectorised, their bands applied to their rows; the rows in roster order, and the problems of those refused."""
+    vectorised, their bands applied to their rows and the drugs left out dropped; the rows in roster order, and the
+    problems of those refused. ``coded``: the text columns may be :class:`pandas.Categorical` (for a file's sink:
+    a frame of str objects cost a 20,000-patient CAPOX roster a third of its time and twice the memory)."""
     import numpy as np
     import pandas as pd
 
@@ -275,12 +416,25 @@ def kidney_rows(
     frames, more = [], pd.DataFrame(columns=list(ERROR_COLUMNS))
     if (~slow).any():
         x._bands = {ids[int(good[i])]: bands for i, bands in readings.scaled.items()}
+        # a drug left out: its rows and its tied care's dropped, and the plan's warnings said, once per distinct
+        # kidney text and rows (the same words as renal_plan's)
+        said: dict[tuple[Any, ...], tuple[str, frozenset[str]]] = {}
+        for i in readings.scaled:
+            stopped = readings.stopped(i)
+            if not stopped:
+                continue
+            key = tuple(sorted((c, id(b), t) for c, (b, t) in stopped.items()))
+            if key not in said:
+                warnings, gone = leaving_out(x.regimen, stopped)
+                said[key] = ("; ".join(warnings), frozenset(gone))
+            pos = int(good[i])
+            x._renal_warnings[pos], x._left_out[ids[pos]] = said[key]
         try:
-            frames.append(x._rows(good[~slow], cols, start, ids))
+            frames.append(x._rows(good[~slow], cols, start, ids, coded))
         except (_NotVectorisable, PatientError):  # as the whole chunk would be: every patient one at a time
             slow[:] = True
         finally:
-            x._bands = {}
+            x._bands, x._left_out, x._renal_warnings = {}, {}, {}
     if slow.any():
         x._note(f"rows computed one patient at a time ({why}: those whose plan they change and the bands of the "
                 "vectorised rows cannot show)")  # fmt: skip
@@ -293,21 +447,45 @@ def in_roster_order(frames: list[pd.DataFrame], id_column: str, position: Mappin
     """The rows of ``frames`` (each patient's rows together, in order) as one frame in roster order: by each row's
     patient's ``position`` (a run's patient ids are distinct), the order within a patient kept."""
     import numpy as np
-    import pandas as pd
 
     kept = [f for f in frames if len(f)]
-    if not kept:
-        return frames[0]
-    frame = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
+    if len(kept) <= 1:  # one part's rows are in roster order already
+        return kept[0] if kept else frames[0]
+    frame = _joined(kept)
     where = np.asarray([position[x] for x in frame[id_column].tolist()], dtype=np.int64)
     order = np.argsort(where, kind="stable")
     return frame.take(order).reset_index(drop=True)
 
 
+def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames one after the other; a text column coded in one (:class:`pandas.Categorical`) stays coded, its
+    categories those of every frame (pandas.concat would turn it into objects)."""
+    import numpy as np
+    import pandas as pd
+
+    columns: dict[str, Any] = {}
+    for name in frames[0].columns:
+        parts = [f[name] for f in frames]
+        if not any(isinstance(p.dtype, pd.CategoricalDtype) for p in parts):
+            columns[name] = pd.concat(parts, ignore_index=True)
+            continue
+        coded = [_coded(p) for p in parts]
+        categories = pd.Index(np.concatenate([c.to_numpy(dtype=object) for _, c in coded]), dtype=object).unique()
+        # each frame's codes into the categories of all: code -1 (missing) takes the last entry, -1 too
+        codes = [np.append(categories.get_indexer(c.astype(object)), -1)[k] for k, c in coded]
+        columns[name] = pd.Categorical.from_codes(np.concatenate(codes), categories=categories, validate=False)
+    return pd.DataFrame(columns)
+
+
 __all__ = [
     "KidneyReadings",
     "apply_bands",
+    "drop_left_out",
     "in_roster_order",
+    "kidney_frame",
     "kidney_rows",
+    "kidney_sample",
+    "left_out_checks",
     "read_kidneys",
+    "template_patient",
 ]

@@ -151,6 +151,7 @@ class ValueChecks:
         _auc: bool
         _plain: bool
         _gfrs: dict[int, Gfr]
+        _renal_warnings: dict[int, str]
 
         def _estimate_needs(self) -> list[str]: ...
 
@@ -387,6 +388,12 @@ class ValueChecks:
                 found.append("; ".join(self._prepared_warnings(patient)))
             result[which] = np.asarray(found, dtype=object)[np.asarray(key_codes, dtype=np.int64)]
 
+        # a roster's kidney values: the warnings of a drug they leave out (cohort.kidney), after prepare()'s, as the
+        # plan's renal step gives them after the patient's values are read
+        for k, pos in enumerate(good.tolist()) if self._renal_warnings else ():
+            renal = self._renal_warnings.get(pos)
+            if renal:
+                result[k] = f"{result[k]}; {renal}" if result[k] else renal
         # the template's own (cycles past the source's), after the patient's, as expand() orders them
         extras = {g: "; ".join(t.extra_warnings) for g, (_, t, _) in groups.items() if t.extra_warnings}
         for g, extra in extras.items():
