@@ -47,6 +47,29 @@ def test_the_file_extension_chooses_the_format_and_every_write_is_confirmed(
     assert explicit.exit_code == 0 and json.loads(out.read_text())["regimen"]["id"] == "cenersen-arm3"
 
 
+@pytest.mark.parametrize(
+    ("command", "name", "says"),
+    [
+        (["expand", "cenersen-arm3", *PATIENT], "plan.pdf", "a timeline chart is 'regimen plot ... -o FILE.pdf'"),
+        (["expand", "cenersen-arm3", *PATIENT], "plan.ics", "a calendar is --ics FILE"),
+        (["expand", "cenersen-arm3", *PATIENT], "plan.xlsx", "spreadsheets read csv"),
+        (["list"], "regimens.png", "a timeline chart is 'regimen plot ... -o FILE.png'"),
+    ],
+)
+def test_a_file_named_as_another_kind_of_file_is_refused_naming_what_writes_it(
+    tmp_path: Path, command: list[str], name: str, says: str
+) -> None:
+    """'-o plan.pdf' wrote the text table into plan.pdf and said 'written (table)': a file no PDF reader opens, and
+    a user who asked for a PDF. It is one line naming what writes such a file, exit 2, and no file."""
+    out = tmp_path / name
+    result = CliRunner().invoke(cli, [*command, "-o", str(out)])
+    assert result.exit_code == 2 and not out.exists()
+    (line,) = result.stderr.strip().splitlines()
+    assert f"{out}: '" in line and f" {command[0]}' writes " in line and f"not .{name.split('.')[-1]}; {says}" in line
+    # --format says what is meant, whatever the name
+    assert CliRunner().invoke(cli, [*command, "-o", str(out), "--format", "json"]).exit_code == 0
+
+
 def test_a_run_with_warnings_says_so_on_stderr_whatever_the_format(tmp_path: Path) -> None:
     """--age 17 with --format csv -o printed nothing and exited 0: the eligibility warning was in no output."""
     out = tmp_path / "w.csv"

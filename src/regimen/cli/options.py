@@ -129,13 +129,35 @@ def refuse_overwrite(outputs: Sequence[str], extra: Mapping[str, str | Path | No
 
 
 def format_for(output: str | None, formats: Sequence[str]) -> str:
-    """The format a file name asks for ('plan.json' -> json, 'plan.csv' -> csv); the first format otherwise."""
+    """The format a file name asks for ('plan.json' -> json, 'plan.csv' -> csv); the first format otherwise (a
+    text table, for '.txt' or no extension). A file named as another kind of file (:data:`_WRITTEN_ELSEWHERE`:
+    'plan.pdf', 'plan.ics') is refused, naming what writes it: the table in a file called plan.pdf is no PDF."""
     suffix = Path(output).suffix.lower().lstrip(".") if output not in (None, "-") else ""
     if suffix == "csv" and "nonmem" in formats and str(output).lower().endswith(".nonmem.csv"):
         return "nonmem"  # plan.nonmem.csv: the event table
     if suffix == "json" and "fhir" in formats and str(output).lower().endswith(".fhir.json"):
         return "fhir"  # plan.fhir.json: a FHIR R4 Bundle
+    if suffix in _WRITTEN_ELSEWHERE and suffix not in formats:
+        command = click.get_current_context().command_path
+        raise click.UsageError(
+            f"{output}: '{command}' writes {', '.join(formats[:-1])} or {formats[-1]}, not .{suffix}; "
+            f"{_WRITTEN_ELSEWHERE[suffix]}, or name the file for one of these (or give --format)"
+        )
     return suffix if suffix in formats else formats[0]
+
+
+#: Files the commands write only where another command or option makes them: what makes each.
+_WRITTEN_ELSEWHERE = {
+    "pdf": "a timeline chart is 'regimen plot ... -o FILE.pdf' (or .svg, .png); the printable handout is a page of "
+    "'regimen serve'",
+    "svg": "a timeline chart is 'regimen plot ... -o FILE.svg' (or .png, .pdf)",
+    "png": "a timeline chart is 'regimen plot ... -o FILE.png' (or .svg, .pdf)",
+    "ics": "a calendar is --ics FILE ('regimen expand', 'regimen course calendar') or 'regimen due --format ics'",
+    "parquet": "Parquet is written by 'regimen cohort ROSTER -o FILE.parquet'",
+    "html": "a page of the plan is the web app's ('regimen serve')",
+    "xlsx": "spreadsheets read csv",
+    "xls": "spreadsheets read csv",
+}
 
 
 def output_options(formats: Sequence[str]) -> Callable[[F], F]:
