@@ -108,6 +108,10 @@ def _needs(regimen: Regimen) -> tuple[bool, bool, bool]:
     return bsa, weight, auc
 
 
+def _has_renal_tables(regimen: Regimen) -> bool:
+    return any(c.renal for c in regimen.components())
+
+
 def component_weight_key(regimen: Regimen, comp: Component, options: ClinicalOptions) -> str:
     """Which body weight a component's per-kg dose uses; the regimen's requirement wins and may not be overridden."""
     required = comp.dosing_weight or regimen.dosing_weight
@@ -153,7 +157,7 @@ def prepare(
             out.weights[key] = _dosing_weight(out, key, options, explicit)
     elif options.dosing_weight is not None:
         out.notes.append(f"--dosing-weight {options.dosing_weight} has no effect: no dose of {regimen.id} is per kg")
-    _renal(out, needs_auc, options, any(c.renal for c in regimen.components()))
+    _renal(out, needs_auc, options, regimen.once(_has_renal_tables))  # the regimen alone: once per regimen
     _plausibility(out)
     _eligibility(out, regimen)
     out.patient = out.shown()
