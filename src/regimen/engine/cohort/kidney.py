@@ -215,10 +215,10 @@ def _coded(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
 
 def _per_patient_and_component(
     frame: pd.DataFrame, by_patient: Mapping[str, Mapping[str, Any]], default: Any, dtype: Any
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, pd.Index]:
     """Per row of ``frame``: ``by_patient[patient id][component id]`` (``default`` where there is none), gathered at
-    once from a table of (patient, component) codes rather than looked up row by row; and each row's patient code
-    (into :func:`_coded`'s values of the id column)."""
+    once from a table of (patient, component) codes rather than looked up row by row; each row's patient code, and
+    the patient ids the codes index (:func:`_coded` of the id column)."""
     import numpy as np
 
     pid_codes, pids = _coded(frame[ID_COLUMN])
@@ -232,7 +232,7 @@ def _per_patient_and_component(
         for comp, value in values.items():
             if comp in comp_at:
                 table[at, comp_at[comp]] = value
-    return table[pid_codes, comp_codes], pid_codes
+    return table[pid_codes, comp_codes], pid_codes, pids
 
 
 def apply_bands(
@@ -264,7 +264,7 @@ def apply_bands(
             band_code.setdefault(pid, {})[comp] = bands.index(band)
     if not band_code:
         return
-    codes, pid_codes = _per_patient_and_component(frame, band_code, -1, np.int64)
+    codes, pid_codes, pids = _per_patient_and_component(frame, band_code, -1, np.int64)
     rows = np.flatnonzero(codes >= 0)
     if not len(rows):
         return
@@ -301,9 +301,8 @@ def apply_bands(
             values = np.where(keep, frame[name].iloc[rows].to_numpy(dtype=object), values)
         _put(frame, rows, name, values)
     # the working: each distinct (working, patient, step) written once ("...; renal: CrCl 43 mL/min ... → 1,350 mg")
-    calc_codes, calcs = _coded(frame["calculation"])
-    _, pids = _coded(frame[ID_COLUMN])
-    triples, distinct = pd.factorize(pd.MultiIndex.from_arrays([calc_codes[rows], pid_codes, keys]))
+    calc_codes, calcs = _coded(frame["calculation"].iloc[rows])  # the banded rows' workings only
+    triples, distinct = pd.factorize(pd.MultiIndex.from_arrays([calc_codes, pid_codes, keys]))
     texts = [
         f"{calcs[c]}; renal: {scaled[pids[p]][0]}{worked[k]['step']}"
         for c, p, k in zip(*(distinct.get_level_values(i) for i in range(3)), strict=True)
@@ -346,7 +345,8 @@ def drop_left_out(frame: pd.DataFrame, left_out: Mapping[str, frozenset[str]]) -
 
     if not left_out or not len(frame):
         return frame
-    gone, _ = _per_patient_and_component(frame, {p: dict.fromkeys(c, True) for p, c in left_out.items()}, False, bool)
+    dropped = {p: dict.fromkeys(c, True) for p, c in left_out.items()}
+    gone, _, _ = _per_patient_and_component(frame, dropped, False, bool)
     if not gone.any():
         return frame
     return frame[~gone].reset_index(drop=True)
