@@ -67,11 +67,6 @@ class Over:
             found = self._seen[i] = self.clearance(i)
         return found
 
-    @property
-    def points(self) -> list[tuple[Fraction, Fraction]]:
-        """Every (value, clearance): for a few values only (ages); spans use :meth:`runs`."""
-        return [(self.value(i), self.at(i)) for i in range(self.low, self.high + 1)]
-
     def runs(self, key: Callable[[Fraction], Hashable]) -> list[tuple[int, int]]:
         """The runs (first, last index) over which ``key`` of the clearance is the same, lowest value first: each
         run's end by bisection, as ``key`` changes only where the monotone clearance crosses a row's bound."""

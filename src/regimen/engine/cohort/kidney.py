@@ -383,10 +383,9 @@ def kidney_sample(
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The sample check's rows (of the members ``which``, ``counts`` rows each) as :func:`kidney_frame` gives them,
     and each member's count of rows left."""
-    apply_bands(sample, x._bands, x.rounding, x.regimen)
+    sample = kidney_frame(x, sample)
     if not x._left_out:
         return sample, counts
-    sample = drop_left_out(sample, x._left_out)
     left = sample[ID_COLUMN].value_counts()
     kept = counts.copy()
     kept[which] = [int(left.get(ids[int(good[k])], 0)) for k in which]

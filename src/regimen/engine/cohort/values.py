@@ -390,9 +390,9 @@ class ValueChecks:
 
         # a roster's kidney values: the warnings of a drug they leave out (cohort.kidney), after prepare()'s, as the
         # plan's renal step gives them after the patient's values are read
-        for k, pos in enumerate(good.tolist()) if self._renal_warnings else ():
-            renal = self._renal_warnings.get(pos)
-            if renal:
+        if self._renal_warnings:  # the few patients with one, found in C rather than by a step per patient
+            for k in np.flatnonzero(np.isin(good, list(self._renal_warnings))).tolist():
+                renal = self._renal_warnings[int(good[k])]
                 result[k] = f"{result[k]}; {renal}" if result[k] else renal
         # the template's own (cycles past the source's), after the patient's, as expand() orders them
         extras = {g: "; ".join(t.extra_warnings) for g, (_, t, _) in groups.items() if t.extra_warnings}
